@@ -1,0 +1,194 @@
+import type { Directory, Service, ServiceLoad } from './directory.ts';
+import type { Gap } from './schemas.ts';
+import type { LocalAuthority, NeedDomain } from './taxonomy.ts';
+
+/**
+ * Allocation: which providers to offer which needs. Pure and exact: providers are few, so every
+ * set of providers is considered. The order of preference, from the design:
+ *   1. cover every coverable priority need with the fewest providers (holistic support, fewer hand-offs);
+ *   2. among those sets, cover the most other needs;
+ *   3. then the lowest relative load (open allocations / capacity) on the services used;
+ *   4. then a stable tie-break on the provider ids.
+ * Other needs the chosen set cannot cover go to the fewest extra providers, by the same rules.
+ * Every offer says why it was made and every uncovered need says why it is a gap.
+ */
+export interface NeedToAllocate {
+  domain: NeedDomain;
+  priority: boolean;
+}
+
+export interface AllocationRequest {
+  needs: readonly NeedToAllocate[];
+  localAuthority: LocalAuthority;
+  age: number;
+  sex?: 'female' | 'male';
+  /** Services that declined or let an offer expire for this plan are not asked again. */
+  excludedServiceIds: ReadonlySet<string>;
+}
+
+export interface ProposedOffer {
+  serviceId: string;
+  providerId: string;
+  needs: NeedDomain[];
+  why: string;
+}
+
+export interface AllocationProposal {
+  offers: ProposedOffer[];
+  gaps: Omit<Gap, 'recordedAt'>[];
+}
+
+/** Beyond this many candidate providers the exact search would be slow; the directory is refused at load instead. */
+export const MAX_CANDIDATE_PROVIDERS = 20;
+
+type Candidates = Map<NeedDomain, Service[]>;
+
+function hasCapacity(service: Service, load: ServiceLoad): boolean {
+  return (load[service.id] ?? 0) < service.capacity;
+}
+
+function relativeLoad(service: Service, load: ServiceLoad): number {
+  return service.capacity === 0 ? Number.POSITIVE_INFINITY : (load[service.id] ?? 0) / service.capacity;
+}
+
+/** Candidates for one need, or the reason there are none. */
+function candidatesFor(need: NeedDomain, req: AllocationRequest, directory: Directory, load: ServiceLoad): Service[] | Omit<Gap, 'recordedAt'> {
+  const forNeed = directory.services.filter((s) => s.needDomains.includes(need));
+  if (forNeed.length === 0) return { domain: need, reason: 'no-service', explanation: `No service in the directory offers ${need} support.` };
+  const inArea = forNeed.filter((s) => s.serviceAreas.includes(req.localAuthority));
+  if (inArea.length === 0)
+    return { domain: need, reason: 'no-coverage-in-area', explanation: `No ${need} service covers ${req.localAuthority} (a postcode gap): ${forNeed.length} serve other areas.` };
+  const sex = req.sex ?? 'female';
+  const eligible = inArea.filter((s) => s.eligibility.sex.includes(sex) && req.age >= s.eligibility.minAge && req.age <= s.eligibility.maxAge);
+  if (eligible.length === 0)
+    return { domain: need, reason: 'not-eligible', explanation: `No ${need} service in ${req.localAuthority} takes a participant aged ${req.age}.` };
+  const notExcluded = eligible.filter((s) => !req.excludedServiceIds.has(s.id));
+  if (notExcluded.length === 0)
+    return { domain: need, reason: 'all-candidates-declined-or-expired', explanation: `Every ${need} service in ${req.localAuthority} (${eligible.length}) has declined or let its offer expire for this plan.` };
+  const open = notExcluded.filter((s) => s.status === 'active' && hasCapacity(s, load));
+  if (open.length === 0)
+    return { domain: need, reason: 'no-capacity', explanation: `Every remaining ${need} service in ${req.localAuthority} is full or temporarily closed.` };
+  return open;
+}
+
+interface Choice {
+  providers: string[];
+  /** need -> provider */
+  assignment: Map<NeedDomain, string>;
+}
+
+function providersCovering(need: NeedDomain, candidates: Candidates): Set<string> {
+  return new Set((candidates.get(need) ?? []).map((s) => s.organizationId));
+}
+
+/** Give each need to one provider of the set: the one covering most of the needs, then the least loaded. */
+function assignNeeds(needs: NeedDomain[], providers: string[], candidates: Candidates, load: ServiceLoad): Map<NeedDomain, string> {
+  const coverCount = new Map(providers.map((p) => [p, needs.filter((n) => providersCovering(n, candidates).has(p)).length]));
+  const providerLoad = (p: string) => Math.min(...[...candidates.values()].flat().filter((s) => s.organizationId === p).map((s) => relativeLoad(s, load)));
+  const assignment = new Map<NeedDomain, string>();
+  for (const need of needs) {
+    const able = providers.filter((p) => providersCovering(need, candidates).has(p));
+    able.sort((a, b) => (coverCount.get(b) ?? 0) - (coverCount.get(a) ?? 0) || providerLoad(a) - providerLoad(b) || a.localeCompare(b));
+    if (able[0]) assignment.set(need, able[0]);
+  }
+  return assignment;
+}
+
+function choiceLoad(choice: Choice, candidates: Candidates, load: ServiceLoad): number {
+  return choice.providers.reduce((sum, p) => {
+    const services = [...candidates.values()].flat().filter((s) => s.organizationId === p);
+    return sum + Math.min(...services.map((s) => relativeLoad(s, load)));
+  }, 0);
+}
+
+function* subsetsOfSize<T>(items: readonly T[], size: number, start = 0, prefix: T[] = []): Generator<T[]> {
+  if (prefix.length === size) {
+    yield prefix;
+    return;
+  }
+  for (let i = start; i <= items.length - (size - prefix.length); i += 1) yield* subsetsOfSize(items, size, i + 1, [...prefix, items[i] as T]);
+}
+
+/**
+ * The fewest providers that cover every need in `mustCover`; among those, the set covering the
+ * most of `niceToCover`, then the lowest load, then the first by provider id.
+ */
+function cheapestCover(mustCover: NeedDomain[], niceToCover: NeedDomain[], providers: string[], candidates: Candidates, load: ServiceLoad): Choice {
+  if (mustCover.length === 0) return { providers: [], assignment: new Map() };
+  const sorted = [...providers].sort();
+  for (let size = 1; size <= sorted.length; size += 1) {
+    let best: { choice: Choice; other: number; load: number; key: string } | undefined;
+    for (const set of subsetsOfSize(sorted, size)) {
+      const members = new Set(set);
+      const coversAll = mustCover.every((n) => [...providersCovering(n, candidates)].some((p) => members.has(p)));
+      if (!coversAll) continue;
+      const other = niceToCover.filter((n) => [...providersCovering(n, candidates)].some((p) => members.has(p)));
+      const needs = [...mustCover, ...other];
+      const choice = { providers: set, assignment: assignNeeds(needs, set, candidates, load) };
+      const score = { choice, other: other.length, load: choiceLoad(choice, candidates, load), key: set.join(',') };
+      if (!best || score.other > best.other || (score.other === best.other && (score.load < best.load || (score.load === best.load && score.key < best.key)))) best = score;
+    }
+    if (best) return best.choice;
+  }
+  throw new Error('unreachable: every must-cover need has a candidate');
+}
+
+/** Within a provider, give its needs to the service covering most of them, then the least loaded. */
+function toOffers(assignment: Map<NeedDomain, string>, candidates: Candidates, load: ServiceLoad): Map<string, { service: Service; needs: NeedDomain[] }> {
+  const byProvider = new Map<string, NeedDomain[]>();
+  for (const [need, provider] of assignment) byProvider.set(provider, [...(byProvider.get(provider) ?? []), need]);
+  const offers = new Map<string, { service: Service; needs: NeedDomain[] }>();
+  for (const [provider, needs] of byProvider) {
+    let remaining = [...needs];
+    while (remaining.length > 0) {
+      const services = [...new Map([...candidates.values()].flat().filter((s) => s.organizationId === provider).map((s) => [s.id, s])).values()];
+      const ranked = services
+        .map((s) => ({ s, covers: remaining.filter((n) => (candidates.get(n) ?? []).some((c) => c.id === s.id)) }))
+        .filter((r) => r.covers.length > 0)
+        .sort((a, b) => b.covers.length - a.covers.length || relativeLoad(a.s, load) - relativeLoad(b.s, load) || a.s.id.localeCompare(b.s.id));
+      const top = ranked[0];
+      if (!top) break;
+      const existing = offers.get(top.s.id);
+      offers.set(top.s.id, { service: top.s, needs: [...(existing?.needs ?? []), ...top.covers] });
+      remaining = remaining.filter((n) => !top.covers.includes(n));
+    }
+  }
+  return offers;
+}
+
+export function proposeAllocation(req: AllocationRequest, directory: Directory, load: ServiceLoad): AllocationProposal {
+  const candidates: Candidates = new Map();
+  const gaps: AllocationProposal['gaps'] = [];
+  for (const need of req.needs) {
+    const found = candidatesFor(need.domain, req, directory, load);
+    if (Array.isArray(found)) candidates.set(need.domain, found);
+    else gaps.push(found);
+  }
+  const coverable = req.needs.filter((n) => candidates.has(n.domain));
+  const priority = coverable.filter((n) => n.priority).map((n) => n.domain);
+  const other = coverable.filter((n) => !n.priority).map((n) => n.domain);
+  const providers = [...new Set([...candidates.values()].flat().map((s) => s.organizationId))];
+  if (providers.length > MAX_CANDIDATE_PROVIDERS) throw new Error(`exact allocation supports at most ${MAX_CANDIDATE_PROVIDERS} candidate providers, got ${providers.length}`);
+
+  const core = cheapestCover(priority, other, providers, candidates, load);
+  const coreSet = new Set(core.providers);
+  const left = other.filter((n) => !core.assignment.has(n));
+  const extra = cheapestCover(left, [], providers.filter((p) => !coreSet.has(p)), candidates, load);
+  const assignment = new Map([...core.assignment, ...extra.assignment]);
+
+  const offers = [...toOffers(assignment, candidates, load).values()].map(({ service, needs }) => {
+    const priorityNeeds = needs.filter((n) => priority.includes(n));
+    const inCore = coreSet.has(service.organizationId);
+    const reasons = [
+      `Covers ${needs.map((n) => (priority.includes(n) ? `${n} (priority)` : n)).join(', ')} in ${req.localAuthority}.`,
+      inCore && priority.length > 0
+        ? `Part of the smallest set of providers (${core.providers.length}) covering every priority need${core.providers.length > 1 ? '' : ' under one roof'}.`
+        : `Added for needs the core providers cannot meet.`,
+      `${load[service.id] ?? 0} of ${service.capacity} places in use.`,
+    ];
+    if (priorityNeeds.length === 0 && inCore) reasons[1] = 'Already in the plan’s provider set, so no extra hand-off.';
+    return { serviceId: service.id, providerId: service.organizationId, needs, why: reasons.join(' ') };
+  });
+  offers.sort((a, b) => a.providerId.localeCompare(b.providerId) || a.serviceId.localeCompare(b.serviceId));
+  return { offers, gaps };
+}

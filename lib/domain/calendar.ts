@@ -1,0 +1,79 @@
+/**
+ * Working-day arithmetic in Europe/London. Which dates are bank holidays is injected (the adapter
+ * builds it from date-holidays for England and Wales) so the domain stays free of I/O and of any
+ * particular holiday source.
+ */
+export interface WorkingDayCalendar {
+  /** Is this London calendar date (YYYY-MM-DD) a working day? */
+  isWorkingDay(date: string): boolean;
+}
+
+const LONDON = 'Europe/London';
+const dateFormatter = new Intl.DateTimeFormat('en-CA', { timeZone: LONDON, year: 'numeric', month: '2-digit', day: '2-digit' });
+
+/** The London calendar date of an instant. */
+export function londonDate(instant: string | Date): string {
+  return dateFormatter.format(new Date(instant));
+}
+
+/** Offset of London from UTC, in minutes, at an instant (0 in winter, 60 in summer). */
+function londonOffsetMinutes(at: Date): number {
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: LONDON, timeZoneName: 'shortOffset' }).formatToParts(at);
+  const name = parts.find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+  const match = /GMT([+-]\d+)?(?::(\d+))?/.exec(name);
+  const hours = match?.[1] ? Number(match[1]) : 0;
+  const minutes = match?.[2] ? Number(match[2]) : 0;
+  return hours * 60 + Math.sign(hours) * minutes;
+}
+
+/** The instant at a London wall-clock time on a London date. */
+export function londonTime(date: string, hour: number, minute = 0): string {
+  const guess = new Date(`${date}T${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}:00Z`);
+  const offset = londonOffsetMinutes(guess);
+  return new Date(guess.getTime() - offset * 60_000).toISOString();
+}
+
+export function addCalendarDays(date: string, days: number): string {
+  const d = new Date(`${date}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Add whole days to an instant, keeping it an instant. */
+export function addDays(instant: string, days: number): string {
+  return new Date(new Date(instant).getTime() + days * 86_400_000).toISOString();
+}
+
+export function addMonths(instant: string, months: number): string {
+  const d = new Date(instant);
+  d.setUTCMonth(d.getUTCMonth() + months);
+  return d.toISOString();
+}
+
+/**
+ * The close of business (17:00 London) on the n-th working day after the instant's London date.
+ * A deadline given on a Friday evening for 2 working days lands on Tuesday at 17:00, skipping a
+ * bank holiday Monday.
+ */
+export function workingDaysAfter(calendar: WorkingDayCalendar, instant: string, workingDays: number): string {
+  let date = londonDate(instant);
+  let remaining = workingDays;
+  while (remaining > 0) {
+    date = addCalendarDays(date, 1);
+    if (calendar.isWorkingDay(date)) remaining -= 1;
+  }
+  return londonTime(date, 17);
+}
+
+/** Whole days from one instant to another, rounded down. */
+export function daysBetween(from: string, to: string): number {
+  return Math.floor((new Date(to).getTime() - new Date(from).getTime()) / 86_400_000);
+}
+
+/** A calendar with weekends only; tests and callers without a holiday source use it. */
+export const weekendsOnly: WorkingDayCalendar = {
+  isWorkingDay(date: string) {
+    const day = new Date(`${date}T12:00:00Z`).getUTCDay();
+    return day !== 0 && day !== 6;
+  },
+};

@@ -1,0 +1,553 @@
+import type { z } from 'zod';
+import { addDays, addMonths, londonDate, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
+import { DomainError, forbidden, invalid, notAllowedInStage, notFound, versionConflict, type FieldError } from './errors.ts';
+import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
+import type { DeadlinePolicy } from './policy.ts';
+import { COMMAND_PAYLOADS, type Allocation, type Deadline, type Plan, type PlanEvent, type PayloadOf } from './schemas.ts';
+import type { Directory } from './directory.ts';
+import type { NeedDomain } from './taxonomy.ts';
+
+/**
+ * decide(plan, command, context) -> the next plan and the events of the transition.
+ * Pure: time, ids, the deadline policy, the calendar and the directory are all passed in.
+ */
+
+export interface CommandActor {
+  role: Actor;
+  /** Who sent it (the token's subject); `timer` for the sweeper. */
+  sub: string;
+  providerId?: string;
+}
+
+export interface Command {
+  name: CommandName;
+  planId: string;
+  payload: unknown;
+  actor: CommandActor;
+  allocationId?: string;
+  expectedVersion?: number;
+  /** The client's Idempotency-Key and a fingerprint of the request, remembered on the plan. */
+  idempotency?: { key: string; fingerprint: string };
+}
+
+export interface DecideContext {
+  now: string;
+  newEventId: () => string;
+  policy: DeadlinePolicy;
+  calendar: WorkingDayCalendar;
+  directory: Directory;
+}
+
+export interface Decision {
+  plan: Plan;
+  /** The events this command produced (also appended to `plan.outbox`). */
+  events: PlanEvent[];
+  /** False when a timer found its deadline already gone: nothing to save. */
+  changed: boolean;
+  /** True when needs changed and the Allocate providers step must run. */
+  needsAllocation: boolean;
+  status: 200 | 201;
+}
+
+/** How many applied commands a plan remembers for idempotent retries. */
+export const REMEMBERED_COMMANDS = 50;
+
+export function zodErrors(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', message: issue.message }));
+}
+
+export function parsePayload<C extends CommandName>(name: C, payload: unknown): PayloadOf<C> {
+  const parsed = COMMAND_PAYLOADS[name].safeParse(payload ?? {});
+  if (!parsed.success) {
+    const errors = zodErrors(parsed.error);
+    throw new DomainError('InvalidCommand', `The ${name} request is not valid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
+  }
+  return parsed.data as PayloadOf<C>;
+}
+
+/** The working state of one decision: a draft plan and the events being produced. */
+class Transition {
+  readonly plan: Plan;
+  readonly events: PlanEvent[] = [];
+  readonly ctx: DecideContext;
+  needsAllocation = false;
+  constructor(plan: Plan, ctx: DecideContext) {
+    this.plan = plan;
+    this.ctx = ctx;
+  }
+  get now() {
+    return this.ctx.now;
+  }
+  emit(type: string, data: Record<string, unknown>, providerId?: string) {
+    this.plan.sequence += 1;
+    this.events.push({ id: this.ctx.newEventId(), type, time: this.now, planId: this.plan.planId, sequence: this.plan.sequence, ...(providerId ? { providerId } : {}), data });
+  }
+  setDeadline(command: TimerCommand, dueAt: string, ref?: string) {
+    const deadlineId = ref ? `${command}:${ref}` : command;
+    this.plan.deadlines = this.plan.deadlines.filter((d) => d.deadlineId !== deadlineId);
+    this.plan.deadlines.push({ deadlineId, command, dueAt, ...(ref ? { ref } : {}) });
+  }
+  clearDeadlines(predicate: (d: Deadline) => boolean) {
+    this.plan.deadlines = this.plan.deadlines.filter((d) => !predicate(d));
+  }
+  raise(kind: string, ref?: string) {
+    const open = this.plan.escalations.find((e) => e.kind === kind && e.ref === ref && !e.resolvedAt);
+    if (!open) this.plan.escalations.push({ kind, raisedAt: this.now, ...(ref ? { ref } : {}) });
+    this.emit('plan.escalated.v1', { planRef: this.plan.planId, kind, ...(ref ? { ref } : {}), stage: this.plan.stage, repeated: Boolean(open) });
+  }
+  resolve(predicate: (kind: string) => boolean) {
+    for (const e of this.plan.escalations) if (!e.resolvedAt && predicate(e.kind)) e.resolvedAt = this.now;
+  }
+  moveTo(stage: Stage) {
+    this.plan.stage = stage;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provider-facing event data: thin. A reference, the allocation, what that provider needs to know.
+
+function offerData(t: Transition, a: Allocation) {
+  const plan = t.plan;
+  const categories = plan.consent?.scope.dataCategories ?? [];
+  const needs = plan.needs
+    .filter((n) => a.needs.includes(n.domain))
+    .map((n) => ({ domain: n.domain, level: n.level, ...(categories.includes('needs') ? { goals: n.goals } : {}) }));
+  return {
+    planRef: plan.planId,
+    allocationId: a.allocationId,
+    serviceId: a.serviceId,
+    needs,
+    lead: a.lead,
+    respondBy: a.respondBy,
+    ...(categories.includes('adjustments') && plan.adjustments.length > 0 ? { adjustments: plan.adjustments } : {}),
+    ...(categories.includes('risks') && plan.risks ? { risks: plan.risks } : {}),
+    detail: `/allocations/${a.allocationId}`,
+  };
+}
+
+const allocationRef = (a: Allocation) => ({ allocationId: a.allocationId, serviceId: a.serviceId, providerId: a.providerId });
+
+/** The key worker is the provider holding the most open needs; ties go to the earliest allocation. */
+function recomputeLead(plan: Plan) {
+  const live = plan.allocations.filter((a) => a.status === 'offered' || a.status === 'accepted');
+  const byProvider = new Map<string, number>();
+  for (const a of live) byProvider.set(a.providerId, (byProvider.get(a.providerId) ?? 0) + a.needs.length);
+  let lead: string | undefined;
+  for (const a of live) if (lead === undefined || (byProvider.get(a.providerId) ?? 0) > (byProvider.get(lead) ?? 0)) lead = a.providerId;
+  for (const a of plan.allocations) a.lead = a.providerId === lead && (a.status === 'offered' || a.status === 'accepted');
+}
+
+export function liveAllocations(plan: Plan): Allocation[] {
+  return plan.allocations.filter((a) => a.status === 'offered' || a.status === 'accepted');
+}
+
+/** Open needs no offered or accepted allocation covers. */
+export function unallocatedNeeds(plan: Plan) {
+  const held = new Set(liveAllocations(plan).flatMap((a) => a.needs));
+  return plan.needs.filter((n) => n.status === 'open' && !held.has(n.domain));
+}
+
+function isReadyToActivate(plan: Plan): boolean {
+  const accepted = plan.allocations.filter((a) => a.status === 'accepted');
+  if (accepted.length === 0) return false;
+  const held = new Set(accepted.flatMap((a) => a.needs));
+  return plan.needs.filter((n) => n.status === 'open' && n.priority).every((n) => held.has(n.domain));
+}
+
+function armReviewDeadlines(t: Transition, from: string) {
+  const { policy } = t.ctx;
+  const dueAt = addDays(from, t.plan.reviewEveryDays);
+  const number = String(t.plan.reviews.length + 1);
+  t.clearDeadlines((d) => d.command === 'review-due' || d.command === 'review-overdue');
+  t.setDeadline('review-due', addDays(dueAt, -policy.reviewReminderDaysBefore), number);
+  t.setDeadline('review-overdue', addDays(dueAt, policy.reviewGraceDays), number);
+}
+
+function activate(t: Transition, manual?: { reason: string }) {
+  const plan = t.plan;
+  const first = !plan.activatedAt;
+  t.moveTo('active');
+  if (first) {
+    plan.activatedAt = t.now;
+    armReviewDeadlines(t, t.now);
+    t.setDeadline('no-contact', addDays(t.now, t.ctx.policy.noContactDays));
+  }
+  t.clearDeadlines((d) => d.command === 'activation-overdue');
+  t.resolve((k) => k === 'activation-overdue');
+  const unmet = unallocatedNeeds(plan).map((n) => n.domain);
+  t.emit('plan.activated.v1', { planRef: plan.planId, manual: Boolean(manual), ...(manual ? { reason: manual.reason } : {}), firstActivation: first, unmetNeeds: unmet });
+}
+
+function findAllocation(t: Transition, command: Command): Allocation {
+  const allocation = t.plan.allocations.find((a) => a.allocationId === command.allocationId);
+  if (!allocation) throw notFound(`Allocation ${command.allocationId ?? '(none)'} is not part of plan ${t.plan.planId}.`);
+  if (command.actor.role === 'provider' && allocation.providerId !== command.actor.providerId)
+    throw forbidden(`Allocation ${allocation.allocationId} is held by another provider.`);
+  return allocation;
+}
+
+function requireStatus(a: Allocation, status: Allocation['status'], action: string) {
+  if (a.status !== status) throw notAllowedInStage(`Cannot ${action} allocation ${a.allocationId}: it is ${a.status}, not ${status}.`);
+}
+
+function notInFuture(t: Transition, date: string, path: string) {
+  if (date > londonDate(t.now)) throw invalid(path, `must not be in the future (today is ${londonDate(t.now)})`);
+}
+
+/** Withdraw open offers and end accepted allocations, telling each provider. */
+function releaseAllocations(t: Transition, why: string, consentWithdrawn: boolean, only?: (a: Allocation) => boolean) {
+  for (const a of liveAllocations(t.plan).filter(only ?? (() => true))) {
+    const wasAccepted = a.status === 'accepted';
+    a.status = wasAccepted ? 'ended' : 'withdrawn';
+    a.endedAt = t.now;
+    a.outcome = why;
+    t.clearDeadlines((d) => d.ref === a.allocationId);
+    if (consentWithdrawn) {
+      // After withdrawal no event carries anything beyond the reference and the instruction.
+      t.emit('plan.consent-withdrawn.v1', { planRef: t.plan.planId, allocationId: a.allocationId, instruction: 'stop-processing-and-purge' }, a.providerId);
+    } else {
+      t.emit(wasAccepted ? 'allocation.ended.v1' : 'allocation.withdrawn.v1', { planRef: t.plan.planId, allocationId: a.allocationId, reason: why }, a.providerId);
+    }
+  }
+  recomputeLead(t.plan);
+}
+
+function exitPlan(t: Transition, reason: NonNullable<Plan['exit']>['reason'], note?: string) {
+  const consentWithdrawn = reason === 'consent-withdrawn';
+  releaseAllocations(t, consentWithdrawn ? 'consent-withdrawn' : `plan-exited:${reason}`, consentWithdrawn);
+  t.plan.exit = { reason, exitedAt: t.now, ...(note ? { note } : {}) };
+  t.moveTo('exited');
+  t.clearDeadlines(() => true);
+  t.resolve(() => true);
+  t.setDeadline('follow-up-due', addMonths(t.now, 6), '6');
+  t.setDeadline('follow-up-due', addMonths(t.now, 12), '12');
+  t.emit('plan.exited.v1', { planRef: t.plan.planId, reason });
+}
+
+function closeNeeds(t: Transition, domains: NeedDomain[]) {
+  for (const need of t.plan.needs) if (domains.includes(need.domain) && need.status === 'open') Object.assign(need, { status: 'closed', closedAt: t.now });
+  const open = new Set(t.plan.needs.filter((n) => n.status === 'open').map((n) => n.domain));
+  // An allocation ends when every need it served is closed; one that still serves an open need stays.
+  releaseAllocations(t, 'needs-closed', false, (a) => a.needs.every((n) => !open.has(n)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// One function per command
+
+type Apply<C extends CommandName> = (t: Transition, payload: PayloadOf<C>, command: Command) => void;
+
+const apply: { [C in CommandName]: Apply<C> } = {
+  refer: () => {
+    throw new Error('refer creates the plan; handled in decide');
+  },
+  'record-consent': (t, p) => {
+    t.plan.consent = { scope: p.scope, givenAt: p.givenAt, method: p.method, recordedAt: t.now };
+    notInFuture(t, p.givenAt, 'givenAt');
+    if (p.givenAt < londonDate(t.plan.referral.receivedAt)) throw invalid('givenAt', 'must not be before the referral was received');
+    t.moveTo('assessment');
+    t.emit('plan.consent-recorded.v1', { planRef: t.plan.planId, shareWithProviders: p.scope.shareWithProviders, dataCategories: p.scope.dataCategories, method: p.method });
+  },
+  withdraw: (t, p) => {
+    t.plan.withdrawal = { reason: p.reason, at: t.now, ...(p.note ? { note: p.note } : {}) };
+    t.moveTo('withdrawn');
+    t.clearDeadlines(() => true);
+    t.resolve(() => true);
+    t.emit('plan.withdrawn.v1', { planRef: t.plan.planId, reason: p.reason });
+  },
+  'submit-assessment': (t, p) => {
+    const plan = t.plan;
+    plan.needs = p.needs.map((n) => ({ ...n, status: 'open' as const, addedAt: t.now }));
+    plan.risks = p.risks;
+    plan.adjustments = p.adjustments;
+    plan.assessedAt = t.now;
+    t.moveTo('allocating');
+    t.clearDeadlines((d) => d.command === 'assessment-overdue');
+    t.resolve((k) => k === 'assessment-overdue');
+    t.setDeadline('activation-overdue', workingDaysAfter(t.ctx.calendar, t.now, t.ctx.policy.activationWithinWorkingDays));
+    t.needsAllocation = true;
+    t.emit('plan.assessment-submitted.v1', { planRef: plan.planId, needs: plan.needs.map((n) => ({ domain: n.domain, level: n.level, priority: n.priority })) });
+  },
+  'offer-manually': (t, p) => {
+    const plan = t.plan;
+    const service = t.ctx.directory.services.find((s) => s.id === p.serviceId);
+    if (!service) throw invalid('serviceId', `no service "${p.serviceId}" in the directory`);
+    if (service.status !== 'active') throw invalid('serviceId', `service "${p.serviceId}" is ${service.status}`);
+    p.needs.forEach((domain, i) => {
+      const need = plan.needs.find((n) => n.domain === domain && n.status === 'open');
+      if (!need) throw invalid(`needs.${i}`, `${domain} is not an open need of this plan`);
+      if (!service.needDomains.includes(domain)) throw invalid(`needs.${i}`, `service "${service.id}" does not offer ${domain} support`);
+      const holder = plan.allocations.find((a) => a.status === 'accepted' && a.needs.includes(domain));
+      if (holder) throw invalid(`needs.${i}`, `${domain} is held by accepted allocation ${holder.allocationId}; end it first`);
+    });
+    // The chosen service takes these needs over from any pending offer that had them.
+    for (const a of plan.allocations.filter((x) => x.status === 'offered' && x.needs.some((n) => p.needs.includes(n)))) {
+      const rest = a.needs.filter((n) => !p.needs.includes(n));
+      if (rest.length === 0) releaseAllocations(t, 'replaced-by-manual-offer', false, (x) => x.allocationId === a.allocationId);
+      else a.needs = rest;
+    }
+    plan.gaps = plan.gaps.filter((g) => !p.needs.includes(g.domain));
+    addOffer(t, { serviceId: service.id, providerId: service.organizationId, needs: p.needs, why: `Offered by hand: ${p.reason}` }, p.reason);
+  },
+  activate: (t, p) => {
+    for (const need of unallocatedNeeds(t.plan)) {
+      if (!t.plan.gaps.some((g) => g.domain === need.domain))
+        t.plan.gaps.push({ domain: need.domain, reason: 'all-candidates-declined-or-expired', explanation: `Activated without a provider for ${need.domain}: ${p.reason}`, recordedAt: t.now });
+    }
+    activate(t, { reason: p.reason });
+  },
+  'accept-offer': (t, p, command) => {
+    const a = findAllocation(t, command);
+    requireStatus(a, 'offered', 'accept');
+    a.status = 'accepted';
+    a.respondedAt = t.now;
+    if (p.note) a.note = p.note;
+    t.clearDeadlines((d) => d.ref === a.allocationId);
+    t.emit('allocation.accepted.v1', { planRef: t.plan.planId, ...allocationRef(a), needs: a.needs });
+    if (t.plan.stage === 'allocating' && isReadyToActivate(t.plan)) activate(t);
+  },
+  'decline-offer': (t, p, command) => {
+    const a = findAllocation(t, command);
+    requireStatus(a, 'offered', 'decline');
+    a.status = 'declined';
+    a.respondedAt = t.now;
+    a.declineReason = p.reason;
+    if (p.note) a.note = p.note;
+    t.clearDeadlines((d) => d.ref === a.allocationId);
+    recomputeLead(t.plan);
+    t.needsAllocation = true;
+    t.emit('allocation.declined.v1', { planRef: t.plan.planId, ...allocationRef(a), reason: p.reason, needs: a.needs });
+  },
+  'record-contact': (t, p, command) => {
+    const a = findAllocation(t, command);
+    requireStatus(a, 'accepted', 'record a contact for');
+    notInFuture(t, p.date, 'date');
+    t.plan.contacts.push({ allocationId: a.allocationId, providerId: a.providerId, date: p.date, kind: p.kind, recordedAt: t.now });
+    if (p.kind === 'attended') {
+      const lastAttended = t.plan.contacts.filter((c) => c.kind === 'attended').map((c) => c.date).sort().at(-1) ?? p.date;
+      t.setDeadline('no-contact', addDays(`${lastAttended}T12:00:00.000Z`, t.ctx.policy.noContactDays));
+      t.resolve((k) => k === 'no-contact');
+    }
+    t.emit('contact.recorded.v1', { planRef: t.plan.planId, ...allocationRef(a), date: p.date, kind: p.kind });
+  },
+  'end-allocation': (t, p, command) => {
+    const a = findAllocation(t, command);
+    requireStatus(a, 'accepted', 'end');
+    a.status = 'ended';
+    a.endedAt = t.now;
+    a.outcome = p.outcome;
+    if (p.note) a.note = p.note;
+    recomputeLead(t.plan);
+    t.emit('allocation.ended.v1', { planRef: t.plan.planId, ...allocationRef(a), outcome: p.outcome, endedBy: command.actor.role }, command.actor.role === 'coordinator' ? a.providerId : undefined);
+  },
+  'record-review': (t, p) => {
+    const plan = t.plan;
+    const open = new Set(plan.needs.filter((n) => n.status === 'open').map((n) => n.domain));
+    for (const domain of Object.keys(p.scores)) if (!open.has(domain as NeedDomain)) throw invalid(`scores.${domain}`, 'is not an open need of this plan');
+    const date = p.date ?? londonDate(t.now);
+    notInFuture(t, date, 'date');
+    const previous = plan.reviews.at(-1)?.date ?? londonDate(plan.activatedAt ?? plan.createdAt);
+    if (date < previous) throw invalid('date', `must not be before the previous review or activation (${previous})`);
+    (p.addNeeds ?? []).forEach((n, i) => {
+      if (open.has(n.domain)) throw invalid(`addNeeds.${i}.domain`, `${n.domain} is already an open need`);
+    });
+    (p.closeNeeds ?? []).forEach((d, i) => {
+      if (!open.has(d)) throw invalid(`closeNeeds.${i}`, `${d} is not an open need`);
+    });
+    const since = plan.contacts.filter((c) => c.date > (plan.reviews.at(-1)?.date ?? '') && c.date <= date);
+    const count = (kind: string) => since.filter((c) => c.kind === kind).length;
+    const review = {
+      reviewNumber: plan.reviews.length + 1,
+      date,
+      scores: p.scores,
+      outcome: p.outcome,
+      ...(p.participantWords ? { participantWords: p.participantWords } : {}),
+      attendance: { attended: count('attended'), missed: count('missed'), cancelled: count('cancelled') },
+      recordedAt: t.now,
+    };
+    plan.reviews.push(review);
+    t.resolve((k) => k === 'review-overdue');
+    t.emit('review.recorded.v1', { planRef: plan.planId, reviewNumber: review.reviewNumber, outcome: p.outcome, scores: p.scores, attendance: review.attendance });
+    if (p.outcome === 'exit') {
+      exitPlan(t, p.exitReason ?? 'other');
+      return;
+    }
+    armReviewDeadlines(t, `${date}T12:00:00.000Z`);
+    if (p.outcome === 'adjust') {
+      if (p.closeNeeds?.length) closeNeeds(t, p.closeNeeds);
+      for (const n of p.addNeeds ?? []) plan.needs.push({ ...n, status: 'open', addedAt: t.now });
+      plan.gaps = plan.gaps.filter((g) => open.has(g.domain) && !(p.closeNeeds ?? []).includes(g.domain));
+      if (p.addNeeds?.length) {
+        t.needsAllocation = true;
+        if (p.addNeeds.some((n) => n.priority)) {
+          t.moveTo('allocating');
+          t.setDeadline('activation-overdue', workingDaysAfter(t.ctx.calendar, t.now, t.ctx.policy.activationWithinWorkingDays));
+        }
+      }
+      t.emit('plan.adjusted.v1', { planRef: plan.planId, addedNeeds: (p.addNeeds ?? []).map((n) => n.domain), closedNeeds: p.closeNeeds ?? [] });
+    }
+  },
+  exit: (t, p) => exitPlan(t, p.reason, p.note),
+  'withdraw-consent': (t) => {
+    if (t.plan.consent) t.plan.consent.withdrawnAt = t.now;
+    exitPlan(t, 'consent-withdrawn');
+  },
+  'record-follow-up': (t, p) => {
+    if (t.plan.followUps.some((f) => f.month === p.month)) throw invalid('month', `the ${p.month}-month follow-up is already recorded`);
+    t.plan.followUps.push({ month: p.month, reoffended: p.reoffended, recordedAt: t.now });
+    t.clearDeadlines((d) => d.command === 'follow-up-due' && d.ref === String(p.month));
+    t.resolve((k) => k === `follow-up-due:${p.month}`);
+    t.emit('follow-up.recorded.v1', { planRef: t.plan.planId, month: p.month, reoffended: p.reoffended });
+    if (t.plan.followUps.length === 2) {
+      t.moveTo('closed');
+      t.plan.closedAt = t.now;
+      t.clearDeadlines(() => true);
+      t.emit('plan.closed.v1', { planRef: t.plan.planId });
+    }
+  },
+  // Timers. Escalations repeat until someone acts, so no wait is ever silent.
+  'assessment-overdue': (t, _p, c) => {
+    t.raise('assessment-overdue');
+    t.setDeadline('assessment-overdue', workingDaysAfter(t.ctx.calendar, t.now, 5));
+    void c;
+  },
+  'offer-expired': (t, p) => {
+    const deadline = t.plan.deadlines.find((d) => d.deadlineId === p.deadlineId);
+    const a = t.plan.allocations.find((x) => x.allocationId === deadline?.ref);
+    t.clearDeadlines((d) => d.deadlineId === p.deadlineId);
+    if (!a || a.status !== 'offered') return;
+    a.status = 'expired';
+    a.respondedAt = t.now;
+    recomputeLead(t.plan);
+    t.needsAllocation = true;
+    t.emit('allocation.expired.v1', { planRef: t.plan.planId, allocationId: a.allocationId, serviceId: a.serviceId }, a.providerId);
+  },
+  'activation-overdue': (t) => {
+    t.raise('activation-overdue');
+    t.setDeadline('activation-overdue', workingDaysAfter(t.ctx.calendar, t.now, 5));
+  },
+  'review-due': (t, p) => {
+    const deadline = t.plan.deadlines.find((d) => d.deadlineId === p.deadlineId);
+    t.clearDeadlines((d) => d.deadlineId === p.deadlineId);
+    const overdue = t.plan.deadlines.find((d) => d.command === 'review-overdue');
+    t.emit('review.due.v1', { planRef: t.plan.planId, reviewNumber: Number(deadline?.ref ?? t.plan.reviews.length + 1), dueAt: overdue ? addDays(overdue.dueAt, -t.ctx.policy.reviewGraceDays) : undefined });
+  },
+  'review-overdue': (t, p) => {
+    const deadline = t.plan.deadlines.find((d) => d.deadlineId === p.deadlineId);
+    t.raise('review-overdue', deadline?.ref);
+    t.setDeadline('review-overdue', addDays(t.now, 7), deadline?.ref);
+  },
+  'no-contact': (t) => {
+    t.raise('no-contact');
+    t.setDeadline('no-contact', addDays(t.now, 7));
+  },
+  'follow-up-due': (t, p) => {
+    const deadline = t.plan.deadlines.find((d) => d.deadlineId === p.deadlineId);
+    t.raise(`follow-up-due:${deadline?.ref ?? ''}`);
+    t.setDeadline('follow-up-due', addDays(t.now, t.ctx.policy.followUpReminderRepeatDays), deadline?.ref);
+  },
+};
+
+/** Add an offer to the plan, with its response deadline, and tell the provider. */
+export function addOffer(t: Transition, offer: { serviceId: string; providerId: string; needs: NeedDomain[]; why: string }, manualReason?: string) {
+  const plan = t.plan;
+  plan.allocationCounter += 1;
+  const allocation: Allocation = {
+    allocationId: `al_${plan.planId.slice(3)}_${plan.allocationCounter}`,
+    providerId: offer.providerId,
+    serviceId: offer.serviceId,
+    needs: offer.needs,
+    status: 'offered',
+    lead: false,
+    offeredAt: t.now,
+    respondBy: workingDaysAfter(t.ctx.calendar, t.now, t.ctx.policy.offerResponseWorkingDays),
+    why: offer.why,
+    ...(manualReason ? { manualReason } : {}),
+  };
+  plan.allocations.push(allocation);
+  recomputeLead(plan);
+  t.setDeadline('offer-expired', allocation.respondBy, allocation.allocationId);
+  t.emit('allocation.offered.v1', offerData(t, allocation), allocation.providerId);
+}
+
+function newPlan(command: Command, payload: PayloadOf<'refer'>, ctx: DecideContext): Plan {
+  const reviewEveryDays = payload.reviewEveryDays ?? (payload.referral.source === 'problem-solving-court' ? ctx.policy.courtReviewEveryDays : ctx.policy.reviewEveryDays);
+  return {
+    planId: command.planId,
+    participantId: payload.participantId,
+    stage: 'referred',
+    version: 0,
+    createdAt: ctx.now,
+    updatedAt: ctx.now,
+    ageAtReferral: payload.ageAtReferral,
+    referral: { ...payload.referral, receivedAt: ctx.now },
+    needs: [],
+    adjustments: [],
+    allocations: [],
+    allocationCounter: 0,
+    gaps: [],
+    reviews: [],
+    reviewEveryDays,
+    contacts: [],
+    escalations: [],
+    followUps: [],
+    deadlines: [],
+    sequence: 0,
+    outbox: [],
+    applied: [],
+  };
+}
+
+/** The earliest deadline that can fire in the plan's stage: what the sweeper's index holds. */
+export function nextDueAt(plan: Plan): string | undefined {
+  return plan.deadlines
+    .filter((d) => isAllowedIn(d.command, plan.stage))
+    .map((d) => d.dueAt)
+    .sort()[0];
+}
+
+export function decide(plan: Plan | undefined, command: Command, ctx: DecideContext): Decision {
+  const row = LIFECYCLE[command.name];
+  if (!row) throw invalid('command', `unknown command ${String(command.name)}`);
+  if (!mayBeSentBy(command.name, command.actor.role)) throw forbidden(`${command.name} may be sent by ${row.actors.join(' or ')}, not ${command.actor.role}.`);
+  const stage: Stage = plan?.stage ?? 'none';
+  if (!plan && command.name !== 'refer') throw notFound(`No plan ${command.planId}.`);
+  if (!isAllowedIn(command.name, stage))
+    throw notAllowedInStage(`${command.name} is not allowed while the plan is ${stage}; it is allowed in: ${row.from.join(', ')}.`);
+  if (plan && command.expectedVersion !== undefined && command.expectedVersion !== plan.version)
+    throw versionConflict(`The plan is at version ${plan.version}, not ${command.expectedVersion}: reload it and try again.`);
+  const payload = parsePayload(command.name, command.payload);
+
+  const draft = plan ? structuredClone(plan) : newPlan(command, payload as PayloadOf<'refer'>, ctx);
+  const t = new Transition(draft, ctx);
+  if (command.name === 'refer') {
+    const p = payload as PayloadOf<'refer'>;
+    t.setDeadline('assessment-overdue', workingDaysAfter(ctx.calendar, ctx.now, ctx.policy.assessmentWithinWorkingDays));
+    t.emit('plan.referred.v1', { planRef: draft.planId, source: p.referral.source, localAuthority: p.referral.localAuthority, urgency: p.referral.urgency });
+  } else {
+    if (row.actors.some((a) => a === 'timer')) {
+      const { deadlineId } = payload as PayloadOf<'review-due'>;
+      const deadline = draft.deadlines.find((d) => d.deadlineId === deadlineId);
+      // A timer whose deadline has moved or gone (the plan changed meanwhile) changes nothing.
+      if (!deadline || deadline.command !== command.name || deadline.dueAt > ctx.now) return { plan: plan as Plan, events: [], changed: false, needsAllocation: false, status: 200 };
+    }
+    (apply[command.name] as Apply<CommandName>)(t, payload, command);
+  }
+  return finish(t, command, command.name === 'refer' ? 201 : 200);
+}
+
+function finish(t: Transition, command: Command, status: 200 | 201): Decision {
+  const plan = t.plan;
+  plan.version += 1;
+  plan.updatedAt = t.now;
+  plan.outbox = [...plan.outbox, ...t.events];
+  if (command.idempotency) {
+    plan.applied = [...plan.applied, { key: command.idempotency.key, command: command.name, fingerprint: command.idempotency.fingerprint, version: plan.version, status }].slice(-REMEMBERED_COMMANDS);
+  }
+  return { plan, events: t.events, changed: true, needsAllocation: t.needsAllocation, status };
+}
+
+/** Start a follow-on transition on a decided plan (the Allocate providers step adds to the same version). */
+export function continueTransition(plan: Plan, ctx: DecideContext): Transition {
+  return new Transition(plan, ctx);
+}
+export type { Transition };

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/**
+ * The lifecycle table: the one place that says which command may be sent in which stage, by whom,
+ * and which stages it can lead to. The domain validates with it, the PlanCommand state machine's
+ * Guard and Route Choice states are generated from it, and docs/lifecycle.md is rendered from it.
+ */
+
+/** `none` is the stage of a plan that does not exist yet: only `refer` is allowed there. */
+export const STAGES = ['none', 'referred', 'assessment', 'allocating', 'active', 'exited', 'closed', 'withdrawn'] as const;
+export const Stage = z.enum(STAGES);
+export type Stage = z.infer<typeof Stage>;
+export const TERMINAL_STAGES: readonly Stage[] = ['closed', 'withdrawn'];
+/** Stages in which a participant is still being worked with: consent can be withdrawn in these. */
+export const OPEN_STAGES = ['referred', 'assessment', 'allocating', 'active'] as const satisfies readonly Stage[];
+
+export const ACTORS = ['coordinator', 'provider', 'timer'] as const;
+export type Actor = (typeof ACTORS)[number];
+
+export interface LifecycleRow {
+  /** Who may send it. */
+  readonly actors: readonly Actor[];
+  /** Stages in which it is allowed. */
+  readonly from: readonly Stage[];
+  /** Stages it can lead to (the domain picks one from the command and the plan). */
+  readonly next: readonly Stage[];
+  /** The state machine's step that applies it: reads as the lifecycle. */
+  readonly step: string;
+  /** The provider-facing commands are addressed to an allocation, not a plan. */
+  readonly target: 'plan' | 'allocation';
+  /** Path segment in the HTTP API (`POST /plans/{planId}/{segment}` or `/allocations/{id}/{segment}`). */
+  readonly segment: string;
+  readonly summary: string;
+}
+
+const coordinator = ['coordinator'] as const;
+const provider = ['provider'] as const;
+const timer = ['timer'] as const;
+
+export const LIFECYCLE = {
+  refer: { actors: coordinator, from: ['none'], next: ['referred'], step: 'Record referral', target: 'plan', segment: 'refer', summary: 'Take a referral: source, local authority, urgency.' },
+  'record-consent': { actors: coordinator, from: ['referred'], next: ['assessment'], step: 'Record consent', target: 'plan', segment: 'record-consent', summary: 'Record informed consent and what may be shared.' },
+  withdraw: { actors: coordinator, from: ['referred', 'assessment'], next: ['withdrawn'], step: 'Withdraw referral', target: 'plan', segment: 'withdraw', summary: 'End a referral that will not become a plan (not eligible, declined support, unreachable).' },
+  'submit-assessment': { actors: coordinator, from: ['assessment'], next: ['allocating'], step: 'Record assessment', target: 'plan', segment: 'submit-assessment', summary: 'Record the holistic needs assessment; providers are then proposed and offered.' },
+  'offer-manually': { actors: coordinator, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Offer manually', target: 'plan', segment: 'offer-manually', summary: 'Override the proposal: offer a need to a chosen service, with a reason.' },
+  activate: { actors: coordinator, from: ['allocating'], next: ['active'], step: 'Activate plan', target: 'plan', segment: 'activate', summary: 'Start the plan with the unmet needs recorded as gaps.' },
+  'accept-offer': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Accept offer', target: 'allocation', segment: 'accept', summary: 'A provider takes on an offered allocation.' },
+  'decline-offer': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Decline offer', target: 'allocation', segment: 'decline', summary: 'A provider declines an offer with a coded reason; the needs go to the next candidate.' },
+  'record-contact': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Record contact', target: 'allocation', segment: 'record-contact', summary: 'A session attended, missed or cancelled.' },
+  'end-allocation': { actors: ['provider', 'coordinator'], from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'End allocation', target: 'allocation', segment: 'end', summary: "A provider's part of the plan is done, with its outcome." },
+  'record-review': { actors: coordinator, from: ['active'], next: ['active', 'allocating', 'exited'], step: 'Record review', target: 'plan', segment: 'record-review', summary: 'A review checkpoint: scores per domain, the participant’s words, continue / adjust / exit.' },
+  exit: { actors: coordinator, from: ['assessment', 'allocating', 'active'], next: ['exited'], step: 'Exit plan', target: 'plan', segment: 'exit', summary: 'End support with a reason; open offers and allocations are withdrawn and providers told.' },
+  'withdraw-consent': { actors: coordinator, from: OPEN_STAGES, next: ['exited'], step: 'Withdraw consent', target: 'plan', segment: 'withdraw-consent', summary: 'Consent withdrawn: exit at once, providers told to stop processing and purge.' },
+  'record-follow-up': { actors: coordinator, from: ['exited'], next: ['exited', 'closed'], step: 'Record follow-up', target: 'plan', segment: 'record-follow-up', summary: 'The 6- or 12-month follow-up outcome; the plan closes after the last one.' },
+  'assessment-overdue': { actors: timer, from: ['referred', 'assessment'], next: ['referred', 'assessment'], step: 'Escalate overdue assessment', target: 'plan', segment: 'assessment-overdue', summary: 'No assessment by its deadline: escalate to the team lead.' },
+  'offer-expired': { actors: timer, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Expire offer', target: 'plan', segment: 'offer-expired', summary: 'An offer not answered by its deadline: its needs go to the next candidate.' },
+  'activation-overdue': { actors: timer, from: ['allocating'], next: ['allocating'], step: 'Escalate overdue activation', target: 'plan', segment: 'activation-overdue', summary: 'Still allocating after the deadline: escalate to the team lead.' },
+  'review-due': { actors: timer, from: ['active'], next: ['active'], step: 'Remind of review', target: 'plan', segment: 'review-due', summary: 'A review is coming up: remind the coordinator.' },
+  'review-overdue': { actors: timer, from: ['active'], next: ['active'], step: 'Escalate overdue review', target: 'plan', segment: 'review-overdue', summary: 'A review past its grace period: escalate to the team lead.' },
+  'no-contact': { actors: timer, from: ['active'], next: ['active'], step: 'Raise disengagement alert', target: 'plan', segment: 'no-contact', summary: 'No attended contact for the configured period: alert coordinator and team lead.' },
+  'follow-up-due': { actors: timer, from: ['exited'], next: ['exited'], step: 'Remind of follow-up', target: 'plan', segment: 'follow-up-due', summary: 'A 6- or 12-month follow-up is due: remind the coordinator.' },
+} as const satisfies Record<string, LifecycleRow>;
+
+export type CommandName = keyof typeof LIFECYCLE;
+export const COMMAND_NAMES = Object.keys(LIFECYCLE) as CommandName[];
+export const CommandNameSchema = z.enum(COMMAND_NAMES as [CommandName, ...CommandName[]]);
+export const TIMER_COMMANDS = COMMAND_NAMES.filter((name) => LIFECYCLE[name].actors.some((a) => a === 'timer'));
+export type TimerCommand = Extract<CommandName, 'assessment-overdue' | 'offer-expired' | 'activation-overdue' | 'review-due' | 'review-overdue' | 'no-contact' | 'follow-up-due'>;
+
+export function lifecycleRow(command: CommandName): LifecycleRow {
+  return LIFECYCLE[command];
+}
+
+export function isAllowedIn(command: CommandName, stage: Stage): boolean {
+  return (LIFECYCLE[command].from as readonly Stage[]).includes(stage);
+}
+
+export function mayBeSentBy(command: CommandName, actor: Actor): boolean {
+  return (LIFECYCLE[command].actors as readonly Actor[]).includes(actor);
+}
+
+/** Commands addressed to a plan (`POST /plans/{planId}/{segment}`) that an actor may send. */
+export function planCommandBySegment(segment: string): CommandName | undefined {
+  return COMMAND_NAMES.find((name) => LIFECYCLE[name].target === 'plan' && LIFECYCLE[name].segment === segment && name !== 'refer' && !TIMER_COMMANDS.includes(name));
+}
+
+/** Commands addressed to an allocation (`POST /allocations/{allocationId}/{segment}`). */
+export function allocationCommandBySegment(segment: string): CommandName | undefined {
+  return COMMAND_NAMES.find((name) => LIFECYCLE[name].target === 'allocation' && LIFECYCLE[name].segment === segment);
+}
+
+export const COORDINATOR_PLAN_COMMANDS = COMMAND_NAMES.filter(
+  (name) => name !== 'refer' && LIFECYCLE[name].target === 'plan' && mayBeSentBy(name, 'coordinator'),
+);

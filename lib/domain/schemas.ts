@@ -1,0 +1,272 @@
+import { z } from 'zod';
+import { LocalAuthority, NeedDomain, ReferralSource } from './taxonomy.ts';
+import { Stage, type CommandName } from './lifecycle.ts';
+
+/**
+ * zod is the single source of every shape: TypeScript types, request validation, the OpenAPI
+ * document and the event JSON Schemas are all derived from the schemas here.
+ */
+
+const MAX_TEXT = 2000;
+const MAX_NOTE = 500;
+export const IsoDate = z.iso.date().describe('Calendar date, YYYY-MM-DD');
+export const IsoDateTime = z.iso.datetime({ offset: true }).describe('Instant, ISO 8601');
+const ShortText = z.string().trim().min(1).max(200);
+const Note = z.string().trim().min(1).max(MAX_NOTE);
+const FreeText = z.string().trim().min(1).max(MAX_TEXT);
+export const PlanId = z.string().regex(/^pl_[a-z0-9]{10,40}$/, 'must be a plan id like pl_…').describe('Pseudonymous plan reference');
+export const AllocationId = z.string().regex(/^al_[a-z0-9]{10,40}_[0-9]{1,4}$/, 'must be an allocation id like al_…_1').describe('Allocation id');
+export const ProviderId = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be a provider id (lowercase letters, digits and dashes)');
+export const ServiceId = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be a service id (lowercase letters, digits and dashes)');
+
+// ---------------------------------------------------------------------------------------------
+// Command payloads (what clients send)
+
+export const Participant = z
+  .strictObject({
+    givenName: ShortText,
+    familyName: ShortText,
+    dateOfBirth: IsoDate,
+  })
+  .describe('Identity of the participant; stored apart from the plan');
+export type Participant = z.infer<typeof Participant>;
+
+export const ReferPayload = z.strictObject({
+  participant: Participant,
+  referral: z.strictObject({
+    source: ReferralSource,
+    localAuthority: LocalAuthority,
+    urgency: z.enum(['routine', 'urgent']).default('routine'),
+    note: Note.optional(),
+  }),
+  reviewEveryDays: z.number().int().min(7).max(91).optional().describe('Review cadence in days; default 28, or 14 for Problem Solving Court referrals'),
+});
+
+/** What the refer step records: identity has already been stored apart, only its pseudonymous id comes here. */
+export const RecordReferralPayload = z.strictObject({
+  participantId: z.string().regex(/^pt_[a-z0-9]{10,40}$/),
+  ageAtReferral: z.number().int().min(0).max(130),
+  referral: ReferPayload.shape.referral,
+  reviewEveryDays: z.number().int().min(7).max(91).optional(),
+});
+
+export const DATA_CATEGORIES = ['needs', 'risks', 'adjustments', 'contact-details', 'offending'] as const;
+export const RecordConsentPayload = z.strictObject({
+  scope: z.strictObject({
+    shareWithProviders: z.boolean(),
+    dataCategories: z.array(z.enum(DATA_CATEGORIES)).max(DATA_CATEGORIES.length).default(['needs']),
+  }),
+  givenAt: IsoDate,
+  method: z.enum(['written', 'verbal', 'digital']),
+});
+
+export const WITHDRAW_REASONS = ['not-eligible', 'declined-support', 'unreachable', 'other'] as const;
+export const WithdrawPayload = z.strictObject({ reason: z.enum(WITHDRAW_REASONS), note: Note.optional() });
+
+export const NeedLevel = z.enum(['low', 'medium', 'high']);
+export const AssessedNeed = z.strictObject({
+  domain: NeedDomain,
+  level: NeedLevel,
+  priority: z.boolean(),
+  goals: z.array(ShortText).max(10).default([]),
+});
+export type AssessedNeed = z.infer<typeof AssessedNeed>;
+
+export const Risks = z.strictObject({
+  domesticAbuse: z.enum(['none', 'standard', 'medium', 'high']).default('none'),
+  selfHarm: z.boolean().default(false),
+  safeguardingChildren: z.boolean().default(false),
+});
+export const ADJUSTMENTS = ['neurodiversity', 'learning-difficulty', 'brain-injury', 'language', 'female-worker'] as const;
+
+const uniqueDomains = (needs: readonly { domain: string }[]) => new Set(needs.map((n) => n.domain)).size === needs.length;
+
+export const SubmitAssessmentPayload = z.strictObject({
+  needs: z.array(AssessedNeed).min(1).max(14).refine(uniqueDomains, 'each need domain may appear only once'),
+  risks: Risks.default({ domesticAbuse: 'none', selfHarm: false, safeguardingChildren: false }),
+  adjustments: z.array(z.enum(ADJUSTMENTS)).max(ADJUSTMENTS.length).default([]),
+});
+
+export const OfferManuallyPayload = z.strictObject({
+  serviceId: ServiceId,
+  needs: z.array(NeedDomain).min(1).max(14),
+  reason: Note,
+});
+
+export const ActivatePayload = z.strictObject({ reason: Note });
+
+export const DECLINE_REASONS = ['capacity', 'eligibility', 'risk', 'location', 'other'] as const;
+export const DeclineOfferPayload = z.strictObject({ reason: z.enum(DECLINE_REASONS), note: Note.optional() });
+export const AcceptOfferPayload = z.strictObject({ note: Note.optional() });
+export const CONTACT_KINDS = ['attended', 'missed', 'cancelled'] as const;
+export const RecordContactPayload = z.strictObject({ date: IsoDate, kind: z.enum(CONTACT_KINDS) });
+export const END_OUTCOMES = ['completed', 'partially-completed', 'disengaged', 'not-needed', 'other'] as const;
+export const EndAllocationPayload = z.strictObject({ outcome: z.enum(END_OUTCOMES), note: Note.optional() });
+
+export const EXIT_REASONS = ['completed', 'transferred', 'disengaged', 'moved-away', 'custody', 'other'] as const;
+export const ExitReason = z.enum(EXIT_REASONS);
+export const Score = z.number().int().min(1).max(10);
+export const RecordReviewPayload = z
+  .strictObject({
+    date: IsoDate.optional(),
+    scores: z.partialRecord(NeedDomain, Score).refine((s) => Object.keys(s).length > 0, 'score at least one need domain'),
+    outcome: z.enum(['continue', 'adjust', 'exit']),
+    exitReason: ExitReason.optional(),
+    addNeeds: z.array(AssessedNeed).max(14).refine(uniqueDomains, 'each need domain may appear only once').optional(),
+    closeNeeds: z.array(NeedDomain).max(14).optional(),
+    participantWords: FreeText.optional(),
+  })
+  .superRefine((review, ctx) => {
+    if (review.outcome === 'exit' && !review.exitReason) ctx.addIssue({ code: 'custom', path: ['exitReason'], message: 'required when outcome is exit' });
+    if (review.outcome !== 'exit' && review.exitReason) ctx.addIssue({ code: 'custom', path: ['exitReason'], message: 'only allowed when outcome is exit' });
+    const adjusts = (review.addNeeds?.length ?? 0) + (review.closeNeeds?.length ?? 0) > 0;
+    if (review.outcome === 'adjust' && !adjusts) ctx.addIssue({ code: 'custom', path: ['addNeeds'], message: 'adjust needs addNeeds or closeNeeds' });
+    if (review.outcome !== 'adjust' && adjusts) ctx.addIssue({ code: 'custom', path: ['outcome'], message: 'addNeeds and closeNeeds need outcome adjust' });
+  });
+
+export const ExitPayload = z.strictObject({ reason: ExitReason, note: Note.optional() });
+export const WithdrawConsentPayload = z.strictObject({ note: Note.optional() });
+export const RecordFollowUpPayload = z.strictObject({ month: z.union([z.literal(6), z.literal(12)]), reoffended: z.enum(['yes', 'no', 'unknown']) });
+/** Timer commands name the deadline they fire for, so a stale timer changes nothing. */
+export const TimerPayload = z.strictObject({ deadlineId: z.string().min(1).max(80) });
+
+export const COMMAND_PAYLOADS = {
+  refer: RecordReferralPayload,
+  'record-consent': RecordConsentPayload,
+  withdraw: WithdrawPayload,
+  'submit-assessment': SubmitAssessmentPayload,
+  'offer-manually': OfferManuallyPayload,
+  activate: ActivatePayload,
+  'accept-offer': AcceptOfferPayload,
+  'decline-offer': DeclineOfferPayload,
+  'record-contact': RecordContactPayload,
+  'end-allocation': EndAllocationPayload,
+  'record-review': RecordReviewPayload,
+  exit: ExitPayload,
+  'withdraw-consent': WithdrawConsentPayload,
+  'record-follow-up': RecordFollowUpPayload,
+  'assessment-overdue': TimerPayload,
+  'offer-expired': TimerPayload,
+  'activation-overdue': TimerPayload,
+  'review-due': TimerPayload,
+  'review-overdue': TimerPayload,
+  'no-contact': TimerPayload,
+  'follow-up-due': TimerPayload,
+} as const satisfies Record<CommandName, z.ZodType>;
+export type PayloadOf<C extends CommandName> = z.output<(typeof COMMAND_PAYLOADS)[C]>;
+
+// ---------------------------------------------------------------------------------------------
+// The plan aggregate (one item in the table)
+
+export const NeedStatus = z.enum(['open', 'closed']);
+export const PlanNeed = AssessedNeed.extend({ status: NeedStatus, addedAt: IsoDateTime, closedAt: IsoDateTime.optional() });
+export type PlanNeed = z.infer<typeof PlanNeed>;
+
+export const ALLOCATION_STATUSES = ['offered', 'accepted', 'declined', 'expired', 'withdrawn', 'ended'] as const;
+export const AllocationStatus = z.enum(ALLOCATION_STATUSES);
+export const Allocation = z.object({
+  allocationId: AllocationId,
+  providerId: ProviderId,
+  serviceId: ServiceId,
+  needs: z.array(NeedDomain),
+  status: AllocationStatus,
+  lead: z.boolean().describe('The key worker: the provider holding the most needs'),
+  offeredAt: IsoDateTime,
+  respondBy: IsoDateTime,
+  respondedAt: IsoDateTime.optional(),
+  declineReason: z.enum(DECLINE_REASONS).optional(),
+  note: z.string().optional(),
+  manualReason: z.string().optional().describe('Set when a coordinator offered it by hand'),
+  why: z.string().describe('Why this provider was chosen'),
+  endedAt: IsoDateTime.optional(),
+  outcome: z.string().optional(),
+});
+export type Allocation = z.infer<typeof Allocation>;
+
+export const GAP_REASONS = ['no-service', 'no-coverage-in-area', 'no-capacity', 'not-eligible', 'all-candidates-declined-or-expired', 'no-consent-to-share'] as const;
+export const Gap = z.object({ domain: NeedDomain, reason: z.enum(GAP_REASONS), explanation: z.string(), recordedAt: IsoDateTime });
+export type Gap = z.infer<typeof Gap>;
+
+export const Deadline = z.object({
+  deadlineId: z.string(),
+  command: z.enum(['assessment-overdue', 'offer-expired', 'activation-overdue', 'review-due', 'review-overdue', 'no-contact', 'follow-up-due']),
+  dueAt: IsoDateTime,
+  ref: z.string().optional().describe('What the deadline is about: an allocation id, a review number, a follow-up month'),
+});
+export type Deadline = z.infer<typeof Deadline>;
+
+export const Escalation = z.object({ kind: z.string(), raisedAt: IsoDateTime, ref: z.string().optional(), resolvedAt: IsoDateTime.optional() });
+export type Escalation = z.infer<typeof Escalation>;
+
+export const Review = z.object({
+  reviewNumber: z.number().int().min(1),
+  date: IsoDate,
+  scores: z.partialRecord(NeedDomain, Score),
+  outcome: z.enum(['continue', 'adjust', 'exit']),
+  participantWords: z.string().optional(),
+  attendance: z.object({ attended: z.number().int(), missed: z.number().int(), cancelled: z.number().int() }),
+  recordedAt: IsoDateTime,
+});
+export const Contact = z.object({ allocationId: AllocationId, providerId: ProviderId, date: IsoDate, kind: z.enum(CONTACT_KINDS), recordedAt: IsoDateTime });
+export const FollowUp = z.object({ month: z.union([z.literal(6), z.literal(12)]), reoffended: z.enum(['yes', 'no', 'unknown']), recordedAt: IsoDateTime });
+
+export const PlanEvent = z.object({
+  id: z.string().describe('Unique event id; consumers dedupe on it'),
+  type: z.string().describe('Versioned event type, e.g. allocation.offered.v1'),
+  time: IsoDateTime,
+  planId: PlanId,
+  sequence: z.number().int().min(1).describe('Per-plan order'),
+  providerId: ProviderId.optional().describe('Set when the event is addressed to one provider'),
+  data: z.record(z.string(), z.unknown()),
+});
+export type PlanEvent = z.infer<typeof PlanEvent>;
+
+export const AppliedCommand = z.object({
+  key: z.string(),
+  command: z.string(),
+  fingerprint: z.string(),
+  version: z.number().int(),
+  status: z.number().int(),
+});
+export type AppliedCommand = z.infer<typeof AppliedCommand>;
+
+export const Plan = z.object({
+  planId: PlanId,
+  participantId: z.string().describe('Pseudonymous id of the identity record, kept apart from the plan'),
+  stage: Stage,
+  version: z.number().int().min(1),
+  createdAt: IsoDateTime,
+  updatedAt: IsoDateTime,
+  ageAtReferral: z.number().int().min(0).max(130),
+  referral: z.object({ source: ReferralSource, localAuthority: LocalAuthority, urgency: z.enum(['routine', 'urgent']), note: z.string().optional(), receivedAt: IsoDateTime }),
+  consent: z
+    .object({
+      scope: z.object({ shareWithProviders: z.boolean(), dataCategories: z.array(z.enum(DATA_CATEGORIES)) }),
+      givenAt: IsoDate,
+      method: z.enum(['written', 'verbal', 'digital']),
+      recordedAt: IsoDateTime,
+      withdrawnAt: IsoDateTime.optional(),
+    })
+    .optional(),
+  assessedAt: IsoDateTime.optional(),
+  activatedAt: IsoDateTime.optional(),
+  needs: z.array(PlanNeed),
+  risks: Risks.optional(),
+  adjustments: z.array(z.enum(ADJUSTMENTS)),
+  allocations: z.array(Allocation),
+  allocationCounter: z.number().int().min(0),
+  gaps: z.array(Gap),
+  reviews: z.array(Review),
+  reviewEveryDays: z.number().int().min(7).max(91),
+  contacts: z.array(Contact),
+  escalations: z.array(Escalation),
+  exit: z.object({ reason: z.union([ExitReason, z.literal('consent-withdrawn')]), exitedAt: IsoDateTime, note: z.string().optional() }).optional(),
+  withdrawal: z.object({ reason: z.enum(WITHDRAW_REASONS), at: IsoDateTime, note: z.string().optional() }).optional(),
+  followUps: z.array(FollowUp),
+  closedAt: IsoDateTime.optional(),
+  deadlines: z.array(Deadline),
+  sequence: z.number().int().min(0),
+  outbox: z.array(PlanEvent),
+  applied: z.array(AppliedCommand),
+});
+export type Plan = z.infer<typeof Plan>;
