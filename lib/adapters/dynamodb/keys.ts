@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Every key of the single table is built here and nowhere else.
+ *
+ *   item                      pk                      sk
+ *   plan                      PLAN#<planId>           PLAN
+ *   plan history event        PLAN#<planId>           EVENT#<sequence, 10 digits>
+ *   participant identity      PARTICIPANT#<id>        IDENTITY
+ *   provider allocation view  PROVIDER#<providerId>   ALLOCATION#<allocationId>
+ *   provider feed entry       PROVIDER#<providerId>   FEED#<written at>#<eventId>
+ *
+ * Indexes (all sparse: an item is in an index only when it has that index's attributes):
+ *   byStage   stagePk = STAGE#<stage>, stageSk = <updatedAt>#<planId>        worklists by stage
+ *   byDue     duePk = DUE#<shard>, dueAt                                      the sweeper's deadlines
+ *   byOutbox  outboxPk = OUTBOX#<shard>, outboxSince                          undelivered events
+ *   byAlert   alertPk = ALERT#<shard>, alertSince                             open escalations (overdue worklist)
+ */
+export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
+
+export const INDEXES = {
+  byStage: { partitionKey: 'stagePk', sortKey: 'stageSk' },
+  byDue: { partitionKey: 'duePk', sortKey: 'dueAt' },
+  byOutbox: { partitionKey: 'outboxPk', sortKey: 'outboxSince' },
+  byAlert: { partitionKey: 'alertPk', sortKey: 'alertSince' },
+} as const;
+export type IndexName = keyof typeof INDEXES;
+
+/** Deadline and outbox indexes are spread over a few partitions so no single one runs hot. */
+export const SHARDS = 4;
+export const ALL_SHARDS = Array.from({ length: SHARDS }, (_, i) => i);
+
+export function shardOf(id: string): number {
+  return createHash('sha256').update(id).digest()[0]! % SHARDS;
+}
+
+export const keys = {
+  plan: (planId: string) => ({ pk: `PLAN#${planId}`, sk: 'PLAN' }),
+  historyEvent: (planId: string, sequence: number) => ({ pk: `PLAN#${planId}`, sk: `EVENT#${String(sequence).padStart(10, '0')}` }),
+  historyPrefix: (planId: string) => ({ pk: `PLAN#${planId}`, skPrefix: 'EVENT#' }),
+  identity: (participantId: string) => ({ pk: `PARTICIPANT#${participantId}`, sk: 'IDENTITY' }),
+  providerAllocation: (providerId: string, allocationId: string) => ({ pk: `PROVIDER#${providerId}`, sk: `ALLOCATION#${allocationId}` }),
+  providerAllocationsPrefix: (providerId: string) => ({ pk: `PROVIDER#${providerId}`, skPrefix: 'ALLOCATION#' }),
+  feedEntry: (providerId: string, writtenAt: string, eventId: string) => ({ pk: `PROVIDER#${providerId}`, sk: `FEED#${writtenAt}#${eventId}` }),
+  feedPrefix: (providerId: string) => ({ pk: `PROVIDER#${providerId}`, skPrefix: 'FEED#' }),
+  stageIndex: (stage: string, updatedAt: string, planId: string) => ({ stagePk: `STAGE#${stage}`, stageSk: `${updatedAt}#${planId}` }),
+  stagePartition: (stage: string) => `STAGE#${stage}`,
+  dueIndex: (planId: string, dueAt: string) => ({ duePk: `DUE#${shardOf(planId)}`, dueAt }),
+  duePartition: (shard: number) => `DUE#${shard}`,
+  outboxIndex: (planId: string, since: string) => ({ outboxPk: `OUTBOX#${shardOf(planId)}`, outboxSince: since }),
+  outboxPartition: (shard: number) => `OUTBOX#${shard}`,
+  alertIndex: (planId: string, since: string) => ({ alertPk: `ALERT#${shardOf(planId)}`, alertSince: since }),
+  alertPartition: (shard: number) => `ALERT#${shard}`,
+};
+
+/** Pull a plan id back out of an allocation id (al_<plan suffix>_<n>): provider commands need no lookup. */
+export function planIdOfAllocation(allocationId: string): string | undefined {
+  const match = /^al_([a-z0-9]{10,40})_[0-9]{1,4}$/.exec(allocationId);
+  return match ? `pl_${match[1]}` : undefined;
+}

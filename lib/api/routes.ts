@@ -1,0 +1,64 @@
+/**
+ * Every HTTP route, once: the embedded gateway matches requests with it, the CDK stack creates the
+ * HTTP API routes from it, and the OpenAPI document lists it. `roles` is who may call it
+ * (`public` needs no token).
+ */
+export const ROLES = ['coordinator', 'team-lead', 'provider', 'commissioner'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const API_FUNCTIONS = ['api-commands', 'api-queries'] as const;
+export type ApiFunctionName = (typeof API_FUNCTIONS)[number];
+
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** API Gateway style path, with {param} placeholders. */
+  path: string;
+  fn: ApiFunctionName;
+  roles: readonly Role[] | 'public';
+  summary: string;
+}
+
+export const ROUTES: readonly Route[] = [
+  { method: 'GET', path: '/health', fn: 'api-queries', roles: 'public', summary: 'Liveness' },
+  { method: 'GET', path: '/openapi.json', fn: 'api-queries', roles: 'public', summary: 'This API, as OpenAPI 3.1' },
+  { method: 'POST', path: '/plans', fn: 'api-commands', roles: ['coordinator'], summary: 'Refer a participant: creates a plan' },
+  { method: 'GET', path: '/plans', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: 'Worklist of plans, by stage or due' },
+  { method: 'GET', path: '/plans/{planId}', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: 'One plan' },
+  { method: 'GET', path: '/plans/{planId}/history', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: "The plan's events in order" },
+  { method: 'POST', path: '/plans/{planId}/{command}', fn: 'api-commands', roles: ['coordinator'], summary: 'Send a coordinator command to a plan' },
+  { method: 'POST', path: '/allocations/{allocationId}/{command}', fn: 'api-commands', roles: ['provider', 'coordinator'], summary: 'Answer or work an allocation' },
+  { method: 'GET', path: '/providers/{providerId}/offers', fn: 'api-queries', roles: ['provider'], summary: "A provider's open offers" },
+];
+
+export interface MatchedRoute {
+  route: Route;
+  pathParameters: Record<string, string>;
+}
+
+export function matchRoute(method: string, path: string): MatchedRoute | { allowed: string[] } | undefined {
+  const segments = path.split('/').filter(Boolean);
+  const allowed: string[] = [];
+  // Literal segments win over placeholders, as in API Gateway.
+  const candidates = [...ROUTES].sort((a, b) => placeholderCount(a.path) - placeholderCount(b.path));
+  for (const route of candidates) {
+    const parts = route.path.split('/').filter(Boolean);
+    if (parts.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    const ok = parts.every((part, i) => {
+      const segment = segments[i] as string;
+      if (part.startsWith('{')) {
+        params[part.slice(1, -1)] = decodeURIComponent(segment);
+        return true;
+      }
+      return part === segment;
+    });
+    if (!ok) continue;
+    if (route.method === method) return { route, pathParameters: params };
+    allowed.push(route.method);
+  }
+  return allowed.length > 0 ? { allowed } : undefined;
+}
+
+function placeholderCount(path: string) {
+  return (path.match(/\{/g) ?? []).length;
+}
