@@ -302,7 +302,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
     a.respondedAt = t.now;
     if (p.note) a.note = p.note;
     t.clearDeadlines((d) => d.ref === a.allocationId);
-    t.emit('allocation.accepted.v1', { planRef: t.plan.planId, ...allocationRef(a), needs: a.needs });
+    t.emit('allocation.accepted.v1', { planRef: t.plan.planId, ...allocationRef(a), needs: a.needs }, a.providerId);
     if (t.plan.stage === 'allocating' && isReadyToActivate(t.plan)) activate(t);
   },
   'decline-offer': (t, p, command) => {
@@ -315,7 +315,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
     t.clearDeadlines((d) => d.ref === a.allocationId);
     recomputeLead(t.plan);
     t.needsAllocation = true;
-    t.emit('allocation.declined.v1', { planRef: t.plan.planId, ...allocationRef(a), reason: p.reason, needs: a.needs });
+    t.emit('allocation.declined.v1', { planRef: t.plan.planId, ...allocationRef(a), reason: p.reason, needs: a.needs }, a.providerId);
   },
   'record-contact': (t, p, command) => {
     const a = findAllocation(t, command);
@@ -337,7 +337,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
     a.outcome = p.outcome;
     if (p.note) a.note = p.note;
     recomputeLead(t.plan);
-    t.emit('allocation.ended.v1', { planRef: t.plan.planId, ...allocationRef(a), outcome: p.outcome, endedBy: command.actor.role }, command.actor.role === 'coordinator' ? a.providerId : undefined);
+    t.emit('allocation.ended.v1', { planRef: t.plan.planId, ...allocationRef(a), outcome: p.outcome, endedBy: command.actor.role }, a.providerId);
   },
   'record-review': (t, p) => {
     const plan = t.plan;

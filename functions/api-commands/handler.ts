@@ -1,0 +1,141 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
+import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
+import { failureToProblem, header, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
+import { londonDate } from '../../lib/domain/calendar.ts';
+import type { Command } from '../../lib/domain/decide.ts';
+import { allocationCommandBySegment, LIFECYCLE, planCommandBySegment, type CommandName } from '../../lib/domain/lifecycle.ts';
+import { AllocationId, COMMAND_PAYLOADS, PlanId, ReferPayload, type Plan } from '../../lib/domain/schemas.ts';
+import { planView } from '../../lib/domain/views.ts';
+import { providerAllocationView } from '../../lib/domain/provider-views.ts';
+import type { PlanCommandState, WorkflowStarter } from '../../workflows/plan-command/state.ts';
+import { awsDeps } from '../../lib/runtime/aws.ts';
+
+export interface CommandApiDeps {
+  plans: PlanRepository;
+  workflow: WorkflowStarter;
+  clock: () => string;
+  /** Random id material (hex); injected so tests can fix it. */
+  randomId?: () => string;
+}
+
+const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be 1-200 visible ASCII characters');
+const ExpectedVersion = z.number().int().min(1);
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+function idempotencyOf(ctx: RouteContext, body: unknown) {
+  const raw = header(ctx.event, 'idempotency-key');
+  if (raw === undefined) return undefined;
+  const key = parseWith(IdempotencyKey, raw, 'Idempotency-Key header');
+  const fingerprint = sha256(JSON.stringify([ctx.route.method, ctx.route.path, ctx.params, body]));
+  return { key, fingerprint };
+}
+
+/** `expectedVersion` rides in the body next to the command's own fields; take it out before validation. */
+function splitExpectedVersion(body: unknown): { payload: unknown; expectedVersion?: number } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('expectedVersion' in body)) return { payload: body };
+  const { expectedVersion, ...payload } = body as Record<string, unknown>;
+  return { payload, expectedVersion: parseWith(ExpectedVersion, expectedVersion, 'expectedVersion') };
+}
+
+function ageOn(dateOfBirth: string, today: string): number {
+  const [by, bm, bd] = dateOfBirth.split('-').map(Number) as [number, number, number];
+  const [ty, tm, td] = today.split('-').map(Number) as [number, number, number];
+  return ty - by - (tm < bm || (tm === bm && td < bd) ? 1 : 0);
+}
+
+export function makeHandler(deps: CommandApiDeps) {
+  const randomId = deps.randomId ?? (() => randomBytes(12).toString('hex'));
+
+  async function run(command: Command): Promise<{ state: PlanCommandState; replayed: boolean }> {
+    const outcome = await deps.workflow.startSync({ command, now: deps.clock() });
+    if (outcome.status === 'FAILED') throw failureToProblem(outcome.error, outcome.cause);
+    const state = outcome.output;
+    if (!state.plan) throw problem(500, 'The command finished without a plan.');
+    return { state, replayed: Boolean(state.replay) };
+  }
+
+  const replayHeaders = (replayed: boolean): Record<string, string> => (replayed ? { 'idempotent-replayed': 'true' } : {});
+
+  async function refer(ctx: RouteContext): Promise<HttpResult> {
+    const body = readJsonBody(ctx.event);
+    const idempotency = idempotencyOf(ctx, body);
+    const referral = parseWith(ReferPayload, body, 'referral');
+    const now = deps.clock();
+    const today = londonDate(now);
+    if (referral.participant.dateOfBirth > today) throw problem(400, 'participant.dateOfBirth: must not be in the future', [{ path: 'participant.dateOfBirth', message: 'must not be in the future' }]);
+    const age = ageOn(referral.participant.dateOfBirth, today);
+    if (age > 120) throw problem(400, 'participant.dateOfBirth: gives an age over 120', [{ path: 'participant.dateOfBirth', message: 'gives an age over 120' }]);
+    // With an Idempotency-Key the plan id follows from it, so a retried referral finds its first plan.
+    const idMaterial = idempotency ? sha256(`${ctx.principal?.sub}:${idempotency.key}`).slice(0, 24) : randomId();
+    const planId = `pl_${idMaterial}`;
+    const participantId = `pt_${sha256(`participant:${planId}`).slice(0, 24)}`;
+    const existing = idempotency ? await deps.plans.getPlan(planId) : undefined;
+    // Identity lives apart from the plan; it is written first, under a pseudonymous id only the plan knows.
+    if (!existing) await deps.plans.putIdentity(participantId, referral.participant, now);
+    const { state, replayed } = await run({
+      name: 'refer',
+      planId,
+      payload: { participantId, ageAtReferral: age, referral: referral.referral, ...(referral.reviewEveryDays ? { reviewEveryDays: referral.reviewEveryDays } : {}) },
+      actor: { role: 'coordinator', sub: ctx.principal?.sub ?? 'unknown' },
+      ...(idempotency ? { idempotency } : {}),
+    });
+    const plan = state.plan as Plan;
+    const identity = await deps.plans.getIdentity(plan.participantId);
+    return json(replayed ? (state.replay?.status ?? 201) : 201, planView(plan, identity), { location: `/plans/${plan.planId}`, ...replayHeaders(replayed) });
+  }
+
+  async function planCommand(ctx: RouteContext): Promise<HttpResult> {
+    const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path');
+    const name = planCommandBySegment(ctx.params.command ?? '');
+    if (!name) throw problem(404, `There is no plan command "${ctx.params.command}". Plan commands: ${Object.values(LIFECYCLE).filter((r) => r.target === 'plan' && r.actors.some((a) => a === 'coordinator') && r.segment !== 'refer').map((r) => r.segment).join(', ')}.`);
+    return commandResponse(ctx, name, planId);
+  }
+
+  async function allocationCommand(ctx: RouteContext): Promise<HttpResult> {
+    const allocationId = parseWith(AllocationId, ctx.params.allocationId, 'allocation id in the path');
+    const name = allocationCommandBySegment(ctx.params.command ?? '');
+    if (!name) throw problem(404, `There is no allocation command "${ctx.params.command}". Allocation commands: accept, decline, record-contact, end.`);
+    const role = ctx.principal?.role;
+    if (!LIFECYCLE[name].actors.some((a) => a === role)) throw problem(403, `A ${role} may not ${ctx.params.command} an allocation.`);
+    return commandResponse(ctx, name, planIdOfAllocation(allocationId) as string, allocationId);
+  }
+
+  async function commandResponse(ctx: RouteContext, name: CommandName, planId: string, allocationId?: string): Promise<HttpResult> {
+    const principal = ctx.principal;
+    if (!principal) throw problem(401, 'Sign in first.');
+    const body = readJsonBody(ctx.event);
+    const idempotency = idempotencyOf(ctx, body);
+    const { payload, expectedVersion } = splitExpectedVersion(body);
+    // Validate here as well as in the domain: bad input never starts an execution.
+    parseWith(COMMAND_PAYLOADS[name], payload, `${ctx.params.command} request`);
+    const { state, replayed } = await run({
+      name,
+      planId,
+      payload,
+      actor: { role: principal.role === 'provider' ? 'provider' : 'coordinator', sub: principal.sub, ...(principal.providerId ? { providerId: principal.providerId } : {}) },
+      ...(allocationId ? { allocationId } : {}),
+      ...(expectedVersion !== undefined ? { expectedVersion } : {}),
+      ...(idempotency ? { idempotency } : {}),
+    });
+    const plan = state.plan as Plan;
+    const status = replayed ? (state.replay?.status ?? 200) : (state.status ?? 200);
+    if (principal.role === 'provider') return json(status, providerAllocationView(plan, allocationId as string), replayHeaders(replayed));
+    return json(status, planView(plan), replayHeaders(replayed));
+  }
+
+  return apiHandler({
+    'POST /plans': refer,
+    'POST /plans/{planId}/{command}': planCommand,
+    'POST /allocations/{allocationId}/{command}': allocationCommand,
+  });
+}
+
+let built: ReturnType<typeof makeHandler> | undefined;
+export const handler = (...args: Parameters<ReturnType<typeof makeHandler>>) => {
+  built ??= makeHandler({ ...awsDeps(), clock: () => new Date().toISOString() });
+  return built(...args);
+};

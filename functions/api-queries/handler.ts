@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
+import { json, parseWith, problem } from '../../lib/api/http.ts';
+import { openApiDocument } from '../../lib/api/openapi.ts';
+import { Stage } from '../../lib/domain/lifecycle.ts';
+import { PlanId, ProviderId } from '../../lib/domain/schemas.ts';
+import { historyView, planSummary, planView } from '../../lib/domain/views.ts';
+import { awsDeps } from '../../lib/runtime/aws.ts';
+
+export interface QueryApiDeps {
+  plans: PlanRepository;
+}
+
+const ListQuery = z.strictObject({
+  stage: Stage.exclude(['none']).optional(),
+  due: z.enum(['overdue']).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(2000).optional(),
+});
+
+const WORKLIST_STAGES = ['referred', 'assessment', 'allocating', 'active', 'exited'] as const;
+
+export function makeHandler(deps: QueryApiDeps) {
+  let openapi: unknown;
+
+  async function listPlans(ctx: RouteContext) {
+    const query = parseWith(ListQuery, ctx.event.queryStringParameters ?? {}, 'query');
+    if (query.due === 'overdue') {
+      const plans = (await deps.plans.listAlerted(query.limit)).filter((p) => !query.stage || p.stage === query.stage);
+      return json(200, { items: plans.map(planSummary), nextCursor: null });
+    }
+    if (query.stage) {
+      let page;
+      try {
+        page = await deps.plans.listByStage(query.stage, query.limit, query.cursor);
+      } catch (error) {
+        if (error instanceof SyntaxError || (error as Error).message === 'cursor is not a key' || (error as Error).name === 'ValidationException')
+          throw problem(400, 'cursor: is not a cursor this API returned', [{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+        throw error;
+      }
+      return json(200, { items: page.items.map(planSummary), nextCursor: page.nextCursor ?? null });
+    }
+    if (query.cursor) throw problem(400, 'cursor: needs a stage', [{ path: 'cursor', message: 'only valid together with stage' }]);
+    const pages = await Promise.all(WORKLIST_STAGES.map((s) => deps.plans.listByStage(s, query.limit)));
+    const items = pages.flatMap((p) => p.items).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)).slice(0, query.limit);
+    return json(200, { items: items.map(planSummary), nextCursor: null });
+  }
+
+  async function getPlan(ctx: RouteContext) {
+    const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path');
+    const plan = await deps.plans.getPlan(planId, false);
+    if (!plan) throw problem(404, `No plan ${planId}.`);
+    // Coordinators work with the person; team leads oversee plans and do not need her identity.
+    const identity = ctx.principal?.role === 'coordinator' ? await deps.plans.getIdentity(plan.participantId) : undefined;
+    return json(200, planView(plan, identity));
+  }
+
+  async function history(ctx: RouteContext) {
+    const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path');
+    const plan = await deps.plans.getPlan(planId, false);
+    if (!plan) throw problem(404, `No plan ${planId}.`);
+    const events = await deps.plans.history(planId);
+    // Events still in the outbox are part of the history too, even before delivery.
+    const recorded = new Set(events.map((e) => e.id));
+    const all = [...events, ...plan.outbox.filter((e) => !recorded.has(e.id))].sort((a, b) => a.sequence - b.sequence);
+    return json(200, { planId, items: historyView(all) });
+  }
+
+  async function offers(ctx: RouteContext) {
+    const providerId = parseWith(ProviderId, ctx.params.providerId, 'provider id in the path');
+    if (ctx.principal?.providerId !== providerId) throw problem(403, `This token is for provider ${ctx.principal?.providerId}; it cannot read ${providerId}'s offers.`);
+    const records = await deps.plans.providerAllocations(providerId);
+    const items = records.filter((r) => r.status === 'offered').sort((a, b) => String(a.respondBy).localeCompare(String(b.respondBy)));
+    return json(200, { items });
+  }
+
+  return apiHandler({
+    'GET /health': async () => json(200, { status: 'ok' }),
+    'GET /openapi.json': async () => json(200, (openapi ??= openApiDocument())),
+    'GET /plans': listPlans,
+    'GET /plans/{planId}': getPlan,
+    'GET /plans/{planId}/history': history,
+    'GET /providers/{providerId}/offers': offers,
+  });
+}
+
+let built: ReturnType<typeof makeHandler> | undefined;
+export const handler = (...args: Parameters<ReturnType<typeof makeHandler>>) => {
+  built ??= makeHandler(awsDeps());
+  return built(...args);
+};

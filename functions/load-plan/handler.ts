@@ -1,0 +1,26 @@
+import { DomainError, notFound } from '../../lib/domain/errors.ts';
+import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import type { PlanCommandState } from '../../workflows/plan-command/state.ts';
+import { asStep } from '../../lib/runtime/step-deps.ts';
+import { lazyStepHandler } from '../../lib/runtime/aws.ts';
+
+/** Load plan: read the plan (consistently), and spot a retried Idempotency-Key before anything else. */
+export function makeHandler(deps: { plans: PlanRepository }) {
+  return (state: PlanCommandState): Promise<PlanCommandState> =>
+    asStep(async () => {
+      const { command } = state;
+      const plan = await deps.plans.getPlan(command.planId);
+      if (plan && command.idempotency) {
+        const applied = plan.applied.find((a) => a.key === command.idempotency?.key);
+        if (applied) {
+          if (applied.fingerprint !== command.idempotency.fingerprint)
+            throw new DomainError('IdempotencyKeyReused', `Idempotency-Key "${applied.key}" was already used for a different ${applied.command} request.`, [{ path: 'Idempotency-Key', message: 'already used for a different request' }]);
+          return { ...state, stage: plan.stage, plan, replay: { status: applied.status, version: applied.version } };
+        }
+      }
+      if (!plan && command.name !== 'refer') throw notFound(`No plan ${command.planId}.`);
+      return { ...state, stage: plan?.stage ?? 'none', ...(plan ? { plan } : {}) };
+    });
+}
+
+export const handler = lazyStepHandler((deps) => makeHandler(deps));

@@ -1,0 +1,67 @@
+import type { PlanEvent, Plan } from '../../lib/domain/schemas.ts';
+import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import type { EventPublisher } from '../../lib/adapters/events/publisher.ts';
+import type { PlanCommandState } from '../../workflows/plan-command/state.ts';
+import { lazyStepHandler } from '../../lib/runtime/aws.ts';
+
+export interface PublishDeps {
+  plans: PlanRepository;
+  publisher: EventPublisher;
+  clock?: () => string;
+}
+
+/** Provider allocation status carried by each allocation event, for the provider's own view. */
+const STATUS_OF: Record<string, string> = {
+  'allocation.offered.v1': 'offered',
+  'allocation.accepted.v1': 'accepted',
+  'allocation.declined.v1': 'declined',
+  'allocation.expired.v1': 'expired',
+  'allocation.withdrawn.v1': 'withdrawn',
+  'allocation.ended.v1': 'ended',
+  'plan.consent-withdrawn.v1': 'withdrawn',
+};
+
+/**
+ * Deliver a plan's outbox: history entries, the provider projections and feed, then the bus.
+ * Each part is idempotent, so a redelivery by the sweeper after a partial failure repeats nothing
+ * a consumer can see twice (consumers dedupe on the event id).
+ */
+export async function deliverOutbox(deps: PublishDeps, plan: Pick<Plan, 'planId' | 'outbox'>): Promise<void> {
+  const events: PlanEvent[] = [...plan.outbox].sort((a, b) => a.sequence - b.sequence);
+  if (events.length === 0) return;
+  const now = deps.clock?.() ?? new Date().toISOString();
+  for (const event of events) {
+    await deps.plans.recordHistory(event);
+    if (event.providerId) {
+      const data = event.data as Record<string, unknown>;
+      const status = STATUS_OF[event.type];
+      if (status && typeof data.allocationId === 'string') {
+        await deps.plans.projectProviderAllocation({
+          providerId: event.providerId,
+          allocationId: data.allocationId,
+          planRef: event.planId,
+          status,
+          ...(typeof data.serviceId === 'string' ? { serviceId: data.serviceId } : {}),
+          ...(data.needs ? { needs: data.needs } : {}),
+          ...(typeof data.respondBy === 'string' ? { respondBy: data.respondBy } : {}),
+          ...(typeof data.lead === 'boolean' ? { lead: data.lead } : {}),
+          sequence: event.sequence,
+          updatedAt: event.time,
+        });
+      }
+      await deps.plans.appendFeed(event.providerId, event, event.id, now);
+    }
+  }
+  await deps.publisher.publish(events);
+  await deps.plans.clearOutbox(plan.planId, events.map((e) => e.id));
+}
+
+export function makeHandler(deps: PublishDeps) {
+  return async (state: PlanCommandState): Promise<PlanCommandState> => {
+    if (!state.plan) return state;
+    await deliverOutbox(deps, state.plan);
+    return { ...state, plan: { ...state.plan, outbox: [] } };
+  };
+}
+
+export const handler = lazyStepHandler((deps) => makeHandler(deps));

@@ -1,0 +1,66 @@
+import { deliverOutbox, type PublishDeps } from '../publish-events/handler.ts';
+import { isAllowedIn } from '../../lib/domain/lifecycle.ts';
+import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
+import { awsDeps } from '../../lib/runtime/aws.ts';
+
+export interface SweeperDeps extends PublishDeps {
+  plans: PlanRepository;
+  workflow: WorkflowStarter;
+  clock: () => string;
+  /** Outbox entries younger than this are still being published by their own execution. */
+  outboxGraceMs?: number;
+}
+
+export interface SweepReport {
+  timersSent: number;
+  timersRefused: number;
+  plansRedelivered: number;
+  redeliveryFailures: number;
+}
+
+/**
+ * Every minute: turn due deadlines into timer commands (through the same state machine as any
+ * other command) and redeliver outbox events that their own execution failed to publish.
+ */
+export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
+  const now = deps.clock();
+  const report: SweepReport = { timersSent: 0, timersRefused: 0, plansRedelivered: 0, redeliveryFailures: 0 };
+  for (const plan of await deps.plans.dueBefore(now)) {
+    for (const deadline of plan.deadlines.filter((d) => d.dueAt <= now && isAllowedIn(d.command, plan.stage))) {
+      const outcome = await deps.workflow.startSync({
+        now,
+        command: {
+          name: deadline.command,
+          planId: plan.planId,
+          payload: { deadlineId: deadline.deadlineId },
+          actor: { role: 'timer', sub: 'sweeper' },
+          idempotency: { key: `timer:${deadline.deadlineId}:${deadline.dueAt}`, fingerprint: `${deadline.deadlineId}@${deadline.dueAt}` },
+        },
+      });
+      if (outcome.status === 'SUCCEEDED') report.timersSent += 1;
+      else report.timersRefused += 1; // a concurrent change won the race; the next sweep looks again
+    }
+  }
+  const graceMs = deps.outboxGraceMs ?? 30_000;
+  const olderThan = new Date(new Date(now).getTime() - graceMs).toISOString();
+  for (const plan of await deps.plans.pendingOutbox(olderThan)) {
+    try {
+      await deliverOutbox(deps, plan);
+      report.plansRedelivered += 1;
+    } catch {
+      report.redeliveryFailures += 1;
+    }
+  }
+  return report;
+}
+
+export function makeHandler(deps: SweeperDeps) {
+  return () => sweep(deps);
+}
+
+let built: ReturnType<typeof makeHandler> | undefined;
+export const handler = () => {
+  built ??= makeHandler({ ...awsDeps(), clock: () => new Date().toISOString() });
+  return built();
+};

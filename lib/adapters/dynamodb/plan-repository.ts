@@ -1,0 +1,259 @@
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { versionConflict } from '../../domain/errors.ts';
+import { nextDueAt } from '../../domain/decide.ts';
+import type { Participant, Plan, PlanEvent } from '../../domain/schemas.ts';
+import { ALL_SHARDS, keys, type IndexName } from './keys.ts';
+import { storageError } from './client.ts';
+
+/** Attributes that exist only for the table's keys and indexes, never part of the plan. */
+const KEY_ATTRIBUTES = ['pk', 'sk', 'type', 'stagePk', 'stageSk', 'duePk', 'dueAt', 'outboxPk', 'outboxSince', 'alertPk', 'alertSince'] as const;
+
+type Item = Record<string, unknown>;
+
+export function planToItem(plan: Plan): Item {
+  const dueAt = nextDueAt(plan);
+  const oldestPending = plan.outbox.map((e) => e.time).sort()[0];
+  const openAlert = plan.escalations.filter((e) => !e.resolvedAt).map((e) => e.raisedAt).sort()[0];
+  const { outbox, ...rest } = plan;
+  return {
+    ...keys.plan(plan.planId),
+    type: 'plan',
+    ...keys.stageIndex(plan.stage, plan.updatedAt, plan.planId),
+    ...(dueAt ? keys.dueIndex(plan.planId, dueAt) : {}),
+    ...(oldestPending ? keys.outboxIndex(plan.planId, oldestPending) : {}),
+    ...(openAlert ? keys.alertIndex(plan.planId, openAlert) : {}),
+    ...rest,
+    // A map keyed by event id, so delivered events can be removed one by one without a read.
+    outbox: Object.fromEntries(outbox.map((e) => [e.id, e])),
+  };
+}
+
+export function itemToPlan(item: Item): Plan {
+  const copy: Item = { ...item };
+  for (const k of KEY_ATTRIBUTES) delete copy[k];
+  const outbox = Object.values((item.outbox ?? {}) as Record<string, PlanEvent>).sort((a, b) => a.sequence - b.sequence);
+  return { ...copy, outbox } as unknown as Plan;
+}
+
+export interface PlanPage {
+  items: Plan[];
+  nextCursor?: string;
+}
+
+export interface ProviderAllocationRecord {
+  providerId: string;
+  allocationId: string;
+  planRef: string;
+  status: string;
+  serviceId?: string;
+  needs?: unknown;
+  respondBy?: string;
+  lead?: boolean;
+  sequence: number;
+  updatedAt: string;
+}
+
+const encodeCursor = (key: Record<string, unknown> | undefined) => (key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined);
+export function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+  if (!cursor) return undefined;
+  const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('cursor is not a key');
+  return parsed as Record<string, unknown>;
+}
+
+/** Plans, their history, identities and the provider projections, in the single table. */
+export class PlanRepository {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    this.client = client;
+    this.tableName = tableName;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private async send<T>(command: any): Promise<T> {
+    try {
+      return (await this.client.send(command)) as T;
+    } catch (error) {
+      throw storageError(error);
+    }
+  }
+
+  async getPlan(planId: string, consistent = true): Promise<Plan | undefined> {
+    const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.plan(planId), ConsistentRead: consistent }));
+    return out.Item && out.Item.type === 'plan' ? itemToPlan(out.Item) : undefined;
+  }
+
+  /**
+   * One conditional write per command: the plan, its deadlines and its outbox together.
+   * A plan written by someone else since it was read is a VersionConflict, never a lost update.
+   */
+  async savePlan(plan: Plan): Promise<void> {
+    const previous = plan.version - 1;
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: planToItem(plan),
+          ConditionExpression: previous === 0 ? 'attribute_not_exists(pk)' : '#version = :previous',
+          ...(previous === 0 ? {} : { ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':previous': previous } }),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException')
+        throw versionConflict(previous === 0 ? `Plan ${plan.planId} already exists.` : `Plan ${plan.planId} was changed by another command at the same time: reload it and try again.`);
+      throw storageError(error);
+    }
+  }
+
+  async putIdentity(participantId: string, identity: Participant, now: string): Promise<void> {
+    await this.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.identity(participantId), type: 'identity', ...identity, recordedAt: now } }));
+  }
+
+  async getIdentity(participantId: string): Promise<Participant | undefined> {
+    const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.identity(participantId) }));
+    if (!out.Item) return undefined;
+    const { givenName, familyName, dateOfBirth } = out.Item as Participant;
+    return { givenName, familyName, dateOfBirth };
+  }
+
+  async history(planId: string): Promise<PlanEvent[]> {
+    const { pk, skPrefix } = keys.historyPrefix(planId);
+    const events: PlanEvent[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) events.push(item.event as PlanEvent);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return events;
+  }
+
+  /** Write the history entry of an event; idempotent, so redelivery never duplicates history. */
+  async recordHistory(event: PlanEvent): Promise<void> {
+    await this.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.historyEvent(event.planId, event.sequence), type: 'event', event } }));
+  }
+
+  /** Keep a provider's view of one allocation current; an older event never overwrites a newer one. */
+  async projectProviderAllocation(record: ProviderAllocationRecord): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.providerAllocation(record.providerId, record.allocationId), type: 'provider-allocation', ...record },
+          ConditionExpression: 'attribute_not_exists(pk) OR #sequence < :sequence',
+          ExpressionAttributeNames: { '#sequence': 'sequence' },
+          ExpressionAttributeValues: { ':sequence': record.sequence },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return;
+      throw storageError(error);
+    }
+  }
+
+  async providerAllocations(providerId: string): Promise<ProviderAllocationRecord[]> {
+    const { pk, skPrefix } = keys.providerAllocationsPrefix(providerId);
+    const out = await this.send<{ Items?: Item[] }>(
+      new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix } }),
+    );
+    return (out.Items ?? []).map(({ pk: _pk, sk: _sk, type: _type, ...rest }) => rest as unknown as ProviderAllocationRecord);
+  }
+
+  async appendFeed(providerId: string, event: unknown, eventId: string, writtenAt: string): Promise<void> {
+    await this.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.feedEntry(providerId, writtenAt, eventId), type: 'feed', eventId, event } }));
+  }
+
+  /** Remove delivered events from a plan's outbox; the index entry goes when the outbox is empty. */
+  async clearOutbox(planId: string, eventIds: string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    const names = Object.fromEntries(eventIds.map((id, i) => [`#e${i}`, id]));
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.plan(planId),
+          UpdateExpression: `REMOVE ${eventIds.map((_, i) => `outbox.#e${i}`).join(', ')}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: names,
+        }),
+      );
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.plan(planId),
+          UpdateExpression: 'REMOVE outboxPk, outboxSince',
+          ConditionExpression: 'size(outbox) = :zero',
+          ExpressionAttributeValues: { ':zero': 0 },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return;
+      throw storageError(error);
+    }
+  }
+
+  private async queryIndex(index: IndexName, pkName: string, pkValue: string, skName: string, upTo: string | undefined, limit: number, start?: Record<string, unknown>) {
+    return this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: index,
+        KeyConditionExpression: upTo ? '#pk = :pk AND #sk <= :upTo' : '#pk = :pk',
+        ExpressionAttributeNames: upTo ? { '#pk': pkName, '#sk': skName } : { '#pk': pkName },
+        ExpressionAttributeValues: upTo ? { ':pk': pkValue, ':upTo': upTo } : { ':pk': pkValue },
+        Limit: limit,
+        ExclusiveStartKey: start,
+      }),
+    );
+  }
+
+  /** Plans with a deadline at or before `now`, across every shard: the sweeper's work. */
+  async dueBefore(now: string, limit = 100): Promise<Plan[]> {
+    const pages = await Promise.all(ALL_SHARDS.map((s) => this.queryIndex('byDue', 'duePk', keys.duePartition(s), 'dueAt', now, limit)));
+    return pages.flatMap((p) => (p.Items ?? []).map(itemToPlan));
+  }
+
+  /** Plans whose outbox has held events since before `olderThan`: leftovers to redeliver. */
+  async pendingOutbox(olderThan: string, limit = 100): Promise<Plan[]> {
+    const pages = await Promise.all(ALL_SHARDS.map((s) => this.queryIndex('byOutbox', 'outboxPk', keys.outboxPartition(s), 'outboxSince', olderThan, limit)));
+    return pages.flatMap((p) => (p.Items ?? []).map(itemToPlan));
+  }
+
+  async listByStage(stage: string, limit: number, cursor?: string): Promise<PlanPage> {
+    const out = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'byStage',
+        KeyConditionExpression: 'stagePk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.stagePartition(stage) },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: decodeCursor(cursor),
+      }),
+    );
+    return { items: (out.Items ?? []).map(itemToPlan), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+  }
+
+  /** Plans with an open escalation, oldest first (the overdue worklist). */
+  async listAlerted(limit: number): Promise<Plan[]> {
+    const pages = await Promise.all(ALL_SHARDS.map((s) => this.queryIndex('byAlert', 'alertPk', keys.alertPartition(s), 'alertSince', undefined, limit)));
+    return pages
+      .flatMap((p) => (p.Items ?? []).map((item) => ({ since: String(item.alertSince), plan: itemToPlan(item) })))
+      .sort((a, b) => a.since.localeCompare(b.since))
+      .slice(0, limit)
+      .map((x) => x.plan);
+  }
+
+  /** Test and tooling helper: remove an item outright (never used by a route). */
+  async deleteItem(key: { pk: string; sk: string }): Promise<void> {
+    await this.send(new DeleteCommand({ TableName: this.tableName, Key: key }));
+  }
+}

@@ -1,0 +1,49 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { problem } from './http.ts';
+import type { Role, Route } from './routes.ts';
+
+/** Who is calling, from the claims a Cognito JWT authorizer passes on (or the embedded gateway). */
+export interface Principal {
+  sub: string;
+  name?: string;
+  role: Role;
+  providerId?: string;
+}
+
+/** Cognito group name for each role. */
+export const GROUP_OF_ROLE: Record<Role, string> = {
+  coordinator: 'coordinators',
+  'team-lead': 'team-leads',
+  provider: 'providers',
+  commissioner: 'commissioners',
+};
+const ROLE_OF_GROUP = new Map(Object.entries(GROUP_OF_ROLE).map(([role, group]) => [group, role as Role]));
+
+/** API Gateway passes `cognito:groups` as "[a b]" or "a,b"; a local token may carry an array. */
+function groupsOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value !== 'string') return [];
+  return value.replace(/^\[|\]$/g, '').split(/[\s,]+/).filter(Boolean);
+}
+
+type AuthorizerEvent = APIGatewayProxyEventV2 & { requestContext: { authorizer?: { jwt?: { claims?: Record<string, unknown> } } } };
+
+export function principalOf(event: APIGatewayProxyEventV2): Principal | undefined {
+  const claims = (event as AuthorizerEvent).requestContext.authorizer?.jwt?.claims;
+  if (!claims || typeof claims.sub !== 'string') return undefined;
+  const roles = groupsOf(claims['cognito:groups']).map((g) => ROLE_OF_GROUP.get(g)).filter((r): r is Role => Boolean(r));
+  const role = roles[0];
+  if (!role) return undefined;
+  const providerId = typeof claims['custom:providerId'] === 'string' ? claims['custom:providerId'] : undefined;
+  return { sub: claims.sub, ...(typeof claims.name === 'string' ? { name: claims.name } : {}), role, ...(providerId ? { providerId } : {}) };
+}
+
+/** Deny by default: no principal is 401, a role the route does not list is 403. */
+export function authorise(event: APIGatewayProxyEventV2, route: Route): Principal | undefined {
+  if (route.roles === 'public') return principalOf(event);
+  const principal = principalOf(event);
+  if (!principal) throw problem(401, 'Sign in: this route needs a valid bearer token with a Wraparound role.', [], { 'www-authenticate': 'Bearer' });
+  if (!route.roles.includes(principal.role)) throw problem(403, `A ${principal.role} may not ${route.method} ${route.path}; it is for ${route.roles.join(', ')}.`);
+  if (principal.role === 'provider' && !principal.providerId) throw problem(403, 'This provider token names no provider (custom:providerId).');
+  return principal;
+}

@@ -1,0 +1,50 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { authorise, type Principal } from './auth.ts';
+import { HttpProblem, problem, problemResponse, type HttpResult } from './http.ts';
+import { matchRoute, ROUTES, type Route } from './routes.ts';
+
+export interface RouteContext {
+  event: APIGatewayProxyEventV2;
+  route: Route;
+  params: Record<string, string>;
+  principal: Principal | undefined;
+}
+
+export type RouteHandler = (ctx: RouteContext) => Promise<HttpResult>;
+
+export interface Logger {
+  error(message: string, details?: Record<string, unknown>): void;
+}
+
+/** Which route an event is for: API Gateway names it in routeKey; otherwise match the path. */
+function resolveRoute(event: APIGatewayProxyEventV2): { route: Route; params: Record<string, string> } {
+  const byKey = ROUTES.find((r) => `${r.method} ${r.path}` === event.routeKey);
+  if (byKey) return { route: byKey, params: Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, v ?? ''])) };
+  const method = event.requestContext?.http?.method ?? 'GET';
+  const matched = matchRoute(method, event.rawPath ?? '/');
+  if (!matched) throw problem(404, `There is no route ${method} ${event.rawPath}.`);
+  if ('allowed' in matched) throw problem(405, `${method} is not allowed on ${event.rawPath}; use ${matched.allowed.join(', ')}.`, [], { allow: matched.allowed.join(', ') });
+  return { route: matched.route, params: matched.pathParameters };
+}
+
+/**
+ * A thin API handler: resolve the route, authorise (deny by default), run the route's function,
+ * and turn every refusal into problem+json. An unexpected error is a 500 that names no internals.
+ */
+export function apiHandler(handlers: Partial<Record<string, RouteHandler>>, logger: Logger = { error: (m, d) => console.error(m, d) }) {
+  return middy<APIGatewayProxyEventV2, HttpResult>().handler(async (event) => {
+    try {
+      const { route, params } = resolveRoute(event);
+      const handle = handlers[`${route.method} ${route.path}`];
+      if (!handle) throw problem(404, `There is no route ${route.method} ${route.path} here.`);
+      const principal = authorise(event, route);
+      return await handle({ event, route, params, principal });
+    } catch (error) {
+      if (error instanceof HttpProblem) return problemResponse(error, event.rawPath);
+      // Log the error's kind and message only: request bodies can hold personal data.
+      logger.error('unhandled error', { name: (error as Error).name, message: (error as Error).message, route: event.routeKey });
+      return problemResponse(problem(500, 'Something went wrong on our side. Nothing was changed; try again.'), event.rawPath);
+    }
+  });
+}

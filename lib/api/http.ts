@@ -1,0 +1,103 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { DOMAIN_ERROR_STATUS, type FieldError } from '../domain/errors.ts';
+import { zodErrors } from '../domain/decide.ts';
+
+/** Requests larger than this are refused with 413 before any parsing. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
+
+/** An error a person can act on: RFC 9457 problem details, with the fields at fault. */
+export class HttpProblem extends Error {
+  readonly status: number;
+  readonly title: string;
+  readonly errors: FieldError[];
+  readonly headers: Record<string, string>;
+  constructor(status: number, title: string, detail: string, errors: FieldError[] = [], headers: Record<string, string> = {}) {
+    super(detail);
+    this.name = 'HttpProblem';
+    this.status = status;
+    this.title = title;
+    this.errors = errors;
+    this.headers = headers;
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  409: 'Conflict',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  422: 'Unprocessable request',
+  500: 'Internal error',
+};
+
+export function problem(status: number, detail: string, errors: FieldError[] = [], headers: Record<string, string> = {}): HttpProblem {
+  return new HttpProblem(status, TITLES[status] ?? 'Error', detail, errors, headers);
+}
+
+export function problemResponse(p: HttpProblem, instance?: string): HttpResult {
+  return {
+    statusCode: p.status,
+    headers: { 'content-type': 'application/problem+json', ...p.headers },
+    body: JSON.stringify({ type: 'about:blank', title: p.title, status: p.status, detail: p.message, ...(instance ? { instance } : {}), ...(p.errors.length ? { errors: p.errors } : {}) }),
+  };
+}
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+export function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === wanted) return v;
+  return undefined;
+}
+
+/** The JSON body, or a 4xx that says what is wrong with it. An absent body reads as `{}`. */
+export function readJsonBody(event: APIGatewayProxyEventV2): unknown {
+  const raw = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
+  if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) throw problem(413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+  if (raw.trim() === '') return {};
+  const type = header(event, 'content-type');
+  if (type && !/^application\/(.+\+)?json\b/i.test(type)) throw problem(415, `Send the body as application/json, not ${type}.`, [{ path: 'Content-Type', message: 'must be application/json' }]);
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    throw problem(400, `The request body is not valid JSON: ${(error as Error).message}`, [{ path: '(body)', message: 'must be valid JSON' }]);
+  }
+}
+
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const errors = zodErrors(parsed.error);
+    throw problem(400, `The ${what} is not valid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
+  }
+  return parsed.data;
+}
+
+/**
+ * Map how a PlanCommand execution failed to a response. Domain refusals carry their detail and
+ * field errors as JSON in the cause (wrapped once more by Lambda on AWS).
+ */
+export function failureToProblem(error: string, cause: string): HttpProblem {
+  const status = (DOMAIN_ERROR_STATUS as Record<string, number>)[error];
+  if (!status) return problem(500, `The command could not be completed (${error}). It was not applied; try again.`);
+  let detail = cause;
+  let errors: FieldError[] = [];
+  try {
+    let parsed = JSON.parse(cause) as { detail?: string; errors?: FieldError[]; errorMessage?: string };
+    if (typeof parsed.errorMessage === 'string') parsed = JSON.parse(parsed.errorMessage) as typeof parsed;
+    detail = parsed.detail ?? cause;
+    errors = parsed.errors ?? [];
+  } catch {
+    // A plain-text cause (the Guard's own refusal) is the detail as it is.
+  }
+  return problem(status, detail, errors);
+}

@@ -1,0 +1,58 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { makeDocumentClient } from '../adapters/dynamodb/client.ts';
+import { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
+import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.ts';
+import { englandAndWalesCalendar } from '../adapters/holidays.ts';
+import { SfnWorkflowStarter } from '../adapters/workflow/sfn-starter.ts';
+import { readFunctionConfig } from '../config.ts';
+import { DEFAULT_POLICY } from '../domain/policy.ts';
+import { seedDirectory } from '../directory/load.ts';
+import type { StepDeps } from './step-deps.ts';
+import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
+
+/**
+ * Dependencies of the Lambda entry points, built from the environment once per container, on the
+ * first invocation (so importing a handler module in a test reads no environment).
+ */
+export interface AwsDeps extends StepDeps {
+  workflow: WorkflowStarter;
+}
+
+let cached: AwsDeps | undefined;
+export function awsDeps(): AwsDeps {
+  if (cached) return cached;
+  const config = readFunctionConfig(process.env);
+  const plans = new PlanRepository(makeDocumentClient(), config.TABLE_NAME);
+  const directory = seedDirectory();
+  cached = {
+    plans,
+    directory: async () => directory,
+    // Capacity counting arrives with the allocation issue; until then no service is treated as full.
+    serviceLoad: async () => ({}),
+    policy: DEFAULT_POLICY,
+    calendar: englandAndWalesCalendar(),
+    publisher: config.EVENT_BUS_NAME
+      ? new EventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME, config.EVENT_SOURCE)
+      : { publish: async () => undefined },
+    workflow: config.STATE_MACHINE_ARN ? new SfnWorkflowStarter(new SFNClient({}), config.STATE_MACHINE_ARN) : missingWorkflow(),
+  };
+  return cached;
+}
+
+function missingWorkflow(): WorkflowStarter {
+  return {
+    startSync: async () => {
+      throw new Error('STATE_MACHINE_ARN is not set for this function');
+    },
+  };
+}
+
+/** A Lambda entry point whose real handler is built from the environment on first use. */
+export function lazyStepHandler<I, O>(factory: (deps: AwsDeps) => (input: I) => Promise<O>) {
+  let built: ((input: I) => Promise<O>) | undefined;
+  return (input: I): Promise<O> => {
+    built ??= factory(awsDeps());
+    return built(input);
+  };
+}

@@ -1,0 +1,683 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { allocatePlan } from '../../lib/domain/allocate-plan.ts';
+import { addDays, addMonths, londonDate } from '../../lib/domain/calendar.ts';
+import { decide, nextDueAt, REMEMBERED_COMMANDS, unallocatedNeeds, type Command, type DecideContext } from '../../lib/domain/decide.ts';
+import { DomainError } from '../../lib/domain/errors.ts';
+import { COMMAND_NAMES, isAllowedIn, LIFECYCLE, STAGES, TERMINAL_STAGES, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
+import type { Plan, PlanEvent } from '../../lib/domain/schemas.ts';
+import {
+  allocationOf,
+  ASSESSMENT_PAYLOAD,
+  at,
+  command,
+  consentPayload,
+  COORDINATOR,
+  IDENTIFYING_STRINGS,
+  makeContext,
+  NOW,
+  PARTICIPANT,
+  planInStage,
+  PLAN_ID,
+  REFER_PAYLOAD,
+  respond,
+  run,
+  TIMER,
+  validCommand,
+} from '../support/domain-fixtures.ts';
+
+function refusal(fn: () => unknown): DomainError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  throw new Error('expected a DomainError, but the command was applied');
+}
+
+const paths = (error: DomainError) => error.errors.map((e) => e.path);
+const types = (events: PlanEvent[]) => events.map((e) => e.type);
+const forProvider = (events: PlanEvent[], providerId: string) => events.filter((e) => e.providerId === providerId);
+/** The live offer holding a need; fails unless exactly one does. */
+function offerFor(plan: Plan, domain: string) {
+  const offers = plan.allocations.filter((a) => a.status === 'offered' && a.needs.some((n) => n === domain));
+  expect(offers, `offers for ${domain}`).toHaveLength(1);
+  return offers[0]!;
+}
+
+function expectNoIdentity(value: unknown) {
+  const json = JSON.stringify(value);
+  for (const s of IDENTIFYING_STRINGS) expect(json).not.toContain(s);
+}
+
+function expectStrictlyIncreasingSequence(events: PlanEvent[]) {
+  for (let i = 1; i < events.length; i += 1) expect(events[i]!.sequence).toBeGreaterThan(events[i - 1]!.sequence);
+}
+
+describe('a plan from referral to closure', () => {
+  it('refer → consent → assessment → offers → accepts → active → review → exit → follow-ups → closed', () => {
+    let ctx = makeContext();
+    const all: PlanEvent[] = [];
+    const send = (plan: Plan | undefined, cmd: Command) => {
+      const step = run(plan, cmd, ctx);
+      all.push(...step.events);
+      return step;
+    };
+
+    // Referral: a plan with a pseudonymous participant id and an assessment deadline 10 working days out.
+    const referred = send(undefined, command('refer', REFER_PAYLOAD));
+    expect(referred.decision.status).toBe(201);
+    expect(referred.plan).toMatchObject({ planId: PLAN_ID, stage: 'referred', version: 1, participantId: REFER_PAYLOAD.participantId, reviewEveryDays: 28 });
+    expect(referred.plan.deadlines).toEqual([{ deadlineId: 'assessment-overdue', command: 'assessment-overdue', dueAt: '2026-03-16T17:00:00.000Z' }]);
+    expect(types(referred.events)).toEqual(['plan.referred.v1']);
+    expect(referred.events[0]!.data).toEqual({ planRef: PLAN_ID, source: 'custody-diversion', localAuthority: 'birmingham', urgency: 'routine' });
+
+    // Consent, next day.
+    ctx = at(ctx, '2026-03-03T09:30:00.000Z');
+    const consented = send(referred.plan, command('record-consent', consentPayload(ctx)));
+    expect(consented.plan.stage).toBe('assessment');
+    expect(consented.plan.consent).toMatchObject({ givenAt: '2026-03-03', method: 'written', scope: { shareWithProviders: true, dataCategories: ['needs'] } });
+
+    // Assessment: offers go out to the fewest providers covering both priority needs.
+    ctx = at(ctx, '2026-03-04T10:00:00.000Z');
+    const assessed = send(consented.plan, command('submit-assessment', ASSESSMENT_PAYLOAD));
+    expect(assessed.decision.needsAllocation).toBe(true);
+    expect(assessed.plan.stage).toBe('allocating');
+    expect(assessed.plan.deadlines.map((d) => d.command)).not.toContain('assessment-overdue');
+    expect(assessed.plan.deadlines.find((d) => d.command === 'activation-overdue')?.dueAt).toBe('2026-03-18T17:00:00.000Z');
+    expect(assessed.plan.allocations.map((a) => [a.serviceId, a.needs, a.status])).toEqual([
+      ['anawim-womens-centre', ['mental-health'], 'offered'],
+      ['changing-lives-housing-first', ['accommodation'], 'offered'],
+      ['changing-lives-recovery', ['alcohol'], 'offered'],
+      ['green-square-accord-housing', ['finance-benefit-debt'], 'offered'],
+    ]);
+    // Two working days to respond, by 17:00 London (GMT in March).
+    for (const a of assessed.plan.allocations) expect(a.respondBy).toBe('2026-03-06T17:00:00.000Z');
+    // Changing Lives holds the most needs: it is the key worker.
+    expect(assessed.plan.allocations.filter((a) => a.lead).map((a) => a.providerId)).toEqual(['changing-lives', 'changing-lives']);
+    const offers = assessed.events.filter((e) => e.type === 'allocation.offered.v1');
+    expect(offers.map((e) => e.providerId)).toEqual(['anawim', 'changing-lives', 'changing-lives', 'green-square-accord']);
+    // Each provider hears only about its own needs; risks and adjustments stay in the plan without consent to share them.
+    const anawimOffer = forProvider(offers, 'anawim')[0]!;
+    expect(anawimOffer.data.needs).toEqual([{ domain: 'mental-health', level: 'high', goals: ['See a counsellor weekly'] }]);
+    expect(anawimOffer.data).not.toHaveProperty('risks');
+    expect(anawimOffer.data).not.toHaveProperty('adjustments');
+
+    // Anawim accepts: accommodation (priority) is still only offered, so the plan keeps allocating.
+    ctx = at(ctx, '2026-03-05T11:00:00.000Z');
+    const anawim = allocationOf(assessed.plan, 'anawim-womens-centre');
+    const oneAccepted = send(assessed.plan, respond('accept-offer', anawim, { note: 'Counsellor booked' }));
+    expect(oneAccepted.plan.stage).toBe('allocating');
+    expect(oneAccepted.plan.deadlines.some((d) => d.ref === anawim.allocationId)).toBe(false);
+
+    // Changing Lives accepts accommodation: every priority need is accepted, so the plan activates by itself.
+    const housing = allocationOf(oneAccepted.plan, 'changing-lives-housing-first');
+    const active = send(oneAccepted.plan, respond('accept-offer', housing, {}));
+    expect(active.plan.stage).toBe('active');
+    expect(active.plan.activatedAt).toBe(ctx.now);
+    expect(types(active.events)).toEqual(['allocation.accepted.v1', 'plan.activated.v1']);
+    expect(active.events[1]!.data).toMatchObject({ manual: false, firstActivation: true, unmetNeeds: [] });
+    expect(active.plan.deadlines.map((d) => d.deadlineId).sort()).toEqual(
+      ['no-contact', 'offer-expired:' + allocationOf(active.plan, 'changing-lives-recovery').allocationId, 'offer-expired:' + allocationOf(active.plan, 'green-square-accord-housing').allocationId, 'review-due:1', 'review-overdue:1'].sort(),
+    );
+    expect(active.plan.deadlines.find((d) => d.deadlineId === 'review-due:1')?.dueAt).toBe(addDays(ctx.now, 28 - 3));
+    expect(active.plan.deadlines.find((d) => d.deadlineId === 'review-overdue:1')?.dueAt).toBe(addDays(ctx.now, 28 + 5));
+
+    // Contacts, then a review that counts them.
+    ctx = at(ctx, '2026-03-12T15:00:00.000Z');
+    const contact1 = send(active.plan, respond('record-contact', anawim, { date: '2026-03-10', kind: 'attended' }));
+    const contact2 = send(contact1.plan, respond('record-contact', anawim, { date: '2026-03-12', kind: 'missed' }));
+    expect(contact2.plan.deadlines.find((d) => d.deadlineId === 'no-contact')?.dueAt).toBe(addDays('2026-03-10T12:00:00.000Z', 28));
+    ctx = at(ctx, '2026-04-01T10:00:00.000Z');
+    const reviewed = send(contact2.plan, command('record-review', { scores: { 'mental-health': 4, accommodation: 3 }, outcome: 'continue', participantWords: 'I have somewhere safe to sleep.' }));
+    expect(reviewed.plan.stage).toBe('active');
+    expect(reviewed.plan.reviews).toEqual([
+      expect.objectContaining({ reviewNumber: 1, date: '2026-04-01', outcome: 'continue', attendance: { attended: 1, missed: 1, cancelled: 0 } }),
+    ]);
+    expect(reviewed.plan.deadlines.find((d) => d.command === 'review-overdue')).toMatchObject({ deadlineId: 'review-overdue:2', dueAt: addDays('2026-04-01T12:00:00.000Z', 33) });
+    // The participant's words stay in the plan.
+    expect(JSON.stringify(reviewed.events)).not.toContain('somewhere safe');
+
+    // Exit: everything still open is withdrawn or ended, each provider told once per allocation.
+    ctx = at(ctx, '2026-06-01T10:00:00.000Z');
+    const exited = send(reviewed.plan, command('exit', { reason: 'completed' }));
+    expect(exited.plan.stage).toBe('exited');
+    expect(exited.plan.deadlines.map((d) => [d.deadlineId, d.dueAt])).toEqual([
+      ['follow-up-due:6', addMonths(ctx.now, 6)],
+      ['follow-up-due:12', addMonths(ctx.now, 12)],
+    ]);
+
+    // Follow-ups at 6 and 12 months; the plan closes after the last.
+    ctx = at(ctx, '2026-12-01T10:00:00.000Z');
+    const six = send(exited.plan, command('record-follow-up', { month: 6, reoffended: 'no' }));
+    expect(six.plan.stage).toBe('exited');
+    expect(six.plan.deadlines.map((d) => d.deadlineId)).toEqual(['follow-up-due:12']);
+    ctx = at(ctx, '2027-06-01T10:00:00.000Z');
+    const closed = send(six.plan, command('record-follow-up', { month: 12, reoffended: 'no' }));
+    expect(closed.plan.stage).toBe('closed');
+    expect(closed.plan.closedAt).toBe(ctx.now);
+    expect(closed.plan.deadlines).toEqual([]);
+    expect(nextDueAt(closed.plan)).toBeUndefined();
+    expect(types(closed.events)).toEqual(['follow-up.recorded.v1', 'plan.closed.v1']);
+
+    // Across the whole story: one ordered stream, never the participant's identity.
+    expect(all.map((e) => e.sequence)).toEqual(all.map((_, i) => i + 1));
+    expect(closed.plan.outbox.map((e) => e.id)).toEqual(all.map((e) => e.id));
+    expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
+    expectNoIdentity(all);
+    expectNoIdentity(closed.plan);
+  });
+
+  it('a Problem Solving Court referral is reviewed every 14 days', () => {
+    const step = run(undefined, command('refer', { ...REFER_PAYLOAD, referral: { ...REFER_PAYLOAD.referral, source: 'problem-solving-court' } }), makeContext());
+    expect(step.plan.reviewEveryDays).toBe(14);
+  });
+
+  it('identity never enters a plan command: a referral carrying the participant is refused', () => {
+    const error = refusal(() => decide(undefined, command('refer', { ...REFER_PAYLOAD, participant: PARTICIPANT }), makeContext()));
+    expect(error.name).toBe('InvalidCommand');
+    expect(error.errors[0]?.message).toContain('participant');
+  });
+});
+
+describe('consent', () => {
+  it('cannot be dated in the future or before the referral', () => {
+    const { plan, ctx } = planInStage('referred');
+    const future = refusal(() => decide(plan, command('record-consent', { ...consentPayload(ctx), givenAt: '2026-03-03' }), ctx));
+    expect(future.name).toBe('InvalidCommand');
+    expect(paths(future)).toEqual(['givenAt']);
+    const before = refusal(() => decide(plan, command('record-consent', { ...consentPayload(ctx), givenAt: '2026-03-01' }), ctx));
+    expect(paths(before)).toEqual(['givenAt']);
+  });
+
+  it('without consent to share, no provider is told anything and every need is a no-consent-to-share gap', () => {
+    let { plan, ctx } = planInStage('referred');
+    plan = run(plan, command('record-consent', consentPayload(ctx, false)), ctx).plan;
+    const step = run(plan, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx);
+    expect(step.plan.allocations).toEqual([]);
+    expect(step.events.some((e) => e.providerId)).toBe(false);
+    expect(step.plan.gaps.map((g) => [g.domain, g.reason])).toEqual(ASSESSMENT_PAYLOAD.needs.map((n) => [n.domain, 'no-consent-to-share']));
+    // The coordinator can still start the plan; the gaps stay recorded.
+    const active = run(step.plan, command('activate', { reason: 'Coordinator-led support only' }), ctx);
+    expect(active.plan.stage).toBe('active');
+    expect(active.plan.gaps).toHaveLength(4);
+  });
+});
+
+describe('offers: decline, expiry, manual offers, activation', () => {
+  it('a decline sends the needs to the next candidate and never back to the service that declined', () => {
+    const { plan, ctx } = planInStage('allocating');
+    const housingFirst = allocationOf(plan!, 'changing-lives-housing-first', 'offered');
+    const declined = run(plan, respond('decline-offer', housingFirst, { reason: 'capacity', note: 'No flats this quarter' }), ctx);
+    expect(declined.decision.needsAllocation).toBe(true);
+    expect(declined.plan.stage).toBe('allocating');
+    expect(allocationOf(declined.plan, 'changing-lives-housing-first').status).toBe('declined');
+    expect(allocationOf(declined.plan, 'changing-lives-housing-first').declineReason).toBe('capacity');
+    const next = offerFor(declined.plan, 'accommodation');
+    expect(next).toMatchObject({ serviceId: 'green-square-accord-housing', needs: ['accommodation'] });
+    expect(types(declined.events)).toEqual(['allocation.declined.v1', 'plan.allocation-proposed.v1', 'allocation.offered.v1']);
+    expect(declined.events[2]).toMatchObject({ providerId: 'green-square-accord', data: { allocationId: next.allocationId } });
+
+    // Green Square Accord declines too: nobody is left, so accommodation is a gap and the plan waits for the coordinator.
+    const again = run(declined.plan, respond('decline-offer', next, { reason: 'location' }), ctx);
+    expect(again.plan.gaps).toEqual([expect.objectContaining({ domain: 'accommodation', reason: 'all-candidates-declined-or-expired' })]);
+    expect(again.plan.allocations.filter((a) => a.status === 'offered' && a.needs.includes('accommodation'))).toEqual([]);
+    expect(again.plan.stage).toBe('allocating');
+
+    const started = run(again.plan, command('activate', { reason: 'Housing through the council instead' }), ctx);
+    expect(started.plan.stage).toBe('active');
+    expect(started.events.find((e) => e.type === 'plan.activated.v1')?.data).toMatchObject({ manual: true, unmetNeeds: ['accommodation'] });
+    expect(started.plan.deadlines.map((d) => d.command)).not.toContain('activation-overdue');
+  });
+
+  it('an offer not answered by its deadline expires and goes to the next candidate', () => {
+    const { plan, ctx } = planInStage('allocating');
+    const housingFirst = allocationOf(plan!, 'changing-lives-housing-first', 'offered');
+    const deadline = plan!.deadlines.find((d) => d.ref === housingFirst.allocationId)!;
+    expect(deadline.command).toBe('offer-expired');
+    const timer = command('offer-expired', { deadlineId: deadline.deadlineId }, { actor: TIMER });
+
+    const early = run(plan, timer, at(ctx, addDays(deadline.dueAt, -0.01)));
+    expect(early.decision.changed).toBe(false);
+
+    const expired = run(plan, timer, at(ctx, deadline.dueAt));
+    expect(allocationOf(expired.plan, 'changing-lives-housing-first').status).toBe('expired');
+    expect(expired.events[0]).toMatchObject({ type: 'allocation.expired.v1', providerId: 'changing-lives' });
+    expect(offerFor(expired.plan, 'accommodation').serviceId).toBe('green-square-accord-housing');
+    expect(expired.plan.deadlines.some((d) => d.deadlineId === deadline.deadlineId)).toBe(false);
+  });
+
+  it('a manual offer takes a need over from a pending offer, with the coordinator’s reason', () => {
+    const { plan, ctx } = planInStage('allocating');
+    const step = run(plan, command('offer-manually', { serviceId: 'green-square-accord-housing', needs: ['accommodation'], reason: 'Already her landlord' }), ctx);
+    expect(allocationOf(step.plan, 'changing-lives-housing-first').status).toBe('withdrawn');
+    const manual = step.plan.allocations.at(-1)!;
+    expect(manual).toMatchObject({ serviceId: 'green-square-accord-housing', needs: ['accommodation'], status: 'offered', manualReason: 'Already her landlord' });
+    expect(types(step.events)).toEqual(['allocation.withdrawn.v1', 'allocation.offered.v1']);
+    expect(step.events.map((e) => e.providerId)).toEqual(['changing-lives', 'green-square-accord']);
+  });
+
+  it('a manual offer is refused naming the field: unknown service, need not in the plan, service without that need, need already accepted', () => {
+    const { plan, ctx } = planInStage('allocating');
+    const tryOffer = (payload: unknown) => refusal(() => decide(plan, command('offer-manually', payload), ctx));
+    expect(paths(tryOffer({ serviceId: 'no-such-service', needs: ['accommodation'], reason: 'x' }))).toEqual(['serviceId']);
+    expect(paths(tryOffer({ serviceId: 'bcwa-domestic-abuse', needs: ['domestic-abuse'], reason: 'x' }))).toEqual(['needs.0']);
+    expect(paths(tryOffer({ serviceId: 'anawim-womens-centre', needs: ['mental-health', 'accommodation'], reason: 'x' }))).toEqual(['needs.0']);
+    expect(paths(tryOffer({ serviceId: 'green-square-accord-housing', needs: ['accommodation', 'alcohol'], reason: 'x' }))).toEqual(['needs.1']);
+  });
+});
+
+describe('contacts', () => {
+  it('are recorded only for accepted allocations, never dated in the future, and move the no-contact deadline', () => {
+    const { plan, ctx } = planInStage('active');
+    const anawim = allocationOf(plan!, 'anawim-womens-centre', 'accepted');
+    const future = refusal(() => decide(plan, respond('record-contact', anawim, { date: addDays(ctx.now, 1).slice(0, 10), kind: 'attended' }), ctx));
+    expect(paths(future)).toEqual(['date']);
+    const pending = allocationOf(plan!, 'changing-lives-recovery', 'offered');
+    expect(refusal(() => decide(plan, respond('record-contact', pending, { date: londonDate(ctx.now), kind: 'attended' }), ctx)).name).toBe('NotAllowedInStage');
+
+    const missed = run(plan, respond('record-contact', anawim, { date: londonDate(ctx.now), kind: 'missed' }), ctx);
+    expect(missed.plan.deadlines.find((d) => d.deadlineId === 'no-contact')?.dueAt).toBe(plan!.deadlines.find((d) => d.deadlineId === 'no-contact')?.dueAt);
+    const attended = run(missed.plan, respond('record-contact', anawim, { date: londonDate(ctx.now), kind: 'attended' }), ctx);
+    expect(attended.plan.deadlines.find((d) => d.deadlineId === 'no-contact')?.dueAt).toBe(addDays(`${londonDate(ctx.now)}T12:00:00.000Z`, 28));
+    expect(attended.events[0]).toMatchObject({ type: 'contact.recorded.v1', data: { kind: 'attended', providerId: 'anawim' } });
+  });
+});
+
+describe('reviews', () => {
+  const review = (payload: Record<string, unknown>) => {
+    const { plan, ctx } = planInStage('active');
+    const later = at(ctx, addDays(ctx.now, 27));
+    return { plan: plan!, ctx: later, send: () => run(plan, command('record-review', payload), later) };
+  };
+
+  it('refuse scores for a domain that is not a need of the plan, naming scores.<domain>', () => {
+    const { plan, ctx } = review({});
+    const error = refusal(() => decide(plan, command('record-review', { scores: { 'mental-health': 5, 'domestic-abuse': 3 }, outcome: 'continue' }), ctx));
+    expect(error.name).toBe('InvalidCommand');
+    expect(paths(error)).toEqual(['scores.domestic-abuse']);
+  });
+
+  it('refuse a review dated in the future, or before activation', () => {
+    const { plan, ctx } = review({});
+    const future = refusal(() => decide(plan, command('record-review', { date: addDays(ctx.now, 1).slice(0, 10), scores: { 'mental-health': 5 }, outcome: 'continue' }), ctx));
+    expect(paths(future)).toEqual(['date']);
+    const early = refusal(() => decide(plan, command('record-review', { date: '2026-03-01', scores: { 'mental-health': 5 }, outcome: 'continue' }), ctx));
+    expect(paths(early)).toEqual(['date']);
+  });
+
+  it('continue: records the review, keeps the plan active and re-arms the next review from its date', () => {
+    const { ctx, send } = review({ scores: { 'mental-health': 5 }, outcome: 'continue' });
+    const step = send();
+    expect(step.plan.stage).toBe('active');
+    expect(step.plan.deadlines.filter((d) => d.command.startsWith('review')).map((d) => [d.deadlineId, d.dueAt])).toEqual([
+      ['review-due:2', addDays(`${londonDate(ctx.now)}T12:00:00.000Z`, 25)],
+      ['review-overdue:2', addDays(`${londonDate(ctx.now)}T12:00:00.000Z`, 33)],
+    ]);
+  });
+
+  it('adjust adding a priority need: back to allocating and an offer for it', () => {
+    const step = review({ scores: { 'mental-health': 5 }, outcome: 'adjust', addNeeds: [{ domain: 'trauma', level: 'high', priority: true }] }).send();
+    expect(step.decision.needsAllocation).toBe(true);
+    expect(step.plan.stage).toBe('allocating');
+    expect(step.plan.deadlines.map((d) => d.command)).toContain('activation-overdue');
+    // Anawim already holds mental health and also covers trauma: no extra hand-off.
+    expect(step.plan.allocations.filter((a) => a.status === 'offered' && a.needs.includes('trauma')).map((a) => a.providerId)).toEqual(['anawim']);
+    expect(types(step.events)).toContain('plan.adjusted.v1');
+  });
+
+  it('adjust adding only a non-priority need: stays active, the need is offered', () => {
+    const step = review({ scores: { 'mental-health': 5 }, outcome: 'adjust', addNeeds: [{ domain: 'emotional-resilience', level: 'low', priority: false }] }).send();
+    expect(step.plan.stage).toBe('active');
+    expect(unallocatedNeeds(step.plan)).toEqual([]);
+  });
+
+  it('adjust closing a need ends the allocation that served only it and tells its provider', () => {
+    const { plan, send } = review({ scores: { accommodation: 9 }, outcome: 'adjust', closeNeeds: ['accommodation'] });
+    const housing = allocationOf(plan, 'changing-lives-housing-first', 'accepted');
+    const step = send();
+    expect(step.plan.needs.find((n) => n.domain === 'accommodation')?.status).toBe('closed');
+    expect(allocationOf(step.plan, 'changing-lives-housing-first').status).toBe('ended');
+    expect(step.events.find((e) => e.type === 'allocation.ended.v1')).toMatchObject({ providerId: 'changing-lives', data: { allocationId: housing.allocationId, reason: 'needs-closed' } });
+    expect(allocationOf(step.plan, 'anawim-womens-centre').status).toBe('accepted');
+  });
+
+  it('adjust refuses to add a need that is already open, or close one that is not', () => {
+    const { plan, ctx } = review({});
+    const add = refusal(() => decide(plan, command('record-review', { scores: { 'mental-health': 5 }, outcome: 'adjust', addNeeds: [{ domain: 'alcohol', level: 'low', priority: false }] }), ctx));
+    expect(paths(add)).toEqual(['addNeeds.0.domain']);
+    const close = refusal(() => decide(plan, command('record-review', { scores: { 'mental-health': 5 }, outcome: 'adjust', closeNeeds: ['trauma'] }), ctx));
+    expect(paths(close)).toEqual(['closeNeeds.0']);
+  });
+
+  it('exit from a review exits the plan with the given reason', () => {
+    const step = review({ scores: { 'mental-health': 8 }, outcome: 'exit', exitReason: 'moved-away' }).send();
+    expect(step.plan.stage).toBe('exited');
+    expect(step.plan.exit?.reason).toBe('moved-away');
+    expect(step.plan.reviews).toHaveLength(1);
+  });
+});
+
+describe('exit and withdrawal of consent', () => {
+  it('exit withdraws open offers and ends accepted allocations, one event to each provider per allocation', () => {
+    const { plan, ctx } = planInStage('active');
+    const step = run(plan, command('exit', { reason: 'custody', note: 'Remanded' }), ctx);
+    expect(step.plan.allocations.map((a) => [a.serviceId, a.status])).toEqual([
+      ['anawim-womens-centre', 'ended'],
+      ['changing-lives-housing-first', 'ended'],
+      ['changing-lives-recovery', 'withdrawn'],
+      ['green-square-accord-housing', 'withdrawn'],
+    ]);
+    const toProviders = step.events.filter((e) => e.providerId);
+    expect(toProviders.map((e) => [e.providerId, e.type, e.data.allocationId])).toEqual(plan!.allocations.map((a) => [a.providerId, a.status === 'accepted' ? 'allocation.ended.v1' : 'allocation.withdrawn.v1', a.allocationId]));
+    expect(step.plan.allocations.some((a) => a.lead)).toBe(false);
+    expect(step.plan.exit).toEqual({ reason: 'custody', exitedAt: ctx.now, note: 'Remanded' });
+    expect(step.plan.deadlines.every((d) => d.command === 'follow-up-due')).toBe(true);
+    expect(step.plan.escalations.every((e) => e.resolvedAt)).toBe(true);
+  });
+
+  it.each(['referred', 'assessment', 'allocating', 'active'] as Stage[])('withdraw-consent from %s: exited, and providers get only planRef, allocationId and the instruction', (stage) => {
+    const { plan, ctx } = planInStage(stage);
+    const step = run(plan, command('withdraw-consent', {}), ctx);
+    expect(step.plan.stage).toBe('exited');
+    expect(step.plan.exit?.reason).toBe('consent-withdrawn');
+    const live = plan!.allocations.filter((a) => a.status === 'offered' || a.status === 'accepted');
+    const toProviders = step.events.filter((e) => e.providerId);
+    expect(toProviders).toHaveLength(live.length);
+    for (const event of toProviders) {
+      expect(event.type).toBe('plan.consent-withdrawn.v1');
+      expect(Object.keys(event.data).sort()).toEqual(['allocationId', 'instruction', 'planRef']);
+      expect(event.data).toMatchObject({ planRef: PLAN_ID, instruction: 'stop-processing-and-purge' });
+    }
+    expect(new Set(toProviders.map((e) => e.data.allocationId))).toEqual(new Set(live.map((a) => a.allocationId)));
+    if (plan!.consent) expect(step.plan.consent?.withdrawnAt).toBe(ctx.now);
+  });
+});
+
+describe('follow-ups', () => {
+  it('a second follow-up for the same month is refused naming month; 6 then 12 closes the plan', () => {
+    let { plan, ctx } = planInStage('exited');
+    ctx = at(ctx, addMonths(ctx.now, 6));
+    plan = run(plan, command('record-follow-up', { month: 6, reoffended: 'yes' }), ctx).plan;
+    const duplicate = refusal(() => decide(plan, command('record-follow-up', { month: 6, reoffended: 'no' }), ctx));
+    expect(duplicate.name).toBe('InvalidCommand');
+    expect(paths(duplicate)).toEqual(['month']);
+    ctx = at(ctx, addMonths(ctx.now, 6));
+    const closed = run(plan, command('record-follow-up', { month: 12, reoffended: 'yes' }), ctx);
+    expect(closed.plan.stage).toBe('closed');
+    expect(closed.plan.followUps.map((f) => [f.month, f.reoffended])).toEqual([
+      [6, 'yes'],
+      [12, 'yes'],
+    ]);
+  });
+
+  it.todo('BUG (decide.ts record-follow-up): a 12-month reoffending outcome is accepted on the day of exit; it should be refused before exitedAt + month months');
+});
+
+describe('refusals', () => {
+  it('expectedVersion that is not the plan’s version is a VersionConflict; the current one is applied', () => {
+    const { plan, ctx } = planInStage('assessment');
+    const stale = refusal(() => decide(plan, command('withdraw', { reason: 'unreachable' }, { expectedVersion: plan!.version - 1 }), ctx));
+    expect(stale.name).toBe('VersionConflict');
+    expect(stale.status).toBe(409);
+    expect(decide(plan, command('withdraw', { reason: 'unreachable' }, { expectedVersion: plan!.version }), ctx).plan.stage).toBe('withdrawn');
+  });
+
+  it.each([
+    ['refer', { ...REFER_PAYLOAD, referral: { ...REFER_PAYLOAD.referral, localAuthority: 'atlantis' } }, 'none', ['referral.localAuthority']],
+    ['refer', { ...REFER_PAYLOAD, ageAtReferral: -1 }, 'none', ['ageAtReferral']],
+    ['record-consent', { scope: { shareWithProviders: 'yes' }, givenAt: '2026-03-02', method: 'written' }, 'referred', ['scope.shareWithProviders']],
+    ['record-consent', { scope: { shareWithProviders: true }, givenAt: '02/03/2026', method: 'written' }, 'referred', ['givenAt']],
+    ['submit-assessment', { needs: [{ domain: 'alcohol', level: 'severe', priority: true }] }, 'assessment', ['needs.0.level']],
+    ['submit-assessment', { needs: [{ domain: 'alcohol', level: 'low', priority: true }, { domain: 'alcohol', level: 'high', priority: false }] }, 'assessment', ['needs']],
+    ['submit-assessment', { needs: [] }, 'assessment', ['needs']],
+    ['record-review', { scores: { 'mental-health': 11 }, outcome: 'continue' }, 'active', ['scores.mental-health']],
+    ['record-review', { scores: {}, outcome: 'continue' }, 'active', ['scores']],
+    ['record-review', { scores: { 'mental-health': 5 }, outcome: 'exit' }, 'active', ['exitReason']],
+    ['record-review', { scores: { 'mental-health': 5 }, outcome: 'adjust' }, 'active', ['addNeeds']],
+    ['record-review', { scores: { 'mental-health': 5 }, outcome: 'continue', closeNeeds: ['alcohol'] }, 'active', ['outcome']],
+    ['exit', { reason: 'bored' }, 'active', ['reason']],
+    ['exit', { reason: 'completed', surprise: true }, 'active', ['(body)']],
+    ['record-follow-up', { month: 9, reoffended: 'no' }, 'exited', ['month']],
+  ] as [CommandName, unknown, Stage, string[]][])('%s with %j is InvalidCommand naming its field', (name, payload, stage, expected) => {
+    const { plan, ctx } = planInStage(stage);
+    const error = refusal(() => decide(plan, command(name, payload), ctx));
+    expect(error.name).toBe('InvalidCommand');
+    expect(error.status).toBe(400);
+    expect(paths(error)).toEqual(expected);
+    for (const path of expected) expect(error.message).toContain(path);
+  });
+
+  it('a refused command leaves the plan it was given untouched', () => {
+    const { plan, ctx } = planInStage('active');
+    const before = structuredClone(plan);
+    refusal(() => decide(plan, command('record-review', { scores: { 'domestic-abuse': 5 }, outcome: 'continue' }), ctx));
+    decide(plan, command('exit', { reason: 'completed' }), ctx);
+    expect(plan).toEqual(before);
+  });
+});
+
+describe('idempotency', () => {
+  it('the plan remembers the key, fingerprint, version and status of applied commands', () => {
+    const ctx = makeContext();
+    const referred = decide(undefined, command('refer', REFER_PAYLOAD, { idempotency: { key: 'key-1', fingerprint: 'fp-refer' } }), ctx).plan;
+    expect(referred.applied).toEqual([{ key: 'key-1', command: 'refer', fingerprint: 'fp-refer', version: 1, status: 201 }]);
+    const consented = decide(referred, command('record-consent', consentPayload(ctx), { idempotency: { key: 'key-2', fingerprint: 'fp-consent' } }), ctx).plan;
+    expect(consented.applied.map((a) => [a.key, a.fingerprint, a.version, a.status])).toEqual([
+      ['key-1', 'fp-refer', 1, 201],
+      ['key-2', 'fp-consent', 2, 200],
+    ]);
+    // Without a key nothing is remembered.
+    expect(decide(consented, command('withdraw', { reason: 'unreachable' }), ctx).plan.applied).toHaveLength(2);
+  });
+
+  it(`remembers only the last ${REMEMBERED_COMMANDS} commands`, () => {
+    const { plan: start, ctx } = planInStage('active');
+    let plan = start!;
+    const anawim = allocationOf(plan, 'anawim-womens-centre', 'accepted');
+    for (let i = 1; i <= REMEMBERED_COMMANDS + 5; i += 1)
+      plan = decide(plan, { ...respond('record-contact', anawim, { date: londonDate(ctx.now), kind: 'attended' }), idempotency: { key: `k${i}`, fingerprint: `f${i}` } }, ctx).plan;
+    expect(plan.applied).toHaveLength(REMEMBERED_COMMANDS);
+    expect(plan.applied[0]?.key).toBe('k6');
+    expect(plan.applied.at(-1)).toMatchObject({ key: `k${REMEMBERED_COMMANDS + 5}`, version: plan.version });
+  });
+});
+
+describe('timers', () => {
+  it('a stale deadlineId changes nothing', () => {
+    const { plan, ctx } = planInStage('active');
+    const late = at(ctx, addDays(ctx.now, 60));
+    for (const [name, deadlineId] of [
+      ['review-due', 'review-due:7'],
+      ['no-contact', 'no-contact:old'],
+      ['offer-expired', 'offer-expired:al_fixture00000001_1'], // Anawim accepted: that deadline is gone
+      ['review-overdue', 'review-due:1'], // a deadline of another command
+    ] as [CommandName, string][]) {
+      const decision = decide(plan, command(name, { deadlineId }, { actor: TIMER }), late);
+      expect(decision.changed, `${name} ${deadlineId}`).toBe(false);
+      expect(decision.events).toEqual([]);
+      expect(decision.plan).toBe(plan);
+    }
+  });
+
+  it('a timer that arrives before its deadline changes nothing', () => {
+    const { plan, ctx } = planInStage('referred');
+    const decision = decide(plan, command('assessment-overdue', { deadlineId: 'assessment-overdue' }, { actor: TIMER }), ctx);
+    expect(decision.changed).toBe(false);
+  });
+
+  it('an overdue assessment escalates, repeats every 5 working days, and is resolved by the assessment', () => {
+    let { plan, ctx } = planInStage('assessment');
+    const due = plan!.deadlines.find((d) => d.command === 'assessment-overdue')!;
+    ctx = at(ctx, due.dueAt);
+    const first = run(plan, command('assessment-overdue', { deadlineId: due.deadlineId }, { actor: TIMER }), ctx);
+    expect(first.events).toEqual([expect.objectContaining({ type: 'plan.escalated.v1', data: expect.objectContaining({ kind: 'assessment-overdue', repeated: false }) })]);
+    const again = first.plan.deadlines.find((d) => d.command === 'assessment-overdue')!;
+    expect(again.dueAt).toBe('2026-03-23T17:00:00.000Z'); // Mon 16 Mar + 5 working days
+    const second = run(first.plan, command('assessment-overdue', { deadlineId: again.deadlineId }, { actor: TIMER }), at(ctx, again.dueAt));
+    expect(second.events[0]?.data).toMatchObject({ repeated: true });
+    expect(second.plan.escalations).toHaveLength(1);
+    const assessed = run(second.plan, command('submit-assessment', ASSESSMENT_PAYLOAD), at(ctx, again.dueAt));
+    expect(assessed.plan.escalations[0]?.resolvedAt).toBe(again.dueAt);
+  });
+
+  it('a follow-up reminder repeats until the follow-up is recorded', () => {
+    const { plan, ctx } = planInStage('exited');
+    const six = plan!.deadlines.find((d) => d.deadlineId === 'follow-up-due:6')!;
+    const fired = run(plan, command('follow-up-due', { deadlineId: six.deadlineId }, { actor: TIMER }), at(ctx, six.dueAt));
+    expect(fired.plan.deadlines.find((d) => d.deadlineId === 'follow-up-due:6')?.dueAt).toBe(addDays(six.dueAt, 14));
+    const recorded = run(fired.plan, command('record-follow-up', { month: 6, reoffended: 'unknown' }), at(ctx, six.dueAt));
+    expect(recorded.plan.deadlines.map((d) => d.deadlineId)).toEqual(['follow-up-due:12']);
+    expect(recorded.plan.escalations.every((e) => e.resolvedAt)).toBe(true);
+  });
+});
+
+describe('every waiting stage has a deadline', () => {
+  const NON_TERMINAL = STAGES.filter((s) => s !== 'none' && !TERMINAL_STAGES.includes(s));
+
+  function expectDeadlineInvariant(plan: Plan, where: string) {
+    const due = nextDueAt(plan);
+    if (TERMINAL_STAGES.includes(plan.stage)) {
+      expect(due, where).toBeUndefined();
+      expect(plan.deadlines, where).toEqual([]);
+      return;
+    }
+    expect(due, `${where}: nextDueAt`).toBeDefined();
+    const firing = plan.deadlines.filter((d) => d.dueAt === due);
+    expect(firing.some((d) => isAllowedIn(d.command, plan.stage)), where).toBe(true);
+  }
+
+  it.each(NON_TERMINAL)('%s (as built by the fixtures) has a deadline whose command is allowed in it', (stage) => {
+    expectDeadlineInvariant(planInStage(stage).plan!, stage);
+  });
+
+  it.each(TERMINAL_STAGES)('%s has none', (stage) => {
+    expectDeadlineInvariant(planInStage(stage).plan!, stage);
+  });
+
+  /**
+   * A random walk through the table: from a referral, send any command the lifecycle allows in the
+   * plan's stage (with a valid payload and something real to act on), at random later times, and run
+   * Allocate providers when needs changed. After every step the plan must be in a stage the row
+   * allows, still have a deadline unless terminal, keep one ordered event stream and no identity.
+   */
+  const REVIEW_VARIANTS = ['continue', 'exit', 'adjust-add-priority', 'adjust-add-other', 'adjust-close'] as const;
+  const ENDINGS: CommandName[] = ['withdraw', 'withdraw-consent', 'exit'];
+  const EXTRA_NEEDS = ['trauma', 'substance-misuse', 'domestic-abuse', 'education-training-employment', 'interpersonal-skills'] as const;
+
+  function variant(name: CommandName, cmd: Command, plan: Plan, pick: number): Command {
+    if (name === 'record-consent') return { ...cmd, payload: { ...(cmd.payload as object), scope: { shareWithProviders: pick % 4 !== 0, dataCategories: ['needs', 'risks'] } } };
+    if (name !== 'record-review') return cmd;
+    const open = plan.needs.filter((n) => n.status === 'open').map((n) => n.domain);
+    const payload = cmd.payload as { scores: Record<string, number> };
+    const kind = REVIEW_VARIANTS[pick % REVIEW_VARIANTS.length]!;
+    const extra = EXTRA_NEEDS.find((d, i) => i >= pick % EXTRA_NEEDS.length && !plan.needs.some((n) => n.domain === d));
+    if (kind === 'exit') return { ...cmd, payload: { ...payload, outcome: 'exit', exitReason: 'completed' } };
+    if ((kind === 'adjust-add-priority' || kind === 'adjust-add-other') && extra)
+      return { ...cmd, payload: { ...payload, outcome: 'adjust', addNeeds: [{ domain: extra, level: 'medium', priority: kind === 'adjust-add-priority' }] } };
+    if (kind === 'adjust-close' && open.length > 1) return { ...cmd, payload: { ...payload, outcome: 'adjust', closeNeeds: [open.at(-1)] } };
+    return cmd;
+  }
+
+  it('holds along random walks through the lifecycle table', () => {
+    fc.assert(
+      fc.property(fc.constantFrom<Stage>('referred', 'allocating', 'active'), fc.array(fc.record({ pick: fc.nat(1000), hours: fc.integer({ min: 0, max: 24 * 40 }) }), { minLength: 1, maxLength: 30 }), (start, steps) => {
+        const built = planInStage(start);
+        let ctx: DecideContext = built.ctx;
+        let plan = built.plan!;
+        const trail: string[] = [start];
+        for (const { pick, hours } of steps) {
+          if (TERMINAL_STAGES.includes(plan.stage)) break;
+          ctx = at(ctx, addDays(ctx.now, hours / 24));
+          // Endings are picked rarely, so walks spend time in the working stages.
+          const options = COMMAND_NAMES.filter((name) => isAllowedIn(name, plan.stage) && (!ENDINGS.includes(name) || pick % 8 === 0))
+            .map((name) => ({ name, ...validCommand(name, plan, ctx) }))
+            .filter((o) => o.feasible);
+          expect(options.length, trail.join(' → ')).toBeGreaterThan(0);
+          const chosen = options[pick % options.length]!;
+          const cmd = variant(chosen.name, chosen.command, plan, pick);
+          if (chosen.ctx.now > ctx.now) ctx = chosen.ctx;
+          trail.push(`${chosen.name}@${ctx.now}`);
+          const before = plan;
+          let step;
+          try {
+            step = run(plan, cmd, ctx);
+          } catch (error) {
+            throw new Error(`${trail.join(' → ')}: ${(error as Error).name} ${(error as Error).message}`);
+          }
+          plan = step.plan;
+          const where = trail.join(' → ');
+          expect(LIFECYCLE[chosen.name].next as readonly Stage[], where).toContain(plan.stage);
+          expect(plan.version, where).toBe(before.version + (step.decision.changed ? 1 : 0));
+          expectDeadlineInvariant(plan, where);
+          // No need is ever held by two live allocations at once.
+          const held = plan.allocations.filter((a) => a.status === 'offered' || a.status === 'accepted').flatMap((a) => a.needs);
+          expect(new Set(held).size, where).toBe(held.length);
+        }
+        expect(plan.outbox.map((e) => e.sequence)).toEqual(plan.outbox.map((_, i) => i + 1));
+        expectStrictlyIncreasingSequence(plan.outbox);
+        expectNoIdentity(plan);
+      }),
+      { numRuns: 150, seed: 20260302 },
+    );
+  });
+});
+
+describe('events', () => {
+  it('the events of every fixture plan have strictly increasing sequence numbers and no identity', () => {
+    for (const stage of STAGES.filter((s) => s !== 'none')) {
+      const { plan, events } = planInStage(stage);
+      expectStrictlyIncreasingSequence(events);
+      expect(plan!.outbox).toEqual(events);
+      expect(plan!.sequence).toBe(events.length);
+      expectNoIdentity(events);
+      for (const e of events) expect(e.planId).toBe(PLAN_ID);
+    }
+  });
+
+  it('the Allocate providers step continues the same sequence without bumping the version', () => {
+    const { plan, ctx } = planInStage('assessment');
+    const decision = decide(plan, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx);
+    const allocated = allocatePlan(decision.plan, ctx, {});
+    expect(allocated.plan.version).toBe(decision.plan.version);
+    expect(allocated.events[0]!.sequence).toBe(decision.events.at(-1)!.sequence + 1);
+    expectStrictlyIncreasingSequence(allocated.plan.outbox);
+  });
+
+  it('allocatePlan changes nothing when every open need is held', () => {
+    const { plan, ctx } = planInStage('active');
+    const result = allocatePlan(plan!, ctx, {});
+    expect(result.plan).toBe(plan);
+    expect(result.events).toEqual([]);
+  });
+
+  it('only the key worker’s offer says lead', () => {
+    const { plan } = planInStage('allocating');
+    const lead = plan!.allocations.filter((a) => a.lead).map((a) => a.providerId);
+    expect(new Set(lead)).toEqual(new Set(['changing-lives']));
+  });
+
+  it.todo(
+    'BUG (allocate-plan.ts addOffer loop / decide.ts addOffer): offer events carry `lead` as it was before the later offers were added, so Anawim is told it is the lead and Changing Lives’ accommodation offer is told it is not',
+  );
+
+  it('a coordinator command never names the actor in a provider-facing way: provider events carry the plan reference, not the participant', () => {
+    const { events } = planInStage('active');
+    for (const e of events.filter((x) => x.providerId)) {
+      expect(e.data.planRef).toBe(PLAN_ID);
+      expect(e.data).not.toHaveProperty('participantId');
+      expect(JSON.stringify(e.data)).not.toContain(REFER_PAYLOAD.participantId);
+    }
+  });
+
+  it('actor identity is not confused with the participant: a coordinator sub never appears in events', () => {
+    const { events } = planInStage('closed');
+    expect(JSON.stringify(events)).not.toContain(COORDINATOR.sub);
+  });
+
+  it('NOW fixture is a Monday in GMT (sanity for the working-day expectations above)', () => {
+    expect(new Date(NOW).getUTCDay()).toBe(1);
+    expect(londonDate(NOW)).toBe('2026-03-02');
+  });
+});

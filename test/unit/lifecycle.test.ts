@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../lib/domain/decide.ts';
+import { DomainError } from '../../lib/domain/errors.ts';
+import {
+  ACTORS,
+  COMMAND_NAMES,
+  isAllowedIn,
+  LIFECYCLE,
+  OPEN_STAGES,
+  STAGES,
+  TERMINAL_STAGES,
+  type Actor,
+  type CommandName,
+  type Stage,
+} from '../../lib/domain/lifecycle.ts';
+import { COMMAND_PAYLOADS } from '../../lib/domain/schemas.ts';
+import { planInStage, providerActor, run, TIMER, COORDINATOR, validCommand, type BuiltPlan } from '../support/domain-fixtures.ts';
+
+/** Build each stage's plan once; every case clones it through decide(), which never mutates its input. */
+const built = new Map<Stage, BuiltPlan>(STAGES.map((stage) => [stage, planInStage(stage)]));
+const inStage = (stage: Stage): BuiltPlan => built.get(stage)!;
+
+function refusal(fn: () => unknown): DomainError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  throw new Error('expected a DomainError, but the command was applied');
+}
+
+const PAIRS = STAGES.flatMap((stage) => COMMAND_NAMES.map((name) => ({ stage, name })));
+const ALLOWED = PAIRS.filter(({ stage, name }) => isAllowedIn(name, stage));
+const REFUSED = PAIRS.filter(({ stage, name }) => !isAllowedIn(name, stage));
+
+describe('the lifecycle table', () => {
+  it('has a payload schema for every command and only known stages in from/next', () => {
+    expect(Object.keys(COMMAND_PAYLOADS).sort()).toEqual([...COMMAND_NAMES].sort());
+    for (const name of COMMAND_NAMES) {
+      const row = LIFECYCLE[name];
+      for (const s of [...row.from, ...row.next]) expect(STAGES).toContain(s);
+      expect(row.actors.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('lets nothing but refer start a plan, and nothing leave a terminal stage', () => {
+    expect(COMMAND_NAMES.filter((name) => isAllowedIn(name, 'none'))).toEqual(['refer']);
+    for (const stage of TERMINAL_STAGES) expect(COMMAND_NAMES.filter((name) => isAllowedIn(name, stage))).toEqual([]);
+  });
+
+  it('lets consent be withdrawn in every open stage', () => {
+    for (const stage of OPEN_STAGES) expect(isAllowedIn('withdraw-consent', stage)).toBe(true);
+  });
+
+  it('fixtures reach every stage through real commands', () => {
+    for (const stage of STAGES) expect(inStage(stage).plan?.stage ?? 'none').toBe(stage);
+  });
+});
+
+describe.each(STAGES)('in stage %s', (stage) => {
+  const allowedHere = ALLOWED.filter((p) => p.stage === stage);
+  const refusedHere = REFUSED.filter((p) => p.stage === stage);
+
+  if (allowedHere.length > 0)
+    it.each(allowedHere.map((p) => p.name))('%s is applied and leads to a stage in its row’s next list', (name) => {
+      const { plan, ctx } = inStage(stage);
+      const valid = validCommand(name, plan, ctx);
+      // The fixtures hold something for every allowed command to act on (an offer, an accepted allocation, a due deadline).
+      expect(valid.feasible).toBe(true);
+      const step = run(plan, valid.command, valid.ctx);
+      expect(step.decision.changed).toBe(true);
+      expect(LIFECYCLE[name].next as readonly Stage[]).toContain(step.plan.stage);
+      expect(step.plan.version).toBe((plan?.version ?? 0) + 1);
+    });
+
+  if (refusedHere.length > 0)
+    it.each(refusedHere.map((p) => p.name))('%s is refused', (name) => {
+      const { plan, ctx } = inStage(stage);
+      const valid = validCommand(name, plan, ctx);
+      const error = refusal(() => decide(plan, valid.command, valid.ctx));
+      expect(error.name).toBe(stage === 'none' ? 'NotFound' : 'NotAllowedInStage');
+      expect(error.status).toBe(stage === 'none' ? 404 : 409);
+      if (stage !== 'none') expect(error.message).toContain(`not allowed while the plan is ${stage}`);
+    });
+
+  it.each(COMMAND_NAMES)('%s from an actor the table does not name is Forbidden', (name) => {
+    const { plan, ctx } = inStage(stage);
+    const valid = validCommand(name, plan, ctx);
+    const wrong = ACTORS.filter((role) => !(LIFECYCLE[name].actors as readonly Actor[]).includes(role));
+    expect(wrong.length).toBeGreaterThan(0);
+    for (const role of wrong) {
+      const actor = role === 'provider' ? providerActor('anawim') : role === 'timer' ? TIMER : COORDINATOR;
+      const error = refusal(() => decide(plan, { ...valid.command, actor }, valid.ctx));
+      expect(error.name, `${name} by ${role} in ${stage}`).toBe('Forbidden');
+      expect(error.status).toBe(403);
+    }
+  });
+});
+
+describe('allowed commands that find nothing to act on', () => {
+  it('are refused for the allocation, not for the stage: accepting an allocation that is already accepted', () => {
+    const { plan, ctx } = inStage('active');
+    const accepted = plan!.allocations.find((a) => a.status === 'accepted')!;
+    const error = refusal(() => decide(plan, { name: 'accept-offer', planId: plan!.planId, payload: {}, allocationId: accepted.allocationId, actor: providerActor(accepted.providerId) }, ctx));
+    expect(error.name).toBe('NotAllowedInStage');
+    expect(error.message).toContain('it is accepted, not offered');
+  });
+
+  it('an allocation that is not part of the plan is NotFound', () => {
+    const { plan, ctx } = inStage('allocating');
+    const error = refusal(() => decide(plan, { name: 'decline-offer', planId: plan!.planId, payload: { reason: 'capacity' }, allocationId: 'al_somethingelse01_1', actor: providerActor('anawim') }, ctx));
+    expect(error.name).toBe('NotFound');
+  });
+
+  it.each(['accept-offer', 'decline-offer', 'record-contact', 'end-allocation'] as CommandName[])('%s for another provider’s allocation is Forbidden', (name) => {
+    const { plan, ctx } = inStage(name === 'accept-offer' || name === 'decline-offer' ? 'allocating' : 'active');
+    const valid = validCommand(name, plan, ctx);
+    const someoneElse = valid.command.actor.providerId === 'bcwa' ? 'anawim' : 'bcwa';
+    const error = refusal(() => decide(plan, { ...valid.command, actor: providerActor(someoneElse) }, valid.ctx));
+    expect(error.name).toBe('Forbidden');
+  });
+
+  it('a coordinator may end any provider’s allocation (the table names both)', () => {
+    const { plan, ctx } = inStage('active');
+    const valid = validCommand('end-allocation', plan, ctx);
+    const step = run(plan, { ...valid.command, actor: COORDINATOR }, ctx);
+    expect(step.plan.allocations.find((a) => a.allocationId === valid.command.allocationId)?.status).toBe('ended');
+  });
+});

@@ -1,0 +1,30 @@
+import type { Command } from '../../lib/domain/decide.ts';
+import type { Stage } from '../../lib/domain/lifecycle.ts';
+import type { Plan } from '../../lib/domain/schemas.ts';
+
+/** What the API (or the sweeper) starts an execution with. `now` is fixed once, for the whole execution. */
+export interface PlanCommandInput {
+  command: Command;
+  now: string;
+}
+
+/** The state passed from step to step: each Task gets all of it and returns all of it. */
+export interface PlanCommandState extends PlanCommandInput {
+  stage?: Stage;
+  plan?: Plan;
+  /** Set by Load plan when this Idempotency-Key was already applied: the first result is returned. */
+  replay?: { status: number; version: number };
+  changed?: boolean;
+  needsAllocation?: boolean;
+  status?: number;
+}
+
+/** How an execution ended, whichever runner ran it. */
+export type ExecutionOutcome =
+  | { status: 'SUCCEEDED'; output: PlanCommandState }
+  | { status: 'FAILED'; error: string; cause: string };
+
+/** Starts one synchronous PlanCommand execution: StartSyncExecution on AWS, the local runner embedded. */
+export interface WorkflowStarter {
+  startSync(input: PlanCommandInput): Promise<ExecutionOutcome>;
+}
