@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { addDays, addMonths, londonDate, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
+import { addCalendarDays, addDays, addMonths, londonDate, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
 import { DomainError, forbidden, invalid, notAllowedInStage, notFound, versionConflict, type FieldError } from './errors.ts';
 import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
 import type { DeadlinePolicy } from './policy.ts';
@@ -243,7 +243,8 @@ const apply: { [C in CommandName]: Apply<C> } = {
   'record-consent': (t, p) => {
     t.plan.consent = { scope: p.scope, givenAt: p.givenAt, method: p.method, recordedAt: t.now };
     notInFuture(t, p.givenAt, 'givenAt');
-    if (p.givenAt < londonDate(t.plan.referral.receivedAt)) throw invalid('givenAt', 'must not be before the referral was received');
+    // Consent is often given in custody or at court a few days before the referral is keyed in.
+    if (p.givenAt < addCalendarDays(londonDate(t.plan.referral.receivedAt), -90)) throw invalid('givenAt', 'must not be more than 90 days before the referral');
     t.moveTo('assessment');
     t.emit('plan.consent-recorded.v1', { planRef: t.plan.planId, shareWithProviders: p.scope.shareWithProviders, dataCategories: p.scope.dataCategories, method: p.method });
   },

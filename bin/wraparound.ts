@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { startEmbeddedStack } from '../lib/local/embedded-stack.ts';
+import { LocalTokens } from '../lib/local/tokens.ts';
+import { ROLES, type Role } from '../lib/api/routes.ts';
+import { DirectoryError } from '../lib/directory/load.ts';
+
+const USAGE = `Usage:
+  wraparound start [--port 3000] [--data-dir ./.data] [--in-memory] [--providers FILE] [--sweep-seconds 60]
+      Run the embedded stack (API, workflow, store) on one machine. Ctrl-C stops it; data stays in --data-dir.
+  wraparound token --role coordinator|team-lead|provider|commissioner [--provider ID] [--data-dir ./.data]
+      Print a bearer token the stack running on that data dir accepts.`;
+
+function fail(message: string): never {
+  console.error(`wraparound: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+async function start(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string', default: '3000' },
+      'data-dir': { type: 'string', default: './.data' },
+      'in-memory': { type: 'boolean', default: false },
+      providers: { type: 'string' },
+      'sweep-seconds': { type: 'string', default: '60' },
+      host: { type: 'string', default: '127.0.0.1' },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, not "${values.port}"`);
+  const sweepSeconds = Number(values['sweep-seconds']);
+  if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) fail(`--sweep-seconds must be a number of seconds, not "${values['sweep-seconds']}"`);
+  const started = Date.now();
+  let stack;
+  try {
+    stack = await startEmbeddedStack({
+      port,
+      host: values.host,
+      inMemory: values['in-memory'],
+      dataDir: values['data-dir'],
+      ...(values.providers ? { providersFile: values.providers } : {}),
+      sweepIntervalMs: sweepSeconds * 1000,
+    });
+  } catch (error) {
+    if (error instanceof DirectoryError) fail(error.message);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`port ${port} is in use: pick another with --port`);
+    throw error;
+  }
+  const lines = [
+    `Wraparound embedded stack on ${stack.url} (started in ${Date.now() - started} ms)`,
+    `  data: ${values['in-memory'] ? 'in memory (gone when stopped)' : values['data-dir']}`,
+    `  directory: ${stack.directory.name} (${stack.directory.organizations.length} organisations, ${stack.directory.services.length} services)`,
+    `  try: curl ${stack.url}/health`,
+    '',
+    'Demo users (export one as TOKEN and send: -H "Authorization: Bearer $TOKEN"):',
+    ...stack.demoUsers.map((u) => `  ${u.role}${u.providerId ? ` (${u.providerId})` : ''}:\n    ${u.token}`),
+  ];
+  console.log(lines.join('\n'));
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    await stack.stop();
+    console.log('stopped; every plan is kept in the data directory.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function token(args: string[]) {
+  const { values } = parseArgs({ args, options: { role: { type: 'string' }, provider: { type: 'string' }, 'data-dir': { type: 'string', default: './.data' }, name: { type: 'string' } } });
+  const role = values.role as Role | undefined;
+  if (!role || !ROLES.includes(role)) fail(`--role must be one of ${ROLES.join(', ')}`);
+  if (role === 'provider' && !values.provider) fail('--provider ID is needed for a provider token');
+  if (role !== 'provider' && values.provider) fail('--provider is only for --role provider');
+  const tokens = await LocalTokens.forDataDir(values['data-dir']);
+  console.log(await tokens.issue({ role, ...(values.provider ? { providerId: values.provider } : {}), ...(values.name ? { name: values.name } : {}) }));
+}
+
+const [command, ...rest] = process.argv.slice(2);
+switch (command) {
+  case 'start':
+    await start(rest);
+    break;
+  case 'token':
+    await token(rest);
+    break;
+  case undefined:
+  case '--help':
+  case 'help':
+    console.log(USAGE);
+    break;
+  default:
+    fail(`unknown command "${command}"`);
+}

@@ -1,0 +1,136 @@
+import { makeDocumentClient } from '../adapters/dynamodb/client.ts';
+import { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
+import { TABLE_NAME_DEFAULT } from '../adapters/dynamodb/table-definition.ts';
+import type { EventPublisher } from '../adapters/events/publisher.ts';
+import { englandAndWalesCalendar } from '../adapters/holidays.ts';
+import type { Directory } from '../domain/directory.ts';
+import { DEFAULT_POLICY, type DeadlinePolicy } from '../domain/policy.ts';
+import { loadDirectoryFile, seedDirectory } from '../directory/load.ts';
+import type { Role } from '../api/routes.ts';
+import type { StepDeps } from '../runtime/step-deps.ts';
+import { renderPlanCommandAsl } from '../../workflows/plan-command/render.ts';
+import { makeHandler as makeLoadPlan } from '../../functions/load-plan/handler.ts';
+import { makeHandler as makeDecide } from '../../functions/decide/handler.ts';
+import { makeHandler as makeAllocate } from '../../functions/allocate-providers/handler.ts';
+import { makeHandler as makeSavePlan } from '../../functions/save-plan/handler.ts';
+import { makeHandler as makePublish } from '../../functions/publish-events/handler.ts';
+import { makeHandler as makeCommandsApi } from '../../functions/api-commands/handler.ts';
+import { makeHandler as makeQueriesApi } from '../../functions/api-queries/handler.ts';
+import { sweep, type SweepReport } from '../../functions/sweeper/handler.ts';
+import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
+import { LOCAL_AWS, startLocalStore } from './dynalite-server.ts';
+import { startGateway, type ApiFunction } from './gateway.ts';
+import { LocalTokens } from './tokens.ts';
+import { LocalWorkflowRunner } from './workflow-runner.ts';
+
+export interface EmbeddedOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  inMemory?: boolean;
+  providersFile?: string;
+  /** How often the sweeper runs; 0 turns the loop off (tests call `sweep()` themselves). */
+  sweepIntervalMs?: number;
+  clock?: () => string;
+  policy?: DeadlinePolicy;
+  /** Wrap the workflow or publisher (fault-injection tests do). */
+  wrapWorkflow?: (workflow: WorkflowStarter) => WorkflowStarter;
+  publisher?: EventPublisher;
+}
+
+export interface DemoUser {
+  role: Role;
+  providerId?: string;
+  name: string;
+  token: string;
+}
+
+export interface EmbeddedStack {
+  url: string;
+  port: number;
+  plans: PlanRepository;
+  directory: Directory;
+  workflow: WorkflowStarter;
+  tokens: LocalTokens;
+  demoUsers: DemoUser[];
+  sweep(): Promise<SweepReport>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole of Wraparound in one process: dynalite for DynamoDB, the PlanCommand ASL in the local
+ * runner, the API handlers behind an HTTP gateway, and the sweeper on a timer.
+ */
+export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise<EmbeddedStack> {
+  const inMemory = options.inMemory ?? false;
+  const dataDir = inMemory ? undefined : (options.dataDir ?? './.data');
+  const clock = options.clock ?? (() => new Date().toISOString());
+  const directory = options.providersFile ? await loadDirectoryFile(options.providersFile) : seedDirectory();
+  const store = await startLocalStore({ ...(dataDir ? { dataDir } : {}), inMemory, tableName: TABLE_NAME_DEFAULT });
+  const client = makeDocumentClient({ ...LOCAL_AWS, endpoint: store.endpoint, maxAttempts: 3 });
+  const plans = new PlanRepository(client, TABLE_NAME_DEFAULT);
+  const publisher = options.publisher ?? { publish: async () => undefined };
+
+  const deps: StepDeps = {
+    plans,
+    directory: async () => directory,
+    serviceLoad: async () => ({}),
+    policy: options.policy ?? DEFAULT_POLICY,
+    calendar: englandAndWalesCalendar(),
+    publisher,
+  };
+  const runner = new LocalWorkflowRunner(renderPlanCommandAsl(), {
+    'load-plan': makeLoadPlan(deps),
+    decide: makeDecide(deps),
+    'allocate-providers': makeAllocate(deps),
+    'save-plan': makeSavePlan(deps),
+    'publish-events': makePublish({ ...deps, clock }),
+  });
+  const workflow = options.wrapWorkflow ? options.wrapWorkflow(runner) : runner;
+  const tokens = await LocalTokens.forDataDir(dataDir);
+  const functions: Record<string, ApiFunction> = {
+    'api-commands': makeCommandsApi({ plans, workflow, clock }) as unknown as ApiFunction,
+    'api-queries': makeQueriesApi({ plans }) as unknown as ApiFunction,
+  };
+  const gateway = await startGateway({ port: options.port ?? 3000, ...(options.host ? { host: options.host } : {}), functions: functions as never, tokens });
+
+  const sweepOnce = () => sweep({ plans, workflow, publisher, clock });
+  let sweeping: Promise<unknown> | undefined;
+  const interval = options.sweepIntervalMs ?? 60_000;
+  const timer =
+    interval > 0
+      ? setInterval(() => {
+          // Never two sweeps at once: a slow sweep simply delays the next.
+          sweeping ??= sweepOnce()
+            .catch((error: Error) => console.error('sweeper failed:', error.name, error.message))
+            .finally(() => (sweeping = undefined));
+        }, interval)
+      : undefined;
+
+  const demoUsers: DemoUser[] = [];
+  for (const role of ['coordinator', 'team-lead', 'commissioner'] as const) {
+    demoUsers.push({ role, name: `Demo ${role}`, token: await tokens.issue({ role, name: `Demo ${role}` }) });
+  }
+  for (const org of directory.organizations) {
+    demoUsers.push({ role: 'provider', providerId: org.id, name: org.name, token: await tokens.issue({ role: 'provider', providerId: org.id, name: org.name }) });
+  }
+
+  const url = `http://${options.host ?? '127.0.0.1'}:${gateway.port}`;
+  return {
+    url,
+    port: gateway.port,
+    plans,
+    directory,
+    workflow,
+    tokens,
+    demoUsers,
+    sweep: sweepOnce,
+    async stop() {
+      if (timer) clearInterval(timer);
+      await sweeping;
+      await gateway.close();
+      client.destroy();
+      await store.close();
+    },
+  };
+}
