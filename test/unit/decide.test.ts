@@ -12,10 +12,8 @@ import {
   at,
   command,
   consentPayload,
-  COORDINATOR,
   IDENTIFYING_STRINGS,
   makeContext,
-  NOW,
   PARTICIPANT,
   planInStage,
   PLAN_ID,
@@ -182,18 +180,20 @@ describe('a plan from referral to closure', () => {
 });
 
 describe('consent', () => {
-  it('cannot be dated in the future or before the referral', () => {
+  it('cannot be dated in the future, nor more than 90 days before the referral (consent given in custody or at court comes first)', () => {
     const { plan, ctx } = planInStage('referred');
-    const future = refusal(() => decide(plan, command('record-consent', { ...consentPayload(ctx), givenAt: '2026-03-03' }), ctx));
+    const consent = (givenAt: string) => command('record-consent', { ...consentPayload(ctx), givenAt });
+    const future = refusal(() => decide(plan, consent('2026-03-03'), ctx));
     expect(future.name).toBe('InvalidCommand');
     expect(paths(future)).toEqual(['givenAt']);
-    const before = refusal(() => decide(plan, command('record-consent', { ...consentPayload(ctx), givenAt: '2026-03-01' }), ctx));
-    expect(paths(before)).toEqual(['givenAt']);
+    expect(paths(refusal(() => decide(plan, consent('2025-12-01'), ctx)))).toEqual(['givenAt']);
+    expect(decide(plan, consent('2025-12-02'), ctx).plan.consent?.givenAt).toBe('2025-12-02');
+    expect(decide(plan, consent('2026-03-02'), ctx).plan.stage).toBe('assessment');
   });
 
   it('without consent to share, no provider is told anything and every need is a no-consent-to-share gap', () => {
-    let { plan, ctx } = planInStage('referred');
-    plan = run(plan, command('record-consent', consentPayload(ctx, false)), ctx).plan;
+    const { plan: referred, ctx } = planInStage('referred');
+    const plan = run(referred, command('record-consent', consentPayload(ctx, false)), ctx).plan;
     const step = run(plan, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx);
     expect(step.plan.allocations).toEqual([]);
     expect(step.events.some((e) => e.providerId)).toBe(false);
@@ -247,6 +247,10 @@ describe('offers: decline, expiry, manual offers, activation', () => {
     expect(offerFor(expired.plan, 'accommodation').serviceId).toBe('green-square-accord-housing');
     expect(expired.plan.deadlines.some((d) => d.deadlineId === deadline.deadlineId)).toBe(false);
   });
+
+  it.todo(
+    'BUG (decide.ts unallocatedNeeds / end-allocation): after a provider ends its allocation as completed, the need stays open and unheld, so the next unrelated decline or expiry re-offers the completed need (Anawim is offered mental health again)',
+  );
 
   it('a manual offer takes a need over from a pending offer, with the coordinator’s reason', () => {
     const { plan, ctx } = planInStage('allocating');
@@ -351,6 +355,10 @@ describe('reviews', () => {
     expect(paths(close)).toEqual(['closeNeeds.0']);
   });
 
+  it.todo(
+    'BUG (decide.ts record-review adjust pushes a second PlanNeed; offerData filters plan.needs by domain only): re-adding a need closed at an earlier review leaves two entries for the domain, and the new offer lists that need twice, once with the closed need’s old goals',
+  );
+
   it('exit from a review exits the plan with the given reason', () => {
     const step = review({ scores: { 'mental-health': 8 }, outcome: 'exit', exitReason: 'moved-away' }).send();
     expect(step.plan.stage).toBe('exited');
@@ -384,15 +392,23 @@ describe('exit and withdrawal of consent', () => {
     expect(step.plan.exit?.reason).toBe('consent-withdrawn');
     const live = plan!.allocations.filter((a) => a.status === 'offered' || a.status === 'accepted');
     const toProviders = step.events.filter((e) => e.providerId);
-    expect(toProviders).toHaveLength(live.length);
+    // One instruction per allocation, and at least every live one.
+    expect(new Set(toProviders.map((e) => e.data.allocationId)).size).toBe(toProviders.length);
     for (const event of toProviders) {
       expect(event.type).toBe('plan.consent-withdrawn.v1');
       expect(Object.keys(event.data).sort()).toEqual(['allocationId', 'instruction', 'planRef']);
       expect(event.data).toMatchObject({ planRef: PLAN_ID, instruction: 'stop-processing-and-purge' });
     }
-    expect(new Set(toProviders.map((e) => e.data.allocationId))).toEqual(new Set(live.map((a) => a.allocationId)));
+    for (const a of live) expect(toProviders.map((e) => e.data.allocationId)).toContain(a.allocationId);
+    expect(step.plan.allocations.filter((a) => a.status === 'offered' || a.status === 'accepted')).toEqual([]);
     if (plan!.consent) expect(step.plan.consent?.withdrawnAt).toBe(ctx.now);
   });
+});
+
+describe('withdrawal of consent reaches every provider that was sent data', () => {
+  it.todo(
+    'BUG (decide.ts releaseAllocations only walks live allocations): a provider whose offer was declined, expired or ended already received the needs and goals, but is not told to stop processing and purge when consent is withdrawn',
+  );
 });
 
 describe('follow-ups', () => {
@@ -508,9 +524,10 @@ describe('timers', () => {
   });
 
   it('an overdue assessment escalates, repeats every 5 working days, and is resolved by the assessment', () => {
-    let { plan, ctx } = planInStage('assessment');
+    const built = planInStage('assessment');
+    const plan = built.plan;
     const due = plan!.deadlines.find((d) => d.command === 'assessment-overdue')!;
-    ctx = at(ctx, due.dueAt);
+    const ctx = at(built.ctx, due.dueAt);
     const first = run(plan, command('assessment-overdue', { deadlineId: due.deadlineId }, { actor: TIMER }), ctx);
     expect(first.events).toEqual([expect.objectContaining({ type: 'plan.escalated.v1', data: expect.objectContaining({ kind: 'assessment-overdue', repeated: false }) })]);
     const again = first.plan.deadlines.find((d) => d.command === 'assessment-overdue')!;
@@ -604,7 +621,7 @@ describe('every waiting stage has a deadline', () => {
           try {
             step = run(plan, cmd, ctx);
           } catch (error) {
-            throw new Error(`${trail.join(' → ')}: ${(error as Error).name} ${(error as Error).message}`);
+            throw new Error(`${trail.join(' → ')}: ${(error as Error).name} ${(error as Error).message}`, { cause: error });
           }
           plan = step.plan;
           const where = trail.join(' → ');
@@ -652,7 +669,7 @@ describe('events', () => {
     expect(result.events).toEqual([]);
   });
 
-  it('only the key worker’s offer says lead', () => {
+  it('the plan marks only the key worker (the provider holding the most needs) as lead', () => {
     const { plan } = planInStage('allocating');
     const lead = plan!.allocations.filter((a) => a.lead).map((a) => a.providerId);
     expect(new Set(lead)).toEqual(new Set(['changing-lives']));
@@ -662,22 +679,13 @@ describe('events', () => {
     'BUG (allocate-plan.ts addOffer loop / decide.ts addOffer): offer events carry `lead` as it was before the later offers were added, so Anawim is told it is the lead and Changing Lives’ accommodation offer is told it is not',
   );
 
-  it('a coordinator command never names the actor in a provider-facing way: provider events carry the plan reference, not the participant', () => {
+  it('provider events carry the plan reference, never the participant id', () => {
     const { events } = planInStage('active');
-    for (const e of events.filter((x) => x.providerId)) {
+    const toProviders = events.filter((x) => x.providerId);
+    expect(toProviders.length).toBeGreaterThan(0);
+    for (const e of toProviders) {
       expect(e.data.planRef).toBe(PLAN_ID);
-      expect(e.data).not.toHaveProperty('participantId');
       expect(JSON.stringify(e.data)).not.toContain(REFER_PAYLOAD.participantId);
     }
-  });
-
-  it('actor identity is not confused with the participant: a coordinator sub never appears in events', () => {
-    const { events } = planInStage('closed');
-    expect(JSON.stringify(events)).not.toContain(COORDINATOR.sub);
-  });
-
-  it('NOW fixture is a Monday in GMT (sanity for the working-day expectations above)', () => {
-    expect(new Date(NOW).getUTCDay()).toBe(1);
-    expect(londonDate(NOW)).toBe('2026-03-02');
   });
 });

@@ -1,0 +1,122 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { addCalendarDays, addDays, addMonths, daysBetween, londonDate, londonTime, weekendsOnly, workingDaysAfter, type WorkingDayCalendar } from '../../lib/domain/calendar.ts';
+
+/** England and Wales bank holidays injected as the adapter would: here only the ones the tests cross. */
+const withHolidays = (...dates: string[]): WorkingDayCalendar => {
+  const holidays = new Set(dates);
+  return { isWorkingDay: (date) => weekendsOnly.isWorkingDay(date) && !holidays.has(date) };
+};
+const CHRISTMAS_2026 = withHolidays('2026-12-25', '2026-12-28', '2027-01-01');
+
+describe('workingDaysAfter', () => {
+  it('counts working days from the London date and lands at 17:00 London (GMT in winter)', () => {
+    expect(workingDaysAfter(weekendsOnly, '2026-03-02T10:00:00.000Z', 2)).toBe('2026-03-04T17:00:00.000Z'); // Mon → Wed
+    expect(workingDaysAfter(weekendsOnly, '2026-03-02T10:00:00.000Z', 10)).toBe('2026-03-16T17:00:00.000Z'); // two weeks
+  });
+
+  it('skips the weekend: Friday evening + 1 working day is Monday', () => {
+    expect(workingDaysAfter(weekendsOnly, '2026-03-06T20:00:00.000Z', 1)).toBe('2026-03-09T17:00:00.000Z');
+    expect(workingDaysAfter(weekendsOnly, '2026-03-07T09:00:00.000Z', 1)).toBe('2026-03-09T17:00:00.000Z'); // from a Saturday
+  });
+
+  it('skips injected bank holidays: Thursday 24 Dec 2026 + 2 working days is Wednesday 30 Dec, 17:00 London = 17:00Z', () => {
+    expect(workingDaysAfter(CHRISTMAS_2026, '2026-12-24T10:00:00.000Z', 2)).toBe('2026-12-30T17:00:00.000Z');
+    // Without the holidays the same offer would be due on the Monday bank holiday.
+    expect(workingDaysAfter(weekendsOnly, '2026-12-24T10:00:00.000Z', 2)).toBe('2026-12-28T17:00:00.000Z');
+    // Christmas Eve is a Thursday in 2026; a Friday-before-Christmas offer crosses both holidays too.
+    expect(workingDaysAfter(CHRISTMAS_2026, '2026-12-18T16:00:00.000Z', 5)).toBe('2026-12-29T17:00:00.000Z');
+    // …and New Year's Day.
+    expect(workingDaysAfter(CHRISTMAS_2026, '2026-12-31T09:00:00.000Z', 1)).toBe('2027-01-04T17:00:00.000Z');
+  });
+
+  it('lands at 17:00 London = 16:00Z in British Summer Time', () => {
+    expect(workingDaysAfter(weekendsOnly, '2026-06-12T09:00:00.000Z', 2)).toBe('2026-06-16T16:00:00.000Z'); // Fri → Tue
+    expect(workingDaysAfter(withHolidays('2026-08-31'), '2026-08-28T09:00:00.000Z', 1)).toBe('2026-09-01T16:00:00.000Z'); // summer bank holiday Monday
+  });
+
+  it('crosses the change to summer time (Sunday 29 March 2026) correctly', () => {
+    expect(workingDaysAfter(weekendsOnly, '2026-03-27T10:00:00.000Z', 1)).toBe('2026-03-30T16:00:00.000Z');
+    expect(workingDaysAfter(weekendsOnly, '2026-10-23T10:00:00.000Z', 1)).toBe('2026-10-26T17:00:00.000Z'); // back to GMT on 25 Oct
+  });
+
+  it('uses the London date, not the UTC date: 23:30Z on a summer Thursday is already Friday in London', () => {
+    expect(workingDaysAfter(weekendsOnly, '2026-06-11T23:30:00.000Z', 1)).toBe('2026-06-15T16:00:00.000Z');
+    expect(workingDaysAfter(weekendsOnly, '2026-06-11T22:30:00.000Z', 1)).toBe('2026-06-12T16:00:00.000Z');
+  });
+
+  it('always lands on a working day, after the start, with exactly n working days in between', () => {
+    const cal = CHRISTMAS_2026;
+    fc.assert(
+      fc.property(fc.integer({ min: Date.UTC(2026, 0, 1), max: Date.UTC(2027, 11, 31) }), fc.integer({ min: 1, max: 25 }), (ms, n) => {
+        const start = new Date(ms).toISOString();
+        const due = workingDaysAfter(cal, start, n);
+        const dueDate = londonDate(due);
+        expect(cal.isWorkingDay(dueDate)).toBe(true);
+        expect(due > start).toBe(true);
+        expect(londonTime(dueDate, 17)).toBe(due);
+        let count = 0;
+        for (let d = addCalendarDays(londonDate(start), 1); d <= dueDate; d = addCalendarDays(d, 1)) if (cal.isWorkingDay(d)) count += 1;
+        expect(count).toBe(n);
+      }),
+      { numRuns: 300, seed: 1 },
+    );
+  });
+});
+
+describe('londonDate and londonTime', () => {
+  it('in BST, a UTC evening after 23:00 is the next day in London', () => {
+    expect(londonDate('2026-06-12T22:59:59.000Z')).toBe('2026-06-12');
+    expect(londonDate('2026-06-12T23:00:00.000Z')).toBe('2026-06-13');
+    expect(londonDate('2026-06-12T23:30:00.000Z')).toBe('2026-06-13');
+  });
+
+  it('in GMT, London and UTC dates agree up to midnight', () => {
+    expect(londonDate('2026-01-12T23:30:00.000Z')).toBe('2026-01-12');
+    expect(londonDate('2026-01-13T00:00:00.000Z')).toBe('2026-01-13');
+  });
+
+  it('on the night the clocks go forward and back', () => {
+    expect(londonDate('2026-03-28T23:30:00.000Z')).toBe('2026-03-28'); // still GMT
+    expect(londonDate('2026-03-29T23:30:00.000Z')).toBe('2026-03-30'); // BST
+    expect(londonDate('2026-10-24T23:30:00.000Z')).toBe('2026-10-25'); // BST until 01:00Z on the 25th
+    expect(londonDate('2026-10-25T23:30:00.000Z')).toBe('2026-10-25'); // GMT again
+  });
+
+  it('londonTime gives the instant of a London wall-clock time', () => {
+    expect(londonTime('2026-01-15', 9, 30)).toBe('2026-01-15T09:30:00.000Z');
+    expect(londonTime('2026-07-15', 9, 30)).toBe('2026-07-15T08:30:00.000Z');
+  });
+});
+
+describe('day arithmetic', () => {
+  it('addCalendarDays crosses month and year ends', () => {
+    expect(addCalendarDays('2026-02-28', 1)).toBe('2026-03-01');
+    expect(addCalendarDays('2026-12-31', 1)).toBe('2027-01-01');
+    expect(addCalendarDays('2026-03-01', -1)).toBe('2026-02-28');
+  });
+
+  it('addDays adds whole 24-hour days to an instant; daysBetween rounds down', () => {
+    expect(addDays('2026-03-02T10:00:00.000Z', 28)).toBe('2026-03-30T10:00:00.000Z');
+    expect(addDays('2026-03-02T10:00:00.000Z', -3)).toBe('2026-02-27T10:00:00.000Z');
+    expect(daysBetween('2026-03-02T10:00:00.000Z', '2026-03-30T09:59:59.000Z')).toBe(27);
+    expect(daysBetween('2026-03-02T10:00:00.000Z', '2026-03-30T10:00:00.000Z')).toBe(28);
+  });
+
+  it('addMonths keeps the day and time of day', () => {
+    expect(addMonths('2026-03-25T10:00:00.000Z', 6)).toBe('2026-09-25T10:00:00.000Z');
+    expect(addMonths('2026-03-25T10:00:00.000Z', 12)).toBe('2027-03-25T10:00:00.000Z');
+  });
+
+  it('weekendsOnly: Saturday and Sunday are not working days', () => {
+    expect(['2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06', '2026-03-07', '2026-03-08'].map((d) => weekendsOnly.isWorkingDay(d))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
+  });
+});
