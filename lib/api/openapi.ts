@@ -1,4 +1,363 @@
-/** Placeholder until the generated document lands (see lib/api/openapi.ts owner). */
-export function openApiDocument(): unknown {
-  return { openapi: '3.1.0', info: { title: 'Wraparound', version: '0.1.0' }, paths: {} };
+import { z } from 'zod';
+import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import { COMMAND_NAMES, LIFECYCLE, Stage, TIMER_COMMANDS, type CommandName } from '../domain/lifecycle.ts';
+import { NeedDomain } from '../domain/taxonomy.ts';
+import {
+  AllocationId,
+  AllocationStatus,
+  COMMAND_PAYLOADS,
+  CONTACT_KINDS,
+  Escalation,
+  ExitReason,
+  IsoDate,
+  IsoDateTime,
+  NeedLevel,
+  NeedStatus,
+  Participant,
+  Plan,
+  PlanId,
+  ProviderId,
+  ReferPayload,
+  Risks,
+  ADJUSTMENTS,
+} from '../domain/schemas.ts';
+import { ROUTES, type Route } from './routes.ts';
+
+/**
+ * The OpenAPI 3.1 description of the HTTP API, generated from the route table, the lifecycle table
+ * and the zod schemas, so it cannot say something the API does not do. The generic command routes
+ * are spelled out as one path per command: a client (or a code generator) then sees each body.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Response shapes. These mirror lib/domain/views.ts and lib/domain/provider-views.ts, which build
+// the values with plain functions; the schemas live here because only the document needs them.
+
+const PlanView = Plan.omit({ outbox: true, applied: true }).extend({
+  participant: Participant.optional().describe('Only for coordinators, read apart from the plan and audited'),
+  nextDeadline: IsoDateTime.nullable().describe('The earliest live deadline'),
+  nextReview: z.object({ reviewNumber: z.number().int().min(1), overdueAt: IsoDateTime }).nullable(),
+  openEscalations: z.array(Escalation),
+  exitSummary: z
+    .object({
+      reason: z.union([ExitReason, z.literal('consent-withdrawn')]),
+      exitedAt: IsoDateTime,
+      daysInPlan: z.number().int(),
+      daysActive: z.number().int(),
+      sessions: z.object({ attended: z.number().int(), missed: z.number().int(), cancelled: z.number().int() }),
+      scores: z.partialRecord(NeedDomain, z.object({ first: z.number().int().optional(), last: z.number().int().optional(), change: z.number().int() })),
+    })
+    .nullable(),
+}).meta({ id: 'PlanView', description: 'A plan as coordinators and team leads see it' });
+
+const PlanSummary = z.object({
+  planId: PlanId,
+  stage: Stage,
+  version: z.number().int().min(1),
+  localAuthority: Plan.shape.referral.shape.localAuthority,
+  urgency: z.enum(['routine', 'urgent']),
+  updatedAt: IsoDateTime,
+  nextDeadline: IsoDateTime.nullable(),
+  openEscalations: z.array(z.string()).describe('Kinds of the escalations still open'),
+}).meta({ id: 'PlanSummary', description: 'A line of the worklist: enough to triage' });
+
+const PlanList = z.object({
+  items: z.array(PlanSummary),
+  nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
+}).meta({ id: 'PlanList' });
+
+const PlanHistory = z.object({
+  planId: PlanId,
+  items: z.array(
+    z.object({
+      id: z.string().describe('Unique event id'),
+      sequence: z.number().int().min(1),
+      type: z.string().describe('Versioned event type, e.g. allocation.offered.v1'),
+      time: IsoDateTime,
+      providerId: ProviderId.optional(),
+      data: z.record(z.string(), z.unknown()),
+    }),
+  ),
+}).meta({ id: 'PlanHistory' });
+
+const ProviderAllocationView = z
+  .object({
+    planRef: PlanId,
+    allocationId: AllocationId,
+    serviceId: z.string(),
+    status: AllocationStatus,
+    lead: z.boolean(),
+    offeredAt: IsoDateTime,
+    respondBy: IsoDateTime,
+    respondedAt: IsoDateTime.optional(),
+    endedAt: IsoDateTime.optional(),
+    outcome: z.string().optional(),
+    needs: z.array(
+      z.object({
+        domain: NeedDomain,
+        level: NeedLevel.optional(),
+        status: NeedStatus.optional(),
+        goals: z.array(z.string()).optional().describe('Only when consent shares needs'),
+      }),
+    ),
+    adjustments: z.array(z.enum(ADJUSTMENTS)).optional().describe('Only when consent shares adjustments'),
+    risks: Risks.optional().describe('Only when consent shares risks'),
+    contacts: z.array(z.object({ date: IsoDate, kind: z.enum(CONTACT_KINDS) })),
+  })
+  .meta({ id: 'ProviderAllocationView', description: "A provider's view of one allocation: never identity, never other providers' parts" });
+
+const ProviderOffers = z.object({
+  items: z.array(
+    z.object({
+      providerId: ProviderId,
+      allocationId: AllocationId,
+      planRef: PlanId,
+      status: z.literal('offered'),
+      serviceId: z.string().optional(),
+      needs: z.unknown().optional(),
+      respondBy: IsoDateTime.optional(),
+      lead: z.boolean().optional(),
+      sequence: z.number().int(),
+      updatedAt: IsoDateTime,
+    }),
+  ),
+}).meta({ id: 'ProviderOffers' });
+
+const Health = z.object({ status: z.literal('ok') });
+
+/** RFC 9457 problem details, with the fields at fault. */
+const Problem = z.object({
+  type: z.string().describe('A URI naming the problem type; about:blank when the status says it all'),
+  title: z.string(),
+  status: z.number().int().min(400).max(599),
+  detail: z.string().describe('What went wrong and what to do about it'),
+  instance: z.string().optional().describe('The request path'),
+  errors: z.array(z.object({ path: z.string().describe('Dotted path of the field, or a header name'), message: z.string() })).optional(),
+}).meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+const ExpectedVersion = z.number().int().min(1).describe("Optimistic concurrency: refuse with 409 unless the plan is still at this version");
+
+/** Query of GET /plans (functions/api-queries validates the same fields). */
+const PlanListQuery = z.object({
+  stage: Stage.exclude(['none']).optional().describe('Only plans in this stage'),
+  due: z.enum(['overdue']).optional().describe('Only plans with an open escalation'),
+  limit: z.number().int().min(1).max(100).default(25).describe('Page size'),
+  cursor: z.string().max(2000).optional().describe('nextCursor of the previous page; needs stage'),
+});
+
+const IdempotencyKeyParameter = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/)
+  .optional()
+  .describe('Send a unique key per intended change; a retry with the same key and body returns the first result and changes nothing')
+  .meta({ param: { in: 'header', name: 'Idempotency-Key' } });
+
+const PATH_PARAMETERS: Record<string, z.ZodString> = { planId: PlanId, allocationId: AllocationId, providerId: ProviderId };
+
+const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, _dash: string, c: string) => c.toUpperCase());
+const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** The HTTP body of a command: its payload, plus the optional `expectedVersion` the API takes out first. */
+function commandBody(name: CommandName): z.ZodObject {
+  const payload: z.ZodObject = COMMAND_PAYLOADS[name];
+  // safeExtend keeps record-review's cross-field refinements (extend refuses refined objects).
+  return payload.safeExtend({ expectedVersion: ExpectedVersion.optional() });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+const PROBLEM_STATUSES = {
+  400: ['BadRequest', 'The request (body, path, query or header) is not valid; `errors` names each field at fault.'],
+  401: ['Unauthorized', 'No valid bearer token.'],
+  403: ['Forbidden', "The token's role or provider scope does not allow this."],
+  404: ['NotFound', 'No such plan, allocation or command.'],
+  409: ['Conflict', 'Not allowed in the current stage, or the plan changed since `expectedVersion` (reload and retry).'],
+  413: ['PayloadTooLarge', 'The body is larger than 64 KiB.'],
+  415: ['UnsupportedMediaType', 'The body is not application/json.'],
+  422: ['IdempotencyKeyReused', 'The Idempotency-Key was already used for a different request.'],
+} as const;
+type ProblemStatus = keyof typeof PROBLEM_STATUSES;
+
+const problemRefs = (statuses: readonly ProblemStatus[]): ZodOpenApiResponsesObject =>
+  Object.fromEntries(statuses.map((s) => [String(s), { $ref: `#/components/responses/${PROBLEM_STATUSES[s][0]}` }]));
+
+const replayedHeader = z.literal('true').optional().describe('Present when this is the stored result of an earlier request with the same Idempotency-Key');
+
+const jsonContent = (schema: z.ZodType) => ({ 'application/json': { schema } });
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+interface OperationSpec {
+  path: string;
+  method: Route['method'];
+  operation: ZodOpenApiOperationObject;
+}
+
+const OPERATION_IDS: Record<string, string> = {
+  'GET /health': 'health',
+  'GET /openapi.json': 'getOpenApi',
+  'POST /plans': 'refer',
+  'GET /plans': 'listPlans',
+  'GET /plans/{planId}': 'getPlan',
+  'GET /plans/{planId}/history': 'getPlanHistory',
+  'GET /providers/{providerId}/offers': 'listProviderOffers',
+};
+
+const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; description: string }> = {
+  'GET /health': { status: 200, schema: Health, description: 'The API is up' },
+  'GET /openapi.json': { status: 200, schema: z.record(z.string(), z.unknown()), description: 'This document' },
+  'POST /plans': { status: 201, schema: PlanView, description: 'The new plan, in stage referred' },
+  'GET /plans': { status: 200, schema: PlanList, description: 'A page of the worklist, most recently updated first' },
+  'GET /plans/{planId}': { status: 200, schema: PlanView, description: 'The plan (with identity for coordinators)' },
+  'GET /plans/{planId}/history': { status: 200, schema: PlanHistory, description: "The plan's events in order" },
+  'GET /providers/{providerId}/offers': { status: 200, schema: ProviderOffers, description: 'Open offers, soonest deadline first' },
+};
+
+/** Which generic `{command}` route addresses which lifecycle target. */
+const COMMAND_ROUTE_TARGETS: Record<string, 'plan' | 'allocation'> = {
+  '/plans/{planId}/{command}': 'plan',
+  '/allocations/{allocationId}/{command}': 'allocation',
+};
+
+/** Commands a client can send over HTTP to a target: not refer (that is POST /plans), not timers. */
+export function httpCommands(target: 'plan' | 'allocation'): CommandName[] {
+  return COMMAND_NAMES.filter((name) => LIFECYCLE[name].target === target && name !== 'refer' && !TIMER_COMMANDS.includes(name));
+}
+
+function pathParams(path: string) {
+  const names = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string);
+  if (names.length === 0) return undefined;
+  const shape: Record<string, z.ZodString> = {};
+  for (const name of names) {
+    const schema = PATH_PARAMETERS[name];
+    if (!schema) throw new Error(`openapi: no schema for path parameter {${name}}`);
+    shape[name] = schema;
+  }
+  return z.object(shape);
+}
+
+function securityOf(roles: readonly string[] | 'public') {
+  if (roles === 'public') return { security: [], 'x-roles': 'public' };
+  return { description: `Roles: ${roles.join(', ')}.`, 'x-roles': [...roles] };
+}
+
+function tagOf(path: string) {
+  const first = path.split('/')[1] ?? '';
+  return ['plans', 'allocations', 'providers'].includes(first) ? first : 'system';
+}
+
+function commandOperations(route: Route, target: 'plan' | 'allocation', bodies: CommandBodies): OperationSpec[] {
+  return httpCommands(target).map((name) => {
+    const row = LIFECYCLE[name];
+    const path = route.path.replace('{command}', row.segment);
+    const roles = route.roles === 'public' ? 'public' : route.roles.filter((r) => (row.actors as readonly string[]).includes(r));
+    const body = bodies.get(name);
+    if (!body) throw new Error(`openapi: no body schema for ${name}`);
+    const security = securityOf(roles);
+    const operation: ZodOpenApiOperationObject = {
+      operationId: camel(name),
+      summary: row.summary,
+      ...security,
+      description: `${security.description ?? ''} Allowed in stage${row.from.length > 1 ? 's' : ''} ${row.from.join(', ')}; leads to ${row.next.join(' or ')}. Workflow step: ${row.step}.`.trim(),
+      tags: [tagOf(route.path)],
+      requestParams: { path: pathParams(path) as z.ZodObject },
+      parameters: [IdempotencyKeyParameter],
+      // An absent body reads as {}: it is required only when {} would not do.
+      requestBody: { required: !body.safeParse({}).success, content: jsonContent(body) },
+      responses: {
+        200: {
+          description: target === 'plan' ? 'The plan after the command' : "A provider gets its view of the allocation; a coordinator gets the plan",
+          headers: z.object({ 'Idempotent-Replayed': replayedHeader }),
+          content: jsonContent(target === 'plan' ? PlanView : z.union([ProviderAllocationView, PlanView])),
+        },
+        ...problemRefs([400, 401, 403, 404, 409, 413, 415, 422]),
+      },
+    };
+    return { path, method: route.method, operation };
+  });
+}
+
+function routeOperation(route: Route): OperationSpec {
+  const key = `${route.method} ${route.path}`;
+  const response = RESPONSE_BODIES[key];
+  if (!response) throw new Error(`openapi: no response documented for ${key}`);
+  const isPublic = route.roles === 'public';
+  const isPost = route.method === 'POST';
+  const params = pathParams(route.path);
+  const problems: ProblemStatus[] = isPublic ? [] : isPost ? [400, 401, 403, 409, 413, 415, 422] : route.path.includes('{planId}') ? [400, 401, 403, 404] : [400, 401, 403];
+  const headers = isPost
+    ? z.object({ Location: z.string().describe('Where the created plan lives'), 'Idempotent-Replayed': replayedHeader })
+    : undefined;
+  const operation: ZodOpenApiOperationObject = {
+    operationId: OPERATION_IDS[key] ?? camel(`${route.method.toLowerCase()}-${route.path.replace(/[{}]/g, '').split('/').filter(Boolean).join('-')}`),
+    summary: route.summary,
+    ...securityOf(route.roles),
+    tags: [tagOf(route.path)],
+    ...(params || key === 'GET /plans' ? { requestParams: { ...(params ? { path: params } : {}), ...(key === 'GET /plans' ? { query: PlanListQuery } : {}) } } : {}),
+    ...(isPost ? { parameters: [IdempotencyKeyParameter] } : {}),
+    ...(key === 'POST /plans' ? { requestBody: { required: true, content: jsonContent(ReferPayload) } } : {}),
+    responses: {
+      [response.status]: { description: response.description, ...(headers ? { headers } : {}), content: jsonContent(response.schema) },
+      ...problemRefs(problems),
+    },
+  };
+  return { path: route.path, method: route.method, operation };
+}
+
+type CommandBodies = ReadonlyMap<CommandName, z.ZodObject>;
+
+function operations(bodies: CommandBodies): OperationSpec[] {
+  return ROUTES.flatMap((route) => {
+    if (!route.path.includes('{command}')) return [routeOperation(route)];
+    const target = COMMAND_ROUTE_TARGETS[route.path];
+    if (!target) throw new Error(`openapi: generic route ${route.path} addresses no known command target`);
+    return commandOperations(route, target, bodies);
+  });
+}
+
+export function openApiDocument(): oas31.OpenAPIObject {
+  // Built per call so each component is the same schema instance as the body that refers to it.
+  const bodies = new Map([...httpCommands('plan'), ...httpCommands('allocation')].map((name) => [name, commandBody(name)]));
+  const paths: ZodOpenApiPathsObject = {};
+  for (const { path, method, operation } of operations(bodies)) {
+    const item = (paths[path] ??= {});
+    item[method.toLowerCase() as 'get' | 'post' | 'put' | 'delete'] = operation;
+  }
+  return createDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Wraparound',
+      version: '0.1.0',
+      description:
+        'Holistic support plans for multi-agency diversion programmes. Coordinators refer participants and send plan commands; providers answer and work allocations; every change is one command through the lifecycle table. Send an Idempotency-Key with every POST so retries are safe.',
+    },
+    tags: [
+      { name: 'plans', description: 'Referrals, plans and the coordinator commands' },
+      { name: 'allocations', description: "Providers' answers and work on allocations" },
+      { name: 'providers', description: "A provider's pull feed of offers" },
+      { name: 'system', description: 'Liveness and this document' },
+    ],
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'JWT carrying the role (coordinator, team-lead, provider, commissioner) and, for providers, the provider id' },
+      },
+      schemas: {
+        ReferRequest: ReferPayload,
+        // One component per command body, named after the command; the operations refer to these.
+        ...Object.fromEntries([...bodies].map(([name, body]) => [`${pascal(name)}Request`, body])),
+      },
+      responses: Object.fromEntries(
+        Object.entries(PROBLEM_STATUSES).map(([, [id, description]]) => [id, { description, content: { 'application/problem+json': { schema: Problem } } }]),
+      ),
+    },
+  });
 }
