@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import { ExpectedVersion, IdempotencyKey } from '../../lib/api/request-schemas.ts';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
 import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
@@ -21,8 +21,6 @@ export interface CommandApiDeps {
   randomId?: () => string;
 }
 
-const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be 1-200 visible ASCII characters');
-const ExpectedVersion = z.number().int().min(1);
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 

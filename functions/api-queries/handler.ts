@@ -1,9 +1,8 @@
-import { z } from 'zod';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { json, parseWith, problem } from '../../lib/api/http.ts';
 import { openApiDocument } from '../../lib/api/openapi.ts';
-import { Stage } from '../../lib/domain/lifecycle.ts';
+import { PlanListQuery } from '../../lib/api/request-schemas.ts';
 import { PlanId, ProviderId } from '../../lib/domain/schemas.ts';
 import { historyView, planSummary, planView } from '../../lib/domain/views.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
@@ -12,20 +11,13 @@ export interface QueryApiDeps {
   plans: PlanRepository;
 }
 
-const ListQuery = z.strictObject({
-  stage: Stage.exclude(['none']).optional(),
-  due: z.enum(['overdue']).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().max(2000).optional(),
-});
-
 const WORKLIST_STAGES = ['referred', 'assessment', 'allocating', 'active', 'exited'] as const;
 
 export function makeHandler(deps: QueryApiDeps) {
   let openapi: unknown;
 
   async function listPlans(ctx: RouteContext) {
-    const query = parseWith(ListQuery, ctx.event.queryStringParameters ?? {}, 'query');
+    const query = parseWith(PlanListQuery, ctx.event.queryStringParameters ?? {}, 'query');
     if (query.due === 'overdue') {
       const plans = (await deps.plans.listAlerted(query.limit)).filter((p) => !query.stage || p.stage === query.stage);
       return json(200, { items: plans.map(planSummary), nextCursor: null });

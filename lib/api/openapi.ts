@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ExpectedVersion, IdempotencyKey, PlanListQuery } from './request-schemas.ts';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { COMMAND_NAMES, LIFECYCLE, Stage, TIMER_COMMANDS, type CommandName } from '../domain/lifecycle.ts';
 import { NeedDomain } from '../domain/taxonomy.ts';
@@ -138,22 +139,7 @@ const Problem = z.object({
 // ---------------------------------------------------------------------------------------------
 // Requests
 
-const ExpectedVersion = z.number().int().min(1).describe("Optimistic concurrency: refuse with 409 unless the plan is still at this version");
-
-/** Query of GET /plans (functions/api-queries validates the same fields). */
-const PlanListQuery = z.object({
-  stage: Stage.exclude(['none']).optional().describe('Only plans in this stage'),
-  due: z.enum(['overdue']).optional().describe('Only plans with an open escalation'),
-  limit: z.number().int().min(1).max(100).default(25).describe('Page size'),
-  cursor: z.string().max(2000).optional().describe('nextCursor of the previous page; needs stage'),
-});
-
-const IdempotencyKeyParameter = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[\x21-\x7e]+$/)
-  .optional()
+const IdempotencyKeyParameter = IdempotencyKey.optional()
   .describe('Send a unique key per intended change; a retry with the same key and body returns the first result and changes nothing')
   .meta({ param: { in: 'header', name: 'Idempotency-Key' } });
 

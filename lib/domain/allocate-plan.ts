@@ -1,5 +1,5 @@
 import { proposeAllocation } from './allocation.ts';
-import { addOffer, continueTransition, unallocatedNeeds, type DecideContext } from './decide.ts';
+import { addOffers, continueTransition, unallocatedNeeds, type DecideContext } from './decide.ts';
 import type { ServiceLoad } from './directory.ts';
 import type { Plan, PlanEvent } from './schemas.ts';
 
@@ -21,7 +21,10 @@ export function allocatePlan(plan: Plan, ctx: DecideContext, load: ServiceLoad):
       draft.gaps.push({ domain: need.domain, reason: 'no-consent-to-share', explanation: 'Consent does not allow sharing with providers, so no offer was made.', recordedAt: ctx.now });
     t.emit('plan.allocation-proposed.v1', { planRef: draft.planId, offers: [], gaps: draft.gaps.filter((g) => domains.has(g.domain)) });
   } else {
-    const excludedServiceIds = new Set(draft.allocations.filter((a) => a.status === 'declined' || a.status === 'expired').map((a) => a.serviceId));
+    // Services that declined, let an offer expire, or stopped before the need was met are not asked again.
+    const excludedServiceIds = new Set(
+      draft.allocations.filter((a) => a.status === 'declined' || a.status === 'expired' || (a.status === 'ended' && a.outcome !== 'completed' && a.outcome !== 'not-needed')).map((a) => a.serviceId),
+    );
     const proposal = proposeAllocation(
       { needs: needs.map((n) => ({ domain: n.domain, priority: n.priority })), localAuthority: draft.referral.localAuthority, age: draft.ageAtReferral, excludedServiceIds },
       ctx.directory,
@@ -33,7 +36,7 @@ export function allocatePlan(plan: Plan, ctx: DecideContext, load: ServiceLoad):
       offers: proposal.offers.map((o) => ({ providerId: o.providerId, serviceId: o.serviceId, needs: o.needs, why: o.why })),
       gaps: proposal.gaps,
     });
-    for (const offer of proposal.offers) addOffer(t, offer);
+    addOffers(t, proposal.offers);
   }
   draft.outbox = [...draft.outbox, ...t.events];
   return { plan: draft, events: t.events };

@@ -110,7 +110,7 @@ function offerData(t: Transition, a: Allocation) {
   const plan = t.plan;
   const categories = plan.consent?.scope.dataCategories ?? [];
   const needs = plan.needs
-    .filter((n) => a.needs.includes(n.domain))
+    .filter((n) => n.status === 'open' && a.needs.includes(n.domain))
     .map((n) => ({ domain: n.domain, level: n.level, ...(categories.includes('needs') ? { goals: n.goals } : {}) }));
   return {
     planRef: plan.planId,
@@ -195,26 +195,39 @@ function notInFuture(t: Transition, date: string, path: string) {
 }
 
 /** Withdraw open offers and end accepted allocations, telling each provider. */
-function releaseAllocations(t: Transition, why: string, consentWithdrawn: boolean, only?: (a: Allocation) => boolean) {
+function releaseAllocations(t: Transition, why: string, only?: (a: Allocation) => boolean) {
   for (const a of liveAllocations(t.plan).filter(only ?? (() => true))) {
     const wasAccepted = a.status === 'accepted';
     a.status = wasAccepted ? 'ended' : 'withdrawn';
     a.endedAt = t.now;
     a.outcome = why;
     t.clearDeadlines((d) => d.ref === a.allocationId);
-    if (consentWithdrawn) {
-      // After withdrawal no event carries anything beyond the reference and the instruction.
-      t.emit('plan.consent-withdrawn.v1', { planRef: t.plan.planId, allocationId: a.allocationId, instruction: 'stop-processing-and-purge' }, a.providerId);
-    } else {
-      t.emit(wasAccepted ? 'allocation.ended.v1' : 'allocation.withdrawn.v1', { planRef: t.plan.planId, allocationId: a.allocationId, reason: why }, a.providerId);
+    t.emit(wasAccepted ? 'allocation.ended.v1' : 'allocation.withdrawn.v1', { planRef: t.plan.planId, allocationId: a.allocationId, reason: why }, a.providerId);
+  }
+  recomputeLead(t.plan);
+}
+
+/**
+ * Consent withdrawn: every provider that was ever sent anything about the plan (offered, declined,
+ * expired or ended alike) is told to stop processing and purge. The events carry nothing beyond
+ * the reference, the allocation and the instruction.
+ */
+function purgeAtProviders(t: Transition) {
+  for (const a of t.plan.allocations) {
+    if (a.status === 'offered' || a.status === 'accepted') {
+      a.status = a.status === 'accepted' ? 'ended' : 'withdrawn';
+      a.endedAt = t.now;
+      a.outcome = 'consent-withdrawn';
     }
+    t.clearDeadlines((d) => d.ref === a.allocationId);
+    t.emit('plan.consent-withdrawn.v1', { planRef: t.plan.planId, allocationId: a.allocationId, instruction: 'stop-processing-and-purge' }, a.providerId);
   }
   recomputeLead(t.plan);
 }
 
 function exitPlan(t: Transition, reason: NonNullable<Plan['exit']>['reason'], note?: string) {
-  const consentWithdrawn = reason === 'consent-withdrawn';
-  releaseAllocations(t, consentWithdrawn ? 'consent-withdrawn' : `plan-exited:${reason}`, consentWithdrawn);
+  if (reason === 'consent-withdrawn') purgeAtProviders(t);
+  else releaseAllocations(t, `plan-exited:${reason}`);
   t.plan.exit = { reason, exitedAt: t.now, ...(note ? { note } : {}) };
   t.moveTo('exited');
   t.clearDeadlines(() => true);
@@ -228,7 +241,7 @@ function closeNeeds(t: Transition, domains: NeedDomain[]) {
   for (const need of t.plan.needs) if (domains.includes(need.domain) && need.status === 'open') Object.assign(need, { status: 'closed', closedAt: t.now });
   const open = new Set(t.plan.needs.filter((n) => n.status === 'open').map((n) => n.domain));
   // An allocation ends when every need it served is closed; one that still serves an open need stays.
-  releaseAllocations(t, 'needs-closed', false, (a) => a.needs.every((n) => !open.has(n)));
+  releaseAllocations(t, 'needs-closed', (a) => a.needs.every((n) => !open.has(n)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,11 +296,11 @@ const apply: { [C in CommandName]: Apply<C> } = {
     // The chosen service takes these needs over from any pending offer that had them.
     for (const a of plan.allocations.filter((x) => x.status === 'offered' && x.needs.some((n) => p.needs.includes(n)))) {
       const rest = a.needs.filter((n) => !p.needs.includes(n));
-      if (rest.length === 0) releaseAllocations(t, 'replaced-by-manual-offer', false, (x) => x.allocationId === a.allocationId);
+      if (rest.length === 0) releaseAllocations(t, 'replaced-by-manual-offer', (x) => x.allocationId === a.allocationId);
       else a.needs = rest;
     }
     plan.gaps = plan.gaps.filter((g) => !p.needs.includes(g.domain));
-    addOffer(t, { serviceId: service.id, providerId: service.organizationId, needs: p.needs, why: `Offered by hand: ${p.reason}` }, p.reason);
+    addOffers(t, [{ serviceId: service.id, providerId: service.organizationId, needs: p.needs, why: `Offered by hand: ${p.reason}` }], p.reason);
   },
   activate: (t, p) => {
     for (const need of unallocatedNeeds(t.plan)) {
@@ -339,6 +352,15 @@ const apply: { [C in CommandName]: Apply<C> } = {
     if (p.note) a.note = p.note;
     recomputeLead(t.plan);
     t.emit('allocation.ended.v1', { planRef: t.plan.planId, ...allocationRef(a), outcome: p.outcome, endedBy: command.actor.role }, a.providerId);
+    const heldElsewhere = new Set(liveAllocations(t.plan).flatMap((x) => x.needs));
+    const served = a.needs.filter((n) => !heldElsewhere.has(n));
+    if (p.outcome === 'completed' || p.outcome === 'not-needed') {
+      // The work on these needs is done: close them, so they are never offered again by accident.
+      for (const need of t.plan.needs) if (served.includes(need.domain) && need.status === 'open') Object.assign(need, { status: 'closed', closedAt: t.now });
+    } else if (served.length > 0) {
+      // Support stopped before the need was met: find someone else (not this service) for it.
+      t.needsAllocation = true;
+    }
   },
   'record-review': (t, p) => {
     const plan = t.plan;
@@ -375,7 +397,11 @@ const apply: { [C in CommandName]: Apply<C> } = {
     armReviewDeadlines(t, `${date}T12:00:00.000Z`);
     if (p.outcome === 'adjust') {
       if (p.closeNeeds?.length) closeNeeds(t, p.closeNeeds);
-      for (const n of p.addNeeds ?? []) plan.needs.push({ ...n, status: 'open', addedAt: t.now });
+      for (const n of p.addNeeds ?? []) {
+        const closed = plan.needs.find((x) => x.domain === n.domain);
+        if (closed) Object.assign(closed, { ...n, status: 'open', addedAt: t.now, closedAt: undefined });
+        else plan.needs.push({ ...n, status: 'open', addedAt: t.now });
+      }
       plan.gaps = plan.gaps.filter((g) => open.has(g.domain) && !(p.closeNeeds ?? []).includes(g.domain));
       if (p.addNeeds?.length) {
         t.needsAllocation = true;
@@ -394,6 +420,9 @@ const apply: { [C in CommandName]: Apply<C> } = {
   },
   'record-follow-up': (t, p) => {
     if (t.plan.followUps.some((f) => f.month === p.month)) throw invalid('month', `the ${p.month}-month follow-up is already recorded`);
+    const dueFrom = addMonths(t.plan.exit?.exitedAt ?? t.now, p.month);
+    // Reoffending within m months of exit can only be known once m months have passed.
+    if (t.now < dueFrom) throw invalid('month', `the ${p.month}-month follow-up cannot be recorded before ${londonDate(dueFrom)}`);
     t.plan.followUps.push({ month: p.month, reoffended: p.reoffended, recordedAt: t.now });
     t.clearDeadlines((d) => d.command === 'follow-up-due' && d.ref === String(p.month));
     t.resolve((k) => k === `follow-up-due:${p.month}`);
@@ -448,26 +477,32 @@ const apply: { [C in CommandName]: Apply<C> } = {
   },
 };
 
-/** Add an offer to the plan, with its response deadline, and tell the provider. */
-export function addOffer(t: Transition, offer: { serviceId: string; providerId: string; needs: NeedDomain[]; why: string }, manualReason?: string) {
+/**
+ * Add offers to the plan, each with its response deadline, then tell each provider. The lead is
+ * worked out once all offers exist, so no provider is told it leads when another one does.
+ */
+export function addOffers(t: Transition, offers: readonly { serviceId: string; providerId: string; needs: NeedDomain[]; why: string }[], manualReason?: string) {
   const plan = t.plan;
-  plan.allocationCounter += 1;
-  const allocation: Allocation = {
-    allocationId: `al_${plan.planId.slice(3)}_${plan.allocationCounter}`,
-    providerId: offer.providerId,
-    serviceId: offer.serviceId,
-    needs: offer.needs,
-    status: 'offered',
-    lead: false,
-    offeredAt: t.now,
-    respondBy: workingDaysAfter(t.ctx.calendar, t.now, t.ctx.policy.offerResponseWorkingDays),
-    why: offer.why,
-    ...(manualReason ? { manualReason } : {}),
-  };
-  plan.allocations.push(allocation);
+  const added: Allocation[] = offers.map((offer) => {
+    plan.allocationCounter += 1;
+    const allocation: Allocation = {
+      allocationId: `al_${plan.planId.slice(3)}_${plan.allocationCounter}`,
+      providerId: offer.providerId,
+      serviceId: offer.serviceId,
+      needs: offer.needs,
+      status: 'offered',
+      lead: false,
+      offeredAt: t.now,
+      respondBy: workingDaysAfter(t.ctx.calendar, t.now, t.ctx.policy.offerResponseWorkingDays),
+      why: offer.why,
+      ...(manualReason ? { manualReason } : {}),
+    };
+    plan.allocations.push(allocation);
+    t.setDeadline('offer-expired', allocation.respondBy, allocation.allocationId);
+    return allocation;
+  });
   recomputeLead(plan);
-  t.setDeadline('offer-expired', allocation.respondBy, allocation.allocationId);
-  t.emit('allocation.offered.v1', offerData(t, allocation), allocation.providerId);
+  for (const allocation of added) t.emit('allocation.offered.v1', offerData(t, allocation), allocation.providerId);
 }
 
 function newPlan(command: Command, payload: PayloadOf<'refer'>, ctx: DecideContext): Plan {

@@ -22,6 +22,8 @@ import { LOCAL_AWS, startLocalStore } from './dynalite-server.ts';
 import { startGateway, type ApiFunction } from './gateway.ts';
 import { LocalTokens } from './tokens.ts';
 import { LocalWorkflowRunner } from './workflow-runner.ts';
+import { SimulatedClock, systemClock, type Clock } from './clock.ts';
+import { clockRoutes } from './clock-routes.ts';
 
 export interface EmbeddedOptions {
   port?: number;
@@ -32,6 +34,8 @@ export interface EmbeddedOptions {
   /** How often the sweeper runs; 0 turns the loop off (tests call `sweep()` themselves). */
   sweepIntervalMs?: number;
   clock?: () => string;
+  /** `simulated`: time moves only through advanceClock (or POST /_local/clock/advance). */
+  clockMode?: 'system' | 'simulated';
   policy?: DeadlinePolicy;
   /** Wrap the workflow or publisher (fault-injection tests do). */
   wrapWorkflow?: (workflow: WorkflowStarter) => WorkflowStarter;
@@ -53,7 +57,10 @@ export interface EmbeddedStack {
   workflow: WorkflowStarter;
   tokens: LocalTokens;
   demoUsers: DemoUser[];
+  clock: Clock;
   sweep(): Promise<SweepReport>;
+  /** Move a simulated clock forward in steps, sweeping after each so every deadline fires in order. */
+  advanceClock(ms: number, stepMs?: number): Promise<{ now: string; steps: number; timersSent: number }>;
   stop(): Promise<void>;
 }
 
@@ -64,7 +71,12 @@ export interface EmbeddedStack {
 export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise<EmbeddedStack> {
   const inMemory = options.inMemory ?? false;
   const dataDir = inMemory ? undefined : (options.dataDir ?? './.data');
-  const clock = options.clock ?? (() => new Date().toISOString());
+  const clockSource: Clock = options.clock
+    ? { kind: 'system', now: options.clock }
+    : options.clockMode === 'simulated'
+      ? await SimulatedClock.forDataDir(dataDir)
+      : systemClock;
+  const clock = () => clockSource.now();
   const directory = options.providersFile ? await loadDirectoryFile(options.providersFile) : seedDirectory();
   const store = await startLocalStore({ ...(dataDir ? { dataDir } : {}), inMemory, tableName: TABLE_NAME_DEFAULT });
   const client = makeDocumentClient({ ...LOCAL_AWS, endpoint: store.endpoint, maxAttempts: 3 });
@@ -92,10 +104,31 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     'api-commands': makeCommandsApi({ plans, workflow, clock }) as unknown as ApiFunction,
     'api-queries': makeQueriesApi({ plans }) as unknown as ApiFunction,
   };
-  const gateway = await startGateway({ port: options.port ?? 3000, ...(options.host ? { host: options.host } : {}), functions: functions as never, tokens });
-
   const sweepOnce = () => sweep({ plans, workflow, publisher, clock });
   let sweeping: Promise<unknown> | undefined;
+  async function advanceClock(ms: number, stepMs = 6 * 3600_000) {
+    if (!(clockSource instanceof SimulatedClock)) throw new Error('the clock is not simulated: start with --clock simulated');
+    await sweeping;
+    let remaining = ms;
+    let steps = 0;
+    let timersSent = 0;
+    while (remaining > 0) {
+      const step = Math.min(stepMs, remaining);
+      await clockSource.advance(step);
+      remaining -= step;
+      steps += 1;
+      timersSent += (await sweepOnce()).timersSent;
+    }
+    return { now: clockSource.now(), steps, timersSent };
+  }
+  const gateway = await startGateway({
+    port: options.port ?? 3000,
+    ...(options.host ? { host: options.host } : {}),
+    functions: functions as never,
+    tokens,
+    extra: clockRoutes({ clock: clockSource, tokens, advance: advanceClock }),
+  });
+
   const interval = options.sweepIntervalMs ?? 60_000;
   const timer =
     interval > 0
@@ -124,7 +157,9 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     workflow,
     tokens,
     demoUsers,
+    clock: clockSource,
     sweep: sweepOnce,
+    advanceClock,
     async stop() {
       if (timer) clearInterval(timer);
       await sweeping;
