@@ -7,7 +7,9 @@ import { DirectoryError } from '../lib/directory/load.ts';
 
 const USAGE = `Usage:
   wraparound start [--port 3000] [--data-dir ./.data] [--in-memory] [--providers FILE] [--sweep-seconds 60]
+                   [--clock system|simulated]
       Run the embedded stack (API, workflow, store) on one machine. Ctrl-C stops it; data stays in --data-dir.
+      With --clock simulated, time moves only with POST /_local/clock/advance {"days": N}.
   wraparound token --role coordinator|team-lead|provider|commissioner [--provider ID] [--data-dir ./.data]
       Print a bearer token the stack running on that data dir accepts.`;
 
@@ -26,8 +28,10 @@ async function start(args: string[]) {
       providers: { type: 'string' },
       'sweep-seconds': { type: 'string', default: '60' },
       host: { type: 'string', default: '127.0.0.1' },
+      clock: { type: 'string', default: 'system' },
     },
   });
+  if (values.clock !== 'system' && values.clock !== 'simulated') fail(`--clock must be system or simulated, not "${values.clock}"`);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, not "${values.port}"`);
   const sweepSeconds = Number(values['sweep-seconds']);
@@ -42,6 +46,7 @@ async function start(args: string[]) {
       dataDir: values['data-dir'],
       ...(values.providers ? { providersFile: values.providers } : {}),
       sweepIntervalMs: sweepSeconds * 1000,
+      clockMode: values.clock as 'system' | 'simulated',
     });
   } catch (error) {
     if (error instanceof DirectoryError) fail(error.message);
@@ -51,6 +56,7 @@ async function start(args: string[]) {
   const lines = [
     `Wraparound embedded stack on ${stack.url} (started in ${Date.now() - started} ms)`,
     `  data: ${values['in-memory'] ? 'in memory (gone when stopped)' : values['data-dir']}`,
+    `  clock: ${stack.clock.kind}${stack.clock.kind === 'simulated' ? ` at ${stack.clock.now()} (move it: POST /_local/clock/advance {"days": 30})` : ''}`,
     `  directory: ${stack.directory.name} (${stack.directory.organizations.length} organisations, ${stack.directory.services.length} services)`,
     `  try: curl ${stack.url}/health`,
     '',
