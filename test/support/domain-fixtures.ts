@@ -217,7 +217,7 @@ const actorOfRole = (role: Actor, providerId = 'anawim'): CommandActor => (role 
 
 export interface ValidCommand {
   command: Command;
-  /** The context to send it in: timers are sent once their deadline is due. */
+  /** The context to send it in: timers are sent once their deadline is due, follow-ups once their months have passed since exit. */
   ctx: DecideContext;
   /** False when the plan holds nothing this command could act on (the command is still well-formed). */
   feasible: boolean;
@@ -275,7 +275,10 @@ export function validCommand(name: CommandName, plan: Plan | undefined, ctx: Dec
       return { command: command(name, { note: 'Asked us to stop' }), ctx, feasible: true };
     case 'record-follow-up': {
       const month = plan?.followUps.some((f) => f.month === 6) ? 12 : 6;
-      return { command: command(name, { month, reoffended: 'unknown' }), ctx, feasible: !plan?.followUps.some((f) => f.month === month) };
+      // A follow-up can only be recorded once its months have passed since exit: send it then at the earliest.
+      const dueFrom = plan?.exit ? addMonths(plan.exit.exitedAt, month) : ctx.now;
+      const when = dueFrom > ctx.now ? dueFrom : ctx.now;
+      return { command: command(name, { month, reoffended: 'unknown' }), ctx: at(ctx, when), feasible: !plan?.followUps.some((f) => f.month === month) };
     }
     default: {
       const deadline = plan?.deadlines.filter((d) => d.command === name).sort((a, b) => a.dueAt.localeCompare(b.dueAt))[0];

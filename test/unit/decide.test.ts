@@ -248,9 +248,52 @@ describe('offers: decline, expiry, manual offers, activation', () => {
     expect(expired.plan.deadlines.some((d) => d.deadlineId === deadline.deadlineId)).toBe(false);
   });
 
-  it.todo(
-    'BUG (decide.ts unallocatedNeeds / end-allocation): after a provider ends its allocation as completed, the need stays open and unheld, so the next unrelated decline or expiry re-offers the completed need (Anawim is offered mental health again)',
-  );
+  it.each(['completed', 'not-needed'])('ending an allocation as %s closes the needs it served, so a later decline never re-offers them', (outcome) => {
+    const { plan, ctx } = planInStage('active');
+    const anawim = allocationOf(plan!, 'anawim-womens-centre', 'accepted');
+    const ended = run(plan, respond('end-allocation', anawim, { outcome }), ctx);
+    expect(ended.decision.needsAllocation).toBe(false);
+    expect(types(ended.events)).toEqual(['allocation.ended.v1']);
+    expect(allocationOf(ended.plan, 'anawim-womens-centre')).toMatchObject({ status: 'ended', outcome });
+    expect(ended.plan.needs.find((n) => n.domain === 'mental-health')).toMatchObject({ status: 'closed', closedAt: ctx.now });
+    expect(unallocatedNeeds(ended.plan)).toEqual([]);
+    // The other needs are untouched.
+    expect(ended.plan.needs.filter((n) => n.status === 'open').map((n) => n.domain)).toEqual(['accommodation', 'alcohol', 'finance-benefit-debt']);
+
+    // An unrelated decline runs Allocate providers: only finance is looked at, and mental health is offered to nobody.
+    const finance = allocationOf(ended.plan, 'green-square-accord-housing', 'offered');
+    const declined = run(ended.plan, respond('decline-offer', finance, { reason: 'capacity' }), ctx);
+    expect(declined.decision.needsAllocation).toBe(true);
+    expect(declined.plan.allocations.filter((a) => a.needs.includes('mental-health')).map((a) => a.allocationId)).toEqual([anawim.allocationId]);
+    expect(forProvider(declined.events, 'anawim')).toEqual([]);
+    const proposed = declined.events.find((e) => e.type === 'plan.allocation-proposed.v1')!;
+    expect(proposed.data).toMatchObject({ offers: [], gaps: [expect.objectContaining({ domain: 'finance-benefit-debt' })] });
+    expect(declined.plan.gaps.map((g) => g.domain)).toEqual(['finance-benefit-debt']);
+  });
+
+  it.each(['partially-completed', 'disengaged', 'other'])('ending an allocation as %s sends its needs back to allocation, never to the service that stopped', (outcome) => {
+    const { plan, ctx } = planInStage('active');
+    const housingFirst = allocationOf(plan!, 'changing-lives-housing-first', 'accepted');
+    const ended = run(plan, respond('end-allocation', housingFirst, { outcome }), ctx);
+    expect(ended.decision.needsAllocation).toBe(true);
+    expect(ended.plan.needs.find((n) => n.domain === 'accommodation')).toMatchObject({ status: 'open' });
+    expect(ended.plan.needs.find((n) => n.domain === 'accommodation')).not.toHaveProperty('closedAt');
+    // Housing First would win the tie on provider id; having stopped, it is passed over for Green Square Accord.
+    const next = offerFor(ended.plan, 'accommodation');
+    expect(next).toMatchObject({ serviceId: 'green-square-accord-housing', needs: ['accommodation'] });
+    expect(types(ended.events)).toEqual(['allocation.ended.v1', 'plan.allocation-proposed.v1', 'allocation.offered.v1']);
+    expect(ended.events[2]).toMatchObject({ providerId: 'green-square-accord', data: { allocationId: next.allocationId } });
+    expect(ended.plan.allocations.filter((a) => a.serviceId === 'changing-lives-housing-first').map((a) => a.status)).toEqual(['ended']);
+
+    // The only mental-health service stopping leaves a gap rather than offering it to Anawim again.
+    const anawim = allocationOf(plan!, 'anawim-womens-centre', 'accepted');
+    const stopped = run(plan, respond('end-allocation', anawim, { outcome }), ctx);
+    expect(stopped.decision.needsAllocation).toBe(true);
+    expect(stopped.plan.needs.find((n) => n.domain === 'mental-health')?.status).toBe('open');
+    expect(stopped.plan.allocations.filter((a) => a.serviceId === 'anawim-womens-centre').map((a) => a.status)).toEqual(['ended']);
+    expect(forProvider(stopped.events, 'anawim').map((e) => e.type)).toEqual(['allocation.ended.v1']);
+    expect(stopped.plan.gaps).toEqual([expect.objectContaining({ domain: 'mental-health', reason: 'all-candidates-declined-or-expired' })]);
+  });
 
   it('a manual offer takes a need over from a pending offer, with the coordinator’s reason', () => {
     const { plan, ctx } = planInStage('allocating');
@@ -355,9 +398,47 @@ describe('reviews', () => {
     expect(paths(close)).toEqual(['closeNeeds.0']);
   });
 
-  it.todo(
-    'BUG (decide.ts record-review adjust pushes a second PlanNeed; offerData filters plan.needs by domain only): re-adding a need closed at an earlier review leaves two entries for the domain, and the new offer lists that need twice, once with the closed need’s old goals',
-  );
+  it('adjust re-adding a need closed at an earlier review reopens it: one entry, and the offer lists it once with the new level and goals', () => {
+    const { plan, ctx, send } = review({ scores: { alcohol: 7 }, outcome: 'adjust', closeNeeds: ['alcohol'] });
+    const first = send();
+    expect(first.plan.needs.find((n) => n.domain === 'alcohol')).toMatchObject({ status: 'closed', closedAt: ctx.now });
+    expect(allocationOf(first.plan, 'changing-lives-recovery').status).toBe('withdrawn');
+    const originalAddedAt = plan.needs.find((n) => n.domain === 'alcohol')!.addedAt;
+    expect(originalAddedAt).not.toBe(ctx.now);
+
+    const later = at(ctx, addDays(ctx.now, 14));
+    const readded = run(
+      first.plan,
+      command('record-review', { scores: { 'mental-health': 5 }, outcome: 'adjust', addNeeds: [{ domain: 'alcohol', level: 'high', priority: false, goals: ['Two dry days a week'] }] }),
+      later,
+    );
+    const alcohol = readded.plan.needs.filter((n) => n.domain === 'alcohol');
+    expect(alcohol).toHaveLength(1);
+    expect(alcohol[0]).toMatchObject({ status: 'open', level: 'high', priority: false, goals: ['Two dry days a week'], addedAt: later.now });
+    expect(alcohol[0]!.closedAt).toBeUndefined();
+    expect(readded.plan.needs.map((n) => n.domain)).toEqual(plan.needs.map((n) => n.domain));
+    expect(unallocatedNeeds(readded.plan)).toEqual([]);
+
+    const offer = offerFor(readded.plan, 'alcohol');
+    const offered = readded.events.filter((e) => e.type === 'allocation.offered.v1');
+    expect(offered).toHaveLength(1);
+    expect(offered[0]).toMatchObject({ providerId: offer.providerId, data: { allocationId: offer.allocationId } });
+    expect(offered[0]!.data.needs).toEqual([{ domain: 'alcohol', level: 'high', goals: ['Two dry days a week'] }]);
+
+    // Re-added without goals, the closed need's old goals do not come back.
+    const bare = run(first.plan, command('record-review', { scores: { 'mental-health': 5 }, outcome: 'adjust', addNeeds: [{ domain: 'alcohol', level: 'low', priority: false }] }), later);
+    expect(bare.plan.needs.filter((n) => n.domain === 'alcohol')).toEqual([expect.objectContaining({ status: 'open', level: 'low', goals: [] })]);
+    expect(bare.events.find((e) => e.type === 'allocation.offered.v1')!.data.needs).toEqual([{ domain: 'alcohol', level: 'low', goals: [] }]);
+  });
+
+  it('a reopened need can be closed again, and the plan keeps one entry for it', () => {
+    const { ctx, send } = review({ scores: { alcohol: 7 }, outcome: 'adjust', closeNeeds: ['alcohol'] });
+    const later = at(ctx, addDays(ctx.now, 14));
+    const readded = run(send().plan, command('record-review', { scores: { 'mental-health': 5 }, outcome: 'adjust', addNeeds: [{ domain: 'alcohol', level: 'high', priority: false }] }), later);
+    const closedAgain = run(readded.plan, command('record-review', { scores: { alcohol: 8 }, outcome: 'adjust', closeNeeds: ['alcohol'] }), at(later, addDays(later.now, 14)));
+    expect(closedAgain.plan.needs.filter((n) => n.domain === 'alcohol')).toEqual([expect.objectContaining({ status: 'closed', closedAt: addDays(later.now, 14) })]);
+    expect(closedAgain.plan.allocations.filter((a) => a.needs.includes('alcohol')).map((a) => a.status)).toEqual(['withdrawn', 'withdrawn']);
+  });
 
   it('exit from a review exits the plan with the given reason', () => {
     const step = review({ scores: { 'mental-health': 8 }, outcome: 'exit', exitReason: 'moved-away' }).send();
@@ -406,9 +487,62 @@ describe('exit and withdrawal of consent', () => {
 });
 
 describe('withdrawal of consent reaches every provider that was sent data', () => {
-  it.todo(
-    'BUG (decide.ts releaseAllocations only walks live allocations): a provider whose offer was declined, expired or ended already received the needs and goals, but is not told to stop processing and purge when consent is withdrawn',
-  );
+  it('every allocation the plan ever had (offered, accepted, declined, expired, ended, withdrawn) gets the instruction and nothing else', () => {
+    let { plan, ctx } = planInStage('allocating');
+    const step = (cmd: Command, when: DecideContext = ctx) => {
+      const result = run(plan, cmd, when);
+      plan = result.plan;
+      return result;
+    };
+    // Withdrawn: the coordinator gives accommodation to Green Square Accord by hand.
+    step(command('offer-manually', { serviceId: 'green-square-accord-housing', needs: ['accommodation'], reason: 'Already her landlord' }));
+    // Declined: Changing Lives cannot take alcohol (no one else can, so it is a gap).
+    step(respond('decline-offer', allocationOf(plan!, 'changing-lives-recovery', 'offered'), { reason: 'capacity' }));
+    // Expired: Green Square Accord lets the finance offer lapse.
+    const financeOffer = plan!.allocations.find((a) => a.status === 'offered' && a.needs.includes('finance-benefit-debt'))!;
+    const financeDeadline = plan!.deadlines.find((d) => d.ref === financeOffer.allocationId)!;
+    ctx = at(ctx, financeDeadline.dueAt);
+    step(command('offer-expired', { deadlineId: financeDeadline.deadlineId }, { actor: TIMER }));
+    // Accepted: Green Square Accord takes accommodation, and the plan activates.
+    step(respond('accept-offer', allocationOf(plan!, 'green-square-accord-housing', 'offered'), {}));
+    expect(plan!.stage).toBe('active');
+    // Ended: Anawim completes mental health.
+    step(respond('end-allocation', allocationOf(plan!, 'anawim-womens-centre', 'accepted'), { outcome: 'completed' }));
+    // Offered: a review adds trauma, which Anawim (not excluded after completing) is offered.
+    step(command('record-review', { scores: { accommodation: 5 }, outcome: 'adjust', addNeeds: [{ domain: 'trauma', level: 'medium', priority: false }] }));
+    const before = plan!;
+    expect(before.allocations.map((a) => [a.serviceId, a.status])).toEqual([
+      ['anawim-womens-centre', 'ended'],
+      ['changing-lives-housing-first', 'withdrawn'],
+      ['changing-lives-recovery', 'declined'],
+      ['green-square-accord-housing', 'expired'],
+      ['green-square-accord-housing', 'accepted'],
+      ['anawim-womens-centre', 'offered'],
+    ]);
+
+    const withdrawn = step(command('withdraw-consent', { note: 'Asked us to stop' }));
+    expect(withdrawn.plan.stage).toBe('exited');
+    const toProviders = withdrawn.events.filter((e) => e.providerId);
+    expect(toProviders.map((e) => [e.providerId, e.type, e.data.allocationId])).toEqual(
+      before.allocations.map((a) => [a.providerId, 'plan.consent-withdrawn.v1', a.allocationId]),
+    );
+    for (const event of toProviders) expect(event.data).toEqual({ planRef: PLAN_ID, allocationId: event.data.allocationId, instruction: 'stop-processing-and-purge' });
+    // No other event goes to a provider, and nothing else is said about the allocations.
+    expect(types(withdrawn.events.filter((e) => !e.providerId))).toEqual(['plan.exited.v1']);
+
+    // Live allocations are closed out; the others keep their history.
+    expect(withdrawn.plan.allocations.map((a) => [a.status, a.outcome ?? a.declineReason ?? null])).toEqual([
+      ['ended', 'completed'],
+      ['withdrawn', 'replaced-by-manual-offer'],
+      ['declined', 'capacity'],
+      ['expired', null],
+      ['ended', 'consent-withdrawn'],
+      ['withdrawn', 'consent-withdrawn'],
+    ]);
+    expect(withdrawn.plan.allocations.some((a) => a.lead)).toBe(false);
+    expect(withdrawn.plan.deadlines.map((d) => d.deadlineId)).toEqual(['follow-up-due:6', 'follow-up-due:12']);
+    expect(withdrawn.plan.consent?.withdrawnAt).toBe(ctx.now);
+  });
 });
 
 describe('follow-ups', () => {
@@ -428,7 +562,39 @@ describe('follow-ups', () => {
     ]);
   });
 
-  it.todo('BUG (decide.ts record-follow-up): a 12-month reoffending outcome is accepted on the day of exit; it should be refused before exitedAt + month months');
+  it.each([6, 12])('the %i-month follow-up is refused naming month until that many months after exit, and accepted on the due date', (month) => {
+    const { plan, ctx } = planInStage('exited');
+    const exitedAt = plan!.exit!.exitedAt;
+    const due = addMonths(exitedAt, month);
+    expect(plan!.deadlines.find((d) => d.deadlineId === `follow-up-due:${month}`)?.dueAt).toBe(due);
+    const followUp = command('record-follow-up', { month, reoffended: 'no' });
+
+    for (const when of [exitedAt, addMonths(exitedAt, month - 1), addDays(due, -1)]) {
+      const early = refusal(() => decide(plan, followUp, at(ctx, when)));
+      expect(early.name, when).toBe('InvalidCommand');
+      expect(early.status).toBe(400);
+      expect(paths(early)).toEqual(['month']);
+      expect(early.message).toContain('month');
+      expect(early.message).toContain(londonDate(due));
+    }
+
+    const onTime = run(plan, followUp, at(ctx, due));
+    expect(onTime.plan.followUps).toEqual([{ month, reoffended: 'no', recordedAt: due }]);
+    expect(onTime.plan.stage).toBe('exited');
+    expect(types(onTime.events)).toEqual(['follow-up.recorded.v1']);
+    expect(onTime.plan.deadlines.map((d) => d.deadlineId)).toEqual([`follow-up-due:${month === 6 ? 12 : 6}`]);
+    expect(run(plan, followUp, at(ctx, addDays(due, 30))).plan.followUps).toHaveLength(1);
+  });
+
+  it('the 12-month follow-up may come first; the 6-month one recorded after it still closes the plan', () => {
+    const { plan, ctx } = planInStage('exited');
+    const exitedAt = plan!.exit!.exitedAt;
+    const late = at(ctx, addMonths(exitedAt, 13));
+    const twelve = run(plan, command('record-follow-up', { month: 12, reoffended: 'unknown' }), late);
+    expect(twelve.plan.stage).toBe('exited');
+    const closed = run(twelve.plan, command('record-follow-up', { month: 6, reoffended: 'no' }), late);
+    expect(closed.plan.stage).toBe('closed');
+  });
 });
 
 describe('refusals', () => {
@@ -675,9 +841,33 @@ describe('events', () => {
     expect(new Set(lead)).toEqual(new Set(['changing-lives']));
   });
 
-  it.todo(
-    'BUG (allocate-plan.ts addOffer loop / decide.ts addOffer): offer events carry `lead` as it was before the later offers were added, so Anawim is told it is the lead and Changing Lives’ accommodation offer is told it is not',
-  );
+  it('offer events tell only the real lead provider that it leads, as the plan records it once every offer exists', () => {
+    const { plan: assessment, ctx } = planInStage('assessment');
+    const step = run(assessment, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx);
+    const offers = step.events.filter((e) => e.type === 'allocation.offered.v1');
+    expect(offers.map((e) => [e.providerId, e.data.lead])).toEqual([
+      ['anawim', false],
+      ['changing-lives', true],
+      ['changing-lives', true],
+      ['green-square-accord', false],
+    ]);
+    // Every offer event agrees with the plan it belongs to.
+    for (const e of offers) expect(e.data.lead, e.data.allocationId as string).toBe(step.plan.allocations.find((a) => a.allocationId === e.data.allocationId)!.lead);
+    expect(new Set(offers.filter((e) => e.data.lead).map((e) => e.providerId))).toEqual(new Set(['changing-lives']));
+    // The proposal comes first, then the offers; every offer has its own response deadline.
+    expect(types(step.events)).toEqual(['plan.assessment-submitted.v1', 'plan.allocation-proposed.v1', 'allocation.offered.v1', 'allocation.offered.v1', 'allocation.offered.v1', 'allocation.offered.v1']);
+    for (const a of step.plan.allocations) expect(step.plan.deadlines.some((d) => d.deadlineId === `offer-expired:${a.allocationId}`)).toBe(true);
+  });
+
+  it('offers made after a decline are told the lead as it stands with every live allocation', () => {
+    const { plan, ctx } = planInStage('allocating');
+    const declined = run(plan, respond('decline-offer', allocationOf(plan!, 'changing-lives-housing-first', 'offered'), { reason: 'capacity' }), ctx);
+    const offered = declined.events.filter((e) => e.type === 'allocation.offered.v1');
+    expect(offered).toHaveLength(1);
+    // Green Square Accord now holds finance and accommodation: two needs, more than anyone else.
+    expect(offered[0]).toMatchObject({ providerId: 'green-square-accord', data: { lead: true } });
+    expect(declined.plan.allocations.filter((a) => a.lead).map((a) => a.providerId)).toEqual(['green-square-accord', 'green-square-accord']);
+  });
 
   it('provider events carry the plan reference, never the participant id', () => {
     const { events } = planInStage('active');
