@@ -1,0 +1,88 @@
+/**
+ * The embedded stack keeps its data on disk: stopped and started again on the same data directory,
+ * every plan is where it was, and the tokens people already hold still work.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedStack } from '../../lib/local/embedded-stack.ts';
+import { controllableClock, planInStage, START, wrapStack, type AllocationJson, type Json, type PlanSummaryJson, type TestStack } from '../support/http.ts';
+
+describe('restarting on the same data directory', () => {
+  let dataDir: string;
+  const clock = controllableClock(START);
+  let running: TestStack | undefined;
+
+  const start = async () => wrapStack(await startEmbeddedStack({ inMemory: false, dataDir, port: 0, sweepIntervalMs: 0, clock }), clock);
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'wraparound-restart-'));
+  });
+  afterAll(async () => {
+    await running?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('finds every plan in the same stage and version, and accepts tokens issued before the restart', async () => {
+    running = await start();
+    const first = running;
+    const referred = await planInStage(first, 'referred');
+    const assessment = await planInStage(first, 'assessment');
+    const allocating = await planInStage(first, 'allocating', [{ domain: 'mental-health', level: 'high', priority: true }]);
+    const offer = allocating.allocations[0] as AllocationJson;
+    // One plan goes on to active, so the stages differ and a provider's token matters too.
+    const accepted = await first.call('POST', `/allocations/${offer.allocationId}/accept`, { token: first.provider(offer.providerId), body: {} });
+    expect(accepted.status).toBe(200);
+
+    const ids = [referred.planId, assessment.planId, allocating.planId] as string[];
+    const before = new Map<string, Json>();
+    for (const id of ids) before.set(id, (await first.call('GET', `/plans/${id}`, { token: first.coordinator })).json);
+    expect([...before.values()].map((p) => p.stage)).toEqual(['referred', 'assessment', 'active']);
+    const historyBefore = (await first.call('GET', `/plans/${allocating.planId}/history`, { token: first.coordinator })).json.items;
+    const coordinatorToken = first.coordinator;
+    const providerToken = first.provider(offer.providerId);
+
+    await first.stop();
+    running = undefined;
+    // The old port is closed: nothing answers for the stopped stack.
+    await expect(fetch(`${first.url}/health`)).rejects.toThrow();
+
+    running = await start();
+    const second = running;
+    for (const id of ids) {
+      // The token issued by the first run, not one the second run printed.
+      const res = await second.call('GET', `/plans/${id}`, { token: coordinatorToken });
+      expect(res.status, res.text).toBe(200);
+      const was = before.get(id);
+      expect(res.json.stage).toBe(was.stage);
+      expect(res.json.version).toBe(was.version);
+      expect(res.json.allocations).toEqual(was.allocations);
+      expect(res.json.deadlines).toEqual(was.deadlines);
+      // Identity, stored apart from the plan, survives too.
+      expect(res.json.participant).toEqual(was.participant);
+    }
+    const historyAfter = (await second.call('GET', `/plans/${allocating.planId}/history`, { token: coordinatorToken })).json.items;
+    expect(historyAfter).toEqual(historyBefore);
+
+    // The worklist (a secondary index) was persisted as well.
+    const worklist = await second.call('GET', '/plans?stage=assessment', { token: coordinatorToken });
+    expect((worklist.json.items as PlanSummaryJson[]).map((p) => p.planId)).toContain(assessment.planId);
+
+    // A provider's earlier token still works, and the plan takes new commands where it left off.
+    const contact = await second.call('POST', `/allocations/${offer.allocationId}/record-contact`, { token: providerToken, body: { date: clock.today(), kind: 'attended' } });
+    expect(contact.status, contact.text).toBe(200);
+    const moved = await second.call('GET', `/plans/${allocating.planId}`, { token: coordinatorToken });
+    expect(moved.json.version).toBe(before.get(allocating.planId).version + 1);
+
+    // A token signed with some other secret is still refused: the secret came from the data dir, not from "anything goes".
+    const stranger = await startEmbeddedStack({ inMemory: true, port: 0, sweepIntervalMs: 0, clock });
+    try {
+      const foreign = stranger.demoUsers.find((u) => u.role === 'coordinator')?.token as string;
+      const refused = await second.call('GET', `/plans/${referred.planId}`, { token: foreign });
+      expect(refused.status).toBe(401);
+    } finally {
+      await stranger.stop();
+    }
+  });
+});
