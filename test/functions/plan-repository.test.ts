@@ -1,0 +1,267 @@
+import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeDocumentClient, TransientStorageError } from '../../lib/adapters/dynamodb/client.ts';
+import { keys, shardOf } from '../../lib/adapters/dynamodb/keys.ts';
+import { itemToPlan, planToItem, PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { DomainError } from '../../lib/domain/errors.ts';
+import type { Plan } from '../../lib/domain/schemas.ts';
+import { planInStage, PLAN_ID, run, validCommand } from '../support/domain-fixtures.ts';
+
+const TABLE = 'wraparound-test';
+const ddb = mockClient(DynamoDBDocumentClient);
+
+beforeEach(() => ddb.reset());
+afterAll(() => ddb.restore());
+
+const repository = () => new PlanRepository(makeDocumentClient({ region: 'eu-west-2' }), TABLE);
+
+function planIn(stage: Parameters<typeof planInStage>[0]): Plan {
+  const { plan } = planInStage(stage);
+  if (!plan) throw new Error(`no plan in ${stage}`);
+  return plan;
+}
+
+/** A referred plan whose assessment deadline has fired: it has an open escalation. */
+function escalatedPlan(): Plan {
+  const { plan, ctx } = planInStage('referred');
+  const timer = validCommand('assessment-overdue', plan, ctx);
+  const escalated = run(plan, timer.command, timer.ctx).plan;
+  expect(escalated.escalations.some((e) => !e.resolvedAt)).toBe(true);
+  return escalated;
+}
+
+const throttled = (name: string) => Object.assign(new Error(`${name}: slow down`), { name, $metadata: {} });
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+describe('savePlan', () => {
+  it('creates version 1 only where no item exists', async () => {
+    ddb.on(PutCommand).resolves({});
+    const plan = planIn('referred');
+    expect(plan.version).toBe(1);
+    await repository().savePlan(plan);
+
+    const calls = ddb.commandCalls(PutCommand);
+    expect(calls).toHaveLength(1);
+    const input = calls[0]!.args[0].input;
+    expect(input.TableName).toBe(TABLE);
+    expect(input.ConditionExpression).toBe('attribute_not_exists(pk)');
+    expect(input.ExpressionAttributeValues).toBeUndefined();
+    expect(input.Item).toEqual(planToItem(plan));
+    expect(input.Item).toMatchObject({ pk: `PLAN#${PLAN_ID}`, sk: 'PLAN', type: 'plan' });
+  });
+
+  it('replaces a later version only if the stored one is the previous version', async () => {
+    ddb.on(PutCommand).resolves({});
+    const plan = planIn('allocating');
+    expect(plan.version).toBeGreaterThan(1);
+    await repository().savePlan(plan);
+
+    const input = ddb.commandCalls(PutCommand)[0]!.args[0].input;
+    expect(input.ConditionExpression).toBe('#version = :previous');
+    expect(input.ExpressionAttributeNames).toEqual({ '#version': 'version' });
+    expect(input.ExpressionAttributeValues).toEqual({ ':previous': plan.version - 1 });
+  });
+
+  it('turns a failed condition into a VersionConflict domain error', async () => {
+    ddb.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    const error = await rejection(repository().savePlan(planIn('assessment')));
+    expect(error).toBeInstanceOf(DomainError);
+    expect(error.name).toBe('VersionConflict');
+    expect((error as DomainError).status).toBe(409);
+    expect(error.message).toContain(PLAN_ID);
+  });
+
+  it('turns a failed condition on version 1 into a VersionConflict saying the plan exists', async () => {
+    ddb.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    const error = await rejection(repository().savePlan(planIn('referred')));
+    expect(error.name).toBe('VersionConflict');
+    expect(error.message).toMatch(/already exists/);
+  });
+
+  it('recognises a failed condition by name too (an error from another copy of the SDK)', async () => {
+    ddb.on(PutCommand).rejects(Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' }));
+    const error = await rejection(repository().savePlan(planIn('assessment')));
+    expect(error.name).toBe('VersionConflict');
+  });
+
+  it.each(['ThrottlingException', 'ProvisionedThroughputExceededException'])('turns %s into a TransientStorageError the state machine retries', async (name) => {
+    const cause =
+      name === 'ProvisionedThroughputExceededException' ? new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }) : throttled(name);
+    ddb.on(PutCommand).rejects(cause);
+    const error = await rejection(repository().savePlan(planIn('assessment')));
+    expect(error).toBeInstanceOf(TransientStorageError);
+    expect(error.name).toBe('TransientStorageError');
+    expect(error.cause).toBe(cause);
+  });
+
+  it('passes any other storage error on as it is', async () => {
+    const cause = Object.assign(new Error('One or more parameter values were invalid'), { name: 'ValidationException' });
+    ddb.on(PutCommand).rejects(cause);
+    const error = await rejection(repository().savePlan(planIn('assessment')));
+    expect(error).toBe(cause);
+  });
+});
+
+describe('planToItem / itemToPlan', () => {
+  it.each(['referred', 'assessment', 'allocating', 'active', 'exited', 'closed', 'withdrawn'] as const)('round-trips a %s plan', (stage) => {
+    const plan = planIn(stage);
+    expect(itemToPlan(planToItem(plan))).toEqual(plan);
+  });
+
+  it('round-trips a plan with an open escalation and an empty outbox', () => {
+    const plan = { ...escalatedPlan(), outbox: [] };
+    expect(itemToPlan(planToItem(plan))).toEqual(plan);
+  });
+
+  it('stores the outbox as a map keyed by event id and reads it back in sequence order', () => {
+    const plan = planIn('active');
+    expect(plan.outbox.length).toBeGreaterThan(1);
+    const item = planToItem(plan);
+    const outbox = item.outbox as Record<string, unknown>;
+    expect(Array.isArray(outbox)).toBe(false);
+    expect(Object.keys(outbox).sort()).toEqual(plan.outbox.map((e) => e.id).sort());
+    for (const event of plan.outbox) expect(outbox[event.id]).toEqual(event);
+
+    // The map's own order does not matter: reversed, it still reads back by sequence.
+    const reversed = Object.fromEntries(Object.entries(outbox).reverse());
+    expect(itemToPlan({ ...item, outbox: reversed }).outbox.map((e) => e.sequence)).toEqual(plan.outbox.map((e) => e.sequence));
+  });
+
+  it('reads an item without an outbox attribute as an empty outbox', () => {
+    const { outbox: _outbox, ...item } = planToItem(planIn('referred'));
+    expect(itemToPlan(item).outbox).toEqual([]);
+  });
+
+  it('strips every key and index attribute when reading an item', () => {
+    const plan = escalatedPlan();
+    const item = planToItem(plan);
+    for (const k of ['pk', 'sk', 'type', 'stagePk', 'stageSk', 'duePk', 'dueAt', 'outboxPk', 'outboxSince', 'alertPk', 'alertSince']) expect(item).toHaveProperty(k);
+    const read = itemToPlan(item) as unknown as Record<string, unknown>;
+    for (const k of ['pk', 'sk', 'type', 'stagePk', 'stageSk', 'duePk', 'dueAt', 'outboxPk', 'outboxSince', 'alertPk', 'alertSince']) expect(read).not.toHaveProperty(k);
+  });
+
+  it('indexes the plan by stage and last update', () => {
+    const plan = planIn('allocating');
+    expect(planToItem(plan)).toMatchObject({ stagePk: 'STAGE#allocating', stageSk: `${plan.updatedAt}#${plan.planId}` });
+  });
+
+  it('puts the earliest deadline allowed in the stage on the due index', () => {
+    const plan = planIn('allocating');
+    const earliest = plan.deadlines.map((d) => d.dueAt).sort()[0];
+    expect(planToItem(plan)).toMatchObject({ duePk: `DUE#${shardOf(plan.planId)}`, dueAt: earliest });
+  });
+
+  it('ignores deadlines not allowed in the plan’s stage', () => {
+    const plan = planIn('referred');
+    const allowed = plan.deadlines[0]!.dueAt;
+    // A review reminder cannot fire while the plan is referred, even though it is earlier.
+    const stale: Plan = { ...plan, deadlines: [...plan.deadlines, { deadlineId: 'review-due:1', command: 'review-due', dueAt: '2026-03-03T09:00:00.000Z', ref: '1' }] };
+    expect(planToItem(stale).dueAt).toBe(allowed);
+
+    const onlyStale: Plan = { ...stale, deadlines: stale.deadlines.filter((d) => d.command === 'review-due') };
+    const item = planToItem(onlyStale);
+    expect(item).not.toHaveProperty('dueAt');
+    expect(item).not.toHaveProperty('duePk');
+  });
+
+  it('leaves a plan with no deadlines off the due index', () => {
+    const item = planToItem(planIn('closed'));
+    expect(item).not.toHaveProperty('dueAt');
+    expect(item).not.toHaveProperty('duePk');
+  });
+
+  it('puts the plan on the outbox index only while its outbox holds events, since the oldest one', () => {
+    const plan = planIn('allocating');
+    const oldest = plan.outbox.map((e) => e.time).sort()[0];
+    expect(planToItem(plan)).toMatchObject({ outboxPk: `OUTBOX#${shardOf(plan.planId)}`, outboxSince: oldest });
+
+    const delivered = planToItem({ ...plan, outbox: [] });
+    expect(delivered).not.toHaveProperty('outboxPk');
+    expect(delivered).not.toHaveProperty('outboxSince');
+    expect(delivered.outbox).toEqual({});
+  });
+
+  it('puts the plan on the alert index only with an open escalation', () => {
+    const plan = escalatedPlan();
+    const open = plan.escalations.find((e) => !e.resolvedAt)!;
+    expect(planToItem(plan)).toMatchObject({ alertPk: `ALERT#${shardOf(plan.planId)}`, alertSince: open.raisedAt });
+
+    const resolved: Plan = { ...plan, escalations: plan.escalations.map((e) => ({ ...e, resolvedAt: '2026-03-20T10:00:00.000Z' })) };
+    const item = planToItem(resolved);
+    expect(item).not.toHaveProperty('alertPk');
+    expect(item).not.toHaveProperty('alertSince');
+
+    const never = planToItem(planIn('active'));
+    expect(never).not.toHaveProperty('alertPk');
+  });
+});
+
+describe('clearOutbox', () => {
+  it('removes the delivered events by id, then the outbox index entry if the outbox is empty', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    await repository().clearOutbox(PLAN_ID, ['ev_00001', 'ev_00002']);
+
+    const calls = ddb.commandCalls(UpdateCommand);
+    expect(calls).toHaveLength(2);
+    const [remove, unindex] = calls.map((c) => c.args[0].input);
+    expect(remove).toMatchObject({
+      TableName: TABLE,
+      Key: keys.plan(PLAN_ID),
+      UpdateExpression: 'REMOVE outbox.#e0, outbox.#e1',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#e0': 'ev_00001', '#e1': 'ev_00002' },
+    });
+    expect(unindex).toMatchObject({
+      TableName: TABLE,
+      Key: keys.plan(PLAN_ID),
+      UpdateExpression: 'REMOVE outboxPk, outboxSince',
+      ConditionExpression: 'size(outbox) = :zero',
+      ExpressionAttributeValues: { ':zero': 0 },
+    });
+  });
+
+  it('sends nothing for no ids', async () => {
+    await repository().clearOutbox(PLAN_ID, []);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('is content when events remain in the outbox (the second condition fails)', async () => {
+    ddb
+      .on(UpdateCommand)
+      .resolvesOnce({})
+      .rejectsOnce(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    await expect(repository().clearOutbox(PLAN_ID, ['ev_00001'])).resolves.toBeUndefined();
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(2);
+  });
+
+  it('is content when the plan is gone (the first condition fails) and stops there', async () => {
+    ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    await expect(repository().clearOutbox(PLAN_ID, ['ev_00001'])).resolves.toBeUndefined();
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
+  });
+
+  it('rethrows throttling as a TransientStorageError', async () => {
+    ddb.on(UpdateCommand).rejects(throttled('ThrottlingException'));
+    const error = await rejection(repository().clearOutbox(PLAN_ID, ['ev_00001']));
+    expect(error.name).toBe('TransientStorageError');
+  });
+});
+
+describe('built on a plain document client', () => {
+  it('works the same with DynamoDBDocumentClient.from', async () => {
+    ddb.on(PutCommand).resolves({});
+    const plans = new PlanRepository(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-2' })), TABLE);
+    await plans.savePlan(planIn('referred'));
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
+  });
+});
