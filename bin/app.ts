@@ -1,0 +1,21 @@
+import { App, Tags } from 'aws-cdk-lib';
+import { WraparoundStack } from '../lib/infra/wraparound-stack.ts';
+import { stageConfig } from '../lib/infra/stage-config.ts';
+
+/**
+ * The CDK app: `cdk synth` (dev) or `cdk synth -c stage=prod`. Environment-agnostic, so it
+ * synthesizes offline. CDK's built-in CloudFormation schema validation takes several seconds and
+ * only ever warns, so it is opt-in: `CDK_VALIDATION=true cdk synth`.
+ */
+const app = new App({ builtinCloudFormationValidation: process.env.CDK_VALIDATION === 'true' });
+const config = stageConfig(app.node.tryGetContext('stage'));
+
+const stack = new WraparoundStack(app, config.stackName, {
+  config,
+  description: `Wraparound support-plan workflow engine (${config.stage})`,
+  terminationProtection: config.retainData,
+});
+Tags.of(stack).add('app', 'wraparound');
+Tags.of(stack).add('stage', config.stage);
+
+app.synth();

@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { API_FUNCTIONS } from '../api/routes.ts';
+import { STEP_FUNCTIONS } from '../../workflows/plan-command/steps.ts';
+import type { StageConfig } from './stage-config.ts';
+
+/** Every Lambda function: each is functions/<name>/handler.ts exporting `handler`. */
+export const FUNCTION_NAMES = [...STEP_FUNCTIONS, ...API_FUNCTIONS, 'sweeper'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+export const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
+
+export function handlerEntry(name: FunctionName): string {
+  return join(PROJECT_ROOT, 'functions', name, 'handler.ts');
+}
+
+/**
+ * `directory`: only the items of the DIRECTORY partition (service capacity and holds), enforced with
+ * a dynamodb:LeadingKeys condition: the steps that reserve capacity never see a plan or an identity.
+ */
+export type TableAccess = 'none' | 'read' | 'read-write' | 'directory';
+
+/** What each function is and may do: the stack grants exactly this, nothing more. */
+export interface FunctionSpec {
+  description: string;
+  memoryMb: 256 | 512;
+  /** Step functions stay within the Task state's 10 s timeout; api-commands waits for a whole sync execution. */
+  timeout: Duration;
+  table: TableAccess;
+  /** May start PlanCommand executions (StartSyncExecution), and gets STATE_MACHINE_ARN. */
+  startsExecutions?: boolean;
+  /** May put events on the bus, and gets EVENT_BUS_NAME. */
+  publishesEvents?: boolean;
+}
+
+const seconds = Duration.seconds;
+
+export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
+  'load-plan': { description: 'PlanCommand: load the plan, spot a replayed Idempotency-Key', memoryMb: 256, timeout: seconds(10), table: 'read' },
+  // The domain decides from the state it is given; the table is touched only to reserve capacity for new offers.
+  decide: { description: 'PlanCommand: the pure domain decides the next plan and its events', memoryMb: 256, timeout: seconds(10), table: 'directory' },
+  'allocate-providers': { description: 'PlanCommand: exact provider allocation for open needs', memoryMb: 512, timeout: seconds(10), table: 'directory' },
+  'save-plan': { description: 'PlanCommand: the one conditional write of a command', memoryMb: 256, timeout: seconds(10), table: 'read-write' },
+  'publish-events': { description: 'PlanCommand: deliver the outbox (history, provider views, bus)', memoryMb: 256, timeout: seconds(10), table: 'read-write', publishesEvents: true },
+  // Writes the participant's identity item before it starts the refer execution.
+  'api-commands': { description: 'HTTP API: commands, run as synchronous Express executions', memoryMb: 512, timeout: seconds(29), table: 'read-write', startsExecutions: true },
+  'api-queries': { description: 'HTTP API: reads (worklists, plans, history, provider offers)', memoryMb: 512, timeout: seconds(10), table: 'read' },
+  'api-directory': { description: 'HTTP API: the provider directory (HSDS reads, availability changes)', memoryMb: 512, timeout: seconds(10), table: 'read-write' },
+  'api-providers': { description: 'HTTP API: provider allocations, pull feed, webhook subscriptions and deliveries', memoryMb: 512, timeout: seconds(10), table: 'read-write' },
+  // Redelivers stranded outboxes through the same publisher as Publish events.
+  sweeper: { description: 'Every minute: due deadlines into timer commands, redeliver stranded outboxes', memoryMb: 256, timeout: seconds(55), table: 'read-write', startsExecutions: true, publishesEvents: true },
+};
+
+export function functionSpec(name: FunctionName): FunctionSpec {
+  const spec = (FUNCTION_SPECS as Partial<Record<string, FunctionSpec>>)[name];
+  if (!spec) throw new Error(`No FUNCTION_SPECS entry for "${name}": add one in lib/infra/functions.ts (memory, timeout, table access).`);
+  return spec;
+}
+
+export const functionsThat = (test: (spec: FunctionSpec) => boolean | undefined): FunctionName[] => FUNCTION_NAMES.filter((name) => test(functionSpec(name)));
+
+/**
+ * ESM bundles need `require` for the CommonJS dependencies esbuild inlines; the aliased import keeps
+ * the banner's names clear of anything the minifier might generate.
+ */
+export const ESM_REQUIRE_BANNER = "import { createRequire as __wraparoundCreateRequire } from 'node:module'; const require = __wraparoundCreateRequire(import.meta.url);";
+
+/** What a bundle is built from: the handler code it can import, the locked dependencies, the compiler settings. */
+const BUNDLE_INPUTS = ['functions', 'lib', 'workflows', 'package-lock.json', 'tsconfig.json'];
+
+function filesUnder(path: string): string[] {
+  let entries;
+  try {
+    entries = readdirSync(path, { withFileTypes: true });
+  } catch {
+    return [path];
+  }
+  return entries.flatMap((entry) => filesUnder(join(path, entry.name)));
+}
+
+let sourceHash: string | undefined;
+/**
+ * A hash of every bundle input, computed once per process. Bundles are named by it (plus the
+ * function and its bundling options), so a repeated synth with unchanged sources reuses the bundles
+ * already staged in cdk.out instead of running esbuild eight times.
+ */
+export function bundleSourceHash(): string {
+  if (sourceHash) return sourceHash;
+  const hash = createHash('sha256');
+  for (const file of BUNDLE_INPUTS.flatMap((input) => filesUnder(join(PROJECT_ROOT, input))).sort()) {
+    hash.update(relative(PROJECT_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  sourceHash = hash.digest('hex');
+  return sourceHash;
+}
+
+export interface FunctionsProps {
+  config: StageConfig;
+  /** Environment every function gets (the table name). */
+  environment: Record<string, string>;
+}
+
+/** One NodejsFunction per handler, bundled by the local esbuild (never Docker), each with its own log group. */
+export class Functions extends Construct {
+  readonly byName: Record<FunctionName, NodejsFunction>;
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    const { config } = props;
+    const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    const make = (name: FunctionName) => {
+      const spec = functionSpec(name);
+      const functionName = `${config.namePrefix}-${name}`;
+      const logGroup = new logs.LogGroup(this, `${name}-logs`, {
+        logGroupName: `/aws/lambda/${functionName}`,
+        retention: config.logRetentionDays as logs.RetentionDays,
+        removalPolicy,
+      });
+      const bundling: BundlingOptions = {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        // Domain refusals cross into Step Functions by error name; keep names intact under minification.
+        keepNames: true,
+        // The Node.js 24 runtime ships AWS SDK v3.
+        externalModules: ['@aws-sdk/*'],
+      };
+      const assetHash = createHash('sha256').update(bundleSourceHash()).update(name).update(JSON.stringify(bundling)).digest('hex');
+      return new NodejsFunction(this, name, {
+        functionName,
+        description: spec.description,
+        entry: handlerEntry(name),
+        handler: 'handler',
+        projectRoot: PROJECT_ROOT,
+        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+        runtime: lambda.Runtime.NODEJS_24_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: spec.memoryMb,
+        timeout: spec.timeout,
+        tracing: lambda.Tracing.ACTIVE,
+        logGroup,
+        loggingFormat: lambda.LoggingFormat.JSON,
+        environment: {
+          ...props.environment,
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_SERVICE_NAME: 'wraparound',
+          POWERTOOLS_LOG_LEVEL: config.logLevel,
+        },
+        bundling: { ...bundling, assetHash },
+      });
+    };
+
+    this.byName = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, make(name)])) as Record<FunctionName, NodejsFunction>;
+  }
+
+  addEnvironment(names: readonly FunctionName[], key: string, value: string): void {
+    for (const name of names) this.byName[name].addEnvironment(key, value);
+  }
+}
