@@ -3,11 +3,11 @@ import { ExpectedVersion, IdempotencyKey } from '../../lib/api/request-schemas.t
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
 import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
-import { failureToProblem, header, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
+import { failureToProblem, header, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
 import { londonDate } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
 import { allocationCommandBySegment, LIFECYCLE, planCommandBySegment, type CommandName } from '../../lib/domain/lifecycle.ts';
-import { AllocationId, COMMAND_PAYLOADS, PlanId, ReferPayload, type Plan } from '../../lib/domain/schemas.ts';
+import { AllocationId, COMMAND_PAYLOADS, PlanId, ReferPayload, type Participant, type Plan } from '../../lib/domain/schemas.ts';
 import { planView } from '../../lib/domain/views.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import type { PlanCommandState, WorkflowStarter } from '../../workflows/plan-command/state.ts';
@@ -24,19 +24,26 @@ export interface CommandApiDeps {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
+/**
+ * The Idempotency-Key, scoped to the caller (two users' keys never collide), and a fingerprint of
+ * the request it was sent with: the same key with a different request is refused, not replayed.
+ */
 function idempotencyOf(ctx: RouteContext, body: unknown) {
   const raw = header(ctx.event, 'idempotency-key');
   if (raw === undefined) return undefined;
-  const key = parseWith(IdempotencyKey, raw, 'Idempotency-Key header');
-  const fingerprint = sha256(JSON.stringify([ctx.route.method, ctx.route.path, ctx.params, body]));
-  return { key, fingerprint };
+  const key = parseWith(IdempotencyKey, raw, 'Idempotency-Key header', 'Idempotency-Key');
+  // The fingerprint is stored on the plan, so it must not let anyone confirm a guessed identity:
+  // the participant is left out here and compared with the identity record instead.
+  const { participant: _identity, ...rest } = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : { body }) as Record<string, unknown>;
+  const fingerprint = sha256(JSON.stringify([ctx.route.method, ctx.route.path, ctx.params, rest]));
+  return { key: `${ctx.principal?.sub ?? ''}:${key}`, fingerprint, keyHash: sha256(`${ctx.principal?.sub ?? ''}:${key}`) };
 }
 
 /** `expectedVersion` rides in the body next to the command's own fields; take it out before validation. */
 function splitExpectedVersion(body: unknown): { payload: unknown; expectedVersion?: number } {
   if (typeof body !== 'object' || body === null || Array.isArray(body) || !('expectedVersion' in body)) return { payload: body };
   const { expectedVersion, ...payload } = body as Record<string, unknown>;
-  return { payload, expectedVersion: parseWith(ExpectedVersion, expectedVersion, 'expectedVersion') };
+  return { payload, expectedVersion: parseWith(ExpectedVersion, expectedVersion, 'expectedVersion', 'expectedVersion') };
 }
 
 function ageOn(dateOfBirth: string, today: string): number {
@@ -56,7 +63,28 @@ export function makeHandler(deps: CommandApiDeps) {
     return { state, replayed: Boolean(state.replay) };
   }
 
-  const replayHeaders = (replayed: boolean): Record<string, string> => (replayed ? { 'idempotent-replayed': 'true' } : {});
+  type Idempotency = NonNullable<ReturnType<typeof idempotencyOf>>;
+  const sameIdentity = (a: Participant | undefined, b: Participant) => Boolean(a) && a?.givenName === b.givenName && a?.familyName === b.familyName && a?.dateOfBirth === b.dateOfBirth;
+  const keyReused = () => problem(422, 'This Idempotency-Key was already used for a different request.', [{ path: 'Idempotency-Key', message: 'already used for a different request' }]);
+
+  /** A retry whose first response is on record gets exactly that response back. */
+  async function firstResponse(scope: string, idempotency: Idempotency | undefined): Promise<HttpResult | undefined> {
+    if (!idempotency) return undefined;
+    const stored = await deps.plans.getResponse(scope, idempotency.keyHash);
+    if (!stored) return undefined;
+    if (stored.fingerprint !== idempotency.fingerprint) throw keyReused();
+    return { statusCode: stored.status, headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true' }, body: stored.body };
+  }
+
+  /**
+   * Answer, remembering the answer for the key. If the command was applied but its answer was never
+   * stored (the process stopped in between), the plan as it is now is returned, marked as a replay.
+   */
+  async function answer(scope: string, idempotency: Idempotency | undefined, replayed: boolean, status: number, body: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
+    const text = JSON.stringify(body);
+    if (idempotency && !replayed) await deps.plans.saveResponse(scope, idempotency.keyHash, { fingerprint: idempotency.fingerprint, status, body: text }, deps.clock());
+    return { statusCode: status, headers: { 'content-type': 'application/json', ...headers, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) }, body: text };
+  }
 
   async function refer(ctx: RouteContext): Promise<HttpResult> {
     const body = readJsonBody(ctx.event);
@@ -68,33 +96,53 @@ export function makeHandler(deps: CommandApiDeps) {
     const age = ageOn(referral.participant.dateOfBirth, today);
     if (age > 120) throw problem(400, 'participant.dateOfBirth: gives an age over 120', [{ path: 'participant.dateOfBirth', message: 'gives an age over 120' }]);
     // With an Idempotency-Key the plan id follows from it, so a retried referral finds its first plan.
-    const idMaterial = idempotency ? sha256(`${ctx.principal?.sub}:${idempotency.key}`).slice(0, 24) : randomId();
-    const planId = `pl_${idMaterial}`;
-    const participantId = `pt_${sha256(`participant:${planId}`).slice(0, 24)}`;
-    const existing = idempotency ? await deps.plans.getPlan(planId) : undefined;
-    // Identity lives apart from the plan; it is written first, under a pseudonymous id only the plan knows.
-    if (!existing) await deps.plans.putIdentity(participantId, referral.participant, now);
-    const { state, replayed } = await run({
-      name: 'refer',
-      planId,
-      payload: { participantId, ageAtReferral: age, referral: referral.referral, ...(referral.reviewEveryDays ? { reviewEveryDays: referral.reviewEveryDays } : {}) },
-      actor: { role: 'coordinator', sub: ctx.principal?.sub ?? 'unknown' },
-      ...(idempotency ? { idempotency } : {}),
-    });
-    const plan = state.plan as Plan;
+    const planId = `pl_${idempotency ? idempotency.keyHash.slice(0, 24) : randomId()}`;
+    const cached = await firstResponse(planId, idempotency);
+    if (cached) {
+      // The stored answer holds no identity: check the retry is about the same person, then add it back.
+      const plan = await deps.plans.getPlan(planId);
+      const identity = plan ? await deps.plans.getIdentity(plan.participantId) : undefined;
+      if (!identity || !sameIdentity(identity, referral.participant)) throw keyReused();
+      return { ...cached, body: JSON.stringify({ ...(JSON.parse(String(cached.body)) as object), participant: identity }) };
+    }
+    // Identity lives apart from the plan under a random pseudonymous id, so two referrals racing on one
+    // key never write over each other's identity; the loser's record is removed again below.
+    const participantId = `pt_${randomId()}`;
+    const created = await deps.plans.putIdentity(participantId, referral.participant, now);
+    const forget = async () => {
+      if (created && (await deps.plans.getPlan(planId))?.participantId !== participantId) await deps.plans.deleteIdentity(participantId);
+    };
+    let outcome;
+    try {
+      outcome = await run({
+        name: 'refer',
+        planId,
+        payload: { participantId, ageAtReferral: age, referral: referral.referral, ...(referral.reviewEveryDays ? { reviewEveryDays: referral.reviewEveryDays } : {}) },
+        actor: { role: 'coordinator', sub: ctx.principal?.sub ?? 'unknown' },
+        ...(idempotency ? { idempotency } : {}),
+      });
+    } catch (error) {
+      await forget();
+      throw error;
+    }
+    const plan = outcome.state.plan as Plan;
+    if (plan.participantId !== participantId) await forget();
     const identity = await deps.plans.getIdentity(plan.participantId);
-    return json(replayed ? (state.replay?.status ?? 201) : 201, planView(plan, identity), { location: `/plans/${plan.planId}`, ...replayHeaders(replayed) });
+    if (outcome.replayed && !sameIdentity(identity, referral.participant)) throw keyReused();
+    const view = planView(plan);
+    const stored = await answer(planId, idempotency, outcome.replayed, outcome.replayed ? (outcome.state.replay?.status ?? 201) : 201, view, { location: `/plans/${plan.planId}` });
+    return { ...stored, body: JSON.stringify({ ...view, ...(identity ? { participant: identity } : {}) }) };
   }
 
   async function planCommand(ctx: RouteContext): Promise<HttpResult> {
-    const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path');
+    const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path', 'planId');
     const name = planCommandBySegment(ctx.params.command ?? '');
     if (!name) throw problem(404, `There is no plan command "${ctx.params.command}". Plan commands: ${Object.values(LIFECYCLE).filter((r) => r.target === 'plan' && r.actors.some((a) => a === 'coordinator') && r.segment !== 'refer').map((r) => r.segment).join(', ')}.`);
     return commandResponse(ctx, name, planId);
   }
 
   async function allocationCommand(ctx: RouteContext): Promise<HttpResult> {
-    const allocationId = parseWith(AllocationId, ctx.params.allocationId, 'allocation id in the path');
+    const allocationId = parseWith(AllocationId, ctx.params.allocationId, 'allocation id in the path', 'allocationId');
     const name = allocationCommandBySegment(ctx.params.command ?? '');
     if (!name) throw problem(404, `There is no allocation command "${ctx.params.command}". Allocation commands: accept, decline, record-contact, end.`);
     const role = ctx.principal?.role;
@@ -110,6 +158,8 @@ export function makeHandler(deps: CommandApiDeps) {
     const { payload, expectedVersion } = splitExpectedVersion(body);
     // Validate here as well as in the domain: bad input never starts an execution.
     parseWith(COMMAND_PAYLOADS[name], payload, `${ctx.params.command} request`);
+    const cached = await firstResponse(planId, idempotency);
+    if (cached) return cached;
     const { state, replayed } = await run({
       name,
       planId,
@@ -121,8 +171,8 @@ export function makeHandler(deps: CommandApiDeps) {
     });
     const plan = state.plan as Plan;
     const status = replayed ? (state.replay?.status ?? 200) : (state.status ?? 200);
-    if (principal.role === 'provider') return json(status, providerAllocationView(plan, allocationId as string), replayHeaders(replayed));
-    return json(status, planView(plan), replayHeaders(replayed));
+    const view = principal.role === 'provider' ? providerAllocationView(plan, allocationId as string) : planView(plan);
+    return answer(planId, idempotency, replayed, status, view);
   }
 
   return apiHandler({

@@ -40,7 +40,7 @@ export function makeHandler(deps: QueryApiDeps) {
   }
 
   async function getPlan(ctx: RouteContext) {
-    const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path');
+    const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path', 'planId');
     const plan = await deps.plans.getPlan(planId, false);
     if (!plan) throw problem(404, `No plan ${planId}.`);
     // Coordinators work with the person; team leads oversee plans and do not need her identity.
@@ -49,7 +49,7 @@ export function makeHandler(deps: QueryApiDeps) {
   }
 
   async function history(ctx: RouteContext) {
-    const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path');
+    const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path', 'planId');
     const plan = await deps.plans.getPlan(planId, false);
     if (!plan) throw problem(404, `No plan ${planId}.`);
     const events = await deps.plans.history(planId);
@@ -60,7 +60,7 @@ export function makeHandler(deps: QueryApiDeps) {
   }
 
   async function offers(ctx: RouteContext) {
-    const providerId = parseWith(ProviderId, ctx.params.providerId, 'provider id in the path');
+    const providerId = parseWith(ProviderId, ctx.params.providerId, 'provider id in the path', 'providerId');
     if (ctx.principal?.providerId !== providerId) throw problem(403, `This token is for provider ${ctx.principal?.providerId}; it cannot read ${providerId}'s offers.`);
     const records = await deps.plans.providerAllocations(providerId);
     const items = records.filter((r) => r.status === 'offered').sort((a, b) => String(a.respondBy).localeCompare(String(b.respondBy)));

@@ -1,14 +1,20 @@
 import type { PlanEvent, Plan } from '../../lib/domain/schemas.ts';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import type { EventPublisher } from '../../lib/adapters/events/publisher.ts';
+import type { DirectoryStore } from '../../lib/adapters/dynamodb/directory-store.ts';
 import type { PlanCommandState } from '../../workflows/plan-command/state.ts';
 import { lazyStepHandler } from '../../lib/runtime/aws.ts';
 
 export interface PublishDeps {
   plans: PlanRepository;
   publisher: EventPublisher;
+  /** Capacity holds are given back when the events saying an allocation ended are delivered. */
+  services?: DirectoryStore;
   clock?: () => string;
 }
+
+/** Events after which an allocation no longer holds a place on its service. */
+const RELEASES_CAPACITY = new Set(['allocation.declined.v1', 'allocation.expired.v1', 'allocation.withdrawn.v1', 'allocation.ended.v1', 'plan.consent-withdrawn.v1']);
 
 /** Provider allocation status carried by each allocation event, for the provider's own view. */
 const STATUS_OF: Record<string, string> = {
@@ -26,7 +32,7 @@ const STATUS_OF: Record<string, string> = {
  * Each part is idempotent, so a redelivery by the sweeper after a partial failure repeats nothing
  * a consumer can see twice (consumers dedupe on the event id).
  */
-export async function deliverOutbox(deps: PublishDeps, plan: Pick<Plan, 'planId' | 'outbox'>): Promise<void> {
+export async function deliverOutbox(deps: PublishDeps, plan: Pick<Plan, 'planId' | 'outbox' | 'allocations'>): Promise<void> {
   const events: PlanEvent[] = [...plan.outbox].sort((a, b) => a.sequence - b.sequence);
   if (events.length === 0) return;
   const now = deps.clock?.() ?? new Date().toISOString();
@@ -50,6 +56,11 @@ export async function deliverOutbox(deps: PublishDeps, plan: Pick<Plan, 'planId'
         });
       }
       await deps.plans.appendFeed(event.providerId, event, event.id, now);
+    }
+    const allocationId = (event.data as { allocationId?: unknown }).allocationId;
+    if (deps.services && RELEASES_CAPACITY.has(event.type) && typeof allocationId === 'string') {
+      const allocation = plan.allocations.find((a) => a.allocationId === allocationId);
+      if (allocation && allocation.status !== 'offered' && allocation.status !== 'accepted') await deps.services.release(allocation.serviceId, allocationId);
     }
   }
   await deps.publisher.publish(events);

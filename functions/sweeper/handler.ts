@@ -10,6 +10,8 @@ export interface SweeperDeps extends PublishDeps {
   clock: () => string;
   /** Outbox entries younger than this are still being published by their own execution. */
   outboxGraceMs?: number;
+  /** Whether this sweep also checks capacity holds against their plans (hourly is plenty). */
+  shouldReconcile?: (now: string) => boolean;
 }
 
 export interface SweepReport {
@@ -17,6 +19,31 @@ export interface SweepReport {
   timersRefused: number;
   plansRedelivered: number;
   redeliveryFailures: number;
+  holdsReleased: number;
+}
+
+/** Holds younger than this may belong to an execution still running. */
+const HOLD_MIN_AGE_MS = 10 * 60_000;
+
+/**
+ * Give back capacity held by allocations that are no longer offered or accepted, or that no saved
+ * plan has (an execution that reserved places and then died before saving or compensating).
+ */
+export async function reconcileHolds(deps: Pick<SweeperDeps, 'plans' | 'services'>, now: string): Promise<number> {
+  if (!deps.services) return 0;
+  let released = 0;
+  const cutoff = new Date(new Date(now).getTime() - HOLD_MIN_AGE_MS).toISOString();
+  for (const state of await deps.services.states()) {
+    for (const [allocationId, hold] of Object.entries(state.holds ?? {})) {
+      if (hold.since > cutoff) continue;
+      const plan = await deps.plans.getPlan(hold.planId);
+      const allocation = plan?.allocations.find((a) => a.allocationId === allocationId && a.serviceId === state.serviceId);
+      if (allocation && (allocation.status === 'offered' || allocation.status === 'accepted')) continue;
+      await deps.services.release(state.serviceId, allocationId);
+      released += 1;
+    }
+  }
+  return released;
 }
 
 /**
@@ -25,7 +52,7 @@ export interface SweepReport {
  */
 export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const now = deps.clock();
-  const report: SweepReport = { timersSent: 0, timersRefused: 0, plansRedelivered: 0, redeliveryFailures: 0 };
+  const report: SweepReport = { timersSent: 0, timersRefused: 0, plansRedelivered: 0, redeliveryFailures: 0, holdsReleased: 0 };
   for (const plan of await deps.plans.dueBefore(now)) {
     for (const deadline of plan.deadlines.filter((d) => d.dueAt <= now && isAllowedIn(d.command, plan.stage))) {
       const outcome = await deps.workflow.startSync({
@@ -52,6 +79,7 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
       report.redeliveryFailures += 1;
     }
   }
+  if (deps.shouldReconcile?.(now)) report.holdsReleased = await reconcileHolds(deps, now);
   return report;
 }
 
@@ -61,6 +89,7 @@ export function makeHandler(deps: SweeperDeps) {
 
 let built: ReturnType<typeof makeHandler> | undefined;
 export const handler = () => {
-  built ??= makeHandler({ ...awsDeps(), clock: () => new Date().toISOString() });
+  // The sweeper runs every minute; checking holds once an hour is enough to mend a crash.
+  built ??= makeHandler({ ...awsDeps(), clock: () => new Date().toISOString(), shouldReconcile: (now) => new Date(now).getUTCMinutes() === 0 });
   return built();
 };

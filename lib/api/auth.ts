@@ -6,7 +6,9 @@ import type { Role, Route } from './routes.ts';
 export interface Principal {
   sub: string;
   name?: string;
+  /** The role this request acts in: the first of `roles` the route allows. */
   role: Role;
+  roles: Role[];
   providerId?: string;
 }
 
@@ -35,7 +37,7 @@ export function principalOf(event: APIGatewayProxyEventV2): Principal | undefine
   const role = roles[0];
   if (!role) return undefined;
   const providerId = typeof claims['custom:providerId'] === 'string' ? claims['custom:providerId'] : undefined;
-  return { sub: claims.sub, ...(typeof claims.name === 'string' ? { name: claims.name } : {}), role, ...(providerId ? { providerId } : {}) };
+  return { sub: claims.sub, ...(typeof claims.name === 'string' ? { name: claims.name } : {}), role, roles, ...(providerId ? { providerId } : {}) };
 }
 
 /** Deny by default: no principal is 401, a role the route does not list is 403. */
@@ -43,7 +45,9 @@ export function authorise(event: APIGatewayProxyEventV2, route: Route): Principa
   if (route.roles === 'public') return principalOf(event);
   const principal = principalOf(event);
   if (!principal) throw problem(401, 'Sign in: this route needs a valid bearer token with a Wraparound role.', [], { 'www-authenticate': 'Bearer' });
-  if (!route.roles.includes(principal.role)) throw problem(403, `A ${principal.role} may not ${route.method} ${route.path}; it is for ${route.roles.join(', ')}.`);
-  if (principal.role === 'provider' && !principal.providerId) throw problem(403, 'This provider token names no provider (custom:providerId).');
-  return principal;
+  // Someone in several groups acts in whichever of their roles the route allows.
+  const role = principal.roles.find((r) => (route.roles as readonly Role[]).includes(r));
+  if (!role) throw problem(403, `A ${principal.roles.join(' or ')} may not ${route.method} ${route.path}; it is for ${route.roles.join(', ')}.`);
+  if (role === 'provider' && !principal.providerId) throw problem(403, 'This provider token names no provider (custom:providerId).');
+  return { ...principal, role };
 }

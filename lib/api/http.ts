@@ -73,10 +73,11 @@ export function readJsonBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+/** Validate a value; `root` names it in errors when the value itself (not a field of it) is wrong. */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string, root = '(body)'): z.output<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const errors = zodErrors(parsed.error);
+    const errors = zodErrors(parsed.error, root);
     throw problem(400, `The ${what} is not valid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
   }
   return parsed.data;
@@ -93,7 +94,15 @@ export function failureToProblem(error: string, cause: string): HttpProblem {
   let errors: FieldError[] = [];
   try {
     let parsed = JSON.parse(cause) as { detail?: string; errors?: FieldError[]; errorMessage?: string };
-    if (typeof parsed.errorMessage === 'string') parsed = JSON.parse(parsed.errorMessage) as typeof parsed;
+    if (typeof parsed.errorMessage === 'string') {
+      // Lambda wraps the error; its message is our JSON, or (never expected) plain text: never the stack.
+      const message = parsed.errorMessage;
+      try {
+        parsed = JSON.parse(message) as typeof parsed;
+      } catch {
+        parsed = { detail: message };
+      }
+    }
     detail = parsed.detail ?? cause;
     errors = parsed.errors ?? [];
   } catch {

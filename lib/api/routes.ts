@@ -6,11 +6,11 @@
 export const ROLES = ['coordinator', 'team-lead', 'provider', 'commissioner'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const API_FUNCTIONS = ['api-commands', 'api-queries'] as const;
+export const API_FUNCTIONS = ['api-commands', 'api-queries', 'api-directory', 'api-providers'] as const;
 export type ApiFunctionName = (typeof API_FUNCTIONS)[number];
 
 export interface Route {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** API Gateway style path, with {param} placeholders. */
   path: string;
   fn: ApiFunctionName;
@@ -28,6 +28,19 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/plans/{planId}/{command}', fn: 'api-commands', roles: ['coordinator'], summary: 'Send a coordinator command to a plan' },
   { method: 'POST', path: '/allocations/{allocationId}/{command}', fn: 'api-commands', roles: ['provider', 'coordinator'], summary: 'Answer or work an allocation' },
   { method: 'GET', path: '/providers/{providerId}/offers', fn: 'api-queries', roles: ['provider'], summary: "A provider's open offers" },
+  { method: 'GET', path: '/escalations', fn: 'api-queries', roles: ['team-lead'], summary: 'Open escalations, most urgent first' },
+  // Provider directory (Open Referral UK style): public reads, team leads change availability.
+  { method: 'GET', path: '/directory/services', fn: 'api-directory', roles: 'public', summary: 'Services, paginated as the HSDS API describes' },
+  { method: 'GET', path: '/directory/services/{serviceId}', fn: 'api-directory', roles: 'public', summary: 'One service, as an HSDS 3 service' },
+  { method: 'PATCH', path: '/directory/services/{serviceId}', fn: 'api-directory', roles: ['team-lead'], summary: "Change a service's capacity or status" },
+  // Provider-facing delivery: allocations held, pull feed, webhook subscriptions and their delivery log.
+  { method: 'GET', path: '/providers/{providerId}/allocations', fn: 'api-providers', roles: ['provider'], summary: 'Allocations the provider holds' },
+  { method: 'GET', path: '/providers/{providerId}/feed', fn: 'api-providers', roles: ['provider'], summary: "The provider's events in order, resumable with ?after=" },
+  { method: 'GET', path: '/providers/{providerId}/subscriptions', fn: 'api-providers', roles: ['team-lead', 'provider'], summary: "The provider's webhook subscription (never its secret)" },
+  { method: 'POST', path: '/providers/{providerId}/subscriptions', fn: 'api-providers', roles: ['team-lead'], summary: 'Subscribe a webhook; the secret is shown once' },
+  { method: 'DELETE', path: '/providers/{providerId}/subscriptions/{subscriptionId}', fn: 'api-providers', roles: ['team-lead'], summary: 'Remove a webhook subscription' },
+  { method: 'GET', path: '/providers/{providerId}/deliveries', fn: 'api-providers', roles: ['team-lead', 'provider'], summary: 'Webhook delivery log' },
+  { method: 'POST', path: '/providers/{providerId}/deliveries/{deliveryId}/replay', fn: 'api-providers', roles: ['team-lead', 'provider'], summary: 'Replay a dead-lettered delivery' },
 ];
 
 export interface MatchedRoute {

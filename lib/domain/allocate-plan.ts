@@ -3,6 +3,9 @@ import { addOffers, continueTransition, unallocatedNeeds, type DecideContext } f
 import type { ServiceLoad } from './directory.ts';
 import type { Plan, PlanEvent } from './schemas.ts';
 
+/** Outcomes with which a provider stops before the need is met: that service is not asked again. */
+const STOPPED_EARLY = new Set(['partially-completed', 'disengaged', 'other']);
+
 /**
  * The Allocate providers step: propose offers for every open need that no live allocation holds,
  * record the gaps with their reasons, and tell the chosen providers. It runs after assessment, after
@@ -23,7 +26,7 @@ export function allocatePlan(plan: Plan, ctx: DecideContext, load: ServiceLoad):
   } else {
     // Services that declined, let an offer expire, or stopped before the need was met are not asked again.
     const excludedServiceIds = new Set(
-      draft.allocations.filter((a) => a.status === 'declined' || a.status === 'expired' || (a.status === 'ended' && a.outcome !== 'completed' && a.outcome !== 'not-needed')).map((a) => a.serviceId),
+      draft.allocations.filter((a) => a.status === 'declined' || a.status === 'expired' || (a.status === 'ended' && STOPPED_EARLY.has(a.outcome ?? ''))).map((a) => a.serviceId),
     );
     const proposal = proposeAllocation(
       { needs: needs.map((n) => ({ domain: n.domain, priority: n.priority })), localAuthority: draft.referral.localAuthority, age: draft.ageAtReferral, excludedServiceIds },

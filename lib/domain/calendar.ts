@@ -44,9 +44,14 @@ export function addDays(instant: string, days: number): string {
   return new Date(new Date(instant).getTime() + days * 86_400_000).toISOString();
 }
 
+/** Calendar months later, clamped to the month's last day (31 August + 6 months = 28/29 February). */
 export function addMonths(instant: string, months: number): string {
   const d = new Date(instant);
+  const day = d.getUTCDate();
+  d.setUTCDate(1);
   d.setUTCMonth(d.getUTCMonth() + months);
+  const lastDay = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+  d.setUTCDate(Math.min(day, lastDay));
   return d.toISOString();
 }
 

@@ -52,8 +52,14 @@ export interface Decision {
 /** How many applied commands a plan remembers for idempotent retries. */
 export const REMEMBERED_COMMANDS = 50;
 
-export function zodErrors(error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', message: issue.message }));
+/** One error per field at fault; an unknown field is named by its own path, not its parent's. */
+export function zodErrors(error: z.ZodError, root = '(body)'): FieldError[] {
+  const join = (path: readonly PropertyKey[]) => path.map(String).join('.') || root;
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: join([...issue.path, key]), message: 'is not a known field' }))
+      : [{ path: join(issue.path), message: issue.message }],
+  );
 }
 
 export function parsePayload<C extends CommandName>(name: C, payload: unknown): PayloadOf<C> {
@@ -422,7 +428,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
     if (t.plan.followUps.some((f) => f.month === p.month)) throw invalid('month', `the ${p.month}-month follow-up is already recorded`);
     const dueFrom = addMonths(t.plan.exit?.exitedAt ?? t.now, p.month);
     // Reoffending within m months of exit can only be known once m months have passed.
-    if (t.now < dueFrom) throw invalid('month', `the ${p.month}-month follow-up cannot be recorded before ${londonDate(dueFrom)}`);
+    if (londonDate(t.now) < londonDate(dueFrom)) throw invalid('month', `the ${p.month}-month follow-up cannot be recorded before ${londonDate(dueFrom)}`);
     t.plan.followUps.push({ month: p.month, reoffended: p.reoffended, recordedAt: t.now });
     t.clearDeadlines((d) => d.command === 'follow-up-due' && d.ref === String(p.month));
     t.resolve((k) => k === `follow-up-due:${p.month}`);

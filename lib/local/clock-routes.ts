@@ -48,7 +48,7 @@ export function clockRoutes(deps: { clock: Clock; tokens: LocalTokens; advance: 
       }
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      let body: unknown = {};
+      let body: unknown;
       try {
         body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
       } catch {

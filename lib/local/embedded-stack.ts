@@ -1,5 +1,6 @@
 import { makeDocumentClient } from '../adapters/dynamodb/client.ts';
 import { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
+import { DirectoryStore } from '../adapters/dynamodb/directory-store.ts';
 import { TABLE_NAME_DEFAULT } from '../adapters/dynamodb/table-definition.ts';
 import type { EventPublisher } from '../adapters/events/publisher.ts';
 import { englandAndWalesCalendar } from '../adapters/holidays.ts';
@@ -53,6 +54,7 @@ export interface EmbeddedStack {
   url: string;
   port: number;
   plans: PlanRepository;
+  services: DirectoryStore;
   directory: Directory;
   workflow: WorkflowStarter;
   tokens: LocalTokens;
@@ -81,12 +83,14 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const store = await startLocalStore({ ...(dataDir ? { dataDir } : {}), inMemory, tableName: TABLE_NAME_DEFAULT });
   const client = makeDocumentClient({ ...LOCAL_AWS, endpoint: store.endpoint, maxAttempts: 3 });
   const plans = new PlanRepository(client, TABLE_NAME_DEFAULT);
+  const services = new DirectoryStore(client, TABLE_NAME_DEFAULT);
+  await services.seed(directory, clock());
   const publisher = options.publisher ?? { publish: async () => undefined };
 
   const deps: StepDeps = {
     plans,
-    directory: async () => directory,
-    serviceLoad: async () => ({}),
+    baseDirectory: directory,
+    services,
     policy: options.policy ?? DEFAULT_POLICY,
     calendar: englandAndWalesCalendar(),
     publisher,
@@ -104,7 +108,14 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     'api-commands': makeCommandsApi({ plans, workflow, clock }) as unknown as ApiFunction,
     'api-queries': makeQueriesApi({ plans }) as unknown as ApiFunction,
   };
-  const sweepOnce = () => sweep({ plans, workflow, publisher, clock });
+  let lastReconcile = 0;
+  const shouldReconcile = (now: string) => {
+    const at = new Date(now).getTime();
+    if (at - lastReconcile < 3600_000) return false;
+    lastReconcile = at;
+    return true;
+  };
+  const sweepOnce = () => sweep({ plans, services, workflow, publisher, clock, shouldReconcile });
   let sweeping: Promise<unknown> | undefined;
   async function advanceClock(ms: number, stepMs = 6 * 3600_000) {
     if (!(clockSource instanceof SimulatedClock)) throw new Error('the clock is not simulated: start with --clock simulated');
@@ -153,6 +164,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     url,
     port: gateway.port,
     plans,
+    services,
     directory,
     workflow,
     tokens,

@@ -2,6 +2,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { makeDocumentClient } from '../adapters/dynamodb/client.ts';
 import { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
+import { DirectoryStore } from '../adapters/dynamodb/directory-store.ts';
 import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.ts';
 import { englandAndWalesCalendar } from '../adapters/holidays.ts';
 import { SfnWorkflowStarter } from '../adapters/workflow/sfn-starter.ts';
@@ -24,12 +25,12 @@ export function awsDeps(): AwsDeps {
   if (cached) return cached;
   const config = readFunctionConfig(process.env);
   const plans = new PlanRepository(makeDocumentClient(), config.TABLE_NAME);
-  const directory = seedDirectory();
-  cached = {
+
+  const client = makeDocumentClient();
+  const deps: AwsDeps = {
     plans,
-    directory: async () => directory,
-    // Capacity counting arrives with the allocation issue; until then no service is treated as full.
-    serviceLoad: async () => ({}),
+    baseDirectory: seedDirectory(),
+    services: new DirectoryStore(client, config.TABLE_NAME),
     policy: DEFAULT_POLICY,
     calendar: englandAndWalesCalendar(),
     publisher: config.EVENT_BUS_NAME
@@ -37,7 +38,8 @@ export function awsDeps(): AwsDeps {
       : { publish: async () => undefined },
     workflow: config.STATE_MACHINE_ARN ? new SfnWorkflowStarter(new SFNClient({}), config.STATE_MACHINE_ARN) : missingWorkflow(),
   };
-  return cached;
+  cached = deps;
+  return deps;
 }
 
 function missingWorkflow(): WorkflowStarter {

@@ -1,25 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkingDayCalendar } from '../domain/calendar.ts';
 import type { DecideContext } from '../domain/decide.ts';
-import type { Directory, ServiceLoad } from '../domain/directory.ts';
+import type { Directory } from '../domain/directory.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { DeadlinePolicy } from '../domain/policy.ts';
 import type { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
 import type { EventPublisher } from '../adapters/events/publisher.ts';
+import type { DirectoryStore } from '../adapters/dynamodb/directory-store.ts';
 
 /** What the PlanCommand steps need; the AWS entry points and the embedded stack each build one. */
 export interface StepDeps {
   plans: PlanRepository;
-  directory: () => Promise<Directory>;
-  serviceLoad: () => Promise<ServiceLoad>;
+  /** The directory file: organisations and services; capacity and status come from `services`. */
+  baseDirectory: Directory;
+  services: DirectoryStore;
   policy: DeadlinePolicy;
   calendar: WorkingDayCalendar;
   publisher: EventPublisher;
   newEventId?: () => string;
 }
 
-export async function decideContext(deps: StepDeps, now: string): Promise<DecideContext> {
-  return { now, newEventId: deps.newEventId ?? randomUUID, policy: deps.policy, calendar: deps.calendar, directory: await deps.directory() };
+/**
+ * The domain's context. The directory's live capacity and status are read only when asked for
+ * (allocation and manual offers), so ordinary commands cost no extra read.
+ */
+export async function decideContext(deps: StepDeps, now: string, liveDirectory = false): Promise<DecideContext> {
+  const directory = liveDirectory ? (await deps.services.current(deps.baseDirectory)).directory : deps.baseDirectory;
+  return { now, newEventId: deps.newEventId ?? randomUUID, policy: deps.policy, calendar: deps.calendar, directory };
 }
 
 /**

@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
  *   participant identity      PARTICIPANT#<id>        IDENTITY
  *   provider allocation view  PROVIDER#<providerId>   ALLOCATION#<allocationId>
  *   provider feed entry       PROVIDER#<providerId>   FEED#<written at>#<eventId>
+ *   service state             DIRECTORY               SERVICE#<serviceId>   capacity, status, holds (capacity in use)
+ *   first response to a key   IDEMPOTENCY#<scope>     RESPONSE#<sha256 of the key>   expires (TTL) after 7 days
  *
  * Indexes (all sparse: an item is in an index only when it has that index's attributes):
  *   byStage   stagePk = STAGE#<stage>, stageSk = <updatedAt>#<planId>        worklists by stage
@@ -17,6 +19,8 @@ import { createHash } from 'node:crypto';
  *   byAlert   alertPk = ALERT#<shard>, alertSince                             open escalations (overdue worklist)
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
+/** Items with this attribute (epoch seconds) are removed by DynamoDB's TTL after that time. */
+export const TTL_ATTRIBUTE = 'expiresAt';
 
 export const INDEXES = {
   byStage: { partitionKey: 'stagePk', sortKey: 'stageSk' },
@@ -43,6 +47,9 @@ export const keys = {
   providerAllocationsPrefix: (providerId: string) => ({ pk: `PROVIDER#${providerId}`, skPrefix: 'ALLOCATION#' }),
   feedEntry: (providerId: string, writtenAt: string, eventId: string) => ({ pk: `PROVIDER#${providerId}`, sk: `FEED#${writtenAt}#${eventId}` }),
   feedPrefix: (providerId: string) => ({ pk: `PROVIDER#${providerId}`, skPrefix: 'FEED#' }),
+  idempotentResponse: (scope: string, keyHash: string) => ({ pk: `IDEMPOTENCY#${scope}`, sk: `RESPONSE#${keyHash}` }),
+  serviceState: (serviceId: string) => ({ pk: 'DIRECTORY', sk: `SERVICE#${serviceId}` }),
+  serviceStatePrefix: () => ({ pk: 'DIRECTORY', skPrefix: 'SERVICE#' }),
   stageIndex: (stage: string, updatedAt: string, planId: string) => ({ stagePk: `STAGE#${stage}`, stageSk: `${updatedAt}#${planId}` }),
   stagePartition: (stage: string) => `STAGE#${stage}`,
   dueIndex: (planId: string, dueAt: string) => ({ duePk: `DUE#${shardOf(planId)}`, dueAt }),

@@ -36,6 +36,14 @@ export function itemToPlan(item: Item): Plan {
   return { ...copy, outbox } as unknown as Plan;
 }
 
+export interface StoredResponse {
+  fingerprint: string;
+  status: number;
+  body: string;
+}
+/** How long a first response is kept for retries; the plan's own memory of applied keys lasts longer. */
+export const RESPONSE_TTL_SECONDS = 7 * 24 * 3600;
+
 export interface PlanPage {
   items: Plan[];
   nextCursor?: string;
@@ -107,8 +115,34 @@ export class PlanRepository {
     }
   }
 
-  async putIdentity(participantId: string, identity: Participant, now: string): Promise<void> {
-    await this.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.identity(participantId), type: 'identity', ...identity, recordedAt: now } }));
+  /** Store identity apart from the plan. Never overwrites: returns false if the record already exists. */
+  async putIdentity(participantId: string, identity: Participant, now: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({ TableName: this.tableName, Item: { ...keys.identity(participantId), type: 'identity', ...identity, recordedAt: now }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw storageError(error);
+    }
+  }
+
+  async deleteIdentity(participantId: string): Promise<void> {
+    await this.send(new DeleteCommand({ TableName: this.tableName, Key: keys.identity(participantId) }));
+  }
+
+  /** The response first given to an Idempotency-Key, so a retry gets exactly that back. */
+  async saveResponse(scope: string, keyHash: string, response: StoredResponse, now: string): Promise<void> {
+    const expiresAt = Math.floor(new Date(now).getTime() / 1000) + RESPONSE_TTL_SECONDS;
+    await this.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.idempotentResponse(scope, keyHash), type: 'response', ...response, expiresAt } }));
+  }
+
+  async getResponse(scope: string, keyHash: string): Promise<StoredResponse | undefined> {
+    const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.idempotentResponse(scope, keyHash), ConsistentRead: true }));
+    if (!out.Item) return undefined;
+    const { fingerprint, status, body } = out.Item as unknown as StoredResponse;
+    return { fingerprint, status, body };
   }
 
   async getIdentity(participantId: string): Promise<Participant | undefined> {

@@ -1,4 +1,4 @@
-import { INDEXES, TABLE_KEYS } from './keys.ts';
+import { INDEXES, TABLE_KEYS, TTL_ATTRIBUTE } from './keys.ts';
 
 /**
  * The one definition of the table. The CDK stack builds the DynamoDB table from it and the embedded
@@ -9,12 +9,14 @@ export const TABLE_NAME_DEFAULT = 'wraparound';
 export interface TableDefinition {
   partitionKey: string;
   sortKey: string;
+  timeToLiveAttribute: string;
   indexes: { name: string; partitionKey: string; sortKey: string }[];
 }
 
 export const TABLE_DEFINITION: TableDefinition = {
   partitionKey: TABLE_KEYS.partitionKey,
   sortKey: TABLE_KEYS.sortKey,
+  timeToLiveAttribute: TTL_ATTRIBUTE,
   indexes: Object.entries(INDEXES).map(([name, k]) => ({ name, partitionKey: k.partitionKey, sortKey: k.sortKey })),
 };
 
