@@ -17,6 +17,8 @@ export interface PlanCommandState extends PlanCommandInput {
   changed?: boolean;
   needsAllocation?: boolean;
   status?: number;
+  /** Names the capacity holds this execution reserved, so a failed save gives back only its own. */
+  holdToken?: string;
 }
 
 /** How an execution ended, whichever runner ran it. */
