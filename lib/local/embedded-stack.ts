@@ -17,6 +17,8 @@ import { makeHandler as makeSavePlan } from '../../functions/save-plan/handler.t
 import { makeHandler as makePublish } from '../../functions/publish-events/handler.ts';
 import { makeHandler as makeCommandsApi } from '../../functions/api-commands/handler.ts';
 import { makeHandler as makeQueriesApi } from '../../functions/api-queries/handler.ts';
+import { makeHandler as makeDirectoryApi } from '../../functions/api-directory/handler.ts';
+import { makeHandler as makeProvidersApi } from '../../functions/api-providers/handler.ts';
 import { sweep, type SweepReport } from '../../functions/sweeper/handler.ts';
 import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
 import { LOCAL_AWS, startLocalStore } from './dynalite-server.ts';
@@ -107,6 +109,8 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const functions: Record<string, ApiFunction> = {
     'api-commands': makeCommandsApi({ plans, workflow, clock }) as unknown as ApiFunction,
     'api-queries': makeQueriesApi({ plans }) as unknown as ApiFunction,
+    'api-directory': makeDirectoryApi({ baseDirectory: directory, services, clock }) as unknown as ApiFunction,
+    'api-providers': makeProvidersApi({ plans, clock }) as unknown as ApiFunction,
   };
   let lastReconcile = 0;
   const shouldReconcile = (now: string) => {
