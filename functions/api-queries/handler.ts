@@ -4,22 +4,42 @@ import { json, parseWith, problem } from '../../lib/api/http.ts';
 import { openApiDocument } from '../../lib/api/openapi.ts';
 import { PlanListQuery } from '../../lib/api/request-schemas.ts';
 import { PlanId, ProviderId } from '../../lib/domain/schemas.ts';
-import { historyView, planSummary, planView } from '../../lib/domain/views.ts';
+import { byUrgency, historyView, planSummary, planView } from '../../lib/domain/views.ts';
+import { addCalendarDays, londonDate, londonTime } from '../../lib/domain/calendar.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
 
 export interface QueryApiDeps {
   plans: PlanRepository;
+  clock?: () => string;
+}
+
+/** The end of the London day, or of the London week (Sunday), that `now` falls in. */
+export function dueHorizon(now: string, due: 'today' | 'this-week'): string {
+  const today = londonDate(now);
+  const weekday = new Date(`${today}T12:00:00Z`).getUTCDay(); // 0 = Sunday
+  const days = due === 'today' ? 1 : ((7 - weekday) % 7) + 1;
+  return londonTime(addCalendarDays(today, days), 0);
 }
 
 const WORKLIST_STAGES = ['referred', 'assessment', 'allocating', 'active', 'exited'] as const;
 
 export function makeHandler(deps: QueryApiDeps) {
   let openapi: unknown;
+  const clock = deps.clock ?? (() => new Date().toISOString());
+
+  async function escalations() {
+    const plans = (await deps.plans.listAlerted(100)).sort(byUrgency);
+    return json(200, { items: plans.map((p) => ({ ...planSummary(p), escalations: p.escalations.filter((e) => !e.resolvedAt) })) });
+  }
 
   async function listPlans(ctx: RouteContext) {
     const query = parseWith(PlanListQuery, ctx.event.queryStringParameters ?? {}, 'query');
-    if (query.due === 'overdue') {
-      const plans = (await deps.plans.listAlerted(query.limit)).filter((p) => !query.stage || p.stage === query.stage);
+    if (query.due) {
+      // Plans with an open escalation are always on the list; today / this-week add what falls due before the horizon.
+      const alerted = await deps.plans.listAlerted(100);
+      const dueSoon = query.due === 'overdue' ? [] : await deps.plans.dueBefore(dueHorizon(clock(), query.due), 100);
+      const byId = new Map([...alerted, ...dueSoon].map((p) => [p.planId, p]));
+      const plans = [...byId.values()].filter((p) => !query.stage || p.stage === query.stage).sort(byUrgency).slice(0, query.limit);
       return json(200, { items: plans.map(planSummary), nextCursor: null });
     }
     if (query.stage) {
@@ -74,6 +94,7 @@ export function makeHandler(deps: QueryApiDeps) {
     'GET /plans/{planId}': getPlan,
     'GET /plans/{planId}/history': history,
     'GET /providers/{providerId}/offers': offers,
+    'GET /escalations': escalations,
   });
 }
 

@@ -59,8 +59,15 @@ const PlanSummary = z.object({
   urgency: z.enum(['routine', 'urgent']),
   updatedAt: IsoDateTime,
   nextDeadline: IsoDateTime.nullable(),
-  openEscalations: z.array(z.string()).describe('Kinds of the escalations still open'),
+  nextDue: z.object({ command: z.string(), dueAt: IsoDateTime, ref: z.string().optional() }).nullable().describe('The next deadline and what it is for'),
+  nextReview: z.object({ reviewNumber: z.number().int(), dueAt: IsoDateTime, overdue: z.boolean(), escalateAt: IsoDateTime }).nullable(),
+  risk: z.number().int().min(0).describe('Higher is more worrying: domestic-abuse risk, self-harm, children at risk'),
+  openEscalations: z.array(z.object({ kind: z.string(), raisedAt: IsoDateTime, ref: z.string().optional() })).describe('Escalations still open'),
 }).meta({ id: 'PlanSummary', description: 'A line of the worklist: enough to triage' });
+
+const EscalationList = z.object({
+  items: z.array(PlanSummary.extend({ escalations: z.array(z.object({ kind: z.string(), raisedAt: IsoDateTime, ref: z.string().optional() })) })),
+}).meta({ id: 'EscalationList', description: 'Plans with open escalations, most urgent first' });
 
 const PlanList = z.object({
   items: z.array(PlanSummary),
@@ -194,6 +201,7 @@ const OPERATION_IDS: Record<string, string> = {
   'GET /plans/{planId}': 'getPlan',
   'GET /plans/{planId}/history': 'getPlanHistory',
   'GET /providers/{providerId}/offers': 'listProviderOffers',
+  'GET /escalations': 'listEscalations',
 };
 
 const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; description: string }> = {
@@ -204,6 +212,7 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
   'GET /plans/{planId}': { status: 200, schema: PlanView, description: 'The plan (with identity for coordinators)' },
   'GET /plans/{planId}/history': { status: 200, schema: PlanHistory, description: "The plan's events in order" },
   'GET /providers/{providerId}/offers': { status: 200, schema: ProviderOffers, description: 'Open offers, soonest deadline first' },
+  'GET /escalations': { status: 200, schema: EscalationList, description: 'Open escalations, most urgent first' },
 };
 
 /** Which generic `{command}` route addresses which lifecycle target. */

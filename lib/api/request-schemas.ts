@@ -8,7 +8,7 @@ export const ExpectedVersion = z.number().int().min(1).describe('Optimistic conc
 
 export const PlanListQuery = z.strictObject({
   stage: Stage.exclude(['none']).optional().describe('Only plans in this stage'),
-  due: z.enum(['overdue']).optional().describe('Only plans with an open escalation'),
+  due: z.enum(['overdue', 'today', 'this-week']).optional().describe('overdue: plans with an open escalation; today / this-week: also plans with a deadline before the end of today / of Sunday (London)'),
   limit: z.coerce.number().int().min(1).max(100).default(25).describe('Page size'),
   cursor: z.string().max(2000).optional().describe('nextCursor of the previous page; needs stage'),
 });

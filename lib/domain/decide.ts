@@ -382,6 +382,13 @@ const apply: { [C in CommandName]: Apply<C> } = {
     (p.closeNeeds ?? []).forEach((d, i) => {
       if (!open.has(d)) throw invalid(`closeNeeds.${i}`, `${d} is not an open need`);
     });
+    const courtLinked = plan.referral.source === 'court' || plan.referral.source === 'problem-solving-court';
+    const holders = new Set(plan.allocations.filter((a) => a.status === 'accepted' || a.status === 'ended').map((a) => a.providerId));
+    p.attendees.forEach((a, i) => {
+      if (a.role === 'judge' && !courtLinked) throw invalid(`attendees.${i}.role`, 'a judge attends reviews only in court-linked plans');
+      if (a.role === 'provider' && !holders.has(a.providerId ?? '')) throw invalid(`attendees.${i}.providerId`, `${a.providerId} holds no allocation in this plan`);
+    });
+    if (p.reviewEveryDays) plan.reviewEveryDays = p.reviewEveryDays;
     const since = plan.contacts.filter((c) => c.date > (plan.reviews.at(-1)?.date ?? '') && c.date <= date);
     const count = (kind: string) => since.filter((c) => c.kind === kind).length;
     const review = {
@@ -390,12 +397,13 @@ const apply: { [C in CommandName]: Apply<C> } = {
       scores: p.scores,
       outcome: p.outcome,
       ...(p.participantWords ? { participantWords: p.participantWords } : {}),
+      attendees: p.attendees,
       attendance: { attended: count('attended'), missed: count('missed'), cancelled: count('cancelled') },
       recordedAt: t.now,
     };
     plan.reviews.push(review);
     t.resolve((k) => k === 'review-overdue');
-    t.emit('review.recorded.v1', { planRef: plan.planId, reviewNumber: review.reviewNumber, outcome: p.outcome, scores: p.scores, attendance: review.attendance });
+    t.emit('review.recorded.v1', { planRef: plan.planId, reviewNumber: review.reviewNumber, outcome: p.outcome, scores: p.scores, attendance: review.attendance, attendees: p.attendees.map((a) => a.role) });
     if (p.outcome === 'exit') {
       exitPlan(t, p.exitReason ?? 'other');
       return;
@@ -478,7 +486,15 @@ const apply: { [C in CommandName]: Apply<C> } = {
   },
   'follow-up-due': (t, p) => {
     const deadline = t.plan.deadlines.find((d) => d.deadlineId === p.deadlineId);
-    t.raise(`follow-up-due:${deadline?.ref ?? ''}`);
+    const month = deadline?.ref ?? '';
+    const reminder = `follow-up:${month}`;
+    // First a reminder to the coordinator; if it is still not recorded, escalate, and keep doing so.
+    if (!t.plan.remindersSent.includes(reminder)) {
+      t.plan.remindersSent.push(reminder);
+      t.emit('follow-up.due.v1', { planRef: t.plan.planId, month: Number(month) });
+    } else {
+      t.raise(`follow-up-due:${month}`);
+    }
     t.setDeadline('follow-up-due', addDays(t.now, t.ctx.policy.followUpReminderRepeatDays), deadline?.ref);
   },
 };
@@ -532,6 +548,8 @@ function newPlan(command: Command, payload: PayloadOf<'refer'>, ctx: DecideConte
     contacts: [],
     escalations: [],
     followUps: [],
+    previousPlanIds: payload.previousPlanIds ?? [],
+    remindersSent: [],
     deadlines: [],
     sequence: 0,
     outbox: [],
@@ -564,7 +582,7 @@ export function decide(plan: Plan | undefined, command: Command, ctx: DecideCont
   if (command.name === 'refer') {
     const p = payload as PayloadOf<'refer'>;
     t.setDeadline('assessment-overdue', workingDaysAfter(ctx.calendar, ctx.now, ctx.policy.assessmentWithinWorkingDays));
-    t.emit('plan.referred.v1', { planRef: draft.planId, source: p.referral.source, localAuthority: p.referral.localAuthority, urgency: p.referral.urgency });
+    t.emit('plan.referred.v1', { planRef: draft.planId, source: p.referral.source, localAuthority: p.referral.localAuthority, urgency: p.referral.urgency, rereferral: (p.previousPlanIds ?? []).length > 0 });
   } else {
     if (row.actors.some((a) => a === 'timer')) {
       const { deadlineId } = payload as PayloadOf<'review-due'>;

@@ -48,6 +48,7 @@ export const RecordReferralPayload = z.strictObject({
   ageAtReferral: z.number().int().min(0).max(130),
   referral: ReferPayload.shape.referral,
   reviewEveryDays: z.number().int().min(7).max(91).optional(),
+  previousPlanIds: z.array(PlanId).max(50).default([]),
 });
 
 export const DATA_CATEGORIES = ['needs', 'risks', 'adjustments', 'contact-details', 'offending'] as const;
@@ -106,6 +107,7 @@ export const EndAllocationPayload = z.strictObject({ outcome: z.enum(END_OUTCOME
 export const EXIT_REASONS = ['completed', 'transferred', 'disengaged', 'moved-away', 'custody', 'other'] as const;
 export const ExitReason = z.enum(EXIT_REASONS);
 export const Score = z.number().int().min(1).max(10);
+export const REVIEW_ATTENDEE_ROLES = ['participant', 'coordinator', 'provider', 'judge'] as const;
 export const RecordReviewPayload = z
   .strictObject({
     date: IsoDate.optional(),
@@ -115,8 +117,19 @@ export const RecordReviewPayload = z
     addNeeds: z.array(AssessedNeed).max(14).refine(uniqueDomains, 'each need domain may appear only once').optional(),
     closeNeeds: z.array(NeedDomain).max(14).optional(),
     participantWords: FreeText.optional(),
+    attendees: z
+      .array(z.strictObject({ role: z.enum(REVIEW_ATTENDEE_ROLES), providerId: ProviderId.optional() }))
+      .min(1)
+      .max(20)
+      .default([{ role: 'participant' }, { role: 'coordinator' }])
+      .describe('Who took part; a judge only in court-linked plans, providers by their id'),
+    reviewEveryDays: z.number().int().min(7).max(91).optional().describe('Change the review cadence from this review on'),
   })
   .superRefine((review, ctx) => {
+    review.attendees.forEach((a, i) => {
+      if (a.role === 'provider' && !a.providerId) ctx.addIssue({ code: 'custom', path: ['attendees', i, 'providerId'], message: 'required for a provider attendee' });
+      if (a.role !== 'provider' && a.providerId) ctx.addIssue({ code: 'custom', path: ['attendees', i, 'providerId'], message: 'only for a provider attendee' });
+    });
     if (review.outcome === 'exit' && !review.exitReason) ctx.addIssue({ code: 'custom', path: ['exitReason'], message: 'required when outcome is exit' });
     if (review.outcome !== 'exit' && review.exitReason) ctx.addIssue({ code: 'custom', path: ['exitReason'], message: 'only allowed when outcome is exit' });
     const adjusts = (review.addNeeds?.length ?? 0) + (review.closeNeeds?.length ?? 0) > 0;
@@ -204,6 +217,7 @@ export const Review = z.object({
   scores: z.partialRecord(NeedDomain, Score),
   outcome: z.enum(['continue', 'adjust', 'exit']),
   participantWords: z.string().optional(),
+  attendees: z.array(z.object({ role: z.enum(REVIEW_ATTENDEE_ROLES), providerId: ProviderId.optional() })).default([]),
   attendance: z.object({ attended: z.number().int(), missed: z.number().int(), cancelled: z.number().int() }),
   recordedAt: IsoDateTime,
 });
@@ -264,6 +278,10 @@ export const Plan = z.object({
   withdrawal: z.object({ reason: z.enum(WITHDRAW_REASONS), at: IsoDateTime, note: z.string().optional() }).optional(),
   followUps: z.array(FollowUp),
   closedAt: IsoDateTime.optional(),
+  /** Earlier plans of the same woman (a re-referral links them). */
+  previousPlanIds: z.array(PlanId).default([]),
+  /** Reminders already sent, so a repeat of the same wait escalates instead of reminding again. */
+  remindersSent: z.array(z.string()).default([]),
   deadlines: z.array(Deadline),
   sequence: z.number().int().min(0),
   outbox: z.array(PlanEvent),

@@ -1,4 +1,4 @@
-import { daysBetween } from './calendar.ts';
+import { addDays, daysBetween } from './calendar.ts';
 import { nextDueAt } from './decide.ts';
 import { isAllowedIn } from './lifecycle.ts';
 import type { Participant, Plan, PlanEvent } from './schemas.ts';
@@ -36,20 +36,51 @@ export function exitSummary(plan: Plan) {
 export function planView(plan: Plan, identity?: Participant) {
   const { outbox: _outbox, applied: _applied, ...rest } = plan;
   const live = plan.deadlines.filter((d) => isAllowedIn(d.command, plan.stage)).sort((a, b) => a.dueAt.localeCompare(b.dueAt));
-  const review = live.find((d) => d.command === 'review-overdue');
   return {
     ...rest,
     ...(identity ? { participant: identity } : {}),
     deadlines: live,
     nextDeadline: nextDueAt(plan) ?? null,
-    nextReview: review ? { reviewNumber: Number(review.ref), overdueAt: review.dueAt } : null,
+    nextReview: nextReviewOf(plan),
     openEscalations: plan.escalations.filter((e) => !e.resolvedAt),
     exitSummary: exitSummary(plan) ?? null,
   };
 }
 
+/** The review the plan is waiting for: when it is due, when the reminder goes, when it becomes overdue. */
+export function nextReviewOf(plan: Plan) {
+  if (plan.stage !== 'active') return null;
+  const overdue = plan.deadlines.find((d) => d.command === 'review-overdue');
+  if (!overdue) return null;
+  const open = plan.escalations.some((e) => e.kind === 'review-overdue' && e.ref === overdue.ref && !e.resolvedAt);
+  const dueAt = addDays(plan.reviews.at(-1) ? `${plan.reviews.at(-1)?.date}T12:00:00.000Z` : (plan.activatedAt ?? plan.createdAt), plan.reviewEveryDays);
+  return { reviewNumber: Number(overdue.ref), dueAt, overdue: open, escalateAt: overdue.dueAt };
+}
+
+/** Higher is more worrying: domestic-abuse risk, self-harm and children at risk move a plan up the list. */
+export function riskScore(plan: Plan): number {
+  const r = plan.risks;
+  if (!r) return 0;
+  return ({ none: 0, standard: 1, medium: 2, high: 4 } as const)[r.domesticAbuse] + (r.selfHarm ? 3 : 0) + (r.safeguardingChildren ? 2 : 0);
+}
+
+/**
+ * Worklist order: open escalations first (more of them first), then urgent referrals, then higher
+ * risk, then the nearest deadline.
+ */
+export function byUrgency(a: Plan, b: Plan): number {
+  const open = (p: Plan) => p.escalations.filter((e) => !e.resolvedAt).length;
+  return (
+    open(b) - open(a) ||
+    Number(b.referral.urgency === 'urgent') - Number(a.referral.urgency === 'urgent') ||
+    riskScore(b) - riskScore(a) ||
+    (nextDueAt(a) ?? '9999').localeCompare(nextDueAt(b) ?? '9999')
+  );
+}
+
 /** A line of the worklist: enough to triage, nothing more. */
 export function planSummary(plan: Plan) {
+  const due = plan.deadlines.filter((d) => isAllowedIn(d.command, plan.stage)).sort((a, b) => a.dueAt.localeCompare(b.dueAt))[0];
   return {
     planId: plan.planId,
     stage: plan.stage,
@@ -58,7 +89,10 @@ export function planSummary(plan: Plan) {
     urgency: plan.referral.urgency,
     updatedAt: plan.updatedAt,
     nextDeadline: nextDueAt(plan) ?? null,
-    openEscalations: plan.escalations.filter((e) => !e.resolvedAt).map((e) => e.kind),
+    nextDue: due ? { command: due.command, dueAt: due.dueAt, ...(due.ref ? { ref: due.ref } : {}) } : null,
+    nextReview: nextReviewOf(plan),
+    risk: riskScore(plan),
+    openEscalations: plan.escalations.filter((e) => !e.resolvedAt).map((e) => ({ kind: e.kind, raisedAt: e.raisedAt, ...(e.ref ? { ref: e.ref } : {}) })),
   };
 }
 

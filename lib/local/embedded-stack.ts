@@ -108,7 +108,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const tokens = await LocalTokens.forDataDir(dataDir);
   const functions: Record<string, ApiFunction> = {
     'api-commands': makeCommandsApi({ plans, workflow, clock }) as unknown as ApiFunction,
-    'api-queries': makeQueriesApi({ plans }) as unknown as ApiFunction,
+    'api-queries': makeQueriesApi({ plans, clock }) as unknown as ApiFunction,
     'api-directory': makeDirectoryApi({ baseDirectory: directory, services, clock }) as unknown as ApiFunction,
     'api-providers': makeProvidersApi({ plans, clock }) as unknown as ApiFunction,
   };

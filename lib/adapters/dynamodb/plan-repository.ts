@@ -33,7 +33,8 @@ export function itemToPlan(item: Item): Plan {
   const copy: Item = { ...item };
   for (const k of KEY_ATTRIBUTES) delete copy[k];
   const outbox = Object.values((item.outbox ?? {}) as Record<string, PlanEvent>).sort((a, b) => a.sequence - b.sequence);
-  return { ...copy, outbox } as unknown as Plan;
+  // Attributes added after a plan was first written read as their empty defaults.
+  return { previousPlanIds: [], remindersSent: [], ...copy, outbox } as unknown as Plan;
 }
 
 export interface StoredResponse {
