@@ -10,6 +10,7 @@ export const ENV_NAMES = {
   eventBusName: 'EVENT_BUS_NAME',
   eventSource: 'EVENT_SOURCE',
   directoryFile: 'DIRECTORY_FILE',
+  identityKeySecretArn: 'IDENTITY_KEY_SECRET_ARN',
 } as const;
 
 export const FunctionConfig = z.object({
@@ -17,6 +18,8 @@ export const FunctionConfig = z.object({
   STATE_MACHINE_ARN: z.string().min(1).optional(),
   EVENT_BUS_NAME: z.string().min(1).optional(),
   EVENT_SOURCE: z.string().min(1).default('wraparound'),
+  /** Secrets Manager secret holding the key that links a woman's plans across referrals. */
+  IDENTITY_KEY_SECRET_ARN: z.string().min(1).optional(),
 });
 export type FunctionConfig = z.infer<typeof FunctionConfig>;
 

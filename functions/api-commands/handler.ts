@@ -12,6 +12,7 @@ import { planView } from '../../lib/domain/views.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import type { PlanCommandState, WorkflowStarter } from '../../workflows/plan-command/state.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
+import { identityMatchKey } from '../../lib/adapters/identity-match.ts';
 
 export interface CommandApiDeps {
   plans: PlanRepository;
@@ -19,7 +20,11 @@ export interface CommandApiDeps {
   clock: () => string;
   /** Random id material (hex); injected so tests can fix it. */
   randomId?: () => string;
+  /** Secret for linking a woman's plans across referrals; without it, no duplicate check or linking. */
+  identityKey?: () => Promise<Uint8Array | undefined>;
 }
+
+const OPEN_STAGES = new Set(['referred', 'assessment', 'allocating', 'active']);
 
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -105,10 +110,21 @@ export function makeHandler(deps: CommandApiDeps) {
       if (!identity || !sameIdentity(identity, referral.participant)) throw keyReused();
       return { ...cached, body: JSON.stringify({ ...(JSON.parse(String(cached.body)) as object), participant: identity }) };
     }
+    // A woman referred before: refuse a duplicate while a plan is open, otherwise link the new plan to
+    // her earlier ones and keep her one identity record.
+    const secret = await deps.identityKey?.();
+    const matchKey = secret ? identityMatchKey(secret, referral.participant) : undefined;
+    const person = matchKey ? await deps.plans.findPerson(matchKey) : undefined;
+    const earlier = person ? (await Promise.all(person.planIds.filter((id) => id !== planId).map((id) => deps.plans.getPlan(id, false)))).filter((p): p is Plan => Boolean(p)) : [];
+    const open = earlier.find((p) => OPEN_STAGES.has(p.stage));
+    if (open)
+      throw problem(409, `This person already has an open plan (${open.planId}, stage ${open.stage}): work with that plan instead of referring again.`, [
+        { path: 'participant', message: `already has open plan ${open.planId}` },
+      ]);
     // Identity lives apart from the plan under a random pseudonymous id, so two referrals racing on one
     // key never write over each other's identity; the loser's record is removed again below.
-    const participantId = `pt_${randomId()}`;
-    const created = await deps.plans.putIdentity(participantId, referral.participant, now);
+    const participantId = person && earlier.length > 0 ? person.participantId : `pt_${randomId()}`;
+    const created = participantId === person?.participantId ? false : await deps.plans.putIdentity(participantId, referral.participant, now);
     const forget = async () => {
       if (created && (await deps.plans.getPlan(planId))?.participantId !== participantId) await deps.plans.deleteIdentity(participantId);
     };
@@ -117,7 +133,13 @@ export function makeHandler(deps: CommandApiDeps) {
       outcome = await run({
         name: 'refer',
         planId,
-        payload: { participantId, ageAtReferral: age, referral: referral.referral, ...(referral.reviewEveryDays ? { reviewEveryDays: referral.reviewEveryDays } : {}) },
+        payload: {
+          participantId,
+          ageAtReferral: age,
+          referral: referral.referral,
+          ...(referral.reviewEveryDays ? { reviewEveryDays: referral.reviewEveryDays } : {}),
+          previousPlanIds: earlier.map((p) => p.planId),
+        },
         actor: { role: 'coordinator', sub: ctx.principal?.sub ?? 'unknown' },
         ...(idempotency ? { idempotency } : {}),
       });
@@ -127,6 +149,7 @@ export function makeHandler(deps: CommandApiDeps) {
     }
     const plan = outcome.state.plan as Plan;
     if (plan.participantId !== participantId) await forget();
+    else if (matchKey && !outcome.replayed) await deps.plans.linkPerson(matchKey, participantId, plan.planId);
     const identity = await deps.plans.getIdentity(plan.participantId);
     if (outcome.replayed && !sameIdentity(identity, referral.participant)) throw keyReused();
     const view = planView(plan);

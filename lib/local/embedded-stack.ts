@@ -24,6 +24,7 @@ import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
 import { LOCAL_AWS, startLocalStore } from './dynalite-server.ts';
 import { startGateway, type ApiFunction } from './gateway.ts';
 import { LocalTokens } from './tokens.ts';
+import { localSecret } from './secrets.ts';
 import { LocalWorkflowRunner } from './workflow-runner.ts';
 import { SimulatedClock, systemClock, type Clock } from './clock.ts';
 import { clockRoutes } from './clock-routes.ts';
@@ -106,8 +107,9 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   });
   const workflow = options.wrapWorkflow ? options.wrapWorkflow(runner) : runner;
   const tokens = await LocalTokens.forDataDir(dataDir);
+  const identityKey = await localSecret(dataDir, 'identity-key');
   const functions: Record<string, ApiFunction> = {
-    'api-commands': makeCommandsApi({ plans, workflow, clock }) as unknown as ApiFunction,
+    'api-commands': makeCommandsApi({ plans, workflow, clock, identityKey: async () => identityKey }) as unknown as ApiFunction,
     'api-queries': makeQueriesApi({ plans, clock }) as unknown as ApiFunction,
     'api-directory': makeDirectoryApi({ baseDirectory: directory, services, clock }) as unknown as ApiFunction,
     'api-providers': makeProvidersApi({ plans, clock }) as unknown as ApiFunction,

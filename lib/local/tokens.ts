@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { localSecret } from './secrets.ts';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { GROUP_OF_ROLE } from '../api/auth.ts';
 import type { Role } from '../api/routes.ts';
@@ -28,16 +27,7 @@ export class LocalTokens {
   }
 
   static async forDataDir(dataDir: string | undefined): Promise<LocalTokens> {
-    if (!dataDir) return new LocalTokens(randomBytes(32));
-    const file = `${dataDir}/jwt-secret`;
-    try {
-      return new LocalTokens(Buffer.from((await readFile(file, 'utf8')).trim(), 'hex'));
-    } catch {
-      await mkdir(dataDir, { recursive: true });
-      const secret = randomBytes(32);
-      await writeFile(file, secret.toString('hex'), { mode: 0o600 });
-      return new LocalTokens(secret);
-    }
+    return new LocalTokens(await localSecret(dataDir, 'jwt-secret'));
   }
 
   async issue(request: TokenRequest): Promise<string> {

@@ -1,5 +1,6 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { makeDocumentClient } from '../adapters/dynamodb/client.ts';
 import { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
 import { DirectoryStore } from '../adapters/dynamodb/directory-store.ts';
@@ -18,6 +19,23 @@ import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
  */
 export interface AwsDeps extends StepDeps {
   workflow: WorkflowStarter;
+  identityKey: () => Promise<Uint8Array | undefined>;
+}
+
+/** Read a secret once per container; a failure is retried on the next call rather than cached. */
+function secretOnce(arn: string | undefined): () => Promise<Uint8Array | undefined> {
+  let value: Promise<Uint8Array | undefined> | undefined;
+  return () => {
+    if (!arn) return Promise.resolve(undefined);
+    value ??= new SecretsManagerClient({})
+      .send(new GetSecretValueCommand({ SecretId: arn }))
+      .then((out) => Buffer.from(out.SecretString ?? '', 'utf8'))
+      .catch((error: unknown) => {
+        value = undefined;
+        throw error;
+      });
+    return value;
+  };
 }
 
 let cached: AwsDeps | undefined;
@@ -36,6 +54,7 @@ export function awsDeps(): AwsDeps {
     publisher: config.EVENT_BUS_NAME
       ? new EventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME, config.EVENT_SOURCE)
       : { publish: async () => undefined },
+    identityKey: secretOnce(config.IDENTITY_KEY_SECRET_ARN),
     workflow: config.STATE_MACHINE_ARN ? new SfnWorkflowStarter(new SFNClient({}), config.STATE_MACHINE_ARN) : missingWorkflow(),
   };
   cached = deps;

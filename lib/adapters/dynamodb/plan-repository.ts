@@ -129,6 +129,24 @@ export class PlanRepository {
     }
   }
 
+  /** The plans already known for a person (by keyed hash of her identity), and her participant id. */
+  async findPerson(matchKey: string): Promise<{ participantId: string; planIds: string[] } | undefined> {
+    const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.person(matchKey), ConsistentRead: true }));
+    return out.Item ? { participantId: String(out.Item.participantId), planIds: (out.Item.planIds as string[] | undefined) ?? [] } : undefined;
+  }
+
+  async linkPerson(matchKey: string, participantId: string, planId: string): Promise<void> {
+    await this.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.person(matchKey),
+        UpdateExpression: 'SET #type = :type, participantId = if_not_exists(participantId, :pid), planIds = list_append(if_not_exists(planIds, :empty), :plan)',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: { ':type': 'person', ':pid': participantId, ':empty': [], ':plan': [planId] },
+      }),
+    );
+  }
+
   async deleteIdentity(participantId: string): Promise<void> {
     await this.send(new DeleteCommand({ TableName: this.tableName, Key: keys.identity(participantId) }));
   }

@@ -1,0 +1,12 @@
+import { createHmac } from 'node:crypto';
+import type { Participant } from '../domain/schemas.ts';
+
+/**
+ * The key under which a woman's plans are linked: an HMAC of her normalised identity with a secret
+ * kept outside the table. A plain hash of name and date of birth could be reversed by trying names;
+ * without the secret this one cannot.
+ */
+export function identityMatchKey(secret: Uint8Array, participant: Participant): string {
+  const normalise = (s: string) => s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z]/g, '');
+  return createHmac('sha256', secret).update(`${normalise(participant.familyName)}|${normalise(participant.givenName)}|${participant.dateOfBirth}`).digest('hex').slice(0, 40);
+}

@@ -1,0 +1,265 @@
+import { z } from 'zod';
+import { Stage } from './lifecycle.ts';
+import {
+  ADJUSTMENTS,
+  AllocationId,
+  CONTACT_KINDS,
+  DATA_CATEGORIES,
+  DECLINE_REASONS,
+  END_OUTCOMES,
+  EXIT_REASONS,
+  GAP_REASONS,
+  IsoDate,
+  IsoDateTime,
+  NeedLevel,
+  PlanId,
+  ProviderId,
+  Score,
+  ServiceId,
+  WITHDRAW_REASONS,
+} from './schemas.ts';
+import { LocalAuthority, NeedDomain, ReferralSource } from './taxonomy.ts';
+
+/**
+ * The event catalogue: every event type decide() and the Allocate providers step emit, with a zod
+ * schema of its `data`. Events leave the system as CloudEvents 1.0 in structured JSON mode (see
+ * toCloudEvent in lib/adapters/events/publisher.ts); schemas/events/<type>.json and docs/events.md
+ * are rendered from here by scripts/render-events.ts.
+ *
+ * Every `data` schema is a strictObject, so a field added in decide() without being catalogued here
+ * fails the tests instead of slipping out to a provider. Provider-facing events (sent with a
+ * providerId, routed to that provider's webhook and feed) are thin: a pseudonymous plan reference,
+ * the allocation, what that provider needs to act, never a name, a date of birth or offence detail.
+ */
+
+export type Audience = 'provider' | 'programme';
+
+export interface EventEntry {
+  /** `provider`: addressed to one provider (the envelope carries `providerid`); `programme`: coordinators and team leads only. */
+  readonly audience: Audience;
+  readonly description: string;
+  readonly data: z.ZodType;
+}
+
+/** `<entity>.<what happened>.v<major>`: a breaking change to `data` is a new major version, a new type. */
+export const EVENT_TYPE_PATTERN = /^[a-z][a-z-]*(\.[a-z][a-z-]*)+\.v[1-9][0-9]*$/;
+
+// ---------------------------------------------------------------------------------------------
+// Pieces shared by several events
+
+const planRef = PlanId.describe('Pseudonymous plan reference: no identity, fetch detail through the API');
+const allocationId = AllocationId.describe('The allocation this event is about');
+const serviceId = ServiceId.describe('The provider service the allocation is with');
+const providerId = ProviderId.describe('The provider holding the allocation');
+const needDomains = z.array(NeedDomain);
+
+/** Why allocations are withdrawn (open offers) or ended (accepted ones) by the programme rather than by the provider. */
+export const RELEASE_REASONS = ['replaced-by-manual-offer', 'needs-closed', ...EXIT_REASONS.map((r) => `plan-exited:${r}` as const)] as const;
+const ReleaseReason = z.enum(RELEASE_REASONS).describe('Why the programme released the allocation');
+
+const ESCALATION_KINDS = ['assessment-overdue', 'activation-overdue', 'review-overdue', 'no-contact', 'follow-up-due:6', 'follow-up-due:12'] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Provider-facing: emitted with a providerId, delivered to that provider only
+
+const AllocationOffered = z.strictObject({
+  planRef,
+  allocationId,
+  serviceId,
+  needs: z
+    .array(
+      z.strictObject({
+        domain: NeedDomain,
+        level: NeedLevel,
+        goals: z.array(z.string()).optional().describe('Present only when consent covers the `needs` category'),
+      }),
+    )
+    .describe('The open needs offered to this provider, and no others'),
+  lead: z.boolean().describe('This provider would be the key worker'),
+  respondBy: IsoDateTime.describe('Accept or decline by then, or the offer expires'),
+  adjustments: z.array(z.enum(ADJUSTMENTS)).optional().describe('Present only when consent covers the `adjustments` category and there are some'),
+  risks: z
+    .strictObject({
+      domesticAbuse: z.enum(['none', 'standard', 'medium', 'high']),
+      selfHarm: z.boolean(),
+      safeguardingChildren: z.boolean(),
+    })
+    .optional()
+    .describe('Present only when consent covers the `risks` category'),
+  detail: z
+    .string()
+    .regex(/^\/allocations\/al_[a-z0-9]{10,40}_[0-9]{1,4}$/)
+    .describe('API path to fetch the allocation detail (authenticated, audited)'),
+});
+
+const AllocationAccepted = z.strictObject({ planRef, allocationId, serviceId, providerId, needs: needDomains.describe('The needs the provider took on') });
+
+const AllocationDeclined = z.strictObject({
+  planRef,
+  allocationId,
+  serviceId,
+  providerId,
+  reason: z.enum(DECLINE_REASONS),
+  needs: needDomains.describe('The needs that go to the next candidate'),
+});
+
+const AllocationExpired = z.strictObject({ planRef, allocationId, serviceId });
+
+const AllocationWithdrawn = z.strictObject({ planRef, allocationId, reason: ReleaseReason });
+
+const AllocationEnded = z.union([
+  z.strictObject({ planRef, allocationId, serviceId, providerId, outcome: z.enum(END_OUTCOMES), endedBy: z.enum(['provider', 'coordinator']) }).describe('Ended by the provider or a coordinator, with its outcome'),
+  z.strictObject({ planRef, allocationId, reason: ReleaseReason }).describe('Ended by the programme: the plan exited or the needs it served were closed'),
+]);
+
+const ConsentWithdrawn = z.strictObject({
+  planRef,
+  allocationId,
+  instruction: z.literal('stop-processing-and-purge').describe('Stop processing and delete what you hold about this plan'),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Programme: coordinators, team leads and the programme's own consumers
+
+const PlanReferred = z.strictObject({ planRef, source: ReferralSource, localAuthority: LocalAuthority, urgency: z.enum(['routine', 'urgent']) });
+
+const ConsentRecorded = z.strictObject({
+  planRef,
+  shareWithProviders: z.boolean(),
+  dataCategories: z.array(z.enum(DATA_CATEGORIES)),
+  method: z.enum(['written', 'verbal', 'digital']),
+});
+
+const PlanWithdrawn = z.strictObject({ planRef, reason: z.enum(WITHDRAW_REASONS) });
+
+const AssessmentSubmitted = z.strictObject({
+  planRef,
+  needs: z.array(z.strictObject({ domain: NeedDomain, level: NeedLevel, priority: z.boolean() })),
+});
+
+const AllocationProposed = z.strictObject({
+  planRef,
+  offers: z.array(z.strictObject({ providerId: ProviderId, serviceId: ServiceId, needs: needDomains, why: z.string().describe('Why this provider was chosen') })),
+  gaps: z.array(
+    z.strictObject({
+      domain: NeedDomain,
+      reason: z.enum(GAP_REASONS),
+      explanation: z.string(),
+      recordedAt: IsoDateTime.optional(),
+    }),
+  ),
+});
+
+const PlanActivated = z.strictObject({
+  planRef,
+  manual: z.boolean().describe('A coordinator activated it before every priority need was accepted'),
+  reason: z.string().optional().describe('The coordinator’s reason, when manual'),
+  firstActivation: z.boolean(),
+  unmetNeeds: needDomains,
+});
+
+const ContactRecorded = z.strictObject({ planRef, allocationId, serviceId, providerId, date: IsoDate, kind: z.enum(CONTACT_KINDS) });
+
+const ReviewDue = z.strictObject({
+  planRef,
+  reviewNumber: z.number().int().min(1),
+  dueAt: IsoDateTime.optional(),
+});
+
+const ReviewRecorded = z.strictObject({
+  planRef,
+  reviewNumber: z.number().int().min(1),
+  outcome: z.enum(['continue', 'adjust', 'exit']),
+  scores: z.partialRecord(NeedDomain, Score),
+  attendance: z.strictObject({ attended: z.number().int().min(0), missed: z.number().int().min(0), cancelled: z.number().int().min(0) }),
+});
+
+const PlanAdjusted = z.strictObject({ planRef, addedNeeds: needDomains, closedNeeds: needDomains });
+
+const PlanEscalated = z.strictObject({
+  planRef,
+  kind: z.enum(ESCALATION_KINDS),
+  ref: z.string().regex(/^[0-9]{1,3}$/).optional().describe('The review number, for review-overdue'),
+  stage: Stage,
+  repeated: z.boolean().describe('The same escalation was already open: nobody has acted yet'),
+});
+
+const PlanExited = z.strictObject({ planRef, reason: z.enum([...EXIT_REASONS, 'consent-withdrawn']) });
+
+const FollowUpRecorded = z.strictObject({
+  planRef,
+  month: z.union([z.literal(6), z.literal(12)]),
+  reoffended: z.enum(['yes', 'no', 'unknown']),
+});
+
+const PlanClosed = z.strictObject({ planRef });
+
+// ---------------------------------------------------------------------------------------------
+
+export const EVENT_CATALOGUE = {
+  'allocation.offered.v1': { audience: 'provider', description: 'A provider is offered needs of a plan and must accept or decline by respondBy.', data: AllocationOffered },
+  'allocation.accepted.v1': { audience: 'provider', description: 'The provider accepted the offer; the allocation is now its to work.', data: AllocationAccepted },
+  'allocation.declined.v1': { audience: 'provider', description: 'The provider declined the offer with a coded reason; its needs go to the next candidate.', data: AllocationDeclined },
+  'allocation.expired.v1': { audience: 'provider', description: 'The offer was not answered by respondBy and is no longer open.', data: AllocationExpired },
+  'allocation.withdrawn.v1': { audience: 'provider', description: 'The programme withdrew an open offer (replaced by a manual offer, needs closed, or the plan exited).', data: AllocationWithdrawn },
+  'allocation.ended.v1': { audience: 'provider', description: 'An accepted allocation ended: by the provider or a coordinator with an outcome, or by the programme.', data: AllocationEnded },
+  'plan.consent-withdrawn.v1': {
+    audience: 'provider',
+    description: 'Consent was withdrawn: stop processing and purge everything held about the plan. Sent to every provider ever offered it.',
+    data: ConsentWithdrawn,
+  },
+  'plan.referred.v1': { audience: 'programme', description: 'A referral was taken and a plan created.', data: PlanReferred },
+  'plan.consent-recorded.v1': { audience: 'programme', description: 'Consent was recorded, with what may be shared with providers.', data: ConsentRecorded },
+  'plan.withdrawn.v1': { audience: 'programme', description: 'A referral was withdrawn before it became a plan.', data: PlanWithdrawn },
+  'plan.assessment-submitted.v1': { audience: 'programme', description: 'The holistic needs assessment was recorded.', data: AssessmentSubmitted },
+  'plan.allocation-proposed.v1': { audience: 'programme', description: 'The engine proposed offers for unallocated needs and recorded the gaps, each with its reason.', data: AllocationProposed },
+  'plan.activated.v1': { audience: 'programme', description: 'The plan became active, automatically or by a coordinator, with any unmet needs.', data: PlanActivated },
+  'contact.recorded.v1': { audience: 'programme', description: 'A provider recorded a session attended, missed or cancelled.', data: ContactRecorded },
+  'review.due.v1': { audience: 'programme', description: 'A review checkpoint is coming up: a reminder for the coordinator.', data: ReviewDue },
+  'review.recorded.v1': { audience: 'programme', description: 'A review checkpoint was recorded with scores, attendance and outcome.', data: ReviewRecorded },
+  'plan.adjusted.v1': { audience: 'programme', description: 'A review added or closed needs.', data: PlanAdjusted },
+  'plan.escalated.v1': { audience: 'programme', description: 'A wait passed its deadline: escalated to the team lead (repeats until someone acts).', data: PlanEscalated },
+  'plan.exited.v1': { audience: 'programme', description: 'The plan exited with a reason; follow-ups are now due at 6 and 12 months.', data: PlanExited },
+  'follow-up.recorded.v1': { audience: 'programme', description: 'A 6- or 12-month follow-up outcome was recorded.', data: FollowUpRecorded },
+  'plan.closed.v1': { audience: 'programme', description: 'Both follow-ups are recorded; the plan is closed.', data: PlanClosed },
+} as const satisfies Record<string, EventEntry>;
+
+export type EventType = keyof typeof EVENT_CATALOGUE;
+export type EventData<T extends EventType> = z.infer<(typeof EVENT_CATALOGUE)[T]['data']>;
+export const EVENT_TYPES = Object.keys(EVENT_CATALOGUE) as EventType[];
+
+export const isEventType = (type: string): type is EventType => Object.hasOwn(EVENT_CATALOGUE, type);
+
+// ---------------------------------------------------------------------------------------------
+// The CloudEvents 1.0 envelope, as toCloudEvent() produces it
+
+const envelope = {
+  specversion: z.literal('1.0').describe('CloudEvents specification version'),
+  id: z.string().min(1).describe('Unique event id; a redelivery keeps it, so consumers dedupe on it'),
+  source: z.string().min(1).describe('The emitting system (EVENT_SOURCE, `wraparound` by default)'),
+  type: z.string().regex(EVENT_TYPE_PATTERN).describe('Versioned event type, e.g. allocation.offered.v1'),
+  subject: PlanId.describe('Pseudonymous plan reference (the same as data.planRef)'),
+  time: IsoDateTime.describe('When the change happened'),
+  datacontenttype: z.literal('application/json').describe('`data` is JSON'),
+  sequence: z
+    .string()
+    .regex(/^[0-9]{10,}$/)
+    .describe('Extension: the event’s position in its plan, zero-padded to 10 digits so it also sorts as text; order by it per subject'),
+};
+const providerid = ProviderId.describe('Extension: the provider the event is addressed to');
+
+/** Any event this system publishes. */
+export const CloudEventEnvelope = z.strictObject({ ...envelope, providerid: providerid.optional(), data: z.record(z.string(), z.unknown()) });
+export type CloudEventEnvelope = z.infer<typeof CloudEventEnvelope>;
+
+/** The full CloudEvent of one type: provider-facing events must carry `providerid`, programme events must not. */
+export function cloudEventSchema<T extends EventType>(type: T) {
+  const entry: EventEntry = EVENT_CATALOGUE[type];
+  const schema = z.strictObject({
+    ...envelope,
+    type: z.literal(type).describe(envelope.type.description ?? ''),
+    ...(entry.audience === 'provider' ? { providerid } : {}),
+    data: entry.data,
+  });
+  return schema.meta({ title: type, description: `${entry.description} (audience: ${entry.audience})` });
+}
