@@ -14,6 +14,7 @@ import {
   NeedLevel,
   PlanId,
   ProviderId,
+  REVIEW_ATTENDEE_ROLES,
   Score,
   ServiceId,
   WITHDRAW_REASONS,
@@ -121,7 +122,13 @@ const ConsentWithdrawn = z.strictObject({
 // ---------------------------------------------------------------------------------------------
 // Programme: coordinators, team leads and the programme's own consumers
 
-const PlanReferred = z.strictObject({ planRef, source: ReferralSource, localAuthority: LocalAuthority, urgency: z.enum(['routine', 'urgent']) });
+const PlanReferred = z.strictObject({
+  planRef,
+  source: ReferralSource,
+  localAuthority: LocalAuthority,
+  urgency: z.enum(['routine', 'urgent']),
+  rereferral: z.boolean().describe('The same woman has earlier plans (linked by a keyed hash of identity, never by identity itself)'),
+});
 
 const ConsentRecorded = z.strictObject({
   planRef,
@@ -172,6 +179,7 @@ const ReviewRecorded = z.strictObject({
   outcome: z.enum(['continue', 'adjust', 'exit']),
   scores: z.partialRecord(NeedDomain, Score),
   attendance: z.strictObject({ attended: z.number().int().min(0), missed: z.number().int().min(0), cancelled: z.number().int().min(0) }),
+  attendees: z.array(z.enum(REVIEW_ATTENDEE_ROLES)).describe('The roles that took part; never who'),
 });
 
 const PlanAdjusted = z.strictObject({ planRef, addedNeeds: needDomains, closedNeeds: needDomains });
@@ -186,11 +194,15 @@ const PlanEscalated = z.strictObject({
 
 const PlanExited = z.strictObject({ planRef, reason: z.enum([...EXIT_REASONS, 'consent-withdrawn']) });
 
+const FollowUpMonth = z.union([z.literal(6), z.literal(12)]);
+
 const FollowUpRecorded = z.strictObject({
   planRef,
-  month: z.union([z.literal(6), z.literal(12)]),
+  month: FollowUpMonth,
   reoffended: z.enum(['yes', 'no', 'unknown']),
 });
+
+const FollowUpDue = z.strictObject({ planRef, month: FollowUpMonth });
 
 const PlanClosed = z.strictObject({ planRef });
 
@@ -220,6 +232,7 @@ export const EVENT_CATALOGUE = {
   'plan.adjusted.v1': { audience: 'programme', description: 'A review added or closed needs.', data: PlanAdjusted },
   'plan.escalated.v1': { audience: 'programme', description: 'A wait passed its deadline: escalated to the team lead (repeats until someone acts).', data: PlanEscalated },
   'plan.exited.v1': { audience: 'programme', description: 'The plan exited with a reason; follow-ups are now due at 6 and 12 months.', data: PlanExited },
+  'follow-up.due.v1': { audience: 'programme', description: 'A 6- or 12-month follow-up is due: a reminder for the coordinator (escalated if it stays unrecorded).', data: FollowUpDue },
   'follow-up.recorded.v1': { audience: 'programme', description: 'A 6- or 12-month follow-up outcome was recorded.', data: FollowUpRecorded },
   'plan.closed.v1': { audience: 'programme', description: 'Both follow-ups are recorded; the plan is closed.', data: PlanClosed },
 } as const satisfies Record<string, EventEntry>;
