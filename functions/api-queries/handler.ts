@@ -3,7 +3,9 @@ import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { json, parseWith, problem } from '../../lib/api/http.ts';
 import { openApiDocument } from '../../lib/api/openapi.ts';
 import { PlanListQuery } from '../../lib/api/request-schemas.ts';
-import { PlanId, ProviderId } from '../../lib/domain/schemas.ts';
+import { AllocationId, PlanId, ProviderId } from '../../lib/domain/schemas.ts';
+import { providerAllocationView } from '../../lib/domain/provider-views.ts';
+import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
 import { byUrgency, historyView, planSummary, planView } from '../../lib/domain/views.ts';
 import { addCalendarDays, londonDate, londonTime } from '../../lib/domain/calendar.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
@@ -79,6 +81,16 @@ export function makeHandler(deps: QueryApiDeps) {
     return json(200, { planId, items: historyView(all) });
   }
 
+  /** The detail an offer event links to: read at the moment of asking, so consent as it is now applies. */
+  async function allocation(ctx: RouteContext) {
+    const allocationId = parseWith(AllocationId, ctx.params.allocationId, 'allocation id in the path', 'allocationId');
+    const plan = await deps.plans.getPlan(planIdOfAllocation(allocationId) as string, false);
+    const held = plan?.allocations.find((a) => a.allocationId === allocationId);
+    if (!plan || !held) throw problem(404, `No allocation ${allocationId}.`);
+    if (ctx.principal?.role === 'provider' && held.providerId !== ctx.principal.providerId) throw problem(403, `Allocation ${allocationId} is held by another provider.`);
+    return json(200, providerAllocationView(plan, allocationId));
+  }
+
   async function offers(ctx: RouteContext) {
     const providerId = parseWith(ProviderId, ctx.params.providerId, 'provider id in the path', 'providerId');
     if (ctx.principal?.providerId !== providerId) throw problem(403, `This token is for provider ${ctx.principal?.providerId}; it cannot read ${providerId}'s offers.`);
@@ -95,6 +107,7 @@ export function makeHandler(deps: QueryApiDeps) {
     'GET /plans/{planId}/history': history,
     'GET /providers/{providerId}/offers': offers,
     'GET /escalations': escalations,
+    'GET /allocations/{allocationId}': allocation,
   });
 }
 

@@ -23,6 +23,7 @@ import {
   ADJUSTMENTS,
 } from '../domain/schemas.ts';
 import { ROUTES, type Route } from './routes.ts';
+import { DirectoryListQuery, DirectoryServiceIdParam, HsdsService, HsdsServicePage, ServiceAvailabilityChange } from '../directory/hsds.ts';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, generated from the route table, the lifecycle table
@@ -150,7 +151,7 @@ const IdempotencyKeyParameter = IdempotencyKey.optional()
   .describe('Send a unique key per intended change; a retry with the same key and body returns the first result and changes nothing')
   .meta({ param: { in: 'header', name: 'Idempotency-Key' } });
 
-const PATH_PARAMETERS: Record<string, z.ZodString> = { planId: PlanId, allocationId: AllocationId, providerId: ProviderId };
+const PATH_PARAMETERS: Record<string, z.ZodString> = { planId: PlanId, allocationId: AllocationId, providerId: ProviderId, serviceId: DirectoryServiceIdParam };
 
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, _dash: string, c: string) => c.toUpperCase());
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -202,6 +203,9 @@ const OPERATION_IDS: Record<string, string> = {
   'GET /plans/{planId}/history': 'getPlanHistory',
   'GET /providers/{providerId}/offers': 'listProviderOffers',
   'GET /escalations': 'listEscalations',
+  'GET /directory/services': 'listDirectoryServices',
+  'GET /directory/services/{serviceId}': 'getDirectoryService',
+  'PATCH /directory/services/{serviceId}': 'changeDirectoryService',
 };
 
 const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; description: string }> = {
@@ -213,6 +217,18 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
   'GET /plans/{planId}/history': { status: 200, schema: PlanHistory, description: "The plan's events in order" },
   'GET /providers/{providerId}/offers': { status: 200, schema: ProviderOffers, description: 'Open offers, soonest deadline first' },
   'GET /escalations': { status: 200, schema: EscalationList, description: 'Open escalations, most urgent first' },
+  'GET /directory/services': { status: 200, schema: HsdsServicePage, description: 'A page of HSDS 3 services, in directory order' },
+  'GET /directory/services/{serviceId}': { status: 200, schema: HsdsService, description: 'The HSDS 3 service, fully nested, with its live capacity' },
+  'PATCH /directory/services/{serviceId}': { status: 200, schema: HsdsService, description: 'The service as it now is, with the places in use; the next allocation uses the change' },
+};
+
+/** Directory routes: their query, body and refusals (the public reads still answer 400 and 404). */
+const DIRECTORY_QUERIES: Record<string, z.ZodObject> = { 'GET /directory/services': DirectoryListQuery };
+const DIRECTORY_BODIES: Record<string, z.ZodType> = { 'PATCH /directory/services/{serviceId}': ServiceAvailabilityChange };
+const DIRECTORY_PROBLEMS: Record<string, ProblemStatus[]> = {
+  'GET /directory/services': [400],
+  'GET /directory/services/{serviceId}': [404],
+  'PATCH /directory/services/{serviceId}': [400, 401, 403, 404, 413, 415],
 };
 
 /** Which generic `{command}` route addresses which lifecycle target. */
@@ -245,7 +261,7 @@ function securityOf(roles: readonly string[] | 'public') {
 
 function tagOf(path: string) {
   const first = path.split('/')[1] ?? '';
-  return ['plans', 'allocations', 'providers'].includes(first) ? first : 'system';
+  return ['plans', 'allocations', 'providers', 'directory'].includes(first) ? first : 'system';
 }
 
 function commandOperations(route: Route, target: 'plan' | 'allocation', bodies: CommandBodies): OperationSpec[] {
@@ -286,7 +302,7 @@ function routeOperation(route: Route): OperationSpec {
   const isPublic = route.roles === 'public';
   const isPost = route.method === 'POST';
   const params = pathParams(route.path);
-  const problems: ProblemStatus[] = isPublic ? [] : isPost ? [400, 401, 403, 409, 413, 415, 422] : route.path.includes('{planId}') ? [400, 401, 403, 404] : [400, 401, 403];
+  const problems: ProblemStatus[] = DIRECTORY_PROBLEMS[key] ?? (isPublic ? [] : isPost ? [400, 401, 403, 409, 413, 415, 422] : route.path.includes('{planId}') ? [400, 401, 403, 404] : [400, 401, 403]);
   const headers = isPost
     ? z.object({ Location: z.string().describe('Where the created plan lives'), 'Idempotent-Replayed': replayedHeader })
     : undefined;
@@ -296,8 +312,10 @@ function routeOperation(route: Route): OperationSpec {
     ...securityOf(route.roles),
     tags: [tagOf(route.path)],
     ...(params || key === 'GET /plans' ? { requestParams: { ...(params ? { path: params } : {}), ...(key === 'GET /plans' ? { query: PlanListQuery } : {}) } } : {}),
+    ...(DIRECTORY_QUERIES[key] ? { requestParams: { ...(params ? { path: params } : {}), query: DIRECTORY_QUERIES[key] } } : {}),
     ...(isPost ? { parameters: [IdempotencyKeyParameter] } : {}),
     ...(key === 'POST /plans' ? { requestBody: { required: true, content: jsonContent(ReferPayload) } } : {}),
+    ...(DIRECTORY_BODIES[key] ? { requestBody: { required: true, content: jsonContent(DIRECTORY_BODIES[key]) } } : {}),
     responses: {
       [response.status]: { description: response.description, ...(headers ? { headers } : {}), content: jsonContent(response.schema) },
       ...problemRefs(problems),
@@ -337,6 +355,7 @@ export function openApiDocument(): oas31.OpenAPIObject {
       { name: 'plans', description: 'Referrals, plans and the coordinator commands' },
       { name: 'allocations', description: "Providers' answers and work on allocations" },
       { name: 'providers', description: "A provider's pull feed of offers" },
+      { name: 'directory', description: 'The provider directory as Open Referral (HSDS 3) services; team leads change availability' },
       { name: 'system', description: 'Liveness and this document' },
     ],
     security: [{ bearerAuth: [] }],

@@ -26,6 +26,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/plans/{planId}', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: 'One plan' },
   { method: 'GET', path: '/plans/{planId}/history', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: "The plan's events in order" },
   { method: 'POST', path: '/plans/{planId}/{command}', fn: 'api-commands', roles: ['coordinator'], summary: 'Send a coordinator command to a plan' },
+  { method: 'GET', path: '/allocations/{allocationId}', fn: 'api-queries', roles: ['provider', 'coordinator'], summary: 'One allocation as its provider sees it: needs with goals, and what consent lets it know' },
   { method: 'POST', path: '/allocations/{allocationId}/{command}', fn: 'api-commands', roles: ['provider', 'coordinator'], summary: 'Answer or work an allocation' },
   { method: 'GET', path: '/providers/{providerId}/offers', fn: 'api-queries', roles: ['provider'], summary: "A provider's open offers" },
   { method: 'GET', path: '/escalations', fn: 'api-queries', roles: ['team-lead'], summary: 'Open escalations, most urgent first' },

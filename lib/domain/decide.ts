@@ -113,20 +113,16 @@ class Transition {
 // Provider-facing event data: thin. A reference, the allocation, what that provider needs to know.
 
 function offerData(t: Transition, a: Allocation) {
-  const plan = t.plan;
-  const categories = plan.consent?.scope.dataCategories ?? [];
-  const needs = plan.needs
-    .filter((n) => n.status === 'open' && a.needs.includes(n.domain))
-    .map((n) => ({ domain: n.domain, level: n.level, ...(categories.includes('needs') ? { goals: n.goals } : {}) }));
+  // Thin on purpose: goals, risks and adjustments are fetched through the audited API (`detail`),
+  // where consent is checked at the moment of reading, never pushed to a provider's systems.
+  const needs = t.plan.needs.filter((n) => n.status === 'open' && a.needs.includes(n.domain)).map((n) => ({ domain: n.domain, level: n.level }));
   return {
-    planRef: plan.planId,
+    planRef: t.plan.planId,
     allocationId: a.allocationId,
     serviceId: a.serviceId,
     needs,
     lead: a.lead,
     respondBy: a.respondBy,
-    ...(categories.includes('adjustments') && plan.adjustments.length > 0 ? { adjustments: plan.adjustments } : {}),
-    ...(categories.includes('risks') && plan.risks ? { risks: plan.risks } : {}),
     detail: `/allocations/${a.allocationId}`,
   };
 }
@@ -181,7 +177,7 @@ function activate(t: Transition, manual?: { reason: string }) {
   t.clearDeadlines((d) => d.command === 'activation-overdue');
   t.resolve((k) => k === 'activation-overdue');
   const unmet = unallocatedNeeds(plan).map((n) => n.domain);
-  t.emit('plan.activated.v1', { planRef: plan.planId, manual: Boolean(manual), ...(manual ? { reason: manual.reason } : {}), firstActivation: first, unmetNeeds: unmet });
+  t.emit('plan.activated.v1', { planRef: plan.planId, manual: Boolean(manual), firstActivation: first, unmetNeeds: unmet });
 }
 
 function findAllocation(t: Transition, command: Command): Allocation {
@@ -233,7 +229,8 @@ function purgeAtProviders(t: Transition) {
 
 function exitPlan(t: Transition, reason: NonNullable<Plan['exit']>['reason'], note?: string) {
   if (reason === 'consent-withdrawn') purgeAtProviders(t);
-  else releaseAllocations(t, `plan-exited:${reason}`);
+  // Providers learn that the plan ended, not why: an exit into custody is offence information.
+  else releaseAllocations(t, 'plan-exited');
   t.plan.exit = { reason, exitedAt: t.now, ...(note ? { note } : {}) };
   t.moveTo('exited');
   t.clearDeadlines(() => true);

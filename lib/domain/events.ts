@@ -55,7 +55,8 @@ const providerId = ProviderId.describe('The provider holding the allocation');
 const needDomains = z.array(NeedDomain);
 
 /** Why allocations are withdrawn (open offers) or ended (accepted ones) by the programme rather than by the provider. */
-export const RELEASE_REASONS = ['replaced-by-manual-offer', 'needs-closed', ...EXIT_REASONS.map((r) => `plan-exited:${r}` as const)] as const;
+/** Providers are told the plan ended, never why (an exit into custody is offence information). */
+export const RELEASE_REASONS = ['replaced-by-manual-offer', 'needs-closed', 'plan-exited'] as const;
 const ReleaseReason = z.enum(RELEASE_REASONS).describe('Why the programme released the allocation');
 
 const ESCALATION_KINDS = ['assessment-overdue', 'activation-overdue', 'review-overdue', 'no-contact', 'follow-up-due:6', 'follow-up-due:12'] as const;
@@ -72,25 +73,15 @@ const AllocationOffered = z.strictObject({
       z.strictObject({
         domain: NeedDomain,
         level: NeedLevel,
-        goals: z.array(z.string()).optional().describe('Present only when consent covers the `needs` category'),
       }),
     )
     .describe('The open needs offered to this provider, and no others'),
   lead: z.boolean().describe('This provider would be the key worker'),
   respondBy: IsoDateTime.describe('Accept or decline by then, or the offer expires'),
-  adjustments: z.array(z.enum(ADJUSTMENTS)).optional().describe('Present only when consent covers the `adjustments` category and there are some'),
-  risks: z
-    .strictObject({
-      domesticAbuse: z.enum(['none', 'standard', 'medium', 'high']),
-      selfHarm: z.boolean(),
-      safeguardingChildren: z.boolean(),
-    })
-    .optional()
-    .describe('Present only when consent covers the `risks` category'),
   detail: z
     .string()
     .regex(/^\/allocations\/al_[a-z0-9]{10,40}_[0-9]{1,4}$/)
-    .describe('API path to fetch the allocation detail (authenticated, audited)'),
+    .describe('API path to fetch the allocation detail: goals, and risks and adjustments where consent covers them (authenticated, audited)'),
 });
 
 const AllocationAccepted = z.strictObject({ planRef, allocationId, serviceId, providerId, needs: needDomains.describe('The needs the provider took on') });
@@ -160,7 +151,6 @@ const AllocationProposed = z.strictObject({
 const PlanActivated = z.strictObject({
   planRef,
   manual: z.boolean().describe('A coordinator activated it before every priority need was accepted'),
-  reason: z.string().optional().describe('The coordinator’s reason, when manual'),
   firstActivation: z.boolean(),
   unmetNeeds: needDomains,
 });
