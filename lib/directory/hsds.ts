@@ -83,7 +83,7 @@ export const LOCAL_AUTHORITY_AREAS: Record<LocalAuthority, { name: string; gss: 
   'telford-and-wrekin': { name: 'Telford and Wrekin', gss: 'E06000020' },
 };
 
-const HSDS_STATUS = { active: 'active', 'temporarily-closed': 'temporarily closed' } as const satisfies Record<ServiceStatus, string>;
+const HSDS_STATUS = { active: 'active', 'temporarily-closed': 'temporarily closed' } as const satisfies Record<Status, string>;
 
 // ---------------------------------------------------------------------------------------------
 // The HSDS shapes this API produces (a subset of HSDS 3; the unit tests validate the output
@@ -228,11 +228,11 @@ export function findNeedDomain(id: string): NeedDomain | undefined {
 /** What the store knows about a service now. Without it, the file's capacity and status, nothing in use. */
 export interface LiveServiceState {
   capacity: number;
-  status: ServiceStatus;
+  status: Status;
   inUse: number;
   updatedAt?: string;
 }
-type ServiceStatus = Service['status'];
+type Status = Service['status'];
 
 function eligibilityDescription(e: Service['eligibility']): string {
   const who = e.sex.includes('female') && e.sex.includes('male') ? 'Women and men' : e.sex.includes('male') ? 'Men' : 'Women';
