@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { principalOf } from '../../lib/api/auth.ts';
+import { authorise, principalOf } from '../../lib/api/auth.ts';
 import { failureToProblem, HttpProblem, problemResponse } from '../../lib/api/http.ts';
+import { ROUTES, type Route } from '../../lib/api/routes.ts';
 import { DomainError, invalid, notAllowedInStage, notFound } from '../../lib/domain/errors.ts';
 
 describe('failureToProblem', () => {
@@ -43,6 +44,15 @@ describe('failureToProblem', () => {
     expect(p.errors).toEqual([]);
   });
 
+  it('takes a plain-text message wrapped by Lambda as the detail, never the wrapper or its stack', () => {
+    const message = 'record-review is not allowed while the plan is referred.';
+    const wrapped = JSON.stringify({ errorType: 'NotAllowedInStage', errorMessage: message, trace: ['NotAllowedInStage: ...', '    at guard (/var/task/index.mjs:1:2)'] });
+    const p = failureToProblem('NotAllowedInStage', wrapped);
+    expect(p.status).toBe(409);
+    expect(p.message).toBe(message);
+    expect(p.errors).toEqual([]);
+  });
+
   it("takes a plain-text cause (the Guard's own refusal) as the detail", () => {
     const cause = 'record-review is not allowed while the plan is referred.';
     const p = failureToProblem('NotAllowedInStage', cause);
@@ -79,24 +89,24 @@ describe('principalOf', () => {
     }) as unknown as APIGatewayProxyEventV2;
 
   it('reads cognito:groups as API Gateway passes it, "[coordinators]"', () => {
-    expect(principalOf(eventWith({ sub: 'u-1', 'cognito:groups': '[coordinators]' }))).toEqual({ sub: 'u-1', role: 'coordinator' });
+    expect(principalOf(eventWith({ sub: 'u-1', 'cognito:groups': '[coordinators]' }))).toEqual({ sub: 'u-1', role: 'coordinator', roles: ['coordinator'] });
   });
 
   it('reads space-separated groups, the first known group giving the role', () => {
-    expect(principalOf(eventWith({ sub: 'u-1', 'cognito:groups': 'coordinators team-leads' }))).toEqual({ sub: 'u-1', role: 'coordinator' });
-    expect(principalOf(eventWith({ sub: 'u-1', 'cognito:groups': '[team-leads coordinators]' }))?.role).toBe('team-lead');
+    expect(principalOf(eventWith({ sub: 'u-1', 'cognito:groups': 'coordinators team-leads' }))).toEqual({ sub: 'u-1', role: 'coordinator', roles: ['coordinator', 'team-lead'] });
+    expect(principalOf(eventWith({ sub: 'u-1', 'cognito:groups': '[team-leads coordinators]' }))).toMatchObject({ role: 'team-lead', roles: ['team-lead', 'coordinator'] });
   });
 
   it('reads comma-separated groups', () => {
-    expect(principalOf(eventWith({ sub: 'u-1', 'cognito:groups': 'commissioners,team-leads' }))?.role).toBe('commissioner');
+    expect(principalOf(eventWith({ sub: 'u-1', 'cognito:groups': 'commissioners,team-leads' }))).toMatchObject({ role: 'commissioner', roles: ['commissioner', 'team-lead'] });
   });
 
   it('reads groups given as an array', () => {
-    expect(principalOf(eventWith({ sub: 'u-1', 'cognito:groups': ['team-leads'] }))).toEqual({ sub: 'u-1', role: 'team-lead' });
+    expect(principalOf(eventWith({ sub: 'u-1', 'cognito:groups': ['team-leads'] }))).toEqual({ sub: 'u-1', role: 'team-lead', roles: ['team-lead'] });
   });
 
   it('skips groups that are no Wraparound role', () => {
-    expect(principalOf(eventWith({ sub: 'u-1', 'cognito:groups': '[admins coordinators]' }))?.role).toBe('coordinator');
+    expect(principalOf(eventWith({ sub: 'u-1', 'cognito:groups': '[admins coordinators]' }))).toEqual({ sub: 'u-1', role: 'coordinator', roles: ['coordinator'] });
     expect(principalOf(eventWith({ sub: 'u-1', 'cognito:groups': '[admins]' }))).toBeUndefined();
     expect(principalOf(eventWith({ sub: 'u-1' }))).toBeUndefined();
   });
@@ -106,6 +116,7 @@ describe('principalOf', () => {
       sub: 'p-1',
       name: 'Ann',
       role: 'provider',
+      roles: ['provider'],
       providerId: 'anawim',
     });
   });
@@ -114,5 +125,50 @@ describe('principalOf', () => {
     expect(principalOf(eventWith({ 'cognito:groups': '[coordinators]' }))).toBeUndefined();
     expect(principalOf(eventWith({ sub: 42, 'cognito:groups': '[coordinators]' }))).toBeUndefined();
     expect(principalOf(eventWith(undefined))).toBeUndefined();
+  });
+});
+
+describe('authorise', () => {
+  const route = (method: Route['method'], path: string) => ROUTES.find((r) => r.method === method && r.path === path) as Route;
+  const eventWith = (claims: Record<string, unknown> | undefined) =>
+    ({
+      version: '2.0',
+      headers: {},
+      isBase64Encoded: false,
+      requestContext: { http: { method: 'POST', path: '/plans' }, ...(claims ? { authorizer: { jwt: { claims, scopes: [] } } } : {}) },
+    }) as unknown as APIGatewayProxyEventV2;
+  const refusal = (fn: () => unknown): HttpProblem => {
+    try {
+      fn();
+    } catch (error) {
+      return error as HttpProblem;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('acts in the first of the caller’s roles that the route allows', () => {
+    const both = eventWith({ sub: 'u-1', 'cognito:groups': '[team-leads coordinators]' });
+    expect(authorise(both, route('POST', '/plans'))).toEqual({ sub: 'u-1', role: 'coordinator', roles: ['team-lead', 'coordinator'] });
+    // Where both are allowed, the first group wins.
+    expect(authorise(both, route('GET', '/plans/{planId}'))?.role).toBe('team-lead');
+    expect(authorise(both, route('GET', '/escalations'))?.role).toBe('team-lead');
+  });
+
+  it('refuses with 403 naming every role the caller has, and 401 without a principal', () => {
+    const p = refusal(() => authorise(eventWith({ sub: 'u-1', 'cognito:groups': '[team-leads commissioners]' }), route('POST', '/plans')));
+    expect(p.status).toBe(403);
+    expect(p.message).toBe('A team-lead or commissioner may not POST /plans; it is for coordinator.');
+    const none = refusal(() => authorise(eventWith(undefined), route('POST', '/plans')));
+    expect(none.status).toBe(401);
+    expect(none.headers).toEqual({ 'www-authenticate': 'Bearer' });
+  });
+
+  it('needs a provider id only when the caller acts as a provider', () => {
+    const coordinatorAndProvider = eventWith({ sub: 'u-1', 'cognito:groups': '[coordinators providers]' });
+    expect(authorise(coordinatorAndProvider, route('POST', '/allocations/{allocationId}/{command}'))?.role).toBe('coordinator');
+    const p = refusal(() => authorise(coordinatorAndProvider, route('GET', '/providers/{providerId}/offers')));
+    expect(p.status).toBe(403);
+    expect(p.message).toContain('custom:providerId');
+    expect(authorise(eventWith({ sub: 'u-1', 'cognito:groups': '[coordinators providers]', 'custom:providerId': 'bcwa' }), route('GET', '/providers/{providerId}/offers'))).toMatchObject({ role: 'provider', providerId: 'bcwa' });
   });
 });

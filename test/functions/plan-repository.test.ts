@@ -1,13 +1,13 @@
 import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeDocumentClient, TransientStorageError } from '../../lib/adapters/dynamodb/client.ts';
 import { keys, shardOf } from '../../lib/adapters/dynamodb/keys.ts';
-import { itemToPlan, planToItem, PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { itemToPlan, planToItem, PlanRepository, RESPONSE_TTL_SECONDS } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { DomainError } from '../../lib/domain/errors.ts';
 import type { Plan } from '../../lib/domain/schemas.ts';
-import { planInStage, PLAN_ID, run, validCommand } from '../support/domain-fixtures.ts';
+import { NOW, PARTICIPANT, PARTICIPANT_ID, planInStage, PLAN_ID, run, validCommand } from '../support/domain-fixtures.ts';
 
 const TABLE = 'wraparound-test';
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -254,6 +254,85 @@ describe('clearOutbox', () => {
     ddb.on(UpdateCommand).rejects(throttled('ThrottlingException'));
     const error = await rejection(repository().clearOutbox(PLAN_ID, ['ev_00001']));
     expect(error.name).toBe('TransientStorageError');
+  });
+});
+
+describe('identity records', () => {
+  const failedCondition = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+
+  it('writes the identity apart from the plan, only where no record exists', async () => {
+    ddb.on(PutCommand).resolves({});
+    await expect(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW)).resolves.toBe(true);
+    const calls = ddb.commandCalls(PutCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.args[0].input).toEqual({
+      TableName: TABLE,
+      Item: { pk: `PARTICIPANT#${PARTICIPANT_ID}`, sk: 'IDENTITY', type: 'identity', ...PARTICIPANT, recordedAt: NOW },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+  });
+
+  it('never overwrites an existing record: a failed condition is false, by class or by name', async () => {
+    ddb.on(PutCommand).rejects(failedCondition());
+    await expect(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW)).resolves.toBe(false);
+    ddb.reset();
+    ddb.on(PutCommand).rejects(Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' }));
+    await expect(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW)).resolves.toBe(false);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('turns throttling while writing an identity into a TransientStorageError, and passes other errors on', async () => {
+    ddb.on(PutCommand).rejects(throttled('ThrottlingException'));
+    expect((await rejection(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW))).name).toBe('TransientStorageError');
+    const cause = Object.assign(new Error('One or more parameter values were invalid'), { name: 'ValidationException' });
+    ddb.reset();
+    ddb.on(PutCommand).rejects(cause);
+    expect(await rejection(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW))).toBe(cause);
+  });
+
+  it('deletes an identity record by its key', async () => {
+    ddb.on(DeleteCommand).resolves({});
+    await repository().deleteIdentity(PARTICIPANT_ID);
+    expect(ddb.commandCalls(DeleteCommand).map((c) => c.args[0].input)).toEqual([{ TableName: TABLE, Key: { pk: `PARTICIPANT#${PARTICIPANT_ID}`, sk: 'IDENTITY' } }]);
+  });
+
+  it('reads back only the identity fields', async () => {
+    ddb.on(GetCommand).resolves({ Item: { pk: `PARTICIPANT#${PARTICIPANT_ID}`, sk: 'IDENTITY', type: 'identity', ...PARTICIPANT, recordedAt: NOW } });
+    await expect(repository().getIdentity(PARTICIPANT_ID)).resolves.toEqual(PARTICIPANT);
+  });
+});
+
+describe('first responses to an Idempotency-Key', () => {
+  const keyHash = 'a'.repeat(64);
+  const response = { fingerprint: 'f'.repeat(64), status: 201, body: '{"planId":"pl_x"}' };
+
+  it('keeps the response under the scope and the key hash, expiring after the TTL', async () => {
+    ddb.on(PutCommand).resolves({});
+    await repository().saveResponse(PLAN_ID, keyHash, response, NOW);
+    const input = ddb.commandCalls(PutCommand)[0]!.args[0].input;
+    expect(RESPONSE_TTL_SECONDS).toBe(7 * 24 * 3600);
+    expect(input).toEqual({
+      TableName: TABLE,
+      Item: { pk: `IDEMPOTENCY#${PLAN_ID}`, sk: `RESPONSE#${keyHash}`, type: 'response', ...response, expiresAt: Date.parse(NOW) / 1000 + RESPONSE_TTL_SECONDS },
+    });
+    expect(keys.idempotentResponse(PLAN_ID, keyHash)).toEqual({ pk: input.Item!.pk, sk: input.Item!.sk });
+  });
+
+  it('reads it back consistently, without the key attributes, or undefined when there is none', async () => {
+    ddb.on(GetCommand).resolves({ Item: { pk: `IDEMPOTENCY#${PLAN_ID}`, sk: `RESPONSE#${keyHash}`, type: 'response', ...response, expiresAt: 1 } });
+    await expect(repository().getResponse(PLAN_ID, keyHash)).resolves.toEqual(response);
+    expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toEqual({ TableName: TABLE, Key: { pk: `IDEMPOTENCY#${PLAN_ID}`, sk: `RESPONSE#${keyHash}` }, ConsistentRead: true });
+    ddb.reset();
+    ddb.on(GetCommand).resolves({});
+    await expect(repository().getResponse(PLAN_ID, keyHash)).resolves.toBeUndefined();
+  });
+
+  it('rethrows throttling as a TransientStorageError', async () => {
+    ddb.on(GetCommand).rejects(throttled('ThrottlingException'));
+    expect((await rejection(repository().getResponse(PLAN_ID, keyHash))).name).toBe('TransientStorageError');
+    ddb.on(PutCommand).rejects(throttled('ThrottlingException'));
+    expect((await rejection(repository().saveResponse(PLAN_ID, keyHash, response, NOW))).name).toBe('TransientStorageError');
   });
 });
 

@@ -122,9 +122,13 @@ describe('a plan from referral to closed', () => {
       expect(item.status).toBe('offered');
       expect(item.planRef).toBe(planId);
     }
-    // Goals are shared because consent covers needs.
+    // The offer is thin; goals are in the allocation's detail, shared because consent covers needs.
     const mh = (mine.json.items as OfferJson[]).find((i) => i.allocationId === mentalHealth.allocationId);
-    expect(mh?.needs).toContainEqual(expect.objectContaining({ domain: 'mental-health', level: 'high', goals: ['sleep through the night'] }));
+    expect(mh?.needs).toContainEqual({ domain: 'mental-health', level: 'high' });
+    const detail = await t.call('GET', `/allocations/${mentalHealth.allocationId}`, { token: t.provider(lead) });
+    expect(detail.status).toBe(200);
+    providerResponses.push(detail.json);
+    expect(detail.json.needs).toContainEqual(expect.objectContaining({ domain: 'mental-health', level: 'high', goals: ['sleep through the night'] }));
 
     const theirs = await t.call('GET', `/providers/${other}/offers`, { token: t.provider(other) });
     expect(theirs.status).toBe(200);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedStack } from '../../lib/local/embedded-stack.ts';
-import { controllableClock, planInStage, START, wrapStack, type AllocationJson, type Json, type PlanSummaryJson, type TestStack } from '../support/http.ts';
+import { anotherParticipant, consent, controllableClock, planInStage, referral, scanTable, START, wrapStack, type AllocationJson, type Json, type PlanSummaryJson, type TestStack } from '../support/http.ts';
 
 describe('restarting on the same data directory', () => {
   let dataDir: string;
@@ -84,5 +84,40 @@ describe('restarting on the same data directory', () => {
     } finally {
       await stranger.stop();
     }
+  });
+
+  it('answers a retry sent after the restart with the response kept before it', async () => {
+    running ??= await start();
+    const before = running;
+    const body = referral({ participant: anotherParticipant() });
+    const headers = { 'idempotency-key': 'refer-across-restart' };
+    const first = await before.call('POST', '/plans', { token: before.coordinator, body, headers });
+    expect(first.status, first.text).toBe(201);
+    const consented = await before.call('POST', `/plans/${first.json.planId}/record-consent`, {
+      token: before.coordinator,
+      body: consent(clock.today()),
+      headers: { 'idempotency-key': 'consent-across-restart' },
+    });
+    expect(consented.status, consented.text).toBe(200);
+    const coordinatorToken = before.coordinator;
+    await before.stop();
+    running = undefined;
+
+    running = await start();
+    const after = running;
+    const stored = await scanTable(after.stack);
+    const retry = await after.call('POST', '/plans', { token: coordinatorToken, body, headers });
+    expect(retry.status, retry.text).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.json).toEqual(first.json);
+    const consentRetry = await after.call('POST', `/plans/${first.json.planId}/record-consent`, {
+      token: coordinatorToken,
+      body: consent(clock.today()),
+      headers: { 'idempotency-key': 'consent-across-restart' },
+    });
+    expect(consentRetry.status, consentRetry.text).toBe(200);
+    expect(consentRetry.headers.get('idempotent-replayed')).toBe('true');
+    expect(consentRetry.json).toEqual(consented.json);
+    expect(await scanTable(after.stack)).toEqual(stored);
   });
 });

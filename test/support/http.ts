@@ -168,13 +168,27 @@ export function referral(overrides: Record<string, unknown> = {}) {
   };
 }
 
+let born = 0;
+/**
+ * PARTICIPANT born on another day at each call: a different woman for any duplicate-referral check,
+ * with the same name, so "nothing here identifies her" checks still look for that name.
+ */
+export function anotherParticipant(): { givenName: string; familyName: string; dateOfBirth: string } {
+  born += 1;
+  const dateOfBirth = new Date(Date.parse(`${PARTICIPANT.dateOfBirth}T00:00:00Z`) + born * 86_400_000).toISOString().slice(0, 10);
+  return { ...PARTICIPANT, dateOfBirth };
+}
+
 export function consent(givenAt: string, shareWithProviders = true) {
   return { scope: { shareWithProviders, dataCategories: ['needs'] }, givenAt, method: 'written' };
 }
 
-/** Refer, record consent and (optionally) submit an assessment; returns the plan as the API last showed it. */
+/**
+ * Refer (each time another participant), record consent and (optionally) submit an assessment;
+ * returns the plan as the API last showed it.
+ */
 export async function planInStage(t: TestStack, stage: 'referred' | 'assessment' | 'allocating', needs?: unknown[]): Promise<PlanJson> {
-  const created = await t.call('POST', '/plans', { token: t.coordinator, body: referral() });
+  const created = await t.call('POST', '/plans', { token: t.coordinator, body: referral({ participant: anotherParticipant() }) });
   if (created.status !== 201) throw new Error(`refer: ${created.status} ${created.text}`);
   if (stage === 'referred') return created.json;
   const consented = await t.call('POST', `/plans/${created.json.planId}/record-consent`, { token: t.coordinator, body: consent(t.clock.today()) });
