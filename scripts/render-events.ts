@@ -81,7 +81,7 @@ export const EXAMPLE_EVENT = {
     planRef: 'pl_3f9a1c7e5b2d48e6a0c4f1b9',
     allocationId: 'al_3f9a1c7e5b2d48e6a0c4f1b9_2',
     serviceId: 'changing-lives-housing-first',
-    needs: [{ domain: 'accommodation', level: 'high', goals: ['A tenancy of her own'] }],
+    needs: [{ domain: 'accommodation', level: 'high' }],
     lead: false,
     respondBy: '2026-03-06T10:00:00.000Z',
     detail: '/allocations/al_3f9a1c7e5b2d48e6a0c4f1b9_2',
@@ -119,10 +119,12 @@ ${catalogueTable()}
 Provider-facing \`data\` is thin: the pseudonymous plan reference (\`planRef\`, the same as \`subject\`), the allocation,
 the needs relevant to that provider and nothing about the plan's other needs, the deadline (\`respondBy\`) and a link
 (\`detail\`) to fetch more through the authenticated, audited API. It never carries a name, a date of birth or offence
-detail: identity is stored apart from the plan and no event schema has a field for it. Goals, risks and adjustments
-appear in an offer only when the recorded consent covers that data category. When consent is withdrawn every provider
-ever offered the plan gets \`plan.consent-withdrawn.v1\` with nothing but the plan reference, its allocation and the
-instruction \`stop-processing-and-purge\`.
+detail: identity is stored apart from the plan and no event schema has a field for it. Goals, risks and adjustments are
+never in an event: \`GET /allocations/{allocationId}\` (the \`detail\` link) returns them, each only when the consent
+recorded at the moment of reading covers its data category. When a plan exits, its allocations are withdrawn or ended
+with the reason \`plan-exited\` and nothing about why (an exit into custody is offence information). When consent is
+withdrawn every provider ever offered the plan gets \`plan.consent-withdrawn.v1\` with nothing but the plan reference,
+its allocation and the instruction \`stop-processing-and-purge\`.
 
 ## Delivery
 

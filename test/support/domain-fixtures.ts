@@ -168,8 +168,9 @@ export interface BuiltPlan {
  *  - exited: + exit (completed)
  *  - closed: + follow-ups at 6 and 12 months
  *  - withdrawn: referred + withdraw
+ * `refer` overrides fields of the referral command (a court source, earlier plans, a review cadence).
  */
-export function planInStage(stage: Stage, options: { ctx?: DecideContext } = {}): BuiltPlan {
+export function planInStage(stage: Stage, options: { ctx?: DecideContext; refer?: { referral?: typeof REFER_PAYLOAD.referral; previousPlanIds?: string[]; reviewEveryDays?: number } } = {}): BuiltPlan {
   let ctx = options.ctx ?? makeContext();
   const events: PlanEvent[] = [];
   let plan: Plan | undefined;
@@ -183,7 +184,7 @@ export function planInStage(stage: Stage, options: { ctx?: DecideContext } = {})
     return stage === s;
   };
   if (stage === 'none') return { plan, ctx, events };
-  step(command('refer', REFER_PAYLOAD));
+  step(command('refer', { ...REFER_PAYLOAD, ...options.refer }));
   if (reached('referred')) return { plan, ctx, events };
   if (stage === 'withdrawn') {
     step(command('withdraw', { reason: 'declined-support' }));

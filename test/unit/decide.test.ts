@@ -5,6 +5,7 @@ import { addDays, addMonths, londonDate } from '../../lib/domain/calendar.ts';
 import { decide, nextDueAt, REMEMBERED_COMMANDS, unallocatedNeeds, type Command, type DecideContext } from '../../lib/domain/decide.ts';
 import { DomainError } from '../../lib/domain/errors.ts';
 import { COMMAND_NAMES, isAllowedIn, LIFECYCLE, STAGES, TERMINAL_STAGES, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
+import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import type { Plan, PlanEvent } from '../../lib/domain/schemas.ts';
 import {
   allocationOf,
@@ -69,7 +70,8 @@ describe('a plan from referral to closure', () => {
     expect(referred.plan).toMatchObject({ planId: PLAN_ID, stage: 'referred', version: 1, participantId: REFER_PAYLOAD.participantId, reviewEveryDays: 28 });
     expect(referred.plan.deadlines).toEqual([{ deadlineId: 'assessment-overdue', command: 'assessment-overdue', dueAt: '2026-03-16T17:00:00.000Z' }]);
     expect(types(referred.events)).toEqual(['plan.referred.v1']);
-    expect(referred.events[0]!.data).toEqual({ planRef: PLAN_ID, source: 'custody-diversion', localAuthority: 'birmingham', urgency: 'routine' });
+    expect(referred.events[0]!.data).toEqual({ planRef: PLAN_ID, source: 'custody-diversion', localAuthority: 'birmingham', urgency: 'routine', rereferral: false });
+    expect(referred.plan).toMatchObject({ previousPlanIds: [], remindersSent: [] });
 
     // Consent, next day.
     ctx = at(ctx, '2026-03-03T09:30:00.000Z');
@@ -96,11 +98,24 @@ describe('a plan from referral to closure', () => {
     expect(assessed.plan.allocations.filter((a) => a.lead).map((a) => a.providerId)).toEqual(['changing-lives', 'changing-lives']);
     const offers = assessed.events.filter((e) => e.type === 'allocation.offered.v1');
     expect(offers.map((e) => e.providerId)).toEqual(['anawim', 'changing-lives', 'changing-lives', 'green-square-accord']);
-    // Each provider hears only about its own needs; risks and adjustments stay in the plan without consent to share them.
+    // Each provider hears only about its own needs, and the event is thin: no goals, risks or adjustments, only a link to the detail.
     const anawimOffer = forProvider(offers, 'anawim')[0]!;
-    expect(anawimOffer.data.needs).toEqual([{ domain: 'mental-health', level: 'high', goals: ['See a counsellor weekly'] }]);
-    expect(anawimOffer.data).not.toHaveProperty('risks');
-    expect(anawimOffer.data).not.toHaveProperty('adjustments');
+    const anawimAllocation = allocationOf(assessed.plan, 'anawim-womens-centre');
+    expect(anawimOffer.data).toEqual({
+      planRef: PLAN_ID,
+      allocationId: anawimAllocation.allocationId,
+      serviceId: 'anawim-womens-centre',
+      needs: [{ domain: 'mental-health', level: 'high' }],
+      lead: false,
+      respondBy: '2026-03-06T17:00:00.000Z',
+      detail: `/allocations/${anawimAllocation.allocationId}`,
+    });
+    for (const e of offers) for (const key of ['goals', 'risks', 'adjustments']) expect(JSON.stringify(e.data), key).not.toContain(`"${key}"`);
+    // The detail, read through the API, has the goals (consent covers needs) but not risks or adjustments (it does not cover them).
+    const anawimDetail = providerAllocationView(assessed.plan, anawimAllocation.allocationId);
+    expect(anawimDetail).toHaveProperty('needs', [{ domain: 'mental-health', level: 'high', status: 'open', goals: ['See a counsellor weekly'] }]);
+    expect(anawimDetail).not.toHaveProperty('risks');
+    expect(anawimDetail).not.toHaveProperty('adjustments');
 
     // Anawim accepts: accommodation (priority) is still only offered, so the plan keeps allocating.
     ctx = at(ctx, '2026-03-05T11:00:00.000Z');
@@ -175,7 +190,21 @@ describe('a plan from referral to closure', () => {
   it('identity never enters a plan command: a referral carrying the participant is refused', () => {
     const error = refusal(() => decide(undefined, command('refer', { ...REFER_PAYLOAD, participant: PARTICIPANT }), makeContext()));
     expect(error.name).toBe('InvalidCommand');
-    expect(error.errors[0]?.message).toContain('participant');
+    expect(error.errors).toEqual([{ path: 'participant', message: 'is not a known field' }]);
+    expect(error.message).toContain('participant');
+  });
+
+  it('a re-referral links the earlier plans and says so, without saying which', () => {
+    const earlier = ['pl_earlier000000001', 'pl_earlier000000002'];
+    const step = run(undefined, command('refer', { ...REFER_PAYLOAD, previousPlanIds: earlier }), makeContext());
+    expect(step.plan.previousPlanIds).toEqual(earlier);
+    expect(step.events.map((e) => e.data)).toEqual([{ planRef: PLAN_ID, source: 'custody-diversion', localAuthority: 'birmingham', urgency: 'routine', rereferral: true }]);
+    expect(JSON.stringify(step.events)).not.toContain('pl_earlier');
+  });
+
+  it('a referral may set its own review cadence', () => {
+    expect(run(undefined, command('refer', { ...REFER_PAYLOAD, reviewEveryDays: 21 }), makeContext()).plan.reviewEveryDays).toBe(21);
+    expect(paths(refusal(() => decide(undefined, command('refer', { ...REFER_PAYLOAD, reviewEveryDays: 3 }), makeContext())))).toEqual(['reviewEveryDays']);
   });
 });
 
@@ -227,7 +256,9 @@ describe('offers: decline, expiry, manual offers, activation', () => {
 
     const started = run(again.plan, command('activate', { reason: 'Housing through the council instead' }), ctx);
     expect(started.plan.stage).toBe('active');
-    expect(started.events.find((e) => e.type === 'plan.activated.v1')?.data).toMatchObject({ manual: true, unmetNeeds: ['accommodation'] });
+    // The event says it was manual and what is unmet, never the coordinator's free text.
+    expect(started.events.find((e) => e.type === 'plan.activated.v1')?.data).toEqual({ planRef: PLAN_ID, manual: true, firstActivation: true, unmetNeeds: ['accommodation'] });
+    expect(JSON.stringify(started.events)).not.toContain('council');
     expect(started.plan.deadlines.map((d) => d.command)).not.toContain('activation-overdue');
   });
 
@@ -423,12 +454,16 @@ describe('reviews', () => {
     const offered = readded.events.filter((e) => e.type === 'allocation.offered.v1');
     expect(offered).toHaveLength(1);
     expect(offered[0]).toMatchObject({ providerId: offer.providerId, data: { allocationId: offer.allocationId } });
-    expect(offered[0]!.data.needs).toEqual([{ domain: 'alcohol', level: 'high', goals: ['Two dry days a week'] }]);
+    expect(offered[0]!.data.needs).toEqual([{ domain: 'alcohol', level: 'high' }]);
+    // The goals are read through the detail (consent covers needs), never carried in the event.
+    expect(providerAllocationView(readded.plan, offer.allocationId)).toHaveProperty('needs', [{ domain: 'alcohol', level: 'high', status: 'open', goals: ['Two dry days a week'] }]);
 
     // Re-added without goals, the closed need's old goals do not come back.
     const bare = run(first.plan, command('record-review', { scores: { 'mental-health': 5 }, outcome: 'adjust', addNeeds: [{ domain: 'alcohol', level: 'low', priority: false }] }), later);
     expect(bare.plan.needs.filter((n) => n.domain === 'alcohol')).toEqual([expect.objectContaining({ status: 'open', level: 'low', goals: [] })]);
-    expect(bare.events.find((e) => e.type === 'allocation.offered.v1')!.data.needs).toEqual([{ domain: 'alcohol', level: 'low', goals: [] }]);
+    const bareOffer = bare.events.find((e) => e.type === 'allocation.offered.v1')!;
+    expect(bareOffer.data.needs).toEqual([{ domain: 'alcohol', level: 'low' }]);
+    expect(providerAllocationView(bare.plan, bareOffer.data.allocationId as string)).toHaveProperty('needs', [{ domain: 'alcohol', level: 'low', status: 'open', goals: [] }]);
   });
 
   it('a reopened need can be closed again, and the plan keeps one entry for it', () => {
@@ -440,11 +475,78 @@ describe('reviews', () => {
     expect(closedAgain.plan.allocations.filter((a) => a.needs.includes('alcohol')).map((a) => a.status)).toEqual(['withdrawn', 'withdrawn']);
   });
 
-  it('exit from a review exits the plan with the given reason', () => {
+  it('exit from a review exits the plan with the given reason, and providers are told only that the plan exited', () => {
     const step = review({ scores: { 'mental-health': 8 }, outcome: 'exit', exitReason: 'moved-away' }).send();
     expect(step.plan.stage).toBe('exited');
     expect(step.plan.exit?.reason).toBe('moved-away');
     expect(step.plan.reviews).toHaveLength(1);
+    const toProviders = step.events.filter((e) => e.providerId);
+    expect(toProviders).toHaveLength(4);
+    for (const e of toProviders) expect(e.data.reason).toBe('plan-exited');
+    expect(JSON.stringify(toProviders)).not.toContain('moved-away');
+  });
+
+  it('records who attended: by default the participant and the coordinator; the event carries only roles', () => {
+    const step = review({ scores: { 'mental-health': 5 }, outcome: 'continue' }).send();
+    expect(step.plan.reviews[0]!.attendees).toEqual([{ role: 'participant' }, { role: 'coordinator' }]);
+    expect(step.events.find((e) => e.type === 'review.recorded.v1')?.data.attendees).toEqual(['participant', 'coordinator']);
+
+    const attendees = [{ role: 'participant' }, { role: 'provider', providerId: 'anawim' }, { role: 'provider', providerId: 'changing-lives' }, { role: 'coordinator' }];
+    const named = review({ scores: { 'mental-health': 5 }, outcome: 'continue', attendees }).send();
+    expect(named.plan.reviews[0]!.attendees).toEqual(attendees);
+    expect(named.events.find((e) => e.type === 'review.recorded.v1')?.data.attendees).toEqual(['participant', 'provider', 'provider', 'coordinator']);
+    expect(JSON.stringify(named.events.find((e) => e.type === 'review.recorded.v1'))).not.toContain('anawim');
+  });
+
+  it('a judge attends only a court-linked plan: refused naming attendees.0.role otherwise, changing nothing', () => {
+    const { plan, ctx } = review({});
+    const before = structuredClone(plan);
+    const error = refusal(() => decide(plan, command('record-review', { scores: { 'mental-health': 5 }, outcome: 'continue', attendees: [{ role: 'judge' }, { role: 'participant' }] }), ctx));
+    expect(error.name).toBe('InvalidCommand');
+    expect(error.status).toBe(400);
+    expect(error.errors).toEqual([{ path: 'attendees.0.role', message: expect.stringContaining('court') }]);
+    expect(plan).toEqual(before);
+
+    for (const source of ['court', 'problem-solving-court'] as const) {
+      const court = planInStage('active', { refer: { referral: { ...REFER_PAYLOAD.referral, source } } });
+      const attendees = [{ role: 'participant' }, { role: 'judge' }, { role: 'coordinator' }];
+      const step = run(court.plan, command('record-review', { scores: { 'mental-health': 5 }, outcome: 'continue', attendees }), at(court.ctx, addDays(court.ctx.now, 7)));
+      expect(step.plan.reviews[0]!.attendees, source).toEqual(attendees);
+      expect(step.events.find((e) => e.type === 'review.recorded.v1')?.data.attendees, source).toEqual(['participant', 'judge', 'coordinator']);
+    }
+  });
+
+  it('a provider attendee must hold an allocation in the plan (accepted or ended): refused naming attendees.<i>.providerId otherwise', () => {
+    const { plan, ctx } = review({});
+    const attempt = (providerId: string) => decide(plan, command('record-review', { scores: { 'mental-health': 5 }, outcome: 'continue', attendees: [{ role: 'participant' }, { role: 'provider', providerId }] }), ctx);
+    // Black Country Women's Aid was never offered anything in this plan.
+    const stranger = refusal(() => attempt('bcwa'));
+    expect(stranger.name).toBe('InvalidCommand');
+    expect(stranger.errors).toEqual([{ path: 'attendees.1.providerId', message: expect.stringContaining('bcwa') }]);
+    // Green Square Accord has only an open offer: it holds nothing yet.
+    expect(plan.allocations.filter((a) => a.providerId === 'green-square-accord').map((a) => a.status)).toEqual(['offered']);
+    expect(paths(refusal(() => attempt('green-square-accord')))).toEqual(['attendees.1.providerId']);
+    expect(attempt('anawim').plan.reviews[0]!.attendees).toEqual([{ role: 'participant' }, { role: 'provider', providerId: 'anawim' }]);
+    // A provider whose allocation has ended may still attend.
+    const ended = run(plan, respond('end-allocation', allocationOf(plan, 'anawim-womens-centre', 'accepted'), { outcome: 'completed' }), ctx).plan;
+    const later = decide(ended, command('record-review', { scores: { accommodation: 5 }, outcome: 'continue', attendees: [{ role: 'provider', providerId: 'anawim' }] }), ctx);
+    expect(later.plan.reviews[0]!.attendees).toEqual([{ role: 'provider', providerId: 'anawim' }]);
+  });
+
+  it('reviewEveryDays changes the cadence from this review on', () => {
+    const { plan, ctx, send } = review({ scores: { 'mental-health': 5 }, outcome: 'continue', reviewEveryDays: 14 });
+    expect(plan.reviewEveryDays).toBe(28);
+    const step = send();
+    expect(step.plan.reviewEveryDays).toBe(14);
+    const from = `${londonDate(ctx.now)}T12:00:00.000Z`;
+    expect(step.plan.deadlines.filter((d) => d.command.startsWith('review')).map((d) => [d.deadlineId, d.dueAt])).toEqual([
+      ['review-due:2', addDays(from, 14 - 3)],
+      ['review-overdue:2', addDays(from, 14 + 5)],
+    ]);
+    // Without it, the cadence stays as it was.
+    const next = run(step.plan, command('record-review', { scores: { 'mental-health': 6 }, outcome: 'continue' }), at(ctx, addDays(ctx.now, 14)));
+    expect(next.plan.reviewEveryDays).toBe(14);
+    expect(next.plan.deadlines.find((d) => d.command === 'review-overdue')).toMatchObject({ deadlineId: 'review-overdue:3', dueAt: addDays(`${londonDate(addDays(ctx.now, 14))}T12:00:00.000Z`, 14 + 5) });
   });
 });
 
@@ -460,6 +562,13 @@ describe('exit and withdrawal of consent', () => {
     ]);
     const toProviders = step.events.filter((e) => e.providerId);
     expect(toProviders.map((e) => [e.providerId, e.type, e.data.allocationId])).toEqual(plan!.allocations.map((a) => [a.providerId, a.status === 'accepted' ? 'allocation.ended.v1' : 'allocation.withdrawn.v1', a.allocationId]));
+    // Providers learn that the plan ended, never why: an exit into custody is offence information.
+    for (const e of toProviders) expect(e.data).toEqual({ planRef: PLAN_ID, allocationId: e.data.allocationId, reason: 'plan-exited' });
+    expect(JSON.stringify(toProviders)).not.toMatch(/custody|Remanded/);
+    expect(step.plan.allocations.map((a) => a.outcome)).toEqual(['plan-exited', 'plan-exited', 'plan-exited', 'plan-exited']);
+    for (const a of step.plan.allocations) expect(JSON.stringify(providerAllocationView(step.plan, a.allocationId)), a.allocationId).not.toMatch(/custody|Remanded/);
+    // The programme keeps the reason.
+    expect(step.events.find((e) => e.type === 'plan.exited.v1')?.data).toEqual({ planRef: PLAN_ID, reason: 'custody' });
     expect(step.plan.allocations.some((a) => a.lead)).toBe(false);
     expect(step.plan.exit).toEqual({ reason: 'custody', exitedAt: ctx.now, note: 'Remanded' });
     expect(step.plan.deadlines.every((d) => d.command === 'follow-up-due')).toBe(true);
@@ -620,7 +729,17 @@ describe('refusals', () => {
     ['record-review', { scores: { 'mental-health': 5 }, outcome: 'adjust' }, 'active', ['addNeeds']],
     ['record-review', { scores: { 'mental-health': 5 }, outcome: 'continue', closeNeeds: ['alcohol'] }, 'active', ['outcome']],
     ['exit', { reason: 'bored' }, 'active', ['reason']],
-    ['exit', { reason: 'completed', surprise: true }, 'active', ['(body)']],
+    ['exit', { reason: 'completed', surprise: true }, 'active', ['surprise']],
+    ['exit', { reason: 'completed', surprise: true, extra: 1 }, 'active', ['surprise', 'extra']],
+    ['record-consent', { scope: { shareWithProviders: true, everyone: true }, givenAt: '2026-03-02', method: 'written' }, 'referred', ['scope.everyone']],
+    ['record-review', { scores: { 'mental-health': 5 }, outcome: 'continue', attendees: [{ role: 'participant', name: 'x' }] }, 'active', ['attendees.0.name']],
+    ['record-review', { scores: { 'mental-health': 5 }, outcome: 'continue', attendees: [{ role: 'judge' }] }, 'active', ['attendees.0.role']],
+    ['record-review', { scores: { 'mental-health': 5 }, outcome: 'continue', attendees: [{ role: 'participant' }, { role: 'provider', providerId: 'bcwa' }] }, 'active', ['attendees.1.providerId']],
+    ['record-review', { scores: { 'mental-health': 5 }, outcome: 'continue', attendees: [{ role: 'provider' }] }, 'active', ['attendees.0.providerId']],
+    ['record-review', { scores: { 'mental-health': 5 }, outcome: 'continue', attendees: [{ role: 'participant', providerId: 'anawim' }] }, 'active', ['attendees.0.providerId']],
+    ['record-review', { scores: { 'mental-health': 5 }, outcome: 'continue', attendees: [] }, 'active', ['attendees']],
+    ['record-review', { scores: { 'mental-health': 5 }, outcome: 'continue', attendees: [{ role: 'usher' }] }, 'active', ['attendees.0.role']],
+    ['record-review', { scores: { 'mental-health': 5 }, outcome: 'continue', reviewEveryDays: 100 }, 'active', ['reviewEveryDays']],
     ['record-follow-up', { month: 9, reoffended: 'no' }, 'exited', ['month']],
   ] as [CommandName, unknown, Stage, string[]][])('%s with %j is InvalidCommand naming its field', (name, payload, stage, expected) => {
     const { plan, ctx } = planInStage(stage);
@@ -713,6 +832,47 @@ describe('timers', () => {
     const recorded = run(fired.plan, command('record-follow-up', { month: 6, reoffended: 'unknown' }), at(ctx, six.dueAt));
     expect(recorded.plan.deadlines.map((d) => d.deadlineId)).toEqual(['follow-up-due:12']);
     expect(recorded.plan.escalations.every((e) => e.resolvedAt)).toBe(true);
+  });
+
+  it('a follow-up left unrecorded first reminds the coordinator, then escalates, then repeats the escalation; recording it resolves', () => {
+    const { plan, ctx } = planInStage('exited');
+    expect(plan!.remindersSent).toEqual([]);
+    const fire = (p: Plan, month: 6 | 12) => {
+      const deadline = p.deadlines.find((d) => d.deadlineId === `follow-up-due:${month}`)!;
+      const when = at(ctx, deadline.dueAt);
+      return { step: run(p, command('follow-up-due', { deadlineId: deadline.deadlineId }, { actor: TIMER }), when), when };
+    };
+
+    // 1. A reminder, no escalation.
+    const { step: reminded, when: first } = fire(plan!, 6);
+    expect(reminded.events.map((e) => [e.type, e.data])).toEqual([['follow-up.due.v1', { planRef: PLAN_ID, month: 6 }]]);
+    expect(reminded.events[0]!.providerId).toBeUndefined();
+    expect(reminded.plan.remindersSent).toEqual(['follow-up:6']);
+    expect(reminded.plan.escalations).toEqual([]);
+    expect(reminded.plan.deadlines.find((d) => d.deadlineId === 'follow-up-due:6')?.dueAt).toBe(addDays(first.now, 14));
+
+    // 2. Still not recorded: an escalation to the team lead, not a second reminder.
+    const { step: escalated, when: second } = fire(reminded.plan, 6);
+    expect(escalated.events.map((e) => [e.type, e.data])).toEqual([['plan.escalated.v1', { planRef: PLAN_ID, kind: 'follow-up-due:6', stage: 'exited', repeated: false }]]);
+    expect(escalated.plan.remindersSent).toEqual(['follow-up:6']);
+    expect(escalated.plan.escalations).toEqual([{ kind: 'follow-up-due:6', raisedAt: second.now }]);
+    expect(escalated.plan.deadlines.find((d) => d.deadlineId === 'follow-up-due:6')?.dueAt).toBe(addDays(second.now, 14));
+
+    // 3. And again: the same escalation, repeated, still one open.
+    const { step: repeated } = fire(escalated.plan, 6);
+    expect(repeated.events.map((e) => [e.type, e.data.kind, e.data.repeated])).toEqual([['plan.escalated.v1', 'follow-up-due:6', true]]);
+    expect(repeated.plan.escalations).toHaveLength(1);
+
+    // The 12-month follow-up has its own reminder first.
+    const { step: twelve } = fire(repeated.plan, 12);
+    expect(types(twelve.events)).toEqual(['follow-up.due.v1']);
+    expect(twelve.events[0]!.data).toEqual({ planRef: PLAN_ID, month: 12 });
+    expect(twelve.plan.remindersSent).toEqual(['follow-up:6', 'follow-up:12']);
+
+    // Recording the 6-month follow-up resolves its escalation and stops its timer.
+    const recorded = run(twelve.plan, command('record-follow-up', { month: 6, reoffended: 'no' }), at(ctx, addMonths(plan!.exit!.exitedAt, 13)));
+    expect(recorded.plan.escalations).toEqual([{ kind: 'follow-up-due:6', raisedAt: second.now, resolvedAt: addMonths(plan!.exit!.exitedAt, 13) }]);
+    expect(recorded.plan.deadlines.map((d) => d.deadlineId)).toEqual(['follow-up-due:12']);
   });
 });
 

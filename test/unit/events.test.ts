@@ -4,8 +4,9 @@ import { toCloudEvent } from '../../lib/adapters/events/publisher.ts';
 import { addDays } from '../../lib/domain/calendar.ts';
 import type { Command, DecideContext } from '../../lib/domain/decide.ts';
 import { DomainError } from '../../lib/domain/errors.ts';
-import { CloudEventEnvelope, cloudEventSchema, EVENT_CATALOGUE, EVENT_TYPE_PATTERN, EVENT_TYPES, isEventType, type EventType } from '../../lib/domain/events.ts';
+import { CloudEventEnvelope, cloudEventSchema, EVENT_CATALOGUE, EVENT_TYPE_PATTERN, EVENT_TYPES, isEventType, RELEASE_REASONS, type EventType } from '../../lib/domain/events.ts';
 import { COMMAND_NAMES, isAllowedIn, STAGES, type CommandName } from '../../lib/domain/lifecycle.ts';
+import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import type { Plan, PlanEvent } from '../../lib/domain/schemas.ts';
 import { EXAMPLE_EVENT, eventJsonSchema, renderEvents, renderEventSchemas, SCHEMA_DIR } from '../../scripts/render-events.ts';
 import {
@@ -60,14 +61,16 @@ function story(start: BuiltPlan, steps: ((plan: Plan, ctx: DecideContext) => Nex
   return { plan, events };
 }
 
-/** From referral to submitted assessment with the given consent scope. */
+/** From referral to submitted assessment with the given consent scope; returns the assessed plan, its context and its events. */
 function assessed(scope: { shareWithProviders: boolean; dataCategories: string[] }, out: Emitted) {
   let ctx = makeContext();
   const referred = run(undefined, command('refer', REFER_PAYLOAD), ctx);
   ctx = at(ctx, addDays(ctx.now, 1));
   const consented = run(referred.plan, command('record-consent', { ...consentPayload(ctx), scope }), ctx);
   const submitted = run(consented.plan, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx);
-  out.events.push(...referred.events, ...consented.events, ...submitted.events);
+  const events = [...referred.events, ...consented.events, ...submitted.events];
+  out.events.push(...events);
+  return { plan: submitted.plan, ctx, events };
 }
 
 function driveEverything() {
@@ -94,7 +97,7 @@ function driveEverything() {
   for (const stage of ['closed', 'withdrawn'] as const) out.events.push(...planInStage(stage).events);
 
   // 3. A review that adjusts the plan (a new priority need; a need closed while its offer is open), then one that exits into custody.
-  story(
+  const custody = story(
     planInStage('active'),
     [
       (_plan, ctx) => ({
@@ -117,10 +120,10 @@ function driveEverything() {
 
   // 5. Consent that does not allow sharing: no offers, every need a gap.
   assessed({ shareWithProviders: false, dataCategories: ['needs'] }, out);
-  // 6. Consent covering needs, risks and adjustments: offers carry goals, risks and adjustments.
-  assessed({ shareWithProviders: true, dataCategories: ['needs', 'risks', 'adjustments'] }, out);
-  // 7. Consent given for sharing but not for the needs category: offers carry no goals.
-  assessed({ shareWithProviders: true, dataCategories: [] }, out);
+  // 6. Consent covering needs, risks and adjustments: the offers are as thin as ever; the detail has goals, risks and adjustments.
+  const sharesAll = assessed({ shareWithProviders: true, dataCategories: ['needs', 'risks', 'adjustments'] }, out);
+  // 7. Consent given for sharing but not for the needs category: the detail has no goals either.
+  const sharesNone = assessed({ shareWithProviders: true, dataCategories: [] }, out);
 
   // 8. Consent withdrawn after a decline and an expiry: every provider ever offered is told.
   const consentWithdrawn = story(
@@ -132,7 +135,7 @@ function driveEverything() {
     ],
     out,
   );
-  return { ...out, consentWithdrawn };
+  return { ...out, consentWithdrawn, custody, sharesAll, sharesNone };
 }
 
 const emitted = driveEverything();
@@ -255,7 +258,11 @@ describe('event catalogue: every emitted event', () => {
     expect(ended.some((d) => 'outcome' in d)).toBe(true);
     expect(ended.some((d) => 'reason' in d)).toBe(true);
     const reasons = new Set([...byType('allocation.withdrawn.v1'), ...byType('allocation.ended.v1')].map((e) => e.data.reason).filter(Boolean));
-    expect([...reasons]).toEqual(expect.arrayContaining(['needs-closed', 'replaced-by-manual-offer', 'plan-exited:completed', 'plan-exited:custody']));
+    expect([...reasons].sort()).toEqual([...RELEASE_REASONS].sort());
+    expect(byType('follow-up.due.v1').map((e) => e.data.month)).toEqual(expect.arrayContaining([6]));
+    expect(byType('review.recorded.v1').some((e) => (e.data.attendees as string[]).length > 0)).toBe(true);
+    expect(byType('plan.referred.v1').every((e) => e.data.rereferral === false)).toBe(true);
+    expect(byType('plan.activated.v1').map((e) => e.data.manual)).toEqual(expect.arrayContaining([true, false]));
     expect(byType('plan.escalated.v1').map((e) => e.data.kind)).toEqual(expect.arrayContaining(['assessment-overdue', 'activation-overdue', 'review-overdue', 'no-contact', 'follow-up-due:6']));
     const proposals = byType('plan.allocation-proposed.v1').map((e) => e.data as { offers: unknown[] });
     expect(proposals.some((d) => d.offers.length === 0)).toBe(true);
@@ -284,11 +291,51 @@ describe('provider-facing data', () => {
     }
   });
 
-  it('an offer carries goals, risks and adjustments only as far as consent allows', () => {
-    const offers = byType('allocation.offered.v1').map((e) => e.data as { needs: { goals?: string[] }[]; risks?: unknown; adjustments?: unknown });
-    expect(offers.some((d) => d.risks && d.adjustments)).toBe(true);
-    expect(offers.some((d) => !d.risks && !d.adjustments && d.needs.every((n) => n.goals))).toBe(true);
-    expect(offers.some((d) => d.needs.every((n) => !n.goals))).toBe(true);
+  it('an offer is thin whatever the consent: planRef, allocation, needs by domain and level, lead, respondBy and the detail link', () => {
+    const offers = byType('allocation.offered.v1');
+    expect(offers.length).toBeGreaterThan(0);
+    for (const e of offers) {
+      expect(Object.keys(e.data).sort(), String(e.data.allocationId)).toEqual(['allocationId', 'detail', 'lead', 'needs', 'planRef', 'respondBy', 'serviceId']);
+      expect(e.data.detail).toBe(`/allocations/${String(e.data.allocationId)}`);
+      for (const need of e.data.needs as object[]) expect(Object.keys(need).sort()).toEqual(['domain', 'level']);
+    }
+    // Even with consent to share every category, the event carries none of it.
+    const shared = emitted.sharesAll.events.filter((e) => e.type === 'allocation.offered.v1');
+    expect(shared.length).toBeGreaterThan(0);
+    for (const e of shared) expect(keysOf(e.data).filter((k) => ['goals', 'risks', 'adjustments'].includes(k))).toEqual([]);
+  });
+
+  it('the detail an offer links to has goals, risks and adjustments only as far as consent allows at the time of reading', () => {
+    const { sharesAll, sharesNone } = emitted;
+    const anawim = (plan: Plan) => allocationOf(plan, 'anawim-womens-centre', 'offered').allocationId;
+    const all = providerAllocationView(sharesAll.plan, anawim(sharesAll.plan));
+    expect(all).toMatchObject({
+      needs: [{ domain: 'mental-health', level: 'high', status: 'open', goals: ['See a counsellor weekly'] }],
+      risks: ASSESSMENT_PAYLOAD.risks,
+      adjustments: ASSESSMENT_PAYLOAD.adjustments,
+    });
+    const none = providerAllocationView(sharesNone.plan, anawim(sharesNone.plan));
+    expect(none).toHaveProperty('needs', [{ domain: 'mental-health', level: 'high', status: 'open' }]);
+    expect(none).not.toHaveProperty('risks');
+    expect(none).not.toHaveProperty('adjustments');
+    // Only its own needs, whatever the consent.
+    expect(JSON.stringify(all)).not.toMatch(/accommodation|alcohol|finance/);
+    for (const view of [all, none]) for (const value of IDENTIFYING_STRINGS) expect(JSON.stringify(view)).not.toContain(value);
+
+    // Read after consent is withdrawn, the same allocation shows none of it.
+    const withdrawn = run(sharesAll.plan, command('withdraw-consent', {}), sharesAll.ctx).plan;
+    const after = providerAllocationView(withdrawn, anawim(sharesAll.plan));
+    expect(after).toMatchObject({ status: 'withdrawn', needs: [{ domain: 'mental-health' }] });
+    expect(keysOf(after).filter((k) => ['goals', 'risks', 'adjustments'].includes(k))).toEqual([]);
+  });
+
+  it('an exit tells providers only that the plan exited, never why', () => {
+    const { events } = emitted.custody;
+    expect(events.find((e) => e.type === 'plan.exited.v1')?.data.reason).toBe('custody');
+    const released = events.filter((e) => (e.type === 'allocation.ended.v1' || e.type === 'allocation.withdrawn.v1') && 'reason' in e.data && String(e.data.reason).startsWith('plan-exited'));
+    expect(released.length).toBeGreaterThan(0);
+    for (const e of released) expect(e.data.reason).toBe('plan-exited');
+    for (const e of events.filter((x) => x.providerId)) expect(JSON.stringify(e.data), e.type).not.toContain('custody');
   });
 
   it('consent withdrawn carries only planRef, allocationId and the instruction', () => {
