@@ -177,6 +177,7 @@ function activate(t: Transition, manual?: { reason: string }) {
   t.clearDeadlines((d) => d.command === 'activation-overdue');
   t.resolve((k) => k === 'activation-overdue');
   const unmet = unallocatedNeeds(plan).map((n) => n.domain);
+  if (manual) plan.manualActivation = { reason: manual.reason, at: t.now, unmetNeeds: unmet };
   t.emit('plan.activated.v1', { planRef: plan.planId, manual: Boolean(manual), firstActivation: first, unmetNeeds: unmet });
 }
 

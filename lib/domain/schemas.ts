@@ -264,6 +264,8 @@ export const Plan = z.object({
     .optional(),
   assessedAt: IsoDateTime.optional(),
   activatedAt: IsoDateTime.optional(),
+  /** Set when a coordinator activated the plan before every priority need was accepted: the override and its reason. */
+  manualActivation: z.object({ reason: z.string(), at: IsoDateTime, unmetNeeds: z.array(NeedDomain) }).optional(),
   needs: z.array(PlanNeed),
   risks: Risks.optional(),
   adjustments: z.array(z.enum(ADJUSTMENTS)),
