@@ -1,14 +1,15 @@
 import { App, Tags } from 'aws-cdk-lib';
 import { WraparoundStack } from '../lib/infra/wraparound-stack.ts';
-import { stageConfig } from '../lib/infra/stage-config.ts';
+import { stageConfigFromContext } from '../lib/infra/stage-config.ts';
 
 /**
- * The CDK app: `cdk synth` (dev) or `cdk synth -c stage=prod`. Environment-agnostic, so it
+ * The CDK app: `cdk synth` (dev) or `cdk synth -c stage=prod`, with providers' webhook URLs from
+ * `-c providerWebhooks='{"bcwa":"https://..."}'` (or cdk.context.json). Environment-agnostic, so it
  * synthesizes offline. CDK's built-in CloudFormation schema validation takes several seconds and
  * only ever warns, so it is opt-in: `CDK_VALIDATION=true cdk synth`.
  */
 const app = new App({ builtinCloudFormationValidation: process.env.CDK_VALIDATION === 'true' });
-const config = stageConfig(app.node.tryGetContext('stage'));
+const config = stageConfigFromContext(app.node);
 
 const stack = new WraparoundStack(app, config.stackName, {
   config,

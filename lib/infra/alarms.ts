@@ -2,12 +2,15 @@ import { Duration } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { API_FUNCTIONS } from '../api/routes.ts';
 import type { FunctionName } from './functions.ts';
+import type { ProviderChannel } from './provider-delivery.ts';
 import type { StageConfig } from './stage-config.ts';
 
 export interface AlarmsProps {
@@ -15,6 +18,9 @@ export interface AlarmsProps {
   httpApi: apigw.HttpApi;
   stateMachine: sfn.StateMachine;
   functions: Record<FunctionName, IFunction>;
+  bus: events.IEventBus;
+  busDeadLetters: sqs.IQueue;
+  providerChannels: readonly Pick<ProviderChannel, 'providerId' | 'rule' | 'deadLetterQueue'>[];
 }
 
 /**
@@ -66,5 +72,30 @@ export class Alarms extends Construct {
       evaluationPeriods: t.sweeperMissedMinutes,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
+
+    // A dead letter is an event a provider never received: someone replays it once the endpoint is fixed.
+    const deadLetters = (queue: sqs.IQueue) => queue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' });
+    for (const { providerId, rule, deadLetterQueue } of props.providerChannels) {
+      alarm(
+        `${providerId}-dead-letters`,
+        `Events for ${providerId} could not be delivered to its webhook: fix the endpoint, then replay them from the archive to rule ${rule.ruleName}.`,
+        deadLetters(deadLetterQueue),
+        t.deadLetters,
+      );
+      // Not even dead-lettered: only the archive still has these events.
+      alarm(
+        `${providerId}-dead-letters-lost`,
+        `Events for ${providerId} failed and could not be put in its dead-letter queue: replay them from the archive.`,
+        new cloudwatch.Metric({
+          namespace: 'AWS/Events',
+          metricName: 'InvocationsFailedToBeSentToDlq',
+          dimensionsMap: { EventBusName: props.bus.eventBusName, RuleName: rule.ruleName },
+          period: fiveMinutes,
+          statistic: 'Sum',
+        }),
+        1,
+      );
+    }
+    alarm('bus-dead-letters', 'The event bus could not process events (is the data key disabled?).', deadLetters(props.busDeadLetters), t.deadLetters);
   }
 }

@@ -53,6 +53,8 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
   'api-queries': { description: 'HTTP API: reads (worklists, plans, history, provider offers)', memoryMb: 512, timeout: seconds(10), table: 'read' },
   'api-directory': { description: 'HTTP API: the provider directory (HSDS reads, availability changes)', memoryMb: 512, timeout: seconds(10), table: 'read-write' },
   'api-providers': { description: 'HTTP API: provider allocations, pull feed, webhook subscriptions and deliveries', memoryMb: 512, timeout: seconds(10), table: 'read-write' },
+  // Reads the stored plan facts and answers with suppressed aggregates only.
+  'api-metrics': { description: 'HTTP API: commissioner figures (aggregates of stored plan facts, small numbers suppressed)', memoryMb: 512, timeout: seconds(10), table: 'read' },
   // Redelivers stranded outboxes through the same publisher as Publish events.
   sweeper: { description: 'Every minute: due deadlines into timer commands, redeliver stranded outboxes', memoryMb: 256, timeout: seconds(55), table: 'read-write', startsExecutions: true, publishesEvents: true },
 };

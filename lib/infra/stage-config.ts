@@ -13,6 +13,11 @@ const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400,
 
 const positiveInt = z.number().int().positive();
 
+/** Where a provider organisation receives its events: EventBridge API destinations call HTTPS endpoints only. */
+const webhookUrl = z.url({ protocol: /^https$/, hostname: z.regexes.domain, error: 'an https:// URL' });
+export const ProviderWebhooks = z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a provider id'), webhookUrl);
+export type ProviderWebhooks = z.infer<typeof ProviderWebhooks>;
+
 export const StageConfig = z.object({
   stage: StageName,
   /** Prefix of every physical name (functions, table, bus, state machine, log groups). */
@@ -32,6 +37,23 @@ export const StageConfig = z.object({
   mfa: z.enum(['OPTIONAL', 'REQUIRED']),
   /** How long the bus archive keeps events for replay to a provider that missed them. */
   eventArchiveDays: positiveInt,
+  /** Delivery of provider events to their webhooks (one rule and API destination per provider). */
+  providerDelivery: z.object({
+    /** Retries before an event goes to the provider's dead-letter queue (EventBridge allows 0-185). */
+    retryAttempts: z.number().int().min(0).max(185),
+    /** How long an undelivered event is retried (EventBridge allows 1 minute to 24 hours). */
+    maxEventAgeHours: z.number().int().min(1).max(24),
+    /** Requests per second to one provider: their endpoints are small. */
+    rateLimitPerSecond: positiveInt.max(300),
+    /** How long dead letters wait for someone to look (SQS keeps messages at most 14 days). */
+    deadLetterRetentionDays: z.number().int().min(1).max(14),
+  }),
+  /**
+   * providerId → https URL of its webhook, from `-c providerWebhooks='{"bcwa":"https://..."}'` or
+   * cdk.context.json. A provider without one gets a placeholder on the reserved .invalid domain, which
+   * never resolves: its events are retried, dead-lettered and alarmed on, and never leave AWS.
+   */
+  providerWebhooks: ProviderWebhooks,
   apiThrottle: z.object({ rateLimit: positiveInt, burstLimit: positiveInt }),
   /** Origins allowed to call the API from a browser (the SPA's CloudFront origin in prod). */
   corsAllowOrigins: z.array(z.string().min(1)).min(1),
@@ -46,6 +68,8 @@ export const StageConfig = z.object({
     publishErrorsPerFiveMinutes: positiveInt,
     /** Consecutive minutes without a successful sweeper run before someone is told. */
     sweeperMissedMinutes: positiveInt,
+    /** Events waiting in a provider's (or the bus's) dead-letter queue. */
+    deadLetters: positiveInt,
   }),
 });
 export type StageConfig = z.infer<typeof StageConfig>;
@@ -61,9 +85,12 @@ const STAGES: Record<StageName, z.input<typeof StageConfig>> = {
     retainData: false,
     mfa: 'OPTIONAL',
     eventArchiveDays: 7,
+    // Fail fast in dev so a broken endpoint shows in the dead-letter queue within minutes.
+    providerDelivery: { retryAttempts: 8, maxEventAgeHours: 1, rateLimitPerSecond: 5, deadLetterRetentionDays: 14 },
+    providerWebhooks: {},
     apiThrottle: { rateLimit: 20, burstLimit: 40 },
     corsAllowOrigins: ['*'],
-    alarms: { api5xxPerFiveMinutes: 10, functionErrorsPerFiveMinutes: 10, executionTimeoutsPerFiveMinutes: 5, publishErrorsPerFiveMinutes: 10, sweeperMissedMinutes: 15 },
+    alarms: { api5xxPerFiveMinutes: 10, functionErrorsPerFiveMinutes: 10, executionTimeoutsPerFiveMinutes: 5, publishErrorsPerFiveMinutes: 10, sweeperMissedMinutes: 15, deadLetters: 1 },
   },
   prod: {
     stage: 'prod',
@@ -75,17 +102,45 @@ const STAGES: Record<StageName, z.input<typeof StageConfig>> = {
     retainData: true,
     mfa: 'REQUIRED',
     eventArchiveDays: 90,
+    // EventBridge's own maximum: a provider endpoint down for a working day still gets every event.
+    providerDelivery: { retryAttempts: 185, maxEventAgeHours: 24, rateLimitPerSecond: 20, deadLetterRetentionDays: 14 },
+    providerWebhooks: {},
     apiThrottle: { rateLimit: 100, burstLimit: 200 },
     corsAllowOrigins: ['*'],
-    alarms: { api5xxPerFiveMinutes: 1, functionErrorsPerFiveMinutes: 1, executionTimeoutsPerFiveMinutes: 1, publishErrorsPerFiveMinutes: 5, sweeperMissedMinutes: 5 },
+    alarms: { api5xxPerFiveMinutes: 1, functionErrorsPerFiveMinutes: 1, executionTimeoutsPerFiveMinutes: 1, publishErrorsPerFiveMinutes: 5, sweeperMissedMinutes: 5, deadLetters: 1 },
   },
 };
 
+/** What may be set from CDK context on top of the stage's table. */
+export interface StageOverrides {
+  /** An object (cdk.json, cdk.context.json) or its JSON text (`-c providerWebhooks='{...}'`). */
+  providerWebhooks?: unknown;
+}
+
+function parseWebhooks(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    throw new Error(`Bad context providerWebhooks: not JSON; give an object of providerId to https URL, e.g. -c providerWebhooks='{"bcwa":"https://example.org/hooks"}'`);
+  }
+}
+
 /** The config of a stage given on the command line (`-c stage=prod`); dev when none is given. */
-export function stageConfig(stage: unknown = 'dev'): StageConfig {
+export function stageConfig(stage: unknown = 'dev', overrides: StageOverrides = {}): StageConfig {
   const name = StageName.safeParse(stage ?? 'dev');
   if (!name.success) throw new Error(`Unknown stage ${JSON.stringify(stage)}: use one of ${STAGE_NAMES.join(', ')} (cdk synth -c stage=<name>).`);
-  const parsed = StageConfig.safeParse(STAGES[name.data]);
+  const base = STAGES[name.data];
+  const webhooks = overrides.providerWebhooks === undefined ? {} : parseWebhooks(overrides.providerWebhooks);
+  if (typeof webhooks !== 'object' || webhooks === null || Array.isArray(webhooks)) {
+    throw new Error(`Bad context providerWebhooks: ${JSON.stringify(webhooks)} is not an object of providerId to https URL.`);
+  }
+  const parsed = StageConfig.safeParse({ ...base, providerWebhooks: { ...base.providerWebhooks, ...webhooks } });
   if (!parsed.success) throw new Error(`Bad config for stage ${name.data}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
+}
+
+/** The stage config a CDK app asks for through its context (`stage`, `providerWebhooks`). */
+export function stageConfigFromContext(node: { tryGetContext(key: string): unknown }): StageConfig {
+  return stageConfig(node.tryGetContext('stage'), { providerWebhooks: node.tryGetContext('providerWebhooks') });
 }

@@ -7,14 +7,17 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { keys } from '../adapters/dynamodb/keys.ts';
 import { TABLE_DEFINITION } from '../adapters/dynamodb/table-definition.ts';
 import { ENV_NAMES } from '../config.ts';
+import { seedDirectory } from '../directory/load.ts';
 import { definePlanCommand, type StepFunctions } from '../../workflows/plan-command/definition.ts';
 import { Alarms } from './alarms.ts';
 import { Api } from './api.ts';
 import { Functions, functionsThat } from './functions.ts';
+import { ProviderDelivery } from './provider-delivery.ts';
 import type { StageConfig } from './stage-config.ts';
 
 /** What the capacity store does with a service's item: read, query the partition, reserve and release conditionally. */
@@ -29,12 +32,15 @@ export interface WraparoundStackProps extends StackProps {
 
 /**
  * Wraparound on AWS: the plan table, the PlanCommand Express state machine and its step functions,
- * the HTTP API behind Cognito, the event bus, and the sweeper on a one-minute schedule.
+ * the HTTP API behind Cognito, the event bus with a webhook delivery per provider, and the sweeper
+ * on a one-minute schedule.
  */
 export class WraparoundStack extends Stack {
   readonly table: dynamodb.Table;
   readonly stateMachine: sfn.StateMachine;
   readonly bus: events.EventBus;
+  readonly busDeadLetters: sqs.Queue;
+  readonly providerDelivery: ProviderDelivery;
   readonly functions: Functions;
   readonly api: Api;
 
@@ -44,10 +50,11 @@ export class WraparoundStack extends Stack {
     const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const retention = config.logRetentionDays as logs.RetentionDays;
 
-    // Plans hold special-category and criminal-offence data: encrypted with a key this stack owns.
+    // Plans hold special-category and criminal-offence data: encrypted with a key this stack owns,
+    // and so is every copy of their events (bus, archive, dead letters).
     const key = new kms.Key(this, 'DataKey', {
       alias: `alias/${config.namePrefix}-data`,
-      description: 'Wraparound plan table encryption',
+      description: 'Wraparound data encryption: plan table, event bus and archive, provider dead letters',
       enableKeyRotation: true,
       removalPolicy,
       pendingWindow: Duration.days(config.retainData ? 30 : 7),
@@ -57,6 +64,8 @@ export class WraparoundStack extends Stack {
       tableName: config.namePrefix,
       partitionKey: { name: TABLE_DEFINITION.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE_DEFINITION.sortKey, type: dynamodb.AttributeType.STRING },
+      // Items that carry it expire (the cached first responses of Idempotency-Keys).
+      timeToLiveAttribute: TABLE_DEFINITION.timeToLiveAttribute,
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
@@ -73,13 +82,49 @@ export class WraparoundStack extends Stack {
       });
     }
 
-    this.bus = new events.EventBus(this, 'Bus', { eventBusName: `${config.namePrefix}-events` });
+    // Events the bus itself cannot process (the data key disabled or gone) land here. It is
+    // encrypted by SQS, not with the data key: a queue under the failing key could not take them.
+    this.busDeadLetters = new sqs.Queue(this, 'BusDeadLetters', {
+      queueName: `${config.namePrefix}-events-dead-letters`,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(config.providerDelivery.deadLetterRetentionDays),
+      removalPolicy,
+    });
+    const busName = `${config.namePrefix}-events`;
+    this.bus = new events.EventBus(this, 'Bus', {
+      eventBusName: busName,
+      description: 'Wraparound plan events (CloudEvents); provider events carry providerid',
+      kmsKey: key,
+      deadLetterQueue: this.busDeadLetters,
+    });
+    this.busDeadLetters.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.busDeadLetters.queueArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': this.bus.eventBusArn } },
+      }),
+    );
     // Delivery is at-least-once and replayable: a provider that missed events can be replayed from here.
-    this.bus.archive('Archive', {
+    // Built directly (bus.archive() drops kmsKey) under the bus, where bus.archive() put it, so it keeps
+    // its logical id. Its source is the bus by ARN: the key policy the archive adds names its source,
+    // and a reference to the bus there would make the key depend on a bus that depends on the key.
+    const archive = new events.Archive(this.bus, 'Archive', {
+      sourceEventBus: events.EventBus.fromEventBusArn(this, 'BusByArn', this.formatArn({ service: 'events', resource: 'event-bus', resourceName: busName })),
       archiveName: `${config.namePrefix}-events`,
       description: 'Every Wraparound event, for replay to providers',
       eventPattern: { source: [EVENT_SOURCE] },
       retention: Duration.days(config.eventArchiveDays),
+      kmsKey: key,
+    });
+    archive.node.addDependency(this.bus);
+    this.providerDelivery = new ProviderDelivery(this, 'ProviderDelivery', {
+      config,
+      bus: this.bus,
+      key,
+      providerIds: seedDirectory().organizations.map((o) => o.id),
+      source: EVENT_SOURCE,
     });
 
     this.functions = new Functions(this, 'Functions', {
@@ -140,12 +185,24 @@ export class WraparoundStack extends Stack {
       target: new schedulerTargets.LambdaInvoke(fn.sweeper, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }),
     });
 
-    new Alarms(this, 'Alarms', { config, httpApi: this.api.httpApi, stateMachine: this.stateMachine, functions: fn });
+    new Alarms(this, 'Alarms', {
+      config,
+      httpApi: this.api.httpApi,
+      stateMachine: this.stateMachine,
+      functions: fn,
+      bus: this.bus,
+      busDeadLetters: this.busDeadLetters,
+      providerChannels: this.providerDelivery.channels,
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'HTTP API base URL' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
+    new CfnOutput(this, 'ProviderApiKeySecrets', {
+      value: this.toJsonString(Object.fromEntries(this.providerDelivery.channels.map((c) => [c.providerId, c.apiKey.secretArn]))),
+      description: 'providerId → the secret holding the API key its webhook endpoint checks',
+    });
     new CfnOutput(this, 'UserPoolId', { value: this.api.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.api.userPoolClient.userPoolClientId });
   }

@@ -1,13 +1,19 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Match } from 'aws-cdk-lib/assertions';
+import type { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_DEFINITION } from '../../lib/adapters/dynamodb/table-definition.ts';
+import { EventBridgePublisher } from '../../lib/adapters/events/eventbridge-publisher.ts';
 import { GROUP_OF_ROLE } from '../../lib/api/auth.ts';
 import { ROLES, ROUTES } from '../../lib/api/routes.ts';
 import { ENV_NAMES } from '../../lib/config.ts';
+import { seedDirectory } from '../../lib/directory/load.ts';
 import { ESM_REQUIRE_BANNER, FUNCTION_NAMES, functionSpec, functionsThat, type FunctionName } from '../../lib/infra/functions.ts';
+import { CLOUDEVENT_CONTENT_TYPE, WEBHOOK_KEY_HEADER, placeholderWebhookUrl } from '../../lib/infra/provider-delivery.ts';
 import { stageConfig } from '../../lib/infra/stage-config.ts';
+import { EVENT_SOURCE } from '../../lib/infra/wraparound-stack.ts';
+import { planInStage } from '../support/domain-fixtures.ts';
 import { synthStack, type Synthesized } from './synth.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
@@ -60,6 +66,43 @@ function actionsGrantedTo(s: Synthesized, name: FunctionName): string[] {
     .flatMap((x) => actionsOf(x.statement));
 }
 
+/** The directory of the deployed functions: one delivery channel per organisation. */
+const PROVIDER_IDS = seedDirectory().organizations.map((o) => o.id);
+
+/** What "no bundle over 1 MB minified" means here: decimal megabytes, so the stricter reading. */
+const MAX_BUNDLE_BYTES = 1_000_000;
+
+function bundleDir(s: Synthesized, name: FunctionName): string {
+  const fn = resourcesOf(s, 'AWS::Lambda::Function')[functionIds(s)[name]] as Resource;
+  const key = (fn.Properties.Code as { S3Key: string }).S3Key;
+  return join(s.outdir, `asset.${key.replace(/\.zip$/, '')}`);
+}
+
+/** The logical id of the one resource of a type whose properties match. */
+function idOf(s: Synthesized, type: string, properties: Record<string, unknown>): string {
+  const ids = Object.keys(s.template.findResources(type, { Properties: properties }));
+  expect(ids, `${type} ${JSON.stringify(properties)}`).toHaveLength(1);
+  return ids[0] as string;
+}
+
+const rules = (s: Synthesized) => Object.entries(resourcesOf(s, 'AWS::Events::Rule'));
+
+/** The one rule whose pattern picks a provider's events: [logical id, resource]. */
+function ruleOf(s: Synthesized, providerId: string): [string, Resource] {
+  const found = rules(s).filter(([, r]) => JSON.stringify((r.Properties.EventPattern as { detail?: unknown }).detail) === JSON.stringify({ providerid: [providerId] }));
+  expect(found, providerId).toHaveLength(1);
+  return found[0] as [string, Resource];
+}
+
+/** EventBridge's matching for the pattern forms the stack uses: lists of exact values, nested objects. */
+function matches(pattern: Record<string, unknown>, event: Record<string, unknown>): boolean {
+  return Object.entries(pattern).every(([field, expected]) => {
+    const actual = event[field];
+    if (Array.isArray(expected)) return expected.includes(actual);
+    return typeof actual === 'object' && actual !== null && matches(expected as Record<string, unknown>, actual as Record<string, unknown>);
+  });
+}
+
 const X_RAY_AND_LOG_DELIVERY = /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$/;
 
 describe('Wraparound stack', () => {
@@ -105,6 +148,11 @@ describe('Wraparound stack', () => {
       }
       const attributes = table.Properties.AttributeDefinitions as { AttributeName: string; AttributeType: string }[];
       expect(new Set(attributes.map((a) => a.AttributeType))).toEqual(new Set(['S']));
+    });
+
+    it('expires items by the TABLE_DEFINITION time-to-live attribute', () => {
+      expect(only(dev, 'AWS::DynamoDB::Table').Properties.TimeToLiveSpecification).toEqual({ AttributeName: TABLE_DEFINITION.timeToLiveAttribute, Enabled: true });
+      expect(only(prod, 'AWS::DynamoDB::Table').Properties.TimeToLiveSpecification).toEqual({ AttributeName: TABLE_DEFINITION.timeToLiveAttribute, Enabled: true });
     });
 
     it('is destroyed with a dev stack, retained and deletion-protected in prod', () => {
@@ -174,15 +222,18 @@ describe('Wraparound stack', () => {
     });
 
     it('are bundled by esbuild as minified ESM with a source map and a require shim', () => {
-      const ids = functionIds(dev);
       for (const name of FUNCTION_NAMES) {
-        const fn = resourcesOf(dev, 'AWS::Lambda::Function')[ids[name]] as Resource;
-        const key = (fn.Properties.Code as { S3Key: string }).S3Key;
-        const dir = join(dev.outdir, `asset.${key.replace(/\.zip$/, '')}`);
+        const dir = bundleDir(dev, name);
         expect(existsSync(join(dir, 'index.mjs')), `${name} bundle`).toBe(true);
         expect(existsSync(join(dir, 'index.mjs.map')), `${name} source map`).toBe(true);
         expect(readFileSync(join(dir, 'index.mjs'), 'utf8').startsWith(ESM_REQUIRE_BANNER)).toBe(true);
       }
+    });
+
+    it(`keeps every bundle under ${MAX_BUNDLE_BYTES / 1_000_000} MB minified`, () => {
+      const sizes = FUNCTION_NAMES.map((name) => ({ name, bytes: statSync(join(bundleDir(dev, name), 'index.mjs')).size }));
+      console.log(`Lambda bundles (index.mjs, minified):\n${sizes.map(({ name, bytes }) => `  ${name.padEnd(20)} ${(bytes / 1000).toFixed(1).padStart(7)} kB`).join('\n')}`);
+      for (const { name, bytes } of sizes) expect(bytes, `${name}: ${bytes} bytes`).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
     });
   });
 
@@ -311,9 +362,46 @@ describe('Wraparound stack', () => {
   });
 
   describe('events and schedule', () => {
-    it('has the event bus the publishers write to, with an archive for replay', () => {
-      dev.template.hasResourceProperties('AWS::Events::EventBus', { Name: `${dev.config.namePrefix}-events` });
-      dev.template.resourceCountIs('AWS::Events::Archive', 1);
+    it('has the event bus the publishers write to, encrypted with the data key, with an encrypted archive for replay', () => {
+      const keyArn = { 'Fn::GetAtt': [Object.keys(resourcesOf(dev, 'AWS::KMS::Key'))[0], 'Arn'] };
+      dev.template.hasResourceProperties('AWS::Events::EventBus', { Name: `${dev.config.namePrefix}-events`, KmsKeyIdentifier: keyArn });
+      const archive = Object.entries(resourcesOf(dev, 'AWS::Events::Archive'));
+      expect(archive).toHaveLength(1);
+      const [archiveId, { Properties: archiveProps }] = archive[0] as [string, Resource];
+      expect(archiveProps).toMatchObject({ EventPattern: { source: [EVENT_SOURCE] }, RetentionDays: dev.config.eventArchiveDays, KmsKeyIdentifier: keyArn });
+      expect(JSON.stringify(archiveProps.SourceArn)).toContain(`:event-bus/${dev.config.namePrefix}-events`);
+      // Where bus.archive() put it: a new logical id would replace the archive and lose what it holds.
+      expect(archiveId).toMatch(/^BusArchive[0-9A-F]{8}$/);
+      expect(only(prod, 'AWS::Events::Archive').Properties.RetentionDays).toBe(prod.config.eventArchiveDays);
+    });
+
+    it('lets EventBridge use the data key for the bus and archive only under their encryption context', () => {
+      const statements = (only(dev, 'AWS::KMS::Key').Properties.KeyPolicy as { Statement: (Statement & { Principal?: { Service?: string }; Condition?: Record<string, Record<string, unknown>> })[] }).Statement;
+      const forEvents = statements.filter((st) => st.Principal?.Service === 'events.amazonaws.com');
+      for (const st of forEvents) {
+        if (actionsOf(st).every((a) => a === 'kms:DescribeKey')) continue;
+        const context = JSON.stringify(st.Condition?.StringEquals ?? {});
+        expect(context, JSON.stringify(st)).toMatch(/kms:EncryptionContext:aws:(events:event-bus|sqs):arn/);
+      }
+      expect(forEvents.some((st) => JSON.stringify(st.Condition).includes('kms:EncryptionContext:aws:events:event-bus:arn') && actionsOf(st).includes('kms:GenerateDataKey'))).toBe(true);
+    });
+
+    it('dead-letters what the bus cannot process into an SQS-encrypted queue only the bus may write to', () => {
+      const queueId = idOf(dev, 'AWS::SQS::Queue', { QueueName: `${dev.config.namePrefix}-events-dead-letters` });
+      const queue = (resourcesOf(dev, 'AWS::SQS::Queue')[queueId] as Resource).Properties;
+      expect(queue.SqsManagedSseEnabled).toBe(true);
+      expect(queue.KmsMasterKeyId).toBeUndefined();
+      dev.template.hasResourceProperties('AWS::Events::EventBus', { DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } } });
+      const busId = Object.keys(resourcesOf(dev, 'AWS::Events::EventBus'))[0];
+      dev.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike({ Effect: 'Allow', Action: 'sqs:SendMessage', Principal: { Service: 'events.amazonaws.com' }, Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [busId, 'Arn'] } } } }),
+          ]),
+        },
+      });
     });
 
     it('runs the sweeper every minute', () => {
@@ -326,9 +414,187 @@ describe('Wraparound stack', () => {
     });
   });
 
-  it('outputs the API URL, table, state machine, bus and user pool', () => {
+  describe('provider delivery', () => {
+    type Target = { Arn: unknown; InputPath?: string; HttpParameters?: unknown; RetryPolicy?: unknown; DeadLetterConfig?: { Arn: { 'Fn::GetAtt': [string, string] } }; RoleArn?: unknown };
+    const targetOf = (s: Synthesized, providerId: string): Target => {
+      const targets = ruleOf(s, providerId)[1].Properties.Targets as Target[];
+      expect(targets).toHaveLength(1);
+      return targets[0] as Target;
+    };
+
+    it('has one rule per provider of the directory, on the bus, matching its providerid', () => {
+      expect(PROVIDER_IDS).toEqual(['anawim', 'bcwa', 'changing-lives', 'green-square-accord']);
+      const busId = Object.keys(resourcesOf(dev, 'AWS::Events::EventBus'))[0];
+      expect(rules(dev)).toHaveLength(PROVIDER_IDS.length);
+      for (const providerId of PROVIDER_IDS) {
+        const [, rule] = ruleOf(dev, providerId);
+        expect(rule.Properties).toMatchObject({ EventBusName: { Ref: busId }, State: 'ENABLED', EventPattern: { source: [EVENT_SOURCE], detail: { providerid: [providerId] } } });
+      }
+    });
+
+    it("routes what the publisher puts on the bus to exactly the addressed provider's rule", async () => {
+      const entries: PutEventsRequestEntry[] = [];
+      const client = { send: async (command: { input: { Entries: PutEventsRequestEntry[] } }) => (entries.push(...command.input.Entries), { FailedEntryCount: 0, Entries: [] }) };
+      const events = planInStage('closed').events;
+      await new EventBridgePublisher(client as unknown as EventBridgeClient, 'bus', EVENT_SOURCE).publish(events);
+      expect(entries).toHaveLength(events.length);
+      const addressed = events.filter((e) => e.providerId);
+      expect(addressed.length).toBeGreaterThan(0);
+      expect(addressed.length).toBeLessThan(events.length);
+      const archivePattern = only(dev, 'AWS::Events::Archive').Properties.EventPattern as Record<string, unknown>;
+      entries.forEach((entry, i) => {
+        const envelope = { source: entry.Source, 'detail-type': entry.DetailType, detail: JSON.parse(entry.Detail ?? '{}') as unknown };
+        const matched = rules(dev).filter(([, r]) => matches(r.Properties.EventPattern as Record<string, unknown>, envelope)).map(([id]) => id);
+        const providerId = events[i]?.providerId;
+        expect(matched, `${entry.DetailType} for ${providerId ?? 'nobody'}`).toEqual(providerId ? [ruleOf(dev, providerId)[0]] : []);
+        expect(matches(archivePattern, envelope)).toBe(true);
+      });
+    });
+
+    it('sends each provider the CloudEvent through its API destination, with its retry policy and its own dead-letter queue', () => {
+      const { providerDelivery } = dev.config;
+      const queues = new Set<string>();
+      for (const providerId of PROVIDER_IDS) {
+        const target = targetOf(dev, providerId);
+        const destinationId = idOf(dev, 'AWS::Events::ApiDestination', { Name: `${dev.config.namePrefix}-${providerId}` });
+        expect(target.Arn).toEqual({ 'Fn::GetAtt': [destinationId, 'Arn'] });
+        expect(target.InputPath).toBe('$.detail');
+        expect(target.HttpParameters).toEqual({ HeaderParameters: { 'Content-Type': CLOUDEVENT_CONTENT_TYPE } });
+        expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: providerDelivery.retryAttempts, MaximumEventAgeInSeconds: providerDelivery.maxEventAgeHours * 3600 });
+        const queueId = idOf(dev, 'AWS::SQS::Queue', { QueueName: `${dev.config.namePrefix}-${providerId}-dead-letters` });
+        expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
+        queues.add(queueId);
+      }
+      expect(queues.size).toBe(PROVIDER_IDS.length);
+      expect(targetOf(prod, 'bcwa').RetryPolicy).toEqual({ MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 24 * 3600 });
+    });
+
+    it('authenticates with an API key kept in Secrets Manager, never in the template', () => {
+      for (const providerId of PROVIDER_IDS) {
+        const connectionId = idOf(dev, 'AWS::Events::Connection', { Name: `${dev.config.namePrefix}-${providerId}` });
+        const connection = (resourcesOf(dev, 'AWS::Events::Connection')[connectionId] as Resource).Properties;
+        expect(connection.AuthorizationType).toBe('API_KEY');
+        const auth = (connection.AuthParameters as { ApiKeyAuthParameters: { ApiKeyName: string; ApiKeyValue: unknown } }).ApiKeyAuthParameters;
+        expect(auth.ApiKeyName).toBe(WEBHOOK_KEY_HEADER);
+        const value = JSON.stringify(auth.ApiKeyValue);
+        expect(value).toContain('{{resolve:secretsmanager:');
+        const secretId = /"Ref":"([A-Za-z0-9]+)"/.exec(value)?.[1] as string;
+        const secret = resourcesOf(dev, 'AWS::SecretsManager::Secret')[secretId] as Resource;
+        expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 48, ExcludePunctuation: true });
+        expect(secret.Properties.Tags).toEqual(expect.arrayContaining([{ Key: 'provider', Value: providerId }]));
+        dev.template.hasResourceProperties('AWS::Events::ApiDestination', {
+          Name: `${dev.config.namePrefix}-${providerId}`,
+          ConnectionArn: { 'Fn::GetAtt': [connectionId, 'Arn'] },
+          HttpMethod: 'POST',
+          InvocationRateLimitPerSecond: dev.config.providerDelivery.rateLimitPerSecond,
+        });
+      }
+      dev.template.resourceCountIs('AWS::SecretsManager::Secret', PROVIDER_IDS.length);
+    });
+
+    it('posts to a placeholder that never resolves until a webhook is configured, and warns about it in prod', () => {
+      for (const providerId of PROVIDER_IDS) {
+        dev.template.hasResourceProperties('AWS::Events::ApiDestination', { Name: `${dev.config.namePrefix}-${providerId}`, InvocationEndpoint: placeholderWebhookUrl(providerId) });
+        expect(new URL(placeholderWebhookUrl(providerId)).hostname.endsWith('.invalid')).toBe(true);
+      }
+      expect(Annotations.fromStack(dev.stack).findWarning('*', Match.stringLikeRegexp('No webhook for provider'))).toHaveLength(0);
+      expect(Annotations.fromStack(prod.stack).findWarning('*', Match.stringLikeRegexp('No webhook for provider'))).toHaveLength(PROVIDER_IDS.length);
+    });
+
+    it('takes webhook URLs from the providerWebhooks context, as JSON text or an object', () => {
+      const asText = synthStack('prod', { bundle: false, context: { providerWebhooks: JSON.stringify({ bcwa: 'https://hooks.bcwa.example/wraparound' }) } });
+      const asObject = synthStack('dev', { bundle: false, context: { providerWebhooks: { anawim: 'https://anawim.example/in' } } });
+      try {
+        asText.template.hasResourceProperties('AWS::Events::ApiDestination', { Name: 'wraparound-prod-bcwa', InvocationEndpoint: 'https://hooks.bcwa.example/wraparound' });
+        asText.template.hasResourceProperties('AWS::Events::ApiDestination', { Name: 'wraparound-prod-anawim', InvocationEndpoint: placeholderWebhookUrl('anawim') });
+        expect(Annotations.fromStack(asText.stack).findWarning('*', Match.stringLikeRegexp('No webhook for provider "bcwa"'))).toHaveLength(0);
+        expect(Annotations.fromStack(asText.stack).findWarning('*', Match.stringLikeRegexp('No webhook for provider'))).toHaveLength(PROVIDER_IDS.length - 1);
+        asObject.template.hasResourceProperties('AWS::Events::ApiDestination', { Name: 'wraparound-dev-anawim', InvocationEndpoint: 'https://anawim.example/in' });
+      } finally {
+        asText.cleanup();
+        asObject.cleanup();
+      }
+    });
+
+    it('refuses a webhook that is not https, an unknown provider, and context that is not an object', () => {
+      expect(() => stageConfig('dev', { providerWebhooks: { bcwa: 'http://hooks.example/x' } })).toThrow(/providerWebhooks\.bcwa: an https:\/\/ URL/);
+      expect(() => stageConfig('dev', { providerWebhooks: '{not json' })).toThrow(/providerWebhooks: not JSON/);
+      expect(() => stageConfig('dev', { providerWebhooks: '["https://a.example"]' })).toThrow(/not an object/);
+      expect(() => synthStack('dev', { bundle: false, context: { providerWebhooks: { nobody: 'https://nobody.example/' } } })).toThrow(/"nobody", not a provider of the directory/);
+    });
+
+    it('encrypts dead letters with the data key, over TLS only, writable by its own rule alone', () => {
+      const keyId = Object.keys(resourcesOf(dev, 'AWS::KMS::Key'))[0];
+      for (const providerId of PROVIDER_IDS) {
+        const queueName = `${dev.config.namePrefix}-${providerId}-dead-letters`;
+        const queueId = idOf(dev, 'AWS::SQS::Queue', { QueueName: queueName });
+        const queue = (resourcesOf(dev, 'AWS::SQS::Queue')[queueId] as Resource).Properties;
+        expect(queue.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+        expect(queue.MessageRetentionPeriod).toBe(dev.config.providerDelivery.deadLetterRetentionDays * 86_400);
+        const [ruleId] = ruleOf(dev, providerId);
+        const policy = Object.values(resourcesOf(dev, 'AWS::SQS::QueuePolicy')).find((p) => JSON.stringify(p.Properties.Queues) === JSON.stringify([{ Ref: queueId }])) as Resource;
+        const statements = (policy.Properties.PolicyDocument as { Statement: (Statement & { Condition?: unknown; Principal?: unknown })[] }).Statement;
+        expect(statements).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            expect.objectContaining({ Effect: 'Allow', Action: 'sqs:SendMessage', Principal: { Service: 'events.amazonaws.com' }, Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } } }),
+          ]),
+        );
+        expect(statements.filter((st) => st.Effect === 'Allow')).toHaveLength(1);
+      }
+      // EventBridge may use the key through SQS for exactly these queues.
+      const keyPolicy = only(dev, 'AWS::KMS::Key').Properties.KeyPolicy as { Statement: { Sid?: string; Action: string[]; Condition: { StringEquals: Record<string, unknown> } }[] };
+      const dlq = keyPolicy.Statement.find((st) => st.Sid === 'EventBridgeWritesProviderDeadLetters');
+      expect(dlq?.Action).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
+      const arns = JSON.stringify(dlq?.Condition.StringEquals['kms:EncryptionContext:aws:sqs:arn']);
+      for (const providerId of PROVIDER_IDS) expect(arns).toContain(`:${dev.config.namePrefix}-${providerId}-dead-letters"`);
+      expect(JSON.stringify(dlq?.Condition.StringEquals['kms:ViaService'])).toContain('sqs.');
+    });
+
+    it('lets each rule invoke its own API destination and nothing else', () => {
+      for (const providerId of PROVIDER_IDS) {
+        const target = targetOf(dev, providerId);
+        const role = (target.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+        const granted = statements(dev).filter((x) => x.roles.includes(role));
+        expect(granted.map((x) => x.statement.Action)).toEqual(['events:InvokeApiDestination']);
+        expect(granted[0]?.statement.Resource).toEqual(target.Arn);
+      }
+    });
+  });
+
+  describe('alarms', () => {
+    const alarms = (s: Synthesized) => Object.values(resourcesOf(s, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    const topicId = (s: Synthesized) => Object.keys(resourcesOf(s, 'AWS::SNS::Topic'))[0];
+
+    it("alarm on every provider's dead letters, on events not even dead-lettered, and on the bus's dead letters", () => {
+      const queueNameOf = (id: string) => (resourcesOf(dev, 'AWS::SQS::Queue')[id] as Resource).Properties.QueueName;
+      const depth = alarms(dev).filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
+      const watched = depth.map((a) => queueNameOf(((a.Dimensions as { Name: string; Value: { 'Fn::GetAtt': [string, string] } }[])[0]?.Value['Fn::GetAtt'] ?? [])[0] as string));
+      expect(watched.sort()).toEqual([...PROVIDER_IDS.map((id) => `${dev.config.namePrefix}-${id}-dead-letters`), `${dev.config.namePrefix}-events-dead-letters`].sort());
+      for (const a of depth) {
+        expect(a).toMatchObject({ Namespace: 'AWS/SQS', Statistic: 'Maximum', Threshold: dev.config.alarms.deadLetters, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+        expect(a.AlarmActions).toEqual([{ Ref: topicId(dev) }]);
+      }
+      const lost = alarms(dev).filter((a) => a.MetricName === 'InvocationsFailedToBeSentToDlq');
+      expect(lost).toHaveLength(PROVIDER_IDS.length);
+      const busId = Object.keys(resourcesOf(dev, 'AWS::Events::EventBus'))[0];
+      for (const providerId of PROVIDER_IDS) {
+        const [ruleId] = ruleOf(dev, providerId);
+        expect(lost.map((a) => a.Dimensions)).toContainEqual(
+          expect.arrayContaining([
+            { Name: 'EventBusName', Value: { Ref: busId } },
+            { Name: 'RuleName', Value: { Ref: ruleId } },
+          ]),
+        );
+      }
+      for (const a of lost) expect(a).toMatchObject({ Namespace: 'AWS/Events', Statistic: 'Sum', Threshold: 1 });
+      expect(alarms(prod).filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(PROVIDER_IDS.length + 1);
+    });
+  });
+
+  it('outputs the API URL, table, state machine, bus, user pool and where the providers\' API keys are', () => {
     const outputs = Object.keys(dev.template.toJSON().Outputs as Record<string, unknown>);
-    expect(outputs).toEqual(expect.arrayContaining(['ApiUrl', 'TableName', 'StateMachineArn', 'EventBusName', 'UserPoolId']));
+    expect(outputs).toEqual(expect.arrayContaining(['ApiUrl', 'TableName', 'StateMachineArn', 'EventBusName', 'UserPoolId', 'ProviderApiKeySecrets']));
   });
 
   it('names the stack after the stage, and refuses an unknown stage', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { PROJECT_ROOT } from '../../lib/infra/functions.ts';
-import { stageConfig, type StageConfig, type StageName } from '../../lib/infra/stage-config.ts';
+import { stageConfigFromContext, type StageConfig, type StageName } from '../../lib/infra/stage-config.ts';
 import { WraparoundStack } from '../../lib/infra/wraparound-stack.ts';
 
 export interface Synthesized {
@@ -17,19 +17,23 @@ export interface Synthesized {
 }
 
 /**
- * Synthesize the stack as `cdk synth -c stage=<stage>` would (same feature flags from cdk.json).
+ * Synthesize the stack as `cdk synth -c stage=<stage>` would (same feature flags from cdk.json;
+ * `context` as further `-c` options).
  * `bundle: false` skips esbuild, for tests that only read the template. Stages synthesized into the
  * same `outdir` share bundles: they are named by a hash of their sources, so the second one finds
  * them already staged.
  */
-export function synthStack(stage: StageName, { bundle, outdir = mkdtempSync(join(tmpdir(), 'wraparound-cdk-')) }: { bundle: boolean; outdir?: string }): Synthesized {
+export function synthStack(
+  stage: StageName,
+  { bundle, outdir = mkdtempSync(join(tmpdir(), 'wraparound-cdk-')), context = {} }: { bundle: boolean; outdir?: string; context?: Record<string, unknown> },
+): Synthesized {
   const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
   const app = new App({
     outdir,
     builtinCloudFormationValidation: false,
-    context: { ...cdkJson.context, stage, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
+    context: { ...cdkJson.context, ...context, stage, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
   });
-  const config = stageConfig(app.node.tryGetContext('stage'));
+  const config = stageConfigFromContext(app.node);
   const stack = new WraparoundStack(app, config.stackName, { config });
   const template = Template.fromStack(stack);
   return { config, stack, template, outdir, cleanup: () => rmSync(outdir, { recursive: true, force: true }) };
