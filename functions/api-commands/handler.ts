@@ -108,7 +108,7 @@ export function makeHandler(deps: CommandApiDeps) {
       const plan = await deps.plans.getPlan(planId);
       const identity = plan ? await deps.plans.getIdentity(plan.participantId) : undefined;
       if (!identity || !sameIdentity(identity, referral.participant)) throw keyReused();
-      return { ...cached, body: JSON.stringify({ ...(JSON.parse(String(cached.body)) as object), participant: identity }) };
+      return { ...cached, headers: { ...cached.headers, location: `/plans/${planId}` }, body: JSON.stringify({ ...(JSON.parse(String(cached.body)) as object), participant: identity }) };
     }
     // A woman referred before: refuse a duplicate while a plan is open, otherwise link the new plan to
     // her earlier ones and keep her one identity record.

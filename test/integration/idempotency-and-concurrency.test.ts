@@ -61,12 +61,15 @@ describe('Idempotency-Key', () => {
     expect(await historyLength(first.json.planId)).toBe(1);
   });
 
-  // BUG (functions/api-commands/handler.ts, firstResponse): the stored first response keeps only
-  // status and body (StoredResponse has no headers), and a replay is built with content-type and
-  // idempotent-replayed only, so a retried POST /plans answered from the stored response is a 201
-  // without the `location` the first answer had. (A replay that falls through to the workflow, when
-  // the answer was never stored, does send it: the two replays differ.)
-  it.todo('a retried referral answered from the stored response carries the same Location as the first answer');
+  it('a retried referral answered from the stored response carries the same Location as the first answer', async () => {
+    const key = 'refer-location-1';
+    const body = referral({ participant: anotherParticipant() });
+    const first = await t.call('POST', '/plans', { token: t.coordinator, body, headers: { 'idempotency-key': key } });
+    const retry = await t.call('POST', '/plans', { token: t.coordinator, body, headers: { 'idempotency-key': key } });
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.headers.get('location')).toBe(first.headers.get('location'));
+    expect(retry.headers.get('location')).toBe(`/plans/${first.json.planId}`);
+  });
 
   it('a retried plan command returns the first result and is applied once', async () => {
     const plan = await planInStage(t, 'referred');
