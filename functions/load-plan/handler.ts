@@ -3,6 +3,7 @@ import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository
 import type { PlanCommandState } from '../../workflows/plan-command/state.ts';
 import { asStep } from '../../lib/runtime/step-deps.ts';
 import { lazyStepHandler } from '../../lib/runtime/aws.ts';
+import { newHoldToken } from '../../lib/runtime/capacity.ts';
 
 /** Load plan: read the plan (consistently), and spot a retried Idempotency-Key before anything else. */
 export function makeHandler(deps: { plans: PlanRepository }) {
@@ -19,7 +20,8 @@ export function makeHandler(deps: { plans: PlanRepository }) {
         }
       }
       if (!plan && command.name !== 'refer') throw notFound(`No plan ${command.planId}.`);
-      return { ...state, stage: plan?.stage ?? 'none', ...(plan ? { plan } : {}) };
+      // One token per execution names the capacity it reserves, so a retried step finds its own holds.
+      return { ...state, stage: plan?.stage ?? 'none', ...(plan ? { plan } : {}), holdToken: state.holdToken ?? newHoldToken() };
     });
 }
 

@@ -111,11 +111,11 @@ describe('reserve', () => {
     expect(await services.reserve(sid('nowhere'), alloc(1), PLAN, NOW, 'tok')).toBe('unknown-service');
   });
 
-  it('is idempotent for the same token; the same allocation id with another token is refused as full', async () => {
+  it('is idempotent for the same token; the same allocation id with another token is reported as held by another execution', async () => {
     const id = await seeded(2);
     expect(await services.reserve(id, alloc(1), PLAN, NOW, 'tok-a')).toBe('reserved');
     expect(await services.reserve(id, alloc(1), PLAN, LATER, 'tok-a')).toBe('already-held');
-    expect(await services.reserve(id, alloc(1), PLAN, LATER, 'tok-b')).toBe('full');
+    expect(await services.reserve(id, alloc(1), PLAN, LATER, 'tok-b')).toBe('held-by-another-execution');
     // The first hold is untouched by either retry.
     expect((await services.state(id))?.holds[alloc(1)]).toEqual({ planId: PLAN, since: NOW, token: 'tok-a' });
     expect(await holdIds(id)).toEqual([alloc(1)]);

@@ -84,7 +84,7 @@ export function definePlanCommand(scope: Construct, functions: StepFunctions): s
   // Events are already safe in the plan's outbox: a failed publish is retried by the sweeper, not by the client.
   publish.addCatch(new sfn.Pass(scope, STATE.leaveForSweeper, { resultPath: sfn.JsonPath.DISCARD }).next(done), { errors: ['States.ALL'], resultPath: '$.publishError' });
   const save = task(STATE.save, 'save-plan', ['VersionConflict']).next(publish.next(done));
-  const allocate = task(STATE.allocate, 'allocate-providers', ['InvalidCommand']).next(save);
+  const allocate = task(STATE.allocate, 'allocate-providers', ['InvalidCommand', 'VersionConflict']).next(save);
 
   const anythingToSave = new sfn.Choice(scope, STATE.anythingToSave)
     .when(sfn.Condition.booleanEquals('$.changed', false), new sfn.Succeed(scope, STATE.nothingToChange))

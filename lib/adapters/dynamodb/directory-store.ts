@@ -19,7 +19,7 @@ export interface ServiceState {
   updatedBy?: string;
 }
 
-export type ReserveResult = 'reserved' | 'already-held' | 'full' | 'closed' | 'unknown-service';
+export type ReserveResult = 'reserved' | 'already-held' | 'held-by-another-execution' | 'full' | 'closed' | 'unknown-service';
 
 export class DirectoryStore {
   readonly client: DynamoDBDocumentClient;
@@ -117,7 +117,7 @@ export class DirectoryStore {
       const state = await this.state(serviceId);
       if (!state) return 'unknown-service';
       const hold = state.holds?.[allocationId];
-      if (hold) return hold.token === token ? 'already-held' : 'full';
+      if (hold) return hold.token === token ? 'already-held' : 'held-by-another-execution';
       return state.status === 'active' ? 'full' : 'closed';
     }
   }
