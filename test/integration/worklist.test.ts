@@ -1,0 +1,236 @@
+/**
+ * The coordinators' worklist (`GET /plans?due=overdue|today|this-week&stage=`) and the team leads'
+ * escalations list, over real HTTP with the embedded stack's simulated clock.
+ *
+ * Five weeks of a small caseload are played out so that, on a Wednesday morning, plans sit in
+ * every place the lists care about:
+ *
+ *   plan            made                  state on Wednesday 09:00                     next deadline
+ *   twoAlerts       Monday week 0         active, never seen nor reviewed: 2 alerts     (Saturday)
+ *   oneAlert        Monday week 0         referred, urgent, assessment overdue: 1 alert next Monday
+ *   nextWeek        Monday week 4         referred                                      next Monday 17:00
+ *   dueToday        Monday week 5         allocating, offers unanswered                 today 17:00
+ *   urgent          Wednesday week 5      allocating, urgent referral                   Friday 17:00
+ *   abuseHigh       Wednesday week 5      allocating, domestic-abuse risk high          Friday 17:00
+ *   selfHarm        Wednesday week 5      allocating, self-harm risk                    Friday 17:00
+ *   laterThisWeek   Wednesday week 5      allocating                                    Friday 17:00
+ *
+ * The order is: open escalations first (more of them first), then urgent referrals, then higher
+ * risk (domestic-abuse high over self-harm), then the nearest deadline.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedStack, type EmbeddedStack } from '../../lib/local/embedded-stack.ts';
+import { englandAndWalesCalendar } from '../../lib/adapters/holidays.ts';
+import { addCalendarDays, londonDate, londonTime } from '../../lib/domain/calendar.ts';
+import { consent, makeCall, type AllocationJson, type Call, type CallOptions, type Json, type PlanSummaryJson } from '../support/http.ts';
+
+// ---------------------------------------------------------------------------------------------
+// The stack, on a simulated clock started on a quiet Monday (no bank holiday, no clock change)
+
+let stack: EmbeddedStack;
+let call: Call;
+const token = (role: string, providerId?: string) => {
+  const user = stack.demoUsers.find((u) => u.role === role && (providerId === undefined || u.providerId === providerId));
+  if (!user) throw new Error(`no demo user ${role} ${providerId ?? ''}`);
+  return user.token;
+};
+const coordinator = () => token('coordinator');
+const teamLead = () => token('team-lead');
+const today = () => londonDate(stack.clock.now());
+
+function quietMonday(now: string, weeks: number): string {
+  const calendar = englandAndWalesCalendar();
+  let monday = addCalendarDays(londonDate(now), 1);
+  while (new Date(`${monday}T12:00:00Z`).getUTCDay() !== 1) monday = addCalendarDays(monday, 1);
+  for (let tries = 0; tries < 104; tries += 1, monday = addCalendarDays(monday, 7)) {
+    const days = Array.from({ length: weeks * 7 }, (_, i) => addCalendarDays(monday, i));
+    const holiday = days.some((d) => new Date(`${d}T12:00:00Z`).getUTCDay() % 6 !== 0 && !calendar.isWorkingDay(d));
+    const sameOffset = new Date(londonTime(monday, 9)).getUTCHours() === new Date(londonTime(days.at(-1) as string, 9)).getUTCHours();
+    if (!holiday && sameOffset) return monday;
+  }
+  throw new Error('no quiet Monday in two years');
+}
+
+/** Move the simulated clock to 09:00 London on `date`, sweeping every 6 hours on the way. */
+async function moveTo(date: string) {
+  const ms = Date.parse(londonTime(date, 9)) - Date.parse(stack.clock.now());
+  const res = await call('POST', '/_local/clock/advance', { token: coordinator(), body: { minutes: ms / 60_000, stepHours: 6 } });
+  if (res.status !== 200) throw new Error(`advance: ${res.status} ${res.text}`);
+}
+
+async function ok(method: string, path: string, options: CallOptions = {}): Promise<Json> {
+  const res = await call(method, path, { token: coordinator(), ...options });
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
+  return res.json;
+}
+
+let people = 0;
+async function refer(urgency: 'routine' | 'urgent' = 'routine'): Promise<string> {
+  people += 1;
+  const participant = { givenName: 'Rhiannon', familyName: 'Adebayo-Kowalczyk', dateOfBirth: addCalendarDays('1991-06-01', people * 5) };
+  return (await ok('POST', '/plans', { body: { participant, referral: { source: 'out-of-court-disposal', localAuthority: 'birmingham', urgency } } })).planId;
+}
+
+async function allocating(options: { urgency?: 'routine' | 'urgent'; risks?: Record<string, unknown>; need?: string } = {}): Promise<Json> {
+  const planId = await refer(options.urgency);
+  await ok('POST', `/plans/${planId}/record-consent`, { body: consent(today()) });
+  return ok('POST', `/plans/${planId}/submit-assessment`, {
+    body: { needs: [{ domain: options.need ?? 'mental-health', level: 'high', priority: true }], ...(options.risks ? { risks: options.risks } : {}) },
+  });
+}
+
+async function worklist(query: string, as = coordinator()): Promise<PlanSummaryJson[]> {
+  const res = await call('GET', `/plans?${query}`, { token: as });
+  expect(res.status, `GET /plans?${query}: ${res.text}`).toBe(200);
+  return res.json.items;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const plans: Record<string, string> = {};
+const nameOf = (planId: string) => Object.entries(plans).find(([, id]) => id === planId)?.[0] ?? planId;
+const names = (items: { planId: string }[]) => items.map((p) => nameOf(p.planId));
+let week0: string; // Monday of the first week
+let wednesday: string; // Wednesday of week 5: "today"
+
+beforeAll(async () => {
+  stack = await startEmbeddedStack({ inMemory: true, port: 0, sweepIntervalMs: 0, clockMode: 'simulated' });
+  call = makeCall(stack.url);
+  week0 = quietMonday(stack.clock.now(), 7);
+  // The first move lands exactly on the minute (the clock starts at wall time); the rest go over HTTP.
+  const gap = Date.parse(londonTime(week0, 9)) - Date.parse(stack.clock.now());
+  await stack.advanceClock(gap, gap);
+
+  const active = await allocating();
+  for (const a of active.allocations as AllocationJson[]) await ok('POST', `/allocations/${a.allocationId}/accept`, { token: token('provider', a.providerId), body: {} });
+  plans.twoAlerts = active.planId;
+  plans.oneAlert = await refer('urgent');
+
+  await moveTo(addCalendarDays(week0, 28));
+  plans.nextWeek = await refer();
+
+  await moveTo(addCalendarDays(week0, 35));
+  plans.dueToday = (await allocating()).planId;
+
+  wednesday = addCalendarDays(week0, 37);
+  await moveTo(wednesday);
+  plans.urgent = (await allocating({ urgency: 'urgent' })).planId;
+  plans.abuseHigh = (await allocating({ need: 'domestic-abuse', risks: { domesticAbuse: 'high' } })).planId;
+  plans.selfHarm = (await allocating({ risks: { selfHarm: true } })).planId;
+  plans.laterThisWeek = (await allocating()).planId;
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('the caseload on Wednesday morning', () => {
+  it('is set up as the table says', async () => {
+    expect(today()).toBe(wednesday);
+    const summaries = Object.fromEntries((await worklist('limit=100')).map((p) => [nameOf(p.planId), p]));
+    expect(Object.keys(summaries).sort()).toEqual(Object.keys(plans).sort());
+    const s = summaries as Record<string, Json>;
+    expect(s.twoAlerts.stage).toBe('active');
+    expect(s.twoAlerts.openEscalations.map((e: Json) => e.kind).sort()).toEqual(['no-contact', 'review-overdue']);
+    expect(s.twoAlerts.nextReview).toMatchObject({ reviewNumber: 1, overdue: true });
+    expect(s.oneAlert).toMatchObject({ stage: 'referred', urgency: 'urgent' });
+    expect(s.oneAlert.openEscalations.map((e: Json) => e.kind)).toEqual(['assessment-overdue']);
+    expect(s.nextWeek.nextDue).toEqual({ command: 'assessment-overdue', dueAt: londonTime(addCalendarDays(wednesday, 5), 17) });
+    expect(s.dueToday.nextDue).toMatchObject({ command: 'offer-expired', dueAt: londonTime(wednesday, 17) });
+    for (const name of ['urgent', 'abuseHigh', 'selfHarm', 'laterThisWeek']) {
+      expect(s[name].stage, name).toBe('allocating');
+      expect(s[name].nextDue, name).toMatchObject({ command: 'offer-expired', dueAt: londonTime(addCalendarDays(wednesday, 2), 17) });
+      expect(s[name].openEscalations, name).toEqual([]);
+    }
+    expect(s.urgent.urgency).toBe('urgent');
+    expect([s.abuseHigh.risk, s.selfHarm.risk, s.laterThisWeek.risk, s.urgent.risk]).toEqual([4, 3, 0, 0]);
+    // A worklist line is for triage: no identity on it.
+    expect(JSON.stringify(summaries)).not.toMatch(/Rhiannon|Adebayo|givenName|dateOfBirth|participantId/);
+  });
+});
+
+describe('GET /plans?due=', () => {
+  it('overdue: only the plans with an open escalation, more escalations first', async () => {
+    expect(names(await worklist('due=overdue'))).toEqual(['twoAlerts', 'oneAlert']);
+    // Team leads see the same list.
+    expect(names(await worklist('due=overdue', teamLead()))).toEqual(['twoAlerts', 'oneAlert']);
+  });
+
+  it('today: the overdue ones, then what falls due before midnight', async () => {
+    expect(names(await worklist('due=today'))).toEqual(['twoAlerts', 'oneAlert', 'dueToday']);
+  });
+
+  it('this-week: escalations first, then urgent, then higher risk, then the nearest deadline; nothing from next week', async () => {
+    const items = await worklist('due=this-week');
+    expect(names(items)).toEqual(['twoAlerts', 'oneAlert', 'urgent', 'abuseHigh', 'selfHarm', 'dueToday', 'laterThisWeek']);
+    expect(names(items)).not.toContain('nextWeek');
+    // Every line shows what is due and when.
+    for (const item of items) expect(item.nextDue ?? item.openEscalations[0], nameOf(item.planId)).toBeTruthy();
+  });
+
+  it('the stage filter narrows each list', async () => {
+    expect(names(await worklist('due=this-week&stage=allocating'))).toEqual(['urgent', 'abuseHigh', 'selfHarm', 'dueToday', 'laterThisWeek']);
+    expect(names(await worklist('due=this-week&stage=referred'))).toEqual(['oneAlert']);
+    expect(names(await worklist('due=overdue&stage=active'))).toEqual(['twoAlerts']);
+    expect(names(await worklist('due=today&stage=allocating'))).toEqual(['dueToday']);
+    expect(await worklist('due=this-week&stage=exited')).toEqual([]);
+    // Without due, the stage list has everything in the stage, due or not.
+    expect(names(await worklist('stage=referred')).sort()).toEqual(['nextWeek', 'oneAlert']);
+  });
+
+  it('limit cuts the ordered list', async () => {
+    expect(names(await worklist('due=this-week&limit=3'))).toEqual(['twoAlerts', 'oneAlert', 'urgent']);
+  });
+
+  it('refuses a due or stage it does not know, naming the parameter', async () => {
+    for (const [query, field] of [
+      ['due=tomorrow', 'due'],
+      ['due=OVERDUE', 'due'],
+      ['due=', 'due'],
+      ['due=today&stage=sleeping', 'stage'],
+      ['due=today&stage=none', 'stage'],
+    ]) {
+      const res = await call('GET', `/plans?${query}`, { token: coordinator() });
+      expect(res.status, query).toBe(400);
+      expect(res.headers.get('content-type'), query).toBe('application/problem+json');
+      expect(res.json.errors.map((e: Json) => e.path), query).toEqual([field]);
+      expect(res.json.detail, query).toContain(field);
+    }
+  });
+
+  it('is for coordinators and team leads only', async () => {
+    expect((await call('GET', '/plans?due=today', { token: token('provider', 'anawim') })).status).toBe(403);
+    expect((await call('GET', '/plans?due=today', { token: token('commissioner') })).status).toBe(403);
+    expect((await call('GET', '/plans?due=today')).status).toBe(401);
+  });
+});
+
+describe('GET /escalations', () => {
+  it('lists the plans with open escalations for team leads, most urgent first, each with what is open', async () => {
+    const res = await call('GET', '/escalations', { token: teamLead() });
+    expect(res.status).toBe(200);
+    const items = res.json.items as Json[];
+    expect(names(items)).toEqual(['twoAlerts', 'oneAlert']);
+    expect(items[0].escalations.map((e: Json) => e.kind).sort()).toEqual(['no-contact', 'review-overdue']);
+    expect(items[1].escalations).toEqual([expect.objectContaining({ kind: 'assessment-overdue' })]);
+    for (const item of items) for (const e of item.escalations) expect(e.resolvedAt).toBeUndefined();
+  });
+
+  it('is refused to coordinators and providers', async () => {
+    expect((await call('GET', '/escalations', { token: coordinator() })).status).toBe(403);
+    expect((await call('GET', '/escalations', { token: token('provider', 'bcwa') })).status).toBe(403);
+  });
+
+  it('a plan leaves both lists once its escalations are dealt with, and the order follows', async () => {
+    // The assessment is submitted: the urgent referral's escalation is resolved.
+    await ok('POST', `/plans/${plans.oneAlert}/record-consent`, { body: consent(today()) });
+    await ok('POST', `/plans/${plans.oneAlert}/submit-assessment`, { body: { needs: [{ domain: 'mental-health', level: 'high', priority: true }] } });
+    expect(names(await worklist('due=overdue'))).toEqual(['twoAlerts']);
+    expect(names((await call('GET', '/escalations', { token: teamLead() })).json.items)).toEqual(['twoAlerts']);
+    // Now an urgent plan without escalations: it leads the urgent ones in this week's list.
+    const week = names(await worklist('due=this-week'));
+    expect(week[0]).toBe('twoAlerts');
+    expect(week.slice(1, 3).sort()).toEqual(['oneAlert', 'urgent']);
+    expect(week.slice(3)).toEqual(['abuseHigh', 'selfHarm', 'dueToday', 'laterThisWeek']);
+  });
+});
