@@ -25,6 +25,8 @@ export interface CommandApiDeps {
 }
 
 const OPEN_STAGES = new Set(['referred', 'assessment', 'allocating', 'active']);
+/** A claim on a person older than this whose plan never appeared belongs to a referral that died. */
+const CLAIM_TIMEOUT_MS = 60_000;
 
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -115,16 +117,24 @@ export function makeHandler(deps: CommandApiDeps) {
     const secret = await deps.identityKey?.();
     const matchKey = secret ? identityMatchKey(secret, referral.participant) : undefined;
     const person = matchKey ? await deps.plans.findPerson(matchKey) : undefined;
-    const earlier = person ? (await Promise.all(person.planIds.filter((id) => id !== planId).map((id) => deps.plans.getPlan(id, false)))).filter((p): p is Plan => Boolean(p)) : [];
+    const otherIds = [...new Set([...(person?.planIds ?? []), ...(person?.claim ? [person.claim.planId] : [])])].filter((id) => id !== planId);
+    const others = await Promise.all(otherIds.map(async (id) => ({ id, plan: await deps.plans.getPlan(id, false) })));
+    const earlier = others.map((o) => o.plan).filter((p): p is Plan => Boolean(p));
     const open = earlier.find((p) => OPEN_STAGES.has(p.stage));
     if (open)
       throw problem(409, `This person already has an open plan (${open.planId}, stage ${open.stage}): work with that plan instead of referring again.`, [
         { path: 'participant', message: `already has open plan ${open.planId}` },
       ]);
+    const claim = person?.claim;
+    const inFlight = claim && claim.planId !== planId && !earlier.some((p) => p.planId === claim.planId) && Date.parse(now) - Date.parse(claim.at) < CLAIM_TIMEOUT_MS;
+    if (inFlight) throw problem(409, 'Another referral of this person is being recorded right now: look for it before referring again.', [{ path: 'participant', message: 'is being referred already' }]);
     // Identity lives apart from the plan under a random pseudonymous id, so two referrals racing on one
     // key never write over each other's identity; the loser's record is removed again below.
-    const participantId = person && earlier.length > 0 ? person.participantId : `pt_${randomId()}`;
-    const created = participantId === person?.participantId ? false : await deps.plans.putIdentity(participantId, referral.participant, now);
+    const participantId = person ? person.participantId : `pt_${randomId()}`;
+    if (matchKey && !(await deps.plans.claimPerson(matchKey, planId, participantId, claim?.planId, now)))
+      throw problem(409, 'Another referral of this person is being recorded right now: look for it before referring again.', [{ path: 'participant', message: 'is being referred already' }]);
+    // Never overwrites: for a woman referred before, her existing record stays as it is.
+    const created = await deps.plans.putIdentity(participantId, referral.participant, now);
     const forget = async () => {
       if (created && (await deps.plans.getPlan(planId))?.participantId !== participantId) await deps.plans.deleteIdentity(participantId);
     };
@@ -145,11 +155,12 @@ export function makeHandler(deps: CommandApiDeps) {
       });
     } catch (error) {
       await forget();
+      if (matchKey && !(await deps.plans.getPlan(planId))) await deps.plans.releasePerson(matchKey, planId);
       throw error;
     }
     const plan = outcome.state.plan as Plan;
     if (plan.participantId !== participantId) await forget();
-    else if (matchKey && !outcome.replayed) await deps.plans.linkPerson(matchKey, participantId, plan.planId);
+    else if (matchKey) await deps.plans.linkPerson(matchKey, plan.planId);
     const identity = await deps.plans.getIdentity(plan.participantId);
     if (outcome.replayed && !sameIdentity(identity, referral.participant)) throw keyReused();
     const view = planView(plan);

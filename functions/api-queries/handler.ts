@@ -39,7 +39,7 @@ export function makeHandler(deps: QueryApiDeps) {
     if (query.due) {
       // Plans with an open escalation are always on the list; today / this-week add what falls due before the horizon.
       const alerted = await deps.plans.listAlerted(100);
-      const dueSoon = query.due === 'overdue' ? [] : await deps.plans.dueBefore(dueHorizon(clock(), query.due), 100);
+      const dueSoon = query.due === 'overdue' ? [] : await deps.plans.workDueBefore(dueHorizon(clock(), query.due), 100);
       const byId = new Map([...alerted, ...dueSoon].map((p) => [p.planId, p]));
       const plans = [...byId.values()].filter((p) => !query.stage || p.stage === query.stage).sort(byUrgency).slice(0, query.limit);
       return json(200, { items: plans.map(planSummary), nextCursor: null });

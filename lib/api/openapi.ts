@@ -24,6 +24,9 @@ import {
 } from '../domain/schemas.ts';
 import { ROUTES, type Route } from './routes.ts';
 import { DirectoryListQuery, DirectoryServiceIdParam, HsdsService, HsdsServicePage, ServiceAvailabilityChange } from '../directory/hsds.ts';
+import { METRICS_CSV_DESCRIPTION, MetricsReportSchema } from '../domain/metrics/report-schema.ts';
+import { MetricsQueryParams } from '../domain/metrics/query.ts';
+import { AllocationListQuery, DELIVERY_STATUSES, DeliveryId, DeliveryListQuery, FeedQuery, SubscribeRequest, SubscriptionId } from '../adapters/dynamodb/webhook-store.ts';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, generated from the route table, the lifecycle table
@@ -60,6 +63,7 @@ const PlanSummary = z.object({
   urgency: z.enum(['routine', 'urgent']),
   updatedAt: IsoDateTime,
   nextDeadline: IsoDateTime.nullable(),
+  nextActionAt: IsoDateTime.nullable().describe('When the coordinator next has something to do: a deadline, the review due date or a follow-up'),
   nextDue: z.object({ command: z.string(), dueAt: IsoDateTime, ref: z.string().optional() }).nullable().describe('The next deadline and what it is for'),
   nextReview: z.object({ reviewNumber: z.number().int(), dueAt: IsoDateTime, overdue: z.boolean(), escalateAt: IsoDateTime }).nullable(),
   risk: z.number().int().min(0).describe('Higher is more worrying: domestic-abuse risk, self-harm, children at risk'),
@@ -132,6 +136,87 @@ const ProviderOffers = z.object({
   ),
 }).meta({ id: 'ProviderOffers' });
 
+// Provider delivery: allocations held, the pull feed, webhook subscriptions and their deliveries
+// (mirroring the views in functions/api-providers/handler.ts).
+
+const ProviderAllocationList = z.object({
+  items: z.array(ProviderOffers.shape.items.element.extend({ status: AllocationStatus })),
+}).meta({ id: 'ProviderAllocationList', description: 'Every allocation offered to the provider, with its status, most recently changed first' });
+
+const FeedCloudEvent = z.object({
+  specversion: z.literal('1.0'),
+  id: z.string().describe('Event id: the same in the feed and in webhooks; dedupe on it'),
+  source: z.string(),
+  type: z.string().describe('Versioned event type, e.g. allocation.offered.v1'),
+  subject: PlanId.describe('The pseudonymous plan reference'),
+  time: IsoDateTime,
+  datacontenttype: z.literal('application/json'),
+  sequence: z.string().regex(/^[0-9]{10}$/).describe("The event's place in its plan, zero-padded: order per plan"),
+  providerid: ProviderId,
+  data: z.record(z.string(), z.unknown()),
+}).meta({ id: 'CloudEvent', description: 'A provider event as a CloudEvents 1.0 structured JSON object (the webhook body is the same)' });
+
+const ProviderFeed = z.object({
+  items: z.array(FeedCloudEvent),
+  cursor: z.string().nullable().describe('Pass as `after` to read on; when there was nothing new, the same position to poll again with (null only before the first event)'),
+  more: z.boolean().describe('Whether more events may follow right away'),
+}).meta({ id: 'ProviderFeed', description: "The provider's events in feed order: write time, then each plan's own sequence. At least once: dedupe on id" });
+
+const SubscriptionView = z.object({
+  subscriptionId: SubscriptionId,
+  providerId: ProviderId,
+  url: z.string(),
+  status: z.enum(['active', 'disabled']),
+  createdAt: IsoDateTime,
+  disabledAt: IsoDateTime.optional(),
+  disabledReason: z.string().optional().describe('Why it was disabled, e.g. the receiver answered 410 Gone'),
+}).meta({ id: 'WebhookSubscription', description: 'A webhook subscription, never its secret' });
+
+const SubscriptionCreated = SubscriptionView.extend({
+  secret: z.string().regex(/^whsec_/).describe('The Standard Webhooks signing secret: shown only in this answer, keep it'),
+}).meta({ id: 'WebhookSubscriptionCreated' });
+
+const SubscriptionList = z.object({ items: z.array(SubscriptionView) }).meta({ id: 'WebhookSubscriptionList' });
+
+const SubscriptionDeleted = SubscriptionView.extend({
+  deleted: z.literal(true),
+  deadLettered: z.number().int().min(0).describe('Deliveries still pending for it, now dead-lettered (replayable to a later subscription)'),
+}).meta({ id: 'WebhookSubscriptionDeleted' });
+
+const DeliveryView = z.object({
+  deliveryId: DeliveryId,
+  providerId: ProviderId,
+  planRef: PlanId,
+  sequence: z.number().int().min(1),
+  eventId: z.string(),
+  eventType: z.string(),
+  status: z.enum(DELIVERY_STATUSES),
+  attempts: z.number().int().min(0).describe('Attempts since queued or last replayed'),
+  replays: z.number().int().min(0),
+  createdAt: IsoDateTime,
+  nextAttemptAt: IsoDateTime.optional().describe('While pending'),
+  lastAttemptAt: IsoDateTime.optional(),
+  lastStatusCode: z.number().int().optional(),
+  lastError: z.string().optional(),
+  deliveredAt: IsoDateTime.optional(),
+  deadAt: IsoDateTime.optional(),
+  log: z.array(
+    z.object({
+      at: IsoDateTime,
+      subscriptionId: SubscriptionId,
+      outcome: z.enum(['delivered', 'failed', 'gone']),
+      statusCode: z.number().int().optional(),
+      error: z.string().optional(),
+      durationMs: z.number().int().min(0),
+    }),
+  ).describe('The most recent attempts, oldest first'),
+}).meta({ id: 'WebhookDelivery', description: 'One event on its way to one provider' });
+
+const DeliveryList = z.object({
+  items: z.array(DeliveryView),
+  nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; a page may be short when few match the status'),
+}).meta({ id: 'WebhookDeliveryList', description: 'The delivery log, by plan then sequence' });
+
 const Health = z.object({ status: z.literal('ok') });
 
 /** RFC 9457 problem details, with the fields at fault. */
@@ -151,7 +236,7 @@ const IdempotencyKeyParameter = IdempotencyKey.optional()
   .describe('Send a unique key per intended change; a retry with the same key and body returns the first result and changes nothing')
   .meta({ param: { in: 'header', name: 'Idempotency-Key' } });
 
-const PATH_PARAMETERS: Record<string, z.ZodString> = { planId: PlanId, allocationId: AllocationId, providerId: ProviderId, serviceId: DirectoryServiceIdParam };
+const PATH_PARAMETERS: Record<string, z.ZodString> = { planId: PlanId, allocationId: AllocationId, providerId: ProviderId, serviceId: DirectoryServiceIdParam, subscriptionId: SubscriptionId, deliveryId: DeliveryId };
 
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, _dash: string, c: string) => c.toUpperCase());
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -203,12 +288,14 @@ const OPERATION_IDS: Record<string, string> = {
   'GET /plans/{planId}/history': 'getPlanHistory',
   'GET /providers/{providerId}/offers': 'listProviderOffers',
   'GET /escalations': 'listEscalations',
+  'GET /metrics': 'getMetrics',
+  'GET /metrics.csv': 'getMetricsCsv',
   'GET /directory/services': 'listDirectoryServices',
   'GET /directory/services/{serviceId}': 'getDirectoryService',
   'PATCH /directory/services/{serviceId}': 'changeDirectoryService',
 };
 
-const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; description: string }> = {
+const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; description: string; mediaType?: string }> = {
   'GET /health': { status: 200, schema: Health, description: 'The API is up' },
   'GET /openapi.json': { status: 200, schema: z.record(z.string(), z.unknown()), description: 'This document' },
   'POST /plans': { status: 201, schema: PlanView, description: 'The new plan, in stage referred' },
@@ -217,9 +304,35 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
   'GET /plans/{planId}/history': { status: 200, schema: PlanHistory, description: "The plan's events in order" },
   'GET /providers/{providerId}/offers': { status: 200, schema: ProviderOffers, description: 'Open offers, soonest deadline first' },
   'GET /escalations': { status: 200, schema: EscalationList, description: 'Open escalations, most urgent first' },
+  'GET /metrics': { status: 200, schema: MetricsReportSchema, description: 'The figures overall and for each breakdown asked for, with the definition of each; small numbers read "suppressed"' },
+  'GET /metrics.csv': { status: 200, schema: z.string().describe(METRICS_CSV_DESCRIPTION), description: 'The same figures as CSV', mediaType: 'text/csv' },
   'GET /directory/services': { status: 200, schema: HsdsServicePage, description: 'A page of HSDS 3 services, in directory order' },
   'GET /directory/services/{serviceId}': { status: 200, schema: HsdsService, description: 'The HSDS 3 service, fully nested, with its live capacity' },
   'PATCH /directory/services/{serviceId}': { status: 200, schema: HsdsService, description: 'The service as it now is, with the places in use; the next allocation uses the change' },
+  'GET /providers/{providerId}/allocations': { status: 200, schema: ProviderAllocationList, description: 'The allocations offered to the provider, optionally of one status' },
+  'GET /providers/{providerId}/feed': { status: 200, schema: ProviderFeed, description: 'The next events after `after`, and the cursor to resume from' },
+  'GET /providers/{providerId}/subscriptions': { status: 200, schema: SubscriptionList, description: "The provider's subscriptions (at most one active), without secrets" },
+  'POST /providers/{providerId}/subscriptions': { status: 201, schema: SubscriptionCreated, description: 'Subscribed: events addressed to the provider from now on are POSTed to the URL, signed with the secret shown here once' },
+  'DELETE /providers/{providerId}/subscriptions/{subscriptionId}': { status: 200, schema: SubscriptionDeleted, description: 'Removed with its secret; its pending deliveries are dead-lettered' },
+  'GET /providers/{providerId}/deliveries': { status: 200, schema: DeliveryList, description: 'A page of the delivery log' },
+  'POST /providers/{providerId}/deliveries/{deliveryId}/replay': { status: 200, schema: DeliveryView, description: 'Back in its lane, due now, with a fresh retry schedule' },
+};
+
+/** Provider delivery routes: their query, body and refusals. */
+const PROVIDER_QUERIES: Record<string, z.ZodObject> = {
+  'GET /providers/{providerId}/allocations': AllocationListQuery,
+  'GET /providers/{providerId}/feed': FeedQuery,
+  'GET /providers/{providerId}/deliveries': DeliveryListQuery,
+};
+const PROVIDER_BODIES: Record<string, z.ZodType> = { 'POST /providers/{providerId}/subscriptions': SubscribeRequest };
+const PROVIDER_PROBLEMS: Record<string, ProblemStatus[]> = {
+  'GET /providers/{providerId}/allocations': [400, 401, 403, 404],
+  'GET /providers/{providerId}/feed': [400, 401, 403, 404],
+  'GET /providers/{providerId}/subscriptions': [400, 401, 403, 404],
+  'DELETE /providers/{providerId}/subscriptions/{subscriptionId}': [400, 401, 403, 404],
+  'GET /providers/{providerId}/deliveries': [400, 401, 403, 404],
+  'POST /providers/{providerId}/subscriptions': [400, 401, 403, 404, 409, 413, 415, 422],
+  'POST /providers/{providerId}/deliveries/{deliveryId}/replay': [400, 401, 403, 404, 409, 413, 415, 422],
 };
 
 /** Directory routes: their query, body and refusals (the public reads still answer 400 and 404). */
@@ -261,7 +374,7 @@ function securityOf(roles: readonly string[] | 'public') {
 
 function tagOf(path: string) {
   const first = path.split('/')[1] ?? '';
-  return ['plans', 'allocations', 'providers', 'directory'].includes(first) ? first : 'system';
+  return ['plans', 'allocations', 'providers', 'directory'].includes(first) ? first : first.startsWith('metrics') ? 'metrics' : 'system';
 }
 
 function commandOperations(route: Route, target: 'plan' | 'allocation', bodies: CommandBodies): OperationSpec[] {
@@ -302,9 +415,9 @@ function routeOperation(route: Route): OperationSpec {
   const isPublic = route.roles === 'public';
   const isPost = route.method === 'POST';
   const params = pathParams(route.path);
-  const problems: ProblemStatus[] = DIRECTORY_PROBLEMS[key] ?? (isPublic ? [] : isPost ? [400, 401, 403, 409, 413, 415, 422] : route.path.includes('{planId}') ? [400, 401, 403, 404] : [400, 401, 403]);
+  const problems: ProblemStatus[] = DIRECTORY_PROBLEMS[key] ?? PROVIDER_PROBLEMS[key] ?? (isPublic ? [] : isPost ? [400, 401, 403, 409, 413, 415, 422] : route.path.includes('{planId}') ? [400, 401, 403, 404] : [400, 401, 403]);
   const headers = isPost
-    ? z.object({ Location: z.string().describe('Where the created plan lives'), 'Idempotent-Replayed': replayedHeader })
+    ? z.object({ ...(key === 'POST /plans' ? { Location: z.string().describe('Where the created plan lives') } : {}), 'Idempotent-Replayed': replayedHeader })
     : undefined;
   const operation: ZodOpenApiOperationObject = {
     operationId: OPERATION_IDS[key] ?? camel(`${route.method.toLowerCase()}-${route.path.replace(/[{}]/g, '').split('/').filter(Boolean).join('-')}`),
@@ -313,11 +426,14 @@ function routeOperation(route: Route): OperationSpec {
     tags: [tagOf(route.path)],
     ...(params || key === 'GET /plans' ? { requestParams: { ...(params ? { path: params } : {}), ...(key === 'GET /plans' ? { query: PlanListQuery } : {}) } } : {}),
     ...(DIRECTORY_QUERIES[key] ? { requestParams: { ...(params ? { path: params } : {}), query: DIRECTORY_QUERIES[key] } } : {}),
+    ...(PROVIDER_QUERIES[key] ? { requestParams: { ...(params ? { path: params } : {}), query: PROVIDER_QUERIES[key] } } : {}),
+    ...(key === 'GET /metrics' || key === 'GET /metrics.csv' ? { requestParams: { query: MetricsQueryParams } } : {}),
     ...(isPost ? { parameters: [IdempotencyKeyParameter] } : {}),
     ...(key === 'POST /plans' ? { requestBody: { required: true, content: jsonContent(ReferPayload) } } : {}),
     ...(DIRECTORY_BODIES[key] ? { requestBody: { required: true, content: jsonContent(DIRECTORY_BODIES[key]) } } : {}),
+    ...(PROVIDER_BODIES[key] ? { requestBody: { required: true, content: jsonContent(PROVIDER_BODIES[key]) } } : {}),
     responses: {
-      [response.status]: { description: response.description, ...(headers ? { headers } : {}), content: jsonContent(response.schema) },
+      [response.status]: { description: response.description, ...(headers ? { headers } : {}), content: response.mediaType ? { [response.mediaType]: { schema: response.schema } } : jsonContent(response.schema) },
       ...problemRefs(problems),
     },
   };
@@ -354,8 +470,9 @@ export function openApiDocument(): oas31.OpenAPIObject {
     tags: [
       { name: 'plans', description: 'Referrals, plans and the coordinator commands' },
       { name: 'allocations', description: "Providers' answers and work on allocations" },
-      { name: 'providers', description: "A provider's pull feed of offers" },
+      { name: 'providers', description: "A provider's offers and allocations, its pull feed, webhook subscriptions and their delivery log" },
       { name: 'directory', description: 'The provider directory as Open Referral (HSDS 3) services; team leads change availability' },
+      { name: 'metrics', description: 'Commissioner figures: aggregates only, small numbers suppressed' },
       { name: 'system', description: 'Liveness and this document' },
     ],
     security: [{ bearerAuth: [] }],

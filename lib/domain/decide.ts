@@ -387,7 +387,8 @@ const apply: { [C in CommandName]: Apply<C> } = {
       if (a.role === 'provider' && !holders.has(a.providerId ?? '')) throw invalid(`attendees.${i}.providerId`, `${a.providerId} holds no allocation in this plan`);
     });
     if (p.reviewEveryDays) plan.reviewEveryDays = p.reviewEveryDays;
-    const since = plan.contacts.filter((c) => c.date > (plan.reviews.at(-1)?.date ?? '') && c.date <= date);
+    // Each contact counts in exactly one review: the first review recorded after the contact was.
+    const since = plan.contacts.slice(plan.reviews.at(-1)?.contactsCounted ?? 0);
     const count = (kind: string) => since.filter((c) => c.kind === kind).length;
     const review = {
       reviewNumber: plan.reviews.length + 1,
@@ -396,6 +397,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
       outcome: p.outcome,
       ...(p.participantWords ? { participantWords: p.participantWords } : {}),
       attendees: p.attendees,
+      contactsCounted: plan.contacts.length,
       attendance: { attended: count('attended'), missed: count('missed'), cancelled: count('cancelled') },
       recordedAt: t.now,
     };
@@ -526,7 +528,8 @@ export function addOffers(t: Transition, offers: readonly { serviceId: string; p
 }
 
 function newPlan(command: Command, payload: PayloadOf<'refer'>, ctx: DecideContext): Plan {
-  const reviewEveryDays = payload.reviewEveryDays ?? (payload.referral.source === 'problem-solving-court' ? ctx.policy.courtReviewEveryDays : ctx.policy.reviewEveryDays);
+  const courtLinked = payload.referral.source === 'court' || payload.referral.source === 'problem-solving-court';
+  const reviewEveryDays = payload.reviewEveryDays ?? (courtLinked ? ctx.policy.courtReviewEveryDays : ctx.policy.reviewEveryDays);
   return {
     planId: command.planId,
     participantId: payload.participantId,

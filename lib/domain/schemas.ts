@@ -218,6 +218,8 @@ export const Review = z.object({
   outcome: z.enum(['continue', 'adjust', 'exit']),
   participantWords: z.string().optional(),
   attendees: z.array(z.object({ role: z.enum(REVIEW_ATTENDEE_ROLES), providerId: ProviderId.optional() })).default([]),
+  /** How many of the plan's contacts had been recorded by this review: the next review counts from here. */
+  contactsCounted: z.number().int().min(0).default(0),
   attendance: z.object({ attended: z.number().int(), missed: z.number().int(), cancelled: z.number().int() }),
   recordedAt: IsoDateTime,
 });

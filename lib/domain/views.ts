@@ -1,4 +1,4 @@
-import { addDays, daysBetween } from './calendar.ts';
+import { addDays, addMonths, daysBetween } from './calendar.ts';
 import { nextDueAt } from './decide.ts';
 import { isAllowedIn } from './lifecycle.ts';
 import type { Participant, Plan, PlanEvent } from './schemas.ts';
@@ -57,6 +57,20 @@ export function nextReviewOf(plan: Plan) {
   return { reviewNumber: Number(overdue.ref), dueAt, overdue: open, escalateAt: overdue.dueAt };
 }
 
+/**
+ * When the coordinator next has something to do on the plan: the nearest of its live deadlines, the
+ * date its next review is due, and the dates of follow-ups not yet recorded. The worklist's "today"
+ * and "this week" are read from this.
+ */
+export function nextActionAt(plan: Plan): string | undefined {
+  const dates = plan.deadlines.filter((d) => isAllowedIn(d.command, plan.stage)).map((d) => d.dueAt);
+  const review = nextReviewOf(plan);
+  if (review) dates.push(review.dueAt);
+  if (plan.stage === 'exited' && plan.exit)
+    for (const month of [6, 12] as const) if (!plan.followUps.some((f) => f.month === month)) dates.push(addMonths(plan.exit.exitedAt, month));
+  return dates.sort()[0];
+}
+
 /** Higher is more worrying: domestic-abuse risk, self-harm and children at risk move a plan up the list. */
 export function riskScore(plan: Plan): number {
   const r = plan.risks;
@@ -74,7 +88,7 @@ export function byUrgency(a: Plan, b: Plan): number {
     open(b) - open(a) ||
     Number(b.referral.urgency === 'urgent') - Number(a.referral.urgency === 'urgent') ||
     riskScore(b) - riskScore(a) ||
-    (nextDueAt(a) ?? '9999').localeCompare(nextDueAt(b) ?? '9999')
+    (nextActionAt(a) ?? '9999').localeCompare(nextActionAt(b) ?? '9999')
   );
 }
 
@@ -89,6 +103,7 @@ export function planSummary(plan: Plan) {
     urgency: plan.referral.urgency,
     updatedAt: plan.updatedAt,
     nextDeadline: nextDueAt(plan) ?? null,
+    nextActionAt: nextActionAt(plan) ?? null,
     nextDue: due ? { command: due.command, dueAt: due.dueAt, ...(due.ref ? { ref: due.ref } : {}) } : null,
     nextReview: nextReviewOf(plan),
     risk: riskScore(plan),

@@ -146,7 +146,7 @@ describe('two referrals of the same new woman at once', () => {
   // open)), answer 409 when the condition fails, release the claim if the execution fails, and clear
   // openPlanId when the plan leaves the open stages (or keep checking the listed plans' stages and use
   // a version/size(planIds) condition so only one writer wins).
-  it.todo('creates one plan and refuses the other', async () => {
+  it('creates one plan and refuses the other', async () => {
     const woman = { givenName: 'Perpetua', familyName: 'Szymańska', dateOfBirth: '1979-01-30' };
     const plansBefore = (await planItems()).length;
     const identitiesBefore = (await identityItems()).length;

@@ -12,12 +12,17 @@ import { createHash } from 'node:crypto';
  *   provider feed entry       PROVIDER#<providerId>   FEED#<written at>#<eventId>
  *   service state             DIRECTORY               SERVICE#<serviceId>   capacity, status, holds (capacity in use)
  *   first response to a key   IDEMPOTENCY#<scope>     RESPONSE#<sha256 of the key>   expires (TTL) after 7 days
+ *   webhook subscription      PROVIDER#<providerId>   SUBSCRIPTION#<subscriptionId>   url, secret, active|disabled
+ *   active subscription slot  PROVIDER#<providerId>   SUBSCRIPTION-ACTIVE   which one is active (claimed conditionally: one per provider)
+ *   webhook delivery          PROVIDER#<providerId>   DELIVERY#<planId>#<sequence, 10 digits>   one per (provider, event): pending|delivered|dead
  *
  * Indexes (all sparse: an item is in an index only when it has that index's attributes):
  *   byStage   stagePk = STAGE#<stage>, stageSk = <updatedAt>#<planId>        worklists by stage
  *   byDue     duePk = DUE#<shard>, dueAt                                      the sweeper's deadlines
  *   byOutbox  outboxPk = OUTBOX#<shard>, outboxSince                          undelivered events
  *   byAlert   alertPk = ALERT#<shard>, alertSince                             open escalations (overdue worklist)
+ *   byWork    workPk = WORK#<shard>, workAt                                   the next thing due on a plan (today / this week)
+ *   byPending pendingPk = PENDING#<providerId>, pendingSk = <planId>#<seq>   pending webhook deliveries, in lanes (embedded delivery loop)
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 /** Items with this attribute (epoch seconds) are removed by DynamoDB's TTL after that time. */
@@ -28,6 +33,8 @@ export const INDEXES = {
   byDue: { partitionKey: 'duePk', sortKey: 'dueAt' },
   byOutbox: { partitionKey: 'outboxPk', sortKey: 'outboxSince' },
   byAlert: { partitionKey: 'alertPk', sortKey: 'alertSince' },
+  byPending: { partitionKey: 'pendingPk', sortKey: 'pendingSk' },
+  byWork: { partitionKey: 'workPk', sortKey: 'workAt' },
 } as const;
 export type IndexName = keyof typeof INDEXES;
 
@@ -60,6 +67,15 @@ export const keys = {
   outboxPartition: (shard: number) => `OUTBOX#${shard}`,
   alertIndex: (planId: string, since: string) => ({ alertPk: `ALERT#${shardOf(planId)}`, alertSince: since }),
   alertPartition: (shard: number) => `ALERT#${shard}`,
+  workIndex: (planId: string, at: string) => ({ workPk: `WORK#${shardOf(planId)}`, workAt: at }),
+  workPartition: (shard: number) => `WORK#${shard}`,
+  webhookSubscription: (providerId: string, subscriptionId: string) => ({ pk: `PROVIDER#${providerId}`, sk: `SUBSCRIPTION#${subscriptionId}` }),
+  webhookSubscriptionsPrefix: (providerId: string) => ({ pk: `PROVIDER#${providerId}`, skPrefix: 'SUBSCRIPTION#' }),
+  activeSubscription: (providerId: string) => ({ pk: `PROVIDER#${providerId}`, sk: 'SUBSCRIPTION-ACTIVE' }),
+  delivery: (providerId: string, planId: string, sequence: number) => ({ pk: `PROVIDER#${providerId}`, sk: `DELIVERY#${planId}#${String(sequence).padStart(10, '0')}` }),
+  deliveriesPrefix: (providerId: string) => ({ pk: `PROVIDER#${providerId}`, skPrefix: 'DELIVERY#' }),
+  pendingIndex: (providerId: string, planId: string, sequence: number) => ({ pendingPk: `PENDING#${providerId}`, pendingSk: `${planId}#${String(sequence).padStart(10, '0')}` }),
+  pendingPartition: (providerId: string) => `PENDING#${providerId}`,
 };
 
 /** Pull a plan id back out of an allocation id (al_<plan suffix>_<n>): provider commands need no lookup. */

@@ -2,12 +2,13 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { versionConflict } from '../../domain/errors.ts';
 import { nextDueAt } from '../../domain/decide.ts';
+import { nextActionAt } from '../../domain/views.ts';
 import type { Participant, Plan, PlanEvent } from '../../domain/schemas.ts';
 import { ALL_SHARDS, keys, type IndexName } from './keys.ts';
 import { storageError } from './client.ts';
 
 /** Attributes that exist only for the table's keys and indexes, never part of the plan. */
-const KEY_ATTRIBUTES = ['pk', 'sk', 'type', 'stagePk', 'stageSk', 'duePk', 'dueAt', 'outboxPk', 'outboxSince', 'alertPk', 'alertSince'] as const;
+const KEY_ATTRIBUTES = ['pk', 'sk', 'type', 'stagePk', 'stageSk', 'duePk', 'dueAt', 'outboxPk', 'outboxSince', 'alertPk', 'alertSince', 'workPk', 'workAt'] as const;
 
 type Item = Record<string, unknown>;
 
@@ -15,6 +16,7 @@ export function planToItem(plan: Plan): Item {
   const dueAt = nextDueAt(plan);
   const oldestPending = plan.outbox.map((e) => e.time).sort()[0];
   const openAlert = plan.escalations.filter((e) => !e.resolvedAt).map((e) => e.raisedAt).sort()[0];
+  const workAt = nextActionAt(plan);
   const { outbox, ...rest } = plan;
   return {
     ...keys.plan(plan.planId),
@@ -23,6 +25,7 @@ export function planToItem(plan: Plan): Item {
     ...(dueAt ? keys.dueIndex(plan.planId, dueAt) : {}),
     ...(oldestPending ? keys.outboxIndex(plan.planId, oldestPending) : {}),
     ...(openAlert ? keys.alertIndex(plan.planId, openAlert) : {}),
+    ...(workAt ? keys.workIndex(plan.planId, workAt) : {}),
     ...rest,
     // A map keyed by event id, so delivered events can be removed one by one without a read.
     outbox: Object.fromEntries(outbox.map((e) => [e.id, e])),
@@ -35,6 +38,13 @@ export function itemToPlan(item: Item): Plan {
   const outbox = Object.values((item.outbox ?? {}) as Record<string, PlanEvent>).sort((a, b) => a.sequence - b.sequence);
   // Attributes added after a plan was first written read as their empty defaults.
   return { previousPlanIds: [], remindersSent: [], ...copy, outbox } as unknown as Plan;
+}
+
+export interface PersonRecord {
+  participantId: string;
+  planIds: string[];
+  /** The referral being recorded (or last recorded) for her. */
+  claim?: { planId: string; at: string };
 }
 
 export interface StoredResponse {
@@ -129,22 +139,63 @@ export class PlanRepository {
     }
   }
 
-  /** The plans already known for a person (by keyed hash of her identity), and her participant id. */
-  async findPerson(matchKey: string): Promise<{ participantId: string; planIds: string[] } | undefined> {
+  /** The plans already known for a person (by keyed hash of her identity), her participant id, and the referral in hand. */
+  async findPerson(matchKey: string): Promise<PersonRecord | undefined> {
     const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.person(matchKey), ConsistentRead: true }));
-    return out.Item ? { participantId: String(out.Item.participantId), planIds: (out.Item.planIds as string[] | undefined) ?? [] } : undefined;
+    if (!out.Item) return undefined;
+    return {
+      participantId: String(out.Item.participantId),
+      planIds: (out.Item.planIds as string[] | undefined) ?? [],
+      ...(out.Item.claim ? { claim: out.Item.claim as PersonRecord['claim'] } : {}),
+    };
   }
 
-  async linkPerson(matchKey: string, participantId: string, planId: string): Promise<void> {
+  /**
+   * Claim the person for one referral: a compare-and-set on her record, so two referrals of the same
+   * woman at once cannot both go ahead. `seen` is the claim read before (now known to be stale).
+   */
+  async claimPerson(matchKey: string, planId: string, participantId: string, seen: string | undefined, now: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.person(matchKey),
+          UpdateExpression: 'SET #type = :type, participantId = if_not_exists(participantId, :pid), planIds = if_not_exists(planIds, :empty), claim = :claim',
+          ConditionExpression: seen ? 'attribute_not_exists(claim) OR claim.planId = :seen OR claim.planId = :me' : 'attribute_not_exists(claim) OR claim.planId = :me',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: { ':type': 'person', ':pid': participantId, ':empty': [], ':claim': { planId, at: now }, ':me': planId, ...(seen ? { ':seen': seen } : {}) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw storageError(error);
+    }
+  }
+
+  /** Give up a claim whose referral failed. */
+  async releasePerson(matchKey: string, planId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({ TableName: this.tableName, Key: keys.person(matchKey), UpdateExpression: 'REMOVE claim', ConditionExpression: 'claim.planId = :me', ExpressionAttributeValues: { ':me': planId } }),
+      );
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
+    }
+  }
+
+  async linkPerson(matchKey: string, planId: string): Promise<void> {
     await this.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.person(matchKey),
-        UpdateExpression: 'SET #type = :type, participantId = if_not_exists(participantId, :pid), planIds = list_append(if_not_exists(planIds, :empty), :plan)',
-        ExpressionAttributeNames: { '#type': 'type' },
-        ExpressionAttributeValues: { ':type': 'person', ':pid': participantId, ':empty': [], ':plan': [planId] },
+        UpdateExpression: 'SET planIds = list_append(if_not_exists(planIds, :empty), :plan)',
+        ConditionExpression: 'NOT contains(planIds, :id)',
+        ExpressionAttributeValues: { ':empty': [], ':plan': [planId], ':id': planId },
       }),
-    );
+    ).catch((error: Error) => {
+      if (error.name !== 'ConditionalCheckFailedException') throw error;
+    });
   }
 
   async deleteIdentity(participantId: string): Promise<void> {
@@ -271,6 +322,12 @@ export class PlanRepository {
   /** Plans with a deadline at or before `now`, across every shard: the sweeper's work. */
   async dueBefore(now: string, limit = 100): Promise<Plan[]> {
     const pages = await Promise.all(ALL_SHARDS.map((s) => this.queryIndex('byDue', 'duePk', keys.duePartition(s), 'dueAt', now, limit)));
+    return pages.flatMap((p) => (p.Items ?? []).map(itemToPlan));
+  }
+
+  /** Plans with something due for the coordinator by `horizon` (the worklist's today / this week). */
+  async workDueBefore(horizon: string, limit = 100): Promise<Plan[]> {
+    const pages = await Promise.all(ALL_SHARDS.map((s) => this.queryIndex('byWork', 'workPk', keys.workPartition(s), 'workAt', horizon, limit)));
     return pages.flatMap((p) => (p.Items ?? []).map(itemToPlan));
   }
 

@@ -1,0 +1,178 @@
+/**
+ * Every commissioner figure, defined once: its meaning (served with every answer), how it is
+ * suppressed, and which figures add up to which (what secondary suppression protects).
+ */
+
+export const DIMENSIONS = ['provider', 'localAuthority', 'needDomain', 'referralSource', 'month'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+
+export const DIMENSION_DEFINITIONS: Record<Dimension, string> = {
+  provider:
+    'Offers count for the provider they were made to. Every other figure counts a plan for each provider that accepted an allocation in it (a plan supported by two providers counts for both).',
+  localAuthority: 'The local authority of the referral. Every plan is in exactly one group.',
+  needDomain:
+    'Offers count for each need domain they covered, gaps and score changes for their own domain. Every other figure counts a plan for each need domain it has had (assessed or added at a review): these are the need cohorts, so reoffending by need cohort is this breakdown.',
+  referralSource: 'The source of the referral. Every plan is in exactly one group.',
+  month: 'Each calendar month of the period, cut to the period: every figure is worked out for that month as if it were the whole period.',
+};
+
+export type FigureKind = 'count' | 'rate' | 'median' | 'p90' | 'mean';
+
+interface FigureBase {
+  label: string;
+  definition: string;
+  unit: string;
+}
+export interface CountFigure extends FigureBase {
+  kind: 'count';
+  /** Breakdowns whose groups add up to the overall value (each unit is in exactly one group). */
+  additiveOver: readonly Dimension[];
+}
+export interface RateFigure extends FigureBase {
+  kind: 'rate';
+  numerator: CountKey;
+  denominator: CountKey;
+}
+export interface StatFigure extends FigureBase {
+  kind: 'median' | 'p90' | 'mean';
+  /** The values the statistic is taken over, and what the suppression threshold counts. */
+  values: StatValues;
+  decimals: number;
+}
+export type FigureDefinition = CountFigure | RateFigure | StatFigure;
+
+/** The value sets statistics are taken over; the suppression base of each is its number of plans (or offers). */
+export const STAT_VALUES = ['daysReferralToAssessment', 'daysAssessmentToActive', 'daysReferralToActive', 'responseHours', 'scoreChange'] as const;
+export type StatValues = (typeof STAT_VALUES)[number];
+
+const PLAN_PARTITIONS = ['localAuthority', 'referralSource'] as const satisfies readonly Dimension[];
+const FLOW = [...PLAN_PARTITIONS, 'month'] as const satisfies readonly Dimension[];
+
+const count = (label: string, unit: string, definition: string, additiveOver: readonly Dimension[] = FLOW): CountFigure => ({ kind: 'count', label, unit, definition, additiveOver });
+const rate = (label: string, numerator: CountKey, denominator: CountKey, definition: string): RateFigure => ({ kind: 'rate', label, unit: 'proportion (0-1)', numerator, denominator, definition });
+const stat = (kind: StatFigure['kind'], label: string, unit: string, values: StatValues, definition: string, decimals = 1): StatFigure => ({ kind, label, unit, values, definition, decimals });
+
+const EXIT_WHERE = 'Plans that exited in the period (by exit date)';
+const GAP_WHERE = 'Needs recorded as a gap (no provider found) in the period and still standing, or standing when the plan ended,';
+const REVIEW_WHERE = 'Reviews recorded in the period (by review date) plus reviews that fell overdue in the period and were never recorded';
+
+export const COUNT_FIGURES = {
+  referrals: count('Referrals', 'plans', 'Plans referred in the period (by the day the referral was received).'),
+  consented: count('Consented', 'plans', 'Of the plans referred in the period, those whose consent has been recorded.'),
+  assessed: count('Assessed', 'plans', 'Plans whose holistic needs assessment was recorded in the period.'),
+  activated: count('Activated', 'plans', 'Plans that became active for the first time in the period.'),
+  activeAtEnd: count('Active at end of period', 'plans', 'Plans activated on or before the last day of the period and not exited by the end of it.', PLAN_PARTITIONS),
+  exits: count('Exits', 'plans', `${EXIT_WHERE}, whatever the reason.`),
+  exitsCompleted: count('Exits: completed', 'plans', `${EXIT_WHERE} with reason completed.`),
+  exitsTransferred: count('Exits: transferred', 'plans', `${EXIT_WHERE} with reason transferred.`),
+  exitsDisengaged: count('Exits: disengaged', 'plans', `${EXIT_WHERE} with reason disengaged.`),
+  exitsMovedAway: count('Exits: moved away', 'plans', `${EXIT_WHERE} with reason moved-away.`),
+  exitsCustody: count('Exits: custody', 'plans', `${EXIT_WHERE} with reason custody.`),
+  exitsOther: count('Exits: other', 'plans', `${EXIT_WHERE} with reason other.`),
+  exitsConsentWithdrawn: count('Exits: consent withdrawn', 'plans', `${EXIT_WHERE} because consent was withdrawn.`),
+  offers: count('Offers', 'offers', 'Offers made to providers in the period (by offer date).', [...FLOW, 'provider']),
+  offersAccepted: count('Offers accepted', 'offers', 'Of the offers made in the period, those the provider accepted (whether or not the allocation has since ended).', [...FLOW, 'provider']),
+  offersDeclined: count('Offers declined', 'offers', 'Of the offers made in the period, those the provider declined.', [...FLOW, 'provider']),
+  offersExpired: count('Offers expired', 'offers', 'Of the offers made in the period, those not answered by their deadline (expiries).', [...FLOW, 'provider']),
+  offersResolved: count('Offers resolved', 'offers', 'Of the offers made in the period, those accepted, declined or expired.', [...FLOW, 'provider']),
+  offersWithdrawnOrOpen: count('Offers withdrawn or open', 'offers', 'Of the offers made in the period, those withdrawn by the programme before an answer, or still open.', [...FLOW, 'provider']),
+  gaps: count('Unmet needs (gaps)', 'needs', `${GAP_WHERE} whatever the reason.`, [...FLOW, 'needDomain']),
+  gapsNoService: count('Gaps: no service', 'needs', `${GAP_WHERE} because no service offers that need (a coverage gap).`, [...FLOW, 'needDomain']),
+  gapsNoCoverageInArea: count('Gaps: no coverage in area', 'needs', `${GAP_WHERE} because no service covers the local authority (a coverage gap: the postcode lottery).`, [...FLOW, 'needDomain']),
+  gapsNoCapacity: count('Gaps: no capacity', 'needs', `${GAP_WHERE} because every suitable service was full.`, [...FLOW, 'needDomain']),
+  gapsNotEligible: count('Gaps: not eligible', 'needs', `${GAP_WHERE} because she was not eligible for any suitable service.`, [...FLOW, 'needDomain']),
+  gapsAllDeclinedOrExpired: count('Gaps: all candidates declined or expired', 'needs', `${GAP_WHERE} because every candidate declined or let the offer expire (or the plan was activated without one).`, [...FLOW, 'needDomain']),
+  gapsNoConsentToShare: count('Gaps: no consent to share', 'needs', `${GAP_WHERE} because consent does not allow sharing with providers.`, [...FLOW, 'needDomain']),
+  plansWithGap: count('Plans with unmet need', 'plans', 'Plans with at least one of the gaps counted in Unmet needs.', PLAN_PARTITIONS),
+  reviewsDue: count('Reviews due', 'reviews', `${REVIEW_WHERE}.`),
+  reviewsOnTime: count('Reviews on time', 'reviews', `${REVIEW_WHERE}: those recorded before they fell overdue (no overdue escalation was raised for them).`),
+  reviewsLate: count('Reviews late', 'reviews', `${REVIEW_WHERE}: those that fell overdue, recorded late or still not recorded (an overdue review still open counts as late).`),
+  scoredPlans: count('Plans with a score change', 'plans', 'Plans with at least one need domain scored at two or more reviews whose last scoring review is in the period.', PLAN_PARTITIONS),
+  followUps6: count('6-month follow-ups known', 'plans', `${EXIT_WHERE} whose 6-month follow-up is recorded as reoffended yes or no (unknown is left out).`),
+  reoffended6: count('Reoffended within 6 months', 'plans', `${EXIT_WHERE} whose 6-month follow-up is recorded as reoffended yes.`),
+  followUps12: count('12-month follow-ups known', 'plans', `${EXIT_WHERE} whose 12-month follow-up is recorded as reoffended yes or no (unknown is left out).`),
+  reoffended12: count('Reoffended within 12 months', 'plans', `${EXIT_WHERE} whose 12-month follow-up is recorded as reoffended yes.`),
+} as const satisfies Record<string, CountFigure>;
+export type CountKey = keyof typeof COUNT_FIGURES;
+
+export const FIGURES = {
+  referrals: COUNT_FIGURES.referrals,
+  consented: COUNT_FIGURES.consented,
+  consentRate: rate('Consent rate', 'consented', 'referrals', 'Consented divided by Referrals.'),
+  assessed: COUNT_FIGURES.assessed,
+  daysReferralToAssessmentMedian: stat('median', 'Days referral to assessment: median', 'days', 'daysReferralToAssessment', 'Median of the days from referral to assessment, over the plans assessed in the period.'),
+  daysReferralToAssessmentP90: stat('p90', 'Days referral to assessment: 90th percentile', 'days', 'daysReferralToAssessment', '90th percentile (nearest rank) of the days from referral to assessment, over the plans assessed in the period.'),
+  activated: COUNT_FIGURES.activated,
+  daysAssessmentToActiveMedian: stat('median', 'Days assessment to active: median', 'days', 'daysAssessmentToActive', 'Median of the days from assessment to first activation, over the plans activated in the period.'),
+  daysAssessmentToActiveP90: stat('p90', 'Days assessment to active: 90th percentile', 'days', 'daysAssessmentToActive', '90th percentile (nearest rank) of the days from assessment to first activation, over the plans activated in the period.'),
+  daysReferralToActiveMedian: stat('median', 'Days referral to active: median', 'days', 'daysReferralToActive', 'Median of the days from referral to first activation, over the plans activated in the period.'),
+  daysReferralToActiveP90: stat('p90', 'Days referral to active: 90th percentile', 'days', 'daysReferralToActive', '90th percentile (nearest rank) of the days from referral to first activation, over the plans activated in the period.'),
+  activeAtEnd: COUNT_FIGURES.activeAtEnd,
+  exits: COUNT_FIGURES.exits,
+  exitsCompleted: COUNT_FIGURES.exitsCompleted,
+  exitsTransferred: COUNT_FIGURES.exitsTransferred,
+  exitsDisengaged: COUNT_FIGURES.exitsDisengaged,
+  exitsMovedAway: COUNT_FIGURES.exitsMovedAway,
+  exitsCustody: COUNT_FIGURES.exitsCustody,
+  exitsOther: COUNT_FIGURES.exitsOther,
+  exitsConsentWithdrawn: COUNT_FIGURES.exitsConsentWithdrawn,
+  completionRate: rate('Completion rate', 'exitsCompleted', 'exits', 'Completed exits divided by all exits in the period.'),
+  offers: COUNT_FIGURES.offers,
+  offersAccepted: COUNT_FIGURES.offersAccepted,
+  offersDeclined: COUNT_FIGURES.offersDeclined,
+  offersExpired: COUNT_FIGURES.offersExpired,
+  offersResolved: COUNT_FIGURES.offersResolved,
+  offersWithdrawnOrOpen: COUNT_FIGURES.offersWithdrawnOrOpen,
+  acceptanceRate: rate('Offer acceptance rate', 'offersAccepted', 'offersResolved', 'Offers accepted divided by offers resolved (accepted, declined or expired), for offers made in the period.'),
+  responseHoursMedian: stat('median', 'Offer response time: median', 'hours', 'responseHours', 'Median of the hours from offer to the provider accepting or declining, over offers made in the period and answered (expiries are counted apart).'),
+  gaps: COUNT_FIGURES.gaps,
+  gapsNoService: COUNT_FIGURES.gapsNoService,
+  gapsNoCoverageInArea: COUNT_FIGURES.gapsNoCoverageInArea,
+  gapsNoCapacity: COUNT_FIGURES.gapsNoCapacity,
+  gapsNotEligible: COUNT_FIGURES.gapsNotEligible,
+  gapsAllDeclinedOrExpired: COUNT_FIGURES.gapsAllDeclinedOrExpired,
+  gapsNoConsentToShare: COUNT_FIGURES.gapsNoConsentToShare,
+  plansWithGap: COUNT_FIGURES.plansWithGap,
+  reviewsDue: COUNT_FIGURES.reviewsDue,
+  reviewsOnTime: COUNT_FIGURES.reviewsOnTime,
+  reviewsLate: COUNT_FIGURES.reviewsLate,
+  reviewOnTimeRate: rate('Review on-time rate', 'reviewsOnTime', 'reviewsDue', 'Reviews on time divided by reviews due.'),
+  scoredPlans: COUNT_FIGURES.scoredPlans,
+  scoreChangeMean: stat(
+    'mean',
+    'Mean score change, first to last review',
+    'score points (1-10 scale)',
+    'scoreChange',
+    'For each plan and need domain scored at two or more reviews, the score at the last such review minus the score at the first, counted in the period of that last review; the mean over those plan-domain pairs. Positive is progress.',
+    2,
+  ),
+  followUps6: COUNT_FIGURES.followUps6,
+  reoffended6: COUNT_FIGURES.reoffended6,
+  reoffendingRate6: rate('Reoffending within 6 months', 'reoffended6', 'followUps6', 'Reoffended within 6 months divided by 6-month follow-ups known, for plans exited in the period.'),
+  followUps12: COUNT_FIGURES.followUps12,
+  reoffended12: COUNT_FIGURES.reoffended12,
+  reoffendingRate12: rate('Reoffending within 12 months', 'reoffended12', 'followUps12', 'Reoffended within 12 months divided by 12-month follow-ups known, for plans exited in the period.'),
+} as const satisfies Record<string, FigureDefinition>;
+export type FigureKey = keyof typeof FIGURES;
+export const FIGURE_KEYS = Object.keys(FIGURES) as FigureKey[];
+
+/** Totals and the counts that add up to them, within any one group. */
+export const RELATIONS: readonly { total: CountKey; parts: readonly CountKey[] }[] = [
+  { total: 'exits', parts: ['exitsCompleted', 'exitsTransferred', 'exitsDisengaged', 'exitsMovedAway', 'exitsCustody', 'exitsOther', 'exitsConsentWithdrawn'] },
+  { total: 'offers', parts: ['offersResolved', 'offersWithdrawnOrOpen'] },
+  { total: 'offersResolved', parts: ['offersAccepted', 'offersDeclined', 'offersExpired'] },
+  { total: 'gaps', parts: ['gapsNoService', 'gapsNoCoverageInArea', 'gapsNoCapacity', 'gapsNotEligible', 'gapsAllDeclinedOrExpired', 'gapsNoConsentToShare'] },
+  { total: 'reviewsDue', parts: ['reviewsOnTime', 'reviewsLate'] },
+];
+
+/** Rounding of rates (proportions). */
+export const RATE_DECIMALS = 4;
+
+export const SUPPRESSED = 'suppressed' as const;
+
+export const SUPPRESSION_RULES = [
+  'Primary: a count below the threshold is suppressed (zero included); a median, percentile or mean taken over fewer plans (offers, for response time) than the threshold is suppressed.',
+  'Secondary: wherever a total and the counts that make it up are published together (the relations within a group, and the groups of a breakdown whose groups add up to the overall figure), no such set may have exactly one suppressed cell: the smallest other count is suppressed too (the total, when there is no other), repeated until none has.',
+  'A rate is suppressed when its numerator or its denominator is suppressed.',
+  'Suppressed cells read "suppressed" in both JSON and CSV.',
+];

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { DIMENSIONS, FIGURE_KEYS, SUPPRESSED, type FigureKey } from './definitions.ts';
+
+/** The shape of a metrics answer, for the OpenAPI document (the values are built in compute.ts). */
+const FigureValue = z.union([z.number(), z.literal(SUPPRESSED)]).describe('The figure, or "suppressed" (small numbers)');
+const Figures = z.object(Object.fromEntries(FIGURE_KEYS.map((k) => [k, FigureValue])) as Record<FigureKey, typeof FigureValue>);
+const Dimension = z.enum(DIMENSIONS);
+const Definition = z.object({ label: z.string(), kind: z.enum(['count', 'rate', 'median', 'p90', 'mean']), unit: z.string(), definition: z.string() });
+
+export const MetricsReportSchema = z
+  .object({
+    period: z.object({ from: z.iso.date(), to: z.iso.date() }).describe('London dates, both inclusive'),
+    groupBy: z.array(Dimension),
+    asOf: z.iso.datetime({ offset: true }).describe('When the figures were worked out: they include every change saved before then'),
+    suppression: z.object({ threshold: z.number().int().min(1), marker: z.literal(SUPPRESSED), rules: z.array(z.string()) }),
+    definitions: z.object({
+      figures: z.object(Object.fromEntries(FIGURE_KEYS.map((k) => [k, Definition])) as Record<FigureKey, typeof Definition>),
+      dimensions: z.partialRecord(Dimension, z.string()),
+    }),
+    overall: Figures,
+    breakdowns: z.partialRecord(Dimension, z.array(z.object({ group: z.string().describe('A provider id, local authority, need domain, referral source or YYYY-MM'), figures: Figures }))),
+  })
+  .meta({ id: 'MetricsReport', description: 'Commissioner figures for a period: aggregates only, small numbers suppressed' });
+
+export const METRICS_CSV_DESCRIPTION =
+  'The same figures as GET /metrics: a header row (from, to, dimension, group, then one column per figure key), the overall row (dimension "overall", group "all"), then one row per group of each breakdown. Suppressed cells read "suppressed".';
