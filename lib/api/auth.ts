@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { problem } from './http.ts';
+import { ProviderId } from '../domain/schemas.ts';
 import type { Role, Route } from './routes.ts';
 
 /** Who is calling, from the claims a Cognito JWT authorizer passes on (or the embedded gateway). */
@@ -40,8 +41,15 @@ export function principalOf(event: APIGatewayProxyEventV2): Principal | undefine
   return { sub: claims.sub, ...(typeof claims.name === 'string' ? { name: claims.name } : {}), role, roles, ...(providerId ? { providerId } : {}) };
 }
 
-/** Deny by default: no principal is 401, a role the route does not list is 403. */
-export function authorise(event: APIGatewayProxyEventV2, route: Route): Principal | undefined {
+/**
+ * The one place that decides who may call what (role × route × scope), deny by default:
+ * - no principal on a non-public route is 401; a role the route does not list is 403;
+ * - scope: a provider acts only on its own provider id (any route with {providerId} in its path);
+ *   which allocations and plans a provider holds is checked against the plan itself by the domain
+ *   (Forbidden) and by the allocation read, since only the plan knows;
+ * - commissioners are listed only on aggregate routes, so they can never reach a plan.
+ */
+export function authorise(event: APIGatewayProxyEventV2, route: Route, params: Record<string, string> = {}): Principal | undefined {
   if (route.roles === 'public') return principalOf(event);
   const principal = principalOf(event);
   if (!principal) throw problem(401, 'Sign in: this route needs a valid bearer token with a Wraparound role.', [], { 'www-authenticate': 'Bearer' });
@@ -49,5 +57,8 @@ export function authorise(event: APIGatewayProxyEventV2, route: Route): Principa
   const role = principal.roles.find((r) => (route.roles as readonly Role[]).includes(r));
   if (!role) throw problem(403, `A ${principal.roles.join(' or ')} may not ${route.method} ${route.path}; it is for ${route.roles.join(', ')}.`);
   if (role === 'provider' && !principal.providerId) throw problem(403, 'This provider token names no provider (custom:providerId).');
+  // A malformed id is left to the route's validation (400 naming providerId); a well-formed other one is 403.
+  if (role === 'provider' && params.providerId !== undefined && ProviderId.safeParse(params.providerId).success && params.providerId !== principal.providerId)
+    throw problem(403, `This token is for provider ${principal.providerId}; it cannot act for ${params.providerId}.`);
   return { ...principal, role };
 }

@@ -38,7 +38,7 @@ export function apiHandler(handlers: Partial<Record<string, RouteHandler>>, logg
       const { route, params } = resolveRoute(event);
       const handle = handlers[`${route.method} ${route.path}`];
       if (!handle) throw problem(404, `There is no route ${route.method} ${route.path} here.`);
-      const principal = authorise(event, route);
+      const principal = authorise(event, route, params);
       return await handle({ event, route, params, principal });
     } catch (error) {
       if (error instanceof HttpProblem) return problemResponse(error, event.rawPath);
