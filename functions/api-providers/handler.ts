@@ -1,31 +1,282 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
-import { apiHandler } from '../../lib/api/handler-kit.ts';
-import { problem } from '../../lib/api/http.ts';
+import {
+  AllocationListQuery,
+  BadCursor,
+  decodeFeedPosition,
+  DeliveryId,
+  DeliveryListQuery,
+  encodeFeedPosition,
+  FeedQuery,
+  newSubscriptionId,
+  newWebhookSecret,
+  SubscribeRequest,
+  SubscriptionConflict,
+  SubscriptionId,
+  WebhookStore,
+  type Delivery,
+  type Subscription,
+} from '../../lib/adapters/dynamodb/webhook-store.ts';
+import { toCloudEvent } from '../../lib/adapters/events/publisher.ts';
+import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
+import { header, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
+import { IdempotencyKey } from '../../lib/api/request-schemas.ts';
+import { ProviderId } from '../../lib/domain/schemas.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
+import { readFunctionConfig } from '../../lib/config.ts';
 
 export interface ProvidersApiDeps {
   plans: PlanRepository;
+  /** The plans' clock (only used to date stored idempotent responses). */
   clock: () => string;
+  webhooks: WebhookStore;
+  /** Known provider ids: the organisations of the directory. Any other id is a 404. */
+  providerIds: readonly string[] | (() => readonly string[]);
+  /**
+   * Whether a webhook URL may be plain http to this machine (localhost, 127.0.0.1, [::1]): the
+   * embedded stack's receivers under test. Everywhere else a webhook must be https.
+   */
+  allowHttpLoopback?: boolean;
+  /** CloudEvents `source` of feed items: the same envelope the webhooks carry. */
+  source?: string;
+  /** Wall clock for subscriptions and deliveries: webhook timing is real time, not the plans' clock. */
+  wallClock?: () => string;
+  /** Told when a provider's deliveries change (a replay), so the delivery loop looks at once. */
+  onDeliveriesChanged?: (providerId: string) => void;
 }
 
-/** Provider-facing API (to be completed: allocations held, feed, webhook subscriptions, deliveries). */
-export function makeHandler(_deps: ProvidersApiDeps) {
-  const notYet = async () => {
-    throw problem(404, 'Not implemented yet.');
-  };
+// ---------------------------------------------------------------------------------------------
+// Requests (their schemas live with the store, so the OpenAPI document shares them)
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Why a webhook URL is refused, or undefined when it will do. */
+export function webhookUrlProblem(raw: string, allowHttpLoopback: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'is not an absolute URL';
+  }
+  if (url.protocol === 'http:') {
+    if (!allowHttpLoopback) return 'must use https';
+    if (!LOOPBACK_HOSTS.has(url.hostname)) return 'must use https (plain http is allowed only to localhost, 127.0.0.1 or [::1])';
+  } else if (url.protocol !== 'https:') return `must use https, not ${url.protocol.replace(/:$/, '')}`;
+  if (url.username || url.password) return 'must not carry a user name or password: the signature authenticates each delivery';
+  if (url.hash) return 'must not have a #fragment';
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+const subscriptionView = (s: Subscription) => ({
+  subscriptionId: s.subscriptionId,
+  providerId: s.providerId,
+  url: s.url,
+  status: s.status,
+  createdAt: s.createdAt,
+  ...(s.disabledAt ? { disabledAt: s.disabledAt } : {}),
+  ...(s.disabledReason ? { disabledReason: s.disabledReason } : {}),
+});
+
+const deliveryView = (d: Delivery) => ({
+  deliveryId: d.deliveryId,
+  providerId: d.providerId,
+  planRef: d.planId,
+  sequence: d.sequence,
+  eventId: d.eventId,
+  eventType: d.eventType,
+  status: d.status,
+  attempts: d.attempts,
+  replays: d.replays,
+  createdAt: d.createdAt,
+  ...(d.status === 'pending' && d.nextAttemptAt ? { nextAttemptAt: d.nextAttemptAt } : {}),
+  ...(d.lastAttemptAt ? { lastAttemptAt: d.lastAttemptAt } : {}),
+  ...(d.lastStatusCode !== undefined ? { lastStatusCode: d.lastStatusCode } : {}),
+  ...(d.lastError ? { lastError: d.lastError } : {}),
+  ...(d.deliveredAt ? { deliveredAt: d.deliveredAt } : {}),
+  ...(d.status === 'dead' && d.deadAt ? { deadAt: d.deadAt } : {}),
+  log: d.log,
+});
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export function makeHandler(deps: ProvidersApiDeps) {
+  const providerIds = () => (typeof deps.providerIds === 'function' ? deps.providerIds() : deps.providerIds);
+  const wallClock = deps.wallClock ?? (() => new Date().toISOString());
+  const source = deps.source ?? 'wraparound';
+
+  /** The provider in the path: 400 malformed, 404 not in the directory, 403 another provider's. */
+  function providerOf(ctx: RouteContext, what: string): string {
+    const providerId = parseWith(ProviderId, ctx.params.providerId, 'provider id in the path', 'providerId');
+    if (!providerIds().includes(providerId)) throw problem(404, `There is no provider ${providerId} in the directory. Providers: ${providerIds().join(', ')}.`);
+    const principal = ctx.principal;
+    if (principal?.role === 'provider' && principal.providerId !== providerId)
+      throw problem(403, `This token is for provider ${principal.providerId}; it cannot read or change ${providerId}'s ${what}.`);
+    return providerId;
+  }
+
+  // Idempotency-Key on the POST routes, as everywhere in this API: a retry returns the first answer.
+  function idempotencyOf(ctx: RouteContext, body: unknown) {
+    const raw = header(ctx.event, 'idempotency-key');
+    if (raw === undefined) return undefined;
+    const key = parseWith(IdempotencyKey, raw, 'Idempotency-Key header', 'Idempotency-Key');
+    return { keyHash: sha256(`${ctx.principal?.sub ?? ''}:${key}`), fingerprint: sha256(JSON.stringify([ctx.route.method, ctx.route.path, ctx.params, body])) };
+  }
+  type Idempotency = NonNullable<ReturnType<typeof idempotencyOf>>;
+  async function firstResponse(scope: string, idempotency: Idempotency | undefined) {
+    if (!idempotency) return undefined;
+    const stored = await deps.plans.getResponse(scope, idempotency.keyHash);
+    if (!stored) return undefined;
+    if (stored.fingerprint !== idempotency.fingerprint)
+      throw problem(422, 'This Idempotency-Key was already used for a different request.', [{ path: 'Idempotency-Key', message: 'already used for a different request' }]);
+    return stored;
+  }
+  async function remember(scope: string, idempotency: Idempotency | undefined, status: number, body: unknown) {
+    if (idempotency) await deps.plans.saveResponse(scope, idempotency.keyHash, { fingerprint: idempotency.fingerprint, status, body: JSON.stringify(body) }, deps.clock());
+  }
+
+  async function allocations(ctx: RouteContext): Promise<HttpResult> {
+    const providerId = providerOf(ctx, 'allocations');
+    const query = parseWith(AllocationListQuery, ctx.event.queryStringParameters ?? {}, 'query');
+    const records = await deps.plans.providerAllocations(providerId);
+    const items = records.filter((r) => !query.status || r.status === query.status).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.allocationId.localeCompare(b.allocationId));
+    return json(200, { items });
+  }
+
+  async function feed(ctx: RouteContext): Promise<HttpResult> {
+    const providerId = providerOf(ctx, 'feed');
+    const query = parseWith(FeedQuery, ctx.event.queryStringParameters ?? {}, 'query');
+    let after;
+    try {
+      after = query.after ? decodeFeedPosition(query.after) : undefined;
+    } catch (error) {
+      if (error instanceof BadCursor) throw problem(400, 'after: is not a cursor this feed returned', [{ path: 'after', message: 'is not a cursor this feed returned' }]);
+      throw error;
+    }
+    const page = await deps.webhooks.feedPage(providerId, after, query.limit);
+    const last = page.entries.at(-1);
+    return json(200, {
+      items: page.entries.map((e) => toCloudEvent(e.event, source)),
+      // Always a position to resume from: poll again with it when there was nothing new.
+      cursor: last ? encodeFeedPosition(last.position) : (query.after ?? null),
+      more: page.more,
+    });
+  }
+
+  async function listSubscriptions(ctx: RouteContext): Promise<HttpResult> {
+    const providerId = providerOf(ctx, 'subscriptions');
+    return json(200, { items: (await deps.webhooks.listSubscriptions(providerId)).map(subscriptionView) });
+  }
+
+  async function subscribe(ctx: RouteContext): Promise<HttpResult> {
+    const providerId = providerOf(ctx, 'subscriptions');
+    const body = readJsonBody(ctx.event);
+    const idempotency = idempotencyOf(ctx, body);
+    const request = parseWith(SubscribeRequest, body, 'subscription request');
+    const scope = `SUBSCRIBE#${providerId}`;
+    const cached = await firstResponse(scope, idempotency);
+    if (cached) {
+      // The stored answer holds no secret: a retry of the very request gets it from the subscription, while it lasts.
+      const first = JSON.parse(cached.body) as { subscriptionId: string };
+      const subscription = await deps.webhooks.getSubscription(providerId, first.subscriptionId);
+      if (!subscription || subscription.status !== 'active') throw problem(409, `Subscription ${first.subscriptionId}, created by the first request with this Idempotency-Key, is no longer active.`);
+      return json(cached.status, { ...first, secret: subscription.secret }, { 'idempotent-replayed': 'true' });
+    }
+    const urlProblem = webhookUrlProblem(request.url, deps.allowHttpLoopback ?? false);
+    if (urlProblem) throw problem(400, `url: ${urlProblem}`, [{ path: 'url', message: urlProblem }]);
+    const subscription = {
+      subscriptionId: newSubscriptionId(),
+      providerId,
+      url: request.url,
+      status: 'active' as const,
+      createdAt: wallClock(),
+      createdBy: ctx.principal?.sub ?? 'unknown',
+      secret: newWebhookSecret(),
+    };
+    try {
+      await deps.webhooks.createSubscription(subscription);
+    } catch (error) {
+      if (error instanceof SubscriptionConflict)
+        throw problem(
+          409,
+          `Provider ${providerId} already has an active webhook subscription${error.activeSubscriptionId ? ` (${error.activeSubscriptionId})` : ''}: delete it first to subscribe another URL.`,
+          [{ path: 'url', message: 'the provider already has an active subscription' }],
+        );
+      throw error;
+    }
+    const view = subscriptionView(subscription);
+    await remember(scope, idempotency, 201, view);
+    return json(201, { ...view, secret: subscription.secret });
+  }
+
+  async function unsubscribe(ctx: RouteContext): Promise<HttpResult> {
+    const providerId = providerOf(ctx, 'subscriptions');
+    const subscriptionId = parseWith(SubscriptionId, ctx.params.subscriptionId, 'subscription id in the path', 'subscriptionId');
+    const removed = await deps.webhooks.deleteSubscription(providerId, subscriptionId);
+    if (!removed) throw problem(404, `Provider ${providerId} has no subscription ${subscriptionId}.`);
+    // What was still waiting for this URL goes to the dead letter, from where it can be replayed to the next one.
+    const deadLettered = removed.status === 'active' ? await deps.webhooks.deadLetterPending(providerId, `subscription ${subscriptionId} was deleted`, wallClock()) : 0;
+    return json(200, { ...subscriptionView(removed), deleted: true, deadLettered });
+  }
+
+  async function deliveries(ctx: RouteContext): Promise<HttpResult> {
+    const providerId = providerOf(ctx, 'deliveries');
+    const query = parseWith(DeliveryListQuery, ctx.event.queryStringParameters ?? {}, 'query');
+    try {
+      const page = await deps.webhooks.listDeliveries(providerId, { limit: query.limit, ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) });
+      return json(200, { items: page.items.map(deliveryView), nextCursor: page.nextCursor ?? null });
+    } catch (error) {
+      if (error instanceof BadCursor) throw problem(400, 'cursor: is not a cursor this API returned', [{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+      throw error;
+    }
+  }
+
+  async function replay(ctx: RouteContext): Promise<HttpResult> {
+    const providerId = providerOf(ctx, 'deliveries');
+    const deliveryId = parseWith(DeliveryId, ctx.params.deliveryId, 'delivery id in the path', 'deliveryId');
+    const body = readJsonBody(ctx.event);
+    const idempotency = idempotencyOf(ctx, body);
+    parseWith(z.strictObject({}), body, 'replay request');
+    const scope = `REPLAY#${providerId}`;
+    const cached = await firstResponse(scope, idempotency);
+    if (cached) return { statusCode: cached.status, headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true' }, body: cached.body };
+    const delivery = await deps.webhooks.getDelivery(providerId, deliveryId);
+    if (!delivery) throw problem(404, `Provider ${providerId} has no delivery ${deliveryId}.`);
+    if (delivery.status !== 'dead') throw problem(409, `Delivery ${deliveryId} is ${delivery.status}: only dead-lettered deliveries can be replayed.`);
+    if (!(await deps.webhooks.activeSubscription(providerId))) throw problem(409, `Provider ${providerId} has no active webhook subscription to replay ${deliveryId} to: subscribe first.`);
+    const replayed = await deps.webhooks.replay(providerId, deliveryId, wallClock());
+    if (!replayed) throw problem(409, `Delivery ${deliveryId} was changed at the same time and is no longer dead-lettered.`);
+    deps.onDeliveriesChanged?.(providerId);
+    const view = deliveryView(replayed);
+    await remember(scope, idempotency, 200, view);
+    return json(200, view);
+  }
+
   return apiHandler({
-    'GET /providers/{providerId}/allocations': notYet,
-    'GET /providers/{providerId}/feed': notYet,
-    'GET /providers/{providerId}/subscriptions': notYet,
-    'POST /providers/{providerId}/subscriptions': notYet,
-    'DELETE /providers/{providerId}/subscriptions/{subscriptionId}': notYet,
-    'GET /providers/{providerId}/deliveries': notYet,
-    'POST /providers/{providerId}/deliveries/{deliveryId}/replay': notYet,
+    'GET /providers/{providerId}/allocations': allocations,
+    'GET /providers/{providerId}/feed': feed,
+    'GET /providers/{providerId}/subscriptions': listSubscriptions,
+    'POST /providers/{providerId}/subscriptions': subscribe,
+    'DELETE /providers/{providerId}/subscriptions/{subscriptionId}': unsubscribe,
+    'GET /providers/{providerId}/deliveries': deliveries,
+    'POST /providers/{providerId}/deliveries/{deliveryId}/replay': replay,
   });
 }
 
 let built: ReturnType<typeof makeHandler> | undefined;
 export const handler = (...args: Parameters<ReturnType<typeof makeHandler>>) => {
-  built ??= makeHandler({ ...awsDeps(), clock: () => new Date().toISOString() });
+  if (!built) {
+    const deps = awsDeps();
+    built = makeHandler({
+      ...deps,
+      clock: () => new Date().toISOString(),
+      webhooks: new WebhookStore(deps.plans.client, deps.plans.tableName),
+      providerIds: deps.baseDirectory.organizations.map((o) => o.id),
+      source: readFunctionConfig(process.env).EVENT_SOURCE,
+    });
+  }
   return built(...args);
 };

@@ -19,6 +19,9 @@ import { makeHandler as makeCommandsApi } from '../../functions/api-commands/han
 import { makeHandler as makeQueriesApi } from '../../functions/api-queries/handler.ts';
 import { makeHandler as makeDirectoryApi } from '../../functions/api-directory/handler.ts';
 import { makeHandler as makeProvidersApi } from '../../functions/api-providers/handler.ts';
+import { WebhookStore } from '../adapters/dynamodb/webhook-store.ts';
+import { WebhookPublisher } from './webhooks/publisher.ts';
+import { DeliveryDispatcher, type DispatcherOptions } from './webhooks/dispatcher.ts';
 import { sweep, type SweepReport } from '../../functions/sweeper/handler.ts';
 import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
 import { LOCAL_AWS, startLocalStore } from './dynalite-server.ts';
@@ -43,7 +46,14 @@ export interface EmbeddedOptions {
   policy?: DeadlinePolicy;
   /** Wrap the workflow or publisher (fault-injection tests do). */
   wrapWorkflow?: (workflow: WorkflowStarter) => WorkflowStarter;
+  /** Replaces the webhook publisher (events then go only where this one sends them). */
   publisher?: EventPublisher;
+  wrapPublisher?: (publisher: EventPublisher) => EventPublisher;
+  /**
+   * Webhook delivery: how often the loop runs (`intervalMs`, default 1000; 0 turns it off and tests
+   * call `webhooks.runOnce()`), the retry schedule in ms, jitter, timeout, lanes at once, wall clock.
+   */
+  webhooks?: Partial<Omit<DispatcherOptions, 'store' | 'providerIds'>> & { intervalMs?: number };
 }
 
 export interface DemoUser {
@@ -66,6 +76,8 @@ export interface EmbeddedStack {
   sweep(): Promise<SweepReport>;
   /** Move a simulated clock forward in steps, sweeping after each so every deadline fires in order. */
   advanceClock(ms: number, stepMs?: number): Promise<{ now: string; steps: number; timersSent: number }>;
+  /** The webhook delivery loop (its `store` holds subscriptions and deliveries). */
+  webhooks: DeliveryDispatcher;
   stop(): Promise<void>;
 }
 
@@ -88,7 +100,12 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const plans = new PlanRepository(client, TABLE_NAME_DEFAULT);
   const services = new DirectoryStore(client, TABLE_NAME_DEFAULT);
   await services.seed(directory, clock());
-  const publisher = options.publisher ?? { publish: async () => undefined };
+  const webhookStore = new WebhookStore(client, TABLE_NAME_DEFAULT);
+  const providerIds = directory.organizations.map((o) => o.id);
+  const { intervalMs: webhookIntervalMs, ...dispatcherOptions } = options.webhooks ?? {};
+  const dispatcher = new DeliveryDispatcher({ logger: { warn: (m, d) => console.error(m, d) }, ...dispatcherOptions, store: webhookStore, providerIds: () => providerIds });
+  const basePublisher = options.publisher ?? new WebhookPublisher(webhookStore, { ...(dispatcherOptions.now ? { now: dispatcherOptions.now } : {}), onQueued: (p) => dispatcher.nudge(p) });
+  const publisher = options.wrapPublisher ? options.wrapPublisher(basePublisher) : basePublisher;
 
   const deps: StepDeps = {
     plans,
@@ -112,7 +129,15 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     'api-commands': makeCommandsApi({ plans, workflow, clock, identityKey: async () => identityKey }) as unknown as ApiFunction,
     'api-queries': makeQueriesApi({ plans, clock }) as unknown as ApiFunction,
     'api-directory': makeDirectoryApi({ baseDirectory: directory, services, clock }) as unknown as ApiFunction,
-    'api-providers': makeProvidersApi({ plans, clock }) as unknown as ApiFunction,
+    'api-providers': makeProvidersApi({
+      plans,
+      clock,
+      webhooks: webhookStore,
+      providerIds,
+      allowHttpLoopback: true,
+      ...(dispatcherOptions.now ? { wallClock: () => new Date((dispatcherOptions.now as () => number)()).toISOString() } : {}),
+      onDeliveriesChanged: (p) => dispatcher.nudge(p),
+    }) as unknown as ApiFunction,
   };
   let lastReconcile = 0;
   const shouldReconcile = (now: string) => {
@@ -156,6 +181,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
             .finally(() => (sweeping = undefined));
         }, interval)
       : undefined;
+  dispatcher.start(webhookIntervalMs ?? 1000);
 
   const demoUsers: DemoUser[] = [];
   for (const role of ['coordinator', 'team-lead', 'commissioner'] as const) {
@@ -178,9 +204,11 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     clock: clockSource,
     sweep: sweepOnce,
     advanceClock,
+    webhooks: dispatcher,
     async stop() {
       if (timer) clearInterval(timer);
       await sweeping;
+      await dispatcher.stop();
       await gateway.close();
       client.destroy();
       await store.close();

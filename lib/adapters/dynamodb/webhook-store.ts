@@ -1,0 +1,526 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ALLOCATION_STATUSES, type PlanEvent } from '../../domain/schemas.ts';
+import { keys } from './keys.ts';
+import { storageError } from './client.ts';
+
+/**
+ * Webhook subscriptions, the webhook delivery queue and the provider pull feed, in the single table.
+ *
+ * One active subscription per provider: a slot item (keys.activeSubscription) names it and is
+ * claimed with a conditional write, so two team leads subscribing at once get one 201 and one 409.
+ * The slot is written before the subscription record and freed after it, so a crash in between
+ * leaves a slot pointing at a record that is missing or no longer active, which reads as free.
+ *
+ * One delivery item per (provider, event), keyed by plan and sequence: enqueueing is a conditional
+ * put, so a republished event (the sweeper redelivers outboxes) never queues twice. Pending items
+ * carry the sparse byPending index, ordered by plan then sequence, which gives the delivery loop
+ * every lane (provider, plan) in order: the first pending item of a plan is the only one it may send.
+ */
+
+export type SubscriptionStatus = 'active' | 'disabled';
+
+export interface Subscription {
+  subscriptionId: string;
+  providerId: string;
+  url: string;
+  status: SubscriptionStatus;
+  createdAt: string;
+  createdBy: string;
+  disabledAt?: string;
+  disabledReason?: string;
+}
+
+/** A subscription with its signing secret: read by the delivery loop only, never returned by a GET. */
+export interface SubscriptionWithSecret extends Subscription {
+  secret: string;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead'] as const;
+
+export interface DeliveryAttempt {
+  at: string;
+  subscriptionId: string;
+  /** delivered: 2xx; failed: anything else (retried); gone: 410, the subscription was disabled. */
+  outcome: 'delivered' | 'failed' | 'gone';
+  statusCode?: number;
+  error?: string;
+  durationMs: number;
+}
+
+export interface Delivery {
+  deliveryId: string;
+  providerId: string;
+  planId: string;
+  sequence: number;
+  eventId: string;
+  eventType: string;
+  /** The exact bytes sent (a CloudEvent in structured JSON), so every attempt signs the same payload. */
+  body: string;
+  status: DeliveryStatus;
+  /** Attempts since the delivery was queued or last replayed: indexes the retry schedule. */
+  attempts: number;
+  replays: number;
+  createdAt: string;
+  /** While pending: when the loop may try next. */
+  nextAttemptAt?: string;
+  lastAttemptAt?: string;
+  lastStatusCode?: number;
+  lastError?: string;
+  deliveredAt?: string;
+  deadAt?: string;
+  /** The most recent attempts, newest last (capped). */
+  log: DeliveryAttempt[];
+}
+
+/** How many attempts each delivery item remembers. */
+export const ATTEMPT_LOG_SIZE = 20;
+
+/** Delivery ids name their key: dl_<plan suffix>_<sequence>, like allocation ids name their plan. */
+export function deliveryIdOf(planId: string, sequence: number): string {
+  return `dl_${planId.replace(/^pl_/, '')}_${sequence}`;
+}
+export const DELIVERY_ID_PATTERN = /^dl_([a-z0-9]{10,40})_([1-9][0-9]{0,9})$/;
+export function parseDeliveryId(deliveryId: string): { planId: string; sequence: number } | undefined {
+  const match = DELIVERY_ID_PATTERN.exec(deliveryId);
+  return match ? { planId: `pl_${match[1]}`, sequence: Number(match[2]) } : undefined;
+}
+
+export const SUBSCRIPTION_ID_PATTERN = /^sub_[a-f0-9]{24}$/;
+export const newSubscriptionId = () => `sub_${randomBytes(12).toString('hex')}`;
+/** A Standard Webhooks secret: `whsec_` and base64 of 32 random bytes (the spec asks for 24 to 64). */
+export const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+
+// ---------------------------------------------------------------------------------------------
+// Request shapes of the provider API, shared by its handler and the OpenAPI document
+
+export const SubscriptionId = z.string().regex(SUBSCRIPTION_ID_PATTERN, 'must be a subscription id like sub_…');
+export const DeliveryId = z.string().regex(DELIVERY_ID_PATTERN, 'must be a delivery id like dl_…_<sequence>');
+export const SubscribeRequest = z.strictObject({
+  url: z.string().min(1).max(2048).describe('Where to POST events: https (plain http only to localhost on the embedded stack)'),
+});
+export const FeedQuery = z.strictObject({
+  after: z.string().max(500).optional().describe('`cursor` of the previous page; absent to start from the beginning'),
+  limit: z.coerce.number().int().min(1).max(500).default(100).describe('Page size'),
+});
+export const DeliveryListQuery = z.strictObject({
+  status: z.enum(DELIVERY_STATUSES).optional().describe('Only deliveries in this state'),
+  limit: z.coerce.number().int().min(1).max(200).default(50).describe('Page size'),
+  cursor: z.string().max(2000).optional().describe('nextCursor of the previous page'),
+});
+export const AllocationListQuery = z.strictObject({
+  status: z.enum(ALLOCATION_STATUSES).optional().describe('Only allocations in this state'),
+});
+
+export class SubscriptionConflict extends Error {
+  readonly activeSubscriptionId: string | undefined;
+  constructor(activeSubscriptionId: string | undefined) {
+    super(activeSubscriptionId ? `subscription ${activeSubscriptionId} is active` : 'another subscription was created at the same time');
+    this.name = 'SubscriptionConflict';
+    this.activeSubscriptionId = activeSubscriptionId;
+  }
+}
+
+export interface FeedEntry {
+  /** Where this entry sits in the feed; pass the last one back as `after` to resume. */
+  position: FeedPosition;
+  event: PlanEvent;
+}
+/** writtenAt, planId, sequence, eventId: the feed's order (write time, then each plan's own order). */
+export type FeedPosition = readonly [string, string, number, string];
+
+export interface DeliveryPage {
+  items: Delivery[];
+  nextCursor?: string;
+}
+
+type Item = Record<string, unknown>;
+const isConditionFailure = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
+
+const SUBSCRIPTION_FIELDS = ['subscriptionId', 'providerId', 'url', 'status', 'createdAt', 'createdBy', 'disabledAt', 'disabledReason'] as const;
+function toSubscription(item: Item): Subscription {
+  return Object.fromEntries(SUBSCRIPTION_FIELDS.filter((k) => item[k] !== undefined).map((k) => [k, item[k]])) as unknown as Subscription;
+}
+
+function toDelivery(item: Item): Delivery {
+  const { pk: _pk, sk: _sk, type: _type, pendingPk: _ppk, pendingSk: _psk, ...rest } = item;
+  return { log: [], replays: 0, ...rest } as unknown as Delivery;
+}
+
+function deliveryItem(delivery: Delivery): Item {
+  return {
+    ...keys.delivery(delivery.providerId, delivery.planId, delivery.sequence),
+    type: 'delivery',
+    ...(delivery.status === 'pending' ? keys.pendingIndex(delivery.providerId, delivery.planId, delivery.sequence) : {}),
+    ...delivery,
+    ...(delivery.status === 'pending' ? {} : { nextAttemptAt: undefined }),
+  };
+}
+
+const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+function decodeCursor(cursor: string): unknown {
+  return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+}
+export class BadCursor extends Error {
+  constructor() {
+    super('is not a cursor this API returned');
+    this.name = 'BadCursor';
+  }
+}
+
+export function encodeFeedPosition(position: FeedPosition): string {
+  return encodeCursor(position);
+}
+export function decodeFeedPosition(cursor: string): FeedPosition {
+  let value: unknown;
+  try {
+    value = decodeCursor(cursor);
+  } catch {
+    throw new BadCursor();
+  }
+  if (
+    !Array.isArray(value) ||
+    value.length !== 4 ||
+    typeof value[0] !== 'string' ||
+    typeof value[1] !== 'string' ||
+    typeof value[2] !== 'number' ||
+    !Number.isInteger(value[2]) ||
+    typeof value[3] !== 'string'
+  )
+    throw new BadCursor();
+  return value as unknown as FeedPosition;
+}
+
+export function compareFeedPositions(a: FeedPosition, b: FeedPosition): number {
+  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
+  if (a[1] !== b[1]) return a[1] < b[1] ? -1 : 1;
+  if (a[2] !== b[2]) return a[2] - b[2];
+  return a[3] === b[3] ? 0 : a[3] < b[3] ? -1 : 1;
+}
+
+export class WebhookStore {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    this.client = client;
+    this.tableName = tableName;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private async send<T>(command: any): Promise<T> {
+    try {
+      return (await this.client.send(command)) as T;
+    } catch (error) {
+      throw storageError(error);
+    }
+  }
+
+  private async queryAll(input: Record<string, unknown>): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(new QueryCommand({ TableName: this.tableName, ...input, ExclusiveStartKey: start }));
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Subscriptions
+
+  private async slot(providerId: string): Promise<string | undefined> {
+    const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.activeSubscription(providerId), ConsistentRead: true }));
+    return typeof out.Item?.subscriptionId === 'string' ? out.Item.subscriptionId : undefined;
+  }
+
+  private async subscriptionItem(providerId: string, subscriptionId: string): Promise<Item | undefined> {
+    const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.webhookSubscription(providerId, subscriptionId), ConsistentRead: true }));
+    return out.Item;
+  }
+
+  /** The provider's active subscription with its secret, or undefined when it has none. */
+  async activeSubscription(providerId: string): Promise<SubscriptionWithSecret | undefined> {
+    const id = await this.slot(providerId);
+    if (!id) return undefined;
+    const item = await this.subscriptionItem(providerId, id);
+    if (!item || item.status !== 'active') return undefined;
+    return { ...toSubscription(item), secret: String(item.secret) };
+  }
+
+  async getSubscription(providerId: string, subscriptionId: string): Promise<SubscriptionWithSecret | undefined> {
+    const item = await this.subscriptionItem(providerId, subscriptionId);
+    return item ? { ...toSubscription(item), secret: String(item.secret) } : undefined;
+  }
+
+  /** Every subscription the provider has (active or disabled), oldest first; never the secrets. */
+  async listSubscriptions(providerId: string): Promise<Subscription[]> {
+    const { pk, skPrefix } = keys.webhookSubscriptionsPrefix(providerId);
+    const items = await this.queryAll({ KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix }, ConsistentRead: true });
+    return items.map(toSubscription).sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.subscriptionId.localeCompare(b.subscriptionId));
+  }
+
+  /**
+   * Make `subscription` the provider's active one. Throws SubscriptionConflict when another is
+   * active (or wins a race to the slot); then nothing was written.
+   */
+  async createSubscription(subscription: SubscriptionWithSecret): Promise<void> {
+    const { providerId, subscriptionId } = subscription;
+    const current = await this.slot(providerId);
+    if (current) {
+      const item = await this.subscriptionItem(providerId, current);
+      if (item?.status === 'active') throw new SubscriptionConflict(current);
+    }
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.activeSubscription(providerId), type: 'subscription-slot', subscriptionId },
+          // A slot left pointing at a removed or disabled subscription is free; a changed slot is a race lost.
+          ConditionExpression: current ? 'subscriptionId = :stale' : 'attribute_not_exists(pk)',
+          ...(current ? { ExpressionAttributeValues: { ':stale': current } } : {}),
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new SubscriptionConflict(await this.slot(providerId));
+      throw storageError(error);
+    }
+    await this.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.webhookSubscription(providerId, subscriptionId), type: 'subscription', ...subscription } }));
+  }
+
+  private async freeSlot(providerId: string, subscriptionId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({ TableName: this.tableName, Key: keys.activeSubscription(providerId), ConditionExpression: 'subscriptionId = :id', ExpressionAttributeValues: { ':id': subscriptionId } }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw storageError(error);
+    }
+  }
+
+  /** Remove a subscription and its secret; undefined when there is no such subscription. */
+  async deleteSubscription(providerId: string, subscriptionId: string): Promise<Subscription | undefined> {
+    let old: Item | undefined;
+    try {
+      const out = await this.client.send(
+        new DeleteCommand({ TableName: this.tableName, Key: keys.webhookSubscription(providerId, subscriptionId), ConditionExpression: 'attribute_exists(pk)', ReturnValues: 'ALL_OLD' }),
+      );
+      old = out.Attributes as Item | undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw storageError(error);
+    }
+    await this.freeSlot(providerId, subscriptionId);
+    return old ? toSubscription(old) : undefined;
+  }
+
+  /** Disable an active subscription (the receiver answered 410 Gone). False when it was not active. */
+  async disableSubscription(providerId: string, subscriptionId: string, reason: string, at: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.webhookSubscription(providerId, subscriptionId),
+          UpdateExpression: 'SET #status = :disabled, disabledAt = :at, disabledReason = :reason',
+          ConditionExpression: '#status = :active',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':disabled': 'disabled', ':active': 'active', ':at': at, ':reason': reason },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw storageError(error);
+    }
+    await this.freeSlot(providerId, subscriptionId);
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Deliveries
+
+  /** Queue a delivery unless one for that event is already queued (or done): true when queued now. */
+  async enqueue(delivery: Delivery): Promise<boolean> {
+    try {
+      await this.client.send(new PutCommand({ TableName: this.tableName, Item: deliveryItem(delivery), ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw storageError(error);
+    }
+  }
+
+  async getDelivery(providerId: string, deliveryId: string): Promise<Delivery | undefined> {
+    const parsed = parseDeliveryId(deliveryId);
+    if (!parsed) return undefined;
+    const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.delivery(providerId, parsed.planId, parsed.sequence), ConsistentRead: true }));
+    return out.Item ? toDelivery(out.Item) : undefined;
+  }
+
+  /** Every pending delivery of the provider, by plan then sequence: the lanes of the delivery loop. */
+  async pendingDeliveries(providerId: string): Promise<Delivery[]> {
+    const items = await this.queryAll({ IndexName: 'byPending', KeyConditionExpression: 'pendingPk = :pk', ExpressionAttributeValues: { ':pk': keys.pendingPartition(providerId) } });
+    return items.map(toDelivery);
+  }
+
+  /**
+   * Write the outcome of an attempt. Guarded by the attempt count it was made at, so an attempt
+   * that lost a race (a replay, a dead-lettering) changes nothing: false then.
+   */
+  async saveAttempt(next: Delivery, attemptsBefore: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: deliveryItem(next),
+          ConditionExpression: '#status = :pending AND attempts = :before',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':before': attemptsBefore },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw storageError(error);
+    }
+  }
+
+  /** Dead-letter one pending delivery without an attempt (its subscription went away). */
+  async markDead(delivery: Delivery, reason: string, at: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.delivery(delivery.providerId, delivery.planId, delivery.sequence),
+          UpdateExpression: 'SET #status = :dead, deadAt = :at, lastError = :reason REMOVE pendingPk, pendingSk, nextAttemptAt',
+          ConditionExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':dead': 'dead', ':pending': 'pending', ':at': at, ':reason': reason },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw storageError(error);
+    }
+  }
+
+  /** Dead-letter every pending delivery of the provider; returns how many. */
+  async deadLetterPending(providerId: string, reason: string, at: string): Promise<number> {
+    let count = 0;
+    for (const delivery of await this.pendingDeliveries(providerId)) if (await this.markDead(delivery, reason, at)) count += 1;
+    return count;
+  }
+
+  /** Put a dead-lettered delivery back in its lane with a fresh retry schedule. Undefined unless it was dead. */
+  async replay(providerId: string, deliveryId: string, at: string): Promise<Delivery | undefined> {
+    const parsed = parseDeliveryId(deliveryId);
+    if (!parsed) return undefined;
+    const lane = keys.pendingIndex(providerId, parsed.planId, parsed.sequence);
+    try {
+      const out = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.delivery(providerId, parsed.planId, parsed.sequence),
+          UpdateExpression: 'SET #status = :pending, attempts = :zero, replays = if_not_exists(replays, :zero) + :one, nextAttemptAt = :at, pendingPk = :ppk, pendingSk = :psk',
+          ConditionExpression: '#status = :dead',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':dead': 'dead', ':zero': 0, ':one': 1, ':at': at, ':ppk': lane.pendingPk, ':psk': lane.pendingSk },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toDelivery(out.Attributes as Item);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw storageError(error);
+    }
+  }
+
+  /**
+   * The provider's delivery log, by plan then sequence, optionally of one status. A page may hold
+   * fewer than `limit` items when few match; keep going while nextCursor is set.
+   */
+  async listDeliveries(providerId: string, options: { status?: DeliveryStatus; limit: number; cursor?: string }): Promise<DeliveryPage> {
+    const { pk, skPrefix } = keys.deliveriesPrefix(providerId);
+    let start: Record<string, unknown> | undefined;
+    if (options.cursor) {
+      let key: unknown;
+      try {
+        key = decodeCursor(options.cursor);
+      } catch {
+        throw new BadCursor();
+      }
+      const sk = (key as { sk?: unknown } | null)?.sk;
+      if (typeof sk !== 'string' || !sk.startsWith(skPrefix)) throw new BadCursor();
+      start = { pk, sk };
+    }
+    const items: Delivery[] = [];
+    // A filtered query may read many items to find a few: bound the work per page.
+    for (let round = 0; round < 20 && items.length < options.limit; round += 1) {
+      const out = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ...(options.status ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } } : {}),
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix, ...(options.status ? { ':status': options.status } : {}) },
+          // Never read more than is still wanted, so the last key read is exactly where the page ends.
+          Limit: options.limit - items.length,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(out.Items ?? []).map(toDelivery));
+      start = out.LastEvaluatedKey;
+      if (!start) break;
+    }
+    return { items, ...(start ? { nextCursor: encodeCursor({ sk: start.sk }) } : {}) };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Pull feed (the entries PlanRepository.appendFeed writes)
+
+  /**
+   * The provider's feed after `after`, in feed order: write time, then plan and sequence, so events
+   * of one plan written together come in their own order whatever their ids. Entries written at
+   * the same instant are read as a group to order them; the page ends after `limit` entries.
+   */
+  async feedPage(providerId: string, after: FeedPosition | undefined, limit: number): Promise<{ entries: FeedEntry[]; more: boolean }> {
+    const { pk, skPrefix } = keys.feedPrefix(providerId);
+    const from = after ? `${skPrefix}${after[0]}#` : skPrefix;
+    const collected: FeedEntry[] = [];
+    let start: Record<string, unknown> | undefined;
+    let lastWrittenAt = '';
+    let exhausted = false;
+    for (;;) {
+      const out = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': `${skPrefix}\uffff` },
+          Limit: Math.max(limit, 100),
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const writtenAt = String(item.sk).slice(skPrefix.length).split('#')[0] ?? '';
+        const event = item.event as PlanEvent;
+        const position: FeedPosition = [writtenAt, event.planId, event.sequence, event.id];
+        lastWrittenAt = writtenAt;
+        if (after && compareFeedPositions(position, after) <= 0) continue;
+        collected.push({ position, event });
+      }
+      start = out.LastEvaluatedKey;
+      if (!start) {
+        exhausted = true;
+        break;
+      }
+      // Done once `limit` entries are in hand and everything still unread was written later than the last of them.
+      if (collected.length >= limit) {
+        collected.sort((a, b) => compareFeedPositions(a.position, b.position));
+        if ((collected[limit - 1] as FeedEntry).position[0] < lastWrittenAt) break;
+      }
+    }
+    collected.sort((a, b) => compareFeedPositions(a.position, b.position));
+    return { entries: collected.slice(0, limit), more: collected.length > limit || !exhausted };
+  }
+}

@@ -1,0 +1,252 @@
+import { ATTEMPT_LOG_SIZE, type Delivery, type DeliveryAttempt, type SubscriptionWithSecret, type WebhookStore } from '../../adapters/dynamodb/webhook-store.ts';
+import { checkSchedule, DEFAULT_RETRY_SCHEDULE_MS, retryDelayMs, type Jitter } from './retry.ts';
+import { signatureHeaders } from './signing.ts';
+
+export interface DispatcherOptions {
+  store: WebhookStore;
+  /** The providers whose queues the loop serves (the directory's organisations). */
+  providerIds: () => readonly string[];
+  /** Waits after each failed attempt, in ms; after the last one fails the delivery is dead-lettered. */
+  retrySchedule?: readonly number[];
+  jitter?: Jitter;
+  /** How long a receiver has to answer one attempt. */
+  timeoutMs?: number;
+  /** Lanes (plans) of one provider attempted at the same time; each lane is strictly one at a time. */
+  concurrency?: number;
+  /** Wall-clock milliseconds. */
+  now?: () => number;
+  random?: () => number;
+  fetch?: typeof globalThis.fetch;
+  /** Longest the loop goes without reading a provider's queue even when it expects no work. */
+  recheckMs?: number;
+  logger?: { warn(message: string, details?: Record<string, unknown>): void };
+}
+
+export interface DeliveryReport {
+  attempted: number;
+  delivered: number;
+  retried: number;
+  deadLettered: number;
+  subscriptionsDisabled: number;
+}
+
+const emptyReport = (): DeliveryReport => ({ attempted: 0, delivered: 0, retried: 0, deadLettered: 0, subscriptionsDisabled: 0 });
+const iso = (ms: number) => new Date(ms).toISOString();
+
+async function inPool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Why a fetch failed, in words a team lead can act on (never the response body: it is the receiver's). */
+function describeFailure(error: unknown, timeoutMs: number): string {
+  const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  const detail = e.cause?.code ?? e.cause?.message ?? e.message ?? String(error);
+  return `could not reach the receiver: ${detail}`;
+}
+
+/**
+ * The embedded stack's webhook delivery loop (what EventBridge API destinations, retries and the DLQ
+ * do on AWS). Each pass reads each provider's pending deliveries, grouped in lanes by plan and in
+ * sequence order, and sends the head of every lane that is due: a plan's event n+1 never leaves
+ * before event n was delivered or dead-lettered. 2xx delivers; any other answer, a timeout or a
+ * network error schedules a retry (full jitter) until the schedule is used up, then dead-letters;
+ * 410 Gone disables the subscription and dead-letters everything still pending for that provider.
+ * Passes never overlap; the loop remembers when each provider next has work and skips it until
+ * then, unless nudged (new deliveries, a replay).
+ */
+export class DeliveryDispatcher {
+  readonly store: WebhookStore;
+  private readonly options: DispatcherOptions;
+  private readonly schedule: readonly number[];
+  private readonly timeoutMs: number;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly fetch: typeof globalThis.fetch;
+  private readonly wakeAt = new Map<string, number>();
+  private readonly nudges = new Map<string, number>();
+  private readonly stopping = new AbortController();
+  private tail: Promise<unknown> = Promise.resolve();
+  private busy = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: DispatcherOptions) {
+    this.options = options;
+    this.store = options.store;
+    this.schedule = checkSchedule(options.retrySchedule ?? DEFAULT_RETRY_SCHEDULE_MS);
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  /** Look at a provider's queue (or every queue) on the next pass, whatever the loop expected. */
+  nudge(providerId?: string): void {
+    for (const id of providerId ? [providerId] : this.options.providerIds()) {
+      this.wakeAt.delete(id);
+      this.nudges.set(id, (this.nudges.get(id) ?? 0) + 1);
+    }
+  }
+
+  /** One pass now, after any pass in progress (so what was queued before the call is seen). */
+  runOnce(): Promise<DeliveryReport> {
+    const run = this.tail.then(() => this.pass());
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  start(intervalMs: number): void {
+    if (intervalMs <= 0 || this.timer) return;
+    this.timer = setInterval(() => {
+      if (this.busy) return;
+      this.runOnce().catch((error: Error) => this.options.logger?.warn('webhook delivery pass failed', { name: error.name, message: error.message }));
+    }, intervalMs);
+  }
+
+  /** Stop the loop; attempts in flight are abandoned and stay pending, to be sent after a restart. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.stopping.abort();
+    await this.tail;
+  }
+
+  private async pass(): Promise<DeliveryReport> {
+    const report = emptyReport();
+    if (this.stopping.signal.aborted) return report;
+    this.busy = true;
+    try {
+      await Promise.all(
+        this.options.providerIds().map((providerId) =>
+          this.serveProvider(providerId, report).catch((error: Error) => {
+            this.wakeAt.delete(providerId);
+            this.options.logger?.warn('webhook delivery failed for a provider', { providerId, name: error.name, message: error.message });
+          }),
+        ),
+      );
+    } finally {
+      this.busy = false;
+    }
+    return report;
+  }
+
+  private async serveProvider(providerId: string, report: DeliveryReport): Promise<void> {
+    const startedAt = this.now();
+    const wake = this.wakeAt.get(providerId);
+    if (wake !== undefined && wake > startedAt) return;
+    const nudgesBefore = this.nudges.get(providerId);
+    const recheckAt = startedAt + (this.options.recheckMs ?? 30_000);
+    const state = { gone: false, nextWake: recheckAt };
+    const pending = await this.store.pendingDeliveries(providerId);
+    if (pending.length > 0) {
+      const subscription = await this.store.activeSubscription(providerId);
+      if (!subscription) {
+        // Deleted or disabled after these were queued: nothing to send them to until a replay.
+        for (const delivery of pending) if (await this.store.markDead(delivery, 'no active subscription: it was deleted or disabled', iso(startedAt))) report.deadLettered += 1;
+      } else {
+        const lanes = new Map<string, Delivery[]>();
+        for (const delivery of pending) lanes.set(delivery.planId, [...(lanes.get(delivery.planId) ?? []), delivery]);
+        for (const lane of lanes.values()) lane.sort((a, b) => a.sequence - b.sequence);
+        await inPool([...lanes.values()], this.options.concurrency ?? 4, (lane) => this.serveLane(lane, subscription, state, report));
+      }
+    }
+    // A nudge during the pass means new work the pass may not have seen: look again next time.
+    if (this.nudges.get(providerId) === nudgesBefore) this.wakeAt.set(providerId, state.gone ? recheckAt : Math.min(state.nextWake, recheckAt));
+    else this.wakeAt.delete(providerId);
+  }
+
+  private async serveLane(lane: readonly Delivery[], subscription: SubscriptionWithSecret, state: { gone: boolean; nextWake: number }, report: DeliveryReport): Promise<void> {
+    for (const delivery of lane) {
+      if (state.gone || this.stopping.signal.aborted) return;
+      const due = Date.parse(delivery.nextAttemptAt ?? delivery.createdAt);
+      if (due > this.now()) {
+        state.nextWake = Math.min(state.nextWake, due);
+        return;
+      }
+      const next = await this.attempt(delivery, subscription);
+      if (!next) return; // stopping, or the delivery changed under us (replayed, dead-lettered)
+      report.attempted += 1;
+      if (next.status === 'delivered') {
+        report.delivered += 1;
+        continue;
+      }
+      if (next.status === 'pending') {
+        report.retried += 1;
+        state.nextWake = Math.min(state.nextWake, Date.parse(next.nextAttemptAt as string));
+        return;
+      }
+      report.deadLettered += 1;
+      if (next.log.at(-1)?.outcome === 'gone') {
+        state.gone = true;
+        const at = iso(this.now());
+        const reason = `the receiver answered 410 Gone: subscription ${subscription.subscriptionId} disabled`;
+        if (await this.store.disableSubscription(subscription.providerId, subscription.subscriptionId, reason, at)) report.subscriptionsDisabled += 1;
+        report.deadLettered += await this.store.deadLetterPending(subscription.providerId, reason, at);
+        return;
+      }
+      // Dead-lettered after the last retry: the lane moves on to the plan's next event.
+    }
+  }
+
+  /** Send one delivery and record the outcome; undefined when nothing was recorded. */
+  private async attempt(delivery: Delivery, subscription: SubscriptionWithSecret): Promise<Delivery | undefined> {
+    const startedAt = this.now();
+    const headers = {
+      'content-type': 'application/cloudevents+json; charset=utf-8',
+      'user-agent': 'wraparound-webhooks/1',
+      ...signatureHeaders(subscription.secret, delivery.eventId, new Date(startedAt), delivery.body),
+    };
+    let statusCode: number | undefined;
+    let error: string | undefined;
+    try {
+      const response = await this.fetch(subscription.url, {
+        method: 'POST',
+        headers,
+        body: delivery.body,
+        // A redirect is an answer, not a delivery: the subscription's URL is the one the team lead gave.
+        redirect: 'manual',
+        signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopping.signal]),
+      });
+      statusCode = response.status;
+      await response.body?.cancel().catch(() => undefined);
+    } catch (failure) {
+      if (this.stopping.signal.aborted) return undefined;
+      error = describeFailure(failure, this.timeoutMs);
+    }
+    const finishedAt = this.now();
+    const attempts = delivery.attempts + 1;
+    const ok = statusCode !== undefined && statusCode >= 200 && statusCode < 300;
+    const gone = statusCode === 410;
+    const entry: DeliveryAttempt = {
+      at: iso(startedAt),
+      subscriptionId: subscription.subscriptionId,
+      outcome: ok ? 'delivered' : gone ? 'gone' : 'failed',
+      ...(statusCode !== undefined ? { statusCode } : {}),
+      ...(error ? { error } : {}),
+      durationMs: finishedAt - startedAt,
+    };
+    const base: Delivery = { ...delivery, attempts, lastAttemptAt: entry.at, log: [...delivery.log, entry].slice(-ATTEMPT_LOG_SIZE) };
+    if (statusCode !== undefined) base.lastStatusCode = statusCode;
+    else delete base.lastStatusCode;
+    let next: Delivery;
+    if (ok) {
+      next = { ...base, status: 'delivered', deliveredAt: iso(finishedAt) };
+      delete next.nextAttemptAt;
+      delete next.lastError;
+    } else {
+      const why = error ?? `the receiver answered ${statusCode}`;
+      const delay = gone ? undefined : retryDelayMs(this.schedule, attempts, this.options.jitter ?? 'full', this.random);
+      if (delay === undefined) {
+        next = { ...base, status: 'dead', deadAt: iso(finishedAt), lastError: gone ? `the receiver answered 410 Gone: subscription ${subscription.subscriptionId} disabled` : `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${why}` };
+        delete next.nextAttemptAt;
+      } else {
+        next = { ...base, status: 'pending', nextAttemptAt: iso(finishedAt + delay), lastError: why };
+      }
+    }
+    return (await this.store.saveAttempt(next, delivery.attempts)) ? next : undefined;
+  }
+}
