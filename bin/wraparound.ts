@@ -4,10 +4,12 @@ import { startEmbeddedStack } from '../lib/local/embedded-stack.ts';
 import { LocalTokens } from '../lib/local/tokens.ts';
 import { ROLES, type Role } from '../lib/api/routes.ts';
 import { DirectoryError } from '../lib/directory/load.ts';
+import { DataDirectoryTooOld } from '../lib/local/dynalite-server.ts';
+import { DEFAULT_RETENTION_DAYS } from '../lib/config.ts';
 
 const USAGE = `Usage:
   wraparound start [--port 3000] [--data-dir ./.data] [--in-memory] [--providers FILE] [--sweep-seconds 60]
-                   [--clock system|simulated]
+                   [--clock system|simulated] [--retention-days 2190]
       Run the embedded stack (API, workflow, store) on one machine. Ctrl-C stops it; data stays in --data-dir.
       With --clock simulated, time moves only with POST /_local/clock/advance {"days": N}.
   wraparound token --role coordinator|team-lead|provider|commissioner [--provider ID] [--data-dir ./.data]
@@ -29,6 +31,7 @@ async function start(args: string[]) {
       'sweep-seconds': { type: 'string', default: '60' },
       host: { type: 'string', default: '127.0.0.1' },
       clock: { type: 'string', default: 'system' },
+      'retention-days': { type: 'string', default: String(DEFAULT_RETENTION_DAYS) },
     },
   });
   if (values.clock !== 'system' && values.clock !== 'simulated') fail(`--clock must be system or simulated, not "${values.clock}"`);
@@ -36,6 +39,8 @@ async function start(args: string[]) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, not "${values.port}"`);
   const sweepSeconds = Number(values['sweep-seconds']);
   if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) fail(`--sweep-seconds must be a number of seconds, not "${values['sweep-seconds']}"`);
+  const retentionDays = Number(values['retention-days']);
+  if (!Number.isInteger(retentionDays) || retentionDays < 1) fail(`--retention-days must be a whole number of days, not "${values['retention-days']}"`);
   const started = Date.now();
   let stack;
   try {
@@ -47,9 +52,10 @@ async function start(args: string[]) {
       ...(values.providers ? { providersFile: values.providers } : {}),
       sweepIntervalMs: sweepSeconds * 1000,
       clockMode: values.clock as 'system' | 'simulated',
+      retentionDays,
     });
   } catch (error) {
-    if (error instanceof DirectoryError) fail(error.message);
+    if (error instanceof DirectoryError || error instanceof DataDirectoryTooOld) fail(error.message);
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`port ${port} is in use: pick another with --port`);
     throw error;
   }

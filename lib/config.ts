@@ -11,7 +11,10 @@ export const ENV_NAMES = {
   eventSource: 'EVENT_SOURCE',
   directoryFile: 'DIRECTORY_FILE',
   identityKeySecretArn: 'IDENTITY_KEY_SECRET_ARN',
+  retentionDays: 'RETENTION_DAYS',
 } as const;
+
+export const DEFAULT_RETENTION_DAYS = 6 * 365;
 
 export const FunctionConfig = z.object({
   TABLE_NAME: z.string().min(1),
@@ -20,6 +23,8 @@ export const FunctionConfig = z.object({
   EVENT_SOURCE: z.string().min(1).default('wraparound'),
   /** Secrets Manager secret holding the key that links a woman's plans across referrals. */
   IDENTITY_KEY_SECRET_ARN: z.string().min(1).optional(),
+  /** Days after a plan closes (or is withdrawn) before its identity is erased; default six years. */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(DEFAULT_RETENTION_DAYS),
 });
 export type FunctionConfig = z.infer<typeof FunctionConfig>;
 

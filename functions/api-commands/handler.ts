@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ExpectedVersion, IdempotencyKey } from '../../lib/api/request-schemas.ts';
+import { ErasePayload, ExpectedVersion, IdempotencyKey } from '../../lib/api/request-schemas.ts';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
 import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
@@ -13,6 +13,9 @@ import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import type { PlanCommandState, WorkflowStarter } from '../../workflows/plan-command/state.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
 import { identityMatchKey } from '../../lib/adapters/identity-match.ts';
+import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
+import { auditAccess } from '../../lib/api/audit-access.ts';
+import { eraseIdentity } from '../../lib/runtime/erasure.ts';
 
 export interface CommandApiDeps {
   plans: PlanRepository;
@@ -22,6 +25,7 @@ export interface CommandApiDeps {
   randomId?: () => string;
   /** Secret for linking a woman's plans across referrals; without it, no duplicate check or linking. */
   identityKey?: () => Promise<Uint8Array | undefined>;
+  audit: AuditLog;
 }
 
 const OPEN_STAGES = new Set(['referred', 'assessment', 'allocating', 'active']);
@@ -133,6 +137,7 @@ export function makeHandler(deps: CommandApiDeps) {
     const participantId = person ? person.participantId : `pt_${randomId()}`;
     if (matchKey && !(await deps.plans.claimPerson(matchKey, planId, participantId, claim?.planId, now)))
       throw problem(409, 'Another referral of this person is being recorded right now: look for it before referring again.', [{ path: 'participant', message: 'is being referred already' }]);
+    await auditAccess(deps.audit, ctx, 'refer-and-record-identity', { planId, participantId }, now, 'referral');
     // Never overwrites: for a woman referred before, her existing record stays as it is.
     const created = await deps.plans.putIdentity(participantId, referral.participant, now);
     const forget = async () => {
@@ -194,6 +199,7 @@ export function makeHandler(deps: CommandApiDeps) {
     parseWith(COMMAND_PAYLOADS[name], payload, `${ctx.params.command} request`);
     const cached = await firstResponse(planId, idempotency);
     if (cached) return cached;
+    await auditAccess(deps.audit, ctx, `command:${name}`, { planId, ...(allocationId ? { allocationId } : {}) }, deps.clock(), principal.role === 'provider' ? 'delivering the allocated service' : 'support planning');
     const { state, replayed } = await run({
       name,
       planId,
@@ -209,7 +215,20 @@ export function makeHandler(deps: CommandApiDeps) {
     return answer(planId, idempotency, replayed, status, view);
   }
 
+  /** An erasure request: identity gone, the pseudonymous plan kept, the request in the audit log. */
+  async function eraseIdentityRoute(ctx: RouteContext): Promise<HttpResult> {
+    const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path', 'planId');
+    const { reason } = parseWith(ErasePayload, readJsonBody(ctx.event), 'erasure request');
+    const plan = await deps.plans.getPlan(planId);
+    if (!plan) throw problem(404, `No plan ${planId}.`);
+    if (plan.identityErasedAt) throw problem(409, `The identity of plan ${planId} was already erased on ${plan.identityErasedAt.slice(0, 10)}.`);
+    const now = deps.clock();
+    await eraseIdentity({ plans: deps.plans, audit: deps.audit, ...(deps.identityKey ? { identityKey: deps.identityKey } : {}) }, plan, { who: ctx.principal?.sub ?? 'unknown', role: 'coordinator', why: reason, action: 'erase-identity' }, now);
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ planId, identityErasedAt: now }) };
+  }
+
   return apiHandler({
+    'POST /plans/{planId}/erase-identity': eraseIdentityRoute,
     'POST /plans': refer,
     'POST /plans/{planId}/{command}': planCommand,
     'POST /allocations/{allocationId}/{command}': allocationCommand,

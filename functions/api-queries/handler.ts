@@ -2,7 +2,9 @@ import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository
 import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { json, parseWith, problem } from '../../lib/api/http.ts';
 import { openApiDocument } from '../../lib/api/openapi.ts';
-import { PlanListQuery } from '../../lib/api/request-schemas.ts';
+import { AuditQuery, PlanListQuery } from '../../lib/api/request-schemas.ts';
+import { auditAccess } from '../../lib/api/audit-access.ts';
+import type { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { AllocationId, PlanId, ProviderId } from '../../lib/domain/schemas.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
@@ -12,6 +14,7 @@ import { awsDeps } from '../../lib/runtime/aws.ts';
 
 export interface QueryApiDeps {
   plans: PlanRepository;
+  audit: DynamoAuditLog;
   clock?: () => string;
 }
 
@@ -66,7 +69,9 @@ export function makeHandler(deps: QueryApiDeps) {
     const plan = await deps.plans.getPlan(planId, false);
     if (!plan) throw problem(404, `No plan ${planId}.`);
     // Coordinators work with the person; team leads oversee plans and do not need her identity.
-    const identity = ctx.principal?.role === 'coordinator' ? await deps.plans.getIdentity(plan.participantId) : undefined;
+    const withIdentity = ctx.principal?.role === 'coordinator' && !plan.identityErasedAt;
+    await auditAccess(deps.audit, ctx, withIdentity ? 'read-plan-and-identity' : 'read-plan', { planId, ...(withIdentity ? { participantId: plan.participantId } : {}) }, clock(), 'support planning');
+    const identity = withIdentity ? await deps.plans.getIdentity(plan.participantId) : undefined;
     return json(200, planView(plan, identity));
   }
 
@@ -74,6 +79,7 @@ export function makeHandler(deps: QueryApiDeps) {
     const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path', 'planId');
     const plan = await deps.plans.getPlan(planId, false);
     if (!plan) throw problem(404, `No plan ${planId}.`);
+    await auditAccess(deps.audit, ctx, 'read-history', { planId }, clock(), 'support planning');
     const events = await deps.plans.history(planId);
     // Events still in the outbox are part of the history too, even before delivery.
     const recorded = new Set(events.map((e) => e.id));
@@ -88,7 +94,15 @@ export function makeHandler(deps: QueryApiDeps) {
     const held = plan?.allocations.find((a) => a.allocationId === allocationId);
     if (!plan || !held) throw problem(404, `No allocation ${allocationId}.`);
     if (ctx.principal?.role === 'provider' && held.providerId !== ctx.principal.providerId) throw problem(403, `Allocation ${allocationId} is held by another provider.`);
+    await auditAccess(deps.audit, ctx, 'read-allocation', { planId: plan.planId, allocationId, providerId: held.providerId }, clock(), 'delivering the allocated service');
     return json(200, providerAllocationView(plan, allocationId));
+  }
+
+  async function auditLog(ctx: RouteContext) {
+    const query = parseWith(AuditQuery, ctx.event.queryStringParameters ?? {}, 'query');
+    await auditAccess(deps.audit, ctx, 'read-audit', query.planId ? { planId: query.planId } : {}, clock(), 'oversight');
+    const items = await deps.audit.query(query.from, query.to, query.planId ? { planId: query.planId } : {}, query.limit);
+    return json(200, { items });
   }
 
   async function offers(ctx: RouteContext) {
@@ -107,6 +121,7 @@ export function makeHandler(deps: QueryApiDeps) {
     'GET /plans/{planId}/history': history,
     'GET /providers/{providerId}/offers': offers,
     'GET /escalations': escalations,
+    'GET /audit': auditLog,
     'GET /allocations/{allocationId}': allocation,
   });
 }

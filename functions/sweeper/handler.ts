@@ -3,6 +3,8 @@ import { isAllowedIn } from '../../lib/domain/lifecycle.ts';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
+import { readFunctionConfig } from '../../lib/config.ts';
+import { eraseIdentity, type ErasureDeps } from '../../lib/runtime/erasure.ts';
 
 export interface SweeperDeps extends PublishDeps {
   plans: PlanRepository;
@@ -12,6 +14,8 @@ export interface SweeperDeps extends PublishDeps {
   outboxGraceMs?: number;
   /** Whether this sweep also checks capacity holds against their plans (hourly is plenty). */
   shouldReconcile?: (now: string) => boolean;
+  /** Closed and withdrawn plans have their identity erased this many days after they ended. */
+  retention?: { days: number } & ErasureDeps;
 }
 
 export interface SweepReport {
@@ -20,6 +24,22 @@ export interface SweepReport {
   plansRedelivered: number;
   redeliveryFailures: number;
   holdsReleased: number;
+  identitiesErased: number;
+}
+
+/** Erase the identity of plans whose retention period has ended; the pseudonymous plan stays for the figures. */
+export async function applyRetention(deps: Pick<SweeperDeps, 'plans' | 'retention'>, now: string): Promise<number> {
+  const retention = deps.retention;
+  if (!retention) return 0;
+  const before = new Date(new Date(now).getTime() - retention.days * 86_400_000).toISOString();
+  let erased = 0;
+  for (const stage of ['closed', 'withdrawn'] as const) {
+    for (const plan of await deps.plans.endedBefore(stage, before)) {
+      await eraseIdentity(retention, plan, { who: 'sweeper', role: 'system', why: `retention period of ${retention.days} days after the plan ended`, action: 'anonymise' }, now);
+      erased += 1;
+    }
+  }
+  return erased;
 }
 
 /** Holds younger than this may belong to an execution still running. */
@@ -52,7 +72,7 @@ export async function reconcileHolds(deps: Pick<SweeperDeps, 'plans' | 'services
  */
 export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const now = deps.clock();
-  const report: SweepReport = { timersSent: 0, timersRefused: 0, plansRedelivered: 0, redeliveryFailures: 0, holdsReleased: 0 };
+  const report: SweepReport = { timersSent: 0, timersRefused: 0, plansRedelivered: 0, redeliveryFailures: 0, holdsReleased: 0, identitiesErased: 0 };
   for (const plan of await deps.plans.dueBefore(now)) {
     for (const deadline of plan.deadlines.filter((d) => d.dueAt <= now && isAllowedIn(d.command, plan.stage))) {
       const outcome = await deps.workflow.startSync({
@@ -79,7 +99,10 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
       report.redeliveryFailures += 1;
     }
   }
-  if (deps.shouldReconcile?.(now)) report.holdsReleased = await reconcileHolds(deps, now);
+  if (deps.shouldReconcile?.(now)) {
+    report.holdsReleased = await reconcileHolds(deps, now);
+    report.identitiesErased = await applyRetention(deps, now);
+  }
   return report;
 }
 
@@ -90,6 +113,12 @@ export function makeHandler(deps: SweeperDeps) {
 let built: ReturnType<typeof makeHandler> | undefined;
 export const handler = () => {
   // The sweeper runs every minute; checking holds once an hour is enough to mend a crash.
-  built ??= makeHandler({ ...awsDeps(), clock: () => new Date().toISOString(), shouldReconcile: (now) => new Date(now).getUTCMinutes() === 0 });
+  const deps = awsDeps();
+  built ??= makeHandler({
+    ...deps,
+    clock: () => new Date().toISOString(),
+    shouldReconcile: (now) => new Date(now).getUTCMinutes() === 0,
+    retention: { days: readFunctionConfig(process.env).RETENTION_DAYS, plans: deps.plans, audit: deps.audit, identityKey: deps.identityKey },
+  });
   return built();
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ExpectedVersion, IdempotencyKey, PlanListQuery } from './request-schemas.ts';
+import { AuditQuery, ErasePayload, ExpectedVersion, IdempotencyKey, PlanListQuery } from './request-schemas.ts';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { COMMAND_NAMES, LIFECYCLE, Stage, TIMER_COMMANDS, type CommandName } from '../domain/lifecycle.ts';
 import { NeedDomain } from '../domain/taxonomy.ts';
@@ -295,6 +295,26 @@ const OPERATION_IDS: Record<string, string> = {
   'PATCH /directory/services/{serviceId}': 'changeDirectoryService',
 };
 
+const AuditList = z
+  .object({
+    items: z.array(
+      z.object({
+        auditId: z.string(),
+        who: z.string(),
+        role: z.string(),
+        action: z.string(),
+        planId: PlanId.optional(),
+        participantId: z.string().optional(),
+        allocationId: AllocationId.optional(),
+        providerId: z.string().optional(),
+        why: z.string(),
+        at: IsoDateTime,
+      }),
+    ),
+  })
+  .meta({ id: 'AuditList', description: 'Audit records, oldest first; append-only' });
+const IdentityErased = z.object({ planId: PlanId, identityErasedAt: IsoDateTime }).meta({ id: 'IdentityErased' });
+
 const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; description: string; mediaType?: string }> = {
   'GET /health': { status: 200, schema: Health, description: 'The API is up' },
   'GET /openapi.json': { status: 200, schema: z.record(z.string(), z.unknown()), description: 'This document' },
@@ -304,6 +324,9 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
   'GET /plans/{planId}/history': { status: 200, schema: PlanHistory, description: "The plan's events in order" },
   'GET /providers/{providerId}/offers': { status: 200, schema: ProviderOffers, description: 'Open offers, soonest deadline first' },
   'GET /escalations': { status: 200, schema: EscalationList, description: 'Open escalations, most urgent first' },
+  'GET /allocations/{allocationId}': { status: 200, schema: ProviderAllocationView, description: 'The allocation as its provider sees it' },
+  'GET /audit': { status: 200, schema: AuditList, description: 'Who read or wrote identity or plan detail, when and why' },
+  'POST /plans/{planId}/erase-identity': { status: 200, schema: IdentityErased, description: 'Identity erased; the pseudonymous plan stays' },
   'GET /metrics': { status: 200, schema: MetricsReportSchema, description: 'The figures overall and for each breakdown asked for, with the definition of each; small numbers read "suppressed"' },
   'GET /metrics.csv': { status: 200, schema: z.string().describe(METRICS_CSV_DESCRIPTION), description: 'The same figures as CSV', mediaType: 'text/csv' },
   'GET /directory/services': { status: 200, schema: HsdsServicePage, description: 'A page of HSDS 3 services, in directory order' },
@@ -428,6 +451,8 @@ function routeOperation(route: Route): OperationSpec {
     ...(DIRECTORY_QUERIES[key] ? { requestParams: { ...(params ? { path: params } : {}), query: DIRECTORY_QUERIES[key] } } : {}),
     ...(PROVIDER_QUERIES[key] ? { requestParams: { ...(params ? { path: params } : {}), query: PROVIDER_QUERIES[key] } } : {}),
     ...(key === 'GET /metrics' || key === 'GET /metrics.csv' ? { requestParams: { query: MetricsQueryParams } } : {}),
+    ...(key === 'GET /audit' ? { requestParams: { query: AuditQuery } } : {}),
+    ...(key === 'POST /plans/{planId}/erase-identity' ? { requestBody: { required: true, content: jsonContent(ErasePayload) } } : {}),
     ...(isPost ? { parameters: [IdempotencyKeyParameter] } : {}),
     ...(key === 'POST /plans' ? { requestBody: { required: true, content: jsonContent(ReferPayload) } } : {}),
     ...(DIRECTORY_BODIES[key] ? { requestBody: { required: true, content: jsonContent(DIRECTORY_BODIES[key]) } } : {}),

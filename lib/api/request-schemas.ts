@@ -12,3 +12,16 @@ export const PlanListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(25).describe('Page size'),
   cursor: z.string().max(2000).optional().describe('nextCursor of the previous page; needs stage'),
 });
+
+export const AuditQuery = z.strictObject({
+  from: z.iso.date().describe('First day, YYYY-MM-DD'),
+  to: z.iso.date().describe('Last day, YYYY-MM-DD (at most 31 days after from)'),
+  planId: z.string().regex(/^pl_[a-z0-9]{10,40}$/).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+}).refine((q) => q.from <= q.to, { path: ['from'], message: 'must not be after to' })
+  .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 31 * 86_400_000, { path: ['to'], message: 'at most 31 days after from' });
+
+/** Why the caller is reading or changing personal data; recorded in the audit log. */
+export const AccessPurpose = z.string().trim().min(1).max(200);
+
+export const ErasePayload = z.strictObject({ reason: z.string().trim().min(1).max(500) });

@@ -6,7 +6,7 @@
 export const ROLES = ['coordinator', 'team-lead', 'provider', 'commissioner'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const API_FUNCTIONS = ['api-commands', 'api-queries', 'api-directory', 'api-providers'] as const;
+export const API_FUNCTIONS = ['api-commands', 'api-queries', 'api-directory', 'api-providers', 'api-metrics'] as const;
 export type ApiFunctionName = (typeof API_FUNCTIONS)[number];
 
 export interface Route {
@@ -25,11 +25,16 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/plans', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: 'Worklist of plans, by stage or due' },
   { method: 'GET', path: '/plans/{planId}', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: 'One plan' },
   { method: 'GET', path: '/plans/{planId}/history', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: "The plan's events in order" },
+  { method: 'POST', path: '/plans/{planId}/erase-identity', fn: 'api-commands', roles: ['coordinator'], summary: "Erase the participant's identity on request (the pseudonymous plan stays); audited" },
   { method: 'POST', path: '/plans/{planId}/{command}', fn: 'api-commands', roles: ['coordinator'], summary: 'Send a coordinator command to a plan' },
   { method: 'GET', path: '/allocations/{allocationId}', fn: 'api-queries', roles: ['provider', 'coordinator'], summary: 'One allocation as its provider sees it: needs with goals, and what consent lets it know' },
   { method: 'POST', path: '/allocations/{allocationId}/{command}', fn: 'api-commands', roles: ['provider', 'coordinator'], summary: 'Answer or work an allocation' },
   { method: 'GET', path: '/providers/{providerId}/offers', fn: 'api-queries', roles: ['provider'], summary: "A provider's open offers" },
+  { method: 'GET', path: '/audit', fn: 'api-queries', roles: ['team-lead'], summary: 'The audit log: who read or wrote identity or plan detail, when and why' },
   { method: 'GET', path: '/escalations', fn: 'api-queries', roles: ['team-lead'], summary: 'Open escalations, most urgent first' },
+  // Commissioner figures: aggregates only, small numbers suppressed.
+  { method: 'GET', path: '/metrics', fn: 'api-metrics', roles: ['commissioner', 'team-lead'], summary: 'Programme figures for a period, overall and by breakdown, with definitions' },
+  { method: 'GET', path: '/metrics.csv', fn: 'api-metrics', roles: ['commissioner', 'team-lead'], summary: 'The same figures as CSV' },
   // Provider directory (Open Referral UK style): public reads, team leads change availability.
   { method: 'GET', path: '/directory/services', fn: 'api-directory', roles: 'public', summary: 'Services, paginated as the HSDS API describes' },
   { method: 'GET', path: '/directory/services/{serviceId}', fn: 'api-directory', roles: 'public', summary: 'One service, as an HSDS 3 service' },

@@ -282,6 +282,8 @@ export const Plan = z.object({
   withdrawal: z.object({ reason: z.enum(WITHDRAW_REASONS), at: IsoDateTime, note: z.string().optional() }).optional(),
   followUps: z.array(FollowUp),
   closedAt: IsoDateTime.optional(),
+  /** When her identity was erased (on request, or at the end of the retention period); the plan stays, pseudonymous. */
+  identityErasedAt: IsoDateTime.optional(),
   /** Earlier plans of the same woman (a re-referral links them). */
   previousPlanIds: z.array(PlanId).default([]),
   /** Reminders already sent, so a repeat of the same wait escalates instead of reminding again. */

@@ -1,6 +1,8 @@
 import { makeDocumentClient } from '../adapters/dynamodb/client.ts';
 import { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
 import { DirectoryStore } from '../adapters/dynamodb/directory-store.ts';
+import { DynamoAuditLog } from '../adapters/dynamodb/audit-log.ts';
+import { DEFAULT_RETENTION_DAYS } from '../config.ts';
 import { TABLE_NAME_DEFAULT } from '../adapters/dynamodb/table-definition.ts';
 import type { EventPublisher } from '../adapters/events/publisher.ts';
 import { englandAndWalesCalendar } from '../adapters/holidays.ts';
@@ -22,10 +24,15 @@ import { makeHandler as makeProvidersApi } from '../../functions/api-providers/h
 import { WebhookStore } from '../adapters/dynamodb/webhook-store.ts';
 import { WebhookPublisher } from './webhooks/publisher.ts';
 import { DeliveryDispatcher, type DispatcherOptions } from './webhooks/dispatcher.ts';
+import { makeHandler as makeMetricsApi } from '../../functions/api-metrics/handler.ts';
+import { FactStore } from '../metrics/fact-store.ts';
+import { MetricsIndex } from '../metrics/index.ts';
+import type { MetricsConfig } from '../domain/metrics/query.ts';
 import { sweep, type SweepReport } from '../../functions/sweeper/handler.ts';
 import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
 import { LOCAL_AWS, startLocalStore } from './dynalite-server.ts';
-import { startGateway, type ApiFunction } from './gateway.ts';
+import { composeExtra, startGateway, type ApiFunction } from './gateway.ts';
+import { webRoutes } from './web-routes.ts';
 import { LocalTokens } from './tokens.ts';
 import { localSecret } from './secrets.ts';
 import { LocalWorkflowRunner } from './workflow-runner.ts';
@@ -48,12 +55,18 @@ export interface EmbeddedOptions {
   wrapWorkflow?: (workflow: WorkflowStarter) => WorkflowStarter;
   /** Replaces the webhook publisher (events then go only where this one sends them). */
   publisher?: EventPublisher;
+  /** Days after a plan ends before its identity is erased by the sweeper (default six years). */
+  retentionDays?: number;
   wrapPublisher?: (publisher: EventPublisher) => EventPublisher;
+  /** Suppression threshold and longest period of the commissioner metrics (defaults 5 and 36 months). */
+  metrics?: Partial<MetricsConfig>;
   /**
    * Webhook delivery: how often the loop runs (`intervalMs`, default 1000; 0 turns it off and tests
    * call `webhooks.runOnce()`), the retry schedule in ms, jitter, timeout, lanes at once, wall clock.
    */
   webhooks?: Partial<Omit<DispatcherOptions, 'store' | 'providerIds'>> & { intervalMs?: number };
+  /** The built web app served on the same port (default web/dist); false serves none. */
+  webDistDir?: string | false;
 }
 
 export interface DemoUser {
@@ -73,6 +86,8 @@ export interface EmbeddedStack {
   tokens: LocalTokens;
   demoUsers: DemoUser[];
   clock: Clock;
+  /** The commissioner metrics projection: every plan's facts, in memory. */
+  metrics: MetricsIndex;
   sweep(): Promise<SweepReport>;
   /** Move a simulated clock forward in steps, sweeping after each so every deadline fires in order. */
   advanceClock(ms: number, stepMs?: number): Promise<{ now: string; steps: number; timersSent: number }>;
@@ -99,6 +114,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const client = makeDocumentClient({ ...LOCAL_AWS, endpoint: store.endpoint, maxAttempts: 3 });
   const plans = new PlanRepository(client, TABLE_NAME_DEFAULT);
   const services = new DirectoryStore(client, TABLE_NAME_DEFAULT);
+  const audit = new DynamoAuditLog(client, TABLE_NAME_DEFAULT);
   await services.seed(directory, clock());
   const webhookStore = new WebhookStore(client, TABLE_NAME_DEFAULT);
   const providerIds = directory.organizations.map((o) => o.id);
@@ -106,6 +122,10 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const dispatcher = new DeliveryDispatcher({ logger: { warn: (m, d) => console.error(m, d) }, ...dispatcherOptions, store: webhookStore, providerIds: () => providerIds });
   const basePublisher = options.publisher ?? new WebhookPublisher(webhookStore, { ...(dispatcherOptions.now ? { now: dispatcherOptions.now } : {}), onQueued: (p) => dispatcher.nudge(p) });
   const publisher = options.wrapPublisher ? options.wrapPublisher(basePublisher) : basePublisher;
+  // Every plan's metrics facts in memory, loaded before the API opens and updated on every save.
+  const metrics = new MetricsIndex({ store: new FactStore(client, TABLE_NAME_DEFAULT), plans, providers: directory.organizations.map((o) => o.id), clock });
+  await metrics.start();
+  const onPlanSaved = metrics.onPlanSaved;
 
   const deps: StepDeps = {
     plans,
@@ -120,14 +140,15 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     decide: makeDecide(deps),
     'allocate-providers': makeAllocate(deps),
     'save-plan': makeSavePlan(deps),
-    'publish-events': makePublish({ ...deps, clock }),
+    'publish-events': makePublish({ ...deps, clock, onPlanSaved }),
   });
   const workflow = options.wrapWorkflow ? options.wrapWorkflow(runner) : runner;
   const tokens = await LocalTokens.forDataDir(dataDir);
   const identityKey = await localSecret(dataDir, 'identity-key');
   const functions: Record<string, ApiFunction> = {
-    'api-commands': makeCommandsApi({ plans, workflow, clock, identityKey: async () => identityKey }) as unknown as ApiFunction,
-    'api-queries': makeQueriesApi({ plans, clock }) as unknown as ApiFunction,
+    'api-commands': makeCommandsApi({ plans, workflow, clock, audit, identityKey: async () => identityKey }) as unknown as ApiFunction,
+    'api-queries': makeQueriesApi({ plans, audit, clock }) as unknown as ApiFunction,
+    'api-metrics': makeMetricsApi({ source: metrics, clock, ...(options.metrics ? { config: options.metrics } : {}) }) as unknown as ApiFunction,
     'api-directory': makeDirectoryApi({ baseDirectory: directory, services, clock }) as unknown as ApiFunction,
     'api-providers': makeProvidersApi({
       plans,
@@ -146,7 +167,8 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     lastReconcile = at;
     return true;
   };
-  const sweepOnce = () => sweep({ plans, services, workflow, publisher, clock, shouldReconcile });
+  const retention = { days: options.retentionDays ?? DEFAULT_RETENTION_DAYS, plans, audit, identityKey: async () => identityKey };
+  const sweepOnce = () => sweep({ plans, services, workflow, publisher, clock, shouldReconcile, onPlanSaved, retention });
   let sweeping: Promise<unknown> | undefined;
   async function advanceClock(ms: number, stepMs = 6 * 3600_000) {
     if (!(clockSource instanceof SimulatedClock)) throw new Error('the clock is not simulated: start with --clock simulated');
@@ -163,12 +185,23 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     }
     return { now: clockSource.now(), steps, timersSent };
   }
+  const demoUsers: DemoUser[] = [];
+  for (const role of ['coordinator', 'team-lead', 'commissioner'] as const) {
+    demoUsers.push({ role, name: `Demo ${role}`, token: await tokens.issue({ role, name: `Demo ${role}` }) });
+  }
+  for (const org of directory.organizations) {
+    demoUsers.push({ role: 'provider', providerId: org.id, name: org.name, token: await tokens.issue({ role: 'provider', providerId: org.id, name: org.name }) });
+  }
+
   const gateway = await startGateway({
     port: options.port ?? 3000,
     ...(options.host ? { host: options.host } : {}),
     functions: functions as never,
     tokens,
-    extra: clockRoutes({ clock: clockSource, tokens, advance: advanceClock }),
+    extra: composeExtra(
+      clockRoutes({ clock: clockSource, tokens, advance: advanceClock }),
+      ...(options.webDistDir === false ? [] : [webRoutes({ ...(options.webDistDir ? { distDir: options.webDistDir } : {}), demoUsers: () => demoUsers })]),
+    ),
   });
 
   const interval = options.sweepIntervalMs ?? 60_000;
@@ -183,14 +216,6 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
       : undefined;
   dispatcher.start(webhookIntervalMs ?? 1000);
 
-  const demoUsers: DemoUser[] = [];
-  for (const role of ['coordinator', 'team-lead', 'commissioner'] as const) {
-    demoUsers.push({ role, name: `Demo ${role}`, token: await tokens.issue({ role, name: `Demo ${role}` }) });
-  }
-  for (const org of directory.organizations) {
-    demoUsers.push({ role: 'provider', providerId: org.id, name: org.name, token: await tokens.issue({ role: 'provider', providerId: org.id, name: org.name }) });
-  }
-
   const url = `http://${options.host ?? '127.0.0.1'}:${gateway.port}`;
   return {
     url,
@@ -202,6 +227,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     tokens,
     demoUsers,
     clock: clockSource,
+    metrics,
     sweep: sweepOnce,
     advanceClock,
     webhooks: dispatcher,

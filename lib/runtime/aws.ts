@@ -4,12 +4,14 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { makeDocumentClient } from '../adapters/dynamodb/client.ts';
 import { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
 import { DirectoryStore } from '../adapters/dynamodb/directory-store.ts';
+import { DynamoAuditLog } from '../adapters/dynamodb/audit-log.ts';
 import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.ts';
 import { englandAndWalesCalendar } from '../adapters/holidays.ts';
 import { SfnWorkflowStarter } from '../adapters/workflow/sfn-starter.ts';
 import { readFunctionConfig } from '../config.ts';
 import { DEFAULT_POLICY } from '../domain/policy.ts';
 import { seedDirectory } from '../directory/load.ts';
+import { observed, recordColdStart, traced } from './observability.ts';
 import type { StepDeps } from './step-deps.ts';
 import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
 
@@ -20,6 +22,7 @@ import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
 export interface AwsDeps extends StepDeps {
   workflow: WorkflowStarter;
   identityKey: () => Promise<Uint8Array | undefined>;
+  audit: DynamoAuditLog;
 }
 
 /** Read a secret once per container; a failure is retried on the next call rather than cached. */
@@ -27,7 +30,7 @@ function secretOnce(arn: string | undefined): () => Promise<Uint8Array | undefin
   let value: Promise<Uint8Array | undefined> | undefined;
   return () => {
     if (!arn) return Promise.resolve(undefined);
-    value ??= new SecretsManagerClient({})
+    value ??= traced(new SecretsManagerClient({}))
       .send(new GetSecretValueCommand({ SecretId: arn }))
       .then((out) => Buffer.from(out.SecretString ?? '', 'utf8'))
       .catch((error: unknown) => {
@@ -41,10 +44,12 @@ function secretOnce(arn: string | undefined): () => Promise<Uint8Array | undefin
 let cached: AwsDeps | undefined;
 export function awsDeps(): AwsDeps {
   if (cached) return cached;
+  // Built on a container's first invocation: count the cold start (a no-op outside Lambda).
+  recordColdStart();
   const config = readFunctionConfig(process.env);
-  const plans = new PlanRepository(makeDocumentClient(), config.TABLE_NAME);
+  const plans = new PlanRepository(traced(makeDocumentClient()), config.TABLE_NAME);
 
-  const client = makeDocumentClient();
+  const client = traced(makeDocumentClient());
   const deps: AwsDeps = {
     plans,
     baseDirectory: seedDirectory(),
@@ -52,10 +57,11 @@ export function awsDeps(): AwsDeps {
     policy: DEFAULT_POLICY,
     calendar: englandAndWalesCalendar(),
     publisher: config.EVENT_BUS_NAME
-      ? new EventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME, config.EVENT_SOURCE)
+      ? new EventBridgePublisher(traced(new EventBridgeClient({})), config.EVENT_BUS_NAME, config.EVENT_SOURCE)
       : { publish: async () => undefined },
     identityKey: secretOnce(config.IDENTITY_KEY_SECRET_ARN),
-    workflow: config.STATE_MACHINE_ARN ? new SfnWorkflowStarter(new SFNClient({}), config.STATE_MACHINE_ARN) : missingWorkflow(),
+    audit: new DynamoAuditLog(client, config.TABLE_NAME),
+    workflow: config.STATE_MACHINE_ARN ? new SfnWorkflowStarter(traced(new SFNClient({})), config.STATE_MACHINE_ARN) : missingWorkflow(),
   };
   cached = deps;
   return deps;
@@ -69,11 +75,14 @@ function missingWorkflow(): WorkflowStarter {
   };
 }
 
-/** A Lambda entry point whose real handler is built from the environment on first use. */
+/**
+ * A Lambda entry point whose real handler is built from the environment on first use, with the
+ * Lambda context on its log lines and its metrics flushed (observability.ts; the event is never logged).
+ */
 export function lazyStepHandler<I, O>(factory: (deps: AwsDeps) => (input: I) => Promise<O>) {
   let built: ((input: I) => Promise<O>) | undefined;
-  return (input: I): Promise<O> => {
+  return observed((input: I): Promise<O> => {
     built ??= factory(awsDeps());
     return built(input);
-  };
+  });
 }

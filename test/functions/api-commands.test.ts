@@ -100,7 +100,7 @@ function setup(outcome?: Outcome) {
   const plans = new FakePlans();
   const workflow = new FakeWorkflow(plans, outcome);
   let n = 0;
-  const deps: CommandApiDeps = { plans: plans as unknown as CommandApiDeps['plans'], workflow, clock: () => NOW, randomId: () => randomIdNo(++n) };
+  const deps: CommandApiDeps = { plans: plans as unknown as CommandApiDeps['plans'], workflow, clock: () => NOW, randomId: () => randomIdNo(++n), audit: { record: async () => undefined } };
   return { workflow, plans, handler: makeHandler(deps) };
 }
 

@@ -104,7 +104,7 @@ describe('openApiDocument', () => {
       expect(params.find((p: Json) => p.in === 'header' && p.name === 'Idempotency-Key'), path).toBeDefined();
       const statuses = Object.keys(item.post.responses);
       expect(statuses, path).toEqual(expect.arrayContaining(['400', '401', '403', '409', '413', '415', '422']));
-      expect(statuses.filter((s) => s.startsWith('2')), path).toEqual([path === '/plans' ? '201' : '200']);
+      expect(statuses.filter((s) => s.startsWith('2')), path).toEqual([path === '/plans' || path === '/providers/{providerId}/subscriptions' ? '201' : '200']);
       for (const status of statuses.filter((s) => Number(s) >= 400)) {
         const problem = deref(deref(item.post.responses[status]).content['application/problem+json'].schema);
         expect(problem.required).toEqual(expect.arrayContaining(['type', 'title', 'status', 'detail']));
@@ -119,7 +119,7 @@ describe('openApiDocument', () => {
     expect(Object.keys(params).sort()).toEqual(['cursor', 'due', 'limit', 'stage']);
     for (const p of Object.values<Json>(params)) expect(p.in).toBe('query');
     expect(params.limit.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
-    expect(params.due.schema.enum).toEqual(['overdue']);
+    expect(params.due.schema.enum).toEqual(['overdue', 'today', 'this-week']);
     expect(params.stage.schema.enum).not.toContain('none');
   });
 

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
  *   plan history event        PLAN#<planId>           EVENT#<sequence, 10 digits>
  *   participant identity      PARTICIPANT#<id>        IDENTITY
  *   person match              PERSON#<keyed hash>     PERSON        links a woman's plans (re-referral)
+ *   audit record              AUDIT#<day>             <at>#<auditId>   append-only
  *   provider allocation view  PROVIDER#<providerId>   ALLOCATION#<allocationId>
  *   provider feed entry       PROVIDER#<providerId>   FEED#<written at>#<eventId>
  *   service state             DIRECTORY               SERVICE#<serviceId>   capacity, status, holds (capacity in use)
@@ -50,6 +51,7 @@ export const keys = {
   plan: (planId: string) => ({ pk: `PLAN#${planId}`, sk: 'PLAN' }),
   historyEvent: (planId: string, sequence: number) => ({ pk: `PLAN#${planId}`, sk: `EVENT#${String(sequence).padStart(10, '0')}` }),
   historyPrefix: (planId: string) => ({ pk: `PLAN#${planId}`, skPrefix: 'EVENT#' }),
+  audit: (day: string, at: string, auditId: string) => ({ pk: `AUDIT#${day}`, sk: `${at}#${auditId}` }),
   person: (matchKey: string) => ({ pk: `PERSON#${matchKey}`, sk: 'PERSON' }),
   identity: (participantId: string) => ({ pk: `PARTICIPANT#${participantId}`, sk: 'IDENTITY' }),
   providerAllocation: (providerId: string, allocationId: string) => ({ pk: `PROVIDER#${providerId}`, sk: `ALLOCATION#${allocationId}` }),

@@ -198,6 +198,20 @@ export class PlanRepository {
     });
   }
 
+  async forgetPerson(matchKey: string): Promise<void> {
+    await this.send(new DeleteCommand({ TableName: this.tableName, Key: keys.person(matchKey) }));
+  }
+
+  /**
+   * Note on the plan that its identity was erased. A maintenance write, not a lifecycle step: the
+   * version is untouched so no command in flight is refused because of it.
+   */
+  async markIdentityErased(planId: string, at: string): Promise<void> {
+    await this.send(
+      new UpdateCommand({ TableName: this.tableName, Key: keys.plan(planId), UpdateExpression: 'SET identityErasedAt = if_not_exists(identityErasedAt, :at)', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':at': at } }),
+    );
+  }
+
   async deleteIdentity(participantId: string): Promise<void> {
     await this.send(new DeleteCommand({ TableName: this.tableName, Key: keys.identity(participantId) }));
   }
@@ -350,6 +364,25 @@ export class PlanRepository {
       }),
     );
     return { items: (out.Items ?? []).map(itemToPlan), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+  }
+
+  /**
+   * Plans in a terminal stage whose last change is older than `before` and whose identity is still
+   * held: the ones whose retention period has ended. A closed plan is not changed again, so its
+   * place in the stage index is the day it ended.
+   */
+  async endedBefore(stage: 'closed' | 'withdrawn', before: string, limit = 100): Promise<Plan[]> {
+    const out = await this.send<{ Items?: Item[] }>(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'byStage',
+        KeyConditionExpression: 'stagePk = :pk AND stageSk < :before',
+        FilterExpression: 'attribute_not_exists(identityErasedAt)',
+        ExpressionAttributeValues: { ':pk': keys.stagePartition(stage), ':before': before },
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map(itemToPlan);
   }
 
   /** Plans with an open escalation, oldest first (the overdue worklist). */
