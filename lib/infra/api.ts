@@ -4,11 +4,13 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { GROUP_OF_ROLE } from '../api/auth.ts';
 import { ROLES, ROUTES, type ApiFunctionName } from '../api/routes.ts';
+import { acknowledge } from './nag.ts';
 import type { StageConfig } from './stage-config.ts';
 
 /** The custom attribute that ties a provider's users to their organisation (`custom:providerId` in the ID token). */
@@ -17,6 +19,10 @@ export const PROVIDER_ID_ATTRIBUTE = 'providerId';
 export interface ApiProps {
   config: StageConfig;
   functions: Record<ApiFunctionName, IFunction>;
+  /** The web app's origin (https://<distribution>.cloudfront.net): the browser origin CORS allows. */
+  webOrigin: string;
+  /** Encrypts the access log group. */
+  logKey: kms.IKey;
 }
 
 /**
@@ -47,9 +53,18 @@ export class Api extends Construct {
       mfa: config.mfa === 'REQUIRED' ? cognito.Mfa.REQUIRED : cognito.Mfa.OPTIONAL,
       mfaSecondFactor: { otp: true, sms: false },
       accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      featurePlan: cognito.FeaturePlan[config.cognitoFeaturePlan],
+      // Threat protection (compromised credentials, risky sign-ins blocked) needs the Plus plan.
+      ...(config.cognitoFeaturePlan === 'PLUS' ? { standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION } : {}),
       deletionProtection: config.retainData,
       removalPolicy,
     });
+    if (config.mfa !== 'REQUIRED') {
+      acknowledge(this.userPool, 'AwsSolutions-COG2', `The ${config.stage} stage holds test data only and its test users sign in from scripts; MFA is optional here and required in prod (stage config mfa).`);
+    }
+    if (config.cognitoFeaturePlan !== 'PLUS') {
+      acknowledge(this.userPool, 'AwsSolutions-COG8', `The ${config.stage} stage has no real users to protect; prod is on the Plus plan with threat protection enforced (stage config cognitoFeaturePlan).`);
+    }
     for (const role of ROLES) {
       this.userPool.addGroup(`group-${role}`, { groupName: GROUP_OF_ROLE[role], description: `Wraparound ${role}s` });
     }
@@ -77,8 +92,9 @@ export class Api extends Construct {
       apiName: `${config.namePrefix}-api`,
       description: 'Wraparound support-plan API',
       createDefaultStage: false,
+      // Browsers may call the API from the web app alone (plus the stage's extra origins, e.g. a local dev server).
       corsPreflight: {
-        allowOrigins: config.corsAllowOrigins,
+        allowOrigins: [props.webOrigin, ...config.extraCorsOrigins],
         allowMethods: [...new Set(ROUTES.map((r) => r.method)), 'OPTIONS' as const].map((m) => apigw.CorsHttpMethod[m]),
         allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
         exposeHeaders: ['location', 'idempotent-replayed'],
@@ -91,6 +107,7 @@ export class Api extends Construct {
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       logGroupName: `/aws/vendedlogs/apigateway/${config.namePrefix}-api`,
       retention: config.logRetentionDays as logs.RetentionDays,
+      encryptionKey: props.logKey,
       removalPolicy,
     });
     this.stage = new apigw.HttpStage(this, 'DefaultStage', {
@@ -125,12 +142,17 @@ export class Api extends Construct {
     };
 
     for (const route of ROUTES) {
-      this.httpApi.addRoutes({
+      const added = this.httpApi.addRoutes({
         path: route.path,
         methods: [apigw.HttpMethod[route.method]],
         integration: integrationOf(route.fn),
         ...(route.roles === 'public' ? {} : { authorizer: this.authorizer }),
       });
+      if (route.roles === 'public') {
+        for (const r of added) {
+          acknowledge(r, 'AwsSolutions-APIG4', `${route.method} ${route.path} is public by design (ROUTES roles 'public'): health, the OpenAPI document and the published service directory, no plan data; throttled with the stage.`);
+        }
+      }
     }
   }
 

@@ -2,12 +2,16 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { API_FUNCTIONS } from '../api/routes.ts';
 import { STEP_FUNCTIONS } from '../../workflows/plan-command/steps.ts';
+import { METRICS_NAMESPACE, OBSERVABILITY_ENV } from '../runtime/observability.ts';
+import { acknowledge } from './nag.ts';
 import type { StageConfig } from './stage-config.ts';
 
 /** Every Lambda function: each is functions/<name>/handler.ts exporting `handler`. */
@@ -37,6 +41,10 @@ export interface FunctionSpec {
   startsExecutions?: boolean;
   /** May put events on the bus, and gets EVENT_BUS_NAME. */
   publishesEvents?: boolean;
+  /** May read the identity-linking key from Secrets Manager, and gets IDENTITY_KEY_SECRET_ARN. */
+  readsIdentityKey?: boolean;
+  /** Concurrent executions reserved, and so capped: for a function that protects what it calls. */
+  reservedConcurrency?: number;
 }
 
 const seconds = Duration.seconds;
@@ -49,14 +57,25 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
   'save-plan': { description: 'PlanCommand: the one conditional write of a command', memoryMb: 256, timeout: seconds(10), table: 'read-write' },
   'publish-events': { description: 'PlanCommand: deliver the outbox (history, provider views, bus)', memoryMb: 256, timeout: seconds(10), table: 'read-write', publishesEvents: true },
   // Writes the participant's identity item before it starts the refer execution.
-  'api-commands': { description: 'HTTP API: commands, run as synchronous Express executions', memoryMb: 512, timeout: seconds(29), table: 'read-write', startsExecutions: true },
+  // Its referrals link a woman's earlier plans by an HMAC of her identity, keyed by a secret only it reads.
+  'api-commands': { description: 'HTTP API: commands, run as synchronous Express executions', memoryMb: 512, timeout: seconds(29), table: 'read-write', startsExecutions: true, readsIdentityKey: true },
   'api-queries': { description: 'HTTP API: reads (worklists, plans, history, provider offers)', memoryMb: 512, timeout: seconds(10), table: 'read' },
   'api-directory': { description: 'HTTP API: the provider directory (HSDS reads, availability changes)', memoryMb: 512, timeout: seconds(10), table: 'read-write' },
   'api-providers': { description: 'HTTP API: provider allocations, pull feed, webhook subscriptions and deliveries', memoryMb: 512, timeout: seconds(10), table: 'read-write' },
   // Reads the stored plan facts and answers with suppressed aggregates only.
   'api-metrics': { description: 'HTTP API: commissioner figures (aggregates of stored plan facts, small numbers suppressed)', memoryMb: 512, timeout: seconds(10), table: 'read' },
   // Redelivers stranded outboxes through the same publisher as Publish events.
-  sweeper: { description: 'Every minute: due deadlines into timer commands, redeliver stranded outboxes', memoryMb: 256, timeout: seconds(55), table: 'read-write', startsExecutions: true, publishesEvents: true },
+  // One sweep at a time: two overlapping sweeps would race to start the same timer commands and
+  // double the load on the state machine and the table after an outage.
+  sweeper: {
+    description: 'Every minute: due deadlines into timer commands, redeliver stranded outboxes',
+    memoryMb: 256,
+    timeout: seconds(55),
+    table: 'read-write',
+    startsExecutions: true,
+    publishesEvents: true,
+    reservedConcurrency: 1,
+  },
 };
 
 export function functionSpec(name: FunctionName): FunctionSpec {
@@ -106,25 +125,56 @@ export interface FunctionsProps {
   config: StageConfig;
   /** Environment every function gets (the table name). */
   environment: Record<string, string>;
+  /** Encrypts the functions' log groups (the stack's data key: errors may name plans). */
+  logKey: kms.IKey;
 }
 
-/** One NodejsFunction per handler, bundled by the local esbuild (never Docker), each with its own log group. */
+/** The Powertools settings every function gets (names shared with lib/runtime/observability.ts). */
+export function observabilityEnvironment(config: StageConfig): Record<string, string> {
+  return {
+    // The service dimension of every metric, so two stages in one account never mix their figures.
+    [OBSERVABILITY_ENV.serviceName]: config.namePrefix,
+    [OBSERVABILITY_ENV.logLevel]: config.logLevel,
+    [OBSERVABILITY_ENV.metricsNamespace]: METRICS_NAMESPACE,
+    [OBSERVABILITY_ENV.logEvent]: 'false',
+    [OBSERVABILITY_ENV.tracerCaptureResponse]: 'false',
+  };
+}
+
+/**
+ * One NodejsFunction per handler, bundled by the local esbuild (never Docker), each with its own
+ * encrypted log group and its own role, which may write to that log group and nothing else until
+ * the stack grants what FUNCTION_SPECS names (no AWSLambdaBasicExecutionRole, which may create
+ * and write any log group).
+ */
 export class Functions extends Construct {
   readonly byName: Record<FunctionName, NodejsFunction>;
+  readonly roles: Record<FunctionName, iam.Role>;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
     const { config } = props;
     const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
+    const roles = {} as Record<FunctionName, iam.Role>;
     const make = (name: FunctionName) => {
       const spec = functionSpec(name);
       const functionName = `${config.namePrefix}-${name}`;
       const logGroup = new logs.LogGroup(this, `${name}-logs`, {
         logGroupName: `/aws/lambda/${functionName}`,
         retention: config.logRetentionDays as logs.RetentionDays,
+        encryptionKey: props.logKey,
         removalPolicy,
       });
+      const role = new iam.Role(this, `${name}-role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `${functionName}: its log group, X-Ray, and what FUNCTION_SPECS grants`,
+      });
+      logGroup.grantWrite(role);
+      // Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which have no resource
+      // to name. The least-privilege test checks that nothing else in the stack uses Resource "*".
+      acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (Resource "*" is required); test/infra asserts no other action has Resource "*".');
+      roles[name] = role;
       const bundling: BundlingOptions = {
         forceDockerBundling: false,
         format: OutputFormat.ESM,
@@ -151,20 +201,22 @@ export class Functions extends Construct {
         architecture: lambda.Architecture.ARM_64,
         memorySize: spec.memoryMb,
         timeout: spec.timeout,
+        role,
+        ...(spec.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: spec.reservedConcurrency }),
         tracing: lambda.Tracing.ACTIVE,
         logGroup,
         loggingFormat: lambda.LoggingFormat.JSON,
         environment: {
           ...props.environment,
           NODE_OPTIONS: '--enable-source-maps',
-          POWERTOOLS_SERVICE_NAME: 'wraparound',
-          POWERTOOLS_LOG_LEVEL: config.logLevel,
+          ...observabilityEnvironment(config),
         },
         bundling: { ...bundling, assetHash },
       });
     };
 
     this.byName = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, make(name)])) as Record<FunctionName, NodejsFunction>;
+    this.roles = roles;
   }
 
   addEnvironment(names: readonly FunctionName[], key: string, value: string): void {

@@ -6,6 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledge } from './nag.ts';
 import type { StageConfig } from './stage-config.ts';
 
 /** The header carrying each provider's API key; its endpoint rejects requests without the right one. */
@@ -86,6 +87,11 @@ export class ProviderDelivery extends Construct {
         removalPolicy,
       });
       Tags.of(apiKey).add('provider', providerId);
+      acknowledge(
+        apiKey,
+        'AwsSolutions-SMG4',
+        `The value is shared with ${providerId}, whose endpoint checks it: a new key is a coordinated change (new value here, connection updated by a deploy, provider told), as docs/deploy.md describes, not a scheduled rotation.`,
+      );
 
       const connection = new events.Connection(this, `${providerId}-connection`, {
         connectionName: name,
@@ -109,6 +115,7 @@ export class ProviderDelivery extends Construct {
         retentionPeriod: Duration.days(config.providerDelivery.deadLetterRetentionDays),
         removalPolicy,
       });
+      acknowledge(deadLetterQueue, 'AwsSolutions-SQS3', `It is itself the dead-letter queue of ${providerId}'s rule target; cdk-nag recognises only SQS redrive as DLQ use.`);
 
       const rule = new events.Rule(this, `${providerId}-rule`, {
         ruleName: `${name}-webhook`,

@@ -35,6 +35,11 @@ export const StageConfig = z.object({
   retainData: z.boolean(),
   /** Staff sign-in: prod requires a TOTP second factor. */
   mfa: z.enum(['OPTIONAL', 'REQUIRED']),
+  /**
+   * Cognito feature plan. PLUS adds threat protection (compromised-credential checks, adaptive
+   * authentication), enforced in prod where real case workers sign in; dev stays on ESSENTIALS.
+   */
+  cognitoFeaturePlan: z.enum(['ESSENTIALS', 'PLUS']),
   /** How long the bus archive keeps events for replay to a provider that missed them. */
   eventArchiveDays: positiveInt,
   /** Delivery of provider events to their webhooks (one rule and API destination per provider). */
@@ -55,8 +60,15 @@ export const StageConfig = z.object({
    */
   providerWebhooks: ProviderWebhooks,
   apiThrottle: z.object({ rateLimit: positiveInt, burstLimit: positiveInt }),
-  /** Origins allowed to call the API from a browser (the SPA's CloudFront origin in prod). */
-  corsAllowOrigins: z.array(z.string().min(1)).min(1),
+  /**
+   * Origins allowed to call the API from a browser besides the web app's own CloudFront origin,
+   * which is always allowed (dev: the web app's local dev server). Never a wildcard.
+   */
+  extraCorsOrigins: z.array(z.url({ protocol: /^https?$/, error: 'an http(s) origin' }).refine((u) => new URL(u).origin === u, { message: 'an origin: scheme, host and port, no path or trailing slash' })),
+  web: z.object({
+    /** Countries (ISO 3166-1 alpha-2) from which CloudFront serves the web app: the programme's staff work in England. */
+    allowedCountries: z.array(z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code')).min(1),
+  }),
   alarms: z.object({
     /** API responses with a 5xx status, per 5 minutes. */
     api5xxPerFiveMinutes: positiveInt,
@@ -70,6 +82,20 @@ export const StageConfig = z.object({
     sweeperMissedMinutes: positiveInt,
     /** Events waiting in a provider's (or the bus's) dead-letter queue. */
     deadLetters: positiveInt,
+    /**
+     * Failed PlanCommand executions as a percentage of those started, per 15 minutes. Refusals
+     * (409, 422…) end in Fail states too, so only a share well above the usual refusals means
+     * something is broken; below `minExecutionsForRate` started executions the share is not judged.
+     */
+    executionFailurePercent: z.number().positive().max(100),
+    minExecutionsForRate: positiveInt,
+    /** Throttled StartSyncExecution calls (Express quota reached), per 5 minutes. */
+    executionThrottlesPerFiveMinutes: positiveInt,
+    /** API responses with a 5xx status as a percentage of all, per 5 minutes, once there are `minRequestsForRate`. */
+    api5xxPercent: z.number().positive().max(100),
+    minRequestsForRate: positiveInt,
+    /** Open plans with a deadline past due (the sweeper's OverduePlans gauge). */
+    overduePlans: positiveInt,
   }),
 });
 export type StageConfig = z.infer<typeof StageConfig>;
@@ -84,13 +110,29 @@ const STAGES: Record<StageName, z.input<typeof StageConfig>> = {
     stateMachineLogs: { level: 'ALL', includeExecutionData: true },
     retainData: false,
     mfa: 'OPTIONAL',
+    cognitoFeaturePlan: 'ESSENTIALS',
     eventArchiveDays: 7,
     // Fail fast in dev so a broken endpoint shows in the dead-letter queue within minutes.
     providerDelivery: { retryAttempts: 8, maxEventAgeHours: 1, rateLimitPerSecond: 5, deadLetterRetentionDays: 14 },
     providerWebhooks: {},
     apiThrottle: { rateLimit: 20, burstLimit: 40 },
-    corsAllowOrigins: ['*'],
-    alarms: { api5xxPerFiveMinutes: 10, functionErrorsPerFiveMinutes: 10, executionTimeoutsPerFiveMinutes: 5, publishErrorsPerFiveMinutes: 10, sweeperMissedMinutes: 15, deadLetters: 1 },
+    // The web app's dev server (vite), against the dev API.
+    extraCorsOrigins: ['http://localhost:5173'],
+    web: { allowedCountries: ['GB'] },
+    alarms: {
+      api5xxPerFiveMinutes: 10,
+      functionErrorsPerFiveMinutes: 10,
+      executionTimeoutsPerFiveMinutes: 5,
+      publishErrorsPerFiveMinutes: 10,
+      sweeperMissedMinutes: 15,
+      deadLetters: 1,
+      executionFailurePercent: 75,
+      minExecutionsForRate: 10,
+      executionThrottlesPerFiveMinutes: 5,
+      api5xxPercent: 25,
+      minRequestsForRate: 20,
+      overduePlans: 50,
+    },
   },
   prod: {
     stage: 'prod',
@@ -101,13 +143,28 @@ const STAGES: Record<StageName, z.input<typeof StageConfig>> = {
     stateMachineLogs: { level: 'ERROR', includeExecutionData: false },
     retainData: true,
     mfa: 'REQUIRED',
+    cognitoFeaturePlan: 'PLUS',
     eventArchiveDays: 90,
     // EventBridge's own maximum: a provider endpoint down for a working day still gets every event.
     providerDelivery: { retryAttempts: 185, maxEventAgeHours: 24, rateLimitPerSecond: 20, deadLetterRetentionDays: 14 },
     providerWebhooks: {},
     apiThrottle: { rateLimit: 100, burstLimit: 200 },
-    corsAllowOrigins: ['*'],
-    alarms: { api5xxPerFiveMinutes: 1, functionErrorsPerFiveMinutes: 1, executionTimeoutsPerFiveMinutes: 1, publishErrorsPerFiveMinutes: 5, sweeperMissedMinutes: 5, deadLetters: 1 },
+    extraCorsOrigins: [],
+    web: { allowedCountries: ['GB'] },
+    alarms: {
+      api5xxPerFiveMinutes: 1,
+      functionErrorsPerFiveMinutes: 1,
+      executionTimeoutsPerFiveMinutes: 1,
+      publishErrorsPerFiveMinutes: 5,
+      sweeperMissedMinutes: 5,
+      deadLetters: 1,
+      executionFailurePercent: 50,
+      minExecutionsForRate: 10,
+      executionThrottlesPerFiveMinutes: 1,
+      api5xxPercent: 5,
+      minRequestsForRate: 20,
+      overduePlans: 10,
+    },
   },
 };
 

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -16,18 +17,48 @@ import { seedDirectory } from '../directory/load.ts';
 import { definePlanCommand, type StepFunctions } from '../../workflows/plan-command/definition.ts';
 import { Alarms } from './alarms.ts';
 import { Api } from './api.ts';
-import { Functions, functionsThat } from './functions.ts';
+import { Dashboard } from './dashboard.ts';
+import { Functions, functionsThat, type FunctionName } from './functions.ts';
+import { acknowledge, wildcardResource } from './nag.ts';
 import { ProviderDelivery } from './provider-delivery.ts';
 import type { StageConfig } from './stage-config.ts';
+import { Web } from './web.ts';
 
 /** What the capacity store does with a service's item: read, query the partition, reserve and release conditionally. */
 export const DIRECTORY_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
+
+/**
+ * What the adapters do with the table (test/infra checks every DynamoDB command in the code maps to
+ * one of these): reads are gets and queries, writes are puts, updates, deletes and batched writes.
+ * No scans, no streams, no DescribeTable.
+ */
+export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
+export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+/**
+ * What a caller of the table needs of its key, through DynamoDB only: Decrypt to open the table key
+ * DynamoDB caches, and for writers Encrypt and GenerateDataKey. Exact actions, no `kms:ReEncrypt*`
+ * or `kms:GenerateDataKey*` (CDK's table grants), which only re-keying a table would need.
+ */
+export const TABLE_KEY_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
+export const TABLE_KEY_WRITE_ACTIONS = [...TABLE_KEY_READ_ACTIONS, 'kms:Encrypt', 'kms:GenerateDataKey'];
+
+/** What CloudWatch Logs does with the data key for the stack's log groups (AWS's documented set, without wildcards). */
+export const LOGS_KEY_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'];
+
+/** The cdk-nag finding id of `<function ARN>:*` (its versions and aliases) in an invoke grant. */
+function qualifiedArnFinding(fn: { node: { defaultChild?: unknown } }): string {
+  const cfn = fn.node.defaultChild as CfnElement;
+  return wildcardResource(`<${Stack.of(cfn).resolve(cfn.logicalId) as string}.Arn>:*`);
+}
 
 /** `source` of every event on the bus (the publisher's EVENT_SOURCE); the archive matches on it. */
 export const EVENT_SOURCE = 'wraparound';
 
 export interface WraparoundStackProps extends StackProps {
   config: StageConfig;
+  /** The built web app (web/dist) to deploy to the bucket; without it only the bucket and distribution. */
+  webDistDir?: string;
 }
 
 /**
@@ -43,6 +74,12 @@ export class WraparoundStack extends Stack {
   readonly providerDelivery: ProviderDelivery;
   readonly functions: Functions;
   readonly api: Api;
+  readonly web: Web;
+  readonly identityKey: secretsmanager.Secret;
+  readonly alarms: Alarms;
+  readonly dashboard: Dashboard;
+  /** Whether the built web app was deployed with this synth. */
+  readonly webDeployed: boolean;
 
   constructor(scope: Construct, id: string, props: WraparoundStackProps) {
     super(scope, id, props);
@@ -59,6 +96,18 @@ export class WraparoundStack extends Stack {
       removalPolicy,
       pendingWindow: Duration.days(config.retainData ? 30 : 7),
     });
+    // Every log group of the stack is encrypted with it too: errors and dev's execution data name plans.
+    // Limited to this stage's log groups by name, so the key never depends on them.
+    const logGroupArn = (name: string) => this.formatArn({ service: 'logs', resource: 'log-group', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchLogsEncryptsTheStageLogGroups',
+        principals: [new iam.ServicePrincipal(`logs.${this.region}.${this.urlSuffix}`)],
+        actions: LOGS_KEY_ACTIONS,
+        resources: ['*'],
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': [logGroupArn(`/aws/lambda/${config.namePrefix}-*`), logGroupArn(`/aws/vendedlogs/*/${config.namePrefix}-*`)] } },
+      }),
+    );
 
     this.table = new dynamodb.Table(this, 'Table', {
       tableName: config.namePrefix,
@@ -91,6 +140,7 @@ export class WraparoundStack extends Stack {
       retentionPeriod: Duration.days(config.providerDelivery.deadLetterRetentionDays),
       removalPolicy,
     });
+    acknowledge(this.busDeadLetters, 'AwsSolutions-SQS3', "It is itself a dead-letter queue (the bus's DeadLetterConfig); cdk-nag recognises only SQS redrive as DLQ use.");
     const busName = `${config.namePrefix}-events`;
     this.bus = new events.EventBus(this, 'Bus', {
       eventBusName: busName,
@@ -130,23 +180,44 @@ export class WraparoundStack extends Stack {
     this.functions = new Functions(this, 'Functions', {
       config,
       environment: { [ENV_NAMES.tableName]: this.table.tableName },
+      logKey: key,
     });
     const fn = this.functions.byName;
 
     // Least privilege, from FUNCTION_SPECS: each function gets the table access, execution start and
-    // bus access its spec names, and the environment that goes with them.
-    for (const name of functionsThat((spec) => spec.table === 'read')) this.table.grantReadData(fn[name]);
-    for (const name of functionsThat((spec) => spec.table === 'read-write')) this.table.grantReadWriteData(fn[name]);
+    // bus access its spec names, and the environment that goes with them. The indexes are named one
+    // by one rather than as <table>/index/*.
+    const tableResources = [this.table.tableArn, ...TABLE_DEFINITION.indexes.map((index) => `${this.table.tableArn}/index/${index.name}`)];
+    const viaDynamoDb = { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.${this.urlSuffix}` } };
+    const grantTable = (name: FunctionName, actions: string[], keyActions: string[], conditions?: Record<string, unknown>, resources = tableResources) => {
+      fn[name].addToRolePolicy(new iam.PolicyStatement({ actions, resources, ...(conditions ? { conditions } : {}) }));
+      fn[name].addToRolePolicy(new iam.PolicyStatement({ actions: keyActions, resources: [key.keyArn], conditions: viaDynamoDb }));
+    };
+    for (const name of functionsThat((spec) => spec.table === 'read')) grantTable(name, TABLE_READ_ACTIONS, TABLE_KEY_READ_ACTIONS);
+    for (const name of functionsThat((spec) => spec.table === 'read-write')) grantTable(name, [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS], TABLE_KEY_WRITE_ACTIONS);
     for (const name of functionsThat((spec) => spec.table === 'directory')) {
-      fn[name].addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: DIRECTORY_ACTIONS,
-          resources: [this.table.tableArn],
-          conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [keys.serviceStatePrefix().pk] } },
-        }),
-      );
-      key.grantEncryptDecrypt(fn[name]);
+      grantTable(name, DIRECTORY_ACTIONS, TABLE_KEY_WRITE_ACTIONS, { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [keys.serviceStatePrefix().pk] } }, [this.table.tableArn]);
     }
+
+    // The key of the keyed hash that links a woman's plans across referrals: random, never in the
+    // template, encrypted with the data key, readable by api-commands alone. Losing it unlinks every
+    // earlier plan, so prod keeps it when the stack goes.
+    this.identityKey = new secretsmanager.Secret(this, 'IdentityKey', {
+      secretName: `${config.namePrefix}/identity-key`,
+      description: `Wraparound ${config.stage}: HMAC key linking a person's plans across referrals (never rotate without re-keying the PERSON# items)`,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      encryptionKey: key,
+      removalPolicy,
+    });
+    acknowledge(
+      this.identityKey,
+      'AwsSolutions-SMG4',
+      'Rotating the identity-linking key would orphan every PERSON# match item keyed with the old value (re-referrals would stop being linked); it is rotated only by a planned re-keying, not on a schedule.',
+    );
+    const identityReaders = functionsThat((spec) => spec.readsIdentityKey);
+    for (const name of identityReaders) this.identityKey.grantRead(fn[name]);
+    this.functions.addEnvironment(identityReaders, ENV_NAMES.identityKeySecretArn, this.identityKey.secretArn);
+
     const publishers = functionsThat((spec) => spec.publishesEvents);
     for (const name of publishers) this.bus.grantPutEventsTo(fn[name]);
     this.functions.addEnvironment(publishers, ENV_NAMES.eventBusName, this.bus.eventBusName);
@@ -156,6 +227,7 @@ export class WraparoundStack extends Stack {
     const stateMachineLogs = new logs.LogGroup(this, 'PlanCommandLogs', {
       logGroupName: `/aws/vendedlogs/states/${config.namePrefix}-plan-command`,
       retention,
+      encryptionKey: key,
       removalPolicy,
     });
     this.stateMachine = new sfn.StateMachine(this, 'PlanCommand', {
@@ -170,22 +242,48 @@ export class WraparoundStack extends Stack {
       },
       tracingEnabled: true,
     });
+    acknowledge(
+      this.stateMachine.role,
+      [wildcardResource('*'), ...Object.values(stepFunctions).map(qualifiedArnFinding)],
+      'Resource "*": X-Ray and CloudWatch Logs delivery (logs:CreateLogDelivery etc.) accept no resource; <function>:*: the LambdaInvoke grant covers the five step functions and their own versions and aliases, nothing else (test/infra checks both).',
+    );
+    if (config.stateMachineLogs.level !== 'ALL') {
+      acknowledge(
+        this.stateMachine,
+        'AwsSolutions-SF1',
+        'Executions carry special-category personal data: prod logs errors only, without execution data (stage config stateMachineLogs); every change is recorded as plan history in the table instead.',
+      );
+    }
 
     const starters = functionsThat((spec) => spec.startsExecutions);
     for (const name of starters) this.stateMachine.grantStartSyncExecution(fn[name]);
     this.functions.addEnvironment(starters, ENV_NAMES.stateMachineArn, this.stateMachine.stateMachineArn);
 
-    this.api = new Api(this, 'Api', { config, functions: fn });
+    this.web = new Web(this, 'Web', { config, logKey: key });
+    this.api = new Api(this, 'Api', { config, functions: fn, webOrigin: this.web.origin, logKey: key });
+    this.webDeployed = this.web.deploy(props.webDistDir, {
+      stage: config.stage,
+      region: this.region,
+      apiUrl: this.api.url,
+      userPoolId: this.api.userPool.userPoolId,
+      userPoolClientId: this.api.userPoolClient.userPoolClientId,
+    });
 
+    // Its own role, so the invoke grant is on a role this stack names (and acknowledges) itself.
+    const sweeperScheduleRole = new iam.Role(this, 'SweeperScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': this.account } } }),
+      description: 'EventBridge Scheduler: invoke the sweeper every minute',
+    });
     new scheduler.Schedule(this, 'SweeperSchedule', {
       scheduleName: `${config.namePrefix}-sweeper`,
       description: 'Turn due deadlines into timer commands; redeliver stranded outboxes',
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
       // A missed minute is made up by the next run, so a late invocation is worth nothing.
-      target: new schedulerTargets.LambdaInvoke(fn.sweeper, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }),
+      target: new schedulerTargets.LambdaInvoke(fn.sweeper, { retryAttempts: 0, maxEventAge: Duration.minutes(1), role: sweeperScheduleRole }),
     });
+    acknowledge(sweeperScheduleRole, qualifiedArnFinding(fn.sweeper), "The scheduler's invoke grant covers the sweeper and its own versions and aliases (<sweeper>:*), no other function.");
 
-    new Alarms(this, 'Alarms', {
+    this.alarms = new Alarms(this, 'Alarms', {
       config,
       httpApi: this.api.httpApi,
       stateMachine: this.stateMachine,
@@ -193,6 +291,15 @@ export class WraparoundStack extends Stack {
       bus: this.bus,
       busDeadLetters: this.busDeadLetters,
       providerChannels: this.providerDelivery.channels,
+    });
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      config,
+      httpApi: this.api.httpApi,
+      stateMachine: this.stateMachine,
+      functions: fn,
+      busDeadLetters: this.busDeadLetters,
+      providerChannels: this.providerDelivery.channels,
+      alarms: this.alarms.all,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'HTTP API base URL' });
@@ -205,5 +312,11 @@ export class WraparoundStack extends Stack {
     });
     new CfnOutput(this, 'UserPoolId', { value: this.api.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.api.userPoolClient.userPoolClientId });
+    new CfnOutput(this, 'WebUrl', { value: this.web.origin, description: 'The web app (CloudFront); the only browser origin the API allows besides extraCorsOrigins' });
+    new CfnOutput(this, 'WebBucketName', { value: this.web.bucket.bucketName, description: 'Where the built web app goes' });
+    new CfnOutput(this, 'AccessLogBucketName', { value: this.web.logBucket.bucketName, description: 'CloudFront and S3 access logs (empty it before destroying a dev stack)' });
+    new CfnOutput(this, 'IdentityKeySecretArn', { value: this.identityKey.secretArn, description: 'The HMAC key linking plans across referrals (api-commands reads it)' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'Subscribe the on-call address here' });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });
   }
 }

@@ -25,7 +25,12 @@ export interface Synthesized {
  */
 export function synthStack(
   stage: StageName,
-  { bundle, outdir = mkdtempSync(join(tmpdir(), 'wraparound-cdk-')), context = {} }: { bundle: boolean; outdir?: string; context?: Record<string, unknown> },
+  {
+    bundle,
+    outdir = mkdtempSync(join(tmpdir(), 'wraparound-cdk-')),
+    context = {},
+    webDistDir,
+  }: { bundle: boolean; outdir?: string; context?: Record<string, unknown>; webDistDir?: string },
 ): Synthesized {
   const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
   const app = new App({
@@ -34,7 +39,7 @@ export function synthStack(
     context: { ...cdkJson.context, ...context, stage, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
   });
   const config = stageConfigFromContext(app.node);
-  const stack = new WraparoundStack(app, config.stackName, { config });
+  const stack = new WraparoundStack(app, config.stackName, { config, ...(webDistDir ? { webDistDir } : {}) });
   const template = Template.fromStack(stack);
   return { config, stack, template, outdir, cleanup: () => rmSync(outdir, { recursive: true, force: true }) };
 }
