@@ -4,6 +4,8 @@ import type { EventPublisher } from '../../lib/adapters/events/publisher.ts';
 import type { DirectoryStore } from '../../lib/adapters/dynamodb/directory-store.ts';
 import type { PlanCommandState } from '../../workflows/plan-command/state.ts';
 import { lazyStepHandler } from '../../lib/runtime/aws.ts';
+import { FactStore } from '../../lib/metrics/fact-store.ts';
+import { factsWriter } from '../../lib/metrics/index.ts';
 
 export interface PublishDeps {
   plans: PlanRepository;
@@ -11,6 +13,8 @@ export interface PublishDeps {
   /** Capacity holds are given back when the events saying an allocation ended are delivered. */
   services?: DirectoryStore;
   clock?: () => string;
+  /** Projections of the saved plan (the commissioner metrics); a failure leaves the outbox for the sweeper to retry. */
+  onPlanSaved?: (plan: Plan) => Promise<void>;
 }
 
 /** Events after which an allocation no longer holds a place on its service. */
@@ -32,10 +36,11 @@ const STATUS_OF: Record<string, string> = {
  * Each part is idempotent, so a redelivery by the sweeper after a partial failure repeats nothing
  * a consumer can see twice (consumers dedupe on the event id).
  */
-export async function deliverOutbox(deps: PublishDeps, plan: Pick<Plan, 'planId' | 'outbox' | 'allocations'>): Promise<void> {
+export async function deliverOutbox(deps: PublishDeps, plan: Plan): Promise<void> {
   const events: PlanEvent[] = [...plan.outbox].sort((a, b) => a.sequence - b.sequence);
-  if (events.length === 0) return;
-  const now = deps.clock?.() ?? new Date().toISOString();
+  if (events.length === 0) return deps.onPlanSaved?.(plan);
+  // Feed entries are keyed by wall time, never a simulated clock: readers page by it (see WebhookStore.feedSettleMs).
+  const now = new Date().toISOString();
   for (const event of events) {
     await deps.plans.recordHistory(event);
     if (event.providerId) {
@@ -64,6 +69,7 @@ export async function deliverOutbox(deps: PublishDeps, plan: Pick<Plan, 'planId'
     }
   }
   await deps.publisher.publish(events);
+  await deps.onPlanSaved?.(plan);
   await deps.plans.clearOutbox(plan.planId, events.map((e) => e.id));
 }
 
@@ -75,4 +81,4 @@ export function makeHandler(deps: PublishDeps) {
   };
 }
 
-export const handler = lazyStepHandler((deps) => makeHandler(deps));
+export const handler = lazyStepHandler((deps) => makeHandler({ ...deps, onPlanSaved: factsWriter(new FactStore(deps.plans.client, deps.plans.tableName)) }));

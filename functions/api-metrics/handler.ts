@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
+import { json, problem, type HttpResult } from '../../lib/api/http.ts';
+import { londonDay } from '../../lib/domain/metrics/dates.ts';
+import { computeMetrics, type MetricsReport } from '../../lib/domain/metrics/compute.ts';
+import { metricsCsv } from '../../lib/domain/metrics/csv.ts';
+import { MetricsConfig, resolveMetricsQuery } from '../../lib/domain/metrics/query.ts';
+import { FactStore } from '../../lib/metrics/fact-store.ts';
+import { StoredFactsSource, type MetricsSource } from '../../lib/metrics/index.ts';
+import { awsDeps } from '../../lib/runtime/aws.ts';
+
+export interface MetricsApiDeps {
+  source: MetricsSource;
+  clock?: () => string;
+  config?: Partial<MetricsConfig>;
+}
+
+/**
+ * Commissioner figures: GET /metrics (JSON, with a definition of every figure) and GET /metrics.csv
+ * (the same figures). Aggregates only: the facts hold no plan or participant identifier, and every
+ * small number is suppressed before it leaves.
+ */
+export function makeHandler(deps: MetricsApiDeps) {
+  const config = MetricsConfig.parse(deps.config ?? {});
+  const clock = deps.clock ?? (() => new Date().toISOString());
+
+  async function report(ctx: RouteContext): Promise<MetricsReport> {
+    const now = clock();
+    const resolved = resolveMetricsQuery(ctx.event.queryStringParameters ?? {}, londonDay(now), config);
+    if (!resolved.ok) throw problem(400, `The metrics query is not valid: ${resolved.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, resolved.errors);
+    const { facts, providers } = await deps.source.snapshot();
+    return computeMetrics(facts, resolved.query, { suppressionThreshold: config.suppressionThreshold, asOf: now, providers });
+  }
+
+  return apiHandler({
+    'GET /metrics': async (ctx) => json(200, await report(ctx)),
+    'GET /metrics.csv': async (ctx): Promise<HttpResult> => {
+      const r = await report(ctx);
+      return {
+        statusCode: 200,
+        headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="wraparound-metrics-${r.period.from}-to-${r.period.to}.csv"` },
+        body: metricsCsv(r),
+      };
+    },
+  });
+}
+
+/** Settings the CDK stack may set on the function; absent ones take the defaults. */
+const MetricsEnv = z.object({
+  METRICS_SUPPRESSION_THRESHOLD: z.coerce.number().int().optional(),
+  METRICS_MAX_PERIOD_MONTHS: z.coerce.number().int().optional(),
+  METRICS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(60).default(30),
+});
+
+let built: ReturnType<typeof makeHandler> | undefined;
+export const handler = (...args: Parameters<ReturnType<typeof makeHandler>>) => {
+  if (!built) {
+    const deps = awsDeps();
+    const env = MetricsEnv.parse(process.env);
+    const source = new StoredFactsSource(
+      new FactStore(deps.plans.client, deps.plans.tableName),
+      deps.baseDirectory.organizations.map((o) => o.id),
+      env.METRICS_MAX_AGE_SECONDS * 1000,
+    );
+    built = makeHandler({
+      source,
+      config: {
+        ...(env.METRICS_SUPPRESSION_THRESHOLD !== undefined ? { suppressionThreshold: env.METRICS_SUPPRESSION_THRESHOLD } : {}),
+        ...(env.METRICS_MAX_PERIOD_MONTHS !== undefined ? { maxPeriodMonths: env.METRICS_MAX_PERIOD_MONTHS } : {}),
+      },
+    });
+  }
+  return built(...args);
+};

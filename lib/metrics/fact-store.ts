@@ -1,0 +1,116 @@
+import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ALL_SHARDS, shardOf } from '../adapters/dynamodb/keys.ts';
+import { storageError } from '../adapters/dynamodb/client.ts';
+import { FACTS_SCHEMA_VERSION, type PlanFacts } from '../domain/metrics/facts.ts';
+
+/**
+ * The metrics projection in the single table: one small item per plan holding its facts as a JSON
+ * string (cheap to read back in bulk), spread over the same shards as the other indexes.
+ *
+ *   item                 pk                         sk
+ *   plan facts           METRICS#FACTS#<shard>      PLAN#<planId>      schema, version (plan version), facts (JSON)
+ *   projection marker    METRICS#META               FACTS              schema, builtAt: every plan has facts of this schema
+ *
+ * (These keys belong with the others in lib/adapters/dynamodb/keys.ts; they are here until that
+ * module takes them.) The plan id stays in the key, for updates; it never leaves through the API.
+ */
+export const metricsKeys = {
+  facts: (planId: string) => ({ pk: metricsKeys.factsPartition(shardOf(planId)), sk: `PLAN#${planId}` }),
+  factsPartition: (shard: number) => `METRICS#FACTS#${shard}`,
+  marker: () => ({ pk: 'METRICS#META', sk: 'FACTS' }),
+};
+
+const BATCH = 25;
+
+export class FactStore {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    this.client = client;
+    this.tableName = tableName;
+  }
+
+  private item(planId: string, facts: PlanFacts) {
+    return { ...metricsKeys.facts(planId), type: 'metrics-facts', schema: FACTS_SCHEMA_VERSION, version: facts.version, facts: JSON.stringify(facts) };
+  }
+
+  /** Store a plan's facts unless newer ones (from a later plan version) are already there. */
+  async put(planId: string, facts: PlanFacts): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: this.item(planId, facts),
+          ConditionExpression: 'attribute_not_exists(pk) OR #version < :version OR #schema <> :schema',
+          ExpressionAttributeNames: { '#version': 'version', '#schema': 'schema' },
+          ExpressionAttributeValues: { ':version': facts.version, ':schema': FACTS_SCHEMA_VERSION },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return;
+      throw storageError(error);
+    }
+  }
+
+  /** Overwrite many (a rebuild from the plans themselves). */
+  async putMany(entries: readonly [string, PlanFacts][]): Promise<void> {
+    for (let i = 0; i < entries.length; i += BATCH) {
+      let requests: Record<string, unknown>[] = entries.slice(i, i + BATCH).map(([planId, facts]) => ({ PutRequest: { Item: this.item(planId, facts) } }));
+      for (let attempt = 0; requests.length > 0; attempt += 1) {
+        if (attempt > 8) throw new Error('metrics facts: batch writes kept coming back unprocessed');
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+        const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests as never } })).catch((error: unknown) => {
+          throw storageError(error);
+        });
+        requests = (out.UnprocessedItems?.[this.tableName] ?? []) as Record<string, unknown>[];
+      }
+    }
+  }
+
+  /** Every stored plan's facts of the current schema, by plan id; `stale` counts items of another schema. */
+  async loadAll(): Promise<{ facts: Map<string, PlanFacts>; stale: number }> {
+    const facts = new Map<string, PlanFacts>();
+    let stale = 0;
+    await Promise.all(
+      ALL_SHARDS.map(async (shard) => {
+        let start: Record<string, unknown> | undefined;
+        do {
+          const out = await this.client
+            .send(
+              new QueryCommand({
+                TableName: this.tableName,
+                KeyConditionExpression: 'pk = :pk',
+                ExpressionAttributeValues: { ':pk': metricsKeys.factsPartition(shard) },
+                ProjectionExpression: 'sk, #schema, facts',
+                ExpressionAttributeNames: { '#schema': 'schema' },
+                ExclusiveStartKey: start,
+              }),
+            )
+            .catch((error: unknown) => {
+              throw storageError(error);
+            });
+          for (const item of out.Items ?? []) {
+            if (item.schema !== FACTS_SCHEMA_VERSION) stale += 1;
+            else facts.set(String(item.sk).slice('PLAN#'.length), JSON.parse(String(item.facts)) as PlanFacts);
+          }
+          start = out.LastEvaluatedKey;
+        } while (start);
+      }),
+    );
+    return { facts, stale };
+  }
+
+  /** Whether every plan has stored facts of the current schema (a rebuild finished). */
+  async isComplete(): Promise<boolean> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: metricsKeys.marker(), ConsistentRead: true })).catch((error: unknown) => {
+      throw storageError(error);
+    });
+    return out.Item?.schema === FACTS_SCHEMA_VERSION;
+  }
+
+  async markComplete(builtAt: string): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...metricsKeys.marker(), type: 'metrics-marker', schema: FACTS_SCHEMA_VERSION, builtAt } })).catch((error: unknown) => {
+      throw storageError(error);
+    });
+  }
+}

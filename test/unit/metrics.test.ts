@@ -1,0 +1,388 @@
+/**
+ * Commissioner figures over metrics facts: what each figure counts, the breakdowns, small-number
+ * suppression (primary and secondary: no suppressed cell can be worked back from a total), the CSV,
+ * and the query checks.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { computeMetrics, median, percentile, type Figures, type MetricsReport } from '../../lib/domain/metrics/compute.ts';
+import { metricsCsv } from '../../lib/domain/metrics/csv.ts';
+import { COUNT_FIGURES, DIMENSIONS, FIGURE_KEYS, FIGURES, RELATIONS, SUPPRESSED, type CountKey, type Dimension } from '../../lib/domain/metrics/definitions.ts';
+import type { PlanFacts } from '../../lib/domain/metrics/facts.ts';
+import { dayNumber as D } from '../../lib/domain/metrics/dates.ts';
+import { resolveMetricsQuery } from '../../lib/domain/metrics/query.ts';
+import { primarySuppress, secondarySuppress, type Cell } from '../../lib/domain/metrics/suppression.ts';
+import { LOCAL_AUTHORITIES, NEED_DOMAINS, REFERRAL_SOURCES } from '../../lib/domain/taxonomy.ts';
+
+const PROVIDERS = ['anawim', 'bcwa', 'changing-lives', 'green-square-accord'];
+
+function fact(overrides: Partial<PlanFacts> = {}): PlanFacts {
+  return {
+    version: 1,
+    source: 'custody-diversion',
+    localAuthority: 'birmingham',
+    referred: D('2026-03-02'),
+    consented: false,
+    needs: [],
+    providers: [],
+    offers: [],
+    gaps: [],
+    reviews: [],
+    scoreChanges: [],
+    ...overrides,
+  };
+}
+
+/** Threshold 0 shows everything (the API's threshold is at least 1). */
+const run = (facts: PlanFacts[], query: { from?: string; to?: string; groupBy?: Dimension[] } = {}, threshold = 0) =>
+  computeMetrics(facts, { from: query.from ?? '2026-01-01', to: query.to ?? '2026-12-31', groupBy: query.groupBy ?? [] }, { suppressionThreshold: threshold, asOf: '2027-01-01T00:00:00.000Z', providers: PROVIDERS });
+
+const groupOf = (report: MetricsReport, dim: Dimension, group: string): Figures => {
+  const found = report.breakdowns[dim]?.find((g) => g.group === group);
+  if (!found) throw new Error(`no ${dim} group ${group}`);
+  return found.figures;
+};
+
+/** A plan that went the whole way: referred 1 March, assessed 3rd, active 6th, exited 20 April. */
+const whole = (overrides: Partial<PlanFacts> = {}) =>
+  fact({
+    referred: D('2026-03-01'),
+    consented: true,
+    assessed: D('2026-03-03'),
+    daysReferralToAssessment: 2,
+    activated: D('2026-03-06'),
+    daysAssessmentToActive: 3,
+    daysReferralToActive: 5,
+    exited: D('2026-04-20'),
+    exitReason: 'completed',
+    needs: ['mental-health', 'accommodation'],
+    providers: ['anawim'],
+    offers: [
+      { provider: 'anawim', day: D('2026-03-03'), needs: ['mental-health'], outcome: 'accepted', responseHours: 20 },
+      { provider: 'changing-lives', day: D('2026-03-03'), needs: ['accommodation'], outcome: 'expired' },
+    ],
+    gaps: [{ domain: 'accommodation', reason: 'all-candidates-declined-or-expired', day: D('2026-03-06') }],
+    reviews: [
+      { day: D('2026-04-03'), late: false },
+      { day: D('2026-04-18'), late: true },
+    ],
+    scoreChanges: [
+      { domain: 'mental-health', day: D('2026-04-15'), change: 3 },
+      { domain: 'accommodation', day: D('2026-04-15'), change: -1 },
+    ],
+    followUp6: 'no',
+    followUp12: 'yes',
+    ...overrides,
+  });
+
+describe('statistics', () => {
+  it('median is the middle value (or the mean of the two middle ones); p90 is the nearest rank', () => {
+    expect(median([1, 2, 3])).toBe(2);
+    expect(median([1, 2, 3, 10])).toBe(2.5);
+    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90)).toBe(9);
+    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 90)).toBe(10);
+    expect(percentile([7], 90)).toBe(7);
+  });
+});
+
+describe('computeMetrics: what each figure counts (threshold 0, so nothing hides)', () => {
+  it('counts each thing in the period by its own day', () => {
+    const r = run([whole()], { from: '2026-03-01', to: '2026-04-30' });
+    expect(r.overall).toMatchObject({
+      referrals: 1,
+      consented: 1,
+      consentRate: 1,
+      assessed: 1,
+      daysReferralToAssessmentMedian: 2,
+      activated: 1,
+      daysAssessmentToActiveMedian: 3,
+      daysReferralToActiveP90: 5,
+      activeAtEnd: 0, // exited 20 April, before the end of the period
+      exits: 1,
+      exitsCompleted: 1,
+      exitsDisengaged: 0,
+      completionRate: 1,
+      offers: 2,
+      offersAccepted: 1,
+      offersExpired: 1,
+      offersResolved: 2,
+      offersWithdrawnOrOpen: 0,
+      acceptanceRate: 0.5,
+      responseHoursMedian: 20,
+      gaps: 1,
+      gapsAllDeclinedOrExpired: 1,
+      plansWithGap: 1,
+      reviewsDue: 2,
+      reviewsOnTime: 1,
+      reviewsLate: 1,
+      reviewOnTimeRate: 0.5,
+      scoredPlans: 1,
+      scoreChangeMean: 1,
+      followUps6: 1,
+      reoffended6: 0,
+      reoffendingRate6: 0,
+      followUps12: 1,
+      reoffended12: 1,
+      reoffendingRate12: 1,
+    });
+    // A period that ends before the exit: active at its end, no exit, no follow-ups.
+    expect(run([whole()], { from: '2026-03-01', to: '2026-03-31' }).overall).toMatchObject({ activeAtEnd: 1, exits: 0, followUps6: 0, reviewsDue: 0, scoredPlans: 0 });
+    // A period after the exit: nothing at all.
+    expect(run([whole()], { from: '2026-05-02', to: '2026-12-31' }).overall).toMatchObject({ referrals: 0, activeAtEnd: 0, exits: 0, reviewsDue: 0 });
+    // The late review counts on its own day.
+    expect(run([whole()], { from: '2026-04-10', to: '2026-04-30' }).overall).toMatchObject({ reviewsDue: 1, reviewsLate: 1, reviewOnTimeRate: 0 });
+  });
+
+  it('works out medians, 90th percentiles, rates and means over the plans in the period', () => {
+    const facts = Array.from({ length: 10 }, (_, i) => whole({ daysReferralToAssessment: i + 1.04, consented: i % 4 !== 0, exitReason: i < 3 ? 'completed' : 'custody' }));
+    const o = run(facts).overall;
+    expect(o.daysReferralToAssessmentMedian).toBe(5.5); // (5.04 + 6.04) / 2, to one decimal
+    expect(o.daysReferralToAssessmentP90).toBe(9); // 9.04
+    expect(o.consented).toBe(7);
+    expect(o.consentRate).toBe(0.7);
+    expect(o.exitsCompleted).toBe(3);
+    expect(o.exitsCustody).toBe(7);
+    expect(o.completionRate).toBe(0.3);
+    expect(o.scoreChangeMean).toBe(1); // (3 - 1) / 2 per plan
+    const third = run([...facts.slice(0, 3), ...facts.slice(0, 3), ...facts.slice(0, 3)]).overall;
+    expect(third.completionRate).toBe(1);
+    expect(run(facts.slice(0, 3).map((f) => ({ ...f, consented: false })).concat(facts.slice(3, 4))).overall.consentRate).toBe(0.25);
+  });
+
+  it('groups: plans by their local authority, source and need cohorts; offers by their own provider and needs; gaps and score changes by their own domain', () => {
+    const a = whole({ localAuthority: 'sandwell', source: 'court' });
+    const b = whole({ referred: D('2026-06-01'), assessed: undefined, activated: undefined, exited: undefined, needs: ['substance-misuse'], providers: ['changing-lives', 'anawim'], offers: [], gaps: [], reviews: [], scoreChanges: [] });
+    const r = run([a, b], { groupBy: ['localAuthority', 'referralSource', 'needDomain', 'provider', 'month'] });
+    expect(groupOf(r, 'localAuthority', 'sandwell').referrals).toBe(1);
+    expect(groupOf(r, 'localAuthority', 'birmingham').referrals).toBe(1);
+    expect(groupOf(r, 'referralSource', 'court').exits).toBe(1);
+    // Need cohorts: a plan is in each domain it has had.
+    expect(groupOf(r, 'needDomain', 'mental-health')).toMatchObject({ referrals: 1, exits: 1, followUps12: 1, reoffended12: 1, offers: 1, offersAccepted: 1, gaps: 0, scoreChangeMean: 3 });
+    expect(groupOf(r, 'needDomain', 'accommodation')).toMatchObject({ referrals: 1, offers: 1, offersExpired: 1, gaps: 1, scoreChangeMean: -1 });
+    expect(groupOf(r, 'needDomain', 'substance-misuse')).toMatchObject({ referrals: 1, offers: 0 });
+    // Providers: offers by the provider they went to; other figures by the providers that accepted.
+    expect(groupOf(r, 'provider', 'changing-lives')).toMatchObject({ offers: 1, offersExpired: 1, offersAccepted: 0, referrals: 1, exits: 0 });
+    expect(groupOf(r, 'provider', 'anawim')).toMatchObject({ offers: 1, offersAccepted: 1, referrals: 2, exits: 1 });
+    expect(groupOf(r, 'provider', 'bcwa')).toMatchObject({ referrals: 0, offers: 0 });
+    // Months: each month worked out as a period of its own.
+    expect(r.breakdowns.month?.map((g) => g.group)).toEqual(['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11', '2026-12']);
+    expect(groupOf(r, 'month', '2026-03')).toMatchObject({ referrals: 1, assessed: 1, activated: 1, activeAtEnd: 1, offers: 2, gaps: 1, exits: 0 });
+    expect(groupOf(r, 'month', '2026-04')).toMatchObject({ referrals: 0, activeAtEnd: 0, exits: 1, reviewsDue: 2, reviewsLate: 1, scoredPlans: 1 });
+    expect(groupOf(r, 'month', '2026-06')).toMatchObject({ referrals: 1, activeAtEnd: 0 });
+    // Every group of every dimension is listed, even empty ones, in a stable order.
+    expect(r.breakdowns.localAuthority?.map((g) => g.group)).toEqual([...LOCAL_AUTHORITIES]);
+    expect(r.breakdowns.referralSource?.map((g) => g.group)).toEqual([...REFERRAL_SOURCES]);
+    expect(r.breakdowns.needDomain?.map((g) => g.group)).toEqual([...NEED_DOMAINS]);
+    expect(r.breakdowns.provider?.map((g) => g.group)).toEqual(PROVIDERS);
+  });
+
+  it('defines every figure and every breakdown asked for', () => {
+    const r = run([whole()], { groupBy: ['needDomain'] });
+    expect(Object.keys(r.definitions.figures)).toEqual(FIGURE_KEYS);
+    for (const key of FIGURE_KEYS) expect(r.definitions.figures[key].definition.length, key).toBeGreaterThan(20);
+    expect(Object.keys(r.definitions.dimensions)).toEqual(['needDomain']);
+    expect(Object.keys(r.overall)).toEqual(FIGURE_KEYS);
+  });
+});
+
+describe('suppression', () => {
+  it('hides counts below the threshold, zero included, and statistics on fewer plans', () => {
+    const four = Array.from({ length: 4 }, () => whole());
+    const o4 = run(four, {}, 5).overall;
+    expect(o4.referrals).toBe(SUPPRESSED);
+    expect(o4.consentRate).toBe(SUPPRESSED);
+    expect(o4.daysReferralToAssessmentMedian).toBe(SUPPRESSED);
+    expect(o4.scoreChangeMean).toBe(SUPPRESSED);
+    const o5 = run([...four, whole()], {}, 5).overall;
+    expect(o5).toMatchObject({ referrals: 5, consented: 5, consentRate: 1, daysReferralToAssessmentMedian: 2, scoreChangeMean: 1, exitsDisengaged: SUPPRESSED });
+    // A configurable threshold.
+    expect(run(four, {}, 3).overall.referrals).toBe(4);
+  });
+
+  it('hides a rate whose numerator is hidden, even on a large denominator', () => {
+    const facts = Array.from({ length: 20 }, (_, i) => whole({ consented: i < 3 }));
+    const o = run(facts, {}, 5).overall;
+    expect(o.referrals).toBe(20);
+    expect(o.consented).toBe(SUPPRESSED);
+    expect(o.consentRate).toBe(SUPPRESSED);
+  });
+
+  it('secondary: one hidden part takes the next smallest with it, so the total does not give it away', () => {
+    // 12 exits: 8 completed, 3 custody, 1 disengaged; zeros for the rest.
+    const facts = [...Array.from({ length: 8 }, () => whole()), ...Array.from({ length: 3 }, () => whole({ exitReason: 'custody' })), whole({ exitReason: 'disengaged' })];
+    const o = run(facts, {}, 2).overall;
+    // Threshold 2: zeros and the single disengaged exit are hidden (several cells), custody (3) stays.
+    expect(o).toMatchObject({ exits: 12, exitsCompleted: 8, exitsCustody: 3, exitsDisengaged: SUPPRESSED, exitsOther: SUPPRESSED });
+    // Exactly one hidden cell in a line: total 10, parts 6, 3, 1 -> the 1 and then the 3 are hidden.
+    const cells: Cell[] = [10, 6, 3, 1].map((value) => ({ value, suppressed: false }));
+    const [total, a, b, c] = cells as [Cell, Cell, Cell, Cell];
+    primarySuppress([total, a, b, c], 2);
+    expect(cells.map((x) => x.suppressed)).toEqual([false, false, false, true]);
+    expect(secondarySuppress([{ total, parts: [a, b, c] }])).toBe(1);
+    expect(cells.map((x) => x.suppressed)).toEqual([false, false, true, true]);
+    // A hidden total whose parts are all shown: a part goes too.
+    const t2: Cell = { value: 9, suppressed: true };
+    const parts2: Cell[] = [{ value: 5, suppressed: false }, { value: 4, suppressed: false }];
+    secondarySuppress([{ total: t2, parts: parts2 }]);
+    expect(parts2.map((x) => x.suppressed)).toEqual([false, true]);
+    // A single part equal to its total goes with it.
+    const t3: Cell = { value: 7, suppressed: false };
+    const only: Cell = { value: 7, suppressed: true };
+    secondarySuppress([{ total: t3, parts: [only] }]);
+    expect(t3.suppressed).toBe(true);
+    // Chains: hiding in one line can leave another with one hidden cell, which is then fixed too.
+    const shared: Cell = { value: 3, suppressed: false };
+    const l1 = { total: { value: 20, suppressed: false }, parts: [{ value: 1, suppressed: true }, shared, { value: 16, suppressed: false }] };
+    const l2 = { total: { value: 30, suppressed: false }, parts: [shared, { value: 10, suppressed: false }, { value: 17, suppressed: false }] };
+    secondarySuppress([l1, l2]);
+    expect(shared.suppressed).toBe(true);
+    expect(l2.parts[1]?.suppressed).toBe(true);
+  });
+
+  it('secondary across a breakdown: one small local authority cannot be read off the overall total', () => {
+    const facts = [...Array.from({ length: 9 }, () => whole({ localAuthority: 'birmingham' })), ...Array.from({ length: 7 }, () => whole({ localAuthority: 'sandwell' })), ...Array.from({ length: 2 }, () => whole({ localAuthority: 'walsall' }))];
+    const r = run(facts, { groupBy: ['localAuthority'] }, 5);
+    expect(r.overall.referrals).toBe(18);
+    expect(groupOf(r, 'localAuthority', 'walsall').referrals).toBe(SUPPRESSED);
+    // Coventry and the others are zeros (hidden already), so the 2 is one of several hidden cells; but
+    // 18 - 9 - 7 = 2 would still give walsall's away if zeros were known: hidden zeros hide it.
+    expect(groupOf(r, 'localAuthority', 'birmingham').referrals).toBe(9);
+    // Zeros count as small numbers too: with them hidden, the 2 is one of several hidden cells.
+    expect(groupOf(r, 'localAuthority', 'coventry').referrals).toBe(SUPPRESSED);
+  });
+
+  it('secondary across a breakdown of two groups: the next smallest group goes too', () => {
+    // A two-month period: March has 9 referrals, April 3. Hiding April alone would be undone by 12 - 9.
+    const facts = [...Array.from({ length: 9 }, () => whole({ referred: D('2026-03-10') })), ...Array.from({ length: 3 }, () => whole({ referred: D('2026-04-10') }))];
+    const r = run(facts, { from: '2026-03-01', to: '2026-04-30', groupBy: ['month'] }, 5);
+    expect(r.overall.referrals).toBe(12);
+    expect(groupOf(r, 'month', '2026-04').referrals).toBe(SUPPRESSED);
+    expect(groupOf(r, 'month', '2026-03').referrals).toBe(SUPPRESSED);
+  });
+
+  /** Random cohorts: no published set of cells lets a hidden count be worked back. */
+  const arbitraryFacts = fc.array(
+    fc.record({
+      la: fc.constantFrom('birmingham', 'sandwell', 'walsall', 'coventry'),
+      source: fc.constantFrom('court', 'self', 'probation'),
+      month: fc.integer({ min: 1, max: 4 }),
+      stage: fc.integer({ min: 0, max: 4 }),
+      reason: fc.constantFrom('completed', 'completed', 'disengaged', 'custody', 'moved-away', 'consent-withdrawn'),
+      offers: fc.array(fc.record({ provider: fc.constantFrom(...PROVIDERS), outcome: fc.constantFrom('accepted', 'accepted', 'declined', 'expired', 'other') }), { maxLength: 3 }),
+      gaps: fc.array(fc.record({ domain: fc.constantFrom('accommodation', 'mental-health', 'alcohol'), reason: fc.constantFrom('no-capacity', 'no-coverage-in-area', 'no-service') }), { maxLength: 2 }),
+      reviews: fc.array(fc.boolean(), { maxLength: 3 }),
+      f6: fc.constantFrom(undefined, 'yes', 'no', 'unknown'),
+    }),
+    { minLength: 0, maxLength: 120 },
+  );
+  const toFacts = (rows: fc.Arbitrary<unknown> extends never ? never : Parameters<Parameters<typeof arbitraryFacts.map>[0]>[0]): PlanFacts[] =>
+    rows.map((row) => {
+      const day = D(`2026-0${row.month}-1${row.month}`);
+      return fact({
+        localAuthority: row.la,
+        source: row.source,
+        referred: day,
+        consented: row.stage > 0,
+        ...(row.stage > 1 ? { assessed: day, daysReferralToAssessment: row.month } : {}),
+        ...(row.stage > 2 ? { activated: day, daysAssessmentToActive: 1, daysReferralToActive: 2 } : {}),
+        ...(row.stage > 3 ? { exited: D(`2026-0${row.month}-2${row.month}`), exitReason: row.reason as PlanFacts['exitReason'], ...(row.f6 ? { followUp6: row.f6 as 'yes' } : {}) } : {}),
+        needs: row.gaps.map((g) => g.domain as 'alcohol'),
+        providers: row.offers.filter((o) => o.outcome === 'accepted').map((o) => o.provider),
+        offers: row.offers.map((o) => ({ provider: o.provider, day, needs: ['mental-health'], outcome: o.outcome as 'accepted', ...(o.outcome === 'accepted' ? { responseHours: 3 } : {}) })),
+        gaps: row.gaps.map((g) => ({ domain: g.domain as 'alcohol', reason: g.reason as 'no-service', day })),
+        reviews: row.reviews.map((late) => ({ day, late })),
+      });
+    });
+
+  it('property: every published line has none or at least two hidden cells, rates never reveal a hidden count, and shown counts add up', () => {
+    fc.assert(
+      fc.property(arbitraryFacts, fc.integer({ min: 2, max: 6 }), (rows, threshold) => {
+        const facts = toFacts(rows);
+        const report = run(facts, { from: '2026-01-01', to: '2026-06-30', groupBy: [...DIMENSIONS] }, threshold);
+        const raw = run(facts, { from: '2026-01-01', to: '2026-06-30', groupBy: [...DIMENSIONS] }, 0);
+        const groups: [string, Figures, Figures][] = [['overall', report.overall, raw.overall]];
+        for (const dim of DIMENSIONS) (report.breakdowns[dim] ?? []).forEach((g, i) => groups.push([`${dim}:${g.group}`, g.figures, (raw.breakdowns[dim] ?? [])[i]?.figures as Figures]));
+        const hidden = (f: Figures, k: CountKey) => f[k] === SUPPRESSED;
+        for (const [name, shown, truth] of groups) {
+          for (const key of FIGURE_KEYS) {
+            const def = FIGURES[key];
+            // Shown values are the true values; counts below the threshold never show.
+            if (shown[key] !== SUPPRESSED) expect(shown[key], `${name} ${key}`).toBe(truth[key]);
+            if (def.kind === 'count' && (truth[key] as number) < threshold) expect(shown[key], `${name} ${key}`).toBe(SUPPRESSED);
+            if (def.kind === 'rate' && shown[key] !== SUPPRESSED) {
+              expect(hidden(shown, def.numerator) || hidden(shown, def.denominator), `${name} ${key}`).toBe(false);
+            }
+          }
+          for (const rel of RELATIONS) {
+            const cells = [rel.total, ...rel.parts];
+            const n = cells.filter((k) => hidden(shown, k)).length;
+            expect(n, `${name} ${rel.total}`).not.toBe(1);
+            if (n === 0) expect(rel.parts.reduce((s, k) => s + (shown[k] as number), 0)).toBe(shown[rel.total]);
+          }
+        }
+        for (const dim of DIMENSIONS) {
+          for (const [key, def] of Object.entries(COUNT_FIGURES) as [CountKey, (typeof COUNT_FIGURES)[CountKey]][]) {
+            if (!(def.additiveOver as readonly string[]).includes(dim)) continue;
+            const parts = (report.breakdowns[dim] ?? []).map((g) => g.figures[key]);
+            const truthParts = (raw.breakdowns[dim] ?? []).map((g) => g.figures[key] as number);
+            // The groups really do add up to the overall figure...
+            expect(truthParts.reduce((a, b) => a + b, 0), `${dim} ${key}`).toBe(raw.overall[key]);
+            // ...so no single hidden cell may be left in the line.
+            const n = [report.overall[key], ...parts].filter((v) => v === SUPPRESSED).length;
+            expect(n, `${dim} ${key}`).not.toBe(1);
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('CSV', () => {
+  it('has the same figures as the JSON, suppressed cells marked the same way', () => {
+    const facts = Array.from({ length: 7 }, (_, i) => whole({ localAuthority: i < 5 ? 'birmingham' : 'dudley' }));
+    const report = run(facts, { groupBy: ['localAuthority', 'month'] }, 5);
+    const lines = metricsCsv(report).trimEnd().split('\r\n');
+    expect(lines[0]).toBe(['from', 'to', 'dimension', 'group', ...FIGURE_KEYS].join(','));
+    expect(lines).toHaveLength(1 + 1 + LOCAL_AUTHORITIES.length + 12);
+    const rows = lines.slice(1).map((l) => l.split(','));
+    const expected = [
+      ['overall', 'all', report.overall] as const,
+      ...(report.breakdowns.localAuthority ?? []).map((g) => ['localAuthority', g.group, g.figures] as const),
+      ...(report.breakdowns.month ?? []).map((g) => ['month', g.group, g.figures] as const),
+    ];
+    rows.forEach((row, i) => {
+      const [dim, group, figures] = expected[i] as (typeof expected)[number];
+      expect(row.slice(0, 4)).toEqual(['2026-01-01', '2026-12-31', dim, group]);
+      expect(row.slice(4)).toEqual(FIGURE_KEYS.map((k) => String(figures[k])));
+    });
+    expect(lines.join('\n')).toContain(SUPPRESSED);
+  });
+});
+
+describe('resolveMetricsQuery', () => {
+  const config = { maxPeriodMonths: 36 };
+  it('fills in a year to today and reads groupBy as a comma-separated list', () => {
+    expect(resolveMetricsQuery({}, '2026-11-28', config)).toEqual({ ok: true, query: { from: '2025-11-29', to: '2026-11-28', groupBy: [] } });
+    expect(resolveMetricsQuery({ from: '2026-01-01', to: '2026-03-31', groupBy: 'month, provider,month' }, '2026-11-28', config)).toEqual({
+      ok: true,
+      query: { from: '2026-01-01', to: '2026-03-31', groupBy: ['month', 'provider'] },
+    });
+    expect(resolveMetricsQuery({ from: '2024-01-01', to: '2026-12-31' }, '2026-11-28', config).ok).toBe(true);
+  });
+
+  it('refuses bad input, naming the parameter', () => {
+    const errors = (params: Record<string, string>, max = 36) => {
+      const r = resolveMetricsQuery(params, '2026-11-28', { maxPeriodMonths: max });
+      return r.ok ? [] : r.errors.map((e) => e.path);
+    };
+    expect(errors({ from: '2026-05-01', to: '2026-04-30' })).toEqual(['from']);
+    expect(errors({ groupBy: 'provider,postcode' })).toEqual(['groupBy']);
+    expect(errors({ from: '2024-01-01', to: '2027-01-01' })).toEqual(['to']);
+    expect(errors({ from: '2026-01-01', to: '2026-07-01' }, 6)).toEqual(['to']);
+    expect(errors({ from: '2026-01-01', to: '2026-06-30' }, 6)).toEqual([]);
+    expect(errors({ from: '2026-02-30' })).toEqual(['from']);
+    expect(errors({ to: 'yesterday' })).toEqual(['to']);
+    expect(errors({ planId: 'pl_x' })).toEqual(['planId']);
+  });
+});
