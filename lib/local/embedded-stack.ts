@@ -57,6 +57,8 @@ export interface EmbeddedOptions {
   publisher?: EventPublisher;
   /** Days after a plan ends before its identity is erased by the sweeper (default six years). */
   retentionDays?: number;
+  /** How old a feed entry must be before the pull feed shows it (default 2 s; tests use 0). */
+  feedSettleMs?: number;
   wrapPublisher?: (publisher: EventPublisher) => EventPublisher;
   /** Suppression threshold and longest period of the commissioner metrics (defaults 5 and 36 months). */
   metrics?: Partial<MetricsConfig>;
@@ -116,7 +118,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const services = new DirectoryStore(client, TABLE_NAME_DEFAULT);
   const audit = new DynamoAuditLog(client, TABLE_NAME_DEFAULT);
   await services.seed(directory, clock());
-  const webhookStore = new WebhookStore(client, TABLE_NAME_DEFAULT);
+  const webhookStore = new WebhookStore(client, TABLE_NAME_DEFAULT, options.feedSettleMs !== undefined ? { feedSettleMs: options.feedSettleMs } : {});
   const providerIds = directory.organizations.map((o) => o.id);
   const { intervalMs: webhookIntervalMs, ...dispatcherOptions } = options.webhooks ?? {};
   const dispatcher = new DeliveryDispatcher({ logger: { warn: (m, d) => console.error(m, d) }, ...dispatcherOptions, store: webhookStore, providerIds: () => providerIds });

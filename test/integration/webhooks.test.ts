@@ -4,6 +4,7 @@
  * library, retries with backoff then the dead letter, replay, the delivery log, 410 Gone, feed
  * pagination, and the refusals (each leaving the table exactly as it was).
  */
+import { WebhookStore } from '../../lib/adapters/dynamodb/webhook-store.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -73,6 +74,8 @@ beforeAll(async () => {
     port: 0,
     sweepIntervalMs: 0,
     clock,
+    // Entries written by this one process in sequence: no settle time needed to page the feed exactly.
+    feedSettleMs: 0,
     // The test runs the delivery loop itself; no jitter, so the backoff can be measured.
     webhooks: { intervalMs: 0, retrySchedule: SCHEDULE, jitter: 'none', timeoutMs: 2_000 },
   });
@@ -426,6 +429,16 @@ describe('pull feed', () => {
     const next = await t.call('GET', `/providers/anawim/feed?after=${after}`, { token });
     expect(next.json.items.map((e: Json) => e.id)).toEqual((await providerEvents(more.planId, 'anawim')).map((e) => e.id));
     expect(next.json.items.every((e: Json) => e.providerid === 'anawim' && e.specversion === '1.0')).toBe(true);
+  });
+
+  it('shows only entries older than the settle time, so a reader never steps past a write still landing', async () => {
+    const plan = await offeredTo('anawim');
+    const ids = (await providerEvents(plan.planId, 'anawim')).map((e) => e.id);
+    const settled = new WebhookStore(t.stack.plans.client, TABLE_NAME_DEFAULT, { feedSettleMs: 60_000 });
+    const page = await settled.feedPage('anawim', undefined, 500);
+    expect(page.entries.map((e) => e.event.id)).not.toEqual(expect.arrayContaining(ids));
+    const immediate = new WebhookStore(t.stack.plans.client, TABLE_NAME_DEFAULT, { feedSettleMs: 0 });
+    expect((await immediate.feedPage('anawim', undefined, 500)).entries.map((e) => e.event.id)).toEqual(expect.arrayContaining(ids));
   });
 
   it('a provider reads only its own feed; a bad cursor or limit is a 400', async () => {

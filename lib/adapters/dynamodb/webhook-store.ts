@@ -200,10 +200,20 @@ export function compareFeedPositions(a: FeedPosition, b: FeedPosition): number {
   return a[3] === b[3] ? 0 : a[3] < b[3] ? -1 : 1;
 }
 
+/** Longer than any feed write takes (plus clock skew between Lambda instances on AWS). */
+export const DEFAULT_FEED_SETTLE_MS = 2000;
+
 export class WebhookStore {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
-  constructor(client: DynamoDBDocumentClient, tableName: string) {
+  /**
+   * The feed shows only entries written at least this long ago. Feed entries are keyed by the wall
+   * time they were written; two deliveries running at once can finish in the other order than their
+   * times, so a reader that went right up to now could step past an entry that lands just behind it.
+   */
+  readonly feedSettleMs: number;
+  constructor(client: DynamoDBDocumentClient, tableName: string, options: { feedSettleMs?: number } = {}) {
+    this.feedSettleMs = options.feedSettleMs ?? DEFAULT_FEED_SETTLE_MS;
     this.client = client;
     this.tableName = tableName;
   }
@@ -496,7 +506,7 @@ export class WebhookStore {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': `${skPrefix}\uffff` },
+          ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': `${skPrefix}${new Date(Date.now() - this.feedSettleMs).toISOString()}\uffff` },
           Limit: Math.max(limit, 100),
           ExclusiveStartKey: start,
         }),
