@@ -172,7 +172,7 @@ export const SUPPRESSED = 'suppressed' as const;
 
 export const SUPPRESSION_RULES = [
   'Primary: a count below the threshold is suppressed (zero included); a median, percentile or mean taken over fewer plans (offers, for response time) than the threshold is suppressed.',
-  'Secondary: wherever a total and the counts that make it up are published together (the relations within a group, and the groups of a breakdown whose groups add up to the overall figure), no such set may have exactly one suppressed cell: the smallest other count is suppressed too (the total, when there is no other), repeated until none has.',
+  'Secondary: wherever a total and the counts that make it up are published together (the relations within a group, and the groups of a breakdown whose groups add up to the overall figure), no such set may have exactly one suppressed cell: the smallest other count is suppressed too (the first of equals; the total, when there is no other). The sets are visited in a fixed order (the relations of the overall group, then of each breakdown group in turn, then each breakdown figure by figure), again and again until none has exactly one.',
   'A rate is suppressed when its numerator or its denominator is suppressed.',
   'Suppressed cells read "suppressed" in both JSON and CSV.',
 ];
