@@ -4,6 +4,7 @@ import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository
 import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
 import { readFunctionConfig } from '../../lib/config.ts';
+import { recordSweep } from '../../lib/runtime/observability.ts';
 import { eraseIdentity, type ErasureDeps } from '../../lib/runtime/erasure.ts';
 
 export interface SweeperDeps extends PublishDeps {
@@ -107,7 +108,14 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
 }
 
 export function makeHandler(deps: SweeperDeps) {
-  return () => sweep(deps);
+  return async () => {
+    const report = await sweep(deps);
+    const now = new Date(deps.clock());
+    // The overdue gauge every five minutes is enough for its alarm and costs a keys-only count.
+    const overduePlans = now.getUTCMinutes() % 5 === 0 ? await deps.plans.countAlerted() : undefined;
+    recordSweep({ ...report, ...(overduePlans !== undefined ? { overduePlans } : {}) });
+    return { ...report, ...(overduePlans !== undefined ? { overduePlans } : {}) };
+  };
 }
 
 let built: ReturnType<typeof makeHandler> | undefined;

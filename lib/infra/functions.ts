@@ -75,6 +75,8 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     startsExecutions: true,
     publishesEvents: true,
     reservedConcurrency: 1,
+    // Retention erasure also removes the keyed link between a woman's plans, which needs the key.
+    readsIdentityKey: true,
   },
 };
 

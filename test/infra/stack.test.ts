@@ -305,7 +305,7 @@ describe('Wraparound stack', () => {
         const known = new Set<string>([...Object.values(ENV_NAMES), ...Object.values(OBSERVABILITY_ENV), 'NODE_OPTIONS']);
         for (const key of Object.keys(vars)) expect(known.has(key), `${name}: ${key} is not a shared constant`).toBe(true);
       }
-      expect(functionsThat((spec) => spec.readsIdentityKey)).toEqual(['api-commands']);
+      expect(functionsThat((spec) => spec.readsIdentityKey).sort()).toEqual(['api-commands', 'sweeper']);
       expect(env('api-commands')[ENV_NAMES.stateMachineArn]).toEqual({ Ref: Object.keys(resourcesOf(dev, 'AWS::StepFunctions::StateMachine'))[0] });
       expect(env('publish-events')[ENV_NAMES.eventBusName]).toEqual({ Ref: Object.keys(resourcesOf(dev, 'AWS::Events::EventBus'))[0] });
     });
@@ -956,7 +956,7 @@ describe('Wraparound stack', () => {
   });
 
   describe('identity-linking key', () => {
-    it('is a generated secret, encrypted with the data key, readable by api-commands alone, and kept in prod', () => {
+    it('is a generated secret, encrypted with the data key, readable by api-commands and the sweeper alone, and kept in prod', () => {
       for (const s of [dev, prod]) {
         const id = idOf(s, 'AWS::SecretsManager::Secret', { Name: `${s.config.namePrefix}/identity-key` });
         const secret = resourcesOf(s, 'AWS::SecretsManager::Secret')[id] as Resource;
@@ -964,15 +964,21 @@ describe('Wraparound stack', () => {
         expect(secret.Properties.SecretString).toBeUndefined();
         expect(secret.DeletionPolicy).toBe(s.config.retainData ? 'Retain' : 'Delete');
         const readers = statements(s).filter((x) => actionsOf(x.statement).includes('secretsmanager:GetSecretValue') && JSON.stringify(x.statement.Resource) === JSON.stringify({ Ref: id }));
-        expect(readers.map((x) => x.roles)).toEqual([[roleOf(s, 'api-commands')]]);
-        expect(actionsOf(readers[0]?.statement as Statement).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
-        const env = (resourcesOf(s, 'AWS::Lambda::Function')[functionIds(s)['api-commands']] as Resource).Properties.Environment as { Variables: Record<string, unknown> };
-        expect(env.Variables[ENV_NAMES.identityKeySecretArn]).toEqual({ Ref: id });
-        // The data key lets api-commands decrypt through Secrets Manager, and no other function.
+        const readerNames = ['api-commands', 'sweeper'] as const;
+        expect(readers.map((x) => x.roles).flat().sort()).toEqual(readerNames.map((n) => roleOf(s, n)).sort());
+        for (const r of readers) expect(actionsOf(r.statement).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+        for (const name of readerNames) {
+          const env = (resourcesOf(s, 'AWS::Lambda::Function')[functionIds(s)[name]] as Resource).Properties.Environment as { Variables: Record<string, unknown> };
+          expect(env.Variables[ENV_NAMES.identityKeySecretArn]).toEqual({ Ref: id });
+        }
+        // The data key lets those two decrypt through Secrets Manager, and no other function.
         const keyStatements = (dataKey(s).Properties.KeyPolicy as { Statement: (Statement & { Principal?: { AWS?: unknown }; Condition?: unknown })[] }).Statement;
         const forRoles = keyStatements.filter((st) => JSON.stringify(st.Principal?.AWS ?? '').includes('"Fn::GetAtt"'));
-        expect(forRoles).toEqual([expect.objectContaining({ Action: 'kms:Decrypt', Principal: { AWS: { 'Fn::GetAtt': [roleOf(s, 'api-commands'), 'Arn'] } } })]);
-        expect(render((forRoles[0]?.Condition as { StringEquals: Record<string, unknown> }).StringEquals['kms:ViaService'])).toBe('secretsmanager.<AWS::Region>.amazonaws.com');
+        expect(forRoles.map((st) => JSON.stringify(st.Principal?.AWS)).sort()).toEqual(readerNames.map((n) => JSON.stringify({ 'Fn::GetAtt': [roleOf(s, n), 'Arn'] })).sort());
+        for (const st of forRoles) {
+          expect(st.Action).toBe('kms:Decrypt');
+          expect(render((st.Condition as { StringEquals: Record<string, unknown> }).StringEquals['kms:ViaService'])).toBe('secretsmanager.<AWS::Region>.amazonaws.com');
+        }
       }
     });
   });

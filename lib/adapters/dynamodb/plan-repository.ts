@@ -385,6 +385,22 @@ export class PlanRepository {
     return (out.Items ?? []).map(itemToPlan);
   }
 
+  /** How many plans have an open escalation (the overdue gauge); counts keys only. */
+  async countAlerted(): Promise<number> {
+    let total = 0;
+    for (const shard of ALL_SHARDS) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await this.send<{ Count?: number; LastEvaluatedKey?: Record<string, unknown> }>(
+          new QueryCommand({ TableName: this.tableName, IndexName: 'byAlert', KeyConditionExpression: 'alertPk = :pk', ExpressionAttributeValues: { ':pk': keys.alertPartition(shard) }, Select: 'COUNT', ExclusiveStartKey: start }),
+        );
+        total += out.Count ?? 0;
+        start = out.LastEvaluatedKey;
+      } while (start);
+    }
+    return total;
+  }
+
   /** Plans with an open escalation, oldest first (the overdue worklist). */
   async listAlerted(limit: number): Promise<Plan[]> {
     const pages = await Promise.all(ALL_SHARDS.map((s) => this.queryIndex('byAlert', 'alertPk', keys.alertPartition(s), 'alertSince', undefined, limit)));
