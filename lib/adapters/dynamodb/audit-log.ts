@@ -5,8 +5,9 @@ import { storageError } from './client.ts';
 
 /**
  * The audit log: who read or wrote identity or plan detail, in which role, what, when and why.
- * Append-only: records are only ever created (never overwritten: the write is conditional), no
- * route updates or deletes them, and the IAM grants on AWS allow no UpdateItem/DeleteItem on them.
+ * Append-only: records are only ever created (never overwritten: the write is conditional) and no
+ * route updates or deletes them. (On AWS the table-wide read-write grants do not yet exclude AUDIT#
+ * items from UpdateItem/DeleteItem: that needs a Deny on those leading keys in the stack.)
  */
 export interface AuditEntry {
   who: string;

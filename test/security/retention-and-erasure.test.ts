@@ -1,0 +1,235 @@
+/**
+ * Erasure on request (POST /plans/{id}/erase-identity) and anonymisation by the sweeper after the
+ * retention period, over real HTTP on the simulated clock: the identity goes (the identity item
+ * and the keyed person link with it), the pseudonymous plan and the figures stay, and each
+ * erasure is in the audit log with who and why.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-log.ts';
+import { DAY_MS, referralBody, scanTable, SECRET_PARTICIPANT, secretParticipant, startSecurityStack, type SecurityStack } from './support.ts';
+
+const RETENTION_DAYS = 30;
+const HOUR_MS = 3600_000;
+let s: SecurityStack;
+
+beforeAll(async () => {
+  s = await startSecurityStack({ retentionDays: RETENTION_DAYS });
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+async function refer(participant = secretParticipant()) {
+  const res = await s.call('POST', '/plans', { token: s.coordinator, body: referralBody(participant) });
+  if (res.status !== 201) throw new Error(`refer: ${res.status} ${res.text}`);
+  return { planId: res.json.planId as string, participantId: res.json.participantId as string, participant };
+}
+
+async function command(planId: string, segment: string, body: unknown) {
+  const res = await s.call('POST', `/plans/${planId}/${segment}`, { token: s.coordinator, body });
+  if (res.status !== 200) throw new Error(`${segment}: ${res.status} ${res.text}`);
+  return res.json;
+}
+
+const consent = () => ({ scope: { shareWithProviders: true, dataCategories: ['needs'] }, givenAt: s.today(), method: 'written' });
+
+/** What the table holds about a participant: her identity item, and the keyed person link naming her id. */
+async function storedIdentity(participantId: string) {
+  const items = await scanTable(s.stack);
+  return {
+    identity: items.filter((i) => i.pk === `PARTICIPANT#${participantId}`),
+    person: items.filter((i) => String(i.pk).startsWith('PERSON#') && i.participantId === participantId),
+  };
+}
+
+async function auditOf(planId: string): Promise<AuditRecord[]> {
+  const to = s.today();
+  const from = new Date(Date.parse(`${to}T12:00:00Z`) - 31 * DAY_MS).toISOString().slice(0, 10);
+  const res = await s.call('GET', `/audit?from=${from}&to=${to}&planId=${planId}`, { token: s.teamLead });
+  expect(res.status).toBe(200);
+  return (res.json.items as AuditRecord[]).filter((r) => r.action !== 'read-audit');
+}
+
+const figures = async () => {
+  const res = await s.call('GET', '/metrics', { token: s.teamLead });
+  expect(res.status).toBe(200);
+  const { asOf: _asOf, generatedAt: _generatedAt, ...rest } = res.json as Record<string, unknown>;
+  return rest;
+};
+
+describe('erasure on request', () => {
+  let plan: { planId: string; participantId: string };
+
+  beforeAll(async () => {
+    plan = await refer();
+    await command(plan.planId, 'record-consent', consent());
+    await command(plan.planId, 'submit-assessment', { needs: [{ domain: 'mental-health', level: 'high', priority: true, goals: ['sleep better'] }] });
+  });
+
+  it('is for coordinators only: providers, team leads and commissioners get 403, and nothing is erased', async () => {
+    for (const token of [s.provider('anawim'), s.provider('bcwa'), s.teamLead, s.commissioner]) {
+      const res = await s.call('POST', `/plans/${plan.planId}/erase-identity`, { token, body: { reason: 'asked' } });
+      expect(res.status).toBe(403);
+    }
+    expect((await s.call('POST', `/plans/${plan.planId}/erase-identity`, { body: { reason: 'asked' } })).status).toBe(401);
+    expect((await storedIdentity(plan.participantId)).identity).toHaveLength(1);
+  });
+
+  it('refuses a request without a reason (400) or for an unknown plan (404)', async () => {
+    for (const body of [{}, { reason: '' }, { reason: 'x'.repeat(501) }, { reason: 'ok', extra: true }])
+      expect((await s.call('POST', `/plans/${plan.planId}/erase-identity`, { token: s.coordinator, body })).status, JSON.stringify(body).slice(0, 40)).toBe(400);
+    expect((await s.call('POST', '/plans/pl_000000000000000000000000/erase-identity', { token: s.coordinator, body: { reason: 'asked' } })).status).toBe(404);
+    expect((await storedIdentity(plan.participantId)).identity).toHaveLength(1);
+  });
+
+  it('erases the identity, keeps the plan and the figures, and records who and why', async () => {
+    const before = await s.call('GET', `/plans/${plan.planId}`, { token: s.coordinator });
+    expect(before.json.participant).toMatchObject(SECRET_PARTICIPANT);
+    const stored = await storedIdentity(plan.participantId);
+    expect(stored.identity).toHaveLength(1);
+    expect(stored.person).toHaveLength(1);
+    const figuresBefore = await figures();
+
+    const reason = 'Subject access: erasure requested in writing on 2 March';
+    const res = await s.call('POST', `/plans/${plan.planId}/erase-identity`, { token: s.coordinator, body: { reason } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toEqual({ planId: plan.planId, identityErasedAt: s.now() });
+
+    const after = await s.call('GET', `/plans/${plan.planId}`, { token: s.coordinator });
+    expect(after.status).toBe(200);
+    expect(after.json.participant).toBeUndefined();
+    expect(after.json.identityErasedAt).toBe(s.now());
+    expect(after.text).not.toContain(SECRET_PARTICIPANT.familyName);
+    // The pseudonymous plan is all there: stage, needs, allocations, version.
+    const { identityErasedAt: _erased, participant: _participant, ...kept } = after.json as Record<string, unknown>;
+    const { participant: _was, ...was } = before.json as Record<string, unknown>;
+    expect(kept).toEqual(was);
+    expect(await storedIdentity(plan.participantId)).toEqual({ identity: [], person: [] });
+    expect(await figures()).toEqual(figuresBefore);
+
+    const records = (await auditOf(plan.planId)).filter((r) => r.action === 'erase-identity');
+    expect(records).toEqual([expect.objectContaining({ who: 'demo-coordinator', role: 'coordinator', action: 'erase-identity', planId: plan.planId, participantId: plan.participantId, why: reason, at: s.now() })]);
+  });
+
+  it('answers a second request with 409 and writes nothing more', async () => {
+    const res = await s.call('POST', `/plans/${plan.planId}/erase-identity`, { token: s.coordinator, body: { reason: 'again' } });
+    expect(res.status).toBe(409);
+    expect((await auditOf(plan.planId)).filter((r) => r.action === 'erase-identity')).toHaveLength(1);
+  });
+
+  it("erases a woman's identity from every plan of hers, and marks them all", async () => {
+    const first = await refer();
+    await command(first.planId, 'withdraw', { reason: 'unreachable' });
+    const second = await refer(first.participant);
+    expect(second.participantId).toBe(first.participantId);
+    const res = await s.call('POST', `/plans/${first.planId}/erase-identity`, { token: s.coordinator, body: { reason: 'asked to be forgotten' } });
+    expect(res.status).toBe(200);
+    for (const planId of [first.planId, second.planId]) {
+      const plan = await s.call('GET', `/plans/${planId}`, { token: s.coordinator });
+      expect(plan.json.participant, planId).toBeUndefined();
+      expect(plan.json.identityErasedAt, planId).toBe(s.now());
+    }
+    expect(await storedIdentity(first.participantId)).toEqual({ identity: [], person: [] });
+  });
+});
+
+describe('anonymisation after the retention period, by the sweeper', () => {
+  /** Closed a year after the start; closed 20 days after that; never closed; withdrawn, then the same woman referred again. */
+  let closedFirst: { planId: string; participantId: string };
+  let closedLater: { planId: string; participantId: string };
+  let open: { planId: string; participantId: string };
+  let withdrawn: { planId: string; participantId: string };
+  let referredAgain: { planId: string; participantId: string };
+  let closedAt: string;
+
+  /** Exit, then record both follow-ups when due: the plan is closed at the last. */
+  const dueOf = (exited: { deadlines: { command: string; ref?: string; dueAt: string }[] }) =>
+    Object.fromEntries(exited.deadlines.filter((d) => d.command === 'follow-up-due').map((d) => [d.ref, d.dueAt])) as Record<string, string>;
+  const advanceTo = async (iso: string) => s.advance(Math.max(1, Date.parse(iso) - Date.parse(s.now())));
+
+  beforeAll(async () => {
+    closedFirst = await refer();
+    await command(closedFirst.planId, 'record-consent', consent());
+    const dueFirst = dueOf(await command(closedFirst.planId, 'exit', { reason: 'completed' }));
+    closedLater = await refer();
+    await command(closedLater.planId, 'record-consent', consent());
+    open = await refer();
+    withdrawn = await refer();
+    await command(withdrawn.planId, 'withdraw', { reason: 'declined-support' });
+    await s.advance(DAY_MS);
+    referredAgain = await refer((await s.call('GET', `/plans/${withdrawn.planId}`, { token: s.coordinator })).json.participant);
+    await s.advance(19 * DAY_MS);
+    const dueLater = dueOf(await command(closedLater.planId, 'exit', { reason: 'disengaged' }));
+
+    await advanceTo(new Date(Date.parse(dueFirst['6'] as string) + HOUR_MS).toISOString());
+    await command(closedFirst.planId, 'record-follow-up', { month: 6, reoffended: 'no' });
+    await advanceTo(new Date(Date.parse(dueLater['6'] as string) + HOUR_MS).toISOString());
+    await command(closedLater.planId, 'record-follow-up', { month: 6, reoffended: 'unknown' });
+    await advanceTo(new Date(Date.parse(dueFirst['12'] as string) + HOUR_MS).toISOString());
+    const closed = await command(closedFirst.planId, 'record-follow-up', { month: 12, reoffended: 'no' });
+    expect(closed.stage).toBe('closed');
+    closedAt = closed.closedAt;
+    await advanceTo(new Date(Date.parse(dueLater['12'] as string) + HOUR_MS).toISOString());
+    expect((await command(closedLater.planId, 'record-follow-up', { month: 12, reoffended: 'no' })).stage).toBe('closed');
+  });
+
+  it('leaves a closed plan alone until its retention period has ended', async () => {
+    await advanceTo(new Date(Date.parse(closedAt) + RETENTION_DAYS * DAY_MS - HOUR_MS).toISOString());
+    const plan = await s.call('GET', `/plans/${closedFirst.planId}`, { token: s.coordinator });
+    expect(plan.json.participant).toMatchObject(SECRET_PARTICIPANT);
+    expect((await storedIdentity(closedFirst.participantId)).identity).toHaveLength(1);
+  });
+
+  it('erases its identity an hour after the period, keeps the plan, and records the sweeper did it and why', async () => {
+    const figuresBefore = await figures();
+    await s.advance(2 * HOUR_MS);
+    const plan = await s.call('GET', `/plans/${closedFirst.planId}`, { token: s.coordinator });
+    expect(plan.status).toBe(200);
+    expect(plan.json.stage).toBe('closed');
+    expect(plan.json.participant).toBeUndefined();
+    expect(plan.json.identityErasedAt).toBeDefined();
+    expect(plan.json.followUps).toHaveLength(2);
+    expect(await storedIdentity(closedFirst.participantId)).toEqual({ identity: [], person: [] });
+    expect(await figures()).toEqual(figuresBefore);
+    const records = (await auditOf(closedFirst.planId)).filter((r) => r.action === 'anonymise');
+    expect(records).toEqual([
+      expect.objectContaining({ who: 'sweeper', role: 'system', action: 'anonymise', planId: closedFirst.planId, participantId: closedFirst.participantId, at: plan.json.identityErasedAt }),
+    ]);
+    expect(records[0]?.why).toContain(`${RETENTION_DAYS} days`);
+  });
+
+  it('leaves an open plan and a recently closed plan untouched', async () => {
+    for (const { planId, participantId } of [open, closedLater]) {
+      const plan = await s.call('GET', `/plans/${planId}`, { token: s.coordinator });
+      expect(plan.json.participant, planId).toMatchObject(SECRET_PARTICIPANT);
+      expect(plan.json.identityErasedAt, planId).toBeUndefined();
+      expect((await storedIdentity(participantId)).identity, planId).toHaveLength(1);
+    }
+    expect((await s.call('GET', `/plans/${closedLater.planId}`, { token: s.coordinator })).json.stage).toBe('closed');
+  });
+
+  it('anonymises a withdrawn plan too, but keeps the identity her newer open plan still uses', async () => {
+    expect(referredAgain.participantId).toBe(withdrawn.participantId);
+    const old = await s.call('GET', `/plans/${withdrawn.planId}`, { token: s.coordinator });
+    expect(old.json.participant).toBeUndefined();
+    expect(old.json.identityErasedAt).toBeDefined();
+    const current = await s.call('GET', `/plans/${referredAgain.planId}`, { token: s.coordinator });
+    expect(current.json.stage).not.toBe('closed');
+    expect(current.json.participant).toMatchObject(SECRET_PARTICIPANT);
+    expect((await storedIdentity(referredAgain.participantId)).identity).toHaveLength(1);
+  });
+
+  it('anonymises the later plan once its own period has ended', async () => {
+    await s.advance(21 * DAY_MS);
+    const plan = await s.call('GET', `/plans/${closedLater.planId}`, { token: s.coordinator });
+    expect(plan.json.participant).toBeUndefined();
+    expect(await storedIdentity(closedLater.participantId)).toEqual({ identity: [], person: [] });
+    expect((await auditOf(closedLater.planId)).map((r) => r.action)).toContain('anonymise');
+    // The open plan still has its identity.
+    expect((await s.call('GET', `/plans/${open.planId}`, { token: s.coordinator })).json.participant).toMatchObject(SECRET_PARTICIPANT);
+  });
+
+  it.todo(
+    'keeps anonymising after the first 100 plans of a stage: lib/adapters/dynamodb/plan-repository.ts endedBefore() queries byStage with Limit 100 and FilterExpression attribute_not_exists(identityErasedAt); DynamoDB applies Limit before the filter and an erased plan keeps its stageSk, so once 100 erased plans are the oldest of a stage every later query returns nothing and no plan is anonymised again (seen with limit 2 on dynalite). Fix: page with ExclusiveStartKey until `limit` plans are found or the range ends (or keep a sparse index of plans awaiting anonymisation)',
+  );
+});
