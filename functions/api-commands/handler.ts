@@ -114,6 +114,8 @@ export function makeHandler(deps: CommandApiDeps) {
       const plan = await deps.plans.getPlan(planId);
       const identity = plan ? await deps.plans.getIdentity(plan.participantId) : undefined;
       if (!identity || !sameIdentity(identity, referral.participant)) throw keyReused();
+      // A replay discloses the plan and her identity again: that is an access like any other.
+      await auditAccess(deps.audit, ctx, 'replay-referral', { planId, ...(plan ? { participantId: plan.participantId } : {}) }, now, 'referral');
       return { ...cached, headers: { ...cached.headers, location: `/plans/${planId}` }, body: JSON.stringify({ ...(JSON.parse(String(cached.body)) as object), participant: identity }) };
     }
     // A woman referred before: refuse a duplicate while a plan is open, otherwise link the new plan to
@@ -137,6 +139,7 @@ export function makeHandler(deps: CommandApiDeps) {
     const participantId = person ? person.participantId : `pt_${randomId()}`;
     if (matchKey && !(await deps.plans.claimPerson(matchKey, planId, participantId, claim?.planId, now)))
       throw problem(409, 'Another referral of this person is being recorded right now: look for it before referring again.', [{ path: 'participant', message: 'is being referred already' }]);
+    // Accountability first: no identity is written unless the audit record of writing it is.
     await auditAccess(deps.audit, ctx, 'refer-and-record-identity', { planId, participantId }, now, 'referral');
     // Never overwrites: for a woman referred before, her existing record stays as it is.
     const created = await deps.plans.putIdentity(participantId, referral.participant, now);
@@ -186,7 +189,15 @@ export function makeHandler(deps: CommandApiDeps) {
     if (!name) throw problem(404, `There is no allocation command "${ctx.params.command}". Allocation commands: accept, decline, record-contact, end.`);
     const role = ctx.principal?.role;
     if (!LIFECYCLE[name].actors.some((a) => a === role)) throw problem(403, `A ${role} may not ${ctx.params.command} an allocation.`);
-    return commandResponse(ctx, name, planIdOfAllocation(allocationId) as string, allocationId);
+    const planId = planIdOfAllocation(allocationId) as string;
+    if (role === 'provider') {
+      // Someone else's allocation is refused before anything else is looked at, so a provider cannot
+      // learn another provider's plan stage (409) or anything from validation (400).
+      const held = (await deps.plans.getPlan(planId, false))?.allocations.find((a) => a.allocationId === allocationId);
+      if (!held) throw problem(404, `No allocation ${allocationId}.`);
+      if (held.providerId !== ctx.principal?.providerId) throw problem(403, `Allocation ${allocationId} is held by another provider.`);
+    }
+    return commandResponse(ctx, name, planId, allocationId);
   }
 
   async function commandResponse(ctx: RouteContext, name: CommandName, planId: string, allocationId?: string): Promise<HttpResult> {
@@ -197,9 +208,11 @@ export function makeHandler(deps: CommandApiDeps) {
     const { payload, expectedVersion } = splitExpectedVersion(body);
     // Validate here as well as in the domain: bad input never starts an execution.
     parseWith(COMMAND_PAYLOADS[name], payload, `${ctx.params.command} request`);
+    // Audited before it runs: a command without its audit record never happens. A refused command
+    // leaves the record of the attempt and changes nothing else.
+    await auditAccess(deps.audit, ctx, `command:${name}`, { planId, ...(allocationId ? { allocationId } : {}) }, deps.clock(), principal.role === 'provider' ? 'delivering the allocated service' : 'support planning');
     const cached = await firstResponse(planId, idempotency);
     if (cached) return cached;
-    await auditAccess(deps.audit, ctx, `command:${name}`, { planId, ...(allocationId ? { allocationId } : {}) }, deps.clock(), principal.role === 'provider' ? 'delivering the allocated service' : 'support planning');
     const { state, replayed } = await run({
       name,
       planId,

@@ -1,3 +1,6 @@
+import { webhookUrlProblem } from '../../lib/local/webhooks/url-policy.ts';
+import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
+import { auditAccess } from '../../lib/api/audit-access.ts';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
@@ -28,6 +31,8 @@ import { readFunctionConfig } from '../../lib/config.ts';
 
 export interface ProvidersApiDeps {
   plans: PlanRepository;
+  /** Reads of plan detail (needs, levels) by providers are recorded here. */
+  audit?: AuditLog;
   /** The plans' clock (only used to date stored idempotent responses). */
   clock: () => string;
   webhooks: WebhookStore;
@@ -49,24 +54,6 @@ export interface ProvidersApiDeps {
 // ---------------------------------------------------------------------------------------------
 // Requests (their schemas live with the store, so the OpenAPI document shares them)
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** Why a webhook URL is refused, or undefined when it will do. */
-export function webhookUrlProblem(raw: string, allowHttpLoopback: boolean): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return 'is not an absolute URL';
-  }
-  if (url.protocol === 'http:') {
-    if (!allowHttpLoopback) return 'must use https';
-    if (!LOOPBACK_HOSTS.has(url.hostname)) return 'must use https (plain http is allowed only to localhost, 127.0.0.1 or [::1])';
-  } else if (url.protocol !== 'https:') return `must use https, not ${url.protocol.replace(/:$/, '')}`;
-  if (url.username || url.password) return 'must not carry a user name or password: the signature authenticates each delivery';
-  if (url.hash) return 'must not have a #fragment';
-  return undefined;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Responses
@@ -141,6 +128,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
   async function allocations(ctx: RouteContext): Promise<HttpResult> {
     const providerId = providerOf(ctx, 'allocations');
     const query = parseWith(AllocationListQuery, ctx.event.queryStringParameters ?? {}, 'query');
+    if (deps.audit) await auditAccess(deps.audit, ctx, 'read-provider-allocations', { providerId }, deps.clock(), 'delivering the allocated service');
     const records = await deps.plans.providerAllocations(providerId);
     const items = records.filter((r) => !query.status || r.status === query.status).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.allocationId.localeCompare(b.allocationId));
     return json(200, { items });
@@ -185,7 +173,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
       if (!subscription || subscription.status !== 'active') throw problem(409, `Subscription ${first.subscriptionId}, created by the first request with this Idempotency-Key, is no longer active.`);
       return json(cached.status, { ...first, secret: subscription.secret }, { 'idempotent-replayed': 'true' });
     }
-    const urlProblem = webhookUrlProblem(request.url, deps.allowHttpLoopback ?? false);
+    const urlProblem = webhookUrlProblem(request.url, { embedded: deps.allowHttpLoopback ?? false });
     if (urlProblem) throw problem(400, `url: ${urlProblem}`, [{ path: 'url', message: urlProblem }]);
     const subscription = {
       subscriptionId: newSubscriptionId(),

@@ -108,6 +108,7 @@ export function makeHandler(deps: QueryApiDeps) {
   async function offers(ctx: RouteContext) {
     const providerId = parseWith(ProviderId, ctx.params.providerId, 'provider id in the path', 'providerId');
     if (ctx.principal?.providerId !== providerId) throw problem(403, `This token is for provider ${ctx.principal?.providerId}; it cannot read ${providerId}'s offers.`);
+    await auditAccess(deps.audit, ctx, 'read-provider-offers', { providerId }, clock(), 'answering offers');
     const records = await deps.plans.providerAllocations(providerId);
     const items = records.filter((r) => r.status === 'offered').sort((a, b) => String(a.respondBy).localeCompare(String(b.respondBy)));
     return json(200, { items });

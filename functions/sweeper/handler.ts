@@ -5,6 +5,8 @@ import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
 import { readFunctionConfig } from '../../lib/config.ts';
 import { recordSweep } from '../../lib/runtime/observability.ts';
+import { FactStore } from '../../lib/metrics/fact-store.ts';
+import { factsWriter } from '../../lib/metrics/index.ts';
 import { eraseIdentity, type ErasureDeps } from '../../lib/runtime/erasure.ts';
 
 export interface SweeperDeps extends PublishDeps {
@@ -124,6 +126,8 @@ export const handler = () => {
   const deps = awsDeps();
   built ??= makeHandler({
     ...deps,
+    // Redelivered outboxes update the commissioner figures just as a first delivery does.
+    onPlanSaved: factsWriter(new FactStore(deps.plans.client, deps.plans.tableName)),
     clock: () => new Date().toISOString(),
     shouldReconcile: (now) => new Date(now).getUTCMinutes() === 0,
     retention: { days: readFunctionConfig(process.env).RETENTION_DAYS, plans: deps.plans, audit: deps.audit, identityKey: deps.identityKey },

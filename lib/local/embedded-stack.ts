@@ -154,6 +154,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     'api-directory': makeDirectoryApi({ baseDirectory: directory, services, clock }) as unknown as ApiFunction,
     'api-providers': makeProvidersApi({
       plans,
+      audit,
       clock,
       webhooks: webhookStore,
       providerIds,

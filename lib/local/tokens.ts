@@ -11,6 +11,7 @@ import type { Role } from '../api/routes.ts';
 export const LOCAL_ISSUER = 'wraparound-local';
 export const LOCAL_AUDIENCE = 'wraparound';
 const ALGORITHM = 'HS256';
+const MAX_TOKEN_AGE = '24h';
 
 export interface TokenRequest {
   role: Role;
@@ -49,7 +50,14 @@ export class LocalTokens {
   /** The claims of a valid token, or undefined: wrong algorithm, signature, issuer, audience or expiry. */
   async verify(token: string): Promise<Record<string, unknown> | undefined> {
     try {
-      const { payload } = await jwtVerify(token, this.secret, { algorithms: [ALGORITHM], issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE });
+      const { payload } = await jwtVerify(token, this.secret, {
+        algorithms: [ALGORITHM],
+        issuer: LOCAL_ISSUER,
+        audience: LOCAL_AUDIENCE,
+        requiredClaims: ['exp', 'iat', 'sub'],
+        // A token issued more than a day ago is refused whatever expiry it claims.
+        maxTokenAge: MAX_TOKEN_AGE,
+      });
       return payload as Record<string, unknown>;
     } catch (error) {
       if (error instanceof joseErrors.JOSEError) return undefined;

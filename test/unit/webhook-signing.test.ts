@@ -10,7 +10,7 @@ import { signatureHeaders } from '../../lib/local/webhooks/signing.ts';
 import { retryDelayMs, checkSchedule, DEFAULT_RETRY_SCHEDULE_MS } from '../../lib/local/webhooks/retry.ts';
 import { deliveryIdOf, newWebhookSecret, parseDeliveryId } from '../../lib/adapters/dynamodb/webhook-store.ts';
 import { toCloudEvent } from '../../lib/adapters/events/publisher.ts';
-import { webhookUrlProblem } from '../../functions/api-providers/handler.ts';
+import { webhookUrlProblem } from '../../lib/local/webhooks/url-policy.ts';
 
 const event = {
   id: '7f1c1f43-4d0b-4f0e-9b0e-3f8f5d0c2a11',
@@ -112,6 +112,6 @@ describe('delivery ids and webhook URLs', () => {
     ['https://user:pw@receiver.example.org/', true, 'must not carry a user name or password: the signature authenticates each delivery'],
     ['https://receiver.example.org/#frag', true, 'must not have a #fragment'],
   ])('%s (loopback http allowed: %s) → %s', (url, loopback, expected) => {
-    expect(webhookUrlProblem(url, loopback)).toBe(expected);
+    expect(webhookUrlProblem(url, { embedded: loopback })).toBe(expected);
   });
 });

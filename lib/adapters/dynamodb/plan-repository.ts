@@ -372,17 +372,25 @@ export class PlanRepository {
    * place in the stage index is the day it ended.
    */
   async endedBefore(stage: 'closed' | 'withdrawn', before: string, limit = 100): Promise<Plan[]> {
-    const out = await this.send<{ Items?: Item[] }>(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: 'byStage',
-        KeyConditionExpression: 'stagePk = :pk AND stageSk < :before',
-        FilterExpression: 'attribute_not_exists(identityErasedAt)',
-        ExpressionAttributeValues: { ':pk': keys.stagePartition(stage), ':before': before },
-        Limit: limit,
-      }),
-    );
-    return (out.Items ?? []).map(itemToPlan);
+    const found: Plan[] = [];
+    let start: Record<string, unknown> | undefined;
+    // The filter applies after DynamoDB's page limit, so keep paging past plans already erased.
+    do {
+      const out = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'byStage',
+          KeyConditionExpression: 'stagePk = :pk AND stageSk < :before',
+          FilterExpression: 'attribute_not_exists(identityErasedAt)',
+          ExpressionAttributeValues: { ':pk': keys.stagePartition(stage), ':before': before },
+          Limit: 200,
+          ExclusiveStartKey: start,
+        }),
+      );
+      found.push(...(out.Items ?? []).map(itemToPlan));
+      start = out.LastEvaluatedKey;
+    } while (start && found.length < limit);
+    return found.slice(0, limit);
   }
 
   /** How many plans have an open escalation (the overdue gauge); counts keys only. */
