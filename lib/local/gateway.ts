@@ -16,6 +16,14 @@ export interface GatewayOptions {
   extra?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
+/** Several embedded-only route sets as one `extra` hook: the first that answers wins. */
+export function composeExtra(...hooks: NonNullable<GatewayOptions['extra']>[]): NonNullable<GatewayOptions['extra']> {
+  return async (req, res) => {
+    for (const hook of hooks) if (await hook(req, res)) return true;
+    return false;
+  };
+}
+
 async function readBody(req: IncomingMessage): Promise<string | 'too-large'> {
   const chunks: Buffer[] = [];
   let size = 0;

@@ -1,0 +1,125 @@
+import { readFile, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { matchRoute } from '../api/routes.ts';
+import type { DemoUser } from './embedded-stack.ts';
+
+/** Where `npm start` (prestart) builds the web app. */
+export const WEB_DIST_DEFAULT = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+  '.map': 'application/json',
+};
+
+/** The same policy CloudFront sets on AWS (lib/infra/web.ts), with the API on this very origin. */
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "manifest-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "object-src 'none'",
+].join('; ');
+
+const SECURITY_HEADERS = {
+  'content-security-policy': CSP,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
+
+const isLoopback = (address: string | undefined) => address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+
+/**
+ * The web app on the embedded stack, on the API's own port: the built files of web/dist, the SPA
+ * fallback (a browser asking for HTML at a path that is not an API route gets index.html), the
+ * runtime config the app reads at start (`/config.json`: embedded sign-in), and the demo users the
+ * sign-in page offers (`GET /_local/demo-users`, to this machine only: it hands out tokens).
+ */
+export function webRoutes(deps: { distDir?: string; demoUsers: () => readonly DemoUser[] }) {
+  const root = resolve(deps.distDir ?? WEB_DIST_DEFAULT);
+  const sendJson = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(body));
+  };
+
+  async function file(path: string): Promise<string | undefined> {
+    const target = normalize(join(root, path));
+    if (target !== root && !target.startsWith(root + sep)) return undefined;
+    try {
+      return (await stat(target)).isFile() ? target : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse, target: string) {
+    const body = await readFile(target);
+    const hashed = target.startsWith(join(root, 'assets') + sep);
+    res.writeHead(200, {
+      'content-type': TYPES[extname(target)] ?? 'application/octet-stream',
+      'content-length': body.length,
+      // Built assets carry a content hash in their name; index.html names the current ones.
+      'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
+      ...SECURITY_HEADERS,
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const method = req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (path === '/config.json') {
+      sendJson(res, 200, { auth: 'embedded', apiUrl: '' });
+      return true;
+    }
+    if (path === '/_local/demo-users') {
+      if (!isLoopback(req.socket.remoteAddress)) {
+        sendJson(res, 403, { type: 'about:blank', title: 'Forbidden', status: 403, detail: 'Demo users are offered to this machine only: sign in with a token instead.' });
+        return true;
+      }
+      sendJson(res, 200, { items: deps.demoUsers().map((u) => ({ name: u.name, role: u.role, ...(u.providerId ? { providerId: u.providerId } : {}), token: u.token })) });
+      return true;
+    }
+    if (path.startsWith('/_local/') || matchRoute(method, path)) return false;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      return false;
+    }
+    const found = decoded !== '/' ? await file(decoded) : undefined;
+    if (found) {
+      await serve(req, res, found);
+      return true;
+    }
+    // Client-side routes: a browser navigation (it asks for HTML) that is no file and no API route.
+    const wantsHtml = (req.headers.accept ?? '').includes('text/html');
+    if (!wantsHtml || extname(decoded) !== '') return false;
+    const index = await file('index.html');
+    if (!index) {
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      res.end('The web app is not built: run `npm run build:web` (npm start does it for you).\n');
+      return true;
+    }
+    await serve(req, res, index);
+    return true;
+  };
+}
