@@ -27,8 +27,11 @@ export function handlerEntry(name: FunctionName): string {
 /**
  * `directory`: only the items of the DIRECTORY partition (service capacity and holds), enforced with
  * a dynamodb:LeadingKeys condition: the steps that reserve capacity never see a plan or an identity.
+ * `metrics-facts`: reads of the metrics projection's partitions only (METRICS#FACTS#<shard> and
+ * METRICS#META, lib/metrics/fact-store.ts), likewise by leading key: the commissioner figures are
+ * computed from them, never from a plan or an identity.
  */
-export type TableAccess = 'none' | 'read' | 'read-write' | 'directory';
+export type TableAccess = 'none' | 'read' | 'read-write' | 'directory' | 'metrics-facts';
 
 /** What each function is and may do: the stack grants exactly this, nothing more. */
 export interface FunctionSpec {
@@ -43,6 +46,12 @@ export interface FunctionSpec {
   publishesEvents?: boolean;
   /** May read the identity-linking key from Secrets Manager, and gets IDENTITY_KEY_SECRET_ARN. */
   readsIdentityKey?: boolean;
+  /**
+   * Appends audit records (lib/adapters/dynamodb/audit-log.ts): it may put items in the AUDIT#
+   * partitions (a function whose table access is read-only gets that and no other write). The table's
+   * resource policy lets no other principal put an AUDIT# item, and nobody update or delete one.
+   */
+  writesAudit?: boolean;
   /** Concurrent executions reserved, and so capped: for a function that protects what it calls. */
   reservedConcurrency?: number;
 }
@@ -58,12 +67,16 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
   'publish-events': { description: 'PlanCommand: deliver the outbox (history, provider views, bus)', memoryMb: 256, timeout: seconds(10), table: 'read-write', publishesEvents: true },
   // Writes the participant's identity item before it starts the refer execution.
   // Its referrals link a woman's earlier plans by an HMAC of her identity, keyed by a secret only it reads.
-  'api-commands': { description: 'HTTP API: commands, run as synchronous Express executions', memoryMb: 512, timeout: seconds(29), table: 'read-write', startsExecutions: true, readsIdentityKey: true },
-  'api-queries': { description: 'HTTP API: reads (worklists, plans, history, provider offers)', memoryMb: 512, timeout: seconds(10), table: 'read' },
+  // Audits every command, referral and erasure request before it runs.
+  'api-commands': { description: 'HTTP API: commands, run as synchronous Express executions', memoryMb: 512, timeout: seconds(29), table: 'read-write', startsExecutions: true, readsIdentityKey: true, writesAudit: true },
+  // Read-only but for its audit records: every read of plan or identity detail (and of the audit log
+  // itself) is recorded before anything is disclosed.
+  'api-queries': { description: 'HTTP API: reads (worklists, plans, history, provider offers)', memoryMb: 512, timeout: seconds(10), table: 'read', writesAudit: true },
   'api-directory': { description: 'HTTP API: the provider directory (HSDS reads, availability changes)', memoryMb: 512, timeout: seconds(10), table: 'read-write' },
-  'api-providers': { description: 'HTTP API: provider allocations, pull feed, webhook subscriptions and deliveries', memoryMb: 512, timeout: seconds(10), table: 'read-write' },
+  // Audits providers' reads of their allocations.
+  'api-providers': { description: 'HTTP API: provider allocations, pull feed, webhook subscriptions and deliveries', memoryMb: 512, timeout: seconds(10), table: 'read-write', writesAudit: true },
   // Reads the stored plan facts and answers with suppressed aggregates only.
-  'api-metrics': { description: 'HTTP API: commissioner figures (aggregates of stored plan facts, small numbers suppressed)', memoryMb: 512, timeout: seconds(10), table: 'read' },
+  'api-metrics': { description: 'HTTP API: commissioner figures (aggregates of stored plan facts, small numbers suppressed)', memoryMb: 512, timeout: seconds(10), table: 'metrics-facts' },
   // Redelivers stranded outboxes through the same publisher as Publish events.
   // One sweep at a time: two overlapping sweeps would race to start the same timer commands and
   // double the load on the state machine and the table after an outage.
@@ -77,6 +90,8 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     reservedConcurrency: 1,
     // Retention erasure also removes the keyed link between a woman's plans, which needs the key.
     readsIdentityKey: true,
+    // Retention erasure ('anonymise') is audited like an erasure request.
+    writesAudit: true,
   },
 };
 

@@ -10,10 +10,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { keys } from '../adapters/dynamodb/keys.ts';
+import { ALL_SHARDS, keys } from '../adapters/dynamodb/keys.ts';
 import { TABLE_DEFINITION } from '../adapters/dynamodb/table-definition.ts';
 import { ENV_NAMES } from '../config.ts';
 import { seedDirectory } from '../directory/load.ts';
+import { metricsKeys } from '../metrics/fact-store.ts';
 import { definePlanCommand, type StepFunctions } from '../../workflows/plan-command/definition.ts';
 import { Alarms } from './alarms.ts';
 import { Api } from './api.ts';
@@ -34,6 +35,28 @@ export const DIRECTORY_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamod
  */
 export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
 export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+/** The audit log's partitions (AUDIT#<day>, lib/adapters/dynamodb/audit-log.ts) as a dynamodb:LeadingKeys pattern. */
+export const AUDIT_LEADING_KEYS = `${keys.audit('', '', '').pk}*`;
+/** What an audit writer does with an audit record: create it (a conditional put, never an overwrite). */
+export const AUDIT_WRITE_ACTIONS = ['dynamodb:PutItem'];
+/**
+ * Every item write that could change or remove an existing audit record, or put one past the
+ * writers' grant: denied on AUDIT# leading keys to every principal by the table's resource policy.
+ * (TransactWriteItems is authorised as the PutItem, UpdateItem and DeleteItem of its parts.)
+ */
+export const AUDIT_CHANGE_ACTIONS = ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/**
+ * PartiQL writes (ExecuteStatement and its batches and transactions): no code uses them, and their
+ * requests are not the item APIs whose leading keys the audit rules above are written against, so the
+ * table refuses them to everyone.
+ */
+export const PARTIQL_WRITE_ACTIONS = ['dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'];
+
+/** The partitions of the metrics projection (lib/metrics/fact-store.ts): the only items api-metrics may read. */
+export const METRICS_LEADING_KEYS = [...ALL_SHARDS.map((shard) => metricsKeys.factsPartition(shard)), metricsKeys.marker().pk];
+/** What the fact store reads: the marker (GetItem) and the fact partitions (Query). */
+export const METRICS_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
 
 /**
  * What a caller of the table needs of its key, through DynamoDB only: Decrypt to open the table key
@@ -189,15 +212,74 @@ export class WraparoundStack extends Stack {
     // by one rather than as <table>/index/*.
     const tableResources = [this.table.tableArn, ...TABLE_DEFINITION.indexes.map((index) => `${this.table.tableArn}/index/${index.name}`)];
     const viaDynamoDb = { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.${this.urlSuffix}` } };
+    // What each function needs of the table key, gathered over its table grants: one statement each.
+    const keyActionsOf = new Map<FunctionName, Set<string>>();
     const grantTable = (name: FunctionName, actions: string[], keyActions: string[], conditions?: Record<string, unknown>, resources = tableResources) => {
       fn[name].addToRolePolicy(new iam.PolicyStatement({ actions, resources, ...(conditions ? { conditions } : {}) }));
-      fn[name].addToRolePolicy(new iam.PolicyStatement({ actions: keyActions, resources: [key.keyArn], conditions: viaDynamoDb }));
+      const needed = keyActionsOf.get(name) ?? new Set<string>();
+      for (const action of keyActions) needed.add(action);
+      keyActionsOf.set(name, needed);
     };
     for (const name of functionsThat((spec) => spec.table === 'read')) grantTable(name, TABLE_READ_ACTIONS, TABLE_KEY_READ_ACTIONS);
     for (const name of functionsThat((spec) => spec.table === 'read-write')) grantTable(name, [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS], TABLE_KEY_WRITE_ACTIONS);
     for (const name of functionsThat((spec) => spec.table === 'directory')) {
       grantTable(name, DIRECTORY_ACTIONS, TABLE_KEY_WRITE_ACTIONS, { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [keys.serviceStatePrefix().pk] } }, [this.table.tableArn]);
     }
+    for (const name of functionsThat((spec) => spec.table === 'metrics-facts')) {
+      grantTable(name, METRICS_READ_ACTIONS, TABLE_KEY_READ_ACTIONS, { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': METRICS_LEADING_KEYS } }, [this.table.tableArn]);
+    }
+    // Audit writers whose table access puts nothing (api-queries reads only) may put audit records and
+    // nothing else: ForAllValues holds only when every leading key of the request is an AUDIT# one.
+    // Read-write audit writers already hold PutItem on the table; a second, narrower statement would
+    // add nothing.
+    for (const name of functionsThat((spec) => spec.writesAudit && spec.table !== 'read-write')) {
+      grantTable(name, AUDIT_WRITE_ACTIONS, TABLE_KEY_WRITE_ACTIONS, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [AUDIT_LEADING_KEYS] } }, [this.table.tableArn]);
+    }
+    for (const [name, keyActions] of keyActionsOf) fn[name].addToRolePolicy(new iam.PolicyStatement({ actions: [...keyActions], resources: [key.keyArn], conditions: viaDynamoDb }));
+
+    // The audit log is append-only on AWS too, enforced on the table rather than on each role: a
+    // resource policy's Deny binds every principal of the account (these function roles, a role a
+    // later change adds and forgets, an operator at the console), where a Deny in each function's
+    // policy binds only the roles that remember to carry it. Its only exception names the audit
+    // writers' roles: they may create audit records, nobody else may; nobody may update, delete or
+    // batch-write one. IAM cannot see a request's ConditionExpression, so a writer's put of an
+    // existing key is stopped by the adapter's attribute_not_exists(pk) (and keys carrying a random
+    // UUID), not here. Records that must one day expire can do so by a TTL attribute set when they are
+    // created: TTL deletions are the service's own, not a principal's request. Lifting the rule takes a
+    // change to the table's policy, a control-plane call CloudTrail records. (Table's own resourcePolicy
+    // support: moving to TableV2 for it would replace the retained prod table.)
+    // The table's ARN by name: a resource policy cannot refer to the table it is part of.
+    const tableArnByName = this.formatArn({ service: 'dynamodb', resource: 'table', resourceName: config.namePrefix });
+    const onAuditRecords = { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': [AUDIT_LEADING_KEYS] } };
+    this.table.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AuditRecordsAreNeverChanged',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: AUDIT_CHANGE_ACTIONS,
+        resources: [tableArnByName],
+        conditions: onAuditRecords,
+      }),
+    );
+    this.table.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyAuditWritersCreateAuditRecords',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: AUDIT_WRITE_ACTIONS,
+        resources: [tableArnByName],
+        conditions: { ...onAuditRecords, ArnNotEquals: { 'aws:PrincipalArn': functionsThat((spec) => spec.writesAudit).map((name) => this.functions.roles[name].roleArn) } },
+      }),
+    );
+    this.table.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'NoPartiQLWrites',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: PARTIQL_WRITE_ACTIONS,
+        resources: [tableArnByName],
+      }),
+    );
 
     // The key of the keyed hash that links a woman's plans across referrals: random, never in the
     // template, encrypted with the data key, readable by api-commands alone. Losing it unlinks every

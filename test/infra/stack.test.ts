@@ -14,7 +14,20 @@ import { seedDirectory } from '../../lib/directory/load.ts';
 import { ESM_REQUIRE_BANNER, FUNCTION_NAMES, PROJECT_ROOT, functionSpec, functionsThat, type FunctionName } from '../../lib/infra/functions.ts';
 import { CLOUDEVENT_CONTENT_TYPE, WEBHOOK_KEY_HEADER, placeholderWebhookUrl } from '../../lib/infra/provider-delivery.ts';
 import { stageConfig } from '../../lib/infra/stage-config.ts';
-import { EVENT_SOURCE, TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/infra/wraparound-stack.ts';
+import {
+  AUDIT_CHANGE_ACTIONS,
+  AUDIT_LEADING_KEYS,
+  AUDIT_WRITE_ACTIONS,
+  DIRECTORY_ACTIONS,
+  EVENT_SOURCE,
+  METRICS_LEADING_KEYS,
+  METRICS_READ_ACTIONS,
+  PARTIQL_WRITE_ACTIONS,
+  TABLE_READ_ACTIONS,
+  TABLE_WRITE_ACTIONS,
+} from '../../lib/infra/wraparound-stack.ts';
+import { ALL_SHARDS, keys } from '../../lib/adapters/dynamodb/keys.ts';
+import { metricsKeys } from '../../lib/metrics/fact-store.ts';
 import { METRIC_NAMES, METRICS_NAMESPACE, OBSERVABILITY_ENV, SERVICE_DIMENSION } from '../../lib/runtime/observability.ts';
 import { WEB_RUNTIME_CONFIG_FILE } from '../../lib/infra/web.ts';
 import { planInStage } from '../support/domain-fixtures.ts';
@@ -30,6 +43,8 @@ interface Statement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+  Principal?: unknown;
 }
 
 const resourcesOf = (s: Synthesized, type: string) => s.template.findResources(type) as Record<string, Resource>;
@@ -100,6 +115,71 @@ function actionsGrantedTo(s: Synthesized, name: FunctionName): string[] {
   return statements(s)
     .filter((x) => x.roles.includes(role))
     .flatMap((x) => actionsOf(x.statement));
+}
+
+/** An IAM pattern (`*` for any characters; the stack's patterns use no `?`) as a regular expression. */
+const glob = (pattern: string) => new RegExp('^' + pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+
+/** The table's statements in its resource policy. */
+function tableResourcePolicy(s: Synthesized): Statement[] {
+  return ((only(s, 'AWS::DynamoDB::Table').Properties.ResourcePolicy as { PolicyDocument: { Statement: Statement[] } } | undefined)?.PolicyDocument.Statement ?? []);
+}
+
+/** A request to the table (or one of its indexes) as IAM sees it: who, which action, which partition keys. */
+interface TableRequest {
+  /** A function's role (`<RoleId.Arn>`, as a GetAtt renders) or any other principal's ARN. */
+  principal: string;
+  action: string;
+  leadingKeys: string[];
+  index?: string;
+}
+
+/**
+ * How IAM decides a table request within the account: an explicit Deny in the principal's policies
+ * or the table's resource policy wins, then an Allow in either, else the implicit deny. Only the
+ * condition operators and keys the stack uses are understood; anything else fails the test, so a
+ * new kind of condition cannot be silently misread.
+ */
+function decide(s: Synthesized, request: TableRequest, identity: Statement[]): 'allow' | 'deny' | 'implicit-deny' {
+  const tableId = Object.keys(resourcesOf(s, 'AWS::DynamoDB::Table'))[0] as string;
+  const tableArn = `arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${s.config.namePrefix}`;
+  const target = request.index ? `${tableArn}/index/${request.index}` : tableArn;
+  const canonical = (resource: unknown) => render(resource).replace(`<${tableId}.Arn>`, tableArn);
+  const holds = (condition: Statement['Condition']) =>
+    Object.entries(condition ?? {}).every(([operator, entries]) =>
+      Object.entries(entries).every(([key, raw]) => {
+        const values = [raw].flat().map(render);
+        const actual = key === 'dynamodb:LeadingKeys' ? request.leadingKeys : key === 'aws:PrincipalArn' ? [request.principal] : expect.fail(`decide(): unknown condition key ${key}`);
+        const like = (a: string) => values.some((v) => glob(v).test(a));
+        switch (operator) {
+          case 'ForAllValues:StringEquals':
+            return actual.every((a) => values.includes(a));
+          case 'ForAllValues:StringLike':
+            return actual.every(like);
+          case 'ForAnyValue:StringLike':
+            return actual.some(like);
+          case 'ArnNotEquals':
+            return actual.every((a) => !values.includes(a));
+          default:
+            return expect.fail(`decide(): unknown condition operator ${operator}`);
+        }
+      }),
+    );
+  const applies = (statement: Statement) =>
+    actionsOf(statement).some((a) => glob(a).test(request.action)) && [statement.Resource].flat().some((r) => glob(canonical(r)).test(target)) && holds(statement.Condition);
+  const resourcePolicy = tableResourcePolicy(s).filter((x) => {
+    const principals = [(x.Principal as { AWS?: unknown } | undefined)?.AWS].flat().map(render);
+    return principals.includes('*') || principals.includes(request.principal);
+  });
+  const relevant = [...identity, ...resourcePolicy].filter(applies);
+  if (relevant.some((x) => x.Effect === 'Deny')) return 'deny';
+  return relevant.some((x) => x.Effect === 'Allow') ? 'allow' : 'implicit-deny';
+}
+
+/** decide() for a function's role, with the statements of its own policies. */
+function decideFor(s: Synthesized, name: FunctionName, request: Omit<TableRequest, 'principal'>) {
+  const role = roleOf(s, name);
+  return decide(s, { ...request, principal: `<${role}.Arn>` }, statements(s).filter((x) => x.roles.includes(role)).map((x) => x.statement));
 }
 
 /** The directory of the deployed functions: one delivery channel per organisation. */
@@ -383,20 +463,34 @@ describe('Wraparound stack', () => {
       // Transactions need the actions of their parts, which the adapters would have to grant themselves.
       expect([...used].filter((a) => a.includes('Transact') || a === 'dynamodb:CreateTable' || a === 'dynamodb:DescribeTable')).toEqual([]);
       expect(new Set([...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS])).toEqual(used);
+      // The narrower grants name actions of those sets only, and no role holds any other DynamoDB action.
+      for (const action of [...METRICS_READ_ACTIONS, ...AUDIT_WRITE_ACTIONS, ...AUDIT_CHANGE_ACTIONS]) expect(used, action).toContain(action);
+      for (const s of [dev, prod]) {
+        const granted = statements(s).flatMap((x) => actionsOf(x.statement)).filter((a) => a.startsWith('dynamodb:'));
+        for (const action of granted) expect(used.has(action) || DIRECTORY_ACTIONS.includes(action), action).toBe(true);
+      }
     });
 
-    it('readers cannot write; the deciding steps reach only the directory partition', () => {
+    it('readers write nothing but their audit records; the deciding steps reach only the directory partition', () => {
       expect(functionsThat((s) => s.table === 'read')).toEqual(expect.arrayContaining(['load-plan', 'api-queries']));
       expect(functionsThat((s) => s.table === 'read-write')).toEqual(expect.arrayContaining(['save-plan', 'publish-events', 'api-commands', 'sweeper']));
       expect(functionsThat((s) => s.table === 'directory')).toEqual(['decide', 'allocate-providers']);
+      expect(functionsThat((s) => s.table === 'metrics-facts')).toEqual(['api-metrics']);
       expect(functionsThat((s) => s.table === 'none')).toEqual([]);
       const writes = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+      const tableId = Object.keys(resourcesOf(dev, 'AWS::DynamoDB::Table'))[0] as string;
       for (const name of functionsThat((s) => s.table === 'read')) {
         const actions = actionsGrantedTo(dev, name);
         expect(actions).toContain('dynamodb:GetItem');
         expect(actions).toContain('dynamodb:Query');
         expect(actions).toContain('kms:Decrypt');
-        for (const w of writes) expect(actions, name).not.toContain(w);
+        const role = roleOf(dev, name);
+        const writing = statements(dev).filter((x) => x.roles.includes(role) && actionsOf(x.statement).some((a) => writes.includes(a)));
+        // An audit writer's one write: PutItem on the table itself, for AUDIT# partition keys only.
+        expect(
+          writing.map((x) => x.statement),
+          name,
+        ).toEqual(functionSpec(name).writesAudit ? [{ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: { 'Fn::GetAtt': [tableId, 'Arn'] }, Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [AUDIT_LEADING_KEYS] } } }] : []);
       }
       for (const name of functionsThat((s) => s.table === 'read-write')) {
         const actions = actionsGrantedTo(dev, name);
@@ -408,9 +502,97 @@ describe('Wraparound stack', () => {
         const tableStatements = statements(dev).filter((x) => x.roles.includes(role) && actionsOf(x.statement).some((a) => a.startsWith('dynamodb:')));
         expect(tableStatements.length, name).toBeGreaterThan(0);
         for (const { statement } of tableStatements) {
-          expect((statement as Statement & { Condition?: unknown }).Condition, name).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['DIRECTORY'] } });
+          expect(statement.Condition, name).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['DIRECTORY'] } });
           for (const a of ['dynamodb:Scan', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem']) expect(actionsOf(statement), name).not.toContain(a);
         }
+      }
+      // One statement per role for the table key, with what its table grants need (write actions only for writers).
+      for (const name of FUNCTION_NAMES) {
+        const role = roleOf(dev, name);
+        const keyStatements = statements(dev).filter((x) => x.roles.includes(role) && actionsOf(x.statement).some((a) => a.startsWith('kms:')));
+        expect(keyStatements, name).toHaveLength(1);
+        const spec = functionSpec(name);
+        const writer = spec.table === 'read-write' || spec.table === 'directory' || Boolean(spec.writesAudit);
+        expect(actionsOf((keyStatements[0] as { statement: Statement }).statement).includes('kms:GenerateDataKey'), name).toBe(writer);
+      }
+    });
+
+    it('audit records: only the audit writers create them, and no principal at all (function or operator) changes or removes one', () => {
+      const writers = functionsThat((s) => s.writesAudit);
+      expect(writers).toEqual(['api-commands', 'api-queries', 'api-providers', 'sweeper']);
+      // Every handler that records audit entries is one of them (the converse is a spec promise: a writer may not audit yet).
+      for (const name of FUNCTION_NAMES) {
+        const text = readFileSync(join(PROJECT_ROOT, 'functions', name, 'handler.ts'), 'utf8');
+        if (/auditAccess|eraseIdentity|deps\.audit\b|\baudit:/.test(text)) expect(writers, `${name} records audit entries: give it writesAudit in FUNCTION_SPECS`).toContain(name);
+      }
+      // The grants assume the audit log only ever creates records, with a conditional put, and that
+      // no other code builds an audit key.
+      const adapter = readFileSync(join(PROJECT_ROOT, 'lib', 'adapters', 'dynamodb', 'audit-log.ts'), 'utf8');
+      expect([...adapter.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]).sort()).toEqual(['Put', 'Query']);
+      expect(adapter).toContain("ConditionExpression: 'attribute_not_exists(pk)'");
+      const buildsAuditKeys = ['lib', 'functions', 'workflows']
+        .flatMap((dir) => filesUnder(join(PROJECT_ROOT, dir)))
+        .filter((f) => f.endsWith('.ts') && !f.includes(join('lib', 'infra')) && readFileSync(f, 'utf8').includes('keys.audit('));
+      expect(buildsAuditKeys.map((f) => relative(PROJECT_ROOT, f))).toEqual([join('lib', 'adapters', 'dynamodb', 'audit-log.ts')]);
+      expect(keys.audit('2025-06-01', 't', 'id').pk).toMatch(glob(AUDIT_LEADING_KEYS));
+
+      const audit = keys.audit('2025-06-01', '2025-06-01T10:00:00.000Z', 'a1').pk;
+      const plan = 'PLAN#p1';
+      // Someone else in the account allowed everything on DynamoDB (an operator, a role added later).
+      const operator = 'arn:aws:iam::000000000000:role/operator';
+      const everything: Statement[] = [{ Effect: 'Allow', Action: 'dynamodb:*', Resource: '*' }];
+      for (const s of [dev, prod]) {
+        for (const name of FUNCTION_NAMES) {
+          const spec = functionSpec(name);
+          const put = decideFor(s, name, { action: 'dynamodb:PutItem', leadingKeys: [audit] });
+          expect(put, `${s.config.stage} ${name} PutItem AUDIT#`).toBe(spec.writesAudit ? 'allow' : 'deny');
+          for (const action of AUDIT_CHANGE_ACTIONS) {
+            expect(decideFor(s, name, { action, leadingKeys: [audit] }), `${s.config.stage} ${name} ${action} AUDIT#`).toBe('deny');
+          }
+          // A batch that touches an audit record anywhere among its items.
+          expect(decideFor(s, name, { action: 'dynamodb:BatchWriteItem', leadingKeys: [plan, audit] }), name).toBe('deny');
+          for (const action of PARTIQL_WRITE_ACTIONS) expect(decideFor(s, name, { action, leadingKeys: [] }), `${name} ${action}`).toBe('deny');
+          // The Deny is about audit records alone: a read-write function still writes everything else.
+          if (spec.table === 'read-write') {
+            for (const action of TABLE_WRITE_ACTIONS) expect(decideFor(s, name, { action, leadingKeys: [plan] }), `${s.config.stage} ${name} ${action} PLAN#`).toBe('allow');
+          }
+          // Audit writers read the log through the functions that may (api-queries serves GET /audit).
+          if (name === 'api-queries') expect(decideFor(s, name, { action: 'dynamodb:Query', leadingKeys: [audit] })).toBe('allow');
+        }
+        for (const action of [...AUDIT_WRITE_ACTIONS, ...AUDIT_CHANGE_ACTIONS, ...PARTIQL_WRITE_ACTIONS]) {
+          expect(decide(s, { principal: operator, action, leadingKeys: [audit] }, everything), `operator ${action}`).toBe('deny');
+        }
+        for (const action of TABLE_WRITE_ACTIONS) expect(decide(s, { principal: operator, action, leadingKeys: [plan] }, everything), `operator ${action} PLAN#`).toBe('allow');
+        // Stated in the table's own policy, by name (it cannot refer to itself), not in any role's.
+        for (const statement of tableResourcePolicy(s)) {
+          expect(statement.Effect).toBe('Deny');
+          expect(statement.Principal).toEqual({ AWS: '*' });
+          expect(render(statement.Resource)).toBe(`arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${s.config.namePrefix}`);
+        }
+        expect(statements(s).filter((x) => x.statement.Effect === 'Deny')).toEqual([]);
+      }
+    });
+
+    it('api-queries writes nothing but audit records; api-metrics reads only the metrics facts', () => {
+      const plan = 'PLAN#p1';
+      const audit = keys.audit('2025-06-01', '2025-06-01T10:00:00.000Z', 'a1').pk;
+      const index = TABLE_DEFINITION.indexes[0]?.name as string;
+      for (const s of [dev, prod]) {
+        expect(decideFor(s, 'api-queries', { action: 'dynamodb:GetItem', leadingKeys: [plan] })).toBe('allow');
+        expect(decideFor(s, 'api-queries', { action: 'dynamodb:Query', leadingKeys: ['x'], index })).toBe('allow');
+        for (const action of TABLE_WRITE_ACTIONS) expect(decideFor(s, 'api-queries', { action, leadingKeys: [plan] }), action).toBe('implicit-deny');
+        expect(decideFor(s, 'api-queries', { action: 'dynamodb:PutItem', leadingKeys: [audit] })).toBe('allow');
+
+        // The fact store's keys, shard by shard, and its completeness marker.
+        expect(METRICS_LEADING_KEYS).toEqual([...ALL_SHARDS.map((shard) => metricsKeys.factsPartition(shard)), metricsKeys.marker().pk]);
+        for (const shard of ALL_SHARDS) expect(decideFor(s, 'api-metrics', { action: 'dynamodb:Query', leadingKeys: [metricsKeys.factsPartition(shard)] })).toBe('allow');
+        expect(decideFor(s, 'api-metrics', { action: 'dynamodb:GetItem', leadingKeys: [metricsKeys.marker().pk] })).toBe('allow');
+        for (const pk of [plan, audit, keys.serviceStatePrefix().pk, 'METRICS#FACTS#9']) {
+          for (const action of METRICS_READ_ACTIONS) expect(decideFor(s, 'api-metrics', { action, leadingKeys: [pk] }), `${action} ${pk}`).toBe('implicit-deny');
+        }
+        expect(decideFor(s, 'api-metrics', { action: 'dynamodb:Query', leadingKeys: ['x'], index })).toBe('implicit-deny');
+        for (const action of TABLE_WRITE_ACTIONS) expect(decideFor(s, 'api-metrics', { action, leadingKeys: [metricsKeys.factsPartition(0)] }), action).toBe('implicit-deny');
+        expect(actionsGrantedTo(s, 'api-metrics').filter((a) => a.startsWith('kms:')).sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey']);
       }
     });
 
