@@ -6,8 +6,8 @@ import { storageError } from './client.ts';
 /**
  * The audit log: who read or wrote identity or plan detail, in which role, what, when and why.
  * Append-only: records are only ever created (never overwritten: the write is conditional) and no
- * route updates or deletes them. (On AWS the table-wide read-write grants do not yet exclude AUDIT#
- * items from UpdateItem/DeleteItem: that needs a Deny on those leading keys in the stack.)
+ * route updates or deletes them. On AWS the table's resource policy denies UpdateItem, DeleteItem and
+ * BatchWriteItem on AUDIT# keys to everyone, and PutItem to all but the audit writers.
  */
 export interface AuditEntry {
   who: string;
