@@ -1,10 +1,11 @@
 /**
  * The audit log over real HTTP: after a whole lifecycle on the simulated clock, GET /audit (team
  * leads only) shows who read or wrote identity or plan detail, in which role, what, when and why;
- * no route changes or deletes a record; and when the audit record cannot be written, nothing is
- * disclosed or changed.
+ * no route changes or deletes a record; when the audit record cannot be written, nothing is
+ * disclosed or changed; replays and a provider's offer and allocation lists are recorded too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { base64url } from 'jose';
 import { ROUTES } from '../../lib/api/routes.ts';
 import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-log.ts';
@@ -16,6 +17,7 @@ import {
   runFullLifecycle,
   scanTable,
   SECRET_GOAL,
+  SECRET_NOTE,
   SECRET_PARTICIPANT,
   startSecurityStack,
   type FaultInjector,
@@ -41,6 +43,16 @@ async function readAudit(from: string, to: string, planId?: string): Promise<Aud
     items.push(...(res.json.items as AuditRecord[]));
   }
   return items;
+}
+
+const failAudit = (name: string, input: Record<string, unknown>) => Boolean(putPk(name, input)?.startsWith('AUDIT#'));
+const consent = () => ({ scope: { shareWithProviders: true, dataCategories: ['needs'] }, givenAt: s.today(), method: 'written' });
+
+/** A refused answer: a 4xx or 5xx that holds neither the identity nor any plan detail. */
+function expectNothingDisclosed(res: { status: number; text: string }, what: string) {
+  expect(res.status, `${what}: ${res.text}`).toBeGreaterThanOrEqual(400);
+  for (const secret of [SECRET_PARTICIPANT.givenName, SECRET_PARTICIPANT.familyName, life.participant.dateOfBirth, SECRET_GOAL, SECRET_NOTE, '"stage"', '"needs"', '"items"', 'auditId'])
+    expect(res.text, `${what} discloses ${secret}`).not.toContain(secret);
 }
 
 beforeAll(async () => {
@@ -156,15 +168,6 @@ describe('audit records cannot be changed', () => {
 });
 
 describe('when the audit record cannot be written, nothing is disclosed or changed', () => {
-  const failAudit = (name: string, input: Record<string, unknown>) => Boolean(putPk(name, input)?.startsWith('AUDIT#'));
-
-  /** A refused answer: a 4xx or 5xx that holds neither the identity nor any plan detail. */
-  function expectNothingDisclosed(res: { status: number; text: string }, what: string) {
-    expect(res.status, `${what}: ${res.text}`).toBeGreaterThanOrEqual(400);
-    for (const secret of [SECRET_PARTICIPANT.givenName, SECRET_PARTICIPANT.familyName, life.participant.dateOfBirth, SECRET_GOAL, '"stage"', '"needs"', '"items"', 'auditId'])
-      expect(res.text, `${what} discloses ${secret}`).not.toContain(secret);
-  }
-
   it('refuses reads of the plan, its history, an allocation and the audit log itself', async () => {
     faults.set(failAudit);
     try {
@@ -208,22 +211,167 @@ describe('when the audit record cannot be written, nothing is disclosed or chang
     }
   });
 
+  it("changes nothing when a command's audit record cannot be written, and the same key then runs as a first request", async () => {
+    // A plan in allocating, with an offer a provider could answer.
+    const open = await s.call('POST', '/plans', { token: s.coordinator, body: referralBody() });
+    expect(open.status).toBe(201);
+    const planId = open.json.planId as string;
+    expect((await s.call('POST', `/plans/${planId}/record-consent`, { token: s.coordinator, body: consent() })).status).toBe(200);
+    const assessed = await s.call('POST', `/plans/${planId}/submit-assessment`, { token: s.coordinator, body: { needs: [{ domain: 'mental-health', level: 'high', priority: true, goals: [SECRET_GOAL] }] } });
+    expect(assessed.status, assessed.text).toBe(200);
+    const offer = (assessed.json.allocations as { allocationId: string; providerId: string; status: string }[]).find((a) => a.status === 'offered');
+    if (!offer) throw new Error(`no offer: ${assessed.text}`);
+    const key = `security-audit-command-${randomUUID()}`;
+
+    const before = await scanTable(s.stack);
+    faults.set(failAudit);
+    try {
+      const failedBefore = faults.failed;
+      expectNothingDisclosed(await s.call('POST', `/plans/${planId}/activate`, { token: s.coordinator, body: { reason: 'Starting before the offer is answered' } }), 'activate');
+      expectNothingDisclosed(await s.call('POST', `/plans/${planId}/exit`, { token: s.coordinator, body: { reason: 'completed' }, headers: { 'idempotency-key': key } }), 'exit with an Idempotency-Key');
+      expectNothingDisclosed(await s.call('POST', `/allocations/${offer.allocationId}/accept`, { token: s.provider(offer.providerId), body: { note: SECRET_NOTE } }), 'accept');
+      // Each was stopped at its audit record, the first write it attempted.
+      expect(faults.failed - failedBefore).toBe(3);
+    } finally {
+      faults.clear();
+    }
+    // Not a plan version, an answer kept for the key, an event, a timer or a figure more.
+    expect(await scanTable(s.stack)).toEqual(before);
+    const plan = await s.call('GET', `/plans/${planId}`, { token: s.coordinator });
+    expect(plan.json.stage).toBe('allocating');
+    expect((plan.json.allocations as { allocationId: string; status: string }[]).find((a) => a.allocationId === offer.allocationId)?.status).toBe('offered');
+
+    // With the log back, the same key runs as a first request (nothing was kept for it), and is audited.
+    const exited = await s.call('POST', `/plans/${planId}/exit`, { token: s.coordinator, body: { reason: 'completed' }, headers: { 'idempotency-key': key } });
+    expect(exited.status, exited.text).toBe(200);
+    expect(exited.headers.get('idempotent-replayed')).toBeNull();
+    expect(exited.json.stage).toBe('exited');
+    const records = (await readAudit(s.today(), s.today(), planId)).filter((r) => r.action === 'command:exit');
+    expect(records).toEqual([expect.objectContaining({ who: subOf(s.coordinator), role: 'coordinator', at: s.now() })]);
+  });
+
+  it("creates no plan, identity or kept answer when a referral's audit record cannot be written, and the same key then runs as a first request", async () => {
+    const referral = referralBody();
+    const key = `security-audit-referral-${randomUUID()}`;
+    // Person links are left out of the comparison: see the todo below.
+    const withoutPeople = async () => (await scanTable(s.stack)).filter((i) => !String(i.pk).startsWith('PERSON#'));
+    const before = await withoutPeople();
+    faults.set(failAudit);
+    try {
+      const failedBefore = faults.failed;
+      expectNothingDisclosed(await s.call('POST', '/plans', { token: s.coordinator, body: referral, headers: { 'idempotency-key': key } }), 'refer with an Idempotency-Key');
+      expect(faults.failed - failedBefore).toBe(1);
+    } finally {
+      faults.clear();
+    }
+    expect(await withoutPeople()).toEqual(before);
+
+    const retried = await s.call('POST', '/plans', { token: s.coordinator, body: referral, headers: { 'idempotency-key': key } });
+    expect(retried.status, retried.text).toBe(201);
+    expect(retried.headers.get('idempotent-replayed')).toBeNull();
+    const records = (await readAudit(s.today(), s.today(), retried.json.planId as string)).filter((r) => r.action !== 'read-audit');
+    expect(records).toEqual([expect.objectContaining({ action: 'refer-and-record-identity', who: subOf(s.coordinator), participantId: retried.json.participantId, at: s.now() })]);
+  });
+
   it.todo(
-    "changes nothing when a referral's or a command's audit record cannot be written — the working tree's functions/api-commands/handler.ts (uncommitted change by another session: refer() line ~167, commandResponse() line ~213) now audits writes after they are applied, so with the audit write failing the plan is created / the command applied, the caller gets a 500 saying nothing changed, and the write is never audited (an Idempotency-Key retry is a replay, which is not audited either). Fix: audit before the write as HEAD did (fail closed: the record is of the attempt, and may name a write the domain then refused), and have store-comparing tests ignore AUDIT# items",
+    "leaves no claim on the person when a referral's audit record cannot be written — functions/api-commands/handler.ts refer() claims her keyed person link (deps.plans.claimPerson, line 140) before auditing (line 143), and nothing releases the claim when the audit write fails: a PERSON#<hmac of her identity> item is left with her new participantId, no plan and no audit record, and for 60 s any other referral of her is refused 409 'being referred right now' (seen: the 500 says 'Nothing was changed'). Fix: audit before claimPerson, or release the claim (releasePerson) when auditAccess throws",
   );
+
+  it('refuses a replayed referral or command, disclosing nothing, when its audit record cannot be written', async () => {
+    const key = `security-audit-replay-refused-${randomUUID()}`;
+    const referral = referralBody();
+    const first = await s.call('POST', '/plans', { token: s.coordinator, body: referral, headers: { 'idempotency-key': key } });
+    expect(first.status).toBe(201);
+    const planId = first.json.planId as string;
+    // Keys are per plan: the command gets a key of its own.
+    const commandKey = `${key}-consent`;
+    const consented = await s.call('POST', `/plans/${planId}/record-consent`, { token: s.coordinator, body: consent(), headers: { 'idempotency-key': commandKey } });
+    expect(consented.status).toBe(200);
+    faults.set(failAudit);
+    try {
+      expectNothingDisclosed(await s.call('POST', '/plans', { token: s.coordinator, body: referral, headers: { 'idempotency-key': key } }), 'replayed referral');
+      expectNothingDisclosed(await s.call('POST', `/plans/${planId}/record-consent`, { token: s.coordinator, body: consent(), headers: { 'idempotency-key': commandKey } }), 'replayed command');
+    } finally {
+      faults.clear();
+    }
+    // The stored answers are still there for a retry once the log can be written.
+    const replayed = await s.call('POST', '/plans', { token: s.coordinator, body: referral, headers: { 'idempotency-key': key } });
+    expect(replayed.status).toBe(201);
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    const command = await s.call('POST', `/plans/${planId}/record-consent`, { token: s.coordinator, body: consent(), headers: { 'idempotency-key': commandKey } });
+    expect(command.status).toBe(200);
+    expect(command.headers.get('idempotent-replayed')).toBe('true');
+  });
 });
 
-describe('gaps found (reported, not fixed here)', () => {
-  it.todo(
-    "can write audit records from api-queries on AWS: lib/infra/functions.ts gives 'api-queries' table: 'read' (GetItem, Query only, lib/infra/wraparound-stack.ts grantTable), yet every GET /plans/{id}, /history, /allocations/{id} and /audit writes an audit record first (PutItem): each would be a 500 AccessDenied. Grant api-queries dynamodb:PutItem with the condition ForAllValues:StringLike dynamodb:LeadingKeys ['AUDIT#*']",
-  );
-  it.todo(
-    "cannot change audit records on AWS either: every 'read-write' function (api-commands, api-directory, api-providers, save-plan, publish-events, sweeper) is granted UpdateItem/DeleteItem/BatchWriteItem on the whole table, AUDIT# items included — add a Deny of dynamodb:UpdateItem, DeleteItem and BatchWriteItem with ForAnyValue:StringLike dynamodb:LeadingKeys ['AUDIT#*'] to every function role",
-  );
-  it.todo(
-    "audits a replayed referral or command: today POST /plans with a reused Idempotency-Key returns the participant and the plan with no audit record (functions/api-commands/handler.ts: refer()'s `cached` branch and commandResponse()'s `if (cached) return cached` return before any auditAccess, and a replay through the workflow is skipped by `if (!replayed)`) — record every answer that carries identity or plan detail, replays included (e.g. action 'replay:<action>')",
-  );
-  it.todo(
-    "audits a provider's reads of plan detail outside GET /allocations/{id}: GET /providers/{id}/offers (functions/api-queries/handler.ts offers()) and GET /providers/{id}/allocations (functions/api-providers/handler.ts allocations()) return each offer's needs and levels with its plan reference, unaudited — record read-offers / read-allocations with the providerId",
-  );
+describe('replays and provider lists are audited too', () => {
+  it('records a replayed referral as replay-referral, with who, the plan, her id, why and when', async () => {
+    const key = `security-audit-replay-${randomUUID()}`;
+    const referral = referralBody();
+    const first = await s.call('POST', '/plans', { token: s.coordinator, body: referral, headers: { 'idempotency-key': key } });
+    expect(first.status).toBe(201);
+    const { planId, participantId } = first.json as { planId: string; participantId: string };
+    const firstAt = s.now();
+    await s.advance(60_000);
+    const replayed = await s.call('POST', '/plans', { token: s.coordinator, body: referral, headers: { 'idempotency-key': key, 'x-purpose': 'Retry after a network error' } });
+    expect(replayed.status).toBe(201);
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    // The replay discloses her identity again: that is why it is recorded.
+    expect(replayed.json.participant).toMatchObject(SECRET_PARTICIPANT);
+    const records = (await readAudit(startDay, s.today(), planId)).filter((r) => r.action !== 'read-audit');
+    expect(records).toEqual([
+      expect.objectContaining({ action: 'refer-and-record-identity', who: subOf(s.coordinator), role: 'coordinator', planId, participantId, why: 'referral', at: firstAt }),
+      expect.objectContaining({ action: 'replay-referral', who: subOf(s.coordinator), role: 'coordinator', planId, participantId, why: 'Retry after a network error', at: s.now() }),
+    ]);
+  });
+
+  it('records a replayed command as its command, once per answer', async () => {
+    const open = await s.call('POST', '/plans', { token: s.coordinator, body: referralBody() });
+    expect(open.status).toBe(201);
+    const planId = open.json.planId as string;
+    const key = `security-audit-replay-command-${randomUUID()}`;
+    const body = consent();
+    const times: string[] = [];
+    for (const replay of [false, true, true]) {
+      times.push(s.now());
+      const res = await s.call('POST', `/plans/${planId}/record-consent`, { token: s.coordinator, body, headers: { 'idempotency-key': key } });
+      expect(res.status, res.text).toBe(200);
+      expect(res.headers.get('idempotent-replayed')).toBe(replay ? 'true' : null);
+      expect(res.json.stage).toBe('assessment');
+      await s.advance(60_000);
+    }
+    const records = (await readAudit(startDay, s.today(), planId)).filter((r) => r.action === 'command:record-consent');
+    expect(records).toEqual(times.map((at) => expect.objectContaining({ who: subOf(s.coordinator), role: 'coordinator', planId, why: 'support planning', at })));
+  });
+
+  it("records a provider's offers and allocations lists with its provider id, and refuses them when the record cannot be written", async () => {
+    const token = s.provider(life.providerId);
+    const at = s.now();
+    const offers = await s.call('GET', `/providers/${life.providerId}/offers`, { token });
+    expect(offers.status).toBe(200);
+    const allocations = await s.call('GET', `/providers/${life.providerId}/allocations`, { token });
+    expect(allocations.status).toBe(200);
+    // The list names the plan and what it needs: plan detail, as GET /allocations/{id} gives.
+    expect(allocations.text).toContain(life.allocationId);
+    // Records of the same instant come in no set order.
+    const mine = (await readAudit(s.today(), s.today())).filter((r) => r.who === subOf(token) && r.at === at).sort((a, b) => a.action.localeCompare(b.action));
+    expect(mine).toEqual([
+      expect.objectContaining({ action: 'read-provider-allocations', role: 'provider', providerId: life.providerId, why: 'delivering the allocated service' }),
+      expect.objectContaining({ action: 'read-provider-offers', role: 'provider', providerId: life.providerId, why: 'answering offers' }),
+    ]);
+
+    faults.set(failAudit);
+    try {
+      const failedBefore = faults.failed;
+      expectNothingDisclosed(await s.call('GET', `/providers/${life.providerId}/offers`, { token }), 'GET offers');
+      expectNothingDisclosed(await s.call('GET', `/providers/${life.providerId}/allocations`, { token }), 'GET allocations');
+      expect(faults.failed - failedBefore).toBe(2);
+    } finally {
+      faults.clear();
+    }
+  });
 });
+
+// On AWS, who may write audit records (api-queries needs PutItem on AUDIT# keys) and that no function
+// may update or delete them (a Deny on AUDIT# leading keys) are IAM grants of the stack: they are
+// tested with the infrastructure, in test/infra, not here.

@@ -8,6 +8,9 @@
  * - otherwise anything but 401/403 (and never a 5xx).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SignJWT } from 'jose';
+import { GROUP_OF_ROLE } from '../../lib/api/auth.ts';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../lib/local/tokens.ts';
 import { ROUTES, type Role, type Route } from '../../lib/api/routes.ts';
 import { LIFECYCLE, type CommandName } from '../../lib/domain/lifecycle.ts';
 import { BAD_TOKENS, badToken, referralBody, SECRET_PARTICIPANT, startSecurityStack, type BadToken, type SecurityStack } from './support.ts';
@@ -251,13 +254,99 @@ describe('authorisation matrix: every route × every caller', () => {
 });
 
 describe('tokens: algorithm pinned, issuer, audience and expiry checked', () => {
-  it.todo(
-    'refuses a token without exp, or one valid for a century, signed with the right secret — today both are accepted (200): lib/local/tokens.ts verify() should pass requiredClaims: ["exp", "iat", "sub"] and maxTokenAge (e.g. "24h") to jwtVerify',
-  );
+  const HOUR = 3600;
+  /** A coordinator token signed with the stack's own secret, with exactly the time claims and sub given. */
+  async function signed(claims: { sub?: string; iat?: number; exp?: number }): Promise<string> {
+    const jwt = new SignJWT({ name: 'Signed coordinator', 'cognito:groups': [GROUP_OF_ROLE.coordinator], ...(claims.iat !== undefined ? { iat: claims.iat } : {}) })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(LOCAL_ISSUER)
+      .setAudience(LOCAL_AUDIENCE);
+    if (claims.sub !== undefined) jwt.setSubject(claims.sub);
+    if (claims.exp !== undefined) jwt.setExpirationTime(claims.exp);
+    return jwt.sign(s.stack.tokens.secret);
+  }
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it('accepts a token with sub, iat and exp issued less than a day ago (the control)', async () => {
+    for (const claims of [
+      { sub: 'coordinator-fresh', iat: now(), exp: now() + HOUR },
+      { sub: 'coordinator-23h', iat: now() - 23 * HOUR, exp: now() + HOUR },
+    ]) {
+      const token = await signed(claims);
+      expect(await s.stack.tokens.verify(token), JSON.stringify(claims)).toMatchObject({ sub: claims.sub });
+      expect((await s.call('GET', `/plans/${fixture.planId}`, { token })).status, JSON.stringify(claims)).toBe(200);
+    }
+  });
+
+  it.each([
+    ['without exp', () => ({ sub: 'coordinator-no-exp', iat: now() })],
+    ['without iat', () => ({ sub: 'coordinator-no-iat', exp: now() + HOUR })],
+    ['without sub', () => ({ iat: now(), exp: now() + HOUR })],
+    ['issued 25 hours ago, valid for a century', () => ({ sub: 'coordinator-old', iat: now() - 25 * HOUR, exp: now() + 100 * 365 * 24 * HOUR })],
+    ['issued a year ago, not yet expired', () => ({ sub: 'coordinator-year', iat: now() - 365 * 24 * HOUR, exp: now() + HOUR })],
+    ['issued an hour in the future', () => ({ sub: 'coordinator-future', iat: now() + HOUR, exp: now() + 2 * HOUR })],
+  ])('refuses a token %s, signed with the right secret (401, and verify() gives nothing)', async (_what, claims) => {
+    const token = await signed(claims());
+    expect(await s.stack.tokens.verify(token)).toBeUndefined();
+    const res = await s.call('GET', `/plans/${fixture.planId}`, { token });
+    expect(res.status, res.text).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    expect(res.text).not.toContain(SECRET_PARTICIPANT.familyName);
+  });
 });
 
 describe('scope before anything else on allocation commands', () => {
-  it.todo(
-    "a provider on another provider's allocation gets 403 whatever the plan's stage or the body — today 409 once the plan is exited/closed (the stage guard runs before the holder check in lib/domain/decide.ts) and 400 for a body that does not validate (functions/api-commands/handler.ts commandResponse parses the payload first): allocationCommand should load the plan and refuse a non-holder (403) before reading the body, as GET /allocations/{id} does",
-  );
+  /** A plan with an allocation, then exited: its allocation commands can only be refused. */
+  let exited: { allocationId: string; holder: string; stranger: string };
+
+  beforeAll(async () => {
+    const referred = await s.call('POST', '/plans', { token: s.coordinator, body: referralBody() });
+    const planId = referred.json.planId as string;
+    await s.call('POST', `/plans/${planId}/record-consent`, { token: s.coordinator, body: { scope: { shareWithProviders: true, dataCategories: ['needs'] }, givenAt: s.today(), method: 'written' } });
+    const assessed = await s.call('POST', `/plans/${planId}/submit-assessment`, { token: s.coordinator, body: { needs: [{ domain: 'mental-health', level: 'high', priority: true }] } });
+    const offer = (assessed.json.allocations as { allocationId: string; providerId: string }[] | undefined)?.[0];
+    if (!offer) throw new Error(`no offer: ${assessed.text}`);
+    const exit = await s.call('POST', `/plans/${planId}/exit`, { token: s.coordinator, body: { reason: 'completed' } });
+    if (exit.status !== 200 || exit.json.stage !== 'exited') throw new Error(`exit: ${exit.status} ${exit.text}`);
+    exited = { allocationId: offer.allocationId, holder: offer.providerId, stranger: s.stack.directory.organizations.map((o) => o.id).find((id) => id !== offer.providerId) as string };
+  });
+
+  const VALID: Record<string, unknown> = { accept: {}, decline: { reason: 'capacity' }, 'record-contact': { date: '2026-03-02', kind: 'attended' }, end: { outcome: 'completed' } };
+  const INVALID = { unexpected: true, date: 'not a date' };
+  const SEGMENTS = ['accept', 'decline', 'record-contact', 'end'] as const;
+
+  it("answers a provider on another provider's allocation 403 whatever the plan's stage", async () => {
+    for (const segment of SEGMENTS) {
+      const path = `/allocations/${exited.allocationId}/${segment}`;
+      const stranger = await s.call('POST', path, { token: s.provider(exited.stranger), body: VALID[segment] });
+      expect(stranger.status, `${segment} by another provider: ${stranger.text}`).toBe(403);
+      expect(stranger.text).not.toContain('exited');
+      // The control: the holder is told the plan has moved on, so a stranger's 409 would have said so too.
+      const holder = await s.call('POST', path, { token: s.provider(exited.holder), body: VALID[segment] });
+      expect(holder.status, `${segment} by the holder: ${holder.text}`).toBe(409);
+    }
+  });
+
+  it("answers a provider on another provider's allocation 403 whatever the body", async () => {
+    for (const segment of SEGMENTS) {
+      const path = `/allocations/${fixture.allocationId}/${segment}`;
+      for (const body of [INVALID, 'not json at all']) {
+        const stranger = await s.call('POST', path, { token: s.provider(other), body });
+        expect(stranger.status, `${segment} by another provider with ${JSON.stringify(body)}: ${stranger.text}`).toBe(403);
+        expect(stranger.text).not.toMatch(/unexpected|date|JSON/i);
+        // The control: the holder's own bad body is a 400.
+        expect((await s.call('POST', path, { token: s.provider(own), body })).status, `${segment} by the holder with ${JSON.stringify(body)}`).toBe(400);
+      }
+    }
+  });
+
+  it('answers a provider 404 for an allocation that does not exist, whatever the body', async () => {
+    const planSuffix = fixture.allocationId.replace(/^al_/, '').replace(/_\d+$/, '');
+    for (const allocationId of [`al_${planSuffix}_99`, 'al_zzzzzzzzzzzzzzzzzzzzzzzz_1']) {
+      for (const body of [INVALID, VALID.accept]) {
+        const res = await s.call('POST', `/allocations/${allocationId}/accept`, { token: s.provider(own), body });
+        expect(res.status, `${allocationId} with ${JSON.stringify(body)}: ${res.text}`).toBe(404);
+      }
+    }
+  });
 });

@@ -5,6 +5,7 @@
  * erasure is in the audit log with who and why.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { DAY_MS, referralBody, scanTable, SECRET_PARTICIPANT, secretParticipant, startSecurityStack, type SecurityStack } from './support.ts';
 
@@ -228,8 +229,84 @@ describe('anonymisation after the retention period, by the sweeper', () => {
     // The open plan still has its identity.
     expect((await s.call('GET', `/plans/${open.planId}`, { token: s.coordinator })).json.participant).toMatchObject(SECRET_PARTICIPANT);
   });
+});
 
-  it.todo(
-    'keeps anonymising after the first 100 plans of a stage: lib/adapters/dynamodb/plan-repository.ts endedBefore() queries byStage with Limit 100 and FilterExpression attribute_not_exists(identityErasedAt); DynamoDB applies Limit before the filter and an erased plan keeps its stageSk, so once 100 erased plans are the oldest of a stage every later query returns nothing and no plan is anonymised again (seen with limit 2 on dynalite). Fix: page with ExclusiveStartKey until `limit` plans are found or the range ends (or keep a sparse index of plans awaiting anonymisation)',
-  );
+describe('anonymisation keeps going past plans already erased', () => {
+  /** A stack of its own, so the withdrawn stage holds only these plans; a retention period of one day. */
+  let r: SecurityStack;
+  const ended: { planId: string; participantId: string }[] = [];
+
+  beforeAll(async () => {
+    r = await startSecurityStack({ retentionDays: 1 });
+  });
+  afterAll(async () => {
+    await r?.stop();
+  });
+
+  async function withdrawnPlan() {
+    const referred = await r.call('POST', '/plans', { token: r.coordinator, body: referralBody() });
+    if (referred.status !== 201) throw new Error(`refer: ${referred.status} ${referred.text}`);
+    const withdrawn = await r.call('POST', `/plans/${referred.json.planId}/withdraw`, { token: r.coordinator, body: { reason: 'unreachable' } });
+    if (withdrawn.status !== 200) throw new Error(`withdraw: ${withdrawn.status} ${withdrawn.text}`);
+    const plan = { planId: referred.json.planId as string, participantId: referred.json.participantId as string };
+    ended.push(plan);
+    return plan;
+  }
+
+  /** What endedBefore asked before it paged: one query of `limit` items, filtered after the limit. */
+  async function onePageUnerased(before: string, limit: number) {
+    const out = await r.stack.plans.client.send(
+      new QueryCommand({
+        TableName: r.stack.plans.tableName,
+        IndexName: 'byStage',
+        KeyConditionExpression: 'stagePk = :pk AND stageSk < :before',
+        FilterExpression: 'attribute_not_exists(identityErasedAt)',
+        ExpressionAttributeValues: { ':pk': 'STAGE#withdrawn', ':before': before },
+        Limit: limit,
+      }),
+    );
+    return out.Items ?? [];
+  }
+
+  const erased = async (planId: string) => Boolean((await r.stack.plans.getPlan(planId))?.identityErasedAt);
+
+  it('endedBefore returns the plans after the erased ones, up to its limit', async () => {
+    const plans = [];
+    for (let i = 0; i < 5; i += 1) {
+      plans.push(await withdrawnPlan());
+      await r.advance(HOUR_MS);
+    }
+    const [p0, p1, p2, p3, p4] = plans as [(typeof plans)[number], (typeof plans)[number], (typeof plans)[number], (typeof plans)[number], (typeof plans)[number]];
+    for (const { planId } of [p0, p1]) expect((await r.call('POST', `/plans/${planId}/erase-identity`, { token: r.coordinator, body: { reason: 'asked to be forgotten' } })).status).toBe(200);
+    // The erased plans keep their place at the head of the stage: one page of 2 holds nothing to erase.
+    expect(await onePageUnerased(r.now(), 2)).toEqual([]);
+    expect((await r.stack.plans.endedBefore('withdrawn', r.now(), 2)).map((p) => p.planId)).toEqual([p2.planId, p3.planId]);
+    expect((await r.stack.plans.endedBefore('withdrawn', r.now())).map((p) => p.planId)).toEqual([p2.planId, p3.planId, p4.planId]);
+    // Only what ended before `before` is found.
+    const p3Ended = (await r.stack.plans.getPlan(p3.planId))?.updatedAt as string;
+    expect((await r.stack.plans.endedBefore('withdrawn', p3Ended, 5)).map((p) => p.planId)).toEqual([p2.planId]);
+  });
+
+  it('the sweeper anonymises every plan past its period, and later ones too, once more than 100 erased plans lead the stage', async () => {
+    // 100 more, ending together: with the 5 above, more than the sweeper's 100 a run.
+    for (let i = 0; i < 100; i += 1) await withdrawnPlan();
+    expect(ended).toHaveLength(105);
+    // A day and an hour on, swept every hour: every one of them is past its retention period.
+    await r.advance(DAY_MS + 2 * HOUR_MS, HOUR_MS);
+    const left = [];
+    for (const { planId } of ended) if (!(await erased(planId))) left.push(planId);
+    expect(left, `${left.length} of ${ended.length} plans still hold an identity`).toEqual([]);
+
+    // One ending now: by the time its period is over, 105 erased plans come before it in the stage.
+    const late = await withdrawnPlan();
+    // A single page of 100 would see only erased plans, and never reach it.
+    expect(await onePageUnerased('9999', 100)).toEqual([]);
+    expect((await r.stack.plans.endedBefore('withdrawn', '9999')).map((p) => p.planId)).toEqual([late.planId]);
+    await r.advance(DAY_MS + 2 * HOUR_MS, HOUR_MS);
+    expect(await erased(late.planId)).toBe(true);
+    const plan = await r.call('GET', `/plans/${late.planId}`, { token: r.coordinator });
+    expect(plan.json.participant).toBeUndefined();
+    expect(plan.text).not.toContain(SECRET_PARTICIPANT.familyName);
+    expect((await scanTable(r.stack)).filter((i) => i.pk === `PARTICIPANT#${late.participantId}`)).toEqual([]);
+  }, 120_000);
 });

@@ -224,6 +224,7 @@ export async function runFullLifecycle(s: SecurityStack, options: { purpose?: st
   const allocation = (assessed.json.allocations as { allocationId: string; providerId: string; status: string }[]).find((a) => a.status === 'offered');
   if (!allocation) throw new Error(`no offer: ${assessed.text}`);
   const provider = s.provider(allocation.providerId);
+  // Audited as read-provider-offers with the provider id, not a plan (audit.test.ts checks it apart).
   await step('GET', `/providers/${allocation.providerId}/offers`, 'provider', provider, undefined);
   await step('GET', `/allocations/${allocation.allocationId}`, 'provider', provider, 'read-allocation');
   await step('POST', `/allocations/${allocation.allocationId}/accept`, 'provider', provider, 'command:accept-offer', { body: { note: SECRET_NOTE } });

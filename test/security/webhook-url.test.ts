@@ -1,10 +1,14 @@
 /**
  * Webhook targets (SSRF): on AWS a webhook must be https to a public host; on the embedded stack
- * plain http is allowed to this machine only. Only what the URL says is checked: a literal IP in
+ * plain http is allowed to this machine only. The policy is tested as a pure function, then where it
+ * is used: the providers API as AWS builds it (allowHttpLoopback false) and on the embedded stack. Only what the URL says is checked: a literal IP in
  * any spelling the URL parser normalises, or a hostname. A public name that resolves to a private
  * address needs resolution at connection time (see lib/local/webhooks/url-policy.ts).
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { makeHandler as makeProvidersApi } from '../../functions/api-providers/handler.ts';
+import { startSecurityStack, type SecurityStack } from './support.ts';
 import { hostProblem, parseIpv6, webhookUrlProblem } from '../../lib/local/webhooks/url-policy.ts';
 
 const aws = { embedded: false };
@@ -135,8 +139,82 @@ describe('parseIpv6', () => {
   });
 });
 
-describe('where the check is used', () => {
+describe('where the check is used: POST /providers/{id}/subscriptions', () => {
+  let s: SecurityStack;
+  /** The providers API as AWS builds it: no plain http to loopback, private addresses refused. */
+  let onAws: ReturnType<typeof makeProvidersApi>;
+  let providers: string[];
+
+  beforeAll(async () => {
+    s = await startSecurityStack();
+    providers = s.stack.directory.organizations.map((o) => o.id);
+    onAws = makeProvidersApi({ plans: s.stack.plans, clock: () => s.stack.clock.now(), webhooks: s.stack.webhooks.store, providerIds: providers, allowHttpLoopback: false });
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  /** A team lead's POST /providers/{providerId}/subscriptions, as API Gateway would pass it to the Lambda. */
+  async function subscribeOnAws(providerId: string, url: string) {
+    const rawPath = `/providers/${providerId}/subscriptions`;
+    const event = {
+      version: '2.0',
+      routeKey: 'POST /providers/{providerId}/subscriptions',
+      rawPath,
+      rawQueryString: '',
+      headers: { 'content-type': 'application/json' },
+      pathParameters: { providerId },
+      requestContext: {
+        http: { method: 'POST', path: rawPath, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
+        routeKey: 'POST /providers/{providerId}/subscriptions',
+        authorizer: { jwt: { claims: { sub: 'team-lead-1', 'cognito:groups': '[team-leads]' }, scopes: [] } },
+      },
+      body: JSON.stringify({ url }),
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2;
+    const result = await onAws(event, {} as Context);
+    return { status: result.statusCode, json: JSON.parse(String(result.body)) as Record<string, unknown> };
+  }
+
+  it.each([
+    'https://10.0.0.8/hook',
+    'https://192.168.1.10/hook',
+    'https://169.254.169.254/latest/meta-data/',
+    'https://[fd00:ec2::254]/latest/meta-data/',
+    'https://127.0.0.1/hook',
+    'https://0x7f000001/hook',
+    'https://[::1]/hook',
+    'https://[::ffff:10.1.2.3]/hook',
+    'https://localhost/hook',
+    'https://metadata.google.internal/computeMetadata/v1/',
+    'http://127.0.0.1:9000/hook',
+  ])('on AWS refuses %s (400 naming url) and stores nothing', async (url) => {
+    const providerId = providers[0] as string;
+    const res = await subscribeOnAws(providerId, url);
+    const reason = webhookUrlProblem(url, aws);
+    expect(reason).toBeDefined();
+    expect(res.status, JSON.stringify(res.json)).toBe(400);
+    expect(res.json.errors).toEqual([{ path: 'url', message: reason }]);
+    expect(await s.stack.webhooks.store.listSubscriptions(providerId)).toEqual([]);
+  });
+
+  it('on AWS accepts an https URL on a public host (the control)', async () => {
+    const providerId = providers[1] as string;
+    const res = await subscribeOnAws(providerId, 'https://receiver.example.org/hooks');
+    expect(res.status, JSON.stringify(res.json)).toBe(201);
+    expect((await s.stack.webhooks.store.listSubscriptions(providerId)).map((sub) => sub.url)).toEqual(['https://receiver.example.org/hooks']);
+  });
+
+  it('on the embedded stack allows plain http to this machine only', async () => {
+    const [, , first, second] = providers as [string, string, string, string];
+    const metadata = await s.call('POST', `/providers/${second}/subscriptions`, { token: s.teamLead, body: { url: 'http://169.254.169.254/latest/meta-data/' } });
+    expect(metadata.status, metadata.text).toBe(400);
+    expect(metadata.json.errors).toEqual([{ path: 'url', message: webhookUrlProblem('http://169.254.169.254/latest/meta-data/', embedded) }]);
+    const local = await s.call('POST', `/providers/${first}/subscriptions`, { token: s.teamLead, body: { url: 'http://127.0.0.1:9/hook' } });
+    expect(local.status, local.text).toBe(201);
+  });
+
   it.todo(
-    'POST /providers/{id}/subscriptions refuses private, loopback and link-local targets on AWS — functions/api-providers/handler.ts line ~188 still calls its own webhookUrlProblem(url, allowHttpLoopback) (https only, no address check); replace it with webhookUrlProblem(request.url, { embedded: deps.allowHttpLoopback ?? false }) from lib/local/webhooks/url-policy.ts (and point test/unit/webhook-signing.test.ts at it), and resolve the name and re-check the address when connecting, since a public name can point at a private address (DNS rebinding)',
+    'refuses a public name that resolves to a private address when delivering — the check sees only the URL; resolving the name and re-checking the address at connection time (DNS rebinding) is not done (lib/local/webhooks/url-policy.ts says so)',
   );
 });
