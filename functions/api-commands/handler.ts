@@ -137,10 +137,10 @@ export function makeHandler(deps: CommandApiDeps) {
     // Identity lives apart from the plan under a random pseudonymous id, so two referrals racing on one
     // key never write over each other's identity; the loser's record is removed again below.
     const participantId = person ? person.participantId : `pt_${randomId()}`;
+    // Accountability first: nothing about her is written unless the audit record of writing it is.
+    await auditAccess(deps.audit, ctx, 'refer-and-record-identity', { planId, participantId }, now, 'referral');
     if (matchKey && !(await deps.plans.claimPerson(matchKey, planId, participantId, claim?.planId, now)))
       throw problem(409, 'Another referral of this person is being recorded right now: look for it before referring again.', [{ path: 'participant', message: 'is being referred already' }]);
-    // Accountability first: no identity is written unless the audit record of writing it is.
-    await auditAccess(deps.audit, ctx, 'refer-and-record-identity', { planId, participantId }, now, 'referral');
     // Never overwrites: for a woman referred before, her existing record stays as it is.
     const created = await deps.plans.putIdentity(participantId, referral.participant, now);
     const forget = async () => {
