@@ -1,0 +1,93 @@
+/**
+ * A commissioner in the browser, after a small cohort driven through the API: headline figures,
+ * the five charts with their data, suppressed cells marked and explained, the filters (an invalid
+ * period named next to its field), and the CSV download.
+ */
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planActive, planAllocating, screenshot, signIn, startHarness, type Harness, type Json } from './support.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+const COHORT = 6;
+
+async function cohort() {
+  const coordinator = h.token('coordinator');
+  const areas = ['sandwell', 'birmingham', 'walsall', 'dudley'];
+  const active: Json[] = [];
+  for (let i = 0; i < COHORT; i += 1) {
+    active.push(
+      await planActive(h, {
+        localAuthority: areas[i % areas.length] as string,
+        needs: [
+          { domain: 'domestic-abuse', level: 'high', priority: true },
+          ...(i % 2 === 0 ? [{ domain: 'mental-health' as const, level: 'medium' as const, priority: false }] : []),
+        ],
+      }),
+    );
+  }
+  // One referral outside every partner's area: its needs become gaps.
+  await planAllocating(h, { localAuthority: 'shropshire', needs: [{ domain: 'accommodation', level: 'high', priority: true }] });
+  for (const [i, plan] of active.entries()) {
+    const scores = { 'domestic-abuse': 3 + (i % 3) };
+    expect((await h.call('POST', `/plans/${plan.planId}/record-review`, coordinator, { scores, outcome: 'continue' })).status).toBe(200);
+    // Every plan exits at its second review: five completed, one disengaged.
+    const exit = await h.call('POST', `/plans/${plan.planId}/record-review`, coordinator, { scores: { 'domestic-abuse': 7 }, outcome: 'exit', exitReason: i < 5 ? 'completed' : 'disengaged' });
+    expect(exit.status, exit.text).toBe(200);
+  }
+}
+
+describe('commissioner', () => {
+  it('sees headline figures and charts after a cohort, with suppressed cells marked, and downloads the CSV', async () => {
+    await cohort();
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo commissioner');
+    await expect.poll(() => page.url()).toContain('/dashboard');
+    const headlines = page.getByRole('region', { name: 'Headline figures' });
+    await headlines.waitFor();
+    const headline = (name: string) => headlines.locator('li').filter({ has: page.locator('.headline-label', { hasText: new RegExp(`^${name}$`) }) }).locator('.figure-big');
+    expect(await headline('Referrals').textContent()).toBe(String(COHORT + 1));
+    expect(await headline('Activated').textContent()).toBe(String(COHORT));
+    // Five completed of six exits: shown (both counts are at least 5).
+    expect(await headline('Completion rate').textContent()).toBe('83%');
+    // One plan with unmet need: below the threshold, so suppressed, and said so.
+    expect(await headline('Plans with unmet need').textContent()).toContain('Suppressed');
+    expect(await page.getByRole('note').first().textContent()).toContain('any count below 5');
+
+    for (const title of ['Completion rate by month', 'Days from referral to active, by month', 'Offer acceptance rate by provider', 'Unmet needs and plans with unmet need, by local authority', 'Reoffending within 6 and 12 months, by need cohort'])
+      await page.getByRole('img', { name: new RegExp(`^${title}`) }).waitFor();
+    const acceptance = page.getByRole('img', { name: /^Offer acceptance rate by provider/ });
+    expect(await acceptance.getAttribute('aria-label')).toMatch(/Suppressed \(small numbers\), so not drawn: .*Anawim/);
+
+    // The breakdown table: by provider by default; Black Country Women's Aid had every offer and accepted each.
+    const table = page.getByRole('region', { name: 'Figures by provider' });
+    const bcwa = table.getByRole('row', { name: /Black Country Women's Aid/ });
+    expect(await bcwa.textContent()).toContain('100%');
+    expect(await table.getByText('Suppressed').count()).toBeGreaterThan(0);
+    await screenshot(page, 'commissioner-dashboard-desktop');
+
+    // The breakdown filter, and a period the API refuses, with the error next to its field.
+    await page.getByLabel('Breakdown').selectOption('localAuthority');
+    await page.getByLabel('From', { exact: true }).fill('2030-01-01');
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    await expect.poll(() => page.locator('#f-from-error').textContent()).toContain('must not be after to');
+    await page.getByLabel('From', { exact: true }).fill('');
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    await page.getByRole('region', { name: 'Figures by local authority' }).waitFor();
+    expect(await page.getByRole('region', { name: 'Figures by local authority' }).getByRole('row', { name: /Sandwell/ }).count()).toBe(1);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^wraparound-metrics-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = await readFile(await download.path(), 'utf8');
+    expect(csv.split('\r\n')[0]).toMatch(/^from,to,dimension,group,referrals,/);
+    expect(csv).toContain(`overall,all,${COHORT + 1},`);
+    expect(csv).toContain('suppressed');
+    expect(errors).toEqual([]);
+  });
+});

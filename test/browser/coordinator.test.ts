@@ -1,0 +1,135 @@
+/**
+ * A coordinator in the browser: a referral taken to an active plan (consent, the holistic
+ * assessment, the proposal with its reasons; providers accept through the API), errors shown next to
+ * the fields the API names, and a review with scores drawn across reviews.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planActive, screenshot, signIn, startHarness, type Harness } from './support.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('coordinator', () => {
+  it('takes a referral through consent and assessment to an active plan', async () => {
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator');
+    await expect.poll(() => page.url()).toContain('/worklist');
+    await page.getByRole('link', { name: 'New referral' }).first().click();
+    await page.getByRole('heading', { level: 1, name: 'New referral' }).waitFor();
+
+    // A date of birth in the future: the API's error appears next to that field, and in the summary.
+    await page.getByLabel('Given name').fill('Jo');
+    await page.getByLabel('Family name').fill('Example');
+    await page.getByLabel('Date of birth').fill('2999-01-01');
+    await page.getByLabel('Referred by').selectOption('custody-diversion');
+    await page.getByLabel('Local authority').selectOption('sandwell');
+    await page.getByRole('button', { name: 'Create the plan' }).click();
+    const dobError = page.locator('#f-participant-dateOfBirth-error');
+    await expect.poll(() => dobError.textContent()).toContain('must not be in the future');
+    expect(await page.getByLabel('Date of birth').getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('Date of birth: must not be in the future');
+    await screenshot(page, 'referral-error-desktop');
+
+    await page.getByLabel('Date of birth').fill('1990-04-01');
+    await page.getByRole('button', { name: 'Create the plan' }).click();
+    await page.waitForURL(/\/plan\/pl_/);
+    const planId = new URL(page.url()).pathname.split('/')[2] as string;
+    await page.getByText('Referral recorded').waitFor();
+
+    // Consent: shared needs by default; the method is left to choose.
+    const consent = page.getByRole('form', { name: 'Record consent' });
+    await consent.getByRole('button', { name: 'Record consent' }).click();
+    await expect.poll(() => consent.locator('#f-method-error').textContent()).toMatch(/Choose one of the options|Enter this/);
+    await consent.getByLabel('Written').check();
+    await consent.getByRole('button', { name: 'Record consent' }).click();
+    await page.getByText('Consent recorded').waitFor();
+
+    // The holistic assessment: three needs, two of them priorities, a goal, a risk and an adjustment.
+    const assessment = page.getByRole('form', { name: 'Holistic needs assessment' });
+    await assessment.getByLabel('Domestic abuse', { exact: true }).check();
+    await assessment.getByRole('group', { name: 'Domestic abuse: level' }).getByLabel('High').check();
+    await assessment.locator('#f-needs-domestic-abuse-priority').check();
+    await assessment.getByLabel('Domestic abuse: goals').fill('Feel safe at home\nKnow where to get help');
+    await assessment.getByLabel('Accommodation', { exact: true }).check();
+    await assessment.locator('#f-needs-accommodation-priority').check();
+    await assessment.getByLabel('Trauma', { exact: true }).check();
+    await assessment.getByRole('group', { name: 'Trauma: level' }).getByLabel('Low').check();
+    await assessment.getByLabel('Domestic abuse risk').selectOption('medium');
+    await assessment.getByLabel('Female worker').check();
+    // Accommodation has no level yet: the error lands on that need's row.
+    await assessment.getByRole('button', { name: 'Submit the assessment' }).click();
+    await expect.poll(() => assessment.locator('#f-needs-accommodation-level-error').textContent()).toMatch(/Choose one of the options|Enter this/);
+    await assessment.getByRole('group', { name: 'Accommodation: level' }).getByLabel('Medium').check();
+    await assessment.getByRole('button', { name: 'Submit the assessment' }).click();
+
+    // The proposal, with why each provider was chosen.
+    const proposal = page.getByRole('region', { name: 'Allocation proposal' });
+    await proposal.waitFor();
+    await expect.poll(() => proposal.locator('.allocation').count()).toBe(2);
+    const text = (await proposal.textContent()) ?? '';
+    expect(text).toContain("Black Country Women's Aid");
+    expect(text).toContain('Changing Lives');
+    expect(text).toMatch(/Why: Covers domestic-abuse \(priority\)/);
+    expect(text).toContain('Answer due');
+    await screenshot(page, 'plan-allocating-desktop');
+
+    // The providers accept (through the API: the provider's own screens are tested apart).
+    const plan = (await h.call('GET', `/plans/${planId}`, h.token('coordinator'))).json;
+    expect(plan.stage).toBe('allocating');
+    expect(plan.needs.find((n: { domain: string }) => n.domain === 'domestic-abuse').goals).toEqual(['Feel safe at home', 'Know where to get help']);
+    for (const a of plan.allocations) expect((await h.call('POST', `/allocations/${a.allocationId}/accept`, h.token('provider', a.providerId), {})).status).toBe(200);
+
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByRole('region', { name: 'Record a review' }).waitFor();
+    expect(await page.locator('.page-head .badge').textContent()).toBe('Active');
+    const timeline = (await page.getByRole('region', { name: 'Timeline' }).textContent()) ?? '';
+    for (const step of ['Referred', 'Consent recorded', 'Assessment recorded', 'Providers proposed', "Black Country Women's Aid accepted", 'Plan active']) expect(timeline).toContain(step);
+    await screenshot(page, 'plan-active-desktop');
+    expect(errors).toEqual([]);
+  });
+
+  it('records a review with scores and draws each need across reviews', async () => {
+    const plan = await planActive(h, {
+      needs: [
+        { domain: 'domestic-abuse', level: 'high', priority: true },
+        { domain: 'accommodation', level: 'medium', priority: true },
+      ],
+    });
+    const first = await h.call('POST', `/plans/${plan.planId}/record-review`, h.token('coordinator'), { scores: { 'domestic-abuse': 3, accommodation: 5 }, outcome: 'continue' });
+    expect(first.status, first.text).toBe(200);
+
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator', `/plan/${plan.planId}`);
+    const review = page.getByRole('form', { name: 'Review 2' });
+    await review.waitFor();
+    // Nothing scored: the API's error shows on the scores.
+    await review.getByRole('button', { name: 'Record review 2' }).click();
+    await expect.poll(() => review.locator('#f-scores-error').textContent()).toContain('score at least one need domain');
+
+    await review.getByLabel('Domestic abuse').selectOption('6');
+    await review.getByLabel('Accommodation').selectOption('7');
+    await review.getByLabel('In her own words (optional)').fill('Feeling safer, and the flat is sorted.');
+    await review.getByRole('button', { name: 'Record review 2' }).click();
+    await page.getByText('Review 2 recorded.').waitFor();
+
+    const after = (await h.call('GET', `/plans/${plan.planId}`, h.token('coordinator'))).json;
+    expect(after.reviews.map((r: { scores: object }) => r.scores)).toEqual([
+      { 'domestic-abuse': 3, accommodation: 5 },
+      { 'domestic-abuse': 6, accommodation: 7 },
+    ]);
+    expect(after.reviews[1].participantWords).toBe('Feeling safer, and the flat is sorted.');
+
+    const chart = page.getByRole('img', { name: /Scores by need across reviews/ });
+    expect(await chart.getAttribute('aria-label')).toContain('Domestic abuse: 3, 6');
+    await page.getByText('Show the data of “Scores by need across reviews”').click();
+    const table = page.getByRole('region', { name: 'Scores by need across reviews: data' });
+    expect(await table.getByRole('row').count()).toBe(3);
+    await screenshot(page, 'plan-review-desktop');
+    expect(errors).toEqual([]);
+  });
+});

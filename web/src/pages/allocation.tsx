@@ -1,0 +1,199 @@
+import { useState } from 'react';
+import { api } from '../api.ts';
+import { CONTACT_KINDS, DECLINE_REASONS, END_OUTCOMES, label, needLabel } from '../domain.ts';
+import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
+import { Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
+import { Link } from '../router.tsx';
+import type { AllocationDetail } from '../types.ts';
+import { Facts, LoadError, Loading, Notice, PageTitle, Section, StatusBadge, useApp, useResource } from '../ui.tsx';
+import { useToday } from './plan-forms.tsx';
+
+/**
+ * One allocation as its provider sees it (GET /allocations/{id}): needs (with goals if consent
+ * shares them), what consent lets it know, its sessions; and what it can do next.
+ */
+export function AllocationPage({ allocationId }: { allocationId: string }) {
+  const { session, now, services } = useApp();
+  const detail = useResource<AllocationDetail>(`/allocations/${encodeURIComponent(allocationId)}`);
+  const [message, setMessage] = useState<string | undefined>();
+  const a = detail.data;
+  const done = (next: AllocationDetail, text: string) => {
+    // A provider is answered with its own view; anyone else with the plan, so read the allocation again.
+    if (session.role === 'provider') detail.setData({ ...a, ...next });
+    else detail.reload();
+    setMessage(text);
+  };
+  if (detail.error && !a) return <LoadError error={detail.error} what={`allocation ${allocationId}`} onRetry={detail.reload} />;
+  if (!a) return <Loading what={`allocation ${allocationId}`} />;
+  const provider = session.role === 'provider';
+  const service = services.find((s) => s.serviceId === a.serviceId)?.name ?? a.serviceId;
+  return (
+    <>
+      <p className="back">
+        <Link to={provider ? '/caseload' : `/plan/${a.planRef}`}>{provider ? 'Back to the caseload' : 'Back to the plan'}</Link>
+      </p>
+      <div className="page-head">
+        <PageTitle title={`Allocation ${a.allocationId}`}>
+          {a.needs.map((n) => needLabel(n.domain)).join(', ') || 'Allocation'} <span className="title-ref">{a.allocationId}</span>
+        </PageTitle>
+        <StatusBadge status={a.status} />
+      </div>
+      {message && <Notice>{message}</Notice>}
+      <div className="plan-layout">
+        <div className="plan-main">
+          {a.status === 'offered' && provider && <AnswerOffer allocationId={a.allocationId} onDone={done} />}
+          {a.status === 'accepted' && provider && (
+            <Section title="Record a session" id="contact">
+              <ContactForm allocationId={a.allocationId} onDone={done} />
+            </Section>
+          )}
+          {a.status === 'accepted' && (
+            <Section title="End your part" id="end">
+              <EndForm allocationId={a.allocationId} onDone={done} />
+            </Section>
+          )}
+          <Section title="Needs" id="needs">
+            <ul className="needs-list">
+              {a.needs.map((n) => (
+                <li key={n.domain}>
+                  <div className="need-head">
+                    <strong>{needLabel(n.domain)}</strong>
+                    {n.level && <span className={`badge level-${n.level}`}>{label(n.level)}</span>}
+                    {n.status === 'closed' && <span className="badge">Closed</span>}
+                  </div>
+                  {n.goals && n.goals.length > 0 && (
+                    <ul className="goals">
+                      {n.goals.map((g) => (
+                        <li key={g}>{g}</li>
+                      ))}
+                    </ul>
+                  )}
+                </li>
+              ))}
+            </ul>
+            {!a.needs.some((n) => n.goals) && <p className="hint">Goals are shown only when her consent shares her needs with providers.</p>}
+          </Section>
+          <Section title="Sessions" id="sessions">
+            {a.contacts && a.contacts.length > 0 ? (
+              <ul className="plain-list">
+                {a.contacts.map((c, i) => (
+                  <li key={`${c.date}-${i}`}>
+                    {formatDate(c.date)}: {label(c.kind)}
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p className="empty">No sessions recorded yet.</p>
+            )}
+          </Section>
+        </div>
+        <aside className="plan-side" aria-label="About this allocation">
+          <Section title="Details" id="details">
+            <Facts
+              items={[
+                ['Plan', a.planRef],
+                ['Service', service],
+                ['Lead provider', a.lead ? 'Yes (key worker)' : 'No'],
+                ['Offered', formatDateTime(a.offeredAt)],
+                ['Answer by', a.status === 'offered' && a.respondBy ? <span className={isPast(a.respondBy, now) ? 'overdue-text' : undefined}>{`${formatDateTime(a.respondBy)} (${relative(a.respondBy, now)})`}</span> : undefined],
+                ['Answered', formatDateTime(a.respondedAt)],
+                ['Ended', a.endedAt ? `${formatDateTime(a.endedAt)}${a.outcome ? `: ${label(a.outcome)}` : ''}` : undefined],
+                ['Adjustments', a.adjustments?.length ? a.adjustments.map(label).join(', ') : undefined],
+                ['Domestic abuse risk', a.risks ? label(a.risks.domesticAbuse) : undefined],
+                ['Self-harm risk', a.risks ? (a.risks.selfHarm ? 'Yes' : 'No') : undefined],
+                ['Children at risk', a.risks ? (a.risks.safeguardingChildren ? 'Yes' : 'No') : undefined],
+              ]}
+            />
+          </Section>
+        </aside>
+      </div>
+    </>
+  );
+}
+
+type Done = (next: AllocationDetail, message: string) => void;
+
+function AnswerOffer({ allocationId, onDone }: { allocationId: string; onDone: Done }) {
+  const accept = useSubmit();
+  const decline = useSubmit();
+  const [reason, setReason] = useState('');
+  const [note, setNote] = useState('');
+  return (
+    <Section title="Answer the offer" id="answer">
+      <Form
+        label="Accept the offer"
+        idPrefix="accept-"
+        error={accept.error}
+        onSubmit={() =>
+          void accept.run((key) => api<AllocationDetail>('POST', `/allocations/${allocationId}/accept`, { body: {}, idempotencyKey: key })).then((r) => r && onDone(r, 'Offer accepted.'))
+        }
+      >
+        <SubmitButton busy={accept.busy}>Accept</SubmitButton>
+      </Form>
+      <h3>Or decline</h3>
+      <Form
+        label="Decline the offer"
+        idPrefix="decline-"
+        error={decline.error}
+        onSubmit={() =>
+          void decline
+            .run((key) => api<AllocationDetail>('POST', `/allocations/${allocationId}/decline`, { body: { reason: reason || undefined, ...(note.trim() ? { note } : {}) }, idempotencyKey: key }))
+            .then((r) => r && onDone(r, 'Offer declined: its needs go to the next provider.'))
+        }
+      >
+        <Select path="reason" label="Reason" value={reason} onChange={setReason} options={options(DECLINE_REASONS, label)} placeholder="Choose a reason" />
+        <TextArea path="note" label="Note (optional)" value={note} onChange={setNote} />
+        <SubmitButton busy={decline.busy} tone="danger">
+          Decline
+        </SubmitButton>
+      </Form>
+    </Section>
+  );
+}
+
+function ContactForm({ allocationId, onDone }: { allocationId: string; onDone: Done }) {
+  const today = useToday();
+  const [date, setDate] = useState(today);
+  const [kind, setKind] = useState('');
+  const submit = useSubmit();
+  return (
+    <Form
+      label="Record a session"
+      error={submit.error}
+      onSubmit={() =>
+        void submit
+          .run((key) => api<AllocationDetail>('POST', `/allocations/${allocationId}/record-contact`, { body: { date, kind: kind || undefined }, idempotencyKey: key }))
+          .then((r) => r && onDone(r, `Session on ${formatDate(date)} recorded.`))
+      }
+    >
+      <TextInput path="date" label="Date of the session" type="date" value={date} onChange={setDate} width="medium" />
+      <Radios path="kind" legend="What happened" value={kind} onChange={setKind} options={options(CONTACT_KINDS, label)} inline />
+      <SubmitButton busy={submit.busy}>Record the session</SubmitButton>
+    </Form>
+  );
+}
+
+function EndForm({ allocationId, onDone }: { allocationId: string; onDone: Done }) {
+  const [outcome, setOutcome] = useState('');
+  const [note, setNote] = useState('');
+  const submit = useSubmit();
+  return (
+    <Form
+      label="End your part"
+      idPrefix="end-"
+      error={submit.error}
+      onSubmit={() =>
+        void submit
+          .run((key) => api<AllocationDetail>('POST', `/allocations/${allocationId}/end`, { body: { outcome: outcome || undefined, ...(note.trim() ? { note } : {}) }, idempotencyKey: key }))
+          .then((r) => r && onDone(r, 'Your part of the plan has ended.'))
+      }
+    >
+      <p className="hint">The coordinator sees it on the plan straight away.</p>
+      <Select path="outcome" label="Outcome" value={outcome} onChange={setOutcome} options={options(END_OUTCOMES, label)} placeholder="Choose an outcome" />
+      <TextArea path="note" label="Note (optional)" value={note} onChange={setNote} />
+      <SubmitButton busy={submit.busy} tone="danger">
+        End our part
+      </SubmitButton>
+    </Form>
+  );
+}

@@ -1,0 +1,373 @@
+import { useState, type ReactNode } from 'react';
+import { download, query, type ApiError } from '../api.ts';
+import { ChartFigure } from '../chart.tsx';
+import { label, METRIC_DIMENSIONS, needLabel, type MetricDimension } from '../domain.ts';
+import { formatDate, formatDateTime, formatNumber } from '../format.ts';
+import { Form, options, Select, SubmitButton, TextInput, useSubmit } from '../forms.tsx';
+import { navigate, useLocation } from '../router.tsx';
+import type { FigureValue, Figures, MetricsReport } from '../types.ts';
+import { LoadError, Loading, Notice, PageTitle, Section, useApp, useResource } from '../ui.tsx';
+
+const HEADLINES = [
+  'referrals',
+  'activated',
+  'activeAtEnd',
+  'completionRate',
+  'daysReferralToActiveMedian',
+  'acceptanceRate',
+  'reviewOnTimeRate',
+  'plansWithGap',
+  'reoffendingRate12',
+] as const;
+
+/** Figures in the breakdown table, in this order. */
+const TABLE_FIGURES = [
+  'referrals',
+  'consentRate',
+  'activated',
+  'daysReferralToActiveMedian',
+  'activeAtEnd',
+  'exits',
+  'completionRate',
+  'offers',
+  'acceptanceRate',
+  'responseHoursMedian',
+  'offersExpired',
+  'gaps',
+  'reviewOnTimeRate',
+  'scoreChangeMean',
+  'reoffendingRate6',
+  'reoffendingRate12',
+] as const;
+
+const FALLBACK_LABELS: Record<string, string> = {
+  referrals: 'Referrals',
+  activated: 'Activated',
+  activeAtEnd: 'Active at end of period',
+  completionRate: 'Completion rate',
+  daysReferralToActiveMedian: 'Days referral to active: median',
+  daysReferralToActiveP90: 'Days referral to active: 90th percentile',
+  acceptanceRate: 'Offer acceptance rate',
+  reviewOnTimeRate: 'Review on-time rate',
+  plansWithGap: 'Plans with unmet need',
+  reoffendingRate6: 'Reoffending within 6 months',
+  reoffendingRate12: 'Reoffending within 12 months',
+  responseHoursMedian: 'Offer response time: median',
+  gaps: 'Unmet needs (gaps)',
+};
+
+const isSuppressed = (v: FigureValue) => v === 'suppressed';
+const numberOf = (v: FigureValue): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/**
+ * Commissioner figures (GET /metrics): aggregates only, small numbers suppressed. Filters for the
+ * period and the breakdown live in the address, so a view can be bookmarked and shared.
+ */
+export function DashboardPage() {
+  const { search } = useLocation();
+  const from = search.get('from') ?? '';
+  const to = search.get('to') ?? '';
+  const requested = search.get('breakdown') ?? 'provider';
+  const breakdown = (METRIC_DIMENSIONS as readonly string[]).includes(requested) ? (requested as MetricDimension) : 'provider';
+  const params = { from: from || undefined, to: to || undefined, groupBy: METRIC_DIMENSIONS.join(',') };
+  const report = useResource<MetricsReport>(`/metrics${query(params)}`);
+  const csv = useSubmit();
+
+  return (
+    <>
+      <div className="page-head">
+        <PageTitle>Programme figures</PageTitle>
+        <button
+          type="button"
+          className="button secondary"
+          disabled={csv.busy}
+          onClick={() => void csv.run(() => download(`/metrics.csv${query(params)}`, 'wraparound-metrics.csv'), 'CSV downloaded.')}
+        >
+          {csv.busy ? 'Preparing…' : 'Download CSV'}
+        </button>
+      </div>
+      {csv.done && <Notice>{csv.done}</Notice>}
+      {csv.error && (
+        <p className="field-error" role="alert">
+          The CSV could not be downloaded: {csv.error.message}
+        </p>
+      )}
+      <Filters from={from} to={to} breakdown={breakdown} error={report.error} />
+      {report.loading && !report.data && <Loading what="the figures" />}
+      {report.error && report.error.status !== 400 && <LoadError error={report.error} what="the figures" onRetry={report.reload} />}
+      {report.data && <Report report={report.data} breakdown={breakdown} />}
+    </>
+  );
+}
+
+function Filters({ from, to, breakdown, error }: { from: string; to: string; breakdown: string; error: ApiError | undefined }) {
+  const [f, setFrom] = useState(from);
+  const [t, setTo] = useState(to);
+  const [b, setBreakdown] = useState(breakdown);
+  // The query's own errors (from, to) are shown next to these fields.
+  const queryError = error?.status === 400 ? error : undefined;
+  return (
+    <Form onSubmit={() => navigate(`/dashboard${query({ from: f, to: t, breakdown: b })}`)} error={queryError} label="Filters" className="form filters-form">
+      <TextInput path="from" label="From" hint="First day; default a year before To" type="date" value={f} onChange={setFrom} width="medium" />
+      <TextInput path="to" label="To" hint="Last day; default today" type="date" value={t} onChange={setTo} width="medium" />
+      <Select path="groupBy" label="Breakdown" value={b} onChange={setBreakdown} options={options(METRIC_DIMENSIONS, label)} />
+      <SubmitButton busy={false}>Show</SubmitButton>
+    </Form>
+  );
+}
+
+function Report({ report, breakdown }: { report: MetricsReport; breakdown: MetricDimension }) {
+  const { providerName } = useApp();
+  const defs = report.definitions?.figures ?? {};
+  const labelOf = (key: string) => defs[key]?.label ?? FALLBACK_LABELS[key] ?? key;
+  const unitOf = (key: string) => defs[key]?.unit;
+  const groupLabel = (dimension: string, group: string) =>
+    dimension === 'provider' ? providerName(group) : dimension === 'needDomain' ? needLabel(group) : dimension === 'month' ? monthLabel(group) : label(group);
+  const groups = (dimension: string) => report.breakdowns?.[dimension] ?? [];
+  const threshold = report.suppression?.threshold ?? 5;
+
+  const chartOf = (dimension: string, keys: string[], build: (labels: string[], series: { label: string; values: (number | null)[] }[], suppressed: string[]) => ReactNode) => {
+    const rows = groups(dimension);
+    if (rows.length === 0) return <p className="empty">No {label(dimension).toLowerCase()} breakdown in this answer.</p>;
+    const labels = rows.map((r) => groupLabel(dimension, r.group));
+    const series = keys.map((k) => ({ label: labelOf(k), values: rows.map((r) => numberOf(r.figures[k])) }));
+    const suppressed = rows.flatMap((r, i) => (keys.some((k) => isSuppressed(r.figures[k])) ? [labels[i] as string] : []));
+    return build(labels, series, suppressed.length > 8 ? [`${suppressed.length} of ${rows.length} ${label(dimension).toLowerCase()} groups (see the data)`] : suppressed);
+  };
+  const suppressedNote = (suppressed: string[]) => (suppressed.length ? ` Suppressed (small numbers), so not drawn: ${suppressed.join(', ')}.` : '');
+  const missing = (rows: { figures: Figures }[], keys: string[]) => (si: number, li: number) => (isSuppressed(rows[li]?.figures[keys[si] as string]) ? 'suppressed' : 'no value');
+
+  return (
+    <>
+      <p className="lead">
+        {formatDate(report.period.from)} to {formatDate(report.period.to)}
+        {report.asOf ? `, as of ${formatDateTime(report.asOf)}` : ''}. Aggregates only: never individuals.
+      </p>
+      <SuppressionNote report={report} />
+
+      <section aria-labelledby="headline-heading" className="headlines-section">
+        <h2 id="headline-heading">Headline figures</h2>
+        <ul className="headlines">
+          {HEADLINES.map((k) => (
+            <li key={k} className="headline">
+              <span className="headline-label">{labelOf(k)}</span>
+              <FigureText value={report.overall[k]} unit={unitOf(k) ?? (k.endsWith('Rate') || k.startsWith('reoffendingRate') ? 'proportion' : undefined)} big />
+              {defs[k]?.definition && <span className="headline-def">{defs[k]?.definition}</span>}
+            </li>
+          ))}
+        </ul>
+      </section>
+
+      <div className="chart-grid">
+        <Section title="Completion over time" id="completion">
+          {chartOf('month', ['completionRate'], (labels, series, suppressed) => (
+            <ChartFigure
+              kind="line"
+              title="Completion rate by month"
+              summary={`Completed exits as a share of all exits, per month.${suppressedNote(suppressed)}`}
+              labels={labels}
+              series={series}
+              percent
+              yMin={0}
+              yMax={1}
+              groupTitle="Month"
+              missing={missing(groups('month'), ['completionRate'])}
+            />
+          ))}
+        </Section>
+        <Section title="Time to support" id="time-to-support">
+          {chartOf('month', ['daysReferralToActiveMedian', 'daysReferralToActiveP90'], (labels, series, suppressed) => (
+            <ChartFigure
+              kind="line"
+              title="Days from referral to active, by month"
+              summary={`Median and 90th percentile days from referral to the plan becoming active.${suppressedNote(suppressed)}`}
+              labels={labels}
+              series={series}
+              yTitle="Days"
+              groupTitle="Month"
+              missing={missing(groups('month'), ['daysReferralToActiveMedian', 'daysReferralToActiveP90'])}
+            />
+          ))}
+        </Section>
+        <Section title="Provider responsiveness" id="responsiveness">
+          {chartOf('provider', ['acceptanceRate'], (labels, series, suppressed) => (
+            <ChartFigure
+              kind="bar"
+              title="Offer acceptance rate by provider"
+              summary={`Offers accepted as a share of offers answered or expired.${suppressedNote(suppressed)}`}
+              labels={labels}
+              series={series}
+              percent
+              yMin={0}
+              yMax={1}
+              horizontal
+              groupTitle="Provider"
+              missing={missing(groups('provider'), ['acceptanceRate'])}
+            />
+          ))}
+          {chartOf('provider', ['responseHoursMedian'], (labels, series, suppressed) => (
+            <ChartFigure
+              kind="bar"
+              title="Median hours to answer an offer, by provider"
+              summary={`Median hours from offer to accept or decline.${suppressedNote(suppressed)}`}
+              labels={labels}
+              series={series}
+              yTitle="Hours"
+              horizontal
+              groupTitle="Provider"
+              missing={missing(groups('provider'), ['responseHoursMedian'])}
+            />
+          ))}
+        </Section>
+        <Section title="Unmet need by area" id="unmet-need">
+          {chartOf('localAuthority', ['gaps', 'plansWithGap'], (labels, series, suppressed) => (
+            <ChartFigure
+              kind="bar"
+              title="Unmet needs and plans with unmet need, by local authority"
+              summary={`Needs recorded as gaps (no provider found), and plans with at least one.${suppressedNote(suppressed)}`}
+              labels={labels}
+              series={series}
+              horizontal
+              height={360}
+              groupTitle="Local authority"
+              missing={missing(groups('localAuthority'), ['gaps', 'plansWithGap'])}
+            />
+          ))}
+        </Section>
+        <Section title="Outcomes by need cohort" id="outcomes">
+          {chartOf('needDomain', ['reoffendingRate6', 'reoffendingRate12'], (labels, series, suppressed) => (
+            <ChartFigure
+              kind="bar"
+              title="Reoffending within 6 and 12 months, by need cohort"
+              summary={`Share of exited plans with a known follow-up that reoffended, for each need domain.${suppressedNote(suppressed)}`}
+              labels={labels}
+              series={series}
+              percent
+              yMin={0}
+              yMax={1}
+              horizontal
+              height={420}
+              groupTitle="Need cohort"
+              missing={missing(groups('needDomain'), ['reoffendingRate6', 'reoffendingRate12'])}
+            />
+          ))}
+          {chartOf('needDomain', ['scoreChangeMean'], (labels, series, suppressed) => (
+            <ChartFigure
+              kind="bar"
+              title="Mean score change, first to last review, by need"
+              summary={`Positive is progress on the 1-10 scale.${suppressedNote(suppressed)}`}
+              labels={labels}
+              series={series}
+              horizontal
+              height={420}
+              groupTitle="Need"
+              missing={missing(groups('needDomain'), ['scoreChangeMean'])}
+            />
+          ))}
+        </Section>
+      </div>
+
+      <Section title={`By ${label(breakdown).toLowerCase()}`} id="breakdown">
+        {report.definitions?.dimensions?.[breakdown] && <p className="hint">{report.definitions.dimensions[breakdown]}</p>}
+        {groups(breakdown).length === 0 ? (
+          <p className="empty">No {label(breakdown).toLowerCase()} breakdown in this answer.</p>
+        ) : (
+          <div className="table-scroll" role="region" aria-label={`Figures by ${label(breakdown).toLowerCase()}`} tabIndex={0}>
+            <table className="figures-table">
+              <caption className="visually-hidden">
+                Figures by {label(breakdown).toLowerCase()}; “suppressed” marks a number hidden because it is below {threshold} or would reveal one that is.
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">{label(breakdown)}</th>
+                  {TABLE_FIGURES.map((k) => (
+                    <th scope="col" key={k}>
+                      {labelOf(k)}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                <tr className="overall-row">
+                  <th scope="row">All</th>
+                  {TABLE_FIGURES.map((k) => (
+                    <td key={k}>
+                      <FigureText value={report.overall[k]} unit={unitOf(k)} />
+                    </td>
+                  ))}
+                </tr>
+                {groups(breakdown).map((g) => (
+                  <tr key={g.group}>
+                    <th scope="row">{groupLabel(breakdown, g.group)}</th>
+                    {TABLE_FIGURES.map((k) => (
+                      <td key={k}>
+                        <FigureText value={g.figures[k]} unit={unitOf(k)} />
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+
+      <details className="card">
+        <summary>What every figure means</summary>
+        <dl className="definitions">
+          {Object.entries(defs).map(([k, d]) => (
+            <div key={k}>
+              <dt>{d.label}</dt>
+              <dd>
+                {d.definition} <span className="hint">({d.unit})</span>
+              </dd>
+            </div>
+          ))}
+        </dl>
+      </details>
+    </>
+  );
+}
+
+function monthLabel(month: string): string {
+  const m = /^(\d{4})-(\d{2})$/.exec(month);
+  if (!m) return month;
+  return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 15)).toLocaleDateString('en-GB', { month: 'short', year: 'numeric', timeZone: 'UTC' });
+}
+
+/** A figure, or a clearly marked suppressed cell that says why. */
+function FigureText({ value, unit, big }: { value: FigureValue; unit: string | undefined; big?: boolean }) {
+  if (isSuppressed(value))
+    return (
+      <span className={`suppressed${big ? ' figure-big' : ''}`}>
+        <span aria-hidden="true">✱ </span>Suppressed<span className="visually-hidden"> (small number)</span>
+      </span>
+    );
+  const n = numberOf(value);
+  if (n === null) return <span className={big ? 'figure-big muted' : 'muted'}>–</span>;
+  return <span className={big ? 'figure-big' : undefined}>{formatNumber(n, unit)}</span>;
+}
+
+function SuppressionNote({ report }: { report: MetricsReport }) {
+  const threshold = report.suppression?.threshold ?? 5;
+  return (
+    <div className="notice notice-info suppression-note" role="note">
+      <p>
+        <strong>
+          <span aria-hidden="true">✱ </span>Suppressed
+        </strong>{' '}
+        marks a number hidden to protect the women in it: any count below {threshold} (zero included), any rate or average built on one, and any other number that would let a hidden one be worked out.
+      </p>
+      {report.suppression?.rules && report.suppression.rules.length > 0 && (
+        <details>
+          <summary>The suppression rules</summary>
+          <ul>
+            {report.suppression.rules.map((r) => (
+              <li key={r}>{r}</li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,183 @@
+import { useContext, useState } from 'react';
+import {
+  ADJUSTMENTS,
+  CONSENT_METHODS,
+  DATA_CATEGORIES,
+  DOMESTIC_ABUSE_RISK,
+  EXIT_REASONS,
+  label,
+  NEED_DOMAINS,
+  NEED_LEVELS,
+  needLabel,
+  REOFFENDED,
+  WITHDRAW_REASONS,
+} from '../domain.ts';
+import { Checkbox, Checkboxes, ExactErrors, fieldId, options, Radios, Select, TextArea, TextInput } from '../forms.tsx';
+import { londonDay } from '../format.ts';
+import { AppContext } from '../ui.tsx';
+import { CommandForm, usePlan, usePlanCommand } from './plan-kit.tsx';
+
+/** Today in London by the server's clock (which may be simulated). */
+export function useToday(): string {
+  const app = useContext(AppContext);
+  return londonDay(app?.now ?? Date.now());
+}
+
+export function ConsentForm() {
+  const today = useToday();
+  const [share, setShare] = useState(true);
+  const [categories, setCategories] = useState<string[]>(['needs']);
+  const [givenAt, setGivenAt] = useState(today);
+  const [method, setMethod] = useState('');
+  const command = usePlanCommand('record-consent');
+  const send = () =>
+    void command.send({ scope: { shareWithProviders: share, dataCategories: share ? categories : [] }, givenAt, method: method || undefined }, 'Consent recorded: the plan is ready for its assessment.');
+  return (
+    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Record consent" label="Record consent">
+      <p className="hint">Informed consent, and what she agrees may be shared with the providers offered her support.</p>
+      <Checkbox path="scope.shareWithProviders" label="She agrees that providers may be told about her plan" checked={share} onChange={setShare} />
+      {share && (
+        <Checkboxes
+          path="scope.dataCategories"
+          legend="What providers may know"
+          hint="Providers never see her name or offence details unless shared here."
+          values={categories}
+          onChange={setCategories}
+          options={options(DATA_CATEGORIES, label)}
+        />
+      )}
+      <TextInput path="givenAt" label="Date consent was given" type="date" value={givenAt} onChange={setGivenAt} width="medium" />
+      <Radios path="method" legend="How consent was given" value={method} onChange={setMethod} options={options(CONSENT_METHODS, label)} inline />
+    </CommandForm>
+  );
+}
+
+interface NeedRow {
+  on: boolean;
+  level: string;
+  priority: boolean;
+  goals: string;
+}
+
+export function AssessmentForm() {
+  const [rows, setRows] = useState<Record<string, NeedRow>>(() => Object.fromEntries(NEED_DOMAINS.map((d) => [d, { on: false, level: '', priority: false, goals: '' }])));
+  const [domesticAbuse, setDomesticAbuse] = useState('none');
+  const [selfHarm, setSelfHarm] = useState(false);
+  const [children, setChildren] = useState(false);
+  const [adjustments, setAdjustments] = useState<string[]>([]);
+  const command = usePlanCommand('submit-assessment');
+  const chosen = NEED_DOMAINS.filter((d) => rows[d]?.on);
+  const update = (domain: string, change: Partial<NeedRow>) => setRows((r) => ({ ...r, [domain]: { ...(r[domain] as NeedRow), ...change } }));
+  // The API names needs by their position in what was sent: show each error on its domain's row.
+  const mapPath = (path: string) => path.replace(/^needs\.(\d+)/, (all, i: string) => (chosen[Number(i)] ? `needs.${chosen[Number(i)]}` : all));
+  const send = () =>
+    void command.send(
+      {
+        needs: chosen.map((d) => {
+          const row = rows[d] as NeedRow;
+          return {
+            domain: d,
+            level: row.level || undefined,
+            priority: row.priority,
+            goals: row.goals
+              .split('\n')
+              .map((g) => g.trim())
+              .filter(Boolean),
+          };
+        }),
+        risks: { domesticAbuse, selfHarm, safeguardingChildren: children },
+        adjustments,
+      },
+      'Assessment recorded: providers have been proposed and offered.',
+    );
+  return (
+    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Submit the assessment" label="Holistic needs assessment" mapPath={mapPath}>
+      <fieldset className="field group" id={fieldId('needs')} tabIndex={-1}>
+        <legend>Needs</legend>
+        <p className="hint">Tick each need domain assessed, then its level, whether it is a priority, and her goals (one a line). The plan becomes active once every priority need has a provider.</p>
+        <ExactErrors path="needs" />
+        <ul className="need-rows">
+          {NEED_DOMAINS.map((d) => {
+            const row = rows[d] as NeedRow;
+            return (
+              <li key={d} className={row.on ? 'need-row is-on' : 'need-row'}>
+                <Checkbox path={`needs.${d}.domain`} label={needLabel(d)} checked={row.on} onChange={(on) => update(d, { on })} />
+                {row.on && (
+                  <div className="need-detail">
+                    <Radios path={`needs.${d}.level`} legend={`${needLabel(d)}: level`} value={row.level} onChange={(level) => update(d, { level })} options={options(NEED_LEVELS, label)} inline />
+                    <Checkbox path={`needs.${d}.priority`} label="Priority" checked={row.priority} onChange={(priority) => update(d, { priority })} />
+                    <TextArea path={`needs.${d}.goals`} label={`${needLabel(d)}: goals`} hint="One goal a line." value={row.goals} onChange={(goals) => update(d, { goals })} rows={2} />
+                  </div>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      </fieldset>
+      <fieldset className="group">
+        <legend>Risks</legend>
+        <Select path="risks.domesticAbuse" label="Domestic abuse risk" value={domesticAbuse} onChange={setDomesticAbuse} options={options(DOMESTIC_ABUSE_RISK, label)} />
+        <Checkbox path="risks.selfHarm" label="Risk of self-harm" checked={selfHarm} onChange={setSelfHarm} />
+        <Checkbox path="risks.safeguardingChildren" label="Children at risk (safeguarding)" checked={children} onChange={setChildren} />
+      </fieldset>
+      <Checkboxes path="adjustments" legend="Adjustments" hint="What providers need to do differently to work with her." values={adjustments} onChange={setAdjustments} options={options(ADJUSTMENTS, label)} />
+    </CommandForm>
+  );
+}
+
+export function WithdrawForm() {
+  const [reason, setReason] = useState('');
+  const [note, setNote] = useState('');
+  const command = usePlanCommand('withdraw');
+  const send = () => void command.send({ reason: reason || undefined, ...(note.trim() ? { note } : {}) }, 'The referral is withdrawn.');
+  return (
+    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Withdraw the referral" label="Withdraw the referral" tone="danger">
+      <Select path="reason" label="Reason" value={reason} onChange={setReason} options={options(WITHDRAW_REASONS, label)} placeholder="Choose a reason" />
+      <TextArea path="note" label="Note (optional)" value={note} onChange={setNote} />
+    </CommandForm>
+  );
+}
+
+export function ExitForm() {
+  const [reason, setReason] = useState('');
+  const [note, setNote] = useState('');
+  const command = usePlanCommand('exit');
+  const send = () => void command.send({ reason: reason || undefined, ...(note.trim() ? { note } : {}) }, 'Support has ended: open offers and allocations are withdrawn and the providers told. Follow-ups are due at 6 and 12 months.');
+  return (
+    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="End support" label="End support" tone="danger">
+      <p className="hint">Open offers and allocations are withdrawn and every provider is told.</p>
+      <Select path="reason" label="Reason for exit" value={reason} onChange={setReason} options={options(EXIT_REASONS, label)} placeholder="Choose a reason" />
+      <TextArea path="note" label="Note (optional)" value={note} onChange={setNote} />
+    </CommandForm>
+  );
+}
+
+export function WithdrawConsentForm() {
+  const [note, setNote] = useState('');
+  const command = usePlanCommand('withdraw-consent');
+  const send = () => void command.send({ ...(note.trim() ? { note } : {}) }, 'Consent withdrawn: the plan has exited and every provider was told to stop processing and delete what it holds.');
+  return (
+    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Record that consent is withdrawn" label="Consent withdrawn" tone="danger">
+      <p className="hint">The plan exits at once; every provider is told to stop processing and delete what it holds.</p>
+      <TextArea path="note" label="Note (optional)" value={note} onChange={setNote} />
+    </CommandForm>
+  );
+}
+
+export function FollowUpForm() {
+  const { plan } = usePlan();
+  const recorded = new Set(plan.followUps.map((f) => f.month));
+  const [month, setMonth] = useState(recorded.has(6) ? '12' : '6');
+  const [reoffended, setReoffended] = useState('');
+  const command = usePlanCommand('record-follow-up');
+  const send = () => void command.send({ month: Number(month), reoffended: reoffended || undefined }, `${month}-month follow-up recorded.`);
+  return (
+    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Record the follow-up" label="Follow-up">
+      <p className="hint">
+        Follow-ups are due 6 and 12 months after exit; the plan closes after the last. Recorded: {plan.followUps.length ? plan.followUps.map((f) => `${f.month} months (${label(f.reoffended)})`).join(', ') : 'none yet'}.
+      </p>
+      <Radios path="month" legend="Which follow-up" value={month} onChange={setMonth} options={[['6', '6 months'], ['12', '12 months']]} inline />
+      <Radios path="reoffended" legend="Has she reoffended?" value={reoffended} onChange={setReoffended} options={options(REOFFENDED, label)} inline />
+    </CommandForm>
+  );
+}

@@ -1,0 +1,240 @@
+import { useCallback, useMemo, useState } from 'react';
+import { DEADLINE_WORDS, label, needLabel } from '../domain.ts';
+import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
+import { useLocation } from '../router.tsx';
+import type { HistoryItem, Plan } from '../types.ts';
+import { Facts, LoadError, Loading, Notice, PageTitle, Section, StageBadge, useApp, useResource } from '../ui.tsx';
+import { AllocationSection } from './plan-allocation.tsx';
+import { AssessmentForm, ConsentForm, ExitForm, FollowUpForm, WithdrawConsentForm, WithdrawForm } from './plan-forms.tsx';
+import { PlanContext, type PlanContextValue } from './plan-kit.tsx';
+import { ReviewForm, ReviewsSection } from './plan-review.tsx';
+import { Timeline } from './timeline.tsx';
+
+const OPEN = ['referred', 'assessment', 'allocating', 'active'];
+
+/** One plan: where it stands, what to do next for its stage, its reviews and its timeline. */
+export function PlanPage({ planId }: { planId: string }) {
+  const { session, now, refreshNow, providerName } = useApp();
+  const { search } = useLocation();
+  const loaded = useResource<Plan>(`/plans/${encodeURIComponent(planId)}`);
+  const history = useResource<{ items: HistoryItem[] }>(`/plans/${encodeURIComponent(planId)}/history`);
+  const [message, setMessage] = useState<string | undefined>(search.get('created') ? 'Referral recorded: the plan is created.' : undefined);
+  const { reload: reloadPlan, setData: setPlan, data: plan } = loaded;
+  const reloadHistory = history.reload;
+
+  const applied = useCallback(
+    (next: Plan, text: string) => {
+      setPlan({ ...next, ...(plan?.participant && !next.participant ? { participant: plan.participant } : {}) });
+      setMessage(text);
+      reloadHistory();
+      refreshNow();
+    },
+    [plan, setPlan, reloadHistory, refreshNow],
+  );
+  const reload = useCallback(() => {
+    setMessage(undefined);
+    reloadPlan();
+    reloadHistory();
+    refreshNow();
+  }, [reloadPlan, reloadHistory, refreshNow]);
+  const context = useMemo<PlanContextValue | undefined>(
+    () => (plan ? { plan, applied, reload, readOnly: session.role !== 'coordinator' } : undefined),
+    [plan, applied, reload, session.role],
+  );
+
+  if (loaded.error && !plan) return <LoadError error={loaded.error} what={`plan ${planId}`} onRetry={reload} />;
+  if (!plan || !context) return <Loading what={`plan ${planId}`} />;
+  const coordinator = !context.readOnly;
+  const openEscalations = plan.openEscalations ?? [];
+  const name = plan.participant ? `${plan.participant.givenName} ${plan.participant.familyName}` : undefined;
+
+  return (
+    <PlanContext.Provider value={context}>
+      <div className="page-head">
+        <PageTitle title={`Plan ${plan.planId}`}>
+          {name ?? 'Plan'} <span className="title-ref">{plan.planId}</span>
+        </PageTitle>
+        <div className="head-actions">
+          <StageBadge stage={plan.stage} />
+          <button type="button" className="button secondary" onClick={reload}>
+            Refresh
+          </button>
+        </div>
+      </div>
+      {message && <Notice>{message}</Notice>}
+      {openEscalations.length > 0 && (
+        <div className="notice notice-warning" role="note">
+          <strong>Escalated to the team lead:</strong> {openEscalations.map((e) => `${label(e.kind)} (${formatDate(e.raisedAt)})`).join('; ')}
+        </div>
+      )}
+
+      <div className="plan-layout">
+        <div className="plan-main">
+          {coordinator && <NextStep plan={plan} />}
+          {['allocating', 'active', 'exited', 'closed'].includes(plan.stage) && <AllocationSection />}
+          {plan.needs.length > 0 && <NeedsSection plan={plan} />}
+          {(plan.reviews.length > 0 || plan.stage === 'active') && <ReviewsSection />}
+          {coordinator && <EndOrWithdraw plan={plan} />}
+          <Timeline items={history.data?.items} error={history.error} onRetry={reloadHistory} />
+        </div>
+        <aside className="plan-side" aria-label="About this plan">
+          <Section title="Plan details" id="details">
+            <Facts
+              items={[
+                ['Stage', label(plan.stage)],
+                ['Date of birth', plan.participant ? formatDate(plan.participant.dateOfBirth) : undefined],
+                ['Age at referral', plan.ageAtReferral],
+                ['Referred', formatDate(plan.referral.receivedAt)],
+                ['Source', label(plan.referral.source)],
+                ['Local authority', label(plan.referral.localAuthority)],
+                ['Urgency', label(plan.referral.urgency)],
+                ['Reviews every', `${plan.reviewEveryDays} days`],
+                ['Consent', plan.consent ? `${label(plan.consent.method)}, ${formatDate(plan.consent.givenAt)}${plan.consent.scope.shareWithProviders ? `; shares ${plan.consent.scope.dataCategories.map(label).join(', ').toLowerCase()}` : '; nothing shared with providers'}` : 'Not recorded'],
+                ['Next review', plan.nextReview ? `Review ${plan.nextReview.reviewNumber}, ${formatDate(plan.nextReview.dueAt)}${plan.nextReview.overdue ? ' (overdue)' : ''}` : undefined],
+                ['Exited', plan.exit ? `${formatDate(plan.exit.exitedAt)}: ${label(plan.exit.reason)}` : undefined],
+                ['Withdrawn', plan.withdrawal ? `${formatDate(plan.withdrawal.at)}: ${label(plan.withdrawal.reason)}` : undefined],
+                ['Earlier plans', plan.previousPlanIds?.length ? plan.previousPlanIds.join(', ') : undefined],
+                ['Version', plan.version],
+              ]}
+            />
+          </Section>
+          {plan.deadlines.length > 0 && (
+            <Section title="Deadlines" id="deadlines">
+              <ul className="plain-list">
+                {plan.deadlines.map((d) => (
+                  <li key={d.deadlineId} className={isPast(d.dueAt, now) ? 'overdue-text' : undefined}>
+                    <strong>{deadlineText(plan, d.command, d.ref, providerName)}</strong>: {formatDateTime(d.dueAt)} ({relative(d.dueAt, now)})
+                  </li>
+                ))}
+              </ul>
+            </Section>
+          )}
+          {plan.exitSummary && <ExitSummary plan={plan} />}
+        </aside>
+      </div>
+    </PlanContext.Provider>
+  );
+}
+
+/** What a deadline is about, in words: the provider of an offer, the number of a review, the follow-up month. */
+function deadlineText(plan: Plan, command: string, ref: string | undefined, providerName: (id: string) => string): string {
+  const offer = ref ? plan.allocations.find((a) => a.allocationId === ref) : undefined;
+  if (offer) return `${DEADLINE_WORDS[command] ?? label(command)} (${providerName(offer.providerId)})`;
+  if (ref && /^\d+$/.test(ref)) {
+    if (command === 'review-due') return `Review ${ref} reminder`;
+    if (command === 'review-overdue') return `Review ${ref} overdue after`;
+    if (command === 'follow-up-due') return `${ref}-month follow-up due`;
+  }
+  return DEADLINE_WORDS[command] ?? label(command);
+}
+
+function NextStep({ plan }: { plan: Plan }) {
+  const stage = plan.stage;
+  return (
+    <>
+      {stage === 'referred' && (
+        <Section title="Record consent" id="consent">
+          <ConsentForm />
+        </Section>
+      )}
+      {stage === 'assessment' && (
+        <Section title="Holistic needs assessment" id="assessment">
+          <AssessmentForm />
+        </Section>
+      )}
+      {stage === 'active' && (
+        <Section title="Record a review" id="review">
+          <ReviewForm />
+        </Section>
+      )}
+      {stage === 'exited' && (
+        <Section title="Follow-up" id="follow-up">
+          <FollowUpForm />
+        </Section>
+      )}
+    </>
+  );
+}
+
+function EndOrWithdraw({ plan }: { plan: Plan }) {
+  const stage = plan.stage;
+  return (
+    <>
+      {OPEN.includes(stage) && (
+        <Section title="End or withdraw" id="end">
+          {(stage === 'referred' || stage === 'assessment') && (
+            <details className="disclosure">
+              <summary>Withdraw the referral</summary>
+              <WithdrawForm />
+            </details>
+          )}
+          {stage !== 'referred' && (
+            <details className="disclosure">
+              <summary>End support (exit)</summary>
+              <ExitForm />
+            </details>
+          )}
+          <details className="disclosure">
+            <summary>Consent withdrawn</summary>
+            <WithdrawConsentForm />
+          </details>
+        </Section>
+      )}
+    </>
+  );
+}
+
+function NeedsSection({ plan }: { plan: Plan }) {
+  return (
+    <Section title="Needs" id="needs">
+      <ul className="needs-list">
+        {plan.needs.map((n) => (
+          <li key={n.domain} className={n.status === 'closed' ? 'is-closed' : undefined}>
+            <div className="need-head">
+              <strong>{needLabel(n.domain)}</strong>
+              <span className={`badge level-${n.level}`}>{label(n.level)}</span>
+              {n.priority && <span className="badge priority">Priority</span>}
+              {n.status === 'closed' && <span className="badge">Closed</span>}
+            </div>
+            {n.goals && n.goals.length > 0 && (
+              <ul className="goals">
+                {n.goals.map((g) => (
+                  <li key={g}>{g}</li>
+                ))}
+              </ul>
+            )}
+          </li>
+        ))}
+      </ul>
+      {plan.risks && (
+        <Facts
+          items={[
+            ['Domestic abuse risk', label(plan.risks.domesticAbuse)],
+            ['Self-harm', plan.risks.selfHarm ? 'Yes' : 'No'],
+            ['Safeguarding children', plan.risks.safeguardingChildren ? 'Yes' : 'No'],
+            ['Adjustments', plan.adjustments.length ? plan.adjustments.map(label).join(', ') : 'None'],
+          ]}
+        />
+      )}
+    </Section>
+  );
+}
+
+function ExitSummary({ plan }: { plan: Plan }) {
+  const s = plan.exitSummary;
+  if (!s) return null;
+  return (
+    <Section title="Exit summary" id="exit-summary">
+      <Facts
+        items={[
+          ['Reason', label(s.reason)],
+          ['Days in plan', s.daysInPlan],
+          ['Days active', s.daysActive],
+          ['Sessions', `${s.sessions.attended} attended, ${s.sessions.missed} missed, ${s.sessions.cancelled} cancelled`],
+          ...Object.entries(s.scores).map(([d, v]) => [needLabel(d), `${v.first ?? '–'} → ${v.last ?? '–'} (${v.change >= 0 ? '+' : ''}${v.change})`] as [string, string]),
+          ...plan.followUps.map((f) => [`${f.month}-month follow-up`, `Reoffended: ${label(f.reoffended)}`] as [string, string]),
+        ]}
+      />
+    </Section>
+  );
+}

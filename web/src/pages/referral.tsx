@@ -1,0 +1,64 @@
+import { useState } from 'react';
+import { api } from '../api.ts';
+import { label, LOCAL_AUTHORITIES, REFERRAL_SOURCES } from '../domain.ts';
+import { Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
+import { navigate } from '../router.tsx';
+import type { Plan } from '../types.ts';
+import { PageTitle } from '../ui.tsx';
+
+/** POST /plans: a new referral. Identity is kept apart from the plan by the API. */
+export function ReferralPage() {
+  const [givenName, setGivenName] = useState('');
+  const [familyName, setFamilyName] = useState('');
+  const [dateOfBirth, setDateOfBirth] = useState('');
+  const [source, setSource] = useState('');
+  const [localAuthority, setLocalAuthority] = useState('');
+  const [urgency, setUrgency] = useState('routine');
+  const [note, setNote] = useState('');
+  const [reviewEveryDays, setReviewEveryDays] = useState('');
+  const submit = useSubmit();
+
+  const send = () =>
+    void submit.run(async (key) => {
+      const body = {
+        participant: { givenName, familyName, dateOfBirth },
+        referral: { source: source || undefined, localAuthority: localAuthority || undefined, urgency, ...(note.trim() ? { note } : {}) },
+        ...(reviewEveryDays.trim() ? { reviewEveryDays: Number(reviewEveryDays) } : {}),
+      };
+      const plan = await api<Plan>('POST', '/plans', { body, idempotencyKey: key });
+      navigate(`/plan/${plan.planId}?created=1`);
+      return plan;
+    });
+
+  return (
+    <div className="narrow">
+      <PageTitle>New referral</PageTitle>
+      <p className="lead">Her name and date of birth are stored apart from the plan; the plan and every provider see only a pseudonymous reference.</p>
+      <Form onSubmit={send} error={submit.error} label="New referral">
+        <fieldset className="group">
+          <legend>The woman referred</legend>
+          <TextInput path="participant.givenName" label="Given name" value={givenName} onChange={setGivenName} autoComplete="off" />
+          <TextInput path="participant.familyName" label="Family name" value={familyName} onChange={setFamilyName} autoComplete="off" />
+          <TextInput path="participant.dateOfBirth" label="Date of birth" hint="For example 1990-04-01" type="date" value={dateOfBirth} onChange={setDateOfBirth} width="medium" />
+        </fieldset>
+        <fieldset className="group">
+          <legend>The referral</legend>
+          <Select path="referral.source" label="Referred by" value={source} onChange={setSource} options={options(REFERRAL_SOURCES, label)} placeholder="Choose a source" />
+          <Select path="referral.localAuthority" label="Local authority" hint="Where she lives: it decides which services can be offered." value={localAuthority} onChange={setLocalAuthority} options={options(LOCAL_AUTHORITIES, label)} placeholder="Choose a local authority" />
+          <Radios path="referral.urgency" legend="Urgency" value={urgency} onChange={setUrgency} options={options(['routine', 'urgent'], label)} inline />
+          <TextArea path="referral.note" label="Note (optional)" hint="Up to 500 characters. No offence details." value={note} onChange={setNote} />
+          <TextInput
+            path="reviewEveryDays"
+            label="Review every (days, optional)"
+            hint="Default 28, or 14 for Problem Solving Court referrals."
+            value={reviewEveryDays}
+            onChange={setReviewEveryDays}
+            inputMode="numeric"
+            width="short"
+          />
+        </fieldset>
+        <SubmitButton busy={submit.busy}>Create the plan</SubmitButton>
+      </Form>
+    </div>
+  );
+}

@@ -1,0 +1,118 @@
+import { useEffect, useState } from 'react';
+import { ApiError, api } from '../api.ts';
+import { label, ROLES, type Role } from '../domain.ts';
+import { Form, SubmitButton, TextArea } from '../forms.tsx';
+import { useLocation } from '../router.tsx';
+import { finishHostedSignIn, sessionFromToken, startHostedSignIn, type RuntimeConfig, type Session } from '../session.ts';
+import type { DemoUser } from '../types.ts';
+import { Loading, Notice, PageTitle } from '../ui.tsx';
+
+const ROLE_HINT: Record<Role, string> = {
+  coordinator: 'Referrals, assessments, allocation, reviews, exits and follow-ups',
+  'team-lead': 'Escalations, the worklist, figures and provider webhooks',
+  provider: 'Offers, caseload, contacts and the webhook delivery log',
+  commissioner: 'Programme figures: aggregates only',
+};
+
+export function SignInPage({ config, onSignIn, notice }: { config: RuntimeConfig; onSignIn: (s: Session, next?: string) => void; notice?: string | undefined }) {
+  const { search } = useLocation();
+  const next = search.get('next') ?? undefined;
+  return (
+    <div className="narrow">
+      <PageTitle>Sign in to Wraparound</PageTitle>
+      {notice && <Notice tone="info">{notice}</Notice>}
+      {config.auth === 'cognito' ? <HostedSignIn config={config} onSignIn={onSignIn} next={next} /> : <DemoSignIn onSignIn={onSignIn} next={next} />}
+      <TokenSignIn onSignIn={onSignIn} next={next} />
+    </div>
+  );
+}
+
+function HostedSignIn({ config, onSignIn, next }: { config: RuntimeConfig; onSignIn: (s: Session, next?: string) => void; next: string | undefined }) {
+  const { search } = useLocation();
+  const [error, setError] = useState<string | undefined>();
+  const code = search.get('code');
+  useEffect(() => {
+    if (!code && !search.get('error')) return;
+    void finishHostedSignIn(config, search).then((result) => ('error' in result ? setError(result.error) : onSignIn(result, next)));
+  }, [code, config, search, onSignIn, next]);
+  if (code && !error) return <Loading what="your account" />;
+  return (
+    <section className="card" aria-labelledby="hosted-heading">
+      <h2 id="hosted-heading">Your organisation account</h2>
+      {error && (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="button" className="button primary" onClick={() => void startHostedSignIn(config).then((e) => e && setError(e))}>
+        Sign in
+      </button>
+    </section>
+  );
+}
+
+function DemoSignIn({ onSignIn, next }: { onSignIn: (s: Session, next?: string) => void; next: string | undefined }) {
+  const [users, setUsers] = useState<DemoUser[] | undefined>();
+  const [error, setError] = useState<ApiError | undefined>();
+  useEffect(() => {
+    api<{ items: DemoUser[] }>('GET', '/_local/demo-users')
+      .then((r) => setUsers(r.items))
+      .catch((e: ApiError) => setError(e));
+  }, []);
+  const choose = (user: DemoUser) => {
+    const session = sessionFromToken(user.token);
+    if ('error' in session) setError(new ApiError(0, 'Error', `The demo token ${session.error}.`));
+    else onSignIn({ ...session, name: user.name }, next);
+  };
+  return (
+    <section className="card" aria-labelledby="demo-heading">
+      <h2 id="demo-heading">Demo users</h2>
+      <p>This is the embedded stack: choose who to be. Each demo user holds a token the stack signed when it started.</p>
+      {error && (
+        <p className="field-error" role="alert">
+          Demo users are not available: {error.message}
+        </p>
+      )}
+      {!users && !error && <Loading what="demo users" />}
+      {users &&
+        ROLES.map((role) => {
+          const group = users.filter((u) => u.role === role);
+          if (group.length === 0) return null;
+          return (
+            <div key={role} className="demo-group">
+              <h3>{label(role)}</h3>
+              <p className="hint">{ROLE_HINT[role]}</p>
+              <ul className="button-list">
+                {group.map((u) => (
+                  <li key={`${u.role}-${u.providerId ?? ''}`}>
+                    <button type="button" className="button secondary" onClick={() => choose(u)}>
+                      Sign in as {u.name}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          );
+        })}
+    </section>
+  );
+}
+
+function TokenSignIn({ onSignIn, next }: { onSignIn: (s: Session, next?: string) => void; next: string | undefined }) {
+  const [token, setToken] = useState('');
+  const [error, setError] = useState<ApiError | undefined>();
+  const submit = () => {
+    const session = sessionFromToken(token);
+    if ('error' in session) setError(new ApiError(400, 'Bad request', 'The token cannot be used.', [{ path: 'token', message: session.error }]));
+    else onSignIn(session, next);
+  };
+  return (
+    <details className="card">
+      <summary>Sign in with a token</summary>
+      <Form onSubmit={submit} error={error} label="Sign in with a token">
+        <TextArea path="token" label="Bearer token" hint="From `npm run wraparound -- token --role …`, or the stack's start-up output." value={token} onChange={setToken} rows={4} />
+        <SubmitButton busy={false}>Sign in with this token</SubmitButton>
+      </Form>
+    </details>
+  );
+}

@@ -1,0 +1,215 @@
+import { useState } from 'react';
+import { api, query } from '../api.ts';
+import { label } from '../domain.ts';
+import { formatDateTime } from '../format.ts';
+import { Form, SubmitButton, TextInput, useSubmit } from '../forms.tsx';
+import { navigate, useLocation } from '../router.tsx';
+import type { Delivery, Subscription } from '../types.ts';
+import { Facts, LoadError, Loading, Notice, PageTitle, Section, StatusBadge, useApp, useResource } from '../ui.tsx';
+
+const DELIVERY_FILTERS = [
+  ['', 'All'],
+  ['pending', 'Pending (retrying)'],
+  ['delivered', 'Delivered'],
+  ['dead', 'Dead-lettered'],
+] as const;
+
+/**
+ * A provider's webhook: its subscription (never the secret, except once when created by a team
+ * lead) and the delivery log with each attempt's outcome; dead-lettered deliveries can be replayed.
+ */
+export function WebhookPage() {
+  const { session, services, providerName } = useApp();
+  const { search } = useLocation();
+  const providers = [...new Set(services.map((s) => s.providerId))].sort();
+  const providerId = session.role === 'provider' ? (session.providerId ?? '') : (search.get('provider') ?? providers[0] ?? '');
+  const status = search.get('status') ?? '';
+  const teamLead = session.role === 'team-lead';
+  const go = (next: { provider?: string; status?: string }) => navigate(`/webhook${query({ provider: teamLead ? (next.provider ?? providerId) : undefined, status: next.status ?? status })}`);
+
+  return (
+    <>
+      <PageTitle>{teamLead ? 'Provider webhooks' : 'Webhook'}</PageTitle>
+      <p className="lead">Events about offers and allocations are sent to the provider's webhook, signed (Standard Webhooks), retried with backoff and dead-lettered when they keep failing. The pull feed has the same events.</p>
+      {teamLead && (
+        <div className="filters">
+          <label htmlFor="provider-filter">Provider</label>
+          <select id="provider-filter" value={providerId} onChange={(e) => go({ provider: e.target.value })}>
+            {providers.map((p) => (
+              <option key={p} value={p}>
+                {providerName(p)}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
+      {providerId && <SubscriptionSection key={providerId} providerId={providerId} teamLead={teamLead} />}
+      {providerId && <Deliveries key={`${providerId}-${status}`} providerId={providerId} status={status} onStatus={(s) => go({ status: s })} />}
+    </>
+  );
+}
+
+function SubscriptionSection({ providerId, teamLead }: { providerId: string; teamLead: boolean }) {
+  const subscriptions = useResource<{ items: Subscription[] }>(`/providers/${encodeURIComponent(providerId)}/subscriptions`);
+  const [url, setUrl] = useState('');
+  const [created, setCreated] = useState<Subscription | undefined>();
+  const [message, setMessage] = useState<string | undefined>();
+  const subscribe = useSubmit();
+  const remove = useSubmit();
+  const active = subscriptions.data?.items.find((s) => s.status === 'active');
+  return (
+    <Section title="Subscription" id="subscription">
+      {message && <Notice>{message}</Notice>}
+      {created?.secret && (
+        <div className="notice notice-warning" role="status">
+          <p>
+            <strong>Signing secret (shown once):</strong>
+          </p>
+          <p>
+            <code className="secret">{created.secret}</code>
+          </p>
+          <p>Give it to the provider now: it verifies each delivery's signature and cannot be shown again.</p>
+        </div>
+      )}
+      {subscriptions.loading && !subscriptions.data && <Loading what="the subscription" />}
+      {subscriptions.error && <LoadError error={subscriptions.error} what="the subscription" onRetry={subscriptions.reload} />}
+      {subscriptions.data &&
+        (active ? (
+          <Facts
+            items={[
+              ['URL', <code key="url">{active.url}</code>],
+              ['Status', label(active.status)],
+              ['Since', formatDateTime(active.createdAt)],
+              ['Id', active.subscriptionId],
+            ]}
+          />
+        ) : (
+          <p className="empty">No active webhook: events wait in the pull feed{teamLead ? '' : '; a team lead can subscribe your endpoint'}.</p>
+        ))}
+      {subscriptions.data?.items
+        .filter((s) => s.status !== 'active')
+        .map((s) => (
+          <p key={s.subscriptionId} className="hint">
+            Earlier: {s.url} ({label(s.status)}
+            {s.disabledReason ? `: ${s.disabledReason}` : ''})
+          </p>
+        ))}
+      {teamLead && active && (
+        <Form
+          label="Remove the subscription"
+          idPrefix="remove-"
+          error={remove.error}
+          onSubmit={() =>
+            void remove
+              .run(() => api('DELETE', `/providers/${encodeURIComponent(providerId)}/subscriptions/${encodeURIComponent(active.subscriptionId)}`))
+              .then((r) => {
+                if (!r) return;
+                setCreated(undefined);
+                setMessage('Subscription removed: anything still waiting was dead-lettered and can be replayed to the next one.');
+                subscriptions.reload();
+              })
+          }
+        >
+          <SubmitButton busy={remove.busy} tone="danger">
+            Remove the subscription
+          </SubmitButton>
+        </Form>
+      )}
+      {teamLead && subscriptions.data && !active && (
+        <Form
+          label="Subscribe a webhook"
+          idPrefix="subscribe-"
+          error={subscribe.error}
+          onSubmit={() =>
+            void subscribe
+              .run((key) => api<Subscription>('POST', `/providers/${encodeURIComponent(providerId)}/subscriptions`, { body: { url }, idempotencyKey: key }))
+              .then((r) => {
+                if (!r) return;
+                setCreated(r);
+                setMessage('Subscribed: new events go to this URL.');
+                subscriptions.reload();
+              })
+          }
+        >
+          <TextInput path="url" label="Webhook URL" hint="https only (http to localhost on the embedded stack)." type="url" value={url} onChange={setUrl} />
+          <SubmitButton busy={subscribe.busy}>Subscribe</SubmitButton>
+        </Form>
+      )}
+    </Section>
+  );
+}
+
+function Deliveries({ providerId, status, onStatus }: { providerId: string; status: string; onStatus: (s: string) => void }) {
+  const deliveries = useResource<{ items: Delivery[]; nextCursor?: string | null }>(`/providers/${encodeURIComponent(providerId)}/deliveries${query({ status, limit: 50 })}`);
+  const [message, setMessage] = useState<string | undefined>();
+  return (
+    <Section title="Delivery log" id="deliveries">
+      <div className="filters">
+        <label htmlFor="delivery-filter">Show</label>
+        <select id="delivery-filter" value={status} onChange={(e) => onStatus(e.target.value)}>
+          {DELIVERY_FILTERS.map(([v, text]) => (
+            <option key={v} value={v}>
+              {text}
+            </option>
+          ))}
+        </select>
+        <button type="button" className="button secondary" onClick={deliveries.reload}>
+          Refresh
+        </button>
+      </div>
+      {message && <Notice>{message}</Notice>}
+      {deliveries.loading && !deliveries.data && <Loading what="deliveries" />}
+      {deliveries.error && <LoadError error={deliveries.error} what="the delivery log" onRetry={deliveries.reload} />}
+      {deliveries.data &&
+        (deliveries.data.items.length === 0 ? (
+          <p className="empty">No deliveries{status ? ` ${label(status).toLowerCase()}` : ''}.</p>
+        ) : (
+          <ul className="delivery-list">
+            {deliveries.data.items.map((d) => (
+              <DeliveryItem key={d.deliveryId} delivery={d} providerId={providerId} onReplayed={(text) => (setMessage(text), deliveries.reload())} />
+            ))}
+          </ul>
+        ))}
+    </Section>
+  );
+}
+
+function DeliveryItem({ delivery: d, providerId, onReplayed }: { delivery: Delivery; providerId: string; onReplayed: (text: string) => void }) {
+  const replay = useSubmit();
+  return (
+    <li className={`delivery status-card-${d.status}`}>
+      <div className="allocation-head">
+        <strong>{d.eventType ?? 'Event'}</strong>
+        <StatusBadge status={d.status} />
+      </div>
+      <Facts
+        grid
+        items={[
+          ['Plan', d.planRef],
+          ['Created', formatDateTime(d.createdAt)],
+          ['Attempts', d.attempts],
+          ['Last attempt', d.lastAttemptAt ? `${formatDateTime(d.lastAttemptAt)}${d.lastStatusCode !== undefined ? ` (HTTP ${d.lastStatusCode})` : ''}` : undefined],
+          ['Last error', d.lastError],
+          ['Next attempt', formatDateTime(d.nextAttemptAt)],
+          ['Delivered', formatDateTime(d.deliveredAt)],
+        ]}
+      />
+      {d.status === 'dead' && (
+        <Form
+          label={`Replay delivery ${d.deliveryId}`}
+          idPrefix={`replay-${d.deliveryId}-`}
+          error={replay.error}
+          onSubmit={() =>
+            void replay
+              .run((key) => api('POST', `/providers/${encodeURIComponent(providerId)}/deliveries/${encodeURIComponent(d.deliveryId)}/replay`, { body: {}, idempotencyKey: key }))
+              .then((r) => r && onReplayed(`Delivery ${d.deliveryId} queued again.`))
+          }
+        >
+          <SubmitButton busy={replay.busy} tone="secondary">
+            Replay
+          </SubmitButton>
+        </Form>
+      )}
+    </li>
+  );
+}

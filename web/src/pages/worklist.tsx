@@ -1,0 +1,119 @@
+import { query } from '../api.ts';
+import { DEADLINE_WORDS, label, STAGES } from '../domain.ts';
+import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
+import { Link, navigate, useLocation } from '../router.tsx';
+import type { PlanSummary } from '../types.ts';
+import { LoadError, Loading, PageTitle, StageBadge, useApp, useResource } from '../ui.tsx';
+
+const VIEWS = [
+  ['overdue', 'Overdue and escalated'],
+  ['today', 'Due today'],
+  ['this-week', 'Due this week'],
+  ['all', 'All open plans'],
+] as const;
+type View = (typeof VIEWS)[number][0];
+
+
+/** What is due, overdue and escalated: GET /plans?due=…, or by stage. */
+export function WorklistPage() {
+  const { session } = useApp();
+  const { search } = useLocation();
+  const view = (VIEWS.some(([v]) => v === search.get('view')) ? search.get('view') : 'overdue') as View;
+  const stage = search.get('stage') ?? '';
+  const path = view === 'all' ? `/plans${query({ stage: stage || undefined, limit: 100 })}` : `/plans${query({ due: view, stage: stage || undefined, limit: 100 })}`;
+  const plans = useResource<{ items: PlanSummary[] }>(path);
+  const go = (next: { view?: string; stage?: string }) => navigate(`/worklist${query({ view: next.view ?? view, stage: next.stage ?? stage })}`);
+
+  return (
+    <>
+      <div className="page-head">
+        <PageTitle>Worklist</PageTitle>
+        {session.role === 'coordinator' && (
+          <Link to="/referrals/new" className="button primary">
+            New referral
+          </Link>
+        )}
+      </div>
+      <nav aria-label="Worklist views" className="tabs">
+        <ul>
+          {VIEWS.map(([v, text]) => (
+            <li key={v}>
+              <Link to={`/worklist${query({ view: v, stage })}`} {...(v === view ? { 'aria-current': 'page' as const } : {})}>
+                {text}
+              </Link>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <div className="filters">
+        <label htmlFor="stage-filter">Stage</label>
+        <select id="stage-filter" value={stage} onChange={(e) => go({ stage: e.target.value })}>
+          <option value="">Any open stage</option>
+          {STAGES.map((s) => (
+            <option key={s} value={s}>
+              {label(s)}
+            </option>
+          ))}
+        </select>
+      </div>
+      {plans.loading && <Loading what="the worklist" />}
+      {plans.error && <LoadError error={plans.error} what="the worklist" onRetry={plans.reload} />}
+      {plans.data && <PlanList items={plans.data.items} empty={view === 'overdue' ? 'Nothing is overdue or escalated.' : 'No plans here.'} />}
+    </>
+  );
+}
+
+export function PlanList({ items, empty }: { items: PlanSummary[]; empty: string }) {
+  const { now } = useApp();
+  if (items.length === 0) return <p className="empty">{empty}</p>;
+  return (
+    <ul className="plan-list" aria-label={`${items.length} plan${items.length === 1 ? '' : 's'}`}>
+      {items.map((p) => {
+        const escalations = p.openEscalations ?? p.escalations ?? [];
+        const due = p.nextDue;
+        const overdue = Boolean(p.nextReview?.overdue) || escalations.length > 0;
+        return (
+          <li key={p.planId} className={`plan-item${overdue ? ' is-overdue' : ''}`}>
+            <div className="plan-item-head">
+              <Link to={`/plan/${p.planId}`} className="plan-link">
+                Plan {p.planId}
+              </Link>
+              <StageBadge stage={p.stage} />
+              {p.urgency === 'urgent' && <span className="badge urgent">Urgent</span>}
+              {(p.risk ?? 0) >= 4 && <span className="badge risk">Higher risk</span>}
+            </div>
+            <dl className="plan-item-facts">
+              <div>
+                <dt>Area</dt>
+                <dd>{label(p.localAuthority)}</dd>
+              </div>
+              {due && (
+                <div>
+                  <dt>{DEADLINE_WORDS[due.command] ?? label(due.command)}</dt>
+                  <dd className={isPast(due.dueAt, now) ? 'overdue-text' : undefined}>
+                    {formatDateTime(due.dueAt)} ({relative(due.dueAt, now)})
+                  </dd>
+                </div>
+              )}
+              {p.nextReview && (
+                <div>
+                  <dt>Review {p.nextReview.reviewNumber}</dt>
+                  <dd className={p.nextReview.overdue ? 'overdue-text' : undefined}>
+                    {p.nextReview.overdue ? 'Overdue, due ' : 'Due '}
+                    {formatDate(p.nextReview.dueAt)}
+                  </dd>
+                </div>
+              )}
+              {escalations.length > 0 && (
+                <div>
+                  <dt>Escalated</dt>
+                  <dd className="overdue-text">{escalations.map((e) => `${label(e.kind)} (${formatDate(e.raisedAt)})`).join(', ')}</dd>
+                </div>
+              )}
+            </dl>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}

@@ -1,0 +1,210 @@
+/**
+ * The parts of the API's answers the app reads. Written out here rather than imported from lib/ so
+ * the app stays a plain browser bundle; every field the app is not sure to get is optional.
+ */
+import type { Role, Stage } from './domain.ts';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export interface Need {
+  domain: string;
+  level: 'low' | 'medium' | 'high';
+  priority: boolean;
+  goals?: string[];
+  status: 'open' | 'closed';
+}
+
+export interface Allocation {
+  allocationId: string;
+  providerId: string;
+  serviceId: string;
+  needs: string[];
+  status: 'offered' | 'accepted' | 'declined' | 'expired' | 'withdrawn' | 'ended';
+  lead: boolean;
+  offeredAt: string;
+  respondBy: string;
+  respondedAt?: string;
+  declineReason?: string;
+  manualReason?: string;
+  why: string;
+  endedAt?: string;
+  outcome?: string;
+}
+
+export interface Gap {
+  domain: string;
+  reason: string;
+  explanation: string;
+  recordedAt: string;
+}
+
+export interface Review {
+  reviewNumber: number;
+  date: string;
+  scores: Record<string, number | undefined>;
+  outcome: string;
+  participantWords?: string;
+  attendance?: { attended: number; missed: number; cancelled: number };
+}
+
+export interface Deadline {
+  deadlineId: string;
+  command: string;
+  dueAt: string;
+  ref?: string;
+}
+
+export interface Escalation {
+  kind: string;
+  raisedAt: string;
+  ref?: string;
+}
+
+export interface Plan {
+  planId: string;
+  stage: Stage;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  participant?: { givenName: string; familyName: string; dateOfBirth: string };
+  ageAtReferral?: number;
+  referral: { source: string; localAuthority: string; urgency: string; note?: string; receivedAt: string };
+  consent?: { scope: { shareWithProviders: boolean; dataCategories: string[] }; givenAt: string; method: string; withdrawnAt?: string };
+  needs: Need[];
+  risks?: { domesticAbuse: string; selfHarm: boolean; safeguardingChildren: boolean };
+  adjustments: string[];
+  allocations: Allocation[];
+  gaps: Gap[];
+  reviews: Review[];
+  reviewEveryDays: number;
+  contacts: { allocationId: string; providerId: string; date: string; kind: string }[];
+  deadlines: Deadline[];
+  nextReview?: { reviewNumber: number; dueAt: string; overdue: boolean; escalateAt: string } | null;
+  openEscalations?: Escalation[];
+  exit?: { reason: string; exitedAt: string; note?: string };
+  exitSummary?: {
+    reason: string;
+    daysInPlan: number;
+    daysActive: number;
+    sessions: { attended: number; missed: number; cancelled: number };
+    scores: Record<string, { first?: number; last?: number; change: number }>;
+  } | null;
+  followUps: { month: 6 | 12; reoffended: string; recordedAt: string }[];
+  manualActivation?: { reason: string; at: string; unmetNeeds: string[] };
+  withdrawal?: { reason: string; at: string; note?: string };
+  closedAt?: string;
+  previousPlanIds?: string[];
+}
+
+export interface PlanSummary {
+  planId: string;
+  stage: Stage;
+  version: number;
+  localAuthority: string;
+  urgency: string;
+  updatedAt: string;
+  nextActionAt?: string | null;
+  nextDue?: { command: string; dueAt: string; ref?: string } | null;
+  nextReview?: { reviewNumber: number; dueAt: string; overdue: boolean } | null;
+  risk?: number;
+  openEscalations?: Escalation[];
+  escalations?: Escalation[];
+}
+
+export interface HistoryItem {
+  id: string;
+  sequence: number;
+  type: string;
+  time: string;
+  providerId?: string;
+  data: Record<string, unknown>;
+}
+
+/** An offer or allocation as the provider's list holds it. */
+export interface ProviderAllocation {
+  allocationId: string;
+  planRef: string;
+  status: string;
+  serviceId?: string;
+  needs?: unknown;
+  respondBy?: string;
+  lead?: boolean;
+  updatedAt?: string;
+}
+
+/** GET /allocations/{id}: what the provider may know. */
+export interface AllocationDetail {
+  planRef: string;
+  allocationId: string;
+  serviceId?: string;
+  status: string;
+  lead?: boolean;
+  offeredAt?: string;
+  respondBy?: string;
+  respondedAt?: string;
+  endedAt?: string;
+  outcome?: string;
+  needs: { domain: string; level?: string; status?: string; goals?: string[] }[];
+  adjustments?: string[];
+  risks?: { domesticAbuse: string; selfHarm: boolean; safeguardingChildren: boolean };
+  contacts?: { date: string; kind: string }[];
+}
+
+export interface Subscription {
+  subscriptionId: string;
+  providerId: string;
+  url: string;
+  status: string;
+  createdAt: string;
+  disabledAt?: string;
+  disabledReason?: string;
+  secret?: string;
+}
+
+export interface Delivery {
+  deliveryId: string;
+  planRef?: string;
+  eventType?: string;
+  status: string;
+  attempts?: number;
+  createdAt?: string;
+  nextAttemptAt?: string;
+  lastAttemptAt?: string;
+  lastStatusCode?: number;
+  lastError?: string;
+  deliveredAt?: string;
+}
+
+export type FigureValue = number | 'suppressed' | null | undefined;
+export type Figures = Record<string, FigureValue>;
+
+export interface MetricsReport {
+  period: { from: string; to: string };
+  groupBy: string[];
+  asOf?: string;
+  suppression?: { threshold: number; marker: string; rules: string[] };
+  definitions?: { figures?: Record<string, { label: string; kind: string; unit: string; definition: string }>; dimensions?: Record<string, string> };
+  overall: Figures;
+  breakdowns?: Record<string, { group: string; figures: Figures }[]>;
+}
+
+export interface DemoUser {
+  name: string;
+  role: Role;
+  providerId?: string;
+  token: string;
+}
+
+export interface Service {
+  serviceId: string;
+  name: string;
+  providerId: string;
+  providerName: string;
+  needs: string[];
+  areas: string[];
+  status: string;
+  available?: number;
+}
