@@ -98,9 +98,10 @@ beforeAll(async () => {
     wrapPublisher: flaky,
     webhooks: {
       intervalMs: 100,
-      // Exponential, capped at 2 s, full jitter from a seeded PRNG: 30 attempts spread over some 25 s on
-      // average, so no delivery outlives the outage (a few seconds) into the dead letter.
-      retrySchedule: [20, 40, 80, 160, 320, 640, 1280, ...Array.from({ length: 23 }, () => 2_000)],
+      // Exponential, capped at 2 s, full jitter from a seeded PRNG: 150 attempts spread over some 2.5 min
+      // on average, so no delivery outlives the outage (a few seconds, longer on a loaded machine, where
+      // the first 30% of plans take longer) into the dead letter.
+      retrySchedule: [20, 40, 80, 160, 320, 640, 1280, ...Array.from({ length: 143 }, () => 2_000)],
       jitter: 'full',
       random: seeded(7),
       timeoutMs: 2_000,
