@@ -177,7 +177,7 @@ async function runPlan(draw: () => number, answer: boolean): Promise<string> {
 }
 
 describe('no event is lost', () => {
-  it(`delivers every provider event of ${PLANS} plans through random publish failures and a receiver outage`, { timeout: 120_000 }, async () => {
+  it(`delivers every provider event of ${PLANS} plans through random publish failures and a receiver outage`, { timeout: 300_000 }, async () => {
     const started = Date.now();
     const secrets = new Map<string, string>();
     for (const providerId of PROVIDERS) {
