@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { Stage } from './lifecycle.ts';
 import {
-  ADJUSTMENTS,
   AllocationId,
   CONTACT_KINDS,
   DATA_CATEGORIES,
