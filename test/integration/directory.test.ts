@@ -20,7 +20,7 @@ type FormatsPlugin = (ajv: Ajv) => Ajv;
 const addFormats: FormatsPlugin = (addFormatsImport as unknown as { default?: FormatsPlugin }).default ?? (addFormatsImport as unknown as FormatsPlugin);
 const ajv = new Ajv({ strict: false, allErrors: true });
 addFormats(ajv);
-const validateHsds = ajv.compile(JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../shared/standards/hsds/service_with_definitions.json'), 'utf8')));
+const validateHsds = ajv.compile(JSON.parse(readFileSync(resolve(import.meta.dirname, '../fixtures/hsds/service_with_definitions.json'), 'utf8')));
 
 function expectHsds(service: Json) {
   expect(validateHsds(service), JSON.stringify(validateHsds.errors)).toBe(true);

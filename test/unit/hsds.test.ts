@@ -1,6 +1,6 @@
 /**
  * The directory as HSDS 3: every seed service, in every live state that matters, validates against
- * the Open Referral schema (../shared/standards/hsds/service_with_definitions.json) with formats
+ * the Open Referral schema (test/fixtures/hsds, a copy of ../shared/standards/hsds/service_with_definitions.json) with formats
  * checked, and the mapping says what the directory says.
  */
 import { readFileSync } from 'node:fs';
@@ -32,7 +32,7 @@ import { LOCAL_AUTHORITIES, NEED_DOMAINS } from '../../lib/domain/taxonomy.ts';
 type FormatsPlugin = (ajv: Ajv) => Ajv;
 const addFormats: FormatsPlugin = (addFormatsImport as unknown as { default?: FormatsPlugin }).default ?? (addFormatsImport as unknown as FormatsPlugin);
 
-const SCHEMA_PATH = resolve(import.meta.dirname, '../../../shared/standards/hsds/service_with_definitions.json');
+const SCHEMA_PATH = resolve(import.meta.dirname, '../fixtures/hsds/service_with_definitions.json');
 const hsdsSchema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as Record<string, unknown>;
 
 // strict: false because HSDS adds documentation keywords (constraints, core, example, ...) that are not JSON Schema.
