@@ -9,8 +9,8 @@ import { lazyStepHandler } from '../../lib/runtime/aws.ts';
 export function makeHandler(deps: { plans: PlanRepository; services: DirectoryStore }) {
   return (state: PlanCommandState): Promise<PlanCommandState> =>
     asStep(async () => {
-      const plan = state.plan;
-      if (!plan) throw new Error('Save plan needs a plan');
+      if (!state.plan) throw new Error('Save plan needs a plan');
+      const plan = state.holdToken ? { ...state.plan, writtenBy: state.holdToken } : state.plan;
       try {
         await deps.plans.savePlan(plan);
       } catch (error) {
@@ -22,7 +22,7 @@ export function makeHandler(deps: { plans: PlanRepository; services: DirectorySt
         }
         throw error;
       }
-      return state;
+      return { ...state, plan };
     });
 }
 

@@ -66,11 +66,29 @@ export function readJsonBody(event: APIGatewayProxyEventV2): unknown {
   if (raw.trim() === '') return {};
   const type = header(event, 'content-type');
   if (type && !/^application\/(.+\+)?json\b/i.test(type)) throw problem(415, `Send the body as application/json, not ${type}.`, [{ path: 'Content-Type', message: 'must be application/json' }]);
+  let parsed: unknown;
   try {
-    return JSON.parse(raw);
+    parsed = JSON.parse(raw);
   } catch (error) {
     throw problem(400, `The request body is not valid JSON: ${(error as Error).message}`, [{ path: '(body)', message: 'must be valid JSON' }]);
   }
+  if (depthOf(parsed) > MAX_JSON_DEPTH) throw problem(400, `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, [{ path: '(body)', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]);
+  return parsed;
+}
+
+/** No request needs deeper JSON; deeper would only risk the stack of whatever walks it next. */
+export const MAX_JSON_DEPTH = 32;
+
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (d > deepest) deepest = d;
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    if (v && typeof v === 'object') for (const child of Object.values(v)) if (child && typeof child === 'object') stack.push([child, d + 1]);
+  }
+  return deepest;
 }
 
 /** Validate a value; `root` names it in errors when the value itself (not a field of it) is wrong. */

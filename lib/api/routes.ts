@@ -66,7 +66,12 @@ export function matchRoute(method: string, path: string): MatchedRoute | { allow
     const ok = parts.every((part, i) => {
       const segment = segments[i] as string;
       if (part.startsWith('{')) {
-        params[part.slice(1, -1)] = decodeURIComponent(segment);
+        // A malformed escape (%FF) is simply not a match: 404, never a 500.
+        try {
+          params[part.slice(1, -1)] = decodeURIComponent(segment);
+        } catch {
+          return false;
+        }
         return true;
       }
       return part === segment;

@@ -290,6 +290,8 @@ export const Plan = z.object({
   remindersSent: z.array(z.string()).default([]),
   deadlines: z.array(Deadline),
   sequence: z.number().int().min(0),
+  /** The execution that wrote this version: lets a retried save recognise its own landed write. */
+  writtenBy: z.string().optional(),
   outbox: z.array(PlanEvent),
   applied: z.array(AppliedCommand),
 });

@@ -12,7 +12,11 @@ import { NOW, PARTICIPANT, PARTICIPANT_ID, planInStage, PLAN_ID, run, validComma
 const TABLE = 'wraparound-test';
 const ddb = mockClient(DynamoDBDocumentClient);
 
-beforeEach(() => ddb.reset());
+beforeEach(() => {
+  ddb.reset();
+  // After a failed condition the repository reads the plan back to tell its own landed write from another's.
+  ddb.on(GetCommand).resolves({});
+});
 afterAll(() => ddb.restore());
 
 const repository = () => new PlanRepository(makeDocumentClient({ region: 'eu-west-2' }), TABLE);
@@ -79,6 +83,16 @@ describe('savePlan', () => {
     expect(error.name).toBe('VersionConflict');
     expect((error as DomainError).status).toBe(409);
     expect(error.message).toContain(PLAN_ID);
+  });
+
+  it('treats a failed condition as success when the stored plan is this very write (a retried save whose answer was lost)', async () => {
+    const plan = { ...planIn('assessment'), writtenBy: 'execution-1' };
+    ddb.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    ddb.on(GetCommand).resolves({ Item: planToItem(plan) });
+    await expect(repository().savePlan(plan)).resolves.toBeUndefined();
+    // Another execution's write at the same version is still a conflict.
+    ddb.on(GetCommand).resolves({ Item: planToItem({ ...plan, writtenBy: 'execution-2' }) });
+    expect((await rejection(repository().savePlan(plan))).name).toBe('VersionConflict');
   });
 
   it('turns a failed condition on version 1 into a VersionConflict saying the plan exists', async () => {

@@ -120,8 +120,13 @@ export class PlanRepository {
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException')
+      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
+        // A retried save whose first attempt did land (its answer was lost) finds its own write: that is
+        // success, not a conflict. `writtenBy` names the execution, so only this very write matches.
+        const stored = await this.getPlan(plan.planId);
+        if (plan.writtenBy && stored?.writtenBy === plan.writtenBy && stored.version === plan.version) return;
         throw versionConflict(previous === 0 ? `Plan ${plan.planId} already exists.` : `Plan ${plan.planId} was changed by another command at the same time: reload it and try again.`);
+      }
       throw storageError(error);
     }
   }
