@@ -6,6 +6,7 @@ import { ROLES, type Role } from '../lib/api/routes.ts';
 import { DirectoryError } from '../lib/directory/load.ts';
 import { DataDirectoryTooOld } from '../lib/local/dynalite-server.ts';
 import { DEFAULT_RETENTION_DAYS } from '../lib/config.ts';
+import { SIMULATE_USAGE, simulateCommand, SimulationSetupError, UsageError } from '../lib/simulate/cli.ts';
 
 const USAGE = `Usage:
   wraparound start [--port 3000] [--data-dir ./.data] [--in-memory] [--providers FILE] [--sweep-seconds 60]
@@ -13,7 +14,8 @@ const USAGE = `Usage:
       Run the embedded stack (API, workflow, store) on one machine. Ctrl-C stops it; data stays in --data-dir.
       With --clock simulated, time moves only with POST /_local/clock/advance {"days": N}.
   wraparound token --role coordinator|team-lead|provider|commissioner [--provider ID] [--data-dir ./.data]
-      Print a bearer token the stack running on that data dir accepts.`;
+      Print a bearer token the stack running on that data dir accepts.
+${SIMULATE_USAGE}`;
 
 function fail(message: string): never {
   console.error(`wraparound: ${message}\n\n${USAGE}`);
@@ -100,6 +102,19 @@ switch (command) {
     break;
   case 'token':
     await token(rest);
+    break;
+  case 'simulate':
+    try {
+      process.exitCode = await simulateCommand(rest);
+    } catch (error) {
+      if (error instanceof UsageError || (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail((error as Error).message);
+      if (error instanceof SimulationSetupError) {
+        console.error(`wraparound simulate: ${error.message}`);
+        process.exit(2);
+      }
+      if (error instanceof DirectoryError || error instanceof DataDirectoryTooOld) fail(error.message);
+      throw error;
+    }
     break;
   case undefined:
   case '--help':
