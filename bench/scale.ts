@@ -1,0 +1,308 @@
+/**
+ * Metrics at scale and memory, in child processes of bench/run.ts so each measurement starts from a
+ * fresh process:
+ *
+ *   node bench/scale.ts seed '<json>'      add synthetic plans (and their metrics facts) to a data directory
+ *   node bench/scale.ts measure '<json>'   start the embedded stack on it, time the metrics, read peak memory
+ *
+ * Plans go straight into the table (BatchWriteItem of the same items PlanRepository.savePlan writes,
+ * facts with FactStore.putMany), never through the API: see bench/synthetic.ts for how they are made.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { itemToPlan, planToItem } from '../lib/adapters/dynamodb/plan-repository.ts';
+import { computeMetrics } from '../lib/domain/metrics/compute.ts';
+import { addDaysToDate, addMonthsToDate, londonDay } from '../lib/domain/metrics/dates.ts';
+import { DIMENSIONS } from '../lib/domain/metrics/definitions.ts';
+import { planFacts, type PlanFacts } from '../lib/domain/metrics/facts.ts';
+import type { MetricsQuery } from '../lib/domain/metrics/query.ts';
+import type { Plan } from '../lib/domain/schemas.ts';
+import { startEmbeddedStack, type EmbeddedStack } from '../lib/local/embedded-stack.ts';
+import { FactStore } from '../lib/metrics/fact-store.ts';
+import { cohortFromTemplates, syntheticPlans, type SyntheticOptions } from './synthetic.ts';
+import { median, MB, residentMemory, round, rssSampler } from './lib/stats.ts';
+
+export interface SeedOptions extends SyntheticOptions {
+  dataDir: string;
+  /** Plans already there (new ones are numbered from here, so a cohort grows reproducibly). */
+  from: number;
+  count: number;
+  templates: number;
+}
+
+export interface SeedResult {
+  plans: number;
+  ms: number;
+  templatesMs: number;
+  itemsPerSecond: number;
+  stages: Record<string, number>;
+  meanPlanItemBytes: number;
+  meanFactsBytes: number;
+}
+
+export interface MeasureOptions {
+  dataDir: string;
+  expectedPlans: number;
+  /** Timed repetitions of each metrics query (the median is reported). */
+  repeats: number;
+  bruteForceRepeats: number;
+}
+
+export interface QueryTimes {
+  query: string;
+  httpMs: number;
+  inProcessMs: number;
+  /** CPU time of the process for the same (less sensitive than wall time to other load on the machine). */
+  httpCpuMs: number;
+  inProcessCpuMs: number;
+  responseBytes: number;
+}
+
+export interface MeasureResult {
+  plans: number;
+  startMs: number;
+  queries: QueryTimes[];
+  bruteForce: { ms: number; cpuMs: number; runs: number[]; scannedItems: number; planItems: number; sameFigures: boolean };
+  memory: {
+    peakBytes: number;
+    afterLoadBytes: number;
+    afterQueriesBytes: number;
+    peakWithBruteForceBytes: number;
+    heapUsedBytes: number;
+    /** After a full garbage collection (with --expose-gc): what the stack really holds. */
+    heapUsedAfterGcBytes: number | undefined;
+    /** The largest V8 heap (used and reserved) and external memory seen up to the peak. */
+    peakHeapUsedBytes: number;
+    peakHeapTotalBytes: number;
+    peakExternalBytes: number;
+    /** Peak anonymous (heaps, malloc) and file-backed (LevelDB's mmapped table files) resident memory, sampled. */
+    peakAnonBytes: number;
+    peakFileBytes: number;
+  };
+}
+
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+};
+
+const stackOptions = (dataDir: string) => ({ dataDir, port: 0, sweepIntervalMs: 0, webhooks: { intervalMs: 0 }, webDistDir: false as const });
+
+function log(message: string) {
+  process.stderr.write(`  [scale] ${message}\n`);
+}
+
+async function seed(options: SeedOptions): Promise<SeedResult> {
+  const stack = await startEmbeddedStack(stackOptions(options.dataDir));
+  try {
+    const client = stack.plans.client;
+    const table = stack.plans.tableName;
+    const facts = new FactStore(client, table);
+    // The templates are simulated once per data directory and kept with it.
+    const templatesFile = join(options.dataDir, 'bench-templates.json');
+    const t0 = performance.now();
+    let templates: Plan[];
+    if (existsSync(templatesFile)) templates = JSON.parse(readFileSync(templatesFile, 'utf8')) as Plan[];
+    else {
+      templates = [...syntheticPlans(options.templates, options)];
+      writeFileSync(templatesFile, JSON.stringify(templates));
+    }
+    const templatesMs = performance.now() - t0;
+    log(`${templates.length} template plans in ${(templatesMs / 1000).toFixed(1)} s; writing ${options.count} plans`);
+
+    const started = performance.now();
+    const inFlight = new Set<Promise<void>>();
+    const send = async (items: Record<string, unknown>[]) => {
+      let requests = items.map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests.length > 0; attempt += 1) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+        const out = await client.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+        requests = (out.UnprocessedItems?.[table] ?? []) as typeof requests;
+      }
+    };
+    const launch = async (work: Promise<void>) => {
+      const tracked = work.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      if (inFlight.size >= 24) await Promise.race(inFlight);
+    };
+    const stages: Record<string, number> = {};
+    let planItems: Record<string, unknown>[] = [];
+    let factEntries: [string, PlanFacts][] = [];
+    let itemBytes = 0;
+    let factBytes = 0;
+    let written = 0;
+    for (const plan of cohortFromTemplates(options.count, templates, options, options.from)) {
+      const item = planToItem(plan);
+      const f = planFacts(plan);
+      if (written < 2000) {
+        itemBytes += JSON.stringify(item).length;
+        factBytes += JSON.stringify(f).length;
+      }
+      stages[plan.stage] = (stages[plan.stage] ?? 0) + 1;
+      planItems.push(item);
+      factEntries.push([plan.planId, f]);
+      written += 1;
+      if (planItems.length === 25) {
+        await launch(send(planItems));
+        await launch(facts.putMany(factEntries));
+        planItems = [];
+        factEntries = [];
+      }
+      if (written % 10_000 === 0) log(`${written} / ${options.count} plans (${Math.round(written / ((performance.now() - started) / 1000))} plans/s)`);
+    }
+    if (planItems.length > 0) await launch(send(planItems));
+    if (factEntries.length > 0) await launch(facts.putMany(factEntries));
+    await Promise.all(inFlight);
+    const ms = performance.now() - started;
+    const sampled = Math.min(written, 2000);
+    return { plans: written, ms, templatesMs, itemsPerSecond: (2 * written) / (ms / 1000), stages, meanPlanItemBytes: itemBytes / sampled, meanFactsBytes: factBytes / sampled };
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** The two queries timed: the default (last 12 months, overall only) and the heaviest one allowed. */
+function queries(today: string): { name: string; params: Record<string, string>; query: MetricsQuery }[] {
+  const from12 = addDaysToDate(addMonthsToDate(today, -12), 1);
+  const from36 = addDaysToDate(addMonthsToDate(today, -36), 1);
+  return [
+    { name: '12 months, overall', params: { from: from12, to: today }, query: { from: from12, to: today, groupBy: [] } },
+    {
+      name: '36 months, every breakdown',
+      params: { from: from36, to: today, groupBy: DIMENSIONS.join(',') },
+      query: { from: from36, to: today, groupBy: [...DIMENSIONS] },
+    },
+  ];
+}
+
+async function timeHttp(stack: EmbeddedStack, token: string, params: Record<string, string>): Promise<{ ms: number; bytes: number; body: string }> {
+  const started = performance.now();
+  const response = await fetch(`${stack.url}/metrics?${new URLSearchParams(params)}`, { headers: { authorization: `Bearer ${token}` } });
+  const body = await response.text();
+  const ms = performance.now() - started;
+  if (response.status !== 200) throw new Error(`GET /metrics: ${response.status} ${body.slice(0, 300)}`);
+  return { ms, bytes: body.length, body };
+}
+
+/** The baseline: no projection at all. Scan every plan from the table and compute the figures from scratch. */
+async function bruteForce(stack: EmbeddedStack, query: MetricsQuery, asOf: string, providers: readonly string[]) {
+  let start: Record<string, unknown> | undefined;
+  const facts: PlanFacts[] = [];
+  let scanned = 0;
+  do {
+    const out = await stack.plans.client.send(
+      new ScanCommand({
+        TableName: stack.plans.tableName,
+        FilterExpression: '#type = :plan',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: { ':plan': 'plan' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    scanned += out.ScannedCount ?? 0;
+    for (const item of out.Items ?? []) facts.push(planFacts(itemToPlan(item)));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  const report = computeMetrics(facts, query, { suppressionThreshold: 5, asOf, providers });
+  return { report, scanned, plans: facts.length };
+}
+
+async function measure(options: MeasureOptions): Promise<MeasureResult> {
+  const sampler = rssSampler(25);
+  const started = performance.now();
+  const stack = await startEmbeddedStack(stackOptions(options.dataDir));
+  try {
+    const startMs = performance.now() - started;
+    const plans = stack.metrics.size;
+    if (options.expectedPlans === 0 && plans > 0) throw new Error('expected an empty store');
+    if (plans !== options.expectedPlans) throw new Error(`the metrics index holds ${plans} plans, expected ${options.expectedPlans}`);
+    const afterLoadBytes = process.memoryUsage.rss();
+    log(`stack up with ${plans} plans in ${(startMs / 1000).toFixed(1)} s, ${(afterLoadBytes / MB).toFixed(0)} MB resident`);
+    const token = (stack.demoUsers.find((u) => u.role === 'commissioner') as { token: string }).token;
+    const now = stack.clock.now();
+    const providers = stack.directory.organizations.map((o) => o.id);
+    const results: QueryTimes[] = [];
+    const asked = queries(londonDay(now));
+    for (const q of asked) {
+      const http: number[] = [];
+      const local: number[] = [];
+      const httpCpu: number[] = [];
+      const localCpu: number[] = [];
+      let bytes = 0;
+      for (let i = 0; i < options.repeats + 2; i += 1) {
+        let cpu = process.cpuUsage();
+        const h = await timeHttp(stack, token, q.params);
+        const hc = cpuMs(cpu);
+        bytes = h.bytes;
+        cpu = process.cpuUsage();
+        const t = performance.now();
+        const { facts, providers: ps } = await stack.metrics.snapshot();
+        computeMetrics(facts, q.query, { suppressionThreshold: 5, asOf: now, providers: ps });
+        const l = performance.now() - t;
+        const lc = cpuMs(cpu);
+        // The first two of each are warm-up (JIT).
+        if (i >= 2) {
+          http.push(h.ms);
+          local.push(l);
+          httpCpu.push(hc);
+          localCpu.push(lc);
+        }
+      }
+      results.push({ query: q.name, httpMs: median(http), inProcessMs: median(local), httpCpuMs: median(httpCpu), inProcessCpuMs: median(localCpu), responseBytes: bytes });
+      log(`${q.name}: GET /metrics ${median(http).toFixed(1)} ms (CPU ${median(httpCpu).toFixed(1)} ms), in process ${median(local).toFixed(1)} ms (CPU ${median(localCpu).toFixed(1)} ms)`);
+    }
+    const afterQueriesBytes = process.memoryUsage.rss();
+    const peakBytes = Math.max(residentMemory().peak, sampler.peak);
+    const peaks = sampler.peaks;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const heapUsedAfterGcBytes = gc ? process.memoryUsage().heapUsed : undefined;
+
+    // The baseline, on the heaviest query; its answer must be the index's (asOf aside).
+    const heavy = asked.at(-1) as (typeof asked)[number];
+    const runs: number[] = [];
+    const cpuRuns: number[] = [];
+    let scannedItems = 0;
+    let planItems = 0;
+    let sameFigures = true;
+    const { facts: indexed } = await stack.metrics.snapshot();
+    const expected = JSON.stringify(computeMetrics(indexed, heavy.query, { suppressionThreshold: 5, asOf: now, providers }));
+    for (let i = 0; i < options.bruteForceRepeats; i += 1) {
+      const t = performance.now();
+      const cpu = process.cpuUsage();
+      const brute = await bruteForce(stack, heavy.query, now, providers);
+      runs.push(performance.now() - t);
+      cpuRuns.push(cpuMs(cpu));
+      scannedItems = brute.scanned;
+      planItems = brute.plans;
+      sameFigures &&= JSON.stringify(brute.report) === expected;
+      log(`brute force: ${brute.plans} plans scanned and computed in ${((runs.at(-1) as number) / 1000).toFixed(1)} s`);
+    }
+    const memory = {
+      peakBytes,
+      afterLoadBytes,
+      afterQueriesBytes,
+      peakWithBruteForceBytes: Math.max(residentMemory().peak, sampler.peak),
+      heapUsedBytes: process.memoryUsage().heapUsed,
+      heapUsedAfterGcBytes,
+      peakHeapUsedBytes: peaks.heapUsed,
+      peakHeapTotalBytes: peaks.heapTotal,
+      peakExternalBytes: peaks.external,
+      peakAnonBytes: peaks.anon,
+      peakFileBytes: peaks.file,
+    };
+    return { plans, startMs, queries: results, bruteForce: { ms: median(runs), cpuMs: median(cpuRuns), runs, scannedItems, planItems, sameFigures }, memory };
+  } finally {
+    sampler.stop();
+    await stack.stop();
+  }
+}
+
+const [mode, raw] = process.argv.slice(2);
+if (mode === 'seed' || mode === 'measure') {
+  const options = JSON.parse(raw ?? '{}');
+  const result = mode === 'seed' ? await seed(options as SeedOptions) : await measure(options as MeasureOptions);
+  if (process.send) process.send(result);
+  else console.log(JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' ? round(v, 2) : v), 2));
+}
