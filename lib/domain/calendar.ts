@@ -17,8 +17,11 @@ export function londonDate(instant: string | Date): string {
 }
 
 /** Offset of London from UTC, in minutes, at an instant (0 in winter, 60 in summer). */
+// Built once: constructing an Intl formatter is costly and every deadline computation needs this one.
+const offsetFormatter = new Intl.DateTimeFormat('en-GB', { timeZone: LONDON, timeZoneName: 'shortOffset' });
+
 function londonOffsetMinutes(at: Date): number {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: LONDON, timeZoneName: 'shortOffset' }).formatToParts(at);
+  const parts = offsetFormatter.formatToParts(at);
   const name = parts.find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
   const match = /GMT([+-]\d+)?(?::(\d+))?/.exec(name);
   const hours = match?.[1] ? Number(match[1]) : 0;
