@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -16,6 +16,25 @@ import type { StageConfig } from './stage-config.ts';
 /** The custom attribute that ties a provider's users to their organisation (`custom:providerId` in the ID token). */
 export const PROVIDER_ID_ATTRIBUTE = 'providerId';
 
+/**
+ * What the web app asks the hosted UI for: `openid` for an ID token at all, `email` and `profile` for
+ * the address and name it shows. The ID token carries `cognito:groups` and `custom:providerId` (the
+ * client's read attributes) whatever the scopes.
+ */
+export const WEB_OAUTH_SCOPES = ['openid', 'email', 'profile'] as const;
+
+/** The web app's page the hosted UI sends a person back to with `?code=&state=` (web/src/paths.ts). */
+export const SIGN_IN_PATH = '/sign-in';
+
+/**
+ * The origin of a user pool's hosted UI on a Cognito prefix domain. Built from the stage's prefix,
+ * not from the domain resource, so the web app's CSP can name it without the distribution depending
+ * on the user pool (whose client depends on the distribution for its callback URL).
+ */
+export function hostedUiOrigin(domainPrefix: string, region: string): string {
+  return `https://${domainPrefix}.auth.${region}.amazoncognito.com`;
+}
+
 export interface ApiProps {
   config: StageConfig;
   functions: Record<ApiFunctionName, IFunction>;
@@ -32,6 +51,13 @@ export interface ApiProps {
 export class Api extends Construct {
   readonly userPool: cognito.UserPool;
   readonly userPoolClient: cognito.UserPoolClient;
+  /** The hosted UI's Cognito prefix domain. */
+  readonly userPoolDomain: cognito.UserPoolDomain;
+  /** https://<prefix>.auth.<region>.amazoncognito.com: where the web app sends people to sign in and out. */
+  readonly hostedUiOrigin: string;
+  /** Where the hosted UI may send a person back to: after sign-in with a code, after sign-out. */
+  readonly signInRedirectUri: string;
+  readonly signOutRedirectUri: string;
   readonly httpApi: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
   readonly authorizer: HttpJwtAuthorizer;
@@ -69,13 +95,37 @@ export class Api extends Construct {
       this.userPool.addGroup(`group-${role}`, { groupName: GROUP_OF_ROLE[role], description: `Wraparound ${role}s` });
     }
 
-    // Users may read their provider id but never write it: it decides whose offers they see.
+    // The hosted UI, on a Cognito prefix domain. The classic hosted UI needs no branding resource per
+    // client (the newer managed login does).
+    this.userPoolDomain = this.userPool.addDomain('HostedUi', {
+      cognitoDomain: { domainPrefix: config.cognitoDomainPrefix },
+      managedLoginVersion: cognito.ManagedLoginVersion.CLASSIC_HOSTED_UI,
+    });
+    this.hostedUiOrigin = hostedUiOrigin(config.cognitoDomainPrefix, Stack.of(this).region);
+    this.signInRedirectUri = `${props.webOrigin}${SIGN_IN_PATH}`;
+    this.signOutRedirectUri = `${props.webOrigin}/`;
+
+    // The web app's client. A single-page app cannot keep a secret, so it is a public client (no
+    // secret) using the authorization code grant, which the app always sends with a PKCE S256
+    // challenge; no implicit grant (tokens in the URL), no client credentials. It returns only to the
+    // web app's own origin. Tokens suit a shared office computer: ID and access tokens last an hour
+    // and the refresh token 12 hours (a working day), after which the person signs in again; the app
+    // keeps them in the tab's session storage only. Users may read their provider id but never write
+    // it: it decides whose offers they see.
     this.userPoolClient = this.userPool.addClient('WebClient', {
       userPoolClientName: `${config.namePrefix}-web`,
       generateSecret: false,
-      disableOAuth: true,
+      oAuth: {
+        flows: { authorizationCodeGrant: true, implicitCodeGrant: false, clientCredentials: false },
+        scopes: WEB_OAUTH_SCOPES.map((scope) => ({ openid: cognito.OAuthScope.OPENID, email: cognito.OAuthScope.EMAIL, profile: cognito.OAuthScope.PROFILE })[scope]),
+        callbackUrls: [this.signInRedirectUri],
+        logoutUrls: [this.signOutRedirectUri],
+      },
+      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+      // SRP for test users signing in from scripts; refresh tokens come with it.
       authFlows: { userSrp: true },
       preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
       accessTokenValidity: Duration.hours(1),
       idTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.hours(12),
@@ -83,6 +133,9 @@ export class Api extends Construct {
       writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true, fullname: true }),
     });
 
+    // The web app sends the ID token: it carries cognito:groups and custom:providerId, which
+    // principalOf (lib/api/auth.ts) reads, and its aud is this client (an access token has no aud
+    // and no custom attributes).
     this.authorizer = new HttpJwtAuthorizer('CognitoJwt', this.userPool.userPoolProviderUrl, {
       authorizerName: 'cognito',
       jwtAudience: [this.userPoolClient.userPoolClientId],

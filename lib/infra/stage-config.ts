@@ -40,6 +40,15 @@ export const StageConfig = z.object({
    * authentication), enforced in prod where real case workers sign in; dev stays on ESSENTIALS.
    */
   cognitoFeaturePlan: z.enum(['ESSENTIALS', 'PLUS']),
+  /**
+   * The prefix of the user pool's hosted UI domain (https://<prefix>.auth.<region>.amazoncognito.com),
+   * where staff sign in. Prefixes are unique across all AWS accounts in a region: if the stage's is
+   * taken, choose another with `-c cognitoDomainPrefix=...`.
+   */
+  cognitoDomainPrefix: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and inner dashes, at most 63')
+    .refine((prefix) => !/aws|amazon|cognito/.test(prefix), { message: 'Cognito refuses prefixes containing aws, amazon or cognito' }),
   /** How long the bus archive keeps events for replay to a provider that missed them. */
   eventArchiveDays: positiveInt,
   /** Delivery of provider events to their webhooks (one rule and API destination per provider). */
@@ -111,6 +120,7 @@ const STAGES: Record<StageName, z.input<typeof StageConfig>> = {
     retainData: false,
     mfa: 'OPTIONAL',
     cognitoFeaturePlan: 'ESSENTIALS',
+    cognitoDomainPrefix: 'wraparound-dev',
     eventArchiveDays: 7,
     // Fail fast in dev so a broken endpoint shows in the dead-letter queue within minutes.
     providerDelivery: { retryAttempts: 8, maxEventAgeHours: 1, rateLimitPerSecond: 5, deadLetterRetentionDays: 14 },
@@ -144,6 +154,7 @@ const STAGES: Record<StageName, z.input<typeof StageConfig>> = {
     retainData: true,
     mfa: 'REQUIRED',
     cognitoFeaturePlan: 'PLUS',
+    cognitoDomainPrefix: 'wraparound-prod',
     eventArchiveDays: 90,
     // EventBridge's own maximum: a provider endpoint down for a working day still gets every event.
     providerDelivery: { retryAttempts: 185, maxEventAgeHours: 24, rateLimitPerSecond: 20, deadLetterRetentionDays: 14 },
@@ -172,6 +183,8 @@ const STAGES: Record<StageName, z.input<typeof StageConfig>> = {
 export interface StageOverrides {
   /** An object (cdk.json, cdk.context.json) or its JSON text (`-c providerWebhooks='{...}'`). */
   providerWebhooks?: unknown;
+  /** Another hosted UI domain prefix, when the stage's own is taken in the region. */
+  cognitoDomainPrefix?: unknown;
 }
 
 function parseWebhooks(value: unknown): unknown {
@@ -192,12 +205,16 @@ export function stageConfig(stage: unknown = 'dev', overrides: StageOverrides = 
   if (typeof webhooks !== 'object' || webhooks === null || Array.isArray(webhooks)) {
     throw new Error(`Bad context providerWebhooks: ${JSON.stringify(webhooks)} is not an object of providerId to https URL.`);
   }
-  const parsed = StageConfig.safeParse({ ...base, providerWebhooks: { ...base.providerWebhooks, ...webhooks } });
+  const parsed = StageConfig.safeParse({
+    ...base,
+    providerWebhooks: { ...base.providerWebhooks, ...webhooks },
+    ...(overrides.cognitoDomainPrefix === undefined ? {} : { cognitoDomainPrefix: overrides.cognitoDomainPrefix }),
+  });
   if (!parsed.success) throw new Error(`Bad config for stage ${name.data}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
 
-/** The stage config a CDK app asks for through its context (`stage`, `providerWebhooks`). */
+/** The stage config a CDK app asks for through its context (`stage`, `providerWebhooks`, `cognitoDomainPrefix`). */
 export function stageConfigFromContext(node: { tryGetContext(key: string): unknown }): StageConfig {
-  return stageConfig(node.tryGetContext('stage'), { providerWebhooks: node.tryGetContext('providerWebhooks') });
+  return stageConfig(node.tryGetContext('stage'), { providerWebhooks: node.tryGetContext('providerWebhooks'), cognitoDomainPrefix: node.tryGetContext('cognitoDomainPrefix') });
 }

@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { hostedUiOrigin } from './api.ts';
 import { acknowledge, wildcardResource } from './nag.ts';
 import type { StageConfig } from './stage-config.ts';
 
@@ -19,14 +20,26 @@ export interface WebRuntimeConfig {
   apiUrl: string;
   userPoolId: string;
   userPoolClientId: string;
+  /** The hosted UI's origin (https://<prefix>.auth.<region>.amazoncognito.com): its presence turns on hosted-UI sign-in. */
+  hostedUiDomain: string;
+  /** The client's callback URL (https://<distribution>/sign-in), exactly as registered on the client. */
+  redirectUri: string;
+  /** The client's sign-out URL (https://<distribution>/), exactly as registered. */
+  logoutUri: string;
+  /** The scopes to ask for, space-separated as OAuth sends them. */
+  scope: string;
 }
 
 /**
  * The Content-Security-Policy of the web app: its own scripts and styles only, API calls to the
- * HTTP API and Cognito of this region, never framed. The API's own host cannot be named here: the
- * API allows the distribution's origin (CORS), so the distribution cannot also depend on the API.
+ * HTTP API of this region and the token endpoint of the user pool's hosted UI, never framed. The
+ * API's own host cannot be named here: the API allows the distribution's origin (CORS), so the
+ * distribution cannot also depend on the API; the hosted UI's origin is built from the stage's
+ * domain prefix for the same reason. Going to the hosted UI to sign in or out is a top-level
+ * navigation (location.assign), which no CSP directive restricts (form-action covers form posts
+ * only, and the app posts none there), so only connect-src names it.
  */
-export function contentSecurityPolicy(region: string, urlSuffix: string): string {
+export function contentSecurityPolicy(region: string, urlSuffix: string, hostedUi: string): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
@@ -34,7 +47,7 @@ export function contentSecurityPolicy(region: string, urlSuffix: string): string
     "img-src 'self' data:",
     "font-src 'self'",
     "manifest-src 'self'",
-    `connect-src 'self' https://*.execute-api.${region}.${urlSuffix} https://cognito-idp.${region}.${urlSuffix}`,
+    `connect-src 'self' https://*.execute-api.${region}.${urlSuffix} ${hostedUi}`,
     "base-uri 'self'",
     "form-action 'self'",
     "frame-ancestors 'none'",
@@ -99,7 +112,7 @@ export class Web extends Construct {
       comment: 'Wraparound web app: HSTS, CSP, no sniffing, no framing, no referrer',
       securityHeadersBehavior: {
         strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, preload: true, override: true },
-        contentSecurityPolicy: { contentSecurityPolicy: contentSecurityPolicy(stack.region, stack.urlSuffix), override: true },
+        contentSecurityPolicy: { contentSecurityPolicy: contentSecurityPolicy(stack.region, stack.urlSuffix, hostedUiOrigin(config.cognitoDomainPrefix, stack.region)), override: true },
         contentTypeOptions: { override: true },
         frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
         // Paths carry plan and allocation ids: never send them to another site.

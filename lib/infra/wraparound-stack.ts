@@ -17,7 +17,7 @@ import { seedDirectory } from '../directory/load.ts';
 import { metricsKeys } from '../metrics/fact-store.ts';
 import { definePlanCommand, type StepFunctions } from '../../workflows/plan-command/definition.ts';
 import { Alarms } from './alarms.ts';
-import { Api } from './api.ts';
+import { Api, WEB_OAUTH_SCOPES } from './api.ts';
 import { Dashboard } from './dashboard.ts';
 import { Functions, functionsThat, type FunctionName } from './functions.ts';
 import { acknowledge, wildcardResource } from './nag.ts';
@@ -349,6 +349,10 @@ export class WraparoundStack extends Stack {
       apiUrl: this.api.url,
       userPoolId: this.api.userPool.userPoolId,
       userPoolClientId: this.api.userPoolClient.userPoolClientId,
+      hostedUiDomain: this.api.hostedUiOrigin,
+      redirectUri: this.api.signInRedirectUri,
+      logoutUri: this.api.signOutRedirectUri,
+      scope: WEB_OAUTH_SCOPES.join(' '),
     });
 
     // Its own role, so the invoke grant is on a role this stack names (and acknowledges) itself.
@@ -394,6 +398,7 @@ export class WraparoundStack extends Stack {
     });
     new CfnOutput(this, 'UserPoolId', { value: this.api.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.api.userPoolClient.userPoolClientId });
+    new CfnOutput(this, 'HostedUiUrl', { value: this.api.hostedUiOrigin, description: 'The Cognito hosted UI where staff sign in (the web app sends them there)' });
     new CfnOutput(this, 'WebUrl', { value: this.web.origin, description: 'The web app (CloudFront); the only browser origin the API allows besides extraCorsOrigins' });
     new CfnOutput(this, 'WebBucketName', { value: this.web.bucket.bucketName, description: 'Where the built web app goes' });
     new CfnOutput(this, 'AccessLogBucketName', { value: this.web.logBucket.bucketName, description: 'CloudFront and S3 access logs (empty it before destroying a dev stack)' });

@@ -1021,7 +1021,7 @@ describe('Wraparound stack', () => {
   it('outputs the API URL, table, state machine, bus, user pool, web app, alarm topic and where the secrets are', () => {
     const outputs = Object.keys(dev.template.toJSON().Outputs as Record<string, unknown>);
     expect(outputs).toEqual(
-      expect.arrayContaining(['ApiUrl', 'TableName', 'StateMachineArn', 'EventBusName', 'UserPoolId', 'UserPoolClientId', 'ProviderApiKeySecrets', 'WebUrl', 'WebBucketName', 'AccessLogBucketName', 'IdentityKeySecretArn', 'AlarmTopicArn', 'DashboardName']),
+      expect.arrayContaining(['ApiUrl', 'TableName', 'StateMachineArn', 'EventBusName', 'UserPoolId', 'UserPoolClientId', 'HostedUiUrl', 'ProviderApiKeySecrets', 'WebUrl', 'WebBucketName', 'AccessLogBucketName', 'IdentityKeySecretArn', 'AlarmTopicArn', 'DashboardName']),
     );
   });
 
@@ -1086,7 +1086,8 @@ describe('Wraparound stack', () => {
         expect(headers.ReferrerPolicy).toEqual({ ReferrerPolicy: 'no-referrer', Override: true });
         const csp = render(headers.ContentSecurityPolicy?.ContentSecurityPolicy);
         for (const directive of ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'self'"]) expect(csp).toContain(directive);
-        expect(csp).toContain('connect-src \'self\' https://*.execute-api.<AWS::Region>.<AWS::URLSuffix> https://cognito-idp.<AWS::Region>.<AWS::URLSuffix>');
+        // The API and the hosted UI's token endpoint, nothing else (the app calls no other Cognito endpoint).
+        expect(csp).toContain(`connect-src 'self' https://*.execute-api.<AWS::Region>.<AWS::URLSuffix> https://${s.config.cognitoDomainPrefix}.auth.<AWS::Region>.amazoncognito.com;`);
         expect(csp).not.toContain('unsafe-');
       }
     });
@@ -1173,6 +1174,85 @@ describe('Wraparound stack', () => {
         UserPoolAddOns: { AdvancedSecurityMode: 'ENFORCED' },
       });
       expect(only(dev, 'AWS::Cognito::UserPool').Properties).toMatchObject({ UserPoolTier: 'ESSENTIALS', MfaConfiguration: 'OPTIONAL' });
+    });
+  });
+
+  describe('sign-in through the Cognito hosted UI', () => {
+    const distributionOrigin = (s: Synthesized) => `https://<${Object.keys(resourcesOf(s, 'AWS::CloudFront::Distribution'))[0]}.DomainName>`;
+
+    /** The config.json the dev stack deploys, its deploy-time values rendered like the rest of the template. */
+    const deployedRuntimeConfig = (): Record<string, string> => {
+      const entry = Object.entries(resourcesOf(dev, 'Custom::CDKBucketDeployment')).find(([id]) => id.startsWith('WebEntryPoints'))?.[1] as Resource;
+      const keys = entry.Properties.SourceObjectKeys as string[];
+      const markers = entry.Properties.SourceMarkers as Record<string, unknown>[];
+      const index = keys.findIndex((k) => existsSync(join(dev.outdir, `asset.${k.replace(/\.zip$/, '')}`, WEB_RUNTIME_CONFIG_FILE)));
+      expect(index, 'the config.json asset').toBeGreaterThanOrEqual(0);
+      let text = readFileSync(join(dev.outdir, `asset.${(keys[index] as string).replace(/\.zip$/, '')}`, WEB_RUNTIME_CONFIG_FILE), 'utf8');
+      for (const [marker, value] of Object.entries(markers[index] ?? {})) text = text.split(marker).join(render(value));
+      return JSON.parse(text) as Record<string, string>;
+    };
+
+    it("has the stage's Cognito prefix domain on the user pool, with the classic hosted UI", () => {
+      for (const s of [dev, prod]) {
+        const poolId = Object.keys(resourcesOf(s, 'AWS::Cognito::UserPool'))[0];
+        expect(only(s, 'AWS::Cognito::UserPoolDomain').Properties).toEqual({ Domain: s.config.cognitoDomainPrefix, UserPoolId: { Ref: poolId }, ManagedLoginVersion: 1 });
+      }
+      expect(dev.config.cognitoDomainPrefix).toBe('wraparound-dev');
+      expect(prod.config.cognitoDomainPrefix).toBe('wraparound-prod');
+      expect(stageConfig('dev', { cognitoDomainPrefix: 'wraparound-dev-2' }).cognitoDomainPrefix).toBe('wraparound-dev-2');
+      expect(() => stageConfig('dev', { cognitoDomainPrefix: 'Wraparound' })).toThrow(/cognitoDomainPrefix: lower-case/);
+      expect(() => stageConfig('dev', { cognitoDomainPrefix: 'my-cognito-login' })).toThrow(/cognitoDomainPrefix: Cognito refuses/);
+    });
+
+    it('lets the web app use the authorization code grant only, as a public client without a secret (PKCE), with openid, email and profile', () => {
+      for (const s of [dev, prod]) {
+        const client = only(s, 'AWS::Cognito::UserPoolClient').Properties;
+        expect(client.AllowedOAuthFlowsUserPoolClient).toBe(true);
+        expect(client.AllowedOAuthFlows).toEqual(['code']);
+        expect(client.GenerateSecret).toBe(false);
+        expect([...(client.AllowedOAuthScopes as string[])].sort()).toEqual(['email', 'openid', 'profile']);
+        expect(client.SupportedIdentityProviders).toEqual(['COGNITO']);
+        expect(client.PreventUserExistenceErrors).toBe('ENABLED');
+        expect(client.EnableTokenRevocation).toBe(true);
+        // The ID token the app sends carries what the JWT authorizer's callers read.
+        expect(client.ReadAttributes).toContain('custom:providerId');
+      }
+    });
+
+    it('sends people back to the web app only: /sign-in after signing in, / after signing out', () => {
+      for (const s of [dev, prod]) {
+        const client = only(s, 'AWS::Cognito::UserPoolClient').Properties;
+        expect((client.CallbackURLs as unknown[]).map(render)).toEqual([`${distributionOrigin(s)}/sign-in`]);
+        expect((client.LogoutURLs as unknown[]).map(render)).toEqual([`${distributionOrigin(s)}/`]);
+      }
+    });
+
+    it('keeps tokens short for a shared office computer: ID and access tokens an hour, the refresh token 12 hours', () => {
+      for (const s of [dev, prod]) {
+        expect(only(s, 'AWS::Cognito::UserPoolClient').Properties).toMatchObject({
+          IdTokenValidity: 60,
+          AccessTokenValidity: 60,
+          RefreshTokenValidity: 720,
+          TokenValidityUnits: { IdToken: 'minutes', AccessToken: 'minutes', RefreshToken: 'minutes' },
+        });
+      }
+    });
+
+    it("tells the web app where the hosted UI is, with the client's exact redirect URLs and scopes, in config.json", () => {
+      const config = deployedRuntimeConfig();
+      const clientId = Object.keys(resourcesOf(dev, 'AWS::Cognito::UserPoolClient'))[0];
+      const client = only(dev, 'AWS::Cognito::UserPoolClient').Properties;
+      expect(config).toMatchObject({
+        hostedUiDomain: `https://${dev.config.cognitoDomainPrefix}.auth.<AWS::Region>.amazoncognito.com`,
+        userPoolClientId: `<${clientId}>`,
+        redirectUri: render((client.CallbackURLs as unknown[])[0]),
+        logoutUri: render((client.LogoutURLs as unknown[])[0]),
+        scope: 'openid email profile',
+      });
+      // The hosted UI origin is the one the CSP lets the app fetch tokens from.
+      const headers = (only(dev, 'AWS::CloudFront::ResponseHeadersPolicy').Properties.ResponseHeadersPolicyConfig as { SecurityHeadersConfig: Record<string, Record<string, unknown>> }).SecurityHeadersConfig;
+      const connectSrc = render(headers.ContentSecurityPolicy?.ContentSecurityPolicy).split('; ').find((d) => d.startsWith('connect-src '));
+      expect(connectSrc?.split(' ')).toContain(config.hostedUiDomain);
     });
   });
 
