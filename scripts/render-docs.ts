@@ -148,6 +148,15 @@ export function renderApi(): string {
     ]),
     'Timer commands (`' + TIMER_COMMANDS.join('`, `') + '`) are not HTTP routes: the sweeper sends them when a deadline falls due. See [lifecycle.md](lifecycle.md).',
     '',
+    '## Identity and contact details',
+    '',
+    "Her identity (name, preferred name, date of birth, contact details with the safety flags, address) is stored apart from the plan under a pseudonymous `pt_…` id and never appears in plan items, events, logs or metrics. `POST /plans` takes it as `participant` (`contact` and `address` optional; unknown fields refused; a UK postcode is stored as `B1 1AA`).",
+    '',
+    '- Coordinators read it with the plan (`GET /plans/{planId}`) and correct the parts that change with `PATCH /plans/{planId}/participant` (`preferredName`, `contact`, `address`: a value replaces, `null` removes; name and date of birth key the link between her plans and are not changed there). Team leads never see it.',
+    "- A provider reads it with `GET /allocations/{allocationId}/participant`, and only when it holds that allocation, has **accepted** it, the plan is open (allocating or active), and her consent shares plan detail with providers **and** lists `contact-details`. It gets her name, preferred name and contact details with every safety flag and note (voicemail, texts, post, saying the service's name, safe times). Not her date of birth; her address only when she asked to be contacted by letter (minimal sharing: visits and meeting places are arranged with her). Otherwise 403 (another provider's allocation, offered, declined, expired, withdrawn or ended, consent missing, not covering contact details or withdrawn: withdrawal applies at once), 404 for an unknown allocation.",
+    '- Every read and correction is in the audit log before anything is given or changed (no audit record, no answer): `read-participant-contact`, refused attempts as `read-participant-contact-refused:<reason>`, corrections as `correct-identity`. Team leads see them in `GET /audit`.',
+    '- Erasure (on request or at the end of retention) removes the whole identity record, contact details and address included.',
+    '',
   ].join('\n');
 }
 

@@ -7,7 +7,8 @@ import { failureToProblem, header, parseWith, problem, readJsonBody, type HttpRe
 import { londonDate } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
 import { allocationCommandBySegment, LIFECYCLE, planCommandBySegment, type CommandName } from '../../lib/domain/lifecycle.ts';
-import { AllocationId, COMMAND_PAYLOADS, PlanId, ReferPayload, type Participant, type Plan } from '../../lib/domain/schemas.ts';
+import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, PlanId, ReferPayload, type Participant, type Plan } from '../../lib/domain/schemas.ts';
+import { correctIdentity } from '../../lib/adapters/dynamodb/identity-store.ts';
 import { planView } from '../../lib/domain/views.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import type { PlanCommandState, WorkflowStarter } from '../../workflows/plan-command/state.ts';
@@ -240,7 +241,26 @@ export function makeHandler(deps: CommandApiDeps) {
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ planId, identityErasedAt: now }) };
   }
 
+  /**
+   * A coordinator's correction of how to reach her, where she lives or what she likes to be called.
+   * Audited before the write (no record, no change); the same correction sent twice changes nothing
+   * more, so it needs no Idempotency-Key.
+   */
+  async function correctIdentityRoute(ctx: RouteContext): Promise<HttpResult> {
+    const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path', 'planId');
+    const correction = parseWith(IdentityCorrection, readJsonBody(ctx.event), 'identity correction');
+    const plan = await deps.plans.getPlan(planId);
+    if (!plan) throw problem(404, `No plan ${planId}.`);
+    if (plan.identityErasedAt) throw problem(409, `The identity of plan ${planId} was erased on ${plan.identityErasedAt.slice(0, 10)}: there is nothing to correct.`);
+    const now = deps.clock();
+    await auditAccess(deps.audit, ctx, 'correct-identity', { planId, participantId: plan.participantId }, now, 'keeping her contact details right');
+    if (!(await correctIdentity(deps.plans, plan.participantId, correction, now))) throw problem(404, `No identity is held for plan ${planId}.`);
+    const identity = await deps.plans.getIdentity(plan.participantId);
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ planId, participant: identity }) };
+  }
+
   return apiHandler({
+    'PATCH /plans/{planId}/participant': correctIdentityRoute,
     'POST /plans/{planId}/erase-identity': eraseIdentityRoute,
     'POST /plans': refer,
     'POST /plans/{planId}/{command}': planCommand,

@@ -7,6 +7,7 @@ import { auditAccess } from '../../lib/api/audit-access.ts';
 import type { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { AllocationId, PlanId, ProviderId } from '../../lib/domain/schemas.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
+import { participantShareDecision, providerParticipantView } from '../../lib/domain/participant-share.ts';
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
 import { byUrgency, historyView, planSummary, planView } from '../../lib/domain/views.ts';
 import { addCalendarDays, londonDate, londonTime } from '../../lib/domain/calendar.ts';
@@ -98,6 +99,27 @@ export function makeHandler(deps: QueryApiDeps) {
     return json(200, providerAllocationView(plan, allocationId));
   }
 
+  /**
+   * Who she is and how to reach her safely, for the provider holding an accepted allocation, as far
+   * as her consent goes (lib/domain/participant-share.ts). Every attempt is audited before anything
+   * is read or given, refused ones too (with the reason), so a governance lead sees who tried.
+   */
+  async function participantForProvider(ctx: RouteContext) {
+    const allocationId = parseWith(AllocationId, ctx.params.allocationId, 'allocation id in the path', 'allocationId');
+    const plan = await deps.plans.getPlan(planIdOfAllocation(allocationId) as string, false);
+    const decision = participantShareDecision(plan, allocationId, ctx.principal?.providerId);
+    const why = 'contacting the participant';
+    if (!decision.allowed) {
+      await auditAccess(deps.audit, ctx, `read-participant-contact-refused:${decision.reason}`, { ...(plan && decision.status !== 404 ? { planId: plan.planId } : {}), allocationId }, clock(), why);
+      throw problem(decision.status, decision.detail);
+    }
+    const held = plan as NonNullable<typeof plan>;
+    await auditAccess(deps.audit, ctx, 'read-participant-contact', { planId: held.planId, participantId: held.participantId, allocationId }, clock(), why);
+    const identity = await deps.plans.getIdentity(held.participantId);
+    if (!identity) throw problem(404, `No identity is held for allocation ${allocationId}.`);
+    return json(200, providerParticipantView(held, allocationId, identity));
+  }
+
   async function auditLog(ctx: RouteContext) {
     const query = parseWith(AuditQuery, ctx.event.queryStringParameters ?? {}, 'query');
     await auditAccess(deps.audit, ctx, 'read-audit', query.planId ? { planId: query.planId } : {}, clock(), 'oversight');
@@ -124,6 +146,7 @@ export function makeHandler(deps: QueryApiDeps) {
     'GET /escalations': escalations,
     'GET /audit': auditLog,
     'GET /allocations/{allocationId}': allocation,
+    'GET /allocations/{allocationId}/participant': participantForProvider,
   });
 }
 

@@ -5,8 +5,12 @@ import type { Participant } from '../domain/schemas.ts';
  * The key under which a woman's plans are linked: an HMAC of her normalised identity with a secret
  * kept outside the table. A plain hash of name and date of birth could be reversed by trying names;
  * without the secret this one cannot.
+ *
+ * Only name and date of birth go in, never contact details or address: those change (a new phone, a
+ * move to a refuge), and a key that changed with them would fail to recognise her when she is
+ * referred again, or split her plans in two.
  */
-export function identityMatchKey(secret: Uint8Array, participant: Participant): string {
+export function identityMatchKey(secret: Uint8Array, participant: Pick<Participant, 'givenName' | 'familyName' | 'dateOfBirth'>): string {
   const normalise = (s: string) => s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z]/g, '');
   return createHmac('sha256', secret).update(`${normalise(participant.familyName)}|${normalise(participant.givenName)}|${participant.dateOfBirth}`).digest('hex').slice(0, 40);
 }

@@ -4,8 +4,11 @@ import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpe
 import { COMMAND_NAMES, LIFECYCLE, Stage, TIMER_COMMANDS, type CommandName } from '../domain/lifecycle.ts';
 import { NeedDomain } from '../domain/taxonomy.ts';
 import {
+  Address,
   AllocationId,
   AllocationStatus,
+  ContactDetails,
+  IdentityCorrection,
   COMMAND_PAYLOADS,
   CONTACT_KINDS,
   Escalation,
@@ -314,6 +317,22 @@ const AuditList = z
   })
   .meta({ id: 'AuditList', description: 'Audit records, oldest first; append-only' });
 const IdentityErased = z.object({ planId: PlanId, identityErasedAt: IsoDateTime }).meta({ id: 'IdentityErased' });
+const IdentityCorrected = z.object({ planId: PlanId, participant: Participant }).meta({ id: 'IdentityCorrected', description: 'Her identity as it now stands' });
+const ProviderParticipantView = z
+  .object({
+    planRef: PlanId,
+    allocationId: AllocationId,
+    givenName: z.string(),
+    familyName: z.string(),
+    preferredName: z.string().optional(),
+    contact: ContactDetails.describe('How to reach her, with every safety flag and note: follow them'),
+    address: Address.optional().describe('Only when she asked to be contacted by letter'),
+  })
+  .meta({
+    id: 'ProviderParticipantView',
+    description:
+      "Who she is and how to contact her safely, for the provider holding an accepted allocation while her consent shares contact details with providers. Never her date of birth; her address only when she asked for letters. Every read is audited, refused ones too.",
+  });
 
 const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; description: string; mediaType?: string }> = {
   'GET /health': { status: 200, schema: Health, description: 'The API is up' },
@@ -327,6 +346,12 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
   'GET /allocations/{allocationId}': { status: 200, schema: ProviderAllocationView, description: 'The allocation as its provider sees it' },
   'GET /audit': { status: 200, schema: AuditList, description: 'Who read or wrote identity or plan detail, when and why' },
   'POST /plans/{planId}/erase-identity': { status: 200, schema: IdentityErased, description: 'Identity erased; the pseudonymous plan stays' },
+  'PATCH /plans/{planId}/participant': { status: 200, schema: IdentityCorrected, description: 'Corrected; the change is in the audit log' },
+  'GET /allocations/{allocationId}/participant': {
+    status: 200,
+    schema: ProviderParticipantView,
+    description: "Her name and contact details. 403 when the allocation is another provider's, not (or no longer) accepted, the plan is not open, or her consent does not cover contact details or was withdrawn",
+  },
   'GET /metrics': { status: 200, schema: MetricsReportSchema, description: 'The figures overall and for each breakdown asked for, with the definition of each; small numbers read "suppressed"' },
   'GET /metrics.csv': { status: 200, schema: z.string().describe(METRICS_CSV_DESCRIPTION), description: 'The same figures as CSV', mediaType: 'text/csv' },
   'GET /directory/services': { status: 200, schema: HsdsServicePage, description: 'A page of HSDS 3 services, in directory order' },
@@ -365,6 +390,12 @@ const DIRECTORY_PROBLEMS: Record<string, ProblemStatus[]> = {
   'GET /directory/services': [400],
   'GET /directory/services/{serviceId}': [404],
   'PATCH /directory/services/{serviceId}': [400, 401, 403, 404, 413, 415],
+};
+
+/** The identity routes: the provider's read of her contact details, the coordinator's correction. */
+const IDENTITY_PROBLEMS: Record<string, ProblemStatus[]> = {
+  'GET /allocations/{allocationId}/participant': [400, 401, 403, 404],
+  'PATCH /plans/{planId}/participant': [400, 401, 403, 404, 409, 413, 415],
 };
 
 /** Which generic `{command}` route addresses which lifecycle target. */
@@ -438,7 +469,7 @@ function routeOperation(route: Route): OperationSpec {
   const isPublic = route.roles === 'public';
   const isPost = route.method === 'POST';
   const params = pathParams(route.path);
-  const problems: ProblemStatus[] = DIRECTORY_PROBLEMS[key] ?? PROVIDER_PROBLEMS[key] ?? (isPublic ? [] : isPost ? [400, 401, 403, 409, 413, 415, 422] : route.path.includes('{planId}') ? [400, 401, 403, 404] : [400, 401, 403]);
+  const problems: ProblemStatus[] = DIRECTORY_PROBLEMS[key] ?? PROVIDER_PROBLEMS[key] ?? IDENTITY_PROBLEMS[key] ?? (isPublic ? [] : isPost ? [400, 401, 403, 409, 413, 415, 422] : route.path.includes('{planId}') ? [400, 401, 403, 404] : [400, 401, 403]);
   const headers = isPost
     ? z.object({ ...(key === 'POST /plans' ? { Location: z.string().describe('Where the created plan lives') } : {}), 'Idempotent-Replayed': replayedHeader })
     : undefined;
@@ -453,6 +484,7 @@ function routeOperation(route: Route): OperationSpec {
     ...(key === 'GET /metrics' || key === 'GET /metrics.csv' ? { requestParams: { query: MetricsQueryParams } } : {}),
     ...(key === 'GET /audit' ? { requestParams: { query: AuditQuery } } : {}),
     ...(key === 'POST /plans/{planId}/erase-identity' ? { requestBody: { required: true, content: jsonContent(ErasePayload) } } : {}),
+    ...(key === 'PATCH /plans/{planId}/participant' ? { requestBody: { required: true, content: jsonContent(IdentityCorrection) } } : {}),
     ...(isPost ? { parameters: [IdempotencyKeyParameter] } : {}),
     ...(key === 'POST /plans' ? { requestBody: { required: true, content: jsonContent(ReferPayload) } } : {}),
     ...(DIRECTORY_BODIES[key] ? { requestBody: { required: true, content: jsonContent(DIRECTORY_BODIES[key]) } } : {}),

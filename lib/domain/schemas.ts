@@ -22,14 +22,93 @@ export const ServiceId = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 
 // ---------------------------------------------------------------------------------------------
 // Command payloads (what clients send)
 
+/**
+ * A UK postcode (any case, with or without the space), stored upper case with one space before the
+ * inward code, so the same postcode always reads the same. Shape only: whether it exists is not checked.
+ */
+const UK_POSTCODE = /^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$/;
+export const UkPostcode = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .regex(UK_POSTCODE, 'must be a UK postcode like B1 1AA')
+  .overwrite((p) => p.replace(UK_POSTCODE, '$1 $2'))
+  .describe('UK postcode, e.g. B1 1AA');
+/** A phone number as people write it: digits with spaces, dashes or brackets, optionally +44; 10 to 15 digits. */
+export const PhoneNumber = z
+  .string()
+  .trim()
+  .max(25)
+  .regex(/^\+?[0-9 ()-]+$/, 'must be a phone number: digits, spaces, dashes or brackets, optionally starting with +')
+  .refine((n) => /^[0-9]{10,15}$/.test(n.replace(/[^0-9]/g, '')), 'must have 10 to 15 digits')
+  .describe('Phone number, e.g. 07700 900123');
+
+export const CONTACT_METHODS = ['phone-call', 'text-message', 'email', 'letter'] as const;
+/**
+ * How to reach her, and how to do it without putting her at risk: many women on these programmes
+ * live with, or are watched by, the person who harms them. A voicemail, a text on a shared phone, a
+ * letter with a service's name on it or a caller who says where they are from can all give her away,
+ * so each is a yes/no the coordinator asks her, and a note says what to do instead.
+ */
+export const ContactDetails = z
+  .strictObject({
+    phone: PhoneNumber.optional(),
+    email: z.email('must be an email address').max(254).optional(),
+    preferredMethod: z.enum(CONTACT_METHODS).optional().describe('How she asked to be contacted'),
+    safeToLeaveVoicemail: z.boolean().optional().describe('false: never leave a voicemail'),
+    safeToText: z.boolean().optional().describe('false: never send a text message'),
+    safeToSendPost: z.boolean().optional().describe('false: never post anything to her'),
+    safeToSayServiceName: z.boolean().optional().describe("false: do not say which service is calling unless she confirms it's safe"),
+    safeTimes: z.string().trim().min(1).max(200).optional().describe('When it is safe to contact her, in her words (e.g. weekdays 10-2)'),
+    safetyNote: z.string().trim().min(1).max(MAX_NOTE).optional().describe('Anything else a worker must know to contact her safely (a code word, who may answer)'),
+  })
+  .superRefine((c, ctx) => {
+    if ((c.preferredMethod === 'phone-call' || c.preferredMethod === 'text-message') && !c.phone) ctx.addIssue({ code: 'custom', path: ['phone'], message: `required when the preferred method is ${c.preferredMethod}` });
+    if (c.preferredMethod === 'email' && !c.email) ctx.addIssue({ code: 'custom', path: ['email'], message: 'required when the preferred method is email' });
+    if (c.preferredMethod === 'text-message' && c.safeToText === false) ctx.addIssue({ code: 'custom', path: ['preferredMethod'], message: 'cannot be text-message when texts are not safe' });
+    if (c.preferredMethod === 'letter' && c.safeToSendPost === false) ctx.addIssue({ code: 'custom', path: ['preferredMethod'], message: 'cannot be letter when post is not safe' });
+  })
+  .describe('How to contact her safely');
+export type ContactDetails = z.infer<typeof ContactDetails>;
+
+export const Address = z
+  .strictObject({
+    lines: z.array(z.string().trim().min(1).max(100)).min(1).max(4).describe('Street address, one line each (house, street, area)'),
+    town: z.string().trim().min(1).max(100).optional(),
+    postcode: UkPostcode.optional(),
+  })
+  .describe('Where she lives');
+export type Address = z.infer<typeof Address>;
+
 export const Participant = z
   .strictObject({
     givenName: ShortText,
     familyName: ShortText,
+    preferredName: z.string().trim().min(1).max(100).optional().describe('What she likes to be called'),
     dateOfBirth: IsoDate,
+    contact: ContactDetails.optional(),
+    address: Address.optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.contact?.preferredMethod === 'letter' && !p.address) ctx.addIssue({ code: 'custom', path: ['address'], message: 'required when the preferred method is letter' });
   })
   .describe('Identity of the participant; stored apart from the plan');
 export type Participant = z.infer<typeof Participant>;
+
+/**
+ * A coordinator's correction of the parts of her identity that change (how to reach her, where she
+ * lives, what she likes to be called). Each field given replaces the stored one; null removes it.
+ * Name and date of birth are not corrected here: they key the link between her plans.
+ */
+export const IdentityCorrection = z
+  .strictObject({
+    preferredName: Participant.shape.preferredName.unwrap().nullable().optional(),
+    contact: ContactDetails.nullable().optional(),
+    address: Address.nullable().optional(),
+  })
+  .refine((c) => Object.keys(c).length > 0, 'give at least one of preferredName, contact, address')
+  .describe('Corrections to her contact details, address or preferred name');
+export type IdentityCorrection = z.infer<typeof IdentityCorrection>;
 
 export const ReferPayload = z.strictObject({
   participant: Participant,

@@ -10,8 +10,8 @@ export interface ErasureDeps {
 }
 
 /**
- * Erase a participant's identity (name, date of birth) and the keyed link between her plans, keep
- * the pseudonymous plan (the aggregates stay right), and record who did it and why. Used for an
+ * Erase a participant's identity (the whole identity record: name, date of birth, contact details,
+ * safety notes and address) and the keyed link between her plans, keep the pseudonymous plan (the aggregates stay right), and record who did it and why. Used for an
  * erasure request and by the sweeper when a closed plan's retention period ends.
  *
  * A woman referred again shares one identity record between her plans. On retention

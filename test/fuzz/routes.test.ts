@@ -133,6 +133,7 @@ function validBody(fr: FuzzRoute): Record<string, unknown> | undefined {
   const segment = fr.command?.segment;
   if (fr.template === '/plans' && fr.route.method === 'POST') return referral({ participant: anotherParticipant() });
   if (fr.template.includes('{unknownCommand}')) return { reason: 'other' };
+  if (fr.template === '/plans/{planId}/participant') return { preferredName: 'Jo', contact: { phone: '07700 900123', preferredMethod: 'text-message', safeToLeaveVoicemail: false, safeTimes: 'Weekdays 10-2' }, address: { lines: ['1 Example Street'], postcode: 'b1 1aa' } };
   if (fr.route.method === 'PATCH') return { capacity: 100_000, status: 'active' };
   if (fr.template.endsWith('/subscriptions') && fr.route.method === 'POST') return { url: `${deadUrl}/again` };
   if (fr.template.endsWith('/replay')) return {};
@@ -172,7 +173,7 @@ function contextFor(fr: FuzzRoute): RequestContext {
   // The plans a command is allowed on come up more often, so some requests get all the way through.
   const rightStage = fr.command ? planList.filter((p) => (fr.command?.from as readonly string[]).includes(p.stage)) : [];
   const allocations = planList.flatMap((p) => (p.allocations as Json[]).map((a) => ({ value: a.allocationId as string, providerId: a.providerId as string })));
-  const rightAllocation = fr.command?.segment === 'record-contact' || fr.command?.segment === 'end' ? plans.accepted : plans.offered;
+  const rightAllocation = fr.command?.segment === 'record-contact' || fr.command?.segment === 'end' || fr.template === '/allocations/{allocationId}/participant' ? plans.accepted : plans.offered;
   const hex = (n: number) => Array.from({ length: n }, (_, i) => '0123456789abcdef'[(i * 7 + 3) % 16]).join('');
   return {
     tokens,
@@ -310,6 +311,8 @@ describe('fuzzing every route', () => {
     const covered = new Set(FUZZ_ROUTES.map((f) => `${f.route.method} ${f.route.path}`));
     expect([...covered].sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
     expect(FUZZ_ROUTES.filter((f) => f.command).map((f) => f.template)).toContain('/allocations/{allocationId}/record-contact');
+    // The identity routes: a provider's read of her contact details, a coordinator's correction.
+    expect(FUZZ_ROUTES.map((f) => f.label)).toEqual(expect.arrayContaining(['GET /allocations/{allocationId}/participant', 'PATCH /plans/{planId}/participant']));
   });
 
   FUZZ_ROUTES.forEach((fr, index) => {
@@ -334,7 +337,7 @@ describe('fuzzing every route', () => {
         { numRuns: Math.ceil(REQUESTS_PER_ROUTE / BATCH), seed, endOnFailure: true },
       );
       stats.ms = Date.now() - started;
-      if (fr.route.method === 'PATCH') await restoreDirectory(stack);
+      if (fr.template.startsWith('/directory/') && fr.route.method === 'PATCH') await restoreDirectory(stack);
       if (details.failed) throw new Error(`${fr.label} (seed ${seed}, FUZZ_SEED=${SEED}):\n${(details.errorInstance as Error | undefined)?.message ?? String(details.errorInstance)}`);
       expect(stats.generated).toBeGreaterThanOrEqual(REQUESTS_PER_ROUTE);
       expect(stats.unverified).toBeLessThanOrEqual(stats.generated * 0.01);

@@ -54,7 +54,9 @@ export async function seedPlans(stack: EmbeddedStack): Promise<PlanTargets> {
   const refer = async () => ok(t, 'POST', '/plans', t.coordinator, referral({ participant: anotherParticipant() }), 201);
   const toAssessment = async () => {
     const plan = await refer();
-    return ok(t, 'POST', `/plans/${plan.planId}/record-consent`, t.coordinator, consent(today(stack)));
+    // Consent covers contact details, so a provider's read of them can get all the way through.
+    const withContactDetails = { ...consent(today(stack)), scope: { shareWithProviders: true, dataCategories: ['needs', 'contact-details'] } };
+    return ok(t, 'POST', `/plans/${plan.planId}/record-consent`, t.coordinator, withContactDetails);
   };
   const toAllocating = async (needs: unknown[]) => {
     const plan = await toAssessment();

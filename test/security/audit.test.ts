@@ -10,6 +10,7 @@ import { base64url } from 'jose';
 import { ROUTES } from '../../lib/api/routes.ts';
 import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-log.ts';
 import {
+  CONTACT_SECRETS,
   DAY_MS,
   injectFaults,
   putPk,
@@ -51,7 +52,7 @@ const consent = () => ({ scope: { shareWithProviders: true, dataCategories: ['ne
 /** A refused answer: a 4xx or 5xx that holds neither the identity nor any plan detail. */
 function expectNothingDisclosed(res: { status: number; text: string }, what: string) {
   expect(res.status, `${what}: ${res.text}`).toBeGreaterThanOrEqual(400);
-  for (const secret of [SECRET_PARTICIPANT.givenName, SECRET_PARTICIPANT.familyName, life.participant.dateOfBirth, SECRET_GOAL, SECRET_NOTE, '"stage"', '"needs"', '"items"', 'auditId'])
+  for (const secret of [SECRET_PARTICIPANT.givenName, SECRET_PARTICIPANT.familyName, life.participant.dateOfBirth, ...CONTACT_SECRETS, SECRET_GOAL, SECRET_NOTE, '"stage"', '"needs"', '"items"', 'auditId'])
     expect(res.text, `${what} discloses ${secret}`).not.toContain(secret);
 }
 
@@ -60,7 +61,7 @@ beforeAll(async () => {
   faults = injectFaults(s.stack);
   startDay = s.today();
   life = await runFullLifecycle(s);
-});
+}, 60_000);
 afterAll(async () => {
   await s?.stop();
 });
@@ -77,10 +78,11 @@ describe('after a full lifecycle, GET /audit shows every read and write of ident
       expect(i, `no audit record for ${step.method} ${step.path} as ${step.role} (${step.audited} at ${at}) in ${JSON.stringify(records.map((r) => [r.action, r.role, r.at]))}`).toBeGreaterThanOrEqual(0);
       const record = unmatched.splice(i, 1)[0] as AuditRecord;
       expect(record.planId).toBe(life.planId);
-      expect(record.why).toBe(step.role === 'provider' ? 'delivering the allocated service' : step.audited === 'refer-and-record-identity' ? 'referral' : 'support planning');
+      const routeWhy: Record<string, string> = { 'refer-and-record-identity': 'referral', 'read-participant-contact': 'contacting the participant', 'correct-identity': 'keeping her contact details right' };
+      expect(record.why).toBe(routeWhy[step.audited as string] ?? (step.role === 'provider' ? 'delivering the allocated service' : 'support planning'));
       expect(record.auditId).toMatch(/^[0-9a-f-]{36}$/);
       if (step.role === 'provider') expect(record.providerId).toBe(life.providerId);
-      if (step.audited?.includes('identity')) expect(record.participantId).toBe(life.participantId);
+      if (step.audited?.includes('identity') || step.audited === 'read-participant-contact') expect(record.participantId).toBe(life.participantId);
     }
     // Nothing else touched this plan (timers are the system's own, not reads or writes by a person);
     // reading the log is itself recorded.
@@ -89,7 +91,7 @@ describe('after a full lifecycle, GET /audit shows every read and write of ident
 
   it('never puts the identity or the free text in an audit record', async () => {
     const text = JSON.stringify(await readAudit(startDay, s.today()));
-    for (const secret of [SECRET_PARTICIPANT.givenName, SECRET_PARTICIPANT.familyName, life.participant.dateOfBirth, SECRET_GOAL]) expect(text).not.toContain(secret);
+    for (const secret of [SECRET_PARTICIPANT.givenName, SECRET_PARTICIPANT.familyName, life.participant.dateOfBirth, ...CONTACT_SECRETS, SECRET_GOAL]) expect(text).not.toContain(secret);
   });
 
   it('records X-Purpose when the caller gives one, and refuses a bad one (400) without disclosing anything', async () => {

@@ -65,7 +65,11 @@ let s: SecurityStack;
 /** The provider holding the fixture allocation ("own"), and another one. */
 let own: string;
 let other: string;
-const fixture = { planId: '', allocationId: '', serviceId: '', subscriptionId: 'sub_0123456789abcdef01234567', deliveryId: '' };
+const fixture = { planId: '', allocationId: '', serviceId: '', subscriptionId: 'sub_0123456789abcdef01234567', deliveryId: '', contactAllocationId: '', contactHolder: '' };
+/** The provider read of her contact details needs an accepted allocation and consent covering them: its own fixture. */
+const isContactRead = (row: Row) => row.route.path === '/allocations/{allocationId}/participant';
+const holderFor = (row: Row) => (isContactRead(row) ? fixture.contactHolder : own);
+const strangerFor = (row: Row) => s.stack.directory.organizations.map((o) => o.id).find((id) => id !== holderFor(row)) as string;
 const results = new Map<string, Map<Caller, number>>();
 const commissionerAnswers: { label: string; status: number; text: string }[] = [];
 const forged = new Map<string, string>();
@@ -91,6 +95,17 @@ beforeAll(async () => {
   fixture.deliveryId = `dl_${planB.slice(3)}_1`;
   own = offer.providerId;
   other = s.stack.directory.organizations.map((o) => o.id).find((id) => id !== own) as string;
+  // An accepted allocation on a plan whose consent covers contact details, for the provider's read of them.
+  const third = await s.call('POST', '/plans', { token: s.coordinator, body: referralBody() });
+  const planC = third.json.planId as string;
+  await s.call('POST', `/plans/${planC}/record-consent`, { token: s.coordinator, body: { scope: { shareWithProviders: true, dataCategories: ['needs', 'contact-details'] }, givenAt: s.today(), method: 'written' } });
+  const assessedC = await s.call('POST', `/plans/${planC}/submit-assessment`, { token: s.coordinator, body: { needs: [{ domain: 'mental-health', level: 'high', priority: true }] } });
+  const offerC = (assessedC.json.allocations as { allocationId: string; providerId: string }[] | undefined)?.[0];
+  if (!offerC) throw new Error(`no offer: ${assessedC.text}`);
+  const accepted = await s.call('POST', `/allocations/${offerC.allocationId}/accept`, { token: s.provider(offerC.providerId), body: {} });
+  if (accepted.status !== 200) throw new Error(`accept: ${accepted.status} ${accepted.text}`);
+  fixture.contactAllocationId = offerC.allocationId;
+  fixture.contactHolder = offerC.providerId;
 });
 afterAll(async () => {
   await s?.stop();
@@ -107,10 +122,10 @@ async function tokenFor(row: Row, caller: Caller): Promise<string | undefined> {
     case 'commissioner':
       return s.commissioner;
     case 'provider-own':
-      return s.provider(own);
+      return s.provider(holderFor(row));
     case 'provider-other':
       // On an allocation route, another provider's token; on a {providerId} route, our token on their id.
-      return row.route.path.includes('{allocationId}') ? s.provider(other) : s.provider(own);
+      return row.route.path.includes('{allocationId}') ? s.provider(strangerFor(row)) : s.provider(own);
     default: {
       // A bad token for a role the route allows: the signature, not the role, is what fails.
       const role: Role = row.route.roles === 'public' ? 'coordinator' : (row.route.roles[0] as Role);
@@ -126,7 +141,7 @@ function pathFor(row: Row, caller: Caller): string {
   const values: Record<string, string> = {
     planId: fixture.planId,
     command: row.segment ?? '',
-    allocationId: fixture.allocationId,
+    allocationId: isContactRead(row) ? fixture.contactAllocationId : fixture.allocationId,
     providerId,
     serviceId: fixture.serviceId,
     subscriptionId: fixture.subscriptionId,
@@ -144,6 +159,7 @@ function bodyFor(row: Row): unknown {
   if (row.route.method === 'GET' || row.route.method === 'DELETE') return undefined;
   if (row.route.path === '/plans') return referralBody();
   if (row.route.path.endsWith('/erase-identity')) return { reason: 'authorisation matrix' };
+  if (row.route.path === '/plans/{planId}/participant') return { contact: { phone: '07700 900321', preferredMethod: 'phone-call', safeToLeaveVoicemail: false } };
   if (row.route.path === '/providers/{providerId}/subscriptions') return { url: 'http://127.0.0.1:9/matrix-hook' };
   switch (row.command) {
     case 'accept-offer':
@@ -167,7 +183,7 @@ describe('authorisation matrix: every route × every caller', () => {
     const planSegments = Object.values(LIFECYCLE).filter((r) => r.target === 'plan').length;
     const allocationSegments = Object.values(LIFECYCLE).filter((r) => r.target === 'allocation').length;
     expect(ALL_ROWS).toHaveLength(plain + planSegments + allocationSegments);
-    expect(ALL_ROWS.filter((r) => r.route.path.startsWith('/allocations/{allocationId}/')).map((r) => r.segment)).toEqual(['accept', 'decline', 'record-contact', 'end']);
+    expect(ALL_ROWS.filter((r) => r.command && r.route.path.startsWith('/allocations/{allocationId}/')).map((r) => r.segment)).toEqual(['accept', 'decline', 'record-contact', 'end']);
   });
 
   it.each(ALL_ROWS.map((row) => [row.label, row] as const))('%s', async (_label, row) => {
@@ -234,6 +250,7 @@ describe('authorisation matrix: every route × every caller', () => {
   it("refuses a provider on another provider's allocation, feed, subscriptions, offers and deliveries", () => {
     const mustRefuse = [
       'GET /allocations/{allocationId}',
+      'GET /allocations/{allocationId}/participant',
       'POST /allocations/{allocationId}/accept',
       'POST /allocations/{allocationId}/decline',
       'POST /allocations/{allocationId}/record-contact',

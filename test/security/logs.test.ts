@@ -1,12 +1,15 @@
 /**
  * Logs never hold identity or free text: everything the process writes (console.*, stdout, stderr)
  * while the embedded stack runs a whole lifecycle, refuses bad input and fails on injected storage
- * faults is captured and searched for the participant's name, date of birth, notes, own words and goals.
+ * faults is captured and searched for the participant's name, date of birth, contact details,
+ * address, notes, own words and goals.
  */
 import { format } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  CONTACT_SECRETS,
   injectFaults,
+  SECRET_CONTACT,
   putPk,
   referralBody,
   runFullLifecycle,
@@ -55,7 +58,7 @@ beforeAll(async () => {
   faults = injectFaults(s.stack);
   life = await runFullLifecycle(s);
   datesOfBirth.add(life.participant.dateOfBirth);
-});
+}, 60_000);
 afterAll(async () => {
   await s?.stop();
   stopCapture();
@@ -91,6 +94,13 @@ describe('what the process writes never identifies the participant or repeats fr
     await send('decline on a closed plan, with a note', 'POST', `/allocations/${life.allocationId}/decline`, s.provider(life.providerId), { reason: 'other', note: SECRET_NOTE });
     await send('exit on a closed plan, with a note', 'POST', `/plans/${life.planId}/exit`, s.coordinator, { reason: 'other', note: SECRET_NOTE });
     await send('X-Purpose too long, naming her', 'GET', `/plans/${id}`, s.coordinator, undefined, { 'x-purpose': `${SECRET_PARTICIPANT.familyName} ${'x'.repeat(300)}` });
+    const contact = who.contact ?? {};
+    await send('refer: bad postcode, with her phone', 'POST', '/plans', s.coordinator, referralBody({ ...secretParticipant(), address: { lines: [`${BAD_INPUT_SECRET}`], postcode: 'not a postcode' } }));
+    await send('refer: bad email, with her address', 'POST', '/plans', s.coordinator, referralBody({ ...secretParticipant(), contact: { ...contact, email: `${BAD_INPUT_SECRET} at home` } }));
+    await send('correct: unknown field, with her phone', 'PATCH', `/plans/${id}/participant`, s.coordinator, { contact, givenName: SECRET_PARTICIPANT.givenName });
+    await send('correct: letter without an address', 'PATCH', `/plans/${id}/participant`, s.coordinator, { contact: { ...contact, preferredMethod: 'letter', safeToSendPost: true }, address: { lines: [] } });
+    await send('correct: as a team lead', 'PATCH', `/plans/${id}/participant`, s.teamLead, { contact });
+    await send('contact read before acceptance', 'GET', `/allocations/${life.allocationId}/participant`, s.provider(life.providerId));
     const refused = Object.entries(statuses).filter(([label]) => label !== 'refer (good)');
     for (const [label, status] of refused) {
       expect(status, label).toBeGreaterThanOrEqual(400);
@@ -130,6 +140,24 @@ describe('what the process writes never identifies the participant or repeats fr
     expect(faults.failed).toBeGreaterThanOrEqual(4);
   });
 
+  it("fails a provider's read of her contact details when its audit record cannot be written, without logging them", async () => {
+    const plan = await send('refer (good, for the contact read)', 'POST', '/plans', s.coordinator, referralBody());
+    const id = plan.json.planId as string;
+    await send('consent incl. contact details', 'POST', `/plans/${id}/record-consent`, s.coordinator, { scope: { shareWithProviders: true, dataCategories: ['needs', 'contact-details'] }, givenAt: s.today(), method: 'written' });
+    const assessed = await send('assessment', 'POST', `/plans/${id}/submit-assessment`, s.coordinator, { needs: [{ domain: 'mental-health', level: 'high', priority: true }] });
+    const offer = (assessed.json.allocations as { allocationId: string; providerId: string }[])[0] as { allocationId: string; providerId: string };
+    expect((await send('accept', 'POST', `/allocations/${offer.allocationId}/accept`, s.provider(offer.providerId), {})).status).toBe(200);
+    faults.set((name, input) => Boolean(putPk(name, input)?.startsWith('AUDIT#')));
+    const read = await send('contact read: audit write fails', 'GET', `/allocations/${offer.allocationId}/participant`, s.provider(offer.providerId));
+    faults.clear();
+    expect(read.status).toBeGreaterThanOrEqual(500);
+    for (const secret of CONTACT_SECRETS) expect(read.text).not.toContain(secret);
+    // The control: with the log back, the same read gives them.
+    const again = await send('contact read', 'GET', `/allocations/${offer.allocationId}/participant`, s.provider(offer.providerId));
+    expect(again.status).toBe(200);
+    expect(again.json.contact.phone).toBe(SECRET_CONTACT.phone);
+  });
+
   it('logs the failures it had (the capture works), and none of it names her or repeats her words', () => {
     const text = captured.join('\n');
     // The 5xx above were logged: proof that what the process writes was captured.
@@ -142,6 +170,8 @@ describe('what the process writes never identifies the participant or repeats fr
       SECRET_WORDS,
       SECRET_GOAL,
       BAD_INPUT_SECRET,
+      // How to reach her and where she lives, in every spelling sent.
+      ...CONTACT_SECRETS,
       // Parts of the free text, in case a message was cut short.
       'Kestrelmoor',
       'Lanternbright',
@@ -152,6 +182,10 @@ describe('what the process writes never identifies the participant or repeats fr
       'familyName',
       'dateOfBirth',
       'participantWords',
+      'preferredName',
+      'postcode',
+      'safetyNote',
+      'safeToLeaveVoicemail',
     ];
     for (const secret of secrets) expect(text.includes(secret), `the logs contain "${secret}"`).toBe(false);
   });

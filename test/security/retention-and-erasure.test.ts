@@ -32,6 +32,26 @@ async function command(planId: string, segment: string, body: unknown) {
   return res.json;
 }
 
+/**
+ * The secret participant with contact details and an address no one else in this file has, so a
+ * search of the whole table (audit log included) for them finds her record and nothing else.
+ */
+function withOwnContact(tag: string) {
+  const digits = String([...tag].reduce((n, c) => (n * 31 + c.charCodeAt(0)) % 1_000_000, 7)).padStart(6, '0');
+  const contact = { phone: `07700 ${digits}`, email: `${tag.toLowerCase()}@erasure.example`, addressLine: `${digits.slice(0, 2)} ${tag} Lane`, postcode: `B${digits.slice(0, 2)} 9QX` };
+  const base = secretParticipant();
+  return {
+    contact,
+    participant: { ...base, contact: { ...base.contact, phone: contact.phone, email: contact.email }, address: { lines: [contact.addressLine], postcode: contact.postcode } },
+  };
+}
+
+/** Which of `values` appear anywhere in the table, audit records included. */
+async function tableMentions(values: readonly string[]): Promise<string[]> {
+  const text = JSON.stringify(await scanTable(s.stack, { withAudit: true }));
+  return values.filter((v) => text.includes(v));
+}
+
 const consent = () => ({ scope: { shareWithProviders: true, dataCategories: ['needs'] }, givenAt: s.today(), method: 'written' });
 
 /** What the table holds about a participant: her identity item, and the keyed person link naming her id. */
@@ -60,9 +80,10 @@ const figures = async () => {
 
 describe('erasure on request', () => {
   let plan: { planId: string; participantId: string };
+  const her = withOwnContact('Larkspurrow');
 
   beforeAll(async () => {
-    plan = await refer();
+    plan = await refer(her.participant);
     await command(plan.planId, 'record-consent', consent());
     await command(plan.planId, 'submit-assessment', { needs: [{ domain: 'mental-health', level: 'high', priority: true, goals: ['sleep better'] }] });
   });
@@ -89,6 +110,12 @@ describe('erasure on request', () => {
     const stored = await storedIdentity(plan.participantId);
     expect(stored.identity).toHaveLength(1);
     expect(stored.person).toHaveLength(1);
+    // Her contact details and address are held (in her identity record only), and a correction adds to them.
+    expect(await tableMentions(Object.values(her.contact))).toEqual(Object.values(her.contact));
+    const movedTo = { lines: ['3 Larkspurrow Mews'], postcode: 'B98 7QX' };
+    const corrected = await s.call('PATCH', `/plans/${plan.planId}/participant`, { token: s.coordinator, body: { address: movedTo } });
+    expect(corrected.status, corrected.text).toBe(200);
+    expect(corrected.json.participant.address).toEqual(movedTo);
     const figuresBefore = await figures();
 
     const reason = 'Subject access: erasure requested in writing on 2 March';
@@ -106,7 +133,11 @@ describe('erasure on request', () => {
     const { participant: _was, ...was } = before.json as Record<string, unknown>;
     expect(kept).toEqual(was);
     expect(await storedIdentity(plan.participantId)).toEqual({ identity: [], person: [] });
+    // Phone, email, the old and the corrected address: gone from the whole table.
+    expect(await tableMentions([...Object.values(her.contact), ...movedTo.lines, movedTo.postcode])).toEqual([]);
     expect(await figures()).toEqual(figuresBefore);
+    // Nothing is left to correct.
+    expect((await s.call('PATCH', `/plans/${plan.planId}/participant`, { token: s.coordinator, body: { address: movedTo } })).status).toBe(409);
 
     const records = (await auditOf(plan.planId)).filter((r) => r.action === 'erase-identity');
     expect(records).toEqual([expect.objectContaining({ who: 'demo-coordinator', role: 'coordinator', action: 'erase-identity', planId: plan.planId, participantId: plan.participantId, why: reason, at: s.now() })]);
@@ -142,6 +173,7 @@ describe('anonymisation after the retention period, by the sweeper', () => {
   let withdrawn: { planId: string; participantId: string };
   let referredAgain: { planId: string; participantId: string };
   let closedAt: string;
+  const closedFirstContact = withOwnContact('Mistleholt');
 
   /** Exit, then record both follow-ups when due: the plan is closed at the last. */
   const dueOf = (exited: { deadlines: { command: string; ref?: string; dueAt: string }[] }) =>
@@ -149,7 +181,7 @@ describe('anonymisation after the retention period, by the sweeper', () => {
   const advanceTo = async (iso: string) => s.advance(Math.max(1, Date.parse(iso) - Date.parse(s.now())));
 
   beforeAll(async () => {
-    closedFirst = await refer();
+    closedFirst = await refer(closedFirstContact.participant);
     await command(closedFirst.planId, 'record-consent', consent());
     const dueFirst = dueOf(await command(closedFirst.planId, 'exit', { reason: 'completed' }));
     closedLater = await refer();
@@ -179,6 +211,7 @@ describe('anonymisation after the retention period, by the sweeper', () => {
     const plan = await s.call('GET', `/plans/${closedFirst.planId}`, { token: s.coordinator });
     expect(plan.json.participant).toMatchObject(SECRET_PARTICIPANT);
     expect((await storedIdentity(closedFirst.participantId)).identity).toHaveLength(1);
+    expect(await tableMentions(Object.values(closedFirstContact.contact))).toEqual(Object.values(closedFirstContact.contact));
   });
 
   it('erases its identity an hour after the period, keeps the plan, and records the sweeper did it and why', async () => {
@@ -191,6 +224,7 @@ describe('anonymisation after the retention period, by the sweeper', () => {
     expect(plan.json.identityErasedAt).toBeDefined();
     expect(plan.json.followUps).toHaveLength(2);
     expect(await storedIdentity(closedFirst.participantId)).toEqual({ identity: [], person: [] });
+    expect(await tableMentions(Object.values(closedFirstContact.contact))).toEqual([]);
     expect(await figures()).toEqual(figuresBefore);
     const records = (await auditOf(closedFirst.planId)).filter((r) => r.action === 'anonymise');
     expect(records).toEqual([

@@ -8,6 +8,7 @@ import { startEmbeddedStack, type EmbeddedOptions, type EmbeddedStack } from '..
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../lib/local/tokens.ts';
 import { GROUP_OF_ROLE } from '../../lib/api/auth.ts';
 import type { Role } from '../../lib/api/routes.ts';
+import type { Participant } from '../../lib/domain/schemas.ts';
 import { makeCall, scanTable, type Call, type CallOptions, type CallResult } from '../support/http.ts';
 
 export { scanTable };
@@ -162,12 +163,31 @@ export const SECRET_NOTE = 'Disclosed Kestrelmoor flat arrangements in confidenc
 export const SECRET_WORDS = 'I finally feel Lanternbright again';
 export const SECRET_GOAL = 'Reconnect with Thistledown sister';
 
+/** How to reach her and where she lives: as secret as her name. */
+export const SECRET_CONTACT = {
+  preferredName: 'Zephy',
+  phone: '07700 900461',
+  email: 'zephyrine.q@wrenfield.example',
+  addressLine: '14 Wrenfield Crescent',
+  area: 'Quenbury Heath',
+  postcode: 'B15 2TT',
+  safetyNote: 'Say you are from the Hollowmere dentist',
+} as const;
+/** What to look for: each secret, and the parts a cut-short message or another spelling would keep. */
+export const CONTACT_SECRETS = [...Object.values(SECRET_CONTACT), '07700900461', '900461', 'Wrenfield', 'Quenbury', 'B152TT', 'Hollowmere'];
+
 let births = 0;
-/** The secret participant, born on a different day each call (so duplicate checks see another woman). */
-export function secretParticipant(): { givenName: string; familyName: string; dateOfBirth: string } {
+/** The secret participant, with contact details and address, born on a different day each call (so duplicate checks see another woman). */
+export function secretParticipant(): Participant {
   births += 1;
   const dateOfBirth = new Date(Date.parse('1983-02-11T00:00:00Z') + births * 3 * DAY_MS).toISOString().slice(0, 10);
-  return { ...SECRET_PARTICIPANT, dateOfBirth };
+  return {
+    ...SECRET_PARTICIPANT,
+    preferredName: SECRET_CONTACT.preferredName,
+    dateOfBirth,
+    contact: { phone: SECRET_CONTACT.phone, email: SECRET_CONTACT.email, preferredMethod: 'text-message', safeToLeaveVoicemail: false, safeToSayServiceName: false, safetyNote: SECRET_CONTACT.safetyNote },
+    address: { lines: [SECRET_CONTACT.addressLine, SECRET_CONTACT.area], town: 'Birmingham', postcode: SECRET_CONTACT.postcode },
+  };
 }
 
 export function referralBody(participant = secretParticipant()) {
@@ -189,7 +209,7 @@ export interface LifecycleStep {
 export interface Lifecycle {
   planId: string;
   participantId: string;
-  participant: { givenName: string; familyName: string; dateOfBirth: string };
+  participant: Participant;
   allocationId: string;
   providerId: string;
   steps: LifecycleStep[];
@@ -216,7 +236,7 @@ export async function runFullLifecycle(s: SecurityStack, options: { purpose?: st
   const participantId = referred.json.participantId as string;
   await step('GET', `/plans/${planId}`, 'coordinator', s.coordinator, 'read-plan-and-identity');
   await step('POST', `/plans/${planId}/record-consent`, 'coordinator', s.coordinator, 'command:record-consent', {
-    body: { scope: { shareWithProviders: true, dataCategories: ['needs'] }, givenAt: s.today(), method: 'written' },
+    body: { scope: { shareWithProviders: true, dataCategories: ['needs', 'contact-details'] }, givenAt: s.today(), method: 'written' },
   });
   const assessed = await step('POST', `/plans/${planId}/submit-assessment`, 'coordinator', s.coordinator, 'command:submit-assessment', {
     body: { needs: [{ domain: 'mental-health', level: 'high', priority: true, goals: [SECRET_GOAL] }], risks: { domesticAbuse: 'standard', selfHarm: false, safeguardingChildren: false } },
@@ -228,6 +248,11 @@ export async function runFullLifecycle(s: SecurityStack, options: { purpose?: st
   await step('GET', `/providers/${allocation.providerId}/offers`, 'provider', provider, undefined);
   await step('GET', `/allocations/${allocation.allocationId}`, 'provider', provider, 'read-allocation');
   await step('POST', `/allocations/${allocation.allocationId}/accept`, 'provider', provider, 'command:accept-offer', { body: { note: SECRET_NOTE } });
+  // Accepted, with consent covering contact details: the provider may now read how to reach her.
+  await step('GET', `/allocations/${allocation.allocationId}/participant`, 'provider', provider, 'read-participant-contact');
+  await step('PATCH', `/plans/${planId}/participant`, 'coordinator', s.coordinator, 'correct-identity', {
+    body: { contact: { ...participant.contact, safeTimes: 'Weekdays 10-2, while he is at the Hollowmere works' } },
+  });
   await s.advance(7 * DAY_MS);
   await step('POST', `/allocations/${allocation.allocationId}/record-contact`, 'provider', provider, 'command:record-contact', { body: { date: s.today(), kind: 'attended' } });
   await s.advance(21 * DAY_MS);

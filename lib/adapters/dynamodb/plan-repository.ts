@@ -3,7 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { versionConflict } from '../../domain/errors.ts';
 import { nextDueAt } from '../../domain/decide.ts';
 import { nextActionAt } from '../../domain/views.ts';
-import type { Participant, Plan, PlanEvent } from '../../domain/schemas.ts';
+import { Participant, type Plan, type PlanEvent } from '../../domain/schemas.ts';
 import { ALL_SHARDS, keys, type IndexName } from './keys.ts';
 import { storageError } from './client.ts';
 
@@ -237,8 +237,9 @@ export class PlanRepository {
   async getIdentity(participantId: string): Promise<Participant | undefined> {
     const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.identity(participantId) }));
     if (!out.Item) return undefined;
-    const { givenName, familyName, dateOfBirth } = out.Item as Participant;
-    return { givenName, familyName, dateOfBirth };
+    // The identity's own fields only (name, date of birth, contact details, address): not the keys or bookkeeping.
+    const item = out.Item;
+    return Object.fromEntries(Object.keys(Participant.shape).flatMap((k) => (item[k] === undefined ? [] : [[k, item[k]]]))) as Participant;
   }
 
   async history(planId: string): Promise<PlanEvent[]> {

@@ -1,0 +1,279 @@
+/**
+ * Who she is and how to reach her, over real HTTP on the embedded stack: a provider reads it
+ * (GET /allocations/{id}/participant) only with an accepted, live allocation of its own and a consent
+ * that shares contact details with providers; every attempt, allowed or refused, is in the audit log
+ * first; coordinators correct it (PATCH /plans/{id}/participant), audited; and none of it reaches the
+ * plan, its events or its indexes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-log.ts';
+import type { Participant } from '../../lib/domain/schemas.ts';
+import {
+  CONTACT_SECRETS,
+  DAY_MS,
+  injectFaults,
+  putPk,
+  referralBody,
+  scanTable,
+  SECRET_CONTACT,
+  SECRET_PARTICIPANT,
+  secretParticipant,
+  startSecurityStack,
+  type FaultInjector,
+  type SecurityStack,
+} from './support.ts';
+
+let s: SecurityStack;
+let faults: FaultInjector;
+
+beforeAll(async () => {
+  s = await startSecurityStack();
+  faults = injectFaults(s.stack);
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+const WITH_CONTACT = ['needs', 'contact-details'];
+
+interface Held {
+  planId: string;
+  participantId: string;
+  participant: Participant;
+  allocationId: string;
+  providerId: string;
+  /** A provider that does not hold the allocation. */
+  stranger: string;
+}
+
+async function ok(method: string, path: string, token: string, body?: unknown, status = 200) {
+  const res = await s.call(method, path, { token, ...(body !== undefined ? { body } : {}) });
+  if (res.status !== status) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
+  return res;
+}
+
+/** A plan with consent to `categories`, assessed, with one offer; accepted unless told otherwise. */
+async function offeredPlan(categories: string[], options: { accept?: boolean; participant?: Participant } = {}): Promise<Held> {
+  const participant = options.participant ?? secretParticipant();
+  const referred = await ok('POST', '/plans', s.coordinator, referralBody(participant), 201);
+  const planId = referred.json.planId as string;
+  await ok('POST', `/plans/${planId}/record-consent`, s.coordinator, { scope: { shareWithProviders: true, dataCategories: categories }, givenAt: s.today(), method: 'written' });
+  const assessed = await ok('POST', `/plans/${planId}/submit-assessment`, s.coordinator, { needs: [{ domain: 'mental-health', level: 'high', priority: true }] });
+  const offer = (assessed.json.allocations as { allocationId: string; providerId: string; status: string }[]).find((a) => a.status === 'offered');
+  if (!offer) throw new Error(`no offer: ${assessed.text}`);
+  if (options.accept ?? true) await ok('POST', `/allocations/${offer.allocationId}/accept`, s.provider(offer.providerId), {});
+  const stranger = s.stack.directory.organizations.map((o) => o.id).find((id) => id !== offer.providerId) as string;
+  return { planId, participantId: referred.json.participantId as string, participant, allocationId: offer.allocationId, providerId: offer.providerId, stranger };
+}
+
+const read = (held: Pick<Held, 'allocationId'>, token: string, headers?: Record<string, string>) => s.call('GET', `/allocations/${held.allocationId}/participant`, { token, ...(headers ? { headers } : {}) });
+
+/** The audit records about one plan (or, with no plan, of today), leaving out the reads of the log itself. */
+async function audit(planId?: string, from = s.today()): Promise<AuditRecord[]> {
+  const res = await s.call('GET', `/audit?from=${from}&to=${s.today()}${planId ? `&planId=${planId}` : ''}&limit=1000`, { token: s.teamLead });
+  expect(res.status, res.text).toBe(200);
+  return (res.json.items as AuditRecord[]).filter((r) => r.action !== 'read-audit');
+}
+const subOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8')).sub as string;
+
+/** A refusal that tells nothing about her. */
+function expectRefused(res: { status: number; text: string }, status: number, what: string) {
+  expect(res.status, `${what}: ${res.text}`).toBe(status);
+  for (const secret of [SECRET_PARTICIPANT.givenName, SECRET_PARTICIPANT.familyName, ...CONTACT_SECRETS]) expect(res.text, `${what} discloses ${secret}`).not.toContain(secret);
+}
+
+describe('a provider reads her contact details only with an accepted allocation and consent covering them', () => {
+  it('refuses the offered allocation (403), then after acceptance gives name, preferred name and contact details with the safety flags, not date of birth or address', async () => {
+    const held = await offeredPlan(WITH_CONTACT, { accept: false });
+    expectRefused(await read(held, s.provider(held.providerId)), 403, 'offered, not accepted');
+    const offeredAt = s.now();
+    await ok('POST', `/allocations/${held.allocationId}/accept`, s.provider(held.providerId), {});
+    const res = await read(held, s.provider(held.providerId));
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toEqual({
+      planRef: held.planId,
+      allocationId: held.allocationId,
+      givenName: SECRET_PARTICIPANT.givenName,
+      familyName: SECRET_PARTICIPANT.familyName,
+      preferredName: SECRET_CONTACT.preferredName,
+      contact: held.participant.contact,
+    });
+    expect(res.json.contact).toMatchObject({ safeToLeaveVoicemail: false, safeToSayServiceName: false, safetyNote: SECRET_CONTACT.safetyNote });
+    expect(res.text).not.toContain(held.participant.dateOfBirth);
+    expect(res.text).not.toContain(SECRET_CONTACT.postcode);
+    expect(res.text).not.toContain(SECRET_CONTACT.addressLine);
+
+    // Both attempts are in the log: who, role, what, when, why; the allowed one names her pseudonymous id.
+    const records = (await audit(held.planId)).filter((r) => r.action.startsWith('read-participant-contact'));
+    const provider = { who: subOf(s.provider(held.providerId)), role: 'provider', providerId: held.providerId, planId: held.planId, allocationId: held.allocationId, why: 'contacting the participant' };
+    // (The simulated clock stands still between calls: both have the same time, so their order is the log's own.)
+    expect(records).toHaveLength(2);
+    expect(records).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ ...provider, action: 'read-participant-contact-refused:not-accepted', at: offeredAt }),
+        expect.objectContaining({ ...provider, action: 'read-participant-contact', participantId: held.participantId, at: s.now() }),
+      ]),
+    );
+    expect(records.find((r) => r.action.includes('refused'))?.participantId).toBeUndefined();
+  });
+
+  it('gives her address too when she asked to be contacted by letter', async () => {
+    const base = secretParticipant();
+    const byLetter = { ...base, contact: { preferredMethod: 'letter' as const, safeToSendPost: true, safeToLeaveVoicemail: false } };
+    const held = await offeredPlan(WITH_CONTACT, { participant: byLetter });
+    const res = await read(held, s.provider(held.providerId));
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.address).toEqual({ ...base.address, postcode: SECRET_CONTACT.postcode });
+    expect(res.json.contact).toEqual(byLetter.contact);
+  });
+
+  it('records the X-Purpose the provider gives as the reason', async () => {
+    const held = await offeredPlan(WITH_CONTACT);
+    const purpose = 'Arranging the first appointment';
+    expect((await read(held, s.provider(held.providerId), { 'x-purpose': purpose })).status).toBe(200);
+    expect((await audit(held.planId)).filter((r) => r.action === 'read-participant-contact')).toEqual([expect.objectContaining({ why: purpose })]);
+  });
+
+  it("refuses another provider (403, audited), every other role (403) and no token (401)", async () => {
+    const held = await offeredPlan(WITH_CONTACT);
+    expectRefused(await read(held, s.provider(held.stranger)), 403, 'another provider');
+    for (const [who, token] of [['coordinator', s.coordinator], ['team lead', s.teamLead], ['commissioner', s.commissioner]] as const) expectRefused(await read(held, token), 403, who);
+    const anonymous = await s.call('GET', `/allocations/${held.allocationId}/participant`);
+    expect(anonymous.status).toBe(401);
+    const refused = (await audit(held.planId)).filter((r) => r.action === 'read-participant-contact-refused:another-provider');
+    expect(refused).toEqual([expect.objectContaining({ who: subOf(s.provider(held.stranger)), role: 'provider', providerId: held.stranger, allocationId: held.allocationId, at: s.now() })]);
+  });
+
+  it('answers 404 for an allocation that does not exist and 400 for a malformed id', async () => {
+    const held = await offeredPlan(WITH_CONTACT);
+    const unknown = held.allocationId.replace(/_\d+$/, '_99');
+    expectRefused(await read({ allocationId: unknown }, s.provider(held.providerId)), 404, 'unknown allocation');
+    expectRefused(await read({ allocationId: 'al_nope' }, s.provider(held.providerId)), 400, 'malformed id');
+    expect((await audit()).filter((r) => r.allocationId === unknown)).toEqual([expect.objectContaining({ action: 'read-participant-contact-refused:unknown-allocation' })]);
+  });
+
+  it('refuses when her consent does not list contact details', async () => {
+    const needsOnly = await offeredPlan(['needs', 'risks', 'adjustments']);
+    expectRefused(await read(needsOnly, s.provider(needsOnly.providerId)), 403, 'consent without contact details');
+    expect((await audit(needsOnly.planId)).map((r) => r.action)).toContain('read-participant-contact-refused:consent-excludes-contact-details');
+    // The control: the same provider reads the allocation itself.
+    expect((await s.call('GET', `/allocations/${needsOnly.allocationId}`, { token: s.provider(needsOnly.providerId) })).status).toBe(200);
+  });
+
+  it('refuses at once when she withdraws her consent', async () => {
+    const held = await offeredPlan(WITH_CONTACT);
+    expect((await read(held, s.provider(held.providerId))).status).toBe(200);
+    await ok('POST', `/plans/${held.planId}/withdraw-consent`, s.coordinator, { note: 'Asked us to stop' });
+    expectRefused(await read(held, s.provider(held.providerId)), 403, 'after withdrawal');
+  });
+
+  it('refuses a declined, an ended and an expired allocation', async () => {
+    const start = s.today();
+    const declined = await offeredPlan(WITH_CONTACT, { accept: false });
+    await ok('POST', `/allocations/${declined.allocationId}/decline`, s.provider(declined.providerId), { reason: 'capacity' });
+    expectRefused(await read(declined, s.provider(declined.providerId)), 403, 'declined');
+
+    const ended = await offeredPlan(WITH_CONTACT);
+    expect((await read(ended, s.provider(ended.providerId))).status).toBe(200);
+    await ok('POST', `/allocations/${ended.allocationId}/end`, s.provider(ended.providerId), { outcome: 'completed' });
+    expectRefused(await read(ended, s.provider(ended.providerId)), 403, 'ended');
+
+    const expiring = await offeredPlan(WITH_CONTACT, { accept: false });
+    await s.advance(7 * DAY_MS, DAY_MS / 4);
+    const allocation = await s.call('GET', `/allocations/${expiring.allocationId}`, { token: s.provider(expiring.providerId) });
+    expect(allocation.json.status).toBe('expired');
+    expectRefused(await read(expiring, s.provider(expiring.providerId)), 403, 'expired');
+
+    const actions = [...(await audit(declined.planId, start)), ...(await audit(ended.planId, start)), ...(await audit(expiring.planId, start))].map((r) => r.action).filter((a) => a.startsWith('read-participant-contact-refused'));
+    expect(actions).toEqual(['read-participant-contact-refused:not-accepted', 'read-participant-contact-refused:not-accepted', 'read-participant-contact-refused:not-accepted']);
+  });
+
+  it('gives nothing when the audit record cannot be written (fail closed)', async () => {
+    const held = await offeredPlan(WITH_CONTACT);
+    faults.set((name, input) => Boolean(putPk(name, input)?.startsWith('AUDIT#')));
+    try {
+      const res = await read(held, s.provider(held.providerId));
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      expectRefused(res, res.status, 'audit write failed');
+      // A refusal is not given without its record either.
+      expect((await read(held, s.provider(held.stranger))).status).toBeGreaterThanOrEqual(500);
+    } finally {
+      faults.clear();
+    }
+    expect((await audit(held.planId)).filter((r) => r.action.startsWith('read-participant-contact'))).toEqual([]);
+  });
+});
+
+describe('coordinators correct her contact details, address and preferred name', () => {
+  let held: Held;
+  beforeAll(async () => {
+    held = await offeredPlan(WITH_CONTACT);
+  });
+
+  it('replaces what is given, removes what is null, and the provider sees the change at once', async () => {
+    const contact = { phone: '0121 496 0777', preferredMethod: 'phone-call', safeToLeaveVoicemail: false, safeTimes: 'Weekdays after 7pm' };
+    const res = await s.call('PATCH', `/plans/${held.planId}/participant`, { token: s.coordinator, body: { contact, address: null, preferredName: 'Zee' } });
+    expect(res.status, res.text).toBe(200);
+    const { address: _address, ...rest } = held.participant;
+    expect(res.json).toEqual({ planId: held.planId, participant: { ...rest, preferredName: 'Zee', contact } });
+    const plan = await ok('GET', `/plans/${held.planId}`, s.coordinator);
+    expect(plan.json.participant).toEqual(res.json.participant);
+    const provider = await read(held, s.provider(held.providerId));
+    expect(provider.json.contact).toEqual(contact);
+    expect(provider.json.preferredName).toBe('Zee');
+    expect((await audit(held.planId)).filter((r) => r.action === 'correct-identity')).toEqual([
+      expect.objectContaining({ who: subOf(s.coordinator), role: 'coordinator', planId: held.planId, participantId: held.participantId, why: 'keeping her contact details right', at: s.now() }),
+    ]);
+  });
+
+  it('stores a postcode in its usual form', async () => {
+    const res = await s.call('PATCH', `/plans/${held.planId}/participant`, { token: s.coordinator, body: { address: { lines: ['Flat 2', '7 Canal Side'], town: 'Dudley', postcode: ' dy11aa ' } } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.participant.address.postcode).toBe('DY1 1AA');
+  });
+
+  it('refuses bad corrections with a 400 naming the field, and changes nothing', async () => {
+    const before = await scanTable(s.stack);
+    const cases: [unknown, string][] = [
+      [{ address: { lines: ['1 High Street'], postcode: 'ABC 123' } }, 'address.postcode'],
+      [{ contact: { phone: 'call me maybe' } }, 'contact.phone'],
+      [{ contact: { phone: '0121' } }, 'contact.phone'],
+      [{ contact: { email: 'not-an-email' } }, 'contact.email'],
+      [{ contact: { preferredMethod: 'text-message', phone: '07700 900123', safeToText: false } }, 'contact.preferredMethod'],
+      [{ contact: { preferredMethod: 'email' } }, 'contact.email'],
+      [{ contact: { safeToLeaveVoicemail: 'no' } }, 'contact.safeToLeaveVoicemail'],
+      [{ contact: { pager: '1234' } }, 'contact.pager'],
+      [{ givenName: 'Someone Else' }, 'givenName'],
+      [{ address: { lines: ['x'.repeat(101)] } }, 'address.lines.0'],
+      [{ address: { lines: ['1', '2', '3', '4', '5'] } }, 'address.lines'],
+      [{}, '(body)'],
+    ];
+    for (const [body, path] of cases) {
+      const res = await s.call('PATCH', `/plans/${held.planId}/participant`, { token: s.coordinator, body });
+      expect(res.status, `${JSON.stringify(body)}: ${res.text}`).toBe(400);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect((res.json.errors as { path: string }[]).map((e) => e.path), JSON.stringify(body)).toContain(path);
+    }
+    expect(await scanTable(s.stack)).toEqual(before);
+  });
+
+  it('is for coordinators only, and 404 for a plan that does not exist', async () => {
+    const body = { contact: { phone: '07700 900999' } };
+    for (const token of [s.teamLead, s.provider(held.providerId), s.commissioner]) expect((await s.call('PATCH', `/plans/${held.planId}/participant`, { token, body })).status).toBe(403);
+    expect((await s.call('PATCH', `/plans/${held.planId}/participant`, { body })).status).toBe(401);
+    expect((await s.call('PATCH', '/plans/pl_000000000000000000000000/participant', { token: s.coordinator, body })).status).toBe(404);
+  });
+});
+
+describe('her contact details never reach the plan, its events or its indexes', () => {
+  it('holds them in her identity records only', async () => {
+    const items = await scanTable(s.stack);
+    const identities = items.filter((i) => String(i.pk).startsWith('PARTICIPANT#'));
+    // The control: they are in the table, where they belong.
+    expect(JSON.stringify(identities)).toContain(SECRET_CONTACT.phone);
+    for (const item of items.filter((i) => !String(i.pk).startsWith('PARTICIPANT#'))) {
+      const text = JSON.stringify(item);
+      for (const secret of [...CONTACT_SECRETS, SECRET_PARTICIPANT.familyName, 'safeToLeaveVoicemail', 'postcode']) expect(text, `${String(item.pk)} ${String(item.sk)} holds ${secret}`).not.toContain(secret);
+    }
+  });
+});
