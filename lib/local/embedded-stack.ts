@@ -69,6 +69,11 @@ export interface EmbeddedOptions {
   webhooks?: Partial<Omit<DispatcherOptions, 'store' | 'providerIds'>> & { intervalMs?: number };
   /** The built web app served on the same port (default web/dist); false serves none. */
   webDistDir?: string | false;
+  /**
+   * What `/config.json` tells the web app instead of embedded sign-in: the hosted-UI browser test
+   * names a fake authorization server here, as the CDK stack names Cognito's on AWS.
+   */
+  webRuntimeConfig?: Record<string, unknown>;
 }
 
 export interface DemoUser {
@@ -203,7 +208,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     tokens,
     extra: composeExtra(
       clockRoutes({ clock: clockSource, tokens, advance: advanceClock }),
-      ...(options.webDistDir === false ? [] : [webRoutes({ ...(options.webDistDir ? { distDir: options.webDistDir } : {}), demoUsers: () => demoUsers })]),
+      ...(options.webDistDir === false ? [] : [webRoutes({ ...(options.webDistDir ? { distDir: options.webDistDir } : {}), ...(options.webRuntimeConfig ? { runtimeConfig: options.webRuntimeConfig } : {}), demoUsers: () => demoUsers })]),
     ),
   });
 

@@ -21,27 +21,34 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-/** The same policy CloudFront sets on AWS (lib/infra/web.ts), with the API on this very origin. */
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "manifest-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
+/**
+ * The same policy CloudFront sets on AWS (lib/infra/web.ts), with the API on this very origin and,
+ * when the runtime config names a hosted UI, its token endpoint.
+ */
+function securityHeaders(hostedUiDomain: string | undefined) {
+  const csp = [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "manifest-src 'self'",
+    `connect-src 'self'${hostedUiDomain ? ` ${new URL(hostedUiDomain).origin}` : ''}`,
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "object-src 'none'",
+  ].join('; ');
+  return {
+    'content-security-policy': csp,
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+  };
+}
 
-const SECURITY_HEADERS = {
-  'content-security-policy': CSP,
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-};
+/** What `/config.json` answers on the embedded stack: sign-in with the demo users. */
+export const EMBEDDED_RUNTIME_CONFIG: Readonly<Record<string, unknown>> = { auth: 'embedded', apiUrl: '' };
 
 const isLoopback = (address: string | undefined) => address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 
@@ -51,8 +58,11 @@ const isLoopback = (address: string | undefined) => address === '127.0.0.1' || a
  * runtime config the app reads at start (`/config.json`: embedded sign-in), and the demo users the
  * sign-in page offers (`GET /_local/demo-users`, to this machine only: it hands out tokens).
  */
-export function webRoutes(deps: { distDir?: string; demoUsers: () => readonly DemoUser[] }) {
+export function webRoutes(deps: { distDir?: string; demoUsers: () => readonly DemoUser[]; runtimeConfig?: Readonly<Record<string, unknown>> }) {
   const root = resolve(deps.distDir ?? WEB_DIST_DEFAULT);
+  const runtimeConfig = deps.runtimeConfig ?? EMBEDDED_RUNTIME_CONFIG;
+  const { hostedUiDomain } = runtimeConfig;
+  const headers = securityHeaders(typeof hostedUiDomain === 'string' ? hostedUiDomain : undefined);
   const sendJson = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json', 'cache-control': 'no-store' });
     res.end(JSON.stringify(body));
@@ -76,7 +86,7 @@ export function webRoutes(deps: { distDir?: string; demoUsers: () => readonly De
       'content-length': body.length,
       // Built assets carry a content hash in their name; index.html names the current ones.
       'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
-      ...SECURITY_HEADERS,
+      ...headers,
     });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
@@ -87,7 +97,7 @@ export function webRoutes(deps: { distDir?: string; demoUsers: () => readonly De
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     if (path === '/config.json') {
-      sendJson(res, 200, { auth: 'embedded', apiUrl: '' });
+      sendJson(res, 200, runtimeConfig);
       return true;
     }
     if (path === '/_local/demo-users') {

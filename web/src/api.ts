@@ -19,7 +19,8 @@ export class ApiError extends Error {
 
 interface ApiSettings {
   baseUrl: string;
-  token: () => string | undefined;
+  /** The bearer token, renewed first when it is about to expire (hosted-UI sign-in). */
+  token: () => string | undefined | Promise<string | undefined>;
   /** Told when the API says the token is no longer good (401). */
   onUnauthorized: () => void;
 }
@@ -68,7 +69,7 @@ export interface RequestOptions {
 
 async function send(method: string, path: string, options: RequestOptions = {}, accept = 'application/json'): Promise<Response> {
   const headers: Record<string, string> = { accept };
-  const token = settings.token();
+  const token = await settings.token();
   if (token) headers.authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (method === 'POST') headers['idempotency-key'] = options.idempotencyKey ?? newKey();

@@ -4,7 +4,8 @@ import { label, type Role } from './domain.ts';
 import { formatDateTime } from './format.ts';
 import type { APP_PATHS } from './paths.ts';
 import { Link, match, navigate, useLocation } from './router.tsx';
-import { homeOf, loadConfig, storedSession, storeSession, type RuntimeConfig, type Session } from './session.ts';
+import { signOutUrl } from './hosted-ui.ts';
+import { currentToken, homeOf, keepNotice, loadConfig, storedSession, storeSession, takeNotice, type RuntimeConfig, type Session } from './session.ts';
 import type { Service } from './types.ts';
 import { AppContext, Loading, PageTitle, type AppState } from './ui.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
@@ -83,7 +84,7 @@ function toService(s: HsdsService): Service | undefined {
 export function App() {
   const [config, setConfig] = useState<RuntimeConfig | undefined>();
   const [session, setSession] = useState<Session | undefined>(() => storedSession());
-  const [notice, setNotice] = useState<string | undefined>();
+  const [notice, setNotice] = useState<string | undefined>(() => takeNotice());
   const { path } = useLocation();
 
   useEffect(() => {
@@ -101,7 +102,7 @@ export function App() {
   }, []);
 
   // Set while rendering, not in an effect: the pages' own effects (which run first) already call the API.
-  configureApi({ token: () => storedSession()?.token, onUnauthorized: () => signOut('Your sign-in has ended or is no longer accepted: sign in again.') });
+  configureApi({ token: () => (config ? currentToken(config) : storedSession()?.token), onUnauthorized: () => signOut('Your sign-in has ended or is no longer accepted: sign in again.') });
 
   const signIn = useCallback((next: Session, to?: string) => {
     storeSession(next);
@@ -204,7 +205,7 @@ function SignedIn({ config, session, signOut, path }: { config: RuntimeConfig; s
         <span>
           {session.name} <span className="who-role">({label(session.role)})</span>
         </span>
-        <button type="button" className="link-button" onClick={() => signOut('You have signed out.')}>
+        <button type="button" className="link-button" onClick={() => signOutEverywhere(config, signOut)}>
           Sign out
         </button>
       </div>
@@ -223,6 +224,22 @@ function SignedIn({ config, session, signOut, path }: { config: RuntimeConfig; s
       </Shell>
     </AppContext.Provider>
   );
+}
+
+/**
+ * The person's own sign-out. With the hosted UI it ends the hosted UI's session as well (its
+ * /logout), so the next person at a shared computer meets the password page, not this account;
+ * the notice waits in session storage for the sign-in page the hosted UI sends them back to.
+ */
+function signOutEverywhere(config: RuntimeConfig, signOut: (message?: string) => void) {
+  const message = 'You have signed out.';
+  if (!config.hostedUi) {
+    signOut(message);
+    return;
+  }
+  storeSession(undefined);
+  keepNotice(message);
+  location.assign(signOutUrl(config.hostedUi));
 }
 
 function NotFound() {

@@ -1,9 +1,11 @@
 import { GROUP_OF_ROLE, ROLES, type Role } from './domain.ts';
+import { refreshTokens, type HostedUiConfig } from './hosted-ui.ts';
 
 /**
  * Who is signed in, and how sign-in works where the app runs. The app reads /config.json at start:
  * the embedded stack answers `{ "auth": "embedded" }` (a picker of demo users); on AWS the CDK stack
- * writes the API URL and the Cognito user pool there, and sign-in goes through the Cognito hosted UI.
+ * writes the API URL, the user pool and its hosted UI there (lib/infra/web.ts WebRuntimeConfig), and
+ * sign-in goes through the Cognito hosted UI.
  */
 export interface RuntimeConfig {
   auth: 'embedded' | 'cognito';
@@ -12,8 +14,8 @@ export interface RuntimeConfig {
   region?: string;
   userPoolId?: string;
   userPoolClientId?: string;
-  /** The user pool's hosted UI domain, e.g. wraparound-prod.auth.eu-west-2.amazoncognito.com. */
-  hostedUiDomain?: string;
+  /** Everything the hosted-UI sign-in needs, when config.json names it all (hostedUiDomain and the rest). */
+  hostedUi?: HostedUiConfig;
 }
 
 export interface Session {
@@ -23,18 +25,37 @@ export interface Session {
   name: string;
   /** Seconds since the epoch, from the token. */
   expiresAt?: number;
+  /** Hosted-UI sign-in: swapped for a new ID token before this one expires. */
+  refreshToken?: string;
 }
 
 const SESSION_KEY = 'wraparound.session';
-const PKCE_KEY = 'wraparound.pkce';
+const NOTICE_KEY = 'wraparound.notice';
+
+const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+
+function hostedUiOf(raw: Record<string, unknown>): HostedUiConfig | undefined {
+  const hostedUiDomain = text(raw.hostedUiDomain)?.replace(/\/$/, '');
+  const userPoolClientId = text(raw.userPoolClientId);
+  const redirectUri = text(raw.redirectUri);
+  const logoutUri = text(raw.logoutUri);
+  if (!hostedUiDomain || !userPoolClientId || !redirectUri || !logoutUri) return undefined;
+  return { hostedUiDomain, userPoolClientId, redirectUri, logoutUri, scope: text(raw.scope) ?? 'openid email profile' };
+}
 
 export async function loadConfig(): Promise<RuntimeConfig> {
   try {
     const response = await fetch('/config.json', { headers: { accept: 'application/json' } });
     if (!response.ok) return { auth: 'embedded', apiUrl: '' };
-    const raw = (await response.json()) as Partial<RuntimeConfig>;
-    const auth = raw.auth ?? (raw.userPoolId ? 'cognito' : 'embedded');
-    return { ...raw, auth, apiUrl: (raw.apiUrl ?? '').replace(/\/$/, '') };
+    const raw = (await response.json()) as Record<string, unknown>;
+    const hostedUi = hostedUiOf(raw);
+    const auth = raw.auth === 'embedded' || raw.auth === 'cognito' ? raw.auth : hostedUi || raw.userPoolId || raw.hostedUiDomain ? 'cognito' : 'embedded';
+    return {
+      auth,
+      apiUrl: (text(raw.apiUrl) ?? '').replace(/\/$/, ''),
+      ...Object.fromEntries((['stage', 'region', 'userPoolId', 'userPoolClientId'] as const).flatMap((k) => (text(raw[k]) ? [[k, text(raw[k])]] : []))),
+      ...(hostedUi ? { hostedUi } : {}),
+    };
   } catch {
     return { auth: 'embedded', apiUrl: '' };
   }
@@ -73,7 +94,8 @@ export function storedSession(): Session | undefined {
     const raw = sessionStorage.getItem(SESSION_KEY);
     if (!raw) return undefined;
     const session = JSON.parse(raw) as Session;
-    if (session.expiresAt && session.expiresAt * 1000 < Date.now()) {
+    // An expired ID token with a refresh token is renewed on the next API call (currentToken).
+    if (session.expiresAt && session.expiresAt * 1000 < Date.now() && !session.refreshToken) {
       sessionStorage.removeItem(SESSION_KEY);
       return undefined;
     }
@@ -88,57 +110,52 @@ export function storeSession(session: Session | undefined) {
   else sessionStorage.removeItem(SESSION_KEY);
 }
 
+/** A message for the sign-in page after the app has been away (signing out at the hosted UI). */
+export function keepNotice(message: string) {
+  sessionStorage.setItem(NOTICE_KEY, message);
+}
+
+export function takeNotice(): string | undefined {
+  const message = sessionStorage.getItem(NOTICE_KEY) ?? undefined;
+  sessionStorage.removeItem(NOTICE_KEY);
+  return message;
+}
+
+/** Renew this long before the ID token expires, so no request leaves with one about to lapse. */
+const REFRESH_MARGIN_SECONDS = 120;
+let refreshing: Promise<Session | undefined> | undefined;
+
+/**
+ * The bearer token for the next API call. A hosted-UI session whose ID token is expired or about
+ * to be is renewed with its refresh token first (one renewal at a time); when that fails (the
+ * refresh token's 12 hours are up, or it was revoked) the session ends and the API's 401 sends the
+ * person to sign in again.
+ */
+export async function currentToken(config: RuntimeConfig): Promise<string | undefined> {
+  const session = storedSession();
+  if (!session) return undefined;
+  const due = session.expiresAt !== undefined && session.expiresAt - REFRESH_MARGIN_SECONDS <= Date.now() / 1000;
+  if (!due || !session.refreshToken || !config.hostedUi) return session.token;
+  refreshing ??= renew(config.hostedUi, session).finally(() => (refreshing = undefined));
+  return (await refreshing)?.token;
+}
+
+async function renew(hostedUi: HostedUiConfig, session: Session): Promise<Session | undefined> {
+  try {
+    const tokens = await refreshTokens(hostedUi, session.refreshToken as string);
+    const renewed = sessionFromToken(tokens.idToken);
+    if ('error' in renewed) throw new Error(renewed.error);
+    const next: Session = { ...renewed, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) };
+    storeSession(next);
+    return next;
+  } catch {
+    storeSession(undefined);
+    return undefined;
+  }
+}
+
 /** The page each role starts on. */
 export function homeOf(role: Role): string {
   return { coordinator: '/worklist', 'team-lead': '/escalated', provider: '/inbox', commissioner: '/dashboard' }[role];
 }
 
-// ---------------------------------------------------------------------------------------------
-// Cognito hosted UI (authorization code with PKCE). The user pool client needs OAuth enabled with
-// `<web origin>/sign-in` as its callback URL, config.json needs `hostedUiDomain`, and the page's
-// Content-Security-Policy must allow connecting to that domain for the token exchange.
-
-const base64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-
-export async function startHostedSignIn(config: RuntimeConfig): Promise<string | undefined> {
-  if (!config.hostedUiDomain || !config.userPoolClientId) return 'This deployment does not name its Cognito hosted UI (hostedUiDomain in config.json).';
-  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
-  const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
-  const challenge = base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
-  sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state }));
-  const params = new URLSearchParams({
-    response_type: 'code',
-    client_id: config.userPoolClientId,
-    redirect_uri: `${location.origin}/sign-in`,
-    scope: 'openid profile email',
-    state,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-  });
-  location.assign(`https://${config.hostedUiDomain}/oauth2/authorize?${params.toString()}`);
-  return undefined;
-}
-
-/** Back from the hosted UI with ?code=…: swap it for tokens; the ID token carries the role and provider. */
-export async function finishHostedSignIn(config: RuntimeConfig, search: URLSearchParams): Promise<Session | { error: string }> {
-  const stored = JSON.parse(sessionStorage.getItem(PKCE_KEY) ?? '{}') as { verifier?: string; state?: string };
-  sessionStorage.removeItem(PKCE_KEY);
-  if (search.get('error')) return { error: search.get('error_description') ?? search.get('error') ?? 'sign-in failed' };
-  if (!stored.verifier || stored.state !== search.get('state')) return { error: 'The sign-in answer does not match the request this browser made: sign in again.' };
-  const response = await fetch(`https://${config.hostedUiDomain}/oauth2/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      client_id: config.userPoolClientId ?? '',
-      code: search.get('code') ?? '',
-      redirect_uri: `${location.origin}/sign-in`,
-      code_verifier: stored.verifier,
-    }).toString(),
-  });
-  if (!response.ok) return { error: `The sign-in service refused the code (${response.status}): sign in again.` };
-  const tokens = (await response.json()) as { id_token?: string };
-  if (!tokens.id_token) return { error: 'The sign-in service sent no ID token.' };
-  const session = sessionFromToken(tokens.id_token);
-  return 'error' in session ? { error: `Your account ${session.error}.` } : session;
-}

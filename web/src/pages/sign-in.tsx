@@ -2,8 +2,9 @@ import { useEffect, useState } from 'react';
 import { ApiError, api } from '../api.ts';
 import { label, ROLES, type Role } from '../domain.ts';
 import { Form, SubmitButton, TextArea } from '../forms.tsx';
-import { useLocation } from '../router.tsx';
-import { finishHostedSignIn, sessionFromToken, startHostedSignIn, type RuntimeConfig, type Session } from '../session.ts';
+import { beginSignIn, completeSignIn, isSignInAnswer, SignInError } from '../hosted-ui.ts';
+import { navigate, useLocation } from '../router.tsx';
+import { sessionFromToken, type RuntimeConfig, type Session } from '../session.ts';
 import type { DemoUser } from '../types.ts';
 import { Loading, Notice, PageTitle } from '../ui.tsx';
 
@@ -30,21 +31,53 @@ export function SignInPage({ config, onSignIn, notice }: { config: RuntimeConfig
 function HostedSignIn({ config, onSignIn, next }: { config: RuntimeConfig; onSignIn: (s: Session, next?: string) => void; next: string | undefined }) {
   const { search } = useLocation();
   const [error, setError] = useState<string | undefined>();
-  const code = search.get('code');
+  const [leaving, setLeaving] = useState(false);
+  const { hostedUi } = config;
+  const answer = isSignInAnswer(search);
+
+  // Back from the hosted UI: swap the code for tokens, or say why not (and drop the used code from the address).
   useEffect(() => {
-    if (!code && !search.get('error')) return;
-    void finishHostedSignIn(config, search).then((result) => ('error' in result ? setError(result.error) : onSignIn(result, next)));
-  }, [code, config, search, onSignIn, next]);
-  if (code && !error) return <Loading what="your account" />;
+    if (!answer || !hostedUi) return;
+    let current = true;
+    completeSignIn(hostedUi, search)
+      .then((tokens) => {
+        const session = sessionFromToken(tokens.idToken);
+        if ('error' in session) throw new SignInError(`You signed in, but your account ${session.error}. Ask your administrator to add you to a Wraparound group.`);
+        if (current) onSignIn({ ...session, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) }, tokens.next);
+      })
+      .catch((e: unknown) => {
+        if (!current) return;
+        setError(e instanceof SignInError ? e.message : 'Something went wrong while signing you in. Sign in again.');
+        navigate('/sign-in', { replace: true });
+      });
+    return () => {
+      current = false;
+    };
+  }, [answer, hostedUi, search, onSignIn]);
+
+  if (answer && hostedUi && !error) return <Loading what="your account" />;
+  const start = () => {
+    if (!hostedUi) {
+      setError('This deployment does not say where its sign-in service is (hostedUiDomain in config.json). Tell your administrator.');
+      return;
+    }
+    setError(undefined);
+    setLeaving(true);
+    beginSignIn(hostedUi, next).catch(() => {
+      setLeaving(false);
+      setError('This browser could not start the sign-in (it needs the Web Crypto API, offered on https pages). Try another browser.');
+    });
+  };
   return (
     <section className="card" aria-labelledby="hosted-heading">
       <h2 id="hosted-heading">Your organisation account</h2>
+      <p>You sign in on the Wraparound sign-in page with the email address and password your administrator set up, then come back here.</p>
       {error && (
         <p className="field-error" role="alert">
           {error}
         </p>
       )}
-      <button type="button" className="button primary" onClick={() => void startHostedSignIn(config).then((e) => e && setError(e))}>
+      <button type="button" className="button primary" onClick={start} disabled={leaving}>
         Sign in
       </button>
     </section>
