@@ -1,7 +1,7 @@
 import { DomainError, notFound } from '../../lib/domain/errors.ts';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import type { PlanCommandState } from '../../workflows/plan-command/state.ts';
-import { asStep } from '../../lib/runtime/step-deps.ts';
+import { asStep, metricFactsKey } from '../../lib/runtime/step-deps.ts';
 import { lazyStepHandler } from '../../lib/runtime/aws.ts';
 import { newHoldToken } from '../../lib/runtime/capacity.ts';
 
@@ -20,8 +20,11 @@ export function makeHandler(deps: { plans: PlanRepository }) {
         }
       }
       if (!plan && command.name !== 'refer') throw notFound(`No plan ${command.planId}.`);
+      // The stored facts are those of this plan only once its outbox is empty (Publish events writes
+      // the facts before it clears the outbox); then an unchanged digest lets Publish events skip the write.
+      const factsBefore = plan && plan.outbox.length === 0 ? metricFactsKey(plan) : undefined;
       // One token per execution names the capacity it reserves, so a retried step finds its own holds.
-      return { ...state, stage: plan?.stage ?? 'none', ...(plan ? { plan } : {}), holdToken: state.holdToken ?? newHoldToken() };
+      return { ...state, stage: plan?.stage ?? 'none', ...(plan ? { plan } : {}), ...(factsBefore ? { factsBefore } : {}), holdToken: state.holdToken ?? newHoldToken() };
     });
 }
 

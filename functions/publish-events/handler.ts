@@ -1,9 +1,10 @@
 import type { PlanEvent, Plan } from '../../lib/domain/schemas.ts';
-import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import type { PlanRepository, ProviderAllocationRecord } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import type { EventPublisher } from '../../lib/adapters/events/publisher.ts';
 import type { DirectoryStore } from '../../lib/adapters/dynamodb/directory-store.ts';
 import type { PlanCommandState } from '../../workflows/plan-command/state.ts';
 import { lazyStepHandler } from '../../lib/runtime/aws.ts';
+import { metricFactsKey } from '../../lib/runtime/step-deps.ts';
 import { FactStore } from '../../lib/metrics/fact-store.ts';
 import { factsWriter } from '../../lib/metrics/index.ts';
 
@@ -31,37 +32,56 @@ const STATUS_OF: Record<string, string> = {
   'plan.consent-withdrawn.v1': 'withdrawn',
 };
 
+export interface DeliveryOptions {
+  /**
+   * The plan item was written from this very plan (the Publish events step, right after Save plan):
+   * an empty outbox then has no index entry to drop. Unset (the sweeper), an empty outbox still
+   * indexed, left by a clear that failed half-way on an older path, is taken out of the index.
+   */
+  justSaved?: boolean;
+  /** The plan's metric facts are those already stored (see metricFactsKey): no facts write. */
+  factsUnchanged?: boolean;
+}
+
 /**
  * Deliver a plan's outbox: history entries, the provider projections and feed, then the bus.
  * Each part is idempotent, so a redelivery by the sweeper after a partial failure repeats nothing
  * a consumer can see twice (consumers dedupe on the event id).
  */
-export async function deliverOutbox(deps: PublishDeps, plan: Plan): Promise<void> {
+export async function deliverOutbox(deps: PublishDeps, plan: Plan, options: DeliveryOptions = {}): Promise<void> {
   const events: PlanEvent[] = [...plan.outbox].sort((a, b) => a.sequence - b.sequence);
-  if (events.length === 0) return deps.onPlanSaved?.(plan);
+  const project = options.factsUnchanged ? undefined : deps.onPlanSaved;
+  if (events.length === 0) {
+    await project?.(plan);
+    if (!options.justSaved) await deps.plans.unindexEmptyOutbox(plan.planId);
+    return;
+  }
   // Feed entries are keyed by wall time, never a simulated clock: readers page by it (see WebhookStore.feedSettleMs).
   const now = new Date().toISOString();
+  // History and feed entries: plain puts with idempotent keys, in batches of 25.
+  await deps.plans.recordEvents(events, now);
+  // Provider views are conditional (an older event never overwrites a newer one), so one put each,
+  // and only the latest event of each allocation in this outbox.
+  const views = new Map<string, ProviderAllocationRecord>();
   for (const event of events) {
-    await deps.plans.recordHistory(event);
-    if (event.providerId) {
-      const data = event.data as Record<string, unknown>;
-      const status = STATUS_OF[event.type];
-      if (status && typeof data.allocationId === 'string') {
-        await deps.plans.projectProviderAllocation({
-          providerId: event.providerId,
-          allocationId: data.allocationId,
-          planRef: event.planId,
-          status,
-          ...(typeof data.serviceId === 'string' ? { serviceId: data.serviceId } : {}),
-          ...(data.needs ? { needs: data.needs } : {}),
-          ...(typeof data.respondBy === 'string' ? { respondBy: data.respondBy } : {}),
-          ...(typeof data.lead === 'boolean' ? { lead: data.lead } : {}),
-          sequence: event.sequence,
-          updatedAt: event.time,
-        });
-      }
-      await deps.plans.appendFeed(event.providerId, event, event.id, now);
-    }
+    const data = event.data as Record<string, unknown>;
+    const status = STATUS_OF[event.type];
+    if (!event.providerId || !status || typeof data.allocationId !== 'string') continue;
+    views.set(`${event.providerId} ${data.allocationId}`, {
+      providerId: event.providerId,
+      allocationId: data.allocationId,
+      planRef: event.planId,
+      status,
+      ...(typeof data.serviceId === 'string' ? { serviceId: data.serviceId } : {}),
+      ...(data.needs ? { needs: data.needs } : {}),
+      ...(typeof data.respondBy === 'string' ? { respondBy: data.respondBy } : {}),
+      ...(typeof data.lead === 'boolean' ? { lead: data.lead } : {}),
+      sequence: event.sequence,
+      updatedAt: event.time,
+    });
+  }
+  for (const view of views.values()) await deps.plans.projectProviderAllocation(view);
+  for (const event of events) {
     const allocationId = (event.data as { allocationId?: unknown }).allocationId;
     if (deps.services && RELEASES_CAPACITY.has(event.type) && typeof allocationId === 'string') {
       const allocation = plan.allocations.find((a) => a.allocationId === allocationId);
@@ -69,15 +89,17 @@ export async function deliverOutbox(deps: PublishDeps, plan: Plan): Promise<void
     }
   }
   await deps.publisher.publish(events);
-  await deps.onPlanSaved?.(plan);
+  await project?.(plan);
   await deps.plans.clearOutbox(plan.planId, events.map((e) => e.id));
 }
 
 export function makeHandler(deps: PublishDeps) {
   return async (state: PlanCommandState): Promise<PlanCommandState> => {
     if (!state.plan) return state;
-    await deliverOutbox(deps, state.plan);
-    return { ...state, plan: { ...state.plan, outbox: [] } };
+    const factsUnchanged = state.factsBefore !== undefined && state.factsBefore === metricFactsKey(state.plan);
+    await deliverOutbox(deps, state.plan, { justSaved: true, factsUnchanged });
+    const { factsBefore: _factsBefore, ...rest } = state;
+    return { ...rest, plan: { ...state.plan, outbox: [] } };
   };
 }
 

@@ -1,8 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { WorkingDayCalendar } from '../domain/calendar.ts';
 import type { DecideContext } from '../domain/decide.ts';
 import type { Directory } from '../domain/directory.ts';
 import { DomainError } from '../domain/errors.ts';
+import { planFacts } from '../domain/metrics/facts.ts';
+import type { Plan } from '../domain/schemas.ts';
 import type { DeadlinePolicy } from '../domain/policy.ts';
 import type { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
 import type { EventPublisher } from '../adapters/events/publisher.ts';
@@ -44,4 +46,15 @@ export async function asStep<T>(work: () => Promise<T>): Promise<T> {
     }
     throw error;
   }
+}
+
+/**
+ * A short digest of the plan's metric facts, leaving out the plan version they were taken from.
+ * Load plan takes it of the plan as loaded and Publish events of the plan as saved: the same digest
+ * means the command changed no commissioner figure (a contact, for one), so no facts write is needed.
+ * Pure: no read of the stored facts.
+ */
+export function metricFactsKey(plan: Plan): string {
+  const { version: _version, ...facts } = planFacts(plan);
+  return createHash('sha256').update(JSON.stringify(facts)).digest('base64url').slice(0, 22);
 }

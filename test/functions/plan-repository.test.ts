@@ -1,12 +1,12 @@
 import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeDocumentClient, TransientStorageError } from '../../lib/adapters/dynamodb/client.ts';
 import { keys, shardOf } from '../../lib/adapters/dynamodb/keys.ts';
 import { itemToPlan, planToItem, PlanRepository, RESPONSE_TTL_SECONDS } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { DomainError } from '../../lib/domain/errors.ts';
-import type { Plan } from '../../lib/domain/schemas.ts';
+import type { Plan, PlanEvent } from '../../lib/domain/schemas.ts';
 import { NOW, PARTICIPANT, PARTICIPANT_ID, planInStage, PLAN_ID, run, validCommand } from '../support/domain-fixtures.ts';
 
 const TABLE = 'wraparound-test';
@@ -221,26 +221,21 @@ describe('planToItem / itemToPlan', () => {
 });
 
 describe('clearOutbox', () => {
-  it('removes the delivered events by id, then the outbox index entry if the outbox is empty', async () => {
+  const failedCondition = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+
+  it('removes the delivered events and the outbox index entry in one update when they are all the outbox holds', async () => {
     ddb.on(UpdateCommand).resolves({});
     await repository().clearOutbox(PLAN_ID, ['ev_00001', 'ev_00002']);
 
     const calls = ddb.commandCalls(UpdateCommand);
-    expect(calls).toHaveLength(2);
-    const [remove, unindex] = calls.map((c) => c.args[0].input);
-    expect(remove).toMatchObject({
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.args[0].input).toEqual({
       TableName: TABLE,
       Key: keys.plan(PLAN_ID),
-      UpdateExpression: 'REMOVE outbox.#e0, outbox.#e1',
-      ConditionExpression: 'attribute_exists(pk)',
+      UpdateExpression: 'REMOVE outbox.#e0, outbox.#e1, outboxPk, outboxSince',
+      ConditionExpression: 'size(outbox) = :count AND attribute_exists(outbox.#e0) AND attribute_exists(outbox.#e1)',
       ExpressionAttributeNames: { '#e0': 'ev_00001', '#e1': 'ev_00002' },
-    });
-    expect(unindex).toMatchObject({
-      TableName: TABLE,
-      Key: keys.plan(PLAN_ID),
-      UpdateExpression: 'REMOVE outboxPk, outboxSince',
-      ConditionExpression: 'size(outbox) = :zero',
-      ExpressionAttributeValues: { ':zero': 0 },
+      ExpressionAttributeValues: { ':count': 2 },
     });
   });
 
@@ -249,25 +244,115 @@ describe('clearOutbox', () => {
     expect(ddb.calls()).toHaveLength(0);
   });
 
-  it('is content when events remain in the outbox (the second condition fails)', async () => {
-    ddb
-      .on(UpdateCommand)
-      .resolvesOnce({})
-      .rejectsOnce(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+  it('when the outbox holds more (a later save) or less, removes the events by id, then the index entry only if nothing is left', async () => {
+    ddb.on(UpdateCommand).rejectsOnce(failedCondition()).resolvesOnce({}).rejectsOnce(failedCondition());
     await expect(repository().clearOutbox(PLAN_ID, ['ev_00001'])).resolves.toBeUndefined();
-    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(2);
+
+    const [whole, byId, unindex] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(whole?.UpdateExpression).toBe('REMOVE outbox.#e0, outboxPk, outboxSince');
+    expect(byId).toEqual({ TableName: TABLE, Key: keys.plan(PLAN_ID), UpdateExpression: 'REMOVE outbox.#e0', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeNames: { '#e0': 'ev_00001' } });
+    expect(unindex).toEqual({
+      TableName: TABLE,
+      Key: keys.plan(PLAN_ID),
+      UpdateExpression: 'REMOVE outboxPk, outboxSince',
+      ConditionExpression: 'attribute_exists(outboxPk) AND size(outbox) = :zero',
+      ExpressionAttributeValues: { ':zero': 0 },
+    });
   });
 
-  it('is content when the plan is gone (the first condition fails) and stops there', async () => {
-    ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+  it('is content when the plan is gone (both conditions fail) and stops there', async () => {
+    ddb.on(UpdateCommand).rejects(failedCondition());
     await expect(repository().clearOutbox(PLAN_ID, ['ev_00001'])).resolves.toBeUndefined();
-    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(2);
   });
 
   it('rethrows throttling as a TransientStorageError', async () => {
     ddb.on(UpdateCommand).rejects(throttled('ThrottlingException'));
     const error = await rejection(repository().clearOutbox(PLAN_ID, ['ev_00001']));
     expect(error.name).toBe('TransientStorageError');
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
+  });
+});
+
+describe('recordEvents', () => {
+  const event = (sequence: number, providerId?: string): PlanEvent => ({
+    id: `ev_${String(sequence).padStart(5, '0')}`,
+    planId: PLAN_ID,
+    sequence,
+    type: providerId ? 'allocation.offered.v1' : 'plan.referred.v1',
+    time: NOW,
+    data: {},
+    ...(providerId ? { providerId } : {}),
+  }) as PlanEvent;
+  const WRITTEN_AT = '2026-11-28T12:00:00.000Z';
+  const noWait = { batch: { sleep: async () => undefined, random: () => 0.5 } };
+  const putKeys = (input: { RequestItems?: Record<string, unknown[]> }) =>
+    (input.RequestItems?.[TABLE] ?? []).map((r) => {
+      const item = (r as { PutRequest: { Item: Record<string, unknown> } }).PutRequest.Item;
+      return `${item.pk} ${item.sk}`;
+    });
+
+  it('writes a history entry per event and a feed entry per provider event in one batch', async () => {
+    ddb.on(BatchWriteCommand).resolves({});
+    await new PlanRepository(makeDocumentClient({ region: 'eu-west-2' }), TABLE).recordEvents([event(1), event(2, 'bcwa')], WRITTEN_AT);
+
+    const calls = ddb.commandCalls(BatchWriteCommand);
+    expect(calls).toHaveLength(1);
+    expect(putKeys(calls[0]!.args[0].input)).toEqual([
+      `PLAN#${PLAN_ID} EVENT#0000000001`,
+      `PLAN#${PLAN_ID} EVENT#0000000002`,
+      `PROVIDER#bcwa FEED#${WRITTEN_AT}#ev_00002`,
+    ]);
+  });
+
+  it('splits more than 25 items into batches of 25', async () => {
+    ddb.on(BatchWriteCommand).resolves({});
+    await new PlanRepository(makeDocumentClient({ region: 'eu-west-2' }), TABLE).recordEvents(Array.from({ length: 30 }, (_, i) => event(i + 1)), WRITTEN_AT);
+    expect(ddb.commandCalls(BatchWriteCommand).map((c) => putKeys(c.args[0].input).length)).toEqual([25, 5]);
+  });
+
+  it('resends the UnprocessedItems DynamoDB hands back, after a backoff, until none are left', async () => {
+    const delays: number[] = [];
+    const items = [event(1), event(2), event(3)];
+    ddb
+      .on(BatchWriteCommand)
+      .callsFakeOnce((input: { RequestItems: Record<string, unknown[]> }) => ({ UnprocessedItems: { [TABLE]: input.RequestItems[TABLE]!.slice(1) } }))
+      .callsFakeOnce((input: { RequestItems: Record<string, unknown[]> }) => ({ UnprocessedItems: { [TABLE]: input.RequestItems[TABLE]!.slice(1) } }))
+      .resolves({ UnprocessedItems: {} });
+    const repo = new PlanRepository(makeDocumentClient({ region: 'eu-west-2' }), TABLE, { batch: { sleep: async (ms) => void delays.push(ms), random: () => 1, baseDelayMs: 10 } });
+    await repo.recordEvents(items, WRITTEN_AT);
+
+    const sent = ddb.commandCalls(BatchWriteCommand).map((c) => putKeys(c.args[0].input));
+    expect(sent).toEqual([
+      [`PLAN#${PLAN_ID} EVENT#0000000001`, `PLAN#${PLAN_ID} EVENT#0000000002`, `PLAN#${PLAN_ID} EVENT#0000000003`],
+      [`PLAN#${PLAN_ID} EVENT#0000000002`, `PLAN#${PLAN_ID} EVENT#0000000003`],
+      [`PLAN#${PLAN_ID} EVENT#0000000003`],
+    ]);
+    expect(delays).toEqual([10, 20]);
+  });
+
+  it('gives up on items that stay unprocessed with a TransientStorageError, so the step or the sweeper tries again', async () => {
+    ddb.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, unknown[]> }) => ({ UnprocessedItems: input.RequestItems }));
+    const error = await rejection(new PlanRepository(makeDocumentClient({ region: 'eu-west-2' }), TABLE, { batch: { ...noWait.batch, maxAttempts: 4 } }).recordEvents([event(1)], WRITTEN_AT));
+    expect(error).toBeInstanceOf(TransientStorageError);
+    expect(ddb.commandCalls(BatchWriteCommand)).toHaveLength(4);
+  });
+
+  it('rethrows throttling of the whole batch as a TransientStorageError', async () => {
+    ddb.on(BatchWriteCommand).rejects(throttled('ProvisionedThroughputExceededException'));
+    const error = await rejection(new PlanRepository(makeDocumentClient({ region: 'eu-west-2' }), TABLE, noWait).recordEvents([event(1)], WRITTEN_AT));
+    expect(error.name).toBe('TransientStorageError');
+  });
+});
+
+describe('unindexEmptyOutbox', () => {
+  it('drops the index entry only of an indexed plan whose outbox is empty, and is content otherwise', async () => {
+    ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    await expect(repository().unindexEmptyOutbox(PLAN_ID)).resolves.toBeUndefined();
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
+      UpdateExpression: 'REMOVE outboxPk, outboxSince',
+      ConditionExpression: 'attribute_exists(outboxPk) AND size(outbox) = :zero',
+    });
   });
 });
 

@@ -19,6 +19,8 @@ export interface PlanCommandState extends PlanCommandInput {
   status?: number;
   /** Names the capacity holds this execution reserved, so a failed save gives back only its own. */
   holdToken?: string;
+  /** Digest of the loaded plan's metric facts, when they are known to be stored (metricFactsKey). */
+  factsBefore?: string;
 }
 
 /** How an execution ended, whichever runner ran it. */

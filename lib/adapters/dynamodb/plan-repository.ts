@@ -6,6 +6,7 @@ import { nextActionAt } from '../../domain/views.ts';
 import { Participant, type Plan, type PlanEvent } from '../../domain/schemas.ts';
 import { ALL_SHARDS, keys, type IndexName } from './keys.ts';
 import { storageError } from './client.ts';
+import { batchPut, type BatchPutOptions } from './batch.ts';
 
 /** Attributes that exist only for the table's keys and indexes, never part of the plan. */
 const KEY_ATTRIBUTES = ['pk', 'sk', 'type', 'stagePk', 'stageSk', 'duePk', 'dueAt', 'outboxPk', 'outboxSince', 'alertPk', 'alertSince', 'workPk', 'workAt'] as const;
@@ -85,9 +86,11 @@ export function decodeCursor(cursor: string | undefined): Record<string, unknown
 export class PlanRepository {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
-  constructor(client: DynamoDBDocumentClient, tableName: string) {
+  private readonly batchOptions: BatchPutOptions;
+  constructor(client: DynamoDBDocumentClient, tableName: string, options: { batch?: BatchPutOptions } = {}) {
     this.client = client;
     this.tableName = tableName;
+    this.batchOptions = options.batch ?? {};
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -261,9 +264,20 @@ export class PlanRepository {
     return events;
   }
 
-  /** Write the history entry of an event; idempotent, so redelivery never duplicates history. */
-  async recordHistory(event: PlanEvent): Promise<void> {
-    await this.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.historyEvent(event.planId, event.sequence), type: 'event', event } }));
+  /**
+   * The history entry of every event and the feed entry of every provider event, in batches of 25.
+   * Keys are (plan, sequence) and (provider, `writtenAt`, event id), so writing the same set again
+   * after a partial batch or a lost answer changes nothing; the caller fixes `writtenAt` once per
+   * delivery. Redelivery never duplicates history (a feed entry written at another time can repeat:
+   * readers dedupe on the event id, as with webhooks).
+   */
+  async recordEvents(events: readonly PlanEvent[], feedWrittenAt: string): Promise<void> {
+    const items: Item[] = [];
+    for (const event of events) {
+      items.push({ ...keys.historyEvent(event.planId, event.sequence), type: 'event', event });
+      if (event.providerId) items.push({ ...keys.feedEntry(event.providerId, feedWrittenAt, event.id), type: 'feed', eventId: event.id, event });
+    }
+    await batchPut(this.client, this.tableName, items, this.batchOptions);
   }
 
   /** Keep a provider's view of one allocation current; an older event never overwrites a newer one. */
@@ -292,36 +306,57 @@ export class PlanRepository {
     return (out.Items ?? []).map(({ pk: _pk, sk: _sk, type: _type, ...rest }) => rest as unknown as ProviderAllocationRecord);
   }
 
-  async appendFeed(providerId: string, event: unknown, eventId: string, writtenAt: string): Promise<void> {
-    await this.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.feedEntry(providerId, writtenAt, eventId), type: 'feed', eventId, event } }));
-  }
-
-  /** Remove delivered events from a plan's outbox; the index entry goes when the outbox is empty. */
-  async clearOutbox(planId: string, eventIds: string[]): Promise<void> {
+  /**
+   * Remove delivered events from a plan's outbox, and its entry in the undelivered-outbox index when
+   * nothing is left. One conditional UpdateItem when the stored outbox holds exactly these events (the
+   * usual case: the plan as saved is what is being delivered). Otherwise (a later command saved more
+   * events, or part was cleared already) the events go by id and the index entry only if the outbox
+   * is then empty: two updates, never a lost event nor an index entry dropped while events remain.
+   */
+  async clearOutbox(planId: string, eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
     const names = Object.fromEntries(eventIds.map((id, i) => [`#e${i}`, id]));
+    const removeEvents = eventIds.map((_, i) => `outbox.#e${i}`).join(', ');
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.plan(planId),
-          UpdateExpression: `REMOVE ${eventIds.map((_, i) => `outbox.#e${i}`).join(', ')}`,
-          ConditionExpression: 'attribute_exists(pk)',
+          UpdateExpression: `REMOVE ${removeEvents}, outboxPk, outboxSince`,
+          ConditionExpression: ['size(outbox) = :count', ...eventIds.map((_, i) => `attribute_exists(outbox.#e${i})`)].join(' AND '),
           ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':count': eventIds.length },
         }),
       );
+      return;
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
+    }
+    try {
+      await this.client.send(
+        new UpdateCommand({ TableName: this.tableName, Key: keys.plan(planId), UpdateExpression: `REMOVE ${removeEvents}`, ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeNames: names }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return; // the plan is gone
+      throw storageError(error);
+    }
+    await this.unindexEmptyOutbox(planId);
+  }
+
+  /** Drop the undelivered-outbox index entry of a plan whose outbox is empty; nothing otherwise. */
+  async unindexEmptyOutbox(planId: string): Promise<void> {
+    try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.plan(planId),
           UpdateExpression: 'REMOVE outboxPk, outboxSince',
-          ConditionExpression: 'size(outbox) = :zero',
+          ConditionExpression: 'attribute_exists(outboxPk) AND size(outbox) = :zero',
           ExpressionAttributeValues: { ':zero': 0 },
         }),
       );
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return;
-      throw storageError(error);
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
     }
   }
 
