@@ -501,6 +501,44 @@ describe('refusals change nothing', () => {
   });
 });
 
+describe('the publisher remembers who is subscribed', () => {
+  it('a change through the stack’s own store counts for the very next event; one made elsewhere within subscriptionCacheMs', async () => {
+    const { WebhookPublisher } = await import('../../lib/local/webhooks/publisher.ts');
+    let wall = Date.parse('2026-03-02T10:00:00.000Z');
+    const own = t.stack.webhooks.store;
+    const publisher = new WebhookPublisher(own, { now: () => wall, subscriptionCacheMs: 5_000 });
+    // Another process on the same table: its changes reach this publisher only through the cache's time limit.
+    const elsewhere = new WebhookStore(t.stack.plans.client, TABLE_NAME_DEFAULT);
+    const planId = 'pl_000000000000000000cache';
+    let sequence = 0;
+    const publishOne = async () => {
+      sequence += 1;
+      await publisher.publish([{ id: `ev_cache_${sequence}`, planId, sequence, type: 'allocation.offered.v1', time: '2026-03-02T10:00:00.000Z', providerId: 'anawim', data: {} }]);
+      return sequence;
+    };
+    const queued = async () => (await own.pendingDeliveries('anawim')).filter((d) => d.planId === planId).map((d) => d.sequence);
+    const subscription = (subscriptionId: string) => ({ subscriptionId, providerId: 'anawim', url: `${receiver.url}/anawim-cache`, status: 'active' as const, createdAt: '2026-03-02T10:00:00.000Z', createdBy: 'test', secret: 'whsec_dGVzdA==' });
+
+    await publishOne(); // 1: anawim has no subscription (and the publisher now remembers that)
+    await elsewhere.createSubscription(subscription('sub_elsewhere'));
+    await publishOne(); // 2: may not be seen yet (queued or not, both are within the documented bound)
+    wall += 5_000;
+    const third = await publishOne(); // 3: the remembered answer has expired
+    expect(await queued()).toContain(third);
+
+    await own.deleteSubscription('anawim', 'sub_elsewhere');
+    const fourth = await publishOne(); // 4: deleted through the stack's store: seen at once
+    await own.createSubscription(subscription('sub_own'));
+    const fifth = await publishOne(); // 5: created through it: seen at once
+    const after = await queued();
+    expect(after).not.toContain(fourth);
+    expect(after).toContain(fifth);
+
+    await own.deleteSubscription('anawim', 'sub_own');
+    await own.deadLetterPending('anawim', 'test over', new Date(wall).toISOString());
+  });
+});
+
 describe('restart', () => {
   it('pending deliveries survive a restart on the same data directory and go out after it', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'wraparound-webhooks-'));

@@ -212,6 +212,7 @@ export class WebhookStore {
    * times, so a reader that went right up to now could step past an entry that lands just behind it.
    */
   readonly feedSettleMs: number;
+  private readonly subscriptionListeners = new Set<(providerId: string) => void>();
   constructor(client: DynamoDBDocumentClient, tableName: string, options: { feedSettleMs?: number } = {}) {
     this.feedSettleMs = options.feedSettleMs ?? DEFAULT_FEED_SETTLE_MS;
     this.client = client;
@@ -240,6 +241,24 @@ export class WebhookStore {
 
   // -------------------------------------------------------------------------------------------
   // Subscriptions
+
+  /**
+   * Be told when a provider's subscriptions may have changed through this store object (created,
+   * deleted, disabled: attempted, whether or not it went through), e.g. to drop a cached answer.
+   * Returns the function that stops the notices.
+   */
+  onSubscriptionChange(listener: (providerId: string) => void): () => void {
+    this.subscriptionListeners.add(listener);
+    return () => this.subscriptionListeners.delete(listener);
+  }
+
+  private async changingSubscriptions<T>(providerId: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } finally {
+      for (const listener of this.subscriptionListeners) listener(providerId);
+    }
+  }
 
   private async slot(providerId: string): Promise<string | undefined> {
     const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.activeSubscription(providerId), ConsistentRead: true }));
@@ -277,6 +296,10 @@ export class WebhookStore {
    * active (or wins a race to the slot); then nothing was written.
    */
   async createSubscription(subscription: SubscriptionWithSecret): Promise<void> {
+    await this.changingSubscriptions(subscription.providerId, () => this.claimSlotAndCreate(subscription));
+  }
+
+  private async claimSlotAndCreate(subscription: SubscriptionWithSecret): Promise<void> {
     const { providerId, subscriptionId } = subscription;
     const current = await this.slot(providerId);
     if (current) {
@@ -312,6 +335,10 @@ export class WebhookStore {
 
   /** Remove a subscription and its secret; undefined when there is no such subscription. */
   async deleteSubscription(providerId: string, subscriptionId: string): Promise<Subscription | undefined> {
+    return this.changingSubscriptions(providerId, () => this.removeSubscription(providerId, subscriptionId));
+  }
+
+  private async removeSubscription(providerId: string, subscriptionId: string): Promise<Subscription | undefined> {
     let old: Item | undefined;
     try {
       const out = await this.client.send(
@@ -328,6 +355,10 @@ export class WebhookStore {
 
   /** Disable an active subscription (the receiver answered 410 Gone). False when it was not active. */
   async disableSubscription(providerId: string, subscriptionId: string, reason: string, at: string): Promise<boolean> {
+    return this.changingSubscriptions(providerId, () => this.markDisabled(providerId, subscriptionId, reason, at));
+  }
+
+  private async markDisabled(providerId: string, subscriptionId: string, reason: string, at: string): Promise<boolean> {
     try {
       await this.client.send(
         new UpdateCommand({
@@ -487,7 +518,7 @@ export class WebhookStore {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Pull feed (the entries PlanRepository.appendFeed writes)
+  // Pull feed (the entries PlanRepository.recordEvents writes)
 
   /**
    * The provider's feed after `after`, in feed order: write time, then plan and sequence, so events
