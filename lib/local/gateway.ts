@@ -1,7 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { MAX_BODY_BYTES, problem, problemResponse, type HttpResult } from '../api/http.ts';
+import { HttpProblem, MAX_BODY_BYTES, problem, problemResponse, type HttpResult } from '../api/http.ts';
 import { matchRoute, type ApiFunctionName } from '../api/routes.ts';
 import type { LocalTokens } from './tokens.ts';
 
@@ -24,15 +24,23 @@ export function composeExtra(...hooks: NonNullable<GatewayOptions['extra']>[]): 
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return 'too-large';
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * The body as text, or 'too-large' as soon as it passes the limit. The rest is left unread (the
+ * request is paused, not destroyed): the answer to it must then close the connection, see tooLarge.
+ */
+function readBody(req: IncomingMessage): Promise<string | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      req.off('data', onData).off('end', onEnd).pause();
+      resolve('too-large');
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks).toString('utf8'));
+    req.on('data', onData).once('end', onEnd).once('error', reject);
+  });
 }
 
 function send(res: ServerResponse, result: HttpResult) {
@@ -41,12 +49,57 @@ function send(res: ServerResponse, result: HttpResult) {
 }
 
 /**
+ * 413, and the connection closed after it: the rest of the body is still on its way (a declared
+ * 10 GiB, or chunks with no end announced), so the connection cannot carry another request; reading
+ * the rest to keep it would let a client make the server read without bound.
+ */
+function tooLarge(res: ServerResponse, instance: string) {
+  send(res, problemResponse(problem(413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`, [], { connection: 'close' }), instance));
+}
+
+/** Why Node's HTTP parser refused a request, as the status and words for the answer. */
+function parseFailure(error: Error & { code?: string; reason?: string }): [status: number, detail: string] {
+  const code = error.code;
+  if (code === 'HPE_HEADER_OVERFLOW') return [431, 'The request line and headers are larger than 16 KiB: send a shorter URL or fewer headers.'];
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return [413, 'The chunk extensions of the request body are too large.'];
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'The request did not arrive in time.'];
+  return [400, `The request is not valid HTTP/1.1 (${error.reason ?? error.message}): check the request line, the headers and the body framing.`];
+}
+
+/**
+ * Node answers requests its parser refuses (headers over 16 KiB, a malformed request line, bad
+ * framing) with an empty body; these answer them as problem+json like every other 4xx. The socket
+ * has no request object any more, so the answer is written raw, then the connection is closed.
+ */
+function answerClientError(error: Error & { code?: string; reason?: string }, socket: Socket) {
+  // A reset or a socket already closing has no one to read an answer; nor can one follow a response
+  // already started on this connection (a pipelined request after it): Node's own handler checks the same.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) return void socket.destroy();
+  const [status, detail] = parseFailure(error);
+  const known = problem(status, detail);
+  const result = problemResponse(known.title === 'Error' ? new HttpProblem(status, STATUS_CODES[status] ?? 'Error', detail) : known);
+  const body = Buffer.from(result.body ?? '', 'utf8');
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    'content-type: application/problem+json',
+    'cache-control: no-store',
+    `content-length: ${body.length}`,
+    'connection: close',
+  ].join('\r\n');
+  socket.end(Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), body]), () => socket.destroy());
+}
+
+/**
  * The embedded API Gateway: turns HTTP requests into API Gateway v2 events for the same handlers
  * that run in Lambda, verifying bearer tokens as the JWT authorizer would and passing the claims on.
  */
 export async function startGateway(options: GatewayOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
-  const server = createServer(async (req, res) => {
+  // Host is checked below rather than by Node, whose 400 for it has an empty body.
+  const server = createServer({ requireHostHeader: false }, async (req, res) => {
     try {
+      if (req.httpVersion === '1.1' && req.headers.host === undefined)
+        return send(res, problemResponse(problem(400, 'An HTTP/1.1 request must have a Host header.', [{ path: 'Host', message: 'is required' }], { connection: 'close' })));
       if (options.extra && (await options.extra(req, res))) return;
       const url = new URL(req.url ?? '/', 'http://localhost');
       const method = req.method ?? 'GET';
@@ -55,9 +108,9 @@ export async function startGateway(options: GatewayOptions): Promise<{ server: S
       if ('allowed' in matched)
         return send(res, problemResponse(problem(405, `${method} is not allowed on ${url.pathname}; use ${matched.allowed.join(', ')}.`, [], { allow: matched.allowed.join(', ') }), url.pathname));
       const declared = Number(req.headers['content-length'] ?? 0);
-      if (declared > MAX_BODY_BYTES) return send(res, problemResponse(problem(413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`), url.pathname));
+      if (declared > MAX_BODY_BYTES) return tooLarge(res, url.pathname);
       const body = await readBody(req);
-      if (body === 'too-large') return send(res, problemResponse(problem(413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`), url.pathname));
+      if (body === 'too-large') return tooLarge(res, url.pathname);
 
       let claims: Record<string, unknown> | undefined;
       const authorization = req.headers.authorization;
@@ -93,6 +146,7 @@ export async function startGateway(options: GatewayOptions): Promise<{ server: S
       if (!res.headersSent) send(res, problemResponse(problem(500, 'Something went wrong on our side. Nothing was changed; try again.')));
     }
   });
+  server.on('clientError', answerClientError);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -6,7 +6,6 @@
  */
 import fc from 'fast-check';
 import { MAX_BODY_BYTES } from '../../lib/api/http.ts';
-import { KNOWN_BUGS } from './known-bugs.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
@@ -312,14 +311,14 @@ export function bodyArb(valid: Record<string, unknown> | undefined): fc.Arbitrar
 // Path segments and query strings
 
 /** Percent-escapes that do not decode: invalid UTF-8, truncated escapes, lone surrogates as WTF-8. */
-const malformedEscapes = fc.constantFrom('%FF', '%C3', '%E0%A4%A', '%ED%A0%80', '%', '%zz', 'a%2', '%C0%AF', '%F4%90%80%80');
+export const MALFORMED_ESCAPES = ['%FF', '%C3', '%E0%A4%A', '%ED%A0%80', '%', '%zz', 'a%2', '%C0%AF', '%F4%90%80%80'] as const;
 
 /**
  * A path segment that is not a well-formed id: too long, wrong alphabet, encoded slashes and dots,
- * unicode, and (unless that known bug is on, see known-bugs.ts) malformed percent-escapes.
+ * unicode, malformed percent-escapes.
  */
 export const garbageSegment: fc.Arbitrary<string> = fc.oneof(
-  ...(KNOWN_BUGS.malformedPercentEncoding ? [] : [{ arbitrary: fc.tuple(malformedEscapes, fc.string({ unit: 'grapheme-ascii', maxLength: 4 })).map(([bad, rest]) => `${percentEncode(Buffer.from(rest))}${bad}`), weight: 2 }]),
+  { arbitrary: fc.tuple(fc.constantFrom(...MALFORMED_ESCAPES), fc.string({ unit: 'grapheme-ascii', maxLength: 4 })).map(([bad, rest]) => `${percentEncode(Buffer.from(rest))}${bad}`), weight: 2 },
   { arbitrary: edgeString.map((s) => percentEncode(Buffer.from(s, 'utf8'))), weight: 4 },
   { arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).map((s) => percentEncode(Buffer.from(s, 'utf8'))), weight: 3 },
   { arbitrary: fc.constantFrom('%2F', '%2e%2e', '..', '.', '%00', 'PL_ABCDEFGHIJKL', 'pl_', 'pl_short', 'al_abcdefghij_99999', 'null', 'undefined', '%20', '-', 'a', '%C3%A9'), weight: 3 },

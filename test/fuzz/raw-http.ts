@@ -17,10 +17,7 @@ export interface RawRequest {
   chunked?: boolean;
   /** What the generator made, for failure messages. */
   label: string;
-  /**
-   * Use a connection of its own, closed afterwards, instead of a pooled keep-alive one (a request
-   * known to leave its connection unusable, see the limits suite, must not fail the ones after it).
-   */
+  /** Use a connection of its own, closed afterwards, instead of a pooled keep-alive one. */
   ownConnection?: boolean;
   /** Leave out the Host header (Node's server answers that itself, before the gateway). */
   omitHost?: boolean;

@@ -8,7 +8,6 @@ import type { Route } from '../../lib/api/routes.ts';
 import { LIFECYCLE, TIMER_COMMANDS, type LifecycleRow } from '../../lib/domain/lifecycle.ts';
 import { bodyArb, type BodyChoice, edgeString, encodeQuery, garbageSegment, hugeString, percentEncode, queryValue, type QueryParam } from './arbitraries.ts';
 import type { RawRequest } from './raw-http.ts';
-import { KNOWN_BUGS } from './known-bugs.ts';
 import type { Tokens } from './targets.ts';
 
 /** A route of ROUTES with its generic `{command}` expanded to one command's segment. */
@@ -249,9 +248,7 @@ function build(fr: FuzzRoute, names: string[], params: readonly Part[], parts: P
   if (parts.pathShape === 'double slash') shaped = path.replace('/', '//');
   if (parts.pathShape === 'upper case') shaped = path.toUpperCase();
   const body = parts.body;
-  // Known bug: a deeply nested body with an Idempotency-Key is a 500 (see known-bugs.ts).
-  const deepText = body.kind.endsWith('deep as text');
-  const keyHeaders = KNOWN_BUGS.deepBodyWithIdempotencyKey && deepText ? [] : parts.idempotency.headers;
+  const keyHeaders = parts.idempotency.headers;
   const hasText = body.bytes !== undefined && body.bytes.toString('latin1').trim() !== '';
   const reasons = [
     ...params.map((p) => p.refused),
@@ -271,9 +268,6 @@ function build(fr: FuzzRoute, names: string[], params: readonly Part[], parts: P
     headers,
     ...(body.bytes !== undefined ? { body: body.bytes } : {}),
     ...(body.chunked ? { chunked: true } : {}),
-    // Known bug (see known-bugs.ts): after a 413 for a chunked body the gateway leaves the keep-alive
-    // connection hanging, and the next request on it is reset some 5 s later.
-    ...(KNOWN_BUGS.chunkedOversizeBreaksConnection && body.chunked && body.oversize ? { ownConnection: true } : {}),
     label: [parts.method, shaped.slice(0, 120), `[${parts.auth.kind}; ${parts.contentType.kind}; ${parts.idempotency.kind}; body ${body.kind}${query.length ? `; query ${query.length}` : ''}]`].join(' '),
     ...(sameMethod && reasons.length ? { mustRefuse: reasons.join('; ') } : {}),
   };

@@ -29,6 +29,7 @@ import { startEmbeddedStack, type EmbeddedStack } from '../../lib/local/embedded
 import { anotherParticipant, PROVIDERS, referral, type Json, type PlanJson } from '../support/http.ts';
 import { inPool, RawClient, type RawRequest, type RawResponse } from './raw-http.ts';
 import { expandRoutes, requestArb, type FuzzRoute, type RequestContext } from './requests.ts';
+import { MALFORMED_ESCAPES } from './arbitraries.ts';
 import { describeDiff, diff, snapshot } from './store.ts';
 import { findDeliveries, makeTokens, restoreDirectory, roomyProvidersFile, seedClosedPlan, seedPlans, seedWebhooks, serviceIds, testView, type PlanTargets, type ProviderTargets, type Tokens } from './targets.ts';
 
@@ -344,5 +345,35 @@ describe('fuzzing every route', () => {
     });
   });
 
-  it.todo('a path with malformed percent-encoding (GET /plans/%FF, /directory/services/%E0%A4%A) is a 4xx problem, not a 500: lib/api/routes.ts matchRoute calls decodeURIComponent unguarded (URIError)');
+  it('a malformed percent-escape in any path parameter of any route is a 404 problem naming the path, and changes nothing', async () => {
+    // Every parameter of every route in turn, the others filled with a value that decodes: the
+    // route matches on shape alone, so only the bad escape can make it no match.
+    const requests: RawRequest[] = [];
+    for (const route of ROUTES) {
+      const names = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
+      for (const name of names)
+        for (const bad of MALFORMED_ESCAPES) {
+          const path = names.reduce((p, other) => p.replace(`{${other}}`, other === name ? bad : 'x'), route.path);
+          const token = route.path.startsWith('/providers/') ? tokens.provider.anawim : tokens.byRole['team-lead'];
+          requests.push({
+            method: route.method,
+            path,
+            headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/json']],
+            ...(route.method === 'POST' || route.method === 'PATCH' ? { body: Buffer.from('{"reason":"other"}') } : {}),
+            label: `${route.method} ${path}`,
+          });
+        }
+    }
+    expect(requests.length).toBeGreaterThan(ROUTES.length * 5);
+    const before = await snapshot(stack);
+    const answers = await inPool(requests, CONCURRENCY, (req) => client.send(req));
+    answers.forEach((res, i) => {
+      const req = requests[i] as RawRequest;
+      expect(res.status, `${req.label}: ${res.error ?? res.text.slice(0, 200)}`).toBe(404);
+      expect(res.headers['content-type'], req.label).toBe('application/problem+json');
+      expect(JSON.parse(res.text).detail, req.label).toBe(`There is no route ${req.method} ${req.path}.`);
+    });
+    const d = diff(before, await snapshot(stack));
+    expect(d && describeDiff(d)).toBeUndefined();
+  });
 });
