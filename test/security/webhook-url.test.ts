@@ -1,15 +1,21 @@
 /**
  * Webhook targets (SSRF): on AWS a webhook must be https to a public host; on the embedded stack
- * plain http is allowed to this machine only. The policy is tested as a pure function, then where it
- * is used: the providers API as AWS builds it (allowHttpLoopback false) and on the embedded stack. Only what the URL says is checked: a literal IP in
- * any spelling the URL parser normalises, or a hostname. A public name that resolves to a private
- * address needs resolution at connection time (see lib/local/webhooks/url-policy.ts).
+ * this machine is allowed too (plain http to it as well). The policy is tested as a pure function,
+ * then where it is used: the providers API as AWS builds it (allowHttpLoopback false) and on the
+ * embedded stack, when subscribing (what the URL says: a literal IP in any spelling the URL parser
+ * normalises, or a name) and when delivering (the addresses the name resolves to at connection
+ * time, so a name re-pointed after subscribing, DNS rebinding, reaches nothing private). DNS is
+ * played by a resolver the test hands the delivery loop.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, LookupFunction } from 'node:net';
+import type { LookupAddress } from 'node:dns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { makeHandler as makeProvidersApi } from '../../functions/api-providers/handler.ts';
 import { startSecurityStack, type SecurityStack } from './support.ts';
-import { hostProblem, parseIpv6, webhookUrlProblem } from '../../lib/local/webhooks/url-policy.ts';
+import { anotherParticipant, consent, referral, type Json } from '../support/http.ts';
+import { guardLookup, hostProblem, parseIpv6, webhookUrlProblem } from '../../lib/local/webhooks/url-policy.ts';
 
 const aws = { embedded: false };
 const embedded = { embedded: true };
@@ -110,7 +116,11 @@ describe('webhookUrlProblem on the embedded stack', () => {
     ['http://localhost/hooks', undefined],
     ['http://[::1]:9000/', undefined],
     ['https://receiver.example.org/hooks', undefined],
-    ['https://10.0.0.8/hooks', undefined],
+    ['https://localhost/hooks', undefined],
+    ['https://10.0.0.8/hooks', 'must not point at a private address (10.0.0.8)'],
+    ['https://169.254.169.254/latest/meta-data/', 'must not point at a link-local address (169.254.169.254)'],
+    ['https://[::ffff:127.0.0.1]/hooks', 'must not point at a loopback (IPv4 in IPv6) address ([::ffff:7f00:1])'],
+    ['https://printer.local/hooks', 'must not point at an internal name (*.local)'],
     ['http://receiver.example.org/hooks', 'must use https (plain http is allowed only to localhost, 127.0.0.1 or [::1])'],
     ['http://10.0.0.8/hooks', 'must use https (plain http is allowed only to localhost, 127.0.0.1 or [::1])'],
     ['http://169.254.169.254/latest/meta-data/', 'must use https (plain http is allowed only to localhost, 127.0.0.1 or [::1])'],
@@ -205,16 +215,184 @@ describe('where the check is used: POST /providers/{id}/subscriptions', () => {
     expect((await s.stack.webhooks.store.listSubscriptions(providerId)).map((sub) => sub.url)).toEqual(['https://receiver.example.org/hooks']);
   });
 
-  it('on the embedded stack allows plain http to this machine only', async () => {
+  it('on the embedded stack allows this machine, plain http to it only, and no private address', async () => {
     const [, , first, second] = providers as [string, string, string, string];
     const metadata = await s.call('POST', `/providers/${second}/subscriptions`, { token: s.teamLead, body: { url: 'http://169.254.169.254/latest/meta-data/' } });
     expect(metadata.status, metadata.text).toBe(400);
     expect(metadata.json.errors).toEqual([{ path: 'url', message: webhookUrlProblem('http://169.254.169.254/latest/meta-data/', embedded) }]);
+    const lan = await s.call('POST', `/providers/${second}/subscriptions`, { token: s.teamLead, body: { url: 'https://10.0.0.8/hook' } });
+    expect(lan.status, lan.text).toBe(400);
+    expect(lan.json.errors).toEqual([{ path: 'url', message: 'must not point at a private address (10.0.0.8)' }]);
     const local = await s.call('POST', `/providers/${first}/subscriptions`, { token: s.teamLead, body: { url: 'http://127.0.0.1:9/hook' } });
     expect(local.status, local.text).toBe(201);
   });
+});
 
-  it.todo(
-    'refuses a public name that resolves to a private address when delivering — the check sees only the URL; resolving the name and re-checking the address at connection time (DNS rebinding) is not done (lib/local/webhooks/url-policy.ts says so)',
+// ---------------------------------------------------------------------------------------------
+
+/** A resolver that answers from `records` (name → addresses) and notes every name it was asked. */
+function fakeDns(records: Map<string, string[]>, asked: string[] = []): LookupFunction {
+  return (hostname, options, callback) => {
+    asked.push(hostname);
+    const addresses: LookupAddress[] = (records.get(hostname) ?? []).map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    const [first] = addresses;
+    if (!first) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+    return options.all ? callback(null, addresses) : callback(null, first.address, first.family);
+  };
+}
+
+/** What guardLookup hands a socket for `hostname`, or the error it fails the connection with. */
+function resolveGuarded(hostname: string, addresses: string[], embedded: boolean, all: boolean): Promise<{ error?: string; addresses?: string[] }> {
+  const lookup = guardLookup(fakeDns(new Map([[hostname, addresses]])), { embedded });
+  return new Promise((resolve) =>
+    lookup(hostname, { all }, (error, address) => {
+      if (error) return resolve({ error: error.message });
+      resolve({ addresses: Array.isArray(address) ? address.map((a) => a.address) : [address] });
+    }),
   );
+}
+
+describe('guardLookup: the addresses a receiver name resolves to when a delivery connects', () => {
+  it.each([
+    ['10.0.0.5', 'private'],
+    ['127.0.0.1', 'loopback'],
+    ['::ffff:127.0.0.1', 'loopback (IPv4 in IPv6)'],
+    ['::ffff:a9fe:a9fe', 'link-local (IPv4 in IPv6)'],
+    ['0.0.0.0', '"this network"'],
+    ['::', 'unspecified'],
+    ['::1', 'loopback'],
+    ['fc00::1', 'unique local (private)'],
+    ['fdff:ffff::1', 'unique local (private)'],
+    ['fe80::1', 'link-local'],
+    ['febf::1', 'link-local'],
+    ['fe80::1%eth0', 'unreadable or scoped'],
+    ['169.254.169.254', 'link-local'],
+    ['100.64.0.1', 'shared (carrier-grade NAT)'],
+    ['100.127.255.254', 'shared (carrier-grade NAT)'],
+    ['192.168.0.1', 'private'],
+    ['224.0.0.251', 'multicast'],
+  ])('refuses a public name resolving to %s (%s), on AWS and on the embedded stack', async (address, range) => {
+    for (const embedded of [false, true])
+      for (const all of [false, true])
+        expect(await resolveGuarded('hooks.example.test', [address], embedded, all)).toEqual({
+          error: `hooks.example.test resolves to ${address}, a ${range} address: webhooks go to public addresses only`,
+        });
+  });
+
+  it('refuses a name when any one of its addresses is not public (a connection may fall back to any)', async () => {
+    expect(await resolveGuarded('hooks.example.test', ['93.184.215.14', '10.0.0.5'], false, true)).toEqual({ error: expect.stringContaining('resolves to 10.0.0.5, a private address') });
+    expect(await resolveGuarded('hooks.example.test', ['2606:4700::1111', '::ffff:169.254.169.254'], false, false)).toEqual({ error: expect.stringContaining('link-local (IPv4 in IPv6)') });
+  });
+
+  it('passes public addresses through unchanged, one or all as the socket asked', async () => {
+    expect(await resolveGuarded('hooks.example.test', ['93.184.215.14'], false, false)).toEqual({ addresses: ['93.184.215.14'] });
+    expect(await resolveGuarded('hooks.example.test', ['93.184.215.14', '2606:4700::1111', '100.128.0.1'], false, true)).toEqual({ addresses: ['93.184.215.14', '2606:4700::1111', '100.128.0.1'] });
+    expect(await resolveGuarded('hooks.example.test', ['8.8.8.8'], true, false)).toEqual({ addresses: ['8.8.8.8'] });
+  });
+
+  it('on the embedded stack, localhost must resolve to this machine; elsewhere it is refused like any name', async () => {
+    expect(await resolveGuarded('localhost', ['127.0.0.1', '::1'], true, true)).toEqual({ addresses: ['127.0.0.1', '::1'] });
+    expect(await resolveGuarded('localhost', ['10.0.0.5'], true, false)).toEqual({ error: 'localhost resolves to 10.0.0.5, which is not this machine' });
+    expect(await resolveGuarded('localhost', ['127.0.0.1'], false, false)).toEqual({ error: expect.stringContaining('a loopback address') });
+  });
+
+  it('passes a resolver failure on as it is', async () => {
+    expect(await resolveGuarded('hooks.example.test', [], false, false)).toEqual({ error: 'getaddrinfo ENOTFOUND hooks.example.test' });
+  });
+});
+
+describe('delivering to a name that resolves to a private address (DNS rebinding), on the embedded stack', () => {
+  let s: SecurityStack;
+  let receiver: Server;
+  let port: number;
+  let received = 0;
+  const records = new Map<string, string[]>();
+  const asked: string[] = [];
+
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      received += 1;
+      req.resume();
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+    port = (receiver.address() as AddressInfo).port;
+    // No retries: one attempt, then the delivery is dead with that attempt's reason.
+    s = await startSecurityStack({ webhooks: { intervalMs: 0, retrySchedule: [], lookup: fakeDns(records, asked) } });
+  });
+  afterAll(async () => {
+    await s?.stop();
+    receiver?.closeAllConnections();
+    await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+  });
+
+  /** Point every provider's subscription at `url`, have a plan offered, deliver once; the provider's delivery log of it. */
+  async function deliverTo(url: string): Promise<Json> {
+    for (const { id } of s.stack.directory.organizations) {
+      for (const sub of (await s.call('GET', `/providers/${id}/subscriptions`, { token: s.teamLead })).json.items as Json[])
+        expect((await s.call('DELETE', `/providers/${id}/subscriptions/${sub.subscriptionId}`, { token: s.teamLead })).status).toBe(200);
+      const subscribed = await s.call('POST', `/providers/${id}/subscriptions`, { token: s.teamLead, body: { url } });
+      expect(subscribed.status, subscribed.text).toBe(201);
+    }
+    const planId = (await s.call('POST', '/plans', { token: s.coordinator, body: referral({ participant: anotherParticipant() }) })).json.planId as string;
+    expect((await s.call('POST', `/plans/${planId}/record-consent`, { token: s.coordinator, body: consent(s.today()) })).status).toBe(200);
+    const assessed = await s.call('POST', `/plans/${planId}/submit-assessment`, { token: s.coordinator, body: { needs: [{ domain: 'mental-health', level: 'high', priority: true }] } });
+    const offer = (assessed.json.allocations as Json[]).find((a) => a.status === 'offered') as Json;
+    await s.stack.webhooks.runOnce();
+    const log = await s.call('GET', `/providers/${offer.providerId}/deliveries`, { token: s.teamLead });
+    const ofPlan = (log.json.items as Json[]).filter((d) => d.planRef === planId);
+    expect(ofPlan.length, log.text).toBeGreaterThan(0);
+    return ofPlan[0] as Json;
+  }
+
+  it.each([
+    ['10.0.0.5', 'private'],
+    ['127.0.0.1', 'loopback'],
+    ['::ffff:127.0.0.1', 'loopback (IPv4 in IPv6)'],
+    ['169.254.169.254', 'link-local'],
+  ])('hooks.example.test → %s: refused before anything is sent, a failed attempt saying why in the delivery log', async (address, range) => {
+    records.set('hooks.example.test', [address]);
+    const before = received;
+    const askedBefore = asked.length;
+    const delivery = await deliverTo(`https://hooks.example.test:${port}/hook`);
+    const reason = `refused, nothing sent: hooks.example.test resolves to ${address}, a ${range} address: webhooks go to public addresses only`;
+    expect(delivery).toMatchObject({ status: 'dead', attempts: 1, lastError: `gave up after 1 attempt: ${reason}` });
+    expect(delivery.log).toEqual([expect.objectContaining({ outcome: 'failed', error: reason })]);
+    expect(delivery.lastStatusCode).toBeUndefined();
+    expect(asked.slice(askedBefore)).toContain('hooks.example.test');
+    expect(received).toBe(before);
+  });
+
+  it('localhost resolving to this machine is delivered (through the same resolver); re-pointed elsewhere it is refused', async () => {
+    records.set('localhost', ['127.0.0.1']);
+    const before = received;
+    const askedBefore = asked.length;
+    const delivered = await deliverTo(`http://localhost:${port}/hook`);
+    expect(delivered).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect(received).toBeGreaterThan(before);
+    expect(asked.slice(askedBefore)).toContain('localhost');
+
+    records.set('localhost', ['10.0.0.5']);
+    const afterDelivered = received;
+    // Each connection is checked when it is made: one kept alive from the delivery above is to an
+    // address already checked, and may carry the next. Closed, the next delivery must connect anew.
+    receiver.closeAllConnections();
+    const refused = await deliverTo(`http://localhost:${port}/other-hook`);
+    expect(refused).toMatchObject({ status: 'dead', lastError: 'gave up after 1 attempt: refused, nothing sent: localhost resolves to 10.0.0.5, which is not this machine' });
+    expect(received).toBe(afterDelivered);
+  });
+
+  it('a literal private address stored before the policy refused it is not sent to either', async () => {
+    const providerId = 'anawim';
+    for (const sub of (await s.call('GET', `/providers/${providerId}/subscriptions`, { token: s.teamLead })).json.items as Json[])
+      await s.call('DELETE', `/providers/${providerId}/subscriptions/${sub.subscriptionId}`, { token: s.teamLead });
+    await s.stack.webhooks.store.createSubscription({ subscriptionId: 'ws_legacy_lan', providerId, url: 'https://10.0.0.8/hook', status: 'active', createdAt: s.now(), createdBy: 'test', secret: `whsec_${Buffer.alloc(32, 7).toString('base64')}` });
+    const planId = (await s.call('POST', '/plans', { token: s.coordinator, body: referral({ participant: anotherParticipant() }) })).json.planId as string;
+    await s.call('POST', `/plans/${planId}/record-consent`, { token: s.coordinator, body: consent(s.today()) });
+    await s.call('POST', `/plans/${planId}/submit-assessment`, { token: s.coordinator, body: { needs: [{ domain: 'mental-health', level: 'high', priority: true }] } });
+    await s.stack.webhooks.runOnce();
+    const log = await s.call('GET', `/providers/${providerId}/deliveries`, { token: s.teamLead });
+    const delivery = (log.json.items as Json[]).find((d) => d.planRef === planId);
+    expect(delivery, log.text).toMatchObject({ status: 'dead', lastError: 'gave up after 1 attempt: refused, nothing sent: the URL must not point at a private address (10.0.0.8)' });
+  });
 });

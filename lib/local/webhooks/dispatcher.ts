@@ -1,6 +1,11 @@
+import { lookup as dnsLookup } from 'node:dns';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { ATTEMPT_LOG_SIZE, type Delivery, type DeliveryAttempt, type SubscriptionWithSecret, type WebhookStore } from '../../adapters/dynamodb/webhook-store.ts';
 import { checkSchedule, DEFAULT_RETRY_SCHEDULE_MS, retryDelayMs, type Jitter } from './retry.ts';
 import { signatureHeaders } from './signing.ts';
+import { guardLookup, webhookUrlProblem, type WebhookUrlOptions } from './url-policy.ts';
 
 export interface DispatcherOptions {
   store: WebhookStore;
@@ -16,7 +21,14 @@ export interface DispatcherOptions {
   /** Wall-clock milliseconds. */
   now?: () => number;
   random?: () => number;
-  fetch?: typeof globalThis.fetch;
+  /**
+   * Where deliveries may connect: the same policy as subscribing, checked again on every attempt
+   * and on the addresses the receiver's name resolves to at connection time. This loop runs on the
+   * embedded stack, so by default this machine is allowed (`{ embedded: true }`).
+   */
+  urlPolicy?: WebhookUrlOptions;
+  /** Resolves receivers' names (dns.lookup by default; tests pass their own to play DNS). */
+  lookup?: LookupFunction;
   /** Longest the loop goes without reading a provider's queue even when it expects no work. */
   recheckMs?: number;
   logger?: { warn(message: string, details?: Record<string, unknown>): void };
@@ -41,12 +53,17 @@ async function inPool<T>(items: readonly T[], limit: number, work: (item: T) => 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** Why a fetch failed, in words a team lead can act on (never the response body: it is the receiver's). */
+/** Why an attempt failed, in words a team lead can act on (never the response body: it is the receiver's). */
 function describeFailure(error: unknown, timeoutMs: number): string {
-  const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-  const detail = e.cause?.code ?? e.cause?.message ?? e.message ?? String(error);
-  return `could not reach the receiver: ${detail}`;
+  const e = error as { name?: string; code?: string; message?: string; cause?: { name?: string } };
+  if (e.name === 'TimeoutError' || e.cause?.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  if (e.code === 'EFORBIDDENADDRESS') return `refused, nothing sent: ${e.message}`;
+  return `could not reach the receiver: ${e.code ?? e.message ?? String(error)}`;
+}
+
+/** Thrown before sending when the subscription's URL no longer passes the policy. */
+class RefusedUrlError extends Error {
+  readonly code = 'EFORBIDDENADDRESS';
 }
 
 /**
@@ -66,7 +83,9 @@ export class DeliveryDispatcher {
   private readonly timeoutMs: number;
   private readonly now: () => number;
   private readonly random: () => number;
-  private readonly fetch: typeof globalThis.fetch;
+  private readonly urlPolicy: WebhookUrlOptions;
+  /** Keep-alive sockets whose every connection resolves through the address guard. */
+  private readonly agents: { 'http:': HttpAgent; 'https:': HttpsAgent };
   private readonly wakeAt = new Map<string, number>();
   private readonly nudges = new Map<string, number>();
   private readonly stopping = new AbortController();
@@ -81,7 +100,9 @@ export class DeliveryDispatcher {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
-    this.fetch = options.fetch ?? globalThis.fetch;
+    this.urlPolicy = options.urlPolicy ?? { embedded: true };
+    const lookup = guardLookup(options.lookup ?? (dnsLookup as LookupFunction), this.urlPolicy);
+    this.agents = { 'http:': new HttpAgent({ keepAlive: true, lookup }), 'https:': new HttpsAgent({ keepAlive: true, lookup }) };
   }
 
   /** Look at a provider's queue (or every queue) on the next pass, whatever the loop expected. */
@@ -113,6 +134,38 @@ export class DeliveryDispatcher {
     this.timer = undefined;
     this.stopping.abort();
     await this.tail;
+    this.agents['http:'].destroy();
+    this.agents['https:'].destroy();
+  }
+
+  /**
+   * POST the body to the subscription's URL; the status of the answer (its body is not read).
+   * Redirects are not followed: a redirect is an answer, not a delivery (the URL is the one the team
+   * lead gave). The URL is checked again first (a literal IP never reaches the lookup guard, and the
+   * policy may have changed since it was subscribed).
+   */
+  private post(url: string, headers: Record<string, string>, body: string): Promise<number> {
+    const problem = webhookUrlProblem(url, this.urlPolicy);
+    if (problem) return Promise.reject(new RefusedUrlError(`the URL ${problem}`));
+    const target = new URL(url);
+    const protocol = target.protocol === 'https:' ? 'https:' : 'http:';
+    const send = protocol === 'https:' ? httpsRequest : httpRequest;
+    const payload = Buffer.from(body, 'utf8');
+    return new Promise((resolve, reject) => {
+      const req = send(target, {
+        method: 'POST',
+        agent: this.agents[protocol],
+        headers: { ...headers, 'content-length': String(payload.length) },
+        signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopping.signal]),
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('error', () => undefined);
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
   }
 
   private async pass(): Promise<DeliveryReport> {
@@ -203,16 +256,7 @@ export class DeliveryDispatcher {
     let statusCode: number | undefined;
     let error: string | undefined;
     try {
-      const response = await this.fetch(subscription.url, {
-        method: 'POST',
-        headers,
-        body: delivery.body,
-        // A redirect is an answer, not a delivery: the subscription's URL is the one the team lead gave.
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopping.signal]),
-      });
-      statusCode = response.status;
-      await response.body?.cancel().catch(() => undefined);
+      statusCode = await this.post(subscription.url, headers, delivery.body);
     } catch (failure) {
       if (this.stopping.signal.aborted) return undefined;
       error = describeFailure(failure, this.timeoutMs);

@@ -1,23 +1,30 @@
 /**
- * Where a webhook may point (SSRF): a pure check of the URL a team lead subscribes.
+ * Where a webhook may point (SSRF), checked twice: when a team lead subscribes a URL
+ * (webhookUrlProblem), and again for every connection a delivery makes, on the addresses the
+ * receiver's name resolves to then (guardLookup), so that a name re-pointed after subscribing
+ * (DNS rebinding) or one that always resolved to a private address reaches nothing it should not.
  *
  * - Everywhere: an absolute URL, no user name or password (the signature authenticates each
  *   delivery), no #fragment.
- * - On AWS (`embedded: false`): https only, and the host must not be a private, loopback,
- *   link-local or otherwise non-public address (10/8, 172.16/12, 192.168/16, 127/8, 169.254/16,
- *   0/8, 100.64/10, …, ::1, ::, fc00::/7, fe80::/10, multicast, and IPv4-mapped / NAT64 forms of
- *   those), nor a name that only means something inside a network (localhost and *.localhost,
- *   *.local, *.internal, *.localdomain, *.home.arpa, single-label names).
- * - On the embedded stack (`embedded: true`): https anywhere, plain http only to this machine
- *   (localhost, 127.0.0.1, [::1]), where test receivers listen.
+ * - Not a private, loopback, link-local or otherwise non-public address (10/8, 172.16/12,
+ *   192.168/16, 127/8, 169.254/16, 0/8, 100.64/10, …, ::1, ::, fc00::/7, fe80::/10, multicast, and
+ *   IPv4-mapped / NAT64 forms of those), nor a name that only means something inside a network
+ *   (localhost and *.localhost, *.local, *.internal, *.localdomain, *.home.arpa, single-label names).
+ * - On AWS (`embedded: false`): https only.
+ * - On the embedded stack (`embedded: true`): this machine is allowed too, by the names localhost,
+ *   127.0.0.1 and [::1] (where test receivers listen), over plain http as well as https; any other
+ *   host needs https and the rules above.
  *
- * Only what the URL itself says can be checked here: a literal IP (in any spelling the WHATWG URL
- * parser normalises: decimal, hex, octal, short IPv4, IPv6 with an embedded IPv4) or a hostname.
- * A public-looking name that resolves to a private address (or is re-pointed after subscribing,
- * DNS rebinding) passes; that needs resolution at connection time, by whatever sends the request.
+ * A URL can only say a literal IP (in any spelling the WHATWG URL parser normalises: decimal, hex,
+ * octal, short IPv4, IPv6 with an embedded IPv4) or a name; what a name means is known only when a
+ * connection is made, which is why the delivering sockets resolve through guardLookup. The functions
+ * here do no I/O: the resolver is passed in.
  */
+import type { LookupAddress } from 'node:dns';
+import type { LookupFunction } from 'node:net';
+
 export interface WebhookUrlOptions {
-  /** True on the embedded stack: plain http to localhost is allowed, private addresses are not checked. */
+  /** True on the embedded stack: this machine (localhost, 127.0.0.1, [::1]) is allowed, over http too. */
   embedded: boolean;
 }
 
@@ -37,11 +44,8 @@ export function webhookUrlProblem(raw: string, options: WebhookUrlOptions): stri
   } else if (url.protocol !== 'https:') return `must use https, not ${url.protocol.replace(/:$/, '')}`;
   if (url.username || url.password) return 'must not carry a user name or password: the signature authenticates each delivery';
   if (url.hash) return 'must not have a #fragment';
-  if (!options.embedded) {
-    const host = hostProblem(url.hostname);
-    if (host) return host;
-  }
-  return undefined;
+  if (options.embedded && LOOPBACK_HOSTS.has(url.hostname)) return undefined;
+  return hostProblem(url.hostname);
 }
 
 /** Why a URL's host (as `URL.hostname` gives it: IPv6 in brackets, IPv4 normalised) is not a public one. */
@@ -52,9 +56,8 @@ export function hostProblem(hostname: string): string | undefined {
     const range = ipv6Range(groups);
     return range ? `must not point at a ${range} address (${hostname})` : undefined;
   }
-  const v4 = parseIpv4(hostname);
-  if (v4 !== undefined) {
-    const range = ipv4Range(v4);
+  if (parseIpv4(hostname) !== undefined) {
+    const range = addressRange(hostname);
     return range ? `must not point at a ${range} address (${hostname})` : undefined;
   }
   const name = hostname.toLowerCase().replace(/\.$/, '');
@@ -151,4 +154,58 @@ export function ipv6Range(g: readonly number[]): string | undefined {
   if ((a & 0xff00) === 0xff00) return 'multicast';
   if (a === 0x2001 && b === 0x0db8) return 'documentation';
   return undefined;
+}
+
+/**
+ * The non-public range an IP address (as a resolver gives it: dotted IPv4, or IPv6 without
+ * brackets) falls in, or undefined for a public one. An address that cannot be read (an IPv6 zone
+ * id, which only link-local addresses carry) counts as non-public.
+ */
+export function addressRange(address: string): string | undefined {
+  const v4 = parseIpv4(address);
+  if (v4 !== undefined) return ipv4Range(v4);
+  const groups = parseIpv6(address);
+  return groups ? ipv6Range(groups) : 'unreadable or scoped';
+}
+
+/**
+ * Why a delivery may not connect to `address`, which `hostname` (the subscription URL's host)
+ * resolved to; undefined when it may. On the embedded stack `localhost` must resolve to this
+ * machine; every other name must resolve to public addresses only.
+ */
+export function addressProblem(hostname: string, address: string, options: WebhookUrlOptions): string | undefined {
+  const range = addressRange(address);
+  if (options.embedded && LOOPBACK_HOSTS.has(hostname)) return range?.startsWith('loopback') ? undefined : `${hostname} resolves to ${address}, which is not this machine`;
+  return range ? `${hostname} resolves to ${address}, a ${range} address: webhooks go to public addresses only` : undefined;
+}
+
+/** The error a guarded lookup fails a connection with: no bytes were sent. */
+export class ForbiddenAddressError extends Error {
+  readonly code = 'EFORBIDDENADDRESS';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ForbiddenAddressError';
+  }
+}
+
+/**
+ * A `lookup` for the sockets that deliver webhooks (node:http(s) Agent or net.connect option): it
+ * resolves with `resolve` (dns.lookup, or a test's resolver) and fails the connection when any of
+ * the name's addresses is one addressProblem refuses, so the check and the connection use the same
+ * answer and a name cannot be re-pointed between them. All addresses are checked, not only the
+ * first: a connection may fall back to any of them. (Literal IP hosts never reach a lookup: the URL
+ * check covers them.)
+ */
+export function guardLookup(resolve: LookupFunction, options: WebhookUrlOptions): LookupFunction {
+  return (hostname, lookupOptions, callback) => {
+    resolve(hostname, { ...lookupOptions, all: true }, (error, resolved) => {
+      if (error) return callback(error, '', 0);
+      const addresses: LookupAddress[] = Array.isArray(resolved) ? resolved : [{ address: resolved, family: lookupOptions.family === 6 ? 6 : 4 }];
+      const refused = addresses.map((a) => addressProblem(hostname, a.address, options)).find(Boolean);
+      if (refused || addresses.length === 0) return callback(new ForbiddenAddressError(refused ?? `${hostname} resolves to no address`), '', 0);
+      if (lookupOptions.all) return callback(null, addresses);
+      const [first] = addresses as [LookupAddress];
+      return callback(null, first.address, first.family);
+    });
+  };
 }
