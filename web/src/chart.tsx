@@ -52,6 +52,9 @@ export interface ChartProps {
   groupTitle?: string;
 }
 
+/** What the canvas shows (a chart is redrawn when this changes). */
+type Drawn = Pick<ChartProps, 'kind' | 'labels' | 'series' | 'yTitle' | 'yMin' | 'yMax' | 'percent' | 'horizontal'>;
+
 /**
  * A chart (Chart.js on a canvas) with its text alternative: the canvas is an image with a summary,
  * and every value is in a table beneath it (open by default when asked), so nothing is only visual.
@@ -60,13 +63,17 @@ export function ChartFigure(props: ChartProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const { kind, labels, series, yTitle, yMin, yMax, percent, horizontal } = props;
   const format = props.format ?? ((v: number) => (percent ? `${Math.round(v * 1000) / 10}%` : String(Math.round(v * 100) / 100)));
+  // The tooltip formats with the latest format, without redrawing for each caller's fresh function.
   const formatRef = useRef(format);
-  formatRef.current = format;
-  // Callers build fresh arrays on every render: redraw only when what is drawn changes.
-  const drawn = JSON.stringify([kind, labels, series, yTitle, yMin, yMax, percent, horizontal]);
+  useEffect(() => {
+    formatRef.current = format;
+  });
+  // Callers build fresh arrays on every render: redraw only when what is drawn changes, from that.
+  const drawn = JSON.stringify({ kind, labels, series, yTitle, yMin, yMax, percent, horizontal } satisfies Drawn);
 
   useEffect(() => {
     if (!canvas.current) return;
+    const { kind, labels, series, yTitle, yMin, yMax, percent, horizontal } = JSON.parse(drawn) as Drawn;
     const valueAxis = horizontal ? 'x' : 'y';
     const config: ChartConfiguration<'line' | 'bar', (number | null)[], string> = {
       type: kind,

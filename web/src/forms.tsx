@@ -83,8 +83,11 @@ export function ErrorSummary({ error, mapPath, prefix = '' }: { error: ApiError;
   const errors = error.errors.map((e) => ({ ...e, path: mapPath ? mapPath(e.path) : e.path }));
   // Name each field as its label does, once the form is on the page; the API's path where there is no field.
   const [names, setNames] = useState<Record<string, string>>({});
+  // The latest mapPath for the effect below, without making it rerun for each caller's fresh function.
   const mapRef = useRef(mapPath);
-  mapRef.current = mapPath;
+  useEffect(() => {
+    mapRef.current = mapPath;
+  });
   useEffect(() => {
     const found: Record<string, string> = {};
     for (const e of error.errors) {
@@ -96,6 +99,9 @@ export function ErrorSummary({ error, mapPath, prefix = '' }: { error: ApiError;
       const text = target instanceof HTMLFieldSetElement ? target.querySelector('legend')?.textContent : (group ?? (target as HTMLInputElement).labels?.[0]?.textContent);
       if (text) found[path] = text;
     }
+    // The fields are elsewhere in the form and their labels exist only once it is on the page: read
+    // from the DOM after the commit, as an effect must.
+    // eslint-disable-next-line react-hooks/set-state-in-effect
     setNames(found);
   }, [error, prefix]);
   return (

@@ -26,25 +26,26 @@ export function useApp(): AppState {
 
 /** Load one GET route; `path` null waits. Errors are kept, never thrown. */
 export function useResource<T>(path: string | null) {
-  // What was loaded is kept with the path it came from: another path never shows it, a reload of the same one does.
-  const [state, setState] = useState<{ path: string | null; data?: T; error?: ApiError; loading: boolean }>({ path, loading: path !== null });
+  // What was loaded is kept with the path and load it came from: another path never shows it, a
+  // reload of the same one keeps showing it until the new answer is in. Loading is derived, so the
+  // effect sets state only when an answer arrives.
   const [tick, setTick] = useState(0);
+  const [state, setState] = useState<{ path: string | null; tick: number; data?: T; error?: ApiError }>({ path: null, tick: -1 });
   useEffect(() => {
     if (path === null) return;
     const controller = new AbortController();
-    setState((s) => (s.path === path ? { ...s, loading: true } : { path, loading: true }));
     api<T>('GET', path, { signal: controller.signal })
-      .then((data) => setState({ path, data, loading: false }))
+      .then((data) => setState({ path, tick, data }))
       .catch((error: unknown) => {
         if ((error as Error).name === 'AbortError') return;
-        setState({ path, error: error instanceof ApiError ? error : new ApiError(0, 'Error', String(error)), loading: false });
+        setState({ path, tick, error: error instanceof ApiError ? error : new ApiError(0, 'Error', String(error)) });
       });
     return () => controller.abort();
   }, [path, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  const setData = useCallback((data: T) => setState({ path, data, loading: false }), [path]);
+  const setData = useCallback((data: T) => setState({ path, tick, data }), [path, tick]);
   const same = state.path === path;
-  return { data: same ? state.data : undefined, error: same ? state.error : undefined, loading: same ? state.loading : path !== null, reload, setData };
+  return { data: same ? state.data : undefined, error: same ? state.error : undefined, loading: path !== null && (!same || state.tick !== tick), reload, setData };
 }
 
 /** The page's title and its h1, focused when the page changes so screen readers start there. */
