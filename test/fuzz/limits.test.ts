@@ -141,11 +141,27 @@ describe(`request body: ${MAX_BODY_BYTES} bytes`, () => {
     expect(answer.toLowerCase()).toContain('content-type: application/problem+json');
   });
 
-  it('refuses 1 MiB sent in chunks quickly', async () => {
-    const started = Date.now();
+  it('refuses 1 MiB sent in chunks as soon as it passes the limit, without waiting for the body to end', async () => {
     const res = await raw.send({ method: 'POST', path: '/plans', headers: headers(t.coordinator), body: Buffer.alloc(1024 * 1024, 0x20), chunked: true, label: '1 MiB' });
     expect(res.status).toBe(413);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // A chunked body that never ends: a server waiting for its end would never answer.
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(stack.port, '127.0.0.1');
+      let got = '';
+      const giveUp = setTimeout(() => socket.destroy(), 10_000);
+      socket.on('data', (d) => (got += d.toString('latin1')));
+      socket.on('close', () => {
+        clearTimeout(giveUp);
+        resolve(got);
+      });
+      // Closing with our unread chunks still queued, the server may reset the connection: the answer read counts.
+      socket.on('error', () => undefined);
+      socket.write(`POST /plans HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.coordinator}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      const chunk = Buffer.alloc(16 * 1024, 0x20);
+      for (let i = 0; i < 8; i++) socket.write(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]));
+    });
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
+    expect(answer.toLowerCase()).toContain('connection: close');
   });
 
   it('closes the connection after a 413, so the next request of a keep-alive client is answered on a fresh one', async () => {
@@ -354,7 +370,8 @@ describe('requests the HTTP layer refuses before the gateway', () => {
       const giveUp = setTimeout(() => socket.destroy(), 10_000);
       socket.on('data', (d) => (got += d.toString('utf8')));
       socket.on('end', () => (closedByServer = true));
-      socket.on('error', reject);
+      // A reset is the server closing too (with bytes of ours it did not read); the answer read counts.
+      socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? (closedByServer = true) : reject(error)));
       socket.on('close', () => {
         clearTimeout(giveUp);
         const [head = '', ...rest] = got.split('\r\n\r\n');
