@@ -43,9 +43,11 @@ const fake = {
   person: undefined as Person | undefined,
   answer: 'sign-in' as Answer,
   tokenEndpointDown: false,
+  refuseRefresh: false,
   authorizeRequests: [] as URLSearchParams[],
   tokenRequests: [] as { form: URLSearchParams; status: number }[],
   logoutRequests: [] as URLSearchParams[],
+  revokeRequests: [] as URLSearchParams[],
   grants: new Map<string, Grant>(),
   refreshTokens: new Map<string, Person>(),
 };
@@ -96,7 +98,7 @@ function startAuthorizationServer(): Promise<void> {
         if (req.headers['content-type'] !== 'application/x-www-form-urlencoded' || form.get('client_id') !== CLIENT_ID) return answer(400, { error: 'invalid_client' });
         if (form.get('grant_type') === 'refresh_token') {
           const person = fake.refreshTokens.get(form.get('refresh_token') ?? '');
-          if (!person) return answer(400, { error: 'invalid_grant' });
+          if (!person || fake.refuseRefresh) return answer(400, { error: 'invalid_grant' });
           // A renewed token lasts the usual hour.
           return answer(200, { id_token: await idTokenFor({ ...person, idTokenSeconds: 3600 }), access_token: 'not-used', token_type: 'Bearer', expires_in: 3600 });
         }
@@ -108,6 +110,13 @@ function startAuthorizationServer(): Promise<void> {
         const refreshToken = base64url(randomBytes(24));
         fake.refreshTokens.set(refreshToken, grant.person);
         return answer(200, { id_token: await idTokenFor(grant.person), access_token: 'not-used', refresh_token: refreshToken, token_type: 'Bearer', expires_in: 3600 });
+      }
+      if (req.method === 'POST' && url.pathname === '/oauth2/revoke') {
+        const form = await formOf(req);
+        fake.revokeRequests.push(form);
+        if (form.get('client_id') === CLIENT_ID) fake.refreshTokens.delete(form.get('token') ?? '');
+        res.writeHead(200, cors).end();
+        return;
       }
       if (req.method === 'GET' && url.pathname === '/logout') {
         fake.logoutRequests.push(url.searchParams);
@@ -151,9 +160,11 @@ beforeEach(() => {
   fake.person = undefined;
   fake.answer = 'sign-in';
   fake.tokenEndpointDown = false;
+  fake.refuseRefresh = false;
   fake.authorizeRequests.length = 0;
   fake.tokenRequests.length = 0;
   fake.logoutRequests.length = 0;
+  fake.revokeRequests.length = 0;
 });
 
 const signInButton = (page: Page) => page.getByRole('button', { name: 'Sign in', exact: true });
@@ -235,6 +246,19 @@ describe('sign-in through the hosted UI (as on AWS)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('sends the person to sign in again, saying why, when the refresh token is no longer accepted', async () => {
+    fake.person = { role: 'coordinator', name: 'Una Unrenewed', idTokenSeconds: 60 };
+    const { page } = await h.page();
+    await page.goto(`${h.url}/`);
+    // Its refresh token refused (revoked, or its 12 hours up) when the first API call needs it.
+    fake.refuseRefresh = true;
+    await signInButton(page).click();
+    await page.getByText('Your sign-in has ended or is no longer accepted: sign in again.').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/sign-in');
+    expect(fake.tokenRequests.map((r) => `${r.form.get('grant_type')} ${r.status}`)).toEqual(['authorization_code 200', 'refresh_token 400']);
+    expect((await storage(page)).session).toBeNull();
+  });
+
   it('refuses an answer whose state is not the one this tab sent, and says so in plain words', async () => {
     fake.person = { role: 'coordinator', name: 'Carol Coordinator' };
     fake.answer = 'wrong-state';
@@ -283,8 +307,12 @@ describe('sign-in through the hosted UI (as on AWS)', () => {
     await page.goto(`${h.url}/worklist`);
     await signInButton(page).click();
     await page.getByRole('heading', { level: 1, name: 'Worklist' }).waitFor();
+    const { refreshToken } = JSON.parse((await storage(page)).session ?? '{}') as { refreshToken: string };
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByText('You have signed out.').waitFor();
+    // The refresh token is revoked (a copy left behind is worthless), then the hosted UI's session ends.
+    expect(fake.revokeRequests.map((q) => Object.fromEntries(q))).toEqual([{ token: refreshToken, client_id: CLIENT_ID }]);
+    expect(fake.refreshTokens.has(refreshToken)).toBe(false);
     expect(fake.logoutRequests.map((q) => Object.fromEntries(q))).toEqual([{ client_id: CLIENT_ID, logout_uri: `${webOrigin}/` }]);
     expect(new URL(page.url()).pathname).toBe('/sign-in');
     expect((await storage(page)).session).toBeNull();

@@ -4,7 +4,7 @@ import { label, type Role } from './domain.ts';
 import { formatDateTime } from './format.ts';
 import type { APP_PATHS } from './paths.ts';
 import { Link, match, navigate, useLocation } from './router.tsx';
-import { signOutUrl } from './hosted-ui.ts';
+import { revokeRefreshToken, signOutUrl } from './hosted-ui.ts';
 import { currentToken, homeOf, keepNotice, loadConfig, storedSession, storeSession, takeNotice, type RuntimeConfig, type Session } from './session.ts';
 import type { Service } from './types.ts';
 import { AppContext, Loading, PageTitle, type AppState } from './ui.tsx';
@@ -227,8 +227,9 @@ function SignedIn({ config, session, signOut, path }: { config: RuntimeConfig; s
 }
 
 /**
- * The person's own sign-out. With the hosted UI it ends the hosted UI's session as well (its
- * /logout), so the next person at a shared computer meets the password page, not this account;
+ * The person's own sign-out. With the hosted UI it revokes the refresh token and ends the hosted
+ * UI's session as well (its /logout), so the next person at a shared computer meets the password
+ * page, not this account;
  * the notice waits in session storage for the sign-in page the hosted UI sends them back to.
  */
 function signOutEverywhere(config: RuntimeConfig, signOut: (message?: string) => void) {
@@ -237,9 +238,11 @@ function signOutEverywhere(config: RuntimeConfig, signOut: (message?: string) =>
     signOut(message);
     return;
   }
+  const { hostedUi } = config;
+  const refreshToken = storedSession()?.refreshToken;
   storeSession(undefined);
   keepNotice(message);
-  location.assign(signOutUrl(config.hostedUi));
+  void (refreshToken ? revokeRefreshToken(hostedUi, refreshToken) : Promise.resolve()).then(() => location.assign(signOutUrl(hostedUi)));
 }
 
 function NotFound() {

@@ -161,6 +161,24 @@ async function tokenRequest(config: HostedUiConfig, form: Record<string, string>
   return { idToken: body.id_token, ...(typeof body.refresh_token === 'string' ? { refreshToken: body.refresh_token } : {}) };
 }
 
+/**
+ * Revoke the refresh token at sign-out (the client has token revocation on), so a copy of it left
+ * behind is worthless. Best effort: signing out goes on whatever the answer, and the request counts
+ * even where the browser may not read the answer.
+ */
+export async function revokeRefreshToken(config: HostedUiConfig, refreshToken: string): Promise<void> {
+  try {
+    await fetch(`${config.hostedUiDomain}/oauth2/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: refreshToken, client_id: config.userPoolClientId }).toString(),
+      signal: AbortSignal.timeout(5000),
+    });
+  } catch {
+    // Unreachable or slow: the token still expires within its 12 hours, and this tab forgets it now.
+  }
+}
+
 /** The hosted UI's sign-out: it ends the hosted UI's own session too, then returns to the app. */
 export function signOutUrl(config: HostedUiConfig): string {
   return `${config.hostedUiDomain}/logout?${new URLSearchParams({ client_id: config.userPoolClientId, logout_uri: config.logoutUri }).toString()}`;
