@@ -1,13 +1,30 @@
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import { TASK_BINDINGS } from '../../workflows/plan-command/definition.ts';
+import { stepOfPlaceholderArn } from '../../workflows/plan-command/asl.ts';
 import type { StepFunctionName } from '../../workflows/plan-command/steps.ts';
 import type { ExecutionOutcome, PlanCommandInput, PlanCommandState, WorkflowStarter } from '../../workflows/plan-command/state.ts';
 
 export type StepHandlers = Record<StepFunctionName, (state: PlanCommandState) => Promise<PlanCommandState>>;
 
 /**
+ * Every Task state of the definition and the step function its placeholder `Resource` names (the same
+ * pairs as TASK_BINDINGS in definition.ts, which test/workflows/asl.test.ts checks; read from the
+ * definition so that running it does not load aws-cdk-lib).
+ */
+function taskBindings(definition: object): Record<string, StepFunctionName> {
+  const states = (definition as { States?: Record<string, { Type?: string; Resource?: string }> }).States ?? {};
+  const bindings: Record<string, StepFunctionName> = {};
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type !== 'Task') continue;
+    const step = stepOfPlaceholderArn(state.Resource ?? '');
+    if (!step) throw new Error(`Task state "${name}" names no step function (Resource ${state.Resource})`);
+    bindings[name] = step;
+  }
+  return bindings;
+}
+
+/**
  * Runs the PlanCommand ASL (rendered from the same CDK chain as the deployed state machine) with
- * aws-local-stepfunctions, each Task state bound by name to the in-process step handler.
+ * aws-local-stepfunctions, each Task state bound to the in-process step handler.
  * Retry intervals are shortened to milliseconds: the retry logic is the definition's, only the waits differ.
  */
 export class LocalWorkflowRunner implements WorkflowStarter {
@@ -18,9 +35,9 @@ export class LocalWorkflowRunner implements WorkflowStarter {
   constructor(definition: object, steps: StepHandlers, retryIntervalMs = 20) {
     this.machine = new StateMachine(definition as never);
     this.handlers = Object.fromEntries(
-      Object.entries(TASK_BINDINGS).map(([stateName, fn]) => [stateName, (input: unknown) => steps[fn](input as PlanCommandState)]),
+      Object.entries(taskBindings(definition)).map(([stateName, fn]) => [stateName, (input: unknown) => steps[fn](input as PlanCommandState)]),
     );
-    this.retryIntervals = Object.fromEntries(Object.keys(TASK_BINDINGS).map((s) => [s, retryIntervalMs]));
+    this.retryIntervals = Object.fromEntries(Object.keys(this.handlers).map((s) => [s, retryIntervalMs]));
   }
 
   async startSync(input: PlanCommandInput): Promise<ExecutionOutcome> {
