@@ -55,6 +55,9 @@ async function start(args: string[]) {
       sweepIntervalMs: sweepSeconds * 1000,
       clockMode: values.clock as 'system' | 'simulated',
       retentionDays,
+      // dynalite in its own process even for --in-memory: its CPU goes to the second core, and it gets
+      // MALLOC_ARENA_MAX=2 in its environment (lib/local/dynalite-server.ts).
+      storeProcess: 'child',
     });
   } catch (error) {
     if (error instanceof DirectoryError || error instanceof DataDirectoryTooOld) fail(error.message);

@@ -1,8 +1,11 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { createTableInput } from '../adapters/dynamodb/table-definition.ts';
+import { closeDynalite, DYNALITE_TIMINGS, type ChildMessage, type DynaliteChildOptions, type ParentMessage } from './dynalite-child-protocol.ts';
 
 export class DataDirectoryTooOld extends Error {
   constructor(message: string) {
@@ -46,44 +49,140 @@ async function ensureTable(client: DynamoDBClient, tableName: string) {
   await untilActive(client, tableName);
 }
 
+/** Where dynalite runs: a forked Node process of its own, or on the stack's thread. */
+export type StoreProcess = 'child' | 'in-process';
+
 export interface LocalStore {
   endpoint: string;
+  process: StoreProcess;
+  /** The dynalite process (this process's pid when in process). */
+  pid: number;
   close(): Promise<void>;
 }
 
-/** Fixed credentials: dynalite checks that a request is signed, not by whom. */
-export const LOCAL_AWS = { region: 'eu-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } as const;
+/**
+ * dynalite only checks that an Authorization header of the SigV4 shape and a date are there, never the
+ * signature, so the local clients send a fixed one instead of signing every request (SigV4 signing was
+ * a good part of the SDK's share of the stack's CPU).
+ */
+const UNSIGNED_AUTHORIZATION = 'AWS4-HMAC-SHA256 Credential=local/20260101/eu-west-2/dynamodb/aws4_request, SignedHeaders=host, Signature=local';
+export const localStoreSigner = {
+  sign: async <T extends { headers: Record<string, string> }>(request: T): Promise<T> => {
+    request.headers.authorization = UNSIGNED_AUTHORIZATION;
+    request.headers['x-amz-date'] = '20260101T000000Z';
+    return request;
+  },
+};
+
+/** Enough sockets for the stack's concurrent requests (the bench drives 32 clients, each command several requests). */
+const LOCAL_STORE_MAX_SOCKETS = 128;
 
 /**
- * dynalite on a free loopback port: persistent under `<dataDir>/dynalite` (LevelDB), or in memory.
+ * Client settings for the local store: fixed credentials, no signing, and a keep-alive agent.
+ * `requestHandler` is a getter so that every client spread from this object (`{ ...LOCAL_AWS, endpoint }`)
+ * gets its own handler: `client.destroy()` destroys its handler's agent, which must not close another
+ * client's sockets.
+ */
+export const LOCAL_AWS = {
+  region: 'eu-west-2',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  signer: localStoreSigner,
+  get requestHandler() {
+    // Handler options, not a handler: the client builds its NodeHttpHandler from them.
+    return { httpAgent: new http.Agent({ keepAlive: true, maxSockets: LOCAL_STORE_MAX_SOCKETS }) };
+  },
+} as const;
+
+const CHILD_MODULE = new URL('./dynalite-child.ts', import.meta.url);
+
+/**
+ * The child's environment: glibc gives every thread that mallocs its own arena (up to 8 per core), and
+ * LevelDB's threads live in this process; two arenas keep their resident memory down (measured in the
+ * README's Benchmarks). It has to be in the environment before the process starts, hence here.
+ */
+const childEnv = () => ({ ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' });
+
+/** Fork lib/local/dynalite-child.ts and wait for the port it listens on. */
+async function forkDynalite(options: DynaliteChildOptions): Promise<{ child: ChildProcess; port: number }> {
+  // execArgv: none of ours (--expose-gc, --inspect, a test runner's loaders) belong in the store's process.
+  const child = fork(CHILD_MODULE, [JSON.stringify(options)], { execArgv: [], env: childEnv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+  const port = await new Promise<number>((resolve, reject) => {
+    const onMessage = (message: ChildMessage) => {
+      if (message.type === 'listening') done(() => resolve(message.port));
+      else if (message.type === 'failed') done(() => reject(new Error(`the local store could not start: ${message.message}`)));
+    };
+    const onExit = (code: number | null, signal: string | null) => done(() => reject(new Error(`the local store exited while starting (${signal ?? `code ${code}`})`)));
+    const onError = (error: Error) => done(() => reject(error));
+    const done = (settle: () => void) => {
+      child.off('message', onMessage).off('exit', onExit).off('error', onError);
+      settle();
+    };
+    child.on('message', onMessage).on('exit', onExit).on('error', onError);
+  });
+  return { child, port };
+}
+
+function closeChild(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    // The child answers `closed` and exits once LevelDB is closed; the exit is what we wait for.
+    child.channel?.ref();
+    if (child.connected) child.send({ type: 'close' } satisfies ParentMessage);
+    else child.kill('SIGTERM');
+  });
+}
+
+/**
+ * dynalite on a free loopback port: persistent under `<dataDir>/dynalite` (LevelDB), or in memory; in a
+ * forked child process (`process: 'child'`) or on this thread (`'in-process'`).
  * The table is created from the same definition the CDK stack uses, if it is not there yet.
  */
-export async function startLocalStore(options: { dataDir?: string; inMemory: boolean; tableName: string }): Promise<LocalStore> {
+export async function startLocalStore(options: { dataDir?: string; inMemory: boolean; tableName: string; process?: StoreProcess }): Promise<LocalStore> {
   let path: string | undefined;
   if (!options.inMemory) {
     path = `${options.dataDir ?? './.data'}/dynalite`;
     await mkdir(path, { recursive: true });
   }
-  const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
+  // The default: a child process for a store on disk (`npm start`, the bench, the fault and restart
+  // tests), so dynalite's CPU, about a third of a command's, is on the second core; on this thread for an
+  // in-memory store. In-memory stores are the tests' (a few hundred stacks, each holding a few plans):
+  // for them a forked Node process per stack costs start-up CPU and memory and buys little (measured:
+  // README, Benchmarks). `wraparound start` asks for a child process even with --in-memory.
+  const mode = options.process ?? (options.inMemory ? 'in-process' : 'child');
+  let store: LocalStore;
+  if (mode === 'child') {
+    const { child, port } = await forkDynalite(path ? { path } : {});
+    let closing: Promise<void> | undefined;
+    child.on('exit', (code, signal) => {
+      if (!closing) console.error(`The local store (dynalite, pid ${child.pid}) stopped unexpectedly (${signal ?? `exit code ${code}`}); storage requests will fail until the stack is restarted.`);
+    });
+    // Neither the child nor its channel keep this process alive: a stack nobody stopped must not hang
+    // its process, and when this process goes, the child sees the channel close and exits.
+    child.unref();
+    child.channel?.unref();
+    store = { endpoint: `http://127.0.0.1:${port}`, process: 'child', pid: child.pid as number, close: () => (closing ??= closeChild(child)) };
+  } else {
+    const server = dynalite({ ...(path ? { path } : {}), ...DYNALITE_TIMINGS });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    let closing: Promise<void> | undefined;
+    store = { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, process: 'in-process', pid: process.pid, close: () => (closing ??= closeDynalite(server)) };
+  }
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: store.endpoint });
   try {
     await ensureTable(client, options.tableName);
+  } catch (error) {
+    await store.close();
+    throw error;
   } finally {
     client.destroy();
   }
-  return {
-    endpoint,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // dynalite keeps its LevelDB open until the server closes; force idle sockets shut.
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
-  };
+  return store;
 }

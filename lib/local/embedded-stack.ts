@@ -11,7 +11,8 @@ import { DEFAULT_POLICY, type DeadlinePolicy } from '../domain/policy.ts';
 import { loadDirectoryFile, seedDirectory } from '../directory/load.ts';
 import type { Role } from '../api/routes.ts';
 import type { StepDeps } from '../runtime/step-deps.ts';
-import { renderPlanCommandAsl } from '../../workflows/plan-command/render.ts';
+import { planCommandAsl } from '../../workflows/plan-command/asl.ts';
+import { HttpProblem, problemResponse, type HttpResult } from '../api/http.ts';
 import { makeHandler as makeLoadPlan } from '../../functions/load-plan/handler.ts';
 import { makeHandler as makeDecide } from '../../functions/decide/handler.ts';
 import { makeHandler as makeAllocate } from '../../functions/allocate-providers/handler.ts';
@@ -30,7 +31,7 @@ import { MetricsIndex } from '../metrics/index.ts';
 import type { MetricsConfig } from '../domain/metrics/query.ts';
 import { sweep, type SweepReport } from '../../functions/sweeper/handler.ts';
 import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
-import { LOCAL_AWS, startLocalStore } from './dynalite-server.ts';
+import { LOCAL_AWS, startLocalStore, type StoreProcess } from './dynalite-server.ts';
 import { composeExtra, startGateway, type ApiFunction } from './gateway.ts';
 import { webRoutes } from './web-routes.ts';
 import { LocalTokens } from './tokens.ts';
@@ -74,6 +75,10 @@ export interface EmbeddedOptions {
    * names a fake authorization server here, as the CDK stack names Cognito's on AWS.
    */
   webRuntimeConfig?: Record<string, unknown>;
+  /** Where dynalite runs: by default a child process for a store on disk, on this thread in memory (see startLocalStore). */
+  storeProcess?: StoreProcess;
+  /** How long stop() waits for requests and executions in flight before closing the store (default 5 s). */
+  stopGraceMs?: number;
 }
 
 export interface DemoUser {
@@ -117,7 +122,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
       : systemClock;
   const clock = () => clockSource.now();
   const directory = options.providersFile ? await loadDirectoryFile(options.providersFile) : seedDirectory();
-  const store = await startLocalStore({ ...(dataDir ? { dataDir } : {}), inMemory, tableName: TABLE_NAME_DEFAULT });
+  const store = await startLocalStore({ ...(dataDir ? { dataDir } : {}), inMemory, tableName: TABLE_NAME_DEFAULT, ...(options.storeProcess ? { process: options.storeProcess } : {}) });
   const client = makeDocumentClient({ ...LOCAL_AWS, endpoint: store.endpoint, maxAttempts: 3 });
   const plans = new PlanRepository(client, TABLE_NAME_DEFAULT);
   const services = new DirectoryStore(client, TABLE_NAME_DEFAULT);
@@ -142,14 +147,24 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     calendar: englandAndWalesCalendar(),
     publisher,
   };
-  const runner = new LocalWorkflowRunner(renderPlanCommandAsl(), {
+  const runner = new LocalWorkflowRunner(planCommandAsl(), {
     'load-plan': makeLoadPlan(deps),
     decide: makeDecide(deps),
     'allocate-providers': makeAllocate(deps),
     'save-plan': makeSavePlan(deps),
     'publish-events': makePublish({ ...deps, clock, onPlanSaved }),
   });
-  const workflow = options.wrapWorkflow ? options.wrapWorkflow(runner) : runner;
+  // Requests and executions in flight, so that stop() lets them finish before it closes the store.
+  const inFlight = new Set<Promise<unknown>>();
+  let stopping = false;
+  const tracked = <T>(work: Promise<T>): Promise<T> => {
+    inFlight.add(work);
+    const done = () => inFlight.delete(work);
+    work.then(done, done);
+    return work;
+  };
+  const wrapped = options.wrapWorkflow ? options.wrapWorkflow(runner) : runner;
+  const workflow: WorkflowStarter = { startSync: (input) => tracked(wrapped.startSync(input)) };
   const tokens = await LocalTokens.forDataDir(dataDir);
   const identityKey = await localSecret(dataDir, 'identity-key');
   const functions: Record<string, ApiFunction> = {
@@ -168,6 +183,15 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
       onDeliveriesChanged: (p) => dispatcher.nudge(p),
     }) as unknown as ApiFunction,
   };
+  // Once stop() has begun, a request that still arrives (on a connection already open) is told to come
+  // back, instead of starting work the closing store would cut short.
+  const stoppingAnswer = () =>
+    problemResponse(new HttpProblem(503, 'Service unavailable', 'The embedded stack is stopping; nothing was changed. Try again when it is back.', [], { connection: 'close', 'retry-after': '5' }));
+  // An answer given while stopping closes its connection, so the gateway's last connections end by themselves.
+  const closingConnection = (result: HttpResult): HttpResult => (stopping ? { ...result, headers: { ...result.headers, connection: 'close' } } : result);
+  for (const [name, fn] of Object.entries(functions)) {
+    functions[name] = (event, context) => (stopping ? Promise.resolve(stoppingAnswer()) : tracked(fn(event, context).then(closingConnection)));
+  }
   let lastReconcile = 0;
   const shouldReconcile = (now: string) => {
     const at = new Date(now).getTime();
@@ -241,7 +265,20 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     webhooks: dispatcher,
     async stop() {
       if (timer) clearInterval(timer);
-      await sweeping;
+      // From here on a new request is answered 503 (and its connection closed) while the requests,
+      // executions and sweep in flight get a bounded time to finish, so none of them meets a closed
+      // store (a 500) because the stack was stopped under it. The port stays open meanwhile: closing it
+      // first would cut the connections whose requests Node has accepted but not yet read.
+      stopping = true;
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, options.stopGraceMs ?? 5_000).unref());
+      const drained = (async () => {
+        await sweeping;
+        while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      })();
+      await Promise.race([drained, grace]);
+      // Every answer so far closes its connection; let them go before the rest are cut.
+      const gatewayClosed = new Promise<void>((resolve) => gateway.server.close(() => resolve()));
+      await Promise.race([gatewayClosed, new Promise<void>((resolve) => setTimeout(resolve, 1_000).unref())]);
       await dispatcher.stop();
       await gateway.close();
       client.destroy();
