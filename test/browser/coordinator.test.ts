@@ -36,10 +36,25 @@ describe('coordinator', () => {
     await screenshot(page, 'referral-error-desktop');
 
     await page.getByLabel('Date of birth').fill('1990-04-01');
+    // How to reach her safely, and an address whose postcode is not one: its error is next to it.
+    await page.getByLabel('Phone (optional)').fill('07700 900123');
+    await page.getByLabel('How she wants to be contacted (optional)').selectOption('text-message');
+    await page.getByRole('group', { name: 'Safe to leave a voicemail?' }).getByLabel('No', { exact: true }).check();
+    await page.getByLabel('Address line 1').fill('1 Example Street');
+    await page.getByLabel('Postcode (optional)').fill('B1 1AAA');
+    await page.getByRole('button', { name: 'Create the plan' }).click();
+    await expect.poll(() => page.locator('#f-participant-address-postcode-error').textContent()).toContain('must be a UK postcode');
+    expect(await page.getByLabel('Postcode (optional)').getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Postcode (optional)').fill('b1 1aa');
     await page.getByRole('button', { name: 'Create the plan' }).click();
     await page.waitForURL(/\/plan\/pl_/);
     const planId = new URL(page.url()).pathname.split('/')[2] as string;
     await page.getByText('Referral recorded').waitFor();
+    // Her contact details on the plan page, the safety answer first.
+    const contactDetails = page.getByRole('region', { name: 'Contact details' });
+    await contactDetails.getByText('07700 900123').waitFor();
+    expect(await contactDetails.textContent()).toContain('Never leave a voicemail');
+    expect(await contactDetails.textContent()).toContain('1 Example Street, B1 1AA');
 
     // Consent: shared needs by default; the method is left to choose.
     const consent = page.getByRole('form', { name: 'Record consent' });
@@ -47,7 +62,8 @@ describe('coordinator', () => {
     await expect.poll(() => consent.locator('#f-method-error').textContent()).toMatch(/Choose one of the options|Enter this/);
     await consent.getByLabel('Written').check();
     await consent.getByRole('button', { name: 'Record consent' }).click();
-    await page.getByText('Consent recorded').waitFor();
+    // The notice (the timeline may say it too once the history is read again).
+    await page.getByRole('status').filter({ hasText: 'Consent recorded' }).waitFor();
 
     // The holistic assessment: three needs, two of them priorities, a goal, a risk and an adjustment.
     const assessment = page.getByRole('form', { name: 'Holistic needs assessment' });

@@ -1,10 +1,11 @@
 /**
  * A provider in the browser: two offers in its inbox with their deadlines, one accepted and one
  * declined with a reason (the missing reason shown next to its field first); then the accepted one in
- * its caseload, a session recorded and its part ended.
+ * its caseload, a session recorded and its part ended. Her contact details: shown only after
+ * acceptance, and only when her consent covers them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planAllocating, screenshot, signIn, startHarness, type Harness, type Json } from './support.ts';
+import { planAllocating, screenshot, signIn, startHarness, visit, type Harness, type Json } from './support.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -72,6 +73,43 @@ describe('provider', () => {
     const after = (await h.call('GET', `/plans/${accepted.planId}`, coordinator)).json;
     expect(after.allocations.find((a: Json) => a.allocationId === toAccept)).toMatchObject({ status: 'ended', outcome: 'completed' });
     expect(after.contacts).toHaveLength(1);
+    expect(errors).toEqual([]);
+  });
+
+  it('sees her contact details only after accepting, and only when her consent covers them', async () => {
+    const coordinator = h.token('coordinator');
+    const covered = await planAllocating(h, { needs: [{ domain: 'domestic-abuse', level: 'high', priority: true }], share: ['needs', 'contact-details'] });
+    const notCovered = await planAllocating(h, { needs: [{ domain: 'domestic-abuse', level: 'high', priority: true }], share: ['needs'] });
+    const phone = '07700 900555';
+    for (const plan of [covered, notCovered]) {
+      const corrected = await h.call('PATCH', `/plans/${plan.planId}/participant`, coordinator, { contact: { phone, preferredMethod: 'text-message', safeToLeaveVoicemail: false } });
+      expect(corrected.status, corrected.text).toBe(200);
+    }
+    const offerOf = (plan: Json) => plan.allocations.find((a: Json) => a.providerId === 'bcwa').allocationId as string;
+
+    const { page, errors } = await h.page();
+    await signIn(h, page, "Black Country Women's Aid");
+    await visit(h, page, `/caseload/${offerOf(covered)}`);
+    const section = page.getByRole('region', { name: 'Contact details' });
+    // Offered, not accepted: nothing about her yet, and the page says when it will be shared.
+    await section.getByText('shared once you accept the offer').waitFor();
+    expect(await page.content()).not.toContain(phone);
+    expect(await section.getByRole('button', { name: 'Show her contact details' }).count()).toBe(0);
+
+    await page.getByRole('form', { name: 'Accept the offer' }).getByRole('button', { name: 'Accept' }).click();
+    await page.getByText('Offer accepted.').waitFor();
+    await section.getByRole('button', { name: 'Show her contact details' }).click();
+    await section.getByText(phone).waitFor();
+    expect(await section.textContent()).toContain('Never leave a voicemail');
+    await screenshot(page, 'provider-contact-details-desktop');
+
+    // Accepted, but her consent does not cover contact details: a plain explanation, and no number.
+    const accepted = await h.call('POST', `/allocations/${offerOf(notCovered)}/accept`, h.token('provider', 'bcwa'), {});
+    expect(accepted.status, accepted.text).toBe(200);
+    await visit(h, page, `/caseload/${offerOf(notCovered)}`);
+    await section.getByRole('button', { name: 'Show her contact details' }).click();
+    await section.getByText('Her consent does not cover sharing her contact details').waitFor();
+    expect(await section.textContent()).not.toContain(phone);
     expect(errors).toEqual([]);
   });
 });

@@ -7,11 +7,20 @@ import * as web from '../../web/src/domain.ts';
 import { LOCAL_AUTHORITIES, NEED_DOMAINS, REFERRAL_SOURCES } from '../../lib/domain/taxonomy.ts';
 import { ADJUSTMENTS, CONTACT_KINDS, DATA_CATEGORIES, DECLINE_REASONS, END_OUTCOMES, EXIT_REASONS, RecordConsentPayload, RecordFollowUpPayload, Review, Risks, WITHDRAW_REASONS, NeedLevel } from '../../lib/domain/schemas.ts';
 import { STAGES } from '../../lib/domain/lifecycle.ts';
+import { CONTACT_METHODS, ContactDetails } from '../../lib/domain/schemas.ts';
+import { CONTACT_METHODS as CONTACT_METHOD_WORDS, SAFETY_QUESTIONS } from '../../web/src/pages/identity-words.ts';
 import { DIMENSIONS } from '../../lib/domain/metrics/definitions.ts';
 import { GROUP_OF_ROLE } from '../../lib/api/auth.ts';
 import { ROLES } from '../../lib/api/routes.ts';
 
 describe('the web app speaks the API', () => {
+  it("asks for her contact details in the API's own words", () => {
+    expect(CONTACT_METHOD_WORDS.map(([v]) => v)).toEqual(CONTACT_METHODS);
+    // Every safety question is a yes/no the API keeps, and every yes/no the API keeps is asked.
+    const flags = Object.entries(ContactDetails.shape).filter(([, schema]) => schema.unwrap().type === 'boolean').map(([key]) => key);
+    expect(SAFETY_QUESTIONS.map(([key]) => key).sort()).toEqual(flags.sort());
+  });
+
   it('has the same lists as the domain', () => {
     expect(web.NEED_DOMAINS).toEqual(NEED_DOMAINS);
     expect(web.LOCAL_AUTHORITIES).toEqual(LOCAL_AUTHORITIES);

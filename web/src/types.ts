@@ -63,13 +63,53 @@ export interface Escalation {
   ref?: string;
 }
 
+/** How to reach her safely (lib/domain/schemas.ts ContactDetails). */
+export interface ContactDetails {
+  phone?: string;
+  email?: string;
+  preferredMethod?: string;
+  safeToLeaveVoicemail?: boolean;
+  safeToText?: boolean;
+  safeToSendPost?: boolean;
+  safeToSayServiceName?: boolean;
+  safeTimes?: string;
+  safetyNote?: string;
+}
+
+export interface Address {
+  lines: string[];
+  town?: string;
+  postcode?: string;
+}
+
+/** Her identity, stored apart from the plan: coordinators only. */
+export interface Participant {
+  givenName: string;
+  familyName: string;
+  preferredName?: string;
+  dateOfBirth: string;
+  contact?: ContactDetails;
+  address?: Address;
+}
+
+/** GET /allocations/{id}/participant: what a provider holding an accepted allocation is told, as far as her consent goes. */
+export interface ParticipantForProvider {
+  planRef: string;
+  allocationId: string;
+  givenName: string;
+  familyName: string;
+  preferredName?: string;
+  contact: ContactDetails;
+  address?: Address;
+}
+
 export interface Plan {
   planId: string;
   stage: Stage;
   version: number;
   createdAt: string;
   updatedAt: string;
-  participant?: { givenName: string; familyName: string; dateOfBirth: string };
+  participant?: Participant;
   ageAtReferral?: number;
   referral: { source: string; localAuthority: string; urgency: string; note?: string; receivedAt: string };
   consent?: { scope: { shareWithProviders: boolean; dataCategories: string[] }; givenAt: string; method: string; withdrawnAt?: string };

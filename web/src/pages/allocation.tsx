@@ -1,12 +1,13 @@
 import { useState } from 'react';
-import { api } from '../api.ts';
+import { api, ApiError } from '../api.ts';
 import { CONTACT_KINDS, DECLINE_REASONS, END_OUTCOMES, label, needLabel } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
 import { Link } from '../router.tsx';
-import type { AllocationDetail } from '../types.ts';
+import type { AllocationDetail, ParticipantForProvider } from '../types.ts';
 import { Facts, LoadError, Loading, Notice, PageTitle, Section, StatusBadge, useApp, useResource } from '../ui.tsx';
 import { useToday } from './plan-forms.tsx';
+import { ContactFacts } from './identity.tsx';
 
 /**
  * One allocation as its provider sees it (GET /allocations/{id}): needs (with goals if consent
@@ -52,6 +53,7 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
               <EndForm allocationId={a.allocationId} onDone={done} />
             </Section>
           )}
+          {provider && <ParticipantContact allocationId={a.allocationId} status={a.status} />}
           <Section title="Needs" id="needs">
             <ul className="needs-list">
               {a.needs.map((n) => (
@@ -108,6 +110,56 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
         </aside>
       </div>
     </>
+  );
+}
+
+/**
+ * Who she is and how to reach her safely, read from the API only when the worker asks (each read is
+ * audited, so opening the page to record a session discloses nothing). The API decides: accepted
+ * allocation and consent covering contact details; otherwise its refusal is shown in plain words.
+ */
+function ParticipantContact({ allocationId, status }: { allocationId: string; status: string }) {
+  const [shown, setShown] = useState<ParticipantForProvider | undefined>();
+  const [refused, setRefused] = useState<ApiError | undefined>();
+  const [busy, setBusy] = useState(false);
+  if (status === 'offered')
+    return (
+      <Section title="Contact details" id="participant">
+        <p className="hint">Her name and contact details are shared once you accept the offer, and only if her consent covers contact details.</p>
+      </Section>
+    );
+  if (status !== 'accepted') return null;
+  const show = () => {
+    setBusy(true);
+    api<ParticipantForProvider>('GET', `/allocations/${encodeURIComponent(allocationId)}/participant`)
+      .then((p) => (setShown(p), setRefused(undefined)))
+      .catch((e: unknown) => setRefused(e instanceof ApiError ? e : new ApiError(0, 'Error', String(e))))
+      .finally(() => setBusy(false));
+  };
+  return (
+    <Section title="Contact details" id="participant">
+      {shown ? (
+        <>
+          <p className="participant-name">
+            <strong>
+              {shown.givenName} {shown.familyName}
+            </strong>
+          </p>
+          <ContactFacts contact={shown.contact} address={shown.address} preferredName={shown.preferredName} />
+        </>
+      ) : refused ? (
+        <p className="notice" role="status">
+          {refused.status === 403 ? refused.message : `Her contact details could not be read: ${refused.message}`}
+        </p>
+      ) : (
+        <>
+          <p className="hint">Her name and how to contact her safely. Reading them is recorded in the audit log.</p>
+          <button type="button" className="button secondary" onClick={show} disabled={busy}>
+            Show her contact details
+          </button>
+        </>
+      )}
+    </Section>
   );
 }
 

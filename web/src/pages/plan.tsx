@@ -9,6 +9,7 @@ import { AssessmentForm, ConsentForm, ExitForm, FollowUpForm, WithdrawConsentFor
 import { PlanContext, type PlanContextValue } from './plan-kit.tsx';
 import { ReviewForm, ReviewsSection } from './plan-review.tsx';
 import { Timeline } from './timeline.tsx';
+import { ContactFacts } from './identity.tsx';
 
 const OPEN = ['referred', 'assessment', 'allocating', 'active'];
 
@@ -98,6 +99,19 @@ export function PlanPage({ planId }: { planId: string }) {
               ]}
             />
           </Section>
+          {plan.participant && (
+            <Section title="Contact details" id="contact-details">
+              {plan.participant.contact || plan.participant.address || plan.participant.preferredName ? (
+                <ContactFacts contact={plan.participant.contact} address={plan.participant.address} preferredName={plan.participant.preferredName} />
+              ) : (
+                <p className="empty">None recorded.</p>
+              )}
+              <p className="hint">
+                Providers see her name and contact details only after accepting an allocation, and only while her consent covers contact details; her address only if she asked for
+                letters. Every read is in the audit log.
+              </p>
+            </Section>
+          )}
           {plan.deadlines.length > 0 && (
             <Section title="Deadlines" id="deadlines">
               <ul className="plain-list">

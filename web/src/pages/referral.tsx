@@ -5,6 +5,7 @@ import { Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSu
 import { navigate } from '../router.tsx';
 import type { Plan } from '../types.ts';
 import { PageTitle } from '../ui.tsx';
+import { ContactFields, mapAddressPath, useContactFields } from './identity.tsx';
 
 /** POST /plans: a new referral. Identity is kept apart from the plan by the API. */
 export function ReferralPage() {
@@ -16,12 +17,13 @@ export function ReferralPage() {
   const [urgency, setUrgency] = useState('routine');
   const [note, setNote] = useState('');
   const [reviewEveryDays, setReviewEveryDays] = useState('');
+  const contact = useContactFields();
   const submit = useSubmit();
 
   const send = () =>
     void submit.run(async (key) => {
       const body = {
-        participant: { givenName, familyName, dateOfBirth },
+        participant: { givenName, familyName, dateOfBirth, ...contact.body },
         referral: { source: source || undefined, localAuthority: localAuthority || undefined, urgency, ...(note.trim() ? { note } : {}) },
         ...(reviewEveryDays.trim() ? { reviewEveryDays: Number(reviewEveryDays) } : {}),
       };
@@ -33,14 +35,18 @@ export function ReferralPage() {
   return (
     <div className="narrow">
       <PageTitle>New referral</PageTitle>
-      <p className="lead">Her name and date of birth are stored apart from the plan; the plan and every provider see only a pseudonymous reference.</p>
-      <Form onSubmit={send} error={submit.error} label="New referral">
+      <p className="lead">
+        Her name, date of birth, contact details and address are stored apart from the plan; the plan and every provider see only a pseudonymous reference. A provider is told
+        her name and how to contact her only once it has accepted an allocation, and only if her consent covers contact details.
+      </p>
+      <Form onSubmit={send} error={submit.error} label="New referral" mapPath={mapAddressPath('participant.')}>
         <fieldset className="group">
           <legend>The woman referred</legend>
           <TextInput path="participant.givenName" label="Given name" value={givenName} onChange={setGivenName} autoComplete="off" />
           <TextInput path="participant.familyName" label="Family name" value={familyName} onChange={setFamilyName} autoComplete="off" />
           <TextInput path="participant.dateOfBirth" label="Date of birth" hint="For example 1990-04-01" type="date" value={dateOfBirth} onChange={setDateOfBirth} width="medium" />
         </fieldset>
+        <ContactFields fields={contact} />
         <fieldset className="group">
           <legend>The referral</legend>
           <Select path="referral.source" label="Referred by" value={source} onChange={setSource} options={options(REFERRAL_SOURCES, label)} placeholder="Choose a source" />

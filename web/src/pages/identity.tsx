@@ -1,0 +1,106 @@
+import { useState } from 'react';
+import { Radios, Select, TextArea, TextInput } from '../forms.tsx';
+import type { Address, ContactDetails } from '../types.ts';
+import { Facts } from '../ui.tsx';
+import { CONTACT_METHODS, SAFETY_QUESTIONS } from './identity-words.ts';
+
+/**
+ * Her contact details and address: the fields of the referral form, and how they are shown to a
+ * coordinator and (as far as her consent goes) to a provider. The safety questions come first in
+ * what is shown: a worker must read them before picking up the phone.
+ */
+
+const methodLabel = (m: string | undefined) => CONTACT_METHODS.find(([v]) => v === m)?.[1];
+type SafetyKey = (typeof SAFETY_QUESTIONS)[number][0];
+
+const YES_NO = [
+  ['', 'Not asked'],
+  ['yes', 'Yes'],
+  ['no', 'No'],
+] as const;
+
+/** The form's state for contact details and address, and the request parts it makes (absent when empty). */
+export function useContactFields() {
+  const [text, setText] = useState({ preferredName: '', phone: '', email: '', preferredMethod: '', safeTimes: '', safetyNote: '', line1: '', line2: '', town: '', postcode: '' });
+  const [safety, setSafety] = useState<Record<SafetyKey, string>>({ safeToLeaveVoicemail: '', safeToText: '', safeToSendPost: '', safeToSayServiceName: '' });
+  const set = (key: keyof typeof text) => (value: string) => setText((t) => ({ ...t, [key]: value }));
+  const trimmed = (v: string) => (v.trim() ? v : undefined);
+  const contact: Record<string, unknown> = {
+    ...(trimmed(text.phone) ? { phone: text.phone } : {}),
+    ...(trimmed(text.email) ? { email: text.email } : {}),
+    ...(text.preferredMethod ? { preferredMethod: text.preferredMethod } : {}),
+    ...Object.fromEntries(Object.entries(safety).flatMap(([k, v]) => (v ? [[k, v === 'yes']] : []))),
+    ...(trimmed(text.safeTimes) ? { safeTimes: text.safeTimes } : {}),
+    ...(trimmed(text.safetyNote) ? { safetyNote: text.safetyNote } : {}),
+  };
+  const lines = [text.line1, text.line2].filter((l) => l.trim());
+  const hasAddress = lines.length > 0 || Boolean(trimmed(text.town)) || Boolean(trimmed(text.postcode));
+  const address = { lines, ...(trimmed(text.town) ? { town: text.town } : {}), ...(trimmed(text.postcode) ? { postcode: text.postcode } : {}) };
+  const body = {
+    ...(trimmed(text.preferredName) ? { preferredName: text.preferredName } : {}),
+    ...(Object.keys(contact).length > 0 ? { contact } : {}),
+    ...(hasAddress ? { address } : {}),
+  };
+  return { text, set, safety, setSafety, body };
+}
+
+/** An error about the address lines as a whole belongs to the first line. */
+export const mapAddressPath = (prefix: string) => (path: string) => (path === `${prefix}address.lines` ? `${prefix}address.lines.0` : path);
+
+/** The referral form's fields for how to reach her safely and where she lives (all optional). */
+export function ContactFields({ fields, prefix = 'participant.' }: { fields: ReturnType<typeof useContactFields>; prefix?: string }) {
+  const { text, set, safety, setSafety } = fields;
+  return (
+    <>
+      <fieldset className="group">
+        <legend>Contacting her safely (optional)</legend>
+        <p className="hint">Ask her how she wants to be contacted and what is safe: someone else may see her phone, her post or her messages.</p>
+        <TextInput path={`${prefix}preferredName`} label="Preferred name (optional)" value={text.preferredName} onChange={set('preferredName')} autoComplete="off" />
+        <TextInput path={`${prefix}contact.phone`} label="Phone (optional)" hint="For example 07700 900123" type="tel" value={text.phone} onChange={set('phone')} autoComplete="off" width="medium" />
+        <TextInput path={`${prefix}contact.email`} label="Email (optional)" type="email" value={text.email} onChange={set('email')} autoComplete="off" />
+        <Select path={`${prefix}contact.preferredMethod`} label="How she wants to be contacted (optional)" value={text.preferredMethod} onChange={set('preferredMethod')} options={CONTACT_METHODS} placeholder="Not asked" />
+        {SAFETY_QUESTIONS.map(([key, question]) => (
+          <Radios key={key} path={`${prefix}contact.${key}`} legend={question} value={safety[key]} onChange={(v) => setSafety((s) => ({ ...s, [key]: v }))} options={YES_NO} inline />
+        ))}
+        <TextInput path={`${prefix}contact.safeTimes`} label="Safe times to contact her (optional)" hint="In her words, for example: weekdays 10 to 2." value={text.safeTimes} onChange={set('safeTimes')} autoComplete="off" />
+        <TextArea path={`${prefix}contact.safetyNote`} label="Anything else about contacting her safely (optional)" hint="For example a code word, or who may answer the phone. Up to 500 characters." value={text.safetyNote} onChange={set('safetyNote')} />
+      </fieldset>
+      <fieldset className="group">
+        <legend>Address (optional)</legend>
+        <TextInput path={`${prefix}address.lines.0`} label="Address line 1" value={text.line1} onChange={set('line1')} autoComplete="off" />
+        <TextInput path={`${prefix}address.lines.1`} label="Address line 2 (optional)" value={text.line2} onChange={set('line2')} autoComplete="off" />
+        <TextInput path={`${prefix}address.town`} label="Town (optional)" value={text.town} onChange={set('town')} autoComplete="off" width="medium" />
+        <TextInput path={`${prefix}address.postcode`} label="Postcode (optional)" hint="For example B1 1AA" value={text.postcode} onChange={set('postcode')} autoComplete="off" width="short" />
+      </fieldset>
+    </>
+  );
+}
+
+const yesNo = (v: boolean | undefined) => (v === undefined ? undefined : v ? 'Yes' : 'No');
+
+/** Her contact details as facts, the safety answers first and a warning for every "no". */
+export function ContactFacts({ contact, address, preferredName }: { contact?: ContactDetails | undefined; address?: Address | undefined; preferredName?: string | undefined }) {
+  const c = contact ?? {};
+  const warnings = SAFETY_QUESTIONS.filter(([key]) => c[key] === false).map(([, , warning]) => warning);
+  return (
+    <>
+      {warnings.length > 0 && (
+        <div className="notice notice-warning" role="note">
+          <strong>Before contacting her:</strong> {warnings.join('. ')}.
+        </div>
+      )}
+      <Facts
+        items={[
+          ['Preferred name', preferredName],
+          ['Phone', c.phone],
+          ['Email', c.email],
+          ['Contact by', methodLabel(c.preferredMethod)],
+          ...SAFETY_QUESTIONS.map(([key, question]) => [question, yesNo(c[key])] as [string, string | undefined]),
+          ['Safe times', c.safeTimes],
+          ['Safety note', c.safetyNote],
+          ['Address', address ? [...address.lines, address.town, address.postcode].filter(Boolean).join(', ') : undefined],
+        ]}
+      />
+    </>
+  );
+}
