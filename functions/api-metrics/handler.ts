@@ -15,21 +15,39 @@ export interface MetricsApiDeps {
   config?: Partial<MetricsConfig>;
 }
 
+/** Distinct queries kept for one generation of the facts; past that the kept answers are dropped and kept afresh. */
+const MAX_CACHED_ANSWERS = 64;
+
 /**
  * Commissioner figures: GET /metrics (JSON, with a definition of every figure) and GET /metrics.csv
  * (the same figures). Aggregates only: the facts hold no plan or participant identifier, and every
- * small number is suppressed before it leaves.
+ * small number is suppressed before it leaves. The answer to a query is kept until the facts change
+ * (the source's generation), so the same figures asked again (JSON, then CSV) cost nothing.
  */
 export function makeHandler(deps: MetricsApiDeps) {
   const config = MetricsConfig.parse(deps.config ?? {});
   const clock = deps.clock ?? (() => new Date().toISOString());
 
+  // Answers by query, for one generation of the facts: any change to the facts empties it.
+  let answers: { generation: number; byQuery: Map<string, MetricsReport> } | undefined;
+
   async function report(ctx: RouteContext): Promise<MetricsReport> {
     const now = clock();
     const resolved = resolveMetricsQuery(ctx.event.queryStringParameters ?? {}, londonDay(now), config);
     if (!resolved.ok) throw problem(400, `The metrics query is not valid: ${resolved.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, resolved.errors);
-    const { facts, providers } = await deps.source.snapshot();
-    return computeMetrics(facts, resolved.query, { suppressionThreshold: config.suppressionThreshold, asOf: now, providers });
+    const { query } = resolved;
+    const { facts, providers, generation } = await deps.source.snapshot();
+    if (!config.cacheAnswers || generation === undefined) return computeMetrics(facts, query, { suppressionThreshold: config.suppressionThreshold, asOf: now, providers });
+    if (answers?.generation !== generation) answers = { generation, byQuery: new Map() };
+    const key = `${query.from} ${query.to} ${query.groupBy.join(',')}`;
+    let answer = answers.byQuery.get(key);
+    if (!answer) {
+      if (answers.byQuery.size >= MAX_CACHED_ANSWERS) answers.byQuery.clear();
+      answer = computeMetrics(facts, query, { suppressionThreshold: config.suppressionThreshold, asOf: now, providers });
+      answers.byQuery.set(key, answer);
+    }
+    // The facts are the same as when it was worked out, so it is the answer as of now.
+    return { ...answer, asOf: now };
   }
 
   return apiHandler({

@@ -67,37 +67,43 @@ export class FactStore {
     }
   }
 
-  /** Every stored plan's facts of the current schema, by plan id; `stale` counts items of another schema. */
-  async loadAll(): Promise<{ facts: Map<string, PlanFacts>; stale: number }> {
-    const facts = new Map<string, PlanFacts>();
+  /**
+   * Hand every stored plan's facts of the current schema to `take`, one shard after another in pages
+   * of `pageSize` items, so only one modest page is in memory at a time (the caller keeps the facts
+   * compactly, see FactTable). `stale` counts items of another schema.
+   */
+  async loadEach(take: (planId: string, facts: PlanFacts) => void, pageSize = 250): Promise<{ loaded: number; stale: number }> {
+    let loaded = 0;
     let stale = 0;
-    await Promise.all(
-      ALL_SHARDS.map(async (shard) => {
-        let start: Record<string, unknown> | undefined;
-        do {
-          const out = await this.client
-            .send(
-              new QueryCommand({
-                TableName: this.tableName,
-                KeyConditionExpression: 'pk = :pk',
-                ExpressionAttributeValues: { ':pk': metricsKeys.factsPartition(shard) },
-                ProjectionExpression: 'sk, #schema, facts',
-                ExpressionAttributeNames: { '#schema': 'schema' },
-                ExclusiveStartKey: start,
-              }),
-            )
-            .catch((error: unknown) => {
-              throw storageError(error);
-            });
-          for (const item of out.Items ?? []) {
-            if (item.schema !== FACTS_SCHEMA_VERSION) stale += 1;
-            else facts.set(String(item.sk).slice('PLAN#'.length), JSON.parse(String(item.facts)) as PlanFacts);
+    for (const shard of ALL_SHARDS) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await this.client
+          .send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': metricsKeys.factsPartition(shard) },
+              ProjectionExpression: 'sk, #schema, facts',
+              ExpressionAttributeNames: { '#schema': 'schema' },
+              ExclusiveStartKey: start,
+              Limit: pageSize,
+            }),
+          )
+          .catch((error: unknown) => {
+            throw storageError(error);
+          });
+        for (const item of out.Items ?? []) {
+          if (item.schema !== FACTS_SCHEMA_VERSION) stale += 1;
+          else {
+            take(String(item.sk).slice('PLAN#'.length), JSON.parse(String(item.facts)) as PlanFacts);
+            loaded += 1;
           }
-          start = out.LastEvaluatedKey;
-        } while (start);
-      }),
-    );
-    return { facts, stale };
+        }
+        start = out.LastEvaluatedKey;
+      } while (start);
+    }
+    return { loaded, stale };
   }
 
   /** Whether every plan has stored facts of the current schema (a rebuild finished). */

@@ -19,9 +19,10 @@ class FakeStore {
   async isComplete() {
     return this.complete;
   }
-  async loadAll() {
+  async loadEach(take: (planId: string, facts: PlanFacts) => void) {
     this.loads += 1;
-    return { facts: new Map(this.stored), stale: this.stale };
+    for (const [planId, facts] of this.stored) take(planId, facts);
+    return { loaded: this.stored.size, stale: this.stale };
   }
   async put(planId: string, facts: PlanFacts) {
     this.puts.push(`${planId}@${facts.version}`);

@@ -15,6 +15,7 @@ import {
   type FigureKey,
   type StatValues,
 } from './definitions.ts';
+import { FactTable, FOLLOW_UP_NO as NO, FOLLOW_UP_YES as YES, NO_DAY, type Dictionary } from './fact-table.ts';
 import type { ExitReasonFact, GapReasonFact, OfferFact, PlanFacts } from './facts.ts';
 import type { MetricsQuery } from './query.ts';
 import { primarySuppress, secondarySuppress, type Cell, type Line } from './suppression.ts';
@@ -89,31 +90,31 @@ const GAP_FIELD: Record<GapReasonFact, number> = {
 };
 const OUTCOME_FIELD: Record<OfferFact['outcome'], number> = { accepted: at('offersAccepted'), declined: at('offersDeclined'), expired: at('offersExpired'), other: at('offersWithdrawnOrOpen') };
 
-/** A growable list of numbers in a typed array: no boxed values, and the garbage collector never walks it. */
-class Values {
-  buf = new Float64Array(0);
+/**
+ * Which values a group takes a statistic over: the positions of those values in the facts' columns
+ * (rows for the durations, offer positions for response hours), gathered only when the statistic is
+ * worked out. Half the memory of the values themselves, and the garbage collector never walks it.
+ */
+class Positions {
+  buf = new Int32Array(0);
   length = 0;
-  push(value: number) {
+  push(position: number) {
     if (this.length === this.buf.length) {
-      const next = new Float64Array(Math.max(256, this.buf.length * 4));
+      const next = new Int32Array(Math.max(64, this.buf.length * 2));
       next.set(this.buf);
       this.buf = next;
     }
-    this.buf[this.length++] = value;
-  }
-  /** The values, in an order the statistics below are free to change. */
-  view(): Float64Array {
-    return this.buf.subarray(0, this.length);
+    this.buf[this.length++] = position;
   }
 }
 
 /** Running totals for one group: a counts array and the values statistics are taken over. */
 class Accumulator {
   readonly c = new Float64Array(COUNT_KEYS.length);
-  readonly daysReferralToAssessment = new Values();
-  readonly daysAssessmentToActive = new Values();
-  readonly daysReferralToActive = new Values();
-  readonly responseHours = new Values();
+  readonly daysReferralToAssessment = new Positions();
+  readonly daysAssessmentToActive = new Positions();
+  readonly daysReferralToActive = new Positions();
+  readonly responseHours = new Positions();
   scoreChangeSum = 0;
   scoreChanges = 0;
   /** The last plan counted in plansWithGap / scoredPlans, so a plan counts once per group. */
@@ -169,13 +170,14 @@ export function percentile(values: ArrayLike<number>, p: number): number {
   return select(values instanceof Float64Array ? values : Float64Array.from(values), rank - 1);
 }
 
-function addOffer(acc: Accumulator | undefined, outcome: number, resolved: boolean, hours: number | undefined) {
+/** `answered`: the offer at `position` has response hours. */
+function addOffer(acc: Accumulator | undefined, outcome: number, resolved: boolean, answered: boolean, position: number) {
   if (!acc) return;
   const c = acc.c;
   c[OFFERS]! += 1;
   c[outcome]! += 1;
   if (resolved) c[OFFERS_RESOLVED]! += 1;
-  if (hours !== undefined) acc.responseHours.push(hours);
+  if (answered) acc.responseHours.push(position);
 }
 
 function addGap(acc: Accumulator | undefined, reason: number, plan: number) {
@@ -207,9 +209,10 @@ interface GroupState {
 
 /**
  * Every figure for the period, overall and for each breakdown asked for, with small numbers
- * suppressed. One pass over the facts: each unit (a referral, an offer, a gap, a review...) is added
- * to the overall totals and to each group it belongs to. Days are integers, counts sit in typed
- * arrays, and the loop allocates nothing per plan beyond the values statistics are taken over.
+ * suppressed. One pass over the facts' columns (plain facts are put in a FactTable first): each unit
+ * (a referral, an offer, a gap, a review...) is added to the overall totals and to each group it
+ * belongs to. Days are integers, groups are found by small-integer code, counts sit in typed arrays,
+ * and the loop allocates nothing per plan beyond the values statistics are taken over.
  */
 export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, options: ComputeOptions): MetricsReport {
   const { from, to } = query;
@@ -244,112 +247,185 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
     for (let d = dayNumber(s.from); d <= (sliceEnds[i] as number); d += 1) monthOfDay[d - first] = monthAccs[i] as Accumulator;
   });
 
+  // Per code of each coded field, its group (found on first use, as the string-keyed groups are).
+  const table = facts instanceof FactTable ? facts : FactTable.of(facts);
+  const coded = <T extends string>(dim: Exclude<Dimension, 'month'>, dictionary: Dictionary<T>) => {
+    const byCode: Accumulator[] = [];
+    return (code: number): Accumulator => (byCode[code] ??= group(dim, dictionary.value(code)));
+  };
+  const laGroup = coded('localAuthority', table.localAuthorities);
+  const sourceGroup = coded('referralSource', table.sources);
+  const needGroup = coded('needDomain', table.domains);
+  const providerGroup = coded('provider', table.providers);
+  const outcomeField = table.outcomes.values.map((o) => OUTCOME_FIELD[o]);
+  const outcomeResolved = table.outcomes.values.map((o) => o !== 'other');
+  const exitField = [EXIT_FIELD.other, ...table.exitReasons.values.map((r) => EXIT_FIELD[r])];
+  const gapField = table.gapReasons.values.map((r) => GAP_FIELD[r]);
+
+  const rows = table.rows;
+  const { referred: referredAt, assessed: assessedAt, activated: activatedAt, exited: exitedAt, exitReason: exitReasonOf, consented } = rows;
+  const { daysReferralToAssessment, daysAssessmentToActive, daysReferralToActive, localAuthority, source, followUp6, followUp12 } = rows;
+  const needs = table.needs;
+  const needDomain = needs.columns.domain;
+  const supporting = table.supporting;
+  const supportingProvider = supporting.columns.provider;
+  const offers = table.offers;
+  const { provider: offerProvider, day: offerDay, outcome: offerOutcome, responseHours, needCount } = offers.columns;
+  const offerNeeds = table.offerNeeds;
+  const offerNeedDomain = offerNeeds.columns.domain;
+  const gaps = table.gaps;
+  const { domain: gapDomain, reason: gapReason, day: gapDay } = gaps.columns;
+  const reviews = table.reviews;
+  const { day: reviewDay, late: reviewLate } = reviews.columns;
+  const scores = table.scoreChanges;
+  const { domain: scoreDomain, day: scoreDay, change: scoreChange } = scores.columns;
+
   // The plan's groups, reused for every plan: [0, nBase) overall, local authority, source;
   // then its providers up to nNoNeeds; then its need cohorts up to n; then its month, if any, at n.
   const t: (Accumulator | undefined)[] = [];
-  let planIndex = -1;
-  for (const f of facts) {
-    planIndex += 1;
+  for (let row = 0; row < table.size; row += 1) {
+    const referred = referredAt[row] as number;
+    const exited = exitedAt[row] as number;
     // Everything about a plan happens on or after its referral, and nothing counts after its exit but the exit itself.
-    if (f.referred > last || (f.exited !== undefined && f.exited < first)) continue;
+    if (referred > last || (exited !== NO_DAY && exited < first)) continue;
 
     let n = 0;
     t[n++] = overall;
-    if (byLa) t[n++] = group('localAuthority', f.localAuthority);
-    if (bySource) t[n++] = group('referralSource', f.source);
+    if (byLa) t[n++] = laGroup(localAuthority[row] as number);
+    if (bySource) t[n++] = sourceGroup(source[row] as number);
     const nBase = n;
-    if (byProvider) for (const p of f.providers) t[n++] = group('provider', p);
+    if (byProvider) {
+      const from = supporting.start[row] as number;
+      const to = from + (supporting.length[row] as number);
+      for (let i = from; i < to; i += 1) t[n++] = providerGroup(supportingProvider[i] as number);
+    }
     const nNoNeeds = n;
-    if (byNeed) for (const d of f.needs) t[n++] = group('needDomain', d);
+    if (byNeed) {
+      const from = needs.start[row] as number;
+      const to = from + (needs.length[row] as number);
+      for (let i = from; i < to; i += 1) t[n++] = needGroup(needDomain[i] as number);
+    }
 
-    const referred = f.referred;
     if (referred >= first) {
       t[n] = monthOfDay[referred - first];
+      const isConsented = consented[row] === 1;
       for (let i = 0; i <= n; i += 1) {
         const acc = t[i];
         if (!acc) continue;
         acc.c[REFERRALS]! += 1;
-        if (f.consented) acc.c[CONSENTED]! += 1;
+        if (isConsented) acc.c[CONSENTED]! += 1;
       }
     }
-    const assessed = f.assessed;
-    if (assessed !== undefined && assessed >= first && assessed <= last) {
+    const assessed = assessedAt[row] as number;
+    if (assessed !== NO_DAY && assessed >= first && assessed <= last) {
       t[n] = monthOfDay[assessed - first];
+      const days = daysReferralToAssessment[row] as number;
       for (let i = 0; i <= n; i += 1) {
         const acc = t[i];
         if (!acc) continue;
         acc.c[ASSESSED]! += 1;
-        if (f.daysReferralToAssessment !== undefined) acc.daysReferralToAssessment.push(f.daysReferralToAssessment);
+        if (days === days) acc.daysReferralToAssessment.push(row);
       }
     }
-    const activated = f.activated;
-    const exited = f.exited;
-    if (activated !== undefined && activated <= last) {
+    const activated = activatedAt[row] as number;
+    if (activated !== NO_DAY && activated <= last) {
       if (activated >= first) {
         t[n] = monthOfDay[activated - first];
+        const fromAssessment = daysAssessmentToActive[row] as number;
+        const fromReferral = daysReferralToActive[row] as number;
         for (let i = 0; i <= n; i += 1) {
           const acc = t[i];
           if (!acc) continue;
           acc.c[ACTIVATED]! += 1;
-          if (f.daysAssessmentToActive !== undefined) acc.daysAssessmentToActive.push(f.daysAssessmentToActive);
-          if (f.daysReferralToActive !== undefined) acc.daysReferralToActive.push(f.daysReferralToActive);
+          if (fromAssessment === fromAssessment) acc.daysAssessmentToActive.push(row);
+          if (fromReferral === fromReferral) acc.daysReferralToActive.push(row);
         }
       }
-      if (exited === undefined || exited > last) for (let i = 0; i < n; i += 1) (t[i] as Accumulator).c[ACTIVE_AT_END]! += 1;
+      if (exited === NO_DAY || exited > last) for (let i = 0; i < n; i += 1) (t[i] as Accumulator).c[ACTIVE_AT_END]! += 1;
       for (let s = 0; s < sliceEnds.length; s += 1) {
         const end = sliceEnds[s] as number;
-        if (activated <= end && (exited === undefined || exited > end)) (monthAccs[s] as Accumulator).c[ACTIVE_AT_END]! += 1;
+        if (activated <= end && (exited === NO_DAY || exited > end)) (monthAccs[s] as Accumulator).c[ACTIVE_AT_END]! += 1;
       }
     }
-    if (exited !== undefined && exited <= last) {
+    if (exited !== NO_DAY && exited <= last) {
       t[n] = monthOfDay[exited - first];
-      const reason = f.exitReason ? EXIT_FIELD[f.exitReason] : EXIT_FIELD.other;
-      const known6 = f.followUp6 === 'yes' || f.followUp6 === 'no';
-      const known12 = f.followUp12 === 'yes' || f.followUp12 === 'no';
+      const reason = exitField[exitReasonOf[row] as number] as number;
+      const answer6 = followUp6[row] as number;
+      const answer12 = followUp12[row] as number;
       for (let i = 0; i <= n; i += 1) {
         const acc = t[i];
         if (!acc) continue;
         const c = acc.c;
         c[EXITS]! += 1;
         c[reason]! += 1;
-        if (known6) c[FOLLOW_UPS_6]! += 1;
-        if (f.followUp6 === 'yes') c[REOFFENDED_6]! += 1;
-        if (known12) c[FOLLOW_UPS_12]! += 1;
-        if (f.followUp12 === 'yes') c[REOFFENDED_12]! += 1;
+        if (answer6 === YES || answer6 === NO) c[FOLLOW_UPS_6]! += 1;
+        if (answer6 === YES) c[REOFFENDED_6]! += 1;
+        if (answer12 === YES || answer12 === NO) c[FOLLOW_UPS_12]! += 1;
+        if (answer12 === YES) c[REOFFENDED_12]! += 1;
       }
     }
-    for (const o of f.offers) {
-      if (o.day < first || o.day > last) continue;
-      const outcome = OUTCOME_FIELD[o.outcome];
-      const resolved = o.outcome !== 'other';
-      for (let i = 0; i < nBase; i += 1) addOffer(t[i], outcome, resolved, o.responseHours);
-      if (byNeed) for (const d of o.needs) addOffer(group('needDomain', d), outcome, resolved, o.responseHours);
-      if (byProvider) addOffer(group('provider', o.provider), outcome, resolved, o.responseHours);
-      addOffer(monthOfDay[o.day - first], outcome, resolved, o.responseHours);
-    }
-    for (const g of f.gaps) {
-      if (g.day < first || g.day > last) continue;
-      const reason = GAP_FIELD[g.reason];
-      for (let i = 0; i < nNoNeeds; i += 1) addGap(t[i], reason, planIndex);
-      if (byNeed) addGap(group('needDomain', g.domain), reason, planIndex);
-      addGap(monthOfDay[g.day - first], reason, planIndex);
-    }
-    for (const r of f.reviews) {
-      if (r.day < first || r.day > last) continue;
-      t[n] = monthOfDay[r.day - first];
-      const field = r.late ? REVIEWS_LATE : REVIEWS_ON_TIME;
-      for (let i = 0; i <= n; i += 1) {
-        const acc = t[i];
-        if (!acc) continue;
-        acc.c[REVIEWS_DUE]! += 1;
-        acc.c[field]! += 1;
+    {
+      const from = offers.start[row] as number;
+      const to = from + (offers.length[row] as number);
+      let needAt = offerNeeds.start[row] as number;
+      for (let o = from; o < to; o += 1) {
+        const count = needCount[o] as number;
+        const day = offerDay[o] as number;
+        if (day < first || day > last) {
+          needAt += count;
+          continue;
+        }
+        const code = offerOutcome[o] as number;
+        const outcome = outcomeField[code] as number;
+        const resolved = outcomeResolved[code] as boolean;
+        const hours = responseHours[o] as number;
+        const answered = hours === hours;
+        for (let i = 0; i < nBase; i += 1) addOffer(t[i], outcome, resolved, answered, o);
+        if (byNeed) for (let i = needAt; i < needAt + count; i += 1) addOffer(needGroup(offerNeedDomain[i] as number), outcome, resolved, answered, o);
+        needAt += count;
+        if (byProvider) addOffer(providerGroup(offerProvider[o] as number), outcome, resolved, answered, o);
+        addOffer(monthOfDay[day - first], outcome, resolved, answered, o);
       }
     }
-    for (const s of f.scoreChanges) {
-      if (s.day < first || s.day > last) continue;
-      for (let i = 0; i < nNoNeeds; i += 1) addScore(t[i], s.change, planIndex);
-      if (byNeed) addScore(group('needDomain', s.domain), s.change, planIndex);
-      addScore(monthOfDay[s.day - first], s.change, planIndex);
+    {
+      const from = gaps.start[row] as number;
+      const to = from + (gaps.length[row] as number);
+      for (let g = from; g < to; g += 1) {
+        const day = gapDay[g] as number;
+        if (day < first || day > last) continue;
+        const reason = gapField[gapReason[g] as number] as number;
+        for (let i = 0; i < nNoNeeds; i += 1) addGap(t[i], reason, row);
+        if (byNeed) addGap(needGroup(gapDomain[g] as number), reason, row);
+        addGap(monthOfDay[day - first], reason, row);
+      }
+    }
+    {
+      const from = reviews.start[row] as number;
+      const to = from + (reviews.length[row] as number);
+      for (let r = from; r < to; r += 1) {
+        const day = reviewDay[r] as number;
+        if (day < first || day > last) continue;
+        t[n] = monthOfDay[day - first];
+        const field = reviewLate[r] === 1 ? REVIEWS_LATE : REVIEWS_ON_TIME;
+        for (let i = 0; i <= n; i += 1) {
+          const acc = t[i];
+          if (!acc) continue;
+          acc.c[REVIEWS_DUE]! += 1;
+          acc.c[field]! += 1;
+        }
+      }
+    }
+    {
+      const from = scores.start[row] as number;
+      const to = from + (scores.length[row] as number);
+      for (let s = from; s < to; s += 1) {
+        const day = scoreDay[s] as number;
+        if (day < first || day > last) continue;
+        const change = scoreChange[s] as number;
+        for (let i = 0; i < nNoNeeds; i += 1) addScore(t[i], change, row);
+        if (byNeed) addScore(needGroup(scoreDomain[s] as number), change, row);
+        addScore(monthOfDay[day - first], change, row);
+      }
     }
   }
 
@@ -380,6 +456,15 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
   }
   secondarySuppress(lines);
 
+  // One buffer the values of each statistic are gathered into in turn (the statistics reorder it).
+  let scratch = new Float64Array(0);
+  const gather = (positions: Positions, column: Float64Array): Float64Array => {
+    if (scratch.length < positions.length) scratch = new Float64Array(positions.length);
+    const values = scratch.subarray(0, positions.length);
+    const at = positions.buf;
+    for (let i = 0; i < values.length; i += 1) values[i] = column[at[i] as number] as number;
+    return values;
+  };
   const figuresOf = (state: GroupState): Figures => {
     const cells = cellsOf(state);
     const out = {} as Figures;
@@ -397,7 +482,8 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
         const acc = state.acc;
         out[key] = cells.scoredPlans.value < threshold || acc.scoreChanges === 0 ? SUPPRESSED : round(acc.scoreChangeSum / acc.scoreChanges, def.decimals);
       } else {
-        const values = state.acc[def.values as Exclude<StatValues, 'scoreChange'>].view();
+        const name = def.values as Exclude<StatValues, 'scoreChange'>;
+        const values = gather(state.acc[name], name === 'responseHours' ? responseHours : rows[name]);
         out[key] = values.length < threshold || values.length === 0 ? SUPPRESSED : round(def.kind === 'median' ? median(values) : percentile(values, 90), def.decimals);
       }
     }

@@ -3,10 +3,15 @@ import type { FieldError } from '../errors.ts';
 import { addDaysToDate, addMonthsToDate, isCalendarDate } from './dates.ts';
 import { DIMENSIONS, type Dimension } from './definitions.ts';
 
-/** How the metrics are published: the suppression threshold and the longest period one answer may cover. */
+/**
+ * How the metrics are published: the suppression threshold, the longest period one answer may cover,
+ * and whether an answer is given again for the same query until the facts change (off only to time
+ * the computation itself).
+ */
 export const MetricsConfig = z.object({
   suppressionThreshold: z.number().int().min(1).max(100).default(5),
   maxPeriodMonths: z.number().int().min(1).max(120).default(36),
+  cacheAnswers: z.boolean().default(true),
 });
 export type MetricsConfig = z.infer<typeof MetricsConfig>;
 export const DEFAULT_METRICS_CONFIG: MetricsConfig = MetricsConfig.parse({});

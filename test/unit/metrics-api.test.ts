@@ -1,0 +1,90 @@
+/**
+ * GET /metrics keeps each query's answer until the facts change: asked again with the same facts it
+ * gives the same figures (as of the new time), and any change to the facts is in the next answer.
+ */
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { makeHandler } from '../../functions/api-metrics/handler.ts';
+import { dayNumber as D } from '../../lib/domain/metrics/dates.ts';
+import type { PlanFacts } from '../../lib/domain/metrics/facts.ts';
+import type { MetricsSource } from '../../lib/metrics/index.ts';
+
+const referral = (day: string): PlanFacts => ({
+  version: 1,
+  source: 'custody-diversion',
+  localAuthority: 'birmingham',
+  referred: D(day),
+  consented: true,
+  needs: [],
+  providers: [],
+  offers: [],
+  gaps: [],
+  reviews: [],
+  scoreChanges: [],
+});
+
+/** A source whose facts the test changes, with or without saying so through the generation. */
+class ChangingSource implements MetricsSource {
+  facts: PlanFacts[] = [];
+  generation: number | undefined = 1;
+  async snapshot() {
+    return { facts: [...this.facts], providers: [], ...(this.generation === undefined ? {} : { generation: this.generation }) };
+  }
+}
+
+function get(handler: ReturnType<typeof makeHandler>, query: string) {
+  const event = {
+    version: '2.0',
+    routeKey: 'GET /metrics',
+    rawPath: '/metrics',
+    rawQueryString: query,
+    queryStringParameters: Object.fromEntries(new URLSearchParams(query)),
+    headers: {},
+    requestContext: {
+      http: { method: 'GET', path: '/metrics', protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
+      routeKey: 'GET /metrics',
+      authorizer: { jwt: { claims: { sub: 'commissioner-1', 'cognito:groups': '[commissioners]' }, scopes: [] } },
+    },
+    isBase64Encoded: false,
+  } as unknown as APIGatewayProxyEventV2;
+  return handler(event, {} as Context).then((result) => {
+    expect(result.statusCode).toBe(200);
+    return JSON.parse(result.body as string) as { asOf: string; overall: { referrals: number | string } };
+  });
+}
+
+const QUERY = 'from=2026-01-01&to=2026-12-31';
+
+describe('GET /metrics answers', () => {
+  const setup = (cacheAnswers?: boolean) => {
+    const source = new ChangingSource();
+    source.facts = Array.from({ length: 6 }, () => referral('2026-03-02'));
+    let now = Date.parse('2027-01-01T09:00:00.000Z');
+    const clock = () => new Date((now += 1000)).toISOString();
+    const handler = makeHandler({ source, clock, config: cacheAnswers === undefined ? {} : { cacheAnswers } });
+    return { source, handler };
+  };
+
+  it('are given again, as of now, while the facts are the same generation, and worked out afresh once they change', async () => {
+    const { source, handler } = setup();
+    const first = await get(handler, QUERY);
+    expect(first.overall.referrals).toBe(6);
+    source.facts.push(referral('2026-03-03')); // the generation says nothing changed, so the kept answer stands
+    const again = await get(handler, QUERY);
+    expect(again.overall.referrals).toBe(6);
+    expect(again.asOf > first.asOf).toBe(true);
+    expect((await get(handler, 'from=2026-03-01&to=2026-12-31')).overall.referrals).toBe(7); // another query is its own answer
+    source.generation = 2;
+    expect((await get(handler, QUERY)).overall.referrals).toBe(7);
+  });
+
+  it('are always worked out afresh from a source without generations, or with caching off', async () => {
+    const withoutGenerations = setup();
+    withoutGenerations.source.generation = undefined;
+    for (const { source, handler } of [setup(false), withoutGenerations]) {
+      await get(handler, QUERY);
+      source.facts.push(referral('2026-03-03'));
+      expect((await get(handler, QUERY)).overall.referrals).toBe(7);
+    }
+  });
+});
