@@ -67,8 +67,8 @@ function ageOn(dateOfBirth: string, today: string): number {
 export function makeHandler(deps: CommandApiDeps) {
   const randomId = deps.randomId ?? (() => randomBytes(12).toString('hex'));
 
-  async function run(command: Command): Promise<{ state: PlanCommandState; replayed: boolean }> {
-    const outcome = await deps.workflow.startSync({ command, now: deps.clock() });
+  async function run(command: Command, loaded?: Plan): Promise<{ state: PlanCommandState; replayed: boolean }> {
+    const outcome = await deps.workflow.startSync({ command, now: deps.clock(), ...(loaded ? { loaded } : {}) });
     if (outcome.status === 'FAILED') throw failureToProblem(outcome.error, outcome.cause);
     const state = outcome.output;
     if (!state.plan) throw problem(500, 'The command finished without a plan.');
@@ -194,14 +194,17 @@ export function makeHandler(deps: CommandApiDeps) {
     if (role === 'provider') {
       // Someone else's allocation is refused before anything else is looked at, so a provider cannot
       // learn another provider's plan stage (409) or anything from validation (400).
-      const held = (await deps.plans.getPlan(planId, false))?.allocations.find((a) => a.allocationId === allocationId);
+      // Read consistently, so the execution can take this read as its Load plan instead of reading again.
+      const plan = await deps.plans.getPlan(planId);
+      const held = plan?.allocations.find((a) => a.allocationId === allocationId);
       if (!held) throw problem(404, `No allocation ${allocationId}.`);
       if (held.providerId !== ctx.principal?.providerId) throw problem(403, `Allocation ${allocationId} is held by another provider.`);
+      return commandResponse(ctx, name, planId, allocationId, plan);
     }
     return commandResponse(ctx, name, planId, allocationId);
   }
 
-  async function commandResponse(ctx: RouteContext, name: CommandName, planId: string, allocationId?: string): Promise<HttpResult> {
+  async function commandResponse(ctx: RouteContext, name: CommandName, planId: string, allocationId?: string, loaded?: Plan): Promise<HttpResult> {
     const principal = ctx.principal;
     if (!principal) throw problem(401, 'Sign in first.');
     const body = readJsonBody(ctx.event);
@@ -222,7 +225,7 @@ export function makeHandler(deps: CommandApiDeps) {
       ...(allocationId ? { allocationId } : {}),
       ...(expectedVersion !== undefined ? { expectedVersion } : {}),
       ...(idempotency ? { idempotency } : {}),
-    });
+    }, loaded);
     const plan = state.plan as Plan;
     const status = replayed ? (state.replay?.status ?? 200) : (state.status ?? 200);
     const view = principal.role === 'provider' ? providerAllocationView(plan, allocationId as string) : planView(plan);

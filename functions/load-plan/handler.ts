@@ -9,14 +9,14 @@ import { newHoldToken } from '../../lib/runtime/capacity.ts';
 export function makeHandler(deps: { plans: PlanRepository }) {
   return (state: PlanCommandState): Promise<PlanCommandState> =>
     asStep(async () => {
-      const { command } = state;
-      const plan = await deps.plans.getPlan(command.planId);
+      const { command, loaded, ...rest } = state;
+      const plan = loaded ?? (await deps.plans.getPlan(command.planId));
       if (plan && command.idempotency) {
         const applied = plan.applied.find((a) => a.key === command.idempotency?.key);
         if (applied) {
           if (applied.fingerprint !== command.idempotency.fingerprint)
             throw new DomainError('IdempotencyKeyReused', `Idempotency-Key "${applied.key}" was already used for a different ${applied.command} request.`, [{ path: 'Idempotency-Key', message: 'already used for a different request' }]);
-          return { ...state, stage: plan.stage, plan, replay: { status: applied.status, version: applied.version } };
+          return { ...rest, command, stage: plan.stage, plan, replay: { status: applied.status, version: applied.version } };
         }
       }
       if (!plan && command.name !== 'refer') throw notFound(`No plan ${command.planId}.`);
@@ -24,7 +24,7 @@ export function makeHandler(deps: { plans: PlanRepository }) {
       // the facts before it clears the outbox); then an unchanged digest lets Publish events skip the write.
       const factsBefore = plan && plan.outbox.length === 0 ? metricFactsKey(plan) : undefined;
       // One token per execution names the capacity it reserves, so a retried step finds its own holds.
-      return { ...state, stage: plan?.stage ?? 'none', ...(plan ? { plan } : {}), ...(factsBefore ? { factsBefore } : {}), holdToken: state.holdToken ?? newHoldToken() };
+      return { ...rest, command, stage: plan?.stage ?? 'none', ...(plan ? { plan } : {}), ...(factsBefore ? { factsBefore } : {}), holdToken: state.holdToken ?? newHoldToken() };
     });
 }
 

@@ -6,6 +6,8 @@ import type { Plan } from '../../lib/domain/schemas.ts';
 export interface PlanCommandInput {
   command: Command;
   now: string;
+  /** The plan as the caller has just read it (consistently): Load plan takes it instead of reading again. */
+  loaded?: Plan;
 }
 
 /** The state passed from step to step: each Task gets all of it and returns all of it. */
