@@ -144,6 +144,13 @@ export function makeHandler(deps: CommandApiDeps) {
       throw problem(409, 'Another referral of this person is being recorded right now: look for it before referring again.', [{ path: 'participant', message: 'is being referred already' }]);
     // Never overwrites: for a woman referred before, her existing record stays as it is.
     const created = await deps.plans.putIdentity(participantId, referral.participant, now);
+    // ...except how to reach her and where she lives, which change: this referral's are the ones to
+    // use (an old number may now be unsafe). Only what it gives replaces; the rest is kept.
+    if (!created) {
+      const { preferredName, contact, address } = referral.participant;
+      const fresh = { ...(preferredName ? { preferredName } : {}), ...(contact ? { contact } : {}), ...(address ? { address } : {}) };
+      if (Object.keys(fresh).length > 0) await correctIdentity(deps.plans, participantId, fresh, now);
+    }
     const forget = async () => {
       if (created && (await deps.plans.getPlan(planId))?.participantId !== participantId) await deps.plans.deleteIdentity(participantId);
     };

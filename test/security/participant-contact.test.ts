@@ -265,6 +265,27 @@ describe('coordinators correct her contact details, address and preferred name',
   });
 });
 
+describe('a woman referred again', () => {
+  it('keeps her record (name as first recorded) and takes the new referral\'s contact details and address', async () => {
+    const first = await offeredPlan(WITH_CONTACT);
+    await ok('POST', `/plans/${first.planId}/withdraw-consent`, s.coordinator, {});
+    const moved = {
+      ...first.participant,
+      givenName: first.participant.givenName.toUpperCase(),
+      contact: { phone: '07700 900777', preferredMethod: 'phone-call' as const, safeToLeaveVoicemail: true },
+      address: { lines: ['Refuge, address withheld'], postcode: 'B70 1AA' },
+    };
+    const again = await ok('POST', '/plans', s.coordinator, referralBody(moved), 201);
+    expect(again.json.participantId).toBe(first.participantId);
+    expect(again.json.participant).toEqual({ ...first.participant, contact: moved.contact, address: moved.address });
+    // Without contact details, a referral keeps the ones she has.
+    await ok('POST', `/plans/${again.json.planId}/withdraw`, s.coordinator, { reason: 'unreachable' });
+    const { contact: _c, address: _a, preferredName: _p, ...bare } = first.participant;
+    const third = await ok('POST', '/plans', s.coordinator, referralBody(bare), 201);
+    expect(third.json.participant).toEqual({ ...first.participant, contact: moved.contact, address: moved.address });
+  });
+});
+
 describe('her contact details never reach the plan, its events or its indexes', () => {
   it('holds them in her identity records only', async () => {
     const items = await scanTable(s.stack);
