@@ -21,7 +21,7 @@ import type { Plan } from '../lib/domain/schemas.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../lib/local/embedded-stack.ts';
 import { FactStore } from '../lib/metrics/fact-store.ts';
 import { cohortFromTemplates, syntheticPlans, type SyntheticOptions } from './synthetic.ts';
-import { median, MB, residentMemory, round, rssSampler } from './lib/stats.ts';
+import { median, MB, processMemory, residentMemory, round, rssSampler } from './lib/stats.ts';
 
 export interface SeedOptions extends SyntheticOptions {
   dataDir: string;
@@ -64,8 +64,19 @@ export interface MeasureResult {
   startMs: number;
   queries: QueryTimes[];
   bruteForce: { ms: number; cpuMs: number; runs: number[]; scannedItems: number; planItems: number; sameFigures: boolean };
+  /** Where dynalite ran: a child process of the stack (its memory counted below) or the stack's own. */
+  storeProcess: string;
   memory: {
+    /** The whole embedded stack: the stack's process plus its dynalite process (sum of the two VmHWM: the peaks need not coincide, so at most this). */
+    totalPeakBytes: number;
+    /** The largest sum of the two processes' RSS sampled every 25 ms (at least this). */
+    sampledTotalPeakBytes: number;
+    /** The stack's own process (VmHWM). */
     peakBytes: number;
+    /** The dynalite child process (VmHWM), its anonymous and file-backed (LevelDB's mmapped tables) peaks; 0 in process. */
+    childPeakBytes: number;
+    childPeakAnonBytes: number;
+    childPeakFileBytes: number;
     afterLoadBytes: number;
     afterQueriesBytes: number;
     peakWithBruteForceBytes: number;
@@ -87,7 +98,8 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
   return (used.user + used.system) / 1000;
 };
 
-const stackOptions = (dataDir: string) => ({ dataDir, port: 0, sweepIntervalMs: 0, webhooks: { intervalMs: 0 }, webDistDir: false as const });
+// cacheAnswers off: every GET /metrics below is worked out afresh, as the first one after a save is.
+const stackOptions = (dataDir: string) => ({ dataDir, port: 0, sweepIntervalMs: 0, webhooks: { intervalMs: 0 }, webDistDir: false as const, metrics: { cacheAnswers: false } });
 
 function log(message: string) {
   process.stderr.write(`  [scale] ${message}\n`);
@@ -217,6 +229,8 @@ async function measure(options: MeasureOptions): Promise<MeasureResult> {
     const plans = stack.metrics.size;
     if (options.expectedPlans === 0 && plans > 0) throw new Error('expected an empty store');
     if (plans !== options.expectedPlans) throw new Error(`the metrics index holds ${plans} plans, expected ${options.expectedPlans}`);
+    if (stack.store.process === 'child') sampler.watchChild(stack.store.pid);
+    const childPeak = () => (stack.store.process === 'child' ? (processMemory(stack.store.pid)?.peak ?? 0) : 0);
     const afterLoadBytes = process.memoryUsage.rss();
     log(`stack up with ${plans} plans in ${(startMs / 1000).toFixed(1)} s, ${(afterLoadBytes / MB).toFixed(0)} MB resident`);
     const token = (stack.demoUsers.find((u) => u.role === 'commissioner') as { token: string }).token;
@@ -254,6 +268,7 @@ async function measure(options: MeasureOptions): Promise<MeasureResult> {
     }
     const afterQueriesBytes = process.memoryUsage.rss();
     const peakBytes = Math.max(residentMemory().peak, sampler.peak);
+    const childPeakBytes = childPeak();
     const peaks = sampler.peaks;
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
@@ -280,10 +295,15 @@ async function measure(options: MeasureOptions): Promise<MeasureResult> {
       log(`brute force: ${brute.plans} plans scanned and computed in ${((runs.at(-1) as number) / 1000).toFixed(1)} s`);
     }
     const memory = {
+      totalPeakBytes: peakBytes + childPeakBytes,
+      sampledTotalPeakBytes: peaks.totalRss,
       peakBytes,
+      childPeakBytes,
+      childPeakAnonBytes: peaks.childAnon,
+      childPeakFileBytes: peaks.childFile,
       afterLoadBytes,
       afterQueriesBytes,
-      peakWithBruteForceBytes: Math.max(residentMemory().peak, sampler.peak),
+      peakWithBruteForceBytes: Math.max(residentMemory().peak, sampler.peak) + childPeak(),
       heapUsedBytes: process.memoryUsage().heapUsed,
       heapUsedAfterGcBytes,
       peakHeapUsedBytes: peaks.heapUsed,
@@ -292,7 +312,7 @@ async function measure(options: MeasureOptions): Promise<MeasureResult> {
       peakAnonBytes: peaks.anon,
       peakFileBytes: peaks.file,
     };
-    return { plans, startMs, queries: results, bruteForce: { ms: median(runs), cpuMs: median(cpuRuns), runs, scannedItems, planItems, sameFigures }, memory };
+    return { plans, startMs, storeProcess: stack.store.process, queries: results, bruteForce: { ms: median(runs), cpuMs: median(cpuRuns), runs, scannedItems, planItems, sameFigures }, memory };
   } finally {
     sampler.stop();
     await stack.stop();

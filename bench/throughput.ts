@@ -19,13 +19,13 @@ import { allocationCommandBySegment, planCommandBySegment, type CommandName, typ
 import type { Plan, PlanEvent } from '../lib/domain/schemas.ts';
 import { startEmbeddedStack, type EmbeddedStack, type EmbeddedOptions } from '../lib/local/embedded-stack.ts';
 import { LocalWorkflowRunner } from '../lib/local/workflow-runner.ts';
-import { renderPlanCommandAsl } from '../workflows/plan-command/render.ts';
+import { planCommandAsl } from '../workflows/plan-command/asl.ts';
 import type { PlanCommandState } from '../workflows/plan-command/state.ts';
 import { Accounting, type Bill } from './lib/accounting.ts';
 import type { ClientsJob, ClientsResult } from './lib/clients.ts';
 import { countTransitions, Instrument, isStorageRequest, type Counters } from './lib/instrument.ts';
 import { profileWhile, type CpuBreakdown } from './lib/profile.ts';
-import { median, percentile } from './lib/stats.ts';
+import { median, percentile, processCpuMs } from './lib/stats.ts';
 import { ClientWorker } from './lib/worker-pool.ts';
 
 export interface ThroughputOptions {
@@ -45,6 +45,8 @@ export interface RateRun {
   p99: number;
   /** CPU time of the stack's own thread per operation (robust to other load on the machine). */
   cpuMsPerOp: number;
+  /** CPU time of the dynalite child process per operation (NaN when dynalite runs in the stack's process). */
+  storeCpuMsPerOp: number;
 }
 
 export interface E2eRun extends RateRun {
@@ -99,6 +101,9 @@ export interface ThroughputResult {
   cost: CostCounts;
 }
 
+/** CPU ms the stack's dynalite child process has used so far (NaN when dynalite runs in the stack's process). */
+const storeCpu = (stack: EmbeddedStack) => (stack.store.process === 'child' ? (processCpuMs(stack.store.pid) ?? NaN) : NaN);
+
 const baseOptions = (): Partial<EmbeddedOptions> => ({ port: 0, sweepIntervalMs: 0, webhooks: { intervalMs: 0 }, webDistDir: false });
 
 function tokensOf(stack: EmbeddedStack) {
@@ -120,6 +125,7 @@ async function rawWrites(stack: EmbeddedStack, versions: number[], concurrency: 
     versions.push(0);
   }
   const latencies: number[] = [];
+  const storeCpuBefore = storeCpu(stack);
   const cpu = process.threadCpuUsage();
   const started = performance.now();
   const end = started + ms;
@@ -150,14 +156,16 @@ async function rawWrites(stack: EmbeddedStack, versions: number[], concurrency: 
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
     cpuMsPerOp: (used.user + used.system) / 1000 / latencies.length,
+    storeCpuMsPerOp: (storeCpu(stack) - storeCpuBefore) / latencies.length,
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // 1. End to end
 
-async function e2eRun(worker: ClientWorker, instrument: Instrument, job: ClientsJob): Promise<{ run: E2eRun; result: ClientsResult }> {
+async function e2eRun(worker: ClientWorker, instrument: Instrument, job: ClientsJob, stack: EmbeddedStack): Promise<{ run: E2eRun; result: ClientsResult }> {
   instrument.reset();
+  const storeCpuBefore = storeCpu(stack);
   const elu = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
   const thread = process.threadCpuUsage();
@@ -176,6 +184,7 @@ async function e2eRun(worker: ClientWorker, instrument: Instrument, job: Clients
       p95: percentile(all, 95),
       p99: percentile(all, 99),
       cpuMsPerOp: (threadUsed.user + threadUsed.system) / 1000 / Math.max(1, result.allCommands),
+      storeCpuMsPerOp: (storeCpu(stack) - storeCpuBefore) / Math.max(1, result.allCommands),
       commands: result.commands,
       lifecycles: result.lifecycles,
       elapsedMs: result.elapsedMs,
@@ -257,7 +266,7 @@ const STAGE_BEFORE: Partial<Record<CommandName, Stage>> = {
 
 /** The same ASL with tasks that only pass a realistic state along, in the lifecycle's command mix. */
 async function noopExecutions(plan: Plan, mix: CommandName[], concurrency: number, ms: number): Promise<number> {
-  const runner = new LocalWorkflowRunner(renderPlanCommandAsl(), {
+  const runner = new LocalWorkflowRunner(planCommandAsl(), {
     'load-plan': async (s) => ({ ...s, stage: STAGE_BEFORE[s.command.name] ?? 'active', ...(s.command.name === 'refer' ? {} : { plan }), holdToken: 'bench' }),
     decide: async (s) => ({ ...s, plan, changed: true, needsAllocation: s.command.name === 'submit-assessment', status: 200 }),
     'allocate-providers': async (s) => s,
@@ -406,7 +415,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
         log(`raw UpdateItem, ${c} at once: ${r.perSecond.toFixed(0)}/s`);
       }
       for (const c of options.levels) {
-        const { run, result } = await e2eRun(worker, instrument, job(c, `r${rep}c${c}`));
+        const { run, result } = await e2eRun(worker, instrument, job(c, `r${rep}c${c}`), stack);
         (e2e[c] ??= []).push(run);
         if (c === 1) for (const [k, v] of Object.entries(result.latencies)) (latencyByCommand[k] ??= []).push(...v);
         log(
@@ -416,7 +425,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
     }
 
     // Where the CPU goes at saturation: one more 8-client run, profiled (not part of the medians).
-    const profiled = await profileWhile(() => e2eRun(worker, instrument, job(8, 'profile', Math.max(4000, options.e2eMs / 2))));
+    const profiled = await profileWhile(() => e2eRun(worker, instrument, job(8, 'profile', Math.max(4000, options.e2eMs / 2)), stack));
     log(`profiled run, 8 clients: ${Object.entries(profiled.cpu.shares).slice(0, 4).map(([k, v]) => `${k} ${(v * 100).toFixed(0)}%`).join(', ')}`);
 
     // The orchestration limit, with a plan from this run as the state passed along.
@@ -435,7 +444,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
       raw: Object.fromEntries(
         options.levels.map((c) => {
           const runs = rawRuns[c] ?? [];
-          return [c, { perSecond: median(raw[c] ?? []), p50: med(runs, 'p50'), p95: med(runs, 'p95'), p99: med(runs, 'p99'), cpuMsPerOp: med(runs, 'cpuMsPerOp'), runs: raw[c] ?? [] }];
+          return [c, { perSecond: median(raw[c] ?? []), p50: med(runs, 'p50'), p95: med(runs, 'p95'), p99: med(runs, 'p99'), cpuMsPerOp: med(runs, 'cpuMsPerOp'), storeCpuMsPerOp: med(runs, 'storeCpuMsPerOp'), runs: raw[c] ?? [] }];
         }),
       ),
       e2e: Object.fromEntries(
@@ -451,6 +460,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
                 p95: med(runs, 'p95'),
                 p99: med(runs, 'p99'),
                 cpuMsPerOp: med(runs, 'cpuMsPerOp'),
+                storeCpuMsPerOp: med(runs, 'storeCpuMsPerOp'),
                 storageRequestsPerCommand: median(runs.map((r) => r.storageRequestsPerCommand)),
                 eventLoopUtilization: median(runs.map((r) => r.eventLoopUtilization)),
                 cpuCores: median(runs.map((r) => r.cpuCores)),

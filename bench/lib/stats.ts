@@ -42,18 +42,54 @@ export function residentMemory(): { rss: number; peak: number; anon: number | un
   }
 }
 
-/** Sample memory every `everyMs`: peak RSS (for systems without VmHWM) and what it was made of at its peaks. */
+/**
+ * Resident memory of another process (the stack's dynalite child) from /proc/<pid>/status: now, its
+ * peak (VmHWM), anonymous and file-backed. Undefined when it cannot be read (gone, or not Linux).
+ */
+export function processMemory(pid: number): { rss: number; peak: number; anon: number; file: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+    return { rss: kb('VmRSS'), peak: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (user + system, ms) another process has used so far, from /proc/<pid>/stat (10 ms resolution). */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the command name (which may hold spaces) start at state, field 3; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticksPerSecond = 100; // USER_HZ: 100 on every Linux this runs on
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sample memory every `everyMs`: peak RSS (for systems without VmHWM) and what it was made of at its
+ * peaks; once told of the stack's dynalite process (`watchChild`), that process's RSS and the peak of the sum.
+ */
 export function rssSampler(everyMs = 100) {
-  const peaks = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, anon: 0, file: 0 };
+  let childPid: number | undefined;
+  const peaks = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, anon: 0, file: 0, childRss: 0, childAnon: 0, childFile: 0, totalRss: 0 };
   const sample = () => {
     const u = process.memoryUsage();
     const r = residentMemory();
+    const c = childPid === undefined ? undefined : processMemory(childPid);
     peaks.anon = Math.max(peaks.anon, r.anon ?? 0);
     peaks.file = Math.max(peaks.file, r.file ?? 0);
     peaks.rss = Math.max(peaks.rss, u.rss);
     peaks.heapTotal = Math.max(peaks.heapTotal, u.heapTotal);
     peaks.heapUsed = Math.max(peaks.heapUsed, u.heapUsed);
     peaks.external = Math.max(peaks.external, u.external);
+    peaks.childRss = Math.max(peaks.childRss, c?.rss ?? 0);
+    peaks.childAnon = Math.max(peaks.childAnon, c?.anon ?? 0);
+    peaks.childFile = Math.max(peaks.childFile, c?.file ?? 0);
+    peaks.totalRss = Math.max(peaks.totalRss, u.rss + (c?.rss ?? 0));
   };
   sample();
   const timer = setInterval(sample, everyMs);
@@ -66,6 +102,10 @@ export function rssSampler(everyMs = 100) {
     get peaks() {
       sample();
       return { ...peaks };
+    },
+    watchChild: (pid: number) => {
+      childPid = pid;
+      sample();
     },
     stop: () => clearInterval(timer),
   };

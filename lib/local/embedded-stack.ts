@@ -105,6 +105,8 @@ export interface EmbeddedStack {
   advanceClock(ms: number, stepMs?: number): Promise<{ now: string; steps: number; timersSent: number }>;
   /** The webhook delivery loop (its `store` holds subscriptions and deliveries). */
   webhooks: DeliveryDispatcher;
+  /** Where dynalite runs, and its process (the bench counts that process's memory and CPU with the stack's). */
+  store: { process: StoreProcess; pid: number; endpoint: string };
   stop(): Promise<void>;
 }
 
@@ -263,6 +265,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     sweep: sweepOnce,
     advanceClock,
     webhooks: dispatcher,
+    store: { process: store.process, pid: store.pid, endpoint: store.endpoint },
     async stop() {
       if (timer) clearInterval(timer);
       // From here on a new request is answered 503 (and its connection closed) while the requests,
