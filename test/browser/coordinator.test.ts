@@ -37,7 +37,7 @@ describe('coordinator', () => {
 
     await page.getByLabel('Date of birth').fill('1990-04-01');
     // How to reach her safely, and an address whose postcode is not one: its error is next to it.
-    await page.getByLabel('Phone (optional)').fill('07700 900123');
+    await page.getByLabel('Phone (optional)').fill('07700 900456');
     await page.getByLabel('How she wants to be contacted (optional)').selectOption('text-message');
     await page.getByRole('group', { name: 'Safe to leave a voicemail?' }).getByLabel('No', { exact: true }).check();
     await page.getByLabel('Address line 1').fill('1 Example Street');
@@ -52,9 +52,17 @@ describe('coordinator', () => {
     await page.getByText('Referral recorded').waitFor();
     // Her contact details on the plan page, the safety answer first.
     const contactDetails = page.getByRole('region', { name: 'Contact details' });
-    await contactDetails.getByText('07700 900123').waitFor();
+    await contactDetails.getByText('07700 900456').waitFor();
     expect(await contactDetails.textContent()).toContain('Never leave a voicemail');
     expect(await contactDetails.textContent()).toContain('1 Example Street, B1 1AA');
+    // She has a new number: the coordinator corrects it on the plan page, the rest stays as it was.
+    await contactDetails.getByText('Change her contact details').click();
+    const correction = page.getByRole('form', { name: 'Change her contact details' });
+    await correction.getByLabel('Phone (optional)').fill('0121 496 0000');
+    await correction.getByRole('button', { name: 'Save the contact details' }).click();
+    await page.getByText('Contact details saved.').waitFor();
+    await contactDetails.getByText('0121 496 0000').waitFor();
+    expect(await contactDetails.textContent()).toContain('Never leave a voicemail');
 
     // Consent: shared needs by default; the method is left to choose.
     const consent = page.getByRole('form', { name: 'Record consent' });

@@ -1,6 +1,7 @@
 import { useState } from 'react';
-import { Radios, Select, TextArea, TextInput } from '../forms.tsx';
-import type { Address, ContactDetails } from '../types.ts';
+import { api } from '../api.ts';
+import { Form, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
+import type { Address, ContactDetails, Participant } from '../types.ts';
 import { Facts } from '../ui.tsx';
 import { CONTACT_METHODS, SAFETY_QUESTIONS } from './identity-words.ts';
 
@@ -19,10 +20,34 @@ const YES_NO = [
   ['no', 'No'],
 ] as const;
 
-/** The form's state for contact details and address, and the request parts it makes (absent when empty). */
-export function useContactFields() {
-  const [text, setText] = useState({ preferredName: '', phone: '', email: '', preferredMethod: '', safeTimes: '', safetyNote: '', line1: '', line2: '', town: '', postcode: '' });
-  const [safety, setSafety] = useState<Record<SafetyKey, string>>({ safeToLeaveVoicemail: '', safeToText: '', safeToSendPost: '', safeToSayServiceName: '' });
+const answer = (v: boolean | undefined) => (v === undefined ? '' : v ? 'yes' : 'no');
+
+/**
+ * The form's state for contact details and address (from what is held, when correcting), the parts
+ * of a referral it makes (absent when empty), and the correction (null removes what was held).
+ */
+export function useContactFields(initial?: Participant) {
+  const c = initial?.contact ?? {};
+  const a = initial?.address;
+  const [text, setText] = useState({
+    preferredName: initial?.preferredName ?? '',
+    phone: c.phone ?? '',
+    email: c.email ?? '',
+    preferredMethod: c.preferredMethod ?? '',
+    safeTimes: c.safeTimes ?? '',
+    safetyNote: c.safetyNote ?? '',
+    line1: a?.lines[0] ?? '',
+    // Lines past the second are kept on the second, so a correction loses none of them.
+    line2: a?.lines.slice(1).join(', ') ?? '',
+    town: a?.town ?? '',
+    postcode: a?.postcode ?? '',
+  });
+  const [safety, setSafety] = useState<Record<SafetyKey, string>>({
+    safeToLeaveVoicemail: answer(c.safeToLeaveVoicemail),
+    safeToText: answer(c.safeToText),
+    safeToSendPost: answer(c.safeToSendPost),
+    safeToSayServiceName: answer(c.safeToSayServiceName),
+  });
   const set = (key: keyof typeof text) => (value: string) => setText((t) => ({ ...t, [key]: value }));
   const trimmed = (v: string) => (v.trim() ? v : undefined);
   const contact: Record<string, unknown> = {
@@ -41,7 +66,12 @@ export function useContactFields() {
     ...(Object.keys(contact).length > 0 ? { contact } : {}),
     ...(hasAddress ? { address } : {}),
   };
-  return { text, set, safety, setSafety, body };
+  const correction = {
+    preferredName: trimmed(text.preferredName) ? text.preferredName : null,
+    contact: Object.keys(contact).length > 0 ? contact : null,
+    address: hasAddress ? address : null,
+  };
+  return { text, set, safety, setSafety, body, correction };
 }
 
 /** An error about the address lines as a whole belongs to the first line. */
@@ -102,5 +132,33 @@ export function ContactFacts({ contact, address, preferredName }: { contact?: Co
         ]}
       />
     </>
+  );
+}
+
+/**
+ * A coordinator's correction of her contact details, address and preferred name
+ * (PATCH /plans/{id}/participant, audited). Name and date of birth are not changed here.
+ */
+export function ContactCorrectionForm({ planId, participant, onDone }: { planId: string; participant: Participant; onDone: (participant: Participant) => void }) {
+  const fields = useContactFields(participant);
+  const submit = useSubmit();
+  return (
+    <details className="disclosure">
+      <summary>Change her contact details</summary>
+      <Form
+        label="Change her contact details"
+        idPrefix="correct-"
+        error={submit.error}
+        mapPath={mapAddressPath('')}
+        onSubmit={() =>
+          void submit
+            .run(() => api<{ participant: Participant }>('PATCH', `/plans/${encodeURIComponent(planId)}/participant`, { body: fields.correction }))
+            .then((r) => r && onDone(r.participant))
+        }
+      >
+        <ContactFields fields={fields} prefix="" />
+        <SubmitButton busy={submit.busy}>Save the contact details</SubmitButton>
+      </Form>
+    </details>
   );
 }

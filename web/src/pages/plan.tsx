@@ -9,7 +9,7 @@ import { AssessmentForm, ConsentForm, ExitForm, FollowUpForm, WithdrawConsentFor
 import { PlanContext, type PlanContextValue } from './plan-kit.tsx';
 import { ReviewForm, ReviewsSection } from './plan-review.tsx';
 import { Timeline } from './timeline.tsx';
-import { ContactFacts } from './identity.tsx';
+import { ContactCorrectionForm, ContactFacts } from './identity.tsx';
 
 const OPEN = ['referred', 'assessment', 'allocating', 'active'];
 
@@ -110,6 +110,17 @@ export function PlanPage({ planId }: { planId: string }) {
                 Providers see her name and contact details only after accepting an allocation, and only while her consent covers contact details; her address only if she asked for
                 letters. Every read is in the audit log.
               </p>
+              {coordinator && (
+                <ContactCorrectionForm
+                  key={JSON.stringify(plan.participant)}
+                  planId={plan.planId}
+                  participant={plan.participant}
+                  onDone={(participant) => {
+                    setPlan({ ...plan, participant });
+                    setMessage('Contact details saved.');
+                  }}
+                />
+              )}
             </Section>
           )}
           {plan.deadlines.length > 0 && (
