@@ -46,7 +46,9 @@ export function principalOf(event: APIGatewayProxyEventV2): Principal | undefine
  * - no principal on a non-public route is 401; a role the route does not list is 403;
  * - scope: a provider acts only on its own provider id (any route with {providerId} in its path);
  *   which allocations and plans a provider holds is checked against the plan itself by the domain
- *   (Forbidden) and by the allocation read, since only the plan knows;
+ *   (Forbidden) and by the allocation reads, since only the plan knows; her identity goes to a
+ *   provider only through GET /allocations/{id}/participant, which also needs the allocation
+ *   accepted and her consent to cover contact details (lib/domain/participant-share.ts);
  * - commissioners are listed only on aggregate routes, so they can never reach a plan.
  */
 export function authorise(event: APIGatewayProxyEventV2, route: Route, params: Record<string, string> = {}): Principal | undefined {
