@@ -6,7 +6,8 @@
  *
  *  - DynamoDB requests fail at random (FAULTS_RATE, default 22%): ThrottlingException,
  *    ProvisionedThroughputExceededException and InternalServerError, before the SDK's own retries,
- *    and a share of the InternalServerErrors after the write was applied (the answer lost);
+ *    and a share of the InternalServerErrors after the write was applied (the answer lost); half the
+ *    faults drawn for a BatchWriteItem write its first half and hand the rest back as UnprocessedItems;
  *  - the process is killed and restarted on the same data directory, twice during the cohort and
  *    once during the follow-ups, with commands in flight (from the kill on, the old process reaches
  *    the store no more);
@@ -466,6 +467,8 @@ describe(`faults: ${PLANS} plans, ${Math.round(FAULT_RATE * 100)}% storage fault
     };
     expect(problems.slice(0, 20)).toEqual([]);
     expect(total).toBeGreaterThan(PLANS * 3);
+    // History and feed entries went in batches, some of them handed back in part and resent.
+    expect(faults.counts.byKind['UnprocessedItems (part of a batch)']).toBeGreaterThan(0);
   });
 
   it('holds on each service’s capacity exactly the live (offered or accepted) allocations', async () => {

@@ -23,7 +23,7 @@ export function seeded(seed: number): () => number {
   };
 }
 
-export type StorageFaultKind = 'ThrottlingException' | 'ProvisionedThroughputExceededException' | 'InternalServerError' | 'InternalServerError (after the write)';
+export type StorageFaultKind = 'ThrottlingException' | 'ProvisionedThroughputExceededException' | 'InternalServerError' | 'InternalServerError (after the write)' | 'UnprocessedItems (part of a batch)';
 
 export interface StorageFaultCounts {
   /** Requests while faults were on (the setup, the checkpoint and the final drain run without). */
@@ -53,7 +53,7 @@ export class StorageFaults {
   readonly counts: StorageFaultCounts = {
     requests: 0,
     injected: 0,
-    byKind: { ThrottlingException: 0, ProvisionedThroughputExceededException: 0, InternalServerError: 0, 'InternalServerError (after the write)': 0 },
+    byKind: { ThrottlingException: 0, ProvisionedThroughputExceededException: 0, InternalServerError: 0, 'InternalServerError (after the write)': 0, 'UnprocessedItems (part of a batch)': 0 },
     byCommand: {},
     afterKill: 0,
   };
@@ -100,6 +100,18 @@ export class StorageFaults {
           await send(() => next(args));
           this.counts.byKind['InternalServerError (after the write)'] += 1;
           throw awsError('InternalServerError', 500);
+        }
+        if (command === 'BatchWriteItemCommand' && this.random() < 0.5) {
+          // Throttled in part, as DynamoDB does it: the first half written, the rest handed back unprocessed.
+          // This middleware runs before the document client marshals, so input and output are plain objects.
+          this.counts.byKind['UnprocessedItems (part of a batch)'] += 1;
+          const input = (args as { input: { RequestItems: Record<string, unknown[]> } }).input;
+          const [table, requests] = Object.entries(input.RequestItems)[0] as [string, unknown[]];
+          const written = Math.floor(requests.length / 2);
+          const unprocessed = { UnprocessedItems: { [table]: requests.slice(written) } };
+          if (written === 0) return { response: {}, output: { ...unprocessed, $metadata: {} } } as never;
+          const out = (await send(() => next({ ...args, input: { ...input, RequestItems: { [table]: requests.slice(0, written) } } } as never))) as { output: object };
+          return { ...out, output: { ...out.output, ...unprocessed } } as never;
         }
         const kind: StorageFaultKind = draw < this.ambiguousShare + (1 - this.ambiguousShare) * 0.45 ? 'ThrottlingException' : draw < this.ambiguousShare + (1 - this.ambiguousShare) * 0.8 ? 'ProvisionedThroughputExceededException' : 'InternalServerError';
         this.counts.byKind[kind] += 1;
