@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { createTableInput } from '../adapters/dynamodb/table-definition.ts';
-import { closeDynalite, DYNALITE_TIMINGS, type ChildMessage, type DynaliteChildOptions, type ParentMessage } from './dynalite-child-protocol.ts';
+import { closeDynalite, DYNALITE_TIMINGS, type ChildMessage, type DynaliteChildOptions, type ParentMessage } from './dynalite-child-protocol.js';
 
 export class DataDirectoryTooOld extends Error {
   constructor(message: string) {
@@ -93,7 +93,7 @@ export const LOCAL_AWS = {
   },
 } as const;
 
-const CHILD_MODULE = new URL('./dynalite-child.ts', import.meta.url);
+const CHILD_MODULE = new URL('./dynalite-child.js', import.meta.url);
 
 /**
  * The child's environment: glibc gives every thread that mallocs its own arena (up to 8 per core), and
@@ -102,7 +102,7 @@ const CHILD_MODULE = new URL('./dynalite-child.ts', import.meta.url);
  */
 const childEnv = () => ({ ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' });
 
-/** Fork lib/local/dynalite-child.ts and wait for the port it listens on. */
+/** Fork lib/local/dynalite-child.js and wait for the port it listens on. */
 async function forkDynalite(options: DynaliteChildOptions): Promise<{ child: ChildProcess; port: number }> {
   // execArgv: none of ours (--expose-gc, --inspect, a test runner's loaders) belong in the store's process.
   const child = fork(CHILD_MODULE, [JSON.stringify(options)], { execArgv: [], env: childEnv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });

@@ -1,5 +1,5 @@
 /**
- * The local store's process: dynalite runs in a child process of the stack (lib/local/dynalite-child.ts).
+ * The local store's process: dynalite runs in a child process of the stack (lib/local/dynalite-child.js).
  * It must never outlive the stack, close LevelDB cleanly so a data directory opens again, and a stack
  * stopped under load must let what is in flight finish: every caller gets a real answer or a refused
  * connection, never a 500 from a store closed under it.

@@ -1,33 +1,39 @@
+/* global process, console */
 /**
  * dynalite in a process of its own, forked by `startLocalStore` (lib/local/dynalite-server.ts) so that
- * its request handling and LevelDB work run on the second core instead of the stack's thread.
+ * its request handling and LevelDB work run on the second core instead of the stack's thread. Plain
+ * JavaScript: see dynalite-child-protocol.js.
  *
- * Protocol over the IPC channel: the parent passes the options as argv[2] (JSON); this process answers
- * `{ type: 'listening', port }` once dynalite listens on 127.0.0.1, or `{ type: 'failed', message }`.
- * `{ type: 'close' }` from the parent closes dynalite (and with it LevelDB) and answers `{ type: 'closed' }`
- * before exiting.
+ * Protocol over the IPC channel: the parent passes the options (DynaliteChildOptions) as argv[2] (JSON);
+ * this process answers `{ type: 'listening', port }` once dynalite listens on 127.0.0.1, or
+ * `{ type: 'failed', message }`. `{ type: 'close' }` from the parent closes dynalite (and with it
+ * LevelDB) and answers `{ type: 'closed' }` before exiting.
  *
  * It never outlives the stack: when the IPC channel goes (the parent exited, crashed or was killed with
  * SIGKILL) it closes LevelDB and exits. SIGINT is ignored: Ctrl-C reaches the whole process group, and
  * the parent first lets the requests in flight finish, then closes this store.
  */
-import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
-import { closeDynalite, DYNALITE_TIMINGS, type ChildMessage, type DynaliteChildOptions, type ParentMessage } from './dynalite-child-protocol.ts';
+import { closeDynalite, DYNALITE_TIMINGS } from './dynalite-child-protocol.js';
 
-const options = JSON.parse(process.argv[2] ?? '{}') as DynaliteChildOptions;
+/** @type {import('./dynalite-child-protocol.js').DynaliteChildOptions} */
+const options = JSON.parse(process.argv[2] ?? '{}');
 const server = dynalite({ ...(options.path ? { path: options.path } : {}), ...DYNALITE_TIMINGS });
-const tell = (message: ChildMessage) => new Promise<void>((resolve) => (process.connected && process.send ? process.send(message, () => resolve()) : resolve()));
 
-let closing: Promise<void> | undefined;
-function shutdown(why: string, answer: boolean): Promise<void> {
+/** @param {import('./dynalite-child-protocol.js').ChildMessage} message */
+const tell = (message) => new Promise((resolve) => (process.connected && process.send ? process.send(message, () => resolve()) : resolve()));
+
+/** @type {Promise<void> | undefined} */
+let closing;
+/** @param {string} why @param {boolean} answer */
+function shutdown(why, answer) {
   closing ??= (async () => {
     let code = 0;
     try {
       await closeDynalite(server);
     } catch (error) {
       code = 1;
-      console.error(`local store (${why}): closing dynalite failed:`, (error as Error).message);
+      console.error(`local store (${why}): closing dynalite failed:`, error.message);
     }
     if (answer) await tell({ type: 'closed' });
     process.exit(code);
@@ -38,7 +44,7 @@ function shutdown(why: string, answer: boolean): Promise<void> {
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => void shutdown('SIGTERM', false));
 process.on('disconnect', () => void shutdown('the stack is gone', false));
-process.on('message', (message: ParentMessage) => {
+process.on('message', (/** @type {import('./dynalite-child-protocol.js').ParentMessage} */ message) => {
   if (message?.type === 'close') void shutdown('asked to close', true);
 });
 // A request that dynalite was serving when LevelDB closed throws "Database is closed" outside any caller;
@@ -49,9 +55,9 @@ process.on('uncaughtException', (error) => {
   process.exit(1);
 });
 
-server.once('error', (error: Error) => {
+server.once('error', (error) => {
   void tell({ type: 'failed', message: error.message }).then(() => process.exit(1));
 });
 server.listen(0, '127.0.0.1', () => {
-  void tell({ type: 'listening', port: (server.address() as AddressInfo).port });
+  void tell({ type: 'listening', port: /** @type {import('node:net').AddressInfo} */ (server.address()).port });
 });

@@ -1,0 +1,17 @@
+import type { Server } from 'node:http';
+
+/** Tables are usable at once (dynalite's defaults keep them CREATING for half a second). */
+export declare const DYNALITE_TIMINGS: { readonly createTableMs: 0; readonly deleteTableMs: 0; readonly updateTableMs: 0 };
+
+export interface DynaliteChildOptions {
+  /** LevelDB directory; absent: in memory. */
+  path?: string;
+}
+
+/** From the child: its port once dynalite listens, or why it could not; `closed` once LevelDB is closed. */
+export type ChildMessage = { type: 'listening'; port: number } | { type: 'failed'; message: string } | { type: 'closed' };
+/** From the stack. */
+export type ParentMessage = { type: 'close' };
+
+/** Stop accepting connections, let the requests in flight finish (up to `graceMs`), then close LevelDB. */
+export declare function closeDynalite(server: Server, graceMs?: number): Promise<void>;

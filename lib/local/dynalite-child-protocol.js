@@ -1,0 +1,28 @@
+/* global setTimeout */
+/**
+ * What the stack (lib/local/dynalite-server.ts) and the dynalite process it forks
+ * (lib/local/dynalite-child.js) share; types in dynalite-child-protocol.d.ts.
+ *
+ * Plain JavaScript, like the child, so that the child process loads no TypeScript: Node's type stripping
+ * costs about 17 MB of resident memory per process, and the child's memory counts in the stack's total.
+ */
+
+/** Tables are usable at once (dynalite's defaults keep them CREATING for half a second). */
+export const DYNALITE_TIMINGS = Object.freeze({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+
+/**
+ * Stop accepting connections, let the requests in flight finish (up to `graceMs`), then close LevelDB
+ * (dynalite's server.close does that once the last connection is gone).
+ * @param {import('node:http').Server} server
+ * @param {number} [graceMs]
+ * @returns {Promise<void>}
+ */
+export function closeDynalite(server, graceMs = 2_000) {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    // Idle keep-alive connections would hold the close forever; busy ones get `graceMs` to answer.
+    server.closeIdleConnections();
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    force.unref();
+  });
+}
