@@ -39,7 +39,9 @@ const log = (message: string) => process.stderr.write(`[${((Date.now() - started
 function child<T>(mode: 'seed' | 'measure', options: SeedOptions | MeasureOptions): Promise<T> {
   return new Promise((resolve, reject) => {
     // --expose-gc: the measurement reads the heap after a full collection too.
-    const p = fork(join(import.meta.dirname, 'scale.ts'), [mode, JSON.stringify(options)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['--expose-gc'] });
+    // MALLOC_ARENA_MAX=2 as `wraparound start` sets it for itself (bin/wraparound.ts).
+    const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+    const p = fork(join(import.meta.dirname, 'scale.ts'), [mode, JSON.stringify(options)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['--expose-gc'], env });
     let result: T | undefined;
     p.on('message', (message) => (result = message as T));
     p.on('error', reject);
@@ -207,11 +209,12 @@ function report(m: ReturnType<typeof machine>, t: ThroughputResult | undefined, 
     const base = empty?.memory.totalPeakBytes;
     out.push(
       table(
-        ['plans', 'total peak MB', 'sampled total MB', 'over empty MB', 'stack peak MB', 'anon MB', 'file MB', 'dynalite peak MB', 'anon MB', 'file MB', 'after load MB', 'V8 heap reserved MB', 'heap used MB', 'live after GC MB', 'total incl. brute force MB'],
+        ['plans', 'total peak MB', 'sampled total MB', 'sampled total PSS MB', 'over empty MB', 'stack peak MB', 'anon MB', 'file MB', 'dynalite peak MB', 'anon MB', 'file MB', 'after load MB', 'V8 heap reserved MB', 'heap used MB', 'live after GC MB', 'total incl. brute force MB'],
         rows.map(({ plans, measure: x }) => [
           plans === 0 ? '0 (empty)' : fmt(plans),
           fmt(x.memory.totalPeakBytes / MB),
           fmt(x.memory.sampledTotalPeakBytes / MB),
+          fmt(x.memory.sampledTotalPssBytes / MB),
           base === undefined ? '—' : fmt((x.memory.totalPeakBytes - base) / MB),
           fmt(x.memory.peakBytes / MB),
           fmt(x.memory.peakAnonBytes / MB),
@@ -227,7 +230,7 @@ function report(m: ReturnType<typeof machine>, t: ThroughputResult | undefined, 
         ]),
       ),
     );
-    out.push(`   dynalite ran ${scale[0]?.measure.storeProcess === 'child' ? 'in a child process' : 'in the stack\'s process'}. Total = the two processes' VmHWM added (their peaks need not coincide: at most this); sampled = the largest sum of their RSS every 25 ms (at least this); anon and file = sampled peaks.`);
+    out.push(`   dynalite ran ${scale[0]?.measure.storeProcess === 'child' ? 'in a child process' : 'in the stack\'s process'}. Total = the two processes' VmHWM added (their peaks need not coincide: at most this); sampled = the largest sum of their RSS every 25 ms (at least this); PSS = the same with the pages both share (the Node executable) counted once, every 250 ms; anon and file = sampled peaks.`);
   }
   if (bundles) {
     out.push('', `6a. Lambda bundles (cdk synth --quiet, ${fmt(bundles.synthMs / 1000, 1)} s; minified index.mjs)`);

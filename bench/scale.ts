@@ -71,6 +71,8 @@ export interface MeasureResult {
     totalPeakBytes: number;
     /** The largest sum of the two processes' RSS sampled every 25 ms (at least this). */
     sampledTotalPeakBytes: number;
+    /** The largest sum of their PSS, sampled every 250 ms: shared pages (the Node executable both map) counted once. */
+    sampledTotalPssBytes: number;
     /** The stack's own process (VmHWM). */
     peakBytes: number;
     /** The dynalite child process (VmHWM), its anonymous and file-backed (LevelDB's mmapped tables) peaks; 0 in process. */
@@ -297,6 +299,7 @@ async function measure(options: MeasureOptions): Promise<MeasureResult> {
     const memory = {
       totalPeakBytes: peakBytes + childPeakBytes,
       sampledTotalPeakBytes: peaks.totalRss,
+      sampledTotalPssBytes: peaks.totalPss,
       peakBytes,
       childPeakBytes,
       childPeakAnonBytes: peaks.childAnon,

@@ -56,6 +56,20 @@ export function processMemory(pid: number): { rss: number; peak: number; anon: n
   }
 }
 
+/**
+ * Proportional set size of a process (/proc/<pid>/smaps_rollup): its resident memory with every page it
+ * shares (the Node executable's code, mapped by the stack and its dynalite child alike) divided among the
+ * processes sharing it, so the PSS of two processes add up to the memory they really hold.
+ */
+export function proportionalMemory(pid: number | 'self'): number | undefined {
+  try {
+    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU time (user + system, ms) another process has used so far, from /proc/<pid>/stat (10 ms resolution). */
 export function processCpuMs(pid: number): number | undefined {
   try {
@@ -75,8 +89,11 @@ export function processCpuMs(pid: number): number | undefined {
  */
 export function rssSampler(everyMs = 100) {
   let childPid: number | undefined;
-  const peaks = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, anon: 0, file: 0, childRss: 0, childAnon: 0, childFile: 0, totalRss: 0 };
+  const peaks = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, anon: 0, file: 0, childRss: 0, childAnon: 0, childFile: 0, totalRss: 0, totalPss: 0 };
+  let samples = 0;
   const sample = () => {
+    // PSS walks every mapping in the kernel: every 10th sample is often enough.
+    if (samples++ % 10 === 0) peaks.totalPss = Math.max(peaks.totalPss, (proportionalMemory('self') ?? 0) + (childPid === undefined ? 0 : (proportionalMemory(childPid) ?? 0)));
     const u = process.memoryUsage();
     const r = residentMemory();
     const c = childPid === undefined ? undefined : processMemory(childPid);
