@@ -39,7 +39,9 @@ import { roomyProvidersFile } from '../fuzz/targets.ts';
 import { PROVIDERS } from '../support/http.ts';
 import { PatientClient, type CommandRecord } from './client.ts';
 import { monthsAfter, runPlan, type Actors, type CohortContext } from './cohort.ts';
-import { flakyPublisher, seeded, StorageFaults, WebhookReceiver, type PublisherCounts } from './inject.ts';
+import { flakyPublisher, StorageFaults, WebhookReceiver, type PublisherCounts } from './inject.ts';
+// mulberry32, seeded: a failing run replays with the same draws.
+import { mulberry32 as seeded } from '../../lib/simulate/prng.ts';
 
 const PLANS = Number(process.env.FAULTS_PLANS ?? 60);
 const FAULT_RATE = Number(process.env.FAULTS_RATE ?? 0.22);

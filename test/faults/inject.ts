@@ -2,7 +2,8 @@
  * Fault injection for the embedded stack: storage errors and throttling on the DynamoDB document
  * client (an AWS SDK middleware, before the SDK's own retries, so the application sees every one),
  * a kill switch that stops a "dead" process from touching the store, a failing publisher, and a
- * webhook receiver that can be down. Every draw comes from a seeded PRNG.
+ * webhook receiver that can be down. Every draw comes from the random function the suite passes in
+ * (seeded mulberry32 from lib/simulate/prng.ts, so a failing run replays with the same draws).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,18 +11,6 @@ import { Webhook } from 'standardwebhooks';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventPublisher } from '../../lib/adapters/events/publisher.ts';
 import type { PlanEvent } from '../../lib/domain/schemas.ts';
-
-/** mulberry32: small, fast, seeded; a failing run replays with the same draws. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export type StorageFaultKind = 'ThrottlingException' | 'ProvisionedThroughputExceededException' | 'InternalServerError' | 'InternalServerError (after the write)' | 'UnprocessedItems (part of a batch)';
 

@@ -16,22 +16,12 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventPublisher } from '../../lib/adapters/events/publisher.ts';
 import { startEmbeddedStack } from '../../lib/local/embedded-stack.ts';
+// mulberry32, seeded: a failing run can be replayed with the same draws.
+import { mulberry32 as seeded } from '../../lib/simulate/prng.ts';
 import { anotherParticipant, consent, controllableClock, referral, wrapStack, PROVIDERS, type Json, type TestStack } from '../support/http.ts';
 
 const PLANS = 200;
 const PUBLISH_FAILURE_RATE = 0.4;
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with the same draws. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Received {
   path: string;
