@@ -101,7 +101,9 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 };
 
 // cacheAnswers off: every GET /metrics below is worked out afresh, as the first one after a save is.
-const stackOptions = (dataDir: string) => ({ dataDir, port: 0, sweepIntervalMs: 0, webhooks: { intervalMs: 0 }, webDistDir: false as const, metrics: { cacheAnswers: false } });
+// BENCH_STORE_PROCESS=in-process puts dynalite back on the stack's thread, to compare (default: a child process, as `wraparound start` runs it).
+const storeProcess = process.env.BENCH_STORE_PROCESS === 'in-process' ? ('in-process' as const) : ('child' as const);
+const stackOptions = (dataDir: string) => ({ dataDir, port: 0, sweepIntervalMs: 0, webhooks: { intervalMs: 0 }, webDistDir: false as const, metrics: { cacheAnswers: false }, storeProcess });
 
 function log(message: string) {
   process.stderr.write(`  [scale] ${message}\n`);
