@@ -1,4 +1,4 @@
-import { useContext, useState } from 'react';
+import { useState } from 'react';
 import {
   ADJUSTMENTS,
   CONSENT_METHODS,
@@ -14,13 +14,15 @@ import {
 } from '../domain.ts';
 import { Checkbox, Checkboxes, ExactErrors, fieldId, options, Radios, Select, TextArea, TextInput } from '../forms.tsx';
 import { londonDay } from '../format.ts';
-import { AppContext } from '../ui.tsx';
+import { useApp } from '../ui.tsx';
 import { CommandForm, usePlan, usePlanCommand } from './plan-kit.tsx';
 
-/** Today in London by the server's clock (which may be simulated). */
+/**
+ * Today in London by the server's clock (which may be simulated), as the signed-in app last read it:
+ * render stays pure (no clock read of its own), and the forms are only ever inside the signed-in app.
+ */
 export function useToday(): string {
-  const app = useContext(AppContext);
-  return londonDay(app?.now ?? Date.now());
+  return londonDay(useApp().now);
 }
 
 export function ConsentForm() {
