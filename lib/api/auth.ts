@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { problem } from './http.ts';
 import { ProviderId } from '../domain/schemas.ts';
-import type { Role, Route } from './routes.ts';
+import { GROUP_OF_ROLE, type Role, type Route } from './routes.ts';
 
 /** Who is calling, from the claims a Cognito JWT authorizer passes on (or the embedded gateway). */
 export interface Principal {
@@ -13,13 +13,7 @@ export interface Principal {
   providerId?: string;
 }
 
-/** Cognito group name for each role. */
-export const GROUP_OF_ROLE: Record<Role, string> = {
-  coordinator: 'coordinators',
-  'team-lead': 'team-leads',
-  provider: 'providers',
-  commissioner: 'commissioners',
-};
+export { GROUP_OF_ROLE };
 const ROLE_OF_GROUP = new Map(Object.entries(GROUP_OF_ROLE).map(([role, group]) => [group, role as Role]));
 
 /** API Gateway passes `cognito:groups` as "[a b]" or "a,b"; a local token may carry an array. */

@@ -5,6 +5,13 @@
  */
 export const ROLES = ['coordinator', 'team-lead', 'provider', 'commissioner'] as const;
 export type Role = (typeof ROLES)[number];
+/** Cognito group name for each role (the web app reads a person's role from her groups with it too). */
+export const GROUP_OF_ROLE: Record<Role, string> = {
+  coordinator: 'coordinators',
+  'team-lead': 'team-leads',
+  provider: 'providers',
+  commissioner: 'commissioners',
+};
 
 export const API_FUNCTIONS = ['api-commands', 'api-queries', 'api-directory', 'api-providers', 'api-metrics'] as const;
 export type ApiFunctionName = (typeof API_FUNCTIONS)[number];

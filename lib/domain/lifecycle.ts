@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STAGES } from './vocabulary.ts';
 
 /**
  * The lifecycle table: the one place that says which command may be sent in which stage, by whom,
@@ -7,7 +8,7 @@ import { z } from 'zod';
  */
 
 /** `none` is the stage of a plan that does not exist yet: only `refer` is allowed there. */
-export const STAGES = ['none', 'referred', 'assessment', 'allocating', 'active', 'exited', 'closed', 'withdrawn'] as const;
+export { STAGES };
 export const Stage = z.enum(STAGES);
 export type Stage = z.infer<typeof Stage>;
 export const TERMINAL_STAGES: readonly Stage[] = ['closed', 'withdrawn'];

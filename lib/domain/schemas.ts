@@ -1,6 +1,22 @@
 import { z } from 'zod';
 import { LocalAuthority, NeedDomain, ReferralSource } from './taxonomy.ts';
 import { Stage, type CommandName } from './lifecycle.ts';
+import {
+  ADJUSTMENTS,
+  CONSENT_METHODS,
+  CONTACT_KINDS,
+  DATA_CATEGORIES,
+  DECLINE_REASONS,
+  DOMESTIC_ABUSE_RISK,
+  END_OUTCOMES,
+  EXIT_REASONS,
+  NEED_LEVELS,
+  REOFFENDED,
+  REVIEW_OUTCOMES,
+  WITHDRAW_REASONS,
+} from './vocabulary.ts';
+
+export { ADJUSTMENTS, CONTACT_KINDS, DATA_CATEGORIES, DECLINE_REASONS, END_OUTCOMES, EXIT_REASONS, WITHDRAW_REASONS };
 
 /**
  * zod is the single source of every shape: TypeScript types, request validation, the OpenAPI
@@ -130,20 +146,18 @@ export const RecordReferralPayload = z.strictObject({
   previousPlanIds: z.array(PlanId).max(50).default([]),
 });
 
-export const DATA_CATEGORIES = ['needs', 'risks', 'adjustments', 'contact-details', 'offending'] as const;
 export const RecordConsentPayload = z.strictObject({
   scope: z.strictObject({
     shareWithProviders: z.boolean(),
     dataCategories: z.array(z.enum(DATA_CATEGORIES)).max(DATA_CATEGORIES.length).default(['needs']),
   }),
   givenAt: IsoDate,
-  method: z.enum(['written', 'verbal', 'digital']),
+  method: z.enum(CONSENT_METHODS),
 });
 
-export const WITHDRAW_REASONS = ['not-eligible', 'declined-support', 'unreachable', 'other'] as const;
 export const WithdrawPayload = z.strictObject({ reason: z.enum(WITHDRAW_REASONS), note: Note.optional() });
 
-export const NeedLevel = z.enum(['low', 'medium', 'high']);
+export const NeedLevel = z.enum(NEED_LEVELS);
 export const AssessedNeed = z.strictObject({
   domain: NeedDomain,
   level: NeedLevel,
@@ -153,11 +167,10 @@ export const AssessedNeed = z.strictObject({
 export type AssessedNeed = z.infer<typeof AssessedNeed>;
 
 export const Risks = z.strictObject({
-  domesticAbuse: z.enum(['none', 'standard', 'medium', 'high']).default('none'),
+  domesticAbuse: z.enum(DOMESTIC_ABUSE_RISK).default('none'),
   selfHarm: z.boolean().default(false),
   safeguardingChildren: z.boolean().default(false),
 });
-export const ADJUSTMENTS = ['neurodiversity', 'learning-difficulty', 'brain-injury', 'language', 'female-worker'] as const;
 
 const uniqueDomains = (needs: readonly { domain: string }[]) => new Set(needs.map((n) => n.domain)).size === needs.length;
 
@@ -175,15 +188,11 @@ export const OfferManuallyPayload = z.strictObject({
 
 export const ActivatePayload = z.strictObject({ reason: Note });
 
-export const DECLINE_REASONS = ['capacity', 'eligibility', 'risk', 'location', 'other'] as const;
 export const DeclineOfferPayload = z.strictObject({ reason: z.enum(DECLINE_REASONS), note: Note.optional() });
 export const AcceptOfferPayload = z.strictObject({ note: Note.optional() });
-export const CONTACT_KINDS = ['attended', 'missed', 'cancelled'] as const;
 export const RecordContactPayload = z.strictObject({ date: IsoDate, kind: z.enum(CONTACT_KINDS) });
-export const END_OUTCOMES = ['completed', 'partially-completed', 'disengaged', 'not-needed', 'other'] as const;
 export const EndAllocationPayload = z.strictObject({ outcome: z.enum(END_OUTCOMES), note: Note.optional() });
 
-export const EXIT_REASONS = ['completed', 'transferred', 'disengaged', 'moved-away', 'custody', 'other'] as const;
 export const ExitReason = z.enum(EXIT_REASONS);
 export const Score = z.number().int().min(1).max(10);
 export const REVIEW_ATTENDEE_ROLES = ['participant', 'coordinator', 'provider', 'judge'] as const;
@@ -191,7 +200,7 @@ export const RecordReviewPayload = z
   .strictObject({
     date: IsoDate.optional(),
     scores: z.partialRecord(NeedDomain, Score).refine((s) => Object.keys(s).length > 0, 'score at least one need domain'),
-    outcome: z.enum(['continue', 'adjust', 'exit']),
+    outcome: z.enum(REVIEW_OUTCOMES),
     exitReason: ExitReason.optional(),
     addNeeds: z.array(AssessedNeed).max(14).refine(uniqueDomains, 'each need domain may appear only once').optional(),
     closeNeeds: z.array(NeedDomain).max(14).optional(),
@@ -218,7 +227,7 @@ export const RecordReviewPayload = z
 
 export const ExitPayload = z.strictObject({ reason: ExitReason, note: Note.optional() });
 export const WithdrawConsentPayload = z.strictObject({ note: Note.optional() });
-export const RecordFollowUpPayload = z.strictObject({ month: z.union([z.literal(6), z.literal(12)]), reoffended: z.enum(['yes', 'no', 'unknown']) });
+export const RecordFollowUpPayload = z.strictObject({ month: z.union([z.literal(6), z.literal(12)]), reoffended: z.enum(REOFFENDED) });
 /** Timer commands name the deadline they fire for, so a stale timer changes nothing. */
 export const TimerPayload = z.strictObject({ deadlineId: z.string().min(1).max(80) });
 
@@ -294,7 +303,7 @@ export const Review = z.object({
   reviewNumber: z.number().int().min(1),
   date: IsoDate,
   scores: z.partialRecord(NeedDomain, Score),
-  outcome: z.enum(['continue', 'adjust', 'exit']),
+  outcome: z.enum(REVIEW_OUTCOMES),
   participantWords: z.string().optional(),
   attendees: z.array(z.object({ role: z.enum(REVIEW_ATTENDEE_ROLES), providerId: ProviderId.optional() })).default([]),
   /** How many of the plan's contacts had been recorded by this review: the next review counts from here. */
@@ -303,7 +312,7 @@ export const Review = z.object({
   recordedAt: IsoDateTime,
 });
 export const Contact = z.object({ allocationId: AllocationId, providerId: ProviderId, date: IsoDate, kind: z.enum(CONTACT_KINDS), recordedAt: IsoDateTime });
-export const FollowUp = z.object({ month: z.union([z.literal(6), z.literal(12)]), reoffended: z.enum(['yes', 'no', 'unknown']), recordedAt: IsoDateTime });
+export const FollowUp = z.object({ month: z.union([z.literal(6), z.literal(12)]), reoffended: z.enum(REOFFENDED), recordedAt: IsoDateTime });
 
 export const PlanEvent = z.object({
   id: z.string().describe('Unique event id; consumers dedupe on it'),
@@ -338,7 +347,7 @@ export const Plan = z.object({
     .object({
       scope: z.object({ shareWithProviders: z.boolean(), dataCategories: z.array(z.enum(DATA_CATEGORIES)) }),
       givenAt: IsoDate,
-      method: z.enum(['written', 'verbal', 'digital']),
+      method: z.enum(CONSENT_METHODS),
       recordedAt: IsoDateTime,
       withdrawnAt: IsoDateTime.optional(),
     })

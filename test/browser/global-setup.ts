@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import { CHROMIUM } from './support.ts';
+import { REPO, sharedModulesOfWebApp } from './web-imports.ts';
 
 const WEB = fileURLToPath(new URL('../../web/', import.meta.url));
 
@@ -22,7 +23,9 @@ async function newest(path: string): Promise<number> {
 export default async function setup() {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH).`);
   const index = join(WEB, 'dist', 'index.html');
-  const sources = Math.max(...(await Promise.all(['src', 'public', 'index.html', 'vite.config.ts'].map((p) => newest(join(WEB, p))))));
+  // The app's own files and the shared modules it imports from lib/ (the API's lists).
+  const inputs = [...['src', 'public', 'index.html', 'vite.config.ts'].map((p) => join(WEB, p)), ...sharedModulesOfWebApp().map((p) => join(REPO, p))];
+  const sources = Math.max(...(await Promise.all(inputs.map((p) => newest(p)))));
   if (existsSync(index) && (await stat(index)).mtimeMs >= sources) return;
   const started = Date.now();
   await build({ root: WEB, configFile: join(WEB, 'vite.config.ts'), logLevel: 'warn' });

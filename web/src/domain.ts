@@ -1,24 +1,30 @@
 /**
- * The vocabulary of the API, with the words people read. The lists mirror lib/domain (the browser
- * bundle does not carry zod); test/browser/web-constants.test.ts keeps them in step.
+ * The vocabulary of the API, with the words people read. The lists are the API's own, imported from
+ * modules with no imports of their own (no zod, nothing of Node), so the browser bundle carries them
+ * as they are; test/browser/web-constants.test.ts keeps it that way.
  */
+import { DIMENSIONS } from '../../lib/domain/metrics/definitions.ts';
+import { NEED_DOMAINS, STAGES as ALL_STAGES } from '../../lib/domain/vocabulary.ts';
 
-export const NEED_DOMAINS = [
-  'accommodation',
-  'education-training-employment',
-  'physical-health',
-  'mental-health',
-  'substance-misuse',
-  'alcohol',
-  'finance-benefit-debt',
-  'children-families',
-  'thinking-behaviour',
-  'domestic-abuse',
-  'sexual-exploitation',
-  'trauma',
-  'emotional-resilience',
-  'interpersonal-skills',
-] as const;
+export {
+  ADJUSTMENTS,
+  CONSENT_METHODS,
+  CONTACT_KINDS,
+  DATA_CATEGORIES,
+  DECLINE_REASONS,
+  DOMESTIC_ABUSE_RISK,
+  END_OUTCOMES,
+  EXIT_REASONS,
+  LOCAL_AUTHORITIES,
+  NEED_DOMAINS,
+  NEED_LEVELS,
+  REFERRAL_SOURCES,
+  REOFFENDED,
+  REVIEW_OUTCOMES,
+  WITHDRAW_REASONS,
+} from '../../lib/domain/vocabulary.ts';
+export { GROUP_OF_ROLE, ROLES, type Role } from '../../lib/api/routes.ts';
+
 export type NeedDomain = (typeof NEED_DOMAINS)[number];
 
 const NEED_LABELS: Record<NeedDomain, string> = {
@@ -38,42 +44,11 @@ const NEED_LABELS: Record<NeedDomain, string> = {
   'interpersonal-skills': 'Interpersonal skills',
 };
 
-export const LOCAL_AUTHORITIES = [
-  'birmingham',
-  'coventry',
-  'dudley',
-  'sandwell',
-  'solihull',
-  'walsall',
-  'wolverhampton',
-  'staffordshire',
-  'warwickshire',
-  'worcestershire',
-  'shropshire',
-  'telford-and-wrekin',
-] as const;
-
-export const REFERRAL_SOURCES = ['custody-diversion', 'out-of-court-disposal', 'court', 'problem-solving-court', 'probation', 'self', 'other-agency'] as const;
-export const STAGES = ['referred', 'assessment', 'allocating', 'active', 'exited', 'closed', 'withdrawn'] as const;
+/** Every stage a plan can be in (`none` is the API's word for a plan not referred yet). */
+export const STAGES = ALL_STAGES.filter((s): s is Exclude<(typeof ALL_STAGES)[number], 'none'> => s !== 'none');
 export type Stage = (typeof STAGES)[number];
-export const DATA_CATEGORIES = ['needs', 'risks', 'adjustments', 'contact-details', 'offending'] as const;
-export const CONSENT_METHODS = ['written', 'verbal', 'digital'] as const;
-export const WITHDRAW_REASONS = ['not-eligible', 'declined-support', 'unreachable', 'other'] as const;
-export const NEED_LEVELS = ['low', 'medium', 'high'] as const;
-export const DOMESTIC_ABUSE_RISK = ['none', 'standard', 'medium', 'high'] as const;
-export const ADJUSTMENTS = ['neurodiversity', 'learning-difficulty', 'brain-injury', 'language', 'female-worker'] as const;
-export const DECLINE_REASONS = ['capacity', 'eligibility', 'risk', 'location', 'other'] as const;
-export const CONTACT_KINDS = ['attended', 'missed', 'cancelled'] as const;
-export const END_OUTCOMES = ['completed', 'partially-completed', 'disengaged', 'not-needed', 'other'] as const;
-export const EXIT_REASONS = ['completed', 'transferred', 'disengaged', 'moved-away', 'custody', 'other'] as const;
-export const REVIEW_OUTCOMES = ['continue', 'adjust', 'exit'] as const;
-export const REOFFENDED = ['no', 'yes', 'unknown'] as const;
-export const METRIC_DIMENSIONS = ['provider', 'localAuthority', 'needDomain', 'referralSource', 'month'] as const;
+export const METRIC_DIMENSIONS = DIMENSIONS;
 export type MetricDimension = (typeof METRIC_DIMENSIONS)[number];
-export const ROLES = ['coordinator', 'team-lead', 'provider', 'commissioner'] as const;
-export type Role = (typeof ROLES)[number];
-/** Cognito group of each role (lib/api/auth.ts). */
-export const GROUP_OF_ROLE: Record<Role, string> = { coordinator: 'coordinators', 'team-lead': 'team-leads', provider: 'providers', commissioner: 'commissioners' };
 
 const SPECIAL: Record<string, string> = {
   'telford-and-wrekin': 'Telford and Wrekin',

@@ -1,0 +1,73 @@
+/**
+ * The API's fixed lists of values, each once. Plain arrays with no imports at all: the zod schemas
+ * (taxonomy.ts, schemas.ts, lifecycle.ts) are built from them, and the web app's bundle
+ * imports them as they are, without zod (web/src/domain.ts).
+ */
+
+/**
+ * Need domains: the reducing-reoffending pathways, the women's pathways and New Chance's specialist
+ * interventions. They double as the HSDS taxonomy terms that tag provider services.
+ */
+export const NEED_DOMAINS = [
+  'accommodation',
+  'education-training-employment',
+  'physical-health',
+  'mental-health',
+  'substance-misuse',
+  'alcohol',
+  'finance-benefit-debt',
+  'children-families',
+  'thinking-behaviour',
+  'domestic-abuse',
+  'sexual-exploitation',
+  'trauma',
+  'emotional-resilience',
+  'interpersonal-skills',
+] as const;
+
+/**
+ * Local authorities the programme takes referrals from: the seven West Midlands Police area
+ * authorities, plus neighbouring ones so an out-of-area referral is recorded (and shows up as a
+ * coverage gap) instead of being refused.
+ */
+export const LOCAL_AUTHORITIES = [
+  'birmingham',
+  'coventry',
+  'dudley',
+  'sandwell',
+  'solihull',
+  'walsall',
+  'wolverhampton',
+  'staffordshire',
+  'warwickshire',
+  'worcestershire',
+  'shropshire',
+  'telford-and-wrekin',
+] as const;
+
+export const REFERRAL_SOURCES = [
+  'custody-diversion',
+  'out-of-court-disposal',
+  'court',
+  'problem-solving-court',
+  'probation',
+  'self',
+  'other-agency',
+] as const;
+
+/** `none` is the stage of a plan that does not exist yet: only `refer` is allowed there. */
+export const STAGES = ['none', 'referred', 'assessment', 'allocating', 'active', 'exited', 'closed', 'withdrawn'] as const;
+
+export const DATA_CATEGORIES = ['needs', 'risks', 'adjustments', 'contact-details', 'offending'] as const;
+export const CONSENT_METHODS = ['written', 'verbal', 'digital'] as const;
+export const WITHDRAW_REASONS = ['not-eligible', 'declined-support', 'unreachable', 'other'] as const;
+export const NEED_LEVELS = ['low', 'medium', 'high'] as const;
+export const DOMESTIC_ABUSE_RISK = ['none', 'standard', 'medium', 'high'] as const;
+export const ADJUSTMENTS = ['neurodiversity', 'learning-difficulty', 'brain-injury', 'language', 'female-worker'] as const;
+export const DECLINE_REASONS = ['capacity', 'eligibility', 'risk', 'location', 'other'] as const;
+export const CONTACT_KINDS = ['attended', 'missed', 'cancelled'] as const;
+export const END_OUTCOMES = ['completed', 'partially-completed', 'disengaged', 'not-needed', 'other'] as const;
+export const EXIT_REASONS = ['completed', 'transferred', 'disengaged', 'moved-away', 'custody', 'other'] as const;
+export const REVIEW_OUTCOMES = ['continue', 'adjust', 'exit'] as const;
+/** In the order the follow-up form offers them. */
+export const REOFFENDED = ['no', 'yes', 'unknown'] as const;
