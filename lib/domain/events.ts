@@ -19,6 +19,7 @@ import {
   WITHDRAW_REASONS,
 } from './schemas.ts';
 import { LocalAuthority, NeedDomain, ReferralSource } from './taxonomy.ts';
+import { CONSENT_METHODS, REVIEW_OUTCOMES } from './vocabulary.ts';
 
 /**
  * The event catalogue: every event type decide() and the Allocate providers step emit, with a zod
@@ -124,7 +125,7 @@ const ConsentRecorded = z.strictObject({
   planRef,
   shareWithProviders: z.boolean(),
   dataCategories: z.array(z.enum(DATA_CATEGORIES)),
-  method: z.enum(['written', 'verbal', 'digital']),
+  method: z.enum(CONSENT_METHODS),
 });
 
 const PlanWithdrawn = z.strictObject({ planRef, reason: z.enum(WITHDRAW_REASONS) });
@@ -165,7 +166,7 @@ const ReviewDue = z.strictObject({
 const ReviewRecorded = z.strictObject({
   planRef,
   reviewNumber: z.number().int().min(1),
-  outcome: z.enum(['continue', 'adjust', 'exit']),
+  outcome: z.enum(REVIEW_OUTCOMES),
   scores: z.partialRecord(NeedDomain, Score),
   attendance: z.strictObject({ attended: z.number().int().min(0), missed: z.number().int().min(0), cancelled: z.number().int().min(0) }),
   attendees: z.array(z.enum(REVIEW_ATTENDEE_ROLES)).describe('The roles that took part; never who'),

@@ -1,6 +1,6 @@
 /**
  * The API's fixed lists of values, each once. Plain arrays with no imports at all: the zod schemas
- * (taxonomy.ts, schemas.ts, lifecycle.ts) are built from them, and the web app's bundle
+ * (taxonomy.ts, schemas.ts, lifecycle.ts, events.ts) are built from them, and the web app's bundle
  * imports them as they are, without zod (web/src/domain.ts).
  */
 
