@@ -91,6 +91,8 @@ export interface ModelledTimes {
 
 export interface CohortCostLine {
   item: string;
+  /** Counted here (false: a figure from the counts and a stated assumption, see ASSUMED). */
+  counted: boolean;
   perPlan: Record<string, number>;
   usdPer1000: number;
 }
@@ -114,6 +116,23 @@ export interface CohortCostResult {
 }
 
 const gbSeconds = (ms: number, mb: number) => (ms / 1000) * (mb / 1024);
+
+/**
+ * What the embedded stack cannot count, derived from what it does count. Assumptions, stated:
+ * prod logs at INFO with state machine logs at ERROR and no execution data (lib/infra/stage-config.ts).
+ */
+export const ASSUMED = {
+  /** X-Ray: one trace per API request and per timer execution (a command's trace covers its execution). */
+  xrayPerTrace: 5.0 / 1e6,
+  /** CloudWatch Logs ingestion, eu-west-2. */
+  logsPerGb: 0.6,
+  /** Per Lambda invocation: Powertools' one INFO line plus the platform's START/END/REPORT lines. */
+  logBytesPerInvocation: 700,
+  /** Per HTTP API request: one access-log line. */
+  logBytesPerApiRequest: 500,
+  /** KMS: the encrypted bus asks KMS once per event put and once per API destination delivery (the table's key is cached). */
+  kmsPerRequest: 0.03 / 10_000,
+} as const;
 
 /** The plan a path names: a plan id, or the plan an allocation id belongs to (`al_<plan>_<n>`). */
 export function planOfPath(path: string): string | undefined {
@@ -400,7 +419,7 @@ function modelTimes(
 
 function priceCohort(p: PlanCounts, t: ModelledTimes): { express: CohortCostResult['express']; standard: CohortCostResult['standard'] } {
   const executions = p.commands + p.timers;
-  const line = (item: string, perPlan: Record<string, number>, usdPerPlan: number): CohortCostLine => ({ item, perPlan, usdPer1000: usdPerPlan * 1000 });
+  const line = (item: string, perPlan: Record<string, number>, usdPerPlan: number, counted = true): CohortCostLine => ({ item, counted, perPlan, usdPer1000: usdPerPlan * 1000 });
   const memory = (fn: string) => FUNCTION_SPECS[fn as keyof typeof FUNCTION_SPECS]?.memoryMb ?? 256;
   const expressBilledMs = Math.ceil(t.executionMs / 100) * 100;
   const steps = line(
@@ -421,6 +440,13 @@ function priceCohort(p: PlanCounts, t: ModelledTimes): { express: CohortCostResu
   const eventBridge = line('EventBridge (events, API destination calls)', { events: p.events, apiDestinationCalls: p.providerEvents }, p.events * PRICES.eventBridgePerEvent + p.providerEvents * PRICES.apiDestinationPerCall);
   const httpRequests = p.commands + p.reads + p.otherWrites;
   const httpApi = line('API Gateway HTTP API', { requests: httpRequests }, httpRequests * PRICES.httpApiPerRequest);
+  const traces = httpRequests + p.timers;
+  const xray = line('X-Ray traces (estimated from the counts)', { traces }, traces * ASSUMED.xrayPerTrace, false);
+  const invocations = (steps.perPlan.invocations ?? 0) + p.commands + p.reads + p.otherWrites;
+  const logBytes = invocations * ASSUMED.logBytesPerInvocation + httpRequests * ASSUMED.logBytesPerApiRequest;
+  const logs = line('CloudWatch Logs (estimated from the counts)', { lambdaInvocations: invocations, bytes: logBytes }, (logBytes / 1024 ** 3) * ASSUMED.logsPerGb, false);
+  const kmsRequests = p.events + p.providerEvents;
+  const kms = line('KMS for the encrypted bus (estimated from the counts)', { requests: kmsRequests }, kmsRequests * ASSUMED.kmsPerRequest, false);
   const expressLines = [
     line('Step Functions Express (requests, duration at 64 MB)', { executions, billedMs: executions * expressBilledMs }, executions * PRICES.expressPerRequest + executions * gbSeconds(expressBilledMs, 64) * PRICES.expressPerGbSecond),
     steps,
@@ -430,6 +456,9 @@ function priceCohort(p: PlanCounts, t: ModelledTimes): { express: CohortCostResu
     dynamo,
     eventBridge,
     httpApi,
+    xray,
+    logs,
+    kms,
   ];
   // One Standard execution per plan: a command is a callback into it and a timer a Wait state (one
   // more state each); no duration charge; the API answers once the callback is accepted.
@@ -443,6 +472,9 @@ function priceCohort(p: PlanCounts, t: ModelledTimes): { express: CohortCostResu
     dynamo,
     eventBridge,
     httpApi,
+    xray,
+    logs,
+    kms,
   ];
   const total = (lines: CohortCostLine[]) => lines.reduce((a, l) => a + l.usdPer1000, 0);
   return { express: { lines: expressLines, totalPer1000: total(expressLines) }, standard: { lines: standardLines, totalPer1000: total(standardLines), transitionsPerPlan } };
