@@ -30,10 +30,10 @@ export const DIRECTORY_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamod
 
 /**
  * What the adapters do with the table (test/infra checks every DynamoDB command in the code maps to
- * one of these): reads are gets and queries, writes are puts, updates, deletes and batched writes.
+ * one of these): reads are gets, batched gets and queries, writes are puts, updates, deletes and batched writes.
  * No scans, no streams, no DescribeTable.
  */
-export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
+export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
 export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
 /** The audit log's partitions (AUDIT#<day>, lib/adapters/dynamodb/audit-log.ts) as a dynamodb:LeadingKeys pattern. */
@@ -150,7 +150,8 @@ export class WraparoundStack extends Stack {
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
-        projectionType: dynamodb.ProjectionType.ALL,
+        projectionType: dynamodb.ProjectionType[index.projection.type],
+        ...(index.projection.type === 'INCLUDE' ? { nonKeyAttributes: index.projection.nonKeyAttributes } : {}),
       });
     }
 

@@ -4,9 +4,10 @@ import { versionConflict } from '../../domain/errors.ts';
 import { nextDueAt } from '../../domain/decide.ts';
 import { nextActionAt } from '../../domain/views.ts';
 import { Participant, type Plan, type PlanEvent } from '../../domain/schemas.ts';
-import { ALL_SHARDS, keys, type IndexName } from './keys.ts';
+import { ALL_SHARDS, INDEXES, keys, type IndexName } from './keys.ts';
 import { storageError } from './client.ts';
 import { batchPut, type BatchPutOptions } from './batch.ts';
+import { batchGet } from './batch-get.ts';
 
 /** Attributes that exist only for the table's keys and indexes, never part of the plan. */
 const KEY_ATTRIBUTES = ['pk', 'sk', 'type', 'stagePk', 'stageSk', 'duePk', 'dueAt', 'outboxPk', 'outboxSince', 'alertPk', 'alertSince', 'workPk', 'workAt'] as const;
@@ -360,36 +361,54 @@ export class PlanRepository {
     }
   }
 
-  private async queryIndex(index: IndexName, pkName: string, pkValue: string, skName: string, upTo: string | undefined, limit: number, start?: Record<string, unknown>) {
+  private async queryIndex(index: IndexName, pkValue: string, upTo: string | undefined, limit: number) {
+    const { partitionKey, sortKey } = INDEXES[index];
     return this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: index,
         KeyConditionExpression: upTo ? '#pk = :pk AND #sk <= :upTo' : '#pk = :pk',
-        ExpressionAttributeNames: upTo ? { '#pk': pkName, '#sk': skName } : { '#pk': pkName },
+        ExpressionAttributeNames: upTo ? { '#pk': partitionKey, '#sk': sortKey } : { '#pk': partitionKey },
         ExpressionAttributeValues: upTo ? { ':pk': pkValue, ':upTo': upTo } : { ':pk': pkValue },
         Limit: limit,
-        ExclusiveStartKey: start,
       }),
     );
   }
 
+  /**
+   * The plans that entries of a plan index point to, in the entries' order. The plan indexes hold
+   * keys only (lib/adapters/dynamodb/table-definition.ts), so every query over them ends here: the
+   * plans are fetched from the table in batches. A plan deleted since the index was read, or one that
+   * has left the entry's index partition since (another stage, its outbox delivered), is skipped, as
+   * it would be had the index been read a moment later. `consistent` for callers that act on the plan
+   * (the sweeper); worklists read as the index itself does, eventually consistent.
+   */
+  private async plansOf(index: IndexName, entries: readonly Item[], consistent: boolean): Promise<Plan[]> {
+    const { partitionKey } = INDEXES[index];
+    const items = await batchGet(this.client, this.tableName, entries.map((e) => ({ pk: String(e.pk), sk: String(e.sk) })), { ...this.batchOptions, consistent });
+    const partitionOf = new Map(entries.map((e) => [String(e.pk), e[partitionKey]]));
+    return items.filter((item) => item.type === 'plan' && item[partitionKey] === partitionOf.get(String(item.pk))).map(itemToPlan);
+  }
+
+  /** Every shard's entries of a plan index up to `upTo` (all of them without), at most `limit` a shard. */
+  private async shardEntries(index: IndexName, partition: (shard: number) => string, upTo: string | undefined, limit: number): Promise<Item[]> {
+    const pages = await Promise.all(ALL_SHARDS.map((s) => this.queryIndex(index, partition(s), upTo, limit)));
+    return pages.flatMap((p) => p.Items ?? []);
+  }
+
   /** Plans with a deadline at or before `now`, across every shard: the sweeper's work. */
   async dueBefore(now: string, limit = 100): Promise<Plan[]> {
-    const pages = await Promise.all(ALL_SHARDS.map((s) => this.queryIndex('byDue', 'duePk', keys.duePartition(s), 'dueAt', now, limit)));
-    return pages.flatMap((p) => (p.Items ?? []).map(itemToPlan));
+    return this.plansOf('byDue', await this.shardEntries('byDue', keys.duePartition, now, limit), true);
   }
 
   /** Plans with something due for the coordinator by `horizon` (the worklist's today / this week). */
   async workDueBefore(horizon: string, limit = 100): Promise<Plan[]> {
-    const pages = await Promise.all(ALL_SHARDS.map((s) => this.queryIndex('byWork', 'workPk', keys.workPartition(s), 'workAt', horizon, limit)));
-    return pages.flatMap((p) => (p.Items ?? []).map(itemToPlan));
+    return this.plansOf('byWork', await this.shardEntries('byWork', keys.workPartition, horizon, limit), false);
   }
 
   /** Plans whose outbox has held events since before `olderThan`: leftovers to redeliver. */
   async pendingOutbox(olderThan: string, limit = 100): Promise<Plan[]> {
-    const pages = await Promise.all(ALL_SHARDS.map((s) => this.queryIndex('byOutbox', 'outboxPk', keys.outboxPartition(s), 'outboxSince', olderThan, limit)));
-    return pages.flatMap((p) => (p.Items ?? []).map(itemToPlan));
+    return this.plansOf('byOutbox', await this.shardEntries('byOutbox', keys.outboxPartition, olderThan, limit), true);
   }
 
   async listByStage(stage: string, limit: number, cursor?: string): Promise<PlanPage> {
@@ -404,13 +423,14 @@ export class PlanRepository {
         ExclusiveStartKey: decodeCursor(cursor),
       }),
     );
-    return { items: (out.Items ?? []).map(itemToPlan), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+    return { items: await this.plansOf('byStage', out.Items ?? [], false), nextCursor: encodeCursor(out.LastEvaluatedKey) };
   }
 
   /**
    * Plans in a terminal stage whose last change is older than `before` and whose identity is still
    * held: the ones whose retention period has ended. A closed plan is not changed again, so its
-   * place in the stage index is the day it ended.
+   * place in the stage index is the day it ended. The stage index carries `identityErasedAt` for the
+   * filter; the fetched plan is checked again, as the index may lag behind an erasure.
    */
   async endedBefore(stage: 'closed' | 'withdrawn', before: string, limit = 100): Promise<Plan[]> {
     const found: Plan[] = [];
@@ -428,7 +448,7 @@ export class PlanRepository {
           ExclusiveStartKey: start,
         }),
       );
-      found.push(...(out.Items ?? []).map(itemToPlan));
+      found.push(...(await this.plansOf('byStage', out.Items ?? [], true)).filter((plan) => !plan.identityErasedAt));
       start = out.LastEvaluatedKey;
     } while (start && found.length < limit);
     return found.slice(0, limit);
@@ -450,14 +470,10 @@ export class PlanRepository {
     return total;
   }
 
-  /** Plans with an open escalation, oldest first (the overdue worklist). */
+  /** Plans with an open escalation, oldest first (the overdue worklist): only the oldest `limit` are fetched. */
   async listAlerted(limit: number): Promise<Plan[]> {
-    const pages = await Promise.all(ALL_SHARDS.map((s) => this.queryIndex('byAlert', 'alertPk', keys.alertPartition(s), 'alertSince', undefined, limit)));
-    return pages
-      .flatMap((p) => (p.Items ?? []).map((item) => ({ since: String(item.alertSince), plan: itemToPlan(item) })))
-      .sort((a, b) => a.since.localeCompare(b.since))
-      .slice(0, limit)
-      .map((x) => x.plan);
+    const entries = (await this.shardEntries('byAlert', keys.alertPartition, undefined, limit)).sort((a, b) => String(a.alertSince).localeCompare(String(b.alertSince))).slice(0, limit);
+    return this.plansOf('byAlert', entries, false);
   }
 
   /** Test and tooling helper: remove an item outright (never used by a route). */
