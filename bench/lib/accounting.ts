@@ -3,13 +3,16 @@
  * dynalite for their consumed capacity (it sizes reads as DynamoDB does: 4 KB units, half for
  * eventually consistent reads). Writes are sized here, because dynalite leaves out the indexes:
  * the item is read before and after each write (through a separate client, so those reads are not
- * counted), and every global secondary index the old or the new item is in costs write units too
- * (the indexes project ALL attributes, so an index entry is as big as the item; a changed index key
- * is a delete plus a put). A write refused by its condition costs its base units only.
+ * counted), and every global secondary index the old or the new item is in costs write units too,
+ * by the size of its entry as that index's projection in the table definition makes it (ALL: the
+ * item; KEYS_ONLY: the table's and the index's keys; INCLUDE: those and the named attributes). A
+ * changed index key is a delete plus a put; an entry whose key and projected attributes are unchanged
+ * is not written. A write refused by its condition costs its base units only.
  */
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { makeDocumentClient } from '../../lib/adapters/dynamodb/client.ts';
-import { INDEXES } from '../../lib/adapters/dynamodb/keys.ts';
+import { TABLE_KEYS } from '../../lib/adapters/dynamodb/keys.ts';
+import { TABLE_DEFINITION } from '../../lib/adapters/dynamodb/table-definition.ts';
 import { LOCAL_AWS } from '../../lib/local/dynalite-server.ts';
 
 type Item = Record<string, unknown>;
@@ -39,14 +42,27 @@ export function writeCost(before: Item | undefined, after: Item | undefined, fai
   const base = writeUnits(Math.max(oldBytes, newBytes));
   if (failed) return { base, indexes: 0, bytes: 0 };
   let indexes = 0;
-  for (const { partitionKey, sortKey } of Object.values(INDEXES)) {
+  for (const { partitionKey, sortKey, projection } of TABLE_DEFINITION.indexes) {
     const inOld = before !== undefined && before[partitionKey] !== undefined && before[sortKey] !== undefined;
     const inNew = after !== undefined && after[partitionKey] !== undefined && after[sortKey] !== undefined;
-    if (inOld && inNew) {
-      const sameKey = before[partitionKey] === after[partitionKey] && before[sortKey] === after[sortKey];
-      indexes += sameKey ? writeUnits(Math.max(oldBytes, newBytes)) : writeUnits(oldBytes) + writeUnits(newBytes);
-    } else if (inNew) indexes += writeUnits(newBytes);
-    else if (inOld) indexes += writeUnits(oldBytes);
+    // The index entry of an item: all of it, or its keys and the projected attributes.
+    const entry = (item: Item): Item =>
+      projection.type === 'ALL'
+        ? item
+        : Object.fromEntries(
+            [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, partitionKey, sortKey, ...(projection.type === 'INCLUDE' ? projection.nonKeyAttributes : [])].flatMap((a) => (item[a] === undefined ? [] : [[a, item[a]]])),
+          );
+    const oldEntry = inOld ? entry(before) : undefined;
+    const newEntry = inNew ? entry(after) : undefined;
+    const oldEntryBytes = oldEntry ? topLevelBytes(oldEntry) : 0;
+    const newEntryBytes = newEntry ? topLevelBytes(newEntry) : 0;
+    if (oldEntry && newEntry) {
+      const sameKey = oldEntry[partitionKey] === newEntry[partitionKey] && oldEntry[sortKey] === newEntry[sortKey];
+      // ALL: any write changes the entry (counted as before); otherwise only a changed projected attribute does.
+      const unchanged = projection.type !== 'ALL' && JSON.stringify(oldEntry) === JSON.stringify(newEntry);
+      indexes += sameKey ? (unchanged ? 0 : writeUnits(Math.max(oldEntryBytes, newEntryBytes))) : writeUnits(oldEntryBytes) + writeUnits(newEntryBytes);
+    } else if (newEntry) indexes += writeUnits(newEntryBytes);
+    else if (oldEntry) indexes += writeUnits(oldEntryBytes);
   }
   return { base, indexes, bytes: newBytes };
 }
