@@ -106,7 +106,9 @@ export function makeHandler(deps: QueryApiDeps) {
    */
   async function participantForProvider(ctx: RouteContext) {
     const allocationId = parseWith(AllocationId, ctx.params.allocationId, 'allocation id in the path', 'allocationId');
-    const plan = await deps.plans.getPlan(planIdOfAllocation(allocationId) as string, false);
+    // Read consistently: a consent withdrawn, an allocation ended or a plan closed a moment ago must
+    // already refuse (an eventually consistent read may still return the plan from before).
+    const plan = await deps.plans.getPlan(planIdOfAllocation(allocationId) as string);
     const decision = participantShareDecision(plan, allocationId, ctx.principal?.providerId);
     const why = 'contacting the participant';
     if (!decision.allowed) {
