@@ -74,18 +74,19 @@ async function start(args: string[]) {
     'Demo users (export one as TOKEN and send: -H "Authorization: Bearer $TOKEN"):',
     ...stack.demoUsers.map((u) => `  ${u.role}${u.providerId ? ` (${u.providerId})` : ''}:\n    ${u.token}`),
   ];
-  console.log(lines.join('\n'));
+  // Listening for Ctrl-C before the banner says the stack is up, so a stop right then still stops it cleanly.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping…`);
     await stack.stop();
-    console.log('stopped; every plan is kept in the data directory.');
+    console.log(values['in-memory'] ? 'stopped; the plans were in memory only and are gone.' : `stopped; every plan is kept in ${values['data-dir']}.`);
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  console.log(lines.join('\n'));
 }
 
 async function token(args: string[]) {
