@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --plans 10000,100000] [-- --skip throughput,scale,bundles]`
+ * `npm run bench [-- --quick] [-- --plans 10000,100000] [-- --skip throughput,cohort,scale,bundles]`
  *
  * How fast Wraparound's embedded stack is, how close to its limits, and what it would cost on AWS.
  * Prints a table and writes every figure to bench/results.json. The machines this runs on are shared
@@ -11,6 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLE_LIMIT_BYTES, measureBundles, type BundlesResult } from './bundles.ts';
+import { formatCohortCost, runCohortCost, type CohortCostResult } from './cohort-cost.ts';
 import { estimateCost, type CostResult } from './cost.ts';
 import type { MeasureOptions, MeasureResult, SeedOptions, SeedResult } from './scale.ts';
 import { runThroughput, type ThroughputResult } from './throughput.ts';
@@ -27,8 +28,8 @@ const skip = new Set((option('skip') ?? '').split(',').filter(Boolean));
 const sizes = (option('plans') ?? (quick ? '2000,10000' : '10000,100000')).split(',').map(Number);
 
 const SETTINGS = quick
-  ? { levels: [1, 8, 32], repeats: 1, e2eMs: 5000, rawMs: 1500, noopMs: 1500, costLifecycles: 6, templates: 300, queryRepeats: 3, bruteForceRepeats: [1, 1] }
-  : { levels: [1, 8, 32], repeats: 3, e2eMs: 12_000, rawMs: 3000, noopMs: 2500, costLifecycles: 20, templates: 1500, queryRepeats: 7, bruteForceRepeats: [3, 1] };
+  ? { levels: [1, 8, 32], repeats: 1, e2eMs: 5000, rawMs: 1500, noopMs: 1500, costLifecycles: 6, cohortPlans: 12, templates: 300, queryRepeats: 3, bruteForceRepeats: [1, 1] }
+  : { levels: [1, 8, 32], repeats: 3, e2eMs: 12_000, rawMs: 3000, noopMs: 2500, costLifecycles: 20, cohortPlans: 40, templates: 1500, queryRepeats: 7, bruteForceRepeats: [3, 1] };
 
 /** Targets from the issue. */
 const TARGETS = { e2eShareOfRawAt8: 0.25, p99At8Ms: 50, metricsMs: 1000, metricsSpeedUp: 20, residentBytes: 500 * MB, bundleBytes: BUNDLE_LIMIT_BYTES };
@@ -114,7 +115,7 @@ interface Target {
   value: string;
 }
 
-function report(m: ReturnType<typeof machine>, t: ThroughputResult | undefined, scale: ScalePoint[] | undefined, empty: MeasureResult | undefined, bundles: BundlesResult | undefined, cost: CostResult | undefined, targets: Target[]): string {
+function report(m: ReturnType<typeof machine>, t: ThroughputResult | undefined, scale: ScalePoint[] | undefined, empty: MeasureResult | undefined, bundles: BundlesResult | undefined, cost: CostResult | undefined, cohort: CohortCostResult | undefined, targets: Target[]): string {
   const out: string[] = [];
   out.push(`Wraparound bench, ${new Date(started).toISOString()}${quick ? ' (--quick)' : ''}`);
   out.push(`${m.cpus} × ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${m.node}, ${m.os}, load average at start ${m.loadAverageAtStart.join(' ')}`);
@@ -257,6 +258,7 @@ function report(m: ReturnType<typeof machine>, t: ThroughputResult | undefined, 
       `   Per command: ${fmt(p.storageRequests, 1)} storage requests, ${fmt(p.readUnits, 1)} RRU, ${fmt(p.writeUnits, 1)} WRU + ${fmt(p.indexWriteUnits, 1)} index WRU, ${fmt(p.events, 2)} events (${fmt(p.providerEvents, 2)} to providers), ${fmt(p.transitions, 1)} state transitions, ${fmt(p.stepInvocations, 2)} step invocations; modelled ${fmt(p.executionMs)} ms per execution, ${fmt(p.apiCommandsBilledMs)} ms billed to api-commands.`,
     );
   }
+  if (cohort) out.push('', '6c. AWS cost per 1,000 plans from a simulated cohort (whole lifecycles: timers, reviews, reads), docs/deploy.md prices', formatCohortCost(cohort));
   out.push('', 'Targets');
   out.push(table(['target', 'value', 'met'], targets.map((x) => [x.name, x.value, x.met === undefined ? 'not measured' : x.met ? 'yes' : 'NO'])));
   return out.join('\n');
@@ -270,6 +272,7 @@ let throughput: ThroughputResult | undefined;
 let scale: ScalePoint[] | undefined;
 let emptyStack: MeasureResult | undefined;
 let cost: CostResult | undefined;
+let cohortCost: CohortCostResult | undefined;
 const loads: Record<string, number[]> = { start: m.loadAverageAtStart };
 
 const failures: Record<string, string> = {};
@@ -288,6 +291,10 @@ if (!skip.has('throughput')) {
   throughput = await part('throughput', () => runThroughput({ ...SETTINGS, log }));
   if (throughput) cost = estimateCost(throughput.cost, throughput.breakdown);
   loads.afterThroughput = loadavg();
+}
+if (!skip.has('cohort')) {
+  cohortCost = await part('cohort', () => runCohortCost({ plans: SETTINGS.cohortPlans, months: 30, seed: '1', log }));
+  loads.afterCohort = loadavg();
 }
 // The synth is not timed, so it runs while the first plans are written.
 const bundling = skip.has('bundles') ? undefined : part('bundles', () => measureBundles());
@@ -324,7 +331,7 @@ const targets: Target[] = [
   { name: 'no bundle over 1 MB', met: bundles ? bundles.largestBytes <= TARGETS.bundleBytes : undefined, value: bundles ? `largest ${fmt(bundles.largestBytes / 1000, 1)} kB` : '—' },
 ];
 
-const text = report(m, throughput, scale, emptyStack, bundles, cost, targets);
+const text = report(m, throughput, scale, emptyStack, bundles, cost, cohortCost, targets);
 console.log(text);
 for (const [name, error] of Object.entries(failures)) console.log(`\n${name} failed:\n${error}`);
 const results = {
@@ -336,6 +343,7 @@ const results = {
   targets,
   throughput,
   cost,
+  cohortCost,
   scale,
   emptyStack,
   bundles,
