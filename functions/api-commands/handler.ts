@@ -7,7 +7,7 @@ import { failureToProblem, header, parseWith, problem, readJsonBody, type HttpRe
 import { londonDate } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
 import { allocationCommandBySegment, LIFECYCLE, planCommandBySegment, type CommandName } from '../../lib/domain/lifecycle.ts';
-import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, PlanId, ReferPayload, type Participant, type Plan } from '../../lib/domain/schemas.ts';
+import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, Participant, PlanId, ReferPayload, type Plan } from '../../lib/domain/schemas.ts';
 import { correctIdentity } from '../../lib/adapters/dynamodb/identity-store.ts';
 import { planView } from '../../lib/domain/views.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
@@ -262,6 +262,16 @@ export function makeHandler(deps: CommandApiDeps) {
     const plan = await deps.plans.getPlan(planId);
     if (!plan) throw problem(404, `No plan ${planId}.`);
     if (plan.identityErasedAt) throw problem(409, `The identity of plan ${planId} was erased on ${plan.identityErasedAt.slice(0, 10)}: there is nothing to correct.`);
+    // What is held afterwards must still be an identity a referral would be accepted with (letters as
+    // her preferred contact need an address), so the correction is checked merged with what it changes.
+    const current = await deps.plans.getIdentity(plan.participantId);
+    if (!current) throw problem(404, `No identity is held for plan ${planId}.`);
+    const merged: Record<string, unknown> = { ...current };
+    for (const [field, value] of Object.entries(correction)) {
+      if (value === null) delete merged[field];
+      else if (value !== undefined) merged[field] = value;
+    }
+    parseWith(Participant, merged, 'identity correction (with what it leaves unchanged)');
     const now = deps.clock();
     await auditAccess(deps.audit, ctx, 'correct-identity', { planId, participantId: plan.participantId }, now, 'keeping her contact details right');
     if (!(await correctIdentity(deps.plans, plan.participantId, correction, now))) throw problem(404, `No identity is held for plan ${planId}.`);
