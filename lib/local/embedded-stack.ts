@@ -126,10 +126,22 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const directory = options.providersFile ? await loadDirectoryFile(options.providersFile) : seedDirectory();
   const store = await startLocalStore({ ...(dataDir ? { dataDir } : {}), inMemory, tableName: TABLE_NAME_DEFAULT, ...(options.storeProcess ? { process: options.storeProcess } : {}) });
   const client = makeDocumentClient({ ...LOCAL_AWS, endpoint: store.endpoint, maxAttempts: 3 });
+  // Until the stack is handed back, a failure (its port taken, the store refusing the seed) closes the
+  // store it started: a dynalite child would otherwise run on, holding the data directory's LevelDB
+  // lock, until this process ends, and a second start on the same directory would fail.
+  const closingStoreOnFailure = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      client.destroy();
+      await store.close();
+      throw error;
+    }
+  };
   const plans = new PlanRepository(client, TABLE_NAME_DEFAULT);
   const services = new DirectoryStore(client, TABLE_NAME_DEFAULT);
   const audit = new DynamoAuditLog(client, TABLE_NAME_DEFAULT);
-  await services.seed(directory, clock());
+  await closingStoreOnFailure(() => services.seed(directory, clock()));
   const webhookStore = new WebhookStore(client, TABLE_NAME_DEFAULT, options.feedSettleMs !== undefined ? { feedSettleMs: options.feedSettleMs } : {});
   const providerIds = directory.organizations.map((o) => o.id);
   const { intervalMs: webhookIntervalMs, ...dispatcherOptions } = options.webhooks ?? {};
@@ -138,7 +150,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const publisher = options.wrapPublisher ? options.wrapPublisher(basePublisher) : basePublisher;
   // Every plan's metrics facts in memory, loaded before the API opens and updated on every save.
   const metrics = new MetricsIndex({ store: new FactStore(client, TABLE_NAME_DEFAULT), plans, providers: directory.organizations.map((o) => o.id), clock });
-  await metrics.start();
+  await closingStoreOnFailure(() => metrics.start());
   const onPlanSaved = metrics.onPlanSaved;
 
   const deps: StepDeps = {
@@ -167,8 +179,8 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   };
   const wrapped = options.wrapWorkflow ? options.wrapWorkflow(runner) : runner;
   const workflow: WorkflowStarter = { startSync: (input) => tracked(wrapped.startSync(input)) };
-  const tokens = await LocalTokens.forDataDir(dataDir);
-  const identityKey = await localSecret(dataDir, 'identity-key');
+  const tokens = await closingStoreOnFailure(() => LocalTokens.forDataDir(dataDir));
+  const identityKey = await closingStoreOnFailure(() => localSecret(dataDir, 'identity-key'));
   const functions: Record<string, ApiFunction> = {
     'api-commands': makeCommandsApi({ plans, workflow, clock, audit, identityKey: async () => identityKey }) as unknown as ApiFunction,
     'api-queries': makeQueriesApi({ plans, audit, clock }) as unknown as ApiFunction,
@@ -227,16 +239,18 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     demoUsers.push({ role: 'provider', providerId: org.id, name: org.name, token: await tokens.issue({ role: 'provider', providerId: org.id, name: org.name }) });
   }
 
-  const gateway = await startGateway({
-    port: options.port ?? 3000,
-    ...(options.host ? { host: options.host } : {}),
-    functions: functions as never,
-    tokens,
-    extra: composeExtra(
-      clockRoutes({ clock: clockSource, tokens, advance: advanceClock }),
-      ...(options.webDistDir === false ? [] : [webRoutes({ ...(options.webDistDir ? { distDir: options.webDistDir } : {}), ...(options.webRuntimeConfig ? { runtimeConfig: options.webRuntimeConfig } : {}), demoUsers: () => demoUsers })]),
-    ),
-  });
+  const gateway = await closingStoreOnFailure(() =>
+    startGateway({
+      port: options.port ?? 3000,
+      ...(options.host ? { host: options.host } : {}),
+      functions: functions as never,
+      tokens,
+      extra: composeExtra(
+        clockRoutes({ clock: clockSource, tokens, advance: advanceClock }),
+        ...(options.webDistDir === false ? [] : [webRoutes({ ...(options.webDistDir ? { distDir: options.webDistDir } : {}), ...(options.webRuntimeConfig ? { runtimeConfig: options.webRuntimeConfig } : {}), demoUsers: () => demoUsers })]),
+      ),
+    }),
+  );
 
   const interval = options.sweepIntervalMs ?? 60_000;
   const timer =
