@@ -90,6 +90,9 @@ const AUTHORIZE_ERRORS: Record<string, string> = {
   temporarily_unavailable: 'The sign-in service is busy or down. Wait a moment and sign in again.',
 };
 
+/** What an OAuth error code looks like (RFC 6749 codes are lower-case words joined by underscores). */
+const OAUTH_ERROR_CODE = /^[a-z][a-z_]{0,63}$/;
+
 // React may run an effect twice (StrictMode in development): both runs share one exchange per code.
 const exchanges = new Map<string, Promise<HostedUiTokens & { next?: string }>>();
 
@@ -115,7 +118,11 @@ async function exchangeCode(config: HostedUiConfig, search: URLSearchParams): Pr
   }
   sessionStorage.removeItem(PENDING_KEY);
   const error = search.get('error');
-  if (error) throw new SignInError(AUTHORIZE_ERRORS[error] ?? `The sign-in service did not sign you in (${error}). Sign in again.`);
+  if (error) {
+    if (Object.hasOwn(AUTHORIZE_ERRORS, error)) throw new SignInError(AUTHORIZE_ERRORS[error] as string);
+    // Anyone can send a link to /sign-in?error=...: only a code-shaped value is named, never free text.
+    throw new SignInError(OAUTH_ERROR_CODE.test(error) ? `The sign-in service did not sign you in (${error}). Sign in again.` : 'The sign-in service did not sign you in. Sign in again.');
+  }
   if (!pending.state || !pending.verifier || pending.state !== search.get('state')) {
     throw new SignInError('This sign-in did not start in this browser tab, or has already been used, so it was refused to keep your account safe. Sign in again.');
   }
