@@ -447,18 +447,14 @@ function priceCohort(p: PlanCounts, t: ModelledTimes): { express: CohortCostResu
   const logs = line('CloudWatch Logs (estimated from the counts)', { lambdaInvocations: invocations, bytes: logBytes }, (logBytes / 1024 ** 3) * ASSUMED.logsPerGb, false);
   const kmsRequests = p.events + p.providerEvents;
   const kms = line('KMS for the encrypted bus (estimated from the counts)', { requests: kmsRequests }, kmsRequests * ASSUMED.kmsPerRequest, false);
+  // The lines both designs pay the same.
+  const alike = [reads, dynamo, eventBridge, httpApi, xray, logs, kms];
   const expressLines = [
     line('Step Functions Express (requests, duration at 64 MB)', { executions, billedMs: executions * expressBilledMs }, executions * PRICES.expressPerRequest + executions * gbSeconds(expressBilledMs, 64) * PRICES.expressPerGbSecond),
     steps,
     line('Lambda: api-commands (waits for the execution)', { invocations: p.commands, billedMs: p.commands * apiCommandsMs }, p.commands * PRICES.lambdaPerRequest + p.commands * gbSeconds(apiCommandsMs, memory('api-commands')) * PRICES.lambdaArmPerGbSecond),
     line('Lambda: sweeper waiting for timer executions', { timers: p.timers, billedMs: p.timers * sweeperMs }, p.timers * gbSeconds(sweeperMs, memory('sweeper')) * PRICES.lambdaArmPerGbSecond),
-    reads,
-    dynamo,
-    eventBridge,
-    httpApi,
-    xray,
-    logs,
-    kms,
+    ...alike,
   ];
   // One Standard execution per plan: a command is a callback into it and a timer a Wait state (one
   // more state each); no duration charge; the API answers once the callback is accepted.
@@ -468,13 +464,7 @@ function priceCohort(p: PlanCounts, t: ModelledTimes): { express: CohortCostResu
     line('Step Functions Standard (state transitions)', { transitions: transitionsPerPlan }, transitionsPerPlan * PRICES.standardPerTransition),
     steps,
     line('Lambda: api-commands (sends the callback)', { invocations: p.commands, billedMs: p.commands * callbackMs }, p.commands * PRICES.lambdaPerRequest + p.commands * gbSeconds(callbackMs, memory('api-commands')) * PRICES.lambdaArmPerGbSecond),
-    reads,
-    dynamo,
-    eventBridge,
-    httpApi,
-    xray,
-    logs,
-    kms,
+    ...alike,
   ];
   const total = (lines: CohortCostLine[]) => lines.reduce((a, l) => a + l.usdPer1000, 0);
   return { express: { lines: expressLines, totalPer1000: total(expressLines) }, standard: { lines: standardLines, totalPer1000: total(standardLines), transitionsPerPlan } };

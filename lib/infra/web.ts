@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { hostedUiOrigin } from './api.ts';
 import { acknowledge, wildcardResource } from './nag.ts';
 import type { StageConfig } from './stage-config.ts';
+import { webContentSecurityPolicy } from '../web-content-policy.ts';
 
 /** What the web app reads at start to find its API and user pool (served next to index.html, never cached). */
 export const WEB_RUNTIME_CONFIG_FILE = 'config.json';
@@ -40,20 +41,7 @@ export interface WebRuntimeConfig {
  * only, and the app posts none there), so only connect-src names it.
  */
 export function contentSecurityPolicy(region: string, urlSuffix: string, hostedUi: string): string {
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "manifest-src 'self'",
-    `connect-src 'self' https://*.execute-api.${region}.${urlSuffix} ${hostedUi}`,
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-    "object-src 'none'",
-    'upgrade-insecure-requests',
-  ].join('; ');
+  return webContentSecurityPolicy([`https://*.execute-api.${region}.${urlSuffix}`, hostedUi], { upgradeInsecureRequests: true });
 }
 
 export interface WebProps {

@@ -4,6 +4,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { matchRoute } from '../api/routes.ts';
 import type { DemoUser } from './embedded-stack.ts';
+import { webContentSecurityPolicy } from '../web-content-policy.ts';
 
 /** Where `npm start` (prestart) builds the web app. */
 export const WEB_DIST_DEFAULT = fileURLToPath(new URL('../../web/dist', import.meta.url));
@@ -26,19 +27,7 @@ const TYPES: Record<string, string> = {
  * when the runtime config names a hosted UI, its token endpoint.
  */
 function securityHeaders(hostedUiDomain: string | undefined) {
-  const csp = [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "manifest-src 'self'",
-    `connect-src 'self'${hostedUiDomain ? ` ${new URL(hostedUiDomain).origin}` : ''}`,
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-    "object-src 'none'",
-  ].join('; ');
+  const csp = webContentSecurityPolicy(hostedUiDomain ? [new URL(hostedUiDomain).origin] : [], { upgradeInsecureRequests: false });
   return {
     'content-security-policy': csp,
     'x-content-type-options': 'nosniff',
