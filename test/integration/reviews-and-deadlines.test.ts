@@ -836,7 +836,7 @@ describe('(h) no wait is silent: every non-terminal stage of the lifecycle table
   }, 60_000);
 });
 
-describe('known gaps (it.todo until fixed)', () => {
+describe('gaps a review found, now fixed', () => {
   let sim: Sim;
   beforeAll(async () => {
     sim = await startSim();
@@ -845,7 +845,7 @@ describe('known gaps (it.todo until fixed)', () => {
     await sim?.stop();
   });
 
-  // BUG (functions/api-queries/handler.ts listPlans, line ~42; lib/domain/decide.ts 'review-due', line ~469):
+  // Was a bug (functions/api-queries/handler.ts listPlans, line ~42; lib/domain/decide.ts 'review-due', line ~469):
   // due=today|this-week are built only from the plans' next *deadline* (the byDue index) plus open
   // escalations. The review's due date itself is not a deadline: the reminder fires 3 days before and is
   // cleared, and the next deadline is review-overdue 5 days after the due date. So on the day a review
@@ -869,7 +869,7 @@ describe('known gaps (it.todo until fixed)', () => {
     expect((await worklist(sim, 'due=this-week')).map((p) => p.planId)).toContain(plan.planId);
   });
 
-  // BUG (lib/domain/decide.ts record-review, line ~389): attendance since the previous review is
+  // Was a bug (lib/domain/decide.ts record-review, line ~389): attendance since the previous review is
   // `contacts.filter((c) => c.date > previousReview.date && c.date <= date)`. A session dated on the day
   // of a review but keyed in after the review was recorded (an afternoon session, or a provider entering
   // the week's sessions late) falls outside both windows and is never counted in any review's attendance
