@@ -8,6 +8,7 @@ import type { AllocationDetail, ParticipantForProvider } from '../types.ts';
 import { Facts, LoadError, Loading, Notice, PageTitle, Section, StatusBadge, useApp, useResource } from '../ui.tsx';
 import { useToday } from './plan-forms.tsx';
 import { ContactFacts } from './identity.tsx';
+import { NeedList } from './needs.tsx';
 
 /**
  * One allocation as its provider sees it (GET /allocations/{id}): needs (with goals if consent
@@ -55,24 +56,7 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
           )}
           {provider && <ParticipantContact allocationId={a.allocationId} status={a.status} />}
           <Section title="Needs" id="needs">
-            <ul className="needs-list">
-              {a.needs.map((n) => (
-                <li key={n.domain}>
-                  <div className="need-head">
-                    <strong>{needLabel(n.domain)}</strong>
-                    {n.level && <span className={`badge level-${n.level}`}>{label(n.level)}</span>}
-                    {n.status === 'closed' && <span className="badge">Closed</span>}
-                  </div>
-                  {n.goals && n.goals.length > 0 && (
-                    <ul className="goals">
-                      {n.goals.map((g) => (
-                        <li key={g}>{g}</li>
-                      ))}
-                    </ul>
-                  )}
-                </li>
-              ))}
-            </ul>
+            <NeedList needs={a.needs} />
             {!a.needs.some((n) => n.goals) && <p className="hint">Goals are shown only when her consent shares her needs with providers.</p>}
           </Section>
           <Section title="Sessions" id="sessions">

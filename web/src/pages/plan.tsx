@@ -10,6 +10,7 @@ import { PlanContext, type PlanContextValue } from './plan-kit.tsx';
 import { ReviewForm, ReviewsSection } from './plan-review.tsx';
 import { Timeline } from './timeline.tsx';
 import { ContactCorrectionForm, ContactFacts } from './identity.tsx';
+import { NeedList } from './needs.tsx';
 
 const OPEN = ['referred', 'assessment', 'allocating', 'active'];
 
@@ -212,25 +213,7 @@ function EndOrWithdraw({ plan }: { plan: Plan }) {
 function NeedsSection({ plan }: { plan: Plan }) {
   return (
     <Section title="Needs" id="needs">
-      <ul className="needs-list">
-        {plan.needs.map((n) => (
-          <li key={n.domain} className={n.status === 'closed' ? 'is-closed' : undefined}>
-            <div className="need-head">
-              <strong>{needLabel(n.domain)}</strong>
-              <span className={`badge level-${n.level}`}>{label(n.level)}</span>
-              {n.priority && <span className="badge priority">Priority</span>}
-              {n.status === 'closed' && <span className="badge">Closed</span>}
-            </div>
-            {n.goals && n.goals.length > 0 && (
-              <ul className="goals">
-                {n.goals.map((g) => (
-                  <li key={g}>{g}</li>
-                ))}
-              </ul>
-            )}
-          </li>
-        ))}
-      </ul>
+      <NeedList needs={plan.needs} />
       {plan.risks && (
         <Facts
           items={[
