@@ -38,41 +38,24 @@ interface Tag {
   plan?: string;
   origin: Origin;
   fn?: ApiFunctionName;
+  /** On an API request's tag: how long the executions it started ran (its handler's own time is the rest). */
+  timing?: { executionMs: number };
 }
 
-export interface PlanCounts {
-  commands: number;
-  timers: number;
-  reads: number;
+/** The per-plan tallies that add up and scale (readsByFn besides). */
+const COUNTED = ['commands', 'timers', 'reads', 'otherWrites', 'transitions', 'events', 'providerEvents', 'storageRequests', 'readUnits', 'writeUnits', 'indexWriteUnits'] as const;
+const STORAGE = ['storageRequests', 'readUnits', 'writeUnits', 'indexWriteUnits'] as const;
+
+/**
+ * commands, timers: executions started by the API or by the sweeper; reads: API GETs; otherWrites: API
+ * writes that start no execution (directory changes, subscriptions); storage figures as DynamoDB bills them.
+ */
+export type PlanCounts = Record<(typeof COUNTED)[number], number> & {
   /** Reads by the API function that serves them. */
   readsByFn: Partial<Record<ApiFunctionName, number>>;
-  /** Other writes through the API that start no execution (directory changes, subscriptions). */
-  otherWrites: number;
-  transitions: number;
-  stepInvocations: number;
-  events: number;
-  providerEvents: number;
-  storageRequests: number;
-  readUnits: number;
-  writeUnits: number;
-  indexWriteUnits: number;
-}
+};
 
-const emptyCounts = (): PlanCounts => ({
-  commands: 0,
-  timers: 0,
-  reads: 0,
-  readsByFn: {},
-  otherWrites: 0,
-  transitions: 0,
-  stepInvocations: 0,
-  events: 0,
-  providerEvents: 0,
-  storageRequests: 0,
-  readUnits: 0,
-  writeUnits: 0,
-  indexWriteUnits: 0,
-});
+const emptyCounts = (): PlanCounts => ({ ...(Object.fromEntries(COUNTED.map((k) => [k, 0])) as Record<(typeof COUNTED)[number], number>), readsByFn: {} });
 
 /** Modelled AWS durations, averaged over the whole cohort (ms). */
 export interface ModelledTimes {
@@ -174,9 +157,10 @@ export async function runCohortCost(options: { plans: number; months: number; se
     const matched = matchRoute(method, path);
     const fn = matched && 'route' in matched ? matched.route.fn : undefined;
     const origin: Origin = path.startsWith('/_local/clock') ? 'sweeper' : !fn ? 'other' : method === 'GET' ? 'read' : fn === 'api-commands' ? 'command' : 'other';
-    const tag: Tag = { origin, ...(fn ? { fn } : {}), ...(planOfPath(path) ? { plan: planOfPath(path) as string } : {}) };
-    const started = performance.now();
+    const plan = planOfPath(path);
     const timing = { executionMs: 0 };
+    const tag: Tag = { origin, timing, ...(fn ? { fn } : {}), ...(plan ? { plan } : {}) };
+    const started = performance.now();
     response.once('finish', () => {
       const key = `${origin}|${fn ?? '-'}`;
       const s = (serverMs[key] ??= { ms: 0, n: 0, executionMs: 0 });
@@ -189,7 +173,7 @@ export async function runCohortCost(options: { plans: number; months: number; se
         c.readsByFn[fn as ApiFunctionName] = (c.readsByFn[fn as ApiFunctionName] ?? 0) + 1;
       } else if (origin === 'other' && fn) c.otherWrites += 1;
     });
-    return als.run({ ...tag, ...{ timing } } as Tag, () => emit.apply(this, [event, ...args]));
+    return als.run(tag, () => emit.apply(this, [event, ...args]));
   } as typeof http.Server.prototype.emit;
 
   let executionsMs = 0;
@@ -219,7 +203,7 @@ export async function runCohortCost(options: { plans: number; months: number; se
       const wrapped = instrument.wrapRunner(runner);
       return {
         startSync: (input) => {
-          const outer = tagOf() as Tag & { timing?: { executionMs: number } };
+          const outer = tagOf();
           const origin: Origin = outer.origin === 'command' ? 'command' : 'timer';
           const tag: Tag = { origin, plan: input.command.planId };
           const c = counts(tag);
@@ -295,12 +279,14 @@ export async function runCohortCost(options: { plans: number; months: number; se
     for (const [key, c] of perLabel) {
       const [plan, origin] = key.split('|') as [string, Origin];
       if (plan === '-') {
-        if (origin === 'sweeper' || origin === 'other') {
-          if (origin === 'sweeper') sweeperStorage += c.storageRequests;
-          else unattributed += c.storageRequests;
-          // Reads and writes the sweeper or other API calls made without a plan are still shared requests.
-          addCounts(shared, { ...c, storageRequests: origin === 'sweeper' ? 0 : c.storageRequests, readUnits: origin === 'sweeper' ? 0 : c.readUnits, writeUnits: origin === 'sweeper' ? 0 : c.writeUnits, indexWriteUnits: origin === 'sweeper' ? 0 : c.indexWriteUnits });
-        } else addCounts(shared, c);
+        if (origin === 'sweeper') {
+          // The sweeper's own index queries run every minute on AWS whatever the plans: the fixed floor.
+          sweeperStorage += c.storageRequests;
+          addCounts(shared, { ...c, ...Object.fromEntries(STORAGE.map((k) => [k, 0])) });
+        } else {
+          if (origin === 'other') unattributed += c.storageRequests;
+          addCounts(shared, c);
+        }
       } else if (finished.has(plan)) {
         addCounts(total, c);
         if (origin === 'command' || origin === 'timer') addCounts(commandSide, c);
@@ -350,14 +336,14 @@ function addBill(c: PlanCounts, bill: Bill): void {
 }
 
 function addCounts(into: PlanCounts, c: PlanCounts): void {
-  for (const k of ['commands', 'timers', 'reads', 'otherWrites', 'transitions', 'stepInvocations', 'events', 'providerEvents', 'storageRequests', 'readUnits', 'writeUnits', 'indexWriteUnits'] as const) into[k] += c[k];
+  for (const k of COUNTED) into[k] += c[k];
   for (const [fn, n] of Object.entries(c.readsByFn) as [ApiFunctionName, number][]) into.readsByFn[fn] = (into.readsByFn[fn] ?? 0) + n;
 }
 
 function scale(c: PlanCounts, by: number): PlanCounts {
   const out = emptyCounts();
   addCounts(out, c);
-  for (const k of ['commands', 'timers', 'reads', 'otherWrites', 'transitions', 'stepInvocations', 'events', 'providerEvents', 'storageRequests', 'readUnits', 'writeUnits', 'indexWriteUnits'] as const) out[k] *= by;
+  for (const k of COUNTED) out[k] *= by;
   for (const fn of Object.keys(out.readsByFn) as ApiFunctionName[]) out.readsByFn[fn] = (out.readsByFn[fn] ?? 0) * by;
   return out;
 }
