@@ -3,7 +3,6 @@ import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { createTableInput } from '../adapters/dynamodb/table-definition.ts';
 import { closeDynalite, DYNALITE_TIMINGS, type ChildMessage, type DynaliteChildOptions, type ParentMessage } from './dynalite-child-protocol.js';
 
@@ -170,6 +169,9 @@ export async function startLocalStore(options: { dataDir?: string; inMemory: boo
     child.channel?.unref();
     store = { endpoint: `http://127.0.0.1:${port}`, process: 'child', pid: child.pid as number, close: () => (closing ??= closeChild(child)) };
   } else {
+    // Imported here only: a stack whose store runs in a child process never loads dynalite (and its
+    // LevelDB binding) into its own memory (~24 MB resident).
+    const { default: dynalite } = await import('dynalite');
     const server = dynalite({ ...(path ? { path } : {}), ...DYNALITE_TIMINGS });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

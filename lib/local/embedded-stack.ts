@@ -28,6 +28,7 @@ import { DeliveryDispatcher, type DispatcherOptions } from './webhooks/dispatche
 import { makeHandler as makeMetricsApi } from '../../functions/api-metrics/handler.ts';
 import { FactStore } from '../metrics/fact-store.ts';
 import { MetricsIndex } from '../metrics/index.ts';
+import { FactSnapshotFile } from '../metrics/snapshot.ts';
 import type { MetricsConfig } from '../domain/metrics/query.ts';
 import { sweep, type SweepReport } from '../../functions/sweeper/handler.ts';
 import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
@@ -79,6 +80,12 @@ export interface EmbeddedOptions {
   storeProcess?: StoreProcess;
   /** How long stop() waits for requests and executions in flight before closing the store (default 5 s). */
   stopGraceMs?: number;
+  /**
+   * Save the metrics columns to `<dataDir>/metrics-facts.snapshot` at a clean stop and load them from
+   * there at the next start (default true with a data directory). Turn it off when something other than
+   * this stack writes metrics fact items to the table while it runs (the bench's seeding does).
+   */
+  metricsSnapshot?: boolean;
 }
 
 export interface DemoUser {
@@ -149,7 +156,8 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const basePublisher = options.publisher ?? new WebhookPublisher(webhookStore, { ...(dispatcherOptions.now ? { now: dispatcherOptions.now } : {}), onQueued: (p) => dispatcher.nudge(p) });
   const publisher = options.wrapPublisher ? options.wrapPublisher(basePublisher) : basePublisher;
   // Every plan's metrics facts in memory, loaded before the API opens and updated on every save.
-  const metrics = new MetricsIndex({ store: new FactStore(client, TABLE_NAME_DEFAULT), plans, providers: directory.organizations.map((o) => o.id), clock });
+  const snapshotFile = dataDir && options.metricsSnapshot !== false ? new FactSnapshotFile(`${dataDir}/metrics-facts.snapshot`) : undefined;
+  const metrics = new MetricsIndex({ store: new FactStore(client, TABLE_NAME_DEFAULT), plans, providers: directory.organizations.map((o) => o.id), clock, ...(snapshotFile ? { snapshotFile } : {}) });
   await closingStoreOnFailure(() => metrics.start());
   const onPlanSaved = metrics.onPlanSaved;
 
@@ -298,6 +306,9 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
       await Promise.race([gatewayClosed, new Promise<void>((resolve) => setTimeout(resolve, 1_000).unref())]);
       await dispatcher.stop();
       await gateway.close();
+      // The next start reads the metrics columns from one file instead of every fact item (skipped if a
+      // command is still running); a failure here costs only that.
+      await metrics.saveSnapshot().catch((error: Error) => console.error('metrics snapshot not saved:', error.message));
       client.destroy();
       await store.close();
     },

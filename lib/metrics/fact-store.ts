@@ -1,4 +1,4 @@
-import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ALL_SHARDS, shardOf } from '../adapters/dynamodb/keys.ts';
 import { storageError } from '../adapters/dynamodb/client.ts';
 import { FACTS_SCHEMA_VERSION, type PlanFacts } from '../domain/metrics/facts.ts';
@@ -9,7 +9,9 @@ import { FACTS_SCHEMA_VERSION, type PlanFacts } from '../domain/metrics/facts.ts
  *
  *   item                 pk                         sk
  *   plan facts           METRICS#FACTS#<shard>      PLAN#<planId>      schema, version (plan version), facts (JSON)
- *   projection marker    METRICS#META               FACTS              schema, builtAt: every plan has facts of this schema
+ *   projection marker    METRICS#META               FACTS              schema, builtAt: every plan has facts of this schema;
+ *                                                                          snapshot: the token of the columns file that holds
+ *                                                                          exactly these facts (lib/metrics/snapshot.ts), if any
  *
  * (These keys belong with the others in lib/adapters/dynamodb/keys.ts; they are here until that
  * module takes them.) The plan id stays in the key, for updates; it never leaves through the API.
@@ -112,6 +114,52 @@ export class FactStore {
       throw storageError(error);
     });
     return out.Item?.schema === FACTS_SCHEMA_VERSION;
+  }
+
+  /** The token of the snapshot file that holds exactly the stored facts, if the marker names one. */
+  async snapshotToken(): Promise<string | undefined> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: metricsKeys.marker(), ConsistentRead: true })).catch((error: unknown) => {
+      throw storageError(error);
+    });
+    return out.Item?.schema === FACTS_SCHEMA_VERSION && typeof out.Item.snapshot === 'string' ? out.Item.snapshot : undefined;
+  }
+
+  /** Name `token` as the snapshot of the stored facts (only on a complete marker of this schema); whether it was named. */
+  async nameSnapshot(token: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: metricsKeys.marker(),
+          UpdateExpression: 'SET #snapshot = :token',
+          ConditionExpression: '#schema = :schema',
+          ExpressionAttributeNames: { '#snapshot': 'snapshot', '#schema': 'schema' },
+          ExpressionAttributeValues: { ':token': token, ':schema': FACTS_SCHEMA_VERSION },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw storageError(error);
+    }
+  }
+
+  /** No snapshot holds the stored facts any more (they are about to change). */
+  async forgetSnapshot(): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: metricsKeys.marker(),
+          UpdateExpression: 'REMOVE #snapshot',
+          ConditionExpression: 'attribute_exists(#snapshot)',
+          ExpressionAttributeNames: { '#snapshot': 'snapshot' },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return;
+      throw storageError(error);
+    }
   }
 
   async markComplete(builtAt: string): Promise<void> {

@@ -4,6 +4,7 @@ import { FactTable } from '../domain/metrics/fact-table.ts';
 import { planFacts, type PlanFacts } from '../domain/metrics/facts.ts';
 import type { Plan } from '../domain/schemas.ts';
 import type { FactStore } from './fact-store.ts';
+import type { FactSnapshotFile } from './snapshot.ts';
 
 /**
  * Where the metrics API reads facts from: every plan's facts, as fresh as the source keeps them.
@@ -14,6 +15,15 @@ export interface MetricsSource {
   snapshot(): Promise<{ facts: Iterable<PlanFacts>; providers: readonly string[]; generation?: number }>;
 }
 
+export interface LoadResult {
+  loaded: number;
+  rebuilt: boolean;
+  /** Where the facts came from: the snapshot file, the stored fact items, the plans (a rebuild), or nothing to load. */
+  from: 'snapshot' | 'fact-items' | 'plans' | 'nothing';
+  /** Why a snapshot the marker named was not used. */
+  snapshotRefused?: string;
+}
+
 /**
  * The embedded stack's metrics projection: every plan's facts in memory, held compactly in columns
  * (FactTable, ~0.2 kB a plan), loaded once at start and updated in place on every plan save (the
@@ -21,18 +31,34 @@ export interface MetricsSource {
  * Facts are also written to the table, so a restart reads back small fact items instead of every
  * plan, one modest page at a time straight into the columns; when they are missing or of an older
  * schema they are rebuilt from the plans, a page of plans at a time.
+ *
+ * With a snapshot file (a data directory), a clean stop saves the columns to it and names its token in
+ * the table's metrics marker; the next start loads that file instead of every fact item, and removes
+ * the token before anything is written, so after a crash (or with a file that does not match, is of
+ * another format or is damaged) the start reads the fact items as before. This relies on every fact
+ * write going through onPlanSaved, as it does in the embedded stack (the stack is the only writer of its
+ * data directory); anything writing fact items behind its back must run the stack without a snapshot.
  */
 export class MetricsIndex implements MetricsSource {
-  private readonly facts = new FactTable();
+  private facts = new FactTable();
   private readonly store: FactStore | undefined;
+  private readonly snapshotFile: FactSnapshotFile | undefined;
+  private readonly newToken: () => string;
+  /** Plan saves begun so far, and those not finished: a snapshot is named only if none began while it was written. */
+  private savesBegun = 0;
+  private savesRunning = 0;
+  /** Whether the marker names a snapshot this index wrote (a later save must remove the name first). */
+  private named = false;
   private readonly plans: PlanRepository | undefined;
   private readonly providers: readonly string[];
   private readonly clock: () => string;
-  private loading: Promise<{ loaded: number; rebuilt: boolean }> | undefined;
+  private loading: Promise<LoadResult> | undefined;
   private generation = 0;
 
-  constructor(deps: { store?: FactStore; plans?: PlanRepository; providers?: readonly string[]; clock?: () => string } = {}) {
+  constructor(deps: { store?: FactStore; plans?: PlanRepository; providers?: readonly string[]; clock?: () => string; snapshotFile?: FactSnapshotFile; newToken?: () => string } = {}) {
     this.store = deps.store;
+    this.snapshotFile = deps.snapshotFile;
+    this.newToken = deps.newToken ?? (() => crypto.randomUUID());
     this.plans = deps.plans;
     this.providers = deps.providers ?? [];
     this.clock = deps.clock ?? (() => new Date().toISOString());
@@ -43,21 +69,37 @@ export class MetricsIndex implements MetricsSource {
   }
 
   /** Load every plan's facts (once; later calls return the same promise). */
-  start(): Promise<{ loaded: number; rebuilt: boolean }> {
+  start(): Promise<LoadResult> {
     this.loading ??= this.load();
     return this.loading;
   }
 
-  private async load(): Promise<{ loaded: number; rebuilt: boolean }> {
-    if (!this.store) return { loaded: 0, rebuilt: false };
+  private async load(): Promise<LoadResult> {
+    if (!this.store) return { loaded: 0, rebuilt: false, from: 'nothing' };
+    let snapshotRefused: string | undefined;
+    if (this.snapshotFile) {
+      const token = await this.store.snapshotToken();
+      if (token !== undefined) {
+        const read = await this.snapshotFile.read(token);
+        // Whatever the file held, the facts are about to change: only a clean stop names a snapshot again.
+        await this.store.forgetSnapshot();
+        if ('facts' in read) {
+          this.facts = read.facts;
+          this.generation += 1;
+          return { loaded: this.facts.size, rebuilt: false, from: 'snapshot' };
+        }
+        snapshotRefused = read.refused;
+      }
+    }
+    const refused = snapshotRefused === undefined ? {} : { snapshotRefused };
     if (await this.store.isComplete()) {
       const { loaded, stale } = await this.store.loadEach((planId, f) => this.apply(planId, f));
-      if (stale === 0) return { loaded, rebuilt: false };
+      if (stale === 0) return { loaded, rebuilt: false, from: 'fact-items', ...refused };
       // Facts of another schema: every plan's are worked out again below.
       this.facts.clear();
       this.generation += 1;
     }
-    if (!this.plans) return { loaded: 0, rebuilt: false };
+    if (!this.plans) return { loaded: 0, rebuilt: false, from: 'nothing', ...refused };
     let rebuilt = 0;
     for (const stage of STAGES) {
       if (stage === 'none') continue;
@@ -72,7 +114,28 @@ export class MetricsIndex implements MetricsSource {
       } while (cursor);
     }
     await this.store.markComplete(this.clock());
-    return { loaded: rebuilt, rebuilt: true };
+    return { loaded: rebuilt, rebuilt: true, from: 'plans', ...refused };
+  }
+
+  /**
+   * At a clean stop, once no more saves come: write the columns to the snapshot file and name it in the
+   * marker. Skipped (false) without a file, before a finished load, or when a save is running or began
+   * meanwhile (its fact item could land after the file was written).
+   */
+  async saveSnapshot(): Promise<boolean> {
+    if (!this.snapshotFile || !this.store || !this.loading) return false;
+    if (!(await this.loading.then(() => true, () => false))) return false;
+    const before = this.savesBegun;
+    if (this.savesRunning > 0) return false;
+    const token = this.newToken();
+    await this.snapshotFile.write(this.facts, token);
+    if (this.savesBegun !== before || !(await this.store.nameSnapshot(token))) return false;
+    if (this.savesBegun !== before) {
+      await this.store.forgetSnapshot();
+      return false;
+    }
+    this.named = true;
+    return true;
   }
 
   /** Keep `next` unless the facts held come from a later plan version. */
@@ -82,9 +145,19 @@ export class MetricsIndex implements MetricsSource {
 
   /** The Publish events hook: a saved plan's facts replace its older ones, in memory and in the table. */
   readonly onPlanSaved = async (plan: Plan): Promise<void> => {
-    const next = planFacts(plan);
-    this.apply(plan.planId, next);
-    await this.store?.put(plan.planId, next);
+    this.savesBegun += 1;
+    this.savesRunning += 1;
+    try {
+      if (this.named) {
+        this.named = false;
+        await this.store?.forgetSnapshot();
+      }
+      const next = planFacts(plan);
+      this.apply(plan.planId, next);
+      await this.store?.put(plan.planId, next);
+    } finally {
+      this.savesRunning -= 1;
+    }
   };
 
   async snapshot(): Promise<{ facts: FactTable; providers: readonly string[]; generation: number }> {

@@ -121,6 +121,58 @@ describe('FactTable', () => {
     expect(JSON.stringify(computeMetrics(table, query, options(5)))).toBe(JSON.stringify(referenceComputeMetrics(plain.values(), query, options(5))));
   });
 
+  it('property: encoded and decoded (a snapshot), it holds the same facts, gives the same figures and takes later saves alike', () => {
+    const concat = (chunks: Uint8Array[]) => {
+      const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+      let at = 0;
+      for (const c of chunks) {
+        out.set(c, at);
+        at += c.byteLength;
+      }
+      return out;
+    };
+    fc.assert(
+      fc.property(updates, updates, queryArb, (saves, later, { query, threshold }) => {
+        const { table, plain } = replay(saves);
+        const { layout, chunks } = table.encode();
+        // Through JSON, as the snapshot file carries the layout.
+        const copy = FactTable.decode(JSON.parse(JSON.stringify(layout)), concat(chunks));
+        expect(copy.size).toBe(plain.size);
+        expect([...copy]).toEqual([...table]);
+        for (const [id, facts] of plain) expect(copy.versionOf(id)).toBe(facts.version);
+        expect(JSON.stringify(computeMetrics(copy, query, options(threshold)))).toBe(JSON.stringify(computeMetrics(table, query, options(threshold))));
+        for (const [key, facts] of later) expect(copy.update(`pl_${key}`, facts)).toBe(table.update(`pl_${key}`, facts));
+        expect([...copy]).toEqual([...table]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses to decode bytes that do not match their layout, building nothing', () => {
+    const sample = fc.sample(planFactsArb, { numRuns: 20, seed: 7 });
+    const table = new FactTable();
+    sample.forEach((f, i) => table.set(`pl_${i}`, f));
+    const { layout, chunks } = table.encode();
+    const bytes = Buffer.concat(chunks);
+    const clone = () => JSON.parse(JSON.stringify(layout)) as typeof layout;
+    expect(() => FactTable.decode(layout, bytes.subarray(0, bytes.byteLength - 1))).toThrow(/row keys|shorter/);
+    const renamed = clone();
+    (renamed.arrays[0] as { name: string }).name = 'rows.somethingElse';
+    expect(() => FactTable.decode(renamed, bytes)).toThrow(/not the rows.version expected/);
+    const retyped = clone();
+    (retyped.arrays[0] as { type: string }).type = 'Float32Array';
+    expect(() => FactTable.decode(retyped, bytes)).toThrow(/expected/);
+    const fewerRows = clone();
+    fewerRows.rows -= 1;
+    expect(() => FactTable.decode(fewerRows, bytes)).toThrow(/expected/);
+    const shortSegments = clone();
+    shortSegments.segments.offers.end = 0;
+    expect(() => FactTable.decode(shortSegments, bytes)).toThrow();
+    const noDictionary = clone() as unknown as { dictionaries: Record<string, unknown> };
+    delete noDictionary.dictionaries.domains;
+    expect(() => FactTable.decode(noDictionary as unknown as typeof layout, bytes)).toThrow(/no domains dictionary/);
+  });
+
   it('forgets every row on clear', () => {
     const table = new FactTable();
     const [facts] = fc.sample(planFactsArb, { numRuns: 1, seed: 1 });

@@ -56,6 +56,18 @@ export class Dictionary<T extends string = string> {
   value(code: number): T {
     return this.values[code] as T;
   }
+
+  /** Take exactly these values, in this order, as the codes 0, 1, … (a snapshot's dictionary). */
+  restore(values: readonly T[]): void {
+    if (values.length > this.limit) throw new RangeError(`metrics facts: more than ${this.limit} distinct values of one field`);
+    this.values.length = 0;
+    this.codes.clear();
+    for (const value of values) {
+      if (typeof value !== 'string' || this.codes.has(value)) throw new Error('metrics facts snapshot: a dictionary repeats a value or holds a non-string');
+      this.codes.set(value, this.values.length);
+      this.values.push(value);
+    }
+  }
 }
 
 /**
@@ -131,6 +143,20 @@ class Segments<C extends Record<string, Column>> {
     this.end = at;
     this.dead = 0;
   }
+}
+
+const DICTIONARY_NAMES = ['sources', 'localAuthorities', 'domains', 'providers', 'outcomes', 'exitReasons', 'gapReasons'] as const;
+type DictionaryName = (typeof DICTIONARY_NAMES)[number];
+const SEGMENT_NAMES = ['needs', 'supporting', 'offers', 'offerNeeds', 'gaps', 'reviews', 'scoreChanges'] as const;
+type SegmentName = (typeof SEGMENT_NAMES)[number];
+
+/** The description of a FactTable's bytes (FactTable.encode), checked by FactTable.decode. */
+export interface FactTableLayout {
+  rows: number;
+  dictionaries: Record<DictionaryName, string[]>;
+  segments: Record<SegmentName, { end: number; dead: number }>;
+  /** Every array's name, type and byte length, in the order their bytes follow one another. */
+  arrays: { name: string; type: string; bytes: number }[];
 }
 
 const OUTCOMES: readonly OfferOutcome[] = ['accepted', 'declined', 'expired', 'other'];
@@ -241,6 +267,108 @@ export class FactTable implements Iterable<PlanFacts> {
 
   private allSegments() {
     return [this.needs, this.supporting, this.offers, this.offerNeeds, this.gaps, this.reviews, this.scoreChanges] as Segments<Record<string, Column>>[];
+  }
+
+  private namedDictionaries(): [DictionaryName, Dictionary][] {
+    return DICTIONARY_NAMES.map((name) => [name, this[name] as Dictionary]);
+  }
+
+  private namedSegments(): [SegmentName, Segments<Record<string, Column>>][] {
+    return SEGMENT_NAMES.map((name) => [name, this[name] as Segments<Record<string, Column>>]);
+  }
+
+  /**
+   * Every array of the table, in a fixed order, with how many of its entries are in use and a way to
+   * put a restored one in its place: what encode writes and decode reads.
+   */
+  private arraySlots(): { name: string; array: Column; used: number; put: (array: Column) => void }[] {
+    const slots: { name: string; array: Column; used: number; put: (array: Column) => void }[] = [];
+    const rows = this.rows as Record<string, Column>;
+    for (const name of Object.keys(rows)) slots.push({ name: `rows.${name}`, array: rows[name] as Column, used: this.count, put: (a) => (rows[name] = a) });
+    for (const [segmentName, segments] of this.namedSegments()) {
+      slots.push({ name: `${segmentName}.start`, array: segments.start, used: this.count, put: (a) => (segments.start = a as Int32Array<ArrayBuffer>) });
+      slots.push({ name: `${segmentName}.length`, array: segments.length, used: this.count, put: (a) => (segments.length = a as Uint16Array<ArrayBuffer>) });
+      const columns = segments.columns;
+      for (const name of Object.keys(columns)) slots.push({ name: `${segmentName}.${name}`, array: columns[name] as Column, used: segments.end, put: (a) => (columns[name] = a) });
+    }
+    return slots;
+  }
+
+  /**
+   * The table as bytes (a snapshot a restart can load instead of every stored fact item): a layout to
+   * check them by, and the used part of every array followed by the row keys (UTF-8, one per line, in
+   * row order). The arrays are in this machine's byte order.
+   */
+  encode(): { layout: FactTableLayout; chunks: Uint8Array[] } {
+    const keys: string[] = new Array<string>(this.count).fill('');
+    for (const [key, row] of this.rowOf) {
+      if (key.includes('\n')) throw new RangeError('metrics facts: a row key holds a line break');
+      keys[row] = key;
+    }
+    const keyBytes = new TextEncoder().encode(keys.join('\n'));
+    const chunks: Uint8Array[] = [];
+    const arrays: FactTableLayout['arrays'] = [];
+    for (const slot of this.arraySlots()) {
+      const bytes = new Uint8Array(slot.array.buffer, slot.array.byteOffset, slot.used * slot.array.BYTES_PER_ELEMENT);
+      chunks.push(bytes);
+      arrays.push({ name: slot.name, type: slot.array.constructor.name, bytes: bytes.byteLength });
+    }
+    chunks.push(keyBytes);
+    arrays.push({ name: 'keys', type: 'utf8', bytes: keyBytes.byteLength });
+    const dictionaries = Object.fromEntries(this.namedDictionaries().map(([name, d]) => [name, [...d.values]])) as FactTableLayout['dictionaries'];
+    const segments = Object.fromEntries(this.namedSegments().map(([name, s]) => [name, { end: s.end, dead: s.dead }])) as FactTableLayout['segments'];
+    return { layout: { rows: this.count, dictionaries, segments, arrays }, chunks };
+  }
+
+  /**
+   * The table `encode` gave these bytes for. Throws (and builds nothing) unless every array is the one
+   * this code expects, of the expected type and length, and every list lies inside its values array.
+   */
+  static decode(layout: FactTableLayout, bytes: Uint8Array): FactTable {
+    const table = new FactTable();
+    const rows = layout.rows;
+    if (!Number.isSafeInteger(rows) || rows < 0) throw new Error('metrics facts snapshot: bad row count');
+    for (const [name, dictionary] of table.namedDictionaries()) {
+      const values = layout.dictionaries?.[name];
+      if (!Array.isArray(values)) throw new Error(`metrics facts snapshot: no ${name} dictionary`);
+      dictionary.restore(values as never);
+    }
+    for (const [name, segments] of table.namedSegments()) {
+      const held = layout.segments?.[name];
+      if (!held || !Number.isSafeInteger(held.end) || !Number.isSafeInteger(held.dead) || held.end < 0 || held.dead < 0 || held.dead > held.end) throw new Error(`metrics facts snapshot: bad ${name} segments`);
+      segments.end = held.end;
+      segments.dead = held.dead;
+    }
+    table.count = rows;
+    table.capacity = rows;
+    const slots = table.arraySlots();
+    if (layout.arrays?.length !== slots.length + 1) throw new Error('metrics facts snapshot: not the arrays this table has');
+    let at = 0;
+    for (const [i, slot] of slots.entries()) {
+      const held = layout.arrays[i] as FactTableLayout['arrays'][number];
+      const length = held.bytes / slot.array.BYTES_PER_ELEMENT;
+      if (held.name !== slot.name || held.type !== slot.array.constructor.name || length !== slot.used) throw new Error(`metrics facts snapshot: ${held.name} is not the ${slot.name} expected`);
+      if (at + held.bytes > bytes.byteLength) throw new Error('metrics facts snapshot: shorter than its layout');
+      const array = new (slot.array.constructor as new (length: number) => Column)(length);
+      new Uint8Array(array.buffer).set(bytes.subarray(at, at + held.bytes));
+      slot.put(array);
+      at += held.bytes;
+    }
+    const keysHeld = layout.arrays.at(-1) as FactTableLayout['arrays'][number];
+    if (keysHeld.name !== 'keys' || at + keysHeld.bytes !== bytes.byteLength) throw new Error('metrics facts snapshot: the row keys are not where the layout says');
+    for (const [name, segments] of table.namedSegments()) {
+      for (let row = 0; row < rows; row += 1) {
+        if ((segments.start[row] as number) < 0 || (segments.start[row] as number) + (segments.length[row] as number) > segments.end) throw new Error(`metrics facts snapshot: a ${name} list lies outside its values`);
+      }
+    }
+    const keys = rows === 0 ? [] : new TextDecoder().decode(bytes.subarray(at)).split('\n');
+    if (keys.length !== rows) throw new Error('metrics facts snapshot: not one key per row');
+    for (const [row, key] of keys.entries()) {
+      if (key === '') continue;
+      if (table.rowOf.has(key)) throw new Error('metrics facts snapshot: a key on two rows');
+      table.rowOf.set(key, row);
+    }
+    return table;
   }
 
   private newRow(): number {

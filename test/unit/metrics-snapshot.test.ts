@@ -1,0 +1,161 @@
+/**
+ * The metrics columns saved to the data directory at a clean stop: the next start loads them instead of
+ * every stored fact item, but only when the table's marker names that very file; a crash, an old,
+ * damaged or mismatched file, or a save racing the stop all fall back to the full load.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FactTable } from '../../lib/domain/metrics/fact-table.ts';
+import { planFacts, type PlanFacts } from '../../lib/domain/metrics/facts.ts';
+import type { Plan } from '../../lib/domain/schemas.ts';
+import type { FactStore } from '../../lib/metrics/fact-store.ts';
+import { MetricsIndex } from '../../lib/metrics/index.ts';
+import { FactSnapshotFile } from '../../lib/metrics/snapshot.ts';
+import { planInStage } from '../support/domain-fixtures.ts';
+
+/** The fact items and the marker, as FactStore keeps them in the table. */
+class FakeStore {
+  stored = new Map<string, PlanFacts>();
+  token: string | undefined;
+  loads = 0;
+  async isComplete() {
+    return true;
+  }
+  async loadEach(take: (planId: string, facts: PlanFacts) => void) {
+    this.loads += 1;
+    for (const [planId, facts] of this.stored) take(planId, facts);
+    return { loaded: this.stored.size, stale: 0 };
+  }
+  async put(planId: string, facts: PlanFacts) {
+    this.stored.set(planId, facts);
+  }
+  async markComplete() {}
+  async snapshotToken() {
+    return this.token;
+  }
+  async nameSnapshot(token: string) {
+    this.token = token;
+    return true;
+  }
+  async forgetSnapshot() {
+    this.token = undefined;
+  }
+}
+
+const plan = (stage: 'referred' | 'active', planId: string) => ({ ...(planInStage(stage).plan as Plan), planId });
+
+let dir: string;
+let path: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wraparound-snapshot-'));
+  path = join(dir, 'metrics-facts.snapshot');
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+let tokens = 0;
+const index = (store: FakeStore) => new MetricsIndex({ store: store as unknown as FactStore, snapshotFile: new FactSnapshotFile(path), newToken: () => `token-${(tokens += 1)}` });
+
+/** A store with two plans' facts, and an index that loaded them, saved one more plan and stopped cleanly. */
+async function cleanlyStopped() {
+  const store = new FakeStore();
+  store.stored.set('pl_a', planFacts(plan('referred', 'pl_a')));
+  store.stored.set('pl_b', planFacts(plan('active', 'pl_b')));
+  const first = index(store);
+  expect((await first.start()).from).toBe('fact-items');
+  await first.onPlanSaved(plan('active', 'pl_c'));
+  expect(await first.saveSnapshot()).toBe(true);
+  const facts = [...(await first.snapshot()).facts];
+  return { store, facts };
+}
+
+describe('metrics snapshot', () => {
+  it('a clean stop saves the columns; the next start loads them instead of the fact items, and at once stops trusting them', async () => {
+    const { store, facts } = await cleanlyStopped();
+    expect(store.token).toBeDefined();
+    const loadsBefore = store.loads;
+    const second = index(store);
+    expect(await second.start()).toEqual({ loaded: 3, rebuilt: false, from: 'snapshot' });
+    expect(store.loads).toBe(loadsBefore);
+    expect([...(await second.snapshot()).facts]).toEqual(facts);
+    // The marker no longer names the file: a crash from here on means a full load next time.
+    expect(store.token).toBeUndefined();
+    await second.onPlanSaved(plan('referred', 'pl_d'));
+    expect(second.size).toBe(4);
+
+    // Crash: no saveSnapshot. The next start reads the fact items, which hold pl_d.
+    const third = index(store);
+    expect((await third.start()).from).toBe('fact-items');
+    expect(third.size).toBe(4);
+  });
+
+  it('a save after the snapshot was named removes the name before its fact item is written', async () => {
+    const { store } = await cleanlyStopped();
+    const again = index(store);
+    await again.start();
+    expect(await again.saveSnapshot()).toBe(true);
+    expect(store.token).toBeDefined();
+    await again.onPlanSaved(plan('referred', 'pl_e'));
+    expect(store.token).toBeUndefined();
+    const next = index(store);
+    expect((await next.start()).from).toBe('fact-items');
+    expect(next.size).toBe(4);
+  });
+
+  it('a save that begins while the snapshot is written leaves it unnamed', async () => {
+    const store = new FakeStore();
+    const idx = index(store);
+    await idx.start();
+    const name = store.nameSnapshot.bind(store);
+    store.nameSnapshot = async (token: string) => {
+      await idx.onPlanSaved(plan('referred', 'pl_late'));
+      return name(token);
+    };
+    expect(await idx.saveSnapshot()).toBe(false);
+    expect(store.token).toBeUndefined();
+  });
+
+  for (const [what, spoil, reason] of [
+    ['missing', async () => rm(path), 'no snapshot file'],
+    ['damaged (a byte of the body changed)', async () => {
+      const bytes = await readFile(path);
+      bytes[bytes.byteLength - 10] = (bytes[bytes.byteLength - 10] as number) ^ 0xff;
+      await writeFile(path, bytes);
+    }, 'checksum'],
+    ['cut short', async () => writeFile(path, (await readFile(path)).subarray(0, 100)), 'damaged'],
+    ['not a snapshot at all', async () => writeFile(path, 'hello'), 'damaged'],
+    ['of another format', async () => rewriteHeader((h) => ({ ...h, format: 0 })), 'format 0'],
+    ['of another facts schema', async () => rewriteHeader((h) => ({ ...h, schema: -1 })), 'facts schema -1'],
+    ['an older one than the marker names', async () => new FactSnapshotFile(path).write(FactTable.of([]), 'an-older-token'), 'not the snapshot the table names'],
+  ] as const) {
+    it(`a snapshot file ${what} is not used: the start loads every fact item instead`, async () => {
+      const { store, facts } = await cleanlyStopped();
+      await spoil();
+      const next = index(store);
+      const result = await next.start();
+      expect(result).toMatchObject({ loaded: 3, from: 'fact-items' });
+      expect(result.snapshotRefused).toContain(reason);
+      expect([...(await next.snapshot()).facts]).toEqual(facts);
+      expect(store.token).toBeUndefined();
+    });
+  }
+
+  it('without a name in the marker the file is not even read', async () => {
+    const { store } = await cleanlyStopped();
+    store.token = undefined;
+    const next = index(store);
+    expect(await next.start()).toEqual({ loaded: 3, rebuilt: false, from: 'fact-items' });
+  });
+});
+
+async function rewriteHeader(change: (header: Record<string, unknown>) => Record<string, unknown>) {
+  const bytes = await readFile(path);
+  const length = bytes.readUInt32LE(0);
+  const header = Buffer.from(JSON.stringify(change(JSON.parse(bytes.toString('utf8', 4, 4 + length)) as Record<string, unknown>)));
+  const prefix = Buffer.alloc(4);
+  prefix.writeUInt32LE(header.byteLength);
+  await writeFile(path, Buffer.concat([prefix, header, bytes.subarray(4 + length)]));
+}
