@@ -15,3 +15,6 @@ export type ParentMessage = { type: 'close' };
 
 /** Stop accepting connections, let the requests in flight finish (up to `graceMs`), then close LevelDB. */
 export declare function closeDynalite(server: Server, graceMs?: number): Promise<void>;
+
+/** Options added to dynalite's LevelDB open (bounding the table files LevelDB keeps mapped). */
+export declare const LEVELDB_OPEN_OPTIONS: { readonly maxOpenFiles: number };

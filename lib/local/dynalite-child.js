@@ -13,8 +13,20 @@
  * SIGKILL) it closes LevelDB and exits. SIGINT is ignored: Ctrl-C reaches the whole process group, and
  * the parent first lets the requests in flight finish, then closes this store.
  */
+import { createRequire } from 'node:module';
 import dynalite from 'dynalite';
-import { closeDynalite, DYNALITE_TIMINGS } from './dynalite-child-protocol.js';
+import { closeDynalite, DYNALITE_TIMINGS, LEVELDB_OPEN_OPTIONS } from './dynalite-child-protocol.js';
+
+/**
+ * dynalite opens LevelDB with its defaults and takes no options for it, so its ClassicLevel (found the
+ * way dynalite finds it: dynalite → level → classic-level) opens with ours added (see LEVELDB_OPEN_OPTIONS).
+ */
+const levelRequire = createRequire(createRequire(import.meta.resolve('dynalite')).resolve('level'));
+const { ClassicLevel } = levelRequire('classic-level');
+const openLevelDb = ClassicLevel.prototype._open;
+ClassicLevel.prototype._open = function (/** @type {Record<string, unknown>} */ options) {
+  return openLevelDb.call(this, { ...options, ...LEVELDB_OPEN_OPTIONS });
+};
 
 /** @type {import('./dynalite-child-protocol.js').DynaliteChildOptions} */
 const options = JSON.parse(process.argv[2] ?? '{}');
