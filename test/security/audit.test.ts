@@ -13,7 +13,7 @@ import {
   CONTACT_SECRETS,
   DAY_MS,
   injectFaults,
-  putPk,
+  putsAuditRecord,
   referralBody,
   runFullLifecycle,
   scanTable,
@@ -46,7 +46,7 @@ async function readAudit(from: string, to: string, planId?: string): Promise<Aud
   return items;
 }
 
-const failAudit = (name: string, input: Record<string, unknown>) => Boolean(putPk(name, input)?.startsWith('AUDIT#'));
+const failAudit = putsAuditRecord;
 const consent = () => ({ scope: { shareWithProviders: true, dataCategories: ['needs'] }, givenAt: s.today(), method: 'written' });
 
 /** A refused answer: a 4xx or 5xx that holds neither the identity nor any plan detail. */

@@ -11,6 +11,7 @@ import {
   injectFaults,
   SECRET_CONTACT,
   putPk,
+  putsAuditRecord,
   referralBody,
   runFullLifecycle,
   SECRET_GOAL,
@@ -147,7 +148,7 @@ describe('what the process writes never identifies the participant or repeats fr
     const assessed = await send('assessment', 'POST', `/plans/${id}/submit-assessment`, s.coordinator, { needs: [{ domain: 'mental-health', level: 'high', priority: true }] });
     const offer = (assessed.json.allocations as { allocationId: string; providerId: string }[])[0] as { allocationId: string; providerId: string };
     expect((await send('accept', 'POST', `/allocations/${offer.allocationId}/accept`, s.provider(offer.providerId), {})).status).toBe(200);
-    faults.set((name, input) => Boolean(putPk(name, input)?.startsWith('AUDIT#')));
+    faults.set(putsAuditRecord);
     const read = await send('contact read: audit write fails', 'GET', `/allocations/${offer.allocationId}/participant`, s.provider(offer.providerId));
     faults.clear();
     expect(read.status).toBeGreaterThanOrEqual(500);

@@ -12,7 +12,7 @@ import {
   CONTACT_SECRETS,
   DAY_MS,
   injectFaults,
-  putPk,
+  putsAuditRecord,
   referralBody,
   scanTable,
   SECRET_CONTACT,
@@ -190,7 +190,7 @@ describe('a provider reads her contact details only with an accepted allocation 
 
   it('gives nothing when the audit record cannot be written (fail closed)', async () => {
     const held = await offeredPlan(WITH_CONTACT);
-    faults.set((name, input) => Boolean(putPk(name, input)?.startsWith('AUDIT#')));
+    faults.set(putsAuditRecord);
     try {
       const res = await read(held, s.provider(held.providerId));
       expect(res.status).toBeGreaterThanOrEqual(500);

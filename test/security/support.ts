@@ -145,6 +145,29 @@ export function injectFaults(stack: EmbeddedStack): FaultInjector {
   };
 }
 
+/**
+ * The partition keys a PutItem or a BatchWriteItem puts (document or raw form), for fault rules: the
+ * embedded stack group-commits audit records with other requests' puts in BatchWriteItems.
+ */
+export function putPks(commandName: string, input: Record<string, unknown>): string[] {
+  if (commandName === 'BatchWriteItemCommand' || commandName === 'BatchWriteCommand') {
+    const requests = Object.values((input.RequestItems ?? {}) as Record<string, { PutRequest?: { Item?: Record<string, unknown> } }[]>).flat();
+    return requests.flatMap((r) => pkOf(r.PutRequest?.Item));
+  }
+  const pk = putPk(commandName, input);
+  return pk === undefined ? [] : [pk];
+}
+
+/** Whether a write puts an audit record (the rule the fail-closed tests inject). */
+export const putsAuditRecord = (commandName: string, input: Record<string, unknown>) => putPks(commandName, input).some((pk) => pk.startsWith('AUDIT#'));
+
+function pkOf(item: Record<string, unknown> | undefined): string[] {
+  const pk = item?.pk;
+  if (typeof pk === 'string') return [pk];
+  const raw = (pk as { S?: unknown } | undefined)?.S;
+  return typeof raw === 'string' ? [raw] : [];
+}
+
 /** The partition key of a PutItem (document or raw form), for fault rules. */
 export function putPk(commandName: string, input: Record<string, unknown>): string | undefined {
   if (commandName !== 'PutItemCommand' && commandName !== 'PutCommand') return undefined;

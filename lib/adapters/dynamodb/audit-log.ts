@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { keys } from './keys.ts';
 import { storageError } from './client.ts';
+import type { GroupPut } from './group-put.ts';
 
 /**
  * The audit log: who read or wrote identity or plan detail, in which role, what, when and why.
@@ -32,21 +33,24 @@ export interface AuditLog {
 export class DynamoAuditLog implements AuditLog {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
-  constructor(client: DynamoDBDocumentClient, tableName: string) {
+  /**
+   * The embedded stack group-commits records with other requests' puts. A batched put carries no
+   * condition; the record's key holds a random UUID, so it still never meets an existing record.
+   */
+  private readonly groupPut: GroupPut | undefined;
+  constructor(client: DynamoDBDocumentClient, tableName: string, options: { groupPut?: GroupPut } = {}) {
     this.client = client;
     this.tableName = tableName;
+    this.groupPut = options.groupPut;
   }
 
+  /** Resolves once the record is stored: only then may the action it records go ahead. */
   async record(entry: AuditEntry): Promise<void> {
     const auditId = randomUUID();
+    const item = { ...keys.audit(entry.at.slice(0, 10), entry.at, auditId), type: 'audit', auditId, ...entry };
+    if (this.groupPut) return this.groupPut.put([item]);
     try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.audit(entry.at.slice(0, 10), entry.at, auditId), type: 'audit', auditId, ...entry },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
+      await this.client.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
     } catch (error) {
       throw storageError(error);
     }

@@ -8,6 +8,8 @@ import { ALL_SHARDS, INDEXES, keys, type IndexName } from './keys.ts';
 import { storageError } from './client.ts';
 import { batchPut, type BatchPutOptions } from './batch.ts';
 import { batchGet } from './batch-get.ts';
+import { PlanCache, type CacheUpdate, type PlanCacheOptions } from './plan-cache.ts';
+import type { GroupPut } from './group-put.ts';
 
 /** Attributes that exist only for the table's keys and indexes, never part of the plan. */
 const KEY_ATTRIBUTES = ['pk', 'sk', 'type', 'stagePk', 'stageSk', 'duePk', 'dueAt', 'outboxPk', 'outboxSince', 'alertPk', 'alertSince', 'workPk', 'workAt'] as const;
@@ -88,10 +90,21 @@ export class PlanRepository {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
   private readonly batchOptions: BatchPutOptions;
-  constructor(client: DynamoDBDocumentClient, tableName: string, options: { batch?: BatchPutOptions } = {}) {
+  /** Plans as this process last stored them; only when it is the table's one writer (see PlanCache). */
+  readonly planCache: PlanCache | undefined;
+  /** Unconditional puts (history, feed, stored responses) group-committed with other requests' (embedded stack). */
+  private readonly groupPut: GroupPut | undefined;
+  constructor(client: DynamoDBDocumentClient, tableName: string, options: { batch?: BatchPutOptions; soleWriterPlanCache?: PlanCacheOptions; groupPut?: GroupPut } = {}) {
     this.client = client;
     this.tableName = tableName;
     this.batchOptions = options.batch ?? {};
+    this.planCache = options.soleWriterPlanCache ? new PlanCache(options.soleWriterPlanCache) : undefined;
+    this.groupPut = options.groupPut;
+  }
+
+  /** Send a write of a plan item, keeping the plan cache (if any) as exact as the store. */
+  private writePlanItem<T>(planId: string, send: () => Promise<T>, update: CacheUpdate = () => undefined): Promise<T> {
+    return this.planCache ? this.planCache.write(planId, send, update) : send();
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -103,9 +116,13 @@ export class PlanRepository {
     }
   }
 
+  /** A cached plan is as fresh as a consistent read, so it answers eventually consistent reads too. */
   async getPlan(planId: string, consistent = true): Promise<Plan | undefined> {
-    const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.plan(planId), ConsistentRead: consistent }));
-    return out.Item && out.Item.type === 'plan' ? itemToPlan(out.Item) : undefined;
+    const read = async () => {
+      const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.plan(planId), ConsistentRead: consistent || this.planCache !== undefined }));
+      return out.Item && out.Item.type === 'plan' ? itemToPlan(out.Item) : undefined;
+    };
+    return this.planCache ? this.planCache.read(planId, read) : read();
   }
 
   /**
@@ -114,14 +131,20 @@ export class PlanRepository {
    */
   async savePlan(plan: Plan): Promise<void> {
     const previous = plan.version - 1;
+    const item = planToItem(plan);
     try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: planToItem(plan),
-          ConditionExpression: previous === 0 ? 'attribute_not_exists(pk)' : '#version = :previous',
-          ...(previous === 0 ? {} : { ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':previous': previous } }),
-        }),
+      await this.writePlanItem(
+        plan.planId,
+        () =>
+          this.client.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: item,
+              ConditionExpression: previous === 0 ? 'attribute_not_exists(pk)' : '#version = :previous',
+              ...(previous === 0 ? {} : { ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':previous': previous } }),
+            }),
+          ),
+        () => itemToPlan(item),
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
@@ -216,8 +239,10 @@ export class PlanRepository {
    * version is untouched so no command in flight is refused because of it.
    */
   async markIdentityErased(planId: string, at: string): Promise<void> {
-    await this.send(
-      new UpdateCommand({ TableName: this.tableName, Key: keys.plan(planId), UpdateExpression: 'SET identityErasedAt = if_not_exists(identityErasedAt, :at)', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':at': at } }),
+    await this.writePlanItem(planId, () =>
+      this.send(
+        new UpdateCommand({ TableName: this.tableName, Key: keys.plan(planId), UpdateExpression: 'SET identityErasedAt = if_not_exists(identityErasedAt, :at)', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':at': at } }),
+      ),
     );
   }
 
@@ -228,7 +253,9 @@ export class PlanRepository {
   /** The response first given to an Idempotency-Key, so a retry gets exactly that back. */
   async saveResponse(scope: string, keyHash: string, response: StoredResponse, now: string): Promise<void> {
     const expiresAt = Math.floor(new Date(now).getTime() / 1000) + RESPONSE_TTL_SECONDS;
-    await this.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.idempotentResponse(scope, keyHash), type: 'response', ...response, expiresAt } }));
+    const item = { ...keys.idempotentResponse(scope, keyHash), type: 'response', ...response, expiresAt };
+    if (this.groupPut) await this.groupPut.put([item]);
+    else await this.send(new PutCommand({ TableName: this.tableName, Item: item }));
   }
 
   async getResponse(scope: string, keyHash: string): Promise<StoredResponse | undefined> {
@@ -278,7 +305,8 @@ export class PlanRepository {
       items.push({ ...keys.historyEvent(event.planId, event.sequence), type: 'event', event });
       if (event.providerId) items.push({ ...keys.feedEntry(event.providerId, feedWrittenAt, event.id), type: 'feed', eventId: event.id, event });
     }
-    await batchPut(this.client, this.tableName, items, this.batchOptions);
+    if (this.groupPut) await this.groupPut.put(items);
+    else await batchPut(this.client, this.tableName, items, this.batchOptions);
   }
 
   /** Keep a provider's view of one allocation current; an older event never overwrites a newer one. */
@@ -318,24 +346,36 @@ export class PlanRepository {
     if (eventIds.length === 0) return;
     const names = Object.fromEntries(eventIds.map((id, i) => [`#e${i}`, id]));
     const removeEvents = eventIds.map((_, i) => `outbox.#e${i}`).join(', ');
+    // Having held exactly these events, the stored outbox is now empty and the rest of the plan unchanged.
+    const emptied: CacheUpdate = (cached) => {
+      const before = cached();
+      return before && before.outbox.length === eventIds.length && eventIds.every((id) => before.outbox.some((e) => e.id === id)) ? { ...before, outbox: [] } : undefined;
+    };
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.plan(planId),
-          UpdateExpression: `REMOVE ${removeEvents}, outboxPk, outboxSince`,
-          ConditionExpression: ['size(outbox) = :count', ...eventIds.map((_, i) => `attribute_exists(outbox.#e${i})`)].join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ':count': eventIds.length },
-        }),
+      await this.writePlanItem(
+        planId,
+        () =>
+          this.client.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: keys.plan(planId),
+              UpdateExpression: `REMOVE ${removeEvents}, outboxPk, outboxSince`,
+              ConditionExpression: ['size(outbox) = :count', ...eventIds.map((_, i) => `attribute_exists(outbox.#e${i})`)].join(' AND '),
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: { ':count': eventIds.length },
+            }),
+          ),
+        emptied,
       );
       return;
     } catch (error) {
       if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
     }
     try {
-      await this.client.send(
-        new UpdateCommand({ TableName: this.tableName, Key: keys.plan(planId), UpdateExpression: `REMOVE ${removeEvents}`, ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeNames: names }),
+      await this.writePlanItem(planId, () =>
+        this.client.send(
+          new UpdateCommand({ TableName: this.tableName, Key: keys.plan(planId), UpdateExpression: `REMOVE ${removeEvents}`, ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeNames: names }),
+        ),
       );
     } catch (error) {
       if ((error as Error).name === 'ConditionalCheckFailedException') return; // the plan is gone
@@ -347,14 +387,20 @@ export class PlanRepository {
   /** Drop the undelivered-outbox index entry of a plan whose outbox is empty; nothing otherwise. */
   async unindexEmptyOutbox(planId: string): Promise<void> {
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.plan(planId),
-          UpdateExpression: 'REMOVE outboxPk, outboxSince',
-          ConditionExpression: 'attribute_exists(outboxPk) AND size(outbox) = :zero',
-          ExpressionAttributeValues: { ':zero': 0 },
-        }),
+      // Index attributes only: the plan as read is unchanged.
+      await this.writePlanItem(
+        planId,
+        () =>
+          this.client.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: keys.plan(planId),
+              UpdateExpression: 'REMOVE outboxPk, outboxSince',
+              ConditionExpression: 'attribute_exists(outboxPk) AND size(outbox) = :zero',
+              ExpressionAttributeValues: { ':zero': 0 },
+            }),
+          ),
+        (before) => before(),
       );
     } catch (error) {
       if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
@@ -478,6 +524,9 @@ export class PlanRepository {
 
   /** Test and tooling helper: remove an item outright (never used by a route). */
   async deleteItem(key: { pk: string; sk: string }): Promise<void> {
-    await this.send(new DeleteCommand({ TableName: this.tableName, Key: key }));
+    const planKey = keys.plan('');
+    const send = () => this.send(new DeleteCommand({ TableName: this.tableName, Key: key }));
+    if (key.sk === planKey.sk && key.pk.startsWith(planKey.pk)) await this.writePlanItem(key.pk.slice(planKey.pk.length), send);
+    else await send();
   }
 }
