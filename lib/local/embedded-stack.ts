@@ -2,6 +2,7 @@ import { makeDocumentClient } from '../adapters/dynamodb/client.ts';
 import { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
 import { DirectoryStore } from '../adapters/dynamodb/directory-store.ts';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log.ts';
+import { GroupPut } from '../adapters/dynamodb/group-put.ts';
 import { DEFAULT_RETENTION_DAYS } from '../config.ts';
 import { TABLE_NAME_DEFAULT } from '../adapters/dynamodb/table-definition.ts';
 import type { EventPublisher } from '../adapters/events/publisher.ts';
@@ -145,9 +146,13 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
       throw error;
     }
   };
-  const plans = new PlanRepository(client, TABLE_NAME_DEFAULT);
+  // This process is the table's only writer (the data directory is locked), so plans it stored are
+  // served from memory, as exactly as a consistent read would (never on AWS: many writers there).
+  // Audit records, history and feed entries and stored responses of concurrent requests share BatchWriteItems.
+  const groupPut = new GroupPut(client, TABLE_NAME_DEFAULT);
+  const plans = new PlanRepository(client, TABLE_NAME_DEFAULT, { soleWriterPlanCache: { maxPlans: 500 }, groupPut });
   const services = new DirectoryStore(client, TABLE_NAME_DEFAULT);
-  const audit = new DynamoAuditLog(client, TABLE_NAME_DEFAULT);
+  const audit = new DynamoAuditLog(client, TABLE_NAME_DEFAULT, { groupPut });
   await closingStoreOnFailure(() => services.seed(directory, clock()));
   const webhookStore = new WebhookStore(client, TABLE_NAME_DEFAULT, options.feedSettleMs !== undefined ? { feedSettleMs: options.feedSettleMs } : {});
   const providerIds = directory.organizations.map((o) => o.id);
