@@ -20,6 +20,7 @@ import type { MetricsQuery } from '../lib/domain/metrics/query.ts';
 import type { Plan } from '../lib/domain/schemas.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../lib/local/embedded-stack.ts';
 import { FactStore } from '../lib/metrics/fact-store.ts';
+import type { LoadResult } from '../lib/metrics/index.ts';
 import { cohortFromTemplates, syntheticPlans, type SyntheticOptions } from './synthetic.ts';
 import { median, MB, processMemory, residentMemory, round, rssSampler } from './lib/stats.ts';
 
@@ -46,7 +47,10 @@ export interface MeasureOptions {
   expectedPlans: number;
   /** Timed repetitions of each metrics query (the median is reported). */
   repeats: number;
+  /** 0: no brute-force baseline (a restart measured for its memory only). */
   bruteForceRepeats: number;
+  /** Where the metrics facts must come from at this start (LoadResult.from), so a restart that silently read every fact item is not reported as one from the snapshot. */
+  expectMetricsFrom?: LoadResult['from'];
 }
 
 export interface QueryTimes {
@@ -62,6 +66,8 @@ export interface QueryTimes {
 export interface MeasureResult {
   plans: number;
   startMs: number;
+  /** Where the metrics facts came from: the snapshot file (a normal restart) or every stored fact item (the first start, or after a crash). */
+  metricsFrom: LoadResult['from'];
   queries: QueryTimes[];
   bruteForce: { ms: number; cpuMs: number; runs: number[]; scannedItems: number; planItems: number; sameFigures: boolean };
   /** Where dynalite ran: a child process of the stack (its memory counted below) or the stack's own. */
@@ -232,12 +238,14 @@ async function measure(options: MeasureOptions): Promise<MeasureResult> {
   try {
     const startMs = performance.now() - started;
     const plans = stack.metrics.size;
+    const { from: metricsFrom } = await stack.metrics.start();
+    if (options.expectMetricsFrom && metricsFrom !== options.expectMetricsFrom) throw new Error(`the metrics facts came from ${metricsFrom}, expected ${options.expectMetricsFrom}`);
     if (options.expectedPlans === 0 && plans > 0) throw new Error('expected an empty store');
     if (plans !== options.expectedPlans) throw new Error(`the metrics index holds ${plans} plans, expected ${options.expectedPlans}`);
     if (stack.store.process === 'child') sampler.watchChild(stack.store.pid);
     const childPeak = () => (stack.store.process === 'child' ? (processMemory(stack.store.pid)?.peak ?? 0) : 0);
     const afterLoadBytes = process.memoryUsage.rss();
-    log(`stack up with ${plans} plans in ${(startMs / 1000).toFixed(1)} s, ${(afterLoadBytes / MB).toFixed(0)} MB resident`);
+    log(`stack up with ${plans} plans (metrics facts from ${metricsFrom}) in ${(startMs / 1000).toFixed(1)} s, ${(afterLoadBytes / MB).toFixed(0)} MB resident`);
     const token = (stack.demoUsers.find((u) => u.role === 'commissioner') as { token: string }).token;
     const now = stack.clock.now();
     const providers = stack.directory.organizations.map((o) => o.id);
@@ -318,7 +326,7 @@ async function measure(options: MeasureOptions): Promise<MeasureResult> {
       peakAnonBytes: peaks.anon,
       peakFileBytes: peaks.file,
     };
-    return { plans, startMs, storeProcess: stack.store.process, queries: results, bruteForce: { ms: median(runs), cpuMs: median(cpuRuns), runs, scannedItems, planItems, sameFigures }, memory };
+    return { plans, startMs, metricsFrom, storeProcess: stack.store.process, queries: results, bruteForce: { ms: median(runs), cpuMs: median(cpuRuns), runs, scannedItems, planItems, sameFigures }, memory };
   } finally {
     sampler.stop();
     await stack.stop();

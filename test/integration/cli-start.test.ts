@@ -3,6 +3,7 @@
  * An --in-memory stack must not claim its plans are kept in a data directory: they are gone.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -45,6 +46,8 @@ describe('wraparound start, stopped with Ctrl-C', () => {
       const run = await startThenInterrupt(['--data-dir', dataDir]);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toContain(`stopped; every plan is kept in ${dataDir}.`);
+      // The clean stop saved the metrics columns, so the next start need not read every fact item.
+      expect(existsSync(join(dataDir, 'metrics-facts.snapshot'))).toBe(true);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
