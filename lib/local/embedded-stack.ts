@@ -84,7 +84,8 @@ export interface EmbeddedOptions {
   /**
    * Save the metrics columns to `<dataDir>/metrics-facts.snapshot` at a clean stop and load them from
    * there at the next start (default true with a data directory). Turn it off when something other than
-   * this stack writes metrics fact items to the table while it runs (the bench's seeding does).
+   * this stack writes metrics fact items to the table while it runs (the bench's seeding does): a
+   * snapshot the table names is then forgotten at start, so the next start reads every fact item.
    */
   metricsSnapshot?: boolean;
 }
@@ -161,8 +162,8 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const basePublisher = options.publisher ?? new WebhookPublisher(webhookStore, { ...(dispatcherOptions.now ? { now: dispatcherOptions.now } : {}), onQueued: (p) => dispatcher.nudge(p) });
   const publisher = options.wrapPublisher ? options.wrapPublisher(basePublisher) : basePublisher;
   // Every plan's metrics facts in memory, loaded before the API opens and updated on every save.
-  const snapshotFile = dataDir && options.metricsSnapshot !== false ? new FactSnapshotFile(`${dataDir}/metrics-facts.snapshot`) : undefined;
-  const metrics = new MetricsIndex({ store: new FactStore(client, TABLE_NAME_DEFAULT), plans, providers: directory.organizations.map((o) => o.id), clock, ...(snapshotFile ? { snapshotFile } : {}) });
+  const snapshotFile = dataDir ? new FactSnapshotFile(`${dataDir}/metrics-facts.snapshot`) : undefined;
+  const metrics = new MetricsIndex({ store: new FactStore(client, TABLE_NAME_DEFAULT), plans, providers: directory.organizations.map((o) => o.id), clock, ...(snapshotFile ? { snapshotFile, useSnapshot: options.metricsSnapshot !== false } : {}) });
   await closingStoreOnFailure(() => metrics.start());
   const onPlanSaved = metrics.onPlanSaved;
 

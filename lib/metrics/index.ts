@@ -4,7 +4,7 @@ import { FactTable } from '../domain/metrics/fact-table.ts';
 import { planFacts, type PlanFacts } from '../domain/metrics/facts.ts';
 import type { Plan } from '../domain/schemas.ts';
 import type { FactStore } from './fact-store.ts';
-import type { FactSnapshotFile } from './snapshot.ts';
+import type { FactSnapshotFile, SnapshotRead } from './snapshot.ts';
 
 /**
  * Where the metrics API reads facts from: every plan's facts, as fresh as the source keeps them.
@@ -43,6 +43,7 @@ export class MetricsIndex implements MetricsSource {
   private facts = new FactTable();
   private readonly store: FactStore | undefined;
   private readonly snapshotFile: FactSnapshotFile | undefined;
+  private readonly useSnapshot: boolean;
   private readonly newToken: () => string;
   /** Plan saves begun so far, and those not finished: a snapshot is named only if none began while it was written. */
   private savesBegun = 0;
@@ -55,9 +56,11 @@ export class MetricsIndex implements MetricsSource {
   private loading: Promise<LoadResult> | undefined;
   private generation = 0;
 
-  constructor(deps: { store?: FactStore; plans?: PlanRepository; providers?: readonly string[]; clock?: () => string; snapshotFile?: FactSnapshotFile; newToken?: () => string } = {}) {
+  constructor(deps: { store?: FactStore; plans?: PlanRepository; providers?: readonly string[]; clock?: () => string; snapshotFile?: FactSnapshotFile; useSnapshot?: boolean; newToken?: () => string } = {}) {
     this.store = deps.store;
     this.snapshotFile = deps.snapshotFile;
+    // useSnapshot false: neither load nor save one, but still forget one the marker names (this index writes facts).
+    this.useSnapshot = deps.useSnapshot ?? true;
     this.newToken = deps.newToken ?? (() => crypto.randomUUID());
     this.plans = deps.plans;
     this.providers = deps.providers ?? [];
@@ -80,7 +83,7 @@ export class MetricsIndex implements MetricsSource {
     if (this.snapshotFile) {
       const token = await this.store.snapshotToken();
       if (token !== undefined) {
-        const read = await this.snapshotFile.read(token);
+        const read: SnapshotRead = this.useSnapshot ? await this.snapshotFile.read(token) : { refused: 'snapshots not used by this stack' };
         // Whatever the file held, the facts are about to change: only a clean stop names a snapshot again.
         await this.store.forgetSnapshot();
         if ('facts' in read) {
@@ -123,7 +126,7 @@ export class MetricsIndex implements MetricsSource {
    * meanwhile (its fact item could land after the file was written).
    */
   async saveSnapshot(): Promise<boolean> {
-    if (!this.snapshotFile || !this.store || !this.loading) return false;
+    if (!this.snapshotFile || !this.useSnapshot || !this.store || !this.loading) return false;
     if (!(await this.loading.then(() => true, () => false))) return false;
     const before = this.savesBegun;
     if (this.savesRunning > 0) return false;

@@ -143,6 +143,17 @@ describe('metrics snapshot', () => {
     });
   }
 
+  it('a stack that does not use snapshots (something else writes facts meanwhile) forgets the one named, and saves none', async () => {
+    const { store } = await cleanlyStopped();
+    const other = new MetricsIndex({ store: store as unknown as FactStore, snapshotFile: new FactSnapshotFile(path), useSnapshot: false });
+    expect(await other.start()).toMatchObject({ from: 'fact-items', snapshotRefused: 'snapshots not used by this stack' });
+    expect(store.token).toBeUndefined();
+    store.stored.set('pl_behind', planFacts(plan('referred', 'pl_behind')));
+    expect(await other.saveSnapshot()).toBe(false);
+    const next = index(store);
+    expect(await next.start()).toMatchObject({ from: 'fact-items', loaded: 4 });
+  });
+
   it('without a name in the marker the file is not even read', async () => {
     const { store } = await cleanlyStopped();
     store.token = undefined;
