@@ -6,6 +6,25 @@ import type { ExecutionOutcome, PlanCommandInput, PlanCommandState, WorkflowStar
 export type StepHandlers = Record<StepFunctionName, (state: PlanCommandState) => Promise<PlanCommandState>>;
 
 /**
+ * The parts of the state only Task handlers read (the definition's paths name none of them): the plan
+ * (~10 KB, with the last 50 commands applied) and the plan a provider command's API read passed in.
+ * aws-local-stepfunctions copies the whole state at every state it enters, so an execution keeps these
+ * beside the interpreter and hands them to each Task itself (test/workflows/workflow-runner.test.ts checks the paths).
+ */
+export const TASK_ONLY_FIELDS = ['plan', 'loaded'] as const;
+type TaskOnly = Partial<Pick<PlanCommandState, (typeof TASK_ONLY_FIELDS)[number]>>;
+
+function setAside(state: PlanCommandState): { light: PlanCommandState; held: TaskOnly } {
+  const light: Record<string, unknown> = { ...state };
+  const held: Record<string, unknown> = {};
+  for (const field of TASK_ONLY_FIELDS) {
+    if (field in light) held[field] = light[field];
+    delete light[field];
+  }
+  return { light: light as unknown as PlanCommandState, held: held as TaskOnly };
+}
+
+/**
  * Every Task state of the definition and the step function its placeholder `Resource` names (the same
  * pairs as TASK_BINDINGS in definition.ts, which test/workflows/asl.test.ts checks; read from the
  * definition so that running it does not load aws-cdk-lib).
@@ -41,11 +60,25 @@ export class LocalWorkflowRunner implements WorkflowStarter {
   }
 
   async startSync(input: PlanCommandInput): Promise<ExecutionOutcome> {
-    const execution = this.machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides: this.retryIntervals },
+    // What the last Task that succeeded returned for the fields set aside: a Task's output is the whole
+    // next state, and a Catch or a Pass state keeps the state as that Task's output left it.
+    const start = setAside(input as PlanCommandState);
+    let held = start.held;
+    const handlers = Object.fromEntries(
+      Object.entries(this.handlers).map(([stateName, handler]) => [
+        stateName,
+        async (state: unknown) => {
+          const output = setAside((await handler({ ...(state as PlanCommandState), ...held })) as PlanCommandState);
+          held = output.held;
+          return output.light;
+        },
+      ]),
+    );
+    const execution = this.machine.run(start.light as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: this.retryIntervals },
     });
     try {
-      const output = (await execution.result) as unknown as PlanCommandState;
+      const output = { ...((await execution.result) as unknown as PlanCommandState), ...held };
       return { status: 'SUCCEEDED', output };
     } catch (error) {
       // A Fail state (or an uncaught task error) ends the execution: report it as StartSyncExecution would.
