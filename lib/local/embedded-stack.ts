@@ -134,7 +134,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const clock = () => clockSource.now();
   const directory = options.providersFile ? await loadDirectoryFile(options.providersFile) : seedDirectory();
   const store = await startLocalStore({ ...(dataDir ? { dataDir } : {}), inMemory, tableName: TABLE_NAME_DEFAULT, ...(options.storeProcess ? { process: options.storeProcess } : {}) });
-  const client = makeDocumentClient({ ...LOCAL_AWS, endpoint: store.endpoint, maxAttempts: 3 });
+  const client = makeDocumentClient({ ...LOCAL_AWS, endpoint: store.endpoint, maxAttempts: 3 }, { localStore: true });
   // Until the stack is handed back, a failure (its port taken, the store refusing the seed) closes the
   // store it started: a dynalite child would otherwise run on, holding the data directory's LevelDB
   // lock, until this process ends, and a second start on the same directory would fail.
