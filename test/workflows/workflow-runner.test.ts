@@ -86,6 +86,6 @@ describe('LocalWorkflowRunner: the plan beside the interpreter', () => {
     expect(outcome.status).toBe('SUCCEEDED');
     expect(seen['save-plan']).toEqual([plan(2), plan(2)]);
     expect(outcome.status === 'SUCCEEDED' && outcome.output.plan).toEqual({ ...plan(2), writtenBy: 'execution-1' });
-    expect(outcome.status === 'SUCCEEDED' && outcome.output.publishError).toBeDefined();
+    expect(outcome.status === 'SUCCEEDED' && (outcome.output as unknown as Record<string, unknown>).publishError).toBeDefined();
   });
 });
