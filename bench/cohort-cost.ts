@@ -181,6 +181,8 @@ export async function runCohortCost(options: { plans: number; months: number; se
   const stack = await startEmbeddedStack({
     inMemory: true,
     port: 0,
+    // Priced as on AWS: the requests the deployed functions send (no plan cache, no group commit).
+    awsStorageRequests: true,
     clockMode: 'simulated',
     sweepIntervalMs: 0,
     webhooks: { intervalMs: 0 },

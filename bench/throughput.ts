@@ -318,6 +318,8 @@ async function costRun(worker: ClientWorker, lifecycles: number): Promise<CostCo
   );
   const stack = await startEmbeddedStack({
     ...baseOptions(),
+    // Priced as on AWS: the requests the deployed functions send (no plan cache, no group commit).
+    awsStorageRequests: true,
     inMemory: true,
     // On AWS every event goes to EventBridge; the provider ones on to an API destination.
     publisher: {

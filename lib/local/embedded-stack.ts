@@ -82,6 +82,12 @@ export interface EmbeddedOptions {
   /** How long stop() waits for requests and executions in flight before closing the store (default 5 s). */
   stopGraceMs?: number;
   /**
+   * Send the storage requests the same code sends on AWS: no plan cache and no group commit of puts
+   * (both rely on this process being the table's only writer). For the bench's cost accounting, which
+   * prices the requests as DynamoDB would bill them on AWS.
+   */
+  awsStorageRequests?: boolean;
+  /**
    * Save the metrics columns to `<dataDir>/metrics-facts.snapshot` at a clean stop and load them from
    * there at the next start (default true with a data directory). Turn it off when something other than
    * this stack writes metrics fact items to the table while it runs (the bench's seeding does): a
@@ -150,10 +156,10 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   // This process is the table's only writer (the data directory is locked), so plans it stored are
   // served from memory, as exactly as a consistent read would (never on AWS: many writers there).
   // Audit records, history and feed entries and stored responses of concurrent requests share BatchWriteItems.
-  const groupPut = new GroupPut(client, TABLE_NAME_DEFAULT);
-  const plans = new PlanRepository(client, TABLE_NAME_DEFAULT, { soleWriterPlanCache: { maxPlans: 500 }, groupPut });
+  const groupPut = options.awsStorageRequests ? undefined : new GroupPut(client, TABLE_NAME_DEFAULT);
+  const plans = new PlanRepository(client, TABLE_NAME_DEFAULT, options.awsStorageRequests ? {} : { soleWriterPlanCache: { maxPlans: 500 }, ...(groupPut ? { groupPut } : {}) });
   const services = new DirectoryStore(client, TABLE_NAME_DEFAULT);
-  const audit = new DynamoAuditLog(client, TABLE_NAME_DEFAULT, { groupPut });
+  const audit = new DynamoAuditLog(client, TABLE_NAME_DEFAULT, groupPut ? { groupPut } : {});
   await closingStoreOnFailure(() => services.seed(directory, clock()));
   const webhookStore = new WebhookStore(client, TABLE_NAME_DEFAULT, options.feedSettleMs !== undefined ? { feedSettleMs: options.feedSettleMs } : {});
   const providerIds = directory.organizations.map((o) => o.id);
