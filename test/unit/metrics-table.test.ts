@@ -121,6 +121,17 @@ describe('FactTable', () => {
     expect(JSON.stringify(computeMetrics(table, query, options(5)))).toBe(JSON.stringify(referenceComputeMetrics(plain.values(), query, options(5))));
   });
 
+  it('gives each query its own figures when a larger one came before (the buffers a query works in are kept for the next)', () => {
+    const query = { from: '2026-01-01', to: '2026-12-31', groupBy: [...DIMENSIONS] };
+    const big = fc.sample(planFactsArb, { numRuns: 2000, seed: 7 });
+    const small = fc.sample(planFactsArb, { numRuns: 12, seed: 8 });
+    const overall = { ...query, groupBy: [] };
+    for (const [facts, q] of [[big, query], [small, query], [small, overall], [big, overall], [big, query]] as const) {
+      const expected = JSON.stringify(referenceComputeMetrics(facts, q, options(2)));
+      expect(JSON.stringify(computeMetrics(FactTable.of(facts), q, options(2)))).toBe(expected);
+    }
+  });
+
   it('property: encoded and decoded (a snapshot), it holds the same facts, gives the same figures and takes later saves alike', () => {
     const concat = (chunks: Uint8Array[]) => {
       const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));

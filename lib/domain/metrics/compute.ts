@@ -90,36 +90,63 @@ const GAP_FIELD: Record<GapReasonFact, number> = {
 };
 const OUTCOME_FIELD: Record<OfferFact['outcome'], number> = { accepted: at('offersAccepted'), declined: at('offersDeclined'), expired: at('offersExpired'), other: at('offersWithdrawnOrOpen') };
 
-/**
- * Which values a group takes a statistic over: the positions of those values in the facts' columns
- * (rows for the durations, offer positions for response hours), gathered only when the statistic is
- * worked out. Half the memory of the values themselves, and the garbage collector never walks it.
- */
-class Positions {
-  buf = new Int32Array(0);
-  length = 0;
-  push(position: number) {
-    if (this.length === this.buf.length) {
-      const next = new Int32Array(Math.max(64, this.buf.length * 2));
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.length++] = position;
-  }
-}
+/** The statistics a group takes over values (medians and percentiles), by position in an accumulator's `n`. */
+const STATS = ['daysReferralToAssessment', 'daysAssessmentToActive', 'daysReferralToActive', 'responseHours'] as const satisfies readonly StatValues[];
+/** Which of the median and the 90th percentile some figure takes of each statistic. */
+const STAT_KINDS = STATS.map((name) => {
+  const kinds = new Set(FIGURE_KEYS.map((k): FigureDefinition => FIGURES[k]).flatMap((f) => (f.kind !== 'count' && f.kind !== 'rate' && f.values === name ? [f.kind] : [])));
+  return { median: kinds.has('median'), p90: kinds.has('p90') };
+});
+const REFERRAL_TO_ASSESSMENT = 0;
+const ASSESSMENT_TO_ACTIVE = 1;
+const REFERRAL_TO_ACTIVE = 2;
+const RESPONSE_HOURS = 3;
 
-/** Running totals for one group: a counts array and the values statistics are taken over. */
+/**
+ * Running totals for one group: a counts array, and how many values each statistic takes. The values
+ * themselves are not gathered per group while the facts are read (per-group lists growing by doubling
+ * churned tens of MB of array buffers outside the heap on every query, and resident memory kept
+ * growing with each): they are put in place once every group's count is known (gatherStatistic).
+ */
 class Accumulator {
   readonly c = new Float64Array(COUNT_KEYS.length);
-  readonly daysReferralToAssessment = new Positions();
-  readonly daysAssessmentToActive = new Positions();
-  readonly daysReferralToActive = new Positions();
-  readonly responseHours = new Positions();
+  /** Per statistic (STATS): how many values; then where this group's values start in the shared buffer, and where the next goes. */
+  readonly n = new Int32Array(STATS.length);
+  readonly at = new Int32Array(STATS.length);
+  readonly next = new Int32Array(STATS.length);
+  /** Per statistic: the median and the 90th percentile of its values (NaN: none). */
+  readonly median = new Float64Array(STATS.length).fill(NaN);
+  readonly p90 = new Float64Array(STATS.length).fill(NaN);
   scoreChangeSum = 0;
   scoreChanges = 0;
   /** The last plan counted in plansWithGap / scoredPlans, so a plan counts once per group. */
   gapStamp = -1;
   scoreStamp = -1;
+}
+
+/**
+ * Buffers a query works in, kept for the next one (computeMetrics runs to its end without yielding,
+ * so one set serves every call): the positions every statistic's values sit at, in the order met,
+ * and the values of one statistic for every group, one group after another. They grow to the largest
+ * query seen and no further, so repeated queries allocate nothing outside the heap.
+ */
+const scratch = {
+  assessedRows: new Int32Array(0),
+  fromAssessmentRows: new Int32Array(0),
+  fromReferralRows: new Int32Array(0),
+  offers: new Int32Array(0),
+  offerRows: new Int32Array(0),
+  offerNeedsAt: new Int32Array(0),
+  values: new Float64Array(0),
+};
+/** `array` if it holds `length`, else a new one with an eighth to spare (a table grows slowly, plan by plan). */
+function atLeast<A extends Int32Array | Float64Array>(array: A, length: number): A {
+  return array.length >= length ? array : (new (array.constructor as new (length: number) => A)(length + (length >> 3)));
+}
+
+/** Put `value` next among `acc`'s values of statistic `stat` (one function for every statistic, so the optimised code stays valid). */
+function putValue(values: Float64Array, acc: Accumulator | undefined, stat: number, value: number) {
+  if (acc) values[acc.next[stat]!++] = value;
 }
 
 const round = (value: number, decimals: number) => {
@@ -170,14 +197,14 @@ export function percentile(values: ArrayLike<number>, p: number): number {
   return select(values instanceof Float64Array ? values : Float64Array.from(values), rank - 1);
 }
 
-/** `answered`: the offer at `position` has response hours. */
-function addOffer(acc: Accumulator | undefined, outcome: number, resolved: boolean, answered: boolean, position: number) {
+/** `answered`: the offer has response hours. */
+function addOffer(acc: Accumulator | undefined, outcome: number, resolved: boolean, answered: boolean) {
   if (!acc) return;
   const c = acc.c;
   c[OFFERS]! += 1;
   c[outcome]! += 1;
   if (resolved) c[OFFERS_RESOLVED]! += 1;
-  if (answered) acc.responseHours.push(position);
+  if (answered) acc.n[RESPONSE_HOURS]! += 1;
 }
 
 function addGap(acc: Accumulator | undefined, reason: number, plan: number) {
@@ -280,6 +307,19 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
   const scores = table.scoreChanges;
   const { domain: scoreDomain, day: scoreDay, change: scoreChange } = scores.columns;
 
+  // Where each statistic's values are, in the order met (each also counts in the overall group, so
+  // every group's are among them): rows for the durations, offers (with their row and needs) for response hours.
+  const assessedRows = (scratch.assessedRows = atLeast(scratch.assessedRows, table.size));
+  const fromAssessmentRows = (scratch.fromAssessmentRows = atLeast(scratch.fromAssessmentRows, table.size));
+  const fromReferralRows = (scratch.fromReferralRows = atLeast(scratch.fromReferralRows, table.size));
+  const answeredOffers = (scratch.offers = atLeast(scratch.offers, offers.end));
+  const answeredOfferRows = (scratch.offerRows = atLeast(scratch.offerRows, offers.end));
+  const answeredOfferNeedsAt = (scratch.offerNeedsAt = atLeast(scratch.offerNeedsAt, offers.end));
+  let assessedCount = 0;
+  let fromAssessmentCount = 0;
+  let fromReferralCount = 0;
+  let answeredCount = 0;
+
   // The plan's groups, reused for every plan: [0, nBase) overall, local authority, source;
   // then its providers up to nNoNeeds; then its need cohorts up to n; then its month, if any, at n.
   const t: (Accumulator | undefined)[] = [];
@@ -324,8 +364,9 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
         const acc = t[i];
         if (!acc) continue;
         acc.c[ASSESSED]! += 1;
-        if (days === days) acc.daysReferralToAssessment.push(row);
+        if (days === days) acc.n[REFERRAL_TO_ASSESSMENT]! += 1;
       }
+      if (days === days) assessedRows[assessedCount++] = row;
     }
     const activated = activatedAt[row] as number;
     if (activated !== NO_DAY && activated <= last) {
@@ -337,9 +378,11 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
           const acc = t[i];
           if (!acc) continue;
           acc.c[ACTIVATED]! += 1;
-          if (fromAssessment === fromAssessment) acc.daysAssessmentToActive.push(row);
-          if (fromReferral === fromReferral) acc.daysReferralToActive.push(row);
+          if (fromAssessment === fromAssessment) acc.n[ASSESSMENT_TO_ACTIVE]! += 1;
+          if (fromReferral === fromReferral) acc.n[REFERRAL_TO_ACTIVE]! += 1;
         }
+        if (fromAssessment === fromAssessment) fromAssessmentRows[fromAssessmentCount++] = row;
+        if (fromReferral === fromReferral) fromReferralRows[fromReferralCount++] = row;
       }
       if (exited === NO_DAY || exited > last) for (let i = 0; i < n; i += 1) (t[i] as Accumulator).c[ACTIVE_AT_END]! += 1;
       for (let s = 0; s < sliceEnds.length; s += 1) {
@@ -380,11 +423,16 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
         const resolved = outcomeResolved[code] as boolean;
         const hours = responseHours[o] as number;
         const answered = hours === hours;
-        for (let i = 0; i < nBase; i += 1) addOffer(t[i], outcome, resolved, answered, o);
-        if (byNeed) for (let i = needAt; i < needAt + count; i += 1) addOffer(needGroup(offerNeedDomain[i] as number), outcome, resolved, answered, o);
+        if (answered) {
+          answeredOffers[answeredCount] = o;
+          answeredOfferRows[answeredCount] = row;
+          answeredOfferNeedsAt[answeredCount++] = needAt;
+        }
+        for (let i = 0; i < nBase; i += 1) addOffer(t[i], outcome, resolved, answered);
+        if (byNeed) for (let i = needAt; i < needAt + count; i += 1) addOffer(needGroup(offerNeedDomain[i] as number), outcome, resolved, answered);
         needAt += count;
-        if (byProvider) addOffer(providerGroup(offerProvider[o] as number), outcome, resolved, answered, o);
-        addOffer(monthOfDay[day - first], outcome, resolved, answered, o);
+        if (byProvider) addOffer(providerGroup(offerProvider[o] as number), outcome, resolved, answered);
+        addOffer(monthOfDay[day - first], outcome, resolved, answered);
       }
     }
     {
@@ -456,15 +504,77 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
   }
   secondarySuppress(lines);
 
-  // One buffer the values of each statistic are gathered into in turn (the statistics reorder it).
-  let scratch = new Float64Array(0);
-  const gather = (positions: Positions, column: Float64Array): Float64Array => {
-    if (scratch.length < positions.length) scratch = new Float64Array(positions.length);
-    const values = scratch.subarray(0, positions.length);
-    const at = positions.buf;
-    for (let i = 0; i < values.length; i += 1) values[i] = column[at[i] as number] as number;
-    return values;
+  // Each statistic in turn: every published group's values put in place, one group after another, in
+  // one shared buffer (each group's count is known, so nothing grows), then taken where they lie.
+  const published = all.map((state) => state.acc);
+  const wantedAt = (stat: number) => {
+    let total = 0;
+    for (const acc of published) {
+      acc.at[stat] = total;
+      acc.next[stat] = total;
+      total += acc.n[stat] as number;
+    }
+    return (scratch.values = atLeast(scratch.values, total));
   };
+  const takeStatistic = (stat: number, values: Float64Array) => {
+    for (const acc of published) {
+      const count = acc.n[stat] as number;
+      if (count === 0 || count < threshold) continue;
+      const own = values.subarray(acc.at[stat] as number, (acc.at[stat] as number) + count);
+      if (STAT_KINDS[stat]?.median) acc.median[stat] = median(own);
+      if (STAT_KINDS[stat]?.p90) acc.p90[stat] = percentile(own, 90);
+    }
+  };
+  // The same groups the facts were counted in above, found again from each value's row (and offer).
+  for (const [stat, list, count, dayOf] of [
+    [REFERRAL_TO_ASSESSMENT, assessedRows, assessedCount, assessedAt],
+    [ASSESSMENT_TO_ACTIVE, fromAssessmentRows, fromAssessmentCount, activatedAt],
+    [REFERRAL_TO_ACTIVE, fromReferralRows, fromReferralCount, activatedAt],
+  ] as const) {
+    const values = wantedAt(stat);
+    const column = rows[STATS[stat]];
+    const put = (acc: Accumulator | undefined, value: number) => putValue(values, acc, stat, value);
+    for (let k = 0; k < count; k += 1) {
+      const row = list[k] as number;
+      const value = column[row] as number;
+      put(overall, value);
+      if (byLa) put(laGroup(localAuthority[row] as number), value);
+      if (bySource) put(sourceGroup(source[row] as number), value);
+      if (byProvider) {
+        const from = supporting.start[row] as number;
+        const to = from + (supporting.length[row] as number);
+        for (let i = from; i < to; i += 1) put(providerGroup(supportingProvider[i] as number), value);
+      }
+      if (byNeed) {
+        const from = needs.start[row] as number;
+        const to = from + (needs.length[row] as number);
+        for (let i = from; i < to; i += 1) put(needGroup(needDomain[i] as number), value);
+      }
+      if (byMonth) put(monthOfDay[(dayOf[row] as number) - first], value);
+    }
+    takeStatistic(stat, values);
+  }
+  {
+    const values = wantedAt(RESPONSE_HOURS);
+    const put = (acc: Accumulator | undefined, value: number) => putValue(values, acc, RESPONSE_HOURS, value);
+    for (let k = 0; k < answeredCount; k += 1) {
+      const o = answeredOffers[k] as number;
+      const row = answeredOfferRows[k] as number;
+      const value = responseHours[o] as number;
+      put(overall, value);
+      if (byLa) put(laGroup(localAuthority[row] as number), value);
+      if (bySource) put(sourceGroup(source[row] as number), value);
+      if (byNeed) {
+        const from = answeredOfferNeedsAt[k] as number;
+        const to = from + (needCount[o] as number);
+        for (let i = from; i < to; i += 1) put(needGroup(offerNeedDomain[i] as number), value);
+      }
+      if (byProvider) put(providerGroup(offerProvider[o] as number), value);
+      if (byMonth) put(monthOfDay[(offerDay[o] as number) - first], value);
+    }
+    takeStatistic(RESPONSE_HOURS, values);
+  }
+
   const figuresOf = (state: GroupState): Figures => {
     const cells = cellsOf(state);
     const out = {} as Figures;
@@ -482,9 +592,9 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
         const acc = state.acc;
         out[key] = cells.scoredPlans.value < threshold || acc.scoreChanges === 0 ? SUPPRESSED : round(acc.scoreChangeSum / acc.scoreChanges, def.decimals);
       } else {
-        const name = def.values as Exclude<StatValues, 'scoreChange'>;
-        const values = gather(state.acc[name], name === 'responseHours' ? responseHours : rows[name]);
-        out[key] = values.length < threshold || values.length === 0 ? SUPPRESSED : round(def.kind === 'median' ? median(values) : percentile(values, 90), def.decimals);
+        const stat = STATS.indexOf(def.values as (typeof STATS)[number]);
+        const count = state.acc.n[stat] as number;
+        out[key] = count < threshold || count === 0 ? SUPPRESSED : round(((def.kind === 'median' ? state.acc.median : state.acc.p90)[stat] as number), def.decimals);
       }
     }
     return out;
