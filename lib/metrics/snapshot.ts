@@ -40,20 +40,17 @@ export class FactSnapshotFile {
   /** Write `facts` under `token`: to a temporary file, flushed, then renamed over the old one. */
   async write(facts: FactTable, token: string): Promise<void> {
     const { layout, chunks } = facts.encode();
-    let crc = 0;
-    let bodyBytes = 0;
-    for (const chunk of chunks) {
-      crc = crc32(chunk, crc);
-      bodyBytes += chunk.byteLength;
-    }
-    const header: Header = { format: FORMAT, schema: FACTS_SCHEMA_VERSION, token, endian: ENDIAN, bodyBytes, crc32: crc, layout };
+    // A copy taken now: the chunks are views of the table's arrays, and a save while the file is written
+    // may grow the table, which hands an outgrown array's memory back at once (FactTable's ensure).
+    const body = Buffer.concat(chunks);
+    const header: Header = { format: FORMAT, schema: FACTS_SCHEMA_VERSION, token, endian: ENDIAN, bodyBytes: body.byteLength, crc32: crc32(body), layout };
     const headerBytes = Buffer.from(JSON.stringify(header));
     const length = Buffer.alloc(4);
     length.writeUInt32LE(headerBytes.byteLength);
     const temporary = `${this.path}.writing`;
     const file = await open(temporary, 'w', 0o600);
     try {
-      await file.writev([length, headerBytes, ...chunks]);
+      await file.writev([length, headerBytes, body]);
       await file.sync();
     } finally {
       await file.close();

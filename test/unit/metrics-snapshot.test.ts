@@ -143,6 +143,24 @@ describe('metrics snapshot', () => {
     });
   }
 
+  it('a file being written holds the facts as they were when it began, though the table grows meanwhile (its outgrown arrays given back)', async () => {
+    const table = new FactTable();
+    const before: PlanFacts[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      const f = planFacts(plan(i % 2 ? 'active' : 'referred', `pl_${i}`));
+      table.set(`pl_${i}`, f);
+      before.push(f);
+    }
+    const file = new FactSnapshotFile(path);
+    const writing = file.write(table, 'token-growing');
+    // Past the rows' capacity (32), so every column moves to a larger array while the file is written.
+    for (let i = 20; i < 200; i += 1) table.set(`pl_${i}`, planFacts(plan('active', `pl_${i}`)));
+    await writing;
+    const read = await file.read('token-growing');
+    expect('facts' in read && [...read.facts]).toEqual(before);
+    expect(table.size).toBe(200);
+  });
+
   it('a stack that does not use snapshots (something else writes facts meanwhile) forgets the one named, and saves none', async () => {
     const { store } = await cleanlyStopped();
     const other = new MetricsIndex({ store: store as unknown as FactStore, snapshotFile: new FactSnapshotFile(path), useSnapshot: false });

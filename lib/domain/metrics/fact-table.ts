@@ -10,7 +10,7 @@ import type { ExitReasonFact, FollowUpAnswer, GapReasonFact, OfferFact, OfferOut
  *
  * A plan's row is rewritten in place when its facts change; a list that grows moves to the end of
  * its values array, and the arrays are compacted once more than half of them is dead. Arrays grow by
- * doubling. Rows are never removed (the facts of a plan stay, as the plans themselves do).
+ * doubling (an outgrown array's memory given back at once: ensure). Rows are never removed (the facts of a plan stay, as the plans themselves do).
  *
  * Iterating the table gives the facts back as plain objects (equal to those put in); the figures are
  * computed from the columns directly (compute.ts).
@@ -21,14 +21,17 @@ type Column = Float64Array | Int32Array | Uint16Array | Uint8Array;
 /** A day or day-count column's "absent". Days are whole days since 1970, far inside Int32. */
 export const NO_DAY = -0x80000000;
 
-/** A copy of `column` at least `needed` long (doubling), or the column itself when it is long enough. */
+/**
+ * `column` at least `needed` long (doubling), or the column itself when it is long enough. The values
+ * move by ArrayBuffer transfer, which gives the old buffer's memory back at once (the old column is
+ * left empty): a copy would stay allocated until a full garbage collection, and while 100,000 plans'
+ * facts were read in, the columns' outgrown generations held ~50 MB outside the heap.
+ */
 function ensure<C extends Column>(column: C, needed: number): C {
   if (needed <= column.length) return column;
   let length = Math.max(16, column.length);
   while (length < needed) length *= 2;
-  const next = new (column.constructor as new (length: number) => C)(length);
-  next.set(column as ArrayLike<number>);
-  return next;
+  return new (column.constructor as new (buffer: ArrayBuffer) => C)((column.buffer as ArrayBuffer).transfer(length * column.BYTES_PER_ELEMENT));
 }
 
 /** The strings of one coded field, each with a small-integer code (its position), in the order first seen. */
@@ -133,6 +136,8 @@ class Segments<C extends Record<string, Column>> {
         at += n;
       }
       columns[name] = next;
+      // Its memory back now rather than at the next full garbage collection (see ensure).
+      (old.buffer as ArrayBuffer).transfer(0);
     }
     let at = 0;
     for (let r = 0; r < rows; r += 1) {
