@@ -16,6 +16,7 @@ import { estimateCost, type CostResult } from './cost.ts';
 import type { MeasureOptions, MeasureResult, SeedOptions, SeedResult } from './scale.ts';
 import { runThroughput, type ThroughputResult } from './throughput.ts';
 import { MB, round } from './lib/stats.ts';
+import { missingStackSettings } from '../lib/local/process-settings.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -39,10 +40,10 @@ const log = (message: string) => process.stderr.write(`[${((Date.now() - started
 
 function child<T>(mode: 'seed' | 'measure', options: SeedOptions | MeasureOptions): Promise<T> {
   return new Promise((resolve, reject) => {
-    // --expose-gc: the measurement reads the heap after a full collection too.
-    // MALLOC_ARENA_MAX=2 as `wraparound start` sets it for itself (bin/wraparound.ts).
-    const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
-    const p = fork(join(import.meta.dirname, 'scale.ts'), [mode, JSON.stringify(options)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['--expose-gc'], env });
+    // --expose-gc: the measurement reads the heap after a full collection too. The rest as `wraparound
+    // start` sets them for itself (lib/local/process-settings.ts).
+    const missing = missingStackSettings([], process.env);
+    const p = fork(join(import.meta.dirname, 'scale.ts'), [mode, JSON.stringify(options)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['--expose-gc', ...missing.nodeFlags], env: { ...process.env, ...missing.env } });
     let result: T | undefined;
     p.on('message', (message) => (result = message as T));
     p.on('error', reject);

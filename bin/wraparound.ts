@@ -7,6 +7,7 @@ import { DirectoryError } from '../lib/directory/load.ts';
 import { DataDirectoryTooOld } from '../lib/local/dynalite-server.ts';
 import { DEFAULT_RETENTION_DAYS } from '../lib/config.ts';
 import { SIMULATE_USAGE, simulateCommand, SimulationSetupError, UsageError } from '../lib/simulate/cli.ts';
+import { missingStackSettings } from '../lib/local/process-settings.ts';
 
 const USAGE = `Usage:
   wraparound start [--port 3000] [--data-dir ./.data] [--in-memory] [--providers FILE] [--sweep-seconds 60]
@@ -101,12 +102,13 @@ async function token(args: string[]) {
 
 const [command, ...rest] = process.argv.slice(2);
 
-// glibc gives every thread that mallocs an arena of its own (up to 8 per core) and keeps what they held;
-// two arenas keep the stack's resident memory down (README, Benchmarks). The variable is read when the
-// process starts, so `start` replaces this process once with one that has it (same pid, same arguments).
-// dynalite's child process gets it from lib/local/dynalite-server.ts.
-if (command === 'start' && process.platform === 'linux' && process.env.MALLOC_ARENA_MAX === undefined && typeof process.execve === 'function') {
-  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { ...process.env, MALLOC_ARENA_MAX: '2' });
+// The stack's process needs settings that only take effect when a process starts (MALLOC_ARENA_MAX, a
+// V8 heap limit: lib/local/process-settings.ts), so `start` replaces this process once with one that has
+// them (same pid, same arguments).
+if (command === 'start' && process.platform === 'linux' && typeof process.execve === 'function') {
+  const missing = missingStackSettings(process.execArgv, process.env);
+  if (missing.nodeFlags.length > 0 || Object.keys(missing.env).length > 0)
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...missing.nodeFlags, ...process.argv.slice(1)], { ...process.env, ...missing.env });
 }
 switch (command) {
   case 'start':

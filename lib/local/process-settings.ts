@@ -1,0 +1,24 @@
+/**
+ * How `wraparound start` runs the stack's own process; the bench's memory measurement starts it the same
+ * way. Both settings must be in place when the process starts, so `start` re-executes itself once with
+ * them (bin/wraparound.ts). dynalite's child process gets its own in lib/local/dynalite-server.ts.
+ */
+export const STACK_PROCESS = {
+  // glibc gives every thread that mallocs an arena of its own (up to 8 per core) and keeps what they
+  // held; two arenas keep the stack's resident memory down (README, Benchmarks).
+  env: { MALLOC_ARENA_MAX: '2' },
+  // A heap limit, far above what the stack keeps live (~40-80 MB at 100,000 plans; the metrics columns
+  // live outside the heap), changes how V8 paces its collections: with V8's default here (~4 GB) the
+  // ArrayBuffers of a start-up that reads every fact item were freed late, and the stack's peak at
+  // 100,000 plans was ~300 MB against ~270 MB with this (five runs each, README, Benchmarks).
+  nodeFlags: ['--max-old-space-size=1024'],
+} as const;
+
+/** The flags and environment `start` still has to add to a process started with `execArgv` and `env`. */
+export function missingStackSettings(execArgv: readonly string[], env: NodeJS.ProcessEnv): { nodeFlags: string[]; env: Record<string, string> } {
+  const option = (flag: string) => flag.split('=')[0] as string;
+  // A flag the user gave (say a larger heap) is theirs to keep.
+  const nodeFlags = STACK_PROCESS.nodeFlags.filter((flag) => !execArgv.some((given) => option(given) === option(flag)));
+  const missingEnv = Object.fromEntries(Object.entries(STACK_PROCESS.env).filter(([name]) => env[name] === undefined));
+  return { nodeFlags, env: missingEnv };
+}
