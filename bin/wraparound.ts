@@ -4,7 +4,7 @@ import { startEmbeddedStack } from '../lib/local/embedded-stack.ts';
 import { LocalTokens } from '../lib/local/tokens.ts';
 import { ROLES, type Role } from '../lib/api/routes.ts';
 import { DirectoryError } from '../lib/directory/load.ts';
-import { DataDirectoryTooOld } from '../lib/local/dynalite-server.ts';
+import { DataDirectoryInUse, DataDirectoryTooOld } from '../lib/local/dynalite-server.ts';
 import { DEFAULT_RETENTION_DAYS } from '../lib/config.ts';
 import { SIMULATE_USAGE, simulateCommand, SimulationSetupError, UsageError } from '../lib/simulate/cli.ts';
 import { missingStackSettings } from '../lib/local/process-settings.ts';
@@ -61,7 +61,7 @@ async function start(args: string[]) {
       storeProcess: 'child',
     });
   } catch (error) {
-    if (error instanceof DirectoryError || error instanceof DataDirectoryTooOld) fail(error.message);
+    if (error instanceof DirectoryError || error instanceof DataDirectoryTooOld || error instanceof DataDirectoryInUse) fail(error.message);
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`port ${port} is in use: pick another with --port`);
     throw error;
   }
@@ -126,7 +126,7 @@ switch (command) {
         console.error(`wraparound simulate: ${error.message}`);
         process.exit(2);
       }
-      if (error instanceof DirectoryError || error instanceof DataDirectoryTooOld) fail(error.message);
+      if (error instanceof DirectoryError || error instanceof DataDirectoryTooOld || error instanceof DataDirectoryInUse) fail(error.message);
       throw error;
     }
     break;

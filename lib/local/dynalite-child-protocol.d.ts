@@ -8,8 +8,8 @@ export interface DynaliteChildOptions {
   path?: string;
 }
 
-/** From the child: its port once dynalite listens, or why it could not; `closed` once LevelDB is closed. */
-export type ChildMessage = { type: 'listening'; port: number } | { type: 'failed'; message: string } | { type: 'closed' };
+/** From the child: its port once dynalite listens and LevelDB is open, or why it could not (`in-use`: another process holds the directory); `closed` once LevelDB is closed. */
+export type ChildMessage = { type: 'listening'; port: number } | { type: 'failed'; message: string; reason?: 'in-use' } | { type: 'closed' };
 /** From the stack. */
 export type ParentMessage = { type: 'close' };
 

@@ -24,8 +24,12 @@ import { closeDynalite, DYNALITE_TIMINGS, LEVELDB_OPEN_OPTIONS } from './dynalit
 const levelRequire = createRequire(createRequire(import.meta.resolve('dynalite')).resolve('level'));
 const { ClassicLevel } = levelRequire('classic-level');
 const openLevelDb = ClassicLevel.prototype._open;
+/** LevelDB's open, once dynalite has begun it (a store on disk only): `listening` waits for it. */
+/** @type {Promise<unknown> | undefined} */
+let levelDbOpened;
 ClassicLevel.prototype._open = function (/** @type {Record<string, unknown>} */ options) {
-  return openLevelDb.call(this, { ...options, ...LEVELDB_OPEN_OPTIONS });
+  levelDbOpened = openLevelDb.call(this, { ...options, ...LEVELDB_OPEN_OPTIONS });
+  return levelDbOpened;
 };
 
 /** @type {import('./dynalite-child-protocol.js').DynaliteChildOptions} */
@@ -70,6 +74,16 @@ process.on('uncaughtException', (error) => {
 server.once('error', (error) => {
   void tell({ type: 'failed', message: error.message }).then(() => process.exit(1));
 });
-server.listen(0, '127.0.0.1', () => {
+server.listen(0, '127.0.0.1', async () => {
+  // dynalite listens before LevelDB has opened, and a LevelDB that failed to open (most often: another
+  // Wraparound holds the directory's LOCK) only shows as "Database is closed" on the first request. So the
+  // port is given only once LevelDB is open, and a held lock is named as such.
+  try {
+    await levelDbOpened;
+  } catch (error) {
+    const locked = /\block\b/i.test(String(error?.cause?.message ?? '') + String(error?.message ?? ''));
+    await tell(locked ? { type: 'failed', reason: 'in-use', message: `${options.path} is locked by another process` } : { type: 'failed', message: error.message });
+    process.exit(1);
+  }
   void tell({ type: 'listening', port: /** @type {import('node:net').AddressInfo} */ (server.address()).port });
 });

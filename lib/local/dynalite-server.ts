@@ -1,10 +1,19 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createTableInput } from '../adapters/dynamodb/table-definition.ts';
 import { closeDynalite, DYNALITE_TIMINGS, type ChildMessage, type DynaliteChildOptions, type ParentMessage } from './dynalite-child-protocol.js';
+
+/** Another stack (or program) holds the data directory's store: LevelDB allows one process at a time. */
+export class DataDirectoryInUse extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataDirectoryInUse';
+  }
+}
 
 export class DataDirectoryTooOld extends Error {
   constructor(message: string) {
@@ -114,6 +123,8 @@ async function forkDynalite(options: DynaliteChildOptions): Promise<{ child: Chi
   const port = await new Promise<number>((resolve, reject) => {
     const onMessage = (message: ChildMessage) => {
       if (message.type === 'listening') done(() => resolve(message.port));
+      else if (message.type === 'failed' && message.reason === 'in-use' && options.path)
+        done(() => reject(new DataDirectoryInUse(`The data directory ${dirname(options.path as string)} is in use by another Wraparound (or another program holds its store): stop that one first, or pass another --data-dir. Nothing was changed.`)));
       else if (message.type === 'failed') done(() => reject(new Error(`the local store could not start: ${message.message}`)));
     };
     const onExit = (code: number | null, signal: string | null) => done(() => reject(new Error(`the local store exited while starting (${signal ?? `code ${code}`})`)));

@@ -13,7 +13,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_NAME_DEFAULT } from '../../lib/adapters/dynamodb/table-definition.ts';
-import { LOCAL_AWS, startLocalStore, type StoreProcess } from '../../lib/local/dynalite-server.ts';
+import { DataDirectoryInUse, LOCAL_AWS, startLocalStore, type StoreProcess } from '../../lib/local/dynalite-server.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../../lib/local/embedded-stack.ts';
 import { anotherParticipant, controllableClock, makeCall, referral, START } from '../support/http.ts';
 
@@ -98,6 +98,22 @@ describe('the local store in a child process', () => {
       expect(read.Item?.written).toBe('before the close');
     } finally {
       await second.close();
+    }
+  });
+
+  it('refuses a second store on a directory another one holds, saying it is in use, and leaves the first working', async () => {
+    const first = await startLocalStore({ dataDir, inMemory: false, tableName: TABLE_NAME_DEFAULT, process: 'child' });
+    try {
+      const refused = startLocalStore({ dataDir, inMemory: false, tableName: TABLE_NAME_DEFAULT, process: 'child' });
+      await expect(refused).rejects.toBeInstanceOf(DataDirectoryInUse);
+      await expect(refused).rejects.toThrow(`The data directory ${dataDir} is in use by another Wraparound`);
+      const client = await documentClient(first.endpoint);
+      await client.send(new PutCommand({ TableName: TABLE_NAME_DEFAULT, Item: { pk: 'TEST#in-use', sk: 'A', written: 'after the refusal' } }));
+      const read = await client.send(new GetCommand({ TableName: TABLE_NAME_DEFAULT, Key: { pk: 'TEST#in-use', sk: 'A' }, ConsistentRead: true }));
+      client.destroy();
+      expect(read.Item?.written).toBe('after the refusal');
+    } finally {
+      await first.close();
     }
   });
 
