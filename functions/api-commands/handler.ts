@@ -221,7 +221,7 @@ export function makeHandler(deps: CommandApiDeps) {
     parseWith(COMMAND_PAYLOADS[name], payload, `${ctx.params.command} request`);
     // Audited before it runs: a command without its audit record never happens. A refused command
     // leaves the record of the attempt and changes nothing else.
-    await auditAccess(deps.audit, ctx, `command:${name}`, { planId, ...(allocationId ? { allocationId } : {}) }, deps.clock(), principal.role === 'provider' ? 'delivering the allocated service' : 'support planning');
+    await auditAccess(deps.audit, ctx, `command:${name}`, { planId, ...(allocationId ? { allocationId } : {}) }, deps.clock(), principal.role === 'provider' ? 'delivering-the-allocated-service' : 'support-planning');
     const cached = await firstResponse(planId, idempotency);
     if (cached) return cached;
     const { state, replayed } = await run({
@@ -273,7 +273,7 @@ export function makeHandler(deps: CommandApiDeps) {
     }
     parseWith(Participant, merged, 'identity correction (with what it leaves unchanged)');
     const now = deps.clock();
-    await auditAccess(deps.audit, ctx, 'correct-identity', { planId, participantId: plan.participantId }, now, 'keeping her contact details right');
+    await auditAccess(deps.audit, ctx, 'correct-identity', { planId, participantId: plan.participantId }, now, 'keeping-contact-details-right');
     if (!(await correctIdentity(deps.plans, plan.participantId, correction, now))) throw problem(404, `No identity is held for plan ${planId}.`);
     const identity = await deps.plans.getIdentity(plan.participantId);
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ planId, participant: identity }) };

@@ -1,9 +1,9 @@
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
-import { json, parseWith, problem } from '../../lib/api/http.ts';
+import { HttpProblem, json, parseWith, problem } from '../../lib/api/http.ts';
 import { openApiDocument } from '../../lib/api/openapi.ts';
-import { AuditQuery, PlanListQuery } from '../../lib/api/request-schemas.ts';
-import { auditAccess } from '../../lib/api/audit-access.ts';
+import { AuditQuery, PlanListQuery, type AccessPurpose } from '../../lib/api/request-schemas.ts';
+import { accessPurpose, auditAccess } from '../../lib/api/audit-access.ts';
 import type { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { AllocationId, PlanId, ProviderId } from '../../lib/domain/schemas.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
@@ -71,7 +71,7 @@ export function makeHandler(deps: QueryApiDeps) {
     if (!plan) throw problem(404, `No plan ${planId}.`);
     // Coordinators work with the person; team leads oversee plans and do not need her identity.
     const withIdentity = ctx.principal?.role === 'coordinator' && !plan.identityErasedAt;
-    await auditAccess(deps.audit, ctx, withIdentity ? 'read-plan-and-identity' : 'read-plan', { planId, ...(withIdentity ? { participantId: plan.participantId } : {}) }, clock(), 'support planning');
+    await auditAccess(deps.audit, ctx, withIdentity ? 'read-plan-and-identity' : 'read-plan', { planId, ...(withIdentity ? { participantId: plan.participantId } : {}) }, clock(), 'support-planning');
     const identity = withIdentity ? await deps.plans.getIdentity(plan.participantId) : undefined;
     return json(200, planView(plan, identity));
   }
@@ -80,7 +80,7 @@ export function makeHandler(deps: QueryApiDeps) {
     const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path', 'planId');
     const plan = await deps.plans.getPlan(planId, false);
     if (!plan) throw problem(404, `No plan ${planId}.`);
-    await auditAccess(deps.audit, ctx, 'read-history', { planId }, clock(), 'support planning');
+    await auditAccess(deps.audit, ctx, 'read-history', { planId }, clock(), 'support-planning');
     const events = await deps.plans.history(planId);
     // Events still in the outbox are part of the history too, even before delivery.
     const recorded = new Set(events.map((e) => e.id));
@@ -95,7 +95,7 @@ export function makeHandler(deps: QueryApiDeps) {
     const held = plan?.allocations.find((a) => a.allocationId === allocationId);
     if (!plan || !held) throw problem(404, `No allocation ${allocationId}.`);
     if (ctx.principal?.role === 'provider' && held.providerId !== ctx.principal.providerId) throw problem(403, `Allocation ${allocationId} is held by another provider.`);
-    await auditAccess(deps.audit, ctx, 'read-allocation', { planId: plan.planId, allocationId, providerId: held.providerId }, clock(), 'delivering the allocated service');
+    await auditAccess(deps.audit, ctx, 'read-allocation', { planId: plan.planId, allocationId, providerId: held.providerId }, clock(), 'delivering-the-allocated-service');
     return json(200, providerAllocationView(plan, allocationId));
   }
 
@@ -110,13 +110,24 @@ export function makeHandler(deps: QueryApiDeps) {
     // already refuse (an eventually consistent read may still return the plan from before).
     const plan = await deps.plans.getPlan(planIdOfAllocation(allocationId) as string);
     const decision = participantShareDecision(plan, allocationId, ctx.principal?.providerId);
-    const why = 'contacting the participant';
+    const routePurpose = 'contacting-the-participant';
+    // A purpose that is not one of the codes is refused like any other attempt: recorded first (with
+    // the route's purpose as the why, never the text sent), then answered 400 naming the header.
+    let why: AccessPurpose;
+    try {
+      why = accessPurpose(ctx, routePurpose);
+    } catch (error) {
+      if (!(error instanceof HttpProblem)) throw error;
+      const known = decision.allowed || decision.status !== 404;
+      await auditAccess(deps.audit, ctx, 'read-participant-contact-refused:unknown-purpose', { ...(plan && known ? { planId: plan.planId } : {}), allocationId }, clock(), routePurpose, routePurpose);
+      throw error;
+    }
     if (!decision.allowed) {
-      await auditAccess(deps.audit, ctx, `read-participant-contact-refused:${decision.reason}`, { ...(plan && decision.status !== 404 ? { planId: plan.planId } : {}), allocationId }, clock(), why);
+      await auditAccess(deps.audit, ctx, `read-participant-contact-refused:${decision.reason}`, { ...(plan && decision.status !== 404 ? { planId: plan.planId } : {}), allocationId }, clock(), routePurpose, why);
       throw problem(decision.status, decision.detail);
     }
     const held = plan as NonNullable<typeof plan>;
-    await auditAccess(deps.audit, ctx, 'read-participant-contact', { planId: held.planId, participantId: held.participantId, allocationId }, clock(), why);
+    await auditAccess(deps.audit, ctx, 'read-participant-contact', { planId: held.planId, participantId: held.participantId, allocationId }, clock(), routePurpose, why);
     const identity = await deps.plans.getIdentity(held.participantId);
     if (!identity) throw problem(404, `No identity is held for allocation ${allocationId}.`);
     return json(200, providerParticipantView(held, allocationId, identity));
@@ -132,7 +143,7 @@ export function makeHandler(deps: QueryApiDeps) {
   async function offers(ctx: RouteContext) {
     const providerId = parseWith(ProviderId, ctx.params.providerId, 'provider id in the path', 'providerId');
     if (ctx.principal?.providerId !== providerId) throw problem(403, `This token is for provider ${ctx.principal?.providerId}; it cannot read ${providerId}'s offers.`);
-    await auditAccess(deps.audit, ctx, 'read-provider-offers', { providerId }, clock(), 'answering offers');
+    await auditAccess(deps.audit, ctx, 'read-provider-offers', { providerId }, clock(), 'answering-offers');
     const records = await deps.plans.providerAllocations(providerId);
     const items = records.filter((r) => r.status === 'offered').sort((a, b) => String(a.respondBy).localeCompare(String(b.respondBy)));
     return json(200, { items });

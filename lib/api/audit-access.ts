@@ -4,8 +4,18 @@ import { header, parseWith } from './http.ts';
 import { AccessPurpose } from './request-schemas.ts';
 
 /**
- * Record an access to identity or plan detail before the data is given out or changed. The caller
- * may say why in an `X-Purpose` header; otherwise the route's own purpose is recorded.
+ * Why the caller says it is reading or changing her data: the `X-Purpose` header's code, or the
+ * route's own purpose when there is none. An unknown code is a 400 naming the header and listing the
+ * codes (free text is refused: it could carry her name or number into the audit log).
+ */
+export function accessPurpose(ctx: RouteContext, routePurpose: AccessPurpose): AccessPurpose {
+  const raw = header(ctx.event, 'x-purpose');
+  return raw === undefined ? routePurpose : parseWith(AccessPurpose, raw, 'X-Purpose header', 'X-Purpose');
+}
+
+/**
+ * Record an access to identity or plan detail before the data is given out or changed, with the
+ * caller's purpose (see accessPurpose) as the why.
  */
 export async function auditAccess(
   audit: AuditLog,
@@ -13,10 +23,9 @@ export async function auditAccess(
   action: string,
   resource: { planId?: string; participantId?: string; allocationId?: string; providerId?: string },
   now: string,
-  defaultWhy: string,
+  routePurpose: AccessPurpose,
+  why: AccessPurpose = accessPurpose(ctx, routePurpose),
 ): Promise<void> {
-  const raw = header(ctx.event, 'x-purpose');
-  const why = raw === undefined ? defaultWhy : parseWith(AccessPurpose, raw, 'X-Purpose header', 'X-Purpose');
   await audit.record({
     who: ctx.principal?.sub ?? 'anonymous',
     role: ctx.principal?.role ?? 'none',

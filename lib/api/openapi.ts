@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AuditQuery, ErasePayload, ExpectedVersion, IdempotencyKey, PlanListQuery } from './request-schemas.ts';
+import { AccessPurpose, AuditQuery, ErasePayload, ExpectedVersion, IdempotencyKey, PlanListQuery } from './request-schemas.ts';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { COMMAND_NAMES, LIFECYCLE, Stage, TIMER_COMMANDS, type CommandName } from '../domain/lifecycle.ts';
 import { NeedDomain } from '../domain/taxonomy.ts';
@@ -239,6 +239,25 @@ const IdempotencyKeyParameter = IdempotencyKey.optional()
   .describe('Send a unique key per intended change; a retry with the same key and body returns the first result and changes nothing')
   .meta({ param: { in: 'header', name: 'Idempotency-Key' } });
 
+const PurposeParameter = AccessPurpose.optional()
+  .describe("Why you are reading or changing her data, as one of these codes; recorded in the audit log as the why. Without it, the route's own purpose is recorded. Any other value is a 400 naming X-Purpose (on GET /allocations/{allocationId}/participant recorded first, as a refused attempt)")
+  .meta({ param: { in: 'header', name: 'X-Purpose' } });
+
+/** The routes that record an audit entry before they answer, and so take an X-Purpose header. */
+export const AUDITED_ROUTES: ReadonlySet<string> = new Set([
+  'POST /plans',
+  'GET /plans/{planId}',
+  'GET /plans/{planId}/history',
+  'PATCH /plans/{planId}/participant',
+  'POST /plans/{planId}/{command}',
+  'GET /allocations/{allocationId}',
+  'GET /allocations/{allocationId}/participant',
+  'POST /allocations/{allocationId}/{command}',
+  'GET /providers/{providerId}/offers',
+  'GET /providers/{providerId}/allocations',
+  'GET /audit',
+]);
+
 const PATH_PARAMETERS: Record<string, z.ZodString> = { planId: PlanId, allocationId: AllocationId, providerId: ProviderId, serviceId: DirectoryServiceIdParam, subscriptionId: SubscriptionId, deliveryId: DeliveryId };
 
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, _dash: string, c: string) => c.toUpperCase());
@@ -446,7 +465,7 @@ function commandOperations(route: Route, target: 'plan' | 'allocation', bodies: 
       description: `${security.description ?? ''} Allowed in stage${row.from.length > 1 ? 's' : ''} ${row.from.join(', ')}; leads to ${row.next.join(' or ')}. Workflow step: ${row.step}.`.trim(),
       tags: [tagOf(route.path)],
       requestParams: { path: pathParams(path) as z.ZodObject },
-      parameters: [IdempotencyKeyParameter],
+      parameters: [IdempotencyKeyParameter, ...(AUDITED_ROUTES.has(`${route.method} ${route.path}`) ? [PurposeParameter] : [])],
       // An absent body reads as {}: it is required only when {} would not do.
       requestBody: { required: !body.safeParse({}).success, content: jsonContent(body) },
       responses: {
@@ -485,7 +504,7 @@ function routeOperation(route: Route): OperationSpec {
     ...(key === 'GET /audit' ? { requestParams: { query: AuditQuery } } : {}),
     ...(key === 'POST /plans/{planId}/erase-identity' ? { requestBody: { required: true, content: jsonContent(ErasePayload) } } : {}),
     ...(key === 'PATCH /plans/{planId}/participant' ? { requestBody: { required: true, content: jsonContent(IdentityCorrection) } } : {}),
-    ...(isPost ? { parameters: [IdempotencyKeyParameter] } : {}),
+    ...(isPost || AUDITED_ROUTES.has(key) ? { parameters: [...(isPost ? [IdempotencyKeyParameter] : []), ...(AUDITED_ROUTES.has(key) ? [PurposeParameter] : [])] } : {}),
     ...(key === 'POST /plans' ? { requestBody: { required: true, content: jsonContent(ReferPayload) } } : {}),
     ...(DIRECTORY_BODIES[key] ? { requestBody: { required: true, content: jsonContent(DIRECTORY_BODIES[key]) } } : {}),
     ...(PROVIDER_BODIES[key] ? { requestBody: { required: true, content: jsonContent(PROVIDER_BODIES[key]) } } : {}),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Stage } from '../domain/lifecycle.ts';
+import { ACCESS_PURPOSES } from '../domain/vocabulary.ts';
 
 /** Request parts that are not command payloads, shared by the handlers and the OpenAPI document. */
 export const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be 1-200 visible ASCII characters');
@@ -21,7 +22,8 @@ export const AuditQuery = z.strictObject({
 }).refine((q) => q.from <= q.to, { path: ['from'], message: 'must not be after to' })
   .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 31 * 86_400_000, { path: ['to'], message: 'at most 31 days after from' });
 
-/** Why the caller is reading or changing personal data; recorded in the audit log. */
-export const AccessPurpose = z.string().trim().min(1).max(200);
+/** Why the caller is reading or changing personal data, as a code; recorded in the audit log. */
+export const AccessPurpose = z.enum(ACCESS_PURPOSES, { error: () => `must be one of ${ACCESS_PURPOSES.join(', ')}` });
+export type AccessPurpose = z.infer<typeof AccessPurpose>;
 
 export const ErasePayload = z.strictObject({ reason: z.string().trim().min(1).max(500) });

@@ -71,3 +71,22 @@ export const EXIT_REASONS = ['completed', 'transferred', 'disengaged', 'moved-aw
 export const REVIEW_OUTCOMES = ['continue', 'adjust', 'exit'] as const;
 /** In the order the follow-up form offers them. */
 export const REOFFENDED = ['no', 'yes', 'unknown'] as const;
+
+/**
+ * Why someone reads or changes her data: the `X-Purpose` header and each route's own purpose, as
+ * the audit log's `why`. Codes, never free text, so no name or number can be typed into the log.
+ */
+export const ACCESS_PURPOSES = [
+  'referral',
+  'support-planning',
+  'keeping-contact-details-right',
+  'answering-offers',
+  'delivering-the-allocated-service',
+  'contacting-the-participant',
+  'safeguarding',
+  'multi-agency-meeting',
+  'case-supervision',
+  'complaint',
+  'subject-access-request',
+  'oversight',
+] as const;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { base64url } from 'jose';
 import { ROUTES } from '../../lib/api/routes.ts';
+import { ACCESS_PURPOSES } from '../../lib/domain/vocabulary.ts';
 import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-log.ts';
 import {
   CONTACT_SECRETS,
@@ -78,8 +79,8 @@ describe('after a full lifecycle, GET /audit shows every read and write of ident
       expect(i, `no audit record for ${step.method} ${step.path} as ${step.role} (${step.audited} at ${at}) in ${JSON.stringify(records.map((r) => [r.action, r.role, r.at]))}`).toBeGreaterThanOrEqual(0);
       const record = unmatched.splice(i, 1)[0] as AuditRecord;
       expect(record.planId).toBe(life.planId);
-      const routeWhy: Record<string, string> = { 'refer-and-record-identity': 'referral', 'read-participant-contact': 'contacting the participant', 'correct-identity': 'keeping her contact details right' };
-      expect(record.why).toBe(routeWhy[step.audited as string] ?? (step.role === 'provider' ? 'delivering the allocated service' : 'support planning'));
+      const routeWhy: Record<string, string> = { 'refer-and-record-identity': 'referral', 'read-participant-contact': 'contacting-the-participant', 'correct-identity': 'keeping-contact-details-right' };
+      expect(record.why).toBe(routeWhy[step.audited as string] ?? (step.role === 'provider' ? 'delivering-the-allocated-service' : 'support-planning'));
       expect(record.auditId).toMatch(/^[0-9a-f-]{36}$/);
       if (step.role === 'provider') expect(record.providerId).toBe(life.providerId);
       if (step.audited?.includes('identity') || step.audited === 'read-participant-contact') expect(record.participantId).toBe(life.participantId);
@@ -94,8 +95,8 @@ describe('after a full lifecycle, GET /audit shows every read and write of ident
     for (const secret of [SECRET_PARTICIPANT.givenName, SECRET_PARTICIPANT.familyName, life.participant.dateOfBirth, ...CONTACT_SECRETS, SECRET_GOAL]) expect(text).not.toContain(secret);
   });
 
-  it('records X-Purpose when the caller gives one, and refuses a bad one (400) without disclosing anything', async () => {
-    const purpose = 'Safeguarding strategy meeting, ref SG-2291';
+  it('records the X-Purpose code the caller gives, and refuses anything else (400 naming the header and listing the codes) without disclosing anything', async () => {
+    const purpose = 'safeguarding';
     const read = await s.call('GET', `/plans/${life.planId}`, { token: s.coordinator, headers: { 'x-purpose': purpose } });
     expect(read.status).toBe(200);
     const records = await readAudit(s.today(), s.today(), life.planId);
@@ -103,11 +104,13 @@ describe('after a full lifecycle, GET /audit shows every read and write of ident
 
     const notAuditReads = async () => (await readAudit(s.today(), s.today(), life.planId)).filter((r) => r.action !== 'read-audit').length;
     const before = await notAuditReads();
-    for (const bad of ['x'.repeat(201), '   ']) {
+    // Free text is refused even when short and sensible: it is where a name or a number would be typed.
+    for (const bad of [`Strategy meeting about ${SECRET_PARTICIPANT.familyName}`, 'Safeguarding', 'safeguarding, ref SG-2291', 'x'.repeat(201), '   ']) {
       for (const [path, token] of [[`/plans/${life.planId}`, s.coordinator], [`/plans/${life.planId}/history`, s.coordinator], [`/allocations/${life.allocationId}`, s.provider(life.providerId)]] as const) {
         const res = await s.call('GET', path, { token, headers: { 'x-purpose': bad } });
-        expect(res.status, `${path} with X-Purpose of ${bad.length} characters: ${res.text}`).toBe(400);
-        expect(res.text).toContain('X-Purpose');
+        expect(res.status, `${path} with X-Purpose "${bad.slice(0, 40)}": ${res.text}`).toBe(400);
+        expect(res.headers.get('content-type')).toBe('application/problem+json');
+        expect(res.json.errors).toEqual([{ path: 'X-Purpose', message: `must be one of ${ACCESS_PURPOSES.join(', ')}` }]);
         for (const secret of [SECRET_PARTICIPANT.familyName, SECRET_GOAL, '"stage"', '"needs"']) expect(res.text).not.toContain(secret);
       }
       const command = await s.call('POST', `/plans/${life.planId}/exit`, { token: s.coordinator, body: { reason: 'other' }, headers: { 'x-purpose': bad } });
@@ -311,7 +314,7 @@ describe('replays and provider lists are audited too', () => {
     const { planId, participantId } = first.json as { planId: string; participantId: string };
     const firstAt = s.now();
     await s.advance(60_000);
-    const replayed = await s.call('POST', '/plans', { token: s.coordinator, body: referral, headers: { 'idempotency-key': key, 'x-purpose': 'Retry after a network error' } });
+    const replayed = await s.call('POST', '/plans', { token: s.coordinator, body: referral, headers: { 'idempotency-key': key, 'x-purpose': 'support-planning' } });
     expect(replayed.status).toBe(201);
     expect(replayed.headers.get('idempotent-replayed')).toBe('true');
     // The replay discloses her identity again: that is why it is recorded.
@@ -319,7 +322,7 @@ describe('replays and provider lists are audited too', () => {
     const records = (await readAudit(startDay, s.today(), planId)).filter((r) => r.action !== 'read-audit');
     expect(records).toEqual([
       expect.objectContaining({ action: 'refer-and-record-identity', who: subOf(s.coordinator), role: 'coordinator', planId, participantId, why: 'referral', at: firstAt }),
-      expect.objectContaining({ action: 'replay-referral', who: subOf(s.coordinator), role: 'coordinator', planId, participantId, why: 'Retry after a network error', at: s.now() }),
+      expect.objectContaining({ action: 'replay-referral', who: subOf(s.coordinator), role: 'coordinator', planId, participantId, why: 'support-planning', at: s.now() }),
     ]);
   });
 
@@ -339,7 +342,7 @@ describe('replays and provider lists are audited too', () => {
       await s.advance(60_000);
     }
     const records = (await readAudit(startDay, s.today(), planId)).filter((r) => r.action === 'command:record-consent');
-    expect(records).toEqual(times.map((at) => expect.objectContaining({ who: subOf(s.coordinator), role: 'coordinator', planId, why: 'support planning', at })));
+    expect(records).toEqual(times.map((at) => expect.objectContaining({ who: subOf(s.coordinator), role: 'coordinator', planId, why: 'support-planning', at })));
   });
 
   it("records a provider's offers and allocations lists with its provider id, and refuses them when the record cannot be written", async () => {
@@ -354,8 +357,8 @@ describe('replays and provider lists are audited too', () => {
     // Records of the same instant come in no set order.
     const mine = (await readAudit(s.today(), s.today())).filter((r) => r.who === subOf(token) && r.at === at).sort((a, b) => a.action.localeCompare(b.action));
     expect(mine).toEqual([
-      expect.objectContaining({ action: 'read-provider-allocations', role: 'provider', providerId: life.providerId, why: 'delivering the allocated service' }),
-      expect.objectContaining({ action: 'read-provider-offers', role: 'provider', providerId: life.providerId, why: 'answering offers' }),
+      expect.objectContaining({ action: 'read-provider-allocations', role: 'provider', providerId: life.providerId, why: 'delivering-the-allocated-service' }),
+      expect.objectContaining({ action: 'read-provider-offers', role: 'provider', providerId: life.providerId, why: 'answering-offers' }),
     ]);
 
     faults.set(failAudit);

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-log.ts';
 import type { Participant } from '../../lib/domain/schemas.ts';
+import { ACCESS_PURPOSES } from '../../lib/domain/vocabulary.ts';
 import {
   CONTACT_SECRETS,
   DAY_MS,
@@ -105,7 +106,7 @@ describe('a provider reads her contact details only with an accepted allocation 
 
     // Both attempts are in the log: who, role, what, when, why; the allowed one names her pseudonymous id.
     const records = (await audit(held.planId)).filter((r) => r.action.startsWith('read-participant-contact'));
-    const provider = { who: subOf(s.provider(held.providerId)), role: 'provider', providerId: held.providerId, planId: held.planId, allocationId: held.allocationId, why: 'contacting the participant' };
+    const provider = { who: subOf(s.provider(held.providerId)), role: 'provider', providerId: held.providerId, planId: held.planId, allocationId: held.allocationId, why: 'contacting-the-participant' };
     // (The simulated clock stands still between calls: both have the same time, so their order is the log's own.)
     expect(records).toHaveLength(2);
     expect(records).toEqual(
@@ -127,11 +128,41 @@ describe('a provider reads her contact details only with an accepted allocation 
     expect(res.json.contact).toEqual(byLetter.contact);
   });
 
-  it('records the X-Purpose the provider gives as the reason', async () => {
+  it('records the X-Purpose code the provider gives as the reason', async () => {
     const held = await offeredPlan(WITH_CONTACT);
-    const purpose = 'Arranging the first appointment';
+    const purpose = 'safeguarding';
     expect((await read(held, s.provider(held.providerId), { 'x-purpose': purpose })).status).toBe(200);
     expect((await audit(held.planId)).filter((r) => r.action === 'read-participant-contact')).toEqual([expect.objectContaining({ why: purpose })]);
+  });
+
+  it('refuses an X-Purpose that is not a code (400 naming the header, listing the codes), recording the attempt first without the text sent', async () => {
+    const held = await offeredPlan(WITH_CONTACT);
+    const typed = `Calling ${SECRET_PARTICIPANT.givenName} on ${SECRET_CONTACT.phone}`;
+    for (const token of [s.provider(held.providerId), s.provider(held.stranger)]) {
+      const res = await read(held, token, { 'x-purpose': typed });
+      expectRefused(res, 400, 'free-text purpose');
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(res.json.errors).toEqual([{ path: 'X-Purpose', message: `must be one of ${ACCESS_PURPOSES.join(', ')}` }]);
+    }
+    const records = (await audit(held.planId)).filter((r) => r.action.startsWith('read-participant-contact'));
+    const attempt = { role: 'provider', planId: held.planId, allocationId: held.allocationId, action: 'read-participant-contact-refused:unknown-purpose', why: 'contacting-the-participant', at: s.now() };
+    // (Both at the same simulated time: their order is the log's own.)
+    expect(records).toHaveLength(2);
+    expect(records).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ ...attempt, who: subOf(s.provider(held.providerId)), providerId: held.providerId }),
+        expect.objectContaining({ ...attempt, who: subOf(s.provider(held.stranger)), providerId: held.stranger }),
+      ]),
+    );
+    const text = JSON.stringify(records);
+    for (const secret of [SECRET_PARTICIPANT.givenName, ...CONTACT_SECRETS]) expect(text).not.toContain(secret);
+    // No audit record, no answer: when it cannot be written, the refusal is not given either.
+    faults.set(putsAuditRecord);
+    try {
+      expect((await read(held, s.provider(held.providerId), { 'x-purpose': 'not-a-code' })).status).toBeGreaterThanOrEqual(500);
+    } finally {
+      faults.clear();
+    }
   });
 
   it("refuses another provider (403, audited), every other role (403) and no token (401)", async () => {
@@ -222,7 +253,7 @@ describe('coordinators correct her contact details, address and preferred name',
     expect(provider.json.contact).toEqual(contact);
     expect(provider.json.preferredName).toBe('Zee');
     expect((await audit(held.planId)).filter((r) => r.action === 'correct-identity')).toEqual([
-      expect.objectContaining({ who: subOf(s.coordinator), role: 'coordinator', planId: held.planId, participantId: held.participantId, why: 'keeping her contact details right', at: s.now() }),
+      expect.objectContaining({ who: subOf(s.coordinator), role: 'coordinator', planId: held.planId, participantId: held.participantId, why: 'keeping-contact-details-right', at: s.now() }),
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../lib/api/openapi.ts';
 import { ROUTES } from '../../lib/api/routes.ts';
+import { ACCESS_PURPOSES } from '../../lib/domain/vocabulary.ts';
 import { COMMAND_NAMES, LIFECYCLE, type CommandName } from '../../lib/domain/lifecycle.ts';
 import { COMMAND_PAYLOADS, ReferPayload } from '../../lib/domain/schemas.ts';
 
@@ -121,6 +122,17 @@ describe('openApiDocument', () => {
     expect(params.limit.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
     expect(params.due.schema.enum).toEqual(['overdue', 'today', 'this-week']);
     expect(params.stage.schema.enum).not.toContain('none');
+  });
+
+  it('shows the X-Purpose codes on every audited route, and on no other', () => {
+    const purposeOf = (op: Json) => (op.parameters ?? []).map(deref).find((p: Json) => p.in === 'header' && p.name === 'X-Purpose');
+    const participantRead = purposeOf(operation('/allocations/{allocationId}/participant', 'GET'));
+    expect(participantRead.required ?? false).toBe(false);
+    expect(deref(participantRead.schema).enum).toEqual([...ACCESS_PURPOSES]);
+    for (const [path, method] of [['/plans', 'POST'], ['/plans/{planId}', 'GET'], ['/plans/{planId}/participant', 'PATCH'], ['/plans/{planId}/exit', 'POST'], ['/allocations/{allocationId}/accept', 'POST'], ['/audit', 'GET']] as const)
+      expect(deref(purposeOf(operation(path, method))?.schema)?.enum, `${method} ${path}`).toEqual([...ACCESS_PURPOSES]);
+    // Erasure takes its reason in the body; the directory and metrics hold nothing about her.
+    for (const [path, method] of [['/plans/{planId}/erase-identity', 'POST'], ['/directory/services', 'GET'], ['/metrics', 'GET'], ['/health', 'GET']] as const) expect(purposeOf(operation(path, method)), `${method} ${path}`).toBeUndefined();
   });
 
   it('refers only to things the document defines', () => {
