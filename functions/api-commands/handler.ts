@@ -30,6 +30,8 @@ export interface CommandApiDeps {
 }
 
 const OPEN_STAGES = new Set(['referred', 'assessment', 'allocating', 'active']);
+/** How often a correction is checked again when another change to her identity landed in between. */
+const IDENTITY_CORRECTION_ATTEMPTS = 3;
 /** A claim on a person older than this whose plan never appeared belongs to a referral that died. */
 const CLAIM_TIMEOUT_MS = 60_000;
 
@@ -77,6 +79,10 @@ export function makeHandler(deps: CommandApiDeps) {
 
   type Idempotency = NonNullable<ReturnType<typeof idempotencyOf>>;
   const sameIdentity = (a: Participant | undefined, b: Participant) => Boolean(a) && a?.givenName === b.givenName && a?.familyName === b.familyName && a?.dateOfBirth === b.dateOfBirth;
+  // A woman referred again keeps her name as first recorded: a referral spelling it otherwise is still
+  // about her when it matches her as the duplicate check does.
+  const samePerson = (held: Participant | undefined, referred: Participant, secret: Uint8Array | undefined) =>
+    sameIdentity(held, referred) || (Boolean(held) && Boolean(secret) && identityMatchKey(secret as Uint8Array, held as Participant) === identityMatchKey(secret as Uint8Array, referred));
   const keyReused = () => problem(422, 'This Idempotency-Key was already used for a different request.', [{ path: 'Idempotency-Key', message: 'already used for a different request' }]);
 
   /** A retry whose first response is on record gets exactly that response back. */
@@ -114,7 +120,7 @@ export function makeHandler(deps: CommandApiDeps) {
       // The stored answer holds no identity: check the retry is about the same person, then add it back.
       const plan = await deps.plans.getPlan(planId);
       const identity = plan ? await deps.plans.getIdentity(plan.participantId) : undefined;
-      if (!identity || !sameIdentity(identity, referral.participant)) throw keyReused();
+      if (!identity || !samePerson(identity, referral.participant, await deps.identityKey?.())) throw keyReused();
       // A replay discloses the plan and her identity again: that is an access like any other.
       await auditAccess(deps.audit, ctx, 'replay-referral', { planId, ...(plan ? { participantId: plan.participantId } : {}) }, now, 'referral');
       return { ...cached, headers: { ...cached.headers, location: `/plans/${planId}` }, body: JSON.stringify({ ...(JSON.parse(String(cached.body)) as object), participant: identity }) };
@@ -142,15 +148,9 @@ export function makeHandler(deps: CommandApiDeps) {
     await auditAccess(deps.audit, ctx, 'refer-and-record-identity', { planId, participantId }, now, 'referral');
     if (matchKey && !(await deps.plans.claimPerson(matchKey, planId, participantId, claim?.planId, now)))
       throw problem(409, 'Another referral of this person is being recorded right now: look for it before referring again.', [{ path: 'participant', message: 'is being referred already' }]);
-    // Never overwrites: for a woman referred before, her existing record stays as it is.
+    // Never overwrites: for a woman referred before, her existing record stays as it is (until the
+    // referral is accepted, below).
     const created = await deps.plans.putIdentity(participantId, referral.participant, now);
-    // ...except how to reach her and where she lives, which change: this referral's are the ones to
-    // use (an old number may now be unsafe). Only what it gives replaces; the rest is kept.
-    if (!created) {
-      const { preferredName, contact, address } = referral.participant;
-      const fresh = { ...(preferredName ? { preferredName } : {}), ...(contact ? { contact } : {}), ...(address ? { address } : {}) };
-      if (Object.keys(fresh).length > 0) await correctIdentity(deps.plans, participantId, fresh, now);
-    }
     const forget = async () => {
       if (created && (await deps.plans.getPlan(planId))?.participantId !== participantId) await deps.plans.deleteIdentity(participantId);
     };
@@ -176,9 +176,21 @@ export function makeHandler(deps: CommandApiDeps) {
     }
     const plan = outcome.state.plan as Plan;
     if (plan.participantId !== participantId) await forget();
-    else if (matchKey) await deps.plans.linkPerson(matchKey, plan.planId);
-    const identity = await deps.plans.getIdentity(plan.participantId);
-    if (outcome.replayed && !sameIdentity(identity, referral.participant)) throw keyReused();
+    if (outcome.replayed && !samePerson(await deps.plans.getIdentity(plan.participantId), referral.participant, secret)) throw keyReused();
+    let corrected: Participant | undefined;
+    if (plan.participantId === participantId) {
+      // For a woman referred before: how to reach her and where she lives change, and this referral's
+      // are the ones to use (an old number may now be unsafe). Only what it gives replaces; the rest is
+      // kept. Only once the referral is accepted: a refused one leaves her record as it was. Before the
+      // answer is stored, so a retry after a crash in between (a replay here) writes them then.
+      if (!created) {
+        const { preferredName, contact, address } = referral.participant;
+        const fresh = { ...(preferredName ? { preferredName } : {}), ...(contact ? { contact } : {}), ...(address ? { address } : {}) };
+        if (Object.keys(fresh).length > 0) corrected = await correctIdentity(deps.plans, participantId, fresh, now);
+      }
+      if (matchKey) await deps.plans.linkPerson(matchKey, plan.planId);
+    }
+    const identity = corrected ?? (await deps.plans.getIdentity(plan.participantId));
     const view = planView(plan);
     const stored = await answer(planId, idempotency, outcome.replayed, outcome.replayed ? (outcome.state.replay?.status ?? 201) : 201, view, { location: `/plans/${plan.planId}` });
     return { ...stored, body: JSON.stringify({ ...view, ...(identity ? { participant: identity } : {}) }) };
@@ -255,6 +267,14 @@ export function makeHandler(deps: CommandApiDeps) {
    * A coordinator's correction of how to reach her, where she lives or what she likes to be called.
    * Audited before the write (no record, no change); the same correction sent twice changes nothing
    * more, so it needs no Idempotency-Key.
+   *
+   * What is held afterwards must still be an identity a referral would be accepted with (letters as
+   * her preferred contact need an address), so the correction is checked merged with the record it
+   * changes, and written only if that record is still at the revision the check saw. When another
+   * change landed in between, the correction is checked again against the record as it now is and
+   * written on that (a correction names only what it changes, so it still means the same on the newer
+   * record, and the coordinator need not send it again); if the two together break the rule, that is
+   * the 400 naming the field. A record changing under it every time is a 409 after a few tries.
    */
   async function correctIdentityRoute(ctx: RouteContext): Promise<HttpResult> {
     const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path', 'planId');
@@ -262,21 +282,28 @@ export function makeHandler(deps: CommandApiDeps) {
     const plan = await deps.plans.getPlan(planId);
     if (!plan) throw problem(404, `No plan ${planId}.`);
     if (plan.identityErasedAt) throw problem(409, `The identity of plan ${planId} was erased on ${plan.identityErasedAt.slice(0, 10)}: there is nothing to correct.`);
-    // What is held afterwards must still be an identity a referral would be accepted with (letters as
-    // her preferred contact need an address), so the correction is checked merged with what it changes.
-    const current = await deps.plans.getIdentity(plan.participantId);
-    if (!current) throw problem(404, `No identity is held for plan ${planId}.`);
-    const merged: Record<string, unknown> = { ...current };
-    for (const [field, value] of Object.entries(correction)) {
-      if (value === null) delete merged[field];
-      else if (value !== undefined) merged[field] = value;
-    }
-    parseWith(Participant, merged, 'identity correction (with what it leaves unchanged)');
     const now = deps.clock();
-    await auditAccess(deps.audit, ctx, 'correct-identity', { planId, participantId: plan.participantId }, now, 'keeping-contact-details-right');
-    if (!(await correctIdentity(deps.plans, plan.participantId, correction, now))) throw problem(404, `No identity is held for plan ${planId}.`);
-    const identity = await deps.plans.getIdentity(plan.participantId);
-    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ planId, participant: identity }) };
+    const missing = () => problem(404, `No identity is held for plan ${planId}.`);
+    let audited = false;
+    for (let attempt = 1; attempt <= IDENTITY_CORRECTION_ATTEMPTS; attempt += 1) {
+      const current = await deps.plans.getIdentityRecord(plan.participantId);
+      if (!current) throw missing();
+      const merged: Record<string, unknown> = { ...current.identity };
+      for (const [field, value] of Object.entries(correction)) {
+        if (value === null) delete merged[field];
+        else if (value !== undefined) merged[field] = value;
+      }
+      parseWith(Participant, merged, 'identity correction (with what it leaves unchanged)');
+      if (!audited) {
+        await auditAccess(deps.audit, ctx, 'correct-identity', { planId, participantId: plan.participantId }, now, 'keeping-contact-details-right');
+        audited = true;
+      }
+      const identity = await correctIdentity(deps.plans, plan.participantId, correction, now, current.revision);
+      if (identity) return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ planId, participant: identity }) };
+    }
+    throw problem(409, `Her identity on plan ${planId} kept changing while this correction was checked against it (each correction is checked together with what it leaves unchanged): reload it and try again.`, [
+      { path: '(body)', message: 'her identity changed while the correction was checked against it' },
+    ]);
   }
 
   return apiHandler({

@@ -44,6 +44,16 @@ export function itemToPlan(item: Item): Plan {
   return { previousPlanIds: [], remindersSent: [], ...copy, outbox } as unknown as Plan;
 }
 
+/** The identity's own fields only (name, date of birth, contact details, address): not the keys or bookkeeping. */
+export function identityOfItem(item: Item): Participant {
+  return Object.fromEntries(Object.keys(Participant.shape).flatMap((k) => (item[k] === undefined ? [] : [[k, item[k]]]))) as Participant;
+}
+
+/** How many times the identity record was changed after it was written; records from before revisions count as 0. */
+export function identityRevision(item: Item): number {
+  return typeof item.revision === 'number' ? item.revision : 0;
+}
+
 export interface PersonRecord {
   participantId: string;
   planIds: string[];
@@ -267,10 +277,16 @@ export class PlanRepository {
 
   async getIdentity(participantId: string): Promise<Participant | undefined> {
     const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.identity(participantId) }));
-    if (!out.Item) return undefined;
-    // The identity's own fields only (name, date of birth, contact details, address): not the keys or bookkeeping.
-    const item = out.Item;
-    return Object.fromEntries(Object.keys(Participant.shape).flatMap((k) => (item[k] === undefined ? [] : [[k, item[k]]]))) as Participant;
+    return out.Item ? identityOfItem(out.Item) : undefined;
+  }
+
+  /**
+   * Her identity read consistently, with its revision: a correction checked against it is written
+   * only if the record is still at that revision (lib/adapters/dynamodb/identity-store.ts).
+   */
+  async getIdentityRecord(participantId: string): Promise<{ identity: Participant; revision: number } | undefined> {
+    const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.identity(participantId), ConsistentRead: true }));
+    return out.Item ? { identity: identityOfItem(out.Item), revision: identityRevision(out.Item) } : undefined;
   }
 
   async history(planId: string): Promise<PlanEvent[]> {
