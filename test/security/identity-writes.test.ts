@@ -176,7 +176,9 @@ describe('a woman referred again', () => {
   });
 
   it('takes the new details on the retry after a crash between recording the referral and replacing them', async () => {
-    const { first, moved, participantId } = await referredBefore();
+    const { first, moved: details, participantId } = await referredBefore();
+    // Keyed in by someone else: her name spelt otherwise is still her (and stays as first recorded).
+    const moved = { ...details, givenName: details.givenName.toUpperCase() };
     const key = `identity-writes-${randomUUID()}`;
     // The referral is recorded; the replacement of her details fails (as if the process stopped there).
     intercept = (name, input) => (updatesIdentity(name, input) ? 'fail' : undefined);
@@ -193,6 +195,7 @@ describe('a woman referred again', () => {
     expect(retried.status, retried.text).toBe(201);
     expect(retried.json.participantId).toBe(participantId);
     const expected = { ...first, contact: moved.contact, address: moved.address, preferredName: moved.preferredName };
+    expect(expected.givenName).not.toBe(moved.givenName);
     expect(retried.json.participant).toEqual(expected);
     expect(await heldIdentity(participantId)).toEqual(expected);
     // And a further retry, now answered from the stored response, leaves them so.
