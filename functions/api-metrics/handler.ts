@@ -5,6 +5,7 @@ import { londonDay } from '../../lib/domain/metrics/dates.ts';
 import { computeMetrics, type MetricsReport } from '../../lib/domain/metrics/compute.ts';
 import { metricsCsv } from '../../lib/domain/metrics/csv.ts';
 import { MetricsConfig, resolveMetricsQuery } from '../../lib/domain/metrics/query.ts';
+import type { MetricsIncomplete } from '../../lib/domain/metrics/report-schema.ts';
 import { FactStore } from '../../lib/metrics/fact-store.ts';
 import { StoredFactsSource, type MetricsSource } from '../../lib/metrics/index.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
@@ -31,13 +32,15 @@ export function makeHandler(deps: MetricsApiDeps) {
   // Answers by query, for one generation of the facts: any change to the facts empties it.
   let answers: { generation: number; byQuery: Map<string, MetricsReport> } | undefined;
 
-  async function report(ctx: RouteContext): Promise<MetricsReport> {
+  async function report(ctx: RouteContext): Promise<MetricsReport & { incomplete?: MetricsIncomplete }> {
     const now = clock();
     const resolved = resolveMetricsQuery(ctx.event.queryStringParameters ?? {}, londonDay(now), config);
     if (!resolved.ok) throw problem(400, `The metrics query is not valid: ${resolved.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, resolved.errors);
     const { query } = resolved;
-    const { facts, providers, generation } = await deps.source.snapshot();
-    if (!config.cacheAnswers || generation === undefined) return computeMetrics(facts, query, { suppressionThreshold: config.suppressionThreshold, asOf: now, providers });
+    const { facts, providers, generation, incomplete } = await deps.source.snapshot();
+    // Said on every answer while it holds, so nobody takes partial figures for the whole.
+    const note = incomplete ? { incomplete } : {};
+    if (!config.cacheAnswers || generation === undefined) return { ...computeMetrics(facts, query, { suppressionThreshold: config.suppressionThreshold, asOf: now, providers }), ...note };
     if (answers?.generation !== generation) answers = { generation, byQuery: new Map() };
     const key = `${query.from} ${query.to} ${query.groupBy.join(',')}`;
     let answer = answers.byQuery.get(key);
@@ -47,7 +50,7 @@ export function makeHandler(deps: MetricsApiDeps) {
       answers.byQuery.set(key, answer);
     }
     // The facts are the same as when it was worked out, so it is the answer as of now.
-    return { ...answer, asOf: now };
+    return { ...answer, asOf: now, ...note };
   }
 
   return apiHandler({

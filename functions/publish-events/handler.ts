@@ -16,6 +16,14 @@ export interface PublishDeps {
   clock?: () => string;
   /** Projections of the saved plan (the commissioner metrics); a failure leaves the outbox for the sweeper to retry. */
   onPlanSaved?: (plan: Plan) => Promise<void>;
+  /**
+   * Whether every plan's stored facts are of the current schema (on AWS, the metrics marker; see
+   * FactStore.completeness). Until they are, the digest cannot say the stored facts are current: after
+   * a deploy that changed the facts schema they are of the older one (or missing), so they are written
+   * whatever the digest says. Without it (the embedded stack rebuilds every plan's facts at start) the
+   * digest is trusted.
+   */
+  factsComplete?: () => Promise<boolean>;
 }
 
 /** Events after which an allocation no longer holds a place on its service. */
@@ -96,11 +104,15 @@ export async function deliverOutbox(deps: PublishDeps, plan: Plan, options: Deli
 export function makeHandler(deps: PublishDeps) {
   return async (state: PlanCommandState): Promise<PlanCommandState> => {
     if (!state.plan) return state;
-    const factsUnchanged = state.factsBefore !== undefined && state.factsBefore === metricFactsKey(state.plan);
+    const sameFacts = state.factsBefore !== undefined && state.factsBefore === metricFactsKey(state.plan);
+    const factsUnchanged = sameFacts && (deps.factsComplete ? await deps.factsComplete() : true);
     await deliverOutbox(deps, state.plan, { justSaved: true, factsUnchanged });
     const { factsBefore: _factsBefore, ...rest } = state;
     return { ...rest, plan: { ...state.plan, outbox: [] } };
   };
 }
 
-export const handler = lazyStepHandler((deps) => makeHandler({ ...deps, onPlanSaved: factsWriter(new FactStore(deps.plans.client, deps.plans.tableName)) }));
+export const handler = lazyStepHandler((deps) => {
+  const facts = new FactStore(deps.plans.client, deps.plans.tableName);
+  return makeHandler({ ...deps, onPlanSaved: factsWriter(facts), factsComplete: facts.completeness() });
+});

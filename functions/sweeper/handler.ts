@@ -8,6 +8,7 @@ import { recordSweep } from '../../lib/runtime/observability.ts';
 import { FactStore } from '../../lib/metrics/fact-store.ts';
 import { factsWriter } from '../../lib/metrics/index.ts';
 import { eraseIdentity, type ErasureDeps } from '../../lib/runtime/erasure.ts';
+import { backfillFacts, type FactsBackfillReport } from './facts-backfill.ts';
 
 export interface SweeperDeps extends PublishDeps {
   plans: PlanRepository;
@@ -19,6 +20,11 @@ export interface SweeperDeps extends PublishDeps {
   shouldReconcile?: (now: string) => boolean;
   /** Closed and withdrawn plans have their identity erased this many days after they ended. */
   retention?: { days: number } & ErasureDeps;
+  /**
+   * On AWS: rebuild a bounded share of the plans' metric facts while the metrics marker is of an older
+   * schema (facts-backfill.ts). The embedded stack rebuilds them itself when it starts.
+   */
+  factsBackfill?: (now: string) => Promise<FactsBackfillReport | undefined>;
 }
 
 export interface SweepReport {
@@ -28,6 +34,8 @@ export interface SweepReport {
   redeliveryFailures: number;
   holdsReleased: number;
   identitiesErased: number;
+  /** Plans whose metric facts this run rebuilt (after a facts schema change). */
+  factsRebuilt: number;
 }
 
 /** Erase the identity of plans whose retention period has ended; the pseudonymous plan stays for the figures. */
@@ -75,7 +83,7 @@ export async function reconcileHolds(deps: Pick<SweeperDeps, 'plans' | 'services
  */
 export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const now = deps.clock();
-  const report: SweepReport = { timersSent: 0, timersRefused: 0, plansRedelivered: 0, redeliveryFailures: 0, holdsReleased: 0, identitiesErased: 0 };
+  const report: SweepReport = { timersSent: 0, timersRefused: 0, plansRedelivered: 0, redeliveryFailures: 0, holdsReleased: 0, identitiesErased: 0, factsRebuilt: 0 };
   for (const plan of await deps.plans.dueBefore(now)) {
     for (const deadline of plan.deadlines.filter((d) => d.dueAt <= now && isAllowedIn(d.command, plan.stage))) {
       const outcome = await deps.workflow.startSync({
@@ -106,11 +114,13 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     report.holdsReleased = await reconcileHolds(deps, now);
     report.identitiesErased = await applyRetention(deps, now);
   }
+  // Last, so deadlines and redeliveries never wait behind it.
+  report.factsRebuilt = (await deps.factsBackfill?.(now))?.plans ?? 0;
   return report;
 }
 
 export function makeHandler(deps: SweeperDeps) {
-  return async () => {
+  return async (): Promise<SweepReport & { overduePlans?: number }> => {
     const report = await sweep(deps);
     const now = new Date(deps.clock());
     // The overdue gauge every five minutes is enough for its alarm and costs a keys-only count.
@@ -120,14 +130,22 @@ export function makeHandler(deps: SweeperDeps) {
   };
 }
 
+/** Time a run keeps for what follows the facts rebuild's last page (its marker update, the gauge). */
+const FACTS_BACKFILL_RESERVE_MS = 20_000;
+
 let built: ReturnType<typeof makeHandler> | undefined;
-export const handler = () => {
+/** The Lambda context of the run under way: the facts rebuild stops taking pages when its time runs short. */
+let context: { getRemainingTimeInMillis(): number } | undefined;
+export const handler = (_event?: unknown, lambdaContext?: { getRemainingTimeInMillis(): number }) => {
+  context = lambdaContext;
   // The sweeper runs every minute; checking holds once an hour is enough to mend a crash.
   const deps = awsDeps();
+  const facts = new FactStore(deps.plans.client, deps.plans.tableName);
   built ??= makeHandler({
     ...deps,
     // Redelivered outboxes update the commissioner figures just as a first delivery does.
-    onPlanSaved: factsWriter(new FactStore(deps.plans.client, deps.plans.tableName)),
+    onPlanSaved: factsWriter(facts),
+    factsBackfill: (now) => backfillFacts({ plans: deps.plans, facts }, now, { hasTime: () => (context?.getRemainingTimeInMillis() ?? Infinity) > FACTS_BACKFILL_RESERVE_MS }),
     clock: () => new Date().toISOString(),
     shouldReconcile: (now) => new Date(now).getUTCMinutes() === 0,
     retention: { days: readFunctionConfig(process.env).RETENTION_DAYS, plans: deps.plans, audit: deps.audit, identityKey: deps.identityKey },

@@ -11,7 +11,9 @@ import { FACTS_SCHEMA_VERSION, type PlanFacts } from '../domain/metrics/facts.ts
  *   plan facts           METRICS#FACTS#<shard>      PLAN#<planId>      schema, version (plan version), facts (JSON)
  *   projection marker    METRICS#META               FACTS              schema, builtAt: every plan has facts of this schema;
  *                                                                          snapshot: the token of the columns file that holds
- *                                                                          exactly these facts (lib/metrics/snapshot.ts), if any
+ *                                                                          exactly these facts (lib/metrics/snapshot.ts), if any;
+ *                                                                          rebuild: on AWS, where the sweeper's rebuild of every
+ *                                                                          plan's facts at a newer schema has got to (FactsRebuild)
  *
  * (These keys belong with the others in lib/adapters/dynamodb/keys.ts; they are here until that
  * module takes them.) The plan id stays in the key, for updates; it never leaves through the API.
@@ -23,6 +25,27 @@ export const metricsKeys = {
 };
 
 const BATCH = 25;
+
+/**
+ * How far the AWS rebuild of every plan's facts at `schema` has got (functions/sweeper/facts-backfill.ts):
+ * the plans of the stages before `stage` are done, and those of `stage` up to `cursor` (a listByStage
+ * cursor; none: from its start). `step` counts the advances, so a run that read an older position
+ * cannot move it (a conditional update on it).
+ */
+export interface FactsRebuild {
+  schema: number;
+  stage: string;
+  cursor?: string;
+  step: number;
+  plans: number;
+  startedAt: string;
+}
+
+export interface FactsMarker {
+  /** Every plan has stored facts of the current schema. */
+  complete: boolean;
+  rebuild?: FactsRebuild;
+}
 
 export class FactStore {
   readonly client: DynamoDBDocumentClient;
@@ -160,6 +183,77 @@ export class FactStore {
       if ((error as Error).name === 'ConditionalCheckFailedException') return;
       throw storageError(error);
     }
+  }
+
+  /** The marker as the AWS rebuild reads it. */
+  async marker(): Promise<FactsMarker> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: metricsKeys.marker(), ConsistentRead: true })).catch((error: unknown) => {
+      throw storageError(error);
+    });
+    const rebuild = out.Item?.rebuild as FactsRebuild | undefined;
+    return { complete: out.Item?.schema === FACTS_SCHEMA_VERSION, ...(rebuild ? { rebuild } : {}) };
+  }
+
+  private async updateMarker(input: { UpdateExpression: string; ConditionExpression: string; names: Record<string, string>; values: Record<string, unknown> }): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: metricsKeys.marker(),
+          UpdateExpression: input.UpdateExpression,
+          ConditionExpression: input.ConditionExpression,
+          ExpressionAttributeNames: input.names,
+          ExpressionAttributeValues: input.values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw storageError(error);
+    }
+  }
+
+  /**
+   * Move the rebuild from `from` (undefined: none at this schema yet) to `to`; false when the marker is
+   * no longer at `from` (another run moved it, or the rebuild finished).
+   */
+  advanceRebuild(from: FactsRebuild | undefined, to: FactsRebuild): Promise<boolean> {
+    const schemaNotCurrent = '(attribute_not_exists(#schema) OR #schema <> :schema)';
+    return this.updateMarker({
+      UpdateExpression: 'SET #rebuild = :to, #type = if_not_exists(#type, :type)',
+      ConditionExpression: from
+        ? `${schemaNotCurrent} AND #rebuild.#step = :step AND #rebuild.#schema = :schema`
+        : `${schemaNotCurrent} AND (attribute_not_exists(#rebuild) OR #rebuild.#schema <> :schema)`,
+      names: { '#rebuild': 'rebuild', '#schema': 'schema', '#type': 'type', ...(from ? { '#step': 'step' } : {}) },
+      values: { ':to': to, ':schema': FACTS_SCHEMA_VERSION, ':type': 'metrics-marker', ...(from ? { ':step': from.step } : {}) },
+    });
+  }
+
+  /** The rebuild at `from` covered every plan: the marker says so (its schema), and no longer holds a position. */
+  finishRebuild(from: FactsRebuild, builtAt: string): Promise<boolean> {
+    return this.updateMarker({
+      UpdateExpression: 'SET #schema = :schema, #builtAt = :builtAt REMOVE #rebuild, #snapshot',
+      ConditionExpression: '#rebuild.#step = :step AND #rebuild.#schema = :schema',
+      names: { '#rebuild': 'rebuild', '#schema': 'schema', '#step': 'step', '#builtAt': 'builtAt', '#snapshot': 'snapshot' },
+      values: { ':schema': FACTS_SCHEMA_VERSION, ':step': from.step, ':builtAt': builtAt },
+    });
+  }
+
+  /**
+   * A Lambda container's view of isComplete: once the marker says every plan's facts are of this
+   * schema it stays so for this code (kept for good); until then it is asked again after `recheckMs`.
+   */
+  completeness(recheckMs = 60_000, now: () => number = Date.now): () => Promise<boolean> {
+    let complete = false;
+    let checkedAt: number | undefined;
+    return async () => {
+      if (complete) return true;
+      if (checkedAt === undefined || now() - checkedAt > recheckMs) {
+        complete = await this.isComplete();
+        checkedAt = now();
+      }
+      return complete;
+    };
   }
 
   async markComplete(builtAt: string): Promise<void> {

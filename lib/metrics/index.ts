@@ -2,6 +2,7 @@ import type { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
 import { STAGES } from '../domain/lifecycle.ts';
 import { FactTable } from '../domain/metrics/fact-table.ts';
 import { planFacts, type PlanFacts } from '../domain/metrics/facts.ts';
+import type { MetricsIncomplete } from '../domain/metrics/report-schema.ts';
 import type { Plan } from '../domain/schemas.ts';
 import type { FactStore } from './fact-store.ts';
 import type { FactSnapshotFile, SnapshotRead } from './snapshot.ts';
@@ -12,7 +13,8 @@ import type { FactSnapshotFile, SnapshotRead } from './snapshot.ts';
  * given again until it changes.
  */
 export interface MetricsSource {
-  snapshot(): Promise<{ facts: Iterable<PlanFacts>; providers: readonly string[]; generation?: number }>;
+  /** `incomplete`: the facts leave some plans out (a rebuild after a facts schema change is still running). */
+  snapshot(): Promise<{ facts: Iterable<PlanFacts>; providers: readonly string[]; generation?: number; incomplete?: MetricsIncomplete }>;
 }
 
 export interface LoadResult {
@@ -169,6 +171,11 @@ export class MetricsIndex implements MetricsSource {
   }
 }
 
+interface StoredFacts {
+  facts: FactTable;
+  incomplete?: MetricsIncomplete;
+}
+
 /**
  * The metrics source of a Lambda container: the stored facts, read in full (into columns) on first
  * use and again once they are older than `maxAgeMs`, so answers are at most that stale (a minute at
@@ -181,8 +188,8 @@ export class StoredFactsSource implements MetricsSource {
   private readonly providers: readonly string[];
   private readonly maxAgeMs: number;
   private readonly now: () => number;
-  private cached: { facts: FactTable; at: number; generation: number } | undefined;
-  private reading: Promise<FactTable> | undefined;
+  private cached: { read: StoredFacts; at: number; generation: number } | undefined;
+  private reading: Promise<StoredFacts> | undefined;
   private reads = 0;
 
   constructor(store: FactStore, providers: readonly string[], maxAgeMs = 30_000, now: () => number = Date.now) {
@@ -192,20 +199,30 @@ export class StoredFactsSource implements MetricsSource {
     this.now = now;
   }
 
-  async snapshot(): Promise<{ facts: FactTable; providers: readonly string[]; generation: number }> {
+  async snapshot(): Promise<{ facts: FactTable; providers: readonly string[]; generation: number; incomplete?: MetricsIncomplete }> {
     if (!this.cached || this.now() - this.cached.at > this.maxAgeMs) {
       const at = this.now();
       this.reading ??= this.read().finally(() => (this.reading = undefined));
-      const facts = await this.reading;
-      this.cached = { facts, at, generation: this.cached?.facts === facts ? this.cached.generation : (this.reads += 1) };
+      const read = await this.reading;
+      this.cached = { read, at, generation: this.cached?.read === read ? this.cached.generation : (this.reads += 1) };
     }
-    return { facts: this.cached.facts, providers: this.providers, generation: this.cached.generation };
+    const { facts, incomplete } = this.cached.read;
+    return { facts, providers: this.providers, generation: this.cached.generation, ...(incomplete ? { incomplete } : {}) };
   }
 
-  private async read(): Promise<FactTable> {
+  private async read(): Promise<StoredFacts> {
     const facts = new FactTable();
-    await this.store.loadEach((planId, f) => facts.update(planId, f));
-    return facts;
+    // The marker first: facts a rebuild finishes writing meanwhile are then read, and at worst called incomplete.
+    const complete = await this.store.isComplete();
+    const { stale } = await this.store.loadEach((planId, f) => facts.update(planId, f));
+    if (complete && stale === 0) return { facts };
+    return {
+      facts,
+      incomplete: {
+        reason: 'The way plan facts are worked out changed with a recent deploy, and the facts of some plans have not been rebuilt yet: those plans are left out of these figures until the sweeper has rebuilt them.',
+        staleFacts: stale,
+      },
+    };
   }
 }
 

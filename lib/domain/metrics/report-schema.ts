@@ -7,6 +7,16 @@ const Figures = z.object(Object.fromEntries(FIGURE_KEYS.map((k) => [k, FigureVal
 const Dimension = z.enum(DIMENSIONS);
 const Definition = z.object({ label: z.string(), kind: z.enum(['count', 'rate', 'median', 'p90', 'mean']), unit: z.string(), definition: z.string() });
 
+export const MetricsIncompleteSchema = z
+  .object({
+    reason: z.string().describe('Why some plans are left out, in words'),
+    staleFacts: z.number().int().min(0).describe('Plans whose stored facts are of an older schema and so were left out (plans with no stored facts yet are not counted)'),
+  })
+  .describe(
+    'Present only while the figures leave some plans out: after a deploy that changed how the facts are worked out, until the sweeper has rebuilt every plan\'s facts (see docs/deploy.md). Absent: every plan is counted.',
+  );
+export type MetricsIncomplete = z.infer<typeof MetricsIncompleteSchema>;
+
 export const MetricsReportSchema = z
   .object({
     period: z.object({ from: z.iso.date(), to: z.iso.date() }).describe('London dates, both inclusive'),
@@ -19,6 +29,7 @@ export const MetricsReportSchema = z
     }),
     overall: Figures,
     breakdowns: z.partialRecord(Dimension, z.array(z.object({ group: z.string().describe('A provider id, local authority, need domain, referral source or YYYY-MM'), figures: Figures }))),
+    incomplete: MetricsIncompleteSchema.optional(),
   })
   .meta({ id: 'MetricsReport', description: 'Commissioner figures for a period: aggregates only, small numbers suppressed' });
 

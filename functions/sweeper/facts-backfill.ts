@@ -1,0 +1,72 @@
+import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { STAGES } from '../../lib/domain/lifecycle.ts';
+import { FACTS_SCHEMA_VERSION, planFacts } from '../../lib/domain/metrics/facts.ts';
+import type { FactStore, FactsRebuild } from '../../lib/metrics/fact-store.ts';
+
+/** Every stage a saved plan can be in, in the order the rebuild walks them. */
+const PLAN_STAGES = STAGES.filter((stage) => stage !== 'none');
+
+export interface FactsBackfillOptions {
+  /** Plans read (and facts written) per page; the marker records the position after each page. */
+  pageSize?: number;
+  /** At most this many plans per run. */
+  maxPlans?: number;
+  /** Whether another page fits in this run (the Lambda's remaining time); asked before each page. */
+  hasTime?: () => boolean;
+  /** Fact writes in flight at once. */
+  concurrency?: number;
+}
+
+export interface FactsBackfillReport {
+  /** Plans whose facts this run worked out and offered to the store (a newer stored one is kept). */
+  plans: number;
+  /** The rebuild finished in this run: the marker now says every plan's facts are of this schema. */
+  finished: boolean;
+}
+
+/**
+ * The AWS side of a facts schema change. The embedded stack rebuilds every plan's facts when it starts
+ * (MetricsIndex); on AWS the loader skips stored facts of another schema, and Publish events writes a
+ * plan's facts only when a command changes them, so a plan no command touches again (a closed one)
+ * would stay out of the figures. Each sweeper run therefore, while the metrics marker's schema is older
+ * than FACTS_SCHEMA_VERSION, works out the facts of a bounded number of plans from the plan items (the
+ * same planFacts the embedded stack and Publish events use), stage by stage, records where it got to in
+ * the marker, and sets the marker's schema once every stage is done.
+ *
+ * Idempotent: a page is redone at worst (after a failed run), and every write is FactStore.put, which
+ * replaces only missing facts, facts of another schema, or facts of an older plan version, so facts
+ * Publish events wrote meanwhile from a later save are never replaced by these. A plan that moves to a
+ * stage already walked is saved by a command, whose Publish events writes its facts: while the marker is
+ * not complete Publish events writes them whatever its digest says (functions/publish-events).
+ */
+export async function backfillFacts(deps: { plans: PlanRepository; facts: FactStore }, now: string, options: FactsBackfillOptions = {}): Promise<FactsBackfillReport | undefined> {
+  const pageSize = options.pageSize ?? 100;
+  const maxPlans = options.maxPlans ?? 2000;
+  const hasTime = options.hasTime ?? (() => true);
+  const concurrency = options.concurrency ?? 8;
+  const marker = await deps.facts.marker();
+  if (marker.complete) return undefined;
+  let position: FactsRebuild;
+  if (marker.rebuild?.schema === FACTS_SCHEMA_VERSION) position = marker.rebuild;
+  else {
+    position = { schema: FACTS_SCHEMA_VERSION, stage: PLAN_STAGES[0] as string, step: 0, plans: 0, startedAt: now };
+    if (!(await deps.facts.advanceRebuild(undefined, position))) return { plans: 0, finished: false };
+  }
+  let plans = 0;
+  while (PLAN_STAGES.includes(position.stage as (typeof PLAN_STAGES)[number])) {
+    if (plans >= maxPlans || !hasTime()) return { plans, finished: false };
+    const page = await deps.plans.listByStage(position.stage, Math.min(pageSize, maxPlans - plans), position.cursor);
+    for (let i = 0; i < page.items.length; i += concurrency) {
+      await Promise.all(page.items.slice(i, i + concurrency).map((plan) => deps.facts.put(plan.planId, planFacts(plan))));
+    }
+    plans += page.items.length;
+    const { cursor: _cursor, ...rest } = position;
+    const next: FactsRebuild = page.nextCursor
+      ? { ...rest, cursor: page.nextCursor, step: position.step + 1, plans: position.plans + page.items.length }
+      : { ...rest, stage: PLAN_STAGES[PLAN_STAGES.indexOf(position.stage as (typeof PLAN_STAGES)[number]) + 1] ?? 'done', step: position.step + 1, plans: position.plans + page.items.length };
+    // Another run moved the marker (or finished): leave the rest to it.
+    if (!(await deps.facts.advanceRebuild(position, next))) return { plans, finished: false };
+    position = next;
+  }
+  return { plans, finished: await deps.facts.finishRebuild(position, now) };
+}

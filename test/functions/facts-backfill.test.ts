@@ -1,0 +1,206 @@
+/**
+ * After a deploy that changes FACTS_SCHEMA_VERSION, on AWS: the stored facts are of the older schema
+ * (the metrics loader skips them), and a plan no command touches again (a closed one) would stay out of
+ * the commissioner figures. Against a real dynalite: the sweeper rebuilds a few plans' facts per run,
+ * resuming from the marker, until the figures equal the oracle's over every plan; meanwhile GET /metrics
+ * says the figures are incomplete; a plan saved during the rebuild keeps its newer facts; and Publish
+ * events writes the facts of a command that changed no figure while the stored ones may be older.
+ */
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeHandler as makeMetricsApi } from '../../functions/api-metrics/handler.ts';
+import { makeHandler as makeLoadPlan } from '../../functions/load-plan/handler.ts';
+import { makeHandler as makePublish } from '../../functions/publish-events/handler.ts';
+import { backfillFacts } from '../../functions/sweeper/facts-backfill.ts';
+import { sweep, type SweeperDeps } from '../../functions/sweeper/handler.ts';
+import { makeDocumentClient } from '../../lib/adapters/dynamodb/client.ts';
+import { PlanRepository, planToItem } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { addDays } from '../../lib/domain/calendar.ts';
+import type { Stage } from '../../lib/domain/lifecycle.ts';
+import { FACTS_SCHEMA_VERSION, planFacts, type PlanFacts } from '../../lib/domain/metrics/facts.ts';
+import type { MetricsQuery } from '../../lib/domain/metrics/query.ts';
+import type { Plan } from '../../lib/domain/schemas.ts';
+import { LOCAL_AWS, startLocalStore, type LocalStore } from '../../lib/local/dynalite-server.ts';
+import { FactStore, metricsKeys } from '../../lib/metrics/fact-store.ts';
+import { factsWriter, StoredFactsSource } from '../../lib/metrics/index.ts';
+import { makeContext, NOW, PARTNERS, planInStage, PLAN_ID, run, validCommand } from '../support/domain-fixtures.ts';
+import { referenceComputeMetrics } from '../support/metrics-reference.ts';
+
+const TABLE = 'wraparound-facts-backfill-test';
+const OLDER_SCHEMA = FACTS_SCHEMA_VERSION - 1;
+const QUERY: MetricsQuery = { from: '2026-01-01', to: '2027-12-31', groupBy: ['provider', 'localAuthority', 'needDomain', 'month'] };
+
+let store: LocalStore;
+let client: ReturnType<typeof makeDocumentClient>;
+let plans: PlanRepository;
+let facts: FactStore;
+
+// A fresh table for each test: the rebuild walks every plan in it.
+beforeEach(async () => {
+  store = await startLocalStore({ inMemory: true, tableName: TABLE });
+  client = makeDocumentClient({ ...LOCAL_AWS, endpoint: store.endpoint, maxAttempts: 3 });
+  plans = new PlanRepository(client, TABLE);
+  facts = new FactStore(client, TABLE);
+});
+afterEach(async () => {
+  client?.destroy();
+  await store?.close();
+});
+
+const put = (item: Record<string, unknown>) => client.send(new PutCommand({ TableName: TABLE, Item: item }));
+const factsItem = async (planId: string) => (await client.send(new GetCommand({ TableName: TABLE, Key: metricsKeys.facts(planId), ConsistentRead: true }))).Item;
+
+/** Plans as an older release left them: plan items, facts items of the older schema (one plan's missing), the marker at the older schema. */
+async function olderRelease(): Promise<Plan[]> {
+  const stages: Stage[] = ['referred', 'assessment', 'allocating', 'active', 'active', 'exited', 'closed', 'closed', 'withdrawn', 'active', 'referred'];
+  const saved: Plan[] = [];
+  for (const [i, stage] of stages.entries()) {
+    const { plan } = planInStage(stage, { ctx: makeContext({ now: addDays(NOW, i * 9) }) });
+    if (!plan) throw new Error(`no plan in ${stage}`);
+    const planId = i === 3 ? PLAN_ID : `pl_backfill${String(i).padStart(6, '0')}`;
+    const stored: Plan = { ...plan, planId, outbox: [] };
+    await put(planToItem(stored));
+    if (i !== 2) await put({ ...metricsKeys.facts(planId), type: 'metrics-facts', schema: OLDER_SCHEMA, version: stored.version, facts: JSON.stringify({ version: stored.version, referred: 0 }) });
+    saved.push(stored);
+  }
+  await put({ ...metricsKeys.marker(), type: 'metrics-marker', schema: OLDER_SCHEMA, builtAt: NOW });
+  return saved;
+}
+
+function getMetrics(handler: ReturnType<typeof makeMetricsApi>) {
+  const query = `from=${QUERY.from}&to=${QUERY.to}&groupBy=${QUERY.groupBy.join(',')}`;
+  const event = {
+    version: '2.0',
+    routeKey: 'GET /metrics',
+    rawPath: '/metrics',
+    rawQueryString: query,
+    queryStringParameters: Object.fromEntries(new URLSearchParams(query)),
+    headers: {},
+    requestContext: {
+      http: { method: 'GET', path: '/metrics', protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
+      routeKey: 'GET /metrics',
+      authorizer: { jwt: { claims: { sub: 'commissioner-1', 'cognito:groups': '[commissioners]' }, scopes: [] } },
+    },
+    isBase64Encoded: false,
+  } as unknown as APIGatewayProxyEventV2;
+  return handler(event, {} as Context).then((result) => {
+    expect(result.statusCode).toBe(200);
+    return JSON.parse(result.body as string) as Record<string, unknown>;
+  });
+}
+
+const ASKED_AT = '2028-01-15T12:00:00.000Z';
+/** The oracle's answer over these plans' facts, as GET /metrics gives it (JSON). */
+const oracle = (of: readonly Plan[]) =>
+  JSON.parse(JSON.stringify(referenceComputeMetrics(of.map(planFacts), QUERY, { suppressionThreshold: 1, asOf: ASKED_AT, providers: PARTNERS }))) as Record<string, unknown>;
+
+/** The sweeper as deployed, minus what these plans do not need (no deadline is due at its clock). */
+function sweeperDeps(options: { pageSize: number; maxPlans: number }): SweeperDeps {
+  return {
+    plans,
+    publisher: { publish: async () => undefined },
+    workflow: { startSync: async () => ({ status: 'FAILED' }) } as unknown as SweeperDeps['workflow'],
+    // Before any deadline of these plans: the sweep has nothing else to do.
+    clock: () => '2025-01-01T00:00:00.000Z',
+    factsBackfill: (now) => backfillFacts({ plans, facts }, now, options),
+  };
+}
+
+describe('facts of an older schema on AWS', () => {
+  it('are rebuilt by the sweeper a few plans a run, closed plans included, until the figures equal the oracle; until then GET /metrics says they are incomplete', async () => {
+    const saved = await olderRelease();
+    const api = makeMetricsApi({ source: new StoredFactsSource(facts, PARTNERS, 0), clock: () => ASKED_AT, config: { suppressionThreshold: 1 } });
+
+    const before = await getMetrics(api);
+    expect(before.incomplete).toMatchObject({ staleFacts: saved.length - 1 });
+    // Every plan is left out: not the figures over them.
+    expect(before.overall).not.toEqual(oracle(saved).overall);
+
+    const deps = sweeperDeps({ pageSize: 2, maxPlans: 3 });
+    const rebuilt: number[] = [];
+    for (let run = 0; run < 20 && !(await facts.isComplete()); run += 1) {
+      rebuilt.push((await sweep(deps)).factsRebuilt);
+      const marker = await facts.marker();
+      if (!marker.complete) {
+        // Resumable: the marker holds where the rebuild got to, and the answer still says it is not done.
+        expect(marker.rebuild).toMatchObject({ schema: FACTS_SCHEMA_VERSION, plans: rebuilt.reduce((a, b) => a + b, 0) });
+        expect((await getMetrics(api)).incomplete).toBeDefined();
+      }
+    }
+    expect(await facts.isComplete()).toBe(true);
+    expect(rebuilt.length).toBeGreaterThan(3);
+    expect(Math.max(...rebuilt)).toBeLessThanOrEqual(3);
+    expect(rebuilt.reduce((a, b) => a + b, 0)).toBe(saved.length);
+    expect((await facts.marker()).rebuild).toBeUndefined();
+
+    for (const plan of saved) expect(await factsItem(plan.planId), plan.stage).toMatchObject({ schema: FACTS_SCHEMA_VERSION, version: plan.version });
+    const after = await getMetrics(api);
+    expect(after.incomplete).toBeUndefined();
+    expect(after).toEqual(oracle(saved));
+    expect((after.overall as { referrals: number }).referrals).toBe(saved.length);
+
+    // Done: later sweeps leave the facts alone.
+    expect((await sweep(deps)).factsRebuilt).toBe(0);
+  });
+
+  it('never replaces the newer facts of a plan saved while its page is being rebuilt', async () => {
+    const saved = await olderRelease();
+    // An active plan: a review changes its facts and keeps it in the stage whose page was read, so the rebuild does not come back to it.
+    const target = saved.find((p) => p.planId === PLAN_ID && p.stage === 'active') as Plan;
+    const publish = makePublish({ plans, publisher: { publish: async () => undefined }, onPlanSaved: factsWriter(facts), factsComplete: facts.completeness(0) });
+    let newer: Plan | undefined;
+    // The rebuild reads a page holding the plan; before it writes, a command saves the plan and Publish events writes its facts.
+    const racing = Object.create(plans) as PlanRepository;
+    racing.listByStage = async (stage, limit, cursor) => {
+      const page = await plans.listByStage(stage, limit, cursor);
+      if (!newer && page.items.some((p) => p.planId === PLAN_ID)) {
+        const ctx = makeContext({ now: addDays(target.updatedAt, 1) });
+        const review = validCommand('record-review', target, ctx);
+        expect(review.feasible).toBe(true);
+        newer = run(target, review.command, review.ctx).plan;
+        expect(newer.stage).toBe('active');
+        await plans.savePlan(newer);
+        await publish({ command: review.command, now: ctx.now, plan: newer });
+      }
+      return page;
+    };
+    while ((await backfillFacts({ plans: racing, facts }, NOW, { pageSize: 4 }))?.finished === false);
+    expect(await facts.isComplete()).toBe(true);
+    expect(newer).toBeDefined();
+    const stored = await factsItem(PLAN_ID);
+    expect(stored).toMatchObject({ schema: FACTS_SCHEMA_VERSION, version: newer?.version });
+    expect(JSON.parse(String(stored?.facts)) as PlanFacts).toEqual(planFacts(newer as Plan));
+    expect((JSON.parse(String(stored?.facts)) as PlanFacts).reviews.length).toBeGreaterThan(planFacts(target).reviews.length);
+  });
+
+  it('Publish events writes the facts of a command that changed no figure while the marker is older, and skips them once it is current', async () => {
+    const { plan: active, ctx } = planInStage('active');
+    const loaded: Plan = { ...(active as Plan), outbox: [] };
+    await put(planToItem(loaded));
+    await put({ ...metricsKeys.facts(PLAN_ID), type: 'metrics-facts', schema: OLDER_SCHEMA, version: loaded.version, facts: '{}' });
+    await put({ ...metricsKeys.marker(), type: 'metrics-marker', schema: OLDER_SCHEMA, builtAt: NOW });
+    const publish = makePublish({ plans, publisher: { publish: async () => undefined }, onPlanSaved: factsWriter(facts), factsComplete: facts.completeness(0) });
+
+    const contact = async (from: Plan, at: string) => {
+      const cmd = validCommand('record-contact', from, { ...ctx, now: at });
+      const state = await makeLoadPlan({ plans })({ command: cmd.command, now: at });
+      // The digest says no figure changed.
+      expect(state.factsBefore).toBeDefined();
+      const saved = run(state.plan, cmd.command, cmd.ctx).plan;
+      await plans.savePlan(saved);
+      await publish({ ...state, plan: saved });
+      return saved;
+    };
+
+    const first = await contact(loaded, addDays(ctx.now, 1));
+    expect(await factsItem(PLAN_ID)).toMatchObject({ schema: FACTS_SCHEMA_VERSION, version: first.version });
+
+    // The rebuild finishes; from then on the digest is trusted again (no write for a contact).
+    while ((await backfillFacts({ plans, facts }, NOW))?.finished === false);
+    expect(await facts.isComplete()).toBe(true);
+    const second = await contact(first, addDays(ctx.now, 2));
+    expect(second.version).toBeGreaterThan(first.version);
+    expect(await factsItem(PLAN_ID)).toMatchObject({ schema: FACTS_SCHEMA_VERSION, version: first.version });
+  });
+});
