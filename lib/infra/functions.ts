@@ -81,7 +81,9 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
   // One sweep at a time: two overlapping sweeps would race to start the same timer commands and
   // double the load on the state machine and the table after an outage.
   sweeper: {
-    description: 'Every minute: due deadlines into timer commands, redeliver stranded outboxes',
+    // After a deploy that changes the metrics facts schema it also rebuilds plans' facts, a bounded share
+    // a run (functions/sweeper/facts-backfill.ts): plan reads through the stage index, fact puts, marker updates.
+    description: 'Every minute: due deadlines into timer commands, redeliver stranded outboxes, rebuild metrics facts after a schema change',
     memoryMb: 256,
     timeout: seconds(55),
     table: 'read-write',

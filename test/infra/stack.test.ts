@@ -737,6 +737,20 @@ describe('Wraparound stack', () => {
         Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [sweeperId, 'Arn'] } }),
       });
     });
+
+    it("lets the sweeper do what the metrics facts rebuild does: plans through the stage index, fact puts, the marker's conditional updates", () => {
+      const role = roleOf(dev, 'sweeper');
+      const tableStatements = statements(dev).filter((x) => x.roles.includes(role) && actionsOf(x.statement).includes('dynamodb:Query'));
+      const rebuild = tableStatements.find(({ statement }) => {
+        const actions = actionsOf(statement);
+        return ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].every((a) => actions.includes(a)) && JSON.stringify(statement.Resource).includes('/index/byStage');
+      });
+      expect(rebuild, 'one statement granting the rebuild its reads and writes on the table and the stage index').toBeDefined();
+      // No leading-key condition: the rebuild reads PLAN# items and writes METRICS# ones.
+      expect(rebuild?.statement.Condition).toBeUndefined();
+      // The Lambda stops taking pages 20 s before its timeout (functions/sweeper/handler.ts).
+      expect(functionSpec('sweeper').timeout.toSeconds()).toBeGreaterThan(20);
+    });
   });
 
   describe('provider delivery', () => {
