@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Stage } from '../domain/lifecycle.ts';
-import { ACCESS_PURPOSES } from '../domain/vocabulary.ts';
+import { ACCESS_PURPOSES, ERASURE_REASONS } from '../domain/vocabulary.ts';
 
 /** Request parts that are not command payloads, shared by the handlers and the OpenAPI document. */
 export const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be 1-200 visible ASCII characters');
@@ -26,4 +26,6 @@ export const AuditQuery = z.strictObject({
 export const AccessPurpose = z.enum(ACCESS_PURPOSES, { error: () => `must be one of ${ACCESS_PURPOSES.join(', ')}` });
 export type AccessPurpose = z.infer<typeof AccessPurpose>;
 
-export const ErasePayload = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+export const ErasePayload = z.strictObject({
+  reason: z.enum(ERASURE_REASONS, { error: () => `must be one of ${ERASURE_REASONS.join(', ')}` }).describe('Why her identity is erased now (a code: the audit log keeps it after the erasure)'),
+});

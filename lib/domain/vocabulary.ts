@@ -90,3 +90,10 @@ export const ACCESS_PURPOSES = [
   'subject-access-request',
   'oversight',
 ] as const;
+
+/**
+ * Why a coordinator erases her identity before the retention period ends. A code, never free text: the
+ * reason is the erasure's `why` in the audit log, which is append-only and outlives the erasure, so a
+ * name or number typed into it would survive the very erasure it records.
+ */
+export const ERASURE_REASONS = ['her-request', 'consent-withdrawn', 'recorded-in-error', 'no-longer-needed', 'legal-obligation'] as const;

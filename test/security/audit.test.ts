@@ -194,7 +194,7 @@ describe('when the audit record cannot be written, nothing is disclosed or chang
     const before = await scanTable(s.stack);
     faults.set(failAudit);
     try {
-      expectNothingDisclosed(await s.call('POST', `/plans/${open.json.planId}/erase-identity`, { token: s.coordinator, body: { reason: 'asked to be forgotten' } }), 'erase-identity');
+      expectNothingDisclosed(await s.call('POST', `/plans/${open.json.planId}/erase-identity`, { token: s.coordinator, body: { reason: 'her-request' } }), 'erase-identity');
     } finally {
       faults.clear();
     }

@@ -158,7 +158,7 @@ function pathFor(row: Row, caller: Caller): string {
 function bodyFor(row: Row): unknown {
   if (row.route.method === 'GET' || row.route.method === 'DELETE') return undefined;
   if (row.route.path === '/plans') return referralBody();
-  if (row.route.path.endsWith('/erase-identity')) return { reason: 'authorisation matrix' };
+  if (row.route.path.endsWith('/erase-identity')) return { reason: 'recorded-in-error' };
   if (row.route.path === '/plans/{planId}/participant') return { contact: { phone: '07700 900321', preferredMethod: 'phone-call', safeToLeaveVoicemail: false } };
   if (row.route.path === '/providers/{providerId}/subscriptions') return { url: 'http://127.0.0.1:9/matrix-hook' };
   switch (row.command) {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { DAY_MS, referralBody, scanTable, SECRET_PARTICIPANT, secretParticipant, startSecurityStack, type SecurityStack } from './support.ts';
+import { ERASURE_REASONS } from '../../lib/domain/vocabulary.ts';
 
 const RETENTION_DAYS = 30;
 const HOUR_MS = 3600_000;
@@ -90,17 +91,23 @@ describe('erasure on request', () => {
 
   it('is for coordinators only: providers, team leads and commissioners get 403, and nothing is erased', async () => {
     for (const token of [s.provider('anawim'), s.provider('bcwa'), s.teamLead, s.commissioner]) {
-      const res = await s.call('POST', `/plans/${plan.planId}/erase-identity`, { token, body: { reason: 'asked' } });
+      const res = await s.call('POST', `/plans/${plan.planId}/erase-identity`, { token, body: { reason: 'her-request' } });
       expect(res.status).toBe(403);
     }
-    expect((await s.call('POST', `/plans/${plan.planId}/erase-identity`, { body: { reason: 'asked' } })).status).toBe(401);
+    expect((await s.call('POST', `/plans/${plan.planId}/erase-identity`, { body: { reason: 'her-request' } })).status).toBe(401);
     expect((await storedIdentity(plan.participantId)).identity).toHaveLength(1);
   });
 
-  it('refuses a request without a reason (400) or for an unknown plan (404)', async () => {
-    for (const body of [{}, { reason: '' }, { reason: 'x'.repeat(501) }, { reason: 'ok', extra: true }])
+  it('refuses a request without a reason code (400, naming the codes) or for an unknown plan (404)', async () => {
+    for (const body of [{}, { reason: '' }, { reason: 'x'.repeat(501) }, { reason: 'her-request', extra: true }, { reason: 'HER-REQUEST' }])
       expect((await s.call('POST', `/plans/${plan.planId}/erase-identity`, { token: s.coordinator, body })).status, JSON.stringify(body).slice(0, 40)).toBe(400);
-    expect((await s.call('POST', '/plans/pl_000000000000000000000000/erase-identity', { token: s.coordinator, body: { reason: 'asked' } })).status).toBe(404);
+    // Free text, which would stay in the append-only audit log after the erasure it records, is refused.
+    const freeText = await s.call('POST', `/plans/${plan.planId}/erase-identity`, { token: s.coordinator, body: { reason: `${SECRET_PARTICIPANT.familyName} asked on the phone` } });
+    expect(freeText.status).toBe(400);
+    expect(freeText.headers.get('content-type')).toBe('application/problem+json');
+    expect(freeText.json.errors).toEqual([{ path: 'reason', message: `must be one of ${ERASURE_REASONS.join(', ')}` }]);
+    expect(JSON.stringify(await auditOf(plan.planId))).not.toContain(SECRET_PARTICIPANT.familyName);
+    expect((await s.call('POST', '/plans/pl_000000000000000000000000/erase-identity', { token: s.coordinator, body: { reason: 'her-request' } })).status).toBe(404);
     expect((await storedIdentity(plan.participantId)).identity).toHaveLength(1);
   });
 
@@ -118,7 +125,7 @@ describe('erasure on request', () => {
     expect(corrected.json.participant.address).toEqual(movedTo);
     const figuresBefore = await figures();
 
-    const reason = 'Subject access: erasure requested in writing on 2 March';
+    const reason = 'her-request';
     const res = await s.call('POST', `/plans/${plan.planId}/erase-identity`, { token: s.coordinator, body: { reason } });
     expect(res.status, res.text).toBe(200);
     expect(res.json).toEqual({ planId: plan.planId, identityErasedAt: s.now() });
@@ -144,7 +151,7 @@ describe('erasure on request', () => {
   });
 
   it('answers a second request with 409 and writes nothing more', async () => {
-    const res = await s.call('POST', `/plans/${plan.planId}/erase-identity`, { token: s.coordinator, body: { reason: 'again' } });
+    const res = await s.call('POST', `/plans/${plan.planId}/erase-identity`, { token: s.coordinator, body: { reason: 'her-request' } });
     expect(res.status).toBe(409);
     expect((await auditOf(plan.planId)).filter((r) => r.action === 'erase-identity')).toHaveLength(1);
   });
@@ -154,7 +161,7 @@ describe('erasure on request', () => {
     await command(first.planId, 'withdraw', { reason: 'unreachable' });
     const second = await refer(first.participant);
     expect(second.participantId).toBe(first.participantId);
-    const res = await s.call('POST', `/plans/${first.planId}/erase-identity`, { token: s.coordinator, body: { reason: 'asked to be forgotten' } });
+    const res = await s.call('POST', `/plans/${first.planId}/erase-identity`, { token: s.coordinator, body: { reason: 'her-request' } });
     expect(res.status).toBe(200);
     for (const planId of [first.planId, second.planId]) {
       const plan = await s.call('GET', `/plans/${planId}`, { token: s.coordinator });
@@ -311,7 +318,7 @@ describe('anonymisation keeps going past plans already erased', () => {
       await r.advance(HOUR_MS);
     }
     const [p0, p1, p2, p3, p4] = plans as [(typeof plans)[number], (typeof plans)[number], (typeof plans)[number], (typeof plans)[number], (typeof plans)[number]];
-    for (const { planId } of [p0, p1]) expect((await r.call('POST', `/plans/${planId}/erase-identity`, { token: r.coordinator, body: { reason: 'asked to be forgotten' } })).status).toBe(200);
+    for (const { planId } of [p0, p1]) expect((await r.call('POST', `/plans/${planId}/erase-identity`, { token: r.coordinator, body: { reason: 'her-request' } })).status).toBe(200);
     // The erased plans keep their place at the head of the stage: one page of 2 holds nothing to erase.
     expect(await onePageUnerased(r.now(), 2)).toEqual([]);
     expect((await r.stack.plans.endedBefore('withdrawn', r.now(), 2)).map((p) => p.planId)).toEqual([p2.planId, p3.planId]);
