@@ -229,6 +229,8 @@ export interface MetricsReport {
   definitions?: { figures?: Record<string, { label: string; kind: string; unit: string; definition: string }>; dimensions?: Record<string, string> };
   overall: Figures;
   breakdowns?: Record<string, { group: string; figures: Figures }[]>;
+  /** Present while some plans are left out (after a deploy that changed how facts are worked out). */
+  incomplete?: { reason: string; staleFacts: number };
 }
 
 export interface DemoUser {

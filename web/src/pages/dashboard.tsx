@@ -143,6 +143,12 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
         {formatDate(report.period.from)} to {formatDate(report.period.to)}
         {report.asOf ? `, as of ${formatDateTime(report.asOf)}` : ''}. Aggregates only: never individuals.
       </p>
+      {report.incomplete && (
+        <Notice tone="warning">
+          <strong>These figures are incomplete.</strong> {report.incomplete.reason}
+          {report.incomplete.staleFacts > 0 ? ` Plans not yet counted: ${formatNumber(report.incomplete.staleFacts)}.` : ''}
+        </Notice>
+      )}
       <SuppressionNote report={report} />
 
       <section aria-labelledby="headline-heading" className="headlines-section">
