@@ -1,10 +1,19 @@
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { ALL_SHARDS } from '../../lib/adapters/dynamodb/keys.ts';
 import { STAGES } from '../../lib/domain/lifecycle.ts';
 import { FACTS_SCHEMA_VERSION, planFacts } from '../../lib/domain/metrics/facts.ts';
 import type { FactStore, FactsRebuild } from '../../lib/metrics/fact-store.ts';
 
 /** Every stage a saved plan can be in, in the order the rebuild walks them. */
 const PLAN_STAGES = STAGES.filter((stage) => stage !== 'none');
+/** Then every facts shard, for facts of another schema written while the plans were walked. */
+const VERIFY_STAGES = ALL_SHARDS.map((shard) => `verify-${shard}`);
+/**
+ * How long after the rebuild began the verification waits: Lambda containers of the release before may
+ * still be running for a while after a deploy (a function runs at most 15 minutes), and what they write
+ * is facts of the older schema, replacing ones this rebuild wrote.
+ */
+const OLD_CODE_GONE_MS = 15 * 60_000;
 
 export interface FactsBackfillOptions {
   /** Plans read (and facts written) per page; the marker records the position after each page. */
@@ -15,6 +24,8 @@ export interface FactsBackfillOptions {
   hasTime?: () => boolean;
   /** Fact writes in flight at once. */
   concurrency?: number;
+  /** How long after it began the rebuild verifies the facts shards (default 15 minutes; see OLD_CODE_GONE_MS). */
+  verifyAfterMs?: number;
 }
 
 export interface FactsBackfillReport {
@@ -31,7 +42,8 @@ export interface FactsBackfillReport {
  * would stay out of the figures. Each sweeper run therefore, while the metrics marker's schema is older
  * than FACTS_SCHEMA_VERSION, works out the facts of a bounded number of plans from the plan items (the
  * same planFacts the embedded stack and Publish events use), stage by stage, records where it got to in
- * the marker, and sets the marker's schema once every stage is done.
+ * the marker, then (once the release before can no longer be running) reads every facts shard for facts
+ * of another schema and redoes those plans, and sets the marker's schema once all that is done.
  *
  * Idempotent: a page is redone at worst (after a failed run), and every write is FactStore.put, which
  * replaces only missing facts, facts of another schema, or facts of an older plan version, so facts
@@ -63,8 +75,36 @@ export async function backfillFacts(deps: { plans: PlanRepository; facts: FactSt
     const { cursor: _cursor, ...rest } = position;
     const next: FactsRebuild = page.nextCursor
       ? { ...rest, cursor: page.nextCursor, step: position.step + 1, plans: position.plans + page.items.length }
-      : { ...rest, stage: PLAN_STAGES[PLAN_STAGES.indexOf(position.stage as (typeof PLAN_STAGES)[number]) + 1] ?? 'done', step: position.step + 1, plans: position.plans + page.items.length };
+      : { ...rest, stage: PLAN_STAGES[PLAN_STAGES.indexOf(position.stage as (typeof PLAN_STAGES)[number]) + 1] ?? (VERIFY_STAGES[0] as string), step: position.step + 1, plans: position.plans + page.items.length };
     // Another run moved the marker (or finished): leave the rest to it.
+    if (!(await deps.facts.advanceRebuild(position, next))) return { plans, finished: false };
+    position = next;
+  }
+  // Every plan walked. Facts of the older schema may have been written meanwhile by the release before
+  // (its Publish events replaces facts of a newer plan version whatever their schema), and once the marker
+  // is complete nothing would rewrite them while the plan's figures stay the same: so, once that release
+  // can no longer be running, each shard is read for facts of another schema and those plans redone.
+  let read = 0;
+  while (VERIFY_STAGES.includes(position.stage)) {
+    if (Date.parse(now) - Date.parse(position.startedAt) < (options.verifyAfterMs ?? OLD_CODE_GONE_MS)) return { plans, finished: false };
+    // Facts items read count against the run's bound as plans do (a read is cheaper than a rebuild).
+    if (plans + read >= maxPlans || !hasTime()) return { plans, finished: false };
+    const shard = Number(position.stage.slice('verify-'.length));
+    const page = await deps.facts.staleFactsPage(shard, pageSize, position.cursor);
+    read += page.read;
+    for (let i = 0; i < page.planIds.length; i += concurrency) {
+      await Promise.all(
+        page.planIds.slice(i, i + concurrency).map(async (planId) => {
+          const plan = await deps.plans.getPlan(planId);
+          if (plan) await deps.facts.put(planId, planFacts(plan));
+        }),
+      );
+    }
+    plans += page.planIds.length;
+    const { cursor: _cursor, ...rest } = position;
+    const next: FactsRebuild = page.nextCursor
+      ? { ...rest, cursor: page.nextCursor, step: position.step + 1, plans: position.plans + page.planIds.length }
+      : { ...rest, stage: VERIFY_STAGES[VERIFY_STAGES.indexOf(position.stage) + 1] ?? 'done', step: position.step + 1, plans: position.plans + page.planIds.length };
     if (!(await deps.facts.advanceRebuild(position, next))) return { plans, finished: false };
     position = next;
   }

@@ -131,6 +131,30 @@ export class FactStore {
     return { loaded, stale };
   }
 
+  /**
+   * One page of a facts shard: how many items it read, the plans whose stored facts are of another schema, and where the next
+   * page starts (JSON of the last key read; absent after the last page). Only keys and schemas are read.
+   */
+  async staleFactsPage(shard: number, limit: number, cursor?: string): Promise<{ read: number; planIds: string[]; nextCursor?: string }> {
+    const out = await this.client
+      .send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': metricsKeys.factsPartition(shard) },
+          ProjectionExpression: 'sk, #schema',
+          ExpressionAttributeNames: { '#schema': 'schema' },
+          Limit: limit,
+          ...(cursor ? { ExclusiveStartKey: JSON.parse(cursor) as Record<string, unknown> } : {}),
+        }),
+      )
+      .catch((error: unknown) => {
+        throw storageError(error);
+      });
+    const planIds = (out.Items ?? []).filter((item) => item.schema !== FACTS_SCHEMA_VERSION).map((item) => String(item.sk).slice('PLAN#'.length));
+    return { read: out.Items?.length ?? 0, planIds, ...(out.LastEvaluatedKey ? { nextCursor: JSON.stringify(out.LastEvaluatedKey) } : {}) };
+  }
+
   /** Whether every plan has stored facts of the current schema (a rebuild finished). */
   async isComplete(): Promise<boolean> {
     const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: metricsKeys.marker(), ConsistentRead: true })).catch((error: unknown) => {

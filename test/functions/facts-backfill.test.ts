@@ -96,7 +96,7 @@ const oracle = (of: readonly Plan[]) =>
   JSON.parse(JSON.stringify(referenceComputeMetrics(of.map(planFacts), QUERY, { suppressionThreshold: 1, asOf: ASKED_AT, providers: PARTNERS }))) as Record<string, unknown>;
 
 /** The sweeper as deployed, minus what these plans do not need (no deadline is due at its clock). */
-function sweeperDeps(options: { pageSize: number; maxPlans: number }): SweeperDeps {
+function sweeperDeps(options: { pageSize: number; maxPlans: number; verifyAfterMs?: number }): SweeperDeps {
   return {
     plans,
     publisher: { publish: async () => undefined },
@@ -117,7 +117,8 @@ describe('facts of an older schema on AWS', () => {
     // Every plan is left out: not the figures over them.
     expect(before.overall).not.toEqual(oracle(saved).overall);
 
-    const deps = sweeperDeps({ pageSize: 2, maxPlans: 3 });
+    // The sweeper's clock stands still here, so the verification does not wait for the release before to be gone.
+    const deps = sweeperDeps({ pageSize: 2, maxPlans: 3, verifyAfterMs: 0 });
     const rebuilt: number[] = [];
     for (let run = 0; run < 20 && !(await facts.isComplete()); run += 1) {
       rebuilt.push((await sweep(deps)).factsRebuilt);
@@ -144,6 +145,30 @@ describe('facts of an older schema on AWS', () => {
     expect((await sweep(deps)).factsRebuilt).toBe(0);
   });
 
+  it('once the release before can no longer be running, redoes facts it wrote in the older schema over rebuilt ones, then finishes', async () => {
+    const saved = await olderRelease();
+    const started = '2028-01-15T12:00:00.000Z';
+    const later = (minutes: number) => new Date(Date.parse(started) + minutes * 60_000).toISOString();
+    // Every plan walked in the first run; the verification waits.
+    expect(await backfillFacts({ plans, facts }, started, { pageSize: 100, maxPlans: 1000 })).toEqual({ plans: saved.length, finished: false });
+    expect((await facts.marker()).rebuild?.stage).toBe('verify-0');
+    // Meanwhile a Publish events of the release before saves a plan's next version in the older schema,
+    // over the facts the rebuild wrote (its condition lets a newer version replace whatever the schema).
+    const victim = saved[4] as Plan;
+    await put({ ...metricsKeys.facts(victim.planId), type: 'metrics-facts', schema: OLDER_SCHEMA, version: victim.version + 1, facts: JSON.stringify({ version: victim.version + 1, referred: 0 }) });
+    await put(planToItem({ ...victim, version: victim.version + 1 }));
+    // Ten minutes in, that release may still be running: nothing is verified and the rebuild is not done.
+    expect(await backfillFacts({ plans, facts }, later(10), { pageSize: 100, maxPlans: 1000 })).toEqual({ plans: 0, finished: false });
+    expect(await facts.isComplete()).toBe(false);
+    // Fifteen minutes in, it is gone: the shards are read, the victim redone from its plan, the marker complete.
+    expect(await backfillFacts({ plans, facts }, later(15), { pageSize: 2, maxPlans: 1000 })).toEqual({ plans: 1, finished: true });
+    expect(await factsItem(victim.planId)).toMatchObject({ schema: FACTS_SCHEMA_VERSION, version: victim.version + 1 });
+    const api = makeMetricsApi({ source: new StoredFactsSource(facts, PARTNERS, 0), clock: () => ASKED_AT, config: { suppressionThreshold: 1 } });
+    const after = await getMetrics(api);
+    expect(after.incomplete).toBeUndefined();
+    expect((after.overall as { referrals: number }).referrals).toBe(saved.length);
+  });
+
   it('never replaces the newer facts of a plan saved while its page is being rebuilt', async () => {
     const saved = await olderRelease();
     // An active plan: a review changes its facts and keeps it in the stage whose page was read, so the rebuild does not come back to it.
@@ -165,7 +190,7 @@ describe('facts of an older schema on AWS', () => {
       }
       return page;
     };
-    while ((await backfillFacts({ plans: racing, facts }, NOW, { pageSize: 4 }))?.finished === false);
+    while ((await backfillFacts({ plans: racing, facts }, NOW, { pageSize: 4, verifyAfterMs: 0 }))?.finished === false);
     expect(await facts.isComplete()).toBe(true);
     expect(newer).toBeDefined();
     const stored = await factsItem(PLAN_ID);
@@ -197,7 +222,7 @@ describe('facts of an older schema on AWS', () => {
     expect(await factsItem(PLAN_ID)).toMatchObject({ schema: FACTS_SCHEMA_VERSION, version: first.version });
 
     // The rebuild finishes; from then on the digest is trusted again (no write for a contact).
-    while ((await backfillFacts({ plans, facts }, NOW))?.finished === false);
+    while ((await backfillFacts({ plans, facts }, NOW, { verifyAfterMs: 0 }))?.finished === false);
     expect(await facts.isComplete()).toBe(true);
     const second = await contact(first, addDays(ctx.now, 2));
     expect(second.version).toBeGreaterThan(first.version);
