@@ -103,21 +103,7 @@ export class FactStore {
     for (const shard of ALL_SHARDS) {
       let start: Record<string, unknown> | undefined;
       do {
-        const out = await this.client
-          .send(
-            new QueryCommand({
-              TableName: this.tableName,
-              KeyConditionExpression: 'pk = :pk',
-              ExpressionAttributeValues: { ':pk': metricsKeys.factsPartition(shard) },
-              ProjectionExpression: 'sk, #schema, facts',
-              ExpressionAttributeNames: { '#schema': 'schema' },
-              ExclusiveStartKey: start,
-              Limit: pageSize,
-            }),
-          )
-          .catch((error: unknown) => {
-            throw storageError(error);
-          });
+        const out = await this.factsPage(shard, 'sk, #schema, facts', pageSize, start);
         for (const item of out.Items ?? []) {
           if (item.schema !== FACTS_SCHEMA_VERSION) stale += 1;
           else {
@@ -136,23 +122,28 @@ export class FactStore {
    * page starts (JSON of the last key read; absent after the last page). Only keys and schemas are read.
    */
   async staleFactsPage(shard: number, limit: number, cursor?: string): Promise<{ read: number; planIds: string[]; nextCursor?: string }> {
-    const out = await this.client
+    const out = await this.factsPage(shard, 'sk, #schema', limit, cursor ? (JSON.parse(cursor) as Record<string, unknown>) : undefined);
+    const planIds = (out.Items ?? []).filter((item) => item.schema !== FACTS_SCHEMA_VERSION).map((item) => String(item.sk).slice('PLAN#'.length));
+    return { read: out.Items?.length ?? 0, planIds, ...(out.LastEvaluatedKey ? { nextCursor: JSON.stringify(out.LastEvaluatedKey) } : {}) };
+  }
+
+  /** One page of a facts shard's items, with the attributes `projection` names (`#schema` for schema). */
+  private async factsPage(shard: number, projection: string, limit: number, start: Record<string, unknown> | undefined): Promise<{ Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> }> {
+    return this.client
       .send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': metricsKeys.factsPartition(shard) },
-          ProjectionExpression: 'sk, #schema',
+          ProjectionExpression: projection,
           ExpressionAttributeNames: { '#schema': 'schema' },
+          ExclusiveStartKey: start,
           Limit: limit,
-          ...(cursor ? { ExclusiveStartKey: JSON.parse(cursor) as Record<string, unknown> } : {}),
         }),
       )
       .catch((error: unknown) => {
         throw storageError(error);
       });
-    const planIds = (out.Items ?? []).filter((item) => item.schema !== FACTS_SCHEMA_VERSION).map((item) => String(item.sk).slice('PLAN#'.length));
-    return { read: out.Items?.length ?? 0, planIds, ...(out.LastEvaluatedKey ? { nextCursor: JSON.stringify(out.LastEvaluatedKey) } : {}) };
   }
 
   /** Whether every plan has stored facts of the current schema (a rebuild finished). */
