@@ -10,7 +10,8 @@ export const STACK_PROCESS = {
   // A heap limit, far above what the stack keeps live (~40-80 MB at 100,000 plans; the metrics columns
   // live outside the heap), changes how V8 paces its collections: with V8's default here (~4 GB) the
   // ArrayBuffers of a start-up that reads every fact item were freed late, and the stack's peak at
-  // 100,000 plans was ~300 MB against ~270 MB with this (five runs each, README, Benchmarks).
+  // 100,000 plans on such a start was 286-318 MB over seven runs against 268-277 MB over six with a
+  // limit of 256 MB to 1 GB (README, Benchmarks).
   nodeFlags: ['--max-old-space-size=1024'],
 } as const;
 
