@@ -146,70 +146,49 @@ export class FactStore {
       });
   }
 
-  /** Whether every plan has stored facts of the current schema (a rebuild finished). */
-  async isComplete(): Promise<boolean> {
+  /** The metrics marker item (consistent read), if there is one. */
+  private async readMarker(): Promise<Record<string, unknown> | undefined> {
     const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: metricsKeys.marker(), ConsistentRead: true })).catch((error: unknown) => {
       throw storageError(error);
     });
-    return out.Item?.schema === FACTS_SCHEMA_VERSION;
+    return out.Item;
+  }
+
+  /** Whether every plan has stored facts of the current schema (a rebuild finished). */
+  async isComplete(): Promise<boolean> {
+    return (await this.readMarker())?.schema === FACTS_SCHEMA_VERSION;
   }
 
   /** The token of the snapshot file that holds exactly the stored facts, if the marker names one. */
   async snapshotToken(): Promise<string | undefined> {
-    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: metricsKeys.marker(), ConsistentRead: true })).catch((error: unknown) => {
-      throw storageError(error);
-    });
-    return out.Item?.schema === FACTS_SCHEMA_VERSION && typeof out.Item.snapshot === 'string' ? out.Item.snapshot : undefined;
+    const item = await this.readMarker();
+    return item?.schema === FACTS_SCHEMA_VERSION && typeof item.snapshot === 'string' ? item.snapshot : undefined;
   }
 
   /** Name `token` as the snapshot of the stored facts (only on a complete marker of this schema); whether it was named. */
-  async nameSnapshot(token: string): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: metricsKeys.marker(),
-          UpdateExpression: 'SET #snapshot = :token',
-          ConditionExpression: '#schema = :schema',
-          ExpressionAttributeNames: { '#snapshot': 'snapshot', '#schema': 'schema' },
-          ExpressionAttributeValues: { ':token': token, ':schema': FACTS_SCHEMA_VERSION },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-      throw storageError(error);
-    }
+  nameSnapshot(token: string): Promise<boolean> {
+    return this.updateMarker({
+      UpdateExpression: 'SET #snapshot = :token',
+      ConditionExpression: '#schema = :schema',
+      names: { '#snapshot': 'snapshot', '#schema': 'schema' },
+      values: { ':token': token, ':schema': FACTS_SCHEMA_VERSION },
+    });
   }
 
   /** No snapshot holds the stored facts any more (they are about to change). */
   async forgetSnapshot(): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: metricsKeys.marker(),
-          UpdateExpression: 'REMOVE #snapshot',
-          ConditionExpression: 'attribute_exists(#snapshot)',
-          ExpressionAttributeNames: { '#snapshot': 'snapshot' },
-        }),
-      );
-    } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return;
-      throw storageError(error);
-    }
+    await this.updateMarker({ UpdateExpression: 'REMOVE #snapshot', ConditionExpression: 'attribute_exists(#snapshot)', names: { '#snapshot': 'snapshot' } });
   }
 
   /** The marker as the AWS rebuild reads it. */
   async marker(): Promise<FactsMarker> {
-    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: metricsKeys.marker(), ConsistentRead: true })).catch((error: unknown) => {
-      throw storageError(error);
-    });
-    const rebuild = out.Item?.rebuild as FactsRebuild | undefined;
-    return { complete: out.Item?.schema === FACTS_SCHEMA_VERSION, ...(rebuild ? { rebuild } : {}) };
+    const item = await this.readMarker();
+    const rebuild = item?.rebuild as FactsRebuild | undefined;
+    return { complete: item?.schema === FACTS_SCHEMA_VERSION, ...(rebuild ? { rebuild } : {}) };
   }
 
-  private async updateMarker(input: { UpdateExpression: string; ConditionExpression: string; names: Record<string, string>; values: Record<string, unknown> }): Promise<boolean> {
+  /** A conditional update of the marker; false when its condition does not hold. */
+  private async updateMarker(input: { UpdateExpression: string; ConditionExpression: string; names: Record<string, string>; values?: Record<string, unknown> }): Promise<boolean> {
     try {
       await this.client.send(
         new UpdateCommand({
