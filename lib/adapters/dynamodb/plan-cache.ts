@@ -32,8 +32,6 @@ export class PlanCache {
   private readonly stamps = new Map<string, { writes: number; tick: number }>();
   private tick = 0;
   private floor = 0;
-  hits = 0;
-  misses = 0;
 
   constructor(options: PlanCacheOptions) {
     this.maxPlans = options.maxPlans;
@@ -46,11 +44,7 @@ export class PlanCache {
   /** A copy of the cached plan, or undefined; a hit makes it the most recently used. */
   get(planId: string): Plan | undefined {
     const text = this.entries.get(planId);
-    if (text === undefined) {
-      this.misses += 1;
-      return undefined;
-    }
-    this.hits += 1;
+    if (text === undefined) return undefined;
     this.entries.delete(planId);
     this.entries.set(planId, text);
     return JSON.parse(text) as Plan;
@@ -90,11 +84,6 @@ export class PlanCache {
     if (after) this.put(planId, after);
     else this.entries.delete(planId);
     return result;
-  }
-
-  /** Forget a plan (a write this cache cannot follow). */
-  drop(planId: string): void {
-    this.entries.delete(planId);
   }
 
   private put(planId: string, plan: Plan): void {
