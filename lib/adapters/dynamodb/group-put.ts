@@ -34,8 +34,6 @@ export class GroupPut {
   private readonly options: BatchPutOptions;
   private queue: Pending[] = [];
   private flushing = false;
-  /** BatchWriteItem requests sent and items they carried (first attempts), for the bench. */
-  readonly sent = { batches: 0, items: 0 };
 
   constructor(client: DynamoDBDocumentClient, tableName: string, options: BatchPutOptions = {}) {
     this.client = client;
@@ -58,8 +56,6 @@ export class GroupPut {
     try {
       while (this.queue.length > 0) {
         const batch = this.take();
-        this.sent.batches += 1;
-        this.sent.items += batch.length;
         try {
           await batchPut(this.client, this.tableName, batch.map((p) => p.item), this.options);
         } catch (error) {
