@@ -1,4 +1,4 @@
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { FactTable, type FactTableLayout } from '../domain/metrics/fact-table.ts';
@@ -86,9 +86,5 @@ export class FactSnapshotFile {
     } catch (error) {
       return { refused: `damaged: ${(error as Error).message}` };
     }
-  }
-
-  async remove(): Promise<void> {
-    await rm(this.path, { force: true });
   }
 }
