@@ -16,15 +16,11 @@ import { estimateCost, type CostResult } from './cost.ts';
 import type { MeasureOptions, MeasureResult, SeedOptions, SeedResult } from './scale.ts';
 import { runThroughput, type ThroughputResult } from './throughput.ts';
 import { MB, round } from './lib/stats.ts';
-import { missingStackSettings } from '../lib/local/process-settings.ts';
+import { missingStackSettings, reexecWithStackSettings } from '../lib/local/process-settings.ts';
 
 // The throughput part runs its stack in this process: give it the settings `wraparound start` gives the
 // stack's process (lib/local/process-settings.ts), by re-executing once as bin/wraparound.ts does.
-{
-  const missing = missingStackSettings(process.execArgv, process.env);
-  if (process.platform === 'linux' && typeof process.execve === 'function' && (missing.nodeFlags.length > 0 || Object.keys(missing.env).length > 0))
-    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...missing.nodeFlags, ...process.argv.slice(1)], { ...process.env, ...missing.env });
-}
+reexecWithStackSettings();
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);

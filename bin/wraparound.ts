@@ -7,7 +7,7 @@ import { DirectoryError } from '../lib/directory/load.ts';
 import { DataDirectoryInUse, DataDirectoryTooOld } from '../lib/local/dynalite-server.ts';
 import { DEFAULT_RETENTION_DAYS } from '../lib/config.ts';
 import { SIMULATE_USAGE, simulateCommand, SimulationSetupError, UsageError } from '../lib/simulate/cli.ts';
-import { missingStackSettings } from '../lib/local/process-settings.ts';
+import { reexecWithStackSettings } from '../lib/local/process-settings.ts';
 
 const USAGE = `Usage:
   wraparound start [--port 3000] [--data-dir ./.data] [--in-memory] [--providers FILE] [--sweep-seconds 60]
@@ -105,11 +105,7 @@ const [command, ...rest] = process.argv.slice(2);
 // The stack's process needs settings that only take effect when a process starts (MALLOC_ARENA_MAX, a
 // V8 heap limit: lib/local/process-settings.ts), so `start` replaces this process once with one that has
 // them (same pid, same arguments).
-if (command === 'start' && process.platform === 'linux' && typeof process.execve === 'function') {
-  const missing = missingStackSettings(process.execArgv, process.env);
-  if (missing.nodeFlags.length > 0 || Object.keys(missing.env).length > 0)
-    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...missing.nodeFlags, ...process.argv.slice(1)], { ...process.env, ...missing.env });
-}
+if (command === 'start') reexecWithStackSettings();
 switch (command) {
   case 'start':
     await start(rest);

@@ -23,3 +23,15 @@ export function missingStackSettings(execArgv: readonly string[], env: NodeJS.Pr
   const missingEnv = Object.fromEntries(Object.entries(STACK_PROCESS.env).filter(([name]) => env[name] === undefined));
   return { nodeFlags, env: missingEnv };
 }
+
+/**
+ * Replace this process (same pid, same arguments) with one started with the stack's settings, unless it
+ * already has them; returns only when it does (or where execve is not available: the settings then go
+ * without, as they only lower memory).
+ */
+export function reexecWithStackSettings(): void {
+  if (process.platform !== 'linux' || typeof process.execve !== 'function') return;
+  const missing = missingStackSettings(process.execArgv, process.env);
+  if (missing.nodeFlags.length === 0 && Object.keys(missing.env).length === 0) return;
+  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...missing.nodeFlags, ...process.argv.slice(1)], { ...process.env, ...missing.env });
+}
