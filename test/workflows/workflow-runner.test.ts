@@ -72,11 +72,8 @@ describe('LocalWorkflowRunner: the plan beside the interpreter', () => {
   });
 
   it('a plan passed in by the API reaches Load plan', async () => {
-    const { runner: r } = runner();
-    const outcome = await r.startSync(consent(plan(7)));
-    expect(outcome.status === 'SUCCEEDED' && outcome.output.plan?.version).toBe(2);
-    const { runner: r2, seen } = runner();
-    await r2.startSync(consent(plan(7)));
+    const { runner: r, seen } = runner();
+    expect((await r.startSync(consent(plan(7)))).status).toBe('SUCCEEDED');
     expect(seen.decide).toEqual([plan(7)]);
   });
 
