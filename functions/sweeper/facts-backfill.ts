@@ -5,9 +5,18 @@ import { FACTS_SCHEMA_VERSION, planFacts } from '../../lib/domain/metrics/facts.
 import type { FactStore, FactsRebuild } from '../../lib/metrics/fact-store.ts';
 
 /** Every stage a saved plan can be in, in the order the rebuild walks them. */
-const PLAN_STAGES = STAGES.filter((stage) => stage !== 'none');
+const PLAN_STAGES: readonly string[] = STAGES.filter((stage) => stage !== 'none');
 /** Then every facts shard, for facts of another schema written while the plans were walked. */
-const VERIFY_STAGES = ALL_SHARDS.map((shard) => `verify-${shard}`);
+const VERIFY_STAGES: readonly string[] = ALL_SHARDS.map((shard) => `verify-${shard}`);
+/** The rebuild's stages in order; after the last, 'done'. */
+const REBUILD_STAGES: readonly string[] = [...PLAN_STAGES, ...VERIFY_STAGES];
+
+/** The position after a page of `count` plans at `position`: on to `nextCursor`, or else to the next stage's start. */
+function advanced(position: FactsRebuild, count: number, nextCursor: string | undefined): FactsRebuild {
+  const { cursor: _cursor, ...rest } = position;
+  const moved = { ...rest, step: position.step + 1, plans: position.plans + count };
+  return nextCursor ? { ...moved, cursor: nextCursor } : { ...moved, stage: REBUILD_STAGES[REBUILD_STAGES.indexOf(position.stage) + 1] ?? 'done' };
+}
 /**
  * How long after the rebuild began the verification waits: Lambda containers of the release before may
  * still be running for a while after a deploy (a function runs at most 15 minutes), and what they write
@@ -65,17 +74,14 @@ export async function backfillFacts(deps: { plans: PlanRepository; facts: FactSt
     if (!(await deps.facts.advanceRebuild(undefined, position))) return { plans: 0, finished: false };
   }
   let plans = 0;
-  while (PLAN_STAGES.includes(position.stage as (typeof PLAN_STAGES)[number])) {
+  while (PLAN_STAGES.includes(position.stage)) {
     if (plans >= maxPlans || !hasTime()) return { plans, finished: false };
     const page = await deps.plans.listByStage(position.stage, Math.min(pageSize, maxPlans - plans), position.cursor);
     for (let i = 0; i < page.items.length; i += concurrency) {
       await Promise.all(page.items.slice(i, i + concurrency).map((plan) => deps.facts.put(plan.planId, planFacts(plan))));
     }
     plans += page.items.length;
-    const { cursor: _cursor, ...rest } = position;
-    const next: FactsRebuild = page.nextCursor
-      ? { ...rest, cursor: page.nextCursor, step: position.step + 1, plans: position.plans + page.items.length }
-      : { ...rest, stage: PLAN_STAGES[PLAN_STAGES.indexOf(position.stage as (typeof PLAN_STAGES)[number]) + 1] ?? (VERIFY_STAGES[0] as string), step: position.step + 1, plans: position.plans + page.items.length };
+    const next = advanced(position, page.items.length, page.nextCursor);
     // Another run moved the marker (or finished): leave the rest to it.
     if (!(await deps.facts.advanceRebuild(position, next))) return { plans, finished: false };
     position = next;
@@ -101,10 +107,7 @@ export async function backfillFacts(deps: { plans: PlanRepository; facts: FactSt
       );
     }
     plans += page.planIds.length;
-    const { cursor: _cursor, ...rest } = position;
-    const next: FactsRebuild = page.nextCursor
-      ? { ...rest, cursor: page.nextCursor, step: position.step + 1, plans: position.plans + page.planIds.length }
-      : { ...rest, stage: VERIFY_STAGES[VERIFY_STAGES.indexOf(position.stage) + 1] ?? 'done', step: position.step + 1, plans: position.plans + page.planIds.length };
+    const next = advanced(position, page.planIds.length, page.nextCursor);
     if (!(await deps.facts.advanceRebuild(position, next))) return { plans, finished: false };
     position = next;
   }
