@@ -258,6 +258,9 @@ export const AUDITED_ROUTES: ReadonlySet<string> = new Set([
   'GET /audit',
 ]);
 
+/** The header parameters of a route: Idempotency-Key on a POST, X-Purpose on an audited route. */
+const headerParameters = (key: string, isPost: boolean) => [...(isPost ? [IdempotencyKeyParameter] : []), ...(AUDITED_ROUTES.has(key) ? [PurposeParameter] : [])];
+
 const PATH_PARAMETERS: Record<string, z.ZodString> = { planId: PlanId, allocationId: AllocationId, providerId: ProviderId, serviceId: DirectoryServiceIdParam, subscriptionId: SubscriptionId, deliveryId: DeliveryId };
 
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, _dash: string, c: string) => c.toUpperCase());
@@ -465,7 +468,7 @@ function commandOperations(route: Route, target: 'plan' | 'allocation', bodies: 
       description: `${security.description ?? ''} Allowed in stage${row.from.length > 1 ? 's' : ''} ${row.from.join(', ')}; leads to ${row.next.join(' or ')}. Workflow step: ${row.step}.`.trim(),
       tags: [tagOf(route.path)],
       requestParams: { path: pathParams(path) as z.ZodObject },
-      parameters: [IdempotencyKeyParameter, ...(AUDITED_ROUTES.has(`${route.method} ${route.path}`) ? [PurposeParameter] : [])],
+      parameters: headerParameters(`${route.method} ${route.path}`, true),
       // An absent body reads as {}: it is required only when {} would not do.
       requestBody: { required: !body.safeParse({}).success, content: jsonContent(body) },
       responses: {
@@ -492,6 +495,7 @@ function routeOperation(route: Route): OperationSpec {
   const headers = isPost
     ? z.object({ ...(key === 'POST /plans' ? { Location: z.string().describe('Where the created plan lives') } : {}), 'Idempotent-Replayed': replayedHeader })
     : undefined;
+  const parameters = headerParameters(key, isPost);
   const operation: ZodOpenApiOperationObject = {
     operationId: OPERATION_IDS[key] ?? camel(`${route.method.toLowerCase()}-${route.path.replace(/[{}]/g, '').split('/').filter(Boolean).join('-')}`),
     summary: route.summary,
@@ -504,7 +508,7 @@ function routeOperation(route: Route): OperationSpec {
     ...(key === 'GET /audit' ? { requestParams: { query: AuditQuery } } : {}),
     ...(key === 'POST /plans/{planId}/erase-identity' ? { requestBody: { required: true, content: jsonContent(ErasePayload) } } : {}),
     ...(key === 'PATCH /plans/{planId}/participant' ? { requestBody: { required: true, content: jsonContent(IdentityCorrection) } } : {}),
-    ...(isPost || AUDITED_ROUTES.has(key) ? { parameters: [...(isPost ? [IdempotencyKeyParameter] : []), ...(AUDITED_ROUTES.has(key) ? [PurposeParameter] : [])] } : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
     ...(key === 'POST /plans' ? { requestBody: { required: true, content: jsonContent(ReferPayload) } } : {}),
     ...(DIRECTORY_BODIES[key] ? { requestBody: { required: true, content: jsonContent(DIRECTORY_BODIES[key]) } } : {}),
     ...(PROVIDER_BODIES[key] ? { requestBody: { required: true, content: jsonContent(PROVIDER_BODIES[key]) } } : {}),
