@@ -19,7 +19,6 @@ export interface MetricsSource {
 
 export interface LoadResult {
   loaded: number;
-  rebuilt: boolean;
   /** Where the facts came from: the snapshot file, the stored fact items, the plans (a rebuild), or nothing to load. */
   from: 'snapshot' | 'fact-items' | 'plans' | 'nothing';
   /** Why a snapshot the marker named was not used. */
@@ -80,7 +79,7 @@ export class MetricsIndex implements MetricsSource {
   }
 
   private async load(): Promise<LoadResult> {
-    if (!this.store) return { loaded: 0, rebuilt: false, from: 'nothing' };
+    if (!this.store) return { loaded: 0, from: 'nothing' };
     let snapshotRefused: string | undefined;
     if (this.snapshotFile) {
       const token = await this.store.snapshotToken();
@@ -91,7 +90,7 @@ export class MetricsIndex implements MetricsSource {
         if ('facts' in read) {
           this.facts = read.facts;
           this.generation += 1;
-          return { loaded: this.facts.size, rebuilt: false, from: 'snapshot' };
+          return { loaded: this.facts.size, from: 'snapshot' };
         }
         snapshotRefused = read.refused;
       }
@@ -99,12 +98,12 @@ export class MetricsIndex implements MetricsSource {
     const refused = snapshotRefused === undefined ? {} : { snapshotRefused };
     if (await this.store.isComplete()) {
       const { loaded, stale } = await this.store.loadEach((planId, f) => this.apply(planId, f));
-      if (stale === 0) return { loaded, rebuilt: false, from: 'fact-items', ...refused };
+      if (stale === 0) return { loaded, from: 'fact-items', ...refused };
       // Facts of another schema: every plan's are worked out again below.
       this.facts.clear();
       this.generation += 1;
     }
-    if (!this.plans) return { loaded: 0, rebuilt: false, from: 'nothing', ...refused };
+    if (!this.plans) return { loaded: 0, from: 'nothing', ...refused };
     let rebuilt = 0;
     for (const stage of STAGES) {
       if (stage === 'none') continue;
@@ -119,7 +118,7 @@ export class MetricsIndex implements MetricsSource {
       } while (cursor);
     }
     await this.store.markComplete(this.clock());
-    return { loaded: rebuilt, rebuilt: true, from: 'plans', ...refused };
+    return { loaded: rebuilt, from: 'plans', ...refused };
   }
 
   /**

@@ -78,7 +78,7 @@ describe('MetricsIndex', () => {
         },
       };
       const index = new MetricsIndex({ store: store as unknown as FactStore, plans: repo as unknown as PlanRepository });
-      expect(await index.start()).toEqual({ loaded: 2, rebuilt: true, from: 'plans' });
+      expect(await index.start()).toEqual({ loaded: 2, from: 'plans' });
       expect(pages).toEqual(['referred', 'assessment', 'allocating', 'active', 'exited', 'closed', 'withdrawn']);
       expect(store.complete).toBe(true);
       expect(store.stored.size).toBe(2);
