@@ -50,7 +50,7 @@ export function identityOfItem(item: Item): Participant {
 }
 
 /** How many times the identity record was changed after it was written; records from before revisions count as 0. */
-export function identityRevision(item: Item): number {
+function identityRevision(item: Item): number {
   return typeof item.revision === 'number' ? item.revision : 0;
 }
 

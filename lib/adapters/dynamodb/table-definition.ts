@@ -30,7 +30,7 @@ export interface TableDefinition {
  * change then costs no write at all. byStage also carries `identityErasedAt`, the one attribute its
  * retention query filters on. byPending keeps ALL: webhook deliveries are small and read from it.
  */
-export const INDEX_PROJECTIONS: Record<IndexName, IndexProjection> = {
+const INDEX_PROJECTIONS: Record<IndexName, IndexProjection> = {
   byStage: { type: 'INCLUDE', nonKeyAttributes: ['identityErasedAt'] },
   byDue: { type: 'KEYS_ONLY' },
   byOutbox: { type: 'KEYS_ONLY' },
@@ -47,7 +47,7 @@ export const TABLE_DEFINITION: TableDefinition = {
 };
 
 /** DynamoDB's Projection of an index (the CreateTable shape). */
-export function projectionOf(projection: IndexProjection) {
+function projectionOf(projection: IndexProjection) {
   return projection.type === 'INCLUDE' ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...projection.nonKeyAttributes] } : { ProjectionType: projection.type };
 }
 
