@@ -259,7 +259,7 @@ export class FactTable implements Iterable<PlanFacts> {
   clear(): void {
     this.rowOf.clear();
     this.count = 0;
-    for (const segments of this.allSegments()) {
+    for (const [, segments] of this.namedSegments()) {
       segments.length.fill(0);
       segments.end = 0;
       segments.dead = 0;
@@ -268,10 +268,6 @@ export class FactTable implements Iterable<PlanFacts> {
 
   *[Symbol.iterator](): Iterator<PlanFacts> {
     for (let row = 0; row < this.count; row += 1) yield this.read(row);
-  }
-
-  private allSegments() {
-    return [this.needs, this.supporting, this.offers, this.offerNeeds, this.gaps, this.reviews, this.scoreChanges] as Segments<Record<string, Column>>[];
   }
 
   private namedDictionaries(): [DictionaryName, Dictionary][] {
@@ -382,7 +378,7 @@ export class FactTable implements Iterable<PlanFacts> {
       this.capacity = Math.max(16, this.capacity * 2);
       const rows = this.rows as Record<string, Column>;
       for (const name of Object.keys(rows)) rows[name] = ensure(rows[name] as Column, this.capacity);
-      for (const segments of this.allSegments()) segments.rowsUpTo(this.capacity);
+      for (const [, segments] of this.namedSegments()) segments.rowsUpTo(this.capacity);
     }
     this.count += 1;
     return row;
