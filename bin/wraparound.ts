@@ -18,6 +18,11 @@ const USAGE = `Usage:
       Print a bearer token the stack running on that data dir accepts.
 ${SIMULATE_USAGE}`;
 
+/** Errors whose message already says plainly what is wrong and that nothing was changed: printed as they are. */
+function isRefusal(error: unknown): error is Error {
+  return error instanceof DirectoryError || error instanceof DataDirectoryTooOld || error instanceof DataDirectoryInUse;
+}
+
 function fail(message: string): never {
   console.error(`wraparound: ${message}\n\n${USAGE}`);
   process.exit(2);
@@ -61,7 +66,7 @@ async function start(args: string[]) {
       storeProcess: 'child',
     });
   } catch (error) {
-    if (error instanceof DirectoryError || error instanceof DataDirectoryTooOld || error instanceof DataDirectoryInUse) fail(error.message);
+    if (isRefusal(error)) fail(error.message);
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`port ${port} is in use: pick another with --port`);
     throw error;
   }
@@ -122,7 +127,7 @@ switch (command) {
         console.error(`wraparound simulate: ${error.message}`);
         process.exit(2);
       }
-      if (error instanceof DirectoryError || error instanceof DataDirectoryTooOld || error instanceof DataDirectoryInUse) fail(error.message);
+      if (isRefusal(error)) fail(error.message);
       throw error;
     }
     break;
