@@ -1,5 +1,6 @@
-import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ALL_SHARDS, shardOf } from '../adapters/dynamodb/keys.ts';
+import { batchPut } from '../adapters/dynamodb/batch.ts';
 import { storageError } from '../adapters/dynamodb/client.ts';
 import { FACTS_SCHEMA_VERSION, type PlanFacts } from '../domain/metrics/facts.ts';
 
@@ -24,7 +25,6 @@ export const metricsKeys = {
   marker: () => ({ pk: 'METRICS#META', sk: 'FACTS' }),
 };
 
-const BATCH = 25;
 
 /**
  * How far the AWS rebuild of every plan's facts at `schema` has got (functions/sweeper/facts-backfill.ts):
@@ -79,17 +79,7 @@ export class FactStore {
 
   /** Overwrite many (a rebuild from the plans themselves). */
   async putMany(entries: readonly [string, PlanFacts][]): Promise<void> {
-    for (let i = 0; i < entries.length; i += BATCH) {
-      let requests: Record<string, unknown>[] = entries.slice(i, i + BATCH).map(([planId, facts]) => ({ PutRequest: { Item: this.item(planId, facts) } }));
-      for (let attempt = 0; requests.length > 0; attempt += 1) {
-        if (attempt > 8) throw new Error('metrics facts: batch writes kept coming back unprocessed');
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-        const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests as never } })).catch((error: unknown) => {
-          throw storageError(error);
-        });
-        requests = (out.UnprocessedItems?.[this.tableName] ?? []) as Record<string, unknown>[];
-      }
-    }
+    await batchPut(this.client, this.tableName, entries.map(([planId, facts]) => this.item(planId, facts)));
   }
 
   /**
