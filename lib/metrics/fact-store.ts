@@ -25,7 +25,6 @@ export const metricsKeys = {
   marker: () => ({ pk: 'METRICS#META', sk: 'FACTS' }),
 };
 
-
 /**
  * How far the AWS rebuild of every plan's facts at `schema` has got (functions/sweeper/facts-backfill.ts):
  * the plans of the stages before `stage` are done, and those of `stage` up to `cursor` (a listByStage
