@@ -5,7 +5,7 @@ import { londonDay } from '../../lib/domain/metrics/dates.ts';
 import { computeMetrics, type MetricsReport } from '../../lib/domain/metrics/compute.ts';
 import { metricsCsv } from '../../lib/domain/metrics/csv.ts';
 import { MetricsConfig, resolveMetricsQuery } from '../../lib/domain/metrics/query.ts';
-import type { MetricsIncomplete } from '../../lib/domain/metrics/report-schema.ts';
+import { FIGURES_INCOMPLETE_HEADER, type MetricsIncomplete } from '../../lib/domain/metrics/report-schema.ts';
 import { FactStore } from '../../lib/metrics/fact-store.ts';
 import { StoredFactsSource, type MetricsSource } from '../../lib/metrics/index.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
@@ -57,11 +57,14 @@ export function makeHandler(deps: MetricsApiDeps) {
     'GET /metrics': async (ctx) => json(200, await report(ctx)),
     'GET /metrics.csv': async (ctx): Promise<HttpResult> => {
       const r = await report(ctx);
-      return {
-        statusCode: 200,
-        headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="wraparound-metrics-${r.period.from}-to-${r.period.to}.csv"` },
-        body: metricsCsv(r),
+      // Incomplete figures are said in the file (its first line, see metricsCsv), in its name (seen in a
+      // downloads folder and a spreadsheet's title bar), and in a header a program can check before reading.
+      const headers: Record<string, string> = {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="wraparound-metrics-${r.period.from}-to-${r.period.to}${r.incomplete ? '-incomplete' : ''}.csv"`,
       };
+      if (r.incomplete) headers[FIGURES_INCOMPLETE_HEADER] = String(r.incomplete.staleFacts);
+      return { statusCode: 200, headers, body: metricsCsv(r) };
     },
   });
 }

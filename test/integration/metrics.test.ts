@@ -11,13 +11,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { makeHandler as makeMetricsApi } from '../../functions/api-metrics/handler.ts';
+import type { ApiFunctionName } from '../../lib/api/routes.ts';
 import { addMonths, londonDate } from '../../lib/domain/calendar.ts';
 import { LOCAL_AUTHORITIES, NEED_DOMAINS, REFERRAL_SOURCES } from '../../lib/domain/taxonomy.ts';
 import { COUNT_FIGURES, FIGURE_KEYS, FIGURES, RELATIONS, type CountKey, type FigureKey } from '../../lib/domain/metrics/definitions.ts';
+import { FACTS_SCHEMA_VERSION } from '../../lib/domain/metrics/facts.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../../lib/local/embedded-stack.ts';
-import { metricsKeys } from '../../lib/metrics/fact-store.ts';
-import { controllableClock, makeCall, planInStage, START, wrapStack, type Call, type Json } from '../support/http.ts';
+import { startGateway, type ApiFunction } from '../../lib/local/gateway.ts';
+import { FactStore, metricsKeys } from '../../lib/metrics/fact-store.ts';
+import { StoredFactsSource } from '../../lib/metrics/index.ts';
+import { controllableClock, makeCall, planInStage, START, startTestStack, wrapStack, type Call, type Json, type TestStack } from '../support/http.ts';
 
 const DAY = 86_400_000;
 const THRESHOLD = 5;
@@ -824,5 +829,84 @@ describe('the metrics projection across restarts', () => {
     running = await start();
     expect((await running.metrics.start()).from).toBe('snapshot');
     expect(await figures(running)).toEqual({ ...before, asOf: expect.any(String) });
+  });
+});
+
+describe('GET /metrics.csv while the figures leave plans out', () => {
+  // On AWS the figures come from the stored facts (StoredFactsSource), and after a deploy that changed
+  // how facts are worked out, plans whose facts are of the older schema are left out until the sweeper
+  // has rebuilt them. Here the embedded stack stores the plans and their facts, and a second gateway
+  // on the same table and tokens answers GET /metrics as the Lambda does; a fact item put back in the
+  // older schema leaves its plan out, as after such a deploy.
+  let t: TestStack;
+  let aws: Awaited<ReturnType<typeof startGateway>>;
+  let awsCall: Call;
+  const planIds: string[] = [];
+  const query = '?groupBy=localAuthority,month';
+
+  beforeAll(async () => {
+    t = await startTestStack({ metrics: { suppressionThreshold: 1 }, webDistDir: false });
+    let reads = 0;
+    // Every answer reads the facts afresh (a Lambda container rereads them once they are maxAgeMs old).
+    const source = new StoredFactsSource(new FactStore(t.stack.plans.client, t.stack.plans.tableName), t.stack.directory.organizations.map((o) => o.id), 0, () => (reads += 1));
+    const functions = { 'api-metrics': makeMetricsApi({ source, clock: t.clock, config: { suppressionThreshold: 1 } }) as unknown as ApiFunction } as Record<ApiFunctionName, ApiFunction>;
+    aws = await startGateway({ port: 0, host: '127.0.0.1', functions, tokens: t.stack.tokens });
+    awsCall = makeCall(`http://127.0.0.1:${aws.port}`);
+    for (const stage of ['referred', 'assessment', 'allocating'] as const) planIds.push((await planInStage(t, stage)).planId);
+  });
+  afterAll(async () => {
+    await aws?.close();
+    await t?.stop();
+  });
+
+  /** The CSV GET /metrics.csv gives for a JSON answer of GET /metrics, worked out here: header, overall, each group; CRLF after each. */
+  const csvOf = (json: Json) => {
+    const rows = [
+      ['from', 'to', 'dimension', 'group', ...FIGURE_KEYS],
+      [json.period.from, json.period.to, 'overall', 'all', ...FIGURE_KEYS.map((k) => String(json.overall[k]))],
+      ...json.groupBy.flatMap((dim: string) => json.breakdowns[dim].map((g: Json) => [json.period.from, json.period.to, dim, g.group, ...FIGURE_KEYS.map((k) => String(g.figures[k]))])),
+    ];
+    return rows.map((r) => r.join(',')).join('\r\n') + '\r\n';
+  };
+  const fileName = (res: { headers: Headers }) => /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
+
+  it('says so in its first line, its file name and a header; complete figures are the file as it always was', async () => {
+    const asked = (c: Call) => Promise.all([c('GET', `/metrics.csv${query}`, { token: t.commissioner }), c('GET', `/metrics${query}`, { token: t.commissioner })]);
+    const [completeCsv, completeJson] = await asked(awsCall);
+    expect(completeJson.json.incomplete).toBeUndefined();
+    expect(completeJson.json.overall.referrals).toBe(3);
+    expect(completeCsv.status).toBe(200);
+    // Complete: byte for byte the header row first, the figures of the JSON, the usual name, no extra header.
+    expect(completeCsv.text).toBe(csvOf(completeJson.json));
+    const { from, to } = completeJson.json.period;
+    expect(fileName(completeCsv)).toBe(`wraparound-metrics-${from}-to-${to}.csv`);
+    expect(completeCsv.headers.get('figures-incomplete')).toBeNull();
+    // The embedded stack's own answer (its in-memory projection) is the same file.
+    expect((await t.call('GET', `/metrics.csv${query}`, { token: t.commissioner })).text).toBe(completeCsv.text);
+
+    // A deploy changed how facts are worked out: one plan's stored facts are of the older schema.
+    const { client, tableName } = t.stack.plans;
+    const key = metricsKeys.facts(planIds[0] as string);
+    const stored = (await client.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item as Record<string, unknown>;
+    expect(stored).toMatchObject({ schema: FACTS_SCHEMA_VERSION });
+    await client.send(new PutCommand({ TableName: tableName, Item: { ...stored, schema: FACTS_SCHEMA_VERSION - 1 } }));
+
+    const [csv, json] = await asked(awsCall);
+    expect(json.json.incomplete).toMatchObject({ reason: expect.stringMatching(/\w/), staleFacts: 1 });
+    expect(json.json.overall.referrals).toBe(2);
+    expect(csv.status).toBe(200);
+    // The reason is the JSON's, word for word, in one field (quoted: it has commas) before the header row.
+    const note = `These figures are incomplete. ${json.json.incomplete.reason} Plans not yet counted: 1.`;
+    expect(csv.text).toBe(`"${note.replaceAll('"', '""')}"\r\n${csvOf(json.json)}`);
+    expect(csv.text.split('\r\n')[1]).toBe(['from', 'to', 'dimension', 'group', ...FIGURE_KEYS].join(','));
+    expect(fileName(csv)).toBe(`wraparound-metrics-${from}-to-${to}-incomplete.csv`);
+    expect(csv.headers.get('figures-incomplete')).toBe('1');
+
+    // Rebuilt: complete again, and the file is again exactly what it was.
+    await client.send(new PutCommand({ TableName: tableName, Item: stored }));
+    const [again] = await asked(awsCall);
+    expect(again.text).toBe(completeCsv.text);
+    expect(fileName(again)).toBe(`wraparound-metrics-${from}-to-${to}.csv`);
+    expect(again.headers.get('figures-incomplete')).toBeNull();
   });
 });

@@ -358,6 +358,22 @@ describe('CSV', () => {
     });
     expect(lines.join('\n')).toContain(SUPPRESSED);
   });
+
+  it('of complete figures is the header row, then the rows, each ended by CRLF, and nothing else', () => {
+    const report = run([whole(), whole()], { groupBy: [] });
+    const overall = ['2026-01-01', '2026-12-31', 'overall', 'all', ...FIGURE_KEYS.map((k) => String(report.overall[k]))].join(',');
+    expect(metricsCsv(report)).toBe(`${['from', 'to', 'dimension', 'group', ...FIGURE_KEYS].join(',')}\r\n${overall}\r\n`);
+  });
+
+  it('of figures that leave plans out begins with one line saying so, with the reason and the plans not yet counted, before the same file', () => {
+    const report = run([whole(), whole({ localAuthority: 'dudley' })], { groupBy: ['localAuthority'] });
+    const complete = metricsCsv(report);
+    const reason = 'The facts of some plans have not been rebuilt yet, so those plans are left out.';
+    // One field, quoted because the reason has a comma: a spreadsheet shows it whole in cell A1.
+    expect(metricsCsv({ ...report, incomplete: { reason, staleFacts: 12 } })).toBe(`"These figures are incomplete. ${reason} Plans not yet counted: 12."\r\n${complete}`);
+    // No count of plans not yet counted when none is known (plans with no stored facts are not in it).
+    expect(metricsCsv({ ...report, incomplete: { reason: 'Rebuilding.', staleFacts: 0 } })).toBe(`These figures are incomplete. Rebuilding.\r\n${complete}`);
+  });
 });
 
 describe('resolveMetricsQuery', () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DIMENSIONS, FIGURE_KEYS, SUPPRESSED, type FigureKey } from './definitions.ts';
+import { INCOMPLETE_HEADLINE } from './incomplete-notice.ts';
 
 /** The shape of a metrics answer, for the OpenAPI document (the values are built in compute.ts). */
 const FigureValue = z.union([z.number(), z.literal(SUPPRESSED)]).describe('The figure, or "suppressed" (small numbers)');
@@ -33,5 +34,9 @@ export const MetricsReportSchema = z
   })
   .meta({ id: 'MetricsReport', description: 'Commissioner figures for a period: aggregates only, small numbers suppressed' });
 
+/** The response header of GET /metrics.csv present only while the figures leave plans out; its value is `incomplete.staleFacts`. */
+export const FIGURES_INCOMPLETE_HEADER = 'figures-incomplete';
+
 export const METRICS_CSV_DESCRIPTION =
-  'The same figures as GET /metrics: a header row (from, to, dimension, group, then one column per figure key), the overall row (dimension "overall", group "all"), then one row per group of each breakdown. Suppressed cells read "suppressed".';
+  'The same figures as GET /metrics: a header row (from, to, dimension, group, then one column per figure key), the overall row (dimension "overall", group "all"), then one row per group of each breakdown. Suppressed cells read "suppressed". ' +
+  `While the figures leave some plans out (\`incomplete\` in GET /metrics), one line comes before the header row: a single field, "${INCOMPLETE_HEADLINE}" followed by \`incomplete.reason\` and, when known, "Plans not yet counted: N."; the answer then also has the header \`${FIGURES_INCOMPLETE_HEADER}\` (its value \`incomplete.staleFacts\`) and the file name ends "-incomplete.csv". Complete figures have none of these.`;
