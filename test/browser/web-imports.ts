@@ -24,7 +24,15 @@ function sourcesBelow(dir: string): string[] {
   );
 }
 
-/** Paths (relative to the repository) of the files outside web/ that web/src imports, directly or not. */
+/**
+ * The specifiers of the imports that can put code in a bundle: importsOf without `import type` and
+ * `export type` statements, which are erased whole (verbatimModuleSyntax; an inline `{ type X }` is not).
+ */
+export function valueImportsOf(source: string): string[] {
+  return importsOf(source.replace(/^\s*(?:import|export)\s+type\b[^'"]*?\bfrom\s*['"][^'"]+['"]/gm, ''));
+}
+
+/** Paths (relative to the repository) of the files outside web/ whose code the web app's bundle carries: reached from web/src by value imports, directly or not. */
 export function sharedModulesOfWebApp(): string[] {
   const seen = new Set<string>();
   const shared = new Set<string>();
@@ -34,7 +42,7 @@ export function sharedModulesOfWebApp(): string[] {
     if (seen.has(file)) continue;
     seen.add(file);
     if (!file.startsWith(WEB)) shared.add(relative(REPO, file));
-    for (const specifier of importsOf(readFileSync(file, 'utf8'))) {
+    for (const specifier of valueImportsOf(readFileSync(file, 'utf8'))) {
       if (specifier.startsWith('.')) queue.push(resolve(dirname(file), specifier));
     }
   }

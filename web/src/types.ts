@@ -1,7 +1,9 @@
 /**
- * The parts of the API's answers the app reads. Written out here rather than imported from lib/ so
- * the app stays a plain browser bundle; every field the app is not sure to get is optional.
+ * The parts of the API's answers the app reads, written out here; every field the app is not sure to
+ * get is optional. A type taken from the server's zod schemas comes through `import type` only: that is
+ * erased from the build, so the app stays a plain browser bundle with no zod in it.
  */
+import type { MetricsIncomplete } from '../../lib/domain/metrics/report-schema.ts';
 import type { Role, Stage } from './domain.ts';
 
 export interface FieldError {
@@ -230,7 +232,7 @@ export interface MetricsReport {
   overall: Figures;
   breakdowns?: Record<string, { group: string; figures: Figures }[]>;
   /** Present while some plans are left out (after a deploy that changed how facts are worked out). */
-  incomplete?: { reason: string; staleFacts: number };
+  incomplete?: MetricsIncomplete;
 }
 
 export interface DemoUser {

@@ -1,4 +1,5 @@
 import { useState, type ReactNode } from 'react';
+import { INCOMPLETE_HEADLINE, incompleteDetail } from '../../../lib/domain/metrics/incomplete-notice.ts';
 import { download, query, type ApiError } from '../api.ts';
 import { ChartFigure } from '../chart.tsx';
 import { label, METRIC_DIMENSIONS, needLabel, type MetricDimension } from '../domain.ts';
@@ -145,8 +146,7 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
       </p>
       {report.incomplete && (
         <Notice tone="warning">
-          <strong>These figures are incomplete.</strong> {report.incomplete.reason}
-          {report.incomplete.staleFacts > 0 ? ` Plans not yet counted: ${formatNumber(report.incomplete.staleFacts)}.` : ''}
+          <strong>{INCOMPLETE_HEADLINE}</strong> {incompleteDetail(report.incomplete, (count) => formatNumber(count))}
         </Notice>
       )}
       <SuppressionNote report={report} />
