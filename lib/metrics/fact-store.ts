@@ -43,6 +43,8 @@ export interface FactsRebuild {
 export interface FactsMarker {
   /** Every plan has stored facts of the current schema. */
   complete: boolean;
+  /** The token of the snapshot file that holds exactly the stored facts, if the (complete) marker names one. */
+  snapshot?: string;
   rebuild?: FactsRebuild;
 }
 
@@ -148,12 +150,6 @@ export class FactStore {
     return (await this.readMarker())?.schema === FACTS_SCHEMA_VERSION;
   }
 
-  /** The token of the snapshot file that holds exactly the stored facts, if the marker names one. */
-  async snapshotToken(): Promise<string | undefined> {
-    const item = await this.readMarker();
-    return item?.schema === FACTS_SCHEMA_VERSION && typeof item.snapshot === 'string' ? item.snapshot : undefined;
-  }
-
   /** Name `token` as the snapshot of the stored facts (only on a complete marker of this schema); whether it was named. */
   nameSnapshot(token: string): Promise<boolean> {
     return this.updateMarker({
@@ -169,11 +165,12 @@ export class FactStore {
     await this.updateMarker({ UpdateExpression: 'REMOVE #snapshot', ConditionExpression: 'attribute_exists(#snapshot)', names: { '#snapshot': 'snapshot' } });
   }
 
-  /** The marker as the AWS rebuild reads it. */
+  /** The marker, read once: whether it is complete, the snapshot it names, the AWS rebuild's position. */
   async marker(): Promise<FactsMarker> {
     const item = await this.readMarker();
+    const complete = item?.schema === FACTS_SCHEMA_VERSION;
     const rebuild = item?.rebuild as FactsRebuild | undefined;
-    return { complete: item?.schema === FACTS_SCHEMA_VERSION, ...(rebuild ? { rebuild } : {}) };
+    return { complete, ...(complete && typeof item?.snapshot === 'string' ? { snapshot: item.snapshot } : {}), ...(rebuild ? { rebuild } : {}) };
   }
 
   /** A conditional update of the marker; false when its condition does not hold. */

@@ -81,8 +81,10 @@ export class MetricsIndex implements MetricsSource {
   private async load(): Promise<LoadResult> {
     if (!this.store) return { loaded: 0, from: 'nothing' };
     let snapshotRefused: string | undefined;
+    // One read for both questions: forgetting the snapshot below leaves the marker's schema as it is.
+    const marker = await this.store.marker();
     if (this.snapshotFile) {
-      const token = await this.store.snapshotToken();
+      const token = marker.snapshot;
       if (token !== undefined) {
         const read: SnapshotRead = this.useSnapshot ? await this.snapshotFile.read(token) : { refused: 'snapshots not used by this stack' };
         // Whatever the file held, the facts are about to change: only a clean stop names a snapshot again.
@@ -96,7 +98,7 @@ export class MetricsIndex implements MetricsSource {
       }
     }
     const refused = snapshotRefused === undefined ? {} : { snapshotRefused };
-    if (await this.store.isComplete()) {
+    if (marker.complete) {
       const { loaded, stale } = await this.store.loadEach((planId, f) => this.apply(planId, f));
       if (stale === 0) return { loaded, from: 'fact-items', ...refused };
       // Facts of another schema: every plan's are worked out again below.

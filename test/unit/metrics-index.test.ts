@@ -19,6 +19,9 @@ class FakeStore {
   async isComplete() {
     return this.complete;
   }
+  async marker() {
+    return { complete: this.complete };
+  }
   async loadEach(take: (planId: string, facts: PlanFacts) => void) {
     this.loads += 1;
     for (const [planId, facts] of this.stored) take(planId, facts);

@@ -20,8 +20,10 @@ class FakeStore {
   stored = new Map<string, PlanFacts>();
   token: string | undefined;
   loads = 0;
-  async isComplete() {
-    return true;
+  markerReads = 0;
+  async marker() {
+    this.markerReads += 1;
+    return { complete: true, ...(this.token === undefined ? {} : { snapshot: this.token }) };
   }
   async loadEach(take: (planId: string, facts: PlanFacts) => void) {
     this.loads += 1;
@@ -32,9 +34,6 @@ class FakeStore {
     this.stored.set(planId, facts);
   }
   async markComplete() {}
-  async snapshotToken() {
-    return this.token;
-  }
   async nameSnapshot(token: string) {
     this.token = token;
     return true;
@@ -77,9 +76,12 @@ describe('metrics snapshot', () => {
     const { store, facts } = await cleanlyStopped();
     expect(store.token).toBeDefined();
     const loadsBefore = store.loads;
+    const readsBefore = store.markerReads;
     const second = index(store);
     expect(await second.start()).toEqual({ loaded: 3, from: 'snapshot' });
     expect(store.loads).toBe(loadsBefore);
+    // One GetItem of the marker answers both which snapshot it names and whether the facts are complete.
+    expect(store.markerReads - readsBefore).toBe(1);
     expect([...(await second.snapshot()).facts]).toEqual(facts);
     // The marker no longer names the file: a crash from here on means a full load next time.
     expect(store.token).toBeUndefined();
@@ -134,9 +136,11 @@ describe('metrics snapshot', () => {
     it(`a snapshot file ${what} is not used: the start loads every fact item instead`, async () => {
       const { store, facts } = await cleanlyStopped();
       await spoil();
+      const readsBefore = store.markerReads;
       const next = index(store);
       const result = await next.start();
       expect(result).toMatchObject({ loaded: 3, from: 'fact-items' });
+      expect(store.markerReads - readsBefore).toBe(1);
       expect(result.snapshotRefused).toContain(reason);
       expect([...(await next.snapshot()).facts]).toEqual(facts);
       expect(store.token).toBeUndefined();
