@@ -2,6 +2,7 @@ import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository
 import { ALL_SHARDS } from '../../lib/adapters/dynamodb/keys.ts';
 import { STAGES } from '../../lib/domain/lifecycle.ts';
 import { FACTS_SCHEMA_VERSION, planFacts } from '../../lib/domain/metrics/facts.ts';
+import type { Plan } from '../../lib/domain/schemas.ts';
 import type { FactStore, FactsRebuild } from '../../lib/metrics/fact-store.ts';
 
 /** Every stage a saved plan can be in, in the order the rebuild walks them. */
@@ -23,6 +24,21 @@ function advanced(position: FactsRebuild, count: number, nextCursor: string | un
  * is facts of the older schema, replacing ones this rebuild wrote.
  */
 const OLD_CODE_GONE_MS = 15 * 60_000;
+
+/**
+ * Work out each plan's facts and offer them to the store, `concurrency` writes in flight at once; a plan
+ * named by its id is read first (and skipped if it is gone).
+ */
+async function rebuildFactsOf(deps: { plans: PlanRepository; facts: FactStore }, plans: readonly (Plan | string)[], concurrency: number): Promise<void> {
+  for (let i = 0; i < plans.length; i += concurrency) {
+    await Promise.all(
+      plans.slice(i, i + concurrency).map(async (entry) => {
+        const plan = typeof entry === 'string' ? await deps.plans.getPlan(entry) : entry;
+        if (plan) await deps.facts.put(plan.planId, planFacts(plan));
+      }),
+    );
+  }
+}
 
 export interface FactsBackfillOptions {
   /** Plans read (and facts written) per page; the marker records the position after each page. */
@@ -77,9 +93,7 @@ export async function backfillFacts(deps: { plans: PlanRepository; facts: FactSt
   while (PLAN_STAGES.includes(position.stage)) {
     if (plans >= maxPlans || !hasTime()) return { plans, finished: false };
     const page = await deps.plans.listByStage(position.stage, Math.min(pageSize, maxPlans - plans), position.cursor);
-    for (let i = 0; i < page.items.length; i += concurrency) {
-      await Promise.all(page.items.slice(i, i + concurrency).map((plan) => deps.facts.put(plan.planId, planFacts(plan))));
-    }
+    await rebuildFactsOf(deps, page.items, concurrency);
     plans += page.items.length;
     const next = advanced(position, page.items.length, page.nextCursor);
     // Another run moved the marker (or finished): leave the rest to it.
@@ -98,14 +112,7 @@ export async function backfillFacts(deps: { plans: PlanRepository; facts: FactSt
     const shard = Number(position.stage.slice('verify-'.length));
     const page = await deps.facts.staleFactsPage(shard, pageSize, position.cursor);
     read += page.read;
-    for (let i = 0; i < page.planIds.length; i += concurrency) {
-      await Promise.all(
-        page.planIds.slice(i, i + concurrency).map(async (planId) => {
-          const plan = await deps.plans.getPlan(planId);
-          if (plan) await deps.facts.put(planId, planFacts(plan));
-        }),
-      );
-    }
+    await rebuildFactsOf(deps, page.planIds, concurrency);
     plans += page.planIds.length;
     const next = advanced(position, page.planIds.length, page.nextCursor);
     if (!(await deps.facts.advanceRebuild(position, next))) return { plans, finished: false };
