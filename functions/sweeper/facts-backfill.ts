@@ -1,7 +1,7 @@
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { ALL_SHARDS } from '../../lib/adapters/dynamodb/keys.ts';
 import { STAGES } from '../../lib/domain/lifecycle.ts';
-import { FACTS_SCHEMA_VERSION, planFacts } from '../../lib/domain/metrics/facts.ts';
+import { planFacts } from '../../lib/domain/metrics/facts.ts';
 import type { Plan } from '../../lib/domain/schemas.ts';
 import type { FactStore, FactsRebuild } from '../../lib/metrics/fact-store.ts';
 
@@ -64,11 +64,19 @@ export interface FactsBackfillReport {
  * The AWS side of a facts schema change. The embedded stack rebuilds every plan's facts when it starts
  * (MetricsIndex); on AWS the loader skips stored facts of another schema, and Publish events writes a
  * plan's facts only when a command changes them, so a plan no command touches again (a closed one)
- * would stay out of the figures. Each sweeper run therefore, while the metrics marker's schema is older
- * than FACTS_SCHEMA_VERSION, works out the facts of a bounded number of plans from the plan items (the
+ * would stay out of the figures. Each sweeper run therefore, while the metrics marker's schema is not
+ * this store's (FACTS_SCHEMA_VERSION), works out the facts of a bounded number of plans from the plan items (the
  * same planFacts the embedded stack and Publish events use), stage by stage, records where it got to in
  * the marker, then (once the release before can no longer be running) reads every facts shard for facts
  * of another schema and redoes those plans, and sets the marker's schema once all that is done.
+ *
+ * Rollbacks need nothing by hand. While a rebuild is under way the marker has no schema
+ * (FactStore.advanceRebuild), so the release rolled back to, even one from before that rule, finds its
+ * facts incomplete (some were rewritten at the newer schema) and its sweeper starts over toward its own
+ * schema. A rebuild toward another schema found in the marker is another release's (rolled back to, or
+ * deployed again meanwhile) that may have rewritten facts this release had rebuilt, so this one starts
+ * over from the beginning too, its 15-minute wait counted from then: one conditional write, so of two
+ * sweepers that read that marker one starts over and the other leaves it.
  *
  * Idempotent: a page is redone at worst (after a failed run), and every write is FactStore.put, which
  * replaces only missing facts, facts of another schema, or facts of an older plan version, so facts
@@ -84,9 +92,10 @@ export async function backfillFacts(deps: { plans: PlanRepository; facts: FactSt
   const marker = await deps.facts.marker();
   if (marker.complete) return undefined;
   let position: FactsRebuild;
-  if (marker.rebuild?.schema === FACTS_SCHEMA_VERSION) position = marker.rebuild;
+  if (marker.rebuild?.schema === deps.facts.schema) position = marker.rebuild;
   else {
-    position = { schema: FACTS_SCHEMA_VERSION, stage: PLAN_STAGES[0] as string, step: 0, plans: 0, startedAt: now };
+    // None yet, or another release's (see above): from the beginning.
+    position = { schema: deps.facts.schema, stage: PLAN_STAGES[0] as string, step: 0, plans: 0, startedAt: now };
     if (!(await deps.facts.advanceRebuild(undefined, position))) return { plans: 0, finished: false };
   }
   let plans = 0;

@@ -14,7 +14,9 @@ import { FACTS_SCHEMA_VERSION, type PlanFacts } from '../domain/metrics/facts.ts
  *                                                                          snapshot: the token of the columns file that holds
  *                                                                          exactly these facts (lib/metrics/snapshot.ts), if any;
  *                                                                          rebuild: on AWS, where the sweeper's rebuild of every
- *                                                                          plan's facts at a newer schema has got to (FactsRebuild)
+ *                                                                          plan's facts at its release's schema has got to
+ *                                                                          (FactsRebuild); while there is one the marker has no
+ *                                                                          schema: no release's facts are all there
  *
  * (These keys belong with the others in lib/adapters/dynamodb/keys.ts; they are here until that
  * module takes them.) The plan id stays in the key, for updates; it never leaves through the API.
@@ -41,7 +43,7 @@ export interface FactsRebuild {
 }
 
 export interface FactsMarker {
-  /** Every plan has stored facts of the current schema. */
+  /** Every plan has stored facts of this store's schema. */
   complete: boolean;
   /** The token of the snapshot file that holds exactly the stored facts, if the (complete) marker names one. */
   snapshot?: string;
@@ -51,13 +53,19 @@ export interface FactsMarker {
 export class FactStore {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
-  constructor(client: DynamoDBDocumentClient, tableName: string) {
+  /**
+   * The facts schema this code writes and reads: FACTS_SCHEMA_VERSION; another only in tests that play
+   * two releases against one table (a deploy, its rollback and the deploy again).
+   */
+  readonly schema: number;
+  constructor(client: DynamoDBDocumentClient, tableName: string, schema: number = FACTS_SCHEMA_VERSION) {
     this.client = client;
     this.tableName = tableName;
+    this.schema = schema;
   }
 
   private item(planId: string, facts: PlanFacts) {
-    return { ...metricsKeys.facts(planId), type: 'metrics-facts', schema: FACTS_SCHEMA_VERSION, version: facts.version, facts: JSON.stringify(facts) };
+    return { ...metricsKeys.facts(planId), type: 'metrics-facts', schema: this.schema, version: facts.version, facts: JSON.stringify(facts) };
   }
 
   /** Store a plan's facts unless newer ones (from a later plan version) are already there. */
@@ -69,7 +77,7 @@ export class FactStore {
           Item: this.item(planId, facts),
           ConditionExpression: 'attribute_not_exists(pk) OR #version < :version OR #schema <> :schema',
           ExpressionAttributeNames: { '#version': 'version', '#schema': 'schema' },
-          ExpressionAttributeValues: { ':version': facts.version, ':schema': FACTS_SCHEMA_VERSION },
+          ExpressionAttributeValues: { ':version': facts.version, ':schema': this.schema },
         }),
       );
     } catch (error) {
@@ -96,7 +104,7 @@ export class FactStore {
       do {
         const out = await this.factsPage(shard, 'sk, #schema, facts', pageSize, start);
         for (const item of out.Items ?? []) {
-          if (item.schema !== FACTS_SCHEMA_VERSION) stale += 1;
+          if (item.schema !== this.schema) stale += 1;
           else {
             take(String(item.sk).slice('PLAN#'.length), JSON.parse(String(item.facts)) as PlanFacts);
             loaded += 1;
@@ -114,7 +122,7 @@ export class FactStore {
    */
   async staleFactsPage(shard: number, limit: number, cursor?: string): Promise<{ read: number; planIds: string[]; nextCursor?: string }> {
     const out = await this.factsPage(shard, 'sk, #schema', limit, cursor ? (JSON.parse(cursor) as Record<string, unknown>) : undefined);
-    const planIds = (out.Items ?? []).filter((item) => item.schema !== FACTS_SCHEMA_VERSION).map((item) => String(item.sk).slice('PLAN#'.length));
+    const planIds = (out.Items ?? []).filter((item) => item.schema !== this.schema).map((item) => String(item.sk).slice('PLAN#'.length));
     return { read: out.Items?.length ?? 0, planIds, ...(out.LastEvaluatedKey ? { nextCursor: JSON.stringify(out.LastEvaluatedKey) } : {}) };
   }
 
@@ -145,9 +153,9 @@ export class FactStore {
     return out.Item;
   }
 
-  /** Whether every plan has stored facts of the current schema (a rebuild finished). */
+  /** Whether every plan has stored facts of this schema (a rebuild finished). */
   async isComplete(): Promise<boolean> {
-    return (await this.readMarker())?.schema === FACTS_SCHEMA_VERSION;
+    return (await this.readMarker())?.schema === this.schema;
   }
 
   /** Name `token` as the snapshot of the stored facts (only on a complete marker of this schema); whether it was named. */
@@ -156,7 +164,7 @@ export class FactStore {
       UpdateExpression: 'SET #snapshot = :token',
       ConditionExpression: '#schema = :schema',
       names: { '#snapshot': 'snapshot', '#schema': 'schema' },
-      values: { ':token': token, ':schema': FACTS_SCHEMA_VERSION },
+      values: { ':token': token, ':schema': this.schema },
     });
   }
 
@@ -168,7 +176,7 @@ export class FactStore {
   /** The marker, read once: whether it is complete, the snapshot it names, the AWS rebuild's position. */
   async marker(): Promise<FactsMarker> {
     const item = await this.readMarker();
-    const complete = item?.schema === FACTS_SCHEMA_VERSION;
+    const complete = item?.schema === this.schema;
     const rebuild = item?.rebuild as FactsRebuild | undefined;
     return { complete, ...(complete && typeof item?.snapshot === 'string' ? { snapshot: item.snapshot } : {}), ...(rebuild ? { rebuild } : {}) };
   }
@@ -194,18 +202,25 @@ export class FactStore {
   }
 
   /**
-   * Move the rebuild from `from` (undefined: none at this schema yet) to `to`; false when the marker is
-   * no longer at `from` (another run moved it, or the rebuild finished).
+   * Move the rebuild from `from` (undefined: none at this schema yet, so it starts, over one toward
+   * another schema if there is one) to `to`; false when the marker is no longer at `from` (another run
+   * moved it, or the rebuild finished), or, for a start, when a rebuild at this schema is already under way.
+   *
+   * The marker's schema goes (and a snapshot named with it): while facts are being rewritten no
+   * release's facts are all there. So a release rolled back to, even one from before this rule, finds
+   * its marker incomplete and its sweeper starts the rebuild over toward its own schema (its facts had
+   * been rewritten), and this release, deployed again, finds a rebuild toward another schema and starts
+   * over too (its own rebuilt facts may have been rewritten meanwhile): neither resumes over the other's writes.
    */
   advanceRebuild(from: FactsRebuild | undefined, to: FactsRebuild): Promise<boolean> {
     const schemaNotCurrent = '(attribute_not_exists(#schema) OR #schema <> :schema)';
     return this.updateMarker({
-      UpdateExpression: 'SET #rebuild = :to, #type = if_not_exists(#type, :type)',
+      UpdateExpression: 'SET #rebuild = :to, #type = if_not_exists(#type, :type) REMOVE #schema, #snapshot',
       ConditionExpression: from
         ? `${schemaNotCurrent} AND #rebuild.#step = :step AND #rebuild.#schema = :schema`
         : `${schemaNotCurrent} AND (attribute_not_exists(#rebuild) OR #rebuild.#schema <> :schema)`,
-      names: { '#rebuild': 'rebuild', '#schema': 'schema', '#type': 'type', ...(from ? { '#step': 'step' } : {}) },
-      values: { ':to': to, ':schema': FACTS_SCHEMA_VERSION, ':type': 'metrics-marker', ...(from ? { ':step': from.step } : {}) },
+      names: { '#rebuild': 'rebuild', '#schema': 'schema', '#type': 'type', '#snapshot': 'snapshot', ...(from ? { '#step': 'step' } : {}) },
+      values: { ':to': to, ':schema': this.schema, ':type': 'metrics-marker', ...(from ? { ':step': from.step } : {}) },
     });
   }
 
@@ -215,7 +230,7 @@ export class FactStore {
       UpdateExpression: 'SET #schema = :schema, #builtAt = :builtAt REMOVE #rebuild, #snapshot',
       ConditionExpression: '#rebuild.#step = :step AND #rebuild.#schema = :schema',
       names: { '#rebuild': 'rebuild', '#schema': 'schema', '#step': 'step', '#builtAt': 'builtAt', '#snapshot': 'snapshot' },
-      values: { ':schema': FACTS_SCHEMA_VERSION, ':step': from.step, ':builtAt': builtAt },
+      values: { ':schema': this.schema, ':step': from.step, ':builtAt': builtAt },
     });
   }
 
@@ -237,7 +252,7 @@ export class FactStore {
   }
 
   async markComplete(builtAt: string): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...metricsKeys.marker(), type: 'metrics-marker', schema: FACTS_SCHEMA_VERSION, builtAt } })).catch((error: unknown) => {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...metricsKeys.marker(), type: 'metrics-marker', schema: this.schema, builtAt } })).catch((error: unknown) => {
       throw storageError(error);
     });
   }

@@ -51,8 +51,12 @@ afterEach(async () => {
 const put = (item: Record<string, unknown>) => client.send(new PutCommand({ TableName: TABLE, Item: item }));
 const factsItem = async (planId: string) => (await client.send(new GetCommand({ TableName: TABLE, Key: metricsKeys.facts(planId), ConsistentRead: true }))).Item;
 
-/** Plans as an older release left them: plan items, facts items of the older schema (one plan's missing), the marker at the older schema. */
-async function olderRelease(): Promise<Plan[]> {
+/**
+ * Plans as an older release left them: plan items, facts items of the older schema (one plan's missing),
+ * the marker at the older schema. The facts are placeholders the current figures cannot come from, unless
+ * `readable` (a release at the older schema reads them back).
+ */
+async function olderRelease(options: { readable?: boolean } = {}): Promise<Plan[]> {
   const stages: Stage[] = ['referred', 'assessment', 'allocating', 'active', 'active', 'exited', 'closed', 'closed', 'withdrawn', 'active', 'referred'];
   const saved: Plan[] = [];
   for (const [i, stage] of stages.entries()) {
@@ -61,7 +65,7 @@ async function olderRelease(): Promise<Plan[]> {
     const planId = i === 3 ? PLAN_ID : `pl_backfill${String(i).padStart(6, '0')}`;
     const stored: Plan = { ...plan, planId, outbox: [] };
     await put(planToItem(stored));
-    if (i !== 2) await put({ ...metricsKeys.facts(planId), type: 'metrics-facts', schema: OLDER_SCHEMA, version: stored.version, facts: JSON.stringify({ version: stored.version, referred: 0 }) });
+    if (i !== 2) await put({ ...metricsKeys.facts(planId), type: 'metrics-facts', schema: OLDER_SCHEMA, version: stored.version, facts: JSON.stringify(options.readable ? planFacts(stored) : { version: stored.version, referred: 0 }) });
     saved.push(stored);
   }
   await put({ ...metricsKeys.marker(), type: 'metrics-marker', schema: OLDER_SCHEMA, builtAt: NOW });
@@ -227,5 +231,103 @@ describe('facts of an older schema on AWS', () => {
     const second = await contact(first, addDays(ctx.now, 2));
     expect(second.version).toBeGreaterThan(first.version);
     expect(await factsItem(PLAN_ID)).toMatchObject({ schema: FACTS_SCHEMA_VERSION, version: first.version });
+  });
+});
+
+/**
+ * A deploy that changed the facts schema, rolled back while its rebuild runs, then deployed again: nothing
+ * is done by hand. The release rolled back to is played by this code at the older schema. A release from
+ * before rollbacks were handled makes the same decisions (its marker is complete only at its own schema,
+ * and its sweeper starts over a rebuild toward another schema), so what it does rests on what is asserted
+ * here: while a rebuild runs the marker names no schema.
+ */
+describe('a rollback while the facts are rebuilt', () => {
+  const DEPLOYED = '2028-01-15T12:00:00.000Z';
+  const at = (minutes: number) => new Date(Date.parse(DEPLOYED) + minutes * 60_000).toISOString();
+  const everyPlan = { pageSize: 100, maxPlans: 1000 };
+  let older: FactStore;
+  beforeEach(() => {
+    older = new FactStore(client, TABLE, OLDER_SCHEMA);
+  });
+  const markerItem = async () => (await client.send(new GetCommand({ TableName: TABLE, Key: metricsKeys.marker(), ConsistentRead: true }))).Item;
+  const schemasOf = (of: readonly Plan[]) => Promise.all(of.map(async (plan) => (await factsItem(plan.planId))?.schema));
+  const figures = (store: FactStore) => getMetrics(makeMetricsApi({ source: new StoredFactsSource(store, PARTNERS, 0), clock: () => ASKED_AT, config: { suppressionThreshold: 1 } }));
+  /** A command saves the plan's next version; `release`'s Publish events writes its facts at that release's schema. */
+  async function savedBy(release: FactStore, plans: Plan[], index: number): Promise<void> {
+    const next = { ...(plans[index] as Plan), version: (plans[index] as Plan).version + 1 };
+    await put(planToItem(next));
+    await factsWriter(release)(next);
+    expect(await factsItem(next.planId)).toMatchObject({ schema: release.schema, version: next.version });
+    plans[index] = next;
+  }
+
+  it('the older release rebuilds every plan back to its schema, and this one, deployed again, starts over', async () => {
+    const current = await olderRelease({ readable: true });
+    // The deploy: this release's sweeper rebuilds three plans' facts.
+    expect(await backfillFacts({ plans, facts }, at(0), { pageSize: 2, maxPlans: 3 })).toEqual({ plans: 3, finished: false });
+    // While it runs the marker names no schema: neither release's facts are all there.
+    expect(await markerItem()).not.toHaveProperty('schema');
+    expect(await older.isComplete()).toBe(false);
+    expect(await facts.isComplete()).toBe(false);
+
+    // Rolled back 5 minutes in. The older release's Publish events writes a plan's next version over facts the rebuild had done.
+    const rebuilt = (await schemasOf(current)).indexOf(FACTS_SCHEMA_VERSION);
+    expect(rebuilt).toBeGreaterThanOrEqual(0);
+    await savedBy(older, current, rebuilt);
+    // Its sweeper finds a rebuild toward a schema it does not know, and starts over toward its own: every plan again.
+    expect(await backfillFacts({ plans, facts: older }, at(5), everyPlan)).toEqual({ plans: current.length, finished: false });
+    expect((await older.marker()).rebuild).toMatchObject({ schema: OLDER_SCHEMA, startedAt: at(5), plans: current.length, stage: 'verify-0' });
+    expect((await figures(older)).incomplete).toBeDefined();
+    // A function of the newer release still running writes facts at its schema; 15 minutes after the older rebuild began they are redone.
+    await savedBy(facts, current, 5);
+    expect(await backfillFacts({ plans, facts: older }, at(19), everyPlan)).toEqual({ plans: 0, finished: false });
+    expect(await backfillFacts({ plans, facts: older }, at(20), everyPlan)).toEqual({ plans: 1, finished: true });
+    expect(await schemasOf(current)).toEqual(current.map(() => OLDER_SCHEMA));
+    const underOlder = await figures(older);
+    expect(underOlder.incomplete).toBeUndefined();
+    expect(underOlder).toEqual(oracle(current));
+
+    // Deployed again an hour in: the marker is the older release's, so this one starts over from the beginning.
+    expect(await backfillFacts({ plans, facts }, at(60), everyPlan)).toEqual({ plans: current.length, finished: false });
+    expect((await facts.marker()).rebuild).toMatchObject({ schema: FACTS_SCHEMA_VERSION, startedAt: at(60), plans: current.length, stage: 'verify-0' });
+    await savedBy(older, current, 7);
+    expect(await backfillFacts({ plans, facts }, at(74), everyPlan)).toEqual({ plans: 0, finished: false });
+    expect(await backfillFacts({ plans, facts }, at(75), everyPlan)).toEqual({ plans: 1, finished: true });
+    expect(await schemasOf(current)).toEqual(current.map(() => FACTS_SCHEMA_VERSION));
+    const after = await figures(facts);
+    expect(after.incomplete).toBeUndefined();
+    expect(after).toEqual(oracle(current));
+  });
+
+  it('deployed again before the older release finished, this release starts over and waits 15 minutes from then, not from its first start', async () => {
+    const current = await olderRelease({ readable: true });
+    // Every plan walked; then rolled back 5 minutes in, and the older release's sweeper gets three plans back to its schema.
+    expect(await backfillFacts({ plans, facts }, at(0), everyPlan)).toEqual({ plans: current.length, finished: false });
+    expect(await backfillFacts({ plans, facts: older }, at(5), { pageSize: 2, maxPlans: 3 })).toEqual({ plans: 3, finished: false });
+    expect((await older.marker()).rebuild).toMatchObject({ schema: OLDER_SCHEMA, startedAt: at(5), plans: 3 });
+
+    // Deployed again 30 minutes in: resuming its first rebuild would verify at once; it walks every plan again instead.
+    expect(await backfillFacts({ plans, facts }, at(30), everyPlan)).toEqual({ plans: current.length, finished: false });
+    expect((await facts.marker()).rebuild).toMatchObject({ schema: FACTS_SCHEMA_VERSION, startedAt: at(30), stage: 'verify-0' });
+    // A function of the older release still running writes facts at its schema after that walk; they are redone 15 minutes after it began.
+    await savedBy(older, current, 6);
+    expect(await backfillFacts({ plans, facts }, at(44), everyPlan)).toEqual({ plans: 0, finished: false });
+    expect(await backfillFacts({ plans, facts }, at(45), everyPlan)).toEqual({ plans: 1, finished: true });
+    expect(await schemasOf(current)).toEqual(current.map(() => FACTS_SCHEMA_VERSION));
+    const after = await figures(facts);
+    expect(after.incomplete).toBeUndefined();
+    expect(after).toEqual(oracle(current));
+  });
+
+  it('of two sweepers that read the same marker, one starts over and the other leaves it', async () => {
+    await olderRelease({ readable: true });
+    expect(await backfillFacts({ plans, facts }, at(0), { pageSize: 2, maxPlans: 3 })).toEqual({ plans: 3, finished: false });
+    // Two runs of the older release both read the marker before either writes.
+    const seen = await older.marker();
+    const sameRead = Object.create(older) as FactStore;
+    sameRead.marker = async () => seen;
+    expect(await backfillFacts({ plans, facts: sameRead }, at(5), { pageSize: 2, maxPlans: 3 })).toEqual({ plans: 3, finished: false });
+    expect(await backfillFacts({ plans, facts: sameRead }, at(6), { pageSize: 2, maxPlans: 3 })).toEqual({ plans: 0, finished: false });
+    expect((await older.marker()).rebuild).toMatchObject({ schema: OLDER_SCHEMA, startedAt: at(5), plans: 3 });
   });
 });
