@@ -8,7 +8,7 @@ import { londonDate } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
 import { allocationCommandBySegment, LIFECYCLE, planCommandBySegment, type CommandName } from '../../lib/domain/lifecycle.ts';
 import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, Participant, PlanId, ReferPayload, type Plan } from '../../lib/domain/schemas.ts';
-import { correctIdentity } from '../../lib/adapters/dynamodb/identity-store.ts';
+import { applyReferralDetails, correctedIdentity, correctIdentity, noteReferral } from '../../lib/adapters/dynamodb/identity-store.ts';
 import { planView } from '../../lib/domain/views.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import type { PlanCommandState, WorkflowStarter } from '../../workflows/plan-command/state.ts';
@@ -150,12 +150,20 @@ export function makeHandler(deps: CommandApiDeps) {
       throw problem(409, 'Another referral of this person is being recorded right now: look for it before referring again.', [{ path: 'participant', message: 'is being referred already' }]);
     // Never overwrites: for a woman referred before, her existing record stays as it is (until the
     // referral is accepted, below).
-    const created = await deps.plans.putIdentity(participantId, referral.participant, now);
+    const created = await deps.plans.putIdentity(participantId, referral.participant, now, planId);
     const forget = async () => {
       if (created && (await deps.plans.getPlan(planId))?.participantId !== participantId) await deps.plans.deleteIdentity(participantId);
     };
+    // For a woman referred before: how to reach her and where she lives change, and this referral's
+    // are the ones to use (an old number may now be unsafe). Only what it gives replaces; the rest is kept.
+    const { preferredName, contact, address } = referral.participant;
+    const fresh = created ? {} : { ...(preferredName ? { preferredName } : {}), ...(contact ? { contact } : {}), ...(address ? { address } : {}) };
+    const bringsDetails = Object.keys(fresh).length > 0;
     let outcome;
     try {
+      // Noted on her record before the referral runs, so that writing them later (below, or on a
+      // retry) can tell whether her record changed since.
+      if (bringsDetails) await noteReferral(deps.plans, participantId, planId);
       outcome = await run({
         name: 'refer',
         planId,
@@ -179,18 +187,15 @@ export function makeHandler(deps: CommandApiDeps) {
     if (outcome.replayed && !samePerson(await deps.plans.getIdentity(plan.participantId), referral.participant, secret)) throw keyReused();
     let corrected: Participant | undefined;
     if (plan.participantId === participantId) {
-      // For a woman referred before: how to reach her and where she lives change, and this referral's
-      // are the ones to use (an old number may now be unsafe). Only what it gives replaces; the rest is
-      // kept. Only once the referral is accepted: a refused one leaves her record as it was. Before the
-      // answer is stored, so a retry after a crash in between (a replay here) writes them then.
-      if (!created) {
-        const { preferredName, contact, address } = referral.participant;
-        const fresh = { ...(preferredName ? { preferredName } : {}), ...(contact ? { contact } : {}), ...(address ? { address } : {}) };
-        if (Object.keys(fresh).length > 0) corrected = await correctIdentity(deps.plans, participantId, fresh, now);
-      }
+      // The referral's details replace hers only once it is accepted: a refused one leaves her record
+      // as it was. Before the answer is stored, so a retry after a crash in between (a replay here)
+      // writes them then; but never twice, and never over a change made to her record since the
+      // referral was noted (a coordinator's correction then is the newer word on how to reach her).
+      if (bringsDetails) corrected = await applyReferralDetails(deps.plans, participantId, planId, fresh, now);
       if (matchKey) await deps.plans.linkPerson(matchKey, plan.planId);
     }
-    const identity = corrected ?? (await deps.plans.getIdentity(plan.participantId));
+    // What is held, read consistently: when the details were not written, a correction made since is.
+    const identity = corrected ?? (await deps.plans.getIdentityRecord(plan.participantId))?.identity;
     const view = planView(plan);
     const stored = await answer(planId, idempotency, outcome.replayed, outcome.replayed ? (outcome.state.replay?.status ?? 201) : 201, view, { location: `/plans/${plan.planId}` });
     return { ...stored, body: JSON.stringify({ ...view, ...(identity ? { participant: identity } : {}) }) };
@@ -288,12 +293,7 @@ export function makeHandler(deps: CommandApiDeps) {
     for (let attempt = 1; attempt <= IDENTITY_CORRECTION_ATTEMPTS; attempt += 1) {
       const current = await deps.plans.getIdentityRecord(plan.participantId);
       if (!current) throw missing();
-      const merged: Record<string, unknown> = { ...current.identity };
-      for (const [field, value] of Object.entries(correction)) {
-        if (value === null) delete merged[field];
-        else if (value !== undefined) merged[field] = value;
-      }
-      parseWith(Participant, merged, 'identity correction (with what it leaves unchanged)');
+      parseWith(Participant, correctedIdentity(current.identity, correction), 'identity correction (with what it leaves unchanged)');
       if (!audited) {
         await auditAccess(deps.audit, ctx, 'correct-identity', { planId, participantId: plan.participantId }, now, 'keeping-contact-details-right');
         audited = true;

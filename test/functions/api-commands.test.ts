@@ -84,6 +84,10 @@ class FakePlans {
   async getIdentity(participantId: string): Promise<Participant | undefined> {
     return this.identities.get(participantId);
   }
+  async getIdentityRecord(participantId: string): Promise<{ identity: Participant; revision: number } | undefined> {
+    const identity = this.identities.get(participantId);
+    return identity ? { identity, revision: 0 } : undefined;
+  }
   async saveResponse(scope: string, keyHash: string, response: StoredResponse, now: string): Promise<void> {
     this.saveResponseCalls.push({ scope, keyHash, response: structuredClone(response), now });
     this.responses.set(`${scope}|${keyHash}`, response);

@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeDocumentClient, TransientStorageError } from '../../lib/adapters/dynamodb/client.ts';
 import { keys, shardOf } from '../../lib/adapters/dynamodb/keys.ts';
+import { correctedIdentity, correctIdentity } from '../../lib/adapters/dynamodb/identity-store.ts';
 import { itemToPlan, planToItem, PlanRepository, RESPONSE_TTL_SECONDS } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { DomainError } from '../../lib/domain/errors.ts';
 import type { Plan, PlanEvent } from '../../lib/domain/schemas.ts';
@@ -359,35 +360,35 @@ describe('unindexEmptyOutbox', () => {
 describe('identity records', () => {
   const failedCondition = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
 
-  it('writes the identity apart from the plan, only where no record exists', async () => {
+  it('writes the identity apart from the plan, only where no record exists, noting the referral that gave it', async () => {
     ddb.on(PutCommand).resolves({});
-    await expect(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW)).resolves.toBe(true);
+    await expect(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW, PLAN_ID)).resolves.toBe(true);
     const calls = ddb.commandCalls(PutCommand);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.args[0].input).toEqual({
       TableName: TABLE,
-      Item: { pk: `PARTICIPANT#${PARTICIPANT_ID}`, sk: 'IDENTITY', type: 'identity', ...PARTICIPANT, recordedAt: NOW },
+      Item: { pk: `PARTICIPANT#${PARTICIPANT_ID}`, sk: 'IDENTITY', type: 'identity', ...PARTICIPANT, recordedAt: NOW, referralsNoted: new Set([PLAN_ID]) },
       ConditionExpression: 'attribute_not_exists(pk)',
     });
   });
 
   it('never overwrites an existing record: a failed condition is false, by class or by name', async () => {
     ddb.on(PutCommand).rejects(failedCondition());
-    await expect(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW)).resolves.toBe(false);
+    await expect(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW, PLAN_ID)).resolves.toBe(false);
     ddb.reset();
     ddb.on(PutCommand).rejects(Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' }));
-    await expect(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW)).resolves.toBe(false);
+    await expect(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW, PLAN_ID)).resolves.toBe(false);
     expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 
   it('turns throttling while writing an identity into a TransientStorageError, and passes other errors on', async () => {
     ddb.on(PutCommand).rejects(throttled('ThrottlingException'));
-    expect((await rejection(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW))).name).toBe('TransientStorageError');
+    expect((await rejection(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW, PLAN_ID))).name).toBe('TransientStorageError');
     const cause = Object.assign(new Error('One or more parameter values were invalid'), { name: 'ValidationException' });
     ddb.reset();
     ddb.on(PutCommand).rejects(cause);
-    expect(await rejection(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW))).toBe(cause);
+    expect(await rejection(repository().putIdentity(PARTICIPANT_ID, PARTICIPANT, NOW, PLAN_ID))).toBe(cause);
   });
 
   it('deletes an identity record by its key', async () => {
@@ -399,6 +400,26 @@ describe('identity records', () => {
   it('reads back only the identity fields', async () => {
     ddb.on(GetCommand).resolves({ Item: { pk: `PARTICIPANT#${PARTICIPANT_ID}`, sk: 'IDENTITY', type: 'identity', ...PARTICIPANT, recordedAt: NOW } });
     await expect(repository().getIdentity(PARTICIPANT_ID)).resolves.toEqual(PARTICIPANT);
+  });
+});
+
+describe('a correction of her identity', () => {
+  const held = { ...PARTICIPANT, preferredName: 'Jas', contact: { phone: '07700 900123', preferredMethod: 'phone-call' as const }, address: { lines: ['1 Example Road'], postcode: 'B70 1AA' } };
+  const correction = { preferredName: 'Jazz', contact: null };
+
+  it('is checked as the merge a value replaces, a null removes, and a field left out keeps', () => {
+    expect(correctedIdentity(held, correction)).toEqual({ ...PARTICIPANT, preferredName: 'Jazz', address: held.address });
+  });
+
+  it('is written as that same merge: one update setting what it gives, removing what it nulls, leaving the rest', async () => {
+    const stored = correctedIdentity(held, correction);
+    ddb.on(UpdateCommand).resolves({ Attributes: { ...keys.identity(PARTICIPANT_ID), type: 'identity', ...stored, revision: 4, correctedAt: NOW } });
+    await expect(correctIdentity(repository(), PARTICIPANT_ID, correction, NOW, 3)).resolves.toEqual(stored);
+    const input = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(input.UpdateExpression).toBe('SET #correctedAt = :now, #revision = if_not_exists(#revision, :zero) + :one, #preferredName = :preferredName REMOVE #contact');
+    expect(input.ExpressionAttributeValues).toMatchObject({ ':preferredName': 'Jazz', ':seen': 3 });
+    expect(input.ConditionExpression).toBe('attribute_exists(pk) AND #revision = :seen');
+    expect(JSON.stringify(input)).not.toContain('address');
   });
 });
 

@@ -11,11 +11,20 @@ import { consent, makeCall, scanTable, type Call, type CallOptions, type CallRes
 let stack: EmbeddedStack;
 let call: Call;
 let coordinator: string;
+/** Storage requests to fail (as if the process stopped just before them), while set. */
+let failing: ((commandName: string, input: Record<string, unknown>) => boolean) | undefined;
 
 beforeAll(async () => {
   stack = await startEmbeddedStack({ inMemory: true, port: 0, sweepIntervalMs: 0, clockMode: 'simulated' });
   call = makeCall(stack.url);
   coordinator = stack.demoUsers.find((u) => u.role === 'coordinator')?.token as string;
+  stack.plans.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (failing?.(String(context.commandName), args.input as Record<string, unknown>)) throw Object.assign(new Error('injected storage fault'), { name: 'InjectedStorageFault', $metadata: {} });
+      return next(args);
+    },
+    { step: 'initialize', name: 'rereferralFaults' },
+  );
 });
 afterAll(async () => {
   await stack?.stop();
@@ -154,5 +163,119 @@ describe('two referrals of the same new woman at once', () => {
     expect([a.status, b.status].sort()).toEqual([201, 409]);
     expect(await planItems()).toHaveLength(plansBefore + 1);
     expect(await identityItems()).toHaveLength(identitiesBefore + 1);
+  });
+});
+
+describe('a re-referral retried after a crash between its acceptance and the writing of her new details', () => {
+  const unsafeNumber = { phone: '07700 900111', preferredMethod: 'phone-call', safeToLeaveVoicemail: true };
+  const referralsNumber = { phone: '07700 900222', preferredMethod: 'text-message', safeToText: true };
+  const coordinatorsNumber = { phone: '07700 900333', preferredMethod: 'phone-call', safeToLeaveVoicemail: false, safeToSayServiceName: false };
+  const refuge = { lines: ['Refuge, address withheld'], postcode: 'B70 1AA' };
+  let births = 0;
+
+  /** An attribute in document or raw (`{ S: … }`) form, as a string. */
+  const plain = (value: unknown) => String((value as { S?: unknown } | undefined)?.S ?? value ?? '');
+  const keyOf = (input: Record<string, unknown>) => plain((input.Key as { pk?: unknown } | undefined)?.pk);
+  /** The write that puts a referral's contact details on her record. */
+  const writesHerContact = (name: string, input: Record<string, unknown>) => /^Update(Item)?Command$/.test(name) && keyOf(input).startsWith('PARTICIPANT#') && /#contact =/.test(String(input.UpdateExpression));
+  /** The write that stores the answer to an Idempotency-Key (grouped with others in the embedded stack). */
+  const storesAnAnswer = (name: string, input: Record<string, unknown>) => /^(Put|BatchWrite)(Item)?Command$/.test(name) && JSON.stringify(input).includes('IDEMPOTENCY#');
+
+  const referWith = (participant: Record<string, unknown>, key: string) =>
+    call('POST', '/plans', { token: coordinator, body: { participant, referral: referralPart }, headers: { 'Idempotency-Key': key } });
+  const held = async (participantId: string) => (await identityItems()).find((i) => i.pk === `PARTICIPANT#${participantId}`);
+
+  async function failingOnce(when: NonNullable<typeof failing>, send: () => Promise<CallResult>): Promise<CallResult> {
+    failing = when;
+    try {
+      return await send();
+    } finally {
+      failing = undefined;
+    }
+  }
+
+  /**
+   * A woman referred before (plan ended) with a number that is no longer safe, referred again with a
+   * new number and address, the referral accepted but its write of her new details lost.
+   */
+  async function crashedReReferral(lost: NonNullable<typeof failing> = writesHerContact) {
+    births += 1;
+    const woman = { givenName: 'Oonagh', familyName: 'Mbeki-Laurent', dateOfBirth: `1990-03-${String(births).padStart(2, '0')}` };
+    const first = await call('POST', '/plans', { token: coordinator, body: { participant: { ...woman, contact: unsafeNumber }, referral: referralPart } });
+    expect(first.status, first.text).toBe(201);
+    const { planId: firstPlanId, participantId } = first.json as { planId: string; participantId: string };
+    await ok('POST', `/plans/${firstPlanId}/withdraw`, { reason: 'unreachable' });
+    const again = { ...woman, contact: referralsNumber, address: refuge };
+    const key = `rereferral-crash-${births}`;
+    const plansBefore = (await planItems()).length;
+    const crashed = await failingOnce(lost, () => referWith(again, key));
+    expect(crashed.status, crashed.text).toBeGreaterThanOrEqual(500);
+    // The referral was accepted: its plan is there, under her participant id.
+    const plans = await planItems();
+    expect(plans).toHaveLength(plansBefore + 1);
+    expect(plans.filter((p) => p.participantId === participantId)).toHaveLength(2);
+    return { firstPlanId, participantId, again, key };
+  }
+
+  it('the retry with the same Idempotency-Key writes the referral\'s details when nothing changed her record in between', async () => {
+    const { participantId, again, key } = await crashedReReferral();
+    expect((await held(participantId))?.contact).toEqual(unsafeNumber);
+    const retried = await referWith(again, key);
+    expect(retried.status, retried.text).toBe(201);
+    expect(retried.json.participant).toMatchObject({ contact: referralsNumber, address: refuge });
+    expect(await held(participantId)).toMatchObject({ contact: referralsNumber, address: refuge });
+  });
+
+  it('the retry keeps a coordinator\'s correction made after the referral was accepted, and its answer shows that correction', async () => {
+    const { firstPlanId, participantId, again, key } = await crashedReReferral();
+    const corrected = await ok('PATCH', `/plans/${firstPlanId}/participant`, { contact: coordinatorsNumber });
+    expect(corrected.participant.contact).toEqual(coordinatorsNumber);
+
+    const retried = await referWith(again, key);
+    expect(retried.status, retried.text).toBe(201);
+    expect(retried.json.participantId).toBe(participantId);
+    expect(retried.json.participant.contact).toEqual(coordinatorsNumber);
+    // The referral's details are not written at all over a newer change: not its address either.
+    expect(retried.json.participant.address).toBeUndefined();
+    const record = await held(participantId);
+    expect(record?.contact).toEqual(coordinatorsNumber);
+    expect(record?.address).toBeUndefined();
+    // A further retry, answered from the stored response, shows and leaves the same.
+    const again2 = await referWith(again, key);
+    expect(again2.status).toBe(201);
+    expect(again2.headers.get('idempotent-replayed')).toBe('true');
+    expect(again2.json.participant.contact).toEqual(coordinatorsNumber);
+    expect((await held(participantId))?.contact).toEqual(coordinatorsNumber);
+  });
+
+  it('writes the referral\'s details once: a retry after they were written (but its answer lost) keeps a correction made since', async () => {
+    const { firstPlanId, participantId, again, key } = await crashedReReferral(storesAnAnswer);
+    // Written before the answer was to be stored.
+    expect((await held(participantId))?.contact).toEqual(referralsNumber);
+    await ok('PATCH', `/plans/${firstPlanId}/participant`, { contact: coordinatorsNumber });
+
+    const retried = await referWith(again, key);
+    expect(retried.status, retried.text).toBe(201);
+    expect(retried.json.participant).toMatchObject({ contact: coordinatorsNumber, address: refuge });
+    expect(await held(participantId)).toMatchObject({ contact: coordinatorsNumber, address: refuge });
+  });
+
+  it('a first referral retried after its answer was lost keeps a correction made since: her details were written once, when her record was made', async () => {
+    births += 1;
+    const woman = { givenName: 'Oonagh', familyName: 'Mbeki-Laurent', dateOfBirth: `1991-04-${String(births).padStart(2, '0')}`, contact: referralsNumber, address: refuge };
+    const key = `first-referral-crash-${births}`;
+    const crashed = await failingOnce(storesAnAnswer, () => referWith(woman, key));
+    expect(crashed.status, crashed.text).toBeGreaterThanOrEqual(500);
+    const participantId = String((await identityItems()).find((i) => i.dateOfBirth === woman.dateOfBirth)?.pk).replace('PARTICIPANT#', '');
+    const plan = (await planItems()).find((p) => p.participantId === participantId);
+    expect(plan, 'the referral was accepted').toBeDefined();
+    const planId = String(plan?.planId);
+    await ok('PATCH', `/plans/${planId}/participant`, { contact: coordinatorsNumber });
+
+    const retried = await referWith(woman, key);
+    expect(retried.status, retried.text).toBe(201);
+    expect(retried.json.planId).toBe(planId);
+    expect(retried.json.participant.contact).toEqual(coordinatorsNumber);
+    expect((await held(participantId))?.contact).toEqual(coordinatorsNumber);
   });
 });

@@ -49,6 +49,9 @@ export function identityOfItem(item: Item): Participant {
   return Object.fromEntries(Object.keys(Participant.shape).flatMap((k) => (item[k] === undefined ? [] : [[k, item[k]]]))) as Participant;
 }
 
+/** On an identity record: the referrals (plan ids) whose details have been noted on it, the one that created it included. */
+export const REFERRALS_NOTED = 'referralsNoted';
+
 /** How many times the identity record was changed after it was written; records from before revisions count as 0. */
 function identityRevision(item: Item): number {
   return typeof item.revision === 'number' ? item.revision : 0;
@@ -168,11 +171,19 @@ export class PlanRepository {
     }
   }
 
-  /** Store identity apart from the plan. Never overwrites: returns false if the record already exists. */
-  async putIdentity(participantId: string, identity: Participant, now: string): Promise<boolean> {
+  /**
+   * Store identity apart from the plan, as given by the referral of plan `planId` (noted as such, so a
+   * retry of that referral knows its details are the ones held: identity-store.ts noteReferral).
+   * Never overwrites: returns false if the record already exists.
+   */
+  async putIdentity(participantId: string, identity: Participant, now: string, planId: string): Promise<boolean> {
     try {
       await this.client.send(
-        new PutCommand({ TableName: this.tableName, Item: { ...keys.identity(participantId), type: 'identity', ...identity, recordedAt: now }, ConditionExpression: 'attribute_not_exists(pk)' }),
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.identity(participantId), type: 'identity', ...identity, recordedAt: now, [REFERRALS_NOTED]: new Set([planId]) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
       );
       return true;
     } catch (error) {
