@@ -2,6 +2,15 @@ import type { AuditLog } from '../adapters/dynamodb/audit-log.ts';
 import type { RouteContext } from './handler-kit.ts';
 import { header, parseWith } from './http.ts';
 import { AccessPurpose } from './request-schemas.ts';
+import { routeKey } from './routes.ts';
+
+/** The requests that have their audit record: the route kit checks an auditsAccess route's answer against it. */
+const audited = new WeakSet<RouteContext>();
+
+/** Whether auditAccess recorded this request. */
+export function accessAudited(ctx: RouteContext): boolean {
+  return audited.has(ctx);
+}
 
 /**
  * Why the caller says it is reading or changing her data: the `X-Purpose` header's code, or the
@@ -15,7 +24,9 @@ export function accessPurpose(ctx: RouteContext, routePurpose: AccessPurpose): A
 
 /**
  * Record an access to identity or plan detail before the data is given out or changed, with the
- * caller's purpose (see accessPurpose) as the why.
+ * caller's purpose (see accessPurpose) as the why. Only on a route declared `auditsAccess` in
+ * routes.ts: elsewhere it throws (a 500, before anything is recorded or given), so the OpenAPI
+ * document's X-Purpose routes cannot fall behind the handlers that audit.
  */
 export async function auditAccess(
   audit: AuditLog,
@@ -26,6 +37,7 @@ export async function auditAccess(
   routePurpose: AccessPurpose,
   why: AccessPurpose = accessPurpose(ctx, routePurpose),
 ): Promise<void> {
+  if (!ctx.route.auditsAccess) throw new Error(`auditAccess on ${routeKey(ctx.route)}, which routes.ts does not declare auditsAccess`);
   await audit.record({
     who: ctx.principal?.sub ?? 'anonymous',
     role: ctx.principal?.role ?? 'none',
@@ -35,4 +47,5 @@ export async function auditAccess(
     why,
     at: now,
   });
+  audited.add(ctx);
 }

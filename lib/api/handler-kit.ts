@@ -1,8 +1,9 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { accessAudited } from './audit-access.ts';
 import { authorise, type Principal } from './auth.ts';
 import { HttpProblem, problem, problemResponse, type HttpResult } from './http.ts';
-import { matchRoute, ROUTES, type Route } from './routes.ts';
+import { matchRoute, routeKey, ROUTES, type Route } from './routes.ts';
 
 export interface RouteContext {
   event: APIGatewayProxyEventV2;
@@ -19,7 +20,7 @@ export interface Logger {
 
 /** Which route an event is for: API Gateway names it in routeKey; otherwise match the path. */
 function resolveRoute(event: APIGatewayProxyEventV2): { route: Route; params: Record<string, string> } {
-  const byKey = ROUTES.find((r) => `${r.method} ${r.path}` === event.routeKey);
+  const byKey = ROUTES.find((r) => routeKey(r) === event.routeKey);
   if (byKey) return { route: byKey, params: Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, v ?? ''])) };
   const method = event.requestContext?.http?.method ?? 'GET';
   const matched = matchRoute(method, event.rawPath ?? '/');
@@ -31,15 +32,20 @@ function resolveRoute(event: APIGatewayProxyEventV2): { route: Route; params: Re
 /**
  * A thin API handler: resolve the route, authorise (deny by default), run the route's function,
  * and turn every refusal into problem+json. An unexpected error is a 500 that names no internals.
+ * A route declared `auditsAccess` answers nothing but a refusal without its audit record (see
+ * auditAccess): a handler that forgot it is a 500, not data given out unaudited.
  */
 export function apiHandler(handlers: Partial<Record<string, RouteHandler>>, logger: Logger = { error: (m, d) => console.error(m, d) }) {
   return middy<APIGatewayProxyEventV2, HttpResult>().handler(async (event) => {
     try {
       const { route, params } = resolveRoute(event);
-      const handle = handlers[`${route.method} ${route.path}`];
+      const handle = handlers[routeKey(route)];
       if (!handle) throw problem(404, `There is no route ${route.method} ${route.path} here.`);
       const principal = authorise(event, route, params);
-      return await handle({ event, route, params, principal });
+      const ctx: RouteContext = { event, route, params, principal };
+      const result = await handle(ctx);
+      if (route.auditsAccess && result.statusCode < 400 && !accessAudited(ctx)) throw new Error(`${routeKey(route)} is declared auditsAccess but answered ${result.statusCode} without an audit record`);
+      return result;
     } catch (error) {
       if (error instanceof HttpProblem) return problemResponse(error, event.rawPath);
       // Log the error's kind and message only: request bodies can hold personal data.

@@ -25,7 +25,7 @@ import {
   Risks,
   ADJUSTMENTS,
 } from '../domain/schemas.ts';
-import { ROUTES, type Route } from './routes.ts';
+import { routeKey, ROUTES, type Route } from './routes.ts';
 import { DirectoryListQuery, DirectoryServiceIdParam, HsdsService, HsdsServicePage, ServiceAvailabilityChange } from '../directory/hsds.ts';
 import { METRICS_CSV_DESCRIPTION, MetricsReportSchema } from '../domain/metrics/report-schema.ts';
 import { MetricsQueryParams } from '../domain/metrics/query.ts';
@@ -243,20 +243,8 @@ const PurposeParameter = AccessPurpose.optional()
   .describe("Why you are reading or changing her data, as one of these codes; recorded in the audit log as the why. Without it, the route's own purpose is recorded. Any other value is a 400 naming X-Purpose (on GET /allocations/{allocationId}/participant recorded first, as a refused attempt)")
   .meta({ param: { in: 'header', name: 'X-Purpose' } });
 
-/** The routes that record an audit entry before they answer, and so take an X-Purpose header. */
-export const AUDITED_ROUTES: ReadonlySet<string> = new Set([
-  'POST /plans',
-  'GET /plans/{planId}',
-  'GET /plans/{planId}/history',
-  'PATCH /plans/{planId}/participant',
-  'POST /plans/{planId}/{command}',
-  'GET /allocations/{allocationId}',
-  'GET /allocations/{allocationId}/participant',
-  'POST /allocations/{allocationId}/{command}',
-  'GET /providers/{providerId}/offers',
-  'GET /providers/{providerId}/allocations',
-  'GET /audit',
-]);
+/** The routes that record an audit entry before they answer, and so take an X-Purpose header: those routes.ts declares auditsAccess. */
+export const AUDITED_ROUTES: ReadonlySet<string> = new Set(ROUTES.filter((route) => route.auditsAccess).map(routeKey));
 
 /** The header parameters of a route: Idempotency-Key on a POST, X-Purpose on an audited route. */
 const headerParameters = (key: string, isPost: boolean) => [...(isPost ? [IdempotencyKeyParameter] : []), ...(AUDITED_ROUTES.has(key) ? [PurposeParameter] : [])];

@@ -23,23 +23,34 @@ export interface Route {
   fn: ApiFunctionName;
   roles: readonly Role[] | 'public';
   summary: string;
+  /**
+   * The route records each access with auditAccess (lib/api/audit-access.ts) before it answers, and
+   * so takes an X-Purpose header (the OpenAPI document lists it from this). The route kit holds
+   * handlers to it: auditAccess on a route without it, or a success from a route with it and no
+   * audit record, is a 500 (lib/api/handler-kit.ts). Erasure is audited too, but with the reason in
+   * its body, not X-Purpose: it does not have this.
+   */
+  auditsAccess?: true;
 }
+
+/** How a route is named in handler tables and API Gateway: `GET /plans/{planId}`. */
+export const routeKey = (route: Pick<Route, 'method' | 'path'>) => `${route.method} ${route.path}`;
 
 export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/health', fn: 'api-queries', roles: 'public', summary: 'Liveness' },
   { method: 'GET', path: '/openapi.json', fn: 'api-queries', roles: 'public', summary: 'This API, as OpenAPI 3.1' },
-  { method: 'POST', path: '/plans', fn: 'api-commands', roles: ['coordinator'], summary: 'Refer a participant: creates a plan' },
+  { method: 'POST', path: '/plans', fn: 'api-commands', roles: ['coordinator'], summary: 'Refer a participant: creates a plan', auditsAccess: true },
   { method: 'GET', path: '/plans', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: 'Worklist of plans, by stage or due' },
-  { method: 'GET', path: '/plans/{planId}', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: 'One plan' },
-  { method: 'GET', path: '/plans/{planId}/history', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: "The plan's events in order" },
+  { method: 'GET', path: '/plans/{planId}', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: 'One plan', auditsAccess: true },
+  { method: 'GET', path: '/plans/{planId}/history', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: "The plan's events in order", auditsAccess: true },
   { method: 'POST', path: '/plans/{planId}/erase-identity', fn: 'api-commands', roles: ['coordinator'], summary: "Erase the participant's identity on request (the pseudonymous plan stays); audited" },
-  { method: 'PATCH', path: '/plans/{planId}/participant', fn: 'api-commands', roles: ['coordinator'], summary: "Correct the participant's contact details, address or preferred name; audited" },
-  { method: 'POST', path: '/plans/{planId}/{command}', fn: 'api-commands', roles: ['coordinator'], summary: 'Send a coordinator command to a plan' },
-  { method: 'GET', path: '/allocations/{allocationId}', fn: 'api-queries', roles: ['provider', 'coordinator'], summary: 'One allocation as its provider sees it: needs with goals, and what consent lets it know' },
-  { method: 'GET', path: '/allocations/{allocationId}/participant', fn: 'api-queries', roles: ['provider'], summary: 'Who the participant is and how to contact her safely: only for an accepted allocation and a consent that covers contact details; audited' },
-  { method: 'POST', path: '/allocations/{allocationId}/{command}', fn: 'api-commands', roles: ['provider', 'coordinator'], summary: 'Answer or work an allocation' },
-  { method: 'GET', path: '/providers/{providerId}/offers', fn: 'api-queries', roles: ['provider'], summary: "A provider's open offers" },
-  { method: 'GET', path: '/audit', fn: 'api-queries', roles: ['team-lead'], summary: 'The audit log: who read or wrote identity or plan detail, when and why' },
+  { method: 'PATCH', path: '/plans/{planId}/participant', fn: 'api-commands', roles: ['coordinator'], summary: "Correct the participant's contact details, address or preferred name; audited", auditsAccess: true },
+  { method: 'POST', path: '/plans/{planId}/{command}', fn: 'api-commands', roles: ['coordinator'], summary: 'Send a coordinator command to a plan', auditsAccess: true },
+  { method: 'GET', path: '/allocations/{allocationId}', fn: 'api-queries', roles: ['provider', 'coordinator'], summary: 'One allocation as its provider sees it: needs with goals, and what consent lets it know', auditsAccess: true },
+  { method: 'GET', path: '/allocations/{allocationId}/participant', fn: 'api-queries', roles: ['provider'], summary: 'Who the participant is and how to contact her safely: only for an accepted allocation and a consent that covers contact details; audited', auditsAccess: true },
+  { method: 'POST', path: '/allocations/{allocationId}/{command}', fn: 'api-commands', roles: ['provider', 'coordinator'], summary: 'Answer or work an allocation', auditsAccess: true },
+  { method: 'GET', path: '/providers/{providerId}/offers', fn: 'api-queries', roles: ['provider'], summary: "A provider's open offers", auditsAccess: true },
+  { method: 'GET', path: '/audit', fn: 'api-queries', roles: ['team-lead'], summary: 'The audit log: who read or wrote identity or plan detail, when and why', auditsAccess: true },
   { method: 'GET', path: '/escalations', fn: 'api-queries', roles: ['team-lead'], summary: 'Open escalations, most urgent first' },
   // Commissioner figures: aggregates only, small numbers suppressed.
   { method: 'GET', path: '/metrics', fn: 'api-metrics', roles: ['commissioner', 'team-lead'], summary: 'Programme figures for a period, overall and by breakdown, with definitions' },
@@ -49,7 +60,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/directory/services/{serviceId}', fn: 'api-directory', roles: 'public', summary: 'One service, as an HSDS 3 service' },
   { method: 'PATCH', path: '/directory/services/{serviceId}', fn: 'api-directory', roles: ['team-lead'], summary: "Change a service's capacity or status" },
   // Provider-facing delivery: allocations held, pull feed, webhook subscriptions and their delivery log.
-  { method: 'GET', path: '/providers/{providerId}/allocations', fn: 'api-providers', roles: ['provider'], summary: 'Allocations the provider holds' },
+  { method: 'GET', path: '/providers/{providerId}/allocations', fn: 'api-providers', roles: ['provider'], summary: 'Allocations the provider holds', auditsAccess: true },
   { method: 'GET', path: '/providers/{providerId}/feed', fn: 'api-providers', roles: ['provider'], summary: "The provider's events in order, resumable with ?after=" },
   { method: 'GET', path: '/providers/{providerId}/subscriptions', fn: 'api-providers', roles: ['team-lead', 'provider'], summary: "The provider's webhook subscription (never its secret)" },
   { method: 'POST', path: '/providers/{providerId}/subscriptions', fn: 'api-providers', roles: ['team-lead'], summary: 'Subscribe a webhook; the secret is shown once' },
