@@ -105,25 +105,43 @@ export function makeHandler(deps: QueryApiDeps) {
    * is read or given, refused ones too (with the reason), so a governance lead sees who tried.
    */
   async function participantForProvider(ctx: RouteContext) {
-    const allocationId = parseWith(AllocationId, ctx.params.allocationId, 'allocation id in the path', 'allocationId');
-    // Read consistently: a consent withdrawn, an allocation ended or a plan closed a moment ago must
-    // already refuse (an eventually consistent read may still return the plan from before).
-    const plan = await deps.plans.getPlan(planIdOfAllocation(allocationId) as string);
-    const decision = participantShareDecision(plan, allocationId, ctx.principal?.providerId);
     const routePurpose = 'contacting-the-participant';
+    const refused = (reason: string, resource: { planId?: string; allocationId?: string }, why: AccessPurpose) =>
+      auditAccess(deps.audit, ctx, `read-participant-contact-refused:${reason}`, resource, clock(), routePurpose, why);
     // A purpose that is not one of the codes is refused like any other attempt: recorded first (with
     // the route's purpose as the why, never the text sent), then answered 400 naming the header.
-    let why: AccessPurpose;
+    let why: AccessPurpose = routePurpose;
+    let purposeRefused: HttpProblem | undefined;
     try {
       why = accessPurpose(ctx, routePurpose);
     } catch (error) {
       if (!(error instanceof HttpProblem)) throw error;
-      const known = decision.allowed || decision.status !== 404;
-      await auditAccess(deps.audit, ctx, 'read-participant-contact-refused:unknown-purpose', { ...(plan && known ? { planId: plan.planId } : {}), allocationId }, clock(), routePurpose, routePurpose);
+      purposeRefused = error;
+    }
+    let allocationId: string;
+    try {
+      allocationId = parseWith(AllocationId, ctx.params.allocationId, 'allocation id in the path', 'allocationId');
+    } catch (error) {
+      if (!(error instanceof HttpProblem)) throw error;
+      // An attempt like any other, recorded first; it names no allocation, and the text sent is kept
+      // in no form: it is the caller's free text (her name or number could be typed there, or line
+      // breaks and escape codes, at any length), a prefix of it could still hold them, and a hash of
+      // a phone number is confirmed by hashing every number.
+      await refused('malformed-allocation-id', {}, why);
       throw error;
     }
+    // Read consistently: a consent withdrawn, an allocation ended or a plan closed a moment ago must
+    // already refuse (an eventually consistent read may still return the plan from before).
+    const plan = await deps.plans.getPlan(planIdOfAllocation(allocationId) as string);
+    const decision = participantShareDecision(plan, allocationId, ctx.principal?.providerId);
+    // The plan is named only when the allocation is on it (a 404 names none).
+    const planOf = (known: boolean) => (plan && known ? { planId: plan.planId } : {});
+    if (purposeRefused) {
+      await refused('unknown-purpose', { ...planOf(decision.allowed || decision.status !== 404), allocationId }, routePurpose);
+      throw purposeRefused;
+    }
     if (!decision.allowed) {
-      await auditAccess(deps.audit, ctx, `read-participant-contact-refused:${decision.reason}`, { ...(plan && decision.status !== 404 ? { planId: plan.planId } : {}), allocationId }, clock(), routePurpose, why);
+      await refused(decision.reason, { ...planOf(decision.status !== 404), allocationId }, why);
       throw problem(decision.status, decision.detail);
     }
     const held = plan as NonNullable<typeof plan>;

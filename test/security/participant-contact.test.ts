@@ -183,6 +183,40 @@ describe('a provider reads her contact details only with an accepted allocation 
     expect((await audit()).filter((r) => r.allocationId === unknown)).toEqual([expect.objectContaining({ action: 'read-participant-contact-refused:unknown-allocation' })]);
   });
 
+  it('records an attempt with a malformed id too (who, when, why, refused as malformed), keeping nothing of the text sent', async () => {
+    const held = await offeredPlan(WITH_CONTACT);
+    const token = s.provider(held.providerId);
+    const action = 'read-participant-contact-refused:malformed-allocation-id';
+    // A moment of its own, so these attempts are told from other tests' by their time.
+    await s.advance(1000);
+    // What a careless or hostile caller might put there: her name and number, and a forged log line.
+    const typed = encodeURIComponent(`${SECRET_PARTICIPANT.givenName} ${SECRET_CONTACT.phone}\n{"action":"read-audit","who":"nobody"}`);
+    const attempts = [
+      { allocationId: 'al_nope', headers: { 'x-purpose': 'support-planning' }, why: 'support-planning' },
+      { allocationId: typed, headers: undefined, why: 'contacting-the-participant' },
+      // Both wrong: the id is the refusal named, and the route's own purpose the why.
+      { allocationId: 'al_nope', headers: { 'x-purpose': 'not-a-code' }, why: 'contacting-the-participant' },
+    ];
+    for (const attempt of attempts) {
+      const res = await read(attempt, token, attempt.headers);
+      expect(res.status, res.text).toBe(400);
+      expect(res.json.errors).toEqual([{ path: 'allocationId', message: 'must be an allocation id like al_…_1' }]);
+    }
+    const records = (await audit()).filter((r) => r.action === action && r.at === s.now());
+    // (All at the same simulated time: their order is the log's own.)
+    expect(records).toHaveLength(attempts.length);
+    expect(records).toEqual(expect.arrayContaining(attempts.map((a) => ({ auditId: expect.any(String), who: subOf(token), role: 'provider', providerId: held.providerId, action, why: a.why, at: s.now() }))));
+    const text = JSON.stringify(records);
+    for (const kept of ['al_nope', 'read-audit', 'nobody', SECRET_PARTICIPANT.givenName, ...CONTACT_SECRETS]) expect(text).not.toContain(kept);
+    // No audit record, no answer: when it cannot be written, the refusal is not given either.
+    faults.set(putsAuditRecord);
+    try {
+      expect((await read({ allocationId: 'al_nope' }, token)).status).toBeGreaterThanOrEqual(500);
+    } finally {
+      faults.clear();
+    }
+  });
+
   it('refuses when her consent does not list contact details', async () => {
     const needsOnly = await offeredPlan(['needs', 'risks', 'adjustments']);
     expectRefused(await read(needsOnly, s.provider(needsOnly.providerId)), 403, 'consent without contact details');
