@@ -13,7 +13,6 @@ export interface Principal {
   providerId?: string;
 }
 
-export { GROUP_OF_ROLE };
 const ROLE_OF_GROUP = new Map(Object.entries(GROUP_OF_ROLE).map(([role, group]) => [group, role as Role]));
 
 /** API Gateway passes `cognito:groups` as "[a b]" or "a,b"; a local token may carry an array. */

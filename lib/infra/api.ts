@@ -8,8 +8,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { GROUP_OF_ROLE } from '../api/auth.ts';
-import { ROLES, ROUTES, type ApiFunctionName } from '../api/routes.ts';
+import { GROUP_OF_ROLE, ROLES, ROUTES, type ApiFunctionName } from '../api/routes.ts';
 import { acknowledge } from './nag.ts';
 import type { StageConfig } from './stage-config.ts';
 

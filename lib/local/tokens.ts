@@ -1,7 +1,6 @@
 import { localSecret } from './secrets.ts';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
-import { GROUP_OF_ROLE } from '../api/auth.ts';
-import type { Role } from '../api/routes.ts';
+import { GROUP_OF_ROLE, type Role } from '../api/routes.ts';
 
 /**
  * Tokens for the embedded stack, shaped like Cognito's (sub, name, cognito:groups,

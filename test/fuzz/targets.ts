@@ -6,8 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { GROUP_OF_ROLE } from '../../lib/api/auth.ts';
-import type { Role } from '../../lib/api/routes.ts';
+import { GROUP_OF_ROLE, type Role } from '../../lib/api/routes.ts';
 import type { EmbeddedStack } from '../../lib/local/embedded-stack.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../lib/local/tokens.ts';
 import { hsdsId } from '../../lib/directory/hsds.ts';

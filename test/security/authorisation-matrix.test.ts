@@ -9,9 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
-import { GROUP_OF_ROLE } from '../../lib/api/auth.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../lib/local/tokens.ts';
-import { ROUTES, type Role, type Route } from '../../lib/api/routes.ts';
+import { GROUP_OF_ROLE, ROUTES, type Role, type Route } from '../../lib/api/routes.ts';
 import { LIFECYCLE, type CommandName } from '../../lib/domain/lifecycle.ts';
 import { BAD_TOKENS, badToken, referralBody, SECRET_PARTICIPANT, startSecurityStack, type BadToken, type SecurityStack } from './support.ts';
 import type { CallResult } from '../support/http.ts';

@@ -6,8 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { SignJWT, base64url } from 'jose';
 import { startEmbeddedStack, type EmbeddedOptions, type EmbeddedStack } from '../../lib/local/embedded-stack.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../lib/local/tokens.ts';
-import { GROUP_OF_ROLE } from '../../lib/api/auth.ts';
-import type { Role } from '../../lib/api/routes.ts';
+import { GROUP_OF_ROLE, type Role } from '../../lib/api/routes.ts';
 import type { Participant } from '../../lib/domain/schemas.ts';
 import { makeCall, scanTable, type Call, type CallOptions, type CallResult } from '../support/http.ts';
 
