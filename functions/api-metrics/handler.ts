@@ -9,6 +9,7 @@ import { FIGURES_INCOMPLETE_HEADER, type MetricsIncomplete } from '../../lib/dom
 import { FactStore } from '../../lib/metrics/fact-store.ts';
 import { StoredFactsSource, type MetricsSource } from '../../lib/metrics/index.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
+import { logger } from '../../lib/runtime/observability.ts';
 
 export interface MetricsApiDeps {
   source: MetricsSource;
@@ -85,6 +86,8 @@ export const handler = (...args: Parameters<ReturnType<typeof makeHandler>>) => 
       new FactStore(deps.plans.client, deps.plans.tableName),
       deps.baseDirectory.organizations.map((o) => o.id),
       env.METRICS_MAX_AGE_SECONDS * 1000,
+      Date.now,
+      (message, details) => logger().warn(message, details),
     );
     built = makeHandler({
       source,

@@ -94,26 +94,34 @@ export class FactStore {
   /**
    * Hand every stored plan's facts of the current schema to `take`, one shard after another in pages
    * of `pageSize` items, so only one modest page is in memory at a time (the caller keeps the facts
-   * compactly, see FactTable). `stale` counts items of another schema.
+   * compactly, see FactTable). `stale` counts items of another schema; `unreadable` names the plans
+   * whose facts are not a JSON object (damaged: only a hand edit or a bug writes that), which are left
+   * out like stale ones instead of failing the whole read.
    */
-  async loadEach(take: (planId: string, facts: PlanFacts) => void, pageSize = 250): Promise<{ loaded: number; stale: number }> {
+  async loadEach(take: (planId: string, facts: PlanFacts) => void, pageSize = 250): Promise<{ loaded: number; stale: number; unreadable: string[] }> {
     let loaded = 0;
     let stale = 0;
+    const unreadable: string[] = [];
     for (const shard of ALL_SHARDS) {
       let start: Record<string, unknown> | undefined;
       do {
         const out = await this.factsPage(shard, 'sk, #schema, facts', pageSize, start);
         for (const item of out.Items ?? []) {
-          if (item.schema !== this.schema) stale += 1;
-          else {
-            take(String(item.sk).slice('PLAN#'.length), JSON.parse(String(item.facts)) as PlanFacts);
-            loaded += 1;
+          const planId = String(item.sk).slice('PLAN#'.length);
+          if (item.schema !== this.schema) {
+            stale += 1;
+            continue;
           }
+          const facts = parsedFacts(item.facts);
+          if (facts) {
+            take(planId, facts);
+            loaded += 1;
+          } else unreadable.push(planId);
         }
         start = out.LastEvaluatedKey;
       } while (start);
     }
-    return { loaded, stale };
+    return { loaded, stale, unreadable };
   }
 
   /**
@@ -255,5 +263,16 @@ export class FactStore {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...metricsKeys.marker(), type: 'metrics-marker', schema: this.schema, builtAt } })).catch((error: unknown) => {
       throw storageError(error);
     });
+  }
+}
+
+/** A fact item's `facts` as stored (JSON of an object), or undefined when it is not that. */
+function parsedFacts(stored: unknown): PlanFacts | undefined {
+  if (typeof stored !== 'string') return undefined;
+  try {
+    const value: unknown = JSON.parse(stored);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as PlanFacts) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -99,9 +99,9 @@ export class MetricsIndex implements MetricsSource {
     }
     const refused = snapshotRefused === undefined ? {} : { snapshotRefused };
     if (marker.complete) {
-      const { loaded, stale } = await this.store.loadEach((planId, f) => this.apply(planId, f));
-      if (stale === 0) return { loaded, from: 'fact-items', ...refused };
-      // Facts of another schema: every plan's are worked out again below.
+      const { loaded, stale, unreadable } = await this.store.loadEach((planId, f) => this.apply(planId, f));
+      if (stale === 0 && unreadable.length === 0) return { loaded, from: 'fact-items', ...refused };
+      // Facts of another schema, or damaged ones: every plan's are worked out again below, and written.
       this.facts.clear();
       this.generation += 1;
     }
@@ -193,11 +193,15 @@ export class StoredFactsSource implements MetricsSource {
   private reading: Promise<StoredFacts> | undefined;
   private reads = 0;
 
-  constructor(store: FactStore, providers: readonly string[], maxAgeMs = 30_000, now: () => number = Date.now) {
+  private readonly warn: (message: string, details: Record<string, unknown>) => void;
+
+  /** `warn`: where the plans with damaged facts are named for the service's operators (the Lambda's log). */
+  constructor(store: FactStore, providers: readonly string[], maxAgeMs = 30_000, now: () => number = Date.now, warn: (message: string, details: Record<string, unknown>) => void = () => {}) {
     this.store = store;
     this.providers = providers;
     this.maxAgeMs = maxAgeMs;
     this.now = now;
+    this.warn = warn;
   }
 
   async snapshot(): Promise<{ facts: FactTable; providers: readonly string[]; generation: number; incomplete?: MetricsIncomplete }> {
@@ -215,15 +219,14 @@ export class StoredFactsSource implements MetricsSource {
     const facts = new FactTable();
     // The marker first: facts a rebuild finishes writing meanwhile are then read, and at worst called incomplete.
     const complete = await this.store.isComplete();
-    const { stale } = await this.store.loadEach((planId, f) => facts.update(planId, f));
-    if (complete && stale === 0) return { facts };
-    return {
-      facts,
-      incomplete: {
-        reason: 'The way plan facts are worked out changed with a recent deploy, and the facts of some plans have not been rebuilt yet: those plans are left out of these figures until the sweeper has rebuilt them.',
-        staleFacts: stale,
-      },
-    };
+    const { stale, unreadable } = await this.store.loadEach((planId, f) => facts.update(planId, f));
+    if (unreadable.length > 0) this.warn('metrics: stored facts that cannot be read are left out of the figures', { plans: unreadable.length, planIds: unreadable.slice(0, 50) });
+    if (complete && stale === 0 && unreadable.length === 0) return { facts };
+    const reasons = [
+      ...(!complete || stale > 0 ? ['The way plan facts are worked out changed with a recent deploy, and the facts of some plans have not been rebuilt yet: those plans are left out of these figures until the sweeper has rebuilt them.'] : []),
+      ...(unreadable.length > 0 ? [`The stored facts of ${unreadable.length === 1 ? 'one plan' : `${unreadable.length} plans`} could not be read, so ${unreadable.length === 1 ? 'it is' : 'they are'} left out of these figures; the service's log names ${unreadable.length === 1 ? 'it' : 'them'} for its operators.`] : []),
+    ];
+    return { facts, incomplete: { reason: reasons.join(' '), staleFacts: stale + unreadable.length } };
   }
 }
 

@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { makeHandler as makeMetricsApi } from '../../functions/api-metrics/handler.ts';
 import type { ApiFunctionName } from '../../lib/api/routes.ts';
 import { addMonths, londonDate } from '../../lib/domain/calendar.ts';
@@ -830,6 +830,25 @@ describe('the metrics projection across restarts', () => {
     expect((await running.metrics.start()).from).toBe('snapshot');
     expect(await figures(running)).toEqual({ ...before, asOf: expect.any(String) });
   });
+
+  it('a damaged fact item does not stop the start: every plan\'s facts are worked out again, and the item written afresh', async () => {
+    running ??= await start();
+    const before = await figures(running);
+    const { client, tableName } = running.plans;
+    const scanned = await client.send(new ScanCommand({ TableName: tableName, FilterExpression: '#type = :facts', ExpressionAttributeNames: { '#type': 'type' }, ExpressionAttributeValues: { ':facts': 'metrics-facts' }, ConsistentRead: true }));
+    const damaged = scanned.Items?.[0] as Record<string, unknown>;
+    expect(damaged).toMatchObject({ schema: FACTS_SCHEMA_VERSION });
+    // A hand edit (or a bug) leaves one fact item unreadable; then a start without the snapshot file
+    // (as after a crash) reads the fact items.
+    await client.send(new PutCommand({ TableName: tableName, Item: { ...damaged, facts: '{"plan' } }));
+    await running.stop();
+    await rm(join(dataDir, 'metrics-facts.snapshot'));
+    running = await start();
+    expect((await running.metrics.start()).from).toBe('plans');
+    expect(await figures(running)).toEqual({ ...before, asOf: expect.any(String) });
+    const rewritten = (await running.plans.client.send(new GetCommand({ TableName: tableName, Key: { pk: damaged.pk, sk: damaged.sk }, ConsistentRead: true }))).Item;
+    expect(JSON.parse(String(rewritten?.facts))).toMatchObject({ version: expect.any(Number) });
+  });
 });
 
 describe('GET /metrics.csv while the figures leave plans out', () => {
@@ -842,13 +861,14 @@ describe('GET /metrics.csv while the figures leave plans out', () => {
   let aws: Awaited<ReturnType<typeof startGateway>>;
   let awsCall: Call;
   const planIds: string[] = [];
+  const warnings: { message: string; details: Record<string, unknown> }[] = [];
   const query = '?groupBy=localAuthority,month';
 
   beforeAll(async () => {
     t = await startTestStack({ metrics: { suppressionThreshold: 1 }, webDistDir: false });
     let reads = 0;
     // Every answer reads the facts afresh (a Lambda container rereads them once they are maxAgeMs old).
-    const source = new StoredFactsSource(new FactStore(t.stack.plans.client, t.stack.plans.tableName), t.stack.directory.organizations.map((o) => o.id), 0, () => (reads += 1));
+    const source = new StoredFactsSource(new FactStore(t.stack.plans.client, t.stack.plans.tableName), t.stack.directory.organizations.map((o) => o.id), 0, () => (reads += 1), (message, details) => warnings.push({ message, details }));
     const functions = { 'api-metrics': makeMetricsApi({ source, clock: t.clock, config: { suppressionThreshold: 1 } }) as unknown as ApiFunction } as Record<ApiFunctionName, ApiFunction>;
     aws = await startGateway({ port: 0, host: '127.0.0.1', functions, tokens: t.stack.tokens });
     awsCall = makeCall(`http://127.0.0.1:${aws.port}`);
@@ -908,5 +928,24 @@ describe('GET /metrics.csv while the figures leave plans out', () => {
     expect(again.text).toBe(completeCsv.text);
     expect(fileName(again)).toBe(`wraparound-metrics-${from}-to-${to}.csv`);
     expect(again.headers.get('figures-incomplete')).toBeNull();
+  });
+
+  it('leaves out a plan whose stored facts cannot be read, says so, and names the plan in the log (not a 500)', async () => {
+    const { client, tableName } = t.stack.plans;
+    const key = metricsKeys.facts(planIds[1] as string);
+    const stored = (await client.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item as Record<string, unknown>;
+    await client.send(new PutCommand({ TableName: tableName, Item: { ...stored, facts: '{"version":' } }));
+    try {
+      const res = await awsCall('GET', `/metrics${query}`, { token: t.commissioner });
+      expect(res.status, res.text).toBe(200);
+      expect(res.json.overall.referrals).toBe(2);
+      expect(res.json.incomplete).toEqual({ reason: expect.stringContaining('The stored facts of one plan could not be read'), staleFacts: 1 });
+      expect(res.json.incomplete.reason).not.toContain('deploy');
+      expect(warnings.at(-1)).toEqual({ message: expect.stringContaining('cannot be read'), details: { plans: 1, planIds: [planIds[1]] } });
+      const csv = await awsCall('GET', `/metrics.csv${query}`, { token: t.commissioner });
+      expect(csv.headers.get('figures-incomplete')).toBe('1');
+    } finally {
+      await client.send(new PutCommand({ TableName: tableName, Item: stored }));
+    }
   });
 });

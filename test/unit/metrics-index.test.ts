@@ -25,7 +25,7 @@ class FakeStore {
   async loadEach(take: (planId: string, facts: PlanFacts) => void) {
     this.loads += 1;
     for (const [planId, facts] of this.stored) take(planId, facts);
-    return { loaded: this.stored.size, stale: this.stale };
+    return { loaded: this.stored.size, stale: this.stale, unreadable: [] };
   }
   async put(planId: string, facts: PlanFacts) {
     this.puts.push(`${planId}@${facts.version}`);

@@ -28,7 +28,7 @@ class FakeStore {
   async loadEach(take: (planId: string, facts: PlanFacts) => void) {
     this.loads += 1;
     for (const [planId, facts] of this.stored) take(planId, facts);
-    return { loaded: this.stored.size, stale: 0 };
+    return { loaded: this.stored.size, stale: 0, unreadable: [] };
   }
   async put(planId: string, facts: PlanFacts) {
     this.stored.set(planId, facts);

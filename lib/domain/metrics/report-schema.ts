@@ -11,10 +11,10 @@ const Definition = z.object({ label: z.string(), kind: z.enum(['count', 'rate', 
 export const MetricsIncompleteSchema = z
   .object({
     reason: z.string().describe('Why some plans are left out, in words'),
-    staleFacts: z.number().int().min(0).describe('Plans whose stored facts are of an older schema and so were left out (plans with no stored facts yet are not counted)'),
+    staleFacts: z.number().int().min(0).describe('Plans left out because their stored facts are of an older schema or could not be read (plans with no stored facts yet are not counted)'),
   })
   .describe(
-    'Present only while the figures leave some plans out: after a deploy that changed how the facts are worked out, until the sweeper has rebuilt every plan\'s facts (see docs/deploy.md). Absent: every plan is counted.',
+    'Present only while the figures leave some plans out: after a deploy that changed how the facts are worked out, until the sweeper has rebuilt every plan\'s facts, or while some stored facts cannot be read (see docs/deploy.md). Absent: every plan is counted.',
   );
 export type MetricsIncomplete = z.infer<typeof MetricsIncompleteSchema>;
 
