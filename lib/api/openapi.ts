@@ -27,7 +27,7 @@ import {
 } from '../domain/schemas.ts';
 import { routeKey, ROUTES, type Route } from './routes.ts';
 import { DirectoryListQuery, DirectoryServiceIdParam, HsdsService, HsdsServicePage, ServiceAvailabilityChange } from '../directory/hsds.ts';
-import { METRICS_CSV_DESCRIPTION, MetricsReportSchema } from '../domain/metrics/report-schema.ts';
+import { FIGURES_INCOMPLETE_HEADER, METRICS_CSV_DESCRIPTION, MetricsReportSchema } from '../domain/metrics/report-schema.ts';
 import { MetricsQueryParams } from '../domain/metrics/query.ts';
 import { AllocationListQuery, DELIVERY_STATUSES, DeliveryId, DeliveryListQuery, FeedQuery, SubscribeRequest, SubscriptionId } from '../adapters/dynamodb/webhook-store.ts';
 
@@ -344,7 +344,7 @@ const ProviderParticipantView = z
       "Who she is and how to contact her safely, for the provider holding an accepted allocation while her consent shares contact details with providers. Never her date of birth; her address only when she asked for letters. Every read is audited, refused ones too.",
   });
 
-const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; description: string; mediaType?: string }> = {
+const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; description: string; mediaType?: string; headers?: z.ZodObject }> = {
   'GET /health': { status: 200, schema: Health, description: 'The API is up' },
   'GET /openapi.json': { status: 200, schema: z.record(z.string(), z.unknown()), description: 'This document' },
   'POST /plans': { status: 201, schema: PlanView, description: 'The new plan, in stage referred' },
@@ -363,7 +363,16 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
     description: "Her name and contact details. 403 when the allocation is another provider's, not (or no longer) accepted, the plan is not open, or her consent does not cover contact details or was withdrawn",
   },
   'GET /metrics': { status: 200, schema: MetricsReportSchema, description: 'The figures overall and for each breakdown asked for, with the definition of each; small numbers read "suppressed"' },
-  'GET /metrics.csv': { status: 200, schema: z.string().describe(METRICS_CSV_DESCRIPTION), description: 'The same figures as CSV', mediaType: 'text/csv' },
+  'GET /metrics.csv': {
+    status: 200,
+    schema: z.string().describe(METRICS_CSV_DESCRIPTION),
+    description: 'The same figures as CSV',
+    mediaType: 'text/csv',
+    headers: z.object({
+      'Content-Disposition': z.string().describe('attachment, with a file name naming the period (ending -incomplete.csv while the figures leave plans out)'),
+      [FIGURES_INCOMPLETE_HEADER]: z.string().optional().describe('Present only while the figures leave plans out: how many (incomplete.staleFacts of GET /metrics)'),
+    }),
+  },
   'GET /directory/services': { status: 200, schema: HsdsServicePage, description: 'A page of HSDS 3 services, in directory order' },
   'GET /directory/services/{serviceId}': { status: 200, schema: HsdsService, description: 'The HSDS 3 service, fully nested, with its live capacity' },
   'PATCH /directory/services/{serviceId}': { status: 200, schema: HsdsService, description: 'The service as it now is, with the places in use; the next allocation uses the change' },
@@ -482,7 +491,7 @@ function routeOperation(route: Route): OperationSpec {
   const problems: ProblemStatus[] = DIRECTORY_PROBLEMS[key] ?? PROVIDER_PROBLEMS[key] ?? IDENTITY_PROBLEMS[key] ?? (isPublic ? [] : isPost ? [400, 401, 403, 409, 413, 415, 422] : route.path.includes('{planId}') ? [400, 401, 403, 404] : [400, 401, 403]);
   const headers = isPost
     ? z.object({ ...(key === 'POST /plans' ? { Location: z.string().describe('Where the created plan lives') } : {}), 'Idempotent-Replayed': replayedHeader })
-    : undefined;
+    : response.headers;
   const parameters = headerParameters(key, isPost);
   const operation: ZodOpenApiOperationObject = {
     operationId: OPERATION_IDS[key] ?? camel(`${route.method.toLowerCase()}-${route.path.replace(/[{}]/g, '').split('/').filter(Boolean).join('-')}`),

@@ -9,6 +9,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { GROUP_OF_ROLE, ROLES, ROUTES, type ApiFunctionName } from '../api/routes.ts';
+import { FIGURES_INCOMPLETE_HEADER } from '../domain/metrics/report-schema.ts';
 import { acknowledge } from './nag.ts';
 import type { StageConfig } from './stage-config.ts';
 
@@ -148,8 +149,10 @@ export class Api extends Construct {
       corsPreflight: {
         allowOrigins: [props.webOrigin, ...config.extraCorsOrigins],
         allowMethods: [...new Set(ROUTES.map((r) => r.method)), 'OPTIONS' as const].map((m) => apigw.CorsHttpMethod[m]),
-        allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
-        exposeHeaders: ['location', 'idempotent-replayed'],
+        // Every request header the OpenAPI document declares may be sent, and every response header it
+        // declares read (test/infra/stack.test.ts checks the two against it).
+        allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-purpose'],
+        exposeHeaders: ['location', 'idempotent-replayed', 'content-disposition', FIGURES_INCOMPLETE_HEADER],
         maxAge: Duration.hours(1),
       },
     });

@@ -7,6 +7,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_DEFINITION } from '../../lib/adapters/dynamodb/table-definition.ts';
 import { EventBridgePublisher } from '../../lib/adapters/events/eventbridge-publisher.ts';
+import { openApiDocument } from '../../lib/api/openapi.ts';
 import { GROUP_OF_ROLE, ROLES, ROUTES } from '../../lib/api/routes.ts';
 import { ENV_NAMES } from '../../lib/config.ts';
 import { seedDirectory } from '../../lib/directory/load.ts';
@@ -1158,6 +1159,25 @@ describe('Wraparound stack', () => {
       }
       expect(prod.config.extraCorsOrigins).toEqual([]);
       expect(() => stageConfig('dev').extraCorsOrigins.forEach((o) => expect(new URL(o).origin).toBe(o))).not.toThrow();
+    });
+
+    it('lets a browser send every request header the API documents and read every response header it documents', () => {
+      // From the OpenAPI document: the header parameters of every operation, and the headers of every answer.
+      const sent = new Set<string>(['authorization', 'content-type']);
+      const answered = new Set<string>();
+      for (const operations of Object.values(openApiDocument().paths ?? {})) {
+        for (const operation of Object.values(operations as Record<string, { parameters?: { in?: string; name?: string }[]; responses?: Record<string, { headers?: Record<string, unknown> }> }>)) {
+          for (const p of operation.parameters ?? []) if (p.in === 'header' && p.name) sent.add(p.name.toLowerCase());
+          for (const r of Object.values(operation.responses ?? {})) for (const h of Object.keys(r.headers ?? {})) answered.add(h.toLowerCase());
+        }
+      }
+      expect(sent).toEqual(new Set(['authorization', 'content-type', 'idempotency-key', 'x-purpose']));
+      expect([...answered]).toEqual(expect.arrayContaining(['location', 'idempotent-replayed', 'content-disposition', 'figures-incomplete']));
+      for (const s of [dev, prod]) {
+        const cors = only(s, 'AWS::ApiGatewayV2::Api').Properties.CorsConfiguration as { AllowHeaders: string[]; ExposeHeaders: string[] };
+        expect(new Set(cors.AllowHeaders)).toEqual(sent);
+        expect(new Set(cors.ExposeHeaders)).toEqual(answered);
+      }
     });
   });
 
