@@ -75,15 +75,23 @@ export async function deliverOutbox(deps: PublishDeps, plan: Plan, options: Deli
     const data = event.data as Record<string, unknown>;
     const status = STATUS_OF[event.type];
     if (!event.providerId || !status || typeof data.allocationId !== 'string') continue;
+    // The view is replaced whole, and the events that close an allocation carry little more than its id:
+    // what they leave out (service, needs, lead) is the plan's. A consent withdrawal is sent for every
+    // allocation the provider ever had, so its status is the allocation's own (an accepted one ended, a
+    // declined one stays declined), not "withdrawn" for all.
+    const allocation = plan.allocations.find((a) => a.allocationId === data.allocationId && a.providerId === event.providerId);
+    const serviceId = typeof data.serviceId === 'string' ? data.serviceId : allocation?.serviceId;
+    const needs = data.needs ?? allocation?.needs.map((domain) => ({ domain }));
+    const lead = typeof data.lead === 'boolean' ? data.lead : allocation?.lead;
     views.set(`${event.providerId} ${data.allocationId}`, {
       providerId: event.providerId,
       allocationId: data.allocationId,
       planRef: event.planId,
-      status,
-      ...(typeof data.serviceId === 'string' ? { serviceId: data.serviceId } : {}),
-      ...(data.needs ? { needs: data.needs } : {}),
+      status: event.type === 'plan.consent-withdrawn.v1' && allocation ? allocation.status : status,
+      ...(serviceId ? { serviceId } : {}),
+      ...(needs ? { needs } : {}),
       ...(typeof data.respondBy === 'string' ? { respondBy: data.respondBy } : {}),
-      ...(typeof data.lead === 'boolean' ? { lead: data.lead } : {}),
+      ...(lead !== undefined ? { lead } : {}),
       sequence: event.sequence,
       updatedAt: event.time,
     });
