@@ -156,4 +156,48 @@ describe('coordinator', () => {
     await screenshot(page, 'plan-review-desktop');
     expect(errors).toEqual([]);
   });
+
+  it("keeps another coordinator's correction of her contact details: only what changed is sent, and not over a newer change", async () => {
+    const coordinator = h.token('coordinator');
+    const referred = await h.call('POST', '/plans', coordinator, {
+      participant: { givenName: 'Dee', familyName: `Twotabs${process.pid}`, dateOfBirth: '1988-03-04', contact: { phone: '07700 900111', preferredMethod: 'text-message' } },
+      referral: { source: 'custody-diversion', localAuthority: 'sandwell', urgency: 'routine' },
+    });
+    expect(referred.status, referred.text).toBe(201);
+    const planId = referred.json.planId as string;
+    // Three tabs on her plan, all read before anyone saves.
+    const tabs = [];
+    for (let i = 0; i < 3; i += 1) {
+      const { page, errors } = await h.page();
+      await signIn(h, page, 'Demo coordinator', `/plan/${planId}`);
+      const form = page.getByRole('form', { name: 'Change her contact details' });
+      await page.getByRole('region', { name: 'Contact details' }).getByText('Change her contact details').click();
+      await form.getByLabel('Phone (optional)').waitFor();
+      tabs.push({ page, errors, form });
+    }
+    const [first, second, third] = tabs as [(typeof tabs)[number], (typeof tabs)[number], (typeof tabs)[number]];
+    const held = async () => (await h.call('GET', `/plans/${planId}`, coordinator)).json.participant;
+
+    // The first adds a safety note.
+    await first.form.getByLabel('Anything else about contacting her safely (optional)').fill('Her partner reads her texts after 6pm');
+    await first.form.getByRole('button', { name: 'Save the contact details' }).click();
+    await first.page.getByText('Contact details saved.').waitFor();
+
+    // The second, still showing her details without the note, changes the phone: refused, nothing lost.
+    await second.form.getByLabel('Phone (optional)').fill('0121 496 0000');
+    await second.form.getByRole('button', { name: 'Save the contact details' }).click();
+    await expect.poll(() => second.page.getByRole('alert').first().textContent()).toContain('Her contact details changed since this page read them');
+    expect((await held()).contact).toEqual({ phone: '07700 900111', preferredMethod: 'text-message', safetyNote: 'Her partner reads her texts after 6pm' });
+
+    // The third changes only her address: saved, and the note stays.
+    await third.form.getByLabel('Address line 1').fill('2 New Road');
+    await third.form.getByLabel('Postcode (optional)').fill('B70 1AA');
+    await third.form.getByRole('button', { name: 'Save the contact details' }).click();
+    await third.page.getByText('Contact details saved.').waitFor();
+    const after = await held();
+    expect(after.address).toEqual({ lines: ['2 New Road'], postcode: 'B70 1AA' });
+    expect(after.contact.safetyNote).toBe('Her partner reads her texts after 6pm');
+    await expect.poll(() => third.page.getByRole('region', { name: 'Contact details' }).textContent()).toContain('Her partner reads her texts after 6pm');
+    for (const tab of tabs) expect(tab.errors).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import { useState } from 'react';
-import { api } from '../api.ts';
+import { api, ApiError } from '../api.ts';
 import { Form, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
-import type { Address, ContactDetails, Participant } from '../types.ts';
+import type { Address, ContactDetails, Participant, Plan } from '../types.ts';
 import { Facts } from '../ui.tsx';
 import { CONTACT_METHODS, SAFETY_QUESTIONS } from './identity-words.ts';
 
@@ -22,14 +22,14 @@ const YES_NO = [
 
 const answer = (v: boolean | undefined) => (v === undefined ? '' : v ? 'yes' : 'no');
 
-/**
- * The form's state for contact details and address (from what is held, when correcting), the parts
- * of a referral it makes (absent when empty), and the correction (null removes what was held).
- */
-export function useContactFields(initial?: Participant) {
+type ContactText = ReturnType<typeof formValues>['text'];
+type SafetyAnswers = Record<SafetyKey, string>;
+
+/** The form's values for what is held (empty when nothing is). */
+function formValues(initial?: Participant) {
   const c = initial?.contact ?? {};
   const a = initial?.address;
-  const [text, setText] = useState({
+  const text = {
     preferredName: initial?.preferredName ?? '',
     phone: c.phone ?? '',
     email: c.email ?? '',
@@ -41,14 +41,18 @@ export function useContactFields(initial?: Participant) {
     line2: a?.lines.slice(1).join(', ') ?? '',
     town: a?.town ?? '',
     postcode: a?.postcode ?? '',
-  });
-  const [safety, setSafety] = useState<Record<SafetyKey, string>>({
+  };
+  const safety: SafetyAnswers = {
     safeToLeaveVoicemail: answer(c.safeToLeaveVoicemail),
     safeToText: answer(c.safeToText),
     safeToSendPost: answer(c.safeToSendPost),
     safeToSayServiceName: answer(c.safeToSayServiceName),
-  });
-  const set = (key: keyof typeof text) => (value: string) => setText((t) => ({ ...t, [key]: value }));
+  };
+  return { text, safety };
+}
+
+/** The parts of a referral the values make (absent when empty), and the correction (null removes what was held). */
+function partsOf(text: ContactText, safety: SafetyAnswers) {
   const trimmed = (v: string) => (v.trim() ? v : undefined);
   const contact: Record<string, unknown> = {
     ...(trimmed(text.phone) ? { phone: text.phone } : {}),
@@ -71,7 +75,29 @@ export function useContactFields(initial?: Participant) {
     contact: Object.keys(contact).length > 0 ? contact : null,
     address: hasAddress ? address : null,
   };
-  return { text, set, safety, setSafety, body, correction };
+  return { body, correction };
+}
+
+type Correction = ReturnType<typeof partsOf>['correction'];
+const PARTS = ['preferredName', 'contact', 'address'] as const;
+const PART_WORDS: Record<(typeof PARTS)[number], string> = { preferredName: 'preferred name', contact: 'contact details', address: 'address' };
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** What is held, as the correction form would send it unchanged. */
+const heldCorrection = (participant: Participant | undefined): Correction => {
+  const { text, safety } = formValues(participant);
+  return partsOf(text, safety).correction;
+};
+
+/**
+ * The form's state for contact details and address (from what is held, when correcting), the parts
+ * of a referral it makes (absent when empty), and the correction (null removes what was held).
+ */
+export function useContactFields(initial?: Participant) {
+  const [text, setText] = useState(() => formValues(initial).text);
+  const [safety, setSafety] = useState(() => formValues(initial).safety);
+  const set = (key: keyof ContactText) => (value: string) => setText((t) => ({ ...t, [key]: value }));
+  return { text, set, safety, setSafety, ...partsOf(text, safety) };
 }
 
 /** An error about the address lines as a whole belongs to the first line. */
@@ -138,24 +164,33 @@ export function ContactFacts({ contact, address, preferredName }: { contact?: Co
 /**
  * A coordinator's correction of her contact details, address and preferred name
  * (PATCH /plans/{id}/participant, audited). Name and date of birth are not changed here.
+ *
+ * Only the parts she changed are sent (the API keeps what a correction leaves out), and each of them
+ * only if it is still as this page read it: another coordinator may have corrected her record since
+ * (another tab, another desk), and sending this page's older copy would silently undo that, a safety
+ * note included. The check reads her record just before the write; a correction landing between the
+ * two is still possible, but no longer one made minutes ago in another tab.
  */
 export function ContactCorrectionForm({ planId, participant, onDone }: { planId: string; participant: Participant; onDone: (participant: Participant) => void }) {
   const fields = useContactFields(participant);
   const submit = useSubmit();
+  const path = `/plans/${encodeURIComponent(planId)}`;
+  const save = async () => {
+    const before = heldCorrection(participant);
+    const changed = PARTS.filter((part) => !same(fields.correction[part], before[part]));
+    if (changed.length === 0) throw new ApiError(400, 'Nothing to save', 'Nothing was changed: her contact details, address and preferred name are as held.');
+    const now = heldCorrection((await api<Plan>('GET', path)).participant);
+    const moved = changed.filter((part) => !same(now[part], before[part]));
+    if (moved.length > 0) {
+      const what = moved.map((part) => PART_WORDS[part]).join(' and ');
+      throw new ApiError(409, 'Changed by someone else', `Her ${what} changed since this page read them (someone else corrected them): nothing was saved. Refresh the plan to see them as held now, then make your change again.`);
+    }
+    return api<{ participant: Participant }>('PATCH', `${path}/participant`, { body: Object.fromEntries(changed.map((part) => [part, fields.correction[part]])) });
+  };
   return (
     <details className="disclosure">
       <summary>Change her contact details</summary>
-      <Form
-        label="Change her contact details"
-        idPrefix="correct-"
-        error={submit.error}
-        mapPath={mapAddressPath('')}
-        onSubmit={() =>
-          void submit
-            .run(() => api<{ participant: Participant }>('PATCH', `/plans/${encodeURIComponent(planId)}/participant`, { body: fields.correction }))
-            .then((r) => r && onDone(r.participant))
-        }
-      >
+      <Form label="Change her contact details" idPrefix="correct-" error={submit.error} mapPath={mapAddressPath('')} onSubmit={() => void submit.run(save).then((r) => r && onDone(r.participant))}>
         <ContactFields fields={fields} prefix="" />
         <SubmitButton busy={submit.busy}>Save the contact details</SubmitButton>
       </Form>
