@@ -387,6 +387,19 @@ describe('resolveMetricsQuery', () => {
     expect(resolveMetricsQuery({ from: '2024-01-01', to: '2026-12-31' }, '2026-11-28', config).ok).toBe(true);
   });
 
+  it('answers a period reaching past today up to today, and refuses one that starts after today', () => {
+    // A financial year asked for in its eighth month: the year to date, and the answer's period says so.
+    expect(resolveMetricsQuery({ from: '2026-04-01', to: '2027-03-31' }, '2026-11-28', config)).toEqual({ ok: true, query: { from: '2026-04-01', to: '2026-11-28', groupBy: [] } });
+    // A year ending in the future, from its default start: still the days so far.
+    expect(resolveMetricsQuery({ to: '2027-03-31' }, '2026-11-28', config)).toEqual({ ok: true, query: { from: '2026-04-01', to: '2026-11-28', groupBy: [] } });
+    expect(resolveMetricsQuery({ from: '2026-11-28', to: '2026-11-28' }, '2026-11-28', config)).toEqual({ ok: true, query: { from: '2026-11-28', to: '2026-11-28', groupBy: [] } });
+    // Nothing has happened yet in a period that starts tomorrow: no figures (not a row of zeros and today's active plans).
+    expect(resolveMetricsQuery({ from: '2026-11-29', to: '2026-12-31' }, '2026-11-28', config)).toEqual({
+      ok: false,
+      errors: [{ path: 'from', message: 'must not be after today (2026-11-28): there are no figures for days still to come' }],
+    });
+  });
+
   it('refuses bad input, naming the parameter', () => {
     const errors = (params: Record<string, string>, max = 36) => {
       const r = resolveMetricsQuery(params, '2026-11-28', { maxPeriodMonths: max });

@@ -21,7 +21,7 @@ const CalendarDate = z.string().refine(isCalendarDate, 'must be a calendar date,
 /** The query string of GET /metrics and GET /metrics.csv. */
 export const MetricsQueryParams = z.strictObject({
   from: CalendarDate.optional().describe('First day of the period (London date, inclusive); default: the day after the same day a year before `to`'),
-  to: CalendarDate.optional().describe('Last day of the period (London date, inclusive); default: today'),
+  to: CalendarDate.optional().describe('Last day of the period (London date, inclusive); default: today. A day after today is read as today: the answer covers the days so far (its period says so)'),
   groupBy: z
     .string()
     .max(200)
@@ -41,7 +41,10 @@ const isDimension = (value: string): value is Dimension => (DIMENSIONS as readon
 
 /**
  * Read and check a metrics query. `today` (a London date) fills in a missing `to`. Every refusal
- * names the parameter at fault.
+ * names the parameter at fault. A period reaching past today is answered up to today (a financial
+ * year asked for in its ninth month is the year to date): figures for days still to come would be
+ * guesses, and some read as facts (Active at end of period would count today's plans as active on a
+ * day not yet come). A period that starts after today has no figures at all, and is refused.
  */
 export function resolveMetricsQuery(params: Record<string, string | undefined>, today: string, config: Pick<MetricsConfig, 'maxPeriodMonths'>): QueryResult {
   const parsed = MetricsQueryParams.safeParse(params);
@@ -59,6 +62,7 @@ export function resolveMetricsQuery(params: Record<string, string | undefined>, 
   const from = parsed.data.from ?? addDaysToDate(addMonthsToDate(to, -12), 1);
   const errors: FieldError[] = [];
   if (from > to) errors.push({ path: 'from', message: `must not be after to (${to})` });
+  else if (from > today) errors.push({ path: 'from', message: `must not be after today (${today}): there are no figures for days still to come` });
   else {
     const latest = addDaysToDate(addMonthsToDate(from, config.maxPeriodMonths), -1);
     if (to > latest) errors.push({ path: 'to', message: `the period may cover at most ${config.maxPeriodMonths} months: from ${from}, to must be ${latest} or earlier` });
@@ -70,5 +74,5 @@ export function resolveMetricsQuery(params: Record<string, string | undefined>, 
     if (!isDimension(name)) errors.push({ path: 'groupBy', message: `"${name}" is not a dimension: use ${DIMENSIONS.join(', ')}` });
     else if (!groupBy.includes(name)) groupBy.push(name);
   }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, query: { from, to, groupBy } };
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, query: { from, to: to > today ? today : to, groupBy } };
 }
