@@ -339,6 +339,9 @@ const apply: { [C in CommandName]: Apply<C> } = {
     const a = findAllocation(t, command);
     requireStatus(a, 'accepted', 'record a contact for');
     notInFuture(t, p.date, 'date');
+    // A session before the offer existed is a typo (a wrong year); it would also count as engagement for the disengagement alert and the figures.
+    const offered = londonDate(a.offeredAt);
+    if (p.date < offered) throw invalid('date', `must not be before the allocation was offered (${offered})`);
     t.plan.contacts.push({ allocationId: a.allocationId, providerId: a.providerId, date: p.date, kind: p.kind, recordedAt: t.now });
     if (p.kind === 'attended') {
       const lastAttended = t.plan.contacts.filter((c) => c.kind === 'attended').map((c) => c.date).sort().at(-1) ?? p.date;
