@@ -200,4 +200,50 @@ describe('coordinator', () => {
     await expect.poll(() => third.page.getByRole('region', { name: 'Contact details' }).textContent()).toContain('Her partner reads her texts after 6pm');
     for (const tab of tabs) expect(tab.errors).toEqual([]);
   });
+
+  it('links a re-referral to her earlier plan, and erases her identity on request once confirmed', async () => {
+    const coordinator = h.token('coordinator');
+    const participant = { givenName: 'Eve', familyName: `Erase${process.pid}`, dateOfBirth: '1991-07-08', contact: { phone: '07700 900222' } };
+    const referral = { source: 'custody-diversion', localAuthority: 'sandwell', urgency: 'routine' };
+    const first = await h.call('POST', '/plans', coordinator, { participant, referral });
+    expect(first.status, first.text).toBe(201);
+    expect((await h.call('POST', `/plans/${first.json.planId}/withdraw`, coordinator, { reason: 'unreachable' })).status).toBe(200);
+    const again = await h.call('POST', '/plans', coordinator, { participant, referral });
+    expect(again.status, again.text).toBe(201);
+    const planId = again.json.planId as string;
+
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator', `/plan/${planId}`);
+    await page.getByRole('heading', { level: 1, name: /Eve Erase/ }).waitFor();
+    // Her earlier plan is one click away.
+    await page.getByRole('link', { name: first.json.planId }).click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe(`/plan/${first.json.planId}`);
+    await page.getByRole('heading', { level: 1, name: new RegExp(first.json.planId) }).waitFor();
+    await page.goBack();
+    await page.getByRole('heading', { level: 1, name: new RegExp(planId) }).waitFor();
+
+    // She asks for her details to be erased: not without a reason and a confirmation.
+    await page.locator('summary').filter({ hasText: 'Erase her identity' }).click();
+    const erase = page.getByRole('form', { name: 'Erase her identity' });
+    await erase.getByRole('button', { name: 'Erase her identity' }).click();
+    await expect.poll(() => erase.locator('#erase-f-confirm-error').textContent()).toContain('cannot be undone');
+    expect((await h.call('GET', `/plans/${planId}`, coordinator)).json.participant).toBeDefined();
+    await erase.getByLabel('I understand this cannot be undone').check();
+    await erase.getByRole('button', { name: 'Erase her identity' }).click();
+    await expect.poll(() => erase.locator('#erase-f-reason-error').textContent()).toContain('must be one of');
+    await erase.getByLabel('Why').selectOption('her-request');
+    await erase.getByRole('button', { name: 'Erase her identity' }).click();
+    await page.getByRole('status').filter({ hasText: 'Her identity is erased' }).waitFor();
+    const erased = page.getByRole('region', { name: 'Her identity' });
+    await expect.poll(() => erased.textContent()).toContain('Erased on');
+    expect(await page.getByRole('region', { name: 'Contact details' }).count()).toBe(0);
+    expect(await page.locator('body').textContent()).not.toContain('Eve');
+    for (const id of [planId, first.json.planId]) {
+      const held = (await h.call('GET', `/plans/${id}`, coordinator)).json;
+      expect(held.participant).toBeUndefined();
+      expect(held.identityErasedAt).toBeDefined();
+    }
+    await screenshot(page, 'plan-identity-erased-desktop');
+    expect(errors).toEqual([]);
+  });
 });

@@ -139,6 +139,8 @@ export interface Plan {
   withdrawal?: { reason: string; at: string; note?: string };
   closedAt?: string;
   previousPlanIds?: string[];
+  /** When her identity was erased (on request or at the end of retention): the plan no longer carries it. */
+  identityErasedAt?: string;
 }
 
 export interface PlanSummary {

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api, ApiError } from '../api.ts';
-import { Form, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
+import { ERASURE_REASONS, label } from '../domain.ts';
+import { Checkbox, Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
 import type { Address, ContactDetails, Participant, Plan } from '../types.ts';
 import { Facts } from '../ui.tsx';
 import { CONTACT_METHODS, SAFETY_QUESTIONS } from './identity-words.ts';
@@ -193,6 +194,37 @@ export function ContactCorrectionForm({ planId, participant, onDone }: { planId:
       <Form label="Change her contact details" idPrefix="correct-" error={submit.error} mapPath={mapAddressPath('')} onSubmit={() => void submit.run(save).then((r) => r && onDone(r.participant))}>
         <ContactFields fields={fields} prefix="" />
         <SubmitButton busy={submit.busy}>Save the contact details</SubmitButton>
+      </Form>
+    </details>
+  );
+}
+
+/**
+ * Her identity erased at her request (or for another recorded reason): POST /plans/{id}/erase-identity.
+ * Name, date of birth, contact details and address go for good (for every plan of hers); the
+ * pseudonymous plan stays. It cannot be undone, so the coordinator confirms it first.
+ */
+export function EraseIdentityForm({ planId, onDone }: { planId: string; onDone: () => void }) {
+  const [reason, setReason] = useState('');
+  const [sure, setSure] = useState(false);
+  const submit = useSubmit();
+  const erase = async () => {
+    if (!sure) throw new ApiError(400, 'Not confirmed', 'Confirm the erasure first: it cannot be undone.', [{ path: 'confirm', message: 'tick this to confirm: the erasure cannot be undone' }]);
+    return api('POST', `/plans/${encodeURIComponent(planId)}/erase-identity`, { body: { reason: reason || undefined } });
+  };
+  return (
+    <details className="disclosure">
+      <summary>Erase her identity</summary>
+      <Form label="Erase her identity" idPrefix="erase-" error={submit.error} onSubmit={() => void submit.run(erase).then((r) => r && onDone())}>
+        <p className="hint">
+          Her name, date of birth, contact details and address are deleted for good, from every plan of hers; the plan itself stays under its reference, without them. The
+          erasure and its reason are kept in the audit log.
+        </p>
+        <Select path="reason" label="Why" value={reason} onChange={setReason} options={options(ERASURE_REASONS, label)} placeholder="Choose a reason" />
+        <Checkbox path="confirm" label="I understand this cannot be undone" checked={sure} onChange={setSure} />
+        <SubmitButton busy={submit.busy} tone="danger">
+          Erase her identity
+        </SubmitButton>
       </Form>
     </details>
   );

@@ -1,7 +1,7 @@
 import { useCallback, useMemo, useState } from 'react';
 import { DEADLINE_WORDS, label, needLabel } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
-import { useLocation } from '../router.tsx';
+import { Link, useLocation } from '../router.tsx';
 import type { HistoryItem, Plan } from '../types.ts';
 import { Facts, LoadError, Loading, Notice, PageTitle, Section, StageBadge, useApp, useResource } from '../ui.tsx';
 import { AllocationSection } from './plan-allocation.tsx';
@@ -9,7 +9,7 @@ import { AssessmentForm, ConsentForm, ExitForm, FollowUpForm, WithdrawConsentFor
 import { PlanContext, type PlanContextValue } from './plan-kit.tsx';
 import { ReviewForm, ReviewsSection } from './plan-review.tsx';
 import { Timeline } from './timeline.tsx';
-import { ContactCorrectionForm, ContactFacts } from './identity.tsx';
+import { ContactCorrectionForm, ContactFacts, EraseIdentityForm } from './identity.tsx';
 import { NeedList } from './needs.tsx';
 
 const OPEN = ['referred', 'assessment', 'allocating', 'active'];
@@ -95,7 +95,18 @@ export function PlanPage({ planId }: { planId: string }) {
                 ['Next review', plan.nextReview ? `Review ${plan.nextReview.reviewNumber}, ${formatDate(plan.nextReview.dueAt)}${plan.nextReview.overdue ? ' (overdue)' : ''}` : undefined],
                 ['Exited', plan.exit ? `${formatDate(plan.exit.exitedAt)}: ${label(plan.exit.reason)}` : undefined],
                 ['Withdrawn', plan.withdrawal ? `${formatDate(plan.withdrawal.at)}: ${label(plan.withdrawal.reason)}` : undefined],
-                ['Earlier plans', plan.previousPlanIds?.length ? plan.previousPlanIds.join(', ') : undefined],
+                [
+                  'Earlier plans',
+                  plan.previousPlanIds?.length
+                    ? plan.previousPlanIds.map((id, i) => (
+                        <span key={id}>
+                          {i > 0 && ', '}
+                          <Link to={`/plan/${id}`}>{id}</Link>
+                        </span>
+                      ))
+                    : undefined,
+                ],
+                ['Identity', plan.identityErasedAt ? `Erased ${formatDate(plan.identityErasedAt)}` : undefined],
                 ['Version', plan.version],
               ]}
             />
@@ -122,6 +133,22 @@ export function PlanPage({ planId }: { planId: string }) {
                   }}
                 />
               )}
+              {coordinator && (
+                <EraseIdentityForm
+                  planId={plan.planId}
+                  onDone={() => {
+                    reload();
+                    setMessage('Her identity is erased: her name, date of birth, contact details and address are no longer held.');
+                  }}
+                />
+              )}
+            </Section>
+          )}
+          {plan.identityErasedAt && (
+            <Section title="Her identity" id="identity-erased">
+              <p>
+                Erased on {formatDate(plan.identityErasedAt)}: her name, date of birth, contact details and address are no longer held. The plan stays under its reference.
+              </p>
             </Section>
           )}
           {plan.deadlines.length > 0 && (
