@@ -112,4 +112,20 @@ describe('provider', () => {
     expect(await section.textContent()).not.toContain(phone);
     expect(errors).toEqual([]);
   });
+
+  it('answering an offer that expired while the page was open says so and takes it off the list', async () => {
+    const plan = await planAllocating(h, { needs: [{ domain: 'domestic-abuse', level: 'high', priority: true }] });
+    const offer = plan.allocations.find((a: Json) => a.providerId === 'bcwa').allocationId as string;
+    const { page, errors } = await h.page();
+    await signIn(h, page, "Black Country Women's Aid");
+    await visit(h, page, '/inbox');
+    const card = page.locator('li.offer', { has: page.getByText(`Details of offer ${offer}`) });
+    await card.waitFor();
+    // Past its deadline (2 working days) the sweeper expires it; the page still shows it.
+    await h.stack.advanceClock(5 * 86_400_000, 86_400_000);
+    await card.getByRole('button', { name: 'Accept' }).click();
+    await page.getByText(`Offer ${offer} could not be answered: Cannot accept allocation ${offer}: it is expired, not offered.`).waitFor();
+    await expect.poll(() => card.count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
 });

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api } from '../api.ts';
 import { DECLINE_REASONS, label, needLabel } from '../domain.ts';
 import { formatDateTime, isPast, relative } from '../format.ts';
@@ -15,13 +15,15 @@ export function needsOf(value: unknown): string[] {
 
 /** The provider's open offers, soonest deadline first: accept, or decline with a reason. */
 export function InboxPage() {
-  const { session } = useApp();
+  const { session, refreshNow } = useApp();
   const providerId = session.providerId ?? '';
   const offers = useResource<{ items: ProviderAllocation[] }>(`/providers/${encodeURIComponent(providerId)}/offers`);
   const [message, setMessage] = useState<string | undefined>();
   const answered = (text: string) => {
     setMessage(text);
     offers.reload();
+    // An offer can expire while the page is open: the deadlines shown follow the clock read again.
+    refreshNow();
   };
   return (
     <>
@@ -55,6 +57,14 @@ function OfferCard({ offer, onAnswered }: { offer: ProviderAllocation; onAnswere
   const service = services.find((s) => s.serviceId === offer.serviceId)?.name ?? offer.serviceId;
   const needs = needsOf(offer.needs);
   const late = offer.respondBy ? isPast(offer.respondBy, now) : false;
+  // A 409: the offer is no longer open (it expired, or the plan moved on while the page was open).
+  // The card would otherwise stay with its Accept button that can never work: say why, and read the list again.
+  const gone = [accept.error, decline.error].find((e) => e?.status === 409);
+  useEffect(() => {
+    if (gone) onAnswered(`Offer ${id} could not be answered: ${gone.message} Your offers have been read again.`);
+    // Once per refusal: onAnswered is a new function at each render of the list.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [gone]);
   return (
     <li className="offer card" aria-labelledby={headingId}>
       <h2 id={headingId} className="offer-title">
