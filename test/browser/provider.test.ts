@@ -113,6 +113,35 @@ describe('provider', () => {
     expect(errors).toEqual([]);
   });
 
+  it('once her consent is withdrawn, the open allocation page drops her contact details and the forms at the next action', async () => {
+    const coordinator = h.token('coordinator');
+    const plan = await planAllocating(h, { needs: [{ domain: 'domestic-abuse', level: 'high', priority: true }], share: ['needs', 'contact-details'] });
+    const phone = '07700 900777';
+    const corrected = await h.call('PATCH', `/plans/${plan.planId}/participant`, coordinator, { contact: { phone, preferredMethod: 'phone-call' } });
+    expect(corrected.status, corrected.text).toBe(200);
+    const offer = plan.allocations.find((a: Json) => a.providerId === 'bcwa').allocationId as string;
+    expect((await h.call('POST', `/allocations/${offer}/accept`, h.token('provider', 'bcwa'), {})).status).toBe(200);
+
+    const { page, errors } = await h.page();
+    await signIn(h, page, "Black Country Women's Aid");
+    await visit(h, page, `/caseload/${offer}`);
+    const section = page.getByRole('region', { name: 'Contact details' });
+    await section.getByRole('button', { name: 'Show her contact details' }).click();
+    await section.getByText(phone).waitFor();
+
+    // The coordinator records that she withdrew consent; the worker, page still open, records a session.
+    const withdrawn = await h.call('POST', `/plans/${plan.planId}/withdraw-consent`, coordinator, {});
+    expect(withdrawn.status, withdrawn.text).toBe(200);
+    const contact = page.getByRole('form', { name: 'Record a session' });
+    await contact.getByLabel('Attended').check();
+    await contact.getByRole('button', { name: 'Record the session' }).click();
+    await page.getByText('This allocation changed while the page was open: record-contact is not allowed while the plan is exited.').waitFor();
+    await expect.poll(() => page.getByRole('form', { name: 'Record a session' }).count()).toBe(0);
+    expect(await page.getByRole('region', { name: 'Contact details' }).count()).toBe(0);
+    expect(await page.content()).not.toContain(phone);
+    expect(errors).toEqual([]);
+  });
+
   it('answering an offer that expired while the page was open says so and takes it off the list', async () => {
     const plan = await planAllocating(h, { needs: [{ domain: 'domestic-abuse', level: 'high', priority: true }] });
     const offer = plan.allocations.find((a: Json) => a.providerId === 'bcwa').allocationId as string;

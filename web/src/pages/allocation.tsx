@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, ApiError } from '../api.ts';
 import { CONTACT_KINDS, DECLINE_REASONS, END_OUTCOMES, label, needLabel } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
@@ -15,7 +15,7 @@ import { NeedList } from './needs.tsx';
  * shares them), what consent lets it know, its sessions; and what it can do next.
  */
 export function AllocationPage({ allocationId }: { allocationId: string }) {
-  const { session, now, services } = useApp();
+  const { session, now, services, refreshNow } = useApp();
   const detail = useResource<AllocationDetail>(`/allocations/${encodeURIComponent(allocationId)}`);
   const [message, setMessage] = useState<string | undefined>();
   const a = detail.data;
@@ -24,6 +24,14 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
     if (session.role === 'provider') detail.setData({ ...a, ...next });
     else detail.reload();
     setMessage(text);
+  };
+  // The allocation or its plan moved on while the page was open (the offer expired, the plan exited, her
+  // consent was withdrawn): say why and read it again, so forms that can no longer work, and her contact
+  // details once they may no longer be shown, leave the page.
+  const stale = (reason: string) => {
+    setMessage(`This allocation changed while the page was open: ${reason} It has been read again.`);
+    detail.reload();
+    refreshNow();
   };
   if (detail.error && !a) return <LoadError error={detail.error} what={`allocation ${allocationId}`} onRetry={detail.reload} />;
   if (!a) return <Loading what={`allocation ${allocationId}`} />;
@@ -43,15 +51,15 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
       {message && <Notice>{message}</Notice>}
       <div className="plan-layout">
         <div className="plan-main">
-          {a.status === 'offered' && provider && <AnswerOffer allocationId={a.allocationId} onDone={done} />}
+          {a.status === 'offered' && provider && <AnswerOffer allocationId={a.allocationId} onDone={done} onStale={stale} />}
           {a.status === 'accepted' && provider && (
             <Section title="Record a session" id="contact">
-              <ContactForm allocationId={a.allocationId} onDone={done} />
+              <ContactForm allocationId={a.allocationId} onDone={done} onStale={stale} />
             </Section>
           )}
           {a.status === 'accepted' && (
             <Section title="End your part" id="end">
-              <EndForm allocationId={a.allocationId} onDone={done} />
+              <EndForm allocationId={a.allocationId} onDone={done} onStale={stale} />
             </Section>
           )}
           {provider && <ParticipantContact allocationId={a.allocationId} status={a.status} />}
@@ -148,10 +156,22 @@ function ParticipantContact({ allocationId, status }: { allocationId: string; st
 }
 
 type Done = (next: AllocationDetail, message: string) => void;
+type Stale = (reason: string) => void;
 
-function AnswerOffer({ allocationId, onDone }: { allocationId: string; onDone: Done }) {
+/** Tell the page once when a form's request is refused with a 409 (not allowed any more). */
+function useStaleOn(errors: (ApiError | undefined)[], onStale: Stale) {
+  const conflict = errors.find((e) => e?.status === 409);
+  useEffect(() => {
+    if (conflict) onStale(conflict.message);
+    // Once per refusal: onStale is a new function at each render of the page.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [conflict]);
+}
+
+function AnswerOffer({ allocationId, onDone, onStale }: { allocationId: string; onDone: Done; onStale: Stale }) {
   const accept = useSubmit();
   const decline = useSubmit();
+  useStaleOn([accept.error, decline.error], onStale);
   const [reason, setReason] = useState('');
   const [note, setNote] = useState('');
   return (
@@ -187,11 +207,12 @@ function AnswerOffer({ allocationId, onDone }: { allocationId: string; onDone: D
   );
 }
 
-function ContactForm({ allocationId, onDone }: { allocationId: string; onDone: Done }) {
+function ContactForm({ allocationId, onDone, onStale }: { allocationId: string; onDone: Done; onStale: Stale }) {
   const today = useToday();
   const [date, setDate] = useState(today);
   const [kind, setKind] = useState('');
   const submit = useSubmit();
+  useStaleOn([submit.error], onStale);
   return (
     <Form
       label="Record a session"
@@ -209,10 +230,11 @@ function ContactForm({ allocationId, onDone }: { allocationId: string; onDone: D
   );
 }
 
-function EndForm({ allocationId, onDone }: { allocationId: string; onDone: Done }) {
+function EndForm({ allocationId, onDone, onStale }: { allocationId: string; onDone: Done; onStale: Stale }) {
   const [outcome, setOutcome] = useState('');
   const [note, setNote] = useState('');
   const submit = useSubmit();
+  useStaleOn([submit.error], onStale);
   return (
     <Form
       label="End your part"
