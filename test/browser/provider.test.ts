@@ -142,6 +142,40 @@ describe('provider', () => {
     expect(errors).toEqual([]);
   });
 
+  it('reads the whole delivery log, 50 at a time', async () => {
+    // 55 dead-lettered deliveries, queued straight into the store (as a long outage leaves them).
+    const at = h.stack.clock.now();
+    for (let i = 0; i < 55; i += 1) {
+      const planId = `pl_${(0xabc000 + i).toString(16).padStart(24, '0')}`;
+      const queued = await h.stack.webhooks.store.enqueue({
+        deliveryId: `dl_${planId.slice(3)}_5`,
+        providerId: 'bcwa',
+        planId,
+        sequence: 5,
+        eventId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        eventType: 'allocation.offered.v1',
+        body: '{}',
+        status: 'dead',
+        attempts: 6,
+        replays: 0,
+        createdAt: at,
+        deadAt: at,
+        lastError: 'the receiver answered 503',
+        log: [],
+      });
+      expect(queued).toBe(true);
+    }
+    const { page, errors } = await h.page();
+    await signIn(h, page, "Black Country Women's Aid");
+    await visit(h, page, '/webhook?status=dead');
+    await page.getByRole('list', { name: '50 deliveries shown, more to show' }).waitFor();
+    await page.getByRole('button', { name: 'Show more deliveries' }).click();
+    await page.getByRole('list', { name: '55 deliveries shown' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Show more deliveries' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Replay' }).count()).toBe(55);
+    expect(errors).toEqual([]);
+  });
+
   it('answering an offer that expired while the page was open says so and takes it off the list', async () => {
     const plan = await planAllocating(h, { needs: [{ domain: 'domestic-abuse', level: 'high', priority: true }] });
     const offer = plan.allocations.find((a: Json) => a.providerId === 'bcwa').allocationId as string;

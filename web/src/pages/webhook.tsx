@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { api, query } from '../api.ts';
+import { api, ApiError, query } from '../api.ts';
 import { label } from '../domain.ts';
 import { formatDateTime } from '../format.ts';
 import { Form, SubmitButton, TextInput, useSubmit } from '../forms.tsx';
@@ -139,9 +139,28 @@ function SubscriptionSection({ providerId, teamLead }: { providerId: string; tea
   );
 }
 
+type DeliveryPage = { items: Delivery[]; nextCursor?: string | null };
+
 function Deliveries({ providerId, status, onStatus }: { providerId: string; status: string; onStatus: (s: string) => void }) {
-  const deliveries = useResource<{ items: Delivery[]; nextCursor?: string | null }>(`/providers/${encodeURIComponent(providerId)}/deliveries${query({ status, limit: 50 })}`);
+  const path = (cursor?: string) => `/providers/${encodeURIComponent(providerId)}/deliveries${query({ status, limit: 50, cursor })}`;
+  const deliveries = useResource<DeliveryPage>(path());
   const [message, setMessage] = useState<string | undefined>();
+  // The log comes 50 at a time: the pages read after the first, until the log is read again.
+  const [later, setLater] = useState<{ after: DeliveryPage; pages: DeliveryPage[] } | undefined>();
+  const [moreError, setMoreError] = useState<ApiError | undefined>();
+  const [moreBusy, setMoreBusy] = useState(false);
+  const pages = deliveries.data ? [deliveries.data, ...(later?.after === deliveries.data ? later.pages : [])] : [];
+  const items = pages.flatMap((p) => p.items);
+  const nextCursor = pages.at(-1)?.nextCursor;
+  const showMore = () => {
+    if (!nextCursor || !deliveries.data) return;
+    const first = deliveries.data;
+    setMoreBusy(true);
+    api<DeliveryPage>('GET', path(nextCursor))
+      .then((page) => (setLater({ after: first, pages: [...pages.slice(1), page] }), setMoreError(undefined)))
+      .catch((e: unknown) => setMoreError(e instanceof ApiError ? e : new ApiError(0, 'Error', String(e))))
+      .finally(() => setMoreBusy(false));
+  };
   return (
     <Section title="Delivery log" id="deliveries">
       <div className="filters">
@@ -161,15 +180,21 @@ function Deliveries({ providerId, status, onStatus }: { providerId: string; stat
       {deliveries.loading && !deliveries.data && <Loading what="deliveries" />}
       {deliveries.error && <LoadError error={deliveries.error} what="the delivery log" onRetry={deliveries.reload} />}
       {deliveries.data &&
-        (deliveries.data.items.length === 0 ? (
+        (items.length === 0 ? (
           <p className="empty">No deliveries{status ? ` ${label(status).toLowerCase()}` : ''}.</p>
         ) : (
-          <ul className="delivery-list">
-            {deliveries.data.items.map((d) => (
+          <ul className="delivery-list" aria-label={`${items.length} deliveries shown${nextCursor ? ', more to show' : ''}`}>
+            {items.map((d) => (
               <DeliveryItem key={d.deliveryId} delivery={d} providerId={providerId} onReplayed={(text) => (setMessage(text), deliveries.reload())} />
             ))}
           </ul>
         ))}
+      {moreError && <LoadError error={moreError} what="more deliveries" onRetry={showMore} />}
+      {nextCursor && (
+        <button type="button" className="button secondary" onClick={showMore} disabled={moreBusy}>
+          Show more deliveries
+        </button>
+      )}
     </Section>
   );
 }
