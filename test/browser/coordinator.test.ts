@@ -246,4 +246,24 @@ describe('coordinator', () => {
     await screenshot(page, 'plan-identity-erased-desktop');
     expect(errors).toEqual([]);
   });
+
+  it('refuses a second referral while her plan is open, with a link to that plan', async () => {
+    const referred = await h.call('POST', '/plans', h.token('coordinator'), {
+      participant: { givenName: 'Fay', familyName: `Again${process.pid}`, dateOfBirth: '1979-09-10' },
+      referral: { source: 'custody-diversion', localAuthority: 'dudley', urgency: 'routine' },
+    });
+    expect(referred.status, referred.text).toBe(201);
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator', '/referrals/new');
+    await page.getByLabel('Given name').fill('Fay');
+    await page.getByLabel('Family name').fill(`Again${process.pid}`);
+    await page.getByLabel('Date of birth').fill('1979-09-10');
+    await page.getByLabel('Referred by').selectOption('custody-diversion');
+    await page.getByLabel('Local authority').selectOption('dudley');
+    await page.getByRole('button', { name: 'Create the plan' }).click();
+    await page.getByRole('link', { name: `open her plan ${referred.json.planId}` }).click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe(`/plan/${referred.json.planId}`);
+    await page.getByRole('heading', { level: 1, name: /Fay Again/ }).waitFor();
+    expect(errors).toEqual([]);
+  });
 });

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { api } from '../api.ts';
 import { label, LOCAL_AUTHORITIES, REFERRAL_SOURCES } from '../domain.ts';
 import { Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
-import { navigate } from '../router.tsx';
+import { Link, navigate } from '../router.tsx';
 import type { Plan } from '../types.ts';
 import { PageTitle } from '../ui.tsx';
 import { ContactFields, mapAddressPath, useContactFields } from './identity.tsx';
@@ -19,6 +19,8 @@ export function ReferralPage() {
   const [reviewEveryDays, setReviewEveryDays] = useState('');
   const contact = useContactFields();
   const submit = useSubmit();
+  // Referred again while a plan of hers is open: the API names that plan; the coordinator goes there.
+  const openPlanId = submit.error?.status === 409 ? submit.error.errors.map((e) => /open plan (pl_[A-Za-z0-9]+)/.exec(e.message)?.[1]).find(Boolean) : undefined;
 
   const send = () =>
     void submit.run(async (key) => {
@@ -40,6 +42,11 @@ export function ReferralPage() {
         her name and how to contact her only once it has accepted an allocation, and only if her consent covers contact details.
       </p>
       <Form onSubmit={send} error={submit.error} label="New referral" mapPath={mapAddressPath('participant.')}>
+        {openPlanId && (
+          <p className="notice notice-warning" role="note">
+            She already has an open plan: <Link to={`/plan/${openPlanId}`}>open her plan {openPlanId}</Link>.
+          </p>
+        )}
         <fieldset className="group">
           <legend>The woman referred</legend>
           <TextInput path="participant.givenName" label="Given name" value={givenName} onChange={setGivenName} autoComplete="off" />
