@@ -566,7 +566,8 @@ function expectedReport(plans: FromHistory[], from: string, to: string, groupBy:
   const breakdowns = groupBy.map((dim) => ({ dim, groups: groupsOf(dim) }));
   const all = [overall, ...breakdowns.flatMap((b) => b.groups)];
   const cells = all.map((g) => Object.fromEntries(Object.keys(COUNT_FIGURES).map((k) => [k, { value: g.raw[k as CountKey], hidden: g.raw[k as CountKey] < THRESHOLD }])) as Record<CountKey, Cell>);
-  // Secondary suppression, lines in the documented order, until no line has exactly one hidden cell.
+  // Secondary suppression, lines in the documented order, until no line has exactly one hidden cell,
+  // nor a shown total whose hidden parts add up to less than the threshold.
   const lines: { total: Cell; parts: Cell[] }[] = [];
   for (const c of cells) for (const rel of RELATIONS) lines.push({ total: c[rel.total], parts: rel.parts.map((p) => c[p]) });
   let offset = 1;
@@ -581,10 +582,11 @@ function expectedReport(plans: FromHistory[], from: string, to: string, groupBy:
     changed = false;
     for (const line of lines) {
       const hidden = [line.total, ...line.parts].filter((c) => c.hidden).length;
-      if (hidden !== 1) continue;
+      const pinned = hidden > 1 && !line.total.hidden && line.parts.filter((c) => c.hidden).reduce((sum, c) => sum + c.value, 0) < THRESHOLD;
+      if (hidden !== 1 && !pinned) continue;
       const visible = line.parts.filter((c) => !c.hidden);
-      const target = visible.length ? visible.reduce((min, c) => (c.value < min.value ? c : min)) : line.total;
-      if (target.hidden) continue;
+      const target = visible.length ? visible.reduce((min, c) => (c.value < min.value ? c : min)) : pinned ? undefined : line.total;
+      if (!target || target.hidden) continue;
       target.hidden = true;
       changed = true;
     }
@@ -677,8 +679,13 @@ describe('GET /metrics as a commissioner', () => {
     expect(values.filter((v) => v === SUPPRESSED).length).toBeGreaterThan(100);
     expect(values.filter((v) => typeof v === 'number' && v > 0).length).toBeGreaterThan(60);
     expect(res.json.overall.referrals).toBe(PLANS);
-    // No published line is left with a single hidden cell.
-    for (const line of expected.lines) expect([line.total, ...line.parts].filter((c) => c.hidden).length).not.toBe(1);
+    // No published line is left with a single hidden cell, nor with hidden parts a shown total pins
+    // (the total minus the shown parts is their sum: hidden zeros adding up to 0 would all be 0).
+    for (const line of expected.lines) {
+      expect([line.total, ...line.parts].filter((c) => c.hidden).length).not.toBe(1);
+      const hiddenParts = line.parts.filter((c) => c.hidden);
+      if (!line.total.hidden && hiddenParts.length > 0) expect(hiddenParts.reduce((sum, c) => sum + c.value, 0)).toBeGreaterThanOrEqual(THRESHOLD);
+    }
   });
 
   it('matches for a shorter period, by month and local authority', async () => {

@@ -383,7 +383,7 @@ export function referenceComputeMetrics(facts: Iterable<PlanFacts>, query: Metri
       if ((figure.additiveOver as readonly Dimension[]).includes(dim)) lines.push({ total: cellsOf(overallState)[key], parts: states.map((s) => cellsOf(s)[key]) });
     }
   }
-  secondarySuppress(lines);
+  secondarySuppress(lines, threshold);
 
   const figuresOf = (state: GroupState): Figures => {
     const cells = cellsOf(state);

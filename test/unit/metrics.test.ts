@@ -211,32 +211,55 @@ describe('suppression', () => {
     // 12 exits: 8 completed, 3 custody, 1 disengaged; zeros for the rest.
     const facts = [...Array.from({ length: 8 }, () => whole()), ...Array.from({ length: 3 }, () => whole({ exitReason: 'custody' })), whole({ exitReason: 'disengaged' })];
     const o = run(facts, {}, 2).overall;
-    // Threshold 2: zeros and the single disengaged exit are hidden (several cells), custody (3) stays.
-    expect(o).toMatchObject({ exits: 12, exitsCompleted: 8, exitsCustody: 3, exitsDisengaged: SUPPRESSED, exitsOther: SUPPRESSED });
+    // Threshold 2: zeros and the single disengaged exit are hidden (several cells); they add up to 1, under
+    // the threshold (12 - 8 - 3 would say so), so custody (3), the smallest shown, goes with them.
+    expect(o).toMatchObject({ exits: 12, exitsCompleted: 8, exitsCustody: SUPPRESSED, exitsDisengaged: SUPPRESSED, exitsOther: SUPPRESSED });
     // Exactly one hidden cell in a line: total 10, parts 6, 3, 1 -> the 1 and then the 3 are hidden.
     const cells: Cell[] = [10, 6, 3, 1].map((value) => ({ value, suppressed: false }));
     const [total, a, b, c] = cells as [Cell, Cell, Cell, Cell];
     primarySuppress([total, a, b, c], 2);
     expect(cells.map((x) => x.suppressed)).toEqual([false, false, false, true]);
-    expect(secondarySuppress([{ total, parts: [a, b, c] }])).toBe(1);
+    expect(secondarySuppress([{ total, parts: [a, b, c] }], 2)).toBe(1);
     expect(cells.map((x) => x.suppressed)).toEqual([false, false, true, true]);
     // A hidden total whose parts are all shown: a part goes too.
     const t2: Cell = { value: 9, suppressed: true };
     const parts2: Cell[] = [{ value: 5, suppressed: false }, { value: 4, suppressed: false }];
-    secondarySuppress([{ total: t2, parts: parts2 }]);
+    secondarySuppress([{ total: t2, parts: parts2 }], 2);
     expect(parts2.map((x) => x.suppressed)).toEqual([false, true]);
     // A single part equal to its total goes with it.
     const t3: Cell = { value: 7, suppressed: false };
     const only: Cell = { value: 7, suppressed: true };
-    secondarySuppress([{ total: t3, parts: [only] }]);
+    secondarySuppress([{ total: t3, parts: [only] }], 2);
     expect(t3.suppressed).toBe(true);
     // Chains: hiding in one line can leave another with one hidden cell, which is then fixed too.
     const shared: Cell = { value: 3, suppressed: false };
     const l1 = { total: { value: 20, suppressed: false }, parts: [{ value: 1, suppressed: true }, shared, { value: 16, suppressed: false }] };
     const l2 = { total: { value: 30, suppressed: false }, parts: [shared, { value: 10, suppressed: false }, { value: 17, suppressed: false }] };
-    secondarySuppress([l1, l2]);
+    secondarySuppress([l1, l2], 2);
     expect(shared.suppressed).toBe(true);
     expect(l2.parts[1]?.suppressed).toBe(true);
+  });
+
+  it('secondary: hidden parts of a shown total add up to at least the threshold, so none is pinned', () => {
+    // Six exits, five completed: the five other reasons (one disengaged, zeros) are hidden but add up to
+    // 6 - 5 = 1, which says four of them are 0 and leaves one 1 among five: completed goes too.
+    const six = [...Array.from({ length: 5 }, () => whole()), whole({ exitReason: 'disengaged' })];
+    expect(run(six, {}, 5).overall).toMatchObject({ exits: 6, exitsCompleted: SUPPRESSED, exitsDisengaged: SUPPRESSED, completionRate: SUPPRESSED });
+    // Every offer accepted: 'Offers 6, accepted 6' would say declines, expiries and withdrawals are all 0,
+    // even with Offers resolved hidden between them (the line offers = accepted + declined + expired + withdrawn).
+    const accepted = Array.from({ length: 6 }, () => whole({ offers: [{ provider: 'bcwa', day: D('2026-03-02'), needs: ['mental-health'], outcome: 'accepted', responseHours: 3 }] }));
+    expect(run(accepted, {}, 5).overall).toMatchObject({ offers: 6, offersAccepted: SUPPRESSED, offersDeclined: SUPPRESSED, offersResolved: SUPPRESSED, acceptanceRate: SUPPRESSED });
+    // Cells: total 20 = 14 + 4 + 1 + 1, threshold 5: the hidden 4, 1, 1 add up to 6, enough; 14 stays.
+    const cells: Cell[] = [20, 14, 4, 1, 1].map((value) => ({ value, suppressed: false }));
+    primarySuppress(cells, 5);
+    const [total, ...parts] = cells as [Cell, ...Cell[]];
+    expect(secondarySuppress([{ total, parts }], 5)).toBe(0);
+    // Total 20 = 16 + 2 + 1 + 1: the hidden add up to 4, so 16 goes too (a hidden total is left to its other lines).
+    const small: Cell[] = [20, 16, 2, 1, 1].map((value) => ({ value, suppressed: false }));
+    primarySuppress(small, 5);
+    const [t, ...p] = small as [Cell, ...Cell[]];
+    expect(secondarySuppress([{ total: t, parts: p }], 5)).toBe(1);
+    expect(small.map((c) => c.suppressed)).toEqual([false, true, true, true, true]);
   });
 
   it('secondary across a breakdown: one small local authority cannot be read off the overall total', () => {
@@ -294,7 +317,7 @@ describe('suppression', () => {
       });
     });
 
-  it('property: every published line has none or at least two hidden cells, rates never reveal a hidden count, and shown counts add up', () => {
+  it('property: every published line has none or at least two hidden cells adding up to at least the threshold, rates never reveal a hidden count, and shown counts add up', () => {
     fc.assert(
       fc.property(arbitraryFacts, fc.integer({ min: 2, max: 6 }), (rows, threshold) => {
         const facts = toFacts(rows);
@@ -318,6 +341,8 @@ describe('suppression', () => {
             const n = cells.filter((k) => hidden(shown, k)).length;
             expect(n, `${name} ${rel.total}`).not.toBe(1);
             if (n === 0) expect(rel.parts.reduce((s, k) => s + (shown[k] as number), 0)).toBe(shown[rel.total]);
+            // A shown total minus its shown parts is what the hidden ones add up to: never a small number.
+            if (n > 0 && !hidden(shown, rel.total)) expect(rel.parts.filter((k) => hidden(shown, k)).reduce((s, k) => s + (truth[k] as number), 0), `${name} ${rel.total}`).toBeGreaterThanOrEqual(threshold);
           }
         }
         for (const dim of DIMENSIONS) {
@@ -330,6 +355,7 @@ describe('suppression', () => {
             // ...so no single hidden cell may be left in the line.
             const n = [report.overall[key], ...parts].filter((v) => v === SUPPRESSED).length;
             expect(n, `${dim} ${key}`).not.toBe(1);
+            if (n > 0 && report.overall[key] !== SUPPRESSED) expect(truthParts.filter((_, i) => parts[i] === SUPPRESSED).reduce((a, b) => a + b, 0), `${dim} ${key}`).toBeGreaterThanOrEqual(threshold);
           }
         }
       }),

@@ -502,7 +502,7 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
       if ((figure.additiveOver as readonly Dimension[]).includes(dim)) lines.push({ total: cellsOf(overallState)[key], parts: states.map((s) => cellsOf(s)[key]) });
     }
   }
-  secondarySuppress(lines);
+  secondarySuppress(lines, threshold);
 
   // Each statistic in turn: every published group's values put in place, one group after another, in
   // one shared buffer (each group's count is known, so nothing grows), then taken where they lie.

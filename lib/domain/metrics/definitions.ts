@@ -161,6 +161,9 @@ export const RELATIONS: readonly { total: CountKey; parts: readonly CountKey[] }
   { total: 'exits', parts: ['exitsCompleted', 'exitsTransferred', 'exitsDisengaged', 'exitsMovedAway', 'exitsCustody', 'exitsOther', 'exitsConsentWithdrawn'] },
   { total: 'offers', parts: ['offersResolved', 'offersWithdrawnOrOpen'] },
   { total: 'offersResolved', parts: ['offersAccepted', 'offersDeclined', 'offersExpired'] },
+  // The two above together: with Offers resolved hidden, only this line sees that hidden declines,
+  // expiries and withdrawals adding to less than the threshold pin each other.
+  { total: 'offers', parts: ['offersAccepted', 'offersDeclined', 'offersExpired', 'offersWithdrawnOrOpen'] },
   { total: 'gaps', parts: ['gapsNoService', 'gapsNoCoverageInArea', 'gapsNoCapacity', 'gapsNotEligible', 'gapsAllDeclinedOrExpired', 'gapsNoConsentToShare'] },
   { total: 'reviewsDue', parts: ['reviewsOnTime', 'reviewsLate'] },
 ];
@@ -172,7 +175,7 @@ export const SUPPRESSED = 'suppressed' as const;
 
 export const SUPPRESSION_RULES = [
   'Primary: a count below the threshold is suppressed (zero included); a median, percentile or mean taken over fewer plans (offers, for response time) than the threshold is suppressed.',
-  'Secondary: wherever a total and the counts that make it up are published together (the relations within a group, and the groups of a breakdown whose groups add up to the overall figure), no such set may have exactly one suppressed cell: the smallest other count is suppressed too (the first of equals; the total, when there is no other). The sets are visited in a fixed order (the relations of the overall group, then of each breakdown group in turn, then each breakdown figure by figure), again and again until none has exactly one.',
+  'Secondary: wherever a total and the counts that make it up are published together (the relations within a group, and the groups of a breakdown whose groups add up to the overall figure), no such set may have exactly one suppressed cell: the smallest other count is suppressed too (the first of equals; the total, when there is no other). Nor, when the total is shown, may its suppressed counts add up to less than the threshold (the total minus the shown counts would pin them: suppressed zeros adding up to 0 are all 0): the smallest shown count is suppressed too. The sets are visited in a fixed order (the relations of the overall group, then of each breakdown group in turn, then each breakdown figure by figure), again and again until every one is safe.',
   'A rate is suppressed when its numerator or its denominator is suppressed.',
   'Suppressed cells read "suppressed" in both JSON and CSV.',
 ];

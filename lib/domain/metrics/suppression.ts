@@ -3,7 +3,10 @@
  * Primary suppression hides counts below the threshold. Secondary suppression then makes sure no
  * line has exactly one hidden cell, since that cell would be its total minus the others (or, for a
  * hidden total, the sum of its parts): the smallest other part is hidden too (the total when there is
- * no other part), and this repeats until every line has none or at least two hidden cells.
+ * no other part). Nor may a shown total's hidden parts add up to less than the threshold: their sum is
+ * the total minus the shown parts, and a small sum pins each of them (hidden zeros adding to 0 are all
+ * 0, and those zeros, carried into the lines they share, gave a hidden 1 or 2 away exactly); the
+ * smallest shown part is hidden too. This repeats until every line is safe.
  */
 
 export interface Cell {
@@ -20,20 +23,26 @@ export function primarySuppress(cells: Iterable<Cell>, threshold: number): void 
   for (const cell of cells) if (cell.value < threshold) cell.suppressed = true;
 }
 
-/** Returns how many cells it hid. */
-export function secondarySuppress(lines: readonly Line[]): number {
+/** Returns how many cells it hid. `threshold`: the primary threshold, the least the hidden parts of a shown total may add up to. */
+export function secondarySuppress(lines: readonly Line[], threshold: number): number {
   let hidden = 0;
   let changed = true;
   while (changed) {
     changed = false;
     for (const line of lines) {
       let suppressed = line.total.suppressed ? 1 : 0;
-      for (const part of line.parts) if (part.suppressed) suppressed += 1;
-      if (suppressed !== 1) continue;
+      let hiddenSum = 0;
+      for (const part of line.parts)
+        if (part.suppressed) {
+          suppressed += 1;
+          hiddenSum += part.value;
+        }
+      const pinned = suppressed > 1 && !line.total.suppressed && hiddenSum < threshold;
+      if (suppressed !== 1 && !pinned) continue;
       let smallest: Cell | undefined;
       for (const part of line.parts) if (!part.suppressed && (smallest === undefined || part.value < smallest.value)) smallest = part;
-      const target = smallest ?? line.total;
-      if (target.suppressed) continue; // a total with no parts: nothing to hide it behind
+      const target = smallest ?? (pinned ? undefined : line.total);
+      if (!target || target.suppressed) continue; // a total with no parts: nothing to hide it behind
       target.suppressed = true;
       hidden += 1;
       changed = true;
