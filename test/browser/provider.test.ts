@@ -189,6 +189,13 @@ describe('provider', () => {
     await card.getByRole('button', { name: 'Accept' }).click();
     await page.getByText(`Offer ${offer} could not be answered: Cannot accept allocation ${offer}: it is expired, not offered.`).waitFor();
     await expect.poll(() => card.count()).toBe(0);
+
+    // Its page says it lapsed, not that it was answered, and why its goals are not shown.
+    await visit(h, page, `/caseload/${offer}`);
+    const details = page.getByRole('complementary', { name: 'About this allocation' });
+    await details.getByText('Expired', { exact: true }).waitFor();
+    expect(await details.getByText('Answered', { exact: true }).count()).toBe(0);
+    await page.getByText('Goals and levels are shown only while the allocation is offered or accepted; it is expired.').waitFor();
     expect(errors).toEqual([]);
   });
 });

@@ -65,7 +65,13 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
           {provider && <ParticipantContact allocationId={a.allocationId} status={a.status} />}
           <Section title="Needs" id="needs">
             <NeedList needs={a.needs} />
-            {!a.needs.some((n) => n.goals) && <p className="hint">Goals are shown only when her consent shares her needs with providers.</p>}
+            {!a.needs.some((n) => n.goals) && (
+              <p className="hint">
+                {a.status === 'offered' || a.status === 'accepted'
+                  ? 'Goals are shown only when her consent shares her needs with providers.'
+                  : `Goals and levels are shown only while the allocation is offered or accepted; it is ${label(a.status).toLowerCase()}.`}
+              </p>
+            )}
           </Section>
           <Section title="Sessions" id="sessions">
             {a.contacts && a.contacts.length > 0 ? (
@@ -90,7 +96,8 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
                 ['Lead provider', a.lead ? 'Yes (key worker)' : 'No'],
                 ['Offered', formatDateTime(a.offeredAt)],
                 ['Answer by', a.status === 'offered' && a.respondBy ? <span className={isPast(a.respondBy, now) ? 'overdue-text' : undefined}>{`${formatDateTime(a.respondBy)} (${relative(a.respondBy, now)})`}</span> : undefined],
-                ['Answered', formatDateTime(a.respondedAt)],
+                // An expired offer was never answered: respondedAt is when it lapsed.
+                [a.status === 'expired' ? 'Expired' : 'Answered', formatDateTime(a.respondedAt)],
                 ['Ended', a.endedAt ? `${formatDateTime(a.endedAt)}${a.outcome ? `: ${label(a.outcome)}` : ''}` : undefined],
                 ['Adjustments', a.adjustments?.length ? a.adjustments.map(label).join(', ') : undefined],
                 ['Domestic abuse risk', a.risks ? label(a.risks.domesticAbuse) : undefined],
