@@ -266,4 +266,36 @@ describe('coordinator', () => {
     await page.getByRole('heading', { level: 1, name: /Fay Again/ }).waitFor();
     expect(errors).toEqual([]);
   });
+
+  it('pages through a stage with more plans than one page holds, and says when a list may leave plans out', async () => {
+    const coordinator = h.token('coordinator');
+    for (let i = 0; i < 101; i += 1) {
+      const r = await h.call('POST', '/plans', coordinator, {
+        // Her name tells the 101 women apart (letters: the match on her identity ignores digits).
+        participant: { givenName: 'Many', familyName: `Pages${String.fromCharCode(97 + Math.floor(i / 26), 97 + (i % 26))}`, dateOfBirth: '1985-05-05' },
+        referral: { source: 'custody-diversion', localAuthority: 'walsall', urgency: 'routine' },
+      });
+      expect(r.status, r.text).toBe(201);
+    }
+    let referred = 0;
+    for (let cursor: string | null = null, first = true; first || cursor; first = false) {
+      const page: { json: { items: unknown[]; nextCursor: string | null } } = await h.call('GET', `/plans?stage=referred&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, coordinator);
+      referred += page.json.items.length;
+      cursor = page.json.nextCursor;
+    }
+    expect(referred).toBeGreaterThan(100);
+
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator', '/worklist?view=all&stage=referred');
+    const list = page.locator('ul.plan-list > li');
+    await expect.poll(() => list.count()).toBe(100);
+    await page.getByRole('button', { name: 'Show more plans' }).click();
+    await expect.poll(() => list.count()).toBe(referred);
+    expect(await page.getByRole('button', { name: 'Show more plans' }).count()).toBe(0);
+
+    // Every open stage at once comes in one page: the list says it may not be all.
+    await page.getByRole('combobox', { name: 'Stage' }).selectOption('');
+    await expect.poll(() => page.getByRole('note').first().textContent()).toContain('Showing the 100 plans changed most recently; there may be more');
+    expect(errors).toEqual([]);
+  });
 });

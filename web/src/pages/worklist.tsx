@@ -1,4 +1,5 @@
-import { query } from '../api.ts';
+import { useState } from 'react';
+import { api, query } from '../api.ts';
 import { DEADLINE_WORDS, label, STAGES } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
@@ -13,6 +14,13 @@ const VIEWS = [
 ] as const;
 type View = (typeof VIEWS)[number][0];
 
+/** The most the API gives in one page. */
+const PAGE = 100;
+
+interface PlanPage {
+  items: PlanSummary[];
+  nextCursor?: string | null;
+}
 
 /** What is due, overdue and escalated: GET /plans?due=…, or by stage. */
 export function WorklistPage() {
@@ -20,8 +28,8 @@ export function WorklistPage() {
   const { search } = useLocation();
   const view = (VIEWS.some(([v]) => v === search.get('view')) ? search.get('view') : 'overdue') as View;
   const stage = search.get('stage') ?? '';
-  const path = view === 'all' ? `/plans${query({ stage: stage || undefined, limit: 100 })}` : `/plans${query({ due: view, stage: stage || undefined, limit: 100 })}`;
-  const plans = useResource<{ items: PlanSummary[] }>(path);
+  const path = view === 'all' ? `/plans${query({ stage: stage || undefined, limit: PAGE })}` : `/plans${query({ due: view, stage: stage || undefined, limit: PAGE })}`;
+  const plans = useResource<PlanPage>(path);
   const go = (next: { view?: string; stage?: string }) => navigate(`/worklist${query({ view: next.view ?? view, stage: next.stage ?? stage })}`);
 
   return (
@@ -58,7 +66,57 @@ export function WorklistPage() {
       </div>
       {plans.loading && <Loading what="the worklist" />}
       {plans.error && <LoadError error={plans.error} what="the worklist" onRetry={plans.reload} />}
-      {plans.data && <PlanList items={plans.data.items} empty={view === 'overdue' ? 'Nothing is overdue or escalated.' : 'No plans here.'} />}
+      {plans.data && <PagedPlanList key={path} first={plans.data} path={path} view={view} stage={stage} />}
+    </>
+  );
+}
+
+/**
+ * The list with its further pages: a stage's plans page on with the API's cursor; the lists the API
+ * gives in one page only (every open stage at once, the due lists) say when they may leave plans out,
+ * rather than looking complete.
+ */
+function PagedPlanList({ first, path, view, stage }: { first: PlanPage; path: string; view: View; stage: string }) {
+  const [more, setMore] = useState<PlanSummary[]>([]);
+  const [cursor, setCursor] = useState(first.nextCursor ?? null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | undefined>();
+  const showMore = async (from: string) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const next = await api<PlanPage>('GET', `${path}&cursor=${encodeURIComponent(from)}`);
+      setMore((m) => [...m, ...next.items]);
+      setCursor(next.nextCursor ?? null);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const capped = !cursor && first.items.length >= PAGE && !(view === 'all' && stage);
+  return (
+    <>
+      <PlanList items={[...first.items, ...more]} empty={view === 'overdue' ? 'Nothing is overdue or escalated.' : 'No plans here.'} />
+      {capped && (
+        <p className="notice notice-warning" role="note">
+          {view === 'all'
+            ? `Showing the ${PAGE} plans changed most recently; there may be more. Choose a stage to see every plan in it.`
+            : `Showing the ${PAGE} most urgent; there may be more. Choose a stage to narrow the list.`}
+        </p>
+      )}
+      {cursor && (
+        <p>
+          <button type="button" className="button secondary" disabled={busy} aria-busy={busy || undefined} onClick={() => void showMore(cursor)}>
+            {busy ? 'Working…' : 'Show more plans'}
+          </button>
+        </p>
+      )}
+      {error && (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      )}
     </>
   );
 }
