@@ -172,7 +172,41 @@ describe('provider', () => {
     await page.getByRole('button', { name: 'Show more deliveries' }).click();
     await page.getByRole('list', { name: '55 deliveries shown' }).waitFor();
     expect(await page.getByRole('button', { name: 'Show more deliveries' }).count()).toBe(0);
-    expect(await page.getByRole('button', { name: 'Replay' }).count()).toBe(55);
+    expect(await page.getByRole('button', { name: 'Replay', exact: true }).count()).toBe(55);
+    expect(errors).toEqual([]);
+  });
+
+  it('replays every dead-lettered delivery at once, after the endpoint is subscribed again', async () => {
+    const subscribed = await h.call('POST', '/providers/anawim/subscriptions', h.token('team-lead'), { url: 'http://127.0.0.1:9/anawim' });
+    expect(subscribed.status, subscribed.text).toBe(201);
+    const at = h.stack.clock.now();
+    for (let i = 0; i < 3; i += 1) {
+      const planId = `pl_${(0xdef000 + i).toString(16).padStart(24, '0')}`;
+      await h.stack.webhooks.store.enqueue({
+        deliveryId: `dl_${planId.slice(3)}_5`,
+        providerId: 'anawim',
+        planId,
+        sequence: 5,
+        eventId: `00000000-0000-4000-9000-${String(i).padStart(12, '0')}`,
+        eventType: 'allocation.offered.v1',
+        body: '{}',
+        status: 'dead',
+        attempts: 6,
+        replays: 0,
+        createdAt: at,
+        deadAt: at,
+        log: [],
+      });
+    }
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Anawim');
+    await visit(h, page, '/webhook?status=dead');
+    await screenshot(page, 'provider-webhook-replay-all');
+    await page.getByRole('button', { name: 'Replay all 3 dead-lettered' }).click();
+    await page.getByText('3 dead-lettered deliveries queued again.').waitFor();
+    await page.getByText('No dead-lettered deliveries.').waitFor();
+    const log = await h.call('GET', '/providers/anawim/deliveries?status=pending', h.token('provider', 'anawim'));
+    expect((log.json.items as Json[]).map((d) => d.replays)).toEqual([1, 1, 1]);
     expect(errors).toEqual([]);
   });
 

@@ -139,6 +139,8 @@ function SubscriptionSection({ providerId, teamLead }: { providerId: string; tea
   );
 }
 
+const NO_DELIVERIES: Record<string, string> = { pending: 'No deliveries waiting.', delivered: 'No deliveries delivered yet.', dead: 'No dead-lettered deliveries.' };
+
 type DeliveryPage = { items: Delivery[]; nextCursor?: string | null };
 
 function Deliveries({ providerId, status, onStatus }: { providerId: string; status: string; onStatus: (s: string) => void }) {
@@ -161,6 +163,22 @@ function Deliveries({ providerId, status, onStatus }: { providerId: string; stat
       .catch((e: unknown) => setMoreError(e instanceof ApiError ? e : new ApiError(0, 'Error', String(e))))
       .finally(() => setMoreBusy(false));
   };
+  // After an outage or a new subscription every waiting delivery is dead-lettered: replay those shown,
+  // one at a time in the log's order (each plan's in sequence), stopping at the first refusal.
+  const replayAll = useSubmit();
+  const dead = items.filter((d) => d.status === 'dead');
+  const replayDead = () =>
+    void replayAll
+      .run(async (key) => {
+        for (const d of dead)
+          await api('POST', `/providers/${encodeURIComponent(providerId)}/deliveries/${encodeURIComponent(d.deliveryId)}/replay`, { body: {}, idempotencyKey: `${key}-${d.deliveryId}` });
+        return dead.length;
+      })
+      .then((n) => {
+        // Refused part-way (the refusal is shown): read the log again either way, to show what was queued.
+        if (n !== undefined) setMessage(`${n} dead-lettered ${n === 1 ? 'delivery' : 'deliveries'} queued again.`);
+        deliveries.reload();
+      });
   return (
     <Section title="Delivery log" id="deliveries">
       <div className="filters">
@@ -177,11 +195,18 @@ function Deliveries({ providerId, status, onStatus }: { providerId: string; stat
         </button>
       </div>
       {message && <Notice>{message}</Notice>}
+      {dead.length > 1 && (
+        <Form label="Replay every dead-lettered delivery shown" idPrefix="replay-all-" error={replayAll.error} onSubmit={replayDead}>
+          <SubmitButton busy={replayAll.busy} tone="secondary">
+            {`Replay all ${dead.length} dead-lettered`}
+          </SubmitButton>
+        </Form>
+      )}
       {deliveries.loading && !deliveries.data && <Loading what="deliveries" />}
       {deliveries.error && <LoadError error={deliveries.error} what="the delivery log" onRetry={deliveries.reload} />}
       {deliveries.data &&
         (items.length === 0 ? (
-          <p className="empty">No deliveries{status ? ` ${label(status).toLowerCase()}` : ''}.</p>
+          <p className="empty">{NO_DELIVERIES[status] ?? 'No deliveries.'}</p>
         ) : (
           <ul className="delivery-list" aria-label={`${items.length} deliveries shown${nextCursor ? ', more to show' : ''}`}>
             {items.map((d) => (
