@@ -154,8 +154,8 @@ export function makeHandler(deps: QueryApiDeps) {
   async function auditLog(ctx: RouteContext) {
     const query = parseWith(AuditQuery, ctx.event.queryStringParameters ?? {}, 'query');
     await auditAccess(deps.audit, ctx, 'read-audit', query.planId ? { planId: query.planId } : {}, clock(), 'oversight');
-    const items = await deps.audit.query(query.from, query.to, query.planId ? { planId: query.planId } : {}, query.limit);
-    return json(200, { items });
+    // AuditQuery has checked the cursor (a 400 naming it, before anything is recorded).
+    return json(200, await deps.audit.query(query.from, query.to, { planId: query.planId, limit: query.limit, cursor: query.cursor }));
   }
 
   async function offers(ctx: RouteContext) {

@@ -324,8 +324,9 @@ const AuditList = z
         at: IsoDateTime,
       }),
     ),
+    nextCursor: z.string().optional().describe('Present when more records follow: pass as `cursor` (with the same from, to and planId) for the next page; absent on the last page'),
   })
-  .meta({ id: 'AuditList', description: 'Audit records, oldest first; append-only' });
+  .meta({ id: 'AuditList', description: 'Audit records of the UTC days asked for, oldest first; append-only' });
 const IdentityErased = z.object({ planId: PlanId, identityErasedAt: IsoDateTime }).meta({ id: 'IdentityErased' });
 const IdentityCorrected = z.object({ planId: PlanId, participant: Participant }).meta({ id: 'IdentityCorrected', description: 'Her identity as it now stands' });
 const ProviderParticipantView = z

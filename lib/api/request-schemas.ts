@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Stage } from '../domain/lifecycle.ts';
 import { ACCESS_PURPOSES, ERASURE_REASONS } from '../domain/vocabulary.ts';
+import { BadAuditCursor, decodeAuditCursor } from '../adapters/dynamodb/audit-log.ts';
 
 /** Request parts that are not command payloads, shared by the handlers and the OpenAPI document. */
 export const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be 1-200 visible ASCII characters');
@@ -14,13 +15,27 @@ export const PlanListQuery = z.strictObject({
   cursor: z.string().max(2000).optional().describe('nextCursor of the previous page; needs stage'),
 });
 
+/** A UTC day: the audit records are kept by the day of their `at`, a UTC instant. */
+const auditDay = (which: string) =>
+  z.iso.date({ error: (issue) => (issue.input === undefined ? 'is required (YYYY-MM-DD, a UTC day)' : 'must be a date, YYYY-MM-DD (a UTC day)') }).describe(which);
+
 export const AuditQuery = z.strictObject({
-  from: z.iso.date().describe('First day, YYYY-MM-DD'),
-  to: z.iso.date().describe('Last day, YYYY-MM-DD (at most 31 days after from)'),
-  planId: z.string().regex(/^pl_[a-z0-9]{10,40}$/).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(500),
+  from: auditDay('First UTC day, YYYY-MM-DD (records are kept by the UTC day of their `at`)'),
+  to: auditDay('Last UTC day, YYYY-MM-DD, inclusive (at most 31 days after from)'),
+  planId: z.string().regex(/^pl_[a-z0-9]{10,40}$/).optional().describe('Only records about this plan'),
+  limit: z.coerce.number().int().min(1).max(1000).default(500).describe('Page size'),
+  cursor: z.string().max(2000).optional().describe('nextCursor of the previous page, with the same from, to and planId'),
 }).refine((q) => q.from <= q.to, { path: ['from'], message: 'must not be after to' })
-  .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 31 * 86_400_000, { path: ['to'], message: 'at most 31 days after from' });
+  .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 31 * 86_400_000, { path: ['to'], message: 'at most 31 days after from' })
+  .superRefine((q, ctx) => {
+    if (q.cursor === undefined) return;
+    try {
+      decodeAuditCursor(q.cursor, q.from, q.to);
+    } catch (error) {
+      if (!(error instanceof BadAuditCursor)) throw error;
+      ctx.addIssue({ code: 'custom', path: ['cursor'], message: error.message });
+    }
+  });
 
 /** Why the caller is reading or changing personal data, as a code; recorded in the audit log. */
 export const AccessPurpose = z.enum(ACCESS_PURPOSES, { error: () => `must be one of ${ACCESS_PURPOSES.join(', ')}` });

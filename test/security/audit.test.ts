@@ -132,6 +132,72 @@ describe('after a full lifecycle, GET /audit shows every read and write of ident
   });
 });
 
+describe('GET /audit reads on past its limit', () => {
+  it('gives a nextCursor while more records follow: following it yields every record exactly once, in order, and the last page has none', async () => {
+    const to = addDays(startDay, 31) < s.today() ? addDays(startDay, 31) : s.today();
+    const range = `/audit?from=${startDay}&to=${to}&planId=${life.planId}`;
+    const whole = await s.call('GET', `${range}&limit=1000`, { token: s.teamLead });
+    expect(whole.status).toBe(200);
+    expect(whole.json.nextCursor).toBeUndefined();
+    const all = whole.json.items as AuditRecord[];
+    expect(all.length).toBeGreaterThan(7);
+    expect(new Set(all.map((r) => r.at.slice(0, 10))).size, 'records of more than one day').toBeGreaterThan(1);
+
+    const paged: AuditRecord[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const res = await s.call('GET', `${range}&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: s.teamLead });
+      expect(res.status, res.text).toBe(200);
+      expect((res.json.items as AuditRecord[]).length).toBeLessThanOrEqual(3);
+      paged.push(...(res.json.items as AuditRecord[]));
+      cursor = res.json.nextCursor as string | undefined;
+      if (cursor) expect(res.json.items).toHaveLength(3);
+      pages++;
+    } while (cursor && pages < 100);
+    expect(cursor, 'the last page has no cursor').toBeUndefined();
+    expect(pages).toBeGreaterThan(2);
+    expect(new Set(paged.map((r) => r.auditId)).size, 'no record twice').toBe(paged.length);
+    // The reads while paging are themselves recorded (about this plan, today): they may follow at the end.
+    const known = new Set(all.map((r) => r.auditId));
+    expect(paged.filter((r) => known.has(r.auditId))).toEqual(all);
+    expect(paged.slice(all.length).every((r) => r.action === 'read-audit')).toBe(true);
+  });
+
+  it('refuses a cursor it did not give, or one for other days, with a 400 naming cursor that records nothing', async () => {
+    const today = s.today();
+    const to = addDays(startDay, 31) < today ? addDays(startDay, 31) : today;
+    const first = await s.call('GET', `/audit?from=${startDay}&to=${to}&planId=${life.planId}&limit=1`, { token: s.teamLead });
+    expect(first.status, first.text).toBe(200);
+    const cursor = first.json.nextCursor as string;
+    expect(cursor).toEqual(expect.any(String));
+    const count = async () => ((await s.call('GET', `/audit?from=${today}&to=${today}&limit=1000`, { token: s.teamLead })).json.items as AuditRecord[]).length;
+    const before = await count();
+    const otherDays = `from=${addDays(startDay, -20)}&to=${addDays(startDay, -10)}`;
+    for (const [query, says] of [
+      [`from=${startDay}&to=${to}&cursor=not-a-cursor`, 'is not a cursor this API returned'],
+      [`from=${startDay}&to=${to}&cursor=${Buffer.from('{"after":"x"}').toString('base64url')}`, 'is not a cursor this API returned'],
+      [`${otherDays}&cursor=${encodeURIComponent(cursor)}`, 'outside from..to'],
+    ] as const) {
+      const res = await s.call('GET', `/audit?${query}`, { token: s.teamLead });
+      expect(res.status, res.text).toBe(400);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(res.json.errors).toEqual([{ path: 'cursor', message: expect.stringContaining(says) }]);
+    }
+    // The count's own read is recorded each time: one more, and nothing from the refused requests.
+    expect(await count()).toBe(before + 1);
+  });
+
+  it('names from and to when they are missing, and says they are UTC days', async () => {
+    const res = await s.call('GET', '/audit', { token: s.teamLead });
+    expect(res.status).toBe(400);
+    expect(res.json.errors).toEqual([
+      { path: 'from', message: 'is required (YYYY-MM-DD, a UTC day)' },
+      { path: 'to', message: 'is required (YYYY-MM-DD, a UTC day)' },
+    ]);
+  });
+});
+
 describe('audit records cannot be changed', () => {
   it('has no route that writes, changes or deletes them', () => {
     const auditRoutes = ROUTES.filter((r) => r.path.includes('audit'));

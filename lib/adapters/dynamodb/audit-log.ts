@@ -56,20 +56,29 @@ export class DynamoAuditLog implements AuditLog {
     }
   }
 
-  /** Records of the days from `from` to `to` (inclusive), optionally about one plan, oldest first. */
-  async query(from: string, to: string, filter: { planId?: string } = {}, limit = 500): Promise<AuditRecord[]> {
-    const records: AuditRecord[] = [];
-    for (let day = from; day <= to && records.length < limit; day = nextDay(day)) {
-      let start: Record<string, unknown> | undefined;
+  /**
+   * Records of the UTC days from `from` to `to` (inclusive), optionally about one plan, oldest first,
+   * at most `limit` of them. `nextCursor` is there whenever more records follow: pass it as `cursor`
+   * (with the same from, to and plan) to read on after the last record returned. It holds that
+   * record's key, not DynamoDB's page position, so a page that ends inside a DynamoDB page skips and
+   * repeats nothing. Throws BadAuditCursor for a cursor this method did not return for these days.
+   */
+  async query(from: string, to: string, options: { planId?: string; limit?: number; cursor?: string } = {}): Promise<AuditPage> {
+    const limit = options.limit ?? 500;
+    const after = options.cursor === undefined ? undefined : decodeAuditCursor(options.cursor, from, to);
+    // One record past the limit tells whether a cursor is needed: the last page carries none.
+    const found: { record: AuditRecord; sk: string }[] = [];
+    for (let day = after ? after.slice(0, 10) : from; day <= to && found.length <= limit; day = nextDay(day)) {
+      const { pk } = keys.audit(day, '', '');
+      let start: Record<string, unknown> | undefined = after && after.startsWith(day) ? { pk, sk: after } : undefined;
       do {
-        const { pk } = keys.audit(day, '', '');
         const out = await this.client
           .send(
             new QueryCommand({
               TableName: this.tableName,
               KeyConditionExpression: 'pk = :pk',
-              ...(filter.planId ? { FilterExpression: 'planId = :plan' } : {}),
-              ExpressionAttributeValues: { ':pk': pk, ...(filter.planId ? { ':plan': filter.planId } : {}) },
+              ...(options.planId ? { FilterExpression: 'planId = :plan' } : {}),
+              ExpressionAttributeValues: { ':pk': pk, ...(options.planId ? { ':plan': options.planId } : {}) },
               ExclusiveStartKey: start,
             }),
           )
@@ -77,14 +86,51 @@ export class DynamoAuditLog implements AuditLog {
             throw storageError(error);
           });
         for (const item of out.Items ?? []) {
-          const { pk: _pk, sk: _sk, type: _type, ...rest } = item;
-          records.push(rest as AuditRecord);
+          const { pk: _pk, sk, type: _type, ...rest } = item;
+          found.push({ record: rest as AuditRecord, sk: sk as string });
         }
         start = out.LastEvaluatedKey;
-      } while (start && records.length < limit);
+      } while (start && found.length <= limit);
     }
-    return records.slice(0, limit);
+    const page = found.slice(0, limit);
+    const last = page.at(-1);
+    return { items: page.map((f) => f.record), ...(found.length > limit && last ? { nextCursor: encodeAuditCursor(last.sk) } : {}) };
   }
+}
+
+export interface AuditPage {
+  items: AuditRecord[];
+  /** Present when more records follow; absent on the last page. */
+  nextCursor?: string;
+}
+
+export class BadAuditCursor extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadAuditCursor';
+  }
+}
+
+/** A record's sort key: `<at>#<auditId>`, `at` a UTC instant whose first ten characters are its day. */
+const AUDIT_SORT_KEY = /^(\d{4}-\d{2}-\d{2})T[^#]+#[0-9a-f-]{36}$/;
+
+function encodeAuditCursor(sk: string): string {
+  return Buffer.from(JSON.stringify({ after: sk })).toString('base64url');
+}
+
+/** The sort key to read on after; the cursor must be one query() returned for a day within from..to. */
+export function decodeAuditCursor(cursor: string, from: string, to: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new BadAuditCursor('is not a cursor this API returned');
+  }
+  const after = (value as { after?: unknown } | null)?.after;
+  const day = typeof after === 'string' ? AUDIT_SORT_KEY.exec(after)?.[1] : undefined;
+  if (typeof after !== 'string' || !day) throw new BadAuditCursor('is not a cursor this API returned');
+  if (day < from || day > to) throw new BadAuditCursor(`points at ${day}, outside from..to (${from} to ${to}): ask again with the from and to it came with`);
+  return after;
 }
 
 function nextDay(day: string): string {
