@@ -13,7 +13,8 @@ import {
   WITHDRAW_REASONS,
 } from '../domain.ts';
 import { Checkbox, Checkboxes, ExactErrors, fieldId, options, Radios, Select, TextArea, TextInput } from '../forms.tsx';
-import { londonDay } from '../format.ts';
+import { addMonths } from '../../../lib/domain/calendar.ts';
+import { formatDate, londonDay, relative } from '../format.ts';
 import { useApp } from '../ui.tsx';
 import { CommandForm, usePlan, usePlanCommand } from './plan-kit.tsx';
 
@@ -168,11 +169,25 @@ export function WithdrawConsentForm() {
 
 export function FollowUpForm() {
   const { plan } = usePlan();
-  const recorded = new Set(plan.followUps.map((f) => f.month));
-  const [month, setMonth] = useState(recorded.has(6) ? '12' : '6');
+  const recorded = new Set<number>(plan.followUps.map((f) => f.month));
+  // The next one to record; a month chosen here counts only while it is not recorded yet.
+  const next = recorded.has(6) ? 12 : 6;
+  const [chosen, setMonth] = useState<string | undefined>();
+  const month = chosen !== undefined && !recorded.has(Number(chosen)) ? chosen : String(next);
   const [reoffended, setReoffended] = useState('');
   const command = usePlanCommand('record-follow-up');
+  const { now } = useApp();
+  const today = useToday();
   const send = () => void command.send({ month: Number(month), reoffended: reoffended || undefined }, `${month}-month follow-up recorded.`);
+  // Whether she reoffended within those months is known only once they have passed: the API refuses it
+  // before that day (the domain's own date rule: the follow-up deadline moves on once its reminder fires).
+  const dueFrom = plan.exit ? addMonths(plan.exit.exitedAt, next) : undefined;
+  if (dueFrom && today < londonDay(dueFrom))
+    return (
+      <p className="hint">
+        The {next}-month follow-up can be recorded from {formatDate(dueFrom)} ({relative(dueFrom, now)}); the plan closes after the 12-month one.
+      </p>
+    );
   return (
     <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Record the follow-up" label="Follow-up">
       <p className="hint">
