@@ -161,6 +161,7 @@ describe('accessibility and small screens', () => {
     await checkPages(page, errors, [
       { name: 'team-lead-escalations', path: () => '/escalated', ready: (p) => p.getByRole('link', { name: `Plan ${plans.referred.planId}` }).waitFor() },
       { name: 'team-lead-webhooks', path: () => '/webhook?provider=bcwa', ready: (p) => p.getByRole('button', { name: 'Remove the subscription' }).waitFor() },
+      { name: 'team-lead-audit-log', path: () => `/audit-log?plan=${plans.active.planId}`, ready: (p) => p.getByRole('region', { name: /records shown/ }).waitFor() },
     ]);
   });
 

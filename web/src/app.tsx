@@ -18,6 +18,7 @@ import { CaseloadPage } from './pages/caseload.tsx';
 import { AllocationPage } from './pages/allocation.tsx';
 import { WebhookPage } from './pages/webhook.tsx';
 import { DashboardPage } from './pages/dashboard.tsx';
+import { AuditPage } from './pages/audit.tsx';
 
 interface RouteDef {
   pattern: (typeof APP_PATHS)[number];
@@ -35,6 +36,7 @@ const ROUTES: RouteDef[] = [
   { pattern: '/caseload/:allocationId', roles: ['provider', 'coordinator'], render: (p) => <AllocationPage key={p.allocationId} allocationId={p.allocationId as string} /> },
   { pattern: '/webhook', roles: ['provider', 'team-lead'], render: () => <WebhookPage /> },
   { pattern: '/dashboard', roles: ['commissioner', 'team-lead'], render: () => <DashboardPage /> },
+  { pattern: '/audit-log', roles: ['team-lead'], render: () => <AuditPage /> },
 ];
 
 const NAV: Record<Role, [string, string][]> = {
@@ -47,6 +49,7 @@ const NAV: Record<Role, [string, string][]> = {
     ['/worklist', 'Worklist'],
     ['/dashboard', 'Figures'],
     ['/webhook', 'Webhooks'],
+    ['/audit-log', 'Audit log'],
   ],
   provider: [
     ['/inbox', 'Offers'],

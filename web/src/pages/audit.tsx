@@ -1,0 +1,154 @@
+import { useState } from 'react';
+import { api, ApiError, query } from '../api.ts';
+import { label } from '../domain.ts';
+import { formatDateTime } from '../format.ts';
+import { Form, SubmitButton, TextInput } from '../forms.tsx';
+import { Link, navigate, useLocation } from '../router.tsx';
+import { LoadError, Loading, PageTitle, Section, useApp, useResource } from '../ui.tsx';
+
+/** One record of GET /audit (AuditList in lib/api/openapi.ts). */
+interface AuditRecord {
+  auditId: string;
+  who: string;
+  role: string;
+  action: string;
+  planId?: string;
+  participantId?: string;
+  allocationId?: string;
+  providerId?: string;
+  why: string;
+  at: string;
+}
+type AuditPage = { items: AuditRecord[]; nextCursor?: string };
+
+const PAGE_SIZE = 50;
+
+/** YYYY-MM-DD `days` after (or before) a UTC day. */
+function addDays(day: string, days: number): string {
+  const d = new Date(`${day}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+/**
+ * The team lead's audit log: who read or wrote identity or plan detail, in which role, what and why,
+ * over a range of days (the last 7 unless asked), optionally about one plan. The range and the plan
+ * live in the address, so a plan's page can link here and the API's errors sit next to the field.
+ */
+export function AuditPage() {
+  const { now } = useApp();
+  const { search } = useLocation();
+  // The records are kept by UTC day (their `at` is a UTC instant): the range is of UTC days too.
+  const today = now.slice(0, 10);
+  const from = search.get('from') ?? addDays(today, -6);
+  const to = search.get('to') ?? today;
+  const planId = search.get('plan') ?? '';
+  // One read per range: each read of the log is itself recorded.
+  const records = useResource<AuditPage>(auditPath(from, to, planId));
+  return (
+    <>
+      <PageTitle>Audit log</PageTitle>
+      <p className="lead">Who read or changed a woman's identity or plan, in which role, what and why: every read of her contact details is here, refused ones too. Oldest first.</p>
+      <AuditFilters key={`${from}|${to}|${planId}`} from={from} to={to} planId={planId} busy={records.loading} error={records.error?.status === 400 ? records.error : undefined} />
+      <AuditRecords from={from} to={to} planId={planId} records={records} />
+    </>
+  );
+}
+
+const auditPath = (from: string, to: string, planId: string, cursor?: string) => `/audit${query({ from, to, planId, limit: PAGE_SIZE, cursor })}`;
+
+/** The range and plan asked for; the API checks them, and its 400 is shown next to the field it names. */
+function AuditFilters(props: { from: string; to: string; planId: string; busy: boolean; error: ApiError | undefined }) {
+  const [from, setFrom] = useState(props.from);
+  const [to, setTo] = useState(props.to);
+  const [planId, setPlanId] = useState(props.planId);
+  return (
+    <Form label="Which records" className="form filters-form" error={props.error} onSubmit={() => navigate(`/audit-log${query({ from: from.trim(), to: to.trim(), plan: planId.trim() })}`)}>
+      <TextInput path="from" label="From (UTC day)" type="date" width="medium" value={from} onChange={setFrom} />
+      <TextInput path="to" label="To (UTC day)" type="date" width="medium" value={to} onChange={setTo} hint="At most 31 days after From." />
+      <TextInput path="planId" label="Plan id (optional)" hint="Only the records about this plan, like pl_…" width="medium" value={planId} onChange={setPlanId} />
+      <SubmitButton busy={props.busy}>Show records</SubmitButton>
+    </Form>
+  );
+}
+
+function AuditRecords({ from, to, planId, records }: { from: string; to: string; planId: string; records: ReturnType<typeof useResource<AuditPage>> }) {
+  // The pages read after the first with Show more, kept while the first is the same answer.
+  const [later, setLater] = useState<{ after: AuditPage; pages: AuditPage[] } | undefined>();
+  const [moreError, setMoreError] = useState<ApiError | undefined>();
+  const [moreBusy, setMoreBusy] = useState(false);
+  const pages = records.data ? [records.data, ...(later?.after === records.data ? later.pages : [])] : [];
+  const items = pages.flatMap((p) => p.items);
+  const nextCursor = pages.at(-1)?.nextCursor;
+  const showMore = () => {
+    if (!nextCursor || !records.data) return;
+    const first = records.data;
+    setMoreBusy(true);
+    api<AuditPage>('GET', auditPath(from, to, planId, nextCursor))
+      .then((page) => (setLater({ after: first, pages: [...pages.slice(1), page] }), setMoreError(undefined)))
+      .catch((e: unknown) => setMoreError(e instanceof ApiError ? e : new ApiError(0, 'Error', String(e))))
+      .finally(() => setMoreBusy(false));
+  };
+  return (
+    <Section title="Records" id="records">
+      <p className="hint">
+        UTC days {from} to {to}
+        {planId && (
+          <>
+            , about plan <code>{planId}</code>
+          </>
+        )}
+      </p>
+      {records.loading && !records.data && <Loading what="the audit log" />}
+      {/* A 400 is shown next to the field it names, in the form above. */}
+      {records.error && records.error.status !== 400 && <LoadError error={records.error} what="the audit log" onRetry={records.reload} />}
+      {records.data &&
+        (items.length === 0 ? (
+          <p className="empty">No records for these days{planId ? ' and this plan' : ''}.</p>
+        ) : (
+          <div className="table-scroll" role="region" aria-label={`${items.length} records shown${nextCursor ? ', more to show' : ''}`} tabIndex={0}>
+            <table className="audit-table">
+              <thead>
+                <tr>
+                  <th scope="col">When (UK time)</th>
+                  <th scope="col">Who</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">Action</th>
+                  <th scope="col">About</th>
+                  <th scope="col">Why</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((r) => (
+                  <tr key={r.auditId}>
+                    <td>
+                      <time dateTime={r.at}>{formatDateTime(r.at)}</time>
+                    </td>
+                    <td>{r.who}</td>
+                    <td>{label(r.role)}</td>
+                    <td>{r.action}</td>
+                    <td>
+                      {r.planId && (
+                        <div>
+                          Plan <Link to={`/plan/${encodeURIComponent(r.planId)}`}>{r.planId}</Link>
+                        </div>
+                      )}
+                      {r.allocationId && <div>Allocation {r.allocationId}</div>}
+                      {r.providerId && <div>Provider {r.providerId}</div>}
+                    </td>
+                    <td>{label(r.why)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ))}
+      {moreError && <LoadError error={moreError} what="more records" onRetry={showMore} />}
+      {nextCursor && (
+        <button type="button" className="button secondary" onClick={showMore} disabled={moreBusy}>
+          Show more records
+        </button>
+      )}
+    </Section>
+  );
+}
