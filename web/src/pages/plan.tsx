@@ -58,6 +58,7 @@ export function PlanPage({ planId }: { planId: string }) {
         </PageTitle>
         <div className="head-actions">
           <StageBadge stage={plan.stage} />
+          {session.role === 'team-lead' && <Link to={`/audit-log?plan=${encodeURIComponent(plan.planId)}`} className="button secondary">Who has seen this plan</Link>}
           <button type="button" className="button secondary" onClick={reload}>
             Refresh
           </button>
