@@ -298,4 +298,21 @@ describe('coordinator', () => {
     await expect.poll(() => page.getByRole('note').first().textContent()).toContain('Showing the 100 plans changed most recently; there may be more');
     expect(errors).toEqual([]);
   });
+
+  it('says next to the address why one is needed when she asks for letters', async () => {
+    const referred = await h.call('POST', '/plans', h.token('coordinator'), {
+      participant: { givenName: 'Ivy', familyName: `Letters${process.pid}`, dateOfBirth: '1975-01-02' },
+      referral: { source: 'custody-diversion', localAuthority: 'birmingham', urgency: 'routine' },
+    });
+    expect(referred.status, referred.text).toBe(201);
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator', `/plan/${referred.json.planId}`);
+    await page.getByRole('region', { name: 'Contact details' }).getByText('Change her contact details').click();
+    const correction = page.getByRole('form', { name: 'Change her contact details' });
+    await correction.getByLabel('How she wants to be contacted (optional)').selectOption('letter');
+    await correction.getByRole('button', { name: 'Save the contact details' }).click();
+    await expect.poll(() => correction.locator('#correct-f-address-lines-0-error').textContent()).toContain('required when the preferred method is letter');
+    expect(await correction.getByLabel('Address line 1').getAttribute('aria-invalid')).toBe('true');
+    expect(errors).toEqual([]);
+  });
 });

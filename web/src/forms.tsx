@@ -11,7 +11,8 @@ export const fieldId = (path: string) => `f-${path.replace(/[^A-Za-z0-9_-]/g, '-
 
 /** zod's wording, in words a coordinator uses; anything not recognised is shown as the API said it. */
 export function friendly(message: string): string {
-  if (/received undefined|expected string to have >=1 characters|Required/i.test(message)) return 'Enter this';
+  // zod's bare "Required" only: the API's own "required when …" says why, and is shown as it is.
+  if (/received undefined|expected string to have >=1 characters/i.test(message) || message === 'Required') return 'Enter this';
   if (/^Invalid option/i.test(message)) return 'Choose one of the options';
   if (/Invalid (ISO )?date|must be a calendar date/i.test(message)) return 'Enter a date, like 2026-11-27';
   const big = /Too big: expected number to be <=\s*(\d+)/.exec(message);

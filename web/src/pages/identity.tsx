@@ -101,8 +101,8 @@ export function useContactFields(initial?: Participant) {
   return { text, set, safety, setSafety, ...partsOf(text, safety) };
 }
 
-/** An error about the address lines as a whole belongs to the first line. */
-export const mapAddressPath = (prefix: string) => (path: string) => (path === `${prefix}address.lines` ? `${prefix}address.lines.0` : path);
+/** An error about the address as a whole, or its lines as a whole, belongs to the first line. */
+export const mapAddressPath = (prefix: string) => (path: string) => (path === `${prefix}address.lines` || path === `${prefix}address` ? `${prefix}address.lines.0` : path);
 
 /** The referral form's fields for how to reach her safely and where she lives (all optional). */
 export function ContactFields({ fields, prefix = 'participant.' }: { fields: ReturnType<typeof useContactFields>; prefix?: string }) {
