@@ -22,8 +22,8 @@ const MAX_CACHED_ANSWERS = 64;
 
 /**
  * Commissioner figures: GET /metrics (JSON, with a definition of every figure) and GET /metrics.csv
- * (the same figures). Aggregates only: the facts hold no plan or participant identifier, and every
- * small number is suppressed before it leaves. The answer to a query is kept until the facts change
+ * (the same figures). Aggregates only: the facts hold no plan or participant identifier, every
+ * small number is suppressed before it leaves, and every shown count is rounded (config.roundCountsTo). The answer to a query is kept until the facts change
  * (the source's generation), so the same figures asked again (JSON, then CSV) cost nothing.
  */
 export function makeHandler(deps: MetricsApiDeps) {
@@ -41,13 +41,13 @@ export function makeHandler(deps: MetricsApiDeps) {
     const { facts, providers, generation, incomplete } = await deps.source.snapshot();
     // Said on every answer while it holds, so nobody takes partial figures for the whole.
     const note = incomplete ? { incomplete } : {};
-    if (!config.cacheAnswers || generation === undefined) return { ...computeMetrics(facts, query, { suppressionThreshold: config.suppressionThreshold, asOf: now, providers }), ...note };
+    if (!config.cacheAnswers || generation === undefined) return { ...computeMetrics(facts, query, { suppressionThreshold: config.suppressionThreshold, roundCountsTo: config.roundCountsTo, asOf: now, providers }), ...note };
     if (answers?.generation !== generation) answers = { generation, byQuery: new Map() };
     const key = `${query.from} ${query.to} ${query.groupBy.join(',')}`;
     let answer = answers.byQuery.get(key);
     if (!answer) {
       if (answers.byQuery.size >= MAX_CACHED_ANSWERS) answers.byQuery.clear();
-      answer = computeMetrics(facts, query, { suppressionThreshold: config.suppressionThreshold, asOf: now, providers });
+      answer = computeMetrics(facts, query, { suppressionThreshold: config.suppressionThreshold, roundCountsTo: config.roundCountsTo, asOf: now, providers });
       answers.byQuery.set(key, answer);
     }
     // The facts are the same as when it was worked out, so it is the answer as of now.
@@ -73,6 +73,7 @@ export function makeHandler(deps: MetricsApiDeps) {
 /** Settings the CDK stack may set on the function; absent ones take the defaults. */
 const MetricsEnv = z.object({
   METRICS_SUPPRESSION_THRESHOLD: z.coerce.number().int().optional(),
+  METRICS_ROUND_COUNTS_TO: z.coerce.number().int().optional(),
   METRICS_MAX_PERIOD_MONTHS: z.coerce.number().int().optional(),
   METRICS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(60).default(30),
 });
@@ -93,6 +94,7 @@ export const handler = (...args: Parameters<ReturnType<typeof makeHandler>>) => 
       source,
       config: {
         ...(env.METRICS_SUPPRESSION_THRESHOLD !== undefined ? { suppressionThreshold: env.METRICS_SUPPRESSION_THRESHOLD } : {}),
+        ...(env.METRICS_ROUND_COUNTS_TO !== undefined ? { roundCountsTo: env.METRICS_ROUND_COUNTS_TO } : {}),
         ...(env.METRICS_MAX_PERIOD_MONTHS !== undefined ? { maxPeriodMonths: env.METRICS_MAX_PERIOD_MONTHS } : {}),
       },
     });

@@ -63,7 +63,7 @@ export interface EmbeddedOptions {
   /** How old a feed entry must be before the pull feed shows it (default 2 s; tests use 0). */
   feedSettleMs?: number;
   wrapPublisher?: (publisher: EventPublisher) => EventPublisher;
-  /** Suppression threshold and longest period of the commissioner metrics (defaults 5 and 36 months). */
+  /** Suppression threshold, rounding of shown counts and longest period of the commissioner metrics (defaults 5, 5 and 36 months). */
   metrics?: Partial<MetricsConfig>;
   /**
    * Webhook delivery: how often the loop runs (`intervalMs`, default 1000; 0 turns it off and tests

@@ -28,6 +28,9 @@ const DAY = 86_400_000;
 const THRESHOLD = 5;
 const SUPPRESSED = 'suppressed';
 const PLANS = 44;
+/** GET /metrics rounds every shown count to the nearest 5 by default (halves up): 44 reads 45. */
+const ROUND_TO = 5;
+const rounded = (count: number) => Math.round(count / ROUND_TO) * ROUND_TO;
 const DIMS = ['provider', 'localAuthority', 'needDomain', 'referralSource', 'month'] as const;
 type Dim = (typeof DIMS)[number];
 
@@ -521,7 +524,8 @@ function publish(groups: { raw: Raw }[], cells: Record<CountKey, Cell>[]) {
     const out = {} as Record<FigureKey, number | string>;
     for (const key of FIGURE_KEYS) {
       const def = FIGURES[key];
-      if (def.kind === 'count') out[key] = c[key as CountKey].hidden ? SUPPRESSED : c[key as CountKey].value;
+      // Shown counts rounded once suppression has decided on the exact ones (every shown count is at least 5, so none rounds to 0).
+      if (def.kind === 'count') out[key] = c[key as CountKey].hidden ? SUPPRESSED : rounded(c[key as CountKey].value);
       else if (def.kind === 'rate') {
         const num = c[def.numerator];
         const den = c[def.denominator];
@@ -666,19 +670,22 @@ describe('a synthetic cohort through the API', () => {
 });
 
 describe('GET /metrics as a commissioner', () => {
-  it('matches every figure worked out by brute force from the histories, suppression included', async () => {
+  it('matches every figure worked out by brute force from the histories, suppression and rounding included', async () => {
     const groupBy = [...DIMS];
     const res = await call('GET', `/metrics?from=${periodFrom}&to=${periodTo}&groupBy=${groupBy.join(',')}`, { token: commissioner });
     expect(res.status).toBe(200);
     expect(res.json.period).toEqual({ from: periodFrom, to: periodTo });
-    expect(res.json.suppression.threshold).toBe(THRESHOLD);
+    expect(res.json.suppression).toMatchObject({ threshold: THRESHOLD, roundCountsTo: ROUND_TO });
     const expected = expectedReport(histories, periodFrom, periodTo, groupBy, providers());
     compare(res.json, expected, groupBy);
     // The cohort is large enough that some cells show and small enough that others hide.
     const values = [res.json.overall, ...groupBy.flatMap((d) => res.json.breakdowns[d].map((g: Json) => g.figures))].flatMap((f) => Object.values(f));
     expect(values.filter((v) => v === SUPPRESSED).length).toBeGreaterThan(100);
     expect(values.filter((v) => typeof v === 'number' && v > 0).length).toBeGreaterThan(60);
-    expect(res.json.overall.referrals).toBe(PLANS);
+    // Published counts are rounded by default: 44 referrals read 45, and every shown count is a multiple of 5.
+    expect(res.json.overall.referrals).toBe(45);
+    const counts = [res.json.overall, ...groupBy.flatMap((d) => res.json.breakdowns[d].map((g: Json) => g.figures))].flatMap((f) => Object.keys(COUNT_FIGURES).map((k) => f[k]));
+    expect(counts.filter((v) => typeof v === 'number' && v % ROUND_TO !== 0)).toEqual([]);
     // No published line is left with a single hidden cell, nor with hidden parts a shown total pins
     // (the total minus the shown parts is their sum: hidden zeros adding up to 0 would all be 0).
     for (const line of expected.lines) {
@@ -747,10 +754,14 @@ describe('GET /metrics as a commissioner', () => {
     const today = londonDate(stack.clock.now());
     const before = await ok('GET', `/metrics?from=${today}&to=${today}`, commissioner);
     const olderFrom = await ok('GET', `/metrics?from=${periodFrom}&to=${today}`, commissioner);
-    await ok('POST', '/plans', coordinator, { participant: { givenName: 'Latecomer', familyName: 'Synthetic', dateOfBirth: '1999-09-09' }, referral: { source: 'self', localAuthority: 'solihull' } }, 201);
+    // Four more referrals: 48, which reads 50 (44 read 45; one more alone would still read 45, as rounding means).
+    for (let n = 0; n < 4; n += 1) {
+      await ok('POST', '/plans', coordinator, { participant: { givenName: 'Latecomer', familyName: 'Synthetic', dateOfBirth: `1999-09-0${n + 1}` }, referral: { source: 'self', localAuthority: 'solihull' } }, 201);
+    }
     const after = await ok('GET', `/metrics?from=${periodFrom}&to=${today}`, commissioner);
-    expect(olderFrom.overall.referrals).toBe(PLANS);
-    expect(after.overall.referrals).toBe(PLANS + 1);
+    expect(olderFrom.overall.referrals).toBe(rounded(PLANS));
+    expect(after.overall.referrals).toBe(rounded(PLANS + 4));
+    expect(rounded(PLANS + 4)).not.toBe(rounded(PLANS));
     expect(before.overall.referrals).toBe(SUPPRESSED);
   });
 
@@ -778,8 +789,9 @@ describe('the metrics projection across restarts', () => {
   let dataDir: string;
   let running: EmbeddedStack | undefined;
   const clock = controllableClock(START);
-  // Threshold 1: every count but zero shows, so a handful of plans is enough to see the figures.
-  const start = () => startEmbeddedStack({ inMemory: false, dataDir, port: 0, sweepIntervalMs: 0, clock, publisher: { publish: async () => undefined }, metrics: { suppressionThreshold: 1 } });
+  // Threshold 1 and exact counts: every count but zero shows as it is, so a handful of plans is enough to see the figures.
+  const start = () =>
+    startEmbeddedStack({ inMemory: false, dataDir, port: 0, sweepIntervalMs: 0, clock, publisher: { publish: async () => undefined }, metrics: { suppressionThreshold: 1, roundCountsTo: 1 } });
   const figures = async (s: EmbeddedStack) => {
     const commissionerToken = (s.demoUsers.find((u) => u.role === 'commissioner') as { token: string }).token;
     const res = await makeCall(s.url)('GET', `/metrics?from=${clock.today()}&to=${clock.today()}&groupBy=localAuthority`, { token: commissionerToken });
@@ -872,11 +884,11 @@ describe('GET /metrics.csv while the figures leave plans out', () => {
   const query = '?groupBy=localAuthority,month';
 
   beforeAll(async () => {
-    t = await startTestStack({ metrics: { suppressionThreshold: 1 }, webDistDir: false });
+    t = await startTestStack({ metrics: { suppressionThreshold: 1, roundCountsTo: 1 }, webDistDir: false });
     let reads = 0;
     // Every answer reads the facts afresh (a Lambda container rereads them once they are maxAgeMs old).
     const source = new StoredFactsSource(new FactStore(t.stack.plans.client, t.stack.plans.tableName), t.stack.directory.organizations.map((o) => o.id), 0, () => (reads += 1), (message, details) => warnings.push({ message, details }));
-    const functions = { 'api-metrics': makeMetricsApi({ source, clock: t.clock, config: { suppressionThreshold: 1 } }) as unknown as ApiFunction } as Record<ApiFunctionName, ApiFunction>;
+    const functions = { 'api-metrics': makeMetricsApi({ source, clock: t.clock, config: { suppressionThreshold: 1, roundCountsTo: 1 } }) as unknown as ApiFunction } as Record<ApiFunctionName, ApiFunction>;
     aws = await startGateway({ port: 0, host: '127.0.0.1', functions, tokens: t.stack.tokens });
     awsCall = makeCall(`http://127.0.0.1:${aws.port}`);
     for (const stage of ['referred', 'assessment', 'allocating'] as const) planIds.push((await planInStage(t, stage)).planId);

@@ -14,6 +14,7 @@ import {
   RELATIONS,
   SUPPRESSED,
   SUPPRESSION_RULES,
+  servedDefinition,
   type CountKey,
   type Dimension,
   type FigureDefinition,
@@ -36,7 +37,7 @@ export interface MetricsReport {
   period: { from: string; to: string };
   groupBy: Dimension[];
   asOf: string;
-  suppression: { threshold: number; marker: typeof SUPPRESSED; rules: string[] };
+  suppression: { threshold: number; roundCountsTo: number; marker: typeof SUPPRESSED; rules: string[] };
   definitions: {
     figures: Record<FigureKey, { label: string; kind: FigureDefinition['kind']; unit: string; definition: string }>;
     dimensions: Partial<Record<Dimension, string>>;
@@ -47,6 +48,8 @@ export interface MetricsReport {
 
 export interface ComputeOptions {
   suppressionThreshold: number;
+  /** Shown counts are published as the nearest multiple of this (1: exact); default 5, as GET /metrics by default. */
+  roundCountsTo?: number;
   /** When the answer was worked out (the facts are as of then). */
   asOf: string;
   /** Providers to list in a provider breakdown even when they have nothing in the period. */
@@ -360,6 +363,14 @@ export function referenceComputeMetrics(facts: Iterable<PlanFacts>, query: Metri
 
   // Suppression over every published cell at once: a total and its parts may sit in different groups.
   const threshold = options.suppressionThreshold;
+  const roundTo = options.roundCountsTo ?? 5;
+  // Nearest multiple, halves up, after suppression; never 0 for a shown count (0 reads as none).
+  const published = (count: number) => {
+    if (roundTo === 1) return count;
+    const below = count - (count % roundTo);
+    const nearest = (count % roundTo) * 2 >= roundTo ? below + roundTo : below;
+    return nearest === 0 ? roundTo : nearest;
+  };
   const overallState: GroupState = { group: 'all', acc: overall };
   const breakdowns: [Dimension, GroupState[]][] = [];
   for (const dim of query.groupBy) {
@@ -392,7 +403,7 @@ export function referenceComputeMetrics(facts: Iterable<PlanFacts>, query: Metri
       const def: FigureDefinition = FIGURES[key];
       if (def.kind === 'count') {
         const cell = cells[key as CountKey];
-        out[key] = cell.suppressed ? SUPPRESSED : cell.value;
+        out[key] = cell.suppressed ? SUPPRESSED : published(cell.value);
       } else if (def.kind === 'rate') {
         const num = cells[def.numerator];
         const den = cells[def.denominator];
@@ -413,9 +424,9 @@ export function referenceComputeMetrics(facts: Iterable<PlanFacts>, query: Metri
     period: { from, to },
     groupBy: [...query.groupBy],
     asOf: options.asOf,
-    suppression: { threshold, marker: SUPPRESSED, rules: [...SUPPRESSION_RULES] },
+    suppression: { threshold, roundCountsTo: roundTo, marker: SUPPRESSED, rules: [...SUPPRESSION_RULES] },
     definitions: {
-      figures: Object.fromEntries(FIGURE_KEYS.map((k) => [k, { label: FIGURES[k].label, kind: FIGURES[k].kind, unit: FIGURES[k].unit, definition: FIGURES[k].definition }])) as MetricsReport['definitions']['figures'],
+      figures: Object.fromEntries(FIGURE_KEYS.map((k) => [k, { label: FIGURES[k].label, kind: FIGURES[k].kind, unit: FIGURES[k].unit, definition: servedDefinition(k, roundTo) }])) as MetricsReport['definitions']['figures'],
       dimensions: Object.fromEntries(query.groupBy.map((d) => [d, DIMENSION_DEFINITIONS[d]])),
     },
     overall: figuresOf(overallState),

@@ -49,7 +49,7 @@ function get(handler: ReturnType<typeof makeHandler>, query: string) {
   } as unknown as APIGatewayProxyEventV2;
   return handler(event, {} as Context).then((result) => {
     expect(result.statusCode).toBe(200);
-    return JSON.parse(result.body as string) as { asOf: string; overall: { referrals: number | string } };
+    return JSON.parse(result.body as string) as { asOf: string; suppression: { threshold: number; roundCountsTo: number }; overall: { referrals: number | string } };
   });
 }
 
@@ -61,9 +61,22 @@ describe('GET /metrics answers', () => {
     source.facts = Array.from({ length: 6 }, () => referral('2026-03-02'));
     let now = Date.parse('2027-01-01T09:00:00.000Z');
     const clock = () => new Date((now += 1000)).toISOString();
-    const handler = makeHandler({ source, clock, config: cacheAnswers === undefined ? {} : { cacheAnswers } });
+    // Exact counts, so one more referral shows (rounded to 5 by default, 6 and 7 would both read 5).
+    const handler = makeHandler({ source, clock, config: { roundCountsTo: 1, ...(cacheAnswers === undefined ? {} : { cacheAnswers }) } });
     return { source, handler };
   };
+
+  it('round shown counts to the nearest 5 by default, and as configured', async () => {
+    const source = new ChangingSource();
+    source.facts = Array.from({ length: 8 }, () => referral('2026-03-02'));
+    const clock = () => '2027-01-01T09:00:00.000Z';
+    const byDefault = await get(makeHandler({ source, clock }), QUERY);
+    expect(byDefault.suppression).toMatchObject({ threshold: 5, roundCountsTo: 5 });
+    expect(byDefault.overall.referrals).toBe(10);
+    const byThree = await get(makeHandler({ source, clock, config: { roundCountsTo: 3 } }), QUERY);
+    expect(byThree.suppression.roundCountsTo).toBe(3);
+    expect(byThree.overall.referrals).toBe(9);
+  });
 
   it('are given again, as of now, while the facts are the same generation, and worked out afresh once they change', async () => {
     const { source, handler } = setup();

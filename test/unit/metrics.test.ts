@@ -10,8 +10,8 @@ import { metricsCsv } from '../../lib/domain/metrics/csv.ts';
 import { COUNT_FIGURES, DIMENSIONS, FIGURE_KEYS, FIGURES, RELATIONS, SUPPRESSED, type CountKey, type Dimension } from '../../lib/domain/metrics/definitions.ts';
 import type { PlanFacts } from '../../lib/domain/metrics/facts.ts';
 import { dayNumber as D } from '../../lib/domain/metrics/dates.ts';
-import { resolveMetricsQuery } from '../../lib/domain/metrics/query.ts';
-import { primarySuppress, secondarySuppress, type Cell } from '../../lib/domain/metrics/suppression.ts';
+import { DEFAULT_METRICS_CONFIG, resolveMetricsQuery } from '../../lib/domain/metrics/query.ts';
+import { primarySuppress, roundCount, secondarySuppress, type Cell } from '../../lib/domain/metrics/suppression.ts';
 import { LOCAL_AUTHORITIES, NEED_DOMAINS, REFERRAL_SOURCES } from '../../lib/domain/taxonomy.ts';
 
 const PROVIDERS = ['anawim', 'bcwa', 'changing-lives', 'green-square-accord'];
@@ -33,9 +33,15 @@ function fact(overrides: Partial<PlanFacts> = {}): PlanFacts {
   };
 }
 
-/** Threshold 0 shows everything (the API's threshold is at least 1). */
-const run = (facts: PlanFacts[], query: { from?: string; to?: string; groupBy?: Dimension[] } = {}, threshold = 0) =>
-  computeMetrics(facts, { from: query.from ?? '2026-01-01', to: query.to ?? '2026-12-31', groupBy: query.groupBy ?? [] }, { suppressionThreshold: threshold, asOf: '2027-01-01T00:00:00.000Z', providers: PROVIDERS });
+/** Threshold 0 shows everything (the API's threshold is at least 1); counts exact unless `roundTo` says (the API's default is 5). */
+const run = (facts: PlanFacts[], query: { from?: string; to?: string; groupBy?: Dimension[] } = {}, threshold = 0, roundTo = 1) =>
+  computeMetrics(
+    facts,
+    { from: query.from ?? '2026-01-01', to: query.to ?? '2026-12-31', groupBy: query.groupBy ?? [] },
+    { suppressionThreshold: threshold, roundCountsTo: roundTo, asOf: '2027-01-01T00:00:00.000Z', providers: PROVIDERS },
+  );
+
+const round4 = (n: number) => Math.round(n * 10_000) / 10_000;
 
 const groupOf = (report: MetricsReport, dim: Dimension, group: string): Figures => {
   const found = report.breakdowns[dim]?.find((g) => g.group === group);
@@ -323,6 +329,17 @@ describe('suppression', () => {
         const facts = toFacts(rows);
         const report = run(facts, { from: '2026-01-01', to: '2026-06-30', groupBy: [...DIMENSIONS] }, threshold);
         const raw = run(facts, { from: '2026-01-01', to: '2026-06-30', groupBy: [...DIMENSIONS] }, 0);
+        // The same with shown counts rounded to 5: the same cells hidden (suppression decides on exact
+        // counts), each shown count its true value rounded, every other figure as without rounding.
+        const roundedReport = run(facts, { from: '2026-01-01', to: '2026-06-30', groupBy: [...DIMENSIONS] }, threshold, 5);
+        const figuresIn = (r: MetricsReport) => [r.overall, ...DIMENSIONS.flatMap((d) => (r.breakdowns[d] ?? []).map((g) => g.figures))];
+        figuresIn(roundedReport).forEach((rounded, i) => {
+          const exact = figuresIn(report)[i] as Figures;
+          for (const key of FIGURE_KEYS) {
+            if (FIGURES[key].kind === 'count' && exact[key] !== SUPPRESSED) expect(rounded[key]).toBe(roundCount(exact[key] as number, 5));
+            else expect(rounded[key]).toBe(exact[key]);
+          }
+        });
         const groups: [string, Figures, Figures][] = [['overall', report.overall, raw.overall]];
         for (const dim of DIMENSIONS) (report.breakdowns[dim] ?? []).forEach((g, i) => groups.push([`${dim}:${g.group}`, g.figures, (raw.breakdowns[dim] ?? [])[i]?.figures as Figures]));
         const hidden = (f: Figures, k: CountKey) => f[k] === SUPPRESSED;
@@ -361,6 +378,72 @@ describe('suppression', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('rounding of shown counts (differencing two answers must not pin a hidden count)', () => {
+  it('rounds to the nearest multiple, halves up, the same count always to the same value, never a shown count to 0', () => {
+    expect([5, 6, 7, 8, 9, 10, 12, 13, 44].map((n) => roundCount(n, 5))).toEqual([5, 5, 5, 10, 10, 10, 10, 15, 45]);
+    expect([14, 15, 16].map((n) => roundCount(n, 10))).toEqual([10, 20, 20]);
+    expect([1, 2, 3].map((n) => roundCount(n, 5))).toEqual([5, 5, 5]); // only with a threshold under 3: a 0 would read as none
+    expect([0, 1, 7, 44].map((n) => roundCount(n, 1))).toEqual([0, 1, 7, 44]);
+    expect(DEFAULT_METRICS_CONFIG.roundCountsTo).toBe(5);
+    // Deterministic: the same facts give the same published figures, query after query.
+    const facts = Array.from({ length: 23 }, (_, i) => whole({ consented: i < 13 }));
+    expect(run(facts, {}, 5, 5)).toEqual(run(facts, {}, 5, 5));
+  });
+
+  it('rounds after suppression, which decides on the exact counts; rates, medians and means come from the exact counts', () => {
+    // 23 plans, 13 consented: counts read 25 and 15, but the rate is 13/23, not 15/25.
+    const facts = Array.from({ length: 23 }, (_, i) => whole({ consented: i < 13 }));
+    const r = run(facts, {}, 5, 5);
+    expect(r.overall).toMatchObject({ referrals: 25, consented: 15, consentRate: round4(13 / 23), exits: 25, daysReferralToAssessmentMedian: 2, scoreChangeMean: 1 });
+    // Four plans: 4 would round to 5, but suppression saw the 4 first.
+    expect(run(facts.slice(0, 4), {}, 5, 5).overall.referrals).toBe(SUPPRESSED);
+    // Secondary suppression on the exact counts: 6 exits, 5 completed, 1 disengaged. Rounded, '5 and 5' would
+    // not pin anything, but the decision is the same as without rounding.
+    const six = [...Array.from({ length: 5 }, () => whole()), whole({ exitReason: 'disengaged' })];
+    expect(run(six, {}, 5, 5).overall).toMatchObject({ exits: 5, exitsCompleted: SUPPRESSED, exitsDisengaged: SUPPRESSED, completionRate: SUPPRESSED });
+    // Said with the figures: the setting, the rule, and each figure's definition.
+    expect(r.suppression.roundCountsTo).toBe(5);
+    expect(r.suppression.rules.join(' ')).toMatch(/rounded to the nearest multiple of roundCountsTo/);
+    expect(r.definitions.figures.referrals.definition).toMatch(/Shown rounded to the nearest 5\.$/);
+    expect(r.definitions.figures.consentRate.definition).toMatch(/exact counts/);
+    expect(run(facts, {}, 5, 1).definitions.figures.referrals.definition).toBe(FIGURES.referrals.definition);
+    // The CSV carries the same rounded counts.
+    expect(metricsCsv(r).split('\r\n')[1]).toMatch(/^2026-01-01,2026-12-31,overall,all,25,15,0\.5652,/);
+  });
+
+  it('differencing: January-February minus February gives January\'s hidden count exactly with exact counts, and pins nothing with the default rounding', () => {
+    // Referrals: x in January (below the threshold, so hidden when January is asked for), y in February.
+    const cohort = (x: number, y: number) => [
+      ...Array.from({ length: x }, () => fact({ referred: D('2026-01-10') })),
+      ...Array.from({ length: y }, () => fact({ referred: D('2026-02-10') })),
+    ];
+    const threshold = 5;
+    const published = (facts: PlanFacts[], from: string, to: string, roundTo: number) => run(facts, { from, to }, threshold, roundTo).overall.referrals;
+    // Every true value of x a commissioner holding both published figures cannot rule out: some x' (0..4)
+    // and y' (at least the threshold, since February shows) that give the same two published counts.
+    const consistent = (janToFeb: number, feb: number, roundTo: number) =>
+      [0, 1, 2, 3, 4].filter((x2) => Array.from({ length: 40 }, (_, i) => i + threshold).some((y2) => roundCount(y2, roundTo) === feb && roundCount(x2 + y2, roundTo) === janToFeb));
+    for (let x = 0; x < threshold; x += 1) {
+      for (let y = threshold; y < threshold + 10; y += 1) {
+        const facts = cohort(x, y);
+        expect(published(facts, '2026-01-01', '2026-01-31', 5)).toBe(SUPPRESSED);
+        // Exact counts: the difference is January's hidden count, the only value consistent with both.
+        const exactBoth = published(facts, '2026-01-01', '2026-02-28', 1) as number;
+        const exactFeb = published(facts, '2026-02-01', '2026-02-28', 1) as number;
+        expect(exactBoth - exactFeb).toBe(x);
+        expect(consistent(exactBoth, exactFeb, 1)).toEqual([x]);
+        // Rounded to 5 (the default): the true x is among at least three of the five values 0-4 the two
+        // published counts allow (three only when February is near the threshold, which rules out more), so the difference pins nothing.
+        const both = published(facts, '2026-01-01', '2026-02-28', 5) as number;
+        const feb = published(facts, '2026-02-01', '2026-02-28', 5) as number;
+        const left = consistent(both, feb, 5);
+        expect(left, `x=${x} y=${y}: ${both} - ${feb}`).toContain(x);
+        expect(left.length, `x=${x} y=${y}`).toBeGreaterThanOrEqual(3);
+      }
+    }
   });
 });
 

@@ -229,7 +229,8 @@ export interface MetricsReport {
   period: { from: string; to: string };
   groupBy: string[];
   asOf?: string;
-  suppression?: { threshold: number; marker: string; rules: string[] };
+  /** `roundCountsTo`: every shown count is rounded to the nearest multiple of it (1: exact; absent from an older API). */
+  suppression?: { threshold: number; roundCountsTo?: number; marker: string; rules: string[] };
   definitions?: { figures?: Record<string, { label: string; kind: string; unit: string; definition: string }>; dimensions?: Record<string, string> };
   overall: Figures;
   breakdowns?: Record<string, { group: string; figures: Figures }[]>;

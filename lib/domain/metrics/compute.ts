@@ -9,6 +9,7 @@ import {
   RELATIONS,
   SUPPRESSED,
   SUPPRESSION_RULES,
+  servedDefinition,
   type CountKey,
   type Dimension,
   type FigureDefinition,
@@ -17,8 +18,8 @@ import {
 } from './definitions.ts';
 import { FactTable, FOLLOW_UP_NO as NO, FOLLOW_UP_YES as YES, NO_DAY, type Dictionary } from './fact-table.ts';
 import type { ExitReasonFact, GapReasonFact, OfferFact, PlanFacts } from './facts.ts';
-import type { MetricsQuery } from './query.ts';
-import { primarySuppress, secondarySuppress, type Cell, type Line } from './suppression.ts';
+import { DEFAULT_METRICS_CONFIG, type MetricsQuery } from './query.ts';
+import { primarySuppress, roundCount, secondarySuppress, type Cell, type Line } from './suppression.ts';
 
 export type FigureValue = number | typeof SUPPRESSED;
 export type Figures = Record<FigureKey, FigureValue>;
@@ -32,7 +33,7 @@ export interface MetricsReport {
   period: { from: string; to: string };
   groupBy: Dimension[];
   asOf: string;
-  suppression: { threshold: number; marker: typeof SUPPRESSED; rules: string[] };
+  suppression: { threshold: number; roundCountsTo: number; marker: typeof SUPPRESSED; rules: string[] };
   definitions: {
     figures: Record<FigureKey, { label: string; kind: FigureDefinition['kind']; unit: string; definition: string }>;
     dimensions: Partial<Record<Dimension, string>>;
@@ -43,6 +44,8 @@ export interface MetricsReport {
 
 export interface ComputeOptions {
   suppressionThreshold: number;
+  /** Shown counts are published as the nearest multiple of this (1: exact); default 5, as MetricsConfig. */
+  roundCountsTo?: number;
   /** When the answer was worked out (the facts are as of then). */
   asOf: string;
   /** Providers to list in a provider breakdown even when they have nothing in the period. */
@@ -479,6 +482,7 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
 
   // Suppression over every published cell at once: a total and its parts may sit in different groups.
   const threshold = options.suppressionThreshold;
+  const roundTo = options.roundCountsTo ?? DEFAULT_METRICS_CONFIG.roundCountsTo;
   const overallState: GroupState = { group: 'all', acc: overall };
   const breakdowns: [Dimension, GroupState[]][] = [];
   for (const dim of query.groupBy) {
@@ -582,7 +586,8 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
       const def: FigureDefinition = FIGURES[key];
       if (def.kind === 'count') {
         const cell = cells[key as CountKey];
-        out[key] = cell.suppressed ? SUPPRESSED : cell.value;
+        // Rounded only once suppression has decided on the exact counts (as every rate, median and mean here is worked out from them).
+        out[key] = cell.suppressed ? SUPPRESSED : roundCount(cell.value, roundTo);
       } else if (def.kind === 'rate') {
         const num = cells[def.numerator];
         const den = cells[def.denominator];
@@ -604,9 +609,9 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
     period: { from, to },
     groupBy: [...query.groupBy],
     asOf: options.asOf,
-    suppression: { threshold, marker: SUPPRESSED, rules: [...SUPPRESSION_RULES] },
+    suppression: { threshold, roundCountsTo: roundTo, marker: SUPPRESSED, rules: [...SUPPRESSION_RULES] },
     definitions: {
-      figures: Object.fromEntries(FIGURE_KEYS.map((k) => [k, { label: FIGURES[k].label, kind: FIGURES[k].kind, unit: FIGURES[k].unit, definition: FIGURES[k].definition }])) as MetricsReport['definitions']['figures'],
+      figures: Object.fromEntries(FIGURE_KEYS.map((k) => [k, { label: FIGURES[k].label, kind: FIGURES[k].kind, unit: FIGURES[k].unit, definition: servedDefinition(k, roundTo) }])) as MetricsReport['definitions']['figures'],
       dimensions: Object.fromEntries(query.groupBy.map((d) => [d, DIMENSION_DEFINITIONS[d]])),
     },
     overall: figuresOf(overallState),

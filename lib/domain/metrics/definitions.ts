@@ -156,6 +156,15 @@ export const FIGURES = {
 export type FigureKey = keyof typeof FIGURES;
 export const FIGURE_KEYS = Object.keys(FIGURES) as FigureKey[];
 
+/** A figure's definition as served with the figures, saying what rounding of counts (to the nearest `roundTo`) does to it. */
+export function servedDefinition(key: FigureKey, roundTo: number): string {
+  const def: FigureDefinition = FIGURES[key];
+  if (roundTo <= 1) return def.definition;
+  if (def.kind === 'count') return `${def.definition} Shown rounded to the nearest ${roundTo}.`;
+  if (def.kind === 'rate') return `${def.definition} Worked out from the exact counts, not the rounded ones shown.`;
+  return `${def.definition} Worked out from the exact values, whatever the rounding of the counts shown.`;
+}
+
 /** Totals and the counts that add up to them, within any one group. */
 export const RELATIONS: readonly { total: CountKey; parts: readonly CountKey[] }[] = [
   { total: 'exits', parts: ['exitsCompleted', 'exitsTransferred', 'exitsDisengaged', 'exitsMovedAway', 'exitsCustody', 'exitsOther', 'exitsConsentWithdrawn'] },
@@ -178,4 +187,6 @@ export const SUPPRESSION_RULES = [
   'Secondary: wherever a total and the counts that make it up are published together (the relations within a group, and the groups of a breakdown whose groups add up to the overall figure), no such set may have exactly one suppressed cell: the smallest other count is suppressed too (the first of equals; the total, when there is no other). Nor, when the total is shown, may its suppressed counts add up to less than the threshold (the total minus the shown counts would pin them: suppressed zeros adding up to 0 are all 0): the smallest shown count is suppressed too. The sets are visited in a fixed order (the relations of the overall group, then of each breakdown group in turn, then each breakdown figure by figure), again and again until every one is safe.',
   'A rate is suppressed when its numerator or its denominator is suppressed.',
   'Suppressed cells read "suppressed" in both JSON and CSV.',
+  'Rounding: every count that is shown is rounded to the nearest multiple of roundCountsTo (suppression.roundCountsTo; halves round up; 1 means exact counts), after the suppression above has been decided on the exact counts, and the same count always reads the same. So the difference between two published counts (a period minus part of it, say) no longer gives away a hidden count. Rounded counts need not add up to their rounded total. A published 0 always means none: a true 0 is below every threshold and suppressed, and a shown count that would round down to 0 (only with a threshold under half of roundCountsTo) reads roundCountsTo instead.',
+  'Rates, medians, 90th percentiles and means are worked out from the exact counts and values, not the rounded counts shown.',
 ];

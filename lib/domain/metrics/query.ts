@@ -4,12 +4,17 @@ import { addDaysToDate, addMonthsToDate, isCalendarDate } from './dates.ts';
 import { DIMENSIONS, type Dimension } from './definitions.ts';
 
 /**
- * How the metrics are published: the suppression threshold, the longest period one answer may cover,
+ * How the metrics are published: the suppression threshold, what shown counts are rounded to (1:
+ * exact), the longest period one answer may cover,
  * and whether an answer is given again for the same query until the facts change (off only to time
  * the computation itself).
  */
 export const MetricsConfig = z.object({
   suppressionThreshold: z.number().int().min(1).max(100).default(5),
+  // Suppression alone is undone by differencing two answers (January-February minus February gives
+  // January's hidden count): shown counts are rounded, as in UK official statistics, so the difference
+  // of two published counts no longer pins a small number.
+  roundCountsTo: z.number().int().min(1).max(100).default(5),
   maxPeriodMonths: z.number().int().min(1).max(120).default(36),
   cacheAnswers: z.boolean().default(true),
 });

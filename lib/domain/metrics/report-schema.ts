@@ -3,7 +3,7 @@ import { DIMENSIONS, FIGURE_KEYS, SUPPRESSED, type FigureKey } from './definitio
 import { INCOMPLETE_HEADLINE } from './incomplete-notice.ts';
 
 /** The shape of a metrics answer, for the OpenAPI document (the values are built in compute.ts). */
-const FigureValue = z.union([z.number(), z.literal(SUPPRESSED)]).describe('The figure, or "suppressed" (small numbers)');
+const FigureValue = z.union([z.number(), z.literal(SUPPRESSED)]).describe('The figure (a count rounded to the nearest suppression.roundCountsTo), or "suppressed" (small numbers)');
 const Figures = z.object(Object.fromEntries(FIGURE_KEYS.map((k) => [k, FigureValue])) as Record<FigureKey, typeof FigureValue>);
 const Dimension = z.enum(DIMENSIONS);
 const Definition = z.object({ label: z.string(), kind: z.enum(['count', 'rate', 'median', 'p90', 'mean']), unit: z.string(), definition: z.string() });
@@ -23,7 +23,12 @@ export const MetricsReportSchema = z
     period: z.object({ from: z.iso.date(), to: z.iso.date() }).describe('London dates, both inclusive'),
     groupBy: z.array(Dimension),
     asOf: z.iso.datetime({ offset: true }).describe('When the figures were worked out: they include every change saved before then'),
-    suppression: z.object({ threshold: z.number().int().min(1), marker: z.literal(SUPPRESSED), rules: z.array(z.string()) }),
+    suppression: z.object({
+      threshold: z.number().int().min(1),
+      roundCountsTo: z.number().int().min(1).describe('Every shown count is rounded to the nearest multiple of this, after suppression (1: exact counts); rates, medians, percentiles and means are worked out from the exact counts'),
+      marker: z.literal(SUPPRESSED),
+      rules: z.array(z.string()),
+    }),
     definitions: z.object({
       figures: z.object(Object.fromEntries(FIGURE_KEYS.map((k) => [k, Definition])) as Record<FigureKey, typeof Definition>),
       dimensions: z.partialRecord(Dimension, z.string()),
@@ -32,7 +37,7 @@ export const MetricsReportSchema = z
     breakdowns: z.partialRecord(Dimension, z.array(z.object({ group: z.string().describe('A provider id, local authority, need domain, referral source or YYYY-MM'), figures: Figures }))),
     incomplete: MetricsIncompleteSchema.optional(),
   })
-  .meta({ id: 'MetricsReport', description: 'Commissioner figures for a period: aggregates only, small numbers suppressed' });
+  .meta({ id: 'MetricsReport', description: 'Commissioner figures for a period: aggregates only, small numbers suppressed, shown counts rounded' });
 
 /** The response header of GET /metrics.csv present only while the figures leave plans out; its value is `incomplete.staleFacts`. */
 export const FIGURES_INCOMPLETE_HEADER = 'figures-incomplete';

@@ -50,3 +50,16 @@ export function secondarySuppress(lines: readonly Line[], threshold: number): nu
   }
   return hidden;
 }
+
+/**
+ * A shown count as published: the nearest multiple of `to` (halves up; 1 leaves it exact). Applied
+ * after suppression, which decides on the exact counts, and the same count always reads the same.
+ * Differencing two answers (a period minus a part of it) then no longer pins a hidden count: each
+ * published count stands for any true count within `to`/2 of it. A shown count is never published
+ * as 0, which would read as none: a true 0 is below every threshold and never shown, and a count
+ * that would round down to 0 (only with a threshold under half of `to`) reads `to`.
+ */
+export function roundCount(value: number, to: number): number {
+  if (to <= 1) return value;
+  return Math.max(to, Math.round(value / to) * to);
+}

@@ -356,6 +356,8 @@ function FigureText({ value, unit, big }: { value: FigureValue; unit: string | u
 
 function SuppressionNote({ report }: { report: MetricsReport }) {
   const threshold = report.suppression?.threshold ?? 5;
+  // As the API says it rounded this answer (configurable; 1 is exact counts), not a constant here.
+  const roundTo = report.suppression?.roundCountsTo ?? 1;
   return (
     <div className="notice notice-info suppression-note" role="note">
       <p>
@@ -364,6 +366,11 @@ function SuppressionNote({ report }: { report: MetricsReport }) {
         </strong>{' '}
         marks a number hidden to protect the women in it: any count below {threshold} (zero included), any rate or average built on one, and any other number that would let a hidden one be worked out.
       </p>
+      {roundTo > 1 && (
+        <p className="rounding-note">
+          Counts are rounded to the nearest {roundTo}, so two figures cannot be subtracted to work out a hidden one; rounded counts need not add up to their total. Rates and averages are worked out from the exact counts.
+        </p>
+      )}
       {report.suppression?.rules && report.suppression.rules.length > 0 && (
         <details>
           <summary>The suppression rules</summary>
