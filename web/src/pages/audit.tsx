@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { addCalendarDays } from '../../../lib/domain/calendar.ts';
 import { api, ApiError, query } from '../api.ts';
 import { label } from '../domain.ts';
 import { formatDateTime } from '../format.ts';
@@ -23,13 +24,6 @@ type AuditPage = { items: AuditRecord[]; nextCursor?: string };
 
 const PAGE_SIZE = 50;
 
-/** YYYY-MM-DD `days` after (or before) a UTC day. */
-function addDays(day: string, days: number): string {
-  const d = new Date(`${day}T12:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
-}
-
 /**
  * The team lead's audit log: who read or wrote identity or plan detail, in which role, what and why,
  * over a range of days (the last 7 unless asked), optionally about one plan. The range and the plan
@@ -40,7 +34,7 @@ export function AuditPage() {
   const { search } = useLocation();
   // The records are kept by UTC day (their `at` is a UTC instant): the range is of UTC days too.
   const today = now.slice(0, 10);
-  const from = search.get('from') ?? addDays(today, -6);
+  const from = search.get('from') ?? addCalendarDays(today, -6);
   const to = search.get('to') ?? today;
   const planId = search.get('plan') ?? '';
   // One read per range: each read of the log is itself recorded.
