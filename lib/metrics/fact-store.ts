@@ -95,7 +95,7 @@ export class FactStore {
    * Hand every stored plan's facts of the current schema to `take`, one shard after another in pages
    * of `pageSize` items, so only one modest page is in memory at a time (the caller keeps the facts
    * compactly, see FactTable). `stale` counts items of another schema; `unreadable` names the plans
-   * whose facts are not a JSON object (damaged: only a hand edit or a bug writes that), which are left
+   * whose facts are not JSON of facts FactTable can take (damaged: only a hand edit or a bug writes that), which are left
    * out like stale ones instead of failing the whole read.
    */
   async loadEach(take: (planId: string, facts: PlanFacts) => void, pageSize = 250): Promise<{ loaded: number; stale: number; unreadable: string[] }> {
@@ -266,13 +266,24 @@ export class FactStore {
   }
 }
 
-/** A fact item's `facts` as stored (JSON of an object), or undefined when it is not that. */
+/** The lists FactTable walks in every plan's facts (an offer's own `needs` too). */
+const FACT_LISTS = ['needs', 'providers', 'offers', 'gaps', 'reviews', 'scoreChanges'] as const;
+
+/**
+ * A fact item's `facts` as stored, or undefined when it is not JSON of an object with a numeric version
+ * and the lists FactTable walks: an object without them (`{"version":3}`) would fail the whole read there.
+ */
 function parsedFacts(stored: unknown): PlanFacts | undefined {
   if (typeof stored !== 'string') return undefined;
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(stored);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as PlanFacts) : undefined;
+    value = JSON.parse(stored);
   } catch {
     return undefined;
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const facts = value as Record<string, unknown>;
+  if (typeof facts.version !== 'number' || !FACT_LISTS.every((list) => Array.isArray(facts[list]))) return undefined;
+  if (!(facts.offers as unknown[]).every((offer) => typeof offer === 'object' && offer !== null && Array.isArray((offer as { needs?: unknown }).needs))) return undefined;
+  return value as PlanFacts;
 }
