@@ -165,8 +165,8 @@ function ParticipantContact({ allocationId, status }: { allocationId: string; st
 type Done = (next: AllocationDetail, message: string) => void;
 type Stale = (reason: string) => void;
 
-/** Tell the page once when a form's request is refused with a 409 (not allowed any more). */
-function useStaleOn(errors: (ApiError | undefined)[], onStale: Stale) {
+/** Tell the page once when a form's request is refused with a 409 (not allowed any more); the inbox's offer cards too. */
+export function useStaleOn(errors: (ApiError | undefined)[], onStale: Stale) {
   const conflict = errors.find((e) => e?.status === 409);
   useEffect(() => {
     if (conflict) onStale(conflict.message);

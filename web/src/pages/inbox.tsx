@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { api } from '../api.ts';
 import { DECLINE_REASONS, label, needLabel } from '../domain.ts';
 import { formatDateTime, isPast, relative } from '../format.ts';
@@ -6,6 +6,7 @@ import { Form, options, Select, SubmitButton, TextArea, useSubmit } from '../for
 import { Link } from '../router.tsx';
 import type { ProviderAllocation } from '../types.ts';
 import { LoadError, Loading, Notice, PageTitle, useApp, useResource } from '../ui.tsx';
+import { useStaleOn } from './allocation.tsx';
 
 /** The domains of a provider record's `needs`: strings, or objects with a domain. */
 export function needsOf(value: unknown): string[] {
@@ -59,12 +60,7 @@ function OfferCard({ offer, onAnswered }: { offer: ProviderAllocation; onAnswere
   const late = offer.respondBy ? isPast(offer.respondBy, now) : false;
   // A 409: the offer is no longer open (it expired, or the plan moved on while the page was open).
   // The card would otherwise stay with its Accept button that can never work: say why, and read the list again.
-  const gone = [accept.error, decline.error].find((e) => e?.status === 409);
-  useEffect(() => {
-    if (gone) onAnswered(`Offer ${id} could not be answered: ${gone.message} Your offers have been read again.`);
-    // Once per refusal: onAnswered is a new function at each render of the list.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [gone]);
+  useStaleOn([accept.error, decline.error], (reason) => onAnswered(`Offer ${id} could not be answered: ${reason} Your offers have been read again.`));
   return (
     <li className="offer card" aria-labelledby={headingId}>
       <h2 id={headingId} className="offer-title">
