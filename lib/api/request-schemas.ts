@@ -19,14 +19,21 @@ export const PlanListQuery = z.strictObject({
 const auditDay = (which: string) =>
   z.iso.date({ error: (issue) => (issue.input === undefined ? 'is required (YYYY-MM-DD, a UTC day)' : 'must be a date, YYYY-MM-DD (a UTC day)') }).describe(which);
 
+/**
+ * The range and the cursor are checked only once from and to are both days: with one that is not,
+ * its own error says what is wrong, and comparing it would add errors that are not (a from of "x"
+ * would also be "after to" and "more than 31 days" before it, and the cursor "outside x to …").
+ */
+const bothDays = (payload: z.core.ParsePayload) => !payload.issues.some((issue) => issue.path?.[0] === 'from' || issue.path?.[0] === 'to');
+
 export const AuditQuery = z.strictObject({
   from: auditDay('First UTC day, YYYY-MM-DD (records are kept by the UTC day of their `at`)'),
   to: auditDay('Last UTC day, YYYY-MM-DD, inclusive (at most 31 days after from)'),
   planId: z.string().regex(/^pl_[a-z0-9]{10,40}$/).optional().describe('Only records about this plan'),
   limit: z.coerce.number().int().min(1).max(1000).default(500).describe('Page size'),
   cursor: z.string().max(2000).optional().describe('nextCursor of the previous page, with the same from, to and planId'),
-}).refine((q) => q.from <= q.to, { path: ['from'], message: 'must not be after to' })
-  .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 31 * 86_400_000, { path: ['to'], message: 'at most 31 days after from' })
+}).refine((q) => q.from <= q.to, { path: ['from'], message: 'must not be after to', when: bothDays })
+  .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 31 * 86_400_000, { path: ['to'], message: 'at most 31 days after from', when: bothDays })
   .superRefine((q, ctx) => {
     if (q.cursor === undefined) return;
     try {
@@ -35,7 +42,7 @@ export const AuditQuery = z.strictObject({
       if (!(error instanceof BadAuditCursor)) throw error;
       ctx.addIssue({ code: 'custom', path: ['cursor'], message: error.message });
     }
-  });
+  }, { when: bothDays });
 
 /** Why the caller is reading or changing personal data, as a code; recorded in the audit log. */
 export const AccessPurpose = z.enum(ACCESS_PURPOSES, { error: () => `must be one of ${ACCESS_PURPOSES.join(', ')}` });

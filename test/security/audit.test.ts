@@ -196,6 +196,14 @@ describe('GET /audit reads on past its limit', () => {
       { path: 'to', message: 'is required (YYYY-MM-DD, a UTC day)' },
     ]);
   });
+
+  it('names only the day that is not one: the range and the cursor are not checked against it', async () => {
+    const today = s.today();
+    const cursor = Buffer.from(JSON.stringify({ after: `${today}T10:00:00.000Z#${randomUUID()}` })).toString('base64url');
+    const res = await s.call('GET', `/audit?from=yesterday&to=${today}&cursor=${cursor}`, { token: s.teamLead });
+    expect(res.status).toBe(400);
+    expect(res.json.errors).toEqual([{ path: 'from', message: 'must be a date, YYYY-MM-DD (a UTC day)' }]);
+  });
 });
 
 describe('audit records cannot be changed', () => {
