@@ -85,6 +85,26 @@ describe('audit log page (team lead)', () => {
     expect(await contactRead.count()).toBe(1);
   }
 
+  it('forgets a failed Show more when another range is asked for', async () => {
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo team-lead', `/audit-log?plan=${plan.planId}`);
+    const records = page.getByRole('region', { name: /records shown/ });
+    await expect.poll(() => records.getAttribute('aria-label')).toBe('50 records shown, more to show');
+    // The next page's read fails (the network drops it).
+    await page.route(/\/audit\?.*cursor=/, (route) => route.abort());
+    await page.getByRole('button', { name: 'Show more records' }).click();
+    const failed = page.getByRole('alert').filter({ hasText: 'Could not load more records' });
+    await failed.waitFor();
+    // Another range: its records, and no word of the earlier range's failure.
+    const to = await page.getByLabel('To (UTC day)').inputValue();
+    await page.getByLabel('From (UTC day)').fill(to);
+    await page.getByRole('button', { name: 'Show records' }).click();
+    await page.getByText(`UTC days ${to} to ${to}`).waitFor();
+    await expect.poll(() => records.getAttribute('aria-label')).toMatch(/records shown/);
+    expect(await failed.count()).toBe(0);
+    expect(errors.filter((e) => !/Failed to load resource|ERR_FAILED/.test(e))).toEqual([]);
+  });
+
   it('shows a range the API refuses next to the field it names', async () => {
     const { page, errors } = await h.page();
     await signIn(h, page, 'Demo team-lead', '/audit-log');

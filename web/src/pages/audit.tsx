@@ -44,7 +44,8 @@ export function AuditPage() {
       <PageTitle>Audit log</PageTitle>
       <p className="lead">Who read or changed a woman's identity or plan, in which role, what and why: every read of her contact details is here, refused ones too. Oldest first.</p>
       <AuditFilters key={`${from}|${to}|${planId}`} from={from} to={to} planId={planId} busy={records.loading} error={records.error?.status === 400 ? records.error : undefined} />
-      <AuditRecords from={from} to={to} planId={planId} records={records} />
+      {/* Keyed like the filters: another range starts with no later pages and no error of the last one's. */}
+      <AuditRecords key={`records|${from}|${to}|${planId}`} from={from} to={to} planId={planId} records={records} />
     </>
   );
 }
