@@ -176,6 +176,47 @@ describe('provider', () => {
     expect(errors).toEqual([]);
   });
 
+  it("a 'Show more deliveries' that failed is not shown again once the log is refreshed", async () => {
+    const at = h.stack.clock.now();
+    for (let i = 0; i < 51; i += 1) {
+      const planId = `pl_${(0xc1000 + i).toString(16).padStart(24, '0')}`;
+      const queued = await h.stack.webhooks.store.enqueue({
+        deliveryId: `dl_${planId.slice(3)}_5`,
+        providerId: 'changing-lives',
+        planId,
+        sequence: 5,
+        eventId: `00000000-0000-4000-a000-${String(i).padStart(12, '0')}`,
+        eventType: 'allocation.offered.v1',
+        body: '{}',
+        status: 'dead',
+        attempts: 6,
+        replays: 0,
+        createdAt: at,
+        deadAt: at,
+        log: [],
+      });
+      expect(queued).toBe(true);
+    }
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Changing Lives');
+    await visit(h, page, '/webhook?status=dead');
+    await page.getByRole('list', { name: '50 deliveries shown, more to show' }).waitFor();
+    // The second page's request fails once (the network dropped).
+    await page.route(
+      (url) => url.pathname === '/providers/changing-lives/deliveries' && url.searchParams.has('cursor'),
+      (route) => route.fulfill({ status: 503, contentType: 'application/problem+json', body: JSON.stringify({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'Try again later.' }) }),
+      { times: 1 },
+    );
+    await page.getByRole('button', { name: 'Show more deliveries' }).click();
+    const failed = page.getByRole('alert').filter({ hasText: 'Could not load more deliveries' });
+    await failed.waitFor();
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await expect.poll(() => failed.count()).toBe(0);
+    await page.getByRole('button', { name: 'Show more deliveries' }).click();
+    await page.getByRole('list', { name: '51 deliveries shown' }).waitFor();
+    expect(errors).toEqual([]);
+  });
+
   it('replays every dead-lettered delivery at once, after the endpoint is subscribed again', async () => {
     const subscribed = await h.call('POST', '/providers/anawim/subscriptions', h.token('team-lead'), { url: 'http://127.0.0.1:9/anawim' });
     expect(subscribed.status, subscribed.text).toBe(201);

@@ -149,7 +149,9 @@ function Deliveries({ providerId, status, onStatus }: { providerId: string; stat
   const [message, setMessage] = useState<string | undefined>();
   // The log comes 50 at a time: the pages read after the first, until the log is read again.
   const [later, setLater] = useState<{ after: DeliveryPage; pages: DeliveryPage[] } | undefined>();
-  const [moreError, setMoreError] = useState<ApiError | undefined>();
+  // A failed 'Show more' belongs to the log it followed: a Refresh or a replay reads the log again and drops it.
+  const [moreFailed, setMoreFailed] = useState<{ after: DeliveryPage; error: ApiError } | undefined>();
+  const moreError = moreFailed?.after === deliveries.data ? moreFailed?.error : undefined;
   const [moreBusy, setMoreBusy] = useState(false);
   const pages = deliveries.data ? [deliveries.data, ...(later?.after === deliveries.data ? later.pages : [])] : [];
   const items = pages.flatMap((p) => p.items);
@@ -159,8 +161,8 @@ function Deliveries({ providerId, status, onStatus }: { providerId: string; stat
     const first = deliveries.data;
     setMoreBusy(true);
     api<DeliveryPage>('GET', path(nextCursor))
-      .then((page) => (setLater({ after: first, pages: [...pages.slice(1), page] }), setMoreError(undefined)))
-      .catch((e: unknown) => setMoreError(e instanceof ApiError ? e : new ApiError(0, 'Error', String(e))))
+      .then((page) => (setLater({ after: first, pages: [...pages.slice(1), page] }), setMoreFailed(undefined)))
+      .catch((e: unknown) => setMoreFailed({ after: first, error: e instanceof ApiError ? e : new ApiError(0, 'Error', String(e)) }))
       .finally(() => setMoreBusy(false));
   };
   // After an outage or a new subscription every waiting delivery is dead-lettered: replay those shown,
