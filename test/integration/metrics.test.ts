@@ -529,7 +529,8 @@ function publish(groups: { raw: Raw }[], cells: Record<CountKey, Cell>[]) {
       else if (def.kind === 'rate') {
         const num = c[def.numerator];
         const den = c[def.denominator];
-        out[key] = num.hidden || den.hidden ? SUPPRESSED : round(num.value / den.value, 4);
+        // From the counts as shown (rounded): an exact rate beside them would give the exact counts back.
+        out[key] = num.hidden || den.hidden ? SUPPRESSED : round(rounded(num.value) / rounded(den.value), 4);
       } else if (def.kind === 'mean') out[key] = raw.scoredPlans < THRESHOLD ? SUPPRESSED : round(raw.scoreSum / raw.scorePairs, def.decimals);
       else {
         const [list, f] = statOf[key] as [keyof Raw['stats'], (v: number[]) => number];

@@ -407,7 +407,7 @@ export function referenceComputeMetrics(facts: Iterable<PlanFacts>, query: Metri
       } else if (def.kind === 'rate') {
         const num = cells[def.numerator];
         const den = cells[def.denominator];
-        out[key] = num.suppressed || den.suppressed || den.value === 0 ? SUPPRESSED : round(num.value / den.value, RATE_DECIMALS);
+        out[key] = num.suppressed || den.suppressed || den.value === 0 ? SUPPRESSED : round(published(num.value) / published(den.value), RATE_DECIMALS);
       } else if (def.kind === 'mean') {
         // Score changes may be several per plan; the mean is built on the plans that have one.
         const acc = state.acc;

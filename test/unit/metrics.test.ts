@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { computeMetrics, median, percentile, type Figures, type MetricsReport } from '../../lib/domain/metrics/compute.ts';
 import { metricsCsv } from '../../lib/domain/metrics/csv.ts';
-import { COUNT_FIGURES, DIMENSIONS, FIGURE_KEYS, FIGURES, RELATIONS, SUPPRESSED, type CountKey, type Dimension } from '../../lib/domain/metrics/definitions.ts';
+import { COUNT_FIGURES, DIMENSIONS, FIGURE_KEYS, FIGURES, RELATIONS, SUPPRESSED, type CountKey, type Dimension, type FigureDefinition } from '../../lib/domain/metrics/definitions.ts';
 import type { PlanFacts } from '../../lib/domain/metrics/facts.ts';
 import { dayNumber as D } from '../../lib/domain/metrics/dates.ts';
 import { DEFAULT_METRICS_CONFIG, resolveMetricsQuery } from '../../lib/domain/metrics/query.ts';
@@ -330,13 +330,16 @@ describe('suppression', () => {
         const report = run(facts, { from: '2026-01-01', to: '2026-06-30', groupBy: [...DIMENSIONS] }, threshold);
         const raw = run(facts, { from: '2026-01-01', to: '2026-06-30', groupBy: [...DIMENSIONS] }, 0);
         // The same with shown counts rounded to 5: the same cells hidden (suppression decides on exact
-        // counts), each shown count its true value rounded, every other figure as without rounding.
+        // counts), each shown count its true value rounded, each shown rate its rounded counts' ratio,
+        // every other figure as without rounding.
         const roundedReport = run(facts, { from: '2026-01-01', to: '2026-06-30', groupBy: [...DIMENSIONS] }, threshold, 5);
         const figuresIn = (r: MetricsReport) => [r.overall, ...DIMENSIONS.flatMap((d) => (r.breakdowns[d] ?? []).map((g) => g.figures))];
         figuresIn(roundedReport).forEach((rounded, i) => {
           const exact = figuresIn(report)[i] as Figures;
           for (const key of FIGURE_KEYS) {
-            if (FIGURES[key].kind === 'count' && exact[key] !== SUPPRESSED) expect(rounded[key]).toBe(roundCount(exact[key] as number, 5));
+            const def: FigureDefinition = FIGURES[key];
+            if (def.kind === 'count' && exact[key] !== SUPPRESSED) expect(rounded[key]).toBe(roundCount(exact[key] as number, 5));
+            else if (def.kind === 'rate' && exact[key] !== SUPPRESSED) expect(rounded[key]).toBe(round4((rounded[def.numerator] as number) / (rounded[def.denominator] as number)));
             else expect(rounded[key]).toBe(exact[key]);
           }
         });
@@ -393,11 +396,13 @@ describe('rounding of shown counts (differencing two answers must not pin a hidd
     expect(run(facts, {}, 5, 5)).toEqual(run(facts, {}, 5, 5));
   });
 
-  it('rounds after suppression, which decides on the exact counts; rates, medians and means come from the exact counts', () => {
-    // 23 plans, 13 consented: counts read 25 and 15, but the rate is 13/23, not 15/25.
+  it('rounds after suppression, which decides on the exact counts; rates come from the rounded counts, medians and means from the exact values', () => {
+    // 23 plans, 13 consented: counts read 25 and 15, and the rate is 15/25, not 13/23 (which with the two
+    // rounded counts would give 13 and 23 back).
     const facts = Array.from({ length: 23 }, (_, i) => whole({ consented: i < 13 }));
     const r = run(facts, {}, 5, 5);
-    expect(r.overall).toMatchObject({ referrals: 25, consented: 15, consentRate: round4(13 / 23), exits: 25, daysReferralToAssessmentMedian: 2, scoreChangeMean: 1 });
+    expect(r.overall).toMatchObject({ referrals: 25, consented: 15, consentRate: 0.6, exits: 25, daysReferralToAssessmentMedian: 2, scoreChangeMean: 1 });
+    expect(run(facts, {}, 5, 1).overall.consentRate).toBe(round4(13 / 23));
     // Four plans: 4 would round to 5, but suppression saw the 4 first.
     expect(run(facts.slice(0, 4), {}, 5, 5).overall.referrals).toBe(SUPPRESSED);
     // Secondary suppression on the exact counts: 6 exits, 5 completed, 1 disengaged. Rounded, '5 and 5' would
@@ -408,10 +413,10 @@ describe('rounding of shown counts (differencing two answers must not pin a hidd
     expect(r.suppression.roundCountsTo).toBe(5);
     expect(r.suppression.rules.join(' ')).toMatch(/rounded to the nearest multiple of roundCountsTo/);
     expect(r.definitions.figures.referrals.definition).toMatch(/Shown rounded to the nearest 5\.$/);
-    expect(r.definitions.figures.consentRate.definition).toMatch(/exact counts/);
+    expect(r.definitions.figures.consentRate.definition).toMatch(/from the counts as shown, rounded to the nearest 5\.$/);
     expect(run(facts, {}, 5, 1).definitions.figures.referrals.definition).toBe(FIGURES.referrals.definition);
     // The CSV carries the same rounded counts.
-    expect(metricsCsv(r).split('\r\n')[1]).toMatch(/^2026-01-01,2026-12-31,overall,all,25,15,0\.5652,/);
+    expect(metricsCsv(r).split('\r\n')[1]).toMatch(/^2026-01-01,2026-12-31,overall,all,25,15,0\.6,/);
   });
 
   it('differencing: January-February minus February gives January\'s hidden count exactly with exact counts, and pins nothing with the default rounding', () => {

@@ -586,12 +586,14 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
       const def: FigureDefinition = FIGURES[key];
       if (def.kind === 'count') {
         const cell = cells[key as CountKey];
-        // Rounded only once suppression has decided on the exact counts (as every rate, median and mean here is worked out from them).
+        // Rounded only once suppression has decided on the exact counts.
         out[key] = cell.suppressed ? SUPPRESSED : roundCount(cell.value, roundTo);
       } else if (def.kind === 'rate') {
         const num = cells[def.numerator];
         const den = cells[def.denominator];
-        out[key] = num.suppressed || den.suppressed || den.value === 0 ? SUPPRESSED : round(num.value / den.value, RATE_DECIMALS);
+        // From the rounded counts: an exact rate beside its two rounded counts gives the exact counts back
+        // (checked: 98.7 % of pairs with counts of 5-200), and with them every hidden count again by differencing.
+        out[key] = num.suppressed || den.suppressed || den.value === 0 ? SUPPRESSED : round(roundCount(num.value, roundTo) / roundCount(den.value, roundTo), RATE_DECIMALS);
       } else if (def.kind === 'mean') {
         // Score changes may be several per plan; the mean is built on the plans that have one.
         const acc = state.acc;

@@ -161,7 +161,7 @@ export function servedDefinition(key: FigureKey, roundTo: number): string {
   const def: FigureDefinition = FIGURES[key];
   if (roundTo <= 1) return def.definition;
   if (def.kind === 'count') return `${def.definition} Shown rounded to the nearest ${roundTo}.`;
-  if (def.kind === 'rate') return `${def.definition} Worked out from the exact counts, not the rounded ones shown.`;
+  if (def.kind === 'rate') return `${def.definition} Worked out from the counts as shown, rounded to the nearest ${roundTo}.`;
   return `${def.definition} Worked out from the exact values, whatever the rounding of the counts shown.`;
 }
 
@@ -188,5 +188,5 @@ export const SUPPRESSION_RULES = [
   'A rate is suppressed when its numerator or its denominator is suppressed.',
   'Suppressed cells read "suppressed" in both JSON and CSV.',
   'Rounding: every count that is shown is rounded to the nearest multiple of roundCountsTo (suppression.roundCountsTo; halves round up; 1 means exact counts), after the suppression above has been decided on the exact counts, and the same count always reads the same. So the difference between two published counts (a period minus part of it, say) no longer gives away a hidden count. Rounded counts need not add up to their rounded total. A published 0 always means none: a true 0 is below every threshold and suppressed, and a shown count that would round down to 0 (only with a threshold under half of roundCountsTo) reads roundCountsTo instead.',
-  'Rates, medians, 90th percentiles and means are worked out from the exact counts and values, not the rounded counts shown.',
+  'Rates are worked out from the rounded counts as shown (an exact rate beside its two rounded counts would give the exact counts back); medians, 90th percentiles and means from the exact values, and they are suppressed when built on fewer plans than the threshold.',
 ];

@@ -368,7 +368,7 @@ function SuppressionNote({ report }: { report: MetricsReport }) {
       </p>
       {roundTo > 1 && (
         <p className="rounding-note">
-          Counts are rounded to the nearest {roundTo}, so two figures cannot be subtracted to work out a hidden one; rounded counts need not add up to their total. Rates and averages are worked out from the exact counts.
+          Counts are rounded to the nearest {roundTo}, so two figures cannot be subtracted to work out a hidden one; rounded counts need not add up to their total. Rates are worked out from the rounded counts shown; averages from the exact values.
         </p>
       )}
       {report.suppression?.rules && report.suppression.rules.length > 0 && (
