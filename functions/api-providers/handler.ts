@@ -32,7 +32,7 @@ import { readFunctionConfig } from '../../lib/config.ts';
 export interface ProvidersApiDeps {
   plans: PlanRepository;
   /** Reads of plan detail (needs, levels) by providers are recorded here. */
-  audit?: AuditLog;
+  audit: AuditLog;
   /** The plans' clock (only used to date stored idempotent responses). */
   clock: () => string;
   webhooks: WebhookStore;
@@ -128,7 +128,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
   async function allocations(ctx: RouteContext): Promise<HttpResult> {
     const providerId = providerOf(ctx, 'allocations');
     const query = parseWith(AllocationListQuery, ctx.event.queryStringParameters ?? {}, 'query');
-    if (deps.audit) await auditAccess(deps.audit, ctx, 'read-provider-allocations', { providerId }, deps.clock(), 'delivering-the-allocated-service');
+    await auditAccess(deps.audit, ctx, 'read-provider-allocations', { providerId }, deps.clock(), 'delivering-the-allocated-service');
     const records = await deps.plans.providerAllocations(providerId);
     const items = records.filter((r) => !query.status || r.status === query.status).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.allocationId.localeCompare(b.allocationId));
     return json(200, { items });

@@ -240,7 +240,7 @@ const IdempotencyKeyParameter = IdempotencyKey.optional()
   .meta({ param: { in: 'header', name: 'Idempotency-Key' } });
 
 const PurposeParameter = AccessPurpose.optional()
-  .describe("Why you are reading or changing her data, as one of these codes; recorded in the audit log as the why. Without it, the route's own purpose is recorded. Any other value is a 400 naming X-Purpose (on GET /allocations/{allocationId}/participant recorded first, as a refused attempt)")
+  .describe("Why you are reading or changing her data, as one of these codes; recorded in the audit log as the why. Without it, the route's own purpose is recorded. Any other value is a 400 naming X-Purpose (on GET /allocations/{allocationId}/participant recorded first, as a refused attempt; there a malformed allocation id is the fault named, if both are wrong)")
   .meta({ param: { in: 'header', name: 'X-Purpose' } });
 
 /** The routes that record an audit entry before they answer, and so take an X-Purpose header: those routes.ts declares auditsAccess. */

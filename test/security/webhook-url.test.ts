@@ -13,6 +13,7 @@ import type { LookupAddress } from 'node:dns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { makeHandler as makeProvidersApi } from '../../functions/api-providers/handler.ts';
+import { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { startSecurityStack, type SecurityStack } from './support.ts';
 import { anotherParticipant, consent, referral, type Json } from '../support/http.ts';
 import { guardLookup, hostProblem, parseIpv6, webhookUrlProblem } from '../../lib/local/webhooks/url-policy.ts';
@@ -158,7 +159,7 @@ describe('where the check is used: POST /providers/{id}/subscriptions', () => {
   beforeAll(async () => {
     s = await startSecurityStack();
     providers = s.stack.directory.organizations.map((o) => o.id);
-    onAws = makeProvidersApi({ plans: s.stack.plans, clock: () => s.stack.clock.now(), webhooks: s.stack.webhooks.store, providerIds: providers, allowHttpLoopback: false });
+    onAws = makeProvidersApi({ plans: s.stack.plans, audit: new DynamoAuditLog(s.stack.plans.client, s.stack.plans.tableName), clock: () => s.stack.clock.now(), webhooks: s.stack.webhooks.store, providerIds: providers, allowHttpLoopback: false });
   });
   afterAll(async () => {
     await s?.stop();
