@@ -396,6 +396,21 @@ describe('rounding of shown counts (differencing two answers must not pin a hidd
     expect(run(facts, {}, 5, 5)).toEqual(run(facts, {}, 5, 5));
   });
 
+  it('the mean score change does not give back the exact count of scored plans its rounded count hides', () => {
+    // One domain each, so the mean is over exactly the plans counted in Scored plans: 7 plans, 3 of +1
+    // and 4 of 0. Scored plans reads 5 (5, 6 or 7 plans); to two decimals the mean read 0.43, which only
+    // 3/7 gives of those, so the exact 7 was back (and with it differencing two answers again).
+    const facts = Array.from({ length: 7 }, (_, i) => whole({ scoreChanges: [{ domain: 'mental-health', day: D('2026-04-15'), change: i < 3 ? 1 : 0 }] }));
+    const o = run(facts, {}, 5, 5).overall;
+    expect(o.scoredPlans).toBe(5);
+    const mean = o.scoreChangeMean as number;
+    const decimals = String(mean).split('.')[1]?.length ?? 0;
+    const gives = (n: number) => Array.from({ length: 18 * n + 1 }, (_, k) => k - 9 * n).some((sum) => Math.round((sum / n) * 10 ** decimals) / 10 ** decimals === mean);
+    const counts = [5, 6, 7].filter(gives);
+    expect(counts).toContain(7);
+    expect(counts.length).toBeGreaterThan(1);
+  });
+
   it('rounds after suppression, which decides on the exact counts; rates come from the rounded counts, medians and means from the exact values', () => {
     // 23 plans, 13 consented: counts read 25 and 15, and the rate is 15/25, not 13/23 (which with the two
     // rounded counts would give 13 and 23 back).

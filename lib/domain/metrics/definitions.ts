@@ -144,7 +144,10 @@ export const FIGURES = {
     'score points (1-10 scale)',
     'scoreChange',
     'For each plan and need domain scored at two or more reviews, the score at the last such review minus the score at the first, counted in the period of that last review; the mean over those plan-domain pairs. Positive is progress.',
-    2,
+    // One decimal, as the other statistics: a mean of whole points to two decimals gives its count back
+    // (by need domain the pairs are the scored plans): over counts 5-60 and sums of -2 to +3 a pair, 16.5 %
+    // of means to two decimals fit only one of the counts a rounded Scored plans stands for; to one, 0.2 %.
+    1,
   ),
   followUps6: COUNT_FIGURES.followUps6,
   reoffended6: COUNT_FIGURES.reoffended6,
