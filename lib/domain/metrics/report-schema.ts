@@ -25,7 +25,7 @@ export const MetricsReportSchema = z
     asOf: z.iso.datetime({ offset: true }).describe('When the figures were worked out: they include every change saved before then'),
     suppression: z.object({
       threshold: z.number().int().min(1),
-      roundCountsTo: z.number().int().min(1).describe('Every shown count is rounded to the nearest multiple of this, after suppression (1: exact counts); rates, medians, percentiles and means are worked out from the exact counts'),
+      roundCountsTo: z.number().int().min(1).describe('Every shown count is rounded to the nearest multiple of this, after suppression (1: exact counts); rates are worked out from the rounded counts as shown, medians, percentiles and means from the exact values'),
       marker: z.literal(SUPPRESSED),
       rules: z.array(z.string()),
     }),
