@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { base64url } from 'jose';
 import { ROUTES } from '../../lib/api/routes.ts';
 import { ACCESS_PURPOSES } from '../../lib/domain/vocabulary.ts';
-import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-log.ts';
+import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-record.ts';
 import {
   CONTACT_SECRETS,
   DAY_MS,

@@ -6,7 +6,7 @@
  * plan, its events or its indexes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-log.ts';
+import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-record.ts';
 import type { Participant } from '../../lib/domain/schemas.ts';
 import { ACCESS_PURPOSES } from '../../lib/domain/vocabulary.ts';
 import {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-log.ts';
+import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-record.ts';
 import { DAY_MS, referralBody, scanTable, SECRET_PARTICIPANT, secretParticipant, startSecurityStack, type SecurityStack } from './support.ts';
 import { ERASURE_REASONS } from '../../lib/domain/vocabulary.ts';
 

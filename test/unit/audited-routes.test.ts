@@ -6,7 +6,7 @@
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import type { AuditEntry } from '../../lib/adapters/dynamodb/audit-log.ts';
+import type { AuditEntry } from '../../lib/adapters/dynamodb/audit-record.ts';
 import { auditAccess } from '../../lib/api/audit-access.ts';
 import { apiHandler, type RouteHandler } from '../../lib/api/handler-kit.ts';
 import { json, problem } from '../../lib/api/http.ts';

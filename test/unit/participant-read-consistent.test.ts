@@ -7,7 +7,7 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { makeHandler, type QueryApiDeps } from '../../functions/api-queries/handler.ts';
-import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-log.ts';
+import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-record.ts';
 import type { Participant, Plan } from '../../lib/domain/schemas.ts';
 
 const PLAN_ID = 'pl_fixture0000000001';

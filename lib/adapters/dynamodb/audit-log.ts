@@ -3,6 +3,7 @@ import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
 import { keys } from './keys.ts';
 import { storageError } from './client.ts';
 import type { GroupPut } from './group-put.ts';
+import type { AuditEntry, AuditRecord } from './audit-record.ts';
 
 /**
  * The audit log: who read or wrote identity or plan detail, in which role, what, when and why.
@@ -10,22 +11,6 @@ import type { GroupPut } from './group-put.ts';
  * route updates or deletes them. On AWS the table's resource policy denies UpdateItem, DeleteItem and
  * BatchWriteItem on AUDIT# keys to everyone, and PutItem to all but the audit writers.
  */
-export interface AuditEntry {
-  who: string;
-  role: string;
-  action: string;
-  planId?: string;
-  participantId?: string;
-  allocationId?: string;
-  providerId?: string;
-  why: string;
-  at: string;
-}
-
-export interface AuditRecord extends AuditEntry {
-  auditId: string;
-}
-
 export interface AuditLog {
   record(entry: AuditEntry): Promise<void>;
 }

@@ -6,20 +6,9 @@ import { formatDateTime } from '../format.ts';
 import { Form, SubmitButton, TextInput } from '../forms.tsx';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { LoadError, Loading, PageTitle, Section, useApp, useResource } from '../ui.tsx';
+import type { AuditRecord } from '../../../lib/adapters/dynamodb/audit-record.ts';
 
-/** One record of GET /audit (AuditList in lib/api/openapi.ts). */
-interface AuditRecord {
-  auditId: string;
-  who: string;
-  role: string;
-  action: string;
-  planId?: string;
-  participantId?: string;
-  allocationId?: string;
-  providerId?: string;
-  why: string;
-  at: string;
-}
+/** One page of GET /audit (AuditList in lib/api/openapi.ts). */
 type AuditPage = { items: AuditRecord[]; nextCursor?: string };
 
 const PAGE_SIZE = 50;
