@@ -7,7 +7,7 @@
  * events writes the facts of a command that changed no figure while the stored ones may be older.
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler as makeMetricsApi } from '../../functions/api-metrics/handler.ts';
 import { makeHandler as makeLoadPlan } from '../../functions/load-plan/handler.ts';
@@ -26,6 +26,7 @@ import { FactStore, metricsKeys } from '../../lib/metrics/fact-store.ts';
 import { factsWriter, StoredFactsSource } from '../../lib/metrics/index.ts';
 import { makeContext, NOW, PARTNERS, planInStage, PLAN_ID, run, validCommand } from '../support/domain-fixtures.ts';
 import { referenceComputeMetrics } from '../support/metrics-reference.ts';
+import { CLAIMS, lambdaEvent } from '../support/lambda-event.ts';
 
 const TABLE = 'wraparound-facts-backfill-test';
 const OLDER_SCHEMA = FACTS_SCHEMA_VERSION - 1;
@@ -74,20 +75,7 @@ async function olderRelease(options: { readable?: boolean } = {}): Promise<Plan[
 
 function getMetrics(handler: ReturnType<typeof makeMetricsApi>) {
   const query = `from=${QUERY.from}&to=${QUERY.to}&groupBy=${QUERY.groupBy.join(',')}`;
-  const event = {
-    version: '2.0',
-    routeKey: 'GET /metrics',
-    rawPath: '/metrics',
-    rawQueryString: query,
-    queryStringParameters: Object.fromEntries(new URLSearchParams(query)),
-    headers: {},
-    requestContext: {
-      http: { method: 'GET', path: '/metrics', protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
-      routeKey: 'GET /metrics',
-      authorizer: { jwt: { claims: { sub: 'commissioner-1', 'cognito:groups': '[commissioners]' }, scopes: [] } },
-    },
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2;
+  const event = lambdaEvent({ routeKey: 'GET /metrics', rawPath: '/metrics', query, claims: CLAIMS.commissioner });
   return handler(event, {} as Context).then((result) => {
     expect(result.statusCode).toBe(200);
     return JSON.parse(result.body as string) as Record<string, unknown>;

@@ -11,11 +11,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, LookupFunction } from 'node:net';
 import type { LookupAddress } from 'node:dns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { makeHandler as makeProvidersApi } from '../../functions/api-providers/handler.ts';
 import { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { startSecurityStack, type SecurityStack } from './support.ts';
 import { anotherParticipant, consent, referral, type Json } from '../support/http.ts';
+import { CLAIMS, lambdaEvent } from '../support/lambda-event.ts';
 import { guardLookup, hostProblem, parseIpv6, webhookUrlProblem } from '../../lib/local/webhooks/url-policy.ts';
 
 const aws = { embedded: false };
@@ -168,21 +169,7 @@ describe('where the check is used: POST /providers/{id}/subscriptions', () => {
   /** A team lead's POST /providers/{providerId}/subscriptions, as API Gateway would pass it to the Lambda. */
   async function subscribeOnAws(providerId: string, url: string) {
     const rawPath = `/providers/${providerId}/subscriptions`;
-    const event = {
-      version: '2.0',
-      routeKey: 'POST /providers/{providerId}/subscriptions',
-      rawPath,
-      rawQueryString: '',
-      headers: { 'content-type': 'application/json' },
-      pathParameters: { providerId },
-      requestContext: {
-        http: { method: 'POST', path: rawPath, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
-        routeKey: 'POST /providers/{providerId}/subscriptions',
-        authorizer: { jwt: { claims: { sub: 'team-lead-1', 'cognito:groups': '[team-leads]' }, scopes: [] } },
-      },
-      body: JSON.stringify({ url }),
-      isBase64Encoded: false,
-    } as unknown as APIGatewayProxyEventV2;
+    const event = lambdaEvent({ routeKey: 'POST /providers/{providerId}/subscriptions', rawPath, pathParameters: { providerId }, claims: CLAIMS.teamLead('team-lead-1'), body: { url } });
     const result = await onAws(event, {} as Context);
     return { status: result.statusCode, json: JSON.parse(String(result.body)) as Record<string, unknown> };
   }

@@ -4,7 +4,7 @@
  * handlers to it: a handler that audits on an undeclared route, or answers a declared one without
  * its audit record, is a 500 and gives nothing out.
  */
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../lib/adapters/dynamodb/audit-record.ts';
 import { auditAccess } from '../../lib/api/audit-access.ts';
@@ -12,24 +12,13 @@ import { apiHandler, type RouteHandler } from '../../lib/api/handler-kit.ts';
 import { json, problem } from '../../lib/api/http.ts';
 import { openApiDocument } from '../../lib/api/openapi.ts';
 import { matchRoute, routeKey, ROUTES } from '../../lib/api/routes.ts';
+import { CLAIMS, lambdaEvent } from '../support/lambda-event.ts';
 
 const NOW = '2026-03-05T09:00:00.000Z';
 
 /** A team lead's GET of `path` (both /audit, declared, and /escalations, not declared, are hers). */
 function teamLeadGet(path: string, routeKey: string) {
-  return {
-    version: '2.0',
-    routeKey,
-    rawPath: path,
-    rawQueryString: '',
-    headers: {},
-    requestContext: {
-      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
-      routeKey,
-      authorizer: { jwt: { claims: { sub: 'lead-1', 'cognito:groups': '[team-leads]' }, scopes: [] } },
-    },
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2;
+  return lambdaEvent({ routeKey, rawPath: path, claims: CLAIMS.teamLead() });
 }
 
 function kit(handlers: Record<string, RouteHandler>) {

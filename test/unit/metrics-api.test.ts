@@ -2,12 +2,13 @@
  * GET /metrics keeps each query's answer until the facts change: asked again with the same facts it
  * gives the same figures (as of the new time), and any change to the facts is in the next answer.
  */
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/api-metrics/handler.ts';
 import { dayNumber as D } from '../../lib/domain/metrics/dates.ts';
 import type { PlanFacts } from '../../lib/domain/metrics/facts.ts';
 import type { MetricsSource } from '../../lib/metrics/index.ts';
+import { CLAIMS, lambdaEvent } from '../support/lambda-event.ts';
 
 const referral = (day: string): PlanFacts => ({
   version: 1,
@@ -33,20 +34,7 @@ class ChangingSource implements MetricsSource {
 }
 
 function get(handler: ReturnType<typeof makeHandler>, query: string) {
-  const event = {
-    version: '2.0',
-    routeKey: 'GET /metrics',
-    rawPath: '/metrics',
-    rawQueryString: query,
-    queryStringParameters: Object.fromEntries(new URLSearchParams(query)),
-    headers: {},
-    requestContext: {
-      http: { method: 'GET', path: '/metrics', protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
-      routeKey: 'GET /metrics',
-      authorizer: { jwt: { claims: { sub: 'commissioner-1', 'cognito:groups': '[commissioners]' }, scopes: [] } },
-    },
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2;
+  const event = lambdaEvent({ routeKey: 'GET /metrics', rawPath: '/metrics', query, claims: CLAIMS.commissioner });
   return handler(event, {} as Context).then((result) => {
     expect(result.statusCode).toBe(200);
     return JSON.parse(result.body as string) as { asOf: string; suppression: { threshold: number; roundCountsTo: number }; overall: { referrals: number | string } };

@@ -4,11 +4,12 @@
  * not show yet) already refuses it. The store here answers as DynamoDB may: its eventually consistent
  * read still holds the plan from before the withdrawal.
  */
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { makeHandler, type QueryApiDeps } from '../../functions/api-queries/handler.ts';
 import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-record.ts';
 import type { Participant, Plan } from '../../lib/domain/schemas.ts';
+import { CLAIMS, lambdaEvent } from '../support/lambda-event.ts';
 
 const PLAN_ID = 'pl_fixture0000000001';
 const ALLOCATION_ID = `al_fixture0000000001_1`;
@@ -38,20 +39,7 @@ function handlerOverLaggingStore() {
 }
 
 function providerGet(path: string) {
-  return {
-    version: '2.0',
-    routeKey: 'GET /allocations/{allocationId}/participant',
-    rawPath: path,
-    rawQueryString: '',
-    pathParameters: { allocationId: ALLOCATION_ID },
-    headers: {},
-    requestContext: {
-      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
-      routeKey: 'GET /allocations/{allocationId}/participant',
-      authorizer: { jwt: { claims: { sub: 'provider-1', 'cognito:groups': '[providers]', 'custom:providerId': 'bcwa' }, scopes: [] } },
-    },
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2;
+  return lambdaEvent({ routeKey: 'GET /allocations/{allocationId}/participant', rawPath: path, pathParameters: { allocationId: ALLOCATION_ID }, claims: CLAIMS.provider('bcwa') });
 }
 
 describe('GET /allocations/{id}/participant right after consent is withdrawn', () => {
