@@ -86,9 +86,7 @@ export const handler = (...args: Parameters<ReturnType<typeof makeHandler>>) => 
     const source = new StoredFactsSource(
       new FactStore(deps.plans.client, deps.plans.tableName),
       deps.baseDirectory.organizations.map((o) => o.id),
-      env.METRICS_MAX_AGE_SECONDS * 1000,
-      Date.now,
-      (message, details) => logger().warn(message, details),
+      { maxAgeMs: env.METRICS_MAX_AGE_SECONDS * 1000, warn: (message, details) => logger().warn(message, details) },
     );
     built = makeHandler({
       source,

@@ -192,16 +192,18 @@ export class StoredFactsSource implements MetricsSource {
   private cached: { read: StoredFacts; at: number; generation: number } | undefined;
   private reading: Promise<StoredFacts> | undefined;
   private reads = 0;
-
   private readonly warn: (message: string, details: Record<string, unknown>) => void;
 
-  /** `warn`: where the plans with damaged facts are named for the service's operators (the Lambda's log). */
-  constructor(store: FactStore, providers: readonly string[], maxAgeMs = 30_000, now: () => number = Date.now, warn: (message: string, details: Record<string, unknown>) => void = () => {}) {
+  /**
+   * `maxAgeMs`: how old the facts read may get before the next answer reads them again (default 30 s);
+   * `warn`: where the plans with damaged facts are named for the service's operators (the Lambda's log).
+   */
+  constructor(store: FactStore, providers: readonly string[], options: { maxAgeMs?: number; now?: () => number; warn?: (message: string, details: Record<string, unknown>) => void } = {}) {
     this.store = store;
     this.providers = providers;
-    this.maxAgeMs = maxAgeMs;
-    this.now = now;
-    this.warn = warn;
+    this.maxAgeMs = options.maxAgeMs ?? 30_000;
+    this.now = options.now ?? Date.now;
+    this.warn = options.warn ?? (() => {});
   }
 
   async snapshot(): Promise<{ facts: FactTable; providers: readonly string[]; generation: number; incomplete?: MetricsIncomplete }> {

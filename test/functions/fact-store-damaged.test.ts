@@ -46,7 +46,7 @@ describe('stored facts that parse but are not facts', () => {
     await putFacts('pl_damaged', broken);
 
     const warnings: unknown[] = [];
-    const source = new StoredFactsSource(facts, PARTNERS, 0, Date.now, (message, details) => warnings.push({ message, details }));
+    const source = new StoredFactsSource(facts, PARTNERS, { maxAgeMs: 0, warn: (message, details) => warnings.push({ message, details }) });
     const snapshot = await source.snapshot();
     expect([...snapshot.facts].map((f) => f.version)).toEqual([good.version]);
     expect(snapshot.incomplete).toEqual({ reason: expect.stringContaining('The stored facts of one plan could not be read'), staleFacts: 1 });

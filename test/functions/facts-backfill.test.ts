@@ -102,7 +102,7 @@ function sweeperDeps(options: { pageSize: number; maxPlans: number; verifyAfterM
 describe('facts of an older schema on AWS', () => {
   it('are rebuilt by the sweeper a few plans a run, closed plans included, until the figures equal the oracle; until then GET /metrics says they are incomplete', async () => {
     const saved = await olderRelease();
-    const api = makeMetricsApi({ source: new StoredFactsSource(facts, PARTNERS, 0), clock: () => ASKED_AT, config: { suppressionThreshold: 1, roundCountsTo: 1 } });
+    const api = makeMetricsApi({ source: new StoredFactsSource(facts, PARTNERS, { maxAgeMs: 0 }), clock: () => ASKED_AT, config: { suppressionThreshold: 1, roundCountsTo: 1 } });
 
     const before = await getMetrics(api);
     expect(before.incomplete).toMatchObject({ staleFacts: saved.length - 1 });
@@ -155,7 +155,7 @@ describe('facts of an older schema on AWS', () => {
     // Fifteen minutes in, it is gone: the shards are read, the victim redone from its plan, the marker complete.
     expect(await backfillFacts({ plans, facts }, later(15), { pageSize: 2, maxPlans: 1000 })).toEqual({ plans: 1, finished: true });
     expect(await factsItem(victim.planId)).toMatchObject({ schema: FACTS_SCHEMA_VERSION, version: victim.version + 1 });
-    const api = makeMetricsApi({ source: new StoredFactsSource(facts, PARTNERS, 0), clock: () => ASKED_AT, config: { suppressionThreshold: 1, roundCountsTo: 1 } });
+    const api = makeMetricsApi({ source: new StoredFactsSource(facts, PARTNERS, { maxAgeMs: 0 }), clock: () => ASKED_AT, config: { suppressionThreshold: 1, roundCountsTo: 1 } });
     const after = await getMetrics(api);
     expect(after.incomplete).toBeUndefined();
     expect((after.overall as { referrals: number }).referrals).toBe(saved.length);
@@ -239,7 +239,7 @@ describe('a rollback while the facts are rebuilt', () => {
   });
   const markerItem = async () => (await client.send(new GetCommand({ TableName: TABLE, Key: metricsKeys.marker(), ConsistentRead: true }))).Item;
   const schemasOf = (of: readonly Plan[]) => Promise.all(of.map(async (plan) => (await factsItem(plan.planId))?.schema));
-  const figures = (store: FactStore) => getMetrics(makeMetricsApi({ source: new StoredFactsSource(store, PARTNERS, 0), clock: () => ASKED_AT, config: { suppressionThreshold: 1, roundCountsTo: 1 } }));
+  const figures = (store: FactStore) => getMetrics(makeMetricsApi({ source: new StoredFactsSource(store, PARTNERS, { maxAgeMs: 0 }), clock: () => ASKED_AT, config: { suppressionThreshold: 1, roundCountsTo: 1 } }));
   /** A command saves the plan's next version; `release`'s Publish events writes its facts at that release's schema. */
   async function savedBy(release: FactStore, plans: Plan[], index: number): Promise<void> {
     const next = { ...(plans[index] as Plan), version: (plans[index] as Plan).version + 1 };

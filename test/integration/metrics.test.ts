@@ -888,7 +888,7 @@ describe('GET /metrics.csv while the figures leave plans out', () => {
     t = await startTestStack({ metrics: { suppressionThreshold: 1, roundCountsTo: 1 }, webDistDir: false });
     let reads = 0;
     // Every answer reads the facts afresh (a Lambda container rereads them once they are maxAgeMs old).
-    const source = new StoredFactsSource(new FactStore(t.stack.plans.client, t.stack.plans.tableName), t.stack.directory.organizations.map((o) => o.id), 0, () => (reads += 1), (message, details) => warnings.push({ message, details }));
+    const source = new StoredFactsSource(new FactStore(t.stack.plans.client, t.stack.plans.tableName), t.stack.directory.organizations.map((o) => o.id), { maxAgeMs: 0, now: () => (reads += 1), warn: (message, details) => warnings.push({ message, details }) });
     const functions = { 'api-metrics': makeMetricsApi({ source, clock: t.clock, config: { suppressionThreshold: 1, roundCountsTo: 1 } }) as unknown as ApiFunction } as Record<ApiFunctionName, ApiFunction>;
     aws = await startGateway({ port: 0, host: '127.0.0.1', functions, tokens: t.stack.tokens });
     awsCall = makeCall(`http://127.0.0.1:${aws.port}`);

@@ -104,7 +104,7 @@ describe('StoredFactsSource (a Lambda container)', () => {
     const store = new FakeStore();
     store.stored.set('pl_a000000000', planFacts(referred()));
     let now = 1_000;
-    const source = new StoredFactsSource(store as unknown as FactStore, ['bcwa'], 30_000, () => now);
+    const source = new StoredFactsSource(store as unknown as FactStore, ['bcwa'], { maxAgeMs: 30_000, now: () => now });
     await source.snapshot();
     now += 29_000;
     await source.snapshot();
