@@ -163,7 +163,7 @@ export class FactStore {
 
   /** Whether every plan has stored facts of this schema (a rebuild finished). */
   async isComplete(): Promise<boolean> {
-    return (await this.readMarker())?.schema === this.schema;
+    return (await this.marker()).complete;
   }
 
   /** Name `token` as the snapshot of the stored facts (only on a complete marker of this schema); whether it was named. */
