@@ -1,0 +1,115 @@
+import { ALL_SHARDS, shardOf, SHARDS } from './keys.ts';
+
+/**
+ * Paging the due and overdue worklists. They are read from two sharded, keys-only indexes: byAlert
+ * (plans with an open escalation, by when the oldest was raised) and byWork (the next thing due on a
+ * plan, by when). A page is a merge of every shard's entries in index order, and the cursor says,
+ * for each shard, the last entry given (or that the shard is done): a page reads at most `limit`
+ * entries a shard and fetches at most `limit` plans, and a plan that stays where it is in the index
+ * is given exactly once however the pages are fetched. The alerted phase comes first; the due
+ * lists then go on to the work phase (plans already given as alerted are left out there).
+ */
+export type WorklistPhase = 'alert' | 'work';
+
+/** Where a shard's reading stands: from its start, after an entry, or done. */
+export type ShardPosition = 'start' | 'end' | { at: string; planId: string };
+
+export interface WorklistPosition {
+  phase: WorklistPhase;
+  shards: ShardPosition[];
+}
+
+export class BadWorklistCursor extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadWorklistCursor';
+  }
+}
+
+export const firstPosition = (phase: WorklistPhase): WorklistPosition => ({ phase, shards: ALL_SHARDS.map(() => 'start') });
+
+export const isPhaseDone = (position: WorklistPosition) => position.shards.every((s) => s === 'end');
+
+export function encodeWorklistCursor(position: WorklistPosition): string {
+  const shards = position.shards.map((s) => (typeof s === 'string' ? s : [s.at, s.planId]));
+  return Buffer.from(JSON.stringify({ phase: position.phase, shards })).toString('base64url');
+}
+
+const PLAN_ID = /^pl_[a-z0-9]{10,40}$/;
+/** An index sort key: a time (a deadline or a review's due date may be a bare day). */
+const INSTANT = /^\d{4}-\d{2}-\d{2}[0-9T:.Z+-]{0,24}$/;
+
+/**
+ * The position a cursor this API returned stands for. `phases` are those of the list being read
+ * (the overdue list has no work phase), so a due list's cursor is refused by the escalations list.
+ */
+export function decodeWorklistCursor(cursor: string, phases: readonly WorklistPhase[]): WorklistPosition {
+  const refuse = () => new BadWorklistCursor('is not a cursor this API returned for this list');
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw refuse();
+  }
+  const { phase, shards } = (typeof value === 'object' && value !== null ? value : {}) as { phase?: unknown; shards?: unknown };
+  if (typeof phase !== 'string' || !(phases as readonly string[]).includes(phase)) throw refuse();
+  if (!Array.isArray(shards) || shards.length !== SHARDS) throw refuse();
+  const positions = shards.map((s: unknown, shard): ShardPosition => {
+    if (s === 'start' || s === 'end') return s;
+    // An entry of another shard would make DynamoDB refuse the start key, or read the wrong partition.
+    if (Array.isArray(s) && s.length === 2 && typeof s[0] === 'string' && INSTANT.test(s[0]) && typeof s[1] === 'string' && PLAN_ID.test(s[1]) && shardOf(s[1]) === shard)
+      return { at: s[0], planId: s[1] };
+    throw refuse();
+  });
+  if (positions.every((p) => p === 'end')) throw refuse(); // a finished list returns no cursor
+  return { phase: phase as WorklistPhase, shards: positions };
+}
+
+/** One shard's entries as read after its position: `more` when the index holds further entries. */
+export interface ShardRead<E> {
+  entries: E[];
+  more: boolean;
+}
+
+/**
+ * Merge the shards' reads in index order (`at`, then plan id), taking at most `limit` entries and
+ * stopping where a shard with more to read has given all it read (its next entry is not known).
+ * Returns the entries taken, in order, and each shard's new position.
+ */
+export function mergeShards<E>(
+  reads: readonly (ShardRead<E> | undefined)[],
+  positions: readonly ShardPosition[],
+  keyOf: (entry: E) => { at: string; planId: string },
+  limit: number,
+): { taken: E[]; positions: ShardPosition[] } {
+  const next = [...positions];
+  const used = reads.map(() => 0);
+  const taken: E[] = [];
+  while (taken.length < limit) {
+    let best = -1;
+    let stalled = false;
+    reads.forEach((read, shard) => {
+      if (!read || next[shard] === 'end') return;
+      const head = read.entries[used[shard]!];
+      if (!head) {
+        if (read.more) stalled = true;
+        return;
+      }
+      if (best < 0) best = shard;
+      else {
+        const a = keyOf(head);
+        const b = keyOf(reads[best]!.entries[used[best]!]!);
+        if (a.at < b.at || (a.at === b.at && a.planId < b.planId)) best = shard;
+      }
+    });
+    if (stalled || best < 0) break;
+    const entry = reads[best]!.entries[used[best]!]!;
+    used[best]! += 1;
+    taken.push(entry);
+    next[best] = keyOf(entry);
+  }
+  reads.forEach((read, shard) => {
+    if (read && next[shard] !== 'end' && used[shard] === read.entries.length && !read.more) next[shard] = 'end';
+  });
+  return { taken, positions: next };
+}
