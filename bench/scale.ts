@@ -11,7 +11,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { itemToPlan, planToItem } from '../lib/adapters/dynamodb/plan-repository.ts';
+import { itemToPlan, planToItem } from '../lib/adapters/dynamodb/plan-item.ts';
 import { computeMetrics } from '../lib/domain/metrics/compute.ts';
 import { addDaysToDate, addMonthsToDate, londonDay } from '../lib/domain/metrics/dates.ts';
 import { DIMENSIONS } from '../lib/domain/metrics/definitions.ts';

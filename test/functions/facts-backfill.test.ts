@@ -15,7 +15,8 @@ import { makeHandler as makePublish } from '../../functions/publish-events/handl
 import { backfillFacts } from '../../functions/sweeper/facts-backfill.ts';
 import { sweep, type SweeperDeps } from '../../functions/sweeper/handler.ts';
 import { makeDocumentClient } from '../../lib/adapters/dynamodb/client.ts';
-import { PlanRepository, planToItem } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { planToItem } from '../../lib/adapters/dynamodb/plan-item.ts';
 import { addDays } from '../../lib/domain/calendar.ts';
 import type { Stage } from '../../lib/domain/lifecycle.ts';
 import { FACTS_SCHEMA_VERSION, planFacts, type PlanFacts } from '../../lib/domain/metrics/facts.ts';

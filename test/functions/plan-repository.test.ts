@@ -5,7 +5,8 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeDocumentClient, TransientStorageError } from '../../lib/adapters/dynamodb/client.ts';
 import { keys, shardOf } from '../../lib/adapters/dynamodb/keys.ts';
 import { correctedIdentity, correctIdentity } from '../../lib/adapters/dynamodb/identity-store.ts';
-import { itemToPlan, planToItem, PlanRepository, RESPONSE_TTL_SECONDS } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { PlanRepository, RESPONSE_TTL_SECONDS } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { itemToPlan, planToItem } from '../../lib/adapters/dynamodb/plan-item.ts';
 import { DomainError } from '../../lib/domain/errors.ts';
 import type { Plan, PlanEvent } from '../../lib/domain/schemas.ts';
 import { NOW, PARTICIPANT, PARTICIPANT_ID, planInStage, PLAN_ID, run, validCommand } from '../support/domain-fixtures.ts';
@@ -138,14 +139,14 @@ describe('planToItem / itemToPlan', () => {
     expect(itemToPlan(planToItem(plan))).toEqual(plan);
   });
 
-  it('stores the outbox as a map keyed by event id and reads it back in sequence order', () => {
+  it('stores the outbox as a map keyed by event id (each event as JSON text) and reads it back in sequence order', () => {
     const plan = planIn('active');
     expect(plan.outbox.length).toBeGreaterThan(1);
     const item = planToItem(plan);
-    const outbox = item.outbox as Record<string, unknown>;
+    const outbox = item.outbox as Record<string, string>;
     expect(Array.isArray(outbox)).toBe(false);
     expect(Object.keys(outbox).sort()).toEqual(plan.outbox.map((e) => e.id).sort());
-    for (const event of plan.outbox) expect(outbox[event.id]).toEqual(event);
+    for (const event of plan.outbox) expect(JSON.parse(outbox[event.id]!)).toEqual(event);
 
     // The map's own order does not matter: reversed, it still reads back by sequence.
     const reversed = Object.fromEntries(Object.entries(outbox).reverse());

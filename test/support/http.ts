@@ -4,6 +4,7 @@
  * moves by hand and a publisher that keeps every event the providers would have been sent.
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { readablePlanItem } from '../../lib/adapters/dynamodb/plan-item.ts';
 import { startEmbeddedStack, type EmbeddedOptions, type EmbeddedStack } from '../../lib/local/embedded-stack.ts';
 import type { Role } from '../../lib/api/routes.ts';
 import type { PlanEvent } from '../../lib/domain/schemas.ts';
@@ -156,7 +157,11 @@ export async function scanTable(stack: EmbeddedStack, options: { withAudit?: boo
     items.push(...((out.Items ?? []) as Record<string, unknown>[]));
     start = out.LastEvaluatedKey;
   } while (start);
-  return items.filter((i) => options.withAudit || !String(i.pk).startsWith('AUDIT#')).sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
+  // A plan's body is stored gzipped: unzipped here, so "her name is in no plan item" looks at what it holds.
+  return items
+    .filter((i) => options.withAudit || !String(i.pk).startsWith('AUDIT#'))
+    .map(readablePlanItem)
+    .sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { batchGet } from '../../lib/adapters/dynamodb/batch-get.ts';
 import { makeDocumentClient, TransientStorageError } from '../../lib/adapters/dynamodb/client.ts';
 import { keys } from '../../lib/adapters/dynamodb/keys.ts';
-import { planToItem, PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { planToItem } from '../../lib/adapters/dynamodb/plan-item.ts';
 import type { Plan } from '../../lib/domain/schemas.ts';
 import { planInStage } from '../support/domain-fixtures.ts';
 

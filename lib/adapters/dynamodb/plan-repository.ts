@@ -1,48 +1,17 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { versionConflict } from '../../domain/errors.ts';
-import { nextDueAt } from '../../domain/decide.ts';
-import { nextActionAt } from '../../domain/views.ts';
 import { Participant, type Plan, type PlanEvent } from '../../domain/schemas.ts';
 import { ALL_SHARDS, INDEXES, keys, type IndexName } from './keys.ts';
+import { decodeWorklistCursor, encodeWorklistCursor, firstPosition, isPhaseDone, mergeShards } from './worklist-cursor.ts';
 import { storageError } from './client.ts';
 import { batchPut, type BatchPutOptions } from './batch.ts';
 import { batchGet } from './batch-get.ts';
 import { PlanCache, type CacheUpdate, type PlanCacheOptions } from './plan-cache.ts';
+import { encodePlan, eventAttribute, eventOfItem, itemToPlan } from './plan-item.ts';
 import type { GroupPut } from './group-put.ts';
 
-/** Attributes that exist only for the table's keys and indexes, never part of the plan. */
-const KEY_ATTRIBUTES = ['pk', 'sk', 'type', 'stagePk', 'stageSk', 'duePk', 'dueAt', 'outboxPk', 'outboxSince', 'alertPk', 'alertSince', 'workPk', 'workAt'] as const;
-
 type Item = Record<string, unknown>;
-
-export function planToItem(plan: Plan): Item {
-  const dueAt = nextDueAt(plan);
-  const oldestPending = plan.outbox.map((e) => e.time).sort()[0];
-  const openAlert = plan.escalations.filter((e) => !e.resolvedAt).map((e) => e.raisedAt).sort()[0];
-  const workAt = nextActionAt(plan);
-  const { outbox, ...rest } = plan;
-  return {
-    ...keys.plan(plan.planId),
-    type: 'plan',
-    ...keys.stageIndex(plan.stage, plan.updatedAt, plan.planId),
-    ...(dueAt ? keys.dueIndex(plan.planId, dueAt) : {}),
-    ...(oldestPending ? keys.outboxIndex(plan.planId, oldestPending) : {}),
-    ...(openAlert ? keys.alertIndex(plan.planId, openAlert) : {}),
-    ...(workAt ? keys.workIndex(plan.planId, workAt) : {}),
-    ...rest,
-    // A map keyed by event id, so delivered events can be removed one by one without a read.
-    outbox: Object.fromEntries(outbox.map((e) => [e.id, e])),
-  };
-}
-
-export function itemToPlan(item: Item): Plan {
-  const copy: Item = { ...item };
-  for (const k of KEY_ATTRIBUTES) delete copy[k];
-  const outbox = Object.values((item.outbox ?? {}) as Record<string, PlanEvent>).sort((a, b) => a.sequence - b.sequence);
-  // Attributes added after a plan was first written read as their empty defaults.
-  return { previousPlanIds: [], remindersSent: [], ...copy, outbox } as unknown as Plan;
-}
 
 /** The identity's own fields only (name, date of birth, contact details, address): not the keys or bookkeeping. */
 export function identityOfItem(item: Item): Participant {
@@ -144,7 +113,7 @@ export class PlanRepository {
    */
   async savePlan(plan: Plan): Promise<void> {
     const previous = plan.version - 1;
-    const item = planToItem(plan);
+    const { item, stored } = encodePlan(plan);
     try {
       await this.writePlanItem(
         plan.planId,
@@ -157,7 +126,7 @@ export class PlanRepository {
               ...(previous === 0 ? {} : { ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':previous': previous } }),
             }),
           ),
-        () => itemToPlan(item),
+        stored,
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
@@ -313,7 +282,7 @@ export class PlanRepository {
           ExclusiveStartKey: start,
         }),
       );
-      for (const item of out.Items ?? []) events.push(item.event as PlanEvent);
+      for (const item of out.Items ?? []) events.push(eventOfItem(item));
       start = out.LastEvaluatedKey;
     } while (start);
     return events;
@@ -329,8 +298,9 @@ export class PlanRepository {
   async recordEvents(events: readonly PlanEvent[], feedWrittenAt: string): Promise<void> {
     const items: Item[] = [];
     for (const event of events) {
-      items.push({ ...keys.historyEvent(event.planId, event.sequence), type: 'event', event });
-      if (event.providerId) items.push({ ...keys.feedEntry(event.providerId, feedWrittenAt, event.id), type: 'feed', eventId: event.id, event });
+      const text = eventAttribute(event);
+      items.push({ ...keys.historyEvent(event.planId, event.sequence), type: 'event', event: text });
+      if (event.providerId) items.push({ ...keys.feedEntry(event.providerId, feedWrittenAt, event.id), type: 'feed', eventId: event.id, event: text });
     }
     if (this.groupPut) await this.groupPut.put(items);
     else await batchPut(this.client, this.tableName, items, this.batchOptions);
@@ -434,7 +404,7 @@ export class PlanRepository {
     }
   }
 
-  private async queryIndex(index: IndexName, pkValue: string, upTo: string | undefined, limit: number) {
+  private async queryIndex(index: IndexName, pkValue: string, upTo: string | undefined, limit: number, exclusiveStartKey?: Record<string, unknown>) {
     const { partitionKey, sortKey } = INDEXES[index];
     return this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
       new QueryCommand({
@@ -444,6 +414,7 @@ export class PlanRepository {
         ExpressionAttributeNames: upTo ? { '#pk': partitionKey, '#sk': sortKey } : { '#pk': partitionKey },
         ExpressionAttributeValues: upTo ? { ':pk': pkValue, ':upTo': upTo } : { ':pk': pkValue },
         Limit: limit,
+        ExclusiveStartKey: exclusiveStartKey,
       }),
     );
   }
@@ -547,6 +518,47 @@ export class PlanRepository {
   async listAlerted(limit: number): Promise<Plan[]> {
     const entries = (await this.shardEntries('byAlert', keys.alertPartition, undefined, limit)).sort((a, b) => String(a.alertSince).localeCompare(String(b.alertSince))).slice(0, limit);
     return this.plansOf('byAlert', entries, false);
+  }
+
+  /**
+   * A page of the overdue worklist (plans with an open escalation, the longest open first) and, with
+   * `dueBy`, of the due worklist: after the escalated plans, those with something due by `dueBy`,
+   * soonest first (an escalated one is left out there: it was given with the escalated). The order is
+   * the indexes' own, merged over their shards (worklist-cursor.ts), so pages neither skip nor repeat
+   * a plan; a page reads at most `limit` entries a shard and fetches at most `limit` plans a phase.
+   * The cursor is one this method returned (the request schema has checked it).
+   */
+  async worklistPage(dueBy: string | undefined, limit: number, cursor?: string): Promise<PlanPage> {
+    let position = cursor ? decodeWorklistCursor(cursor, dueBy ? ['alert', 'work'] : ['alert']) : firstPosition('alert');
+    const items: Plan[] = [];
+    let room = limit;
+    const planPk = keys.plan('').pk;
+    while (room > 0) {
+      const work = position.phase === 'work';
+      const index: IndexName = work ? 'byWork' : 'byAlert';
+      const partition = work ? keys.workPartition : keys.alertPartition;
+      const { partitionKey, sortKey } = INDEXES[index];
+      const reads = await Promise.all(
+        position.shards.map(async (at, shard) => {
+          if (at === 'end') return undefined;
+          const start = at === 'start' ? undefined : { ...keys.plan(at.planId), [partitionKey]: partition(shard), [sortKey]: at.at };
+          const out = await this.queryIndex(index, partition(shard), work ? dueBy : undefined, room, start);
+          return { entries: out.Items ?? [], more: Boolean(out.LastEvaluatedKey) };
+        }),
+      );
+      const merged = mergeShards(reads, position.shards, (entry) => ({ at: String(entry[sortKey]), planId: String(entry.pk).slice(planPk.length) }), room);
+      const plans = await this.plansOf(index, merged.taken, false);
+      items.push(...(work ? plans.filter((plan) => !plan.escalations.some((e) => !e.resolvedAt)) : plans));
+      position = { phase: position.phase, shards: merged.positions };
+      room -= merged.taken.length;
+      if (!isPhaseDone(position)) {
+        if (merged.taken.length === 0) break; // a shard gave nothing yet has more: read on next page
+        continue;
+      }
+      if (work || !dueBy) return { items };
+      position = firstPosition('work');
+    }
+    return { items, nextCursor: encodeWorklistCursor(position) };
   }
 
   /** Test and tooling helper: remove an item outright (never used by a route). */

@@ -4,6 +4,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import { ALLOCATION_STATUSES, type PlanEvent } from '../../domain/schemas.ts';
 import { keys } from './keys.ts';
 import { storageError } from './client.ts';
+import { eventOfItem } from './plan-item.ts';
 
 /**
  * Webhook subscriptions, the webhook delivery queue and the provider pull feed, in the single table.
@@ -544,7 +545,7 @@ export class WebhookStore {
       );
       for (const item of out.Items ?? []) {
         const writtenAt = String(item.sk).slice(skPrefix.length).split('#')[0] ?? '';
-        const event = item.event as PlanEvent;
+        const event = eventOfItem(item);
         const position: FeedPosition = [writtenAt, event.planId, event.sequence, event.id];
         lastWrittenAt = writtenAt;
         if (after && compareFeedPositions(position, after) <= 0) continue;

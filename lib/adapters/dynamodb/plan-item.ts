@@ -1,0 +1,115 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { nextDueAt } from '../../domain/decide.ts';
+import { nextActionAt } from '../../domain/views.ts';
+import type { Plan, PlanEvent } from '../../domain/schemas.ts';
+import { keys } from './keys.ts';
+
+/**
+ * How a plan is stored in its item.
+ *
+ *   attribute         holds
+ *   pk, sk, type      the plan's key (keys.plan) and 'plan'
+ *   <index keys>      stagePk/stageSk, duePk/dueAt, outboxPk/outboxSince, alertPk/alertSince, workPk/workAt
+ *   version           the plan's version: the condition of every save (`#version = :previous`)
+ *   identityErasedAt  when her identity was erased, if it was: set on its own by an update
+ *                     (markIdentityErased) and projected into the byStage index, so not in the body
+ *   outbox            undelivered events, a map from event id to the event as JSON text, so delivered
+ *                     events are removed one by one (`REMOVE outbox.#id`) without reading the plan
+ *   planGzip          everything else of the plan: its JSON, gzipped (binary)
+ *
+ * Why one binary attribute rather than the plan as nested maps: the store's work on an item grows with
+ * its number of attributes, not its bytes. A plan of ~4.5 kB is a few hundred attributes; dynalite spent
+ * ~1.0–1.2 ms of CPU on a PutItem of it as nested maps against ~0.3–0.4 ms as one attribute, and the SDK's
+ * marshalling (~40 µs each way) goes too. gzip makes it ~3 times smaller, and DynamoDB bills writes by
+ * the kilobyte of the whole item, twice per command (the save and the outbox clear): README, Benchmarks.
+ *
+ * Items written as nested maps (before this format) are still read: `itemToPlan` tells them by the absence
+ * of `planGzip`, and the plan's next save rewrites it in this format.
+ */
+export const PLAN_BODY_ATTRIBUTE = 'planGzip';
+
+/** Attributes that exist only for the table's keys and indexes, never part of the plan. */
+const KEY_ATTRIBUTES = ['pk', 'sk', 'type', 'stagePk', 'stageSk', 'duePk', 'dueAt', 'outboxPk', 'outboxSince', 'alertPk', 'alertSince', 'workPk', 'workAt'] as const;
+
+type Item = Record<string, unknown>;
+
+/** A plan's item, and the plan as a read of that item gives it back (without unzipping what was just zipped). */
+export interface EncodedPlan {
+  item: Item;
+  stored: () => Plan;
+}
+
+export function encodePlan(plan: Plan): EncodedPlan {
+  const dueAt = nextDueAt(plan);
+  const oldestPending = plan.outbox.map((e) => e.time).sort()[0];
+  const openAlert = plan.escalations.filter((e) => !e.resolvedAt).map((e) => e.raisedAt).sort()[0];
+  const workAt = nextActionAt(plan);
+  const { outbox, version, identityErasedAt, ...rest } = plan;
+  const body = JSON.stringify(rest);
+  const item: Item = {
+    ...keys.plan(plan.planId),
+    type: 'plan',
+    ...keys.stageIndex(plan.stage, plan.updatedAt, plan.planId),
+    ...(dueAt ? keys.dueIndex(plan.planId, dueAt) : {}),
+    ...(oldestPending ? keys.outboxIndex(plan.planId, oldestPending) : {}),
+    ...(openAlert ? keys.alertIndex(plan.planId, openAlert) : {}),
+    ...(workAt ? keys.workIndex(plan.planId, workAt) : {}),
+    version,
+    ...(identityErasedAt === undefined ? {} : { identityErasedAt }),
+    outbox: Object.fromEntries(outbox.map((e) => [e.id, JSON.stringify(e)])),
+    [PLAN_BODY_ATTRIBUTE]: gzipSync(body, { level: 1 }),
+  };
+  return { item, stored: () => planOf(item, body) };
+}
+
+export function planToItem(plan: Plan): Item {
+  return encodePlan(plan).item;
+}
+
+export function itemToPlan(item: Item): Plan {
+  const packed = item[PLAN_BODY_ATTRIBUTE];
+  return packed === undefined ? nestedItemToPlan(item) : planOf(item, gunzipSync(packed as Uint8Array).toString('utf8'));
+}
+
+/** The plan of an item in this format whose body's JSON text is `body`. */
+function planOf(item: Item, body: string): Plan {
+  const rest = JSON.parse(body) as Item;
+  const outbox = outboxOf(item);
+  const plan: Item = { previousPlanIds: [], remindersSent: [], ...rest, version: item.version, outbox };
+  if (item.identityErasedAt !== undefined) plan.identityErasedAt = item.identityErasedAt;
+  return plan as unknown as Plan;
+}
+
+/** The outbox's events in order; written as JSON text, or as maps by the nested format. */
+function outboxOf(item: Item): PlanEvent[] {
+  return Object.values((item.outbox ?? {}) as Record<string, string | PlanEvent>)
+    .map((e) => (typeof e === 'string' ? (JSON.parse(e) as PlanEvent) : e))
+    .sort((a, b) => a.sequence - b.sequence);
+}
+
+/** A plan item written as nested maps, every plan field an attribute (the format before `planGzip`). */
+function nestedItemToPlan(item: Item): Plan {
+  const copy: Item = { ...item };
+  for (const k of KEY_ATTRIBUTES) delete copy[k];
+  const outbox = outboxOf(item);
+  // Attributes added after a plan was first written read as their empty defaults.
+  return { previousPlanIds: [], remindersSent: [], ...copy, outbox } as unknown as Plan;
+}
+
+/** For tests and tools that look inside stored items (e.g. "her name is in no plan item"): the item with its body readable. */
+export function readablePlanItem(item: Item): Item {
+  const packed = item[PLAN_BODY_ATTRIBUTE];
+  if (packed === undefined) return item;
+  const { [PLAN_BODY_ATTRIBUTE]: _body, ...rest } = item;
+  return { ...rest, [`${PLAN_BODY_ATTRIBUTE} (unzipped)`]: JSON.parse(gunzipSync(packed as Uint8Array).toString('utf8')) };
+}
+
+/**
+ * A history or feed entry holds its event as JSON text in `event`, one attribute, for the same reason as
+ * the plan's body (the event's data is tens of attributes as maps); entries written before hold a map.
+ */
+export const eventAttribute = (event: PlanEvent): string => JSON.stringify(event);
+
+export function eventOfItem(item: Item): PlanEvent {
+  return (typeof item.event === 'string' ? JSON.parse(item.event) : item.event) as PlanEvent;
+}
