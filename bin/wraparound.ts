@@ -5,7 +5,7 @@ import { LocalTokens } from '../lib/local/tokens.ts';
 import { ROLES, type Role } from '../lib/api/routes.ts';
 import { DirectoryError } from '../lib/directory/load.ts';
 import { DataDirectoryInUse, DataDirectoryTooOld } from '../lib/local/dynalite-server.ts';
-import { DEFAULT_RETENTION_DAYS } from '../lib/config.ts';
+import { ConfigurationError, DEFAULT_RETENTION_DAYS, readMetricsSettings } from '../lib/config.ts';
 import { SIMULATE_USAGE, simulateCommand, SimulationSetupError, UsageError } from '../lib/simulate/cli.ts';
 import { reexecWithStackSettings } from '../lib/local/process-settings.ts';
 
@@ -20,7 +20,7 @@ ${SIMULATE_USAGE}`;
 
 /** Errors whose message already says plainly what is wrong and that nothing was changed: printed as they are. */
 function isRefusal(error: unknown): error is Error {
-  return error instanceof DirectoryError || error instanceof DataDirectoryTooOld || error instanceof DataDirectoryInUse;
+  return error instanceof DirectoryError || error instanceof DataDirectoryTooOld || error instanceof DataDirectoryInUse || error instanceof ConfigurationError;
 }
 
 function fail(message: string): never {
@@ -49,10 +49,19 @@ async function start(args: string[]) {
   if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) fail(`--sweep-seconds must be a number of seconds, not "${values['sweep-seconds']}"`);
   const retentionDays = Number(values['retention-days']);
   if (!Number.isInteger(retentionDays) || retentionDays < 1) fail(`--retention-days must be a whole number of days, not "${values['retention-days']}"`);
+  // The same METRICS_* settings as the Lambda's, checked before anything starts (a bad one names itself).
+  let metrics;
+  try {
+    metrics = readMetricsSettings(process.env);
+  } catch (error) {
+    if (error instanceof ConfigurationError) fail(error.message);
+    throw error;
+  }
   const started = Date.now();
   let stack;
   try {
     stack = await startEmbeddedStack({
+      metrics,
       port,
       host: values.host,
       inMemory: values['in-memory'],

@@ -8,6 +8,7 @@ import { MetricsConfig, resolveMetricsQuery } from '../../lib/domain/metrics/que
 import { FIGURES_INCOMPLETE_HEADER, type MetricsIncomplete } from '../../lib/domain/metrics/report-schema.ts';
 import { FactStore } from '../../lib/metrics/fact-store.ts';
 import { StoredFactsSource, type MetricsSource } from '../../lib/metrics/index.ts';
+import { checkMetricsSettings, ConfigurationError, readMetricsSettings } from '../../lib/config.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
 import { logger } from '../../lib/runtime/observability.ts';
 
@@ -27,7 +28,8 @@ const MAX_CACHED_ANSWERS = 64;
  * (the source's generation), so the same figures asked again (JSON, then CSV) cost nothing.
  */
 export function makeHandler(deps: MetricsApiDeps) {
-  const config = MetricsConfig.parse(deps.config ?? {});
+  // Checked once, here: the embedded stack builds this at start, so a bad setting stops the start with its name.
+  const config = MetricsConfig.parse({ ...deps.config, ...checkMetricsSettings(deps.config ?? {}, (key) => `metrics.${key}`) });
   const clock = deps.clock ?? (() => new Date().toISOString());
 
   // Answers by query, for one generation of the facts: any change to the facts empties it.
@@ -70,32 +72,50 @@ export function makeHandler(deps: MetricsApiDeps) {
   });
 }
 
-/** Settings the CDK stack may set on the function; absent ones take the defaults. */
-const MetricsEnv = z.object({
-  METRICS_SUPPRESSION_THRESHOLD: z.coerce.number().int().optional(),
-  METRICS_ROUND_COUNTS_TO: z.coerce.number().int().optional(),
-  METRICS_MAX_PERIOD_MONTHS: z.coerce.number().int().optional(),
+/** Settings of the source only; the figures' settings are read by readMetricsSettings (lib/config.ts). */
+const SourceEnv = z.object({
   METRICS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(60).default(30),
 });
 
-let built: ReturnType<typeof makeHandler> | undefined;
-export const handler = (...args: Parameters<ReturnType<typeof makeHandler>>) => {
-  if (!built) {
-    const deps = awsDeps();
-    const env = MetricsEnv.parse(process.env);
-    const source = new StoredFactsSource(
-      new FactStore(deps.plans.client, deps.plans.tableName),
-      deps.baseDirectory.organizations.map((o) => o.id),
-      { maxAgeMs: env.METRICS_MAX_AGE_SECONDS * 1000, warn: (message, details) => logger().warn(message, details) },
-    );
-    built = makeHandler({
-      source,
-      config: {
-        ...(env.METRICS_SUPPRESSION_THRESHOLD !== undefined ? { suppressionThreshold: env.METRICS_SUPPRESSION_THRESHOLD } : {}),
-        ...(env.METRICS_ROUND_COUNTS_TO !== undefined ? { roundCountsTo: env.METRICS_ROUND_COUNTS_TO } : {}),
-        ...(env.METRICS_MAX_PERIOD_MONTHS !== undefined ? { maxPeriodMonths: env.METRICS_MAX_PERIOD_MONTHS } : {}),
-      },
+/**
+ * The function as built from its environment once per container. A setting that cannot work is found
+ * here, at cold start: logged once, naming the setting and its rule, and every request is then a 500
+ * problem that says the service is misconfigured (before, each request threw again with its stack trace).
+ */
+export function handlerFromEnvironment(env: Record<string, string | undefined>, build: (config: Partial<MetricsConfig>, maxAgeSeconds: number) => ReturnType<typeof makeHandler>, log: { error(message: string, details?: Record<string, unknown>): void }): ReturnType<typeof makeHandler> {
+  let config: Partial<MetricsConfig>;
+  let maxAgeSeconds: number;
+  try {
+    config = readMetricsSettings(env);
+    const source = SourceEnv.safeParse(env);
+    if (!source.success) throw new ConfigurationError(`Bad metrics settings: METRICS_MAX_AGE_SECONDS is ${JSON.stringify(env.METRICS_MAX_AGE_SECONDS)}: it must be a whole number from 0 to 60.`);
+    maxAgeSeconds = source.data.METRICS_MAX_AGE_SECONDS;
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    log.error('api-metrics is misconfigured: every request is refused until its settings are put right', { reason: error.message });
+    const refusal = problem(500, 'The figures service is misconfigured, so no figures can be given; its operators have the reason in its log. Nothing was changed.');
+    return apiHandler({
+      'GET /metrics': () => Promise.reject(refusal),
+      'GET /metrics.csv': () => Promise.reject(refusal),
     });
   }
+  return build(config, maxAgeSeconds);
+}
+
+let built: ReturnType<typeof makeHandler> | undefined;
+export const handler = (...args: Parameters<ReturnType<typeof makeHandler>>) => {
+  built ??= handlerFromEnvironment(
+    process.env,
+    (config, maxAgeSeconds) => {
+      const deps = awsDeps();
+      const source = new StoredFactsSource(
+        new FactStore(deps.plans.client, deps.plans.tableName),
+        deps.baseDirectory.organizations.map((o) => o.id),
+        { maxAgeMs: maxAgeSeconds * 1000, warn: (message, details) => logger().warn(message, details) },
+      );
+      return makeHandler({ source, config });
+    },
+    { error: (message, details) => logger().error(message, details ?? {}) },
+  );
   return built(...args);
 };

@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { API_FUNCTIONS } from '../api/routes.ts';
 import { STEP_FUNCTIONS } from '../../workflows/plan-command/steps.ts';
+import { metricsEnvironment } from '../config.ts';
 import { METRICS_NAMESPACE, OBSERVABILITY_ENV } from '../runtime/observability.ts';
 import { acknowledge } from './nag.ts';
 import type { StageConfig } from './stage-config.ts';
@@ -229,6 +230,7 @@ export class Functions extends Construct {
           ...props.environment,
           NODE_OPTIONS: '--enable-source-maps',
           ...observabilityEnvironment(config),
+          ...(name === 'api-metrics' ? metricsEnvironment(config.metrics) : {}),
         },
         bundling: { ...bundling, assetHash },
       });

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { METRICS_ENV_NAMES, metricsSettingRule, type MetricsSettingKey } from '../config.ts';
+import { MetricsConfig } from '../domain/metrics/query.ts';
 
 /**
  * Per-stage settings for the AWS deployment, parsed with zod so a typo in `-c stage=...` or in the
@@ -17,6 +19,13 @@ const positiveInt = z.number().int().positive();
 const webhookUrl = z.url({ protocol: /^https$/, hostname: z.regexes.domain, error: 'an https:// URL' });
 export const ProviderWebhooks = z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a provider id'), webhookUrl);
 export type ProviderWebhooks = z.infer<typeof ProviderWebhooks>;
+
+/** A commissioner metrics setting, held to MetricsConfig's own bounds, so a bad one fails the synth naming itself and its rule. */
+const metricsSetting = (key: MetricsSettingKey) => {
+  const bounds = MetricsConfig.shape[key].unwrap();
+  const error = `must be ${metricsSettingRule(key)} (${METRICS_ENV_NAMES[key]} of api-metrics)`;
+  return z.number({ error }).int({ error }).min(bounds.minValue as number, { error }).max(bounds.maxValue as number, { error });
+};
 
 export const StageConfig = z.object({
   stage: StageName,
@@ -69,6 +78,12 @@ export const StageConfig = z.object({
    */
   providerWebhooks: ProviderWebhooks,
   apiThrottle: z.object({ rateLimit: positiveInt, burstLimit: positiveInt }),
+  /**
+   * How the commissioner figures are published (api-metrics' METRICS_* environment): the suppression
+   * threshold, what shown counts are rounded to, the longest period one answer covers. Checked here
+   * and again at the function's cold start (functions/api-metrics/handler.ts).
+   */
+  metrics: z.object({ suppressionThreshold: metricsSetting('suppressionThreshold'), roundCountsTo: metricsSetting('roundCountsTo'), maxPeriodMonths: metricsSetting('maxPeriodMonths') }),
   /**
    * Origins allowed to call the API from a browser besides the web app's own CloudFront origin,
    * which is always allowed (dev: the web app's local dev server). Never a wildcard.
@@ -126,6 +141,7 @@ const STAGES: Record<StageName, z.input<typeof StageConfig>> = {
     providerDelivery: { retryAttempts: 8, maxEventAgeHours: 1, rateLimitPerSecond: 5, deadLetterRetentionDays: 14 },
     providerWebhooks: {},
     apiThrottle: { rateLimit: 20, burstLimit: 40 },
+    metrics: { suppressionThreshold: 5, roundCountsTo: 5, maxPeriodMonths: 36 },
     // The web app's dev server (vite), against the dev API.
     extraCorsOrigins: ['http://localhost:5173'],
     web: { allowedCountries: ['GB'] },
@@ -160,6 +176,7 @@ const STAGES: Record<StageName, z.input<typeof StageConfig>> = {
     providerDelivery: { retryAttempts: 185, maxEventAgeHours: 24, rateLimitPerSecond: 20, deadLetterRetentionDays: 14 },
     providerWebhooks: {},
     apiThrottle: { rateLimit: 100, burstLimit: 200 },
+    metrics: { suppressionThreshold: 5, roundCountsTo: 5, maxPeriodMonths: 36 },
     extraCorsOrigins: [],
     web: { allowedCountries: ['GB'] },
     alarms: {
@@ -185,7 +202,13 @@ export interface StageOverrides {
   providerWebhooks?: unknown;
   /** Another hosted UI domain prefix, when the stage's own is taken in the region. */
   cognitoDomainPrefix?: unknown;
+  /** Metrics settings over the stage's (`-c metricsRoundCountsTo=10`: context values arrive as text). */
+  metrics?: Partial<Record<MetricsSettingKey, unknown>>;
 }
+
+/** A context value as given: digits are a number, anything else is left for the schema to refuse by name. */
+const contextNumber = (value: unknown) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
+const METRICS_CONTEXT_KEYS = { suppressionThreshold: 'metricsSuppressionThreshold', roundCountsTo: 'metricsRoundCountsTo', maxPeriodMonths: 'metricsMaxPeriodMonths' } as const satisfies Record<MetricsSettingKey, string>;
 
 function parseWebhooks(value: unknown): unknown {
   if (typeof value !== 'string') return value;
@@ -209,6 +232,7 @@ export function stageConfig(stage: unknown = 'dev', overrides: StageOverrides = 
     ...base,
     providerWebhooks: { ...base.providerWebhooks, ...webhooks },
     ...(overrides.cognitoDomainPrefix === undefined ? {} : { cognitoDomainPrefix: overrides.cognitoDomainPrefix }),
+    metrics: { ...base.metrics, ...Object.fromEntries(Object.entries(overrides.metrics ?? {}).filter(([, v]) => v !== undefined).map(([k, v]) => [k, contextNumber(v)])) },
   });
   if (!parsed.success) throw new Error(`Bad config for stage ${name.data}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
@@ -216,5 +240,6 @@ export function stageConfig(stage: unknown = 'dev', overrides: StageOverrides = 
 
 /** The stage config a CDK app asks for through its context (`stage`, `providerWebhooks`, `cognitoDomainPrefix`). */
 export function stageConfigFromContext(node: { tryGetContext(key: string): unknown }): StageConfig {
-  return stageConfig(node.tryGetContext('stage'), { providerWebhooks: node.tryGetContext('providerWebhooks'), cognitoDomainPrefix: node.tryGetContext('cognitoDomainPrefix') });
+  const metrics = Object.fromEntries(Object.entries(METRICS_CONTEXT_KEYS).map(([key, contextKey]) => [key, node.tryGetContext(contextKey)]));
+  return stageConfig(node.tryGetContext('stage'), { providerWebhooks: node.tryGetContext('providerWebhooks'), cognitoDomainPrefix: node.tryGetContext('cognitoDomainPrefix'), metrics });
 }

@@ -3,7 +3,7 @@ import { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
 import { DirectoryStore } from '../adapters/dynamodb/directory-store.ts';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log.ts';
 import { GroupPut } from '../adapters/dynamodb/group-put.ts';
-import { DEFAULT_RETENTION_DAYS } from '../config.ts';
+import { checkMetricsSettings, DEFAULT_RETENTION_DAYS } from '../config.ts';
 import { TABLE_NAME_DEFAULT } from '../adapters/dynamodb/table-definition.ts';
 import type { EventPublisher } from '../adapters/events/publisher.ts';
 import { englandAndWalesCalendar } from '../adapters/holidays.ts';
@@ -130,6 +130,8 @@ export interface EmbeddedStack {
  * runner, the API handlers behind an HTTP gateway, and the sweeper on a timer.
  */
 export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise<EmbeddedStack> {
+  // Before anything starts: a setting that cannot work refuses the start, naming itself (ConfigurationError).
+  if (options.metrics) checkMetricsSettings(options.metrics, (key) => `metrics.${key}`);
   const inMemory = options.inMemory ?? false;
   const dataDir = inMemory ? undefined : (options.dataDir ?? './.data');
   const clockSource: Clock = options.clock
