@@ -530,7 +530,9 @@ function publish(groups: { raw: Raw }[], cells: Record<CountKey, Cell>[]) {
         const num = c[def.numerator];
         const den = c[def.denominator];
         // From the counts as shown (rounded): an exact rate beside them would give the exact counts back.
-        out[key] = num.hidden || den.hidden ? SUPPRESSED : round(rounded(num.value) / rounded(den.value), 4);
+        const rate = round(rounded(num.value) / rounded(den.value), 4);
+        // Never all or none unless exactly so (48 of 50 reads 0.99, not 1).
+        out[key] = num.hidden || den.hidden ? SUPPRESSED : rate > 0.99 && num.value < den.value ? 0.99 : rate < 0.01 && num.value > 0 ? 0.01 : rate;
       } else if (def.kind === 'mean') out[key] = raw.scoredPlans < THRESHOLD ? SUPPRESSED : round(raw.scoreSum / raw.scorePairs, def.decimals);
       else {
         const [list, f] = statOf[key] as [keyof Raw['stats'], (v: number[]) => number];
@@ -720,14 +722,16 @@ describe('GET /metrics as a commissioner', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const rows = csv.text.trimEnd().split('\r\n').map((line) => line.split(','));
-    expect(rows[0]).toEqual(['from', 'to', 'dimension', 'group', ...FIGURE_KEYS]);
+    expect(rows[0]).toEqual(['from', 'to', 'dimension', 'group', ...FIGURE_KEYS, 'boundedRates']);
     const expectedRows = [
       ['overall', 'all', json.json.overall],
       ...groupBy.flatMap((dim) => json.json.breakdowns[dim].map((g: Json) => [dim, g.group, g.figures])),
     ] as [string, string, Record<string, unknown>][];
     expect(rows.length - 1).toBe(expectedRows.length);
     expectedRows.forEach(([dim, group, figures], i) => {
-      expect(rows[i + 1]).toEqual([periodFrom, periodTo, dim, group, ...FIGURE_KEYS.map((k) => String(figures[k]))]);
+      // The last column names the row's rates that read 0.99 or 0.01 only because they are not exactly all or none.
+      const bounded = (json.json.boundedRates as Json[]).filter((b) => b.dimension === dim && b.group === group).map((b) => `${b.figure}:${b.bound}`);
+      expect(rows[i + 1]).toEqual([periodFrom, periodTo, dim, group, ...FIGURE_KEYS.map((k) => String(figures[k])), bounded.join(' ')]);
     });
   });
 
@@ -899,12 +903,17 @@ describe('GET /metrics.csv while the figures leave plans out', () => {
     await t?.stop();
   });
 
+  const boundedOf = (json: Json, dim: string, group: string) =>
+    (json.boundedRates as Json[])
+      .filter((b) => b.dimension === dim && b.group === group)
+      .map((b) => `${b.figure}:${b.bound}`)
+      .join(' ');
   /** The CSV GET /metrics.csv gives for a JSON answer of GET /metrics, worked out here: header, overall, each group; CRLF after each. */
   const csvOf = (json: Json) => {
     const rows = [
-      ['from', 'to', 'dimension', 'group', ...FIGURE_KEYS],
-      [json.period.from, json.period.to, 'overall', 'all', ...FIGURE_KEYS.map((k) => String(json.overall[k]))],
-      ...json.groupBy.flatMap((dim: string) => json.breakdowns[dim].map((g: Json) => [json.period.from, json.period.to, dim, g.group, ...FIGURE_KEYS.map((k) => String(g.figures[k]))])),
+      ['from', 'to', 'dimension', 'group', ...FIGURE_KEYS, 'boundedRates'],
+      [json.period.from, json.period.to, 'overall', 'all', ...FIGURE_KEYS.map((k) => String(json.overall[k])), boundedOf(json, 'overall', 'all')],
+      ...json.groupBy.flatMap((dim: string) => json.breakdowns[dim].map((g: Json) => [json.period.from, json.period.to, dim, g.group, ...FIGURE_KEYS.map((k) => String(g.figures[k])), boundedOf(json, dim, g.group)])),
     ];
     return rows.map((r) => r.join(',')).join('\r\n') + '\r\n';
   };
@@ -938,7 +947,7 @@ describe('GET /metrics.csv while the figures leave plans out', () => {
     // The reason is the JSON's, word for word, in one field (quoted: it has commas) before the header row.
     const note = `These figures are incomplete. ${json.json.incomplete.reason} Plans not yet counted: 1.`;
     expect(csv.text).toBe(`"${note.replaceAll('"', '""')}"\r\n${csvOf(json.json)}`);
-    expect(csv.text.split('\r\n')[1]).toBe(['from', 'to', 'dimension', 'group', ...FIGURE_KEYS].join(','));
+    expect(csv.text.split('\r\n')[1]).toBe(['from', 'to', 'dimension', 'group', ...FIGURE_KEYS, 'boundedRates'].join(','));
     expect(fileName(csv)).toBe(`wraparound-metrics-${from}-to-${to}-incomplete.csv`);
     expect(csv.headers.get('figures-incomplete')).toBe('1');
 

@@ -44,6 +44,7 @@ export interface MetricsReport {
   };
   overall: Figures;
   breakdowns: Partial<Record<Dimension, MetricsGroup[]>>;
+  boundedRates: { dimension: Dimension | 'overall'; group: string; figure: FigureKey; bound: 'below-all' | 'above-none' }[];
 }
 
 export interface ComputeOptions {
@@ -396,7 +397,8 @@ export function referenceComputeMetrics(facts: Iterable<PlanFacts>, query: Metri
   }
   secondarySuppress(lines, threshold);
 
-  const figuresOf = (state: GroupState): Figures => {
+  const boundedRates: MetricsReport['boundedRates'] = [];
+  const figuresOf = (state: GroupState, dimension: Dimension | 'overall'): Figures => {
     const cells = cellsOf(state);
     const out = {} as Figures;
     for (const key of FIGURE_KEYS) {
@@ -407,7 +409,14 @@ export function referenceComputeMetrics(facts: Iterable<PlanFacts>, query: Metri
       } else if (def.kind === 'rate') {
         const num = cells[def.numerator];
         const den = cells[def.denominator];
-        out[key] = num.suppressed || den.suppressed || den.value === 0 ? SUPPRESSED : round(published(num.value) / published(den.value), RATE_DECIMALS);
+        if (num.suppressed || den.suppressed || den.value === 0) out[key] = SUPPRESSED;
+        else {
+          // All (1) or none (0) only when exactly so: otherwise no nearer than 0.99 and 0.01, and listed.
+          const rate = round(published(num.value) / published(den.value), RATE_DECIMALS);
+          if (rate > 0.99 && num.value < den.value) boundedRates.push({ dimension, group: state.group, figure: key, bound: 'below-all' });
+          else if (rate < 0.01 && num.value > 0) boundedRates.push({ dimension, group: state.group, figure: key, bound: 'above-none' });
+          out[key] = rate > 0.99 && num.value < den.value ? 0.99 : rate < 0.01 && num.value > 0 ? 0.01 : rate;
+        }
       } else if (def.kind === 'mean') {
         // Score changes may be several per plan; the mean is built on the plans that have one.
         const acc = state.acc;
@@ -429,7 +438,8 @@ export function referenceComputeMetrics(facts: Iterable<PlanFacts>, query: Metri
       figures: Object.fromEntries(FIGURE_KEYS.map((k) => [k, { label: FIGURES[k].label, kind: FIGURES[k].kind, unit: FIGURES[k].unit, definition: servedDefinition(k, roundTo) }])) as MetricsReport['definitions']['figures'],
       dimensions: Object.fromEntries(query.groupBy.map((d) => [d, DIMENSION_DEFINITIONS[d]])),
     },
-    overall: figuresOf(overallState),
-    breakdowns: Object.fromEntries(breakdowns.map(([dim, states]) => [dim, states.map((s) => ({ group: s.group, figures: figuresOf(s) }))])),
+    overall: figuresOf(overallState, 'overall'),
+    breakdowns: Object.fromEntries(breakdowns.map(([dim, states]) => [dim, states.map((s) => ({ group: s.group, figures: figuresOf(s, dim) }))])),
+    boundedRates,
   };
 }

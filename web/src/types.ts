@@ -234,6 +234,8 @@ export interface MetricsReport {
   definitions?: { figures?: Record<string, { label: string; kind: string; unit: string; definition: string }>; dimensions?: Record<string, string> };
   overall: Figures;
   breakdowns?: Record<string, { group: string; figures: Figures }[]>;
+  /** Rates that read 0.99 or 0.01 only because they are not exactly all or none (absent from an older API). */
+  boundedRates?: { dimension: string; group: string; figure: string; bound: 'below-all' | 'above-none' }[];
   /** Present while some plans are left out (after a deploy that changed how facts are worked out). */
   incomplete?: MetricsIncomplete;
 }

@@ -19,7 +19,7 @@ import {
 import { FactTable, FOLLOW_UP_NO as NO, FOLLOW_UP_YES as YES, NO_DAY, type Dictionary } from './fact-table.ts';
 import type { ExitReasonFact, GapReasonFact, OfferFact, PlanFacts } from './facts.ts';
 import { DEFAULT_METRICS_CONFIG, type MetricsQuery } from './query.ts';
-import { primarySuppress, roundCount, secondarySuppress, type Cell, type Line } from './suppression.ts';
+import { primarySuppress, publishedRate, roundCount, secondarySuppress, type Cell, type Line, type RateBound } from './suppression.ts';
 
 export type FigureValue = number | typeof SUPPRESSED;
 export type Figures = Record<FigureKey, FigureValue>;
@@ -27,6 +27,14 @@ export type Figures = Record<FigureKey, FigureValue>;
 export interface MetricsGroup {
   group: string;
   figures: Figures;
+}
+
+/** A rate that reads 0.99 or 0.01 because it is not exactly all or none (see publishedRate). */
+export interface BoundedRate {
+  dimension: Dimension | 'overall';
+  group: string;
+  figure: FigureKey;
+  bound: RateBound;
 }
 
 export interface MetricsReport {
@@ -40,6 +48,8 @@ export interface MetricsReport {
   };
   overall: Figures;
   breakdowns: Partial<Record<Dimension, MetricsGroup[]>>;
+  /** Every rate capped at 0.99 (under all) or 0.01 (over none), in the order of the figures above. */
+  boundedRates: BoundedRate[];
 }
 
 export interface ComputeOptions {
@@ -579,7 +589,8 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
     takeStatistic(RESPONSE_HOURS, values);
   }
 
-  const figuresOf = (state: GroupState): Figures => {
+  const boundedRates: BoundedRate[] = [];
+  const figuresOf = (state: GroupState, dimension: Dimension | 'overall'): Figures => {
     const cells = cellsOf(state);
     const out = {} as Figures;
     for (const key of FIGURE_KEYS) {
@@ -593,7 +604,13 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
         const den = cells[def.denominator];
         // From the rounded counts: an exact rate beside its two rounded counts gives the exact counts back
         // (checked: 98.7 % of pairs with counts of 5-200), and with them every hidden count again by differencing.
-        out[key] = num.suppressed || den.suppressed || den.value === 0 ? SUPPRESSED : round(roundCount(num.value, roundTo) / roundCount(den.value, roundTo), RATE_DECIMALS);
+        // Never all or none unless exactly so (48 of 50 completed reads 0.99, bound, not 1).
+        if (num.suppressed || den.suppressed || den.value === 0) out[key] = SUPPRESSED;
+        else {
+          const rate = publishedRate(num.value, den.value, roundTo, RATE_DECIMALS);
+          out[key] = rate.value;
+          if (rate.bound) boundedRates.push({ dimension, group: state.group, figure: key, bound: rate.bound });
+        }
       } else if (def.kind === 'mean') {
         // Score changes may be several per plan; the mean is built on the plans that have one.
         const acc = state.acc;
@@ -616,7 +633,8 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
       figures: Object.fromEntries(FIGURE_KEYS.map((k) => [k, { label: FIGURES[k].label, kind: FIGURES[k].kind, unit: FIGURES[k].unit, definition: servedDefinition(k, roundTo) }])) as MetricsReport['definitions']['figures'],
       dimensions: Object.fromEntries(query.groupBy.map((d) => [d, DIMENSION_DEFINITIONS[d]])),
     },
-    overall: figuresOf(overallState),
-    breakdowns: Object.fromEntries(breakdowns.map(([dim, states]) => [dim, states.map((s) => ({ group: s.group, figures: figuresOf(s) }))])),
+    overall: figuresOf(overallState, 'overall'),
+    breakdowns: Object.fromEntries(breakdowns.map(([dim, states]) => [dim, states.map((s) => ({ group: s.group, figures: figuresOf(s, dim) }))])),
+    boundedRates,
   };
 }

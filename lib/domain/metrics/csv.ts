@@ -20,8 +20,14 @@ const field = (value: string | number) => {
  * figures: no such line, the file as it always was.
  */
 export function metricsCsv(report: MetricsReport & { incomplete?: MetricsIncomplete }): string {
-  const header = ['from', 'to', 'dimension', 'group', ...FIGURE_KEYS];
-  const row = (dimension: string, group: string, figures: Figures) => [report.period.from, report.period.to, dimension, group, ...FIGURE_KEYS.map((k) => figures[k])].map(field).join(',');
+  const header = ['from', 'to', 'dimension', 'group', ...FIGURE_KEYS, 'boundedRates'];
+  // The row's rates that read 0.99 or 0.01 only because they are not exactly all or none, as "key:bound", space-separated.
+  const bounded = (dimension: string, group: string) =>
+    (report.boundedRates ?? [])
+      .filter((b) => b.dimension === dimension && b.group === group)
+      .map((b) => `${b.figure}:${b.bound}`)
+      .join(' ');
+  const row = (dimension: string, group: string, figures: Figures) => [report.period.from, report.period.to, dimension, group, ...FIGURE_KEYS.map((k) => figures[k]), bounded(dimension, group)].map(field).join(',');
   const note = report.incomplete ? [field(`${INCOMPLETE_HEADLINE} ${incompleteDetail(report.incomplete)}`)] : [];
   const rows = [...note, header.join(','), row('overall', 'all', report.overall)];
   for (const dimension of report.groupBy) for (const g of report.breakdowns[dimension] ?? []) rows.push(row(dimension, g.group, g.figures));

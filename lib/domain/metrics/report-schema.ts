@@ -35,6 +35,18 @@ export const MetricsReportSchema = z
     }),
     overall: Figures,
     breakdowns: z.partialRecord(Dimension, z.array(z.object({ group: z.string().describe('A provider id, local authority, need domain, referral source or YYYY-MM'), figures: Figures }))),
+    boundedRates: z
+      .array(
+        z.object({
+          dimension: z.union([z.literal('overall'), Dimension]).describe('"overall" for the overall figures, else the breakdown'),
+          group: z.string().describe('The group within the breakdown ("all" for overall)'),
+          figure: z.enum(FIGURE_KEYS as unknown as [FigureKey, ...FigureKey[]]).describe('The rate'),
+          bound: z.enum(['below-all', 'above-none']).describe('below-all: the rate reads 0.99 but is under 1 (not every one counted), nearer 1 than that or not; above-none: it reads 0.01 but is over 0'),
+        }),
+      )
+      .describe(
+        'The rates that read 0.99 or 0.01 only because they are not exactly all or none: worked out from the rounded counts, 48 of 50 would read 1 (both round to 50). A rate reads 1 or 0 only when it exactly is. Empty when none is bound.',
+      ),
     incomplete: MetricsIncompleteSchema.optional(),
   })
   .meta({ id: 'MetricsReport', description: 'Commissioner figures for a period: aggregates only, small numbers suppressed, shown counts rounded' });
@@ -43,5 +55,5 @@ export const MetricsReportSchema = z
 export const FIGURES_INCOMPLETE_HEADER = 'figures-incomplete';
 
 export const METRICS_CSV_DESCRIPTION =
-  'The same figures as GET /metrics: a header row (from, to, dimension, group, then one column per figure key), the overall row (dimension "overall", group "all"), then one row per group of each breakdown. Suppressed cells read "suppressed". ' +
+  'The same figures as GET /metrics: a header row (from, to, dimension, group, then one column per figure key, then boundedRates: the rates of the row that read 0.99 or 0.01 only because they are not exactly all or none, as figure:below-all or figure:above-none, space-separated, empty when none), the overall row (dimension "overall", group "all"), then one row per group of each breakdown. Suppressed cells read "suppressed". ' +
   `While the figures leave some plans out (\`incomplete\` in GET /metrics), one line comes before the header row: a single field, "${INCOMPLETE_HEADLINE}" followed by \`incomplete.reason\` and, when known, "Plans not yet counted: N."; the answer then also has the header \`${FIGURES_INCOMPLETE_HEADER}\` (its value \`incomplete.staleFacts\`) and the file name ends "-incomplete.csv". Complete figures have none of these.`;

@@ -63,3 +63,28 @@ export function roundCount(value: number, to: number): number {
   if (to <= 1) return value;
   return Math.max(to, Math.round(value / to) * to);
 }
+
+/** The most a rate may read when not every one counted has the attribute, and the least when some do. */
+export const RATE_BELOW_ALL = 0.99;
+export const RATE_ABOVE_NONE = 0.01;
+/** Why a rate reads RATE_BELOW_ALL or RATE_ABOVE_NONE: it is under 1 (not all) or over 0 (not none), and nearer than that to it. */
+export type RateBound = 'below-all' | 'above-none';
+
+/**
+ * A rate as published: the ratio of its two counts as shown (rounded, see roundCount), to `decimals`,
+ * but never read as all (1) or none (0) unless it exactly is. The rounded counts of 48 of 50 are both 50,
+ * and "100 % completed" tells a commissioner every plan completed; so a rate that would read above
+ * RATE_BELOW_ALL while the exact numerator is below the exact denominator reads RATE_BELOW_ALL and is
+ * bound 'below-all' (likewise below RATE_ABOVE_NONE with a numerator above 0: RATE_ABOVE_NONE,
+ * 'above-none'). Capped at 99 % and 1 %, not at the largest value under 1 the precision allows, so that
+ * a display in whole percent cannot round it back to 100 % or 0 %. What it gives away of the exact
+ * counts is only that they differ (or that the numerator is not 0), which the flagged answer is for;
+ * not how far apart they are.
+ */
+export function publishedRate(numerator: number, denominator: number, to: number, decimals: number): { value: number; bound?: RateBound } {
+  const factor = 10 ** decimals;
+  const value = Math.round((roundCount(numerator, to) / roundCount(denominator, to)) * factor) / factor;
+  if (value > RATE_BELOW_ALL && numerator < denominator) return { value: RATE_BELOW_ALL, bound: 'below-all' };
+  if (value < RATE_ABOVE_NONE && numerator > 0) return { value: RATE_ABOVE_NONE, bound: 'above-none' };
+  return { value };
+}

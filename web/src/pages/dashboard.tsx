@@ -126,6 +126,7 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
     dimension === 'provider' ? providerName(group) : dimension === 'needDomain' ? needLabel(group) : dimension === 'month' ? monthLabel(group) : label(group);
   const groups = (dimension: string) => report.breakdowns?.[dimension] ?? [];
   const threshold = report.suppression?.threshold ?? 5;
+  const boundOf = (dimension: string, group: string, figure: string) => report.boundedRates?.find((b) => b.dimension === dimension && b.group === group && b.figure === figure)?.bound;
 
   const chartOf = (dimension: string, keys: string[], build: (labels: string[], series: { label: string; values: (number | null)[] }[], suppressed: string[]) => ReactNode) => {
     const rows = groups(dimension);
@@ -157,7 +158,7 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
           {HEADLINES.map((k) => (
             <li key={k} className="headline">
               <span className="headline-label">{labelOf(k)}</span>
-              <FigureText value={report.overall[k]} unit={unitOf(k) ?? (k.endsWith('Rate') || k.startsWith('reoffendingRate') ? 'proportion' : undefined)} big />
+              <FigureText value={report.overall[k]} unit={unitOf(k) ?? (k.endsWith('Rate') || k.startsWith('reoffendingRate') ? 'proportion' : undefined)} bound={boundOf('overall', 'all', k)} big />
               {defs[k]?.definition && <span className="headline-def">{defs[k]?.definition}</span>}
             </li>
           ))}
@@ -298,7 +299,7 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
                   <th scope="row">All</th>
                   {TABLE_FIGURES.map((k) => (
                     <td key={k}>
-                      <FigureText value={report.overall[k]} unit={unitOf(k)} />
+                      <FigureText value={report.overall[k]} unit={unitOf(k)} bound={boundOf('overall', 'all', k)} />
                     </td>
                   ))}
                 </tr>
@@ -307,7 +308,7 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
                     <th scope="row">{groupLabel(breakdown, g.group)}</th>
                     {TABLE_FIGURES.map((k) => (
                       <td key={k}>
-                        <FigureText value={g.figures[k]} unit={unitOf(k)} />
+                        <FigureText value={g.figures[k]} unit={unitOf(k)} bound={boundOf(breakdown, g.group, k)} />
                       </td>
                     ))}
                   </tr>
@@ -341,8 +342,11 @@ function monthLabel(month: string): string {
   return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 15)).toLocaleDateString('en-GB', { month: 'short', year: 'numeric', timeZone: 'UTC' });
 }
 
-/** A figure, or a clearly marked suppressed cell that says why. */
-function FigureText({ value, unit, big }: { value: FigureValue; unit: string | undefined; big?: boolean }) {
+/** What a bound rate reads instead of its capped value: true whatever its exact counts (99 % or 1 % might not be). */
+const BOUND_TEXT = { 'below-all': 'Under 100%', 'above-none': 'Over 0%' } as const;
+
+/** A figure, or a clearly marked suppressed cell that says why, or a rate that is not quite all or none. */
+function FigureText({ value, unit, big, bound }: { value: FigureValue; unit: string | undefined; big?: boolean; bound?: 'below-all' | 'above-none' | undefined }) {
   if (isSuppressed(value))
     return (
       <span className={`suppressed${big ? ' figure-big' : ''}`}>
@@ -351,6 +355,14 @@ function FigureText({ value, unit, big }: { value: FigureValue; unit: string | u
     );
   const n = numberOf(value);
   if (n === null) return <span className={big ? 'figure-big muted' : 'muted'}>–</span>;
+  if (bound)
+    return (
+      <span className={`bounded-rate${big ? ' figure-big' : ''}`}>
+        <span aria-hidden="true">‡ </span>
+        {BOUND_TEXT[bound]}
+        <span className="visually-hidden"> ({bound === 'below-all' ? 'not all, though the rounded counts would read 100%' : 'some, though the rounded counts would read 0%'})</span>
+      </span>
+    );
   return <span className={big ? 'figure-big' : undefined}>{formatNumber(n, unit)}</span>;
 }
 
@@ -369,6 +381,14 @@ function SuppressionNote({ report }: { report: MetricsReport }) {
       {roundTo > 1 && (
         <p className="rounding-note">
           Counts are rounded to the nearest {roundTo}, so two figures cannot be subtracted to work out a hidden one; rounded counts need not add up to their total. Rates are worked out from the rounded counts shown; averages from the exact values.
+        </p>
+      )}
+      {report.boundedRates && report.boundedRates.length > 0 && (
+        <p className="bounded-note">
+          <strong>
+            <span aria-hidden="true">‡ </span>Under 100%
+          </strong>{' '}
+          marks a rate that is not all, though its rounded counts are equal (48 of 50 both round to 50); <strong>Over 0%</strong> one that is not none. A rate reads 100% or 0% only when it exactly is. The CSV gives these rates as 0.99 and 0.01 and names them in its last column.
         </p>
       )}
       {report.suppression?.rules && report.suppression.rules.length > 0 && (
