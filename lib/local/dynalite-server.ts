@@ -4,7 +4,10 @@ import { dirname } from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createTableInput } from '../adapters/dynamodb/table-definition.ts';
+import type { IndexName } from '../adapters/dynamodb/keys.ts';
+import { AUDIT_PLAN_INDEX_FROM_THE_START, planIndexMarkerItem } from '../adapters/dynamodb/audit-log.ts';
 import { closeDynalite, DYNALITE_TIMINGS, type ChildMessage, type DynaliteChildOptions, type ParentMessage } from './dynalite-child-protocol.js';
 
 /** Another stack (or program) holds the data directory's store: LevelDB allows one process at a time. */
@@ -40,6 +43,13 @@ async function untilActive(client: DynamoDBClient, tableName: string) {
   throw new Error(`table ${tableName} did not become active`);
 }
 
+/**
+ * Indexes the code reads only where the table says it has them: the audit log reads byAuditPlan only once
+ * the marker written with a new table is there, so a data directory from before it keeps its table and
+ * reads a plan's audit records day by day, as it did.
+ */
+const INDEXES_READ_ONLY_WHERE_MARKED: ReadonlySet<string> = new Set<IndexName>(['byAuditPlan']);
+
 /** Create the table if it is missing and wait until it is active; refuse a table from an older definition. */
 async function ensureTable(client: DynamoDBClient, tableName: string) {
   const wanted = createTableInput(tableName);
@@ -47,10 +57,13 @@ async function ensureTable(client: DynamoDBClient, tableName: string) {
   if (!table) {
     await client.send(new CreateTableCommand(wanted));
     await untilActive(client, tableName);
+    // Every audit record in a table made with byAuditPlan carries its key, so plan queries may read every
+    // day through the index. (A table from before the index has no marker: it reads day by day.)
+    await DynamoDBDocumentClient.from(client).send(new PutCommand({ TableName: tableName, Item: planIndexMarkerItem(AUDIT_PLAN_INDEX_FROM_THE_START) }));
     return;
   }
   const have = new Set((table.GlobalSecondaryIndexes ?? []).map((g) => g.IndexName));
-  const missing = wanted.GlobalSecondaryIndexes.filter((g) => !have.has(g.IndexName)).map((g) => g.IndexName);
+  const missing = wanted.GlobalSecondaryIndexes.filter((g) => !have.has(g.IndexName) && !INDEXES_READ_ONLY_WHERE_MARKED.has(g.IndexName)).map((g) => g.IndexName);
   // dynalite cannot add an index to an existing table, so an older data directory is refused plainly.
   if (missing.length > 0)
     throw new DataDirectoryTooOld(`The data directory was made by an older Wraparound (its table lacks the ${missing.join(', ')} index${missing.length > 1 ? 'es' : ''}). Move it aside or pass another --data-dir; nothing was changed.`);

@@ -284,9 +284,28 @@ describe('Wraparound stack', () => {
         byAlert: { ProjectionType: 'KEYS_ONLY' },
         byWork: { ProjectionType: 'KEYS_ONLY' },
         byPending: { ProjectionType: 'ALL' },
+        // Audit records only (a plan item carries no auditPlanPk): small, written once, shown whole.
+        byAuditPlan: { ProjectionType: 'ALL' },
       });
       const attributes = table.Properties.AttributeDefinitions as { AttributeName: string; AttributeType: string }[];
       expect(new Set(attributes.map((a) => a.AttributeType))).toEqual(new Set(['S']));
+    });
+
+    it("finds a plan's audit records by an index keyed by the plan and the record's own time-ordered key, which the team lead's API may query and nobody may write through", () => {
+      for (const s of [dev, prod]) {
+        const indexes = only(s, 'AWS::DynamoDB::Table').Properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown }[];
+        expect(indexes.find((i) => i.IndexName === 'byAuditPlan')?.KeySchema).toEqual([
+          { AttributeName: 'auditPlanPk', KeyType: 'HASH' },
+          { AttributeName: TABLE_DEFINITION.sortKey, KeyType: 'RANGE' },
+        ]);
+        const planAudit = keys.auditPlanPartition('pl_audited00000001');
+        expect(planAudit).toBe('PLAN#pl_audited00000001');
+        expect(decideFor(s, 'api-queries', { action: 'dynamodb:Query', leadingKeys: [planAudit], index: 'byAuditPlan' }), s.config.stage).toBe('allow');
+        // The records it finds stay append-only: their index key is written with them, never added later.
+        for (const name of FUNCTION_NAMES) for (const action of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(decideFor(s, name, { action, leadingKeys: [keys.audit('2026-11-28', '', '').pk] }), `${name} ${action}`).toBe('deny');
+        // The marker saying from which day every record carries the key is no audit record: the sweeper may write it.
+        expect(decideFor(s, 'sweeper', { action: 'dynamodb:PutItem', leadingKeys: [keys.auditPlanIndexMarker().pk] }), s.config.stage).toBe('allow');
+      }
     });
 
     it('expires items by the TABLE_DEFINITION time-to-live attribute', () => {
@@ -538,8 +557,9 @@ describe('Wraparound stack', () => {
       // The grants assume the audit log only ever creates records, with a conditional put, and that
       // no other code builds an audit key.
       const adapter = readFileSync(join(PROJECT_ROOT, 'lib', 'adapters', 'dynamodb', 'audit-log.ts'), 'utf8');
-      expect([...adapter.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]).sort()).toEqual(['Put', 'Query']);
-      expect(adapter).toContain("ConditionExpression: 'attribute_not_exists(pk)'");
+      // Besides the records: the byAuditPlan marker, read (Get) and created once (a second conditional Put).
+      expect([...adapter.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]).sort()).toEqual(['Get', 'Put', 'Put', 'Query']);
+      expect(adapter.match(/new PutCommand\(\{[^}]*Item: \w+(\(day\))?, ConditionExpression: 'attribute_not_exists\(pk\)' \}\)/g)).toHaveLength(2);
       const buildsAuditKeys = ['lib', 'functions', 'workflows']
         .flatMap((dir) => filesUnder(join(PROJECT_ROOT, dir)))
         .filter((f) => f.endsWith('.ts') && !f.includes(join('lib', 'infra')) && readFileSync(f, 'utf8').includes('keys.audit('));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { keys } from './keys.ts';
 import { storageError } from './client.ts';
 import type { GroupPut } from './group-put.ts';
@@ -23,16 +23,21 @@ export class DynamoAuditLog implements AuditLog {
    * condition; the record's key holds a random UUID, so it still never meets an existing record.
    */
   private readonly groupPut: GroupPut | undefined;
+  /** The marker's first indexed day once read (it never changes once written), else undefined. */
+  private indexedFrom: string | undefined;
   constructor(client: DynamoDBDocumentClient, tableName: string, options: { groupPut?: GroupPut } = {}) {
     this.client = client;
     this.tableName = tableName;
     this.groupPut = options.groupPut;
   }
 
-  /** Resolves once the record is stored: only then may the action it records go ahead. */
+  /**
+   * Resolves once the record is stored: only then may the action it records go ahead. A record about a
+   * plan carries that plan's byAuditPlan key, written with it (records are never updated afterwards).
+   */
   async record(entry: AuditEntry): Promise<void> {
     const auditId = randomUUID();
-    const item = { ...keys.audit(entry.at.slice(0, 10), entry.at, auditId), type: 'audit', auditId, ...entry };
+    const item = { ...keys.audit(entry.at.slice(0, 10), entry.at, auditId), ...(entry.planId ? keys.auditPlanIndex(entry.planId) : {}), type: 'audit', auditId, ...entry };
     if (this.groupPut) return this.groupPut.put([item]);
     try {
       await this.client.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
@@ -47,33 +52,49 @@ export class DynamoAuditLog implements AuditLog {
    * (with the same from, to and plan) to read on after the last record returned. It holds that
    * record's key, not DynamoDB's page position, so a page that ends inside a DynamoDB page skips and
    * repeats nothing. Throws BadAuditCursor for a cursor this method did not return for these days.
+   *
+   * About one plan, the days from the marker's first indexed day on are read through byAuditPlan (that
+   * plan's records only, at most one past the limit); earlier days, whose records may predate the
+   * index key, are read whole and filtered, as every day is without a plan or without a marker.
    */
   async query(from: string, to: string, options: { planId?: string; limit?: number; cursor?: string } = {}): Promise<AuditPage> {
     const limit = options.limit ?? 500;
     const after = options.cursor === undefined ? undefined : decodeAuditCursor(options.cursor, from, to);
+    const { planId } = options;
+    const indexedFrom = planId ? await this.planIndexFrom() : undefined;
     // One record past the limit tells whether a cursor is needed: the last page carries none.
     const found: { record: AuditRecord; sk: string }[] = [];
-    for (let day = after ? after.slice(0, 10) : from; day <= to && found.length <= limit; day = nextDay(day)) {
+    const scanTo = indexedFrom === undefined || indexedFrom > to ? to : previousDay(indexedFrom);
+    for (let day = after ? after.slice(0, 10) : from; day <= scanTo && found.length <= limit; day = nextDay(day)) {
       const { pk } = keys.audit(day, '', '');
       let start: Record<string, unknown> | undefined = after && after.startsWith(day) ? { pk, sk: after } : undefined;
       do {
-        const out = await this.client
-          .send(
-            new QueryCommand({
-              TableName: this.tableName,
-              KeyConditionExpression: 'pk = :pk',
-              ...(options.planId ? { FilterExpression: 'planId = :plan' } : {}),
-              ExpressionAttributeValues: { ':pk': pk, ...(options.planId ? { ':plan': options.planId } : {}) },
-              ExclusiveStartKey: start,
-            }),
-          )
-          .catch((error: unknown) => {
-            throw storageError(error);
-          });
-        for (const item of out.Items ?? []) {
-          const { pk: _pk, sk, type: _type, ...rest } = item;
-          found.push({ record: rest as AuditRecord, sk: sk as string });
-        }
+        const out = await this.queryPage({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ...(planId ? { FilterExpression: 'planId = :plan' } : {}),
+          ExpressionAttributeValues: { ':pk': pk, ...(planId ? { ':plan': planId } : {}) },
+          ExclusiveStartKey: start,
+        });
+        for (const item of out.Items ?? []) found.push(recordOf(item));
+        start = out.LastEvaluatedKey;
+      } while (start && found.length <= limit);
+    }
+    const first = indexedFrom !== undefined && indexedFrom > from ? indexedFrom : from;
+    if (planId && indexedFrom !== undefined && first <= to && found.length <= limit) {
+      const auditPlanPk = keys.auditPlanPartition(planId);
+      // '~' sorts after 'T': every `<to>T…#<auditId>` key is below it.
+      let start: Record<string, unknown> | undefined = after && after >= first ? { auditPlanPk, pk: keys.audit(after.slice(0, 10), '', '').pk, sk: after } : undefined;
+      do {
+        const out = await this.queryPage({
+          TableName: this.tableName,
+          IndexName: 'byAuditPlan',
+          KeyConditionExpression: 'auditPlanPk = :pk AND sk BETWEEN :first AND :last',
+          ExpressionAttributeValues: { ':pk': auditPlanPk, ':first': first, ':last': `${to}~` },
+          ExclusiveStartKey: start,
+          Limit: limit + 1 - found.length,
+        });
+        for (const item of out.Items ?? []) found.push(recordOf(item));
         start = out.LastEvaluatedKey;
       } while (start && found.length <= limit);
     }
@@ -81,7 +102,58 @@ export class DynamoAuditLog implements AuditLog {
     const last = page.at(-1);
     return { items: page.map((f) => f.record), ...(found.length > limit && last ? { nextCursor: encodeAuditCursor(last.sk) } : {}) };
   }
+
+  /**
+   * Say that every record about a plan from `day` (a UTC day) on carries its byAuditPlan key, so that
+   * plan queries read those days through the index. Written once (a later call changes nothing; the
+   * answer says whether this one wrote it). Only what writes every record with the key may say so:
+   * the embedded stack when it creates its table; on AWS, a day after every container of an older
+   * release has stopped writing records.
+   */
+  async markPlanIndexFrom(day: string): Promise<boolean> {
+    try {
+      await this.client.send(new PutCommand({ TableName: this.tableName, Item: planIndexMarkerItem(day), ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw storageError(error);
+    }
+  }
+
+  /** The first day plan queries read through byAuditPlan, or undefined (no marker: every day is read whole). */
+  async planIndexFrom(): Promise<string | undefined> {
+    if (this.indexedFrom !== undefined) return this.indexedFrom;
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.auditPlanIndexMarker() })).catch((error: unknown) => {
+      throw storageError(error);
+    });
+    const day = out.Item?.indexedFrom;
+    if (typeof day === 'string' && AUDIT_DAY.test(day)) this.indexedFrom = day;
+    return this.indexedFrom;
+  }
+
+  private queryPage(input: QueryCommandInput): Promise<QueryCommandOutput> {
+    return this.client.send(new QueryCommand(input)).catch((error: unknown) => {
+      throw storageError(error);
+    });
+  }
 }
+
+/** A day before any record: the marker of a table that had byAuditPlan from its creation. */
+export const AUDIT_PLAN_INDEX_FROM_THE_START = '0000-01-01';
+
+/** The marker item saying that every record about a plan from `day` on carries its byAuditPlan key. */
+export function planIndexMarkerItem(day: string) {
+  if (!AUDIT_DAY.test(day)) throw new Error(`the audit index marker takes a UTC day (YYYY-MM-DD), not ${day}`);
+  return { ...keys.auditPlanIndexMarker(), type: 'audit-index-marker', indexedFrom: day };
+}
+
+/** A stored audit record as the log gives it out: without its keys, index key and item type. */
+function recordOf(item: Record<string, unknown>): { record: AuditRecord; sk: string } {
+  const { pk: _pk, sk, type: _type, auditPlanPk: _auditPlanPk, ...rest } = item;
+  return { record: rest as unknown as AuditRecord, sk: sk as string };
+}
+
+const AUDIT_DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export interface AuditPage {
   items: AuditRecord[];
@@ -119,7 +191,15 @@ export function decodeAuditCursor(cursor: string, from: string, to: string): str
 }
 
 function nextDay(day: string): string {
+  return dayAfter(day, 1);
+}
+
+function previousDay(day: string): string {
+  return dayAfter(day, -1);
+}
+
+function dayAfter(day: string, days: number): string {
   const d = new Date(`${day}T12:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
+  d.setUTCDate(d.getUTCDate() + days);
   return d.toISOString().slice(0, 10);
 }

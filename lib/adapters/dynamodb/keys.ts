@@ -24,6 +24,9 @@ import { createHash } from 'node:crypto';
  *   byAlert   alertPk = ALERT#<shard>, alertSince                             open escalations (overdue worklist)
  *   byWork    workPk = WORK#<shard>, workAt                                   the next thing due on a plan (today / this week)
  *   byPending pendingPk = PENDING#<providerId>, pendingSk = <planId>#<seq>   pending webhook deliveries, in lanes (embedded delivery loop)
+ *   byAuditPlan auditPlanPk = PLAN#<planId>, sk = <at>#<auditId>          audit records about a plan (GET /audit?planId=)
+ *
+ *   audit-by-plan marker      AUDIT-INDEX#META        BY-PLAN       indexedFrom: the first UTC day whose records all carry auditPlanPk
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 /** Items with this attribute (epoch seconds) are removed by DynamoDB's TTL after that time. */
@@ -36,6 +39,8 @@ export const INDEXES = {
   byAlert: { partitionKey: 'alertPk', sortKey: 'alertSince' },
   byPending: { partitionKey: 'pendingPk', sortKey: 'pendingSk' },
   byWork: { partitionKey: 'workPk', sortKey: 'workAt' },
+  // The audit record's own sort key (<at>#<auditId>) orders the plan's records by time, as the day partitions do.
+  byAuditPlan: { partitionKey: 'auditPlanPk', sortKey: 'sk' },
 } as const;
 export type IndexName = keyof typeof INDEXES;
 
@@ -78,6 +83,11 @@ export const keys = {
   deliveriesPrefix: (providerId: string) => ({ pk: `PROVIDER#${providerId}`, skPrefix: 'DELIVERY#' }),
   pendingIndex: (providerId: string, planId: string, sequence: number) => ({ pendingPk: `PENDING#${providerId}`, pendingSk: `${planId}#${String(sequence).padStart(10, '0')}` }),
   pendingPartition: (providerId: string) => `PENDING#${providerId}`,
+  /** On an audit record about a plan (the plan id is pseudonymous; nothing of her identity is in a key). */
+  auditPlanIndex: (planId: string) => ({ auditPlanPk: `PLAN#${planId}` }),
+  auditPlanPartition: (planId: string) => `PLAN#${planId}`,
+  /** Not under AUDIT#: it is no audit record, and the table policy keeps AUDIT# keys to the audit writers. */
+  auditPlanIndexMarker: () => ({ pk: 'AUDIT-INDEX#META', sk: 'BY-PLAN' }),
 };
 
 /** Pull a plan id back out of an allocation id (al_<plan suffix>_<n>): provider commands need no lookup. */

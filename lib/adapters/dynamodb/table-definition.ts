@@ -29,6 +29,9 @@ export interface TableDefinition {
  * fetch the plans themselves (lib/adapters/dynamodb/batch-get.ts); an index entry whose keys did not
  * change then costs no write at all. byStage also carries `identityErasedAt`, the one attribute its
  * retention query filters on. byPending keeps ALL: webhook deliveries are small and read from it.
+ * byAuditPlan keeps ALL too: it holds audit records only (a few hundred bytes, written once and never
+ * changed), the audit page shows every attribute of one, and keys only would add a read of each record
+ * from the table to every page for no write saved.
  */
 const INDEX_PROJECTIONS: Record<IndexName, IndexProjection> = {
   byStage: { type: 'INCLUDE', nonKeyAttributes: ['identityErasedAt'] },
@@ -37,6 +40,7 @@ const INDEX_PROJECTIONS: Record<IndexName, IndexProjection> = {
   byAlert: { type: 'KEYS_ONLY' },
   byPending: { type: 'ALL' },
   byWork: { type: 'KEYS_ONLY' },
+  byAuditPlan: { type: 'ALL' },
 };
 
 export const TABLE_DEFINITION: TableDefinition = {
