@@ -3,7 +3,7 @@ import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { HttpProblem, json, parseWith, problem } from '../../lib/api/http.ts';
 import { openApiDocument } from '../../lib/api/openapi.ts';
 import { AuditQuery, PlanListQuery, type AccessPurpose } from '../../lib/api/request-schemas.ts';
-import { accessPurpose, auditAccess } from '../../lib/api/audit-access.ts';
+import { accessPurpose, auditAccess, auditRefusedCaller } from '../../lib/api/audit-access.ts';
 import type { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { AllocationId, PlanId, ProviderId } from '../../lib/domain/schemas.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
@@ -151,6 +151,27 @@ export function makeHandler(deps: QueryApiDeps) {
     return json(200, providerParticipantView(held, allocationId, identity));
   }
 
+  /**
+   * A request for her contact details that authorisation refused before participantForProvider ran:
+   * a signed-in coordinator, team lead or commissioner (this route is for providers), or a provider
+   * token naming no provider (403). Recorded like the route's own refusals, with the allocation and,
+   * when the allocation is on it, the plan, so a governance lead sees who tried in "Who has seen this
+   * plan"; a malformed id is not kept (it is the caller's free text). A 401 (no token, or one with no
+   * Wraparound role) is not recorded: there is nobody to name, anyone could fill the log with them,
+   * and on AWS the JWT authorizer answers them before this function runs (API Gateway's access log has them).
+   */
+  async function participantRefusedBeforeRoute(ctx: RouteContext) {
+    if (!ctx.principal) return;
+    const reason = ctx.principal.roles.includes('provider') ? 'no-provider-in-token' : 'role-not-allowed';
+    const id = AllocationId.safeParse(ctx.params.allocationId);
+    let resource: { planId?: string; allocationId?: string } = {};
+    if (id.success) {
+      const plan = await deps.plans.getPlan(planIdOfAllocation(id.data) as string);
+      resource = { ...(plan?.allocations.some((a) => a.allocationId === id.data) ? { planId: plan.planId } : {}), allocationId: id.data };
+    }
+    await auditRefusedCaller(deps.audit, ctx, `read-participant-contact-refused:${reason}`, resource, clock(), 'contacting-the-participant');
+  }
+
   async function auditLog(ctx: RouteContext) {
     const query = parseWith(AuditQuery, ctx.event.queryStringParameters ?? {}, 'query');
     await auditAccess(deps.audit, ctx, 'read-audit', query.planId ? { planId: query.planId } : {}, clock(), 'oversight');
@@ -178,7 +199,7 @@ export function makeHandler(deps: QueryApiDeps) {
     'GET /audit': auditLog,
     'GET /allocations/{allocationId}': allocation,
     'GET /allocations/{allocationId}/participant': participantForProvider,
-  });
+  }, undefined, { 'GET /allocations/{allocationId}/participant': participantRefusedBeforeRoute });
 }
 
 let built: ReturnType<typeof makeHandler> | undefined;

@@ -22,6 +22,34 @@ export function accessPurpose(ctx: RouteContext, routePurpose: AccessPurpose): A
   return raw === undefined ? routePurpose : parseWith(AccessPurpose, raw, 'X-Purpose header', 'X-Purpose');
 }
 
+/** The caller's X-Purpose code when it is one, else the route's: for recording a refusal, which must not fail on a bad header. */
+export function purposeOrRoute(ctx: RouteContext, routePurpose: AccessPurpose): AccessPurpose {
+  const raw = header(ctx.event, 'x-purpose');
+  const parsed = raw === undefined ? undefined : AccessPurpose.safeParse(raw);
+  return parsed?.success ? parsed.data : routePurpose;
+}
+
+/**
+ * Record a request that authorisation refused before its route ran, on a route declared auditsAccess:
+ * a signed-in caller of a role the route is not for, or a provider token naming no provider (403).
+ * Who (the token's subject), the role it acted in, its provider, the action (the route's refusal
+ * with `reason`), what the route names (`resource`: pseudonymous ids only, never path text) and when.
+ * Returns false, recording nothing, when there is no principal (401): nobody to name, and on AWS the
+ * JWT authorizer answers those before the function runs at all (see the route's handler for why).
+ */
+export async function auditRefusedCaller(
+  audit: AuditLog,
+  ctx: RouteContext,
+  action: string,
+  resource: { planId?: string; allocationId?: string },
+  now: string,
+  routePurpose: AccessPurpose,
+): Promise<boolean> {
+  if (!ctx.principal) return false;
+  await auditAccess(audit, ctx, action, resource, now, routePurpose, purposeOrRoute(ctx, routePurpose));
+  return true;
+}
+
 /**
  * Record an access to identity or plan detail before the data is given out or changed, with the
  * caller's purpose (see accessPurpose) as the why. Only on a route declared `auditsAccess` in

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { accessAudited } from './audit-access.ts';
-import { authorise, type Principal } from './auth.ts';
+import { authorise, principalOf, type Principal } from './auth.ts';
 import { HttpProblem, problem, problemResponse, type HttpResult } from './http.ts';
 import { matchRoute, routeKey, ROUTES, type Route } from './routes.ts';
 
@@ -13,6 +13,9 @@ export interface RouteContext {
 }
 
 export type RouteHandler = (ctx: RouteContext) => Promise<HttpResult>;
+
+/** Called when authorisation refuses a request (401/403) before its route runs: ctx.principal is the caller's token, if any, unscoped. */
+export type RefusalHandler = (ctx: RouteContext, refusal: HttpProblem) => Promise<void>;
 
 export interface Logger {
   error(message: string, details?: Record<string, unknown>): void;
@@ -35,13 +38,21 @@ function resolveRoute(event: APIGatewayProxyEventV2): { route: Route; params: Re
  * A route declared `auditsAccess` answers nothing but a refusal without its audit record (see
  * auditAccess): a handler that forgot it is a 500, not data given out unaudited.
  */
-export function apiHandler(handlers: Partial<Record<string, RouteHandler>>, logger: Logger = { error: (m, d) => console.error(m, d) }) {
+export function apiHandler(handlers: Partial<Record<string, RouteHandler>>, logger: Logger = { error: (m, d) => console.error(m, d) }, onRefused: Partial<Record<string, RefusalHandler>> = {}) {
   return middy<APIGatewayProxyEventV2, HttpResult>().handler(async (event) => {
     try {
       const { route, params } = resolveRoute(event);
       const handle = handlers[routeKey(route)];
       if (!handle) throw problem(404, `There is no route ${route.method} ${route.path} here.`);
-      const principal = authorise(event, route, params);
+      let principal: Principal | undefined;
+      try {
+        principal = authorise(event, route, params);
+      } catch (error) {
+        // A route may record who was refused before it ran (the contact-details read audits its 403s); if that fails, so does the request.
+        const refused = onRefused[routeKey(route)];
+        if (refused && error instanceof HttpProblem) await refused({ event, route, params, principal: principalOf(event) }, error);
+        throw error;
+      }
       const ctx: RouteContext = { event, route, params, principal };
       const result = await handle(ctx);
       if (route.auditsAccess && result.statusCode < 400 && !accessAudited(ctx)) throw new Error(`${routeKey(route)} is declared auditsAccess but answered ${result.statusCode} without an audit record`);

@@ -175,6 +175,49 @@ describe('a provider reads her contact details only with an accepted allocation 
     expect(refused).toEqual([expect.objectContaining({ who: subOf(s.provider(held.stranger)), role: 'provider', providerId: held.stranger, allocationId: held.allocationId, at: s.now() })]);
   });
 
+  it('records the 403s authorisation gives before the route runs (other roles, a provider token naming no provider) with who, role, allocation and plan; not the 401s', async () => {
+    const held = await offeredPlan(WITH_CONTACT);
+    // A moment of its own, so these attempts are told from other tests' by their time.
+    await s.advance(1000);
+    const noProvider = await s.stack.tokens.issue({ role: 'provider', sub: 'provider-without-organisation' });
+    const callers = [
+      { token: s.coordinator, role: 'coordinator', reason: 'role-not-allowed' },
+      { token: s.teamLead, role: 'team-lead', reason: 'role-not-allowed' },
+      { token: s.commissioner, role: 'commissioner', reason: 'role-not-allowed' },
+      { token: noProvider, role: 'provider', reason: 'no-provider-in-token' },
+    ];
+    for (const caller of callers) expectRefused(await read(held, caller.token, { 'x-purpose': 'safeguarding' }), 403, caller.role);
+    // Unknown allocation: recorded with its id, no plan. Malformed id: recorded with neither (it is free text).
+    const unknown = held.allocationId.replace(/_\d+$/, '_98');
+    expectRefused(await read({ allocationId: unknown }, s.coordinator), 403, 'coordinator, unknown allocation');
+    const typed = encodeURIComponent(`${SECRET_PARTICIPANT.givenName} ${SECRET_CONTACT.phone}`);
+    // (The refusal's instance is the path as sent: the caller's own text, given back to the caller only.)
+    expect((await read({ allocationId: typed }, s.commissioner)).status).toBe(403);
+    // No token: 401, nobody to name, not recorded.
+    expect((await s.call('GET', `/allocations/${held.allocationId}/participant`)).status).toBe(401);
+
+    const records = (await audit()).filter((r) => r.action.startsWith('read-participant-contact-refused:') && r.at === s.now());
+    expect(records).toHaveLength(callers.length + 2);
+    expect(records).toEqual(
+      expect.arrayContaining([
+        ...callers.map((c) => ({ auditId: expect.any(String), who: subOf(c.token), role: c.role, action: `read-participant-contact-refused:${c.reason}`, planId: held.planId, allocationId: held.allocationId, why: 'safeguarding', at: s.now() })),
+        { auditId: expect.any(String), who: subOf(s.coordinator), role: 'coordinator', action: 'read-participant-contact-refused:role-not-allowed', allocationId: unknown, why: 'contacting-the-participant', at: s.now() },
+        { auditId: expect.any(String), who: subOf(s.commissioner), role: 'commissioner', action: 'read-participant-contact-refused:role-not-allowed', why: 'contacting-the-participant', at: s.now() },
+      ]),
+    );
+    // In the plan's own log too ("Who has seen this plan"), and with nothing of her or of the text sent.
+    expect((await audit(held.planId)).filter((r) => r.at === s.now() && r.action.endsWith(':role-not-allowed'))).toHaveLength(3);
+    const text = JSON.stringify(records);
+    for (const kept of [SECRET_PARTICIPANT.givenName, SECRET_PARTICIPANT.familyName, ...CONTACT_SECRETS, held.participantId]) expect(text).not.toContain(kept);
+    // No audit record, no answer: when the record cannot be written, the refusal is not given either.
+    faults.set(putsAuditRecord);
+    try {
+      expect((await read(held, s.coordinator)).status).toBeGreaterThanOrEqual(500);
+    } finally {
+      faults.clear();
+    }
+  });
+
   it('answers 404 for an allocation that does not exist and 400 for a malformed id', async () => {
     const held = await offeredPlan(WITH_CONTACT);
     const unknown = held.allocationId.replace(/_\d+$/, '_99');
