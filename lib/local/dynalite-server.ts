@@ -4,10 +4,10 @@ import { dirname } from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createTableInput } from '../adapters/dynamodb/table-definition.ts';
 import type { IndexName } from '../adapters/dynamodb/keys.ts';
-import { AUDIT_PLAN_INDEX_FROM_THE_START, planIndexMarkerItem } from '../adapters/dynamodb/audit-log.ts';
+import { AUDIT_PLAN_INDEX_FROM_THE_START, DynamoAuditLog } from '../adapters/dynamodb/audit-log.ts';
 import { closeDynalite, DYNALITE_TIMINGS, type ChildMessage, type DynaliteChildOptions, type ParentMessage } from './dynalite-child-protocol.js';
 
 /** Another stack (or program) holds the data directory's store: LevelDB allows one process at a time. */
@@ -50,6 +50,15 @@ async function untilActive(client: DynamoDBClient, tableName: string) {
  */
 const INDEXES_READ_ONLY_WHERE_MARKED: ReadonlySet<string> = new Set<IndexName>(['byAuditPlan']);
 
+/**
+ * A table that has byAuditPlan was made by code that writes the key on every audit record about a plan,
+ * so plan queries may read every day through it: its marker says so (put once; a start after a crash
+ * between creating the table and putting it puts it then).
+ */
+async function markAuditPlanIndex(client: DynamoDBClient, tableName: string) {
+  await new DynamoAuditLog(DynamoDBDocumentClient.from(client), tableName).markPlanIndexFrom(AUDIT_PLAN_INDEX_FROM_THE_START);
+}
+
 /** Create the table if it is missing and wait until it is active; refuse a table from an older definition. */
 async function ensureTable(client: DynamoDBClient, tableName: string) {
   const wanted = createTableInput(tableName);
@@ -57,9 +66,7 @@ async function ensureTable(client: DynamoDBClient, tableName: string) {
   if (!table) {
     await client.send(new CreateTableCommand(wanted));
     await untilActive(client, tableName);
-    // Every audit record in a table made with byAuditPlan carries its key, so plan queries may read every
-    // day through the index. (A table from before the index has no marker: it reads day by day.)
-    await DynamoDBDocumentClient.from(client).send(new PutCommand({ TableName: tableName, Item: planIndexMarkerItem(AUDIT_PLAN_INDEX_FROM_THE_START) }));
+    await markAuditPlanIndex(client, tableName);
     return;
   }
   const have = new Set((table.GlobalSecondaryIndexes ?? []).map((g) => g.IndexName));
@@ -68,6 +75,7 @@ async function ensureTable(client: DynamoDBClient, tableName: string) {
   if (missing.length > 0)
     throw new DataDirectoryTooOld(`The data directory was made by an older Wraparound (its table lacks the ${missing.join(', ')} index${missing.length > 1 ? 'es' : ''}). Move it aside or pass another --data-dir; nothing was changed.`);
   await untilActive(client, tableName);
+  if (have.has('byAuditPlan')) await markAuditPlanIndex(client, tableName);
 }
 
 /** Where dynalite runs: a forked Node process of its own, or on the stack's thread. */

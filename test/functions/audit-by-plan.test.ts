@@ -249,4 +249,28 @@ describe('a data directory from before the index', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('with the index but not its marker (a crash between making the table and marking it) is marked on the next start', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wraparound-audit-by-plan-'));
+    try {
+      const first = await startLocalStore({ dataDir: dir, inMemory: false, tableName: TABLE, process: 'in-process' });
+      const firstClient = makeDocumentClient({ ...LOCAL_AWS, endpoint: first.endpoint, maxAttempts: 1 });
+      expect(await new DynamoAuditLog(firstClient, TABLE).planIndexFrom()).toBe('0000-01-01');
+      await firstClient.send(new DeleteCommand({ TableName: TABLE, Key: keys.auditPlanIndexMarker() }));
+      expect(await new DynamoAuditLog(firstClient, TABLE).planIndexFrom()).toBeUndefined();
+      firstClient.destroy();
+      await first.close();
+
+      const again = await startLocalStore({ dataDir: dir, inMemory: false, tableName: TABLE, process: 'in-process' });
+      const againClient = makeDocumentClient({ ...LOCAL_AWS, endpoint: again.endpoint, maxAttempts: 1 });
+      try {
+        expect(await new DynamoAuditLog(againClient, TABLE).planIndexFrom()).toBe('0000-01-01');
+      } finally {
+        againClient.destroy();
+        await again.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -142,7 +142,7 @@ export class DynamoAuditLog implements AuditLog {
 export const AUDIT_PLAN_INDEX_FROM_THE_START = '0000-01-01';
 
 /** The marker item saying that every record about a plan from `day` on carries its byAuditPlan key. */
-export function planIndexMarkerItem(day: string) {
+function planIndexMarkerItem(day: string) {
   if (!AUDIT_DAY.test(day)) throw new Error(`the audit index marker takes a UTC day (YYYY-MM-DD), not ${day}`);
   return { ...keys.auditPlanIndexMarker(), type: 'audit-index-marker', indexedFrom: day };
 }
