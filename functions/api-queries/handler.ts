@@ -2,10 +2,10 @@ import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository
 import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { HttpProblem, json, parseWith, problem } from '../../lib/api/http.ts';
 import { openApiDocument } from '../../lib/api/openapi.ts';
-import { AuditQuery, PlanListQuery, type AccessPurpose } from '../../lib/api/request-schemas.ts';
+import { AuditQuery, EscalationQuery, PlanListQuery, type AccessPurpose } from '../../lib/api/request-schemas.ts';
 import { accessPurpose, auditAccess, auditRefusedCaller } from '../../lib/api/audit-access.ts';
 import type { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
-import { AllocationId, PlanId, ProviderId } from '../../lib/domain/schemas.ts';
+import { AllocationId, PlanId, ProviderId, type Plan } from '../../lib/domain/schemas.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import { participantShareDecision, providerParticipantView } from '../../lib/domain/participant-share.ts';
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
@@ -29,24 +29,47 @@ export function dueHorizon(now: string, due: 'today' | 'this-week'): string {
 
 const WORKLIST_STAGES = ['referred', 'assessment', 'allocating', 'active', 'exited'] as const;
 
+/** How many times one page of a due list reads on to fill itself (see worklistPage): bounds a request's reads. */
+const WORKLIST_READS_PER_PAGE = 4;
+
 export function makeHandler(deps: QueryApiDeps) {
   let openapi: unknown;
   const clock = deps.clock ?? (() => new Date().toISOString());
 
-  async function escalations() {
-    const plans = (await deps.plans.listAlerted(100)).sort(byUrgency);
-    return json(200, { items: plans.map((p) => ({ ...planSummary(p), escalations: p.escalations.filter((e) => !e.resolvedAt) })) });
+  /**
+   * A page of the escalated plans and, with `dueBy`, then of those due by then. The pages follow the
+   * indexes' order (the longest-open escalation first, then the soonest due), the one order a cursor
+   * can keep over pages without reading every plan; each page is put in urgency order (byUrgency),
+   * which keeps escalated plans before the others. A page that comes back short (plans left out by
+   * the stage filter, or gone from the index since it was read) reads on to fill itself, a few times
+   * at most, so a request reads at most WORKLIST_READS_PER_PAGE pages of the indexes.
+   */
+  async function worklistPage(dueBy: string | undefined, limit: number, cursor: string | undefined, keep: (plan: Plan) => boolean = () => true) {
+    const plans: Plan[] = [];
+    let next = cursor;
+    for (let read = 0; read < WORKLIST_READS_PER_PAGE; read++) {
+      const page = await deps.plans.worklistPage(dueBy, limit - plans.length, next);
+      plans.push(...page.items.filter(keep));
+      next = page.nextCursor;
+      if (!next || plans.length >= limit) break;
+    }
+    return { plans: plans.sort(byUrgency), nextCursor: next ?? null };
+  }
+
+  async function escalations(ctx: RouteContext) {
+    const query = parseWith(EscalationQuery, ctx.event.queryStringParameters ?? {}, 'query');
+    const { plans, nextCursor } = await worklistPage(undefined, query.limit, query.cursor);
+    return json(200, { items: plans.map((p) => ({ ...planSummary(p), escalations: p.escalations.filter((e) => !e.resolvedAt) })), nextCursor });
   }
 
   async function listPlans(ctx: RouteContext) {
     const query = parseWith(PlanListQuery, ctx.event.queryStringParameters ?? {}, 'query');
     if (query.due) {
       // Plans with an open escalation are always on the list; today / this-week add what falls due before the horizon.
-      const alerted = await deps.plans.listAlerted(100);
-      const dueSoon = query.due === 'overdue' ? [] : await deps.plans.workDueBefore(dueHorizon(clock(), query.due), 100);
-      const byId = new Map([...alerted, ...dueSoon].map((p) => [p.planId, p]));
-      const plans = [...byId.values()].filter((p) => !query.stage || p.stage === query.stage).sort(byUrgency).slice(0, query.limit);
-      return json(200, { items: plans.map(planSummary), nextCursor: null });
+      // PlanListQuery has checked a cursor against the due list (a 400 naming it).
+      const dueBy = query.due === 'overdue' ? undefined : dueHorizon(clock(), query.due);
+      const { plans, nextCursor } = await worklistPage(dueBy, query.limit, query.cursor, (p) => !query.stage || p.stage === query.stage);
+      return json(200, { items: plans.map(planSummary), nextCursor });
     }
     if (query.stage) {
       let page;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AccessPurpose, AuditQuery, ErasePayload, ExpectedVersion, IdempotencyKey, PlanListQuery } from './request-schemas.ts';
+import { AccessPurpose, AuditQuery, ErasePayload, EscalationQuery, ExpectedVersion, IdempotencyKey, PlanListQuery } from './request-schemas.ts';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { COMMAND_NAMES, LIFECYCLE, Stage, TIMER_COMMANDS, type CommandName } from '../domain/lifecycle.ts';
 import { NeedDomain } from '../domain/taxonomy.ts';
@@ -75,7 +75,8 @@ const PlanSummary = z.object({
 
 const EscalationList = z.object({
   items: z.array(PlanSummary.extend({ escalations: z.array(z.object({ kind: z.string(), raisedAt: IsoDateTime, ref: z.string().optional() })) })),
-}).meta({ id: 'EscalationList', description: 'Plans with open escalations, most urgent first' });
+  nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
+}).meta({ id: 'EscalationList', description: 'A page of the plans with open escalations: pages go the longest-open escalation first, each page most urgent first' });
 
 const PlanList = z.object({
   items: z.array(PlanSummary),
@@ -349,11 +350,11 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
   'GET /health': { status: 200, schema: Health, description: 'The API is up' },
   'GET /openapi.json': { status: 200, schema: z.record(z.string(), z.unknown()), description: 'This document' },
   'POST /plans': { status: 201, schema: PlanView, description: 'The new plan, in stage referred' },
-  'GET /plans': { status: 200, schema: PlanList, description: 'A page of the worklist, most recently updated first' },
+  'GET /plans': { status: 200, schema: PlanList, description: 'A page of the worklist: by stage, most recently updated first; due lists as `due` says' },
   'GET /plans/{planId}': { status: 200, schema: PlanView, description: 'The plan (with identity for coordinators)' },
   'GET /plans/{planId}/history': { status: 200, schema: PlanHistory, description: "The plan's events in order" },
   'GET /providers/{providerId}/offers': { status: 200, schema: ProviderOffers, description: 'Open offers, soonest deadline first' },
-  'GET /escalations': { status: 200, schema: EscalationList, description: 'Open escalations, most urgent first' },
+  'GET /escalations': { status: 200, schema: EscalationList, description: 'A page of the open escalations: the longest-open first, each page most urgent first' },
   'GET /allocations/{allocationId}': { status: 200, schema: ProviderAllocationView, description: 'The allocation as its provider sees it' },
   'GET /audit': { status: 200, schema: AuditList, description: 'Who read or wrote identity or plan detail, when and why' },
   'POST /plans/{planId}/erase-identity': { status: 200, schema: IdentityErased, description: 'Identity erased; the pseudonymous plan stays' },
@@ -504,6 +505,7 @@ function routeOperation(route: Route): OperationSpec {
     ...(PROVIDER_QUERIES[key] ? { requestParams: { ...(params ? { path: params } : {}), query: PROVIDER_QUERIES[key] } } : {}),
     ...(key === 'GET /metrics' || key === 'GET /metrics.csv' ? { requestParams: { query: MetricsQueryParams } } : {}),
     ...(key === 'GET /audit' ? { requestParams: { query: AuditQuery } } : {}),
+    ...(key === 'GET /escalations' ? { requestParams: { query: EscalationQuery } } : {}),
     ...(key === 'POST /plans/{planId}/erase-identity' ? { requestBody: { required: true, content: jsonContent(ErasePayload) } } : {}),
     ...(key === 'PATCH /plans/{planId}/participant' ? { requestBody: { required: true, content: jsonContent(IdentityCorrection) } } : {}),
     ...(parameters.length > 0 ? { parameters } : {}),

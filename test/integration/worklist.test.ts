@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedStack, type EmbeddedStack } from '../../lib/local/embedded-stack.ts';
 import { englandAndWalesCalendar } from '../../lib/adapters/holidays.ts';
 import { addCalendarDays, londonDate, londonTime } from '../../lib/domain/calendar.ts';
-import { consent, makeCall, type AllocationJson, type Call, type CallOptions, type Json, type PlanSummaryJson } from '../support/http.ts';
+import { consent, makeCall, type AllocationJson, type Call, type CallOptions, type CallResult, type Json, type PlanSummaryJson } from '../support/http.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The stack, on a simulated clock started on a quiet Monday (no bank holiday, no clock change)
@@ -78,6 +78,23 @@ async function allocating(options: { urgency?: 'routine' | 'urgent'; risks?: Rec
     body: { needs: [{ domain: options.need ?? 'mental-health', level: 'high', priority: true }], ...(options.risks ? { risks: options.risks } : {}) },
   });
 }
+
+/** Every page of a list, following nextCursor to the end (at most 50 pages). */
+async function pagesOf(path: string, as = path.startsWith('/escalations') ? teamLead() : coordinator()): Promise<Json[][]> {
+  const pages: Json[][] = [];
+  let cursor: string | null = null;
+  do {
+    const res: CallResult = await call('GET', `${path}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: as });
+    expect(res.status, `GET ${path}: ${res.text}`).toBe(200);
+    pages.push(res.json.items);
+    cursor = res.json.nextCursor;
+  } while (cursor && pages.length < 50);
+  expect(cursor, `${path}: more than 50 pages`).toBeNull();
+  return pages;
+}
+
+/** When the plan's longest-open escalation was raised: the order the overdue pages go in. */
+const oldestOpen = (item: Json): string => (item.openEscalations as Json[]).map((e) => e.raisedAt as string).sort()[0] as string;
 
 async function worklist(query: string, as = coordinator()): Promise<PlanSummaryJson[]> {
   const res = await call('GET', `/plans?${query}`, { token: as });
@@ -178,8 +195,47 @@ describe('GET /plans?due=', () => {
     expect(names(await worklist('stage=referred')).sort()).toEqual(['nextWeek', 'oneAlert']);
   });
 
-  it('limit cuts the ordered list', async () => {
-    expect(names(await worklist('due=this-week&limit=3'))).toEqual(['twoAlerts', 'oneAlert', 'urgent']);
+  it('pages on with nextCursor: every plan once, the escalated ones on the first page, each page in urgency order', async () => {
+    const everything = names(await worklist('due=this-week'));
+    for (const limit of [1, 2, 3, 5]) {
+      const pages = (await pagesOf(`/plans?due=this-week&limit=${limit}`)).map(names);
+      expect(pages.flat(), `limit ${limit}`).toEqual(expect.arrayContaining(everything));
+      expect(pages.flat(), `limit ${limit}`).toHaveLength(everything.length);
+      for (const page of pages) {
+        expect(page.length, `limit ${limit}`).toBeLessThanOrEqual(limit);
+        expect(page, `limit ${limit}: a page is in the full list's (urgency) order`).toEqual(everything.filter((name) => page.includes(name)));
+      }
+    }
+    // Pages go escalated first, then the soonest due: today's deadline before Friday's.
+    expect((await pagesOf('/plans?due=this-week&limit=3')).map(names)[0]).toEqual(['twoAlerts', 'oneAlert', 'dueToday']);
+    const overdue = await pagesOf('/plans?due=overdue&limit=1');
+    expect(overdue.map(names).flat().sort()).toEqual(['oneAlert', 'twoAlerts']);
+    expect(overdue.map((page) => oldestOpen(page[0]))).toEqual(overdue.map((page) => oldestOpen(page[0])).sort());
+    // The stage filter pages too.
+    expect((await pagesOf('/plans?due=this-week&stage=allocating&limit=2')).flatMap(names).sort()).toEqual(['abuseHigh', 'dueToday', 'laterThisWeek', 'selfHarm', 'urgent']);
+  });
+
+  it('refuses a cursor it did not give for that list, naming cursor, and changes nothing', async () => {
+    const overdueCursor = (await call('GET', '/plans?due=overdue&limit=1', { token: coordinator() })).json.nextCursor as string;
+    const weekCursor = (await call('GET', '/plans?due=this-week&limit=3', { token: coordinator() })).json.nextCursor as string;
+    const stageCursor = (await call('GET', '/plans?stage=allocating&limit=1', { token: coordinator() })).json.nextCursor as string;
+    expect([overdueCursor, weekCursor, stageCursor].every((c) => typeof c === 'string')).toBe(true);
+    for (const path of [
+      '/plans?due=overdue&cursor=not-a-cursor',
+      `/plans?due=today&cursor=${stageCursor}`,
+      `/plans?due=overdue&cursor=${weekCursor}`,
+      `/plans?due=overdue&cursor=${overdueCursor.slice(0, -4)}`,
+      '/escalations?cursor=eyJwaGFzZSI6ImFsZXJ0In0',
+      `/escalations?cursor=${weekCursor}`,
+    ]) {
+      const res = await call('GET', path, { token: path.startsWith('/escalations') ? teamLead() : coordinator() });
+      expect(res.status, path).toBe(400);
+      expect(res.headers.get('content-type'), path).toBe('application/problem+json');
+      expect(res.json.errors.map((e: Json) => e.path), path).toEqual(['cursor']);
+      expect(res.json.detail, path).toContain('cursor');
+    }
+    // A cursor of the overdue list is one of the escalations list too (the same plans).
+    expect((await call('GET', `/escalations?limit=1&cursor=${overdueCursor}`, { token: teamLead() })).status).toBe(200);
   });
 
   it('refuses a due or stage it does not know, naming the parameter', async () => {
@@ -232,5 +288,73 @@ describe('GET /escalations', () => {
     expect(week[0]).toBe('twoAlerts');
     expect(week.slice(1, 3).sort()).toEqual(['oneAlert', 'urgent']);
     expect(week.slice(3)).toEqual(['abuseHigh', 'selfHarm', 'dueToday', 'laterThisWeek']);
+  });
+});
+
+describe('more plans than a page', () => {
+  /** Referrals never assessed: each escalates once its assessment is overdue, a day's referrals at the same sweep. */
+  const crowd: string[] = [];
+  const ids = (items: Json[]) => items.map((item) => item.planId as string);
+  const latest = (items: Json[]) => items.map(oldestOpen).sort().at(-1) as string;
+  const earliest = (items: Json[]) => items.map(oldestOpen).sort()[0] as string;
+
+  beforeAll(async () => {
+    for (const day of [0, 1, 2]) {
+      if (day > 0) await moveTo(addCalendarDays(wednesday, day));
+      for (let i = 0; i < 5; i++) crowd.push(await refer(i % 3 === 0 ? 'urgent' : 'routine'));
+    }
+    await moveTo(addCalendarDays(wednesday, 21));
+  }, 60_000);
+
+  it('GET /escalations pages through every escalated plan once, the longest-open first, each page most urgent first', async () => {
+    const whole = (await call('GET', '/escalations?limit=100', { token: teamLead() })).json;
+    expect(whole.nextCursor).toBeNull();
+    const everyone = ids(whole.items);
+    expect(everyone).toEqual(expect.arrayContaining(crowd));
+    for (const limit of [1, 4, 7]) {
+      const pages = await pagesOf(`/escalations?limit=${limit}`);
+      expect(pages.length, `limit ${limit}`).toBeGreaterThanOrEqual(Math.ceil(everyone.length / limit));
+      expect(ids(pages.flat()).sort(), `limit ${limit}: each plan once`).toEqual([...everyone].sort());
+      pages.forEach((page, k) => {
+        expect(page.length, `limit ${limit}, page ${k}`).toBeGreaterThan(0);
+        expect(page.length, `limit ${limit}, page ${k}`).toBeLessThanOrEqual(limit);
+        // In urgency order, as the whole list is.
+        expect(ids(page), `limit ${limit}, page ${k}`).toEqual(everyone.filter((id) => ids(page).includes(id)));
+        // Nothing on a page has been escalated for longer than what an earlier page gave.
+        if (k > 0) expect(latest(pages[k - 1]!) <= earliest(page), `limit ${limit}, page ${k}`).toBe(true);
+      });
+    }
+  });
+
+  it('a plan worked on between pages is not given again, and none is skipped', async () => {
+    const everyone = ids((await call('GET', '/escalations?limit=100', { token: teamLead() })).json.items);
+    const first = (await call('GET', '/escalations?limit=4', { token: teamLead() })).json;
+    expect(first.items).toHaveLength(4);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    // Consent recorded for one on the first page: changed now, still escalated (no assessment yet).
+    const worked = (first.items as Json[]).find((item) => crowd.includes(item.planId))!;
+    await ok('POST', `/plans/${worked.planId}/record-consent`, { body: consent(today()) });
+    const seen = ids(first.items);
+    let cursor: string | null = first.nextCursor;
+    while (cursor) {
+      const res = await call('GET', `/escalations?limit=4&cursor=${encodeURIComponent(cursor)}`, { token: teamLead() });
+      expect(res.status, res.text).toBe(200);
+      seen.push(...ids(res.json.items));
+      cursor = res.json.nextCursor;
+    }
+    expect(seen.sort()).toEqual([...everyone].sort());
+  });
+
+  it('the due lists page too: every plan once, every escalated plan before the rest', async () => {
+    for (const due of ['overdue', 'this-week']) {
+      const everyone = ids(await worklist(`due=${due}&limit=100`));
+      const pages = await pagesOf(`/plans?due=${due}&limit=6`);
+      expect(pages.length, due).toBeGreaterThan(1);
+      const listed = pages.flat();
+      expect(ids(listed).sort(), due).toEqual([...everyone].sort());
+      const escalated = listed.map((item) => item.openEscalations.length > 0);
+      expect(escalated, due).toEqual([...escalated].sort((a, b) => Number(b) - Number(a)));
+      expect(escalated.filter(Boolean).length, due).toBeGreaterThanOrEqual(crowd.length);
+    }
   });
 });

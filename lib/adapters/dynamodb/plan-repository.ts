@@ -525,7 +525,7 @@ export class PlanRepository {
    * `dueBy`, of the due worklist: after the escalated plans, those with something due by `dueBy`,
    * soonest first (an escalated one is left out there: it was given with the escalated). The order is
    * the indexes' own, merged over their shards (worklist-cursor.ts), so pages neither skip nor repeat
-   * a plan; a page reads at most `limit` entries a shard and fetches at most `limit` plans a phase.
+   * a plan; a page reads at most `limit` + 1 entries a shard and fetches at most `limit` plans.
    * The cursor is one this method returned (the request schema has checked it).
    */
   async worklistPage(dueBy: string | undefined, limit: number, cursor?: string): Promise<PlanPage> {
@@ -542,7 +542,8 @@ export class PlanRepository {
         position.shards.map(async (at, shard) => {
           if (at === 'end') return undefined;
           const start = at === 'start' ? undefined : { ...keys.plan(at.planId), [partitionKey]: partition(shard), [sortKey]: at.at };
-          const out = await this.queryIndex(index, partition(shard), work ? dueBy : undefined, room, start);
+          // One entry more than the page can take: a shard read to its end says so, and no empty last page follows.
+          const out = await this.queryIndex(index, partition(shard), work ? dueBy : undefined, room + 1, start);
           return { entries: out.Items ?? [], more: Boolean(out.LastEvaluatedKey) };
         }),
       );
