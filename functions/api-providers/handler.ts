@@ -14,6 +14,8 @@ import {
   FeedQuery,
   newSubscriptionId,
   newWebhookSecret,
+  RotateSecretRequest,
+  RotationRefused,
   SubscribeRequest,
   SubscriptionConflict,
   SubscriptionId,
@@ -33,7 +35,10 @@ export interface ProvidersApiDeps {
   plans: PlanRepository;
   /** Reads of plan detail (needs, levels) by providers are recorded here. */
   audit: AuditLog;
-  /** The plans' clock (only used to date stored idempotent responses). */
+  /**
+   * The plans' clock: dates stored idempotent responses, and secret rotations and their overlap's end
+   * (the embedded stack's delivery loop reads the overlap with the same clock).
+   */
   clock: () => string;
   webhooks: WebhookStore;
   /** Known provider ids: the organisations of the directory. Any other id is a 404. */
@@ -58,7 +63,8 @@ export interface ProvidersApiDeps {
 // ---------------------------------------------------------------------------------------------
 // Responses
 
-const subscriptionView = (s: Subscription) => ({
+/** `now` on the plans' clock: an overlap already over is not shown (its secret is removed on the next read). */
+const subscriptionView = (s: Subscription, now: string) => ({
   subscriptionId: s.subscriptionId,
   providerId: s.providerId,
   url: s.url,
@@ -66,6 +72,8 @@ const subscriptionView = (s: Subscription) => ({
   createdAt: s.createdAt,
   ...(s.disabledAt ? { disabledAt: s.disabledAt } : {}),
   ...(s.disabledReason ? { disabledReason: s.disabledReason } : {}),
+  ...(s.rotatedAt ? { rotatedAt: s.rotatedAt } : {}),
+  ...(s.overlapEndsAt && s.overlapEndsAt > now ? { overlapEndsAt: s.overlapEndsAt } : {}),
 });
 
 const deliveryView = (d: Delivery) => ({
@@ -154,9 +162,17 @@ export function makeHandler(deps: ProvidersApiDeps) {
     });
   }
 
+  /** The plans' clock as an ISO instant, so it compares with the stored overlap ends. */
+  const now = () => new Date(deps.clock()).toISOString();
+
   async function listSubscriptions(ctx: RouteContext): Promise<HttpResult> {
     const providerId = providerOf(ctx, 'subscriptions');
-    return json(200, { items: (await deps.webhooks.listSubscriptions(providerId)).map(subscriptionView) });
+    const at = now();
+    const items = await deps.webhooks.listSubscriptions(providerId);
+    // A previous secret is a credential: gone once its overlap is over. The embedded stack's delivery
+    // loop removes it too; on AWS nothing signs with it, so this read is where it is removed there.
+    for (const s of items) if (s.overlapEndsAt && s.overlapEndsAt <= at) await deps.webhooks.dropExpiredSecret(providerId, s.subscriptionId, at);
+    return json(200, { items: items.map((s) => subscriptionView(s, at)) });
   }
 
   async function subscribe(ctx: RouteContext): Promise<HttpResult> {
@@ -171,6 +187,8 @@ export function makeHandler(deps: ProvidersApiDeps) {
       const first = JSON.parse(cached.body) as { subscriptionId: string };
       const subscription = await deps.webhooks.getSubscription(providerId, first.subscriptionId);
       if (!subscription || subscription.status !== 'active') throw problem(409, `Subscription ${first.subscriptionId}, created by the first request with this Idempotency-Key, is no longer active.`);
+      // Rotated since: the secret that answer carried is no longer the one that signs.
+      if (subscription.rotatedAt) throw problem(409, `The secret of subscription ${first.subscriptionId}, created by the first request with this Idempotency-Key, has been rotated since: it cannot be shown again.`);
       return json(cached.status, { ...first, secret: subscription.secret }, { 'idempotent-replayed': 'true' });
     }
     const urlProblem = webhookUrlProblem(request.url, { embedded: deps.allowHttpLoopback ?? false });
@@ -195,7 +213,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
         );
       throw error;
     }
-    const view = subscriptionView(subscription);
+    const view = subscriptionView(subscription, now());
     await remember(scope, idempotency, 201, view);
     return json(201, { ...view, secret: subscription.secret });
   }
@@ -207,7 +225,52 @@ export function makeHandler(deps: ProvidersApiDeps) {
     if (!removed) throw problem(404, `Provider ${providerId} has no subscription ${subscriptionId}.`);
     // What was still waiting for this URL goes to the dead letter, from where it can be replayed to the next one.
     const deadLettered = removed.status === 'active' ? await deps.webhooks.deadLetterPending(providerId, `subscription ${subscriptionId} was deleted`, wallClock()) : 0;
-    return json(200, { ...subscriptionView(removed), deleted: true, deadLettered });
+    return json(200, { ...subscriptionView(removed, now()), deleted: true, deadLettered });
+  }
+
+  /**
+   * A new secret for the active subscription, shown once. The old one keeps signing beside it (two
+   * signatures in webhook-signature) until the overlap ends, so the receiver can switch to the new
+   * one without failing a delivery; deliveries are signed when sent, so those waiting or being
+   * retried carry the new one too. Team leads only, as subscribing: the secret is part of the
+   * subscription they set up. A second rotation before the overlap ends is refused (409): it would
+   * drop the old secret while a receiver may still be verifying with it.
+   */
+  async function rotateSecret(ctx: RouteContext): Promise<HttpResult> {
+    const providerId = providerOf(ctx, 'subscriptions');
+    const subscriptionId = parseWith(SubscriptionId, ctx.params.subscriptionId, 'subscription id in the path', 'subscriptionId');
+    const body = readJsonBody(ctx.event);
+    const idempotency = idempotencyOf(ctx, body);
+    const request = parseWith(RotateSecretRequest, body, 'rotation request');
+    const scope = `ROTATE#${providerId}`;
+    const cached = await firstResponse(scope, idempotency);
+    if (cached) {
+      // As for subscribing: the stored answer holds no secret; a retry gets it while it is still the one that rotation made.
+      const first = JSON.parse(cached.body) as { subscriptionId: string; rotatedAt: string };
+      const subscription = await deps.webhooks.getSubscription(providerId, first.subscriptionId);
+      if (!subscription || subscription.status !== 'active' || subscription.rotatedAt !== first.rotatedAt)
+        throw problem(409, `The secret made by the first request with this Idempotency-Key is no longer subscription ${first.subscriptionId}'s: it was rotated again, or the subscription removed or disabled.`);
+      return json(cached.status, { ...first, secret: subscription.secret }, { 'idempotent-replayed': 'true' });
+    }
+    const at = now();
+    const overlapEndsAt = new Date(Date.parse(at) + request.overlapHours * 3_600_000).toISOString();
+    let rotated;
+    try {
+      rotated = await deps.webhooks.rotateSecret(providerId, subscriptionId, { secret: newWebhookSecret(), at, overlapEndsAt, by: ctx.principal?.sub ?? 'unknown' });
+    } catch (error) {
+      if (!(error instanceof RotationRefused)) throw error;
+      if (error.reason === 'not-found') throw problem(404, `Provider ${providerId} has no subscription ${subscriptionId}.`);
+      if (error.reason === 'not-active')
+        throw problem(409, `Subscription ${subscriptionId} is ${error.subscription?.status ?? 'not active'}: nothing is signed with its secret. Subscribe again for a new one.`);
+      const until = error.subscription?.overlapEndsAt ?? 'the end of the overlap';
+      throw problem(
+        409,
+        `Subscription ${subscriptionId}'s secret was rotated at ${error.subscription?.rotatedAt ?? 'an earlier time'}; until ${until} every delivery is also signed with the secret before it, which a receiver may still be verifying with. Rotate again after ${until}.`,
+      );
+    }
+    const view = subscriptionView(rotated, at);
+    await remember(scope, idempotency, 200, view);
+    return json(200, { ...view, secret: rotated.secret });
   }
 
   async function deliveries(ctx: RouteContext): Promise<HttpResult> {
@@ -249,6 +312,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
     'GET /providers/{providerId}/subscriptions': listSubscriptions,
     'POST /providers/{providerId}/subscriptions': subscribe,
     'DELETE /providers/{providerId}/subscriptions/{subscriptionId}': unsubscribe,
+    'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': rotateSecret,
     'GET /providers/{providerId}/deliveries': deliveries,
     'POST /providers/{providerId}/deliveries/{deliveryId}/replay': replay,
   });

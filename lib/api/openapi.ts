@@ -29,7 +29,7 @@ import { routeKey, ROUTES, type Route } from './routes.ts';
 import { DirectoryListQuery, DirectoryServiceIdParam, HsdsService, HsdsServicePage, ServiceAvailabilityChange } from '../directory/hsds.ts';
 import { FIGURES_INCOMPLETE_HEADER, METRICS_CSV_DESCRIPTION, MetricsReportSchema } from '../domain/metrics/report-schema.ts';
 import { MetricsQueryParams } from '../domain/metrics/query.ts';
-import { AllocationListQuery, DELIVERY_STATUSES, DeliveryId, DeliveryListQuery, FeedQuery, SubscribeRequest, SubscriptionId } from '../adapters/dynamodb/webhook-store.ts';
+import { AllocationListQuery, DELIVERY_STATUSES, DeliveryId, DeliveryListQuery, FeedQuery, RotateSecretRequest, SubscribeRequest, SubscriptionId } from '../adapters/dynamodb/webhook-store.ts';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, generated from the route table, the lifecycle table
@@ -174,6 +174,8 @@ const SubscriptionView = z.object({
   createdAt: IsoDateTime,
   disabledAt: IsoDateTime.optional(),
   disabledReason: z.string().optional().describe('Why it was disabled, e.g. the receiver answered 410 Gone'),
+  rotatedAt: IsoDateTime.optional().describe('When its secret was last rotated'),
+  overlapEndsAt: IsoDateTime.optional().describe('While a rotation overlaps: until then every delivery is also signed with the secret before it'),
 }).meta({ id: 'WebhookSubscription', description: 'A webhook subscription, never its secret' });
 
 const SubscriptionCreated = SubscriptionView.extend({
@@ -383,6 +385,11 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
   'GET /providers/{providerId}/subscriptions': { status: 200, schema: SubscriptionList, description: "The provider's subscriptions (at most one active), without secrets" },
   'POST /providers/{providerId}/subscriptions': { status: 201, schema: SubscriptionCreated, description: 'Subscribed: events addressed to the provider from now on are POSTed to the URL, signed with the secret shown here once' },
   'DELETE /providers/{providerId}/subscriptions/{subscriptionId}': { status: 200, schema: SubscriptionDeleted, description: 'Removed with its secret; its pending deliveries are dead-lettered' },
+  'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': {
+    status: 200,
+    schema: SubscriptionCreated,
+    description: 'Rotated: the new secret, shown only here; until overlapEndsAt every delivery (waiting and retried ones too: they are signed when sent) carries a signature with the old secret and one with the new, then the old one is removed. 409 while the last rotation still overlaps',
+  },
   'GET /providers/{providerId}/deliveries': { status: 200, schema: DeliveryList, description: 'A page of the delivery log' },
   'POST /providers/{providerId}/deliveries/{deliveryId}/replay': { status: 200, schema: DeliveryView, description: 'Back in its lane, due now, with a fresh retry schedule' },
 };
@@ -393,7 +400,10 @@ const PROVIDER_QUERIES: Record<string, z.ZodObject> = {
   'GET /providers/{providerId}/feed': FeedQuery,
   'GET /providers/{providerId}/deliveries': DeliveryListQuery,
 };
-const PROVIDER_BODIES: Record<string, z.ZodType> = { 'POST /providers/{providerId}/subscriptions': SubscribeRequest };
+const PROVIDER_BODIES: Record<string, z.ZodType> = {
+  'POST /providers/{providerId}/subscriptions': SubscribeRequest,
+  'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': RotateSecretRequest,
+};
 const PROVIDER_PROBLEMS: Record<string, ProblemStatus[]> = {
   'GET /providers/{providerId}/allocations': [400, 401, 403, 404],
   'GET /providers/{providerId}/feed': [400, 401, 403, 404],
@@ -402,6 +412,7 @@ const PROVIDER_PROBLEMS: Record<string, ProblemStatus[]> = {
   'GET /providers/{providerId}/deliveries': [400, 401, 403, 404],
   'POST /providers/{providerId}/subscriptions': [400, 401, 403, 404, 409, 413, 415, 422],
   'POST /providers/{providerId}/deliveries/{deliveryId}/replay': [400, 401, 403, 404, 409, 413, 415, 422],
+  'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': [400, 401, 403, 404, 409, 413, 415, 422],
 };
 
 /** Directory routes: their query, body and refusals (the public reads still answer 400 and 404). */

@@ -65,6 +65,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/providers/{providerId}/subscriptions', fn: 'api-providers', roles: ['team-lead', 'provider'], summary: "The provider's webhook subscription (never its secret)" },
   { method: 'POST', path: '/providers/{providerId}/subscriptions', fn: 'api-providers', roles: ['team-lead'], summary: 'Subscribe a webhook; the secret is shown once' },
   { method: 'DELETE', path: '/providers/{providerId}/subscriptions/{subscriptionId}', fn: 'api-providers', roles: ['team-lead'], summary: 'Remove a webhook subscription' },
+  { method: 'POST', path: '/providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret', fn: 'api-providers', roles: ['team-lead'], summary: 'Rotate the signing secret: the new one is shown once; the old one also signs until the overlap ends' },
   { method: 'GET', path: '/providers/{providerId}/deliveries', fn: 'api-providers', roles: ['team-lead', 'provider'], summary: 'Webhook delivery log' },
   { method: 'POST', path: '/providers/{providerId}/deliveries/{deliveryId}/replay', fn: 'api-providers', roles: ['team-lead', 'provider'], summary: 'Replay a dead-lettered delivery' },
 ];

@@ -166,7 +166,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const webhookStore = new WebhookStore(client, TABLE_NAME_DEFAULT, options.feedSettleMs !== undefined ? { feedSettleMs: options.feedSettleMs } : {});
   const providerIds = directory.organizations.map((o) => o.id);
   const { intervalMs: webhookIntervalMs, ...dispatcherOptions } = options.webhooks ?? {};
-  const dispatcher = new DeliveryDispatcher({ logger: { warn: (m, d) => console.error(m, d) }, ...dispatcherOptions, store: webhookStore, providerIds: () => providerIds });
+  const dispatcher = new DeliveryDispatcher({ logger: { warn: (m, d) => console.error(m, d) }, stackClock: clock, ...dispatcherOptions, store: webhookStore, providerIds: () => providerIds });
   const basePublisher = options.publisher ?? new WebhookPublisher(webhookStore, { ...(dispatcherOptions.now ? { now: dispatcherOptions.now } : {}), onQueued: (p) => dispatcher.nudge(p) });
   const publisher = options.wrapPublisher ? options.wrapPublisher(basePublisher) : basePublisher;
   // Every plan's metrics facts in memory, loaded before the API opens and updated on every save.

@@ -31,12 +31,31 @@ export interface Subscription {
   createdBy: string;
   disabledAt?: string;
   disabledReason?: string;
+  /** When the secret was last rotated (the stack's clock), and by whom. */
+  rotatedAt?: string;
+  rotatedBy?: string;
+  /**
+   * While a rotation's overlap lasts: when it ends (the stack's clock). Until then every delivery is
+   * signed with the previous secret as well; after it the previous secret is removed.
+   */
+  overlapEndsAt?: string;
 }
 
-/** A subscription with its signing secret: read by the delivery loop only, never returned by a GET. */
+/** A subscription with its signing secret(s): read by the delivery loop only, never returned by a GET. */
 export interface SubscriptionWithSecret extends Subscription {
   secret: string;
+  /** The secret before the last rotation, kept only until `overlapEndsAt`. */
+  previousSecret?: string;
 }
+
+/** The secrets that sign a delivery made at `at`: the current one, and the previous one while the overlap lasts. */
+export function signingSecrets(subscription: SubscriptionWithSecret, at: string): string[] {
+  const overlapping = subscription.previousSecret !== undefined && subscription.overlapEndsAt !== undefined && at < subscription.overlapEndsAt;
+  return overlapping ? [subscription.secret, subscription.previousSecret as string] : [subscription.secret];
+}
+
+/** How long a rotated secret keeps signing beside the new one, in hours: the default and the bounds a request may ask for. */
+export const ROTATION_OVERLAP_HOURS = { default: 24, min: 1, max: 72 } as const;
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead'] as const;
@@ -102,6 +121,17 @@ export const DeliveryId = z.string().regex(DELIVERY_ID_PATTERN, 'must be a deliv
 export const SubscribeRequest = z.strictObject({
   url: z.string().min(1).max(2048).describe('Where to POST events: https (plain http only to localhost on the embedded stack)'),
 });
+export const RotateSecretRequest = z.strictObject({
+  overlapHours: z
+    .number()
+    .int()
+    .min(ROTATION_OVERLAP_HOURS.min)
+    .max(ROTATION_OVERLAP_HOURS.max)
+    .default(ROTATION_OVERLAP_HOURS.default)
+    .describe(
+      `How long every delivery is also signed with the old secret, so the receiver can switch without dropping one (hours, ${ROTATION_OVERLAP_HOURS.min}-${ROTATION_OVERLAP_HOURS.max}; default ${ROTATION_OVERLAP_HOURS.default})`,
+    ),
+});
 export const FeedQuery = z.strictObject({
   after: z.string().max(500).optional().describe('`cursor` of the previous page; absent to start from the beginning'),
   limit: z.coerce.number().int().min(1).max(500).default(100).describe('Page size'),
@@ -114,6 +144,18 @@ export const DeliveryListQuery = z.strictObject({
 export const AllocationListQuery = z.strictObject({
   status: z.enum(ALLOCATION_STATUSES).optional().describe('Only allocations in this state'),
 });
+
+/** Why a rotation was refused: no such subscription, not active, or the last rotation's overlap still running. */
+export class RotationRefused extends Error {
+  readonly reason: 'not-found' | 'not-active' | 'overlapping';
+  readonly subscription: Subscription | undefined;
+  constructor(reason: RotationRefused['reason'], subscription?: Subscription) {
+    super(reason);
+    this.name = 'RotationRefused';
+    this.reason = reason;
+    this.subscription = subscription;
+  }
+}
 
 export class SubscriptionConflict extends Error {
   readonly activeSubscriptionId: string | undefined;
@@ -140,9 +182,12 @@ export interface DeliveryPage {
 type Item = Record<string, unknown>;
 const isConditionFailure = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
 
-const SUBSCRIPTION_FIELDS = ['subscriptionId', 'providerId', 'url', 'status', 'createdAt', 'createdBy', 'disabledAt', 'disabledReason'] as const;
+const SUBSCRIPTION_FIELDS = ['subscriptionId', 'providerId', 'url', 'status', 'createdAt', 'createdBy', 'disabledAt', 'disabledReason', 'rotatedAt', 'rotatedBy', 'overlapEndsAt'] as const;
 function toSubscription(item: Item): Subscription {
   return Object.fromEntries(SUBSCRIPTION_FIELDS.filter((k) => item[k] !== undefined).map((k) => [k, item[k]])) as unknown as Subscription;
+}
+function withSecrets(item: Item): SubscriptionWithSecret {
+  return { ...toSubscription(item), secret: String(item.secret), ...(typeof item.previousSecret === 'string' ? { previousSecret: item.previousSecret } : {}) };
 }
 
 function toDelivery(item: Item): Delivery {
@@ -277,12 +322,67 @@ export class WebhookStore {
     if (!id) return undefined;
     const item = await this.subscriptionItem(providerId, id);
     if (!item || item.status !== 'active') return undefined;
-    return { ...toSubscription(item), secret: String(item.secret) };
+    return withSecrets(item);
   }
 
   async getSubscription(providerId: string, subscriptionId: string): Promise<SubscriptionWithSecret | undefined> {
     const item = await this.subscriptionItem(providerId, subscriptionId);
-    return item ? { ...toSubscription(item), secret: String(item.secret) } : undefined;
+    return item ? withSecrets(item) : undefined;
+  }
+
+  /**
+   * Give an active subscription a new secret; the current one becomes the previous one, which signs
+   * beside it until `overlapEndsAt` and is then removed. One conditional update, so of two rotations
+   * at once one wins and the other is refused. Refused (RotationRefused, nothing written) when there
+   * is no such subscription, it is not active, or the last rotation's overlap has not ended at `at`:
+   * a second rotation would have to drop a secret a receiver may still be verifying with.
+   */
+  async rotateSecret(providerId: string, subscriptionId: string, rotation: { secret: string; at: string; overlapEndsAt: string; by: string }): Promise<SubscriptionWithSecret> {
+    return this.changingSubscriptions(providerId, () => this.writeRotation(providerId, subscriptionId, rotation));
+  }
+
+  private async writeRotation(providerId: string, subscriptionId: string, rotation: { secret: string; at: string; overlapEndsAt: string; by: string }): Promise<SubscriptionWithSecret> {
+    try {
+      const out = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.webhookSubscription(providerId, subscriptionId),
+          UpdateExpression: 'SET previousSecret = secret, secret = :secret, overlapEndsAt = :end, rotatedAt = :at, rotatedBy = :by',
+          ConditionExpression: '#status = :active AND (attribute_not_exists(overlapEndsAt) OR overlapEndsAt <= :at)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':secret': rotation.secret, ':end': rotation.overlapEndsAt, ':at': rotation.at, ':by': rotation.by, ':active': 'active' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return withSecrets(out.Attributes as Item);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw storageError(error);
+    }
+    const item = await this.subscriptionItem(providerId, subscriptionId);
+    if (!item) throw new RotationRefused('not-found');
+    throw new RotationRefused(item.status === 'active' ? 'overlapping' : 'not-active', toSubscription(item));
+  }
+
+  /**
+   * Remove the previous secret of a subscription whose overlap ended at or before `at` (it is a
+   * credential: kept no longer than it signs). True when one was removed.
+   */
+  async dropExpiredSecret(providerId: string, subscriptionId: string, at: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.webhookSubscription(providerId, subscriptionId),
+          UpdateExpression: 'REMOVE previousSecret, overlapEndsAt',
+          ConditionExpression: 'overlapEndsAt <= :at',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw storageError(error);
+    }
   }
 
   /** Every subscription the provider has (active or disabled), oldest first; never the secrets. */

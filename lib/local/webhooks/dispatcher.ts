@@ -2,7 +2,7 @@ import { lookup as dnsLookup } from 'node:dns';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { ATTEMPT_LOG_SIZE, type Delivery, type DeliveryAttempt, type SubscriptionWithSecret, type WebhookStore } from '../../adapters/dynamodb/webhook-store.ts';
+import { ATTEMPT_LOG_SIZE, signingSecrets, type Delivery, type DeliveryAttempt, type SubscriptionWithSecret, type WebhookStore } from '../../adapters/dynamodb/webhook-store.ts';
 import { checkSchedule, DEFAULT_RETRY_SCHEDULE_MS, retryDelayMs, type Jitter } from './retry.ts';
 import { signatureHeaders } from './signing.ts';
 import { guardLookup, webhookUrlProblem, type WebhookUrlOptions } from './url-policy.ts';
@@ -20,6 +20,11 @@ export interface DispatcherOptions {
   concurrency?: number;
   /** Wall-clock milliseconds. */
   now?: () => number;
+  /**
+   * The stack's clock (ISO), the one the API dates a secret rotation with: decides when a rotation's
+   * overlap ends (so with `--clock simulated` it ends when the clock is moved past it). Defaults to `now`.
+   */
+  stackClock?: () => string;
   random?: () => number;
   /**
    * Where deliveries may connect: the same policy as subscribing, checked again on every attempt
@@ -82,11 +87,21 @@ export class DeliveryDispatcher {
   private readonly schedule: readonly number[];
   private readonly timeoutMs: number;
   private readonly now: () => number;
+  private readonly stackClock: () => string;
   private readonly random: () => number;
   private readonly urlPolicy: WebhookUrlOptions;
   /** Keep-alive sockets whose every connection resolves through the address guard. */
   private readonly agents: { 'http:': HttpAgent; 'https:': HttpsAgent };
   private readonly wakeAt = new Map<string, number>();
+  /**
+   * Per provider, as last read: when its rotated secret's overlap ends (null: no overlap). A provider
+   * not in here (first pass, or its subscriptions changed through the store) has its subscription
+   * read even with nothing to send, so an expired previous secret is found and removed.
+   */
+  private readonly overlapEnds = new Map<string, string | null>();
+  /** Per provider: bumped on every change notice, so a read that raced a change is not kept. */
+  private readonly subscriptionChanges = new Map<string, number>();
+  private readonly stopListening: () => void;
   private readonly nudges = new Map<string, number>();
   private readonly stopping = new AbortController();
   private tail: Promise<unknown> = Promise.resolve();
@@ -99,6 +114,11 @@ export class DeliveryDispatcher {
     this.schedule = checkSchedule(options.retrySchedule ?? DEFAULT_RETRY_SCHEDULE_MS);
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.now = options.now ?? Date.now;
+    this.stackClock = options.stackClock ?? (() => new Date(this.now()).toISOString());
+    this.stopListening = options.store.onSubscriptionChange((providerId) => {
+      this.subscriptionChanges.set(providerId, (this.subscriptionChanges.get(providerId) ?? 0) + 1);
+      this.overlapEnds.delete(providerId);
+    });
     this.random = options.random ?? Math.random;
     this.urlPolicy = options.urlPolicy ?? { embedded: true };
     const lookup = guardLookup(options.lookup ?? (dnsLookup as LookupFunction), this.urlPolicy);
@@ -133,6 +153,7 @@ export class DeliveryDispatcher {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.stopping.abort();
+    this.stopListening();
     await this.tail;
     this.agents['http:'].destroy();
     this.agents['https:'].destroy();
@@ -195,9 +216,15 @@ export class DeliveryDispatcher {
     const recheckAt = startedAt + (this.options.recheckMs ?? 30_000);
     const state = { gone: false, nextWake: recheckAt };
     const pending = await this.store.pendingDeliveries(providerId);
-    if (pending.length > 0) {
-      const subscription = await this.store.activeSubscription(providerId);
-      if (!subscription) {
+    const overlapEnd = this.overlapEnds.get(providerId);
+    // With nothing to send, the subscription is still read when it may hold a secret whose overlap is over.
+    if (pending.length > 0 || overlapEnd === undefined || (overlapEnd !== null && overlapEnd <= this.stackClock())) {
+      const changesBefore = this.subscriptionChanges.get(providerId);
+      const subscription = await this.forgetExpiredSecret(await this.store.activeSubscription(providerId));
+      if (this.subscriptionChanges.get(providerId) === changesBefore) this.overlapEnds.set(providerId, subscription?.overlapEndsAt ?? null);
+      if (pending.length === 0) {
+        // Nothing to send.
+      } else if (!subscription) {
         // Deleted or disabled after these were queued: nothing to send them to until a replay.
         for (const delivery of pending) if (await this.store.markDead(delivery, 'no active subscription: it was deleted or disabled', iso(startedAt))) report.deadLettered += 1;
       } else {
@@ -210,6 +237,16 @@ export class DeliveryDispatcher {
     // A nudge during the pass means new work the pass may not have seen: look again next time.
     if (this.nudges.get(providerId) === nudgesBefore) this.wakeAt.set(providerId, state.gone ? recheckAt : Math.min(state.nextWake, recheckAt));
     else this.wakeAt.delete(providerId);
+  }
+
+  /** The subscription without its previous secret once the overlap is over; the stored one is removed then. */
+  private async forgetExpiredSecret(subscription: SubscriptionWithSecret | undefined): Promise<SubscriptionWithSecret | undefined> {
+    if (!subscription?.overlapEndsAt) return subscription;
+    const at = this.stackClock();
+    if (subscription.overlapEndsAt > at) return subscription;
+    await this.store.dropExpiredSecret(subscription.providerId, subscription.subscriptionId, at);
+    const { previousSecret: _dropped, overlapEndsAt: _ended, ...current } = subscription;
+    return current;
   }
 
   private async serveLane(lane: readonly Delivery[], subscription: SubscriptionWithSecret, state: { gone: boolean; nextWake: number }, report: DeliveryReport): Promise<void> {
@@ -251,7 +288,9 @@ export class DeliveryDispatcher {
     const headers = {
       'content-type': 'application/cloudevents+json; charset=utf-8',
       'user-agent': 'wraparound-webhooks/1',
-      ...signatureHeaders(subscription.secret, delivery.eventId, new Date(startedAt), delivery.body),
+      // Signed when sent, with the secrets valid now: a delivery queued or retried across a rotation
+      // carries the new secret's signature (and the old one's while the overlap lasts).
+      ...signatureHeaders(signingSecrets(subscription, this.stackClock()), delivery.eventId, new Date(startedAt), delivery.body),
     };
     let statusCode: number | undefined;
     let error: string | undefined;

@@ -1,0 +1,293 @@
+/**
+ * Rotating a provider's webhook secret on the embedded stack, over real HTTP, with a receiver that
+ * verifies every delivery with the `standardwebhooks` reference library against the secrets its
+ * operator has configured (401 when none matches, as a real receiver would answer). Before the
+ * rotation the old secret verifies; during the overlap either does, so the receiver switches without
+ * a failed delivery; after it (the stack's clock moved on) only the new one, and the old one is gone
+ * from the table. A delivery waiting for its retry when the secret is rotated is signed when it is
+ * sent, so it verifies with the new secret. Refusals are problem+json and leave the table as it was.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedStack } from '../../lib/local/embedded-stack.ts';
+import { anotherParticipant, consent, controllableClock, referral, scanTable, wrapStack, type CallOptions, type CallResult, type Json, type TestStack } from '../support/http.ts';
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** What the receiver answered: 204 when a configured secret verified it, 401 when none did, or `down`. */
+  status: number;
+}
+
+/** A provider's receiver: verifies with the secrets in `secrets` (its configuration), or is down (503). */
+interface Receiver {
+  url: string;
+  received: Received[];
+  secrets: string[];
+  down: boolean;
+  close(): Promise<void>;
+}
+
+async function startReceiver(): Promise<Receiver> {
+  const state = { secrets: [] as string[], down: false };
+  const received: Received[] = [];
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const verifies = state.secrets.some((secret) => verifiesWith(secret, { headers: req.headers, body }));
+    const status = state.down ? 503 : verifies ? 204 : 401;
+    received.push({ headers: req.headers, body, status });
+    res.writeHead(status);
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    get secrets() {
+      return state.secrets;
+    },
+    set secrets(value: string[]) {
+      state.secrets = value;
+    },
+    get down() {
+      return state.down;
+    },
+    set down(value: boolean) {
+      state.down = value;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Whether the reference library accepts the request with this secret. */
+function verifiesWith(secret: string, request: Pick<Received, 'headers' | 'body'>): boolean {
+  try {
+    new Webhook(secret).verify(request.body, request.headers as Record<string, string>);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const HOUR = 3_600_000;
+let t: TestStack;
+let receiver: Receiver;
+
+beforeAll(async () => {
+  receiver = await startReceiver();
+  const clock = controllableClock('2026-03-02T10:00:00.000Z');
+  const stack = await startEmbeddedStack({
+    inMemory: true,
+    port: 0,
+    sweepIntervalMs: 0,
+    clock,
+    // The test runs the delivery loop itself; retries a few wall-clock ms apart.
+    webhooks: { intervalMs: 0, retrySchedule: [20, 20, 20, 20, 20, 20], jitter: 'none', timeoutMs: 2_000 },
+  });
+  t = wrapStack(stack, clock);
+});
+afterAll(async () => {
+  await t?.stop();
+  await receiver?.close();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Run the delivery loop until `done` holds (or fail after a few seconds). */
+async function deliverUntil(done: () => boolean | Promise<boolean>, what: string) {
+  const until = Date.now() + 5_000;
+  for (;;) {
+    await t.stack.webhooks.runOnce();
+    if (await done()) return;
+    if (Date.now() > until) throw new Error(`the delivery loop did not get there: ${what}`);
+    await sleep(10);
+  }
+}
+
+/** A plan whose offer goes to bcwa (domestic abuse is only theirs in Birmingham); its offer event's id. */
+async function offerToBcwa(): Promise<string> {
+  const created = await t.call('POST', '/plans', { token: t.coordinator, body: referral({ participant: anotherParticipant() }) });
+  expect(created.status, created.text).toBe(201);
+  const planId = created.json.planId as string;
+  expect((await t.call('POST', `/plans/${planId}/record-consent`, { token: t.coordinator, body: consent(t.clock.today()) })).status).toBe(200);
+  const assessed = await t.call('POST', `/plans/${planId}/submit-assessment`, { token: t.coordinator, body: { needs: [{ domain: 'domestic-abuse', level: 'high', priority: true }] } });
+  expect(assessed.status, assessed.text).toBe(200);
+  const history = await t.call('GET', `/plans/${planId}/history`, { token: t.coordinator });
+  const offered = (history.json.items as Json[]).find((e) => e.providerId === 'bcwa' && e.type === 'allocation.offered.v1');
+  expect(offered).toBeDefined();
+  return offered.id as string;
+}
+
+const requestsFor = (eventId: string) => receiver.received.filter((r) => r.headers['webhook-id'] === eventId);
+const deliveryOf = async (eventId: string) => {
+  const res = await t.call('GET', '/providers/bcwa/deliveries', { token: t.teamLead });
+  return (res.json.items as Json[]).find((d) => d.eventId === eventId);
+};
+
+/** A request that must be refused: its status, a problem+json body, and the table unchanged. */
+async function refused(status: number, path: string, options: CallOptions): Promise<CallResult> {
+  const before = await scanTable(t.stack);
+  const res = await t.call('POST', path, options);
+  expect(res.status, res.text).toBe(status);
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  expect(res.json.detail.length).toBeGreaterThan(0);
+  expect(await scanTable(t.stack), `${path} ${JSON.stringify(options.body)} changed the store`).toEqual(before);
+  return res;
+}
+
+const SUBSCRIBE_KEY = { 'idempotency-key': 'subscribe-bcwa-before-rotation' };
+
+describe('rotating a webhook secret', () => {
+  let subscriptionId: string;
+  let oldSecret: string;
+  let newSecret: string;
+  let rotatePath: string;
+  let waitingEvent: string;
+
+  it('before the rotation, deliveries are signed with the secret shown at subscribing, and only with it', async () => {
+    const created = await t.call('POST', '/providers/bcwa/subscriptions', { token: t.teamLead, headers: SUBSCRIBE_KEY, body: { url: `${receiver.url}/bcwa` } });
+    expect(created.status, created.text).toBe(201);
+    subscriptionId = created.json.subscriptionId;
+    oldSecret = created.json.secret;
+    rotatePath = `/providers/bcwa/subscriptions/${subscriptionId}/rotate-secret`;
+    receiver.secrets = [oldSecret];
+
+    const eventId = await offerToBcwa();
+    await deliverUntil(async () => (await deliveryOf(eventId))?.status === 'delivered', 'the first offer delivered');
+    const [request] = requestsFor(eventId);
+    expect(request?.status).toBe(204);
+    expect(String(request?.headers['webhook-signature']).split(' ')).toHaveLength(1);
+  });
+
+  it('a delivery waiting for its retry when the secret is rotated', async () => {
+    receiver.down = true;
+    waitingEvent = await offerToBcwa();
+    await deliverUntil(() => requestsFor(waitingEvent).length >= 1, 'the first attempt');
+    expect(verifiesWith(oldSecret, requestsFor(waitingEvent)[0] as Received)).toBe(true);
+    expect(await deliveryOf(waitingEvent)).toMatchObject({ status: 'pending', lastStatusCode: 503 });
+  });
+
+  it('a team lead rotates: 200 with a new secret shown once, the overlap 24 hours by default', async () => {
+    const res = await t.call('POST', rotatePath, { token: t.teamLead, body: {} });
+    expect(res.status, res.text).toBe(200);
+    newSecret = res.json.secret;
+    expect(newSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(newSecret).not.toBe(oldSecret);
+    expect(res.json).toMatchObject({ subscriptionId, providerId: 'bcwa', status: 'active', rotatedAt: '2026-03-02T10:00:00.000Z', overlapEndsAt: '2026-03-03T10:00:00.000Z' });
+
+    for (const token of [t.teamLead, t.provider('bcwa')]) {
+      const listed = await t.call('GET', '/providers/bcwa/subscriptions', { token });
+      expect(listed.status).toBe(200);
+      expect(listed.json.items).toEqual([expect.objectContaining({ subscriptionId, rotatedAt: '2026-03-02T10:00:00.000Z', overlapEndsAt: '2026-03-03T10:00:00.000Z' })]);
+      expect(listed.text).not.toContain(newSecret.slice(6));
+      expect(listed.text).not.toContain(oldSecret.slice(6));
+      expect(listed.text).not.toContain('secret');
+    }
+    // A retry of the subscribing request no longer shows a secret: the one it made has been rotated away.
+    const replayed = await refused(409, '/providers/bcwa/subscriptions', { token: t.teamLead, headers: SUBSCRIBE_KEY, body: { url: `${receiver.url}/bcwa` } });
+    expect(replayed.text).not.toContain(newSecret);
+    expect(replayed.json.detail).toContain('has been rotated since');
+  });
+
+  it('the waiting delivery is signed when it is sent: a receiver already switched to the new secret takes it', async () => {
+    receiver.secrets = [newSecret];
+    receiver.down = false;
+    await deliverUntil(async () => (await deliveryOf(waitingEvent))?.status === 'delivered', 'the waiting delivery delivered');
+    const last = requestsFor(waitingEvent).at(-1) as Received;
+    expect(last.status).toBe(204);
+    expect(verifiesWith(newSecret, last)).toBe(true);
+    expect(await t.call('GET', '/providers/bcwa/deliveries?status=dead', { token: t.teamLead }).then((r) => r.json.items)).toEqual([]);
+  });
+
+  it('during the overlap every delivery verifies with either secret, so the receiver switches without a failure', async () => {
+    t.clock.advanceMs(23 * HOUR);
+    receiver.secrets = [oldSecret];
+    const beforeSwitch = await offerToBcwa();
+    await deliverUntil(async () => (await deliveryOf(beforeSwitch))?.status === 'delivered', 'delivered to a receiver still on the old secret');
+    receiver.secrets = [newSecret];
+    const afterSwitch = await offerToBcwa();
+    await deliverUntil(async () => (await deliveryOf(afterSwitch))?.status === 'delivered', 'delivered to a receiver on the new secret');
+    for (const eventId of [beforeSwitch, afterSwitch]) {
+      const requests = requestsFor(eventId);
+      expect(requests.map((r) => r.status)).toEqual([204]);
+      const request = requests[0] as Received;
+      expect(String(request.headers['webhook-signature']).split(' ')).toHaveLength(2);
+      expect(verifiesWith(oldSecret, request)).toBe(true);
+      expect(verifiesWith(newSecret, request)).toBe(true);
+    }
+  });
+
+  it('rotating again during the overlap is a 409 naming when it ends, and changes nothing', async () => {
+    const res = await refused(409, rotatePath, { token: t.teamLead, body: {} });
+    expect(res.json.detail).toContain(`Subscription ${subscriptionId}'s secret was rotated at 2026-03-02T10:00:00.000Z; until 2026-03-03T10:00:00.000Z`);
+  });
+
+  it('after the overlap only the new secret signs, and the old one is gone from the table', async () => {
+    t.clock.advanceMs(1 * HOUR);
+    // The delivery loop removes it on its next look at bcwa, with nothing to send and before anyone reads the subscription.
+    expect(JSON.stringify(await scanTable(t.stack))).toContain(oldSecret);
+    t.stack.webhooks.nudge('bcwa');
+    await t.stack.webhooks.runOnce();
+    const table = JSON.stringify(await scanTable(t.stack));
+    expect(table).not.toContain(oldSecret);
+    expect(table).toContain(newSecret);
+
+    const eventId = await offerToBcwa();
+    await deliverUntil(async () => (await deliveryOf(eventId))?.status === 'delivered', 'delivered after the overlap');
+    const request = requestsFor(eventId)[0] as Received;
+    expect(String(request.headers['webhook-signature']).split(' ')).toHaveLength(1);
+    expect(verifiesWith(newSecret, request)).toBe(true);
+    expect(verifiesWith(oldSecret, request)).toBe(false);
+    const listed = await t.call('GET', '/providers/bcwa/subscriptions', { token: t.teamLead });
+    expect(listed.json.items[0]).not.toHaveProperty('overlapEndsAt');
+    expect(listed.json.items[0].rotatedAt).toBe('2026-03-02T10:00:00.000Z');
+  });
+
+  it('a bounded overlap can be asked for; a retry with the same Idempotency-Key shows the same secret, another body is a 422', async () => {
+    const headers = { 'idempotency-key': 'rotate-bcwa-2' };
+    const first = await t.call('POST', rotatePath, { token: t.teamLead, headers, body: { overlapHours: 2 } });
+    expect(first.status, first.text).toBe(200);
+    expect(first.json.overlapEndsAt).toBe(new Date(Date.parse(first.json.rotatedAt) + 2 * HOUR).toISOString());
+    const again = await t.call('POST', rotatePath, { token: t.teamLead, headers, body: { overlapHours: 2 } });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.json).toEqual(first.json);
+    await refused(422, rotatePath, { token: t.teamLead, headers, body: { overlapHours: 3 } });
+  });
+
+  it('bad input is a 4xx problem naming the field and changes nothing', async () => {
+    for (const [body, path] of [
+      [{ overlapHours: 0 }, 'overlapHours'],
+      [{ overlapHours: 73 }, 'overlapHours'],
+      [{ overlapHours: 1.5 }, 'overlapHours'],
+      [{ overlapHours: '24' }, 'overlapHours'],
+      [{ secret: 'whsec_mine' }, ''],
+    ] as const) {
+      const res = await refused(400, rotatePath, { token: t.teamLead, body });
+      expect(JSON.stringify(res.json.errors), JSON.stringify(body)).toContain(path || 'secret');
+    }
+    const malformed = await refused(400, '/providers/bcwa/subscriptions/sub_nope/rotate-secret', { token: t.teamLead, body: {} });
+    expect(malformed.json.errors.map((e: Json) => e.path)).toEqual(['subscriptionId']);
+    await refused(404, '/providers/bcwa/subscriptions/sub_0123456789abcdef01234567/rotate-secret', { token: t.teamLead, body: {} });
+    // Another provider's path with bcwa's subscription: there is no such subscription there.
+    await refused(404, `/providers/anawim/subscriptions/${subscriptionId}/rotate-secret`, { token: t.teamLead, body: {} });
+    // Providers read their subscription but do not set its secret, as they do not subscribe.
+    await refused(403, rotatePath, { token: t.provider('bcwa'), body: {} });
+    await refused(403, rotatePath, { token: t.coordinator, body: {} });
+  });
+
+  it('a disabled subscription has no secret to rotate: 409', async () => {
+    await t.stack.webhooks.store.disableSubscription('bcwa', subscriptionId, 'the receiver answered 410 Gone', new Date().toISOString());
+    const res = await refused(409, rotatePath, { token: t.teamLead, body: {} });
+    expect(res.json.detail).toBe(`Subscription ${subscriptionId} is disabled: nothing is signed with its secret. Subscribe again for a new one.`);
+  });
+});
