@@ -205,6 +205,9 @@ export interface Subscription {
   createdAt: string;
   disabledAt?: string;
   disabledReason?: string;
+  rotatedAt?: string;
+  /** While a rotation overlaps: until then deliveries are signed with the old secret too. */
+  overlapEndsAt?: string;
   secret?: string;
 }
 

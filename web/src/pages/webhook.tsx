@@ -14,9 +14,12 @@ const DELIVERY_FILTERS = [
   ['dead', 'Dead-lettered'],
 ] as const;
 
+/** How long the old secret keeps signing after a rotation unless the team lead asks otherwise (the API's default and bounds). */
+const OVERLAP_HOURS = { default: 24, min: 1, max: 72 };
+
 /**
- * A provider's webhook: its subscription (never the secret, except once when created by a team
- * lead) and the delivery log with each attempt's outcome; dead-lettered deliveries can be replayed.
+ * A provider's webhook: its subscription (never the secret, except once when a team lead creates it
+ * or rotates it) and the delivery log with each attempt's outcome; dead-lettered deliveries can be replayed.
  */
 export function WebhookPage() {
   const { session, services, providerName } = useApp();
@@ -52,23 +55,49 @@ export function WebhookPage() {
 function SubscriptionSection({ providerId, teamLead }: { providerId: string; teamLead: boolean }) {
   const subscriptions = useResource<{ items: Subscription[] }>(`/providers/${encodeURIComponent(providerId)}/subscriptions`);
   const [url, setUrl] = useState('');
+  // The secret the API just returned (subscribing or rotating): shown this once, never read again.
   const [created, setCreated] = useState<Subscription | undefined>();
   const [message, setMessage] = useState<string | undefined>();
   const subscribe = useSubmit();
   const remove = useSubmit();
+  const rotate = useSubmit();
+  const [confirmingRotation, setConfirmingRotation] = useState(false);
+  const [overlapHours, setOverlapHours] = useState(String(OVERLAP_HOURS.default));
   const active = subscriptions.data?.items.find((s) => s.status === 'active');
+  const rotateSecret = (subscription: Subscription) =>
+    void rotate
+      .run((key) =>
+        api<Subscription>('POST', `/providers/${encodeURIComponent(providerId)}/subscriptions/${encodeURIComponent(subscription.subscriptionId)}/rotate-secret`, {
+          // Whole hours go as a number; anything else as typed, for the API to name what is wrong with it.
+          body: { overlapHours: /^\d+$/.test(overlapHours.trim()) ? Number(overlapHours.trim()) : overlapHours },
+          idempotencyKey: key,
+        }),
+      )
+      .then((r) => {
+        if (!r) return;
+        setCreated(r);
+        setConfirmingRotation(false);
+        setMessage(undefined);
+        subscriptions.reload();
+      });
   return (
     <Section title="Subscription" id="subscription">
       {message && <Notice>{message}</Notice>}
       {created?.secret && (
         <div className="notice notice-warning" role="status">
           <p>
-            <strong>Signing secret (shown once):</strong>
+            <strong>{created.rotatedAt ? 'New signing secret (shown once):' : 'Signing secret (shown once):'}</strong>
           </p>
           <p>
             <code className="secret">{created.secret}</code>
           </p>
           <p>Give it to the provider now: it verifies each delivery's signature and cannot be shown again.</p>
+          {created.overlapEndsAt && (
+            <p>
+              Until {formatDateTime(created.overlapEndsAt)} every delivery is signed with both the old and the new secret, so the provider can switch its receiver without missing an event; after that only the
+              new secret signs.
+            </p>
+          )}
         </div>
       )}
       {subscriptions.loading && !subscriptions.data && <Loading what="the subscription" />}
@@ -80,6 +109,8 @@ function SubscriptionSection({ providerId, teamLead }: { providerId: string; tea
               ['URL', <code key="url">{active.url}</code>],
               ['Status', label(active.status)],
               ['Since', formatDateTime(active.createdAt)],
+              ['Secret rotated', formatDateTime(active.rotatedAt)],
+              ['Old secret also signs until', formatDateTime(active.overlapEndsAt)],
               ['Id', active.subscriptionId],
             ]}
           />
@@ -94,6 +125,36 @@ function SubscriptionSection({ providerId, teamLead }: { providerId: string; tea
             {s.disabledReason ? `: ${s.disabledReason}` : ''})
           </p>
         ))}
+      {teamLead && active && !confirmingRotation && (
+        <p>
+          <button type="button" className="button secondary" onClick={() => (setConfirmingRotation(true), rotate.clear())}>
+            Rotate secret
+          </button>
+        </p>
+      )}
+      {teamLead && active && confirmingRotation && (
+        <Form label="Rotate the signing secret" idPrefix="rotate-" error={rotate.error} onSubmit={() => rotateSecret(active)}>
+          <p>
+            A new signing secret is made and shown once. For the overlap below every delivery, including those waiting to be retried, is signed with both the old and the new secret, so the provider
+            can switch its receiver without missing an event; after it only the new secret signs and the old one is deleted.
+          </p>
+          <TextInput
+            path="overlapHours"
+            label="Overlap (hours)"
+            hint={`${OVERLAP_HOURS.min} to ${OVERLAP_HOURS.max} hours.`}
+            value={overlapHours}
+            onChange={setOverlapHours}
+            inputMode="numeric"
+            width="short"
+          />
+          <div className="filters">
+            <SubmitButton busy={rotate.busy}>Rotate the secret now</SubmitButton>
+            <button type="button" className="button secondary" onClick={() => setConfirmingRotation(false)} disabled={rotate.busy}>
+              Cancel
+            </button>
+          </div>
+        </Form>
+      )}
       {teamLead && active && (
         <Form
           label="Remove the subscription"
@@ -105,6 +166,7 @@ function SubscriptionSection({ providerId, teamLead }: { providerId: string; tea
               .then((r) => {
                 if (!r) return;
                 setCreated(undefined);
+                setConfirmingRotation(false);
                 setMessage('Subscription removed: anything still waiting was dead-lettered and can be replayed to the next one.');
                 subscriptions.reload();
               })
