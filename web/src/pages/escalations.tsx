@@ -1,17 +1,26 @@
-import type { PlanSummary } from '../types.ts';
+import { query } from '../api.ts';
 import { LoadError, Loading, PageTitle, useResource } from '../ui.tsx';
-import { PlanList } from './worklist.tsx';
+import { PagedPlans, type PlanPage } from './worklist.tsx';
 
-/** The team lead's list: plans with an open escalation, most urgent first (GET /escalations). */
+/** Plans a page; "Show more plans" reads the next. */
+const PAGE = 50;
+
+/**
+ * The team lead's list: plans with an open escalation (GET /escalations). The API pages them the
+ * longest-open first, each page most urgent first.
+ */
 export function EscalationsPage() {
-  const escalations = useResource<{ items: PlanSummary[] }>('/escalations');
+  const path = `/escalations${query({ limit: PAGE })}`;
+  const escalations = useResource<PlanPage>(path);
   return (
     <>
       <PageTitle>Escalations</PageTitle>
-      <p className="lead">Overdue assessments and reviews, offers nobody accepted, plans with no contact: most urgent first.</p>
+      <p className="lead">
+        Overdue assessments and reviews, offers nobody accepted, plans with no contact: the longest-open first, {PAGE} at a time, each {PAGE} most urgent first.
+      </p>
       {escalations.loading && <Loading what="escalations" />}
       {escalations.error && <LoadError error={escalations.error} what="escalations" onRetry={escalations.reload} />}
-      {escalations.data && <PlanList items={escalations.data.items} empty="No open escalations." />}
+      {escalations.data && <PagedPlans first={escalations.data} path={path} empty="No open escalations." />}
     </>
   );
 }

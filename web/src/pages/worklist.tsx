@@ -1,5 +1,5 @@
-import { useState } from 'react';
-import { api, query } from '../api.ts';
+import { useState, type ReactNode } from 'react';
+import { api, ApiError, query } from '../api.ts';
 import { DEADLINE_WORDS, label, STAGES } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
@@ -17,7 +17,7 @@ type View = (typeof VIEWS)[number][0];
 /** The most the API gives in one page. */
 const PAGE = 100;
 
-interface PlanPage {
+export interface PlanPage {
   items: PlanSummary[];
   nextCursor?: string | null;
 }
@@ -72,49 +72,69 @@ export function WorklistPage() {
 }
 
 /**
- * The list with its further pages: a stage's plans page on with the API's cursor; the lists the API
- * gives in one page only (every open stage at once, the due lists) say when they may leave plans out,
- * rather than looking complete.
+ * The list with its further pages: the stage lists and the due lists page on with the API's cursor
+ * ("Show more plans"); every open stage at once is one page only, and says when it may leave plans
+ * out rather than looking complete.
  */
 function PagedPlanList({ first, path, view, stage }: { first: PlanPage; path: string; view: View; stage: string }) {
-  const [more, setMore] = useState<PlanSummary[]>([]);
-  const [cursor, setCursor] = useState(first.nextCursor ?? null);
+  const capped = view === 'all' && !stage && !first.nextCursor && first.items.length >= PAGE;
+  return (
+    <PagedPlans
+      first={first}
+      path={path}
+      empty={view === 'overdue' ? 'Nothing is overdue or escalated.' : 'No plans here.'}
+      complete={!capped}
+      note={
+        capped && (
+          <p className="notice notice-warning" role="note">
+            {`Showing the ${PAGE} plans changed most recently; there may be more. Choose a stage to see every plan in it.`}
+          </p>
+        )
+      }
+    />
+  );
+}
+
+/**
+ * A list of plans read a page at a time: the first page, then each "Show more plans" reads the next
+ * with the last page's cursor and adds it below, and a line says how many are shown and whether more
+ * follow. The later pages (and a failure to read one) belong to the first page they followed, so a
+ * reload of the list starts again from its first page. `complete` is false for a list the API gives in
+ * one page that may leave plans out.
+ */
+export function PagedPlans({ first, path, empty, complete = true, note }: { first: PlanPage; path: string; empty: string; complete?: boolean; note?: ReactNode }) {
+  const [later, setLater] = useState<{ after: PlanPage; pages: PlanPage[]; error?: ApiError }>();
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>();
-  const showMore = async (from: string) => {
+  const mine = later?.after === first ? later : undefined;
+  const pages = [first, ...(mine?.pages ?? [])];
+  // A plan comes once, even if it moved in the list between two pages (an escalation resolved and raised again).
+  const shown = new Set<string>();
+  const items = pages.flatMap((p) => p.items).filter((p) => !shown.has(p.planId) && Boolean(shown.add(p.planId)));
+  const cursor = pages.at(-1)?.nextCursor ?? null;
+  const showMore = () => {
+    if (!cursor) return;
     setBusy(true);
-    setError(undefined);
-    try {
-      const next = await api<PlanPage>('GET', `${path}&cursor=${encodeURIComponent(from)}`);
-      setMore((m) => [...m, ...next.items]);
-      setCursor(next.nextCursor ?? null);
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setBusy(false);
-    }
+    api<PlanPage>('GET', `${path}${path.includes('?') ? '&' : '?'}cursor=${encodeURIComponent(cursor)}`)
+      .then((page) => setLater({ after: first, pages: [...pages.slice(1), page] }))
+      .catch((e: unknown) => setLater({ after: first, pages: pages.slice(1), error: e instanceof ApiError ? e : new ApiError(0, 'Error', String(e)) }))
+      .finally(() => setBusy(false));
   };
-  const capped = !cursor && first.items.length >= PAGE && !(view === 'all' && stage);
+  const count = `${items.length} plan${items.length === 1 ? '' : 's'}`;
   return (
     <>
-      <PlanList items={[...first.items, ...more]} empty={view === 'overdue' ? 'Nothing is overdue or escalated.' : 'No plans here.'} />
-      {capped && (
-        <p className="notice notice-warning" role="note">
-          {view === 'all'
-            ? `Showing the ${PAGE} plans changed most recently; there may be more. Choose a stage to see every plan in it.`
-            : `Showing the ${PAGE} most urgent; there may be more. Choose a stage to narrow the list.`}
+      <PlanList items={items} empty={empty} />
+      {items.length > 0 && (
+        <p className="hint" role="status">
+          {cursor ? `Showing ${count}; there are more.` : complete ? `Showing all ${count}.` : `Showing ${count}.`}
         </p>
       )}
+      {note}
+      {mine?.error && <LoadError error={mine.error} what="more plans" onRetry={showMore} />}
       {cursor && (
         <p>
-          <button type="button" className="button secondary" disabled={busy} aria-busy={busy || undefined} onClick={() => void showMore(cursor)}>
+          <button type="button" className="button secondary" disabled={busy} aria-busy={busy || undefined} onClick={showMore}>
             {busy ? 'Working…' : 'Show more plans'}
           </button>
-        </p>
-      )}
-      {error && (
-        <p className="field-error" role="alert">
-          {error}
         </p>
       )}
     </>
