@@ -28,7 +28,7 @@ import { WebhookPublisher } from './webhooks/publisher.ts';
 import { DeliveryDispatcher, type DispatcherOptions } from './webhooks/dispatcher.ts';
 import { makeHandler as makeMetricsApi } from '../../functions/api-metrics/handler.ts';
 import { FactStore } from '../metrics/fact-store.ts';
-import { MetricsIndex } from '../metrics/index.ts';
+import { MetricsIndex, type PeriodicSnapshots } from '../metrics/index.ts';
 import { FactSnapshotFile } from '../metrics/snapshot.ts';
 import type { MetricsConfig } from '../domain/metrics/query.ts';
 import { sweep, type SweepReport } from '../../functions/sweeper/handler.ts';
@@ -94,6 +94,12 @@ export interface EmbeddedOptions {
    * snapshot the table names is then forgotten at start, so the next start reads every fact item.
    */
   metricsSnapshot?: boolean;
+  /**
+   * How often the metrics columns are saved while the stack runs (default every 5 minutes while the
+   * facts change, and early after 10,000 saves), so a start after a crash also reads one file and the
+   * plans changed since; `schedule` replaces the timer (tests).
+   */
+  metricsSnapshots?: PeriodicSnapshots;
 }
 
 export interface DemoUser {
@@ -173,6 +179,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const snapshotFile = dataDir ? new FactSnapshotFile(`${dataDir}/metrics-facts.snapshot`) : undefined;
   const metrics = new MetricsIndex({ store: new FactStore(client, TABLE_NAME_DEFAULT), plans, providers: directory.organizations.map((o) => o.id), clock, ...(snapshotFile ? { snapshotFile, useSnapshot: options.metricsSnapshot !== false } : {}) });
   await closingStoreOnFailure(() => metrics.start());
+  metrics.startPeriodicSnapshots(options.metricsSnapshots);
   const onPlanSaved = metrics.onPlanSaved;
 
   const deps: StepDeps = {
@@ -320,9 +327,9 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
       await Promise.race([gatewayClosed, new Promise<void>((resolve) => setTimeout(resolve, 1_000).unref())]);
       await dispatcher.stop();
       await gateway.close();
-      // The next start reads the metrics columns from one file instead of every fact item (skipped if a
-      // command is still running); a failure here costs only that.
-      await metrics.saveSnapshot().catch((error: Error) => console.error('metrics snapshot not saved:', error.message));
+      // The next start reads the metrics columns from one file instead of every fact item (a last
+      // snapshot, unless the periodic one is current); a failure here costs only that.
+      await metrics.saveFinalSnapshot().catch((error: Error) => console.error('metrics snapshot not saved:', error.message));
       client.destroy();
       await store.close();
     },

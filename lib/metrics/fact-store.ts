@@ -125,6 +125,21 @@ export class FactStore {
   }
 
   /**
+   * One plan's stored facts (a consistent read): them, none stored, or why they cannot be used (of
+   * another schema, damaged). For a start from a snapshot, which reads back only the plans changed since.
+   */
+  async getFacts(planId: string): Promise<{ facts: PlanFacts } | { absent: true } | { unusable: string }> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: metricsKeys.facts(planId), ConsistentRead: true })).catch((error: unknown) => {
+      throw storageError(error);
+    });
+    const item = out.Item;
+    if (!item) return { absent: true };
+    if (item.schema !== this.schema) return { unusable: `facts of schema ${String(item.schema)}` };
+    const facts = parsedFacts(item.facts);
+    return facts ? { facts } : { unusable: 'facts that cannot be read' };
+  }
+
+  /**
    * One page of a facts shard: how many items it read, the plans whose stored facts are of another schema, and where the next
    * page starts (JSON of the last key read; absent after the last page). Only keys and schemas are read.
    */

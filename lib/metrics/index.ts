@@ -5,7 +5,7 @@ import { planFacts, type PlanFacts } from '../domain/metrics/facts.ts';
 import type { MetricsIncomplete } from '../domain/metrics/report-schema.ts';
 import type { Plan } from '../domain/schemas.ts';
 import type { FactStore } from './fact-store.ts';
-import type { FactSnapshotFile, SnapshotRead } from './snapshot.ts';
+import { ChangeJournal, type FactSnapshotFile, type SnapshotRead } from './snapshot.ts';
 
 /**
  * Where the metrics API reads facts from: every plan's facts, as fresh as the source keeps them.
@@ -23,6 +23,18 @@ export interface LoadResult {
   from: 'snapshot' | 'fact-items' | 'plans' | 'nothing';
   /** Why a snapshot the marker named was not used. */
   snapshotRefused?: string;
+  /** From a snapshot: the plans its change journal named, whose stored facts were read over it. */
+  changedSince?: number;
+}
+
+/** Snapshots taken while the stack runs, so that a start after a crash also reads one file (and the few plans changed since). */
+export interface PeriodicSnapshots {
+  /** How often a snapshot is taken while the facts change; 0: never (default 5 minutes). */
+  everyMs?: number;
+  /** A snapshot is taken early once its journal holds this many saves, bounding what a start after a crash reads one by one (default 10,000). */
+  maxChanges?: number;
+  /** The timer: calls `tick` every `everyMs` until the function it returns is called (default: setInterval, not keeping the process alive). */
+  schedule?: (tick: () => Promise<boolean>, everyMs: number) => () => void;
 }
 
 /**
@@ -33,12 +45,18 @@ export interface LoadResult {
  * plan, one modest page at a time straight into the columns; when they are missing or of an older
  * schema they are rebuilt from the plans, a page of plans at a time.
  *
- * With a snapshot file (a data directory), a clean stop saves the columns to it and names its token in
- * the table's metrics marker; the next start loads that file instead of every fact item, and removes
- * the token before anything is written, so after a crash (or with a file that does not match, is of
- * another format or is damaged) the start reads the fact items as before. This relies on every fact
- * write going through onPlanSaved, as it does in the embedded stack (the stack is the only writer of its
- * data directory); anything writing fact items behind its back must run the stack without a snapshot.
+ * With a snapshot file (a data directory), the columns are saved to it now and then while the facts
+ * change (startPeriodicSnapshots) and at a clean stop, and its token named in the table's metrics
+ * marker. Each snapshot has a change journal (ChangeJournal), opened before the columns are taken and
+ * holding the plans whose fact items may differ from them then (saves in flight, writes that failed);
+ * every save after that puts its plan id in it before it writes the fact item. So the file plus the
+ * stored facts of the plans its journal names are exactly the stored facts, whenever the process
+ * stops: the next start loads the file, reads those plans' fact items over it, and removes the token
+ * before anything is written. A journal that cannot be written forgets the snapshot; a file or journal
+ * that does not match, is of another format or is damaged means the fact items are read as before.
+ * This relies on every fact write going through onPlanSaved, as it does in the embedded stack (the
+ * stack is the only writer of its data directory); anything writing fact items behind its back must
+ * run the stack without a snapshot.
  */
 export class MetricsIndex implements MetricsSource {
   private facts = new FactTable();
@@ -46,18 +64,31 @@ export class MetricsIndex implements MetricsSource {
   private readonly snapshotFile: FactSnapshotFile | undefined;
   private readonly useSnapshot: boolean;
   private readonly newToken: () => string;
-  /** Plan saves begun so far, and those not finished: a snapshot is named only if none began while it was written. */
-  private savesBegun = 0;
-  private savesRunning = 0;
-  /** Whether the marker names a snapshot this index wrote (a later save must remove the name first). */
+  /** Plans whose save is running (a count each): their fact items may not be written yet. */
+  private readonly inFlight = new Map<string, number>();
+  /** Plans whose fact item could not be written: the table holds older facts than the columns. */
+  private readonly unsynced = new Set<string>();
+  /** The open change journals, the newest last: every save appends its plan to each before writing its fact item. */
+  private journals: ChangeJournal[] = [];
+  /** Whether the marker names a snapshot this index wrote. */
   private named = false;
+  /** The generation of the facts the named snapshot holds (a periodic snapshot is skipped while it is current). */
+  private snapshotGeneration: number | undefined;
+  /** The snapshot being taken, if one is: they are taken one at a time. */
+  private snapshotting: Promise<boolean> | undefined;
+  private stopTimer: (() => void) | undefined;
+  private maxChanges = 10_000;
+  private readonly warn: (message: string) => void;
   private readonly plans: PlanRepository | undefined;
   private readonly providers: readonly string[];
   private readonly clock: () => string;
   private loading: Promise<LoadResult> | undefined;
   private generation = 0;
 
-  constructor(deps: { store?: FactStore; plans?: PlanRepository; providers?: readonly string[]; clock?: () => string; snapshotFile?: FactSnapshotFile; useSnapshot?: boolean; newToken?: () => string } = {}) {
+  constructor(
+    deps: { store?: FactStore; plans?: PlanRepository; providers?: readonly string[]; clock?: () => string; snapshotFile?: FactSnapshotFile; useSnapshot?: boolean; newToken?: () => string; warn?: (message: string) => void } = {},
+  ) {
+    this.warn = deps.warn ?? ((message) => console.error(message));
     this.store = deps.store;
     this.snapshotFile = deps.snapshotFile;
     // useSnapshot false: neither load nor save one, but still forget one the marker names (this index writes facts).
@@ -86,16 +117,25 @@ export class MetricsIndex implements MetricsSource {
     if (this.snapshotFile) {
       const token = marker.snapshot;
       if (token !== undefined) {
-        const read: SnapshotRead = this.useSnapshot ? await this.snapshotFile.read(token) : { refused: 'snapshots not used by this stack' };
-        // Whatever the file held, the facts are about to change: only a clean stop names a snapshot again.
+        let read: SnapshotRead = this.useSnapshot ? await this.snapshotFile.read(token) : { refused: 'snapshots not used by this stack' };
+        let changedSince = 0;
+        if ('facts' in read) {
+          // The plans saved after the columns were taken: their stored facts, read over the file's.
+          const journal = await ChangeJournal.read(this.snapshotFile.path, token);
+          const applied = 'refused' in journal ? journal.refused : await this.readChanges(read.facts, journal.planIds);
+          if (applied === true && 'planIds' in journal) changedSince = journal.planIds.length;
+          else read = { refused: applied === true ? 'no change journal' : applied };
+        }
+        // Whatever the file held, the facts are about to change: the next snapshot (periodic or at a clean stop) is named afresh.
         await this.store.forgetSnapshot();
+        await ChangeJournal.removeAll(this.snapshotFile.path);
         if ('facts' in read) {
           this.facts = read.facts;
           this.generation += 1;
-          return { loaded: this.facts.size, from: 'snapshot' };
+          return { loaded: this.facts.size, from: 'snapshot', ...(changedSince > 0 ? { changedSince } : {}) };
         }
         snapshotRefused = read.refused;
-      }
+      } else await ChangeJournal.removeAll(this.snapshotFile.path);
     }
     const refused = snapshotRefused === undefined ? {} : { snapshotRefused };
     if (marker.complete) {
@@ -124,24 +164,122 @@ export class MetricsIndex implements MetricsSource {
   }
 
   /**
-   * At a clean stop, once no more saves come: write the columns to the snapshot file and name it in the
-   * marker. Skipped (false) without a file, before a finished load, or when a save is running or began
-   * meanwhile (its fact item could land after the file was written).
+   * Put the stored facts of `planIds` (changed after `table` was taken) over it: true, or why the
+   * snapshot cannot be used (facts of another schema or damaged, which the full load rebuilds; a plan
+   * the snapshot holds with no stored facts). A few reads at a time.
    */
-  async saveSnapshot(): Promise<boolean> {
+  private async readChanges(table: FactTable, planIds: readonly string[]): Promise<true | string> {
+    const store = this.store as FactStore;
+    for (let i = 0; i < planIds.length; i += 16) {
+      const batch = planIds.slice(i, i + 16);
+      const read = await Promise.all(batch.map((planId) => store.getFacts(planId)));
+      for (const [k, result] of read.entries()) {
+        const planId = batch[k] as string;
+        if ('facts' in result) table.set(planId, result.facts);
+        else if ('unusable' in result) return `a plan changed since the snapshot has stored ${result.unusable}`;
+        else if (table.get(planId) !== undefined) return 'a plan in the snapshot has no stored facts';
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Write the columns to the snapshot file and name it in the marker, with a new change journal (see
+   * the class). Skipped (false) without a file, before a finished load, or when the marker cannot name
+   * it. One at a time: a call while one is being taken waits for it, then takes its own.
+   */
+  saveSnapshot(): Promise<boolean> {
+    const previous = this.snapshotting;
+    const run = (async () => {
+      await previous?.catch(() => false);
+      return this.takeSnapshot();
+    })();
+    this.snapshotting = run;
+    const done = () => {
+      if (this.snapshotting === run) this.snapshotting = undefined;
+    };
+    run.then(done, done);
+    return run;
+  }
+
+  private async takeSnapshot(): Promise<boolean> {
     if (!this.snapshotFile || !this.useSnapshot || !this.store || !this.loading) return false;
     if (!(await this.loading.then(() => true, () => false))) return false;
-    const before = this.savesBegun;
-    if (this.savesRunning > 0) return false;
     const token = this.newToken();
-    await this.snapshotFile.write(this.facts, token);
-    if (this.savesBegun !== before || !(await this.store.nameSnapshot(token))) return false;
-    if (this.savesBegun !== before) {
-      await this.store.forgetSnapshot();
-      return false;
+    // The journal first, with the plans whose fact items may differ from the columns about to be taken
+    // (saves in flight, writes that failed); from here on every save adds its plan. Then the columns,
+    // taken by write() before its first await: nothing runs in between.
+    const journal = new ChangeJournal(this.snapshotFile.path, token).open();
+    journal.append([...this.inFlight.keys(), ...this.unsynced]);
+    this.journals.push(journal);
+    const generation = this.generation;
+    let named = false;
+    try {
+      await this.snapshotFile.write(this.facts, token);
+      named = await this.store.nameSnapshot(token);
+    } finally {
+      if (!named) {
+        this.journals = this.journals.filter((j) => j !== journal);
+        await journal.discard();
+      }
     }
+    if (!named) return false;
+    // The older journals were for snapshots the marker no longer names.
+    for (const old of this.journals) if (old !== journal) await old.discard();
+    this.journals = [journal];
     this.named = true;
+    this.snapshotGeneration = generation;
     return true;
+  }
+
+  /**
+   * Take a snapshot every `everyMs` while the facts change, and early once its journal holds
+   * `maxChanges` saves, so a start after a crash reads one file and at most a few minutes' changes.
+   */
+  startPeriodicSnapshots(options: PeriodicSnapshots = {}): void {
+    const everyMs = options.everyMs ?? 5 * 60_000;
+    if (!this.snapshotFile || !this.useSnapshot || everyMs <= 0) return;
+    this.maxChanges = options.maxChanges ?? this.maxChanges;
+    const schedule =
+      options.schedule ??
+      ((tick, ms) => {
+        const timer = setInterval(() => void tick(), ms);
+        timer.unref();
+        return () => clearInterval(timer);
+      });
+    this.stopTimer?.();
+    this.stopTimer = schedule(() => this.periodicSnapshot(), everyMs);
+  }
+
+  /** A snapshot unless the facts are as the named one holds them or one is being taken; a failure is only said. */
+  periodicSnapshot(): Promise<boolean> {
+    if (this.snapshotting || (this.named && this.generation === this.snapshotGeneration)) return Promise.resolve(false);
+    return this.saveSnapshot().catch((error: Error) => {
+      this.warn(`metrics snapshot not saved: ${error.message}`);
+      return false;
+    });
+  }
+
+  /** At a clean stop, once no more saves come: no more periodic snapshots, a last one (unless the named one is current), the journals closed. */
+  async saveFinalSnapshot(): Promise<boolean> {
+    this.stopTimer?.();
+    this.stopTimer = undefined;
+    try {
+      await this.snapshotting?.catch(() => false);
+      if (this.named && this.generation === this.snapshotGeneration) return true;
+      return await this.saveSnapshot();
+    } finally {
+      for (const journal of this.journals) journal.close();
+    }
+  }
+
+  /** The journals cannot be written: the named snapshot no longer holds the stored facts, so the marker forgets it. */
+  private async abandonSnapshot(): Promise<void> {
+    const journals = this.journals;
+    this.journals = [];
+    this.named = false;
+    await this.store?.forgetSnapshot();
+    for (const journal of journals) await journal.discard().catch(() => undefined);
   }
 
   /** Keep `next` unless the facts held come from a later plan version. */
@@ -151,18 +289,35 @@ export class MetricsIndex implements MetricsSource {
 
   /** The Publish events hook: a saved plan's facts replace its older ones, in memory and in the table. */
   readonly onPlanSaved = async (plan: Plan): Promise<void> => {
-    this.savesBegun += 1;
-    this.savesRunning += 1;
+    const planId = plan.planId;
+    this.inFlight.set(planId, (this.inFlight.get(planId) ?? 0) + 1);
     try {
-      if (this.named) {
+      if (this.journals.length > 0) {
+        try {
+          for (const journal of this.journals) journal.append([planId]);
+        } catch (error) {
+          this.warn(`metrics change journal not written (${(error as Error).message}): the snapshot is forgotten, the next start reads every fact item`);
+          await this.abandonSnapshot();
+        }
+      } else if (this.named) {
         this.named = false;
         await this.store?.forgetSnapshot();
       }
       const next = planFacts(plan);
-      this.apply(plan.planId, next);
-      await this.store?.put(plan.planId, next);
+      this.apply(planId, next);
+      try {
+        await this.store?.put(planId, next);
+        this.unsynced.delete(planId);
+      } catch (error) {
+        this.unsynced.add(planId);
+        throw error;
+      }
+      const newest = this.journals.at(-1);
+      if (newest && this.stopTimer && newest.lines >= this.maxChanges) void this.periodicSnapshot();
     } finally {
-      this.savesRunning -= 1;
+      const running = (this.inFlight.get(planId) ?? 1) - 1;
+      if (running > 0) this.inFlight.set(planId, running);
+      else this.inFlight.delete(planId);
     }
   };
 

@@ -1,4 +1,6 @@
-import { open, readFile, rename } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { FactTable, type FactTableLayout } from '../domain/metrics/fact-table.ts';
@@ -9,9 +11,13 @@ import { FACTS_SCHEMA_VERSION } from '../domain/metrics/facts.ts';
  * of every plan's fact item through dynalite (at 100,000 plans that read was most of the start time and
  * of both processes' peak memory: README, Benchmarks).
  *
- * A snapshot is trusted only when the metrics marker item in the table names its token (MetricsIndex
- * writes the file, then the token, at a clean stop, and removes the token before the stack writes
- * anything), so a crash, a copy of an older file or another build's file all fall back to the full load.
+ * A snapshot is trusted only when the metrics marker item in the table names its token, and with it
+ * its change journal (ChangeJournal): the plans whose fact items were written after the columns were
+ * taken. MetricsIndex opens the journal, takes the columns, writes the file, then names the token;
+ * every save from then on puts its plan id in the journal before it writes the fact item. So the file
+ * plus the fact items of the plans the journal names are exactly the stored facts, at a clean stop or
+ * after a crash; a missing journal, a copy of an older file or another build's file all fall back to
+ * the full load.
  *
  * The file: a 4-byte little-endian header length, the header (JSON: format, facts schema, token, byte
  * order, CRC-32 and length of the body, the table's layout), then the body (FactTable.encode's bytes).
@@ -86,5 +92,86 @@ export class FactSnapshotFile {
     } catch (error) {
       return { refused: `damaged: ${(error as Error).message}` };
     }
+  }
+}
+
+const JOURNAL_HEADER = 'wraparound metrics changes 1';
+
+export type JournalRead = { planIds: string[] } | { refused: string };
+
+/**
+ * The change journal of one snapshot: `<snapshot path>.<token>.changes`, a header line naming the token,
+ * then one plan id a line, appended (synchronously, so a save does not go on to write its fact item
+ * before its id is in the file) by every save after the columns were taken. A process that dies keeps
+ * what it wrote (the kernel has it); a last line cut short by the crash named a plan whose fact item
+ * was not yet being written, and is left out.
+ */
+export class ChangeJournal {
+  readonly path: string;
+  readonly token: string;
+  private fd: number | undefined;
+  /** Lines appended so far (ids, not distinct plans). */
+  lines = 0;
+
+  constructor(snapshotPath: string, token: string) {
+    this.path = ChangeJournal.pathOf(snapshotPath, token);
+    this.token = token;
+  }
+
+  static pathOf(snapshotPath: string, token: string): string {
+    return `${snapshotPath}.${token}.changes`;
+  }
+
+  /** Create it (empty but for the header), flushed, before the columns are taken. */
+  open(): this {
+    this.fd = openSync(this.path, 'w', 0o600);
+    writeSync(this.fd, `${JOURNAL_HEADER} ${this.token}\n`);
+    return this;
+  }
+
+  append(planIds: Iterable<string>): void {
+    if (this.fd === undefined) throw new Error('metrics change journal: not open');
+    let text = '';
+    for (const planId of planIds) {
+      if (planId.includes('\n')) throw new RangeError('metrics change journal: a plan id holds a line break');
+      text += `${planId}\n`;
+      this.lines += 1;
+    }
+    if (text) writeSync(this.fd, text);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  /** Close and delete it (its snapshot is no longer the one named). */
+  async discard(): Promise<void> {
+    this.close();
+    await rm(this.path, { force: true });
+  }
+
+  /** The distinct plans the journal of `token` names, or why it cannot be used. */
+  static async read(snapshotPath: string, token: string): Promise<JournalRead> {
+    let text: string;
+    try {
+      text = await readFile(ChangeJournal.pathOf(snapshotPath, token), 'utf8');
+    } catch (error) {
+      return { refused: (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no change journal' : `change journal unreadable: ${(error as Error).message}` };
+    }
+    const lines = text.split('\n');
+    if (lines[0] !== `${JOURNAL_HEADER} ${token}`) return { refused: 'change journal damaged: not the header of this snapshot' };
+    // The last element is what follows the last line break: '' or a line cut short (left out, see above).
+    return { planIds: [...new Set(lines.slice(1, -1).filter((line) => line !== ''))] };
+  }
+
+  /** Delete every change journal of the snapshot at `snapshotPath` but `keep`'s. */
+  static async removeAll(snapshotPath: string, keep?: string): Promise<void> {
+    const dir = dirname(snapshotPath);
+    const prefix = `${basename(snapshotPath)}.`;
+    const names = await readdir(dir).catch(() => [] as string[]);
+    await Promise.all(
+      names.filter((name) => name.startsWith(prefix) && name.endsWith('.changes') && (keep === undefined || join(dir, name) !== ChangeJournal.pathOf(snapshotPath, keep))).map((name) => rm(join(dir, name), { force: true })),
+    );
   }
 }

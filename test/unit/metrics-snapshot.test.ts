@@ -30,8 +30,14 @@ class FakeStore {
     for (const [planId, facts] of this.stored) take(planId, facts);
     return { loaded: this.stored.size, stale: 0, unreadable: [] };
   }
+  gets = 0;
   async put(planId: string, facts: PlanFacts) {
     this.stored.set(planId, facts);
+  }
+  async getFacts(planId: string) {
+    this.gets += 1;
+    const facts = this.stored.get(planId);
+    return facts ? { facts } : { absent: true as const };
   }
   async markComplete() {}
   async nameSnapshot(token: string) {
@@ -94,20 +100,27 @@ describe('metrics snapshot', () => {
     expect(third.size).toBe(4);
   });
 
-  it('a save after the snapshot was named removes the name before its fact item is written', async () => {
+  it('a save after the snapshot was named keeps the name and is put in its change journal first: the next start reads the file and that plan only', async () => {
     const { store } = await cleanlyStopped();
     const again = index(store);
     await again.start();
     expect(await again.saveSnapshot()).toBe(true);
-    expect(store.token).toBeDefined();
+    const token = store.token;
+    expect(token).toBeDefined();
     await again.onPlanSaved(plan('referred', 'pl_e'));
-    expect(store.token).toBeUndefined();
+    expect(store.token).toBe(token);
+    const full = [...(await again.snapshot()).facts];
+    // Crash: no clean stop.
+    const loadsBefore = store.loads;
+    const getsBefore = store.gets;
     const next = index(store);
-    expect((await next.start()).from).toBe('fact-items');
-    expect(next.size).toBe(4);
+    expect(await next.start()).toEqual({ loaded: 4, from: 'snapshot', changedSince: 1 });
+    expect(store.loads).toBe(loadsBefore);
+    expect(store.gets - getsBefore).toBe(1);
+    expect([...(await next.snapshot()).facts]).toEqual(full);
   });
 
-  it('a save that begins while the snapshot is written leaves it unnamed', async () => {
+  it('a save that begins while the snapshot is written is in its journal, so the snapshot is named and the next start has that plan', async () => {
     const store = new FakeStore();
     const idx = index(store);
     await idx.start();
@@ -116,8 +129,75 @@ describe('metrics snapshot', () => {
       await idx.onPlanSaved(plan('referred', 'pl_late'));
       return name(token);
     };
-    expect(await idx.saveSnapshot()).toBe(false);
+    expect(await idx.saveSnapshot()).toBe(true);
+    expect(store.token).toBeDefined();
+    const next = index(store);
+    expect(await next.start()).toEqual({ loaded: 1, from: 'snapshot', changedSince: 1 });
+    expect([...(await next.snapshot()).facts]).toEqual([planFacts(plan('referred', 'pl_late'))]);
+  });
+
+  it('a save whose fact item is still being written when the columns are taken is in the journal from its start', async () => {
+    const store = new FakeStore();
+    const idx = index(store);
+    await idx.start();
+    // The fact item write of pl_slow waits until the snapshot is named; the columns already hold its new facts.
+    let release!: () => void;
+    const put = store.put.bind(store);
+    store.put = async (planId: string, facts: PlanFacts) => {
+      if (planId === 'pl_slow') await new Promise<void>((resolve) => (release = resolve));
+      return put(planId, facts);
+    };
+    const saving = idx.onPlanSaved(plan('active', 'pl_slow'));
+    expect(await idx.saveSnapshot()).toBe(true);
+    // Crash before the write lands: the journal names pl_slow, whose stored facts are none, so the snapshot (holding it) is refused.
+    const beforeWrite = index(store);
+    expect(await beforeWrite.start()).toMatchObject({ from: 'fact-items', loaded: 0, snapshotRefused: 'a plan in the snapshot has no stored facts' });
+    release();
+    await saving;
+    expect(await idx.saveSnapshot()).toBe(true);
+    const after = index(store);
+    expect(await after.start()).toMatchObject({ from: 'snapshot', loaded: 1 });
+  });
+
+  it('a periodic snapshot and a crash after more saves give exactly the facts a full load gives', async () => {
+    const store = new FakeStore();
+    let tick!: () => Promise<boolean>;
+    const first = index(store);
+    await first.start();
+    first.startPeriodicSnapshots({ everyMs: 60_000, schedule: (t) => ((tick = t), () => {}) });
+    for (let i = 0; i < 6; i += 1) await first.onPlanSaved(plan(i % 2 ? 'active' : 'referred', `pl_${i}`));
+    expect(await tick()).toBe(true);
+    // Nothing changed since: the next tick writes nothing.
+    expect(await tick()).toBe(false);
+    await first.onPlanSaved(plan('active', 'pl_0'));
+    await first.onPlanSaved(plan('referred', 'pl_new'));
+    // Crash. A start from the snapshot and a full load (no marker name) agree.
+    const fromSnapshot = index(store);
+    expect(await fromSnapshot.start()).toEqual({ loaded: 7, from: 'snapshot', changedSince: 2 });
+    store.token = undefined;
+    const full = index(store);
+    expect((await full.start()).from).toBe('fact-items');
+    const ids = ['pl_0', 'pl_1', 'pl_2', 'pl_3', 'pl_4', 'pl_5', 'pl_new'];
+    const [a, b] = [(await fromSnapshot.snapshot()).facts, (await full.snapshot()).facts];
+    expect(a.size).toBe(b.size);
+    expect(ids.map((id) => a.get(id))).toEqual(ids.map((id) => b.get(id)));
+    expect(a.get('pl_0')).toEqual(planFacts(plan('active', 'pl_0')));
+  });
+
+  it('a change journal that cannot be written forgets the snapshot before the fact item is written', async () => {
+    const { store } = await cleanlyStopped();
+    const again = index(store);
+    await again.start();
+    expect(await again.saveSnapshot()).toBe(true);
+    // Its next append fails (a full or failing disk).
+    const warned: string[] = [];
+    (again as unknown as { warn: (m: string) => void }).warn = (m) => warned.push(m);
+    (again as unknown as { journals: { append: () => void }[] }).journals[0]!.append = () => {
+      throw new Error('ENOSPC');
+    };
+    await again.onPlanSaved(plan('referred', 'pl_f'));
     expect(store.token).toBeUndefined();
+    expect(warned.join()).toMatch(/ENOSPC/);
   });
 
   for (const [what, spoil, reason] of [
