@@ -328,8 +328,9 @@ describe('more plans than a page', () => {
 
   it('a plan worked on between pages is not given again, and none is skipped', async () => {
     const everyone = ids((await call('GET', '/escalations?limit=100', { token: teamLead() })).json.items);
-    const first = (await call('GET', '/escalations?limit=4', { token: teamLead() })).json;
-    expect(first.items).toHaveLength(4);
+    // Ten: more than the plans escalated before the crowd, so the first page holds some of the crowd.
+    const first = (await call('GET', '/escalations?limit=10', { token: teamLead() })).json;
+    expect(first.items).toHaveLength(10);
     expect(first.nextCursor).toEqual(expect.any(String));
     // Consent recorded for one on the first page: changed now, still escalated (no assessment yet).
     const worked = (first.items as Json[]).find((item) => crowd.includes(item.planId))!;
@@ -337,12 +338,28 @@ describe('more plans than a page', () => {
     const seen = ids(first.items);
     let cursor: string | null = first.nextCursor;
     while (cursor) {
-      const res = await call('GET', `/escalations?limit=4&cursor=${encodeURIComponent(cursor)}`, { token: teamLead() });
+      const res = await call('GET', `/escalations?limit=3&cursor=${encodeURIComponent(cursor)}`, { token: teamLead() });
       expect(res.status, res.text).toBe(200);
       seen.push(...ids(res.json.items));
       cursor = res.json.nextCursor;
     }
     expect(seen.sort()).toEqual([...everyone].sort());
+  });
+
+  it('reads on after plans that left the list since their page: the rest come, each once', async () => {
+    const everyone = ids((await call('GET', '/escalations?limit=100', { token: teamLead() })).json.items);
+    const first = (await call('GET', '/escalations?limit=10', { token: teamLead() })).json;
+    const gone = ids(first.items).filter((id) => crowd.includes(id));
+    expect(gone.length).toBeGreaterThan(0);
+    // Assessed: their escalations are resolved and they leave the index the cursor points into.
+    for (const planId of gone) {
+      const plan = await ok('GET', `/plans/${planId}`);
+      if (plan.stage === 'referred') await ok('POST', `/plans/${planId}/record-consent`, { body: consent(today()) });
+      await ok('POST', `/plans/${planId}/submit-assessment`, { body: { needs: [{ domain: 'mental-health', level: 'high', priority: true }] } });
+    }
+    const rest = (await pagesOf(`/escalations?limit=3&cursor=${encodeURIComponent(first.nextCursor)}`)).flat();
+    expect([...ids(first.items), ...ids(rest)].sort()).toEqual([...everyone].sort());
+    expect(ids(rest)).not.toEqual(expect.arrayContaining([gone[0]]));
   });
 
   it('the due lists page too: every plan once, every escalated plan before the rest', async () => {
