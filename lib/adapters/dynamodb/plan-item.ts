@@ -96,12 +96,15 @@ function nestedItemToPlan(item: Item): Plan {
   return { previousPlanIds: [], remindersSent: [], ...copy, outbox } as unknown as Plan;
 }
 
-/** For tests and tools that look inside stored items (e.g. "her name is in no plan item"): the item with its body readable. */
+/**
+ * For tests and tools that look inside stored items (e.g. "her name is in no plan item"): a plan item with
+ * its body unzipped into attributes, as the nested format held them; any other item as it is.
+ */
 export function readablePlanItem(item: Item): Item {
   const packed = item[PLAN_BODY_ATTRIBUTE];
   if (packed === undefined) return item;
   const { [PLAN_BODY_ATTRIBUTE]: _body, ...rest } = item;
-  return { ...rest, [`${PLAN_BODY_ATTRIBUTE} (unzipped)`]: JSON.parse(gunzipSync(packed as Uint8Array).toString('utf8')) };
+  return { ...(JSON.parse(gunzipSync(packed as Uint8Array).toString('utf8')) as Item), ...rest };
 }
 
 /**
