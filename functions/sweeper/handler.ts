@@ -8,6 +8,7 @@ import { recordSweep } from '../../lib/runtime/observability.ts';
 import { FactStore } from '../../lib/metrics/fact-store.ts';
 import { factsWriter } from '../../lib/metrics/index.ts';
 import { eraseIdentity, type ErasureDeps } from '../../lib/runtime/erasure.ts';
+import type { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { backfillFacts, type FactsBackfillReport } from './facts-backfill.ts';
 
 export interface SweeperDeps extends PublishDeps {
@@ -25,6 +26,8 @@ export interface SweeperDeps extends PublishDeps {
    * schema (facts-backfill.ts). The embedded stack rebuilds them itself when it starts.
    */
   factsBackfill?: (now: string) => Promise<FactsBackfillReport | undefined>;
+  /** The audit log's by-plan index marker (audit-log.ts): set once, two days ahead, where there is none. */
+  auditPlanIndex?: Pick<DynamoAuditLog, 'planIndexFrom' | 'markPlanIndexFrom'>;
 }
 
 export interface SweepReport {
@@ -78,6 +81,18 @@ export async function reconcileHolds(deps: Pick<SweeperDeps, 'plans' | 'services
 }
 
 /**
+ * Plan queries of the audit log read through its by-plan index only from the day its marker names:
+ * before it, records written by a release without the index key may exist. A table made with the index
+ * was marked when it was created; one that gained it (a deploy, an older data directory) is marked here
+ * with the day after tomorrow (UTC, as audit days are), by when no container of an older release is still
+ * writing. Rolling back to such a release means deleting the marker first (docs/deploy.md).
+ */
+export async function markAuditPlanIndex(deps: Pick<SweeperDeps, 'auditPlanIndex'>, now: string): Promise<boolean> {
+  if (!deps.auditPlanIndex || (await deps.auditPlanIndex.planIndexFrom()) !== undefined) return false;
+  return deps.auditPlanIndex.markPlanIndexFrom(new Date(Date.parse(now) + 2 * 86_400_000).toISOString().slice(0, 10));
+}
+
+/**
  * Every minute: turn due deadlines into timer commands (through the same state machine as any
  * other command) and redeliver outbox events that their own execution failed to publish.
  */
@@ -113,6 +128,7 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   if (deps.shouldReconcile?.(now)) {
     report.holdsReleased = await reconcileHolds(deps, now);
     report.identitiesErased = await applyRetention(deps, now);
+    await markAuditPlanIndex(deps, now);
   }
   // Last, so deadlines and redeliveries never wait behind it.
   report.factsRebuilt = (await deps.factsBackfill?.(now))?.plans ?? 0;
@@ -149,6 +165,7 @@ export const handler = (_event?: unknown, lambdaContext?: { getRemainingTimeInMi
     clock: () => new Date().toISOString(),
     shouldReconcile: (now) => new Date(now).getUTCMinutes() === 0,
     retention: { days: readFunctionConfig(process.env).RETENTION_DAYS, plans: deps.plans, audit: deps.audit, identityKey: deps.identityKey },
+    auditPlanIndex: deps.audit,
   });
   return built();
 };
