@@ -26,7 +26,7 @@ export interface SweeperDeps extends PublishDeps {
    * schema (facts-backfill.ts). The embedded stack rebuilds them itself when it starts.
    */
   factsBackfill?: (now: string) => Promise<FactsBackfillReport | undefined>;
-  /** The audit log's by-plan index marker (audit-log.ts): set once, two days ahead, where there is none. */
+  /** On AWS: the audit log's by-plan index marker (audit-log.ts), set once, two days ahead, where there is none. */
   auditPlanIndex?: Pick<DynamoAuditLog, 'planIndexFrom' | 'markPlanIndexFrom'>;
 }
 
@@ -83,9 +83,11 @@ export async function reconcileHolds(deps: Pick<SweeperDeps, 'plans' | 'services
 /**
  * Plan queries of the audit log read through its by-plan index only from the day its marker names:
  * before it, records written by a release without the index key may exist. A table made with the index
- * was marked when it was created; one that gained it (a deploy, an older data directory) is marked here
- * with the day after tomorrow (UTC, as audit days are), by when no container of an older release is still
- * writing. Rolling back to such a release means deleting the marker first (docs/deploy.md).
+ * was marked when it was created; a deployed table that gained it is marked here with the day after
+ * tomorrow (UTC, as audit days are), by when no container of an older release is still writing and the
+ * new index has long finished building. Rolling back to such a release means deleting the marker first
+ * (docs/deploy.md). Not in the embedded stack: dynalite cannot add an index to a table, so an older data
+ * directory never has it, and a new one was marked when its table was made.
  */
 export async function markAuditPlanIndex(deps: Pick<SweeperDeps, 'auditPlanIndex'>, now: string): Promise<boolean> {
   if (!deps.auditPlanIndex || (await deps.auditPlanIndex.planIndexFrom()) !== undefined) return false;

@@ -243,7 +243,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     return true;
   };
   const retention = { days: options.retentionDays ?? DEFAULT_RETENTION_DAYS, plans, audit, identityKey: async () => identityKey };
-  const sweepOnce = () => sweep({ plans, services, workflow, publisher, clock, shouldReconcile, onPlanSaved, retention, auditPlanIndex: audit });
+  const sweepOnce = () => sweep({ plans, services, workflow, publisher, clock, shouldReconcile, onPlanSaved, retention });
   let sweeping: Promise<unknown> | undefined;
   async function advanceClock(ms: number, stepMs = 6 * 3600_000) {
     if (!(clockSource instanceof SimulatedClock)) throw new Error('the clock is not simulated: start with --clock simulated');

@@ -1,6 +1,6 @@
 /**
- * The sweeper marks the audit log's by-plan index on a table that gained it (a deploy on AWS, an older
- * data directory locally): two UTC days ahead, once, and never over a marker that is there. Records
+ * The sweeper on AWS marks the audit log's by-plan index on a table that gained it with a deploy: two UTC
+ * days ahead, once, and never over a marker that is there. Records
  * written before the marked day without the index key are still found by a plan query.
  */
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
