@@ -1,14 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ErasePayload, ExpectedVersion, IdempotencyKey } from '../../lib/api/request-schemas.ts';
+import { identityEntityTag, IfMatch, ifMatchHolds } from '../../lib/api/if-match.ts';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
 import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
-import { failureToProblem, header, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
+import { failureToProblem, header, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
 import { londonDate } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
 import { allocationCommandBySegment, LIFECYCLE, planCommandBySegment, type CommandName } from '../../lib/domain/lifecycle.ts';
-import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, Participant, PlanId, ReferPayload, type Plan } from '../../lib/domain/schemas.ts';
-import { applyReferralDetails, correctedIdentity, correctIdentity, noteReferral } from '../../lib/adapters/dynamodb/identity-store.ts';
+import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, Participant, PlanId, ReferPayload, type Plan, type ReferralDetailsReport } from '../../lib/domain/schemas.ts';
+import { applyReferralDetails, CORRECTABLE_FIELDS, correctedIdentity, correctIdentity, noteReferral, type CorrectableField, type ReferralDetailsOutcome } from '../../lib/adapters/dynamodb/identity-store.ts';
 import { planView } from '../../lib/domain/views.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import type { PlanCommandState, WorkflowStarter } from '../../workflows/plan-command/state.ts';
@@ -66,6 +67,38 @@ function ageOn(dateOfBirth: string, today: string): number {
   return ty - by - (tm < bm || (tm === bm && td < bd) ? 1 : 0);
 }
 
+const DETAIL_WORDS: Record<CorrectableField, string> = { preferredName: 'preferred name', contact: 'contact details', address: 'address' };
+const listed = (fields: readonly CorrectableField[]) => fields.map((f) => DETAIL_WORDS[f]).join(fields.length > 2 ? ', ' : ' and ');
+
+/**
+ * What the referral's answer says about her contact details, address and preferred name: which
+ * were written and which not, why, and what the coordinator should do. Field names only, never
+ * values: it is stored with the answer for retries, where nothing about her may be.
+ * `details` is undefined when nothing was to be written over an earlier record: either the referral
+ * made her record (all written with it), or it gave none of them (no report).
+ */
+function referralDetailsReport(participant: Participant, plan: Plan, details: ReferralDetailsOutcome | undefined): { referralDetails?: ReferralDetailsReport } {
+  const given = CORRECTABLE_FIELDS.filter((field) => participant[field] !== undefined);
+  if (given.length === 0) return {};
+  // Her record made by this referral (no earlier plan of hers): written with it.
+  const outcome = details && !(details.why === 'not-noted' && (plan.previousPlanIds ?? []).length === 0) ? details : { applied: given, notApplied: [] };
+  if (outcome.notApplied.length === 0) return { referralDetails: { applied: outcome.applied, notApplied: [] } };
+  const because =
+    outcome.why === 'not-held'
+      ? 'her identity is no longer held (erased)'
+      : outcome.why === 'not-noted'
+        ? 'they could not be checked against what was held before this referral'
+        : `her ${listed(outcome.notApplied)} ${outcome.notApplied.length > 1 ? 'were' : 'was'} corrected on her record while this referral was being recorded, and a correction is the newer word`;
+  return {
+    referralDetails: {
+      applied: outcome.applied,
+      notApplied: outcome.notApplied,
+      reason: outcome.why === 'not-held' ? 'identity-not-held' : outcome.why === 'not-noted' ? 'not-checked' : 'corrected-since-referral',
+      detail: `This referral's ${listed(outcome.notApplied)} ${outcome.notApplied.length > 1 ? 'were' : 'was'} not written to her record: ${because}. Check her contact details on the plan page, and correct them there if this referral's are the right ones.`,
+    },
+  };
+}
+
 export function makeHandler(deps: CommandApiDeps) {
   const randomId = deps.randomId ?? (() => randomBytes(12).toString('hex'));
 
@@ -119,11 +152,15 @@ export function makeHandler(deps: CommandApiDeps) {
     if (cached) {
       // The stored answer holds no identity: check the retry is about the same person, then add it back.
       const plan = await deps.plans.getPlan(planId);
-      const identity = plan ? await deps.plans.getIdentity(plan.participantId) : undefined;
-      if (!identity || !samePerson(identity, referral.participant, await deps.identityKey?.())) throw keyReused();
+      const record = plan ? await deps.plans.getIdentityRecord(plan.participantId) : undefined;
+      if (!record || !samePerson(record.identity, referral.participant, await deps.identityKey?.())) throw keyReused();
       // A replay discloses the plan and her identity again: that is an access like any other.
       await auditAccess(deps.audit, ctx, 'replay-referral', { planId, ...(plan ? { participantId: plan.participantId } : {}) }, now, 'referral');
-      return { ...cached, headers: { ...cached.headers, location: `/plans/${planId}` }, body: JSON.stringify({ ...(JSON.parse(String(cached.body)) as object), participant: identity }) };
+      return {
+        ...cached,
+        headers: { ...cached.headers, location: `/plans/${planId}` },
+        body: JSON.stringify({ ...(JSON.parse(String(cached.body)) as object), participant: record.identity, participantRevision: record.revision }),
+      };
     }
     // A woman referred before: refuse a duplicate while a plan is open, otherwise link the new plan to
     // her earlier ones and keep her one identity record.
@@ -185,20 +222,20 @@ export function makeHandler(deps: CommandApiDeps) {
     const plan = outcome.state.plan as Plan;
     if (plan.participantId !== participantId) await forget();
     if (outcome.replayed && !samePerson(await deps.plans.getIdentity(plan.participantId), referral.participant, secret)) throw keyReused();
-    let corrected: Participant | undefined;
+    let details: ReferralDetailsOutcome | undefined;
     if (plan.participantId === participantId) {
       // The referral's details replace hers only once it is accepted: a refused one leaves her record
       // as it was. Before the answer is stored, so a retry after a crash in between (a replay here)
-      // writes them then; but never twice, and never over a change made to her record since the
-      // referral was noted (a coordinator's correction then is the newer word on how to reach her).
-      if (bringsDetails) corrected = await applyReferralDetails(deps.plans, participantId, planId, fresh, now);
+      // writes them then; but never twice, and never over a field corrected since the referral was
+      // noted (a coordinator's correction then is the newer word on how to reach her).
+      if (bringsDetails) details = await applyReferralDetails(deps.plans, participantId, planId, fresh, now);
       if (matchKey) await deps.plans.linkPerson(matchKey, plan.planId);
     }
     // What is held, read consistently: when the details were not written, a correction made since is.
-    const identity = corrected ?? (await deps.plans.getIdentityRecord(plan.participantId))?.identity;
-    const view = planView(plan);
+    const record = details?.record ?? (await deps.plans.getIdentityRecord(plan.participantId));
+    const view = { ...planView(plan), ...referralDetailsReport(referral.participant, plan, details) };
     const stored = await answer(planId, idempotency, outcome.replayed, outcome.replayed ? (outcome.state.replay?.status ?? 201) : 201, view, { location: `/plans/${plan.planId}` });
-    return { ...stored, body: JSON.stringify({ ...view, ...(identity ? { participant: identity } : {}) }) };
+    return { ...stored, body: JSON.stringify({ ...view, ...(record ? { participant: record.identity, participantRevision: record.revision } : {}) }) };
   }
 
   async function planCommand(ctx: RouteContext): Promise<HttpResult> {
@@ -273,33 +310,49 @@ export function makeHandler(deps: CommandApiDeps) {
    * Audited before the write (no record, no change); the same correction sent twice changes nothing
    * more, so it needs no Idempotency-Key.
    *
+   * With If-Match (the ETag her details were read with), it is written only if her record is still at
+   * that revision, checked in the write itself: a correction made by someone else since, even an
+   * instant before, is a 412 and nothing changes (the client shows her details as they now are). The
+   * precondition is optional: a correction names only what it changes, so without one it means "set
+   * these parts, whatever they hold now", which is what scripts (the CLI, the simulator) mean.
+   *
    * What is held afterwards must still be an identity a referral would be accepted with (letters as
    * her preferred contact need an address), so the correction is checked merged with the record it
-   * changes, and written only if that record is still at the revision the check saw. When another
-   * change landed in between, the correction is checked again against the record as it now is and
-   * written on that (a correction names only what it changes, so it still means the same on the newer
-   * record, and the coordinator need not send it again); if the two together break the rule, that is
-   * the 400 naming the field. A record changing under it every time is a 409 after a few tries.
+   * changes, and written only if that record is still at the revision the check saw. Without
+   * If-Match, when another change landed in between, the correction is checked again against the
+   * record as it now is and written on that; if the two together break the rule, that is the 400
+   * naming the field. A record changing under it every time is a 409 after a few tries.
    */
   async function correctIdentityRoute(ctx: RouteContext): Promise<HttpResult> {
     const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path', 'planId');
+    const rawIfMatch = header(ctx.event, 'if-match');
+    const ifMatch = rawIfMatch === undefined ? undefined : parseWith(IfMatch, rawIfMatch, 'If-Match header', 'If-Match');
     const correction = parseWith(IdentityCorrection, readJsonBody(ctx.event), 'identity correction');
     const plan = await deps.plans.getPlan(planId);
     if (!plan) throw problem(404, `No plan ${planId}.`);
     if (plan.identityErasedAt) throw problem(409, `The identity of plan ${planId} was erased on ${plan.identityErasedAt.slice(0, 10)}: there is nothing to correct.`);
     const now = deps.clock();
     const missing = () => problem(404, `No identity is held for plan ${planId}.`);
+    const changedSince = (revision: number) =>
+      problem(
+        412,
+        `Her details on plan ${planId} were changed by someone else since you read them (If-Match ${ifMatch}, now ${identityEntityTag(revision)}): nothing was saved. Read the plan again to see them as held now, then make your correction on those.`,
+        [{ path: 'If-Match', message: 'her details changed since they were read' }],
+      );
     let audited = false;
     for (let attempt = 1; attempt <= IDENTITY_CORRECTION_ATTEMPTS; attempt += 1) {
       const current = await deps.plans.getIdentityRecord(plan.participantId);
       if (!current) throw missing();
+      if (ifMatch !== undefined && !ifMatchHolds(ifMatch, current.revision)) throw changedSince(current.revision);
       parseWith(Participant, correctedIdentity(current.identity, correction), 'identity correction (with what it leaves unchanged)');
       if (!audited) {
         await auditAccess(deps.audit, ctx, 'correct-identity', { planId, participantId: plan.participantId }, now, 'keeping-contact-details-right');
         audited = true;
       }
       const identity = await correctIdentity(deps.plans, plan.participantId, correction, now, current.revision);
-      if (identity) return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ planId, participant: identity }) };
+      // Written on the revision read, which it moved on by one.
+      const revision = current.revision + 1;
+      if (identity) return json(200, { planId, participant: identity, participantRevision: revision }, { etag: identityEntityTag(revision) });
     }
     throw problem(409, `Her identity on plan ${planId} kept changing while this correction was checked against it (each correction is checked together with what it leaves unchanged): reload it and try again.`, [
       { path: '(body)', message: 'her identity changed while the correction was checked against it' },

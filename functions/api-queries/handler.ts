@@ -95,8 +95,9 @@ export function makeHandler(deps: QueryApiDeps) {
     // Coordinators work with the person; team leads oversee plans and do not need her identity.
     const withIdentity = ctx.principal?.role === 'coordinator' && !plan.identityErasedAt;
     await auditAccess(deps.audit, ctx, withIdentity ? 'read-plan-and-identity' : 'read-plan', { planId, ...(withIdentity ? { participantId: plan.participantId } : {}) }, clock(), 'support-planning');
-    const identity = withIdentity ? await deps.plans.getIdentity(plan.participantId) : undefined;
-    return json(200, planView(plan, identity));
+    // With its revision, read consistently: a correction sent with it (If-Match) is refused if someone else's landed since.
+    const record = withIdentity ? await deps.plans.getIdentityRecord(plan.participantId) : undefined;
+    return json(200, { ...planView(plan, record?.identity), ...(record ? { participantRevision: record.revision } : {}) });
   }
 
   async function history(ctx: RouteContext) {

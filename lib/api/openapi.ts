@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AccessPurpose, AuditQuery, ErasePayload, EscalationQuery, ExpectedVersion, IdempotencyKey, PlanListQuery } from './request-schemas.ts';
+import { IfMatch } from './if-match.ts';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { COMMAND_NAMES, LIFECYCLE, Stage, TIMER_COMMANDS, type CommandName } from '../domain/lifecycle.ts';
 import { NeedDomain } from '../domain/taxonomy.ts';
@@ -22,6 +23,7 @@ import {
   PlanId,
   ProviderId,
   ReferPayload,
+  ReferralDetailsReport,
   Risks,
   ADJUSTMENTS,
 } from '../domain/schemas.ts';
@@ -43,6 +45,12 @@ import { AllocationListQuery, DELIVERY_STATUSES, DeliveryId, DeliveryListQuery, 
 
 const PlanView = Plan.omit({ outbox: true, applied: true }).extend({
   participant: Participant.optional().describe('Only for coordinators, read apart from the plan and audited'),
+  participantRevision: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('With participant: the revision of her identity record. Send it quoted as If-Match ("3") with a correction, so one made by someone else since is refused (412), not overwritten'),
   nextDeadline: IsoDateTime.nullable().describe('The earliest live deadline'),
   nextReview: z.object({ reviewNumber: z.number().int().min(1), overdueAt: IsoDateTime }).nullable(),
   openEscalations: z.array(Escalation),
@@ -57,6 +65,12 @@ const PlanView = Plan.omit({ outbox: true, applied: true }).extend({
     })
     .nullable(),
 }).meta({ id: 'PlanView', description: 'A plan as coordinators and team leads see it' });
+
+const ReferralCreated = PlanView.extend({
+  referralDetails: ReferralDetailsReport.optional().describe(
+    'When the referral gave contact details, an address or a preferred name: which were written to her record. A woman referred before keeps a field corrected on her record while the referral was being recorded',
+  ),
+}).meta({ id: 'ReferralCreated', description: 'The new plan, with her identity and what became of the details the referral gave' });
 
 const PlanSummary = z.object({
   planId: PlanId,
@@ -242,6 +256,8 @@ const IdempotencyKeyParameter = IdempotencyKey.optional()
   .describe('Send a unique key per intended change; a retry with the same key and body returns the first result and changes nothing')
   .meta({ param: { in: 'header', name: 'Idempotency-Key' } });
 
+const IfMatchParameter = IfMatch.optional().meta({ param: { in: 'header', name: 'If-Match' } });
+
 const PurposeParameter = AccessPurpose.optional()
   .describe("Why you are reading or changing her data, as one of these codes; recorded in the audit log as the why. Without it, the route's own purpose is recorded. Any other value is a 400 naming X-Purpose (on GET /allocations/{allocationId}/participant recorded first, as a refused attempt; there a malformed allocation id is the fault named, if both are wrong)")
   .meta({ param: { in: 'header', name: 'X-Purpose' } });
@@ -273,6 +289,7 @@ const PROBLEM_STATUSES = {
   403: ['Forbidden', "The token's role or provider scope does not allow this."],
   404: ['NotFound', 'No such plan, allocation or command.'],
   409: ['Conflict', 'Not allowed in the current stage, or the plan changed since `expectedVersion` (reload and retry).'],
+  412: ['PreconditionFailed', 'Her details changed since the If-Match ETag was read (someone else corrected them): nothing changed; read them again and correct those.'],
   413: ['PayloadTooLarge', 'The body is larger than 64 KiB.'],
   415: ['UnsupportedMediaType', 'The body is not application/json.'],
   422: ['IdempotencyKeyReused', 'The Idempotency-Key was already used for a different request.'],
@@ -331,7 +348,7 @@ const AuditList = z
   })
   .meta({ id: 'AuditList', description: 'Audit records of the UTC days asked for, oldest first; append-only' });
 const IdentityErased = z.object({ planId: PlanId, identityErasedAt: IsoDateTime }).meta({ id: 'IdentityErased' });
-const IdentityCorrected = z.object({ planId: PlanId, participant: Participant }).meta({ id: 'IdentityCorrected', description: 'Her identity as it now stands' });
+const IdentityCorrected = z.object({ planId: PlanId, participant: Participant, participantRevision: z.number().int().min(1).describe('Her record\'s revision now: the ETag, unquoted') }).meta({ id: 'IdentityCorrected', description: 'Her identity as it now stands' });
 const ProviderParticipantView = z
   .object({
     planRef: PlanId,
@@ -351,7 +368,7 @@ const ProviderParticipantView = z
 const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; description: string; mediaType?: string; headers?: z.ZodObject }> = {
   'GET /health': { status: 200, schema: Health, description: 'The API is up' },
   'GET /openapi.json': { status: 200, schema: z.record(z.string(), z.unknown()), description: 'This document' },
-  'POST /plans': { status: 201, schema: PlanView, description: 'The new plan, in stage referred' },
+  'POST /plans': { status: 201, schema: ReferralCreated, description: 'The new plan, in stage referred' },
   'GET /plans': { status: 200, schema: PlanList, description: 'A page of the worklist: by stage, most recently updated first; due lists as `due` says' },
   'GET /plans/{planId}': { status: 200, schema: PlanView, description: 'The plan (with identity for coordinators)' },
   'GET /plans/{planId}/history': { status: 200, schema: PlanHistory, description: "The plan's events in order" },
@@ -360,7 +377,12 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
   'GET /allocations/{allocationId}': { status: 200, schema: ProviderAllocationView, description: 'The allocation as its provider sees it' },
   'GET /audit': { status: 200, schema: AuditList, description: 'Who read or wrote identity or plan detail, when and why' },
   'POST /plans/{planId}/erase-identity': { status: 200, schema: IdentityErased, description: 'Identity erased; the pseudonymous plan stays' },
-  'PATCH /plans/{planId}/participant': { status: 200, schema: IdentityCorrected, description: 'Corrected; the change is in the audit log' },
+  'PATCH /plans/{planId}/participant': {
+    status: 200,
+    schema: IdentityCorrected,
+    description: 'Corrected; the change is in the audit log',
+    headers: z.object({ ETag: z.string().describe('Her record as now stored: send it as If-Match with the next correction') }),
+  },
   'GET /allocations/{allocationId}/participant': {
     status: 200,
     schema: ProviderParticipantView,
@@ -427,7 +449,7 @@ const DIRECTORY_PROBLEMS: Record<string, ProblemStatus[]> = {
 /** The identity routes: the provider's read of her contact details, the coordinator's correction. */
 const IDENTITY_PROBLEMS: Record<string, ProblemStatus[]> = {
   'GET /allocations/{allocationId}/participant': [400, 401, 403, 404],
-  'PATCH /plans/{planId}/participant': [400, 401, 403, 404, 409, 413, 415],
+  'PATCH /plans/{planId}/participant': [400, 401, 403, 404, 409, 412, 413, 415],
 };
 
 /** Which generic `{command}` route addresses which lifecycle target. */
@@ -505,7 +527,7 @@ function routeOperation(route: Route): OperationSpec {
   const headers = isPost
     ? z.object({ ...(key === 'POST /plans' ? { Location: z.string().describe('Where the created plan lives') } : {}), 'Idempotent-Replayed': replayedHeader })
     : response.headers;
-  const parameters = headerParameters(key, isPost);
+  const parameters = [...(key === 'PATCH /plans/{planId}/participant' ? [IfMatchParameter] : []), ...headerParameters(key, isPost)];
   const operation: ZodOpenApiOperationObject = {
     operationId: OPERATION_IDS[key] ?? camel(`${route.method.toLowerCase()}-${route.path.replace(/[{}]/g, '').split('/').filter(Boolean).join('-')}`),
     summary: route.summary,

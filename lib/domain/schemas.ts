@@ -126,6 +126,26 @@ export const IdentityCorrection = z
   .describe('Corrections to her contact details, address or preferred name');
 export type IdentityCorrection = z.infer<typeof IdentityCorrection>;
 
+/**
+ * In the answer to a referral that gave contact details, an address or a preferred name: which of
+ * them were written to her record. A woman referred before has one record; a field corrected on it
+ * while the referral was being recorded keeps the correction (the newer word), and the answer says
+ * so. Field names only: never her details.
+ */
+const CorrectableFieldName = z.enum(['preferredName', 'contact', 'address']);
+export const ReferralDetailsReport = z
+  .object({
+    applied: z.array(CorrectableFieldName).describe("This referral's values are now held for these"),
+    notApplied: z.array(CorrectableFieldName).describe('Kept as held for these: check them on the plan page'),
+    reason: z
+      .enum(['corrected-since-referral', 'identity-not-held', 'not-checked'])
+      .optional()
+      .describe('When notApplied is not empty: corrected on her record while this referral was being recorded; her identity erased; or no record of what was held before it to check against'),
+    detail: z.string().optional().describe('When notApplied is not empty: what happened and what to do, for a person'),
+  })
+  .meta({ id: 'ReferralDetails' });
+export type ReferralDetailsReport = z.infer<typeof ReferralDetailsReport>;
+
 export const ReferPayload = z.strictObject({
   participant: Participant,
   referral: z.strictObject({

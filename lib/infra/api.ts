@@ -151,8 +151,8 @@ export class Api extends Construct {
         allowMethods: [...new Set(ROUTES.map((r) => r.method)), 'OPTIONS' as const].map((m) => apigw.CorsHttpMethod[m]),
         // Every request header the OpenAPI document declares may be sent, and every response header it
         // declares read (test/infra/stack.test.ts checks the two against it).
-        allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-purpose'],
-        exposeHeaders: ['location', 'idempotent-replayed', 'content-disposition', FIGURES_INCOMPLETE_HEADER],
+        allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-purpose', 'if-match'],
+        exposeHeaders: ['location', 'idempotent-replayed', 'content-disposition', FIGURES_INCOMPLETE_HEADER, 'etag'],
         maxAge: Duration.hours(1),
       },
     });

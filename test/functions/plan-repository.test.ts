@@ -417,8 +417,9 @@ describe('a correction of her identity', () => {
     ddb.on(UpdateCommand).resolves({ Attributes: { ...keys.identity(PARTICIPANT_ID), type: 'identity', ...stored, revision: 4, correctedAt: NOW } });
     await expect(correctIdentity(repository(), PARTICIPANT_ID, correction, NOW, 3)).resolves.toEqual(stored);
     const input = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
-    expect(input.UpdateExpression).toBe('SET #correctedAt = :now, #revision = if_not_exists(#revision, :zero) + :one, #preferredName = :preferredName REMOVE #contact');
-    expect(input.ExpressionAttributeValues).toMatchObject({ ':preferredName': 'Jazz', ':seen': 3 });
+    // ADD: the fields it names join those corrected since a referral was noted (identity-store.ts applyReferralDetails).
+    expect(input.UpdateExpression).toBe('SET #correctedAt = :now, #revision = if_not_exists(#revision, :zero) + :one, #preferredName = :preferredName REMOVE #contact ADD #correctedSince :corrected');
+    expect(input.ExpressionAttributeValues).toMatchObject({ ':preferredName': 'Jazz', ':seen': 3, ':corrected': new Set(['preferredName', 'contact']) });
     expect(input.ConditionExpression).toBe('attribute_exists(pk) AND #revision = :seen');
     expect(JSON.stringify(input)).not.toContain('address');
   });

@@ -1191,8 +1191,8 @@ describe('Wraparound stack', () => {
           for (const r of Object.values(operation.responses ?? {})) for (const h of Object.keys(r.headers ?? {})) answered.add(h.toLowerCase());
         }
       }
-      expect(sent).toEqual(new Set(['authorization', 'content-type', 'idempotency-key', 'x-purpose']));
-      expect([...answered]).toEqual(expect.arrayContaining(['location', 'idempotent-replayed', 'content-disposition', 'figures-incomplete']));
+      expect(sent).toEqual(new Set(['authorization', 'content-type', 'idempotency-key', 'x-purpose', 'if-match']));
+      expect([...answered]).toEqual(expect.arrayContaining(['location', 'idempotent-replayed', 'content-disposition', 'figures-incomplete', 'etag']));
       for (const s of [dev, prod]) {
         const cors = only(s, 'AWS::ApiGatewayV2::Api').Properties.CorsConfiguration as { AllowHeaders: string[]; ExposeHeaders: string[] };
         expect(new Set(cors.AllowHeaders)).toEqual(sent);

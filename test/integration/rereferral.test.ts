@@ -41,7 +41,9 @@ async function ok(method: string, path: string, body?: unknown): Promise<Json> {
 }
 
 const identityItems = async () => (await scanTable(stack)).filter((item) => String(item.pk).startsWith('PARTICIPANT#'));
-const planItems = async () => (await scanTable(stack)).filter((item) => item.sk === 'PLAN');
+/** Plan items, each as the plan it holds (its body is stored gzipped; scanTable unzips it under this name). */
+const planItems = async () =>
+  (await scanTable(stack)).filter((item) => item.sk === 'PLAN').map((item) => ({ ...item, ...((item['planGzip (unzipped)'] as Record<string, unknown> | undefined) ?? {}) }));
 
 /** A 409 naming the participant and the open plan, with the whole table exactly as before. */
 async function refusedAsDuplicate(participant: Record<string, string>, openPlanId: string, options: CallOptions = {}): Promise<CallResult> {
@@ -223,10 +225,11 @@ describe('a re-referral retried after a crash between its acceptance and the wri
     const retried = await referWith(again, key);
     expect(retried.status, retried.text).toBe(201);
     expect(retried.json.participant).toMatchObject({ contact: referralsNumber, address: refuge });
+    expect(retried.json.referralDetails).toEqual({ applied: ['contact', 'address'], notApplied: [] });
     expect(await held(participantId)).toMatchObject({ contact: referralsNumber, address: refuge });
   });
 
-  it('the retry keeps a coordinator\'s correction made after the referral was accepted, and its answer shows that correction', async () => {
+  it('the retry keeps a coordinator\'s correction made after the referral was accepted, writes the rest, and its answer says which', async () => {
     const { firstPlanId, participantId, again, key } = await crashedReReferral();
     const corrected = await ok('PATCH', `/plans/${firstPlanId}/participant`, { contact: coordinatorsNumber });
     expect(corrected.participant.contact).toEqual(coordinatorsNumber);
@@ -234,17 +237,21 @@ describe('a re-referral retried after a crash between its acceptance and the wri
     const retried = await referWith(again, key);
     expect(retried.status, retried.text).toBe(201);
     expect(retried.json.participantId).toBe(participantId);
+    // Her contact details were corrected since the referral was noted: the correction is the newer word.
     expect(retried.json.participant.contact).toEqual(coordinatorsNumber);
-    // The referral's details are not written at all over a newer change: not its address either.
-    expect(retried.json.participant.address).toBeUndefined();
+    // Her address was not touched since: the referral's is written.
+    expect(retried.json.participant.address).toEqual(refuge);
+    expect(retried.json.referralDetails).toEqual({ applied: ['address'], notApplied: ['contact'], reason: 'corrected-since-referral', detail: expect.stringContaining('plan page') });
+    expect(retried.json.referralDetails.detail).toContain('contact details');
     const record = await held(participantId);
     expect(record?.contact).toEqual(coordinatorsNumber);
-    expect(record?.address).toBeUndefined();
-    // A further retry, answered from the stored response, shows and leaves the same.
+    expect(record?.address).toEqual(refuge);
+    // A further retry, answered from the stored response, shows, says and leaves the same.
     const again2 = await referWith(again, key);
     expect(again2.status).toBe(201);
     expect(again2.headers.get('idempotent-replayed')).toBe('true');
     expect(again2.json.participant.contact).toEqual(coordinatorsNumber);
+    expect(again2.json.referralDetails).toEqual(retried.json.referralDetails);
     expect((await held(participantId))?.contact).toEqual(coordinatorsNumber);
   });
 
@@ -257,6 +264,8 @@ describe('a re-referral retried after a crash between its acceptance and the wri
     const retried = await referWith(again, key);
     expect(retried.status, retried.text).toBe(201);
     expect(retried.json.participant).toMatchObject({ contact: coordinatorsNumber, address: refuge });
+    // Written by the first attempt, as its record of them says (not "kept": the correction came after).
+    expect(retried.json.referralDetails).toEqual({ applied: ['contact', 'address'], notApplied: [] });
     expect(await held(participantId)).toMatchObject({ contact: coordinatorsNumber, address: refuge });
   });
 
@@ -276,6 +285,89 @@ describe('a re-referral retried after a crash between its acceptance and the wri
     expect(retried.status, retried.text).toBe(201);
     expect(retried.json.planId).toBe(planId);
     expect(retried.json.participant.contact).toEqual(coordinatorsNumber);
+    expect(retried.json.referralDetails).toEqual({ applied: ['contact', 'address'], notApplied: [] });
     expect((await held(participantId))?.contact).toEqual(coordinatorsNumber);
+  });
+});
+
+describe('a re-referral whose woman\'s record is corrected while it is being recorded (no crash)', () => {
+  const oldNumber = { phone: '07700 900411', preferredMethod: 'phone-call', safeToLeaveVoicemail: true };
+  const newNumber = { phone: '07700 900422', preferredMethod: 'text-message', safeToText: true };
+  const refuge = { lines: ['Refuge, address withheld'], postcode: 'B70 1AB' };
+
+  /**
+   * Refers her again with a new number, address and preferred name; just before the write of those
+   * details reaches the store, a coordinator's correction (`meanwhile`, sent over HTTP on her earlier
+   * plan) lands first.
+   */
+  async function reReferredWithCorrectionMeanwhile(dateOfBirth: string, meanwhile: Record<string, unknown>) {
+    const woman = { givenName: 'Maelle', familyName: 'Quist-Adeyemi', dateOfBirth };
+    const first = await call('POST', '/plans', { token: coordinator, body: { participant: { ...woman, contact: oldNumber }, referral: referralPart } });
+    expect(first.status, first.text).toBe(201);
+    const { planId: firstPlanId, participantId } = first.json as { planId: string; participantId: string };
+    await ok('POST', `/plans/${firstPlanId}/withdraw`, { reason: 'unreachable' });
+    let corrected: CallResult | undefined;
+    const writesHerDetails = (name: string, input: Record<string, unknown>) =>
+      /^Update(Item)?Command$/.test(name) && String((input.Key as { pk?: unknown } | undefined)?.pk).startsWith('PARTICIPANT#') && /#address =/.test(String(input.UpdateExpression));
+    stack.plans.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (!corrected && writesHerDetails(String(context.commandName), args.input as Record<string, unknown>)) {
+          corrected = await call('PATCH', `/plans/${firstPlanId}/participant`, { token: coordinator, body: meanwhile });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: `correctionMeanwhile${dateOfBirth}` },
+    );
+    try {
+      const res = await call('POST', '/plans', { token: coordinator, body: { participant: { ...woman, contact: newNumber, address: refuge, preferredName: 'Mae' }, referral: referralPart } });
+      expect(corrected?.status, corrected?.text).toBe(200);
+      return { res, participantId, firstPlanId };
+    } finally {
+      stack.plans.client.middlewareStack.remove(`correctionMeanwhile${dateOfBirth}`);
+    }
+  }
+
+  it('writes the details nobody corrected meanwhile, keeps the corrected one, and says so in the 201', async () => {
+    const { res, participantId } = await reReferredWithCorrectionMeanwhile('1984-02-10', { preferredName: 'Elle' });
+    expect(res.status, res.text).toBe(201);
+    expect(res.json.participant).toMatchObject({ preferredName: 'Elle', contact: newNumber, address: refuge });
+    expect(res.json.referralDetails).toEqual({ applied: ['contact', 'address'], notApplied: ['preferredName'], reason: 'corrected-since-referral', detail: expect.stringContaining('preferred name') });
+    const record = (await identityItems()).find((i) => i.pk === `PARTICIPANT#${participantId}`);
+    expect(record).toMatchObject({ preferredName: 'Elle', contact: newNumber, address: refuge });
+    // The answer names fields, never her details.
+    expect(JSON.stringify(res.json.referralDetails)).not.toMatch(/Elle|Mae|07700|Refuge/);
+  });
+
+  it('writes none when the fields left would not make a whole identity (letters with her address removed meanwhile)', async () => {
+    const byLetter = { preferredMethod: 'letter', safeToSendPost: true };
+    const woman = { givenName: 'Maelle', familyName: 'Quist-Adeyemi', dateOfBirth: '1984-02-11' };
+    const first = await call('POST', '/plans', { token: coordinator, body: { participant: { ...woman, contact: oldNumber, address: { lines: ['1 Old Street'], postcode: 'B70 1AC' } }, referral: referralPart } });
+    expect(first.status, first.text).toBe(201);
+    const { planId: firstPlanId, participantId } = first.json as { planId: string; participantId: string };
+    await ok('POST', `/plans/${firstPlanId}/withdraw`, { reason: 'unreachable' });
+    let corrected: CallResult | undefined;
+    const name = 'addressRemovedMeanwhile';
+    stack.plans.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as Record<string, unknown>;
+        if (!corrected && /^Update(Item)?Command$/.test(String(context.commandName)) && /#contact =/.test(String(input.UpdateExpression)) && String((input.Key as { pk?: unknown }).pk) === `PARTICIPANT#${participantId}`)
+          corrected = await call('PATCH', `/plans/${firstPlanId}/participant`, { token: coordinator, body: { address: null } });
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    let res: CallResult;
+    try {
+      res = await call('POST', '/plans', { token: coordinator, body: { participant: { ...woman, contact: byLetter, address: refuge }, referral: referralPart } });
+    } finally {
+      stack.plans.client.middlewareStack.remove(name);
+    }
+    expect(corrected?.status, corrected?.text).toBe(200);
+    expect(res.status, res.text).toBe(201);
+    // Letters with no address would not be an identity a referral is accepted with: neither is written.
+    expect(res.json.referralDetails).toMatchObject({ applied: [], notApplied: ['contact', 'address'], reason: 'corrected-since-referral' });
+    const record = (await identityItems()).find((i) => i.pk === `PARTICIPANT#${participantId}`);
+    expect(record?.contact).toEqual(oldNumber);
+    expect(record?.address).toBeUndefined();
   });
 });

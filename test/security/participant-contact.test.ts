@@ -323,7 +323,7 @@ describe('coordinators correct her contact details, address and preferred name',
     const res = await s.call('PATCH', `/plans/${held.planId}/participant`, { token: s.coordinator, body: { contact, address: null, preferredName: 'Zee' } });
     expect(res.status, res.text).toBe(200);
     const { address: _address, ...rest } = held.participant;
-    expect(res.json).toEqual({ planId: held.planId, participant: { ...rest, preferredName: 'Zee', contact } });
+    expect(res.json).toEqual({ planId: held.planId, participant: { ...rest, preferredName: 'Zee', contact }, participantRevision: 1 });
     const plan = await ok('GET', `/plans/${held.planId}`, s.coordinator);
     expect(plan.json.participant).toEqual(res.json.participant);
     const provider = await read(held, s.provider(held.providerId));

@@ -1,12 +1,12 @@
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { IdentityCorrection, type Participant } from '../../domain/schemas.ts';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { IdentityCorrection, Participant } from '../../domain/schemas.ts';
 import { storageError } from './client.ts';
 import { keys } from './keys.ts';
 import { identityOfItem, REFERRALS_NOTED } from './plan-repository.ts';
 
 type Store = { client: DynamoDBDocumentClient; tableName: string };
-type CorrectableField = keyof IdentityCorrection;
-const CORRECTABLE_FIELDS = Object.keys(IdentityCorrection.shape) as CorrectableField[];
+export type CorrectableField = keyof IdentityCorrection;
+export const CORRECTABLE_FIELDS = Object.keys(IdentityCorrection.shape) as CorrectableField[];
 
 /**
  * What a correction does to her record, field by field: a value replaces the one held, a null
@@ -26,8 +26,12 @@ export function correctedIdentity(held: Participant, correction: IdentityCorrect
   return merged;
 }
 
-/** Bookkeeping of the referral whose details are still to be written (see `noteReferral`). */
-const PENDING = { planId: 'referralPending', revision: 'referralPendingRevision' } as const;
+/**
+ * Bookkeeping of the referral whose details are still to be written (see `noteReferral`): its plan,
+ * the revision her record was at when it was noted, the fields corrected since (a string set every
+ * correction adds the fields it names to), and, once it was dealt with, what became of its details.
+ */
+const PENDING = { planId: 'referralPending', revision: 'referralPendingRevision', correctedSince: 'correctedSinceNote', outcome: 'referralDetailsOutcome' } as const;
 
 /**
  * One write of a correction: the fields it changes, `correctedAt`, one more `revision`, plus what the
@@ -40,31 +44,41 @@ async function writeCorrection(
   participantId: string,
   correction: IdentityCorrection,
   now: string,
-  guard: { condition?: string; names?: Record<string, string>; values?: Record<string, unknown>; alsoRemove?: string[] } = {},
-): Promise<Participant | undefined> {
+  guard: { condition?: string; names?: Record<string, string>; values?: Record<string, unknown>; alsoSet?: string[]; alsoRemove?: string[]; stamp?: boolean } = {},
+): Promise<{ identity: Participant; revision: number } | undefined> {
   const { set: changes, remove: removals } = correctionEffects(correction);
-  const set = ['#correctedAt = :now', '#revision = if_not_exists(#revision, :zero) + :one', ...changes.map(([field]) => `#${field} = :${field}`)];
+  const named = [...changes.map(([f]) => f), ...removals];
+  const set = ['#correctedAt = :now', '#revision = if_not_exists(#revision, :zero) + :one', ...changes.map(([field]) => `#${field} = :${field}`), ...(guard.alsoSet ?? [])];
   const remove = [...removals.map((field) => `#${field}`), ...(guard.alsoRemove ?? [])];
-  const names: Record<string, string> = { '#correctedAt': 'correctedAt', '#revision': 'revision', ...Object.fromEntries([...changes.map(([f]) => f), ...removals].map((f) => [`#${f}`, f])), ...guard.names };
-  const values: Record<string, unknown> = { ':now': now, ':zero': 0, ':one': 1, ...Object.fromEntries(changes.map(([field, value]) => [`:${field}`, value])), ...guard.values };
+  // Which fields were corrected since a referral was noted: what lets that referral still write the others.
+  const stamp = guard.stamp !== false && named.length > 0;
+  const names: Record<string, string> = { '#correctedAt': 'correctedAt', '#revision': 'revision', ...Object.fromEntries(named.map((f) => [`#${f}`, f])), ...(stamp ? { '#correctedSince': PENDING.correctedSince } : {}), ...guard.names };
+  const values: Record<string, unknown> = { ':now': now, ':zero': 0, ':one': 1, ...Object.fromEntries(changes.map(([field, value]) => [`:${field}`, value])), ...(stamp ? { ':corrected': new Set(named) } : {}), ...guard.values };
   try {
     const out = await store.client.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: keys.identity(participantId),
-        UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+        UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}${stamp ? ' ADD #correctedSince :corrected' : ''}`,
         ConditionExpression: ['attribute_exists(pk)', ...(guard.condition ? [guard.condition] : [])].join(' AND '),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return identityOfItem(out.Attributes ?? {});
+    const item = out.Attributes ?? {};
+    return { identity: identityOfItem(item), revision: revisionOf(item) };
   } catch (error) {
     if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
     throw storageError(error);
   }
 }
+
+const revisionOf = (item: Record<string, unknown>) => (typeof item.revision === 'number' ? item.revision : 0);
+
+/** The condition that her record is at `revision` (0: a record from before revisions, or never changed). */
+const atRevision = (revision: number) =>
+  revision === 0 ? { condition: 'attribute_not_exists(#revision)', values: {} } : { condition: '#revision = :seen', values: { ':seen': revision } };
 
 /**
  * Correct the parts of a stored identity that change over time. Only an identity that still exists
@@ -74,13 +88,11 @@ async function writeCorrection(
  * caller read (0: a record from before revisions, or never changed), so a correction checked against
  * what was held cannot land on top of another that changed it meanwhile.
  *
- * Returns her identity as now stored, or undefined when there is no identity at that revision
- * (erased, or changed since `seenRevision`: read it again to tell which).
+ * Returns her identity as now stored (at `seenRevision` + 1), or undefined when there is no identity at
+ * that revision (erased, or changed since `seenRevision`: read it again to tell which).
  */
 export async function correctIdentity(store: Store, participantId: string, correction: IdentityCorrection, now: string, seenRevision?: number): Promise<Participant | undefined> {
-  if (seenRevision === undefined) return writeCorrection(store, participantId, correction, now);
-  if (seenRevision === 0) return writeCorrection(store, participantId, correction, now, { condition: 'attribute_not_exists(#revision)' });
-  return writeCorrection(store, participantId, correction, now, { condition: '#revision = :seen', values: { ':seen': seenRevision } });
+  return (await writeCorrection(store, participantId, correction, now, seenRevision === undefined ? {} : atRevision(seenRevision)))?.identity;
 }
 
 /**
@@ -88,9 +100,10 @@ export async function correctIdentity(store: Store, participantId: string, corre
  * details, address or preferred name, that this referral's are to be written once it is accepted, and
  * the revision her record is at now. Once per referral (`referralsNoted`, which also holds the
  * referral that created the record): a retry of it, even after her record changed, leaves the note as
- * the first attempt left it, so the retry can tell that the record changed since. Any other change to
- * her record moves its revision past the note, and a later referral's note replaces this one.
- * No record (erased since): nothing to note.
+ * the first attempt left it, so the retry can tell what changed since. Every correction from then on
+ * adds the fields it names to `correctedSinceNote` (cleared here), so the write can keep those and
+ * still write the rest; a later referral's note replaces this one. No record (erased since): nothing
+ * to note.
  */
 export async function noteReferral(store: Store, participantId: string, planId: string): Promise<void> {
   try {
@@ -98,9 +111,16 @@ export async function noteReferral(store: Store, participantId: string, planId: 
       new UpdateCommand({
         TableName: store.tableName,
         Key: keys.identity(participantId),
-        UpdateExpression: 'SET #pending = :plan, #pendingRevision = if_not_exists(#revision, :zero) ADD #noted :plans',
+        UpdateExpression: 'SET #pending = :plan, #pendingRevision = if_not_exists(#revision, :zero) REMOVE #correctedSince, #outcome ADD #noted :plans',
         ConditionExpression: 'attribute_exists(pk) AND NOT contains(#noted, :plan)',
-        ExpressionAttributeNames: { '#pending': PENDING.planId, '#pendingRevision': PENDING.revision, '#revision': 'revision', '#noted': REFERRALS_NOTED },
+        ExpressionAttributeNames: {
+          '#pending': PENDING.planId,
+          '#pendingRevision': PENDING.revision,
+          '#correctedSince': PENDING.correctedSince,
+          '#outcome': PENDING.outcome,
+          '#revision': 'revision',
+          '#noted': REFERRALS_NOTED,
+        },
         ExpressionAttributeValues: { ':plan': planId, ':zero': 0, ':plans': new Set([planId]) },
       }),
     );
@@ -109,20 +129,99 @@ export async function noteReferral(store: Store, participantId: string, planId: 
   }
 }
 
+/** What became of an accepted referral's contact details, address and preferred name. */
+export interface ReferralDetailsOutcome {
+  /** Written over what was held. */
+  applied: CorrectableField[];
+  /** Not written: what is held was corrected after the referral was noted (or her record is gone). */
+  notApplied: CorrectableField[];
+  /**
+   * `corrected-since`: those fields were corrected while the referral was being recorded; `not-held`:
+   * her record is gone (erased); `not-noted`: there was no note of this referral to go by (the
+   * record was made by it, or its details were dealt with before the note was kept).
+   */
+  why?: 'corrected-since' | 'not-held' | 'not-noted';
+  /** Her identity as now stored, and its revision. */
+  record?: { identity: Participant; revision: number };
+}
+
+/** How often the write of a referral's details is tried again when her record changed between its read and its write. */
+const REFERRAL_DETAILS_ATTEMPTS = 3;
+
 /**
  * Write an accepted referral's contact details, address and preferred name over the ones held (only
- * the fields it gives), if her record is as it was when the referral was noted (`noteReferral`): this
- * referral's details not written yet, and nothing changed since. So a retry after a crash between
- * acceptance and this write writes them then, but never over a coordinator's correction (or anything
- * else) made in between: that is the newer word on how to reach her. Clears the note.
+ * the fields it gives) once, field by field: a field is written unless a correction named it after
+ * the referral was noted (`noteReferral`), since that correction is the newer word on it (an old
+ * number may be unsafe, and the coordinator may know the new one). The fields nobody touched since
+ * take the referral's values, which are then the newest. If what would be held then is not an
+ * identity a referral would be accepted with (letters with no address: the parts depend on each
+ * other), none is written. A record noted before fields were tracked, and changed since, keeps all.
  *
- * Returns her identity as now stored, or undefined when they were not written.
+ * Read, decided and written in one conditional write on the revision read (and the note still being
+ * this referral's), so a correction landing in between makes it read again. Clears the note and keeps
+ * what it decided on the record (field names only), so a retry after a crash once written (its
+ * answer lost) reports the same thing, and never writes them twice.
  */
-export async function applyReferralDetails(store: Store, participantId: string, planId: string, details: Pick<Participant, CorrectableField>, now: string): Promise<Participant | undefined> {
-  return writeCorrection(store, participantId, details, now, {
-    condition: '#pending = :plan AND (#revision = #pendingRevision OR (attribute_not_exists(#revision) AND #pendingRevision = :zero))',
-    names: { '#pending': PENDING.planId, '#pendingRevision': PENDING.revision },
-    values: { ':plan': planId },
-    alsoRemove: ['#pending', '#pendingRevision'],
-  });
+export async function applyReferralDetails(store: Store, participantId: string, planId: string, details: Pick<Participant, CorrectableField>, now: string): Promise<ReferralDetailsOutcome> {
+  const given = CORRECTABLE_FIELDS.filter((field) => details[field] !== undefined);
+  for (let attempt = 1; attempt <= REFERRAL_DETAILS_ATTEMPTS; attempt += 1) {
+    let item: Record<string, unknown> | undefined;
+    try {
+      item = (await store.client.send(new GetCommand({ TableName: store.tableName, Key: keys.identity(participantId), ConsistentRead: true }))).Item;
+    } catch (error) {
+      throw storageError(error);
+    }
+    if (!item) return { applied: [], notApplied: given, why: 'not-held' };
+    const identity = identityOfItem(item);
+    const revision = revisionOf(item);
+    const record = { identity, revision };
+    if (item[PENDING.planId] !== planId) {
+      const outcome = item[PENDING.outcome] as { planId?: string; applied?: CorrectableField[]; notApplied?: CorrectableField[] } | undefined;
+      if (outcome?.planId === planId) {
+        const notApplied = outcome.notApplied ?? [];
+        return { applied: outcome.applied ?? [], notApplied, ...(notApplied.length > 0 ? { why: 'corrected-since' as const } : {}), record };
+      }
+      return { applied: [], notApplied: given, why: 'not-noted', record };
+    }
+    const stamped = item[PENDING.correctedSince];
+    const correctedSince = new Set<string>(stamped instanceof Set ? [...(stamped as Set<string>)] : revision === item[PENDING.revision] ? [] : given);
+    let applied = given.filter((field) => !correctedSince.has(field));
+    const written = Object.fromEntries(applied.map((field) => [field, details[field]])) as IdentityCorrection;
+    if (applied.length > 0 && !Participant.safeParse(correctedIdentity(identity, written)).success) applied = [];
+    const notApplied = given.filter((field) => !applied.includes(field));
+    const names = { '#pending': PENDING.planId, '#pendingRevision': PENDING.revision, '#correctedSince': PENDING.correctedSince, '#outcome': PENDING.outcome };
+    const values = { ':plan': planId, ':outcome': { planId, applied, notApplied } };
+    const clearNote = { alsoSet: ['#outcome = :outcome'], alsoRemove: ['#pending', '#pendingRevision', '#correctedSince'] };
+    const why = notApplied.length > 0 ? { why: 'corrected-since' as const } : {};
+    if (applied.length > 0) {
+      const seen = atRevision(revision);
+      const stored = await writeCorrection(store, participantId, written, now, {
+        condition: `#pending = :plan AND ${seen.condition}`,
+        names,
+        values: { ...values, ...seen.values },
+        ...clearNote,
+        stamp: false,
+      });
+      if (stored) return { applied, notApplied, ...why, record: stored };
+      continue;
+    }
+    // Nothing of hers to write: the note is cleared without a new revision (her record did not change).
+    try {
+      await store.client.send(
+        new UpdateCommand({
+          TableName: store.tableName,
+          Key: keys.identity(participantId),
+          UpdateExpression: 'SET #outcome = :outcome REMOVE #pending, #pendingRevision, #correctedSince',
+          ConditionExpression: '#pending = :plan',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return { applied, notApplied, ...why, record };
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
+    }
+  }
+  // Her record changed under every try: nothing written, the note kept, so a retry of the referral can still write them.
+  return { applied: [], notApplied: given, why: 'corrected-since' };
 }
