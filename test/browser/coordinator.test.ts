@@ -183,22 +183,114 @@ describe('coordinator', () => {
     await first.form.getByRole('button', { name: 'Save the contact details' }).click();
     await first.page.getByText('Contact details saved.').waitFor();
 
-    // The second, still showing her details without the note, changes the phone: refused, nothing lost.
+    // The second, still showing her details without the note, changes the phone: refused (412), nothing lost.
     await second.form.getByLabel('Phone (optional)').fill('0121 496 0000');
     await second.form.getByRole('button', { name: 'Save the contact details' }).click();
-    await expect.poll(() => second.page.getByRole('alert').first().textContent()).toContain('Her contact details changed since this page read them');
+    await expect.poll(() => second.page.getByRole('alert').first().textContent()).toContain('Someone else changed her contact details while you were editing: nothing was saved');
     expect((await held()).contact).toEqual({ phone: '07700 900111', preferredMethod: 'text-message', safetyNote: 'Her partner reads her texts after 6pm' });
+    // Her details as held now are shown; what she typed is still in the form.
+    await expect.poll(() => second.page.getByRole('region', { name: 'Contact details' }).locator('dl').first().textContent()).toContain('Her partner reads her texts after 6pm');
+    expect(await second.form.getByLabel('Phone (optional)').inputValue()).toBe('0121 496 0000');
 
-    // The third changes only her address: saved, and the note stays.
+    // The third changes only her address: the note landed on another part, so it is saved on top of it, and the note stays.
     await third.form.getByLabel('Address line 1').fill('2 New Road');
     await third.form.getByLabel('Postcode (optional)').fill('B70 1AA');
     await third.form.getByRole('button', { name: 'Save the contact details' }).click();
-    await third.page.getByText('Contact details saved.').waitFor();
+    await third.page.getByText('Contact details saved. Someone else changed her contact details meanwhile: that change is kept too.').waitFor();
     const after = await held();
     expect(after.address).toEqual({ lines: ['2 New Road'], postcode: 'B70 1AA' });
     expect(after.contact.safetyNote).toBe('Her partner reads her texts after 6pm');
     await expect.poll(() => third.page.getByRole('region', { name: 'Contact details' }).textContent()).toContain('Her partner reads her texts after 6pm');
     for (const tab of tabs) expect(tab.errors).toEqual([]);
+  });
+
+  it('tells her plainly when another correction lands while hers is on its way, shows the details as now held and keeps what she typed', async () => {
+    const coordinator = h.token('coordinator');
+    const referred = await h.call('POST', '/plans', coordinator, {
+      participant: { givenName: 'Fen', familyName: `Narrow${process.pid}`, dateOfBirth: '1986-05-06', contact: { phone: '07700 900121', preferredMethod: 'phone-call' } },
+      referral: { source: 'custody-diversion', localAuthority: 'sandwell', urgency: 'routine' },
+    });
+    expect(referred.status, referred.text).toBe(201);
+    const planId = referred.json.planId as string;
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator', `/plan/${planId}`);
+    const region = page.getByRole('region', { name: 'Contact details' });
+    await region.getByText('Change her contact details').click();
+    const form = page.getByRole('form', { name: 'Change her contact details' });
+    await form.getByLabel('Phone (optional)').waitFor();
+    // Her correction leaves the page; just before it reaches the API, another coordinator's lands.
+    let raced = false;
+    await page.route('**/participant', async (route) => {
+      if (route.request().method() === 'PATCH' && !raced) {
+        raced = true;
+        const other = await h.call('PATCH', `/plans/${planId}/participant`, coordinator, { contact: { phone: '07700 900999', preferredMethod: 'text-message', safeToText: true } });
+        expect(other.status, other.text).toBe(200);
+      }
+      await route.continue();
+    });
+    await form.getByLabel('Anything else about contacting her safely (optional)').fill('Use the code word Bluebell');
+    await form.getByRole('button', { name: 'Save the contact details' }).click();
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('Someone else changed her contact details while you were editing: nothing was saved');
+    expect(raced).toBe(true);
+    // Nothing of hers overwrote theirs.
+    expect((await h.call('GET', `/plans/${planId}`, coordinator)).json.participant.contact).toEqual({ phone: '07700 900999', preferredMethod: 'text-message', safeToText: true });
+    // The page shows the details as held now, and the form still holds what she typed.
+    await expect.poll(() => region.locator('dl').first().textContent()).toContain('07700 900999');
+    expect(await form.getByLabel('Anything else about contacting her safely (optional)').inputValue()).toBe('Use the code word Bluebell');
+    await screenshot(page, 'correction-changed-elsewhere-desktop');
+    expect(errors).toEqual([]);
+  });
+
+  it("says on the new plan which of a re-referral's details were not written, when her record was corrected meanwhile", async () => {
+    const coordinator = h.token('coordinator');
+    const woman = { givenName: 'Gail', familyName: `Kept${process.pid}`, dateOfBirth: '1989-09-10' };
+    const first = await h.call('POST', '/plans', coordinator, { participant: { ...woman, contact: { phone: '07700 900131' } }, referral: { source: 'custody-diversion', localAuthority: 'sandwell', urgency: 'routine' } });
+    expect(first.status, first.text).toBe(201);
+    expect((await h.call('POST', `/plans/${first.json.planId}/withdraw`, coordinator, { reason: 'unreachable' })).status).toBe(200);
+    // While the new referral is being recorded, just before her new details are written, another coordinator corrects her preferred name.
+    let corrected: { status: number; text: string } | undefined;
+    const participantKey = `PARTICIPANT#${first.json.participantId as string}`;
+    h.stack.plans.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Key?: { pk?: unknown }; UpdateExpression?: unknown };
+        if (!corrected && /^Update(Item)?Command$/.test(String(context.commandName)) && input.Key?.pk === participantKey && /#address =/.test(String(input.UpdateExpression)))
+          corrected = await h.call('PATCH', `/plans/${first.json.planId}/participant`, coordinator, { preferredName: 'Gee' });
+        return next(args);
+      },
+      { step: 'initialize', name: 'preferredNameCorrectedMeanwhile' },
+    );
+    try {
+      const { page, errors } = await h.page();
+      await signIn(h, page, 'Demo coordinator', '/referrals/new');
+      await page.getByRole('heading', { level: 1, name: 'New referral' }).waitFor();
+      await page.getByLabel('Given name').fill(woman.givenName);
+      await page.getByLabel('Family name').fill(woman.familyName);
+      await page.getByLabel('Date of birth').fill(woman.dateOfBirth);
+      await page.getByLabel('Preferred name (optional)').fill('Gaily');
+      await page.getByLabel('Phone (optional)').fill('07700 900132');
+      await page.getByLabel('Address line 1').fill('Refuge, address withheld');
+      await page.getByLabel('Postcode (optional)').fill('B70 1AD');
+      await page.getByLabel('Referred by').selectOption('custody-diversion');
+      await page.getByLabel('Local authority').selectOption('sandwell');
+      await page.getByRole('button', { name: 'Create the plan' }).click();
+      await page.waitForURL(/\/plan\/pl_/);
+      expect(corrected?.status, corrected?.text).toBe(200);
+      await page.getByText('Referral recorded').waitFor();
+      const notice = page.getByText('The preferred name given in this referral was not written to her record');
+      await notice.waitFor();
+      expect(await notice.textContent()).toContain('a correction of her record made while the referral was being recorded is kept instead. Her contact details and address from this referral are now held.');
+      expect(await page.getByRole('link', { name: 'Check her contact details' }).getAttribute('href')).toBe('#contact-details');
+      // Shown as held: the correction's preferred name, the referral's number.
+      const region = page.getByRole('region', { name: 'Contact details' });
+      await expect.poll(() => region.locator('dl').first().textContent()).toContain('Gee');
+      expect(await region.locator('dl').first().textContent()).toContain('07700 900132');
+      // Field names in the address bar, never her details.
+      expect(page.url()).not.toMatch(/Gaily|Gee|07700|Refuge/);
+      await screenshot(page, 'rereferral-details-kept-desktop');
+      expect(errors).toEqual([]);
+    } finally {
+      h.stack.plans.client.middlewareStack.remove('preferredNameCorrectedMeanwhile');
+    }
   });
 
   it('links a re-referral to her earlier plan, and erases her identity on request once confirmed', async () => {

@@ -64,6 +64,8 @@ function fallbackDetail(status: number): string {
 export interface RequestOptions {
   body?: unknown;
   idempotencyKey?: string;
+  /** A precondition (If-Match: the ETag the data was read with): the API refuses with 412 if it changed since. */
+  ifMatch?: string;
   signal?: AbortSignal;
 }
 
@@ -73,6 +75,7 @@ async function send(method: string, path: string, options: RequestOptions = {}, 
   if (token) headers.authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (method === 'POST') headers['idempotency-key'] = options.idempotencyKey ?? newKey();
+  if (options.ifMatch !== undefined) headers['if-match'] = options.ifMatch;
   let response: Response;
   try {
     response = await fetch(`${settings.baseUrl}${path}`, {

@@ -112,6 +112,10 @@ export interface Plan {
   createdAt: string;
   updatedAt: string;
   participant?: Participant;
+  /** With participant: her record's revision, sent back quoted as If-Match with a correction. */
+  participantRevision?: number;
+  /** POST /plans only: which of the details the referral gave were written to her record. */
+  referralDetails?: { applied: string[]; notApplied: string[]; reason?: string; detail?: string };
   ageAtReferral?: number;
   referral: { source: string; localAuthority: string; urgency: string; note?: string; receivedAt: string };
   consent?: { scope: { shareWithProviders: boolean; dataCategories: string[] }; givenAt: string; method: string; withdrawnAt?: string };

@@ -81,7 +81,8 @@ function partsOf(text: ContactText, safety: SafetyAnswers) {
 
 type Correction = ReturnType<typeof partsOf>['correction'];
 const PARTS = ['preferredName', 'contact', 'address'] as const;
-const PART_WORDS: Record<(typeof PARTS)[number], string> = { preferredName: 'preferred name', contact: 'contact details', address: 'address' };
+type PartName = (typeof PARTS)[number];
+const PART_WORDS: Record<PartName, string> = { preferredName: 'preferred name', contact: 'contact details', address: 'address' };
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** What is held, as the correction form would send it unchanged. */
@@ -98,7 +99,30 @@ export function useContactFields(initial?: Participant) {
   const [text, setText] = useState(() => formValues(initial).text);
   const [safety, setSafety] = useState(() => formValues(initial).safety);
   const set = (key: keyof ContactText) => (value: string) => setText((t) => ({ ...t, [key]: value }));
-  return { text, set, safety, setSafety, ...partsOf(text, safety) };
+  const replace = (next: ReturnType<typeof formValues>) => {
+    setText(next.text);
+    setSafety(next.safety);
+  };
+  return { text, set, safety, setSafety, replace, ...partsOf(text, safety) };
+}
+
+/** The form's fields that make each part of a correction. */
+const PART_TEXT: Record<PartName, (keyof ContactText)[]> = {
+  preferredName: ['preferredName'],
+  contact: ['phone', 'email', 'preferredMethod', 'safeTimes', 'safetyNote'],
+  address: ['line1', 'line2', 'town', 'postcode'],
+};
+
+/**
+ * The form on her details as now held, keeping what the coordinator typed: the parts she changed keep
+ * her values, the others show what is held now (so saving again cannot put back what someone else
+ * changed in a part she did not touch).
+ */
+function rebased(typed: { text: ContactText; safety: SafetyAnswers }, edited: readonly PartName[], now: Participant) {
+  const next = formValues(now);
+  for (const part of edited) for (const key of PART_TEXT[part]) next.text[key] = typed.text[key];
+  if (edited.includes('contact')) next.safety = typed.safety;
+  return next;
 }
 
 /** An error about the address as a whole, or its lines as a whole, belongs to the first line. */
@@ -162,36 +186,93 @@ export function ContactFacts({ contact, address, preferredName }: { contact?: Co
   );
 }
 
+const partWords = (parts: readonly PartName[]) => parts.map((part) => PART_WORDS[part]).join(' and ');
+
 /**
  * A coordinator's correction of her contact details, address and preferred name
  * (PATCH /plans/{id}/participant, audited). Name and date of birth are not changed here.
  *
- * Only the parts she changed are sent (the API keeps what a correction leaves out), and each of them
- * only if it is still as this page read it: another coordinator may have corrected her record since
- * (another tab, another desk), and sending this page's older copy would silently undo that, a safety
- * note included. The check reads her record just before the write; a correction landing between the
- * two is still possible, but no longer one made minutes ago in another tab.
+ * Only the parts she changed are sent (the API keeps what a correction leaves out), with If-Match:
+ * the revision of her record this page read, so the API writes it only if nobody changed her record
+ * since (checked in the write itself). When someone did (another tab, another desk, a moment ago),
+ * the API refuses (412) and nothing is saved; the form reads her details again:
+ * - if the other change touched none of the parts she changed, her correction is sent again on the
+ *   record as it now is (still with If-Match), and both changes are kept;
+ * - otherwise sending hers would undo theirs (a safety note included): she is told, the page shows
+ *   her details as held now, and the form keeps what she typed in the parts she changed (the other
+ *   parts now show what is held), so she can compare and save again.
  */
-export function ContactCorrectionForm({ planId, participant, onDone }: { planId: string; participant: Participant; onDone: (participant: Participant) => void }) {
+export function ContactCorrectionForm({
+  planId,
+  participant,
+  revision,
+  onDone,
+  onChangedElsewhere,
+}: {
+  planId: string;
+  participant: Participant;
+  revision: number | undefined;
+  /** Saved; `keptTheirs` names the parts someone else changed meanwhile (kept as they left them). */
+  onDone: (participant: Participant, revision: number, keptTheirs: string) => void;
+  /** Her details as now held, read again after someone else changed them. */
+  onChangedElsewhere: (plan: Plan) => void;
+}) {
   const fields = useContactFields(participant);
   const submit = useSubmit();
+  // What the form corrects: her details and their revision as this page last knew them.
+  const [base, setBase] = useState({ participant, revision });
   const path = `/plans/${encodeURIComponent(planId)}`;
   const save = async () => {
-    const before = heldCorrection(participant);
+    const before = heldCorrection(base.participant);
     const changed = PARTS.filter((part) => !same(fields.correction[part], before[part]));
     if (changed.length === 0) throw new ApiError(400, 'Nothing to save', 'Nothing was changed: her contact details, address and preferred name are as held.');
-    const now = heldCorrection((await api<Plan>('GET', path)).participant);
-    const moved = changed.filter((part) => !same(now[part], before[part]));
-    if (moved.length > 0) {
-      const what = moved.map((part) => PART_WORDS[part]).join(' and ');
-      throw new ApiError(409, 'Changed by someone else', `Her ${what} changed since this page read them (someone else corrected them): nothing was saved. Refresh the plan to see them as held now, then make your change again.`);
+    const body = Object.fromEntries(changed.map((part) => [part, fields.correction[part]]));
+    const send = (seen: number | undefined) =>
+      api<{ participant: Participant; participantRevision: number }>('PATCH', `${path}/participant`, { body, ...(seen !== undefined ? { ifMatch: `"${seen}"` } : {}) });
+    const stale = (error: unknown) => error instanceof ApiError && error.status === 412;
+    try {
+      return { ...(await send(base.revision)), keptTheirs: '' };
+    } catch (error) {
+      if (!stale(error)) throw error;
     }
-    return api<{ participant: Participant }>('PATCH', `${path}/participant`, { body: Object.fromEntries(changed.map((part) => [part, fields.correction[part]])) });
+    const plan = await api<Plan>('GET', path);
+    if (!plan.participant) throw new ApiError(412, 'Changed by someone else', 'Her details were changed by someone else and are no longer held here: reload the plan.');
+    const now = heldCorrection(plan.participant);
+    const moved = PARTS.filter((part) => !same(now[part], before[part]));
+    const both = changed.filter((part) => moved.includes(part));
+    if (both.length === 0) {
+      try {
+        return { ...(await send(plan.participantRevision)), keptTheirs: partWords(moved) };
+      } catch (error) {
+        if (!stale(error)) throw error;
+      }
+    }
+    fields.replace(rebased({ text: fields.text, safety: fields.safety }, changed, plan.participant));
+    setBase({ participant: plan.participant, revision: plan.participantRevision });
+    onChangedElsewhere(plan);
+    throw new ApiError(
+      412,
+      'Changed by someone else',
+      `Someone else changed her ${moved.length > 0 ? partWords(moved) : 'details'} while you were editing: nothing was saved. Her details as held now are shown above.` +
+        (both.length > 0 ? ` What you typed for her ${partWords(both)} is still in the form: check it against the details shown above, then save again.` : ' What you typed is still in the form: save again to keep it.'),
+    );
   };
   return (
     <details className="disclosure">
       <summary>Change her contact details</summary>
-      <Form label="Change her contact details" idPrefix="correct-" error={submit.error} mapPath={mapAddressPath('')} onSubmit={() => void submit.run(save).then((r) => r && onDone(r.participant))}>
+      <Form
+        label="Change her contact details"
+        idPrefix="correct-"
+        error={submit.error}
+        mapPath={mapAddressPath('')}
+        onSubmit={() =>
+          void submit.run(save).then((r) => {
+            if (!r) return;
+            setBase({ participant: r.participant, revision: r.participantRevision });
+            onDone(r.participant, r.participantRevision, r.keptTheirs);
+          })
+        }
+      >
         <ContactFields fields={fields} prefix="" />
         <SubmitButton busy={submit.busy}>Save the contact details</SubmitButton>
       </Form>

@@ -14,6 +14,25 @@ import { NeedList } from './needs.tsx';
 
 const OPEN = ['referred', 'assessment', 'allocating', 'active'];
 
+const DETAIL_WORDS: Record<string, string> = { preferredName: 'preferred name', contact: 'contact details', address: 'address' };
+const KEPT_BECAUSE: Record<string, string> = {
+  'corrected-since-referral': 'a correction of her record made while the referral was being recorded is kept instead',
+  'identity-not-held': 'her identity is no longer held',
+  'not-checked': 'they could not be checked against what was held before',
+};
+
+/** The referral's answer, as the referral page passed it on (field names and a reason code only): what was not written, and why. */
+function referralDetailsKept(search: URLSearchParams): string | undefined {
+  const kept = (search.get('kept') ?? '').split(',').filter((f) => f in DETAIL_WORDS);
+  if (kept.length === 0) return undefined;
+  const words = kept.map((f) => DETAIL_WORDS[f]).join(' and ');
+  const applied = (search.get('applied') ?? '').split(',').filter((f) => f in DETAIL_WORDS);
+  return (
+    `The ${words} given in this referral ${kept.length > 1 || kept[0] === 'contact' ? 'were' : 'was'} not written to her record: ${KEPT_BECAUSE[search.get('why') ?? ''] ?? KEPT_BECAUSE['not-checked']}.` +
+    (applied.length > 0 ? ` Her ${applied.map((f) => DETAIL_WORDS[f]).join(' and ')} from this referral ${applied.length > 1 || applied[0] === 'contact' ? 'are' : 'is'} now held.` : '')
+  );
+}
+
 /** One plan: where it stands, what to do next for its stage, its reviews and its timeline. */
 export function PlanPage({ planId }: { planId: string }) {
   const { session, now, refreshNow, providerName } = useApp();
@@ -21,12 +40,14 @@ export function PlanPage({ planId }: { planId: string }) {
   const loaded = useResource<Plan>(`/plans/${encodeURIComponent(planId)}`);
   const history = useResource<{ items: HistoryItem[] }>(`/plans/${encodeURIComponent(planId)}/history`);
   const [message, setMessage] = useState<string | undefined>(search.get('created') ? 'Referral recorded: the plan is created.' : undefined);
+  // A woman referred before whose record kept some of her details over the referral's (referral.tsx says which).
+  const [keptDetails] = useState(() => (search.get('created') ? referralDetailsKept(search) : undefined));
   const { reload: reloadPlan, setData: setPlan, data: plan } = loaded;
   const reloadHistory = history.reload;
 
   const applied = useCallback(
     (next: Plan, text: string) => {
-      setPlan({ ...next, ...(plan?.participant && !next.participant ? { participant: plan.participant } : {}) });
+      setPlan({ ...next, ...(plan?.participant && !next.participant ? { participant: plan.participant, participantRevision: plan.participantRevision } : {}) });
       setMessage(text);
       reloadHistory();
       refreshNow();
@@ -65,6 +86,11 @@ export function PlanPage({ planId }: { planId: string }) {
         </div>
       </div>
       {message && <Notice>{message}</Notice>}
+      {keptDetails && (
+        <Notice tone="warning">
+          {keptDetails} <a href="#contact-details">Check her contact details</a>, and correct them there if the referral&rsquo;s are the right ones.
+        </Notice>
+      )}
       {openEscalations.length > 0 && (
         <div className="notice notice-warning" role="note">
           <strong>Escalated to the team lead:</strong> {openEscalations.map((e) => `${label(e.kind)} (${formatDate(e.raisedAt)})`).join('; ')}
@@ -125,12 +151,18 @@ export function PlanPage({ planId }: { planId: string }) {
               </p>
               {coordinator && (
                 <ContactCorrectionForm
-                  key={JSON.stringify(plan.participant)}
+                  // Not keyed by her details: when someone else changed them, the form stays with what was typed.
+                  key={plan.planId}
                   planId={plan.planId}
                   participant={plan.participant}
-                  onDone={(participant) => {
-                    setPlan({ ...plan, participant });
-                    setMessage('Contact details saved.');
+                  revision={plan.participantRevision}
+                  onDone={(participant, participantRevision, keptTheirs) => {
+                    setPlan({ ...plan, participant, participantRevision });
+                    setMessage(`Contact details saved.${keptTheirs ? ` Someone else changed her ${keptTheirs} meanwhile: that change is kept too.` : ''}`);
+                  }}
+                  onChangedElsewhere={(current) => {
+                    setPlan({ ...plan, participant: current.participant, participantRevision: current.participantRevision });
+                    setMessage(undefined);
                   }}
                 />
               )}

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { api } from '../api.ts';
+import { api, query } from '../api.ts';
 import { label, LOCAL_AUTHORITIES, REFERRAL_SOURCES } from '../domain.ts';
 import { Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
 import { Link, navigate } from '../router.tsx';
@@ -30,7 +30,10 @@ export function ReferralPage() {
         ...(reviewEveryDays.trim() ? { reviewEveryDays: Number(reviewEveryDays) } : {}),
       };
       const plan = await api<Plan>('POST', '/plans', { body, idempotencyKey: key });
-      navigate(`/plan/${plan.planId}?created=1`);
+      // What became of the contact details, address and preferred name it gave (a woman referred before keeps a correction made meanwhile): the plan page says.
+      const details = plan.referralDetails;
+      const kept = details && details.notApplied.length > 0 ? `&${query({ kept: details.notApplied.join(','), applied: details.applied.join(','), why: details.reason }).slice(1)}` : '';
+      navigate(`/plan/${plan.planId}?created=1${kept}`);
       return plan;
     });
 
