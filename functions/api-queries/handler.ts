@@ -9,6 +9,7 @@ import { AllocationId, PlanId, ProviderId, type Plan } from '../../lib/domain/sc
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import { participantShareDecision, providerParticipantView } from '../../lib/domain/participant-share.ts';
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
+import type { WorklistName } from '../../lib/adapters/dynamodb/worklist-cursor.ts';
 import { byUrgency, historyView, planSummary, planView } from '../../lib/domain/views.ts';
 import { addCalendarDays, londonDate, londonTime } from '../../lib/domain/calendar.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
@@ -44,11 +45,12 @@ export function makeHandler(deps: QueryApiDeps) {
    * the stage filter, or gone from the index since it was read) reads on to fill itself, a few times
    * at most, so a request reads at most WORKLIST_READS_PER_PAGE pages of the indexes.
    */
-  async function worklistPage(dueBy: string | undefined, limit: number, cursor: string | undefined, keep: (plan: Plan) => boolean = () => true) {
+  async function worklistPage(list: WorklistName, limit: number, cursor: string | undefined, keep: (plan: Plan) => boolean = () => true) {
+    const dueBy = list === 'overdue' ? undefined : dueHorizon(clock(), list);
     const plans: Plan[] = [];
     let next = cursor;
     for (let read = 0; read < WORKLIST_READS_PER_PAGE; read++) {
-      const page = await deps.plans.worklistPage(dueBy, limit - plans.length, next);
+      const page = await deps.plans.worklistPage(list, dueBy, limit - plans.length, next);
       plans.push(...page.items.filter(keep));
       next = page.nextCursor;
       if (!next || plans.length >= limit) break;
@@ -58,7 +60,7 @@ export function makeHandler(deps: QueryApiDeps) {
 
   async function escalations(ctx: RouteContext) {
     const query = parseWith(EscalationQuery, ctx.event.queryStringParameters ?? {}, 'query');
-    const { plans, nextCursor } = await worklistPage(undefined, query.limit, query.cursor);
+    const { plans, nextCursor } = await worklistPage('overdue', query.limit, query.cursor);
     return json(200, { items: plans.map((p) => ({ ...planSummary(p), escalations: p.escalations.filter((e) => !e.resolvedAt) })), nextCursor });
   }
 
@@ -67,8 +69,7 @@ export function makeHandler(deps: QueryApiDeps) {
     if (query.due) {
       // Plans with an open escalation are always on the list; today / this-week add what falls due before the horizon.
       // PlanListQuery has checked a cursor against the due list (a 400 naming it).
-      const dueBy = query.due === 'overdue' ? undefined : dueHorizon(clock(), query.due);
-      const { plans, nextCursor } = await worklistPage(dueBy, query.limit, query.cursor, (p) => !query.stage || p.stage === query.stage);
+      const { plans, nextCursor } = await worklistPage(query.due, query.limit, query.cursor, (p) => !query.stage || p.stage === query.stage);
       return json(200, { items: plans.map(planSummary), nextCursor });
     }
     if (query.stage) {

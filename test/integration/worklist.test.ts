@@ -217,13 +217,16 @@ describe('GET /plans?due=', () => {
 
   it('refuses a cursor it did not give for that list, naming cursor, and changes nothing', async () => {
     const overdueCursor = (await call('GET', '/plans?due=overdue&limit=1', { token: coordinator() })).json.nextCursor as string;
-    const weekCursor = (await call('GET', '/plans?due=this-week&limit=3', { token: coordinator() })).json.nextCursor as string;
+    // After twoAlerts, oneAlert, dueToday and one due on Friday.
+    const weekCursor = (await call('GET', '/plans?due=this-week&limit=4', { token: coordinator() })).json.nextCursor as string;
     const stageCursor = (await call('GET', '/plans?stage=allocating&limit=1', { token: coordinator() })).json.nextCursor as string;
     expect([overdueCursor, weekCursor, stageCursor].every((c) => typeof c === 'string')).toBe(true);
     for (const path of [
       '/plans?due=overdue&cursor=not-a-cursor',
       `/plans?due=today&cursor=${stageCursor}`,
       `/plans?due=overdue&cursor=${weekCursor}`,
+      // This week's list reads past the end of today: its cursor is not one of today's.
+      `/plans?due=today&cursor=${weekCursor}`,
       `/plans?due=overdue&cursor=${overdueCursor.slice(0, -4)}`,
       '/escalations?cursor=eyJwaGFzZSI6ImFsZXJ0In0',
       `/escalations?cursor=${weekCursor}`,

@@ -43,8 +43,8 @@ describe('worklist paging over sharded indexes', () => {
         expect(merged.taken.length).toBeLessThanOrEqual(limit);
         seen.push(...merged.taken);
         // Through the cursor, as the API hands it out.
-        const cursor = encodeWorklistCursor({ phase: 'alert', shards: merged.positions });
-        positions = merged.positions.every((p) => p === 'end') ? merged.positions : decodeWorklistCursor(cursor, ['alert']).shards;
+        const cursor = encodeWorklistCursor('overdue', { phase: 'alert', shards: merged.positions });
+        positions = merged.positions.every((p) => p === 'end') ? merged.positions : decodeWorklistCursor(cursor, 'overdue').shards;
       }
       expect(seen, `limit ${limit}`).toEqual(all);
     }
@@ -65,19 +65,27 @@ describe('worklist paging over sharded indexes', () => {
     expect(merged.positions).toEqual(['start', { at: at(1), planId: b }, 'end', 'end']);
   });
 
-  it('refuses cursors it did not make, and a due list cursor on the overdue list', () => {
-    const work = encodeWorklistCursor({ phase: 'work', shards: firstPosition('work').shards });
-    expect(decodeWorklistCursor(work, ['alert', 'work']).phase).toBe('work');
-    const wrongShard = idsIn(1, 1)[0]!;
-    const bad = [
-      'not-base64-json',
-      Buffer.from('[]').toString('base64url'),
-      work,
-      encodeWorklistCursor({ phase: 'alert', shards: ['end', 'end', 'end', 'end'] }),
-      encodeWorklistCursor({ phase: 'alert', shards: [{ at: at(1), planId: wrongShard }, 'start', 'start', 'start'] }),
-      encodeWorklistCursor({ phase: 'alert', shards: [{ at: 'soon', planId: idsIn(0, 1)[0]! }, 'start', 'start', 'start'] }),
-      Buffer.from(JSON.stringify({ phase: 'alert', shards: ['start', 'start', 'start'] })).toString('base64url'),
+  it("refuses cursors it did not make, and another list's", () => {
+    const inShard0 = idsIn(0, 1)[0]!;
+    const work = encodeWorklistCursor('this-week', { phase: 'work', upTo: at(9), shards: [{ at: at(3), planId: inShard0 }, 'start', 'end', 'start'] });
+    expect(decodeWorklistCursor(work, 'this-week')).toEqual({ phase: 'work', upTo: at(9), shards: [{ at: at(3), planId: inShard0 }, 'start', 'end', 'start'] });
+    const overdue = encodeWorklistCursor('overdue', { phase: 'alert', shards: firstPosition('alert').shards });
+    expect(decodeWorklistCursor(overdue, 'overdue').phase).toBe('alert');
+    const refused: [string, 'overdue' | 'today' | 'this-week'][] = [
+      ['not-base64-json', 'overdue'],
+      [Buffer.from('[]').toString('base64url'), 'overdue'],
+      // Another list's: this week's on today's (its horizon is further), the overdue list's on a due list.
+      [work, 'today'],
+      [overdue, 'this-week'],
+      [encodeWorklistCursor('overdue', { phase: 'work', upTo: at(9), shards: firstPosition('work').shards }), 'overdue'],
+      [encodeWorklistCursor('today', { phase: 'work', shards: firstPosition('work').shards }), 'today'],
+      // A position past the horizon: DynamoDB would refuse the start key.
+      [encodeWorklistCursor('today', { phase: 'work', upTo: at(2), shards: [{ at: at(3), planId: inShard0 }, 'start', 'start', 'start'] }), 'today'],
+      [encodeWorklistCursor('overdue', { phase: 'alert', shards: ['end', 'end', 'end', 'end'] }), 'overdue'],
+      [encodeWorklistCursor('overdue', { phase: 'alert', shards: [{ at: at(1), planId: idsIn(1, 1)[0]! }, 'start', 'start', 'start'] }), 'overdue'],
+      [encodeWorklistCursor('overdue', { phase: 'alert', shards: [{ at: 'soon', planId: inShard0 }, 'start', 'start', 'start'] }), 'overdue'],
+      [Buffer.from(JSON.stringify({ list: 'overdue', phase: 'alert', shards: ['start', 'start', 'start'] })).toString('base64url'), 'overdue'],
     ];
-    for (const cursor of bad) expect(() => decodeWorklistCursor(cursor, ['alert']), cursor).toThrow(BadWorklistCursor);
+    for (const [cursor, list] of refused) expect(() => decodeWorklistCursor(cursor, list), `${cursor} on ${list}`).toThrow(BadWorklistCursor);
   });
 });

@@ -3,7 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { versionConflict } from '../../domain/errors.ts';
 import { Participant, type Plan, type PlanEvent } from '../../domain/schemas.ts';
 import { ALL_SHARDS, INDEXES, keys, type IndexName } from './keys.ts';
-import { decodeWorklistCursor, encodeWorklistCursor, firstPosition, isPhaseDone, mergeShards } from './worklist-cursor.ts';
+import { decodeWorklistCursor, encodeWorklistCursor, firstPosition, isPhaseDone, mergeShards, type WorklistName } from './worklist-cursor.ts';
 import { storageError } from './client.ts';
 import { batchPut, type BatchPutOptions } from './batch.ts';
 import { batchGet } from './batch-get.ts';
@@ -521,15 +521,16 @@ export class PlanRepository {
   }
 
   /**
-   * A page of the overdue worklist (plans with an open escalation, the longest open first) and, with
-   * `dueBy`, of the due worklist: after the escalated plans, those with something due by `dueBy`,
+   * A page of the overdue worklist (plans with an open escalation, the longest open first) or of a
+   * due worklist (`dueBy` its horizon): after the escalated plans, those with something due by then,
    * soonest first (an escalated one is left out there: it was given with the escalated). The order is
    * the indexes' own, merged over their shards (worklist-cursor.ts), so pages neither skip nor repeat
    * a plan; a page reads at most `limit` + 1 entries a shard and fetches at most `limit` plans.
    * The cursor is one this method returned (the request schema has checked it).
    */
-  async worklistPage(dueBy: string | undefined, limit: number, cursor?: string): Promise<PlanPage> {
-    let position = cursor ? decodeWorklistCursor(cursor, dueBy ? ['alert', 'work'] : ['alert']) : firstPosition('alert');
+  async worklistPage(list: WorklistName, dueBy: string | undefined, limit: number, cursor?: string): Promise<PlanPage> {
+    if ((list === 'overdue') !== (dueBy === undefined)) throw new Error(`worklistPage: ${list} ${dueBy ? 'takes no' : 'needs a'} horizon`);
+    let position = cursor ? decodeWorklistCursor(cursor, list) : firstPosition('alert');
     const items: Plan[] = [];
     let room = limit;
     const planPk = keys.plan('').pk;
@@ -543,23 +544,23 @@ export class PlanRepository {
           if (at === 'end') return undefined;
           const start = at === 'start' ? undefined : { ...keys.plan(at.planId), [partitionKey]: partition(shard), [sortKey]: at.at };
           // One entry more than the page can take: a shard read to its end says so, and no empty last page follows.
-          const out = await this.queryIndex(index, partition(shard), work ? dueBy : undefined, room + 1, start);
+          const out = await this.queryIndex(index, partition(shard), position.upTo, room + 1, start);
           return { entries: out.Items ?? [], more: Boolean(out.LastEvaluatedKey) };
         }),
       );
       const merged = mergeShards(reads, position.shards, (entry) => ({ at: String(entry[sortKey]), planId: String(entry.pk).slice(planPk.length) }), room);
       const plans = await this.plansOf(index, merged.taken, false);
       items.push(...(work ? plans.filter((plan) => !plan.escalations.some((e) => !e.resolvedAt)) : plans));
-      position = { phase: position.phase, shards: merged.positions };
+      position = { ...position, shards: merged.positions };
       room -= merged.taken.length;
       if (!isPhaseDone(position)) {
         if (merged.taken.length === 0) break; // a shard gave nothing yet has more: read on next page
         continue;
       }
       if (work || !dueBy) return { items };
-      position = firstPosition('work');
+      position = firstPosition('work', dueBy);
     }
-    return { items, nextCursor: encodeWorklistCursor(position) };
+    return { items, nextCursor: encodeWorklistCursor(list, position) };
   }
 
   /** Test and tooling helper: remove an item outright (never used by a route). */

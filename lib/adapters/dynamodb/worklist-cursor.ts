@@ -11,11 +11,20 @@ import { ALL_SHARDS, shardOf, SHARDS } from './keys.ts';
  */
 export type WorklistPhase = 'alert' | 'work';
 
+/** The lists read this way: a cursor belongs to one (the escalations list is the overdue one). */
+export type WorklistName = 'overdue' | 'today' | 'this-week';
+
 /** Where a shard's reading stands: from its start, after an entry, or done. */
 export type ShardPosition = 'start' | 'end' | { at: string; planId: string };
 
 export interface WorklistPosition {
   phase: WorklistPhase;
+  /**
+   * The work phase's horizon, fixed when the phase began: the list goes on as it was asked for
+   * (a page read after midnight does not widen it), and every position is inside it, as DynamoDB
+   * requires of a query's start key.
+   */
+  upTo?: string;
   shards: ShardPosition[];
 }
 
@@ -26,13 +35,13 @@ export class BadWorklistCursor extends Error {
   }
 }
 
-export const firstPosition = (phase: WorklistPhase): WorklistPosition => ({ phase, shards: ALL_SHARDS.map(() => 'start') });
+export const firstPosition = (phase: WorklistPhase, upTo?: string): WorklistPosition => ({ phase, ...(upTo ? { upTo } : {}), shards: ALL_SHARDS.map(() => 'start') });
 
 export const isPhaseDone = (position: WorklistPosition) => position.shards.every((s) => s === 'end');
 
-export function encodeWorklistCursor(position: WorklistPosition): string {
+export function encodeWorklistCursor(list: WorklistName, position: WorklistPosition): string {
   const shards = position.shards.map((s) => (typeof s === 'string' ? s : [s.at, s.planId]));
-  return Buffer.from(JSON.stringify({ phase: position.phase, shards })).toString('base64url');
+  return Buffer.from(JSON.stringify({ list, phase: position.phase, ...(position.upTo ? { upTo: position.upTo } : {}), shards })).toString('base64url');
 }
 
 const PLAN_ID = /^pl_[a-z0-9]{10,40}$/;
@@ -40,10 +49,10 @@ const PLAN_ID = /^pl_[a-z0-9]{10,40}$/;
 const INSTANT = /^\d{4}-\d{2}-\d{2}[0-9T:.Z+-]{0,24}$/;
 
 /**
- * The position a cursor this API returned stands for. `phases` are those of the list being read
- * (the overdue list has no work phase), so a due list's cursor is refused by the escalations list.
+ * The position a cursor this API returned for `list` stands for; another list's cursor is refused
+ * (the escalations list is the overdue one: they take each other's).
  */
-export function decodeWorklistCursor(cursor: string, phases: readonly WorklistPhase[]): WorklistPosition {
+export function decodeWorklistCursor(cursor: string, list: WorklistName): WorklistPosition {
   const refuse = () => new BadWorklistCursor('is not a cursor this API returned for this list');
   let value: unknown;
   try {
@@ -51,18 +60,20 @@ export function decodeWorklistCursor(cursor: string, phases: readonly WorklistPh
   } catch {
     throw refuse();
   }
-  const { phase, shards } = (typeof value === 'object' && value !== null ? value : {}) as { phase?: unknown; shards?: unknown };
-  if (typeof phase !== 'string' || !(phases as readonly string[]).includes(phase)) throw refuse();
+  const { list: of, phase, upTo, shards } = (typeof value === 'object' && value !== null ? value : {}) as { list?: unknown; phase?: unknown; upTo?: unknown; shards?: unknown };
+  if (of !== list || !(phase === 'alert' || (phase === 'work' && list !== 'overdue'))) throw refuse();
+  const work = phase === 'work';
+  if (work ? typeof upTo !== 'string' || !INSTANT.test(upTo) : upTo !== undefined) throw refuse();
   if (!Array.isArray(shards) || shards.length !== SHARDS) throw refuse();
   const positions = shards.map((s: unknown, shard): ShardPosition => {
     if (s === 'start' || s === 'end') return s;
     // An entry of another shard would make DynamoDB refuse the start key, or read the wrong partition.
     if (Array.isArray(s) && s.length === 2 && typeof s[0] === 'string' && INSTANT.test(s[0]) && typeof s[1] === 'string' && PLAN_ID.test(s[1]) && shardOf(s[1]) === shard)
-      return { at: s[0], planId: s[1] };
+      if (!work || s[0] <= (upTo as string)) return { at: s[0], planId: s[1] };
     throw refuse();
   });
   if (positions.every((p) => p === 'end')) throw refuse(); // a finished list returns no cursor
-  return { phase: phase as WorklistPhase, shards: positions };
+  return { phase, ...(work ? { upTo: upTo as string } : {}), shards: positions };
 }
 
 /** One shard's entries as read after its position: `more` when the index holds further entries. */
