@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { addCalendarDays } from '../../domain/calendar.ts';
 import { keys } from './keys.ts';
 import { storageError } from './client.ts';
 import type { GroupPut } from './group-put.ts';
@@ -64,8 +65,7 @@ export class DynamoAuditLog implements AuditLog {
     const indexedFrom = planId ? await this.planIndexFrom() : undefined;
     // One record past the limit tells whether a cursor is needed: the last page carries none.
     const found: { record: AuditRecord; sk: string }[] = [];
-    const scanTo = indexedFrom === undefined || indexedFrom > to ? to : previousDay(indexedFrom);
-    for (let day = after ? after.slice(0, 10) : from; day <= scanTo && found.length <= limit; day = nextDay(day)) {
+    for (let day = after ? after.slice(0, 10) : from; day <= to && (indexedFrom === undefined || day < indexedFrom) && found.length <= limit; day = addCalendarDays(day, 1)) {
       const { pk } = keys.audit(day, '', '');
       let start: Record<string, unknown> | undefined = after && after.startsWith(day) ? { pk, sk: after } : undefined;
       do {
@@ -188,18 +188,4 @@ export function decodeAuditCursor(cursor: string, from: string, to: string): str
   if (typeof after !== 'string' || !day) throw new BadAuditCursor('is not a cursor this API returned');
   if (day < from || day > to) throw new BadAuditCursor(`points at ${day}, outside from..to (${from} to ${to}): ask again with the from and to it came with`);
   return after;
-}
-
-function nextDay(day: string): string {
-  return dayAfter(day, 1);
-}
-
-function previousDay(day: string): string {
-  return dayAfter(day, -1);
-}
-
-function dayAfter(day: string, days: number): string {
-  const d = new Date(`${day}T12:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
 }
