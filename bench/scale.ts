@@ -22,6 +22,7 @@ import { startEmbeddedStack, type EmbeddedStack } from '../lib/local/embedded-st
 import { FactStore } from '../lib/metrics/fact-store.ts';
 import type { LoadResult } from '../lib/metrics/index.ts';
 import { cohortFromTemplates, syntheticPlans, type SyntheticOptions } from './synthetic.ts';
+import { itemBytes as storedItemBytes } from './lib/accounting.ts';
 import { median, MB, processMemory, residentMemory, round, rssSampler } from './lib/stats.ts';
 
 export interface SeedOptions extends SyntheticOptions {
@@ -159,7 +160,8 @@ async function seed(options: SeedOptions): Promise<SeedResult> {
       const item = planToItem(plan);
       const f = planFacts(plan);
       if (written < 2000) {
-        itemBytes += JSON.stringify(item).length;
+        // DynamoDB's size of the item: its JSON would spell the gzipped body (a Buffer) out byte by byte.
+        itemBytes += storedItemBytes(item);
         factBytes += JSON.stringify(f).length;
       }
       stages[plan.stage] = (stages[plan.stage] ?? 0) + 1;
