@@ -84,6 +84,20 @@ describe('a plan in its item', () => {
     expect(entry.Items?.find((i) => i.pk === keys.plan(plan.planId).pk)?.identityErasedAt).toBe('2026-03-05T09:00:00.000Z');
   });
 
+  it('is not saved over by a command that read the plan before her identity was erased: a conflict, and the mark stays', async () => {
+    const plan = planIn('active', 'pl_erased_in_between');
+    await repository.savePlan({ ...plan, version: 1 });
+    const readBefore = (await repository.getPlan(plan.planId))!;
+    await repository.markIdentityErased(plan.planId, '2026-03-05T09:00:00.000Z');
+    await expect(repository.savePlan({ ...readBefore, version: 2, updatedAt: '2026-03-05T10:00:00.000Z' })).rejects.toMatchObject({ name: 'VersionConflict' });
+    const after = await repository.getPlan(plan.planId);
+    expect(after?.identityErasedAt).toBe('2026-03-05T09:00:00.000Z');
+    expect(after?.version).toBe(1);
+    // Read again, the command saves, and the mark goes with it.
+    await repository.savePlan({ ...after!, version: 2 });
+    expect((await repository.getPlan(plan.planId))?.identityErasedAt).toBe('2026-03-05T09:00:00.000Z');
+  });
+
   it('clears delivered events from the outbox without touching the body', async () => {
     const plan = planIn('active', 'pl_outbox_active');
     expect(plan.outbox.length).toBeGreaterThan(1);

@@ -73,9 +73,19 @@ describe('savePlan', () => {
     await repository().savePlan(plan);
 
     const input = ddb.commandCalls(PutCommand)[0]!.args[0].input;
-    expect(input.ConditionExpression).toBe('#version = :previous');
-    expect(input.ExpressionAttributeNames).toEqual({ '#version': 'version' });
+    // ...and holds no identity erasure mark this plan does not (a save must not drop one it never saw).
+    expect(input.ConditionExpression).toBe('#version = :previous AND attribute_not_exists(#erased)');
+    expect(input.ExpressionAttributeNames).toEqual({ '#version': 'version', '#erased': 'identityErasedAt' });
     expect(input.ExpressionAttributeValues).toEqual({ ':previous': plan.version - 1 });
+  });
+
+  it('checks only the version when the plan in hand carries the erasure mark', async () => {
+    ddb.on(PutCommand).resolves({});
+    const plan = { ...planIn('closed'), identityErasedAt: NOW };
+    await repository().savePlan(plan);
+    const input = ddb.commandCalls(PutCommand)[0]!.args[0].input;
+    expect(input.ConditionExpression).toBe('#version = :previous');
+    expect(input.Item?.identityErasedAt).toBe(NOW);
   });
 
   it('turns a failed condition into a VersionConflict domain error', async () => {

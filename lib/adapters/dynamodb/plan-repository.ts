@@ -114,6 +114,10 @@ export class PlanRepository {
   async savePlan(plan: Plan): Promise<void> {
     const previous = plan.version - 1;
     const { item, stored } = encodePlan(plan);
+    // Marking her identity erased (markIdentityErased) changes no version, so a command that read the plan
+    // before the mark would pass the version check and, replacing the item, drop the mark: the save also
+    // requires the item to hold no mark the plan in hand does not. A lost race is a conflict, as any other.
+    const unmarked = plan.identityErasedAt === undefined;
     try {
       await this.writePlanItem(
         plan.planId,
@@ -122,8 +126,13 @@ export class PlanRepository {
             new PutCommand({
               TableName: this.tableName,
               Item: item,
-              ConditionExpression: previous === 0 ? 'attribute_not_exists(pk)' : '#version = :previous',
-              ...(previous === 0 ? {} : { ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':previous': previous } }),
+              ...(previous === 0
+                ? { ConditionExpression: 'attribute_not_exists(pk)' }
+                : {
+                    ConditionExpression: unmarked ? '#version = :previous AND attribute_not_exists(#erased)' : '#version = :previous',
+                    ExpressionAttributeNames: { '#version': 'version', ...(unmarked ? { '#erased': 'identityErasedAt' } : {}) },
+                    ExpressionAttributeValues: { ':previous': previous },
+                  }),
             }),
           ),
         stored,
