@@ -17,12 +17,14 @@ const ENTITY_TAG = String.raw`(?:W/)?"[\x21\x23-\x7e]*"`;
 
 /**
  * If-Match (RFC 9110 13.1.1): `*`, or one or more entity tags separated by commas. Weak tags are
- * accepted in the syntax but never match (If-Match compares strongly).
+ * accepted in the syntax but never match (If-Match compares strongly). Empty list elements (`"3",`,
+ * `, "3"`: what merging two header lines can leave) are ignored, as RFC 9110 5.6.1.2 asks of a
+ * recipient. Each comma is taken with the spaces before it, so a long run of them is read once.
  */
 export const IfMatch = z
   .string()
   .trim()
-  .regex(new RegExp(`^(?:\\*|${ENTITY_TAG}(?:\\s*,\\s*${ENTITY_TAG})*)$`), 'must be "*" or the ETag her details were read with, such as "3" (with the quotes)')
+  .regex(new RegExp(`^(?:\\*|(?:\\s*,)*\\s*${ENTITY_TAG}(?:(?:\\s*,)+\\s*${ENTITY_TAG})*(?:\\s*,)*)$`), 'must be "*" or the ETag her details were read with, such as "3" (with the quotes)')
   .describe(
     'Correct only if her details are still as read: the ETag of the last correction, or `"<participantRevision>"` of GET /plans/{planId}. When they changed since, the answer is 412 and nothing changes. Without it, the correction is written on her details as they are then.',
   );

@@ -125,21 +125,26 @@ describe('PATCH /plans/{id}/participant with If-Match', () => {
     expect(none.headers.get('etag')).toBe('"2"');
   });
 
-  it('refuses a weak or listed-but-stale tag with 412, and a malformed If-Match with 400 naming it; nothing changes', async () => {
+  it('refuses a weak or listed-but-stale tag with 412, and a malformed If-Match with 400 naming it; nothing changes; empty list elements are ignored', async () => {
     const { planId, participantId } = await referred();
     const before = await identityItem(participantId);
     expectPreconditionFailed(await correct(planId, { preferredName: 'Zia' }, 'W/"0"'));
     expectPreconditionFailed(await correct(planId, { preferredName: 'Zia' }, '"5", "7"'));
-    for (const malformed of ['0', '"0', 'abc', '"0",']) {
+    for (const malformed of ['0', '"0', 'abc', ',', '"0" "1"']) {
       const res = await correct(planId, { preferredName: 'Zia' }, malformed);
       expect(res.status, `${malformed}: ${res.text}`).toBe(400);
       expect(res.headers.get('content-type')).toBe('application/problem+json');
       expect((res.json.errors as { path: string }[]).map((e) => e.path)).toEqual(['If-Match']);
     }
     expect(await identityItem(participantId)).toEqual(before);
+    // Empty list elements (what merging two If-Match lines can leave) are ignored (RFC 9110 5.6.1.2), not a 400.
+    expectPreconditionFailed(await correct(planId, { preferredName: 'Zia' }, '"5",, "7",'));
+    expect(await identityItem(participantId)).toEqual(before);
     // A list holding the current tag matches.
     const listed = await correct(planId, { preferredName: 'Zia' }, '"9", "0"');
     expect(listed.status, listed.text).toBe(200);
+    const withEmpties = await correct(planId, { preferredName: 'Zoe' }, ', "0", "1",');
+    expect(withEmpties.status, withEmpties.text).toBe(200);
   });
 
   it('is declared in the OpenAPI document (so a browser on AWS may send If-Match and read ETag: CORS is checked against it)', () => {
