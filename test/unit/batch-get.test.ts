@@ -103,16 +103,20 @@ function escalated(planId: string, raisedAt: string): Plan {
 describe('PlanRepository index queries (keys-only indexes, plans fetched from the table)', () => {
   const repository = () => new PlanRepository(client(), TABLE, { batch: noWait });
 
-  it('listAlerted: the oldest open escalations across shards, fetched eventually consistent, plans gone or no longer alerted left out', async () => {
+  it('worklistPage (the overdue list): the oldest open escalations across shards, fetched eventually consistent, plans gone or no longer alerted left out', async () => {
     const plans = ['pl_aaaaaaaaaaaa', 'pl_bbbbbbbbbbbb', 'pl_cccccccccccc', 'pl_dddddddddddd'].map((id, i) => escalated(id, `2026-01-0${4 - i}T00:00:00.000Z`));
     const items = plans.map(planToItem);
     ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, string> }) => ({
-      Items: items.filter((i) => i.alertPk === input.ExpressionAttributeValues[':pk']).map((i) => entryOf(i, 'alertPk', 'alertSince')),
+      // A shard's entries in index order: the oldest escalation first.
+      Items: items
+        .filter((i) => i.alertPk === input.ExpressionAttributeValues[':pk'])
+        .map((i) => entryOf(i, 'alertPk', 'alertSince'))
+        .sort((a, b) => String(a.alertSince).localeCompare(String(b.alertSince))),
     }));
     // Since the index was read: plan b was deleted, plan c's escalation was resolved.
     const { alertPk: _pk, alertSince: _since, ...resolved } = items[2]!;
     serve([items[0]!, resolved, items[3]!]);
-    const got = await repository().listAlerted(3);
+    const got = (await repository().worklistPage('overdue', undefined, 3)).items;
     // Only the oldest three entries are fetched (d, c, b by raisedAt), never a fourth: of those, d is left.
     expect(got.map((p) => p.planId)).toEqual(['pl_dddddddddddd']);
     expect(requests()).toEqual([{ Keys: [keys.plan('pl_dddddddddddd'), keys.plan('pl_cccccccccccc'), keys.plan('pl_bbbbbbbbbbbb')] }]);

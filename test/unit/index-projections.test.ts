@@ -42,9 +42,10 @@ async function answers(repository: PlanRepository) {
   const ids = (plans: Plan[]) => plans.map((p) => p.planId);
   return {
     due: ids(await repository.dueBefore(FAR)).sort(),
-    work: ids(await repository.workDueBefore(FAR)).sort(),
+    // The due list with a horizon past every deadline: the escalated plans (byAlert), then the others due (byWork).
+    work: ids((await repository.worklistPage('this-week', FAR, 100)).items).sort(),
     outbox: ids(await repository.pendingOutbox(FAR)).sort(),
-    alerted: ids(await repository.listAlerted(10)),
+    alerted: ids((await repository.worklistPage('overdue', undefined, 10)).items),
     alertCount: await repository.countAlerted(),
     closed: ids(await repository.endedBefore('closed', FAR)),
     withdrawn: ids(await repository.endedBefore('withdrawn', FAR)),

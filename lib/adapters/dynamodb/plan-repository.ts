@@ -454,11 +454,6 @@ export class PlanRepository {
     return this.plansOf('byDue', await this.shardEntries('byDue', keys.duePartition, now, limit), true);
   }
 
-  /** Plans with something due for the coordinator by `horizon` (the worklist's today / this week). */
-  async workDueBefore(horizon: string, limit = 100): Promise<Plan[]> {
-    return this.plansOf('byWork', await this.shardEntries('byWork', keys.workPartition, horizon, limit), false);
-  }
-
   /** Plans whose outbox has held events since before `olderThan`: leftovers to redeliver. */
   async pendingOutbox(olderThan: string, limit = 100): Promise<Plan[]> {
     return this.plansOf('byOutbox', await this.shardEntries('byOutbox', keys.outboxPartition, olderThan, limit), true);
@@ -521,12 +516,6 @@ export class PlanRepository {
       } while (start);
     }
     return total;
-  }
-
-  /** Plans with an open escalation, oldest first (the overdue worklist): only the oldest `limit` are fetched. */
-  async listAlerted(limit: number): Promise<Plan[]> {
-    const entries = (await this.shardEntries('byAlert', keys.alertPartition, undefined, limit)).sort((a, b) => String(a.alertSince).localeCompare(String(b.alertSince))).slice(0, limit);
-    return this.plansOf('byAlert', entries, false);
   }
 
   /**
