@@ -96,7 +96,7 @@ export interface EmbeddedOptions {
   metricsSnapshot?: boolean;
   /**
    * How often the metrics columns are saved while the stack runs (default every 5 minutes while the
-   * facts change, and early after 10,000 saves), so a start after a crash also reads one file and the
+   * facts change, and early after 5,000 saves), so a start after a crash also reads one file and the
    * plans changed since; `schedule` replaces the timer (tests).
    */
   metricsSnapshots?: PeriodicSnapshots;

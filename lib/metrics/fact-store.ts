@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ALL_SHARDS, shardOf } from '../adapters/dynamodb/keys.ts';
 import { batchPut } from '../adapters/dynamodb/batch.ts';
+import { batchGet } from '../adapters/dynamodb/batch-get.ts';
 import { storageError } from '../adapters/dynamodb/client.ts';
 import { FACTS_SCHEMA_VERSION, type PlanFacts } from '../domain/metrics/facts.ts';
 
@@ -125,18 +126,22 @@ export class FactStore {
   }
 
   /**
-   * One plan's stored facts (a consistent read): them, none stored, or why they cannot be used (of
-   * another schema, damaged). For a start from a snapshot, which reads back only the plans changed since.
+   * The stored facts of `planIds` (consistent reads, BatchGetItem: 100 a request): each plan's facts,
+   * or why they cannot be used (of another schema, damaged); a plan with none stored is not in the map.
+   * For a start from a snapshot, which reads back only the plans changed since.
    */
-  async getFacts(planId: string): Promise<{ facts: PlanFacts } | { absent: true } | { unusable: string }> {
-    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: metricsKeys.facts(planId), ConsistentRead: true })).catch((error: unknown) => {
-      throw storageError(error);
-    });
-    const item = out.Item;
-    if (!item) return { absent: true };
-    if (item.schema !== this.schema) return { unusable: `facts of schema ${String(item.schema)}` };
-    const facts = parsedFacts(item.facts);
-    return facts ? { facts } : { unusable: 'facts that cannot be read' };
+  async getFactsOf(planIds: readonly string[]): Promise<Map<string, { facts: PlanFacts } | { unusable: string }>> {
+    const items = await batchGet(this.client, this.tableName, planIds.map((planId) => metricsKeys.facts(planId)), { consistent: true });
+    const found = new Map<string, { facts: PlanFacts } | { unusable: string }>();
+    for (const item of items) {
+      const planId = String(item.sk).slice('PLAN#'.length);
+      if (item.schema !== this.schema) found.set(planId, { unusable: `facts of schema ${String(item.schema)}` });
+      else {
+        const facts = parsedFacts(item.facts);
+        found.set(planId, facts ? { facts } : { unusable: 'facts that cannot be read' });
+      }
+    }
+    return found;
   }
 
   /**

@@ -31,7 +31,7 @@ export interface LoadResult {
 export interface PeriodicSnapshots {
   /** How often a snapshot is taken while the facts change; 0: never (default 5 minutes). */
   everyMs?: number;
-  /** A snapshot is taken early once its journal holds this many saves, bounding what a start after a crash reads one by one (default 10,000). */
+  /** A snapshot is taken early once its journal holds this many saves, bounding what a start after a crash reads back (default 5,000: measured at 100,000 plans, ~2.2 s on top of the file's 0.1 s). */
   maxChanges?: number;
   /** The timer: calls `tick` every `everyMs` until the function it returns is called (default: setInterval, not keeping the process alive). */
   schedule?: (tick: () => Promise<boolean>, everyMs: number) => () => void;
@@ -77,7 +77,9 @@ export class MetricsIndex implements MetricsSource {
   /** The snapshot being taken, if one is: they are taken one at a time. */
   private snapshotting: Promise<boolean> | undefined;
   private stopTimer: (() => void) | undefined;
-  private maxChanges = 10_000;
+  private maxChanges = 5_000;
+  /** Saves since the columns of the named snapshot were taken (or since the start, before one is named). */
+  private savesSinceSnapshot = 0;
   private readonly warn: (message: string) => void;
   private readonly plans: PlanRepository | undefined;
   private readonly providers: readonly string[];
@@ -166,17 +168,18 @@ export class MetricsIndex implements MetricsSource {
   /**
    * Put the stored facts of `planIds` (changed after `table` was taken) over it: true, or why the
    * snapshot cannot be used (facts of another schema or damaged, which the full load rebuilds; a plan
-   * the snapshot holds with no stored facts). A few reads at a time.
+   * the snapshot holds with no stored facts).
    */
   private async readChanges(table: FactTable, planIds: readonly string[]): Promise<true | string> {
     const store = this.store as FactStore;
-    for (let i = 0; i < planIds.length; i += 16) {
-      const batch = planIds.slice(i, i + 16);
-      const read = await Promise.all(batch.map((planId) => store.getFacts(planId)));
-      for (const [k, result] of read.entries()) {
-        const planId = batch[k] as string;
-        if ('facts' in result) table.set(planId, result.facts);
-        else if ('unusable' in result) return `a plan changed since the snapshot has stored ${result.unusable}`;
+    // In pages, so only one page of items is in memory at a time.
+    for (let i = 0; i < planIds.length; i += 1000) {
+      const page = planIds.slice(i, i + 1000);
+      const stored = await store.getFactsOf(page);
+      for (const planId of page) {
+        const result = stored.get(planId);
+        if (result && 'facts' in result) table.set(planId, result.facts);
+        else if (result) return `a plan changed since the snapshot has stored ${result.unusable}`;
         else if (table.get(planId) !== undefined) return 'a plan in the snapshot has no stored facts';
       }
     }
@@ -213,6 +216,7 @@ export class MetricsIndex implements MetricsSource {
     journal.append([...this.inFlight.keys(), ...this.unsynced]);
     this.journals.push(journal);
     const generation = this.generation;
+    const savesBefore = this.savesSinceSnapshot;
     let named = false;
     try {
       await this.snapshotFile.write(this.facts, token);
@@ -229,6 +233,8 @@ export class MetricsIndex implements MetricsSource {
     this.journals = [journal];
     this.named = true;
     this.snapshotGeneration = generation;
+    // The saves while it was written are in its journal: they count towards the next one.
+    this.savesSinceSnapshot -= savesBefore;
     return true;
   }
 
@@ -312,8 +318,9 @@ export class MetricsIndex implements MetricsSource {
         this.unsynced.add(planId);
         throw error;
       }
-      const newest = this.journals.at(-1);
-      if (newest && this.stopTimer && newest.lines >= this.maxChanges) void this.periodicSnapshot();
+      // Early, so a start after a crash reads back at most about maxChanges plans (none named yet counts too).
+      this.savesSinceSnapshot += 1;
+      if (this.stopTimer && this.savesSinceSnapshot >= this.maxChanges) void this.periodicSnapshot();
     } finally {
       const running = (this.inFlight.get(planId) ?? 1) - 1;
       if (running > 0) this.inFlight.set(planId, running);

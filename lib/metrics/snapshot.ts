@@ -110,8 +110,6 @@ export class ChangeJournal {
   readonly path: string;
   readonly token: string;
   private fd: number | undefined;
-  /** Lines appended so far (ids, not distinct plans). */
-  lines = 0;
 
   constructor(snapshotPath: string, token: string) {
     this.path = ChangeJournal.pathOf(snapshotPath, token);
@@ -135,7 +133,6 @@ export class ChangeJournal {
     for (const planId of planIds) {
       if (planId.includes('\n')) throw new RangeError('metrics change journal: a plan id holds a line break');
       text += `${planId}\n`;
-      this.lines += 1;
     }
     if (text) writeSync(this.fd, text);
   }

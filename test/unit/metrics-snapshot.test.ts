@@ -34,10 +34,12 @@ class FakeStore {
   async put(planId: string, facts: PlanFacts) {
     this.stored.set(planId, facts);
   }
-  async getFacts(planId: string) {
-    this.gets += 1;
-    const facts = this.stored.get(planId);
-    return facts ? { facts } : { absent: true as const };
+  async getFactsOf(planIds: string[]) {
+    this.gets += planIds.length;
+    return new Map(planIds.flatMap((planId) => {
+      const facts = this.stored.get(planId);
+      return facts ? [[planId, { facts }] as const] : [];
+    }));
   }
   async markComplete() {}
   async nameSnapshot(token: string) {
@@ -182,6 +184,20 @@ describe('metrics snapshot', () => {
     expect(a.size).toBe(b.size);
     expect(ids.map((id) => a.get(id))).toEqual(ids.map((id) => b.get(id)));
     expect(a.get('pl_0')).toEqual(planFacts(plan('active', 'pl_0')));
+  });
+
+  it('takes a snapshot early once its journal holds maxChanges saves, so a start after a crash reads back few plans', async () => {
+    const store = new FakeStore();
+    const idx = index(store);
+    await idx.start();
+    idx.startPeriodicSnapshots({ everyMs: 60_000, maxChanges: 3, schedule: () => () => {} });
+    for (let i = 0; i < 3; i += 1) await idx.onPlanSaved(plan('referred', `pl_${i}`));
+    await expect.poll(() => store.token).toBeDefined();
+    const first = store.token;
+    await idx.onPlanSaved(plan('active', 'pl_0'));
+    expect(store.token).toBe(first);
+    const next = index(store);
+    expect(await next.start()).toEqual({ loaded: 3, from: 'snapshot', changedSince: 1 });
   });
 
   it('a change journal that cannot be written forgets the snapshot before the fact item is written', async () => {
