@@ -1,3 +1,4 @@
+import { PlanId } from '../../domain/schemas.ts';
 import { ALL_SHARDS, shardOf, SHARDS } from './keys.ts';
 
 /**
@@ -44,7 +45,6 @@ export function encodeWorklistCursor(list: WorklistName, position: WorklistPosit
   return Buffer.from(JSON.stringify({ list, phase: position.phase, ...(position.upTo ? { upTo: position.upTo } : {}), shards })).toString('base64url');
 }
 
-const PLAN_ID = /^pl_[a-z0-9]{10,40}$/;
 /** An index sort key: a time (a deadline or a review's due date may be a bare day). */
 const INSTANT = /^\d{4}-\d{2}-\d{2}[0-9T:.Z+-]{0,24}$/;
 
@@ -68,7 +68,7 @@ export function decodeWorklistCursor(cursor: string, list: WorklistName): Workli
   const positions = shards.map((s: unknown, shard): ShardPosition => {
     if (s === 'start' || s === 'end') return s;
     // An entry of another shard would make DynamoDB refuse the start key, or read the wrong partition.
-    if (Array.isArray(s) && s.length === 2 && typeof s[0] === 'string' && INSTANT.test(s[0]) && typeof s[1] === 'string' && PLAN_ID.test(s[1]) && shardOf(s[1]) === shard)
+    if (Array.isArray(s) && s.length === 2 && typeof s[0] === 'string' && INSTANT.test(s[0]) && typeof s[1] === 'string' && PlanId.safeParse(s[1]).success && shardOf(s[1]) === shard)
       if (!work || s[0] <= (upTo as string)) return { at: s[0], planId: s[1] };
     throw refuse();
   });
