@@ -43,7 +43,8 @@ export function makeHandler(deps: QueryApiDeps) {
    * can keep over pages without reading every plan; each page is put in urgency order (byUrgency),
    * which keeps escalated plans before the others. A page that comes back short (plans left out by
    * the stage filter, or gone from the index since it was read) reads on to fill itself, a few times
-   * at most, so a request reads at most WORKLIST_READS_PER_PAGE pages of the indexes.
+   * at most: a request makes at most WORKLIST_READS_PER_PAGE calls of PlanRepository.worklistPage, each
+   * reading at most limit + 1 entries a shard of byAlert and, for a due list, of byWork.
    */
   async function worklistPage(list: WorklistName, limit: number, cursor: string | undefined, keep: (plan: Plan) => boolean = () => true) {
     const dueBy = list === 'overdue' ? undefined : dueHorizon(clock(), list);

@@ -83,9 +83,12 @@ export interface ShardRead<E> {
 }
 
 /**
- * Merge the shards' reads in index order (`at`, then plan id), taking at most `limit` entries and
+ * Merge the shards' reads by `at` (ties between shards by plan id), taking at most `limit` entries and
  * stopping where a shard with more to read has given all it read (its next entry is not known).
- * Returns the entries taken, in order, and each shard's new position.
+ * Returns the entries taken, in order, and each shard's new position. Within a shard the entries are
+ * taken in the order DynamoDB gave them, which for equal `at` is its own (not the plan id's: dynalite
+ * orders such ties by a hash of the table key); as each shard reads on after its own last entry, a tie
+ * is never skipped or repeated whatever that order.
  */
 export function mergeShards<E>(
   reads: readonly (ShardRead<E> | undefined)[],
