@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MetricsConfig } from './domain/metrics/query.ts';
+import { PLAN_ITEM_FORMATS } from './adapters/dynamodb/plan-item.ts';
 
 /**
  * Environment shared by every function, parsed once at start so a missing setting fails fast.
@@ -13,6 +14,7 @@ export const ENV_NAMES = {
   directoryFile: 'DIRECTORY_FILE',
   identityKeySecretArn: 'IDENTITY_KEY_SECRET_ARN',
   retentionDays: 'RETENTION_DAYS',
+  planItemFormat: 'PLAN_ITEM_FORMAT',
 } as const;
 
 export const DEFAULT_RETENTION_DAYS = 6 * 365;
@@ -26,6 +28,8 @@ export const FunctionConfig = z.object({
   IDENTITY_KEY_SECRET_ARN: z.string().min(1).optional(),
   /** Days after a plan closes (or is withdrawn) before its identity is erased; default six years. */
   RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(DEFAULT_RETENTION_DAYS),
+  /** How plan items are written (lib/adapters/dynamodb/plan-item.ts): `nested` only while a release from before `gzip` still runs. */
+  PLAN_ITEM_FORMAT: z.enum(PLAN_ITEM_FORMATS).default('gzip'),
 });
 export type FunctionConfig = z.infer<typeof FunctionConfig>;
 

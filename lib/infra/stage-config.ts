@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { METRICS_ENV_NAMES, metricsSettingRule, type MetricsSettingKey } from '../config.ts';
+import { PLAN_ITEM_FORMATS } from '../adapters/dynamodb/plan-item.ts';
 import { MetricsConfig } from '../domain/metrics/query.ts';
 
 /**
@@ -85,6 +86,12 @@ export const StageConfig = z.object({
    */
   metrics: z.object({ suppressionThreshold: metricsSetting('suppressionThreshold'), roundCountsTo: metricsSetting('roundCountsTo'), maxPeriodMonths: metricsSetting('maxPeriodMonths') }),
   /**
+   * How the functions write plan items (PLAN_ITEM_FORMAT; lib/adapters/dynamodb/plan-item.ts). `nested`,
+   * the format before 2026-11-28, only for the first deploy over a stack from before then (`-c
+   * planItemFormat=nested`), while functions of that release may still run: they cannot read `gzip`.
+   */
+  planItemFormat: z.enum(PLAN_ITEM_FORMATS, { error: `one of ${PLAN_ITEM_FORMATS.join(', ')}` }),
+  /**
    * Origins allowed to call the API from a browser besides the web app's own CloudFront origin,
    * which is always allowed (dev: the web app's local dev server). Never a wildcard.
    */
@@ -142,6 +149,7 @@ const STAGES: Record<StageName, z.input<typeof StageConfig>> = {
     providerWebhooks: {},
     apiThrottle: { rateLimit: 20, burstLimit: 40 },
     metrics: { suppressionThreshold: 5, roundCountsTo: 5, maxPeriodMonths: 36 },
+    planItemFormat: 'gzip',
     // The web app's dev server (vite), against the dev API.
     extraCorsOrigins: ['http://localhost:5173'],
     web: { allowedCountries: ['GB'] },
@@ -177,6 +185,7 @@ const STAGES: Record<StageName, z.input<typeof StageConfig>> = {
     providerWebhooks: {},
     apiThrottle: { rateLimit: 100, burstLimit: 200 },
     metrics: { suppressionThreshold: 5, roundCountsTo: 5, maxPeriodMonths: 36 },
+    planItemFormat: 'gzip',
     extraCorsOrigins: [],
     web: { allowedCountries: ['GB'] },
     alarms: {
@@ -204,6 +213,8 @@ export interface StageOverrides {
   cognitoDomainPrefix?: unknown;
   /** Metrics settings over the stage's (`-c metricsRoundCountsTo=10`: context values arrive as text). */
   metrics?: Partial<Record<MetricsSettingKey, unknown>>;
+  /** `-c planItemFormat=nested` for the first deploy over a stack from before the gzip format. */
+  planItemFormat?: unknown;
 }
 
 /** A context value as given: digits are a number, anything else is left for the schema to refuse by name. */
@@ -233,6 +244,7 @@ export function stageConfig(stage: unknown = 'dev', overrides: StageOverrides = 
     providerWebhooks: { ...base.providerWebhooks, ...webhooks },
     ...(overrides.cognitoDomainPrefix === undefined ? {} : { cognitoDomainPrefix: overrides.cognitoDomainPrefix }),
     metrics: { ...base.metrics, ...Object.fromEntries(Object.entries(overrides.metrics ?? {}).filter(([, v]) => v !== undefined).map(([k, v]) => [k, contextNumber(v)])) },
+    ...(overrides.planItemFormat === undefined ? {} : { planItemFormat: overrides.planItemFormat }),
   });
   if (!parsed.success) throw new Error(`Bad config for stage ${name.data}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
@@ -241,5 +253,10 @@ export function stageConfig(stage: unknown = 'dev', overrides: StageOverrides = 
 /** The stage config a CDK app asks for through its context (`stage`, `providerWebhooks`, `cognitoDomainPrefix`). */
 export function stageConfigFromContext(node: { tryGetContext(key: string): unknown }): StageConfig {
   const metrics = Object.fromEntries(Object.entries(METRICS_CONTEXT_KEYS).map(([key, contextKey]) => [key, node.tryGetContext(contextKey)]));
-  return stageConfig(node.tryGetContext('stage'), { providerWebhooks: node.tryGetContext('providerWebhooks'), cognitoDomainPrefix: node.tryGetContext('cognitoDomainPrefix'), metrics });
+  return stageConfig(node.tryGetContext('stage'), {
+    providerWebhooks: node.tryGetContext('providerWebhooks'),
+    cognitoDomainPrefix: node.tryGetContext('cognitoDomainPrefix'),
+    metrics,
+    planItemFormat: node.tryGetContext('planItemFormat'),
+  });
 }

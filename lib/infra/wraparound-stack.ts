@@ -203,7 +203,7 @@ export class WraparoundStack extends Stack {
 
     this.functions = new Functions(this, 'Functions', {
       config,
-      environment: { [ENV_NAMES.tableName]: this.table.tableName },
+      environment: { [ENV_NAMES.tableName]: this.table.tableName, [ENV_NAMES.planItemFormat]: config.planItemFormat },
       logKey: key,
     });
     const fn = this.functions.byName;

@@ -47,7 +47,7 @@ export function awsDeps(): AwsDeps {
   // Built on a container's first invocation: count the cold start (a no-op outside Lambda).
   recordColdStart();
   const config = readFunctionConfig(process.env);
-  const plans = new PlanRepository(traced(makeDocumentClient()), config.TABLE_NAME);
+  const plans = new PlanRepository(traced(makeDocumentClient()), config.TABLE_NAME, { itemFormat: config.PLAN_ITEM_FORMAT });
 
   const client = traced(makeDocumentClient());
   const deps: AwsDeps = {

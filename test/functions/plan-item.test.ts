@@ -10,6 +10,7 @@ import { keys } from '../../lib/adapters/dynamodb/keys.ts';
 import { itemToPlan, PLAN_BODY_ATTRIBUTE, planToItem, readablePlanItem } from '../../lib/adapters/dynamodb/plan-item.ts';
 import { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { LOCAL_AWS, startLocalStore, type LocalStore } from '../../lib/local/dynalite-server.ts';
+import { readFunctionConfig } from '../../lib/config.ts';
 import type { Plan } from '../../lib/domain/schemas.ts';
 import type { Stage } from '../../lib/domain/lifecycle.ts';
 import { IDENTIFYING_STRINGS, planInStage } from '../support/domain-fixtures.ts';
@@ -155,5 +156,29 @@ describe('history entries', () => {
     const entry = await client.send(new GetCommand({ TableName: TABLE, Key: keys.historyEvent(plan.planId, rest[0]!.sequence) }));
     expect(typeof entry.Item?.event).toBe('string');
     expect(await repository.history(plan.planId)).toEqual(plan.outbox);
+  });
+});
+
+describe("a stack writing the nested format (PLAN_ITEM_FORMAT=nested, while a release from before planGzip still runs)", () => {
+  it('is what PLAN_ITEM_FORMAT asks for; gzip without it; anything else fails the start naming it', () => {
+    expect(readFunctionConfig({ TABLE_NAME: 't' }).PLAN_ITEM_FORMAT).toBe('gzip');
+    expect(readFunctionConfig({ TABLE_NAME: 't', PLAN_ITEM_FORMAT: 'nested' }).PLAN_ITEM_FORMAT).toBe('nested');
+    expect(() => readFunctionConfig({ TABLE_NAME: 't', PLAN_ITEM_FORMAT: 'json' })).toThrow(/PLAN_ITEM_FORMAT/);
+  });
+
+  it('writes plans, outbox events and history entries as that release wrote them, and reads them back', async () => {
+    const nested = new PlanRepository(client, TABLE, { itemFormat: 'nested' });
+    const plan = planInStage('active').plan!;
+    await nested.savePlan({ ...plan, planId: 'pl_written_nested', version: 1 });
+    const item = await stored('pl_written_nested');
+    expect(item[PLAN_BODY_ATTRIBUTE]).toBeUndefined();
+    expect(item).toEqual(nestedItem({ ...plan, planId: 'pl_written_nested', version: 1 }));
+    expect(await nested.getPlan('pl_written_nested')).toEqual({ ...plan, planId: 'pl_written_nested', version: 1 });
+    // A stack on the new format reads it too, and its next save rewrites it gzipped.
+    expect(await repository.getPlan('pl_written_nested')).toEqual({ ...plan, planId: 'pl_written_nested', version: 1 });
+
+    await nested.recordEvents(plan.outbox, '2026-03-05T10:00:00.000Z');
+    const entry = await client.send(new GetCommand({ TableName: TABLE, Key: keys.historyEvent(plan.planId, plan.outbox[0]!.sequence) }));
+    expect(entry.Item?.event).toEqual(plan.outbox[0]);
   });
 });

@@ -9,7 +9,7 @@ import { TABLE_DEFINITION } from '../../lib/adapters/dynamodb/table-definition.t
 import { EventBridgePublisher } from '../../lib/adapters/events/eventbridge-publisher.ts';
 import { openApiDocument } from '../../lib/api/openapi.ts';
 import { GROUP_OF_ROLE, ROLES, ROUTES } from '../../lib/api/routes.ts';
-import { ENV_NAMES } from '../../lib/config.ts';
+import { ENV_NAMES, METRICS_ENV_NAMES } from '../../lib/config.ts';
 import { seedDirectory } from '../../lib/directory/load.ts';
 import { ESM_REQUIRE_BANNER, FUNCTION_NAMES, PROJECT_ROOT, functionSpec, functionsThat, type FunctionName } from '../../lib/infra/functions.ts';
 import { CLOUDEVENT_CONTENT_TYPE, WEBHOOK_KEY_HEADER, placeholderWebhookUrl } from '../../lib/infra/provider-delivery.ts';
@@ -399,6 +399,7 @@ describe('Wraparound stack', () => {
       for (const name of FUNCTION_NAMES) {
         const vars = env(name);
         expect(vars[ENV_NAMES.tableName], name).toEqual({ Ref: Object.keys(resourcesOf(dev, 'AWS::DynamoDB::Table'))[0] });
+        expect(vars[ENV_NAMES.planItemFormat], name).toBe('gzip');
         expect(vars.NODE_OPTIONS).toBe('--enable-source-maps');
         expect(ENV_NAMES.stateMachineArn in vars, `${name} STATE_MACHINE_ARN`).toBe(Boolean(functionSpec(name).startsExecutions));
         expect(ENV_NAMES.eventBusName in vars, `${name} EVENT_BUS_NAME`).toBe(Boolean(functionSpec(name).publishesEvents));
@@ -411,7 +412,7 @@ describe('Wraparound stack', () => {
           [OBSERVABILITY_ENV.logEvent]: 'false',
           [OBSERVABILITY_ENV.tracerCaptureResponse]: 'false',
         });
-        const known = new Set<string>([...Object.values(ENV_NAMES), ...Object.values(OBSERVABILITY_ENV), 'NODE_OPTIONS']);
+        const known = new Set<string>([...Object.values(ENV_NAMES), ...Object.values(OBSERVABILITY_ENV), ...(name === 'api-metrics' ? Object.values(METRICS_ENV_NAMES) : []), 'NODE_OPTIONS']);
         for (const key of Object.keys(vars)) expect(known.has(key), `${name}: ${key} is not a shared constant`).toBe(true);
       }
       expect(functionsThat((spec) => spec.readsIdentityKey).sort()).toEqual(['api-commands', 'sweeper']);
@@ -874,6 +875,12 @@ describe('Wraparound stack', () => {
         asText.cleanup();
         asObject.cleanup();
       }
+    });
+
+    it('writes plan items in the nested format only when told to (-c planItemFormat=nested), and refuses any other', () => {
+      expect(stageConfig('prod').planItemFormat).toBe('gzip');
+      expect(stageConfig('prod', { planItemFormat: 'nested' }).planItemFormat).toBe('nested');
+      expect(() => stageConfig('prod', { planItemFormat: 'json' })).toThrow(/planItemFormat: one of gzip, nested/);
     });
 
     it('refuses a webhook that is not https, an unknown provider, and context that is not an object', () => {

@@ -105,7 +105,7 @@ describe('PlanRepository index queries (keys-only indexes, plans fetched from th
 
   it('worklistPage (the overdue list): the oldest open escalations across shards, fetched eventually consistent, plans gone or no longer alerted left out', async () => {
     const plans = ['pl_aaaaaaaaaaaa', 'pl_bbbbbbbbbbbb', 'pl_cccccccccccc', 'pl_dddddddddddd'].map((id, i) => escalated(id, `2026-01-0${4 - i}T00:00:00.000Z`));
-    const items = plans.map(planToItem);
+    const items = plans.map((plan) => planToItem(plan));
     ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, string> }) => ({
       // A shard's entries in index order: the oldest escalation first.
       Items: items
@@ -142,7 +142,7 @@ describe('PlanRepository index queries (keys-only indexes, plans fetched from th
 
   it('listByStage keeps the index order (newest first) and the index cursor', async () => {
     const plans = ['pl_aaaaaaaaaaaa', 'pl_bbbbbbbbbbbb', 'pl_cccccccccccc'].map((planId, i) => ({ ...planInStage('referred').plan!, planId, updatedAt: `2026-01-0${i + 1}T00:00:00.000Z` }));
-    const items = plans.map(planToItem).reverse();
+    const items = plans.map((plan) => planToItem(plan)).reverse();
     const last = entryOf(items[1]!, 'stagePk', 'stageSk');
     ddb.on(QueryCommand).resolves({ Items: items.slice(0, 2).map((i) => entryOf(i, 'stagePk', 'stageSk')), LastEvaluatedKey: last });
     serve(items);

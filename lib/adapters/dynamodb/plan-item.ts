@@ -25,8 +25,16 @@ import { keys } from './keys.ts';
  *
  * Items written as nested maps (before this format) are still read: `itemToPlan` tells them by the absence
  * of `planGzip`, and the plan's next save rewrites it in this format.
+ *
+ * A release from before this format cannot read it. So a deployed stack upgrading from one writes the
+ * nested format first (`PLAN_ITEM_FORMAT=nested`, from the stage's `planItemFormat`), reading both, until
+ * no function of the older release is left; then the default, `gzip` (docs/deploy.md).
  */
 export const PLAN_BODY_ATTRIBUTE = 'planGzip';
+
+/** How plan items, outbox events and history/feed events are written; both are always read. */
+export const PLAN_ITEM_FORMATS = ['gzip', 'nested'] as const;
+export type PlanItemFormat = (typeof PLAN_ITEM_FORMATS)[number];
 
 /** Attributes that exist only for the table's keys and indexes, never part of the plan. */
 const KEY_ATTRIBUTES = ['pk', 'sk', 'type', 'stagePk', 'stageSk', 'duePk', 'dueAt', 'outboxPk', 'outboxSince', 'alertPk', 'alertSince', 'workPk', 'workAt'] as const;
@@ -34,19 +42,17 @@ const KEY_ATTRIBUTES = ['pk', 'sk', 'type', 'stagePk', 'stageSk', 'duePk', 'dueA
 type Item = Record<string, unknown>;
 
 /** A plan's item, and the plan as a read of that item gives it back (without unzipping what was just zipped). */
-export interface EncodedPlan {
+interface EncodedPlan {
   item: Item;
   stored: () => Plan;
 }
 
-export function encodePlan(plan: Plan): EncodedPlan {
+export function encodePlan(plan: Plan, format: PlanItemFormat = 'gzip'): EncodedPlan {
   const dueAt = nextDueAt(plan);
   const oldestPending = plan.outbox.map((e) => e.time).sort()[0];
   const openAlert = plan.escalations.filter((e) => !e.resolvedAt).map((e) => e.raisedAt).sort()[0];
   const workAt = nextActionAt(plan);
-  const { outbox, version, identityErasedAt, ...rest } = plan;
-  const body = JSON.stringify(rest);
-  const item: Item = {
+  const indexes: Item = {
     ...keys.plan(plan.planId),
     type: 'plan',
     ...keys.stageIndex(plan.stage, plan.updatedAt, plan.planId),
@@ -54,6 +60,16 @@ export function encodePlan(plan: Plan): EncodedPlan {
     ...(oldestPending ? keys.outboxIndex(plan.planId, oldestPending) : {}),
     ...(openAlert ? keys.alertIndex(plan.planId, openAlert) : {}),
     ...(workAt ? keys.workIndex(plan.planId, workAt) : {}),
+  };
+  if (format === 'nested') {
+    const { outbox, ...fields } = plan;
+    const item = { ...indexes, ...fields, outbox: Object.fromEntries(outbox.map((e) => [e.id, e])) };
+    return { item, stored: () => nestedItemToPlan(item) };
+  }
+  const { outbox, version, identityErasedAt, ...rest } = plan;
+  const body = JSON.stringify(rest);
+  const item: Item = {
+    ...indexes,
     version,
     ...(identityErasedAt === undefined ? {} : { identityErasedAt }),
     outbox: Object.fromEntries(outbox.map((e) => [e.id, JSON.stringify(e)])),
@@ -62,8 +78,8 @@ export function encodePlan(plan: Plan): EncodedPlan {
   return { item, stored: () => planOf(item, body) };
 }
 
-export function planToItem(plan: Plan): Item {
-  return encodePlan(plan).item;
+export function planToItem(plan: Plan, format: PlanItemFormat = 'gzip'): Item {
+  return encodePlan(plan, format).item;
 }
 
 export function itemToPlan(item: Item): Plan {
@@ -111,7 +127,7 @@ export function readablePlanItem(item: Item): Item {
  * A history or feed entry holds its event as JSON text in `event`, one attribute, for the same reason as
  * the plan's body (the event's data is tens of attributes as maps); entries written before hold a map.
  */
-export const eventAttribute = (event: PlanEvent): string => JSON.stringify(event);
+export const eventAttribute = (event: PlanEvent, format: PlanItemFormat = 'gzip'): string | PlanEvent => (format === 'nested' ? event : JSON.stringify(event));
 
 export function eventOfItem(item: Item): PlanEvent {
   return (typeof item.event === 'string' ? JSON.parse(item.event) : item.event) as PlanEvent;

@@ -8,7 +8,7 @@ import { storageError } from './client.ts';
 import { batchPut, type BatchPutOptions } from './batch.ts';
 import { batchGet } from './batch-get.ts';
 import { PlanCache, type CacheUpdate, type PlanCacheOptions } from './plan-cache.ts';
-import { encodePlan, eventAttribute, eventOfItem, itemToPlan } from './plan-item.ts';
+import { encodePlan, eventAttribute, eventOfItem, itemToPlan, type PlanItemFormat } from './plan-item.ts';
 import type { GroupPut } from './group-put.ts';
 
 type Item = Record<string, unknown>;
@@ -76,12 +76,19 @@ export class PlanRepository {
   readonly planCache: PlanCache | undefined;
   /** Unconditional puts (history, feed, stored responses) group-committed with other requests' (embedded stack). */
   private readonly groupPut: GroupPut | undefined;
-  constructor(client: DynamoDBDocumentClient, tableName: string, options: { batch?: BatchPutOptions; soleWriterPlanCache?: PlanCacheOptions; groupPut?: GroupPut } = {}) {
+  /** How plans and events are written (plan-item.ts); both formats are always read. */
+  private readonly itemFormat: PlanItemFormat;
+  constructor(
+    client: DynamoDBDocumentClient,
+    tableName: string,
+    options: { batch?: BatchPutOptions; soleWriterPlanCache?: PlanCacheOptions; groupPut?: GroupPut; itemFormat?: PlanItemFormat } = {},
+  ) {
     this.client = client;
     this.tableName = tableName;
     this.batchOptions = options.batch ?? {};
     this.planCache = options.soleWriterPlanCache ? new PlanCache(options.soleWriterPlanCache) : undefined;
     this.groupPut = options.groupPut;
+    this.itemFormat = options.itemFormat ?? 'gzip';
   }
 
   /** Send a write of a plan item, keeping the plan cache (if any) as exact as the store. */
@@ -113,7 +120,7 @@ export class PlanRepository {
    */
   async savePlan(plan: Plan): Promise<void> {
     const previous = plan.version - 1;
-    const { item, stored } = encodePlan(plan);
+    const { item, stored } = encodePlan(plan, this.itemFormat);
     // Marking her identity erased (markIdentityErased) changes no version, so a command that read the plan
     // before the mark would pass the version check and, replacing the item, drop the mark: the save also
     // requires the item to hold no mark the plan in hand does not. A lost race is a conflict, as any other.
@@ -307,9 +314,9 @@ export class PlanRepository {
   async recordEvents(events: readonly PlanEvent[], feedWrittenAt: string): Promise<void> {
     const items: Item[] = [];
     for (const event of events) {
-      const text = eventAttribute(event);
-      items.push({ ...keys.historyEvent(event.planId, event.sequence), type: 'event', event: text });
-      if (event.providerId) items.push({ ...keys.feedEntry(event.providerId, feedWrittenAt, event.id), type: 'feed', eventId: event.id, event: text });
+      const stored = eventAttribute(event, this.itemFormat);
+      items.push({ ...keys.historyEvent(event.planId, event.sequence), type: 'event', event: stored });
+      if (event.providerId) items.push({ ...keys.feedEntry(event.providerId, feedWrittenAt, event.id), type: 'feed', eventId: event.id, event: stored });
     }
     if (this.groupPut) await this.groupPut.put(items);
     else await batchPut(this.client, this.tableName, items, this.batchOptions);
