@@ -68,7 +68,10 @@ function ageOn(dateOfBirth: string, today: string): number {
 }
 
 const DETAIL_WORDS: Record<CorrectableField, string> = { preferredName: 'preferred name', contact: 'contact details', address: 'address' };
-const listed = (fields: readonly CorrectableField[]) => fields.map((f) => DETAIL_WORDS[f]).join(fields.length > 2 ? ', ' : ' and ');
+const listed = (fields: readonly CorrectableField[]) => {
+  const words = fields.map((f) => DETAIL_WORDS[f]);
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}` : words.join('');
+};
 
 /**
  * What the referral's answer says about her contact details, address and preferred name: which
@@ -83,12 +86,16 @@ function referralDetailsReport(participant: Participant, plan: Plan, details: Re
   // Her record made by this referral (no earlier plan of hers): written with it.
   const outcome = details && !(details.why === 'not-noted' && (plan.previousPlanIds ?? []).length === 0) ? details : { applied: given, notApplied: [] };
   if (outcome.notApplied.length === 0) return { referralDetails: { applied: outcome.applied, notApplied: [] } };
+  // Only the fields a correction named were corrected: the rest of notApplied was kept with them (see ReferralDetailsOutcome.corrected).
+  const corrected = outcome.corrected && outcome.corrected.length > 0 ? outcome.corrected : outcome.notApplied;
+  const keptWith = outcome.notApplied.filter((field) => !corrected.includes(field));
   const because =
     outcome.why === 'not-held'
       ? 'her identity is no longer held (erased)'
       : outcome.why === 'not-noted'
         ? 'they could not be checked against what was held before this referral'
-        : `her ${listed(outcome.notApplied)} ${outcome.notApplied.length > 1 ? 'were' : 'was'} corrected on her record while this referral was being recorded, and a correction is the newer word`;
+        : `her ${listed(corrected)} ${corrected.length > 1 ? 'were' : 'was'} corrected on her record while this referral was being recorded, and a correction is the newer word` +
+          (keptWith.length > 0 ? `; without the referral's ${listed(corrected)}, its ${listed(keptWith)} would not go with what is held` : '');
   return {
     referralDetails: {
       applied: outcome.applied,

@@ -366,6 +366,8 @@ describe('a re-referral whose woman\'s record is corrected while it is being rec
     expect(res.status, res.text).toBe(201);
     // Letters with no address would not be an identity a referral is accepted with: neither is written.
     expect(res.json.referralDetails).toMatchObject({ applied: [], notApplied: ['contact', 'address'], reason: 'corrected-since-referral' });
+    // Her address was corrected, her contact details were not: the words say which, and why the other is kept too.
+    expect(res.json.referralDetails.detail).toContain("her address was corrected on her record while this referral was being recorded, and a correction is the newer word; without the referral's address, its contact details would not go with what is held.");
     const record = (await identityItems()).find((i) => i.pk === `PARTICIPANT#${participantId}`);
     expect(record?.contact).toEqual(oldNumber);
     expect(record?.address).toBeUndefined();

@@ -136,6 +136,11 @@ export interface ReferralDetailsOutcome {
   /** Not written: what is held was corrected after the referral was noted (or her record is gone). */
   notApplied: CorrectableField[];
   /**
+   * With `corrected-since`: those of `notApplied` that were corrected. The others were not written
+   * because, without them, they would not make a whole identity with what is held (letters and an address).
+   */
+  corrected?: CorrectableField[];
+  /**
    * `corrected-since`: those fields were corrected while the referral was being recorded; `not-held`:
    * her record is gone (erased); `not-noted`: there was no note of this referral to go by (the
    * record was made by it, or its details were dealt with before the note was kept).
@@ -176,10 +181,10 @@ export async function applyReferralDetails(store: Store, participantId: string, 
     const revision = revisionOf(item);
     const record = { identity, revision };
     if (item[PENDING.planId] !== planId) {
-      const outcome = item[PENDING.outcome] as { planId?: string; applied?: CorrectableField[]; notApplied?: CorrectableField[] } | undefined;
+      const outcome = item[PENDING.outcome] as { planId?: string; applied?: CorrectableField[]; notApplied?: CorrectableField[]; corrected?: CorrectableField[] } | undefined;
       if (outcome?.planId === planId) {
         const notApplied = outcome.notApplied ?? [];
-        return { applied: outcome.applied ?? [], notApplied, ...(notApplied.length > 0 ? { why: 'corrected-since' as const } : {}), record };
+        return { applied: outcome.applied ?? [], notApplied, ...(notApplied.length > 0 ? { why: 'corrected-since' as const, corrected: outcome.corrected ?? notApplied } : {}), record };
       }
       return { applied: [], notApplied: given, why: 'not-noted', record };
     }
@@ -189,10 +194,11 @@ export async function applyReferralDetails(store: Store, participantId: string, 
     const written = Object.fromEntries(applied.map((field) => [field, details[field]])) as IdentityCorrection;
     if (applied.length > 0 && !Participant.safeParse(correctedIdentity(identity, written)).success) applied = [];
     const notApplied = given.filter((field) => !applied.includes(field));
+    const corrected = notApplied.filter((field) => correctedSince.has(field));
     const names = { '#pending': PENDING.planId, '#pendingRevision': PENDING.revision, '#correctedSince': PENDING.correctedSince, '#outcome': PENDING.outcome };
-    const values = { ':plan': planId, ':outcome': { planId, applied, notApplied } };
+    const values = { ':plan': planId, ':outcome': { planId, applied, notApplied, corrected } };
     const clearNote = { alsoSet: ['#outcome = :outcome'], alsoRemove: ['#pending', '#pendingRevision', '#correctedSince'] };
-    const why = notApplied.length > 0 ? { why: 'corrected-since' as const } : {};
+    const why = notApplied.length > 0 ? { why: 'corrected-since' as const, corrected } : {};
     if (applied.length > 0) {
       const seen = atRevision(revision);
       const stored = await writeCorrection(store, participantId, written, now, {
