@@ -201,6 +201,14 @@ describe('coordinator', () => {
     expect(after.address).toEqual({ lines: ['2 New Road'], postcode: 'B70 1AA' });
     expect(after.contact.safetyNote).toBe('Her partner reads her texts after 6pm');
     await expect.poll(() => third.page.getByRole('region', { name: 'Contact details' }).textContent()).toContain('Her partner reads her texts after 6pm');
+    // Its form now shows the note too, so its next correction (the postcode again) cannot send her contact details back without it.
+    expect(await third.form.getByLabel('Anything else about contacting her safely (optional)').inputValue()).toBe('Her partner reads her texts after 6pm');
+    await third.form.getByLabel('Postcode (optional)').fill('B70 1AB');
+    await third.form.getByRole('button', { name: 'Save the contact details' }).click();
+    await third.page.getByText('Contact details saved.', { exact: true }).waitFor();
+    const later = await held();
+    expect(later.address).toEqual({ lines: ['2 New Road'], postcode: 'B70 1AB' });
+    expect(later.contact).toEqual({ phone: '07700 900111', preferredMethod: 'text-message', safetyNote: 'Her partner reads her texts after 6pm' });
     for (const tab of tabs) expect(tab.errors).toEqual([]);
   });
 

@@ -268,6 +268,10 @@ export function ContactCorrectionForm({
         onSubmit={() =>
           void submit.run(save).then((r) => {
             if (!r) return;
+            // The form now shows her details as saved: her parts, and any part someone else changed
+            // meanwhile (kept by the API). Left as this page first read them, such a part would count
+            // as changed at the next save and be sent back over theirs.
+            fields.replace(formValues(r.participant));
             setBase({ participant: r.participant, revision: r.participantRevision });
             onDone(r.participant, r.participantRevision, r.keptTheirs);
           })
