@@ -126,13 +126,15 @@ export const IdentityCorrection = z
   .describe('Corrections to her contact details, address or preferred name');
 export type IdentityCorrection = z.infer<typeof IdentityCorrection>;
 
+/** The parts a correction names (its keys, so the two cannot drift apart). */
+const CorrectableFieldName = IdentityCorrection.keyof();
+
 /**
  * In the answer to a referral that gave contact details, an address or a preferred name: which of
  * them were written to her record. A woman referred before has one record; a field corrected on it
  * while the referral was being recorded keeps the correction (the newer word), and the answer says
  * so. Field names only: never her details.
  */
-const CorrectableFieldName = z.enum(['preferredName', 'contact', 'address']);
 export const ReferralDetailsReport = z
   .object({
     applied: z.array(CorrectableFieldName).describe("This referral's values are now held for these"),
