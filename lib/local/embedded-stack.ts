@@ -179,7 +179,6 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const snapshotFile = dataDir ? new FactSnapshotFile(`${dataDir}/metrics-facts.snapshot`) : undefined;
   const metrics = new MetricsIndex({ store: new FactStore(client, TABLE_NAME_DEFAULT), plans, providers: directory.organizations.map((o) => o.id), clock, ...(snapshotFile ? { snapshotFile, useSnapshot: options.metricsSnapshot !== false } : {}) });
   await closingStoreOnFailure(() => metrics.start());
-  metrics.startPeriodicSnapshots(options.metricsSnapshots);
   const onPlanSaved = metrics.onPlanSaved;
 
   const deps: StepDeps = {
@@ -292,6 +291,9 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
         }, interval)
       : undefined;
   dispatcher.start(webhookIntervalMs ?? 1000);
+  // With the other timers, once nothing can fail the start: a start that fails closes the store, and a
+  // timer started before it would go on snapshotting through a closed client with its journals open.
+  metrics.startPeriodicSnapshots(options.metricsSnapshots);
 
   const url = `http://${options.host ?? '127.0.0.1'}:${gateway.port}`;
   return {

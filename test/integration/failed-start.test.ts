@@ -1,7 +1,7 @@
 /**
  * A stack that cannot start (its port is taken) leaves nothing running behind it: its local store
  * (dynalite, a child process for a store on disk, holding the data directory's LevelDB lock) is
- * closed, so the same data directory starts at once on another port.
+ * closed, so the same data directory starts at once on another port, and no timer of its runs on.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -17,7 +17,11 @@ describe('a stack that fails to start', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as { port: number }).port;
     try {
-      await expect(startEmbeddedStack({ dataDir, port, host: '127.0.0.1', webDistDir: false, sweepIntervalMs: 0 })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      // Nor a metrics snapshot timer, which would go on writing through the closed store.
+      let snapshotTimers = 0;
+      const metricsSnapshots = { schedule: () => ((snapshotTimers += 1), () => {}) };
+      await expect(startEmbeddedStack({ dataDir, port, host: '127.0.0.1', webDistDir: false, sweepIntervalMs: 0, metricsSnapshots })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      expect(snapshotTimers).toBe(0);
       const stack = await startEmbeddedStack({ dataDir, port: 0, host: '127.0.0.1', webDistDir: false, sweepIntervalMs: 0 });
       try {
         expect((await fetch(`${stack.url}/health`)).status).toBe(200);
