@@ -544,7 +544,8 @@ function routeOperation(route: Route): OperationSpec {
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(key === 'POST /plans' ? { requestBody: { required: true, content: jsonContent(ReferPayload) } } : {}),
     ...(DIRECTORY_BODIES[key] ? { requestBody: { required: true, content: jsonContent(DIRECTORY_BODIES[key]) } } : {}),
-    ...(PROVIDER_BODIES[key] ? { requestBody: { required: true, content: jsonContent(PROVIDER_BODIES[key]) } } : {}),
+    // An absent body reads as {}: required only where {} is refused (a rotation may send none).
+    ...(PROVIDER_BODIES[key] ? { requestBody: { required: !PROVIDER_BODIES[key].safeParse({}).success, content: jsonContent(PROVIDER_BODIES[key]) } } : {}),
     responses: {
       [response.status]: { description: response.description, ...(headers ? { headers } : {}), content: response.mediaType ? { [response.mediaType]: { schema: response.schema } } : jsonContent(response.schema) },
       ...problemRefs(problems),

@@ -285,6 +285,14 @@ describe('rotating a webhook secret', () => {
     await refused(403, rotatePath, { token: t.coordinator, body: {} });
   });
 
+  it('the body may be left out (the overlap is then 24 hours): the document says so, and the route reads none as {}', async () => {
+    const document = await t.call('GET', '/openapi.json');
+    expect(document.json.paths['/providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret'].post.requestBody.required).toBe(false);
+    expect(document.json.paths['/providers/{providerId}/subscriptions'].post.requestBody.required).toBe(true);
+    // No body, no content type: past the body to the subscription, which is not there.
+    await refused(404, '/providers/bcwa/subscriptions/sub_0123456789abcdef01234567/rotate-secret', { token: t.teamLead });
+  });
+
   it('a disabled subscription has no secret to rotate: 409', async () => {
     await t.stack.webhooks.store.disableSubscription('bcwa', subscriptionId, 'the receiver answered 410 Gone', new Date().toISOString());
     const res = await refused(409, rotatePath, { token: t.teamLead, body: {} });
