@@ -1,5 +1,6 @@
 import { deliverOutbox, type PublishDeps } from '../publish-events/handler.ts';
 import { isAllowedIn } from '../../lib/domain/lifecycle.ts';
+import { addDays } from '../../lib/domain/calendar.ts';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
@@ -91,7 +92,7 @@ export async function reconcileHolds(deps: Pick<SweeperDeps, 'plans' | 'services
  */
 export async function markAuditPlanIndex(deps: Pick<SweeperDeps, 'auditPlanIndex'>, now: string): Promise<boolean> {
   if (!deps.auditPlanIndex || (await deps.auditPlanIndex.planIndexFrom()) !== undefined) return false;
-  return deps.auditPlanIndex.markPlanIndexFrom(new Date(Date.parse(now) + 2 * 86_400_000).toISOString().slice(0, 10));
+  return deps.auditPlanIndex.markPlanIndexFrom(addDays(now, 2).slice(0, 10));
 }
 
 /**
