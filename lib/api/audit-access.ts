@@ -23,7 +23,7 @@ export function accessPurpose(ctx: RouteContext, routePurpose: AccessPurpose): A
 }
 
 /** The caller's X-Purpose code when it is one, else the route's: for recording a refusal, which must not fail on a bad header. */
-export function purposeOrRoute(ctx: RouteContext, routePurpose: AccessPurpose): AccessPurpose {
+function purposeOrRoute(ctx: RouteContext, routePurpose: AccessPurpose): AccessPurpose {
   const raw = header(ctx.event, 'x-purpose');
   const parsed = raw === undefined ? undefined : AccessPurpose.safeParse(raw);
   return parsed?.success ? parsed.data : routePurpose;
