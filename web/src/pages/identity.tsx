@@ -81,7 +81,7 @@ function partsOf(text: ContactText, safety: SafetyAnswers) {
 
 type Correction = ReturnType<typeof partsOf>['correction'];
 const PARTS = ['preferredName', 'contact', 'address'] as const;
-type PartName = (typeof PARTS)[number];
+export type PartName = (typeof PARTS)[number];
 const PART_WORDS: Record<PartName, string> = { preferredName: 'preferred name', contact: 'contact details', address: 'address' };
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -186,7 +186,11 @@ export function ContactFacts({ contact, address, preferredName }: { contact?: Co
   );
 }
 
-const partWords = (parts: readonly PartName[]) => parts.map((part) => PART_WORDS[part]).join(' and ');
+/** The parts in words ("contact details and address"), for the messages here and on the plan page. */
+export const partWords = (parts: readonly PartName[]) => parts.map((part) => PART_WORDS[part]).join(' and ');
+
+/** The part names in a comma-separated list (from the address bar: anything else is dropped). */
+export const partsIn = (list: string | null) => (list ?? '').split(',').filter((name): name is PartName => (PARTS as readonly string[]).includes(name));
 
 /**
  * A coordinator's correction of her contact details, address and preferred name

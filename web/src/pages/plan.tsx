@@ -9,27 +9,29 @@ import { AssessmentForm, ConsentForm, ExitForm, FollowUpForm, WithdrawConsentFor
 import { PlanContext, type PlanContextValue } from './plan-kit.tsx';
 import { ReviewForm, ReviewsSection } from './plan-review.tsx';
 import { Timeline } from './timeline.tsx';
-import { ContactCorrectionForm, ContactFacts, EraseIdentityForm } from './identity.tsx';
+import { ContactCorrectionForm, ContactFacts, EraseIdentityForm, partsIn, partWords, type PartName } from './identity.tsx';
 import { NeedList } from './needs.tsx';
 
 const OPEN = ['referred', 'assessment', 'allocating', 'active'];
 
-const DETAIL_WORDS: Record<string, string> = { preferredName: 'preferred name', contact: 'contact details', address: 'address' };
 const KEPT_BECAUSE: Record<string, string> = {
   'corrected-since-referral': 'a correction of her record made while the referral was being recorded is kept instead',
   'identity-not-held': 'her identity is no longer held',
   'not-checked': 'they could not be checked against what was held before',
 };
 
+/** "was" or "were" for these parts ("contact details" are plural). */
+const wasOrWere = (parts: readonly PartName[], singular: string, plural: string) => (parts.length > 1 || parts[0] === 'contact' ? plural : singular);
+
 /** The referral's answer, as the referral page passed it on (field names and a reason code only): what was not written, and why. */
 function referralDetailsKept(search: URLSearchParams): string | undefined {
-  const kept = (search.get('kept') ?? '').split(',').filter((f) => f in DETAIL_WORDS);
+  const kept = partsIn(search.get('kept'));
   if (kept.length === 0) return undefined;
-  const words = kept.map((f) => DETAIL_WORDS[f]).join(' and ');
-  const applied = (search.get('applied') ?? '').split(',').filter((f) => f in DETAIL_WORDS);
+  const applied = partsIn(search.get('applied'));
+  const why = Object.hasOwn(KEPT_BECAUSE, search.get('why') ?? '') ? KEPT_BECAUSE[search.get('why') as string] : KEPT_BECAUSE['not-checked'];
   return (
-    `The ${words} given in this referral ${kept.length > 1 || kept[0] === 'contact' ? 'were' : 'was'} not written to her record: ${KEPT_BECAUSE[search.get('why') ?? ''] ?? KEPT_BECAUSE['not-checked']}.` +
-    (applied.length > 0 ? ` Her ${applied.map((f) => DETAIL_WORDS[f]).join(' and ')} from this referral ${applied.length > 1 || applied[0] === 'contact' ? 'are' : 'is'} now held.` : '')
+    `The ${partWords(kept)} given in this referral ${wasOrWere(kept, 'was', 'were')} not written to her record: ${why}.` +
+    (applied.length > 0 ? ` Her ${partWords(applied)} from this referral ${wasOrWere(applied, 'is', 'are')} now held.` : '')
   );
 }
 
