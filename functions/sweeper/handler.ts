@@ -131,10 +131,11 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   if (deps.shouldReconcile?.(now)) {
     report.holdsReleased = await reconcileHolds(deps, now);
     report.identitiesErased = await applyRetention(deps, now);
-    await markAuditPlanIndex(deps, now);
   }
   // Last, so deadlines and redeliveries never wait behind it.
   report.factsRebuilt = (await deps.factsBackfill?.(now))?.plans ?? 0;
+  // After everything else, so a failure to read or write the marker holds back nothing but itself.
+  if (deps.shouldReconcile?.(now)) await markAuditPlanIndex(deps, now);
   return report;
 }
 
