@@ -141,7 +141,7 @@ export function PagedPlans({ first, path, empty, complete = true, note }: { firs
   );
 }
 
-export function PlanList({ items, empty }: { items: PlanSummary[]; empty: string }) {
+function PlanList({ items, empty }: { items: PlanSummary[]; empty: string }) {
   const { now } = useApp();
   if (items.length === 0) return <p className="empty">{empty}</p>;
   return (
