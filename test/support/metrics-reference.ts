@@ -443,3 +443,21 @@ export function referenceComputeMetrics(facts: Iterable<PlanFacts>, query: Metri
     boundedRates,
   };
 }
+
+/** One plan's facts for tests: a routine custody-diversion referral in Birmingham on 2026-03-02, no consent yet, nothing else; `overrides` set the rest. */
+export function referralFacts(overrides: Partial<PlanFacts> = {}): PlanFacts {
+  return {
+    version: 1,
+    source: 'custody-diversion',
+    localAuthority: 'birmingham',
+    referred: dayNumber('2026-03-02'),
+    consented: false,
+    needs: [],
+    providers: [],
+    offers: [],
+    gaps: [],
+    reviews: [],
+    scoreChanges: [],
+    ...overrides,
+  };
+}

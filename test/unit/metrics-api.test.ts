@@ -9,20 +9,9 @@ import { dayNumber as D } from '../../lib/domain/metrics/dates.ts';
 import type { PlanFacts } from '../../lib/domain/metrics/facts.ts';
 import type { MetricsSource } from '../../lib/metrics/index.ts';
 import { CLAIMS, lambdaEvent } from '../support/lambda-event.ts';
+import { referralFacts } from '../support/metrics-reference.ts';
 
-const referral = (day: string): PlanFacts => ({
-  version: 1,
-  source: 'custody-diversion',
-  localAuthority: 'birmingham',
-  referred: D(day),
-  consented: true,
-  needs: [],
-  providers: [],
-  offers: [],
-  gaps: [],
-  reviews: [],
-  scoreChanges: [],
-});
+const referral = (day: string): PlanFacts => referralFacts({ referred: D(day), consented: true });
 
 /** A source whose facts the test changes, with or without saying so through the generation. */
 class ChangingSource implements MetricsSource {

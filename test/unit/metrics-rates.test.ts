@@ -7,25 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { computeMetrics } from '../../lib/domain/metrics/compute.ts';
 import { metricsCsv } from '../../lib/domain/metrics/csv.ts';
-import { dayNumber as D } from '../../lib/domain/metrics/dates.ts';
 import type { Dimension } from '../../lib/domain/metrics/definitions.ts';
 import type { PlanFacts } from '../../lib/domain/metrics/facts.ts';
 import { MetricsReportSchema } from '../../lib/domain/metrics/report-schema.ts';
 import { publishedRate } from '../../lib/domain/metrics/suppression.ts';
+import { referralFacts } from '../support/metrics-reference.ts';
 
-const referral = (consented: boolean, localAuthority: PlanFacts['localAuthority'] = 'birmingham'): PlanFacts => ({
-  version: 1,
-  source: 'custody-diversion',
-  localAuthority,
-  referred: D('2026-03-02'),
-  consented,
-  needs: [],
-  providers: [],
-  offers: [],
-  gaps: [],
-  reviews: [],
-  scoreChanges: [],
-});
+const referral = (consented: boolean, localAuthority: PlanFacts['localAuthority'] = 'birmingham'): PlanFacts => referralFacts({ consented, localAuthority });
 const plans = (consented: number, of: number, localAuthority?: PlanFacts['localAuthority']) => Array.from({ length: of }, (_, i) => referral(i < consented, localAuthority));
 const QUERY = { from: '2026-01-01', to: '2026-12-31' };
 const run = (facts: PlanFacts[], roundCountsTo = 5, suppressionThreshold = 5, groupBy: Dimension[] = []) =>

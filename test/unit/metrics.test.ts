@@ -13,25 +13,11 @@ import { dayNumber as D } from '../../lib/domain/metrics/dates.ts';
 import { DEFAULT_METRICS_CONFIG, resolveMetricsQuery } from '../../lib/domain/metrics/query.ts';
 import { primarySuppress, roundCount, secondarySuppress, type Cell } from '../../lib/domain/metrics/suppression.ts';
 import { LOCAL_AUTHORITIES, NEED_DOMAINS, REFERRAL_SOURCES } from '../../lib/domain/taxonomy.ts';
+import { referralFacts } from '../support/metrics-reference.ts';
 
 const PROVIDERS = ['anawim', 'bcwa', 'changing-lives', 'green-square-accord'];
 
-function fact(overrides: Partial<PlanFacts> = {}): PlanFacts {
-  return {
-    version: 1,
-    source: 'custody-diversion',
-    localAuthority: 'birmingham',
-    referred: D('2026-03-02'),
-    consented: false,
-    needs: [],
-    providers: [],
-    offers: [],
-    gaps: [],
-    reviews: [],
-    scoreChanges: [],
-    ...overrides,
-  };
-}
+const fact = referralFacts;
 
 /** Threshold 0 shows everything (the API's threshold is at least 1); counts exact unless `roundTo` says (the API's default is 5). */
 const run = (facts: PlanFacts[], query: { from?: string; to?: string; groupBy?: Dimension[] } = {}, threshold = 0, roundTo = 1) =>
