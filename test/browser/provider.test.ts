@@ -15,6 +15,34 @@ afterAll(async () => {
   await h?.stop();
 });
 
+/**
+ * `count` dead-lettered deliveries to `providerId`, queued straight into the store (as a long outage
+ * leaves them): plan ids from `planBase` on, event ids in the `eventGroup` group of a v4 UUID.
+ */
+async function queueDeadDeliveries(providerId: string, count: number, planBase: number, eventGroup: string) {
+  const at = h.stack.clock.now();
+  for (let i = 0; i < count; i += 1) {
+    const planId = `pl_${(planBase + i).toString(16).padStart(24, '0')}`;
+    const queued = await h.stack.webhooks.store.enqueue({
+      deliveryId: `dl_${planId.slice(3)}_5`,
+      providerId,
+      planId,
+      sequence: 5,
+      eventId: `00000000-0000-4000-${eventGroup}-${String(i).padStart(12, '0')}`,
+      eventType: 'allocation.offered.v1',
+      body: '{}',
+      status: 'dead',
+      attempts: 6,
+      replays: 0,
+      createdAt: at,
+      deadAt: at,
+      lastError: 'the receiver answered 503',
+      log: [],
+    });
+    expect(queued).toBe(true);
+  }
+}
+
 describe('provider', () => {
   it('accepts one offer and declines another, then works the accepted one', async () => {
     // Domestic abuse in Sandwell goes to Black Country Women's Aid: two plans, two offers.
@@ -143,28 +171,7 @@ describe('provider', () => {
   });
 
   it('reads the whole delivery log, 50 at a time', async () => {
-    // 55 dead-lettered deliveries, queued straight into the store (as a long outage leaves them).
-    const at = h.stack.clock.now();
-    for (let i = 0; i < 55; i += 1) {
-      const planId = `pl_${(0xabc000 + i).toString(16).padStart(24, '0')}`;
-      const queued = await h.stack.webhooks.store.enqueue({
-        deliveryId: `dl_${planId.slice(3)}_5`,
-        providerId: 'bcwa',
-        planId,
-        sequence: 5,
-        eventId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-        eventType: 'allocation.offered.v1',
-        body: '{}',
-        status: 'dead',
-        attempts: 6,
-        replays: 0,
-        createdAt: at,
-        deadAt: at,
-        lastError: 'the receiver answered 503',
-        log: [],
-      });
-      expect(queued).toBe(true);
-    }
+    await queueDeadDeliveries('bcwa', 55, 0xabc000, '8000');
     const { page, errors } = await h.page();
     await signIn(h, page, "Black Country Women's Aid");
     await visit(h, page, '/webhook?status=dead');
@@ -177,26 +184,7 @@ describe('provider', () => {
   });
 
   it("a 'Show more deliveries' that failed is not shown again once the log is refreshed", async () => {
-    const at = h.stack.clock.now();
-    for (let i = 0; i < 51; i += 1) {
-      const planId = `pl_${(0xc1000 + i).toString(16).padStart(24, '0')}`;
-      const queued = await h.stack.webhooks.store.enqueue({
-        deliveryId: `dl_${planId.slice(3)}_5`,
-        providerId: 'changing-lives',
-        planId,
-        sequence: 5,
-        eventId: `00000000-0000-4000-a000-${String(i).padStart(12, '0')}`,
-        eventType: 'allocation.offered.v1',
-        body: '{}',
-        status: 'dead',
-        attempts: 6,
-        replays: 0,
-        createdAt: at,
-        deadAt: at,
-        log: [],
-      });
-      expect(queued).toBe(true);
-    }
+    await queueDeadDeliveries('changing-lives', 51, 0xc1000, 'a000');
     const { page, errors } = await h.page();
     await signIn(h, page, 'Changing Lives');
     await visit(h, page, '/webhook?status=dead');
@@ -220,25 +208,7 @@ describe('provider', () => {
   it('replays every dead-lettered delivery at once, after the endpoint is subscribed again', async () => {
     const subscribed = await h.call('POST', '/providers/anawim/subscriptions', h.token('team-lead'), { url: 'http://127.0.0.1:9/anawim' });
     expect(subscribed.status, subscribed.text).toBe(201);
-    const at = h.stack.clock.now();
-    for (let i = 0; i < 3; i += 1) {
-      const planId = `pl_${(0xdef000 + i).toString(16).padStart(24, '0')}`;
-      await h.stack.webhooks.store.enqueue({
-        deliveryId: `dl_${planId.slice(3)}_5`,
-        providerId: 'anawim',
-        planId,
-        sequence: 5,
-        eventId: `00000000-0000-4000-9000-${String(i).padStart(12, '0')}`,
-        eventType: 'allocation.offered.v1',
-        body: '{}',
-        status: 'dead',
-        attempts: 6,
-        replays: 0,
-        createdAt: at,
-        deadAt: at,
-        log: [],
-      });
-    }
+    await queueDeadDeliveries('anawim', 3, 0xdef000, '9000');
     const { page, errors } = await h.page();
     await signIn(h, page, 'Anawim');
     await visit(h, page, '/webhook?status=dead');
