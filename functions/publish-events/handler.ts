@@ -66,8 +66,6 @@ export async function deliverOutbox(deps: PublishDeps, plan: Plan, options: Deli
   }
   // Feed entries are keyed by wall time, never a simulated clock: readers page by it (see WebhookStore.feedSettleMs).
   const now = new Date().toISOString();
-  // History and feed entries: plain puts with idempotent keys, in batches of 25.
-  await deps.plans.recordEvents(events, now);
   // Provider views are conditional (an older event never overwrites a newer one), so one put each,
   // and only the latest event of each allocation in this outbox.
   const views = new Map<string, ProviderAllocationRecord>();
@@ -96,7 +94,10 @@ export async function deliverOutbox(deps: PublishDeps, plan: Plan, options: Deli
       updatedAt: event.time,
     });
   }
-  for (const view of views.values()) await deps.plans.projectProviderAllocation(view);
+  // History and feed, provider views and metric facts are independent idempotent writes: sent at
+  // once, so the step waits for the slowest rather than their sum. All are stored before the bus
+  // hears of the events (a provider told of an allocation finds it in its view and feed).
+  await Promise.all([deps.plans.recordEvents(events, now), ...[...views.values()].map((view) => deps.plans.projectProviderAllocation(view)), project?.(plan)]);
   for (const event of events) {
     const allocationId = (event.data as { allocationId?: unknown }).allocationId;
     if (deps.services && RELEASES_CAPACITY.has(event.type) && typeof allocationId === 'string') {
@@ -105,7 +106,6 @@ export async function deliverOutbox(deps: PublishDeps, plan: Plan, options: Deli
     }
   }
   await deps.publisher.publish(events);
-  await project?.(plan);
   await deps.plans.clearOutbox(plan.planId, events.map((e) => e.id));
 }
 

@@ -47,6 +47,37 @@ describe('Publish events', () => {
     expect(await deliver('record-contact', { undeliveredBefore: true })).toContain('facts');
   });
 
+  it('stores history and feed, provider views and facts before the bus hears of the events, sending the three together', async () => {
+    const { plan } = planInStage('active');
+    const active = plan as Plan;
+    expect(active.outbox.some((e) => e.providerId)).toBe(true);
+    const started: string[] = [];
+    const held: (() => void)[] = [];
+    const hold = (name: string) => () =>
+      new Promise<void>((resolve) => {
+        started.push(name);
+        held.push(resolve);
+      });
+    const published: string[][] = [];
+    const plans = {
+      recordEvents: hold('history and feed'),
+      projectProviderAllocation: hold('provider view'),
+      clearOutbox: async () => void started.push('clear outbox'),
+    } as unknown as PlanRepository;
+    const delivery = deliverOutbox(
+      { plans, onPlanSaved: hold('facts'), publisher: { publish: async () => void published.push([...started]) } },
+      active,
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    // Every write is under way while none has been answered, and the bus has heard nothing.
+    expect(new Set(started)).toEqual(new Set(['history and feed', 'provider view', 'facts']));
+    expect(published).toEqual([]);
+    for (const release of held) release();
+    await delivery;
+    expect(published).toHaveLength(1);
+    expect(started.at(-1)).toBe('clear outbox');
+  });
+
   it('the sweeper takes a plan whose outbox is empty but still indexed out of the index; right after a save there is nothing to unindex', async () => {
     const { plan } = planInStage('active');
     const emptied = { ...(plan as Plan), outbox: [] };
