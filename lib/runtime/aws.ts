@@ -7,6 +7,7 @@ import { DirectoryStore } from '../adapters/dynamodb/directory-store.ts';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log.ts';
 import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.ts';
 import { englandAndWalesCalendar } from '../adapters/holidays.ts';
+import { deployConfigured, readProviderWebhooks, type ProviderDeliveryMode } from '../adapters/events/provider-destinations.ts';
 import { SfnWorkflowStarter } from '../adapters/workflow/sfn-starter.ts';
 import { readFunctionConfig } from '../config.ts';
 import { DEFAULT_POLICY } from '../domain/policy.ts';
@@ -65,6 +66,23 @@ export function awsDeps(): AwsDeps {
   };
   cached = deps;
   return deps;
+}
+
+/**
+ * How provider events reach providers on AWS, for the providers API: the API destinations the stack
+ * set up at deploy, each URL from PROVIDER_WEBHOOKS (the stack puts the deploy's providerWebhooks
+ * there) or the provider's placeholder, each request carrying the provider's API key. Never signed
+ * webhooks: nothing on AWS signs with a subscription's secret. Read and checked once, when the
+ * function starts; a value that does not validate is reported through `onBadSetting` and gives the
+ * `misconfigured` mode, in which the webhook routes refuse with a 500 and everything else still works.
+ */
+export function awsProviderDelivery(env: Record<string, string | undefined>, providerIds: readonly string[], onBadSetting: (reason: string) => void): ProviderDeliveryMode {
+  try {
+    return deployConfigured(readProviderWebhooks(env, providerIds));
+  } catch (error) {
+    onBadSetting(error instanceof Error ? error.message : String(error));
+    return { kind: 'misconfigured' };
+  }
 }
 
 function missingWorkflow(): WorkflowStarter {
