@@ -27,8 +27,8 @@ export interface SweeperDeps extends PublishDeps {
    * schema (facts-backfill.ts). The embedded stack rebuilds them itself when it starts.
    */
   factsBackfill?: (now: string) => Promise<FactsBackfillReport | undefined>;
-  /** On AWS: the audit log's by-plan index marker (audit-log.ts), set once, two days ahead, where there is none. */
-  auditPlanIndex?: Pick<DynamoAuditLog, 'planIndexFrom' | 'markPlanIndexFrom'>;
+  /** On AWS: the audit log's by-plan index marker (audit-log.ts), set once where there is none: the old marker's day, else two days ahead. */
+  auditPlanIndex?: Pick<DynamoAuditLog, 'planIndexMarkers' | 'markPlanIndexFrom'>;
 }
 
 export interface SweepReport {
@@ -86,13 +86,20 @@ export async function reconcileHolds(deps: Pick<SweeperDeps, 'plans' | 'services
  * before it, records written by a release without the index key may exist. A table made with the index
  * was marked when it was created; a deployed table that gained it is marked here with the day after
  * tomorrow (UTC, as audit days are), by when no container of an older release is still writing and the
- * new index has long finished building. Rolling back to such a release means deleting the marker first
- * (docs/deploy.md). Not in the embedded stack: dynalite cannot add an index to a table, so an older data
- * directory never has it, and a new one was marked when its table was made.
+ * new index has long finished building. A table marked by a release before 2026-11-28, at the old key
+ * that no table policy protects, gets the protected marker with that marker's day: plan queries already
+ * read by that day, so none answers differently, and records from then on stay read through the index
+ * (two days ahead would have every plan query of the days between read all their records, not the
+ * plan's: correct, but many times the reads). From then on the old marker is never read. The marker is
+ * then as fixed as a record: rolling back to a release without the index means lifting the table policy
+ * to remove it (docs/deploy.md). Not in the embedded stack: dynalite cannot add an index to a table, so
+ * an older data directory never has it, and one with it is marked (again, at the new key) when it starts.
  */
 export async function markAuditPlanIndex(deps: Pick<SweeperDeps, 'auditPlanIndex'>, now: string): Promise<boolean> {
-  if (!deps.auditPlanIndex || (await deps.auditPlanIndex.planIndexFrom()) !== undefined) return false;
-  return deps.auditPlanIndex.markPlanIndexFrom(addDays(now, 2).slice(0, 10));
+  if (!deps.auditPlanIndex) return false;
+  const markers = await deps.auditPlanIndex.planIndexMarkers();
+  if (markers.marked) return false;
+  return deps.auditPlanIndex.markPlanIndexFrom(markers.indexedFrom ?? addDays(now, 2).slice(0, 10));
 }
 
 /**

@@ -273,4 +273,29 @@ describe('a data directory from before the index', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('marked by a release before 2026-11-28 (at the old key) gets the marker at the protected key on the next start', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wraparound-audit-by-plan-'));
+    try {
+      const first = await startLocalStore({ dataDir: dir, inMemory: false, tableName: TABLE, process: 'in-process' });
+      const firstClient = makeDocumentClient({ ...LOCAL_AWS, endpoint: first.endpoint, maxAttempts: 1 });
+      // As that release left it: the marker at AUDIT-INDEX#META only.
+      await firstClient.send(new DeleteCommand({ TableName: TABLE, Key: keys.auditPlanIndexMarker() }));
+      await firstClient.send(new PutCommand({ TableName: TABLE, Item: { ...keys.oldAuditPlanIndexMarker(), type: 'audit-index-marker', indexedFrom: '0000-01-01' } }));
+      expect(await new DynamoAuditLog(firstClient, TABLE).planIndexMarkers()).toEqual({ marked: false, indexedFrom: '0000-01-01' });
+      firstClient.destroy();
+      await first.close();
+
+      const again = await startLocalStore({ dataDir: dir, inMemory: false, tableName: TABLE, process: 'in-process' });
+      const againClient = makeDocumentClient({ ...LOCAL_AWS, endpoint: again.endpoint, maxAttempts: 1 });
+      try {
+        expect(await new DynamoAuditLog(againClient, TABLE).planIndexMarkers()).toEqual({ marked: true, indexedFrom: '0000-01-01' });
+      } finally {
+        againClient.destroy();
+        await again.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

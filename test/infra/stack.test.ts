@@ -303,8 +303,22 @@ describe('Wraparound stack', () => {
         expect(decideFor(s, 'api-queries', { action: 'dynamodb:Query', leadingKeys: [planAudit], index: 'byAuditPlan' }), s.config.stage).toBe('allow');
         // The records it finds stay append-only: their index key is written with them, never added later.
         for (const name of FUNCTION_NAMES) for (const action of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(decideFor(s, name, { action, leadingKeys: [keys.audit('2026-11-28', '', '').pk] }), `${name} ${action}`).toBe('deny');
-        // The marker saying from which day every record carries the key is no audit record: the sweeper may write it.
-        expect(decideFor(s, 'sweeper', { action: 'dynamodb:PutItem', leadingKeys: [keys.auditPlanIndexMarker().pk] }), s.config.stage).toBe('allow');
+        // The marker saying from which day every record carries the key is kept like the records: moved
+        // earlier, it would hide older records (not in the index) from plan queries. The sweeper creates it
+        // (an audit writer); no principal, function or operator, moves or removes it.
+        const marker = keys.auditPlanIndexMarker().pk;
+        expect(marker).toMatch(glob(AUDIT_LEADING_KEYS));
+        // It is no day partition: the day-by-day reader never meets it.
+        expect(marker).not.toMatch(/^AUDIT#\d{4}-\d{2}-\d{2}$/);
+        const operator = 'arn:aws:iam::000000000000:role/operator';
+        for (const action of AUDIT_CHANGE_ACTIONS) {
+          for (const name of FUNCTION_NAMES) expect(decideFor(s, name, { action, leadingKeys: [marker] }), `${s.config.stage} ${name} ${action} marker`).toBe('deny');
+          expect(decide(s, { principal: operator, action, leadingKeys: [marker] }, [{ Effect: 'Allow', Action: 'dynamodb:*', Resource: '*' }]), `operator ${action} marker`).toBe('deny');
+        }
+        for (const name of FUNCTION_NAMES) {
+          expect(decideFor(s, name, { action: 'dynamodb:PutItem', leadingKeys: [marker] }), `${s.config.stage} ${name} PutItem marker`).toBe(functionSpec(name).writesAudit ? 'allow' : 'deny');
+        }
+        expect(decideFor(s, 'sweeper', { action: 'dynamodb:PutItem', leadingKeys: [marker] }), s.config.stage).toBe('allow');
       }
     });
 

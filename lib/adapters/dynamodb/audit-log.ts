@@ -24,7 +24,7 @@ export class DynamoAuditLog implements AuditLog {
    * condition; the record's key holds a random UUID, so it still never meets an existing record.
    */
   private readonly groupPut: GroupPut | undefined;
-  /** The marker's first indexed day once read (it never changes once written), else undefined. */
+  /** The marker's first indexed day once read at its protected key (it never changes once written), else undefined. */
   private indexedFrom: string | undefined;
   constructor(client: DynamoDBDocumentClient, tableName: string, options: { groupPut?: GroupPut } = {}) {
     this.client = client;
@@ -105,10 +105,11 @@ export class DynamoAuditLog implements AuditLog {
 
   /**
    * Say that every record about a plan from `day` (a UTC day) on carries its byAuditPlan key, so that
-   * plan queries read those days through the index. Written once (a later call changes nothing; the
+   * plan queries read those days through the index. Written once, at a key under AUDIT# (keys.ts), so
+   * nobody moves it afterwards: the put is create-only like a record's, and on AWS the table's policy
+   * denies every principal the update, delete or batch write of it. A later call changes nothing (the
    * answer says whether this one wrote it). Only what writes every record with the key may say so:
-   * the embedded stack when it creates its table; on AWS, a day after every container of an older
-   * release has stopped writing records.
+   * the embedded stack when it creates its table; on AWS, the sweeper (see markAuditPlanIndex there).
    */
   async markPlanIndexFrom(day: string): Promise<boolean> {
     try {
@@ -123,12 +124,31 @@ export class DynamoAuditLog implements AuditLog {
   /** The first day plan queries read through byAuditPlan, or undefined (no marker: every day is read whole). */
   async planIndexFrom(): Promise<string | undefined> {
     if (this.indexedFrom !== undefined) return this.indexedFrom;
-    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.auditPlanIndexMarker() })).catch((error: unknown) => {
-      throw storageError(error);
-    });
-    const day = out.Item?.indexedFrom;
-    if (typeof day === 'string' && AUDIT_DAY.test(day)) this.indexedFrom = day;
-    return this.indexedFrom;
+    const markers = await this.planIndexMarkers();
+    // Only the protected marker is kept: the old one may still be copied over, or (unprotected) changed.
+    if (markers.marked) this.indexedFrom = markers.indexedFrom;
+    return markers.indexedFrom;
+  }
+
+  /**
+   * The marker that governs plan queries. `marked`: the marker is at its protected key, and `indexedFrom`
+   * is its day (undefined if it holds no day: then every day is read whole). Otherwise `indexedFrom` is the
+   * day of the marker releases before 2026-11-28 wrote at the old key, if there is one: trusted only
+   * until the protected marker exists, which the sweeper writes with the same day (so no answer changes).
+   */
+  async planIndexMarkers(): Promise<{ marked: boolean; indexedFrom: string | undefined }> {
+    const marker = await this.markerItem(keys.auditPlanIndexMarker());
+    if (marker) return { marked: true, indexedFrom: dayOf(marker) };
+    return { marked: false, indexedFrom: dayOf(await this.markerItem(keys.oldAuditPlanIndexMarker())) };
+  }
+
+  private markerItem(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined> {
+    return this.client.send(new GetCommand({ TableName: this.tableName, Key: key })).then(
+      (out) => out.Item,
+      (error: unknown) => {
+        throw storageError(error);
+      },
+    );
   }
 
   private queryPage(input: QueryCommandInput): Promise<QueryCommandOutput> {
@@ -145,6 +165,12 @@ export const AUDIT_PLAN_INDEX_FROM_THE_START = '0000-01-01';
 function planIndexMarkerItem(day: string) {
   if (!AUDIT_DAY.test(day)) throw new Error(`the audit index marker takes a UTC day (YYYY-MM-DD), not ${day}`);
   return { ...keys.auditPlanIndexMarker(), type: 'audit-index-marker', indexedFrom: day };
+}
+
+/** A marker item's first indexed day, if it holds one. */
+function dayOf(marker: Record<string, unknown> | undefined): string | undefined {
+  const day = marker?.indexedFrom;
+  return typeof day === 'string' && AUDIT_DAY.test(day) ? day : undefined;
 }
 
 /** A stored audit record as the log gives it out: without its keys, index key and item type. */

@@ -26,7 +26,9 @@ import { createHash } from 'node:crypto';
  *   byPending pendingPk = PENDING#<providerId>, pendingSk = <planId>#<seq>   pending webhook deliveries, in lanes (embedded delivery loop)
  *   byAuditPlan auditPlanPk = PLAN#<planId>, sk = <at>#<auditId>          audit records about a plan (GET /audit?planId=)
  *
- *   audit-by-plan marker      AUDIT-INDEX#META        BY-PLAN       indexedFrom: the first UTC day whose records all carry auditPlanPk
+ *   audit-by-plan marker      AUDIT#META              BY-PLAN       indexedFrom: the first UTC day whose records all carry auditPlanPk;
+ *                                                                       append-only like the records (never a day: no reader asks for it by day)
+ *   its key before 2026-11-28 AUDIT-INDEX#META        BY-PLAN       read only while AUDIT#META is missing; the sweeper copies its day over
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 /** Items with this attribute (epoch seconds) are removed by DynamoDB's TTL after that time. */
@@ -86,8 +88,14 @@ export const keys = {
   /** On an audit record about a plan (the plan id is pseudonymous; nothing of her identity is in a key). */
   auditPlanIndex: (planId: string) => ({ auditPlanPk: `PLAN#${planId}` }),
   auditPlanPartition: (planId: string) => `PLAN#${planId}`,
-  /** Not under AUDIT#: it is no audit record, and the table policy keeps AUDIT# keys to the audit writers. */
-  auditPlanIndexMarker: () => ({ pk: 'AUDIT-INDEX#META', sk: 'BY-PLAN' }),
+  /**
+   * Under AUDIT#, so the table policy that keeps audit records append-only keeps it too: moved earlier, it
+   * would hide older records (read only through the index, which they are not in) from plan queries.
+   * `META` is no day, so the day-by-day reader (AUDIT#<yyyy-mm-dd>) never meets it.
+   */
+  auditPlanIndexMarker: () => ({ pk: 'AUDIT#META', sk: 'BY-PLAN' }),
+  /** Where releases before 2026-11-28 kept the marker, outside the policy's reach: trusted only while the one above is missing. */
+  oldAuditPlanIndexMarker: () => ({ pk: 'AUDIT-INDEX#META', sk: 'BY-PLAN' }),
 };
 
 /** Pull a plan id back out of an allocation id (al_<plan suffix>_<n>): provider commands need no lookup. */
