@@ -32,7 +32,7 @@ function purposeOrRoute(ctx: RouteContext, routePurpose: AccessPurpose): AccessP
 /**
  * Record a request that authorisation refused before its route ran, on a route declared auditsAccess:
  * a signed-in caller of a role the route is not for, or a provider token naming no provider (403).
- * Who (the token's subject), the role it acted in, its provider, the action (the route's refusal
+ * Who (the token's subject and name), the role it acted in, its provider, the action (the route's refusal
  * with `reason`), what the route names (`resource`: pseudonymous ids only, never path text) and when.
  * Returns false, recording nothing, when there is no principal (401): nobody to name, and on AWS the
  * JWT authorizer answers those before the function runs at all (see the route's handler for why).
@@ -52,7 +52,9 @@ export async function auditRefusedCaller(
 
 /**
  * Record an access to identity or plan detail before the data is given out or changed, with the
- * caller's purpose (see accessPurpose) as the why. Only on a route declared `auditsAccess` in
+ * caller's purpose (see accessPurpose) as the why. Who: the token's subject, her name as her token
+ * gives it at the time (kept, so the record names who she was then, whatever her account says later) and, for a
+ * provider's staff, her organisation; nothing else of the token. Only on a route declared `auditsAccess` in
  * routes.ts: elsewhere it throws (a 500, before anything is recorded or given), so the OpenAPI
  * document's X-Purpose routes cannot fall behind the handlers that audit.
  */
@@ -66,14 +68,28 @@ export async function auditAccess(
   why: AccessPurpose = accessPurpose(ctx, routePurpose),
 ): Promise<void> {
   if (!ctx.route.auditsAccess) throw new Error(`auditAccess on ${routeKey(ctx.route)}, which routes.ts does not declare auditsAccess`);
+  const principal = ctx.principal;
+  const whoName = principal ? displayNameOf(principal) : undefined;
   await audit.record({
-    who: ctx.principal?.sub ?? 'anonymous',
-    role: ctx.principal?.role ?? 'none',
+    who: principal?.sub ?? 'anonymous',
+    ...(whoName ? { whoName } : {}),
+    role: principal?.role ?? 'none',
+    ...(principal?.providerId ? { whoProviderId: principal.providerId } : {}),
     action,
     ...resource,
-    ...(ctx.principal?.providerId && !resource.providerId ? { providerId: ctx.principal.providerId } : {}),
+    ...(principal?.providerId && !resource.providerId ? { providerId: principal.providerId } : {}),
     why,
     at: now,
   });
   audited.add(ctx);
+}
+
+/** Longer names are cut: a record is kept for years, and a name claim is whatever an administrator typed. */
+const MAX_NAME_LENGTH = 200;
+
+/** The caller's display name (the token's `name` claim), trimmed, or undefined when it has none. */
+function displayNameOf(principal: { name?: string }): string | undefined {
+  // By code point, so a cut never splits a character in two.
+  const name = principal.name === undefined ? undefined : [...principal.name.trim()].slice(0, MAX_NAME_LENGTH).join('').trim();
+  return name ? name : undefined;
 }

@@ -333,8 +333,13 @@ const AuditList = z
     items: z.array(
       z.object({
         auditId: z.string(),
-        who: z.string(),
-        role: z.string(),
+        who: z.string().describe("The caller's token subject (an opaque id)"),
+        whoName: z
+          .string()
+          .optional()
+          .describe("The caller's name as her token gave it at the time (the `name` claim); absent on records written before names were kept, or when her token carried none"),
+        role: z.string().describe('The role the request acted in'),
+        whoProviderId: z.string().optional().describe("The caller's own provider organisation, for a provider's staff"),
         action: z.string(),
         planId: PlanId.optional(),
         participantId: z.string().optional(),

@@ -42,7 +42,8 @@ export class LocalTokens {
   async issue(request: TokenRequest): Promise<string> {
     const sub = request.sub ?? `demo-${request.role}${request.providerId ? `-${request.providerId}` : ''}`;
     return new SignJWT({
-      name: request.name ?? sub,
+      // No name asked for, no name claim: as a Cognito user without the `name` attribute, not her id passed off as a name.
+      ...(request.name ? { name: request.name } : {}),
       'cognito:groups': [GROUP_OF_ROLE[request.role]],
       ...(request.providerId ? { 'custom:providerId': request.providerId } : {}),
     })

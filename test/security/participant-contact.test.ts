@@ -75,7 +75,13 @@ async function audit(planId?: string, from = s.today()): Promise<AuditRecord[]> 
   expect(res.status, res.text).toBe(200);
   return (res.json.items as AuditRecord[]).filter((r) => r.action !== 'read-audit');
 }
-const subOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8')).sub as string;
+const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8')) as { sub: string; name?: string; 'custom:providerId'?: string };
+const subOf = (token: string) => claimsOf(token).sub;
+/** Who an audit record names for a token: its subject, and its name and organisation when it has them. */
+const whoOf = (token: string) => {
+  const claims = claimsOf(token);
+  return { who: claims.sub, ...(claims.name ? { whoName: claims.name } : {}), ...(claims['custom:providerId'] ? { whoProviderId: claims['custom:providerId'] } : {}) };
+};
 
 /** A refusal that tells nothing about her. */
 function expectRefused(res: { status: number; text: string }, status: number, what: string) {
@@ -200,9 +206,9 @@ describe('a provider reads her contact details only with an accepted allocation 
     expect(records).toHaveLength(callers.length + 2);
     expect(records).toEqual(
       expect.arrayContaining([
-        ...callers.map((c) => ({ auditId: expect.any(String), who: subOf(c.token), role: c.role, action: `read-participant-contact-refused:${c.reason}`, planId: held.planId, allocationId: held.allocationId, why: 'safeguarding', at: s.now() })),
-        { auditId: expect.any(String), who: subOf(s.coordinator), role: 'coordinator', action: 'read-participant-contact-refused:role-not-allowed', allocationId: unknown, why: 'contacting-the-participant', at: s.now() },
-        { auditId: expect.any(String), who: subOf(s.commissioner), role: 'commissioner', action: 'read-participant-contact-refused:role-not-allowed', why: 'contacting-the-participant', at: s.now() },
+        ...callers.map((c) => ({ auditId: expect.any(String), ...whoOf(c.token), role: c.role, action: `read-participant-contact-refused:${c.reason}`, planId: held.planId, allocationId: held.allocationId, why: 'safeguarding', at: s.now() })),
+        { auditId: expect.any(String), ...whoOf(s.coordinator), role: 'coordinator', action: 'read-participant-contact-refused:role-not-allowed', allocationId: unknown, why: 'contacting-the-participant', at: s.now() },
+        { auditId: expect.any(String), ...whoOf(s.commissioner), role: 'commissioner', action: 'read-participant-contact-refused:role-not-allowed', why: 'contacting-the-participant', at: s.now() },
       ]),
     );
     // In the plan's own log too ("Who has seen this plan"), and with nothing of her or of the text sent.
@@ -248,7 +254,7 @@ describe('a provider reads her contact details only with an accepted allocation 
     const records = (await audit()).filter((r) => r.action === action && r.at === s.now());
     // (All at the same simulated time: their order is the log's own.)
     expect(records).toHaveLength(attempts.length);
-    expect(records).toEqual(expect.arrayContaining(attempts.map((a) => ({ auditId: expect.any(String), who: subOf(token), role: 'provider', providerId: held.providerId, action, why: a.why, at: s.now() }))));
+    expect(records).toEqual(expect.arrayContaining(attempts.map((a) => ({ auditId: expect.any(String), ...whoOf(token), role: 'provider', providerId: held.providerId, action, why: a.why, at: s.now() }))));
     const text = JSON.stringify(records);
     for (const kept of ['al_nope', 'read-audit', 'nobody', SECRET_PARTICIPANT.givenName, ...CONTACT_SECRETS]) expect(text).not.toContain(kept);
     // No audit record, no answer: when it cannot be written, the refusal is not given either.
