@@ -9,12 +9,11 @@ import { planActive, signIn, startHarness, type Harness, type Json } from './sup
 
 let h: Harness;
 let plan: Json;
-let providerSub: string;
+/** The demo provider's name: her token's name claim, which the log shows as who (her organisation's name too, so not repeated). */
+let providerName: string;
 /** The coordinator's reads of the plan, as the API counts them in one answer. */
 let coordinatorReads: number;
 const COORDINATOR_READS = 55;
-
-const subOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8')) as { sub: string }).sub;
 
 beforeAll(async () => {
   h = await startHarness();
@@ -22,7 +21,7 @@ beforeAll(async () => {
   plan = await planActive(h, { needs: [{ domain: 'domestic-abuse', level: 'high', priority: true }], share: ['needs', 'contact-details'] });
   const allocation = plan.allocations.find((a: Json) => a.status === 'accepted');
   const provider = h.token('provider', allocation.providerId);
-  providerSub = subOf(provider);
+  providerName = h.stack.demoUsers.find((u) => u.token === provider)?.name ?? '';
   const contact = await h.call('GET', `/allocations/${allocation.allocationId}/participant`, provider);
   expect(contact.status, contact.text).toBe(200);
   // The simulated clock stands still: a minute on, so the reads below come after hers in the log.
@@ -71,8 +70,10 @@ describe('audit log page (team lead)', () => {
 
     const contactRead = records.getByRole('row').filter({ hasText: 'read-participant-contact' });
     await expect.poll(() => contactRead.count()).toBe(1);
+    // Polled: the organisation's name comes from the directory, which the app reads at start.
+    await expect.poll(async () => (await contactRead.getByRole('cell').allInnerTexts())[1]).toBe(providerName);
     const cells = await contactRead.getByRole('cell').allInnerTexts();
-    expect(cells.slice(1)).toEqual([providerSub, 'Provider', 'read-participant-contact', expect.stringContaining(`Plan ${planId}`), 'Contacting the participant']);
+    expect(cells.slice(1)).toEqual([providerName, 'Provider', 'read-participant-contact', expect.stringContaining(`Plan ${planId}`), 'Contacting the participant']);
     // Only this plan's records.
     const about = await records.locator('tbody tr td:nth-child(5)').allInnerTexts();
     expect(about.every((text) => text.includes(planId))).toBe(true);

@@ -56,6 +56,23 @@ function AuditFilters(props: { from: string; to: string; planId: string; busy: b
   );
 }
 
+/**
+ * Who made the access: her name as her token gave it at the time and, for a provider's staff, her
+ * organisation. A record written before names were kept (or from a token without one) has only the
+ * token's subject id, and says so.
+ */
+function Who({ record }: { record: AuditRecord }) {
+  const { providerName } = useApp();
+  const organisation = record.whoProviderId ? providerName(record.whoProviderId) : undefined;
+  return (
+    <>
+      <div>{record.whoName ?? `unknown name (id ${record.who})`}</div>
+      {/* Not twice for an account named after its organisation (the embedded stack's demo providers). */}
+      {organisation && organisation !== record.whoName && <div className="hint">{organisation}</div>}
+    </>
+  );
+}
+
 function AuditRecords({ from, to, planId, records }: { from: string; to: string; planId: string; records: ReturnType<typeof useResource<AuditPage>> }) {
   // The pages read after the first with Show more, kept while the first is the same answer.
   const [later, setLater] = useState<{ after: AuditPage; pages: AuditPage[] } | undefined>();
@@ -108,7 +125,9 @@ function AuditRecords({ from, to, planId, records }: { from: string; to: string;
                     <td>
                       <time dateTime={r.at}>{formatDateTime(r.at)}</time>
                     </td>
-                    <td>{r.who}</td>
+                    <td>
+                      <Who record={r} />
+                    </td>
                     <td>{label(r.role)}</td>
                     <td>{r.action}</td>
                     <td>
