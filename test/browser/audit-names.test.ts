@@ -1,7 +1,8 @@
 /**
  * "Who has seen this plan" in Chromium names people: the team lead sees the named coordinator's read
  * of the plan with her name and role, the provider's staff member's read of the allocation with her
- * name and organisation, and a record written before names were kept as "unknown name (id …)".
+ * name and organisation, a record written before names were kept as "unknown name (id …)", and the
+ * sweeper's own record as the system's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
@@ -26,7 +27,10 @@ beforeAll(async () => {
   expect((await h.call('GET', `/plans/${planId}`, jo)).status).toBe(200);
   expect((await h.call('GET', `/allocations/${allocation.allocationId}`, sam)).status).toBe(200);
   // A record as the log stored them before names were kept.
-  await new DynamoAuditLog(h.stack.plans.client, h.stack.plans.tableName).record({ who: OLD_SUB, role: 'coordinator', action: 'read-history', planId, why: 'support-planning', at: h.stack.clock.now() });
+  const log = new DynamoAuditLog(h.stack.plans.client, h.stack.plans.tableName);
+  await log.record({ who: OLD_SUB, role: 'coordinator', action: 'read-history', planId, why: 'support-planning', at: h.stack.clock.now() });
+  // As the sweeper records anonymising her identity after the retention period (functions/sweeper/handler.ts).
+  await log.record({ who: 'sweeper', role: 'system', action: 'anonymise', planId, why: 'retention period of 365 days after the plan ended', at: h.stack.clock.now() });
 }, 60_000);
 
 afterAll(async () => {
@@ -47,6 +51,8 @@ describe("who has seen this plan (team lead's audit log)", () => {
     // The organisation's name comes from the directory the app reads at start.
     await expect.poll(async () => (await cellsOf(SAM.name)).slice(1, 4)).toEqual([`${SAM.name}\n${organisation}`, 'Provider', 'read-allocation']);
     expect((await cellsOf(OLD_SUB)).slice(1, 4)).toEqual([`unknown name (id ${OLD_SUB})`, 'Coordinator', 'read-history']);
+    // The system's own work is not shown as a person whose name is unknown.
+    expect((await cellsOf('anonymise')).slice(1, 4)).toEqual(['Wraparound itself (sweeper)', 'System', 'anonymise']);
     await screenshot(page, 'audit-names');
     expect(errors).toEqual([]);
   });
