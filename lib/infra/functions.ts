@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { API_FUNCTIONS } from '../api/routes.ts';
 import { STEP_FUNCTIONS } from '../../workflows/plan-command/steps.ts';
 import { metricsEnvironment } from '../config.ts';
+import { PROVIDER_WEBHOOKS_ENV } from '../adapters/events/provider-destinations.ts';
 import { METRICS_NAMESPACE, OBSERVABILITY_ENV } from '../runtime/observability.ts';
 import { acknowledge } from './nag.ts';
 import type { StageConfig } from './stage-config.ts';
@@ -147,6 +148,11 @@ export interface FunctionsProps {
   environment: Record<string, string>;
   /** Encrypts the functions' log groups (the stack's data key: errors may name plans). */
   logKey: kms.IKey;
+  /**
+   * The webhook URLs the deploy configured (ProviderDelivery.configuredEndpoints): api-providers gets
+   * them as PROVIDER_WEBHOOKS, to show each provider's destination instead of subscriptions it cannot make.
+   */
+  providerWebhooks: Readonly<Record<string, string>>;
 }
 
 /** The Powertools settings every function gets (names shared with lib/runtime/observability.ts). */
@@ -231,6 +237,7 @@ export class Functions extends Construct {
           NODE_OPTIONS: '--enable-source-maps',
           ...observabilityEnvironment(config),
           ...(name === 'api-metrics' ? metricsEnvironment(config.metrics) : {}),
+          ...(name === 'api-providers' ? { [PROVIDER_WEBHOOKS_ENV]: JSON.stringify(props.providerWebhooks) } : {}),
         },
         bundling: { ...bundling, assetHash },
       });

@@ -8,20 +8,13 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag.ts';
 import type { StageConfig } from './stage-config.ts';
+import { destinationUrlProblem, placeholderWebhookUrl, WEBHOOK_KEY_HEADER } from '../adapters/events/provider-destinations.ts';
 
-/** The header carrying each provider's API key; its endpoint rejects requests without the right one. */
-export const WEBHOOK_KEY_HEADER = 'X-Wraparound-Key';
+// The header and the placeholder live with the delivery modes, where api-providers reads them too.
+export { placeholderWebhookUrl, WEBHOOK_KEY_HEADER };
 
 /** The request body is the CloudEvent itself (structured mode), as the embedded stack's webhooks send it. */
 export const CLOUDEVENT_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
-
-/**
- * Where events go for a provider with no configured webhook: `.invalid` is reserved (RFC 2606) and
- * never resolves, so nothing leaves AWS; the events are retried, dead-lettered and alarmed on.
- */
-export function placeholderWebhookUrl(providerId: string): string {
-  return `https://${providerId}.webhooks.invalid/wraparound/events`;
-}
 
 export function deadLetterQueueName(config: StageConfig, providerId: string): string {
   return `${config.namePrefix}-${providerId}-dead-letters`;
@@ -62,6 +55,11 @@ export interface ProviderChannel {
  */
 export class ProviderDelivery extends Construct {
   readonly channels: ProviderChannel[];
+  /**
+   * providerId → URL for the providers whose webhook the deploy configured (the others post to their
+   * placeholder): what api-providers is told (PROVIDER_WEBHOOKS), so GET subscriptions shows it.
+   */
+  readonly configuredEndpoints: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: ProviderDeliveryProps) {
     super(scope, id);
@@ -73,6 +71,12 @@ export class ProviderDelivery extends Construct {
     if (unknown.length > 0) {
       throw new Error(`providerWebhooks names ${unknown.map((u) => `"${u}"`).join(', ')}, not a provider of the directory (${providerIds.join(', ')}).`);
     }
+    // The webhook target policy, as off this machine: https to a public host, no credentials or fragment.
+    const refused = Object.entries(config.providerWebhooks).flatMap(([providerId, url]) => {
+      const problem = destinationUrlProblem(url);
+      return problem ? [`providerWebhooks.${providerId}: the URL ${problem}`] : [];
+    });
+    if (refused.length > 0) throw new Error(`Bad context ${refused.join('; ')}.`);
 
     this.channels = providerIds.map((providerId) => {
       const configured = config.providerWebhooks[providerId];
@@ -143,6 +147,7 @@ export class ProviderDelivery extends Construct {
 
       return { providerId, endpoint, placeholder: !configured, apiKey, connection, destination, rule, deadLetterQueue };
     });
+    this.configuredEndpoints = Object.fromEntries(this.channels.filter((c) => !c.placeholder).map((c) => [c.providerId, c.endpoint]));
 
     // EventBridge writes dead letters through SQS with the data key. The queue ARNs are built from
     // their names: a reference to the queues would make the key depend on queues that depend on it.

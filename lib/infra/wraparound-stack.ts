@@ -205,6 +205,7 @@ export class WraparoundStack extends Stack {
       config,
       environment: { [ENV_NAMES.tableName]: this.table.tableName, [ENV_NAMES.planItemFormat]: config.planItemFormat },
       logKey: key,
+      providerWebhooks: this.providerDelivery.configuredEndpoints,
     });
     const fn = this.functions.byName;
 

@@ -13,6 +13,7 @@ import { ENV_NAMES, METRICS_ENV_NAMES } from '../../lib/config.ts';
 import { seedDirectory } from '../../lib/directory/load.ts';
 import { ESM_REQUIRE_BANNER, FUNCTION_NAMES, PROJECT_ROOT, functionSpec, functionsThat, type FunctionName } from '../../lib/infra/functions.ts';
 import { CLOUDEVENT_CONTENT_TYPE, WEBHOOK_KEY_HEADER, placeholderWebhookUrl } from '../../lib/infra/provider-delivery.ts';
+import { PROVIDER_WEBHOOKS_ENV } from '../../lib/adapters/events/provider-destinations.ts';
 import { stageConfig } from '../../lib/infra/stage-config.ts';
 import {
   AUDIT_CHANGE_ACTIONS,
@@ -426,7 +427,7 @@ describe('Wraparound stack', () => {
           [OBSERVABILITY_ENV.logEvent]: 'false',
           [OBSERVABILITY_ENV.tracerCaptureResponse]: 'false',
         });
-        const known = new Set<string>([...Object.values(ENV_NAMES), ...Object.values(OBSERVABILITY_ENV), ...(name === 'api-metrics' ? Object.values(METRICS_ENV_NAMES) : []), 'NODE_OPTIONS']);
+        const known = new Set<string>([...Object.values(ENV_NAMES), ...Object.values(OBSERVABILITY_ENV), ...(name === 'api-metrics' ? Object.values(METRICS_ENV_NAMES) : []), ...(name === 'api-providers' ? [PROVIDER_WEBHOOKS_ENV] : []), 'NODE_OPTIONS']);
         for (const key of Object.keys(vars)) expect(known.has(key), `${name}: ${key} is not a shared constant`).toBe(true);
       }
       expect(functionsThat((spec) => spec.readsIdentityKey).sort()).toEqual(['api-commands', 'sweeper']);
