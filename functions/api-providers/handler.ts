@@ -28,8 +28,10 @@ import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { header, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
 import { IdempotencyKey } from '../../lib/api/request-schemas.ts';
 import { ProviderId } from '../../lib/domain/schemas.ts';
-import { awsDeps } from '../../lib/runtime/aws.ts';
+import { awsDeps, awsProviderDelivery } from '../../lib/runtime/aws.ts';
 import { readFunctionConfig } from '../../lib/config.ts';
+import { logger } from '../../lib/runtime/observability.ts';
+import { DEPLOY_GUIDE, type ProviderDeliveryMode, type ProviderDestination } from '../../lib/adapters/events/provider-destinations.ts';
 
 export interface ProvidersApiDeps {
   plans: PlanRepository;
@@ -41,6 +43,13 @@ export interface ProvidersApiDeps {
    */
   clock: () => string;
   webhooks: WebhookStore;
+  /**
+   * How events reach providers where this runs (lib/adapters/events/provider-destinations.ts): the
+   * embedded stack's signed webhooks, which the subscription and delivery routes manage, or AWS's
+   * API destinations set at deploy, which they cannot touch: there they refuse (409) and say how
+   * delivery works, and GET subscriptions shows the configured destination.
+   */
+  delivery: ProviderDeliveryMode;
   /** Known provider ids: the organisations of the directory. Any other id is a 404. */
   providerIds: readonly string[] | (() => readonly string[]);
   /**
@@ -97,6 +106,23 @@ const deliveryView = (d: Delivery) => ({
 });
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** How events reach the provider on AWS and who changes it, in words (GET subscriptions' `detail`, and every refusal there). */
+function howDeliveryWorks(d: ProviderDestination): string {
+  const where = d.placeholder
+    ? `no URL is configured for ${d.providerId} yet, so its events go to the placeholder ${d.endpoint}, which never resolves, and are dead-lettered`
+    : `its events are POSTed to ${d.endpoint}`;
+  return (
+    `On this deployment (AWS) events reach ${d.providerId} through an EventBridge API destination set when the stack is deployed: ${where}. ` +
+    `Each request carries ${d.providerId}'s API key in the ${d.keyHeader} header; nothing is signed with a webhook secret. ` +
+    `An operator changes the URL with a deploy (context providerWebhooks) and the key in Secrets Manager and the EventBridge connection (${DEPLOY_GUIDE}).`
+  );
+}
+
+/** On AWS nothing logs deliveries: EventBridge retries, dead-letters and alarms; operators replay from the archive. */
+const noDeliveryLog = (providerId: string) =>
+  `On this deployment (AWS) no delivery log is kept here: EventBridge retries each event to ${providerId}'s API destination, then puts it in ${providerId}'s dead-letter queue and raises an alarm, ` +
+  `and an operator replays missed events from the event archive (docs/deploy.md, "When a provider missed events"). Every event is also in the pull feed (GET /providers/${providerId}/feed).`;
 
 export function makeHandler(deps: ProvidersApiDeps) {
   const providerIds = () => (typeof deps.providerIds === 'function' ? deps.providerIds() : deps.providerIds);
@@ -162,21 +188,46 @@ export function makeHandler(deps: ProvidersApiDeps) {
     });
   }
 
+  /**
+   * Where delivery is configured at deploy (AWS), the provider's destination; undefined where the
+   * routes manage signed webhooks (the embedded stack). Settings that did not validate at start: 500.
+   */
+  function deployedDestination(providerId: string): ProviderDestination | undefined {
+    const mode = deps.delivery;
+    if (mode.kind === 'signed-webhooks') return undefined;
+    if (mode.kind === 'misconfigured')
+      throw problem(500, "Provider delivery on this deployment is misconfigured (its settings did not validate when the function started), so it cannot be shown or changed; its operators have the reason in the function's log. Nothing was changed.");
+    return mode.destinationOf(providerId);
+  }
+
+  /** On AWS, before anything is read or written: a 409 saying how delivery works there. */
+  function refuseWhereDeployConfigured(providerId: string) {
+    const destination = deployedDestination(providerId);
+    if (destination) throw problem(409, `${howDeliveryWorks(destination)} There is no webhook subscription here to create, change or remove, and no signing secret to rotate. Nothing was changed.`);
+  }
+
+  function refuseDeliveryLogWhereDeployConfigured(providerId: string, changing: boolean) {
+    if (deployedDestination(providerId)) throw problem(409, `${noDeliveryLog(providerId)}${changing ? ' Nothing was changed.' : ''}`);
+  }
+
   /** The plans' clock as an ISO instant, so it compares with the stored overlap ends. */
   const now = () => new Date(deps.clock()).toISOString();
 
   async function listSubscriptions(ctx: RouteContext): Promise<HttpResult> {
     const providerId = providerOf(ctx, 'subscriptions');
+    const destination = deployedDestination(providerId);
+    // On AWS there is no subscription: what is true there is the destination the deploy configured.
+    if (destination) return json(200, { delivery: 'deploy-configured', items: [], destination, detail: howDeliveryWorks(destination) });
     const at = now();
     const items = await deps.webhooks.listSubscriptions(providerId);
-    // A previous secret is a credential: gone once its overlap is over. The embedded stack's delivery
-    // loop removes it too; on AWS nothing signs with it, so this read is where it is removed there.
+    // A previous secret is a credential: gone once its overlap is over (the delivery loop removes it too).
     for (const s of items) if (s.overlapEndsAt && s.overlapEndsAt <= at) await deps.webhooks.dropExpiredSecret(providerId, s.subscriptionId, at);
-    return json(200, { items: items.map((s) => subscriptionView(s, at)) });
+    return json(200, { delivery: 'signed-webhooks', items: items.map((s) => subscriptionView(s, at)) });
   }
 
   async function subscribe(ctx: RouteContext): Promise<HttpResult> {
     const providerId = providerOf(ctx, 'subscriptions');
+    refuseWhereDeployConfigured(providerId);
     const body = readJsonBody(ctx.event);
     const idempotency = idempotencyOf(ctx, body);
     const request = parseWith(SubscribeRequest, body, 'subscription request');
@@ -220,6 +271,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
 
   async function unsubscribe(ctx: RouteContext): Promise<HttpResult> {
     const providerId = providerOf(ctx, 'subscriptions');
+    refuseWhereDeployConfigured(providerId);
     const subscriptionId = parseWith(SubscriptionId, ctx.params.subscriptionId, 'subscription id in the path', 'subscriptionId');
     const removed = await deps.webhooks.deleteSubscription(providerId, subscriptionId);
     if (!removed) throw problem(404, `Provider ${providerId} has no subscription ${subscriptionId}.`);
@@ -238,6 +290,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
    */
   async function rotateSecret(ctx: RouteContext): Promise<HttpResult> {
     const providerId = providerOf(ctx, 'subscriptions');
+    refuseWhereDeployConfigured(providerId);
     const subscriptionId = parseWith(SubscriptionId, ctx.params.subscriptionId, 'subscription id in the path', 'subscriptionId');
     const body = readJsonBody(ctx.event);
     const idempotency = idempotencyOf(ctx, body);
@@ -275,6 +328,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
 
   async function deliveries(ctx: RouteContext): Promise<HttpResult> {
     const providerId = providerOf(ctx, 'deliveries');
+    refuseDeliveryLogWhereDeployConfigured(providerId, false);
     const query = parseWith(DeliveryListQuery, ctx.event.queryStringParameters ?? {}, 'query');
     try {
       const page = await deps.webhooks.listDeliveries(providerId, { limit: query.limit, ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) });
@@ -287,6 +341,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
 
   async function replay(ctx: RouteContext): Promise<HttpResult> {
     const providerId = providerOf(ctx, 'deliveries');
+    refuseDeliveryLogWhereDeployConfigured(providerId, true);
     const deliveryId = parseWith(DeliveryId, ctx.params.deliveryId, 'delivery id in the path', 'deliveryId');
     const body = readJsonBody(ctx.event);
     const idempotency = idempotencyOf(ctx, body);
@@ -322,11 +377,16 @@ let built: ReturnType<typeof makeHandler> | undefined;
 export const handler = (...args: Parameters<ReturnType<typeof makeHandler>>) => {
   if (!built) {
     const deps = awsDeps();
+    const providerIds = deps.baseDirectory.organizations.map((o) => o.id);
     built = makeHandler({
       ...deps,
       clock: () => new Date().toISOString(),
       webhooks: new WebhookStore(deps.plans.client, deps.plans.tableName),
-      providerIds: deps.baseDirectory.organizations.map((o) => o.id),
+      providerIds,
+      // Read once here, at start: a bad value is logged once, and the webhook routes say they are misconfigured.
+      delivery: awsProviderDelivery(process.env, providerIds, (reason) =>
+        logger().error('api-providers is misconfigured: the webhook routes answer 500 until its provider delivery settings are put right', { reason }),
+      ),
       source: readFunctionConfig(process.env).EVENT_SOURCE,
     });
   }

@@ -32,6 +32,7 @@ import { DirectoryListQuery, DirectoryServiceIdParam, HsdsService, HsdsServicePa
 import { FIGURES_INCOMPLETE_HEADER, METRICS_CSV_DESCRIPTION, MetricsReportSchema } from '../domain/metrics/report-schema.ts';
 import { MetricsQueryParams } from '../domain/metrics/query.ts';
 import { AllocationListQuery, DELIVERY_STATUSES, DeliveryId, DeliveryListQuery, FeedQuery, RotateSecretRequest, SubscribeRequest, SubscriptionId } from '../adapters/dynamodb/webhook-store.ts';
+import { WEBHOOK_KEY_HEADER } from '../adapters/events/provider-destinations.ts';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, generated from the route table, the lifecycle table
@@ -196,7 +197,47 @@ const SubscriptionCreated = SubscriptionView.extend({
   secret: z.string().regex(/^whsec_/).describe('The Standard Webhooks signing secret: shown only in this answer, keep it'),
 }).meta({ id: 'WebhookSubscriptionCreated' });
 
-const SubscriptionList = z.object({ items: z.array(SubscriptionView) }).meta({ id: 'WebhookSubscriptionList' });
+const SignedWebhookSubscriptions = z
+  .object({
+    delivery: z.literal('signed-webhooks').describe('Events go to the subscribed URL, signed with its secret: the embedded stack'),
+    items: z.array(SubscriptionView),
+  })
+  .meta({ id: 'WebhookSubscriptionList' });
+
+const DeployConfiguredDestination = z
+  .object({
+    delivery: z.literal('deploy-configured').describe('Events go where the deploy configured: AWS, where these routes create, rotate and remove nothing'),
+    items: z.array(SubscriptionView).max(0).describe('Always empty: there is no subscription on AWS'),
+    destination: z
+      .object({
+        providerId: ProviderId,
+        endpoint: z.string().describe("Where EventBridge POSTs the provider's events (the CloudEvent is the body), from the deploy's providerWebhooks"),
+        placeholder: z.boolean().describe('True while no URL is configured: the endpoint is on the reserved .invalid domain, so its events are retried, dead-lettered and alarmed on, and never leave AWS'),
+        keyHeader: z.literal(WEBHOOK_KEY_HEADER).describe("The header every request carries the provider's API key in. The key is never shown here: operators hand it to the provider from Secrets Manager"),
+      })
+      .meta({ id: 'ProviderDestination', description: "A provider's EventBridge API destination, as the deploy set it" }),
+    detail: z.string().describe('How delivery works there, and how an operator changes the URL (a deploy with -c providerWebhooks) and the key (Secrets Manager and the EventBridge connection)'),
+  })
+  .meta({ id: 'DeployConfiguredDestination' });
+
+// A plain union (each side's `delivery` literal tells them apart): OpenAPI's discriminator keyword is not JSON Schema.
+const SubscriptionList = z.union([SignedWebhookSubscriptions, DeployConfiguredDestination]).meta({
+  id: 'ProviderSubscriptions',
+  description: "How the provider's events reach it: its subscriptions on the embedded stack; on AWS the destination set at deploy",
+});
+
+/**
+ * Added to the description of the routes that behave otherwise on AWS, where provider events go to
+ * EventBridge API destinations set at deploy (functions/api-providers/handler.ts).
+ */
+const ON_AWS: Record<string, string> = {
+  'GET /providers/{providerId}/subscriptions': `On AWS: \`delivery: deploy-configured\`, no items, and the provider's destination: the endpoint from the deploy (or a placeholder), the ${WEBHOOK_KEY_HEADER} header its API key travels in (never the key).`,
+  'POST /providers/{providerId}/subscriptions': 'On AWS: 409, whatever the body. Webhook URLs are set at deploy (-c providerWebhooks) and requests carry an API key, not a signature; the detail says so and how an operator changes them. Nothing is changed.',
+  'DELETE /providers/{providerId}/subscriptions/{subscriptionId}': 'On AWS: 409; there is no subscription to remove (the destination is set at deploy). Nothing is changed.',
+  'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': `On AWS: 409; nothing is signed there (requests carry the provider's API key in ${WEBHOOK_KEY_HEADER}, changed by an operator in Secrets Manager and the EventBridge connection). Nothing is changed.`,
+  'GET /providers/{providerId}/deliveries': "On AWS: 409; no delivery log is kept there. EventBridge retries, then dead-letters to the provider's queue and raises an alarm; the pull feed has every event.",
+  'POST /providers/{providerId}/deliveries/{deliveryId}/replay': 'On AWS: 409; operators replay missed events from the event archive to the provider\'s rule. Nothing is changed.',
+};
 
 const SubscriptionDeleted = SubscriptionView.extend({
   deleted: z.literal(true),
@@ -409,7 +450,7 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
   'PATCH /directory/services/{serviceId}': { status: 200, schema: HsdsService, description: 'The service as it now is, with the places in use; the next allocation uses the change' },
   'GET /providers/{providerId}/allocations': { status: 200, schema: ProviderAllocationList, description: 'The allocations offered to the provider, optionally of one status' },
   'GET /providers/{providerId}/feed': { status: 200, schema: ProviderFeed, description: 'The next events after `after`, and the cursor to resume from' },
-  'GET /providers/{providerId}/subscriptions': { status: 200, schema: SubscriptionList, description: "The provider's subscriptions (at most one active), without secrets" },
+  'GET /providers/{providerId}/subscriptions': { status: 200, schema: SubscriptionList, description: "The provider's subscriptions (at most one active), without secrets; on AWS the destination set at deploy" },
   'POST /providers/{providerId}/subscriptions': { status: 201, schema: SubscriptionCreated, description: 'Subscribed: events addressed to the provider from now on are POSTed to the URL, signed with the secret shown here once' },
   'DELETE /providers/{providerId}/subscriptions/{subscriptionId}': { status: 200, schema: SubscriptionDeleted, description: 'Removed with its secret; its pending deliveries are dead-lettered' },
   'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': {
@@ -435,8 +476,8 @@ const PROVIDER_PROBLEMS: Record<string, ProblemStatus[]> = {
   'GET /providers/{providerId}/allocations': [400, 401, 403, 404],
   'GET /providers/{providerId}/feed': [400, 401, 403, 404],
   'GET /providers/{providerId}/subscriptions': [400, 401, 403, 404],
-  'DELETE /providers/{providerId}/subscriptions/{subscriptionId}': [400, 401, 403, 404],
-  'GET /providers/{providerId}/deliveries': [400, 401, 403, 404],
+  'DELETE /providers/{providerId}/subscriptions/{subscriptionId}': [400, 401, 403, 404, 409],
+  'GET /providers/{providerId}/deliveries': [400, 401, 403, 404, 409],
   'POST /providers/{providerId}/subscriptions': [400, 401, 403, 404, 409, 413, 415, 422],
   'POST /providers/{providerId}/deliveries/{deliveryId}/replay': [400, 401, 403, 404, 409, 413, 415, 422],
   'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': [400, 401, 403, 404, 409, 413, 415, 422],
@@ -537,6 +578,7 @@ function routeOperation(route: Route): OperationSpec {
     operationId: OPERATION_IDS[key] ?? camel(`${route.method.toLowerCase()}-${route.path.replace(/[{}]/g, '').split('/').filter(Boolean).join('-')}`),
     summary: route.summary,
     ...securityOf(route.roles),
+    ...(ON_AWS[key] ? { description: `${securityOf(route.roles).description ?? ''} ${ON_AWS[key]}`.trim() } : {}),
     tags: [tagOf(route.path)],
     ...(params || key === 'GET /plans' ? { requestParams: { ...(params ? { path: params } : {}), ...(key === 'GET /plans' ? { query: PlanListQuery } : {}) } } : {}),
     ...(DIRECTORY_QUERIES[key] ? { requestParams: { ...(params ? { path: params } : {}), query: DIRECTORY_QUERIES[key] } } : {}),

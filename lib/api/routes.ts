@@ -62,12 +62,12 @@ export const ROUTES: readonly Route[] = [
   // Provider-facing delivery: allocations held, pull feed, webhook subscriptions and their delivery log.
   { method: 'GET', path: '/providers/{providerId}/allocations', fn: 'api-providers', roles: ['provider'], summary: 'Allocations the provider holds', auditsAccess: true },
   { method: 'GET', path: '/providers/{providerId}/feed', fn: 'api-providers', roles: ['provider'], summary: "The provider's events in order, resumable with ?after=" },
-  { method: 'GET', path: '/providers/{providerId}/subscriptions', fn: 'api-providers', roles: ['team-lead', 'provider'], summary: "The provider's webhook subscription (never its secret)" },
-  { method: 'POST', path: '/providers/{providerId}/subscriptions', fn: 'api-providers', roles: ['team-lead'], summary: 'Subscribe a webhook; the secret is shown once' },
-  { method: 'DELETE', path: '/providers/{providerId}/subscriptions/{subscriptionId}', fn: 'api-providers', roles: ['team-lead'], summary: 'Remove a webhook subscription' },
-  { method: 'POST', path: '/providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret', fn: 'api-providers', roles: ['team-lead'], summary: 'Rotate the signing secret: the new one is shown once; the old one also signs until the overlap ends' },
-  { method: 'GET', path: '/providers/{providerId}/deliveries', fn: 'api-providers', roles: ['team-lead', 'provider'], summary: 'Webhook delivery log' },
-  { method: 'POST', path: '/providers/{providerId}/deliveries/{deliveryId}/replay', fn: 'api-providers', roles: ['team-lead', 'provider'], summary: 'Replay a dead-lettered delivery' },
+  { method: 'GET', path: '/providers/{providerId}/subscriptions', fn: 'api-providers', roles: ['team-lead', 'provider'], summary: "The provider's webhook subscription (never its secret); on AWS the destination set at deploy (its URL, the API key header)" },
+  { method: 'POST', path: '/providers/{providerId}/subscriptions', fn: 'api-providers', roles: ['team-lead'], summary: 'Subscribe a webhook; the secret is shown once (embedded stack; on AWS a 409: URLs are set at deploy)' },
+  { method: 'DELETE', path: '/providers/{providerId}/subscriptions/{subscriptionId}', fn: 'api-providers', roles: ['team-lead'], summary: 'Remove a webhook subscription (embedded stack; on AWS a 409)' },
+  { method: 'POST', path: '/providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret', fn: 'api-providers', roles: ['team-lead'], summary: 'Rotate the signing secret: the new one is shown once; the old one also signs until the overlap ends (embedded stack; on AWS a 409: requests carry an API key, not a signature)' },
+  { method: 'GET', path: '/providers/{providerId}/deliveries', fn: 'api-providers', roles: ['team-lead', 'provider'], summary: 'Webhook delivery log (embedded stack; on AWS a 409: failed events go to dead-letter queues)' },
+  { method: 'POST', path: '/providers/{providerId}/deliveries/{deliveryId}/replay', fn: 'api-providers', roles: ['team-lead', 'provider'], summary: 'Replay a dead-lettered delivery (embedded stack; on AWS a 409: operators replay from the event archive)' },
 ];
 
 export interface MatchedRoute {

@@ -219,6 +219,8 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
       audit,
       clock,
       webhooks: webhookStore,
+      // Here the routes manage signed webhooks that the delivery loop sends.
+      delivery: { kind: 'signed-webhooks' },
       providerIds,
       allowHttpLoopback: true,
       ...(dispatcherOptions.now ? { wallClock: () => new Date((dispatcherOptions.now as () => number)()).toISOString() } : {}),

@@ -1,11 +1,12 @@
 /**
  * Webhook targets (SSRF): on AWS a webhook must be https to a public host; on the embedded stack
  * this machine is allowed too (plain http to it as well). The policy is tested as a pure function,
- * then where it is used: the providers API as AWS builds it (allowHttpLoopback false) and on the
- * embedded stack, when subscribing (what the URL says: a literal IP in any spelling the URL parser
- * normalises, or a name) and when delivering (the addresses the name resolves to at connection
- * time, so a name re-pointed after subscribing, DNS rebinding, reaches nothing private). DNS is
- * played by a resolver the test hands the delivery loop.
+ * then where it is used. On AWS URLs are set at deploy (-c providerWebhooks), so there the policy
+ * holds the synth and api-providers' start, and subscribing through the API takes no URL at all. On
+ * the embedded stack it holds when subscribing (what the URL says: a literal IP in any spelling the
+ * URL parser normalises, or a name) and when delivering (the addresses the name resolves to at
+ * connection time, so a name re-pointed after subscribing, DNS rebinding, reaches nothing private).
+ * DNS is played by a resolver the test hands the delivery loop.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, LookupFunction } from 'node:net';
@@ -18,6 +19,14 @@ import { startSecurityStack, type SecurityStack } from './support.ts';
 import { anotherParticipant, consent, referral, type Json } from '../support/http.ts';
 import { CLAIMS, lambdaEvent } from '../support/lambda-event.ts';
 import { guardLookup, hostProblem, parseIpv6, webhookUrlProblem } from '../../lib/local/webhooks/url-policy.ts';
+import { App, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { ProviderDelivery } from '../../lib/infra/provider-delivery.ts';
+import { stageConfig } from '../../lib/infra/stage-config.ts';
+import { deployConfigured, PROVIDER_WEBHOOKS_ENV, readProviderWebhooks } from '../../lib/adapters/events/provider-destinations.ts';
+
+const PROVIDER_IDS = ['anawim', 'bcwa', 'changing-lives', 'green-square-accord'];
 
 const aws = { embedded: false };
 const embedded = { embedded: true };
@@ -151,16 +160,73 @@ describe('parseIpv6', () => {
   });
 });
 
+describe('where the check is used on AWS: the webhook URLs a deploy configures', () => {
+  /** The provider delivery of a stack synthesized with these providerWebhooks (as -c providerWebhooks gives them). */
+  function synthDelivery(providerWebhooks: Record<string, string>) {
+    const stack = new Stack(new App(), 'WebhookUrlPolicy');
+    return new ProviderDelivery(stack, 'ProviderDelivery', {
+      config: stageConfig('dev', { providerWebhooks }),
+      bus: new events.EventBus(stack, 'Bus'),
+      key: new kms.Key(stack, 'Key'),
+      providerIds: PROVIDER_IDS,
+      source: 'wraparound',
+    });
+  }
+
+  // IP literals and single-label names already fail the stage config's https-URL-of-a-domain rule;
+  // the rest of the policy (internal names, credentials, fragments) is the synth's own check.
+  it.each([
+    'https://10.0.0.8/hook',
+    'https://169.254.169.254/latest/meta-data/',
+    'https://[fd00:ec2::254]/latest/meta-data/',
+    'https://0x7f000001/hook',
+    'https://[::ffff:10.1.2.3]/hook',
+    'https://localhost/hook',
+    'http://127.0.0.1:9000/hook',
+    'https://metadata.google.internal/computeMetadata/v1/',
+    'https://printer.local/hook',
+    'https://api.localhost/hook',
+    'https://router.home.arpa/hook',
+    'https://user:pw@receiver.example.org/hook',
+    'https://receiver.example.org/hook#frag',
+  ])('the synth refuses %s, naming the provider', (url) => {
+    expect(webhookUrlProblem(url, aws)).toBeDefined();
+    expect(() => synthDelivery({ bcwa: url })).toThrow(/providerWebhooks\.bcwa: /);
+  });
+
+  it.each([
+    ['https://metadata.google.internal/computeMetadata/v1/', 'must not point at an internal name (*.internal)'],
+    ['https://printer.local/hook', 'must not point at an internal name (*.local)'],
+    ['https://api.localhost/hook', 'must not point at this machine'],
+    ['https://user:pw@receiver.example.org/hook', 'must not carry a user name or password'],
+  ])('%s: the synth says the rule (%s), and api-providers refuses it at start too', (url, rule) => {
+    expect(() => synthDelivery({ bcwa: url })).toThrow(`providerWebhooks.bcwa: the URL ${rule}`);
+    expect(() => readProviderWebhooks({ [PROVIDER_WEBHOOKS_ENV]: JSON.stringify({ bcwa: url }) }, PROVIDER_IDS)).toThrow(`PROVIDER_WEBHOOKS: bcwa: the URL ${rule}`);
+  });
+
+  it('an https URL on a public host is the destination (the control)', () => {
+    const delivery = synthDelivery({ bcwa: 'https://receiver.example.org/hooks' });
+    expect(delivery.configuredEndpoints).toEqual({ bcwa: 'https://receiver.example.org/hooks' });
+  });
+});
+
 describe('where the check is used: POST /providers/{id}/subscriptions', () => {
   let s: SecurityStack;
-  /** The providers API as AWS builds it: no plain http to loopback, private addresses refused. */
+  /** The providers API as AWS builds it: delivery configured at deploy, so no URL is taken at all. */
   let onAws: ReturnType<typeof makeProvidersApi>;
   let providers: string[];
 
   beforeAll(async () => {
     s = await startSecurityStack();
     providers = s.stack.directory.organizations.map((o) => o.id);
-    onAws = makeProvidersApi({ plans: s.stack.plans, audit: new DynamoAuditLog(s.stack.plans.client, s.stack.plans.tableName), clock: () => s.stack.clock.now(), webhooks: s.stack.webhooks.store, providerIds: providers, allowHttpLoopback: false });
+    onAws = makeProvidersApi({
+      plans: s.stack.plans,
+      audit: new DynamoAuditLog(s.stack.plans.client, s.stack.plans.tableName),
+      clock: () => s.stack.clock.now(),
+      webhooks: s.stack.webhooks.store,
+      providerIds: providers,
+      delivery: deployConfigured({}),
+    });
   });
   afterAll(async () => {
     await s?.stop();
@@ -174,34 +240,16 @@ describe('where the check is used: POST /providers/{id}/subscriptions', () => {
     return { status: result.statusCode, json: JSON.parse(String(result.body)) as Record<string, unknown> };
   }
 
-  it.each([
-    'https://10.0.0.8/hook',
-    'https://192.168.1.10/hook',
-    'https://169.254.169.254/latest/meta-data/',
-    'https://[fd00:ec2::254]/latest/meta-data/',
-    'https://127.0.0.1/hook',
-    'https://0x7f000001/hook',
-    'https://[::1]/hook',
-    'https://[::ffff:10.1.2.3]/hook',
-    'https://localhost/hook',
-    'https://metadata.google.internal/computeMetadata/v1/',
-    'http://127.0.0.1:9000/hook',
-  ])('on AWS refuses %s (400 naming url) and stores nothing', async (url) => {
-    const providerId = providers[0] as string;
-    const res = await subscribeOnAws(providerId, url);
-    const reason = webhookUrlProblem(url, aws);
-    expect(reason).toBeDefined();
-    expect(res.status, JSON.stringify(res.json)).toBe(400);
-    expect(res.json.errors).toEqual([{ path: 'url', message: reason }]);
-    expect(await s.stack.webhooks.store.listSubscriptions(providerId)).toEqual([]);
-  });
-
-  it('on AWS accepts an https URL on a public host (the control)', async () => {
-    const providerId = providers[1] as string;
-    const res = await subscribeOnAws(providerId, 'https://receiver.example.org/hooks');
-    expect(res.status, JSON.stringify(res.json)).toBe(201);
-    expect((await s.stack.webhooks.store.listSubscriptions(providerId)).map((sub) => sub.url)).toEqual(['https://receiver.example.org/hooks']);
-  });
+  it.each(['https://10.0.0.8/hook', 'https://169.254.169.254/latest/meta-data/', 'http://127.0.0.1:9000/hook', 'https://receiver.example.org/hooks'])(
+    'on AWS takes no URL, private or public: %s is refused (409, the deploy sets URLs) and nothing is stored',
+    async (url) => {
+      const providerId = providers[0] as string;
+      const res = await subscribeOnAws(providerId, url);
+      expect(res.status, JSON.stringify(res.json)).toBe(409);
+      expect(res.json.detail).toContain('context providerWebhooks');
+      expect(await s.stack.webhooks.store.listSubscriptions(providerId)).toEqual([]);
+    },
+  );
 
   it('on the embedded stack allows this machine, plain http to it only, and no private address', async () => {
     const [, , first, second] = providers as [string, string, string, string];
