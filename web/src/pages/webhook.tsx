@@ -18,8 +18,20 @@ const DELIVERY_FILTERS = [
 const OVERLAP_HOURS = { default: 24, min: 1, max: 72 };
 
 /**
+ * GET /providers/{id}/subscriptions. On the embedded stack the provider's subscriptions; on AWS,
+ * where delivery is an API destination set at deploy, the destination (`delivery: deploy-configured`),
+ * and then there is nothing to subscribe, rotate, remove or replay here.
+ */
+type SubscriptionsAnswer =
+  | { delivery?: 'signed-webhooks'; items: Subscription[] }
+  | { delivery: 'deploy-configured'; items: Subscription[]; destination: { providerId: string; endpoint: string; placeholder: boolean; keyHeader: string }; detail: string };
+type Destination = Extract<SubscriptionsAnswer, { delivery: 'deploy-configured' }>['destination'];
+type SubscriptionsResource = ReturnType<typeof useResource<SubscriptionsAnswer>>;
+
+/**
  * A provider's webhook: its subscription (never the secret, except once when a team lead creates it
  * or rotates it) and the delivery log with each attempt's outcome; dead-lettered deliveries can be replayed.
+ * Where the API says delivery is configured at deploy (AWS): the destination instead, and no forms.
  */
 export function WebhookPage() {
   const { session, services, providerName } = useApp();
@@ -29,11 +41,24 @@ export function WebhookPage() {
   const status = search.get('status') ?? '';
   const teamLead = session.role === 'team-lead';
   const go = (next: { provider?: string; status?: string }) => navigate(`/webhook${query({ provider: teamLead ? (next.provider ?? providerId) : undefined, status: next.status ?? status })}`);
+  const subscriptions = useResource<SubscriptionsAnswer>(providerId ? `/providers/${encodeURIComponent(providerId)}/subscriptions` : null);
+  const answer = subscriptions.data;
+  const destination = answer?.delivery === 'deploy-configured' ? answer.destination : undefined;
+  // Which way delivery works is known once the answer is in; a failed read shows the subscription's error and the log as before.
+  const signed = (answer && !destination) || subscriptions.error;
 
   return (
     <>
       <PageTitle>{teamLead ? 'Provider webhooks' : 'Webhook'}</PageTitle>
-      <p className="lead">Events about offers and allocations are sent to the provider's webhook, signed (Standard Webhooks), retried with backoff and dead-lettered when they keep failing. The pull feed has the same events.</p>
+      {signed && (
+        <p className="lead">Events about offers and allocations are sent to the provider's webhook, signed (Standard Webhooks), retried with backoff and dead-lettered when they keep failing. The pull feed has the same events.</p>
+      )}
+      {destination && (
+        <p className="lead">
+          Events about offers and allocations are sent to the provider's webhook set when this service was deployed, each with the provider's API key in the <code>{destination.keyHeader}</code> header,
+          retried and dead-lettered when they keep failing. The pull feed has the same events.
+        </p>
+      )}
       {teamLead && (
         <div className="filters">
           <label htmlFor="provider-filter">Provider</label>
@@ -46,14 +71,46 @@ export function WebhookPage() {
           </select>
         </div>
       )}
-      {providerId && <SubscriptionSection key={providerId} providerId={providerId} teamLead={teamLead} />}
-      {providerId && <Deliveries key={`${providerId}-${status}`} providerId={providerId} status={status} onStatus={(s) => go({ status: s })} />}
+      {providerId && destination && <DestinationSection destination={destination} teamLead={teamLead} />}
+      {providerId && !destination && <SubscriptionSection key={providerId} providerId={providerId} teamLead={teamLead} subscriptions={subscriptions} />}
+      {providerId && signed && <Deliveries key={`${providerId}-${status}`} providerId={providerId} status={status} onStatus={(s) => go({ status: s })} />}
     </>
   );
 }
 
-function SubscriptionSection({ providerId, teamLead }: { providerId: string; teamLead: boolean }) {
-  const subscriptions = useResource<{ items: Subscription[] }>(`/providers/${encodeURIComponent(providerId)}/subscriptions`);
+/**
+ * On AWS: where the provider's events go, as the deploy set it. Nothing to change here: the URL
+ * changes with a deploy and the key in Secrets Manager, by operators; the key is never shown.
+ */
+function DestinationSection({ destination, teamLead }: { destination: Destination; teamLead: boolean }) {
+  return (
+    <>
+      <Section title="Webhook" id="destination">
+        {destination.placeholder && (
+          <Notice tone="warning">No webhook URL is set for this provider yet: its events are not sent anywhere and are dead-lettered until one is set. The pull feed has them meanwhile.</Notice>
+        )}
+        <Facts
+          items={[
+            ['URL', destination.placeholder ? 'Not set yet' : <code key="url">{destination.endpoint}</code>],
+            ['API key header', <code key="header">{destination.keyHeader}</code>],
+            ['Set by', 'The operators, when the service is deployed'],
+          ]}
+        />
+        <p className="hint">
+          The URL and the API key are set when this service is deployed, not on this page: {teamLead ? 'to change either, ask the operators' : 'to change either, ask a team lead, who asks the operators'} (deploy
+          guide, “Provider webhooks”). The key is never shown here; the operators give it to the provider over a secure channel.
+        </p>
+      </Section>
+      <Section title="Delivery log" id="deliveries">
+        <p className="empty">
+          No delivery log is kept on this deployment: events that keep failing go to the provider's dead-letter queue, which raises an alarm, and the operators replay them from the event archive.
+        </p>
+      </Section>
+    </>
+  );
+}
+
+function SubscriptionSection({ providerId, teamLead, subscriptions }: { providerId: string; teamLead: boolean; subscriptions: SubscriptionsResource }) {
   const [url, setUrl] = useState('');
   // The secret the API just returned (subscribing or rotating): shown this once, never read again.
   const [created, setCreated] = useState<Subscription | undefined>();
