@@ -57,11 +57,48 @@ export const METRICS_ENV_NAMES = {
 export type MetricsSettingKey = keyof typeof METRICS_ENV_NAMES;
 const METRICS_SETTING_KEYS = Object.keys(METRICS_ENV_NAMES) as MetricsSettingKey[];
 
-/** The rule of one metrics setting in words, from MetricsConfig itself (so it cannot drift from what is checked). */
+/** The figures' settings, each with MetricsConfig's own rule. */
+const FIGURE_SETTING_RULES = Object.fromEntries(METRICS_SETTING_KEYS.map((key) => [key, MetricsConfig.shape[key].unwrap()])) as Record<MetricsSettingKey, z.ZodNumber>;
+
+/**
+ * api-metrics' own setting, not the figures': how many seconds the facts it has read serve answers
+ * before the next answer reads them again (lib/metrics StoredFactsSource). The embedded stack keeps
+ * every fact in memory as it changes, so it has no such setting.
+ */
+export const METRICS_SOURCE_ENV_NAMES = { maxAgeSeconds: 'METRICS_MAX_AGE_SECONDS' } as const;
+type MetricsSourceSettingKey = keyof typeof METRICS_SOURCE_ENV_NAMES;
+export const MetricsSourceSettings = z.object({ maxAgeSeconds: z.number().int().min(0).max(60).default(30) });
+export type MetricsSourceSettings = z.infer<typeof MetricsSourceSettings>;
+const SOURCE_SETTING_RULES = { maxAgeSeconds: MetricsSourceSettings.shape.maxAgeSeconds.unwrap() } satisfies Record<MetricsSourceSettingKey, z.ZodNumber>;
+
+/** A whole-number rule in words, from the schema's own bounds (so it cannot drift from what is checked). */
+const wholeNumberRule = (rule: z.ZodNumber) => `a whole number from ${rule.minValue} to ${rule.maxValue}`;
+
+/** The rule of one metrics setting in words, from MetricsConfig itself. */
 export function metricsSettingRule(key: MetricsSettingKey): string {
-  const number = MetricsConfig.shape[key].unwrap();
-  return `a whole number from ${number.minValue} to ${number.maxValue}`;
+  return wholeNumberRule(FIGURE_SETTING_RULES[key]);
 }
+
+/** Each setting present checked against its rule: the values that pass, and a sentence for each that does not. */
+function checkWholeNumbers<K extends string>(
+  rules: Record<K, z.ZodNumber>,
+  settings: Partial<Record<K, unknown>>,
+  nameOf: (key: K) => string,
+  asGiven: Partial<Record<K, string>>,
+): { values: Partial<Record<K, number>>; problems: string[] } {
+  const values: Partial<Record<K, number>> = {};
+  const problems: string[] = [];
+  for (const key of Object.keys(rules) as K[]) {
+    const value = settings[key];
+    if (value === undefined) continue;
+    const parsed = rules[key].safeParse(value);
+    if (parsed.success) values[key] = parsed.data;
+    else problems.push(`${nameOf(key)} is ${JSON.stringify(asGiven[key] ?? value)}: it must be ${wholeNumberRule(rules[key])}`);
+  }
+  return { values, problems };
+}
+
+const refuse = (problems: string[]) => new ConfigurationError(`Bad metrics settings: ${problems.join('; ')}.`);
 
 /**
  * Check metrics settings given as numbers (the embedded stack's options, the stage config): each one
@@ -72,34 +109,49 @@ export function checkMetricsSettings(
   nameOf: (key: MetricsSettingKey) => string,
   asGiven: Partial<Record<MetricsSettingKey, string>> = {},
 ): Partial<Pick<MetricsConfig, MetricsSettingKey>> {
-  const problems: string[] = [];
-  const out: Partial<Pick<MetricsConfig, MetricsSettingKey>> = {};
-  for (const key of METRICS_SETTING_KEYS) {
-    const value = settings[key];
-    if (value === undefined) continue;
-    const parsed = MetricsConfig.shape[key].unwrap().safeParse(value);
-    if (parsed.success) out[key] = parsed.data;
-    else problems.push(`${nameOf(key)} is ${JSON.stringify(asGiven[key] ?? value)}: it must be ${metricsSettingRule(key)}`);
-  }
-  if (problems.length > 0) throw new ConfigurationError(`Bad metrics settings: ${problems.join('; ')}.`);
-  return out;
+  const { values, problems } = checkWholeNumbers(FIGURE_SETTING_RULES, settings, nameOf, asGiven);
+  if (problems.length > 0) throw refuse(problems);
+  return values;
 }
 
 /**
- * The metrics settings from the environment (METRICS_ENV_NAMES), absent ones left to the defaults. A
- * value that is not a whole number in range (0, negative, fractional, text) is a ConfigurationError
- * naming the variable and the rule. Digits only: Number() would take '', ' 5', '0x5' and '5e0'.
+ * Settings as the environment gives them: digits become numbers, anything else stays the text it is
+ * and fails its rule. Digits only: Number() would take '', ' 5', '0x5' and '5e0' (z.coerce read '' as 0).
  */
-export function readMetricsSettings(env: Record<string, string | undefined>): Partial<Pick<MetricsConfig, MetricsSettingKey>> {
-  const given: Partial<Record<MetricsSettingKey, unknown>> = {};
-  const asGiven: Partial<Record<MetricsSettingKey, string>> = {};
-  for (const key of METRICS_SETTING_KEYS) {
-    const raw = env[METRICS_ENV_NAMES[key]];
+function fromEnvironment<K extends string>(env: Record<string, string | undefined>, names: Record<K, string>): { given: Partial<Record<K, unknown>>; asGiven: Partial<Record<K, string>> } {
+  const given: Partial<Record<K, unknown>> = {};
+  const asGiven: Partial<Record<K, string>> = {};
+  for (const key of Object.keys(names) as K[]) {
+    const raw = env[names[key]];
     if (raw === undefined) continue;
     given[key] = /^\d+$/.test(raw) ? Number(raw) : raw;
     asGiven[key] = raw;
   }
+  return { given, asGiven };
+}
+
+/**
+ * The figures' settings from the environment (METRICS_ENV_NAMES), absent ones left to the defaults. A
+ * value that is not a whole number in range (0, negative, fractional, text, empty) is a
+ * ConfigurationError naming the variable and the rule. `wraparound start` reads these.
+ */
+export function readMetricsSettings(env: Record<string, string | undefined>): Partial<Pick<MetricsConfig, MetricsSettingKey>> {
+  const { given, asGiven } = fromEnvironment(env, METRICS_ENV_NAMES);
   return checkMetricsSettings(given, (key) => METRICS_ENV_NAMES[key], asGiven);
+}
+
+/**
+ * Every METRICS_* setting of the api-metrics function (the figures' and its source's), read at cold
+ * start; one ConfigurationError names every bad one with its rule.
+ */
+export function readMetricsFunctionSettings(env: Record<string, string | undefined>): { figures: Partial<Pick<MetricsConfig, MetricsSettingKey>>; source: MetricsSourceSettings } {
+  const figureEnv = fromEnvironment(env, METRICS_ENV_NAMES);
+  const sourceEnv = fromEnvironment(env, METRICS_SOURCE_ENV_NAMES);
+  const figures = checkWholeNumbers(FIGURE_SETTING_RULES, figureEnv.given, (key) => METRICS_ENV_NAMES[key], figureEnv.asGiven);
+  const source = checkWholeNumbers(SOURCE_SETTING_RULES, sourceEnv.given, (key) => METRICS_SOURCE_ENV_NAMES[key], sourceEnv.asGiven);
+  const problems = [...figures.problems, ...source.problems];
+  if (problems.length > 0) throw refuse(problems);
+  return { figures: figures.values, source: MetricsSourceSettings.parse(source.values) };
 }
 
 /** The environment that carries metrics settings to the api-metrics function. */

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { json, problem, type HttpResult } from '../../lib/api/http.ts';
 import { londonDay } from '../../lib/domain/metrics/dates.ts';
@@ -8,7 +7,7 @@ import { MetricsConfig, resolveMetricsQuery } from '../../lib/domain/metrics/que
 import { FIGURES_INCOMPLETE_HEADER, type MetricsIncomplete } from '../../lib/domain/metrics/report-schema.ts';
 import { FactStore } from '../../lib/metrics/fact-store.ts';
 import { StoredFactsSource, type MetricsSource } from '../../lib/metrics/index.ts';
-import { checkMetricsSettings, ConfigurationError, readMetricsSettings } from '../../lib/config.ts';
+import { checkMetricsSettings, ConfigurationError, readMetricsFunctionSettings } from '../../lib/config.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
 import { logger } from '../../lib/runtime/observability.ts';
 
@@ -72,24 +71,15 @@ export function makeHandler(deps: MetricsApiDeps) {
   });
 }
 
-/** Settings of the source only; the figures' settings are read by readMetricsSettings (lib/config.ts). */
-const SourceEnv = z.object({
-  METRICS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(60).default(30),
-});
-
 /**
  * The function as built from its environment once per container. A setting that cannot work is found
  * here, at cold start: logged once, naming the setting and its rule, and every request is then a 500
  * problem that says the service is misconfigured (before, each request threw again with its stack trace).
  */
 export function handlerFromEnvironment(env: Record<string, string | undefined>, build: (config: Partial<MetricsConfig>, maxAgeSeconds: number) => ReturnType<typeof makeHandler>, log: { error(message: string, details?: Record<string, unknown>): void }): ReturnType<typeof makeHandler> {
-  let config: Partial<MetricsConfig>;
-  let maxAgeSeconds: number;
+  let settings: ReturnType<typeof readMetricsFunctionSettings>;
   try {
-    config = readMetricsSettings(env);
-    const source = SourceEnv.safeParse(env);
-    if (!source.success) throw new ConfigurationError(`Bad metrics settings: METRICS_MAX_AGE_SECONDS is ${JSON.stringify(env.METRICS_MAX_AGE_SECONDS)}: it must be a whole number from 0 to 60.`);
-    maxAgeSeconds = source.data.METRICS_MAX_AGE_SECONDS;
+    settings = readMetricsFunctionSettings(env);
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
     log.error('api-metrics is misconfigured: every request is refused until its settings are put right', { reason: error.message });
@@ -99,7 +89,7 @@ export function handlerFromEnvironment(env: Record<string, string | undefined>, 
       'GET /metrics.csv': () => Promise.reject(refusal),
     });
   }
-  return build(config, maxAgeSeconds);
+  return build(settings.figures, settings.source.maxAgeSeconds);
 }
 
 let built: ReturnType<typeof makeHandler> | undefined;

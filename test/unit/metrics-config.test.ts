@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { handlerFromEnvironment, makeHandler } from '../../functions/api-metrics/handler.ts';
-import { ConfigurationError, metricsEnvironment, readMetricsSettings } from '../../lib/config.ts';
+import { ConfigurationError, metricsEnvironment, readMetricsFunctionSettings, readMetricsSettings } from '../../lib/config.ts';
 import { stageConfig } from '../../lib/infra/stage-config.ts';
 import { startEmbeddedStack } from '../../lib/local/embedded-stack.ts';
 import type { MetricsSource } from '../../lib/metrics/index.ts';
@@ -31,6 +31,38 @@ describe('metrics settings from the environment', () => {
   it('take good ones, and leave absent ones to the defaults', () => {
     expect(readMetricsSettings({ METRICS_ROUND_COUNTS_TO: '10', METRICS_SUPPRESSION_THRESHOLD: '3' })).toEqual({ roundCountsTo: 10, suppressionThreshold: 3 });
     expect(readMetricsSettings({})).toEqual({});
+  });
+});
+
+describe('METRICS_MAX_AGE_SECONDS, the api-metrics source setting', () => {
+  it.each(['', ' ', '-1', '2.5', '61', 'thirty', '0x1e'])('refuses %j at cold start, naming the variable and its rule', (value) => {
+    const read = () => readMetricsFunctionSettings({ METRICS_MAX_AGE_SECONDS: value });
+    expect(read).toThrow(ConfigurationError);
+    expect(read).toThrow(`METRICS_MAX_AGE_SECONDS is ${JSON.stringify(value)}: it must be a whole number from 0 to 60`);
+  });
+
+  it('takes 0 to 60 (0: every answer reads the facts afresh), defaults to 30, and names every bad setting at once', () => {
+    expect(readMetricsFunctionSettings({ METRICS_MAX_AGE_SECONDS: '0' }).source).toEqual({ maxAgeSeconds: 0 });
+    expect(readMetricsFunctionSettings({ METRICS_MAX_AGE_SECONDS: '60', METRICS_ROUND_COUNTS_TO: '10' })).toEqual({ figures: { roundCountsTo: 10 }, source: { maxAgeSeconds: 60 } });
+    expect(readMetricsFunctionSettings({})).toEqual({ figures: {}, source: { maxAgeSeconds: 30 } });
+    expect(() => readMetricsFunctionSettings({ METRICS_MAX_AGE_SECONDS: '', METRICS_ROUND_COUNTS_TO: '0' })).toThrow(
+      'Bad metrics settings: METRICS_ROUND_COUNTS_TO is "0": it must be a whole number from 1 to 100; METRICS_MAX_AGE_SECONDS is "": it must be a whole number from 0 to 60.',
+    );
+  });
+
+  it('left empty, the Lambda logs it once and builds nothing (before, it was read as 0 and every answer reread all the facts)', () => {
+    const logged: Record<string, unknown>[] = [];
+    let built = 0;
+    handlerFromEnvironment(
+      { METRICS_MAX_AGE_SECONDS: '' },
+      (config) => {
+        built += 1;
+        return makeHandler({ source: emptySource, config });
+      },
+      { error: (_message, details) => logged.push(details ?? {}) },
+    );
+    expect(built).toBe(0);
+    expect(logged).toEqual([{ reason: 'Bad metrics settings: METRICS_MAX_AGE_SECONDS is "": it must be a whole number from 0 to 60.' }]);
   });
 });
 
