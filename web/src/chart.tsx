@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useId, useRef } from 'react';
 import {
   BarController,
   BarElement,
@@ -12,6 +12,7 @@ import {
   PointElement,
   Tooltip,
   type ChartConfiguration,
+  type Plugin,
 } from 'chart.js';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, Legend, Tooltip, Filler);
@@ -29,6 +30,19 @@ export interface Series {
   label: string;
   /** null: no value (suppressed or none), drawn as a gap. */
   values: (number | null)[];
+}
+
+/**
+ * A value that must not be read as the number it is drawn at (a rate capped at 99% that is not all):
+ * its symbol is drawn beside it on the canvas and put before its words in the data table; its words
+ * replace the number in the table and the tooltip, and are said under the chart.
+ */
+export interface ValueMark {
+  symbol: string;
+  /** What the value reads instead of its number ("Under 100%"). */
+  text: string;
+  /** Why, for people who cannot see the note that explains the symbol. */
+  detail: string;
 }
 
 export interface ChartProps {
@@ -50,10 +64,42 @@ export interface ChartProps {
   height?: number;
   /** Heading of the table's first column. */
   groupTitle?: string;
+  /** The mark of a value, if it has one (see ValueMark). */
+  mark?: (seriesIndex: number, labelIndex: number) => ValueMark | undefined;
 }
 
-/** What the canvas shows (a chart is redrawn when this changes). */
-type Drawn = Pick<ChartProps, 'kind' | 'labels' | 'series' | 'yTitle' | 'yMin' | 'yMax' | 'percent' | 'horizontal'>;
+/** What the canvas shows (a chart is redrawn when this changes); marks by series, then by label. */
+type Drawn = Pick<ChartProps, 'kind' | 'labels' | 'series' | 'yTitle' | 'yMin' | 'yMax' | 'percent' | 'horizontal'> & { marks: (ValueMark | null)[][] };
+
+/** Room beside the value axis's end for a mark drawn beside a value at the top of the scale. */
+const MARK_ROOM = 18;
+
+/** Each marked value's symbol drawn just past its bar's end or above its point, so it is seen without hovering. */
+function markPlugin(marks: (ValueMark | null)[][], horizontal: boolean | undefined): Plugin<'line' | 'bar'> {
+  return {
+    id: 'valueMarks',
+    afterDatasetsDraw(chart) {
+      const { ctx } = chart;
+      ctx.save();
+      ctx.font = `bold 15px ${String(Chart.defaults.font.family)}`;
+      ctx.fillStyle = Chart.defaults.color as string;
+      ctx.textAlign = horizontal ? 'left' : 'center';
+      ctx.textBaseline = horizontal ? 'middle' : 'bottom';
+      marks.forEach((row, si) => {
+        if (!chart.isDatasetVisible(si)) return;
+        const elements = chart.getDatasetMeta(si).data;
+        row.forEach((mark, li) => {
+          const element = elements[li];
+          if (!mark || !element) return;
+          const { x, y } = element.getProps(['x', 'y'], true) as { x: number; y: number };
+          if (horizontal) ctx.fillText(mark.symbol, x + 4, y);
+          else ctx.fillText(mark.symbol, x, y - 6);
+        });
+      });
+      ctx.restore();
+    },
+  };
+}
 
 /**
  * A chart (Chart.js on a canvas) with its text alternative: the canvas is an image with a summary,
@@ -68,12 +114,14 @@ export function ChartFigure(props: ChartProps) {
   useEffect(() => {
     formatRef.current = format;
   });
+  const marks = series.map((_, si) => labels.map((_, li) => props.mark?.(si, li) ?? null));
   // Callers build fresh arrays on every render: redraw only when what is drawn changes, from that.
-  const drawn = JSON.stringify({ kind, labels, series, yTitle, yMin, yMax, percent, horizontal } satisfies Drawn);
+  const drawn = JSON.stringify({ kind, labels, series, yTitle, yMin, yMax, percent, horizontal, marks } satisfies Drawn);
 
   useEffect(() => {
     if (!canvas.current) return;
-    const { kind, labels, series, yTitle, yMin, yMax, percent, horizontal } = JSON.parse(drawn) as Drawn;
+    const { kind, labels, series, yTitle, yMin, yMax, percent, horizontal, marks } = JSON.parse(drawn) as Drawn;
+    const marked = marks.some((row) => row.some((m) => m !== null));
     const valueAxis = horizontal ? 'x' : 'y';
     const config: ChartConfiguration<'line' | 'bar', (number | null)[], string> = {
       type: kind,
@@ -97,9 +145,22 @@ export function ChartFigure(props: ChartProps) {
         responsive: true,
         maintainAspectRatio: false,
         indexAxis: horizontal ? 'y' : 'x',
+        ...(marked ? { layout: { padding: horizontal ? { right: MARK_ROOM } : { top: MARK_ROOM } } } : {}),
         plugins: {
           legend: { display: series.length > 1, labels: { usePointStyle: true } },
-          tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${ctx.raw === null ? 'no value' : formatRef.current(Number(ctx.raw))}` } },
+          tooltip: {
+            callbacks: {
+              label: (ctx) => {
+                const mark = marks[ctx.datasetIndex]?.[ctx.dataIndex];
+                const value = ctx.raw === null ? 'no value' : mark ? `${mark.symbol} ${mark.text}` : formatRef.current(Number(ctx.raw));
+                return `${ctx.dataset.label}: ${value}`;
+              },
+              afterLabel: (ctx) => {
+                const mark = marks[ctx.datasetIndex]?.[ctx.dataIndex];
+                return mark && ctx.raw !== null ? `${mark.detail}; drawn at ${formatRef.current(Number(ctx.raw))}` : '';
+              },
+            },
+          },
         },
         scales: {
           [valueAxis]: {
@@ -113,18 +174,25 @@ export function ChartFigure(props: ChartProps) {
         },
       },
     };
-    const chart = new Chart(canvas.current, config as ChartConfiguration);
+    const chart = new Chart(canvas.current, { ...(config as ChartConfiguration), plugins: marked ? [markPlugin(marks, horizontal) as Plugin] : [] });
     return () => chart.destroy();
   }, [drawn]);
 
   const missing = props.missing ?? (() => '–');
+  const marksNote = marksSentence(marks, labels, series, format);
+  const notesId = useId();
   return (
     <figure className="chart">
       <figcaption className="chart-title">{props.title}</figcaption>
       {series.every((s) => s.values.every((v) => v === null)) && <p className="hint">Nothing to draw for this period: every value is suppressed or there is none yet.</p>}
       <div className="chart-canvas" style={{ height: props.height ?? 260 }}>
-        <canvas ref={canvas} role="img" aria-label={`${props.title}. ${props.summary}`} />
+        <canvas ref={canvas} role="img" aria-label={`${props.title}. ${props.summary}`} {...(marksNote ? { 'aria-describedby': notesId } : {})} />
       </div>
+      {marksNote && (
+        <p className="hint chart-marks" id={notesId}>
+          {marksNote}
+        </p>
+      )}
       <details className="chart-data">
         <summary>Show the data of “{props.title}”</summary>
         <div className="table-scroll" role="region" aria-label={`${props.title}: data`} tabIndex={0}>
@@ -145,7 +213,9 @@ export function ChartFigure(props: ChartProps) {
                   <th scope="row">{l}</th>
                   {series.map((s, si) => {
                     const v = s.values[li];
-                    return <td key={s.label}>{v === null || v === undefined ? missing(si, li) : format(v)}</td>;
+                    const mark = marks[si]?.[li];
+                    if (v === null || v === undefined) return <td key={s.label}>{missing(si, li)}</td>;
+                    return <td key={s.label}>{mark ? <MarkedValue mark={mark} /> : format(v)}</td>;
                   })}
                 </tr>
               ))}
@@ -155,4 +225,34 @@ export function ChartFigure(props: ChartProps) {
       </details>
     </figure>
   );
+}
+
+/** A marked value's words in place of its number, the symbol hidden from screen readers (the words say it), with why. */
+export function MarkedValue({ mark, className }: { mark: ValueMark; className?: string }) {
+  return (
+    <span className={className ?? 'marked-value'}>
+      <span aria-hidden="true">{mark.symbol} </span>
+      {mark.text}
+      <span className="visually-hidden"> ({mark.detail})</span>
+    </span>
+  );
+}
+
+/**
+ * The marked values in words, under the chart: for each mark, what it reads, where the value is drawn
+ * and which values: "‡ Under 100% (not all, …), drawn at 99%: Domestic abuse (Reoffending within 6 months)". Empty when none.
+ */
+function marksSentence(marks: (ValueMark | null)[][], labels: string[], series: Series[], format: (value: number) => string): string {
+  const byText = new Map<string, { mark: ValueMark; drawnAt: Set<string>; where: string[] }>();
+  marks.forEach((row, si) =>
+    row.forEach((mark, li) => {
+      const value = series[si]?.values[li];
+      if (!mark || value === null || value === undefined) return;
+      const entry = byText.get(mark.text) ?? { mark, drawnAt: new Set<string>(), where: [] };
+      entry.drawnAt.add(format(value));
+      entry.where.push(series.length > 1 ? `${labels[li]} (${series[si]?.label})` : (labels[li] as string));
+      byText.set(mark.text, entry);
+    }),
+  );
+  return [...byText.values()].map(({ mark, drawnAt, where }) => `${mark.symbol} ${mark.text} (${mark.detail}), drawn at ${[...drawnAt].join(' or ')}: ${where.join('; ')}.`).join(' ');
 }

@@ -1,7 +1,7 @@
 import { useState, type ReactNode } from 'react';
 import { INCOMPLETE_HEADLINE, incompleteDetail } from '../../../lib/domain/metrics/incomplete-notice.ts';
 import { download, query, type ApiError } from '../api.ts';
-import { ChartFigure } from '../chart.tsx';
+import { ChartFigure, MarkedValue, type ValueMark } from '../chart.tsx';
 import { label, METRIC_DIMENSIONS, needLabel, type MetricDimension } from '../domain.ts';
 import { formatDate, formatDateTime, formatNumber } from '../format.ts';
 import { Form, options, Select, SubmitButton, TextInput, useSubmit } from '../forms.tsx';
@@ -128,13 +128,22 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
   const threshold = report.suppression?.threshold ?? 5;
   const boundOf = (dimension: string, group: string, figure: string) => report.boundedRates?.find((b) => b.dimension === dimension && b.group === group && b.figure === figure)?.bound;
 
-  const chartOf = (dimension: string, keys: string[], build: (labels: string[], series: { label: string; values: (number | null)[] }[], suppressed: string[]) => ReactNode) => {
+  const chartOf = (
+    dimension: string,
+    keys: string[],
+    build: (labels: string[], series: { label: string; values: (number | null)[] }[], suppressed: string[], mark: (seriesIndex: number, labelIndex: number) => ValueMark | undefined) => ReactNode,
+  ) => {
     const rows = groups(dimension);
     if (rows.length === 0) return <p className="empty">No {label(dimension).toLowerCase()} breakdown in this answer.</p>;
     const labels = rows.map((r) => groupLabel(dimension, r.group));
     const series = keys.map((k) => ({ label: labelOf(k), values: rows.map((r) => numberOf(r.figures[k])) }));
     const suppressed = rows.flatMap((r, i) => (keys.some((k) => isSuppressed(r.figures[k])) ? [labels[i] as string] : []));
-    return build(labels, series, suppressed.length > 8 ? [`${suppressed.length} of ${rows.length} ${label(dimension).toLowerCase()} groups (see the data)`] : suppressed);
+    // A capped rate is marked on the chart as in the tables: drawn at 99% or 1%, it reads "Under 100%" or "Over 0%".
+    const mark = (si: number, li: number) => {
+      const bound = boundOf(dimension, rows[li]?.group ?? '', keys[si] ?? '');
+      return bound ? BOUND_MARKS[bound] : undefined;
+    };
+    return build(labels, series, suppressed.length > 8 ? [`${suppressed.length} of ${rows.length} ${label(dimension).toLowerCase()} groups (see the data)`] : suppressed, mark);
   };
   const suppressedNote = (suppressed: string[]) => (suppressed.length ? ` Suppressed (small numbers), so not drawn: ${suppressed.join(', ')}.` : '');
   const missing = (rows: { figures: Figures }[], keys: string[]) => (si: number, li: number) => (isSuppressed(rows[li]?.figures[keys[si] as string]) ? 'suppressed' : 'no value');
@@ -167,13 +176,14 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
 
       <div className="chart-grid">
         <Section title="Completion over time" id="completion">
-          {chartOf('month', ['completionRate'], (labels, series, suppressed) => (
+          {chartOf('month', ['completionRate'], (labels, series, suppressed, mark) => (
             <ChartFigure
               kind="line"
               title="Completion rate by month"
               summary={`Completed exits as a share of all exits, per month.${suppressedNote(suppressed)}`}
               labels={labels}
               series={series}
+              mark={mark}
               percent
               yMin={0}
               yMax={1}
@@ -183,13 +193,14 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
           ))}
         </Section>
         <Section title="Time to support" id="time-to-support">
-          {chartOf('month', ['daysReferralToActiveMedian', 'daysReferralToActiveP90'], (labels, series, suppressed) => (
+          {chartOf('month', ['daysReferralToActiveMedian', 'daysReferralToActiveP90'], (labels, series, suppressed, mark) => (
             <ChartFigure
               kind="line"
               title="Days from referral to active, by month"
               summary={`Median and 90th percentile days from referral to the plan becoming active.${suppressedNote(suppressed)}`}
               labels={labels}
               series={series}
+              mark={mark}
               yTitle="Days"
               groupTitle="Month"
               missing={missing(groups('month'), ['daysReferralToActiveMedian', 'daysReferralToActiveP90'])}
@@ -197,13 +208,14 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
           ))}
         </Section>
         <Section title="Provider responsiveness" id="responsiveness">
-          {chartOf('provider', ['acceptanceRate'], (labels, series, suppressed) => (
+          {chartOf('provider', ['acceptanceRate'], (labels, series, suppressed, mark) => (
             <ChartFigure
               kind="bar"
               title="Offer acceptance rate by provider"
               summary={`Offers accepted as a share of offers answered or expired.${suppressedNote(suppressed)}`}
               labels={labels}
               series={series}
+              mark={mark}
               percent
               yMin={0}
               yMax={1}
@@ -212,13 +224,14 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
               missing={missing(groups('provider'), ['acceptanceRate'])}
             />
           ))}
-          {chartOf('provider', ['responseHoursMedian'], (labels, series, suppressed) => (
+          {chartOf('provider', ['responseHoursMedian'], (labels, series, suppressed, mark) => (
             <ChartFigure
               kind="bar"
               title="Median hours to answer an offer, by provider"
               summary={`Median hours from offer to accept or decline.${suppressedNote(suppressed)}`}
               labels={labels}
               series={series}
+              mark={mark}
               yTitle="Hours"
               horizontal
               groupTitle="Provider"
@@ -227,13 +240,14 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
           ))}
         </Section>
         <Section title="Unmet need by area" id="unmet-need">
-          {chartOf('localAuthority', ['gaps', 'plansWithGap'], (labels, series, suppressed) => (
+          {chartOf('localAuthority', ['gaps', 'plansWithGap'], (labels, series, suppressed, mark) => (
             <ChartFigure
               kind="bar"
               title="Unmet needs and plans with unmet need, by local authority"
               summary={`Needs recorded as gaps (no provider found), and plans with at least one.${suppressedNote(suppressed)}`}
               labels={labels}
               series={series}
+              mark={mark}
               horizontal
               height={360}
               groupTitle="Local authority"
@@ -242,13 +256,14 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
           ))}
         </Section>
         <Section title="Outcomes by need cohort" id="outcomes">
-          {chartOf('needDomain', ['reoffendingRate6', 'reoffendingRate12'], (labels, series, suppressed) => (
+          {chartOf('needDomain', ['reoffendingRate6', 'reoffendingRate12'], (labels, series, suppressed, mark) => (
             <ChartFigure
               kind="bar"
               title="Reoffending within 6 and 12 months, by need cohort"
               summary={`Share of exited plans with a known follow-up that reoffended, for each need domain.${suppressedNote(suppressed)}`}
               labels={labels}
               series={series}
+              mark={mark}
               percent
               yMin={0}
               yMax={1}
@@ -258,13 +273,14 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
               missing={missing(groups('needDomain'), ['reoffendingRate6', 'reoffendingRate12'])}
             />
           ))}
-          {chartOf('needDomain', ['scoreChangeMean'], (labels, series, suppressed) => (
+          {chartOf('needDomain', ['scoreChangeMean'], (labels, series, suppressed, mark) => (
             <ChartFigure
               kind="bar"
               title="Mean score change, first to last review, by need"
               summary={`Positive is progress on the 1-10 scale.${suppressedNote(suppressed)}`}
               labels={labels}
               series={series}
+              mark={mark}
               horizontal
               height={420}
               groupTitle="Need"
@@ -342,11 +358,19 @@ function monthLabel(month: string): string {
   return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 15)).toLocaleDateString('en-GB', { month: 'short', year: 'numeric', timeZone: 'UTC' });
 }
 
-/** What a bound rate reads instead of its capped value: true whatever its exact counts (99 % or 1 % might not be). */
-const BOUND_TEXT = { 'below-all': 'Under 100%', 'above-none': 'Over 0%' } as const;
+type Bound = NonNullable<MetricsReport['boundedRates']>[number]['bound'];
+
+/**
+ * What a bound rate reads instead of its capped value, in the tables, the headlines and the charts
+ * (which draw it at 99% or 1%, marked): true whatever its exact counts (99% or 1% might not be).
+ */
+const BOUND_MARKS: Record<Bound, ValueMark> = {
+  'below-all': { symbol: '‡', text: 'Under 100%', detail: 'not all, though the rounded counts would read 100%' },
+  'above-none': { symbol: '‡', text: 'Over 0%', detail: 'some, though the rounded counts would read 0%' },
+};
 
 /** A figure, or a clearly marked suppressed cell that says why, or a rate that is not quite all or none. */
-function FigureText({ value, unit, big, bound }: { value: FigureValue; unit: string | undefined; big?: boolean; bound?: 'below-all' | 'above-none' | undefined }) {
+function FigureText({ value, unit, big, bound }: { value: FigureValue; unit: string | undefined; big?: boolean; bound?: Bound | undefined }) {
   if (isSuppressed(value))
     return (
       <span className={`suppressed${big ? ' figure-big' : ''}`}>
@@ -355,14 +379,7 @@ function FigureText({ value, unit, big, bound }: { value: FigureValue; unit: str
     );
   const n = numberOf(value);
   if (n === null) return <span className={big ? 'figure-big muted' : 'muted'}>–</span>;
-  if (bound)
-    return (
-      <span className={`bounded-rate${big ? ' figure-big' : ''}`}>
-        <span aria-hidden="true">‡ </span>
-        {BOUND_TEXT[bound]}
-        <span className="visually-hidden"> ({bound === 'below-all' ? 'not all, though the rounded counts would read 100%' : 'some, though the rounded counts would read 0%'})</span>
-      </span>
-    );
+  if (bound) return <MarkedValue mark={BOUND_MARKS[bound]} className={`bounded-rate${big ? ' figure-big' : ''}`} />;
   return <span className={big ? 'figure-big' : undefined}>{formatNumber(n, unit)}</span>;
 }
 
@@ -386,9 +403,10 @@ function SuppressionNote({ report }: { report: MetricsReport }) {
       {report.boundedRates && report.boundedRates.length > 0 && (
         <p className="bounded-note">
           <strong>
-            <span aria-hidden="true">‡ </span>Under 100%
+            <span aria-hidden="true">{BOUND_MARKS['below-all'].symbol} </span>
+            {BOUND_MARKS['below-all'].text}
           </strong>{' '}
-          marks a rate that is not all, though its rounded counts are equal (48 of 50 both round to 50); <strong>Over 0%</strong> one that is not none. A rate reads 100% or 0% only when it exactly is. The CSV gives these rates as 0.99 and 0.01 and names them in its last column.
+          marks a rate that is not all, though its rounded counts are equal (48 of 50 both round to 50); <strong>{BOUND_MARKS['above-none'].text}</strong> one that is not none. A rate reads 100% or 0% only when it exactly is. Charts draw these rates at 99% and 1%, marked {BOUND_MARKS['below-all'].symbol}. The CSV gives them as 0.99 and 0.01 and names them in its last column.
         </p>
       )}
       {report.suppression?.rules && report.suppression.rules.length > 0 && (
