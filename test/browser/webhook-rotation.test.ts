@@ -5,6 +5,7 @@
  * rotated, never a secret and no way to rotate.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROTATION_OVERLAP_HOURS, ROTATION_OVERLAP_RULE } from '../../lib/api/webhook-rotation-limits.ts';
 import { axeScan, screenshot, signIn, startHarness, visit, type Harness } from './support.ts';
 
 let h: Harness;
@@ -27,13 +28,15 @@ describe('rotating a webhook secret', () => {
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     const confirm = page.getByRole('form', { name: 'Rotate the signing secret' });
     await confirm.waitFor();
-    expect(await confirm.getByLabel('Overlap (hours)').inputValue()).toBe('24');
+    // The API's default and bounds, as its schema has them.
+    expect(await confirm.getByLabel('Overlap (hours)').inputValue()).toBe(String(ROTATION_OVERLAP_HOURS.default));
+    expect(await confirm.locator('#rotate-f-overlapHours-hint').textContent()).toBe(`Whole hours, ${ROTATION_OVERLAP_HOURS.min} to ${ROTATION_OVERLAP_HOURS.max}.`);
     expect(await axeScan(page)).toEqual([]);
 
     // A bad overlap is named next to its field, and nothing is rotated.
     await confirm.getByLabel('Overlap (hours)').fill('0');
     await confirm.getByRole('button', { name: 'Rotate the secret now' }).click();
-    await expect.poll(() => confirm.locator('#rotate-f-overlapHours-error').textContent()).toMatch(/1/);
+    await expect.poll(() => confirm.locator('#rotate-f-overlapHours-error').textContent()).toContain(ROTATION_OVERLAP_RULE);
     expect((await h.stack.webhooks.store.activeSubscription('bcwa'))?.secret).toBe(oldSecret);
 
     await confirm.getByLabel('Overlap (hours)').fill('48');

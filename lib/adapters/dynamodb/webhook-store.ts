@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ALLOCATION_STATUSES, type PlanEvent } from '../../domain/schemas.ts';
+import { ROTATION_OVERLAP_HOURS, ROTATION_OVERLAP_RULE } from '../../api/webhook-rotation-limits.ts';
 import { keys } from './keys.ts';
 import { storageError } from './client.ts';
 import { eventOfItem } from './plan-item.ts';
@@ -53,9 +54,6 @@ export function signingSecrets(subscription: SubscriptionWithSecret, at: string)
   const overlapping = subscription.previousSecret !== undefined && subscription.overlapEndsAt !== undefined && at < subscription.overlapEndsAt;
   return overlapping ? [subscription.secret, subscription.previousSecret as string] : [subscription.secret];
 }
-
-/** How long a rotated secret keeps signing beside the new one, in hours: the default and the bounds a request may ask for. */
-export const ROTATION_OVERLAP_HOURS = { default: 24, min: 1, max: 72 } as const;
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead'] as const;
@@ -123,10 +121,10 @@ export const SubscribeRequest = z.strictObject({
 });
 export const RotateSecretRequest = z.strictObject({
   overlapHours: z
-    .number()
-    .int()
-    .min(ROTATION_OVERLAP_HOURS.min)
-    .max(ROTATION_OVERLAP_HOURS.max)
+    .number({ error: ROTATION_OVERLAP_RULE })
+    .int({ error: ROTATION_OVERLAP_RULE })
+    .min(ROTATION_OVERLAP_HOURS.min, { error: ROTATION_OVERLAP_RULE })
+    .max(ROTATION_OVERLAP_HOURS.max, { error: ROTATION_OVERLAP_RULE })
     .default(ROTATION_OVERLAP_HOURS.default)
     .describe(
       `How long every delivery is also signed with the old secret, so the receiver can switch without dropping one (hours, ${ROTATION_OVERLAP_HOURS.min}-${ROTATION_OVERLAP_HOURS.max}; default ${ROTATION_OVERLAP_HOURS.default})`,

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { ROTATION_OVERLAP_HOURS } from '../../../lib/api/webhook-rotation-limits.ts';
 import { api, ApiError, query } from '../api.ts';
 import { label } from '../domain.ts';
 import { formatDateTime } from '../format.ts';
@@ -13,9 +14,6 @@ const DELIVERY_FILTERS = [
   ['delivered', 'Delivered'],
   ['dead', 'Dead-lettered'],
 ] as const;
-
-/** How long the old secret keeps signing after a rotation unless the team lead asks otherwise (the API's default and bounds). */
-const OVERLAP_HOURS = { default: 24, min: 1, max: 72 };
 
 /**
  * GET /providers/{id}/subscriptions. On the embedded stack the provider's subscriptions; on AWS,
@@ -119,7 +117,8 @@ function SubscriptionSection({ providerId, teamLead, subscriptions }: { provider
   const remove = useSubmit();
   const rotate = useSubmit();
   const [confirmingRotation, setConfirmingRotation] = useState(false);
-  const [overlapHours, setOverlapHours] = useState(String(OVERLAP_HOURS.default));
+  // How long the old secret keeps signing unless the team lead asks otherwise: the API's own default and bounds.
+  const [overlapHours, setOverlapHours] = useState(String(ROTATION_OVERLAP_HOURS.default));
   const active = subscriptions.data?.items.find((s) => s.status === 'active');
   const rotateSecret = (subscription: Subscription) =>
     void rotate
@@ -198,7 +197,7 @@ function SubscriptionSection({ providerId, teamLead, subscriptions }: { provider
           <TextInput
             path="overlapHours"
             label="Overlap (hours)"
-            hint={`${OVERLAP_HOURS.min} to ${OVERLAP_HOURS.max} hours.`}
+            hint={`Whole hours, ${ROTATION_OVERLAP_HOURS.min} to ${ROTATION_OVERLAP_HOURS.max}.`}
             value={overlapHours}
             onChange={setOverlapHours}
             inputMode="numeric"
