@@ -1,10 +1,20 @@
-import { proposeAllocation } from './allocation.ts';
+import { proposeAllocation, type TurnedDownOffer } from './allocation.ts';
 import { addOffers, continueTransition, unallocatedNeeds, type DecideContext } from './decide.ts';
 import type { ServiceLoad } from './directory.ts';
 import type { Plan, PlanEvent } from './schemas.ts';
 
-/** Outcomes with which a provider stops before the need is met: that service is not asked again. */
+/** Outcomes with which a provider stops before the need is met: that service is not asked again for it. */
 const STOPPED_EARLY = new Set(['partially-completed', 'disengaged', 'other']);
+
+/** Offers a service declined, let expire, or stopped before their needs were met: it is not asked again for those needs. */
+function turnedDownOffers(plan: Plan): TurnedDownOffer[] {
+  return plan.allocations.flatMap((a): TurnedDownOffer[] => {
+    if (a.status === 'declined') return [{ serviceId: a.serviceId, needs: a.needs, how: 'declined', ...(a.declineReason ? { reason: a.declineReason } : {}) }];
+    if (a.status === 'expired') return [{ serviceId: a.serviceId, needs: a.needs, how: 'expired' }];
+    if (a.status === 'ended' && a.outcome && STOPPED_EARLY.has(a.outcome)) return [{ serviceId: a.serviceId, needs: a.needs, how: 'stopped', reason: a.outcome }];
+    return [];
+  });
+}
 
 /**
  * The Allocate providers step: propose offers for every open need that no live allocation holds,
@@ -24,12 +34,8 @@ export function allocatePlan(plan: Plan, ctx: DecideContext, load: ServiceLoad):
       draft.gaps.push({ domain: need.domain, reason: 'no-consent-to-share', explanation: 'Consent does not allow sharing with providers, so no offer was made.', recordedAt: ctx.now });
     t.emit('plan.allocation-proposed.v1', { planRef: draft.planId, offers: [], gaps: draft.gaps.filter((g) => domains.has(g.domain)) });
   } else {
-    // Services that declined, let an offer expire, or stopped before the need was met are not asked again.
-    const excludedServiceIds = new Set(
-      draft.allocations.filter((a) => a.status === 'declined' || a.status === 'expired' || (a.status === 'ended' && STOPPED_EARLY.has(a.outcome ?? ''))).map((a) => a.serviceId),
-    );
     const proposal = proposeAllocation(
-      { needs: needs.map((n) => ({ domain: n.domain, priority: n.priority })), localAuthority: draft.referral.localAuthority, age: draft.ageAtReferral, excludedServiceIds },
+      { needs: needs.map((n) => ({ domain: n.domain, priority: n.priority })), localAuthority: draft.referral.localAuthority, age: draft.ageAtReferral, turnedDown: turnedDownOffers(draft) },
       ctx.directory,
       load,
     );

@@ -17,13 +17,34 @@ export interface NeedToAllocate {
   priority: boolean;
 }
 
+/**
+ * An offer of this plan that its service turned down: declined, let expire, or accepted and then
+ * stopped before the needs were met. Only coded reasons travel here, never a provider's note.
+ */
+export interface TurnedDownOffer {
+  serviceId: string;
+  /** The needs the offer carried when it was turned down. */
+  needs: readonly NeedDomain[];
+  how: 'declined' | 'expired' | 'stopped';
+  /** The decline reason code, or the outcome the service stopped with. */
+  reason?: string;
+}
+
 export interface AllocationRequest {
   needs: readonly NeedToAllocate[];
   localAuthority: LocalAuthority;
   age: number;
   sex?: 'female' | 'male';
-  /** Services that declined or let an offer expire for this plan are not asked again. */
-  excludedServiceIds: ReadonlySet<string>;
+  /**
+   * A service is not asked again for a need it turned down for this plan; it stays a candidate for
+   * the plan's other needs. The exclusion is per need because a decline or expiry answers one offer:
+   * candidates are chosen per need, and a decline "sends the need to the next candidate". A wider bar
+   * (say, after a decline for risk) would leave needs nobody was offered without a true gap reason:
+   * "all candidates declined or expired" would claim an offer that was never made. Capacity, the
+   * commonest decline, is already the directory's to say (capacity, temporarily closed), and a
+   * service asked again for another need can decline again with its reason, which is then true.
+   */
+  turnedDown: readonly TurnedDownOffer[];
 }
 
 export interface ProposedOffer {
@@ -51,6 +72,12 @@ function relativeLoad(service: Service, load: ServiceLoad): number {
   return service.capacity === 0 ? Number.POSITIVE_INFINITY : (load[service.id] ?? 0) / service.capacity;
 }
 
+function howTurnedDown(offer: TurnedDownOffer): string {
+  if (offer.how === 'declined') return offer.reason ? `declined it: ${offer.reason}` : 'declined it';
+  if (offer.how === 'expired') return 'let the offer expire';
+  return offer.reason ? `stopped before it was met: ${offer.reason}` : 'stopped before it was met';
+}
+
 /** Candidates for one need, or the reason there are none. */
 function candidatesFor(need: NeedDomain, req: AllocationRequest, directory: Directory, load: ServiceLoad): Service[] | Omit<Gap, 'recordedAt'> {
   const forNeed = directory.services.filter((s) => s.needDomains.includes(need));
@@ -62,10 +89,18 @@ function candidatesFor(need: NeedDomain, req: AllocationRequest, directory: Dire
   const eligible = inArea.filter((s) => s.eligibility.sex.includes(sex) && req.age >= s.eligibility.minAge && req.age <= s.eligibility.maxAge);
   if (eligible.length === 0)
     return { domain: need, reason: 'not-eligible', explanation: `No ${need} service in ${req.localAuthority} takes a participant aged ${req.age}.` };
-  const notExcluded = eligible.filter((s) => !req.excludedServiceIds.has(s.id));
-  if (notExcluded.length === 0)
-    return { domain: need, reason: 'all-candidates-declined-or-expired', explanation: `Every ${need} service in ${req.localAuthority} (${eligible.length}) has declined or let its offer expire for this plan.` };
-  const open = notExcluded.filter((s) => s.status === 'active' && hasCapacity(s, load));
+  const turnedDownThisNeed = (s: Service) => req.turnedDown.filter((o) => o.serviceId === s.id && o.needs.includes(need)).at(-1);
+  const notTurnedDown = eligible.filter((s) => !turnedDownThisNeed(s));
+  if (notTurnedDown.length === 0) {
+    // In service id order, so the words do not depend on the order of the directory.
+    const answers = [...eligible].sort((a, b) => a.id.localeCompare(b.id)).map((s) => `${s.name} ${howTurnedDown(turnedDownThisNeed(s) as TurnedDownOffer)}`);
+    return {
+      domain: need,
+      reason: 'all-candidates-declined-or-expired',
+      explanation: `Every ${need} service in ${req.localAuthority} (${eligible.length}) was offered ${need} for this plan and turned it down: ${answers.join('; ')}.`,
+    };
+  }
+  const open = notTurnedDown.filter((s) => s.status === 'active' && hasCapacity(s, load));
   if (open.length === 0)
     return { domain: need, reason: 'no-capacity', explanation: `Every remaining ${need} service in ${req.localAuthority} is full or temporarily closed.` };
   return open;

@@ -148,7 +148,8 @@ function expectedGapReason(plan: Plan, domain: string, states: Map<string, Servi
   if (forNeed.length === 0) return 'no-service';
   const inArea = forNeed.filter((s) => s.serviceAreas.includes(plan.referral.localAuthority));
   if (inArea.length === 0) return 'no-coverage-in-area';
-  const excluded = new Set(plan.allocations.filter((a) => a.status === 'declined' || a.status === 'expired').map((a) => a.serviceId));
+  // A service that declined or let expire an offer of this need is not asked for it again; its other needs are another matter.
+  const excluded = new Set(plan.allocations.filter((a) => (a.status === 'declined' || a.status === 'expired') && (a.needs as string[]).includes(domain)).map((a) => a.serviceId));
   const open = inArea.filter((s) => !excluded.has(s.id));
   if (open.length === 0) return 'all-candidates-declined-or-expired';
   const withRoom = open.filter((s) => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_CANDIDATE_PROVIDERS, proposeAllocation, type AllocationProposal, type AllocationRequest, type NeedToAllocate } from '../../lib/domain/allocation.ts';
+import { MAX_CANDIDATE_PROVIDERS, proposeAllocation, type AllocationProposal, type AllocationRequest, type NeedToAllocate, type TurnedDownOffer } from '../../lib/domain/allocation.ts';
 import type { Directory, Service, ServiceLoad } from '../../lib/domain/directory.ts';
 import type { Gap } from '../../lib/domain/schemas.ts';
 import type { LocalAuthority, NeedDomain } from '../../lib/domain/taxonomy.ts';
@@ -30,7 +30,7 @@ const request = (needs: NeedToAllocate[], extra: Partial<AllocationRequest> = {}
   needs,
   localAuthority: 'birmingham',
   age: 30,
-  excludedServiceIds: new Set(),
+  turnedDown: [],
   ...extra,
 });
 const P = (domain: NeedDomain): NeedToAllocate => ({ domain, priority: true });
@@ -154,9 +154,30 @@ describe('proposeAllocation: gaps', () => {
     expect(gapReasons(proposal)).toEqual([['accommodation', 'not-eligible']]);
   });
 
-  it('all-candidates-declined-or-expired: every eligible service is excluded for this plan', () => {
-    const proposal = proposeAllocation(request([P('accommodation')], { excludedServiceIds: new Set(['housing']) }), directory([housing()]), {});
-    expect(gapReasons(proposal)).toEqual([['accommodation', 'all-candidates-declined-or-expired']]);
+  it('all-candidates-declined-or-expired: every eligible service turned down an offer of this need, each named with how', () => {
+    const dir = directory([housing({ name: 'Tenancy support' }), { id: 'housing-2', name: 'Housing First', organizationId: 'cl', needDomains: ['accommodation'] }]);
+    const turnedDown: TurnedDownOffer[] = [
+      { serviceId: 'housing', needs: ['accommodation', 'alcohol'], how: 'declined', reason: 'location' },
+      { serviceId: 'housing-2', needs: ['accommodation'], how: 'expired' },
+    ];
+    const proposal = proposeAllocation(request([P('accommodation')], { turnedDown }), dir, {});
+    expect(proposal.gaps).toEqual([
+      {
+        domain: 'accommodation',
+        reason: 'all-candidates-declined-or-expired',
+        explanation: 'Every accommodation service in birmingham (2) was offered accommodation for this plan and turned it down: Tenancy support declined it: location; Housing First let the offer expire.',
+      },
+    ]);
+    const stopped = proposeAllocation(request([P('accommodation')], { turnedDown: [{ serviceId: 'housing', needs: ['accommodation'], how: 'stopped', reason: 'disengaged' }] }), directory([housing()]), {});
+    expect(stopped.gaps[0]!.explanation).toContain('housing stopped before it was met: disengaged');
+  });
+
+  it('a service that turned down other needs of this plan is still a candidate for this one', () => {
+    const dir = directory([housing({ needDomains: ['accommodation', 'finance-benefit-debt'] })]);
+    const turnedDown: TurnedDownOffer[] = [{ serviceId: 'housing', needs: ['finance-benefit-debt'], how: 'declined', reason: 'capacity' }];
+    const proposal = proposeAllocation(request([P('accommodation'), O('finance-benefit-debt')], { turnedDown }), dir, {});
+    expect(summary(proposal)).toEqual([['housing', ['accommodation']]]);
+    expect(gapReasons(proposal)).toEqual([['finance-benefit-debt', 'all-candidates-declined-or-expired']]);
   });
 
   it('no-capacity: every remaining service is full or temporarily closed', () => {
@@ -175,7 +196,7 @@ describe('proposeAllocation: gaps', () => {
 
   it('one declined and one full: no-capacity, since a remaining candidate exists but is full', () => {
     const dir = directory([housing(), { id: 'housing-2', organizationId: 'cl', needDomains: ['accommodation'], capacity: 2 }]);
-    const proposal = proposeAllocation(request([P('accommodation')], { excludedServiceIds: new Set(['housing']) }), dir, { 'housing-2': 2 });
+    const proposal = proposeAllocation(request([P('accommodation')], { turnedDown: [{ serviceId: 'housing', needs: ['accommodation'], how: 'declined', reason: 'risk' }] }), dir, { 'housing-2': 2 });
     expect(gapReasons(proposal)).toEqual([['accommodation', 'no-capacity']]);
   });
 
@@ -210,7 +231,9 @@ const serviceArb = fc.record({
   capacity: fc.constantFrom(1, 2, 3, 4, 2, 3, 4, 2, 0),
   load: fc.constantFrom(0, 0, 1, 2),
   eligibility: fc.constantFrom('adults', 'adults', 'adults', 'adults', 'adults', 'young-women', 'from-sixteen', 'women-and-men'),
-  excluded: fc.nat(9).map((n) => n === 0),
+  /** Offers of this plan the service turned down, each carrying some needs (perhaps none the request has). */
+  turnedDown: fc.array(fc.record({ needs: fc.subarray(DOMAINS, { minLength: 1, maxLength: 3 }), how: fc.constantFrom<TurnedDownOffer['how']>('declined', 'expired', 'stopped') }), { minLength: 1, maxLength: 2 }),
+  turnsDown: fc.nat(5).map((n) => n === 0),
   closed: fc.nat(9).map((n) => n === 0),
 });
 
@@ -232,7 +255,7 @@ const scenarioArb = fc.noBias(
     .map(({ wellServed, providers, needs, area, age, sex }) => {
       const services: Service[] = [];
       const load: Record<string, number> = {};
-      const excluded = new Set<string>();
+      const turnedDown: TurnedDownOffer[] = [];
       providers.forEach((svcs, p) =>
         svcs.forEach((s, i) => {
           const id = `svc-${p}-${i}`;
@@ -248,12 +271,17 @@ const scenarioArb = fc.noBias(
             }),
           );
           load[id] = Math.min(s.load, s.capacity);
-          if (s.excluded && !wellServed) excluded.add(id);
+          // An offer only ever carries needs its service is tagged with.
+          if (s.turnsDown && !wellServed)
+            for (const o of s.turnedDown) {
+              const carried = o.needs.filter((n) => s.domains.includes(n));
+              if (carried.length > 0) turnedDown.push({ serviceId: id, needs: carried, how: o.how });
+            }
         }),
       );
       const req: AllocationRequest = wellServed
-        ? { needs, localAuthority: area, age: 30, excludedServiceIds: excluded }
-        : { needs, localAuthority: area, age, ...(sex ? { sex } : {}), excludedServiceIds: excluded };
+        ? { needs, localAuthority: area, age: 30, turnedDown }
+        : { needs, localAuthority: area, age, ...(sex ? { sex } : {}), turnedDown };
       return { dir: directory(services), load: load as ServiceLoad, req };
     }),
 );
@@ -267,7 +295,7 @@ function oracle(domain: NeedDomain, req: AllocationRequest, dir: Directory, load
   const sex = req.sex ?? 'female';
   const eligible = inArea.filter((s) => s.eligibility.sex.includes(sex) && s.eligibility.minAge <= req.age && req.age <= s.eligibility.maxAge);
   if (eligible.length === 0) return 'not-eligible';
-  const remaining = eligible.filter((s) => !req.excludedServiceIds.has(s.id));
+  const remaining = eligible.filter((s) => !req.turnedDown.some((o) => o.serviceId === s.id && o.needs.includes(domain)));
   if (remaining.length === 0) return 'all-candidates-declined-or-expired';
   const open = remaining.filter((s) => s.status === 'active' && (load[s.id] ?? 0) < s.capacity);
   if (open.length === 0) return 'no-capacity';
@@ -336,6 +364,37 @@ describe('proposeAllocation: properties on random directories', () => {
       }),
       RUNS,
     );
+  });
+
+  it('says every candidate declined or let the offer expire only when each eligible service in the area turned down an offer of that need, and never re-offers a turned-down need', () => {
+    let declinedGaps = 0;
+    let askedAfterTurningDownAnother = 0;
+    fc.assert(
+      fc.property(scenarioArb, ({ dir, load, req }) => {
+        const proposal = proposeAllocation(req, dir, load);
+        const turnedDownNeed = (serviceId: string, need: NeedDomain) => req.turnedDown.some((o) => o.serviceId === serviceId && o.needs.includes(need));
+        for (const gap of proposal.gaps.filter((g) => g.reason === 'all-candidates-declined-or-expired')) {
+          declinedGaps += 1;
+          const sex = req.sex ?? 'female';
+          const eligibleInArea = dir.services.filter(
+            (s) => s.needDomains.includes(gap.domain) && s.serviceAreas.includes(req.localAuthority) && s.eligibility.sex.includes(sex) && s.eligibility.minAge <= req.age && req.age <= s.eligibility.maxAge,
+          );
+          expect(eligibleInArea.length).toBeGreaterThan(0);
+          for (const s of eligibleInArea) {
+            expect(turnedDownNeed(s.id, gap.domain), `${s.id} turned down ${gap.domain}`).toBe(true);
+            expect(gap.explanation).toContain(s.name);
+          }
+        }
+        for (const offer of proposal.offers)
+          for (const need of offer.needs) {
+            expect(turnedDownNeed(offer.serviceId, need), `${offer.serviceId} offered ${need} again`).toBe(false);
+            if (req.turnedDown.some((o) => o.serviceId === offer.serviceId)) askedAfterTurningDownAnother += 1;
+          }
+      }),
+      RUNS,
+    );
+    expect(declinedGaps).toBeGreaterThan(0);
+    expect(askedAfterTurningDownAnother).toBeGreaterThan(0);
   });
 
   it('uses the brute-force minimum number of providers for priority needs, then the most other needs, then the fewest extra providers', () => {
