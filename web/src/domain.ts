@@ -73,7 +73,7 @@ const SPECIAL: Record<string, string> = {
   'no-service': 'No service',
   'no-coverage-in-area': 'No coverage in the area',
   'no-capacity': 'No capacity',
-  'all-candidates-declined-or-expired': 'Every candidate declined or let the offer expire',
+  'all-candidates-declined-or-expired': 'Every candidate was offered it and declined, let the offer expire or stopped',
   'no-consent-to-share': 'No consent to share',
 };
 
