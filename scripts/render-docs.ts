@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COMMAND_NAMES, LIFECYCLE, STAGES, TERMINAL_STAGES, TIMER_COMMANDS, type Actor, type CommandName, type Stage } from '../lib/domain/lifecycle.ts';
+import { COMMAND_NAMES, LIFECYCLE, STAGES, TERMINAL_STAGES, TIMER_COMMANDS, type Actor, type CommandName, type LifecycleRow, type Stage } from '../lib/domain/lifecycle.ts';
 import { ROUTES, type Route } from '../lib/api/routes.ts';
 import { AUDITED_ROUTES } from '../lib/api/openapi.ts';
 import { ACCESS_PURPOSES } from '../lib/domain/vocabulary.ts';
@@ -63,8 +63,8 @@ function stageTable(): string {
 function stateDiagram(): string {
   const edges = new Map<string, CommandName[]>();
   for (const name of COMMAND_NAMES) {
-    if (isTimer(name)) continue;
-    const r = LIFECYCLE[name];
+    const r: LifecycleRow = LIFECYCLE[name];
+    if (isTimer(name) || r.staysInStage) continue;
     for (const from of r.from)
       for (const next of r.next) {
         if (from === next) continue;

@@ -1,3 +1,4 @@
+import { consentWithdrawnAt } from '../../lib/domain/decide.ts';
 import { DomainError, notFound } from '../../lib/domain/errors.ts';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import type { PlanCommandState } from '../../workflows/plan-command/state.ts';
@@ -24,7 +25,9 @@ export function makeHandler(deps: { plans: PlanRepository }) {
       // the facts before it clears the outbox); then an unchanged digest lets Publish events skip the write.
       const factsBefore = plan && plan.outbox.length === 0 ? metricFactsKey(plan) : undefined;
       // One token per execution names the capacity it reserves, so a retried step finds its own holds.
-      return { ...rest, command, stage: plan?.stage ?? 'none', ...(plan ? { plan } : {}), ...(factsBefore ? { factsBefore } : {}), holdToken: state.holdToken ?? newHoldToken() };
+      // Beside the stage, for the Guard: a command refused on a plan whose consent was withdrawn says that is why.
+      const withdrawnAt = plan && consentWithdrawnAt(plan);
+      return { ...rest, command, stage: plan?.stage ?? 'none', ...(withdrawnAt ? { consentWithdrawnAt: withdrawnAt } : {}), ...(plan ? { plan } : {}), ...(factsBefore ? { factsBefore } : {}), holdToken: state.holdToken ?? newHoldToken() };
     });
 }
 

@@ -4,6 +4,7 @@ import { DomainError, forbidden, invalid, notAllowedInStage, notFound, versionCo
 import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
 import type { DeadlinePolicy } from './policy.ts';
 import { COMMAND_PAYLOADS, type Allocation, type Deadline, type Plan, type PlanEvent, type PayloadOf } from './schemas.ts';
+import type { EXIT_REASONS } from './vocabulary.ts';
 import type { Directory } from './directory.ts';
 import type { NeedDomain } from './taxonomy.ts';
 
@@ -70,6 +71,8 @@ export function parsePayload<C extends CommandName>(name: C, payload: unknown): 
   }
   return parsed.data as PayloadOf<C>;
 }
+
+type ExitReason = (typeof EXIT_REASONS)[number];
 
 /** The working state of one decision: a draft plan and the events being produced. */
 class Transition {
@@ -228,10 +231,9 @@ function purgeAtProviders(t: Transition) {
   recomputeLead(t.plan);
 }
 
-function exitPlan(t: Transition, reason: NonNullable<Plan['exit']>['reason'], note?: string) {
-  if (reason === 'consent-withdrawn') purgeAtProviders(t);
+function exitPlan(t: Transition, reason: ExitReason, note?: string) {
   // Providers learn that the plan ended, not why: an exit into custody is offence information.
-  else releaseAllocations(t, 'plan-exited');
+  releaseAllocations(t, 'plan-exited');
   t.plan.exit = { reason, exitedAt: t.now, ...(note ? { note } : {}) };
   t.moveTo('exited');
   t.clearDeadlines(() => true);
@@ -239,6 +241,49 @@ function exitPlan(t: Transition, reason: NonNullable<Plan['exit']>['reason'], no
   t.setDeadline('follow-up-due', addMonths(t.now, 6), '6');
   t.setDeadline('follow-up-due', addMonths(t.now, 12), '12');
   t.emit('plan.exited.v1', { planRef: t.plan.planId, reason });
+}
+
+function closePlan(t: Transition) {
+  t.moveTo('closed');
+  t.plan.closedAt = t.now;
+  t.clearDeadlines(() => true);
+  t.resolve(() => true);
+  t.emit('plan.closed.v1', { planRef: t.plan.planId });
+}
+
+/**
+ * When her consent was withdrawn, or undefined. A plan withdrawn from before consent was recorded
+ * has no consent to mark, only its exit reason.
+ */
+export function consentWithdrawnAt(plan: Plan): string | undefined {
+  return plan.consent?.withdrawnAt ?? (plan.exit?.reason === 'consent-withdrawn' ? plan.exit.exitedAt : undefined);
+}
+
+/** Nothing more is asked or recorded about her once she has said no: the follow-ups ask about her offending. */
+function refuseIfConsentWithdrawn(plan: Plan, command: CommandName) {
+  const at = consentWithdrawnAt(plan);
+  if (at) throw notAllowedInStage(`${command} is not allowed: her consent was withdrawn on ${londonDate(at)}, so follow-ups are no longer asked, recorded or corrected.`);
+}
+
+/**
+ * Consent withdrawn: every provider ever sent anything is told to stop and purge, and nothing more is
+ * done with her data. From an open stage the plan exits for that reason; from exited the exit keeps
+ * its reason (the figures count why support ended) and the follow-ups still due are cancelled. Either
+ * way the plan closes at once, with no follow-up due, so the retention period starts now.
+ */
+function withdrawConsent(t: Transition) {
+  const plan = t.plan;
+  const wasExited = plan.stage === 'exited';
+  if (plan.consent) plan.consent.withdrawnAt = t.now;
+  purgeAtProviders(t);
+  if (wasExited) {
+    const months = ([6, 12] as const).filter((m) => !plan.followUps.some((f) => f.month === m));
+    t.emit('plan.follow-ups-cancelled.v1', { planRef: plan.planId, months, reason: 'consent-withdrawn' });
+  } else {
+    plan.exit = { reason: 'consent-withdrawn', exitedAt: t.now };
+    t.emit('plan.exited.v1', { planRef: plan.planId, reason: 'consent-withdrawn' });
+  }
+  closePlan(t);
 }
 
 function closeNeeds(t: Transition, domains: NeedDomain[]) {
@@ -432,11 +477,14 @@ const apply: { [C in CommandName]: Apply<C> } = {
   },
   exit: (t, p) => exitPlan(t, p.reason, p.note),
   'withdraw-consent': (t) => {
-    if (t.plan.consent) t.plan.consent.withdrawnAt = t.now;
-    exitPlan(t, 'consent-withdrawn');
+    // A plan exited before this change kept its follow-ups after a withdrawal: it is already withdrawn.
+    const already = consentWithdrawnAt(t.plan);
+    if (already) throw notAllowedInStage(`Her consent was already withdrawn on ${londonDate(already)}.`);
+    withdrawConsent(t);
   },
   'record-follow-up': (t, p) => {
-    if (t.plan.followUps.some((f) => f.month === p.month)) throw invalid('month', `the ${p.month}-month follow-up is already recorded`);
+    refuseIfConsentWithdrawn(t.plan, 'record-follow-up');
+    if (t.plan.followUps.some((f) => f.month === p.month)) throw invalid('month', `the ${p.month}-month follow-up is already recorded; to change its answer, use correct-follow-up`);
     const dueFrom = addMonths(t.plan.exit?.exitedAt ?? t.now, p.month);
     // Reoffending within m months of exit can only be known once m months have passed.
     if (londonDate(t.now) < londonDate(dueFrom)) throw invalid('month', `the ${p.month}-month follow-up cannot be recorded before ${londonDate(dueFrom)}`);
@@ -444,12 +492,18 @@ const apply: { [C in CommandName]: Apply<C> } = {
     t.clearDeadlines((d) => d.command === 'follow-up-due' && d.ref === String(p.month));
     t.resolve((k) => k === `follow-up-due:${p.month}`);
     t.emit('follow-up.recorded.v1', { planRef: t.plan.planId, month: p.month, reoffended: p.reoffended });
-    if (t.plan.followUps.length === 2) {
-      t.moveTo('closed');
-      t.plan.closedAt = t.now;
-      t.clearDeadlines(() => true);
-      t.emit('plan.closed.v1', { planRef: t.plan.planId });
-    }
+    if (t.plan.followUps.length === 2) closePlan(t);
+  },
+  'correct-follow-up': (t, p) => {
+    refuseIfConsentWithdrawn(t.plan, 'correct-follow-up');
+    const followUp = t.plan.followUps.find((f) => f.month === p.month);
+    if (!followUp) throw invalid('month', `the ${p.month}-month follow-up is not recorded yet: record it with record-follow-up`);
+    if (followUp.reoffended === p.reoffended) throw invalid('reoffended', `is already the recorded answer (${p.reoffended}) for the ${p.month}-month follow-up`);
+    const previous = followUp.reoffended;
+    followUp.corrections = [...(followUp.corrections ?? []), { previous, reason: p.reason, ...(p.note ? { note: p.note } : {}), at: t.now }];
+    followUp.reoffended = p.reoffended;
+    // The note stays on the plan: events carry no free text about her.
+    t.emit('follow-up.corrected.v1', { planRef: t.plan.planId, month: p.month, previous, reoffended: p.reoffended, reason: p.reason });
   },
   // Timers. Escalations repeat until someone acts, so no wait is ever silent.
   'assessment-overdue': (t, _p, c) => {
@@ -488,6 +542,13 @@ const apply: { [C in CommandName]: Apply<C> } = {
     t.setDeadline('no-contact', addDays(t.now, 7));
   },
   'follow-up-due': (t, p) => {
+    // A plan whose consent was withdrawn before withdrawal cancelled follow-ups still holds them: cancel them now.
+    if (consentWithdrawnAt(t.plan)) {
+      const months = ([6, 12] as const).filter((m) => !t.plan.followUps.some((f) => f.month === m));
+      t.emit('plan.follow-ups-cancelled.v1', { planRef: t.plan.planId, months, reason: 'consent-withdrawn' });
+      closePlan(t);
+      return;
+    }
     const deadline = t.plan.deadlines.find((d) => d.deadlineId === p.deadlineId);
     const month = deadline?.ref ?? '';
     const reminder = `follow-up:${month}`;
@@ -575,8 +636,11 @@ export function decide(plan: Plan | undefined, command: Command, ctx: DecideCont
   if (!mayBeSentBy(command.name, command.actor.role)) throw forbidden(`${command.name} may be sent by ${row.actors.join(' or ')}, not ${command.actor.role}.`);
   const stage: Stage = plan?.stage ?? 'none';
   if (!plan && command.name !== 'refer') throw notFound(`No plan ${command.planId}.`);
-  if (!isAllowedIn(command.name, stage))
+  if (!isAllowedIn(command.name, stage)) {
+    const withdrawn = plan && consentWithdrawnAt(plan);
+    if (withdrawn) throw notAllowedInStage(`${command.name} is not allowed: her consent was withdrawn on ${londonDate(withdrawn)}, and the plan is ${stage}.`);
     throw notAllowedInStage(`${command.name} is not allowed while the plan is ${stage}; it is allowed in: ${row.from.join(', ')}.`);
+  }
   if (plan && command.expectedVersion !== undefined && command.expectedVersion !== plan.version)
     throw versionConflict(`The plan is at version ${plan.version}, not ${command.expectedVersion}: reload it and try again.`);
   const payload = parsePayload(command.name, command.payload);

@@ -7,6 +7,8 @@ import {
   DECLINE_REASONS,
   END_OUTCOMES,
   EXIT_REASONS,
+  FollowUpCorrectionReason,
+  FollowUpMonth,
   GAP_REASONS,
   IsoDate,
   IsoDateTime,
@@ -19,7 +21,7 @@ import {
   WITHDRAW_REASONS,
 } from './schemas.ts';
 import { LocalAuthority, NeedDomain, ReferralSource } from './taxonomy.ts';
-import { CONSENT_METHODS, REVIEW_OUTCOMES } from './vocabulary.ts';
+import { CONSENT_METHODS, REOFFENDED, REVIEW_OUTCOMES } from './vocabulary.ts';
 
 /**
  * The event catalogue: every event type decide() and the Allocate providers step emit, with a zod
@@ -184,7 +186,6 @@ const PlanEscalated = z.strictObject({
 
 const PlanExited = z.strictObject({ planRef, reason: z.enum([...EXIT_REASONS, 'consent-withdrawn']) });
 
-const FollowUpMonth = z.union([z.literal(6), z.literal(12)]);
 
 const FollowUpRecorded = z.strictObject({
   planRef,
@@ -193,6 +194,20 @@ const FollowUpRecorded = z.strictObject({
 });
 
 const FollowUpDue = z.strictObject({ planRef, month: FollowUpMonth });
+
+const FollowUpCorrected = z.strictObject({
+  planRef,
+  month: FollowUpMonth,
+  previous: z.enum(REOFFENDED).describe('The answer recorded until now: kept here, so the history holds every answer given'),
+  reoffended: z.enum(REOFFENDED).describe('The corrected answer'),
+  reason: FollowUpCorrectionReason,
+});
+
+const FollowUpsCancelled = z.strictObject({
+  planRef,
+  months: z.array(FollowUpMonth).min(1).describe('The follow-ups that were still due and will not be asked'),
+  reason: z.literal('consent-withdrawn'),
+});
 
 const PlanClosed = z.strictObject({ planRef });
 
@@ -221,10 +236,12 @@ export const EVENT_CATALOGUE = {
   'review.recorded.v1': { audience: 'programme', description: 'A review checkpoint was recorded with scores, attendance and outcome.', data: ReviewRecorded },
   'plan.adjusted.v1': { audience: 'programme', description: 'A review added or closed needs.', data: PlanAdjusted },
   'plan.escalated.v1': { audience: 'programme', description: 'A wait passed its deadline: escalated to the team lead (repeats until someone acts).', data: PlanEscalated },
-  'plan.exited.v1': { audience: 'programme', description: 'The plan exited with a reason; follow-ups are now due at 6 and 12 months.', data: PlanExited },
+  'plan.exited.v1': { audience: 'programme', description: 'The plan exited with a reason; follow-ups are now due at 6 and 12 months (none when the reason is consent-withdrawn: the plan closes at once).', data: PlanExited },
   'follow-up.due.v1': { audience: 'programme', description: 'A 6- or 12-month follow-up is due: a reminder for the coordinator (escalated if it stays unrecorded).', data: FollowUpDue },
   'follow-up.recorded.v1': { audience: 'programme', description: 'A 6- or 12-month follow-up outcome was recorded.', data: FollowUpRecorded },
-  'plan.closed.v1': { audience: 'programme', description: 'Both follow-ups are recorded; the plan is closed.', data: PlanClosed },
+  'follow-up.corrected.v1': { audience: 'programme', description: 'A recorded follow-up outcome was corrected, with a coded reason; the answer it replaced is in the event.', data: FollowUpCorrected },
+  'plan.follow-ups-cancelled.v1': { audience: 'programme', description: 'Consent was withdrawn after exit: the follow-ups still due will not be asked.', data: FollowUpsCancelled },
+  'plan.closed.v1': { audience: 'programme', description: 'Both follow-ups are recorded, or consent was withdrawn; the plan is closed.', data: PlanClosed },
 } as const satisfies Record<string, EventEntry>;
 
 export type EventType = keyof typeof EVENT_CATALOGUE;

@@ -11,9 +11,18 @@ import { STAGES } from './vocabulary.ts';
 export { STAGES };
 export const Stage = z.enum(STAGES);
 export type Stage = z.infer<typeof Stage>;
+/**
+ * A closed plan changes no more, save a correction of a recorded follow-up (the 12-month one closes
+ * the plan as it is recorded, so a mis-keyed answer would otherwise stay in the figures for good).
+ */
 export const TERMINAL_STAGES: readonly Stage[] = ['closed', 'withdrawn'];
-/** Stages in which a participant is still being worked with: consent can be withdrawn in these. */
+/** Stages in which a participant is still being worked with. */
 export const OPEN_STAGES = ['referred', 'assessment', 'allocating', 'active'] as const satisfies readonly Stage[];
+/**
+ * Consent can be withdrawn while anything is still done with her data: the open stages, and
+ * `exited`, where follow-ups (asking about her reoffending) are still due.
+ */
+export const CONSENT_WITHDRAWABLE_STAGES = [...OPEN_STAGES, 'exited'] as const satisfies readonly Stage[];
 
 export const ACTORS = ['coordinator', 'provider', 'timer'] as const;
 export type Actor = (typeof ACTORS)[number];
@@ -32,6 +41,8 @@ export interface LifecycleRow {
   /** Path segment in the HTTP API (`POST /plans/{planId}/{segment}` or `/allocations/{id}/{segment}`). */
   readonly segment: string;
   readonly summary: string;
+  /** The command never moves the plan: it stays in the stage it was sent in (`next` lists those). */
+  readonly staysInStage?: true;
 }
 
 const coordinator = ['coordinator'] as const;
@@ -51,8 +62,26 @@ export const LIFECYCLE = {
   'end-allocation': { actors: ['provider', 'coordinator'], from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'End allocation', target: 'allocation', segment: 'end', summary: "A provider's part of the plan is done, with its outcome." },
   'record-review': { actors: coordinator, from: ['active'], next: ['active', 'allocating', 'exited'], step: 'Record review', target: 'plan', segment: 'record-review', summary: 'A review checkpoint: scores per domain, the participant’s words, continue / adjust / exit.' },
   exit: { actors: coordinator, from: ['assessment', 'allocating', 'active'], next: ['exited'], step: 'Exit plan', target: 'plan', segment: 'exit', summary: 'End support with a reason; open offers and allocations are withdrawn and providers told.' },
-  'withdraw-consent': { actors: coordinator, from: OPEN_STAGES, next: ['exited'], step: 'Withdraw consent', target: 'plan', segment: 'withdraw-consent', summary: 'Consent withdrawn: exit at once, providers told to stop processing and purge.' },
-  'record-follow-up': { actors: coordinator, from: ['exited'], next: ['exited', 'closed'], step: 'Record follow-up', target: 'plan', segment: 'record-follow-up', summary: 'The 6- or 12-month follow-up outcome; the plan closes after the last one.' },
+  'withdraw-consent': {
+    actors: coordinator,
+    from: CONSENT_WITHDRAWABLE_STAGES,
+    next: ['closed'],
+    step: 'Withdraw consent',
+    target: 'plan',
+    segment: 'withdraw-consent',
+    summary: 'Consent withdrawn: support ends at once (an exited plan\'s follow-ups still due are cancelled), providers are told to stop processing and purge, and the plan closes.',
+  },
+  'record-follow-up': { actors: coordinator, from: ['exited'], next: ['exited', 'closed'], step: 'Record follow-up', target: 'plan', segment: 'record-follow-up', summary: 'The 6- or 12-month follow-up outcome; the plan closes after the last one. Refused once consent is withdrawn.' },
+  'correct-follow-up': {
+    actors: coordinator,
+    from: ['exited', 'closed'],
+    next: ['exited', 'closed'],
+    step: 'Correct follow-up',
+    target: 'plan',
+    segment: 'correct-follow-up',
+    staysInStage: true,
+    summary: 'Correct a recorded 6- or 12-month follow-up outcome, with a coded reason; the earlier answer stays in the history. The stage does not change. Refused once consent is withdrawn.',
+  },
   'assessment-overdue': { actors: timer, from: ['referred', 'assessment'], next: ['referred', 'assessment'], step: 'Escalate overdue assessment', target: 'plan', segment: 'assessment-overdue', summary: 'No assessment by its deadline: escalate to the team lead.' },
   'offer-expired': { actors: timer, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Expire offer', target: 'plan', segment: 'offer-expired', summary: 'An offer not answered by its deadline: its needs go to the next candidate.' },
   'activation-overdue': { actors: timer, from: ['allocating'], next: ['allocating'], step: 'Escalate overdue activation', target: 'plan', segment: 'activation-overdue', summary: 'Still allocating after the deadline: escalate to the team lead.' },

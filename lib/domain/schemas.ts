@@ -10,6 +10,7 @@ import {
   DOMESTIC_ABUSE_RISK,
   END_OUTCOMES,
   EXIT_REASONS,
+  FOLLOW_UP_CORRECTION_REASONS,
   NEED_LEVELS,
   REOFFENDED,
   REVIEW_OUTCOMES,
@@ -249,7 +250,15 @@ export const RecordReviewPayload = z
 
 export const ExitPayload = z.strictObject({ reason: ExitReason, note: Note.optional() });
 export const WithdrawConsentPayload = z.strictObject({ note: Note.optional() });
-export const RecordFollowUpPayload = z.strictObject({ month: z.union([z.literal(6), z.literal(12)]), reoffended: z.enum(REOFFENDED) });
+export const FollowUpMonth = z.union([z.literal(6), z.literal(12)]);
+export const RecordFollowUpPayload = z.strictObject({ month: FollowUpMonth, reoffended: z.enum(REOFFENDED) });
+export const FollowUpCorrectionReason = z.enum(FOLLOW_UP_CORRECTION_REASONS).describe('Why: keyed in error, new information since, or the source (police, probation) corrected its answer');
+export const CorrectFollowUpPayload = z.strictObject({
+  month: FollowUpMonth.describe('Which recorded follow-up to correct'),
+  reoffended: z.enum(REOFFENDED).describe('The right answer: it must differ from the recorded one'),
+  reason: FollowUpCorrectionReason,
+  note: Note.optional().describe('Kept on the plan only, never in an event'),
+});
 /** Timer commands name the deadline they fire for, so a stale timer changes nothing. */
 export const TimerPayload = z.strictObject({ deadlineId: z.string().min(1).max(80) });
 
@@ -268,6 +277,7 @@ export const COMMAND_PAYLOADS = {
   exit: ExitPayload,
   'withdraw-consent': WithdrawConsentPayload,
   'record-follow-up': RecordFollowUpPayload,
+  'correct-follow-up': CorrectFollowUpPayload,
   'assessment-overdue': TimerPayload,
   'offer-expired': TimerPayload,
   'activation-overdue': TimerPayload,
@@ -334,7 +344,18 @@ export const Review = z.object({
   recordedAt: IsoDateTime,
 });
 export const Contact = z.object({ allocationId: AllocationId, providerId: ProviderId, date: IsoDate, kind: z.enum(CONTACT_KINDS), recordedAt: IsoDateTime });
-export const FollowUp = z.object({ month: z.union([z.literal(6), z.literal(12)]), reoffended: z.enum(REOFFENDED), recordedAt: IsoDateTime });
+export const FollowUpCorrection = z.object({
+  previous: z.enum(REOFFENDED).describe('The answer before this correction'),
+  reason: FollowUpCorrectionReason,
+  note: z.string().optional(),
+  at: IsoDateTime,
+});
+export const FollowUp = z.object({
+  month: FollowUpMonth,
+  reoffended: z.enum(REOFFENDED).describe('The answer as it stands, after any corrections'),
+  recordedAt: IsoDateTime,
+  corrections: z.array(FollowUpCorrection).optional().describe('Each correction in order, with the answer it replaced'),
+});
 
 export const PlanEvent = z.object({
   id: z.string().describe('Unique event id; consumers dedupe on it'),

@@ -1,5 +1,5 @@
 import { addDays, addMonths, daysBetween } from './calendar.ts';
-import { nextDueAt } from './decide.ts';
+import { consentWithdrawnAt, nextDueAt } from './decide.ts';
 import { isAllowedIn } from './lifecycle.ts';
 import type { Participant, Plan, PlanEvent } from './schemas.ts';
 
@@ -66,7 +66,8 @@ export function nextActionAt(plan: Plan): string | undefined {
   const dates = plan.deadlines.filter((d) => isAllowedIn(d.command, plan.stage)).map((d) => d.dueAt);
   const review = nextReviewOf(plan);
   if (review) dates.push(review.dueAt);
-  if (plan.stage === 'exited' && plan.exit)
+  // No follow-up is asked once her consent is withdrawn (a plan withdrawn before follow-ups were cancelled closes at its next timer).
+  if (plan.stage === 'exited' && plan.exit && !consentWithdrawnAt(plan))
     for (const month of [6, 12] as const) if (!plan.followUps.some((f) => f.month === month)) dates.push(addMonths(plan.exit.exitedAt, month));
   return dates.sort()[0];
 }

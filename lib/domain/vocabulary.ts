@@ -71,6 +71,11 @@ export const EXIT_REASONS = ['completed', 'transferred', 'disengaged', 'moved-aw
 export const REVIEW_OUTCOMES = ['continue', 'adjust', 'exit'] as const;
 /** In the order the follow-up form offers them. */
 export const REOFFENDED = ['no', 'yes', 'unknown'] as const;
+/**
+ * Why a recorded follow-up is corrected. A code, not free text: it travels in the plan's history
+ * event, where no note about her may go. A note, if any, stays on the plan.
+ */
+export const FOLLOW_UP_CORRECTION_REASONS = ['keyed-in-error', 'new-information', 'source-corrected'] as const;
 
 /**
  * Why someone reads or changes her data: the `X-Purpose` header and each route's own purpose, as

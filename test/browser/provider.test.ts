@@ -163,7 +163,7 @@ describe('provider', () => {
     const contact = page.getByRole('form', { name: 'Record a session' });
     await contact.getByLabel('Attended').check();
     await contact.getByRole('button', { name: 'Record the session' }).click();
-    await page.getByText('This allocation changed while the page was open: record-contact is not allowed while the plan is exited.').waitFor();
+    await page.getByText('This allocation changed while the page was open: record-contact is not allowed: her consent was withdrawn').waitFor();
     await expect.poll(() => page.getByRole('form', { name: 'Record a session' }).count()).toBe(0);
     expect(await page.getByRole('region', { name: 'Contact details' }).count()).toBe(0);
     expect(await page.content()).not.toContain(phone);

@@ -351,7 +351,9 @@ describe('withdrawing consent', () => {
 
     const res = await t.call('POST', `/plans/${planId}/withdraw-consent`, { token: t.coordinator, body: {} });
     expect(res.status).toBe(200);
-    expect(res.json.stage).toBe('exited');
+    // Nothing more is done with her data: no follow-ups, so the plan closes at once.
+    expect(res.json.stage).toBe('closed');
+    expect(res.json.deadlines).toEqual([]);
     expect(res.json.exit.reason).toBe('consent-withdrawn');
     expect(res.json.consent.withdrawnAt).toBe(t.clock());
     expect((res.json.allocations as AllocationJson[]).every((a) => a.status === 'ended' || a.status === 'withdrawn')).toBe(true);

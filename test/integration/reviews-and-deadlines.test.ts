@@ -571,7 +571,9 @@ describe('(e) consent withdrawn mid-plan', () => {
 
     const publishedBefore = sim.published.length;
     const withdrawn = await ok(sim, 'POST', `/plans/${planId}/withdraw-consent`, { body: {} });
-    expect(withdrawn.stage).toBe('exited');
+    // Nothing more is done with her data: no follow-ups are due, and the plan closes at once.
+    expect(withdrawn.stage).toBe('closed');
+    expect(withdrawn.deadlines).toEqual([]);
     expect(withdrawn.exit).toMatchObject({ reason: 'consent-withdrawn', exitedAt: sim.now() });
     expect(withdrawn.consent.withdrawnAt).toBe(sim.now());
     expect((withdrawn.allocations as AllocationJson[]).every((a) => !['offered', 'accepted'].includes(a.status))).toBe(true);

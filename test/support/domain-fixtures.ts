@@ -281,6 +281,11 @@ export function validCommand(name: CommandName, plan: Plan | undefined, ctx: Dec
       const when = dueFrom > ctx.now ? dueFrom : ctx.now;
       return { command: command(name, { month, reoffended: 'unknown' }), ctx: at(ctx, when), feasible: !plan?.followUps.some((f) => f.month === month) };
     }
+    case 'correct-follow-up': {
+      // The latest recorded follow-up, turned to another answer (a correction to the same answer is refused).
+      const recorded = plan?.followUps.at(-1);
+      return { command: command(name, { month: recorded?.month ?? 6, reoffended: recorded?.reoffended === 'yes' ? 'no' : 'yes', reason: 'keyed-in-error' }), ctx, feasible: recorded !== undefined };
+    }
     default: {
       const deadline = plan?.deadlines.filter((d) => d.command === name).sort((a, b) => a.dueAt.localeCompare(b.dueAt))[0];
       if (!deadline) return { command: command(name, { deadlineId: `${name}:gone` }, { actor: TIMER }), ctx, feasible: false };

@@ -575,11 +575,15 @@ describe('exit and withdrawal of consent', () => {
     expect(step.plan.escalations.every((e) => e.resolvedAt)).toBe(true);
   });
 
-  it.each(['referred', 'assessment', 'allocating', 'active'] as Stage[])('withdraw-consent from %s: exited, and providers get only planRef, allocationId and the instruction', (stage) => {
+  it.each(['referred', 'assessment', 'allocating', 'active'] as Stage[])('withdraw-consent from %s: exits and closes at once with no follow-up due, and providers get only planRef, allocationId and the instruction', (stage) => {
     const { plan, ctx } = planInStage(stage);
     const step = run(plan, command('withdraw-consent', {}), ctx);
-    expect(step.plan.stage).toBe('exited');
-    expect(step.plan.exit?.reason).toBe('consent-withdrawn');
+    expect(step.plan.stage).toBe('closed');
+    expect(step.plan.exit).toEqual({ reason: 'consent-withdrawn', exitedAt: ctx.now });
+    expect(step.plan.closedAt).toBe(ctx.now);
+    expect(step.plan.deadlines).toEqual([]);
+    expect(nextDueAt(step.plan)).toBeUndefined();
+    expect(types(step.events.filter((e) => !e.providerId))).toEqual(['plan.exited.v1', 'plan.closed.v1']);
     const live = plan!.allocations.filter((a) => a.status === 'offered' || a.status === 'accepted');
     const toProviders = step.events.filter((e) => e.providerId);
     // One instruction per allocation, and at least every live one.
@@ -630,14 +634,14 @@ describe('withdrawal of consent reaches every provider that was sent data', () =
     ]);
 
     const withdrawn = step(command('withdraw-consent', { note: 'Asked us to stop' }));
-    expect(withdrawn.plan.stage).toBe('exited');
+    expect(withdrawn.plan.stage).toBe('closed');
     const toProviders = withdrawn.events.filter((e) => e.providerId);
     expect(toProviders.map((e) => [e.providerId, e.type, e.data.allocationId])).toEqual(
       before.allocations.map((a) => [a.providerId, 'plan.consent-withdrawn.v1', a.allocationId]),
     );
     for (const event of toProviders) expect(event.data).toEqual({ planRef: PLAN_ID, allocationId: event.data.allocationId, instruction: 'stop-processing-and-purge' });
     // No other event goes to a provider, and nothing else is said about the allocations.
-    expect(types(withdrawn.events.filter((e) => !e.providerId))).toEqual(['plan.exited.v1']);
+    expect(types(withdrawn.events.filter((e) => !e.providerId))).toEqual(['plan.exited.v1', 'plan.closed.v1']);
 
     // Live allocations are closed out; the others keep their history.
     expect(withdrawn.plan.allocations.map((a) => [a.status, a.outcome ?? a.declineReason ?? null])).toEqual([
@@ -649,8 +653,102 @@ describe('withdrawal of consent reaches every provider that was sent data', () =
       ['withdrawn', 'consent-withdrawn'],
     ]);
     expect(withdrawn.plan.allocations.some((a) => a.lead)).toBe(false);
-    expect(withdrawn.plan.deadlines.map((d) => d.deadlineId)).toEqual(['follow-up-due:6', 'follow-up-due:12']);
+    expect(withdrawn.plan.deadlines).toEqual([]);
     expect(withdrawn.plan.consent?.withdrawnAt).toBe(ctx.now);
+  });
+});
+
+describe('withdrawal of consent while follow-ups are due', () => {
+  it('cancels the follow-ups still due, tells every provider ever offered to purge, keeps the exit reason, and closes', () => {
+    const { plan, ctx } = planInStage('exited');
+    const later = at(ctx, addMonths(plan!.exit!.exitedAt, 7));
+    const six = run(plan, command('record-follow-up', { month: 6, reoffended: 'no' }), later).plan;
+    const step = run(six, command('withdraw-consent', { note: 'Does not want to be asked again' }), later);
+    expect(step.plan.stage).toBe('closed');
+    expect(step.plan.closedAt).toBe(later.now);
+    expect(step.plan.consent?.withdrawnAt).toBe(later.now);
+    // Why support ended does not change: the figures count it.
+    expect(step.plan.exit).toEqual(plan!.exit);
+    expect(step.plan.deadlines).toEqual([]);
+    expect(step.events.filter((e) => e.providerId).map((e) => [e.providerId, e.type, e.data.allocationId])).toEqual(
+      plan!.allocations.map((a) => [a.providerId, 'plan.consent-withdrawn.v1', a.allocationId]),
+    );
+    const programme = step.events.filter((e) => !e.providerId);
+    expect(types(programme)).toEqual(['plan.follow-ups-cancelled.v1', 'plan.closed.v1']);
+    expect(programme[0]!.data).toEqual({ planRef: PLAN_ID, months: [12], reason: 'consent-withdrawn' });
+    expect(JSON.stringify(step.events)).not.toContain('Does not want');
+  });
+
+  it('refuses record-follow-up and correct-follow-up with a 409 that says consent was withdrawn', () => {
+    const { plan, ctx } = planInStage('exited');
+    const later = at(ctx, addMonths(plan!.exit!.exitedAt, 7));
+    const six = run(plan, command('record-follow-up', { month: 6, reoffended: 'yes' }), later).plan;
+    const closed = run(six, command('withdraw-consent', {}), later).plan;
+    const afterYear = at(ctx, addMonths(plan!.exit!.exitedAt, 13));
+    for (const cmd of [command('record-follow-up', { month: 12, reoffended: 'yes' }), command('correct-follow-up', { month: 6, reoffended: 'no', reason: 'keyed-in-error' })]) {
+      const error = refusal(() => decide(closed, cmd, afterYear));
+      expect(error.name, cmd.name).toBe('NotAllowedInStage');
+      expect(error.status).toBe(409);
+      expect(error.message).toContain('consent was withdrawn');
+    }
+    const again = refusal(() => decide(closed, command('withdraw-consent', {}), afterYear));
+    expect(again.status).toBe(409);
+  });
+
+  it('a plan stored before this change (exited, consent withdrawn, follow-ups still due) refuses follow-ups and closes at its next follow-up timer, raising nothing', () => {
+    // Built as the old decide() left it: exit for consent-withdrawn with both follow-up deadlines.
+    const { plan, ctx } = planInStage('exited');
+    const legacy: Plan = { ...plan!, exit: { reason: 'consent-withdrawn', exitedAt: plan!.exit!.exitedAt }, consent: { ...plan!.consent!, withdrawnAt: plan!.exit!.exitedAt } };
+    expect(legacy.deadlines.map((d) => d.deadlineId)).toEqual(['follow-up-due:6', 'follow-up-due:12']);
+    const due = at(ctx, addMonths(legacy.exit!.exitedAt, 6));
+    const refused = refusal(() => decide(legacy, command('record-follow-up', { month: 6, reoffended: 'yes' }), due));
+    expect(refused.status).toBe(409);
+    expect(refused.message).toContain('consent was withdrawn');
+    expect(refusal(() => decide(legacy, command('withdraw-consent', {}), due)).status).toBe(409);
+    const timer = run(legacy, command('follow-up-due', { deadlineId: 'follow-up-due:6' }, { actor: TIMER }), due);
+    expect(timer.plan.stage).toBe('closed');
+    expect(timer.plan.deadlines).toEqual([]);
+    expect(timer.plan.escalations.filter((e) => !e.resolvedAt)).toEqual([]);
+    expect(types(timer.events)).toEqual(['plan.follow-ups-cancelled.v1', 'plan.closed.v1']);
+  });
+
+  it('no plan whose consent is withdrawn ever has a follow-up deadline or takes a follow-up (property)', () => {
+    const MONTHS = [6, 12] as const;
+    const ANSWERS = ['yes', 'no', 'unknown'] as const;
+    fc.assert(
+      fc.property(
+        fc.constantFrom<Stage>('referred', 'assessment', 'allocating', 'active', 'exited'),
+        fc.subarray([...MONTHS]),
+        fc.integer({ min: 0, max: 500 }),
+        fc.array(fc.record({ days: fc.integer({ min: 0, max: 200 }), month: fc.constantFrom(...MONTHS), answer: fc.constantFrom(...ANSWERS), correct: fc.boolean() }), { maxLength: 6 }),
+        (stage, recordFirst, withdrawAfterDays, attempts) => {
+          const built = planInStage(stage);
+          let plan = built.plan!;
+          let ctx = built.ctx;
+          // When exited, some follow-ups may be recorded before she withdraws.
+          if (stage === 'exited')
+            for (const month of recordFirst) {
+              ctx = at(ctx, [ctx.now, addMonths(plan.exit!.exitedAt, month)].sort().at(-1)!);
+              plan = run(plan, command('record-follow-up', { month, reoffended: 'yes' }), ctx).plan;
+            }
+          if (plan.stage === 'closed') return;
+          ctx = at(ctx, addDays(ctx.now, withdrawAfterDays % 60));
+          plan = run(plan, command('withdraw-consent', {}), ctx).plan;
+          for (const { days, month, answer, correct } of attempts) {
+            expect(plan.deadlines.filter((d) => d.command === 'follow-up-due')).toEqual([]);
+            expect(nextDueAt(plan)).toBeUndefined();
+            ctx = at(ctx, addDays(ctx.now, days));
+            const cmd = correct ? command('correct-follow-up', { month, reoffended: answer, reason: 'new-information' }) : command('record-follow-up', { month, reoffended: answer });
+            const error = refusal(() => decide(plan, cmd, ctx));
+            expect(error.status).toBe(409);
+            expect(error.message).toContain('consent was withdrawn');
+          }
+          expect(plan.stage).toBe('closed');
+          expect(plan.escalations.filter((e) => !e.resolvedAt)).toEqual([]);
+        },
+      ),
+      { numRuns: 100, seed: 20261128 },
+    );
   });
 });
 
@@ -703,6 +801,59 @@ describe('follow-ups', () => {
     expect(twelve.plan.stage).toBe('exited');
     const closed = run(twelve.plan, command('record-follow-up', { month: 6, reoffended: 'no' }), late);
     expect(closed.plan.stage).toBe('closed');
+  });
+});
+
+describe('correcting a recorded follow-up', () => {
+  function recordedSix() {
+    const { plan, ctx } = planInStage('exited');
+    const later = at(ctx, addMonths(plan!.exit!.exitedAt, 6));
+    return { plan: run(plan, command('record-follow-up', { month: 6, reoffended: 'yes' }), later).plan, ctx: later };
+  }
+
+  it('changes the answer, keeps the one it replaced on the plan and in the history event, and does not move the plan', () => {
+    const { plan, ctx } = recordedSix();
+    const fixed = at(ctx, addDays(ctx.now, 3));
+    const step = run(plan, command('correct-follow-up', { month: 6, reoffended: 'no', reason: 'keyed-in-error', note: 'Ticked the wrong box' }), fixed);
+    expect(step.plan.stage).toBe('exited');
+    expect(step.plan.followUps).toEqual([{ month: 6, reoffended: 'no', recordedAt: ctx.now, corrections: [{ previous: 'yes', reason: 'keyed-in-error', note: 'Ticked the wrong box', at: fixed.now }] }]);
+    expect(step.plan.deadlines).toEqual(plan.deadlines);
+    expect(step.events.map((e) => [e.type, e.data])).toEqual([['follow-up.corrected.v1', { planRef: PLAN_ID, month: 6, previous: 'yes', reoffended: 'no', reason: 'keyed-in-error' }]]);
+    // The note stays on the plan: no free text goes into an event.
+    expect(JSON.stringify(step.events)).not.toContain('wrong box');
+  });
+
+  it('works on a closed plan (the 12-month follow-up closes it as it is recorded), which stays closed', () => {
+    const { plan, ctx } = planInStage('closed');
+    const step = run(plan, command('correct-follow-up', { month: 12, reoffended: 'yes', reason: 'source-corrected' }), at(ctx, addDays(ctx.now, 10)));
+    expect(step.plan.stage).toBe('closed');
+    expect(step.plan.closedAt).toBe(plan!.closedAt);
+    expect(step.plan.followUps.find((f) => f.month === 12)).toMatchObject({ reoffended: 'yes', corrections: [{ previous: 'no', reason: 'source-corrected' }] });
+    expect(step.plan.deadlines).toEqual([]);
+  });
+
+  it.each([
+    ['a follow-up not recorded yet', { month: 12, reoffended: 'no', reason: 'keyed-in-error' }, ['month'], 'not recorded yet'],
+    ['the answer already recorded', { month: 6, reoffended: 'yes', reason: 'keyed-in-error' }, ['reoffended'], 'already the recorded answer'],
+    ['no reason', { month: 6, reoffended: 'no' }, ['reason'], ''],
+    ['a reason that is not a code', { month: 6, reoffended: 'no', reason: 'she told me' }, ['reason'], ''],
+    ['a month that is not 6 or 12', { month: 9, reoffended: 'no', reason: 'keyed-in-error' }, ['month'], ''],
+    ['an answer that is not yes, no or unknown', { month: 6, reoffended: 'maybe', reason: 'keyed-in-error' }, ['reoffended'], ''],
+    ['an unknown field', { month: 6, reoffended: 'no', reason: 'keyed-in-error', by: 'me' }, ['by'], ''],
+  ] as const)('%s is a 400 naming the field, and changes nothing', (_what, payload, fields, words) => {
+    const { plan, ctx } = recordedSix();
+    const error = refusal(() => decide(plan, command('correct-follow-up', payload), ctx));
+    expect(error.name).toBe('InvalidCommand');
+    expect(error.status).toBe(400);
+    expect(paths(error)).toEqual(fields);
+    expect(error.message).toContain(words);
+  });
+
+  it('a second record-follow-up for the same month points to the correction', () => {
+    const { plan, ctx } = recordedSix();
+    const error = refusal(() => decide(plan, command('record-follow-up', { month: 6, reoffended: 'no' }), ctx));
+    expect(paths(error)).toEqual(['month']);
+    expect(error.message).toContain('correct-follow-up');
   });
 });
 
@@ -925,7 +1076,7 @@ describe('every waiting stage has a deadline', () => {
 
   it('holds along random walks through the lifecycle table', () => {
     fc.assert(
-      fc.property(fc.constantFrom<Stage>('referred', 'allocating', 'active'), fc.array(fc.record({ pick: fc.nat(1000), hours: fc.integer({ min: 0, max: 24 * 40 }) }), { minLength: 1, maxLength: 30 }), (start, steps) => {
+      fc.property(fc.constantFrom<Stage>('referred', 'allocating', 'active', 'exited'), fc.array(fc.record({ pick: fc.nat(1000), hours: fc.integer({ min: 0, max: 24 * 40 }) }), { minLength: 1, maxLength: 30 }), (start, steps) => {
         const built = planInStage(start);
         let ctx: DecideContext = built.ctx;
         let plan = built.plan!;
@@ -954,6 +1105,11 @@ describe('every waiting stage has a deadline', () => {
           expect(LIFECYCLE[chosen.name].next as readonly Stage[], where).toContain(plan.stage);
           expect(plan.version, where).toBe(before.version + (step.decision.changed ? 1 : 0));
           expectDeadlineInvariant(plan, where);
+          // Once her consent is withdrawn nothing is due about her: no follow-up, and the plan has closed.
+          if (plan.consent?.withdrawnAt || plan.exit?.reason === 'consent-withdrawn') {
+            expect(plan.stage, where).toBe('closed');
+            expect(plan.deadlines, where).toEqual([]);
+          }
           // No need is ever held by two live allocations at once.
           const held = plan.allocations.filter((a) => a.status === 'offered' || a.status === 'accepted').flatMap((a) => a.needs);
           expect(new Set(held).size, where).toBe(held.length);

@@ -25,7 +25,7 @@ describe('generated docs', () => {
     const diagram = /```mermaid\n([\s\S]*?)```/.exec(renderLifecycle())?.[1] ?? '';
     expect(diagram.startsWith('stateDiagram-v2\n')).toBe(true);
     expect(diagram).toContain('[*] --> referred : refer');
-    expect(diagram).toContain('exited --> closed : record-follow-up');
+    expect(diagram).toContain('exited --> closed : withdraw-consent, record-follow-up');
     for (const stage of STAGES.filter((s) => s !== 'none')) expect(diagram, stage).toMatch(new RegExp(`--> ${stage}\\b`));
     for (const timer of TIMER_COMMANDS) expect(diagram).not.toContain(timer);
     // Staying put is not an arrow.

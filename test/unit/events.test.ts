@@ -118,6 +118,17 @@ function driveEverything() {
   // 4. A follow-up left unrecorded: first a reminder, then an escalation.
   story(planInStage('exited'), [(plan, ctx) => validCommand('follow-up-due', plan, ctx), (plan, ctx) => validCommand('follow-up-due', plan, ctx)], out);
 
+  // 4b. A recorded follow-up corrected; consent withdrawn while the other is still due.
+  story(
+    planInStage('exited'),
+    [
+      (plan, ctx) => validCommand('record-follow-up', plan, ctx),
+      (plan, ctx) => validCommand('correct-follow-up', plan, ctx),
+      () => ({ command: command('withdraw-consent', {}) }),
+    ],
+    out,
+  );
+
   // 5. Consent that does not allow sharing: no offers, every need a gap.
   assessed({ shareWithProviders: false, dataCategories: ['needs'] }, out);
   // 6. Consent covering needs, risks and adjustments: the offers are as thin as ever; the detail has goals, risks and adjustments.

@@ -11,14 +11,22 @@ import {
   TERMINAL_STAGES,
   type Actor,
   type CommandName,
+  type LifecycleRow,
   type Stage,
 } from '../../lib/domain/lifecycle.ts';
 import { COMMAND_PAYLOADS } from '../../lib/domain/schemas.ts';
-import { planInStage, providerActor, run, TIMER, COORDINATOR, validCommand, type BuiltPlan } from '../support/domain-fixtures.ts';
+import { addMonths } from '../../lib/domain/calendar.ts';
+import { at, command, planInStage, providerActor, run, TIMER, COORDINATOR, validCommand, type BuiltPlan } from '../support/domain-fixtures.ts';
 
 /** Build each stage's plan once; every case clones it through decide(), which never mutates its input. */
 const built = new Map<Stage, BuiltPlan>(STAGES.map((stage) => [stage, planInStage(stage)]));
 const inStage = (stage: Stage): BuiltPlan => built.get(stage)!;
+
+function withSixMonthFollowUp({ plan, ctx }: BuiltPlan): BuiltPlan {
+  const later = at(ctx, addMonths(plan!.exit!.exitedAt, 6));
+  const recorded = run(plan, command('record-follow-up', { month: 6, reoffended: 'yes' }), later);
+  return { plan: recorded.plan, ctx: later, events: recorded.events };
+}
 
 function refusal(fn: () => unknown): DomainError {
   try {
@@ -46,11 +54,15 @@ describe('the lifecycle table', () => {
 
   it('lets nothing but refer start a plan, and nothing leave a terminal stage', () => {
     expect(COMMAND_NAMES.filter((name) => isAllowedIn(name, 'none'))).toEqual(['refer']);
-    for (const stage of TERMINAL_STAGES) expect(COMMAND_NAMES.filter((name) => isAllowedIn(name, stage))).toEqual([]);
+    // A closed plan takes only the correction of a recorded follow-up, which never moves a plan.
+    expect(COMMAND_NAMES.filter((name) => isAllowedIn(name, 'closed'))).toEqual(['correct-follow-up']);
+    expect(COMMAND_NAMES.filter((name) => isAllowedIn(name, 'withdrawn'))).toEqual([]);
+    for (const stage of TERMINAL_STAGES) for (const name of COMMAND_NAMES.filter((n) => isAllowedIn(n, stage))) expect((LIFECYCLE[name] as LifecycleRow).staysInStage, name).toBe(true);
   });
 
-  it('lets consent be withdrawn in every open stage', () => {
-    for (const stage of OPEN_STAGES) expect(isAllowedIn('withdraw-consent', stage)).toBe(true);
+  it('lets consent be withdrawn in every open stage and while follow-ups are due, and closes the plan', () => {
+    for (const stage of [...OPEN_STAGES, 'exited'] as const) expect(isAllowedIn('withdraw-consent', stage)).toBe(true);
+    expect(LIFECYCLE['withdraw-consent'].next).toEqual(['closed']);
   });
 
   it('fixtures reach every stage through real commands', () => {
@@ -64,13 +76,15 @@ describe.each(STAGES)('in stage %s', (stage) => {
 
   if (allowedHere.length > 0)
     it.each(allowedHere.map((p) => p.name))('%s is applied and leads to a stage in its row’s next list', (name) => {
-      const { plan, ctx } = inStage(stage);
+      // A correction needs a recorded follow-up: the exited fixture has none yet, so record the 6-month one first.
+      const { plan, ctx } = name === 'correct-follow-up' && stage === 'exited' ? withSixMonthFollowUp(inStage(stage)) : inStage(stage);
       const valid = validCommand(name, plan, ctx);
       // The fixtures hold something for every allowed command to act on (an offer, an accepted allocation, a due deadline).
       expect(valid.feasible).toBe(true);
       const step = run(plan, valid.command, valid.ctx);
       expect(step.decision.changed).toBe(true);
       expect(LIFECYCLE[name].next as readonly Stage[]).toContain(step.plan.stage);
+      if ((LIFECYCLE[name] as LifecycleRow).staysInStage) expect(step.plan.stage).toBe(stage);
       expect(step.plan.version).toBe((plan?.version ?? 0) + 1);
     });
 

@@ -77,7 +77,11 @@ describe('PlanCommand ASL', () => {
       expect(allowed).toEqual([...stages]);
       expect(rule.Next).toBe(STATE.route);
     });
-    expect(guard.Default).toBe(STATE.explainRefusal);
+    // A refusal first asks whether her consent was withdrawn (then the refusal says so), else explains the stage.
+    expect(guard.Default).toBe(STATE.consentWithdrawn);
+    const consent = states(local)[STATE.consentWithdrawn] as { Type: string; Choices: ChoiceRule[]; Default: string };
+    expect(consent.Choices).toEqual([{ Variable: '$.consentWithdrawnAt', IsPresent: true, Next: STATE.explainConsentWithdrawn }]);
+    expect(consent.Default).toBe(STATE.explainRefusal);
   });
 
   it('Route has one branch per command, each to that command\'s step', () => {

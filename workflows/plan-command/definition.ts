@@ -23,6 +23,8 @@ export const STATE = {
   returnFirstResult: 'Return first result',
   guard: 'Guard',
   explainRefusal: 'Explain refusal',
+  consentWithdrawn: 'Consent withdrawn?',
+  explainConsentWithdrawn: 'Explain refusal: consent withdrawn',
   route: 'Route',
   anythingToSave: 'Anything to save?',
   nothingToChange: 'Nothing to change',
@@ -98,6 +100,20 @@ export function definePlanCommand(scope: Construct, functions: StepFunctions): s
     resultPath: '$.error',
   }).next(fail.NotAllowedInStage);
 
+  // A refusal on a plan whose consent was withdrawn says so: that, not the stage, is why nothing more is done.
+  const explainConsentWithdrawn = new sfn.Pass(scope, STATE.explainConsentWithdrawn, {
+    parameters: {
+      Cause: sfn.JsonPath.format(
+        '{} is not allowed: her consent was withdrawn at {}, and the plan is {}.',
+        sfn.JsonPath.stringAt('$.command.name'),
+        sfn.JsonPath.stringAt('$.consentWithdrawnAt'),
+        sfn.JsonPath.stringAt('$.stage'),
+      ),
+    },
+    resultPath: '$.error',
+  }).next(fail.NotAllowedInStage);
+  const refuse = new sfn.Choice(scope, STATE.consentWithdrawn).when(sfn.Condition.isPresent('$.consentWithdrawnAt'), explainConsentWithdrawn).otherwise(explainRefusal);
+
   const route = new sfn.Choice(scope, STATE.route);
   for (const name of COMMAND_NAMES) {
     route.when(sfn.Condition.stringEquals('$.command.name', name), task(LIFECYCLE[name].step, 'decide', ['InvalidCommand', 'Forbidden', 'NotFound', 'NotAllowedInStage', 'VersionConflict']).next(anythingToSave));
@@ -110,7 +126,7 @@ export function definePlanCommand(scope: Construct, functions: StepFunctions): s
     const inStage = stages.length === 1 ? sfn.Condition.stringEquals('$.stage', stages[0] as string) : sfn.Condition.or(...stages.map((s) => sfn.Condition.stringEquals('$.stage', s)));
     guard.when(sfn.Condition.and(sfn.Condition.stringEquals('$.command.name', name), inStage), route);
   }
-  guard.otherwise(explainRefusal);
+  guard.otherwise(refuse);
 
   const alreadyApplied = new sfn.Choice(scope, STATE.alreadyApplied)
     .when(sfn.Condition.isPresent('$.replay'), new sfn.Succeed(scope, STATE.returnFirstResult))

@@ -13,6 +13,8 @@ export interface PlanCommandInput {
 /** The state passed from step to step: each Task gets all of it and returns all of it. */
 export interface PlanCommandState extends PlanCommandInput {
   stage?: Stage;
+  /** Set by Load plan when her consent was withdrawn: the Guard's refusal then says so. */
+  consentWithdrawnAt?: string;
   plan?: Plan;
   /** Set by Load plan when this Idempotency-Key was already applied: the first result is returned. */
   replay?: { status: number; version: number };
