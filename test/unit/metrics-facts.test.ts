@@ -172,3 +172,27 @@ describe('planFacts', () => {
     expect(text).not.toMatch(/pl_|pt_|al_/);
   });
 });
+
+describe('follow-ups in the facts', () => {
+  function exitedWithSix(answer: 'yes' | 'no') {
+    const { plan, ctx } = planInStage('exited');
+    const later = at(ctx, addMonths(plan!.exit!.exitedAt, 6));
+    return { plan: run(plan, command('record-follow-up', { month: 6, reoffended: answer }), later).plan, ctx: later };
+  }
+
+  it('a corrected answer replaces the one it corrects', () => {
+    const { plan, ctx } = exitedWithSix('yes');
+    expect(planFacts(plan).followUp6).toBe('yes');
+    const corrected = run(plan, command('correct-follow-up', { month: 6, reoffended: 'no', reason: 'keyed-in-error' }), ctx).plan;
+    expect(planFacts(corrected).followUp6).toBe('no');
+  });
+
+  it('once consent is withdrawn no follow-up answer is counted, not even one given before; the exit still is', () => {
+    const { plan, ctx } = exitedWithSix('yes');
+    const withdrawn = run(plan, command('withdraw-consent', {}), at(ctx, addDays(ctx.now, 1))).plan;
+    const facts = planFacts(withdrawn);
+    expect(facts.followUp6).toBeUndefined();
+    expect(facts.followUp12).toBeUndefined();
+    expect(facts).toMatchObject({ exitReason: 'completed', consented: true });
+  });
+});

@@ -88,9 +88,9 @@ export const COUNT_FIGURES = {
   reviewsOnTime: count('Reviews on time', 'reviews', `${REVIEW_WHERE}: those recorded before they fell overdue (no overdue escalation was raised for them).`),
   reviewsLate: count('Reviews late', 'reviews', `${REVIEW_WHERE}: those that fell overdue, recorded late or still not recorded (an overdue review still open counts as late).`),
   scoredPlans: count('Plans with a score change', 'plans', 'Plans with at least one need domain scored at two or more reviews whose last scoring review is in the period.', PLAN_PARTITIONS),
-  followUps6: count('6-month follow-ups known', 'plans', `${EXIT_WHERE} whose 6-month follow-up is recorded as reoffended yes or no (unknown is left out).`),
+  followUps6: count('6-month follow-ups known', 'plans', `${EXIT_WHERE} whose 6-month follow-up is recorded as reoffended yes or no (unknown is left out, and so is every follow-up of a plan whose consent was withdrawn: it is not asked after, nor counted).`),
   reoffended6: count('Reoffended within 6 months', 'plans', `${EXIT_WHERE} whose 6-month follow-up is recorded as reoffended yes.`),
-  followUps12: count('12-month follow-ups known', 'plans', `${EXIT_WHERE} whose 12-month follow-up is recorded as reoffended yes or no (unknown is left out).`),
+  followUps12: count('12-month follow-ups known', 'plans', `${EXIT_WHERE} whose 12-month follow-up is recorded as reoffended yes or no (unknown is left out, and so is every follow-up of a plan whose consent was withdrawn: it is not asked after, nor counted).`),
   reoffended12: count('Reoffended within 12 months', 'plans', `${EXIT_WHERE} whose 12-month follow-up is recorded as reoffended yes.`),
 } as const satisfies Record<string, CountFigure>;
 export type CountKey = keyof typeof COUNT_FIGURES;

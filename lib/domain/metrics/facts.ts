@@ -13,7 +13,7 @@ import { dayNumber, daysFrom, hoursFrom, londonDayNumber } from './dates.ts';
  * Bump FACTS_SCHEMA_VERSION whenever what is derived changes: stored facts of another version are
  * rebuilt from the plans.
  */
-export const FACTS_SCHEMA_VERSION = 1;
+export const FACTS_SCHEMA_VERSION = 2;
 
 export type OfferOutcome = 'accepted' | 'declined' | 'expired' | 'other';
 export type ExitReasonFact = NonNullable<Plan['exit']>['reason'];
@@ -117,7 +117,11 @@ function scoreChanges(plan: Plan): ScoreChangeFact[] {
 
 export function planFacts(plan: Plan): PlanFacts {
   const receivedAt = plan.referral.receivedAt;
-  const followUp = (month: 6 | 12) => plan.followUps.find((f) => f.month === month)?.reoffended;
+  // Once her consent is withdrawn her follow-up answers are not used: nothing about her offending is
+  // counted after she said no, including an answer given before. She is then neither a known outcome
+  // nor a reoffence, as with an unknown answer; "Exits: consent withdrawn" still counts her exit.
+  const withdrawn = plan.consent?.withdrawnAt !== undefined || plan.exit?.reason === 'consent-withdrawn';
+  const followUp = (month: 6 | 12) => (withdrawn ? undefined : plan.followUps.find((f) => f.month === month)?.reoffended);
   const f6 = followUp(6);
   const f12 = followUp(12);
   return {
