@@ -138,7 +138,7 @@ export interface Plan {
     sessions: { attended: number; missed: number; cancelled: number };
     scores: Record<string, { first?: number; last?: number; change: number }>;
   } | null;
-  followUps: { month: 6 | 12; reoffended: string; recordedAt: string }[];
+  followUps: { month: 6 | 12; reoffended: string; recordedAt: string; corrections?: { previous: string; reason: string; note?: string; at: string }[] }[];
   manualActivation?: { reason: string; at: string; unmetNeeds: string[] };
   withdrawal?: { reason: string; at: string; note?: string };
   closedAt?: string;

@@ -5,6 +5,7 @@ import {
   DATA_CATEGORIES,
   DOMESTIC_ABUSE_RISK,
   EXIT_REASONS,
+  FOLLOW_UP_CORRECTION_REASONS,
   label,
   NEED_DOMAINS,
   NEED_LEVELS,
@@ -158,10 +159,22 @@ export function ExitForm() {
 export function WithdrawConsentForm() {
   const [note, setNote] = useState('');
   const command = usePlanCommand('withdraw-consent');
-  const send = () => void command.send({ ...(note.trim() ? { note } : {}) }, 'Consent withdrawn: the plan has exited and every provider was told to stop processing and delete what it holds.');
+  const { plan } = usePlan();
+  const exited = plan.stage === 'exited';
+  const send = () =>
+    void command.send(
+      { ...(note.trim() ? { note } : {}) },
+      exited
+        ? 'Consent withdrawn: the follow-ups still due are cancelled, every provider was told to stop processing and delete what it holds, and the plan is closed.'
+        : 'Consent withdrawn: support has ended, every provider was told to stop processing and delete what it holds, and the plan is closed.',
+    );
   return (
     <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Record that consent is withdrawn" label="Consent withdrawn" tone="danger">
-      <p className="hint">The plan exits at once; every provider is told to stop processing and delete what it holds.</p>
+      <p className="hint">
+        {exited
+          ? 'The follow-ups still due are cancelled (she is not asked about reoffending, and her answers are left out of the figures); every provider is told to stop processing and delete what it holds; the plan closes.'
+          : 'Support ends at once and no follow-ups are asked; every provider is told to stop processing and delete what it holds; the plan closes.'}
+      </p>
       <TextArea path="note" label="Note (optional)" value={note} onChange={setNote} />
     </CommandForm>
   );
@@ -195,6 +208,47 @@ export function FollowUpForm() {
       </p>
       <Radios path="month" legend="Which follow-up" value={month} onChange={setMonth} options={[['6', '6 months'], ['12', '12 months']]} inline />
       <Radios path="reoffended" legend="Has she reoffended?" value={reoffended} onChange={setReoffended} options={options(REOFFENDED, label)} inline />
+    </CommandForm>
+  );
+}
+
+/**
+ * Correct a recorded follow-up: a mis-keyed answer would otherwise stay in the reoffending figures.
+ * The answer it replaces stays in the plan's history; the reason is a code, a note is optional.
+ */
+export function CorrectFollowUpForm() {
+  const { plan } = usePlan();
+  const recorded = plan.followUps;
+  const [chosen, setMonth] = useState<string | undefined>();
+  const month = chosen !== undefined && recorded.some((f) => String(f.month) === chosen) ? chosen : String(recorded.at(-1)?.month ?? '');
+  const current = recorded.find((f) => String(f.month) === month);
+  const [reoffended, setReoffended] = useState('');
+  const [reason, setReason] = useState('');
+  const [note, setNote] = useState('');
+  const command = usePlanCommand('correct-follow-up');
+  const send = () =>
+    void command.send(
+      { month: Number(month), reoffended: reoffended || undefined, reason: reason || undefined, ...(note.trim() ? { note } : {}) },
+      `${month}-month follow-up corrected: the earlier answer stays in the plan's history.`,
+    );
+  if (recorded.length === 0) return null;
+  return (
+    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Correct the follow-up" label="Correct a follow-up">
+      <p className="hint">
+        Recorded: {recorded.map((f) => `${f.month} months (${label(f.reoffended)}${f.corrections?.length ? `, corrected from ${f.corrections.map((c) => label(c.previous)).join(', then ')}` : ''})`).join('; ')}. The answer you
+        replace stays in the plan's history.
+      </p>
+      {recorded.length > 1 && <Radios path="month" legend="Which follow-up" value={month} onChange={setMonth} options={recorded.map((f) => [String(f.month), `${f.month} months`] as [string, string])} inline />}
+      <Radios
+        path="reoffended"
+        legend={`The right answer: has she reoffended?${current ? ` (recorded: ${label(current.reoffended)})` : ''}`}
+        value={reoffended}
+        onChange={setReoffended}
+        options={options(REOFFENDED, label)}
+        inline
+      />
+      <Select path="reason" label="Why it is corrected" value={reason} onChange={setReason} options={options(FOLLOW_UP_CORRECTION_REASONS, label)} placeholder="Choose a reason" />
+      <TextArea path="note" label="Note (optional, kept on the plan)" value={note} onChange={setNote} />
     </CommandForm>
   );
 }

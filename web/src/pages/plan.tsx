@@ -5,7 +5,7 @@ import { Link, useLocation } from '../router.tsx';
 import type { HistoryItem, Plan } from '../types.ts';
 import { Facts, LoadError, Loading, Notice, PageTitle, Section, StageBadge, useApp, useResource } from '../ui.tsx';
 import { AllocationSection } from './plan-allocation.tsx';
-import { AssessmentForm, ConsentForm, ExitForm, FollowUpForm, WithdrawConsentForm, WithdrawForm } from './plan-forms.tsx';
+import { AssessmentForm, ConsentForm, CorrectFollowUpForm, ExitForm, FollowUpForm, WithdrawConsentForm, WithdrawForm } from './plan-forms.tsx';
 import { PlanContext, type PlanContextValue } from './plan-kit.tsx';
 import { ReviewForm, ReviewsSection } from './plan-review.tsx';
 import { Timeline } from './timeline.tsx';
@@ -235,12 +235,40 @@ function NextStep({ plan }: { plan: Plan }) {
           <ReviewForm />
         </Section>
       )}
-      {stage === 'exited' && (
-        <Section title="Follow-up" id="follow-up">
-          <FollowUpForm />
-        </Section>
-      )}
+      {(stage === 'exited' || stage === 'closed') && plan.exit && <FollowUpSection plan={plan} />}
     </>
+  );
+}
+
+/**
+ * Follow-ups: record the one due, correct one recorded (also once the plan has closed: the 12-month
+ * one closes it), or record that she withdrew her consent, which cancels those still due. Once her
+ * consent is withdrawn nothing more is asked or changed.
+ */
+function FollowUpSection({ plan }: { plan: Plan }) {
+  const withdrawnAt = plan.consent?.withdrawnAt ?? (plan.exit?.reason === 'consent-withdrawn' ? plan.exit.exitedAt : undefined);
+  if (withdrawnAt)
+    return (
+      <Section title="Follow-up" id="follow-up">
+        <p className="hint">Her consent was withdrawn on {formatDate(withdrawnAt)}: follow-ups are not asked, and any answer recorded before is left out of the reoffending figures.</p>
+      </Section>
+    );
+  return (
+    <Section title="Follow-up" id="follow-up">
+      {plan.stage === 'exited' && <FollowUpForm />}
+      {plan.followUps.length > 0 && (
+        <details className="disclosure">
+          <summary>Correct a recorded follow-up</summary>
+          <CorrectFollowUpForm />
+        </details>
+      )}
+      {plan.stage === 'exited' && (
+        <details className="disclosure">
+          <summary>Consent withdrawn</summary>
+          <WithdrawConsentForm />
+        </details>
+      )}
+    </Section>
   );
 }
 

@@ -76,6 +76,13 @@ export function describe(item: HistoryItem, providerName: (id: string) => string
       return { title: `${str(d.month)}-month follow-up due` };
     case 'follow-up.recorded.v1':
       return { title: `${str(d.month)}-month follow-up recorded`, detail: `Reoffended: ${label(str(d.reoffended)).toLowerCase()}` };
+    case 'follow-up.corrected.v1':
+      return {
+        title: `${str(d.month)}-month follow-up corrected`,
+        detail: `Reoffended: ${label(str(d.reoffended)).toLowerCase()} (was ${label(str(d.previous)).toLowerCase()}); ${label(str(d.reason)).toLowerCase()}`,
+      };
+    case 'plan.follow-ups-cancelled.v1':
+      return { title: 'Follow-ups cancelled', detail: `Consent withdrawn: the ${list(d.months).map(str).join(' and ')}-month follow-up${list(d.months).length > 1 ? 's are' : ' is'} not asked` };
     case 'plan.closed.v1':
       return { title: 'Plan closed' };
     default:
