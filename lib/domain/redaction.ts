@@ -1,0 +1,78 @@
+import type { Plan, PlanEvent } from './schemas.ts';
+
+/**
+ * What a free-text value reads as once her identity is erased (on request, or when the retention period
+ * of a closed plan ends). Anything typed in words may hold her name, her children's names or where she
+ * lives, so every such value goes; the codes, dates, needs, scores and outcomes the figures and the
+ * plan's history are made of stay as they were.
+ */
+export const REDACTED = '[removed at erasure]';
+
+/**
+ * The fields of a plan that hold what a person typed (lib/domain/schemas.ts), by their name wherever
+ * they occur in a plan, its views (GET /plans/{id}, GET /allocations/{id}) or an answer stored for an
+ * Idempotency-Key:
+ *   note              referral.note, allocations[].note (accept, decline, end), exit.note, withdrawal.note
+ *   participantWords  reviews[].participantWords
+ *   manualReason      allocations[].manualReason (offer-manually's reason)
+ *   goals             needs[].goals: each goal becomes the marker, so how many she had stays
+ * and, by where they are:
+ *   manualActivation.reason     activate's reason
+ *   why "Offered by hand: …"    an offer made by hand quotes its reason
+ *   explanation "Activated without a provider for <need>: …"   a gap recorded by activate quotes its reason
+ * Every other string of a plan is a code, a date or an id, or text the engine wrote (`why` of a proposal,
+ * a gap's explanation) from codes alone.
+ */
+const WHOLLY_FREE_TEXT = new Set(['note', 'participantWords', 'manualReason']);
+const QUOTING = [
+  { field: 'why', prefix: /^Offered by hand: /u },
+  { field: 'explanation', prefix: /^Activated without a provider for [a-z-]+: /u },
+] as const;
+
+type Json = unknown;
+
+function redactValue(key: string, value: Json, parentKey: string | undefined): Json {
+  if (typeof value === 'string') {
+    if (WHOLLY_FREE_TEXT.has(key)) return REDACTED;
+    if (key === 'reason' && parentKey === 'manualActivation') return REDACTED;
+    for (const quoting of QUOTING) {
+      if (key !== quoting.field) continue;
+      const prefix = quoting.prefix.exec(value)?.[0];
+      if (prefix !== undefined) return `${prefix}${REDACTED}`;
+    }
+    return value;
+  }
+  if (key === 'goals' && Array.isArray(value)) return value.map((goal) => (typeof goal === 'string' ? REDACTED : goal));
+  return redactJson(value, key);
+}
+
+/** Any JSON value (a plan, a view of one, an event, a stored answer) with its free text replaced by the marker. */
+export function redactJson<T>(value: T, parentKey?: string): T {
+  if (Array.isArray(value)) return value.map((item) => redactJson(item, parentKey)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, redactValue(key, field, parentKey)])) as T;
+}
+
+/** The plan with every free-text value replaced by the marker; its structure, codes and dates unchanged. */
+export function redactPlan(plan: Plan): Plan {
+  return redactJson(plan);
+}
+
+/** An event of the plan's history as it is once her free text is gone (most events hold none). */
+export function redactEvent(event: PlanEvent): PlanEvent {
+  return redactJson(event);
+}
+
+/**
+ * An answer kept for an Idempotency-Key (its JSON text) as it is once her free text is gone: the same
+ * status and fingerprint, the plan or allocation it shows redacted. Text that is not JSON stays as it is.
+ */
+export function redactAnswerText(body: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return body;
+  }
+  return JSON.stringify(redactJson(parsed));
+}
