@@ -7,7 +7,7 @@ import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { failureToProblem, header, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
 import { londonDate } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
-import { allocationCommandBySegment, LIFECYCLE, planCommandBySegment, type CommandName } from '../../lib/domain/lifecycle.ts';
+import { allocationCommandBySegment, isAllowedIn, LIFECYCLE, planCommandBySegment, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
 import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, Participant, PlanId, ReferPayload, type Plan, type ReferralDetailsReport } from '../../lib/domain/schemas.ts';
 import { applyReferralDetails, CORRECTABLE_FIELDS, correctedIdentity, correctIdentity, noteReferral, type CorrectableField, type ReferralDetailsOutcome } from '../../lib/adapters/dynamodb/identity-store.ts';
 import { planView } from '../../lib/domain/views.ts';
@@ -17,7 +17,7 @@ import { awsDeps } from '../../lib/runtime/aws.ts';
 import { identityMatchKey } from '../../lib/adapters/identity-match.ts';
 import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { auditAccess } from '../../lib/api/audit-access.ts';
-import { eraseIdentity } from '../../lib/runtime/erasure.ts';
+import { eraseIdentity, REFERRAL_CLAIM_TIMEOUT_MS } from '../../lib/runtime/erasure.ts';
 
 export interface CommandApiDeps {
   plans: PlanRepository;
@@ -34,7 +34,7 @@ const OPEN_STAGES = new Set(['referred', 'assessment', 'allocating', 'active']);
 /** How often a correction is checked again when another change to her identity landed in between. */
 const IDENTITY_CORRECTION_ATTEMPTS = 3;
 /** A claim on a person older than this whose plan never appeared belongs to a referral that died. */
-const CLAIM_TIMEOUT_MS = 60_000;
+const CLAIM_TIMEOUT_MS = REFERRAL_CLAIM_TIMEOUT_MS;
 
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -300,7 +300,36 @@ export function makeHandler(deps: CommandApiDeps) {
     return answer(planId, idempotency, replayed, status, view);
   }
 
-  /** An erasure request: identity gone, the pseudonymous plan kept, the request in the audit log. */
+  /**
+   * An erasure request while a plan of hers is open: refused, nothing changed. Each open plan is named,
+   * with what can end it in its stage (the lifecycle table says which). Ending it is the coordinator's
+   * call, and her consent withdrawn has its own command, which tells providers to stop and purge: the
+   * erasure does neither on its own.
+   */
+  function openPlansRefusal(planId: string, open: readonly { planId: string; stage: Stage }[]) {
+    const ways = (stage: Stage) =>
+      [
+        isAllowedIn('exit', stage) ? 'exit it' : undefined,
+        isAllowedIn('withdraw', stage) ? 'withdraw the referral' : undefined,
+        isAllowedIn('withdraw-consent', stage) ? 'record her consent withdrawn' : undefined,
+      ]
+        .filter(Boolean)
+        .join(' or ');
+    const named = open.map((p) => `${p.planId === planId ? 'this plan' : `her plan ${p.planId}`} (stage ${p.stage}): ${ways(p.stage)} first`).join('; ');
+    return problem(
+      409,
+      `Her identity cannot be erased while a plan of hers is open. ${named[0]?.toUpperCase()}${named.slice(1)}, then ask again.`,
+      open.map((p) => ({ path: 'planId', message: `plan ${p.planId} is open (stage ${p.stage}): ${ways(p.stage)} first` })),
+    );
+  }
+
+  /** An erasure request while a referral of her is being recorded: its plan is about to use her identity. */
+  const referringRefusal = (referring: string) =>
+    problem(409, `A referral of her is being recorded right now (plan ${referring}): her identity cannot be erased while it is. Look at that plan once it is recorded and end it first, then ask again.`, [
+      { path: 'planId', message: `plan ${referring} is being referred right now` },
+    ]);
+
+  /** An erasure request: identity gone, free text redacted, the pseudonymous plans kept, the request in the audit log. */
   async function eraseIdentityRoute(ctx: RouteContext): Promise<HttpResult> {
     const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path', 'planId');
     const { reason } = parseWith(ErasePayload, readJsonBody(ctx.event), 'erasure request');
@@ -308,7 +337,8 @@ export function makeHandler(deps: CommandApiDeps) {
     if (!plan) throw problem(404, `No plan ${planId}.`);
     if (plan.identityErasedAt) throw problem(409, `The identity of plan ${planId} was already erased on ${plan.identityErasedAt.slice(0, 10)}.`);
     const now = deps.clock();
-    await eraseIdentity({ plans: deps.plans, audit: deps.audit, ...(deps.identityKey ? { identityKey: deps.identityKey } : {}) }, plan, { who: ctx.principal?.sub ?? 'unknown', role: 'coordinator', why: reason, action: 'erase-identity' }, now);
+    const outcome = await eraseIdentity({ plans: deps.plans, audit: deps.audit, ...(deps.identityKey ? { identityKey: deps.identityKey } : {}) }, plan, { who: ctx.principal?.sub ?? 'unknown', role: 'coordinator', why: reason, action: 'erase-identity' }, now);
+    if (!outcome.done) throw outcome.referring ? referringRefusal(outcome.referring) : openPlansRefusal(planId, outcome.openPlans);
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ planId, identityErasedAt: now }) };
   }
 

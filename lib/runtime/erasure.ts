@@ -1,6 +1,8 @@
 import type { AuditLog } from '../adapters/dynamodb/audit-log.ts';
 import type { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
 import { identityMatchKey } from '../adapters/identity-match.ts';
+import { OPEN_STAGES } from '../domain/lifecycle.ts';
+import { redactAnswerText, redactEvent, redactPlan } from '../domain/redaction.ts';
 import type { Plan } from '../domain/schemas.ts';
 
 export interface ErasureDeps {
@@ -10,31 +12,79 @@ export interface ErasureDeps {
 }
 
 /**
- * Erase a participant's identity (the whole identity record: name, date of birth, contact details,
- * safety notes and address) and the keyed link between her plans, keep the pseudonymous plan (the aggregates stay right), and record who did it and why. Used for an
- * erasure request and by the sweeper when a closed plan's retention period ends.
- *
- * A woman referred again shares one identity record between her plans. On retention
- * (`anonymise`) that record stays while another of her plans still uses it (an open plan, or one
- * whose own retention period has not ended): this plan is marked erased and no longer shows it,
- * and the last plan's anonymisation erases it. An erasure request erases it at once, for every
- * plan of hers, and marks them all.
+ * A claim on a person older than this whose plan never appeared belongs to a referral that died; a
+ * younger one is a referral of her being recorded right now (the referral route uses the same rule).
  */
-export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: string; role: string; why: string; action: 'erase-identity' | 'anonymise' }, now: string): Promise<boolean> {
+export const REFERRAL_CLAIM_TIMEOUT_MS = 60_000;
+
+export type ErasureOutcome =
+  /** Done: `identityErased` says whether her identity record itself went (on retention it can stay for her other plans). */
+  | { done: true; identityErased: boolean }
+  /**
+   * An erasure request refused, nothing changed: these plans of hers (this one among them, if it is
+   * open) are still open, or a referral of her (`referring`, the plan id it is recording) is under way.
+   */
+  | { done: false; openPlans: { planId: string; stage: Plan['stage'] }[]; referring?: string };
+
+const isOpen = (plan: Plan) => (OPEN_STAGES as readonly string[]).includes(plan.stage);
+
+/**
+ * Erase a participant's identity (the whole identity record: name, date of birth, contact details,
+ * safety notes and address) and the keyed link between her plans, and replace what was typed in words
+ * on her plans (goals, notes, her words at reviews, reasons: lib/domain/redaction.ts) in the plan, its
+ * history and the answers kept for retries; keep the pseudonymous plan (the figures stay right), and
+ * record who did it and why. Used for an erasure request and by the sweeper when a closed plan's
+ * retention period ends.
+ *
+ * A woman referred again shares one identity record between her plans.
+ *
+ * An erasure request is refused, changing nothing, while any plan of hers is open (referred,
+ * assessment, allocating, active): an open plan without her identity would stay on the worklist,
+ * escalate for nobody, and let her be referred twice, as nobody would know her. The coordinator exits
+ * the plan (or records her consent withdrawn, which exits it) first. Once none is open it erases the
+ * record at once, for every plan of hers, and redacts and marks them all.
+ *
+ * On retention (`anonymise`) the record stays while another of her plans still uses it (an open plan,
+ * or one whose own retention period has not ended): this plan alone is redacted and marked erased and no
+ * longer shows it, and the last plan's anonymisation erases it. Without the identity key her other
+ * plans cannot be found, and while a referral of her is being recorded its plan is not linked yet, so
+ * the record is then kept too (and erased by a later run).
+ */
+export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: string; role: string; why: string; action: 'erase-identity' | 'anonymise' }, now: string): Promise<ErasureOutcome> {
   const identity = await deps.plans.getIdentity(plan.participantId);
   const secret = await deps.identityKey?.();
   const matchKey = identity && secret ? identityMatchKey(secret, identity) : undefined;
+  if (identity && !matchKey && by.action === 'erase-identity') throw new Error('The identity key is not available, so her other plans cannot be found: nothing was erased.');
   const person = matchKey ? await deps.plans.findPerson(matchKey) : undefined;
-  const linked = await Promise.all((person?.planIds ?? []).filter((id) => id !== plan.planId).map((id) => deps.plans.getPlan(id)));
-  const stillUsing = linked.filter((p): p is Plan => Boolean(p) && p?.participantId === plan.participantId && !p?.identityErasedAt);
-  const keep = by.action === 'anonymise' && stillUsing.length > 0;
+  const claim = person?.claim;
+  const linkedIds = [...new Set([...(person?.planIds ?? []), ...(claim ? [claim.planId] : []), ...plan.previousPlanIds])].filter((id) => id !== plan.planId);
+  const found = await Promise.all(linkedIds.map((id) => deps.plans.getPlan(id)));
+  const linked = found.filter((p): p is Plan => p?.participantId === plan.participantId);
+  // A referral of her claimed the person and has not saved its plan yet: it is about to use her record.
+  const referring = claim && claim.planId !== plan.planId && !found.some((p) => p?.planId === claim.planId) && Date.parse(now) - Date.parse(claim.at) < REFERRAL_CLAIM_TIMEOUT_MS ? claim.planId : undefined;
+
+  if (by.action === 'erase-identity') {
+    const open = [plan, ...linked].filter(isOpen);
+    if (open.length > 0 || referring) return { done: false, openPlans: open.map((p) => ({ planId: p.planId, stage: p.stage })), ...(referring ? { referring } : {}) };
+  }
+  const stillUsing = linked.filter((p) => !p.identityErasedAt);
+  const keep = by.action === 'anonymise' && (stillUsing.length > 0 || Boolean(referring) || (Boolean(identity) && !matchKey));
   // Audit first: if the record cannot be written, nothing is erased.
   await deps.audit.record({ who: by.who, role: by.role, action: by.action, planId: plan.planId, participantId: plan.participantId, why: by.why, at: now });
+  // Her other plans before this one, whose mark comes last: a request that fails part-way leaves this plan
+  // unmarked, so asking again finishes it (each step can be done twice).
+  if (by.action === 'erase-identity') for (const other of linked) await redactAll(deps, other.planId, now);
   if (!keep) {
     if (matchKey) await deps.plans.forgetPerson(matchKey);
     if (identity) await deps.plans.deleteIdentity(plan.participantId);
-    for (const other of stillUsing) await deps.plans.markIdentityErased(other.planId, now);
   }
-  await deps.plans.markIdentityErased(plan.planId, now);
-  return Boolean(identity) && !keep;
+  await redactAll(deps, plan.planId, now);
+  return { done: true, identityErased: Boolean(identity) && !keep };
+}
+
+/** Her free text gone from one plan, its history and its kept answers; the plan marked erased (last). */
+async function redactAll(deps: ErasureDeps, planId: string, now: string): Promise<void> {
+  await deps.plans.redactHistory(planId, redactEvent);
+  await deps.plans.redactStoredResponses(planId, redactAnswerText);
+  await deps.plans.redactPlanAndMarkErased(planId, redactPlan, now);
 }

@@ -9,6 +9,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditRecord } from '../../lib/adapters/dynamodb/audit-record.ts';
 import { DAY_MS, referralBody, scanTable, SECRET_PARTICIPANT, secretParticipant, startSecurityStack, type SecurityStack } from './support.ts';
 import { ERASURE_REASONS } from '../../lib/domain/vocabulary.ts';
+import { REDACTED } from '../../lib/domain/redaction.ts';
 
 const RETENTION_DAYS = 30;
 const HOUR_MS = 3600_000;
@@ -87,6 +88,8 @@ describe('erasure on request', () => {
     plan = await refer(her.participant);
     await command(plan.planId, 'record-consent', consent());
     await command(plan.planId, 'submit-assessment', { needs: [{ domain: 'mental-health', level: 'high', priority: true, goals: ['sleep better'] }] });
+    // Erasure waits until no plan of hers is open (erasure-open-plans-and-free-text.test.ts).
+    await command(plan.planId, 'exit', { reason: 'disengaged' });
   });
 
   it('is for coordinators only: providers, team leads and commissioners get 403, and nothing is erased', async () => {
@@ -135,10 +138,10 @@ describe('erasure on request', () => {
     expect(after.json.participant).toBeUndefined();
     expect(after.json.identityErasedAt).toBe(s.now());
     expect(after.text).not.toContain(SECRET_PARTICIPANT.familyName);
-    // The pseudonymous plan is all there: stage, needs, allocations, version.
+    // The pseudonymous plan is all there: stage, needs, allocations, version; the goal typed in words is replaced.
     const { identityErasedAt: _erased, participant: _participant, ...kept } = after.json as Record<string, unknown>;
     const { participant: _was, participantRevision: _revision, ...was } = before.json as Record<string, unknown>;
-    expect(kept).toEqual(was);
+    expect(kept).toEqual({ ...was, needs: (was.needs as { goals: string[] }[]).map((n) => ({ ...n, goals: n.goals.map(() => REDACTED) })) });
     expect(await storedIdentity(plan.participantId)).toEqual({ identity: [], person: [] });
     // Phone, email, the old and the corrected address: gone from the whole table.
     expect(await tableMentions([...Object.values(her.contact), ...movedTo.lines, movedTo.postcode])).toEqual([]);
@@ -156,11 +159,16 @@ describe('erasure on request', () => {
     expect((await auditOf(plan.planId)).filter((r) => r.action === 'erase-identity')).toHaveLength(1);
   });
 
-  it("erases a woman's identity from every plan of hers, and marks them all", async () => {
+  it("erases a woman's identity from every plan of hers, and marks them all, once none is open", async () => {
     const first = await refer();
     await command(first.planId, 'withdraw', { reason: 'unreachable' });
     const second = await refer(first.participant);
     expect(second.participantId).toBe(first.participantId);
+    const refused = await s.call('POST', `/plans/${first.planId}/erase-identity`, { token: s.coordinator, body: { reason: 'her-request' } });
+    expect(refused.status).toBe(409);
+    expect(refused.json.detail).toContain(second.planId);
+    expect((await storedIdentity(first.participantId)).identity).toHaveLength(1);
+    await command(second.planId, 'withdraw', { reason: 'declined-support' });
     const res = await s.call('POST', `/plans/${first.planId}/erase-identity`, { token: s.coordinator, body: { reason: 'her-request' } });
     expect(res.status).toBe(200);
     for (const planId of [first.planId, second.planId]) {
@@ -181,6 +189,10 @@ describe('anonymisation after the retention period, by the sweeper', () => {
   let referredAgain: { planId: string; participantId: string };
   let closedAt: string;
   const closedFirstContact = withOwnContact('Mistleholt');
+  /** Typed in words: on closedFirst's exit and the withdrawn plan's withdrawal (both anonymised), and her newer open plan's referral (kept). */
+  const EXIT_NOTE = 'Went to stay with Brackenfold family';
+  const WITHDRAWAL_NOTE = 'Sister Corriemuir answered the phone';
+  const OPEN_PLAN_NOTE = 'Referred again after Corriemuir called';
 
   /** Exit, then record both follow-ups when due: the plan is closed at the last. */
   const dueOf = (exited: { deadlines: { command: string; ref?: string; dueAt: string }[] }) =>
@@ -190,14 +202,19 @@ describe('anonymisation after the retention period, by the sweeper', () => {
   beforeAll(async () => {
     closedFirst = await refer(closedFirstContact.participant);
     await command(closedFirst.planId, 'record-consent', consent());
-    const dueFirst = dueOf(await command(closedFirst.planId, 'exit', { reason: 'completed' }));
+    const dueFirst = dueOf(await command(closedFirst.planId, 'exit', { reason: 'completed', note: EXIT_NOTE }));
     closedLater = await refer();
     await command(closedLater.planId, 'record-consent', consent());
     open = await refer();
     withdrawn = await refer();
-    await command(withdrawn.planId, 'withdraw', { reason: 'declined-support' });
+    await command(withdrawn.planId, 'withdraw', { reason: 'declined-support', note: WITHDRAWAL_NOTE });
     await s.advance(DAY_MS);
-    referredAgain = await refer((await s.call('GET', `/plans/${withdrawn.planId}`, { token: s.coordinator })).json.participant);
+    const again = await s.call('POST', '/plans', {
+      token: s.coordinator,
+      body: { participant: (await s.call('GET', `/plans/${withdrawn.planId}`, { token: s.coordinator })).json.participant, referral: { source: 'custody-diversion', localAuthority: 'birmingham', urgency: 'routine', note: OPEN_PLAN_NOTE } },
+    });
+    expect(again.status, again.text).toBe(201);
+    referredAgain = { planId: again.json.planId, participantId: again.json.participantId };
     await s.advance(19 * DAY_MS);
     const dueLater = dueOf(await command(closedLater.planId, 'exit', { reason: 'disengaged' }));
 
@@ -219,6 +236,7 @@ describe('anonymisation after the retention period, by the sweeper', () => {
     expect(plan.json.participant).toMatchObject(SECRET_PARTICIPANT);
     expect((await storedIdentity(closedFirst.participantId)).identity).toHaveLength(1);
     expect(await tableMentions(Object.values(closedFirstContact.contact))).toEqual(Object.values(closedFirstContact.contact));
+    expect(plan.json.exit.note).toBe(EXIT_NOTE);
   });
 
   it('erases its identity an hour after the period, keeps the plan, and records the sweeper did it and why', async () => {
@@ -232,6 +250,9 @@ describe('anonymisation after the retention period, by the sweeper', () => {
     expect(plan.json.followUps).toHaveLength(2);
     expect(await storedIdentity(closedFirst.participantId)).toEqual({ identity: [], person: [] });
     expect(await tableMentions(Object.values(closedFirstContact.contact))).toEqual([]);
+    // What was typed in words goes with it; the exit's reason (a code) stays.
+    expect(plan.json.exit).toMatchObject({ reason: 'completed', note: REDACTED });
+    expect(await tableMentions([EXIT_NOTE])).toEqual([]);
     expect(await figures()).toEqual(figuresBefore);
     const records = (await auditOf(closedFirst.planId)).filter((r) => r.action === 'anonymise');
     expect(records).toEqual([
@@ -255,9 +276,13 @@ describe('anonymisation after the retention period, by the sweeper', () => {
     const old = await s.call('GET', `/plans/${withdrawn.planId}`, { token: s.coordinator });
     expect(old.json.participant).toBeUndefined();
     expect(old.json.identityErasedAt).toBeDefined();
+    expect(old.json.withdrawal).toMatchObject({ reason: 'declined-support', note: REDACTED });
     const current = await s.call('GET', `/plans/${referredAgain.planId}`, { token: s.coordinator });
     expect(current.json.stage).not.toBe('closed');
     expect(current.json.participant).toMatchObject(SECRET_PARTICIPANT);
+    // Only the anonymised plan is redacted: her open plan keeps what was typed on it.
+    expect(current.json.referral.note).toBe(OPEN_PLAN_NOTE);
+    expect(await tableMentions([WITHDRAWAL_NOTE, OPEN_PLAN_NOTE])).toEqual([OPEN_PLAN_NOTE]);
     expect((await storedIdentity(referredAgain.participantId)).identity).toHaveLength(1);
   });
 

@@ -568,6 +568,89 @@ export class PlanRepository {
     return { items, nextCursor: encodeWorklistCursor(list, position) };
   }
 
+  /**
+   * Her identity erased from this plan: the plan rewritten with `redact` applied (her free text gone,
+   * lib/domain/redaction.ts) and marked erased, in one write. Like markIdentityErased a maintenance write
+   * (the version stays); it is written only if the plan is still the version read and, when it was not
+   * yet marked, still unmarked. So a command that read the plan before cannot save her text back: its
+   * save finds the mark it did not hold and is a conflict (savePlan), and reads the redacted plan again.
+   * A command that saved first makes this write miss: the plan is read and redacted again.
+   * Returns false when there is no such plan.
+   */
+  async redactPlanAndMarkErased(planId: string, redact: (plan: Plan) => Plan, at: string): Promise<boolean> {
+    for (let attempt = 1; ; attempt += 1) {
+      const plan = await this.getPlan(planId);
+      if (!plan) return false;
+      const redacted: Plan = { ...redact(plan), identityErasedAt: plan.identityErasedAt ?? at };
+      const { item, stored } = encodePlan(redacted, this.itemFormat);
+      const marked = plan.identityErasedAt !== undefined;
+      try {
+        await this.writePlanItem(
+          planId,
+          () =>
+            this.client.send(
+              new PutCommand({
+                TableName: this.tableName,
+                Item: item,
+                ConditionExpression: marked ? '#version = :version' : '#version = :version AND attribute_not_exists(#erased)',
+                ExpressionAttributeNames: { '#version': 'version', ...(marked ? {} : { '#erased': 'identityErasedAt' }) },
+                ExpressionAttributeValues: { ':version': plan.version },
+              }),
+            ),
+          stored,
+        );
+        return true;
+      } catch (error) {
+        const lost = error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException';
+        if (!lost) throw storageError(error);
+        if (attempt >= 5) throw versionConflict(`Plan ${planId} kept changing while her identity was being erased from it: try again.`);
+      }
+    }
+  }
+
+  /** Rewrite the history entries of a plan whose event `redact` changes (her free text gone); the others stay. */
+  async redactHistory(planId: string, redact: (event: PlanEvent) => PlanEvent): Promise<number> {
+    const changed: Item[] = [];
+    for (const event of await this.history(planId)) {
+      const redacted = redact(event);
+      if (JSON.stringify(redacted) === JSON.stringify(event)) continue;
+      changed.push({ ...keys.historyEvent(planId, event.sequence), type: 'event', event: eventAttribute(redacted, this.itemFormat) });
+    }
+    if (changed.length > 0) await batchPut(this.client, this.tableName, changed, this.batchOptions);
+    return changed.length;
+  }
+
+  /**
+   * Rewrite the answers kept for Idempotency-Keys under `scope` (a plan id: its commands' answers) with
+   * `redact` applied to their JSON text: the same fingerprint, status and expiry, so a retry is still
+   * recognised, and is answered without her free text.
+   */
+  async redactStoredResponses(scope: string, redact: (body: string) => string): Promise<number> {
+    const { pk, sk: skPrefix } = keys.idempotentResponse(scope, '');
+    let changed = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix },
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        if (typeof item.body !== 'string') continue;
+        const body = redact(item.body);
+        if (body === item.body) continue;
+        await this.send(new PutCommand({ TableName: this.tableName, Item: { ...item, body } }));
+        changed += 1;
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return changed;
+  }
+
   /** Test and tooling helper: remove an item outright (never used by a route). */
   async deleteItem(key: { pk: string; sk: string }): Promise<void> {
     const planKey = keys.plan('');
