@@ -301,7 +301,7 @@ describe('coordinator', () => {
     }
   });
 
-  it('links a re-referral to her earlier plan, and erases her identity on request once confirmed', async () => {
+  it('links a re-referral to her earlier plan, and erases her identity on request once confirmed and none of her plans is open', async () => {
     const coordinator = h.token('coordinator');
     const participant = { givenName: 'Eve', familyName: `Erase${process.pid}`, dateOfBirth: '1991-07-08', contact: { phone: '07700 900222' } };
     const referral = { source: 'custody-diversion', localAuthority: 'sandwell', urgency: 'routine' };
@@ -332,6 +332,14 @@ describe('coordinator', () => {
     await erase.getByRole('button', { name: 'Erase her identity' }).click();
     await expect.poll(() => erase.locator('#erase-f-reason-error').textContent()).toContain('must be one of');
     await erase.getByLabel('Why').selectOption('her-request');
+    // Not while this plan of hers is open: the form says so and what to do first, and nothing is erased.
+    await erase.getByRole('button', { name: 'Erase her identity' }).click();
+    const refusal = erase.getByRole('alert');
+    await expect.poll(() => refusal.textContent()).toContain('This could not be done now');
+    expect(await refusal.textContent()).toContain('Her identity cannot be erased while a plan of hers is open. This plan (stage referred): withdraw the referral or record her consent withdrawn first, then ask again.');
+    expect((await h.call('GET', `/plans/${planId}`, coordinator)).json.participant).toBeDefined();
+    await screenshot(page, 'plan-erase-refused-desktop');
+    expect((await h.call('POST', `/plans/${planId}/withdraw`, coordinator, { reason: 'declined-support' })).status).toBe(200);
     await erase.getByRole('button', { name: 'Erase her identity' }).click();
     await page.getByRole('status').filter({ hasText: 'Her identity is erased' }).waitFor();
     const erased = page.getByRole('region', { name: 'Her identity' });

@@ -290,8 +290,10 @@ export function ContactCorrectionForm({
 
 /**
  * Her identity erased at her request (or for another recorded reason): POST /plans/{id}/erase-identity.
- * Name, date of birth, contact details and address go for good (for every plan of hers); the
- * pseudonymous plan stays. It cannot be undone, so the coordinator confirms it first.
+ * Name, date of birth, contact details and address go for good (for every plan of hers), and what was
+ * typed in words on her plans is replaced; the pseudonymous plan stays. It cannot be undone, so the
+ * coordinator confirms it first. While a plan of hers is open the API refuses it (409), naming the plan:
+ * the form shows that refusal as it is.
  */
 export function EraseIdentityForm({ planId, onDone }: { planId: string; onDone: () => void }) {
   const [reason, setReason] = useState('');
@@ -299,15 +301,23 @@ export function EraseIdentityForm({ planId, onDone }: { planId: string; onDone: 
   const submit = useSubmit();
   const erase = async () => {
     if (!sure) throw new ApiError(400, 'Not confirmed', 'Confirm the erasure first: it cannot be undone.', [{ path: 'confirm', message: 'tick this to confirm: the erasure cannot be undone' }]);
-    return api('POST', `/plans/${encodeURIComponent(planId)}/erase-identity`, { body: { reason: reason || undefined } });
+    try {
+      return await api('POST', `/plans/${encodeURIComponent(planId)}/erase-identity`, { body: { reason: reason || undefined } });
+    } catch (error) {
+      // A plan of hers is still open: the refusal's words name each open plan and what to do first. Its
+      // field errors point at the plan id in the path, which is no field of this form, so the words alone are shown.
+      if (error instanceof ApiError && error.status === 409) throw new ApiError(409, error.title, error.message);
+      throw error;
+    }
   };
   return (
     <details className="disclosure">
       <summary>Erase her identity</summary>
       <Form label="Erase her identity" idPrefix="erase-" error={submit.error} onSubmit={() => void submit.run(erase).then((r) => r && onDone())}>
         <p className="hint">
-          Her name, date of birth, contact details and address are deleted for good, from every plan of hers; the plan itself stays under its reference, without them. The
-          erasure and its reason are kept in the audit log.
+          Her name, date of birth, contact details and address are deleted for good, from every plan of hers, and what was typed in words on them (goals, notes, her
+          words at reviews) is replaced; the plan itself stays under its reference, without them. Only once none of her plans is open: end an open plan first (exit it,
+          withdraw the referral or record her consent withdrawn). The erasure and its reason are kept in the audit log.
         </p>
         <Select path="reason" label="Why" value={reason} onChange={setReason} options={options(ERASURE_REASONS, label)} placeholder="Choose a reason" />
         <Checkbox path="confirm" label="I understand this cannot be undone" checked={sure} onChange={setSure} />
