@@ -21,7 +21,9 @@ import {
   SubscriptionId,
   WebhookStore,
   type Delivery,
+  type SecretRequest,
   type Subscription,
+  type SubscriptionWithSecret,
 } from '../../lib/adapters/dynamodb/webhook-store.ts';
 import { toCloudEvent } from '../../lib/adapters/events/publisher.ts';
 import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
@@ -159,6 +161,35 @@ export function makeHandler(deps: ProvidersApiDeps) {
     if (idempotency) await deps.plans.saveResponse(scope, idempotency.keyHash, { fingerprint: idempotency.fingerprint, status, body: JSON.stringify(body) }, deps.clock());
   }
 
+  // A secret is shown only in the answer that made it, and its stored copy for retries holds none. So
+  // the request that makes one marks the subscription with its key, in the same write as the secret:
+  // a retry whose stored answer is missing (its write failed, or the answer was lost on the way) finds
+  // its own mark and is shown the secret; any other request, another key or another caller, does not.
+  const secretRequestOf = (scope: string, idempotency: Idempotency | undefined): SecretRequest | undefined =>
+    idempotency ? { key: `${scope}#${idempotency.keyHash}`, fingerprint: idempotency.fingerprint } : undefined;
+
+  /**
+   * The answer that shows a secret just made. If its copy for retries cannot be stored, the secret is
+   * made all the same: a 500 ("nothing was changed") would lose it, so the answer goes out and a retry
+   * finds the secret by the subscription's mark instead.
+   */
+  async function answerWithSecret(scope: string, idempotency: Idempotency | undefined, status: number, view: object, secret: string, headers: Record<string, string> = {}): Promise<HttpResult> {
+    try {
+      await remember(scope, idempotency, status, view);
+    } catch (error) {
+      // The error's kind and message only, as apiHandler logs: nothing of the request.
+      console.error('idempotent answer not stored; a retry finds the secret by the subscription', { scope: scope.split('#')[0], name: (error as Error).name, message: (error as Error).message });
+    }
+    return json(status, { ...view, secret }, headers);
+  }
+
+  /** A retry of the request whose mark `made` carries: the secret it made, again (the same key for another request is a 422). */
+  async function answerAgain(scope: string, idempotency: Idempotency, status: number, made: SubscriptionWithSecret): Promise<HttpResult> {
+    if (made.secretRequest?.fingerprint !== idempotency.fingerprint)
+      throw problem(422, 'This Idempotency-Key was already used for a different request.', [{ path: 'Idempotency-Key', message: 'already used for a different request' }]);
+    return answerWithSecret(scope, idempotency, status, subscriptionView(made, now()), made.secret, { 'idempotent-replayed': 'true' });
+  }
+
   async function allocations(ctx: RouteContext): Promise<HttpResult> {
     const providerId = providerOf(ctx, 'allocations');
     const query = parseWith(AllocationListQuery, ctx.event.queryStringParameters ?? {}, 'query');
@@ -244,6 +275,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
     }
     const urlProblem = webhookUrlProblem(request.url, { embedded: deps.allowHttpLoopback ?? false });
     if (urlProblem) throw problem(400, `url: ${urlProblem}`, [{ path: 'url', message: urlProblem }]);
+    const secretRequest = secretRequestOf(scope, idempotency);
     const subscription = {
       subscriptionId: newSubscriptionId(),
       providerId,
@@ -252,21 +284,22 @@ export function makeHandler(deps: ProvidersApiDeps) {
       createdAt: wallClock(),
       createdBy: ctx.principal?.sub ?? 'unknown',
       secret: newWebhookSecret(),
+      ...(secretRequest ? { secretRequest } : {}),
     };
     try {
       await deps.webhooks.createSubscription(subscription);
     } catch (error) {
-      if (error instanceof SubscriptionConflict)
-        throw problem(
-          409,
-          `Provider ${providerId} already has an active webhook subscription${error.activeSubscriptionId ? ` (${error.activeSubscriptionId})` : ''}: delete it first to subscribe another URL.`,
-          [{ path: 'url', message: 'the provider already has an active subscription' }],
-        );
-      throw error;
+      if (!(error instanceof SubscriptionConflict)) throw error;
+      // The active one may be this request's own, made by a first try whose answer was not stored.
+      const active = idempotency && error.activeSubscriptionId ? await deps.webhooks.getSubscription(providerId, error.activeSubscriptionId) : undefined;
+      if (idempotency && active?.status === 'active' && active.secretRequest?.key === secretRequest?.key) return answerAgain(scope, idempotency, 201, active);
+      throw problem(
+        409,
+        `Provider ${providerId} already has an active webhook subscription${error.activeSubscriptionId ? ` (${error.activeSubscriptionId})` : ''}: delete it first to subscribe another URL.`,
+        [{ path: 'url', message: 'the provider already has an active subscription' }],
+      );
     }
-    const view = subscriptionView(subscription, now());
-    await remember(scope, idempotency, 201, view);
-    return json(201, { ...view, secret: subscription.secret });
+    return answerWithSecret(scope, idempotency, 201, subscriptionView(subscription, now()), subscription.secret);
   }
 
   async function unsubscribe(ctx: RouteContext): Promise<HttpResult> {
@@ -307,12 +340,20 @@ export function makeHandler(deps: ProvidersApiDeps) {
     }
     const at = now();
     const overlapEndsAt = new Date(Date.parse(at) + request.overlapHours * 3_600_000).toISOString();
+    const secretRequest = secretRequestOf(scope, idempotency);
     let rotated;
     try {
-      rotated = await deps.webhooks.rotateSecret(providerId, subscriptionId, { secret: newWebhookSecret(), at, overlapEndsAt, by: ctx.principal?.sub ?? 'unknown' });
+      rotated = await deps.webhooks.rotateSecret(providerId, subscriptionId, { secret: newWebhookSecret(), at, overlapEndsAt, by: ctx.principal?.sub ?? 'unknown', ...(secretRequest ? { request: secretRequest } : {}) });
     } catch (error) {
       if (!(error instanceof RotationRefused)) throw error;
       if (error.reason === 'not-found') throw problem(404, `Provider ${providerId} has no subscription ${subscriptionId}.`);
+      if (error.reason === 'repeated' && idempotency) {
+        // This request rotated it already (a first try whose answer was not stored): its secret, while it is still the one that signs.
+        const made = await deps.webhooks.getSubscription(providerId, subscriptionId);
+        if (!made || made.status !== 'active' || made.secretRequest?.key !== secretRequest?.key)
+          throw problem(409, `The secret made by the first request with this Idempotency-Key is no longer subscription ${subscriptionId}'s: it was rotated again, or the subscription removed or disabled.`);
+        return answerAgain(scope, idempotency, 200, made);
+      }
       if (error.reason === 'not-active')
         throw problem(409, `Subscription ${subscriptionId} is ${error.subscription?.status ?? 'not active'}: nothing is signed with its secret. Subscribe again for a new one.`);
       const until = error.subscription?.overlapEndsAt ?? 'the end of the overlap';
@@ -321,9 +362,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
         `Subscription ${subscriptionId}'s secret was rotated at ${error.subscription?.rotatedAt ?? 'an earlier time'}; until ${until} every delivery is also signed with the secret before it, which a receiver may still be verifying with. Rotate again after ${until}.`,
       );
     }
-    const view = subscriptionView(rotated, at);
-    await remember(scope, idempotency, 200, view);
-    return json(200, { ...view, secret: rotated.secret });
+    return answerWithSecret(scope, idempotency, 200, subscriptionView(rotated, at), rotated.secret);
   }
 
   async function deliveries(ctx: RouteContext): Promise<HttpResult> {

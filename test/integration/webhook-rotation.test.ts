@@ -7,76 +7,11 @@
  * from the table. A delivery waiting for its retry when the secret is rotated is signed when it is
  * sent, so it verifies with the new secret. Refusals are problem+json and leave the table as it was.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROTATION_OVERLAP_RULE } from '../../lib/api/webhook-rotation-limits.ts';
 import { startEmbeddedStack } from '../../lib/local/embedded-stack.ts';
-import { anotherParticipant, consent, controllableClock, referral, scanTable, wrapStack, type CallOptions, type CallResult, type Json, type TestStack } from '../support/http.ts';
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: string;
-  /** What the receiver answered: 204 when a configured secret verified it, 401 when none did, or `down`. */
-  status: number;
-}
-
-/** A provider's receiver: verifies with the secrets in `secrets` (its configuration), or is down (503). */
-interface Receiver {
-  url: string;
-  received: Received[];
-  secrets: string[];
-  down: boolean;
-  close(): Promise<void>;
-}
-
-async function startReceiver(): Promise<Receiver> {
-  const state = { secrets: [] as string[], down: false };
-  const received: Received[] = [];
-  const server: Server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
-    const verifies = state.secrets.some((secret) => verifiesWith(secret, { headers: req.headers, body }));
-    const status = state.down ? 503 : verifies ? 204 : 401;
-    received.push({ headers: req.headers, body, status });
-    res.writeHead(status);
-    res.end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    get secrets() {
-      return state.secrets;
-    },
-    set secrets(value: string[]) {
-      state.secrets = value;
-    },
-    get down() {
-      return state.down;
-    },
-    set down(value: boolean) {
-      state.down = value;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-/** Whether the reference library accepts the request with this secret. */
-function verifiesWith(secret: string, request: Pick<Received, 'headers' | 'body'>): boolean {
-  try {
-    new Webhook(secret).verify(request.body, request.headers as Record<string, string>);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { controllableClock, scanTable, wrapStack, type CallOptions, type CallResult, type Json, type TestStack } from '../support/http.ts';
+import { bcwaDeliveryOf, deliverUntil as deliverOn, offerToBcwa as offerOn, startReceiver, verifiesWith, type Received, type Receiver } from '../support/webhook-receiver.ts';
 
 const HOUR = 3_600_000;
 let t: TestStack;
@@ -100,38 +35,10 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Run the delivery loop until `done` holds (or fail after a few seconds). */
-async function deliverUntil(done: () => boolean | Promise<boolean>, what: string) {
-  const until = Date.now() + 5_000;
-  for (;;) {
-    await t.stack.webhooks.runOnce();
-    if (await done()) return;
-    if (Date.now() > until) throw new Error(`the delivery loop did not get there: ${what}`);
-    await sleep(10);
-  }
-}
-
-/** A plan whose offer goes to bcwa (domestic abuse is only theirs in Birmingham); its offer event's id. */
-async function offerToBcwa(): Promise<string> {
-  const created = await t.call('POST', '/plans', { token: t.coordinator, body: referral({ participant: anotherParticipant() }) });
-  expect(created.status, created.text).toBe(201);
-  const planId = created.json.planId as string;
-  expect((await t.call('POST', `/plans/${planId}/record-consent`, { token: t.coordinator, body: consent(t.clock.today()) })).status).toBe(200);
-  const assessed = await t.call('POST', `/plans/${planId}/submit-assessment`, { token: t.coordinator, body: { needs: [{ domain: 'domestic-abuse', level: 'high', priority: true }] } });
-  expect(assessed.status, assessed.text).toBe(200);
-  const history = await t.call('GET', `/plans/${planId}/history`, { token: t.coordinator });
-  const offered = (history.json.items as Json[]).find((e) => e.providerId === 'bcwa' && e.type === 'allocation.offered.v1');
-  expect(offered).toBeDefined();
-  return offered.id as string;
-}
-
-const requestsFor = (eventId: string) => receiver.received.filter((r) => r.headers['webhook-id'] === eventId);
-const deliveryOf = async (eventId: string) => {
-  const res = await t.call('GET', '/providers/bcwa/deliveries', { token: t.teamLead });
-  return (res.json.items as Json[]).find((d) => d.eventId === eventId);
-};
+const deliverUntil = (done: () => boolean | Promise<boolean>, what: string) => deliverOn(t, done, what);
+const offerToBcwa = () => offerOn(t);
+const requestsFor = (eventId: string) => receiver.requestsFor(eventId);
+const deliveryOf = (eventId: string) => bcwaDeliveryOf(t, eventId);
 
 /** A request that must be refused: its status, a problem+json body, and the table unchanged. */
 async function refused(status: number, path: string, options: CallOptions): Promise<CallResult> {
@@ -274,6 +181,8 @@ describe('rotating a webhook secret', () => {
     ] as const) {
       const res = await refused(400, rotatePath, { token: t.teamLead, body });
       expect(JSON.stringify(res.json.errors), JSON.stringify(body)).toContain(path || 'secret');
+      // A bad overlap is named with the rule the web page's hint gives, in the same words.
+      if (path) expect(res.json.errors).toEqual([{ path, message: ROTATION_OVERLAP_RULE }]);
     }
     const malformed = await refused(400, '/providers/bcwa/subscriptions/sub_nope/rotate-secret', { token: t.teamLead, body: {} });
     expect(malformed.json.errors.map((e: Json) => e.path)).toEqual(['subscriptionId']);

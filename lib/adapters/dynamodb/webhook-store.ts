@@ -42,11 +42,24 @@ export interface Subscription {
   overlapEndsAt?: string;
 }
 
+/**
+ * The request that made a subscription's current secret (subscribing or rotating with an
+ * Idempotency-Key): `key` is its route's scope and the key hashed with its caller, `fingerprint` the
+ * request's. Written with the secret, in the same write, so a retry of that request can be shown the
+ * secret even when its stored answer was never written; no other request matches it.
+ */
+export interface SecretRequest {
+  key: string;
+  fingerprint: string;
+}
+
 /** A subscription with its signing secret(s): read by the delivery loop only, never returned by a GET. */
 export interface SubscriptionWithSecret extends Subscription {
   secret: string;
   /** The secret before the last rotation, kept only until `overlapEndsAt`. */
   previousSecret?: string;
+  /** Absent when the secret was made by a request without an Idempotency-Key. */
+  secretRequest?: SecretRequest;
 }
 
 /** The secrets that sign a delivery made at `at`: the current one, and the previous one while the overlap lasts. */
@@ -143,9 +156,12 @@ export const AllocationListQuery = z.strictObject({
   status: z.enum(ALLOCATION_STATUSES).optional().describe('Only allocations in this state'),
 });
 
-/** Why a rotation was refused: no such subscription, not active, or the last rotation's overlap still running. */
+/**
+ * Why a rotation was refused: no such subscription, not active, the last rotation's overlap still
+ * running, or (`repeated`) the current secret was made by this very request (its SecretRequest key).
+ */
 export class RotationRefused extends Error {
-  readonly reason: 'not-found' | 'not-active' | 'overlapping';
+  readonly reason: 'not-found' | 'not-active' | 'overlapping' | 'repeated';
   readonly subscription: Subscription | undefined;
   constructor(reason: RotationRefused['reason'], subscription?: Subscription) {
     super(reason);
@@ -178,6 +194,15 @@ export interface DeliveryPage {
 }
 
 type Item = Record<string, unknown>;
+
+/** A new secret for a subscription, and the request that made it (see SecretRequest). */
+export interface Rotation {
+  secret: string;
+  at: string;
+  overlapEndsAt: string;
+  by: string;
+  request?: SecretRequest;
+}
 const isConditionFailure = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
 
 const SUBSCRIPTION_FIELDS = ['subscriptionId', 'providerId', 'url', 'status', 'createdAt', 'createdBy', 'disabledAt', 'disabledReason', 'rotatedAt', 'rotatedBy', 'overlapEndsAt'] as const;
@@ -185,8 +210,15 @@ function toSubscription(item: Item): Subscription {
   return Object.fromEntries(SUBSCRIPTION_FIELDS.filter((k) => item[k] !== undefined).map((k) => [k, item[k]])) as unknown as Subscription;
 }
 function withSecrets(item: Item): SubscriptionWithSecret {
-  return { ...toSubscription(item), secret: String(item.secret), ...(typeof item.previousSecret === 'string' ? { previousSecret: item.previousSecret } : {}) };
+  return {
+    ...toSubscription(item),
+    secret: String(item.secret),
+    ...(typeof item.previousSecret === 'string' ? { previousSecret: item.previousSecret } : {}),
+    ...(typeof item.secretRequestKey === 'string' ? { secretRequest: { key: item.secretRequestKey, fingerprint: String(item.secretRequestFingerprint) } } : {}),
+  };
 }
+/** A SecretRequest as the subscription item keeps it: two plain attributes, so a condition can compare the key. */
+const secretRequestAttributes = (request: SecretRequest | undefined): Item => (request ? { secretRequestKey: request.key, secretRequestFingerprint: request.fingerprint } : {});
 
 function toDelivery(item: Item): Delivery {
   const { pk: _pk, sk: _sk, type: _type, pendingPk: _ppk, pendingSk: _psk, ...rest } = item;
@@ -334,21 +366,36 @@ export class WebhookStore {
    * at once one wins and the other is refused. Refused (RotationRefused, nothing written) when there
    * is no such subscription, it is not active, or the last rotation's overlap has not ended at `at`:
    * a second rotation would have to drop a secret a receiver may still be verifying with.
+   *
+   * `request` (the rotating request, when it has an Idempotency-Key) is written with the new secret;
+   * a rotation by the request that made the current secret is refused as `repeated`, even after the
+   * overlap, so a retry never rotates twice. Without one, the previous request's mark is removed: it
+   * made a secret that is no longer current.
    */
-  async rotateSecret(providerId: string, subscriptionId: string, rotation: { secret: string; at: string; overlapEndsAt: string; by: string }): Promise<SubscriptionWithSecret> {
+  async rotateSecret(providerId: string, subscriptionId: string, rotation: Rotation): Promise<SubscriptionWithSecret> {
     return this.changingSubscriptions(providerId, () => this.writeRotation(providerId, subscriptionId, rotation));
   }
 
-  private async writeRotation(providerId: string, subscriptionId: string, rotation: { secret: string; at: string; overlapEndsAt: string; by: string }): Promise<SubscriptionWithSecret> {
+  private async writeRotation(providerId: string, subscriptionId: string, rotation: Rotation): Promise<SubscriptionWithSecret> {
+    const { request } = rotation;
     try {
       const out = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.webhookSubscription(providerId, subscriptionId),
-          UpdateExpression: 'SET previousSecret = secret, secret = :secret, overlapEndsAt = :end, rotatedAt = :at, rotatedBy = :by',
-          ConditionExpression: '#status = :active AND (attribute_not_exists(overlapEndsAt) OR overlapEndsAt <= :at)',
+          UpdateExpression: `SET previousSecret = secret, secret = :secret, overlapEndsAt = :end, rotatedAt = :at, rotatedBy = :by${
+            request ? ', secretRequestKey = :requestKey, secretRequestFingerprint = :fingerprint' : ' REMOVE secretRequestKey, secretRequestFingerprint'
+          }`,
+          ConditionExpression: `#status = :active AND (attribute_not_exists(overlapEndsAt) OR overlapEndsAt <= :at)${request ? ' AND (attribute_not_exists(secretRequestKey) OR secretRequestKey <> :requestKey)' : ''}`,
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':secret': rotation.secret, ':end': rotation.overlapEndsAt, ':at': rotation.at, ':by': rotation.by, ':active': 'active' },
+          ExpressionAttributeValues: {
+            ':secret': rotation.secret,
+            ':end': rotation.overlapEndsAt,
+            ':at': rotation.at,
+            ':by': rotation.by,
+            ':active': 'active',
+            ...(request ? { ':requestKey': request.key, ':fingerprint': request.fingerprint } : {}),
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -358,6 +405,7 @@ export class WebhookStore {
     }
     const item = await this.subscriptionItem(providerId, subscriptionId);
     if (!item) throw new RotationRefused('not-found');
+    if (request && item.secretRequestKey === request.key) throw new RotationRefused('repeated', toSubscription(item));
     throw new RotationRefused(item.status === 'active' ? 'overlapping' : 'not-active', toSubscription(item));
   }
 
@@ -392,7 +440,8 @@ export class WebhookStore {
 
   /**
    * Make `subscription` the provider's active one. Throws SubscriptionConflict when another is
-   * active (or wins a race to the slot); then nothing was written.
+   * active (or wins a race to the slot); then nothing was written. Its secretRequest is written with
+   * it, so a retry of the subscribing request can find the subscription it made.
    */
   async createSubscription(subscription: SubscriptionWithSecret): Promise<void> {
     await this.changingSubscriptions(subscription.providerId, () => this.claimSlotAndCreate(subscription));
@@ -419,7 +468,10 @@ export class WebhookStore {
       if (isConditionFailure(error)) throw new SubscriptionConflict(await this.slot(providerId));
       throw storageError(error);
     }
-    await this.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.webhookSubscription(providerId, subscriptionId), type: 'subscription', ...subscription } }));
+    const { secretRequest, ...fields } = subscription;
+    await this.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...keys.webhookSubscription(providerId, subscriptionId), type: 'subscription', ...fields, ...secretRequestAttributes(secretRequest) } }),
+    );
   }
 
   private async freeSlot(providerId: string, subscriptionId: string): Promise<void> {
