@@ -9,6 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDACTED } from '../../lib/domain/redaction.ts';
+import { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
+import { applyRetention } from '../../functions/sweeper/handler.ts';
 import type { CallResult } from '../support/http.ts';
 import { referralBody, scanTable, secretParticipant, startSecurityStack, type SecurityStack } from './support.ts';
 
@@ -110,6 +112,36 @@ describe('an erasure request while a referral of her is being recorded', () => {
     await s.advance(2 * 60_000);
     expect((await s.call('POST', `/plans/${planId}/erase-identity`, { token: s.coordinator, body: { reason: 'her-request' } })).status).toBe(200);
     expect((await scanTable(s.stack)).filter((i) => i.pk === `PARTICIPANT#${first.json.participantId}`)).toEqual([]);
+  });
+});
+
+describe("the sweeper's anonymisation without the identity key", () => {
+  /** A stack of its own: applyRetention here anonymises every withdrawn plan it finds. */
+  let r: SecurityStack;
+  beforeAll(async () => {
+    r = await startSecurityStack();
+  });
+  afterAll(async () => {
+    await r?.stop();
+  });
+
+  it('keeps the identity record her open plan still uses, as it does when it can find that plan', async () => {
+    const participant = secretParticipant();
+    const referred = await r.call('POST', '/plans', { token: r.coordinator, body: referralBody(participant) });
+    expect(referred.status).toBe(201);
+    expect((await r.call('POST', `/plans/${referred.json.planId}/withdraw`, { token: r.coordinator, body: { reason: 'unreachable' } })).status).toBe(200);
+    const again = await r.call('POST', '/plans', { token: r.coordinator, body: referralBody(participant) });
+    expect(again.json.participantId).toBe(referred.json.participantId);
+    await r.advance(60_000);
+
+    const audit = new DynamoAuditLog(r.stack.plans.client, r.stack.plans.tableName);
+    const anonymised = await applyRetention({ plans: r.stack.plans, retention: { days: 0, plans: r.stack.plans, audit, identityKey: async () => undefined } }, r.now());
+    expect(anonymised).toBe(1);
+    expect((await r.call('GET', `/plans/${referred.json.planId}`, { token: r.coordinator })).json.identityErasedAt).toBe(r.now());
+    // Her open plan keeps her identity: it is not stranded on the worklist without one.
+    const open = await r.call('GET', `/plans/${again.json.planId}`, { token: r.coordinator });
+    expect(open.json.stage).toBe('referred');
+    expect(open.json.participant).toMatchObject({ familyName: participant.familyName, dateOfBirth: participant.dateOfBirth });
   });
 });
 
