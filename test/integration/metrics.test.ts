@@ -574,7 +574,9 @@ function expectedReport(plans: FromHistory[], from: string, to: string, groupBy:
   const all = [overall, ...breakdowns.flatMap((b) => b.groups)];
   const cells = all.map((g) => Object.fromEntries(Object.keys(COUNT_FIGURES).map((k) => [k, { value: g.raw[k as CountKey], hidden: g.raw[k as CountKey] < THRESHOLD }])) as Record<CountKey, Cell>);
   // Secondary suppression, lines in the documented order, until no line has exactly one hidden cell,
-  // nor a shown total whose hidden parts add up to less than the threshold.
+  // nor a shown total whose hidden parts add up to less than the threshold; the cell given up is the
+  // smallest shown part no shown rate needs, else the total if no shown rate needs it, else the
+  // smallest shown part, else the total.
   const lines: { total: Cell; parts: Cell[] }[] = [];
   for (const c of cells) for (const rel of RELATIONS) lines.push({ total: c[rel.total], parts: rel.parts.map((p) => c[p]) });
   let offset = 1;
@@ -585,18 +587,38 @@ function expectedReport(plans: FromHistory[], from: string, to: string, groupBy:
       if ((def.additiveOver as readonly string[]).includes(b.dim)) lines.push({ total: (cells[0] as Record<CountKey, Cell>)[key as CountKey], parts: mine.map((c) => c[key as CountKey]) });
     }
   }
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const line of lines) {
-      const hidden = [line.total, ...line.parts].filter((c) => c.hidden).length;
-      const pinned = hidden > 1 && !line.total.hidden && line.parts.filter((c) => c.hidden).reduce((sum, c) => sum + c.value, 0) < THRESHOLD;
-      if (hidden !== 1 && !pinned) continue;
-      const visible = line.parts.filter((c) => !c.hidden);
-      const target = visible.length ? visible.reduce((min, c) => (c.value < min.value ? c : min)) : pinned ? undefined : line.total;
-      if (!target || target.hidden) continue;
-      target.hidden = true;
-      changed = true;
+  // A count a shown rate is built on is given up only when the line leaves no other choice; a rate lost
+  // all the same is not spared in the next round, which starts again from the primary suppression.
+  const rates = cells.flatMap((c) =>
+    FIGURE_KEYS.flatMap((key) => {
+      const def = FIGURES[key];
+      return def.kind === 'rate' && c[def.denominator].value > 0 ? [{ num: c[def.numerator], den: c[def.denominator] }] : [];
+    }),
+  );
+  const everyCell = cells.flatMap((c) => Object.values(c));
+  const primary = everyCell.map((c) => c.hidden);
+  let spared = rates.filter((r) => !r.num.hidden && !r.den.hidden);
+  for (;;) {
+    const costly = (cell: Cell) => spared.some((r) => (r.num === cell && !r.den.hidden) || (r.den === cell && !r.num.hidden));
+    const smallest = (list: Cell[]) => (list.length ? list.reduce((min, c) => (c.value < min.value ? c : min)) : undefined);
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const line of lines) {
+        const hidden = [line.total, ...line.parts].filter((c) => c.hidden).length;
+        const pinned = hidden > 1 && !line.total.hidden && line.parts.filter((c) => c.hidden).reduce((sum, c) => sum + c.value, 0) < THRESHOLD;
+        if (hidden !== 1 && !pinned) continue;
+        const visible = line.parts.filter((c) => !c.hidden);
+        const total = line.total.hidden ? undefined : line.total;
+        const target = smallest(visible.filter((c) => !costly(c))) ?? (total && !costly(total) ? total : undefined) ?? smallest(visible) ?? total;
+        if (!target) continue;
+        target.hidden = true;
+        changed = true;
+      }
     }
+    const lost = spared.filter((r) => r.num.hidden || r.den.hidden);
+    if (lost.length === 0) break;
+    spared = spared.filter((r) => !lost.includes(r));
+    everyCell.forEach((c, i) => (c.hidden = primary[i] as boolean));
   }
   const published = publish(all, cells);
   let i = 1;

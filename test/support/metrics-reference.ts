@@ -23,7 +23,7 @@ import {
 } from '../../lib/domain/metrics/definitions.ts';
 import type { ExitReasonFact, GapReasonFact, OfferFact, PlanFacts } from '../../lib/domain/metrics/facts.ts';
 import type { MetricsQuery } from '../../lib/domain/metrics/query.ts';
-import { primarySuppress, secondarySuppress, type Cell, type Line } from '../../lib/domain/metrics/suppression.ts';
+import { primarySuppress, secondarySuppress, type Cell, type Line, type RateCells } from '../../lib/domain/metrics/suppression.ts';
 
 export type FigureValue = number | typeof SUPPRESSED;
 export type Figures = Record<FigureKey, FigureValue>;
@@ -395,7 +395,13 @@ export function referenceComputeMetrics(facts: Iterable<PlanFacts>, query: Metri
       if ((figure.additiveOver as readonly Dimension[]).includes(dim)) lines.push({ total: cellsOf(overallState)[key], parts: states.map((s) => cellsOf(s)[key]) });
     }
   }
-  secondarySuppress(lines, threshold);
+  const rates: RateCells[] = [];
+  for (const state of all)
+    for (const key of FIGURE_KEYS) {
+      const def: FigureDefinition = FIGURES[key];
+      if (def.kind === 'rate' && cellsOf(state)[def.denominator].value > 0) rates.push({ numerator: cellsOf(state)[def.numerator], denominator: cellsOf(state)[def.denominator] });
+    }
+  secondarySuppress(lines, threshold, rates);
 
   const boundedRates: MetricsReport['boundedRates'] = [];
   const figuresOf = (state: GroupState, dimension: Dimension | 'overall'): Figures => {

@@ -19,7 +19,7 @@ import {
 import { FactTable, FOLLOW_UP_NO as NO, FOLLOW_UP_YES as YES, NO_DAY, type Dictionary } from './fact-table.ts';
 import type { ExitReasonFact, GapReasonFact, OfferFact, PlanFacts } from './facts.ts';
 import { DEFAULT_METRICS_CONFIG, type MetricsQuery } from './query.ts';
-import { primarySuppress, publishedRate, roundCount, secondarySuppress, type Cell, type Line, type RateBound } from './suppression.ts';
+import { primarySuppress, publishedRate, roundCount, secondarySuppress, type Cell, type Line, type RateBound, type RateCells } from './suppression.ts';
 
 export type FigureValue = number | typeof SUPPRESSED;
 export type Figures = Record<FigureKey, FigureValue>;
@@ -63,6 +63,7 @@ export interface ComputeOptions {
 }
 
 const COUNT_KEYS = Object.keys(COUNT_FIGURES) as CountKey[];
+const RATE_FIGURES = FIGURE_KEYS.map((k): FigureDefinition => FIGURES[k]).filter((f) => f.kind === 'rate');
 const at = (key: CountKey) => COUNT_KEYS.indexOf(key);
 // Positions in an accumulator's counts array, as plain constants for the inner loop.
 const REFERRALS = at('referrals');
@@ -516,7 +517,11 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
       if ((figure.additiveOver as readonly Dimension[]).includes(dim)) lines.push({ total: cellsOf(overallState)[key], parts: states.map((s) => cellsOf(s)[key]) });
     }
   }
-  secondarySuppress(lines, threshold);
+  // Every rate that could be shown (none over a zero denominator), for secondary suppression to keep where it can.
+  const rates: RateCells[] = all.flatMap((state) =>
+    RATE_FIGURES.flatMap((f) => (cellsOf(state)[f.denominator].value === 0 ? [] : [{ numerator: cellsOf(state)[f.numerator], denominator: cellsOf(state)[f.denominator] }])),
+  );
+  secondarySuppress(lines, threshold, rates);
 
   // Each statistic in turn: every published group's values put in place, one group after another, in
   // one shared buffer (each group's count is known, so nothing grows), then taken where they lie.

@@ -2,11 +2,39 @@
  * Small-number suppression. Cells are counts; a line is a total and the counts that add up to it.
  * Primary suppression hides counts below the threshold. Secondary suppression then makes sure no
  * line has exactly one hidden cell, since that cell would be its total minus the others (or, for a
- * hidden total, the sum of its parts): the smallest other part is hidden too (the total when there is
- * no other part). Nor may a shown total's hidden parts add up to less than the threshold: their sum is
- * the total minus the shown parts, and a small sum pins each of them (hidden zeros adding to 0 are all
- * 0, and those zeros, carried into the lines they share, gave a hidden 1 or 2 away exactly); the
- * smallest shown part is hidden too. This repeats until every line is safe.
+ * hidden total, the sum of its parts): another cell of the line is hidden too. Nor may a shown total's
+ * hidden parts add up to less than the threshold: their sum is the total minus the shown parts, and a
+ * small sum pins each of them (hidden zeros adding to 0 are all 0, and those zeros, carried into the
+ * lines they share, gave a hidden 1 or 2 away exactly); a shown cell of the line is hidden too. This
+ * repeats until every line is safe.
+ *
+ * Rates. A rate is shown only when its numerator and its denominator are both shown: it is then their
+ * ratio as published (the rounded counts, see publishedRate) and says nothing the two counts do not.
+ * Shown beside one hidden count it would give that count back (Offers resolved = Offers accepted /
+ * acceptance rate), and with it, by subtraction, whatever that count was hidden to protect (Offers
+ * minus Offers resolved is the small Withdrawn or open). So a rate cannot be shown "anyway"; what can
+ * be chosen is which cell a line gives up. The old choice, always the smallest other part, gave up a
+ * rate's count whenever one was to hand: a small Withdrawn or open took Offers resolved with it (the
+ * line Offers = Offers resolved + Withdrawn or open has no other part), and with it the acceptance rate,
+ * overall and for every provider, over 199 offers of which 196 were resolved. Hiding Offers instead
+ * protects the same small cell just as well (one equation, two unknowns) and keeps the rate.
+ *
+ * So a cell a still-shown rate is built on (the rate's other count is shown) is given up only when the
+ * line leaves no other choice: first the smallest shown part no shown rate needs, then the total if no
+ * shown rate needs it, then the smallest shown part, then the total. (Hiding a shown total protects a
+ * pinned line too: the total minus the shown parts is then unknown.) Some rates are lost whatever is
+ * chosen: when Offers accepted and Offers resolved differ by less than the threshold, the two shown
+ * would pin the hidden declines and expiries, so one of them goes. Cells spared for such a rate would
+ * have made other lines give up something else for nothing, so the whole of the secondary suppression
+ * runs again from the primary one without sparing the rates that were lost, until every rate spared is
+ * shown (each round spares fewer, so it ends). A rate lost in one round is not spared in the next even
+ * if it might have been kept there: simple and deterministic rather than best.
+ *
+ * What this does not see: the lines one at a time, not together. Hidden cells that pass every line can
+ * still be pinned as zeros by two lines together (a month breakdown whose shown months hold all offers
+ * but two, both accepted, says by Offers and Offers accepted together that the other months' declines,
+ * expiries and withdrawals are 0). Property tests find no hidden count fixed by sums alone (every sum
+ * and difference of an answer's lines and shown rates), and rounding the shown counts blurs the rest.
  */
 
 export interface Cell {
@@ -19,12 +47,30 @@ export interface Line {
   parts: readonly Cell[];
 }
 
+/** A published rate: shown only when both its counts are. */
+export interface RateCells {
+  numerator: Cell;
+  denominator: Cell;
+}
+
 export function primarySuppress(cells: Iterable<Cell>, threshold: number): void {
   for (const cell of cells) if (cell.value < threshold) cell.suppressed = true;
 }
 
-/** Returns how many cells it hid. `threshold`: the primary threshold, the least the hidden parts of a shown total may add up to. */
-export function secondarySuppress(lines: readonly Line[], threshold: number): number {
+const shown = (rate: RateCells) => !rate.numerator.suppressed && !rate.denominator.suppressed;
+
+/** The first smallest of `cells` that `allowed` accepts. */
+function smallestOf(cells: readonly Cell[], allowed: (cell: Cell) => boolean): Cell | undefined {
+  let smallest: Cell | undefined;
+  for (const cell of cells) if (!cell.suppressed && allowed(cell) && (smallest === undefined || cell.value < smallest.value)) smallest = cell;
+  return smallest;
+}
+
+/** One pass until every line is safe, giving up a cell of a protected rate only when the line leaves no other choice. Returns how many cells it hid. */
+function suppressLines(lines: readonly Line[], threshold: number, ratesOf: Map<Cell, RateCells[]>): number {
+  // A cell costs a rate when hiding it hides a rate still shown.
+  const costsRate = (cell: Cell) => ratesOf.get(cell)?.some(shown) ?? false;
+  const free = (cell: Cell) => !costsRate(cell);
   let hidden = 0;
   let changed = true;
   while (changed) {
@@ -39,16 +85,50 @@ export function secondarySuppress(lines: readonly Line[], threshold: number): nu
         }
       const pinned = suppressed > 1 && !line.total.suppressed && hiddenSum < threshold;
       if (suppressed !== 1 && !pinned) continue;
-      let smallest: Cell | undefined;
-      for (const part of line.parts) if (!part.suppressed && (smallest === undefined || part.value < smallest.value)) smallest = part;
-      const target = smallest ?? (pinned ? undefined : line.total);
-      if (!target || target.suppressed) continue; // a total with no parts: nothing to hide it behind
+      const total = line.total.suppressed ? undefined : line.total;
+      const target =
+        smallestOf(line.parts, free) ??
+        (total && free(total) ? total : undefined) ??
+        smallestOf(line.parts, () => true) ??
+        // A hidden part with no other part: the total goes (nothing to hide it behind when it has no parts).
+        total;
+      if (!target) continue;
       target.suppressed = true;
       hidden += 1;
       changed = true;
     }
   }
   return hidden;
+}
+
+/**
+ * Secondary suppression over `lines` (see above), keeping shown every rate of `rates` it can.
+ * `threshold`: the primary threshold, the least the hidden parts of a shown total may add up to.
+ * Returns how many cells it hid.
+ */
+export function secondarySuppress(lines: readonly Line[], threshold: number, rates: readonly RateCells[] = []): number {
+  const cells = new Set<Cell>();
+  for (const line of lines) {
+    cells.add(line.total);
+    for (const part of line.parts) cells.add(part);
+  }
+  for (const rate of rates) cells.add(rate.numerator).add(rate.denominator);
+  const primary = new Map([...cells].map((cell) => [cell, cell.suppressed]));
+  let protectedRates = rates.filter(shown);
+  for (;;) {
+    const ratesOf = new Map<Cell, RateCells[]>();
+    for (const rate of protectedRates)
+      for (const cell of [rate.numerator, rate.denominator]) {
+        const list = ratesOf.get(cell);
+        if (list) list.push(rate);
+        else ratesOf.set(cell, [rate]);
+      }
+    const hidden = suppressLines(lines, threshold, ratesOf);
+    const kept = protectedRates.filter(shown);
+    if (kept.length === protectedRates.length) return hidden;
+    protectedRates = kept;
+    for (const [cell, suppressed] of primary) cell.suppressed = suppressed;
+  }
 }
 
 /**
