@@ -3,7 +3,8 @@
  * allows (within each group, each total is the sum of its parts, RELATIONS; across a breakdown, the
  * groups of an additive figure add up to the overall one), plus every shown rate (numerator = rate x
  * denominator, which gives a hidden count back when the other one is shown). Combined by adding and
- * subtracting any of them, as far as they go: exact Gaussian elimination over the suppressed cells.
+ * subtracting any of them, as far as they go: Gaussian elimination over the suppressed cells (in
+ * floating point with a tolerance; the coefficients are 1, -1 and rates, the systems small).
  *
  * A suppressed cell is recovered 'by sums' when those equations fix it alone (its row in the reduced
  * system names no other suppressed cell). Counts are never negative, so a reduced row saying that
