@@ -40,9 +40,11 @@ const isOpen = (plan: Plan) => (OPEN_STAGES as readonly string[]).includes(plan.
  *
  * An erasure request is refused, changing nothing, while any plan of hers is open (referred,
  * assessment, allocating, active): an open plan without her identity would stay on the worklist,
- * escalate for nobody, and let her be referred twice, as nobody would know her. The coordinator exits
- * the plan (or records her consent withdrawn, which exits it) first. Once none is open it erases the
- * record at once, for every plan of hers, and redacts and marks them all.
+ * escalate for nobody, and let her be referred twice, as nobody would know her. The coordinator ends it
+ * first (exit, withdraw the referral, or her consent withdrawn, which also tells providers to stop and
+ * purge), a decision with consequences for her support that an erasure should not take silently. An
+ * exited plan is not open: what is left of it (the 6- and 12-month follow-ups) needs no identity. Once
+ * none is open it erases the record at once, for every plan of hers, and redacts and marks them all.
  *
  * On retention (`anonymise`) the record stays while another of her plans still uses it (an open plan,
  * or one whose own retention period has not ended): this plan alone is redacted and marked erased and no
