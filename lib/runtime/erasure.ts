@@ -43,7 +43,8 @@ const isOpen = (plan: Plan) => (OPEN_STAGES as readonly string[]).includes(plan.
  * escalate for nobody, and let her be referred twice, as nobody would know her. The coordinator ends it
  * first (exit, withdraw the referral, or her consent withdrawn, which also tells providers to stop and
  * purge), a decision with consequences for her support that an erasure should not take silently. An
- * exited plan is not open: what is left of it (the 6- and 12-month follow-ups) needs no identity. Once
+ * exited plan is not open: her support has ended; its 6- and 12-month follow-ups are still due and are
+ * recorded on the pseudonymous plan ("unknown" where she can no longer be looked up). Once
  * none is open it erases the record at once, for every plan of hers, and redacts and marks them all.
  *
  * On retention (`anonymise`) the record stays while another of her plans still uses it (an open plan,
