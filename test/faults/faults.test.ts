@@ -533,6 +533,8 @@ function lifecycleProblems(plan: Plan, history: PlanEvent[]): string[] {
   let adjustedSince = false;
   for (const e of [...history].sort((a, b) => a.sequence - b.sequence)) {
     if (e.type === 'plan.adjusted.v1') adjustedSince = true;
+    // Consent withdrawn during support exits and closes in one transition: the exit is not a stop of its own.
+    if (e.type === 'plan.exited.v1' && e.data.reason === 'consent-withdrawn') continue;
     const next = ENTERS[e.type];
     if (!next || next === stage) continue;
     if (!moveAllowed(stage, next)) problems.push(`${stage} → ${next} (${e.type}) is not a move of the lifecycle`);
@@ -559,7 +561,8 @@ function lifecycleProblems(plan: Plan, history: PlanEvent[]): string[] {
       if (live.length) problems.push(`exited with ${live.length} live allocations`);
       break;
     case 'closed':
-      if (!plan.closedAt || plan.followUps.length !== 2) problems.push(`closed with ${plan.followUps.length} follow-ups`);
+      // Both follow-ups recorded, or consent withdrawn (which cancels those still due).
+      if (!plan.closedAt || (plan.followUps.length !== 2 && !plan.consent?.withdrawnAt && plan.exit?.reason !== 'consent-withdrawn')) problems.push(`closed with ${plan.followUps.length} follow-ups`);
       if (live.length) problems.push(`closed with ${live.length} live allocations`);
       break;
     case 'withdrawn':
