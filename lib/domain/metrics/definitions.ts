@@ -81,8 +81,9 @@ export const COUNT_FIGURES = {
   gapsNoCoverageInArea: count('Gaps: no coverage in area', 'needs', `${GAP_WHERE} because no service covers the local authority (a coverage gap: the postcode lottery).`, [...FLOW, 'needDomain']),
   gapsNoCapacity: count('Gaps: no capacity', 'needs', `${GAP_WHERE} because every suitable service was full.`, [...FLOW, 'needDomain']),
   gapsNotEligible: count('Gaps: not eligible', 'needs', `${GAP_WHERE} because she was not eligible for any suitable service.`, [...FLOW, 'needDomain']),
-  gapsAllDeclinedOrExpired: count('Gaps: all candidates declined or expired', 'needs', `${GAP_WHERE} because every candidate declined or let the offer expire (or the plan was activated without one).`, [...FLOW, 'needDomain']),
+  gapsAllDeclinedOrExpired: count('Gaps: all candidates declined or expired', 'needs', `${GAP_WHERE} because every candidate service was offered it and declined, let the offer expire or stopped early, for that need.`, [...FLOW, 'needDomain']),
   gapsNoConsentToShare: count('Gaps: no consent to share', 'needs', `${GAP_WHERE} because consent does not allow sharing with providers.`, [...FLOW, 'needDomain']),
+  gapsNotOffered: count('Gaps: not offered', 'needs', `${GAP_WHERE} because the plan was activated by hand before the need was offered to a service that could still be asked.`, [...FLOW, 'needDomain']),
   plansWithGap: count('Plans with unmet need', 'plans', 'Plans with at least one of the gaps counted in Unmet needs.', PLAN_PARTITIONS),
   reviewsDue: count('Reviews due', 'reviews', `${REVIEW_WHERE}.`),
   reviewsOnTime: count('Reviews on time', 'reviews', `${REVIEW_WHERE}: those recorded before they fell overdue (no overdue escalation was raised for them).`),
@@ -132,6 +133,7 @@ export const FIGURES = {
   gapsNotEligible: COUNT_FIGURES.gapsNotEligible,
   gapsAllDeclinedOrExpired: COUNT_FIGURES.gapsAllDeclinedOrExpired,
   gapsNoConsentToShare: COUNT_FIGURES.gapsNoConsentToShare,
+  gapsNotOffered: COUNT_FIGURES.gapsNotOffered,
   plansWithGap: COUNT_FIGURES.plansWithGap,
   reviewsDue: COUNT_FIGURES.reviewsDue,
   reviewsOnTime: COUNT_FIGURES.reviewsOnTime,
@@ -176,7 +178,7 @@ export const RELATIONS: readonly { total: CountKey; parts: readonly CountKey[] }
   // The two above together: with Offers resolved hidden, only this line sees that hidden declines,
   // expiries and withdrawals adding to less than the threshold pin each other.
   { total: 'offers', parts: ['offersAccepted', 'offersDeclined', 'offersExpired', 'offersWithdrawnOrOpen'] },
-  { total: 'gaps', parts: ['gapsNoService', 'gapsNoCoverageInArea', 'gapsNoCapacity', 'gapsNotEligible', 'gapsAllDeclinedOrExpired', 'gapsNoConsentToShare'] },
+  { total: 'gaps', parts: ['gapsNoService', 'gapsNoCoverageInArea', 'gapsNoCapacity', 'gapsNotEligible', 'gapsAllDeclinedOrExpired', 'gapsNoConsentToShare', 'gapsNotOffered'] },
   { total: 'reviewsDue', parts: ['reviewsOnTime', 'reviewsLate'] },
 ];
 
