@@ -1,5 +1,5 @@
 import { proposeAllocation, type TurnedDownOffer } from './allocation.ts';
-import { addOffers, continueTransition, unallocatedNeeds, type DecideContext } from './decide.ts';
+import { addOffers, continueTransition, reviewCoverageEscalations, unallocatedNeeds, type DecideContext } from './decide.ts';
 import type { ServiceLoad } from './directory.ts';
 import type { Plan, PlanEvent } from './schemas.ts';
 
@@ -47,6 +47,7 @@ export function allocatePlan(plan: Plan, ctx: DecideContext, load: ServiceLoad):
     });
     addOffers(t, proposal.offers);
   }
+  reviewCoverageEscalations(t);
   draft.outbox = [...draft.outbox, ...t.events];
   return { plan: draft, events: t.events };
 }

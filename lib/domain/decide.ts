@@ -104,12 +104,32 @@ class Transition {
     if (!open) this.plan.escalations.push({ kind, raisedAt: this.now, ...(ref ? { ref } : {}) });
     this.emit('plan.escalated.v1', { planRef: this.plan.planId, kind, ...(ref ? { ref } : {}), stage: this.plan.stage, repeated: Boolean(open) });
   }
-  resolve(predicate: (kind: string) => boolean) {
-    for (const e of this.plan.escalations) if (!e.resolvedAt && predicate(e.kind)) e.resolvedAt = this.now;
+  resolve(predicate: (kind: string, ref?: string) => boolean) {
+    for (const e of this.plan.escalations) if (!e.resolvedAt && predicate(e.kind, e.ref)) e.resolvedAt = this.now;
   }
   moveTo(stage: Stage) {
     this.plan.stage = stage;
   }
+}
+
+/**
+ * The escalations that follow the plan's state rather than a clock, brought up to date at the end of
+ * every transition. While the plan is allocating or active, a need with a recorded gap and no
+ * accepted allocation has an open `coverage-gap` (raised once: it stays on the team lead's list, it
+ * does not repeat weekly as a timer's would, since no deadline passes again); it is resolved once the
+ * need is accepted by a provider, closed at a review, or the plan leaves support. An
+ * `offer-unanswered` is resolved when none of its needs is still unmet in a plan in support.
+ */
+export function reviewCoverageEscalations(t: Transition) {
+  const plan = t.plan;
+  const inSupport = plan.stage === 'allocating' || plan.stage === 'active';
+  const open = new Set(plan.needs.filter((n) => n.status === 'open').map((n) => n.domain));
+  const accepted = new Set(plan.allocations.filter((a) => a.status === 'accepted').flatMap((a) => a.needs));
+  const unmet = (domain: string) => inSupport && open.has(domain as NeedDomain) && !accepted.has(domain as NeedDomain);
+  const isOpen = (kind: string, ref: string) => plan.escalations.some((e) => e.kind === kind && e.ref === ref && !e.resolvedAt);
+  t.resolve((kind, ref) => kind === 'coverage-gap' && !unmet(ref ?? ''));
+  t.resolve((kind, ref) => kind === 'offer-unanswered' && !(plan.allocations.find((a) => a.allocationId === ref)?.needs ?? []).some(unmet));
+  for (const domain of new Set(plan.gaps.map((g) => g.domain))) if (unmet(domain) && !isOpen('coverage-gap', domain)) t.raise('coverage-gap', domain);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -521,6 +541,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
     recomputeLead(t.plan);
     t.needsAllocation = true;
     t.emit('allocation.expired.v1', { planRef: t.plan.planId, allocationId: a.allocationId, serviceId: a.serviceId }, a.providerId);
+    t.raise('offer-unanswered', a.allocationId);
   },
   'activation-overdue': (t) => {
     t.raise('activation-overdue');
@@ -664,6 +685,7 @@ export function decide(plan: Plan | undefined, command: Command, ctx: DecideCont
 }
 
 function finish(t: Transition, command: Command, status: 200 | 201): Decision {
+  reviewCoverageEscalations(t);
   const plan = t.plan;
   plan.version += 1;
   plan.updatedAt = t.now;

@@ -61,7 +61,13 @@ const needDomains = z.array(NeedDomain);
 export const RELEASE_REASONS = ['replaced-by-manual-offer', 'needs-closed', 'plan-exited'] as const;
 const ReleaseReason = z.enum(RELEASE_REASONS).describe('Why the programme released the allocation');
 
-const ESCALATION_KINDS = ['assessment-overdue', 'activation-overdue', 'review-overdue', 'no-contact', 'follow-up-due:6', 'follow-up-due:12'] as const;
+/**
+ * What a team lead is told of. The timed ones repeat weekly while nobody acts; `coverage-gap` (a need
+ * of a plan in support with no provider, ref the need's domain) and `offer-unanswered` (an offer that
+ * expired unanswered, ref the allocation) are raised once and stay open until the need is met or
+ * removed or the plan ends: they follow the plan's state, not a clock.
+ */
+export const ESCALATION_KINDS = ['assessment-overdue', 'activation-overdue', 'review-overdue', 'no-contact', 'follow-up-due:6', 'follow-up-due:12', 'coverage-gap', 'offer-unanswered'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Provider-facing: emitted with a providerId, delivered to that provider only
@@ -179,7 +185,10 @@ const PlanAdjusted = z.strictObject({ planRef, addedNeeds: needDomains, closedNe
 const PlanEscalated = z.strictObject({
   planRef,
   kind: z.enum(ESCALATION_KINDS),
-  ref: z.string().regex(/^[0-9]{1,3}$/).optional().describe('The review number, for review-overdue'),
+  ref: z
+    .union([z.string().regex(/^[0-9]{1,3}$/), NeedDomain, AllocationId])
+    .optional()
+    .describe('The review number for review-overdue, the need domain for coverage-gap, the allocation id for offer-unanswered'),
   stage: Stage,
   repeated: z.boolean().describe('The same escalation was already open: nobody has acted yet'),
 });

@@ -822,8 +822,8 @@ describe('(h) no wait is silent: every non-terminal stage of the lifecycle table
       expect(plan.stage, name).toBe(stage);
       const notices = (await history(sim, planId)).filter((e) => NOTICE_TYPES.includes(e.type) && e.time > enteredAt);
       expect(notices.length, `${name}: nobody was told in 215 days`).toBeGreaterThan(0);
-      // The first notice comes when the first coordinator-facing deadline falls due (offers expiring go to providers).
-      const first = deadlines.filter((d) => d.command !== 'offer-expired').map((d) => d.dueAt).sort()[0] as string;
+      // The first notice comes when the first deadline falls due (an offer expiring unanswered is escalated to the team lead too).
+      const first = deadlines.map((d) => d.dueAt).sort()[0] as string;
       expect(Date.parse(notices[0]?.time as string) - Date.parse(first), `${name}: first notice ${notices[0]?.time}, deadline ${first}`).toBeLessThanOrEqual(step);
       expect(Date.parse(notices[0]?.time as string) - Date.parse(first), name).toBeGreaterThanOrEqual(0);
       // After that, nobody acts and the notices keep coming: never two weeks of silence.

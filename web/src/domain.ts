@@ -92,6 +92,13 @@ export function label(value: string | undefined | null): string {
 
 export const needLabel = (domain: string) => label(domain);
 
+/** An open escalation in words: its kind, and what it is about where the kind has a ref. */
+export function escalationLabel(e: { kind: string; ref?: string }): string {
+  if (e.kind === 'coverage-gap') return `No provider for ${needLabel(e.ref ?? '').toLowerCase()}`;
+  if (e.kind === 'offer-unanswered') return `Offer ${e.ref ?? ''} expired unanswered`;
+  return label(e.kind);
+}
+
 /** What a plan's deadline means for the coordinator, by the timer command it fires. */
 export const DEADLINE_WORDS: Record<string, string> = {
   'assessment-overdue': 'Assessment due',

@@ -1,6 +1,6 @@
 import { useState, type ReactNode } from 'react';
 import { api, ApiError, query } from '../api.ts';
-import { DEADLINE_WORDS, label, STAGES } from '../domain.ts';
+import { DEADLINE_WORDS, escalationLabel, label, STAGES } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 import type { PlanSummary } from '../types.ts';
@@ -185,7 +185,7 @@ function PlanList({ items, empty }: { items: PlanSummary[]; empty: string }) {
               {escalations.length > 0 && (
                 <div>
                   <dt>Escalated</dt>
-                  <dd className="overdue-text">{escalations.map((e) => `${label(e.kind)} (${formatDate(e.raisedAt)})`).join(', ')}</dd>
+                  <dd className="overdue-text">{escalations.map((e) => `${escalationLabel(e)} (${formatDate(e.raisedAt)})`).join(', ')}</dd>
                 </div>
               )}
             </dl>
