@@ -1,20 +1,7 @@
-import { proposeAllocation, type TurnedDownOffer } from './allocation.ts';
+import { noConsentToShareGap, proposeAllocation, turnedDownOffers } from './allocation.ts';
 import { addOffers, continueTransition, reviewCoverageEscalations, unallocatedNeeds, type DecideContext } from './decide.ts';
 import type { ServiceLoad } from './directory.ts';
 import type { Plan, PlanEvent } from './schemas.ts';
-
-/** Outcomes with which a provider stops before the need is met: that service is not asked again for it. */
-const STOPPED_EARLY = new Set(['partially-completed', 'disengaged', 'other']);
-
-/** Offers a service declined, let expire, or stopped before their needs were met: it is not asked again for those needs. */
-function turnedDownOffers(plan: Plan): TurnedDownOffer[] {
-  return plan.allocations.flatMap((a): TurnedDownOffer[] => {
-    if (a.status === 'declined') return [{ serviceId: a.serviceId, needs: a.needs, how: 'declined', ...(a.declineReason ? { reason: a.declineReason } : {}) }];
-    if (a.status === 'expired') return [{ serviceId: a.serviceId, needs: a.needs, how: 'expired' }];
-    if (a.status === 'ended' && a.outcome && STOPPED_EARLY.has(a.outcome)) return [{ serviceId: a.serviceId, needs: a.needs, how: 'stopped', reason: a.outcome }];
-    return [];
-  });
-}
 
 /**
  * The Allocate providers step: propose offers for every open need that no live allocation holds,
@@ -31,7 +18,7 @@ export function allocatePlan(plan: Plan, ctx: DecideContext, load: ServiceLoad):
 
   if (!draft.consent?.scope.shareWithProviders) {
     for (const need of needs)
-      draft.gaps.push({ domain: need.domain, reason: 'no-consent-to-share', explanation: 'Consent does not allow sharing with providers, so no offer was made.', recordedAt: ctx.now });
+      draft.gaps.push({ ...noConsentToShareGap(need.domain), recordedAt: ctx.now });
     t.emit('plan.allocation-proposed.v1', { planRef: draft.planId, offers: [], gaps: draft.gaps.filter((g) => domains.has(g.domain)) });
   } else {
     const proposal = proposeAllocation(

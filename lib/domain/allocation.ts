@@ -1,5 +1,5 @@
 import type { Directory, Service, ServiceLoad } from './directory.ts';
-import type { Gap } from './schemas.ts';
+import type { Gap, Plan } from './schemas.ts';
 import type { LocalAuthority, NeedDomain } from './taxonomy.ts';
 
 /**
@@ -79,7 +79,7 @@ function howTurnedDown(offer: TurnedDownOffer): string {
 }
 
 /** Candidates for one need, or the reason there are none. */
-function candidatesFor(need: NeedDomain, req: AllocationRequest, directory: Directory, load: ServiceLoad): Service[] | Omit<Gap, 'recordedAt'> {
+function candidatesFor(need: NeedDomain, req: Omit<AllocationRequest, 'needs'>, directory: Directory, load: ServiceLoad): Service[] | Omit<Gap, 'recordedAt'> {
   const forNeed = directory.services.filter((s) => s.needDomains.includes(need));
   if (forNeed.length === 0) return { domain: need, reason: 'no-service', explanation: `No service in the directory offers ${need} support.` };
   const inArea = forNeed.filter((s) => s.serviceAreas.includes(req.localAuthority));
@@ -104,6 +104,49 @@ function candidatesFor(need: NeedDomain, req: AllocationRequest, directory: Dire
   if (open.length === 0)
     return { domain: need, reason: 'no-capacity', explanation: `Every remaining ${need} service in ${req.localAuthority} is full or temporarily closed.` };
   return open;
+}
+
+/** Outcomes with which a provider stops before the need is met: that service is not asked again for it. */
+const STOPPED_EARLY = new Set(['partially-completed', 'disengaged', 'other']);
+
+/** Offers of this plan a service declined, let expire, or stopped before their needs were met: it is not asked again for those needs. */
+export function turnedDownOffers(plan: Plan): TurnedDownOffer[] {
+  return plan.allocations.flatMap((a): TurnedDownOffer[] => {
+    if (a.status === 'declined') return [{ serviceId: a.serviceId, needs: a.needs, how: 'declined', ...(a.declineReason ? { reason: a.declineReason } : {}) }];
+    if (a.status === 'expired') return [{ serviceId: a.serviceId, needs: a.needs, how: 'expired' }];
+    if (a.status === 'ended' && a.outcome && STOPPED_EARLY.has(a.outcome)) return [{ serviceId: a.serviceId, needs: a.needs, how: 'stopped', reason: a.outcome }];
+    return [];
+  });
+}
+
+/** The gap of a need that cannot be offered because her consent does not allow sharing with providers. */
+export function noConsentToShareGap(need: NeedDomain): Omit<Gap, 'recordedAt'> {
+  return { domain: need, reason: 'no-consent-to-share', explanation: 'Consent does not allow sharing with providers, so no offer was made.' };
+}
+
+/**
+ * Why a need nobody holds is a gap when a coordinator activates the plan by hand, by the same rules
+ * allocation uses (so "all candidates declined or expired" is only said when every candidate turned
+ * an offer of that very need down). When allocation would still find a candidate (it has not run for
+ * the need since it was assessed, declined or stopped), the only true reason is that the need was not
+ * offered to a service that could still be asked: the gap says so and names them, rather than guess.
+ * `load` may be unknown (`{}`): then "no capacity" is only said of services closed or of capacity 0.
+ */
+export function gapAtManualActivation(
+  need: NeedDomain,
+  req: Omit<AllocationRequest, 'needs'> & { shareWithProviders: boolean },
+  directory: Directory,
+  load: ServiceLoad,
+): Omit<Gap, 'recordedAt'> {
+  if (!req.shareWithProviders) return noConsentToShareGap(need);
+  const found = candidatesFor(need, req, directory, load);
+  if (!Array.isArray(found)) return found;
+  const names = [...found].sort((a, b) => a.id.localeCompare(b.id)).map((s) => s.name);
+  return {
+    domain: need,
+    reason: 'not-offered',
+    explanation: `The plan was activated before ${need} was offered to ${names.join(', ')} in ${req.localAuthority}, which could still be asked.`,
+  };
 }
 
 interface Choice {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { gapAtManualActivation, turnedDownOffers } from './allocation.ts';
 import { addCalendarDays, addDays, addMonths, londonDate, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
 import { DomainError, forbidden, invalid, notAllowedInStage, notFound, versionConflict, type FieldError } from './errors.ts';
 import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
@@ -372,9 +373,13 @@ const apply: { [C in CommandName]: Apply<C> } = {
     addOffers(t, [{ serviceId: service.id, providerId: service.organizationId, needs: p.needs, why: `Offered by hand: ${p.reason}` }], p.reason);
   },
   activate: (t, p) => {
-    for (const need of unallocatedNeeds(t.plan)) {
-      if (!t.plan.gaps.some((g) => g.domain === need.domain))
-        t.plan.gaps.push({ domain: need.domain, reason: 'all-candidates-declined-or-expired', explanation: `Activated without a provider for ${need.domain}: ${p.reason}`, recordedAt: t.now });
+    // An unmet need without a gap gets allocation's own reason for it, so the gap is true: the
+    // coordinator's reason is kept once, on manualActivation, not copied into gaps. The services'
+    // load is not known here, so capacity is judged only from status and stated capacity.
+    const plan = t.plan;
+    const asked = { localAuthority: plan.referral.localAuthority, age: plan.ageAtReferral, turnedDown: turnedDownOffers(plan), shareWithProviders: Boolean(plan.consent?.scope.shareWithProviders) };
+    for (const need of unallocatedNeeds(plan)) {
+      if (!plan.gaps.some((g) => g.domain === need.domain)) plan.gaps.push({ ...gapAtManualActivation(need.domain, asked, t.ctx.directory, {}), recordedAt: t.now });
     }
     activate(t, { reason: p.reason });
   },

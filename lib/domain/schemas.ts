@@ -316,7 +316,7 @@ export const Allocation = z.object({
 });
 export type Allocation = z.infer<typeof Allocation>;
 
-export const GAP_REASONS = ['no-service', 'no-coverage-in-area', 'no-capacity', 'not-eligible', 'all-candidates-declined-or-expired', 'no-consent-to-share'] as const;
+export const GAP_REASONS = ['no-service', 'no-coverage-in-area', 'no-capacity', 'not-eligible', 'all-candidates-declined-or-expired', 'no-consent-to-share', 'not-offered'] as const;
 export const Gap = z.object({ domain: NeedDomain, reason: z.enum(GAP_REASONS), explanation: z.string(), recordedAt: IsoDateTime });
 export type Gap = z.infer<typeof Gap>;
 

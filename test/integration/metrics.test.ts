@@ -406,6 +406,7 @@ const GAP_KEYS: Record<string, CountKey> = {
   'not-eligible': 'gapsNotEligible',
   'all-candidates-declined-or-expired': 'gapsAllDeclinedOrExpired',
   'no-consent-to-share': 'gapsNoConsentToShare',
+  'not-offered': 'gapsNotOffered',
 };
 
 /** Every count and value list for one group over one period, straight from the histories. */

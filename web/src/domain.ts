@@ -79,6 +79,7 @@ const SPECIAL: Record<string, string> = {
   'no-capacity': 'No capacity',
   'all-candidates-declined-or-expired': 'Every candidate was offered it and declined, let the offer expire or stopped',
   'no-consent-to-share': 'No consent to share',
+  'not-offered': 'Activated before it was offered to a service that could still be asked',
 };
 
 /** "moved-away" → "Moved away"; need domains and a few others have their own words. */
