@@ -7,7 +7,7 @@ import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { failureToProblem, header, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
 import { londonDate } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
-import { allocationCommandBySegment, isAllowedIn, LIFECYCLE, planCommandBySegment, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
+import { allocationCommandBySegment, isAllowedIn, LIFECYCLE, OPEN_STAGES, planCommandBySegment, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
 import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, Participant, PlanId, ReferPayload, type Plan, type ReferralDetailsReport } from '../../lib/domain/schemas.ts';
 import { applyReferralDetails, CORRECTABLE_FIELDS, correctedIdentity, correctIdentity, noteReferral, type CorrectableField, type ReferralDetailsOutcome } from '../../lib/adapters/dynamodb/identity-store.ts';
 import { planView } from '../../lib/domain/views.ts';
@@ -30,7 +30,8 @@ export interface CommandApiDeps {
   audit: AuditLog;
 }
 
-const OPEN_STAGES = new Set(['referred', 'assessment', 'allocating', 'active']);
+/** A duplicate referral is refused while one of her plans is in these stages (the lifecycle's open stages). */
+const OPEN_STAGE_SET: ReadonlySet<string> = new Set(OPEN_STAGES);
 /** How often a correction is checked again when another change to her identity landed in between. */
 const IDENTITY_CORRECTION_ATTEMPTS = 3;
 /** A claim on a person older than this whose plan never appeared belongs to a referral that died. */
@@ -177,7 +178,7 @@ export function makeHandler(deps: CommandApiDeps) {
     const otherIds = [...new Set([...(person?.planIds ?? []), ...(person?.claim ? [person.claim.planId] : [])])].filter((id) => id !== planId);
     const others = await Promise.all(otherIds.map(async (id) => ({ id, plan: await deps.plans.getPlan(id, false) })));
     const earlier = others.map((o) => o.plan).filter((p): p is Plan => Boolean(p));
-    const open = earlier.find((p) => OPEN_STAGES.has(p.stage));
+    const open = earlier.find((p) => OPEN_STAGE_SET.has(p.stage));
     if (open)
       throw problem(409, `This person already has an open plan (${open.planId}, stage ${open.stage}): work with that plan instead of referring again.`, [
         { path: 'participant', message: `already has open plan ${open.planId}` },
