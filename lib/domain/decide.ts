@@ -4,6 +4,7 @@ import { addCalendarDays, addDays, addMonths, londonDate, workingDaysAfter, type
 import { DomainError, forbidden, invalid, notAllowedInStage, notFound, versionConflict, type FieldError } from './errors.ts';
 import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
 import type { DeadlinePolicy } from './policy.ts';
+import { refuseFreeTextAfterErasure } from './redaction.ts';
 import { COMMAND_PAYLOADS, type Allocation, type Deadline, type Plan, type PlanEvent, type PayloadOf } from './schemas.ts';
 import type { EXIT_REASONS } from './vocabulary.ts';
 import type { Directory } from './directory.ts';
@@ -670,6 +671,7 @@ export function decide(plan: Plan | undefined, command: Command, ctx: DecideCont
   if (plan && command.expectedVersion !== undefined && command.expectedVersion !== plan.version)
     throw versionConflict(`The plan is at version ${plan.version}, not ${command.expectedVersion}: reload it and try again.`);
   const payload = parsePayload(command.name, command.payload);
+  if (plan) refuseFreeTextAfterErasure(plan, payload);
 
   const draft = plan ? structuredClone(plan) : newPlan(command, payload as PayloadOf<'refer'>, ctx);
   const t = new Transition(draft, ctx);

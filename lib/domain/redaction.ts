@@ -1,3 +1,5 @@
+import { londonDate } from './calendar.ts';
+import { invalid } from './errors.ts';
 import type { Plan, PlanEvent } from './schemas.ts';
 
 /**
@@ -75,4 +77,32 @@ export function redactAnswerText(body: string): string {
     return body;
   }
   return JSON.stringify(redactJson(parsed));
+}
+
+/**
+ * The paths (`note`, `a.b`) of a value that hold free text: what redaction would replace. Used on a
+ * command's payload, whose free-text fields carry the names they are stored under (`note`).
+ */
+export function freeTextPaths(value: unknown, path = '', parentKey?: string): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => freeTextPaths(item, `${path}[${i}]`, parentKey));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, field]) => {
+    const at = path ? `${path}.${key}` : key;
+    if (typeof field === 'string' || (key === 'goals' && Array.isArray(field))) return JSON.stringify(redactValue(key, field, parentKey)) === JSON.stringify(field) ? [] : [at];
+    return freeTextPaths(field, at, key);
+  });
+}
+
+/**
+ * A command on a plan whose identity was erased (on request, or anonymised after its retention period)
+ * may not bring new free text to it: the plan was redacted once, and a note typed afterwards would be
+ * kept with nothing to remove it. Refused rather than stored as the marker, so nobody believes words
+ * were kept that were not; the same command without the field is accepted (a correction's answer and
+ * coded reason are not free text). Only commands of exited and closed plans reach an erased plan
+ * (lifecycle.ts): correct-follow-up's and withdraw-consent's `note`.
+ */
+export function refuseFreeTextAfterErasure(plan: { identityErasedAt?: string | undefined }, payload: unknown): void {
+  if (!plan.identityErasedAt) return;
+  const [path] = freeTextPaths(payload);
+  if (path !== undefined) throw invalid(path, `her identity was erased on ${londonDate(plan.identityErasedAt)}: notes are not kept on her plans; send it without ${path}`);
 }
