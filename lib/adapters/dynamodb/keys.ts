@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
  *   webhook delivery          PROVIDER#<providerId>   DELIVERY#<planId>#<sequence, 10 digits>   one per (provider, event): pending|delivered|dead
  *
  * Indexes (all sparse: an item is in an index only when it has that index's attributes):
- *   byStage   stagePk = STAGE#<stage>, stageSk = <updatedAt>#<planId>        worklists by stage
+ *   byStage   stagePk = STAGE#<stage>, stageSk = <updatedAt, closedAt when closed>#<planId>   worklists by stage
  *   byDue     duePk = DUE#<shard>, dueAt                                      the sweeper's deadlines
  *   byOutbox  outboxPk = OUTBOX#<shard>, outboxSince                          undelivered events
  *   byAlert   alertPk = ALERT#<shard>, alertSince                             open escalations (overdue worklist)

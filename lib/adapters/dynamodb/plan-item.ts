@@ -55,7 +55,9 @@ export function encodePlan(plan: Plan, format: PlanItemFormat = 'gzip'): Encoded
   const indexes: Item = {
     ...keys.plan(plan.planId),
     type: 'plan',
-    ...keys.stageIndex(plan.stage, plan.updatedAt, plan.planId),
+    // A closed plan sits in the stage index at the day it closed, not its last change: a corrected
+    // follow-up changes it later, and the retention period (the sweeper, endedBefore) counts from closure.
+    ...keys.stageIndex(plan.stage, plan.stage === 'closed' ? (plan.closedAt ?? plan.updatedAt) : plan.updatedAt, plan.planId),
     ...(dueAt ? keys.dueIndex(plan.planId, dueAt) : {}),
     ...(oldestPending ? keys.outboxIndex(plan.planId, oldestPending) : {}),
     ...(openAlert ? keys.alertIndex(plan.planId, openAlert) : {}),
