@@ -11,6 +11,7 @@ import { factsWriter } from '../../lib/metrics/index.ts';
 import { eraseIdentity, type ErasureDeps } from '../../lib/runtime/erasure.ts';
 import type { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { backfillFacts, type FactsBackfillReport } from './facts-backfill.ts';
+import { redactErasedPlans } from './erased-redaction.ts';
 
 export interface SweeperDeps extends PublishDeps {
   plans: PlanRepository;
@@ -38,6 +39,8 @@ export interface SweepReport {
   redeliveryFailures: number;
   holdsReleased: number;
   identitiesErased: number;
+  /** Plans erased before free text was redacted at erasure whose free text this run replaced (erased-redaction.ts). */
+  erasedPlansRedacted: number;
   /** Plans whose metric facts this run rebuilt (after a facts schema change). */
   factsRebuilt: number;
 }
@@ -108,7 +111,7 @@ export async function markAuditPlanIndex(deps: Pick<SweeperDeps, 'auditPlanIndex
  */
 export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const now = deps.clock();
-  const report: SweepReport = { timersSent: 0, timersRefused: 0, plansRedelivered: 0, redeliveryFailures: 0, holdsReleased: 0, identitiesErased: 0, factsRebuilt: 0 };
+  const report: SweepReport = { timersSent: 0, timersRefused: 0, plansRedelivered: 0, redeliveryFailures: 0, holdsReleased: 0, identitiesErased: 0, erasedPlansRedacted: 0, factsRebuilt: 0 };
   for (const plan of await deps.plans.dueBefore(now)) {
     for (const deadline of plan.deadlines.filter((d) => d.dueAt <= now && isAllowedIn(d.command, plan.stage))) {
       const outcome = await deps.workflow.startSync({
@@ -139,6 +142,9 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     report.holdsReleased = await reconcileHolds(deps, now);
     report.identitiesErased = await applyRetention(deps, now);
   }
+  // Wherever plans are anonymised, plans erased by a release before free text went with her identity
+  // are redacted too, a bounded share per run; once all are, a run reads only the pass's marker.
+  if (deps.retention) report.erasedPlansRedacted = (await redactErasedPlans(deps, now)).redacted;
   // Last, so deadlines and redeliveries never wait behind it.
   report.factsRebuilt = (await deps.factsBackfill?.(now))?.plans ?? 0;
   // After everything else, so a failure to read or write the marker holds back nothing but itself.

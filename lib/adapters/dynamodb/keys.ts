@@ -96,6 +96,8 @@ export const keys = {
   auditPlanIndexMarker: () => ({ pk: 'AUDIT#META', sk: 'BY-PLAN' }),
   /** Where releases before 2026-11-28 kept the marker, outside the policy's reach: trusted only while the one above is missing. */
   oldAuditPlanIndexMarker: () => ({ pk: 'AUDIT-INDEX#META', sk: 'BY-PLAN' }),
+  /** How far the sweeper's redaction of plans erased before free text was redacted at erasure has got (functions/sweeper/erased-redaction.ts). */
+  erasedRedactionMarker: () => ({ pk: 'MAINTENANCE#ERASED-REDACTION', sk: 'META' }),
 };
 
 /** Pull a plan id back out of an allocation id (al_<plan suffix>_<n>): provider commands need no lookup. */
