@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { AccessPurpose, AuditQuery, ErasePayload, EscalationQuery, ExpectedVersion, IdempotencyKey, PlanListQuery } from './request-schemas.ts';
 import { IfMatch } from './if-match.ts';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
-import { COMMAND_NAMES, LIFECYCLE, Stage, TIMER_COMMANDS, type CommandName } from '../domain/lifecycle.ts';
+import { COMMAND_NAMES, LIFECYCLE, OPEN_STAGES, Stage, TIMER_COMMANDS, type CommandName } from '../domain/lifecycle.ts';
+import { REDACTED } from '../domain/redaction.ts';
 import { NeedDomain } from '../domain/taxonomy.ts';
 import {
   Address,
@@ -493,7 +494,23 @@ const DIRECTORY_PROBLEMS: Record<string, ProblemStatus[]> = {
 };
 
 /** The identity routes: the provider's read of her contact details, the coordinator's correction. */
+/** What an erasure request does, beyond its summary: who is erased, what is redacted, when it is refused. */
+const ERASE_DESCRIPTION = `Erases her identity record (name, date of birth, contact details, safety notes, address) and the link between her plans, for every plan of hers, and replaces what was typed in words on each of them (referral, allocation, exit and withdrawal notes, a follow-up correction's note, each goal, her words at reviews, a manual offer's and activate's reasons) with \`${REDACTED}\` in the plan, its history and the answers kept for Idempotency-Keys. Codes, dates, needs, scores and outcomes stay, so the figures do not change. Each plan is marked \`identityErasedAt\`; a later command that brings free text to it (a \`note\`) is refused with a 400 naming the field, and works without it. Refused with a 409, nothing changed and nothing audited, while any plan of hers is open (${OPEN_STAGES.join(', ')}; an exited plan is not) or a referral of her is being recorded. Audited.`;
+
+/** Refusals whose meaning on a route is narrower than the shared response's: status → what it means there. */
+const ROUTE_PROBLEMS: Record<string, Partial<Record<ProblemStatus, string>>> = {
+  'POST /plans/{planId}/erase-identity': {
+    404: 'No such plan.',
+    409: 'Nothing changed. A plan of hers is open: `errors` names each (path `planId`) with what ends it in its stage (exit it, withdraw the referral, or record her consent withdrawn), this plan included if it is open. Or a referral of her is being recorded right now (its plan is named), or this plan\'s identity was already erased (the detail says when).',
+  },
+};
+
+const ROUTE_DESCRIPTIONS: Record<string, string> = {
+  'POST /plans/{planId}/erase-identity': ERASE_DESCRIPTION,
+};
+
 const IDENTITY_PROBLEMS: Record<string, ProblemStatus[]> = {
+  'POST /plans/{planId}/erase-identity': [400, 401, 403, 404, 409, 413, 415, 422],
   'GET /allocations/{allocationId}/participant': [400, 401, 403, 404],
   'PATCH /plans/{planId}/participant': [400, 401, 403, 404, 409, 412, 413, 415],
 };
@@ -578,7 +595,7 @@ function routeOperation(route: Route): OperationSpec {
     operationId: OPERATION_IDS[key] ?? camel(`${route.method.toLowerCase()}-${route.path.replace(/[{}]/g, '').split('/').filter(Boolean).join('-')}`),
     summary: route.summary,
     ...securityOf(route.roles),
-    ...(ON_AWS[key] ? { description: `${securityOf(route.roles).description ?? ''} ${ON_AWS[key]}`.trim() } : {}),
+    ...(ON_AWS[key] || ROUTE_DESCRIPTIONS[key] ? { description: [securityOf(route.roles).description, ROUTE_DESCRIPTIONS[key], ON_AWS[key]].filter(Boolean).join(' ') } : {}),
     tags: [tagOf(route.path)],
     ...(params || key === 'GET /plans' ? { requestParams: { ...(params ? { path: params } : {}), ...(key === 'GET /plans' ? { query: PlanListQuery } : {}) } } : {}),
     ...(DIRECTORY_QUERIES[key] ? { requestParams: { ...(params ? { path: params } : {}), query: DIRECTORY_QUERIES[key] } } : {}),
@@ -596,6 +613,7 @@ function routeOperation(route: Route): OperationSpec {
     responses: {
       [response.status]: { description: response.description, ...(headers ? { headers } : {}), content: response.mediaType ? { [response.mediaType]: { schema: response.schema } } : jsonContent(response.schema) },
       ...problemRefs(problems),
+      ...Object.fromEntries(Object.entries(ROUTE_PROBLEMS[key] ?? {}).map(([status, description]) => [status, { description, content: { 'application/problem+json': { schema: Problem } } }])),
     },
   };
   return { path: route.path, method: route.method, operation };

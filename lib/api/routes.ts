@@ -43,7 +43,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/plans', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: 'Worklist of plans, by stage or due' },
   { method: 'GET', path: '/plans/{planId}', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: 'One plan', auditsAccess: true },
   { method: 'GET', path: '/plans/{planId}/history', fn: 'api-queries', roles: ['coordinator', 'team-lead'], summary: "The plan's events in order", auditsAccess: true },
-  { method: 'POST', path: '/plans/{planId}/erase-identity', fn: 'api-commands', roles: ['coordinator'], summary: "Erase the participant's identity on request (the pseudonymous plan stays); audited" },
+  { method: 'POST', path: '/plans/{planId}/erase-identity', fn: 'api-commands', roles: ['coordinator'], summary: "Erase the participant's identity on request, and the words typed on her plans (the pseudonymous plans stay); refused (409) while a plan of hers is open; audited" },
   { method: 'PATCH', path: '/plans/{planId}/participant', fn: 'api-commands', roles: ['coordinator'], summary: "Correct the participant's contact details, address or preferred name; audited", auditsAccess: true },
   { method: 'POST', path: '/plans/{planId}/{command}', fn: 'api-commands', roles: ['coordinator'], summary: 'Send a coordinator command to a plan', auditsAccess: true },
   { method: 'GET', path: '/allocations/{allocationId}', fn: 'api-queries', roles: ['provider', 'coordinator'], summary: 'One allocation as its provider sees it: needs with goals, and what consent lets it know', auditsAccess: true },
