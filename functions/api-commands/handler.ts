@@ -253,6 +253,12 @@ export function makeHandler(deps: CommandApiDeps) {
     return commandResponse(ctx, name, planId);
   }
 
+  /** A team lead picks up an open escalation: a plan command of her own, on a route of its own. */
+  async function acknowledgeEscalation(ctx: RouteContext): Promise<HttpResult> {
+    const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path', 'planId');
+    return commandResponse(ctx, 'acknowledge-escalation', planId);
+  }
+
   async function allocationCommand(ctx: RouteContext): Promise<HttpResult> {
     const allocationId = parseWith(AllocationId, ctx.params.allocationId, 'allocation id in the path', 'allocationId');
     const name = allocationCommandBySegment(ctx.params.command ?? '');
@@ -280,17 +286,22 @@ export function makeHandler(deps: CommandApiDeps) {
     const idempotency = idempotencyOf(ctx, body);
     const { payload, expectedVersion } = splitExpectedVersion(body);
     // Validate here as well as in the domain: bad input never starts an execution.
-    parseWith(COMMAND_PAYLOADS[name], payload, `${ctx.params.command} request`);
+    parseWith(COMMAND_PAYLOADS[name], payload, `${ctx.params.command ?? LIFECYCLE[name].segment} request`);
     // Audited before it runs: a command without its audit record never happens. A refused command
     // leaves the record of the attempt and changes nothing else.
-    await auditAccess(deps.audit, ctx, `command:${name}`, { planId, ...(allocationId ? { allocationId } : {}) }, deps.clock(), principal.role === 'provider' ? 'delivering-the-allocated-service' : 'support-planning');
+    await auditAccess(deps.audit, ctx, `command:${name}`, { planId, ...(allocationId ? { allocationId } : {}) }, deps.clock(), principal.role === 'provider' ? 'delivering-the-allocated-service' : principal.role === 'team-lead' ? 'oversight' : 'support-planning');
     const cached = await firstResponse(planId, idempotency);
     if (cached) return cached;
     const { state, replayed } = await run({
       name,
       planId,
       payload,
-      actor: { role: principal.role === 'provider' ? 'provider' : 'coordinator', sub: principal.sub, ...(principal.providerId ? { providerId: principal.providerId } : {}) },
+      actor: {
+        role: principal.role === 'provider' || principal.role === 'team-lead' ? principal.role : 'coordinator',
+        sub: principal.sub,
+        ...(principal.name?.trim() ? { name: principal.name.trim().slice(0, 120) } : {}),
+        ...(principal.providerId ? { providerId: principal.providerId } : {}),
+      },
       ...(allocationId ? { allocationId } : {}),
       ...(expectedVersion !== undefined ? { expectedVersion } : {}),
       ...(idempotency ? { idempotency } : {}),
@@ -401,6 +412,7 @@ export function makeHandler(deps: CommandApiDeps) {
     'PATCH /plans/{planId}/participant': correctIdentityRoute,
     'POST /plans/{planId}/erase-identity': eraseIdentityRoute,
     'POST /plans': refer,
+    'POST /plans/{planId}/escalations/acknowledge': acknowledgeEscalation,
     'POST /plans/{planId}/{command}': planCommand,
     'POST /allocations/{allocationId}/{command}': allocationCommand,
   });

@@ -14,6 +14,7 @@ import {
   COMMAND_PAYLOADS,
   CONTACT_KINDS,
   Escalation,
+  EscalationAcknowledgement,
   ExitReason,
   IsoDate,
   IsoDateTime,
@@ -86,11 +87,11 @@ const PlanSummary = z.object({
   nextDue: z.object({ command: z.string(), dueAt: IsoDateTime, ref: z.string().optional() }).nullable().describe('The next deadline and what it is for'),
   nextReview: z.object({ reviewNumber: z.number().int(), dueAt: IsoDateTime, overdue: z.boolean(), escalateAt: IsoDateTime }).nullable(),
   risk: z.number().int().min(0).describe('Higher is more worrying: domestic-abuse risk, self-harm, children at risk'),
-  openEscalations: z.array(z.object({ kind: z.string(), raisedAt: IsoDateTime, ref: z.string().optional() })).describe('Escalations still open'),
+  openEscalations: z.array(z.object({ kind: z.string(), raisedAt: IsoDateTime, ref: z.string().optional(), acknowledged: EscalationAcknowledgement.optional().describe('The team lead who picked it up, and when') })).describe('Escalations still open'),
 }).meta({ id: 'PlanSummary', description: 'A line of the worklist: enough to triage' });
 
 const EscalationList = z.object({
-  items: z.array(PlanSummary.extend({ escalations: z.array(z.object({ kind: z.string(), raisedAt: IsoDateTime, ref: z.string().optional() })) })),
+  items: z.array(PlanSummary.extend({ escalations: z.array(z.object({ kind: z.string(), raisedAt: IsoDateTime, ref: z.string().optional(), acknowledged: EscalationAcknowledgement.optional() })) })),
   nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
 }).meta({ id: 'EscalationList', description: 'A page of the plans with open escalations: pages go the longest-open escalation first, each page most urgent first' });
 
@@ -548,8 +549,15 @@ function tagOf(path: string) {
   return ['plans', 'allocations', 'providers', 'directory'].includes(first) ? first : first.startsWith('metrics') ? 'metrics' : 'system';
 }
 
-function commandOperations(route: Route, target: 'plan' | 'allocation', bodies: CommandBodies): OperationSpec[] {
-  return httpCommands(target).map((name) => {
+/** The command a route of its own serves (`POST /plans/{planId}/escalations/acknowledge`), if any. */
+function ownRouteCommand(route: Route): CommandName | undefined {
+  return httpCommands('plan').find((name) => route.method === 'POST' && route.path === `/plans/{planId}/${LIFECYCLE[name].segment}`);
+}
+
+function commandOperations(route: Route, target: 'plan' | 'allocation', bodies: CommandBodies, only?: CommandName): OperationSpec[] {
+  // The generic route serves the commands its roles may send; one with a route of its own is listed there.
+  const names = only ? [only] : httpCommands(target).filter((name) => route.roles === 'public' || route.roles.some((r) => (LIFECYCLE[name].actors as readonly string[]).includes(r)));
+  return names.map((name) => {
     const row = LIFECYCLE[name];
     const path = route.path.replace('{command}', row.segment);
     const roles = route.roles === 'public' ? 'public' : route.roles.filter((r) => (row.actors as readonly string[]).includes(r));
@@ -623,6 +631,8 @@ type CommandBodies = ReadonlyMap<CommandName, z.ZodObject>;
 
 function operations(bodies: CommandBodies): OperationSpec[] {
   return ROUTES.flatMap((route) => {
+    const own = ownRouteCommand(route);
+    if (own) return commandOperations({ ...route, path: '/plans/{planId}/{command}' }, 'plan', bodies, own);
     if (!route.path.includes('{command}')) return [routeOperation(route)];
     const target = COMMAND_ROUTE_TARGETS[route.path];
     if (!target) throw new Error(`openapi: generic route ${route.path} addresses no known command target`);

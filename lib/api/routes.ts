@@ -52,6 +52,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/providers/{providerId}/offers', fn: 'api-queries', roles: ['provider'], summary: "A provider's open offers", auditsAccess: true },
   { method: 'GET', path: '/audit', fn: 'api-queries', roles: ['team-lead'], summary: 'The audit log: who read or wrote identity or plan detail, when and why', auditsAccess: true },
   { method: 'GET', path: '/escalations', fn: 'api-queries', roles: ['team-lead'], summary: 'Open escalations, a page at a time: the longest-open first, each page most urgent first' },
+  { method: 'POST', path: '/plans/{planId}/escalations/acknowledge', fn: 'api-commands', roles: ['team-lead'], summary: 'A team lead picks up an open escalation ({kind, ref?}): who and when stay on it until it is resolved; audited', auditsAccess: true },
   // Commissioner figures: aggregates only, small numbers suppressed.
   { method: 'GET', path: '/metrics', fn: 'api-metrics', roles: ['commissioner', 'team-lead'], summary: 'Programme figures for a period, overall and by breakdown, with definitions' },
   { method: 'GET', path: '/metrics.csv', fn: 'api-metrics', roles: ['commissioner', 'team-lead'], summary: 'The same figures as CSV' },

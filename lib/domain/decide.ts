@@ -19,6 +19,8 @@ export interface CommandActor {
   role: Actor;
   /** Who sent it (the token's subject); `timer` for the sweeper. */
   sub: string;
+  /** The token's name claim, kept where the plan records who did something (an acknowledgement). */
+  name?: string;
   providerId?: string;
 }
 
@@ -530,6 +532,17 @@ const apply: { [C in CommandName]: Apply<C> } = {
     followUp.reoffended = p.reoffended;
     // The note stays on the plan: events carry no free text about her.
     t.emit('follow-up.corrected.v1', { planRef: t.plan.planId, month: p.month, previous, reoffended: p.reoffended, reason: p.reason });
+  },
+  'acknowledge-escalation': (t, p, command) => {
+    const open = t.plan.escalations.find((e) => e.kind === p.kind && e.ref === p.ref && !e.resolvedAt);
+    if (!open) {
+      const refs = t.plan.escalations.filter((e) => e.kind === p.kind && !e.resolvedAt).map((e) => e.ref ?? '(none)');
+      if (refs.length > 0) throw invalid('ref', `no open ${p.kind} escalation ${p.ref ? `for ${p.ref}` : 'without a ref'}; open ones: ${refs.join(', ')}`);
+      throw invalid('kind', `no open ${p.kind} escalation on this plan`);
+    }
+    if (open.acknowledged) throw notAllowedInStage(`This escalation was already picked up by ${open.acknowledged.byName ?? open.acknowledged.by} at ${open.acknowledged.at}.`);
+    open.acknowledged = { by: command.actor.sub, ...(command.actor.name ? { byName: command.actor.name } : {}), at: t.now };
+    t.emit('plan.escalation-acknowledged.v1', { planRef: t.plan.planId, kind: p.kind, ...(p.ref ? { ref: p.ref } : {}) });
   },
   // Timers. Escalations repeat until someone acts, so no wait is ever silent.
   'assessment-overdue': (t, _p, c) => {

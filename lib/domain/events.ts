@@ -5,6 +5,7 @@ import {
   CONTACT_KINDS,
   DATA_CATEGORIES,
   DECLINE_REASONS,
+  EscalationRef,
   END_OUTCOMES,
   EXIT_REASONS,
   FollowUpCorrectionReason,
@@ -21,7 +22,7 @@ import {
   WITHDRAW_REASONS,
 } from './schemas.ts';
 import { LocalAuthority, NeedDomain, ReferralSource } from './taxonomy.ts';
-import { CONSENT_METHODS, REOFFENDED, REVIEW_OUTCOMES } from './vocabulary.ts';
+import { CONSENT_METHODS, ESCALATION_KINDS, REOFFENDED, REVIEW_OUTCOMES } from './vocabulary.ts';
 
 /**
  * The event catalogue: every event type decide() and the Allocate providers step emit, with a zod
@@ -61,13 +62,9 @@ const needDomains = z.array(NeedDomain);
 export const RELEASE_REASONS = ['replaced-by-manual-offer', 'needs-closed', 'plan-exited'] as const;
 const ReleaseReason = z.enum(RELEASE_REASONS).describe('Why the programme released the allocation');
 
-/**
- * What a team lead is told of. The timed ones repeat weekly while nobody acts; `coverage-gap` (a need
- * of a plan in support with no provider, ref the need's domain) and `offer-unanswered` (an offer that
- * expired unanswered, ref the allocation) are raised once and stay open until the need is met or
- * removed or the plan ends: they follow the plan's state, not a clock.
- */
-export const ESCALATION_KINDS = ['assessment-overdue', 'activation-overdue', 'review-overdue', 'no-contact', 'follow-up-due:6', 'follow-up-due:12', 'coverage-gap', 'offer-unanswered'] as const;
+export { ESCALATION_KINDS };
+const escalationRef = EscalationRef.optional()
+  .describe('The review number for review-overdue, the need domain for coverage-gap, the allocation id for offer-unanswered');
 
 // ---------------------------------------------------------------------------------------------
 // Provider-facing: emitted with a providerId, delivered to that provider only
@@ -185,10 +182,7 @@ const PlanAdjusted = z.strictObject({ planRef, addedNeeds: needDomains, closedNe
 const PlanEscalated = z.strictObject({
   planRef,
   kind: z.enum(ESCALATION_KINDS),
-  ref: z
-    .union([z.string().regex(/^[0-9]{1,3}$/), NeedDomain, AllocationId])
-    .optional()
-    .describe('The review number for review-overdue, the need domain for coverage-gap, the allocation id for offer-unanswered'),
+  ref: escalationRef,
   stage: Stage,
   repeated: z.boolean().describe('The same escalation was already open: nobody has acted yet'),
 });
@@ -203,6 +197,9 @@ const FollowUpRecorded = z.strictObject({
 });
 
 const FollowUpDue = z.strictObject({ planRef, month: FollowUpMonth });
+
+/** Who picked it up stays on the plan (staff name and id), not in the event. */
+const EscalationAcknowledged = z.strictObject({ planRef, kind: z.enum(ESCALATION_KINDS), ref: escalationRef });
 
 const FollowUpCorrected = z.strictObject({
   planRef,
@@ -248,6 +245,7 @@ export const EVENT_CATALOGUE = {
   'plan.exited.v1': { audience: 'programme', description: 'The plan exited with a reason; follow-ups are now due at 6 and 12 months (none when the reason is consent-withdrawn: the plan closes at once).', data: PlanExited },
   'follow-up.due.v1': { audience: 'programme', description: 'A 6- or 12-month follow-up is due: a reminder for the coordinator (escalated if it stays unrecorded).', data: FollowUpDue },
   'follow-up.recorded.v1': { audience: 'programme', description: 'A 6- or 12-month follow-up outcome was recorded.', data: FollowUpRecorded },
+  'plan.escalation-acknowledged.v1': { audience: 'programme', description: 'A team lead picked up an open escalation; it stays open until what it is about is resolved.', data: EscalationAcknowledged },
   'follow-up.corrected.v1': { audience: 'programme', description: 'A recorded follow-up outcome was corrected, with a coded reason; the answer it replaced is in the event.', data: FollowUpCorrected },
   'plan.follow-ups-cancelled.v1': { audience: 'programme', description: 'Consent was withdrawn after exit: the follow-ups still due will not be asked.', data: FollowUpsCancelled },
   'plan.closed.v1': { audience: 'programme', description: 'Both follow-ups are recorded, or consent was withdrawn; the plan is closed.', data: PlanClosed },

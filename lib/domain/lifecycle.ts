@@ -24,7 +24,7 @@ export const OPEN_STAGES = ['referred', 'assessment', 'allocating', 'active'] as
  */
 export const CONSENT_WITHDRAWABLE_STAGES = [...OPEN_STAGES, 'exited'] as const satisfies readonly Stage[];
 
-export const ACTORS = ['coordinator', 'provider', 'timer'] as const;
+export const ACTORS = ['coordinator', 'provider', 'team-lead', 'timer'] as const;
 export type Actor = (typeof ACTORS)[number];
 
 export interface LifecycleRow {
@@ -48,6 +48,8 @@ export interface LifecycleRow {
 const coordinator = ['coordinator'] as const;
 const provider = ['provider'] as const;
 const timer = ['timer'] as const;
+/** Stages in which an escalation can be open (exited: an overdue follow-up). */
+const ESCALATABLE_STAGES = [...OPEN_STAGES, 'exited'] as const satisfies readonly Stage[];
 
 export const LIFECYCLE = {
   refer: { actors: coordinator, from: ['none'], next: ['referred'], step: 'Record referral', target: 'plan', segment: 'refer', summary: 'Take a referral: source, local authority, urgency.' },
@@ -82,6 +84,16 @@ export const LIFECYCLE = {
     staysInStage: true,
     summary: 'Correct a recorded 6- or 12-month follow-up outcome, with a coded reason; the earlier answer stays in the history. The stage does not change. Refused once consent is withdrawn.',
   },
+  'acknowledge-escalation': {
+    actors: ['team-lead'],
+    from: ESCALATABLE_STAGES,
+    next: ESCALATABLE_STAGES,
+    step: 'Acknowledge escalation',
+    target: 'plan',
+    segment: 'escalations/acknowledge',
+    staysInStage: true,
+    summary: 'A team lead records that she has picked up an open escalation (who and when stay on the plan until it is resolved; a repeat does not clear it). The stage does not change.',
+  },
   'assessment-overdue': { actors: timer, from: ['referred', 'assessment'], next: ['referred', 'assessment'], step: 'Escalate overdue assessment', target: 'plan', segment: 'assessment-overdue', summary: 'No assessment by its deadline: escalate to the team lead.' },
   'offer-expired': { actors: timer, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Expire offer', target: 'plan', segment: 'offer-expired', summary: 'An offer not answered by its deadline: its needs go to the next candidate.' },
   'activation-overdue': { actors: timer, from: ['allocating'], next: ['allocating'], step: 'Escalate overdue activation', target: 'plan', segment: 'activation-overdue', summary: 'Still allocating after the deadline: escalate to the team lead.' },
@@ -109,9 +121,9 @@ export function mayBeSentBy(command: CommandName, actor: Actor): boolean {
   return (LIFECYCLE[command].actors as readonly Actor[]).includes(actor);
 }
 
-/** Commands addressed to a plan (`POST /plans/{planId}/{segment}`) that an actor may send. */
+/** Coordinator commands addressed to a plan (`POST /plans/{planId}/{segment}`); the team lead's acknowledgement has its own route. */
 export function planCommandBySegment(segment: string): CommandName | undefined {
-  return COMMAND_NAMES.find((name) => LIFECYCLE[name].target === 'plan' && LIFECYCLE[name].segment === segment && name !== 'refer' && !TIMER_COMMANDS.includes(name));
+  return COMMAND_NAMES.find((name) => LIFECYCLE[name].target === 'plan' && LIFECYCLE[name].segment === segment && name !== 'refer' && !TIMER_COMMANDS.includes(name) && mayBeSentBy(name, 'coordinator'));
 }
 
 /** Commands addressed to an allocation (`POST /allocations/{allocationId}/{segment}`). */

@@ -10,6 +10,7 @@ import {
   DOMESTIC_ABUSE_RISK,
   END_OUTCOMES,
   EXIT_REASONS,
+  ESCALATION_KINDS,
   FOLLOW_UP_CORRECTION_REASONS,
   NEED_LEVELS,
   REOFFENDED,
@@ -259,6 +260,12 @@ export const CorrectFollowUpPayload = z.strictObject({
   reason: FollowUpCorrectionReason,
   note: Note.optional().describe('Kept on the plan only, never in an event'),
 });
+/** What an escalation is about, for the kinds that say: a review number, a need domain or an allocation id. Never words. */
+export const EscalationRef = z.union([z.string().regex(/^[0-9]{1,3}$/), NeedDomain, AllocationId], { error: () => 'must be a review number, a need domain or an allocation id' });
+export const AcknowledgeEscalationPayload = z.strictObject({
+  kind: z.enum(ESCALATION_KINDS, { error: () => `must be one of ${ESCALATION_KINDS.join(', ')}` }).describe('The kind of the open escalation picked up'),
+  ref: EscalationRef.optional().describe('Its ref, for the kinds that have one (review number, need domain, allocation id)'),
+});
 /** Timer commands name the deadline they fire for, so a stale timer changes nothing. */
 export const TimerPayload = z.strictObject({ deadlineId: z.string().min(1).max(80) });
 
@@ -278,6 +285,7 @@ export const COMMAND_PAYLOADS = {
   'withdraw-consent': WithdrawConsentPayload,
   'record-follow-up': RecordFollowUpPayload,
   'correct-follow-up': CorrectFollowUpPayload,
+  'acknowledge-escalation': AcknowledgeEscalationPayload,
   'assessment-overdue': TimerPayload,
   'offer-expired': TimerPayload,
   'activation-overdue': TimerPayload,
@@ -328,7 +336,9 @@ export const Deadline = z.object({
 });
 export type Deadline = z.infer<typeof Deadline>;
 
-export const Escalation = z.object({ kind: z.string(), raisedAt: IsoDateTime, ref: z.string().optional(), resolvedAt: IsoDateTime.optional() });
+/** A team lead who picked an escalation up: her token's subject and name claim, and when. */
+export const EscalationAcknowledgement = z.object({ by: z.string(), byName: z.string().optional(), at: IsoDateTime });
+export const Escalation = z.object({ kind: z.string(), raisedAt: IsoDateTime, ref: z.string().optional(), resolvedAt: IsoDateTime.optional(), acknowledged: EscalationAcknowledgement.optional() });
 export type Escalation = z.infer<typeof Escalation>;
 
 export const Review = z.object({

@@ -108,7 +108,9 @@ export function planSummary(plan: Plan) {
     nextDue: due ? { command: due.command, dueAt: due.dueAt, ...(due.ref ? { ref: due.ref } : {}) } : null,
     nextReview: nextReviewOf(plan),
     risk: riskScore(plan),
-    openEscalations: plan.escalations.filter((e) => !e.resolvedAt).map((e) => ({ kind: e.kind, raisedAt: e.raisedAt, ...(e.ref ? { ref: e.ref } : {}) })),
+    openEscalations: plan.escalations
+      .filter((e) => !e.resolvedAt)
+      .map((e) => ({ kind: e.kind, raisedAt: e.raisedAt, ...(e.ref ? { ref: e.ref } : {}), ...(e.acknowledged ? { acknowledged: e.acknowledged } : {}) })),
   };
 }
 

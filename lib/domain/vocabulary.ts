@@ -102,3 +102,11 @@ export const ACCESS_PURPOSES = [
  * name or number typed into it would survive the very erasure it records.
  */
 export const ERASURE_REASONS = ['her-request', 'consent-withdrawn', 'recorded-in-error', 'no-longer-needed', 'legal-obligation'] as const;
+
+/**
+ * What a team lead is told of. The timed ones repeat weekly while nobody acts; `coverage-gap` (a need
+ * of a plan in support with no provider, ref the need's domain) and `offer-unanswered` (an offer that
+ * expired unanswered, ref the allocation) are raised once and stay open until the need is met or
+ * removed or the plan ends: they follow the plan's state, not a clock.
+ */
+export const ESCALATION_KINDS = ['assessment-overdue', 'activation-overdue', 'review-overdue', 'no-contact', 'follow-up-due:6', 'follow-up-due:12', 'coverage-gap', 'offer-unanswered'] as const;

@@ -63,3 +63,44 @@ describe('GET /escalations: coverage gaps and unanswered offers', () => {
     expect((await listed(planId)).filter((e) => e.kind === 'coverage-gap' || e.kind === 'offer-unanswered')).toEqual([]);
   });
 });
+
+describe('POST /plans/{planId}/escalations/acknowledge', () => {
+  it('a team lead picks one up: GET /escalations and the plan say by whom and when, it is audited, a second pick-up is refused, and nobody else may send it', async () => {
+    const planId = await assessed(false, 'accommodation');
+    const path = `/plans/${planId}/escalations/acknowledge`;
+    const body = { kind: 'coverage-gap', ref: 'accommodation' };
+    for (const role of ['coordinator', 'commissioner']) expect((await call('POST', path, { token: token(role), body })).status, role).toBe(403);
+    expect((await call('POST', path, { token: token('provider', 'anawim'), body })).status).toBe(403);
+
+    // Bad input is a 400 naming the field, and changes nothing.
+    const before = (await ok('GET', `/plans/${planId}`, token('team-lead'))).version;
+    const bad = await call('POST', path, { token: token('team-lead'), body: { kind: 'coverage-gap', ref: 'mental-health' } });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toContain('application/problem+json');
+    expect(bad.json.errors.map((e: Json) => e.path)).toEqual(['ref']);
+    const unknown = await call('POST', path, { token: token('team-lead'), body: { kind: 'nothing-done' } });
+    expect([unknown.status, unknown.json.errors.map((e: Json) => e.path)]).toEqual([400, ['kind']]);
+    expect((await ok('GET', `/plans/${planId}`, token('team-lead'))).version).toBe(before);
+
+    const picked = await ok('POST', path, token('team-lead'), body);
+    const at = stack.clock.now();
+    expect(picked.stage).toBe('allocating');
+    const acknowledged = { by: expect.any(String), byName: 'Demo team-lead', at };
+    expect(picked.openEscalations).toEqual([expect.objectContaining({ kind: 'coverage-gap', ref: 'accommodation', acknowledged })]);
+    const page = await ok('GET', '/escalations?limit=100', token('team-lead'));
+    expect((page.items as Json[]).find((p) => p.planId === planId).escalations).toEqual([expect.objectContaining({ kind: 'coverage-gap', acknowledged })]);
+    // A second pick-up is refused, naming who has it.
+    const again = await call('POST', path, { token: token('team-lead'), body });
+    expect(again.status).toBe(409);
+    expect(again.json.detail).toContain('Demo team-lead');
+
+    // Audited like every write: the attempt the domain refused (the ref), the pick-up and the second one (a body the schema refuses is refused before).
+    const day = at.slice(0, 10);
+    const audit = await ok('GET', `/audit?from=${day}&to=${day}&planId=${planId}&limit=1000`, token('team-lead'));
+    expect((audit.items as Json[]).filter((r) => r.action === 'command:acknowledge-escalation').map((r) => [r.role, r.whoName])).toEqual([
+      ['team-lead', 'Demo team-lead'],
+      ['team-lead', 'Demo team-lead'],
+      ['team-lead', 'Demo team-lead'],
+    ]);
+  });
+});

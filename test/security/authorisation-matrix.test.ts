@@ -39,6 +39,8 @@ function rows(): Row[] {
     }
     for (const [name, row] of Object.entries(LIFECYCLE) as [CommandName, (typeof LIFECYCLE)[CommandName]][]) {
       if (row.target !== target) continue;
+      // The generic plan route serves coordinator commands; the team lead's acknowledgement has a route of its own (a row above).
+      if (target === 'plan' && !(row.actors as readonly string[]).includes('coordinator')) continue;
       out.push({ route, segment: row.segment, command: name, label: `${route.method} ${route.path.replace('{command}', row.segment)}` });
     }
   }
@@ -158,6 +160,7 @@ function bodyFor(row: Row): unknown {
   if (row.route.method === 'GET' || row.route.method === 'DELETE') return undefined;
   if (row.route.path === '/plans') return referralBody();
   if (row.route.path.endsWith('/erase-identity')) return { reason: 'recorded-in-error' };
+  if (row.route.path.endsWith('/escalations/acknowledge')) return { kind: 'assessment-overdue' };
   if (row.route.path === '/plans/{planId}/participant') return { contact: { phone: '07700 900321', preferredMethod: 'phone-call', safeToLeaveVoicemail: false } };
   if (row.route.path === '/providers/{providerId}/subscriptions') return { url: 'http://127.0.0.1:9/matrix-hook' };
   switch (row.command) {
@@ -179,7 +182,8 @@ const show = (expected: Expected) => (expected === 'ok' ? 'ok' : String(expected
 describe('authorisation matrix: every route × every caller', () => {
   it('covers every route of ROUTES and every command segment', () => {
     const plain = ROUTES.filter((r) => !r.path.endsWith('/{command}')).length;
-    const planSegments = Object.values(LIFECYCLE).filter((r) => r.target === 'plan').length;
+    const planSegments = Object.values(LIFECYCLE).filter((r) => r.target === 'plan' && (r.actors as readonly string[]).includes('coordinator')).length;
+    expect(ALL_ROWS.map((r) => r.label)).toContain('POST /plans/{planId}/escalations/acknowledge');
     const allocationSegments = Object.values(LIFECYCLE).filter((r) => r.target === 'allocation').length;
     expect(ALL_ROWS).toHaveLength(plain + planSegments + allocationSegments);
     expect(ALL_ROWS.filter((r) => r.command && r.route.path.startsWith('/allocations/{allocationId}/')).map((r) => r.segment)).toEqual(['accept', 'decline', 'record-contact', 'end']);

@@ -96,6 +96,7 @@ export const at = (ctx: DecideContext, now: string): DecideContext => ({ ...ctx,
 
 export const COORDINATOR: CommandActor = { role: 'coordinator', sub: 'coordinator-1' };
 export const TIMER: CommandActor = { role: 'timer', sub: 'timer' };
+export const TEAM_LEAD: CommandActor = { role: 'team-lead', sub: 'team-lead-1', name: 'Dana Team-Lead' };
 export const providerActor = (providerId: string): CommandActor => ({ role: 'provider', sub: `${providerId}-worker`, providerId });
 
 export function command(name: CommandName, payload: unknown, extra: Partial<Omit<Command, 'name' | 'payload'>> = {}): Command {
@@ -214,7 +215,7 @@ export function planInStage(stage: Stage, options: { ctx?: DecideContext; refer?
 }
 
 const actorFor = (name: CommandName): Actor => LIFECYCLE[name].actors[0];
-const actorOfRole = (role: Actor, providerId = 'anawim'): CommandActor => (role === 'provider' ? providerActor(providerId) : role === 'timer' ? TIMER : COORDINATOR);
+const actorOfRole = (role: Actor, providerId = 'anawim'): CommandActor => (role === 'provider' ? providerActor(providerId) : role === 'timer' ? TIMER : role === 'team-lead' ? TEAM_LEAD : COORDINATOR);
 
 export interface ValidCommand {
   command: Command;
@@ -286,6 +287,10 @@ export function validCommand(name: CommandName, plan: Plan | undefined, ctx: Dec
       const recorded = plan?.followUps.at(-1);
       return { command: command(name, { month: recorded?.month ?? 6, reoffended: recorded?.reoffended === 'yes' ? 'no' : 'yes', reason: 'keyed-in-error' }), ctx, feasible: recorded !== undefined };
     }
+    case 'acknowledge-escalation': {
+      const open = plan?.escalations.find((e) => !e.resolvedAt && !e.acknowledged);
+      return { command: command(name, { kind: open?.kind ?? 'assessment-overdue', ...(open?.ref ? { ref: open.ref } : {}) }, { actor: TEAM_LEAD }), ctx, feasible: open !== undefined };
+    }
     default: {
       const deadline = plan?.deadlines.filter((d) => d.command === name).sort((a, b) => a.dueAt.localeCompare(b.dueAt))[0];
       if (!deadline) return { command: command(name, { deadlineId: `${name}:gone` }, { actor: TIMER }), ctx, feasible: false };
@@ -293,6 +298,31 @@ export function validCommand(name: CommandName, plan: Plan | undefined, ctx: Dec
       return { command: command(name, { deadlineId: deadline.deadlineId }, { actor: TIMER }), ctx: at(ctx, when), feasible: true };
     }
   }
+}
+
+/**
+ * The built plan after nobody acted until its stage's escalation fired (run through the timer
+ * commands, as the sweeper would): an open escalation for a team lead to pick up.
+ */
+export function withOpenEscalation(built: BuiltPlan): BuiltPlan {
+  const timers: Partial<Record<Stage, CommandName[]>> = {
+    referred: ['assessment-overdue'],
+    assessment: ['assessment-overdue'],
+    allocating: ['activation-overdue'],
+    active: ['no-contact'],
+    exited: ['follow-up-due', 'follow-up-due'],
+  };
+  let { plan, ctx } = built;
+  const events = [...built.events];
+  for (const name of timers[plan?.stage ?? 'none'] ?? []) {
+    const valid = validCommand(name, plan, ctx);
+    if (!valid.feasible) throw new Error(`withOpenEscalation: no ${name} deadline in stage ${plan?.stage}`);
+    const step = run(plan, valid.command, valid.ctx);
+    ({ plan, ctx } = { plan: step.plan, ctx: valid.ctx });
+    events.push(...step.events);
+  }
+  if (!plan?.escalations.some((e) => !e.resolvedAt)) throw new Error(`withOpenEscalation: nothing escalated in stage ${plan?.stage}`);
+  return { plan, ctx, events };
 }
 
 /** Every string that identifies the participant: none may appear in a plan or an event. */

@@ -22,6 +22,7 @@ import {
   respond,
   run,
   validCommand,
+  withOpenEscalation,
   type BuiltPlan,
 } from '../support/domain-fixtures.ts';
 
@@ -80,7 +81,7 @@ function driveEverything() {
   for (const stage of STAGES) {
     for (const name of COMMAND_NAMES) {
       if (!isAllowedIn(name, stage)) continue;
-      const built = planInStage(stage);
+      const built = name === 'acknowledge-escalation' ? withOpenEscalation(planInStage(stage)) : planInStage(stage);
       const valid = validCommand(name, built.plan, built.ctx);
       if (!valid.feasible) continue;
       try {

@@ -16,7 +16,7 @@ import {
 } from '../../lib/domain/lifecycle.ts';
 import { COMMAND_PAYLOADS } from '../../lib/domain/schemas.ts';
 import { addMonths } from '../../lib/domain/calendar.ts';
-import { at, command, planInStage, providerActor, run, TIMER, COORDINATOR, validCommand, type BuiltPlan } from '../support/domain-fixtures.ts';
+import { at, command, planInStage, providerActor, run, TEAM_LEAD, TIMER, COORDINATOR, validCommand, withOpenEscalation, type BuiltPlan } from '../support/domain-fixtures.ts';
 
 /** Build each stage's plan once; every case clones it through decide(), which never mutates its input. */
 const built = new Map<Stage, BuiltPlan>(STAGES.map((stage) => [stage, planInStage(stage)]));
@@ -77,7 +77,8 @@ describe.each(STAGES)('in stage %s', (stage) => {
   if (allowedHere.length > 0)
     it.each(allowedHere.map((p) => p.name))('%s is applied and leads to a stage in its row’s next list', (name) => {
       // A correction needs a recorded follow-up: the exited fixture has none yet, so record the 6-month one first.
-      const { plan, ctx } = name === 'correct-follow-up' && stage === 'exited' ? withSixMonthFollowUp(inStage(stage)) : inStage(stage);
+      // An acknowledgement needs an open escalation: nobody acts until the stage's escalation fires.
+      const { plan, ctx } = name === 'correct-follow-up' && stage === 'exited' ? withSixMonthFollowUp(inStage(stage)) : name === 'acknowledge-escalation' ? withOpenEscalation(inStage(stage)) : inStage(stage);
       const valid = validCommand(name, plan, ctx);
       // The fixtures hold something for every allowed command to act on (an offer, an accepted allocation, a due deadline).
       expect(valid.feasible).toBe(true);
@@ -104,7 +105,7 @@ describe.each(STAGES)('in stage %s', (stage) => {
     const wrong = ACTORS.filter((role) => !(LIFECYCLE[name].actors as readonly Actor[]).includes(role));
     expect(wrong.length).toBeGreaterThan(0);
     for (const role of wrong) {
-      const actor = role === 'provider' ? providerActor('anawim') : role === 'timer' ? TIMER : COORDINATOR;
+      const actor = role === 'provider' ? providerActor('anawim') : role === 'timer' ? TIMER : role === 'team-lead' ? TEAM_LEAD : COORDINATOR;
       const error = refusal(() => decide(plan, { ...valid.command, actor }, valid.ctx));
       expect(error.name, `${name} by ${role} in ${stage}`).toBe('Forbidden');
       expect(error.status).toBe(403);

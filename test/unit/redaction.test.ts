@@ -51,6 +51,9 @@ const NOT_FREE_TEXT = [
   'allocations[].outcome',
   'escalations[].kind',
   'escalations[].ref',
+  // The team lead who picked it up: staff, not her; her own words are never here.
+  'escalations[].acknowledged.by',
+  'escalations[].acknowledged.byName',
   'remindersSent[]',
   'deadlines[].deadlineId',
   'deadlines[].ref',

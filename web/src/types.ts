@@ -63,6 +63,8 @@ export interface Escalation {
   kind: string;
   raisedAt: string;
   ref?: string;
+  /** The team lead who picked it up: her id, her name where her token has one, and when. */
+  acknowledged?: { by: string; byName?: string; at: string };
 }
 
 /** How to reach her safely (lib/domain/schemas.ts ContactDetails). */

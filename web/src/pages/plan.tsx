@@ -1,5 +1,5 @@
 import { useCallback, useMemo, useState } from 'react';
-import { DEADLINE_WORDS, label, needLabel } from '../domain.ts';
+import { DEADLINE_WORDS, escalationLabel, label, needLabel } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Link, useLocation } from '../router.tsx';
 import type { HistoryItem, Plan } from '../types.ts';
@@ -95,7 +95,9 @@ export function PlanPage({ planId }: { planId: string }) {
       )}
       {openEscalations.length > 0 && (
         <div className="notice notice-warning" role="note">
-          <strong>Escalated to the team lead:</strong> {openEscalations.map((e) => `${label(e.kind)} (${formatDate(e.raisedAt)})`).join('; ')}
+          <strong>Escalated to the team lead:</strong> {openEscalations
+            .map((e) => `${escalationLabel(e)} (${formatDate(e.raisedAt)}${e.acknowledged ? `; picked up by ${e.acknowledged.byName ?? e.acknowledged.by} at ${formatDateTime(e.acknowledged.at)}` : ''})`)
+            .join('; ')}
         </div>
       )}
 

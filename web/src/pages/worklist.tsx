@@ -3,7 +3,7 @@ import { api, ApiError, query } from '../api.ts';
 import { DEADLINE_WORDS, escalationLabel, label, STAGES } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
-import type { PlanSummary } from '../types.ts';
+import type { Escalation, PlanSummary } from '../types.ts';
 import { LoadError, Loading, PageTitle, StageBadge, useApp, useResource } from '../ui.tsx';
 
 const VIEWS = [
@@ -102,7 +102,10 @@ function PagedPlanList({ first, path, view, stage }: { first: PlanPage; path: st
  * reload of the list starts again from its first page. `complete` is false for a list the API gives in
  * one page that may leave plans out.
  */
-export function PagedPlans({ first, path, empty, complete = true, note }: { first: PlanPage; path: string; empty: string; complete?: boolean; note?: ReactNode }) {
+/** What a list shows beside each open escalation of a plan (the team lead's "I'm picking this up"). */
+export type EscalationAction = (plan: PlanSummary, escalation: Escalation) => ReactNode;
+
+export function PagedPlans({ first, path, empty, complete = true, note, escalationAction }: { first: PlanPage; path: string; empty: string; complete?: boolean; note?: ReactNode; escalationAction?: EscalationAction }) {
   const [later, setLater] = useState<{ after: PlanPage; pages: PlanPage[]; error?: ApiError }>();
   const [busy, setBusy] = useState(false);
   const mine = later?.after === first ? later : undefined;
@@ -122,7 +125,7 @@ export function PagedPlans({ first, path, empty, complete = true, note }: { firs
   const count = `${items.length} plan${items.length === 1 ? '' : 's'}`;
   return (
     <>
-      <PlanList items={items} empty={empty} />
+      <PlanList items={items} empty={empty} {...(escalationAction ? { escalationAction } : {})} />
       {items.length > 0 && (
         <p className="hint" role="status">
           {cursor ? `Showing ${count}; there are more.` : complete ? `Showing all ${count}.` : `Showing ${count}.`}
@@ -141,7 +144,7 @@ export function PagedPlans({ first, path, empty, complete = true, note }: { firs
   );
 }
 
-function PlanList({ items, empty }: { items: PlanSummary[]; empty: string }) {
+function PlanList({ items, empty, escalationAction }: { items: PlanSummary[]; empty: string; escalationAction?: EscalationAction }) {
   const { now } = useApp();
   if (items.length === 0) return <p className="empty">{empty}</p>;
   return (
@@ -185,7 +188,19 @@ function PlanList({ items, empty }: { items: PlanSummary[]; empty: string }) {
               {escalations.length > 0 && (
                 <div>
                   <dt>Escalated</dt>
-                  <dd className="overdue-text">{escalations.map((e) => `${escalationLabel(e)} (${formatDate(e.raisedAt)})`).join(', ')}</dd>
+                  {escalationAction ? (
+                    <dd>
+                      <ul className="escalation-list">
+                        {escalations.map((e) => (
+                          <li key={`${e.kind}:${e.ref ?? ''}`}>
+                            <span className="overdue-text">{`${escalationLabel(e)} (${formatDate(e.raisedAt)})`}</span> {escalationAction(p, e)}
+                          </li>
+                        ))}
+                      </ul>
+                    </dd>
+                  ) : (
+                    <dd className="overdue-text">{escalations.map((e) => `${escalationLabel(e)} (${formatDate(e.raisedAt)})`).join(', ')}</dd>
+                  )}
                 </div>
               )}
             </dl>
