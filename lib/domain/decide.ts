@@ -300,14 +300,18 @@ function withdrawConsent(t: Transition) {
   const wasExited = plan.stage === 'exited';
   if (plan.consent) plan.consent.withdrawnAt = t.now;
   purgeAtProviders(t);
-  if (wasExited) {
-    const months = ([6, 12] as const).filter((m) => !plan.followUps.some((f) => f.month === m));
-    t.emit('plan.follow-ups-cancelled.v1', { planRef: plan.planId, months, reason: 'consent-withdrawn' });
-  } else {
+  if (wasExited) cancelFollowUps(t);
+  else {
     plan.exit = { reason: 'consent-withdrawn', exitedAt: t.now };
     t.emit('plan.exited.v1', { planRef: plan.planId, reason: 'consent-withdrawn' });
   }
   closePlan(t);
+}
+
+/** The follow-ups of an exited plan not yet recorded will not be asked: her consent was withdrawn. */
+function cancelFollowUps(t: Transition) {
+  const months = ([6, 12] as const).filter((m) => !t.plan.followUps.some((f) => f.month === m));
+  t.emit('plan.follow-ups-cancelled.v1', { planRef: t.plan.planId, months, reason: 'consent-withdrawn' });
 }
 
 function closeNeeds(t: Transition, domains: NeedDomain[]) {
@@ -584,8 +588,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
   'follow-up-due': (t, p) => {
     // A plan whose consent was withdrawn before withdrawal cancelled follow-ups still holds them: cancel them now.
     if (consentWithdrawnAt(t.plan)) {
-      const months = ([6, 12] as const).filter((m) => !t.plan.followUps.some((f) => f.month === m));
-      t.emit('plan.follow-ups-cancelled.v1', { planRef: t.plan.planId, months, reason: 'consent-withdrawn' });
+      cancelFollowUps(t);
       closePlan(t);
       return;
     }
