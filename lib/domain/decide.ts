@@ -6,7 +6,6 @@ import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type
 import type { DeadlinePolicy } from './policy.ts';
 import { refuseFreeTextAfterErasure } from './redaction.ts';
 import { COMMAND_PAYLOADS, type Allocation, type Deadline, type Plan, type PlanEvent, type PayloadOf } from './schemas.ts';
-import type { EXIT_REASONS } from './vocabulary.ts';
 import type { Directory } from './directory.ts';
 import type { NeedDomain } from './taxonomy.ts';
 
@@ -75,8 +74,6 @@ export function parsePayload<C extends CommandName>(name: C, payload: unknown): 
   }
   return parsed.data as PayloadOf<C>;
 }
-
-type ExitReason = (typeof EXIT_REASONS)[number];
 
 /** The working state of one decision: a draft plan and the events being produced. */
 class Transition {
@@ -255,7 +252,7 @@ function purgeAtProviders(t: Transition) {
   recomputeLead(t.plan);
 }
 
-function exitPlan(t: Transition, reason: ExitReason, note?: string) {
+function exitPlan(t: Transition, reason: PayloadOf<'exit'>['reason'], note?: string) {
   // Providers learn that the plan ended, not why: an exit into custody is offence information.
   releaseAllocations(t, 'plan-exited');
   t.plan.exit = { reason, exitedAt: t.now, ...(note ? { note } : {}) };
