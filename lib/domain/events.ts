@@ -62,7 +62,6 @@ const needDomains = z.array(NeedDomain);
 export const RELEASE_REASONS = ['replaced-by-manual-offer', 'needs-closed', 'plan-exited'] as const;
 const ReleaseReason = z.enum(RELEASE_REASONS).describe('Why the programme released the allocation');
 
-export { ESCALATION_KINDS };
 const escalationRef = EscalationRef.optional()
   .describe('The review number for review-overdue, the need domain for coverage-gap, the allocation id for offer-unanswered');
 
@@ -188,7 +187,6 @@ const PlanEscalated = z.strictObject({
 });
 
 const PlanExited = z.strictObject({ planRef, reason: z.enum([...EXIT_REASONS, 'consent-withdrawn']) });
-
 
 const FollowUpRecorded = z.strictObject({
   planRef,
