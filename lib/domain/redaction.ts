@@ -14,14 +14,16 @@ export const REDACTED = '[removed at erasure]';
  * The fields of a plan that hold what a person typed (lib/domain/schemas.ts), by their name wherever
  * they occur in a plan, its views (GET /plans/{id}, GET /allocations/{id}) or an answer stored for an
  * Idempotency-Key:
- *   note              referral.note, allocations[].note (accept, decline, end), exit.note, withdrawal.note
+ *   note              referral.note, allocations[].note (accept, decline, end), exit.note, withdrawal.note,
+ *                     followUps[].corrections[].note
  *   participantWords  reviews[].participantWords
  *   manualReason      allocations[].manualReason (offer-manually's reason)
  *   goals             needs[].goals: each goal becomes the marker, so how many she had stays
  * and, by where they are:
  *   manualActivation.reason     activate's reason
  *   why "Offered by hand: …"    an offer made by hand quotes its reason
- *   explanation "Activated without a provider for <need>: …"   a gap recorded by activate quotes its reason
+ *   explanation "Activated without a provider for <need>: …"   a gap recorded by activate quoted its reason
+ *                     (plans activated before activate gave gaps allocation's own reasons: they are still stored)
  * Every other string of a plan is a code, a date or an id, or text the engine wrote (`why` of a proposal,
  * a gap's explanation) from codes alone.
  */
@@ -49,7 +51,7 @@ function redactValue(key: string, value: Json, parentKey: string | undefined): J
 }
 
 /** Any JSON value (a plan, a view of one, an event, a stored answer) with its free text replaced by the marker. */
-export function redactJson<T>(value: T, parentKey?: string): T {
+function redactJson<T>(value: T, parentKey?: string): T {
   if (Array.isArray(value)) return value.map((item) => redactJson(item, parentKey)) as T;
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, redactValue(key, field, parentKey)])) as T;
