@@ -66,7 +66,9 @@ export async function redactErasedPlans(deps: { plans: PlanRepository }, now: st
   const report: ErasedRedactionReport = { examined: 0, redacted: 0, finished: position.stage === 'done' };
   let previousStep: number | undefined = stored ? position.step : undefined;
   while (position.stage !== 'done' && report.examined < maxPlans) {
-    const page = await deps.plans.listByStage(position.stage, Math.min(pageSize, maxPlans - report.examined), position.cursor);
+    // Oldest first: an erased plan changed while the pass walks its stage (a follow-up recorded on an exited
+    // plan) moves ahead of the cursor, not behind it.
+    const page = await deps.plans.listByStage(position.stage, Math.min(pageSize, maxPlans - report.examined), position.cursor, 'oldest-first');
     let redacted = 0;
     for (const plan of page.items) {
       if (!plan.identityErasedAt) continue;

@@ -8,7 +8,7 @@
  * - a closed plan's retention period counts from when it closed, not from a later follow-up correction.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../lib/adapters/dynamodb/keys.ts';
 import { REDACTED } from '../../lib/domain/redaction.ts';
 import { redactErasedPlans } from '../../functions/sweeper/erased-redaction.ts';
@@ -139,6 +139,53 @@ describe('plans erased before free text went with her identity', () => {
     expect(runs.every((r) => r.examined <= 1)).toBe(true);
     expect(runs.reduce((sum, r) => sum + r.examined, 0)).toBe(3);
     expect(runs.at(-1)?.finished).toBe(true);
+  });
+});
+
+describe('an erased plan changed while the pass walks its stage', () => {
+  let s: SecurityStack;
+  const WORDS = ['Wendlebury', 'Craxtonleigh'] as const;
+  const plans: string[] = [];
+
+  beforeAll(async () => {
+    s = await startSecurityStack();
+    const referral = referralBody(secretParticipant());
+    for (const word of WORDS) {
+      const planId = (await ok(s, 'POST', '/plans', { ...referral, participant: secretParticipant() })).planId;
+      await ok(s, 'POST', `/plans/${planId}/record-consent`, consent(s));
+      await ok(s, 'POST', `/plans/${planId}/exit`, { reason: 'completed', note: `Moving to ${word}` });
+      plans.push(planId);
+    }
+    // Past the 6-month follow-up: the sweeps on the way walk the (then unerased) plans; the pass starts over below.
+    await s.advance(7 * MONTH_MS);
+    await s.stack.plans.client.send(new DeleteCommand({ TableName: s.stack.plans.tableName, Key: keys.erasedRedactionMarker() }));
+    for (const planId of plans) {
+      const plan = (await s.stack.plans.getPlan(planId))!;
+      await s.stack.plans.deleteIdentity(plan.participantId);
+      await s.stack.plans.markIdentityErased(planId, s.now());
+    }
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  it('is still redacted: the plan not yet walked gets a follow-up recorded between two runs', async () => {
+    const first = await redactErasedPlans({ plans: s.stack.plans }, s.now(), { pageSize: 1, maxPlans: 1 });
+    expect(first).toMatchObject({ examined: 1, redacted: 1, finished: false });
+    const left = await storedWords(s, WORDS);
+    expect(left).toHaveLength(1);
+    const notWalked = plans[WORDS.indexOf(left[0] as (typeof WORDS)[number])] as string;
+    // An hour on, so the follow-up changes the plan later than the walked one; the sweeps of that hour
+    // find the pass done (its position is put back after), so only the runs below walk.
+    const markerKey = { TableName: s.stack.plans.tableName, Key: keys.erasedRedactionMarker() };
+    const position = (await s.stack.plans.client.send(new GetCommand(markerKey))).Item;
+    await s.stack.plans.client.send(new PutCommand({ TableName: s.stack.plans.tableName, Item: { ...position, stage: 'done' } }));
+    await s.advance(HOUR_MS);
+    await s.stack.plans.client.send(new PutCommand({ TableName: s.stack.plans.tableName, Item: position }));
+    await ok(s, 'POST', `/plans/${notWalked}/record-follow-up`, { month: 6, reoffended: 'no' });
+    for (let run = 0; run < 20; run += 1) if ((await redactErasedPlans({ plans: s.stack.plans }, s.now(), { pageSize: 1, maxPlans: 1 })).finished) break;
+    expect(await storedWords(s, WORDS)).toEqual([]);
+    expect((await s.call('GET', `/plans/${notWalked}`, { token: s.coordinator })).json.followUps[0]).toMatchObject({ month: 6, reoffended: 'no' });
   });
 });
 

@@ -466,14 +466,19 @@ export class PlanRepository {
     return this.plansOf('byOutbox', await this.shardEntries('byOutbox', keys.outboxPartition, olderThan, limit), true);
   }
 
-  async listByStage(stage: string, limit: number, cursor?: string): Promise<PlanPage> {
+  /**
+   * A page of the plans in `stage`, the most recently changed first (the worklist). `oldest-first` is for
+   * a walk over many runs: a plan changed meanwhile moves to the end, still ahead of the cursor, where
+   * newest first it would move behind it and never be read.
+   */
+  async listByStage(stage: string, limit: number, cursor?: string, order: 'newest-first' | 'oldest-first' = 'newest-first'): Promise<PlanPage> {
     const out = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: 'byStage',
         KeyConditionExpression: 'stagePk = :pk',
         ExpressionAttributeValues: { ':pk': keys.stagePartition(stage) },
-        ScanIndexForward: false,
+        ScanIndexForward: order === 'oldest-first',
         Limit: limit,
         ExclusiveStartKey: decodeCursor(cursor),
       }),
