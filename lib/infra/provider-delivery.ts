@@ -10,9 +10,6 @@ import { acknowledge } from './nag.ts';
 import type { StageConfig } from './stage-config.ts';
 import { destinationUrlProblem, placeholderWebhookUrl, WEBHOOK_KEY_HEADER } from '../adapters/events/provider-destinations.ts';
 
-// The header and the placeholder live with the delivery modes, where api-providers reads them too.
-export { placeholderWebhookUrl, WEBHOOK_KEY_HEADER };
-
 /** The request body is the CloudEvent itself (structured mode), as the embedded stack's webhooks send it. */
 export const CLOUDEVENT_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
 

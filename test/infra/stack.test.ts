@@ -12,8 +12,8 @@ import { GROUP_OF_ROLE, ROLES, ROUTES } from '../../lib/api/routes.ts';
 import { ENV_NAMES, METRICS_ENV_NAMES } from '../../lib/config.ts';
 import { seedDirectory } from '../../lib/directory/load.ts';
 import { ESM_REQUIRE_BANNER, FUNCTION_NAMES, PROJECT_ROOT, functionSpec, functionsThat, type FunctionName } from '../../lib/infra/functions.ts';
-import { CLOUDEVENT_CONTENT_TYPE, WEBHOOK_KEY_HEADER, placeholderWebhookUrl } from '../../lib/infra/provider-delivery.ts';
-import { PROVIDER_WEBHOOKS_ENV } from '../../lib/adapters/events/provider-destinations.ts';
+import { CLOUDEVENT_CONTENT_TYPE } from '../../lib/infra/provider-delivery.ts';
+import { PROVIDER_WEBHOOKS_ENV, WEBHOOK_KEY_HEADER, placeholderWebhookUrl } from '../../lib/adapters/events/provider-destinations.ts';
 import { stageConfig } from '../../lib/infra/stage-config.ts';
 import {
   AUDIT_CHANGE_ACTIONS,
