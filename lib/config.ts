@@ -65,9 +65,9 @@ const FIGURE_SETTING_RULES = Object.fromEntries(METRICS_SETTING_KEYS.map((key) =
  * before the next answer reads them again (lib/metrics StoredFactsSource). The embedded stack keeps
  * every fact in memory as it changes, so it has no such setting.
  */
-export const METRICS_SOURCE_ENV_NAMES = { maxAgeSeconds: 'METRICS_MAX_AGE_SECONDS' } as const;
+const METRICS_SOURCE_ENV_NAMES = { maxAgeSeconds: 'METRICS_MAX_AGE_SECONDS' } as const;
 type MetricsSourceSettingKey = keyof typeof METRICS_SOURCE_ENV_NAMES;
-export const MetricsSourceSettings = z.object({ maxAgeSeconds: z.number().int().min(0).max(60).default(30) });
+const MetricsSourceSettings = z.object({ maxAgeSeconds: z.number().int().min(0).max(60).default(30) });
 export type MetricsSourceSettings = z.infer<typeof MetricsSourceSettings>;
 const SOURCE_SETTING_RULES = { maxAgeSeconds: MetricsSourceSettings.shape.maxAgeSeconds.unwrap() } satisfies Record<MetricsSourceSettingKey, z.ZodNumber>;
 

@@ -95,6 +95,9 @@ function PagedPlanList({ first, path, view, stage }: { first: PlanPage; path: st
   );
 }
 
+/** What a list shows beside each open escalation of a plan (the team lead's "I'm picking this up"). */
+type EscalationAction = (plan: PlanSummary, escalation: Escalation) => ReactNode;
+
 /**
  * A list of plans read a page at a time: the first page, then each "Show more plans" reads the next
  * with the last page's cursor and adds it below, and a line says how many are shown and whether more
@@ -102,9 +105,6 @@ function PagedPlanList({ first, path, view, stage }: { first: PlanPage; path: st
  * reload of the list starts again from its first page. `complete` is false for a list the API gives in
  * one page that may leave plans out.
  */
-/** What a list shows beside each open escalation of a plan (the team lead's "I'm picking this up"). */
-export type EscalationAction = (plan: PlanSummary, escalation: Escalation) => ReactNode;
-
 export function PagedPlans({ first, path, empty, complete = true, note, escalationAction }: { first: PlanPage; path: string; empty: string; complete?: boolean; note?: ReactNode; escalationAction?: EscalationAction }) {
   const [later, setLater] = useState<{ after: PlanPage; pages: PlanPage[]; error?: ApiError }>();
   const [busy, setBusy] = useState(false);
