@@ -17,7 +17,7 @@ import { awsDeps } from '../../lib/runtime/aws.ts';
 import { identityMatchKey } from '../../lib/adapters/identity-match.ts';
 import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { auditAccess } from '../../lib/api/audit-access.ts';
-import { eraseIdentity, REFERRAL_CLAIM_TIMEOUT_MS } from '../../lib/runtime/erasure.ts';
+import { eraseIdentity, referralInFlight } from '../../lib/runtime/erasure.ts';
 
 export interface CommandApiDeps {
   plans: PlanRepository;
@@ -34,8 +34,6 @@ export interface CommandApiDeps {
 const OPEN_STAGE_SET: ReadonlySet<string> = new Set(OPEN_STAGES);
 /** How often a correction is checked again when another change to her identity landed in between. */
 const IDENTITY_CORRECTION_ATTEMPTS = 3;
-/** A claim on a person older than this whose plan never appeared belongs to a referral that died. */
-const CLAIM_TIMEOUT_MS = REFERRAL_CLAIM_TIMEOUT_MS;
 
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -184,8 +182,7 @@ export function makeHandler(deps: CommandApiDeps) {
         { path: 'participant', message: `already has open plan ${open.planId}` },
       ]);
     const claim = person?.claim;
-    const inFlight = claim && claim.planId !== planId && !earlier.some((p) => p.planId === claim.planId) && Date.parse(now) - Date.parse(claim.at) < CLAIM_TIMEOUT_MS;
-    if (inFlight) throw problem(409, 'Another referral of this person is being recorded right now: look for it before referring again.', [{ path: 'participant', message: 'is being referred already' }]);
+    if (referralInFlight(claim, planId, earlier, now)) throw problem(409, 'Another referral of this person is being recorded right now: look for it before referring again.', [{ path: 'participant', message: 'is being referred already' }]);
     // Identity lives apart from the plan under a random pseudonymous id, so two referrals racing on one
     // key never write over each other's identity; the loser's record is removed again below.
     const participantId = person ? person.participantId : `pt_${randomId()}`;

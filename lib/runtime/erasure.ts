@@ -11,11 +11,18 @@ export interface ErasureDeps {
   identityKey?: () => Promise<Uint8Array | undefined>;
 }
 
+/** A claim on a person older than this whose plan never appeared belongs to a referral that died. */
+const REFERRAL_CLAIM_TIMEOUT_MS = 60_000;
+
 /**
- * A claim on a person older than this whose plan never appeared belongs to a referral that died; a
- * younger one is a referral of her being recorded right now (the referral route uses the same rule).
+ * The plan id of a referral of her being recorded right now, if any: a claim on her person record, by
+ * a plan other than `planId` that is not among the plans `found`, younger than a minute. Erasure and
+ * the referral route (a second referral of her meanwhile) use this one rule.
  */
-export const REFERRAL_CLAIM_TIMEOUT_MS = 60_000;
+export function referralInFlight(claim: { planId: string; at: string } | undefined, planId: string, found: readonly (Plan | undefined)[], now: string): string | undefined {
+  if (!claim || claim.planId === planId || found.some((p) => p?.planId === claim.planId)) return undefined;
+  return Date.parse(now) - Date.parse(claim.at) < REFERRAL_CLAIM_TIMEOUT_MS ? claim.planId : undefined;
+}
 
 export type ErasureOutcome =
   /** Done: `identityErased` says whether her identity record itself went (on retention it can stay for her other plans). */
@@ -64,7 +71,7 @@ export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: st
   const found = await Promise.all(linkedIds.map((id) => deps.plans.getPlan(id)));
   const linked = found.filter((p): p is Plan => p?.participantId === plan.participantId);
   // A referral of her claimed the person and has not saved its plan yet: it is about to use her record.
-  const referring = claim && claim.planId !== plan.planId && !found.some((p) => p?.planId === claim.planId) && Date.parse(now) - Date.parse(claim.at) < REFERRAL_CLAIM_TIMEOUT_MS ? claim.planId : undefined;
+  const referring = referralInFlight(claim, plan.planId, found, now);
 
   if (by.action === 'erase-identity') {
     const open = [plan, ...linked].filter(isOpen);
