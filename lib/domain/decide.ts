@@ -130,7 +130,10 @@ export function reviewCoverageEscalations(t: Transition) {
   const isOpen = (kind: string, ref: string) => plan.escalations.some((e) => e.kind === kind && e.ref === ref && !e.resolvedAt);
   t.resolve((kind, ref) => kind === 'coverage-gap' && !unmet(ref ?? ''));
   t.resolve((kind, ref) => kind === 'offer-unanswered' && !(plan.allocations.find((a) => a.allocationId === ref)?.needs ?? []).some(unmet));
-  for (const domain of new Set(plan.gaps.map((g) => g.domain))) if (unmet(domain) && !isOpen('coverage-gap', domain)) t.raise('coverage-gap', domain);
+  // A gap because she has not agreed to sharing with providers is her choice, not a coverage problem a
+  // team lead could act on: it raises nothing (a gap of another reason for the same need still does).
+  const actionable = plan.gaps.filter((g) => g.reason !== 'no-consent-to-share');
+  for (const domain of new Set(actionable.map((g) => g.domain))) if (unmet(domain) && !isOpen('coverage-gap', domain)) t.raise('coverage-gap', domain);
 }
 
 // ---------------------------------------------------------------------------------------------

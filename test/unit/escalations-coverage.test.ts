@@ -4,7 +4,7 @@ import { addDays } from '../../lib/domain/calendar.ts';
 import { DomainError } from '../../lib/domain/errors.ts';
 import { COMMAND_NAMES, isAllowedIn } from '../../lib/domain/lifecycle.ts';
 import type { Plan } from '../../lib/domain/schemas.ts';
-import { allocationOf, at, command, planInStage, respond, run, TIMER, validCommand } from '../support/domain-fixtures.ts';
+import { allocationOf, ASSESSMENT_PAYLOAD, at, command, consentPayload, planInStage, respond, run, TIMER, validCommand } from '../support/domain-fixtures.ts';
 
 const offerOf = (plan: Plan, domain: string) => plan.allocations.find((a) => a.status === 'offered' && a.needs.includes(domain as never))!;
 const open = (plan: Plan, kind: string) => plan.escalations.filter((e) => e.kind === kind && !e.resolvedAt).map((e) => e.ref);
@@ -44,6 +44,19 @@ describe('coverage-gap: a need of a plan in support with no provider', () => {
 
     const exited = run(stopped.plan, command('exit', { reason: 'disengaged' }), ctx);
     expect(exited.plan.escalations.filter((e) => !e.resolvedAt)).toEqual([]);
+  });
+});
+
+describe('coverage-gap and her consent', () => {
+  it('raises nothing for needs left unmet because she has not agreed to sharing with providers', () => {
+    const { plan: referred, ctx } = planInStage('referred');
+    const consented = run(referred, command('record-consent', consentPayload(ctx, false)), ctx);
+    const assessed = run(consented.plan, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx);
+    expect(assessed.plan.gaps.length).toBeGreaterThan(0);
+    expect(assessed.plan.gaps.every((g) => g.reason === 'no-consent-to-share')).toBe(true);
+    const active = run(assessed.plan, command('activate', { reason: 'Support from the women’s centre team itself' }), ctx);
+    expect(active.plan.stage).toBe('active');
+    expect(open(active.plan, 'coverage-gap')).toEqual([]);
   });
 });
 
