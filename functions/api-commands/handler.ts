@@ -16,7 +16,7 @@ import type { PlanCommandState, WorkflowStarter } from '../../workflows/plan-com
 import { awsDeps } from '../../lib/runtime/aws.ts';
 import { identityMatchKey } from '../../lib/adapters/identity-match.ts';
 import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
-import { auditAccess } from '../../lib/api/audit-access.ts';
+import { auditAccess, displayNameOf } from '../../lib/api/audit-access.ts';
 import { eraseIdentity, referralInFlight } from '../../lib/runtime/erasure.ts';
 
 export interface CommandApiDeps {
@@ -289,6 +289,7 @@ export function makeHandler(deps: CommandApiDeps) {
     await auditAccess(deps.audit, ctx, `command:${name}`, { planId, ...(allocationId ? { allocationId } : {}) }, deps.clock(), principal.role === 'provider' ? 'delivering-the-allocated-service' : principal.role === 'team-lead' ? 'oversight' : 'support-planning');
     const cached = await firstResponse(planId, idempotency);
     if (cached) return cached;
+    const actorName = displayNameOf(principal);
     const { state, replayed } = await run({
       name,
       planId,
@@ -296,7 +297,7 @@ export function makeHandler(deps: CommandApiDeps) {
       actor: {
         role: principal.role === 'provider' || principal.role === 'team-lead' ? principal.role : 'coordinator',
         sub: principal.sub,
-        ...(principal.name?.trim() ? { name: principal.name.trim().slice(0, 120) } : {}),
+        ...(actorName ? { name: actorName } : {}),
         ...(principal.providerId ? { providerId: principal.providerId } : {}),
       },
       ...(allocationId ? { allocationId } : {}),

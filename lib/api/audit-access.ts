@@ -87,8 +87,11 @@ export async function auditAccess(
 /** Longer names are cut: a record is kept for years, and a name claim is whatever an administrator typed. */
 const MAX_NAME_LENGTH = 200;
 
-/** The caller's display name (the token's `name` claim), trimmed, or undefined when it has none. */
-function displayNameOf(principal: { name?: string }): string | undefined {
+/**
+ * The caller's display name (the token's `name` claim), trimmed, or undefined when it has none: as the
+ * audit log keeps it, and as a plan records who picked up an escalation.
+ */
+export function displayNameOf(principal: { name?: string }): string | undefined {
   // By code point, so a cut never splits a character in two.
   const name = principal.name === undefined ? undefined : [...principal.name.trim()].slice(0, MAX_NAME_LENGTH).join('').trim();
   return name ? name : undefined;
