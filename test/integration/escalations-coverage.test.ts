@@ -40,8 +40,9 @@ afterAll(async () => stack?.stop());
 
 describe('GET /escalations: coverage gaps and unanswered offers', () => {
   it('lists a need with no provider as a coverage gap, and drops it when the plan exits', async () => {
-    const planId = await assessed(false, 'mental-health');
-    expect(await listed(planId)).toEqual([{ kind: 'coverage-gap', ref: 'mental-health' }]);
+    // Thinking and behaviour: no service in Birmingham takes it. (A need unmet because she shares nothing with providers is her choice, not a gap.)
+    const planId = await assessed(true, 'thinking-behaviour');
+    expect(await listed(planId)).toEqual([{ kind: 'coverage-gap', ref: 'thinking-behaviour' }]);
     await ok('POST', `/plans/${planId}/exit`, token('coordinator'), { reason: 'disengaged' });
     expect(await listed(planId)).toEqual([]);
   });
@@ -66,9 +67,9 @@ describe('GET /escalations: coverage gaps and unanswered offers', () => {
 
 describe('POST /plans/{planId}/escalations/acknowledge', () => {
   it('a team lead picks one up: GET /escalations and the plan say by whom and when, it is audited, a second pick-up is refused, and nobody else may send it', async () => {
-    const planId = await assessed(false, 'accommodation');
+    const planId = await assessed(true, 'thinking-behaviour');
     const path = `/plans/${planId}/escalations/acknowledge`;
-    const body = { kind: 'coverage-gap', ref: 'accommodation' };
+    const body = { kind: 'coverage-gap', ref: 'thinking-behaviour' };
     for (const role of ['coordinator', 'commissioner']) expect((await call('POST', path, { token: token(role), body })).status, role).toBe(403);
     expect((await call('POST', path, { token: token('provider', 'anawim'), body })).status).toBe(403);
 
@@ -86,7 +87,7 @@ describe('POST /plans/{planId}/escalations/acknowledge', () => {
     const at = stack.clock.now();
     expect(picked.stage).toBe('allocating');
     const acknowledged = { by: expect.any(String), byName: 'Demo team-lead', at };
-    expect(picked.openEscalations).toEqual([expect.objectContaining({ kind: 'coverage-gap', ref: 'accommodation', acknowledged })]);
+    expect(picked.openEscalations).toEqual([expect.objectContaining({ kind: 'coverage-gap', ref: 'thinking-behaviour', acknowledged })]);
     const page = await ok('GET', '/escalations?limit=100', token('team-lead'));
     expect((page.items as Json[]).find((p) => p.planId === planId).escalations).toEqual([expect.objectContaining({ kind: 'coverage-gap', acknowledged })]);
     // A second pick-up is refused, naming who has it.
