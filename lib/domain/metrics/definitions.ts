@@ -81,7 +81,7 @@ export const COUNT_FIGURES = {
   gapsNoCoverageInArea: count('Gaps: no coverage in area', 'needs', `${GAP_WHERE} because no service covers the local authority (a coverage gap: the postcode lottery).`, [...FLOW, 'needDomain']),
   gapsNoCapacity: count('Gaps: no capacity', 'needs', `${GAP_WHERE} because every suitable service was full.`, [...FLOW, 'needDomain']),
   gapsNotEligible: count('Gaps: not eligible', 'needs', `${GAP_WHERE} because she was not eligible for any suitable service.`, [...FLOW, 'needDomain']),
-  gapsAllDeclinedOrExpired: count('Gaps: all candidates declined or expired', 'needs', `${GAP_WHERE} because every candidate service was offered it and declined, let the offer expire or stopped early, for that need.`, [...FLOW, 'needDomain']),
+  gapsAllDeclinedOrExpired: count('Gaps: all candidates declined or expired', 'needs', `${GAP_WHERE} because every candidate service was offered it and declined, let the offer expire or stopped early, for that need. Plans activated by hand before 28 November 2026 may count here needs that were never offered (the reason then recorded at activation).`, [...FLOW, 'needDomain']),
   gapsNoConsentToShare: count('Gaps: no consent to share', 'needs', `${GAP_WHERE} because consent does not allow sharing with providers.`, [...FLOW, 'needDomain']),
   gapsNotOffered: count('Gaps: not offered', 'needs', `${GAP_WHERE} because the plan was activated by hand before the need was offered to a service that could still be asked.`, [...FLOW, 'needDomain']),
   plansWithGap: count('Plans with unmet need', 'plans', 'Plans with at least one of the gaps counted in Unmet needs.', PLAN_PARTITIONS),
