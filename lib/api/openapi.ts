@@ -494,7 +494,6 @@ const DIRECTORY_PROBLEMS: Record<string, ProblemStatus[]> = {
   'PATCH /directory/services/{serviceId}': [400, 401, 403, 404, 413, 415],
 };
 
-/** The identity routes: the provider's read of her contact details, the coordinator's correction. */
 /** What an erasure request does, beyond its summary: who is erased, what is redacted, when it is refused. */
 const ERASE_DESCRIPTION = `Erases her identity record (name, date of birth, contact details, safety notes, address) and the link between her plans, for every plan of hers, and replaces what was typed in words on each of them (referral, allocation, exit and withdrawal notes, a follow-up correction's note, each goal, her words at reviews, a manual offer's and activate's reasons) with \`${REDACTED}\` in the plan, its history and the answers kept for Idempotency-Keys. Codes, dates, needs, scores and outcomes stay, so the figures do not change. Each plan is marked \`identityErasedAt\`; a later command that brings free text to it (a \`note\`) is refused with a 400 naming the field, and works without it. Refused with a 409, nothing changed and nothing audited, while any plan of hers is open (${OPEN_STAGES.join(', ')}; an exited plan is not) or a referral of her is being recorded. Audited.`;
 
@@ -510,6 +509,7 @@ const ROUTE_DESCRIPTIONS: Record<string, string> = {
   'POST /plans/{planId}/erase-identity': ERASE_DESCRIPTION,
 };
 
+/** The identity routes: the coordinator's erasure, the provider's read of her contact details, the coordinator's correction. */
 const IDENTITY_PROBLEMS: Record<string, ProblemStatus[]> = {
   'POST /plans/{planId}/erase-identity': [400, 401, 403, 404, 409, 413, 415, 422],
   'GET /allocations/{allocationId}/participant': [400, 401, 403, 404],
