@@ -51,12 +51,15 @@ export async function applyRetention(deps: Pick<SweeperDeps, 'plans' | 'retentio
   if (!retention) return 0;
   const before = new Date(new Date(now).getTime() - retention.days * 86_400_000).toISOString();
   let erased = 0;
+  let waiting = 0;
   for (const stage of ['closed', 'withdrawn'] as const) {
     for (const plan of await deps.plans.endedBefore(stage, before)) {
-      await eraseIdentity(retention, plan, { who: 'sweeper', role: 'system', why: `retention period of ${retention.days} days after the plan ended`, action: 'anonymise' }, now);
-      erased += 1;
+      const outcome = await eraseIdentity(retention, plan, { who: 'sweeper', role: 'system', why: `retention period of ${retention.days} days after the plan ended`, action: 'anonymise' }, now);
+      if (outcome.done) erased += 1;
+      else if (outcome.waitingForIdentityKey) waiting += 1;
     }
   }
+  if (waiting > 0) console.warn(`retention: ${waiting} plan(s) past their retention period not anonymised: the identity key is not available, so her other plans cannot be found`);
   return erased;
 }
 

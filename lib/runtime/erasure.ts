@@ -31,7 +31,7 @@ export type ErasureOutcome =
    * An erasure request refused, nothing changed: these plans of hers (this one among them, if it is
    * open) are still open, or a referral of her (`referring`, the plan id it is recording) is under way.
    */
-  | { done: false; openPlans: { planId: string; stage: Plan['stage'] }[]; referring?: string };
+  | { done: false; openPlans: { planId: string; stage: Plan['stage'] }[]; referring?: string; waitingForIdentityKey?: true };
 
 const isOpen = (plan: Plan) => (OPEN_STAGES as readonly string[]).includes(plan.stage);
 
@@ -57,14 +57,17 @@ const isOpen = (plan: Plan) => (OPEN_STAGES as readonly string[]).includes(plan.
  * On retention (`anonymise`) the record stays while another of her plans still uses it (an open plan,
  * or one whose own retention period has not ended): this plan alone is redacted and marked erased and no
  * longer shows it, and the last plan's anonymisation erases it. Without the identity key her other
- * plans cannot be found, and while a referral of her is being recorded its plan is not linked yet, so
- * the record is then kept too (and erased by a later run).
+ * plans cannot be found, so nothing is done (`waitingForIdentityKey`) and a later run, with the key,
+ * anonymises the plan: marking it with her record kept would leave the record for good if this was her
+ * last plan, since marked plans are not looked at again. While a referral of her is being recorded its
+ * plan is not linked yet, so the record is kept (that plan's own anonymisation erases it).
  */
 export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: string; role: string; why: string; action: 'erase-identity' | 'anonymise' }, now: string): Promise<ErasureOutcome> {
   const identity = await deps.plans.getIdentity(plan.participantId);
   const secret = await deps.identityKey?.();
   const matchKey = identity && secret ? identityMatchKey(secret, identity) : undefined;
   if (identity && !matchKey && by.action === 'erase-identity') throw new Error('The identity key is not available, so her other plans cannot be found: nothing was erased.');
+  if (identity && !matchKey) return { done: false, openPlans: [], waitingForIdentityKey: true };
   const person = matchKey ? await deps.plans.findPerson(matchKey) : undefined;
   const claim = person?.claim;
   const linkedIds = [...new Set([...(person?.planIds ?? []), ...(claim ? [claim.planId] : []), ...plan.previousPlanIds])].filter((id) => id !== plan.planId);
@@ -78,7 +81,7 @@ export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: st
     if (open.length > 0 || referring) return { done: false, openPlans: open.map((p) => ({ planId: p.planId, stage: p.stage })), ...(referring ? { referring } : {}) };
   }
   const stillUsing = linked.filter((p) => !p.identityErasedAt);
-  const keep = by.action === 'anonymise' && (stillUsing.length > 0 || Boolean(referring) || (Boolean(identity) && !matchKey));
+  const keep = by.action === 'anonymise' && (stillUsing.length > 0 || Boolean(referring));
   // Audit first: if the record cannot be written, nothing is erased.
   await deps.audit.record({ who: by.who, role: by.role, action: by.action, planId: plan.planId, participantId: plan.participantId, why: by.why, at: now });
   // Her other plans before this one, whose mark comes last: a request that fails part-way leaves this plan

@@ -1,3 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { localSecret } from '../../lib/local/secrets.ts';
 /**
  * An erasure request over real HTTP on the embedded stack (dynalite):
  * - refused (409, naming the open plan, changing nothing) while any plan of hers is open, since an open
@@ -116,16 +120,19 @@ describe('an erasure request while a referral of her is being recorded', () => {
 });
 
 describe("the sweeper's anonymisation without the identity key", () => {
-  /** A stack of its own: applyRetention here anonymises every withdrawn plan it finds. */
+  /** A stack of its own: applyRetention here anonymises every withdrawn plan it finds. On disk, so the test can read its identity key. */
   let r: SecurityStack;
+  let dataDir: string;
   beforeAll(async () => {
-    r = await startSecurityStack();
+    dataDir = await mkdtemp(join(tmpdir(), 'wraparound-retention-key-'));
+    r = await startSecurityStack({ inMemory: false, dataDir });
   });
   afterAll(async () => {
     await r?.stop();
+    await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('keeps the identity record her open plan still uses, as it does when it can find that plan', async () => {
+  it('anonymises nothing until the key is back, then keeps the identity record her open plan still uses', async () => {
     const participant = secretParticipant();
     const referred = await r.call('POST', '/plans', { token: r.coordinator, body: referralBody(participant) });
     expect(referred.status).toBe(201);
@@ -135,7 +142,11 @@ describe("the sweeper's anonymisation without the identity key", () => {
     await r.advance(60_000);
 
     const audit = new DynamoAuditLog(r.stack.plans.client, r.stack.plans.tableName);
-    const anonymised = await applyRetention({ plans: r.stack.plans, retention: { days: 0, plans: r.stack.plans, audit, identityKey: async () => undefined } }, r.now());
+    const withoutKey = await applyRetention({ plans: r.stack.plans, retention: { days: 0, plans: r.stack.plans, audit, identityKey: async () => undefined } }, r.now());
+    // Marked erased with her record kept, the plan would never be looked at again: her record would stay for good.
+    expect(withoutKey).toBe(0);
+    expect((await r.call('GET', `/plans/${referred.json.planId}`, { token: r.coordinator })).json.identityErasedAt).toBeUndefined();
+    const anonymised = await applyRetention({ plans: r.stack.plans, retention: { days: 0, plans: r.stack.plans, audit, identityKey: async () => localSecret(dataDir, 'identity-key') } }, r.now());
     expect(anonymised).toBe(1);
     expect((await r.call('GET', `/plans/${referred.json.planId}`, { token: r.coordinator })).json.identityErasedAt).toBe(r.now());
     // Her open plan keeps her identity: it is not stranded on the worklist without one.
