@@ -3,7 +3,7 @@ import { isAllowedIn } from '../../lib/domain/lifecycle.ts';
 import { addDays } from '../../lib/domain/calendar.ts';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
-import { awsDeps } from '../../lib/runtime/aws.ts';
+import { awsDeps, awsSubscriptionCleanup } from '../../lib/runtime/aws.ts';
 import { readFunctionConfig } from '../../lib/config.ts';
 import { recordSweep } from '../../lib/runtime/observability.ts';
 import { FactStore } from '../../lib/metrics/fact-store.ts';
@@ -12,6 +12,7 @@ import { eraseIdentity, type ErasureDeps } from '../../lib/runtime/erasure.ts';
 import type { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { backfillFacts, type FactsBackfillReport } from './facts-backfill.ts';
 import { redactErasedPlans } from './erased-redaction.ts';
+import { removeAwsSubscriptions, type AwsSubscriptionCleanupDeps } from './aws-subscription-cleanup.ts';
 
 export interface SweeperDeps extends PublishDeps {
   plans: PlanRepository;
@@ -30,6 +31,8 @@ export interface SweeperDeps extends PublishDeps {
   factsBackfill?: (now: string) => Promise<FactsBackfillReport | undefined>;
   /** On AWS: the audit log's by-plan index marker (audit-log.ts), set once where there is none: the old marker's day, else two days ahead. */
   auditPlanIndex?: Pick<DynamoAuditLog, 'planIndexMarkers' | 'markPlanIndexFrom'>;
+  /** On AWS only: remove the webhook subscriptions an older release left there (aws-subscription-cleanup.ts). The embedded stack signs with its own. */
+  awsSubscriptionCleanup?: AwsSubscriptionCleanupDeps;
 }
 
 export interface SweepReport {
@@ -41,6 +44,8 @@ export interface SweepReport {
   identitiesErased: number;
   /** Plans erased before free text was redacted at erasure whose free text this run replaced (erased-redaction.ts). */
   erasedPlansRedacted: number;
+  /** On AWS: webhook subscription records (each with its secrets) left by an older release that this run removed. */
+  awsSubscriptionsRemoved?: number;
   /** Plans whose metric facts this run rebuilt (after a facts schema change). */
   factsRebuilt: number;
 }
@@ -148,6 +153,7 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   // Wherever plans are anonymised, plans erased by a release before free text went with her identity
   // are redacted too, a bounded share per run; once all are, a run reads only the pass's marker.
   if (deps.retention) report.erasedPlansRedacted = (await redactErasedPlans(deps, now)).redacted;
+  if (deps.awsSubscriptionCleanup) report.awsSubscriptionsRemoved = (await removeAwsSubscriptions(deps.awsSubscriptionCleanup)).removed;
   // Last, so deadlines and redeliveries never wait behind it.
   report.factsRebuilt = (await deps.factsBackfill?.(now))?.plans ?? 0;
   // After everything else, so a failure to read or write the marker holds back nothing but itself.
@@ -186,6 +192,7 @@ export const handler = (_event?: unknown, lambdaContext?: { getRemainingTimeInMi
     shouldReconcile: (now) => new Date(now).getUTCMinutes() === 0,
     retention: { days: readFunctionConfig(process.env).RETENTION_DAYS, plans: deps.plans, audit: deps.audit, identityKey: deps.identityKey },
     auditPlanIndex: deps.audit,
+    awsSubscriptionCleanup: awsSubscriptionCleanup(deps),
   });
   return built();
 };

@@ -5,6 +5,7 @@ import { makeDocumentClient } from '../adapters/dynamodb/client.ts';
 import { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
 import { DirectoryStore } from '../adapters/dynamodb/directory-store.ts';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log.ts';
+import { WebhookStore } from '../adapters/dynamodb/webhook-store.ts';
 import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.ts';
 import { englandAndWalesCalendar } from '../adapters/holidays.ts';
 import { deployConfigured, readProviderWebhooks, type ProviderDeliveryMode } from '../adapters/events/provider-destinations.ts';
@@ -83,6 +84,16 @@ export function awsProviderDelivery(env: Record<string, string | undefined>, pro
     onBadSetting(error instanceof Error ? error.message : String(error));
     return { kind: 'misconfigured' };
   }
+}
+
+/**
+ * The sweeper's removal of the webhook subscription records left on AWS by releases before 2026-11-28
+ * (functions/sweeper/aws-subscription-cleanup.ts): the table's subscription store and the deployed
+ * directory's providers, the only ones api-providers let subscribe. Given to the sweeper's Lambda entry
+ * only: the embedded stack signs its deliveries with its subscriptions' secrets.
+ */
+export function awsSubscriptionCleanup(deps: Pick<AwsDeps, 'plans' | 'baseDirectory'>): { webhooks: WebhookStore; providerIds: string[] } {
+  return { webhooks: new WebhookStore(deps.plans.client, deps.plans.tableName), providerIds: deps.baseDirectory.organizations.map((o) => o.id) };
 }
 
 function missingWorkflow(): WorkflowStarter {

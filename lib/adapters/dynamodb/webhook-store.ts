@@ -504,6 +504,41 @@ export class WebhookStore {
     return old ? toSubscription(old) : undefined;
   }
 
+  /**
+   * For AWS only, where nothing has used webhook subscriptions since 2026-11-28 (deliveries go through
+   * the deploy's API destinations): remove up to `limit` of the provider's subscription records, each
+   * with its secrets and the mark of the request that made them, and its active-subscription slot once
+   * no record is left. One keys-only query, then a delete per record; `more` when records are left.
+   */
+  async removeSubscriptionRecords(providerId: string, limit: number): Promise<{ removed: number; more: boolean }> {
+    const { pk, skPrefix } = keys.webhookSubscriptionsPrefix(providerId);
+    const slotKey = keys.activeSubscription(providerId);
+    // The records (SUBSCRIPTION#<id>) sort just before the slot (SUBSCRIPTION-ACTIVE: '#' < '-'), so one
+    // range reads both; one item more than `limit` shows whether records are left, or else reaches the slot.
+    const out = await this.send<{ Items?: Item[] }>(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :slot',
+        ExpressionAttributeValues: { ':pk': pk, ':first': skPrefix, ':slot': slotKey.sk },
+        ProjectionExpression: 'sk, subscriptionId',
+        ConsistentRead: true,
+        Limit: limit + 1,
+      }),
+    );
+    const items = out.Items ?? [];
+    const records = items.filter((item) => String(item.sk).startsWith(skPrefix));
+    let removed = 0;
+    for (const record of records.slice(0, limit)) {
+      if (await this.deleteSubscription(providerId, String(record.sk).slice(skPrefix.length))) removed += 1;
+    }
+    const more = records.length > limit;
+    // A slot naming a record removed above was freed with it; one naming a record already gone (a crash
+    // between the two writes of an older release) goes here.
+    const slot = items.find((item) => item.sk === slotKey.sk);
+    if (!more && typeof slot?.subscriptionId === 'string') await this.freeSlot(providerId, slot.subscriptionId);
+    return { removed, more };
+  }
+
   /** Disable an active subscription (the receiver answered 410 Gone). False when it was not active. */
   async disableSubscription(providerId: string, subscriptionId: string, reason: string, at: string): Promise<boolean> {
     return this.changingSubscriptions(providerId, () => this.markDisabled(providerId, subscriptionId, reason, at));
