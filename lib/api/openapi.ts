@@ -87,7 +87,17 @@ const PlanSummary = z.object({
   nextDue: z.object({ command: z.string(), dueAt: IsoDateTime, ref: z.string().optional() }).nullable().describe('The next deadline and what it is for'),
   nextReview: z.object({ reviewNumber: z.number().int(), dueAt: IsoDateTime, overdue: z.boolean(), escalateAt: IsoDateTime }).nullable(),
   risk: z.number().int().min(0).describe('Higher is more worrying: domestic-abuse risk, self-harm, children at risk'),
-  openEscalations: z.array(z.object({ kind: z.string(), raisedAt: IsoDateTime, ref: z.string().optional(), acknowledged: EscalationAcknowledgement.optional().describe('The team lead who picked it up, and when') })).describe('Escalations still open'),
+  openEscalations: z
+    .array(
+      z.object({
+        kind: z.string(),
+        raisedAt: IsoDateTime,
+        ref: z.string().optional(),
+        offer: z.object({ serviceId: z.string(), providerId: z.string() }).optional().describe('offer-unanswered: the service and provider the offer (ref, the allocation id) went to'),
+        acknowledged: EscalationAcknowledgement.optional().describe('The team lead who picked it up, and when'),
+      }),
+    )
+    .describe('Escalations still open'),
 }).meta({ id: 'PlanSummary', description: 'A line of the worklist: enough to triage' });
 
 const EscalationList = z.object({

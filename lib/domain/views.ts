@@ -110,8 +110,18 @@ export function planSummary(plan: Plan) {
     risk: riskScore(plan),
     openEscalations: plan.escalations
       .filter((e) => !e.resolvedAt)
-      .map((e) => ({ kind: e.kind, raisedAt: e.raisedAt, ...(e.ref ? { ref: e.ref } : {}), ...(e.acknowledged ? { acknowledged: e.acknowledged } : {}) })),
+      .map((e) => ({ kind: e.kind, raisedAt: e.raisedAt, ...(e.ref ? { ref: e.ref } : {}), ...offerOf(plan, e), ...(e.acknowledged ? { acknowledged: e.acknowledged } : {}) })),
   };
+}
+
+/**
+ * An unanswered offer's service and provider (codes), so a list can name where the offer went: its
+ * ref is the allocation id, which means nothing to a team lead, and the list does not carry allocations.
+ */
+function offerOf(plan: Plan, escalation: Plan['escalations'][number]) {
+  if (escalation.kind !== 'offer-unanswered') return {};
+  const offer = plan.allocations.find((a) => a.allocationId === escalation.ref);
+  return offer ? { offer: { serviceId: offer.serviceId, providerId: offer.providerId } } : {};
 }
 
 export function historyView(events: PlanEvent[]) {

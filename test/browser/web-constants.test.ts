@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as web from '../../web/src/domain.ts';
-import { CONTACT_METHODS, ContactDetails } from '../../lib/domain/schemas.ts';
+import { CONTACT_METHODS, ContactDetails, GAP_REASONS } from '../../lib/domain/schemas.ts';
+import { ESCALATION_KINDS } from '../../lib/domain/vocabulary.ts';
 import { CONTACT_METHODS as CONTACT_METHOD_WORDS, SAFETY_QUESTIONS } from '../../web/src/pages/identity-words.ts';
 import { importsOf, REPO, sharedModulesOfWebApp, valueImportsOf } from './web-imports.ts';
 
@@ -37,6 +38,25 @@ describe('the web app speaks the API', () => {
       expect(web.label(value)).toMatch(/^[A-Z]/);
       expect(web.label(value)).not.toBe(value);
     }
+  });
+
+  it('has words written for every gap reason, follow-up correction reason, exit reason and escalation kind, so a new code without words fails here', () => {
+    // label() makes words up from any code ("not-offered" → "Not offered"): a new code would read
+    // as its own spelling. These are the codes a person acts on, so each must have words of its own.
+    const codes = [...GAP_REASONS, ...web.FOLLOW_UP_CORRECTION_REASONS, ...web.EXIT_REASONS];
+    const withoutWords = codes.filter((code) => !web.ownWords(code)?.match(/^[A-Z0-9]/));
+    expect(withoutWords).toEqual([]);
+    expect(ESCALATION_KINDS.filter((kind) => !(web.ESCALATION_WORDS as Record<string, string | undefined>)[kind]?.match(/^[A-Z0-9]/))).toEqual([]);
+    // What the team lead reads for each kind is those words (or, for a need, the need's own words).
+    for (const kind of ESCALATION_KINDS) expect(web.escalationLabel({ kind })).toBe(web.ESCALATION_WORDS[kind]);
+    expect(web.escalationLabel({ kind: 'coverage-gap', ref: 'mental-health' })).toBe('No provider for mental health');
+  });
+
+  it('names the service and provider an unanswered offer went to, never the allocation id', () => {
+    const names = web.directoryNames([{ serviceId: 'bcwa-justice', name: 'Women in the justice system', providerId: 'bcwa', providerName: 'BCWA' }]);
+    const offer = { kind: 'offer-unanswered', ref: 'al_0123', offer: { serviceId: 'bcwa-justice', providerId: 'bcwa' } };
+    expect(web.escalationLabel(offer, names)).toBe('Offer to Women in the justice system (BCWA) not answered');
+    expect(web.escalationLabel({ kind: 'offer-unanswered', ref: 'al_0123' })).not.toContain('al_0123');
   });
 
   it('lists every stage a plan can be in, and not the stage of a plan that does not exist', () => {

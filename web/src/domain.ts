@@ -4,7 +4,7 @@
  * as they are; test/browser/web-constants.test.ts keeps it that way.
  */
 import { DIMENSIONS } from '../../lib/domain/metrics/definitions.ts';
-import { NEED_DOMAINS, STAGES as ALL_STAGES } from '../../lib/domain/vocabulary.ts';
+import { ESCALATION_KINDS, NEED_DOMAINS, STAGES as ALL_STAGES } from '../../lib/domain/vocabulary.ts';
 
 export {
   ADJUSTMENTS,
@@ -28,6 +28,7 @@ export {
 export { GROUP_OF_ROLE, ROLES, type Role } from '../../lib/api/routes.ts';
 
 export type NeedDomain = (typeof NEED_DOMAINS)[number];
+export type EscalationKind = (typeof ESCALATION_KINDS)[number];
 
 const NEED_LABELS: Record<NeedDomain, string> = {
   accommodation: 'Accommodation',
@@ -65,7 +66,12 @@ const SPECIAL: Record<string, string> = {
   'female-worker': 'Female worker',
   'partially-completed': 'Partially completed',
   'not-needed': 'Not needed',
+  completed: 'Completed',
+  transferred: 'Transferred',
+  disengaged: 'Disengaged',
   'moved-away': 'Moved away',
+  custody: 'Custody',
+  other: 'Other',
   'consent-withdrawn': 'Consent withdrawn',
   'keyed-in-error': 'Keyed in error',
   'new-information': 'New information since',
@@ -82,22 +88,63 @@ const SPECIAL: Record<string, string> = {
   'not-offered': 'Activated before it was offered to a service that could still be asked',
 };
 
-/** "moved-away" → "Moved away"; need domains and a few others have their own words. */
+/** The words written for a value (a need domain, a reason, an area…), or undefined where label() makes them up. */
+export function ownWords(value: string): string | undefined {
+  return Object.hasOwn(NEED_LABELS, value) ? (NEED_LABELS as Record<string, string>)[value] : Object.hasOwn(SPECIAL, value) ? SPECIAL[value] : undefined;
+}
+
+/** "moved-away" → "Moved away"; need domains, reasons and a few others have their own words. */
 export function label(value: string | undefined | null): string {
   if (value === undefined || value === null || value === '') return '';
-  if ((NEED_LABELS as Record<string, string>)[value]) return (NEED_LABELS as Record<string, string>)[value] as string;
-  if (SPECIAL[value]) return SPECIAL[value] as string;
+  const own = ownWords(value);
+  if (own) return own;
   const words = value.replace(/-/g, ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 export const needLabel = (domain: string) => label(domain);
 
-/** An open escalation in words: its kind, and what it is about where the kind has a ref. */
-export function escalationLabel(e: { kind: string; ref?: string }): string {
-  if (e.kind === 'coverage-gap') return `No provider for ${needLabel(e.ref ?? '').toLowerCase()}`;
-  if (e.kind === 'offer-unanswered') return `Offer ${e.ref ?? ''} expired unanswered`;
-  return label(e.kind);
+/** Where an unanswered offer went: the service and provider it was sent to (codes, named from the directory). */
+export interface OfferRef {
+  serviceId: string;
+  providerId: string;
+}
+
+/** The directory's names for services and providers (the app's services, GET /directory/services). */
+export interface DirectoryNames {
+  serviceName(id: string): string;
+  providerName(id: string): string;
+}
+
+/** Names from the directory's services as the app holds them; a code the directory does not know is shown in words made from it. */
+export function directoryNames(services: readonly { serviceId: string; name: string; providerId: string; providerName: string }[]): DirectoryNames {
+  return {
+    serviceName: (id) => services.find((s) => s.serviceId === id)?.name ?? label(id),
+    providerName: (id) => services.find((s) => s.providerId === id)?.providerName ?? label(id),
+  };
+}
+
+/** The words a team lead reads for each escalation kind, where the kind has no ref to name. */
+export const ESCALATION_WORDS: Record<EscalationKind, string> = {
+  'assessment-overdue': 'Assessment overdue',
+  'activation-overdue': 'Activation overdue',
+  'review-overdue': 'Review overdue',
+  'no-contact': 'No contact',
+  'follow-up-due:6': '6-month follow-up due',
+  'follow-up-due:12': '12-month follow-up due',
+  'coverage-gap': 'No provider for a need',
+  'offer-unanswered': 'Offer not answered',
+};
+
+/**
+ * An open escalation in words: its kind, and what it is about where the kind has a ref. An unanswered
+ * offer is named by the service and provider it went to (its ref, the allocation id, means nothing to
+ * a person); without them it says only that an offer was not answered.
+ */
+export function escalationLabel(e: { kind: string; ref?: string; offer?: OfferRef }, names?: DirectoryNames): string {
+  if (e.kind === 'coverage-gap' && e.ref) return `No provider for ${needLabel(e.ref).toLowerCase()}`;
+  if (e.kind === 'offer-unanswered' && e.offer && names) return `Offer to ${names.serviceName(e.offer.serviceId)} (${names.providerName(e.offer.providerId)}) not answered`;
+  return (ESCALATION_WORDS as Record<string, string>)[e.kind] ?? label(e.kind);
 }
 
 /** What a plan's deadline means for the coordinator, by the timer command it fires. */

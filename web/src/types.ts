@@ -63,6 +63,8 @@ export interface Escalation {
   kind: string;
   raisedAt: string;
   ref?: string;
+  /** offer-unanswered, in lists (GET /escalations, the worklist): the service and provider the offer went to. */
+  offer?: { serviceId: string; providerId: string };
   /** The team lead who picked it up: her id, her name where her token has one, and when. */
   acknowledged?: { by: string; byName?: string; at: string };
 }

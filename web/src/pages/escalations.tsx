@@ -1,10 +1,10 @@
 import { useState } from 'react';
 import { api, query } from '../api.ts';
-import { escalationLabel } from '../domain.ts';
+import { directoryNames, escalationLabel } from '../domain.ts';
 import { ExactErrors, Form, SubmitButton, useSubmit } from '../forms.tsx';
 import { formatDateTime } from '../format.ts';
 import type { Escalation, PlanSummary } from '../types.ts';
-import { LoadError, Loading, PageTitle, useResource } from '../ui.tsx';
+import { LoadError, Loading, PageTitle, useApp, useResource } from '../ui.tsx';
 import { PagedPlans, type PlanPage } from './worklist.tsx';
 
 /** Plans a page; "Show more plans" reads the next. */
@@ -37,8 +37,9 @@ export function EscalationsPage() {
 function PickUp({ plan, escalation }: { plan: PlanSummary; escalation: Escalation }) {
   const [picked, setPicked] = useState(escalation.acknowledged);
   const submit = useSubmit();
+  const { services } = useApp();
   if (picked) return <span className="picked-up">Picked up by {picked.byName ?? picked.by} at {formatDateTime(picked.at)}</span>;
-  const what = escalationLabel(escalation);
+  const what = escalationLabel(escalation, directoryNames(services));
   const pickUp = () =>
     void submit.run(async (idempotencyKey) => {
       const after = await api<{ openEscalations: Escalation[] }>('POST', `/plans/${plan.planId}/escalations/acknowledge`, {

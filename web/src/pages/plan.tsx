@@ -1,5 +1,5 @@
 import { useCallback, useMemo, useState } from 'react';
-import { DEADLINE_WORDS, escalationLabel, label, needLabel } from '../domain.ts';
+import { DEADLINE_WORDS, directoryNames, escalationLabel, label, needLabel } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Link, useLocation } from '../router.tsx';
 import type { HistoryItem, Plan } from '../types.ts';
@@ -37,7 +37,7 @@ function referralDetailsKept(search: URLSearchParams): string | undefined {
 
 /** One plan: where it stands, what to do next for its stage, its reviews and its timeline. */
 export function PlanPage({ planId }: { planId: string }) {
-  const { session, now, refreshNow, providerName } = useApp();
+  const { session, now, refreshNow, providerName, services } = useApp();
   const { search } = useLocation();
   const loaded = useResource<Plan>(`/plans/${encodeURIComponent(planId)}`);
   const history = useResource<{ items: HistoryItem[] }>(`/plans/${encodeURIComponent(planId)}/history`);
@@ -96,7 +96,7 @@ export function PlanPage({ planId }: { planId: string }) {
       {openEscalations.length > 0 && (
         <div className="notice notice-warning" role="note">
           <strong>Escalated to the team lead:</strong> {openEscalations
-            .map((e) => `${escalationLabel(e)} (${formatDate(e.raisedAt)}${e.acknowledged ? `; picked up by ${e.acknowledged.byName ?? e.acknowledged.by} at ${formatDateTime(e.acknowledged.at)}` : ''})`)
+            .map((e) => `${escalationLabel({ ...e, offer: plan.allocations.find((a) => e.kind === 'offer-unanswered' && a.allocationId === e.ref) }, directoryNames(services))} (${formatDate(e.raisedAt)}${e.acknowledged ? `; picked up by ${e.acknowledged.byName ?? e.acknowledged.by} at ${formatDateTime(e.acknowledged.at)}` : ''})`)
             .join('; ')}
         </div>
       )}

@@ -1,6 +1,6 @@
 import { useState, type ReactNode } from 'react';
 import { api, ApiError, query } from '../api.ts';
-import { DEADLINE_WORDS, escalationLabel, label, STAGES } from '../domain.ts';
+import { DEADLINE_WORDS, directoryNames, escalationLabel, label, STAGES } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 import type { Escalation, PlanSummary } from '../types.ts';
@@ -145,7 +145,8 @@ export function PagedPlans({ first, path, empty, complete = true, note, escalati
 }
 
 function PlanList({ items, empty, escalationAction }: { items: PlanSummary[]; empty: string; escalationAction?: EscalationAction }) {
-  const { now } = useApp();
+  const { now, services } = useApp();
+  const names = directoryNames(services);
   if (items.length === 0) return <p className="empty">{empty}</p>;
   return (
     <ul className="plan-list" aria-label={`${items.length} plan${items.length === 1 ? '' : 's'}`}>
@@ -193,13 +194,13 @@ function PlanList({ items, empty, escalationAction }: { items: PlanSummary[]; em
                       <ul className="escalation-list">
                         {escalations.map((e) => (
                           <li key={`${e.kind}:${e.ref ?? ''}`}>
-                            <span className="overdue-text">{`${escalationLabel(e)} (${formatDate(e.raisedAt)})`}</span> {escalationAction(p, e)}
+                            <span className="overdue-text">{`${escalationLabel(e, names)} (${formatDate(e.raisedAt)})`}</span> {escalationAction(p, e)}
                           </li>
                         ))}
                       </ul>
                     </dd>
                   ) : (
-                    <dd className="overdue-text">{escalations.map((e) => `${escalationLabel(e)} (${formatDate(e.raisedAt)})`).join(', ')}</dd>
+                    <dd className="overdue-text">{escalations.map((e) => `${escalationLabel(e, names)} (${formatDate(e.raisedAt)})`).join(', ')}</dd>
                   )}
                 </div>
               )}
