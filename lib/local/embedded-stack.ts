@@ -252,7 +252,8 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     let remaining = ms;
     let steps = 0;
     let timersSent = 0;
-    while (remaining > 0) {
+    // A stop ends the walk after the current step (its answer's `now` says how far it got), so stop() need not wait for the rest.
+    while (remaining > 0 && !stopping) {
       const step = Math.min(stepMs, remaining);
       await clockSource.advance(step);
       remaining -= step;
@@ -276,7 +277,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
       functions: functions as never,
       tokens,
       extra: composeExtra(
-        clockRoutes({ clock: clockSource, tokens, advance: advanceClock }),
+        clockRoutes({ clock: clockSource, tokens, advance: (ms, stepMs) => tracked(advanceClock(ms, stepMs)) }),
         ...(options.webDistDir === false ? [] : [webRoutes({ ...(options.webDistDir ? { distDir: options.webDistDir } : {}), ...(options.webRuntimeConfig ? { runtimeConfig: options.webRuntimeConfig } : {}), demoUsers: () => demoUsers })]),
       ),
     }),
@@ -321,9 +322,16 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
       // first would cut the connections whose requests Node has accepted but not yet read.
       stopping = true;
       const grace = new Promise<void>((resolve) => setTimeout(resolve, options.stopGraceMs ?? 5_000).unref());
+      // Until nothing can save a plan: requests, the sweep, every execution the runner has under way
+      // (whoever started it) and the metrics saves (a Publish events step that failed part-way may leave
+      // its save running after its execution ended).
       const drained = (async () => {
-        await sweeping;
-        while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+        do {
+          await sweeping;
+          await Promise.allSettled([...inFlight]);
+          await runner.settled();
+          await metrics.settled();
+        } while (sweeping || inFlight.size > 0 || runner.inFlight > 0 || metrics.savesInFlight > 0);
       })();
       await Promise.race([drained, grace]);
       // Every answer so far closes its connection; let them go before the rest are cut.
@@ -332,10 +340,21 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
       await dispatcher.stop();
       await gateway.close();
       // The next start reads the metrics columns from one file instead of every fact item (a last
-      // snapshot, unless the periodic one is current); a failure here costs only that.
-      await metrics.saveFinalSnapshot().catch((error: Error) => console.error('metrics snapshot not saved:', error.message));
-      client.destroy();
-      await store.close();
+      // snapshot, unless the periodic one is current); a failure here costs only that. An execution
+      // still running past the grace may save a plan after it: its change journal stays open until the
+      // store is closed, so that save is journalled before its fact item is written and the next start
+      // reads it back over the file.
+      await metrics
+        .saveFinalSnapshot()
+        .catch((error: Error) =>
+          console.error(`Metrics: the commissioner figures could not be saved for a quick restart (${error.message}); the next start rebuilds them from every plan's stored facts, which is correct but slower.`),
+        );
+      try {
+        client.destroy();
+        await store.close();
+      } finally {
+        metrics.close();
+      }
     },
   };
 }

@@ -50,6 +50,8 @@ export class LocalWorkflowRunner implements WorkflowStarter {
   readonly machine: StateMachine;
   readonly handlers: Record<string, (input: unknown) => Promise<unknown>>;
   readonly retryIntervals: Record<string, number>;
+  /** The executions started and not yet ended, so the embedded stack's stop() can let them finish before it closes the store. */
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(definition: object, steps: StepHandlers, retryIntervalMs = 20) {
     this.machine = new StateMachine(definition as never);
@@ -59,7 +61,25 @@ export class LocalWorkflowRunner implements WorkflowStarter {
     this.retryIntervals = Object.fromEntries(Object.keys(this.handlers).map((s) => [s, retryIntervalMs]));
   }
 
-  async startSync(input: PlanCommandInput): Promise<ExecutionOutcome> {
+  /** How many executions are running. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /** Resolves once no execution is running (including those started while it waits). */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  startSync(input: PlanCommandInput): Promise<ExecutionOutcome> {
+    const execution = this.execute(input);
+    this.running.add(execution);
+    const done = () => this.running.delete(execution);
+    execution.then(done, done);
+    return execution;
+  }
+
+  private async execute(input: PlanCommandInput): Promise<ExecutionOutcome> {
     // What the last Task that succeeded returned for the fields set aside: a Task's output is the whole
     // next state, and a Catch or a Pass state keeps the state as that Task's output left it.
     const start = setAside(input as PlanCommandState);

@@ -66,6 +66,10 @@ export class MetricsIndex implements MetricsSource {
   private readonly newToken: () => string;
   /** Plans whose save is running (a count each): their fact items may not be written yet. */
   private readonly inFlight = new Map<string, number>();
+  /** The saves running, so that a clean stop can let them finish before the last snapshot (settled). */
+  private readonly saves = new Set<Promise<void>>();
+  /** Set by close(), once the store is closed: no save can write a fact item any more. */
+  private closed = false;
   /** Plans whose fact item could not be written: the table holds older facts than the columns. */
   private readonly unsynced = new Set<string>();
   /** The open change journals, the newest last: every save appends its plan to each before writing its fact item. */
@@ -206,7 +210,7 @@ export class MetricsIndex implements MetricsSource {
   }
 
   private async takeSnapshot(): Promise<boolean> {
-    if (!this.snapshotFile || !this.useSnapshot || !this.store || !this.loading) return false;
+    if (!this.snapshotFile || !this.useSnapshot || !this.store || !this.loading || this.closed) return false;
     if (!(await this.loading.then(() => true, () => false))) return false;
     const token = this.newToken();
     // The journal first, with the plans whose fact items may differ from the columns about to be taken
@@ -266,17 +270,39 @@ export class MetricsIndex implements MetricsSource {
     });
   }
 
-  /** At a clean stop, once no more saves come: no more periodic snapshots, a last one (unless the named one is current), the journals closed. */
+  /** How many saves are running. */
+  get savesInFlight(): number {
+    return this.saves.size;
+  }
+
+  /** Resolves once no save is running (including those begun while it waits). */
+  async settled(): Promise<void> {
+    while (this.saves.size > 0) await Promise.allSettled([...this.saves]);
+  }
+
+  /**
+   * At a clean stop: no more periodic snapshots, and a last one (unless the named one is current).
+   * The journal stays open: a save still under way or begun after this (an execution that outlived
+   * the stop's wait) puts its plan in it before writing its fact item, as any save does, so the
+   * snapshot still holds the stored facts whenever that write lands. close() ends it once the store is closed.
+   */
   async saveFinalSnapshot(): Promise<boolean> {
     this.stopTimer?.();
     this.stopTimer = undefined;
-    try {
-      await this.snapshotting?.catch(() => false);
-      if (this.named && this.generation === this.snapshotGeneration) return true;
-      return await this.saveSnapshot();
-    } finally {
-      for (const journal of this.journals) journal.close();
-    }
+    await this.snapshotting?.catch(() => false);
+    if (this.named && this.generation === this.snapshotGeneration) return true;
+    return await this.saveSnapshot();
+  }
+
+  /**
+   * Once the store is closed (no fact item can be written any more): the journals are closed, kept on
+   * disk for the next start, and a save from now on is refused before it changes anything (see onPlanSaved).
+   */
+  close(): void {
+    this.stopTimer?.();
+    this.stopTimer = undefined;
+    this.closed = true;
+    for (const journal of this.journals) journal.close();
   }
 
   /** The journals cannot be written: the named snapshot no longer holds the stored facts, so the marker forgets it. */
@@ -294,7 +320,20 @@ export class MetricsIndex implements MetricsSource {
   }
 
   /** The Publish events hook: a saved plan's facts replace its older ones, in memory and in the table. */
-  readonly onPlanSaved = async (plan: Plan): Promise<void> => {
+  readonly onPlanSaved = (plan: Plan): Promise<void> => {
+    if (this.closed) {
+      // The store is closed, so the fact item cannot be written; the plan's outbox stays, and the sweeper
+      // delivers it again after the next start, writing its facts then. Nothing here changes meanwhile.
+      return Promise.reject(new Error(`metrics: plan ${plan.planId} saved after the stack closed its store; its figures are updated when the sweeper delivers its events again after the next start`));
+    }
+    const saving = this.save(plan);
+    this.saves.add(saving);
+    const done = () => this.saves.delete(saving);
+    saving.then(done, done);
+    return saving;
+  };
+
+  private async save(plan: Plan): Promise<void> {
     const planId = plan.planId;
     this.inFlight.set(planId, (this.inFlight.get(planId) ?? 0) + 1);
     try {
@@ -302,7 +341,9 @@ export class MetricsIndex implements MetricsSource {
         try {
           for (const journal of this.journals) journal.append([planId]);
         } catch (error) {
-          this.warn(`metrics change journal not written (${(error as Error).message}): the snapshot is forgotten, the next start reads every fact item`);
+          this.warn(
+            `Metrics: a plan change could not be added to the metrics change journal (${(error as Error).message}). The saved copy of the commissioner figures (metrics-facts.snapshot) will not be used: the next start rebuilds them from every plan's stored facts, which is correct but slower (seconds per 100,000 plans). Nothing is lost.`,
+          );
           await this.abandonSnapshot();
         }
       } else if (this.named) {
@@ -326,7 +367,7 @@ export class MetricsIndex implements MetricsSource {
       if (running > 0) this.inFlight.set(planId, running);
       else this.inFlight.delete(planId);
     }
-  };
+  }
 
   async snapshot(): Promise<{ facts: FactTable; providers: readonly string[]; generation: number }> {
     await this.start();
