@@ -16,6 +16,15 @@ export function londonDate(instant: string | Date): string {
   return dateFormatter.format(new Date(instant));
 }
 
+const dayWords = new Intl.DateTimeFormat('en-GB', { timeZone: LONDON, day: 'numeric', month: 'long', year: 'numeric' });
+const clockWords = new Intl.DateTimeFormat('en-GB', { timeZone: LONDON, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+
+/** An instant as a person in the programme reads it, in London time: "28 November 2026 at 14:05". */
+export function londonDateTimeWords(instant: string): string {
+  const at = new Date(instant);
+  return `${dayWords.format(at)} at ${clockWords.format(at)}`;
+}
+
 /** Offset of London from UTC, in minutes, at an instant (0 in winter, 60 in summer). */
 // Built once: constructing an Intl formatter is costly and every deadline computation needs this one.
 const offsetFormatter = new Intl.DateTimeFormat('en-GB', { timeZone: LONDON, timeZoneName: 'shortOffset' });

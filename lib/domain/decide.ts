@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { gapAtManualActivation, turnedDownOffers } from './allocation.ts';
-import { addCalendarDays, addDays, addMonths, londonDate, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
+import { addCalendarDays, addDays, addMonths, londonDate, londonDateTimeWords, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
 import { DomainError, forbidden, invalid, notAllowedInStage, notFound, versionConflict, type FieldError } from './errors.ts';
 import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
 import type { DeadlinePolicy } from './policy.ts';
@@ -544,7 +544,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
       if (refs.length > 0) throw invalid('ref', `no open ${p.kind} escalation ${p.ref ? `for ${p.ref}` : 'without a ref'}; open ones: ${refs.join(', ')}`);
       throw invalid('kind', `no open ${p.kind} escalation on this plan`);
     }
-    if (open.acknowledged) throw notAllowedInStage(`This escalation was already picked up by ${open.acknowledged.byName ?? open.acknowledged.by} at ${open.acknowledged.at}.`);
+    if (open.acknowledged) throw notAllowedInStage(`This escalation was already picked up by ${open.acknowledged.byName ?? open.acknowledged.by} on ${londonDateTimeWords(open.acknowledged.at)}.`);
     open.acknowledged = { by: command.actor.sub, ...(command.actor.name ? { byName: command.actor.name } : {}), at: t.now };
     t.emit('plan.escalation-acknowledged.v1', { planRef: t.plan.planId, kind: p.kind, ...(p.ref ? { ref: p.ref } : {}) });
   },

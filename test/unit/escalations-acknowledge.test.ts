@@ -61,4 +61,12 @@ describe('a team lead picks up an escalation', () => {
     expect(again.status).toBe(409);
     expect(again.message).toContain('Dana Team-Lead');
   });
+
+  it('says in the 409 who picked it up and when in London time, in words a team lead reads', () => {
+    const { plan, ctx } = withOpenEscalation(planInStage('referred'));
+    // Picked up in summer, when London is an hour ahead of UTC: 13:05 UTC is 14:05 in London.
+    const picked = run(plan, acknowledge({ kind: 'assessment-overdue' }), at(ctx, '2026-06-15T13:05:00.000Z'));
+    const again = refusal(() => decide(picked.plan, acknowledge({ kind: 'assessment-overdue' }, { ...TEAM_LEAD, sub: 'team-lead-2', name: 'Other Lead' }), at(ctx, '2026-06-16T09:00:00.000Z')));
+    expect([again.status, again.message]).toEqual([409, 'This escalation was already picked up by Dana Team-Lead on 15 June 2026 at 14:05.']);
+  });
 });
