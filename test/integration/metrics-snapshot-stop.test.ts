@@ -117,4 +117,73 @@ describe('stopping the stack while commands run keeps the metrics snapshot', () 
     const { asOf: _reference, ...referenceRest } = reference;
     expect(servedRest).toEqual(referenceRest);
   });
+
+  it('a clock advance under way when stop() is called ends after its current step, and stop() waits for it: the last snapshot holds every save', async () => {
+    const advanceDir = await mkdtemp(join(tmpdir(), 'wraparound-stop-advance-'));
+    try {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let heldOne!: () => void;
+      const timerHeld = new Promise<void>((resolve) => (heldOne = resolve));
+      let timerExecutions = 0;
+      const options: EmbeddedOptions = { inMemory: false, dataDir: advanceDir, port: 0, sweepIntervalMs: 0, clockMode: 'simulated', webDistDir: false, webhooks: { intervalMs: 0 }, metrics: EXACT };
+      const first = await startEmbeddedStack({
+        ...options,
+        // The first timer execution (a deadline the advance fired) is held before it saves, until stop() has begun.
+        wrapWorkflow: (inner) => {
+          const runner = inner as LocalWorkflowRunner;
+          const publish = runner.handlers['Publish events'] as (input: unknown) => Promise<unknown>;
+          runner.handlers['Publish events'] = (input) => {
+            if ((input as { command: { actor: { role: string } } }).command.actor.role !== 'timer') return publish(input);
+            timerExecutions += 1;
+            if (timerExecutions > 1) return publish(input);
+            heldOne();
+            return gate.then(() => publish(input));
+          };
+          return inner;
+        },
+      });
+      running.push(first);
+      const coordinator = (first.demoUsers.find((u) => u.role === 'coordinator') as { token: string }).token;
+      const call = makeCall(first.url);
+      // Three referrals four days apart, so their assessment deadlines fall at different steps of the advance.
+      for (let i = 0; i < 3; i += 1) {
+        if (i > 0) expect((await call('POST', '/_local/clock/advance', { token: coordinator, body: { days: 4 } })).status).toBe(200);
+        const res = await call('POST', '/plans', { token: coordinator, body: referral({ participant: anotherParticipant() }) });
+        expect(res.status, res.text).toBe(201);
+      }
+      // Its connection cut (the stop not waiting for it) is a failure below, not an unhandled rejection.
+      const advancing = call('POST', '/_local/clock/advance', { token: coordinator, body: { days: 60 } }).catch((error: Error) => ({ status: 0, text: error.message, json: undefined as Json }));
+      await timerHeld;
+      const stopped = first.stop();
+      release();
+      await stopped;
+      running.splice(running.indexOf(first), 1);
+      const advanced = await advancing;
+      expect(advanced.status, advanced.text).toBe(200);
+      // It stopped early: 60 days are 240 steps of 6 hours.
+      expect(advanced.json.steps).toBeLessThan(240);
+      expect(timerExecutions).toBeGreaterThanOrEqual(1);
+
+      const second = await startEmbeddedStack(options);
+      running.push(second);
+      // Every save came before the last snapshot: nothing for its journal to name.
+      expect(await second.metrics.start()).toEqual({ loaded: 3, from: 'snapshot' });
+      const t = wrapStack(second, controllableClock(second.clock.now()));
+      const today = second.clock.now().slice(0, 10);
+      const query = { from: `${today.slice(0, 4)}-01-01`, to: today, groupBy: [...DIMENSIONS] };
+      const res = await t.call('GET', `/metrics?from=${query.from}&to=${query.to}&groupBy=${query.groupBy.join(',')}`, { token: t.commissioner });
+      expect(res.status, res.text).toBe(200);
+      const stored: PlanFacts[] = [];
+      await new FactStore(second.plans.client, second.plans.tableName).loadEach((_planId, facts) => void stored.push(facts));
+      const { asOf, ...served } = res.json as Json;
+      const { asOf: _asOf, ...reference } = JSON.parse(JSON.stringify(referenceComputeMetrics(stored, query, { ...EXACT, asOf, providers: second.directory.organizations.map((o) => o.id) }))) as Json;
+      expect(served.overall.referrals).toBe(3);
+      expect(served).toEqual(reference);
+      await second.stop();
+      running.splice(running.indexOf(second), 1);
+    } finally {
+      await rm(advanceDir, { recursive: true, force: true });
+    }
+  });
 });
