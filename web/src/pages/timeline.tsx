@@ -1,5 +1,5 @@
 import type { ApiError } from '../api.ts';
-import { label, needLabel } from '../domain.ts';
+import { escalationLabel, label, needLabel } from '../domain.ts';
 import { formatDate, formatDateTime } from '../format.ts';
 import type { HistoryItem } from '../types.ts';
 import { LoadError, Loading, Section, useApp } from '../ui.tsx';
@@ -69,7 +69,7 @@ export function describe(item: HistoryItem, providerName: (id: string) => string
     case 'plan.adjusted.v1':
       return { title: 'Needs adjusted', detail: [list(d.addedNeeds).length ? `Added ${domainsOf(d.addedNeeds)}` : '', list(d.closedNeeds).length ? `Closed ${domainsOf(d.closedNeeds)}` : ''].filter(Boolean).join('; ') };
     case 'plan.escalated.v1':
-      return { title: `Escalated: ${label(str(d.kind)).toLowerCase()}`, detail: d.repeated ? 'Still open: nobody has acted yet' : 'Sent to the team lead' };
+      return { title: `Escalated: ${escalationLabel({ kind: str(d.kind), ...(typeof d.ref === 'string' ? { ref: d.ref } : {}) }).toLowerCase()}`, detail: d.repeated ? 'Still open: nobody has acted yet' : 'Sent to the team lead' };
     case 'plan.exited.v1':
       return { title: 'Exited', detail: label(str(d.reason)) };
     case 'follow-up.due.v1':
