@@ -48,6 +48,8 @@ export interface SweepReport {
   awsSubscriptionsRemoved?: number;
   /** Plans whose metric facts this run rebuilt (after a facts schema change). */
   factsRebuilt: number;
+  /** The steps that threw this run (each logged); the steps after them still ran. */
+  failedSteps: FailedStep[];
 }
 
 /** Erase the identity of plans whose retention period has ended; the pseudonymous plan stays for the figures. */
@@ -113,54 +115,113 @@ export async function markAuditPlanIndex(deps: Pick<SweeperDeps, 'auditPlanIndex
   return deps.auditPlanIndex.markPlanIndexFrom(markers.indexedFrom ?? addDays(now, 2).slice(0, 10));
 }
 
+/** A maintenance step of one sweep that threw: the other steps still ran. */
+export interface FailedStep {
+  step: SweepStep;
+  /** The error's name and message (codes and ids; the steps put no words of hers in their errors). */
+  error: string;
+}
+
+export type SweepStep = 'timers' | 'redelivery' | 'holds' | 'retention' | 'erased-redaction' | 'aws-subscription-cleanup' | 'facts-rebuild' | 'audit-index-marker';
+
+/** A sweep in which at least one step failed: thrown on AWS after the run, so the sweeper's error alarm fires. */
+export class SweepStepsFailed extends Error {
+  readonly report: SweepReport;
+  constructor(report: SweepReport) {
+    super(`sweeper: ${report.failedSteps.length} step(s) failed: ${report.failedSteps.map((f) => `${f.step} (${f.error})`).join('; ')}`);
+    this.name = 'SweepStepsFailed';
+    this.report = report;
+  }
+}
+
 /**
  * Every minute: turn due deadlines into timer commands (through the same state machine as any
  * other command) and redeliver outbox events that their own execution failed to publish.
+ *
+ * Each step runs whatever the steps before it did: a step that throws is logged and named in the
+ * report's `failedSteps`, and the next one runs (a broken redaction pass must not stop the facts
+ * rebuild or the audit marker, nor a failed read of due deadlines the redelivery). The order stays
+ * where it matters: deadlines and redeliveries first, the facts rebuild and the marker last.
  */
 export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const now = deps.clock();
-  const report: SweepReport = { timersSent: 0, timersRefused: 0, plansRedelivered: 0, redeliveryFailures: 0, holdsReleased: 0, identitiesErased: 0, erasedPlansRedacted: 0, factsRebuilt: 0 };
-  for (const plan of await deps.plans.dueBefore(now)) {
-    for (const deadline of plan.deadlines.filter((d) => d.dueAt <= now && isAllowedIn(d.command, plan.stage))) {
-      const outcome = await deps.workflow.startSync({
-        now,
-        command: {
-          name: deadline.command,
-          planId: plan.planId,
-          payload: { deadlineId: deadline.deadlineId },
-          actor: { role: 'timer', sub: 'sweeper' },
-          idempotency: { key: `timer:${deadline.deadlineId}:${deadline.dueAt}`, fingerprint: `${deadline.deadlineId}@${deadline.dueAt}` },
-        },
-      });
-      if (outcome.status === 'SUCCEEDED') report.timersSent += 1;
-      else report.timersRefused += 1; // a concurrent change won the race; the next sweep looks again
-    }
-  }
-  const graceMs = deps.outboxGraceMs ?? 30_000;
-  const olderThan = new Date(new Date(now).getTime() - graceMs).toISOString();
-  for (const plan of await deps.plans.pendingOutbox(olderThan)) {
+  const report: SweepReport = { timersSent: 0, timersRefused: 0, plansRedelivered: 0, redeliveryFailures: 0, holdsReleased: 0, identitiesErased: 0, erasedPlansRedacted: 0, factsRebuilt: 0, failedSteps: [] };
+  const step = async (name: SweepStep, run: () => Promise<void>) => {
     try {
-      await deliverOutbox(deps, plan);
-      report.plansRedelivered += 1;
-    } catch {
-      report.redeliveryFailures += 1;
+      await run();
+    } catch (thrown) {
+      const error = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
+      report.failedSteps.push({ step: name, error });
+      console.error(`sweeper: the ${name} step failed; the other steps still run:`, error);
     }
-  }
-  if (deps.shouldReconcile?.(now)) {
-    report.holdsReleased = await reconcileHolds(deps, now);
-    report.identitiesErased = await applyRetention(deps, now);
+  };
+  await step('timers', async () => {
+    for (const plan of await deps.plans.dueBefore(now)) {
+      for (const deadline of plan.deadlines.filter((d) => d.dueAt <= now && isAllowedIn(d.command, plan.stage))) {
+        const outcome = await deps.workflow.startSync({
+          now,
+          command: {
+            name: deadline.command,
+            planId: plan.planId,
+            payload: { deadlineId: deadline.deadlineId },
+            actor: { role: 'timer', sub: 'sweeper' },
+            idempotency: { key: `timer:${deadline.deadlineId}:${deadline.dueAt}`, fingerprint: `${deadline.deadlineId}@${deadline.dueAt}` },
+          },
+        });
+        if (outcome.status === 'SUCCEEDED') report.timersSent += 1;
+        else report.timersRefused += 1; // a concurrent change won the race; the next sweep looks again
+      }
+    }
+  });
+  await step('redelivery', async () => {
+    const graceMs = deps.outboxGraceMs ?? 30_000;
+    const olderThan = new Date(new Date(now).getTime() - graceMs).toISOString();
+    for (const plan of await deps.plans.pendingOutbox(olderThan)) {
+      try {
+        await deliverOutbox(deps, plan);
+        report.plansRedelivered += 1;
+      } catch {
+        report.redeliveryFailures += 1;
+      }
+    }
+  });
+  const reconciling = deps.shouldReconcile?.(now) ?? false;
+  if (reconciling) {
+    await step('holds', async () => {
+      report.holdsReleased = await reconcileHolds(deps, now);
+    });
+    await step('retention', async () => {
+      report.identitiesErased = await applyRetention(deps, now);
+    });
   }
   // Wherever plans are anonymised, plans erased by a release before free text went with her identity
   // are redacted too, a bounded share per run; once all are, a run reads only the pass's marker.
-  if (deps.retention) report.erasedPlansRedacted = (await redactErasedPlans(deps, now)).redacted;
-  if (deps.awsSubscriptionCleanup) report.awsSubscriptionsRemoved = (await removeAwsSubscriptions(deps.awsSubscriptionCleanup)).removed;
+  if (deps.retention)
+    await step('erased-redaction', async () => {
+      report.erasedPlansRedacted = (await redactErasedPlans(deps, now)).redacted;
+    });
+  const subscriptionCleanup = deps.awsSubscriptionCleanup;
+  if (subscriptionCleanup)
+    await step('aws-subscription-cleanup', async () => {
+      report.awsSubscriptionsRemoved = (await removeAwsSubscriptions(subscriptionCleanup)).removed;
+    });
   // Last, so deadlines and redeliveries never wait behind it.
-  report.factsRebuilt = (await deps.factsBackfill?.(now))?.plans ?? 0;
+  await step('facts-rebuild', async () => {
+    report.factsRebuilt = (await deps.factsBackfill?.(now))?.plans ?? 0;
+  });
   // After everything else, so a failure to read or write the marker holds back nothing but itself.
-  if (deps.shouldReconcile?.(now)) await markAuditPlanIndex(deps, now);
+  if (reconciling)
+    await step('audit-index-marker', async () => {
+      await markAuditPlanIndex(deps, now);
+    });
   return report;
 }
 
+/**
+ * The Lambda's run: the sweep, its metrics, then, if a step failed, the run fails, so the sweeper's
+ * errors alarm (lib/infra/alarms.ts: `sweeper-errors`, on the function's Errors metric) fires for a
+ * step that keeps failing. The embedded stack calls sweep() and only logs.
+ */
 export function makeHandler(deps: SweeperDeps) {
   return async (): Promise<SweepReport & { overduePlans?: number }> => {
     const report = await sweep(deps);
@@ -168,6 +229,7 @@ export function makeHandler(deps: SweeperDeps) {
     // The overdue gauge every five minutes is enough for its alarm and costs a keys-only count.
     const overduePlans = now.getUTCMinutes() % 5 === 0 ? await deps.plans.countAlerted() : undefined;
     recordSweep({ ...report, ...(overduePlans !== undefined ? { overduePlans } : {}) });
+    if (report.failedSteps.length > 0) throw new SweepStepsFailed(report);
     return { ...report, ...(overduePlans !== undefined ? { overduePlans } : {}) };
   };
 }
