@@ -4,7 +4,7 @@ import { identityEntityTag, IfMatch, ifMatchHolds } from '../../lib/api/if-match
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
 import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
-import { failureToProblem, header, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
+import { failureToProblem, header, HttpProblem, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
 import { londonDate } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
 import { allocationCommandBySegment, isAllowedIn, LIFECYCLE, OPEN_STAGES, planCommandBySegment, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
@@ -339,6 +339,20 @@ export function makeHandler(deps: CommandApiDeps) {
       { path: 'planId', message: `plan ${referring} is being referred right now` },
     ]);
 
+  /**
+   * An erasure request while the identity key is not available (her record exists, her other plans cannot
+   * be found): a fault of the setup, not of the request, so a 503 that changes nothing, not a 4xx. Logged
+   * for operators; the API's 5xx alarm counts it.
+   */
+  const identityKeyUnavailable = () => {
+    console.error('erase-identity: the identity key is not available; the erasure request was refused with 503 and nothing was erased');
+    return new HttpProblem(
+      503,
+      'Service unavailable',
+      'The identity key is not available, so her other plans cannot be found: nothing was erased. Ask again later; if this persists, tell the operators (the identity key secret cannot be read).',
+    );
+  };
+
   /** An erasure request: identity gone, free text redacted, the pseudonymous plans kept, the request in the audit log. */
   async function eraseIdentityRoute(ctx: RouteContext): Promise<HttpResult> {
     const planId = parseWith(PlanId, ctx.params.planId, 'plan id in the path', 'planId');
@@ -348,6 +362,7 @@ export function makeHandler(deps: CommandApiDeps) {
     if (plan.identityErasedAt) throw problem(409, `The identity of plan ${planId} was already erased on ${plan.identityErasedAt.slice(0, 10)}.`);
     const now = deps.clock();
     const outcome = await eraseIdentity({ plans: deps.plans, audit: deps.audit, ...(deps.identityKey ? { identityKey: deps.identityKey } : {}) }, plan, { who: ctx.principal?.sub ?? 'unknown', role: 'coordinator', why: reason, action: 'erase-identity' }, now);
+    if (!outcome.done && outcome.waitingForIdentityKey) throw identityKeyUnavailable();
     if (!outcome.done) throw outcome.referring ? referringRefusal(outcome.referring) : openPlansRefusal(planId, outcome.openPlans);
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ planId, identityErasedAt: now }) };
   }

@@ -508,10 +508,11 @@ const DIRECTORY_PROBLEMS: Record<string, ProblemStatus[]> = {
 const ERASE_DESCRIPTION = `Erases her identity record (name, date of birth, contact details, safety notes, address) and the link between her plans, for every plan of hers, and replaces what was typed in words on each of them (referral, allocation, exit and withdrawal notes, a follow-up correction's note, each goal, her words at reviews, a manual offer's and activate's reasons) with \`${REDACTED}\` in the plan, its history and the answers kept for Idempotency-Keys. Codes, dates, needs, scores and outcomes stay, so the figures do not change. Each plan is marked \`identityErasedAt\`; a later command that brings free text to it (a \`note\`) is refused with a 400 naming the field, and works without it. Refused with a 409, nothing changed and nothing audited, while any plan of hers is open (${OPEN_STAGES.join(', ')}; an exited plan is not) or a referral of her is being recorded. Audited.`;
 
 /** Refusals whose meaning on a route is narrower than the shared response's: status → what it means there. */
-const ROUTE_PROBLEMS: Record<string, Partial<Record<ProblemStatus, string>>> = {
+const ROUTE_PROBLEMS: Record<string, Partial<Record<ProblemStatus | 503, string>>> = {
   'POST /plans/{planId}/erase-identity': {
     404: 'No such plan.',
     409: 'Nothing changed. A plan of hers is open: `errors` names each (path `planId`) with what ends it in its stage (exit it, withdraw the referral, or record her consent withdrawn), this plan included if it is open. Or a referral of her is being recorded right now (its plan is named), or this plan\'s identity was already erased (the detail says when).',
+    503: 'Nothing changed or audited: her identity record exists but the identity key is not available, so her other plans cannot be found and nothing was erased. A fault of the setup, not the request: ask again later; if it persists, the operators must restore access to the identity key.',
   },
 };
 

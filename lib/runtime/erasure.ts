@@ -28,8 +28,10 @@ export type ErasureOutcome =
   /** Done: `identityErased` says whether her identity record itself went (on retention it can stay for her other plans). */
   | { done: true; identityErased: boolean }
   /**
-   * An erasure request refused, nothing changed: these plans of hers (this one among them, if it is
-   * open) are still open, or a referral of her (`referring`, the plan id it is recording) is under way.
+   * Nothing changed: for an erasure request, these plans of hers (this one among them, if it is open)
+   * are still open, or a referral of her (`referring`, the plan id it is recording) is under way; for a
+   * request or retention alike, `waitingForIdentityKey`: her record exists but the identity key is not
+   * available, so her other plans cannot be found.
    */
   | { done: false; openPlans: { planId: string; stage: Plan['stage'] }[]; referring?: string; waitingForIdentityKey?: true };
 
@@ -49,7 +51,9 @@ const isOpen = (plan: Plan) => (OPEN_STAGES as readonly string[]).includes(plan.
  * assessment, allocating, active): an open plan without her identity would stay on the worklist,
  * escalate for nobody, and let her be referred twice, as nobody would know her. The coordinator ends it
  * first (exit, withdraw the referral, or her consent withdrawn, which also tells providers to stop and
- * purge), a decision with consequences for her support that an erasure should not take silently. An
+ * purge), a decision with consequences for her support that an erasure should not take silently. Without
+ * the identity key (her record exists) it does nothing either (`waitingForIdentityKey`): her other plans
+ * cannot be found, and erasing this one alone would leave her record or her words on them. An
  * exited plan is not open: her support has ended; its 6- and 12-month follow-ups are still due and are
  * recorded on the pseudonymous plan ("unknown" where she can no longer be looked up). Once
  * none is open it erases the record at once, for every plan of hers, and redacts and marks them all.
@@ -66,7 +70,8 @@ export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: st
   const identity = await deps.plans.getIdentity(plan.participantId);
   const secret = await deps.identityKey?.();
   const matchKey = identity && secret ? identityMatchKey(secret, identity) : undefined;
-  if (identity && !matchKey && by.action === 'erase-identity') throw new Error('The identity key is not available, so her other plans cannot be found: nothing was erased.');
+  // Without the key her other plans cannot be found: a setup fault, not her request's. Nothing is done,
+  // for a request (answered 503, to be asked again) as for retention (a later run with the key does it).
   if (identity && !matchKey) return { done: false, openPlans: [], waitingForIdentityKey: true };
   const person = matchKey ? await deps.plans.findPerson(matchKey) : undefined;
   const claim = person?.claim;
