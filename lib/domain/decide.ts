@@ -295,10 +295,13 @@ function refuseIfConsentWithdrawn(plan: Plan, command: CommandName) {
  * its reason (the figures count why support ended) and the follow-ups still due are cancelled. Either
  * way the plan closes at once, with no follow-up due, so the retention period starts now.
  */
-function withdrawConsent(t: Transition) {
+function withdrawConsent(t: Transition, note?: string) {
   const plan = t.plan;
   const wasExited = plan.stage === 'exited';
+  // The note (why, in the coordinator's words) stays on the plan, also from referred (no consent yet) and
+  // exited (the exit's own note is another's); events carry no free text about her.
   if (plan.consent) plan.consent.withdrawnAt = t.now;
+  if (note) plan.consentWithdrawalNote = note;
   purgeAtProviders(t);
   if (wasExited) cancelFollowUps(t);
   else {
@@ -508,11 +511,11 @@ const apply: { [C in CommandName]: Apply<C> } = {
     }
   },
   exit: (t, p) => exitPlan(t, p.reason, p.note),
-  'withdraw-consent': (t) => {
+  'withdraw-consent': (t, p) => {
     // A plan exited before this change kept its follow-ups after a withdrawal: it is already withdrawn.
     const already = consentWithdrawnAt(t.plan);
     if (already) throw notAllowedInStage(`Her consent was already withdrawn on ${londonDate(already)}.`);
-    withdrawConsent(t);
+    withdrawConsent(t, p.note);
   },
   'record-follow-up': (t, p) => {
     refuseIfConsentWithdrawn(t.plan, 'record-follow-up');

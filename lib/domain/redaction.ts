@@ -16,6 +16,7 @@ export const REDACTED = '[removed at erasure]';
  * Idempotency-Key:
  *   note              referral.note, allocations[].note (accept, decline, end), exit.note, withdrawal.note,
  *                     followUps[].corrections[].note
+ *   consentWithdrawalNote  withdraw-consent's note
  *   participantWords  reviews[].participantWords
  *   manualReason      allocations[].manualReason (offer-manually's reason)
  *   goals             needs[].goals: each goal becomes the marker, so how many she had stays
@@ -27,7 +28,7 @@ export const REDACTED = '[removed at erasure]';
  * Every other string of a plan is a code, a date or an id, or text the engine wrote (`why` of a proposal,
  * a gap's explanation) from codes alone.
  */
-const WHOLLY_FREE_TEXT = new Set(['note', 'participantWords', 'manualReason']);
+const WHOLLY_FREE_TEXT = new Set(['note', 'participantWords', 'manualReason', 'consentWithdrawalNote']);
 const QUOTING = [
   { field: 'why', prefix: /^Offered by hand: /u },
   { field: 'explanation', prefix: /^Activated without a provider for [a-z-]+: /u },

@@ -421,6 +421,8 @@ export const Plan = z.object({
   escalations: z.array(Escalation),
   exit: z.object({ reason: z.union([ExitReason, z.literal('consent-withdrawn')]), exitedAt: IsoDateTime, note: z.string().optional() }).optional(),
   withdrawal: z.object({ reason: z.enum(WITHDRAW_REASONS), at: IsoDateTime, note: z.string().optional() }).optional(),
+  /** What the coordinator typed when her consent was withdrawn (withdraw-consent's note): free text, on the plan only, never in events; redacted at erasure. */
+  consentWithdrawalNote: z.string().optional(),
   followUps: z.array(FollowUp),
   closedAt: IsoDateTime.optional(),
   /** When her identity was erased (on request, or at the end of the retention period); the plan stays, pseudonymous. */
