@@ -66,9 +66,10 @@ describe('the web app speaks the API', () => {
 
 describe("the plan's timeline", () => {
   it('tells an escalation in the words the Escalations page uses, not a code made into words', async () => {
-    const { describe: describeEvent } = await import('../../web/src/pages/timeline.tsx');
-    const escalated = (data: Record<string, unknown>) =>
-      describeEvent({ type: 'plan.escalated.v1', time: '2026-06-15T13:05:00.000Z', sequence: 1, data } as never, (id) => id).title;
+    // A JSX module: vitest transforms it, the server's tsc (no --jsx) must not resolve it, so the path is a value.
+    const timelineModule: string = '../../web/src/pages/timeline.tsx';
+    const { describe: describeEvent } = (await import(timelineModule)) as { describe: (item: unknown, providerName: (id: string) => string) => { title: string } };
+    const escalated = (data: Record<string, unknown>) => describeEvent({ type: 'plan.escalated.v1', time: '2026-06-15T13:05:00.000Z', sequence: 1, data }, (id) => id).title;
     expect(escalated({ kind: 'follow-up-due:6', stage: 'exited', repeated: false })).toBe(`Escalated: ${web.escalationLabel({ kind: 'follow-up-due:6' }).toLowerCase()}`);
     expect(escalated({ kind: 'follow-up-due:6', stage: 'exited', repeated: false })).not.toContain('due:6');
     expect(escalated({ kind: 'coverage-gap', ref: 'accommodation', stage: 'active', repeated: false })).toBe('Escalated: no provider for accommodation');
