@@ -8,44 +8,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { planFacts, type PlanFacts } from '../../lib/domain/metrics/facts.ts';
+import { planFacts } from '../../lib/domain/metrics/facts.ts';
 import type { Plan } from '../../lib/domain/schemas.ts';
 import type { FactStore } from '../../lib/metrics/fact-store.ts';
 import { MetricsIndex } from '../../lib/metrics/index.ts';
 import { FactSnapshotFile } from '../../lib/metrics/snapshot.ts';
 import { planInStage } from '../support/domain-fixtures.ts';
-
-/** The fact items and the marker, as FactStore keeps them in the table. */
-class FakeStore {
-  stored = new Map<string, PlanFacts>();
-  token: string | undefined;
-  puts = 0;
-  async marker() {
-    return { complete: true, ...(this.token === undefined ? {} : { snapshot: this.token }) };
-  }
-  async loadEach(take: (planId: string, facts: PlanFacts) => void) {
-    for (const [planId, facts] of this.stored) take(planId, facts);
-    return { loaded: this.stored.size, stale: 0, unreadable: [] };
-  }
-  async put(planId: string, facts: PlanFacts) {
-    this.puts += 1;
-    this.stored.set(planId, facts);
-  }
-  async getFactsOf(planIds: string[]) {
-    return new Map(planIds.flatMap((planId) => {
-      const facts = this.stored.get(planId);
-      return facts ? [[planId, { facts }] as const] : [];
-    }));
-  }
-  async markComplete() {}
-  async nameSnapshot(token: string) {
-    this.token = token;
-    return true;
-  }
-  async forgetSnapshot() {
-    this.token = undefined;
-  }
-}
+import { FakeFactStore as FakeStore } from '../support/fake-fact-store.ts';
 
 const plan = (stage: 'referred' | 'active', planId: string) => ({ ...(planInStage(stage).plan as Plan), planId });
 

@@ -14,42 +14,7 @@ import type { FactStore } from '../../lib/metrics/fact-store.ts';
 import { MetricsIndex } from '../../lib/metrics/index.ts';
 import { FactSnapshotFile } from '../../lib/metrics/snapshot.ts';
 import { planInStage } from '../support/domain-fixtures.ts';
-
-/** The fact items and the marker, as FactStore keeps them in the table. */
-class FakeStore {
-  stored = new Map<string, PlanFacts>();
-  token: string | undefined;
-  loads = 0;
-  markerReads = 0;
-  async marker() {
-    this.markerReads += 1;
-    return { complete: true, ...(this.token === undefined ? {} : { snapshot: this.token }) };
-  }
-  async loadEach(take: (planId: string, facts: PlanFacts) => void) {
-    this.loads += 1;
-    for (const [planId, facts] of this.stored) take(planId, facts);
-    return { loaded: this.stored.size, stale: 0, unreadable: [] };
-  }
-  gets = 0;
-  async put(planId: string, facts: PlanFacts) {
-    this.stored.set(planId, facts);
-  }
-  async getFactsOf(planIds: string[]) {
-    this.gets += planIds.length;
-    return new Map(planIds.flatMap((planId) => {
-      const facts = this.stored.get(planId);
-      return facts ? [[planId, { facts }] as const] : [];
-    }));
-  }
-  async markComplete() {}
-  async nameSnapshot(token: string) {
-    this.token = token;
-    return true;
-  }
-  async forgetSnapshot() {
-    this.token = undefined;
-  }
-}
+import { FakeFactStore as FakeStore } from '../support/fake-fact-store.ts';
 
 const plan = (stage: 'referred' | 'active', planId: string) => ({ ...(planInStage(stage).plan as Plan), planId });
 
