@@ -15,6 +15,7 @@ import { planFacts } from '../../lib/domain/metrics/facts.ts';
 import type { Plan } from '../../lib/domain/schemas.ts';
 import type { NeedDomain } from '../../lib/domain/taxonomy.ts';
 import { DECLINE_REASONS } from '../../lib/domain/vocabulary.ts';
+import { candidates, turnedDown } from '../support/allocation-oracle.ts';
 import { TIMER, allocationOf, at, command, consentPayload, makeContext, respond, run } from '../support/domain-fixtures.ts';
 
 const SEED = seedDirectory();
@@ -99,25 +100,6 @@ describe('activate by hand: each gap it records says why, truly', () => {
 
 const AREAS = ['sandwell', 'birmingham', 'walsall', 'coventry', 'dudley'] as const;
 const DOMAINS = [...new Set(SEED.services.flatMap((s) => s.needDomains))] as NeedDomain[];
-const STOPPED_EARLY = ['partially-completed', 'disengaged', 'other'];
-
-function candidates(directory: Directory, plan: Plan, domain: NeedDomain) {
-  return directory.services.filter(
-    (s) =>
-      s.needDomains.includes(domain) &&
-      s.serviceAreas.includes(plan.referral.localAuthority) &&
-      s.eligibility.sex.includes('female') &&
-      plan.ageAtReferral >= s.eligibility.minAge &&
-      plan.ageAtReferral <= s.eligibility.maxAge,
-  );
-}
-
-/** Did this service decline, let expire or stop early an offer of this need for this plan? */
-function turnedDown(plan: Plan, serviceId: string, domain: NeedDomain): boolean {
-  return plan.allocations.some(
-    (a) => a.serviceId === serviceId && a.needs.includes(domain) && (a.status === 'declined' || a.status === 'expired' || (a.status === 'ended' && STOPPED_EARLY.includes(a.outcome ?? ''))),
-  );
-}
 
 const actionArb = fc.record({
   kind: fc.constantFrom('decline' as const, 'expire' as const, 'accept' as const, 'offer-by-hand' as const),

@@ -7,11 +7,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { seedDirectory } from '../../lib/directory/load.ts';
 import { addDays } from '../../lib/domain/calendar.ts';
-import type { Directory } from '../../lib/domain/directory.ts';
 import { planFacts } from '../../lib/domain/metrics/facts.ts';
 import type { Plan } from '../../lib/domain/schemas.ts';
 import type { NeedDomain } from '../../lib/domain/taxonomy.ts';
 import { DECLINE_REASONS } from '../../lib/domain/vocabulary.ts';
+import { candidates, turnedDown } from '../support/allocation-oracle.ts';
 import { TIMER, allocationOf, at, command, consentPayload, makeContext, respond, run, type Step } from '../support/domain-fixtures.ts';
 
 const DIRECTORY = seedDirectory();
@@ -89,27 +89,6 @@ const actionArb = fc.oneof(
   fc.record({ kind: fc.constant('stop' as const), pick: fc.nat(), outcome: fc.constantFrom('partially-completed', 'disengaged', 'other', 'completed') }),
   fc.record({ kind: fc.constant('add-need' as const), domain: fc.constantFrom(...DOMAINS) }),
 );
-
-function candidates(directory: Directory, plan: Plan, domain: NeedDomain) {
-  return directory.services.filter(
-    (s) =>
-      s.needDomains.includes(domain) &&
-      s.serviceAreas.includes(plan.referral.localAuthority) &&
-      s.eligibility.sex.includes('female') &&
-      plan.ageAtReferral >= s.eligibility.minAge &&
-      plan.ageAtReferral <= s.eligibility.maxAge,
-  );
-}
-
-/** Did this service turn down an offer of this need for this plan? */
-function turnedDown(plan: Plan, serviceId: string, domain: NeedDomain): boolean {
-  return plan.allocations.some(
-    (a) =>
-      a.serviceId === serviceId &&
-      a.needs.includes(domain) &&
-      (a.status === 'declined' || a.status === 'expired' || (a.status === 'ended' && ['partially-completed', 'disengaged', 'other'].includes(a.outcome ?? ''))),
-  );
-}
 
 describe('Allocate providers: properties over random plan histories', () => {
   it('"all candidates declined or expired" only when each candidate turned that need down; a turned-down need is never offered to that service again', () => {
