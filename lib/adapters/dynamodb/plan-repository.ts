@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { versionConflict } from '../../domain/errors.ts';
 import { Participant, type Plan, type PlanEvent } from '../../domain/schemas.ts';
@@ -285,22 +285,20 @@ export class PlanRepository {
     return out.Item ? { identity: identityOfItem(out.Item), revision: identityRevision(out.Item) } : undefined;
   }
 
+  /** Every item a Query matches, a page (one request through `send`) at a time. */
+  private async *queryAll(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): AsyncGenerator<Item> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: start }));
+      yield* out.Items ?? [];
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+
   async history(planId: string): Promise<PlanEvent[]> {
     const { pk, skPrefix } = keys.historyPrefix(planId);
     const events: PlanEvent[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of out.Items ?? []) events.push(eventOfItem(item));
-      start = out.LastEvaluatedKey;
-    } while (start);
+    for await (const item of this.queryAll({ KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix } })) events.push(eventOfItem(item));
     return events;
   }
 
@@ -633,26 +631,13 @@ export class PlanRepository {
   async redactStoredResponses(scope: string, redact: (body: string) => string): Promise<number> {
     const { pk, sk: skPrefix } = keys.idempotentResponse(scope, '');
     let changed = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix },
-          ExclusiveStartKey: start,
-          ConsistentRead: true,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        if (typeof item.body !== 'string') continue;
-        const body = redact(item.body);
-        if (body === item.body) continue;
-        await this.send(new PutCommand({ TableName: this.tableName, Item: { ...item, body } }));
-        changed += 1;
-      }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    for await (const item of this.queryAll({ KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix }, ConsistentRead: true })) {
+      if (typeof item.body !== 'string') continue;
+      const body = redact(item.body);
+      if (body === item.body) continue;
+      await this.send(new PutCommand({ TableName: this.tableName, Item: { ...item, body } }));
+      changed += 1;
+    }
     return changed;
   }
 
