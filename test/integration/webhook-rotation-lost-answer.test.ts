@@ -8,9 +8,8 @@
  * changed while the secret had, and the retry a 409: the team lead never saw the secret that signs.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startEmbeddedStack } from '../../lib/local/embedded-stack.ts';
-import { controllableClock, scanTable, wrapStack, type CallOptions, type Json, type TestStack } from '../support/http.ts';
-import { bcwaDeliveryOf, deliverUntil, offerToBcwa, startReceiver, verifiesWith, type Received, type Receiver } from '../support/webhook-receiver.ts';
+import { scanTable, type CallOptions, type Json, type TestStack } from '../support/http.ts';
+import { bcwaDeliveryOf, deliverUntil, offerToBcwa, startRotationStack, verifiesWith, type Received, type Receiver } from '../support/webhook-receiver.ts';
 
 const HOUR = 3_600_000;
 let t: TestStack;
@@ -19,17 +18,8 @@ let receiver: Receiver;
 const failingScopes = new Set<string>();
 
 beforeAll(async () => {
-  receiver = await startReceiver();
-  const clock = controllableClock('2026-03-02T10:00:00.000Z');
-  const stack = await startEmbeddedStack({
-    inMemory: true,
-    port: 0,
-    sweepIntervalMs: 0,
-    clock,
-    // The test runs the delivery loop itself; retries a few wall-clock ms apart.
-    webhooks: { intervalMs: 0, retrySchedule: [20, 20, 20, 20, 20, 20], jitter: 'none', timeoutMs: 2_000 },
-  });
-  t = wrapStack(stack, clock);
+  ({ t, receiver } = await startRotationStack());
+  const stack = t.stack;
   // The store as it fails under load: that one write refused, every other one written.
   const saveResponse = stack.plans.saveResponse.bind(stack.plans);
   vi.spyOn(stack.plans, 'saveResponse').mockImplementation(async (scope, ...rest) => {

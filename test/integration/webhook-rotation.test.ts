@@ -9,26 +9,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROTATION_OVERLAP_RULE } from '../../lib/api/webhook-rotation-limits.ts';
-import { startEmbeddedStack } from '../../lib/local/embedded-stack.ts';
-import { controllableClock, scanTable, wrapStack, type CallOptions, type CallResult, type Json, type TestStack } from '../support/http.ts';
-import { bcwaDeliveryOf, deliverUntil as deliverOn, offerToBcwa as offerOn, startReceiver, verifiesWith, type Received, type Receiver } from '../support/webhook-receiver.ts';
+import { scanTable, type CallOptions, type CallResult, type Json, type TestStack } from '../support/http.ts';
+import { bcwaDeliveryOf, deliverUntil as deliverOn, offerToBcwa as offerOn, startRotationStack, verifiesWith, type Received, type Receiver } from '../support/webhook-receiver.ts';
 
 const HOUR = 3_600_000;
 let t: TestStack;
 let receiver: Receiver;
 
 beforeAll(async () => {
-  receiver = await startReceiver();
-  const clock = controllableClock('2026-03-02T10:00:00.000Z');
-  const stack = await startEmbeddedStack({
-    inMemory: true,
-    port: 0,
-    sweepIntervalMs: 0,
-    clock,
-    // The test runs the delivery loop itself; retries a few wall-clock ms apart.
-    webhooks: { intervalMs: 0, retrySchedule: [20, 20, 20, 20, 20, 20], jitter: 'none', timeoutMs: 2_000 },
-  });
-  t = wrapStack(stack, clock);
+  ({ t, receiver } = await startRotationStack());
 });
 afterAll(async () => {
   await t?.stop();

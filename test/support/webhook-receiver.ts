@@ -7,7 +7,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { expect } from 'vitest';
-import { anotherParticipant, consent, referral, type Json, type TestStack } from './http.ts';
+import { startEmbeddedStack } from '../../lib/local/embedded-stack.ts';
+import { anotherParticipant, consent, controllableClock, referral, wrapStack, type Json, type TestStack } from './http.ts';
 
 export interface Received {
   headers: IncomingHttpHeaders;
@@ -107,4 +108,21 @@ export async function offerToBcwa(t: TestStack): Promise<string> {
 export async function bcwaDeliveryOf(t: TestStack, eventId: string): Promise<Json | undefined> {
   const res = await t.call('GET', '/providers/bcwa/deliveries', { token: t.teamLead });
   return (res.json.items as Json[]).find((d) => d.eventId === eventId);
+}
+
+/**
+ * The embedded stack the secret rotation tests run, on a clock they move, with a receiver: the test
+ * runs the delivery loop itself, and retries are a few wall-clock ms apart.
+ */
+export async function startRotationStack(): Promise<{ t: TestStack; receiver: Receiver }> {
+  const receiver = await startReceiver();
+  const clock = controllableClock('2026-03-02T10:00:00.000Z');
+  const stack = await startEmbeddedStack({
+    inMemory: true,
+    port: 0,
+    sweepIntervalMs: 0,
+    clock,
+    webhooks: { intervalMs: 0, retrySchedule: [20, 20, 20, 20, 20, 20], jitter: 'none', timeoutMs: 2_000 },
+  });
+  return { t: wrapStack(stack, clock), receiver };
 }
