@@ -22,7 +22,7 @@ export const OPEN_STAGES = ['referred', 'assessment', 'allocating', 'active'] as
  * Consent can be withdrawn while anything is still done with her data: the open stages, and
  * `exited`, where follow-ups (asking about her reoffending) are still due.
  */
-export const CONSENT_WITHDRAWABLE_STAGES = [...OPEN_STAGES, 'exited'] as const satisfies readonly Stage[];
+const CONSENT_WITHDRAWABLE_STAGES = [...OPEN_STAGES, 'exited'] as const satisfies readonly Stage[];
 
 export const ACTORS = ['coordinator', 'provider', 'team-lead', 'timer'] as const;
 export type Actor = (typeof ACTORS)[number];
