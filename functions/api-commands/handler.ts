@@ -3,7 +3,7 @@ import { ErasePayload, ExpectedVersion, IdempotencyKey } from '../../lib/api/req
 import { identityEntityTag, IfMatch, ifMatchHolds } from '../../lib/api/if-match.ts';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
-import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
+import { apiHandler, type Logger, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { failureToProblem, header, HttpProblem, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
 import { londonDate } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
@@ -28,6 +28,8 @@ export interface CommandApiDeps {
   /** Secret for linking a woman's plans across referrals; without it, no duplicate check or linking. */
   identityKey?: () => Promise<Uint8Array | undefined>;
   audit: AuditLog;
+  /** Where an unexpected error is logged (default console.error): the embedded stack tells its stop's doing apart. */
+  logger?: Logger;
 }
 
 /** A duplicate referral is refused while one of her plans is in these stages (the lifecycle's open stages). */
@@ -428,7 +430,7 @@ export function makeHandler(deps: CommandApiDeps) {
     'POST /plans/{planId}/escalations/acknowledge': acknowledgeEscalation,
     'POST /plans/{planId}/{command}': planCommand,
     'POST /allocations/{allocationId}/{command}': allocationCommand,
-  });
+  }, deps.logger);
 }
 
 let built: ReturnType<typeof makeHandler> | undefined;

@@ -1,5 +1,5 @@
 import type { DirectoryStore, ServiceState } from '../../lib/adapters/dynamodb/directory-store.ts';
-import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
+import { apiHandler, type Logger, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { json, parseWith, problem, readJsonBody } from '../../lib/api/http.ts';
 import {
   DirectoryListQuery,
@@ -19,6 +19,8 @@ export interface DirectoryApiDeps {
   baseDirectory: Directory;
   services: DirectoryStore;
   clock: () => string;
+  /** Where an unexpected error is logged (default console.error): the embedded stack tells its stop's doing apart. */
+  logger?: Logger;
 }
 
 const liveOf = (state: ServiceState): LiveServiceState => ({
@@ -124,7 +126,7 @@ export function makeHandler(deps: DirectoryApiDeps) {
     'GET /directory/services': list,
     'GET /directory/services/{serviceId}': one,
     'PATCH /directory/services/{serviceId}': change,
-  });
+  }, deps.logger);
 }
 
 let built: ReturnType<typeof makeHandler> | undefined;

@@ -26,7 +26,7 @@ import {
   type SubscriptionWithSecret,
 } from '../../lib/adapters/dynamodb/webhook-store.ts';
 import { toCloudEvent } from '../../lib/adapters/events/publisher.ts';
-import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
+import { apiHandler, type Logger, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { header, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
 import { IdempotencyKey } from '../../lib/api/request-schemas.ts';
 import { ProviderId } from '../../lib/domain/schemas.ts';
@@ -52,6 +52,8 @@ export interface ProvidersApiDeps {
    * delivery works, and GET subscriptions shows the configured destination.
    */
   delivery: ProviderDeliveryMode;
+  /** Where an unexpected error is logged (default console.error): the embedded stack tells its stop's doing apart. */
+  logger?: Logger;
   /** Known provider ids: the organisations of the directory. Any other id is a 404. */
   providerIds: readonly string[] | (() => readonly string[]);
   /**
@@ -409,7 +411,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
     'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': rotateSecret,
     'GET /providers/{providerId}/deliveries': deliveries,
     'POST /providers/{providerId}/deliveries/{deliveryId}/replay': replay,
-  });
+  }, deps.logger);
 }
 
 let built: ReturnType<typeof makeHandler> | undefined;

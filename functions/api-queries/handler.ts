@@ -1,5 +1,5 @@
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
-import { apiHandler, type RouteContext } from '../../lib/api/handler-kit.ts';
+import { apiHandler, type Logger, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { HttpProblem, json, parseWith, problem } from '../../lib/api/http.ts';
 import { openApiDocument } from '../../lib/api/openapi.ts';
 import { AuditQuery, EscalationQuery, PlanListQuery, type AccessPurpose } from '../../lib/api/request-schemas.ts';
@@ -18,6 +18,8 @@ export interface QueryApiDeps {
   plans: PlanRepository;
   audit: DynamoAuditLog;
   clock?: () => string;
+  /** Where an unexpected error is logged (default console.error): the embedded stack tells its stop's doing apart. */
+  logger?: Logger;
 }
 
 /** The end of the London day, or of the London week (Sunday), that `now` falls in. */
@@ -225,7 +227,7 @@ export function makeHandler(deps: QueryApiDeps) {
     'GET /audit': auditLog,
     'GET /allocations/{allocationId}': allocation,
     'GET /allocations/{allocationId}/participant': participantForProvider,
-  }, undefined, { 'GET /allocations/{allocationId}/participant': participantRefusedBeforeRoute });
+  }, deps.logger, { 'GET /allocations/{allocationId}/participant': participantRefusedBeforeRoute });
 }
 
 let built: ReturnType<typeof makeHandler> | undefined;

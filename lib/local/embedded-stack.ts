@@ -14,6 +14,7 @@ import type { Role } from '../api/routes.ts';
 import type { StepDeps } from '../runtime/step-deps.ts';
 import { planCommandAsl } from '../../workflows/plan-command/asl.ts';
 import { HttpProblem, problemResponse, type HttpResult } from '../api/http.ts';
+import type { Logger } from '../api/handler-kit.ts';
 import { makeHandler as makeLoadPlan } from '../../functions/load-plan/handler.ts';
 import { makeHandler as makeDecide } from '../../functions/decide/handler.ts';
 import { makeHandler as makeAllocate } from '../../functions/allocate-providers/handler.ts';
@@ -207,13 +208,22 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   };
   const wrapped = options.wrapWorkflow ? options.wrapWorkflow(runner) : runner;
   const workflow: WorkflowStarter = { startSync: (input) => tracked(wrapped.startSync(input)) };
+  // Once stop() has closed the store, a request it answered 503 and left running meets the closed store:
+  // the stop's doing, not a fault, so its handler's error is a warning naming the route, not an unhandled error.
+  let storeClosed = false;
+  const apiLogger: Logger = {
+    error: (message, details) =>
+      storeClosed
+        ? console.warn(`${String(details?.route ?? 'A request')} was still running when the stack stopped and ended on the closed store (${String(details?.name ?? 'Error')}); its client was answered 503.`)
+        : console.error(message, details),
+  };
   const tokens = await closingStoreOnFailure(() => LocalTokens.forDataDir(dataDir));
   const identityKey = await closingStoreOnFailure(() => localSecret(dataDir, 'identity-key'));
   const functions: Record<string, ApiFunction> = {
-    'api-commands': makeCommandsApi({ plans, workflow, clock, audit, identityKey: async () => identityKey }) as unknown as ApiFunction,
-    'api-queries': makeQueriesApi({ plans, audit, clock }) as unknown as ApiFunction,
+    'api-commands': makeCommandsApi({ plans, workflow, clock, audit, identityKey: async () => identityKey, logger: apiLogger }) as unknown as ApiFunction,
+    'api-queries': makeQueriesApi({ plans, audit, clock, logger: apiLogger }) as unknown as ApiFunction,
     'api-metrics': makeMetricsApi({ source: metrics, clock, ...(options.metrics ? { config: options.metrics } : {}) }) as unknown as ApiFunction,
-    'api-directory': makeDirectoryApi({ baseDirectory: directory, services, clock }) as unknown as ApiFunction,
+    'api-directory': makeDirectoryApi({ baseDirectory: directory, services, clock, logger: apiLogger }) as unknown as ApiFunction,
     'api-providers': makeProvidersApi({
       plans,
       audit,
@@ -225,12 +235,18 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
       allowHttpLoopback: true,
       ...(dispatcherOptions.now ? { wallClock: () => new Date((dispatcherOptions.now as () => number)()).toISOString() } : {}),
       onDeliveriesChanged: (p) => dispatcher.nudge(p),
+      logger: apiLogger,
     }) as unknown as ApiFunction,
   };
   // Once stop() has begun, a request that still arrives (on a connection already open) is told to come
   // back, instead of starting work the closing store would cut short.
   const stoppingAnswer = () =>
     problemResponse(new HttpProblem(503, 'Service unavailable', 'The embedded stack is stopping; nothing was changed. Try again when it is back.', [], { connection: 'close', 'retry-after': '5' }));
+  // The answer to a request still being worked on when the stop's wait has ended (see stop()).
+  const cutShortAnswer = () =>
+    problemResponse(
+      new HttpProblem(503, 'Service unavailable', 'The embedded stack stopped before this request finished, so it may not have been applied. Send it again when the stack is back (with the same Idempotency-Key, a command already applied is not applied twice).', [], { 'retry-after': '5' }),
+    );
   // An answer given while stopping closes its connection, so the gateway's last connections end by themselves.
   const closingConnection = (result: HttpResult): HttpResult => (stopping ? { ...result, headers: { ...result.headers, connection: 'close' } } : result);
   for (const [name, fn] of Object.entries(functions)) {
@@ -334,11 +350,11 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
         } while (sweeping || inFlight.size > 0 || runner.inFlight > 0 || metrics.savesInFlight > 0);
       })();
       await Promise.race([drained, grace]);
-      // Every answer so far closes its connection; let them go before the rest are cut.
-      const gatewayClosed = new Promise<void>((resolve) => gateway.server.close(() => resolve()));
-      await Promise.race([gatewayClosed, new Promise<void>((resolve) => setTimeout(resolve, 1_000).unref())]);
+      // A request still running past the grace is answered now rather than cut off: its work may yet
+      // end on the closed store, so whether it was applied is not known (a retry with its
+      // Idempotency-Key is safe). Every other answer closes its connection; let them go before the rest are cut.
+      await gateway.close(cutShortAnswer());
       await dispatcher.stop();
-      await gateway.close();
       // The next start reads the metrics columns from one file instead of every fact item (a last
       // snapshot, unless the periodic one is current); a failure here costs only that. An execution
       // still running past the grace may save a plan after it: its change journal stays open until the
@@ -349,6 +365,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
         .catch((error: Error) =>
           console.error(`Metrics: the commissioner figures could not be saved for a quick restart (${error.message}); the next start rebuilds them from every plan's stored facts, which is correct but slower.`),
         );
+      storeClosed = true;
       try {
         client.destroy();
         await store.close();

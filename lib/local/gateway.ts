@@ -44,6 +44,8 @@ function readBody(req: IncomingMessage): Promise<string | 'too-large'> {
 }
 
 function send(res: ServerResponse, result: HttpResult) {
+  // A request the closing gateway already answered (see close) drops its handler's late result.
+  if (res.headersSent || res.destroyed) return;
   res.writeHead(result.statusCode, { ...(result.headers as Record<string, string>), 'cache-control': 'no-store' });
   res.end(result.body ?? '');
 }
@@ -94,9 +96,14 @@ function answerClientError(error: Error & { code?: string; reason?: string }, so
  * The embedded API Gateway: turns HTTP requests into API Gateway v2 events for the same handlers
  * that run in Lambda, verifying bearer tokens as the JWT authorizer would and passing the claims on.
  */
-export async function startGateway(options: GatewayOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startGateway(options: GatewayOptions): Promise<{ server: Server; port: number; close(unanswered?: HttpResult): Promise<void> }> {
+  // The requests not yet answered, so that close() can answer them rather than cut their connections.
+  const unansweredRequests = new Set<ServerResponse>();
   // Host is checked below rather than by Node, whose 400 for it has an empty body.
   const server = createServer({ requireHostHeader: false }, async (req, res) => {
+    unansweredRequests.add(res);
+    const answered = () => unansweredRequests.delete(res);
+    res.once('finish', answered).once('close', answered);
     try {
       if (req.httpVersion === '1.1' && req.headers.host === undefined)
         return send(res, problemResponse(problem(400, 'An HTTP/1.1 request must have a Host header.', [{ path: 'Host', message: 'is required' }], { connection: 'close' })));
@@ -156,10 +163,23 @@ export async function startGateway(options: GatewayOptions): Promise<{ server: S
   return {
     server,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    /**
+     * Stops listening and ends every connection. `unanswered`, when given, first answers each request
+     * still being worked on (a handler's later result is then dropped), so its client reads an answer
+     * instead of a cut connection; those answers get a second at most to go out.
+     */
+    async close(unanswered?: HttpResult) {
+      const sent: Promise<void>[] = [];
+      if (unanswered) {
+        for (const res of unansweredRequests) {
+          sent.push(new Promise<void>((resolve) => res.once('finish', resolve).once('close', resolve)));
+          send(res, { ...unanswered, headers: { ...unanswered.headers, connection: 'close' } });
+        }
+      }
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.race([Promise.all(sent), new Promise<void>((resolve) => setTimeout(resolve, 1_000).unref())]);
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }
