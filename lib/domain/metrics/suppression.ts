@@ -37,6 +37,8 @@
  * and difference of an answer's lines and shown rates), and rounding the shown counts blurs the rest.
  */
 
+import { RATE_ABOVE_NONE, RATE_BELOW_ALL } from './rate-caps.ts';
+
 export interface Cell {
   readonly value: number;
   suppressed: boolean;
@@ -144,9 +146,8 @@ export function roundCount(value: number, to: number): number {
   return Math.max(to, Math.round(value / to) * to);
 }
 
-/** The most a rate may read when not every one counted has the attribute, and the least when some do. */
-export const RATE_BELOW_ALL = 0.99;
-export const RATE_ABOVE_NONE = 0.01;
+// The caps live in a module of their own, which the web app's bundle can import too.
+export { RATE_ABOVE_NONE, RATE_BELOW_ALL };
 /** Why a rate reads RATE_BELOW_ALL or RATE_ABOVE_NONE: it is under 1 (not all) or over 0 (not none), and nearer than that to it. */
 export type RateBound = 'below-all' | 'above-none';
 
