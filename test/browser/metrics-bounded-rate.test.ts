@@ -55,7 +55,10 @@ describe('commissioner dashboard', () => {
     const column = (await table.getByRole('columnheader').allTextContents()).indexOf('Consent rate') - 1;
     const overall = table.getByRole('row', { name: /^All/ });
     expect(await overall.getByRole('cell').nth(column).textContent()).toBe('‡ Under 100% (not all, though the rounded counts would read 100%)');
-    expect(await page.getByRole('note').first().textContent()).toContain('A rate reads 100% or 0% only when it exactly is');
+    const note = (await page.getByRole('note').first().textContent()) ?? '';
+    expect(note).toContain('A rate reads 100% or 0% only when it exactly is');
+    // The caps in words are the ones the API applies (lib/domain/metrics/rate-caps.ts), not a copy of them.
+    expect(note).toContain('Charts draw these rates at 99% and 1%, marked ‡. The CSV gives them as 0.99 and 0.01 and names them in its last column.');
     await screenshot(page, 'commissioner-bounded-rate');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
@@ -64,6 +67,7 @@ describe('commissioner dashboard', () => {
     const overallRow = rows[1]?.split(',') as string[];
     expect(header.at(-1)).toBe('boundedRates');
     expect([overallRow[header.indexOf('referrals')], overallRow[header.indexOf('consented')], overallRow[header.indexOf('consentRate')], overallRow.at(-1)]).toEqual(['5', '5', '0.99', 'consentRate:below-all reoffendingRate6:below-all']);
+    expect(note).toContain(`The CSV gives them as ${overallRow[header.indexOf('consentRate')]} and`);
     expect(errors).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 import { useState, type ReactNode } from 'react';
 import { INCOMPLETE_HEADLINE, incompleteDetail } from '../../../lib/domain/metrics/incomplete-notice.ts';
+import { RATE_ABOVE_NONE, RATE_BELOW_ALL } from '../../../lib/domain/metrics/rate-caps.ts';
 import { download, query, type ApiError } from '../api.ts';
 import { ChartFigure, MarkedValue, type ValueMark } from '../chart.tsx';
 import { label, METRIC_DIMENSIONS, needLabel, type MetricDimension } from '../domain.ts';
@@ -138,7 +139,7 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
     const labels = rows.map((r) => groupLabel(dimension, r.group));
     const series = keys.map((k) => ({ label: labelOf(k), values: rows.map((r) => numberOf(r.figures[k])) }));
     const suppressed = rows.flatMap((r, i) => (keys.some((k) => isSuppressed(r.figures[k])) ? [labels[i] as string] : []));
-    // A capped rate is marked on the chart as in the tables: drawn at 99% or 1%, it reads "Under 100%" or "Over 0%".
+    // A capped rate is marked on the chart as in the tables: drawn at its cap, it reads "Under 100%" or "Over 0%".
     const mark = (si: number, li: number) => {
       const bound = boundOf(dimension, rows[li]?.group ?? '', keys[si] ?? '');
       return bound ? BOUND_MARKS[bound] : undefined;
@@ -360,9 +361,13 @@ function monthLabel(month: string): string {
 
 type Bound = NonNullable<MetricsReport['boundedRates']>[number]['bound'];
 
+/** A cap as the charts draw it: "99%", "1%". */
+const asPercent = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
+
 /**
  * What a bound rate reads instead of its capped value, in the tables, the headlines and the charts
- * (which draw it at 99% or 1%, marked): true whatever its exact counts (99% or 1% might not be).
+ * (which draw it at its cap, RATE_BELOW_ALL or RATE_ABOVE_NONE, marked): true whatever its exact counts
+ * (the cap might not be).
  */
 const BOUND_MARKS: Record<Bound, ValueMark> = {
   'below-all': { symbol: '‡', text: 'Under 100%', detail: 'not all, though the rounded counts would read 100%' },
@@ -406,7 +411,7 @@ function SuppressionNote({ report }: { report: MetricsReport }) {
             <span aria-hidden="true">{BOUND_MARKS['below-all'].symbol} </span>
             {BOUND_MARKS['below-all'].text}
           </strong>{' '}
-          marks a rate that is not all, though its rounded counts are equal (48 of 50 both round to 50); <strong>{BOUND_MARKS['above-none'].text}</strong> one that is not none. A rate reads 100% or 0% only when it exactly is. Charts draw these rates at 99% and 1%, marked {BOUND_MARKS['below-all'].symbol}. The CSV gives them as 0.99 and 0.01 and names them in its last column.
+          marks a rate that is not all, though its rounded counts are equal (48 of 50 both round to 50); <strong>{BOUND_MARKS['above-none'].text}</strong> one that is not none. A rate reads 100% or 0% only when it exactly is. Charts draw these rates at {asPercent(RATE_BELOW_ALL)} and {asPercent(RATE_ABOVE_NONE)}, marked {BOUND_MARKS['below-all'].symbol}. The CSV gives them as {RATE_BELOW_ALL} and {RATE_ABOVE_NONE} and names them in its last column.
         </p>
       )}
       {report.suppression?.rules && report.suppression.rules.length > 0 && (
