@@ -48,7 +48,7 @@ export class ConfigurationError extends Error {
   override name = 'ConfigurationError';
 }
 
-/** The commissioner metrics settings of the api-metrics function; the CDK stack sets them from the stage config. */
+/** The commissioner figures' settings of the api-metrics function (and `wraparound start`); the CDK stack sets them from the stage config. */
 export const METRICS_ENV_NAMES = {
   suppressionThreshold: 'METRICS_SUPPRESSION_THRESHOLD',
   roundCountsTo: 'METRICS_ROUND_COUNTS_TO',
@@ -63,7 +63,7 @@ const FIGURE_SETTING_RULES = Object.fromEntries(METRICS_SETTING_KEYS.map((key) =
 /**
  * api-metrics' own setting, not the figures': how many seconds the facts it has read serve answers
  * before the next answer reads them again (lib/metrics StoredFactsSource). The embedded stack keeps
- * every fact in memory as it changes, so it has no such setting.
+ * every fact in memory as it changes, so it has no such setting. The CDK stack sets it from the stage config.
  */
 const METRICS_SOURCE_ENV_NAMES = { maxAgeSeconds: 'METRICS_MAX_AGE_SECONDS' } as const;
 type MetricsSourceSettingKey = keyof typeof METRICS_SOURCE_ENV_NAMES;
@@ -71,12 +71,25 @@ const MetricsSourceSettings = z.object({ maxAgeSeconds: z.number().int().min(0).
 export type MetricsSourceSettings = z.infer<typeof MetricsSourceSettings>;
 const SOURCE_SETTING_RULES = { maxAgeSeconds: MetricsSourceSettings.shape.maxAgeSeconds.unwrap() } satisfies Record<MetricsSourceSettingKey, z.ZodNumber>;
 
+/** Every METRICS_* variable api-metrics reads: the figures' settings and its source's. */
+export const METRICS_FUNCTION_ENV_NAMES = { ...METRICS_ENV_NAMES, ...METRICS_SOURCE_ENV_NAMES } as const;
+export type MetricsFunctionSettingKey = keyof typeof METRICS_FUNCTION_ENV_NAMES;
+const FUNCTION_SETTING_RULES: Record<MetricsFunctionSettingKey, z.ZodNumber> = { ...FIGURE_SETTING_RULES, ...SOURCE_SETTING_RULES };
+/** The settings api-metrics is given, as the stage config holds them. */
+export type MetricsFunctionSettings = Pick<MetricsConfig, MetricsSettingKey> & MetricsSourceSettings;
+
 /** A whole-number rule in words, from the schema's own bounds (so it cannot drift from what is checked). */
 const wholeNumberRule = (rule: z.ZodNumber) => `a whole number from ${rule.minValue} to ${rule.maxValue}`;
 
-/** The rule of one metrics setting in words, from MetricsConfig itself. */
-export function metricsSettingRule(key: MetricsSettingKey): string {
-  return wholeNumberRule(FIGURE_SETTING_RULES[key]);
+/** The rule of one api-metrics setting in words, from the schema the function checks it with (MetricsConfig, or its source's). */
+export function metricsSettingRule(key: MetricsFunctionSettingKey): string {
+  return wholeNumberRule(FUNCTION_SETTING_RULES[key]);
+}
+
+/** The bounds api-metrics holds one of its settings to, so the stage config checks the same ones. */
+export function metricsSettingBounds(key: MetricsFunctionSettingKey): { min: number; max: number } {
+  const rule = FUNCTION_SETTING_RULES[key];
+  return { min: rule.minValue as number, max: rule.maxValue as number };
 }
 
 /** Each setting present checked against its rule: the values that pass, and a sentence for each that does not. */
@@ -154,7 +167,7 @@ export function readMetricsFunctionSettings(env: Record<string, string | undefin
   return { figures: figures.values, source: MetricsSourceSettings.parse(source.values) };
 }
 
-/** The environment that carries metrics settings to the api-metrics function. */
-export function metricsEnvironment(settings: Pick<MetricsConfig, MetricsSettingKey>): Record<string, string> {
-  return Object.fromEntries(METRICS_SETTING_KEYS.map((key) => [METRICS_ENV_NAMES[key], String(settings[key])]));
+/** The environment that carries every metrics setting (the figures' and the source's) to the api-metrics function. */
+export function metricsEnvironment(settings: MetricsFunctionSettings): Record<string, string> {
+  return Object.fromEntries((Object.keys(METRICS_FUNCTION_ENV_NAMES) as MetricsFunctionSettingKey[]).map((key) => [METRICS_FUNCTION_ENV_NAMES[key], String(settings[key])]));
 }

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { METRICS_ENV_NAMES, metricsSettingRule, type MetricsSettingKey } from '../config.ts';
+import { METRICS_FUNCTION_ENV_NAMES, metricsSettingBounds, metricsSettingRule, type MetricsFunctionSettingKey } from '../config.ts';
 import { PLAN_ITEM_FORMATS } from '../adapters/dynamodb/plan-item.ts';
-import { MetricsConfig } from '../domain/metrics/query.ts';
 
 /**
  * Per-stage settings for the AWS deployment, parsed with zod so a typo in `-c stage=...` or in the
@@ -21,11 +20,11 @@ const webhookUrl = z.url({ protocol: /^https$/, hostname: z.regexes.domain, erro
 export const ProviderWebhooks = z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a provider id'), webhookUrl);
 export type ProviderWebhooks = z.infer<typeof ProviderWebhooks>;
 
-/** A commissioner metrics setting, held to MetricsConfig's own bounds, so a bad one fails the synth naming itself and its rule. */
-const metricsSetting = (key: MetricsSettingKey) => {
-  const bounds = MetricsConfig.shape[key].unwrap();
-  const error = `must be ${metricsSettingRule(key)} (${METRICS_ENV_NAMES[key]} of api-metrics)`;
-  return z.number({ error }).int({ error }).min(bounds.minValue as number, { error }).max(bounds.maxValue as number, { error });
+/** An api-metrics setting, held to the bounds the function itself checks, so a bad one fails the synth naming itself and its rule. */
+const metricsSetting = (key: MetricsFunctionSettingKey) => {
+  const bounds = metricsSettingBounds(key);
+  const error = `must be ${metricsSettingRule(key)} (${METRICS_FUNCTION_ENV_NAMES[key]} of api-metrics)`;
+  return z.number({ error }).int({ error }).min(bounds.min, { error }).max(bounds.max, { error });
 };
 
 export const StageConfig = z.object({
@@ -81,10 +80,16 @@ export const StageConfig = z.object({
   apiThrottle: z.object({ rateLimit: positiveInt, burstLimit: positiveInt }),
   /**
    * How the commissioner figures are published (api-metrics' METRICS_* environment): the suppression
-   * threshold, what shown counts are rounded to, the longest period one answer covers. Checked here
-   * and again at the function's cold start (functions/api-metrics/handler.ts).
+   * threshold, what shown counts are rounded to, the longest period one answer covers; and how many
+   * seconds the facts api-metrics has read serve answers before it reads them again (maxAgeSeconds,
+   * METRICS_MAX_AGE_SECONDS). Checked here and again at the function's cold start (functions/api-metrics/handler.ts).
    */
-  metrics: z.object({ suppressionThreshold: metricsSetting('suppressionThreshold'), roundCountsTo: metricsSetting('roundCountsTo'), maxPeriodMonths: metricsSetting('maxPeriodMonths') }),
+  metrics: z.object({
+    suppressionThreshold: metricsSetting('suppressionThreshold'),
+    roundCountsTo: metricsSetting('roundCountsTo'),
+    maxPeriodMonths: metricsSetting('maxPeriodMonths'),
+    maxAgeSeconds: metricsSetting('maxAgeSeconds'),
+  }),
   /**
    * How the functions write plan items (PLAN_ITEM_FORMAT; lib/adapters/dynamodb/plan-item.ts). `nested`,
    * the format before 2026-11-28, only for the first deploy over a stack from before then (`-c
@@ -148,7 +153,7 @@ const STAGES: Record<StageName, z.input<typeof StageConfig>> = {
     providerDelivery: { retryAttempts: 8, maxEventAgeHours: 1, rateLimitPerSecond: 5, deadLetterRetentionDays: 14 },
     providerWebhooks: {},
     apiThrottle: { rateLimit: 20, burstLimit: 40 },
-    metrics: { suppressionThreshold: 5, roundCountsTo: 5, maxPeriodMonths: 36 },
+    metrics: { suppressionThreshold: 5, roundCountsTo: 5, maxPeriodMonths: 36, maxAgeSeconds: 30 },
     planItemFormat: 'gzip',
     // The web app's dev server (vite), against the dev API.
     extraCorsOrigins: ['http://localhost:5173'],
@@ -184,7 +189,7 @@ const STAGES: Record<StageName, z.input<typeof StageConfig>> = {
     providerDelivery: { retryAttempts: 185, maxEventAgeHours: 24, rateLimitPerSecond: 20, deadLetterRetentionDays: 14 },
     providerWebhooks: {},
     apiThrottle: { rateLimit: 100, burstLimit: 200 },
-    metrics: { suppressionThreshold: 5, roundCountsTo: 5, maxPeriodMonths: 36 },
+    metrics: { suppressionThreshold: 5, roundCountsTo: 5, maxPeriodMonths: 36, maxAgeSeconds: 30 },
     planItemFormat: 'gzip',
     extraCorsOrigins: [],
     web: { allowedCountries: ['GB'] },
@@ -212,14 +217,19 @@ export interface StageOverrides {
   /** Another hosted UI domain prefix, when the stage's own is taken in the region. */
   cognitoDomainPrefix?: unknown;
   /** Metrics settings over the stage's (`-c metricsRoundCountsTo=10`: context values arrive as text). */
-  metrics?: Partial<Record<MetricsSettingKey, unknown>>;
+  metrics?: Partial<Record<MetricsFunctionSettingKey, unknown>>;
   /** `-c planItemFormat=nested` for the first deploy over a stack from before the gzip format. */
   planItemFormat?: unknown;
 }
 
 /** A context value as given: digits are a number, anything else is left for the schema to refuse by name. */
 const contextNumber = (value: unknown) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
-const METRICS_CONTEXT_KEYS = { suppressionThreshold: 'metricsSuppressionThreshold', roundCountsTo: 'metricsRoundCountsTo', maxPeriodMonths: 'metricsMaxPeriodMonths' } as const satisfies Record<MetricsSettingKey, string>;
+const METRICS_CONTEXT_KEYS = {
+  suppressionThreshold: 'metricsSuppressionThreshold',
+  roundCountsTo: 'metricsRoundCountsTo',
+  maxPeriodMonths: 'metricsMaxPeriodMonths',
+  maxAgeSeconds: 'metricsMaxAgeSeconds',
+} as const satisfies Record<MetricsFunctionSettingKey, string>;
 
 function parseWebhooks(value: unknown): unknown {
   if (typeof value !== 'string') return value;

@@ -9,7 +9,7 @@ import { TABLE_DEFINITION } from '../../lib/adapters/dynamodb/table-definition.t
 import { EventBridgePublisher } from '../../lib/adapters/events/eventbridge-publisher.ts';
 import { openApiDocument } from '../../lib/api/openapi.ts';
 import { GROUP_OF_ROLE, ROLES, ROUTES } from '../../lib/api/routes.ts';
-import { ENV_NAMES, METRICS_ENV_NAMES } from '../../lib/config.ts';
+import { ENV_NAMES, METRICS_FUNCTION_ENV_NAMES } from '../../lib/config.ts';
 import { seedDirectory } from '../../lib/directory/load.ts';
 import { ESM_REQUIRE_BANNER, FUNCTION_NAMES, PROJECT_ROOT, functionSpec, functionsThat, type FunctionName } from '../../lib/infra/functions.ts';
 import { CLOUDEVENT_CONTENT_TYPE } from '../../lib/infra/provider-delivery.ts';
@@ -427,12 +427,31 @@ describe('Wraparound stack', () => {
           [OBSERVABILITY_ENV.logEvent]: 'false',
           [OBSERVABILITY_ENV.tracerCaptureResponse]: 'false',
         });
-        const known = new Set<string>([...Object.values(ENV_NAMES), ...Object.values(OBSERVABILITY_ENV), ...(name === 'api-metrics' ? Object.values(METRICS_ENV_NAMES) : []), ...(name === 'api-providers' ? [PROVIDER_WEBHOOKS_ENV] : []), 'NODE_OPTIONS']);
+        const known = new Set<string>([...Object.values(ENV_NAMES), ...Object.values(OBSERVABILITY_ENV), ...(name === 'api-metrics' ? Object.values(METRICS_FUNCTION_ENV_NAMES) : []), ...(name === 'api-providers' ? [PROVIDER_WEBHOOKS_ENV] : []), 'NODE_OPTIONS']);
         for (const key of Object.keys(vars)) expect(known.has(key), `${name}: ${key} is not a shared constant`).toBe(true);
       }
       expect(functionsThat((spec) => spec.readsIdentityKey).sort()).toEqual(['api-commands', 'sweeper']);
       expect(env('api-commands')[ENV_NAMES.stateMachineArn]).toEqual({ Ref: Object.keys(resourcesOf(dev, 'AWS::StepFunctions::StateMachine'))[0] });
       expect(env('publish-events')[ENV_NAMES.eventBusName]).toEqual({ Ref: Object.keys(resourcesOf(dev, 'AWS::Events::EventBus'))[0] });
+    });
+
+    it("give api-metrics the stage's METRICS_MAX_AGE_SECONDS (or -c metricsMaxAgeSeconds), and a bad one fails the synth naming it", () => {
+      const metricsEnv = (s: Synthesized) => ((resourcesOf(s, 'AWS::Lambda::Function')[functionIds(s)['api-metrics']] as Resource).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      // The default the function would use anyway, now set by every deploy rather than left to whoever edits the function.
+      expect(metricsEnv(dev)[METRICS_FUNCTION_ENV_NAMES.maxAgeSeconds]).toBe('30');
+      expect(metricsEnv(prod)[METRICS_FUNCTION_ENV_NAMES.maxAgeSeconds]).toBe('30');
+      const everyAnswerReads = synthStack('prod', { bundle: false, context: { metricsMaxAgeSeconds: '0' } });
+      try {
+        expect(metricsEnv(everyAnswerReads)[METRICS_FUNCTION_ENV_NAMES.maxAgeSeconds]).toBe('0');
+        expect(metricsEnv(everyAnswerReads)[METRICS_FUNCTION_ENV_NAMES.roundCountsTo]).toBe('5');
+      } finally {
+        everyAnswerReads.cleanup();
+      }
+      for (const bad of ['61', '2.5', '-1', '', 'soon']) {
+        expect(() => synthStack('dev', { bundle: false, context: { metricsMaxAgeSeconds: bad } }), bad).toThrow(
+          'Bad config for stage dev: metrics.maxAgeSeconds: must be a whole number from 0 to 60 (METRICS_MAX_AGE_SECONDS of api-metrics)',
+        );
+      }
     });
 
     it('are bundled by esbuild as minified ESM with a source map and a require shim', () => {

@@ -119,11 +119,16 @@ describe('the CDK stage config', () => {
     expect(() => stageConfig('dev', { metrics: { roundCountsTo: '0' } })).toThrow(/metrics\.roundCountsTo: must be a whole number from 1 to 100 \(METRICS_ROUND_COUNTS_TO of api-metrics\)/);
     expect(() => stageConfig('prod', { metrics: { suppressionThreshold: '-1' } })).toThrow(/metrics\.suppressionThreshold: must be a whole number from 1 to 100/);
     expect(() => stageConfig('dev', { metrics: { roundCountsTo: 'ten' } })).toThrow(/metrics\.roundCountsTo/);
+    for (const value of ['61', '-1', '2.5', '', 'half a minute']) {
+      expect(() => stageConfig('prod', { metrics: { maxAgeSeconds: value } }), value).toThrow(/metrics\.maxAgeSeconds: must be a whole number from 0 to 60 \(METRICS_MAX_AGE_SECONDS of api-metrics\)/);
+    }
   });
 
-  it('carries good settings to the function environment', () => {
-    const config = stageConfig('dev', { metrics: { roundCountsTo: '10' } });
-    expect(metricsEnvironment(config.metrics)).toEqual({ METRICS_SUPPRESSION_THRESHOLD: '5', METRICS_ROUND_COUNTS_TO: '10', METRICS_MAX_PERIOD_MONTHS: '36' });
-    expect(readMetricsSettings(metricsEnvironment(config.metrics))).toEqual(config.metrics);
+  it('carries good settings to the function environment, which reads them back as they were set', () => {
+    const config = stageConfig('dev', { metrics: { roundCountsTo: '10', maxAgeSeconds: '0' } });
+    expect(metricsEnvironment(config.metrics)).toEqual({ METRICS_SUPPRESSION_THRESHOLD: '5', METRICS_ROUND_COUNTS_TO: '10', METRICS_MAX_PERIOD_MONTHS: '36', METRICS_MAX_AGE_SECONDS: '0' });
+    const { maxAgeSeconds, ...figures } = config.metrics;
+    expect(readMetricsFunctionSettings(metricsEnvironment(config.metrics))).toEqual({ figures, source: { maxAgeSeconds } });
+    expect(stageConfig('prod').metrics.maxAgeSeconds).toBe(30);
   });
 });
