@@ -9,7 +9,7 @@ import { londonDate } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
 import { allocationCommandBySegment, isAllowedIn, LIFECYCLE, OPEN_STAGES, planCommandBySegment, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
 import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, Participant, PlanId, ReferPayload, type Plan, type ReferralDetailsReport } from '../../lib/domain/schemas.ts';
-import { applyReferralDetails, CORRECTABLE_FIELDS, correctedIdentity, correctIdentity, noteReferral, type CorrectableField, type ReferralDetailsOutcome } from '../../lib/adapters/dynamodb/identity-store.ts';
+import { applyReferralDetails, claimPerson, CORRECTABLE_FIELDS, correctedIdentity, correctIdentity, noteReferral, type CorrectableField, type ReferralDetailsOutcome } from '../../lib/adapters/dynamodb/identity-store.ts';
 import { planView } from '../../lib/domain/views.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import type { PlanCommandState, WorkflowStarter } from '../../workflows/plan-command/state.ts';
@@ -17,7 +17,7 @@ import { awsDeps } from '../../lib/runtime/aws.ts';
 import { identityMatchKey } from '../../lib/adapters/identity-match.ts';
 import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { auditAccess, displayNameOf } from '../../lib/api/audit-access.ts';
-import { eraseIdentity, referralInFlight } from '../../lib/runtime/erasure.ts';
+import { eraseIdentity, erasureStaleBefore, erasureUnderWay, referralInFlight } from '../../lib/runtime/erasure.ts';
 
 export interface CommandApiDeps {
   plans: PlanRepository;
@@ -125,6 +125,16 @@ export function makeHandler(deps: CommandApiDeps) {
   const samePerson = (held: Participant | undefined, referred: Participant, secret: Uint8Array | undefined) =>
     sameIdentity(held, referred) || (Boolean(held) && Boolean(secret) && identityMatchKey(secret as Uint8Array, held as Participant) === identityMatchKey(secret as Uint8Array, referred));
   const keyReused = () => problem(422, 'This Idempotency-Key was already used for a different request.', [{ path: 'Idempotency-Key', message: 'already used for a different request' }]);
+  /** A referral of a woman whose identity is being erased right now: refused, nothing of hers written. */
+  const beingErased = () =>
+    problem(409, 'Her identity is being erased right now (an erasure request or the end of a retention period): nothing was recorded. Once it is done, refer her again: she will be referred as someone new.', [
+      { path: 'participant', message: 'her identity is being erased right now' },
+    ]);
+  /** Her identity was erased between this referral reading her record and claiming it. */
+  const erasedMeanwhile = () =>
+    problem(409, 'Her identity was erased while this referral was being recorded: nothing was recorded. Send the referral again: she will be referred as someone new.', [
+      { path: 'participant', message: 'her identity was erased while this referral was being recorded' },
+    ]);
 
   /** A retry whose first response is on record gets exactly that response back. */
   async function firstResponse(scope: string, idempotency: Idempotency | undefined): Promise<HttpResult | undefined> {
@@ -184,14 +194,21 @@ export function makeHandler(deps: CommandApiDeps) {
         { path: 'participant', message: `already has open plan ${open.planId}` },
       ]);
     const claim = person?.claim;
-    if (referralInFlight(claim, planId, earlier, now)) throw problem(409, 'Another referral of this person is being recorded right now: look for it before referring again.', [{ path: 'participant', message: 'is being referred already' }]);
+    const referredAlready = () => problem(409, 'Another referral of this person is being recorded right now: look for it before referring again.', [{ path: 'participant', message: 'is being referred already' }]);
+    if (referralInFlight(claim, planId, earlier, now)) throw referredAlready();
+    if (erasureUnderWay(person?.erasing, now)) throw beingErased();
     // Identity lives apart from the plan under a random pseudonymous id, so two referrals racing on one
     // key never write over each other's identity; the loser's record is removed again below.
     const participantId = person ? person.participantId : `pt_${randomId()}`;
     // Accountability first: nothing about her is written unless the audit record of writing it is.
     await auditAccess(deps.audit, ctx, 'refer-and-record-identity', { planId, participantId }, now, 'referral');
-    if (matchKey && !(await deps.plans.claimPerson(matchKey, planId, participantId, claim?.planId, now)))
-      throw problem(409, 'Another referral of this person is being recorded right now: look for it before referring again.', [{ path: 'participant', message: 'is being referred already' }]);
+    // The claim holds only while no erasure of her is under way (lib/runtime/erasure.ts): the two never overlap.
+    if (matchKey && !(await claimPerson(deps.plans, matchKey, { planId, participantId, known: Boolean(person), ...(claim ? { seen: claim.planId } : {}) }, now, erasureStaleBefore(now)))) {
+      const heldNow = await deps.plans.findPerson(matchKey);
+      if (erasureUnderWay(heldNow?.erasing, now)) throw beingErased();
+      if (person && heldNow?.participantId !== person.participantId) throw erasedMeanwhile();
+      throw referredAlready();
+    }
     // Never overwrites: for a woman referred before, her existing record stays as it is (until the
     // referral is accepted, below).
     const created = await deps.plans.putIdentity(participantId, referral.participant, now, planId);
@@ -341,6 +358,12 @@ export function makeHandler(deps: CommandApiDeps) {
       { path: 'planId', message: `plan ${referring} is being referred right now` },
     ]);
 
+  /** An erasure request while another erasure of her holds her record (or her record kept changing under it). */
+  const erasingElsewhereRefusal = () =>
+    problem(409, 'Her identity is being erased right now by another request, or her record kept changing while this one was checked: nothing was changed by this request. Look at the plan again in a minute: if it is not marked erased, ask again.', [
+      { path: 'planId', message: 'her identity is being erased by another request' },
+    ]);
+
   /**
    * An erasure request while the identity key is not available (her record exists, her other plans cannot
    * be found): a fault of the setup, not of the request, so a 503 that changes nothing, not a 4xx. Logged
@@ -365,6 +388,7 @@ export function makeHandler(deps: CommandApiDeps) {
     const now = deps.clock();
     const outcome = await eraseIdentity({ plans: deps.plans, audit: deps.audit, ...(deps.identityKey ? { identityKey: deps.identityKey } : {}) }, plan, { who: ctx.principal?.sub ?? 'unknown', role: 'coordinator', why: reason, action: 'erase-identity' }, now);
     if (!outcome.done && outcome.waitingForIdentityKey) throw identityKeyUnavailable();
+    if (!outcome.done && outcome.erasingElsewhere) throw erasingElsewhereRefusal();
     if (!outcome.done) throw outcome.referring ? referringRefusal(outcome.referring) : openPlansRefusal(planId, outcome.openPlans);
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ planId, identityErasedAt: now }) };
   }

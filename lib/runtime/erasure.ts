@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../adapters/dynamodb/audit-log.ts';
 import type { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
+import { forgetMarkedPerson, markErasing } from '../adapters/dynamodb/identity-store.ts';
 import { identityMatchKey } from '../adapters/identity-match.ts';
 import { OPEN_STAGES } from '../domain/lifecycle.ts';
 import { redactAnswerText, redactEvent, redactPlan } from '../domain/redaction.ts';
@@ -11,13 +13,36 @@ export interface ErasureDeps {
   identityKey?: () => Promise<Uint8Array | undefined>;
 }
 
-/** A claim on a person older than this whose plan never appeared belongs to a referral that died. */
-const REFERRAL_CLAIM_TIMEOUT_MS = 60_000;
+/**
+ * A claim on a person older than this whose plan never appeared belongs to a referral that died. Longer
+ * than a referral can run on AWS (the commands function stops at 29 s, and the Express execution it
+ * started ends within 5 minutes), so the claim of a referral that can still save its plan is never
+ * taken for a dead one's and her record is never erased under it.
+ */
+const REFERRAL_CLAIM_TIMEOUT_MS = 6 * 60_000;
+
+/**
+ * An erasure's mark on her person record older than this belongs to an erasure that died (on AWS one
+ * runs in the commands function, 29 s at most, or the sweeper, 55 s). A referral of her then clears it
+ * and goes ahead, and another erasure replaces it, so a crash never blocks her for good. A live erasure
+ * whose mark went stale anyway does not delete her record under the referral that cleared it: it
+ * deletes her person record only while its own mark is on it (identity-store.ts forgetMarkedPerson).
+ */
+const ERASURE_MARK_TIMEOUT_MS = 2 * 60_000;
+
+/** Marks begun before this are stale at `now`. */
+export const erasureStaleBefore = (now: string) => new Date(Date.parse(now) - ERASURE_MARK_TIMEOUT_MS).toISOString();
+
+/** Whether an erasure of her is under way at `now`: a mark on her person record that is not stale. */
+export const erasureUnderWay = (mark: { at: string } | undefined, now: string): boolean => mark !== undefined && mark.at >= erasureStaleBefore(now);
+
+/** How often an erasure reads her records again when a referral or another erasure changed her person record under it. */
+const ERASURE_ATTEMPTS = 3;
 
 /**
  * The plan id of a referral of her being recorded right now, if any: a claim on her person record, by
- * a plan other than `planId` that is not among the plans `found`, younger than a minute. Erasure and
- * the referral route (a second referral of her meanwhile) use this one rule.
+ * a plan other than `planId` that is not among the plans `found`, younger than REFERRAL_CLAIM_TIMEOUT_MS.
+ * Erasure and the referral route (a second referral of her meanwhile) use this one rule.
  */
 export function referralInFlight(claim: { planId: string; at: string } | undefined, planId: string, found: readonly (Plan | undefined)[], now: string): string | undefined {
   if (!claim || claim.planId === planId || found.some((p) => p?.planId === claim.planId)) return undefined;
@@ -33,7 +58,14 @@ export type ErasureOutcome =
    * request or retention alike, `waitingForIdentityKey`: her record exists but the identity key is not
    * available, so her other plans cannot be found.
    */
-  | { done: false; openPlans: { planId: string; stage: Plan['stage'] }[]; referring?: string; waitingForIdentityKey?: true };
+  | {
+      done: false;
+      openPlans: { planId: string; stage: Plan['stage'] }[];
+      referring?: string;
+      waitingForIdentityKey?: true;
+      /** Another erasure of her holds her person record (its mark is not stale), or her record kept changing under this one. */
+      erasingElsewhere?: true;
+    };
 
 const isOpen = (plan: Plan) => (OPEN_STAGES as readonly string[]).includes(plan.stage);
 
@@ -65,39 +97,69 @@ const isOpen = (plan: Plan) => (OPEN_STAGES as readonly string[]).includes(plan.
  * anonymises the plan: marking it with her record kept would leave the record for good if this was her
  * last plan, since marked plans are not looked at again. While a referral of her is being recorded its
  * plan is not linked yet, so the record is kept (that plan's own anonymisation erases it).
+ *
+ * A referral of her at the same moment: her records are read and judged, then her person record (what a
+ * referral claims) is marked `erasing` in one conditional write that holds only if no referral claimed
+ * her since (identity-store.ts markErasing); a referral's claim holds only while no live mark is there.
+ * So either the referral claimed first, and the erasure reads again and is refused (a request) or keeps
+ * her record (retention), changing nothing; or the erasure marked first, and the referral is refused.
+ * Another erasure's live mark refuses this one (`erasingElsewhere`), changing nothing.
  */
 export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: string; role: string; why: string; action: 'erase-identity' | 'anonymise' }, now: string): Promise<ErasureOutcome> {
-  const identity = await deps.plans.getIdentity(plan.participantId);
-  const secret = await deps.identityKey?.();
-  const matchKey = identity && secret ? identityMatchKey(secret, identity) : undefined;
-  // Without the key her other plans cannot be found: a setup fault, not her request's. Nothing is done,
-  // for a request (answered 503, to be asked again) as for retention (a later run with the key does it).
-  if (identity && !matchKey) return { done: false, openPlans: [], waitingForIdentityKey: true };
-  const person = matchKey ? await deps.plans.findPerson(matchKey) : undefined;
-  const claim = person?.claim;
-  const linkedIds = [...new Set([...(person?.planIds ?? []), ...(claim ? [claim.planId] : []), ...plan.previousPlanIds])].filter((id) => id !== plan.planId);
-  const found = await Promise.all(linkedIds.map((id) => deps.plans.getPlan(id)));
-  const linked = found.filter((p): p is Plan => p?.participantId === plan.participantId);
-  // A referral of her claimed the person and has not saved its plan yet: it is about to use her record.
-  const referring = referralInFlight(claim, plan.planId, found, now);
+  for (let attempt = 1; attempt <= ERASURE_ATTEMPTS; attempt += 1) {
+    const identity = await deps.plans.getIdentity(plan.participantId);
+    const secret = await deps.identityKey?.();
+    const matchKey = identity && secret ? identityMatchKey(secret, identity) : undefined;
+    // Without the key her other plans cannot be found: a setup fault, not her request's. Nothing is done,
+    // for a request (answered 503, to be asked again) as for retention (a later run with the key does it).
+    if (identity && !matchKey) return { done: false, openPlans: [], waitingForIdentityKey: true };
+    const person = matchKey ? await deps.plans.findPerson(matchKey) : undefined;
+    const claim = person?.claim;
+    const linkedIds = [...new Set([...(person?.planIds ?? []), ...(claim ? [claim.planId] : []), ...plan.previousPlanIds])].filter((id) => id !== plan.planId);
+    const found = await Promise.all(linkedIds.map((id) => deps.plans.getPlan(id)));
+    const linked = found.filter((p): p is Plan => p?.participantId === plan.participantId);
+    // A referral of her claimed the person and has not saved its plan yet: it is about to use her record.
+    const referring = referralInFlight(claim, plan.planId, found, now);
 
-  if (by.action === 'erase-identity') {
-    const open = [plan, ...linked].filter(isOpen);
-    if (open.length > 0 || referring) return { done: false, openPlans: open.map((p) => ({ planId: p.planId, stage: p.stage })), ...(referring ? { referring } : {}) };
+    if (by.action === 'erase-identity') {
+      const open = [plan, ...linked].filter(isOpen);
+      if (open.length > 0 || referring) return { done: false, openPlans: open.map((p) => ({ planId: p.planId, stage: p.stage })), ...(referring ? { referring } : {}) };
+    }
+    const stillUsing = linked.filter((p) => !p.identityErasedAt);
+    const keep = by.action === 'anonymise' && (stillUsing.length > 0 || Boolean(referring));
+    // Her person record is what a referral of her claims: before anything is deleted it is marked, on
+    // condition that the claim on it is still the one judged above, so a referral that claimed her since
+    // is not erased from under; from then on no referral can claim her until the mark is gone. Changing
+    // nothing yet: when the condition fails, her records are read and judged again.
+    const mark = !keep && matchKey && person ? { id: randomUUID(), at: now } : undefined;
+    if (mark && matchKey && person && !(await markErasing(deps.plans, matchKey, { participantId: person.participantId, ...(claim ? { claim } : {}) }, mark, erasureStaleBefore(now)))) {
+      if (erasureUnderWay((await deps.plans.findPerson(matchKey))?.erasing, now)) return { done: false, openPlans: [], erasingElsewhere: true };
+      continue;
+    }
+    // Audit first: if the record cannot be written, nothing is erased.
+    await deps.audit.record({ who: by.who, role: by.role, action: by.action, planId: plan.planId, participantId: plan.participantId, why: by.why, at: now });
+    // Her other plans before this one, whose mark comes last: a request that fails part-way leaves this plan
+    // unmarked, so asking again finishes it (each step can be done twice).
+    if (by.action === 'erase-identity') for (const other of linked) await redactAll(deps, other.planId, now);
+    let identityErased = false;
+    if (!keep) {
+      // Her person record goes only while this erasure's mark is on it, and her identity record only after it.
+      // Missed only when the mark went stale and a referral of her cleared it by claiming her: that referral
+      // is about to use her record, so it stays (a request is refused, as while any referral is in flight).
+      const forgotten = !mark || !matchKey || (await forgetMarkedPerson(deps.plans, matchKey, mark.id)) || !(await deps.plans.findPerson(matchKey));
+      if (!forgotten) {
+        const claimant = (await deps.plans.findPerson(matchKey as string))?.claim?.planId;
+        if (by.action === 'erase-identity') return { done: false, openPlans: [], ...(claimant ? { referring: claimant } : { erasingElsewhere: true as const }) };
+      } else if (identity) {
+        await deps.plans.deleteIdentity(plan.participantId);
+        identityErased = true;
+      }
+    }
+    await redactAll(deps, plan.planId, now);
+    return { done: true, identityErased };
   }
-  const stillUsing = linked.filter((p) => !p.identityErasedAt);
-  const keep = by.action === 'anonymise' && (stillUsing.length > 0 || Boolean(referring));
-  // Audit first: if the record cannot be written, nothing is erased.
-  await deps.audit.record({ who: by.who, role: by.role, action: by.action, planId: plan.planId, participantId: plan.participantId, why: by.why, at: now });
-  // Her other plans before this one, whose mark comes last: a request that fails part-way leaves this plan
-  // unmarked, so asking again finishes it (each step can be done twice).
-  if (by.action === 'erase-identity') for (const other of linked) await redactAll(deps, other.planId, now);
-  if (!keep) {
-    if (matchKey) await deps.plans.forgetPerson(matchKey);
-    if (identity) await deps.plans.deleteIdentity(plan.participantId);
-  }
-  await redactAll(deps, plan.planId, now);
-  return { done: true, identityErased: Boolean(identity) && !keep };
+  // Her person record changed under every try (referrals of her, or erasures, one after another).
+  return { done: false, openPlans: [], erasingElsewhere: true };
 }
 
 /** Her free text gone from one plan, its history and its kept answers; the plan marked erased (last). */

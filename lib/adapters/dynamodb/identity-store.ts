@@ -1,4 +1,4 @@
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { IdentityCorrection, Participant } from '../../domain/schemas.ts';
 import { storageError } from './client.ts';
 import { keys } from './keys.ts';
@@ -230,4 +230,128 @@ export async function applyReferralDetails(store: Store, participantId: string, 
   }
   // Her record changed under every try: nothing written, the note kept, so a retry of the referral can still write them.
   return { applied: [], notApplied: given, why: 'corrected-since' };
+}
+
+/*
+ * Her person record (keys.person: the keyed hash of her identity, her participant id, her plans) is the
+ * one item both a referral of her and an erasure of her write, so it is where the two are kept apart,
+ * each with one conditional write (no transaction is needed, and none would span containers):
+ *   - a referral claims it (`claimPerson`) only while no erasure's mark is on it, or the mark is stale;
+ *   - an erasure marks it (`markErasing`) only while the claim on it is the one it judged not to be in
+ *     flight (no newer referral claimed her since it looked), and no other erasure's live mark is there;
+ *   - the erasure deletes it (`forgetMarkedPerson`) only while its own mark is still there, before her
+ *     identity record goes, so a referral that claimed her after a stale mark was cleared keeps her record.
+ * The rules for "in flight" and "stale" are the runtime's (lib/runtime/erasure.ts); here are the writes.
+ */
+
+/** An erasure of her under way, on her person record: its id (only its own erasure deletes the record) and when it began. */
+export interface ErasureMark {
+  id: string;
+  at: string;
+}
+
+const conditionFailed = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
+
+/**
+ * Claim her person record for one referral (`planId`), a compare-and-set: refused (false) while
+ * another referral's claim is on it (unless it is `seen`, the claim read before and judged stale, or
+ * this referral's own, a retry), while an erasure's mark is on it that is not older than
+ * `erasureStaleBefore`, and, when the referral read her record (`participantId` of an earlier
+ * referral), once the record is gone or another: her identity was erased meanwhile, so this referral
+ * must not link her to the erased plans. A claim clears a stale mark (an erasure that died), so her
+ * record is never blocked for good.
+ */
+export async function claimPerson(
+  store: Store,
+  matchKey: string,
+  claim: { planId: string; participantId: string; seen?: string; known: boolean },
+  now: string,
+  erasureStaleBefore: string,
+): Promise<boolean> {
+  const claimFree = claim.seen ? '(attribute_not_exists(#claim) OR #claim.#planId = :seen OR #claim.#planId = :me)' : '(attribute_not_exists(#claim) OR #claim.#planId = :me)';
+  const noErasure = '(attribute_not_exists(#erasing) OR #erasing.#at < :stale)';
+  const sameRecord = claim.known ? ' AND attribute_exists(pk) AND #participantId = :pid' : '';
+  try {
+    await store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: keys.person(matchKey),
+        UpdateExpression: 'SET #type = :type, #participantId = if_not_exists(#participantId, :pid), #planIds = if_not_exists(#planIds, :empty), #claim = :claim REMOVE #erasing',
+        ConditionExpression: `${claimFree} AND ${noErasure}${sameRecord}`,
+        ExpressionAttributeNames: { '#type': 'type', '#participantId': 'participantId', '#planIds': 'planIds', '#claim': 'claim', '#planId': 'planId', '#erasing': 'erasing', '#at': 'at' },
+        ExpressionAttributeValues: {
+          ':type': 'person',
+          ':pid': claim.participantId,
+          ':empty': [],
+          ':claim': { planId: claim.planId, at: now },
+          ':me': claim.planId,
+          ':stale': erasureStaleBefore,
+          ...(claim.seen ? { ':seen': claim.seen } : {}),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (conditionFailed(error)) return false;
+    throw storageError(error);
+  }
+}
+
+/**
+ * Mark her person record as being erased, before anything of hers is deleted: written only if the
+ * record is still hers (`participantId`), the claim on it is still `claim` as read (none, or the same
+ * referral at the same time: a referral that claimed her since is not overlooked), and no other
+ * erasure's mark newer than `erasureStaleBefore` is on it. False when any of that changed: read again.
+ */
+export async function markErasing(
+  store: Store,
+  matchKey: string,
+  held: { participantId: string; claim?: { planId: string; at: string } },
+  mark: ErasureMark,
+  erasureStaleBefore: string,
+): Promise<boolean> {
+  const claimAsRead = held.claim ? '#claim.#planId = :claimPlan AND #claim.#at = :claimAt' : 'attribute_not_exists(#claim)';
+  try {
+    await store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: keys.person(matchKey),
+        UpdateExpression: 'SET #erasing = :mark',
+        ConditionExpression: `attribute_exists(pk) AND #participantId = :pid AND ${claimAsRead} AND (attribute_not_exists(#erasing) OR #erasing.#at < :stale)`,
+        ExpressionAttributeNames: { '#participantId': 'participantId', '#claim': 'claim', '#at': 'at', '#erasing': 'erasing', ...(held.claim ? { '#planId': 'planId' } : {}) },
+        ExpressionAttributeValues: {
+          ':pid': held.participantId,
+          ':mark': mark,
+          ':stale': erasureStaleBefore,
+          ...(held.claim ? { ':claimPlan': held.claim.planId, ':claimAt': held.claim.at } : {}),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (conditionFailed(error)) return false;
+    throw storageError(error);
+  }
+}
+
+/**
+ * Delete her person record (the keyed link between her plans) while the erasure's own mark is still on
+ * it. False when it is not: a referral claimed her after the mark went stale (or the record is gone).
+ */
+export async function forgetMarkedPerson(store: Store, matchKey: string, markId: string): Promise<boolean> {
+  try {
+    await store.client.send(
+      new DeleteCommand({
+        TableName: store.tableName,
+        Key: keys.person(matchKey),
+        ConditionExpression: '#erasing.#id = :id',
+        ExpressionAttributeNames: { '#erasing': 'erasing', '#id': 'id' },
+        ExpressionAttributeValues: { ':id': markId },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (conditionFailed(error)) return false;
+    throw storageError(error);
+  }
 }

@@ -31,6 +31,8 @@ export interface PersonRecord {
   planIds: string[];
   /** The referral being recorded (or last recorded) for her. */
   claim?: { planId: string; at: string };
+  /** An erasure of her under way (identity-store.ts markErasing): a referral may not claim her while it holds. */
+  erasing?: { id: string; at: string };
 }
 
 export interface StoredResponse {
@@ -185,30 +187,8 @@ export class PlanRepository {
       participantId: String(out.Item.participantId),
       planIds: (out.Item.planIds as string[] | undefined) ?? [],
       ...(out.Item.claim ? { claim: out.Item.claim as PersonRecord['claim'] } : {}),
+      ...(out.Item.erasing ? { erasing: out.Item.erasing as PersonRecord['erasing'] } : {}),
     };
-  }
-
-  /**
-   * Claim the person for one referral: a compare-and-set on her record, so two referrals of the same
-   * woman at once cannot both go ahead. `seen` is the claim read before (now known to be stale).
-   */
-  async claimPerson(matchKey: string, planId: string, participantId: string, seen: string | undefined, now: string): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.person(matchKey),
-          UpdateExpression: 'SET #type = :type, participantId = if_not_exists(participantId, :pid), planIds = if_not_exists(planIds, :empty), claim = :claim',
-          ConditionExpression: seen ? 'attribute_not_exists(claim) OR claim.planId = :seen OR claim.planId = :me' : 'attribute_not_exists(claim) OR claim.planId = :me',
-          ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: { ':type': 'person', ':pid': participantId, ':empty': [], ':claim': { planId, at: now }, ':me': planId, ...(seen ? { ':seen': seen } : {}) },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-      throw storageError(error);
-    }
   }
 
   /** Give up a claim whose referral failed. */
@@ -234,10 +214,6 @@ export class PlanRepository {
     ).catch((error: Error) => {
       if (error.name !== 'ConditionalCheckFailedException') throw error;
     });
-  }
-
-  async forgetPerson(matchKey: string): Promise<void> {
-    await this.send(new DeleteCommand({ TableName: this.tableName, Key: keys.person(matchKey) }));
   }
 
   /**
