@@ -203,7 +203,7 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const subscriptionCleanup = deps.awsSubscriptionCleanup;
   if (subscriptionCleanup)
     await step('aws-subscription-cleanup', async () => {
-      report.awsSubscriptionsRemoved = (await removeAwsSubscriptions(subscriptionCleanup)).removed;
+      report.awsSubscriptionsRemoved = (await removeAwsSubscriptions(subscriptionCleanup, now)).removed;
     });
   // Last, so deadlines and redeliveries never wait behind it.
   await step('facts-rebuild', async () => {

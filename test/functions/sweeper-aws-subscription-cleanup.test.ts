@@ -7,6 +7,7 @@
  */
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RECHECK_AFTER_MS, removeAwsSubscriptions } from '../../functions/sweeper/aws-subscription-cleanup.ts';
 import { makeHandler, type SweeperDeps } from '../../functions/sweeper/handler.ts';
 import { makeDocumentClient } from '../../lib/adapters/dynamodb/client.ts';
 import { keys } from '../../lib/adapters/dynamodb/keys.ts';
@@ -121,6 +122,35 @@ describe('the AWS sweeper removes webhook subscriptions an older release left', 
     const third = await run();
     expect(third.awsSubscriptionsRemoved).toBe(0);
     expect(await everyItem()).toEqual(after);
+  });
+
+  it('once none is left, a run reads only the marker; a day on, one run queries every provider again and removes a record written since', async () => {
+    await olderRelease(0);
+    const cleanup = awsSubscriptionCleanup({ plans, baseDirectory: seedDirectory() });
+    const at = (ms: number) => new Date(Date.parse(NOW) + ms).toISOString();
+    // Every request the cleanup sends to the table, by command.
+    const sent: string[] = [];
+    client.middlewareStack.add((next, context) => async (args) => (sent.push(String(context.commandName)), next(args)), { step: 'initialize', name: 'countRequests' });
+    const run = async (now: string) => {
+      sent.length = 0;
+      const report = await removeAwsSubscriptions(cleanup, now);
+      return { report, requests: [...sent].sort() };
+    };
+
+    expect((await run(NOW)).report).toEqual({ removed: PROVIDERS.length, finished: true, skipped: false });
+    // Before the marker, a run after the last record went still queried every provider.
+    expect(await run(at(60_000))).toEqual({ report: { removed: 0, finished: true, skipped: true }, requests: ['GetItemCommand'] });
+
+    // Written after the marker by code that does not read it: an older release's api-providers still
+    // serving while a deploy swaps code, or a rollback to that release and a deploy again.
+    await webhooks.createSubscription({ subscriptionId: newSubscriptionId(), providerId: 'bcwa', url: 'https://bcwa.example.org/hooks', status: 'active', createdAt: at(120_000), createdBy: 'team-lead-sub', secret: newWebhookSecret() });
+    expect(await run(at(RECHECK_AFTER_MS - 1))).toEqual({ report: { removed: 0, finished: true, skipped: true }, requests: ['GetItemCommand'] });
+    const recheck = await run(at(RECHECK_AFTER_MS));
+    expect(recheck.report).toEqual({ removed: 1, finished: true, skipped: false });
+    expect(recheck.requests.filter((command) => command === 'QueryCommand')).toHaveLength(PROVIDERS.length);
+    expect(await subscriptionItems()).toEqual([]);
+    // And the marker moved with it: the day starts again.
+    expect(await run(at(RECHECK_AFTER_MS + 60_000))).toEqual({ report: { removed: 0, finished: true, skipped: true }, requests: ['GetItemCommand'] });
   });
 
   it('removes a slot left naming a record already gone (a crash between the two writes of an older release)', async () => {

@@ -98,6 +98,8 @@ export const keys = {
   oldAuditPlanIndexMarker: () => ({ pk: 'AUDIT-INDEX#META', sk: 'BY-PLAN' }),
   /** How far the sweeper's redaction of plans erased before free text was redacted at erasure has got (functions/sweeper/erased-redaction.ts). */
   erasedRedactionMarker: () => ({ pk: 'MAINTENANCE#ERASED-REDACTION', sk: 'META' }),
+  /** When the AWS sweeper last found no webhook subscription record left (functions/sweeper/aws-subscription-cleanup.ts). */
+  awsSubscriptionCleanupMarker: () => ({ pk: 'MAINTENANCE#AWS-SUBSCRIPTION-CLEANUP', sk: 'META' }),
 };
 
 /** Pull a plan id back out of an allocation id (al_<plan suffix>_<n>): provider commands need no lookup. */
