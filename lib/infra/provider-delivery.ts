@@ -8,7 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag.ts';
 import type { StageConfig } from './stage-config.ts';
-import { destinationUrlProblem, placeholderWebhookUrl, WEBHOOK_KEY_HEADER } from '../adapters/events/provider-destinations.ts';
+import { placeholderWebhookUrl, WEBHOOK_KEY_HEADER, webhookSettingProblems } from '../adapters/events/provider-destinations.ts';
 
 /** The request body is the CloudEvent itself (structured mode), as the embedded stack's webhooks send it. */
 export const CLOUDEVENT_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
@@ -64,16 +64,10 @@ export class ProviderDelivery extends Construct {
     const stack = Stack.of(this);
     const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
-    const unknown = Object.keys(config.providerWebhooks).filter((providerId) => !providerIds.includes(providerId));
-    if (unknown.length > 0) {
-      throw new Error(`providerWebhooks names ${unknown.map((u) => `"${u}"`).join(', ')}, not a provider of the directory (${providerIds.join(', ')}).`);
-    }
-    // The webhook target policy, as off this machine: https to a public host, no credentials or fragment.
-    const refused = Object.entries(config.providerWebhooks).flatMap(([providerId, url]) => {
-      const problem = destinationUrlProblem(url);
-      return problem ? [`providerWebhooks.${providerId}: the URL ${problem}`] : [];
-    });
-    if (refused.length > 0) throw new Error(`Bad context ${refused.join('; ')}.`);
+    // Every id a provider of the directory, every URL one the webhook target policy takes off this machine
+    // (https to a public host, no credentials or fragment): in the words api-providers' start uses too.
+    const problems = webhookSettingProblems('providerWebhooks', config.providerWebhooks, providerIds);
+    if (problems.length > 0) throw new Error(`Bad context ${problems.join('; ')}.`);
 
     this.channels = providerIds.map((providerId) => {
       const configured = config.providerWebhooks[providerId];

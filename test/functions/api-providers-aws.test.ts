@@ -223,9 +223,9 @@ describe('awsProviderDelivery: PROVIDER_WEBHOOKS read once at start', () => {
   it.each([
     ['{not json', 'PROVIDER_WEBHOOKS is not JSON'],
     ['["https://a.example.org/"]', 'PROVIDER_WEBHOOKS: (the value):'],
-    ['{"bcwa":"http://hooks.bcwa.example/x"}', 'PROVIDER_WEBHOOKS: bcwa: the URL must use https'],
-    ['{"bcwa":"https://10.0.0.8/hook"}', 'PROVIDER_WEBHOOKS: bcwa: the URL must not point at a private address (10.0.0.8)'],
-    ['{"nobody":"https://nobody.example.org/"}', 'PROVIDER_WEBHOOKS names nobody, not a provider of the directory'],
+    ['{"bcwa":"http://hooks.bcwa.example/x"}', 'PROVIDER_WEBHOOKS.bcwa: the URL must use https'],
+    ['{"bcwa":"https://10.0.0.8/hook"}', 'PROVIDER_WEBHOOKS.bcwa: the URL must not point at a private address (10.0.0.8)'],
+    ['{"nobody":"https://nobody.example.org/"}', 'PROVIDER_WEBHOOKS names "nobody", not a provider of the directory'],
   ])('%s: the misconfigured mode, the reason reported once naming the variable', (value, reason) => {
     const { mode, reasons } = read(value);
     expect(mode).toEqual({ kind: 'misconfigured' });

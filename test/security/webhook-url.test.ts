@@ -201,7 +201,7 @@ describe('where the check is used on AWS: the webhook URLs a deploy configures',
     ['https://user:pw@receiver.example.org/hook', 'must not carry a user name or password'],
   ])('%s: the synth says the rule (%s), and api-providers refuses it at start too', (url, rule) => {
     expect(() => synthDelivery({ bcwa: url })).toThrow(`providerWebhooks.bcwa: the URL ${rule}`);
-    expect(() => readProviderWebhooks({ [PROVIDER_WEBHOOKS_ENV]: JSON.stringify({ bcwa: url }) }, PROVIDER_IDS)).toThrow(`PROVIDER_WEBHOOKS: bcwa: the URL ${rule}`);
+    expect(() => readProviderWebhooks({ [PROVIDER_WEBHOOKS_ENV]: JSON.stringify({ bcwa: url }) }, PROVIDER_IDS)).toThrow(`PROVIDER_WEBHOOKS.bcwa: the URL ${rule}`);
   });
 
   it('an https URL on a public host is the destination (the control)', () => {

@@ -70,13 +70,22 @@ export function destinationUrlProblem(url: string): string | undefined {
   return webhookUrlProblem(url, { embedded: false });
 }
 
-const ProviderWebhookUrls = z.record(
-  z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a provider id'),
-  z.string().superRefine((url, ctx) => {
+const ProviderWebhookUrls = z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a provider id'), z.string());
+
+/**
+ * Why configured webhooks (provider id → URL) cannot be the providers' destinations, one sentence each,
+ * `setting` being what whoever set them calls them: an id that is not a provider of the directory, a URL
+ * the target policy refuses. Empty when they can. The synth (providerWebhooks) and api-providers' start
+ * (PROVIDER_WEBHOOKS) both say these, so the two cannot come to disagree.
+ */
+export function webhookSettingProblems(setting: string, webhooks: Readonly<Record<string, string>>, providerIds: readonly string[]): string[] {
+  const unknown = Object.keys(webhooks).filter((providerId) => !providerIds.includes(providerId));
+  const refused = Object.entries(webhooks).flatMap(([providerId, url]) => {
     const problem = destinationUrlProblem(url);
-    if (problem) ctx.addIssue({ code: 'custom', message: `the URL ${problem}` });
-  }),
-);
+    return problem ? [`${setting}.${providerId}: the URL ${problem}`] : [];
+  });
+  return [...(unknown.length > 0 ? [`${setting} names ${unknown.map((id) => `"${id}"`).join(', ')}, not a provider of the directory (${providerIds.join(', ')})`] : []), ...refused];
+}
 
 /**
  * The configured webhook URLs from the environment (PROVIDER_WEBHOOKS), checked: JSON of provider id
@@ -94,7 +103,7 @@ export function readProviderWebhooks(env: Record<string, string | undefined>, pr
   }
   const checked = ProviderWebhookUrls.safeParse(parsed);
   if (!checked.success) throw new Error(`${PROVIDER_WEBHOOKS_ENV}: ${checked.error.issues.map((i) => `${i.path.join('.') || '(the value)'}: ${i.message}`).join('; ')}.`);
-  const unknown = Object.keys(checked.data).filter((id) => !providerIds.includes(id));
-  if (unknown.length > 0) throw new Error(`${PROVIDER_WEBHOOKS_ENV} names ${unknown.join(', ')}, not a provider of the directory (${providerIds.join(', ')}).`);
+  const problems = webhookSettingProblems(PROVIDER_WEBHOOKS_ENV, checked.data, providerIds);
+  if (problems.length > 0) throw new Error(`${problems.join('; ')}.`);
   return checked.data;
 }
