@@ -261,14 +261,19 @@ export class PlanRepository {
     return out.Item ? { identity: identityOfItem(out.Item), revision: identityRevision(out.Item) } : undefined;
   }
 
-  /** Every item a Query matches, a page (one request through `send`) at a time. */
-  private async *queryAll(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): AsyncGenerator<Item> {
+  /** Every page a Query gives (one request through `send` each); a caller that stops reading stops the requests. */
+  private async *queryPages(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): AsyncGenerator<{ Items?: Item[]; Count?: number }> {
     let start: Record<string, unknown> | undefined;
     do {
-      const out = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: start }));
-      yield* out.Items ?? [];
+      const out = await this.send<{ Items?: Item[]; Count?: number; LastEvaluatedKey?: Record<string, unknown> }>(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: start }));
+      yield out;
       start = out.LastEvaluatedKey;
     } while (start);
+  }
+
+  /** Every item a Query matches, a page at a time. */
+  private async *queryAll(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): AsyncGenerator<Item> {
+    for await (const page of this.queryPages(input)) yield* page.Items ?? [];
   }
 
   async history(planId: string): Promise<PlanEvent[]> {
@@ -468,23 +473,18 @@ export class PlanRepository {
    */
   async endedBefore(stage: 'closed' | 'withdrawn', before: string, limit = 100): Promise<Plan[]> {
     const found: Plan[] = [];
-    let start: Record<string, unknown> | undefined;
-    // The filter applies after DynamoDB's page limit, so keep paging past plans already erased.
-    do {
-      const out = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'byStage',
-          KeyConditionExpression: 'stagePk = :pk AND stageSk < :before',
-          FilterExpression: 'attribute_not_exists(identityErasedAt)',
-          ExpressionAttributeValues: { ':pk': keys.stagePartition(stage), ':before': before },
-          Limit: 200,
-          ExclusiveStartKey: start,
-        }),
-      );
-      found.push(...(await this.plansOf('byStage', out.Items ?? [], true)).filter((plan) => !plan.identityErasedAt));
-      start = out.LastEvaluatedKey;
-    } while (start && found.length < limit);
+    // The filter applies after DynamoDB's page limit, so keep paging past plans already erased; the plans
+    // of a page are fetched together, and no page is read once there are enough.
+    for await (const page of this.queryPages({
+      IndexName: 'byStage',
+      KeyConditionExpression: 'stagePk = :pk AND stageSk < :before',
+      FilterExpression: 'attribute_not_exists(identityErasedAt)',
+      ExpressionAttributeValues: { ':pk': keys.stagePartition(stage), ':before': before },
+      Limit: 200,
+    })) {
+      found.push(...(await this.plansOf('byStage', page.Items ?? [], true)).filter((plan) => !plan.identityErasedAt));
+      if (found.length >= limit) break;
+    }
     return found.slice(0, limit);
   }
 
@@ -492,14 +492,7 @@ export class PlanRepository {
   async countAlerted(): Promise<number> {
     let total = 0;
     for (const shard of ALL_SHARDS) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await this.send<{ Count?: number; LastEvaluatedKey?: Record<string, unknown> }>(
-          new QueryCommand({ TableName: this.tableName, IndexName: 'byAlert', KeyConditionExpression: 'alertPk = :pk', ExpressionAttributeValues: { ':pk': keys.alertPartition(shard) }, Select: 'COUNT', ExclusiveStartKey: start }),
-        );
-        total += out.Count ?? 0;
-        start = out.LastEvaluatedKey;
-      } while (start);
+      for await (const page of this.queryPages({ IndexName: 'byAlert', KeyConditionExpression: 'alertPk = :pk', ExpressionAttributeValues: { ':pk': keys.alertPartition(shard) }, Select: 'COUNT' })) total += page.Count ?? 0;
     }
     return total;
   }
