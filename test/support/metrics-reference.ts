@@ -23,7 +23,7 @@ import {
 } from '../../lib/domain/metrics/definitions.ts';
 import type { ExitReasonFact, GapReasonFact, OfferFact, PlanFacts } from '../../lib/domain/metrics/facts.ts';
 import type { MetricsQuery } from '../../lib/domain/metrics/query.ts';
-import { primarySuppress, secondarySuppress, type Cell, type Line, type RateCells } from '../../lib/domain/metrics/suppression.ts';
+import { primarySuppress, secondarySuppress, STATISTIC_BASES, statisticShown, type Cell, type Line, type RateCells } from '../../lib/domain/metrics/suppression.ts';
 
 export type FigureValue = number | typeof SUPPRESSED;
 export type Figures = Record<FigureKey, FigureValue>;
@@ -427,10 +427,10 @@ export function referenceComputeMetrics(facts: Iterable<PlanFacts>, query: Metri
       } else if (def.kind === 'mean') {
         // Score changes may be several per plan; the mean is built on the plans that have one.
         const acc = state.acc;
-        out[key] = cells.scoredPlans.value < threshold || acc.scoreChanges === 0 ? SUPPRESSED : round(acc.scoreChangeSum / acc.scoreChanges, def.decimals);
+        out[key] = !statisticShown(acc.scoreChanges === 0 ? 0 : cells.scoredPlans.value, threshold, STATISTIC_BASES.scoreChange.map((k) => cells[k])) ? SUPPRESSED : round(acc.scoreChangeSum / acc.scoreChanges, def.decimals);
       } else {
         const values = state.acc[def.values as Exclude<StatValues, 'scoreChange'>].view();
-        out[key] = values.length < threshold || values.length === 0 ? SUPPRESSED : round(def.kind === 'median' ? median(values) : percentile(values, 90), def.decimals);
+        out[key] = !statisticShown(values.length, threshold, STATISTIC_BASES[def.values].map((k) => cells[k])) ? SUPPRESSED : round(def.kind === 'median' ? median(values) : percentile(values, 90), def.decimals);
       }
     }
     return out;

@@ -19,7 +19,7 @@ import {
 import { FactTable, FOLLOW_UP_NO as NO, FOLLOW_UP_YES as YES, NO_DAY, type Dictionary } from './fact-table.ts';
 import type { ExitReasonFact, GapReasonFact, OfferFact, PlanFacts } from './facts.ts';
 import { DEFAULT_METRICS_CONFIG, type MetricsQuery } from './query.ts';
-import { primarySuppress, publishedRate, roundCount, secondarySuppress, type Cell, type Line, type RateBound, type RateCells } from './suppression.ts';
+import { primarySuppress, publishedRate, roundCount, secondarySuppress, STATISTIC_BASES, statisticShown, type Cell, type Line, type RateBound, type RateCells } from './suppression.ts';
 
 export type FigureValue = number | typeof SUPPRESSED;
 export type Figures = Record<FigureKey, FigureValue>;
@@ -620,11 +620,11 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
       } else if (def.kind === 'mean') {
         // Score changes may be several per plan; the mean is built on the plans that have one.
         const acc = state.acc;
-        out[key] = cells.scoredPlans.value < threshold || acc.scoreChanges === 0 ? SUPPRESSED : round(acc.scoreChangeSum / acc.scoreChanges, def.decimals);
+        out[key] = !statisticShown(acc.scoreChanges === 0 ? 0 : cells.scoredPlans.value, threshold, STATISTIC_BASES.scoreChange.map((k) => cells[k])) ? SUPPRESSED : round(acc.scoreChangeSum / acc.scoreChanges, def.decimals);
       } else {
         const stat = STATS.indexOf(def.values as (typeof STATS)[number]);
         const count = state.acc.n[stat] as number;
-        out[key] = count < threshold || count === 0 ? SUPPRESSED : round(((def.kind === 'median' ? state.acc.median : state.acc.p90)[stat] as number), def.decimals);
+        out[key] = !statisticShown(count, threshold, STATISTIC_BASES[def.values].map((k) => cells[k])) ? SUPPRESSED : round(((def.kind === 'median' ? state.acc.median : state.acc.p90)[stat] as number), def.decimals);
       }
     }
     return out;

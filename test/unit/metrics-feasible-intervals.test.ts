@@ -1,0 +1,76 @@
+/**
+ * What an answer lets a reader narrow a suppressed cell down to, taking everything it shows together
+ * with counts never being negative (test/support/disclosure.ts, unprotectedCells: a linear programme per
+ * suppressed cell; protected when its feasible interval is at least the threshold wide). Gaussian
+ * elimination (recoverableCells) sees sums only: a hidden zero pinned by two sums together (a + b = 0,
+ * so both are 0) or a count bounded by what a shown statistic says its counts reach, it does not.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { computeMetrics, type MetricsReport } from '../../lib/domain/metrics/compute.ts';
+import { dayNumber as D } from '../../lib/domain/metrics/dates.ts';
+import { SUPPRESSED, type Dimension } from '../../lib/domain/metrics/definitions.ts';
+import type { OfferFact, PlanFacts } from '../../lib/domain/metrics/facts.ts';
+import { recoverableCells, unprotectedCells } from '../support/disclosure.ts';
+import { referralFacts } from '../support/metrics-reference.ts';
+
+const PROVIDERS = ['anawim', 'bcwa', 'changing-lives', 'green-square-accord'] as const;
+const DAY = D('2026-01-11');
+const run = (facts: PlanFacts[], groupBy: Dimension[], threshold: number): MetricsReport =>
+  computeMetrics(facts, { from: '2026-01-01', to: '2026-06-30', groupBy }, { suppressionThreshold: threshold, roundCountsTo: 1, asOf: '2026-07-01T00:00:00.000Z', providers: PROVIDERS });
+
+/** A plan referred in `la` with one offer per outcome, to Anawim; an answered offer took 3 hours. */
+const plan = (la: PlanFacts['localAuthority'], outcomes: OfferFact['outcome'][]): PlanFacts =>
+  referralFacts({
+    localAuthority: la,
+    referred: DAY,
+    providers: outcomes.includes('accepted') ? ['anawim'] : [],
+    offers: outcomes.map((outcome) => ({ provider: 'anawim', day: DAY, needs: ['mental-health'], outcome, ...(outcome === 'accepted' || outcome === 'declined' ? { responseHours: 3 } : {}) })),
+  });
+
+describe('feasible intervals of suppressed cells', () => {
+  it('a statistic is not shown beside a suppressed count it is taken over: 2 offers, both accepted, threshold 2', () => {
+    // Before: the response time's median showed (2 answered offers), so Offers accepted + declined >= 2 of the
+    // 2 Offers shown, and Offers resolved read [2, 2], expiries and withdrawals [0, 0]; elimination saw nothing.
+    const report = run([plan('birmingham', ['accepted']), plan('birmingham', ['accepted'])], [], 2);
+    expect(report.overall).toMatchObject({ offers: 2, offersAccepted: SUPPRESSED, offersResolved: SUPPRESSED, responseHoursMedian: SUPPRESSED });
+    expect(recoverableCells(report)).toEqual([]);
+    expect(unprotectedCells(report)).toEqual([]);
+  });
+
+  /** Overall resolved 6 and accepted 4; Sandwell resolved 4 and accepted 2: its declines and expiries are the overall 2. */
+  const twoLines = () => run([plan('birmingham', ['accepted', 'accepted']), plan('sandwell', ['accepted']), plan('sandwell', ['accepted', 'declined', 'expired'])], ['localAuthority'], 2);
+
+  it('the checker finds hidden zeros that two lines pin together and elimination does not', () => {
+    const report = twoLines();
+    expect(recoverableCells(report).filter((r) => r.how === 'by sums')).toEqual([]);
+    const birmingham = unprotectedCells(report).filter((c) => c.cell.startsWith('localAuthority:birmingham '));
+    expect(birmingham.map(({ cell, min, max }) => [cell, min, Math.abs(max)])).toEqual([
+      ['localAuthority:birmingham offersDeclined', 0, 0],
+      ['localAuthority:birmingham offersExpired', 0, 0],
+    ]);
+  });
+
+  // The hole this leaves open: secondary suppression looks at one line at a time, and these cells pass
+  // every line. Expected to fail until suppression takes the lines together (then make it an `it`).
+  it.fails('known hole, not closed: no suppressed cell of the two-lines answer is narrower than the threshold', () => {
+    expect(unprotectedCells(twoLines())).toEqual([]);
+  });
+
+  const cohort = fc.array(
+    fc.record({
+      la: fc.constantFrom<PlanFacts['localAuthority']>('birmingham', 'sandwell', 'coventry'),
+      outcomes: fc.array(fc.constantFrom<OfferFact['outcome']>('accepted', 'accepted', 'declined', 'expired', 'other'), { maxLength: 3 }),
+    }),
+    { maxLength: 40 },
+  );
+
+  it('property: overall, every suppressed cell is at least the threshold wide, statistics and rates included', () => {
+    fc.assert(
+      fc.property(cohort, fc.integer({ min: 2, max: 6 }), (rows, threshold) => {
+        expect(unprotectedCells(run(rows.map((r) => plan(r.la, r.outcomes)), [], threshold))).toEqual([]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
