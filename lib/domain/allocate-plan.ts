@@ -1,4 +1,5 @@
 import { noConsentToShareGap, proposeAllocation, turnedDownOffers } from './allocation.ts';
+import { providersOf } from './consent.ts';
 import { addOffers, continueTransition, reviewCoverageEscalations, unallocatedNeeds, type DecideContext } from './decide.ts';
 import type { ServiceLoad } from './directory.ts';
 import type { Plan, PlanEvent } from './schemas.ts';
@@ -22,7 +23,13 @@ export function allocatePlan(plan: Plan, ctx: DecideContext, load: ServiceLoad):
     t.emit('plan.allocation-proposed.v1', { planRef: draft.planId, offers: [], gaps: draft.gaps.filter((g) => domains.has(g.domain)) });
   } else {
     const proposal = proposeAllocation(
-      { needs: needs.map((n) => ({ domain: n.domain, priority: n.priority })), localAuthority: draft.referral.localAuthority, age: draft.ageAtReferral, turnedDown: turnedDownOffers(draft) },
+      {
+        needs: needs.map((n) => ({ domain: n.domain, priority: n.priority })),
+        localAuthority: draft.referral.localAuthority,
+        age: draft.ageAtReferral,
+        turnedDown: turnedDownOffers(draft),
+        providers: providersOf(draft.consent.scope),
+      },
       ctx.directory,
       load,
     );

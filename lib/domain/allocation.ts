@@ -1,5 +1,6 @@
+import { scopeCoversProvider } from './consent.ts';
 import type { Directory, Service, ServiceLoad } from './directory.ts';
-import type { Gap, Plan } from './schemas.ts';
+import type { ConsentProviders, Gap, Plan } from './schemas.ts';
 import type { LocalAuthority, NeedDomain } from './taxonomy.ts';
 
 /**
@@ -45,6 +46,11 @@ export interface AllocationRequest {
    * service asked again for another need can decline again with its reason, which is then true.
    */
   turnedDown: readonly TurnedDownOffer[];
+  /**
+   * The providers her consent covers (default all). A service of another organisation is never
+   * offered; a need only such services could meet is a gap `outside-consent` naming them.
+   */
+  providers?: ConsentProviders;
 }
 
 export interface ProposedOffer {
@@ -103,7 +109,19 @@ function candidatesFor(need: NeedDomain, req: Omit<AllocationRequest, 'needs'>, 
   const open = notTurnedDown.filter((s) => s.status === 'active' && hasCapacity(s, load));
   if (open.length === 0)
     return { domain: need, reason: 'no-capacity', explanation: `Every remaining ${need} service in ${req.localAuthority} is full or temporarily closed.` };
-  return open;
+  // Her consent is looked at last: a need is outside her consent only when a service she has not
+  // agreed to could have met it now, so every other reason stays the truer one where it also holds
+  // (widening her consent would not help a need nobody in the area offers, or one every service is full for).
+  const consented = open.filter((s) => scopeCoversProvider({ shareWithProviders: true, dataCategories: [], providers: req.providers }, s.organizationId));
+  if (consented.length === 0) {
+    const names = [...new Set(open.map((s) => s.organizationId))].sort().map((id) => `${directory.organizations.find((o) => o.id === id)?.name ?? id} (${id})`);
+    return {
+      domain: need,
+      reason: 'outside-consent',
+      explanation: `Her consent does not cover ${names.join(', ')}, which could meet ${need} in ${req.localAuthority}: only with her agreement to share with ${names.length > 1 ? 'one of them' : 'it'} (change consent) can it be offered.`,
+    };
+  }
+  return consented;
 }
 
 /** Outcomes with which a provider stops before the need is met: that service is not asked again for it. */

@@ -1,11 +1,12 @@
 import type { z } from 'zod';
 import { gapAtManualActivation, turnedDownOffers } from './allocation.ts';
+import { consentCoversProvider, providersOf, sameScope, scopeCoversProvider } from './consent.ts';
 import { addCalendarDays, addDays, addMonths, londonDate, londonDateTimeWords, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
 import { DomainError, forbidden, invalid, notAllowedInStage, notFound, versionConflict, type FieldError } from './errors.ts';
 import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
 import type { DeadlinePolicy } from './policy.ts';
 import { refuseFreeTextAfterErasure } from './redaction.ts';
-import { COMMAND_PAYLOADS, type Allocation, type Deadline, type Plan, type PlanEvent, type PayloadOf } from './schemas.ts';
+import { COMMAND_PAYLOADS, MAX_REPLACED_CONSENTS, type Allocation, type ConsentScope, type Deadline, type Plan, type PlanEvent, type PayloadOf } from './schemas.ts';
 import type { Directory } from './directory.ts';
 import type { NeedDomain } from './taxonomy.ts';
 
@@ -121,6 +122,8 @@ class Transition {
  * need is accepted by a provider, closed at a review, or the plan leaves support. An
  * `offer-unanswered` is resolved when none of its needs is still unmet in a plan in support.
  */
+const HER_CHOICE_GAPS: ReadonlySet<string> = new Set(['no-consent-to-share', 'outside-consent']);
+
 export function reviewCoverageEscalations(t: Transition) {
   const plan = t.plan;
   const inSupport = plan.stage === 'allocating' || plan.stage === 'active';
@@ -128,11 +131,14 @@ export function reviewCoverageEscalations(t: Transition) {
   const accepted = new Set(plan.allocations.filter((a) => a.status === 'accepted').flatMap((a) => a.needs));
   const unmet = (domain: string) => inSupport && open.has(domain as NeedDomain) && !accepted.has(domain as NeedDomain);
   const isOpen = (kind: string, ref: string) => plan.escalations.some((e) => e.kind === kind && e.ref === ref && !e.resolvedAt);
-  t.resolve((kind, ref) => kind === 'coverage-gap' && !unmet(ref ?? ''));
+  // A need whose gap is now her choice (consent changed) leaves the team lead's list too.
+  const herChoice = (domain: string) => plan.gaps.some((g) => g.domain === domain) && plan.gaps.every((g) => g.domain !== domain || HER_CHOICE_GAPS.has(g.reason));
+  t.resolve((kind, ref) => kind === 'coverage-gap' && (!unmet(ref ?? '') || herChoice(ref ?? '')));
   t.resolve((kind, ref) => kind === 'offer-unanswered' && !(plan.allocations.find((a) => a.allocationId === ref)?.needs ?? []).some(unmet));
-  // A gap because she has not agreed to sharing with providers is her choice, not a coverage problem a
-  // team lead could act on: it raises nothing (a gap of another reason for the same need still does).
-  const actionable = plan.gaps.filter((g) => g.reason !== 'no-consent-to-share');
+  // A gap because she has not agreed to sharing with providers, or not with the ones that could meet
+  // the need, is her choice, not a coverage problem a team lead could act on: it raises nothing (a gap
+  // of another reason for the same need still does).
+  const actionable = plan.gaps.filter((g) => !HER_CHOICE_GAPS.has(g.reason));
   for (const domain of new Set(actionable.map((g) => g.domain))) if (unmet(domain) && !isOpen('coverage-gap', domain)) t.raise('coverage-gap', domain);
 }
 
@@ -324,6 +330,100 @@ function closeNeeds(t: Transition, domains: NeedDomain[]) {
   releaseAllocations(t, 'needs-closed', (a) => a.needs.every((n) => !open.has(n)));
 }
 
+/** Every provider a consent names must be one of the directory's organisations: a typo would otherwise exclude nobody, or everybody. */
+function requireProvidersInDirectory(t: Transition, scope: ConsentScope) {
+  if (scope.providers.kind === 'all') return;
+  const known = new Set(t.ctx.directory.organizations.map((o) => o.id));
+  scope.providers.providerIds.forEach((id, i) => {
+    if (!known.has(id)) throw invalid(`scope.providers.providerIds.${i}`, `no provider "${id}" in the directory: name providers by their directory id (${[...known].sort().join(', ')})`);
+  });
+}
+
+function outsideConsentWords(t: Transition, providerId: string): string {
+  const name = t.ctx.directory.organizations.find((o) => o.id === providerId)?.name ?? providerId;
+  const consent = t.plan.consent;
+  if (!consent?.scope.shareWithProviders) return `her consent does not allow sharing with providers, so nothing can be offered to ${name}`;
+  return `her consent does not cover ${name} (${providerId}): change her consent first if she agrees to it`;
+}
+
+/**
+ * Her consent changed. The scope is replaced and the one it replaces kept (what she agreed to, when).
+ * In allocating and active, a narrowing takes effect at once: each offer or accepted allocation with a
+ * provider no longer covered is withdrawn or ended (outcome consent-withdrawn) and that provider is told
+ * to stop processing and purge, as is a provider dropped that held a past allocation of hers. The
+ * needs they held, and needs that were gaps because of her consent, go to the Allocate providers step,
+ * which offers them within the new scope. A priority need that lost its accepted allocation, or a
+ * priority gap the new scope can reach, takes an active plan back to allocating. The same scope again
+ * is a re-confirmation: recorded, nothing else touched.
+ */
+function changeConsent(t: Transition, p: PayloadOf<'change-consent'>) {
+  const plan = t.plan;
+  const current = plan.consent;
+  const withdrawn = consentWithdrawnAt(plan);
+  if (withdrawn) throw notAllowedInStage(`Her consent was withdrawn on ${londonDate(withdrawn)}: it cannot be changed.`);
+  if (!current) throw notAllowedInStage('No consent is recorded on this plan: record it with record-consent.');
+  requireProvidersInDirectory(t, p.scope);
+  notInFuture(t, p.givenAt, 'givenAt');
+  if (p.givenAt < current.givenAt) throw invalid('givenAt', `must not be before the consent it replaces (given ${current.givenAt})`);
+  const reconfirmed = sameScope(current.scope, p.scope);
+  const { previous = [], withdrawnAt: _never, ...replaced } = current;
+  plan.consent = {
+    scope: p.scope,
+    givenAt: p.givenAt,
+    method: p.method,
+    recordedAt: t.now,
+    ...(p.note ? { note: p.note } : {}),
+    previous: [...previous, { ...replaced, scope: { ...replaced.scope, providers: providersOf(replaced.scope) }, replacedAt: t.now }].slice(-MAX_REPLACED_CONSENTS),
+  };
+  // Events carry no provider ids and no note: how many were named, and how.
+  const providers = p.scope.providers;
+  t.emit('plan.consent-changed.v1', {
+    planRef: plan.planId,
+    shareWithProviders: p.scope.shareWithProviders,
+    dataCategories: p.scope.dataCategories,
+    providersKind: providers.kind,
+    providersNamed: providers.kind === 'all' ? 0 : providers.providerIds.length,
+    method: p.method,
+    reconfirmed,
+  });
+  if (reconfirmed || plan.stage === 'assessment') return;
+
+  const coveredBefore = (providerId: string) => scopeCoversProvider(current.scope, providerId);
+  const coveredNow = (providerId: string) => scopeCoversProvider(p.scope, providerId);
+  const lostAccepted = new Set<string>();
+  let released = 0;
+  for (const a of plan.allocations) {
+    if (coveredNow(a.providerId)) continue;
+    const live = a.status === 'offered' || a.status === 'accepted';
+    if (!live && !coveredBefore(a.providerId)) continue;
+    if (live) {
+      if (a.status === 'accepted') for (const need of a.needs) lostAccepted.add(need);
+      a.status = a.status === 'accepted' ? 'ended' : 'withdrawn';
+      a.endedAt = t.now;
+      a.outcome = 'consent-withdrawn';
+      t.clearDeadlines((d) => d.ref === a.allocationId);
+      released += 1;
+    }
+    t.emit('plan.consent-withdrawn.v1', { planRef: plan.planId, allocationId: a.allocationId, instruction: 'stop-processing-and-purge' }, a.providerId);
+  }
+  recomputeLead(plan);
+  const unallocated = unallocatedNeeds(plan);
+  const consentGap = (domain: NeedDomain) => plan.gaps.some((g) => g.domain === domain && HER_CHOICE_GAPS.has(g.reason));
+  const reachable = unallocated.filter((n) => lostAccepted.has(n.domain) || consentGap(n.domain) || !plan.gaps.some((g) => g.domain === n.domain));
+  if (released === 0 && reachable.length === 0) return;
+  t.needsAllocation = unallocated.length > 0;
+  if (plan.stage !== 'active') return;
+  const accepted = new Set(plan.allocations.filter((a) => a.status === 'accepted').flatMap((a) => a.needs));
+  const asked = { localAuthority: plan.referral.localAuthority, age: plan.ageAtReferral, turnedDown: turnedDownOffers(plan), shareWithProviders: p.scope.shareWithProviders, providers: p.scope.providers };
+  const priorityToOffer = unallocated.some(
+    (n) => n.priority && !accepted.has(n.domain) && (lostAccepted.has(n.domain) || (consentGap(n.domain) && gapAtManualActivation(n.domain, asked, t.ctx.directory, {}).reason === 'not-offered')),
+  );
+  if (priorityToOffer) {
+    t.moveTo('allocating');
+    t.setDeadline('activation-overdue', workingDaysAfter(t.ctx.calendar, t.now, t.ctx.policy.activationWithinWorkingDays));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // One function per command
 
@@ -334,6 +434,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
     throw new Error('refer creates the plan; handled in decide');
   },
   'record-consent': (t, p) => {
+    requireProvidersInDirectory(t, p.scope);
     t.plan.consent = { scope: p.scope, givenAt: p.givenAt, method: p.method, recordedAt: t.now };
     notInFuture(t, p.givenAt, 'givenAt');
     // Consent is often given in custody or at court a few days before the referral is keyed in.
@@ -341,6 +442,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
     t.moveTo('assessment');
     t.emit('plan.consent-recorded.v1', { planRef: t.plan.planId, shareWithProviders: p.scope.shareWithProviders, dataCategories: p.scope.dataCategories, method: p.method });
   },
+  'change-consent': (t, p) => changeConsent(t, p),
   withdraw: (t, p) => {
     t.plan.withdrawal = { reason: p.reason, at: t.now, ...(p.note ? { note: p.note } : {}) };
     t.moveTo('withdrawn');
@@ -366,6 +468,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
     const service = t.ctx.directory.services.find((s) => s.id === p.serviceId);
     if (!service) throw invalid('serviceId', `no service "${p.serviceId}" in the directory`);
     if (service.status !== 'active') throw invalid('serviceId', `service "${p.serviceId}" is ${service.status}`);
+    if (!consentCoversProvider(plan.consent, service.organizationId)) throw invalid('serviceId', outsideConsentWords(t, service.organizationId));
     p.needs.forEach((domain, i) => {
       const need = plan.needs.find((n) => n.domain === domain && n.status === 'open');
       if (!need) throw invalid(`needs.${i}`, `${domain} is not an open need of this plan`);
@@ -387,7 +490,13 @@ const apply: { [C in CommandName]: Apply<C> } = {
     // coordinator's reason is kept once, on manualActivation, not copied into gaps. The services'
     // load is not known here, so capacity is judged only from status and stated capacity.
     const plan = t.plan;
-    const asked = { localAuthority: plan.referral.localAuthority, age: plan.ageAtReferral, turnedDown: turnedDownOffers(plan), shareWithProviders: Boolean(plan.consent?.scope.shareWithProviders) };
+    const asked = {
+      localAuthority: plan.referral.localAuthority,
+      age: plan.ageAtReferral,
+      turnedDown: turnedDownOffers(plan),
+      shareWithProviders: Boolean(plan.consent?.scope.shareWithProviders),
+      providers: providersOf(plan.consent?.scope),
+    };
     for (const need of unallocatedNeeds(plan)) {
       if (!plan.gaps.some((g) => g.domain === need.domain)) plan.gaps.push({ ...gapAtManualActivation(need.domain, asked, t.ctx.directory, {}), recordedAt: t.now });
     }

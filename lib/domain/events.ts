@@ -22,7 +22,7 @@ import {
   WITHDRAW_REASONS,
 } from './schemas.ts';
 import { LocalAuthority, NeedDomain, ReferralSource } from './taxonomy.ts';
-import { CONSENT_METHODS, ESCALATION_KINDS, REOFFENDED, REVIEW_OUTCOMES } from './vocabulary.ts';
+import { CONSENT_METHODS, CONSENT_PROVIDER_KINDS, ESCALATION_KINDS, REOFFENDED, REVIEW_OUTCOMES } from './vocabulary.ts';
 
 /**
  * The event catalogue: every event type decide() and the Allocate providers step emit, with a zod
@@ -132,6 +132,20 @@ const ConsentRecorded = z.strictObject({
   method: z.enum(CONSENT_METHODS),
 });
 
+/**
+ * The minimum: what kind of provider scope, and how many named, never which (provider ids are not
+ * for other providers, nor for the programme's consumers), and never the coordinator's note.
+ */
+const ConsentChanged = z.strictObject({
+  planRef,
+  shareWithProviders: z.boolean(),
+  dataCategories: z.array(z.enum(DATA_CATEGORIES)),
+  providersKind: z.enum(CONSENT_PROVIDER_KINDS).describe('all: any provider; only: only those she named; all-except: all but those she named'),
+  providersNamed: z.number().int().min(0).describe('How many providers she named (0 for all)'),
+  method: z.enum(CONSENT_METHODS),
+  reconfirmed: z.boolean().describe('The same scope as before, given again: no offer or allocation was touched'),
+});
+
 const PlanWithdrawn = z.strictObject({ planRef, reason: z.enum(WITHDRAW_REASONS) });
 
 const AssessmentSubmitted = z.strictObject({
@@ -226,11 +240,17 @@ export const EVENT_CATALOGUE = {
   'allocation.ended.v1': { audience: 'provider', description: 'An accepted allocation ended: by the provider or a coordinator with an outcome, or by the programme.', data: AllocationEnded },
   'plan.consent-withdrawn.v1': {
     audience: 'provider',
-    description: 'Consent was withdrawn: stop processing and purge everything held about the plan. Sent to every provider ever offered it.',
+    description:
+      'Consent was withdrawn, or changed so that it no longer covers this provider: stop processing and purge everything held about the plan. Sent for every allocation the provider ever had of the plan (an open offer is withdrawn, an accepted allocation ended, with outcome consent-withdrawn).',
     data: ConsentWithdrawn,
   },
   'plan.referred.v1': { audience: 'programme', description: 'A referral was taken and a plan created.', data: PlanReferred },
   'plan.consent-recorded.v1': { audience: 'programme', description: 'Consent was recorded, with what may be shared with providers.', data: ConsentRecorded },
+  'plan.consent-changed.v1': {
+    audience: 'programme',
+    description: 'Her consent was changed (or given again unchanged): what may now be shared, and with how many named providers. Providers it no longer covers are sent plan.consent-withdrawn.v1.',
+    data: ConsentChanged,
+  },
   'plan.withdrawn.v1': { audience: 'programme', description: 'A referral was withdrawn before it became a plan.', data: PlanWithdrawn },
   'plan.assessment-submitted.v1': { audience: 'programme', description: 'The holistic needs assessment was recorded.', data: AssessmentSubmitted },
   'plan.allocation-proposed.v1': { audience: 'programme', description: 'The engine proposed offers for unallocated needs and recorded the gaps, each with its reason.', data: AllocationProposed },

@@ -54,6 +54,16 @@ const ESCALATABLE_STAGES = [...OPEN_STAGES, 'exited'] as const satisfies readonl
 export const LIFECYCLE = {
   refer: { actors: coordinator, from: ['none'], next: ['referred'], step: 'Record referral', target: 'plan', segment: 'refer', summary: 'Take a referral: source, local authority, urgency.' },
   'record-consent': { actors: coordinator, from: ['referred'], next: ['assessment'], step: 'Record consent', target: 'plan', segment: 'record-consent', summary: 'Record informed consent and what may be shared.' },
+  'change-consent': {
+    actors: coordinator,
+    from: ['assessment', 'allocating', 'active'],
+    next: ['assessment', 'allocating', 'active'],
+    step: 'Change consent',
+    target: 'plan',
+    segment: 'change-consent',
+    summary:
+      'Replace the scope of her consent (the one replaced stays on the plan). Offers and allocations with providers it no longer covers are withdrawn or ended and those providers told to stop and purge; unmet needs are offered within the new scope. Refused once consent is withdrawn.',
+  },
   withdraw: { actors: coordinator, from: ['referred', 'assessment'], next: ['withdrawn'], step: 'Withdraw referral', target: 'plan', segment: 'withdraw', summary: 'End a referral that will not become a plan (not eligible, declined support, unreachable).' },
   'submit-assessment': { actors: coordinator, from: ['assessment'], next: ['allocating'], step: 'Record assessment', target: 'plan', segment: 'submit-assessment', summary: 'Record the holistic needs assessment; providers are then proposed and offered.' },
   'offer-manually': { actors: coordinator, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Offer manually', target: 'plan', segment: 'offer-manually', summary: 'Override the proposal: offer a need to a chosen service, with a reason.' },

@@ -1,3 +1,4 @@
+import { scopeCoversProvider } from './consent.ts';
 import type { Participant, Plan } from './schemas.ts';
 
 /**
@@ -10,7 +11,7 @@ export type ShareDecision =
   | { allowed: true }
   | { allowed: false; status: 403 | 404; reason: ShareRefusal; detail: string };
 
-export type ShareRefusal = 'unknown-allocation' | 'another-provider' | 'not-accepted' | 'plan-not-open' | 'no-consent' | 'consent-withdrawn' | 'consent-excludes-contact-details' | 'identity-erased';
+export type ShareRefusal = 'unknown-allocation' | 'another-provider' | 'not-accepted' | 'plan-not-open' | 'no-consent' | 'consent-withdrawn' | 'consent-excludes-contact-details' | 'consent-excludes-provider' | 'identity-erased';
 
 const OPEN_STAGES: readonly string[] = ['allocating', 'active'];
 
@@ -40,6 +41,10 @@ export function participantShareDecision(plan: Plan | undefined, allocationId: s
       reason: 'consent-excludes-contact-details',
       detail: 'Her consent does not cover sharing her contact details with providers: ask the coordinator to arrange the first contact.',
     };
+  // An accepted allocation with a provider her consent no longer covers is ended when consent changes;
+  // this says the same of any that is not, rather than share on a scope she has narrowed.
+  if (!scopeCoversProvider(consent.scope, allocation.providerId))
+    return { allowed: false, status: 403, reason: 'consent-excludes-provider', detail: 'Her consent does not cover sharing with your organisation: her contact details are not shared with you.' };
   if (plan.identityErasedAt) return { allowed: false, status: 403, reason: 'identity-erased', detail: 'Her identity has been erased at her request: there are no contact details to share.' };
   return { allowed: true };
 }

@@ -1,14 +1,16 @@
+import { consentCoversProvider } from './consent.ts';
 import type { Plan } from './schemas.ts';
 
 /**
  * A provider's view of one allocation it holds: the pseudonymous reference, its needs (with goals
- * only if consent shares them), what consent allows it to know, and its own contacts. Never
+ * only if consent shares them with this provider), what consent allows it to know, and its own contacts. Never
  * identity, never other providers' parts, never offence detail.
  */
 export function providerAllocationView(plan: Plan, allocationId: string) {
   const a = plan.allocations.find((x) => x.allocationId === allocationId);
   if (!a) return { planRef: plan.planId, allocationId, status: 'unknown' };
-  const categories = plan.consent?.withdrawnAt ? [] : (plan.consent?.scope.dataCategories ?? []);
+  // Consent as it stands at this read: withdrawn, or no longer covering this provider, shares nothing.
+  const categories = consentCoversProvider(plan.consent, a.providerId) ? (plan.consent?.scope.dataCategories ?? []) : [];
   const live = a.status === 'offered' || a.status === 'accepted';
   return {
     planRef: plan.planId,

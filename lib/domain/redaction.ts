@@ -15,7 +15,7 @@ export const REDACTED = '[removed at erasure]';
  * they occur in a plan, its views (GET /plans/{id}, GET /allocations/{id}) or an answer stored for an
  * Idempotency-Key:
  *   note              referral.note, allocations[].note (accept, decline, end), exit.note, withdrawal.note,
- *                     followUps[].corrections[].note
+ *                     followUps[].corrections[].note, consent.note and consent.previous[].note (change-consent's)
  *   consentWithdrawalNote  withdraw-consent's note
  *   participantWords  reviews[].participantWords
  *   manualReason      allocations[].manualReason (offer-manually's reason)

@@ -12,13 +12,14 @@ import {
   EXIT_REASONS,
   ESCALATION_KINDS,
   FOLLOW_UP_CORRECTION_REASONS,
+  GAP_REASONS,
   NEED_LEVELS,
   REOFFENDED,
   REVIEW_OUTCOMES,
   WITHDRAW_REASONS,
 } from './vocabulary.ts';
 
-export { ADJUSTMENTS, CONTACT_KINDS, DATA_CATEGORIES, DECLINE_REASONS, END_OUTCOMES, EXIT_REASONS, WITHDRAW_REASONS };
+export { ADJUSTMENTS, CONTACT_KINDS, DATA_CATEGORIES, DECLINE_REASONS, END_OUTCOMES, EXIT_REASONS, GAP_REASONS, WITHDRAW_REASONS };
 
 /**
  * zod is the single source of every shape: TypeScript types, request validation, the OpenAPI
@@ -170,13 +171,56 @@ export const RecordReferralPayload = z.strictObject({
   previousPlanIds: z.array(PlanId).max(50).default([]),
 });
 
-export const RecordConsentPayload = z.strictObject({
-  scope: z.strictObject({
+/** Most providers a consent can name: more than any directory's organisations, few enough to read. */
+export const MAX_CONSENT_PROVIDERS = 50;
+const NamedProviders = z
+  .array(ProviderId)
+  .min(1)
+  .max(MAX_CONSENT_PROVIDERS)
+  .superRefine((ids, ctx) => {
+    ids.forEach((id, i) => {
+      if (ids.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `${id} is named twice: name each provider once` });
+    });
+  });
+/**
+ * Which provider organisations she agrees may be told about her plan. A woman may refuse one where
+ * someone she fears works, or one she had a bad experience with. Provider ids must be in the
+ * directory (checked by the domain, which holds it).
+ */
+export const ConsentProviders = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('all').describe('Any provider in the directory') }),
+    z.strictObject({ kind: z.literal('only').describe('Only these organisations'), providerIds: NamedProviders }),
+    z.strictObject({ kind: z.literal('all-except').describe('Every organisation but these'), providerIds: NamedProviders }),
+  ])
+  .describe('Which providers may be told about her plan: all, only those named, or all except those named');
+export type ConsentProviders = z.infer<typeof ConsentProviders>;
+
+export const ConsentScope = z
+  .strictObject({
     shareWithProviders: z.boolean(),
     dataCategories: z.array(z.enum(DATA_CATEGORIES)).max(DATA_CATEGORIES.length).default(['needs']),
-  }),
+    providers: ConsentProviders.default({ kind: 'all' }),
+  })
+  .superRefine((scope, ctx) => {
+    if (!scope.shareWithProviders && scope.providers.kind !== 'all')
+      ctx.addIssue({ code: 'custom', path: ['providers'], message: "must be { kind: 'all' } when shareWithProviders is false: naming providers shares nothing then" });
+  })
+  .describe('What may be shared with providers, and with which');
+export type ConsentScope = z.infer<typeof ConsentScope>;
+
+export const RecordConsentPayload = z.strictObject({
+  scope: ConsentScope,
   givenAt: IsoDate,
   method: z.enum(CONSENT_METHODS),
+});
+
+/** Her consent changed while support goes on: the new scope replaces the old, which is kept on the plan. */
+export const ChangeConsentPayload = z.strictObject({
+  scope: ConsentScope,
+  givenAt: IsoDate.describe('When she gave it: not in the future, not before the consent it replaces'),
+  method: z.enum(CONSENT_METHODS),
+  note: Note.optional().describe('Kept on the plan only, never in an event'),
 });
 
 export const WithdrawPayload = z.strictObject({ reason: z.enum(WITHDRAW_REASONS), note: Note.optional() });
@@ -272,6 +316,7 @@ export const TimerPayload = z.strictObject({ deadlineId: z.string().min(1).max(8
 export const COMMAND_PAYLOADS = {
   refer: RecordReferralPayload,
   'record-consent': RecordConsentPayload,
+  'change-consent': ChangeConsentPayload,
   withdraw: WithdrawPayload,
   'submit-assessment': SubmitAssessmentPayload,
   'offer-manually': OfferManuallyPayload,
@@ -324,7 +369,6 @@ export const Allocation = z.object({
 });
 export type Allocation = z.infer<typeof Allocation>;
 
-export const GAP_REASONS = ['no-service', 'no-coverage-in-area', 'no-capacity', 'not-eligible', 'all-candidates-declined-or-expired', 'no-consent-to-share', 'not-offered'] as const;
 export const Gap = z.object({ domain: NeedDomain, reason: z.enum(GAP_REASONS), explanation: z.string(), recordedAt: IsoDateTime });
 export type Gap = z.infer<typeof Gap>;
 
@@ -387,6 +431,19 @@ export const AppliedCommand = z.object({
 });
 export type AppliedCommand = z.infer<typeof AppliedCommand>;
 
+/** A consent as stored: plans recorded before providers could be named have no `providers` (read as all). */
+export const StoredConsentScope = z.object({ shareWithProviders: z.boolean(), dataCategories: z.array(z.enum(DATA_CATEGORIES)), providers: ConsentProviders.optional() });
+/** How many replaced consents a plan keeps; each change is also in the plan's history as an event. */
+export const MAX_REPLACED_CONSENTS = 20;
+export const ReplacedConsent = z.object({
+  scope: StoredConsentScope,
+  givenAt: IsoDate,
+  method: z.enum(CONSENT_METHODS),
+  recordedAt: IsoDateTime,
+  replacedAt: IsoDateTime.describe('When a change of consent replaced it'),
+  note: z.string().optional(),
+});
+
 export const Plan = z.object({
   planId: PlanId,
   participantId: z.string().describe('Pseudonymous id of the identity record, kept apart from the plan'),
@@ -398,11 +455,17 @@ export const Plan = z.object({
   referral: z.object({ source: ReferralSource, localAuthority: LocalAuthority, urgency: z.enum(['routine', 'urgent']), note: z.string().optional(), receivedAt: IsoDateTime }),
   consent: z
     .object({
-      scope: z.object({ shareWithProviders: z.boolean(), dataCategories: z.array(z.enum(DATA_CATEGORIES)) }),
+      scope: StoredConsentScope,
       givenAt: IsoDate,
       method: z.enum(CONSENT_METHODS),
       recordedAt: IsoDateTime,
+      /** change-consent's note: free text, on the plan only, never in events; redacted at erasure. */
+      note: z.string().optional(),
       withdrawnAt: IsoDateTime.optional(),
+      previous: z
+        .array(ReplacedConsent)
+        .optional()
+        .describe(`The consents this one replaced, oldest first (the last ${MAX_REPLACED_CONSENTS} kept): what she agreed to, when`),
     })
     .optional(),
   assessedAt: IsoDateTime.optional(),

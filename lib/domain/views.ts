@@ -1,4 +1,5 @@
 import { addDays, addMonths, daysBetween } from './calendar.ts';
+import { providersOf } from './consent.ts';
 import { consentWithdrawnAt, nextDueAt } from './decide.ts';
 import { isAllowedIn } from './lifecycle.ts';
 import type { Participant, Plan, PlanEvent } from './schemas.ts';
@@ -38,6 +39,8 @@ export function planView(plan: Plan, identity?: Participant) {
   const live = plan.deadlines.filter((d) => isAllowedIn(d.command, plan.stage)).sort((a, b) => a.dueAt.localeCompare(b.dueAt));
   return {
     ...rest,
+    // A consent recorded before providers could be named covered every provider: said so, not left out.
+    ...(plan.consent ? { consent: { ...plan.consent, scope: { ...plan.consent.scope, providers: providersOf(plan.consent.scope) } } } : {}),
     ...(identity ? { participant: identity } : {}),
     deadlines: live,
     nextDeadline: nextDueAt(plan) ?? null,

@@ -60,6 +60,26 @@ export const STAGES = ['none', 'referred', 'assessment', 'allocating', 'active',
 
 export const DATA_CATEGORIES = ['needs', 'risks', 'adjustments', 'contact-details', 'offending'] as const;
 export const CONSENT_METHODS = ['written', 'verbal', 'digital'] as const;
+/** Which providers her consent covers: any in the directory, only those she named, or all but those she named. */
+export const CONSENT_PROVIDER_KINDS = ['all', 'only', 'all-except'] as const;
+export const CONSENT_PROVIDER_KIND_WORDS: Record<(typeof CONSENT_PROVIDER_KINDS)[number], string> = {
+  all: 'Any provider in the directory',
+  only: 'Only the providers she named',
+  'all-except': 'Every provider except those she named',
+};
+
+/** Why a need has no provider: the reason a gap records, each with the words a coordinator reads. */
+export const GAP_REASONS = ['no-service', 'no-coverage-in-area', 'no-capacity', 'not-eligible', 'all-candidates-declined-or-expired', 'no-consent-to-share', 'not-offered', 'outside-consent'] as const;
+export const GAP_REASON_WORDS: Record<(typeof GAP_REASONS)[number], string> = {
+  'no-service': 'No service',
+  'no-coverage-in-area': 'No coverage in the area',
+  'no-capacity': 'No capacity',
+  'not-eligible': 'Not eligible',
+  'all-candidates-declined-or-expired': 'Every candidate was offered it and declined, let the offer expire or stopped',
+  'no-consent-to-share': 'No consent to share',
+  'not-offered': 'Activated before it was offered to a service that could still be asked',
+  'outside-consent': 'Only providers her consent does not cover could meet it',
+};
 export const WITHDRAW_REASONS = ['not-eligible', 'declined-support', 'unreachable', 'other'] as const;
 export const NEED_LEVELS = ['low', 'medium', 'high'] as const;
 export const DOMESTIC_ABUSE_RISK = ['none', 'standard', 'medium', 'high'] as const;

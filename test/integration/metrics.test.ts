@@ -407,6 +407,7 @@ const GAP_KEYS: Record<string, CountKey> = {
   'all-candidates-declined-or-expired': 'gapsAllDeclinedOrExpired',
   'no-consent-to-share': 'gapsNoConsentToShare',
   'not-offered': 'gapsNotOffered',
+  'outside-consent': 'gapsOutsideConsent',
 };
 
 /** Every count and value list for one group over one period, straight from the histories. */

@@ -3,6 +3,7 @@
  * weekends-only calendar and a small New Chance directory. Plans in each stage are built by
  * driving decide() (and the Allocate providers step) through real commands, never by hand.
  */
+import { consentCoversProvider } from '../../lib/domain/consent.ts';
 import { allocatePlan } from '../../lib/domain/allocate-plan.ts';
 import { addDays, addMonths, londonDate, weekendsOnly, type WorkingDayCalendar } from '../../lib/domain/calendar.ts';
 import { decide, type Command, type CommandActor, type DecideContext, type Decision } from '../../lib/domain/decide.ts';
@@ -243,6 +244,12 @@ export function validCommand(name: CommandName, plan: Plan | undefined, ctx: Dec
       return { command: command(name, REFER_PAYLOAD), ctx, feasible: plan === undefined };
     case 'record-consent':
       return { command: command(name, consentPayload(ctx)), ctx, feasible: true };
+    case 'change-consent': {
+      // A narrowing: she no longer agrees to the provider of a live allocation (or the directory's last), so the cascade runs.
+      const excluded = (live('accepted') ?? live('offered'))?.providerId ?? ctx.directory.organizations.at(-1)?.id ?? 'anawim';
+      const scope = { shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'all-except', providerIds: [excluded] } };
+      return { command: command(name, { scope, givenAt: today, method: 'verbal', note: 'Does not want them told: an ex-partner works there' }), ctx, feasible: plan?.consent !== undefined };
+    }
     case 'withdraw':
       return { command: command(name, { reason: 'unreachable', note: 'Three calls, no answer' }), ctx, feasible: true };
     case 'submit-assessment':
@@ -251,7 +258,8 @@ export function validCommand(name: CommandName, plan: Plan | undefined, ctx: Dec
       for (const need of openNeeds) {
         if (plan?.allocations.some((a) => a.status === 'accepted' && a.needs.includes(need.domain))) continue;
         const offeredTo = new Set(plan?.allocations.filter((a) => a.status === 'offered' && a.needs.includes(need.domain)).map((a) => a.serviceId));
-        const services = ctx.directory.services.filter((s) => s.status === 'active' && s.needDomains.includes(need.domain));
+        // Only to a provider her consent covers: anything else is refused.
+        const services = ctx.directory.services.filter((s) => s.status === 'active' && s.needDomains.includes(need.domain) && consentCoversProvider(plan?.consent, s.organizationId));
         const service = services.find((s) => !offeredTo.has(s.id)) ?? services[0];
         if (service) return { command: command(name, { serviceId: service.id, needs: [need.domain], reason: 'Known to the participant already' }), ctx, feasible: true };
       }

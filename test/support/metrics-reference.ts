@@ -96,6 +96,7 @@ const GAP_FIELD: Record<GapReasonFact, number> = {
   'all-candidates-declined-or-expired': at('gapsAllDeclinedOrExpired'),
   'no-consent-to-share': at('gapsNoConsentToShare'),
   'not-offered': at('gapsNotOffered'),
+  'outside-consent': at('gapsOutsideConsent'),
 };
 const OUTCOME_FIELD: Record<OfferFact['outcome'], number> = { accepted: at('offersAccepted'), declined: at('offersDeclined'), expired: at('offersExpired'), other: at('offersWithdrawnOrOpen') };
 

@@ -20,7 +20,7 @@ const LISTED_PROVIDERS = ['anawim', 'bcwa', 'changing-lives'];
 /** One provider the directory does not list, so its group only appears when a plan in the period has it. */
 const PROVIDERS = [...LISTED_PROVIDERS, 'unlisted-org'];
 const EXIT_REASONS: ExitReasonFact[] = ['completed', 'transferred', 'disengaged', 'moved-away', 'custody', 'other', 'consent-withdrawn'];
-const GAP_REASONS: GapReasonFact[] = ['no-service', 'no-coverage-in-area', 'no-capacity', 'not-eligible', 'all-candidates-declined-or-expired', 'no-consent-to-share', 'not-offered'];
+const GAP_REASONS: GapReasonFact[] = ['no-service', 'no-coverage-in-area', 'no-capacity', 'not-eligible', 'all-candidates-declined-or-expired', 'no-consent-to-share', 'not-offered', 'outside-consent'];
 
 const FIRST_DAY = D('2025-11-01');
 const LAST_DAY = D('2027-02-28');

@@ -86,6 +86,7 @@ const SPECIAL: Record<string, string> = {
   'all-candidates-declined-or-expired': 'Every candidate was offered it and declined, let the offer expire or stopped',
   'no-consent-to-share': 'No consent to share',
   'not-offered': 'Activated before it was offered to a service that could still be asked',
+  'outside-consent': 'Only providers her consent does not cover could meet it',
 };
 
 /** The words written for a value (a need domain, a reason, an area…), or undefined where label() makes them up. */

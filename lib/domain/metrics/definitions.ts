@@ -84,6 +84,7 @@ export const COUNT_FIGURES = {
   gapsAllDeclinedOrExpired: count('Gaps: all candidates declined or expired', 'needs', `${GAP_WHERE} because every candidate service was offered it and declined, let the offer expire or stopped early, for that need. Plans activated by hand before 28 November 2026 may count here needs that were never offered (the reason then recorded at activation).`, [...FLOW, 'needDomain']),
   gapsNoConsentToShare: count('Gaps: no consent to share', 'needs', `${GAP_WHERE} because consent does not allow sharing with providers.`, [...FLOW, 'needDomain']),
   gapsNotOffered: count('Gaps: not offered', 'needs', `${GAP_WHERE} because the plan was activated by hand before the need was offered to a service that could still be asked.`, [...FLOW, 'needDomain']),
+  gapsOutsideConsent: count('Gaps: outside her consent', 'needs', `${GAP_WHERE} because only services of providers her consent does not cover (she named the providers she agrees to, or those she does not) could meet it. Her choice, not a coverage gap.`, [...FLOW, 'needDomain']),
   plansWithGap: count('Plans with unmet need', 'plans', 'Plans with at least one of the gaps counted in Unmet needs.', PLAN_PARTITIONS),
   reviewsDue: count('Reviews due', 'reviews', `${REVIEW_WHERE}.`),
   reviewsOnTime: count('Reviews on time', 'reviews', `${REVIEW_WHERE}: those recorded before they fell overdue (no overdue escalation was raised for them).`),
@@ -134,6 +135,7 @@ export const FIGURES = {
   gapsAllDeclinedOrExpired: COUNT_FIGURES.gapsAllDeclinedOrExpired,
   gapsNoConsentToShare: COUNT_FIGURES.gapsNoConsentToShare,
   gapsNotOffered: COUNT_FIGURES.gapsNotOffered,
+  gapsOutsideConsent: COUNT_FIGURES.gapsOutsideConsent,
   plansWithGap: COUNT_FIGURES.plansWithGap,
   reviewsDue: COUNT_FIGURES.reviewsDue,
   reviewsOnTime: COUNT_FIGURES.reviewsOnTime,
@@ -178,7 +180,7 @@ export const RELATIONS: readonly { total: CountKey; parts: readonly CountKey[] }
   // The two above together: with Offers resolved hidden, only this line sees that hidden declines,
   // expiries and withdrawals adding to less than the threshold pin each other.
   { total: 'offers', parts: ['offersAccepted', 'offersDeclined', 'offersExpired', 'offersWithdrawnOrOpen'] },
-  { total: 'gaps', parts: ['gapsNoService', 'gapsNoCoverageInArea', 'gapsNoCapacity', 'gapsNotEligible', 'gapsAllDeclinedOrExpired', 'gapsNoConsentToShare', 'gapsNotOffered'] },
+  { total: 'gaps', parts: ['gapsNoService', 'gapsNoCoverageInArea', 'gapsNoCapacity', 'gapsNotEligible', 'gapsAllDeclinedOrExpired', 'gapsNoConsentToShare', 'gapsNotOffered', 'gapsOutsideConsent'] },
   { total: 'reviewsDue', parts: ['reviewsOnTime', 'reviewsLate'] },
 ];
 
