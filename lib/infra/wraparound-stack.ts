@@ -31,10 +31,16 @@ export const DIRECTORY_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamod
 /**
  * What the adapters do with the table (test/infra checks every DynamoDB command in the code maps to
  * one of these): reads are gets, batched gets and queries, writes are puts, updates, deletes and batched writes.
- * No scans, no streams, no DescribeTable.
+ * No streams, no DescribeTable, and no scans but the one below.
  */
 export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
 export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/**
+ * The sweeper's one-off walk of the table for plans erased before free text went with her identity
+ * (functions/sweeper/erased-redaction.ts): in key order, because a plan's key never changes while its
+ * stage does. The sweeper only, on the table itself (no index).
+ */
+export const TABLE_SCAN_ACTIONS = ['dynamodb:Scan'];
 
 /** The audit log's partitions (AUDIT#<day>, lib/adapters/dynamodb/audit-log.ts) as a dynamodb:LeadingKeys pattern. */
 export const AUDIT_LEADING_KEYS = `${keys.audit('', '', '').pk}*`;
@@ -224,6 +230,7 @@ export class WraparoundStack extends Stack {
     };
     for (const name of functionsThat((spec) => spec.table === 'read')) grantTable(name, TABLE_READ_ACTIONS, TABLE_KEY_READ_ACTIONS);
     for (const name of functionsThat((spec) => spec.table === 'read-write')) grantTable(name, [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS], TABLE_KEY_WRITE_ACTIONS);
+    grantTable('sweeper', TABLE_SCAN_ACTIONS, TABLE_KEY_READ_ACTIONS, undefined, [this.table.tableArn]);
     for (const name of functionsThat((spec) => spec.table === 'directory')) {
       grantTable(name, DIRECTORY_ACTIONS, TABLE_KEY_WRITE_ACTIONS, { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [keys.serviceStatePrefix().pk] } }, [this.table.tableArn]);
     }

@@ -1,10 +1,10 @@
 /**
  * The sweeper's maintenance steps do not skip each other: against a real dynalite, a redaction pass that
- * throws (its stage query refused, as a throttled table would) is named in the run's report, and the facts
+ * throws (its scan refused, as a throttled table would) is named in the run's report, and the facts
  * rebuild and the audit by-plan index marker after it still run. On AWS the run then fails, so the
  * sweeper's errors alarm fires.
  */
-import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler, sweep, SweepStepsFailed, type SweeperDeps } from '../../functions/sweeper/handler.ts';
 import { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
@@ -29,17 +29,20 @@ afterAll(async () => {
   await store.close();
 });
 
-/** The store refuses the stage query the erased-plan redaction pass walks by; every other read works. */
-class StageQueryRefused extends PlanRepository {
-  override listByStage(): never {
-    throw new Error('ProvisionedThroughputExceededException: the byStage query was throttled');
-  }
-}
+/** The store refuses the scan the erased-plan redaction pass walks the table by; every other request works. */
+const scanRefused = (documents: typeof client) =>
+  new Proxy(documents, {
+    get: (target, name, receiver) =>
+      name === 'send'
+        ? (command: Parameters<typeof documents.send>[0]) =>
+            command instanceof ScanCommand ? Promise.reject(new Error('ProvisionedThroughputExceededException: the scan was throttled')) : target.send(command)
+        : Reflect.get(target, name, receiver),
+  });
 
 const marker = async () => (await client.send(new GetCommand({ TableName: TABLE, Key: keys.auditPlanIndexMarker(), ConsistentRead: true }))).Item?.indexedFrom;
 
 function deps(factsRuns: string[]): SweeperDeps {
-  const plans = new StageQueryRefused(client, TABLE);
+  const plans = new PlanRepository(scanRefused(client), TABLE);
   const audit = new DynamoAuditLog(client, TABLE);
   return {
     plans,

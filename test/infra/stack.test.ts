@@ -25,6 +25,7 @@ import {
   METRICS_READ_ACTIONS,
   PARTIQL_WRITE_ACTIONS,
   TABLE_READ_ACTIONS,
+  TABLE_SCAN_ACTIONS,
   TABLE_WRITE_ACTIONS,
 } from '../../lib/infra/wraparound-stack.ts';
 import { ALL_SHARDS, keys } from '../../lib/adapters/dynamodb/keys.ts';
@@ -526,7 +527,11 @@ describe('Wraparound stack', () => {
       expect(used.size).toBeGreaterThan(3);
       // Transactions need the actions of their parts, which the adapters would have to grant themselves.
       expect([...used].filter((a) => a.includes('Transact') || a === 'dynamodb:CreateTable' || a === 'dynamodb:DescribeTable')).toEqual([]);
-      expect(new Set([...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS])).toEqual(used);
+      expect(new Set([...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS, ...TABLE_SCAN_ACTIONS])).toEqual(used);
+      // The one scan (the sweeper's walk for plans erased before their free text went): the sweeper alone, on the table itself.
+      for (const name of FUNCTION_NAMES) expect(actionsGrantedTo(dev, name).includes('dynamodb:Scan'), name).toBe(name === 'sweeper');
+      const scanning = statements(dev).filter((x) => actionsOf(x.statement).includes('dynamodb:Scan'));
+      expect(scanning.map((x) => x.statement.Resource)).toEqual([{ 'Fn::GetAtt': [Object.keys(resourcesOf(dev, 'AWS::DynamoDB::Table'))[0], 'Arn'] }]);
       // The narrower grants name actions of those sets only, and no role holds any other DynamoDB action.
       for (const action of [...METRICS_READ_ACTIONS, ...AUDIT_WRITE_ACTIONS, ...AUDIT_CHANGE_ACTIONS]) expect(used, action).toContain(action);
       for (const s of [dev, prod]) {

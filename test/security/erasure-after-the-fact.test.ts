@@ -4,11 +4,12 @@
  *   naming the field and the rule, changing nothing, and the same correction without it is made;
  * - plans erased or anonymised the way releases before 2026-11-28 did (marked, their free text kept)
  *   are redacted by the sweeper's bounded pass, once: a second run, or the pass started over, changes
- *   nothing;
+ *   nothing; a plan that changes stage while the pass walks, even back to a stage the stage-by-stage
+ *   walk of the release before had already passed, is redacted too;
  * - a closed plan's retention period counts from when it closed, not from a later follow-up correction.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../lib/adapters/dynamodb/keys.ts';
 import { REDACTED } from '../../lib/domain/redaction.ts';
 import { redactErasedPlans } from '../../functions/sweeper/erased-redaction.ts';
@@ -114,7 +115,7 @@ describe('plans erased before free text went with her identity', () => {
     expect((await s.call('GET', `/plans/${withdrawn}`, { token: s.coordinator })).json.withdrawal).toMatchObject({ reason: 'declined-support', note: REDACTED });
     expect((await s.call('GET', `/plans/${untouched}`, { token: s.coordinator })).json.referral.note).toBe('Keeps Haverstrode');
     const marker = (await s.stack.plans.client.send(new GetCommand({ TableName: s.stack.plans.tableName, Key: keys.erasedRedactionMarker() }))).Item;
-    expect(marker).toMatchObject({ stage: 'done', redacted: 2, doneAt: s.now() });
+    expect(marker).toMatchObject({ walk: 'table', done: true, redacted: 2, doneAt: s.now() });
   });
 
   it('changes nothing when run again, or started over from the beginning', async () => {
@@ -123,26 +124,27 @@ describe('plans erased before free text went with her identity', () => {
     expect(await scanTable(s.stack)).toEqual(before);
     await s.stack.plans.client.send(new DeleteCommand({ TableName: s.stack.plans.tableName, Key: keys.erasedRedactionMarker() }));
     const again = await redactErasedPlans({ plans: s.stack.plans }, s.now());
-    expect(again).toEqual({ examined: 3, redacted: 0, finished: true });
+    expect(again).toMatchObject({ examined: 2, redacted: 0, finished: true });
     const after = (await scanTable(s.stack)).filter((i) => i.pk !== keys.erasedRedactionMarker().pk);
     expect(after).toEqual(before.filter((i) => i.pk !== keys.erasedRedactionMarker().pk));
   });
 
-  it('walks a bounded number of plans per run, and finishes over several', async () => {
+  it('reads a bounded number of items per run, and finishes over several', async () => {
     await s.stack.plans.client.send(new DeleteCommand({ TableName: s.stack.plans.tableName, Key: keys.erasedRedactionMarker() }));
     const runs = [];
-    for (let run = 0; run < 20; run += 1) {
-      const report = await redactErasedPlans({ plans: s.stack.plans }, s.now(), { pageSize: 1, maxPlans: 1 });
+    for (let run = 0; run < 1000; run += 1) {
+      const report = await redactErasedPlans({ plans: s.stack.plans }, s.now(), { pageSize: 2, maxItems: 5 });
       runs.push(report);
       if (report.finished) break;
     }
-    expect(runs.every((r) => r.examined <= 1)).toBe(true);
-    expect(runs.reduce((sum, r) => sum + r.examined, 0)).toBe(3);
+    expect(runs.length).toBeGreaterThan(1);
+    expect(runs.every((r) => r.scanned <= 5)).toBe(true);
+    expect(runs.reduce((sum, r) => sum + r.examined, 0)).toBe(2);
     expect(runs.at(-1)?.finished).toBe(true);
   });
 });
 
-describe('an erased plan changed while the pass walks its stage', () => {
+describe('an erased plan changed while the pass walks', () => {
   let s: SecurityStack;
   const WORDS = ['Wendlebury', 'Craxtonleigh'] as const;
   const plans: string[] = [];
@@ -170,22 +172,99 @@ describe('an erased plan changed while the pass walks its stage', () => {
   });
 
   it('is still redacted: the plan not yet walked gets a follow-up recorded between two runs', async () => {
-    const first = await redactErasedPlans({ plans: s.stack.plans }, s.now(), { pageSize: 1, maxPlans: 1 });
-    expect(first).toMatchObject({ examined: 1, redacted: 1, finished: false });
-    const left = await storedWords(s, WORDS);
+    // One item a run, until one of the two plans is walked and the other not.
+    let left = await storedWords(s, WORDS);
+    for (let run = 0; run < 1000 && left.length === WORDS.length; run += 1) {
+      await redactErasedPlans({ plans: s.stack.plans }, s.now(), { pageSize: 1, maxItems: 1 });
+      left = await storedWords(s, WORDS);
+    }
     expect(left).toHaveLength(1);
     const notWalked = plans[WORDS.indexOf(left[0] as (typeof WORDS)[number])] as string;
-    // An hour on, so the follow-up changes the plan later than the walked one; the sweeps of that hour
-    // find the pass done (its position is put back after), so only the runs below walk.
-    const markerKey = { TableName: s.stack.plans.tableName, Key: keys.erasedRedactionMarker() };
-    const position = (await s.stack.plans.client.send(new GetCommand(markerKey))).Item;
-    await s.stack.plans.client.send(new PutCommand({ TableName: s.stack.plans.tableName, Item: { ...position, stage: 'done' } }));
-    await s.advance(HOUR_MS);
-    await s.stack.plans.client.send(new PutCommand({ TableName: s.stack.plans.tableName, Item: position }));
     await ok(s, 'POST', `/plans/${notWalked}/record-follow-up`, { month: 6, reoffended: 'no' });
-    for (let run = 0; run < 20; run += 1) if ((await redactErasedPlans({ plans: s.stack.plans }, s.now(), { pageSize: 1, maxPlans: 1 })).finished) break;
+    for (let run = 0; run < 1000; run += 1) if ((await redactErasedPlans({ plans: s.stack.plans }, s.now(), { pageSize: 1, maxItems: 1 })).finished) break;
     expect(await storedWords(s, WORDS)).toEqual([]);
     expect((await s.call('GET', `/plans/${notWalked}`, { token: s.coordinator })).json.followUps[0]).toMatchObject({ month: 6, reoffended: 'no' });
+  });
+});
+
+describe('an erased plan that moves back to a stage the pass has walked (active to allocating)', () => {
+  let s: SecurityStack;
+  /** One made-up word per plan: its referral note, its goal and its provider's note at acceptance. */
+  const WORDS = ['Quarrendell', 'Ospreyholme'] as const;
+  const plans: { planId: string }[] = [];
+  const markerKey = () => ({ TableName: s.stack.plans.tableName, Key: keys.erasedRedactionMarker() });
+
+  /** A review adjusts her plan with a new priority need, which goes to allocation: the plan is back in 'allocating'. */
+  async function moveBack(plan: (typeof plans)[number]) {
+    const adjusted = await s.call('POST', `/plans/${plan.planId}/record-review`, {
+      token: s.coordinator,
+      body: { scores: { 'mental-health': 5 }, outcome: 'adjust', addNeeds: [{ domain: 'accommodation', level: 'high', priority: true }] },
+    });
+    expect(adjusted.status, adjusted.text).toBe(200);
+    expect((await s.call('GET', `/plans/${plan.planId}`, { token: s.coordinator })).json.stage).toBe('allocating');
+  }
+  const runToTheEnd = async () => {
+    for (let run = 0; run < 100; run += 1) if ((await redactErasedPlans({ plans: s.stack.plans }, s.now())).finished) return;
+    throw new Error('the pass did not finish');
+  };
+
+  beforeAll(async () => {
+    s = await startSecurityStack();
+    for (const word of WORDS) {
+      const referral = referralBody(secretParticipant());
+      const planId = (await ok(s, 'POST', '/plans', { ...referral, referral: { ...referral.referral, note: `Came with ${word}` } })).planId;
+      await ok(s, 'POST', `/plans/${planId}/record-consent`, consent(s));
+      const assessed = await ok(s, 'POST', `/plans/${planId}/submit-assessment`, { needs: [{ domain: 'mental-health', level: 'high', priority: true, goals: [`See ${word} again`] }] });
+      const offer = (assessed.allocations as { allocationId: string; providerId: string; status: string }[]).find((a) => a.status === 'offered');
+      if (!offer) throw new Error(`no offer: ${JSON.stringify(assessed)}`);
+      const provider = s.provider(offer.providerId);
+      const accepted = await s.call('POST', `/allocations/${offer.allocationId}/accept`, { token: provider, body: { note: `Meeting at ${word}` } });
+      expect(accepted.status, accepted.text).toBe(200);
+      expect((await s.call('GET', `/plans/${planId}`, { token: s.coordinator })).json.stage).toBe('active');
+      plans.push({ planId });
+    }
+    // Erased the way releases before 2026-11-28 did, while active (allowed then): identity gone, her words kept.
+    for (const { planId } of plans) {
+      const plan = (await s.stack.plans.getPlan(planId))!;
+      await s.stack.plans.deleteIdentity(plan.participantId);
+      await s.stack.plans.markIdentityErased(planId, s.now());
+    }
+    expect(await storedWords(s, WORDS)).toEqual(WORDS);
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  it("is redacted after the stage-by-stage walk of the release before had passed 'allocating' when it moved", async () => {
+    const [plan] = plans;
+    // The older pass's marker once it had walked 'allocating' (and every stage before): at 'active', none of it read yet.
+    await s.stack.plans.client.send(new PutCommand({ ...markerKey(), Item: { ...keys.erasedRedactionMarker(), stage: 'active', examined: 4, redacted: 0, step: 3, startedAt: s.now() } }));
+    await moveBack(plan!);
+    await runToTheEnd();
+    expect(await storedWords(s, [WORDS[0]])).toEqual([]);
+    const redacted = (await s.call('GET', `/plans/${plan!.planId}`, { token: s.coordinator })).json;
+    expect(redacted.referral.note).toBe(REDACTED);
+    expect(redacted.needs[0].goals).toEqual([REDACTED]);
+  });
+
+  it('is redacted when it moves while the walk is part-way, its key just ahead of the cursor', async () => {
+    const plan = plans[1]!;
+    // The walk has read every item before this plan's: its cursor is the key just before the plan item.
+    const order: { pk: unknown; sk: unknown }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await s.stack.plans.client.send(new ScanCommand({ TableName: s.stack.plans.tableName, ProjectionExpression: 'pk, sk', ExclusiveStartKey: start }));
+      order.push(...((page.Items ?? []) as { pk: unknown; sk: unknown }[]));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    const at = order.findIndex((item) => item.pk === keys.plan(plan.planId).pk && item.sk === keys.plan(plan.planId).sk);
+    expect(at).toBeGreaterThanOrEqual(0);
+    const cursor = at > 0 ? { cursor: order[at - 1] } : {};
+    const step = ((await s.stack.plans.client.send(new GetCommand(markerKey()))).Item?.step as number) + 1;
+    await s.stack.plans.client.send(new PutCommand({ ...markerKey(), Item: { ...keys.erasedRedactionMarker(), walk: 'table', done: false, ...cursor, scanned: at, examined: 0, redacted: 0, step, startedAt: s.now() } }));
+    await moveBack(plan);
+    await runToTheEnd();
+    expect(await storedWords(s, WORDS)).toEqual([]);
   });
 });
 
