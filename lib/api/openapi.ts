@@ -511,7 +511,7 @@ const ERASE_DESCRIPTION = `Erases her identity record (name, date of birth, cont
 const ROUTE_PROBLEMS: Record<string, Partial<Record<ProblemStatus | 503, string>>> = {
   'POST /plans/{planId}/erase-identity': {
     404: 'No such plan.',
-    409: 'Nothing changed. A plan of hers is open: `errors` names each (path `planId`) with what ends it in its stage (exit it, withdraw the referral, or record her consent withdrawn), this plan included if it is open. Or a referral of her is being recorded right now (its plan is named), or this plan\'s identity was already erased (the detail says when).',
+    409: 'Nothing changed. A plan of hers is open: `errors` names each (path `planId`) with what ends it in its stage (exit it, withdraw the referral, or record her consent withdrawn), this plan included if it is open. Or a referral of her is being recorded right now (its plan is named), or another erasure of her is under way, or this plan\'s identity was already erased (the detail says when).',
     503: 'Nothing changed or audited: her identity record exists but the identity key is not available, so her other plans cannot be found and nothing was erased. A fault of the setup, not the request: ask again later; if it persists, the operators must restore access to the identity key.',
   },
 };
