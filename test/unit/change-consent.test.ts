@@ -1,0 +1,231 @@
+/**
+ * Consent scoped to named providers, and change-consent (lib/domain/decide.ts changeConsent, allocation's
+ * outside-consent gap, the provider read paths): narrowing withdraws and ends what a provider no longer
+ * covered holds and tells it to purge; unmet needs go to allocation within the new scope; broadening
+ * reaches needs that were gaps because of her consent; every refusal changes nothing.
+ */
+import { describe, expect, it } from 'vitest';
+import { DomainError } from '../../lib/domain/errors.ts';
+import { participantShareDecision } from '../../lib/domain/participant-share.ts';
+import { providerAllocationView } from '../../lib/domain/provider-views.ts';
+import { redactPlan, REDACTED } from '../../lib/domain/redaction.ts';
+import { planView } from '../../lib/domain/views.ts';
+import type { Plan } from '../../lib/domain/schemas.ts';
+import { addDays, londonDate } from '../../lib/domain/calendar.ts';
+import { allocationOf, ASSESSMENT_PAYLOAD, at, command, consentPayload, planInStage, respond, run, type BuiltPlan } from '../support/domain-fixtures.ts';
+
+const NOTE = 'Her ex-partner works at the housing office';
+
+function refusal(fn: () => unknown): DomainError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+const change = (ctx: BuiltPlan['ctx'], scope: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  command('change-consent', { scope: { shareWithProviders: true, dataCategories: ['needs'], ...scope }, givenAt: londonDate(ctx.now), method: 'verbal', ...extra });
+
+const live = (plan: Plan) => plan.allocations.filter((a) => a.status === 'offered' || a.status === 'accepted');
+
+describe('consent scoped to named providers', () => {
+  it('record-consent refuses a provider id not in the directory, naming its place, and a provider list while nothing is shared', () => {
+    const { plan, ctx } = planInStage('referred');
+    const unknown = refusal(() => run(plan, command('record-consent', { ...consentPayload(ctx), scope: { shareWithProviders: true, providers: { kind: 'only', providerIds: ['anawim', 'bcwa', 'nobody-here'] } } }), ctx));
+    expect(unknown.status).toBe(400);
+    expect(unknown.errors).toEqual([{ path: 'scope.providers.providerIds.2', message: expect.stringContaining('no provider "nobody-here" in the directory') }]);
+    const nothingShared = refusal(() => run(plan, command('record-consent', { ...consentPayload(ctx), scope: { shareWithProviders: false, providers: { kind: 'all-except', providerIds: ['bcwa'] } } }), ctx));
+    expect(nothingShared.errors).toEqual([{ path: 'scope.providers', message: expect.stringContaining('when shareWithProviders is false') }]);
+    const twice = refusal(() => run(plan, command('record-consent', { ...consentPayload(ctx), scope: { shareWithProviders: true, providers: { kind: 'only', providerIds: ['anawim', 'anawim'] } } }), ctx));
+    expect(twice.errors?.[0]?.path).toBe('scope.providers.providerIds.1');
+    const none = refusal(() => run(plan, command('record-consent', { ...consentPayload(ctx), scope: { shareWithProviders: true, providers: { kind: 'only', providerIds: [] } } }), ctx));
+    expect(none.errors?.[0]?.path).toBe('scope.providers.providerIds');
+  });
+
+  it('allocation offers only to the providers she agreed to; a need only others could meet is a gap outside-consent naming them, with no coverage-gap escalation', () => {
+    const { plan, ctx } = planInStage('referred');
+    const consented = run(plan, command('record-consent', { ...consentPayload(ctx), scope: { shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'only', providerIds: ['anawim', 'green-square-accord'] } } }), ctx);
+    expect(planView(consented.plan).consent?.scope.providers).toEqual({ kind: 'only', providerIds: ['anawim', 'green-square-accord'] });
+    const assessed = run(consented.plan, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx);
+    expect(new Set(live(assessed.plan).map((a) => a.providerId))).toEqual(new Set(['anawim', 'green-square-accord']));
+    // Alcohol: only Changing Lives serves it in Birmingham.
+    expect(assessed.plan.gaps).toEqual([
+      {
+        domain: 'alcohol',
+        reason: 'outside-consent',
+        explanation: expect.stringContaining('Her consent does not cover Changing Lives (changing-lives), which could meet alcohol in birmingham'),
+        recordedAt: ctx.now,
+      },
+    ]);
+    expect(assessed.plan.escalations.filter((e) => e.kind === 'coverage-gap')).toEqual([]);
+  });
+
+  it('a stored consent without providers reads as all, in allocation and in the plan view', () => {
+    const { plan, ctx } = planInStage('assessment');
+    const legacy = structuredClone(plan) as Plan;
+    delete (legacy.consent as { scope: { providers?: unknown } }).scope.providers;
+    expect(planView(legacy).consent?.scope.providers).toEqual({ kind: 'all' });
+    const assessed = run(legacy, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx);
+    expect(new Set(live(assessed.plan).map((a) => a.providerId))).toEqual(new Set(['anawim', 'changing-lives', 'green-square-accord']));
+  });
+
+  it('offer-manually to a provider outside her consent is refused naming the service, and changes nothing', () => {
+    const { plan, ctx } = planInStage('assessment');
+    const narrowed = run(plan, change(ctx, { providers: { kind: 'all-except', providerIds: ['changing-lives'] } }), ctx).plan;
+    const assessed = run(narrowed, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx).plan;
+    const error = refusal(() => run(assessed, command('offer-manually', { serviceId: 'changing-lives-recovery', needs: ['alcohol'], reason: 'She knows the team' }), ctx));
+    expect(error.status).toBe(400);
+    expect(error.errors).toEqual([{ path: 'serviceId', message: 'her consent does not cover Changing Lives (changing-lives): change her consent first if she agrees to it' }]);
+  });
+});
+
+describe('change-consent', () => {
+  it('in assessment replaces the scope and keeps the one it replaced; the event carries kinds and counts, never provider ids or the note', () => {
+    const { plan, ctx } = planInStage('assessment');
+    const later = at(ctx, addDays(ctx.now, 2));
+    const step = run(plan, change(later, { dataCategories: ['needs', 'risks'], providers: { kind: 'all-except', providerIds: ['bcwa', 'changing-lives'] } }, { note: NOTE }), later);
+    expect(step.plan.stage).toBe('assessment');
+    expect(step.plan.consent).toEqual({
+      scope: { shareWithProviders: true, dataCategories: ['needs', 'risks'], providers: { kind: 'all-except', providerIds: ['bcwa', 'changing-lives'] } },
+      givenAt: londonDate(later.now),
+      method: 'verbal',
+      recordedAt: later.now,
+      note: NOTE,
+      previous: [{ scope: { shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'all' } }, givenAt: londonDate(ctx.now), method: 'written', recordedAt: ctx.now, replacedAt: later.now }],
+    });
+    expect(step.events.map((e) => [e.type, e.data])).toEqual([
+      ['plan.consent-changed.v1', { planRef: plan!.planId, shareWithProviders: true, dataCategories: ['needs', 'risks'], providersKind: 'all-except', providersNamed: 2, method: 'verbal', reconfirmed: false }],
+    ]);
+    expect(JSON.stringify(step.events)).not.toContain('changing-lives');
+    expect(JSON.stringify(step.events)).not.toContain('ex-partner');
+    // The note is free text: erasure replaces it, on the consent and on the consents it replaced.
+    const again = run(step.plan, change(later, { providers: { kind: 'all' } }), later).plan;
+    const redacted = redactPlan({ ...again, consent: { ...again.consent!, note: 'Another note' } });
+    expect(redacted.consent?.note).toBe(REDACTED);
+    expect(redacted.consent?.previous?.at(-1)?.note).toBe(REDACTED);
+  });
+
+  it('narrowing an active plan ends and withdraws what the dropped provider holds, tells it to purge, re-offers within the new scope and goes back to allocating for a priority need', () => {
+    const { plan, ctx } = planInStage('active');
+    const housing = allocationOf(plan!, 'changing-lives-housing-first', 'accepted');
+    const recovery = allocationOf(plan!, 'changing-lives-recovery', 'offered');
+    const step = run(plan, change(ctx, { providers: { kind: 'all-except', providerIds: ['changing-lives'] } }), ctx);
+    const after = step.plan;
+    const byId = (id: string) => after.allocations.find((a) => a.allocationId === id)!;
+    expect([byId(housing.allocationId).status, byId(housing.allocationId).outcome]).toEqual(['ended', 'consent-withdrawn']);
+    expect([byId(recovery.allocationId).status, byId(recovery.allocationId).outcome]).toEqual(['withdrawn', 'consent-withdrawn']);
+    const purges = step.events.filter((e) => e.type === 'plan.consent-withdrawn.v1');
+    expect(purges.map((e) => [e.providerId, e.data.allocationId])).toEqual([
+      ['changing-lives', housing.allocationId],
+      ['changing-lives', recovery.allocationId],
+    ]);
+    // Accommodation (priority) lost its accepted provider: back to allocating, offered to Green Square Accord (which already has finance).
+    expect(after.stage).toBe('allocating');
+    expect(after.deadlines.some((d) => d.command === 'activation-overdue')).toBe(true);
+    expect(live(after).every((a) => a.providerId !== 'changing-lives')).toBe(true);
+    expect(live(after).find((a) => a.needs.includes('accommodation'))?.providerId).toBe('green-square-accord');
+    expect(after.gaps.map((g) => [g.domain, g.reason])).toEqual([['alcohol', 'outside-consent']]);
+    expect(after.escalations.filter((e) => e.kind === 'coverage-gap' && !e.resolvedAt)).toEqual([]);
+    // Green Square Accord accepts: active again, by the existing rule.
+    const offer = live(after).find((a) => a.needs.includes('accommodation'))!;
+    const accepted = run(after, respond('accept-offer', offer, {}), ctx);
+    expect(accepted.plan.stage).toBe('active');
+    expect(accepted.plan.activatedAt).toBe(plan!.activatedAt);
+  });
+
+  it('the dropped provider loses access at once: no goals or risks in its view, no contact details; narrowed categories apply to the providers still covered', () => {
+    const { plan, ctx } = planInStage('active');
+    const withContact = run(plan, change(ctx, { dataCategories: ['needs', 'risks', 'contact-details'] }), ctx).plan;
+    const anawim = allocationOf(withContact, 'anawim-womens-centre', 'accepted');
+    const housing = allocationOf(withContact, 'changing-lives-housing-first', 'accepted');
+    expect(participantShareDecision(withContact, housing.allocationId, 'changing-lives')).toEqual({ allowed: true });
+    expect(providerAllocationView(withContact, anawim.allocationId)).toHaveProperty('risks');
+
+    const narrowed = run(withContact, change(ctx, { dataCategories: ['needs'], providers: { kind: 'only', providerIds: ['anawim', 'green-square-accord'] } }), ctx).plan;
+    const dropped = providerAllocationView(narrowed, housing.allocationId);
+    expect(dropped.status).toBe('ended');
+    expect(dropped.needs).toEqual([{ domain: 'accommodation' }]);
+    expect(participantShareDecision(narrowed, housing.allocationId, 'changing-lives')).toMatchObject({ allowed: false, status: 403 });
+    const kept = providerAllocationView(narrowed, anawim.allocationId);
+    expect(kept).not.toHaveProperty('risks');
+    expect(kept.needs?.[0]).toHaveProperty('goals');
+    expect(participantShareDecision(narrowed, anawim.allocationId, 'anawim')).toMatchObject({ allowed: false, reason: 'consent-excludes-contact-details' });
+  });
+
+  it('an accepted allocation with a provider the consent does not cover shares nothing, whatever its status says', () => {
+    const { plan, ctx } = planInStage('active');
+    const shared = run(plan, change(ctx, { dataCategories: ['needs', 'contact-details'] }), ctx).plan;
+    const housing = allocationOf(shared, 'changing-lives-housing-first', 'accepted');
+    // As if the consent had been narrowed without the cascade (it never is): the read path still refuses.
+    const inconsistent = structuredClone(shared);
+    inconsistent.consent!.scope.providers = { kind: 'only', providerIds: ['anawim'] };
+    expect(participantShareDecision(inconsistent, housing.allocationId, 'changing-lives')).toMatchObject({ allowed: false, reason: 'consent-excludes-provider' });
+    expect(providerAllocationView(inconsistent, housing.allocationId).needs?.[0]).not.toHaveProperty('goals');
+  });
+
+  it('sharing turned off in allocating: every live offer and allocation released, every provider ever sent anything told to purge, needs recorded as no-consent-to-share', () => {
+    const { plan, ctx } = planInStage('allocating');
+    const providers = new Set(plan!.allocations.map((a) => a.providerId));
+    const step = run(plan, command('change-consent', { scope: { shareWithProviders: false, dataCategories: [] }, givenAt: londonDate(ctx.now), method: 'written' }), ctx);
+    expect(live(step.plan)).toEqual([]);
+    expect(new Set(step.events.filter((e) => e.type === 'plan.consent-withdrawn.v1').map((e) => e.providerId))).toEqual(providers);
+    expect(step.plan.stage).toBe('allocating');
+    expect(new Set(step.plan.gaps.map((g) => g.reason))).toEqual(new Set(['no-consent-to-share']));
+    expect(step.plan.gaps.map((g) => g.domain).sort()).toEqual(step.plan.needs.map((n) => n.domain).sort());
+  });
+
+  it('broadening reaches needs that were consent gaps: offered, and a priority one takes an active plan back to allocating', () => {
+    const { plan, ctx } = planInStage('referred');
+    const consented = run(plan, command('record-consent', consentPayload(ctx, false)), ctx).plan;
+    const assessed = run(consented, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx).plan;
+    const active = run(assessed, command('activate', { reason: 'Support from the coordinator for now' }), ctx).plan;
+    expect(active.stage).toBe('active');
+    expect(active.allocations).toEqual([]);
+    const step = run(active, change(ctx, { providers: { kind: 'all-except', providerIds: ['green-square-accord'] } }), ctx);
+    expect(step.decision.needsAllocation).toBe(true);
+    expect(step.plan.stage).toBe('allocating');
+    expect(new Set(live(step.plan).map((a) => a.providerId))).toEqual(new Set(['anawim', 'changing-lives']));
+    // Finance: only Green Square Accord serves it in Birmingham.
+    expect(step.plan.gaps.map((g) => [g.domain, g.reason])).toEqual([['finance-benefit-debt', 'outside-consent']]);
+    expect(step.events.filter((e) => e.type === 'plan.consent-withdrawn.v1')).toEqual([]);
+  });
+
+  it('the same scope again is a re-confirmation: recorded, no offer or allocation touched', () => {
+    const { plan, ctx } = planInStage('allocating');
+    const later = at(ctx, addDays(ctx.now, 1));
+    const step = run(plan, command('change-consent', { scope: { shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'all' } }, givenAt: londonDate(later.now), method: 'digital' }), later);
+    expect(step.decision.needsAllocation).toBe(false);
+    expect(step.plan.allocations).toEqual(plan!.allocations);
+    expect(step.plan.consent).toMatchObject({ givenAt: londonDate(later.now), method: 'digital', previous: [expect.objectContaining({ method: 'written' })] });
+    expect(step.events.map((e) => [e.type, e.data.reconfirmed])).toEqual([['plan.consent-changed.v1', true]]);
+  });
+
+  it('refuses a givenAt in the future or before the consent it replaces, an unknown provider, and a plan whose consent was withdrawn', () => {
+    const { plan, ctx } = planInStage('active');
+    const future = refusal(() => run(plan, command('change-consent', { scope: { shareWithProviders: true }, givenAt: londonDate(addDays(ctx.now, 3)), method: 'written' }), ctx));
+    expect(future.errors?.[0]?.path).toBe('givenAt');
+    const before = refusal(() => run(plan, command('change-consent', { scope: { shareWithProviders: true }, givenAt: '2026-01-01', method: 'written' }), ctx));
+    expect(before.errors).toEqual([{ path: 'givenAt', message: `must not be before the consent it replaces (given ${plan!.consent!.givenAt})` }]);
+    const unknown = refusal(() => run(plan, change(ctx, { providers: { kind: 'all-except', providerIds: ['anawim', 'nobody'] } }), ctx));
+    expect(unknown.errors?.[0]?.path).toBe('scope.providers.providerIds.1');
+    const withdrawn = run(plan, command('withdraw-consent', {}), ctx).plan;
+    const closed = refusal(() => run(withdrawn, change(ctx, {}), ctx));
+    expect(closed.status).toBe(409);
+    expect(closed.message).toContain('her consent was withdrawn');
+    const referred = planInStage('referred');
+    expect(refusal(() => run(referred.plan, change(referred.ctx, {}), referred.ctx)).status).toBe(409);
+  });
+
+  it('keeps the last consents it replaced, not an unbounded list', () => {
+    let { plan, ctx } = planInStage('assessment');
+    for (let i = 0; i < 25; i += 1) {
+      ctx = at(ctx, addDays(ctx.now, 1));
+      plan = run(plan, change(ctx, { dataCategories: i % 2 ? ['needs'] : ['needs', 'risks'] }), ctx).plan;
+    }
+    expect(plan!.consent?.previous).toHaveLength(20);
+    expect(plan!.consent?.previous?.at(-1)?.replacedAt).toBe(ctx.now);
+  });
+});
