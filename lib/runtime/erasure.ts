@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../adapters/dynamodb/audit-log.ts';
 import type { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
-import { forgetMarkedPerson, markErasing } from '../adapters/dynamodb/identity-store.ts';
+import { clearErasingMark, forgetMarkedPerson, markErasing } from '../adapters/dynamodb/identity-store.ts';
 import { identityMatchKey } from '../adapters/identity-match.ts';
 import { OPEN_STAGES } from '../domain/lifecycle.ts';
 import { redactAnswerText, redactEvent, redactPlan } from '../domain/redaction.ts';
@@ -136,8 +136,14 @@ export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: st
       if (erasureUnderWay((await deps.plans.findPerson(matchKey))?.erasing, now)) return { done: false, openPlans: [], erasingElsewhere: true };
       continue;
     }
-    // Audit first: if the record cannot be written, nothing is erased.
-    await deps.audit.record({ who: by.who, role: by.role, action: by.action, planId: plan.planId, participantId: plan.participantId, why: by.why, at: now });
+    // Audit first: if the record cannot be written, nothing is erased, and the mark is taken off again (if
+    // that fails too, it goes stale: see ERASURE_MARK_TIMEOUT_MS).
+    try {
+      await deps.audit.record({ who: by.who, role: by.role, action: by.action, planId: plan.planId, participantId: plan.participantId, why: by.why, at: now });
+    } catch (error) {
+      if (mark && matchKey) await clearErasingMark(deps.plans, matchKey, mark.id).catch(() => undefined);
+      throw error;
+    }
     // Her other plans before this one, whose mark comes last: a request that fails part-way leaves this plan
     // unmarked, so asking again finishes it (each step can be done twice).
     if (by.action === 'erase-identity') for (const other of linked) await redactAll(deps, other.planId, now);

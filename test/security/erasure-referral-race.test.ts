@@ -33,6 +33,8 @@ const onPerson = (input: Record<string, unknown>) => keyPk(input).startsWith('PE
 /** A referral's claim on her person record, and an erasure's mark on it. */
 const isClaim = (name: string, input: Record<string, unknown>) => name.startsWith('Update') && onPerson(input) && String(input.UpdateExpression).includes('#claim = :claim');
 const isMark = (name: string, input: Record<string, unknown>) => name.startsWith('Update') && onPerson(input) && String(input.UpdateExpression).includes('#erasing = :mark');
+/** An erasure that cannot go on (its audit record not written) and cannot take its mark off either: the store failing under it, as a crash would leave it. */
+const diesAfterMarking = (name: string, input: Record<string, unknown>) => putsAuditRecord(name, input) || (name.startsWith('Update') && onPerson(input) && String(input.UpdateExpression).startsWith('REMOVE #erasing'));
 
 interface Hold {
   /** Resolves once the held request has reached the write. */
@@ -193,9 +195,9 @@ describe('an erasure of her held once it has marked her person record', () => {
 describe('an erasure that died after marking her person record', () => {
   it('blocks a referral of her only until its mark is stale, and another erasure after that finishes it', async () => {
     const her = await endedPlan();
-    // The erasure marks her record, then cannot write its audit record: it stops there, the mark left behind.
+    // The erasure marks her record, then cannot write its audit record nor take its mark off: the mark is left behind.
     const faults = injectFaults(s.stack);
-    faults.set(putsAuditRecord);
+    faults.set(diesAfterMarking);
     const died = await erase(her.planId);
     faults.clear();
     expect(died.status).toBeGreaterThanOrEqual(500);
@@ -218,7 +220,7 @@ describe('an erasure that died after marking her person record', () => {
   it('lets a referral of her clear a stale mark and go ahead with her record', async () => {
     const her = await endedPlan();
     const faults = injectFaults(s.stack);
-    faults.set(putsAuditRecord);
+    faults.set(diesAfterMarking);
     expect((await erase(her.planId)).status).toBeGreaterThanOrEqual(500);
     faults.clear();
     await s.advance(3 * 60_000);

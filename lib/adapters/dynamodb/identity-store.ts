@@ -334,6 +334,24 @@ export async function markErasing(
   }
 }
 
+/** Take an erasure's own mark off her person record again (the erasure could not go ahead); another's mark stays. */
+export async function clearErasingMark(store: Store, matchKey: string, markId: string): Promise<void> {
+  try {
+    await store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: keys.person(matchKey),
+        UpdateExpression: 'REMOVE #erasing',
+        ConditionExpression: '#erasing.#id = :id',
+        ExpressionAttributeNames: { '#erasing': 'erasing', '#id': 'id' },
+        ExpressionAttributeValues: { ':id': markId },
+      }),
+    );
+  } catch (error) {
+    if (!conditionFailed(error)) throw storageError(error);
+  }
+}
+
 /**
  * Delete her person record (the keyed link between her plans) while the erasure's own mark is still on
  * it. False when it is not: a referral claimed her after the mark went stale (or the record is gone).
