@@ -535,10 +535,12 @@ function publish(groups: { raw: Raw }[], cells: Record<CountKey, Cell>[]) {
         const rate = round(rounded(num.value) / rounded(den.value), 4);
         // Never all or none unless exactly so (48 of 50 reads 0.99, not 1).
         out[key] = num.hidden || den.hidden ? SUPPRESSED : rate > 0.99 && num.value < den.value ? 0.99 : rate < 0.01 && num.value > 0 ? 0.01 : rate;
-      } else if (def.kind === 'mean') out[key] = raw.scoredPlans < THRESHOLD ? SUPPRESSED : round(raw.scoreSum / raw.scorePairs, def.decimals);
+      } else if (def.kind === 'mean') out[key] = raw.scoredPlans < THRESHOLD || c.scoredPlans.hidden ? SUPPRESSED : round(raw.scoreSum / raw.scorePairs, def.decimals);
       else {
         const [list, f] = statOf[key] as [keyof Raw['stats'], (v: number[]) => number];
-        out[key] = raw.stats[list].length < THRESHOLD ? SUPPRESSED : round(f(raw.stats[list]), def.decimals);
+        // Nor beside a hidden count it is taken over: shown, it would say that count reaches the threshold.
+        const over = { rta: [c.assessed], ata: [c.activated], rtact: [c.activated], resp: [c.offersAccepted, c.offersDeclined] }[list];
+        out[key] = raw.stats[list].length < THRESHOLD || over.some((cell) => cell.hidden) ? SUPPRESSED : round(f(raw.stats[list]), def.decimals);
       }
     }
     return out;
