@@ -57,18 +57,29 @@ describe('feasible intervals of suppressed cells', () => {
     expect(unprotectedCells(twoLines())).toEqual([]);
   });
 
+  /** Plans at every stage (assessed, activated with days known or not, exited by a reason), each with up to 3 offers. */
   const cohort = fc.array(
     fc.record({
       la: fc.constantFrom<PlanFacts['localAuthority']>('birmingham', 'sandwell', 'coventry'),
       outcomes: fc.array(fc.constantFrom<OfferFact['outcome']>('accepted', 'accepted', 'declined', 'expired', 'other'), { maxLength: 3 }),
+      stage: fc.integer({ min: 0, max: 3 }),
+      daysKnown: fc.boolean(),
+      reason: fc.constantFrom<NonNullable<PlanFacts['exitReason']>>('completed', 'completed', 'disengaged', 'custody'),
     }),
     { maxLength: 40 },
   );
+  const cohortFacts = (rows: (typeof cohort extends fc.Arbitrary<infer T> ? T : never)) =>
+    rows.map((r): PlanFacts => ({
+      ...plan(r.la, r.outcomes),
+      ...(r.stage > 0 ? { assessed: DAY + 2, ...(r.daysKnown ? { daysReferralToAssessment: 2 } : {}) } : {}),
+      ...(r.stage > 1 ? { activated: DAY + 5, ...(r.daysKnown ? { daysAssessmentToActive: 3, daysReferralToActive: 5 } : {}) } : {}),
+      ...(r.stage > 2 ? { exited: DAY + 30, exitReason: r.reason } : {}),
+    }));
 
-  it('property: overall, every suppressed cell is at least the threshold wide, statistics and rates included', () => {
+  it('property: overall, every suppressed cell is at least the threshold wide, with the statistics and rates shown beside them', () => {
     fc.assert(
       fc.property(cohort, fc.integer({ min: 2, max: 6 }), (rows, threshold) => {
-        expect(unprotectedCells(run(rows.map((r) => plan(r.la, r.outcomes)), [], threshold))).toEqual([]);
+        expect(unprotectedCells(run(cohortFacts(rows), [], threshold))).toEqual([]);
       }),
       { numRuns: 200 },
     );
