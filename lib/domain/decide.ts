@@ -386,7 +386,9 @@ function changeConsent(t: Transition, p: PayloadOf<'change-consent'>) {
     method: p.method,
     reconfirmed,
   });
-  if (reconfirmed || plan.stage === 'assessment') return;
+  // Data categories alone change what providers read (at their next read), not who is offered what.
+  const sameProviders = sameScope({ ...current.scope, dataCategories: [] }, { ...p.scope, dataCategories: [] });
+  if (sameProviders || plan.stage === 'assessment') return;
 
   const coveredBefore = (providerId: string) => scopeCoversProvider(current.scope, providerId);
   const coveredNow = (providerId: string) => scopeCoversProvider(p.scope, providerId);

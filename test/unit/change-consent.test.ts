@@ -206,6 +206,18 @@ describe('change-consent', () => {
     expect(step.events.map((e) => [e.type, e.data.reconfirmed])).toEqual([['plan.consent-changed.v1', true]]);
   });
 
+  it('a change of data categories alone touches no offer: providers read the new categories at their next read', () => {
+    const { plan, ctx } = planInStage('referred');
+    const consented = run(plan, command('record-consent', { ...consentPayload(ctx), scope: { shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'all-except', providerIds: ['changing-lives'] } } }), ctx).plan;
+    const assessed = run(consented, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx).plan;
+    expect(assessed.gaps.map((g) => g.reason)).toEqual(['outside-consent']);
+    const step = run(assessed, change(ctx, { dataCategories: ['needs', 'risks'], providers: { kind: 'all-except', providerIds: ['changing-lives'] } }), ctx);
+    expect(step.decision.needsAllocation).toBe(false);
+    expect(step.plan.allocations).toEqual(assessed.allocations);
+    expect(step.plan.gaps).toEqual(assessed.gaps);
+    expect(step.events.map((e) => [e.type, e.data.reconfirmed])).toEqual([['plan.consent-changed.v1', false]]);
+  });
+
   it('refuses a givenAt in the future or before the consent it replaces, an unknown provider, and a plan whose consent was withdrawn', () => {
     const { plan, ctx } = planInStage('active');
     const future = refusal(() => run(plan, command('change-consent', { scope: { shareWithProviders: true }, givenAt: londonDate(addDays(ctx.now, 3)), method: 'written' }), ctx));
