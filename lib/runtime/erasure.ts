@@ -136,17 +136,18 @@ export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: st
       if (erasureUnderWay((await deps.plans.findPerson(matchKey))?.erasing, now)) return { done: false, openPlans: [], erasingElsewhere: true };
       continue;
     }
-    // Audit first: if the record cannot be written, nothing is erased, and the mark is taken off again (if
-    // that fails too, it goes stale: see ERASURE_MARK_TIMEOUT_MS).
     try {
+      // Audit first: if the record cannot be written, nothing is erased.
       await deps.audit.record({ who: by.who, role: by.role, action: by.action, planId: plan.planId, participantId: plan.participantId, why: by.why, at: now });
+      // Her other plans before this one, whose mark comes last: a request that fails part-way leaves this plan
+      // unmarked, so asking again finishes it (each step can be done twice).
+      if (by.action === 'erase-identity') for (const other of linked) await redactAll(deps, other.planId, now);
     } catch (error) {
+      // Taken off again, so neither a referral nor the erasure asked again waits for it (if this fails too,
+      // it goes stale: ERASURE_MARK_TIMEOUT_MS).
       if (mark && matchKey) await clearErasingMark(deps.plans, matchKey, mark.id).catch(() => undefined);
       throw error;
     }
-    // Her other plans before this one, whose mark comes last: a request that fails part-way leaves this plan
-    // unmarked, so asking again finishes it (each step can be done twice).
-    if (by.action === 'erase-identity') for (const other of linked) await redactAll(deps, other.planId, now);
     let identityErased = false;
     if (!keep) {
       // Her person record goes only while this erasure's mark is on it, and her identity record only after it.
