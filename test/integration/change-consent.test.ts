@@ -5,7 +5,8 @@
  *    allocation detail and projections closed, told to purge in its feed; no coverage-gap escalation;
  *  - in an active plan, needs left unmet are offered within the new scope and the plan activates again;
  *  - broadening reaches a need recorded as outside her consent;
- *  - every 400 and 409 changes nothing in the table.
+ *  - every 400 and 409 changes nothing in the table;
+ *  - the figures count the gaps outside her consent (JSON and CSV).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anotherParticipant, referral, scanTable, startTestStack, type AllocationJson, type CallResult, type Json, type TestStack } from '../support/http.ts';
@@ -13,13 +14,16 @@ import { anotherParticipant, referral, scanTable, startTestStack, type Allocatio
 let t: TestStack;
 
 beforeAll(async () => {
-  t = await startTestStack({ feedSettleMs: 0, webDistDir: false });
+  // Exact figures, so a plan's gap shows in them.
+  t = await startTestStack({ feedSettleMs: 0, webDistDir: false, metrics: { suppressionThreshold: 1, roundCountsTo: 1 } });
 });
 afterAll(async () => {
   await t?.stop();
 });
 
 const NOTE = 'Her sister works at the refuge';
+/** Every plan the tests make, for the figures at the end. */
+const made: string[] = [];
 
 async function ok(method: string, path: string, body?: unknown, token = t.coordinator): Promise<Json> {
   const res = await t.call(method, path, { token, ...(body !== undefined ? { body } : {}) });
@@ -35,6 +39,7 @@ const holderOf = (plan: Json, domain: string): AllocationJson | undefined => liv
 /** Referred, consented with `providers`, assessed with `needs`; each offer accepted when `accept`. */
 async function plan(needs: unknown[], providers?: unknown, accept = true): Promise<Json> {
   const created = await ok('POST', '/plans', referral({ participant: anotherParticipant() }));
+  made.push(created.planId);
   await ok('POST', `/plans/${created.planId}/record-consent`, consentBody(providers ? { providers } : {}));
   const assessed = await ok('POST', `/plans/${created.planId}/submit-assessment`, { needs });
   if (accept) for (const offer of live(assessed)) await ok('POST', `/allocations/${offer.allocationId}/accept`, {}, t.provider(offer.providerId));
@@ -167,5 +172,29 @@ describe('change-consent over HTTP', () => {
       const closed = await refused(409, `/plans/${planId}/change-consent`, consentBody());
       expect(closed.json.detail).toContain('her consent was withdrawn');
     });
+  });
+
+  it('the figures count the needs standing outside her consent, in Gaps: outside her consent, part of Unmet needs (JSON and CSV)', async () => {
+    // Two more outside her consent (only Anawim agreed), and one gap of another reason (nobody offers
+    // thinking-behaviour in Birmingham), smaller: with exact figures, a zero part of Unmet needs is
+    // hidden and the smallest shown part hidden with it, so this one shows.
+    await plan(
+      [
+        { domain: 'mental-health', level: 'high', priority: true },
+        { domain: 'accommodation', level: 'medium', priority: false },
+        { domain: 'domestic-abuse', level: 'medium', priority: false },
+        { domain: 'thinking-behaviour', level: 'low', priority: false },
+      ],
+      { kind: 'only', providerIds: ['anawim'] },
+    );
+    let standing = 0;
+    for (const planId of made) standing += (await ok('GET', `/plans/${planId}`)).gaps.filter((g: Json) => g.reason === 'outside-consent').length;
+    expect(standing).toBeGreaterThan(0);
+    const figures = await ok('GET', '/metrics', undefined, t.commissioner);
+    expect(figures.overall.gapsOutsideConsent).toBe(standing);
+    expect(figures.definitions.figures.gapsOutsideConsent.label).toBe('Gaps: outside her consent');
+    const csv = await t.call('GET', '/metrics.csv', { token: t.commissioner });
+    const [header, overall] = csv.text.split('\r\n').map((line) => line.split(','));
+    expect(overall?.[header!.indexOf('gapsOutsideConsent')]).toBe(String(standing));
   });
 });
