@@ -444,7 +444,7 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
   'GET /allocations/{allocationId}/participant': {
     status: 200,
     schema: ProviderParticipantView,
-    description: "Her name and contact details. 403 when the allocation is another provider's, not (or no longer) accepted, the plan is not open, or her consent does not cover contact details or was withdrawn",
+    description: "Her name and contact details. 403 when the allocation is another provider's, not (or no longer) accepted, the plan is not open, or her consent does not cover contact details, no longer covers this provider, or was withdrawn",
   },
   'GET /metrics': { status: 200, schema: MetricsReportSchema, description: 'The figures overall and for each breakdown asked for, with the definition of each; small numbers read "suppressed"' },
   'GET /metrics.csv': {
