@@ -1,10 +1,13 @@
 import { z } from 'zod';
+import { ACTORS, isAllowedIn, LIFECYCLE, OPEN_STAGES, type Actor, type CommandName, type LifecycleRow } from './lifecycle-table.ts';
 import { STAGES } from './vocabulary.ts';
 
 /**
  * The lifecycle table: the one place that says which command may be sent in which stage, by whom,
  * and which stages it can lead to. The domain validates with it, the PlanCommand state machine's
  * Guard and Route Choice states are generated from it, and docs/lifecycle.md is rendered from it.
+ * The table itself is in lifecycle-table.ts (no zod, so the web app carries it too); here are the
+ * zod schemas and the lookups made from it.
  */
 
 /** `none` is the stage of a plan that does not exist yet: only `refer` is allowed there. */
@@ -16,104 +19,9 @@ export type Stage = z.infer<typeof Stage>;
  * the plan as it is recorded, so a mis-keyed answer would otherwise stay in the figures for good).
  */
 export const TERMINAL_STAGES: readonly Stage[] = ['closed', 'withdrawn'];
-/** Stages in which a participant is still being worked with. */
-export const OPEN_STAGES = ['referred', 'assessment', 'allocating', 'active'] as const satisfies readonly Stage[];
-/**
- * Consent can be withdrawn while anything is still done with her data: the open stages, and
- * `exited`, where follow-ups (asking about her reoffending) are still due.
- */
-const CONSENT_WITHDRAWABLE_STAGES = [...OPEN_STAGES, 'exited'] as const satisfies readonly Stage[];
 
-export const ACTORS = ['coordinator', 'provider', 'team-lead', 'timer'] as const;
-export type Actor = (typeof ACTORS)[number];
+export { ACTORS, isAllowedIn, LIFECYCLE, OPEN_STAGES, type Actor, type CommandName, type LifecycleRow };
 
-export interface LifecycleRow {
-  /** Who may send it. */
-  readonly actors: readonly Actor[];
-  /** Stages in which it is allowed. */
-  readonly from: readonly Stage[];
-  /** Stages it can lead to (the domain picks one from the command and the plan). */
-  readonly next: readonly Stage[];
-  /** The state machine's step that applies it: reads as the lifecycle. */
-  readonly step: string;
-  /** The provider-facing commands are addressed to an allocation, not a plan. */
-  readonly target: 'plan' | 'allocation';
-  /** Path segment in the HTTP API (`POST /plans/{planId}/{segment}` or `/allocations/{id}/{segment}`). */
-  readonly segment: string;
-  readonly summary: string;
-  /** The command never moves the plan: it stays in the stage it was sent in (`next` lists those). */
-  readonly staysInStage?: true;
-}
-
-const coordinator = ['coordinator'] as const;
-const provider = ['provider'] as const;
-const timer = ['timer'] as const;
-/** Stages in which an escalation can be open (exited: an overdue follow-up). */
-const ESCALATABLE_STAGES = [...OPEN_STAGES, 'exited'] as const satisfies readonly Stage[];
-
-export const LIFECYCLE = {
-  refer: { actors: coordinator, from: ['none'], next: ['referred'], step: 'Record referral', target: 'plan', segment: 'refer', summary: 'Take a referral: source, local authority, urgency.' },
-  'record-consent': { actors: coordinator, from: ['referred'], next: ['assessment'], step: 'Record consent', target: 'plan', segment: 'record-consent', summary: 'Record informed consent and what may be shared.' },
-  'change-consent': {
-    actors: coordinator,
-    from: ['assessment', 'allocating', 'active'],
-    next: ['assessment', 'allocating', 'active'],
-    step: 'Change consent',
-    target: 'plan',
-    segment: 'change-consent',
-    summary:
-      'Replace the scope of her consent (the one replaced stays on the plan). Offers and allocations with providers it no longer covers are withdrawn or ended and those providers told to stop and purge; unmet needs are offered within the new scope. Refused once consent is withdrawn.',
-  },
-  withdraw: { actors: coordinator, from: ['referred', 'assessment'], next: ['withdrawn'], step: 'Withdraw referral', target: 'plan', segment: 'withdraw', summary: 'End a referral that will not become a plan (not eligible, declined support, unreachable).' },
-  'submit-assessment': { actors: coordinator, from: ['assessment'], next: ['allocating'], step: 'Record assessment', target: 'plan', segment: 'submit-assessment', summary: 'Record the holistic needs assessment; providers are then proposed and offered.' },
-  'offer-manually': { actors: coordinator, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Offer manually', target: 'plan', segment: 'offer-manually', summary: 'Override the proposal: offer a need to a chosen service, with a reason.' },
-  activate: { actors: coordinator, from: ['allocating'], next: ['active'], step: 'Activate plan', target: 'plan', segment: 'activate', summary: 'Start the plan with the unmet needs recorded as gaps.' },
-  'accept-offer': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Accept offer', target: 'allocation', segment: 'accept', summary: 'A provider takes on an offered allocation.' },
-  'decline-offer': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Decline offer', target: 'allocation', segment: 'decline', summary: 'A provider declines an offer with a coded reason; the needs go to the next candidate.' },
-  'record-contact': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Record contact', target: 'allocation', segment: 'record-contact', summary: 'A session attended, missed or cancelled.' },
-  'end-allocation': { actors: ['provider', 'coordinator'], from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'End allocation', target: 'allocation', segment: 'end', summary: "A provider's part of the plan is done, with its outcome." },
-  'record-review': { actors: coordinator, from: ['active'], next: ['active', 'allocating', 'exited'], step: 'Record review', target: 'plan', segment: 'record-review', summary: 'A review checkpoint: scores per domain, the participant’s words, continue / adjust / exit.' },
-  exit: { actors: coordinator, from: ['assessment', 'allocating', 'active'], next: ['exited'], step: 'Exit plan', target: 'plan', segment: 'exit', summary: 'End support with a reason; open offers and allocations are withdrawn and providers told.' },
-  'withdraw-consent': {
-    actors: coordinator,
-    from: CONSENT_WITHDRAWABLE_STAGES,
-    next: ['closed'],
-    step: 'Withdraw consent',
-    target: 'plan',
-    segment: 'withdraw-consent',
-    summary: 'Consent withdrawn: support ends at once (an exited plan\'s follow-ups still due are cancelled), providers are told to stop processing and purge, and the plan closes.',
-  },
-  'record-follow-up': { actors: coordinator, from: ['exited'], next: ['exited', 'closed'], step: 'Record follow-up', target: 'plan', segment: 'record-follow-up', summary: 'The 6- or 12-month follow-up outcome; the plan closes after the last one. Refused once consent is withdrawn.' },
-  'correct-follow-up': {
-    actors: coordinator,
-    from: ['exited', 'closed'],
-    next: ['exited', 'closed'],
-    step: 'Correct follow-up',
-    target: 'plan',
-    segment: 'correct-follow-up',
-    staysInStage: true,
-    summary: 'Correct a recorded 6- or 12-month follow-up outcome, with a coded reason; the earlier answer stays in the history. The stage does not change. Refused once consent is withdrawn.',
-  },
-  'acknowledge-escalation': {
-    actors: ['team-lead'],
-    from: ESCALATABLE_STAGES,
-    next: ESCALATABLE_STAGES,
-    step: 'Acknowledge escalation',
-    target: 'plan',
-    segment: 'escalations/acknowledge',
-    staysInStage: true,
-    summary: 'A team lead records that she has picked up an open escalation (who and when stay on the plan until it is resolved; a repeat does not clear it). The stage does not change.',
-  },
-  'assessment-overdue': { actors: timer, from: ['referred', 'assessment'], next: ['referred', 'assessment'], step: 'Escalate overdue assessment', target: 'plan', segment: 'assessment-overdue', summary: 'No assessment by its deadline: escalate to the team lead.' },
-  'offer-expired': { actors: timer, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Expire offer', target: 'plan', segment: 'offer-expired', summary: 'An offer not answered by its deadline: its needs go to the next candidate.' },
-  'activation-overdue': { actors: timer, from: ['allocating'], next: ['allocating'], step: 'Escalate overdue activation', target: 'plan', segment: 'activation-overdue', summary: 'Still allocating after the deadline: escalate to the team lead.' },
-  'review-due': { actors: timer, from: ['active'], next: ['active'], step: 'Remind of review', target: 'plan', segment: 'review-due', summary: 'A review is coming up: remind the coordinator.' },
-  'review-overdue': { actors: timer, from: ['active'], next: ['active'], step: 'Escalate overdue review', target: 'plan', segment: 'review-overdue', summary: 'A review past its grace period: escalate to the team lead.' },
-  'no-contact': { actors: timer, from: ['active'], next: ['active'], step: 'Raise disengagement alert', target: 'plan', segment: 'no-contact', summary: 'No attended contact for the configured period: alert coordinator and team lead.' },
-  'follow-up-due': { actors: timer, from: ['exited'], next: ['exited'], step: 'Remind of follow-up', target: 'plan', segment: 'follow-up-due', summary: 'A 6- or 12-month follow-up is due: remind the coordinator.' },
-} as const satisfies Record<string, LifecycleRow>;
-
-export type CommandName = keyof typeof LIFECYCLE;
 export const COMMAND_NAMES = Object.keys(LIFECYCLE) as CommandName[];
 export const CommandNameSchema = z.enum(COMMAND_NAMES as [CommandName, ...CommandName[]]);
 export const TIMER_COMMANDS = COMMAND_NAMES.filter((name) => LIFECYCLE[name].actors.some((a) => a === 'timer'));
@@ -121,10 +29,6 @@ export type TimerCommand = Extract<CommandName, 'assessment-overdue' | 'offer-ex
 
 export function lifecycleRow(command: CommandName): LifecycleRow {
   return LIFECYCLE[command];
-}
-
-export function isAllowedIn(command: CommandName, stage: Stage): boolean {
-  return (LIFECYCLE[command].from as readonly Stage[]).includes(stage);
 }
 
 export function mayBeSentBy(command: CommandName, actor: Actor): boolean {
