@@ -4,11 +4,13 @@
  * as they are; test/browser/web-constants.test.ts keeps it that way.
  */
 import { DIMENSIONS } from '../../lib/domain/metrics/definitions.ts';
-import { ESCALATION_KINDS, NEED_DOMAINS, STAGES as ALL_STAGES } from '../../lib/domain/vocabulary.ts';
+import { ESCALATION_KINDS, GAP_REASON_WORDS, NEED_DOMAINS, STAGES as ALL_STAGES } from '../../lib/domain/vocabulary.ts';
 
 export {
   ADJUSTMENTS,
   CONSENT_METHODS,
+  CONSENT_PROVIDER_KIND_WORDS,
+  CONSENT_PROVIDER_KINDS,
   CONTACT_KINDS,
   DATA_CATEGORIES,
   DECLINE_REASONS,
@@ -26,6 +28,8 @@ export {
   WITHDRAW_REASONS,
 } from '../../lib/domain/vocabulary.ts';
 export { GROUP_OF_ROLE, ROLES, type Role } from '../../lib/api/routes.ts';
+/** Which command the lifecycle table allows in which stage: the app offers a command only there. */
+export { isAllowedIn } from '../../lib/domain/lifecycle-table.ts';
 
 export type NeedDomain = (typeof NEED_DOMAINS)[number];
 export type EscalationKind = (typeof ESCALATION_KINDS)[number];
@@ -61,7 +65,6 @@ const SPECIAL: Record<string, string> = {
   self: 'Self-referral',
   'other-agency': 'Other agency',
   'contact-details': 'Contact details',
-  'not-eligible': 'Not eligible',
   'declined-support': 'Declined support',
   'female-worker': 'Female worker',
   'partially-completed': 'Partially completed',
@@ -80,13 +83,8 @@ const SPECIAL: Record<string, string> = {
   localAuthority: 'Local authority',
   needDomain: 'Need domain',
   referralSource: 'Referral source',
-  'no-service': 'No service',
-  'no-coverage-in-area': 'No coverage in the area',
-  'no-capacity': 'No capacity',
-  'all-candidates-declined-or-expired': 'Every candidate was offered it and declined, let the offer expire or stopped',
-  'no-consent-to-share': 'No consent to share',
-  'not-offered': 'Activated before it was offered to a service that could still be asked',
-  'outside-consent': 'Only providers her consent does not cover could meet it',
+  // Why a need has no provider: the API's own words for each gap reason.
+  ...GAP_REASON_WORDS,
 };
 
 /** The words written for a value (a need domain, a reason, an area…), or undefined where label() makes them up. */
