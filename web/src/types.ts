@@ -4,11 +4,29 @@
  * erased from the build, so the app stays a plain browser bundle with no zod in it.
  */
 import type { MetricsIncomplete } from '../../lib/domain/metrics/report-schema.ts';
+import type { DATA_CATEGORIES } from '../../lib/domain/vocabulary.ts';
 import type { Role, Stage } from './domain.ts';
 
 export interface FieldError {
   path: string;
   message: string;
+}
+
+/** Which providers her consent covers (lib/domain/schemas.ts ConsentProviders); a consent recorded before providers could be named has none: any provider. */
+export type ConsentProviders = { kind: 'all' } | { kind: 'only'; providerIds: string[] } | { kind: 'all-except'; providerIds: string[] };
+export type DataCategory = (typeof DATA_CATEGORIES)[number];
+
+export interface ConsentScope {
+  shareWithProviders: boolean;
+  dataCategories: DataCategory[];
+  providers?: ConsentProviders;
+}
+
+/** A consent as the plan holds it: what she agreed may be shared, with which providers, given when and how. */
+export interface Consent {
+  scope: ConsentScope;
+  givenAt: string;
+  method: string;
 }
 
 export interface Need {
@@ -122,7 +140,16 @@ export interface Plan {
   referralDetails?: { applied: string[]; notApplied: string[]; reason?: string; detail?: string };
   ageAtReferral?: number;
   referral: { source: string; localAuthority: string; urgency: string; note?: string; receivedAt: string };
-  consent?: { scope: { shareWithProviders: boolean; dataCategories: string[] }; givenAt: string; method: string; withdrawnAt?: string };
+  consent?: Consent & {
+    recordedAt?: string;
+    /** change-consent's note (free text; the marker once her identity is erased). */
+    note?: string;
+    withdrawnAt?: string;
+    /** The consents this one replaced, oldest first. */
+    previous?: (Consent & { recordedAt?: string; replacedAt: string; note?: string })[];
+  };
+  /** What the coordinator typed when her consent was withdrawn (free text; the marker once her identity is erased). */
+  consentWithdrawalNote?: string;
   needs: Need[];
   risks?: { domesticAbuse: string; selfHarm: boolean; safeguardingChildren: boolean };
   adjustments: string[];

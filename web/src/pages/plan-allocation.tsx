@@ -1,4 +1,6 @@
 import { useState } from 'react';
+import { scopeCoversProvider } from '../../../lib/domain/consent.ts';
+import { wordList } from '../consent-words.ts';
 import { label, needLabel } from '../domain.ts';
 import { formatDateTime, isPast, relative } from '../format.ts';
 import { Checkboxes, Select, TextArea } from '../forms.tsx';
@@ -108,15 +110,17 @@ function OfferManuallyForm() {
   const [needs, setNeeds] = useState<string[]>([]);
   const [reason, setReason] = useState('');
   const command = usePlanCommand('offer-manually');
-  const relevant = services.filter((s) => s.status === 'active' && s.needs.some((n) => openNeeds.includes(n)));
+  // A service of a provider her consent does not cover cannot be offered (the API refuses it): not listed.
+  const relevant = services.filter((s) => s.status === 'active' && s.needs.some((n) => openNeeds.includes(n)) && scopeCoversProvider(plan.consent?.scope, s.providerId));
+  const leftOut = [...new Set(services.filter((s) => s.needs.some((n) => openNeeds.includes(n)) && !scopeCoversProvider(plan.consent?.scope, s.providerId)).map((s) => s.providerName))];
   const area = plan.referral.localAuthority;
   const send = () => void command.send({ serviceId: serviceId || undefined, needs, reason: reason.trim() || undefined }, 'Offer sent to the chosen service.');
   return (
-    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Send the offer" label="Manual offer">
+    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Send the offer" label="Manual offer" idPrefix="offer-manually-">
       <Select
         path="serviceId"
         label="Service"
-        hint={`Services for this plan's open needs. Those not covering ${label(area)} are marked.`}
+        hint={`Services for this plan's open needs. Those not covering ${label(area)} are marked.${leftOut.length ? ` Not listed, as her consent does not cover them: ${wordList(leftOut)}.` : ''}`}
         value={serviceId}
         onChange={setServiceId}
         placeholder="Choose a service"
@@ -136,7 +140,7 @@ function ActivateForm() {
   const unmet = plan.needs.filter((n) => n.status === 'open' && !accepted.has(n.domain)).map((n) => needLabel(n.domain));
   const send = () => void command.send({ reason: reason.trim() || undefined }, 'The plan is active; unmet needs are recorded as gaps.');
   return (
-    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Activate the plan" label="Activate the plan">
+    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Activate the plan" label="Activate the plan" idPrefix="activate-">
       <p className="hint">Needs without an accepted provider now: {unmet.length ? unmet.join(', ') : 'none'}.</p>
       <TextArea path="reason" label="Reason" hint="Required: why the plan should start before every priority need has a provider." value={reason} onChange={setReason} />
     </CommandForm>

@@ -1,8 +1,6 @@
 import { useState } from 'react';
 import {
   ADJUSTMENTS,
-  CONSENT_METHODS,
-  DATA_CATEGORIES,
   DOMESTIC_ABUSE_RISK,
   EXIT_REASONS,
   FOLLOW_UP_CORRECTION_REASONS,
@@ -13,7 +11,7 @@ import {
   REOFFENDED,
   WITHDRAW_REASONS,
 } from '../domain.ts';
-import { Checkbox, Checkboxes, ExactErrors, fieldId, options, Radios, Select, TextArea, TextInput } from '../forms.tsx';
+import { Checkbox, Checkboxes, ExactErrors, fieldId, options, Radios, Select, TextArea } from '../forms.tsx';
 import { addMonths } from '../../../lib/domain/calendar.ts';
 import { formatDate, londonDay, relative } from '../format.ts';
 import { useApp } from '../ui.tsx';
@@ -25,35 +23,6 @@ import { CommandForm, usePlan, usePlanCommand } from './plan-kit.tsx';
  */
 export function useToday(): string {
   return londonDay(useApp().now);
-}
-
-export function ConsentForm() {
-  const today = useToday();
-  const [share, setShare] = useState(true);
-  const [categories, setCategories] = useState<string[]>(['needs']);
-  const [givenAt, setGivenAt] = useState(today);
-  const [method, setMethod] = useState('');
-  const command = usePlanCommand('record-consent');
-  const send = () =>
-    void command.send({ scope: { shareWithProviders: share, dataCategories: share ? categories : [] }, givenAt, method: method || undefined }, 'Consent recorded: the plan is ready for its assessment.');
-  return (
-    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Record consent" label="Record consent">
-      <p className="hint">Informed consent, and what she agrees may be shared with the providers offered her support.</p>
-      <Checkbox path="scope.shareWithProviders" label="She agrees that providers may be told about her plan" checked={share} onChange={setShare} />
-      {share && (
-        <Checkboxes
-          path="scope.dataCategories"
-          legend="What providers may know"
-          hint="Providers never see her name or offence details unless shared here."
-          values={categories}
-          onChange={setCategories}
-          options={options(DATA_CATEGORIES, label)}
-        />
-      )}
-      <TextInput path="givenAt" label="Date consent was given" type="date" value={givenAt} onChange={setGivenAt} width="medium" />
-      <Radios path="method" legend="How consent was given" value={method} onChange={setMethod} options={options(CONSENT_METHODS, label)} inline />
-    </CommandForm>
-  );
 }
 
 interface NeedRow {
@@ -135,7 +104,7 @@ export function WithdrawForm() {
   const command = usePlanCommand('withdraw');
   const send = () => void command.send({ reason: reason || undefined, ...(note.trim() ? { note } : {}) }, 'The referral is withdrawn.');
   return (
-    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Withdraw the referral" label="Withdraw the referral" tone="danger">
+    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Withdraw the referral" label="Withdraw the referral" tone="danger" idPrefix="withdraw-">
       <Select path="reason" label="Reason" value={reason} onChange={setReason} options={options(WITHDRAW_REASONS, label)} placeholder="Choose a reason" />
       <TextArea path="note" label="Note (optional)" value={note} onChange={setNote} />
     </CommandForm>
@@ -148,7 +117,7 @@ export function ExitForm() {
   const command = usePlanCommand('exit');
   const send = () => void command.send({ reason: reason || undefined, ...(note.trim() ? { note } : {}) }, 'Support has ended: open offers and allocations are withdrawn and the providers told. Follow-ups are due at 6 and 12 months.');
   return (
-    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="End support" label="End support" tone="danger">
+    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="End support" label="End support" tone="danger" idPrefix="exit-">
       <p className="hint">Open offers and allocations are withdrawn and every provider is told.</p>
       <Select path="reason" label="Reason for exit" value={reason} onChange={setReason} options={options(EXIT_REASONS, label)} placeholder="Choose a reason" />
       <TextArea path="note" label="Note (optional)" value={note} onChange={setNote} />
@@ -169,7 +138,7 @@ export function WithdrawConsentForm() {
         : 'Consent withdrawn: support has ended, every provider was told to stop processing and delete what it holds, and the plan is closed.',
     );
   return (
-    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Record that consent is withdrawn" label="Consent withdrawn" tone="danger">
+    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Record that consent is withdrawn" label="Consent withdrawn" tone="danger" idPrefix="withdraw-consent-">
       <p className="hint">
         {exited
           ? 'The follow-ups still due are cancelled (she is not asked about reoffending, and her answers are left out of the figures); every provider is told to stop processing and delete what it holds; the plan closes.'

@@ -46,6 +46,7 @@ export function CommandForm({
   mapPath,
   label,
   tone,
+  idPrefix,
 }: {
   onSubmit: () => void;
   error: ApiError | undefined;
@@ -55,10 +56,12 @@ export function CommandForm({
   mapPath?: (path: string) => string;
   label: string;
   tone?: 'primary' | 'secondary' | 'danger';
+  /** Makes its field ids unique where another form on the page has fields of the same names. */
+  idPrefix?: string;
 }) {
   const { reload } = usePlan();
   return (
-    <Form onSubmit={onSubmit} error={error} label={label} {...(mapPath ? { mapPath } : {})}>
+    <Form onSubmit={onSubmit} error={error} label={label} {...(mapPath ? { mapPath } : {})} {...(idPrefix ? { idPrefix } : {})}>
       {error?.status === 409 && (
         <p>
           <button type="button" className="button secondary" onClick={reload}>

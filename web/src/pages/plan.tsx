@@ -5,7 +5,8 @@ import { Link, useLocation } from '../router.tsx';
 import type { HistoryItem, Plan } from '../types.ts';
 import { Facts, LoadError, Loading, Notice, PageTitle, Section, StageBadge, useApp, useResource } from '../ui.tsx';
 import { AllocationSection } from './plan-allocation.tsx';
-import { AssessmentForm, ConsentForm, CorrectFollowUpForm, ExitForm, FollowUpForm, WithdrawConsentForm, WithdrawForm } from './plan-forms.tsx';
+import { ConsentForm, ConsentSection } from './plan-consent.tsx';
+import { AssessmentForm, CorrectFollowUpForm, ExitForm, FollowUpForm, WithdrawConsentForm, WithdrawForm } from './plan-forms.tsx';
 import { PlanContext, type PlanContextValue } from './plan-kit.tsx';
 import { ReviewForm, ReviewsSection } from './plan-review.tsx';
 import { Timeline } from './timeline.tsx';
@@ -106,6 +107,7 @@ export function PlanPage({ planId }: { planId: string }) {
           {coordinator && <NextStep plan={plan} />}
           {['allocating', 'active', 'exited', 'closed'].includes(plan.stage) && <AllocationSection />}
           {plan.needs.length > 0 && <NeedsSection plan={plan} />}
+          <ConsentSection />
           {(plan.reviews.length > 0 || plan.stage === 'active') && <ReviewsSection />}
           {coordinator && <EndOrWithdraw plan={plan} />}
           <Timeline items={history.data?.items} error={history.error} onRetry={reloadHistory} />
@@ -122,7 +124,7 @@ export function PlanPage({ planId }: { planId: string }) {
                 ['Local authority', label(plan.referral.localAuthority)],
                 ['Urgency', label(plan.referral.urgency)],
                 ['Reviews every', `${plan.reviewEveryDays} days`],
-                ['Consent', plan.consent ? `${label(plan.consent.method)}, ${formatDate(plan.consent.givenAt)}${plan.consent.scope.shareWithProviders ? `; shares ${plan.consent.scope.dataCategories.map(label).join(', ').toLowerCase()}` : '; nothing shared with providers'}` : 'Not recorded'],
+                ['Consent', plan.consent ? `${label(plan.consent.method)}, ${formatDate(plan.consent.givenAt)}${plan.consent.withdrawnAt ? `; withdrawn ${formatDate(plan.consent.withdrawnAt)}` : ''}` : 'Not recorded'],
                 ['Next review', plan.nextReview ? `Review ${plan.nextReview.reviewNumber}, ${formatDate(plan.nextReview.dueAt)}${plan.nextReview.overdue ? ' (overdue)' : ''}` : undefined],
                 ['Exited', plan.exit ? `${formatDate(plan.exit.exitedAt)}: ${label(plan.exit.reason)}` : undefined],
                 ['Withdrawn', plan.withdrawal ? `${formatDate(plan.withdrawal.at)}: ${label(plan.withdrawal.reason)}` : undefined],

@@ -13,6 +13,14 @@ const domainsOf = (v: unknown) =>
     .map(needLabel)
     .join(', ');
 
+/** Which providers a changed consent covers, as its event says it: the kind and how many she named, never who. */
+function providersNamedWords(kind: string, named: number): string {
+  const providers = `${named} provider${named === 1 ? '' : 's'}`;
+  if (kind === 'only') return `only ${providers} she named`;
+  if (kind === 'all-except') return `every provider except ${providers} she named`;
+  return 'any provider in the directory';
+}
+
 /** One line per event, in words; an event type the app does not know yet is shown by its name. */
 export function describe(item: HistoryItem, providerName: (id: string) => string): { title: string; detail?: string } {
   const d = item.data;
@@ -22,6 +30,8 @@ export function describe(item: HistoryItem, providerName: (id: string) => string
       return { title: 'Referred', detail: `${label(str(d.source))}, ${label(str(d.localAuthority))}, ${label(str(d.urgency)).toLowerCase()}${d.rereferral ? '; she has been referred before' : ''}` };
     case 'plan.consent-recorded.v1':
       return { title: 'Consent recorded', detail: `${label(str(d.method))}; ${d.shareWithProviders ? `providers may know: ${list(d.dataCategories).map((c) => label(str(c)).toLowerCase()).join(', ')}` : 'nothing shared with providers'}` };
+    case 'plan.consent-changed.v1':
+      return { title: d.reconfirmed ? 'Consent given again, unchanged' : 'Consent changed', detail: `${label(str(d.method))}; ${d.shareWithProviders ? `providers may know: ${list(d.dataCategories).map((c) => label(str(c)).toLowerCase()).join(', ')}; ${providersNamedWords(str(d.providersKind), Number(d.providersNamed))}` : 'nothing shared with providers'}` };
     case 'plan.withdrawn.v1':
       return { title: 'Referral withdrawn', detail: label(str(d.reason)) };
     case 'plan.assessment-submitted.v1':

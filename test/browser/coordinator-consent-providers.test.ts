@@ -1,0 +1,141 @@
+/**
+ * A coordinator records consent that leaves out a provider she named, and later narrows it: the
+ * form names the directory's organisations, the API's errors show on the field, no offer goes to a
+ * provider left out, the page says her consent in words (and the consent it replaced), the change form
+ * warns by name before ending an allocation, and after withdrawal the coordinator's note is on the
+ * page (and marked as removed once her identity is erased). Real Chromium against the embedded stack.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeScan, describeViolations, screenshot, signIn, startHarness, type Harness, type Json } from './support.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+const NOTE = 'She asked us to stop: she is moving in with her sister';
+const live = (plan: Json) => (plan.allocations as Json[]).filter((a) => a.status === 'offered' || a.status === 'accepted');
+
+describe('consent scoped to named providers', () => {
+  it('records consent with all but one provider, narrows it with a named warning, and shows the withdrawal note', async () => {
+    const coordinator = h.token('coordinator');
+    const referred = await h.call('POST', '/plans', coordinator, {
+      participant: { givenName: 'Ana', familyName: `Scoped${process.pid}`, dateOfBirth: '1991-05-06' },
+      referral: { source: 'custody-diversion', localAuthority: 'sandwell', urgency: 'routine' },
+    });
+    expect(referred.status, referred.text).toBe(201);
+    const planId = referred.json.planId as string;
+
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator', `/plan/${planId}`);
+    const consent = page.getByRole('form', { name: 'Record consent' });
+    await consent.waitFor();
+    // All but the providers she names: with none ticked, the API's error is on the list of providers.
+    await consent.getByRole('group', { name: 'Which providers may be told' }).getByLabel('Every provider except those she named').check();
+    const named = consent.getByRole('group', { name: 'The providers she does not want told' });
+    await named.getByLabel('Changing Lives').waitFor();
+    expect(await named.getByRole('checkbox').count()).toBe(4);
+    await consent.getByLabel('Written').check();
+    await consent.getByRole('button', { name: 'Record consent' }).click();
+    await expect.poll(() => consent.locator('#f-scope-providers-providerIds-error').textContent()).toContain('Choose at least one');
+    expect(await named.getAttribute('aria-describedby')).toContain('f-scope-providers-providerIds-error');
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('The providers she does not want told: Choose at least one');
+    // With the keyboard, as anyone may: the box named by its label, ticked with the space bar.
+    await named.getByLabel('Changing Lives').focus();
+    await page.keyboard.press('Space');
+    expect(await named.getByLabel('Changing Lives').isChecked()).toBe(true);
+    await consent.getByRole('button', { name: 'Record consent' }).click();
+    await page.getByRole('status').filter({ hasText: 'Consent recorded' }).waitFor();
+    expect((await h.call('GET', `/plans/${planId}`, coordinator)).json.consent.scope).toEqual({
+      shareWithProviders: true,
+      dataCategories: ['needs'],
+      providers: { kind: 'all-except', providerIds: ['changing-lives'] },
+    });
+    const herConsent = page.getByRole('region', { name: 'Her consent' });
+    await expect.poll(() => herConsent.textContent()).toContain('Every provider except Changing Lives');
+
+    // Assessed (through the API): accommodation goes to the other housing provider, never Changing Lives.
+    const assessed = await h.call('POST', `/plans/${planId}/submit-assessment`, coordinator, {
+      needs: [
+        { domain: 'accommodation', level: 'high', priority: true },
+        { domain: 'domestic-abuse', level: 'high', priority: true },
+      ],
+    });
+    expect(assessed.status, assessed.text).toBe(200);
+    expect(live(assessed.json).map((a: Json) => a.providerId).sort()).toEqual(['bcwa', 'green-square-accord']);
+    for (const a of live(assessed.json)) expect((await h.call('POST', `/allocations/${a.allocationId}/accept`, h.token('provider', a.providerId), {})).status).toBe(200);
+
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByRole('region', { name: 'Record a review' }).waitFor();
+    const allocations = page.getByRole('region', { name: 'Allocations' });
+    await expect.poll(() => allocations.locator('.allocation').allTextContents()).toHaveLength(2);
+    expect((await allocations.locator('.allocation').allTextContents()).join(' ')).toContain('Green Square Accord');
+    expect((await allocations.locator('.allocation').allTextContents()).join(' ')).not.toContain('Changing Lives');
+    // Nor can one be offered by hand: its services are not listed, and the hint says why.
+    await allocations.getByText('Offer a need to another service').click();
+    const manual = allocations.getByRole('form', { name: 'Manual offer' });
+    expect(await manual.getByLabel('Service').textContent()).not.toContain('Changing Lives');
+    expect(await manual.textContent()).toContain('Not listed, as her consent does not cover them: Changing Lives.');
+
+    // Narrowed further: the change form warns, by name, that Green Square Accord's allocation ends.
+    await herConsent.getByText('Change her consent').click();
+    const change = page.getByRole('form', { name: 'Change consent' });
+    const except = change.getByRole('group', { name: 'The providers she does not want told' });
+    expect(await except.getByLabel('Changing Lives').isChecked()).toBe(true);
+    expect(await change.getByText('Before you save').count()).toBe(0);
+    await except.getByLabel('Green Square Accord').check();
+    const warning = change.locator('#change-consent-warning');
+    await expect.poll(() => warning.textContent()).toContain(
+      "Her consent would no longer cover Green Square Accord. Saving this change ends Green Square Accord's allocation (accommodation); it is told to stop and delete what it holds about her",
+    );
+    expect(await warning.getAttribute('aria-live')).toBe('polite');
+    await change.getByLabel('Verbal').check();
+    await change.getByLabel('Note (optional, kept on the plan)').fill('She knows someone at the housing office');
+    expect(describeViolations(await axeScan(page))).toBe('');
+    await screenshot(page, 'plan-change-consent-warning-desktop');
+    await change.getByRole('button', { name: 'Change consent' }).click();
+    await page.getByRole('status').filter({ hasText: 'Consent changed: Green Square Accord was told to stop and delete what they hold about her.' }).waitFor();
+
+    // The allocation ended, the need a gap in words, the consent in words with the one it replaced.
+    const after = (await h.call('GET', `/plans/${planId}`, coordinator)).json;
+    expect(after.allocations.find((a: Json) => a.providerId === 'green-square-accord')).toMatchObject({ status: 'ended', outcome: 'consent-withdrawn' });
+    expect(after.gaps).toMatchObject([{ domain: 'accommodation', reason: 'outside-consent' }]);
+    const proposal = page.getByRole('region', { name: 'Allocation proposal' });
+    await expect.poll(() => proposal.textContent()).toContain('Only providers her consent does not cover could meet it');
+    await proposal.getByRole('button', { name: /Show all/ }).click();
+    await expect.poll(() => proposal.locator('.allocation').filter({ hasText: 'Green Square Accord' }).textContent()).toContain('Ended: Consent withdrawn');
+    const consentText = (await herConsent.textContent()) ?? '';
+    expect(consentText).toContain('Every provider except Changing Lives and Green Square Accord');
+    expect(consentText).toContain('She knows someone at the housing office');
+    expect(consentText).toContain('Consents it replaced');
+    expect(consentText).toContain('Providers: every provider except Changing Lives before, every provider except Changing Lives and Green Square Accord now');
+    await page.getByRole('region', { name: 'Timeline' }).getByText('Consent changed').waitFor();
+
+    // Consent withdrawn, with a note: the coordinator reads it on the plan page.
+    await page.getByRole('region', { name: 'End or withdraw' }).getByText('Consent withdrawn').click();
+    const withdraw = page.getByRole('form', { name: 'Consent withdrawn' });
+    await withdraw.getByLabel('Note (optional)').fill(NOTE);
+    await withdraw.getByRole('button', { name: 'Record that consent is withdrawn' }).click();
+    await page.getByRole('status').filter({ hasText: 'Consent withdrawn: support has ended' }).waitFor();
+    await expect.poll(() => herConsent.textContent()).toContain(NOTE);
+    expect(await herConsent.getByRole('heading', { name: 'Withdrawn' }).count()).toBe(1);
+    expect(await page.getByRole('form', { name: 'Change consent' }).count()).toBe(0);
+    await screenshot(page, 'plan-consent-withdrawn-desktop');
+    expect(describeViolations(await axeScan(page))).toBe('');
+
+    // Not for providers: BCWA's own view of its allocation does not carry it.
+    const bcwa = after.allocations.find((a: Json) => a.providerId === 'bcwa');
+    const providerView = await h.call('GET', `/allocations/${bcwa.allocationId}`, h.token('provider', 'bcwa'));
+    expect(providerView.text).not.toContain('moving in with her sister');
+
+    // Her identity erased: the note is shown as removed, like her other words.
+    expect((await h.call('POST', `/plans/${planId}/erase-identity`, coordinator, { reason: 'her-request' })).status).toBe(200);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await expect.poll(() => herConsent.textContent()).toContain('[removed at erasure]');
+    expect(await herConsent.textContent()).not.toContain('moving in with her sister');
+    expect(errors).toEqual([]);
+  });
+});

@@ -1,0 +1,108 @@
+/**
+ * Her consent in the web app's words (web/src/consent-words.ts): which providers, what a change
+ * changed, what the form sends, and the warning before a change that withdraws offers or ends
+ * allocations, naming each provider.
+ */
+import { describe, expect, it } from 'vitest';
+import { categoriesInWords, consentLosses, lossWarning, organisationsOf, providersInWords, scopeChanges, scopeOfChoices } from '../../web/src/consent-words.ts';
+import type { Allocation, ConsentScope } from '../../web/src/types.ts';
+
+const NAMES: Record<string, string> = { bcwa: "Black Country Women's Aid", 'changing-lives': 'Changing Lives', anawim: 'Anawim' };
+const name = (id: string) => NAMES[id] ?? id;
+const ORGANISATIONS = organisationsOf([
+  { providerId: 'changing-lives', providerName: 'Changing Lives' },
+  { providerId: 'bcwa', providerName: "Black Country Women's Aid" },
+  { providerId: 'changing-lives', providerName: 'Changing Lives' },
+  { providerId: 'anawim', providerName: 'Anawim' },
+]);
+
+const scope = (providers: ConsentScope['providers'], dataCategories: ConsentScope['dataCategories'] = ['needs']): ConsentScope => ({ shareWithProviders: true, dataCategories, ...(providers ? { providers } : {}) });
+const NOTHING: ConsentScope = { shareWithProviders: false, dataCategories: [], providers: { kind: 'all' } };
+
+function allocation(allocationId: string, providerId: string, status: Allocation['status'], needs: string[]): Allocation {
+  return { allocationId, providerId, serviceId: `${providerId}-service`, needs, status, lead: false, offeredAt: '2026-11-02T10:00:00.000Z', respondBy: '2026-11-06T17:00:00.000Z', why: 'Covers it' };
+}
+
+describe('her consent in words', () => {
+  it("lists the directory's organisations once each, by name", () => {
+    expect(ORGANISATIONS).toEqual([
+      { providerId: 'anawim', name: 'Anawim' },
+      { providerId: 'bcwa', name: "Black Country Women's Aid" },
+      { providerId: 'changing-lives', name: 'Changing Lives' },
+    ]);
+  });
+
+  it('names the providers her consent covers, and says when it shares nothing', () => {
+    expect(providersInWords(scope({ kind: 'all' }), name)).toBe('Any provider in the directory');
+    // A consent recorded before providers could be named covered every provider.
+    expect(providersInWords(scope(undefined), name)).toBe('Any provider in the directory');
+    expect(providersInWords(scope({ kind: 'only', providerIds: ['bcwa', 'anawim'] }), name)).toBe("Only Black Country Women's Aid and Anawim");
+    expect(providersInWords(scope({ kind: 'all-except', providerIds: ['bcwa'] }), name)).toBe("Every provider except Black Country Women's Aid");
+    expect(providersInWords(NOTHING, name)).toBe('None');
+    expect(categoriesInWords(scope({ kind: 'all' }, ['needs', 'risks', 'contact-details']))).toBe('Needs, risks and contact details');
+    expect(categoriesInWords(NOTHING)).toBe('Nothing: she does not agree to share with providers');
+  });
+
+  it('says what a change of consent changed', () => {
+    expect(scopeChanges(scope({ kind: 'all' }), scope({ kind: 'all-except', providerIds: ['bcwa'] }), name)).toEqual([
+      "Providers: any provider in the directory before, every provider except Black Country Women's Aid now",
+    ]);
+    expect(scopeChanges(scope({ kind: 'all' }, ['needs', 'adjustments']), scope({ kind: 'all' }, ['needs', 'risks']), name)).toEqual([
+      'Providers may now also know: risks',
+      'Providers may no longer know: adjustments',
+    ]);
+    expect(scopeChanges(scope({ kind: 'all' }), NOTHING, name)).toEqual(['Sharing with providers stopped']);
+    expect(scopeChanges(NOTHING, scope({ kind: 'only', providerIds: ['anawim'] }), name)).toEqual(['Sharing with providers started: needs, with only Anawim']);
+    // The same providers in another order, or a stored consent without providers against "all": unchanged.
+    expect(scopeChanges(scope({ kind: 'only', providerIds: ['bcwa', 'anawim'] }), scope({ kind: 'only', providerIds: ['anawim', 'bcwa'] }), name)).toEqual(['Given again, unchanged']);
+    expect(scopeChanges(scope(undefined), scope({ kind: 'all' }), name)).toEqual(['Given again, unchanged']);
+  });
+
+  it("sends what the form's fields say: providers only when she shares, in the directory's order", () => {
+    expect(scopeOfChoices({ share: true, categories: ['needs'], kind: 'all-except', providerIds: ['changing-lives', 'bcwa'] }, ORGANISATIONS)).toEqual({
+      shareWithProviders: true,
+      dataCategories: ['needs'],
+      providers: { kind: 'all-except', providerIds: ['bcwa', 'changing-lives'] },
+    });
+    // Ticks left from "only" are not sent once she chooses any provider, nor anything once she shares nothing.
+    expect(scopeOfChoices({ share: true, categories: ['needs'], kind: 'all', providerIds: ['bcwa'] }, ORGANISATIONS).providers).toEqual({ kind: 'all' });
+    expect(scopeOfChoices({ share: false, categories: ['needs', 'risks'], kind: 'only', providerIds: ['bcwa'] }, ORGANISATIONS)).toEqual(NOTHING);
+    // An id the directory does not list (not loaded yet) is still sent, so the API can name it.
+    expect(scopeOfChoices({ share: true, categories: [], kind: 'only', providerIds: ['gone'] }, ORGANISATIONS).providers).toEqual({ kind: 'only', providerIds: ['gone'] });
+  });
+});
+
+describe('the warning before a change that narrows her consent', () => {
+  const allocations = [
+    allocation('al_1', 'bcwa', 'accepted', ['domestic-abuse']),
+    allocation('al_2', 'changing-lives', 'offered', ['accommodation']),
+    allocation('al_3', 'anawim', 'accepted', ['mental-health']),
+    allocation('al_4', 'bcwa', 'declined', ['trauma']),
+  ];
+
+  it('names the provider whose allocation ends and the one whose offer is withdrawn; past offers are not counted', () => {
+    const losses = consentLosses(allocations, scope({ kind: 'only', providerIds: ['anawim'] }));
+    expect(losses.map((l) => [l.providerId, l.ending.map((a) => a.allocationId), l.withdrawing.map((a) => a.allocationId)])).toEqual([
+      ['bcwa', ['al_1'], []],
+      ['changing-lives', [], ['al_2']],
+    ]);
+    expect(lossWarning(losses, name)).toBe(
+      "Her consent would no longer cover Black Country Women's Aid and Changing Lives. Saving this change ends Black Country Women's Aid's allocation (domestic abuse) and withdraws the offer to Changing Lives (accommodation); they are told to stop and delete what they hold about her, and her needs go to providers her consent covers.",
+    );
+  });
+
+  it('names one provider as one', () => {
+    expect(lossWarning(consentLosses(allocations, scope({ kind: 'all-except', providerIds: ['bcwa'] })), name)).toBe(
+      "Her consent would no longer cover Black Country Women's Aid. Saving this change ends Black Country Women's Aid's allocation (domestic abuse); it is told to stop and delete what it holds about her, and her needs go to providers her consent covers.",
+    );
+  });
+
+  it('says nothing when the change ends nothing (broader, or fewer categories only)', () => {
+    expect(lossWarning(consentLosses(allocations, scope({ kind: 'all' }, [])), name)).toBeUndefined();
+    expect(lossWarning(consentLosses(allocations, scope({ kind: 'all-except', providerIds: ['changing-lives-other'] })), name)).toBeUndefined();
+  });
+
+  it('ends every live allocation when she stops sharing', () => {
+    expect(consentLosses(allocations, NOTHING).map((l) => l.providerId)).toEqual(['bcwa', 'changing-lives', 'anawim']);
+  });
+});

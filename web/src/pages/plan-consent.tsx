@@ -1,0 +1,218 @@
+import { useMemo, useState } from 'react';
+import { providersOf, sameScope } from '../../../lib/domain/consent.ts';
+import { categoriesInWords, consentLosses, lossWarning, organisationsOf, providersInWords, scopeChanges, scopeOfChoices, wordList, type Organisation, type ProviderKind } from '../consent-words.ts';
+import { CONSENT_METHODS, CONSENT_PROVIDER_KIND_WORDS, CONSENT_PROVIDER_KINDS, DATA_CATEGORIES, isAllowedIn, label } from '../domain.ts';
+import { formatDate } from '../format.ts';
+import { Checkbox, Checkboxes, options, Radios, TextArea, TextInput } from '../forms.tsx';
+import type { ConsentScope } from '../types.ts';
+import { Facts, Section, useApp } from '../ui.tsx';
+import { useToday } from './plan-forms.tsx';
+import { CommandForm, usePlan, usePlanCommand } from './plan-kit.tsx';
+
+interface ScopeChoices {
+  share: boolean;
+  categories: string[];
+  kind: ProviderKind;
+  providerIds: string[];
+}
+
+/** The form's fields for a scope: a new consent starts with needs shared with any provider. */
+function choicesOf(scope?: ConsentScope): ScopeChoices {
+  if (!scope) return { share: true, categories: ['needs'], kind: 'all', providerIds: [] };
+  const providers = providersOf(scope);
+  return { share: scope.shareWithProviders, categories: [...scope.dataCategories], kind: providers.kind, providerIds: providers.kind === 'all' ? [] : [...providers.providerIds] };
+}
+
+/**
+ * The API names a provider by its place in the list it was sent (scope.providers.providerIds.2) and a
+ * rule about the providers as a whole by scope.providers: each is shown on the field that sets it.
+ */
+const consentPath = (path: string) => (path === 'scope.providers' ? 'scope.providers.kind' : path.replace(/^scope\.providers\.providerIds\.\d+$/, 'scope.providers.providerIds'));
+
+const useOrganisations = (): Organisation[] => {
+  const { services } = useApp();
+  return useMemo(() => organisationsOf(services), [services]);
+};
+
+/** What she agrees may be shared, and with which providers; the providers are asked only when she shares. */
+function ScopeFields({ choices, onChange, organisations }: { choices: ScopeChoices; onChange: (next: ScopeChoices) => void; organisations: readonly Organisation[] }) {
+  const set = (change: Partial<ScopeChoices>) => onChange({ ...choices, ...change });
+  return (
+    <>
+      <Checkbox path="scope.shareWithProviders" label="She agrees that providers may be told about her plan" checked={choices.share} onChange={(share) => set({ share })} />
+      {choices.share ? (
+        <>
+          <Checkboxes
+            path="scope.dataCategories"
+            legend="What providers may know"
+            hint="Providers never see her name or offence details unless shared here."
+            values={choices.categories}
+            onChange={(categories) => set({ categories })}
+            options={options(DATA_CATEGORIES, label)}
+          />
+          <Radios
+            path="scope.providers.kind"
+            legend="Which providers may be told"
+            hint="She may refuse an organisation where someone she fears works, or one she had a bad experience with."
+            value={choices.kind}
+            onChange={(kind) => set({ kind: kind as ProviderKind })}
+            options={CONSENT_PROVIDER_KINDS.map((k) => [k, CONSENT_PROVIDER_KIND_WORDS[k]] as const)}
+          />
+          {choices.kind !== 'all' && (
+            <Checkboxes
+              path="scope.providers.providerIds"
+              legend={choices.kind === 'only' ? 'The providers she agrees may be told' : 'The providers she does not want told'}
+              hint={organisations.length === 0 ? "The directory's providers are not loaded yet: refresh the page if none appear." : 'Organisations in the provider directory.'}
+              values={choices.providerIds}
+              onChange={(providerIds) => set({ providerIds })}
+              options={organisations.map((o) => [o.providerId, o.name] as const)}
+            />
+          )}
+        </>
+      ) : (
+        <p className="hint">Nothing about her plan is shared, so no provider can be offered her support.</p>
+      )}
+    </>
+  );
+}
+
+export function ConsentForm() {
+  const today = useToday();
+  const organisations = useOrganisations();
+  const [choices, setChoices] = useState(() => choicesOf());
+  const [givenAt, setGivenAt] = useState(today);
+  const [method, setMethod] = useState('');
+  const command = usePlanCommand('record-consent');
+  const send = () =>
+    void command.send({ scope: scopeOfChoices(choices, organisations), givenAt, method: method || undefined }, 'Consent recorded: the plan is ready for its assessment.');
+  return (
+    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Record consent" label="Record consent" mapPath={consentPath}>
+      <p className="hint">Informed consent, and what she agrees may be shared with the providers offered her support.</p>
+      <ScopeFields choices={choices} onChange={setChoices} organisations={organisations} />
+      <TextInput path="givenAt" label="Date consent was given" type="date" value={givenAt} onChange={setGivenAt} width="medium" />
+      <Radios path="method" legend="How consent was given" value={method} onChange={setMethod} options={options(CONSENT_METHODS, label)} inline />
+    </CommandForm>
+  );
+}
+
+/**
+ * Her consent changed while support goes on: the same fields, starting from what she agreed, and a
+ * note. Before a change that narrows it, the offers it withdraws and the allocations it ends are named.
+ */
+export function ChangeConsentForm() {
+  const { plan } = usePlan();
+  const { providerName } = useApp();
+  const today = useToday();
+  const organisations = useOrganisations();
+  const current = plan.consent?.scope;
+  const [choices, setChoices] = useState(() => choicesOf(current));
+  const [givenAt, setGivenAt] = useState(today);
+  const [method, setMethod] = useState('');
+  const [note, setNote] = useState('');
+  const command = usePlanCommand('change-consent');
+  const scope = scopeOfChoices(choices, organisations);
+  const losses = consentLosses(plan.allocations, scope);
+  const warning = lossWarning(losses, providerName);
+  const unchanged = current ? sameScope(current, scope) : false;
+  const told = wordList(losses.map((l) => providerName(l.providerId)));
+  const send = () =>
+    void command.send(
+      { scope, givenAt, method: method || undefined, ...(note.trim() ? { note } : {}) },
+      losses.length > 0 ? `Consent changed: ${told} ${losses.length > 1 ? 'were' : 'was'} told to stop and delete what they hold about her.` : unchanged ? 'Consent given again: nothing changed.' : 'Consent changed.',
+    );
+  return (
+    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Change consent" label="Change consent" mapPath={consentPath} idPrefix="change-consent-">
+      <p className="hint">What she agrees to now replaces what she agreed before, which stays on the plan.</p>
+      <ScopeFields choices={choices} onChange={setChoices} organisations={organisations} />
+      <TextInput path="givenAt" label="Date she gave it" type="date" value={givenAt} onChange={setGivenAt} width="medium" />
+      <Radios path="method" legend="How she gave it" value={method} onChange={setMethod} options={options(CONSENT_METHODS, label)} inline />
+      <TextArea path="note" label="Note (optional, kept on the plan)" hint="Why her consent changed. Providers never see it." value={note} onChange={setNote} />
+      {/* Polite live region, present before it has anything to say, so the warning is read out as it appears. */}
+      <div aria-live="polite" id="change-consent-warning">
+        {warning ? (
+          <div className="notice notice-warning">
+            <strong>Before you save: </strong>
+            {warning}
+          </div>
+        ) : unchanged ? (
+          <p className="hint">This is what she agreed already: saving records that she gave it again, and changes nothing else.</p>
+        ) : null}
+      </div>
+    </CommandForm>
+  );
+}
+
+/**
+ * Her consent in words for everyone who reads the plan page (coordinators and team leads: providers
+ * never see it), the consents it replaced and what each change changed, the coordinator's note on its
+ * withdrawal; and, for a coordinator in the stages the lifecycle table allows, the change form.
+ */
+export function ConsentSection() {
+  const { plan, readOnly } = usePlan();
+  const { providerName } = useApp();
+  const consent = plan.consent;
+  const withdrawnAt = consent?.withdrawnAt ?? (plan.exit?.reason === 'consent-withdrawn' ? plan.exit.exitedAt : undefined);
+  if (!consent && !withdrawnAt) return null;
+  const previous = consent?.previous ?? [];
+  const changeable = !readOnly && consent && !withdrawnAt && isAllowedIn('change-consent', plan.stage);
+  return (
+    <Section title="Her consent" id="consent-given">
+      {consent ? (
+        <Facts
+          items={[
+            ['Shares with providers', consent.scope.shareWithProviders ? 'Yes' : 'No'],
+            ['Providers may know', categoriesInWords(consent.scope)],
+            ['Providers', providersInWords(consent.scope, providerName)],
+            ['Given', `${formatDate(consent.givenAt)}, ${label(consent.method).toLowerCase()}`],
+            ['Why it changed', consent.note],
+          ]}
+        />
+      ) : (
+        <p>No consent was recorded before it was withdrawn.</p>
+      )}
+      {withdrawnAt && (
+        <div className="consent-withdrawn">
+          <h3>Withdrawn</h3>
+          <p>Her consent was withdrawn on {formatDate(withdrawnAt)}: every provider was told to stop processing and delete what it holds.</p>
+          {plan.consentWithdrawalNote && (
+            <figure className="consent-note">
+              <figcaption>The coordinator&rsquo;s note</figcaption>
+              <blockquote>{plan.consentWithdrawalNote}</blockquote>
+            </figure>
+          )}
+        </div>
+      )}
+      {previous.length > 0 && (
+        <>
+          <h3>Consents it replaced</h3>
+          <ol className="plain-list replaced-consents" reversed>
+            {previous
+              .map((before, i) => ({ before, after: previous[i + 1] ?? consent }))
+              .reverse()
+              .map(({ before, after }) => (
+                <li key={before.replacedAt}>
+                  <strong>
+                    Given {formatDate(before.givenAt)} ({label(before.method).toLowerCase()}), replaced {formatDate(before.replacedAt)}
+                  </strong>
+                  {after && (
+                    <ul>
+                      {scopeChanges(before.scope, after.scope, providerName).map((change) => (
+                        <li key={change}>{change}</li>
+                      ))}
+                    </ul>
+                  )}
+                  {before.note && <p className="hint">Why it changed then: {before.note}</p>}
+                </li>
+              ))}
+          </ol>
+        </>
+      )}
+      {changeable && (
+        <details className="disclosure">
+          <summary>Change her consent</summary>
+          <ChangeConsentForm key={consent.recordedAt ?? consent.givenAt} />
+        </details>
+      )}
+    </Section>
+  );
+}
