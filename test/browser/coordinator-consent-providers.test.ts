@@ -126,6 +126,15 @@ describe('consent scoped to named providers', () => {
     await screenshot(page, 'plan-consent-withdrawn-desktop');
     expect(describeViolations(await axeScan(page))).toBe('');
 
+    // A team lead reads the plan page too (case supervision): her consent and the note, and no form to change it.
+    const lead = await h.page();
+    await signIn(h, lead.page, 'Demo team-lead', `/plan/${planId}`);
+    const leadConsent = lead.page.getByRole('region', { name: 'Her consent' });
+    await expect.poll(() => leadConsent.textContent()).toContain(NOTE);
+    expect(await leadConsent.textContent()).toContain('Every provider except Changing Lives and Green Square Accord');
+    expect(await lead.page.getByText('Change her consent').count()).toBe(0);
+    expect(lead.errors).toEqual([]);
+
     // Not for providers: BCWA's own view of its allocation does not carry it.
     const bcwa = after.allocations.find((a: Json) => a.providerId === 'bcwa');
     const providerView = await h.call('GET', `/allocations/${bcwa.allocationId}`, h.token('provider', 'bcwa'));
