@@ -183,7 +183,7 @@ export function ConsentSection() {
         </div>
       )}
       {previous.length > 0 && (
-        <>
+        <div className="consent-replaced">
           <h3>Consents it replaced</h3>
           <ol className="plain-list replaced-consents" reversed>
             {previous
@@ -205,7 +205,7 @@ export function ConsentSection() {
                 </li>
               ))}
           </ol>
-        </>
+        </div>
       )}
       {changeable && (
         <details className="disclosure">
