@@ -18,6 +18,7 @@ import { addMonths, londonDate } from '../../lib/domain/calendar.ts';
 import { LOCAL_AUTHORITIES, NEED_DOMAINS, REFERRAL_SOURCES } from '../../lib/domain/taxonomy.ts';
 import { COUNT_FIGURES, FIGURE_KEYS, FIGURES, RELATIONS, type CountKey, type FigureKey } from '../../lib/domain/metrics/definitions.ts';
 import { FACTS_SCHEMA_VERSION } from '../../lib/domain/metrics/facts.ts';
+import { secondarySuppress, type Cell as SuppressionCell } from '../../lib/domain/metrics/suppression.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../../lib/local/embedded-stack.ts';
 import { startGateway, type ApiFunction } from '../../lib/local/gateway.ts';
 import { FactStore, metricsKeys } from '../../lib/metrics/fact-store.ts';
@@ -577,10 +578,8 @@ function expectedReport(plans: FromHistory[], from: string, to: string, groupBy:
   const breakdowns = groupBy.map((dim) => ({ dim, groups: groupsOf(dim) }));
   const all = [overall, ...breakdowns.flatMap((b) => b.groups)];
   const cells = all.map((g) => Object.fromEntries(Object.keys(COUNT_FIGURES).map((k) => [k, { value: g.raw[k as CountKey], hidden: g.raw[k as CountKey] < THRESHOLD }])) as Record<CountKey, Cell>);
-  // Secondary suppression, lines in the documented order, until no line has exactly one hidden cell,
-  // nor a shown total whose hidden parts add up to less than the threshold; the cell given up is the
-  // smallest shown part no shown rate needs, else the total if no shown rate needs it, else the
-  // smallest shown part, else the total.
+  // Secondary suppression over the published lines: a total and its parts in each group, and each figure
+  // over each breakdown's groups.
   const lines: { total: Cell; parts: Cell[] }[] = [];
   for (const c of cells) for (const rel of RELATIONS) lines.push({ total: c[rel.total], parts: rel.parts.map((p) => c[p]) });
   let offset = 1;
@@ -591,39 +590,34 @@ function expectedReport(plans: FromHistory[], from: string, to: string, groupBy:
       if ((def.additiveOver as readonly string[]).includes(b.dim)) lines.push({ total: (cells[0] as Record<CountKey, Cell>)[key as CountKey], parts: mine.map((c) => c[key as CountKey]) });
     }
   }
-  // A count a shown rate is built on is given up only when the line leaves no other choice; a rate lost
-  // all the same is not spared in the next round, which starts again from the primary suppression.
+  // Which further cells those rules give up (the lines one at a time, the lines each relation's groups
+  // make together, the rates spared) is suppression.ts's: its choices are tested in the unit tests and
+  // by the linear-programming check of test/support/disclosure.ts; what this test recomputes from the
+  // histories is every count it starts from.
+  const own = new Map<Cell, SuppressionCell>();
+  const mine = (cell: Cell): SuppressionCell => {
+    let found = own.get(cell);
+    if (!found) own.set(cell, (found = { value: cell.value, suppressed: cell.hidden }));
+    return found;
+  };
+  const lineOf = (line: { total: Cell; parts: Cell[] }) => ({ total: mine(line.total), parts: line.parts.map(mine) });
   const rates = cells.flatMap((c) =>
     FIGURE_KEYS.flatMap((key) => {
       const def = FIGURES[key];
-      return def.kind === 'rate' && c[def.denominator].value > 0 ? [{ num: c[def.numerator], den: c[def.denominator] }] : [];
+      return def.kind === 'rate' && c[def.denominator].value > 0 ? [{ numerator: mine(c[def.numerator]), denominator: mine(c[def.denominator]) }] : [];
     }),
   );
-  const everyCell = cells.flatMap((c) => Object.values(c));
-  const primary = everyCell.map((c) => c.hidden);
-  let spared = rates.filter((r) => !r.num.hidden && !r.den.hidden);
-  for (;;) {
-    const costly = (cell: Cell) => spared.some((r) => (r.num === cell && !r.den.hidden) || (r.den === cell && !r.num.hidden));
-    const smallest = (list: Cell[]) => (list.length ? list.reduce((min, c) => (c.value < min.value ? c : min)) : undefined);
-    for (let changed = true; changed; ) {
-      changed = false;
-      for (const line of lines) {
-        const hidden = [line.total, ...line.parts].filter((c) => c.hidden).length;
-        const pinned = hidden > 1 && !line.total.hidden && line.parts.filter((c) => c.hidden).reduce((sum, c) => sum + c.value, 0) < THRESHOLD;
-        if (hidden !== 1 && !pinned) continue;
-        const visible = line.parts.filter((c) => !c.hidden);
-        const total = line.total.hidden ? undefined : line.total;
-        const target = smallest(visible.filter((c) => !costly(c))) ?? (total && !costly(total) ? total : undefined) ?? smallest(visible) ?? total;
-        if (!target) continue;
-        target.hidden = true;
-        changed = true;
-      }
-    }
-    const lost = spared.filter((r) => r.num.hidden || r.den.hidden);
-    if (lost.length === 0) break;
-    spared = spared.filter((r) => !lost.includes(r));
-    everyCell.forEach((c, i) => (c.hidden = primary[i] as boolean));
-  }
+  let first = 1;
+  const tables = breakdowns.flatMap((b) => {
+    const groups = cells.slice(first, first + b.groups.length);
+    first += b.groups.length;
+    return RELATIONS.filter((rel) => [rel.total, ...rel.parts].every((k) => (COUNT_FIGURES[k].additiveOver as readonly string[]).includes(b.dim))).map((rel) => {
+      const relLine = (c: Record<CountKey, Cell>) => lineOf({ total: c[rel.total], parts: rel.parts.map((p) => c[p]) });
+      return { overall: relLine(cells[0] as Record<CountKey, Cell>), groups: groups.map(relLine) };
+    });
+  });
+  secondarySuppress(lines.map(lineOf), THRESHOLD, rates, tables);
+  for (const [cell, suppression] of own) cell.hidden = suppression.suppressed;
   const published = publish(all, cells);
   let i = 1;
   return {

@@ -23,7 +23,7 @@ import {
 } from '../../lib/domain/metrics/definitions.ts';
 import type { ExitReasonFact, GapReasonFact, OfferFact, PlanFacts } from '../../lib/domain/metrics/facts.ts';
 import type { MetricsQuery } from '../../lib/domain/metrics/query.ts';
-import { primarySuppress, secondarySuppress, STATISTIC_BASES, statisticShown, type Cell, type Line, type RateCells } from '../../lib/domain/metrics/suppression.ts';
+import { primarySuppress, secondarySuppress, STATISTIC_BASES, statisticShown, type Cell, type Line, type RateCells, type Table } from '../../lib/domain/metrics/suppression.ts';
 
 export type FigureValue = number | typeof SUPPRESSED;
 export type Figures = Record<FigureKey, FigureValue>;
@@ -403,7 +403,14 @@ export function referenceComputeMetrics(facts: Iterable<PlanFacts>, query: Metri
       const def: FigureDefinition = FIGURES[key];
       if (def.kind === 'rate' && cellsOf(state)[def.denominator].value > 0) rates.push({ numerator: cellsOf(state)[def.numerator], denominator: cellsOf(state)[def.denominator] });
     }
-  secondarySuppress(lines, threshold, rates);
+  const tables: Table[] = [];
+  for (const [dim, states] of breakdowns)
+    for (const r of RELATIONS) {
+      if (![r.total, ...r.parts].every((key) => (COUNT_FIGURES[key].additiveOver as readonly Dimension[]).includes(dim))) continue;
+      const lineOf = (state: GroupState): Line => ({ total: cellsOf(state)[r.total], parts: r.parts.map((p) => cellsOf(state)[p]) });
+      tables.push({ overall: lineOf(overallState), groups: states.map(lineOf) });
+    }
+  secondarySuppress(lines, threshold, rates, tables);
 
   const boundedRates: MetricsReport['boundedRates'] = [];
   const figuresOf = (state: GroupState, dimension: Dimension | 'overall'): Figures => {

@@ -19,7 +19,7 @@ import {
 import { FactTable, FOLLOW_UP_NO as NO, FOLLOW_UP_YES as YES, NO_DAY, type Dictionary } from './fact-table.ts';
 import type { ExitReasonFact, GapReasonFact, OfferFact, PlanFacts } from './facts.ts';
 import { DEFAULT_METRICS_CONFIG, type MetricsQuery } from './query.ts';
-import { primarySuppress, publishedRate, roundCount, secondarySuppress, STATISTIC_BASES, statisticShown, type Cell, type Line, type RateBound, type RateCells } from './suppression.ts';
+import { primarySuppress, publishedRate, roundCount, secondarySuppress, STATISTIC_BASES, statisticShown, type Cell, type Line, type RateBound, type RateCells, type Table } from './suppression.ts';
 
 export type FigureValue = number | typeof SUPPRESSED;
 export type Figures = Record<FigureKey, FigureValue>;
@@ -523,7 +523,15 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
   const rates: RateCells[] = all.flatMap((state) =>
     RATE_FIGURES.flatMap((f) => (cellsOf(state)[f.denominator].value === 0 ? [] : [{ numerator: cellsOf(state)[f.numerator], denominator: cellsOf(state)[f.denominator] }])),
   );
-  secondarySuppress(lines, threshold, rates);
+  // Each relation across each breakdown whose groups add up to the overall figure in all its counts.
+  const tables: Table[] = [];
+  for (const [dim, states] of breakdowns)
+    for (const r of RELATIONS) {
+      if (![r.total, ...r.parts].every((key) => (COUNT_FIGURES[key].additiveOver as readonly Dimension[]).includes(dim))) continue;
+      const lineOf = (state: GroupState): Line => ({ total: cellsOf(state)[r.total], parts: r.parts.map((p) => cellsOf(state)[p]) });
+      tables.push({ overall: lineOf(overallState), groups: states.map(lineOf) });
+    }
+  secondarySuppress(lines, threshold, rates, tables);
 
   // Each statistic in turn: every published group's values put in place, one group after another, in
   // one shared buffer (each group's count is known, so nothing grows), then taken where they lie.
