@@ -89,7 +89,7 @@ describe('consent scoped to named providers', () => {
     await except.getByLabel('Green Square Accord').check();
     const warning = change.locator('#change-consent-warning');
     await expect.poll(() => warning.textContent()).toContain(
-      "Her consent would no longer cover Green Square Accord. Saving this change ends Green Square Accord's allocation (accommodation); it is told to stop and delete what it holds about her",
+      'Her consent would no longer cover Green Square Accord. Saving this change ends the allocation held by Green Square Accord (accommodation); it is told to stop and delete what it holds about her',
     );
     expect(await warning.getAttribute('aria-live')).toBe('polite');
     await change.getByLabel('Verbal').check();
@@ -97,7 +97,7 @@ describe('consent scoped to named providers', () => {
     expect(describeViolations(await axeScan(page))).toBe('');
     await screenshot(page, 'plan-change-consent-warning-desktop');
     await change.getByRole('button', { name: 'Change consent' }).click();
-    await page.getByRole('status').filter({ hasText: 'Consent changed: Green Square Accord was told to stop and delete what they hold about her.' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Consent changed: Green Square Accord was told to stop and delete what it holds about her.' }).waitFor();
 
     // The allocation ended, the need a gap in words, the consent in words with the one it replaced.
     const after = (await h.call('GET', `/plans/${planId}`, coordinator)).json;
@@ -145,6 +145,84 @@ describe('consent scoped to named providers', () => {
     await page.getByRole('button', { name: 'Refresh' }).click();
     await expect.poll(() => herConsent.textContent()).toContain('[removed at erasure]');
     expect(await herConsent.textContent()).not.toContain('moving in with her sister');
+    expect(errors).toEqual([]);
+  });
+
+  it('never turns a provider she refused into one she agreed to when the kind of list changes, and names any provider a change newly covers', async () => {
+    const coordinator = h.token('coordinator');
+    const referred = await h.call('POST', '/plans', coordinator, {
+      participant: { givenName: 'Bea', familyName: `Refused${process.pid}`, dateOfBirth: '1988-02-03' },
+      referral: { source: 'court', localAuthority: 'sandwell', urgency: 'routine' },
+    });
+    expect(referred.status, referred.text).toBe(201);
+    const planId = referred.json.planId as string;
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator', `/plan/${planId}`);
+
+    // Record consent: a tick under "only" is not carried to "every provider except" (nor back).
+    const consent = page.getByRole('form', { name: 'Record consent' });
+    const kinds = (form: typeof consent) => form.getByRole('group', { name: 'Which providers may be told' });
+    await kinds(consent).getByLabel('Only the providers she named').check();
+    await consent.getByRole('group', { name: 'The providers she agrees may be told' }).getByLabel("Black Country Women's Aid").check();
+    await kinds(consent).getByLabel('Every provider except those she named').check();
+    const refusing = consent.getByRole('group', { name: 'The providers she does not want told' });
+    expect(await refusing.getByLabel("Black Country Women's Aid").isChecked()).toBe(false);
+    await refusing.getByLabel("Black Country Women's Aid").check();
+    await consent.getByLabel('Written').check();
+    await consent.getByRole('button', { name: 'Record consent' }).click();
+    await page.getByRole('status').filter({ hasText: 'Consent recorded' }).waitFor();
+    expect((await h.call('GET', `/plans/${planId}`, coordinator)).json.consent.scope.providers).toEqual({ kind: 'all-except', providerIds: ['bcwa'] });
+
+    // Her domestic-abuse need only BCWA could meet: outside her consent, so no offer to BCWA.
+    const assessed = await h.call('POST', `/plans/${planId}/submit-assessment`, coordinator, {
+      needs: [
+        { domain: 'domestic-abuse', level: 'high', priority: true },
+        { domain: 'accommodation', level: 'medium', priority: true },
+      ],
+    });
+    expect(assessed.status, assessed.text).toBe(200);
+    expect(assessed.json.allocations.some((a: Json) => a.providerId === 'bcwa')).toBe(false);
+
+    // The auditor's sequence: Change consent, "Only the providers she named", tick Green Square Accord.
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const herConsent = page.getByRole('region', { name: 'Her consent' });
+    await herConsent.getByText('Change her consent').click();
+    const change = page.getByRole('form', { name: 'Change consent' });
+    expect(await change.getByRole('group', { name: 'The providers she does not want told' }).getByLabel("Black Country Women's Aid").isChecked()).toBe(true);
+    await kinds(change).getByLabel('Only the providers she named').check();
+    const agreeing = change.getByRole('group', { name: 'The providers she agrees may be told' });
+    // The provider she refused is not ticked as one she agrees to.
+    expect(await agreeing.getByLabel("Black Country Women's Aid").isChecked()).toBe(false);
+    await agreeing.getByLabel('Green Square Accord').check();
+    const warning = change.locator('#change-consent-warning');
+    expect(await warning.textContent()).not.toContain("Black Country Women's Aid");
+
+    // A change that would let BCWA be told is never silent: ticked here, or any provider chosen.
+    await agreeing.getByLabel("Black Country Women's Aid").check();
+    await expect.poll(() => warning.textContent()).toContain(
+      "Black Country Women's Aid will now be told about her plan: her consent would cover it, so it may be offered support for her needs and read what she agreed providers may know.",
+    );
+    await agreeing.getByLabel("Black Country Women's Aid").uncheck();
+    await expect.poll(() => warning.textContent()).not.toContain("Black Country Women's Aid");
+    await kinds(change).getByLabel('Any provider in the directory').check();
+    await expect.poll(() => warning.textContent()).toContain("Black Country Women's Aid will now be told about her plan");
+    // Her refusal is still there under its own kind, and the providers she agreed to under theirs.
+    await kinds(change).getByLabel('Every provider except those she named').check();
+    expect(await change.getByRole('group', { name: 'The providers she does not want told' }).getByLabel("Black Country Women's Aid").isChecked()).toBe(true);
+    await kinds(change).getByLabel('Only the providers she named').check();
+    expect(await agreeing.getByLabel('Green Square Accord').isChecked()).toBe(true);
+    expect(await agreeing.getByLabel("Black Country Women's Aid").isChecked()).toBe(false);
+    expect(await warning.textContent()).not.toContain("Black Country Women's Aid");
+    expect(describeViolations(await axeScan(page))).toBe('');
+
+    await change.getByLabel('Verbal').check();
+    await change.getByRole('button', { name: 'Change consent' }).click();
+    await page.getByRole('status').filter({ hasText: 'Consent changed' }).waitFor();
+    const after = (await h.call('GET', `/plans/${planId}`, coordinator)).json;
+    expect(after.consent.scope.providers).toEqual({ kind: 'only', providerIds: ['green-square-accord'] });
+    expect(after.allocations.filter((a: Json) => a.providerId === 'bcwa')).toEqual([]);
+    expect(after.gaps).toContainEqual(expect.objectContaining({ domain: 'domestic-abuse', reason: 'outside-consent' }));
+    await expect.poll(() => herConsent.textContent()).toContain('Only Green Square Accord');
     expect(errors).toEqual([]);
   });
 });

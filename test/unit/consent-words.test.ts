@@ -4,7 +4,19 @@
  * allocations, naming each provider.
  */
 import { describe, expect, it } from 'vitest';
-import { categoriesInWords, consentLosses, lossWarning, organisationsOf, providersInWords, scopeChanges, scopeOfChoices } from '../../web/src/consent-words.ts';
+import {
+  categoriesInWords,
+  choicesOf,
+  consentLosses,
+  gainWarning,
+  lossWarning,
+  newlyCovered,
+  organisationsOf,
+  providersInWords,
+  scopeChanges,
+  scopeOfChoices,
+  type ScopeChoices,
+} from '../../web/src/consent-words.ts';
 import type { Allocation, ConsentScope } from '../../web/src/types.ts';
 
 const NAMES: Record<string, string> = { bcwa: "Black Country Women's Aid", 'changing-lives': 'Changing Lives', anawim: 'Anawim' };
@@ -59,16 +71,34 @@ describe('her consent in words', () => {
   });
 
   it("sends what the form's fields say: providers only when she shares, in the directory's order", () => {
-    expect(scopeOfChoices({ share: true, categories: ['needs'], kind: 'all-except', providerIds: ['changing-lives', 'bcwa'] }, ORGANISATIONS)).toEqual({
+    const choices = (kind: ScopeChoices['kind'], named: Partial<ScopeChoices['named']>, share = true, categories = ['needs']): ScopeChoices => ({
+      share,
+      categories,
+      kind,
+      named: { only: [], 'all-except': [], ...named },
+    });
+    expect(scopeOfChoices(choices('all-except', { 'all-except': ['changing-lives', 'bcwa'] }), ORGANISATIONS)).toEqual({
       shareWithProviders: true,
       dataCategories: ['needs'],
       providers: { kind: 'all-except', providerIds: ['bcwa', 'changing-lives'] },
     });
-    // Ticks left from "only" are not sent once she chooses any provider, nor anything once she shares nothing.
-    expect(scopeOfChoices({ share: true, categories: ['needs'], kind: 'all', providerIds: ['bcwa'] }, ORGANISATIONS).providers).toEqual({ kind: 'all' });
-    expect(scopeOfChoices({ share: false, categories: ['needs', 'risks'], kind: 'only', providerIds: ['bcwa'] }, ORGANISATIONS)).toEqual(NOTHING);
+    // Ticks of a named list are not sent once she chooses any provider, nor anything once she shares nothing.
+    expect(scopeOfChoices(choices('all', { only: ['bcwa'] }), ORGANISATIONS).providers).toEqual({ kind: 'all' });
+    expect(scopeOfChoices(choices('only', { only: ['bcwa'] }, false, ['needs', 'risks']), ORGANISATIONS)).toEqual(NOTHING);
     // An id the directory does not list (not loaded yet) is still sent, so the API can name it.
-    expect(scopeOfChoices({ share: true, categories: [], kind: 'only', providerIds: ['gone'] }, ORGANISATIONS).providers).toEqual({ kind: 'only', providerIds: ['gone'] });
+    expect(scopeOfChoices(choices('only', { only: ['gone'] }, true, []), ORGANISATIONS).providers).toEqual({ kind: 'only', providerIds: ['gone'] });
+  });
+
+  it('never reads a provider she refused as one she agreed to when the kind of list changes', () => {
+    // Her consent: every provider except BCWA. The coordinator picks "only" and ticks Anawim.
+    const refusedBcwa = choicesOf(scope({ kind: 'all-except', providerIds: ['bcwa'] }));
+    expect(refusedBcwa.named).toEqual({ only: [], 'all-except': ['bcwa'] });
+    const onlyAnawim: ScopeChoices = { ...refusedBcwa, kind: 'only', named: { ...refusedBcwa.named, only: ['anawim'] } };
+    expect(scopeOfChoices(onlyAnawim, ORGANISATIONS).providers).toEqual({ kind: 'only', providerIds: ['anawim'] });
+    // Back to "every provider except": her refusal is still there, not dropped by the detour.
+    expect(scopeOfChoices({ ...onlyAnawim, kind: 'all-except' }, ORGANISATIONS).providers).toEqual({ kind: 'all-except', providerIds: ['bcwa'] });
+    // A new consent names nobody under either kind.
+    expect(choicesOf().named).toEqual({ only: [], 'all-except': [] });
   });
 });
 
@@ -87,13 +117,13 @@ describe('the warning before a change that narrows her consent', () => {
       ['changing-lives', [], ['al_2']],
     ]);
     expect(lossWarning(losses, name)).toBe(
-      "Her consent would no longer cover Black Country Women's Aid and Changing Lives. Saving this change ends Black Country Women's Aid's allocation (domestic abuse) and withdraws the offer to Changing Lives (accommodation); they are told to stop and delete what they hold about her, and her needs go to providers her consent covers.",
+      "Her consent would no longer cover Black Country Women's Aid and Changing Lives. Saving this change ends the allocation held by Black Country Women's Aid (domestic abuse) and withdraws the offer to Changing Lives (accommodation); they are told to stop and delete what they hold about her, and her needs go to providers her consent covers.",
     );
   });
 
   it('names one provider as one', () => {
     expect(lossWarning(consentLosses(allocations, scope({ kind: 'all-except', providerIds: ['bcwa'] })), name)).toBe(
-      "Her consent would no longer cover Black Country Women's Aid. Saving this change ends Black Country Women's Aid's allocation (domestic abuse); it is told to stop and delete what it holds about her, and her needs go to providers her consent covers.",
+      "Her consent would no longer cover Black Country Women's Aid. Saving this change ends the allocation held by Black Country Women's Aid (domestic abuse); it is told to stop and delete what it holds about her, and her needs go to providers her consent covers.",
     );
   });
 
@@ -104,5 +134,36 @@ describe('the warning before a change that narrows her consent', () => {
 
   it('ends every live allocation when she stops sharing', () => {
     expect(consentLosses(allocations, NOTHING).map((l) => l.providerId)).toEqual(['bcwa', 'changing-lives', 'anawim']);
+  });
+});
+
+describe('the warning before a change that lets a provider be told who could not be before', () => {
+  const refusedBcwa = scope({ kind: 'all-except', providerIds: ['bcwa'] });
+
+  it('names a provider she refused that the change would cover', () => {
+    // The auditor's change: her refusal of BCWA carried into "only" as agreement.
+    expect(newlyCovered(refusedBcwa, scope({ kind: 'only', providerIds: ['bcwa', 'anawim'] }), ORGANISATIONS)).toEqual(['bcwa']);
+    expect(newlyCovered(refusedBcwa, scope({ kind: 'all' }), ORGANISATIONS)).toEqual(['bcwa']);
+    expect(gainWarning(['bcwa'], name)).toBe(
+      "Black Country Women's Aid will now be told about her plan: her consent would cover it, so it may be offered support for her needs and read what she agreed providers may know.",
+    );
+  });
+
+  it('names every provider when sharing starts, with "and" before the last', () => {
+    const gains = newlyCovered(NOTHING, scope({ kind: 'all-except', providerIds: ['anawim'] }), ORGANISATIONS);
+    expect(gains.sort()).toEqual(['bcwa', 'changing-lives']);
+    expect(gainWarning(gains, name)).toBe(
+      "Black Country Women's Aid and Changing Lives will now be told about her plan: her consent would cover them, so they may be offered support for her needs and read what she agreed providers may know.",
+    );
+  });
+
+  it('finds a provider she refused even before the directory is read', () => {
+    expect(newlyCovered(refusedBcwa, scope({ kind: 'all-except', providerIds: ['anawim'] }), [])).toEqual(['bcwa']);
+  });
+
+  it('says nothing when the change covers nobody new', () => {
+    expect(newlyCovered(refusedBcwa, scope({ kind: 'only', providerIds: ['anawim'] }), ORGANISATIONS)).toEqual([]);
+    expect(newlyCovered(refusedBcwa, refusedBcwa, ORGANISATIONS)).toEqual([]);
+    expect(gainWarning([], name)).toBeUndefined();
   });
 });

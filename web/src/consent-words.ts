@@ -63,17 +63,40 @@ export function scopeChanges(before: ConsentScope, after: ConsentScope, provider
   return changes.length > 0 ? changes : ['Given again, unchanged'];
 }
 
-/** What the consent form's fields say, as the API takes it: providers are named only when she shares, in the directory's order. */
-export function scopeOfChoices(
-  choices: { share: boolean; categories: readonly string[]; kind: ProviderKind; providerIds: readonly string[] },
-  organisations: readonly Organisation[],
-): ConsentScope {
+/** The kinds of provider list that name providers: each has a list of its own on the form. */
+export type NamingKind = Exclude<ProviderKind, 'all'>;
+
+/**
+ * The consent form's fields. The providers she named are kept per kind, never one list read two
+ * ways: a tick under "every provider except" means she refused that provider, and the same tick
+ * carried to "only" would mean she agreed to it. Kept (rather than cleared) so a coordinator who
+ * clicks another kind and back finds the refusals she gave still ticked, not silently dropped.
+ */
+export interface ScopeChoices {
+  share: boolean;
+  categories: string[];
+  kind: ProviderKind;
+  named: Record<NamingKind, string[]>;
+}
+
+/** The form's fields for a scope: a new consent starts with needs shared with any provider, and nobody named. */
+export function choicesOf(scope?: ConsentScope): ScopeChoices {
+  const named: Record<NamingKind, string[]> = { only: [], 'all-except': [] };
+  if (!scope) return { share: true, categories: ['needs'], kind: 'all', named };
+  const providers = providersOf(scope);
+  if (providers.kind !== 'all') named[providers.kind] = [...providers.providerIds];
+  return { share: scope.shareWithProviders, categories: [...scope.dataCategories], kind: providers.kind, named };
+}
+
+/** What the consent form's fields say, as the API takes it: providers are named only when she shares, from the chosen kind's own list, in the directory's order. */
+export function scopeOfChoices(choices: ScopeChoices, organisations: readonly Organisation[]): ConsentScope {
   if (!choices.share) return { shareWithProviders: false, dataCategories: [], providers: { kind: 'all' } };
   const dataCategories = choices.categories as DataCategory[];
   if (choices.kind === 'all') return { shareWithProviders: true, dataCategories, providers: { kind: 'all' } };
+  const chosen = choices.named[choices.kind];
   const known = organisations.map((o) => o.providerId);
   // Those of the directory first, in its order; any other id chosen (the directory not read yet) after, so the API names it.
-  const providerIds = [...known.filter((id) => choices.providerIds.includes(id)), ...choices.providerIds.filter((id) => !known.includes(id))];
+  const providerIds = [...known.filter((id) => chosen.includes(id)), ...chosen.filter((id) => !known.includes(id))];
   return { shareWithProviders: true, dataCategories, providers: { kind: choices.kind, providerIds } };
 }
 
@@ -101,13 +124,41 @@ const needsOf = (allocations: readonly Allocation[]) => wordList([...new Set(all
 /** The warning a coordinator reads before a change of consent that withdraws offers or ends allocations; undefined when it touches none. */
 export function lossWarning(losses: readonly ConsentLoss[], providerName: (id: string) => string): string | undefined {
   if (losses.length === 0) return undefined;
+  // "the allocation held by Changing Lives", never "Changing Lives's allocation": a name ending in s reads wrong with 's.
   const parts = losses.flatMap((loss) => {
     const name = providerName(loss.providerId);
     return [
-      ...(loss.ending.length > 0 ? [`ends ${name}'s allocation${loss.ending.length > 1 ? 's' : ''} (${needsOf(loss.ending)})`] : []),
+      ...(loss.ending.length > 0 ? [`ends the allocation${loss.ending.length > 1 ? 's' : ''} held by ${name} (${needsOf(loss.ending)})`] : []),
       ...(loss.withdrawing.length > 0 ? [`withdraws the offer${loss.withdrawing.length > 1 ? 's' : ''} to ${name} (${needsOf(loss.withdrawing)})`] : []),
     ];
   });
   const names = wordList(losses.map((l) => providerName(l.providerId)));
   return `Her consent would no longer cover ${names}. Saving this change ${wordList(parts)}; ${losses.length > 1 ? 'they are' : 'it is'} told to stop and delete what ${losses.length > 1 ? 'they hold' : 'it holds'} about her, and her needs go to providers her consent covers.`;
+}
+
+/**
+ * The providers a change would newly cover: covered by the new scope, not by the one it replaces.
+ * Read over the directory's organisations and every provider either scope names or the plan has
+ * met, so a provider she refused is found even before the directory is read.
+ */
+export function newlyCovered(
+  current: ConsentScope | undefined,
+  next: ConsentScope,
+  organisations: readonly Organisation[],
+  allocations: readonly Allocation[] = [],
+): string[] {
+  const named = (scope: ConsentScope | undefined) => {
+    const providers = providersOf(scope);
+    return providers.kind === 'all' ? [] : providers.providerIds;
+  };
+  const candidates = new Set([...organisations.map((o) => o.providerId), ...named(current), ...named(next), ...allocations.map((a) => a.providerId)]);
+  return [...candidates].filter((id) => scopeCoversProvider(next, id) && !scopeCoversProvider(current, id));
+}
+
+/** The warning before a change that lets providers be told who could not be before, naming each; undefined when there is none. */
+export function gainWarning(providerIds: readonly string[], providerName: (id: string) => string): string | undefined {
+  if (providerIds.length === 0) return undefined;
+  const names = wordList([...providerIds].map(providerName).sort((a, b) => a.localeCompare(b, 'en-GB')));
+  const many = providerIds.length > 1;
+  return `${names} will now be told about her plan: her consent would cover ${many ? 'them' : 'it'}, so ${many ? 'they' : 'it'} may be offered support for her needs and read what she agreed providers may know.`;
 }

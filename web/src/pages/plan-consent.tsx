@@ -1,27 +1,27 @@
 import { useMemo, useState } from 'react';
-import { providersOf, sameScope } from '../../../lib/domain/consent.ts';
-import { categoriesInWords, consentLosses, lossWarning, organisationsOf, providersInWords, scopeChanges, scopeOfChoices, wordList, type Organisation, type ProviderKind } from '../consent-words.ts';
+import { sameScope } from '../../../lib/domain/consent.ts';
+import {
+  categoriesInWords,
+  choicesOf,
+  consentLosses,
+  gainWarning,
+  lossWarning,
+  newlyCovered,
+  organisationsOf,
+  providersInWords,
+  scopeChanges,
+  scopeOfChoices,
+  wordList,
+  type Organisation,
+  type ProviderKind,
+  type ScopeChoices,
+} from '../consent-words.ts';
 import { CONSENT_METHODS, CONSENT_PROVIDER_KIND_WORDS, CONSENT_PROVIDER_KINDS, DATA_CATEGORIES, isAllowedIn, label } from '../domain.ts';
 import { formatDate } from '../format.ts';
 import { Checkbox, Checkboxes, options, Radios, TextArea, TextInput } from '../forms.tsx';
-import type { ConsentScope } from '../types.ts';
 import { Facts, Section, useApp } from '../ui.tsx';
 import { useToday } from './plan-forms.tsx';
 import { CommandForm, usePlan, usePlanCommand } from './plan-kit.tsx';
-
-interface ScopeChoices {
-  share: boolean;
-  categories: string[];
-  kind: ProviderKind;
-  providerIds: string[];
-}
-
-/** The form's fields for a scope: a new consent starts with needs shared with any provider. */
-function choicesOf(scope?: ConsentScope): ScopeChoices {
-  if (!scope) return { share: true, categories: ['needs'], kind: 'all', providerIds: [] };
-  const providers = providersOf(scope);
-  return { share: scope.shareWithProviders, categories: [...scope.dataCategories], kind: providers.kind, providerIds: providers.kind === 'all' ? [] : [...providers.providerIds] };
-}
 
 /**
  * The API names a provider by its place in the list it was sent (scope.providers.providerIds.2) and a
@@ -59,12 +59,16 @@ function ScopeFields({ choices, onChange, organisations }: { choices: ScopeChoic
             options={CONSENT_PROVIDER_KINDS.map((k) => [k, CONSENT_PROVIDER_KIND_WORDS[k]] as const)}
           />
           {choices.kind !== 'all' && (
+            // Keyed by kind: each kind's list is its own (see ScopeChoices), so no tick is read under another legend.
             <Checkboxes
+              key={choices.kind}
               path="scope.providers.providerIds"
               legend={choices.kind === 'only' ? 'The providers she agrees may be told' : 'The providers she does not want told'}
               hint={organisations.length === 0 ? "The directory's providers are not loaded yet: refresh the page if none appear." : 'Organisations in the provider directory.'}
-              values={choices.providerIds}
-              onChange={(providerIds) => set({ providerIds })}
+              values={choices.named[choices.kind]}
+              onChange={(providerIds) => {
+                if (choices.kind !== 'all') set({ named: { ...choices.named, [choices.kind]: providerIds } });
+              }}
               options={organisations.map((o) => [o.providerId, o.name] as const)}
             />
           )}
@@ -112,13 +116,19 @@ export function ChangeConsentForm() {
   const command = usePlanCommand('change-consent');
   const scope = scopeOfChoices(choices, organisations);
   const losses = consentLosses(plan.allocations, scope);
-  const warning = lossWarning(losses, providerName);
+  const gains = newlyCovered(current, scope, organisations, plan.allocations);
+  const warnings = [lossWarning(losses, providerName), gainWarning(gains, providerName)].filter((w): w is string => w !== undefined);
   const unchanged = current ? sameScope(current, scope) : false;
-  const told = wordList(losses.map((l) => providerName(l.providerId)));
+  const stopped = wordList(losses.map((l) => providerName(l.providerId)));
+  const covered = wordList(gains.map(providerName));
+  const done = [
+    ...(losses.length > 0 ? [`${stopped} ${losses.length > 1 ? 'were' : 'was'} told to stop and delete what ${losses.length > 1 ? 'they hold' : 'it holds'} about her.`] : []),
+    ...(gains.length > 0 ? [`${covered} may now be told about her plan.`] : []),
+  ];
   const send = () =>
     void command.send(
       { scope, givenAt, method: method || undefined, ...(note.trim() ? { note } : {}) },
-      losses.length > 0 ? `Consent changed: ${told} ${losses.length > 1 ? 'were' : 'was'} told to stop and delete what they hold about her.` : unchanged ? 'Consent given again: nothing changed.' : 'Consent changed.',
+      done.length > 0 ? `Consent changed: ${done.join(' ')}` : unchanged ? 'Consent given again: nothing changed.' : 'Consent changed.',
     );
   return (
     <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Change consent" label="Change consent" mapPath={consentPath} idPrefix="change-consent-">
@@ -129,10 +139,10 @@ export function ChangeConsentForm() {
       <TextArea path="note" label="Note (optional, kept on the plan)" hint="Why her consent changed. Providers never see it." value={note} onChange={setNote} />
       {/* Polite live region, present before it has anything to say, so the warning is read out as it appears. */}
       <div aria-live="polite" id="change-consent-warning">
-        {warning ? (
+        {warnings.length > 0 ? (
           <div className="notice notice-warning">
             <strong>Before you save: </strong>
-            {warning}
+            {warnings.join(' ')}
           </div>
         ) : unchanged ? (
           <p className="hint">This is what she agreed already: saving records that she gave it again, and changes nothing else.</p>
