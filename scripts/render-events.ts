@@ -124,7 +124,12 @@ never in an event: \`GET /allocations/{allocationId}\` (the \`detail\` link) ret
 recorded at the moment of reading covers its data category. When a plan exits, its allocations are withdrawn or ended
 with the reason \`plan-exited\` and nothing about why (an exit into custody is offence information). When consent is
 withdrawn every provider ever offered the plan gets \`plan.consent-withdrawn.v1\` with nothing but the plan reference,
-its allocation and the instruction \`stop-processing-and-purge\`.
+its allocation and the instruction \`stop-processing-and-purge\`; a change of consent that no longer covers a provider
+does the same for that provider. A change that takes data categories out of her consent (her contact details, say) sends
+each provider still covered with an open offer or accepted allocation \`plan.consent-narrowed.v1\`: the categories
+withdrawn and the instruction \`purge-withdrawn-categories\`; the allocation goes on. No event says which providers her
+consent leaves out: a gap \`outside-consent\` in \`plan.allocation-proposed.v1\` says only that providers her consent
+does not cover could meet the need (the plan, read through the audited API, names them).
 
 ## Delivery
 

@@ -1,4 +1,4 @@
-import { noConsentToShareGap, proposeAllocation, turnedDownOffers } from './allocation.ts';
+import { gapForEvents, noConsentToShareGap, proposeAllocation, turnedDownOffers } from './allocation.ts';
 import { providersOf } from './consent.ts';
 import { addOffers, continueTransition, reviewCoverageEscalations, unallocatedNeeds, type DecideContext } from './decide.ts';
 import type { ServiceLoad } from './directory.ts';
@@ -37,7 +37,7 @@ export function allocatePlan(plan: Plan, ctx: DecideContext, load: ServiceLoad):
     t.emit('plan.allocation-proposed.v1', {
       planRef: draft.planId,
       offers: proposal.offers.map((o) => ({ providerId: o.providerId, serviceId: o.serviceId, needs: o.needs, why: o.why })),
-      gaps: proposal.gaps,
+      gaps: proposal.gaps.map(gapForEvents),
     });
     addOffers(t, proposal.offers);
   }

@@ -114,14 +114,29 @@ function candidatesFor(need: NeedDomain, req: Omit<AllocationRequest, 'needs'>, 
   // (widening her consent would not help a need nobody in the area offers, or one every service is full for).
   const consented = open.filter((s) => scopeCoversProvider({ shareWithProviders: true, dataCategories: [], providers: req.providers }, s.organizationId));
   if (consented.length === 0) {
-    const names = [...new Set(open.map((s) => s.organizationId))].sort().map((id) => `${directory.organizations.find((o) => o.id === id)?.name ?? id} (${id})`);
+    const names = [...new Set(open.map((s) => s.organizationId))].sort().map((id) => directory.organizations.find((o) => o.id === id)?.name ?? id);
     return {
       domain: need,
       reason: 'outside-consent',
-      explanation: `Her consent does not cover ${names.join(', ')}, which could meet ${need} in ${req.localAuthority}: only with her agreement to share with ${names.length > 1 ? 'one of them' : 'it'} (change consent) can it be offered.`,
+      explanation: `Her consent does not cover ${orList(names)}, which could meet ${need} in ${req.localAuthority}: only with her agreement to share with ${names.length > 1 ? 'one of them' : 'it'} (change consent) can it be offered.`,
     };
   }
   return consented;
+}
+
+/** Names as people list alternatives: "Anawim, Changing Lives or Green Square Accord". */
+export function orList(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
+}
+
+/**
+ * A gap as events and the history carry it. Which providers her consent leaves out is hers and the
+ * coordinators' (on the plan, read through the audited API): programme consumers read only that
+ * providers she has not agreed to could meet it, never whom she refused.
+ */
+export function gapForEvents<G extends Omit<Gap, 'recordedAt'>>(gap: G): G {
+  if (gap.reason !== 'outside-consent') return gap;
+  return { ...gap, explanation: `Only providers her consent does not cover could meet ${gap.domain}.` };
 }
 
 /** Outcomes with which a provider stops before the need is met: that service is not asked again for it. */
@@ -163,7 +178,7 @@ export function gapAtManualActivation(
   return {
     domain: need,
     reason: 'not-offered',
-    explanation: `The plan was activated before ${need} was offered to ${names.join(', ')} in ${req.localAuthority}, which could still be asked.`,
+    explanation: `The plan was activated before ${need} was offered to ${orList(names)} in ${req.localAuthority}, which could still be asked.`,
   };
 }
 

@@ -343,7 +343,7 @@ function outsideConsentWords(t: Transition, providerId: string): string {
   const name = t.ctx.directory.organizations.find((o) => o.id === providerId)?.name ?? providerId;
   const consent = t.plan.consent;
   if (!consent?.scope.shareWithProviders) return `her consent does not allow sharing with providers, so nothing can be offered to ${name}`;
-  return `her consent does not cover ${name} (${providerId}): change her consent first if she agrees to it`;
+  return `her consent does not cover ${name}: change her consent first if she agrees to it`;
 }
 
 /**
@@ -366,29 +366,66 @@ function changeConsent(t: Transition, p: PayloadOf<'change-consent'>) {
   notInFuture(t, p.givenAt, 'givenAt');
   if (p.givenAt < current.givenAt) throw invalid('givenAt', `must not be before the consent it replaces (given ${current.givenAt})`);
   const reconfirmed = sameScope(current.scope, p.scope);
-  const { previous = [], withdrawnAt: _never, ...replaced } = current;
+  const changedEvent = { planRef: plan.planId, shareWithProviders: p.scope.shareWithProviders, dataCategories: p.scope.dataCategories, ...providerCounts(p.scope), method: p.method };
+  if (reconfirmed) {
+    // The same consent given again takes no place among the consents replaced, so a run of
+    // re-confirmations never pushes what she agreed to before off the plan.
+    const { reconfirmedNote: _older, ...kept } = current;
+    plan.consent = { ...kept, reconfirmedAt: p.givenAt, ...(p.note ? { reconfirmedNote: p.note } : {}) };
+    // Events carry no provider ids and no note: how many were named, and how.
+    t.emit('plan.consent-changed.v1', { ...changedEvent, reconfirmed: true });
+    return;
+  }
+  const { previous = [], previousDropped = 0, withdrawnAt: _never, reconfirmedAt: _at, reconfirmedNote: _note, ...replaced } = current;
+  const kept = [...previous, { ...replaced, scope: { ...replaced.scope, providers: providersOf(replaced.scope) }, replacedAt: t.now }];
+  const dropped = previousDropped + Math.max(0, kept.length - MAX_REPLACED_CONSENTS);
   plan.consent = {
     scope: p.scope,
     givenAt: p.givenAt,
     method: p.method,
     recordedAt: t.now,
     ...(p.note ? { note: p.note } : {}),
-    previous: [...previous, { ...replaced, scope: { ...replaced.scope, providers: providersOf(replaced.scope) }, replacedAt: t.now }].slice(-MAX_REPLACED_CONSENTS),
+    previous: kept.slice(-MAX_REPLACED_CONSENTS),
+    ...(dropped > 0 ? { previousDropped: dropped } : {}),
   };
-  // Events carry no provider ids and no note: how many were named, and how.
-  const providers = p.scope.providers;
-  t.emit('plan.consent-changed.v1', {
-    planRef: plan.planId,
-    shareWithProviders: p.scope.shareWithProviders,
-    dataCategories: p.scope.dataCategories,
-    providersKind: providers.kind,
-    providersNamed: providers.kind === 'all' ? 0 : providers.providerIds.length,
-    method: p.method,
-    reconfirmed,
-  });
-  // Data categories alone change what providers read (at their next read), not who is offered what.
+  // Said in the change's own event, as a review's 'adjust' says what it changed in plan.adjusted.v1.
+  const changed: Record<string, unknown> = { ...changedEvent, reconfirmed: false, backToAllocating: false };
+  t.emit('plan.consent-changed.v1', changed);
+  tellProvidersToPurgeWithdrawnCategories(t, current.scope, p.scope);
+  // Data categories alone change what providers read (at their next read), not who is offered what:
+  // nothing is offered again, nothing re-run; the providers still holding allocations were told above.
   const sameProviders = sameScope({ ...current.scope, dataCategories: [] }, { ...p.scope, dataCategories: [] });
   if (sameProviders || plan.stage === 'assessment') return;
+  const stageBefore = plan.stage;
+  reallocateWithinConsent(t, current.scope, p.scope);
+  changed.backToAllocating = stageBefore === 'active' && plan.stage === 'allocating';
+}
+
+/** What a consent-changed or consent-recorded event may say of the providers: the kind and how many, never which. */
+function providerCounts(scope: ConsentScope) {
+  return { providersKind: scope.providers.kind, providersNamed: scope.providers.kind === 'all' ? 0 : scope.providers.providerIds.length };
+}
+
+/**
+ * Data categories taken out of her consent: each provider still covered that holds a live (offered or
+ * accepted) allocation may already have read them (her contact details, say), so it is told to delete
+ * those categories; a 403 at its next read would tell it nothing. Only that provider, only for its
+ * own allocation. Providers her consent no longer covers are sent plan.consent-withdrawn.v1 instead.
+ */
+function tellProvidersToPurgeWithdrawnCategories(t: Transition, before: NonNullable<Plan['consent']>['scope'], after: ConsentScope) {
+  if (!before.shareWithProviders) return;
+  const withdrawnCategories = before.dataCategories.filter((c) => !after.dataCategories.includes(c));
+  if (withdrawnCategories.length === 0) return;
+  for (const a of t.plan.allocations) {
+    if ((a.status !== 'offered' && a.status !== 'accepted') || !scopeCoversProvider(after, a.providerId) || !scopeCoversProvider(before, a.providerId)) continue;
+    t.emit('plan.consent-narrowed.v1', { planRef: t.plan.planId, allocationId: a.allocationId, withdrawnCategories, instruction: 'purge-withdrawn-categories' }, a.providerId);
+  }
+}
+
+function reallocateWithinConsent(t: Transition, before: NonNullable<Plan['consent']>['scope'], after: ConsentScope) {
+  const plan = t.plan;
+  const p = { scope: after };
+  const current = { scope: before };
 
   const coveredBefore = (providerId: string) => scopeCoversProvider(current.scope, providerId);
   const coveredNow = (providerId: string) => scopeCoversProvider(p.scope, providerId);
@@ -442,7 +479,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
     // Consent is often given in custody or at court a few days before the referral is keyed in.
     if (p.givenAt < addCalendarDays(londonDate(t.plan.referral.receivedAt), -90)) throw invalid('givenAt', 'must not be more than 90 days before the referral');
     t.moveTo('assessment');
-    t.emit('plan.consent-recorded.v1', { planRef: t.plan.planId, shareWithProviders: p.scope.shareWithProviders, dataCategories: p.scope.dataCategories, method: p.method });
+    t.emit('plan.consent-recorded.v1', { planRef: t.plan.planId, shareWithProviders: p.scope.shareWithProviders, dataCategories: p.scope.dataCategories, ...providerCounts(p.scope), method: p.method });
   },
   'change-consent': (t, p) => changeConsent(t, p),
   withdraw: (t, p) => {

@@ -114,6 +114,13 @@ const ConsentWithdrawn = z.strictObject({
   instruction: z.literal('stop-processing-and-purge').describe('Stop processing and delete what you hold about this plan'),
 });
 
+const ConsentNarrowed = z.strictObject({
+  planRef,
+  allocationId,
+  withdrawnCategories: z.array(z.enum(DATA_CATEGORIES)).min(1).describe('The data categories her consent no longer lets you hold'),
+  instruction: z.literal('purge-withdrawn-categories').describe('Delete what you hold of these categories about this plan; the rest of the allocation goes on'),
+});
+
 // ---------------------------------------------------------------------------------------------
 // Programme: coordinators, team leads and the programme's own consumers
 
@@ -125,10 +132,16 @@ const PlanReferred = z.strictObject({
   rereferral: z.boolean().describe('The same woman has earlier plans (linked by a keyed hash of identity, never by identity itself)'),
 });
 
+const providersKind = z.enum(CONSENT_PROVIDER_KINDS).describe('all: any provider; only: only those she named; all-except: all but those she named');
+const providersNamed = z.number().int().min(0).describe('How many providers she named (0 for all)');
+
+/** providersKind and providersNamed were added later, optional so events recorded before them still read (an addition, not a new version). */
 const ConsentRecorded = z.strictObject({
   planRef,
   shareWithProviders: z.boolean(),
   dataCategories: z.array(z.enum(DATA_CATEGORIES)),
+  providersKind: providersKind.optional(),
+  providersNamed: providersNamed.optional(),
   method: z.enum(CONSENT_METHODS),
 });
 
@@ -140,10 +153,11 @@ const ConsentChanged = z.strictObject({
   planRef,
   shareWithProviders: z.boolean(),
   dataCategories: z.array(z.enum(DATA_CATEGORIES)),
-  providersKind: z.enum(CONSENT_PROVIDER_KINDS).describe('all: any provider; only: only those she named; all-except: all but those she named'),
-  providersNamed: z.number().int().min(0).describe('How many providers she named (0 for all)'),
+  providersKind,
+  providersNamed,
   method: z.enum(CONSENT_METHODS),
   reconfirmed: z.boolean().describe('The same scope as before, given again: no offer or allocation was touched'),
+  backToAllocating: z.boolean().optional().describe('The change took an active plan back to allocating: a priority need lost its provider, or can now be offered (absent on re-confirmations and on events recorded before it was added)'),
 });
 
 const PlanWithdrawn = z.strictObject({ planRef, reason: z.enum(WITHDRAW_REASONS) });
@@ -243,6 +257,12 @@ export const EVENT_CATALOGUE = {
     description:
       'Consent was withdrawn, or changed so that it no longer covers this provider: stop processing and purge everything held about the plan. Sent for every allocation the provider ever had of the plan (an open offer is withdrawn, an accepted allocation ended, with outcome consent-withdrawn).',
     data: ConsentWithdrawn,
+  },
+  'plan.consent-narrowed.v1': {
+    audience: 'provider',
+    description:
+      'Her consent no longer covers some data categories (her contact details, say) that this provider may already have read: delete what you hold of them. Sent to each provider her consent still covers with an open offer or accepted allocation; the allocation goes on.',
+    data: ConsentNarrowed,
   },
   'plan.referred.v1': { audience: 'programme', description: 'A referral was taken and a plan created.', data: PlanReferred },
   'plan.consent-recorded.v1': { audience: 'programme', description: 'Consent was recorded, with what may be shared with providers.', data: ConsentRecorded },

@@ -17,6 +17,7 @@ export const REDACTED = '[removed at erasure]';
  *   note              referral.note, allocations[].note (accept, decline, end), exit.note, withdrawal.note,
  *                     followUps[].corrections[].note, consent.note and consent.previous[].note (change-consent's)
  *   consentWithdrawalNote  withdraw-consent's note
+ *   reconfirmedNote   consent.reconfirmedNote (a re-confirming change-consent's note)
  *   participantWords  reviews[].participantWords
  *   manualReason      allocations[].manualReason (offer-manually's reason)
  *   goals             needs[].goals: each goal becomes the marker, so how many she had stays
@@ -28,7 +29,7 @@ export const REDACTED = '[removed at erasure]';
  * Every other string of a plan is a code, a date or an id, or text the engine wrote (`why` of a proposal,
  * a gap's explanation) from codes alone.
  */
-const WHOLLY_FREE_TEXT = new Set(['note', 'participantWords', 'manualReason', 'consentWithdrawalNote']);
+const WHOLLY_FREE_TEXT = new Set(['note', 'participantWords', 'manualReason', 'consentWithdrawalNote', 'reconfirmedNote']);
 const QUOTING = [
   { field: 'why', prefix: /^Offered by hand: /u },
   { field: 'explanation', prefix: /^Activated without a provider for [a-z-]+: /u },

@@ -433,8 +433,14 @@ export type AppliedCommand = z.infer<typeof AppliedCommand>;
 
 /** A consent as stored: plans recorded before providers could be named have no `providers` (read as all). */
 export const StoredConsentScope = z.object({ shareWithProviders: z.boolean(), dataCategories: z.array(z.enum(DATA_CATEGORIES)), providers: ConsentProviders.optional() });
-/** How many replaced consents a plan keeps; each change is also in the plan's history as an event. */
-export const MAX_REPLACED_CONSENTS = 20;
+/**
+ * How many replaced consents a plan keeps. Only real changes take a place (a re-confirmation is a date
+ * on the consent it confirms), so 30 is more than an 18-month plan sees. At its largest (50 provider
+ * ids of 63 characters, a 500-character note of 3-byte characters) one is under 5.2 KB: 30 stay under
+ * 160 KB of DynamoDB's 400 KB item (test/unit/change-consent.test.ts measures it). Past 30 the oldest
+ * goes, and `previousDropped` counts it: never silently; each change's event stays in the history.
+ */
+export const MAX_REPLACED_CONSENTS = 30;
 export const ReplacedConsent = z.object({
   scope: StoredConsentScope,
   givenAt: IsoDate,
@@ -466,6 +472,10 @@ export const Plan = z.object({
         .array(ReplacedConsent)
         .optional()
         .describe(`The consents this one replaced, oldest first (the last ${MAX_REPLACED_CONSENTS} kept): what she agreed to, when`),
+      previousDropped: z.number().int().min(1).optional().describe(`How many replaced consents older than the last ${MAX_REPLACED_CONSENTS} are no longer kept (their changes stay in the history)`),
+      reconfirmedAt: IsoDate.optional().describe('When she last gave this same consent again (a re-confirmation changes nothing else and takes no place in previous)'),
+      /** A re-confirmation's note (the latest): free text, on the plan only, never in events; redacted at erasure. */
+      reconfirmedNote: z.string().optional(),
     })
     .optional(),
   assessedAt: IsoDateTime.optional(),

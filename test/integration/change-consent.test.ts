@@ -66,7 +66,7 @@ describe('change-consent over HTTP', () => {
     expect([ended.status, ended.outcome]).toEqual(['ended', 'consent-withdrawn']);
     // Domestic abuse (priority) lost its provider and only BCWA serves it in Birmingham: a gap of her choosing.
     expect(changed.stage).toBe('allocating');
-    expect(changed.gaps).toEqual([expect.objectContaining({ domain: 'domestic-abuse', reason: 'outside-consent', explanation: expect.stringContaining("Black Country Women's Aid (bcwa)") })]);
+    expect(changed.gaps).toEqual([expect.objectContaining({ domain: 'domestic-abuse', reason: 'outside-consent', explanation: expect.stringContaining("Her consent does not cover Black Country Women's Aid, which could meet domestic-abuse") })]);
     expect(changed.openEscalations.filter((e: Json) => e.kind === 'coverage-gap')).toEqual([]);
     expect(changed.consent).toMatchObject({ note: NOTE, scope: { providers: { kind: 'all-except', providerIds: ['bcwa'] } }, previous: [expect.objectContaining({ scope: expect.objectContaining({ providers: { kind: 'all' } }) })] });
 
@@ -86,11 +86,17 @@ describe('change-consent over HTTP', () => {
     // Every other provider's events and the programme's carry neither the note nor the providers she named.
     const changedEvent = sent.find((e) => e.type === 'plan.consent-changed.v1')!;
     expect(changedEvent.providerId).toBeUndefined();
-    expect(changedEvent.data).toEqual({ planRef: active.planId, shareWithProviders: true, dataCategories: ['needs', 'risks', 'contact-details'], providersKind: 'all-except', providersNamed: 1, method: 'written', reconfirmed: false });
+    expect(changedEvent.data).toEqual({ planRef: active.planId, shareWithProviders: true, dataCategories: ['needs', 'risks', 'contact-details'], providersKind: 'all-except', providersNamed: 1, method: 'written', reconfirmed: false, backToAllocating: true });
     expect(JSON.stringify(sent)).not.toContain(NOTE);
+    // Nor whom she refused: the gap's explanation in the programme's events is the generic one.
+    const programme = sent.filter((e) => !e.providerId);
+    const proposedGaps = programme.find((e) => e.type === 'plan.allocation-proposed.v1')!.data.gaps;
+    expect(proposedGaps).toEqual([expect.objectContaining({ domain: 'domestic-abuse', reason: 'outside-consent', explanation: 'Only providers her consent does not cover could meet domestic-abuse.' })]);
+    for (const named of ['Black Country', 'bcwa']) expect(JSON.stringify(programme)).not.toContain(named);
     const history = (await ok('GET', `/plans/${active.planId}/history`)).items;
     expect(history.map((e: Json) => e.type)).toContain('plan.consent-changed.v1');
     expect(JSON.stringify(history)).not.toContain(NOTE);
+    expect(JSON.stringify(history)).not.toContain('Black Country');
   });
 
   it('narrowing an active plan re-offers the needs left unmet within the new scope; accepted, the plan is active again', async () => {

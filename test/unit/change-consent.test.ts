@@ -10,7 +10,7 @@ import { participantShareDecision } from '../../lib/domain/participant-share.ts'
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import { redactPlan, REDACTED } from '../../lib/domain/redaction.ts';
 import { planView } from '../../lib/domain/views.ts';
-import type { Plan } from '../../lib/domain/schemas.ts';
+import { DATA_CATEGORIES, MAX_CONSENT_PROVIDERS, MAX_REPLACED_CONSENTS, type Plan } from '../../lib/domain/schemas.ts';
 import { addDays, londonDate } from '../../lib/domain/calendar.ts';
 import { allocationOf, ASSESSMENT_PAYLOAD, at, command, consentPayload, planInStage, respond, run, type BuiltPlan } from '../support/domain-fixtures.ts';
 
@@ -48,6 +48,16 @@ describe('consent scoped to named providers', () => {
     expect(none.errors?.[0]?.path).toBe('scope.providers.providerIds');
   });
 
+  it('plan.consent-recorded.v1 says which kind of provider scope and how many named, never which', () => {
+    const { plan, ctx } = planInStage('referred');
+    const step = run(plan, command('record-consent', { ...consentPayload(ctx), scope: { shareWithProviders: true, providers: { kind: 'all-except', providerIds: ['bcwa', 'anawim'] } } }), ctx);
+    const recorded = step.events.find((e) => e.type === 'plan.consent-recorded.v1');
+    expect(recorded?.data).toMatchObject({ providersKind: 'all-except', providersNamed: 2 });
+    expect(JSON.stringify(step.events)).not.toContain('bcwa');
+    const all = run(plan, command('record-consent', consentPayload(ctx)), ctx).events.find((e) => e.type === 'plan.consent-recorded.v1');
+    expect(all?.data).toMatchObject({ providersKind: 'all', providersNamed: 0 });
+  });
+
   it('allocation offers only to the providers she agreed to; a need only others could meet is a gap outside-consent naming them, with no coverage-gap escalation', () => {
     const { plan, ctx } = planInStage('referred');
     const consented = run(plan, command('record-consent', { ...consentPayload(ctx), scope: { shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'only', providerIds: ['anawim', 'green-square-accord'] } } }), ctx);
@@ -59,11 +69,24 @@ describe('consent scoped to named providers', () => {
       {
         domain: 'alcohol',
         reason: 'outside-consent',
-        explanation: expect.stringContaining('Her consent does not cover Changing Lives (changing-lives), which could meet alcohol in birmingham'),
+        explanation: expect.stringContaining('Her consent does not cover Changing Lives, which could meet alcohol in birmingham'),
         recordedAt: ctx.now,
       },
     ]);
     expect(assessed.plan.escalations.filter((e) => e.kind === 'coverage-gap')).toEqual([]);
+  });
+
+  it('the plan names whom her consent leaves out, with "or"; events and the history say only that providers she has not agreed to could meet it', () => {
+    const { plan, ctx } = planInStage('referred');
+    const consented = run(plan, command('record-consent', { ...consentPayload(ctx), scope: { shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'only', providerIds: ['bcwa'] } } }), ctx);
+    const assessed = run(consented.plan, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx);
+    const accommodation = assessed.plan.gaps.find((g) => g.domain === 'accommodation');
+    expect(accommodation?.explanation).toContain('Her consent does not cover Changing Lives or Green Square Accord, which could meet accommodation');
+    const proposed = assessed.events.filter((e) => e.type === 'plan.allocation-proposed.v1');
+    expect(proposed).toHaveLength(1);
+    const eventGaps = proposed[0]!.data.gaps as { domain: string; reason: string; explanation: string }[];
+    expect(eventGaps.find((g) => g.domain === 'accommodation')).toEqual({ domain: 'accommodation', reason: 'outside-consent', explanation: 'Only providers her consent does not cover could meet accommodation.' });
+    for (const name of ['Changing Lives', 'changing-lives', 'Green Square', 'green-square-accord', 'Anawim', 'anawim']) expect(JSON.stringify(assessed.events)).not.toContain(name);
   });
 
   it('a stored consent without providers reads as all, in allocation and in the plan view', () => {
@@ -81,7 +104,7 @@ describe('consent scoped to named providers', () => {
     const assessed = run(narrowed, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx).plan;
     const error = refusal(() => run(assessed, command('offer-manually', { serviceId: 'changing-lives-recovery', needs: ['alcohol'], reason: 'She knows the team' }), ctx));
     expect(error.status).toBe(400);
-    expect(error.errors).toEqual([{ path: 'serviceId', message: 'her consent does not cover Changing Lives (changing-lives): change her consent first if she agrees to it' }]);
+    expect(error.errors).toEqual([{ path: 'serviceId', message: 'her consent does not cover Changing Lives: change her consent first if she agrees to it' }]);
   });
 });
 
@@ -100,7 +123,7 @@ describe('change-consent', () => {
       previous: [{ scope: { shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'all' } }, givenAt: londonDate(ctx.now), method: 'written', recordedAt: ctx.now, replacedAt: later.now }],
     });
     expect(step.events.map((e) => [e.type, e.data])).toEqual([
-      ['plan.consent-changed.v1', { planRef: plan!.planId, shareWithProviders: true, dataCategories: ['needs', 'risks'], providersKind: 'all-except', providersNamed: 2, method: 'verbal', reconfirmed: false }],
+      ['plan.consent-changed.v1', { planRef: plan!.planId, shareWithProviders: true, dataCategories: ['needs', 'risks'], providersKind: 'all-except', providersNamed: 2, method: 'verbal', reconfirmed: false, backToAllocating: false }],
     ]);
     expect(JSON.stringify(step.events)).not.toContain('changing-lives');
     expect(JSON.stringify(step.events)).not.toContain('ex-partner');
@@ -127,6 +150,8 @@ describe('change-consent', () => {
     ]);
     // Accommodation (priority) lost its accepted provider: back to allocating, offered to Green Square Accord (which already has finance).
     expect(after.stage).toBe('allocating');
+    // Said in the change's event, as plan.adjusted.v1 says what a review's 'adjust' changed.
+    expect(step.events.find((e) => e.type === 'plan.consent-changed.v1')?.data.backToAllocating).toBe(true);
     expect(after.deadlines.some((d) => d.command === 'activation-overdue')).toBe(true);
     expect(live(after).every((a) => a.providerId !== 'changing-lives')).toBe(true);
     expect(live(after).find((a) => a.needs.includes('accommodation'))?.providerId).toBe('green-square-accord');
@@ -196,14 +221,31 @@ describe('change-consent', () => {
     expect(step.events.filter((e) => e.type === 'plan.consent-withdrawn.v1')).toEqual([]);
   });
 
-  it('the same scope again is a re-confirmation: recorded, no offer or allocation touched', () => {
+  it('the same scope again is a re-confirmation: a date on the consent it confirms, no offer or allocation touched', () => {
     const { plan, ctx } = planInStage('allocating');
     const later = at(ctx, addDays(ctx.now, 1));
-    const step = run(plan, command('change-consent', { scope: { shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'all' } }, givenAt: londonDate(later.now), method: 'digital' }), later);
+    const step = run(plan, command('change-consent', { scope: { shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'all' } }, givenAt: londonDate(later.now), method: 'digital', note: NOTE }), later);
     expect(step.decision.needsAllocation).toBe(false);
     expect(step.plan.allocations).toEqual(plan!.allocations);
-    expect(step.plan.consent).toMatchObject({ givenAt: londonDate(later.now), method: 'digital', previous: [expect.objectContaining({ method: 'written' })] });
+    expect(step.plan.consent).toEqual({ ...plan!.consent, reconfirmedAt: londonDate(later.now), reconfirmedNote: NOTE });
     expect(step.events.map((e) => [e.type, e.data.reconfirmed])).toEqual([['plan.consent-changed.v1', true]]);
+    expect(JSON.stringify(step.events)).not.toContain('ex-partner');
+    expect(redactPlan(step.plan).consent?.reconfirmedNote).toBe(REDACTED);
+  });
+
+  it('re-confirmations take no place among the consents replaced: 21 of them leave her earlier, different consents on the plan', () => {
+    let { plan, ctx } = planInStage('assessment');
+    ctx = at(ctx, addDays(ctx.now, 1));
+    plan = run(plan, change(ctx, { providers: { kind: 'all-except', providerIds: ['bcwa'] } }), ctx).plan;
+    const history = plan!.consent?.previous;
+    for (let i = 0; i < 21; i += 1) {
+      ctx = at(ctx, addDays(ctx.now, 1));
+      plan = run(plan, change(ctx, { providers: { kind: 'all-except', providerIds: ['bcwa'] } }), ctx).plan;
+    }
+    expect(plan!.consent?.previous).toEqual(history);
+    expect(plan!.consent?.previous?.[0]?.scope.providers).toEqual({ kind: 'all' });
+    expect(plan!.consent?.scope.providers).toEqual({ kind: 'all-except', providerIds: ['bcwa'] });
+    expect(plan!.consent?.reconfirmedAt).toBe(londonDate(ctx.now));
   });
 
   it('a change of data categories alone touches no offer: providers read the new categories at their next read', () => {
@@ -216,6 +258,27 @@ describe('change-consent', () => {
     expect(step.plan.allocations).toEqual(assessed.allocations);
     expect(step.plan.gaps).toEqual(assessed.gaps);
     expect(step.events.map((e) => [e.type, e.data.reconfirmed])).toEqual([['plan.consent-changed.v1', false]]);
+  });
+
+  it('taking data categories out tells each provider still covered with a live allocation, and no other, to delete them; nothing is offered again', () => {
+    const { plan, ctx } = planInStage('active');
+    const wide = run(plan, change(ctx, { dataCategories: ['needs', 'risks', 'contact-details'] }), ctx).plan;
+    expect(run(wide, change(ctx, { dataCategories: ['needs', 'risks', 'contact-details', 'offending'] }), ctx).events.map((e) => e.type)).toEqual(['plan.consent-changed.v1']);
+    const step = run(wide, change(ctx, { dataCategories: ['needs'], providers: { kind: 'all-except', providerIds: ['anawim'] } }), ctx);
+    const holding = live(wide).filter((a) => a.providerId !== 'anawim');
+    expect(holding.length).toBeGreaterThan(0);
+    const narrowed = step.events.filter((e) => e.type === 'plan.consent-narrowed.v1');
+    expect(narrowed.map((e) => [e.providerId, e.data])).toEqual(
+      holding.map((a) => [a.providerId, { planRef: plan!.planId, allocationId: a.allocationId, withdrawnCategories: ['risks', 'contact-details'], instruction: 'purge-withdrawn-categories' }]),
+    );
+    // Anawim, no longer covered, is told to purge everything instead; a past allocation's provider hears nothing.
+    expect(narrowed.some((e) => e.providerId === 'anawim')).toBe(false);
+    expect(step.events.filter((e) => e.type === 'plan.consent-withdrawn.v1').every((e) => e.providerId === 'anawim')).toBe(true);
+    const categoriesOnly = run(wide, change(ctx, { dataCategories: ['needs', 'risks'] }), ctx);
+    expect(categoriesOnly.decision.needsAllocation).toBe(false);
+    expect(categoriesOnly.plan.stage).toBe('active');
+    expect(categoriesOnly.plan.allocations).toEqual(wide.allocations);
+    expect(categoriesOnly.events.filter((e) => e.type === 'plan.consent-narrowed.v1').map((e) => e.data.withdrawnCategories)).toEqual(live(wide).map(() => ['contact-details']));
   });
 
   it('refuses a givenAt in the future or before the consent it replaces, an unknown provider, and a plan whose consent was withdrawn', () => {
@@ -234,13 +297,32 @@ describe('change-consent', () => {
     expect(refusal(() => run(referred.plan, change(referred.ctx, {}), referred.ctx)).status).toBe(409);
   });
 
-  it('keeps the last consents it replaced, not an unbounded list', () => {
+  it('keeps the last 30 consents it replaced and counts the older ones dropped, never silently', () => {
     let { plan, ctx } = planInStage('assessment');
-    for (let i = 0; i < 25; i += 1) {
+    for (let i = 0; i < 33; i += 1) {
       ctx = at(ctx, addDays(ctx.now, 1));
       plan = run(plan, change(ctx, { dataCategories: i % 2 ? ['needs'] : ['needs', 'risks'] }), ctx).plan;
     }
-    expect(plan!.consent?.previous).toHaveLength(20);
+    expect(MAX_REPLACED_CONSENTS).toBe(30);
+    expect(plan!.consent?.previous).toHaveLength(30);
+    expect(plan!.consent?.previousDropped).toBe(3);
     expect(plan!.consent?.previous?.at(-1)?.replacedAt).toBe(ctx.now);
+  });
+
+  it('the consents kept at their largest stay well inside a DynamoDB item (400 KB)', () => {
+    const { plan } = planInStage('assessment');
+    const providerIds = Array.from({ length: MAX_CONSENT_PROVIDERS }, (_, i) => `${'p'.repeat(60)}${String(i).padStart(3, '0')}`);
+    const largest = {
+      scope: { shareWithProviders: true, dataCategories: [...DATA_CATEGORIES], providers: { kind: 'all-except' as const, providerIds } },
+      givenAt: '2026-11-28',
+      method: 'written' as const,
+      recordedAt: '2026-11-28T23:59:59.999Z',
+      replacedAt: '2026-11-28T23:59:59.999Z',
+      note: '€'.repeat(500),
+    };
+    const full = { ...plan!, consent: { ...plan!.consent!, previous: Array.from({ length: MAX_REPLACED_CONSENTS }, () => largest), previousDropped: 1 } };
+    const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+    expect(bytes(largest)).toBeLessThan(5_200);
+    expect(bytes(full) - bytes(plan)).toBeLessThan(160_000);
   });
 });

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { toCloudEvent } from '../../lib/adapters/events/publisher.ts';
-import { addDays } from '../../lib/domain/calendar.ts';
+import { addDays, londonDate } from '../../lib/domain/calendar.ts';
 import type { Command, DecideContext } from '../../lib/domain/decide.ts';
 import { DomainError } from '../../lib/domain/errors.ts';
 import { CloudEventEnvelope, cloudEventSchema, EVENT_CATALOGUE, EVENT_TYPE_PATTERN, EVENT_TYPES, isEventType, RELEASE_REASONS, type EventType } from '../../lib/domain/events.ts';
@@ -134,8 +134,8 @@ function driveEverything() {
   assessed({ shareWithProviders: false, dataCategories: ['needs'] }, out);
   // 6. Consent covering needs, risks and adjustments: the offers are as thin as ever; the detail has goals, risks and adjustments.
   const sharesAll = assessed({ shareWithProviders: true, dataCategories: ['needs', 'risks', 'adjustments'] }, out);
-  // 7. Consent given for sharing but not for the needs category: the detail has no goals either.
-  const sharesNone = assessed({ shareWithProviders: true, dataCategories: [] }, out);
+  // 7. Consent given for sharing but not for the needs category (contact details only): the detail has no goals either.
+  const sharesNone = assessed({ shareWithProviders: true, dataCategories: ['contact-details'] }, out);
 
   // 8. Consent withdrawn after a decline and an expiry: every provider ever offered is told.
   const consentWithdrawn = story(
@@ -145,6 +145,12 @@ function driveEverything() {
       (plan, ctx) => validCommand('offer-expired', plan, ctx),
       () => ({ command: command('withdraw-consent', {}) }),
     ],
+    out,
+  );
+  // 9. Risks and adjustments taken out of her consent: each provider with a live offer is told to delete them.
+  story(
+    sharesAll,
+    [(_plan, ctx) => ({ command: command('change-consent', { scope: { shareWithProviders: true, dataCategories: ['needs'] }, givenAt: londonDate(ctx.now), method: 'verbal' }) })],
     out,
   );
   return { ...out, consentWithdrawn, custody, sharesAll, sharesNone };

@@ -43,7 +43,7 @@ function freeStringPaths(schema: z.ZodType, path = ''): string[] {
 }
 
 /** What a person types: each is replaced at erasure. `why` and `explanation` quote a typed reason in two cases. */
-const isFreeText = (path: string) => /(^|\.)(note|participantWords|manualReason|consentWithdrawalNote)$/.test(path) || path === 'needs[].goals[]' || path === 'manualActivation.reason';
+const isFreeText = (path: string) => /(^|\.)(note|participantWords|manualReason|consentWithdrawalNote|reconfirmedNote)$/.test(path) || path === 'needs[].goals[]' || path === 'manualActivation.reason';
 const QUOTES_FREE_TEXT = ['allocations[].why', 'gaps[].explanation'];
 /** Ids, codes, keys and bookkeeping the engine writes: no person's words. */
 const NOT_FREE_TEXT = [
