@@ -334,9 +334,13 @@ function closeNeeds(t: Transition, domains: NeedDomain[]) {
 function requireProvidersInDirectory(t: Transition, scope: ConsentScope) {
   if (scope.providers.kind === 'all') return;
   const known = new Set(t.ctx.directory.organizations.map((o) => o.id));
-  scope.providers.providerIds.forEach((id, i) => {
+  const named: readonly string[] = scope.providers.providerIds;
+  named.forEach((id, i) => {
     if (!known.has(id)) throw invalid(`scope.providers.providerIds.${i}`, `no provider "${id}" in the directory: name providers by their directory id (${[...known].sort().join(', ')})`);
   });
+  // Every organisation but all of them is nobody: sharing on in words, off in effect, every need a gap.
+  if (scope.shareWithProviders && scope.providers.kind === 'all-except' && [...known].every((id) => named.includes(id)))
+    throw invalid('scope.providers.providerIds', 'names every provider in the directory, so nobody could be told: set shareWithProviders to false instead');
 }
 
 function outsideConsentWords(t: Transition, providerId: string): string {

@@ -175,7 +175,7 @@ export const RecordReferralPayload = z.strictObject({
 export const MAX_CONSENT_PROVIDERS = 50;
 const NamedProviders = z
   .array(ProviderId)
-  .min(1)
+  .min(1, "name at least one provider, or choose kind 'all'")
   .max(MAX_CONSENT_PROVIDERS)
   .superRefine((ids, ctx) => {
     ids.forEach((id, i) => {
@@ -205,6 +205,12 @@ export const ConsentScope = z
   .superRefine((scope, ctx) => {
     if (!scope.shareWithProviders && scope.providers.kind !== 'all')
       ctx.addIssue({ code: 'custom', path: ['providers'], message: "must be { kind: 'all' } when shareWithProviders is false: naming providers shares nothing then" });
+    scope.dataCategories.forEach((category, i) => {
+      if (scope.dataCategories.indexOf(category) !== i) ctx.addIssue({ code: 'custom', path: ['dataCategories', i], message: `${category} is named twice: name each category once` });
+    });
+    // Sharing with nothing to share is a contradiction: said, not stored. With sharing off, [] is the honest answer.
+    if (scope.shareWithProviders && scope.dataCategories.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['dataCategories'], message: 'names nothing to share: choose at least one category, or set shareWithProviders to false' });
   })
   .describe('What may be shared with providers, and with which');
 export type ConsentScope = z.infer<typeof ConsentScope>;

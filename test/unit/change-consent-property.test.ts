@@ -51,7 +51,11 @@ const scopeArb = fc.oneof(
   fc.record({
     shareWithProviders: fc.constant(true),
     dataCategories: fc.constant(['needs']),
-    providers: fc.record({ kind: fc.constantFrom('only', 'all-except'), providerIds: fc.subarray([...ORGS], { minLength: 1 }) }),
+    // Every organisation but all of them is refused (shares with nobody): all-except leaves at least one.
+    providers: fc.oneof(
+      fc.record({ kind: fc.constant('only'), providerIds: fc.subarray([...ORGS], { minLength: 1 }) }),
+      fc.record({ kind: fc.constant('all-except'), providerIds: fc.subarray([...ORGS], { minLength: 1, maxLength: ORGS.length - 1 }) }),
+    ),
   }),
 );
 

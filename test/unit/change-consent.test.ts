@@ -48,6 +48,30 @@ describe('consent scoped to named providers', () => {
     expect(none.errors?.[0]?.path).toBe('scope.providers.providerIds');
   });
 
+  it('contradictory scopes are refused by record-consent and change-consent alike, naming the field, and change nothing; [] with sharing off still records', () => {
+    const { plan, ctx } = planInStage('referred');
+    const assessment = planInStage('assessment');
+    const everyone = ctx.directory.organizations.map((o) => o.id);
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'all-except', providerIds: everyone } }, 'scope.providers.providerIds', 'set shareWithProviders to false instead'],
+      [{ shareWithProviders: true, dataCategories: ['needs', 'risks', 'needs'] }, 'scope.dataCategories.2', 'needs is named twice'],
+      [{ shareWithProviders: true, dataCategories: [] }, 'scope.dataCategories', 'choose at least one category, or set shareWithProviders to false'],
+      [{ shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'only', providerIds: [] } }, 'scope.providers.providerIds', "name at least one provider, or choose kind 'all'"],
+    ];
+    for (const [scope, path, words] of cases) {
+      for (const [before, name, at] of [[plan, 'record-consent', ctx], [assessment.plan, 'change-consent', assessment.ctx]] as const) {
+        const snapshot = structuredClone(before);
+        const error = refusal(() => run(before, command(name, { ...consentPayload(at), scope }), at));
+        expect([error.status, error.errors], `${name} ${JSON.stringify(scope)}`).toEqual([400, [{ path, message: expect.stringContaining(words) }]]);
+        expect(before).toEqual(snapshot);
+      }
+    }
+    const nothingShared = run(plan, command('record-consent', { ...consentPayload(ctx), scope: { shareWithProviders: false, dataCategories: [] } }), ctx);
+    expect(nothingShared.plan.consent?.scope).toMatchObject({ shareWithProviders: false, dataCategories: [] });
+    // Excluding all but one organisation is a real choice, and allowed.
+    expect(run(plan, command('record-consent', { ...consentPayload(ctx), scope: { shareWithProviders: true, providers: { kind: 'all-except', providerIds: everyone.slice(1) } } }), ctx).plan.stage).toBe('assessment');
+  });
+
   it('plan.consent-recorded.v1 says which kind of provider scope and how many named, never which', () => {
     const { plan, ctx } = planInStage('referred');
     const step = run(plan, command('record-consent', { ...consentPayload(ctx), scope: { shareWithProviders: true, providers: { kind: 'all-except', providerIds: ['bcwa', 'anawim'] } } }), ctx);
