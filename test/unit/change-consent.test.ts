@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../lib/domain/errors.ts';
+import { COUNT_FIGURES } from '../../lib/domain/metrics/definitions.ts';
 import { participantShareDecision } from '../../lib/domain/participant-share.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import { redactPlan, REDACTED } from '../../lib/domain/redaction.ts';
@@ -70,6 +71,12 @@ describe('consent scoped to named providers', () => {
     expect(nothingShared.plan.consent?.scope).toMatchObject({ shareWithProviders: false, dataCategories: [] });
     // Excluding all but one organisation is a real choice, and allowed.
     expect(run(plan, command('record-consent', { ...consentPayload(ctx), scope: { shareWithProviders: true, providers: { kind: 'all-except', providerIds: everyone.slice(1) } } }), ctx).plan.stage).toBe('assessment');
+  });
+
+  it("the figures' definition of Gaps: outside her consent does not say no provider was found: one was, only not one her consent covers", () => {
+    const definition = COUNT_FIGURES.gapsOutsideConsent.definition;
+    expect(definition).not.toContain('no provider found');
+    expect(definition).toContain('her consent does not cover');
   });
 
   it('plan.consent-recorded.v1 says which kind of provider scope and how many named, never which', () => {

@@ -53,7 +53,8 @@ const rate = (label: string, numerator: CountKey, denominator: CountKey, definit
 const stat = (kind: StatFigure['kind'], label: string, unit: string, values: StatValues, definition: string, decimals = 1): StatFigure => ({ kind, label, unit, values, definition, decimals });
 
 const EXIT_WHERE = 'Plans that exited in the period (by exit date)';
-const GAP_WHERE = 'Needs recorded as a gap (no provider found) in the period and still standing, or standing when the plan ended,';
+// Not 'no provider found': for some reasons one was found (outside her consent, not offered); none holds the need.
+const GAP_WHERE = 'Needs recorded as a gap (left without a provider) in the period and still standing, or standing when the plan ended,';
 const REVIEW_WHERE = 'Reviews recorded in the period (by review date) plus reviews that fell overdue in the period and were never recorded';
 
 export const COUNT_FIGURES = {
