@@ -108,7 +108,8 @@ describe('feasible intervals of suppressed cells', () => {
       fc.property(cohort, fc.integer({ min: 2, max: 6 }), (rows, threshold) => {
         expect(unprotectedCells(run(cohortFacts(rows), [], threshold))).toEqual([]);
       }),
-      { numRuns: 200 },
+      // Seeded, as the other property tests are: CI must not turn red on a draw nobody can replay.
+      { numRuns: 200, seed: 20261129 },
     );
   });
 
@@ -151,7 +152,8 @@ describe('feasible intervals of suppressed cells', () => {
       fc.property(plans, fc.integer({ min: 2, max: 6 }), fc.subarray<Dimension>(['provider', 'localAuthority', 'referralSource', 'month', 'needDomain']), (rows, threshold, groupBy) => {
         expect(unprotectedCells(run(planFacts(rows), groupBy, threshold))).toEqual([]);
       }),
-      { numRuns: Number(process.env.DISCLOSURE_RUNS ?? 150) },
+      // 500 runs of seed 4242 found nothing (DISCLOSURE_RUNS=500); CI runs the first 150 of them.
+      { numRuns: Number(process.env.DISCLOSURE_RUNS ?? 150), seed: Number(process.env.DISCLOSURE_SEED ?? 4242) },
     );
   }, 300_000);
 });
