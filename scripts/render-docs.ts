@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COMMAND_NAMES, LIFECYCLE, OPEN_STAGES, STAGES, TERMINAL_STAGES, TIMER_COMMANDS, type Actor, type CommandName, type LifecycleRow, type Stage } from '../lib/domain/lifecycle.ts';
+import { COMMAND_NAMES, LIFECYCLE, nextInWords, OPEN_STAGES, stageMoves, STAGES, TERMINAL_STAGES, TIMER_COMMANDS, type Actor, type CommandName, type Stage } from '../lib/domain/lifecycle.ts';
 import { ROUTES, type Route } from '../lib/api/routes.ts';
 import { AUDITED_ROUTES } from '../lib/api/openapi.ts';
 import { ACCESS_PURPOSES } from '../lib/domain/vocabulary.ts';
@@ -36,7 +36,7 @@ function commandsTable(): string {
     ['command', 'actor', 'from', 'next', 'HTTP', 'summary'],
     COMMAND_NAMES.map((name) => {
       const r = LIFECYCLE[name];
-      return [code(name), r.actors.join(', '), r.from.map(stageName).join(', '), r.next.join(', '), httpOf(name), r.summary];
+      return [code(name), r.actors.join(', '), r.from.map(stageName).join(', '), nextInWords(name), httpOf(name), r.summary];
     }),
   );
 }
@@ -64,14 +64,12 @@ function stageTable(): string {
 function stateDiagram(): string {
   const edges = new Map<string, CommandName[]>();
   for (const name of COMMAND_NAMES) {
-    const r: LifecycleRow = LIFECYCLE[name];
-    if (isTimer(name) || r.staysInStage) continue;
-    for (const from of r.from)
-      for (const next of r.next) {
-        if (from === next) continue;
-        const key = `${from === 'none' ? '[*]' : from} --> ${next}`;
-        edges.set(key, [...(edges.get(key) ?? []), name]);
-      }
+    if (isTimer(name)) continue;
+    for (const [from, next] of stageMoves(name)) {
+      if (from === next) continue;
+      const key = `${from === 'none' ? '[*]' : from} --> ${next}`;
+      edges.set(key, [...(edges.get(key) ?? []), name]);
+    }
   }
   const lines = ['stateDiagram-v2', ...[...edges].map(([edge, names]) => `    ${edge} : ${names.join(', ')}`)];
   for (const stage of TERMINAL_STAGES) lines.push(`    ${stage} --> [*]`);

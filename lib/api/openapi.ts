@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AccessPurpose, AuditQuery, ErasePayload, EscalationQuery, ExpectedVersion, IdempotencyKey, PlanListQuery } from './request-schemas.ts';
 import { IfMatch } from './if-match.ts';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
-import { COMMAND_NAMES, LIFECYCLE, OPEN_STAGES, Stage, TIMER_COMMANDS, type CommandName } from '../domain/lifecycle.ts';
+import { COMMAND_NAMES, LIFECYCLE, nextInWords, OPEN_STAGES, Stage, TIMER_COMMANDS, type CommandName } from '../domain/lifecycle.ts';
 import { REDACTED } from '../domain/redaction.ts';
 import { NeedDomain } from '../domain/taxonomy.ts';
 import {
@@ -579,7 +579,7 @@ function commandOperations(route: Route, target: 'plan' | 'allocation', bodies: 
       operationId: camel(name),
       summary: row.summary,
       ...security,
-      description: `${security.description ?? ''} Allowed in stage${row.from.length > 1 ? 's' : ''} ${row.from.join(', ')}; leads to ${row.next.join(' or ')}. Workflow step: ${row.step}.`.trim(),
+      description: `${security.description ?? ''} Allowed in stage${row.from.length > 1 ? 's' : ''} ${row.from.join(', ')}; leads to ${'moves' in row ? nextInWords(name) : row.next.join(' or ')}. Workflow step: ${row.step}.`.trim(),
       tags: [tagOf(route.path)],
       requestParams: { path: pathParams(path) as z.ZodObject },
       parameters: headerParameters(`${route.method} ${route.path}`, true),

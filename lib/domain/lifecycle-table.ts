@@ -38,6 +38,11 @@ export interface LifecycleRow {
   readonly summary: string;
   /** The command never moves the plan: it stays in the stage it was sent in (`next` lists those). */
   readonly staysInStage?: true;
+  /**
+   * When the stage it leads to depends on the stage it was sent in, not any of `next` from any of
+   * `from`: the only moves it makes ([from, to]); otherwise it stays in the stage it was sent in.
+   */
+  readonly moves?: readonly (readonly [Stage, Stage])[];
 }
 
 const coordinator = ['coordinator'] as const;
@@ -53,6 +58,8 @@ export const LIFECYCLE = {
     actors: coordinator,
     from: ['assessment', 'allocating', 'active'],
     next: ['assessment', 'allocating', 'active'],
+    // The same stage, or back from active to allocating when a priority need lost its provider or can now be offered.
+    moves: [['active', 'allocating']],
     step: 'Change consent',
     target: 'plan',
     segment: 'change-consent',
@@ -109,6 +116,21 @@ export const LIFECYCLE = {
 } as const satisfies Record<string, LifecycleRow>;
 
 export type CommandName = keyof typeof LIFECYCLE;
+
+/** Every [from, to] a command can take the plan through (to === from: it stays), as its row says. */
+export function stageMoves(command: CommandName): [Stage, Stage][] {
+  const row: LifecycleRow = LIFECYCLE[command];
+  if (row.staysInStage) return row.from.map((from) => [from, from]);
+  if (row.moves) return [...row.from.map((from): [Stage, Stage] => [from, from]), ...row.moves.map(([from, to]): [Stage, Stage] => [from, to])];
+  return row.from.flatMap((from) => row.next.map((to): [Stage, Stage] => [from, to]));
+}
+
+/** What a command's next stage is, in words for the docs: its `next`, or where it depends on the stage, which. */
+export function nextInWords(command: CommandName): string {
+  const row: LifecycleRow = LIFECYCLE[command];
+  if (!row.moves) return row.next.join(', ');
+  return ['the same stage', ...row.moves.map(([from, to]) => `${from} → ${to}`)].join(', or ');
+}
 
 export function isAllowedIn(command: CommandName, stage: Stage): boolean {
   return (LIFECYCLE[command].from as readonly Stage[]).includes(stage);

@@ -7,6 +7,7 @@ import {
   isAllowedIn,
   LIFECYCLE,
   OPEN_STAGES,
+  stageMoves,
   STAGES,
   TERMINAL_STAGES,
   type Actor,
@@ -15,6 +16,7 @@ import {
   type Stage,
 } from '../../lib/domain/lifecycle.ts';
 import { COMMAND_PAYLOADS } from '../../lib/domain/schemas.ts';
+import { renderLifecycle } from '../../scripts/render-docs.ts';
 import { addMonths } from '../../lib/domain/calendar.ts';
 import { at, command, planInStage, providerActor, run, TEAM_LEAD, TIMER, COORDINATOR, validCommand, withOpenEscalation, type BuiltPlan } from '../support/domain-fixtures.ts';
 
@@ -65,6 +67,12 @@ describe('the lifecycle table', () => {
     expect(LIFECYCLE['withdraw-consent'].next).toEqual(['closed']);
   });
 
+  it('change-consent keeps the stage it is sent in, or takes an active plan back to allocating: no other move is drawn', () => {
+    expect(stageMoves('change-consent').filter(([from, to]) => from !== to)).toEqual([['active', 'allocating']]);
+    expect(renderLifecycle()).not.toMatch(/(assessment --> (allocating|active)|allocating --> (assessment|active)|active --> assessment) : [^\n]*change-consent/);
+    expect(renderLifecycle()).toMatch(/active --> allocating : [^\n]*change-consent/);
+  });
+
   it('fixtures reach every stage through real commands', () => {
     for (const stage of STAGES) expect(inStage(stage).plan?.stage ?? 'none').toBe(stage);
   });
@@ -86,6 +94,8 @@ describe.each(STAGES)('in stage %s', (stage) => {
       expect(step.decision.changed).toBe(true);
       expect(LIFECYCLE[name].next as readonly Stage[]).toContain(step.plan.stage);
       if ((LIFECYCLE[name] as LifecycleRow).staysInStage) expect(step.plan.stage).toBe(stage);
+      // And a move the table (and so the diagram) draws from this very stage.
+      expect(stageMoves(name).filter(([from]) => from === stage).map(([, to]) => to)).toContain(step.plan.stage);
       expect(step.plan.version).toBe((plan?.version ?? 0) + 1);
     });
 
