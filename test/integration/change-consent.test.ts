@@ -120,6 +120,36 @@ describe('change-consent over HTTP', () => {
     expect(accepted.activatedAt).toBe(active.activatedAt);
   });
 
+  it('contact details taken out of her consent: each provider holding an allocation is told to delete them, in its own feed only; nothing is offered again', async () => {
+    const active = await plan([
+      { domain: 'domestic-abuse', level: 'high', priority: true },
+      { domain: 'mental-health', level: 'high', priority: true },
+    ]);
+    expect(active.stage).toBe('active');
+    const holders = live(active);
+    expect(new Set(holders.map((a) => a.providerId)).size).toBe(2);
+    const [first] = holders;
+    expect((await t.call('GET', `/allocations/${first!.allocationId}/participant`, { token: t.provider(first!.providerId) })).status).toBe(200);
+
+    t.clock.advanceDays(1);
+    const published = t.published.length;
+    const changed = await ok('POST', `/plans/${active.planId}/change-consent`, consentBody({ dataCategories: ['needs'] }));
+    expect(changed.stage).toBe('active');
+    expect(live(changed)).toEqual(holders);
+    const told = t.published.slice(published).filter((e) => e.type === 'plan.consent-narrowed.v1');
+    expect(told.map((e) => [e.providerId, e.data]).sort()).toEqual(
+      holders.map((a) => [a.providerId, { planRef: active.planId, allocationId: a.allocationId, withdrawnCategories: ['risks', 'contact-details'], instruction: 'purge-withdrawn-categories' }]).sort(),
+    );
+    for (const a of holders) {
+      const feed = (await ok('GET', `/providers/${a.providerId}/feed?limit=500`, undefined, t.provider(a.providerId))).items.filter((e: Json) => e.subject === active.planId && e.type === 'plan.consent-narrowed.v1');
+      expect(feed.map((e: Json) => e.data.allocationId)).toEqual([a.allocationId]);
+    }
+    const bystander = ['anawim', 'bcwa', 'changing-lives', 'green-square-accord'].find((id) => !holders.some((a) => a.providerId === id))!;
+    const theirs = (await ok('GET', `/providers/${bystander}/feed?limit=500`, undefined, t.provider(bystander))).items;
+    expect(theirs.filter((e: Json) => e.subject === active.planId)).toEqual([]);
+    expect((await t.call('GET', `/allocations/${first!.allocationId}/participant`, { token: t.provider(first!.providerId) })).status).toBe(403);
+  });
+
   it('broadening her consent reaches a need recorded as outside it', async () => {
     const active = await plan(
       [
