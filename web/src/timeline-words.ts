@@ -1,0 +1,118 @@
+/**
+ * The plan's timeline in words, one line per event. Pure (no React), so it is unit-tested apart.
+ */
+import { wordList } from './consent-words.ts';
+import { escalationLabel, label, needLabel } from './domain.ts';
+import { formatDate, formatDateTime } from './format.ts';
+import type { HistoryItem } from './types.ts';
+
+const str = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+const list = (v: unknown) => (Array.isArray(v) ? v : []);
+const domainsOf = (v: unknown) =>
+  list(v)
+    .map((n) => (typeof n === 'string' ? n : str((n as { domain?: unknown }).domain)))
+    .filter(Boolean)
+    .map(needLabel)
+    .join(', ');
+
+/** Which providers a changed consent covers, as its event says it: the kind and how many she named, never who. */
+function providersNamedWords(kind: string, named: number): string {
+  const providers = `${named} provider${named === 1 ? '' : 's'}`;
+  if (kind === 'only') return `only ${providers} she named`;
+  if (kind === 'all-except') return `every provider except ${providers} she named`;
+  return 'any provider in the directory';
+}
+
+/**
+ * How a consent event reads: how she gave it, what providers may know and which providers, by kind and
+ * count. An event without providersKind (consent recorded before the events carried it) says no more
+ * than it holds.
+ */
+function consentDetail(d: Record<string, unknown>): string {
+  if (!d.shareWithProviders) return `${label(str(d.method))}; nothing shared with providers`;
+  const categories = list(d.dataCategories).map((c) => label(str(c)).toLowerCase());
+  const providers = typeof d.providersKind === 'string' ? `; ${providersNamedWords(d.providersKind, Number(d.providersNamed ?? 0))}` : '';
+  return `${label(str(d.method))}; providers may know: ${categories.length > 0 ? wordList(categories) : 'nothing beyond the offer itself'}${providers}`;
+}
+
+/** One line per event, in words; an event type the app does not know yet is shown by its name. */
+export function describe(item: HistoryItem, providerName: (id: string) => string): { title: string; detail?: string } {
+  const d = item.data;
+  const provider = providerName(str(d.providerId ?? item.providerId));
+  switch (item.type) {
+    case 'plan.referred.v1':
+      return { title: 'Referred', detail: `${label(str(d.source))}, ${label(str(d.localAuthority))}, ${label(str(d.urgency)).toLowerCase()}${d.rereferral ? '; she has been referred before' : ''}` };
+    case 'plan.consent-recorded.v1':
+      return { title: 'Consent recorded', detail: consentDetail(d) };
+    case 'plan.consent-changed.v1':
+      return { title: d.reconfirmed ? 'Consent given again, unchanged' : 'Consent changed', detail: consentDetail(d) };
+    case 'plan.withdrawn.v1':
+      return { title: 'Referral withdrawn', detail: label(str(d.reason)) };
+    case 'plan.assessment-submitted.v1':
+      return {
+        title: 'Assessment recorded',
+        detail: list(d.needs)
+          .map((n) => {
+            const need = n as { domain?: string; level?: string; priority?: boolean };
+            return `${needLabel(str(need.domain))} (${str(need.level)}${need.priority ? ', priority' : ''})`;
+          })
+          .join(', '),
+      };
+    case 'plan.allocation-proposed.v1': {
+      const offers = list(d.offers).map((o) => `${providerName(str((o as { providerId?: string }).providerId))} for ${domainsOf((o as { needs?: unknown }).needs)}`);
+      const gaps = list(d.gaps).map((g) => `${needLabel(str((g as { domain?: string }).domain))} (${label(str((g as { reason?: string }).reason)).toLowerCase()})`);
+      return { title: 'Providers proposed', detail: [offers.length ? `Offers: ${offers.join('; ')}` : 'No new offers', gaps.length ? `Gaps: ${gaps.join('; ')}` : ''].filter(Boolean).join('. ') };
+    }
+    case 'allocation.offered.v1':
+      return { title: `Offered to ${provider}`, detail: `${domainsOf(d.needs)}; answer by ${formatDateTime(str(d.respondBy))}${d.lead ? '; lead provider' : ''}` };
+    case 'allocation.accepted.v1':
+      return { title: `${provider} accepted` };
+    case 'allocation.declined.v1':
+      return { title: `${provider} declined`, detail: `Reason: ${label(str(d.reason)).toLowerCase()}` };
+    case 'allocation.expired.v1':
+      return { title: `Offer to ${provider} expired`, detail: 'Not answered by its deadline' };
+    case 'allocation.withdrawn.v1':
+      return { title: `Offer to ${provider} withdrawn`, detail: label(str(d.reason)) };
+    case 'allocation.ended.v1':
+      // Not "<name>'s part": a name ending in s (Changing Lives) reads wrong with 's.
+      return { title: `Allocation with ${provider} ended`, detail: d.outcome ? `${label(str(d.outcome))}${d.endedBy ? `, by the ${str(d.endedBy)}` : ''}` : label(str(d.reason)) };
+    case 'plan.consent-narrowed.v1':
+      return { title: `${provider} told to delete some of what it holds`, detail: `Her consent no longer covers: ${wordList(list(d.withdrawnCategories).map((c) => label(str(c)).toLowerCase()))}` };
+    case 'plan.consent-withdrawn.v1':
+      return { title: `${provider} told to stop and delete`, detail: 'Consent withdrawn' };
+    case 'plan.activated.v1':
+      return { title: d.manual ? 'Activated by the coordinator' : 'Plan active', detail: list(d.unmetNeeds).length ? `Unmet: ${domainsOf(d.unmetNeeds)}` : 'Every priority need has a provider' };
+    case 'contact.recorded.v1':
+      return { title: `Session ${str(d.kind)}`, detail: `${provider}, ${formatDate(str(d.date))}` };
+    case 'review.due.v1':
+      return { title: `Review ${str(d.reviewNumber)} coming up`, ...(d.dueAt ? { detail: `Due ${formatDate(str(d.dueAt))}` } : {}) };
+    case 'review.recorded.v1':
+      return {
+        title: `Review ${str(d.reviewNumber)} recorded: ${label(str(d.outcome)).toLowerCase()}`,
+        detail: Object.entries((d.scores ?? {}) as Record<string, unknown>)
+          .map(([k, v]) => `${needLabel(k)} ${str(v)}`)
+          .join(', '),
+      };
+    case 'plan.adjusted.v1':
+      return { title: 'Needs adjusted', detail: [list(d.addedNeeds).length ? `Added ${domainsOf(d.addedNeeds)}` : '', list(d.closedNeeds).length ? `Closed ${domainsOf(d.closedNeeds)}` : ''].filter(Boolean).join('; ') };
+    case 'plan.escalated.v1':
+      return { title: `Escalated: ${escalationLabel({ kind: str(d.kind), ...(typeof d.ref === 'string' ? { ref: d.ref } : {}) }).toLowerCase()}`, detail: d.repeated ? 'Still open: nobody has acted yet' : 'Sent to the team lead' };
+    case 'plan.exited.v1':
+      return { title: 'Exited', detail: label(str(d.reason)) };
+    case 'follow-up.due.v1':
+      return { title: `${str(d.month)}-month follow-up due` };
+    case 'follow-up.recorded.v1':
+      return { title: `${str(d.month)}-month follow-up recorded`, detail: `Reoffended: ${label(str(d.reoffended)).toLowerCase()}` };
+    case 'follow-up.corrected.v1':
+      return {
+        title: `${str(d.month)}-month follow-up corrected`,
+        detail: `Reoffended: ${label(str(d.reoffended)).toLowerCase()} (was ${label(str(d.previous)).toLowerCase()}); ${label(str(d.reason)).toLowerCase()}`,
+      };
+    case 'plan.follow-ups-cancelled.v1':
+      return { title: 'Follow-ups cancelled', detail: `Consent withdrawn: the ${list(d.months).map(str).join(' and ')}-month follow-up${list(d.months).length > 1 ? 's are' : ' is'} not asked` };
+    case 'plan.closed.v1':
+      return { title: 'Plan closed' };
+    default:
+      return { title: item.type };
+  }
+}
