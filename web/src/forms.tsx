@@ -20,7 +20,8 @@ export function friendly(message: string): string {
   const small = /Too small: expected number to be >=\s*(\d+)/.exec(message);
   if (small) return `Must be ${small[1]} or more`;
   if (/expected number, received/i.test(message)) return 'Enter a number';
-  if (/expected array to have >=\s*1 item/i.test(message)) return 'Choose at least one';
+  // An empty list of ticks: the API's own rule for her consent's providers names its codes (kind 'all'), the form its boxes.
+  if (/expected array to have >=\s*1 item|^name at least one provider\b/i.test(message)) return 'Choose at least one';
   if (/expected string to have <=\s*(\d+)/.test(message)) return `Too long: at most ${/<=\s*(\d+)/.exec(message)?.[1]} characters`;
   return message;
 }
