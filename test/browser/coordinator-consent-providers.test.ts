@@ -6,6 +6,7 @@
  * page (and marked as removed once her identity is erased). Real Chromium against the embedded stack.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatDate } from '../../web/src/format.ts';
 import { axeScan, describeViolations, screenshot, signIn, startHarness, type Harness, type Json } from './support.ts';
 
 let h: Harness;
@@ -223,6 +224,25 @@ describe('consent scoped to named providers', () => {
     expect(after.allocations.filter((a: Json) => a.providerId === 'bcwa')).toEqual([]);
     expect(after.gaps).toContainEqual(expect.objectContaining({ domain: 'domestic-abuse', reason: 'outside-consent' }));
     await expect.poll(() => herConsent.textContent()).toContain('Only Green Square Accord');
+
+    // Given again, unchanged, twice: a date on the consent standing, not two more consents replaced.
+    const today = h.stack.clock.now().slice(0, 10);
+    for (const note of ['Asked again at her review', 'Asked again by phone']) {
+      const again = await h.call('POST', `/plans/${planId}/change-consent`, coordinator, { scope: after.consent.scope, givenAt: today, method: 'verbal', note });
+      expect(again.status, again.text).toBe(200);
+    }
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await expect.poll(() => herConsent.textContent()).toContain('Asked again by phone');
+    const givenAgain = herConsent.locator('dt', { hasText: 'Given again, unchanged' }).locator('xpath=following-sibling::dd[1]');
+    // The latest re-confirmation's note is the one the plan keeps; the day she gave it again is shown once.
+    expect(await givenAgain.textContent()).toBe(`${formatDate(today)}Note: Asked again by phone`);
+    expect(await herConsent.locator('.replaced-consents > li').count()).toBe(1);
+    expect(await herConsent.locator('.replaced-consents').textContent()).not.toContain('Given again');
+    // The timeline says which providers her recorded consent covered, as it does for a change.
+    const timeline = page.getByRole('region', { name: 'Timeline' });
+    await expect.poll(() => timeline.textContent()).toContain('Written; providers may know: needs; every provider except 1 provider she named');
+    expect(describeViolations(await axeScan(page))).toBe('');
+    await screenshot(page, 'plan-consent-given-again-desktop');
     expect(errors).toEqual([]);
   });
 });

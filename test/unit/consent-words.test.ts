@@ -8,7 +8,9 @@ import {
   categoriesInWords,
   choicesOf,
   consentLosses,
+  consentsAsGiven,
   gainWarning,
+  givenAgainInWords,
   lossWarning,
   newlyCovered,
   organisationsOf,
@@ -165,5 +167,55 @@ describe('the warning before a change that lets a provider be told who could not
     expect(newlyCovered(refusedBcwa, scope({ kind: 'only', providerIds: ['anawim'] }), ORGANISATIONS)).toEqual([]);
     expect(newlyCovered(refusedBcwa, refusedBcwa, ORGANISATIONS)).toEqual([]);
     expect(gainWarning([], name)).toBeUndefined();
+  });
+});
+
+describe('her consents as she gave them', () => {
+  const refusedBcwa = scope({ kind: 'all-except', providerIds: ['bcwa'] });
+  const onlyAnawim = scope({ kind: 'only', providerIds: ['anawim'] });
+  const day = (d: string) => d.slice(8, 10);
+
+  it('shows a re-confirmation as a date on the consent it confirmed, not as a consent replaced', () => {
+    const { current, replaced } = consentsAsGiven({
+      scope: onlyAnawim,
+      givenAt: '2026-11-10',
+      method: 'written',
+      note: 'She fell out with the housing office',
+      reconfirmedAt: '2026-11-20',
+      reconfirmedNote: 'Asked again at her review',
+      previous: [{ scope: refusedBcwa, givenAt: '2026-11-01', method: 'verbal', replacedAt: '2026-11-10T10:00:00.000Z' }],
+    });
+    expect(current).toMatchObject({ givenAt: '2026-11-10', note: 'She fell out with the housing office', givenAgain: [{ givenAt: '2026-11-20', note: 'Asked again at her review' }] });
+    expect(replaced).toEqual([{ scope: refusedBcwa, givenAt: '2026-11-01', method: 'verbal', givenAgain: [], replacedAt: '2026-11-10T10:00:00.000Z' }]);
+  });
+
+  it("folds an older plan's re-confirmations kept among the consents replaced into the consent they confirmed", () => {
+    // Before reconfirmedAt, each re-confirmation replaced the consent with the same scope (and its note was the new one's).
+    const { current, replaced } = consentsAsGiven({
+      scope: onlyAnawim,
+      givenAt: '2026-11-25',
+      method: 'verbal',
+      note: 'Confirmed by phone',
+      previous: [
+        { scope: refusedBcwa, givenAt: '2026-11-01', method: 'written', replacedAt: '2026-11-05T10:00:00.000Z' },
+        { scope: refusedBcwa, givenAt: '2026-11-05', method: 'verbal', replacedAt: '2026-11-10T10:00:00.000Z' },
+        { scope: onlyAnawim, givenAt: '2026-11-10', method: 'written', note: 'She fell out with the housing office', replacedAt: '2026-11-20T10:00:00.000Z' },
+        { scope: { ...onlyAnawim, providers: { kind: 'only', providerIds: ['anawim'] } }, givenAt: '2026-11-20', method: 'written', replacedAt: '2026-11-25T10:00:00.000Z' },
+      ],
+    });
+    expect(current).toMatchObject({
+      givenAt: '2026-11-10',
+      method: 'written',
+      note: 'She fell out with the housing office',
+      givenAgain: [{ givenAt: '2026-11-20', method: 'written' }, { givenAt: '2026-11-25', method: 'verbal', note: 'Confirmed by phone' }],
+    });
+    expect(replaced).toHaveLength(1);
+    expect(replaced[0]).toMatchObject({ givenAt: '2026-11-01', givenAgain: [{ givenAt: '2026-11-05' }], replacedAt: '2026-11-10T10:00:00.000Z' });
+    expect(scopeChanges(replaced[0]!.scope, current.scope, name)).toEqual(["Providers: every provider except Black Country Women's Aid before, only Anawim now"]);
+  });
+
+  it('lists the days she gave it again once each, in order, with "and"', () => {
+    expect(givenAgainInWords([{ givenAt: '2026-11-25' }, { givenAt: '2026-11-20' }, { givenAt: '2026-11-25' }], day)).toBe('20 and 25');
+    expect(givenAgainInWords([], day)).toBeUndefined();
   });
 });

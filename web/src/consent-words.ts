@@ -3,9 +3,9 @@
  * changed, and which offers and allocations a change would end. Pure (no React), so it is unit-tested
  * apart; which providers a scope covers is the API's own reading (lib/domain/consent.ts), not a copy.
  */
-import { normalScope, providersOf, scopeCoversProvider } from '../../lib/domain/consent.ts';
+import { normalScope, providersOf, sameScope, scopeCoversProvider } from '../../lib/domain/consent.ts';
 import { CONSENT_PROVIDER_KIND_WORDS, label, needLabel } from './domain.ts';
-import type { Allocation, ConsentProviders, ConsentScope, DataCategory } from './types.ts';
+import type { Allocation, ConsentProviders, ConsentScope, DataCategory, Plan } from './types.ts';
 
 export type ProviderKind = ConsentProviders['kind'];
 
@@ -161,4 +161,53 @@ export function gainWarning(providerIds: readonly string[], providerName: (id: s
   const names = wordList([...providerIds].map(providerName).sort((a, b) => a.localeCompare(b, 'en-GB')));
   const many = providerIds.length > 1;
   return `${names} will now be told about her plan: her consent would cover ${many ? 'them' : 'it'}, so ${many ? 'they' : 'it'} may be offered support for her needs and read what she agreed providers may know.`;
+}
+
+/** She gave the same consent again, unchanged: when, and (where the plan kept them) how and the coordinator's note. */
+export interface GivenAgain {
+  givenAt: string;
+  method?: string;
+  note?: string;
+}
+
+/**
+ * One consent as she gave it: first given when and how, why it changed then, the times she gave it
+ * again unchanged, and when a different one replaced it (none for the consent standing now).
+ */
+export interface ConsentAsGiven {
+  scope: ConsentScope;
+  givenAt: string;
+  method: string;
+  note?: string;
+  givenAgain: GivenAgain[];
+  replacedAt?: string;
+}
+
+/**
+ * Her consents as she gave them: the one standing now and those it replaced, newest first. A
+ * re-confirmation is a date on the consent it confirmed, not a consent of its own: the plan records it
+ * as reconfirmedAt, and plans from before that kept it in previous as a consent replaced by the same
+ * scope, which is folded into the consent it confirmed here, so both read the same.
+ */
+export function consentsAsGiven(consent: NonNullable<Plan['consent']>): { current: ConsentAsGiven; replaced: ConsentAsGiven[] } {
+  const chain = [...(consent.previous ?? []), { ...consent, replacedAt: undefined }];
+  const runs: ConsentAsGiven[] = [];
+  for (const entry of chain) {
+    const last = runs.at(-1);
+    if (last && sameScope(last.scope, entry.scope)) {
+      last.givenAgain.push({ givenAt: entry.givenAt, method: entry.method, ...(entry.note ? { note: entry.note } : {}) });
+      last.replacedAt = entry.replacedAt;
+    } else {
+      runs.push({ scope: entry.scope, givenAt: entry.givenAt, method: entry.method, ...(entry.note ? { note: entry.note } : {}), givenAgain: [], replacedAt: entry.replacedAt });
+    }
+  }
+  const current = runs.pop() as ConsentAsGiven;
+  if (consent.reconfirmedAt) current.givenAgain.push({ givenAt: consent.reconfirmedAt, ...(consent.reconfirmedNote ? { note: consent.reconfirmedNote } : {}) });
+  return { current, replaced: runs.reverse() };
+}
+
+/** The days she gave a consent again, each once, in order, in words ("3 Dec 2026 and 10 Jan 2027"). */
+export function givenAgainInWords(givenAgain: readonly GivenAgain[], formatDate: (date: string) => string): string | undefined {
+  if (givenAgain.length === 0) return undefined;
+  return wordList([...new Set(givenAgain.map((g) => g.givenAt).sort())].map(formatDate));
 }

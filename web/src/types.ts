@@ -29,6 +29,8 @@ export interface Consent {
   method: string;
 }
 
+export type ReplacedConsent = Consent & { recordedAt?: string; replacedAt: string; note?: string };
+
 export interface Need {
   domain: string;
   level: 'low' | 'medium' | 'high';
@@ -145,8 +147,14 @@ export interface Plan {
     /** change-consent's note (free text; the marker once her identity is erased). */
     note?: string;
     withdrawnAt?: string;
-    /** The consents this one replaced, oldest first. */
-    previous?: (Consent & { recordedAt?: string; replacedAt: string; note?: string })[];
+    /** When she last gave this same consent again (a re-confirmation takes no place in previous). */
+    reconfirmedAt?: string;
+    /** That re-confirmation's note (free text; the marker once her identity is erased). */
+    reconfirmedNote?: string;
+    /** The consents this one replaced, oldest first. Plans from before reconfirmedAt hold a re-confirmation here too, as a consent replaced by the same scope. */
+    previous?: ReplacedConsent[];
+    /** How many replaced consents older than those in previous are no longer kept. */
+    previousDropped?: number;
   };
   /** What the coordinator typed when her consent was withdrawn (free text; the marker once her identity is erased). */
   consentWithdrawalNote?: string;

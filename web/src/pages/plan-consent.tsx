@@ -4,7 +4,9 @@ import {
   categoriesInWords,
   choicesOf,
   consentLosses,
+  consentsAsGiven,
   gainWarning,
+  givenAgainInWords,
   lossWarning,
   newlyCovered,
   organisationsOf,
@@ -12,6 +14,7 @@ import {
   scopeChanges,
   scopeOfChoices,
   wordList,
+  type GivenAgain,
   type Organisation,
   type ProviderKind,
   type ScopeChoices,
@@ -152,10 +155,31 @@ export function ChangeConsentForm() {
   );
 }
 
+/** The times she gave a consent again unchanged, with the coordinator's notes on them where there are any. */
+function GivenAgainFacts({ givenAgain }: { givenAgain: readonly GivenAgain[] }) {
+  const noted = givenAgain.filter((g) => g.note);
+  if (noted.length === 0) return <>{givenAgainInWords(givenAgain, formatDate)}</>;
+  // One day only: its note needs no date of its own.
+  const oneDay = new Set(givenAgain.map((g) => g.givenAt)).size === 1;
+  return (
+    <>
+      {givenAgainInWords(givenAgain, formatDate)}
+      <ul className="plain-list">
+        {noted.map((g, i) => (
+          <li key={`${g.givenAt}-${i}`} className="hint">
+            {oneDay ? 'Note' : `Note, ${formatDate(g.givenAt)}`}: {g.note}
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 /**
  * Her consent in words for everyone who reads the plan page (coordinators and team leads: providers
  * never see it), the consents it replaced and what each change changed, the coordinator's note on its
- * withdrawal; and, for a coordinator in the stages the lifecycle table allows, the change form.
+ * withdrawal; and, for a coordinator in the stages the lifecycle table allows, the change form. A
+ * re-confirmation is a date on the consent it confirmed (consentsAsGiven), not a consent replaced.
  */
 export function ConsentSection() {
   const { plan, readOnly } = usePlan();
@@ -163,18 +187,20 @@ export function ConsentSection() {
   const consent = plan.consent;
   const withdrawnAt = consent?.withdrawnAt ?? (plan.exit?.reason === 'consent-withdrawn' ? plan.exit.exitedAt : undefined);
   if (!consent && !withdrawnAt) return null;
-  const previous = consent?.previous ?? [];
+  const given = consent ? consentsAsGiven(consent) : undefined;
   const changeable = !readOnly && consent && !withdrawnAt && isAllowedIn('change-consent', plan.stage);
+  const dropped = consent?.previousDropped ?? 0;
   return (
     <Section title="Her consent" id="consent-given">
-      {consent ? (
+      {consent && given ? (
         <Facts
           items={[
             ['Shares with providers', consent.scope.shareWithProviders ? 'Yes' : 'No'],
             ['Providers may know', categoriesInWords(consent.scope)],
             ['Providers', providersInWords(consent.scope, providerName)],
-            ['Given', `${formatDate(consent.givenAt)}, ${label(consent.method).toLowerCase()}`],
-            ['Why it changed', consent.note],
+            ['Given', `${formatDate(given.current.givenAt)}, ${label(given.current.method).toLowerCase()}`],
+            ['Why it changed', given.current.note],
+            ['Given again, unchanged', given.current.givenAgain.length > 0 ? <GivenAgainFacts givenAgain={given.current.givenAgain} /> : undefined],
           ]}
         />
       ) : (
@@ -192,15 +218,14 @@ export function ConsentSection() {
           )}
         </div>
       )}
-      {previous.length > 0 && (
+      {given && given.replaced.length > 0 && (
         <div className="consent-replaced">
           <h3>Consents it replaced</h3>
           <ol className="plain-list replaced-consents" reversed>
-            {previous
-              .map((before, i) => ({ before, after: previous[i + 1] ?? consent }))
-              .reverse()
-              .map(({ before, after }) => (
-                <li key={before.replacedAt}>
+            {given.replaced.map((before, i) => {
+              const after = i === 0 ? given.current : given.replaced[i - 1];
+              return (
+                <li key={`${before.givenAt}-${before.replacedAt}`}>
                   <strong>
                     Given {formatDate(before.givenAt)} ({label(before.method).toLowerCase()}), replaced {formatDate(before.replacedAt)}
                   </strong>
@@ -212,15 +237,27 @@ export function ConsentSection() {
                     </ul>
                   )}
                   {before.note && <p className="hint">Why it changed then: {before.note}</p>}
+                  {before.givenAgain.length > 0 && (
+                    <div className="hint">
+                      Given again, unchanged: <GivenAgainFacts givenAgain={before.givenAgain} />
+                    </div>
+                  )}
                 </li>
-              ))}
+              );
+            })}
           </ol>
+          {dropped > 0 && (
+            <p className="hint">
+              {dropped} earlier consent{dropped > 1 ? 's are' : ' is'} no longer kept on the plan; the timeline has each change.
+            </p>
+          )}
         </div>
       )}
       {changeable && (
         <details className="disclosure">
           <summary>Change her consent</summary>
-          <ChangeConsentForm key={consent.recordedAt ?? consent.givenAt} />
+          {/* A fresh form after each change or re-confirmation, starting from what she agreed then. */}
+          <ChangeConsentForm key={`${consent.recordedAt ?? consent.givenAt} ${consent.reconfirmedAt ?? ''} ${consent.reconfirmedNote ?? ''}`} />
         </details>
       )}
     </Section>
