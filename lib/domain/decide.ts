@@ -375,7 +375,9 @@ function changeConsent(t: Transition, p: PayloadOf<'change-consent'>) {
     // The same consent given again takes no place among the consents replaced, so a run of
     // re-confirmations never pushes what she agreed to before off the plan.
     const { reconfirmedNote: _older, ...kept } = current;
-    plan.consent = { ...kept, reconfirmedAt: p.givenAt, ...(p.note ? { reconfirmedNote: p.note } : {}) };
+    // The latest date she gave it again (one keyed in late, given earlier, does not move it back); the note is the latest typed.
+    const reconfirmedAt = current.reconfirmedAt && current.reconfirmedAt > p.givenAt ? current.reconfirmedAt : p.givenAt;
+    plan.consent = { ...kept, reconfirmedAt, ...(p.note ? { reconfirmedNote: p.note } : {}) };
     // Events carry no provider ids and no note: how many were named, and how.
     t.emit('plan.consent-changed.v1', { ...changedEvent, reconfirmed: true });
     return;

@@ -277,6 +277,9 @@ describe('change-consent', () => {
     expect(plan!.consent?.previous?.[0]?.scope.providers).toEqual({ kind: 'all' });
     expect(plan!.consent?.scope.providers).toEqual({ kind: 'all-except', providerIds: ['bcwa'] });
     expect(plan!.consent?.reconfirmedAt).toBe(londonDate(ctx.now));
+    // One keyed in late, given earlier, does not move the date back.
+    const late = run(plan, command('change-consent', { scope: plan!.consent!.scope, givenAt: plan!.consent!.givenAt, method: 'written' }), ctx).plan;
+    expect(late.consent?.reconfirmedAt).toBe(londonDate(ctx.now));
   });
 
   it('a change of data categories alone touches no offer: providers read the new categories at their next read', () => {
