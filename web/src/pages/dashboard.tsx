@@ -245,7 +245,7 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
             <ChartFigure
               kind="bar"
               title="Unmet needs and plans with unmet need, by local authority"
-              summary={`Needs recorded as gaps (no provider found), and plans with at least one.${suppressedNote(suppressed)}`}
+              summary={`Needs recorded as gaps (left without a provider), and plans with at least one.${suppressedNote(suppressed)}`}
               labels={labels}
               series={series}
               mark={mark}
