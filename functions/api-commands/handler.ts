@@ -253,7 +253,7 @@ export function makeHandler(deps: CommandApiDeps) {
       // writes them then; but never twice, and never over a field corrected since the referral was
       // noted (a coordinator's correction then is the newer word on how to reach her).
       if (bringsDetails) details = await applyReferralDetails(deps.plans, participantId, planId, fresh, now);
-      if (matchKey) await deps.plans.linkPerson(matchKey, plan.planId);
+      if (matchKey) await deps.plans.linkPerson(matchKey, plan.planId, participantId);
     }
     // What is held, read consistently: when the details were not written, a correction made since is.
     const record = details?.record ?? (await deps.plans.getIdentityRecord(plan.participantId));

@@ -146,6 +146,28 @@ describe('a referral of her held between its claim and its plan write', () => {
   });
 });
 
+describe('a referral of her held past the claim timeout', () => {
+  it('does not bring back her erased person record half-made: a later referral of her is recorded', async () => {
+    const her = await endedPlan();
+    const hold = holdAt(isClaim, 'after');
+    const referral = refer(her.participant);
+    await hold.reached;
+    // Past the six minutes a referral's claim counts as in flight: the erasure takes it for a dead one's.
+    await s.advance(7 * 60_000);
+    expect((await erase(her.planId)).status).toBe(200);
+
+    hold.release();
+    const referred = await referral;
+    expect(referred.status, referred.text).toBe(201);
+    // No person record without a participant id is left behind for her.
+    expect((await scanTable(s.stack)).filter((i) => String(i.pk).startsWith('PERSON#') && i.participantId === undefined)).toEqual([]);
+    const withdrawn = await s.call('POST', `/plans/${referred.json.planId}/withdraw`, { token: s.coordinator, body: { reason: 'unreachable' } });
+    expect(withdrawn.status, withdrawn.text).toBe(200);
+    const again = await refer(her.participant);
+    expect(again.status, again.text).toBe(201);
+  });
+});
+
 describe('an erasure of her held once it has marked her person record', () => {
   it('refuses a referral of her meanwhile with a 409, changing nothing; she is erased, then referred as someone new', async () => {
     const her = await endedPlan();

@@ -202,14 +202,20 @@ export class PlanRepository {
     }
   }
 
-  async linkPerson(matchKey: string, planId: string): Promise<void> {
+  /**
+   * Add a referred plan to her person record, only while that record is there and still hers
+   * (`participantId`): an erasure of her that took the record while the referral ran (its claim judged
+   * dead) must not leave a record behind with plans but no participant id, which would refuse every
+   * later referral of her as 'being referred already'.
+   */
+  async linkPerson(matchKey: string, planId: string, participantId: string): Promise<void> {
     await this.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.person(matchKey),
         UpdateExpression: 'SET planIds = list_append(if_not_exists(planIds, :empty), :plan)',
-        ConditionExpression: 'NOT contains(planIds, :id)',
-        ExpressionAttributeValues: { ':empty': [], ':plan': [planId], ':id': planId },
+        ConditionExpression: 'participantId = :pid AND NOT contains(planIds, :id)',
+        ExpressionAttributeValues: { ':empty': [], ':plan': [planId], ':id': planId, ':pid': participantId },
       }),
     ).catch((error: Error) => {
       if (error.name !== 'ConditionalCheckFailedException') throw error;
