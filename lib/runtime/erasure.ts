@@ -131,7 +131,10 @@ export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: st
     // condition that the claim on it is still the one judged above, so a referral that claimed her since
     // is not erased from under; from then on no referral can claim her until the mark is gone. Changing
     // nothing yet: when the condition fails, her records are read and judged again.
-    const mark = !keep && matchKey && person ? { id: randomUUID(), at: now } : undefined;
+    // Only a record of this participant is hers to take: after an erasure that failed between deleting her
+    // person record and her identity record, a referral of her meanwhile made one of someone new, whose link
+    // (and duplicate check) must stay.
+    const mark = !keep && matchKey && person?.participantId === plan.participantId ? { id: randomUUID(), at: now } : undefined;
     if (mark && matchKey && person && !(await markErasing(deps.plans, matchKey, { participantId: person.participantId, ...(claim ? { claim } : {}) }, mark, erasureStaleBefore(now)))) {
       if (erasureUnderWay((await deps.plans.findPerson(matchKey))?.erasing, now)) return { done: false, openPlans: [], erasingElsewhere: true };
       continue;

@@ -168,6 +168,28 @@ describe('a referral of her held past the claim timeout', () => {
   });
 });
 
+describe('an erasure asked again after failing between her person record and her identity record', () => {
+  it('leaves the person record of a referral of her made meanwhile (as someone new) alone', async () => {
+    const her = await endedPlan();
+    // Her person record goes, then deleting her identity record fails: the erasure is a 5xx, her plan not yet marked.
+    const faults = injectFaults(s.stack);
+    faults.set((name, input) => name.startsWith('Delete') && keyPk(input) === `PARTICIPANT#${her.participantId}`);
+    expect((await erase(her.planId)).status).toBeGreaterThanOrEqual(500);
+    faults.clear();
+    expect(await personItems(her.participantId)).toEqual([]);
+    // Without her person record she is referred as someone new, with a person record of her own.
+    const referred = await refer(her.participant);
+    expect(referred.status, referred.text).toBe(201);
+    expect(referred.json.participantId).not.toBe(her.participantId);
+
+    expect((await erase(her.planId)).status).toBe(200);
+    expect(await identityItems(her.participantId)).toEqual([]);
+    // The new referral's link stays, so a duplicate referral of her is still refused while it is open.
+    expect(await personItems(referred.json.participantId as string)).toHaveLength(1);
+    expect((await refer(her.participant)).status).toBe(409);
+  });
+});
+
 describe('an erasure of her held once it has marked her person record', () => {
   it('refuses a referral of her meanwhile with a 409, changing nothing; she is erased, then referred as someone new', async () => {
     const her = await endedPlan();
