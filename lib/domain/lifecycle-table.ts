@@ -68,12 +68,13 @@ export const LIFECYCLE = {
   },
   withdraw: { actors: coordinator, from: ['referred', 'assessment'], next: ['withdrawn'], step: 'Withdraw referral', target: 'plan', segment: 'withdraw', summary: 'End a referral that will not become a plan (not eligible, declined support, unreachable).' },
   'submit-assessment': { actors: coordinator, from: ['assessment'], next: ['allocating'], step: 'Record assessment', target: 'plan', segment: 'submit-assessment', summary: 'Record the holistic needs assessment; providers are then proposed and offered.' },
-  'offer-manually': { actors: coordinator, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Offer manually', target: 'plan', segment: 'offer-manually', summary: 'Override the proposal: offer a need to a chosen service, with a reason.' },
+  'offer-manually': { actors: coordinator, from: ['allocating', 'active'], next: ['allocating', 'active'], staysInStage: true, step: 'Offer manually', target: 'plan', segment: 'offer-manually', summary: 'Override the proposal: offer a need to a chosen service, with a reason.' },
   activate: { actors: coordinator, from: ['allocating'], next: ['active'], step: 'Activate plan', target: 'plan', segment: 'activate', summary: 'Start the plan with the unmet needs recorded as gaps.' },
-  'accept-offer': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Accept offer', target: 'allocation', segment: 'accept', summary: 'A provider takes on an offered allocation.' },
-  'decline-offer': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Decline offer', target: 'allocation', segment: 'decline', summary: 'A provider declines an offer with a coded reason; the needs go to the next candidate.' },
-  'record-contact': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Record contact', target: 'allocation', segment: 'record-contact', summary: 'A session attended, missed or cancelled.' },
-  'end-allocation': { actors: ['provider', 'coordinator'], from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'End allocation', target: 'allocation', segment: 'end', summary: "A provider's part of the plan is done, with its outcome." },
+  // An acceptance that leaves every priority need accepted activates an allocating plan; nothing takes an active one back.
+  'accept-offer': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], moves: [['allocating', 'active']], step: 'Accept offer', target: 'allocation', segment: 'accept', summary: 'A provider takes on an offered allocation.' },
+  'decline-offer': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], staysInStage: true, step: 'Decline offer', target: 'allocation', segment: 'decline', summary: 'A provider declines an offer with a coded reason; the needs go to the next candidate.' },
+  'record-contact': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], staysInStage: true, step: 'Record contact', target: 'allocation', segment: 'record-contact', summary: 'A session attended, missed or cancelled.' },
+  'end-allocation': { actors: ['provider', 'coordinator'], from: ['allocating', 'active'], next: ['allocating', 'active'], staysInStage: true, step: 'End allocation', target: 'allocation', segment: 'end', summary: "A provider's part of the plan is done, with its outcome." },
   'record-review': { actors: coordinator, from: ['active'], next: ['active', 'allocating', 'exited'], step: 'Record review', target: 'plan', segment: 'record-review', summary: 'A review checkpoint: scores per domain, the participant’s words, continue / adjust / exit.' },
   exit: { actors: coordinator, from: ['assessment', 'allocating', 'active'], next: ['exited'], step: 'Exit plan', target: 'plan', segment: 'exit', summary: 'End support with a reason; open offers and allocations are withdrawn and providers told.' },
   'withdraw-consent': {
@@ -106,8 +107,8 @@ export const LIFECYCLE = {
     staysInStage: true,
     summary: 'A team lead records that she has picked up an open escalation (who and when stay on the plan until it is resolved; a repeat does not clear it). The stage does not change.',
   },
-  'assessment-overdue': { actors: timer, from: ['referred', 'assessment'], next: ['referred', 'assessment'], step: 'Escalate overdue assessment', target: 'plan', segment: 'assessment-overdue', summary: 'No assessment by its deadline: escalate to the team lead.' },
-  'offer-expired': { actors: timer, from: ['allocating', 'active'], next: ['allocating', 'active'], step: 'Expire offer', target: 'plan', segment: 'offer-expired', summary: 'An offer not answered by its deadline: its needs go to the next candidate.' },
+  'assessment-overdue': { actors: timer, from: ['referred', 'assessment'], next: ['referred', 'assessment'], staysInStage: true, step: 'Escalate overdue assessment', target: 'plan', segment: 'assessment-overdue', summary: 'No assessment by its deadline: escalate to the team lead.' },
+  'offer-expired': { actors: timer, from: ['allocating', 'active'], next: ['allocating', 'active'], staysInStage: true, step: 'Expire offer', target: 'plan', segment: 'offer-expired', summary: 'An offer not answered by its deadline: its needs go to the next candidate.' },
   'activation-overdue': { actors: timer, from: ['allocating'], next: ['allocating'], step: 'Escalate overdue activation', target: 'plan', segment: 'activation-overdue', summary: 'Still allocating after the deadline: escalate to the team lead.' },
   'review-due': { actors: timer, from: ['active'], next: ['active'], step: 'Remind of review', target: 'plan', segment: 'review-due', summary: 'A review is coming up: remind the coordinator.' },
   'review-overdue': { actors: timer, from: ['active'], next: ['active'], step: 'Escalate overdue review', target: 'plan', segment: 'review-overdue', summary: 'A review past its grace period: escalate to the team lead.' },
@@ -128,6 +129,7 @@ export function stageMoves(command: CommandName): [Stage, Stage][] {
 /** What a command's next stage is, in words for the docs: its `next`, or where it depends on the stage, which. */
 export function nextInWords(command: CommandName): string {
   const row: LifecycleRow = LIFECYCLE[command];
+  if (row.staysInStage) return 'the same stage';
   if (!row.moves) return row.next.join(', ');
   return ['the same stage', ...row.moves.map(([from, to]) => `${from} → ${to}`)].join(', or ');
 }

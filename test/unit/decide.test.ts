@@ -4,7 +4,7 @@ import { allocatePlan } from '../../lib/domain/allocate-plan.ts';
 import { addDays, addMonths, londonDate } from '../../lib/domain/calendar.ts';
 import { decide, nextDueAt, REMEMBERED_COMMANDS, unallocatedNeeds, type Command, type DecideContext } from '../../lib/domain/decide.ts';
 import { DomainError } from '../../lib/domain/errors.ts';
-import { COMMAND_NAMES, isAllowedIn, LIFECYCLE, STAGES, TERMINAL_STAGES, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
+import { COMMAND_NAMES, isAllowedIn, LIFECYCLE, stageMoves, STAGES, TERMINAL_STAGES, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import type { Plan, PlanEvent } from '../../lib/domain/schemas.ts';
 import {
@@ -1103,6 +1103,8 @@ describe('every waiting stage has a deadline', () => {
           plan = step.plan;
           const where = trail.join(' → ');
           expect(LIFECYCLE[chosen.name].next as readonly Stage[], where).toContain(plan.stage);
+          // And a move the table (so docs/lifecycle.md's diagram) draws from the stage it was sent in.
+          expect(stageMoves(chosen.name), where).toContainEqual([before.stage, plan.stage]);
           expect(plan.version, where).toBe(before.version + (step.decision.changed ? 1 : 0));
           expectDeadlineInvariant(plan, where);
           // Once her consent is withdrawn nothing is due about her: no follow-up, and the plan has closed.

@@ -73,6 +73,14 @@ describe('the lifecycle table', () => {
     expect(renderLifecycle()).toMatch(/active --> allocating : [^\n]*change-consent/);
   });
 
+  it('an offer, decline, contact, end of an allocation or expiry leaves the stage as it is; only an acceptance activates', () => {
+    for (const name of ['offer-manually', 'decline-offer', 'record-contact', 'end-allocation', 'offer-expired', 'assessment-overdue'] as const)
+      expect(stageMoves(name).filter(([from, to]) => from !== to), name).toEqual([]);
+    expect(stageMoves('accept-offer').filter(([from, to]) => from !== to)).toEqual([['allocating', 'active']]);
+    expect(renderLifecycle()).toMatch(/active --> allocating : change-consent, record-review\n/);
+    expect(renderLifecycle()).toMatch(/allocating --> active : activate, accept-offer\n/);
+  });
+
   it('fixtures reach every stage through real commands', () => {
     for (const stage of STAGES) expect(inStage(stage).plan?.stage ?? 'none').toBe(stage);
   });
