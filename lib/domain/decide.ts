@@ -622,6 +622,8 @@ const apply: { [C in CommandName]: Apply<C> } = {
     p.attendees.forEach((a, i) => {
       if (a.role === 'judge' && !courtLinked) throw invalid(`attendees.${i}.role`, 'a judge attends reviews only in court-linked plans');
       if (a.role === 'provider' && !holders.has(a.providerId ?? '')) throw invalid(`attendees.${i}.providerId`, `${a.providerId} holds no allocation in this plan`);
+      // A provider whose allocation ended because her consent no longer covers it is not told of her review either.
+      if (a.role === 'provider' && !consentCoversProvider(plan.consent, a.providerId ?? '')) throw invalid(`attendees.${i}.providerId`, outsideConsentWords(t, a.providerId ?? ''));
     });
     if (p.reviewEveryDays) plan.reviewEveryDays = p.reviewEveryDays;
     // Each contact counts in exactly one review: the first review recorded after the contact was.

@@ -195,6 +195,21 @@ describe('change-consent', () => {
     expect(accepted.plan.activatedAt).toBe(plan!.activatedAt);
   });
 
+  it('a provider her consent no longer covers is refused as an attendee of her review, naming it; one still covered attends', () => {
+    const { plan, ctx } = planInStage('active');
+    const narrowed = run(plan, change(ctx, { providers: { kind: 'all-except', providerIds: ['changing-lives'] } }), ctx).plan;
+    const offer = live(narrowed).find((a) => a.needs.includes('accommodation'))!;
+    const active = run(narrowed, respond('accept-offer', offer, {}), ctx).plan;
+    expect(active.stage).toBe('active');
+    // Changing Lives held an accepted allocation (ended, consent-withdrawn): it once held one, but may not be told of her review.
+    const review = (providerId: string) => command('record-review', { scores: { accommodation: 6 }, outcome: 'continue', attendees: [{ role: 'coordinator' }, { role: 'provider', providerId }] });
+    const snapshot = structuredClone(active);
+    const error = refusal(() => run(active, review('changing-lives'), ctx));
+    expect([error.status, error.errors]).toEqual([400, [{ path: 'attendees.1.providerId', message: expect.stringContaining('her consent does not cover Changing Lives') }]]);
+    expect(active).toEqual(snapshot);
+    expect(run(active, review('green-square-accord'), ctx).plan.reviews).toHaveLength(1);
+  });
+
   it('the dropped provider loses access at once: no goals or risks in its view, no contact details; narrowed categories apply to the providers still covered', () => {
     const { plan, ctx } = planInStage('active');
     const withContact = run(plan, change(ctx, { dataCategories: ['needs', 'risks', 'contact-details'] }), ctx).plan;
