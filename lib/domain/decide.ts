@@ -248,8 +248,8 @@ function releaseAllocations(t: Transition, why: string, only?: (a: Allocation) =
  * expired or ended alike) is told to stop processing and purge. The events carry nothing beyond
  * the reference, the allocation and the instruction.
  */
-function purgeAtProviders(t: Transition) {
-  for (const a of t.plan.allocations) {
+function purgeAtProviders(t: Transition, only: (a: Allocation) => boolean = () => true) {
+  for (const a of t.plan.allocations.filter(only)) {
     if (a.status === 'offered' || a.status === 'accepted') {
       a.status = a.status === 'accepted' ? 'ended' : 'withdrawn';
       a.endedAt = t.now;
@@ -430,28 +430,13 @@ function tellProvidersToPurgeWithdrawnCategories(t: Transition, before: NonNulla
 
 function reallocateWithinConsent(t: Transition, before: NonNullable<Plan['consent']>['scope'], after: ConsentScope) {
   const plan = t.plan;
-  const p = { scope: after };
-  const current = { scope: before };
-
-  const coveredBefore = (providerId: string) => scopeCoversProvider(current.scope, providerId);
-  const coveredNow = (providerId: string) => scopeCoversProvider(p.scope, providerId);
-  const lostAccepted = new Set<string>();
-  let released = 0;
-  for (const a of plan.allocations) {
-    if (coveredNow(a.providerId)) continue;
-    const live = a.status === 'offered' || a.status === 'accepted';
-    if (!live && !coveredBefore(a.providerId)) continue;
-    if (live) {
-      if (a.status === 'accepted') for (const need of a.needs) lostAccepted.add(need);
-      a.status = a.status === 'accepted' ? 'ended' : 'withdrawn';
-      a.endedAt = t.now;
-      a.outcome = 'consent-withdrawn';
-      t.clearDeadlines((d) => d.ref === a.allocationId);
-      released += 1;
-    }
-    t.emit('plan.consent-withdrawn.v1', { planRef: plan.planId, allocationId: a.allocationId, instruction: 'stop-processing-and-purge' }, a.providerId);
-  }
-  recomputeLead(plan);
+  // Each allocation with a provider no longer covered: a live one is withdrawn or ended; it, and a past one
+  // of a provider covered until now, is told to stop and purge (as a withdrawal of consent tells them all).
+  const isLive = (a: Allocation) => a.status === 'offered' || a.status === 'accepted';
+  const dropped = plan.allocations.filter((a) => !scopeCoversProvider(after, a.providerId) && (isLive(a) || scopeCoversProvider(before, a.providerId)));
+  const lostAccepted = new Set<string>(dropped.filter((a) => a.status === 'accepted').flatMap((a) => a.needs));
+  const released = dropped.filter(isLive).length;
+  purgeAtProviders(t, (a) => dropped.includes(a));
   const unallocated = unallocatedNeeds(plan);
   const consentGap = (domain: NeedDomain) => plan.gaps.some((g) => g.domain === domain && HER_CHOICE_GAPS.has(g.reason));
   const reachable = unallocated.filter((n) => lostAccepted.has(n.domain) || consentGap(n.domain) || !plan.gaps.some((g) => g.domain === n.domain));
@@ -459,7 +444,7 @@ function reallocateWithinConsent(t: Transition, before: NonNullable<Plan['consen
   t.needsAllocation = unallocated.length > 0;
   if (plan.stage !== 'active') return;
   const accepted = new Set(plan.allocations.filter((a) => a.status === 'accepted').flatMap((a) => a.needs));
-  const asked = { localAuthority: plan.referral.localAuthority, age: plan.ageAtReferral, turnedDown: turnedDownOffers(plan), shareWithProviders: p.scope.shareWithProviders, providers: p.scope.providers };
+  const asked = { localAuthority: plan.referral.localAuthority, age: plan.ageAtReferral, turnedDown: turnedDownOffers(plan), shareWithProviders: after.shareWithProviders, providers: after.providers };
   const priorityToOffer = unallocated.some(
     (n) => n.priority && !accepted.has(n.domain) && (lostAccepted.has(n.domain) || (consentGap(n.domain) && gapAtManualActivation(n.domain, asked, t.ctx.directory, {}).reason === 'not-offered')),
   );
