@@ -115,6 +115,15 @@ describe('consent scoped to named providers', () => {
     expect(consentText).toContain('Providers: every provider except Changing Lives before, every provider except Changing Lives and Green Square Accord now');
     await page.getByRole('region', { name: 'Timeline' }).getByText('Consent changed').waitFor();
 
+    // Given again through the same form, nothing typed: the last change's note is not sent again as this one's.
+    expect(await change.getByLabel('Note (optional, kept on the plan)').inputValue()).toBe('');
+    await change.getByLabel('Written').check();
+    await change.getByRole('button', { name: 'Change consent' }).click();
+    await page.getByRole('status').filter({ hasText: 'Consent given again: nothing changed.' }).waitFor();
+    const givenAgain = (await h.call('GET', `/plans/${planId}`, coordinator)).json.consent;
+    expect(givenAgain.reconfirmedAt).toBeDefined();
+    expect(givenAgain.reconfirmedNote).toBeUndefined();
+
     // Consent withdrawn, with a note: the coordinator reads it on the plan page.
     await page.getByRole('region', { name: 'End or withdraw' }).getByText('Consent withdrawn').click();
     const withdraw = page.getByRole('form', { name: 'Consent withdrawn' });

@@ -129,10 +129,20 @@ export function ChangeConsentForm() {
     ...(gains.length > 0 ? [`${covered} may now be told about her plan.`] : []),
   ];
   const send = () =>
-    void command.send(
-      { scope, givenAt, method: method || undefined, ...(note.trim() ? { note } : {}) },
-      done.length > 0 ? `Consent changed: ${done.join(' ')}` : unchanged ? 'Consent given again: nothing changed.' : 'Consent changed.',
-    );
+    void command
+      .send(
+        { scope, givenAt, method: method || undefined, ...(note.trim() ? { note } : {}) },
+        done.length > 0 ? `Consent changed: ${done.join(' ')}` : unchanged ? 'Consent given again: nothing changed.' : 'Consent changed.',
+      )
+      .then((saved) => {
+        // Saved: the next change starts with no note, date or method of this one. The form's key
+        // does not always change (a simulated clock gives two changes one recordedAt; a re-confirmation
+        // with the same day and note), and a note kept here would be sent again as the next one's reason.
+        if (!saved) return;
+        setNote('');
+        setMethod('');
+        setGivenAt(today);
+      });
   return (
     <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Change consent" label="Change consent" mapPath={consentPath} idPrefix="change-consent-">
       <p className="hint">What she agrees to now replaces what she agreed before, which stays on the plan.</p>
