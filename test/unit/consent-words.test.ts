@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   categoriesInWords,
+  categoryLoss,
+  categoryLossWarning,
   choicesOf,
   consentLosses,
   consentsAsGiven,
@@ -217,5 +219,35 @@ describe('her consents as she gave them', () => {
   it('lists the days she gave it again once each, in order, with "and"', () => {
     expect(givenAgainInWords([{ givenAt: '2026-11-25' }, { givenAt: '2026-11-20' }, { givenAt: '2026-11-25' }], day)).toBe('20 and 25');
     expect(givenAgainInWords([], day)).toBeUndefined();
+  });
+});
+
+describe('categories taken out of her consent', () => {
+  const allocations = [
+    allocation('a1', 'changing-lives', 'accepted', ['accommodation']),
+    allocation('a2', 'bcwa', 'offered', ['domestic-abuse']),
+    allocation('a3', 'anawim', 'ended', ['wellbeing']),
+  ];
+  const before = scope({ kind: 'all' }, ['needs', 'contact-details', 'risks']);
+
+  it('names each provider still covered with a live offer or allocation, told to delete the categories taken out, as the API tells them', () => {
+    const loss = categoryLoss(allocations, before, scope({ kind: 'all' }, ['needs']));
+    expect(loss).toEqual({ providerIds: ['changing-lives', 'bcwa'], categories: ['contact-details', 'risks'] });
+    expect(categoryLossWarning(loss, name)).toBe(
+      "Saving this change tells Changing Lives and Black Country Women's Aid to delete what they hold of her contact details and risks: her consent would no longer let providers know them.",
+    );
+    // A provider no longer covered is told to delete everything instead (consentLosses), not named here.
+    expect(categoryLoss(allocations, before, scope({ kind: 'all-except', providerIds: ['bcwa'] }, ['needs', 'risks']))).toEqual({ providerIds: ['changing-lives'], categories: ['contact-details'] });
+    expect(categoryLossWarning(categoryLoss(allocations, before, scope({ kind: 'all-except', providerIds: ['bcwa'] }, ['needs', 'risks'])), name)).toBe(
+      'Saving this change tells Changing Lives to delete what it holds of her contact details: her consent would no longer let providers know it.',
+    );
+  });
+
+  it('says nothing when no category is taken out, nobody holds a live allocation, or sharing stops', () => {
+    expect(categoryLoss(allocations, before, scope({ kind: 'all' }, ['needs', 'contact-details', 'risks', 'adjustments']))).toBeUndefined();
+    expect(categoryLoss([allocations[2] as Allocation], before, scope({ kind: 'all' }, ['needs']))).toBeUndefined();
+    expect(categoryLoss(allocations, before, NOTHING)).toBeUndefined();
+    expect(categoryLoss(allocations, NOTHING, scope({ kind: 'all' }))).toBeUndefined();
+    expect(categoryLossWarning(undefined, name)).toBeUndefined();
   });
 });

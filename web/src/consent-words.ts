@@ -136,6 +136,38 @@ export function lossWarning(losses: readonly ConsentLoss[], providerName: (id: s
   return `Her consent would no longer cover ${names}. Saving this change ${wordList(parts)}; ${losses.length > 1 ? 'they are' : 'it is'} told to stop and delete what ${losses.length > 1 ? 'they hold' : 'it holds'} about her, and her needs go to providers her consent covers.`;
 }
 
+/** Data categories a change takes out of her consent, and the providers still covered that hold an offer or allocation of hers. */
+export interface CategoryLoss {
+  providerIds: string[];
+  categories: DataCategory[];
+}
+
+/**
+ * Who a change tells to delete part of what it holds, as the API does (plan.consent-narrowed.v1): each
+ * provider covered before and after with an open offer or accepted allocation, when categories she
+ * shared are taken out. Providers no longer covered are told to delete everything instead (consentLosses).
+ */
+export function categoryLoss(allocations: readonly Allocation[], current: ConsentScope | undefined, next: ConsentScope): CategoryLoss | undefined {
+  if (!current?.shareWithProviders) return undefined;
+  const categories = current.dataCategories.filter((c) => !next.dataCategories.includes(c));
+  if (categories.length === 0) return undefined;
+  const providerIds = [
+    ...new Set(
+      allocations
+        .filter((a) => (a.status === 'offered' || a.status === 'accepted') && scopeCoversProvider(current, a.providerId) && scopeCoversProvider(next, a.providerId))
+        .map((a) => a.providerId),
+    ),
+  ];
+  return providerIds.length > 0 ? { providerIds, categories } : undefined;
+}
+
+/** The warning before a change that tells providers to delete part of what they hold; undefined when it tells none. */
+export function categoryLossWarning(loss: CategoryLoss | undefined, providerName: (id: string) => string): string | undefined {
+  if (!loss) return undefined;
+  const many = loss.providerIds.length > 1;
+  return `Saving this change tells ${wordList(loss.providerIds.map(providerName))} to delete what ${many ? 'they hold' : 'it holds'} of her ${wordList(loss.categories.map((c) => lower(label(c))))}: her consent would no longer let providers know ${loss.categories.length > 1 ? 'them' : 'it'}.`;
+}
+
 /**
  * The providers a change would newly cover: covered by the new scope, not by the one it replaces.
  * Read over the directory's organisations and every provider either scope names or the plan has

@@ -2,6 +2,8 @@ import { useMemo, useState } from 'react';
 import { sameScope } from '../../../lib/domain/consent.ts';
 import {
   categoriesInWords,
+  categoryLoss,
+  categoryLossWarning,
   choicesOf,
   consentLosses,
   consentsAsGiven,
@@ -120,12 +122,14 @@ export function ChangeConsentForm() {
   const scope = scopeOfChoices(choices, organisations);
   const losses = consentLosses(plan.allocations, scope);
   const gains = newlyCovered(current, scope, organisations, plan.allocations);
-  const warnings = [lossWarning(losses, providerName), gainWarning(gains, providerName)].filter((w): w is string => w !== undefined);
+  const narrowed = categoryLoss(plan.allocations, current, scope);
+  const warnings = [lossWarning(losses, providerName), categoryLossWarning(narrowed, providerName), gainWarning(gains, providerName)].filter((w): w is string => w !== undefined);
   const unchanged = current ? sameScope(current, scope) : false;
   const stopped = wordList(losses.map((l) => providerName(l.providerId)));
   const covered = wordList(gains.map(providerName));
   const done = [
     ...(losses.length > 0 ? [`${stopped} ${losses.length > 1 ? 'were' : 'was'} told to stop and delete what ${losses.length > 1 ? 'they hold' : 'it holds'} about her.`] : []),
+    ...(narrowed ? [`${wordList(narrowed.providerIds.map(providerName))} ${narrowed.providerIds.length > 1 ? 'were' : 'was'} told to delete what ${narrowed.providerIds.length > 1 ? 'they hold' : 'it holds'} of her ${wordList(narrowed.categories.map((c) => label(c).toLowerCase()))}.`] : []),
     ...(gains.length > 0 ? [`${covered} may now be told about her plan.`] : []),
   ];
   const send = () =>
