@@ -382,7 +382,8 @@ function changeConsent(t: Transition, p: PayloadOf<'change-consent'>) {
     t.emit('plan.consent-changed.v1', { ...changedEvent, reconfirmed: true });
     return;
   }
-  const { previous = [], previousDropped = 0, withdrawnAt: _never, reconfirmedAt: _at, reconfirmedNote: _note, ...replaced } = current;
+  // The one replaced keeps when she last gave it again, and the note then typed: the plan is where they are kept.
+  const { previous = [], previousDropped = 0, withdrawnAt: _never, ...replaced } = current;
   const kept = [...previous, { ...replaced, scope: { ...replaced.scope, providers: providersOf(replaced.scope) }, replacedAt: t.now }];
   const dropped = previousDropped + Math.max(0, kept.length - MAX_REPLACED_CONSENTS);
   plan.consent = {

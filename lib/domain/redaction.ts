@@ -17,7 +17,7 @@ export const REDACTED = '[removed at erasure]';
  *   note              referral.note, allocations[].note (accept, decline, end), exit.note, withdrawal.note,
  *                     followUps[].corrections[].note, consent.note and consent.previous[].note (change-consent's)
  *   consentWithdrawalNote  withdraw-consent's note
- *   reconfirmedNote   consent.reconfirmedNote (a re-confirming change-consent's note)
+ *   reconfirmedNote   consent.reconfirmedNote and consent.previous[].reconfirmedNote (a re-confirming change-consent's note)
  *   participantWords  reviews[].participantWords
  *   manualReason      allocations[].manualReason (offer-manually's reason)
  *   goals             needs[].goals: each goal becomes the marker, so how many she had stays

@@ -442,8 +442,9 @@ export const StoredConsentScope = z.object({ shareWithProviders: z.boolean(), da
 /**
  * How many replaced consents a plan keeps. Only real changes take a place (a re-confirmation is a date
  * on the consent it confirms), so 30 is more than an 18-month plan sees. At its largest (50 provider
- * ids of 63 characters, a 500-character note of 3-byte characters) one is under 5.2 KB: 30 stay under
- * 160 KB of DynamoDB's 400 KB item (test/unit/change-consent.test.ts measures it). Past 30 the oldest
+ * ids of 63 characters, its note and its last re-confirmation's note of 500 3-byte characters each) one
+ * is under 6.7 KB: 30 stay under 200 KB of DynamoDB's 400 KB item, as uncompressed JSON
+ * (test/unit/change-consent.test.ts measures it). Past 30 the oldest
  * goes, and `previousDropped` counts it: never silently; each change's event stays in the history.
  */
 export const MAX_REPLACED_CONSENTS = 30;
@@ -454,6 +455,9 @@ export const ReplacedConsent = z.object({
   recordedAt: IsoDateTime,
   replacedAt: IsoDateTime.describe('When a change of consent replaced it'),
   note: z.string().optional(),
+  reconfirmedAt: IsoDate.optional().describe('When she last gave it again before it was replaced'),
+  /** That re-confirmation's note: free text, on the plan only; redacted at erasure. */
+  reconfirmedNote: z.string().optional(),
 });
 
 export const Plan = z.object({
