@@ -269,8 +269,6 @@ export function roundCount(value: number, to: number): number {
   return Math.max(to, Math.round(value / to) * to);
 }
 
-// The caps live in a module of their own, which the web app's bundle can import too.
-export { RATE_ABOVE_NONE, RATE_BELOW_ALL };
 /** Why a rate reads RATE_BELOW_ALL or RATE_ABOVE_NONE: it is under 1 (not all) or over 0 (not none), and nearer than that to it. */
 export type RateBound = 'below-all' | 'above-none';
 
