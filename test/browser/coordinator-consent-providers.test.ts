@@ -252,6 +252,19 @@ describe('consent scoped to named providers', () => {
     await expect.poll(() => timeline.textContent()).toContain('Written; providers may know: needs; every provider except 1 provider she named');
     expect(describeViolations(await axeScan(page))).toBe('');
     await screenshot(page, 'plan-consent-given-again-desktop');
+
+    // Two more changes, a note on the first: that note says why the consent it gave was given, next to it, not under what the next change changed.
+    const why = 'She met the Anawim worker at court';
+    const widened = await h.call('POST', `/plans/${planId}/change-consent`, coordinator, { scope: { ...after.consent.scope, providers: { kind: 'only', providerIds: ['anawim', 'green-square-accord'] } }, givenAt: today, method: 'verbal', note: why });
+    expect(widened.status, widened.text).toBe(200);
+    const narrowed = await h.call('POST', `/plans/${planId}/change-consent`, coordinator, { scope: after.consent.scope, givenAt: today, method: 'written' });
+    expect(narrowed.status, narrowed.text).toBe(200);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const entries = herConsent.locator('.replaced-consents > li');
+    await expect.poll(() => entries.count()).toBe(3);
+    expect(await entries.nth(0).locator('strong + p').textContent()).toBe(`Why it was given: ${why}`);
+    expect(await entries.nth(0).textContent()).toContain('Providers: only Anawim and Green Square Accord before, only Green Square Accord now');
+    expect(await entries.nth(1).textContent()).not.toContain(why);
     expect(errors).toEqual([]);
   });
 });

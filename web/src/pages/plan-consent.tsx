@@ -239,10 +239,13 @@ export function ConsentSection() {
             {given.replaced.map((before, i) => {
               const after = i === 0 ? given.current : given.replaced[i - 1];
               return (
-                <li key={`${before.givenAt}-${before.replacedAt}`}>
+                // By place from the oldest kept: two consents may share a day and a replacedAt (the simulated clock stands still).
+                <li key={given.replaced.length - i}>
                   <strong>
                     Given {formatDate(before.givenAt)} ({label(before.method).toLowerCase()}), replaced {formatDate(before.replacedAt)}
                   </strong>
+                  {/* Its own note says why she gave it, so it stands by "Given", not under what the next change changed. */}
+                  {before.note && <p className="hint">Why it was given: {before.note}</p>}
                   {after && (
                     <ul>
                       {scopeChanges(before.scope, after.scope, providerName).map((change) => (
@@ -250,7 +253,6 @@ export function ConsentSection() {
                       ))}
                     </ul>
                   )}
-                  {before.note && <p className="hint">Why it changed then: {before.note}</p>}
                   {before.givenAgain.length > 0 && (
                     <div className="hint">
                       Given again, unchanged: <GivenAgainFacts givenAgain={before.givenAgain} />
