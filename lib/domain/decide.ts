@@ -446,8 +446,12 @@ function reallocateWithinConsent(t: Transition, before: NonNullable<Plan['consen
   if (plan.stage !== 'active') return;
   const accepted = new Set(plan.allocations.filter((a) => a.status === 'accepted').flatMap((a) => a.needs));
   const asked = { localAuthority: plan.referral.localAuthority, age: plan.ageAtReferral, turnedDown: turnedDownOffers(plan), shareWithProviders: after.shareWithProviders, providers: after.providers };
+  // Back to allocating only when a priority need can be offered within the new scope ('not-offered': a
+  // service could still be asked). A priority need she has just taken from the only providers who could
+  // meet it stays a gap of her choosing: the plan stays active, with its reviews, and no activation
+  // deadline is armed for what nobody may offer.
   const priorityToOffer = unallocated.some(
-    (n) => n.priority && !accepted.has(n.domain) && (lostAccepted.has(n.domain) || (consentGap(n.domain) && gapAtManualActivation(n.domain, asked, t.ctx.directory, {}).reason === 'not-offered')),
+    (n) => n.priority && !accepted.has(n.domain) && (lostAccepted.has(n.domain) || consentGap(n.domain)) && gapAtManualActivation(n.domain, asked, t.ctx.directory, {}).reason === 'not-offered',
   );
   if (priorityToOffer) {
     t.moveTo('allocating');

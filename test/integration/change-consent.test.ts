@@ -64,8 +64,10 @@ describe('change-consent over HTTP', () => {
     const changed = await ok('POST', `/plans/${active.planId}/change-consent`, { ...consentBody({ providers: { kind: 'all-except', providerIds: ['bcwa'] } }), note: NOTE });
     const ended = changed.allocations.find((a: AllocationJson) => a.allocationId === held.allocationId);
     expect([ended.status, ended.outcome]).toEqual(['ended', 'consent-withdrawn']);
-    // Domestic abuse (priority) lost its provider and only BCWA serves it in Birmingham: a gap of her choosing.
-    expect(changed.stage).toBe('allocating');
+    // Domestic abuse (priority) lost its provider and only BCWA serves it in Birmingham: a gap of her
+    // choosing, so the plan stays active (with its reviews) and no activation deadline is armed.
+    expect(changed.stage).toBe('active');
+    expect(changed.deadlines.map((d: Json) => d.command)).not.toContain('activation-overdue');
     expect(changed.gaps).toEqual([expect.objectContaining({ domain: 'domestic-abuse', reason: 'outside-consent', explanation: expect.stringContaining("Her consent does not cover Black Country Women's Aid, which could meet domestic-abuse") })]);
     expect(changed.openEscalations.filter((e: Json) => e.kind === 'coverage-gap')).toEqual([]);
     expect(changed.consent).toMatchObject({ note: NOTE, scope: { providers: { kind: 'all-except', providerIds: ['bcwa'] } }, previous: [expect.objectContaining({ scope: expect.objectContaining({ providers: { kind: 'all' } }) })] });
@@ -86,7 +88,7 @@ describe('change-consent over HTTP', () => {
     // Every other provider's events and the programme's carry neither the note nor the providers she named.
     const changedEvent = sent.find((e) => e.type === 'plan.consent-changed.v1')!;
     expect(changedEvent.providerId).toBeUndefined();
-    expect(changedEvent.data).toEqual({ planRef: active.planId, shareWithProviders: true, dataCategories: ['needs', 'risks', 'contact-details'], providersKind: 'all-except', providersNamed: 1, method: 'written', reconfirmed: false, backToAllocating: true });
+    expect(changedEvent.data).toEqual({ planRef: active.planId, shareWithProviders: true, dataCategories: ['needs', 'risks', 'contact-details'], providersKind: 'all-except', providersNamed: 1, method: 'written', reconfirmed: false, backToAllocating: false });
     expect(JSON.stringify(sent)).not.toContain(NOTE);
     // Nor whom she refused: the gap's explanation in the programme's events is the generic one.
     const programme = sent.filter((e) => !e.providerId);
