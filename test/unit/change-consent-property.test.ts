@@ -121,7 +121,7 @@ describe('consent and allocation', () => {
           }
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 300, seed: 20261129 },
     );
   });
 });
