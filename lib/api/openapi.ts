@@ -579,7 +579,7 @@ function commandOperations(route: Route, target: 'plan' | 'allocation', bodies: 
       operationId: camel(name),
       summary: row.summary,
       ...security,
-      description: `${security.description ?? ''} Allowed in stage${row.from.length > 1 ? 's' : ''} ${row.from.join(', ')}; leads to ${'moves' in row ? nextInWords(name) : row.next.join(' or ')}. Workflow step: ${row.step}.`.trim(),
+      description: `${security.description ?? ''} Allowed in stage${row.from.length > 1 ? 's' : ''} ${row.from.join(', ')}; leads to ${'moves' in row || ('staysInStage' in row && row.staysInStage) ? nextInWords(name) : row.next.join(' or ')}. Workflow step: ${row.step}.`.trim(),
       tags: [tagOf(route.path)],
       requestParams: { path: pathParams(path) as z.ZodObject },
       parameters: headerParameters(`${route.method} ${route.path}`, true),
