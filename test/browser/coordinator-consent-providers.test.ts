@@ -44,6 +44,18 @@ describe('consent scoped to named providers', () => {
     await expect.poll(() => consent.locator('#f-scope-providers-providerIds-error').textContent()).toContain('Choose at least one');
     expect(await named.getAttribute('aria-describedby')).toContain('f-scope-providers-providerIds-error');
     await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('The providers she does not want told: Choose at least one');
+    // Her scope contradicting itself reads in the form's words, not the API's field names.
+    const categories = consent.getByRole('group', { name: 'What providers may know' });
+    await categories.getByLabel('Needs').uncheck();
+    await consent.getByRole('button', { name: 'Record consent' }).click();
+    await expect.poll(() => consent.locator('#f-scope-dataCategories-error').textContent()).toContain('Choose at least one, or untick that she agrees providers may be told');
+    expect(await consent.textContent()).not.toContain('shareWithProviders');
+    await categories.getByLabel('Needs').check();
+    for (const box of await named.getByRole('checkbox').all()) await box.check();
+    await consent.getByRole('button', { name: 'Record consent' }).click();
+    await expect.poll(() => consent.locator('#f-scope-providers-providerIds-error').textContent()).toContain('Every provider is ticked, so nobody could be told');
+    expect(await consent.textContent()).not.toContain('shareWithProviders');
+    for (const box of await named.getByRole('checkbox').all()) await box.uncheck();
     // With the keyboard, as anyone may: the box named by its label, ticked with the space bar.
     await named.getByLabel('Changing Lives').focus();
     await page.keyboard.press('Space');

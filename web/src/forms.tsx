@@ -22,6 +22,9 @@ export function friendly(message: string): string {
   if (/expected number, received/i.test(message)) return 'Enter a number';
   // An empty list of ticks: the API's own rule for her consent's providers names its codes (kind 'all'), the form its boxes.
   if (/expected array to have >=\s*1 item|^name at least one provider\b/i.test(message)) return 'Choose at least one';
+  // Her consent's scope contradicting itself: the API names its field (shareWithProviders), the form its box.
+  if (/^names nothing to share\b/i.test(message)) return 'Choose at least one, or untick that she agrees providers may be told';
+  if (/^names every provider in the directory\b/i.test(message)) return 'Every provider is ticked, so nobody could be told: untick that she agrees providers may be told instead';
   if (/expected string to have <=\s*(\d+)/.test(message)) return `Too long: at most ${/<=\s*(\d+)/.exec(message)?.[1]} characters`;
   return message;
 }
