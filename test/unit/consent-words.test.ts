@@ -121,13 +121,13 @@ describe('the warning before a change that narrows her consent', () => {
       ['changing-lives', [], ['al_2']],
     ]);
     expect(lossWarning(losses, name)).toBe(
-      "Her consent would no longer cover Black Country Women's Aid and Changing Lives. Saving this change ends the allocation held by Black Country Women's Aid (domestic abuse) and withdraws the offer to Changing Lives (accommodation); they are told to stop and delete what they hold about her, and her needs go to providers her consent covers.",
+      "Her consent would no longer cover Black Country Women's Aid and Changing Lives. Saving this change ends the allocation held by Black Country Women's Aid (domestic abuse) and withdraws the offer to Changing Lives (accommodation); they are told to stop and delete what they hold about her, and the needs they held are offered to providers her consent covers, where there are any (a need only they could meet becomes a gap of her choosing).",
     );
   });
 
   it('names one provider as one', () => {
     expect(lossWarning(consentLosses(allocations, scope({ kind: 'all-except', providerIds: ['bcwa'] })), name)).toBe(
-      "Her consent would no longer cover Black Country Women's Aid. Saving this change ends the allocation held by Black Country Women's Aid (domestic abuse); it is told to stop and delete what it holds about her, and her needs go to providers her consent covers.",
+      "Her consent would no longer cover Black Country Women's Aid. Saving this change ends the allocation held by Black Country Women's Aid (domestic abuse); it is told to stop and delete what it holds about her, and the needs they held are offered to providers her consent covers, where there are any (a need only they could meet becomes a gap of her choosing).",
     );
   });
 

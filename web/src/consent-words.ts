@@ -133,7 +133,7 @@ export function lossWarning(losses: readonly ConsentLoss[], providerName: (id: s
     ];
   });
   const names = wordList(losses.map((l) => providerName(l.providerId)));
-  return `Her consent would no longer cover ${names}. Saving this change ${wordList(parts)}; ${losses.length > 1 ? 'they are' : 'it is'} told to stop and delete what ${losses.length > 1 ? 'they hold' : 'it holds'} about her, and her needs go to providers her consent covers.`;
+  return `Her consent would no longer cover ${names}. Saving this change ${wordList(parts)}; ${losses.length > 1 ? 'they are' : 'it is'} told to stop and delete what ${losses.length > 1 ? 'they hold' : 'it holds'} about her, and the needs they held are offered to providers her consent covers, where there are any (a need only they could meet becomes a gap of her choosing).`;
 }
 
 /** Data categories a change takes out of her consent, and the providers still covered that hold an offer or allocation of hers. */
