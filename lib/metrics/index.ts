@@ -232,9 +232,11 @@ export class MetricsIndex implements MetricsSource {
       }
     }
     if (!named) return false;
-    // The older journals were for snapshots the marker no longer names.
-    for (const old of this.journals) if (old !== journal) await old.discard();
+    // The older journals were for snapshots the marker no longer names. They leave this.journals before
+    // they are closed: a save while their files are being removed must not meet a closed journal.
+    const older = this.journals.filter((j) => j !== journal);
     this.journals = [journal];
+    for (const old of older) await old.discard();
     this.named = true;
     this.snapshotGeneration = generation;
     // The saves while it was written are in its journal: they count towards the next one.

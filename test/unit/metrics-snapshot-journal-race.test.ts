@@ -1,0 +1,93 @@
+/**
+ * Snapshots taken while plans are being saved (the periodic one, or the one after 5,000 saves, under
+ * load): once a new snapshot is named, the older journal is closed and its file removed. A save while
+ * that removal is still under way must not meet the closed journal: it used to, and the index then
+ * printed "a plan change could not be added to the metrics change journal (… not open)" and forgot a
+ * good snapshot, so the next start read every fact item. The removal is held here by the test, so the
+ * saves land in that window every run.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Plan } from '../../lib/domain/schemas.ts';
+import type { FactStore } from '../../lib/metrics/fact-store.ts';
+import { MetricsIndex } from '../../lib/metrics/index.ts';
+import { FactSnapshotFile } from '../../lib/metrics/snapshot.ts';
+import { planInStage } from '../support/domain-fixtures.ts';
+import { FakeFactStore as FakeStore } from '../support/fake-fact-store.ts';
+
+/** Removals of change journal files wait here while `hold` is set, until the test lets them go. */
+const removals = vi.hoisted(() => ({ hold: false, pending: [] as (() => void)[] }));
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs/promises')>();
+  const heldRm: typeof actual.rm = async (path, options) => {
+    if (removals.hold && String(path).endsWith('.changes')) await new Promise<void>((resolve) => removals.pending.push(resolve));
+    return actual.rm(path, options);
+  };
+  return { ...actual, rm: heldRm, default: { ...actual, rm: heldRm } };
+});
+
+const plan = (stage: 'referred' | 'active', planId: string) => ({ ...(planInStage(stage).plan as Plan), planId });
+
+let dir: string;
+let path: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wraparound-snapshot-race-'));
+  path = join(dir, 'metrics-facts.snapshot');
+  removals.hold = false;
+  removals.pending = [];
+});
+afterEach(async () => {
+  removals.hold = false;
+  for (const release of removals.pending.splice(0)) release();
+  await rm(dir, { recursive: true, force: true });
+});
+
+let tokens = 0;
+const index = (store: FakeStore, warned: string[] = []) =>
+  new MetricsIndex({ store: store as unknown as FactStore, snapshotFile: new FactSnapshotFile(path), newToken: () => `token-${(tokens += 1)}`, warn: (m) => warned.push(m) });
+
+/** Let I/O and timers run until `ready()` holds. */
+async function until(ready: () => boolean): Promise<void> {
+  while (!ready()) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+describe('metrics snapshot taken while plans are being saved', () => {
+  it('saves while the older journal is being removed keep the new snapshot: no warning, the marker names it, and a restart reads it plus its journal as the stored facts are', async () => {
+    const store = new FakeStore();
+    const warned: string[] = [];
+    const idx = index(store, warned);
+    await idx.start();
+    await idx.onPlanSaved(plan('referred', 'pl_a'));
+    await idx.onPlanSaved(plan('referred', 'pl_b'));
+    expect(await idx.saveSnapshot()).toBe(true);
+
+    // The next snapshot is named; the older journal's file removal is held while plans are saved.
+    await idx.onPlanSaved(plan('active', 'pl_a'));
+    removals.hold = true;
+    const second = idx.saveSnapshot();
+    await until(() => removals.pending.length > 0);
+    const secondToken = store.token;
+    // Each save puts its plan in the journals before its first await: both land while the removal is held.
+    const saves = [idx.onPlanSaved(plan('active', 'pl_b')), idx.onPlanSaved(plan('referred', 'pl_c'))];
+    removals.hold = false;
+    for (const release of removals.pending.splice(0)) release();
+    await Promise.all(saves);
+    expect(await second).toBe(true);
+    // And one more after the removal finished.
+    await idx.onPlanSaved(plan('referred', 'pl_d'));
+    await idx.settled();
+    idx.close();
+
+    expect(warned).toEqual([]);
+    expect(store.token).toBe(secondToken);
+    expect(store.token).toBeDefined();
+    const next = index(store);
+    expect(await next.start()).toEqual({ loaded: 4, from: 'snapshot', changedSince: 3 });
+    const loaded = (await next.snapshot()).facts;
+    expect(loaded.size).toBe(store.stored.size);
+    for (const [planId, facts] of store.stored) expect(loaded.get(planId)).toEqual(facts);
+  });
+});
