@@ -232,6 +232,12 @@ export class MetricsIndex implements MetricsSource {
       }
     }
     if (!named) return false;
+    if (!this.journals.includes(journal)) {
+      // A save could not write the journals while this snapshot was taken (abandonSnapshot closed and
+      // removed this one too): the marker must not name a snapshot without its journal.
+      await this.store.forgetSnapshot();
+      return false;
+    }
     // The older journals were for snapshots the marker no longer names. They leave this.journals before
     // they are closed: a save while their files are being removed must not meet a closed journal.
     const older = this.journals.filter((j) => j !== journal);

@@ -90,4 +90,36 @@ describe('metrics snapshot taken while plans are being saved', () => {
     expect(loaded.size).toBe(store.stored.size);
     for (const [planId, facts] of store.stored) expect(loaded.get(planId)).toEqual(facts);
   });
+
+  it('a journal that cannot be written while its snapshot is being named: that snapshot is not named either, and the operator is told once', async () => {
+    const store = new FakeStore();
+    const warned: string[] = [];
+    const idx = index(store, warned);
+    await idx.start();
+    await idx.onPlanSaved(plan('referred', 'pl_a'));
+    // The marker is named only when the test lets it.
+    let name!: () => void;
+    const nameSnapshot = store.nameSnapshot.bind(store);
+    store.nameSnapshot = async (token) => {
+      await new Promise<void>((resolve) => (name = resolve));
+      return nameSnapshot(token);
+    };
+    const taking = idx.saveSnapshot();
+    await until(() => name !== undefined);
+    (idx as unknown as { journals: { append: () => void }[] }).journals[0]!.append = () => {
+      throw new Error('ENOSPC: no space left on device');
+    };
+    await idx.onPlanSaved(plan('active', 'pl_a'));
+    name();
+    expect(await taking).toBe(false);
+    await idx.onPlanSaved(plan('referred', 'pl_b'));
+    await idx.settled();
+    idx.close();
+
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatch(/ENOSPC/);
+    expect(store.token).toBeUndefined();
+    const next = index(store);
+    expect(await next.start()).toEqual({ loaded: 2, from: 'fact-items' });
+  });
 });
