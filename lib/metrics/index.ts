@@ -5,7 +5,7 @@ import { planFacts, type PlanFacts } from '../domain/metrics/facts.ts';
 import type { MetricsIncomplete } from '../domain/metrics/report-schema.ts';
 import type { Plan } from '../domain/schemas.ts';
 import type { FactStore } from './fact-store.ts';
-import { ChangeJournal, type FactSnapshotFile, type SnapshotRead } from './snapshot.ts';
+import { ChangeJournal, type FactSnapshotFile, type RemoveFile, type SnapshotRead } from './snapshot.ts';
 
 /**
  * Where the metrics API reads facts from: every plan's facts, as fresh as the source keeps them.
@@ -62,6 +62,8 @@ export class MetricsIndex implements MetricsSource {
   private facts = new FactTable();
   private readonly store: FactStore | undefined;
   private readonly snapshotFile: FactSnapshotFile | undefined;
+  /** Removes change journal files (ChangeJournal's default, fs.promises.rm, unless one is passed). */
+  private readonly removeFile: RemoveFile | undefined;
   private readonly useSnapshot: boolean;
   private readonly newToken: () => string;
   /** Plans whose save is running (a count each): their fact items may not be written yet. */
@@ -92,11 +94,12 @@ export class MetricsIndex implements MetricsSource {
   private generation = 0;
 
   constructor(
-    deps: { store?: FactStore; plans?: PlanRepository; providers?: readonly string[]; clock?: () => string; snapshotFile?: FactSnapshotFile; useSnapshot?: boolean; newToken?: () => string; warn?: (message: string) => void } = {},
+    deps: { store?: FactStore; plans?: PlanRepository; providers?: readonly string[]; clock?: () => string; snapshotFile?: FactSnapshotFile; removeFile?: RemoveFile; useSnapshot?: boolean; newToken?: () => string; warn?: (message: string) => void } = {},
   ) {
     this.warn = deps.warn ?? ((message) => console.error(message));
     this.store = deps.store;
     this.snapshotFile = deps.snapshotFile;
+    this.removeFile = deps.removeFile;
     // useSnapshot false: neither load nor save one, but still forget one the marker names (this index writes facts).
     this.useSnapshot = deps.useSnapshot ?? true;
     this.newToken = deps.newToken ?? (() => crypto.randomUUID());
@@ -134,14 +137,14 @@ export class MetricsIndex implements MetricsSource {
         }
         // Whatever the file held, the facts are about to change: the next snapshot (periodic or at a clean stop) is named afresh.
         await this.store.forgetSnapshot();
-        await ChangeJournal.removeAll(this.snapshotFile.path);
+        await ChangeJournal.removeAll(this.snapshotFile.path, undefined, this.removeFile);
         if ('facts' in read) {
           this.facts = read.facts;
           this.generation += 1;
           return { loaded: this.facts.size, from: 'snapshot', ...(changedSince > 0 ? { changedSince } : {}) };
         }
         snapshotRefused = read.refused;
-      } else await ChangeJournal.removeAll(this.snapshotFile.path);
+      } else await ChangeJournal.removeAll(this.snapshotFile.path, undefined, this.removeFile);
     }
     const refused = snapshotRefused === undefined ? {} : { snapshotRefused };
     if (marker.complete) {
@@ -216,7 +219,7 @@ export class MetricsIndex implements MetricsSource {
     // The journal first, with the plans whose fact items may differ from the columns about to be taken
     // (saves in flight, writes that failed); from here on every save adds its plan. Then the columns,
     // taken by write() before its first await: nothing runs in between.
-    const journal = new ChangeJournal(this.snapshotFile.path, token).open();
+    const journal = new ChangeJournal(this.snapshotFile.path, token, this.removeFile).open();
     journal.append([...this.inFlight.keys(), ...this.unsynced]);
     this.journals.push(journal);
     const generation = this.generation;

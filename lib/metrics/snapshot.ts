@@ -99,6 +99,9 @@ const JOURNAL_HEADER = 'wraparound metrics changes 1';
 
 export type JournalRead = { planIds: string[] } | { refused: string };
 
+/** Removes a change journal's file (fs.promises.rm in production; a test passes one it can hold). */
+export type RemoveFile = (path: string, options: { force: boolean }) => Promise<void>;
+
 /**
  * The change journal of one snapshot: `<snapshot path>.<token>.changes`, a header line naming the token,
  * then one plan id a line, appended (synchronously, so a save does not go on to write its fact item
@@ -110,10 +113,12 @@ export class ChangeJournal {
   readonly path: string;
   readonly token: string;
   private fd: number | undefined;
+  private readonly removeFile: RemoveFile;
 
-  constructor(snapshotPath: string, token: string) {
+  constructor(snapshotPath: string, token: string, removeFile: RemoveFile = rm) {
     this.path = ChangeJournal.pathOf(snapshotPath, token);
     this.token = token;
+    this.removeFile = removeFile;
   }
 
   static pathOf(snapshotPath: string, token: string): string {
@@ -145,7 +150,7 @@ export class ChangeJournal {
   /** Close and delete it (its snapshot is no longer the one named). */
   async discard(): Promise<void> {
     this.close();
-    await rm(this.path, { force: true });
+    await this.removeFile(this.path, { force: true });
   }
 
   /** The distinct plans the journal of `token` names, or why it cannot be used. */
@@ -163,12 +168,12 @@ export class ChangeJournal {
   }
 
   /** Delete every change journal of the snapshot at `snapshotPath` but `keep`'s. */
-  static async removeAll(snapshotPath: string, keep?: string): Promise<void> {
+  static async removeAll(snapshotPath: string, keep?: string, removeFile: RemoveFile = rm): Promise<void> {
     const dir = dirname(snapshotPath);
     const prefix = `${basename(snapshotPath)}.`;
     const names = await readdir(dir).catch(() => [] as string[]);
     await Promise.all(
-      names.filter((name) => name.startsWith(prefix) && name.endsWith('.changes') && (keep === undefined || join(dir, name) !== ChangeJournal.pathOf(snapshotPath, keep))).map((name) => rm(join(dir, name), { force: true })),
+      names.filter((name) => name.startsWith(prefix) && name.endsWith('.changes') && (keep === undefined || join(dir, name) !== ChangeJournal.pathOf(snapshotPath, keep))).map((name) => removeFile(join(dir, name), { force: true })),
     );
   }
 }

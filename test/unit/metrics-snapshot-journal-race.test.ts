@@ -3,13 +3,13 @@
  * load): once a new snapshot is named, the older journal is closed and its file removed. A save while
  * that removal is still under way must not meet the closed journal: it used to, and the index then
  * printed "a plan change could not be added to the metrics change journal (… not open)" and forgot a
- * good snapshot, so the next start read every fact item. The removal is held here by the test, so the
- * saves land in that window every run.
+ * good snapshot, so the next start read every fact item. The removal is held here by the file-removal
+ * function the test passes to the index, so the saves land in that window every run.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../lib/domain/schemas.ts';
 import type { FactStore } from '../../lib/metrics/fact-store.ts';
 import { MetricsIndex } from '../../lib/metrics/index.ts';
@@ -17,17 +17,18 @@ import { FactSnapshotFile } from '../../lib/metrics/snapshot.ts';
 import { planInStage } from '../support/domain-fixtures.ts';
 import { FakeFactStore as FakeStore } from '../support/fake-fact-store.ts';
 
-/** Removals of change journal files wait here while `hold` is set, until the test lets them go. */
-const removals = vi.hoisted(() => ({ hold: false, pending: [] as (() => void)[] }));
-
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:fs/promises')>();
-  const heldRm: typeof actual.rm = async (path, options) => {
-    if (removals.hold && String(path).endsWith('.changes')) await new Promise<void>((resolve) => removals.pending.push(resolve));
-    return actual.rm(path, options);
-  };
-  return { ...actual, rm: heldRm, default: { ...actual, rm: heldRm } };
-});
+/**
+ * The index's file removal: removals of change journal files wait here while `hold` is set, until the
+ * test lets them go; otherwise (and then) the file is removed as in production.
+ */
+const removals = {
+  hold: false,
+  pending: [] as (() => void)[],
+  async removeFile(file: string, options: { force: boolean }): Promise<void> {
+    if (removals.hold && file.endsWith('.changes')) await new Promise<void>((resolve) => removals.pending.push(resolve));
+    await rm(file, options);
+  },
+};
 
 const plan = (stage: 'referred' | 'active', planId: string) => ({ ...(planInStage(stage).plan as Plan), planId });
 
@@ -47,7 +48,7 @@ afterEach(async () => {
 
 let tokens = 0;
 const index = (store: FakeStore, warned: string[] = []) =>
-  new MetricsIndex({ store: store as unknown as FactStore, snapshotFile: new FactSnapshotFile(path), newToken: () => `token-${(tokens += 1)}`, warn: (m) => warned.push(m) });
+  new MetricsIndex({ store: store as unknown as FactStore, snapshotFile: new FactSnapshotFile(path), removeFile: removals.removeFile, newToken: () => `token-${(tokens += 1)}`, warn: (m) => warned.push(m) });
 
 /** Let I/O and timers run until `ready()` holds. */
 async function until(ready: () => boolean): Promise<void> {
