@@ -146,6 +146,16 @@ describe('consent scoped to named providers', () => {
     await page.getByRole('status').filter({ hasText: 'Consent withdrawn: support has ended' }).waitFor();
     await expect.poll(() => herConsent.textContent()).toContain(NOTE);
     expect(await herConsent.getByRole('heading', { name: 'Withdrawn' }).count()).toBe(1);
+    // Nothing is shared any more, said plainly; what she had agreed to is history, not a "Shares with providers: Yes" still standing.
+    expect(await herConsent.textContent()).toContain('nothing about her is shared with providers any more');
+    expect(await herConsent.locator('dt', { hasText: 'Shares with providers' }).count()).toBe(0);
+    const history = herConsent.locator('.consent-as-agreed');
+    expect(await history.getByRole('heading', { name: 'What she had agreed to before' }).count()).toBe(1);
+    expect(await history.locator('dt', { hasText: 'Shared with providers' }).locator('xpath=following-sibling::dd[1]').textContent()).toBe('Yes, until it was withdrawn');
+    expect(await history.textContent()).toContain('Every provider except Changing Lives and Green Square Accord');
+    const withdrawnAt = (await h.call('GET', `/plans/${planId}`, coordinator)).json.consent.withdrawnAt as string;
+    const consentLine = page.getByRole('region', { name: 'Plan details' }).locator('dt', { hasText: 'Consent' }).locator('xpath=following-sibling::dd[1]');
+    expect(await consentLine.textContent()).toContain(`; withdrawn ${formatDate(withdrawnAt)}`);
     expect(await page.getByRole('form', { name: 'Change consent' }).count()).toBe(0);
     await screenshot(page, 'plan-consent-withdrawn-desktop');
     expect(describeViolations(await axeScan(page))).toBe('');
@@ -279,6 +289,68 @@ describe('consent scoped to named providers', () => {
     expect(await entries.nth(0).locator('strong + p').textContent()).toBe(`Why it was given: ${why}`);
     expect(await entries.nth(0).textContent()).toContain('Providers: only Anawim and Green Square Accord before, only Green Square Accord now');
     expect(await entries.nth(1).textContent()).not.toContain(why);
+    expect(errors).toEqual([]);
+  });
+
+  it('says a plan withdrawn before consent was recorded is withdrawn in its details too, as its consent section does', async () => {
+    const coordinator = h.token('coordinator');
+    const referred = await h.call('POST', '/plans', coordinator, {
+      participant: { givenName: 'Cai', familyName: `Early${process.pid}`, dateOfBirth: '1993-07-08' },
+      referral: { source: 'court', localAuthority: 'sandwell', urgency: 'routine' },
+    });
+    expect(referred.status, referred.text).toBe(201);
+    const planId = referred.json.planId as string;
+    const withdrawn = await h.call('POST', `/plans/${planId}/withdraw-consent`, coordinator, {});
+    expect(withdrawn.status, withdrawn.text).toBe(200);
+    // No consent to mark: only the exit says why (consentWithdrawnAt).
+    expect(withdrawn.json.consent).toBeUndefined();
+    const exitedAt = withdrawn.json.exit.exitedAt as string;
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator', `/plan/${planId}`);
+    const herConsent = page.getByRole('region', { name: 'Her consent' });
+    await expect.poll(() => herConsent.textContent()).toContain('No consent was recorded before it was withdrawn.');
+    expect(await herConsent.textContent()).toContain(`Her consent was withdrawn on ${formatDate(exitedAt)}`);
+    const consentLine = page.getByRole('region', { name: 'Plan details' }).locator('dt', { hasText: 'Consent' }).locator('xpath=following-sibling::dd[1]');
+    expect(await consentLine.textContent()).toBe(`Not recorded; withdrawn ${formatDate(exitedAt)}`);
+    expect(errors).toEqual([]);
+  });
+
+  it('names a provider that held an earlier offer when a change of her consent drops it, as the API tells it to delete what it holds', async () => {
+    const coordinator = h.token('coordinator');
+    const referred = await h.call('POST', '/plans', coordinator, {
+      participant: { givenName: 'Dee', familyName: `Declined${process.pid}`, dateOfBirth: '1990-09-10' },
+      referral: { source: 'court', localAuthority: 'sandwell', urgency: 'routine' },
+    });
+    expect(referred.status, referred.text).toBe(201);
+    const planId = referred.json.planId as string;
+    const today = h.stack.clock.now().slice(0, 10);
+    const recorded = await h.call('POST', `/plans/${planId}/record-consent`, coordinator, { scope: { shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'all' } }, givenAt: today, method: 'written' });
+    expect(recorded.status, recorded.text).toBe(200);
+    const assessed = await h.call('POST', `/plans/${planId}/submit-assessment`, coordinator, { needs: [{ domain: 'domestic-abuse', level: 'high', priority: true }] });
+    expect(assessed.status, assessed.text).toBe(200);
+    // BCWA declines its offer: a past offer, but it was told about her, so dropping it from her consent tells it to delete what it holds.
+    const offer = live(assessed.json).find((a: Json) => a.providerId === 'bcwa');
+    expect(offer).toBeDefined();
+    expect((await h.call('POST', `/allocations/${offer.allocationId}/decline`, h.token('provider', 'bcwa'), { reason: 'capacity' })).status).toBe(200);
+
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator', `/plan/${planId}`);
+    const herConsent = page.getByRole('region', { name: 'Her consent' });
+    await herConsent.getByText('Change her consent').click();
+    const change = page.getByRole('form', { name: 'Change consent' });
+    await change.getByRole('group', { name: 'Which providers may be told' }).getByLabel('Every provider except those she named').check();
+    await change.getByRole('group', { name: 'The providers she does not want told' }).getByLabel("Black Country Women's Aid").check();
+    const warning = change.locator('#change-consent-warning');
+    await expect.poll(() => warning.textContent()).toContain(
+      "Her consent would no longer cover Black Country Women's Aid. Saving this change tells Black Country Women's Aid, which held an earlier offer, to stop and delete what it holds about her.",
+    );
+    await change.getByLabel('Verbal').check();
+    await change.getByRole('button', { name: 'Change consent' }).click();
+    await page.getByRole('status').filter({ hasText: "Consent changed: Black Country Women's Aid was told to stop and delete what it holds about her." }).waitFor();
+    // What the page said is what the API did: BCWA's declined offer was told to stop and purge.
+    // The feed is written as the events are delivered, after the command's answer (here a few seconds on a busy machine): a bound on the wait, not on speed.
+    const toldBcwa = async () => ((await h.call('GET', '/providers/bcwa/feed?limit=500', h.token('provider', 'bcwa'))).json.items as Json[]).filter((e) => e.subject === planId).map((e) => e.type);
+    await expect.poll(toldBcwa, { timeout: 30_000 }).toContain('plan.consent-withdrawn.v1');
     expect(errors).toEqual([]);
   });
 });

@@ -9,7 +9,9 @@ import {
   categoryLoss,
   categoryLossWarning,
   choicesOf,
+  consentInBrief,
   consentLosses,
+  consentWithdrawnAt,
   consentsAsGiven,
   gainWarning,
   givenAgainInWords,
@@ -17,6 +19,7 @@ import {
   newlyCovered,
   organisationsOf,
   providersInWords,
+  providersLeftOutByConsent,
   scopeChanges,
   scopeOfChoices,
   type ScopeChoices,
@@ -114,8 +117,10 @@ describe('the warning before a change that narrows her consent', () => {
     allocation('al_4', 'bcwa', 'declined', ['trauma']),
   ];
 
-  it('names the provider whose allocation ends and the one whose offer is withdrawn; past offers are not counted', () => {
-    const losses = consentLosses(allocations, scope({ kind: 'only', providerIds: ['anawim'] }));
+  const EVERYONE = scope({ kind: 'all' });
+
+  it('names the provider whose allocation ends and the one whose offer is withdrawn; a past offer of a provider named for a live one adds nothing', () => {
+    const losses = consentLosses(allocations, EVERYONE, scope({ kind: 'only', providerIds: ['anawim'] }));
     expect(losses.map((l) => [l.providerId, l.ending.map((a) => a.allocationId), l.withdrawing.map((a) => a.allocationId)])).toEqual([
       ['bcwa', ['al_1'], []],
       ['changing-lives', [], ['al_2']],
@@ -126,18 +131,83 @@ describe('the warning before a change that narrows her consent', () => {
   });
 
   it('names one provider as one', () => {
-    expect(lossWarning(consentLosses(allocations, scope({ kind: 'all-except', providerIds: ['bcwa'] })), name)).toBe(
+    expect(lossWarning(consentLosses(allocations, EVERYONE, scope({ kind: 'all-except', providerIds: ['bcwa'] })), name)).toBe(
       "Her consent would no longer cover Black Country Women's Aid. Saving this change ends the allocation held by Black Country Women's Aid (domestic abuse); it is told to stop and delete what it holds about her, and the needs they held are offered to providers her consent covers, where there are any (a need only they could meet becomes a gap of her choosing).",
     );
   });
 
   it('says nothing when the change ends nothing (broader, or fewer categories only)', () => {
-    expect(lossWarning(consentLosses(allocations, scope({ kind: 'all' }, [])), name)).toBeUndefined();
-    expect(lossWarning(consentLosses(allocations, scope({ kind: 'all-except', providerIds: ['changing-lives-other'] })), name)).toBeUndefined();
+    expect(lossWarning(consentLosses(allocations, EVERYONE, scope({ kind: 'all' }, [])), name)).toBeUndefined();
+    expect(lossWarning(consentLosses(allocations, EVERYONE, scope({ kind: 'all-except', providerIds: ['changing-lives-other'] })), name)).toBeUndefined();
   });
 
   it('ends every live allocation when she stops sharing', () => {
-    expect(consentLosses(allocations, NOTHING).map((l) => l.providerId)).toEqual(['bcwa', 'changing-lives', 'anawim']);
+    expect(consentLosses(allocations, EVERYONE, NOTHING).map((l) => l.providerId)).toEqual(['bcwa', 'changing-lives', 'anawim']);
+  });
+});
+
+describe('a provider that held a past offer and is no longer covered', () => {
+  const EVERYONE = scope({ kind: 'all' });
+  const allocations = [allocation('al_1', 'bcwa', 'accepted', ['domestic-abuse']), allocation('al_5', 'anawim', 'declined', ['wellbeing']), allocation('al_6', 'changing-lives', 'expired', ['accommodation'])];
+
+  it('is named alone as told to stop and delete what it holds, as the API tells it (nothing of hers ends)', () => {
+    const losses = consentLosses(allocations, EVERYONE, scope({ kind: 'all-except', providerIds: ['anawim'] }));
+    expect(losses.map((l) => [l.providerId, l.ending.length, l.withdrawing.length, l.held.map((a) => a.allocationId)])).toEqual([['anawim', 0, 0, ['al_5']]]);
+    expect(lossWarning(losses, name)).toBe('Her consent would no longer cover Anawim. Saving this change tells Anawim, which held an earlier offer, to stop and delete what it holds about her.');
+    expect(lossWarning(consentLosses(allocations, EVERYONE, scope({ kind: 'only', providerIds: ['bcwa'] })), name)).toBe(
+      'Her consent would no longer cover Anawim and Changing Lives. Saving this change tells Anawim and Changing Lives, which held earlier offers, to stop and delete what they hold about her.',
+    );
+  });
+
+  it('is named after the providers whose allocations end', () => {
+    expect(lossWarning(consentLosses(allocations, EVERYONE, scope({ kind: 'all-except', providerIds: ['bcwa', 'anawim'] })), name)).toBe(
+      "Her consent would no longer cover Black Country Women's Aid and Anawim. Saving this change ends the allocation held by Black Country Women's Aid (domestic abuse); it is told to stop and delete what it holds about her, and the needs they held are offered to providers her consent covers, where there are any (a need only they could meet becomes a gap of her choosing); and Anawim, which held an earlier offer, is told to delete what it holds.",
+    );
+  });
+
+  it('is not named when her consent did not cover it before either (it was told then)', () => {
+    const refusedAnawim = scope({ kind: 'all-except', providerIds: ['anawim'] });
+    expect(consentLosses(allocations, refusedAnawim, scope({ kind: 'all-except', providerIds: ['anawim', 'changing-lives'] })).map((l) => l.providerId)).toEqual(['changing-lives']);
+    expect(consentLosses(allocations, refusedAnawim, refusedAnawim)).toEqual([]);
+  });
+});
+
+describe('when her consent was withdrawn, in one rule', () => {
+  const consent = { scope: scope({ kind: 'all' }), givenAt: '2026-11-02', method: 'written' };
+  const date = (d: string) => `on ${d.slice(0, 10)}`;
+
+  it('reads the consent, or the exit of a plan that ended because of it when the consent has no date', () => {
+    expect(consentWithdrawnAt({ consent: { ...consent, withdrawnAt: '2026-12-01T10:00:00.000Z' } })).toBe('2026-12-01T10:00:00.000Z');
+    const exit = { reason: 'consent-withdrawn', exitedAt: '2026-12-09T10:00:00.000Z' };
+    expect(consentWithdrawnAt({ consent, exit })).toBe('2026-12-09T10:00:00.000Z');
+    expect(consentWithdrawnAt({ exit })).toBe('2026-12-09T10:00:00.000Z');
+    expect(consentWithdrawnAt({ consent, exit: { reason: 'completed', exitedAt: '2026-12-09T10:00:00.000Z' } })).toBeUndefined();
+  });
+
+  it("says it in the plan's details wherever the plan keeps it", () => {
+    const exit = { reason: 'consent-withdrawn', exitedAt: '2026-12-09T10:00:00.000Z' };
+    expect(consentInBrief({ consent }, date)).toBe('Written, on 2026-11-02');
+    expect(consentInBrief({ consent, exit }, date)).toBe('Written, on 2026-11-02; withdrawn on 2026-12-09');
+    expect(consentInBrief({ consent: { ...consent, withdrawnAt: '2026-12-01T10:00:00.000Z' } }, date)).toBe('Written, on 2026-11-02; withdrawn on 2026-12-01');
+    expect(consentInBrief({ exit }, date)).toBe('Not recorded; withdrawn on 2026-12-09');
+    expect(consentInBrief({}, date)).toBe('Not recorded');
+  });
+});
+
+describe('the providers a manual offer leaves out because of her consent', () => {
+  const service = (providerId: string, providerName: string, status: string, needs: string[]) => ({ providerId, providerName, status, needs });
+  const services = [
+    service('changing-lives', 'Changing Lives', 'active', ['accommodation']),
+    service('changing-lives', 'Changing Lives', 'active', ['accommodation', 'wellbeing']),
+    service('bcwa', "Black Country Women's Aid", 'inactive', ['accommodation']),
+    service('anawim', 'Anawim', 'active', ['mental-health']),
+  ];
+  const refused = scope({ kind: 'all-except', providerIds: ['changing-lives', 'bcwa', 'anawim'] });
+
+  it('names, once each, only those with an active service for an open need', () => {
+    expect(providersLeftOutByConsent(services, ['accommodation'], refused)).toEqual(['Changing Lives']);
+    expect(providersLeftOutByConsent(services, ['accommodation', 'mental-health'], refused)).toEqual(['Changing Lives', 'Anawim']);
+    expect(providersLeftOutByConsent(services, ['accommodation'], scope({ kind: 'all' }))).toEqual([]);
   });
 });
 

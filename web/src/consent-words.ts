@@ -100,20 +100,31 @@ export function scopeOfChoices(choices: ScopeChoices, organisations: readonly Or
   return { shareWithProviders: true, dataCategories, providers: { kind: choices.kind, providerIds } };
 }
 
-/** A provider whose open offers would be withdrawn, or accepted allocations ended, by a consent that no longer covers it. */
+/**
+ * A provider a change of consent no longer covers, and what it held: open offers it withdraws,
+ * accepted allocations it ends, and past ones (declined, expired, withdrawn or ended) of a provider
+ * covered until now, which is told to stop and delete what it holds all the same.
+ */
 export interface ConsentLoss {
   providerId: string;
   ending: Allocation[];
   withdrawing: Allocation[];
+  held: Allocation[];
 }
 
-/** The offers and accepted allocations with providers the new scope does not cover (what change-consent withdraws or ends), by provider. */
-export function consentLosses(allocations: readonly Allocation[], scope: ConsentScope): ConsentLoss[] {
+const isLive = (a: Allocation) => a.status === 'offered' || a.status === 'accepted';
+
+/**
+ * The providers the new scope does not cover that change-consent tells to stop and purge, by provider,
+ * as the API reads it (reallocateWithinConsent): each with an offer or accepted allocation, and each
+ * covered by the current scope that held a past one.
+ */
+export function consentLosses(allocations: readonly Allocation[], current: ConsentScope | undefined, next: ConsentScope): ConsentLoss[] {
   const losses = new Map<string, ConsentLoss>();
   for (const a of allocations) {
-    if ((a.status !== 'offered' && a.status !== 'accepted') || scopeCoversProvider(scope, a.providerId)) continue;
-    const loss = losses.get(a.providerId) ?? { providerId: a.providerId, ending: [], withdrawing: [] };
-    (a.status === 'accepted' ? loss.ending : loss.withdrawing).push(a);
+    if (scopeCoversProvider(next, a.providerId) || (!isLive(a) && !scopeCoversProvider(current, a.providerId))) continue;
+    const loss = losses.get(a.providerId) ?? { providerId: a.providerId, ending: [], withdrawing: [], held: [] };
+    (a.status === 'accepted' ? loss.ending : a.status === 'offered' ? loss.withdrawing : loss.held).push(a);
     losses.set(a.providerId, loss);
   }
   return [...losses.values()];
@@ -121,11 +132,13 @@ export function consentLosses(allocations: readonly Allocation[], scope: Consent
 
 const needsOf = (allocations: readonly Allocation[]) => wordList([...new Set(allocations.flatMap((a) => a.needs))].map((n) => lower(needLabel(n))));
 
-/** The warning a coordinator reads before a change of consent that withdraws offers or ends allocations; undefined when it touches none. */
+/** The warning a coordinator reads before a change of consent that withdraws offers, ends allocations or tells a provider that held one to delete it; undefined when it touches none. */
 export function lossWarning(losses: readonly ConsentLoss[], providerName: (id: string) => string): string | undefined {
   if (losses.length === 0) return undefined;
+  const live = losses.filter((l) => l.ending.length + l.withdrawing.length > 0);
+  const past = losses.filter((l) => l.ending.length + l.withdrawing.length === 0);
   // "the allocation held by Changing Lives", never "Changing Lives's allocation": a name ending in s reads wrong with 's.
-  const parts = losses.flatMap((loss) => {
+  const parts = live.flatMap((loss) => {
     const name = providerName(loss.providerId);
     return [
       ...(loss.ending.length > 0 ? [`ends the allocation${loss.ending.length > 1 ? 's' : ''} held by ${name} (${needsOf(loss.ending)})`] : []),
@@ -133,7 +146,12 @@ export function lossWarning(losses: readonly ConsentLoss[], providerName: (id: s
     ];
   });
   const names = wordList(losses.map((l) => providerName(l.providerId)));
-  return `Her consent would no longer cover ${names}. Saving this change ${wordList(parts)}; ${losses.length > 1 ? 'they are' : 'it is'} told to stop and delete what ${losses.length > 1 ? 'they hold' : 'it holds'} about her, and the needs they held are offered to providers her consent covers, where there are any (a need only they could meet becomes a gap of her choosing).`;
+  const pastMany = past.length > 1;
+  const pastNames = `${wordList(past.map((l) => providerName(l.providerId)))}, which held ${pastMany ? 'earlier offers' : 'an earlier offer'},`;
+  const holds = (many: boolean) => (many ? 'they hold' : 'it holds');
+  if (live.length === 0) return `Her consent would no longer cover ${names}. Saving this change tells ${pastNames} to stop and delete what ${holds(pastMany)} about her.`;
+  const pastToo = past.length > 0 ? `; and ${pastNames} ${pastMany ? 'are' : 'is'} told to delete what ${holds(pastMany)}` : '';
+  return `Her consent would no longer cover ${names}. Saving this change ${wordList(parts)}; ${live.length > 1 ? 'they are' : 'it is'} told to stop and delete what ${holds(live.length > 1)} about her, and the needs they held are offered to providers her consent covers, where there are any (a need only they could meet becomes a gap of her choosing)${pastToo}.`;
 }
 
 /** Data categories a change takes out of her consent, and the providers still covered that hold an offer or allocation of hers. */
@@ -154,7 +172,7 @@ export function categoryLoss(allocations: readonly Allocation[], current: Consen
   const providerIds = [
     ...new Set(
       allocations
-        .filter((a) => (a.status === 'offered' || a.status === 'accepted') && scopeCoversProvider(current, a.providerId) && scopeCoversProvider(next, a.providerId))
+        .filter((a) => isLive(a) && scopeCoversProvider(current, a.providerId) && scopeCoversProvider(next, a.providerId))
         .map((a) => a.providerId),
     ),
   ];
@@ -242,4 +260,35 @@ export function consentsAsGiven(consent: NonNullable<Plan['consent']>): { curren
 export function givenAgainInWords(givenAgain: readonly GivenAgain[], formatDate: (date: string) => string): string | undefined {
   if (givenAgain.length === 0) return undefined;
   return wordList([...new Set(givenAgain.map((g) => g.givenAt).sort())].map(formatDate));
+}
+
+/**
+ * When her consent was withdrawn, or undefined: the consent's withdrawnAt, or the exit of a plan that
+ * ended for that reason without one (withdrawn before consent was recorded, or an older plan). The
+ * API's rule (consentWithdrawnAt in lib/domain/decide.ts), read once here for every place the page says it.
+ */
+export function consentWithdrawnAt(plan: Pick<Plan, 'consent' | 'exit'>): string | undefined {
+  return plan.consent?.withdrawnAt ?? (plan.exit?.reason === 'consent-withdrawn' ? plan.exit.exitedAt : undefined);
+}
+
+/** Her consent in one line for the plan's details: how and when given, and when withdrawn ("Written, 2 Nov 2026; withdrawn 9 Dec 2026"). */
+export function consentInBrief(plan: Pick<Plan, 'consent' | 'exit'>, formatDate: (date: string) => string): string {
+  const withdrawnAt = consentWithdrawnAt(plan);
+  const withdrawn = withdrawnAt ? `withdrawn ${formatDate(withdrawnAt)}` : undefined;
+  if (!plan.consent) return withdrawn ? `Not recorded; ${withdrawn}` : 'Not recorded';
+  return `${label(plan.consent.method)}, ${formatDate(plan.consent.givenAt)}${withdrawn ? `; ${withdrawn}` : ''}`;
+}
+
+/**
+ * The providers the manual offer's list leaves out because her consent does not cover them, by name,
+ * each once: only those with an active service for one of her open needs (one that could otherwise be
+ * listed), so an inactive service's provider is not named as if her consent were all that stood in the way.
+ */
+export function providersLeftOutByConsent(
+  services: readonly { providerId: string; providerName: string; status: string; needs: readonly string[] }[],
+  openNeeds: readonly string[],
+  scope: ConsentScope | undefined,
+): string[] {
+  const excluded = services.filter((s) => s.status === 'active' && s.needs.some((n) => openNeeds.includes(n)) && !scopeCoversProvider(scope, s.providerId));
+  return [...new Set(excluded.map((s) => s.providerName))];
 }

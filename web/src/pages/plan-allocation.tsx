@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { scopeCoversProvider } from '../../../lib/domain/consent.ts';
-import { wordList } from '../consent-words.ts';
+import { providersLeftOutByConsent, wordList } from '../consent-words.ts';
 import { label, needLabel } from '../domain.ts';
 import { formatDateTime, isPast, relative } from '../format.ts';
 import { Checkboxes, Select, TextArea } from '../forms.tsx';
@@ -112,7 +112,7 @@ function OfferManuallyForm() {
   const command = usePlanCommand('offer-manually');
   // A service of a provider her consent does not cover cannot be offered (the API refuses it): not listed.
   const relevant = services.filter((s) => s.status === 'active' && s.needs.some((n) => openNeeds.includes(n)) && scopeCoversProvider(plan.consent?.scope, s.providerId));
-  const leftOut = [...new Set(services.filter((s) => s.needs.some((n) => openNeeds.includes(n)) && !scopeCoversProvider(plan.consent?.scope, s.providerId)).map((s) => s.providerName))];
+  const leftOut = providersLeftOutByConsent(services, openNeeds, plan.consent?.scope);
   const area = plan.referral.localAuthority;
   const send = () => void command.send({ serviceId: serviceId || undefined, needs, reason: reason.trim() || undefined }, 'Offer sent to the chosen service.');
   return (

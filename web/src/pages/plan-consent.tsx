@@ -7,6 +7,7 @@ import {
   choicesOf,
   consentLosses,
   consentsAsGiven,
+  consentWithdrawnAt,
   gainWarning,
   givenAgainInWords,
   lossWarning,
@@ -120,7 +121,7 @@ export function ChangeConsentForm() {
   const [note, setNote] = useState('');
   const command = usePlanCommand('change-consent');
   const scope = scopeOfChoices(choices, organisations);
-  const losses = consentLosses(plan.allocations, scope);
+  const losses = consentLosses(plan.allocations, current, scope);
   const gains = newlyCovered(current, scope, organisations, plan.allocations);
   const narrowed = categoryLoss(plan.allocations, current, scope);
   const warnings = [lossWarning(losses, providerName), categoryLossWarning(narrowed, providerName), gainWarning(gains, providerName)].filter((w): w is string => w !== undefined);
@@ -199,38 +200,61 @@ export function ConsentSection() {
   const { plan, readOnly } = usePlan();
   const { providerName } = useApp();
   const consent = plan.consent;
-  const withdrawnAt = consent?.withdrawnAt ?? (plan.exit?.reason === 'consent-withdrawn' ? plan.exit.exitedAt : undefined);
+  const withdrawnAt = consentWithdrawnAt(plan);
   if (!consent && !withdrawnAt) return null;
   const given = consent ? consentsAsGiven(consent) : undefined;
   const changeable = !readOnly && consent && !withdrawnAt && isAllowedIn('change-consent', plan.stage);
   const dropped = consent?.previousDropped ?? 0;
   return (
     <Section title="Her consent" id="consent-given">
-      {consent && given ? (
-        <Facts
-          items={[
-            ['Shares with providers', consent.scope.shareWithProviders ? 'Yes' : 'No'],
-            ['Providers may know', categoriesInWords(consent.scope)],
-            ['Providers', providersInWords(consent.scope, providerName)],
-            ['Given', `${formatDate(given.current.givenAt)}, ${label(given.current.method).toLowerCase()}`],
-            ['Why it changed', given.current.note],
-            ['Given again, unchanged', given.current.givenAgain.length > 0 ? <GivenAgainFacts givenAgain={given.current.givenAgain} /> : undefined],
-          ]}
-        />
-      ) : (
-        <p>No consent was recorded before it was withdrawn.</p>
-      )}
-      {withdrawnAt && (
-        <div className="consent-withdrawn">
-          <h3>Withdrawn</h3>
-          <p>Her consent was withdrawn on {formatDate(withdrawnAt)}: every provider was told to stop processing and delete what it holds.</p>
-          {plan.consentWithdrawalNote && (
-            <figure className="consent-note">
-              <figcaption>The coordinator&rsquo;s note</figcaption>
-              <blockquote>{plan.consentWithdrawalNote}</blockquote>
-            </figure>
+      {withdrawnAt ? (
+        // Withdrawn: nothing is shared any more, said first; what she had agreed to follows as history, in the past tense.
+        <>
+          <div className="consent-withdrawn">
+            <h3>Withdrawn</h3>
+            <p>
+              Her consent was withdrawn on {formatDate(withdrawnAt)}: nothing about her is shared with providers any more, and every provider was told to stop processing and delete what it
+              holds.
+            </p>
+            {plan.consentWithdrawalNote && (
+              <figure className="consent-note">
+                <figcaption>The coordinator&rsquo;s note</figcaption>
+                <blockquote>{plan.consentWithdrawalNote}</blockquote>
+              </figure>
+            )}
+          </div>
+          {consent && given ? (
+            <div className="consent-as-agreed">
+              <h3>What she had agreed to before</h3>
+              <Facts
+                items={[
+                  ['Shared with providers', consent.scope.shareWithProviders ? 'Yes, until it was withdrawn' : 'No'],
+                  ['Providers could know', categoriesInWords(consent.scope)],
+                  ['Providers', providersInWords(consent.scope, providerName)],
+                  ['Given', `${formatDate(given.current.givenAt)}, ${label(given.current.method).toLowerCase()}`],
+                  ['Why it changed', given.current.note],
+                  ['Given again, unchanged', given.current.givenAgain.length > 0 ? <GivenAgainFacts givenAgain={given.current.givenAgain} /> : undefined],
+                ]}
+              />
+            </div>
+          ) : (
+            <p>No consent was recorded before it was withdrawn.</p>
           )}
-        </div>
+        </>
+      ) : (
+        consent &&
+        given && (
+          <Facts
+            items={[
+              ['Shares with providers', consent.scope.shareWithProviders ? 'Yes' : 'No'],
+              ['Providers may know', categoriesInWords(consent.scope)],
+              ['Providers', providersInWords(consent.scope, providerName)],
+              ['Given', `${formatDate(given.current.givenAt)}, ${label(given.current.method).toLowerCase()}`],
+              ['Why it changed', given.current.note],
+              ['Given again, unchanged', given.current.givenAgain.length > 0 ? <GivenAgainFacts givenAgain={given.current.givenAgain} /> : undefined],
+            ]}
+          />
+        )
       )}
       {given && given.replaced.length > 0 && (
         <div className="consent-replaced">

@@ -1,4 +1,5 @@
 import { useCallback, useMemo, useState } from 'react';
+import { consentInBrief, consentWithdrawnAt } from '../consent-words.ts';
 import { DEADLINE_WORDS, directoryNames, escalationLabel, label, needLabel } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Link, useLocation } from '../router.tsx';
@@ -124,7 +125,7 @@ export function PlanPage({ planId }: { planId: string }) {
                 ['Local authority', label(plan.referral.localAuthority)],
                 ['Urgency', label(plan.referral.urgency)],
                 ['Reviews every', `${plan.reviewEveryDays} days`],
-                ['Consent', plan.consent ? `${label(plan.consent.method)}, ${formatDate(plan.consent.givenAt)}${plan.consent.withdrawnAt ? `; withdrawn ${formatDate(plan.consent.withdrawnAt)}` : ''}` : 'Not recorded'],
+                ['Consent', consentInBrief(plan, formatDate)],
                 ['Next review', plan.nextReview ? `Review ${plan.nextReview.reviewNumber}, ${formatDate(plan.nextReview.dueAt)}${plan.nextReview.overdue ? ' (overdue)' : ''}` : undefined],
                 ['Exited', plan.exit ? `${formatDate(plan.exit.exitedAt)}: ${label(plan.exit.reason)}` : undefined],
                 ['Withdrawn', plan.withdrawal ? `${formatDate(plan.withdrawal.at)}: ${label(plan.withdrawal.reason)}` : undefined],
@@ -250,7 +251,7 @@ function NextStep({ plan }: { plan: Plan }) {
  * consent is withdrawn nothing more is asked or changed.
  */
 function FollowUpSection({ plan }: { plan: Plan }) {
-  const withdrawnAt = plan.consent?.withdrawnAt ?? (plan.exit?.reason === 'consent-withdrawn' ? plan.exit.exitedAt : undefined);
+  const withdrawnAt = consentWithdrawnAt(plan);
   if (withdrawnAt)
     return (
       <Section title="Follow-up" id="follow-up">
