@@ -3,6 +3,7 @@
  * weekends-only calendar and a small New Chance directory. Plans in each stage are built by
  * driving decide() (and the Allocate providers step) through real commands, never by hand.
  */
+import { DomainError } from '../../lib/domain/errors.ts';
 import { consentCoversProvider } from '../../lib/domain/consent.ts';
 import { allocatePlan } from '../../lib/domain/allocate-plan.ts';
 import { addDays, addMonths, londonDate, weekendsOnly, type WorkingDayCalendar } from '../../lib/domain/calendar.ts';
@@ -335,3 +336,14 @@ export function withOpenEscalation(built: BuiltPlan): BuiltPlan {
 
 /** Every string that identifies the participant: none may appear in a plan or an event. */
 export const IDENTIFYING_STRINGS = [PARTICIPANT.givenName, PARTICIPANT.familyName, PARTICIPANT.dateOfBirth];
+
+/** The DomainError a refused command throws; fails the test when the command was applied instead. */
+export function refusal(fn: () => unknown): DomainError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  throw new Error('expected a DomainError, but the command was applied');
+}

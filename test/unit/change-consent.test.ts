@@ -5,7 +5,6 @@
  * reaches needs that were gaps because of her consent; every refusal changes nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../../lib/domain/errors.ts';
 import { COUNT_FIGURES } from '../../lib/domain/metrics/definitions.ts';
 import { participantShareDecision } from '../../lib/domain/participant-share.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
@@ -13,19 +12,9 @@ import { redactPlan, REDACTED } from '../../lib/domain/redaction.ts';
 import { planView } from '../../lib/domain/views.ts';
 import { DATA_CATEGORIES, MAX_CONSENT_PROVIDERS, MAX_REPLACED_CONSENTS, type Plan } from '../../lib/domain/schemas.ts';
 import { addDays, londonDate } from '../../lib/domain/calendar.ts';
-import { allocationOf, ASSESSMENT_PAYLOAD, at, command, consentPayload, planInStage, respond, run, type BuiltPlan } from '../support/domain-fixtures.ts';
+import { allocationOf, ASSESSMENT_PAYLOAD, at, command, consentPayload, planInStage, respond, run, type BuiltPlan, refusal } from '../support/domain-fixtures.ts';
 
 const NOTE = 'Her ex-partner works at the housing office';
-
-function refusal(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
 
 const change = (ctx: BuiltPlan['ctx'], scope: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   command('change-consent', { scope: { shareWithProviders: true, dataCategories: ['needs'], ...scope }, givenAt: londonDate(ctx.now), method: 'verbal', ...extra });

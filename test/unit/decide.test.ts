@@ -23,17 +23,8 @@ import {
   run,
   TIMER,
   validCommand,
+  refusal,
 } from '../support/domain-fixtures.ts';
-
-function refusal(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected a DomainError, but the command was applied');
-}
 
 const paths = (error: DomainError) => error.errors.map((e) => e.path);
 const types = (events: PlanEvent[]) => events.map((e) => e.type);

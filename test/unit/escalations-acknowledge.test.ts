@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addDays } from '../../lib/domain/calendar.ts';
 import { decide } from '../../lib/domain/decide.ts';
-import { DomainError } from '../../lib/domain/errors.ts';
-import { at, command, COORDINATOR, planInStage, run, TEAM_LEAD, TIMER, validCommand, withOpenEscalation } from '../support/domain-fixtures.ts';
-
-function refusal(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected a DomainError, but the command was applied');
-}
+import { at, command, COORDINATOR, planInStage, run, TEAM_LEAD, TIMER, validCommand, withOpenEscalation, refusal } from '../support/domain-fixtures.ts';
 
 const acknowledge = (payload: unknown, actor = TEAM_LEAD) => command('acknowledge-escalation', payload, { actor });
 

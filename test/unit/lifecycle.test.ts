@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../lib/domain/decide.ts';
-import { DomainError } from '../../lib/domain/errors.ts';
 import {
   ACTORS,
   COMMAND_NAMES,
@@ -18,7 +17,7 @@ import {
 import { COMMAND_PAYLOADS } from '../../lib/domain/schemas.ts';
 import { renderLifecycle } from '../../scripts/render-docs.ts';
 import { addMonths } from '../../lib/domain/calendar.ts';
-import { at, command, planInStage, providerActor, run, TEAM_LEAD, TIMER, COORDINATOR, validCommand, withOpenEscalation, type BuiltPlan } from '../support/domain-fixtures.ts';
+import { at, command, planInStage, providerActor, run, TEAM_LEAD, TIMER, COORDINATOR, validCommand, withOpenEscalation, type BuiltPlan, refusal } from '../support/domain-fixtures.ts';
 
 /** Build each stage's plan once; every case clones it through decide(), which never mutates its input. */
 const built = new Map<Stage, BuiltPlan>(STAGES.map((stage) => [stage, planInStage(stage)]));
@@ -28,16 +27,6 @@ function withSixMonthFollowUp({ plan, ctx }: BuiltPlan): BuiltPlan {
   const later = at(ctx, addMonths(plan!.exit!.exitedAt, 6));
   const recorded = run(plan, command('record-follow-up', { month: 6, reoffended: 'yes' }), later);
   return { plan: recorded.plan, ctx: later, events: recorded.events };
-}
-
-function refusal(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected a DomainError, but the command was applied');
 }
 
 const PAIRS = STAGES.flatMap((stage) => COMMAND_NAMES.map((name) => ({ stage, name })));
