@@ -41,3 +41,16 @@ export function normalScope(scope: StoredScope): ConsentScope {
 export function sameScope(a: StoredScope, b: StoredScope): boolean {
   return JSON.stringify(normalScope(a)) === JSON.stringify(normalScope(b));
 }
+
+/** An offer still open or an allocation still accepted: what a change of consent withdraws or ends. */
+export const isLiveAllocation = (a: { status: string }): boolean => a.status === 'offered' || a.status === 'accepted';
+
+/**
+ * The allocations whose provider a change of consent from `before` to `after` tells to stop and purge:
+ * each live one with a provider `after` does not cover, and each past one (declined, expired, withdrawn,
+ * ended) of a provider `before` covered and `after` does not (it was sent her data). The domain acts on
+ * it and the web app warns from it, so the warning names exactly who is told.
+ */
+export function allocationsToPurge<A extends { providerId: string; status: string }>(allocations: readonly A[], before: StoredScope | undefined, after: StoredScope): A[] {
+  return allocations.filter((a) => !scopeCoversProvider(after, a.providerId) && (isLiveAllocation(a) || scopeCoversProvider(before, a.providerId)));
+}

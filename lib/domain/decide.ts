@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { gapAtManualActivation, turnedDownOffers } from './allocation.ts';
-import { consentCoversProvider, providersOf, sameScope, scopeCoversProvider } from './consent.ts';
+import { allocationsToPurge, consentCoversProvider, isLiveAllocation, providersOf, sameScope, scopeCoversProvider } from './consent.ts';
 import { addCalendarDays, addDays, addMonths, londonDate, londonDateTimeWords, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
 import { DomainError, forbidden, invalid, notAllowedInStage, notFound, versionConflict, type FieldError } from './errors.ts';
 import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
@@ -433,10 +433,9 @@ function reallocateWithinConsent(t: Transition, before: NonNullable<Plan['consen
   const plan = t.plan;
   // Each allocation with a provider no longer covered: a live one is withdrawn or ended; it, and a past one
   // of a provider covered until now, is told to stop and purge (as a withdrawal of consent tells them all).
-  const isLive = (a: Allocation) => a.status === 'offered' || a.status === 'accepted';
-  const dropped = plan.allocations.filter((a) => !scopeCoversProvider(after, a.providerId) && (isLive(a) || scopeCoversProvider(before, a.providerId)));
+  const dropped = allocationsToPurge(plan.allocations, before, after);
   const lostAccepted = new Set<string>(dropped.filter((a) => a.status === 'accepted').flatMap((a) => a.needs));
-  const released = dropped.filter(isLive).length;
+  const released = dropped.filter(isLiveAllocation).length;
   purgeAtProviders(t, (a) => dropped.includes(a));
   const unallocated = unallocatedNeeds(plan);
   const consentGap = (domain: NeedDomain) => plan.gaps.some((g) => g.domain === domain && HER_CHOICE_GAPS.has(g.reason));

@@ -3,7 +3,7 @@
  * changed, and which offers and allocations a change would end. Pure (no React), so it is unit-tested
  * apart; which providers a scope covers is the API's own reading (lib/domain/consent.ts), not a copy.
  */
-import { normalScope, providersOf, sameScope, scopeCoversProvider } from '../../lib/domain/consent.ts';
+import { allocationsToPurge, isLiveAllocation, normalScope, providersOf, sameScope, scopeCoversProvider } from '../../lib/domain/consent.ts';
 import { CONSENT_PROVIDER_KIND_WORDS, label, needLabel } from './domain.ts';
 import type { Allocation, ConsentProviders, ConsentScope, DataCategory, Plan } from './types.ts';
 
@@ -112,17 +112,14 @@ export interface ConsentLoss {
   held: Allocation[];
 }
 
-const isLive = (a: Allocation) => a.status === 'offered' || a.status === 'accepted';
-
 /**
  * The providers the new scope does not cover that change-consent tells to stop and purge, by provider,
- * as the API reads it (reallocateWithinConsent): each with an offer or accepted allocation, and each
+ * read by the rule the API acts on (allocationsToPurge in lib/domain/consent.ts): each with an offer or accepted allocation, and each
  * covered by the current scope that held a past one.
  */
 export function consentLosses(allocations: readonly Allocation[], current: ConsentScope | undefined, next: ConsentScope): ConsentLoss[] {
   const losses = new Map<string, ConsentLoss>();
-  for (const a of allocations) {
-    if (scopeCoversProvider(next, a.providerId) || (!isLive(a) && !scopeCoversProvider(current, a.providerId))) continue;
+  for (const a of allocationsToPurge(allocations, current, next)) {
     const loss = losses.get(a.providerId) ?? { providerId: a.providerId, ending: [], withdrawing: [], held: [] };
     (a.status === 'accepted' ? loss.ending : a.status === 'offered' ? loss.withdrawing : loss.held).push(a);
     losses.set(a.providerId, loss);
@@ -172,7 +169,7 @@ export function categoryLoss(allocations: readonly Allocation[], current: Consen
   const providerIds = [
     ...new Set(
       allocations
-        .filter((a) => isLive(a) && scopeCoversProvider(current, a.providerId) && scopeCoversProvider(next, a.providerId))
+        .filter((a) => isLiveAllocation(a) && scopeCoversProvider(current, a.providerId) && scopeCoversProvider(next, a.providerId))
         .map((a) => a.providerId),
     ),
   ];
