@@ -6,7 +6,7 @@ import type { ConsentProviders, ConsentScope, Plan } from './schemas.ts';
  */
 
 /** Plans whose consent was recorded before providers could be named have none: that consent covered every provider. */
-export const ALL_PROVIDERS: ConsentProviders = { kind: 'all' };
+const ALL_PROVIDERS: ConsentProviders = { kind: 'all' };
 
 type StoredScope = Pick<ConsentScope, 'shareWithProviders' | 'dataCategories'> & { providers?: ConsentProviders | undefined };
 
