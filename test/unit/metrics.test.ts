@@ -13,6 +13,7 @@ import { dayNumber as D } from '../../lib/domain/metrics/dates.ts';
 import { DEFAULT_METRICS_CONFIG, resolveMetricsQuery } from '../../lib/domain/metrics/query.ts';
 import { primarySuppress, roundCount, secondarySuppress, type Cell } from '../../lib/domain/metrics/suppression.ts';
 import { LOCAL_AUTHORITIES, NEED_DOMAINS, REFERRAL_SOURCES } from '../../lib/domain/taxonomy.ts';
+import { factsOfRows, randomPlanRows } from '../support/random-cohort.ts';
 import { recoverableCells } from '../support/disclosure.ts';
 import { referralFacts } from '../support/metrics-reference.ts';
 
@@ -276,44 +277,11 @@ describe('suppression', () => {
     expect(groupOf(r, 'month', '2026-03').referrals).toBe(SUPPRESSED);
   });
 
-  /** Random cohorts: no published set of cells lets a hidden count be worked back. */
-  const arbitraryFacts = fc.array(
-    fc.record({
-      la: fc.constantFrom('birmingham', 'sandwell', 'walsall', 'coventry'),
-      source: fc.constantFrom('court', 'self', 'probation'),
-      month: fc.integer({ min: 1, max: 4 }),
-      stage: fc.integer({ min: 0, max: 4 }),
-      reason: fc.constantFrom('completed', 'completed', 'disengaged', 'custody', 'moved-away', 'consent-withdrawn'),
-      offers: fc.array(fc.record({ provider: fc.constantFrom(...PROVIDERS), outcome: fc.constantFrom('accepted', 'accepted', 'declined', 'expired', 'other') }), { maxLength: 3 }),
-      gaps: fc.array(fc.record({ domain: fc.constantFrom('accommodation', 'mental-health', 'alcohol'), reason: fc.constantFrom('no-capacity', 'no-coverage-in-area', 'no-service') }), { maxLength: 2 }),
-      reviews: fc.array(fc.boolean(), { maxLength: 3 }),
-      f6: fc.constantFrom(undefined, 'yes', 'no', 'unknown'),
-    }),
-    { minLength: 0, maxLength: 120 },
-  );
-  const toFacts = (rows: fc.Arbitrary<unknown> extends never ? never : Parameters<Parameters<typeof arbitraryFacts.map>[0]>[0]): PlanFacts[] =>
-    rows.map((row) => {
-      const day = D(`2026-0${row.month}-1${row.month}`);
-      return fact({
-        localAuthority: row.la,
-        source: row.source,
-        referred: day,
-        consented: row.stage > 0,
-        ...(row.stage > 1 ? { assessed: day, daysReferralToAssessment: row.month } : {}),
-        ...(row.stage > 2 ? { activated: day, daysAssessmentToActive: 1, daysReferralToActive: 2 } : {}),
-        ...(row.stage > 3 ? { exited: D(`2026-0${row.month}-2${row.month}`), exitReason: row.reason as PlanFacts['exitReason'], ...(row.f6 ? { followUp6: row.f6 as 'yes' } : {}) } : {}),
-        needs: row.gaps.map((g) => g.domain as 'alcohol'),
-        providers: row.offers.filter((o) => o.outcome === 'accepted').map((o) => o.provider),
-        offers: row.offers.map((o) => ({ provider: o.provider, day, needs: ['mental-health'], outcome: o.outcome as 'accepted', ...(o.outcome === 'accepted' ? { responseHours: 3 } : {}) })),
-        gaps: row.gaps.map((g) => ({ domain: g.domain as 'alcohol', reason: g.reason as 'no-service', day })),
-        reviews: row.reviews.map((late) => ({ day, late })),
-      });
-    });
-
+  /** Random cohorts (test/support/random-cohort.ts): no published set of cells lets a hidden count be worked back. */
   it('property: every published line has none or at least two hidden cells adding up to at least the threshold, no hidden count can be worked back from the lines and rates together, and shown counts add up', () => {
     fc.assert(
-      fc.property(arbitraryFacts, fc.integer({ min: 2, max: 6 }), (rows, threshold) => {
-        const facts = toFacts(rows);
+      fc.property(randomPlanRows, fc.integer({ min: 2, max: 6 }), (rows, threshold) => {
+        const facts = factsOfRows(rows);
         const report = run(facts, { from: '2026-01-01', to: '2026-06-30', groupBy: [...DIMENSIONS] }, threshold);
         const raw = run(facts, { from: '2026-01-01', to: '2026-06-30', groupBy: [...DIMENSIONS] }, 0);
         // The same with shown counts rounded to 5: the same cells hidden (suppression decides on exact
