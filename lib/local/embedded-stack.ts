@@ -209,11 +209,12 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const wrapped = options.wrapWorkflow ? options.wrapWorkflow(runner) : runner;
   const workflow: WorkflowStarter = { startSync: (input) => tracked(wrapped.startSync(input)) };
   // Once stop() has closed the store, a request it answered 503 and left running meets the closed store:
-  // the stop's doing, not a fault, so its handler's error is a warning naming the route, not an unhandled error.
+  // the stop's doing, not a fault, so its handler's storage error is a warning naming the route. Any other
+  // error is still an error: a bug does not hide behind a stop.
   let storeClosed = false;
   const apiLogger: Logger = {
     error: (message, details) =>
-      storeClosed
+      storeClosed && details?.name === 'TransientStorageError'
         ? console.warn(`${String(details?.route ?? 'A request')} was still running when the stack stopped and ended on the closed store (${String(details?.name ?? 'Error')}); its client was answered 503.`)
         : console.error(message, details),
   };
