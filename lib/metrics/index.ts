@@ -5,7 +5,7 @@ import { planFacts, type PlanFacts } from '../domain/metrics/facts.ts';
 import type { MetricsIncomplete } from '../domain/metrics/report-schema.ts';
 import type { Plan } from '../domain/schemas.ts';
 import type { FactStore } from './fact-store.ts';
-import { ChangeJournal, type FactSnapshotFile, type RemoveFile, type SnapshotRead } from './snapshot.ts';
+import { ChangeJournal, type FactSnapshotFile, type JournalWriter, type OpenJournal, type RemoveFile, type SnapshotRead } from './snapshot.ts';
 
 /**
  * Where the metrics API reads facts from: every plan's facts, as fresh as the source keeps them.
@@ -64,6 +64,8 @@ export class MetricsIndex implements MetricsSource {
   private readonly snapshotFile: FactSnapshotFile | undefined;
   /** Removes change journal files (ChangeJournal's default, fs.promises.rm, unless one is passed). */
   private readonly removeFile: RemoveFile | undefined;
+  /** Opens a snapshot's change journal (a ChangeJournal on disk, unless one is passed). */
+  private readonly openJournal: OpenJournal;
   private readonly useSnapshot: boolean;
   private readonly newToken: () => string;
   /** Plans whose save is running (a count each): their fact items may not be written yet. */
@@ -75,7 +77,7 @@ export class MetricsIndex implements MetricsSource {
   /** Plans whose fact item could not be written: the table holds older facts than the columns. */
   private readonly unsynced = new Set<string>();
   /** The open change journals, the newest last: every save appends its plan to each before writing its fact item. */
-  private journals: ChangeJournal[] = [];
+  private journals: JournalWriter[] = [];
   /** Whether the marker names a snapshot this index wrote. */
   private named = false;
   /** The generation of the facts the named snapshot holds (a periodic snapshot is skipped while it is current). */
@@ -94,12 +96,13 @@ export class MetricsIndex implements MetricsSource {
   private generation = 0;
 
   constructor(
-    deps: { store?: FactStore; plans?: PlanRepository; providers?: readonly string[]; clock?: () => string; snapshotFile?: FactSnapshotFile; removeFile?: RemoveFile; useSnapshot?: boolean; newToken?: () => string; warn?: (message: string) => void } = {},
+    deps: { store?: FactStore; plans?: PlanRepository; providers?: readonly string[]; clock?: () => string; snapshotFile?: FactSnapshotFile; removeFile?: RemoveFile; openJournal?: OpenJournal; useSnapshot?: boolean; newToken?: () => string; warn?: (message: string) => void } = {},
   ) {
     this.warn = deps.warn ?? ((message) => console.error(message));
     this.store = deps.store;
     this.snapshotFile = deps.snapshotFile;
     this.removeFile = deps.removeFile;
+    this.openJournal = deps.openJournal ?? ((snapshotPath, token) => new ChangeJournal(snapshotPath, token, this.removeFile).open());
     // useSnapshot false: neither load nor save one, but still forget one the marker names (this index writes facts).
     this.useSnapshot = deps.useSnapshot ?? true;
     this.newToken = deps.newToken ?? (() => crypto.randomUUID());
@@ -219,7 +222,7 @@ export class MetricsIndex implements MetricsSource {
     // The journal first, with the plans whose fact items may differ from the columns about to be taken
     // (saves in flight, writes that failed); from here on every save adds its plan. Then the columns,
     // taken by write() before its first await: nothing runs in between.
-    const journal = new ChangeJournal(this.snapshotFile.path, token, this.removeFile).open();
+    const journal = this.openJournal(this.snapshotFile.path, token);
     journal.append([...this.inFlight.keys(), ...this.unsynced]);
     this.journals.push(journal);
     const generation = this.generation;

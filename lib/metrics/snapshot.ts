@@ -102,6 +102,19 @@ export type JournalRead = { planIds: string[] } | { refused: string };
 /** Removes a change journal's file (fs.promises.rm in production; a test passes one it can hold). */
 export type RemoveFile = (path: string, options: { force: boolean }) => Promise<void>;
 
+/** What the metrics index does with an open change journal (a ChangeJournal in production). */
+export interface JournalWriter {
+  append(planIds: Iterable<string>): void;
+  close(): void;
+  discard(): Promise<void>;
+}
+
+/**
+ * Creates and opens the change journal of the snapshot at `snapshotPath` named `token`: in production
+ * `new ChangeJournal(…).open()`; a test passes one whose writes it can make fail (a full disk).
+ */
+export type OpenJournal = (snapshotPath: string, token: string) => JournalWriter;
+
 /**
  * The change journal of one snapshot: `<snapshot path>.<token>.changes`, a header line naming the token,
  * then one plan id a line, appended (synchronously, so a save does not go on to write its fact item
@@ -109,7 +122,7 @@ export type RemoveFile = (path: string, options: { force: boolean }) => Promise<
  * what it wrote (the kernel has it); a last line cut short by the crash named a plan whose fact item
  * was not yet being written, and is left out.
  */
-export class ChangeJournal {
+export class ChangeJournal implements JournalWriter {
   readonly path: string;
   readonly token: string;
   private fd: number | undefined;

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../lib/domain/schemas.ts';
 import type { FactStore } from '../../lib/metrics/fact-store.ts';
 import { MetricsIndex } from '../../lib/metrics/index.ts';
-import { FactSnapshotFile } from '../../lib/metrics/snapshot.ts';
+import { ChangeJournal, FactSnapshotFile, type JournalWriter } from '../../lib/metrics/snapshot.ts';
 import { planInStage } from '../support/domain-fixtures.ts';
 import { FakeFactStore as FakeStore } from '../support/fake-fact-store.ts';
 
@@ -30,6 +30,25 @@ const removals = {
   },
 };
 
+/**
+ * The index's change journals: real files (ChangeJournal), except that while `full` is set every write
+ * to them fails as on a full disk.
+ */
+const disk = {
+  full: false,
+  openJournal(snapshotPath: string, token: string): JournalWriter {
+    const journal = new ChangeJournal(snapshotPath, token, removals.removeFile).open();
+    return {
+      append: (planIds) => {
+        if (disk.full) throw new Error('ENOSPC: no space left on device');
+        journal.append(planIds);
+      },
+      close: () => journal.close(),
+      discard: () => journal.discard(),
+    };
+  },
+};
+
 const plan = (stage: 'referred' | 'active', planId: string) => ({ ...(planInStage(stage).plan as Plan), planId });
 
 let dir: string;
@@ -39,6 +58,7 @@ beforeEach(async () => {
   path = join(dir, 'metrics-facts.snapshot');
   removals.hold = false;
   removals.pending = [];
+  disk.full = false;
 });
 afterEach(async () => {
   removals.hold = false;
@@ -48,7 +68,7 @@ afterEach(async () => {
 
 let tokens = 0;
 const index = (store: FakeStore, warned: string[] = []) =>
-  new MetricsIndex({ store: store as unknown as FactStore, snapshotFile: new FactSnapshotFile(path), removeFile: removals.removeFile, newToken: () => `token-${(tokens += 1)}`, warn: (m) => warned.push(m) });
+  new MetricsIndex({ store: store as unknown as FactStore, snapshotFile: new FactSnapshotFile(path), removeFile: removals.removeFile, openJournal: disk.openJournal, newToken: () => `token-${(tokens += 1)}`, warn: (m) => warned.push(m) });
 
 /** Let I/O and timers run until `ready()` holds. */
 async function until(ready: () => boolean): Promise<void> {
@@ -107,9 +127,7 @@ describe('metrics snapshot taken while plans are being saved', () => {
     };
     const taking = idx.saveSnapshot();
     await until(() => name !== undefined);
-    (idx as unknown as { journals: { append: () => void }[] }).journals[0]!.append = () => {
-      throw new Error('ENOSPC: no space left on device');
-    };
+    disk.full = true;
     await idx.onPlanSaved(plan('active', 'pl_a'));
     name();
     expect(await taking).toBe(false);
