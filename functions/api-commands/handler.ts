@@ -199,14 +199,16 @@ export function makeHandler(deps: CommandApiDeps) {
     if (erasureUnderWay(person?.erasing, now)) throw beingErased();
     // Identity lives apart from the plan under a random pseudonymous id, so two referrals racing on one
     // key never write over each other's identity; the loser's record is removed again below.
-    const participantId = person ? person.participantId : `pt_${randomId()}`;
+    // A person record with no participant id (see PersonRecord) is no one's identity: she gets a new one.
+    const heldId = person?.participantId;
+    const participantId = heldId ?? `pt_${randomId()}`;
     // Accountability first: nothing about her is written unless the audit record of writing it is.
     await auditAccess(deps.audit, ctx, 'refer-and-record-identity', { planId, participantId }, now, 'referral');
     // The claim holds only while no erasure of her is under way (lib/runtime/erasure.ts): the two never overlap.
-    if (matchKey && !(await claimPerson(deps.plans, matchKey, { planId, participantId, known: Boolean(person), ...(claim ? { seen: claim.planId } : {}) }, now, erasureStaleBefore(now)))) {
+    if (matchKey && !(await claimPerson(deps.plans, matchKey, { planId, participantId, known: heldId !== undefined, ...(claim ? { seen: claim.planId } : {}) }, now, erasureStaleBefore(now)))) {
       const heldNow = await deps.plans.findPerson(matchKey);
       if (erasureUnderWay(heldNow?.erasing, now)) throw beingErased();
-      if (person && heldNow?.participantId !== person.participantId) throw erasedMeanwhile();
+      if (heldId !== undefined && heldNow?.participantId !== heldId) throw erasedMeanwhile();
       throw referredAlready();
     }
     // Never overwrites: for a woman referred before, her existing record stays as it is (until the

@@ -135,7 +135,7 @@ export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: st
     // person record and her identity record, a referral of her meanwhile made one of someone new, whose link
     // (and duplicate check) must stay.
     const mark = !keep && matchKey && person?.participantId === plan.participantId ? { id: randomUUID(), at: now } : undefined;
-    if (mark && matchKey && person && !(await markErasing(deps.plans, matchKey, { participantId: person.participantId, ...(claim ? { claim } : {}) }, mark, erasureStaleBefore(now)))) {
+    if (mark && matchKey && !(await markErasing(deps.plans, matchKey, { participantId: plan.participantId, ...(claim ? { claim } : {}) }, mark, erasureStaleBefore(now)))) {
       if (erasureUnderWay((await deps.plans.findPerson(matchKey))?.erasing, now)) return { done: false, openPlans: [], erasingElsewhere: true };
       continue;
     }

@@ -27,7 +27,12 @@ function identityRevision(item: Item): number {
 }
 
 export interface PersonRecord {
-  participantId: string;
+  /**
+   * Whose identity record her plans share. Absent on a record left without one (by a release before
+   * linkPerson was conditional, when an erasure took the record while a referral ran): no one's, so a
+   * referral of her then makes a new identity record and claims the person record for it.
+   */
+  participantId?: string;
   planIds: string[];
   /** The referral being recorded (or last recorded) for her. */
   claim?: { planId: string; at: string };
@@ -184,7 +189,7 @@ export class PlanRepository {
     const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.person(matchKey), ConsistentRead: true }));
     if (!out.Item) return undefined;
     return {
-      participantId: String(out.Item.participantId),
+      ...(typeof out.Item.participantId === 'string' ? { participantId: out.Item.participantId } : {}),
       planIds: (out.Item.planIds as string[] | undefined) ?? [],
       ...(out.Item.claim ? { claim: out.Item.claim as PersonRecord['claim'] } : {}),
       ...(out.Item.erasing ? { erasing: out.Item.erasing as PersonRecord['erasing'] } : {}),
