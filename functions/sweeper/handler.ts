@@ -41,6 +41,12 @@ export interface SweepReport {
   plansRedelivered: number;
   redeliveryFailures: number;
   holdsReleased: number;
+  /** Plans past their retention period that this run anonymised (their identity no longer shown, their free text redacted). */
+  plansAnonymised: number;
+  /**
+   * Identity records this run deleted. Fewer than plansAnonymised when her record stays: another plan of
+   * hers still uses it, or a referral of her took her person record over while the anonymisation ran.
+   */
   identitiesErased: number;
   /** Plans erased before free text was redacted at erasure whose free text this run replaced (erased-redaction.ts). */
   erasedPlansRedacted: number;
@@ -52,22 +58,28 @@ export interface SweepReport {
   failedSteps: FailedStep[];
 }
 
-/** Erase the identity of plans whose retention period has ended; the pseudonymous plan stays for the figures. */
-export async function applyRetention(deps: Pick<SweeperDeps, 'plans' | 'retention'>, now: string): Promise<number> {
+/**
+ * Erase the identity of plans whose retention period has ended; the pseudonymous plan stays for the
+ * figures. Counts the plans anonymised and, apart, the identity records actually deleted.
+ */
+export async function applyRetention(deps: Pick<SweeperDeps, 'plans' | 'retention'>, now: string): Promise<{ plansAnonymised: number; identitiesErased: number }> {
   const retention = deps.retention;
-  if (!retention) return 0;
+  if (!retention) return { plansAnonymised: 0, identitiesErased: 0 };
   const before = new Date(new Date(now).getTime() - retention.days * 86_400_000).toISOString();
+  let anonymised = 0;
   let erased = 0;
   let waiting = 0;
   for (const stage of ['closed', 'withdrawn'] as const) {
     for (const plan of await deps.plans.endedBefore(stage, before)) {
       const outcome = await eraseIdentity(retention, plan, { who: 'sweeper', role: 'system', why: `retention period of ${retention.days} days after the plan ended`, action: 'anonymise' }, now);
-      if (outcome.done) erased += 1;
-      else if (outcome.waitingForIdentityKey) waiting += 1;
+      if (outcome.done) {
+        anonymised += 1;
+        if (outcome.identityErased) erased += 1;
+      } else if (outcome.waitingForIdentityKey) waiting += 1;
     }
   }
   if (waiting > 0) console.warn(`retention: ${waiting} plan(s) past their retention period not anonymised: the identity key is not available, so her other plans cannot be found`);
-  return erased;
+  return { plansAnonymised: anonymised, identitiesErased: erased };
 }
 
 /** Holds younger than this may belong to an execution still running. */
@@ -145,7 +157,7 @@ export class SweepStepsFailed extends Error {
  */
 export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const now = deps.clock();
-  const report: SweepReport = { timersSent: 0, timersRefused: 0, plansRedelivered: 0, redeliveryFailures: 0, holdsReleased: 0, identitiesErased: 0, erasedPlansRedacted: 0, factsRebuilt: 0, failedSteps: [] };
+  const report: SweepReport = { timersSent: 0, timersRefused: 0, plansRedelivered: 0, redeliveryFailures: 0, holdsReleased: 0, plansAnonymised: 0, identitiesErased: 0, erasedPlansRedacted: 0, factsRebuilt: 0, failedSteps: [] };
   const step = async (name: SweepStep, run: () => Promise<void>) => {
     try {
       await run();
@@ -191,7 +203,9 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
       report.holdsReleased = await reconcileHolds(deps, now);
     });
     await step('retention', async () => {
-      report.identitiesErased = await applyRetention(deps, now);
+      const retained = await applyRetention(deps, now);
+      report.plansAnonymised = retained.plansAnonymised;
+      report.identitiesErased = retained.identitiesErased;
     });
   }
   // Wherever plans are anonymised, plans erased by a release before free text went with her identity
