@@ -5,7 +5,7 @@ import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
 import { apiHandler, type Logger, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { failureToProblem, header, HttpProblem, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
-import { londonDate } from '../../lib/domain/calendar.ts';
+import { londonDate, londonDateTimeWords } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
 import { allocationCommandBySegment, isAllowedIn, LIFECYCLE, OPEN_STAGES, planCommandBySegment, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
 import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, Participant, PlanId, ReferPayload, type Plan, type ReferralDetailsReport } from '../../lib/domain/schemas.ts';
@@ -17,7 +17,7 @@ import { awsDeps } from '../../lib/runtime/aws.ts';
 import { identityMatchKey } from '../../lib/adapters/identity-match.ts';
 import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { auditAccess, displayNameOf } from '../../lib/api/audit-access.ts';
-import { eraseIdentity, erasureStaleBefore, erasureUnderWay, referralInFlight } from '../../lib/runtime/erasure.ts';
+import { eraseIdentity, erasureStaleBefore, erasureUnderWay, referralClaimEndsAt, referralInFlight } from '../../lib/runtime/erasure.ts';
 
 export interface CommandApiDeps {
   plans: PlanRepository;
@@ -130,6 +130,27 @@ export function makeHandler(deps: CommandApiDeps) {
     problem(409, 'Her identity is being erased right now (an erasure request or the end of a retention period): nothing was recorded. Once it is done, refer her again: she will be referred as someone new.', [
       { path: 'participant', message: 'her identity is being erased right now' },
     ]);
+  /**
+   * Another referral of her holds her person record (`claim`): one still running, or one that died
+   * before it could give the claim up, which counts as running until referralClaimEndsAt (not sooner:
+   * see REFERRAL_CLAIM_TIMEOUT_MS). What the coordinator can do: send that referral again with its
+   * Idempotency-Key (a retry of it goes ahead at once and finishes it, or answers it if it was recorded),
+   * or refer her anew once its claim has ended, which Retry-After and the detail give.
+   */
+  const referredAlready = (claim: { at: string } | undefined, now: string) => {
+    const left = claim ? Date.parse(referralClaimEndsAt(claim.at)) - Date.parse(now) : 0;
+    const seconds = Math.max(1, Math.ceil(left / 1000));
+    const minutes = Math.ceil(seconds / 60);
+    // The time a person reads is rounded up to the minute, so a referral sent at it is never early.
+    const readableAt = new Date(Math.ceil((Date.parse(now) + seconds * 1000) / 60_000) * 60_000).toISOString();
+    const when = left > 0 ? `from ${londonDateTimeWords(readableAt)} (London time, in ${minutes} minute${minutes > 1 ? 's' : ''})` : 'in a moment';
+    return problem(
+      409,
+      `A referral of this person is in progress, or was interrupted before it finished: nothing was recorded by this request. If you sent that referral, sending it again with the same Idempotency-Key is safe: it finishes it, or returns the plan if it was recorded. A new referral of her will be possible ${when}; look for her plan on the worklist first.`,
+      [{ path: 'participant', message: `a referral of her is in progress or was interrupted; a new one is possible ${when}` }],
+      { 'retry-after': String(seconds) },
+    );
+  };
   /** Her identity was erased between this referral reading her record and claiming it. */
   const erasedMeanwhile = () =>
     problem(409, 'Her identity was erased while this referral was being recorded: nothing was recorded. Send the referral again: she will be referred as someone new.', [
@@ -194,8 +215,7 @@ export function makeHandler(deps: CommandApiDeps) {
         { path: 'participant', message: `already has open plan ${open.planId}` },
       ]);
     const claim = person?.claim;
-    const referredAlready = () => problem(409, 'Another referral of this person is being recorded right now: look for it before referring again.', [{ path: 'participant', message: 'is being referred already' }]);
-    if (referralInFlight(claim, planId, earlier, now)) throw referredAlready();
+    if (referralInFlight(claim, planId, earlier, now)) throw referredAlready(claim, now);
     if (erasureUnderWay(person?.erasing, now)) throw beingErased();
     // Identity lives apart from the plan under a random pseudonymous id, so two referrals racing on one
     // key never write over each other's identity; the loser's record is removed again below.
@@ -209,7 +229,7 @@ export function makeHandler(deps: CommandApiDeps) {
       const heldNow = await deps.plans.findPerson(matchKey);
       if (erasureUnderWay(heldNow?.erasing, now)) throw beingErased();
       if (heldId !== undefined && heldNow?.participantId !== heldId) throw erasedMeanwhile();
-      throw referredAlready();
+      throw referredAlready(heldNow?.claim, now);
     }
     // Never overwrites: for a woman referred before, her existing record stays as it is (until the
     // referral is accepted, below).

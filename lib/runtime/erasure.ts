@@ -21,6 +21,9 @@ export interface ErasureDeps {
  */
 const REFERRAL_CLAIM_TIMEOUT_MS = 6 * 60_000;
 
+/** When a referral's claim made at `claimedAt` stops counting as in flight, should its referral have died: from then on another referral of her may go ahead. */
+export const referralClaimEndsAt = (claimedAt: string): string => new Date(Date.parse(claimedAt) + REFERRAL_CLAIM_TIMEOUT_MS).toISOString();
+
 /**
  * An erasure's mark on her person record older than this belongs to an erasure that died (on AWS one
  * runs in the commands function, 29 s at most, or the sweeper, 55 s). A referral of her then clears it
