@@ -375,14 +375,15 @@ function changeConsent(t: Transition, p: PayloadOf<'change-consent'>) {
     // The same consent given again takes no place among the consents replaced, so a run of
     // re-confirmations never pushes what she agreed to before off the plan.
     const { reconfirmedNote: _older, ...kept } = current;
-    // The latest date she gave it again (one keyed in late, given earlier, does not move it back); the note is the latest typed.
-    const reconfirmedAt = current.reconfirmedAt && current.reconfirmedAt > p.givenAt ? current.reconfirmedAt : p.givenAt;
-    plan.consent = { ...kept, reconfirmedAt, ...(p.note ? { reconfirmedNote: p.note } : {}) };
+    // The latest date she gave it again, with how she gave it then (one keyed in late, given earlier,
+    // moves neither back); the note is the latest typed.
+    const latest = current.reconfirmedAt && current.reconfirmedAt > p.givenAt ? { reconfirmedAt: current.reconfirmedAt, reconfirmedMethod: current.reconfirmedMethod } : { reconfirmedAt: p.givenAt, reconfirmedMethod: p.method };
+    plan.consent = { ...kept, reconfirmedAt: latest.reconfirmedAt, ...(latest.reconfirmedMethod ? { reconfirmedMethod: latest.reconfirmedMethod } : {}), ...(p.note ? { reconfirmedNote: p.note } : {}) };
     // Events carry no provider ids and no note: how many were named, and how.
     t.emit('plan.consent-changed.v1', { ...changedEvent, reconfirmed: true });
     return;
   }
-  // The one replaced keeps when she last gave it again, and the note then typed: the plan is where they are kept.
+  // The one replaced keeps when and how she last gave it again, and the note then typed: the plan is where they are kept.
   const { previous = [], previousDropped = 0, withdrawnAt: _never, ...replaced } = current;
   const kept = [...previous, { ...replaced, scope: { ...replaced.scope, providers: providersOf(replaced.scope) }, replacedAt: t.now }];
   const dropped = previousDropped + Math.max(0, kept.length - MAX_REPLACED_CONSENTS);

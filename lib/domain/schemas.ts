@@ -442,8 +442,8 @@ export const StoredConsentScope = z.object({ shareWithProviders: z.boolean(), da
 /**
  * How many replaced consents a plan keeps. Only real changes take a place (a re-confirmation is a date
  * on the consent it confirms), so 30 is more than an 18-month plan sees. At its largest (50 provider
- * ids of 63 characters, its note and its last re-confirmation's note of 500 3-byte characters each) one
- * is under 6.7 KB: 30 stay under 200 KB of DynamoDB's 400 KB item, as uncompressed JSON
+ * ids of 63 characters, its note and its last re-confirmation's note of 500 3-byte characters each, and
+ * that re-confirmation's method) one is under 6.7 KB: 30 stay under 201 KB of DynamoDB's 400 KB item, as uncompressed JSON
  * (test/unit/change-consent.test.ts measures it). Past 30 the oldest
  * goes, and `previousDropped` counts it: never silently; each change's event stays in the history.
  */
@@ -456,6 +456,7 @@ export const ReplacedConsent = z.object({
   replacedAt: IsoDateTime.describe('When a change of consent replaced it'),
   note: z.string().optional(),
   reconfirmedAt: IsoDate.optional().describe('When she last gave it again before it was replaced'),
+  reconfirmedMethod: z.enum(CONSENT_METHODS).optional().describe('How she gave it again on reconfirmedAt (absent on plans from before it was kept)'),
   /** That re-confirmation's note: free text, on the plan only; redacted at erasure. */
   reconfirmedNote: z.string().optional(),
 });
@@ -484,6 +485,7 @@ export const Plan = z.object({
         .describe(`The consents this one replaced, oldest first (the last ${MAX_REPLACED_CONSENTS} kept): what she agreed to, when`),
       previousDropped: z.number().int().min(1).optional().describe(`How many replaced consents older than the last ${MAX_REPLACED_CONSENTS} are no longer kept (their changes stay in the history)`),
       reconfirmedAt: IsoDate.optional().describe('When she last gave this same consent again (a re-confirmation changes nothing else and takes no place in previous)'),
+      reconfirmedMethod: z.enum(CONSENT_METHODS).optional().describe('How she gave it again on reconfirmedAt: written, verbal or digital (absent on plans from before it was kept)'),
       /** A re-confirmation's note (the latest): free text, on the plan only, never in events; redacted at erasure. */
       reconfirmedNote: z.string().optional(),
     })

@@ -137,6 +137,9 @@ describe('consent scoped to named providers', () => {
     const givenAgain = (await h.call('GET', `/plans/${planId}`, coordinator)).json.consent;
     expect(givenAgain.reconfirmedAt).toBeDefined();
     expect(givenAgain.reconfirmedNote).toBeUndefined();
+    // How she gave it again is kept with its date, and read where the date is.
+    expect(givenAgain.reconfirmedMethod).toBe('written');
+    await expect.poll(() => herConsent.textContent()).toMatch(/Given again, unchanged[^(]*\(written\)/);
 
     // Consent withdrawn, with a note: the coordinator reads it on the plan page.
     await page.getByRole('region', { name: 'End or withdraw' }).getByText('Consent withdrawn').click();
@@ -267,8 +270,8 @@ describe('consent scoped to named providers', () => {
     await page.getByRole('button', { name: 'Refresh' }).click();
     await expect.poll(() => herConsent.textContent()).toContain('Asked again by phone');
     const givenAgain = herConsent.locator('dt', { hasText: 'Given again, unchanged' }).locator('xpath=following-sibling::dd[1]');
-    // The latest re-confirmation's note is the one the plan keeps; the day she gave it again is shown once.
-    expect(await givenAgain.textContent()).toBe(`${formatDate(today)}Note: Asked again by phone`);
+    // The latest re-confirmation's note is the one the plan keeps; the day she gave it again is shown once, with how she gave it.
+    expect(await givenAgain.textContent()).toBe(`${formatDate(today)} (verbal)Note: Asked again by phone`);
     expect(await herConsent.locator('.replaced-consents > li').count()).toBe(1);
     expect(await herConsent.locator('.replaced-consents').textContent()).not.toContain('Given again');
     // The timeline says which providers her recorded consent covered, as it does for a change.

@@ -10,7 +10,7 @@ import { participantShareDecision } from '../../lib/domain/participant-share.ts'
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import { redactPlan, REDACTED } from '../../lib/domain/redaction.ts';
 import { planView } from '../../lib/domain/views.ts';
-import { DATA_CATEGORIES, MAX_CONSENT_PROVIDERS, MAX_REPLACED_CONSENTS, type Plan } from '../../lib/domain/schemas.ts';
+import { DATA_CATEGORIES, MAX_CONSENT_PROVIDERS, MAX_REPLACED_CONSENTS, Plan } from '../../lib/domain/schemas.ts';
 import { addDays, londonDate } from '../../lib/domain/calendar.ts';
 import { allocationOf, ASSESSMENT_PAYLOAD, at, command, consentPayload, planInStage, respond, run, type BuiltPlan, refusal } from '../support/domain-fixtures.ts';
 
@@ -262,7 +262,7 @@ describe('change-consent', () => {
     const step = run(plan, command('change-consent', { scope: { shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'all' } }, givenAt: londonDate(later.now), method: 'digital', note: NOTE }), later);
     expect(step.decision.needsAllocation).toBe(false);
     expect(step.plan.allocations).toEqual(plan!.allocations);
-    expect(step.plan.consent).toEqual({ ...plan!.consent, reconfirmedAt: londonDate(later.now), reconfirmedNote: NOTE });
+    expect(step.plan.consent).toEqual({ ...plan!.consent, reconfirmedAt: londonDate(later.now), reconfirmedMethod: 'digital', reconfirmedNote: NOTE });
     expect(step.events.map((e) => [e.type, e.data.reconfirmed])).toEqual([['plan.consent-changed.v1', true]]);
     expect(JSON.stringify(step.events)).not.toContain('ex-partner');
     expect(redactPlan(step.plan).consent?.reconfirmedNote).toBe(REDACTED);
@@ -286,6 +286,32 @@ describe('change-consent', () => {
     expect(late.consent?.reconfirmedAt).toBe(londonDate(ctx.now));
   });
 
+  it('keeps how she last gave it again with its date: the latest method, not one keyed in late for an earlier day; a plan from before holds none', () => {
+    let { plan, ctx } = planInStage('assessment');
+    const scope = plan!.consent!.scope;
+    expect(plan!.consent?.reconfirmedMethod).toBeUndefined();
+    ctx = at(ctx, addDays(ctx.now, 1));
+    plan = run(plan, command('change-consent', { scope, givenAt: londonDate(ctx.now), method: 'written' }), ctx).plan;
+    expect(plan!.consent).toMatchObject({ reconfirmedAt: londonDate(ctx.now), reconfirmedMethod: 'written' });
+    const writtenOn = londonDate(ctx.now);
+    ctx = at(ctx, addDays(ctx.now, 1));
+    plan = run(plan, command('change-consent', { scope, givenAt: londonDate(ctx.now), method: 'verbal' }), ctx).plan;
+    expect(plan!.consent).toMatchObject({ reconfirmedAt: londonDate(ctx.now), reconfirmedMethod: 'verbal' });
+    // Keyed in late for the earlier day: neither the date nor the method goes back.
+    const late = run(plan, command('change-consent', { scope, givenAt: writtenOn, method: 'digital' }), ctx).plan;
+    expect(late.consent).toMatchObject({ reconfirmedAt: londonDate(ctx.now), reconfirmedMethod: 'verbal' });
+    // A plan saved before the method was kept reads as it did, and its next re-confirmation adds it.
+    const { reconfirmedMethod: _method, ...older } = plan!.consent!;
+    const before = Plan.parse({ ...plan!, consent: older });
+    expect(before.consent?.reconfirmedMethod).toBeUndefined();
+    ctx = at(ctx, addDays(ctx.now, 1));
+    expect(run(before, command('change-consent', { scope, givenAt: londonDate(ctx.now), method: 'written' }), ctx).plan!.consent?.reconfirmedMethod).toBe('written');
+    // Events say how it was given, never a note.
+    const step = run(plan, command('change-consent', { scope, givenAt: londonDate(ctx.now), method: 'digital', note: NOTE }), ctx);
+    expect(step.events.map((e) => e.data)).toEqual([expect.objectContaining({ method: 'digital', reconfirmed: true })]);
+    expect(JSON.stringify(step.events)).not.toContain(NOTE);
+  });
+
   it('a consent given again and later replaced keeps, among the consents replaced, when she gave it again and that note; redacted at erasure', () => {
     let { plan, ctx } = planInStage('assessment');
     ctx = at(ctx, addDays(ctx.now, 1));
@@ -295,7 +321,7 @@ describe('change-consent', () => {
     ctx = at(ctx, addDays(ctx.now, 1));
     plan = run(plan, change(ctx, { providers: { kind: 'all-except', providerIds: ['bcwa'] } }), ctx).plan;
     expect(plan!.consent?.reconfirmedAt).toBeUndefined();
-    expect(plan!.consent?.previous?.at(-1)).toMatchObject({ scope: { providers: { kind: 'all' } }, reconfirmedAt, reconfirmedNote: NOTE, replacedAt: ctx.now });
+    expect(plan!.consent?.previous?.at(-1)).toMatchObject({ scope: { providers: { kind: 'all' } }, reconfirmedAt, reconfirmedMethod: 'verbal', reconfirmedNote: NOTE, replacedAt: ctx.now });
     expect(redactPlan(plan!).consent?.previous?.at(-1)?.reconfirmedNote).toBe(REDACTED);
   });
 
@@ -371,12 +397,13 @@ describe('change-consent', () => {
       replacedAt: '2026-11-28T23:59:59.999Z',
       note: '€'.repeat(500),
       reconfirmedAt: '2026-11-28',
+      reconfirmedMethod: 'written' as const,
       reconfirmedNote: '€'.repeat(500),
     };
     const full = { ...plan!, consent: { ...plan!.consent!, previous: Array.from({ length: MAX_REPLACED_CONSENTS }, () => largest), previousDropped: 1 } };
     const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
-    // Measured: 6,648 bytes each, 199,503 for thirty (uncompressed JSON; the plan item is gzipped).
+    // Measured: 6,678 bytes each, 200,403 for thirty (uncompressed JSON; the plan item is gzipped).
     expect(bytes(largest)).toBeLessThan(6_700);
-    expect(bytes(full) - bytes(plan)).toBeLessThan(200_000);
+    expect(bytes(full) - bytes(plan)).toBeLessThan(201_000);
   });
 });

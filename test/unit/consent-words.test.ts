@@ -290,6 +290,21 @@ describe('her consents as she gave them', () => {
     expect(givenAgainInWords([{ givenAt: '2026-11-25' }, { givenAt: '2026-11-20' }, { givenAt: '2026-11-25' }], day)).toBe('20 and 25');
     expect(givenAgainInWords([], day)).toBeUndefined();
   });
+
+  it('says how she gave it again where the plan keeps it, on the consent standing and on one replaced', () => {
+    const { current, replaced } = consentsAsGiven({
+      scope: onlyAnawim,
+      givenAt: '2026-11-10',
+      method: 'written',
+      reconfirmedAt: '2026-11-20',
+      reconfirmedMethod: 'verbal',
+      previous: [{ scope: refusedBcwa, givenAt: '2026-11-01', method: 'verbal', reconfirmedAt: '2026-11-05', reconfirmedMethod: 'written', replacedAt: '2026-11-10T10:00:00.000Z' }],
+    });
+    expect(current.givenAgain).toEqual([{ givenAt: '2026-11-20', method: 'verbal' }]);
+    expect(replaced[0]?.givenAgain).toEqual([{ givenAt: '2026-11-05', method: 'written' }]);
+    expect(givenAgainInWords(current.givenAgain, day)).toBe('20 (verbal)');
+    expect(givenAgainInWords([{ givenAt: '2026-11-25', method: 'digital' }, { givenAt: '2026-11-20', method: 'written' }, { givenAt: '2026-11-27' }], day)).toBe('20 (written), 25 (digital) and 27');
+  });
 });
 
 describe('categories taken out of her consent', () => {

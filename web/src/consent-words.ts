@@ -247,16 +247,26 @@ export function consentsAsGiven(consent: NonNullable<Plan['consent']>): { curren
     } else {
       runs.push({ scope: entry.scope, givenAt: entry.givenAt, method: entry.method, ...(entry.note ? { note: entry.note } : {}), givenAgain: [], replacedAt: entry.replacedAt });
     }
+    // Its last re-confirmation, kept as a date (and, since it was kept, how she gave it) on the consent it confirmed, replaced or not.
+    if (entry.reconfirmedAt)
+      (runs.at(-1) as ConsentAsGiven).givenAgain.push({
+        givenAt: entry.reconfirmedAt,
+        ...(entry.reconfirmedMethod ? { method: entry.reconfirmedMethod } : {}),
+        ...(entry.reconfirmedNote ? { note: entry.reconfirmedNote } : {}),
+      });
   }
   const current = runs.pop() as ConsentAsGiven;
-  if (consent.reconfirmedAt) current.givenAgain.push({ givenAt: consent.reconfirmedAt, ...(consent.reconfirmedNote ? { note: consent.reconfirmedNote } : {}) });
   return { current, replaced: runs.reverse() };
 }
 
-/** The days she gave a consent again, each once, in order, in words ("3 Dec 2026 and 10 Jan 2027"). */
+/**
+ * The days she gave a consent again, in order, each with how she gave it where the plan holds that, in
+ * words ("3 Dec 2026 (written) and 10 Jan 2027 (verbal)"); a day given the same way twice is said once.
+ */
 export function givenAgainInWords(givenAgain: readonly GivenAgain[], formatDate: (date: string) => string): string | undefined {
   if (givenAgain.length === 0) return undefined;
-  return wordList([...new Set(givenAgain.map((g) => g.givenAt).sort())].map(formatDate));
+  const sorted = [...givenAgain].sort((a, b) => (a.givenAt < b.givenAt ? -1 : a.givenAt > b.givenAt ? 1 : 0));
+  return wordList([...new Set(sorted.map((g) => `${formatDate(g.givenAt)}${g.method ? ` (${label(g.method).toLowerCase()})` : ''}`))]);
 }
 
 /**

@@ -29,7 +29,15 @@ export interface Consent {
   method: string;
 }
 
-export type ReplacedConsent = Consent & { recordedAt?: string; replacedAt: string; note?: string };
+export type ReplacedConsent = Consent & {
+  recordedAt?: string;
+  replacedAt: string;
+  note?: string;
+  /** When she last gave it again before it was replaced, how (plans from before it was kept have no method), and that note. */
+  reconfirmedAt?: string;
+  reconfirmedMethod?: string;
+  reconfirmedNote?: string;
+};
 
 export interface Need {
   domain: string;
@@ -149,6 +157,8 @@ export interface Plan {
     withdrawnAt?: string;
     /** When she last gave this same consent again (a re-confirmation takes no place in previous). */
     reconfirmedAt?: string;
+    /** How she gave it again then: written, verbal or digital (absent on plans from before it was kept). */
+    reconfirmedMethod?: string;
     /** That re-confirmation's note (free text; the marker once her identity is erased). */
     reconfirmedNote?: string;
     /** The consents this one replaced, oldest first. Plans from before reconfirmedAt hold a re-confirmation here too, as a consent replaced by the same scope. */

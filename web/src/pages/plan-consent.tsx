@@ -297,7 +297,7 @@ export function ConsentSection() {
         <details className="disclosure">
           <summary>Change her consent</summary>
           {/* A fresh form after each change or re-confirmation, starting from what she agreed then. */}
-          <ChangeConsentForm key={`${consent.recordedAt ?? consent.givenAt} ${consent.reconfirmedAt ?? ''} ${consent.reconfirmedNote ?? ''}`} />
+          <ChangeConsentForm key={`${consent.recordedAt ?? consent.givenAt} ${consent.reconfirmedAt ?? ''} ${consent.reconfirmedMethod ?? ''} ${consent.reconfirmedNote ?? ''}`} />
         </details>
       )}
     </Section>
