@@ -1,4 +1,5 @@
 import type { AuditLog } from '../adapters/dynamodb/audit-log.ts';
+import type { AuditOutcome, AuditRecordRef } from '../adapters/dynamodb/audit-record.ts';
 import type { RouteContext } from './handler-kit.ts';
 import { header, parseWith } from './http.ts';
 import { AccessPurpose } from './request-schemas.ts';
@@ -6,6 +7,9 @@ import { routeKey } from './routes.ts';
 
 /** The requests that have their audit record: the route kit checks an auditsAccess route's answer against it. */
 const audited = new WeakSet<RouteContext>();
+
+/** The stored record of a request that changes something, to file its outcome against once it has one. */
+const attempts = new WeakMap<RouteContext, { audit: AuditLog; record: AuditRecordRef }>();
 
 /** Whether auditAccess recorded this request. */
 export function accessAudited(ctx: RouteContext): boolean {
@@ -70,7 +74,7 @@ export async function auditAccess(
   if (!ctx.route.auditsAccess) throw new Error(`auditAccess on ${routeKey(ctx.route)}, which routes.ts does not declare auditsAccess`);
   const principal = ctx.principal;
   const whoName = principal ? displayNameOf(principal) : undefined;
-  await audit.record({
+  const record = await audit.record({
     who: principal?.sub ?? 'anonymous',
     ...(whoName ? { whoName } : {}),
     role: principal?.role ?? 'none',
@@ -82,6 +86,28 @@ export async function auditAccess(
     at: now,
   });
   audited.add(ctx);
+  if (record && changesSomething(ctx)) attempts.set(ctx, { audit, record });
+}
+
+/** A request on a route that changes something (any method but GET): its audit record is of an attempt, whose outcome matters. */
+const changesSomething = (ctx: RouteContext) => ctx.route.method !== 'GET';
+
+/** How a change ended, as the audit log keeps it: the status and the problem's title, nothing of the request. */
+export function auditOutcomeOf(status: number, problemTitle?: string): AuditOutcome {
+  const result = status >= 500 ? 'failed' : status >= 400 ? 'refused' : 'succeeded';
+  return { result, status, ...(result !== 'succeeded' && problemTitle ? { problem: problemTitle } : {}) };
+}
+
+/**
+ * File how a request that changes something ended against its audit record (route kit, once the
+ * answer is known). Nothing when the request was not audited (refused before its record, or a read).
+ */
+export async function recordAuditOutcome(ctx: RouteContext, outcome: AuditOutcome): Promise<boolean> {
+  const attempt = attempts.get(ctx);
+  if (!attempt?.audit.recordOutcome) return false;
+  attempts.delete(ctx);
+  await attempt.audit.recordOutcome(attempt.record, outcome);
+  return true;
 }
 
 /** Longer names are cut: a record is kept for years, and a name claim is whatever an administrator typed. */

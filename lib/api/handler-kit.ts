@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { accessAudited } from './audit-access.ts';
+import { accessAudited, auditOutcomeOf, recordAuditOutcome } from './audit-access.ts';
 import { authorise, principalOf, type Principal } from './auth.ts';
 import { HttpProblem, problem, problemResponse, type HttpResult } from './http.ts';
 import { matchRoute, routeKey, ROUTES, type Route } from './routes.ts';
@@ -54,8 +54,17 @@ export function apiHandler(handlers: Partial<Record<string, RouteHandler>>, logg
         throw error;
       }
       const ctx: RouteContext = { event, route, params, principal };
-      const result = await handle(ctx);
+      let result: HttpResult;
+      try {
+        result = await handle(ctx);
+      } catch (error) {
+        // The attempt's record says how it ended: refused (with the problem's status and title) or failed.
+        const status = error instanceof HttpProblem ? error.status : 500;
+        await noteOutcome(ctx, auditOutcomeOf(status, error instanceof HttpProblem ? error.title : 'Internal error'), logger);
+        throw error;
+      }
       if (route.auditsAccess && result.statusCode < 400 && !accessAudited(ctx)) throw new Error(`${routeKey(route)} is declared auditsAccess but answered ${result.statusCode} without an audit record`);
+      await noteOutcome(ctx, auditOutcomeOf(result.statusCode), logger);
       return result;
     } catch (error) {
       if (error instanceof HttpProblem) return problemResponse(error, event.rawPath);
@@ -64,4 +73,17 @@ export function apiHandler(handlers: Partial<Record<string, RouteHandler>>, logg
       return problemResponse(problem(500, 'Something went wrong on our side. Nothing was changed; try again.'), event.rawPath);
     }
   });
+}
+
+/**
+ * File the outcome of an audited change (see recordAuditOutcome). The change has happened, or been
+ * refused, whatever this write does: if it fails the answer still goes out, and the record reads
+ * "outcome not recorded". Logged unless the request failed on its own already (its error is logged).
+ */
+async function noteOutcome(ctx: RouteContext, outcome: ReturnType<typeof auditOutcomeOf>, logger: Logger): Promise<void> {
+  try {
+    await recordAuditOutcome(ctx, outcome);
+  } catch (error) {
+    if (outcome.result !== 'failed') logger.error('audit outcome not recorded', { name: (error as Error).name, message: (error as Error).message, route: ctx.event.routeKey });
+  }
 }

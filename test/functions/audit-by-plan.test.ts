@@ -69,7 +69,7 @@ async function pages(planId: string, limit: number, from = FROM, to = TO, on: Dy
   return { items, readPerPage };
 }
 
-async function recordAll(entries: AuditEntry[], write: (e: AuditEntry) => Promise<void> = (e) => log.record(e)) {
+async function recordAll(entries: AuditEntry[], write: (e: AuditEntry) => Promise<unknown> = (e) => log.record(e)) {
   for (let i = 0; i < entries.length; i += 50) await Promise.all(entries.slice(i, i + 50).map(write));
 }
 

@@ -4,7 +4,7 @@ import { addCalendarDays } from '../../domain/calendar.ts';
 import { keys } from './keys.ts';
 import { storageError } from './client.ts';
 import type { GroupPut } from './group-put.ts';
-import type { AuditEntry, AuditRecord } from './audit-record.ts';
+import type { AuditEntry, AuditOutcome, AuditRecord, AuditRecordRef } from './audit-record.ts';
 
 /**
  * The audit log: who read or wrote identity or plan detail, in which role, what, when and why.
@@ -13,7 +13,10 @@ import type { AuditEntry, AuditRecord } from './audit-record.ts';
  * BatchWriteItem on AUDIT# keys to everyone, and PutItem to all but the audit writers.
  */
 export interface AuditLog {
-  record(entry: AuditEntry): Promise<void>;
+  /** Resolves once the record is stored, with where it is (a log that keeps no outcomes may give nothing). */
+  record(entry: AuditEntry): Promise<AuditRecordRef | void>;
+  /** File how the change a stored record is the attempt of ended; its reader shows it on that record. */
+  recordOutcome?(attempt: AuditRecordRef, outcome: AuditOutcome): Promise<void>;
 }
 
 export class DynamoAuditLog implements AuditLog {
@@ -36,9 +39,29 @@ export class DynamoAuditLog implements AuditLog {
    * Resolves once the record is stored: only then may the action it records go ahead. A record about a
    * plan carries that plan's byAuditPlan key, written with it (records are never updated afterwards).
    */
-  async record(entry: AuditEntry): Promise<void> {
+  async record(entry: AuditEntry): Promise<AuditRecordRef> {
     const auditId = randomUUID();
     const item = { ...keys.audit(entry.at.slice(0, 10), entry.at, auditId), ...(entry.planId ? keys.auditPlanIndex(entry.planId) : {}), type: 'audit', auditId, ...entry };
+    await this.put(item);
+    return { auditId, at: entry.at, ...(entry.planId ? { planId: entry.planId } : {}) };
+  }
+
+  /**
+   * How the change a record is the attempt of ended. Records are never updated, so the outcome is an item
+   * of its own, at the record's key plus `#outcome` (it sorts right after the record, in its day and in
+   * byAuditPlan), created once like a record; query() gives it out on the record it belongs to.
+   */
+  async recordOutcome(attempt: AuditRecordRef, outcome: AuditOutcome): Promise<void> {
+    await this.put({
+      ...keys.auditOutcome(attempt.at.slice(0, 10), attempt.at, attempt.auditId),
+      // With the record's plan and index key, so a plan's query (filtered or through the index) meets it too.
+      ...(attempt.planId ? { ...keys.auditPlanIndex(attempt.planId), planId: attempt.planId } : {}),
+      type: 'audit-outcome',
+      outcome,
+    });
+  }
+
+  private async put(item: Record<string, unknown>): Promise<void> {
     if (this.groupPut) return this.groupPut.put([item]);
     try {
       await this.client.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
@@ -76,7 +99,7 @@ export class DynamoAuditLog implements AuditLog {
           ExpressionAttributeValues: { ':pk': pk, ...(planId ? { ':plan': planId } : {}) },
           ExclusiveStartKey: start,
         });
-        for (const item of out.Items ?? []) found.push(recordOf(item));
+        for (const item of out.Items ?? []) take(found, item);
         start = out.LastEvaluatedKey;
       } while (start && found.length <= limit);
     }
@@ -94,7 +117,7 @@ export class DynamoAuditLog implements AuditLog {
           ExclusiveStartKey: start,
           Limit: limit + 1 - found.length,
         });
-        for (const item of out.Items ?? []) found.push(recordOf(item));
+        for (const item of out.Items ?? []) take(found, item);
         start = out.LastEvaluatedKey;
       } while (start && found.length <= limit);
     }
@@ -171,6 +194,21 @@ function planIndexMarkerItem(day: string) {
 function dayOf(marker: Record<string, unknown> | undefined): string | undefined {
   const day = marker?.indexedFrom;
   return typeof day === 'string' && AUDIT_DAY.test(day) ? day : undefined;
+}
+
+/**
+ * Add an item read in key order to the records found: a record, or the outcome of the record just
+ * before it (its key is that record's plus `#outcome`), given out on that record. Only records count
+ * towards a page's limit; reading one record past it has read the last record's outcome too. An outcome
+ * whose record is not among those found (it ended the page before) is left: that page gave it out.
+ */
+function take(found: { record: AuditRecord; sk: string }[], item: Record<string, unknown>): void {
+  if (item.type !== 'audit-outcome') {
+    found.push(recordOf(item));
+    return;
+  }
+  const last = found.at(-1);
+  if (last && item.sk === `${last.sk}#outcome`) last.record.outcome = item.outcome as AuditOutcome;
 }
 
 /** A stored audit record as the log gives it out: without its keys, index key and item type. */

@@ -26,6 +26,30 @@ export interface AuditEntry {
   at: string;
 }
 
+/**
+ * How a request that changes something ended, kept with the record of its attempt (which is written
+ * before it runs): `succeeded` (a 2xx or 3xx), `refused` (a 4xx: nothing changed) or `failed` (a 5xx).
+ * The HTTP status and the problem's title only: never the request body, its notes or the problem's detail.
+ */
+export interface AuditOutcome {
+  result: 'succeeded' | 'refused' | 'failed';
+  status: number;
+  /** The problem+json title of a refusal or failure ("Conflict", "Not found"). */
+  problem?: string;
+}
+
+/** Where a stored record is: what its outcome is filed under. */
+export interface AuditRecordRef {
+  auditId: string;
+  at: string;
+  planId?: string;
+}
+
 export interface AuditRecord extends AuditEntry {
   auditId: string;
+  /**
+   * How the change it records ended. Absent on a record of a read, on records of changes written before
+   * outcomes were kept, and when the request stopped before its outcome could be written: "not recorded".
+   */
+  outcome?: AuditOutcome;
 }

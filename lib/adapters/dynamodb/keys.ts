@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
  *   participant identity      PARTICIPANT#<id>        IDENTITY
  *   person match              PERSON#<keyed hash>     PERSON        links a woman's plans (re-referral)
  *   audit record              AUDIT#<day>             <at>#<auditId>   append-only
+ *   its outcome               AUDIT#<day>             <at>#<auditId>#outcome   append-only; a change's succeeded/refused, right after its record
  *   provider allocation view  PROVIDER#<providerId>   ALLOCATION#<allocationId>
  *   provider feed entry       PROVIDER#<providerId>   FEED#<written at>#<eventId>
  *   service state             DIRECTORY               SERVICE#<serviceId>   capacity, status, holds (capacity in use)
@@ -59,6 +60,11 @@ export const keys = {
   historyEvent: (planId: string, sequence: number) => ({ pk: `PLAN#${planId}`, sk: `EVENT#${String(sequence).padStart(10, '0')}` }),
   historyPrefix: (planId: string) => ({ pk: `PLAN#${planId}`, skPrefix: 'EVENT#' }),
   audit: (day: string, at: string, auditId: string) => ({ pk: `AUDIT#${day}`, sk: `${at}#${auditId}` }),
+  /**
+   * The outcome of the change an audit record is the attempt of: the record's own key with `#outcome`
+   * after it, so it sorts right after its record, in the day partition and in byAuditPlan alike.
+   */
+  auditOutcome: (day: string, at: string, auditId: string) => ({ pk: `AUDIT#${day}`, sk: `${at}#${auditId}#outcome` }),
   person: (matchKey: string) => ({ pk: `PERSON#${matchKey}`, sk: 'PERSON' }),
   identity: (participantId: string) => ({ pk: `PARTICIPANT#${participantId}`, sk: 'IDENTITY' }),
   providerAllocation: (providerId: string, allocationId: string) => ({ pk: `PROVIDER#${providerId}`, sk: `ALLOCATION#${allocationId}` }),
