@@ -3,7 +3,7 @@ import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { auditAccess } from '../../lib/api/audit-access.ts';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { BadAllocationCursor, providerAllocationCursorKey, type PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import {
   AllocationListQuery,
   BadCursor,
@@ -192,13 +192,25 @@ export function makeHandler(deps: ProvidersApiDeps) {
     return answerWithSecret(scope, idempotency, status, subscriptionView(made, now()), made.secret, { 'idempotent-replayed': 'true' });
   }
 
+  function checkedAllocationCursor(cursor: string) {
+    try {
+      return providerAllocationCursorKey(cursor);
+    } catch (error) {
+      if (error instanceof BadAllocationCursor) throw problem(400, 'cursor: is not a cursor this API returned', [{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+      throw error;
+    }
+  }
+
   async function allocations(ctx: RouteContext): Promise<HttpResult> {
     const providerId = providerOf(ctx, 'allocations');
     const query = parseWith(AllocationListQuery, ctx.event.queryStringParameters ?? {}, 'query');
+    // A bad cursor is refused before the read is recorded: bad input changes nothing.
+    if (query.cursor) checkedAllocationCursor(query.cursor);
     await auditAccess(deps.audit, ctx, 'read-provider-allocations', { providerId }, deps.clock(), 'delivering-the-allocated-service');
-    const records = await deps.plans.providerAllocations(providerId);
-    const items = records.filter((r) => !query.status || r.status === query.status).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.allocationId.localeCompare(b.allocationId));
-    return json(200, { items });
+    // Paged in the table's order (by allocation id): a provider's records are never deleted, so reading
+    // them all to sort by last change would grow with every allocation it ever had.
+    const page = await deps.plans.providerAllocationPage(providerId, { limit: query.limit, ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) });
+    return json(200, { items: page.items, nextCursor: page.nextCursor ?? null });
   }
 
   async function feed(ctx: RouteContext): Promise<HttpResult> {

@@ -211,8 +211,8 @@ export function makeHandler(deps: QueryApiDeps) {
     const providerId = parseWith(ProviderId, ctx.params.providerId, 'provider id in the path', 'providerId');
     if (ctx.principal?.providerId !== providerId) throw problem(403, `This token is for provider ${ctx.principal?.providerId}; it cannot read ${providerId}'s offers.`);
     await auditAccess(deps.audit, ctx, 'read-provider-offers', { providerId }, clock(), 'answering-offers');
-    const records = await deps.plans.providerAllocations(providerId);
-    const items = records.filter((r) => r.status === 'offered').sort((a, b) => String(a.respondBy).localeCompare(String(b.respondBy)));
+    const records = await deps.plans.providerAllocations(providerId, 'offered');
+    const items = records.sort((a, b) => String(a.respondBy).localeCompare(String(b.respondBy)));
     return json(200, { items });
   }
 

@@ -172,7 +172,8 @@ const ProviderOffers = z.object({
 
 const ProviderAllocationList = z.object({
   items: z.array(ProviderOffers.shape.items.element.extend({ status: AllocationStatus })),
-}).meta({ id: 'ProviderAllocationList', description: 'Every allocation offered to the provider, with its status, most recently changed first' });
+  nextCursor: z.string().nullable().describe('Pass as `cursor` (with the same status) for the next page; null on the last page. A page may be short when few match the status'),
+}).meta({ id: 'ProviderAllocationList', description: 'A page of the allocations offered to the provider, with their status, by allocation id (plan, then its number on the plan)' });
 
 const FeedCloudEvent = z.object({
   specversion: z.literal('1.0'),
@@ -460,7 +461,7 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
   'GET /directory/services': { status: 200, schema: HsdsServicePage, description: 'A page of HSDS 3 services, in directory order' },
   'GET /directory/services/{serviceId}': { status: 200, schema: HsdsService, description: 'The HSDS 3 service, fully nested, with its live capacity' },
   'PATCH /directory/services/{serviceId}': { status: 200, schema: HsdsService, description: 'The service as it now is, with the places in use; the next allocation uses the change' },
-  'GET /providers/{providerId}/allocations': { status: 200, schema: ProviderAllocationList, description: 'The allocations offered to the provider, optionally of one status' },
+  'GET /providers/{providerId}/allocations': { status: 200, schema: ProviderAllocationList, description: 'A page of the allocations offered to the provider, optionally of one status' },
   'GET /providers/{providerId}/feed': { status: 200, schema: ProviderFeed, description: 'The next events after `after`, and the cursor to resume from' },
   'GET /providers/{providerId}/subscriptions': { status: 200, schema: SubscriptionList, description: "The provider's subscriptions (at most one active), without secrets; on AWS the destination set at deploy" },
   'POST /providers/{providerId}/subscriptions': { status: 201, schema: SubscriptionCreated, description: 'Subscribed: events addressed to the provider from now on are POSTed to the URL, signed with the secret shown here once' },

@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { versionConflict } from '../../domain/errors.ts';
-import { Participant, type Plan, type PlanEvent } from '../../domain/schemas.ts';
+import { AllocationId, Participant, type ALLOCATION_STATUSES, type Plan, type PlanEvent } from '../../domain/schemas.ts';
 import { ALL_SHARDS, INDEXES, keys, type IndexName } from './keys.ts';
 import { decodeWorklistCursor, encodeWorklistCursor, firstPosition, isPhaseDone, mergeShards, type WorklistName } from './worklist-cursor.ts';
 import { storageError } from './client.ts';
@@ -12,6 +12,7 @@ import { encodePlan, eventAttribute, eventOfItem, itemToPlan, type PlanItemForma
 import type { GroupPut } from './group-put.ts';
 
 type Item = Record<string, unknown>;
+type AllocationStatus = (typeof ALLOCATION_STATUSES)[number];
 
 /** The identity's own fields only (name, date of birth, contact details, address): not the keys or bookkeeping. */
 export function identityOfItem(item: Item): Participant {
@@ -64,6 +65,44 @@ export interface ProviderAllocationRecord {
   lead?: boolean;
   sequence: number;
   updatedAt: string;
+}
+
+/** Query rounds one page of a provider's allocations may take to fill itself when a status filters most records out. */
+const PROVIDER_ALLOCATION_ROUNDS = 20;
+/** Records a filtered round reads at least (DynamoDB's Limit counts records read, before the status filter). */
+const PROVIDER_ALLOCATION_READ = 500;
+
+function providerAllocationQuery(providerId: string, status: AllocationStatus | undefined) {
+  const { pk, skPrefix } = keys.providerAllocationsPrefix(providerId);
+  return {
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ...(status ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } } : {}),
+    ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix, ...(status ? { ':status': status } : {}) },
+  };
+}
+
+function providerAllocationOfItem({ pk: _pk, sk: _sk, type: _type, ...rest }: Item): ProviderAllocationRecord {
+  return rest as unknown as ProviderAllocationRecord;
+}
+
+/** A provider allocation page's cursor is the sort key of the last record given: one of this provider's allocation records. */
+export class BadAllocationCursor extends Error {
+  constructor() {
+    super('is not a cursor this API returned');
+    this.name = 'BadAllocationCursor';
+  }
+}
+/** The sort key a provider allocation page's cursor stands for; BadAllocationCursor for anything else. */
+export function providerAllocationCursorKey(cursor: string): string {
+  const { skPrefix } = keys.providerAllocationsPrefix('');
+  let sk: unknown;
+  try {
+    sk = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { sk?: unknown } | null)?.sk;
+  } catch {
+    throw new BadAllocationCursor();
+  }
+  if (typeof sk !== 'string' || !sk.startsWith(skPrefix) || !AllocationId.safeParse(sk.slice(skPrefix.length)).success) throw new BadAllocationCursor();
+  return sk;
 }
 
 const encodeCursor = (key: Record<string, unknown> | undefined) => (key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined);
@@ -330,12 +369,47 @@ export class PlanRepository {
     }
   }
 
-  async providerAllocations(providerId: string): Promise<ProviderAllocationRecord[]> {
-    const { pk, skPrefix } = keys.providerAllocationsPrefix(providerId);
-    const out = await this.send<{ Items?: Item[] }>(
-      new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix } }),
-    );
-    return (out.Items ?? []).map(({ pk: _pk, sk: _sk, type: _type, ...rest }) => rest as unknown as ProviderAllocationRecord);
+  /**
+   * Every allocation record of a provider, optionally of one status: every page of the Query, however
+   * many records the provider has had (they are never deleted, so one 1 MB page is not all of them).
+   * The status is a filter: DynamoDB still reads the provider's every record, but only those of the
+   * status come back (the open offers of a provider with thousands of past allocations).
+   */
+  async providerAllocations(providerId: string, status?: AllocationStatus): Promise<ProviderAllocationRecord[]> {
+    const records: ProviderAllocationRecord[] = [];
+    for await (const item of this.queryAll(providerAllocationQuery(providerId, status))) records.push(providerAllocationOfItem(item));
+    return records;
+  }
+
+  /**
+   * A page of a provider's allocation records in key order (by allocation id: plan, then the allocation's
+   * number on it), optionally of one status. A page may hold fewer than `limit` when few match the
+   * status; it goes on while nextCursor is set. The cursor is one this method returned; any other is a
+   * BadCursor.
+   */
+  async providerAllocationPage(providerId: string, options: { status?: AllocationStatus; limit: number; cursor?: string }): Promise<{ items: ProviderAllocationRecord[]; nextCursor?: string }> {
+    const { pk } = keys.providerAllocationsPrefix(providerId);
+    let start = options.cursor ? { pk, sk: providerAllocationCursorKey(options.cursor) } : undefined;
+    const items: ProviderAllocationRecord[] = [];
+    // A filtered query may read many records to find a few: it reads in rounds of at least
+    // PROVIDER_ALLOCATION_READ records, a bounded number of them (the page may then be short, with a cursor).
+    for (let round = 0; round < PROVIDER_ALLOCATION_ROUNDS && items.length < options.limit; round += 1) {
+      const room = options.limit - items.length;
+      const out = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Record<string, unknown> }>(
+        new QueryCommand({
+          ...providerAllocationQuery(providerId, options.status),
+          TableName: this.tableName,
+          Limit: options.status ? Math.max(room, PROVIDER_ALLOCATION_READ) : room,
+          ExclusiveStartKey: start,
+        }),
+      );
+      const found = out.Items ?? [];
+      items.push(...found.slice(0, room).map(providerAllocationOfItem));
+      // More matched than the page had room for: it ends at the last one given, and the next page starts after it.
+      start = found.length > room ? { pk, sk: String(found[room - 1]!.sk) } : (out.LastEvaluatedKey as { pk: string; sk: string } | undefined);
+      if (!start) break;
+    }
+    return { items, ...(start ? { nextCursor: Buffer.from(JSON.stringify({ sk: start.sk })).toString('base64url') } : {}) };
   }
 
   /**

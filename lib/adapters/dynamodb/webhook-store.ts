@@ -154,6 +154,8 @@ export const DeliveryListQuery = z.strictObject({
 });
 export const AllocationListQuery = z.strictObject({
   status: z.enum(ALLOCATION_STATUSES).optional().describe('Only allocations in this state'),
+  limit: z.coerce.number().int().min(1).max(200).default(50).describe('Page size'),
+  cursor: z.string().max(2000).optional().describe('nextCursor of the previous page'),
 });
 
 /**

@@ -1,4 +1,5 @@
-import { query } from '../api.ts';
+import { useState } from 'react';
+import { api, ApiError, query } from '../api.ts';
 import { label, needLabel } from '../domain.ts';
 import { formatDateTime } from '../format.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
@@ -8,14 +9,39 @@ import { needsOf } from './inbox.tsx';
 
 const STATUSES = ['accepted', 'offered', 'ended', 'declined', 'expired', 'withdrawn'] as const;
 
+/** Allocations a page; "Show more allocations" reads the next. */
+const PAGE = 50;
+
+interface AllocationPage {
+  items: ProviderAllocation[];
+  nextCursor: string | null;
+}
+
 /** The allocations the provider holds (GET /providers/{id}/allocations), by status. */
 export function CaseloadPage() {
   const { session, services } = useApp();
   const { search } = useLocation();
   const status = search.get('status') ?? 'accepted';
   const providerId = session.providerId ?? '';
-  const held = useResource<{ items: ProviderAllocation[] }>(`/providers/${encodeURIComponent(providerId)}/allocations${query({ status: status === 'all' ? undefined : status })}`);
+  const path = `/providers/${encodeURIComponent(providerId)}/allocations${query({ status: status === 'all' ? undefined : status, limit: PAGE })}`;
+  const held = useResource<AllocationPage>(path);
   const serviceName = (id?: string) => (id ? (services.find((s) => s.serviceId === id)?.name ?? id) : '');
+  // Pages read after the first, kept with the first they follow: another filter, or a reload, starts again.
+  const [later, setLater] = useState<{ after: AllocationPage; pages: AllocationPage[]; error?: ApiError }>();
+  const [busy, setBusy] = useState(false);
+  const mine = held.data && later?.after === held.data ? later : undefined;
+  const pages = held.data ? [held.data, ...(mine?.pages ?? [])] : [];
+  const items = pages.flatMap((p) => p.items);
+  const cursor = pages.at(-1)?.nextCursor ?? null;
+  const showMore = () => {
+    const first = held.data;
+    if (!cursor || !first) return;
+    setBusy(true);
+    api<AllocationPage>('GET', `${path}&cursor=${encodeURIComponent(cursor)}`)
+      .then((page) => setLater({ after: first, pages: [...pages.slice(1), page] }))
+      .catch((e: unknown) => setLater({ after: first, pages: pages.slice(1), error: e instanceof ApiError ? e : new ApiError(0, 'Error', String(e)) }))
+      .finally(() => setBusy(false));
+  };
   return (
     <>
       <PageTitle>Caseload</PageTitle>
@@ -34,11 +60,11 @@ export function CaseloadPage() {
       {held.loading && !held.data && <Loading what="your caseload" />}
       {held.error && <LoadError error={held.error} what="your caseload" onRetry={held.reload} />}
       {held.data &&
-        (held.data.items.length === 0 ? (
+        (items.length === 0 ? (
           <p className="empty">Nothing here.</p>
         ) : (
           <ul className="plan-list">
-            {held.data.items.map((a) => (
+            {items.map((a) => (
               <li key={a.allocationId} className="plan-item">
                 <div className="plan-item-head">
                   <Link to={`/caseload/${a.allocationId}`} className="plan-link">
@@ -67,6 +93,14 @@ export function CaseloadPage() {
             ))}
           </ul>
         ))}
+      {mine?.error && <LoadError error={mine.error} what="more allocations" onRetry={showMore} />}
+      {cursor && (
+        <p>
+          <button type="button" className="button secondary" disabled={busy} aria-busy={busy || undefined} onClick={showMore}>
+            {busy ? 'Working…' : 'Show more allocations'}
+          </button>
+        </p>
+      )}
     </>
   );
 }
