@@ -9,24 +9,40 @@ import { ConfigurationError, DEFAULT_RETENTION_DAYS, readMetricsSettings } from 
 import { SIMULATE_USAGE, simulateCommand, SimulationSetupError, UsageError } from '../lib/simulate/cli.ts';
 import { reexecWithStackSettings } from '../lib/local/process-settings.ts';
 
-const USAGE = `Usage:
-  wraparound start [--port 3000] [--data-dir ./.data] [--in-memory] [--providers FILE] [--sweep-seconds 60]
+/** Each command's usage, answered to `wraparound <command> --help`; all of them to `wraparound --help`. */
+const COMMAND_USAGE = {
+  start: `  wraparound start [--port 3000] [--data-dir ./.data] [--in-memory] [--providers FILE] [--sweep-seconds 60]
                    [--clock system|simulated] [--retention-days 2190]
       Run the embedded stack (API, workflow, store) on one machine. Ctrl-C stops it; data stays in --data-dir.
-      With --clock simulated, time moves only with POST /_local/clock/advance {"days": N}.
-  wraparound token --role coordinator|team-lead|provider|commissioner [--provider ID] [--data-dir ./.data]
-      Print a bearer token the stack running on that data dir accepts.
-${SIMULATE_USAGE}`;
+      With --clock simulated, time moves only with POST /_local/clock/advance {"days": N}.`,
+  token: `  wraparound token --role coordinator|team-lead|provider|commissioner [--provider ID] [--name "Full Name"]
+                   [--data-dir ./.data]
+      Print a bearer token the stack running on that data dir accepts. --name is the person's name the
+      audit log shows beside what they did (without it the log says no name was given).`,
+  simulate: SIMULATE_USAGE,
+} as const;
+type CommandWithUsage = keyof typeof COMMAND_USAGE;
+
+const USAGE = `Usage:\n${Object.values(COMMAND_USAGE).join('\n')}\n  wraparound <command> --help
+      That command's options.`;
 
 /** Errors whose message already says plainly what is wrong and that nothing was changed: printed as they are. */
 function isRefusal(error: unknown): error is Error {
   return error instanceof DirectoryError || error instanceof DataDirectoryTooOld || error instanceof DataDirectoryInUse || error instanceof ConfigurationError;
 }
 
-function fail(message: string): never {
-  console.error(`wraparound: ${message}\n\n${USAGE}`);
+/** One plain line on what is wrong and where the usage is, exit code 2 (a usage error). */
+function fail(message: string, command?: CommandWithUsage): never {
+  console.error(`wraparound${command ? ` ${command}` : ''}: ${message} (wraparound ${command ? `${command} ` : ''}--help shows the options)`);
   process.exit(2);
 }
+
+/** node:util parseArgs' own refusals (an unknown option, an option missing its value…): their message is already one plain line. */
+function isArgumentError(error: unknown): error is Error {
+  return typeof (error as NodeJS.ErrnoException | undefined)?.code === 'string' && (error as NodeJS.ErrnoException).code!.startsWith('ERR_PARSE_ARGS_');
+}
+
+const asksForHelp = (args: string[]) => args.includes('--help') || args.includes('-h');
 
 async function start(args: string[]) {
   const { values } = parseArgs({
@@ -42,19 +58,19 @@ async function start(args: string[]) {
       'retention-days': { type: 'string', default: String(DEFAULT_RETENTION_DAYS) },
     },
   });
-  if (values.clock !== 'system' && values.clock !== 'simulated') fail(`--clock must be system or simulated, not "${values.clock}"`);
+  if (values.clock !== 'system' && values.clock !== 'simulated') fail(`--clock must be system or simulated, not "${values.clock}"`, 'start');
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, not "${values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, not "${values.port}"`, 'start');
   const sweepSeconds = Number(values['sweep-seconds']);
-  if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) fail(`--sweep-seconds must be a number of seconds, not "${values['sweep-seconds']}"`);
+  if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) fail(`--sweep-seconds must be a number of seconds, not "${values['sweep-seconds']}"`, 'start');
   const retentionDays = Number(values['retention-days']);
-  if (!Number.isInteger(retentionDays) || retentionDays < 1) fail(`--retention-days must be a whole number of days, not "${values['retention-days']}"`);
+  if (!Number.isInteger(retentionDays) || retentionDays < 1) fail(`--retention-days must be a whole number of days, not "${values['retention-days']}"`, 'start');
   // The same METRICS_* settings as the Lambda's, checked before anything starts (a bad one names itself).
   let metrics;
   try {
     metrics = readMetricsSettings(process.env);
   } catch (error) {
-    if (error instanceof ConfigurationError) fail(error.message);
+    if (error instanceof ConfigurationError) fail(error.message, 'start');
     throw error;
   }
   const started = Date.now();
@@ -75,8 +91,8 @@ async function start(args: string[]) {
       storeProcess: 'child',
     });
   } catch (error) {
-    if (isRefusal(error)) fail(error.message);
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`port ${port} is in use: pick another with --port`);
+    if (isRefusal(error)) fail(error.message, 'start');
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`port ${port} is in use: pick another with --port`, 'start');
     throw error;
   }
   const lines = [
@@ -107,44 +123,54 @@ async function start(args: string[]) {
 async function token(args: string[]) {
   const { values } = parseArgs({ args, options: { role: { type: 'string' }, provider: { type: 'string' }, 'data-dir': { type: 'string', default: './.data' }, name: { type: 'string' } } });
   const role = values.role as Role | undefined;
-  if (!role || !ROLES.includes(role)) fail(`--role must be one of ${ROLES.join(', ')}`);
-  if (role === 'provider' && !values.provider) fail('--provider ID is needed for a provider token');
-  if (role !== 'provider' && values.provider) fail('--provider is only for --role provider');
+  if (!role || !ROLES.includes(role)) fail(`--role must be one of ${ROLES.join(', ')}`, 'token');
+  if (role === 'provider' && !values.provider) fail('--provider ID is needed for a provider token', 'token');
+  if (role !== 'provider' && values.provider) fail('--provider is only for --role provider', 'token');
   const tokens = await LocalTokens.forDataDir(values['data-dir']);
   console.log(await tokens.issue({ role, ...(values.provider ? { providerId: values.provider } : {}), ...(values.name ? { name: values.name } : {}) }));
 }
 
 const [command, ...rest] = process.argv.slice(2);
 
+if (command && command in COMMAND_USAGE && asksForHelp(rest)) {
+  console.log(`Usage:\n${COMMAND_USAGE[command as CommandWithUsage]}`);
+  process.exit(0);
+}
 // The stack's process needs settings that only take effect when a process starts (MALLOC_ARENA_MAX, a
 // V8 heap limit: lib/local/process-settings.ts), so `start` replaces this process once with one that has
 // them (same pid, same arguments).
 if (command === 'start') reexecWithStackSettings();
-switch (command) {
-  case 'start':
-    await start(rest);
-    break;
-  case 'token':
-    await token(rest);
-    break;
-  case 'simulate':
-    try {
-      process.exitCode = await simulateCommand(rest);
-    } catch (error) {
-      if (error instanceof UsageError || (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail((error as Error).message);
-      if (error instanceof SimulationSetupError) {
-        console.error(`wraparound simulate: ${error.message}`);
-        process.exit(2);
+try {
+  switch (command) {
+    case 'start':
+      await start(rest);
+      break;
+    case 'token':
+      await token(rest);
+      break;
+    case 'simulate':
+      try {
+        process.exitCode = await simulateCommand(rest);
+      } catch (error) {
+        if (error instanceof UsageError) fail(error.message, 'simulate');
+        if (error instanceof SimulationSetupError) {
+          console.error(`wraparound simulate: ${error.message}`);
+          process.exit(2);
+        }
+        if (isRefusal(error)) fail(error.message, 'simulate');
+        throw error;
       }
-      if (isRefusal(error)) fail(error.message);
-      throw error;
-    }
-    break;
-  case undefined:
-  case '--help':
-  case 'help':
-    console.log(USAGE);
-    break;
-  default:
-    fail(`unknown command "${command}"`);
+      break;
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      console.log(USAGE);
+      break;
+    default:
+      fail(`unknown command "${command}"; the commands are ${Object.keys(COMMAND_USAGE).join(', ')}`);
+  }
+} catch (error) {
+  if (isArgumentError(error)) fail(error.message, command as CommandWithUsage);
+  throw error;
 }
