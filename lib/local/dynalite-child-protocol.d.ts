@@ -18,3 +18,6 @@ export declare function closeDynalite(server: Server, graceMs?: number): Promise
 
 /** Options added to dynalite's LevelDB open (bounding the table files LevelDB keeps mapped). */
 export declare const LEVELDB_OPEN_OPTIONS: { readonly maxOpenFiles: number };
+
+/** Let dynalite close the LevelDB iterator of each Query and Scan it serves (it calls `return()`, which abstract-level 3's iterators lack). */
+export declare function closeIteratorsWhenDynaliteReturnsThem(): void;

@@ -15,7 +15,9 @@
  */
 import { createRequire } from 'node:module';
 import dynalite from 'dynalite';
-import { closeDynalite, DYNALITE_TIMINGS, LEVELDB_OPEN_OPTIONS } from './dynalite-child-protocol.js';
+import { closeDynalite, closeIteratorsWhenDynaliteReturnsThem, DYNALITE_TIMINGS, LEVELDB_OPEN_OPTIONS } from './dynalite-child-protocol.js';
+
+closeIteratorsWhenDynaliteReturnsThem();
 
 /**
  * dynalite opens LevelDB with its defaults and takes no options for it, so its ClassicLevel (found the

@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createTableInput } from '../adapters/dynamodb/table-definition.ts';
 import type { IndexName } from '../adapters/dynamodb/keys.ts';
 import { AUDIT_PLAN_INDEX_FROM_THE_START, DynamoAuditLog } from '../adapters/dynamodb/audit-log.ts';
-import { closeDynalite, DYNALITE_TIMINGS, type ChildMessage, type DynaliteChildOptions, type ParentMessage } from './dynalite-child-protocol.js';
+import { closeDynalite, closeIteratorsWhenDynaliteReturnsThem, DYNALITE_TIMINGS, type ChildMessage, type DynaliteChildOptions, type ParentMessage } from './dynalite-child-protocol.js';
 
 /** Another stack (or program) holds the data directory's store: LevelDB allows one process at a time. */
 export class DataDirectoryInUse extends Error {
@@ -207,6 +207,7 @@ export async function startLocalStore(options: { dataDir?: string; inMemory: boo
     // Imported here only: a stack whose store runs in a child process never loads dynalite (and its
     // LevelDB binding) into its own memory (~24 MB resident).
     const { default: dynalite } = await import('dynalite');
+    closeIteratorsWhenDynaliteReturnsThem();
     const server = dynalite({ ...(path ? { path } : {}), ...DYNALITE_TIMINGS });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
