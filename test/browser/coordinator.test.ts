@@ -67,7 +67,7 @@ describe('coordinator', () => {
     // Consent: shared needs by default; the method is left to choose.
     const consent = page.getByRole('form', { name: 'Record consent' });
     await consent.getByRole('button', { name: 'Record consent' }).click();
-    await expect.poll(() => consent.locator('#f-method-error').textContent()).toMatch(/Choose one of the options|Enter this/);
+    await expect.poll(() => consent.locator('#f-method-error').textContent()).toMatch(/Choose one of the options|is required/);
     await consent.getByLabel('Written').check();
     await consent.getByRole('button', { name: 'Record consent' }).click();
     // The notice (the timeline may say it too once the history is read again).
@@ -87,7 +87,7 @@ describe('coordinator', () => {
     await assessment.getByLabel('Female worker').check();
     // Accommodation has no level yet: the error lands on that need's row.
     await assessment.getByRole('button', { name: 'Submit the assessment' }).click();
-    await expect.poll(() => assessment.locator('#f-needs-accommodation-level-error').textContent()).toMatch(/Choose one of the options|Enter this/);
+    await expect.poll(() => assessment.locator('#f-needs-accommodation-level-error').textContent()).toMatch(/Choose one of the options|is required/);
     await assessment.getByRole('group', { name: 'Accommodation: level' }).getByLabel('Medium').check();
     await assessment.getByRole('button', { name: 'Submit the assessment' }).click();
 

@@ -68,7 +68,7 @@ describe('provider', () => {
     await declineCard.getByText('Decline…').click();
     await declineCard.getByRole('button', { name: 'Decline the offer' }).click();
     const reasonError = declineCard.locator(`#decline-${toDecline}-f-reason-error`);
-    await expect.poll(() => reasonError.textContent()).toMatch(/Choose one of the options|Enter this/);
+    await expect.poll(() => reasonError.textContent()).toMatch(/Choose one of the options|is required/);
     await declineCard.getByLabel('Reason').selectOption('capacity');
     await declineCard.getByLabel('Note (optional)').fill('Caseworkers full until January.');
     await declineCard.getByRole('button', { name: 'Decline the offer' }).click();

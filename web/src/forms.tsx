@@ -1,6 +1,7 @@
 import { createContext, useContext, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, newKey } from './api.ts';
 import type { FieldError } from './types.ts';
+import { friendly } from './field-words.ts';
 
 /**
  * Forms that let the API do the checking (noValidate): every problem+json error is shown next to
@@ -8,26 +9,6 @@ import type { FieldError } from './types.ts';
  */
 
 export const fieldId = (path: string) => `f-${path.replace(/[^A-Za-z0-9_-]/g, '-')}`;
-
-/** zod's wording, in words a coordinator uses; anything not recognised is shown as the API said it. */
-export function friendly(message: string): string {
-  // zod's bare "Required" only: the API's own "required when …" says why, and is shown as it is.
-  if (/received undefined|expected string to have >=1 characters/i.test(message) || message === 'Required') return 'Enter this';
-  if (/^Invalid option/i.test(message)) return 'Choose one of the options';
-  if (/Invalid (ISO )?date|must be a calendar date/i.test(message)) return 'Enter a date, like 2026-11-27';
-  const big = /Too big: expected number to be <=\s*(\d+)/.exec(message);
-  if (big) return `Must be ${big[1]} or less`;
-  const small = /Too small: expected number to be >=\s*(\d+)/.exec(message);
-  if (small) return `Must be ${small[1]} or more`;
-  if (/expected number, received/i.test(message)) return 'Enter a number';
-  // An empty list of ticks: the API's own rule for her consent's providers names its codes (kind 'all'), the form its boxes.
-  if (/expected array to have >=\s*1 item|^name at least one provider\b/i.test(message)) return 'Choose at least one';
-  // Her consent's scope contradicting itself: the API names its field (shareWithProviders), the form its box.
-  if (/^names nothing to share\b/i.test(message)) return 'Choose at least one, or untick that she agrees providers may be told';
-  if (/^names every provider in the directory\b/i.test(message)) return 'Every provider is ticked, so nobody could be told: untick that she agrees providers may be told instead';
-  if (/expected string to have <=\s*(\d+)/.test(message)) return `Too long: at most ${/<=\s*(\d+)/.exec(message)?.[1]} characters`;
-  return message;
-}
 
 interface FormContextValue {
   errors: FieldError[];
