@@ -4,6 +4,7 @@ import type { EventPublisher } from '../../lib/adapters/events/publisher.ts';
 import type { DirectoryStore } from '../../lib/adapters/dynamodb/directory-store.ts';
 import type { PlanCommandState } from '../../workflows/plan-command/state.ts';
 import { lazyStepHandler } from '../../lib/runtime/aws.ts';
+import { purgeInstructionsOf } from '../../lib/domain/provider-views.ts';
 import { metricFactsKey } from '../../lib/runtime/step-deps.ts';
 import { FactStore } from '../../lib/metrics/fact-store.ts';
 import { factsWriter } from '../../lib/metrics/index.ts';
@@ -40,6 +41,9 @@ const STATUS_OF: Record<string, string> = {
   'plan.consent-withdrawn.v1': 'withdrawn',
 };
 
+/** Changes no status: the view keeps the allocation's own and gains the instruction to delete. */
+const NARROWED = 'plan.consent-narrowed.v1';
+
 export interface DeliveryOptions {
   /**
    * The plan item was written from this very plan (the Publish events step, right after Save plan):
@@ -71,16 +75,19 @@ export async function deliverOutbox(deps: PublishDeps, plan: Plan, options: Deli
   const views = new Map<string, ProviderAllocationRecord>();
   for (const event of events) {
     const data = event.data as Record<string, unknown>;
-    const status = STATUS_OF[event.type];
+    const allocation = plan.allocations.find((a) => a.allocationId === data.allocationId && a.providerId === event.providerId);
+    const status = event.type === NARROWED ? allocation?.status : STATUS_OF[event.type];
     if (!event.providerId || !status || typeof data.allocationId !== 'string') continue;
     // The view is replaced whole, and the events that close an allocation carry little more than its id:
     // what they leave out (service, needs, lead) is the plan's. A consent withdrawal is sent for every
     // allocation the provider ever had, so its status is the allocation's own (an accepted one ended, a
     // declined one stays declined), not "withdrawn" for all.
-    const allocation = plan.allocations.find((a) => a.allocationId === data.allocationId && a.providerId === event.providerId);
     const serviceId = typeof data.serviceId === 'string' ? data.serviceId : allocation?.serviceId;
     const needs = data.needs ?? allocation?.needs.map((domain) => ({ domain }));
     const lead = typeof data.lead === 'boolean' ? data.lead : allocation?.lead;
+    // An offer still open keeps its deadline when an event that carries none (a narrowing) replaces its view.
+    const respondBy = typeof data.respondBy === 'string' ? data.respondBy : status === 'offered' ? allocation?.respondBy : undefined;
+    const purgeInstructions = allocation ? purgeInstructionsOf(plan, allocation) : [];
     views.set(`${event.providerId} ${data.allocationId}`, {
       providerId: event.providerId,
       allocationId: data.allocationId,
@@ -88,8 +95,10 @@ export async function deliverOutbox(deps: PublishDeps, plan: Plan, options: Deli
       status: event.type === 'plan.consent-withdrawn.v1' && allocation ? allocation.status : status,
       ...(serviceId ? { serviceId } : {}),
       ...(needs ? { needs } : {}),
-      ...(typeof data.respondBy === 'string' ? { respondBy: data.respondBy } : {}),
+      ...(respondBy ? { respondBy } : {}),
       ...(lead !== undefined ? { lead } : {}),
+      // What the provider was told to delete, so its caseload and offers say it (as GET /allocations/{id} does).
+      ...(purgeInstructions.length > 0 ? { purgeInstructions } : {}),
       sequence: event.sequence,
       updatedAt: event.time,
     });

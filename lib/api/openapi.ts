@@ -24,6 +24,7 @@ import {
   Plan,
   PlanId,
   ProviderId,
+  PurgeInstruction,
   ReferPayload,
   ReferralDetailsReport,
   Risks,
@@ -124,6 +125,14 @@ const PlanHistory = z.object({
   ),
 }).meta({ id: 'PlanHistory' });
 
+/** The instructions the provider's events carried, on each view of the allocation, so staff who read no events are told. */
+const PURGE_INSTRUCTIONS = z
+  .array(PurgeInstruction)
+  .optional()
+  .describe(
+    'What you were told to delete about her, in order (as plan.consent-withdrawn.v1 and plan.consent-narrowed.v1 said): stop-processing-and-purge, delete everything you hold from this allocation; purge-withdrawn-categories, delete what you hold of those categories. Absent when nothing was asked',
+  );
+
 const ProviderAllocationView = z
   .object({
     planRef: PlanId,
@@ -136,6 +145,7 @@ const ProviderAllocationView = z
     respondedAt: IsoDateTime.optional(),
     endedAt: IsoDateTime.optional(),
     outcome: z.string().optional(),
+    purgeInstructions: PURGE_INSTRUCTIONS,
     needs: z.array(
       z.object({
         domain: NeedDomain,
@@ -161,6 +171,7 @@ const ProviderOffers = z.object({
       needs: z.unknown().optional(),
       respondBy: IsoDateTime.optional(),
       lead: z.boolean().optional(),
+      purgeInstructions: PURGE_INSTRUCTIONS,
       sequence: z.number().int(),
       updatedAt: IsoDateTime,
     }),

@@ -6,7 +6,7 @@ import { DomainError, forbidden, invalid, notAllowedInStage, notFound, versionCo
 import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
 import type { DeadlinePolicy } from './policy.ts';
 import { refuseFreeTextAfterErasure } from './redaction.ts';
-import { COMMAND_PAYLOADS, MAX_REPLACED_CONSENTS, type Allocation, type ConsentScope, type Deadline, type Plan, type PlanEvent, type PayloadOf } from './schemas.ts';
+import { COMMAND_PAYLOADS, MAX_REPLACED_CONSENTS, type Allocation, type ConsentScope, type Deadline, type Plan, type PlanEvent, type PayloadOf, type PurgeInstruction } from './schemas.ts';
 import type { Directory } from './directory.ts';
 import type { NeedDomain } from './taxonomy.ts';
 
@@ -256,9 +256,16 @@ function purgeAtProviders(t: Transition, only: (a: Allocation) => boolean = () =
       a.outcome = 'consent-withdrawn';
     }
     t.clearDeadlines((d) => d.ref === a.allocationId);
-    t.emit('plan.consent-withdrawn.v1', { planRef: t.plan.planId, allocationId: a.allocationId, instruction: 'stop-processing-and-purge' }, a.providerId);
+    const told = tellToPurge(a, { instruction: 'stop-processing-and-purge', at: t.now });
+    t.emit('plan.consent-withdrawn.v1', { planRef: t.plan.planId, allocationId: a.allocationId, instruction: told.instruction }, a.providerId);
   }
   recomputeLead(t.plan);
+}
+
+/** The instruction sent to the allocation's provider, kept on the allocation: its own views say it too (provider-views.ts). */
+function tellToPurge<I extends PurgeInstruction>(a: Allocation, instruction: I): I {
+  a.purgeInstructions = [...(a.purgeInstructions ?? []), instruction];
+  return instruction;
 }
 
 function exitPlan(t: Transition, reason: PayloadOf<'exit'>['reason'], note?: string) {
@@ -426,7 +433,8 @@ function tellProvidersToPurgeWithdrawnCategories(t: Transition, before: NonNulla
   if (withdrawnCategories.length === 0) return;
   for (const a of t.plan.allocations) {
     if ((a.status !== 'offered' && a.status !== 'accepted') || !scopeCoversProvider(after, a.providerId) || !scopeCoversProvider(before, a.providerId)) continue;
-    t.emit('plan.consent-narrowed.v1', { planRef: t.plan.planId, allocationId: a.allocationId, withdrawnCategories, instruction: 'purge-withdrawn-categories' }, a.providerId);
+    const told = tellToPurge(a, { instruction: 'purge-withdrawn-categories', withdrawnCategories, at: t.now });
+    t.emit('plan.consent-narrowed.v1', { planRef: t.plan.planId, allocationId: a.allocationId, withdrawnCategories: told.withdrawnCategories, instruction: told.instruction }, a.providerId);
   }
 }
 

@@ -16,6 +16,7 @@ import {
   NeedLevel,
   PlanId,
   ProviderId,
+  PurgeInstruction,
   REVIEW_ATTENDEE_ROLES,
   Score,
   ServiceId,
@@ -108,17 +109,20 @@ const AllocationEnded = z.union([
   z.strictObject({ planRef, allocationId, reason: ReleaseReason }).describe('Ended by the programme: the plan exited or the needs it served were closed'),
 ]);
 
+// The instructions as the allocation keeps them (PurgeInstruction), so its provider's views say the same.
+const [StopAndPurge, PurgeCategories] = PurgeInstruction.options;
+
 const ConsentWithdrawn = z.strictObject({
   planRef,
   allocationId,
-  instruction: z.literal('stop-processing-and-purge').describe('Stop processing and delete what you hold about this plan'),
+  instruction: StopAndPurge.shape.instruction,
 });
 
 const ConsentNarrowed = z.strictObject({
   planRef,
   allocationId,
-  withdrawnCategories: z.array(z.enum(DATA_CATEGORIES)).min(1).describe('The data categories her consent no longer lets you hold'),
-  instruction: z.literal('purge-withdrawn-categories').describe('Delete what you hold of these categories about this plan; the rest of the allocation goes on'),
+  withdrawnCategories: PurgeCategories.shape.withdrawnCategories,
+  instruction: PurgeCategories.shape.instruction,
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { londonDate } from './calendar.ts';
 import { scopeCoversProvider } from './consent.ts';
 import type { Participant, Plan } from './schemas.ts';
 
@@ -34,13 +35,18 @@ export function participantShareDecision(plan: Plan | undefined, allocationId: s
   const consent = plan.consent;
   if (!consent) return { allowed: false, status: 403, reason: 'no-consent', detail: 'No consent is recorded: her contact details cannot be shared.' };
   if (consent.withdrawnAt) return { allowed: false, status: 403, reason: 'consent-withdrawn', detail: 'She has withdrawn her consent: her contact details are no longer shared.' };
-  if (!consent.scope.shareWithProviders || !consent.scope.dataCategories.includes('contact-details'))
+  if (!consent.scope.shareWithProviders || !consent.scope.dataCategories.includes('contact-details')) {
+    // Taken out of her consent while this allocation was held: its provider may hold them, and was told to delete them.
+    const takenOut = allocation.purgeInstructions?.findLast((i) => i.instruction === 'purge-withdrawn-categories' && i.withdrawnCategories.includes('contact-details'));
     return {
       allowed: false,
       status: 403,
       reason: 'consent-excludes-contact-details',
-      detail: 'Her consent does not cover sharing her contact details with providers: ask the coordinator to arrange the first contact.',
+      detail: takenOut
+        ? `She no longer agrees to share her contact details with you (since ${londonDate(takenOut.at)}): delete any you hold of hers, and reach her through the coordinator.`
+        : 'Her consent does not cover sharing her contact details with providers: ask the coordinator to arrange the first contact.',
     };
+  }
   // An accepted allocation with a provider her consent no longer covers is ended when consent changes;
   // this says the same of any that is not, rather than share on a scope she has narrowed.
   if (!scopeCoversProvider(consent.scope, allocation.providerId))

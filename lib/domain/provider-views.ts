@@ -1,5 +1,17 @@
 import { consentCoversProvider } from './consent.ts';
-import type { Plan } from './schemas.ts';
+import { consentWithdrawnAt } from './decide.ts';
+import type { Allocation, Plan, PurgeInstruction } from './schemas.ts';
+
+/**
+ * What the allocation's provider was told to delete (plan.consent-withdrawn.v1, plan.consent-narrowed.v1),
+ * as the allocation keeps it. An allocation stored before they were kept, on a plan whose consent was
+ * withdrawn, was told to stop and purge all the same: a withdrawal tells every provider ever offered the plan.
+ */
+export function purgeInstructionsOf(plan: Plan, a: Pick<Allocation, 'purgeInstructions'>): PurgeInstruction[] {
+  if (a.purgeInstructions) return a.purgeInstructions;
+  const withdrawnAt = consentWithdrawnAt(plan);
+  return withdrawnAt ? [{ instruction: 'stop-processing-and-purge', at: withdrawnAt }] : [];
+}
 
 /**
  * A provider's view of one allocation it holds: the pseudonymous reference, its needs (with goals
@@ -12,6 +24,7 @@ export function providerAllocationView(plan: Plan, allocationId: string) {
   // Consent as it stands at this read: withdrawn, or no longer covering this provider, shares nothing.
   const categories = consentCoversProvider(plan.consent, a.providerId) ? (plan.consent?.scope.dataCategories ?? []) : [];
   const live = a.status === 'offered' || a.status === 'accepted';
+  const purge = purgeInstructionsOf(plan, a);
   return {
     planRef: plan.planId,
     allocationId: a.allocationId,
@@ -22,6 +35,7 @@ export function providerAllocationView(plan: Plan, allocationId: string) {
     respondBy: a.respondBy,
     ...(a.respondedAt ? { respondedAt: a.respondedAt } : {}),
     ...(a.endedAt ? { endedAt: a.endedAt, outcome: a.outcome } : {}),
+    ...(purge.length > 0 ? { purgeInstructions: purge } : {}),
     needs: live
       ? plan.needs.filter((n) => a.needs.includes(n.domain)).map((n) => ({ domain: n.domain, level: n.level, status: n.status, ...(categories.includes('needs') ? { goals: n.goals } : {}) }))
       : a.needs.map((domain) => ({ domain })),

@@ -354,6 +354,24 @@ export const NeedStatus = z.enum(['open', 'closed']);
 export const PlanNeed = AssessedNeed.extend({ status: NeedStatus, addedAt: IsoDateTime, closedAt: IsoDateTime.optional() });
 export type PlanNeed = z.infer<typeof PlanNeed>;
 
+/**
+ * What a provider was told to delete, and when: the instruction of plan.consent-withdrawn.v1 or
+ * plan.consent-narrowed.v1 as it was sent, kept on the allocation it was sent for, so the provider's
+ * own views (GET /allocations/{id}, its caseload and offers) say it to staff who read no events.
+ */
+export const PurgeInstruction = z.discriminatedUnion('instruction', [
+  z.object({
+    instruction: z.literal('stop-processing-and-purge').describe('Stop processing and delete what you hold about this plan'),
+    at: IsoDateTime.describe('When her consent was withdrawn, or changed so that it no longer covers this provider'),
+  }),
+  z.object({
+    instruction: z.literal('purge-withdrawn-categories').describe('Delete what you hold of these categories about this plan; the rest of the allocation goes on'),
+    withdrawnCategories: z.array(z.enum(DATA_CATEGORIES)).min(1).describe('The data categories her consent no longer lets you hold'),
+    at: IsoDateTime.describe('When her consent was narrowed'),
+  }),
+]);
+export type PurgeInstruction = z.infer<typeof PurgeInstruction>;
+
 export const ALLOCATION_STATUSES = ['offered', 'accepted', 'declined', 'expired', 'withdrawn', 'ended'] as const;
 export const AllocationStatus = z.enum(ALLOCATION_STATUSES);
 export const Allocation = z.object({
@@ -372,6 +390,7 @@ export const Allocation = z.object({
   why: z.string().describe('Why this provider was chosen'),
   endedAt: IsoDateTime.optional(),
   outcome: z.string().optional(),
+  purgeInstructions: z.array(PurgeInstruction).optional().describe('What its provider was told to delete, in order'),
 });
 export type Allocation = z.infer<typeof Allocation>;
 

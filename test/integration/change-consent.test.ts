@@ -137,7 +137,9 @@ describe('change-consent over HTTP', () => {
     const published = t.published.length;
     const changed = await ok('POST', `/plans/${active.planId}/change-consent`, consentBody({ dataCategories: ['needs'] }));
     expect(changed.stage).toBe('active');
-    expect(live(changed)).toEqual(holders);
+    // The allocations go on as they were, each keeping what its provider was told (its own views say it).
+    expect(live(changed).map(({ purgeInstructions: _told, ...rest }) => rest)).toEqual(holders);
+    expect(live(changed).map((a) => a.purgeInstructions)).toEqual(holders.map(() => [{ instruction: 'purge-withdrawn-categories', withdrawnCategories: ['risks', 'contact-details'], at: changed.updatedAt }]));
     const told = t.published.slice(published).filter((e) => e.type === 'plan.consent-narrowed.v1');
     expect(told.map((e) => [e.providerId, e.data]).sort()).toEqual(
       holders.map((a) => [a.providerId, { planRef: active.planId, allocationId: a.allocationId, withdrawnCategories: ['risks', 'contact-details'], instruction: 'purge-withdrawn-categories' }]).sort(),

@@ -220,6 +220,9 @@ export interface HistoryItem {
   data: Record<string, unknown>;
 }
 
+/** What the provider was told to delete about her (plan.consent-withdrawn.v1, plan.consent-narrowed.v1), and when. */
+export type PurgeInstruction = { instruction: 'stop-processing-and-purge'; at: string } | { instruction: 'purge-withdrawn-categories'; withdrawnCategories: string[]; at: string };
+
 /** An offer or allocation as the provider's list holds it. */
 export interface ProviderAllocation {
   allocationId: string;
@@ -229,6 +232,7 @@ export interface ProviderAllocation {
   needs?: unknown;
   respondBy?: string;
   lead?: boolean;
+  purgeInstructions?: PurgeInstruction[];
   updatedAt?: string;
 }
 
@@ -244,6 +248,7 @@ export interface AllocationDetail {
   respondedAt?: string;
   endedAt?: string;
   outcome?: string;
+  purgeInstructions?: PurgeInstruction[];
   needs: { domain: string; level?: string; status?: string; goals?: string[] }[];
   adjustments?: string[];
   risks?: { domesticAbuse: string; selfHarm: boolean; safeguardingChildren: boolean };

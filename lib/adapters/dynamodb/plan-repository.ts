@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { versionConflict } from '../../domain/errors.ts';
-import { AllocationId, Participant, type ALLOCATION_STATUSES, type Plan, type PlanEvent } from '../../domain/schemas.ts';
+import { AllocationId, Participant, type ALLOCATION_STATUSES, type Plan, type PlanEvent, type PurgeInstruction } from '../../domain/schemas.ts';
 import { ALL_SHARDS, INDEXES, keys, type IndexName } from './keys.ts';
 import { decodeWorklistCursor, encodeWorklistCursor, firstPosition, isPhaseDone, mergeShards, type WorklistName } from './worklist-cursor.ts';
 import { storageError } from './client.ts';
@@ -63,6 +63,7 @@ export interface ProviderAllocationRecord {
   needs?: unknown;
   respondBy?: string;
   lead?: boolean;
+  purgeInstructions?: PurgeInstruction[];
   sequence: number;
   updatedAt: string;
 }

@@ -4,7 +4,8 @@ import { CONTACT_KINDS, DECLINE_REASONS, END_OUTCOMES, label, needLabel } from '
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
 import { Link } from '../router.tsx';
-import type { AllocationDetail, ParticipantForProvider } from '../types.ts';
+import type { AllocationDetail, ParticipantForProvider, PurgeInstruction } from '../types.ts';
+import { purgeNotices } from '../purge-words.ts';
 import { Facts, LoadError, Loading, Notice, PageTitle, Section, StatusBadge, useApp, useResource } from '../ui.tsx';
 import { useToday } from './plan-forms.tsx';
 import { ContactFacts } from './identity.tsx';
@@ -49,6 +50,7 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
         <StatusBadge status={a.status} />
       </div>
       {message && <Notice>{message}</Notice>}
+      {provider && <PurgeNotices instructions={a.purgeInstructions} />}
       <div className="plan-layout">
         <div className="plan-main">
           {a.status === 'offered' && provider && <AnswerOffer allocationId={a.allocationId} onDone={done} onStale={stale} />}
@@ -109,6 +111,21 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
         </aside>
       </div>
     </>
+  );
+}
+
+/** What the provider was told to delete about her: staff who read no events see it here, on top of the allocation. */
+export function PurgeNotices({ instructions }: { instructions: PurgeInstruction[] | undefined }) {
+  const notices = purgeNotices(instructions, formatDateTime);
+  if (notices.length === 0) return null;
+  return (
+    <div className="notice notice-warning purge-notice" role="status">
+      {notices.map((text) => (
+        <p key={text}>
+          <strong>{text}</strong>
+        </p>
+      ))}
+    </div>
   );
 }
 

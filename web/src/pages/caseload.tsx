@@ -6,6 +6,7 @@ import { Link, navigate, useLocation } from '../router.tsx';
 import type { ProviderAllocation } from '../types.ts';
 import { LoadError, Loading, PageTitle, StatusBadge, useApp, useResource } from '../ui.tsx';
 import { needsOf } from './inbox.tsx';
+import { PurgeNotices } from './allocation.tsx';
 
 const STATUSES = ['accepted', 'offered', 'ended', 'declined', 'expired', 'withdrawn'] as const;
 
@@ -73,6 +74,7 @@ export function CaseloadPage() {
                   <StatusBadge status={a.status} />
                   {a.lead && <span className="badge badge-lead">Lead</span>}
                 </div>
+                <PurgeNotices instructions={a.purgeInstructions} />
                 <dl className="plan-item-facts">
                   <div>
                     <dt>Plan</dt>

@@ -6,7 +6,7 @@ import { Form, options, Select, SubmitButton, TextArea, useSubmit } from '../for
 import { Link } from '../router.tsx';
 import type { ProviderAllocation } from '../types.ts';
 import { LoadError, Loading, Notice, PageTitle, useApp, useResource } from '../ui.tsx';
-import { useStaleOn } from './allocation.tsx';
+import { PurgeNotices, useStaleOn } from './allocation.tsx';
 
 /** The domains of a provider record's `needs`: strings, or objects with a domain. */
 export function needsOf(value: unknown): string[] {
@@ -66,6 +66,7 @@ function OfferCard({ offer, onAnswered }: { offer: ProviderAllocation; onAnswere
       <h2 id={headingId} className="offer-title">
         {needs.map(needLabel).join(', ') || 'Offer'}
       </h2>
+      <PurgeNotices instructions={offer.purgeInstructions} />
       <dl className="plan-item-facts">
         <div>
           <dt>Plan</dt>
