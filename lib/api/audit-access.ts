@@ -1,5 +1,6 @@
 import type { AuditLog } from '../adapters/dynamodb/audit-log.ts';
 import type { AuditOutcome, AuditRecordRef } from '../adapters/dynamodb/audit-record.ts';
+import type { WrittenAuditAction } from '../domain/audit-actions.ts';
 import type { RouteContext } from './handler-kit.ts';
 import { header, parseWith } from './http.ts';
 import { AccessPurpose } from './request-schemas.ts';
@@ -23,14 +24,26 @@ export function accessAudited(ctx: RouteContext): boolean {
  */
 export function accessPurpose(ctx: RouteContext, routePurpose: AccessPurpose): AccessPurpose {
   const raw = header(ctx.event, 'x-purpose');
-  return raw === undefined ? routePurpose : parseWith(AccessPurpose, raw, 'X-Purpose header', 'X-Purpose');
+  return raw === undefined ? defaultPurpose(ctx, routePurpose) : parseWith(AccessPurpose, raw, 'X-Purpose header', 'X-Purpose');
+}
+
+/**
+ * The purpose of a role whose every audited access has one, whatever the route: a team lead reads a
+ * plan, its history or the log, and picks up escalations, to oversee the work, not to plan her support.
+ * Coordinators and providers do different work on different routes: theirs is the route's.
+ */
+const ROLE_PURPOSE: Partial<Record<string, AccessPurpose>> = { 'team-lead': 'oversight' };
+
+/** Why, when the caller does not say: her role's purpose if it has one, else the route's. */
+export function defaultPurpose(ctx: RouteContext, routePurpose: AccessPurpose): AccessPurpose {
+  return ROLE_PURPOSE[ctx.principal?.role ?? ''] ?? routePurpose;
 }
 
 /** The caller's X-Purpose code when it is one, else the route's: for recording a refusal, which must not fail on a bad header. */
 function purposeOrRoute(ctx: RouteContext, routePurpose: AccessPurpose): AccessPurpose {
   const raw = header(ctx.event, 'x-purpose');
   const parsed = raw === undefined ? undefined : AccessPurpose.safeParse(raw);
-  return parsed?.success ? parsed.data : routePurpose;
+  return parsed?.success ? parsed.data : defaultPurpose(ctx, routePurpose);
 }
 
 /**
@@ -44,7 +57,7 @@ function purposeOrRoute(ctx: RouteContext, routePurpose: AccessPurpose): AccessP
 export async function auditRefusedCaller(
   audit: AuditLog,
   ctx: RouteContext,
-  action: string,
+  action: WrittenAuditAction,
   resource: { planId?: string; allocationId?: string },
   now: string,
   routePurpose: AccessPurpose,
@@ -65,7 +78,7 @@ export async function auditRefusedCaller(
 export async function auditAccess(
   audit: AuditLog,
   ctx: RouteContext,
-  action: string,
+  action: WrittenAuditAction,
   resource: { planId?: string; participantId?: string; allocationId?: string; providerId?: string },
   now: string,
   routePurpose: AccessPurpose,

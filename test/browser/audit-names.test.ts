@@ -47,12 +47,12 @@ describe("who has seen this plan (team lead's audit log)", () => {
     const cellsOf = (text: string) => records.getByRole('row').filter({ hasText: text }).getByRole('cell').allInnerTexts();
 
     const hers = await cellsOf(JO.name);
-    expect(hers.slice(1, 4)).toEqual([JO.name, 'Coordinator', 'read-plan-and-identity']);
+    expect(hers.slice(1, 4)).toEqual([JO.name, 'Coordinator', 'Read the plan and who she is']);
     // The organisation's name comes from the directory the app reads at start.
-    await expect.poll(async () => (await cellsOf(SAM.name)).slice(1, 4)).toEqual([`${SAM.name}\n${organisation}`, 'Provider', 'read-allocation']);
-    expect((await cellsOf(OLD_SUB)).slice(1, 4)).toEqual([`unknown name (id ${OLD_SUB})`, 'Coordinator', 'read-history']);
+    await expect.poll(async () => (await cellsOf(SAM.name)).slice(1, 4)).toEqual([`${SAM.name}\n${organisation}`, 'Provider', 'Read an allocation']);
+    expect((await cellsOf(OLD_SUB)).slice(1, 4)).toEqual([`unknown name (id ${OLD_SUB})`, 'Coordinator', "Read the plan's history"]);
     // The system's own work is not shown as a person whose name is unknown.
-    expect((await cellsOf('anonymise')).slice(1, 4)).toEqual(['Wraparound itself (sweeper)', 'System', 'anonymise']);
+    expect((await cellsOf('Wraparound itself')).slice(1, 4)).toEqual(['Wraparound itself (sweeper)', 'System', 'Anonymised the plan at the end of the retention period']);
     await screenshot(page, 'audit-names');
     expect(errors).toEqual([]);
   });

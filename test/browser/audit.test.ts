@@ -68,21 +68,22 @@ describe('audit log page (team lead)', () => {
     await expect.poll(() => records.getAttribute('aria-label')).toBe('50 records shown, more to show');
     expect(new URL(page.url()).searchParams.get('plan')).toBe(planId);
 
-    const contactRead = records.getByRole('row').filter({ hasText: 'read-participant-contact' });
+    const contactRead = records.getByRole('row').filter({ hasText: 'Read her contact details' });
     await expect.poll(() => contactRead.count()).toBe(1);
     // Polled: the organisation's name comes from the directory, which the app reads at start.
     await expect.poll(async () => (await contactRead.getByRole('cell').allInnerTexts())[1]).toBe(providerName);
     const cells = await contactRead.getByRole('cell').allInnerTexts();
-    expect(cells.slice(1)).toEqual([providerName, 'Provider', 'read-participant-contact', expect.stringContaining(`Plan ${planId}`), 'Contacting the participant']);
+    // A read has no outcome: it is recorded as the data is given out.
+    expect(cells.slice(1)).toEqual([providerName, 'Provider', 'Read her contact details', '', expect.stringContaining(`Plan ${planId}`), 'Contacting the participant']);
     // Only this plan's records.
-    const about = await records.locator('tbody tr td:nth-child(5)').allInnerTexts();
+    const about = await records.locator('tbody tr td:nth-child(6)').allInnerTexts();
     expect(about.every((text) => text.includes(planId))).toBe(true);
 
     await page.getByRole('button', { name: 'Show more records' }).click();
     await expect.poll(() => records.getAttribute('aria-label')).toMatch(/^\d+ records shown$/);
     await expect.poll(() => page.getByRole('button', { name: 'Show more records' }).count()).toBe(0);
     // Every coordinator read exactly once over the two pages (the log's own reads come on top).
-    expect(await records.getByRole('row').filter({ hasText: 'read-plan-and-identity' }).filter({ hasText: 'Coordinator' }).count()).toBe(coordinatorReads);
+    expect(await records.getByRole('row').filter({ hasText: 'Read the plan and who she is' }).filter({ hasText: 'Coordinator' }).count()).toBe(coordinatorReads);
     expect(await contactRead.count()).toBe(1);
   }
 

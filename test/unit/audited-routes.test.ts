@@ -53,7 +53,7 @@ describe('the route kit holds handlers to the routes declared auditsAccess', () 
   });
 
   it('gives a 500 and records nothing when a handler audits on a route not declared auditsAccess', async () => {
-    const k = kit({ 'GET /escalations': async (ctx) => (await auditAccess(k.audit, ctx, 'read-escalations', {}, NOW, 'oversight'), json(200, { items: [] })) });
+    const k = kit({ 'GET /escalations': async (ctx) => (await auditAccess(k.audit, ctx, 'read-audit', {}, NOW, 'oversight'), json(200, { items: [] })) });
     const result = await k.get('/escalations', 'GET /escalations');
     expect(result.statusCode).toBe(500);
     expect(k.recorded).toEqual([]);

@@ -7,6 +7,7 @@ import { Form, SubmitButton, TextInput } from '../forms.tsx';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { LoadError, Loading, PageTitle, Section, useApp, useResource } from '../ui.tsx';
 import type { AuditRecord } from '../../../lib/adapters/dynamodb/audit-record.ts';
+import { auditActionWords, auditOutcomeWords } from '../../../lib/domain/audit-actions.ts';
 
 /** One page of GET /audit (AuditList in lib/api/openapi.ts). */
 type AuditPage = { items: AuditRecord[]; nextCursor?: string };
@@ -31,7 +32,7 @@ export function AuditPage() {
   return (
     <>
       <PageTitle>Audit log</PageTitle>
-      <p className="lead">Who read or changed a woman's identity or plan, in which role, what and why: every read of her contact details is here, refused ones too. Oldest first.</p>
+      <p className="lead">Who read or changed a woman's identity or plan, in which role, what and why, and whether each change was done or refused: every read of her contact details is here, refused ones too. Oldest first.</p>
       <AuditFilters key={`${from}|${to}|${planId}`} from={from} to={to} planId={planId} busy={records.loading} error={records.error?.status === 400 ? records.error : undefined} />
       {/* Keyed like the filters: another range starts with no later pages and no error of the last one's. */}
       <AuditRecords key={`records|${from}|${to}|${planId}`} from={from} to={to} planId={planId} records={records} />
@@ -116,6 +117,7 @@ function AuditRecords({ from, to, planId, records }: { from: string; to: string;
                   <th scope="col">Who</th>
                   <th scope="col">Role</th>
                   <th scope="col">Action</th>
+                  <th scope="col">Outcome</th>
                   <th scope="col">About</th>
                   <th scope="col">Why</th>
                 </tr>
@@ -130,7 +132,9 @@ function AuditRecords({ from, to, planId, records }: { from: string; to: string;
                       <Who record={r} />
                     </td>
                     <td>{label(r.role)}</td>
-                    <td>{r.action}</td>
+                    {/* A code this release has no words for (a newer one's) is shown as it is. */}
+                    <td>{auditActionWords(r.action) ?? r.action}</td>
+                    <td>{auditOutcomeWords(r)}</td>
                     <td>
                       {r.planId && (
                         <div>
