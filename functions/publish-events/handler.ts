@@ -1,4 +1,4 @@
-import type { PlanEvent, Plan } from '../../lib/domain/schemas.ts';
+import { providerAllocationNeeds, type PlanEvent, type Plan } from '../../lib/domain/schemas.ts';
 import type { PlanRepository, ProviderAllocationRecord } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import type { EventPublisher } from '../../lib/adapters/events/publisher.ts';
 import type { DirectoryStore } from '../../lib/adapters/dynamodb/directory-store.ts';

@@ -23,6 +23,7 @@ import {
   Participant,
   Plan,
   PlanId,
+  ProviderAllocationNeed,
   ProviderId,
   PurgeInstruction,
   ReferPayload,
@@ -341,6 +342,11 @@ const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.to
 /** The HTTP body of a command: its payload, plus the optional `expectedVersion` the API takes out first. */
 function commandBody(name: CommandName): z.ZodObject {
   const payload: z.ZodObject = COMMAND_PAYLOADS[name];
+  const actors: readonly string[] = LIFECYCLE[name].actors;
+  if (actors.every((a) => a === 'provider')) return payload;
+  const expectedVersion = actors.includes('provider')
+    ? ExpectedVersion.optional().describe(`${ExpectedVersion.description as string}. Coordinators only: from a provider it ${PROVIDER_EXPECTED_VERSION_RULE} (400 naming it)`)
+    : ExpectedVersion.optional();
   // safeExtend keeps record-review's cross-field refinements (extend refuses refined objects).
   return payload.safeExtend({ expectedVersion: ExpectedVersion.optional() });
 }
