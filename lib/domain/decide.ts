@@ -717,7 +717,8 @@ const apply: { [C in CommandName]: Apply<C> } = {
     t.clearDeadlines((d) => d.deadlineId === p.deadlineId);
     if (!a || a.status !== 'offered') return;
     a.status = 'expired';
-    a.respondedAt = t.now;
+    // Nobody answered it: when it lapsed is not a response.
+    a.expiredAt = t.now;
     recomputeLead(t.plan);
     t.needsAllocation = true;
     t.emit('allocation.expired.v1', { planRef: t.plan.planId, allocationId: a.allocationId, serviceId: a.serviceId }, a.providerId);

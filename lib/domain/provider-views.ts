@@ -34,6 +34,7 @@ export function providerAllocationView(plan: Plan, allocationId: string) {
     offeredAt: a.offeredAt,
     respondBy: a.respondBy,
     ...(a.respondedAt ? { respondedAt: a.respondedAt } : {}),
+    ...(a.expiredAt ? { expiredAt: a.expiredAt } : {}),
     ...(a.endedAt ? { endedAt: a.endedAt, outcome: a.outcome } : {}),
     ...(purge.length > 0 ? { purgeInstructions: purge } : {}),
     needs: live

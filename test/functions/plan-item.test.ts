@@ -115,6 +115,21 @@ describe('a plan in its item', () => {
   });
 });
 
+describe('an expired offer stored before expiredAt', () => {
+  it('reads its lapse as expiredAt, not as a response, in both formats; answered offers keep respondedAt', async () => {
+    const plan = planIn('allocating', 'pl_expired_as_responded');
+    const [{ respondedAt: _firstAnswered, ...first }, second] = plan.allocations as [Plan['allocations'][number], Plan['allocations'][number]];
+    const lapsed = '2026-03-06T17:00:00.000Z';
+    const answered = '2026-03-05T09:00:00.000Z';
+    // As an older release stored them: the expiry written as respondedAt.
+    const before: Plan = { ...plan, allocations: [{ ...first, status: 'expired', respondedAt: lapsed }, { ...second, status: 'declined', respondedAt: answered }, ...plan.allocations.slice(2)] };
+    const read = { ...before, allocations: [{ ...first, status: 'expired' as const, expiredAt: lapsed }, { ...second, status: 'declined' as const, respondedAt: answered }, ...plan.allocations.slice(2)] };
+    await client.send(new PutCommand({ TableName: TABLE, Item: planToItem(before) }));
+    expect(await repository.getPlan(plan.planId)).toEqual(read);
+    expect(itemToPlan(nestedItem(before))).toEqual(read);
+  });
+});
+
 describe('a plan item of the nested format written before', () => {
   it('reads as the same plan, in every stage', async () => {
     for (const stage of STAGES) {

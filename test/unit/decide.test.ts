@@ -265,6 +265,9 @@ describe('offers: decline, expiry, manual offers, activation', () => {
 
     const expired = run(plan, timer, at(ctx, deadline.dueAt));
     expect(allocationOf(expired.plan, 'changing-lives-housing-first').status).toBe('expired');
+    // Nobody answered it: when it lapsed is its expiry, not a response.
+    expect(allocationOf(expired.plan, 'changing-lives-housing-first').expiredAt).toBe(deadline.dueAt);
+    expect(allocationOf(expired.plan, 'changing-lives-housing-first').respondedAt).toBeUndefined();
     expect(expired.events[0]).toMatchObject({ type: 'allocation.expired.v1', providerId: 'changing-lives' });
     expect(offerFor(expired.plan, 'accommodation').serviceId).toBe('green-square-accord-housing');
     expect(expired.plan.deadlines.some((d) => d.deadlineId === deadline.deadlineId)).toBe(false);

@@ -57,6 +57,8 @@ export interface Allocation {
   offeredAt: string;
   respondBy: string;
   respondedAt?: string;
+  /** An offer nobody answered by respondBy: when it lapsed. */
+  expiredAt?: string;
   declineReason?: string;
   manualReason?: string;
   why: string;
@@ -246,6 +248,7 @@ export interface AllocationDetail {
   offeredAt?: string;
   respondBy?: string;
   respondedAt?: string;
+  expiredAt?: string;
   endedAt?: string;
   outcome?: string;
   purgeInstructions?: PurgeInstruction[];

@@ -1,7 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { nextDueAt } from '../../domain/decide.ts';
 import { nextActionAt } from '../../domain/views.ts';
-import type { Plan, PlanEvent } from '../../domain/schemas.ts';
+import type { Allocation, Plan, PlanEvent } from '../../domain/schemas.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -95,7 +95,18 @@ function planOf(item: Item, body: string): Plan {
   const outbox = outboxOf(item);
   const plan: Item = { previousPlanIds: [], remindersSent: [], ...rest, version: item.version, outbox };
   if (item.identityErasedAt !== undefined) plan.identityErasedAt = item.identityErasedAt;
-  return plan as unknown as Plan;
+  return expiryAsExpiredAt(plan);
+}
+
+/**
+ * Until 2026-11-29 an offer that expired was stored with when it lapsed as `respondedAt`, though nobody
+ * answered it. Read as `expiredAt`, so every reader has the truthful field (and the plan's next save stores it).
+ */
+function expiryAsExpiredAt(plan: Item): Plan {
+  const allocations = plan.allocations as Allocation[] | undefined;
+  if (!allocations?.some((a) => a.status === 'expired' && a.respondedAt !== undefined)) return plan as unknown as Plan;
+  const read = allocations.map(({ respondedAt, ...a }) => (a.status === 'expired' && respondedAt !== undefined ? { ...a, expiredAt: a.expiredAt ?? respondedAt } : { ...a, ...(respondedAt === undefined ? {} : { respondedAt }) }));
+  return { ...plan, allocations: read } as unknown as Plan;
 }
 
 /** The outbox's events in order; written as JSON text, or as maps by the nested format. */
@@ -111,7 +122,7 @@ function nestedItemToPlan(item: Item): Plan {
   for (const k of KEY_ATTRIBUTES) delete copy[k];
   const outbox = outboxOf(item);
   // Attributes added after a plan was first written read as their empty defaults.
-  return { previousPlanIds: [], remindersSent: [], ...copy, outbox } as unknown as Plan;
+  return expiryAsExpiredAt({ previousPlanIds: [], remindersSent: [], ...copy, outbox });
 }
 
 /**

@@ -98,8 +98,8 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
                 ['Lead provider', a.lead ? 'Yes (key worker)' : 'No'],
                 ['Offered', formatDateTime(a.offeredAt)],
                 ['Answer by', a.status === 'offered' && a.respondBy ? <span className={isPast(a.respondBy, now) ? 'overdue-text' : undefined}>{`${formatDateTime(a.respondBy)} (${relative(a.respondBy, now)})`}</span> : undefined],
-                // An expired offer was never answered: respondedAt is when it lapsed.
-                [a.status === 'expired' ? 'Expired' : 'Answered', formatDateTime(a.respondedAt)],
+                ['Answered', formatDateTime(a.respondedAt)],
+                ['Expired', formatDateTime(a.expiredAt)],
                 ['Ended', a.endedAt ? `${formatDateTime(a.endedAt)}${a.outcome ? `: ${label(a.outcome)}` : ''}` : undefined],
                 ['Adjustments', a.adjustments?.length ? a.adjustments.map(label).join(', ') : undefined],
                 ['Domestic abuse risk', a.risks ? label(a.risks.domesticAbuse) : undefined],
