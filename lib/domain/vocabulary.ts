@@ -114,7 +114,11 @@ export const GAP_REASON_WORDS: Record<(typeof GAP_REASONS)[number], string> = {
   'not-offered': 'Activated before it was offered to a service that could still be asked',
   'outside-consent': 'Only providers her consent does not cover could meet it',
 };
-export const WITHDRAW_REASONS = ['not-eligible', 'declined-support', 'unreachable', 'other'] as const;
+/**
+ * Why a referral was withdrawn before it became a plan. `duplicate-referral`: an accidental second
+ * referral of a woman already referred, closed by the coordinator; it is no outcome of the programme.
+ */
+export const WITHDRAW_REASONS = ['not-eligible', 'declined-support', 'unreachable', 'duplicate-referral', 'other'] as const;
 export const NEED_LEVELS = ['low', 'medium', 'high'] as const;
 export const DOMESTIC_ABUSE_RISK = ['none', 'standard', 'medium', 'high'] as const;
 export const ADJUSTMENTS = ['neurodiversity', 'learning-difficulty', 'brain-injury', 'language', 'female-worker'] as const;
