@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { itemToPlan, planToItem } from '../lib/adapters/dynamodb/plan-item.ts';
 import { computeMetrics } from '../lib/domain/metrics/compute.ts';
-import { addDaysToDate, addMonthsToDate, londonDay } from '../lib/domain/metrics/dates.ts';
+import { addDaysToDate, addMonthsToDate, firstOfQuarter, londonDay } from '../lib/domain/metrics/dates.ts';
 import { DIMENSIONS } from '../lib/domain/metrics/definitions.ts';
 import { planFacts, type PlanFacts } from '../lib/domain/metrics/facts.ts';
 import type { MetricsQuery } from '../lib/domain/metrics/query.ts';
@@ -187,16 +187,21 @@ async function seed(options: SeedOptions): Promise<SeedResult> {
   }
 }
 
-/** The two queries timed: the default (last 12 months, overall only) and the heaviest one allowed. */
+/**
+ * The two queries timed: the default (the last four complete quarters, overall only) and the heaviest
+ * one allowed (twelve complete quarters, every breakdown). Periods are whole quarters, figures from
+ * complete ones only, so both end at the end of the last complete quarter.
+ */
 function queries(today: string): { name: string; params: Record<string, string>; query: MetricsQuery }[] {
-  const from12 = addDaysToDate(addMonthsToDate(today, -12), 1);
-  const from36 = addDaysToDate(addMonthsToDate(today, -36), 1);
+  const to = addDaysToDate(firstOfQuarter(today), -1);
+  const from12 = firstOfQuarter(addMonthsToDate(to, -11));
+  const from36 = firstOfQuarter(addMonthsToDate(to, -35));
   return [
-    { name: '12 months, overall', params: { from: from12, to: today }, query: { from: from12, to: today, groupBy: [] } },
+    { name: '12 months, overall', params: { from: from12, to }, query: { from: from12, to, groupBy: [] } },
     {
       name: '36 months, every breakdown',
-      params: { from: from36, to: today, groupBy: DIMENSIONS.join(',') },
-      query: { from: from36, to: today, groupBy: [...DIMENSIONS] },
+      params: { from: from36, to, groupBy: DIMENSIONS.join(',') },
+      query: { from: from36, to, groupBy: [...DIMENSIONS] },
     },
   ];
 }

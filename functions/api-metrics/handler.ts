@@ -42,7 +42,12 @@ export function makeHandler(deps: MetricsApiDeps) {
     const { facts, providers, generation, incomplete } = await deps.source.snapshot();
     // Said on every answer while it holds, so nobody takes partial figures for the whole.
     const note = incomplete ? { incomplete } : {};
-    if (!config.cacheAnswers || generation === undefined) return { ...computeMetrics(facts, query, { suppressionThreshold: config.suppressionThreshold, roundCountsTo: config.roundCountsTo, asOf: now, providers }), ...note };
+    // A `to` past the last complete quarter is answered up to it: the period says what was asked, too.
+    const period = (answer: MetricsReport) => (query.requestedTo ? { period: { ...answer.period, requestedTo: query.requestedTo } } : {});
+    if (!config.cacheAnswers || generation === undefined) {
+      const answer = computeMetrics(facts, query, { suppressionThreshold: config.suppressionThreshold, roundCountsTo: config.roundCountsTo, asOf: now, providers });
+      return { ...answer, ...period(answer), ...note };
+    }
     if (answers?.generation !== generation) answers = { generation, byQuery: new Map() };
     const key = `${query.from} ${query.to} ${query.groupBy.join(',')}`;
     let answer = answers.byQuery.get(key);
@@ -52,7 +57,7 @@ export function makeHandler(deps: MetricsApiDeps) {
       answers.byQuery.set(key, answer);
     }
     // The facts are the same as when it was worked out, so it is the answer as of now.
-    return { ...answer, asOf: now, ...note };
+    return { ...answer, ...period(answer), asOf: now, ...note };
   }
 
   return apiHandler({

@@ -128,7 +128,9 @@ export async function startGateway(options: GatewayOptions): Promise<{ server: S
           return send(res, problemResponse(problem(401, token ? 'The bearer token is not valid (signature, issuer, audience or expiry).' : 'Sign in: send Authorization: Bearer <token>.', [], { 'www-authenticate': 'Bearer' }), url.pathname));
       }
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]));
-      const query = Object.fromEntries(url.searchParams.entries());
+      // A parameter given more than once is joined with commas, as API Gateway's HTTP API does (not the last one read alone).
+      const query: Record<string, string> = {};
+      for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
       const event = {
         version: '2.0',
         routeKey: `${matched.route.method} ${matched.route.path}`,

@@ -18,6 +18,7 @@ import { anotherParticipant, consent, referral, type Json, type PlanJson, type T
 import { RawClient, type RawResponse } from './raw-http.ts';
 import { diff, describeDiff, snapshot } from './store.ts';
 import { roomyProvidersFile, testView } from './targets.ts';
+import { addDaysToDate, addMonthsToDate, firstOfQuarter } from '../../lib/domain/metrics/dates.ts';
 
 let dir: string;
 let stack: EmbeddedStack;
@@ -324,9 +325,13 @@ describe('page sizes and numeric ranges', () => {
     await refused('GET', '/providers/anawim/deliveries?limit=201', t.teamLead, undefined, 'limit');
   });
 
-  it('metrics period at most 36 months', async () => {
-    await accepted('GET', '/metrics?from=2026-01-01&to=2028-12-31', t.commissioner, undefined);
-    await refused('GET', '/metrics?from=2026-01-01&to=2029-01-01', t.commissioner, undefined, 'to');
+  it('metrics period at most 36 months (12 whole quarters), counted on the complete quarters answered', async () => {
+    const lastComplete = addDaysToDate(firstOfQuarter(today()), -1);
+    const from = (monthsBack: number) => firstOfQuarter(addMonthsToDate(lastComplete, -monthsBack));
+    await accepted('GET', `/metrics?from=${from(35)}&to=${lastComplete}`, t.commissioner, undefined);
+    await refused('GET', `/metrics?from=${from(38)}&to=${lastComplete}`, t.commissioner, undefined, 'to');
+    // A `to` years ahead is cut to the last complete quarter first: 36 months from the start, not more.
+    await accepted('GET', `/metrics?from=${from(35)}&to=2099-12-31`, t.commissioner, undefined);
   });
 
   it('numbers: review cadence 7..91 days, capacity 0..100000, scores 1..10, expectedVersion from 1', async () => {

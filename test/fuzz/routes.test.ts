@@ -32,6 +32,7 @@ import { expandRoutes, requestArb, type FuzzRoute, type RequestContext } from '.
 import { MALFORMED_ESCAPES } from './arbitraries.ts';
 import { describeDiff, diff, snapshot } from './store.ts';
 import { findDeliveries, makeTokens, restoreDirectory, roomyProvidersFile, seedClosedPlan, seedPlans, seedWebhooks, serviceIds, testView, type PlanTargets, type ProviderTargets, type Tokens } from './targets.ts';
+import { firstOfQuarter, lastOfQuarter } from '../../lib/domain/metrics/dates.ts';
 
 const REQUESTS_PER_ROUTE = Number(process.env.FUZZ_REQUESTS ?? 1000);
 const BATCH = 500;
@@ -196,8 +197,9 @@ function contextFor(fr: FuzzRoute): RequestContext {
     },
     queries: {
       'GET /plans': { stage: STAGES.filter((s) => s !== 'none'), due: ['overdue', 'today', 'this-week'], limit: ['1', '25', '100'], cursor: cursors.plans },
-      'GET /metrics': { from: ['2026-01-01', today()], to: [today(), '2027-12-31'], groupBy: [...DIMENSIONS, DIMENSIONS.join(',')] },
-      'GET /metrics.csv': { from: ['2026-01-01'], to: [today()], groupBy: [...DIMENSIONS] },
+      // Whole quarters (the first and last days of one), and days that are not: both refused and answered periods.
+      'GET /metrics': { from: ['2026-01-01', firstOfQuarter(today()), today()], to: [lastOfQuarter(today()), today(), '2027-12-31'], groupBy: [...DIMENSIONS, DIMENSIONS.join(',')] },
+      'GET /metrics.csv': { from: ['2026-01-01'], to: [lastOfQuarter(today())], groupBy: [...DIMENSIONS] },
       'GET /directory/services': { taxonomy_term_id: [...NEED_DOMAINS], organization_id: [...PROVIDERS], page: ['1', '2', '3'], per_page: ['1', '10', '100'] },
       'GET /providers/{providerId}/allocations': { status: [...ALLOCATION_STATUSES] },
       'GET /providers/{providerId}/feed': { after: cursors.feed, limit: ['1', '100', '500'] },

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedStack, type EmbeddedStack } from '../../lib/local/embedded-stack.ts';
 import { londonDate } from '../../lib/domain/calendar.ts';
 import { anotherParticipant, consent, makeCall, referral, type AllocationJson, type Call, type HistoryItemJson, type Json } from '../support/http.ts';
+import { firstOfQuarter, lastOfQuarter } from '../../lib/domain/metrics/dates.ts';
 
 let stack: EmbeddedStack;
 let call: Call;
@@ -121,8 +122,9 @@ describe('follow-ups and consent, with the clock moved', () => {
 
   it('a recorded follow-up is corrected with a reason; the earlier answer stays in the history; the figures follow; bad corrections are 400s naming the field', async () => {
     const figures = async () => {
-      const to = today();
-      const res = await ok('GET', `/metrics?from=${Number(to.slice(0, 4)) - 2}${to.slice(4)}&to=${to}`, undefined, commissioner);
+      // Whole quarters, up to the last complete one (the exit, over six months ago, is in it).
+      const to = lastOfQuarter(today());
+      const res = await ok('GET', `/metrics?from=${firstOfQuarter(`${Number(to.slice(0, 4)) - 2}${to.slice(4)}`)}&to=${to}`, undefined, commissioner);
       return { known: res.overall.followUps6, reoffended: res.overall.reoffended6 };
     };
     // The other plan's 6-month "yes", given before she withdrew her consent, is not counted: none known

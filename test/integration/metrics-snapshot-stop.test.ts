@@ -13,15 +13,17 @@ import type { LocalWorkflowRunner } from '../../lib/local/workflow-runner.ts';
 import { FactStore } from '../../lib/metrics/fact-store.ts';
 import type { PlanFacts } from '../../lib/domain/metrics/facts.ts';
 import { DIMENSIONS } from '../../lib/domain/metrics/definitions.ts';
+import { addDaysToDate, firstOfQuarter, lastOfQuarter } from '../../lib/domain/metrics/dates.ts';
 import { referenceComputeMetrics } from '../support/metrics-reference.ts';
 import { anotherParticipant, consent, controllableClock, makeCall, planInStage, referral, START, wrapStack, type Json, type TestStack } from '../support/http.ts';
 
 const EXACT = { roundCountsTo: 1, suppressionThreshold: 1 };
-// Up to the stack's today (START): the API clamps a period to it.
-const QUERY = { from: '2026-01-01', to: START.slice(0, 10), groupBy: [...DIMENSIONS] };
+// The quarter of the stack's today (START), asked once it is complete (figures come only from complete quarters).
+const QUERY = { from: '2026-01-01', to: '2026-03-31', groupBy: [...DIMENSIONS] };
 
 /** GET /metrics of the stack, and the same query worked out by the reference computation from every stored fact item. */
 async function figuresAndStoredFacts(t: TestStack) {
+  if (t.clock.today() <= QUERY.to) t.clock.set(`${addDaysToDate(QUERY.to, 1)}T10:00:00.000Z`);
   const res = await t.call('GET', `/metrics?from=${QUERY.from}&to=${QUERY.to}&groupBy=${QUERY.groupBy.join(',')}`, { token: t.commissioner });
   expect(res.status, res.text).toBe(200);
   const stored: PlanFacts[] = [];
@@ -170,8 +172,10 @@ describe('stopping the stack while commands run keeps the metrics snapshot', () 
       // Every save came before the last snapshot: nothing for its journal to name.
       expect(await second.metrics.start()).toEqual({ loaded: 3, from: 'snapshot' });
       const t = wrapStack(second, controllableClock(second.clock.now()));
+      // The quarter of its today, asked on the first day after it (figures come only from complete quarters).
       const today = second.clock.now().slice(0, 10);
-      const query = { from: `${today.slice(0, 4)}-01-01`, to: today, groupBy: [...DIMENSIONS] };
+      const query = { from: firstOfQuarter(today), to: lastOfQuarter(today), groupBy: [...DIMENSIONS] };
+      await second.advanceClock(Date.parse(`${addDaysToDate(query.to, 1)}T10:00:00.000Z`) - Date.parse(second.clock.now()));
       const res = await t.call('GET', `/metrics?from=${query.from}&to=${query.to}&groupBy=${query.groupBy.join(',')}`, { token: t.commissioner });
       expect(res.status, res.text).toBe(200);
       const stored: PlanFacts[] = [];

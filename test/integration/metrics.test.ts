@@ -17,7 +17,10 @@ import type { ApiFunctionName } from '../../lib/api/routes.ts';
 import { addMonths, londonDate } from '../../lib/domain/calendar.ts';
 import { LOCAL_AUTHORITIES, NEED_DOMAINS, REFERRAL_SOURCES } from '../../lib/domain/taxonomy.ts';
 import { COUNT_FIGURES, FIGURE_KEYS, FIGURES, RELATIONS, type CountKey, type FigureKey } from '../../lib/domain/metrics/definitions.ts';
+import { addDaysToDate, firstOfQuarter, lastOfQuarter } from '../../lib/domain/metrics/dates.ts';
 import { FACTS_SCHEMA_VERSION } from '../../lib/domain/metrics/facts.ts';
+import type { MetricsReport } from '../../lib/domain/metrics/compute.ts';
+import { metricsCsvNotes } from '../../lib/domain/metrics/csv.ts';
 import { secondarySuppress, type Cell as SuppressionCell } from '../../lib/domain/metrics/suppression.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../../lib/local/embedded-stack.ts';
 import { startGateway, type ApiFunction } from '../../lib/local/gateway.ts';
@@ -541,7 +544,9 @@ function publish(groups: { raw: Raw }[], cells: Record<CountKey, Cell>[]) {
         const [list, f] = statOf[key] as [keyof Raw['stats'], (v: number[]) => number];
         // Nor beside a hidden count it is taken over: shown, it would say that count reaches the threshold.
         const over = { rta: [c.assessed], ata: [c.activated], rtact: [c.activated], resp: [c.offersAccepted, c.offersDeclined] }[list];
-        out[key] = raw.stats[list].length < THRESHOLD || over.some((cell) => cell.hidden) ? SUPPRESSED : round(f(raw.stats[list]), def.decimals);
+        // A 90th percentile over fewer than 10 values is the largest one: one woman's own.
+        const least = def.kind === 'p90' ? Math.max(10, 2 * THRESHOLD) : THRESHOLD;
+        out[key] = raw.stats[list].length < least || over.some((cell) => cell.hidden) ? SUPPRESSED : round(f(raw.stats[list]), def.decimals);
       }
     }
     return out;
@@ -640,7 +645,8 @@ beforeAll(async () => {
   teamLead = token('team-lead');
   const r = random(20260305);
   for (const script of cohort(4242)) sims.push({ script, nextDay: 0, decisions: new Map(), scores: new Map(), followUpsDone: new Set() });
-  periodFrom = londonDate(stack.clock.now());
+  // Periods are whole calendar quarters: from the first day of the quarter the cohort starts in.
+  periodFrom = firstOfQuarter(londonDate(stack.clock.now()));
   // Day by day, sweeping once a day so reminders, expiries and escalations fire on the way, until every
   // plan that will exit has, and a year and a month has passed for the last follow-ups.
   for (let day = 0; ; day += 1) {
@@ -652,7 +658,8 @@ beforeAll(async () => {
     await stack.advanceClock(step, step);
     if (waitingForFollowUps) day += 6;
   }
-  periodTo = londonDate(stack.clock.now());
+  // To the end of the last complete quarter (figures come only from complete quarters).
+  periodTo = addDaysToDate(firstOfQuarter(londonDate(stack.clock.now())), -1);
   for (const sim of sims) {
     const history = await ok('GET', `/plans/${sim.planId}/history`, coordinator);
     histories.push(replay(history.items));
@@ -719,7 +726,10 @@ describe('GET /metrics as a commissioner', () => {
   });
 
   it('matches for a shorter period, by month and local authority', async () => {
-    const to = londonDate(new Date(Date.parse(`${periodFrom}T12:00:00Z`) + 75 * DAY).toISOString());
+    // The first quarter end at which plans were still being supported (at least the threshold of them).
+    const ends = [0, 1, 2, 3].map((k) => lastOfQuarter(addDaysToDate(periodFrom, 1 + 92 * k)));
+    const to = ends.find((end) => typeof expectedReport(histories, periodFrom, end, [], providers()).overall?.activeAtEnd === 'number') as string;
+    expect(to).toBeDefined();
     const groupBy: Dim[] = ['month', 'localAuthority'];
     const res = await call('GET', `/metrics?from=${periodFrom}&to=${to}&groupBy=${groupBy.join(',')}`, { token: commissioner });
     expect(res.status).toBe(200);
@@ -741,7 +751,8 @@ describe('GET /metrics as a commissioner', () => {
     const [csv, json] = await Promise.all([call('GET', `/metrics.csv${query}`, { token: commissioner }), call('GET', `/metrics${query}`, { token: commissioner })]);
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
-    const rows = csv.text.trimEnd().split('\r\n').map((line) => line.split(','));
+    // The notes after the rows (lines starting with #) are not rows.
+    const rows = csv.text.trimEnd().split('\r\n').filter((line) => !line.startsWith('#')).map((line) => line.split(','));
     expect(rows[0]).toEqual(['from', 'to', 'dimension', 'group', ...FIGURE_KEYS, 'boundedRates']);
     const expectedRows = [
       ['overall', 'all', json.json.overall],
@@ -775,28 +786,40 @@ describe('GET /metrics as a commissioner', () => {
     expect((await call('GET', '/metrics')).status).toBe(401);
   });
 
-  it('is fresh: a change shows at once', async () => {
+  it('is fresh once a quarter is complete: a change shows in the first answer that covers its quarter, not before', async () => {
     const today = londonDate(stack.clock.now());
-    const before = await ok('GET', `/metrics?from=${today}&to=${today}`, commissioner);
-    const olderFrom = await ok('GET', `/metrics?from=${periodFrom}&to=${today}`, commissioner);
+    const query = `/metrics?from=${periodFrom}&to=2030-12-31`;
+    const before = await ok('GET', query, commissioner);
     // Four more referrals: 48, which reads 50 (44 read 45; one more alone would still read 45, as rounding means).
     for (let n = 0; n < 4; n += 1) {
       await ok('POST', '/plans', coordinator, { participant: { givenName: 'Latecomer', familyName: 'Synthetic', dateOfBirth: `1999-09-0${n + 1}` }, referral: { source: 'self', localAuthority: 'solihull' } }, 201);
     }
-    const after = await ok('GET', `/metrics?from=${periodFrom}&to=${today}`, commissioner);
-    expect(olderFrom.overall.referrals).toBe(rounded(PLANS));
+    // Their quarter is not over: no answer has them, and none moves while it fills.
+    const during = await ok('GET', query, commissioner);
+    expect(during.overall.referrals).toBe(before.overall.referrals);
+    expect(before.overall.referrals).toBe(rounded(PLANS));
+    expect(during.period).toEqual({ from: periodFrom, to: periodTo, requestedTo: '2030-12-31' });
+    // The first day of the next quarter: theirs is complete, and the next answer has them.
+    const nextQuarter = addDaysToDate(lastOfQuarter(today), 1);
+    await stack.advanceClock(Date.parse(`${nextQuarter}T12:00:00Z`) - Date.parse(stack.clock.now()), DAY);
+    const after = await ok('GET', query, commissioner);
+    expect(after.period).toEqual({ from: periodFrom, to: lastOfQuarter(today), requestedTo: '2030-12-31' });
     expect(after.overall.referrals).toBe(rounded(PLANS + 4));
     expect(rounded(PLANS + 4)).not.toBe(rounded(PLANS));
-    expect(before.overall.referrals).toBe(SUPPRESSED);
   });
 
   it('refuses bad input with 400 naming the parameter', async () => {
     const cases: [string, string][] = [
-      ['from=2026-05-02&to=2026-05-01', 'from'],
+      ['from=2026-04-01&to=2026-03-31', 'from'],
       ['groupBy=provider,postcode', 'groupBy'],
-      ['from=2020-01-01&to=2026-01-01', 'to'],
+      ['from=2020-01-01&to=2025-12-31', 'to'],
       ['from=2026-13-01', 'from'],
       ['to=soon', 'to'],
+      // Periods are whole quarters: the auditor's day-by-day periods are refused on the day sent.
+      ['from=2026-11-30', 'from'],
+      ['from=2026-10-01&to=2026-12-01', 'to'],
+      // Given twice: named, not the last one read (API Gateway joins them with a comma; so does the embedded gateway).
+      ['from=2026-01-01&from=2026-04-01', 'from'],
       ['planId=pl_abcdefghij', 'planId'],
     ];
     for (const [query, param] of cases) {
@@ -817,11 +840,16 @@ describe('the metrics projection across restarts', () => {
   // Threshold 1 and exact counts: every count but zero shows as it is, so a handful of plans is enough to see the figures.
   const start = () =>
     startEmbeddedStack({ inMemory: false, dataDir, port: 0, sweepIntervalMs: 0, clock, publisher: { publish: async () => undefined }, metrics: { suppressionThreshold: 1, roundCountsTo: 1 } });
+  // Figures come only from complete quarters: the clock moves to the next quarter's first day, so the
+  // plans made so far are in a complete quarter. The period answered grows by a quarter each time, with
+  // nothing in it, so the figures are compared without it.
   const figures = async (s: EmbeddedStack) => {
+    clock.set(`${addDaysToDate(lastOfQuarter(clock.today()), 1)}T10:00:00.000Z`);
     const commissionerToken = (s.demoUsers.find((u) => u.role === 'commissioner') as { token: string }).token;
-    const res = await makeCall(s.url)('GET', `/metrics?from=${clock.today()}&to=${clock.today()}&groupBy=localAuthority`, { token: commissionerToken });
+    const res = await makeCall(s.url)('GET', `/metrics?from=${firstOfQuarter(START.slice(0, 10))}&to=2028-12-31&groupBy=localAuthority`, { token: commissionerToken });
     expect(res.status).toBe(200);
-    return res.json;
+    const { period: _period, ...rest } = res.json as Json;
+    return rest;
   };
 
   beforeAll(async () => {
@@ -917,6 +945,8 @@ describe('GET /metrics.csv while the figures leave plans out', () => {
     aws = await startGateway({ port: 0, host: '127.0.0.1', functions, tokens: t.stack.tokens });
     awsCall = makeCall(`http://127.0.0.1:${aws.port}`);
     for (const stage of ['referred', 'assessment', 'allocating'] as const) planIds.push((await planInStage(t, stage)).planId);
+    // Figures come only from complete quarters: the first day of the next one, so these plans are in the answers.
+    t.clock.set(`${addDaysToDate(lastOfQuarter(t.clock.today()), 1)}T10:00:00.000Z`);
   });
   afterAll(async () => {
     await aws?.close();
@@ -928,14 +958,14 @@ describe('GET /metrics.csv while the figures leave plans out', () => {
       .filter((b) => b.dimension === dim && b.group === group)
       .map((b) => `${b.figure}:${b.bound}`)
       .join(' ');
-  /** The CSV GET /metrics.csv gives for a JSON answer of GET /metrics, worked out here: header, overall, each group; CRLF after each. */
+  /** The CSV GET /metrics.csv gives for a JSON answer of GET /metrics, worked out here: header, overall, each group, then the notes; CRLF after each. */
   const csvOf = (json: Json) => {
     const rows = [
       ['from', 'to', 'dimension', 'group', ...FIGURE_KEYS, 'boundedRates'],
       [json.period.from, json.period.to, 'overall', 'all', ...FIGURE_KEYS.map((k) => String(json.overall[k])), boundedOf(json, 'overall', 'all')],
       ...json.groupBy.flatMap((dim: string) => json.breakdowns[dim].map((g: Json) => [json.period.from, json.period.to, dim, g.group, ...FIGURE_KEYS.map((k) => String(g.figures[k])), boundedOf(json, dim, g.group)])),
     ];
-    return rows.map((r) => r.join(',')).join('\r\n') + '\r\n';
+    return [...rows.map((r) => r.join(',')), ...metricsCsvNotes(json as MetricsReport)].join('\r\n') + '\r\n';
   };
   const fileName = (res: { headers: Headers }) => /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
 

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedStack, type EmbeddedStack } from '../../lib/local/embedded-stack.ts';
 import { STAGES } from '../../lib/domain/lifecycle.ts';
 import { runSimulation } from '../../lib/simulate/run.ts';
+import { londonDate } from '../../lib/domain/calendar.ts';
+import { addDaysToDate, firstOfQuarter, lastOfQuarter } from '../../lib/domain/metrics/dates.ts';
 import type { SimulationSummary } from '../../lib/simulate/summary.ts';
 import { makeCall, type Json } from '../support/http.ts';
 
@@ -90,7 +92,11 @@ describe('wraparound simulate', () => {
 
   it('says what the commissioner figures show: referrals and exits over the period', async () => {
     const call = makeCall(stack.url);
-    const { from, to } = summary.outcome.period;
+    // Periods are whole quarters, and figures come only from complete ones: the quarters the run
+    // touched, asked on the first day after the last of them.
+    const from = firstOfQuarter(summary.outcome.period.from);
+    const to = lastOfQuarter(londonDate(stack.clock.now()));
+    await stack.advanceClock(Date.parse(`${addDaysToDate(to, 1)}T12:00:00Z`) - Date.parse(stack.clock.now()), 86_400_000);
     const metrics = await call('GET', `/metrics?from=${from}&to=${to}`, { token: token('commissioner') });
     expect(metrics.status).toBe(200);
     const exits = Object.values(summary.outcome.exits).reduce((a, b) => a + b, 0);

@@ -23,7 +23,7 @@ import {
 } from '../../lib/domain/metrics/definitions.ts';
 import type { ExitReasonFact, GapReasonFact, OfferFact, PlanFacts } from '../../lib/domain/metrics/facts.ts';
 import type { MetricsQuery } from '../../lib/domain/metrics/query.ts';
-import { primarySuppress, secondarySuppress, STATISTIC_BASES, statisticShown, type Cell, type Line, type RateCells, type Table } from '../../lib/domain/metrics/suppression.ts';
+import { p90MinimumValues, primarySuppress, secondarySuppress, STATISTIC_BASES, statisticShown, type Cell, type Line, type RateCells, type Table } from '../../lib/domain/metrics/suppression.ts';
 
 export type FigureValue = number | typeof SUPPRESSED;
 export type Figures = Record<FigureKey, FigureValue>;
@@ -438,7 +438,7 @@ export function referenceComputeMetrics(facts: Iterable<PlanFacts>, query: Metri
         out[key] = !statisticShown(acc.scoreChanges === 0 ? 0 : cells.scoredPlans.value, threshold, STATISTIC_BASES.scoreChange.map((k) => cells[k])) ? SUPPRESSED : round(acc.scoreChangeSum / acc.scoreChanges, def.decimals);
       } else {
         const values = state.acc[def.values as Exclude<StatValues, 'scoreChange'>].view();
-        out[key] = !statisticShown(values.length, threshold, STATISTIC_BASES[def.values].map((k) => cells[k])) ? SUPPRESSED : round(def.kind === 'median' ? median(values) : percentile(values, 90), def.decimals);
+        out[key] = !statisticShown(values.length, def.kind === 'p90' ? p90MinimumValues(threshold) : threshold, STATISTIC_BASES[def.values].map((k) => cells[k])) ? SUPPRESSED : round(def.kind === 'median' ? median(values) : percentile(values, 90), def.decimals);
       }
     }
     return out;

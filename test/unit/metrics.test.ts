@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { computeMetrics, median, percentile, type Figures, type MetricsReport } from '../../lib/domain/metrics/compute.ts';
-import { metricsCsv } from '../../lib/domain/metrics/csv.ts';
+import { metricsCsv, metricsCsvNotes } from '../../lib/domain/metrics/csv.ts';
 import { COUNT_FIGURES, DIMENSIONS, FIGURE_KEYS, FIGURES, RELATIONS, SUPPRESSED, type CountKey, type Dimension, type FigureDefinition } from '../../lib/domain/metrics/definitions.ts';
 import type { PlanFacts } from '../../lib/domain/metrics/facts.ts';
 import { dayNumber as D } from '../../lib/domain/metrics/dates.ts';
@@ -390,7 +390,9 @@ describe('rounding of shown counts (differencing two answers must not pin a hidd
     expect(r.suppression.roundCountsTo).toBe(5);
     expect(r.suppression.rules.join(' ')).toMatch(/rounded to the nearest multiple of roundCountsTo/);
     expect(r.definitions.figures.referrals.definition).toMatch(/Shown rounded to the nearest 5\.$/);
-    expect(r.definitions.figures.consentRate.definition).toMatch(/from the counts as shown, rounded to the nearest 5\.$/);
+    // Said plainly: the rate of the rounded counts, not the true rate rounded, and how far off it can be.
+    expect(r.definitions.figures.consentRate.definition).toContain('each rounded to the nearest 5, not from the exact counts');
+    expect(r.definitions.figures.consentRate.definition).toContain('shown as 10 of 30 (33 %), the true rate may be anything from 8 of 32 (25 %) to 12 of 28 (43 %)');
     expect(run(facts, {}, 5, 1).definitions.figures.referrals.definition).toBe(FIGURES.referrals.definition);
     // The CSV carries the same rounded counts.
     expect(metricsCsv(r).split('\r\n')[1]).toMatch(/^2026-01-01,2026-12-31,overall,all,25,15,0\.6,/);
@@ -433,7 +435,7 @@ describe('CSV', () => {
   it('has the same figures as the JSON, suppressed cells marked the same way', () => {
     const facts = Array.from({ length: 7 }, (_, i) => whole({ localAuthority: i < 5 ? 'birmingham' : 'dudley' }));
     const report = run(facts, { groupBy: ['localAuthority', 'month'] }, 5);
-    const lines = metricsCsv(report).trimEnd().split('\r\n');
+    const lines = metricsCsv(report).trimEnd().split('\r\n').filter((line) => !line.startsWith('#'));
     expect(lines[0]).toBe(['from', 'to', 'dimension', 'group', ...FIGURE_KEYS, 'boundedRates'].join(','));
     expect(lines).toHaveLength(1 + 1 + LOCAL_AUTHORITIES.length + 12);
     const rows = lines.slice(1).map((l) => l.split(','));
@@ -450,10 +452,29 @@ describe('CSV', () => {
     expect(lines.join('\n')).toContain(SUPPRESSED);
   });
 
-  it('of complete figures is the header row, then the rows, each ended by CRLF, and nothing else', () => {
+  it('of complete figures is the header row, then the rows, then the notes, each ended by CRLF, and nothing else', () => {
     const report = run([whole(), whole()], { groupBy: [] });
     const overall = ['2026-01-01', '2026-12-31', 'overall', 'all', ...FIGURE_KEYS.map((k) => String(report.overall[k])), ''].join(',');
-    expect(metricsCsv(report)).toBe(`${['from', 'to', 'dimension', 'group', ...FIGURE_KEYS, 'boundedRates'].join(',')}\r\n${overall}\r\n`);
+    const notes = metricsCsvNotes(report);
+    expect(metricsCsv(report)).toBe(`${['from', 'to', 'dimension', 'group', ...FIGURE_KEYS, 'boundedRates'].join(',')}\r\n${overall}\r\n${notes.map((n) => `${n}\r\n`).join('')}`);
+  });
+
+  it('ends with notes a forwarded file needs, each one field a program can skip as a comment', () => {
+    const report = run([whole(), whole()], { groupBy: [] }, 5, 5);
+    const notes = metricsCsvNotes({ ...report, period: { ...report.period, requestedTo: '2027-03-31' } });
+    for (const note of notes) {
+      expect(note).toMatch(/^# /);
+      // One field: no comma, quote or line break, so a program that reads it as a row still reads one cell.
+      expect(note).not.toMatch(/[",\r\n]/);
+    }
+    const text = notes.join(' ');
+    expect(text).toContain('Counts are rounded to the nearest 5 after suppression');
+    expect(text).toContain('a count below 5 (zero included) reads suppressed');
+    expect(text).toContain('Rates are worked out from the rounded counts as shown (not the true rate rounded)');
+    expect(text).toContain('10 of 30 shown reads 33 % and the truth may be anything from 8 of 32 (25 %) to 12 of 28 (43 %)');
+    expect(text).toContain('boundedRates (last column)');
+    expect(text).toContain('asked up to 2027-03-31 and answered up to 2026-12-31');
+    expect(metricsCsvNotes(run([whole()], { groupBy: [] }, 5, 1)).join(' ')).toContain('Counts are exact (not rounded).');
   });
 
   it('of figures that leave plans out begins with one line saying so, with the reason and the plans not yet counted, before the same file', () => {
@@ -469,40 +490,77 @@ describe('CSV', () => {
 
 describe('resolveMetricsQuery', () => {
   const config = { maxPeriodMonths: 36 };
-  it('fills in a year to today and reads groupBy as a comma-separated list', () => {
-    expect(resolveMetricsQuery({}, '2026-11-28', config)).toEqual({ ok: true, query: { from: '2025-11-29', to: '2026-11-28', groupBy: [] } });
-    expect(resolveMetricsQuery({ from: '2026-01-01', to: '2026-03-31', groupBy: 'month, provider,month' }, '2026-11-28', config)).toEqual({
+  const TODAY = '2026-11-28';
+  const errorsOf = (params: Record<string, string>, max = 36) => {
+    const r = resolveMetricsQuery(params, TODAY, { maxPeriodMonths: max });
+    return r.ok ? [] : r.errors;
+  };
+  it('fills in the four complete quarters to the last one, and reads groupBy as a comma-separated list', () => {
+    expect(resolveMetricsQuery({}, TODAY, config)).toEqual({ ok: true, query: { from: '2025-10-01', to: '2026-09-30', groupBy: [] } });
+    expect(resolveMetricsQuery({ from: '2026-01-01', to: '2026-03-31', groupBy: 'month, provider,month' }, TODAY, config)).toEqual({
       ok: true,
       query: { from: '2026-01-01', to: '2026-03-31', groupBy: ['month', 'provider'] },
     });
-    expect(resolveMetricsQuery({ from: '2024-01-01', to: '2026-12-31' }, '2026-11-28', config).ok).toBe(true);
+    expect(resolveMetricsQuery({ from: '2024-01-01', to: '2026-09-30' }, TODAY, config).ok).toBe(true);
+    // On a quarter's first day the quarter before is complete.
+    expect(resolveMetricsQuery({}, '2026-10-01', config)).toEqual({ ok: true, query: { from: '2025-10-01', to: '2026-09-30', groupBy: [] } });
+    expect(resolveMetricsQuery({}, '2026-09-30', config)).toEqual({ ok: true, query: { from: '2025-07-01', to: '2026-06-30', groupBy: [] } });
   });
 
-  it('answers a period reaching past today up to today, and refuses one that starts after today', () => {
-    // A financial year asked for in its eighth month: the year to date, and the answer's period says so.
-    expect(resolveMetricsQuery({ from: '2026-04-01', to: '2027-03-31' }, '2026-11-28', config)).toEqual({ ok: true, query: { from: '2026-04-01', to: '2026-11-28', groupBy: [] } });
-    // A year ending in the future, from its default start: still the days so far.
-    expect(resolveMetricsQuery({ to: '2027-03-31' }, '2026-11-28', config)).toEqual({ ok: true, query: { from: '2026-04-01', to: '2026-11-28', groupBy: [] } });
-    expect(resolveMetricsQuery({ from: '2026-11-28', to: '2026-11-28' }, '2026-11-28', config)).toEqual({ ok: true, query: { from: '2026-11-28', to: '2026-11-28', groupBy: [] } });
-    // Nothing has happened yet in a period that starts tomorrow: no figures (not a row of zeros and today's active plans).
-    expect(resolveMetricsQuery({ from: '2026-11-29', to: '2026-12-31' }, '2026-11-28', config)).toEqual({
-      ok: false,
-      errors: [{ path: 'from', message: 'must not be after today (2026-11-28): there are no figures for days still to come' }],
-    });
+  it('answers a period reaching into the current quarter or later up to the end of the last complete one, saying what was asked', () => {
+    // A financial year asked for in its eighth month: its complete quarters so far.
+    expect(resolveMetricsQuery({ from: '2026-04-01', to: '2027-03-31' }, TODAY, config)).toEqual({ ok: true, query: { from: '2026-04-01', to: '2026-09-30', groupBy: [], requestedTo: '2027-03-31' } });
+    expect(resolveMetricsQuery({ to: '2027-03-31' }, TODAY, config)).toEqual({ ok: true, query: { from: '2025-10-01', to: '2026-09-30', groupBy: [], requestedTo: '2027-03-31' } });
+    // Cut first, then the longest period is checked: 2026 to 2030 asked is 9 months answered.
+    expect(resolveMetricsQuery({ from: '2026-01-01', to: '2030-03-31' }, TODAY, config)).toEqual({ ok: true, query: { from: '2026-01-01', to: '2026-09-30', groupBy: [], requestedTo: '2030-03-31' } });
+    // A quarter not yet over has no figures: not a part-quarter that moves day by day.
+    expect(errorsOf({ from: '2026-10-01', to: '2026-12-31' })).toEqual([
+      { path: 'from', message: '2026-10-01 starts a quarter not yet complete: figures come only from complete quarters, the last of them ending 2026-09-30' },
+    ]);
+  });
+
+  it('takes whole calendar quarters only, saying so on the parameter sent', () => {
+    expect(errorsOf({ from: '2026-11-30' })).toEqual([
+      { path: 'from', message: 'must be the first day of a quarter (1 January, 1 April, 1 July or 1 October), as periods are whole calendar quarters: 2026-11-30 was sent (its quarter starts 2026-10-01)' },
+    ]);
+    expect(errorsOf({ from: '2026-02-01', to: '2026-06-30' }).map((e) => e.path)).toEqual(['from']);
+    expect(errorsOf({ from: '2026-01-01', to: '2026-05-31' })).toEqual([
+      { path: 'to', message: 'must be the last day of a quarter (31 March, 30 June, 30 September or 31 December), as periods are whole calendar quarters: 2026-05-31 was sent (its quarter ends 2026-06-30)' },
+    ]);
+    expect(errorsOf({ from: '2026-01-02', to: '2026-03-30' }).map((e) => e.path)).toEqual(['from', 'to']);
+  });
+
+  it('names what was sent and what was filled in (the auditor\'s period edges)', () => {
+    // No `to` sent: the refusal is of `from`, and says the month is not over, not "after to".
+    expect(errorsOf({ from: '2028-04-01' })).toEqual([
+      { path: 'from', message: '2028-04-01 starts a quarter not yet complete: figures come only from complete quarters, the last of them ending 2026-09-30' },
+    ]);
+    // Only `to` sent, in the future: answered, from filled in.
+    expect(errorsOf({ to: '2029-12-31' })).toEqual([]);
+    // Over the limit with `to` defaulted: the refusal names from, and says what to was taken as.
+    expect(errorsOf({ from: '2022-01-01' })).toEqual([
+      {
+        path: 'from',
+        message: 'the period may cover at most 36 months (12 quarters): from 2022-01-01 (to was not given: the end of the last complete quarter, 2026-09-30) is 57 months; from must be 2023-10-01 or later',
+      },
+    ]);
+    expect(errorsOf({ from: '2022-01-01', to: '2025-12-31' })).toEqual([
+      { path: 'to', message: 'the period may cover at most 36 months (12 quarters): from 2022-01-01 to 2025-12-31 is 48 months; from 2022-01-01, to must be 2024-12-31 or earlier' },
+    ]);
+    // A parameter given twice arrives joined by a comma (as API Gateway joins them): named, not one of them read.
+    expect(errorsOf({ from: '2026-01-01,2026-04-01' })).toEqual([{ path: 'from', message: 'was given more than once (2026-01-01, 2026-04-01): give one date' }]);
   });
 
   it('refuses bad input, naming the parameter', () => {
-    const errors = (params: Record<string, string>, max = 36) => {
-      const r = resolveMetricsQuery(params, '2026-11-28', { maxPeriodMonths: max });
-      return r.ok ? [] : r.errors.map((e) => e.path);
-    };
-    expect(errors({ from: '2026-05-01', to: '2026-04-30' })).toEqual(['from']);
+    const errors = (params: Record<string, string>, max = 36) => errorsOf(params, max).map((e) => e.path);
+    expect(errors({ from: '2026-04-01', to: '2026-03-31' })).toEqual(['from']);
     expect(errors({ groupBy: 'provider,postcode' })).toEqual(['groupBy']);
-    expect(errors({ from: '2024-01-01', to: '2027-01-01' })).toEqual(['to']);
-    expect(errors({ from: '2026-01-01', to: '2026-07-01' }, 6)).toEqual(['to']);
+    expect(errors({ from: '2023-07-01', to: '2026-09-30' })).toEqual(['to']);
+    expect(errors({ from: '2026-01-01', to: '2026-09-30' }, 6)).toEqual(['to']);
     expect(errors({ from: '2026-01-01', to: '2026-06-30' }, 6)).toEqual([]);
     expect(errors({ from: '2026-02-30' })).toEqual(['from']);
     expect(errors({ to: 'yesterday' })).toEqual(['to']);
     expect(errors({ planId: 'pl_x' })).toEqual(['planId']);
   });
 });
+

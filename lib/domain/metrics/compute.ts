@@ -19,7 +19,7 @@ import {
 import { FactTable, FOLLOW_UP_NO as NO, FOLLOW_UP_YES as YES, NO_DAY, type Dictionary } from './fact-table.ts';
 import type { ExitReasonFact, GapReasonFact, OfferFact, PlanFacts } from './facts.ts';
 import { DEFAULT_METRICS_CONFIG, type MetricsQuery } from './query.ts';
-import { primarySuppress, publishedRate, roundCount, secondarySuppress, STATISTIC_BASES, statisticShown, type Cell, type Line, type RateBound, type RateCells, type Table } from './suppression.ts';
+import { p90MinimumValues, primarySuppress, publishedRate, roundCount, secondarySuppress, STATISTIC_BASES, statisticShown, type Cell, type Line, type RateBound, type RateCells, type Table } from './suppression.ts';
 
 export type FigureValue = number | typeof SUPPRESSED;
 export type Figures = Record<FigureKey, FigureValue>;
@@ -38,7 +38,8 @@ export interface BoundedRate {
 }
 
 export interface MetricsReport {
-  period: { from: string; to: string };
+  /** `requestedTo`: the `to` asked for, when the answer stops at the end of the last complete quarter (set by the API). */
+  period: { from: string; to: string; requestedTo?: string };
   groupBy: Dimension[];
   asOf: string;
   suppression: { threshold: number; roundCountsTo: number; marker: typeof SUPPRESSED; rules: string[] };
@@ -633,7 +634,9 @@ export function computeMetrics(facts: Iterable<PlanFacts>, query: MetricsQuery, 
       } else {
         const stat = STATS.indexOf(def.values as (typeof STATS)[number]);
         const count = state.acc.n[stat] as number;
-        out[key] = !statisticShown(count, threshold, STATISTIC_BASES[def.values].map((k) => cells[k])) ? SUPPRESSED : round(((def.kind === 'median' ? state.acc.median : state.acc.p90)[stat] as number), def.decimals);
+        // A 90th percentile needs more values than a median: over fewer than 10 it is the largest one, hers alone.
+        const least = def.kind === 'p90' ? p90MinimumValues(threshold) : threshold;
+        out[key] = !statisticShown(count, least, STATISTIC_BASES[def.values].map((k) => cells[k])) ? SUPPRESSED : round(((def.kind === 'median' ? state.acc.median : state.acc.p90)[stat] as number), def.decimals);
       }
     }
     return out;

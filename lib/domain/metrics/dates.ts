@@ -99,3 +99,30 @@ export function dayNumber(date: string): number {
 export function dayString(day: number): string {
   return new Date(day * DAY_MS).toISOString().slice(0, 10);
 }
+
+/** The first day of the calendar month of `date`. */
+export function firstOfMonth(date: string): string {
+  return `${date.slice(0, 7)}-01`;
+}
+
+/** The last day of the calendar month of `date`. */
+export function lastOfMonth(date: string): string {
+  return addDaysToDate(addMonthsToDate(firstOfMonth(date), 1), -1);
+}
+
+/** How many calendar months a period touches (2026-01-01 to 2026-03-31: 3). */
+export function monthsTouched(from: string, to: string): number {
+  const index = (date: string) => Number(date.slice(0, 4)) * 12 + Number(date.slice(5, 7));
+  return index(to) - index(from) + 1;
+}
+
+/** The first day of the calendar quarter (January, April, July, October) of `date`. */
+export function firstOfQuarter(date: string): string {
+  const month = Number(date.slice(5, 7));
+  return `${date.slice(0, 4)}-${String(month - ((month - 1) % 3)).padStart(2, '0')}-01`;
+}
+
+/** The last day of the calendar quarter of `date`. */
+export function lastOfQuarter(date: string): string {
+  return addDaysToDate(addMonthsToDate(firstOfQuarter(date), 3), -1);
+}

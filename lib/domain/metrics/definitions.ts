@@ -13,7 +13,7 @@ export const DIMENSION_DEFINITIONS: Record<Dimension, string> = {
   needDomain:
     'Offers count for each need domain they covered, gaps and score changes for their own domain. Every other figure counts a plan for each need domain it has had (assessed or added at a review): these are the need cohorts, so reoffending by need cohort is this breakdown.',
   referralSource: 'The source of the referral. Every plan is in exactly one group.',
-  month: 'Each calendar month of the period, cut to the period: every figure is worked out for that month as if it were the whole period.',
+  month: 'Each calendar month of the period: every figure is worked out for that month as if it were the whole period.',
 };
 
 export type FigureKind = 'count' | 'rate' | 'median' | 'p90' | 'mean';
@@ -50,7 +50,8 @@ const FLOW = [...PLAN_PARTITIONS, 'month'] as const satisfies readonly Dimension
 
 const count = (label: string, unit: string, definition: string, additiveOver: readonly Dimension[] = FLOW): CountFigure => ({ kind: 'count', label, unit, definition, additiveOver });
 const rate = (label: string, numerator: CountKey, denominator: CountKey, definition: string): RateFigure => ({ kind: 'rate', label, unit: 'proportion (0-1)', numerator, denominator, definition });
-const stat = (kind: StatFigure['kind'], label: string, unit: string, values: StatValues, definition: string, decimals = 1): StatFigure => ({ kind, label, unit, values, definition, decimals });
+const P90_RULE = ' Shown only when taken over at least 10 values (twice the suppression threshold, if that is more): over fewer, the nearest-rank 90th percentile is the largest value, one woman\'s own.';
+const stat = (kind: StatFigure['kind'], label: string, unit: string, values: StatValues, definition: string, decimals = 1): StatFigure => ({ kind, label, unit, values, definition: kind === 'p90' ? `${definition}${P90_RULE}` : definition, decimals });
 
 const EXIT_WHERE = 'Plans that exited in the period (by exit date)';
 // Not 'no provider found': for some reasons one was found (outside her consent, not offered); none holds the need.
@@ -58,7 +59,7 @@ const GAP_WHERE = 'Needs recorded as a gap (left without a provider) in the peri
 const REVIEW_WHERE = 'Reviews recorded in the period (by review date) plus reviews that fell overdue in the period and were never recorded';
 
 export const COUNT_FIGURES = {
-  referrals: count('Referrals', 'plans', 'Plans referred in the period (by the day the referral was received). A referral withdrawn as a duplicate of another (reason duplicate-referral) is counted too, though it is no second woman: withdrawals have no figure of their own.'),
+  referrals: count('Referrals', 'plans', 'Plans referred in the period (by the day the referral was received).'),
   consented: count('Consented', 'plans', 'Of the plans referred in the period, those whose consent has been recorded.'),
   assessed: count('Assessed', 'plans', 'Plans whose holistic needs assessment was recorded in the period.'),
   activated: count('Activated', 'plans', 'Plans that became active for the first time in the period.'),
@@ -164,12 +165,31 @@ export const FIGURES = {
 export type FigureKey = keyof typeof FIGURES;
 export const FIGURE_KEYS = Object.keys(FIGURES) as FigureKey[];
 
+/**
+ * The true counts a shown count rounded to the nearest `roundTo` stands for (halves up): from `below`
+ * under it to `above` over it (5: 2 and 2), and never under the threshold (it is shown).
+ */
+export function roundingReach(roundTo: number): { below: number; above: number } {
+  return { below: Math.floor(roundTo / 2), above: Math.ceil(roundTo / 2) - 1 };
+}
+
+/** How far a rate worked out from rounded counts can be from the true one, in words, with an example at cohort size. */
+export function rateFromRoundedCountsWords(roundTo: number): string {
+  const { below, above } = roundingReach(roundTo);
+  const [n, d] = [2 * roundTo, 6 * roundTo];
+  const pct = (a: number, b: number) => `${Math.round((100 * a) / b)} %`;
+  return (
+    `Worked out from its two counts as shown, each rounded to the nearest ${roundTo}, not from the exact counts (an exact rate beside its two rounded counts would give the exact counts back): it is the rate of the rounded counts, not the true rate rounded. ` +
+    `Each shown count may be up to ${below} under or ${above} over the true one, so at small numbers the rate can be several points from the true rate: shown as ${n} of ${d} (${pct(n, d)}), the true rate may be anything from ${n - below} of ${d + above} (${pct(n - below, d + above)}) to ${n + above} of ${d - below} (${pct(n + above, d - below)}); the larger the counts, the closer.`
+  );
+}
+
 /** A figure's definition as served with the figures, saying what rounding of counts (to the nearest `roundTo`) does to it. */
 export function servedDefinition(key: FigureKey, roundTo: number): string {
   const def: FigureDefinition = FIGURES[key];
   if (roundTo <= 1) return def.definition;
   if (def.kind === 'count') return `${def.definition} Shown rounded to the nearest ${roundTo}.`;
-  if (def.kind === 'rate') return `${def.definition} Worked out from the counts as shown, rounded to the nearest ${roundTo}.`;
+  if (def.kind === 'rate') return `${def.definition} ${rateFromRoundedCountsWords(roundTo)}`;
   return `${def.definition} Worked out from the exact values, whatever the rounding of the counts shown.`;
 }
 
@@ -195,7 +215,8 @@ export const SUPPRESSION_RULES = [
   'Secondary: wherever a total and the counts that make it up are published together (the relations within a group, and the groups of a breakdown whose groups add up to the overall figure), no such set may have exactly one suppressed cell: another count of the set is suppressed too. Nor, when the total is shown, may its suppressed counts add up to less than the threshold (the total minus the shown counts would pin them: suppressed zeros adding up to 0 are all 0): another shown count of the set is suppressed too. Which one: the smallest shown count that no shown rate is built on (the first of equals); else the total, if no shown rate is built on it; else the smallest shown count; else the total. The sets are visited in a fixed order (the relations of the overall group, then of each breakdown group in turn, then each breakdown figure by figure), again and again until every one is safe. Then the sets several of them make together are held to the same rule: for a total and its counts across a breakdown\'s groups, the groups (and overall) whose share of some of the counts is known from what they show leave the other groups\' share of those counts (and, when those groups show their totals, of the rest) known too; such a set gives up a shown cell the same way, or one of the cells that made a group\'s share known, and the sets are visited again until all are safe.',
   'A rate is suppressed when its numerator or its denominator is suppressed: beside one shown count it would give the other back, and with it, by subtraction, the small count that one was hidden to protect. That is why a rate\'s counts are suppressed only when a set leaves no other choice (a small Offers withdrawn or open hides Offers rather than Offers resolved, keeping the acceptance rate). When a rate is lost all the same (its two counts differ by less than the threshold, say), the whole of the secondary suppression is done again without sparing that rate\'s counts, until every rate spared is shown. A shown rate is the ratio of its two shown counts, so it tells nothing they do not.',
   'Suppressed cells read "suppressed" in both JSON and CSV.',
+  'Periods are whole calendar quarters (January to March, April to June, July to September, October to December, or several in a row), and figures come only from complete quarters: a period ending in the current quarter or later is answered up to the end of the last complete quarter (the answer\'s period.to, with period.requestedTo the day asked for). With any day as an end, the same period asked a day longer, day after day, showed the day a count moved under the rounding, and that was the day one woman exited: whether she had reoffended, or why she left. Rounding and suppression protect within one answer; across many overlapping answers the ends they may have decide what they give away. With any start month and any end month, such answers still pinned some women\'s outcomes; with whole quarters, none was found (measured on simulated cohorts).',
   'Rounding: every count that is shown is rounded to the nearest multiple of roundCountsTo (suppression.roundCountsTo; halves round up; 1 means exact counts), after the suppression above has been decided on the exact counts, and the same count always reads the same. So the difference between two published counts (a period minus part of it, say) no longer gives away a hidden count. Rounded counts need not add up to their rounded total. A published 0 always means none: a true 0 is below every threshold and suppressed, and a shown count that would round down to 0 (only with a threshold under half of roundCountsTo) reads roundCountsTo instead.',
-  'Rates are worked out from the rounded counts as shown (an exact rate beside its two rounded counts would give the exact counts back); medians, 90th percentiles and means from the exact values, and they are suppressed when built on fewer plans than the threshold.',
+  'Rates are worked out from the rounded counts as shown (an exact rate beside its two rounded counts would give the exact counts back), so a rate is the ratio of the rounded counts, not the true rate rounded, and at small numbers it can be several points from the true rate (each count may be up to half of roundCountsTo from the true one: with 5, 10 of 30 shown reads 33 %, and the truth may be anything from 8 of 32, 25 %, to 12 of 28, 43 %). Medians, 90th percentiles and means are worked out from the exact values, and they are suppressed when built on fewer plans than the threshold; a 90th percentile also when built on fewer than 10 values (or twice the threshold, if more), as over fewer the nearest-rank 90th percentile is the largest value, one woman\'s own.',
   'A rate reads 1 (all) or 0 (none) only when it exactly is: one that would read above 0.99 while not all counted have the attribute reads 0.99 (48 of 50 completed have rounded counts of 50 and 50, which would read 100 %), and one that would read below 0.01 while some have it reads 0.01. Each such rate is listed in boundedRates, as under all (below-all) or over none (above-none); the CSV names them in its last column, boundedRates.',
 ];

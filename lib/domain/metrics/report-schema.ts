@@ -20,7 +20,13 @@ export type MetricsIncomplete = z.infer<typeof MetricsIncompleteSchema>;
 
 export const MetricsReportSchema = z
   .object({
-    period: z.object({ from: z.iso.date(), to: z.iso.date() }).describe('London dates, both inclusive'),
+    period: z
+      .object({
+        from: z.iso.date().describe('The first day of the first quarter'),
+        to: z.iso.date().describe('The last day of the last quarter: never later than the end of the last complete quarter'),
+        requestedTo: z.iso.date().optional().describe('The `to` asked for, present only when the answer stops earlier: figures come only from complete quarters, so a `to` in the current quarter or later is answered up to the end of the last complete quarter'),
+      })
+      .describe('Whole calendar quarters, London dates, both inclusive'),
     groupBy: z.array(Dimension),
     asOf: z.iso.datetime({ offset: true }).describe('When the figures were worked out: they include every change saved before then'),
     suppression: z.object({

@@ -64,6 +64,17 @@ export const STATISTIC_BASES = {
   scoreChange: ['scoredPlans'],
 } as const satisfies Record<StatValues, readonly CountKey[]>;
 
+/**
+ * The fewest values a 90th percentile is shown over. Nearest rank takes the ceil(0.9 n)-th smallest
+ * value, which is the largest one for every n below 10: over 5-9 plans it is one woman's own value
+ * (the longest wait, say), not a summary of several. From 10 values it is never the largest. Twice the
+ * threshold when that is more, so a stricter threshold raises it in step (at the default 5, both are 10).
+ * A threshold of 0 (tests only: the settings start at 1) hides nothing, this included.
+ */
+export function p90MinimumValues(threshold: number): number {
+  return threshold <= 0 ? 0 : Math.max(10, 2 * threshold);
+}
+
 /** Whether a statistic over `values` values whose counts are `bases` may be shown: enough values, and none of its counts suppressed. */
 export function statisticShown(values: number, threshold: number, bases: readonly Cell[]): boolean {
   return values > 0 && values >= threshold && bases.every((cell) => !cell.suppressed);
