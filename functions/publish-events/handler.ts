@@ -83,7 +83,7 @@ export async function deliverOutbox(deps: PublishDeps, plan: Plan, options: Deli
     // allocation the provider ever had, so its status is the allocation's own (an accepted one ended, a
     // declined one stays declined), not "withdrawn" for all.
     const serviceId = typeof data.serviceId === 'string' ? data.serviceId : allocation?.serviceId;
-    const needs = data.needs ?? allocation?.needs.map((domain) => ({ domain }));
+    const needs = providerAllocationNeeds(data.needs ?? allocation?.needs);
     const lead = typeof data.lead === 'boolean' ? data.lead : allocation?.lead;
     // An offer still open keeps its deadline when an event that carries none (a narrowing) replaces its view.
     const respondBy = typeof data.respondBy === 'string' ? data.respondBy : status === 'offered' ? allocation?.respondBy : undefined;

@@ -170,7 +170,7 @@ const ProviderOffers = z.object({
       planRef: PlanId,
       status: z.literal('offered'),
       serviceId: z.string().optional(),
-      needs: z.unknown().optional(),
+      needs: z.array(ProviderAllocationNeed).optional().describe('The needs of the allocation: each its domain, and its level where the offer said it'),
       respondBy: IsoDateTime.optional(),
       lead: z.boolean().optional(),
       purgeInstructions: PURGE_INSTRUCTIONS,
@@ -343,11 +343,6 @@ const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.to
 /** The HTTP body of a command: its payload, plus the optional `expectedVersion` the API takes out first. */
 function commandBody(name: CommandName): z.ZodObject {
   const payload: z.ZodObject = COMMAND_PAYLOADS[name];
-  const actors: readonly string[] = LIFECYCLE[name].actors;
-  if (actors.every((a) => a === 'provider')) return payload;
-  const expectedVersion = actors.includes('provider')
-    ? ExpectedVersion.optional().describe(`${ExpectedVersion.description as string}. Coordinators only: from a provider it ${PROVIDER_EXPECTED_VERSION_RULE} (400 naming it)`)
-    : ExpectedVersion.optional();
   // safeExtend keeps record-review's cross-field refinements (extend refuses refined objects).
   return payload.safeExtend({ expectedVersion: ExpectedVersion.optional() });
 }

@@ -29,6 +29,7 @@ export function allocatePlan(plan: Plan, ctx: DecideContext, load: ServiceLoad):
         age: draft.ageAtReferral,
         turnedDown: turnedDownOffers(draft),
         providers: providersOf(draft.consent.scope),
+        alreadyHeld: draft.needs.filter((n) => n.status === 'open' && !domains.has(n.domain)).map((n) => n.domain),
       },
       ctx.directory,
       load,

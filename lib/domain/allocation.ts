@@ -2,6 +2,15 @@ import { scopeCoversProvider } from './consent.ts';
 import type { Directory, Service, ServiceLoad } from './directory.ts';
 import type { ConsentProviders, Gap, Plan } from './schemas.ts';
 import type { LocalAuthority, NeedDomain } from './taxonomy.ts';
+import { LOCAL_AUTHORITY_LABELS, NEED_DOMAIN_LABELS } from './vocabulary.ts';
+
+/** A need as a sentence names it ("thinking and behaviour"), from the vocabulary's labels, never its code. */
+const needWords = (need: NeedDomain) => {
+  const label = NEED_DOMAIN_LABELS[need] ?? need;
+  return label.charAt(0).toLowerCase() + label.slice(1);
+};
+/** A local authority by its name ("Sandwell", "Telford and Wrekin"). */
+const areaWords = (area: LocalAuthority) => LOCAL_AUTHORITY_LABELS[area] ?? area;
 
 /**
  * Allocation: which providers to offer which needs. Pure and exact: providers are few, so every
@@ -51,6 +60,12 @@ export interface AllocationRequest {
    * offered; a need only such services could meet is a gap `outside-consent` naming them.
    */
   providers?: ConsentProviders;
+  /**
+   * The plan's open needs a live allocation already holds (after a decline, an expiry or a review that
+   * adds needs, only the rest are proposed): a proposal's "why" then speaks of the needs still without
+   * a provider, not of every need of the plan.
+   */
+  alreadyHeld?: readonly NeedDomain[];
 }
 
 export interface ProposedOffer {
@@ -87,14 +102,14 @@ function howTurnedDown(offer: TurnedDownOffer): string {
 /** Candidates for one need, or the reason there are none. */
 function candidatesFor(need: NeedDomain, req: Omit<AllocationRequest, 'needs'>, directory: Directory, load: ServiceLoad): Service[] | Omit<Gap, 'recordedAt'> {
   const forNeed = directory.services.filter((s) => s.needDomains.includes(need));
-  if (forNeed.length === 0) return { domain: need, reason: 'no-service', explanation: `No service in the directory offers ${need} support.` };
+  if (forNeed.length === 0) return { domain: need, reason: 'no-service', explanation: `No service in the directory offers ${needWords(need)} support.` };
   const inArea = forNeed.filter((s) => s.serviceAreas.includes(req.localAuthority));
   if (inArea.length === 0)
-    return { domain: need, reason: 'no-coverage-in-area', explanation: `No ${need} service covers ${req.localAuthority} (a postcode gap): ${forNeed.length} serve other areas.` };
+    return { domain: need, reason: 'no-coverage-in-area', explanation: `No ${needWords(need)} service covers ${areaWords(req.localAuthority)} (a postcode gap): ${forNeed.length} ${forNeed.length === 1 ? 'serves' : 'serve'} other areas.` };
   const sex = req.sex ?? 'female';
   const eligible = inArea.filter((s) => s.eligibility.sex.includes(sex) && req.age >= s.eligibility.minAge && req.age <= s.eligibility.maxAge);
   if (eligible.length === 0)
-    return { domain: need, reason: 'not-eligible', explanation: `No ${need} service in ${req.localAuthority} takes a participant aged ${req.age}.` };
+    return { domain: need, reason: 'not-eligible', explanation: `No ${needWords(need)} service in ${areaWords(req.localAuthority)} takes a participant aged ${req.age}.` };
   const turnedDownThisNeed = (s: Service) => req.turnedDown.filter((o) => o.serviceId === s.id && o.needs.includes(need)).at(-1);
   const notTurnedDown = eligible.filter((s) => !turnedDownThisNeed(s));
   if (notTurnedDown.length === 0) {
@@ -103,12 +118,12 @@ function candidatesFor(need: NeedDomain, req: Omit<AllocationRequest, 'needs'>, 
     return {
       domain: need,
       reason: 'all-candidates-declined-or-expired',
-      explanation: `Every ${need} service in ${req.localAuthority} (${eligible.length}) was offered ${need} for this plan and turned it down: ${answers.join('; ')}.`,
+      explanation: `Every ${needWords(need)} service in ${areaWords(req.localAuthority)} (${eligible.length}) was offered ${needWords(need)} for this plan and turned it down: ${answers.join('; ')}.`,
     };
   }
   const open = notTurnedDown.filter((s) => s.status === 'active' && hasCapacity(s, load));
   if (open.length === 0)
-    return { domain: need, reason: 'no-capacity', explanation: `Every remaining ${need} service in ${req.localAuthority} is full or temporarily closed.` };
+    return { domain: need, reason: 'no-capacity', explanation: `Every remaining ${needWords(need)} service in ${areaWords(req.localAuthority)} is full or temporarily closed.` };
   // Her consent is looked at last: a need is outside her consent only when a service she has not
   // agreed to could have met it now, so every other reason stays the truer one where it also holds
   // (widening her consent would not help a need nobody in the area offers, or one every service is full for).
@@ -118,10 +133,15 @@ function candidatesFor(need: NeedDomain, req: Omit<AllocationRequest, 'needs'>, 
     return {
       domain: need,
       reason: 'outside-consent',
-      explanation: `Her consent does not cover ${orList(names)}, which could meet ${need} in ${req.localAuthority}: only with her agreement to share with ${names.length > 1 ? 'one of them' : 'it'} (change consent) can it be offered.`,
+      explanation: `Her consent does not cover ${orList(names)}, which could meet ${needWords(need)} in ${areaWords(req.localAuthority)}: only with her agreement to share with ${names.length > 1 ? 'one of them' : 'it'} (change consent) can it be offered.`,
     };
   }
   return consented;
+}
+
+/** Things as people list them together: "domestic abuse, accommodation and trauma". */
+function andList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }
 
 /** Names as people list alternatives: "Anawim, Changing Lives or Green Square Accord". */
@@ -136,7 +156,7 @@ export function orList(names: readonly string[]): string {
  */
 export function gapForEvents<G extends Omit<Gap, 'recordedAt'>>(gap: G): G {
   if (gap.reason !== 'outside-consent') return gap;
-  return { ...gap, explanation: `Only providers her consent does not cover could meet ${gap.domain}.` };
+  return { ...gap, explanation: `Only providers her consent does not cover could meet ${needWords(gap.domain)}.` };
 }
 
 /** Outcomes with which a provider stops before the need is met: that service is not asked again for it. */
@@ -178,7 +198,7 @@ export function gapAtManualActivation(
   return {
     domain: need,
     reason: 'not-offered',
-    explanation: `The plan was activated before ${need} was offered to ${orList(names)} in ${req.localAuthority}, which could still be asked.`,
+    explanation: `The plan was activated before ${needWords(need)} was offered to ${orList(names)} in ${areaWords(req.localAuthority)}, which could still be asked.`,
   };
 }
 
@@ -267,6 +287,16 @@ function toOffers(assignment: Map<NeedDomain, string>, candidates: Candidates, l
   return offers;
 }
 
+/**
+ * What the core set of providers is the smallest of. Proposing for a plan whose other needs are held
+ * already, it is the set for the priority needs still without a provider, and one provider is not all
+ * her support "under one roof": the plan has its other providers too.
+ */
+function smallestSetWords(size: number, othersHeld: boolean): string {
+  if (othersHeld) return `Part of the smallest set of providers (${size}) covering the priority needs no provider holds yet.`;
+  return `Part of the smallest set of providers (${size}) covering every priority need${size > 1 ? '' : ' under one roof'}.`;
+}
+
 export function proposeAllocation(req: AllocationRequest, directory: Directory, load: ServiceLoad): AllocationProposal {
   const candidates: Candidates = new Map();
   const gaps: AllocationProposal['gaps'] = [];
@@ -291,9 +321,9 @@ export function proposeAllocation(req: AllocationRequest, directory: Directory, 
     const priorityNeeds = needs.filter((n) => priority.includes(n));
     const inCore = coreSet.has(service.organizationId);
     const reasons = [
-      `Covers ${needs.map((n) => (priority.includes(n) ? `${n} (priority)` : n)).join(', ')} in ${req.localAuthority}.`,
+      `Covers ${andList(needs.map((n) => (priority.includes(n) ? `${needWords(n)} (priority)` : needWords(n))))} in ${areaWords(req.localAuthority)}.`,
       inCore && priority.length > 0
-        ? `Part of the smallest set of providers (${core.providers.length}) covering every priority need${core.providers.length > 1 ? '' : ' under one roof'}.`
+        ? smallestSetWords(core.providers.length, (req.alreadyHeld ?? []).length > 0)
         : `Added for needs the core providers cannot meet.`,
       `${load[service.id] ?? 0} of ${service.capacity} places in use.`,
     ];

@@ -395,6 +395,27 @@ export const Allocation = z.object({
 });
 export type Allocation = z.infer<typeof Allocation>;
 
+/**
+ * A need as the provider's own lists give it (GET /providers/{id}/allocations and /offers): its domain,
+ * and its level where the event that last changed the allocation said it (an offer does).
+ */
+export const ProviderAllocationNeed = z.object({ domain: NeedDomain, level: NeedLevel.optional() });
+export type ProviderAllocationNeed = z.infer<typeof ProviderAllocationNeed>;
+
+/**
+ * A provider allocation record's needs in that one shape, however they were stored: the accepted and
+ * declined events carry bare domains, and records written before 2026-11-29 hold them so.
+ */
+export function providerAllocationNeeds(stored: unknown): ProviderAllocationNeed[] | undefined {
+  if (!Array.isArray(stored)) return undefined;
+  return stored.flatMap((need: unknown): ProviderAllocationNeed[] => {
+    if (typeof need === 'string') return [{ domain: need as ProviderAllocationNeed['domain'] }];
+    if (typeof need !== 'object' || need === null || typeof (need as { domain?: unknown }).domain !== 'string') return [];
+    const { domain, level } = need as { domain: ProviderAllocationNeed['domain']; level?: unknown };
+    return [{ domain, ...(typeof level === 'string' ? { level: level as ProviderAllocationNeed['level'] } : {}) }];
+  });
+}
+
 export const Gap = z.object({ domain: NeedDomain, reason: z.enum(GAP_REASONS), explanation: z.string(), recordedAt: IsoDateTime });
 export type Gap = z.infer<typeof Gap>;
 
@@ -522,8 +543,6 @@ export const Plan = z.object({
   gaps: z.array(Gap),
   reviews: z.array(Review),
   reviewEveryDays: z.number().int().min(7).max(91),
-  /** When the next review is due: a working day at close of business (calendar.ts reviewDates); its reminder and escalation are set from the same dates. */
-  reviewDueAt: IsoDateTime.optional(),
   contacts: z.array(Contact),
   escalations: z.array(Escalation),
   exit: z.object({ reason: z.union([ExitReason, z.literal('consent-withdrawn')]), exitedAt: IsoDateTime, note: z.string().optional() }).optional(),

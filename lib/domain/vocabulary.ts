@@ -25,6 +25,24 @@ export const NEED_DOMAINS = [
   'interpersonal-skills',
 ] as const;
 
+/** Each need domain as people say it: the web's labels and the domain's own explanations ("why", gaps) read these. */
+export const NEED_DOMAIN_LABELS: Record<(typeof NEED_DOMAINS)[number], string> = {
+  accommodation: 'Accommodation',
+  'education-training-employment': 'Education, training and employment',
+  'physical-health': 'Physical health',
+  'mental-health': 'Mental health',
+  'substance-misuse': 'Substance misuse',
+  alcohol: 'Alcohol',
+  'finance-benefit-debt': 'Finance, benefit and debt',
+  'children-families': 'Children and families',
+  'thinking-behaviour': 'Thinking and behaviour',
+  'domestic-abuse': 'Domestic abuse',
+  'sexual-exploitation': 'Sexual exploitation',
+  trauma: 'Trauma',
+  'emotional-resilience': 'Emotional resilience',
+  'interpersonal-skills': 'Interpersonal skills',
+};
+
 /**
  * Local authorities the programme takes referrals from: the seven West Midlands Police area
  * authorities, plus neighbouring ones so an out-of-area referral is recorded (and shows up as a
@@ -44,6 +62,22 @@ export const LOCAL_AUTHORITIES = [
   'shropshire',
   'telford-and-wrekin',
 ] as const;
+
+/** Each local authority's name. */
+export const LOCAL_AUTHORITY_LABELS: Record<(typeof LOCAL_AUTHORITIES)[number], string> = {
+  birmingham: 'Birmingham',
+  coventry: 'Coventry',
+  dudley: 'Dudley',
+  sandwell: 'Sandwell',
+  solihull: 'Solihull',
+  walsall: 'Walsall',
+  wolverhampton: 'Wolverhampton',
+  staffordshire: 'Staffordshire',
+  warwickshire: 'Warwickshire',
+  worcestershire: 'Worcestershire',
+  shropshire: 'Shropshire',
+  'telford-and-wrekin': 'Telford and Wrekin',
+};
 
 export const REFERRAL_SOURCES = [
   'custody-diversion',
@@ -80,7 +114,11 @@ export const GAP_REASON_WORDS: Record<(typeof GAP_REASONS)[number], string> = {
   'not-offered': 'Activated before it was offered to a service that could still be asked',
   'outside-consent': 'Only providers her consent does not cover could meet it',
 };
-export const WITHDRAW_REASONS = ['not-eligible', 'declined-support', 'unreachable', 'other'] as const;
+/**
+ * Why a referral was withdrawn before it became a plan. `duplicate-referral`: an accidental second
+ * referral of a woman already referred, closed by the coordinator; it is no outcome of the programme.
+ */
+export const WITHDRAW_REASONS = ['not-eligible', 'declined-support', 'unreachable', 'duplicate-referral', 'other'] as const;
 export const NEED_LEVELS = ['low', 'medium', 'high'] as const;
 export const DOMESTIC_ABUSE_RISK = ['none', 'standard', 'medium', 'high'] as const;
 export const ADJUSTMENTS = ['neurodiversity', 'learning-difficulty', 'brain-injury', 'language', 'female-worker'] as const;

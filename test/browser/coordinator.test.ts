@@ -98,7 +98,7 @@ describe('coordinator', () => {
     const text = (await proposal.textContent()) ?? '';
     expect(text).toContain("Black Country Women's Aid");
     expect(text).toContain('Changing Lives');
-    expect(text).toMatch(/Why: Covers domestic-abuse \(priority\)/);
+    expect(text).toMatch(/Why: Covers domestic abuse \(priority\)/);
     expect(text).toContain('Answer due');
     await screenshot(page, 'plan-allocating-desktop');
 

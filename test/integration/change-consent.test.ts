@@ -69,7 +69,7 @@ describe('change-consent over HTTP', () => {
     // choosing, so the plan stays active (with its reviews) and no activation deadline is armed.
     expect(changed.stage).toBe('active');
     expect(changed.deadlines.map((d: Json) => d.command)).not.toContain('activation-overdue');
-    expect(changed.gaps).toEqual([expect.objectContaining({ domain: 'domestic-abuse', reason: 'outside-consent', explanation: expect.stringContaining("Her consent does not cover Black Country Women's Aid, which could meet domestic-abuse") })]);
+    expect(changed.gaps).toEqual([expect.objectContaining({ domain: 'domestic-abuse', reason: 'outside-consent', explanation: expect.stringContaining("Her consent does not cover Black Country Women's Aid, which could meet domestic abuse") })]);
     expect(changed.openEscalations.filter((e: Json) => e.kind === 'coverage-gap')).toEqual([]);
     expect(changed.consent).toMatchObject({ note: NOTE, scope: { providers: { kind: 'all-except', providerIds: ['bcwa'] } }, previous: [expect.objectContaining({ scope: expect.objectContaining({ providers: { kind: 'all' } }) })] });
 
@@ -94,7 +94,7 @@ describe('change-consent over HTTP', () => {
     // Nor whom she refused: the gap's explanation in the programme's events is the generic one.
     const programme = sent.filter((e) => !e.providerId);
     const proposedGaps = programme.find((e) => e.type === 'plan.allocation-proposed.v1')!.data.gaps;
-    expect(proposedGaps).toEqual([expect.objectContaining({ domain: 'domestic-abuse', reason: 'outside-consent', explanation: 'Only providers her consent does not cover could meet domestic-abuse.' })]);
+    expect(proposedGaps).toEqual([expect.objectContaining({ domain: 'domestic-abuse', reason: 'outside-consent', explanation: 'Only providers her consent does not cover could meet domestic abuse.' })]);
     for (const named of ['Black Country', 'bcwa']) expect(JSON.stringify(programme)).not.toContain(named);
     const history = (await ok('GET', `/plans/${active.planId}/history`)).items;
     expect(history.map((e: Json) => e.type)).toContain('plan.consent-changed.v1');

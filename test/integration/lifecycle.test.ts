@@ -86,7 +86,7 @@ describe('a plan from referral to closed', () => {
       expect(offer.status).toBe('offered');
       expect(typeof offer.why).toBe('string');
       expect(offer.why.length).toBeGreaterThan(20);
-      expect(offer.why).toContain('birmingham');
+      expect(offer.why).toContain('Birmingham');
       expect(offer.respondBy > t.clock()).toBe(true);
     }
     // Every coverable need is offered exactly once; priority needs are marked as such in the why.
@@ -95,7 +95,7 @@ describe('a plan from referral to closed', () => {
     mentalHealth = allocationFor(plan, 'mental-health');
     substance = allocationFor(plan, 'substance-misuse');
     accommodation = allocationFor(plan, 'accommodation');
-    expect(mentalHealth.why).toContain('mental-health (priority)');
+    expect(mentalHealth.why).toContain('mental health (priority)');
     // Priority needs go to the fewest providers: one organisation holds both.
     expect(mentalHealth.providerId).toBe(substance.providerId);
     // The key worker is the provider with the most needs.
@@ -106,7 +106,7 @@ describe('a plan from referral to closed', () => {
     expect(offers.some((o) => o.needs.includes('thinking-behaviour'))).toBe(false);
     const gap = (plan.gaps as GapJson[]).find((g) => g.domain === 'thinking-behaviour');
     expect(gap).toMatchObject({ reason: 'no-coverage-in-area' });
-    expect(gap?.explanation).toContain('birmingham');
+    expect(gap?.explanation).toContain('Birmingham');
   });
 
   it("shows each provider only its own open offers, without the participant's identity", async () => {

@@ -509,7 +509,7 @@ describe('(d) adjustment: a review adds a priority need and closes another', () 
     expect(adjusted.needs.filter((n: Json) => n.status === 'closed').map((n: Json) => n.domain).sort()).toEqual(closing.sort());
     const offer = (adjusted.allocations as AllocationJson[]).find((a) => a.status === 'offered' && a.needs.includes('substance-misuse' as never));
     expect(offer, 'an offer for the added need').toBeDefined();
-    expect(offer?.why).toContain('substance-misuse');
+    expect(offer?.why).toContain('substance misuse');
     expect(adjusted.deadlines.map((d: DeadlineJson) => d.command)).toEqual(expect.arrayContaining(['offer-expired', 'activation-overdue']));
     for (const a of ends) expect(adjusted.allocations.find((x: AllocationJson) => x.allocationId === a.allocationId)).toMatchObject({ status: 'ended', outcome: 'needs-closed' });
     for (const a of stays) expect(adjusted.allocations.find((x: AllocationJson) => x.allocationId === a.allocationId)?.status).toBe('accepted');

@@ -46,14 +46,14 @@ describe('activate by hand: each gap it records says why, truly', () => {
     expect(activated.manualActivation?.unmetNeeds).toEqual(['domestic-abuse', 'thinking-behaviour', 'alcohol']);
     expect(gapOf(activated, 'thinking-behaviour')).toMatchObject({
       reason: 'all-candidates-declined-or-expired',
-      explanation: 'Every thinking-behaviour service in sandwell (1) was offered thinking-behaviour for this plan and turned it down: Women in the justice system declined it: capacity.',
+      explanation: 'Every thinking and behaviour service in Sandwell (1) was offered thinking and behaviour for this plan and turned it down: Women in the justice system declined it: capacity.',
     });
     // Alcohol services exist, none in Sandwell: nobody was offered it, so nobody declined it.
     expect(gapOf(activated, 'alcohol')).toMatchObject({ reason: 'no-coverage-in-area' });
     // Domestic abuse could still have been offered to BCWA: the gap says so, not that anyone declined.
     expect(gapOf(activated, 'domestic-abuse')).toMatchObject({
       reason: 'not-offered',
-      explanation: 'The plan was activated before domestic-abuse was offered to Domestic abuse advocacy in sandwell, which could still be asked.',
+      explanation: 'The plan was activated before domestic abuse was offered to Domestic abuse advocacy in Sandwell, which could still be asked.',
     });
     // The coordinator's words stay on the activation, not in the gaps the figures and the timeline read.
     expect(activated.manualActivation?.reason).toBe(ACTIVATE_REASON);

@@ -69,7 +69,7 @@ describe('Allocate providers after a decline: the service is barred only for wha
     const expired = run(reviewed.plan, command('offer-expired', { deadlineId: deadline.deadlineId }, { actor: TIMER }), at(ctx, deadline.dueAt));
     expect(gapOf(expired.plan, 'mental-health')).toMatchObject({ reason: 'all-candidates-declined-or-expired' });
     expect(gapOf(expired.plan, 'mental-health')?.explanation).toBe(
-      'Every mental-health service in sandwell (1) was offered mental-health for this plan and turned it down: Women in the justice system let the offer expire.',
+      'Every mental health service in Sandwell (1) was offered mental health for this plan and turned it down: Women in the justice system let the offer expire.',
     );
   });
 });

@@ -108,8 +108,8 @@ describe('proposeAllocation: order of preference', () => {
   it('explains each offer: the needs, the area and the places in use', () => {
     const proposal = proposeAllocation(request([P('mental-health'), P('accommodation'), O('alcohol')]), DIRECTORY, { 'anawim-womens-centre': 7 });
     const anawim = proposal.offers.find((o) => o.providerId === 'anawim')!;
-    expect(anawim.why).toContain('mental-health (priority)');
-    expect(anawim.why).toContain('birmingham');
+    expect(anawim.why).toContain('mental health (priority)');
+    expect(anawim.why).toContain('Birmingham');
     expect(anawim.why).toContain('7 of 30 places in use');
     expect(anawim.why).toContain('smallest set of providers (2)');
   });
@@ -142,7 +142,7 @@ describe('proposeAllocation: gaps', () => {
   it('no-coverage-in-area: the postcode gap, explained with the area', () => {
     const proposal = proposeAllocation(request([P('accommodation')], { localAuthority: 'coventry' }), directory([housing({ serviceAreas: ['walsall', 'dudley'] })]), {});
     expect(gapReasons(proposal)).toEqual([['accommodation', 'no-coverage-in-area']]);
-    expect(proposal.gaps[0]!.explanation).toContain('coventry');
+    expect(proposal.gaps[0]!.explanation).toContain('Coventry');
   });
 
   it.each([
@@ -165,7 +165,7 @@ describe('proposeAllocation: gaps', () => {
       {
         domain: 'accommodation',
         reason: 'all-candidates-declined-or-expired',
-        explanation: 'Every accommodation service in birmingham (2) was offered accommodation for this plan and turned it down: Tenancy support declined it: location; Housing First let the offer expire.',
+        explanation: 'Every accommodation service in Birmingham (2) was offered accommodation for this plan and turned it down: Tenancy support declined it: location; Housing First let the offer expire.',
       },
     ]);
     const stopped = proposeAllocation(request([P('accommodation')], { turnedDown: [{ serviceId: 'housing', needs: ['accommodation'], how: 'stopped', reason: 'disengaged' }] }), directory([housing()]), {});

@@ -89,7 +89,7 @@ describe('consent scoped to named providers', () => {
       {
         domain: 'alcohol',
         reason: 'outside-consent',
-        explanation: expect.stringContaining('Her consent does not cover Changing Lives, which could meet alcohol in birmingham'),
+        explanation: expect.stringContaining('Her consent does not cover Changing Lives, which could meet alcohol in Birmingham'),
         recordedAt: ctx.now,
       },
     ]);

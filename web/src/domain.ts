@@ -4,7 +4,7 @@
  * as they are; test/browser/web-constants.test.ts keeps it that way.
  */
 import { DIMENSIONS } from '../../lib/domain/metrics/definitions.ts';
-import { ESCALATION_KINDS, GAP_REASON_WORDS, NEED_DOMAINS, STAGES as ALL_STAGES } from '../../lib/domain/vocabulary.ts';
+import { ESCALATION_KINDS, GAP_REASON_WORDS, LOCAL_AUTHORITY_LABELS, NEED_DOMAIN_LABELS, NEED_DOMAINS, STAGES as ALL_STAGES } from '../../lib/domain/vocabulary.ts';
 
 export {
   ADJUSTMENTS,
@@ -34,22 +34,8 @@ export { isAllowedIn } from '../../lib/domain/lifecycle-table.ts';
 export type NeedDomain = (typeof NEED_DOMAINS)[number];
 export type EscalationKind = (typeof ESCALATION_KINDS)[number];
 
-const NEED_LABELS: Record<NeedDomain, string> = {
-  accommodation: 'Accommodation',
-  'education-training-employment': 'Education, training and employment',
-  'physical-health': 'Physical health',
-  'mental-health': 'Mental health',
-  'substance-misuse': 'Substance misuse',
-  alcohol: 'Alcohol',
-  'finance-benefit-debt': 'Finance, benefit and debt',
-  'children-families': 'Children and families',
-  'thinking-behaviour': 'Thinking and behaviour',
-  'domestic-abuse': 'Domestic abuse',
-  'sexual-exploitation': 'Sexual exploitation',
-  trauma: 'Trauma',
-  'emotional-resilience': 'Emotional resilience',
-  'interpersonal-skills': 'Interpersonal skills',
-};
+/** The API's own words for each need (its explanations, a proposal's "why" and a gap's, use them too). */
+const NEED_LABELS: Record<NeedDomain, string> = NEED_DOMAIN_LABELS;
 
 /** Every stage a plan can be in (`none` is the API's word for a plan not referred yet). */
 export const STAGES = ALL_STAGES.filter((s): s is Exclude<(typeof ALL_STAGES)[number], 'none'> => s !== 'none');
@@ -58,7 +44,7 @@ export const METRIC_DIMENSIONS = DIMENSIONS;
 export type MetricDimension = (typeof METRIC_DIMENSIONS)[number];
 
 const SPECIAL: Record<string, string> = {
-  'telford-and-wrekin': 'Telford and Wrekin',
+  ...LOCAL_AUTHORITY_LABELS,
   'custody-diversion': 'Custody diversion',
   'out-of-court-disposal': 'Out-of-court disposal',
   'problem-solving-court': 'Problem Solving Court',

@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { versionConflict } from '../../domain/errors.ts';
-import { AllocationId, Participant, providerAllocationNeeds, type ALLOCATION_STATUSES, type ProviderAllocationNeed, type Plan, type PlanEvent } from '../../domain/schemas.ts';
+import { AllocationId, Participant, providerAllocationNeeds, type ALLOCATION_STATUSES, type Plan, type PlanEvent, type ProviderAllocationNeed, type PurgeInstruction } from '../../domain/schemas.ts';
 import { ALL_SHARDS, INDEXES, keys, type IndexName } from './keys.ts';
 import { decodeWorklistCursor, encodeWorklistCursor, firstPosition, isPhaseDone, mergeShards, type WorklistName } from './worklist-cursor.ts';
 import { storageError } from './client.ts';
@@ -82,8 +82,9 @@ function providerAllocationQuery(providerId: string, status: AllocationStatus | 
   };
 }
 
-function providerAllocationOfItem({ pk: _pk, sk: _sk, type: _type, ...rest }: Item): ProviderAllocationRecord {
-  return rest as unknown as ProviderAllocationRecord;
+function providerAllocationOfItem({ pk: _pk, sk: _sk, type: _type, needs, ...rest }: Item): ProviderAllocationRecord {
+  const inOneShape = providerAllocationNeeds(needs);
+  return { ...rest, ...(inOneShape ? { needs: inOneShape } : {}) } as unknown as ProviderAllocationRecord;
 }
 
 /** A provider allocation page's cursor is the sort key of the last record given: one of this provider's allocation records. */
@@ -592,8 +593,7 @@ export class PlanRepository {
    * The cursor is one this method returned (the request schema has checked it).
    */
   async worklistPage(list: WorklistName, dueBy: string | undefined, limit: number, cursor?: string): Promise<PlanPage> {
-    // Without a horizon only the escalated plans (the escalations list): the overdue list's work phase is not for it.
-    if (list !== 'overdue' && dueBy === undefined) throw new Error(`worklistPage: ${list} needs a horizon`);
+    if ((list === 'overdue') !== (dueBy === undefined)) throw new Error(`worklistPage: ${list} ${dueBy ? 'takes no' : 'needs a'} horizon`);
     let position = cursor ? decodeWorklistCursor(cursor, list) : firstPosition('alert');
     const items: Plan[] = [];
     let room = limit;

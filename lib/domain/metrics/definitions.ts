@@ -59,7 +59,7 @@ const GAP_WHERE = 'Needs recorded as a gap (left without a provider) in the peri
 const REVIEW_WHERE = 'Reviews recorded in the period (by review date) plus reviews that fell overdue in the period and were never recorded';
 
 export const COUNT_FIGURES = {
-  referrals: count('Referrals', 'plans', 'Plans referred in the period (by the day the referral was received).'),
+  referrals: count('Referrals', 'plans', 'Plans referred in the period (by the day the referral was received). A referral withdrawn as a duplicate of another (reason duplicate-referral) is counted too, though it is no second woman: withdrawals have no figure of their own.'),
   consented: count('Consented', 'plans', 'Of the plans referred in the period, those whose consent has been recorded.'),
   assessed: count('Assessed', 'plans', 'Plans whose holistic needs assessment was recorded in the period.'),
   activated: count('Activated', 'plans', 'Plans that became active for the first time in the period.'),
