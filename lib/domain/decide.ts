@@ -697,8 +697,14 @@ const apply: { [C in CommandName]: Apply<C> } = {
   'acknowledge-escalation': (t, p, command) => {
     const open = t.plan.escalations.find((e) => e.kind === p.kind && e.ref === p.ref && !e.resolvedAt);
     if (!open) {
-      const refs = t.plan.escalations.filter((e) => e.kind === p.kind && !e.resolvedAt).map((e) => e.ref ?? '(none)');
-      if (refs.length > 0) throw invalid('ref', `no open ${p.kind} escalation ${p.ref ? `for ${p.ref}` : 'without a ref'}; open ones: ${refs.join(', ')}`);
+      const openOfKind = t.plan.escalations.filter((e) => e.kind === p.kind && !e.resolvedAt);
+      if (openOfKind.length > 0) {
+        // A kind raised once per plan (no-contact, assessment-overdue…) has no ref: say so, not "open ones: (none)".
+        if (p.ref !== undefined && openOfKind.every((e) => e.ref === undefined)) throw invalid('ref', `a ${p.kind} escalation has no ref: leave ref out to pick up the one open on this plan`);
+        const refs = openOfKind.flatMap((e) => (e.ref === undefined ? [] : [e.ref]));
+        if (p.ref === undefined) throw invalid('ref', `name which ${p.kind} escalation to pick up: the open ones are for ${refs.join(', ')}`);
+        throw invalid('ref', `no open ${p.kind} escalation for ${p.ref}; the open ones are for ${refs.join(', ')}`);
+      }
       throw invalid('kind', `no open ${p.kind} escalation on this plan`);
     }
     if (open.acknowledged) throw notAllowedInStage(`This escalation was already picked up by ${open.acknowledged.byName ?? open.acknowledged.by} on ${londonDateTimeWords(open.acknowledged.at)}.`);

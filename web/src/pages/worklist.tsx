@@ -1,7 +1,8 @@
 import { useState, type ReactNode } from 'react';
 import { api, ApiError, query } from '../api.ts';
-import { DEADLINE_WORDS, directoryNames, escalationLabel, label, STAGES } from '../domain.ts';
-import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
+import { deadlineInWords } from '../deadline-words.ts';
+import { directoryNames, escalationLabel, label, STAGES } from '../domain.ts';
+import { formatDate } from '../format.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 import type { Escalation, PlanSummary } from '../types.ts';
 import { LoadError, Loading, PageTitle, StageBadge, useApp, useResource } from '../ui.tsx';
@@ -152,7 +153,7 @@ function PlanList({ items, empty, escalationAction }: { items: PlanSummary[]; em
     <ul className="plan-list" aria-label={`${items.length} plan${items.length === 1 ? '' : 's'}`}>
       {items.map((p) => {
         const escalations = p.openEscalations ?? p.escalations ?? [];
-        const due = p.nextDue;
+        const due = p.nextDue ? deadlineInWords(p.nextDue, escalations, now, names) : undefined;
         const overdue = Boolean(p.nextReview?.overdue) || escalations.length > 0;
         return (
           <li key={p.planId} className={`plan-item${overdue ? ' is-overdue' : ''}`}>
@@ -171,10 +172,8 @@ function PlanList({ items, empty, escalationAction }: { items: PlanSummary[]; em
               </div>
               {due && (
                 <div>
-                  <dt>{DEADLINE_WORDS[due.command] ?? label(due.command)}</dt>
-                  <dd className={isPast(due.dueAt, now) ? 'overdue-text' : undefined}>
-                    {formatDateTime(due.dueAt)} ({relative(due.dueAt, now)})
-                  </dd>
+                  <dt>{due.term}</dt>
+                  <dd className={due.overdue ? 'overdue-text' : undefined}>{due.words}</dd>
                 </div>
               )}
               {p.nextReview && (

@@ -1,0 +1,44 @@
+/**
+ * A plan's next deadline in the words of the lists (worklist, escalations). A deadline that repeats an
+ * open escalation (the sweeper raises an overdue review, follow-up, assessment or activation, or a
+ * plan without contact, again each week until someone acts) is not a new due date: it reads as the
+ * escalation it repeats, since when, and when it is raised again ("Review overdue since 11 Mar 2028;
+ * reminded again 25 Mar 2028"), so it agrees with the escalation shown beside it.
+ */
+import { DEADLINE_WORDS, escalationLabel, label, type DirectoryNames } from './domain.ts';
+import { formatDate, formatDateTime, isPast, relative } from './format.ts';
+import type { Escalation } from './types.ts';
+
+export interface DeadlineRef {
+  command: string;
+  dueAt: string;
+  ref?: string;
+}
+
+/** The timers that raise an escalation again at each firing, and the escalation kind each raises. */
+const REPEATS: Record<string, (ref: string | undefined) => { kind: string; ref?: string }> = {
+  'assessment-overdue': () => ({ kind: 'assessment-overdue' }),
+  'activation-overdue': () => ({ kind: 'activation-overdue' }),
+  'no-contact': () => ({ kind: 'no-contact' }),
+  'review-overdue': (ref) => ({ kind: 'review-overdue', ...(ref === undefined ? {} : { ref }) }),
+  // The follow-up's month is its deadline's ref and part of its escalation's kind.
+  'follow-up-due': (ref) => ({ kind: `follow-up-due:${ref ?? ''}` }),
+};
+
+/** The open escalation this deadline raises again when it passes, if there is one. */
+export function escalationRepeatedBy(deadline: DeadlineRef, escalations: readonly Escalation[]): Escalation | undefined {
+  const repeats = REPEATS[deadline.command]?.(deadline.ref);
+  if (!repeats) return undefined;
+  return escalations.find((e) => e.kind === repeats.kind && e.ref === repeats.ref);
+}
+
+/** The term and the words for a plan's next deadline (`now` for "in 3 days"), and whether it is overdue. */
+export function deadlineInWords(deadline: DeadlineRef, escalations: readonly Escalation[], now: string, names?: DirectoryNames): { term: string; words: string; overdue: boolean } {
+  const repeated = escalationRepeatedBy(deadline, escalations);
+  if (repeated) {
+    // No contact is raised some days after the last contact: "since" would misdate the silence.
+    const since = repeated.kind === 'no-contact' ? 'escalated' : 'since';
+    return { term: escalationLabel(repeated, names), words: `${since} ${formatDate(repeated.raisedAt)}; reminded again ${formatDate(deadline.dueAt)}`, overdue: true };
+  }
+  return { term: DEADLINE_WORDS[deadline.command] ?? label(deadline.command), words: `${formatDateTime(deadline.dueAt)} (${relative(deadline.dueAt, now)})`, overdue: isPast(deadline.dueAt, now) };
+}
