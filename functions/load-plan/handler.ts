@@ -1,4 +1,6 @@
+import { allocationClosedRefusal } from '../../lib/domain/allocation-closed.ts';
 import { consentWithdrawnAt } from '../../lib/domain/decide.ts';
+import { isAllowedIn } from '../../lib/domain/lifecycle.ts';
 import { DomainError, notFound } from '../../lib/domain/errors.ts';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import type { PlanCommandState } from '../../workflows/plan-command/state.ts';
@@ -27,7 +29,9 @@ export function makeHandler(deps: { plans: PlanRepository }) {
       // One token per execution names the capacity it reserves, so a retried step finds its own holds.
       // Beside the stage, for the Guard: a command refused on a plan whose consent was withdrawn says that is why.
       const withdrawnAt = plan && consentWithdrawnAt(plan);
-      return { ...rest, command, stage: plan?.stage ?? 'none', ...(withdrawnAt ? { consentWithdrawnAt: withdrawnAt } : {}), ...(plan ? { plan } : {}), ...(factsBefore ? { factsBefore } : {}), holdToken: state.holdToken ?? newHoldToken() };
+      // And a command on an allocation the stage refuses: the allocation has ended (when, and that nothing more can be done).
+      const allocationClosed = plan && !isAllowedIn(command.name, plan.stage) ? allocationClosedRefusal(plan, command) : undefined;
+      return { ...rest, command, stage: plan?.stage ?? 'none', ...(withdrawnAt ? { consentWithdrawnAt: withdrawnAt } : {}), ...(allocationClosed ? { allocationClosed } : {}), ...(plan ? { plan } : {}), ...(factsBefore ? { factsBefore } : {}), holdToken: state.holdToken ?? newHoldToken() };
     });
 }
 

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { gapAtManualActivation, turnedDownOffers } from './allocation.ts';
+import { allocationClosedRefusal } from './allocation-closed.ts';
 import { allocationsToPurge, consentCoversProvider, isLiveAllocation, providersOf, sameScope, scopeCoversProvider } from './consent.ts';
 import { addCalendarDays, addDays, addMonths, londonDate, londonDateTimeWords, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
 import { DomainError, forbidden, invalid, notAllowedInStage, notFound, versionConflict, type FieldError } from './errors.ts';
@@ -844,6 +845,9 @@ export function decide(plan: Plan | undefined, command: Command, ctx: DecideCont
   const stage: Stage = plan?.stage ?? 'none';
   if (!plan && command.name !== 'refer') throw notFound(`No plan ${command.planId}.`);
   if (!isAllowedIn(command.name, stage)) {
+    // As the state machine's Guard says it (Load plan sets allocationClosed from the same words).
+    const closed = plan && allocationClosedRefusal(plan, command);
+    if (closed) throw notAllowedInStage(closed);
     const withdrawn = plan && consentWithdrawnAt(plan);
     if (withdrawn) throw notAllowedInStage(`${command.name} is not allowed: her consent was withdrawn on ${londonDate(withdrawn)}, and the plan is ${stage}.`);
     throw notAllowedInStage(`${command.name} is not allowed while the plan is ${stage}; it is allowed in: ${row.from.join(', ')}.`);

@@ -1,9 +1,12 @@
 /**
  * A provider records a session: a date before its allocation was offered (a mistyped year) is a 400
- * naming the date and the offer's date, and changes nothing; the offer's own day is fine. Over real
- * HTTP on the embedded stack.
+ * naming the date and the offer's date, and changes nothing; the offer's own day is fine. Once the
+ * plan has exited, recording a session or ending the allocation is a 409 saying the allocation has
+ * ended, when, and that nothing more can be recorded, not the plan's stage. Over real HTTP on the
+ * embedded stack.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { londonDateTimeWords } from '../../lib/domain/calendar.ts';
 import { planInStage, scanTable, startTestStack, type Json, type TestStack } from '../support/http.ts';
 
 let t: TestStack;
@@ -32,5 +35,32 @@ describe('recording a session', () => {
     const onTheDay = await t.call('POST', `/allocations/${offer.allocationId}/record-contact`, { token, body: { date: offeredOn, kind: 'attended' } });
     expect(onTheDay.status, onTheDay.text).toBe(200);
     expect(onTheDay.json.contacts).toEqual([{ date: offeredOn, kind: 'attended' }]);
+  });
+
+  it('after the plan exits: the allocation has ended, when, and nothing more can be recorded on it, in plain words', async () => {
+    const plan = await planInStage(t, 'allocating', [{ domain: 'domestic-abuse', level: 'high', priority: true }]);
+    const offer = (plan.allocations as Json[]).find((a) => a.providerId === 'bcwa');
+    const token = t.provider('bcwa');
+    expect((await t.call('POST', `/allocations/${offer.allocationId}/accept`, { token, body: {} })).status).toBe(200);
+    const exited = await t.call('POST', `/plans/${plan.planId}/exit`, { token: t.coordinator, body: { reason: 'custody' } });
+    expect(exited.status, exited.text).toBe(200);
+    const endedAt = (exited.json.allocations as Json[]).find((a) => a.allocationId === offer.allocationId).endedAt as string;
+    t.clock.advanceDays(1);
+
+    const before = await scanTable(t.stack);
+    const ended = `Allocation ${offer.allocationId} ended on ${londonDateTimeWords(endedAt)}, when her plan ended`;
+    const session = await t.call('POST', `/allocations/${offer.allocationId}/record-contact`, { token, body: { date: t.clock.today(), kind: 'attended' } });
+    expect(session.status, session.text).toBe(409);
+    expect(session.json.detail).toBe(`${ended}: no session can be recorded on it any more.`);
+    const end = await t.call('POST', `/allocations/${offer.allocationId}/end`, { token, body: { outcome: 'completed' } });
+    expect(end.status, end.text).toBe(409);
+    expect(end.json.detail).toBe(`${ended}: there is nothing left to end, and nothing more can be recorded on it.`);
+    // Why the plan exited (custody: offence information) is not the provider's to know.
+    expect(`${session.text} ${end.text}`).not.toMatch(/custody|exited/);
+    expect(await scanTable(t.stack)).toEqual(before);
+
+    // Another provider learns nothing of this allocation from the refusal.
+    const other = await t.call('POST', `/allocations/${offer.allocationId}/record-contact`, { token: t.provider('anawim'), body: { date: t.clock.today(), kind: 'attended' } });
+    expect(other.text).not.toContain('ended on');
   });
 });

@@ -77,8 +77,13 @@ describe('PlanCommand ASL', () => {
       expect(allowed).toEqual([...stages]);
       expect(rule.Next).toBe(STATE.route);
     });
-    // A refusal first asks whether her consent was withdrawn (then the refusal says so), else explains the stage.
-    expect(guard.Default).toBe(STATE.consentWithdrawn);
+    // A refusal first asks whether the command's allocation has ended (then the refusal says so, in Load
+    // plan's words), then whether her consent was withdrawn (then it says that), else explains the stage.
+    expect(guard.Default).toBe(STATE.allocationClosed);
+    const closed = states(local)[STATE.allocationClosed] as { Type: string; Choices: ChoiceRule[]; Default: string };
+    expect(closed.Choices).toEqual([{ Variable: '$.allocationClosed', IsPresent: true, Next: STATE.explainAllocationClosed }]);
+    expect(closed.Default).toBe(STATE.consentWithdrawn);
+    expect(states(local)[STATE.explainAllocationClosed]).toMatchObject({ Type: 'Pass', Parameters: { 'Cause.$': '$.allocationClosed' }, ResultPath: '$.error' });
     const consent = states(local)[STATE.consentWithdrawn] as { Type: string; Choices: ChoiceRule[]; Default: string };
     expect(consent.Choices).toEqual([{ Variable: '$.consentWithdrawnAt', IsPresent: true, Next: STATE.explainConsentWithdrawn }]);
     expect(consent.Default).toBe(STATE.explainRefusal);

@@ -25,6 +25,8 @@ export const STATE = {
   explainRefusal: 'Explain refusal',
   consentWithdrawn: 'Consent withdrawn?',
   explainConsentWithdrawn: 'Explain refusal: consent withdrawn',
+  allocationClosed: 'Allocation closed?',
+  explainAllocationClosed: 'Explain refusal: allocation closed',
   route: 'Route',
   anythingToSave: 'Anything to save?',
   nothingToChange: 'Nothing to change',
@@ -112,7 +114,14 @@ export function definePlanCommand(scope: Construct, functions: StepFunctions): s
     },
     resultPath: '$.error',
   }).next(fail.NotAllowedInStage);
-  const refuse = new sfn.Choice(scope, STATE.consentWithdrawn).when(sfn.Condition.isPresent('$.consentWithdrawnAt'), explainConsentWithdrawn).otherwise(explainRefusal);
+  const consentRefusal = new sfn.Choice(scope, STATE.consentWithdrawn).when(sfn.Condition.isPresent('$.consentWithdrawnAt'), explainConsentWithdrawn).otherwise(explainRefusal);
+
+  // A command on an allocation that has ended (its plan exited or closed) says that first: it is what its provider needs to hear.
+  const explainAllocationClosed = new sfn.Pass(scope, STATE.explainAllocationClosed, {
+    parameters: { Cause: sfn.JsonPath.stringAt('$.allocationClosed') },
+    resultPath: '$.error',
+  }).next(fail.NotAllowedInStage);
+  const refuse = new sfn.Choice(scope, STATE.allocationClosed).when(sfn.Condition.isPresent('$.allocationClosed'), explainAllocationClosed).otherwise(consentRefusal);
 
   const route = new sfn.Choice(scope, STATE.route);
   for (const name of COMMAND_NAMES) {

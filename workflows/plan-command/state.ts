@@ -15,6 +15,8 @@ export interface PlanCommandState extends PlanCommandInput {
   stage?: Stage;
   /** Set by Load plan when her consent was withdrawn: the Guard's refusal then says so. */
   consentWithdrawnAt?: string;
+  /** Set by Load plan when the stage refuses a command on an allocation that has ended: the Guard's refusal says so, in these words. */
+  allocationClosed?: string;
   plan?: Plan;
   /** Set by Load plan when this Idempotency-Key was already applied: the first result is returned. */
   replay?: { status: number; version: number };
