@@ -1,7 +1,7 @@
 /**
  * "Who has seen this plan" in Chromium names people: the team lead sees the named coordinator's read
  * of the plan with her name and role, the provider's staff member's read of the allocation with her
- * name and organisation, a record written before names were kept as "unknown name (id …)", and the
+ * name and organisation, a record written before names were kept, or from a token without one, as "no name given (id …)", and the
  * sweeper's own record as the system's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,7 +50,7 @@ describe("who has seen this plan (team lead's audit log)", () => {
     expect(hers.slice(1, 4)).toEqual([JO.name, 'Coordinator', 'Read the plan and who she is']);
     // The organisation's name comes from the directory the app reads at start.
     await expect.poll(async () => (await cellsOf(SAM.name)).slice(1, 4)).toEqual([`${SAM.name}\n${organisation}`, 'Provider', 'Read an allocation']);
-    expect((await cellsOf(OLD_SUB)).slice(1, 4)).toEqual([`unknown name (id ${OLD_SUB})`, 'Coordinator', "Read the plan's history"]);
+    expect((await cellsOf(OLD_SUB)).slice(1, 4)).toEqual([`no name given (id ${OLD_SUB})`, 'Coordinator', "Read the plan's history"]);
     // The system's own work is not shown as a person whose name is unknown.
     expect((await cellsOf('Wraparound itself')).slice(1, 4)).toEqual(['Wraparound itself (sweeper)', 'System', 'Anonymised the plan at the end of the retention period']);
     await screenshot(page, 'audit-names');

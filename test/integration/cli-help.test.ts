@@ -4,7 +4,9 @@
  * crashed with ERR_PARSE_ARGS_UNKNOWN_OPTION.
  */
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -32,6 +34,21 @@ describe('wraparound <command> --help', () => {
 
   it('token --help says what --name is for', () => {
     expect(wraparound('token', '-h').stdout).toContain('--name "Full Name"');
+  });
+
+  it('token --name gives the token the name the audit log shows; without it, none', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wraparound-token-'));
+    try {
+      const claims = (...args: string[]) => {
+        const run = wraparound('token', '--role', 'team-lead', '--data-dir', dataDir, ...args);
+        expect(run.code, run.stderr).toBe(0);
+        return JSON.parse(Buffer.from(run.stdout.trim().split('.')[1] as string, 'base64url').toString('utf8')) as { name?: string; sub: string };
+      };
+      expect(claims('--name', 'Dana Okafor')).toMatchObject({ name: 'Dana Okafor', sub: 'demo-team-lead' });
+      expect(claims()).not.toHaveProperty('name');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('--help alone lists every command', () => {

@@ -59,8 +59,9 @@ function AuditFilters(props: { from: string; to: string; planId: string; busy: b
 
 /**
  * Who made the access: her name as her token gave it at the time and, for a provider's staff, her
- * organisation. A record written before names were kept (or from a token without one) has only the
- * token's subject id, and says so; a record of the system's own work says that.
+ * organisation. A record written before names were kept, or from a token without one (`wraparound
+ * token` without --name), has only the token's subject id, and says no name was given; a record of the
+ * system's own work says that.
  */
 function Who({ record }: { record: AuditRecord }) {
   const { providerName } = useApp();
@@ -68,7 +69,7 @@ function Who({ record }: { record: AuditRecord }) {
   return (
     <>
       {/* The sweeper's own records (anonymising after the retention period) are nobody's: no name to miss. */}
-      <div>{record.whoName ?? (record.role === 'system' ? `Wraparound itself (${record.who})` : `unknown name (id ${record.who})`)}</div>
+      <div>{record.whoName ?? (record.role === 'system' ? `Wraparound itself (${record.who})` : `no name given (id ${record.who})`)}</div>
       {/* Not twice for an account named after its organisation (the embedded stack's demo providers). */}
       {organisation && organisation !== record.whoName && <div className="hint">{organisation}</div>}
     </>
