@@ -48,6 +48,12 @@ async function cohort() {
 describe('commissioner', () => {
   it('sees headline figures and charts after a cohort, with suppressed cells marked, and downloads the CSV', async () => {
     await cohort();
+    // Figures come only from complete quarters: the first day of the next one (one sweep on the way).
+    const now = Date.parse(h.stack.clock.now());
+    const nextQuarter = new Date(now);
+    nextQuarter.setUTCMonth(Math.floor(nextQuarter.getUTCMonth() / 3) * 3 + 3, 1);
+    nextQuarter.setUTCHours(12, 0, 0, 0);
+    await h.stack.advanceClock(nextQuarter.getTime() - now, nextQuarter.getTime() - now);
     const { page, errors } = await h.page();
     await signIn(h, page, 'Demo commissioner');
     await expect.poll(() => page.url()).toContain('/dashboard');
@@ -63,6 +69,8 @@ describe('commissioner', () => {
     expect(await headline('Plans with unmet need').textContent()).toContain('Suppressed');
     expect(await page.getByRole('note').first().textContent()).toContain('any count below 5');
     expect(await page.getByRole('note').first().textContent()).toContain('Counts are rounded to the nearest 5');
+    // A rate is the rate of the rounded counts, and the note says how far that can be from the true one.
+    expect(await page.getByRole('note').first().textContent()).toContain('10 of 30 shown reads 33%, and the true rate may be anything from 25% (8 of 32) to 43% (12 of 28).');
 
     for (const title of ['Completion rate by month', 'Days from referral to active, by month', 'Offer acceptance rate by provider', 'Unmet needs and plans with unmet need, by local authority', 'Reoffending within 6 and 12 months, by need cohort'])
       await page.getByRole('img', { name: new RegExp(`^${title}`) }).waitFor();
@@ -80,12 +88,16 @@ describe('commissioner', () => {
     expect(await table.getByText('Suppressed').count()).toBeGreaterThan(0);
     await screenshot(page, 'commissioner-dashboard-desktop');
 
-    // The breakdown filter, and a period the API refuses, with the error next to its field.
+    // The breakdown filter, and a period the API refuses, with the error next to its field. Periods are
+    // picked as whole quarters: the latest complete one as From, the one before it as To.
     await page.getByLabel('Breakdown').selectOption('localAuthority');
-    await page.getByLabel('From', { exact: true }).fill('2030-01-01');
+    expect(await page.getByLabel('From', { exact: true }).locator('option').nth(1).textContent()).toMatch(/^Q[1-4] \d{4} \((January|April|July|October) to (March|June|September|December)\)$/);
+    await page.getByLabel('From', { exact: true }).selectOption({ index: 1 });
+    await page.getByLabel('To', { exact: true }).selectOption({ index: 2 });
     await page.getByRole('button', { name: 'Show', exact: true }).click();
     await expect.poll(() => page.locator('#f-from-error').textContent()).toContain('must not be after to');
-    await page.getByLabel('From', { exact: true }).fill('');
+    await page.getByLabel('From', { exact: true }).selectOption('');
+    await page.getByLabel('To', { exact: true }).selectOption('');
     await page.getByRole('button', { name: 'Show', exact: true }).click();
     await page.getByRole('region', { name: 'Figures by local authority' }).waitFor();
     expect(await page.getByRole('region', { name: 'Figures by local authority' }).getByRole('row', { name: /Sandwell/ }).count()).toBe(1);

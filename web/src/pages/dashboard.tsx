@@ -5,7 +5,7 @@ import { download, query, type ApiError } from '../api.ts';
 import { ChartFigure, MarkedValue, type ValueMark } from '../chart.tsx';
 import { label, METRIC_DIMENSIONS, needLabel, type MetricDimension } from '../domain.ts';
 import { formatDate, formatDateTime, formatNumber } from '../format.ts';
-import { Form, options, Select, SubmitButton, TextInput, useSubmit } from '../forms.tsx';
+import { Form, options, Select, SubmitButton, useSubmit } from '../forms.tsx';
 import { navigate, useLocation } from '../router.tsx';
 import type { FigureValue, Figures, MetricsReport } from '../types.ts';
 import { LoadError, Loading, Notice, PageTitle, Section, useApp, useResource } from '../ui.tsx';
@@ -102,16 +102,60 @@ export function DashboardPage() {
   );
 }
 
+const QUARTER_MONTHS = ['January to March', 'April to June', 'July to September', 'October to December'] as const;
+
+/**
+ * The quarters the figures can be asked for, latest first: the API answers whole calendar quarters, and
+ * only complete ones (a period sliding a day at a time gave one woman's outcome away), so the last is
+ * the one before today's. Today is the London date, as the API reckons it.
+ */
+export function completeQuarters(today: string, count = 16): { from: string; to: string; label: string }[] {
+  const year = Number(today.slice(0, 4));
+  const quarter = Math.floor((Number(today.slice(5, 7)) - 1) / 3);
+  const out: { from: string; to: string; label: string }[] = [];
+  for (let i = 1; i <= count; i += 1) {
+    const index = year * 4 + quarter - i;
+    const y = Math.floor(index / 4);
+    const q = index - y * 4;
+    const first = `${y}-${String(q * 3 + 1).padStart(2, '0')}-01`;
+    const lastMonth = q * 3 + 3;
+    const lastDay = new Date(Date.UTC(y, lastMonth, 0)).getUTCDate();
+    out.push({ from: first, to: `${y}-${String(lastMonth).padStart(2, '0')}-${lastDay}`, label: `Q${q + 1} ${y} (${QUARTER_MONTHS[q]})` });
+  }
+  return out;
+}
+
+const londonToday = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date());
+
 function Filters({ from, to, breakdown, error }: { from: string; to: string; breakdown: string; error: ApiError | undefined }) {
   const [f, setFrom] = useState(from);
   const [t, setTo] = useState(to);
   const [b, setBreakdown] = useState(breakdown);
   // The query's own errors (from, to) are shown next to these fields.
   const queryError = error?.status === 400 ? error : undefined;
+  const quarters = completeQuarters(londonToday());
+  // A period from an older bookmark stays as it was sent, so the API's refusal names it next to its field.
+  const withSent = (sent: string, listed: (readonly [string, string])[]) => (sent && !listed.some(([v]) => v === sent) ? [[sent, sent] as const, ...listed] : listed);
   return (
     <Form onSubmit={() => navigate(`/dashboard${query({ from: f, to: t, breakdown: b })}`)} error={queryError} label="Filters" className="form filters-form">
-      <TextInput path="from" label="From" hint="First day; default a year before To" type="date" value={f} onChange={setFrom} width="medium" />
-      <TextInput path="to" label="To" hint="Last day; default today" type="date" value={t} onChange={setTo} width="medium" />
+      <Select
+        path="from"
+        label="From"
+        hint="Periods are whole quarters; default: four quarters to To"
+        value={f}
+        onChange={setFrom}
+        placeholder="Four quarters to To"
+        options={withSent(from, quarters.map((q) => [q.from, q.label] as const))}
+      />
+      <Select
+        path="to"
+        label="To"
+        hint="Complete quarters only; default: the latest"
+        value={t}
+        onChange={setTo}
+        placeholder="The latest complete quarter"
+        options={withSent(to, quarters.map((q) => [q.to, q.label] as const))}
+      />
       <Select path="groupBy" label="Breakdown" value={b} onChange={setBreakdown} options={options(METRIC_DIMENSIONS, label)} />
       <SubmitButton busy={false}>Show</SubmitButton>
     </Form>
@@ -127,6 +171,9 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
     dimension === 'provider' ? providerName(group) : dimension === 'needDomain' ? needLabel(group) : dimension === 'month' ? monthLabel(group) : label(group);
   const groups = (dimension: string) => report.breakdowns?.[dimension] ?? [];
   const threshold = report.suppression?.threshold ?? 5;
+  // Set when the answer stops at the end of the last complete quarter, before the `to` asked for.
+  const period = report.period;
+  const requestedTo = 'requestedTo' in period && typeof period.requestedTo === 'string' ? period.requestedTo : undefined;
   const boundOf = (dimension: string, group: string, figure: string) => report.boundedRates?.find((b) => b.dimension === dimension && b.group === group && b.figure === figure)?.bound;
 
   const chartOf = (
@@ -153,6 +200,7 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
     <>
       <p className="lead">
         {formatDate(report.period.from)} to {formatDate(report.period.to)}
+        {requestedTo ? ` (asked up to ${formatDate(requestedTo)}: figures come only from complete quarters)` : ''}
         {report.asOf ? `, as of ${formatDateTime(report.asOf)}` : ''}. Aggregates only: never individuals.
       </p>
       {report.incomplete && (
@@ -388,6 +436,15 @@ function FigureText({ value, unit, big, bound }: { value: FigureValue; unit: str
   return <span className={big ? 'figure-big' : undefined}>{formatNumber(n, unit)}</span>;
 }
 
+/** How far a rate from rounded counts can be from the true one, as in the API's definitions (2 and 6 rounding steps: 10 of 30 with 5). */
+function rateExample(roundTo: number): string {
+  const below = Math.floor(roundTo / 2);
+  const above = Math.ceil(roundTo / 2) - 1;
+  const [n, d] = [2 * roundTo, 6 * roundTo];
+  const pct = (a: number, b: number) => `${Math.round((100 * a) / b)}%`;
+  return `${n} of ${d} shown reads ${pct(n, d)}, and the true rate may be anything from ${pct(n - below, d + above)} (${n - below} of ${d + above}) to ${pct(n + above, d - below)} (${n + above} of ${d - below}).`;
+}
+
 function SuppressionNote({ report }: { report: MetricsReport }) {
   const threshold = report.suppression?.threshold ?? 5;
   // As the API says it rounded this answer (configurable; 1 is exact counts), not a constant here.
@@ -402,7 +459,7 @@ function SuppressionNote({ report }: { report: MetricsReport }) {
       </p>
       {roundTo > 1 && (
         <p className="rounding-note">
-          Counts are rounded to the nearest {roundTo}, so two figures cannot be subtracted to work out a hidden one; rounded counts need not add up to their total. Rates are worked out from the rounded counts shown; averages from the exact values.
+          Counts are rounded to the nearest {roundTo}, so two figures cannot be subtracted to work out a hidden one; rounded counts need not add up to their total. Rates are worked out from the rounded counts shown, not the true rate rounded, so at small numbers a rate can be several points off: {rateExample(roundTo)} Averages are worked out from the exact values.
         </p>
       )}
       {report.boundedRates && report.boundedRates.length > 0 && (
