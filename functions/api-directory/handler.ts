@@ -1,4 +1,7 @@
 import type { DirectoryStore, ServiceState } from '../../lib/adapters/dynamodb/directory-store.ts';
+import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
+import type { ServiceChange } from '../../lib/adapters/dynamodb/audit-record.ts';
+import { auditAccess } from '../../lib/api/audit-access.ts';
 import { apiHandler, type Logger, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { json, parseWith, problem, readJsonBody } from '../../lib/api/http.ts';
 import {
@@ -19,6 +22,8 @@ export interface DirectoryApiDeps {
   baseDirectory: Directory;
   services: DirectoryStore;
   clock: () => string;
+  /** Every change of a service is recorded here before it is made: who, when, which service, old and new. */
+  audit: AuditLog;
   /** Where an unexpected error is logged (default console.error): the embedded stack tells its stop's doing apart. */
   logger?: Logger;
 }
@@ -106,19 +111,29 @@ export function makeHandler(deps: DirectoryApiDeps) {
     return json(200, view(service, await stateOf(service)));
   }
 
+  /**
+   * A team lead's change of a service's capacity or status. Audited before it is made, with what it
+   * replaces (old to new, as read), and made only if the service still holds what was read: a change by
+   * someone else in between is a 409 that changes nothing (the record's outcome says refused).
+   */
   async function change(ctx: RouteContext) {
     // Check the id against the directory before anything touches the store.
     const service = serviceIn(ctx);
     const body = parseWith(ServiceAvailabilityChange, readJsonBody(ctx.event), 'service change');
     const by = ctx.principal?.sub ?? 'unknown';
-    const update = () => deps.services.update(service.id, { ...(body.capacity !== undefined ? { capacity: body.capacity } : {}), ...(body.status ? { status: body.status } : {}) }, by, deps.clock());
-    let state = await update();
+    const was = await stateOf(service);
+    const now = deps.clock();
+    const change: ServiceChange = {
+      ...(body.capacity !== undefined ? { capacity: { from: was.capacity, to: body.capacity } } : {}),
+      ...(body.status ? { status: { from: was.status, to: body.status } } : {}),
+    };
+    await auditAccess(deps.audit, ctx, 'change-service', { serviceId: service.id, providerId: service.organizationId, change }, now, 'oversight');
+    const state = await deps.services.update(service.id, { ...(body.capacity !== undefined ? { capacity: body.capacity } : {}), ...(body.status ? { status: body.status } : {}) }, by, now, { capacity: was.capacity, status: was.status });
     if (!state) {
-      // The file names a service the store has no state for yet: create it, then apply the change.
-      await deps.services.seed(base, deps.clock());
-      state = await update();
+      throw problem(409, `${service.name} was changed by someone else while this change was being made: nothing was changed. Look at its capacity and status again, then make your change.`, [
+        { path: '(body)', message: 'the service changed while this change was being made' },
+      ]);
     }
-    if (!state) throw new Error(`service ${service.id} has no state after seeding`);
     return json(200, view(service, state));
   }
 

@@ -1,5 +1,5 @@
 import type { AuditLog } from '../adapters/dynamodb/audit-log.ts';
-import type { AuditOutcome, AuditRecordRef } from '../adapters/dynamodb/audit-record.ts';
+import type { AuditOutcome, AuditRecordRef, ServiceChange } from '../adapters/dynamodb/audit-record.ts';
 import type { WrittenAuditAction } from '../domain/audit-actions.ts';
 import type { RouteContext } from './handler-kit.ts';
 import { header, parseWith } from './http.ts';
@@ -79,7 +79,7 @@ export async function auditAccess(
   audit: AuditLog,
   ctx: RouteContext,
   action: WrittenAuditAction,
-  resource: { planId?: string; participantId?: string; allocationId?: string; providerId?: string },
+  resource: { planId?: string; participantId?: string; allocationId?: string; providerId?: string; serviceId?: string; change?: ServiceChange },
   now: string,
   routePurpose: AccessPurpose,
   why: AccessPurpose = accessPurpose(ctx, routePurpose),

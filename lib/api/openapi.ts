@@ -412,6 +412,22 @@ const AuditList = z
         participantId: z.string().optional(),
         allocationId: AllocationId.optional(),
         providerId: z.string().optional(),
+        serviceId: z.string().optional().describe('The directory service a change was to (PATCH /directory/services/{serviceId})'),
+        change: z
+          .object({
+            capacity: z.object({ from: z.number().int(), to: z.number().int() }).optional(),
+            status: z.object({ from: z.string(), to: z.string() }).optional(),
+          })
+          .optional()
+          .describe("What a directory change set, old to new (numbers and status codes only)"),
+        outcome: z
+          .object({
+            result: z.enum(['succeeded', 'refused', 'failed']),
+            status: z.number().int().describe('The HTTP status the request was answered with'),
+            problem: z.string().optional().describe("The problem's title, for a refusal or failure"),
+          })
+          .optional()
+          .describe('How a change (any method but GET) ended: never the request or its notes. Absent on reads, on records written before outcomes were kept, and when the request stopped before its outcome was written (not recorded)'),
         why: z.string(),
         at: IsoDateTime,
       }),

@@ -59,7 +59,7 @@ export const ROUTES: readonly Route[] = [
   // Provider directory (Open Referral UK style): public reads, team leads change availability.
   { method: 'GET', path: '/directory/services', fn: 'api-directory', roles: 'public', summary: 'Services, paginated as the HSDS API describes' },
   { method: 'GET', path: '/directory/services/{serviceId}', fn: 'api-directory', roles: 'public', summary: 'One service, as an HSDS 3 service' },
-  { method: 'PATCH', path: '/directory/services/{serviceId}', fn: 'api-directory', roles: ['team-lead'], summary: "Change a service's capacity or status" },
+  { method: 'PATCH', path: '/directory/services/{serviceId}', fn: 'api-directory', roles: ['team-lead'], summary: "Change a service's capacity or status; audited (old and new)", auditsAccess: true },
   // Provider-facing delivery: allocations held, pull feed, webhook subscriptions and their delivery log.
   { method: 'GET', path: '/providers/{providerId}/allocations', fn: 'api-providers', roles: ['provider'], summary: 'Allocations the provider holds', auditsAccess: true },
   { method: 'GET', path: '/providers/{providerId}/feed', fn: 'api-providers', roles: ['provider'], summary: "The provider's events in order, resumable with ?after=" },

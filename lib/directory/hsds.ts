@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ServiceStatus, type Directory, type Organization, type Service } from '../domain/directory.ts';
+import { MAX_SERVICE_CAPACITY, ServiceStatus, type Directory, type Organization, type Service } from '../domain/directory.ts';
 import { LOCAL_AUTHORITIES, NEED_DOMAINS, type LocalAuthority, type NeedDomain } from '../domain/taxonomy.ts';
 
 /**
@@ -198,7 +198,13 @@ export type DirectoryListQuery = z.infer<typeof DirectoryListQuery>;
 
 export const ServiceAvailabilityChange = z
   .strictObject({
-    capacity: z.number().int().min(0).max(100_000).optional().describe('Open allocations the service can hold; below the places in use, nothing new is offered until enough end'),
+    capacity: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_SERVICE_CAPACITY)
+      .optional()
+      .describe(`Open allocations the service can hold, 0 to ${MAX_SERVICE_CAPACITY}; below the places in use, nothing new is offered until enough end`),
     status: ServiceStatus.optional().describe('temporarily-closed: offered nothing new until active again'),
   })
   .refine((c) => c.capacity !== undefined || c.status !== undefined, { message: 'send capacity, status or both' })

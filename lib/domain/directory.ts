@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LocalAuthority, NeedDomain } from './taxonomy.ts';
 import { ProviderId, ServiceId } from './schemas.ts';
+import { MAX_SERVICE_CAPACITY, SERVICE_STATUSES } from './vocabulary.ts';
 
 /**
  * The provider directory, shaped after Open Referral (HSDS): organizations run services; a service
@@ -16,7 +17,7 @@ export const Organization = z.strictObject({
 });
 export type Organization = z.infer<typeof Organization>;
 
-export const SERVICE_STATUSES = ['active', 'temporarily-closed'] as const;
+export { MAX_SERVICE_CAPACITY, SERVICE_STATUSES };
 export const ServiceStatus = z.enum(SERVICE_STATUSES);
 
 export const Service = z
@@ -35,7 +36,7 @@ export const Service = z
         maxAge: z.number().int().min(0).max(130).default(130),
       })
       .default({ sex: ['female'], minAge: 18, maxAge: 130 }),
-    capacity: z.number().int().min(0).max(100_000),
+    capacity: z.number().int().min(0).max(MAX_SERVICE_CAPACITY),
   })
   .refine((s) => s.eligibility.minAge <= s.eligibility.maxAge, { path: ['eligibility', 'maxAge'], message: 'must not be below minAge' });
 export type Service = z.infer<typeof Service>;

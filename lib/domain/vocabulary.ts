@@ -168,3 +168,15 @@ export const ERASURE_REASONS = ['her-request', 'consent-withdrawn', 'recorded-in
  * removed or the plan ends: they follow the plan's state, not a clock.
  */
 export const ESCALATION_KINDS = ['assessment-overdue', 'activation-overdue', 'review-overdue', 'no-contact', 'follow-up-due:6', 'follow-up-due:12', 'coverage-gap', 'offer-unanswered'] as const;
+
+/** Whether a directory service takes new allocations: temporarily-closed is offered nothing new until active again. */
+export const SERVICE_STATUSES = ['active', 'temporarily-closed'] as const;
+
+/**
+ * The most open allocations one service may hold, in the directory file and in a team lead's change.
+ * Its places in use (holds) live in one item with its capacity, so that "never over capacity" is one
+ * conditional write (directory-store.ts); DynamoDB keeps an item to 400 KB, and a hold takes up to about
+ * 170 bytes (allocation id, plan id, since, execution token), so about 2,400 fit. 1,000 leaves room to
+ * spare and is still far above any one service's caseload (the New Chance services hold 10 to 25).
+ */
+export const MAX_SERVICE_CAPACITY = 1000;

@@ -74,7 +74,7 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
   // Read-only but for its audit records: every read of plan or identity detail (and of the audit log
   // itself) is recorded before anything is disclosed.
   'api-queries': { description: 'HTTP API: reads (worklists, plans, history, provider offers)', memoryMb: 512, timeout: seconds(10), table: 'read', writesAudit: true },
-  'api-directory': { description: 'HTTP API: the provider directory (HSDS reads, availability changes)', memoryMb: 512, timeout: seconds(10), table: 'read-write' },
+  'api-directory': { description: 'HTTP API: the provider directory (HSDS reads, availability changes)', memoryMb: 512, timeout: seconds(10), table: 'read-write', writesAudit: true },
   // Audits providers' reads of their allocations.
   'api-providers': { description: 'HTTP API: provider allocations, pull feed, webhook subscriptions and deliveries', memoryMb: 512, timeout: seconds(10), table: 'read-write', writesAudit: true },
   // Reads the stored plan facts and answers with suppressed aggregates only.

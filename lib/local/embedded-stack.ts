@@ -224,7 +224,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     'api-commands': makeCommandsApi({ plans, workflow, clock, audit, identityKey: async () => identityKey, logger: apiLogger }) as unknown as ApiFunction,
     'api-queries': makeQueriesApi({ plans, audit, clock, logger: apiLogger }) as unknown as ApiFunction,
     'api-metrics': makeMetricsApi({ source: metrics, clock, ...(options.metrics ? { config: options.metrics } : {}) }) as unknown as ApiFunction,
-    'api-directory': makeDirectoryApi({ baseDirectory: directory, services, clock, logger: apiLogger }) as unknown as ApiFunction,
+    'api-directory': makeDirectoryApi({ baseDirectory: directory, services, clock, audit, logger: apiLogger }) as unknown as ApiFunction,
     'api-providers': makeProvidersApi({
       plans,
       audit,

@@ -588,7 +588,7 @@ describe('Wraparound stack', () => {
 
     it('audit records: only the audit writers create them, and no principal at all (function or operator) changes or removes one', () => {
       const writers = functionsThat((s) => s.writesAudit);
-      expect(writers).toEqual(['api-commands', 'api-queries', 'api-providers', 'sweeper']);
+      expect(writers).toEqual(['api-commands', 'api-queries', 'api-directory', 'api-providers', 'sweeper']);
       // Every handler that records audit entries is one of them (the converse is a spec promise: a writer may not audit yet).
       for (const name of FUNCTION_NAMES) {
         const text = readFileSync(join(PROJECT_ROOT, 'functions', name, 'handler.ts'), 'utf8');

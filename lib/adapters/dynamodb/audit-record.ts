@@ -22,6 +22,10 @@ export interface AuditEntry {
   allocationId?: string;
   /** The provider the access was about, or else the calling provider's own id. */
   providerId?: string;
+  /** The directory service a change was to (its id in the directory file). */
+  serviceId?: string;
+  /** What a directory change set, old to new: numbers and status codes only, never free text. */
+  change?: ServiceChange;
   why: string;
   at: string;
 }
@@ -43,6 +47,11 @@ export interface AuditRecordRef {
   auditId: string;
   at: string;
   planId?: string;
+}
+
+export interface ServiceChange {
+  capacity?: { from: number; to: number };
+  status?: { from: string; to: string };
 }
 
 export interface AuditRecord extends AuditEntry {

@@ -144,11 +144,23 @@ export class DirectoryStore {
     }
   }
 
-  /** A team lead's change of capacity or status; applies to the next allocation. */
-  async update(serviceId: string, change: { capacity?: number; status?: Service['status'] }, by: string, now: string): Promise<ServiceState | undefined> {
+  /**
+   * A team lead's change of capacity or status; applies to the next allocation. Undefined when the
+   * service has no state item, or (with `expected`) when its capacity or status is no longer what was
+   * read: the change is then not made, so what the audit log says it replaced is what it replaced.
+   */
+  async update(serviceId: string, change: { capacity?: number; status?: Service['status'] }, by: string, now: string, expected?: { capacity: number; status: Service['status'] }): Promise<ServiceState | undefined> {
     const sets = ['updatedAt = :now', 'updatedBy = :by'];
     const values: Record<string, unknown> = { ':now': now, ':by': by };
     const names: Record<string, string> = {};
+    let condition = 'attribute_exists(pk)';
+    if (expected) {
+      condition += ' AND #capacity = :wasCapacity AND #status = :wasStatus';
+      names['#capacity'] = 'capacity';
+      names['#status'] = 'status';
+      values[':wasCapacity'] = expected.capacity;
+      values[':wasStatus'] = expected.status;
+    }
     if (change.capacity !== undefined) {
       sets.push('#capacity = :capacity');
       names['#capacity'] = 'capacity';
@@ -165,7 +177,7 @@ export class DirectoryStore {
           TableName: this.tableName,
           Key: keys.serviceState(serviceId),
           UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: 'attribute_exists(pk)',
+          ConditionExpression: condition,
           ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
