@@ -63,7 +63,11 @@ export interface ProvidersApiDeps {
   allowHttpLoopback?: boolean;
   /** CloudEvents `source` of feed items: the same envelope the webhooks carry. */
   source?: string;
-  /** Wall clock for subscriptions and deliveries: webhook timing is real time, not the plans' clock. */
+  /**
+   * Wall clock for deliveries: their attempts and backoff are real time, not the plans' clock. A
+   * subscription's own dates (created, rotated, the overlap's end) are on the stack's clock (`clock`),
+   * the one that decides when a rotation's overlap ends, so the dates shown together agree.
+   */
   wallClock?: () => string;
   /** Told when a provider's deliveries change (a replay), so the delivery loop looks at once. */
   onDeliveriesChanged?: (providerId: string) => void;
@@ -295,7 +299,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
       providerId,
       url: request.url,
       status: 'active' as const,
-      createdAt: wallClock(),
+      createdAt: now(),
       createdBy: ctx.principal?.sub ?? 'unknown',
       secret: newWebhookSecret(),
       ...(secretRequest ? { secretRequest } : {}),

@@ -2,7 +2,8 @@
  * A team lead rotates a provider's webhook secret in the browser: a confirm step with the overlap
  * (a bad one named next to its field, nothing rotated), the new secret shown once with the end of
  * the overlap, a second rotation during the overlap refused in words; the provider sees when it was
- * rotated, never a secret and no way to rotate.
+ * rotated, never a secret and no way to rotate. The subscription's dates are on one clock (the stack's,
+ * which ends the overlap), and once the overlap is over the page says only the new secret signs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROTATION_OVERLAP_HOURS, ROTATION_OVERLAP_RULE } from '../../lib/api/webhook-rotation-limits.ts';
@@ -76,6 +77,24 @@ describe('rotating a webhook secret', () => {
     await page.getByText('Old secret also signs until').waitFor();
     expect(await page.getByRole('button', { name: 'Rotate secret' }).count()).toBe(0);
     expect(await page.content()).not.toContain((await h.stack.webhooks.store.activeSubscription('bcwa'))?.secret);
+    expect(errors).toEqual([]);
+  });
+
+  it('its dates come from one clock, and after the overlap the page says only the new secret signs', async () => {
+    // The simulated clock stands still while real time goes on: a subscription dated by the wall clock
+    // read as made after the rotation that followed it ('Secret rotated 01:17', 'Since 01:18').
+    const listed = await h.call('GET', '/providers/bcwa/subscriptions', h.token('provider', 'bcwa'));
+    const active = listed.json.items.find((s: { status: string }) => s.status === 'active');
+    expect(active.createdAt).toBe(h.stack.clock.now());
+    expect(active.createdAt <= active.rotatedAt).toBe(true);
+    expect(active.overlapEndsAt > active.rotatedAt).toBe(true);
+
+    await h.stack.advanceClock(ROTATION_OVERLAP_HOURS.max * 3_600_000);
+    const { page, errors } = await h.page();
+    await signIn(h, page, "Black Country Women's Aid");
+    await visit(h, page, '/webhook');
+    await page.getByText('only the new secret signs now').waitFor();
+    expect(await page.getByText('Old secret also signs until').count()).toBe(0);
     expect(errors).toEqual([]);
   });
 });

@@ -165,7 +165,8 @@ function SubscriptionSection({ providerId, teamLead, subscriptions }: { provider
               ['URL', <code key="url">{active.url}</code>],
               ['Status', label(active.status)],
               ['Since', formatDateTime(active.createdAt)],
-              ['Secret rotated', formatDateTime(active.rotatedAt)],
+              // Once the overlap is over the API no longer gives its end: say what that means.
+              ['Secret rotated', active.rotatedAt ? `${formatDateTime(active.rotatedAt)}${active.overlapEndsAt ? '' : ' (only the new secret signs now)'}` : undefined],
               ['Old secret also signs until', formatDateTime(active.overlapEndsAt)],
               ['Id', active.subscriptionId],
             ]}
