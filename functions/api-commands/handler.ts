@@ -7,7 +7,7 @@ import { apiHandler, type Logger, type RouteContext } from '../../lib/api/handle
 import { failureToProblem, header, HttpProblem, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
 import { londonDate, londonDateTimeWords } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
-import { allocationCommandBySegment, isAllowedIn, LIFECYCLE, OPEN_STAGES, planCommandBySegment, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
+import { allocationCommandBySegment, contactCorrectableStages, contactDetailsCorrectable, isAllowedIn, LIFECYCLE, OPEN_STAGES, planCommandBySegment, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
 import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, Participant, PlanId, ReferPayload, type Plan, type ReferralDetailsReport } from '../../lib/domain/schemas.ts';
 import { applyReferralDetails, claimPerson, CORRECTABLE_FIELDS, correctedIdentity, correctIdentity, noteReferral, type CorrectableField, type ReferralDetailsOutcome } from '../../lib/adapters/dynamodb/identity-store.ts';
 import { planView } from '../../lib/domain/views.ts';
@@ -441,6 +441,13 @@ export function makeHandler(deps: CommandApiDeps) {
     const plan = await deps.plans.getPlan(planId);
     if (!plan) throw problem(404, `No plan ${planId}.`);
     if (plan.identityErasedAt) throw problem(409, `The identity of plan ${planId} was erased on ${plan.identityErasedAt.slice(0, 10)}: there is nothing to correct.`);
+    // Only while she may still be contacted about this plan (contactDetailsCorrectable, which the web reads too).
+    if (!contactDetailsCorrectable(plan))
+      throw problem(
+        409,
+        `Plan ${planId} is ${plan.stage}: nobody contacts her about it any more, so her contact details are not changed on it and nothing was saved. If she is being supported on another plan, correct them there; a new referral of her brings its own.`,
+        [{ path: 'planId', message: `plan is ${plan.stage}: contact details are corrected only while it is ${contactCorrectableStages.join(', ')}` }],
+      );
     const now = deps.clock();
     const missing = () => problem(404, `No identity is held for plan ${planId}.`);
     const changedSince = (revision: number) =>

@@ -19,6 +19,23 @@ export const OPEN_STAGES = ['referred', 'assessment', 'allocating', 'active'] as
  */
 const CONSENT_WITHDRAWABLE_STAGES = [...OPEN_STAGES, 'exited'] as const satisfies readonly Stage[];
 
+/**
+ * Her contact details, address and preferred name may be corrected on a plan (PATCH
+ * /plans/{id}/participant) while she may still be contacted about it: the open stages, and `exited`,
+ * whose 6- and 12-month follow-ups still ask her. A closed or withdrawn plan contacts her no more:
+ * details given for it would be kept for no purpose, so they go on a plan of hers in use (or come
+ * with a referral of her again). Never once her identity is erased.
+ */
+const CONTACT_CORRECTABLE_STAGES = [...OPEN_STAGES, 'exited'] as const satisfies readonly Stage[];
+
+/** Whether her contact details may be corrected on this plan (the API's rule; the web offers the form by it). */
+export function contactDetailsCorrectable(plan: { stage: string; identityErasedAt?: string | undefined }): boolean {
+  return !plan.identityErasedAt && (CONTACT_CORRECTABLE_STAGES as readonly string[]).includes(plan.stage);
+}
+
+/** The stages in which contactDetailsCorrectable may hold, for words that name them. */
+export const contactCorrectableStages: readonly Stage[] = CONTACT_CORRECTABLE_STAGES;
+
 export const ACTORS = ['coordinator', 'provider', 'team-lead', 'timer'] as const;
 export type Actor = (typeof ACTORS)[number];
 

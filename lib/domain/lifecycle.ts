@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ACTORS, isAllowedIn, LIFECYCLE, nextInWords, OPEN_STAGES, stageMoves, type Actor, type CommandName, type LifecycleRow } from './lifecycle-table.ts';
+import { ACTORS, contactCorrectableStages, contactDetailsCorrectable, isAllowedIn, LIFECYCLE, nextInWords, OPEN_STAGES, stageMoves, type Actor, type CommandName, type LifecycleRow } from './lifecycle-table.ts';
 import { STAGES } from './vocabulary.ts';
 
 /**
@@ -20,7 +20,7 @@ export type Stage = z.infer<typeof Stage>;
  */
 export const TERMINAL_STAGES: readonly Stage[] = ['closed', 'withdrawn'];
 
-export { ACTORS, isAllowedIn, LIFECYCLE, nextInWords, OPEN_STAGES, stageMoves, type Actor, type CommandName, type LifecycleRow };
+export { ACTORS, contactCorrectableStages, contactDetailsCorrectable, isAllowedIn, LIFECYCLE, nextInWords, OPEN_STAGES, stageMoves, type Actor, type CommandName, type LifecycleRow };
 
 export const COMMAND_NAMES = Object.keys(LIFECYCLE) as CommandName[];
 export const CommandNameSchema = z.enum(COMMAND_NAMES as [CommandName, ...CommandName[]]);

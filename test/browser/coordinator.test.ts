@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planActive, screenshot, signIn, startHarness, type Harness } from './support.ts';
+import { scanTable } from '../support/http.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -212,6 +213,39 @@ describe('coordinator', () => {
     for (const tab of tabs) expect(tab.errors).toEqual([]);
   });
 
+  it('offers the change of her contact details only where the API accepts it: on an exited plan (its follow-ups still ask her), not on a withdrawn one', async () => {
+    const coordinator = h.token('coordinator');
+    const refer = async (familyName: string) => {
+      const res = await h.call('POST', '/plans', coordinator, {
+        participant: { givenName: 'Ines', familyName, dateOfBirth: '1984-07-08', contact: { phone: '07700 900141', preferredMethod: 'phone-call' } },
+        referral: { source: 'custody-diversion', localAuthority: 'sandwell', urgency: 'routine' },
+      });
+      expect(res.status, res.text).toBe(201);
+      return res.json.planId as string;
+    };
+    const withdrawn = await refer(`Ended${process.pid}`);
+    expect((await h.call('POST', `/plans/${withdrawn}/withdraw`, coordinator, { reason: 'unreachable' })).status).toBe(200);
+    const exited = await refer(`Followed${process.pid}`);
+    const today = h.stack.clock.now().slice(0, 10);
+    expect((await h.call('POST', `/plans/${exited}/record-consent`, coordinator, { scope: { shareWithProviders: true, dataCategories: ['needs'] }, givenAt: today, method: 'written' })).status).toBe(200);
+    expect((await h.call('POST', `/plans/${exited}/exit`, coordinator, { reason: 'disengaged' })).status).toBe(200);
+
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator', `/plan/${withdrawn}`);
+    const region = page.getByRole('region', { name: 'Contact details' });
+    await region.getByText('nobody contacts her about it any more').waitFor();
+    expect(await region.getByText('Change her contact details').count()).toBe(0);
+    // As the API says: refused, nothing saved.
+    const refused = await h.call('PATCH', `/plans/${withdrawn}/participant`, coordinator, { preferredName: 'Nes' });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.json.detail).toContain('is withdrawn: nobody contacts her about it any more');
+
+    await page.goto(`${h.url}/plan/${exited}`);
+    await region.getByText('Change her contact details').waitFor();
+    expect(await region.getByText('nobody contacts her about it any more').count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
   it('tells her plainly when another correction lands while hers is on its way, shows the details as now held and keeps what she typed', async () => {
     const coordinator = h.token('coordinator');
     const referred = await h.call('POST', '/plans', coordinator, {
@@ -255,14 +289,20 @@ describe('coordinator', () => {
     const first = await h.call('POST', '/plans', coordinator, { participant: { ...woman, contact: { phone: '07700 900131' } }, referral: { source: 'custody-diversion', localAuthority: 'sandwell', urgency: 'routine' } });
     expect(first.status, first.text).toBe(201);
     expect((await h.call('POST', `/plans/${first.json.planId}/withdraw`, coordinator, { reason: 'unreachable' })).status).toBe(200);
-    // While the new referral is being recorded, just before her new details are written, another coordinator corrects her preferred name.
+    // While the new referral is being recorded, just before her new details are written, another coordinator corrects her preferred name
+    // on the new plan, saved by then (her earlier plan, withdrawn, contacts her no more: her details are not changed on it).
     let corrected: { status: number; text: string } | undefined;
+    const planInUse = async () =>
+      (await scanTable(h.stack))
+        .filter((i) => i.sk === 'PLAN')
+        .map((i) => ({ ...i, ...((i['planGzip (unzipped)'] as Record<string, unknown> | undefined) ?? {}) }))
+        .find((p) => p.participantId === first.json.participantId && p.planId !== first.json.planId)?.planId;
     const participantKey = `PARTICIPANT#${first.json.participantId as string}`;
     h.stack.plans.client.middlewareStack.add(
       (next, context) => async (args) => {
         const input = args.input as { Key?: { pk?: unknown }; UpdateExpression?: unknown };
         if (!corrected && /^Update(Item)?Command$/.test(String(context.commandName)) && input.Key?.pk === participantKey && /#address =/.test(String(input.UpdateExpression)))
-          corrected = await h.call('PATCH', `/plans/${first.json.planId}/participant`, coordinator, { preferredName: 'Gee' });
+          corrected = await h.call('PATCH', `/plans/${String(await planInUse())}/participant`, coordinator, { preferredName: 'Gee' });
         return next(args);
       },
       { step: 'initialize', name: 'preferredNameCorrectedMeanwhile' },

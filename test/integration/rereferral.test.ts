@@ -40,6 +40,11 @@ async function ok(method: string, path: string, body?: unknown): Promise<Json> {
   return res.json;
 }
 
+/**
+ * Her plan other than `endedPlanId` (the new referral's, saved before its details are written): where a
+ * coordinator corrects her details, as her earlier plan, withdrawn, contacts her no more.
+ */
+const planInUse = async (participantId: string, endedPlanId: string) => String((await planItems()).find((p) => p.participantId === participantId && p.planId !== endedPlanId)?.planId);
 const identityItems = async () => (await scanTable(stack)).filter((item) => String(item.pk).startsWith('PARTICIPANT#'));
 /** Plan items, each as the plan it holds (its body is stored gzipped; scanTable unzips it under this name). */
 const planItems = async () =>
@@ -216,7 +221,9 @@ describe('a re-referral retried after a crash between its acceptance and the wri
     const plans = await planItems();
     expect(plans).toHaveLength(plansBefore + 1);
     expect(plans.filter((p) => p.participantId === participantId)).toHaveLength(2);
-    return { firstPlanId, participantId, again, key };
+    // Her plan in use, where her details are corrected (the withdrawn one contacts her no more).
+    const currentPlanId = String(plans.find((p) => p.participantId === participantId && p.planId !== firstPlanId)?.planId);
+    return { firstPlanId, currentPlanId, participantId, again, key };
   }
 
   it('the retry with the same Idempotency-Key writes the referral\'s details when nothing changed her record in between', async () => {
@@ -230,8 +237,8 @@ describe('a re-referral retried after a crash between its acceptance and the wri
   });
 
   it('the retry keeps a coordinator\'s correction made after the referral was accepted, writes the rest, and its answer says which', async () => {
-    const { firstPlanId, participantId, again, key } = await crashedReReferral();
-    const corrected = await ok('PATCH', `/plans/${firstPlanId}/participant`, { contact: coordinatorsNumber });
+    const { currentPlanId, participantId, again, key } = await crashedReReferral();
+    const corrected = await ok('PATCH', `/plans/${currentPlanId}/participant`, { contact: coordinatorsNumber });
     expect(corrected.participant.contact).toEqual(coordinatorsNumber);
 
     const retried = await referWith(again, key);
@@ -256,10 +263,10 @@ describe('a re-referral retried after a crash between its acceptance and the wri
   });
 
   it('writes the referral\'s details once: a retry after they were written (but its answer lost) keeps a correction made since', async () => {
-    const { firstPlanId, participantId, again, key } = await crashedReReferral(storesAnAnswer);
+    const { currentPlanId, participantId, again, key } = await crashedReReferral(storesAnAnswer);
     // Written before the answer was to be stored.
     expect((await held(participantId))?.contact).toEqual(referralsNumber);
-    await ok('PATCH', `/plans/${firstPlanId}/participant`, { contact: coordinatorsNumber });
+    await ok('PATCH', `/plans/${currentPlanId}/participant`, { contact: coordinatorsNumber });
 
     const retried = await referWith(again, key);
     expect(retried.status, retried.text).toBe(201);
@@ -297,8 +304,8 @@ describe('a re-referral whose woman\'s record is corrected while it is being rec
 
   /**
    * Refers her again with a new number, address and preferred name; just before the write of those
-   * details reaches the store, a coordinator's correction (`meanwhile`, sent over HTTP on her earlier
-   * plan) lands first.
+   * details reaches the store, a coordinator's correction (`meanwhile`, sent over HTTP on the new plan,
+   * saved by then: her earlier one is withdrawn) lands first.
    */
   async function reReferredWithCorrectionMeanwhile(dateOfBirth: string, meanwhile: Record<string, unknown>) {
     const woman = { givenName: 'Maelle', familyName: 'Quist-Adeyemi', dateOfBirth };
@@ -312,7 +319,7 @@ describe('a re-referral whose woman\'s record is corrected while it is being rec
     stack.plans.client.middlewareStack.add(
       (next, context) => async (args) => {
         if (!corrected && writesHerDetails(String(context.commandName), args.input as Record<string, unknown>)) {
-          corrected = await call('PATCH', `/plans/${firstPlanId}/participant`, { token: coordinator, body: meanwhile });
+          corrected = await call('PATCH', `/plans/${await planInUse(participantId, firstPlanId)}/participant`, { token: coordinator, body: meanwhile });
         }
         return next(args);
       },
@@ -351,7 +358,7 @@ describe('a re-referral whose woman\'s record is corrected while it is being rec
       (next, context) => async (args) => {
         const input = args.input as Record<string, unknown>;
         if (!corrected && /^Update(Item)?Command$/.test(String(context.commandName)) && /#contact =/.test(String(input.UpdateExpression)) && String((input.Key as { pk?: unknown }).pk) === `PARTICIPANT#${participantId}`)
-          corrected = await call('PATCH', `/plans/${firstPlanId}/participant`, { token: coordinator, body: { address: null } });
+          corrected = await call('PATCH', `/plans/${await planInUse(participantId, firstPlanId)}/participant`, { token: coordinator, body: { address: null } });
         return next(args);
       },
       { step: 'initialize', name },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../lib/domain/decide.ts';
 import {
+  contactDetailsCorrectable,
   ACTORS,
   COMMAND_NAMES,
   isAllowedIn,
@@ -32,6 +33,13 @@ function withSixMonthFollowUp({ plan, ctx }: BuiltPlan): BuiltPlan {
 const PAIRS = STAGES.flatMap((stage) => COMMAND_NAMES.map((name) => ({ stage, name })));
 const ALLOWED = PAIRS.filter(({ stage, name }) => isAllowedIn(name, stage));
 const REFUSED = PAIRS.filter(({ stage, name }) => !isAllowedIn(name, stage));
+
+describe('where her contact details may be corrected', () => {
+  it('on a plan she may still be contacted about (open, or exited with follow-ups to come), never once it is closed or withdrawn or her identity is erased', () => {
+    expect(STAGES.filter((stage) => contactDetailsCorrectable({ stage }))).toEqual(['referred', 'assessment', 'allocating', 'active', 'exited']);
+    expect(contactDetailsCorrectable({ stage: 'exited', identityErasedAt: '2026-11-29T10:00:00.000Z' })).toBe(false);
+  });
+});
 
 describe('the lifecycle table', () => {
   it('has a payload schema for every command and only known stages in from/next', () => {

@@ -30,6 +30,8 @@ export {
 export { GROUP_OF_ROLE, ROLES, type Role } from '../../lib/api/routes.ts';
 /** Which command the lifecycle table allows in which stage: the app offers a command only there. */
 export { isAllowedIn } from '../../lib/domain/lifecycle-table.ts';
+/** Whether her contact details may be corrected on a plan: the API's own rule, so the form is offered exactly where it is accepted. */
+export { contactDetailsCorrectable } from '../../lib/domain/lifecycle-table.ts';
 
 export type NeedDomain = (typeof NEED_DOMAINS)[number];
 export type EscalationKind = (typeof ESCALATION_KINDS)[number];

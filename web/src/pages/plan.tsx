@@ -1,6 +1,6 @@
 import { useCallback, useMemo, useState } from 'react';
 import { consentInBrief, consentWithdrawnAt } from '../consent-words.ts';
-import { DEADLINE_WORDS, directoryNames, escalationLabel, label, needLabel } from '../domain.ts';
+import { contactDetailsCorrectable, DEADLINE_WORDS, directoryNames, escalationLabel, label, needLabel } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Link, useLocation } from '../router.tsx';
 import type { HistoryItem, Plan } from '../types.ts';
@@ -156,7 +156,10 @@ export function PlanPage({ planId }: { planId: string }) {
                 Providers see her name and contact details only after accepting an allocation, and only while her consent covers contact details; her address only if she asked for
                 letters. Every read is in the audit log.
               </p>
-              {coordinator && (
+              {coordinator && !contactDetailsCorrectable(plan) && (
+                <p className="hint">This plan is {label(plan.stage).toLowerCase()}: nobody contacts her about it any more, so her contact details are changed only on a plan of hers in use.</p>
+              )}
+              {coordinator && contactDetailsCorrectable(plan) && (
                 <ContactCorrectionForm
                   // Not keyed by her details: when someone else changed them, the form stays with what was typed.
                   key={plan.planId}
