@@ -17,6 +17,7 @@ import { awsDeps } from '../../lib/runtime/aws.ts';
 import { identityMatchKey } from '../../lib/adapters/identity-match.ts';
 import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { auditAccess, displayNameOf } from '../../lib/api/audit-access.ts';
+import { allocationHeldBy } from '../../lib/api/provider-allocation-access.ts';
 import { eraseIdentity, erasureStaleBefore, erasureUnderWay, referralClaimEndsAt, referralInFlight } from '../../lib/runtime/erasure.ts';
 
 export interface CommandApiDeps {
@@ -309,9 +310,8 @@ export function makeHandler(deps: CommandApiDeps) {
       // learn another provider's plan stage (409) or anything from validation (400).
       // Read consistently, so the execution can take this read as its Load plan instead of reading again.
       const plan = await deps.plans.getPlan(planId);
-      const held = plan?.allocations.find((a) => a.allocationId === allocationId);
-      if (!held) throw problem(404, `No allocation ${allocationId}.`);
-      if (held.providerId !== ctx.principal?.providerId) throw problem(403, `Allocation ${allocationId} is held by another provider.`);
+      // Another provider's allocation is a 404 as an unknown one: a provider cannot count the others on her plan.
+      allocationHeldBy(plan, allocationId, ctx.principal?.providerId);
       return commandResponse(ctx, name, planId, allocationId, plan);
     }
     return commandResponse(ctx, name, planId, allocationId);

@@ -9,6 +9,7 @@ import { AllocationId, PlanId, ProviderId, type Plan } from '../../lib/domain/sc
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import { participantShareDecision, providerParticipantView } from '../../lib/domain/participant-share.ts';
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
+import { allocationHeldBy, noSuchAllocation } from '../../lib/api/provider-allocation-access.ts';
 import type { WorklistName } from '../../lib/adapters/dynamodb/worklist-cursor.ts';
 import { byUrgency, historyView, planSummary, planView } from '../../lib/domain/views.ts';
 import { addCalendarDays, londonDate, londonTime } from '../../lib/domain/calendar.ts';
@@ -121,8 +122,9 @@ export function makeHandler(deps: QueryApiDeps) {
     const allocationId = parseWith(AllocationId, ctx.params.allocationId, 'allocation id in the path', 'allocationId');
     const plan = await deps.plans.getPlan(planIdOfAllocation(allocationId) as string, false);
     const held = plan?.allocations.find((a) => a.allocationId === allocationId);
-    if (!plan || !held) throw problem(404, `No allocation ${allocationId}.`);
-    if (ctx.principal?.role === 'provider' && held.providerId !== ctx.principal.providerId) throw problem(403, `Allocation ${allocationId} is held by another provider.`);
+    if (!plan || !held) throw noSuchAllocation(allocationId);
+    // Another provider's allocation is answered as an unknown one: a provider cannot count the others on her plan.
+    if (ctx.principal?.role === 'provider') allocationHeldBy(plan, allocationId, ctx.principal.providerId);
     await auditAccess(deps.audit, ctx, 'read-allocation', { planId: plan.planId, allocationId, providerId: held.providerId }, clock(), 'delivering-the-allocated-service');
     return json(200, providerAllocationView(plan, allocationId));
   }
@@ -162,14 +164,15 @@ export function makeHandler(deps: QueryApiDeps) {
     // already refuse (an eventually consistent read may still return the plan from before).
     const plan = await deps.plans.getPlan(planIdOfAllocation(allocationId) as string);
     const decision = participantShareDecision(plan, allocationId, ctx.principal?.providerId);
-    // The plan is named only when the allocation is on it (a 404 names none).
+    // The plan is named in the audit record only when the allocation is on it (another provider's is,
+    // though that provider is answered as for an unknown one).
     const planOf = (known: boolean) => (plan && known ? { planId: plan.planId } : {});
     if (purposeRefused) {
-      await refused('unknown-purpose', { ...planOf(decision.allowed || decision.status !== 404), allocationId }, routePurpose);
+      await refused('unknown-purpose', { ...planOf(decision.allowed || decision.reason !== 'unknown-allocation'), allocationId }, routePurpose);
       throw purposeRefused;
     }
     if (!decision.allowed) {
-      await refused(decision.reason, { ...planOf(decision.status !== 404), allocationId }, why);
+      await refused(decision.reason, { ...planOf(decision.reason !== 'unknown-allocation'), allocationId }, why);
       throw problem(decision.status, decision.detail);
     }
     const held = plan as NonNullable<typeof plan>;

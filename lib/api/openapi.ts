@@ -354,7 +354,7 @@ const PROBLEM_STATUSES = {
   400: ['BadRequest', 'The request (body, path, query or header) is not valid; `errors` names each field at fault.'],
   401: ['Unauthorized', 'No valid bearer token.'],
   403: ['Forbidden', "The token's role or provider scope does not allow this."],
-  404: ['NotFound', 'No such plan, allocation or command.'],
+  404: ['NotFound', "No such plan, allocation or command. A provider is answered so for another provider's allocation too, exactly as for one that does not exist."],
   409: ['Conflict', 'Not allowed in the current stage, or the plan changed since `expectedVersion` (reload and retry).'],
   412: ['PreconditionFailed', 'Her details changed since the If-Match ETag was read (someone else corrected them): nothing changed; read them again and correct those.'],
   413: ['PayloadTooLarge', 'The body is larger than 64 KiB.'],
@@ -474,7 +474,7 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
   'GET /allocations/{allocationId}/participant': {
     status: 200,
     schema: ProviderParticipantView,
-    description: "Her name and contact details. 403 when the allocation is another provider's, not (or no longer) accepted, the plan is not open, or her consent does not cover contact details, no longer covers this provider, or was withdrawn",
+    description: "Her name and contact details. 404 when there is no such allocation, or it is another provider's (the same answer); 403 when it is not (or no longer) accepted, the plan is not open, or her consent does not cover contact details, no longer covers this provider, or was withdrawn",
   },
   'GET /metrics': { status: 200, schema: MetricsReportSchema, description: 'The figures overall and for each breakdown asked for, with the definition of each; small numbers read "suppressed"' },
   'GET /metrics.csv': {

@@ -19,8 +19,9 @@ const OPEN_STAGES: readonly string[] = ['allocating', 'active'];
 export function participantShareDecision(plan: Plan | undefined, allocationId: string, providerId: string | undefined): ShareDecision {
   const allocation = plan?.allocations.find((a) => a.allocationId === allocationId);
   if (!plan || !allocation) return { allowed: false, status: 404, reason: 'unknown-allocation', detail: `No allocation ${allocationId}.` };
-  // The same answer as for reading another provider's allocation: a refusal, not a confirmation of what it holds.
-  if (allocation.providerId !== providerId) return { allowed: false, status: 403, reason: 'another-provider', detail: `Allocation ${allocationId} is held by another provider.` };
+  // Another provider's allocation is answered as an unknown one (lib/api/provider-allocation-access.ts): ids
+  // are numbered in order on a plan, and a different answer would let a provider count the others on it.
+  if (allocation.providerId !== providerId) return { allowed: false, status: 404, reason: 'another-provider', detail: `No allocation ${allocationId}.` };
   if (allocation.status !== 'accepted')
     return {
       allowed: false,

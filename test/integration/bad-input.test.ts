@@ -362,13 +362,15 @@ describe('authentication and authorisation', () => {
     expect(res.text).not.toContain(participant.familyName);
   });
 
-  it("a provider cannot answer, work or read another provider's allocation or offers", async () => {
+  it("a provider cannot answer, work or read another provider's allocation (404, as an unknown one) or offers", async () => {
     const other = t.provider(stranger);
-    const accept = await refused(403, 'POST', `/allocations/${offered.allocationId}/accept`, { token: other, body: {} });
-    expect(accept.json.detail).toContain('another provider');
-    await refused(403, 'POST', `/allocations/${offered.allocationId}/decline`, { token: other, body: { reason: 'capacity' } });
-    await refused(403, 'POST', `/allocations/${accepted.allocationId}/record-contact`, { token: other, body: { date: t.clock.today(), kind: 'attended' } });
-    await refused(403, 'POST', `/allocations/${accepted.allocationId}/end`, { token: other, body: { outcome: 'completed' } });
+    const accept = await refused(404, 'POST', `/allocations/${offered.allocationId}/accept`, { token: other, body: {} });
+    expect(accept.json.detail).toBe(`No allocation ${offered.allocationId}.`);
+    await refused(404, 'POST', `/allocations/${offered.allocationId}/decline`, { token: other, body: { reason: 'capacity' } });
+    await refused(404, 'POST', `/allocations/${accepted.allocationId}/record-contact`, { token: other, body: { date: t.clock.today(), kind: 'attended' } });
+    await refused(404, 'POST', `/allocations/${accepted.allocationId}/end`, { token: other, body: { outcome: 'completed' } });
+    const read = await refused(404, 'GET', `/allocations/${accepted.allocationId}`, { token: other });
+    expect(read.json.detail).toBe(`No allocation ${accepted.allocationId}.`);
     const offers = await refused(403, 'GET', `/providers/${offered.providerId}/offers`, { token: other });
     expect(offers.json.detail).toContain(stranger);
     // The offer is still there for its own provider, untouched.

@@ -3,8 +3,10 @@
  * every command segment of the lifecycle table) × every kind of caller. The expected answer of each
  * cell is worked out from the route definitions and the scope rules alone, then asserted:
  * - no token or a bad one (tampered, expired, another secret, alg none) on a non-public route: 401;
- * - a role the route does not list, an allocation command the role may not send, or a scope that is
- *   not the caller's (another provider's id in the path, another provider's allocation): 403;
+ * - a role the route does not list, an allocation command the role may not send, or another provider's
+ *   id in the path: 403;
+ * - another provider's allocation: 404, the answer an unknown allocation gets (allocation ids are
+ *   numbered in order on a plan: any other answer would let a provider count the others on it);
  * - otherwise anything but 401/403 (and never a 5xx).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +19,7 @@ import type { CallResult } from '../support/http.ts';
 
 const CALLERS = ['no-token', ...BAD_TOKENS, 'coordinator', 'team-lead', 'commissioner', 'provider-own', 'provider-other'] as const;
 type Caller = (typeof CALLERS)[number];
-type Expected = 401 | 403 | 'ok';
+type Expected = 401 | 403 | 404 | 'ok';
 
 interface Row {
   route: Route;
@@ -58,7 +60,8 @@ function expectedFor(row: Row, caller: Caller): Expected {
   if (!role) return 401;
   if (!row.route.roles.includes(role)) return 403;
   if (row.command && row.route.path.startsWith('/allocations/') && !(LIFECYCLE[row.command].actors as readonly string[]).includes(role)) return 403;
-  if (caller === 'provider-other' && (row.route.path.includes('{providerId}') || row.route.path.includes('{allocationId}'))) return 403;
+  if (caller === 'provider-other' && row.route.path.includes('{allocationId}')) return 404;
+  if (caller === 'provider-other' && row.route.path.includes('{providerId}')) return 403;
   return 'ok';
 }
 
@@ -251,14 +254,21 @@ describe('authorisation matrix: every route × every caller', () => {
     }
   });
 
-  it("refuses a provider on another provider's allocation, feed, subscriptions, offers and deliveries", () => {
-    const mustRefuse = [
+  it("refuses a provider on another provider's allocation (404, as an unknown one), feed, subscriptions, offers and deliveries (403)", () => {
+    const notFound = [
       'GET /allocations/{allocationId}',
       'GET /allocations/{allocationId}/participant',
       'POST /allocations/{allocationId}/accept',
       'POST /allocations/{allocationId}/decline',
       'POST /allocations/{allocationId}/record-contact',
       'POST /allocations/{allocationId}/end',
+    ];
+    for (const wanted of notFound) {
+      const row = ALL_ROWS.find((r) => r.label === wanted);
+      expect(row, wanted).toBeDefined();
+      expect(results.get(row?.label as string)?.get('provider-other'), wanted).toBe(404);
+    }
+    const mustRefuse = [
       'GET /providers/{providerId}/offers',
       'GET /providers/{providerId}/allocations',
       'GET /providers/{providerId}/feed',
@@ -336,11 +346,18 @@ describe('scope before anything else on allocation commands', () => {
   const INVALID = { unexpected: true, date: 'not a date' };
   const SEGMENTS = ['accept', 'decline', 'record-contact', 'end'] as const;
 
-  it("answers a provider on another provider's allocation 403 whatever the plan's stage", async () => {
+  /** The answer less its `instance` (the caller's own path), with the allocation id put back as ID: the same for any two unknown ids. */
+  const answerOf = (res: CallResult, allocationId: string) => JSON.stringify({ ...(res.json as object), instance: undefined }).replaceAll(allocationId, 'ID');
+
+  it("answers a provider on another provider's allocation 404 whatever the plan's stage, as an unknown one", async () => {
+    const unknownId = exited.allocationId.replace(/_\d+$/, '_99');
     for (const segment of SEGMENTS) {
       const path = `/allocations/${exited.allocationId}/${segment}`;
       const stranger = await s.call('POST', path, { token: s.provider(exited.stranger), body: VALID[segment] });
-      expect(stranger.status, `${segment} by another provider: ${stranger.text}`).toBe(403);
+      expect(stranger.status, `${segment} by another provider: ${stranger.text}`).toBe(404);
+      const unknown = await s.call('POST', `/allocations/${unknownId}/${segment}`, { token: s.provider(exited.stranger), body: VALID[segment] });
+      expect(unknown.status).toBe(404);
+      expect(answerOf(stranger, exited.allocationId)).toBe(answerOf(unknown, unknownId));
       expect(stranger.text).not.toContain('exited');
       // The control: the holder is told the plan has moved on, so a stranger's 409 would have said so too.
       const holder = await s.call('POST', path, { token: s.provider(exited.holder), body: VALID[segment] });
@@ -348,12 +365,12 @@ describe('scope before anything else on allocation commands', () => {
     }
   });
 
-  it("answers a provider on another provider's allocation 403 whatever the body", async () => {
+  it("answers a provider on another provider's allocation 404 whatever the body", async () => {
     for (const segment of SEGMENTS) {
       const path = `/allocations/${fixture.allocationId}/${segment}`;
       for (const body of [INVALID, 'not json at all']) {
         const stranger = await s.call('POST', path, { token: s.provider(other), body });
-        expect(stranger.status, `${segment} by another provider with ${JSON.stringify(body)}: ${stranger.text}`).toBe(403);
+        expect(stranger.status, `${segment} by another provider with ${JSON.stringify(body)}: ${stranger.text}`).toBe(404);
         expect(stranger.text).not.toMatch(/unexpected|date|JSON/i);
         // The control: the holder's own bad body is a 400.
         expect((await s.call('POST', path, { token: s.provider(own), body })).status, `${segment} by the holder with ${JSON.stringify(body)}`).toBe(400);

@@ -171,14 +171,16 @@ describe('a provider reads her contact details only with an accepted allocation 
     }
   });
 
-  it("refuses another provider (403, audited), every other role (403) and no token (401)", async () => {
+  it("refuses another provider (404, as an unknown allocation; audited with the plan), every other role (403) and no token (401)", async () => {
     const held = await offeredPlan(WITH_CONTACT);
-    expectRefused(await read(held, s.provider(held.stranger)), 403, 'another provider');
+    const stranger = await read(held, s.provider(held.stranger));
+    expectRefused(stranger, 404, 'another provider');
+    expect(stranger.json.detail).toBe(`No allocation ${held.allocationId}.`);
     for (const [who, token] of [['coordinator', s.coordinator], ['team lead', s.teamLead], ['commissioner', s.commissioner]] as const) expectRefused(await read(held, token), 403, who);
     const anonymous = await s.call('GET', `/allocations/${held.allocationId}/participant`);
     expect(anonymous.status).toBe(401);
     const refused = (await audit(held.planId)).filter((r) => r.action === 'read-participant-contact-refused:another-provider');
-    expect(refused).toEqual([expect.objectContaining({ who: subOf(s.provider(held.stranger)), role: 'provider', providerId: held.stranger, allocationId: held.allocationId, at: s.now() })]);
+    expect(refused).toEqual([expect.objectContaining({ who: subOf(s.provider(held.stranger)), role: 'provider', providerId: held.stranger, planId: held.planId, allocationId: held.allocationId, at: s.now() })]);
   });
 
   it('records the 403s authorisation gives before the route runs (other roles, a provider token naming no provider) with who, role, allocation and plan; not the 401s', async () => {

@@ -32,8 +32,9 @@ describe('participantShareDecision', () => {
 
   it.each([
     ['no such plan', undefined, 'bcwa', 404, 'unknown-allocation'],
-    ['another provider', planWith(), 'anawim', 403, 'another-provider'],
-    ['a provider token without a provider', planWith(), undefined, 403, 'another-provider'],
+    // Another provider's allocation is answered as an unknown one (404): ids are numbered in order on a plan.
+    ['another provider', planWith(), 'anawim', 404, 'another-provider'],
+    ['a provider token without a provider', planWith(), undefined, 404, 'another-provider'],
     ...(['offered', 'declined', 'expired', 'withdrawn', 'ended'] as const).map((status) => [`an allocation ${status}`, planWith({ status }), 'bcwa', 403, 'not-accepted'] as const),
     ['an exited plan', planWith({ stage: 'exited' }), 'bcwa', 403, 'plan-not-open'],
     ['no consent recorded', planWith({ consent: null }), 'bcwa', 403, 'no-consent'],

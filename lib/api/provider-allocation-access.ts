@@ -1,0 +1,19 @@
+import type { Allocation, Plan } from '../domain/schemas.ts';
+import { problem } from './http.ts';
+
+/**
+ * What a provider is told about an allocation id it does not hold: exactly what an unknown id gets.
+ * Allocation ids are numbered in order on their plan, so a different answer for another provider's
+ * allocation (a 403 "held by another provider") would let a provider count the other providers on a
+ * plan it serves. Every provider-facing allocation route answers this way (its read, its commands, her
+ * contact details); the audit log still records a refused attempt where the route recorded it before.
+ */
+export const noSuchAllocation = (allocationId: string) => problem(404, `No allocation ${allocationId}.`);
+
+/** The allocation `providerId` holds on the plan, or the 404 of an unknown allocation (another provider's included). */
+export function allocationHeldBy(plan: Plan | undefined, allocationId: string, providerId: string | undefined): Allocation {
+  const held = plan?.allocations.find((a) => a.allocationId === allocationId);
+  if (!held || held.providerId !== providerId) throw noSuchAllocation(allocationId);
+  return held;
+}
+
