@@ -80,7 +80,8 @@ describe('after a full lifecycle, GET /audit shows every read and write of ident
       const record = unmatched.splice(i, 1)[0] as AuditRecord;
       expect(record.planId).toBe(life.planId);
       const routeWhy: Record<string, string> = { 'refer-and-record-identity': 'referral', 'read-participant-contact': 'contacting-the-participant', 'correct-identity': 'keeping-contact-details-right' };
-      expect(record.why).toBe(routeWhy[step.audited as string] ?? (step.role === 'provider' ? 'delivering-the-allocated-service' : 'support-planning'));
+      // A team lead's purpose is oversight on every route; the others' is the route's.
+      expect(record.why).toBe(step.role === 'team-lead' ? 'oversight' : (routeWhy[step.audited as string] ?? (step.role === 'provider' ? 'delivering-the-allocated-service' : 'support-planning')));
       expect(record.auditId).toMatch(/^[0-9a-f-]{36}$/);
       if (step.role === 'provider') expect(record.providerId).toBe(life.providerId);
       if (step.audited?.includes('identity') || step.audited === 'read-participant-contact') expect(record.participantId).toBe(life.participantId);
