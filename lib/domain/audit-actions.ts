@@ -78,6 +78,17 @@ export function isChangeAction(action: string): boolean {
   return action.startsWith('command:');
 }
 
+/** What a directory change set, in words: "capacity 15 → 18; status active → temporarily closed". */
+export function serviceChangeWords(change: { capacity?: { from: number; to: number }; status?: { from: string; to: string } }): string {
+  const status = (code: string) => code.replace(/-/g, ' ');
+  return [
+    change.capacity ? `capacity ${change.capacity.from} → ${change.capacity.to}` : undefined,
+    change.status ? `status ${status(change.status.from)} → ${status(change.status.to)}` : undefined,
+  ]
+    .filter(Boolean)
+    .join('; ');
+}
+
 /** A record's outcome in words: for a change, what became of it ("outcome not recorded" on records without one); nothing for a read. */
 export function auditOutcomeWords(record: { action: string; outcome?: { result: string; status: number; problem?: string } }): string | undefined {
   const { outcome } = record;

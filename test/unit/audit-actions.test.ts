@@ -8,7 +8,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AUDIT_ACTIONS, auditActionWords, auditOutcomeWords } from '../../lib/domain/audit-actions.ts';
+import { AUDIT_ACTIONS, auditActionWords, auditOutcomeWords, serviceChangeWords } from '../../lib/domain/audit-actions.ts';
 import { COMMAND_NAMES } from '../../lib/domain/lifecycle.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -63,5 +63,10 @@ describe('audit action words', () => {
     expect(auditOutcomeWords({ action: 'command:acknowledge-escalation' })).toBe('Outcome not recorded');
     expect(auditOutcomeWords({ action: 'change-service' })).toBe('Outcome not recorded');
     expect(auditOutcomeWords({ action: 'read-plan' })).toBeUndefined();
+  });
+
+  it("says what a directory change set, old to new", () => {
+    expect(serviceChangeWords({ capacity: { from: 15, to: 18 } })).toBe('capacity 15 → 18');
+    expect(serviceChangeWords({ capacity: { from: 18, to: 1000 }, status: { from: 'active', to: 'temporarily-closed' } })).toBe('capacity 18 → 1000; status active → temporarily closed');
   });
 });

@@ -19,6 +19,7 @@ import { AllocationPage } from './pages/allocation.tsx';
 import { WebhookPage } from './pages/webhook.tsx';
 import { DashboardPage } from './pages/dashboard.tsx';
 import { AuditPage } from './pages/audit.tsx';
+import { ServicesPage } from './pages/services.tsx';
 
 interface RouteDef {
   pattern: (typeof APP_PATHS)[number];
@@ -37,6 +38,7 @@ const ROUTES: RouteDef[] = [
   { pattern: '/webhook', roles: ['provider', 'team-lead'], render: () => <WebhookPage /> },
   { pattern: '/dashboard', roles: ['commissioner', 'team-lead'], render: () => <DashboardPage /> },
   { pattern: '/audit-log', roles: ['team-lead'], render: () => <AuditPage /> },
+  { pattern: '/services', roles: ['team-lead'], render: () => <ServicesPage /> },
 ];
 
 const NAV: Record<Role, [string, string][]> = {
@@ -49,6 +51,7 @@ const NAV: Record<Role, [string, string][]> = {
     ['/worklist', 'Worklist'],
     ['/dashboard', 'Figures'],
     ['/webhook', 'Webhooks'],
+    ['/services', 'Services'],
     ['/audit-log', 'Audit log'],
   ],
   provider: [

@@ -7,7 +7,7 @@ import { Form, SubmitButton, TextInput } from '../forms.tsx';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { LoadError, Loading, PageTitle, Section, useApp, useResource } from '../ui.tsx';
 import type { AuditRecord } from '../../../lib/adapters/dynamodb/audit-record.ts';
-import { auditActionWords, auditOutcomeWords } from '../../../lib/domain/audit-actions.ts';
+import { auditActionWords, auditOutcomeWords, serviceChangeWords } from '../../../lib/domain/audit-actions.ts';
 
 /** One page of GET /audit (AuditList in lib/api/openapi.ts). */
 type AuditPage = { items: AuditRecord[]; nextCursor?: string };
@@ -77,6 +77,8 @@ function Who({ record }: { record: AuditRecord }) {
 }
 
 function AuditRecords({ from, to, planId, records }: { from: string; to: string; planId: string; records: ReturnType<typeof useResource<AuditPage>> }) {
+  const { services } = useApp();
+  const serviceName = (id: string) => services.find((s) => s.serviceId === id)?.name ?? id;
   // The pages read after the first with Show more, kept while the first is the same answer.
   const [later, setLater] = useState<{ after: AuditPage; pages: AuditPage[] } | undefined>();
   const [moreError, setMoreError] = useState<ApiError | undefined>();
@@ -144,6 +146,8 @@ function AuditRecords({ from, to, planId, records }: { from: string; to: string;
                       )}
                       {r.allocationId && <div>Allocation {r.allocationId}</div>}
                       {r.providerId && <div>Provider {r.providerId}</div>}
+                      {r.serviceId && <div>Service {serviceName(r.serviceId)}</div>}
+                      {r.change && <div>{serviceChangeWords(r.change)}</div>}
                     </td>
                     <td>{label(r.why)}</td>
                   </tr>
