@@ -129,7 +129,7 @@ export function renderApi(): string {
     'The full description, with every request and response schema, is served as OpenAPI 3.1 at `GET /openapi.json`.',
     'Every route except the public ones needs `Authorization: Bearer <JWT>`; the token carries the role and, for providers, the provider id.',
     'Send an `Idempotency-Key` header with every POST: a retry with the same key returns the first result and changes nothing.',
-    'Command bodies may carry `expectedVersion` (the plan version the client last saw); a plan that has moved on is a 409.',
+    "Command bodies may carry `expectedVersion` (the plan version the client last saw); a plan that has moved on is a 409. Coordinators' and team leads' only: providers are not shown the plan's version, so a provider's command carrying it is refused with a 400 naming `expectedVersion` (a provider's command is checked against its allocation as it stands: an offer no longer open, or an allocation no longer accepted, is a 409).",
     'Errors are `application/problem+json` (RFC 9457) with `errors: [{ path, message }]` naming the fields at fault.',
     '',
     '## Routes',

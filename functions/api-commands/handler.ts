@@ -17,7 +17,7 @@ import { awsDeps } from '../../lib/runtime/aws.ts';
 import { identityMatchKey } from '../../lib/adapters/identity-match.ts';
 import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { auditAccess, displayNameOf } from '../../lib/api/audit-access.ts';
-import { allocationHeldBy } from '../../lib/api/provider-allocation-access.ts';
+import { allocationHeldBy, refuseExpectedVersionFromProvider } from '../../lib/api/provider-allocation-access.ts';
 import { eraseIdentity, erasureStaleBefore, erasureUnderWay, referralClaimEndsAt, referralInFlight } from '../../lib/runtime/erasure.ts';
 
 export interface CommandApiDeps {
@@ -323,6 +323,7 @@ export function makeHandler(deps: CommandApiDeps) {
     const body = readJsonBody(ctx.event);
     const idempotency = idempotencyOf(ctx, body);
     const { payload, expectedVersion } = splitExpectedVersion(body);
+    refuseExpectedVersionFromProvider(principal.role, expectedVersion);
     // Validate here as well as in the domain: bad input never starts an execution.
     parseWith(COMMAND_PAYLOADS[name], payload, `${ctx.params.command ?? LIFECYCLE[name].segment} request`);
     // Audited before it runs: a command without its audit record never happens. A refused command

@@ -32,6 +32,7 @@ import {
   ADJUSTMENTS,
 } from '../domain/schemas.ts';
 import { routeKey, ROUTES, type Route } from './routes.ts';
+import { PROVIDER_EXPECTED_VERSION_RULE } from './provider-allocation-access.ts';
 import { DirectoryListQuery, DirectoryServiceIdParam, HsdsService, HsdsServicePage, ServiceAvailabilityChange } from '../directory/hsds.ts';
 import { FIGURES_INCOMPLETE_HEADER, METRICS_CSV_DESCRIPTION, MetricsReportSchema } from '../domain/metrics/report-schema.ts';
 import { MetricsQueryParams } from '../domain/metrics/query.ts';
@@ -340,11 +341,21 @@ const PATH_PARAMETERS: Record<string, z.ZodString> = { planId: PlanId, allocatio
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, _dash: string, c: string) => c.toUpperCase());
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-/** The HTTP body of a command: its payload, plus the optional `expectedVersion` the API takes out first. */
+/**
+ * The HTTP body of a command: its payload, plus the optional `expectedVersion` the API takes out first,
+ * for the commands a coordinator or team lead sends. Providers cannot read the plan's version, and the
+ * API refuses it from them (400 naming it): a provider-only command's body has no such field, and
+ * end-allocation's says so.
+ */
 function commandBody(name: CommandName): z.ZodObject {
   const payload: z.ZodObject = COMMAND_PAYLOADS[name];
+  const actors: readonly string[] = LIFECYCLE[name].actors;
+  if (actors.every((a) => a === 'provider')) return payload;
+  const expectedVersion = actors.includes('provider')
+    ? ExpectedVersion.optional().describe(`${ExpectedVersion.description as string}. Coordinators only: from a provider it ${PROVIDER_EXPECTED_VERSION_RULE} (400 naming it)`)
+    : ExpectedVersion.optional();
   // safeExtend keeps record-review's cross-field refinements (extend refuses refined objects).
-  return payload.safeExtend({ expectedVersion: ExpectedVersion.optional() });
+  return payload.safeExtend({ expectedVersion });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,3 +17,15 @@ export function allocationHeldBy(plan: Plan | undefined, allocationId: string, p
   return held;
 }
 
+/** Why a provider may not send `expectedVersion` (the 400's words, and the OpenAPI document's). */
+export const PROVIDER_EXPECTED_VERSION_RULE =
+  "is not accepted from a provider: the plan's version is not shown to providers. A provider's command is checked against its allocation as it stands (an offer no longer open, or an allocation no longer accepted, is a 409)";
+
+/**
+ * `expectedVersion` is the plan's version, which providers cannot read (their views carry none) and
+ * which counts every change to her plan: a provider sending it is refused (400 naming it), before
+ * anything is recorded, rather than answered 409 with the plan's version in the words.
+ */
+export function refuseExpectedVersionFromProvider(role: string | undefined, expectedVersion: number | undefined): void {
+  if (role === 'provider' && expectedVersion !== undefined) throw problem(400, `expectedVersion: ${PROVIDER_EXPECTED_VERSION_RULE}.`, [{ path: 'expectedVersion', message: PROVIDER_EXPECTED_VERSION_RULE }]);
+}

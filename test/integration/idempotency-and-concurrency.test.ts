@@ -316,8 +316,8 @@ describe('concurrent commands on one plan', () => {
     expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
     expect(new Set(sequences).size).toBe(sequences.length);
 
-    // A refused client reloads and retries: then it goes through.
-    const retry = await t.call('POST', `/allocations/${allocation.allocationId}/record-contact`, { token, body: { date: t.clock.today(), kind: 'cancelled', expectedVersion: end.version } });
+    // A refused client retries: then it goes through (a provider sends no expectedVersion: the plan's version is not shown to it).
+    const retry = await t.call('POST', `/allocations/${allocation.allocationId}/record-contact`, { token, body: { date: t.clock.today(), kind: 'cancelled' } });
     expect(retry.status).toBe(200);
     expect((await getPlan(planId)).version).toBe(end.version + 1);
   });
@@ -336,11 +336,16 @@ describe('concurrent commands on one plan', () => {
     expect(unchanged.version).toBe(start.version);
     expect(unchanged.reviews).toEqual([]);
 
-    const providerStale = await t.call('POST', `/allocations/${allocation.allocationId}/record-contact`, {
-      token: t.provider(allocation.providerId),
-      body: { date: t.clock.today(), kind: 'attended', expectedVersion: start.version + 5 },
-    });
-    expect(providerStale.status).toBe(409);
+    // A provider cannot see the plan's version: its expectedVersion is refused (400 naming it), whatever the value, and never answered with the version.
+    for (const expectedVersion of [start.version + 5, start.version]) {
+      const fromProvider = await t.call('POST', `/allocations/${allocation.allocationId}/record-contact`, {
+        token: t.provider(allocation.providerId),
+        body: { date: t.clock.today(), kind: 'attended', expectedVersion },
+      });
+      expect(fromProvider.status, fromProvider.text).toBe(400);
+      expect(fromProvider.json.errors).toEqual([{ path: 'expectedVersion', message: expect.stringContaining('not accepted from a provider') }]);
+      expect(fromProvider.text).not.toContain(`version ${start.version}`);
+    }
     expect((await getPlan(planId)).contacts).toEqual([]);
 
     const current = await t.call('POST', `/plans/${planId}/record-review`, {
