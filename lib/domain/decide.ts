@@ -3,7 +3,7 @@ import { gapAtManualActivation, turnedDownOffers } from './allocation.ts';
 import { allocationClosedRefusal } from './allocation-closed.ts';
 import { allocationsToPurge, consentCoversProvider, isLiveAllocation, providersOf, sameScope, scopeCoversProvider } from './consent.ts';
 import { addCalendarDays, addDays, addMonths, londonDate, londonDateTimeWords, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
-import { DomainError, forbidden, invalid, notAllowedInStage, notFound, versionConflict, type FieldError } from './errors.ts';
+import { DomainError, forbidden, invalid, notAllowedInStage, notFound, staleVersion, type FieldError } from './errors.ts';
 import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
 import type { DeadlinePolicy } from './policy.ts';
 import { refuseFreeTextAfterErasure } from './redaction.ts';
@@ -853,7 +853,7 @@ export function decide(plan: Plan | undefined, command: Command, ctx: DecideCont
     throw notAllowedInStage(`${command.name} is not allowed while the plan is ${stage}; it is allowed in: ${row.from.join(', ')}.`);
   }
   if (plan && command.expectedVersion !== undefined && command.expectedVersion !== plan.version)
-    throw versionConflict(`The plan is at version ${plan.version}, not ${command.expectedVersion}: reload it and try again.`);
+    throw staleVersion(plan.version, command.expectedVersion);
   const payload = parsePayload(command.name, command.payload);
   if (plan) refuseFreeTextAfterErasure(plan, payload);
 

@@ -40,3 +40,11 @@ export const notFound = (detail: string) => new DomainError('NotFound', detail);
 export const forbidden = (detail: string) => new DomainError('Forbidden', detail);
 export const notAllowedInStage = (detail: string) => new DomainError('NotAllowedInStage', detail);
 export const versionConflict = (detail: string) => new DomainError('VersionConflict', detail);
+/**
+ * A command sent with the version the plan had when it was read, after the plan has moved on:
+ * expectedVersion is the field at fault, so the refusal names it (a form can tell her what changed).
+ */
+export const staleVersion = (current: number, expected: number) =>
+  new DomainError('VersionConflict', `The plan is at version ${current}, not ${expected}: reload it and try again.`, [
+    { path: 'expectedVersion', message: `is ${expected}, but the plan has changed since and is at version ${current}` },
+  ]);

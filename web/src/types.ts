@@ -143,6 +143,8 @@ export interface Plan {
   planId: string;
   stage: Stage;
   version: number;
+  /** The sequence of the plan's latest event: its history's items after it are changes the page has not read. */
+  sequence?: number;
   createdAt: string;
   updatedAt: string;
   participant?: Participant;

@@ -36,7 +36,8 @@ export function ReviewForm() {
       .send(
         {
           date,
-          scores: Object.fromEntries(Object.entries(scores).filter(([, v]) => v !== '').map(([d, v]) => [d, Number(v)])),
+          // Only needs still open: one closed since the form was filled in (read again after a conflict) has no score.
+          scores: Object.fromEntries(Object.entries(scores).filter(([d, v]) => v !== '' && openNeeds.includes(d)).map(([d, v]) => [d, Number(v)])),
           outcome,
           ...(outcome === 'exit' ? { exitReason: exitReason || undefined } : {}),
           ...(outcome === 'adjust' && closeNeeds.length ? { closeNeeds } : {}),

@@ -64,9 +64,16 @@ export function PlanPage({ planId }: { planId: string }) {
     reloadHistory();
     refreshNow();
   }, [reloadPlan, reloadHistory, refreshNow]);
+  const reread = useCallback(
+    (note: string) => {
+      reload();
+      setMessage(note);
+    },
+    [reload],
+  );
   const context = useMemo<PlanContextValue | undefined>(
-    () => (plan ? { plan, applied, reload, readOnly: session.role !== 'coordinator' } : undefined),
-    [plan, applied, reload, session.role],
+    () => (plan ? { plan, applied, reload, reread, readOnly: session.role !== 'coordinator' } : undefined),
+    [plan, applied, reload, reread, session.role],
   );
 
   if (loaded.error && !plan) return <LoadError error={loaded.error} what={`plan ${planId}`} onRetry={reload} />;
@@ -240,7 +247,8 @@ function NextStep({ plan }: { plan: Plan }) {
       )}
       {stage === 'active' && (
         <Section title="Record a review" id="review">
-          <ReviewForm />
+          {/* A fresh form for each review: what was entered for review N means nothing once review N is recorded (by anyone). */}
+          <ReviewForm key={plan.reviews.length} />
         </Section>
       )}
       {(stage === 'exited' || stage === 'closed') && plan.exit && <FollowUpSection plan={plan} />}
