@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { z } from 'zod';
 import { DOMAIN_ERROR_STATUS, type FieldError } from '../domain/errors.ts';
 import { zodErrors } from '../domain/decide.ts';
+import { fieldMeant, fieldsOf } from './field-aliases.ts';
 
 /** Requests larger than this are refused with 413 before any parsing. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -96,7 +97,12 @@ function depthOf(value: unknown): number {
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string, root = '(body)'): z.output<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const errors = zodErrors(parsed.error, root);
+    // An unknown field named as another API (or this one's answer) names one it takes says which to use.
+    const known = fieldsOf(schema);
+    const errors = zodErrors(parsed.error, root).map((e) => {
+      const meant = e.message === 'is not a known field' && !e.path.includes('.') ? fieldMeant(e.path, known) : undefined;
+      return meant ? { ...e, message: `is not a known field: use ${meant}` } : e;
+    });
     throw problem(400, `The ${what} is not valid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
   }
   return parsed.data;

@@ -155,6 +155,18 @@ describe('GET /directory/services', () => {
     await invalid('organization_id', 'GET', '/directory/services?organization_id=bcwa-domestic-abuse');
     await invalid('search', 'GET', '/directory/services?search=abuse');
   });
+
+  it('points an unknown parameter named like one it takes to that one: size (as the answer calls the page size) to per_page', async () => {
+    const sized = await t.call('GET', '/directory/services?size=2');
+    expect(sized.status, sized.text).toBe(400);
+    expect(sized.json.errors).toEqual([{ path: 'size', message: 'is not a known field: use per_page' }]);
+    expect(sized.json.detail).toContain('size: is not a known field: use per_page');
+    expect((await t.call('GET', '/directory/services?limit=2')).json.errors).toEqual([{ path: 'limit', message: 'is not a known field: use per_page' }]);
+    expect((await t.call('GET', '/directory/services?perPage=2')).json.errors).toEqual([{ path: 'perPage', message: 'is not a known field: use per_page' }]);
+    expect((await t.call('GET', '/directory/services?organisation_id=bcwa')).json.errors).toEqual([{ path: 'organisation_id', message: 'is not a known field: use organization_id' }]);
+    // Nothing known to mean the same: no guess.
+    expect((await t.call('GET', '/directory/services?search=abuse')).json.errors).toEqual([{ path: 'search', message: 'is not a known field' }]);
+  });
 });
 
 describe('GET /directory/services/{serviceId}', () => {
