@@ -116,3 +116,71 @@ export function describe(item: HistoryItem, providerName: (id: string) => string
       return { title: item.type };
   }
 }
+
+/** One line of the timeline: an event, or an escalation raised again and again with nothing else between. */
+export type TimelineEntry =
+  | { kind: 'event'; item: HistoryItem; title: string; detail?: string }
+  | { kind: 'repeated'; items: HistoryItem[]; title: string; detail: string };
+
+const DAY_MS = 86_400_000;
+const escalationKey = (item: HistoryItem) => (item.type === 'plan.escalated.v1' ? `${str(item.data.kind)}|${str(item.data.ref)}` : undefined);
+
+/**
+ * How often the repeats came: "weekly" or "every 3 days" when every gap is the same, "about weekly"
+ * when they vary around it (a repeat after 5 working days is a week but for bank holidays).
+ */
+function cadenceWords(items: readonly HistoryItem[]): string {
+  const gaps = items.slice(1).map((item, i) => Math.round((Date.parse(item.time) - Date.parse(items[i]!.time)) / DAY_MS)).sort((a, b) => a - b);
+  const typical = gaps[Math.floor((gaps.length - 1) / 2)] ?? 0;
+  if (typical < 1) return '';
+  const every = typical === 7 ? 'weekly' : typical === 1 ? 'daily' : `every ${typical} days`;
+  return gaps[0] === gaps.at(-1) ? ` ${every}` : ` about ${every}`;
+}
+
+const times = (n: number) => (n === 1 ? 'once' : n === 2 ? 'twice' : `${n} times`);
+
+/**
+ * The timeline's lines, oldest first. An escalation raised again while nobody acts (weekly, for years
+ * if the plan is left) is one line for its run: from its first event while only escalations follow
+ * (other escalations' repeats interleave with it), with every date kept in `items`. A run of one is
+ * an event line as before. `open`: the plan's open escalations, so the last run of one can say it is
+ * still open.
+ */
+export function timelineEntries(items: readonly HistoryItem[], providerName: (id: string) => string, open: readonly { kind: string; ref?: string }[] = []): TimelineEntry[] {
+  const runs: HistoryItem[][] = [];
+  // The runs of the escalations being repeated now; any other event ends them all.
+  let current = new Map<string, HistoryItem[]>();
+  for (const item of items) {
+    const key = escalationKey(item);
+    if (!key) {
+      current = new Map();
+      runs.push([item]);
+      continue;
+    }
+    const run = current.get(key);
+    if (run && item.data.repeated) run.push(item);
+    else {
+      const fresh = [item];
+      current.set(key, fresh);
+      runs.push(fresh);
+    }
+  }
+  const lastRun = new Map<string, HistoryItem[]>();
+  for (const run of runs) {
+    const key = escalationKey(run[0]!);
+    if (key) lastRun.set(key, run);
+  }
+  const isOpen = (item: HistoryItem) => open.some((e) => e.kind === str(item.data.kind) && (e.ref ?? '') === str(item.data.ref));
+  return runs.map((run): TimelineEntry => {
+    const first = run[0]!;
+    if (run.length === 1) return { kind: 'event', item: first, ...describe(first, providerName) };
+    const last = formatDate(run.at(-1)!.time);
+    const how = first.data.repeated
+      ? `Repeated${cadenceWords(run)} ${times(run.length)}, ${formatDate(first.time)} to ${last}`
+      : `First ${formatDate(first.time)}, repeated${cadenceWords(run)} ${times(run.length - 1)} to ${last}`;
+    // Only the last run of an escalation can say how it stands: a later run shows it went on.
+    const standing = lastRun.get(escalationKey(first)!) !== run ? '' : isOpen(first) ? '; still open' : '; no longer open';
+    const detail = `${how}${standing}`;
+    return { kind: 'repeated', items: run, title: describe(first, providerName).title, detail };
+  });
+}

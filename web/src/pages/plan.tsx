@@ -118,7 +118,7 @@ export function PlanPage({ planId }: { planId: string }) {
           <ConsentSection />
           {(plan.reviews.length > 0 || plan.stage === 'active') && <ReviewsSection />}
           {coordinator && <EndOrWithdraw plan={plan} />}
-          <Timeline items={history.data?.items} error={history.error} onRetry={reloadHistory} />
+          <Timeline items={history.data?.items} error={history.error} onRetry={reloadHistory} {...(plan.openEscalations ? { openEscalations: plan.openEscalations } : {})} />
         </div>
         <aside className="plan-side" aria-label="About this plan">
           <Section title="Plan details" id="details">
