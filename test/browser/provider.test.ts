@@ -163,7 +163,11 @@ describe('provider', () => {
     const contact = page.getByRole('form', { name: 'Record a session' });
     await contact.getByLabel('Attended').check();
     await contact.getByRole('button', { name: 'Record the session' }).click();
-    await page.getByText('This allocation changed while the page was open: record-contact is not allowed: her consent was withdrawn').waitFor();
+    // The refusal says what happened to the allocation, and that nothing more can be recorded on it.
+    await page
+      .getByText(`This allocation changed while the page was open: Allocation ${offer} ended on `)
+      .filter({ hasText: 'when her consent to share with your organisation was withdrawn (delete what you hold about her from it): no session can be recorded on it any more.' })
+      .waitFor();
     await expect.poll(() => page.getByRole('form', { name: 'Record a session' }).count()).toBe(0);
     expect(await page.getByRole('region', { name: 'Contact details' }).count()).toBe(0);
     expect(await page.content()).not.toContain(phone);
