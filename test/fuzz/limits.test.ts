@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../../lib/api/http.ts';
+import { MAX_SERVICE_CAPACITY } from '../../lib/domain/vocabulary.ts';
 import { NEED_DOMAINS } from '../../lib/domain/taxonomy.ts';
 import { ADJUSTMENTS, DATA_CATEGORIES } from '../../lib/domain/schemas.ts';
 import { startEmbeddedStack, type EmbeddedStack } from '../../lib/local/embedded-stack.ts';
@@ -334,10 +335,10 @@ describe('page sizes and numeric ranges', () => {
     await accepted('GET', `/metrics?from=${from(35)}&to=2099-12-31`, t.commissioner, undefined);
   });
 
-  it('numbers: review cadence 7..91 days, capacity 0..100000, scores 1..10, expectedVersion from 1', async () => {
+  it(`numbers: review cadence 7..91 days, capacity 0..${MAX_SERVICE_CAPACITY}, scores 1..10, expectedVersion from 1`, async () => {
     for (const days of [6, 92, 7.5]) await refused('POST', '/plans', t.coordinator, referral({ participant: anotherParticipant(), reviewEveryDays: days }), 'reviewEveryDays');
-    await accepted('PATCH', '/directory/services/anawim-womens-centre', t.teamLead, { capacity: 100_000 });
-    for (const capacity of [100_001, -1, 1.5]) await refused('PATCH', '/directory/services/anawim-womens-centre', t.teamLead, { capacity }, 'capacity');
+    await accepted('PATCH', '/directory/services/anawim-womens-centre', t.teamLead, { capacity: MAX_SERVICE_CAPACITY });
+    for (const capacity of [MAX_SERVICE_CAPACITY + 1, 100_000, -1, 1.5]) await refused('PATCH', '/directory/services/anawim-womens-centre', t.teamLead, { capacity }, 'capacity');
     const working = await active();
     for (const score of [0, 11, 5.5]) await refused('POST', `/plans/${working.planId}/record-review`, t.coordinator, { scores: { 'mental-health': score }, outcome: 'continue' }, 'scores.mental-health');
     await refused('POST', `/plans/${working.planId}/exit`, t.coordinator, { reason: 'completed', expectedVersion: 0 }, 'expectedVersion');

@@ -19,6 +19,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { MAX_SERVICE_CAPACITY } from '../../lib/domain/vocabulary.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../lib/api/routes.ts';
 import { ALLOCATION_STATUSES } from '../../lib/domain/schemas.ts';
@@ -136,7 +137,7 @@ function validBody(fr: FuzzRoute): Record<string, unknown> | undefined {
   if (fr.template === '/plans' && fr.route.method === 'POST') return referral({ participant: anotherParticipant() });
   if (fr.template.includes('{unknownCommand}')) return { reason: 'other' };
   if (fr.template === '/plans/{planId}/participant') return { preferredName: 'Jo', contact: { phone: '07700 900123', preferredMethod: 'text-message', safeToLeaveVoicemail: false, safeTimes: 'Weekdays 10-2' }, address: { lines: ['1 Example Street'], postcode: 'b1 1aa' } };
-  if (fr.route.method === 'PATCH') return { capacity: 100_000, status: 'active' };
+  if (fr.route.method === 'PATCH') return { capacity: MAX_SERVICE_CAPACITY, status: 'active' };
   if (fr.template.endsWith('/subscriptions') && fr.route.method === 'POST') return { url: `${deadUrl}/again` };
   if (fr.template.endsWith('/replay')) return {};
   switch (segment) {
@@ -164,6 +165,8 @@ function validBody(fr: FuzzRoute): Record<string, unknown> | undefined {
       return { reason: 'capacity', note: 'Full this month.' };
     case 'record-contact':
       return { date: today(), kind: 'attended' };
+    case 'correct-contact':
+      return { session: 1, withdrawn: true, reason: 'recorded-twice' };
     case 'end':
       return { outcome: 'completed', note: 'Done.' };
   }
@@ -175,7 +178,7 @@ function contextFor(fr: FuzzRoute): RequestContext {
   // The plans a command is allowed on come up more often, so some requests get all the way through.
   const rightStage = fr.command ? planList.filter((p) => (fr.command?.from as readonly string[]).includes(p.stage)) : [];
   const allocations = planList.flatMap((p) => (p.allocations as Json[]).map((a) => ({ value: a.allocationId as string, providerId: a.providerId as string })));
-  const rightAllocation = fr.command?.segment === 'record-contact' || fr.command?.segment === 'end' || fr.template === '/allocations/{allocationId}/participant' ? plans.accepted : plans.offered;
+  const rightAllocation = fr.command?.segment === 'record-contact' || fr.command?.segment === 'correct-contact' || fr.command?.segment === 'end' || fr.template === '/allocations/{allocationId}/participant' ? plans.accepted : plans.offered;
   const hex = (n: number) => Array.from({ length: n }, (_, i) => '0123456789abcdef'[(i * 7 + 3) % 16]).join('');
   return {
     tokens,

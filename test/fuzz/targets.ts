@@ -10,10 +10,11 @@ import { GROUP_OF_ROLE, type Role } from '../../lib/api/routes.ts';
 import type { EmbeddedStack } from '../../lib/local/embedded-stack.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../lib/local/tokens.ts';
 import { hsdsId } from '../../lib/directory/hsds.ts';
+import { MAX_SERVICE_CAPACITY } from '../../lib/domain/vocabulary.ts';
 import { anotherParticipant, consent, controllableClock, referral, wrapStack, PROVIDERS, type AllocationJson, type Json, type PlanJson, type TestStack } from '../support/http.ts';
 
 /** The seed directory with room for everyone: fuzzing must not run the services out of places. */
-export async function roomyProvidersFile(dir: string, capacity = 100_000): Promise<string> {
+export async function roomyProvidersFile(dir: string, capacity = MAX_SERVICE_CAPACITY): Promise<string> {
   const directory = JSON.parse(await readFile(new URL('../../lib/directory/new-chance.json', import.meta.url), 'utf8')) as { services: { capacity: number }[] };
   for (const service of directory.services) service.capacity = capacity;
   const file = join(dir, 'providers.json');
@@ -141,7 +142,7 @@ export async function findDeliveries(stack: EmbeddedStack): Promise<Pick<Provide
 }
 
 /** Every service back to the roomy capacity and open (a fuzzed PATCH may have closed one). */
-export async function restoreDirectory(stack: EmbeddedStack, capacity = 100_000): Promise<void> {
+export async function restoreDirectory(stack: EmbeddedStack, capacity = MAX_SERVICE_CAPACITY): Promise<void> {
   const t = testView(stack);
   for (const service of stack.directory.services) await ok(t, 'PATCH', `/directory/services/${service.id}`, t.teamLead, { capacity, status: 'active' });
 }
