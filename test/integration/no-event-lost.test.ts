@@ -19,6 +19,7 @@ import { startEmbeddedStack } from '../../lib/local/embedded-stack.ts';
 // mulberry32, seeded: a failing run can be replayed with the same draws.
 import { mulberry32 as seeded } from '../../lib/simulate/prng.ts';
 import { anotherParticipant, consent, controllableClock, referral, wrapStack, PROVIDERS, type Json, type TestStack } from '../support/http.ts';
+import { MAX_SERVICE_CAPACITY } from '../../lib/domain/vocabulary.ts';
 
 const PLANS = 200;
 const PUBLISH_FAILURE_RATE = 0.4;
@@ -58,7 +59,7 @@ beforeAll(async () => {
   // The seed directory with room for everyone, so all 200 plans get offers (capacity is not under test here).
   dataDir = await mkdtemp(join(tmpdir(), 'wraparound-no-event-lost-'));
   const directory = JSON.parse(await readFile(new URL('../../lib/directory/new-chance.json', import.meta.url), 'utf8')) as { services: { capacity: number }[] };
-  for (const service of directory.services) service.capacity = 10_000;
+  for (const service of directory.services) service.capacity = MAX_SERVICE_CAPACITY;
   const providersFile = join(dataDir, 'providers.json');
   await writeFile(providersFile, JSON.stringify(directory));
 
