@@ -242,7 +242,7 @@ let teamLeadToken = '';
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'wraparound-faults-'));
   // Room for everyone, so the cohort is about faults, not about running out of places.
-  providersFile = await roomyProvidersFile(dataDir, 2_000);
+  providersFile = await roomyProvidersFile(dataDir);
   await receiver.start();
   faults.enabled = false;
   await start();
