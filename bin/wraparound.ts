@@ -5,14 +5,14 @@ import { LocalTokens } from '../lib/local/tokens.ts';
 import { ROLES, type Role } from '../lib/api/routes.ts';
 import { DirectoryError } from '../lib/directory/load.ts';
 import { DataDirectoryInUse, DataDirectoryTooOld } from '../lib/local/dynalite-server.ts';
-import { ConfigurationError, DEFAULT_RETENTION_DAYS, readMetricsSettings } from '../lib/config.ts';
+import { ConfigurationError, readMetricsSettings } from '../lib/config.ts';
 import { SIMULATE_USAGE, simulateCommand, SimulationSetupError, UsageError } from '../lib/simulate/cli.ts';
 import { reexecWithStackSettings } from '../lib/local/process-settings.ts';
 
 /** Each command's usage, answered to `wraparound <command> --help`; all of them to `wraparound --help`. */
 const COMMAND_USAGE = {
   start: `  wraparound start [--port 3000] [--data-dir ./.data] [--in-memory] [--providers FILE] [--sweep-seconds 60]
-                   [--clock system|simulated] [--retention-days 2190]
+                   [--clock system|simulated] [--retention-days N (default: six calendar years)]
       Run the embedded stack (API, workflow, store) on one machine. Ctrl-C stops it; data stays in --data-dir.
       With --clock simulated, time moves only with POST /_local/clock/advance {"days": N}.`,
   token: `  wraparound token --role coordinator|team-lead|provider|commissioner [--provider ID] [--name "Full Name"]
@@ -55,7 +55,7 @@ async function start(args: string[]) {
       'sweep-seconds': { type: 'string', default: '60' },
       host: { type: 'string', default: '127.0.0.1' },
       clock: { type: 'string', default: 'system' },
-      'retention-days': { type: 'string', default: String(DEFAULT_RETENTION_DAYS) },
+      'retention-days': { type: 'string' },
     },
   });
   if (values.clock !== 'system' && values.clock !== 'simulated') fail(`--clock must be system or simulated, not "${values.clock}"`, 'start');
@@ -63,8 +63,9 @@ async function start(args: string[]) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, not "${values.port}"`, 'start');
   const sweepSeconds = Number(values['sweep-seconds']);
   if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) fail(`--sweep-seconds must be a number of seconds, not "${values['sweep-seconds']}"`, 'start');
-  const retentionDays = Number(values['retention-days']);
-  if (!Number.isInteger(retentionDays) || retentionDays < 1) fail(`--retention-days must be a whole number of days, not "${values['retention-days']}"`, 'start');
+  // Unset: six calendar years after a plan ends (lib/domain/calendar.ts DEFAULT_RETENTION).
+  const retentionDays = values['retention-days'] === undefined ? undefined : Number(values['retention-days']);
+  if (retentionDays !== undefined && (!Number.isInteger(retentionDays) || retentionDays < 1)) fail(`--retention-days must be a whole number of days, not "${values['retention-days']}"`);
   // The same METRICS_* settings as the Lambda's, checked before anything starts (a bad one names itself).
   let metrics;
   try {
@@ -85,7 +86,7 @@ async function start(args: string[]) {
       ...(values.providers ? { providersFile: values.providers } : {}),
       sweepIntervalMs: sweepSeconds * 1000,
       clockMode: values.clock as 'system' | 'simulated',
-      retentionDays,
+      ...(retentionDays !== undefined ? { retentionDays } : {}),
       // dynalite in its own process even for --in-memory: its CPU goes to the second core, and it gets
       // MALLOC_ARENA_MAX=2 in its environment (lib/local/dynalite-server.ts).
       storeProcess: 'child',

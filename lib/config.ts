@@ -17,7 +17,7 @@ export const ENV_NAMES = {
   planItemFormat: 'PLAN_ITEM_FORMAT',
 } as const;
 
-export const DEFAULT_RETENTION_DAYS = 6 * 365;
+export { DEFAULT_RETENTION } from './domain/calendar.ts';
 
 export const FunctionConfig = z.object({
   TABLE_NAME: z.string().min(1),
@@ -26,8 +26,8 @@ export const FunctionConfig = z.object({
   EVENT_SOURCE: z.string().min(1).default('wraparound'),
   /** Secrets Manager secret holding the key that links a woman's plans across referrals. */
   IDENTITY_KEY_SECRET_ARN: z.string().min(1).optional(),
-  /** Days after a plan closes (or is withdrawn) before its identity is erased; default six years. */
-  RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(DEFAULT_RETENTION_DAYS),
+  /** Days after a plan closes (or is withdrawn) before its identity is erased; unset: six calendar years (DEFAULT_RETENTION). */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   /** How plan items are written (lib/adapters/dynamodb/plan-item.ts): `nested` only while a release from before `gzip` still runs. */
   PLAN_ITEM_FORMAT: z.enum(PLAN_ITEM_FORMATS).default('gzip'),
 });

@@ -1,6 +1,6 @@
 import { deliverOutbox, type PublishDeps } from '../publish-events/handler.ts';
 import { isAllowedIn } from '../../lib/domain/lifecycle.ts';
-import { addDays } from '../../lib/domain/calendar.ts';
+import { addDays, retentionCutoff, retentionOf, retentionWords, type RetentionPeriod } from '../../lib/domain/calendar.ts';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
 import { awsDeps, awsSubscriptionCleanup } from '../../lib/runtime/aws.ts';
@@ -23,7 +23,7 @@ export interface SweeperDeps extends PublishDeps {
   /** Whether this sweep also checks capacity holds against their plans (hourly is plenty). */
   shouldReconcile?: (now: string) => boolean;
   /** Closed and withdrawn plans have their identity erased this many days after they ended. */
-  retention?: { days: number } & ErasureDeps;
+  retention?: RetentionPeriod & ErasureDeps;
   /**
    * On AWS: rebuild a bounded share of the plans' metric facts while the metrics marker is of an older
    * schema (facts-backfill.ts). The embedded stack rebuilds them itself when it starts.
@@ -65,13 +65,13 @@ export interface SweepReport {
 export async function applyRetention(deps: Pick<SweeperDeps, 'plans' | 'retention'>, now: string): Promise<{ plansAnonymised: number; identitiesErased: number }> {
   const retention = deps.retention;
   if (!retention) return { plansAnonymised: 0, identitiesErased: 0 };
-  const before = new Date(new Date(now).getTime() - retention.days * 86_400_000).toISOString();
+  const before = retentionCutoff(now, retention);
   let anonymised = 0;
   let erased = 0;
   let waiting = 0;
   for (const stage of ['closed', 'withdrawn'] as const) {
     for (const plan of await deps.plans.endedBefore(stage, before)) {
-      const outcome = await eraseIdentity(retention, plan, { who: 'sweeper', role: 'system', why: `retention period of ${retention.days} days after the plan ended`, action: 'anonymise' }, now);
+      const outcome = await eraseIdentity(retention, plan, { who: 'sweeper', role: 'system', why: `retention period of ${retentionWords(retention)} after the plan ended`, action: 'anonymise' }, now);
       if (outcome.done) {
         anonymised += 1;
         if (outcome.identityErased) erased += 1;
@@ -266,7 +266,7 @@ export const handler = (_event?: unknown, lambdaContext?: { getRemainingTimeInMi
     factsBackfill: (now) => backfillFacts({ plans: deps.plans, facts }, now, { hasTime: () => (context?.getRemainingTimeInMillis() ?? Infinity) > FACTS_BACKFILL_RESERVE_MS }),
     clock: () => new Date().toISOString(),
     shouldReconcile: (now) => new Date(now).getUTCMinutes() === 0,
-    retention: { days: readFunctionConfig(process.env).RETENTION_DAYS, plans: deps.plans, audit: deps.audit, identityKey: deps.identityKey },
+    retention: { ...retentionOf(readFunctionConfig(process.env).RETENTION_DAYS), plans: deps.plans, audit: deps.audit, identityKey: deps.identityKey },
     auditPlanIndex: deps.audit,
     awsSubscriptionCleanup: awsSubscriptionCleanup(deps),
   });

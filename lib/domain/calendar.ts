@@ -94,3 +94,28 @@ export const weekendsOnly: WorkingDayCalendar = {
     return day !== 0 && day !== 6;
   },
 };
+
+/**
+ * How long a closed plan keeps her identity: whole calendar years (six by default: a plan closed on
+ * 7 July 2027 is anonymised from 7 July 2033, leap days and all), or a number of days where a shorter
+ * period is configured (tests, trials).
+ */
+export type RetentionPeriod = { years: number; days?: never } | { days: number; years?: never };
+
+export const DEFAULT_RETENTION: RetentionPeriod = { years: 6 };
+
+/** The period a setting of days gives: those days, or without one the default six years. */
+export function retentionOf(days: number | undefined): RetentionPeriod {
+  return days === undefined ? DEFAULT_RETENTION : { days };
+}
+
+/** The instant a plan must have ended before to be past its retention period at `now`. */
+export function retentionCutoff(now: string, period: RetentionPeriod): string {
+  return period.years !== undefined ? addMonths(now, -12 * period.years) : addDays(now, -period.days);
+}
+
+/** The period in words, for the audit record of the anonymisation: "6 years", "30 days". */
+export function retentionWords(period: RetentionPeriod): string {
+  const [n, unit] = period.years !== undefined ? [period.years, 'year'] : [period.days, 'day'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}

@@ -3,7 +3,8 @@ import { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
 import { DirectoryStore } from '../adapters/dynamodb/directory-store.ts';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log.ts';
 import { GroupPut } from '../adapters/dynamodb/group-put.ts';
-import { checkMetricsSettings, DEFAULT_RETENTION_DAYS } from '../config.ts';
+import { checkMetricsSettings } from '../config.ts';
+import { retentionOf } from '../domain/calendar.ts';
 import { TABLE_NAME_DEFAULT } from '../adapters/dynamodb/table-definition.ts';
 import type { EventPublisher } from '../adapters/events/publisher.ts';
 import { englandAndWalesCalendar } from '../adapters/holidays.ts';
@@ -59,7 +60,7 @@ export interface EmbeddedOptions {
   wrapWorkflow?: (workflow: WorkflowStarter) => WorkflowStarter;
   /** Replaces the webhook publisher (events then go only where this one sends them). */
   publisher?: EventPublisher;
-  /** Days after a plan ends before its identity is erased by the sweeper (default six years). */
+  /** Days after a plan ends before its identity is erased by the sweeper (default six calendar years). */
   retentionDays?: number;
   /** How old a feed entry must be before the pull feed shows it (default 2 s; tests use 0). */
   feedSettleMs?: number;
@@ -260,7 +261,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     lastReconcile = at;
     return true;
   };
-  const retention = { days: options.retentionDays ?? DEFAULT_RETENTION_DAYS, plans, audit, identityKey: async () => identityKey };
+  const retention = { ...retentionOf(options.retentionDays), plans, audit, identityKey: async () => identityKey };
   const sweepOnce = () => sweep({ plans, services, workflow, publisher, clock, shouldReconcile, onPlanSaved, retention });
   let sweeping: Promise<unknown> | undefined;
   async function advanceClock(ms: number, stepMs = 6 * 3600_000) {

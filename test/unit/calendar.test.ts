@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addCalendarDays, addDays, addMonths, daysBetween, londonDate, londonTime, weekendsOnly, workingDaysAfter, type WorkingDayCalendar } from '../../lib/domain/calendar.ts';
+import { addCalendarDays, addDays, addMonths, daysBetween, londonDate, londonTime, retentionCutoff, retentionWords, weekendsOnly, workingDaysAfter, type WorkingDayCalendar } from '../../lib/domain/calendar.ts';
 
 /** England and Wales bank holidays injected as the adapter would: here only the ones the tests cross. */
 const withHolidays = (...dates: string[]): WorkingDayCalendar => {
@@ -118,5 +118,24 @@ describe('day arithmetic', () => {
       false,
       false,
     ]);
+  });
+});
+
+describe('retentionCutoff', () => {
+  it('six calendar years: a plan closed on 7 Jul 2027 is past retention from 7 Jul 2033 at the hour it closed, not 2,190 days on (5 Jul 2033)', () => {
+    const closedAt = '2027-07-07T10:00:00.000Z';
+    const six = { years: 6 } as const;
+    expect(retentionCutoff('2033-07-05T12:00:00.000Z', six) > closedAt).toBe(false);
+    expect(retentionCutoff('2033-07-07T09:59:00.000Z', six) > closedAt).toBe(false);
+    expect(retentionCutoff('2033-07-07T10:01:00.000Z', six) > closedAt).toBe(true);
+    expect(retentionWords(six)).toBe('6 years');
+  });
+
+  it('a plan closed on 29 Feb 2028 is kept until 1 Mar 2034, and a period in days is whole days', () => {
+    const closedAt = '2028-02-29T12:00:00.000Z';
+    expect(retentionCutoff('2034-02-28T23:00:00.000Z', { years: 6 }) > closedAt).toBe(false);
+    expect(retentionCutoff('2034-03-01T12:30:00.000Z', { years: 6 }) > closedAt).toBe(true);
+    expect(retentionCutoff('2026-03-31T00:00:00.000Z', { days: 30 })).toBe('2026-03-01T00:00:00.000Z');
+    expect(retentionWords({ days: 1 })).toBe('1 day');
   });
 });
