@@ -66,10 +66,75 @@ export interface ChartProps {
   groupTitle?: string;
   /** The mark of a value, if it has one (see ValueMark). */
   mark?: (seriesIndex: number, labelIndex: number) => ValueMark | undefined;
+  /**
+   * Whether a missing value was suppressed (small numbers). A bar chart draws it as a hatched grey
+   * placeholder the length of the scale, labelled "suppressed", so it is not read as an empty (0) bar.
+   */
+  suppressed?: (seriesIndex: number, labelIndex: number) => boolean;
 }
 
 /** What the canvas shows (a chart is redrawn when this changes); marks by series, then by label. */
-type Drawn = Pick<ChartProps, 'kind' | 'labels' | 'series' | 'yTitle' | 'yMin' | 'yMax' | 'percent' | 'horizontal'> & { marks: (ValueMark | null)[][] };
+type Drawn = Pick<ChartProps, 'kind' | 'labels' | 'series' | 'yTitle' | 'yMin' | 'yMax' | 'percent' | 'horizontal'> & { marks: (ValueMark | null)[][]; hidden: boolean[][] };
+
+/** The suppressed placeholders' grey (4.8:1 on white), used nowhere else on the charts. */
+export const SUPPRESSED_COLOUR = '#6b6b6b';
+export const SUPPRESSED_WORD = 'suppressed';
+
+/** Diagonal hatching, whole pixels (so its colour is exact), as a Chart.js bar fill. */
+function hatch(): CanvasPattern | string {
+  const tile = document.createElement('canvas');
+  tile.width = 8;
+  tile.height = 8;
+  const ctx = tile.getContext('2d');
+  if (!ctx) return `${SUPPRESSED_COLOUR}33`;
+  ctx.fillStyle = SUPPRESSED_COLOUR;
+  for (let i = 0; i < 8; i += 1) ctx.fillRect(i, 7 - i, 1, 1);
+  return ctx.createPattern(tile, 'repeat') ?? `${SUPPRESSED_COLOUR}33`;
+}
+
+/** The word "suppressed" on each suppressed placeholder bar, at its start, so it reads without hovering. */
+function suppressedPlugin(hidden: boolean[][], horizontal: boolean | undefined): Plugin<'line' | 'bar'> {
+  return {
+    id: 'suppressedBars',
+    afterDatasetsDraw(chart) {
+      const { ctx } = chart;
+      ctx.save();
+      ctx.font = `12px ${String(Chart.defaults.font.family)}`;
+      ctx.fillStyle = '#1f2328';
+      hidden.forEach((row, si) => {
+        if (!chart.isDatasetVisible(si)) return;
+        const elements = chart.getDatasetMeta(si).data;
+        row.forEach((isHidden, li) => {
+          const element = elements[li];
+          if (!isHidden || !element) return;
+          const { x, y, base, width: barWidth, height: barHeight } = element.getProps(['x', 'y', 'base', 'width', 'height'], true) as { x: number; y: number; base: number; width: number; height: number };
+          // A bar too thin for the word keeps its hatching; the summary, the tooltip and the data say it.
+          if ((horizontal ? barHeight : barWidth) < 14) return;
+          const text = SUPPRESSED_WORD;
+          const width = ctx.measureText(text).width;
+          ctx.textBaseline = 'middle';
+          // On a white ground, so the hatching does not cross the word.
+          if (horizontal) {
+            ctx.fillStyle = '#ffffff';
+            ctx.fillRect(base + 4, y - 8, width + 6, 16);
+            ctx.fillStyle = '#1f2328';
+            ctx.fillText(text, base + 7, y);
+          } else {
+            ctx.save();
+            ctx.translate(x, base - 4);
+            ctx.rotate(-Math.PI / 2);
+            ctx.fillStyle = '#ffffff';
+            ctx.fillRect(0, -8, width + 6, 16);
+            ctx.fillStyle = '#1f2328';
+            ctx.fillText(text, 3, 0);
+            ctx.restore();
+          }
+        });
+      });
+      ctx.restore();
+    },
+  };
+}
 
 /** Room beside the value axis's end for a mark drawn beside a value at the top of the scale. */
 const MARK_ROOM = 18;
@@ -115,13 +180,21 @@ export function ChartFigure(props: ChartProps) {
     formatRef.current = format;
   });
   const marks = series.map((_, si) => labels.map((_, li) => props.mark?.(si, li) ?? null));
+  const hidden = series.map((s, si) => labels.map((_, li) => s.values[li] === null && (props.suppressed?.(si, li) ?? false)));
   // Callers build fresh arrays on every render: redraw only when what is drawn changes, from that.
-  const drawn = JSON.stringify({ kind, labels, series, yTitle, yMin, yMax, percent, horizontal, marks } satisfies Drawn);
+  const drawn = JSON.stringify({ kind, labels, series, yTitle, yMin, yMax, percent, horizontal, marks, hidden } satisfies Drawn);
 
   useEffect(() => {
     if (!canvas.current) return;
-    const { kind, labels, series, yTitle, yMin, yMax, percent, horizontal, marks } = JSON.parse(drawn) as Drawn;
+    const { kind, labels, series, yTitle, yMin, yMax, percent, horizontal, marks, hidden } = JSON.parse(drawn) as Drawn;
     const marked = marks.some((row) => row.some((m) => m !== null));
+    // Suppressed bars span the scale (its maximum, or the largest value drawn), hatched: never an empty bar.
+    // Not when nothing at all is drawn: a chart of placeholders says nothing the note above it does not.
+    const anyValue = series.some((s) => s.values.some((v) => v !== null));
+    const placeholders = kind === 'bar' && anyValue && hidden.some((row) => row.some(Boolean));
+    const fullLength = yMax ?? Math.max(1, ...series.flatMap((s) => s.values.filter((v): v is number => v !== null)));
+    const pattern = placeholders ? hatch() : undefined;
+    const isHidden = (si: number, li: number | undefined) => li !== undefined && (hidden[si]?.[li] ?? false);
     const valueAxis = horizontal ? 'x' : 'y';
     const config: ChartConfiguration<'line' | 'bar', (number | null)[], string> = {
       type: kind,
@@ -131,9 +204,9 @@ export function ChartFigure(props: ChartProps) {
           const colour = SERIES_COLOURS[i % SERIES_COLOURS.length] as string;
           return {
             label: s.label,
-            data: s.values,
-            borderColor: colour,
-            backgroundColor: kind === 'bar' ? colour : `${colour}22`,
+            data: placeholders ? s.values.map((v, li) => (isHidden(i, li) ? fullLength : v)) : s.values,
+            borderColor: placeholders ? (ctx: { dataIndex?: number }) => (isHidden(i, ctx.dataIndex) ? SUPPRESSED_COLOUR : colour) : colour,
+            backgroundColor: kind === 'bar' ? (placeholders ? (ctx: { dataIndex?: number }) => (isHidden(i, ctx.dataIndex) ? (pattern as CanvasPattern | string) : colour) : colour) : `${colour}22`,
             pointStyle: POINT_STYLES[i % POINT_STYLES.length],
             pointRadius: 4,
             borderWidth: 2,
@@ -147,17 +220,29 @@ export function ChartFigure(props: ChartProps) {
         indexAxis: horizontal ? 'y' : 'x',
         ...(marked ? { layout: { padding: horizontal ? { right: MARK_ROOM } : { top: MARK_ROOM } } } : {}),
         plugins: {
-          legend: { display: series.length > 1, labels: { usePointStyle: true } },
+          legend: {
+            display: series.length > 1,
+            labels: {
+              usePointStyle: true,
+              // Each series in its own colour, never the hatching of a suppressed bar it may begin with.
+              generateLabels: (chart) =>
+                Chart.defaults.plugins.legend.labels.generateLabels(chart).map((item) => {
+                  const colour = SERIES_COLOURS[(item.datasetIndex ?? 0) % SERIES_COLOURS.length] as string;
+                  return { ...item, fillStyle: kind === 'bar' ? colour : `${colour}22`, strokeStyle: colour };
+                }),
+            },
+          },
           tooltip: {
             callbacks: {
               label: (ctx) => {
                 const mark = marks[ctx.datasetIndex]?.[ctx.dataIndex];
+                if (isHidden(ctx.datasetIndex, ctx.dataIndex)) return `${ctx.dataset.label}: suppressed (small numbers), not drawn`;
                 const value = ctx.raw === null ? 'no value' : mark ? `${mark.symbol} ${mark.text}` : formatRef.current(Number(ctx.raw));
                 return `${ctx.dataset.label}: ${value}`;
               },
               afterLabel: (ctx) => {
                 const mark = marks[ctx.datasetIndex]?.[ctx.dataIndex];
-                return mark && ctx.raw !== null ? `${mark.detail}; drawn at ${formatRef.current(Number(ctx.raw))}` : '';
+                return mark && ctx.raw !== null && !isHidden(ctx.datasetIndex, ctx.dataIndex) ? `${mark.detail}; drawn at ${formatRef.current(Number(ctx.raw))}` : '';
               },
             },
           },
@@ -174,11 +259,14 @@ export function ChartFigure(props: ChartProps) {
         },
       },
     };
-    const chart = new Chart(canvas.current, { ...(config as ChartConfiguration), plugins: marked ? [markPlugin(marks, horizontal) as Plugin] : [] });
+    const plugins = [...(marked ? [markPlugin(marks, horizontal) as Plugin] : []), ...(placeholders ? [suppressedPlugin(hidden, horizontal) as Plugin] : [])];
+    const chart = new Chart(canvas.current, { ...(config as ChartConfiguration), plugins });
     return () => chart.destroy();
   }, [drawn]);
 
   const missing = props.missing ?? (() => '–');
+  // As the effect decides it: suppressed bars are drawn as placeholders only beside a value.
+  const hatched = kind === 'bar' && series.some((s) => s.values.some((v) => v !== null)) && hidden.some((row) => row.some(Boolean));
   const marksNote = marksSentence(marks, labels, series, format);
   const notesId = useId();
   return (
@@ -188,6 +276,11 @@ export function ChartFigure(props: ChartProps) {
       <div className="chart-canvas" style={{ height: props.height ?? 260 }}>
         <canvas ref={canvas} role="img" aria-label={`${props.title}. ${props.summary}`} {...(marksNote ? { 'aria-describedby': notesId } : {})} />
       </div>
+      {hatched && (
+        <p className="hint chart-suppressed-key">
+          <span className="hatch-swatch" aria-hidden="true" /> Hatched bars are suppressed (small numbers): they have no value, and are drawn the length of the scale so as not to look like 0.
+        </p>
+      )}
       {marksNote && (
         <p className="hint chart-marks" id={notesId}>
           {marksNote}

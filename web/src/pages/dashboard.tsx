@@ -5,6 +5,7 @@ import { download, query, type ApiError } from '../api.ts';
 import { ChartFigure, MarkedValue, type ValueMark } from '../chart.tsx';
 import { label, METRIC_DIMENSIONS, needLabel, type MetricDimension } from '../domain.ts';
 import { formatDate, formatDateTime, formatNumber } from '../format.ts';
+import { suppressedWords } from '../suppression-words.ts';
 import { Form, options, Select, SubmitButton, useSubmit } from '../forms.tsx';
 import { navigate, useLocation } from '../router.tsx';
 import type { FigureValue, Figures, MetricsReport } from '../types.ts';
@@ -70,7 +71,8 @@ export function DashboardPage() {
   const from = search.get('from') ?? '';
   const to = search.get('to') ?? '';
   const requested = search.get('breakdown') ?? 'provider';
-  const breakdown = (METRIC_DIMENSIONS as readonly string[]).includes(requested) ? (requested as MetricDimension) : 'provider';
+  const known = (METRIC_DIMENSIONS as readonly string[]).includes(requested);
+  const breakdown = known ? (requested as MetricDimension) : 'provider';
   const params = { from: from || undefined, to: to || undefined, groupBy: METRIC_DIMENSIONS.join(',') };
   const report = useResource<MetricsReport>(`/metrics${query(params)}`);
   const csv = useSubmit();
@@ -93,6 +95,11 @@ export function DashboardPage() {
         <p className="field-error" role="alert">
           The CSV could not be downloaded: {csv.error.message}
         </p>
+      )}
+      {!known && (
+        <Notice tone="warning">
+          There is no breakdown “{requested}”: the table below is by provider. The breakdowns are {METRIC_DIMENSIONS.map((d) => label(d)).join(', ')}.
+        </Notice>
       )}
       <Filters from={from} to={to} breakdown={breakdown} error={report.error} />
       {report.loading && !report.data && <Loading what="the figures" />}
@@ -179,21 +186,31 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
   const chartOf = (
     dimension: string,
     keys: string[],
-    build: (labels: string[], series: { label: string; values: (number | null)[] }[], suppressed: string[], mark: (seriesIndex: number, labelIndex: number) => ValueMark | undefined) => ReactNode,
+    build: (
+      labels: string[],
+      series: { label: string; values: (number | null)[] }[],
+      suppressedNote: (bars: boolean) => string,
+      mark: (seriesIndex: number, labelIndex: number) => ValueMark | undefined,
+      suppressed: (seriesIndex: number, labelIndex: number) => boolean,
+    ) => ReactNode,
   ) => {
     const rows = groups(dimension);
     if (rows.length === 0) return <p className="empty">No {label(dimension).toLowerCase()} breakdown in this answer.</p>;
     const labels = rows.map((r) => groupLabel(dimension, r.group));
     const series = keys.map((k) => ({ label: labelOf(k), values: rows.map((r) => numberOf(r.figures[k])) }));
-    const suppressed = rows.flatMap((r, i) => (keys.some((k) => isSuppressed(r.figures[k])) ? [labels[i] as string] : []));
+    // Per series: a group with one series suppressed may have the other drawn.
+    const suppressedGroups = keys.map((k) => ({ label: labelOf(k), groups: rows.flatMap((r, i) => (isSuppressed(r.figures[k]) ? [labels[i] as string] : [])) }));
+    // A bar chart draws suppressed bars as placeholders only beside a value (chart.tsx): so say it only then.
+    const anyDrawn = series.some((s) => s.values.some((v) => v !== null));
+    const note = (bars: boolean) => suppressedWords(suppressedGroups, rows.length, `${label(dimension).toLowerCase()} groups`, bars && anyDrawn);
+    const suppressed = (si: number, li: number) => isSuppressed(rows[li]?.figures[keys[si] as string]);
     // A capped rate is marked on the chart as in the tables: drawn at its cap, it reads "Under 100%" or "Over 0%".
     const mark = (si: number, li: number) => {
       const bound = boundOf(dimension, rows[li]?.group ?? '', keys[si] ?? '');
       return bound ? BOUND_MARKS[bound] : undefined;
     };
-    return build(labels, series, suppressed.length > 8 ? [`${suppressed.length} of ${rows.length} ${label(dimension).toLowerCase()} groups (see the data)`] : suppressed, mark);
+    return build(labels, series, note, mark, suppressed);
   };
-  const suppressedNote = (suppressed: string[]) => (suppressed.length ? ` Suppressed (small numbers), so not drawn: ${suppressed.join(', ')}.` : '');
   const missing = (rows: { figures: Figures }[], keys: string[]) => (si: number, li: number) => (isSuppressed(rows[li]?.figures[keys[si] as string]) ? 'suppressed' : 'no value');
 
   return (
@@ -225,14 +242,15 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
 
       <div className="chart-grid">
         <Section title="Completion over time" id="completion">
-          {chartOf('month', ['completionRate'], (labels, series, suppressed, mark) => (
+          {chartOf('month', ['completionRate'], (labels, series, suppressedNote, mark, suppressed) => (
             <ChartFigure
               kind="line"
               title="Completion rate by month"
-              summary={`Completed exits as a share of all exits, per month.${suppressedNote(suppressed)}`}
+              summary={`Completed exits as a share of all exits, per month.${suppressedNote(false)}`}
               labels={labels}
               series={series}
               mark={mark}
+              suppressed={suppressed}
               percent
               yMin={0}
               yMax={1}
@@ -242,14 +260,15 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
           ))}
         </Section>
         <Section title="Time to support" id="time-to-support">
-          {chartOf('month', ['daysReferralToActiveMedian', 'daysReferralToActiveP90'], (labels, series, suppressed, mark) => (
+          {chartOf('month', ['daysReferralToActiveMedian', 'daysReferralToActiveP90'], (labels, series, suppressedNote, mark, suppressed) => (
             <ChartFigure
               kind="line"
               title="Days from referral to active, by month"
-              summary={`Median and 90th percentile days from referral to the plan becoming active.${suppressedNote(suppressed)}`}
+              summary={`Median and 90th percentile days from referral to the plan becoming active.${suppressedNote(false)}`}
               labels={labels}
               series={series}
               mark={mark}
+              suppressed={suppressed}
               yTitle="Days"
               groupTitle="Month"
               missing={missing(groups('month'), ['daysReferralToActiveMedian', 'daysReferralToActiveP90'])}
@@ -257,14 +276,15 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
           ))}
         </Section>
         <Section title="Provider responsiveness" id="responsiveness">
-          {chartOf('provider', ['acceptanceRate'], (labels, series, suppressed, mark) => (
+          {chartOf('provider', ['acceptanceRate'], (labels, series, suppressedNote, mark, suppressed) => (
             <ChartFigure
               kind="bar"
               title="Offer acceptance rate by provider"
-              summary={`Offers accepted as a share of offers answered or expired.${suppressedNote(suppressed)}`}
+              summary={`Offers accepted as a share of offers answered or expired.${suppressedNote(true)}`}
               labels={labels}
               series={series}
               mark={mark}
+              suppressed={suppressed}
               percent
               yMin={0}
               yMax={1}
@@ -273,14 +293,15 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
               missing={missing(groups('provider'), ['acceptanceRate'])}
             />
           ))}
-          {chartOf('provider', ['responseHoursMedian'], (labels, series, suppressed, mark) => (
+          {chartOf('provider', ['responseHoursMedian'], (labels, series, suppressedNote, mark, suppressed) => (
             <ChartFigure
               kind="bar"
               title="Median hours to answer an offer, by provider"
-              summary={`Median hours from offer to accept or decline.${suppressedNote(suppressed)}`}
+              summary={`Median hours from offer to accept or decline.${suppressedNote(true)}`}
               labels={labels}
               series={series}
               mark={mark}
+              suppressed={suppressed}
               yTitle="Hours"
               horizontal
               groupTitle="Provider"
@@ -289,14 +310,15 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
           ))}
         </Section>
         <Section title="Unmet need by area" id="unmet-need">
-          {chartOf('localAuthority', ['gaps', 'plansWithGap'], (labels, series, suppressed, mark) => (
+          {chartOf('localAuthority', ['gaps', 'plansWithGap'], (labels, series, suppressedNote, mark, suppressed) => (
             <ChartFigure
               kind="bar"
               title="Unmet needs and plans with unmet need, by local authority"
-              summary={`Needs recorded as gaps (left without a provider), and plans with at least one.${suppressedNote(suppressed)}`}
+              summary={`Needs recorded as gaps (left without a provider), and plans with at least one.${suppressedNote(true)}`}
               labels={labels}
               series={series}
               mark={mark}
+              suppressed={suppressed}
               horizontal
               height={360}
               groupTitle="Local authority"
@@ -305,14 +327,15 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
           ))}
         </Section>
         <Section title="Outcomes by need cohort" id="outcomes">
-          {chartOf('needDomain', ['reoffendingRate6', 'reoffendingRate12'], (labels, series, suppressed, mark) => (
+          {chartOf('needDomain', ['reoffendingRate6', 'reoffendingRate12'], (labels, series, suppressedNote, mark, suppressed) => (
             <ChartFigure
               kind="bar"
               title="Reoffending within 6 and 12 months, by need cohort"
-              summary={`Share of exited plans with a known follow-up that reoffended, for each need domain.${suppressedNote(suppressed)}`}
+              summary={`Share of exited plans with a known follow-up that reoffended, for each need domain.${suppressedNote(true)}`}
               labels={labels}
               series={series}
               mark={mark}
+              suppressed={suppressed}
               percent
               yMin={0}
               yMax={1}
@@ -322,14 +345,15 @@ function Report({ report, breakdown }: { report: MetricsReport; breakdown: Metri
               missing={missing(groups('needDomain'), ['reoffendingRate6', 'reoffendingRate12'])}
             />
           ))}
-          {chartOf('needDomain', ['scoreChangeMean'], (labels, series, suppressed, mark) => (
+          {chartOf('needDomain', ['scoreChangeMean'], (labels, series, suppressedNote, mark, suppressed) => (
             <ChartFigure
               kind="bar"
               title="Mean score change, first to last review, by need"
-              summary={`Positive is progress on the 1-10 scale.${suppressedNote(suppressed)}`}
+              summary={`Positive is progress on the 1-10 scale.${suppressedNote(true)}`}
               labels={labels}
               series={series}
               mark={mark}
+              suppressed={suppressed}
               horizontal
               height={420}
               groupTitle="Need"
