@@ -3,7 +3,7 @@
  * fit for a browser bundle, and every value must have words a person can read.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as web from '../../web/src/domain.ts';
 import { CONTACT_METHODS, ContactDetails, GAP_REASONS } from '../../lib/domain/schemas.ts';
@@ -22,7 +22,10 @@ describe('the web app speaks the API', () => {
   it("takes the API's lists from modules that import nothing (no zod, nothing of Node), so the bundle stays small and runs in a browser", () => {
     const shared = sharedModulesOfWebApp();
     expect(shared).toContain('lib/domain/vocabulary.ts');
-    const imports = Object.fromEntries(shared.map((path) => [path, valueImportsOf(readFileSync(join(REPO, path), 'utf8'))]));
+    // A shared module may import another shared module (lib/domain/audit-actions.ts takes the commands' words from the
+    // lifecycle table), which is in the list and checked the same way; nothing else.
+    const isShared = (from: string, specifier: string) => specifier.startsWith('.') && shared.includes(relative(REPO, resolve(dirname(join(REPO, from)), specifier)));
+    const imports = Object.fromEntries(shared.map((path) => [path, valueImportsOf(readFileSync(join(REPO, path), 'utf8')).filter((specifier) => !isShared(path, specifier))]));
     expect(imports).toEqual(Object.fromEntries(shared.map((path) => [path, []])));
   });
 
