@@ -17,6 +17,7 @@ import { awsDeps } from '../../lib/runtime/aws.ts';
 import { identityMatchKey } from '../../lib/adapters/identity-match.ts';
 import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { auditAccess, displayNameOf } from '../../lib/api/audit-access.ts';
+import { ageOn, dateOfBirthRefusal } from '../../lib/domain/age.ts';
 import { allocationHeldBy, refuseExpectedVersionFromProvider } from '../../lib/api/provider-allocation-access.ts';
 import { eraseIdentity, erasureStaleBefore, erasureUnderWay, referralClaimEndsAt, referralInFlight } from '../../lib/runtime/erasure.ts';
 
@@ -61,12 +62,6 @@ function splitExpectedVersion(body: unknown): { payload: unknown; expectedVersio
   if (typeof body !== 'object' || body === null || Array.isArray(body) || !('expectedVersion' in body)) return { payload: body };
   const { expectedVersion, ...payload } = body as Record<string, unknown>;
   return { payload, expectedVersion: parseWith(ExpectedVersion, expectedVersion, 'expectedVersion', 'expectedVersion') };
-}
-
-function ageOn(dateOfBirth: string, today: string): number {
-  const [by, bm, bd] = dateOfBirth.split('-').map(Number) as [number, number, number];
-  const [ty, tm, td] = today.split('-').map(Number) as [number, number, number];
-  return ty - by - (tm < bm || (tm === bm && td < bd) ? 1 : 0);
 }
 
 const DETAIL_WORDS: Record<CorrectableField, string> = { preferredName: 'preferred name', contact: 'contact details', address: 'address' };
@@ -183,9 +178,10 @@ export function makeHandler(deps: CommandApiDeps) {
     const referral = parseWith(ReferPayload, body, 'referral');
     const now = deps.clock();
     const today = londonDate(now);
-    if (referral.participant.dateOfBirth > today) throw problem(400, 'participant.dateOfBirth: must not be in the future', [{ path: 'participant.dateOfBirth', message: 'must not be in the future' }]);
+    // Judged on the injected clock's date: on a simulated clock, her age in simulated time.
+    const dobRefused = dateOfBirthRefusal(referral.participant.dateOfBirth, today);
+    if (dobRefused) throw problem(400, `participant.dateOfBirth: ${dobRefused}`, [{ path: 'participant.dateOfBirth', message: dobRefused }]);
     const age = ageOn(referral.participant.dateOfBirth, today);
-    if (age > 120) throw problem(400, 'participant.dateOfBirth: gives an age over 120', [{ path: 'participant.dateOfBirth', message: 'gives an age over 120' }]);
     // With an Idempotency-Key the plan id follows from it, so a retried referral finds its first plan.
     const planId = `pl_${idempotency ? idempotency.keyHash.slice(0, 24) : randomId()}`;
     const cached = await firstResponse(planId, idempotency);
