@@ -349,7 +349,7 @@ export function makeHandler(deps: CommandApiDeps) {
   }
 
   /**
-   * An erasure request while a plan of hers is open: refused, nothing changed. Each open plan is named,
+   * An erasure request while a plan of hers is open, or exited with follow-ups to come: refused, nothing changed. Each such plan is named,
    * with what can end it in its stage (the lifecycle table says which). Ending it is the coordinator's
    * call, and her consent withdrawn has its own command, which tells providers to stop and purge: the
    * erasure does neither on its own.
@@ -363,11 +363,15 @@ export function makeHandler(deps: CommandApiDeps) {
       ]
         .filter(Boolean)
         .join(' or ');
-    const named = open.map((p) => `${p.planId === planId ? 'this plan' : `her plan ${p.planId}`} (stage ${p.stage}): ${ways(p.stage)} first`).join('; ');
+    // An exited plan holds it while her follow-ups are to come: they are looked up by who she is (lib/runtime/erasure.ts).
+    const waiting = (p: { stage: Stage }) => p.stage === 'exited';
+    const followUpsWords = 'record them, or, if she asked to be forgotten, record her consent withdrawn (which cancels them and closes the plan)';
+    const label = (p: { planId: string }) => (p.planId === planId ? 'this plan' : `her plan ${p.planId}`);
+    const named = open.map((p) => (waiting(p) ? `${label(p)} is waiting for its follow-ups: ${followUpsWords} first` : `${label(p)} (stage ${p.stage}): ${ways(p.stage)} first`)).join('; ');
     return problem(
       409,
-      `Her identity cannot be erased while a plan of hers is open. ${named[0]?.toUpperCase()}${named.slice(1)}, then ask again.`,
-      open.map((p) => ({ path: 'planId', message: `plan ${p.planId} is open (stage ${p.stage}): ${ways(p.stage)} first` })),
+      `Her identity cannot be erased while a plan of hers is ${open.some(waiting) ? 'open or waiting for its follow-ups' : 'open'}. ${named[0]?.toUpperCase()}${named.slice(1)}, then ask again.`,
+      open.map((p) => ({ path: 'planId', message: waiting(p) ? `plan ${p.planId} is waiting for its follow-ups: ${followUpsWords} first` : `plan ${p.planId} is open (stage ${p.stage}): ${ways(p.stage)} first` })),
     );
   }
 

@@ -4,6 +4,7 @@ import type { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
 import { clearErasingMark, forgetMarkedPerson, markErasing } from '../adapters/dynamodb/identity-store.ts';
 import { identityMatchKey } from '../adapters/identity-match.ts';
 import { OPEN_STAGES } from '../domain/lifecycle.ts';
+import { consentWithdrawnAt } from '../domain/decide.ts';
 import { redactAnswerText, redactEvent, redactPlan } from '../domain/redaction.ts';
 import type { Plan } from '../domain/schemas.ts';
 
@@ -73,6 +74,16 @@ export type ErasureOutcome =
 const isOpen = (plan: Plan) => (OPEN_STAGES as readonly string[]).includes(plan.stage);
 
 /**
+ * An exited plan whose 6- and 12-month follow-ups are still to be asked (not cancelled by her consent
+ * withdrawn): a follow-up asks whether she reoffended, which is looked up by who she is, so without her
+ * identity it would be reminded and escalated for nobody, and could only ever be answered "unknown".
+ */
+const awaitsFollowUps = (plan: Plan) => plan.stage === 'exited' && !consentWithdrawnAt(plan);
+
+/** A plan of hers that an erasure request waits for: open, or exited with follow-ups still to come. */
+export const holdsErasure = (plan: Plan) => isOpen(plan) || awaitsFollowUps(plan);
+
+/**
  * Erase a participant's identity (the whole identity record: name, date of birth, contact details,
  * safety notes and address) and the keyed link between her plans, and replace what was typed in words
  * on her plans (goals, notes, her words at reviews, reasons: lib/domain/redaction.ts) in the plan, its
@@ -89,9 +100,11 @@ const isOpen = (plan: Plan) => (OPEN_STAGES as readonly string[]).includes(plan.
  * purge), a decision with consequences for her support that an erasure should not take silently. Without
  * the identity key (her record exists) it does nothing either (`waitingForIdentityKey`): her other plans
  * cannot be found, and erasing this one alone would leave her record or her words on them. An
- * exited plan is not open: her support has ended; its 6- and 12-month follow-ups are still due and are
- * recorded on the pseudonymous plan ("unknown" where she can no longer be looked up). Once
- * none is open it erases the record at once, for every plan of hers, and redacts and marks them all.
+ * exited plan whose follow-ups are still to come refuses it too (awaitsFollowUps): they are looked up
+ * by who she is. If she asked to be forgotten, her consent withdrawn cancels them (recorded as not
+ * known, counted in no figure), tells providers to purge and closes the plan; then the erasure goes
+ * ahead. Once none holds it, it erases the record at once, for every plan of hers, and redacts and
+ * marks them all.
  *
  * On retention (`anonymise`) the record stays while another of her plans still uses it (an open plan,
  * or one whose own retention period has not ended): this plan alone is redacted and marked erased and no
@@ -125,7 +138,7 @@ export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: st
     const referring = referralInFlight(claim, plan.planId, found, now);
 
     if (by.action === 'erase-identity') {
-      const open = [plan, ...linked].filter(isOpen);
+      const open = [plan, ...linked].filter(holdsErasure);
       if (open.length > 0 || referring) return { done: false, openPlans: open.map((p) => ({ planId: p.planId, stage: p.stage })), ...(referring ? { referring } : {}) };
     }
     const stillUsing = linked.filter((p) => !p.identityErasedAt);

@@ -54,6 +54,8 @@ describe('an erasure request while a plan of hers is open', () => {
     exited = { planId: first.json.planId, participantId: first.json.participantId };
     await ok('POST', `/plans/${exited.planId}/record-consent`, s.coordinator, consent());
     await ok('POST', `/plans/${exited.planId}/exit`, s.coordinator, { reason: 'disengaged' });
+    // Her consent withdrawn: its follow-ups cancelled, it closes (one waiting for them holds an erasure too: erasure-follow-ups.test.ts).
+    await ok('POST', `/plans/${exited.planId}/withdraw-consent`, s.coordinator, {});
     const again = await ok('POST', '/plans', s.coordinator, referralBody(participant));
     open = { planId: again.json.planId, participantId: again.json.participantId };
     expect(open.participantId).toBe(exited.participantId);
@@ -202,6 +204,8 @@ describe('what was typed in words on her plans, after an erasure', () => {
     await ok('POST', `/plans/${planId}/record-review`, s.coordinator, { scores: { 'mental-health': 6 }, outcome: 'continue', participantWords: `${WORDS.reviewWords} is safe now` });
     whileActive = await s.call('POST', `/plans/${planId}/erase-identity`, { token: s.coordinator, body: { reason: 'her-request' } });
     await ok('POST', `/plans/${planId}/exit`, s.coordinator, { reason: 'completed', note: `Moved in with ${WORDS.exitNote}` });
+    // She asked to be forgotten: her consent withdrawn cancels the follow-ups that would hold the erasure.
+    await ok('POST', `/plans/${planId}/withdraw-consent`, s.coordinator, {});
   });
 
   it('was refused while the plan was active, saying to exit it first', () => {

@@ -33,6 +33,8 @@ describe('an erasure request without the identity key', () => {
     const plan = await planInStage(t, 'assessment');
     const exited = await t.call('POST', `/plans/${plan.planId}/exit`, { token: t.coordinator, body: { reason: 'disengaged' } });
     expect(exited.status).toBe(200);
+    // No follow-ups left to hold the erasure: her consent withdrawn cancels them and closes the plan.
+    expect((await t.call('POST', `/plans/${plan.planId}/withdraw-consent`, { token: t.coordinator, body: {} })).status).toBe(200);
     const before = await scanTable(t.stack, { withAudit: true });
 
     const res = await callWithoutKey('POST', `/plans/${plan.planId}/erase-identity`, { token: t.coordinator, body: { reason: 'her-request' } });

@@ -127,6 +127,9 @@ describe('erasure on request', () => {
     const corrected = await s.call('PATCH', `/plans/${plan.planId}/participant`, { token: s.coordinator, body: { address: movedTo } });
     expect(corrected.status, corrected.text).toBe(200);
     expect(corrected.json.participant.address).toEqual(movedTo);
+    // Nor while it waits for its follow-ups (erasure-follow-ups.test.ts): she asked to be forgotten, so her consent is withdrawn.
+    await command(plan.planId, 'withdraw-consent', {});
+    const beforeErasure = await s.call('GET', `/plans/${plan.planId}`, { token: s.coordinator });
     const figuresBefore = await figures();
 
     const reason = 'her-request';
@@ -141,7 +144,7 @@ describe('erasure on request', () => {
     expect(after.text).not.toContain(SECRET_PARTICIPANT.familyName);
     // The pseudonymous plan is all there: stage, needs, allocations, version; the goal typed in words is replaced.
     const { identityErasedAt: _erased, participant: _participant, ...kept } = after.json as Record<string, unknown>;
-    const { participant: _was, participantRevision: _revision, ...was } = before.json as Record<string, unknown>;
+    const { participant: _was, participantRevision: _revision, ...was } = beforeErasure.json as Record<string, unknown>;
     expect(kept).toEqual({ ...was, needs: (was.needs as { goals: string[] }[]).map((n) => ({ ...n, goals: n.goals.map(() => REDACTED) })) });
     expect(await storedIdentity(plan.participantId)).toEqual({ identity: [], person: [] });
     // Phone, email, the old and the corrected address: gone from the whole table.
