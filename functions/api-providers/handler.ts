@@ -1,7 +1,7 @@
 import { webhookUrlProblem } from '../../lib/local/webhooks/url-policy.ts';
 import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { auditAccess } from '../../lib/api/audit-access.ts';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { BadAllocationCursor, providerAllocationCursorKey, type PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import {
@@ -30,6 +30,8 @@ import { apiHandler, type Logger, type RouteContext } from '../../lib/api/handle
 import { header, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
 import { IdempotencyKey } from '../../lib/api/request-schemas.ts';
 import { ProviderId } from '../../lib/domain/schemas.ts';
+import { webhookTestEvent } from '../../lib/domain/events.ts';
+import type { TestDeliveryResult } from '../../lib/local/webhooks/dispatcher.ts';
 import { awsDeps, awsProviderDelivery } from '../../lib/runtime/aws.ts';
 import { readFunctionConfig } from '../../lib/config.ts';
 import { logger } from '../../lib/runtime/observability.ts';
@@ -69,6 +71,11 @@ export interface ProvidersApiDeps {
    * the one that decides when a rotation's overlap ends, so the dates shown together agree.
    */
   wallClock?: () => string;
+  /**
+   * Sends a test delivery now through the delivery loop's own sending (signature, URL policy, timeout)
+   * and says what the receiver answered: the embedded stack's dispatcher. Absent, the test route is a 409.
+   */
+  sendTest?: (subscription: SubscriptionWithSecret, eventId: string, body: string) => Promise<TestDeliveryResult>;
   /** Told when a provider's deliveries change (a replay), so the delivery loop looks at once. */
   onDeliveriesChanged?: (providerId: string) => void;
 }
@@ -418,6 +425,37 @@ export function makeHandler(deps: ProvidersApiDeps) {
     return json(200, view);
   }
 
+  /**
+   * One webhook.test.v1 to the subscription's URL, now, signed as every delivery is, and what the
+   * receiver answered. Not queued, retried, logged or fed: it is about no plan and changes nothing.
+   */
+  async function testDelivery(ctx: RouteContext): Promise<HttpResult> {
+    const providerId = providerOf(ctx, 'webhook');
+    const destination = deployedDestination(providerId);
+    if (destination)
+      throw problem(
+        409,
+        `${howDeliveryWorks(destination)} No test delivery is sent from here: EventBridge sends every event to the destination asynchronously and keeps no answer to show. Nothing was sent.`,
+      );
+    const subscriptionId = parseWith(SubscriptionId, ctx.params.subscriptionId, 'subscription id in the path', 'subscriptionId');
+    const body = readJsonBody(ctx.event);
+    const idempotency = idempotencyOf(ctx, body);
+    parseWith(z.strictObject({}), body, 'test delivery request');
+    // A retry with the same Idempotency-Key is told what the first test found, and sends nothing again.
+    const scope = `WEBHOOK-TEST#${providerId}`;
+    const cached = await firstResponse(scope, idempotency);
+    if (cached) return { statusCode: cached.status, headers: { 'content-type': 'application/json', 'idempotent-replayed': 'true' }, body: cached.body };
+    const subscription = await deps.webhooks.getSubscription(providerId, subscriptionId);
+    if (!subscription) throw problem(404, `Provider ${providerId} has no subscription ${subscriptionId}.`);
+    if (subscription.status !== 'active') throw problem(409, `Subscription ${subscriptionId} is ${subscription.status}: nothing is sent to it. Subscribe again, then test.`);
+    if (!deps.sendTest) throw problem(409, 'Test deliveries are not sent on this deployment. Nothing was sent.');
+    const event = webhookTestEvent({ id: randomUUID(), source, providerId, subscriptionId, time: wallClock() });
+    const result = await deps.sendTest(subscription, event.id, JSON.stringify(event));
+    const view = { subscriptionId, url: subscription.url, eventId: event.id, eventType: event.type, ...result };
+    await remember(scope, idempotency, 200, view);
+    return json(200, view);
+  }
+
   return apiHandler({
     'GET /providers/{providerId}/allocations': allocations,
     'GET /providers/{providerId}/feed': feed,
@@ -425,6 +463,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
     'POST /providers/{providerId}/subscriptions': subscribe,
     'DELETE /providers/{providerId}/subscriptions/{subscriptionId}': unsubscribe,
     'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': rotateSecret,
+    'POST /providers/{providerId}/subscriptions/{subscriptionId}/test': testDelivery,
     'GET /providers/{providerId}/deliveries': deliveries,
     'POST /providers/{providerId}/deliveries/{deliveryId}/replay': replay,
   }, deps.logger);

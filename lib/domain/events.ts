@@ -332,3 +332,43 @@ export function cloudEventSchema<T extends EventType>(type: T) {
   });
   return schema.meta({ title: type, description: `${entry.description} (audience: ${entry.audience})` });
 }
+
+// ---------------------------------------------------------------------------------------------
+// The webhook test: not a plan event (no plan, no sequence), so not in the catalogue decide() is held to
+
+export const WEBHOOK_TEST_EVENT_TYPE = 'webhook.test.v1';
+
+/**
+ * What POST /providers/{providerId}/subscriptions/{subscriptionId}/test sends: the same envelope and
+ * signature as every delivery, addressed to the provider, with no `subject` or `sequence` (it belongs
+ * to no plan) and no plan data. A receiver can verify it and answer 2xx; acting on it is a mistake.
+ */
+export const WebhookTestEvent = z
+  .strictObject({
+    specversion: envelope.specversion,
+    id: envelope.id,
+    source: envelope.source,
+    type: z.literal(WEBHOOK_TEST_EVENT_TYPE).describe('A test delivery: verify its signature and answer 2xx; it is about no plan'),
+    time: envelope.time,
+    datacontenttype: envelope.datacontenttype,
+    providerid,
+    data: z.strictObject({
+      test: z.literal(true),
+      subscriptionId: z.string().describe('The subscription the test was sent to'),
+    }),
+  })
+  .meta({ title: WEBHOOK_TEST_EVENT_TYPE, description: 'A test delivery a provider or a team lead asked for, to check the receiver verifies and accepts deliveries; it carries no plan data (audience: provider)' });
+export type WebhookTestEvent = z.infer<typeof WebhookTestEvent>;
+
+export function webhookTestEvent(input: { id: string; source: string; providerId: string; subscriptionId: string; time: string }): WebhookTestEvent {
+  return {
+    specversion: '1.0',
+    id: input.id,
+    source: input.source,
+    type: WEBHOOK_TEST_EVENT_TYPE,
+    time: input.time,
+    datacontenttype: 'application/json',
+    providerid: input.providerId,
+    data: { test: true, subscriptionId: input.subscriptionId },
+  };
+}

@@ -237,6 +237,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
       allowHttpLoopback: true,
       ...(dispatcherOptions.now ? { wallClock: () => new Date((dispatcherOptions.now as () => number)()).toISOString() } : {}),
       onDeliveriesChanged: (p) => dispatcher.nudge(p),
+      sendTest: (subscription, eventId, body) => dispatcher.sendTest(subscription, eventId, body),
       logger: apiLogger,
     }) as unknown as ApiFunction,
   };

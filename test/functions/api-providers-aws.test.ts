@@ -283,3 +283,15 @@ describe('the OpenAPI document says what these routes do on AWS', () => {
     expect(doc.components.schemas.ProviderDestination).toMatchObject({ properties: { keyHeader: { const: WEBHOOK_KEY_HEADER } } });
   });
 });
+
+describe('on AWS a test delivery is not sent from the API', () => {
+  it('409 saying EventBridge sends asynchronously and keeps no answer, where the destination is; no store call', async () => {
+    const { call, calls } = api(onAws);
+    const res = await call('POST /providers/{providerId}/subscriptions/{subscriptionId}/test', { providerId: 'bcwa', subscriptionId: SUBSCRIPTION_ID }, CLAIMS.provider('bcwa'), { body: {} });
+    expect(res.status, res.body).toBe(409);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    expect(res.json.detail).toContain(`its events are POSTed to ${BCWA_URL}`);
+    expect(res.json.detail).toMatch(/No test delivery is sent from here: EventBridge sends every event to the destination asynchronously and keeps no answer to show\. Nothing was sent\.$/);
+    expect(calls).toEqual([]);
+  });
+});

@@ -47,6 +47,16 @@ export interface DeliveryReport {
   subscriptionsDisabled: number;
 }
 
+/** What a test delivery's receiver answered: accepted is a 2xx, as for a real delivery. */
+export interface TestDeliveryResult {
+  sentAt: string;
+  accepted: boolean;
+  statusCode?: number;
+  /** Why nothing was answered (timeout, unreachable, refused address), in the delivery log's words. */
+  error?: string;
+  durationMs: number;
+}
+
 const emptyReport = (): DeliveryReport => ({ attempted: 0, delivered: 0, retried: 0, deadLettered: 0, subscriptionsDisabled: 0 });
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -279,6 +289,26 @@ export class DeliveryDispatcher {
         return;
       }
       // Dead-lettered after the last retry: the lane moves on to the plan's next event.
+    }
+  }
+
+  /**
+   * A test delivery: `body` POSTed to the subscription's URL now, signed and checked exactly as a real
+   * delivery is (the same headers, secrets, URL policy, guarded connection and timeout), but nothing is
+   * queued, retried or logged: the answer is for the person who asked. No plan data is in it.
+   */
+  async sendTest(subscription: SubscriptionWithSecret, eventId: string, body: string): Promise<TestDeliveryResult> {
+    const startedAt = this.now();
+    const headers = {
+      'content-type': 'application/cloudevents+json; charset=utf-8',
+      'user-agent': 'wraparound-webhooks/1',
+      ...signatureHeaders(signingSecrets(subscription, this.stackClock()), eventId, new Date(startedAt), body),
+    };
+    try {
+      const statusCode = await this.post(subscription.url, headers, body);
+      return { sentAt: iso(startedAt), statusCode, accepted: statusCode >= 200 && statusCode < 300, durationMs: this.now() - startedAt };
+    } catch (failure) {
+      return { sentAt: iso(startedAt), accepted: false, error: describeFailure(failure, this.timeoutMs), durationMs: this.now() - startedAt };
     }
   }
 

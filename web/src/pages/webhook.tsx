@@ -108,6 +108,50 @@ function DestinationSection({ destination, teamLead }: { destination: Destinatio
   );
 }
 
+/** POST …/test's answer: what the receiver did with one signed webhook.test.v1. */
+interface TestDeliveryAnswer {
+  eventId: string;
+  accepted: boolean;
+  statusCode?: number;
+  error?: string;
+  durationMs: number;
+}
+
+/** What the receiver did with the test, in words a provider's developer can act on. */
+function testDeliveryWords(answer: TestDeliveryAnswer): string {
+  const took = `${answer.durationMs} ms`;
+  if (answer.accepted) return `Your receiver accepted the test delivery: it answered HTTP ${answer.statusCode} in ${took}. Real deliveries are signed and sent the same way.`;
+  if (answer.statusCode === undefined) return `The test delivery did not get an answer (${took}): ${answer.error ?? 'no answer'}. Check the URL and that the receiver is running.`;
+  return `Your receiver did not accept the test delivery: it answered HTTP ${answer.statusCode} in ${took}. A delivery counts only with a 2xx answer: check it verifies the signature with the current secret and answers 2xx.`;
+}
+
+/**
+ * Sends one test delivery to the webhook now and says what the receiver answered: no plan data, signed
+ * as every delivery, not in the delivery log.
+ */
+function TestDelivery({ providerId, subscription }: { providerId: string; subscription: Subscription }) {
+  const send = useSubmit();
+  const [answer, setAnswer] = useState<TestDeliveryAnswer | undefined>();
+  return (
+    <Form
+      label="Test the webhook"
+      idPrefix="test-"
+      error={send.error}
+      onSubmit={() =>
+        void send
+          .run((key) => api<TestDeliveryAnswer>('POST', `/providers/${encodeURIComponent(providerId)}/subscriptions/${encodeURIComponent(subscription.subscriptionId)}/test`, { body: {}, idempotencyKey: key }))
+          .then((r) => setAnswer(r))
+      }
+    >
+      <p className="hint">Sends a test event (webhook.test.v1, about no plan) to this URL now, signed as every delivery, and shows what the receiver answered. It is not in the delivery log.</p>
+      {answer && <Notice tone={answer.accepted ? 'success' : 'warning'}>{testDeliveryWords(answer)}</Notice>}
+      <SubmitButton busy={send.busy} tone="secondary">
+        Send a test delivery
+      </SubmitButton>
+    </Form>
+  );
+}
+
 function SubscriptionSection({ providerId, teamLead, subscriptions }: { providerId: string; teamLead: boolean; subscriptions: SubscriptionsResource }) {
   const [url, setUrl] = useState('');
   // The secret the API just returned (subscribing or rotating): shown this once, never read again.
@@ -182,6 +226,7 @@ function SubscriptionSection({ providerId, teamLead, subscriptions }: { provider
             {s.disabledReason ? `: ${s.disabledReason}` : ''})
           </p>
         ))}
+      {active && <TestDelivery key={active.subscriptionId} providerId={providerId} subscription={active} />}
       {teamLead && active && !confirmingRotation && (
         <p>
           <button type="button" className="button secondary" onClick={() => (setConfirmingRotation(true), rotate.clear())}>
