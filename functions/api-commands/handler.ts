@@ -276,7 +276,7 @@ export function makeHandler(deps: CommandApiDeps) {
     }
     // What is held, read consistently: when the details were not written, a correction made since is.
     const record = details?.record ?? (await deps.plans.getIdentityRecord(plan.participantId));
-    const view = { ...planView(plan), ...referralDetailsReport(referral.participant, plan, details) };
+    const view = { ...planView(plan, now), ...referralDetailsReport(referral.participant, plan, details) };
     const stored = await answer(planId, idempotency, outcome.replayed, outcome.replayed ? (outcome.state.replay?.status ?? 201) : 201, view, { location: `/plans/${plan.planId}` });
     return { ...stored, body: JSON.stringify({ ...view, ...(record ? { participant: record.identity, participantRevision: record.revision } : {}) }) };
   }
@@ -344,7 +344,7 @@ export function makeHandler(deps: CommandApiDeps) {
     }, loaded);
     const plan = state.plan as Plan;
     const status = replayed ? (state.replay?.status ?? 200) : (state.status ?? 200);
-    const view = principal.role === 'provider' ? providerAllocationView(plan, allocationId as string) : planView(plan);
+    const view = principal.role === 'provider' ? providerAllocationView(plan, allocationId as string) : planView(plan, deps.clock());
     return answer(planId, idempotency, replayed, status, view);
   }
 

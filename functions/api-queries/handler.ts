@@ -12,7 +12,7 @@ import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
 import { allocationHeldBy, noSuchAllocation } from '../../lib/api/provider-allocation-access.ts';
 import type { WorklistName } from '../../lib/adapters/dynamodb/worklist-cursor.ts';
 import { byUrgency, historyView, planSummary, planView } from '../../lib/domain/views.ts';
-import { addCalendarDays, londonDate, londonTime } from '../../lib/domain/calendar.ts';
+import { dueHorizon } from '../../lib/domain/worklist.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
 
 export interface QueryApiDeps {
@@ -21,14 +21,6 @@ export interface QueryApiDeps {
   clock?: () => string;
   /** Where an unexpected error is logged (default console.error): the embedded stack tells its stop's doing apart. */
   logger?: Logger;
-}
-
-/** The end of the London day, or of the London week (Sunday), that `now` falls in. */
-export function dueHorizon(now: string, due: 'today' | 'this-week'): string {
-  const today = londonDate(now);
-  const weekday = new Date(`${today}T12:00:00Z`).getUTCDay(); // 0 = Sunday
-  const days = due === 'today' ? 1 : ((7 - weekday) % 7) + 1;
-  return londonTime(addCalendarDays(today, days), 0);
 }
 
 const WORKLIST_STAGES = ['referred', 'assessment', 'allocating', 'active', 'exited'] as const;
@@ -48,9 +40,11 @@ export function makeHandler(deps: QueryApiDeps) {
    * the stage filter, or gone from the index since it was read) reads on to fill itself, a few times
    * at most: a request makes at most WORKLIST_READS_PER_PAGE calls of PlanRepository.worklistPage, each
    * reading at most limit + 1 entries a shard of byAlert and, for a due list, of byWork.
+   * reading at most limit + 1 entries a shard of byAlert and, for a due list, of byWork. `escalatedOnly`:
+   * the team leads' escalations list, the overdue list's escalated plans without those merely past due.
    */
-  async function worklistPage(list: WorklistName, limit: number, cursor: string | undefined, keep: (plan: Plan) => boolean = () => true) {
-    const dueBy = list === 'overdue' ? undefined : dueHorizon(clock(), list);
+  async function worklistPage(list: WorklistName, now: string, limit: number, cursor: string | undefined, keep: (plan: Plan) => boolean = () => true, escalatedOnly = false) {
+    const dueBy = escalatedOnly ? undefined : dueHorizon(now, list);
     const plans: Plan[] = [];
     let next = cursor;
     for (let read = 0; read < WORKLIST_READS_PER_PAGE; read++) {
@@ -64,17 +58,19 @@ export function makeHandler(deps: QueryApiDeps) {
 
   async function escalations(ctx: RouteContext) {
     const query = parseWith(EscalationQuery, ctx.event.queryStringParameters ?? {}, 'query');
-    const { plans, nextCursor } = await worklistPage('overdue', query.limit, query.cursor);
-    return json(200, { items: plans.map((p) => ({ ...planSummary(p), escalations: p.escalations.filter((e) => !e.resolvedAt) })), nextCursor });
+    const now = clock();
+    const { plans, nextCursor } = await worklistPage('overdue', now, query.limit, query.cursor, undefined, true);
+    return json(200, { items: plans.map((p) => ({ ...planSummary(p, now), escalations: p.escalations.filter((e) => !e.resolvedAt) })), nextCursor });
   }
 
   async function listPlans(ctx: RouteContext) {
     const query = parseWith(PlanListQuery, ctx.event.queryStringParameters ?? {}, 'query');
+    const now = clock();
     if (query.due) {
-      // Plans with an open escalation are always on the list; today / this-week add what falls due before the horizon.
+      // Plans with an open escalation are always on the list; each list adds what falls due before its horizon (worklist.ts).
       // PlanListQuery has checked a cursor against the due list (a 400 naming it).
-      const { plans, nextCursor } = await worklistPage(query.due, query.limit, query.cursor, (p) => !query.stage || p.stage === query.stage);
-      return json(200, { items: plans.map(planSummary), nextCursor });
+      const { plans, nextCursor } = await worklistPage(query.due, now, query.limit, query.cursor, (p) => !query.stage || p.stage === query.stage);
+      return json(200, { items: plans.map((p) => planSummary(p, now)), nextCursor });
     }
     if (query.stage) {
       let page;
@@ -85,12 +81,12 @@ export function makeHandler(deps: QueryApiDeps) {
           throw problem(400, 'cursor: is not a cursor this API returned', [{ path: 'cursor', message: 'is not a cursor this API returned' }]);
         throw error;
       }
-      return json(200, { items: page.items.map(planSummary), nextCursor: page.nextCursor ?? null });
+      return json(200, { items: page.items.map((p) => planSummary(p, now)), nextCursor: page.nextCursor ?? null });
     }
     if (query.cursor) throw problem(400, 'cursor: needs a stage', [{ path: 'cursor', message: 'only valid together with stage' }]);
     const pages = await Promise.all(WORKLIST_STAGES.map((s) => deps.plans.listByStage(s, query.limit)));
     const items = pages.flatMap((p) => p.items).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)).slice(0, query.limit);
-    return json(200, { items: items.map(planSummary), nextCursor: null });
+    return json(200, { items: items.map((p) => planSummary(p, now)), nextCursor: null });
   }
 
   async function getPlan(ctx: RouteContext) {
@@ -102,7 +98,7 @@ export function makeHandler(deps: QueryApiDeps) {
     await auditAccess(deps.audit, ctx, withIdentity ? 'read-plan-and-identity' : 'read-plan', { planId, ...(withIdentity ? { participantId: plan.participantId } : {}) }, clock(), 'support-planning');
     // With its revision, read consistently: a correction sent with it (If-Match) is refused if someone else's landed since.
     const record = withIdentity ? await deps.plans.getIdentityRecord(plan.participantId) : undefined;
-    return json(200, { ...planView(plan, record?.identity), ...(record ? { participantRevision: record.revision } : {}) });
+    return json(200, { ...planView(plan, clock(), record?.identity), ...(record ? { participantRevision: record.revision } : {}) });
   }
 
   async function history(ctx: RouteContext) {

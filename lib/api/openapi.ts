@@ -38,7 +38,6 @@ import { FIGURES_INCOMPLETE_HEADER, METRICS_CSV_DESCRIPTION, MetricsReportSchema
 import { MetricsQueryParams } from '../domain/metrics/query.ts';
 import { AllocationListQuery, DELIVERY_STATUSES, DeliveryId, DeliveryListQuery, FeedQuery, RotateSecretRequest, SubscribeRequest, SubscriptionId } from '../adapters/dynamodb/webhook-store.ts';
 import { WEBHOOK_KEY_HEADER } from '../adapters/events/provider-destinations.ts';
-import { WEBHOOK_TEST_EVENT_TYPE } from '../domain/events.ts';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, generated from the route table, the lifecycle table
@@ -50,6 +49,17 @@ import { WEBHOOK_TEST_EVENT_TYPE } from '../domain/events.ts';
 // Response shapes. These mirror lib/domain/views.ts and lib/domain/provider-views.ts, which build
 // the values with plain functions; the schemas live here because only the document needs them.
 
+/** views.ts nextReviewOf: overdue from the due date; the escalation to a team lead is a later, separate step. */
+const NextReview = z
+  .object({
+    reviewNumber: z.number().int().min(1),
+    dueAt: IsoDateTime.describe('When the review is due: a working day at 17:00 London'),
+    overdue: z.boolean().describe('The due date has passed and the review is not recorded'),
+    escalateAt: IsoDateTime.describe('When a team lead is told, if it is still not recorded'),
+    escalated: z.boolean().describe('A team lead has been told (an open review-overdue escalation)'),
+  })
+  .nullable();
+
 const PlanView = Plan.omit({ outbox: true, applied: true }).extend({
   participant: Participant.optional().describe('Only for coordinators, read apart from the plan and audited'),
   participantRevision: z
@@ -59,7 +69,7 @@ const PlanView = Plan.omit({ outbox: true, applied: true }).extend({
     .optional()
     .describe('With participant: the revision of her identity record. Send it quoted as If-Match ("3") with a correction, so one made by someone else since is refused (412), not overwritten'),
   nextDeadline: IsoDateTime.nullable().describe('The earliest live deadline'),
-  nextReview: z.object({ reviewNumber: z.number().int().min(1), overdueAt: IsoDateTime }).nullable(),
+  nextReview: NextReview,
   openEscalations: z.array(Escalation),
   exitSummary: z
     .object({
@@ -89,7 +99,7 @@ const PlanSummary = z.object({
   nextDeadline: IsoDateTime.nullable(),
   nextActionAt: IsoDateTime.nullable().describe('When the coordinator next has something to do: a deadline, the review due date or a follow-up'),
   nextDue: z.object({ command: z.string(), dueAt: IsoDateTime, ref: z.string().optional() }).nullable().describe('The next deadline and what it is for'),
-  nextReview: z.object({ reviewNumber: z.number().int(), dueAt: IsoDateTime, overdue: z.boolean(), escalateAt: IsoDateTime }).nullable(),
+  nextReview: NextReview,
   risk: z.number().int().min(0).describe('Higher is more worrying: domestic-abuse risk, self-harm, children at risk'),
   openEscalations: z
     .array(
@@ -265,25 +275,7 @@ const ON_AWS: Record<string, string> = {
   'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': `On AWS: 409; nothing is signed there (requests carry the provider's API key in ${WEBHOOK_KEY_HEADER}, changed by an operator in Secrets Manager and the EventBridge connection). Nothing is changed.`,
   'GET /providers/{providerId}/deliveries': "On AWS: 409; no delivery log is kept there. EventBridge retries, then dead-letters to the provider's queue and raises an alarm; the pull feed has every event.",
   'POST /providers/{providerId}/deliveries/{deliveryId}/replay': 'On AWS: 409; operators replay missed events from the event archive to the provider\'s rule. Nothing is changed.',
-  'POST /providers/{providerId}/subscriptions/{subscriptionId}/test': "On AWS: 409; EventBridge sends every event to the destination asynchronously and keeps no answer to show, so nothing is sent from here (a failing destination shows in the provider's dead-letter queue and its alarm). Nothing is sent.",
 };
-
-const TestDeliveryResult = z
-  .object({
-    subscriptionId: SubscriptionId,
-    url: z.string().describe('Where it was sent'),
-    eventId: z.string().describe('The webhook-id header and the event id: a new one for every test'),
-    eventType: z.literal(WEBHOOK_TEST_EVENT_TYPE),
-    sentAt: IsoDateTime,
-    accepted: z.boolean().describe('The receiver answered 2xx, as a real delivery needs to count as delivered'),
-    statusCode: z.number().int().optional().describe("The receiver's HTTP status (absent when it gave none)"),
-    error: z.string().optional().describe('Why there was no answer: no answer within the timeout, the receiver unreachable, or its address refused (nothing sent)'),
-    durationMs: z.number().int().min(0).describe('How long the receiver took to answer, in milliseconds'),
-  })
-  .meta({
-    id: 'WebhookTestDelivery',
-    description: `What the receiver did with one ${WEBHOOK_TEST_EVENT_TYPE} event (schemas/events/${WEBHOOK_TEST_EVENT_TYPE}.json): signed as every delivery, about no plan, not queued, retried or logged`,
-  });
 
 const SubscriptionDeleted = SubscriptionView.extend({
   deleted: z.literal(true),
@@ -532,11 +524,6 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
   },
   'GET /providers/{providerId}/deliveries': { status: 200, schema: DeliveryList, description: 'A page of the delivery log' },
   'POST /providers/{providerId}/deliveries/{deliveryId}/replay': { status: 200, schema: DeliveryView, description: 'Back in its lane, due now, with a fresh retry schedule' },
-  'POST /providers/{providerId}/subscriptions/{subscriptionId}/test': {
-    status: 200,
-    schema: TestDeliveryResult,
-    description: 'Sent: what the receiver answered (accepted or not, its status code or why there was none, and how long it took). A refusal by the receiver is still a 200 here: the test was made',
-  },
 };
 
 /** Provider delivery routes: their query, body and refusals. */
@@ -548,7 +535,6 @@ const PROVIDER_QUERIES: Record<string, z.ZodObject> = {
 const PROVIDER_BODIES: Record<string, z.ZodType> = {
   'POST /providers/{providerId}/subscriptions': SubscribeRequest,
   'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': RotateSecretRequest,
-  'POST /providers/{providerId}/subscriptions/{subscriptionId}/test': z.strictObject({}).describe('Empty: the test event is made here'),
 };
 const PROVIDER_PROBLEMS: Record<string, ProblemStatus[]> = {
   'GET /providers/{providerId}/allocations': [400, 401, 403, 404],
@@ -558,7 +544,6 @@ const PROVIDER_PROBLEMS: Record<string, ProblemStatus[]> = {
   'GET /providers/{providerId}/deliveries': [400, 401, 403, 404, 409],
   'POST /providers/{providerId}/subscriptions': [400, 401, 403, 404, 409, 413, 415, 422],
   'POST /providers/{providerId}/deliveries/{deliveryId}/replay': [400, 401, 403, 404, 409, 413, 415, 422],
-  'POST /providers/{providerId}/subscriptions/{subscriptionId}/test': [400, 401, 403, 404, 409, 413, 415, 422],
   'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': [400, 401, 403, 404, 409, 413, 415, 422],
 };
 

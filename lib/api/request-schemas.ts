@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Stage } from '../domain/lifecycle.ts';
 import { ACCESS_PURPOSES, ERASURE_REASONS } from '../domain/vocabulary.ts';
+import { DUE_LISTS } from '../domain/worklist.ts';
 import { BadAuditCursor, decodeAuditCursor } from '../adapters/dynamodb/audit-log.ts';
 import { BadWorklistCursor, decodeWorklistCursor, type WorklistName } from '../adapters/dynamodb/worklist-cursor.ts';
 
@@ -26,7 +27,9 @@ export const PlanListQuery = z.strictObject({
     .enum(['overdue', 'today', 'this-week'])
     .optional()
     .describe(
-      'overdue: plans with an open escalation; today / this-week: also plans with a deadline before the end of today / of Sunday (London). Pages go the longest-open escalation first, then the soonest due; each page is in urgency order (more escalations, urgent, higher risk, nearest deadline)',
+      `${Object.entries(DUE_LISTS)
+        .map(([list, { label, means }]) => `${list} (${label}): ${means}`)
+        .join('; ')}. Pages go the longest-open escalation first, then the soonest due; each page is in urgency order (more escalations, urgent, higher risk, nearest deadline)`,
     ),
   limit: z.coerce.number().int().min(1).max(100).default(25).describe('Page size'),
   cursor: z.string().max(2000).optional().describe('nextCursor of the previous page, with the same due (without due: the same stage)'),

@@ -67,6 +67,28 @@ export function addMonths(instant: string, months: number): string {
   return d.toISOString();
 }
 
+/** The hour (London) every deadline a person works to falls at: offers, reviews and their reminders alike. */
+export const CLOSE_OF_BUSINESS_HOUR = 17;
+
+/** The close of business (17:00 London) on a London date. */
+export function closeOfBusiness(date: string): string {
+  return londonTime(date, CLOSE_OF_BUSINESS_HOUR);
+}
+
+/** The date itself if it is a working day, else the next working day after it. */
+export function workingDayOnOrAfter(calendar: WorkingDayCalendar, date: string): string {
+  let day = date;
+  while (!calendar.isWorkingDay(day)) day = addCalendarDays(day, 1);
+  return day;
+}
+
+/** The date itself if it is a working day, else the last working day before it. */
+export function workingDayOnOrBefore(calendar: WorkingDayCalendar, date: string): string {
+  let day = date;
+  while (!calendar.isWorkingDay(day)) day = addCalendarDays(day, -1);
+  return day;
+}
+
 /**
  * The close of business (17:00 London) on the n-th working day after the instant's London date.
  * A deadline given on a Friday evening for 2 working days lands on Tuesday at 17:00, skipping a
@@ -79,7 +101,28 @@ export function workingDaysAfter(calendar: WorkingDayCalendar, instant: string, 
     date = addCalendarDays(date, 1);
     if (calendar.isWorkingDay(date)) remaining -= 1;
   }
-  return londonTime(date, 17);
+  return closeOfBusiness(date);
+}
+
+/** When a review falls due, when its reminder goes and when it is escalated to a team lead. */
+export interface ReviewDates {
+  dueAt: string;
+  remindAt: string;
+  escalateAt: string;
+}
+
+/**
+ * A review's dates, counted in London calendar days from the day of activation or of the previous
+ * review, each moved onto a working day and set at close of business: a review that would fall on
+ * New Year's Day is due the next working day, its reminder goes on the working day on or before
+ * `reminderDaysBefore` days earlier, and the escalation on the working day on or after `graceDays`
+ * days after it is due. The same time of day every review, whatever time the plan was activated.
+ */
+export function reviewDates(calendar: WorkingDayCalendar, from: string, everyDays: number, reminderDaysBefore: number, graceDays: number): ReviewDates {
+  const due = workingDayOnOrAfter(calendar, addCalendarDays(londonDate(from.length === 10 ? `${from}T12:00:00Z` : from), everyDays));
+  const remind = workingDayOnOrBefore(calendar, addCalendarDays(due, -reminderDaysBefore));
+  const escalate = workingDayOnOrAfter(calendar, addCalendarDays(due, graceDays));
+  return { dueAt: closeOfBusiness(due), remindAt: closeOfBusiness(remind), escalateAt: closeOfBusiness(escalate) };
 }
 
 /** Whole days from one instant to another, rounded down. */

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { gapAtManualActivation, turnedDownOffers } from './allocation.ts';
 import { allocationClosedRefusal } from './allocation-closed.ts';
 import { allocationsToPurge, consentCoversProvider, isLiveAllocation, providersOf, sameScope, scopeCoversProvider } from './consent.ts';
-import { addCalendarDays, addDays, addMonths, londonDate, londonDateTimeWords, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
+import { addCalendarDays, addDays, addMonths, londonDate, londonDateTimeWords, reviewDates, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
 import { DomainError, forbidden, invalid, notAllowedInStage, notFound, staleVersion, type FieldError } from './errors.ts';
 import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
 import type { DeadlinePolicy } from './policy.ts';
@@ -190,13 +190,25 @@ function isReadyToActivate(plan: Plan): boolean {
   return plan.needs.filter((n) => n.status === 'open' && n.priority).every((n) => held.has(n.domain));
 }
 
+/**
+ * When the review the plan waits for is due. Plans armed before review dates landed on working days
+ * (2026-11-29) hold no reviewDueAt: theirs is counted as it was then, in whole days.
+ */
+export function reviewDueAtOf(plan: Plan): string {
+  if (plan.reviewDueAt) return plan.reviewDueAt;
+  const last = plan.reviews.at(-1);
+  return addDays(last ? `${last.date}T12:00:00.000Z` : (plan.activatedAt ?? plan.createdAt), plan.reviewEveryDays);
+}
+
+/** `from`: the activation instant or the previous review's date; the dates land on working days (calendar.ts reviewDates). */
 function armReviewDeadlines(t: Transition, from: string) {
   const { policy } = t.ctx;
-  const dueAt = addDays(from, t.plan.reviewEveryDays);
+  const dates = reviewDates(t.ctx.calendar, from, t.plan.reviewEveryDays, policy.reviewReminderDaysBefore, policy.reviewGraceDays);
   const number = String(t.plan.reviews.length + 1);
+  t.plan.reviewDueAt = dates.dueAt;
   t.clearDeadlines((d) => d.command === 'review-due' || d.command === 'review-overdue');
-  t.setDeadline('review-due', addDays(dueAt, -policy.reviewReminderDaysBefore), number);
-  t.setDeadline('review-overdue', addDays(dueAt, policy.reviewGraceDays), number);
+  t.setDeadline('review-due', dates.remindAt, number);
+  t.setDeadline('review-overdue', dates.escalateAt, number);
 }
 
 function activate(t: Transition, manual?: { reason: string }) {
@@ -646,7 +658,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
       exitPlan(t, p.exitReason ?? 'other');
       return;
     }
-    armReviewDeadlines(t, `${date}T12:00:00.000Z`);
+    armReviewDeadlines(t, date);
     if (p.outcome === 'adjust') {
       if (p.closeNeeds?.length) closeNeeds(t, p.closeNeeds);
       for (const n of p.addNeeds ?? []) {
@@ -738,8 +750,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
   'review-due': (t, p) => {
     const deadline = t.plan.deadlines.find((d) => d.deadlineId === p.deadlineId);
     t.clearDeadlines((d) => d.deadlineId === p.deadlineId);
-    const overdue = t.plan.deadlines.find((d) => d.command === 'review-overdue');
-    t.emit('review.due.v1', { planRef: t.plan.planId, reviewNumber: Number(deadline?.ref ?? t.plan.reviews.length + 1), dueAt: overdue ? addDays(overdue.dueAt, -t.ctx.policy.reviewGraceDays) : undefined });
+    t.emit('review.due.v1', { planRef: t.plan.planId, reviewNumber: Number(deadline?.ref ?? t.plan.reviews.length + 1), dueAt: reviewDueAtOf(t.plan) });
   },
   'review-overdue': (t, p) => {
     const deadline = t.plan.deadlines.find((d) => d.deadlineId === p.deadlineId);

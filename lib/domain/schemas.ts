@@ -543,6 +543,8 @@ export const Plan = z.object({
   gaps: z.array(Gap),
   reviews: z.array(Review),
   reviewEveryDays: z.number().int().min(7).max(91),
+  /** When the next review is due: a working day at close of business (calendar.ts reviewDates); its reminder and escalation are set from the same dates. */
+  reviewDueAt: IsoDateTime.optional(),
   contacts: z.array(Contact),
   escalations: z.array(Escalation),
   exit: z.object({ reason: z.union([ExitReason, z.literal('consent-withdrawn')]), exitedAt: IsoDateTime, note: z.string().optional() }).optional(),

@@ -1,6 +1,6 @@
-import { addDays, addMonths, daysBetween } from './calendar.ts';
+import { addMonths, daysBetween } from './calendar.ts';
 import { providersOf } from './consent.ts';
-import { consentWithdrawnAt, nextDueAt } from './decide.ts';
+import { consentWithdrawnAt, nextDueAt, reviewDueAtOf } from './decide.ts';
 import { isAllowedIn } from './lifecycle.ts';
 import type { Participant, Plan, PlanEvent } from './schemas.ts';
 
@@ -34,7 +34,8 @@ export function exitSummary(plan: Plan) {
   };
 }
 
-export function planView(plan: Plan, identity?: Participant) {
+/** `now`: the (possibly simulated) time of the request, against which "overdue" is judged. */
+export function planView(plan: Plan, now: string, identity?: Participant) {
   const { outbox: _outbox, applied: _applied, ...rest } = plan;
   const live = plan.deadlines.filter((d) => isAllowedIn(d.command, plan.stage)).sort((a, b) => a.dueAt.localeCompare(b.dueAt));
   return {
@@ -44,20 +45,23 @@ export function planView(plan: Plan, identity?: Participant) {
     ...(identity ? { participant: identity } : {}),
     deadlines: live,
     nextDeadline: nextDueAt(plan) ?? null,
-    nextReview: nextReviewOf(plan),
+    nextReview: nextReviewOf(plan, now),
     openEscalations: plan.escalations.filter((e) => !e.resolvedAt),
     exitSummary: exitSummary(plan) ?? null,
   };
 }
 
-/** The review the plan is waiting for: when it is due, when the reminder goes, when it becomes overdue. */
-export function nextReviewOf(plan: Plan) {
+/**
+ * The review the plan is waiting for: when it is due, whether that has passed (overdue from the due
+ * date on), when a team lead is told (the escalation, a later and separate step) and whether they have been.
+ */
+export function nextReviewOf(plan: Plan, now: string) {
   if (plan.stage !== 'active') return null;
-  const overdue = plan.deadlines.find((d) => d.command === 'review-overdue');
-  if (!overdue) return null;
-  const open = plan.escalations.some((e) => e.kind === 'review-overdue' && e.ref === overdue.ref && !e.resolvedAt);
-  const dueAt = addDays(plan.reviews.at(-1) ? `${plan.reviews.at(-1)?.date}T12:00:00.000Z` : (plan.activatedAt ?? plan.createdAt), plan.reviewEveryDays);
-  return { reviewNumber: Number(overdue.ref), dueAt, overdue: open, escalateAt: overdue.dueAt };
+  const escalation = plan.deadlines.find((d) => d.command === 'review-overdue');
+  if (!escalation) return null;
+  const escalated = plan.escalations.some((e) => e.kind === 'review-overdue' && e.ref === escalation.ref && !e.resolvedAt);
+  const dueAt = reviewDueAtOf(plan);
+  return { reviewNumber: Number(escalation.ref), dueAt, overdue: now > dueAt, escalateAt: escalation.dueAt, escalated };
 }
 
 /**
@@ -67,8 +71,7 @@ export function nextReviewOf(plan: Plan) {
  */
 export function nextActionAt(plan: Plan): string | undefined {
   const dates = plan.deadlines.filter((d) => isAllowedIn(d.command, plan.stage)).map((d) => d.dueAt);
-  const review = nextReviewOf(plan);
-  if (review) dates.push(review.dueAt);
+  if (plan.stage === 'active' && plan.deadlines.some((d) => d.command === 'review-overdue')) dates.push(reviewDueAtOf(plan));
   // No follow-up is asked once her consent is withdrawn (a plan withdrawn before follow-ups were cancelled closes at its next timer).
   if (plan.stage === 'exited' && plan.exit && !consentWithdrawnAt(plan))
     for (const month of [6, 12] as const) if (!plan.followUps.some((f) => f.month === month)) dates.push(addMonths(plan.exit.exitedAt, month));
@@ -97,7 +100,7 @@ export function byUrgency(a: Plan, b: Plan): number {
 }
 
 /** A line of the worklist: enough to triage, nothing more. */
-export function planSummary(plan: Plan) {
+export function planSummary(plan: Plan, now: string) {
   const due = plan.deadlines.filter((d) => isAllowedIn(d.command, plan.stage)).sort((a, b) => a.dueAt.localeCompare(b.dueAt))[0];
   return {
     planId: plan.planId,
@@ -109,7 +112,7 @@ export function planSummary(plan: Plan) {
     nextDeadline: nextDueAt(plan) ?? null,
     nextActionAt: nextActionAt(plan) ?? null,
     nextDue: due ? { command: due.command, dueAt: due.dueAt, ...(due.ref ? { ref: due.ref } : {}) } : null,
-    nextReview: nextReviewOf(plan),
+    nextReview: nextReviewOf(plan, now),
     risk: riskScore(plan),
     openEscalations: plan.escalations
       .filter((e) => !e.resolvedAt)

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedStack, type EmbeddedStack } from '../../lib/local/embedded-stack.ts';
 import { englandAndWalesCalendar } from '../../lib/adapters/holidays.ts';
-import { addCalendarDays, addDays, londonDate, londonTime } from '../../lib/domain/calendar.ts';
+import { addCalendarDays, addDays, londonDate, londonTime, reviewDates } from '../../lib/domain/calendar.ts';
 import { LIFECYCLE, STAGES, TERMINAL_STAGES, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
 import { DEFAULT_POLICY } from '../../lib/domain/policy.ts';
 import type { PlanEvent } from '../../lib/domain/schemas.ts';
@@ -19,6 +19,13 @@ import { consent, makeCall, scanTable, type AllocationJson, type Call, type Call
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const policy = DEFAULT_POLICY;
+/** The review dates counted from `from` (activation, or the previous review's date), on England and Wales working days. */
+const reviewFrom = (from: string, everyDays = policy.reviewEveryDays) => reviewDates(englandAndWalesCalendar(), from, everyDays, policy.reviewReminderDaysBefore, policy.reviewGraceDays);
+/** What the plan says of its next review when it was just armed from `from`. */
+const nextReviewFrom = (reviewNumber: number, from: string, everyDays = policy.reviewEveryDays) => {
+  const { dueAt, escalateAt } = reviewFrom(from, everyDays);
+  return { reviewNumber, dueAt, overdue: false, escalateAt, escalated: false };
+};
 
 // ---------------------------------------------------------------------------------------------
 // A stack on a simulated clock, started on a quiet Monday morning
@@ -213,12 +220,9 @@ describe('(a) on time: reviewed every 28 days for six months, exited, followed u
     const workers = accepted(plan);
     expect(workers.length).toBeGreaterThan(0);
     expect(plan.reviewEveryDays).toBe(policy.reviewEveryDays);
-    expect(plan.nextReview).toEqual({
-      reviewNumber: 1,
-      dueAt: addDays(plan.activatedAt, policy.reviewEveryDays),
-      overdue: false,
-      escalateAt: addDays(plan.activatedAt, policy.reviewEveryDays + policy.reviewGraceDays),
-    });
+    expect(plan.nextReview).toEqual(nextReviewFrom(1, plan.activatedAt));
+    // Due at close of business on a working day, whatever time the plan was activated.
+    expect(new Date(plan.nextReview.dueAt).toISOString()).toBe(londonTime(londonDate(plan.nextReview.dueAt), 17));
 
     for (let n = 1; n <= 6; n += 1) {
       // Four weeks of attended sessions with every provider, a week apart (the last week swept daily,
@@ -229,8 +233,9 @@ describe('(a) on time: reviewed every 28 days for six months, exited, followed u
       }
       const due = await getPlan(sim, planId);
       expect(due.nextReview, `review ${n}`).toMatchObject({ reviewNumber: n, overdue: false });
-      // The review is held on its due day: no more than a day either side of it.
-      expect(Math.abs(Date.parse(due.nextReview.dueAt) - Date.parse(sim.now())), `review ${n} is held on its due day`).toBeLessThan(DAY);
+      // The review is held on or a little before its due day (a bank holiday moves the due day on).
+      expect(Date.parse(due.nextReview.dueAt) - Date.parse(sim.now()), `review ${n} is held by its due day`).toBeGreaterThan(0);
+      expect(Date.parse(due.nextReview.dueAt) - Date.parse(sim.now()), `review ${n} is held near its due day`).toBeLessThan(5 * DAY);
       // The due review is on the worklist line as well as on the plan.
       const line = (await worklist(sim, 'stage=active&limit=100')).find((p) => p.planId === planId);
       expect(line?.nextReview, `review ${n} on the worklist`).toEqual(due.nextReview);
@@ -246,12 +251,8 @@ describe('(a) on time: reviewed every 28 days for six months, exited, followed u
       });
       expect(done.stage).toBe('active');
       expect(done.reviews.at(-1)).toMatchObject({ reviewNumber: n, date: sim.today(), outcome: 'continue', attendance: { attended: 4 * workers.length, missed: 0, cancelled: 0 } });
-      expect(done.nextReview).toEqual({
-        reviewNumber: n + 1,
-        dueAt: addDays(`${sim.today()}T12:00:00.000Z`, policy.reviewEveryDays),
-        overdue: false,
-        escalateAt: addDays(`${sim.today()}T12:00:00.000Z`, policy.reviewEveryDays + policy.reviewGraceDays),
-      });
+      // The next one is counted from the review's day, at the same time of day as every other.
+      expect(done.nextReview).toEqual(nextReviewFrom(n + 1, sim.today()));
       expect(done.openEscalations).toEqual([]);
     }
 
@@ -302,7 +303,8 @@ describe('(a) on time: reviewed every 28 days for six months, exited, followed u
       // The reminder goes reviewReminderDaysBefore days ahead of the due date, and says when that is.
       const reminderEvent = items[reminder] as HistoryItemJson;
       expect(Date.parse(reminderEvent.data.dueAt as string) - Date.parse(reminderEvent.time)).toBeGreaterThan(0);
-      expect(Date.parse(reminderEvent.data.dueAt as string) - Date.parse(reminderEvent.time)).toBeLessThanOrEqual(policy.reviewReminderDaysBefore * DAY);
+      // On a working day on or before that: a weekend and a bank holiday before it move it back by up to 4 days more.
+      expect(Date.parse(reminderEvent.data.dueAt as string) - Date.parse(reminderEvent.time)).toBeLessThanOrEqual((policy.reviewReminderDaysBefore + 4) * DAY);
     }
     for (const month of [6, 12])
       expect(at('follow-up.due.v1', (e) => e.data.month === month), `follow-up ${month} reminded first`).toBeLessThan(at('follow-up.recorded.v1', (e) => e.data.month === month));
@@ -326,7 +328,9 @@ describe('(b) overdue review: reminder, escalation after the grace period, weekl
     const [worker] = accepted(plan) as [AllocationJson];
     const dueAt = plan.nextReview.dueAt as string;
     const escalateAt = plan.nextReview.escalateAt as string;
-    expect(Date.parse(escalateAt) - Date.parse(dueAt)).toBe(policy.reviewGraceDays * DAY);
+    const remindAt = (plan.deadlines as DeadlineJson[]).find((d) => d.command === 'review-due')?.dueAt as string;
+    expect({ dueAt, escalateAt, remindAt }).toEqual(reviewFrom(plan.activatedAt));
+    expect(Date.parse(escalateAt) - Date.parse(dueAt)).toBeGreaterThanOrEqual(policy.reviewGraceDays * DAY);
 
     // Three weeks of sessions (so disengagement never muddies this story): no reminder yet.
     for (let week = 0; week < 3; week += 1) {
@@ -336,7 +340,7 @@ describe('(b) overdue review: reminder, escalation after the grace period, weekl
     expect((await history(sim, planId)).filter((e) => e.type === 'review.due.v1')).toEqual([]);
 
     // The reminder goes before the due date...
-    await sim.advanceTo(addDays(dueAt, -policy.reviewReminderDaysBefore), 6 * HOUR);
+    await sim.advanceTo(remindAt, 6 * HOUR);
     let items = await history(sim, planId);
     expect(items.filter((e) => e.type === 'review.due.v1').map((e) => e.data)).toEqual([{ planRef: planId, reviewNumber: 1, dueAt }]);
     expect(escalationsIn(items)).toEqual([]);
@@ -348,6 +352,16 @@ describe('(b) overdue review: reminder, escalation after the grace period, weekl
     expect(now.nextReview).toMatchObject({ reviewNumber: 1, dueAt, overdue: false, escalateAt });
     expect((await worklist(sim, 'due=overdue')).map((p) => p.planId)).not.toContain(planId);
 
+    // ...once its due date has passed it is overdue, on the plan and the overdue worklist (the
+    // coordinator's to act on), though no team lead is told until the grace period ends.
+    await sim.advanceTo(addDays(dueAt, 1 / (24 * 60)), HOUR);
+    now = await getPlan(sim, planId);
+    expect(now.nextReview).toMatchObject({ reviewNumber: 1, dueAt, overdue: true, escalateAt, escalated: false });
+    expect(now.openEscalations).toEqual([]);
+    const pastDue = (await worklist(sim, 'due=overdue')).find((p) => p.planId === planId);
+    expect(pastDue).toMatchObject({ nextReview: { reviewNumber: 1, overdue: true, escalated: false }, openEscalations: [] });
+    expect((await escalationList(sim)).map((p) => p.planId)).not.toContain(planId);
+
     // ...one minute before the grace period ends, still nobody escalated...
     await sim.advanceTo(addDays(escalateAt, -1 / (24 * 60)), 6 * HOUR);
     expect(escalationsIn(await history(sim, planId))).toEqual([]);
@@ -358,7 +372,7 @@ describe('(b) overdue review: reminder, escalation after the grace period, weekl
     expect(escalationsIn(items).map((e) => e.data)).toEqual([{ planRef: planId, kind: 'review-overdue', ref: '1', stage: 'active', repeated: false }]);
     expect(escalationsIn(items)[0]?.time).toBe(escalateAt);
     now = await getPlan(sim, planId);
-    expect(now.nextReview).toMatchObject({ reviewNumber: 1, dueAt, overdue: true });
+    expect(now.nextReview).toMatchObject({ reviewNumber: 1, dueAt, overdue: true, escalated: true });
     expect(now.openEscalations).toEqual([{ kind: 'review-overdue', ref: '1', raisedAt: escalateAt }]);
 
     const overdue = await worklist(sim, 'due=overdue');
@@ -390,7 +404,7 @@ describe('(b) overdue review: reminder, escalation after the grace period, weekl
     const done = await review(sim, planId, { scores: { 'mental-health': 5 }, outcome: 'continue' });
     expect(done.openEscalations).toEqual([]);
     expect(done.escalations).toEqual([{ kind: 'review-overdue', ref: '1', raisedAt: escalateAt, resolvedAt: sim.now() }]);
-    expect(done.nextReview).toMatchObject({ reviewNumber: 2, overdue: false, dueAt: addDays(`${sim.today()}T12:00:00.000Z`, policy.reviewEveryDays) });
+    expect(done.nextReview).toMatchObject({ reviewNumber: 2, overdue: false, dueAt: reviewFrom(sim.today()).dueAt });
     expect((await worklist(sim, 'due=overdue')).map((p) => p.planId)).not.toContain(planId);
     expect((await escalationList(sim)).map((p) => p.planId)).not.toContain(planId);
 
@@ -529,7 +543,7 @@ describe('(d) adjustment: a review adds a priority need and closes another', () 
     const reactivated = await acceptAll(sim, adjusted);
     expect(reactivated.stage).toBe('active');
     expect(reactivated.deadlines.map((d: DeadlineJson) => d.command)).not.toContain('activation-overdue');
-    expect(reactivated.nextReview).toMatchObject({ reviewNumber: 2, dueAt: addDays(`${sim.today()}T12:00:00.000Z`, policy.reviewEveryDays) });
+    expect(reactivated.nextReview).toMatchObject({ reviewNumber: 2, dueAt: reviewFrom(sim.today()).dueAt });
     // A closed need can no longer be scored.
     const res = await sim.call('POST', `/plans/${planId}/record-review`, { token: sim.coordinator, body: { scores: { trauma: 5 }, outcome: 'continue' } });
     expect(res.status).toBe(400);
@@ -615,18 +629,21 @@ describe('(f) court-linked plans', () => {
     const planId = plan.planId as string;
     const [worker] = accepted(plan) as [AllocationJson];
     expect(plan.reviewEveryDays).toBe(policy.courtReviewEveryDays);
-    expect(plan.nextReview).toMatchObject({ reviewNumber: 1, dueAt: addDays(plan.activatedAt, 14), escalateAt: addDays(plan.activatedAt, 14 + policy.reviewGraceDays) });
+    expect(plan.nextReview).toMatchObject({ reviewNumber: 1, dueAt: reviewFrom(plan.activatedAt, 14).dueAt, escalateAt: reviewFrom(plan.activatedAt, 14).escalateAt });
 
     await sim.advance(7, 24);
     await contact(sim, worker, 'attended');
     await sim.advance(7, 24);
     const reminders = (await history(sim, planId)).filter((e) => e.type === 'review.due.v1');
-    expect(reminders.map((e) => [e.data.reviewNumber, e.time])).toEqual([[1, addDays(plan.activatedAt, 14 - policy.reviewReminderDaysBefore)]]);
+    expect(reminders.map((e) => e.data.reviewNumber)).toEqual([1]);
+    // It goes at the first sweep after its time (here the clock moves a day at a time).
+    const remindAt = reviewFrom(plan.activatedAt, 14).remindAt;
+    expect(String(reminders[0]?.time) >= remindAt && Date.parse(String(reminders[0]?.time)) - Date.parse(remindAt) < DAY, `${reminders[0]?.time} after ${remindAt}`).toBe(true);
 
     const attendees = [{ role: 'participant' }, { role: 'judge' }, { role: 'coordinator' }, { role: 'provider', providerId: worker.providerId }];
     const held = await review(sim, planId, { scores: { 'mental-health': 5 }, outcome: 'continue', attendees, participantWords: 'The judge said well done.' });
     expect(held.reviews[0]).toMatchObject({ reviewNumber: 1, attendees, participantWords: 'The judge said well done.' });
-    expect(held.nextReview).toMatchObject({ reviewNumber: 2, dueAt: addDays(`${sim.today()}T12:00:00.000Z`, 14) });
+    expect(held.nextReview).toMatchObject({ reviewNumber: 2, dueAt: reviewFrom(sim.today(), 14).dueAt });
     const recorded = (await history(sim, planId)).find((e) => e.type === 'review.recorded.v1');
     // The event says who took part by role only, never which provider or person.
     expect(JSON.stringify(recorded?.data)).not.toContain(worker.providerId);
@@ -634,13 +651,13 @@ describe('(f) court-linked plans', () => {
     // The cadence can change at a review: from now on every three weeks.
     const changed = await review(sim, planId, { scores: { 'mental-health': 6 }, outcome: 'continue', reviewEveryDays: 21, attendees: [{ role: 'judge' }] });
     expect(changed.reviewEveryDays).toBe(21);
-    expect(changed.nextReview).toMatchObject({ reviewNumber: 3, dueAt: addDays(`${sim.today()}T12:00:00.000Z`, 21) });
+    expect(changed.nextReview).toMatchObject({ reviewNumber: 3, dueAt: reviewFrom(sim.today(), 21).dueAt });
   });
 
   it('a plan referred by a (non-PSC) court also accepts a judge; a cadence can be set at referral', async () => {
     const plan = await activePlan(sim, [{ domain: 'mental-health', level: 'high', priority: true }], { source: 'court', reviewEveryDays: 21 });
     expect(plan.reviewEveryDays).toBe(21);
-    expect(plan.nextReview.dueAt).toBe(addDays(plan.activatedAt, 21));
+    expect(plan.nextReview.dueAt).toBe(reviewFrom(plan.activatedAt, 21).dueAt);
     await sim.advance(21, 24);
     const held = await review(sim, plan.planId, { scores: { 'mental-health': 5 }, outcome: 'continue', attendees: [{ role: 'participant' }, { role: 'judge' }] });
     expect(held.reviews[0].attendees).toEqual([{ role: 'participant' }, { role: 'judge' }]);
@@ -860,10 +877,13 @@ describe('gaps a review found, now fixed', () => {
   it('a review that falls due today is on the due=today and due=this-week worklists before it is overdue', async () => {
     const plan = await activePlan(sim, [{ domain: 'mental-health', level: 'high', priority: true }]);
     const [worker] = accepted(plan) as [AllocationJson];
-    for (let week = 0; week < 4; week += 1) {
+    for (let week = 0; week < 3; week += 1) {
       await sim.advance(7, 24);
       await contact(sim, worker, 'attended');
     }
+    // The morning of its due day (a working day: a bank holiday moves it on).
+    await sim.advanceTo(londonTime(londonDate(plan.nextReview.dueAt), 9), 24 * HOUR);
+    await contact(sim, worker, 'attended');
     const now = await getPlan(sim, plan.planId);
     expect(londonDate(now.nextReview.dueAt)).toBe(sim.today());
     expect(now.nextReview.overdue).toBe(false);

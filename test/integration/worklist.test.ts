@@ -84,7 +84,9 @@ async function pagesOf(path: string, as = path.startsWith('/escalations') ? team
   const pages: Json[][] = [];
   let cursor: string | null = null;
   do {
-    const res: CallResult = await call('GET', `${path}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: as });
+    // The next page's cursor replaces one the path started from (two cursor parameters are no cursor).
+    const url = cursor ? `${path.replace(/&cursor=[^&]*/, '')}&cursor=${encodeURIComponent(cursor)}` : path;
+    const res: CallResult = await call('GET', url, { token: as });
     expect(res.status, `GET ${path}: ${res.text}`).toBe(200);
     pages.push(res.json.items);
     cursor = res.json.nextCursor;
@@ -177,17 +179,17 @@ describe('GET /plans?due=', () => {
     expect(names(await worklist('due=today'))).toEqual(['twoAlerts', 'oneAlert', 'dueToday']);
   });
 
-  it('this-week: escalations first, then urgent, then higher risk, then the nearest deadline; nothing from next week', async () => {
+  it('this-week (the next 7 days): escalations first, then urgent, then higher risk, then the nearest deadline', async () => {
     const items = await worklist('due=this-week');
-    expect(names(items)).toEqual(['twoAlerts', 'oneAlert', 'urgent', 'abuseHigh', 'selfHarm', 'dueToday', 'laterThisWeek']);
-    expect(names(items)).not.toContain('nextWeek');
+    // Next Monday's deadline is five days off: inside the seven days, though in next week.
+    expect(names(items)).toEqual(['twoAlerts', 'oneAlert', 'urgent', 'abuseHigh', 'selfHarm', 'dueToday', 'laterThisWeek', 'nextWeek']);
     // Every line shows what is due and when.
     for (const item of items) expect(item.nextDue ?? item.openEscalations[0], nameOf(item.planId)).toBeTruthy();
   });
 
   it('the stage filter narrows each list', async () => {
     expect(names(await worklist('due=this-week&stage=allocating'))).toEqual(['urgent', 'abuseHigh', 'selfHarm', 'dueToday', 'laterThisWeek']);
-    expect(names(await worklist('due=this-week&stage=referred'))).toEqual(['oneAlert']);
+    expect(names(await worklist('due=this-week&stage=referred'))).toEqual(['oneAlert', 'nextWeek']);
     expect(names(await worklist('due=overdue&stage=active'))).toEqual(['twoAlerts']);
     expect(names(await worklist('due=today&stage=allocating'))).toEqual(['dueToday']);
     expect(await worklist('due=this-week&stage=exited')).toEqual([]);
@@ -208,7 +210,8 @@ describe('GET /plans?due=', () => {
     }
     // Pages go escalated first, then the soonest due: today's deadline before Friday's.
     expect((await pagesOf('/plans?due=this-week&limit=3')).map(names)[0]).toEqual(['twoAlerts', 'oneAlert', 'dueToday']);
-    const overdue = await pagesOf('/plans?due=overdue&limit=1');
+    // The overdue list reads on past its escalated plans to what fell due before now, which may leave a last page empty.
+    const overdue = (await pagesOf('/plans?due=overdue&limit=1')).filter((page) => page.length > 0);
     expect(overdue.map(names).flat().sort()).toEqual(['oneAlert', 'twoAlerts']);
     expect(overdue.map((page) => oldestOpen(page[0]))).toEqual(overdue.map((page) => oldestOpen(page[0])).sort());
     // The stage filter pages too.
@@ -290,7 +293,7 @@ describe('GET /escalations', () => {
     const week = names(await worklist('due=this-week'));
     expect(week[0]).toBe('twoAlerts');
     expect(week.slice(1, 3).sort()).toEqual(['oneAlert', 'urgent']);
-    expect(week.slice(3)).toEqual(['abuseHigh', 'selfHarm', 'dueToday', 'laterThisWeek']);
+    expect(week.slice(3)).toEqual(['abuseHigh', 'selfHarm', 'dueToday', 'laterThisWeek', 'nextWeek']);
   });
 });
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addCalendarDays, addDays, addMonths, daysBetween, londonDate, londonTime, retentionCutoff, retentionWords, weekendsOnly, workingDaysAfter, type WorkingDayCalendar } from '../../lib/domain/calendar.ts';
+import { addCalendarDays, addDays, addMonths, daysBetween, londonDate, londonTime, retentionCutoff, retentionWords, reviewDates, weekendsOnly, workingDaysAfter, type WorkingDayCalendar } from '../../lib/domain/calendar.ts';
 
 /** England and Wales bank holidays injected as the adapter would: here only the ones the tests cross. */
 const withHolidays = (...dates: string[]): WorkingDayCalendar => {
@@ -118,6 +118,42 @@ describe('day arithmetic', () => {
       false,
       false,
     ]);
+  });
+});
+
+describe('reviewDates', () => {
+  it('a plan activated on 4 Dec 2026 has its first review on Monday 4 Jan 2027, not New Year\'s Day; the reminder on the working day before, both at 17:00', () => {
+    // Activated at 01:17 in the morning: the time of day of the activation does not carry over.
+    expect(reviewDates(CHRISTMAS_2026, '2026-12-04T01:17:00.000Z', 28, 3, 5)).toEqual({
+      dueAt: '2027-01-04T17:00:00.000Z', // 1 Jan is a bank holiday, 2-3 Jan the weekend
+      remindAt: '2026-12-31T17:00:00.000Z', // 3 days before is 1 Jan: the working day on or before it
+      escalateAt: '2027-01-11T17:00:00.000Z', // 5 days after is Saturday 9 Jan: the next working day
+    });
+  });
+
+  it('counts from the previous review\'s date the same way, and lands at 17:00 London in summer too (16:00Z)', () => {
+    expect(reviewDates(weekendsOnly, '2026-06-01', 28, 3, 5)).toEqual({
+      dueAt: '2026-06-29T16:00:00.000Z',
+      remindAt: '2026-06-26T16:00:00.000Z',
+      escalateAt: '2026-07-06T16:00:00.000Z', // 4 July is a Saturday
+    });
+    // Counted from the London date of an instant: 23:30Z on 1 June is 2 June in London.
+    expect(reviewDates(weekendsOnly, '2026-06-01T23:30:00.000Z', 28, 3, 5)).toEqual(reviewDates(weekendsOnly, '2026-06-02', 28, 3, 5)); // 00:30 on 2 June in London
+  });
+
+  it('every review date is a working day at close of business, and never before the day it is counted from plus the cadence', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date('2026-01-01T00:00:00Z'), max: new Date('2030-12-31T00:00:00Z'), noInvalidDate: true }), fc.integer({ min: 7, max: 91 }), (from, every) => {
+        const calendar = withHolidays('2026-12-25', '2026-12-28', '2027-01-01', '2027-03-26', '2027-03-29', '2027-05-03', '2027-12-27', '2027-12-28');
+        const dates = reviewDates(calendar, from.toISOString(), every, 3, 5);
+        for (const at of Object.values(dates)) {
+          expect(calendar.isWorkingDay(londonDate(at))).toBe(true);
+          expect(at).toBe(londonTime(londonDate(at), 17));
+        }
+        expect(londonDate(dates.dueAt) >= addCalendarDays(londonDate(from.toISOString()), every)).toBe(true);
+        expect(dates.remindAt <= dates.dueAt && dates.dueAt < dates.escalateAt).toBe(true);
+      }),
+    );
   });
 });
 

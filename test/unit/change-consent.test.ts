@@ -81,7 +81,7 @@ describe('consent scoped to named providers', () => {
   it('allocation offers only to the providers she agreed to; a need only others could meet is a gap outside-consent naming them, with no coverage-gap escalation', () => {
     const { plan, ctx } = planInStage('referred');
     const consented = run(plan, command('record-consent', { ...consentPayload(ctx), scope: { shareWithProviders: true, dataCategories: ['needs'], providers: { kind: 'only', providerIds: ['anawim', 'green-square-accord'] } } }), ctx);
-    expect(planView(consented.plan).consent?.scope.providers).toEqual({ kind: 'only', providerIds: ['anawim', 'green-square-accord'] });
+    expect(planView(consented.plan, consented.plan.updatedAt).consent?.scope.providers).toEqual({ kind: 'only', providerIds: ['anawim', 'green-square-accord'] });
     const assessed = run(consented.plan, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx);
     expect(new Set(live(assessed.plan).map((a) => a.providerId))).toEqual(new Set(['anawim', 'green-square-accord']));
     // Alcohol: only Changing Lives serves it in Birmingham.
@@ -113,7 +113,7 @@ describe('consent scoped to named providers', () => {
     const { plan, ctx } = planInStage('assessment');
     const legacy = structuredClone(plan) as Plan;
     delete (legacy.consent as { scope: { providers?: unknown } }).scope.providers;
-    expect(planView(legacy).consent?.scope.providers).toEqual({ kind: 'all' });
+    expect(planView(legacy, legacy.updatedAt).consent?.scope.providers).toEqual({ kind: 'all' });
     const assessed = run(legacy, command('submit-assessment', ASSESSMENT_PAYLOAD), ctx);
     expect(new Set(live(assessed.plan).map((a) => a.providerId))).toEqual(new Set(['anawim', 'changing-lives', 'green-square-accord']));
   });

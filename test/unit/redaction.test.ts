@@ -136,7 +136,7 @@ describe('redaction at erasure', () => {
 
   it('redacts an answer kept for a retry: a plan view or a provider\'s view of an allocation', () => {
     const planted = plant(plant(closed, 'needs[].goals[]', SECRET), 'referral.note', SECRET) as Plan;
-    for (const view of [planView(planted), providerAllocationView({ ...planted, stage: 'active', allocations: planted.allocations.map((a) => ({ ...a, status: 'accepted' })) }, planted.allocations[0]?.allocationId as string)]) {
+    for (const view of [planView(planted, planted.updatedAt), providerAllocationView({ ...planted, stage: 'active', allocations: planted.allocations.map((a) => ({ ...a, status: 'accepted' })) }, planted.allocations[0]?.allocationId as string)]) {
       const text = JSON.stringify(view);
       expect(text).toContain(SECRET);
       expect(redactAnswerText(text)).not.toContain(SECRET);

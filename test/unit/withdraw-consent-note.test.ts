@@ -18,7 +18,7 @@ describe("withdraw-consent's note", () => {
     const step = run(plan, command('withdraw-consent', { note: NOTE }), ctx);
     expect(step.plan.stage).toBe('closed');
     expect(step.plan.consentWithdrawalNote).toBe(NOTE);
-    expect(planView(step.plan).consentWithdrawalNote).toBe(NOTE);
+    expect(planView(step.plan, step.plan.updatedAt).consentWithdrawalNote).toBe(NOTE);
     expect(step.plan.exit).toEqual({ reason: 'consent-withdrawn', exitedAt: ctx.now });
     expect(JSON.stringify(step.events)).not.toContain('no more contact');
   });

@@ -71,13 +71,15 @@ describe('worklist paging over sharded indexes', () => {
     expect(decodeWorklistCursor(work, 'this-week')).toEqual({ phase: 'work', upTo: at(9), shards: [{ at: at(3), planId: inShard0 }, 'start', 'end', 'start'] });
     const overdue = encodeWorklistCursor('overdue', { phase: 'alert', shards: firstPosition('alert').shards });
     expect(decodeWorklistCursor(overdue, 'overdue').phase).toBe('alert');
+    // The overdue list reads on to what fell due before now: its work phase, with the horizon it began with.
+    expect(decodeWorklistCursor(encodeWorklistCursor('overdue', { phase: 'work', upTo: at(9), shards: firstPosition('work').shards }), 'overdue')).toMatchObject({ phase: 'work', upTo: at(9) });
     const refused: [string, 'overdue' | 'today' | 'this-week'][] = [
       ['not-base64-json', 'overdue'],
       [Buffer.from('[]').toString('base64url'), 'overdue'],
       // Another list's: this week's on today's (its horizon is further), the overdue list's on a due list.
       [work, 'today'],
       [overdue, 'this-week'],
-      [encodeWorklistCursor('overdue', { phase: 'work', upTo: at(9), shards: firstPosition('work').shards }), 'overdue'],
+      [encodeWorklistCursor('overdue', { phase: 'work', shards: firstPosition('work').shards }), 'overdue'],
       [encodeWorklistCursor('today', { phase: 'work', shards: firstPosition('work').shards }), 'today'],
       // A position past the horizon: DynamoDB would refuse the start key.
       [encodeWorklistCursor('today', { phase: 'work', upTo: at(2), shards: [{ at: at(3), planId: inShard0 }, 'start', 'start', 'start'] }), 'today'],

@@ -593,8 +593,10 @@ export class PlanRepository {
    * The cursor is one this method returned (the request schema has checked it).
    */
   async worklistPage(list: WorklistName, dueBy: string | undefined, limit: number, cursor?: string): Promise<PlanPage> {
-    if ((list === 'overdue') !== (dueBy === undefined)) throw new Error(`worklistPage: ${list} ${dueBy ? 'takes no' : 'needs a'} horizon`);
+    // Without a horizon only the escalated plans (the escalations list): the overdue list's work phase is not for it.
+    if (list !== 'overdue' && dueBy === undefined) throw new Error(`worklistPage: ${list} needs a horizon`);
     let position = cursor ? decodeWorklistCursor(cursor, list) : firstPosition('alert');
+    if (!dueBy && position.phase === 'work') return { items: [] };
     const items: Plan[] = [];
     let room = limit;
     const planPk = keys.plan('').pk;

@@ -7,8 +7,9 @@ import { ALL_SHARDS, shardOf, SHARDS } from './keys.ts';
  * plan, by when). A page is a merge of every shard's entries in index order, and the cursor says,
  * for each shard, the last entry given (or that the shard is done): a page reads at most `limit`
  * entries a shard and fetches at most `limit` plans, and a plan that stays where it is in the index
- * is given exactly once however the pages are fetched. The alerted phase comes first; the due
- * lists then go on to the work phase (plans already given as alerted are left out there).
+ * is given exactly once however the pages are fetched. The alerted phase comes first; every due
+ * list, overdue too (what fell due before now), then goes on to the work phase (plans already given
+ * as alerted are left out there); the escalations list is the alerted phase alone.
  */
 export type WorklistPhase = 'alert' | 'work';
 
@@ -61,7 +62,7 @@ export function decodeWorklistCursor(cursor: string, list: WorklistName): Workli
     throw refuse();
   }
   const { list: of, phase, upTo, shards } = (typeof value === 'object' && value !== null ? value : {}) as { list?: unknown; phase?: unknown; upTo?: unknown; shards?: unknown };
-  if (of !== list || !(phase === 'alert' || (phase === 'work' && list !== 'overdue'))) throw refuse();
+  if (of !== list || !(phase === 'alert' || phase === 'work')) throw refuse();
   const work = phase === 'work';
   if (work ? typeof upTo !== 'string' || !INSTANT.test(upTo) : upTo !== undefined) throw refuse();
   if (!Array.isArray(shards) || shards.length !== SHARDS) throw refuse();

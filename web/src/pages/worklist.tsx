@@ -1,5 +1,6 @@
 import { useState, type ReactNode } from 'react';
 import { api, ApiError, query } from '../api.ts';
+import { DUE_LISTS } from '../../../lib/domain/worklist.ts';
 import { deadlineInWords } from '../deadline-words.ts';
 import { directoryNames, escalationLabel, label, STAGES } from '../domain.ts';
 import { formatDate } from '../format.ts';
@@ -8,9 +9,9 @@ import type { Escalation, PlanSummary } from '../types.ts';
 import { LoadError, Loading, PageTitle, StageBadge, useApp, useResource } from '../ui.tsx';
 
 const VIEWS = [
-  ['overdue', 'Overdue and escalated'],
-  ['today', 'Due today'],
-  ['this-week', 'Due this week'],
+  ['overdue', DUE_LISTS.overdue.label],
+  ['today', DUE_LISTS.today.label],
+  ['this-week', DUE_LISTS['this-week'].label],
   ['all', 'All open plans'],
 ] as const;
 type View = (typeof VIEWS)[number][0];
