@@ -38,6 +38,7 @@ import { FIGURES_INCOMPLETE_HEADER, METRICS_CSV_DESCRIPTION, MetricsReportSchema
 import { MetricsQueryParams } from '../domain/metrics/query.ts';
 import { AllocationListQuery, DELIVERY_STATUSES, DeliveryId, DeliveryListQuery, FeedQuery, RotateSecretRequest, SubscribeRequest, SubscriptionId } from '../adapters/dynamodb/webhook-store.ts';
 import { WEBHOOK_KEY_HEADER } from '../adapters/events/provider-destinations.ts';
+import { WEBHOOK_TEST_EVENT_TYPE } from '../domain/events.ts';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, generated from the route table, the lifecycle table
@@ -275,7 +276,25 @@ const ON_AWS: Record<string, string> = {
   'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': `On AWS: 409; nothing is signed there (requests carry the provider's API key in ${WEBHOOK_KEY_HEADER}, changed by an operator in Secrets Manager and the EventBridge connection). Nothing is changed.`,
   'GET /providers/{providerId}/deliveries': "On AWS: 409; no delivery log is kept there. EventBridge retries, then dead-letters to the provider's queue and raises an alarm; the pull feed has every event.",
   'POST /providers/{providerId}/deliveries/{deliveryId}/replay': 'On AWS: 409; operators replay missed events from the event archive to the provider\'s rule. Nothing is changed.',
+  'POST /providers/{providerId}/subscriptions/{subscriptionId}/test': "On AWS: 409; EventBridge sends every event to the destination asynchronously and keeps no answer to show, so nothing is sent from here (a failing destination shows in the provider's dead-letter queue and its alarm). Nothing is sent.",
 };
+
+const TestDeliveryResult = z
+  .object({
+    subscriptionId: SubscriptionId,
+    url: z.string().describe('Where it was sent'),
+    eventId: z.string().describe('The webhook-id header and the event id: a new one for every test'),
+    eventType: z.literal(WEBHOOK_TEST_EVENT_TYPE),
+    sentAt: IsoDateTime,
+    accepted: z.boolean().describe('The receiver answered 2xx, as a real delivery needs to count as delivered'),
+    statusCode: z.number().int().optional().describe("The receiver's HTTP status (absent when it gave none)"),
+    error: z.string().optional().describe('Why there was no answer: no answer within the timeout, the receiver unreachable, or its address refused (nothing sent)'),
+    durationMs: z.number().int().min(0).describe('How long the receiver took to answer, in milliseconds'),
+  })
+  .meta({
+    id: 'WebhookTestDelivery',
+    description: `What the receiver did with one ${WEBHOOK_TEST_EVENT_TYPE} event (schemas/events/${WEBHOOK_TEST_EVENT_TYPE}.json): signed as every delivery, about no plan, not queued, retried or logged`,
+  });
 
 const SubscriptionDeleted = SubscriptionView.extend({
   deleted: z.literal(true),
@@ -524,6 +543,11 @@ const RESPONSE_BODIES: Record<string, { status: 200 | 201; schema: z.ZodType; de
   },
   'GET /providers/{providerId}/deliveries': { status: 200, schema: DeliveryList, description: 'A page of the delivery log' },
   'POST /providers/{providerId}/deliveries/{deliveryId}/replay': { status: 200, schema: DeliveryView, description: 'Back in its lane, due now, with a fresh retry schedule' },
+  'POST /providers/{providerId}/subscriptions/{subscriptionId}/test': {
+    status: 200,
+    schema: TestDeliveryResult,
+    description: 'Sent: what the receiver answered (accepted or not, its status code or why there was none, and how long it took). A refusal by the receiver is still a 200 here: the test was made',
+  },
 };
 
 /** Provider delivery routes: their query, body and refusals. */
@@ -535,6 +559,7 @@ const PROVIDER_QUERIES: Record<string, z.ZodObject> = {
 const PROVIDER_BODIES: Record<string, z.ZodType> = {
   'POST /providers/{providerId}/subscriptions': SubscribeRequest,
   'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': RotateSecretRequest,
+  'POST /providers/{providerId}/subscriptions/{subscriptionId}/test': z.strictObject({}).describe('Empty: the test event is made here'),
 };
 const PROVIDER_PROBLEMS: Record<string, ProblemStatus[]> = {
   'GET /providers/{providerId}/allocations': [400, 401, 403, 404],
@@ -544,6 +569,7 @@ const PROVIDER_PROBLEMS: Record<string, ProblemStatus[]> = {
   'GET /providers/{providerId}/deliveries': [400, 401, 403, 404, 409],
   'POST /providers/{providerId}/subscriptions': [400, 401, 403, 404, 409, 413, 415, 422],
   'POST /providers/{providerId}/deliveries/{deliveryId}/replay': [400, 401, 403, 404, 409, 413, 415, 422],
+  'POST /providers/{providerId}/subscriptions/{subscriptionId}/test': [400, 401, 403, 404, 409, 413, 415, 422],
   'POST /providers/{providerId}/subscriptions/{subscriptionId}/rotate-secret': [400, 401, 403, 404, 409, 413, 415, 422],
 };
 
