@@ -171,7 +171,15 @@ const ProviderAllocationView = z
     ),
     adjustments: z.array(z.enum(ADJUSTMENTS)).optional().describe('Only when consent shares adjustments'),
     risks: Risks.optional().describe('Only when consent shares risks'),
-    contacts: z.array(z.object({ date: IsoDate, kind: z.enum(CONTACT_KINDS) })),
+    contacts: z.array(
+      z.object({
+        session: z.number().int().min(1).describe('Its number on the allocation, in the order recorded: what correct-contact names'),
+        date: IsoDate,
+        kind: z.enum(CONTACT_KINDS),
+        withdrawnAt: IsoDateTime.optional().describe('Withdrawn by the provider (recorded twice, no such session): it counts nowhere'),
+        corrected: z.literal(true).optional().describe('Its date or kind was corrected; the plan history has each earlier version'),
+      }),
+    ),
   })
   .meta({ id: 'ProviderAllocationView', description: "A provider's view of one allocation: never identity, never other providers' parts" });
 

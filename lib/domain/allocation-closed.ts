@@ -13,6 +13,7 @@ const ENDED_BECAUSE: Record<string, string> = {
 /** What can no longer be done, said for the command that tried it. */
 const NOTHING_MORE: Partial<Record<CommandName, string>> = {
   'record-contact': 'no session can be recorded on it any more',
+  'correct-contact': 'its sessions can no longer be corrected',
   'end-allocation': 'there is nothing left to end, and nothing more can be recorded on it',
   'accept-offer': 'it can no longer be accepted',
   'decline-offer': 'there is nothing left to decline',

@@ -239,6 +239,27 @@ function requireStatus(a: Allocation, status: Allocation['status'], action: stri
   if (a.status !== status) throw notAllowedInStage(`Cannot ${action} allocation ${a.allocationId}: it is ${a.status}, not ${status}.`);
 }
 
+/** A session's date: not in the future, and not before the offer existed (a typo, a wrong year, that would count as engagement). */
+function checkSessionDate(t: Transition, a: Allocation, date: string, path: string) {
+  notInFuture(t, date, path);
+  const offered = londonDate(a.offeredAt);
+  if (date < offered) throw invalid(path, `must not be before the allocation was offered (${offered})`);
+}
+
+/** A session counts (attendance at reviews, the disengagement alert) unless its provider withdrew it. */
+const sessionCounts = (c: Plan['contacts'][number]) => !c.withdrawnAt;
+
+/**
+ * The disengagement alert's deadline: the policy's days after the last attended session still
+ * recorded, or after activation when there is none (as activation first set it); none before activation.
+ */
+function armNoContact(t: Transition) {
+  const lastAttended = t.plan.contacts.filter((c) => sessionCounts(c) && c.kind === 'attended').map((c) => c.date).sort().at(-1);
+  const from = lastAttended ? `${lastAttended}T12:00:00.000Z` : t.plan.activatedAt;
+  if (from) t.setDeadline('no-contact', addDays(from, t.ctx.policy.noContactDays));
+  else t.clearDeadlines((d) => d.command === 'no-contact');
+}
+
 function notInFuture(t: Transition, date: string, path: string) {
   if (date > londonDate(t.now)) throw invalid(path, `must not be in the future (today is ${londonDate(t.now)})`);
 }
@@ -583,17 +604,40 @@ const apply: { [C in CommandName]: Apply<C> } = {
   'record-contact': (t, p, command) => {
     const a = findAllocation(t, command);
     requireStatus(a, 'accepted', 'record a contact for');
-    notInFuture(t, p.date, 'date');
-    // A session before the offer existed is a typo (a wrong year); it would also count as engagement for the disengagement alert and the figures.
-    const offered = londonDate(a.offeredAt);
-    if (p.date < offered) throw invalid('date', `must not be before the allocation was offered (${offered})`);
+    checkSessionDate(t, a, p.date, 'date');
     t.plan.contacts.push({ allocationId: a.allocationId, providerId: a.providerId, date: p.date, kind: p.kind, recordedAt: t.now });
     if (p.kind === 'attended') {
-      const lastAttended = t.plan.contacts.filter((c) => c.kind === 'attended').map((c) => c.date).sort().at(-1) ?? p.date;
-      t.setDeadline('no-contact', addDays(`${lastAttended}T12:00:00.000Z`, t.ctx.policy.noContactDays));
+      armNoContact(t);
       t.resolve((k) => k === 'no-contact');
     }
     t.emit('contact.recorded.v1', { planRef: t.plan.planId, ...allocationRef(a), date: p.date, kind: p.kind });
+  },
+  'correct-contact': (t, p, command) => {
+    const a = findAllocation(t, command);
+    requireStatus(a, 'accepted', 'correct a session of');
+    const sessions = t.plan.contacts.filter((c) => c.allocationId === a.allocationId);
+    const contact = sessions[p.session - 1];
+    if (!contact) throw invalid('session', sessions.length === 0 ? 'no session is recorded on this allocation yet' : `must be a session recorded on this allocation: 1 to ${sessions.length}`);
+    if (contact.withdrawnAt) throw invalid('session', `session ${p.session} was withdrawn on ${londonDateTimeWords(contact.withdrawnAt)}: there is nothing left to correct`);
+    const previous = { date: contact.date, kind: contact.kind };
+    const date = p.date ?? contact.date;
+    const kind = p.kind ?? contact.kind;
+    if (!p.withdrawn) {
+      if (p.date !== undefined) checkSessionDate(t, a, p.date, 'date');
+      if (date === contact.date && kind === contact.kind) throw invalid(p.date !== undefined ? 'date' : 'kind', `session ${p.session} already reads ${contact.date}, ${contact.kind}: nothing to correct`);
+      contact.date = date;
+      contact.kind = kind;
+    } else {
+      contact.withdrawnAt = t.now;
+    }
+    contact.corrections = [...(contact.corrections ?? []), { previous, withdrawn: p.withdrawn === true, reason: p.reason, at: t.now }];
+    // Attended sessions are what keep the disengagement alert away: its clock now runs from the last
+    // attended session still recorded (or from activation when none is). A withdrawn one that was the
+    // last therefore brings the alert nearer, and if that day has passed the next sweep raises it.
+    const attended = previous.kind === 'attended' || kind === 'attended';
+    if (attended) armNoContact(t);
+    if (!p.withdrawn && kind === 'attended') t.resolve((k) => k === 'no-contact');
+    t.emit('contact.corrected.v1', { planRef: t.plan.planId, ...allocationRef(a), session: p.session, previous, date, kind, withdrawn: p.withdrawn === true, reason: p.reason });
   },
   'end-allocation': (t, p, command) => {
     const a = findAllocation(t, command);
@@ -639,7 +683,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
     if (p.reviewEveryDays) plan.reviewEveryDays = p.reviewEveryDays;
     // Each contact counts in exactly one review: the first review recorded after the contact was.
     const since = plan.contacts.slice(plan.reviews.at(-1)?.contactsCounted ?? 0);
-    const count = (kind: string) => since.filter((c) => c.kind === kind).length;
+    const count = (kind: string) => since.filter((c) => sessionCounts(c) && c.kind === kind).length;
     const review = {
       reviewNumber: plan.reviews.length + 1,
       date,

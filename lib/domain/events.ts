@@ -3,6 +3,7 @@ import { Stage } from './lifecycle.ts';
 import {
   AllocationId,
   CONTACT_KINDS,
+  ContactCorrectionReason,
   DATA_CATEGORIES,
   DECLINE_REASONS,
   EscalationRef,
@@ -193,6 +194,19 @@ const PlanActivated = z.strictObject({
 
 const ContactRecorded = z.strictObject({ planRef, allocationId, serviceId, providerId, date: IsoDate, kind: z.enum(CONTACT_KINDS) });
 
+const ContactCorrected = z.strictObject({
+  planRef,
+  allocationId,
+  serviceId,
+  providerId,
+  session: z.number().int().min(1).describe("The session's number on the allocation (1 = the first recorded)"),
+  previous: z.strictObject({ date: IsoDate, kind: z.enum(CONTACT_KINDS) }).describe('The session as it read before: kept here, so the history holds every version'),
+  date: IsoDate.describe('The session as it reads now (unchanged when withdrawn)'),
+  kind: z.enum(CONTACT_KINDS),
+  withdrawn: z.boolean().describe('The session no longer counts anywhere: recorded twice, or no such session'),
+  reason: ContactCorrectionReason,
+});
+
 const ReviewDue = z.strictObject({
   planRef,
   reviewNumber: z.number().int().min(1),
@@ -280,6 +294,11 @@ export const EVENT_CATALOGUE = {
   'plan.allocation-proposed.v1': { audience: 'programme', description: 'The engine proposed offers for unallocated needs and recorded the gaps, each with its reason.', data: AllocationProposed },
   'plan.activated.v1': { audience: 'programme', description: 'The plan became active, automatically or by a coordinator, with any unmet needs.', data: PlanActivated },
   'contact.recorded.v1': { audience: 'programme', description: 'A provider recorded a session attended, missed or cancelled.', data: ContactRecorded },
+  'contact.corrected.v1': {
+    audience: 'programme',
+    description: "A provider corrected a session's date or kind, or withdrew it (recorded twice, no such session), with a coded reason; the session as it read before is in the event.",
+    data: ContactCorrected,
+  },
   'review.due.v1': { audience: 'programme', description: 'A review checkpoint is coming up: a reminder for the coordinator.', data: ReviewDue },
   'review.recorded.v1': { audience: 'programme', description: 'A review checkpoint was recorded with scores, attendance and outcome.', data: ReviewRecorded },
   'plan.adjusted.v1': { audience: 'programme', description: 'A review added or closed needs.', data: PlanAdjusted },

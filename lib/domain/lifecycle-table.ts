@@ -91,6 +91,18 @@ export const LIFECYCLE = {
   'accept-offer': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], moves: [['allocating', 'active']], step: 'Accept offer', target: 'allocation', segment: 'accept', summary: 'A provider takes on an offered allocation.' },
   'decline-offer': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], staysInStage: true, step: 'Decline offer', target: 'allocation', segment: 'decline', summary: 'A provider declines an offer with a coded reason; the needs go to the next candidate.' },
   'record-contact': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], staysInStage: true, step: 'Record contact', target: 'allocation', segment: 'record-contact', summary: 'A session attended, missed or cancelled.' },
+  'correct-contact': {
+    // The provider that recorded the session: only it knows whether the session took place. A coordinator
+    // who spots a duplicate asks it (the allocation page shows the provider the same list).
+    actors: provider,
+    from: ['allocating', 'active'],
+    next: ['allocating', 'active'],
+    staysInStage: true,
+    step: 'Correct contact',
+    target: 'allocation',
+    segment: 'correct-contact',
+    summary: 'A provider corrects the date or kind of a session it recorded, or withdraws it (recorded twice, or no such session), with a coded reason; the session keeps its number and its earlier values stay on the plan.',
+  },
   'end-allocation': { actors: ['provider', 'coordinator'], from: ['allocating', 'active'], next: ['allocating', 'active'], staysInStage: true, step: 'End allocation', target: 'allocation', segment: 'end', summary: "A provider's part of the plan is done, with its outcome." },
   'record-review': { actors: coordinator, from: ['active'], next: ['active', 'allocating', 'exited'], step: 'Record review', target: 'plan', segment: 'record-review', summary: 'A review checkpoint: scores per domain, the participant’s words, continue / adjust / exit.' },
   exit: { actors: coordinator, from: ['assessment', 'allocating', 'active'], next: ['exited'], step: 'Exit plan', target: 'plan', segment: 'exit', summary: 'End support with a reason; open offers and allocations are withdrawn and providers told.' },

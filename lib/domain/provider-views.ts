@@ -42,6 +42,9 @@ export function providerAllocationView(plan: Plan, allocationId: string) {
       : a.needs.map((domain) => ({ domain })),
     ...(live && categories.includes('adjustments') ? { adjustments: plan.adjustments } : {}),
     ...(live && categories.includes('risks') && plan.risks ? { risks: plan.risks } : {}),
-    contacts: plan.contacts.filter((c) => c.allocationId === a.allocationId).map(({ date, kind }) => ({ date, kind })),
+    // Numbered in the order recorded (the number correct-contact names); a withdrawn session keeps its number and says so.
+    contacts: plan.contacts
+      .filter((c) => c.allocationId === a.allocationId)
+      .map(({ date, kind, withdrawnAt, corrections }, i) => ({ session: i + 1, date, kind, ...(withdrawnAt ? { withdrawnAt } : {}), ...(corrections?.length ? { corrected: true } : {}) })),
   };
 }

@@ -12,6 +12,7 @@ import {
   EXIT_REASONS,
   ESCALATION_KINDS,
   FOLLOW_UP_CORRECTION_REASONS,
+  CONTACT_CORRECTION_REASONS,
   GAP_REASONS,
   NEED_LEVELS,
   REOFFENDED,
@@ -265,6 +266,27 @@ export const ActivatePayload = z.strictObject({ reason: Note });
 export const DeclineOfferPayload = z.strictObject({ reason: z.enum(DECLINE_REASONS), note: Note.optional() });
 export const AcceptOfferPayload = z.strictObject({ note: Note.optional() });
 export const RecordContactPayload = z.strictObject({ date: IsoDate, kind: z.enum(CONTACT_KINDS) });
+export const ContactCorrectionReason = z
+  .enum(CONTACT_CORRECTION_REASONS)
+  .describe('Why: the same session recorded twice, the wrong date or the wrong kind keyed in, or no such session with her');
+/**
+ * A session is named by its number on the allocation (1 for the first recorded, in the order
+ * recorded; a withdrawn one keeps its number). Either `withdrawn: true` (recorded twice, no such
+ * session), or the corrected `date` and/or `kind`.
+ */
+export const CorrectContactPayload = z
+  .strictObject({
+    session: z.number().int().min(1).max(10_000).describe("The session's number on this allocation, as the allocation shows it (1 = the first recorded)"),
+    withdrawn: z.literal(true).optional().describe('Withdraw the session: it no longer counts anywhere (attendance at reviews, the no-contact alert)'),
+    date: IsoDate.optional().describe('The right date'),
+    kind: z.enum(CONTACT_KINDS).optional().describe('The right kind'),
+    reason: ContactCorrectionReason,
+  })
+  .superRefine((p, ctx) => {
+    if (p.withdrawn && (p.date !== undefined || p.kind !== undefined))
+      ctx.addIssue({ code: 'custom', path: [p.date !== undefined ? 'date' : 'kind'], message: 'must be left out when the session is withdrawn' });
+    if (!p.withdrawn && p.date === undefined && p.kind === undefined) ctx.addIssue({ code: 'custom', path: ['withdrawn'], message: 'give the corrected date or kind, or withdrawn: true' });
+  });
 export const EndAllocationPayload = z.strictObject({ outcome: z.enum(END_OUTCOMES), note: Note.optional() });
 
 export const ExitReason = z.enum(EXIT_REASONS);
@@ -330,6 +352,7 @@ export const COMMAND_PAYLOADS = {
   'accept-offer': AcceptOfferPayload,
   'decline-offer': DeclineOfferPayload,
   'record-contact': RecordContactPayload,
+  'correct-contact': CorrectContactPayload,
   'end-allocation': EndAllocationPayload,
   'record-review': RecordReviewPayload,
   exit: ExitPayload,
@@ -444,7 +467,22 @@ export const Review = z.object({
   attendance: z.object({ attended: z.number().int(), missed: z.number().int(), cancelled: z.number().int() }),
   recordedAt: IsoDateTime,
 });
-export const Contact = z.object({ allocationId: AllocationId, providerId: ProviderId, date: IsoDate, kind: z.enum(CONTACT_KINDS), recordedAt: IsoDateTime });
+export const ContactCorrection = z.object({
+  previous: z.object({ date: IsoDate, kind: z.enum(CONTACT_KINDS) }).describe('The session as it read before this correction'),
+  withdrawn: z.boolean(),
+  reason: ContactCorrectionReason,
+  at: IsoDateTime,
+});
+export const Contact = z.object({
+  allocationId: AllocationId,
+  providerId: ProviderId,
+  date: IsoDate,
+  kind: z.enum(CONTACT_KINDS),
+  recordedAt: IsoDateTime,
+  /** Withdrawn by its provider (recorded twice, no such session): kept, so numbering and history hold, and counted nowhere. */
+  withdrawnAt: IsoDateTime.optional(),
+  corrections: z.array(ContactCorrection).optional(),
+});
 export const FollowUpCorrection = z.object({
   previous: z.enum(REOFFENDED).describe('The answer before this correction'),
   reason: FollowUpCorrectionReason,

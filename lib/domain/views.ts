@@ -26,9 +26,10 @@ export function exitSummary(plan: Plan) {
     daysInPlan: daysBetween(plan.createdAt, plan.exit.exitedAt),
     daysActive: plan.activatedAt ? daysBetween(plan.activatedAt, plan.exit.exitedAt) : 0,
     sessions: {
-      attended: plan.contacts.filter((c) => c.kind === 'attended').length,
-      missed: plan.contacts.filter((c) => c.kind === 'missed').length,
-      cancelled: plan.contacts.filter((c) => c.kind === 'cancelled').length,
+      // A session its provider withdrew (recorded twice, no such session) counts nowhere.
+      attended: plan.contacts.filter((c) => !c.withdrawnAt && c.kind === 'attended').length,
+      missed: plan.contacts.filter((c) => !c.withdrawnAt && c.kind === 'missed').length,
+      cancelled: plan.contacts.filter((c) => !c.withdrawnAt && c.kind === 'cancelled').length,
     },
     scores,
   };

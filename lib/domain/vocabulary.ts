@@ -134,6 +134,12 @@ export const REOFFENDED = ['no', 'yes', 'unknown'] as const;
  * event, where no note about her may go. A note, if any, stays on the plan.
  */
 export const FOLLOW_UP_CORRECTION_REASONS = ['keyed-in-error', 'new-information', 'source-corrected'] as const;
+/**
+ * Why a provider corrects or withdraws a session it recorded: the same session recorded twice, the
+ * wrong date or kind keyed in, or no session with her at all (recorded on the wrong allocation, say).
+ * A code, not free text: it travels in contact.corrected.v1.
+ */
+export const CONTACT_CORRECTION_REASONS = ['recorded-twice', 'wrong-date', 'wrong-kind', 'no-such-session'] as const;
 
 /**
  * Why someone reads or changes her data: the `X-Purpose` header and each route's own purpose, as

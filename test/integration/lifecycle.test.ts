@@ -202,7 +202,7 @@ describe('a plan from referral to closed', () => {
     const res = await t.call('POST', `/allocations/${mentalHealth.allocationId}/record-contact`, { token: t.provider(lead), body: { date: t.clock.today(), kind: 'attended' } });
     expect(res.status).toBe(200);
     providerResponses.push(res.json);
-    expect(res.json.contacts).toEqual([{ date: t.clock.today(), kind: 'attended' }]);
+    expect(res.json.contacts).toEqual([{ session: 1, date: t.clock.today(), kind: 'attended' }]);
     const plan = (await t.call('GET', `/plans/${planId}`, { token: t.coordinator })).json;
     expect(plan.contacts).toHaveLength(1);
     expect(plan.contacts[0]).toMatchObject({ allocationId: mentalHealth.allocationId, providerId: lead, kind: 'attended' });

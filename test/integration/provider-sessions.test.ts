@@ -34,7 +34,7 @@ describe('recording a session', () => {
 
     const onTheDay = await t.call('POST', `/allocations/${offer.allocationId}/record-contact`, { token, body: { date: offeredOn, kind: 'attended' } });
     expect(onTheDay.status, onTheDay.text).toBe(200);
-    expect(onTheDay.json.contacts).toEqual([{ date: offeredOn, kind: 'attended' }]);
+    expect(onTheDay.json.contacts).toEqual([{ session: 1, date: offeredOn, kind: 'attended' }]);
   });
 
   it('after the plan exits: the allocation has ended, when, and nothing more can be recorded on it, in plain words', async () => {

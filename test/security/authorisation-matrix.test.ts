@@ -174,6 +174,8 @@ function bodyFor(row: Row): unknown {
       return { reason: 'capacity' };
     case 'record-contact':
       return { date: s.today(), kind: 'attended' };
+    case 'correct-contact':
+      return { session: 1, withdrawn: true, reason: 'recorded-twice' };
     case 'end-allocation':
       return { outcome: 'completed' };
     default:
@@ -190,7 +192,7 @@ describe('authorisation matrix: every route × every caller', () => {
     expect(ALL_ROWS.map((r) => r.label)).toContain('POST /plans/{planId}/escalations/acknowledge');
     const allocationSegments = Object.values(LIFECYCLE).filter((r) => r.target === 'allocation').length;
     expect(ALL_ROWS).toHaveLength(plain + planSegments + allocationSegments);
-    expect(ALL_ROWS.filter((r) => r.command && r.route.path.startsWith('/allocations/{allocationId}/')).map((r) => r.segment)).toEqual(['accept', 'decline', 'record-contact', 'end']);
+    expect(ALL_ROWS.filter((r) => r.command && r.route.path.startsWith('/allocations/{allocationId}/')).map((r) => r.segment)).toEqual(['accept', 'decline', 'record-contact', 'correct-contact', 'end']);
   });
 
   it.each(ALL_ROWS.map((row) => [row.label, row] as const))('%s', async (_label, row) => {
@@ -342,9 +344,15 @@ describe('scope before anything else on allocation commands', () => {
     exited = { allocationId: offer.allocationId, holder: offer.providerId, stranger: s.stack.directory.organizations.map((o) => o.id).find((id) => id !== offer.providerId) as string };
   });
 
-  const VALID: Record<string, unknown> = { accept: {}, decline: { reason: 'capacity' }, 'record-contact': { date: '2026-03-02', kind: 'attended' }, end: { outcome: 'completed' } };
+  const VALID: Record<string, unknown> = {
+    accept: {},
+    decline: { reason: 'capacity' },
+    'record-contact': { date: '2026-03-02', kind: 'attended' },
+    'correct-contact': { session: 1, withdrawn: true, reason: 'recorded-twice' },
+    end: { outcome: 'completed' },
+  };
   const INVALID = { unexpected: true, date: 'not a date' };
-  const SEGMENTS = ['accept', 'decline', 'record-contact', 'end'] as const;
+  const SEGMENTS = ['accept', 'decline', 'record-contact', 'correct-contact', 'end'] as const;
 
   /** The answer less its `instance` (the caller's own path), with the allocation id put back as ID: the same for any two unknown ids. */
   const answerOf = (res: CallResult, allocationId: string) => JSON.stringify({ ...(res.json as object), instance: undefined }).replaceAll(allocationId, 'ID');

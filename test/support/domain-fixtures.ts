@@ -150,7 +150,7 @@ export const allocationOf = (plan: Plan, serviceId: string, status?: Allocation[
   return found;
 };
 
-export const respond = (name: 'accept-offer' | 'decline-offer' | 'record-contact' | 'end-allocation', a: Allocation, payload: unknown): Command =>
+export const respond = (name: 'accept-offer' | 'decline-offer' | 'record-contact' | 'correct-contact' | 'end-allocation', a: Allocation, payload: unknown): Command =>
   command(name, payload, { allocationId: a.allocationId, actor: providerActor(a.providerId) });
 
 /** A story reaching every stage; each stage's plan is the one after the listed step. */
@@ -276,6 +276,13 @@ export function validCommand(name: CommandName, plan: Plan | undefined, ctx: Dec
       return addressed(live('accepted'), { date: today, kind: 'attended' });
     case 'end-allocation':
       return addressed(live('accepted'), { outcome: 'completed' });
+    case 'correct-contact': {
+      // The last session still counted on an accepted allocation, withdrawn as recorded twice.
+      const a = plan?.allocations.find((x) => x.status === 'accepted' && plan.contacts.some((c) => c.allocationId === x.allocationId && !c.withdrawnAt));
+      const sessions = plan?.contacts.filter((c) => c.allocationId === a?.allocationId) ?? [];
+      const session = sessions.findLastIndex((c) => !c.withdrawnAt) + 1;
+      return addressed(a, { session: Math.max(session, 1), withdrawn: true, reason: 'recorded-twice' });
+    }
     case 'record-review': {
       const scored = openNeeds[0]?.domain ?? 'mental-health';
       return { command: command(name, { scores: { [scored]: 6 }, outcome: 'continue', participantWords: 'Things are calmer at home.' }), ctx, feasible: openNeeds.length > 0 };

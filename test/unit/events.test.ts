@@ -130,6 +130,21 @@ function driveEverything() {
     out,
   );
 
+  // 4c. A session recorded twice: the second withdrawn; the first's date corrected.
+  story(
+    planInStage('active'),
+    [
+      (plan, ctx) => validCommand('record-contact', plan, ctx),
+      (plan, ctx) => validCommand('record-contact', plan, ctx),
+      (plan, ctx) => validCommand('correct-contact', plan, ctx),
+      (plan, ctx) => {
+        const a = plan.allocations.find((x) => x.status === 'accepted')!;
+        return { command: respond('correct-contact', a, { session: 1, kind: 'missed', reason: 'wrong-kind' }), ctx };
+      },
+    ],
+    out,
+  );
+
   // 5. Consent that does not allow sharing: no offers, every need a gap.
   assessed({ shareWithProviders: false, dataCategories: ['needs'] }, out);
   // 6. Consent covering needs, risks and adjustments: the offers are as thin as ever; the detail has goals, risks and adjustments.

@@ -30,6 +30,12 @@ function withSixMonthFollowUp({ plan, ctx }: BuiltPlan): BuiltPlan {
   return { plan: recorded.plan, ctx: later, events: recorded.events };
 }
 
+/** A session recorded on the accepted allocation, for a correction to name. */
+function withSession(built: BuiltPlan): BuiltPlan {
+  const recorded = run(built.plan, validCommand('record-contact', built.plan, built.ctx).command, built.ctx);
+  return { plan: recorded.plan, ctx: built.ctx, events: recorded.events };
+}
+
 const PAIRS = STAGES.flatMap((stage) => COMMAND_NAMES.map((name) => ({ stage, name })));
 const ALLOWED = PAIRS.filter(({ stage, name }) => isAllowedIn(name, stage));
 const REFUSED = PAIRS.filter(({ stage, name }) => !isAllowedIn(name, stage));
@@ -91,7 +97,15 @@ describe.each(STAGES)('in stage %s', (stage) => {
     it.each(allowedHere.map((p) => p.name))('%s is applied and leads to a stage in its row’s next list', (name) => {
       // A correction needs a recorded follow-up: the exited fixture has none yet, so record the 6-month one first.
       // An acknowledgement needs an open escalation: nobody acts until the stage's escalation fires.
-      const { plan, ctx } = name === 'correct-follow-up' && stage === 'exited' ? withSixMonthFollowUp(inStage(stage)) : name === 'acknowledge-escalation' ? withOpenEscalation(inStage(stage)) : inStage(stage);
+      // A session correction needs a recorded session: record one first.
+      const { plan, ctx } =
+        name === 'correct-follow-up' && stage === 'exited'
+          ? withSixMonthFollowUp(inStage(stage))
+          : name === 'acknowledge-escalation'
+            ? withOpenEscalation(inStage(stage))
+            : name === 'correct-contact'
+              ? withSession(inStage(stage))
+              : inStage(stage);
       const valid = validCommand(name, plan, ctx);
       // The fixtures hold something for every allowed command to act on (an offer, an accepted allocation, a due deadline).
       expect(valid.feasible).toBe(true);

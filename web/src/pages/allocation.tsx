@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError } from '../api.ts';
-import { CONTACT_KINDS, DECLINE_REASONS, END_OUTCOMES, label, needLabel } from '../domain.ts';
+import { CONTACT_CORRECTION_REASONS, CONTACT_KINDS, DECLINE_REASONS, END_OUTCOMES, label, needLabel } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
 import { Link } from '../router.tsx';
@@ -56,7 +56,7 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
           {a.status === 'offered' && provider && <AnswerOffer allocationId={a.allocationId} onDone={done} onStale={stale} />}
           {a.status === 'accepted' && provider && (
             <Section title="Record a session" id="contact">
-              <ContactForm allocationId={a.allocationId} onDone={done} onStale={stale} />
+              <ContactForm allocationId={a.allocationId} sessions={a.contacts ?? []} onDone={done} onStale={stale} />
             </Section>
           )}
           {a.status === 'accepted' && (
@@ -78,10 +78,8 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
           <Section title="Sessions" id="sessions">
             {a.contacts && a.contacts.length > 0 ? (
               <ul className="plain-list">
-                {a.contacts.map((c, i) => (
-                  <li key={`${c.date}-${i}`}>
-                    {formatDate(c.date)}: {label(c.kind)}
-                  </li>
+                {(a.contacts as Session[]).map((c, i) => (
+                  <SessionItem key={c.session ?? i} session={c} allocationId={a.allocationId} correctable={provider && a.status === 'accepted'} onDone={done} onStale={stale} />
                 ))}
               </ul>
             ) : (
@@ -231,26 +229,123 @@ function AnswerOffer({ allocationId, onDone, onStale }: { allocationId: string; 
   );
 }
 
-function ContactForm({ allocationId, onDone, onStale }: { allocationId: string; onDone: Done; onStale: Stale }) {
+/** A session as GET /allocations/{id} gives it: numbered in the order recorded, withdrawn ones kept. */
+type Session = NonNullable<AllocationDetail['contacts']>[number] & { session?: number; withdrawnAt?: string; corrected?: true };
+
+function ContactForm({ allocationId, sessions, onDone, onStale }: { allocationId: string; sessions: Session[]; onDone: Done; onStale: Stale }) {
   const today = useToday();
   const [date, setDate] = useState(today);
   const [kind, setKind] = useState('');
+  // The same session recorded twice is the usual slip: say so before it is, and record it only when asked again.
+  const [confirming, setConfirming] = useState<string | undefined>();
   const submit = useSubmit();
   useStaleOn([submit.error], onStale);
+  const same = sessions.find((s) => !s.withdrawnAt && s.date === date && s.kind === kind);
+  const record = () =>
+    void submit
+      .run((key) => api<AllocationDetail>('POST', `/allocations/${allocationId}/record-contact`, { body: { date, kind: kind || undefined }, idempotencyKey: key }))
+      .then((r) => {
+        setConfirming(undefined);
+        if (r) onDone(r, `Session on ${formatDate(date)} recorded.`);
+      });
   return (
     <Form
       label="Record a session"
       error={submit.error}
-      onSubmit={() =>
-        void submit
-          .run((key) => api<AllocationDetail>('POST', `/allocations/${allocationId}/record-contact`, { body: { date, kind: kind || undefined }, idempotencyKey: key }))
-          .then((r) => r && onDone(r, `Session on ${formatDate(date)} recorded.`))
-      }
+      onSubmit={() => {
+        const asked = `${date}|${kind}`;
+        if (same && confirming !== asked) return setConfirming(asked);
+        record();
+      }}
     >
       <TextInput path="date" label="Date of the session" type="date" value={date} onChange={setDate} width="medium" />
       <Radios path="kind" legend="What happened" value={kind} onChange={setKind} options={options(CONTACT_KINDS, label)} inline />
-      <SubmitButton busy={submit.busy}>Record the session</SubmitButton>
+      {same && confirming === `${date}|${kind}` && (
+        <Notice tone="warning">
+          Session {same.session} is already recorded for {formatDate(date)}: {label(kind)}. Record another session on the same day only if there were two; otherwise leave it.
+        </Notice>
+      )}
+      <SubmitButton busy={submit.busy}>{same && confirming === `${date}|${kind}` ? 'Record a second session' : 'Record the session'}</SubmitButton>
     </Form>
+  );
+}
+
+/** Words for each correction reason, as the form offers them. */
+const CORRECTION_WORDS: Record<(typeof CONTACT_CORRECTION_REASONS)[number], string> = {
+  'recorded-twice': 'It was recorded twice: withdraw this one',
+  'no-such-session': 'There was no such session: withdraw it',
+  'wrong-date': 'The date is wrong',
+  'wrong-kind': 'What happened is wrong',
+};
+
+/** One session in the list; its provider can correct its date or kind, or withdraw it, while the allocation is accepted. */
+function SessionItem({ session, allocationId, correctable, onDone, onStale }: { session: Session; allocationId: string; correctable: boolean; onDone: Done; onStale: Stale }) {
+  const [open, setOpen] = useState(false);
+  const [reason, setReason] = useState('');
+  const [date, setDate] = useState(session.date);
+  const [kind, setKind] = useState(session.kind);
+  const submit = useSubmit();
+  useStaleOn([submit.error], onStale);
+  const withdraw = reason === 'recorded-twice' || reason === 'no-such-session';
+  const number = session.session;
+  const body = () => ({
+    session: number,
+    reason: reason || undefined,
+    ...(withdraw ? { withdrawn: true } : reason === 'wrong-date' ? { date } : reason === 'wrong-kind' ? { kind } : {}),
+  });
+  return (
+    <li>
+      {number !== undefined && <span className="hint">Session {number}: </span>}
+      {session.withdrawnAt ? (
+        <>
+          <s>
+            {formatDate(session.date)}: {label(session.kind)}
+          </s>{' '}
+          (withdrawn {formatDateTime(session.withdrawnAt)}; it counts nowhere)
+        </>
+      ) : (
+        <>
+          {formatDate(session.date)}: {label(session.kind)}
+          {session.corrected ? ' (corrected)' : ''}
+        </>
+      )}
+      {correctable && !session.withdrawnAt && number !== undefined && !open && (
+        <>
+          {' '}
+          <button type="button" className="link-button" onClick={() => (setOpen(true), submit.clear())} aria-label={`Correct session ${number}`}>
+            Correct
+          </button>
+        </>
+      )}
+      {open && (
+        <Form
+          label={`Correct session ${number}`}
+          idPrefix={`correct-${number}-`}
+          error={submit.error}
+          onSubmit={() =>
+            void submit
+              .run((key) => api<AllocationDetail>('POST', `/allocations/${allocationId}/correct-contact`, { body: body(), idempotencyKey: key }))
+              .then((r) => {
+                if (!r) return;
+                setOpen(false);
+                onDone(r, withdraw ? `Session ${number} withdrawn: it no longer counts.` : `Session ${number} corrected.`);
+              })
+          }
+        >
+          <Radios path="reason" legend="What is wrong with it" value={reason} onChange={setReason} options={options(CONTACT_CORRECTION_REASONS, (r) => CORRECTION_WORDS[r as keyof typeof CORRECTION_WORDS])} />
+          {reason === 'wrong-date' && <TextInput path="date" label="The right date" type="date" value={date} onChange={setDate} width="medium" />}
+          {reason === 'wrong-kind' && <Radios path="kind" legend="What really happened" value={kind} onChange={setKind} options={options(CONTACT_KINDS, label)} inline />}
+          <div className="filters">
+            <SubmitButton busy={submit.busy} tone={withdraw ? 'danger' : 'primary'}>
+              {withdraw ? 'Withdraw the session' : 'Correct the session'}
+            </SubmitButton>
+            <button type="button" className="button secondary" onClick={() => setOpen(false)} disabled={submit.busy}>
+              Cancel
+            </button>
+          </div>
+        </Form>
+      )}
+    </li>
   );
 }
 

@@ -1,0 +1,50 @@
+/**
+ * A session recorded twice (the same POST record-contact sent again without an Idempotency-Key) is
+ * withdrawn by its provider over real HTTP: the allocation then shows it withdrawn under its number,
+ * and the plan's history has contact.corrected.v1. A bad correction is a 400 naming the field and
+ * changes nothing; another provider's is answered as for an unknown allocation; a coordinator cannot.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planInStage, scanTable, startTestStack, type Json, type TestStack } from '../support/http.ts';
+
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+describe('POST /allocations/{allocationId}/correct-contact', () => {
+  it('withdraws the second of two identical sessions; a bad or foreign correction changes nothing', async () => {
+    const plan = await planInStage(t, 'allocating', [{ domain: 'domestic-abuse', level: 'high', priority: true }]);
+    const offer = (plan.allocations as Json[]).find((a) => a.providerId === 'bcwa');
+    const path = `/allocations/${offer.allocationId}`;
+    const token = t.provider('bcwa');
+    expect((await t.call('POST', `${path}/accept`, { token, body: {} })).status).toBe(200);
+    const session = { date: t.clock.today(), kind: 'attended' };
+    for (let i = 0; i < 2; i++) expect((await t.call('POST', `${path}/record-contact`, { token, body: session })).status).toBe(200);
+
+    const before = await scanTable(t.stack);
+    const both = await t.call('POST', `${path}/correct-contact`, { token, body: { session: 2, withdrawn: true, kind: 'missed', reason: 'recorded-twice' } });
+    expect(both.status, both.text).toBe(400);
+    expect(both.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(both.json.errors).toEqual([{ path: 'kind', message: 'must be left out when the session is withdrawn' }]);
+    const unknown = await t.call('POST', `${path}/correct-contact`, { token, body: { session: 3, withdrawn: true, reason: 'recorded-twice' } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.errors[0].path).toBe('session');
+    expect((await t.call('POST', `${path}/correct-contact`, { token: t.provider('anawim'), body: { session: 2, withdrawn: true, reason: 'recorded-twice' } })).status).toBe(404);
+    expect((await t.call('POST', `${path}/correct-contact`, { token: t.coordinator, body: { session: 2, withdrawn: true, reason: 'recorded-twice' } })).status).toBe(403);
+    expect(await scanTable(t.stack)).toEqual(before);
+
+    const withdrawn = await t.call('POST', `${path}/correct-contact`, { token, body: { session: 2, withdrawn: true, reason: 'recorded-twice' } });
+    expect(withdrawn.status, withdrawn.text).toBe(200);
+    expect(withdrawn.json.contacts).toEqual([
+      { session: 1, ...session },
+      { session: 2, ...session, withdrawnAt: expect.any(String), corrected: true },
+    ]);
+    const history = await t.call('GET', `/plans/${plan.planId as string}/history`, { token: t.coordinator });
+    const corrected = (history.json.items as Json[]).filter((e) => e.type === 'contact.corrected.v1');
+    expect(corrected.map((e) => e.data)).toEqual([expect.objectContaining({ session: 2, withdrawn: true, reason: 'recorded-twice' })]);
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * A provider corrects or withdraws a session it recorded (correct-contact): the same session recorded
+ * twice is withdrawn and counts nowhere (attendance at reviews, the exit summary, the no-contact alert),
+ * a wrong date or kind is corrected, the session keeps its number and its earlier values stay on the
+ * plan and in the event (codes only, no free text). Only the provider holding the allocation may.
+ */
+import { describe, expect, it } from 'vitest';
+import { addDays, londonDate } from '../../lib/domain/calendar.ts';
+import { decide } from '../../lib/domain/decide.ts';
+import { EVENT_CATALOGUE } from '../../lib/domain/events.ts';
+import { providerAllocationView } from '../../lib/domain/provider-views.ts';
+import { CorrectContactPayload } from '../../lib/domain/schemas.ts';
+import { exitSummary } from '../../lib/domain/views.ts';
+import { allocationOf, at, command, planInStage, providerActor, refusal, respond, run } from '../support/domain-fixtures.ts';
+
+const paths = (fn: () => unknown) => refusal(fn).errors.map((e) => e.path);
+
+/** An active plan whose anawim allocation has "today: attended" recorded twice. */
+function recordedTwice() {
+  const { plan, ctx } = planInStage('active');
+  const anawim = allocationOf(plan!, 'anawim-womens-centre', 'accepted');
+  const today = londonDate(ctx.now);
+  const once = run(plan, respond('record-contact', anawim, { date: today, kind: 'attended' }), ctx);
+  const twice = run(once.plan, respond('record-contact', anawim, { date: today, kind: 'attended' }), ctx);
+  return { before: plan!, plan: twice.plan, ctx, anawim, today };
+}
+
+describe('correct-contact', () => {
+  it('withdraws the second of two identical sessions: it keeps its number, counts nowhere, and the event carries codes only', () => {
+    const { plan, ctx, anawim, today } = recordedTwice();
+    const withdrawn = run(plan, respond('correct-contact', anawim, { session: 2, withdrawn: true, reason: 'recorded-twice' }), ctx);
+    expect((providerAllocationView(withdrawn.plan, anawim.allocationId) as { contacts?: unknown }).contacts).toEqual([
+      { session: 1, date: today, kind: 'attended' },
+      { session: 2, date: today, kind: 'attended', withdrawnAt: ctx.now, corrected: true },
+    ]);
+    expect(withdrawn.plan.contacts[1]?.corrections).toEqual([{ previous: { date: today, kind: 'attended' }, withdrawn: true, reason: 'recorded-twice', at: ctx.now }]);
+    expect(withdrawn.events).toHaveLength(1);
+    const [event] = withdrawn.events;
+    expect(event).toMatchObject({ type: 'contact.corrected.v1', data: { session: 2, withdrawn: true, reason: 'recorded-twice', previous: { date: today, kind: 'attended' } } });
+    expect(event?.providerId).toBeUndefined();
+    expect(EVENT_CATALOGUE['contact.corrected.v1'].data.parse(event?.data)).toEqual(event?.data);
+
+    // A review counts one attended session, not two.
+    const later = at(ctx, addDays(ctx.now, 7));
+    const reviewed = run(withdrawn.plan, command('record-review', { scores: { 'mental-health': 5 }, outcome: 'continue' }), later);
+    expect(reviewed.plan.reviews.at(-1)?.attendance).toEqual({ attended: 1, missed: 0, cancelled: 0 });
+    // So does the exit summary.
+    const exited = run(reviewed.plan, command('exit', { reason: 'completed' }), later);
+    expect(exitSummary(exited.plan)?.sessions).toEqual({ attended: 1, missed: 0, cancelled: 0 });
+
+    // Withdrawn once: nothing more to correct.
+    expect(paths(() => decide(withdrawn.plan, respond('correct-contact', anawim, { session: 2, kind: 'missed', reason: 'wrong-kind' }), ctx))).toEqual(['session']);
+  });
+
+  it('corrects a date or a kind; the session as it read before stays on the plan', () => {
+    const { plan, ctx, anawim, today } = recordedTwice();
+    const yesterday = londonDate(addDays(ctx.now, -1));
+    const corrected = run(plan, respond('correct-contact', anawim, { session: 1, date: yesterday, kind: 'missed', reason: 'wrong-date' }), ctx);
+    expect(corrected.plan.contacts[0]).toMatchObject({ date: yesterday, kind: 'missed', corrections: [{ previous: { date: today, kind: 'attended' }, withdrawn: false, reason: 'wrong-date' }] });
+    expect(corrected.events[0]).toMatchObject({ type: 'contact.corrected.v1', data: { session: 1, date: yesterday, kind: 'missed', withdrawn: false } });
+    // The same values again is no correction.
+    expect(paths(() => decide(corrected.plan, respond('correct-contact', anawim, { session: 1, kind: 'missed', reason: 'wrong-kind' }), ctx))).toEqual(['kind']);
+  });
+
+  it('withdrawing the only attended session puts the no-contact alert back where activation set it', () => {
+    const { plan, ctx } = planInStage('active');
+    const anawim = allocationOf(plan!, 'anawim-womens-centre', 'accepted');
+    const fromActivation = plan!.deadlines.find((d) => d.command === 'no-contact')?.dueAt;
+    const once = run(plan, respond('record-contact', anawim, { date: londonDate(ctx.now), kind: 'attended' }), ctx);
+    expect(once.plan.deadlines.find((d) => d.command === 'no-contact')?.dueAt).not.toBe(fromActivation);
+    const withdrawn = run(once.plan, respond('correct-contact', anawim, { session: 1, withdrawn: true, reason: 'no-such-session' }), ctx);
+    expect(withdrawn.plan.deadlines.find((d) => d.command === 'no-contact')?.dueAt).toBe(fromActivation);
+  });
+
+  it('refuses another provider, an unknown session, a future date, and a payload that is both or neither', () => {
+    const { plan, ctx, anawim } = recordedTwice();
+    const byOther = { ...respond('correct-contact', anawim, { session: 1, withdrawn: true, reason: 'recorded-twice' }), actor: providerActor('bcwa') };
+    expect(refusal(() => decide(plan, byOther, ctx)).name).toBe('Forbidden');
+    const asCoordinator = command('correct-contact', { session: 1, withdrawn: true, reason: 'recorded-twice' }, { allocationId: anawim.allocationId });
+    expect(refusal(() => decide(plan, asCoordinator, ctx)).name).toBe('Forbidden');
+    expect(paths(() => decide(plan, respond('correct-contact', anawim, { session: 3, withdrawn: true, reason: 'recorded-twice' }), ctx))).toEqual(['session']);
+    expect(paths(() => decide(plan, respond('correct-contact', anawim, { session: 1, date: londonDate(addDays(ctx.now, 2)), reason: 'wrong-date' }), ctx))).toEqual(['date']);
+    expect(CorrectContactPayload.safeParse({ session: 1, withdrawn: true, kind: 'missed', reason: 'recorded-twice' }).error?.issues.map((i) => i.path.join('.'))).toEqual(['kind']);
+    expect(CorrectContactPayload.safeParse({ session: 1, reason: 'recorded-twice' }).error?.issues.map((i) => i.path.join('.'))).toEqual(['withdrawn']);
+    expect(CorrectContactPayload.safeParse({ session: 1, withdrawn: true, reason: 'typed it twice' }).success).toBe(false);
+    expect(CorrectContactPayload.safeParse({ session: 1, withdrawn: true, reason: 'recorded-twice', note: 'free text' }).success).toBe(false);
+  });
+});
