@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allocatePlan } from '../../lib/domain/allocate-plan.ts';
-import { addDays, addMonths, londonDate } from '../../lib/domain/calendar.ts';
+import { addDays, addMonths, londonDate, reviewDates } from '../../lib/domain/calendar.ts';
 import { decide, nextDueAt, REMEMBERED_COMMANDS, unallocatedNeeds, type Command, type DecideContext } from '../../lib/domain/decide.ts';
 import { DomainError } from '../../lib/domain/errors.ts';
 import { COMMAND_NAMES, isAllowedIn, LIFECYCLE, stageMoves, STAGES, TERMINAL_STAGES, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
@@ -125,8 +125,10 @@ describe('a plan from referral to closure', () => {
     expect(active.plan.deadlines.map((d) => d.deadlineId).sort()).toEqual(
       ['no-contact', 'offer-expired:' + allocationOf(active.plan, 'changing-lives-recovery').allocationId, 'offer-expired:' + allocationOf(active.plan, 'green-square-accord-housing').allocationId, 'review-due:1', 'review-overdue:1'].sort(),
     );
-    expect(active.plan.deadlines.find((d) => d.deadlineId === 'review-due:1')?.dueAt).toBe(addDays(ctx.now, 28 - 3));
-    expect(active.plan.deadlines.find((d) => d.deadlineId === 'review-overdue:1')?.dueAt).toBe(addDays(ctx.now, 28 + 5));
+    // Activated Thu 5 Mar 11:00: due Thu 2 Apr at 17:00 London (16:00Z in summer time), reminded Mon 30 Mar, escalated Tue 7 Apr, all at close of business.
+    expect(active.plan.reviewDueAt).toBe('2026-04-02T16:00:00.000Z');
+    expect(active.plan.deadlines.find((d) => d.deadlineId === 'review-due:1')?.dueAt).toBe('2026-03-30T16:00:00.000Z');
+    expect(active.plan.deadlines.find((d) => d.deadlineId === 'review-overdue:1')?.dueAt).toBe('2026-04-07T16:00:00.000Z');
 
     // Contacts, then a review that counts them.
     ctx = at(ctx, '2026-03-12T15:00:00.000Z');
@@ -139,7 +141,7 @@ describe('a plan from referral to closure', () => {
     expect(reviewed.plan.reviews).toEqual([
       expect.objectContaining({ reviewNumber: 1, date: '2026-04-01', outcome: 'continue', attendance: { attended: 1, missed: 1, cancelled: 0 } }),
     ]);
-    expect(reviewed.plan.deadlines.find((d) => d.command === 'review-overdue')).toMatchObject({ deadlineId: 'review-overdue:2', dueAt: addDays('2026-04-01T12:00:00.000Z', 33) });
+    expect(reviewed.plan.deadlines.find((d) => d.command === 'review-overdue')).toMatchObject({ deadlineId: 'review-overdue:2', dueAt: '2026-05-04T16:00:00.000Z' }); // due Wed 29 Apr; escalated 5 days on, Mon 4 May, at 17:00 London
     // The participant's words stay in the plan.
     expect(JSON.stringify(reviewed.events)).not.toContain('somewhere safe');
 
@@ -384,8 +386,8 @@ describe('reviews', () => {
     const step = send();
     expect(step.plan.stage).toBe('active');
     expect(step.plan.deadlines.filter((d) => d.command.startsWith('review')).map((d) => [d.deadlineId, d.dueAt])).toEqual([
-      ['review-due:2', addDays(`${londonDate(ctx.now)}T12:00:00.000Z`, 25)],
-      ['review-overdue:2', addDays(`${londonDate(ctx.now)}T12:00:00.000Z`, 33)],
+      ['review-due:2', reviewDates(ctx.calendar, londonDate(ctx.now), 28, 3, 5).remindAt],
+      ['review-overdue:2', reviewDates(ctx.calendar, londonDate(ctx.now), 28, 3, 5).escalateAt],
     ]);
   });
 
@@ -532,15 +534,15 @@ describe('reviews', () => {
     expect(plan.reviewEveryDays).toBe(28);
     const step = send();
     expect(step.plan.reviewEveryDays).toBe(14);
-    const from = `${londonDate(ctx.now)}T12:00:00.000Z`;
+    const fortnight = reviewDates(ctx.calendar, londonDate(ctx.now), 14, 3, 5);
     expect(step.plan.deadlines.filter((d) => d.command.startsWith('review')).map((d) => [d.deadlineId, d.dueAt])).toEqual([
-      ['review-due:2', addDays(from, 14 - 3)],
-      ['review-overdue:2', addDays(from, 14 + 5)],
+      ['review-due:2', fortnight.remindAt],
+      ['review-overdue:2', fortnight.escalateAt],
     ]);
     // Without it, the cadence stays as it was.
     const next = run(step.plan, command('record-review', { scores: { 'mental-health': 6 }, outcome: 'continue' }), at(ctx, addDays(ctx.now, 14)));
     expect(next.plan.reviewEveryDays).toBe(14);
-    expect(next.plan.deadlines.find((d) => d.command === 'review-overdue')).toMatchObject({ deadlineId: 'review-overdue:3', dueAt: addDays(`${londonDate(addDays(ctx.now, 14))}T12:00:00.000Z`, 14 + 5) });
+    expect(next.plan.deadlines.find((d) => d.command === 'review-overdue')).toMatchObject({ deadlineId: 'review-overdue:3', dueAt: reviewDates(ctx.calendar, londonDate(addDays(ctx.now, 14)), 14, 3, 5).escalateAt });
   });
 });
 
