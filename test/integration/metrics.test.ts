@@ -239,11 +239,12 @@ async function drive(sim: Sim, day: number, r: ReturnType<typeof random>) {
     };
     if (planned === undefined) return exit();
     if (!next) return;
+    // Late means after a team lead was told (the escalation the figures count), not just past the due date.
     if (planned === 'missed') {
-      if (next.overdue) await exit();
+      if (next.escalated) await exit();
       return;
     }
-    if (planned === 'on-time' ? today < londonDate(next.dueAt) : !next.overdue) return;
+    if (planned === 'on-time' ? today < londonDate(next.dueAt) : !next.escalated) return;
     const open = (sim.view.needs as Json[]).filter((n) => n.status === 'open').map((n) => n.domain as string);
     const scores = Object.fromEntries(
       open.map((d) => {
