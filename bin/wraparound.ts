@@ -65,7 +65,7 @@ async function start(args: string[]) {
   if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) fail(`--sweep-seconds must be a number of seconds, not "${values['sweep-seconds']}"`, 'start');
   // Unset: six calendar years after a plan ends (lib/domain/calendar.ts DEFAULT_RETENTION).
   const retentionDays = values['retention-days'] === undefined ? undefined : Number(values['retention-days']);
-  if (retentionDays !== undefined && (!Number.isInteger(retentionDays) || retentionDays < 1)) fail(`--retention-days must be a whole number of days, not "${values['retention-days']}"`);
+  if (retentionDays !== undefined && (!Number.isInteger(retentionDays) || retentionDays < 1)) fail(`--retention-days must be a whole number of days, not "${values['retention-days']}"`, 'start');
   // The same METRICS_* settings as the Lambda's, checked before anything starts (a bad one names itself).
   let metrics;
   try {

@@ -39,7 +39,6 @@ export function makeHandler(deps: QueryApiDeps) {
    * which keeps escalated plans before the others. A page that comes back short (plans left out by
    * the stage filter, or gone from the index since it was read) reads on to fill itself, a few times
    * at most: a request makes at most WORKLIST_READS_PER_PAGE calls of PlanRepository.worklistPage, each
-   * reading at most limit + 1 entries a shard of byAlert and, for a due list, of byWork.
    * reading at most limit + 1 entries a shard of byAlert and, for a due list, of byWork. `escalatedOnly`:
    * the team leads' escalations list, the overdue list's escalated plans without those merely past due.
    */
