@@ -148,10 +148,11 @@ describe("the sweeper's anonymisation without the identity key", () => {
     const audit = new DynamoAuditLog(r.stack.plans.client, r.stack.plans.tableName);
     const withoutKey = await applyRetention({ plans: r.stack.plans, retention: { days: 0, plans: r.stack.plans, audit, identityKey: async () => undefined } }, r.now());
     // Marked erased with her record kept, the plan would never be looked at again: her record would stay for good.
-    expect(withoutKey).toBe(0);
+    expect(withoutKey).toEqual({ plansAnonymised: 0, identitiesErased: 0 });
     expect((await r.call('GET', `/plans/${referred.json.planId}`, { token: r.coordinator })).json.identityErasedAt).toBeUndefined();
     const anonymised = await applyRetention({ plans: r.stack.plans, retention: { days: 0, plans: r.stack.plans, audit, identityKey: async () => localSecret(dataDir, 'identity-key') } }, r.now());
-    expect(anonymised).toBe(1);
+    // Her record stays (her open plan uses it): one plan anonymised, no identity record erased.
+    expect(anonymised).toEqual({ plansAnonymised: 1, identitiesErased: 0 });
     expect((await r.call('GET', `/plans/${referred.json.planId}`, { token: r.coordinator })).json.identityErasedAt).toBe(r.now());
     // Her open plan keeps her identity: it is not stranded on the worklist without one.
     const open = await r.call('GET', `/plans/${again.json.planId}`, { token: r.coordinator });
