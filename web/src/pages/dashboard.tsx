@@ -4,7 +4,7 @@ import { RATE_ABOVE_NONE, RATE_BELOW_ALL } from '../../../lib/domain/metrics/rat
 import { download, query, type ApiError } from '../api.ts';
 import { ChartFigure, MarkedValue, type ValueMark } from '../chart.tsx';
 import { label, METRIC_DIMENSIONS, needLabel, type MetricDimension } from '../domain.ts';
-import { formatDate, formatDateTime, formatNumber } from '../format.ts';
+import { formatDate, formatDateTime, formatNumber, londonDay } from '../format.ts';
 import { suppressedWords } from '../suppression-words.ts';
 import { Form, options, Select, SubmitButton, useSubmit } from '../forms.tsx';
 import { navigate, useLocation } from '../router.tsx';
@@ -132,15 +132,15 @@ export function completeQuarters(today: string, count = 16): { from: string; to:
   return out;
 }
 
-const londonToday = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date());
-
 function Filters({ from, to, breakdown, error }: { from: string; to: string; breakdown: string; error: ApiError | undefined }) {
   const [f, setFrom] = useState(from);
   const [t, setTo] = useState(to);
   const [b, setBreakdown] = useState(breakdown);
   // The query's own errors (from, to) are shown next to these fields.
   const queryError = error?.status === 400 ? error : undefined;
-  const quarters = completeQuarters(londonToday());
+  // The stack's clock, as the API reckons complete quarters (a simulated clock may be months from the browser's).
+  const { now } = useApp();
+  const quarters = completeQuarters(londonDay(now));
   // A period from an older bookmark stays as it was sent, so the API's refusal names it next to its field.
   const withSent = (sent: string, listed: (readonly [string, string])[]) => (sent && !listed.some(([v]) => v === sent) ? [[sent, sent] as const, ...listed] : listed);
   return (
