@@ -2,6 +2,7 @@ import { scopeCoversProvider } from './consent.ts';
 import type { Directory, Service, ServiceLoad } from './directory.ts';
 import type { ConsentProviders, Gap, Plan } from './schemas.ts';
 import type { LocalAuthority, NeedDomain } from './taxonomy.ts';
+import { andList, orList } from './list-words.ts';
 import { LOCAL_AUTHORITY_LABELS, NEED_DOMAIN_LABELS } from './vocabulary.ts';
 
 /** A need as a sentence names it ("thinking and behaviour"), from the vocabulary's labels, never its code. */
@@ -137,16 +138,6 @@ function candidatesFor(need: NeedDomain, req: Omit<AllocationRequest, 'needs'>, 
     };
   }
   return consented;
-}
-
-/** Things as people list them together: "domestic abuse, accommodation and trauma". */
-function andList(items: readonly string[]): string {
-  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
-}
-
-/** Names as people list alternatives: "Anawim, Changing Lives or Green Square Accord". */
-export function orList(names: readonly string[]): string {
-  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
 }
 
 /**

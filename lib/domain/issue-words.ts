@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { andList, orList } from './list-words.ts';
 
 /**
  * What is wrong with a value, in the words a coordinator or team lead uses: the one place zod's
@@ -12,17 +13,6 @@ import { z } from 'zod';
 type RawIssue = z.core.$ZodRawIssue;
 
 const quoted = (value: unknown) => (typeof value === 'string' ? `"${value}"` : String(value));
-
-/** "a", "a or b", "a, b or c". */
-function orList(items: string[]): string {
-  if (items.length <= 1) return items.join('');
-  return `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
-}
-
-function andList(items: string[]): string {
-  if (items.length <= 1) return items.join('');
-  return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
-}
 
 /** "one", "2 items": a list of at least one reads "must list at least one". */
 const items = (n: number | bigint) => (Number(n) === 1 ? 'one' : `${String(n)} items`);
