@@ -81,7 +81,7 @@ const isOpen = (plan: Plan) => (OPEN_STAGES as readonly string[]).includes(plan.
 const awaitsFollowUps = (plan: Plan) => plan.stage === 'exited' && !consentWithdrawnAt(plan);
 
 /** A plan of hers that an erasure request waits for: open, or exited with follow-ups still to come. */
-export const holdsErasure = (plan: Plan) => isOpen(plan) || awaitsFollowUps(plan);
+const holdsErasure = (plan: Plan) => isOpen(plan) || awaitsFollowUps(plan);
 
 /**
  * Erase a participant's identity (the whole identity record: name, date of birth, contact details,
