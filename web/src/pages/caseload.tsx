@@ -62,7 +62,8 @@ export function CaseloadPage() {
       {held.error && <LoadError error={held.error} what="your caseload" onRetry={held.reload} />}
       {held.data &&
         (items.length === 0 ? (
-          <p className="empty">Nothing here.</p>
+          // A status filter reads a bounded number of records a page (the API's rounds): an empty page with more to read is not an empty caseload.
+          <p className="empty">{cursor ? 'None found yet: this page read only part of your allocations (there are many). Show more allocations to read on.' : 'Nothing here.'}</p>
         ) : (
           <ul className="plan-list">
             {items.map((a) => (
