@@ -246,8 +246,8 @@ function checkSessionDate(t: Transition, a: Allocation, date: string, path: stri
   if (date < offered) throw invalid(path, `must not be before the allocation was offered (${offered})`);
 }
 
-/** A session counts (attendance at reviews, the disengagement alert) unless its provider withdrew it. */
-const sessionCounts = (c: Plan['contacts'][number]) => !c.withdrawnAt;
+/** A session counts (attendance at reviews, the exit summary, the disengagement alert) unless its provider withdrew it. */
+export const sessionCounts = (c: Plan['contacts'][number]): boolean => !c.withdrawnAt;
 
 /**
  * The disengagement alert's deadline: the policy's days after the last attended session still
@@ -636,7 +636,11 @@ const apply: { [C in CommandName]: Apply<C> } = {
     // last therefore brings the alert nearer, and if that day has passed the next sweep raises it.
     const attended = previous.kind === 'attended' || kind === 'attended';
     if (attended) armNoContact(t);
-    if (!p.withdrawn && kind === 'attended') t.resolve((k) => k === 'no-contact');
+    // An open alert is resolved only if the sessions as they now read keep it away: re-dating an old
+    // attended session is no engagement, and resolving on it would close the team lead's alert only for
+    // the next sweep to raise it again.
+    const noContactDue = t.plan.deadlines.find((d) => d.command === 'no-contact')?.dueAt;
+    if (!p.withdrawn && kind === 'attended' && noContactDue !== undefined && noContactDue > t.now) t.resolve((k) => k === 'no-contact');
     t.emit('contact.corrected.v1', { planRef: t.plan.planId, ...allocationRef(a), session: p.session, previous, date, kind, withdrawn: p.withdrawn === true, reason: p.reason });
   },
   'end-allocation': (t, p, command) => {

@@ -11,7 +11,7 @@ import { EVENT_CATALOGUE } from '../../lib/domain/events.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import { CorrectContactPayload } from '../../lib/domain/schemas.ts';
 import { exitSummary } from '../../lib/domain/views.ts';
-import { allocationOf, at, command, planInStage, providerActor, refusal, respond, run } from '../support/domain-fixtures.ts';
+import { allocationOf, at, command, planInStage, providerActor, refusal, respond, run, withOpenEscalation } from '../support/domain-fixtures.ts';
 
 const paths = (fn: () => unknown) => refusal(fn).errors.map((e) => e.path);
 
@@ -70,6 +70,30 @@ describe('correct-contact', () => {
     expect(once.plan.deadlines.find((d) => d.command === 'no-contact')?.dueAt).not.toBe(fromActivation);
     const withdrawn = run(once.plan, respond('correct-contact', anawim, { session: 1, withdrawn: true, reason: 'no-such-session' }), ctx);
     expect(withdrawn.plan.deadlines.find((d) => d.command === 'no-contact')?.dueAt).toBe(fromActivation);
+  });
+
+  it('leaves an open no-contact alert open when a correction shows no engagement since it was raised; resolves it when one does', () => {
+    const { plan: active, ctx } = planInStage('active');
+    const anawim = allocationOf(active!, 'anawim-womens-centre', 'accepted');
+    const firstWeek = londonDate(ctx.now);
+    const attended = run(active, respond('record-contact', anawim, { date: firstWeek, kind: 'attended' }), ctx);
+    // Nobody attended for the policy's 28 days: the team lead is told.
+    const alerted = withOpenEscalation({ plan: attended.plan, ctx, events: [] });
+    const openAlert = (p: typeof alerted.plan) => p?.escalations.find((e) => e.kind === 'no-contact' && !e.resolvedAt);
+    expect(openAlert(alerted.plan)).toBeDefined();
+
+    // The old session's date was keyed a day late: still attended, still weeks ago. She has not engaged since.
+    const dayBefore = londonDate(addDays(`${firstWeek}T12:00:00.000Z`, -1));
+    const redated = run(alerted.plan, respond('correct-contact', anawim, { session: 1, date: dayBefore, reason: 'wrong-date' }), alerted.ctx);
+    expect(openAlert(redated.plan)).toBeDefined();
+
+    // A session of today keyed as missed was in fact attended: that is engagement, and the alert is resolved.
+    const today = londonDate(alerted.ctx.now);
+    const missed = run(redated.plan, respond('record-contact', anawim, { date: today, kind: 'missed' }), alerted.ctx);
+    expect(openAlert(missed.plan)).toBeDefined();
+    const corrected = run(missed.plan, respond('correct-contact', anawim, { session: 2, kind: 'attended', reason: 'wrong-kind' }), alerted.ctx);
+    expect(openAlert(corrected.plan)).toBeUndefined();
+    expect(corrected.plan.deadlines.find((d) => d.command === 'no-contact')?.dueAt).toBe(addDays(`${today}T12:00:00.000Z`, 28));
   });
 
   it('refuses another provider, an unknown session, a future date, and a payload that is both or neither', () => {
