@@ -1,6 +1,6 @@
 import { addMonths, daysBetween } from './calendar.ts';
 import { providersOf } from './consent.ts';
-import { consentWithdrawnAt, nextDueAt, reviewDueAtOf } from './decide.ts';
+import { consentWithdrawnAt, nextDueAt, reviewDueAtOf, sessionCounts } from './decide.ts';
 import { isAllowedIn } from './lifecycle.ts';
 import type { Participant, Plan, PlanEvent } from './schemas.ts';
 
@@ -27,9 +27,9 @@ export function exitSummary(plan: Plan) {
     daysActive: plan.activatedAt ? daysBetween(plan.activatedAt, plan.exit.exitedAt) : 0,
     sessions: {
       // A session its provider withdrew (recorded twice, no such session) counts nowhere.
-      attended: plan.contacts.filter((c) => !c.withdrawnAt && c.kind === 'attended').length,
-      missed: plan.contacts.filter((c) => !c.withdrawnAt && c.kind === 'missed').length,
-      cancelled: plan.contacts.filter((c) => !c.withdrawnAt && c.kind === 'cancelled').length,
+      attended: plan.contacts.filter((c) => sessionCounts(c) && c.kind === 'attended').length,
+      missed: plan.contacts.filter((c) => sessionCounts(c) && c.kind === 'missed').length,
+      cancelled: plan.contacts.filter((c) => sessionCounts(c) && c.kind === 'cancelled').length,
     },
     scores,
   };
