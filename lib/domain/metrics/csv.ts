@@ -1,4 +1,4 @@
-import { FIGURE_KEYS, roundingReach } from './definitions.ts';
+import { FIGURE_KEYS, roundedRateExample, roundingReach } from './definitions.ts';
 import type { Figures, MetricsReport } from './compute.ts';
 import { INCOMPLETE_HEADLINE, incompleteDetail } from './incomplete-notice.ts';
 import type { MetricsIncomplete } from './report-schema.ts';
@@ -26,12 +26,10 @@ const field = (value: string | number) => {
  * quarters). At the end, so the header row stays the first line and a program reading rows stops
  * there or skips them as comments (pandas `comment='#'`, csv-parse `comment: '#'`).
  */
-/** A rate shown as 2 of 6 rounding steps, and the true rates it may stand for, without a comma. */
+/** The definitions' example (a rate shown as 2 of 6 rounding steps, and the true rates it may stand for), without a comma. */
 function example(roundTo: number): string {
-  const { below, above } = roundingReach(roundTo);
-  const [n, d] = [2 * roundTo, 6 * roundTo];
-  const pct = (a: number, b: number) => `${Math.round((100 * a) / b)} %`;
-  return `${n} of ${d} shown reads ${pct(n, d)} and the truth may be anything from ${n - below} of ${d + above} (${pct(n - below, d + above)}) to ${n + above} of ${d - below} (${pct(n + above, d - below)})`;
+  const { shown, lowest, highest } = roundedRateExample(roundTo);
+  return `${shown.count} of ${shown.of} shown reads ${shown.percent} and the truth may be anything from ${lowest.count} of ${lowest.of} (${lowest.percent}) to ${highest.count} of ${highest.of} (${highest.percent})`;
 }
 
 export function metricsCsvNotes(report: MetricsReport): string[] {

@@ -173,14 +173,24 @@ export function roundingReach(roundTo: number): { below: number; above: number }
   return { below: Math.floor(roundTo / 2), above: Math.ceil(roundTo / 2) - 1 };
 }
 
+/**
+ * The example the definitions and the CSV notes both give: a rate shown as 2 of 6 rounding steps, and
+ * the lowest and highest true rates its two rounded counts may stand for.
+ */
+export function roundedRateExample(roundTo: number) {
+  const { below, above } = roundingReach(roundTo);
+  const [n, d] = [2 * roundTo, 6 * roundTo];
+  const rate = (count: number, of: number) => ({ count, of, percent: `${Math.round((100 * count) / of)} %` });
+  return { shown: rate(n, d), lowest: rate(n - below, d + above), highest: rate(n + above, d - below) };
+}
+
 /** How far a rate worked out from rounded counts can be from the true one, in words, with an example at cohort size. */
 export function rateFromRoundedCountsWords(roundTo: number): string {
   const { below, above } = roundingReach(roundTo);
-  const [n, d] = [2 * roundTo, 6 * roundTo];
-  const pct = (a: number, b: number) => `${Math.round((100 * a) / b)} %`;
+  const { shown, lowest, highest } = roundedRateExample(roundTo);
   return (
     `Worked out from its two counts as shown, each rounded to the nearest ${roundTo}, not from the exact counts (an exact rate beside its two rounded counts would give the exact counts back): it is the rate of the rounded counts, not the true rate rounded. ` +
-    `Each shown count may be up to ${below} under or ${above} over the true one, so at small numbers the rate can be several points from the true rate: shown as ${n} of ${d} (${pct(n, d)}), the true rate may be anything from ${n - below} of ${d + above} (${pct(n - below, d + above)}) to ${n + above} of ${d - below} (${pct(n + above, d - below)}); the larger the counts, the closer.`
+    `Each shown count may be up to ${below} under or ${above} over the true one, so at small numbers the rate can be several points from the true rate: shown as ${shown.count} of ${shown.of} (${shown.percent}), the true rate may be anything from ${lowest.count} of ${lowest.of} (${lowest.percent}) to ${highest.count} of ${highest.of} (${highest.percent}); the larger the counts, the closer.`
   );
 }
 
