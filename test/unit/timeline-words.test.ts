@@ -1,11 +1,13 @@
 /**
  * The plan timeline's lines for consent events and an allocation's end (web/src/timeline-words.ts):
  * which providers a consent covers, by kind and count, read the same for a recorded consent as for a
- * changed one; an older event without them reads as before; a provider's name takes no possessive.
+ * changed one; an older event without them reads as before; a provider's name takes no possessive;
+ * every event type has words (a corrected session read 'contact.corrected.v1').
  */
 import { describe as group, expect, it } from 'vitest';
 import { describe } from '../../web/src/timeline-words.ts';
 import type { HistoryItem } from '../../web/src/types.ts';
+import { EVENT_TYPES } from '../../lib/domain/events.ts';
 
 const item = (type: string, data: Record<string, unknown>): HistoryItem => ({ id: 'ev_1', sequence: 1, type, time: '2026-11-28T10:00:00.000Z', data });
 const NAMES: Record<string, string> = { 'changing-lives': 'Changing Lives' };
@@ -32,5 +34,16 @@ group('the timeline in words', () => {
 
   it('names the provider whose allocation ended without a possessive', () => {
     expect(describe(item('allocation.ended.v1', { providerId: 'changing-lives', outcome: 'completed', endedBy: 'provider' }), name).title).toBe('Allocation with Changing Lives ended');
+  });
+
+  it("has words for every event a plan's history can hold, not its type code", () => {
+    expect(EVENT_TYPES.filter((type) => describe(item(type, {}), name).title === type)).toEqual([]);
+  });
+
+  it("says a provider's corrected or withdrawn session as it was and as it is, with the reason", () => {
+    const corrected = { providerId: 'changing-lives', session: 2, previous: { date: '2026-12-01', kind: 'missed' }, date: '2026-12-02', kind: 'attended', withdrawn: false, reason: 'wrong-date' };
+    expect(describe(item('contact.corrected.v1', corrected), name)).toEqual({ title: 'Session 2 corrected', detail: 'Changing Lives: was 1 Dec 2026, missed, now 2 Dec 2026, attended; wrong date' });
+    const withdrawn = { ...corrected, session: 1, date: '2026-12-01', kind: 'missed', withdrawn: true, reason: 'recorded-twice' };
+    expect(describe(item('contact.corrected.v1', withdrawn), name)).toEqual({ title: 'Session 1 withdrawn', detail: 'Changing Lives: 1 Dec 2026, missed; recorded twice. It counts nowhere' });
   });
 });

@@ -84,6 +84,15 @@ export function describe(item: HistoryItem, providerName: (id: string) => string
       return { title: d.manual ? 'Activated by the coordinator' : 'Plan active', detail: list(d.unmetNeeds).length ? `Unmet: ${domainsOf(d.unmetNeeds)}` : 'Every priority need has a provider' };
     case 'contact.recorded.v1':
       return { title: `Session ${str(d.kind)}`, detail: `${provider}, ${formatDate(str(d.date))}` };
+    case 'contact.corrected.v1': {
+      // The session as it read before is in the event (previous): say what it was and what it is now, never a note (there is none).
+      const before = (d.previous ?? {}) as { date?: unknown; kind?: unknown };
+      const was = `${formatDate(str(before.date))}, ${label(str(before.kind)).toLowerCase()}`;
+      const reason = label(str(d.reason)).toLowerCase();
+      return d.withdrawn
+        ? { title: `Session ${str(d.session)} withdrawn`, detail: `${provider}: ${was}; ${reason}. It counts nowhere` }
+        : { title: `Session ${str(d.session)} corrected`, detail: `${provider}: was ${was}, now ${formatDate(str(d.date))}, ${label(str(d.kind)).toLowerCase()}; ${reason}` };
+    }
     case 'review.due.v1':
       return { title: `Review ${str(d.reviewNumber)} coming up`, ...(d.dueAt ? { detail: `Due ${formatDate(str(d.dueAt))}` } : {}) };
     case 'review.recorded.v1':
@@ -97,6 +106,8 @@ export function describe(item: HistoryItem, providerName: (id: string) => string
       return { title: 'Needs adjusted', detail: [list(d.addedNeeds).length ? `Added ${domainsOf(d.addedNeeds)}` : '', list(d.closedNeeds).length ? `Closed ${domainsOf(d.closedNeeds)}` : ''].filter(Boolean).join('; ') };
     case 'plan.escalated.v1':
       return { title: `Escalated: ${escalationLabel({ kind: str(d.kind), ...(typeof d.ref === 'string' ? { ref: d.ref } : {}) }).toLowerCase()}`, detail: d.repeated ? 'Still open: nobody has acted yet' : 'Sent to the team lead' };
+    case 'plan.escalation-acknowledged.v1':
+      return { title: `Escalation picked up: ${escalationLabel({ kind: str(d.kind), ...(typeof d.ref === 'string' ? { ref: d.ref } : {}) }).toLowerCase()}`, detail: 'By a team lead; it stays open until what it is about is resolved' };
     case 'plan.exited.v1':
       return { title: 'Exited', detail: label(str(d.reason)) };
     case 'follow-up.due.v1':
