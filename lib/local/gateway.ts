@@ -129,8 +129,11 @@ export async function startGateway(options: GatewayOptions): Promise<{ server: S
       }
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]));
       // A parameter given more than once is joined with commas, as API Gateway's HTTP API does (not the last one read alone).
-      const query: Record<string, string> = {};
-      for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+      // Joined in a Map, then made an object by Object.fromEntries: on a plain object `name in query` is true
+      // for an inherited name (constructor) at first sight, and `query['__proto__'] = …` sets no parameter at all.
+      const joined = new Map<string, string>();
+      for (const [name, value] of url.searchParams) joined.set(name, joined.has(name) ? `${joined.get(name)},${value}` : value);
+      const query: Record<string, string> = Object.fromEntries(joined);
       const event = {
         version: '2.0',
         routeKey: `${matched.route.method} ${matched.route.path}`,
