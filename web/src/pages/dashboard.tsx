@@ -1,5 +1,6 @@
 import { useState, type ReactNode } from 'react';
 import { INCOMPLETE_HEADLINE, incompleteDetail } from '../../../lib/domain/metrics/incomplete-notice.ts';
+import { roundedRateExample } from '../../../lib/domain/metrics/definitions.ts';
 import { RATE_ABOVE_NONE, RATE_BELOW_ALL } from '../../../lib/domain/metrics/rate-caps.ts';
 import { download, query, type ApiError } from '../api.ts';
 import { ChartFigure, MarkedValue, type ValueMark } from '../chart.tsx';
@@ -460,13 +461,11 @@ function FigureText({ value, unit, big, bound }: { value: FigureValue; unit: str
   return <span className={big ? 'figure-big' : undefined}>{formatNumber(n, unit)}</span>;
 }
 
-/** How far a rate from rounded counts can be from the true one, as in the API's definitions (2 and 6 rounding steps: 10 of 30 with 5). */
+/** How far a rate from rounded counts can be from the true one: the API's own example (its definitions and the CSV give it too), as this page writes a rate. */
 function rateExample(roundTo: number): string {
-  const below = Math.floor(roundTo / 2);
-  const above = Math.ceil(roundTo / 2) - 1;
-  const [n, d] = [2 * roundTo, 6 * roundTo];
-  const pct = (a: number, b: number) => `${Math.round((100 * a) / b)}%`;
-  return `${n} of ${d} shown reads ${pct(n, d)}, and the true rate may be anything from ${pct(n - below, d + above)} (${n - below} of ${d + above}) to ${pct(n + above, d - below)} (${n + above} of ${d - below}).`;
+  const { shown, lowest, highest } = roundedRateExample(roundTo);
+  const pct = (r: { count: number; of: number }) => formatNumber(r.count / r.of, 'proportion');
+  return `${shown.count} of ${shown.of} shown reads ${pct(shown)}, and the true rate may be anything from ${pct(lowest)} (${lowest.count} of ${lowest.of}) to ${pct(highest)} (${highest.count} of ${highest.of}).`;
 }
 
 function SuppressionNote({ report }: { report: MetricsReport }) {
