@@ -133,7 +133,7 @@ async function token(args: string[]) {
 
 const [command, ...rest] = process.argv.slice(2);
 
-if (command && command in COMMAND_USAGE && asksForHelp(rest)) {
+if (command && Object.hasOwn(COMMAND_USAGE, command) && asksForHelp(rest)) {
   console.log(`Usage:\n${COMMAND_USAGE[command as CommandWithUsage]}`);
   process.exit(0);
 }

@@ -66,6 +66,8 @@ describe('a bad option or command', () => {
     [['simulate', '--plans', '5', '--bogus'], /^wraparound simulate: Unknown option '--bogus'/],
     [['token', '--role', 'mayor'], /^wraparound token: --role must be one of coordinator, /],
     [['launch'], /^wraparound: unknown command "launch"; the commands are start, token, simulate \(wraparound --help shows the options\)$/],
+    // A name every object inherits is no command either (it printed a function's source and exited 0).
+    [['toString', '--help'], /^wraparound: unknown command "toString"; the commands are start, token, simulate/],
   ])('%j: one plain line, exit 2', (args, line) => {
     const run = wraparound(...args);
     expect(run.code).toBe(2);
