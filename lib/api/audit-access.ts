@@ -35,7 +35,7 @@ export function accessPurpose(ctx: RouteContext, routePurpose: AccessPurpose): A
 const ROLE_PURPOSE: Partial<Record<string, AccessPurpose>> = { 'team-lead': 'oversight' };
 
 /** Why, when the caller does not say: her role's purpose if it has one, else the route's. */
-export function defaultPurpose(ctx: RouteContext, routePurpose: AccessPurpose): AccessPurpose {
+function defaultPurpose(ctx: RouteContext, routePurpose: AccessPurpose): AccessPurpose {
   return ROLE_PURPOSE[ctx.principal?.role ?? ''] ?? routePurpose;
 }
 

@@ -10,8 +10,8 @@
  * so a younger age is a mistyped date of birth. The programme's own eligibility (New Chance serves
  * women; which ages each service takes) is the directory's, checked at allocation.
  */
-export const YOUNGEST_AT_REFERRAL = 10;
-export const OLDEST_AT_REFERRAL = 120;
+const YOUNGEST_AT_REFERRAL = 10;
+const OLDEST_AT_REFERRAL = 120;
 
 /** Whole years from a date of birth to a date (YYYY-MM-DD); a 29 February birthday comes on 1 March. */
 export function ageOn(dateOfBirth: string, today: string): number {

@@ -68,7 +68,7 @@ export function addMonths(instant: string, months: number): string {
 }
 
 /** The hour (London) every deadline a person works to falls at: offers, reviews and their reminders alike. */
-export const CLOSE_OF_BUSINESS_HOUR = 17;
+const CLOSE_OF_BUSINESS_HOUR = 17;
 
 /** The close of business (17:00 London) on a London date. */
 export function closeOfBusiness(date: string): string {
@@ -83,7 +83,7 @@ export function workingDayOnOrAfter(calendar: WorkingDayCalendar, date: string):
 }
 
 /** The date itself if it is a working day, else the last working day before it. */
-export function workingDayOnOrBefore(calendar: WorkingDayCalendar, date: string): string {
+function workingDayOnOrBefore(calendar: WorkingDayCalendar, date: string): string {
   let day = date;
   while (!calendar.isWorkingDay(day)) day = addCalendarDays(day, -1);
   return day;

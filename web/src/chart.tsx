@@ -78,7 +78,7 @@ type Drawn = Pick<ChartProps, 'kind' | 'labels' | 'series' | 'yTitle' | 'yMin' |
 
 /** The suppressed placeholders' grey (4.8:1 on white), used nowhere else on the charts. */
 export const SUPPRESSED_COLOUR = '#6b6b6b';
-export const SUPPRESSED_WORD = 'suppressed';
+const SUPPRESSED_WORD = 'suppressed';
 
 /** Diagonal hatching, whole pixels (so its colour is exact), as a Chart.js bar fill. */
 function hatch(): CanvasPattern | string {

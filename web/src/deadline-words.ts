@@ -26,7 +26,7 @@ const REPEATS: Record<string, (ref: string | undefined) => { kind: string; ref?:
 };
 
 /** The open escalation this deadline raises again when it passes, if there is one. */
-export function escalationRepeatedBy(deadline: DeadlineRef, escalations: readonly Escalation[]): Escalation | undefined {
+function escalationRepeatedBy(deadline: DeadlineRef, escalations: readonly Escalation[]): Escalation | undefined {
   const repeats = REPEATS[deadline.command]?.(deadline.ref);
   if (!repeats) return undefined;
   return escalations.find((e) => e.kind === repeats.kind && e.ref === repeats.ref);

@@ -101,7 +101,7 @@ export function dayString(day: number): string {
 }
 
 /** The first day of the calendar month of `date`. */
-export function firstOfMonth(date: string): string {
+function firstOfMonth(date: string): string {
   return `${date.slice(0, 7)}-01`;
 }
 

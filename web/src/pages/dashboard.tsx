@@ -117,7 +117,7 @@ const QUARTER_MONTHS = ['January to March', 'April to June', 'July to September'
  * only complete ones (a period sliding a day at a time gave one woman's outcome away), so the last is
  * the one before today's. Today is the London date, as the API reckons it.
  */
-export function completeQuarters(today: string, count = 16): { from: string; to: string; label: string }[] {
+function completeQuarters(today: string, count = 16): { from: string; to: string; label: string }[] {
   const year = Number(today.slice(0, 4));
   const quarter = Math.floor((Number(today.slice(5, 7)) - 1) / 3);
   const out: { from: string; to: string; label: string }[] = [];
