@@ -32,7 +32,7 @@ function impossibleDate(text: string): string | undefined {
 }
 
 /** The fields an object schema takes, for "must be an object with …". */
-function fieldsOf(schema: unknown): string | undefined {
+function fieldsInWords(schema: unknown): string | undefined {
   const shape = (schema as { _zod?: { def?: { shape?: Record<string, { _zod?: { optin?: string } }> } } } | undefined)?._zod?.def?.shape;
   if (!shape) return undefined;
   const keys = Object.keys(shape);
@@ -64,7 +64,7 @@ function typeWords(issue: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidType>): str
   if (issue.expected === 'int' && typeof issue.input === 'number') return Number.isFinite(issue.input) ? 'must be a whole number' : 'must be a finite whole number';
   if (issue.expected === 'number' && typeof issue.input === 'number') return 'must be a finite number';
   if (issue.expected === 'object') {
-    const fields = fieldsOf(issue.inst);
+    const fields = fieldsInWords(issue.inst);
     return fields ? `must be an object with ${fields}` : 'must be an object';
   }
   return TYPE_WORDS[issue.expected] ?? `must be ${issue.expected}`;
