@@ -4,32 +4,16 @@
  * say "Nothing here." while there is more to read, and "Show more allocations" finds her allocation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchPut } from '../../lib/adapters/dynamodb/batch.ts';
-import { keys } from '../../lib/adapters/dynamodb/keys.ts';
-import { TABLE_NAME_DEFAULT } from '../../lib/adapters/dynamodb/table-definition.ts';
+import { putPastProviderAllocations } from '../support/past-provider-allocations.ts';
 import { planActive, signIn, startHarness, visit, type Harness, type Json } from './support.ts';
 
 /** Ended allocations of bcwa sorting before any real one: more than one filtered page reads (20 rounds of 500). */
 const PAST = 10_500;
-const pastId = (i: number) => `al_000000${String(i).padStart(10, '0')}_1`;
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
-  const items = Array.from({ length: PAST }, (_, i) => ({
-    ...keys.providerAllocation('bcwa', pastId(i)),
-    type: 'provider-allocation',
-    providerId: 'bcwa',
-    allocationId: pastId(i),
-    planRef: `pl_000000${String(i).padStart(10, '0')}`,
-    status: 'ended',
-    serviceId: 'bcwa-domestic-abuse',
-    needs: [{ domain: 'domestic-abuse', level: 'medium' }],
-    lead: true,
-    sequence: 7,
-    updatedAt: '2026-01-10T09:00:00.000Z',
-  }));
-  await batchPut(h.stack.plans.client, TABLE_NAME_DEFAULT, items);
+  await putPastProviderAllocations(h.stack.plans.client, 'bcwa', PAST);
 }, 180_000);
 afterAll(async () => {
   await h?.stop();

@@ -7,35 +7,21 @@
  * dropped out of its inbox and expired unanswered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchPut } from '../../lib/adapters/dynamodb/batch.ts';
-import { keys } from '../../lib/adapters/dynamodb/keys.ts';
-import { TABLE_NAME_DEFAULT } from '../../lib/adapters/dynamodb/table-definition.ts';
+import { pastAllocationId, putPastProviderAllocations } from '../support/past-provider-allocations.ts';
 import { consent, referral, startTestStack, type Json, type TestStack } from '../support/http.ts';
 
 /** Past allocations of bcwa, each ~430 bytes as stored: 3,000 of them are well over 1 MB. */
 const PAST = 3_000;
-/** Their ids sort before any real one (a plan id's suffix is hex of 24 characters, almost never all zeros at the start). */
-const pastId = (i: number) => `al_000000${String(i).padStart(10, '0')}_1`;
 
 let t: TestStack;
 let offered: Json;
 beforeAll(async () => {
   t = await startTestStack();
-  const items = Array.from({ length: PAST }, (_, i) => ({
-    ...keys.providerAllocation('bcwa', pastId(i)),
-    type: 'provider-allocation',
-    providerId: 'bcwa',
-    allocationId: pastId(i),
-    planRef: `pl_000000${String(i).padStart(10, '0')}`,
-    status: 'ended',
-    serviceId: 'bcwa-domestic-abuse',
+  // Six needs and a deadline each, so 3,000 records are well over 1 MB.
+  await putPastProviderAllocations(t.stack.plans.client, 'bcwa', PAST, {
     needs: ['domestic-abuse', 'thinking-behaviour', 'trauma', 'emotional-resilience', 'interpersonal-skills', 'children-families'].map((domain) => ({ domain, level: 'medium' })),
     respondBy: '2026-01-05T17:00:00.000Z',
-    lead: true,
-    sequence: 7,
-    updatedAt: '2026-01-10T09:00:00.000Z',
-  }));
-  await batchPut(t.stack.plans.client, TABLE_NAME_DEFAULT, items);
+  });
   // A real plan whose domestic-abuse need is offered to bcwa: its record sorts after every past one.
   const created = await t.call('POST', '/plans', { token: t.coordinator, body: referral() });
   expect(created.status, created.text).toBe(201);
@@ -45,7 +31,7 @@ beforeAll(async () => {
   expect(assessed.status, assessed.text).toBe(200);
   offered = (assessed.json.allocations as Json[]).find((a) => a.providerId === 'bcwa');
   expect(offered, 'an offer to bcwa').toBeDefined();
-  expect(offered.allocationId > pastId(PAST - 1)).toBe(true);
+  expect(offered.allocationId > pastAllocationId(PAST - 1)).toBe(true);
 }, 120_000);
 afterAll(async () => {
   await t?.stop();
@@ -87,9 +73,9 @@ describe('a provider with more than 1 MB of allocation records', () => {
     } while (cursor);
     expect(seen).toEqual([offered.allocationId]);
     const ended = await t.call('GET', '/providers/bcwa/allocations?status=ended&limit=7', { token: t.provider('bcwa') });
-    expect((ended.json.items as Json[]).map((i) => i.allocationId)).toEqual(Array.from({ length: 7 }, (_, i) => pastId(i)));
+    expect((ended.json.items as Json[]).map((i) => i.allocationId)).toEqual(Array.from({ length: 7 }, (_, i) => pastAllocationId(i)));
     const next = await t.call('GET', `/providers/bcwa/allocations?status=ended&limit=7&cursor=${encodeURIComponent(ended.json.nextCursor as string)}`, { token: t.provider('bcwa') });
-    expect((next.json.items as Json[]).map((i) => i.allocationId)).toEqual(Array.from({ length: 7 }, (_, i) => pastId(i + 7)));
+    expect((next.json.items as Json[]).map((i) => i.allocationId)).toEqual(Array.from({ length: 7 }, (_, i) => pastAllocationId(i + 7)));
   });
 
   it('refuses a bad limit or cursor with a 400 naming it', async () => {
