@@ -507,6 +507,14 @@ describe('resolveMetricsQuery', () => {
     expect(resolveMetricsQuery({}, '2026-09-30', config)).toEqual({ ok: true, query: { from: '2025-07-01', to: '2026-06-30', groupBy: [] } });
   });
 
+  it('fills in from as the longest period allowed when the deployment allows less than four quarters', () => {
+    expect(resolveMetricsQuery({}, TODAY, { maxPeriodMonths: 6 })).toEqual({ ok: true, query: { from: '2026-04-01', to: '2026-09-30', groupBy: [] } });
+    // Whole quarters, at least one: 8 months allows two quarters, 1 month one.
+    expect(resolveMetricsQuery({}, TODAY, { maxPeriodMonths: 8 })).toEqual({ ok: true, query: { from: '2026-04-01', to: '2026-09-30', groupBy: [] } });
+    expect(resolveMetricsQuery({}, TODAY, { maxPeriodMonths: 1 })).toEqual({ ok: true, query: { from: '2026-07-01', to: '2026-09-30', groupBy: [] } });
+    expect(resolveMetricsQuery({ to: '2026-03-31' }, TODAY, { maxPeriodMonths: 9 })).toEqual({ ok: true, query: { from: '2025-07-01', to: '2026-03-31', groupBy: [] } });
+  });
+
   it('answers a period reaching into the current quarter or later up to the end of the last complete one, saying what was asked', () => {
     // A financial year asked for in its eighth month: its complete quarters so far.
     expect(resolveMetricsQuery({ from: '2026-04-01', to: '2027-03-31' }, TODAY, config)).toEqual({ ok: true, query: { from: '2026-04-01', to: '2026-09-30', groupBy: [], requestedTo: '2027-03-31' } });

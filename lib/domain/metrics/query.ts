@@ -26,7 +26,7 @@ const CalendarDate = z.string().refine(isCalendarDate, 'must be a calendar date,
 /** The query string of GET /metrics and GET /metrics.csv. */
 export const MetricsQueryParams = z.strictObject({
   from: CalendarDate.optional().describe(
-    'First day of the period (London date, inclusive): the first day of a calendar quarter (1 January, 1 April, 1 July or 1 October), as periods are whole calendar quarters; default: four quarters (12 months) back from `to`',
+    'First day of the period (London date, inclusive): the first day of a calendar quarter (1 January, 1 April, 1 July or 1 October), as periods are whole calendar quarters; default: four quarters (12 months) back from `to`, or as many whole quarters as the deployment\'s longest period allows when that is shorter',
   ),
   to: CalendarDate.optional().describe(
     'Last day of the period (London date, inclusive): the last day of a calendar quarter (31 March, 30 June, 30 September or 31 December); default: the end of the last complete quarter. Figures come only from complete quarters: a `to` in the current quarter or later is answered up to the end of the last complete quarter, and the answer says so (`period.to`, and `period.requestedTo` with the day asked for)',
@@ -101,9 +101,11 @@ export function resolveMetricsQuery(params: Record<string, string | undefined>, 
   if (errors.length === 0) {
     const to = given.to === undefined || given.to > lastComplete ? lastComplete : given.to;
     const toSaid = given.to === undefined ? `to was not given: the end of the last complete quarter, ${lastComplete}` : given.to > lastComplete ? `to ${given.to} is answered up to the end of the last complete quarter, ${lastComplete}` : `to ${given.to}`;
-    const from = given.from ?? firstOfQuarter(addMonthsToDate(to, -11));
     // Whole quarters: the most whole quarters the setting allows (at least one).
     const maxMonths = Math.max(3, config.maxPeriodMonths - (config.maxPeriodMonths % 3));
+    // Four quarters unless the deployment allows fewer: a commissioner who sent no `from` asked for the
+    // usual period, and is answered the longest one allowed, not refused over a `from` she never sent.
+    const from = given.from ?? firstOfQuarter(addMonthsToDate(to, 1 - Math.min(12, maxMonths)));
     if (given.from !== undefined && given.from > lastComplete)
       errors.push({ path: 'from', message: `${given.from} starts a quarter not yet complete: figures come only from complete quarters, the last of them ending ${lastComplete}` });
     else if (given.from !== undefined && given.to !== undefined && given.from > given.to) errors.push({ path: 'from', message: `must not be after to: from ${given.from}, to ${given.to}` });
