@@ -593,12 +593,37 @@ const DIRECTORY_PROBLEMS: Record<string, ProblemStatus[]> = {
 /** What an erasure request does, beyond its summary: who is erased, what is redacted, when it is refused. */
 const ERASE_DESCRIPTION = `Erases her identity record (name, date of birth, contact details, safety notes, address) and the link between her plans, for every plan of hers, and replaces what was typed in words on each of them (referral, allocation, exit and withdrawal notes, a follow-up correction's note, each goal, her words at reviews, a manual offer's and activate's reasons) with \`${REDACTED}\` in the plan, its history and the answers kept for Idempotency-Keys. Codes, dates, needs, scores and outcomes stay, so the figures do not change. Each plan is marked \`identityErasedAt\`; a later command that brings free text to it (a \`note\`) is refused with a 400 naming the field, and works without it. Refused with a 409, nothing changed and nothing audited, while any plan of hers is open (${OPEN_STAGES.join(', ')}; an exited plan is not) or a referral of her is being recorded. Audited.`;
 
+/** A refusal whose meaning on a route is narrower than the shared response's, and the headers it carries there. */
+interface RouteProblem {
+  description: string;
+  headers?: z.ZodObject;
+}
+
 /** Refusals whose meaning on a route is narrower than the shared response's: status → what it means there. */
-const ROUTE_PROBLEMS: Record<string, Partial<Record<ProblemStatus | 503, string>>> = {
+const ROUTE_PROBLEMS: Record<string, Partial<Record<ProblemStatus | 503, RouteProblem>>> = {
+  'POST /plans': {
+    409: {
+      description:
+        'Nothing recorded. She already has an open plan (`errors` names it: work with that plan), or her identity is being erased or was erased while this referral was recorded (refer her again once it is done: she is referred as someone new), or another referral of her is in progress or was interrupted before it finished: sending that referral again with its Idempotency-Key is safe (it finishes it, or returns the plan), and a new referral of her is possible after Retry-After (the detail gives the time).',
+      headers: z.object({
+        'Retry-After': z
+          .string()
+          .regex(/^[1-9][0-9]*$/)
+          .optional()
+          .describe('Only when another referral of her is in progress or was interrupted: the seconds until a new referral of her is possible'),
+      }),
+    },
+  },
   'POST /plans/{planId}/erase-identity': {
-    404: 'No such plan.',
-    409: 'Nothing changed. A plan of hers is open: `errors` names each (path `planId`) with what ends it in its stage (exit it, withdraw the referral, or record her consent withdrawn), this plan included if it is open. Or a referral of her is being recorded right now (its plan is named), or another erasure of her is under way, or this plan\'s identity was already erased (the detail says when).',
-    503: 'Nothing changed or audited: her identity record exists but the identity key is not available, so her other plans cannot be found and nothing was erased. A fault of the setup, not the request: ask again later; if it persists, the operators must restore access to the identity key.',
+    404: { description: 'No such plan.' },
+    409: {
+      description:
+        'Nothing changed. A plan of hers is open: `errors` names each (path `planId`) with what ends it in its stage (exit it, withdraw the referral, or record her consent withdrawn), this plan included if it is open. Or a referral of her is being recorded right now (its plan is named), or another erasure of her is under way, or this plan\'s identity was already erased (the detail says when).',
+    },
+    503: {
+      description:
+        'Nothing changed or audited: her identity record exists but the identity key is not available, so her other plans cannot be found and nothing was erased. A fault of the setup, not the request: ask again later; if it persists, the operators must restore access to the identity key.',
+    },
   },
 };
 
@@ -718,7 +743,12 @@ function routeOperation(route: Route): OperationSpec {
     responses: {
       [response.status]: { description: response.description, ...(headers ? { headers } : {}), content: response.mediaType ? { [response.mediaType]: { schema: response.schema } } : jsonContent(response.schema) },
       ...problemRefs(problems),
-      ...Object.fromEntries(Object.entries(ROUTE_PROBLEMS[key] ?? {}).map(([status, description]) => [status, { description, content: { 'application/problem+json': { schema: Problem } } }])),
+      ...Object.fromEntries(
+        Object.entries(ROUTE_PROBLEMS[key] ?? {}).map(([status, { description, headers: problemHeaders }]) => [
+          status,
+          { description, ...(problemHeaders ? { headers: problemHeaders } : {}), content: { 'application/problem+json': { schema: Problem } } },
+        ]),
+      ),
     },
   };
   return { path: route.path, method: route.method, operation };
@@ -777,4 +807,24 @@ export function openApiDocument(): oas31.OpenAPIObject {
       ),
     },
   });
+}
+
+/**
+ * The headers this document declares, lower-cased: every header parameter of an operation (plus
+ * authorization and content-type, which the bearer scheme and the JSON bodies imply), and every header
+ * of every answer. The CORS configuration on AWS lets a browser send the one and read the other
+ * (lib/infra/api.ts), so a header documented here is one the web app can use there.
+ */
+export function documentedHeaders(document: oas31.OpenAPIObject = openApiDocument()): { sent: string[]; answered: string[] } {
+  const sent = new Set<string>(['authorization', 'content-type']);
+  const answered = new Set<string>();
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const operation = item[method];
+      if (!operation) continue;
+      for (const p of operation.parameters ?? []) if ('in' in p && p.in === 'header') sent.add(p.name.toLowerCase());
+      for (const r of Object.values(operation.responses ?? {})) if ('headers' in r) for (const h of Object.keys(r.headers ?? {})) answered.add(h.toLowerCase());
+    }
+  }
+  return { sent: [...sent].sort(), answered: [...answered].sort() };
 }

@@ -1238,7 +1238,10 @@ describe('Wraparound stack', () => {
         }
       }
       expect(sent).toEqual(new Set(['authorization', 'content-type', 'idempotency-key', 'x-purpose', 'if-match']));
-      expect([...answered]).toEqual(expect.arrayContaining(['location', 'idempotent-replayed', 'content-disposition', 'figures-incomplete', 'etag']));
+      // retry-after: an interrupted referral's 409 says when a new referral of her is possible; the web app on AWS reads it too.
+      expect([...answered]).toEqual(expect.arrayContaining(['location', 'idempotent-replayed', 'content-disposition', 'figures-incomplete', 'etag', 'retry-after']));
+      const refusal = (openApiDocument().paths?.['/plans']?.post?.responses as Record<string, { headers?: Record<string, unknown> }>)['409'];
+      expect(Object.keys(refusal?.headers ?? {})).toEqual(['Retry-After']);
       for (const s of [dev, prod]) {
         const cors = only(s, 'AWS::ApiGatewayV2::Api').Properties.CorsConfiguration as { AllowHeaders: string[]; ExposeHeaders: string[] };
         expect(new Set(cors.AllowHeaders)).toEqual(sent);
