@@ -3,7 +3,7 @@ import { Stage } from '../domain/lifecycle.ts';
 import { ACCESS_PURPOSES, ERASURE_REASONS } from '../domain/vocabulary.ts';
 import { DUE_LISTS } from '../domain/worklist.ts';
 import { BadAuditCursor, decodeAuditCursor } from '../adapters/dynamodb/audit-log.ts';
-import { BadWorklistCursor, decodeWorklistCursor, type WorklistName } from '../adapters/dynamodb/worklist-cursor.ts';
+import { BadWorklistCursor, decodeWorklistCursor, type CursorList } from '../adapters/dynamodb/worklist-cursor.ts';
 
 /** Request parts that are not command payloads, shared by the handlers and the OpenAPI document. */
 export const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be 1-200 visible ASCII characters');
@@ -11,7 +11,7 @@ export const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/,
 export const ExpectedVersion = z.number().int().min(1).describe('Optimistic concurrency: refuse with 409 unless the plan is still at this version');
 
 /** A due list's cursor must be one the list gave out: checked here, so a bad one is a 400 naming it. */
-function checkWorklistCursor(cursor: string | undefined, list: WorklistName, ctx: z.core.$RefinementCtx) {
+function checkWorklistCursor(cursor: string | undefined, list: CursorList, ctx: z.core.$RefinementCtx) {
   if (cursor === undefined) return;
   try {
     decodeWorklistCursor(cursor, list);
@@ -40,7 +40,7 @@ export const PlanListQuery = z.strictObject({
 export const EscalationQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(100).describe('Page size; pages go the longest-open escalation first, each in urgency order'),
   cursor: z.string().max(2000).optional().describe('nextCursor of the previous page'),
-}).superRefine((q, ctx) => checkWorklistCursor(q.cursor, 'overdue', ctx));
+}).superRefine((q, ctx) => checkWorklistCursor(q.cursor, 'escalations', ctx));
 
 /** A UTC day: the audit records are kept by the day of their `at`, a UTC instant. */
 const auditDay = (which: string) =>

@@ -240,8 +240,38 @@ describe('GET /plans?due=', () => {
       expect(res.json.errors.map((e: Json) => e.path), path).toEqual(['cursor']);
       expect(res.json.detail, path).toContain('cursor');
     }
-    // A cursor of the overdue list is one of the escalations list too (the same plans).
+    // A cursor of the overdue list's escalated part is one of the escalations list too (the same plans).
     expect((await call('GET', `/escalations?limit=1&cursor=${overdueCursor}`, { token: teamLead() })).status).toBe(200);
+  });
+
+  it("refuses another list's cursor saying whose it is: the overdue list past its escalated plans is not the escalations list", async () => {
+    // The overdue list read past its two escalated plans: its cursor is in its later part (what fell due before now).
+    const first = await call('GET', '/plans?due=overdue&limit=2', { token: coordinator() });
+    expect(names(first.json.items).sort()).toEqual(['oneAlert', 'twoAlerts']);
+    const pastDueCursor = first.json.nextCursor as string;
+    expect(typeof pastDueCursor).toBe('string');
+    // Before: 200 with an empty page and no cursor, as if the team lead had seen every escalation.
+    const res = await call('GET', `/escalations?cursor=${pastDueCursor}`, { token: teamLead() });
+    expect(res.status, res.text).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.json.errors).toEqual([{ path: 'cursor', message: expect.stringMatching(/^belongs to another list, the worklist "Overdue and escalated" \(GET \/plans\?due=overdue\), past its escalated plans, not the escalations list/) }]);
+    // Each due list's cursor on another due list, and on the escalations list: refused, naming the list it came from.
+    const cursors = {
+      overdue: pastDueCursor,
+      today: (await call('GET', '/plans?due=today&limit=1', { token: coordinator() })).json.nextCursor as string,
+      'this-week': (await call('GET', '/plans?due=this-week&limit=1', { token: coordinator() })).json.nextCursor as string,
+    };
+    const labels = { overdue: 'Overdue and escalated', today: 'Due today', 'this-week': 'Due in the next 7 days' };
+    for (const [from, cursor] of Object.entries(cursors) as [keyof typeof cursors, string][]) {
+      expect(typeof cursor, from).toBe('string');
+      const elsewhere = [...Object.keys(cursors).filter((list) => list !== from).map((list) => `/plans?due=${list}`), '/escalations'];
+      for (const path of elsewhere) {
+        const refused = await call('GET', `${path}${path.includes('?') ? '&' : '?'}cursor=${cursor}`, { token: path === '/escalations' ? teamLead() : coordinator() });
+        expect(refused.status, `${from} on ${path}`).toBe(400);
+        expect(refused.json.errors[0].path, `${from} on ${path}`).toBe('cursor');
+        expect(refused.json.errors[0].message, `${from} on ${path}`).toContain(`belongs to another list, the worklist "${labels[from]}" (GET /plans?due=${from})`);
+      }
+    }
   });
 
   it('refuses a due or stage it does not know, naming the parameter', async () => {

@@ -90,4 +90,29 @@ describe('worklist paging over sharded indexes', () => {
     ];
     for (const [cursor, list] of refused) expect(() => decodeWorklistCursor(cursor, list), `${cursor} on ${list}`).toThrow(BadWorklistCursor);
   });
+
+  it("says whose a cursor of another list is; the escalations list takes the overdue list's escalated part only", () => {
+    const alert = encodeWorklistCursor('overdue', { phase: 'alert', shards: firstPosition('alert').shards });
+    const pastDue = encodeWorklistCursor('overdue', { phase: 'work', upTo: at(9), shards: firstPosition('work').shards });
+    const week = encodeWorklistCursor('this-week', { phase: 'work', upTo: at(9), shards: firstPosition('work').shards });
+    // The same plans in the same order: the escalations list and the overdue list's escalated part.
+    expect(decodeWorklistCursor(alert, 'escalations').phase).toBe('alert');
+    const refusal = (cursor: string, list: Parameters<typeof decodeWorklistCursor>[1]) => {
+      try {
+        decodeWorklistCursor(cursor, list);
+      } catch (error) {
+        if (error instanceof BadWorklistCursor) return error.message;
+        throw error;
+      }
+      return 'taken';
+    };
+    expect(refusal(pastDue, 'escalations')).toBe(
+      'belongs to another list, the worklist "Overdue and escalated" (GET /plans?due=overdue), past its escalated plans, not the escalations list (GET /escalations): a cursor pages on only the list that gave it; leave it out to start this list from the top',
+    );
+    expect(refusal(week, 'escalations')).toMatch(/^belongs to another list, the worklist "Due in the next 7 days" \(GET \/plans\?due=this-week\), not the escalations list/);
+    expect(refusal(week, 'today')).toMatch(/^belongs to another list, the worklist "Due in the next 7 days" .*, not the worklist "Due today" \(GET \/plans\?due=today\)/);
+    expect(refusal(alert, 'this-week')).toMatch(/^belongs to another list, the worklist "Overdue and escalated"/);
+    // Not a cursor of any list: no list named.
+    expect(refusal('not-base64-json', 'escalations')).toBe('is not a cursor this API returned for this list');
+  });
 });

@@ -1,4 +1,5 @@
 import { PlanId } from '../../domain/schemas.ts';
+import { DUE_LISTS } from '../../domain/worklist.ts';
 import { ALL_SHARDS, shardOf, SHARDS } from './keys.ts';
 
 /**
@@ -15,6 +16,18 @@ export type WorklistPhase = 'alert' | 'work';
 
 /** The lists read this way: a cursor belongs to one (the escalations list is the overdue one). */
 export type WorklistName = 'overdue' | 'today' | 'this-week';
+
+/**
+ * What a cursor is checked against: a due list, or the escalations list, which is the overdue list's
+ * alerted phase alone. An overdue cursor of that phase is a place among the same plans in the same
+ * order, so either list takes it; one of the work phase is past the escalations list's end.
+ */
+export type CursorList = WorklistName | 'escalations';
+
+const WORKLIST_NAMES: readonly string[] = ['overdue', 'today', 'this-week'] satisfies WorklistName[];
+
+/** A list as a person finds it: its heading (lib/domain/worklist.ts) and where it is read. */
+const listInWords = (list: CursorList) => (list === 'escalations' ? 'the escalations list (GET /escalations)' : `the worklist "${DUE_LISTS[list].label}" (GET /plans?due=${list})`);
 
 /** Where a shard's reading stands: from its start, after an entry, or done. */
 export type ShardPosition = 'start' | 'end' | { at: string; planId: string };
@@ -50,10 +63,11 @@ export function encodeWorklistCursor(list: WorklistName, position: WorklistPosit
 const INSTANT = /^\d{4}-\d{2}-\d{2}[0-9T:.Z+-]{0,24}$/;
 
 /**
- * The position a cursor this API returned for `list` stands for; another list's cursor is refused
- * (the escalations list is the overdue one: they take each other's).
+ * The position a cursor this API returned for `list` stands for. Another list's cursor is refused,
+ * saying whose it is: read on this list from it, it would start at a place in another list's order
+ * (or, on the escalations list, past its end: an empty page, as if there were no more).
  */
-export function decodeWorklistCursor(cursor: string, list: WorklistName): WorklistPosition {
+export function decodeWorklistCursor(cursor: string, list: CursorList): WorklistPosition {
   const refuse = () => new BadWorklistCursor('is not a cursor this API returned for this list');
   let value: unknown;
   try {
@@ -62,7 +76,7 @@ export function decodeWorklistCursor(cursor: string, list: WorklistName): Workli
     throw refuse();
   }
   const { list: of, phase, upTo, shards } = (typeof value === 'object' && value !== null ? value : {}) as { list?: unknown; phase?: unknown; upTo?: unknown; shards?: unknown };
-  if (of !== list || !(phase === 'alert' || phase === 'work')) throw refuse();
+  if (typeof of !== 'string' || !WORKLIST_NAMES.includes(of) || !(phase === 'alert' || phase === 'work')) throw refuse();
   const work = phase === 'work';
   if (work ? typeof upTo !== 'string' || !INSTANT.test(upTo) : upTo !== undefined) throw refuse();
   if (!Array.isArray(shards) || shards.length !== SHARDS) throw refuse();
@@ -74,6 +88,11 @@ export function decodeWorklistCursor(cursor: string, list: WorklistName): Workli
     throw refuse();
   });
   if (positions.every((p) => p === 'end')) throw refuse(); // a finished list returns no cursor
+  const ours = list === 'escalations' ? of === 'overdue' && phase === 'alert' : of === list;
+  if (!ours) {
+    const whose = `${listInWords(of as WorklistName)}${list === 'escalations' && of === 'overdue' ? ', past its escalated plans' : ''}`;
+    throw new BadWorklistCursor(`belongs to another list, ${whose}, not ${listInWords(list)}: a cursor pages on only the list that gave it; leave it out to start this list from the top`);
+  }
   return { phase, ...(work ? { upTo: upTo as string } : {}), shards: positions };
 }
 
