@@ -38,6 +38,14 @@ describe('a repeating deadline in the lists', () => {
     expect(due.overdue).toBe(false);
     expect(deadlineInWords({ command: 'follow-up-due', ref: '6', dueAt: '2028-04-06T10:00:00.000Z' }, [], NOW).term).toBe('Follow-up due');
   });
+
+  it('a deadline passed with no escalation yet says overdue in words, not only by its mark', () => {
+    expect(deadlineInWords({ command: 'assessment-overdue', dueAt: '2028-03-21T17:00:00.000Z' }, [], NOW)).toEqual({
+      term: 'Assessment due',
+      words: 'Overdue since 21 Mar 2028, 17:00 (3 days ago)',
+      overdue: true,
+    });
+  });
 });
 
 describe('picking up an escalation with the wrong ref', () => {

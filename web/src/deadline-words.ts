@@ -32,7 +32,7 @@ function escalationRepeatedBy(deadline: DeadlineRef, escalations: readonly Escal
   return escalations.find((e) => e.kind === repeats.kind && e.ref === repeats.ref);
 }
 
-/** The term and the words for a plan's next deadline (`now` for "in 3 days"), and whether it is overdue. */
+/** The term and the words for a plan's next deadline (`now` for "in 3 days"; "Overdue since …" once passed), and whether it is overdue. */
 export function deadlineInWords(deadline: DeadlineRef, escalations: readonly Escalation[], now: string, names?: DirectoryNames): { term: string; words: string; overdue: boolean } {
   const repeated = escalationRepeatedBy(deadline, escalations);
   if (repeated) {
@@ -40,5 +40,8 @@ export function deadlineInWords(deadline: DeadlineRef, escalations: readonly Esc
     const since = repeated.kind === 'no-contact' ? 'escalated' : 'since';
     return { term: escalationLabel(repeated, names), words: `${since} ${formatDate(repeated.raisedAt)}; reminded again ${formatDate(deadline.dueAt)}`, overdue: true };
   }
-  return { term: DEADLINE_WORDS[deadline.command] ?? label(deadline.command), words: `${formatDateTime(deadline.dueAt)} (${relative(deadline.dueAt, now)})`, overdue: isPast(deadline.dueAt, now) };
+  // Passed, it says so in words: the list's red mark is not read out, and a date alone does not say overdue.
+  const overdue = isPast(deadline.dueAt, now);
+  const when = `${formatDateTime(deadline.dueAt)} (${relative(deadline.dueAt, now)})`;
+  return { term: DEADLINE_WORDS[deadline.command] ?? label(deadline.command), words: overdue ? `Overdue since ${when}` : when, overdue };
 }

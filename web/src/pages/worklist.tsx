@@ -155,7 +155,8 @@ function PlanList({ items, empty, escalationAction }: { items: PlanSummary[]; em
       {items.map((p) => {
         const escalations = p.openEscalations ?? p.escalations ?? [];
         const due = p.nextDue ? deadlineInWords(p.nextDue, escalations, now, names) : undefined;
-        const overdue = Boolean(p.nextReview?.overdue) || escalations.length > 0;
+        // Overdue as the API's overdue list reckons it: an open escalation, or the next thing due (a review, a deadline) passed.
+        const overdue = Boolean(p.nextReview?.overdue) || escalations.length > 0 || Boolean(due?.overdue);
         return (
           <li key={p.planId} className={`plan-item${overdue ? ' is-overdue' : ''}`}>
             <div className="plan-item-head">
