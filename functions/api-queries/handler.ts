@@ -48,7 +48,9 @@ export function makeHandler(deps: QueryApiDeps) {
     let next = cursor;
     for (let read = 0; read < WORKLIST_READS_PER_PAGE; read++) {
       const page = await deps.plans.worklistPage(list, dueBy, limit - plans.length, next);
-      plans.push(...page.items.filter(keep));
+      // A plan whose identity was erased while its follow-ups were to come (an older release let that
+      // happen) is nobody's work: its next follow-up timer closes it (decide.ts), and until then it is not listed.
+      plans.push(...page.items.filter((plan) => !plan.identityErasedAt && keep(plan)));
       next = page.nextCursor;
       if (!next || plans.length >= limit) break;
     }

@@ -816,6 +816,14 @@ const apply: { [C in CommandName]: Apply<C> } = {
       closePlan(t);
       return;
     }
+    // Her identity erased with follow-ups still to come, as releases before erasure waited for them let
+    // happen: a follow-up asks whether she reoffended, which is looked up by who she is, so nobody can
+    // answer it. Not reminded nor escalated for nobody: the plan closes, every deadline and escalation
+    // with it, so it leaves the due and escalations lists.
+    if (t.plan.identityErasedAt) {
+      closePlan(t);
+      return;
+    }
     const deadline = t.plan.deadlines.find((d) => d.deadlineId === p.deadlineId);
     const month = deadline?.ref ?? '';
     const reminder = `follow-up:${month}`;

@@ -42,13 +42,14 @@ describe('a follow-up correction on a plan whose identity was erased', () => {
     planId = (await ok(s, 'POST', '/plans', referralBody(secretParticipant()))).planId;
     await ok(s, 'POST', `/plans/${planId}/record-consent`, consent(s));
     await ok(s, 'POST', `/plans/${planId}/exit`, { reason: 'completed' });
-    // Erased while its follow-ups were to come, as a release before 2026-11-29 allowed (an erasure request
-    // now waits for them: erasure-follow-ups.test.ts): her identity gone and the plan marked, as that erasure left it.
+    await s.advance(7 * MONTH_MS);
+    await ok(s, 'POST', `/plans/${planId}/record-follow-up`, { month: 6, reoffended: 'yes' });
+    // Erased while its 12-month follow-up was to come, as a release before 2026-11-29 allowed (an erasure
+    // request now waits for it: erasure-follow-ups.test.ts): her identity gone and the plan marked, as that
+    // erasure left it. Still exited: its 12-month timer would close it (decide.ts), not yet due.
     const exited = (await s.stack.plans.getPlan(planId))!;
     await s.stack.plans.deleteIdentity(exited.participantId);
     await s.stack.plans.markIdentityErased(planId, s.now());
-    await s.advance(7 * MONTH_MS);
-    await ok(s, 'POST', `/plans/${planId}/record-follow-up`, { month: 6, reoffended: 'yes' });
   });
   afterAll(async () => {
     await s?.stop();

@@ -708,6 +708,28 @@ describe('withdrawal of consent while follow-ups are due', () => {
     expect(types(timer.events)).toEqual(['plan.follow-ups-cancelled.v1', 'plan.closed.v1']);
   });
 
+  it('a plan erased before erasure waited for follow-ups (exited, follow-ups still due) is not reminded: its follow-up timer closes it, resolving what was raised', () => {
+    const { plan, ctx } = planInStage('exited');
+    // The 6-month reminder went out and the follow-up was escalated, then her identity was erased as releases before a453479 allowed.
+    const sixMonths = at(ctx, addMonths(plan!.exit!.exitedAt, 6));
+    const reminded = run(plan, command('follow-up-due', { deadlineId: 'follow-up-due:6' }, { actor: TIMER }), sixMonths);
+    const again = at(ctx, reminded.plan.deadlines.find((d) => d.deadlineId === 'follow-up-due:6')!.dueAt);
+    const escalated = run(reminded.plan, command('follow-up-due', { deadlineId: 'follow-up-due:6' }, { actor: TIMER }), again);
+    expect(escalated.plan.escalations.filter((e) => !e.resolvedAt).map((e) => e.kind)).toEqual(['follow-up-due:6']);
+    const erased: Plan = { ...escalated.plan, identityErasedAt: again.now };
+    const repeat = erased.deadlines.find((d) => d.deadlineId === 'follow-up-due:6')!;
+    const timer = run(erased, command('follow-up-due', { deadlineId: 'follow-up-due:6' }, { actor: TIMER }), at(ctx, repeat.dueAt));
+    expect(types(timer.events)).toEqual(['plan.closed.v1']);
+    expect(timer.plan.stage).toBe('closed');
+    expect(timer.plan.deadlines).toEqual([]);
+    expect(nextDueAt(timer.plan)).toBeUndefined();
+    expect(timer.plan.escalations.filter((e) => !e.resolvedAt)).toEqual([]);
+    // Not yet reminded at all: the first timer closes it too, with no follow-up.due.v1.
+    const never = run({ ...plan!, identityErasedAt: ctx.now }, command('follow-up-due', { deadlineId: 'follow-up-due:6' }, { actor: TIMER }), sixMonths);
+    expect(types(never.events)).toEqual(['plan.closed.v1']);
+    expect(never.plan.remindersSent).toEqual(plan!.remindersSent);
+  });
+
   it('no plan whose consent is withdrawn ever has a follow-up deadline or takes a follow-up (property)', () => {
     const MONTHS = [6, 12] as const;
     const ANSWERS = ['yes', 'no', 'unknown'] as const;
