@@ -351,8 +351,9 @@ function scale(c: PlanCounts, by: number): PlanCounts {
 }
 
 /**
- * AWS durations from what was measured here: each step's compute (its time less its local storage
- * round trips) plus AWS_TIMING.dynamoRequestMs per storage request and taskInvokeMs per invocation;
+ * AWS durations from what was measured here: each step's compute (its time less the wall time its local
+ * storage requests were in flight) plus AWS_TIMING.dynamoRequestMs per storage round trip (requests sent
+ * together are one) and taskInvokeMs per invocation;
  * the execution's own interpreter time on top. Averages over every execution of the cohort.
  */
 function modelTimes(
@@ -362,16 +363,16 @@ function modelTimes(
   executionsMs: number,
   executions: number,
 ): ModelledTimes {
-  const { stepMs, stepCalls } = instrument.counters;
+  const { stepMs, stepCalls, stepStorageWallMs, stepRoundTrips } = instrument.counters;
   const E = Math.max(1, executions);
   let stepBilledMs = 0;
   let stepGb = 0;
   let stepLocalMs = 0;
   let invocations = 0;
   for (const [step, ms] of Object.entries(stepMs)) {
-    const storage = Object.entries(storageMs).filter(([k]) => k.endsWith(`|${step}`)).reduce((a, [, v]) => ({ ms: a.ms + v.ms, n: a.n + v.n }), { ms: 0, n: 0 });
+    // Less the wall time it waited on storage, plus one AWS round trip per batch of requests sent together.
     const calls = stepCalls[step] ?? 0;
-    const billed = Math.max(0, ms - storage.ms) + storage.n * AWS_TIMING.dynamoRequestMs;
+    const billed = Math.max(0, ms - (stepStorageWallMs[step] ?? 0)) + (stepRoundTrips[step] ?? 0) * AWS_TIMING.dynamoRequestMs;
     const perCall = calls > 0 ? Math.ceil(billed / calls) : 0;
     stepBilledMs += perCall * calls;
     stepGb += gbSeconds(perCall * calls, FUNCTION_SPECS[step as keyof typeof FUNCTION_SPECS]?.memoryMb ?? 256);

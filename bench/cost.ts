@@ -92,16 +92,13 @@ export function estimateCost(counts: CostCounts, breakdown: Breakdown): CostResu
   const stepInvocations = sum(counts.stepCalls);
 
   // Durations per command, modelled for AWS: compute as measured here, plus DynamoDB round trips and invocation overheads.
-  const where = breakdown.storageRequestsPerCommand.byWhere;
-  const requestsOf = (step: string) => Object.entries(where).filter(([k]) => k.startsWith(`${step}:`)).reduce((a, [, v]) => a + v, 0);
-  const stepRequests = breakdown.storageRequestsPerCommand.steps;
-  const localStorageMsPerStepRequest = stepRequests > 0 ? breakdown.storageMsPerCommand.steps / stepRequests : 0;
+  // A step's compute is its time less the wall time it waited on storage here; on AWS it waits one DynamoDB
+  // round trip for each time it went from no request in flight to one (writes sent together wait once).
   let stepBilledMs = 0;
   let stepGbSeconds = 0;
   for (const [step, ms] of Object.entries(breakdown.stepMsPerCommand)) {
-    const n = requestsOf(step);
-    const compute = Math.max(0, ms - n * localStorageMsPerStepRequest);
-    const billed = compute + n * AWS_TIMING.dynamoRequestMs;
+    const compute = Math.max(0, ms - (breakdown.stepStorageWallMsPerCommand[step] ?? 0));
+    const billed = compute + (breakdown.stepRoundTripsPerCommand[step] ?? 0) * AWS_TIMING.dynamoRequestMs;
     const calls = breakdown.stepCallsPerCommand[step] ?? 0;
     // Lambda bills each invocation to the next millisecond.
     const perCall = calls > 0 ? Math.ceil(billed / calls) : 0;

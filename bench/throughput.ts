@@ -73,7 +73,13 @@ export interface Breakdown {
   stepMsPerCommand: Record<string, number>;
   stepCallsPerCommand: Record<string, number>;
   storageRequestsPerCommand: { total: number; api: number; steps: number; byWhere: Record<string, number> };
+  /** Every storage request's own duration added up, per command. */
   storageMsPerCommand: { api: number; steps: number };
+  /** Wall time with a storage request in flight, per command (requests sent together counted once). */
+  storageWallMsPerCommand: { api: number; steps: number };
+  /** Per step, per command: its storage wall time, and its storage round trips (a batch of requests sent together is one). */
+  stepStorageWallMsPerCommand: Record<string, number>;
+  stepRoundTripsPerCommand: Record<string, number>;
   executionMsPerCommand: number;
   serverMsPerCommand: number;
 }
@@ -206,6 +212,10 @@ function breakdownOf(runs: E2eRun[]): Breakdown {
   const latency = sum((r) => r.latencySumMs) / n;
   const storageApi = sum((r) => r.counters.storageMs.api) / n;
   const storageSteps = sum((r) => r.counters.storageMs.steps) / n;
+  const storageWallApi = sum((r) => r.counters.storageWallMs.api) / n;
+  const storageWallSteps = sum((r) => r.counters.storageWallMs.steps) / n;
+  const stepStorageWallMs: Record<string, number> = {};
+  const stepRoundTrips: Record<string, number> = {};
   const stepMs: Record<string, number> = {};
   const stepCalls: Record<string, number> = {};
   const byWhere: Record<string, number> = {};
@@ -213,15 +223,17 @@ function breakdownOf(runs: E2eRun[]): Breakdown {
     for (const [k, v] of Object.entries(r.counters.stepMs)) stepMs[k] = (stepMs[k] ?? 0) + v / n;
     for (const [k, v] of Object.entries(r.counters.stepCalls)) stepCalls[k] = (stepCalls[k] ?? 0) + v / n;
     for (const [k, v] of Object.entries(r.counters.requests)) byWhere[k] = (byWhere[k] ?? 0) + v / n;
+    for (const [k, v] of Object.entries(r.counters.stepStorageWallMs)) stepStorageWallMs[k] = (stepStorageWallMs[k] ?? 0) + v / n;
+    for (const [k, v] of Object.entries(r.counters.stepRoundTrips)) stepRoundTrips[k] = (stepRoundTrips[k] ?? 0) + v / n;
   }
   const steps = Object.values(stepMs).reduce((a, b) => a + b, 0);
   const execution = sum((r) => r.counters.executionMs) / n;
   const server = sum((r) => r.counters.serverMs) / n;
   const perCommandMs = {
     orchestration: execution - steps,
-    domain: steps - storageSteps,
-    storage: storageApi + storageSteps,
-    apiHandler: server - execution - storageApi,
+    domain: steps - storageWallSteps,
+    storage: storageWallApi + storageWallSteps,
+    apiHandler: server - execution - storageWallApi,
     transport: latency - server,
     http: 0,
   };
@@ -245,6 +257,9 @@ function breakdownOf(runs: E2eRun[]): Breakdown {
       byWhere,
     },
     storageMsPerCommand: { api: storageApi, steps: storageSteps },
+    storageWallMsPerCommand: { api: storageWallApi, steps: storageWallSteps },
+    stepStorageWallMsPerCommand: stepStorageWallMs,
+    stepRoundTripsPerCommand: stepRoundTrips,
     executionMsPerCommand: execution,
     serverMsPerCommand: server,
   };

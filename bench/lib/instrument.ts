@@ -15,12 +15,24 @@ import type { PlanCommandInput, PlanCommandState, WorkflowStarter } from '../../
 export interface Where {
   /** The step function running (load-plan, decide, ...), or undefined in the API handler. */
   step?: string;
+  /** Storage requests of this step invocation in flight now, and since when one has been. */
+  inFlight: number;
+  since: number;
 }
 
 export interface Counters {
   /** Storage requests by `<where>:<operation>` (where = api or a step name). */
   requests: Record<string, number>;
+  /** Every request's own duration added up (requests sent together each count in full). */
   storageMs: { api: number; steps: number };
+  /**
+   * Wall time with at least one storage request in flight: Publish events sends three writes at once, so
+   * the sum above overstates how long a step waits on storage, and "step time less storage" went negative.
+   */
+  storageWallMs: { api: number; steps: number };
+  /** Per step: that wall time, and how many times a step went from no request to one (its round trips). */
+  stepStorageWallMs: Record<string, number>;
+  stepRoundTrips: Record<string, number>;
   stepMs: Record<string, number>;
   stepCalls: Record<string, number>;
   executions: number;
@@ -29,11 +41,13 @@ export interface Counters {
   serverMs: number;
 }
 
-const empty = (): Counters => ({ requests: {}, storageMs: { api: 0, steps: 0 }, stepMs: {}, stepCalls: {}, executions: 0, executionMs: 0, serverRequests: 0, serverMs: 0 });
+const empty = (): Counters => ({ requests: {}, storageMs: { api: 0, steps: 0 }, storageWallMs: { api: 0, steps: 0 }, stepStorageWallMs: {}, stepRoundTrips: {}, stepMs: {}, stepCalls: {}, executions: 0, executionMs: 0, serverRequests: 0, serverMs: 0 });
 
 export class Instrument {
   readonly als = new AsyncLocalStorage<Where>();
   counters: Counters = empty();
+  /** The API handler's requests have no step context: one tracker for all of them (exact at 1 client, where the split is made). */
+  private readonly api: Where = { inFlight: 0, since: 0 };
   private readonly serverStarts = new WeakMap<object, number>();
   private readonly onStart = (message: unknown) => {
     const { request, response } = message as { request: { headers: Record<string, unknown> }; response: object };
@@ -62,16 +76,29 @@ export class Instrument {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const started = performance.now();
+        const where = this.als.getStore() ?? this.api;
+        if (where.inFlight++ === 0) {
+          where.since = started;
+          if (where.step) this.counters.stepRoundTrips[where.step] = (this.counters.stepRoundTrips[where.step] ?? 0) + 1;
+        }
         try {
           return await next(args);
         } finally {
-          const ms = performance.now() - started;
-          const step = this.als.getStore()?.step;
+          const now = performance.now();
+          const ms = now - started;
+          const step = where.step;
           const op = String(context.commandName ?? 'unknown').replace(/Command$/, '');
           const key = `${step ?? 'api'}:${op}`;
           this.counters.requests[key] = (this.counters.requests[key] ?? 0) + 1;
           if (step) this.counters.storageMs.steps += ms;
           else this.counters.storageMs.api += ms;
+          if (--where.inFlight === 0) {
+            const wall = now - where.since;
+            if (step) {
+              this.counters.storageWallMs.steps += wall;
+              this.counters.stepStorageWallMs[step] = (this.counters.stepStorageWallMs[step] ?? 0) + wall;
+            } else this.counters.storageWallMs.api += wall;
+          }
         }
       },
       { step: 'initialize', name: 'benchStorageCounter', priority: 'high' },
@@ -85,7 +112,7 @@ export class Instrument {
       const step = stepOf(stateName);
       handlers[stateName] = (input: unknown) => {
         const started = performance.now();
-        return this.als.run({ step }, () => handler(input)).finally(() => {
+        return this.als.run({ step, inFlight: 0, since: 0 }, () => handler(input)).finally(() => {
           this.counters.stepMs[step] = (this.counters.stepMs[step] ?? 0) + (performance.now() - started);
           this.counters.stepCalls[step] = (this.counters.stepCalls[step] ?? 0) + 1;
         });
