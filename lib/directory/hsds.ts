@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_SERVICE_CAPACITY, ServiceStatus, type Directory, type Organization, type Service } from '../domain/directory.ts';
 import { LOCAL_AUTHORITIES, NEED_DOMAINS, type LocalAuthority, type NeedDomain } from '../domain/taxonomy.ts';
+import { MAX_SERVICES_PER_PAGE } from '../domain/vocabulary.ts';
 
 /**
  * The provider directory as Open Referral (HSDS 3 / Open Referral UK) publishes it: each service
@@ -186,7 +187,7 @@ export type HsdsServicePage = z.infer<typeof HsdsServicePage>;
 // ---------------------------------------------------------------------------------------------
 // Requests
 
-export const MAX_PER_PAGE = 100;
+export const MAX_PER_PAGE = MAX_SERVICES_PER_PAGE;
 
 export const DirectoryListQuery = z.strictObject({
   taxonomy_term_id: z.string().min(1).max(100).optional().describe('Only services tagged with this need domain (its code, e.g. domestic-abuse, or its taxonomy term uuid)'),

@@ -186,3 +186,6 @@ export const SERVICE_STATUSES = ['active', 'temporarily-closed'] as const;
  * spare and is still far above any one service's caseload (the New Chance services hold 10 to 25).
  */
 export const MAX_SERVICE_CAPACITY = 1000;
+
+/** The most services GET /directory/services gives in one page (its per_page); the web app reads every page. */
+export const MAX_SERVICES_PER_PAGE = 100;

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, configureApi } from './api.ts';
+import { everyDirectoryService } from './directory.ts';
 import { label, type Role } from './domain.ts';
 import { formatDateTime } from './format.ts';
 import type { APP_PATHS } from './paths.ts';
@@ -161,8 +162,8 @@ function SignedIn({ config, session, signOut, path }: { config: RuntimeConfig; s
   const [tick, setTick] = useState(0);
 
   useEffect(() => {
-    api<{ contents?: HsdsService[] }>('GET', '/directory/services?per_page=100')
-      .then((page) => setServices((page.contents ?? []).map(toService).filter((s): s is Service => Boolean(s))))
+    everyDirectoryService<HsdsService>()
+      .then((all) => setServices(all.map(toService).filter((s): s is Service => Boolean(s))))
       .catch(() => setServices([]));
   }, []);
 

@@ -1,10 +1,11 @@
-import { useState } from 'react';
-import { api } from '../api.ts';
+import { useCallback, useEffect, useState } from 'react';
+import { api, ApiError } from '../api.ts';
+import { everyDirectoryService } from '../directory.ts';
 import { label } from '../domain.ts';
 import { MAX_SERVICE_CAPACITY, SERVICE_STATUSES } from '../../../lib/domain/vocabulary.ts';
 import { Form, options, Select, SubmitButton, TextInput, useSubmit } from '../forms.tsx';
 import { Link } from '../router.tsx';
-import { LoadError, Loading, Notice, PageTitle, Section, useResource } from '../ui.tsx';
+import { LoadError, Loading, Notice, PageTitle, Section } from '../ui.tsx';
 
 /** What this page reads of an HSDS service (GET /directory/services, HsdsService in the OpenAPI). */
 interface DirectoryService {
@@ -14,7 +15,27 @@ interface DirectoryService {
   organization: { name: string; x_provider_id: string };
   x_capacity: { capacity: number; in_use: number; available: number };
 }
-type ServicePage = { contents: DirectoryService[] };
+
+/**
+ * Every service of the directory (each of its pages), reloaded on demand; what was loaded stays shown
+ * while a reload is under way, as useResource does for one path.
+ */
+function useEveryService() {
+  const [tick, setTick] = useState(0);
+  const [state, setState] = useState<{ tick: number; data?: DirectoryService[]; error?: ApiError }>({ tick: -1 });
+  useEffect(() => {
+    const controller = new AbortController();
+    everyDirectoryService<DirectoryService>({ signal: controller.signal })
+      .then((data) => setState({ tick, data }))
+      .catch((error: unknown) => {
+        if ((error as Error).name === 'AbortError') return;
+        setState({ tick, error: error instanceof ApiError ? error : new ApiError(0, 'Error', String(error)) });
+      });
+    return () => controller.abort();
+  }, [tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { data: state.data, error: state.error, loading: state.tick !== tick, reload };
+}
 
 /** The HSDS status words ('temporarily closed') back to the directory's code ('temporarily-closed'). */
 const statusCode = (hsds: string) => hsds.replace(/ /g, '-');
@@ -25,9 +46,9 @@ const statusCode = (hsds: string) => hsds.replace(/ /g, '-');
  * (PATCH /directory/services/{id}), which applies to the next allocation and is recorded in the audit log.
  */
 export function ServicesPage() {
-  const services = useResource<ServicePage>('/directory/services?per_page=100');
+  const services = useEveryService();
   const byProvider = new Map<string, DirectoryService[]>();
-  for (const s of services.data?.contents ?? []) byProvider.set(s.organization.name, [...(byProvider.get(s.organization.name) ?? []), s]);
+  for (const s of services.data ?? []) byProvider.set(s.organization.name, [...(byProvider.get(s.organization.name) ?? []), s]);
   return (
     <>
       <PageTitle>Services and capacity</PageTitle>
