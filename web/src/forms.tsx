@@ -31,8 +31,11 @@ export function useFieldErrors(path: string): FieldError[] {
 }
 
 /**
- * One submission at a time, an Idempotency-Key per submission (kept only when the request never got
- * an answer, so a retry after a lost connection cannot apply twice), and its outcome.
+ * One submission at a time, an Idempotency-Key per submission, and its outcome. The key is kept when
+ * the request got no answer or a server error (5xx): it may have been applied, in part or whole, and
+ * the API's answer to a 5xx is to send it again with the same key, which finishes it or returns what
+ * was done, never applies it twice (an interrupted referral sent again with a new key is refused for
+ * six minutes as a second referral of her). A refusal (4xx) changed nothing: the next try is new.
  */
 export function useSubmit() {
   const [busy, setBusy] = useState(false);
@@ -51,7 +54,7 @@ export function useSubmit() {
       return result;
     } catch (e) {
       const apiError = e instanceof ApiError ? e : new ApiError(0, 'Error', (e as Error).message);
-      if (apiError.status !== 0) key.current = newKey();
+      if (apiError.status !== 0 && apiError.status < 500) key.current = newKey();
       setError(apiError);
       return undefined;
     } finally {
