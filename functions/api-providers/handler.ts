@@ -2,7 +2,7 @@ import { webhookUrlProblem } from '../../lib/local/webhooks/url-policy.ts';
 import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { auditAccess } from '../../lib/api/audit-access.ts';
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BadAllocationCursor, providerAllocationCursorKey, type PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import {
   AllocationListQuery,

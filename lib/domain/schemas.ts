@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { LocalAuthority, NeedDomain, ReferralSource } from './taxonomy.ts';
 import { Stage, type CommandName } from './lifecycle.ts';
 import {
