@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MetricsConfig } from './domain/metrics/query.ts';
 import { PLAN_ITEM_FORMATS } from './adapters/dynamodb/plan-item.ts';
 

@@ -7,7 +7,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CloudEventEnvelope, cloudEventSchema, EVENT_CATALOGUE, EVENT_TYPES, WEBHOOK_TEST_EVENT_TYPE, WebhookTestEvent, type EventType } from '../lib/domain/events.ts';
 
 export const SCHEMA_DIR = 'schemas/events';

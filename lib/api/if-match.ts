@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * HTTP preconditions on her identity record (RFC 9110 13.1.1): the coordinator's correction is sent

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Stage } from '../domain/lifecycle.ts';
 import { ACCESS_PURPOSES, ERASURE_REASONS } from '../domain/vocabulary.ts';
 import { DUE_LISTS } from '../domain/worklist.ts';

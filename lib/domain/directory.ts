@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { LocalAuthority, NeedDomain } from './taxonomy.ts';
 import { ProviderId, ServiceId } from './schemas.ts';
 import { MAX_SERVICE_CAPACITY, SERVICE_STATUSES } from './vocabulary.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ACTORS, contactCorrectableStages, contactDetailsCorrectable, isAllowedIn, LIFECYCLE, nextInWords, OPEN_STAGES, stageMoves, type Actor, type CommandName, type LifecycleRow } from './lifecycle-table.ts';
 import { STAGES } from './vocabulary.ts';
 

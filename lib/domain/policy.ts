@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** How long each wait may last. Every non-terminal stage has at least one of these. */
 export const DeadlinePolicy = z.object({

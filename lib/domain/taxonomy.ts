@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import './issue-words.ts'; // zod's words for every schema: taxonomy is the first domain module any schema loads
 import { LOCAL_AUTHORITIES, NEED_DOMAINS, REFERRAL_SOURCES } from './vocabulary.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { METRICS_FUNCTION_ENV_NAMES, metricsSettingBounds, metricsSettingRule, type MetricsFunctionSettingKey } from '../config.ts';
 import { PLAN_ITEM_FORMATS } from '../adapters/dynamodb/plan-item.ts';
 

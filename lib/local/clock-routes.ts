@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { problem, problemResponse, type HttpProblem } from '../api/http.ts';
 import { zodErrors } from '../domain/decide.ts';
 import type { Clock } from './clock.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ALLOCATION_STATUSES, type PlanEvent } from '../../domain/schemas.ts';
 import { ROTATION_OVERLAP_HOURS, ROTATION_OVERLAP_RULE } from '../../api/webhook-rotation-limits.ts';

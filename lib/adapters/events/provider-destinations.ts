@@ -12,7 +12,7 @@
  * Plain data and zod only: the Lambda bundle and the CDK stack both import it (the stack for the
  * header, the placeholder and the environment it hands api-providers).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { webhookUrlProblem } from '../../local/webhooks/url-policy.ts';
 
 /** The header carrying each provider's API key on AWS; its endpoint rejects requests without the right one. */

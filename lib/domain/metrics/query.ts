@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FieldError } from '../errors.ts';
 import { addDaysToDate, addMonthsToDate, firstOfQuarter, isCalendarDate, lastOfQuarter, monthsTouched } from './dates.ts';
 import { DIMENSIONS, type Dimension } from './definitions.ts';

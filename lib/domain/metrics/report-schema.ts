@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DIMENSIONS, FIGURE_KEYS, SUPPRESSED, type FigureKey } from './definitions.ts';
 import { INCOMPLETE_HEADLINE } from './incomplete-notice.ts';
 
