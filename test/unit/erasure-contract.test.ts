@@ -3,7 +3,7 @@
  * redaction), and the domain refuses free text on an erased plan for every command that can reach one.
  */
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { openApiDocument } from '../../lib/api/openapi.ts';
 import { COMMAND_NAMES, LIFECYCLE, OPEN_STAGES, isAllowedIn } from '../../lib/domain/lifecycle.ts';
 import { COMMAND_PAYLOADS } from '../../lib/domain/schemas.ts';
