@@ -27,7 +27,8 @@ import {
 } from '../../lib/adapters/dynamodb/webhook-store.ts';
 import { toCloudEvent } from '../../lib/adapters/events/publisher.ts';
 import { apiHandler, type Logger, type RouteContext } from '../../lib/api/handler-kit.ts';
-import { header, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
+import { header, HttpProblem, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
+import { SlidingWindowLimit, type RateLimit } from '../../lib/api/rate-limit.ts';
 import { IdempotencyKey } from '../../lib/api/request-schemas.ts';
 import { ProviderId } from '../../lib/domain/schemas.ts';
 import { webhookTestEvent } from '../../lib/domain/events.ts';
@@ -79,6 +80,13 @@ export interface ProvidersApiDeps {
   /** Told when a provider's deliveries change (a replay), so the delivery loop looks at once. */
   onDeliveriesChanged?: (providerId: string) => void;
 }
+
+/**
+ * Test deliveries a provider's webhook may be sent: a few a minute, enough to try a receiver, fix it and
+ * try again. Each one is a signed request from this stack to a URL the provider chose, so without a bound
+ * a provider (or anyone holding a provider's token) could have it send them without end.
+ */
+export const TEST_DELIVERY_LIMIT: RateLimit = { max: 5, windowMs: 60_000 };
 
 // ---------------------------------------------------------------------------------------------
 // Requests (their schemas live with the store, so the OpenAPI document shares them)
@@ -142,6 +150,8 @@ const noDeliveryLog = (providerId: string) =>
 export function makeHandler(deps: ProvidersApiDeps) {
   const providerIds = () => (typeof deps.providerIds === 'function' ? deps.providerIds() : deps.providerIds);
   const wallClock = deps.wallClock ?? (() => new Date().toISOString());
+  // Per provider, on the wall clock: sends are real time, like every delivery's.
+  const testDeliveries = new SlidingWindowLimit(TEST_DELIVERY_LIMIT);
   const source = deps.source ?? 'wraparound';
 
   /** The provider in the path: 400 malformed, 404 not in the directory, 403 another provider's. */
@@ -449,6 +459,18 @@ export function makeHandler(deps: ProvidersApiDeps) {
     if (!subscription) throw problem(404, `Provider ${providerId} has no subscription ${subscriptionId}.`);
     if (subscription.status !== 'active') throw problem(409, `Subscription ${subscriptionId} is ${subscription.status}: nothing is sent to it. Subscribe again, then test.`);
     if (!deps.sendTest) throw problem(409, 'Test deliveries are not sent on this deployment. Nothing was sent.');
+    const room = testDeliveries.take(providerId, Date.parse(wallClock()));
+    if (!room.ok) {
+      const { max, windowMs } = testDeliveries.limit;
+      const seconds = Math.max(1, Math.ceil(room.retryAfterMs / 1000));
+      throw new HttpProblem(
+        429,
+        'Too many requests',
+        `At most ${max} test deliveries to provider ${providerId}'s webhook are sent in any ${windowMs / 1000} seconds, and ${max} were sent in the last ${windowMs / 1000}: nothing was sent. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
+        [],
+        { 'retry-after': String(seconds) },
+      );
+    }
     const event = webhookTestEvent({ id: randomUUID(), source, providerId, subscriptionId, time: wallClock() });
     const result = await deps.sendTest(subscription, event.id, JSON.stringify(event));
     const view = { subscriptionId, url: subscription.url, eventId: event.id, eventType: event.type, ...result };
