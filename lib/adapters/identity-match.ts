@@ -1,6 +1,9 @@
 import { createHmac } from 'node:crypto';
 import type { Participant } from '../domain/schemas.ts';
 
+/** A name as the match keys read it: accents, case, spaces and punctuation dropped (letters a-z only). */
+export const normaliseName = (s: string): string => s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z]/g, '');
+
 /**
  * The key under which a woman's plans are linked: an HMAC of her normalised identity with a secret
  * kept outside the table. A plain hash of name and date of birth could be reversed by trying names;
@@ -11,6 +14,5 @@ import type { Participant } from '../domain/schemas.ts';
  * referred again, or split her plans in two.
  */
 export function identityMatchKey(secret: Uint8Array, participant: Pick<Participant, 'givenName' | 'familyName' | 'dateOfBirth'>): string {
-  const normalise = (s: string) => s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z]/g, '');
-  return createHmac('sha256', secret).update(`${normalise(participant.familyName)}|${normalise(participant.givenName)}|${participant.dateOfBirth}`).digest('hex').slice(0, 40);
+  return createHmac('sha256', secret).update(`${normaliseName(participant.familyName)}|${normaliseName(participant.givenName)}|${participant.dateOfBirth}`).digest('hex').slice(0, 40);
 }
