@@ -111,7 +111,9 @@ export async function runClients(job: ClientsJob): Promise<ClientsResult> {
         '/plans',
         coordinator,
         {
-          participant: { givenName: 'Bench', familyName: `Bench${letters(job.runNumber)}${letters(client)}${letters(n)}`, dateOfBirth: `19${70 + (n % 30)}-0${1 + (client % 9)}-1${n % 10}` },
+          // Given and family names both unique per referral: the dates of birth repeat, and a shared given name
+          // with the same date of birth is a near match the referral would be warned of (a possible duplicate).
+          participant: { givenName: `Bench${letters(job.runNumber)}${letters(client)}${letters(n)}`, familyName: `Bench${letters(job.runNumber)}${letters(client)}${letters(n)}`, dateOfBirth: `19${70 + (n % 30)}-0${1 + (client % 9)}-1${n % 10}` },
           referral: { source: SOURCES[seed % SOURCES.length], localAuthority: area, urgency: 'routine' },
         },
         { 'idempotency-key': `bench-${job.runId}-${client}-${n}` },

@@ -23,6 +23,13 @@ export interface ApiError {
   detail: string;
 }
 
+/** The plan ids a possible-duplicate refusal (409, type possible-duplicate) names, if that is what `json` is. */
+function possibleDuplicatesNamed(json: unknown): string[] | undefined {
+  const problem = json as { type?: unknown; possibleDuplicates?: { planId?: unknown }[] } | undefined;
+  if (problem?.type !== 'possible-duplicate' || !Array.isArray(problem.possibleDuplicates)) return undefined;
+  return problem.possibleDuplicates.map((p) => String(p.planId));
+}
+
 export interface ApiResult<T> {
   ok: boolean;
   status: number;
@@ -119,6 +126,14 @@ export class SimulationClient {
       this.counters.commands += 1;
       const result = await this.attempt(label, 'POST', path, token, body, key);
       if (result.status >= 200 && result.status < 300) return { ok: true, status: result.status, json: result.json as T };
+      // A referral warned of as a possible duplicate (her name and date of birth nearly match another
+      // simulated woman's with an open plan): every simulated woman is someone else, so the coordinator,
+      // having checked the plans named, confirms it and refers her again (the key's first try was refused, so it is free).
+      const named = possibleDuplicatesNamed(result.json);
+      if (result.status === 409 && named && typeof body === 'object' && body !== null && !('notDuplicateOf' in body)) {
+        body = { ...body, notDuplicateOf: named };
+        continue;
+      }
       const detail = detailOf(result.json);
       if (result.status === 409 && VERSION_CONFLICT.test(detail) && conflicts < MAX_CONFLICT_RETRIES) {
         this.counters.conflictRetries += 1;

@@ -201,8 +201,13 @@ export const CONTACT_SECRETS = [...Object.values(SECRET_CONTACT), '07700900461',
 let births = 0;
 /** The secret participant, with contact details and address, born on a different day each call (so duplicate checks see another woman). */
 export function secretParticipant(): Participant {
-  births += 1;
-  const dateOfBirth = new Date(Date.parse('1983-02-11T00:00:00Z') + births * 3 * DAY_MS).toISOString().slice(0, 10);
+  // Never on the 1st to the 12th: with her same name, a date read the other way round (04/05, 05/04) is
+  // another of these women's, which a referral is warned of as a possible duplicate.
+  let dateOfBirth: string;
+  do {
+    births += 1;
+    dateOfBirth = new Date(Date.parse('1983-02-11T00:00:00Z') + births * 3 * DAY_MS).toISOString().slice(0, 10);
+  } while (Number(dateOfBirth.slice(8)) <= 12);
   return {
     ...SECRET_PARTICIPANT,
     preferredName: SECRET_CONTACT.preferredName,

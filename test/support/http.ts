@@ -180,11 +180,16 @@ export function referral(overrides: Record<string, unknown> = {}) {
 let born = 0;
 /**
  * PARTICIPANT born on another day at each call: a different woman for any duplicate-referral check,
- * with the same name, so "nothing here identifies her" checks still look for that name.
+ * with the same name, so "nothing here identifies her" checks still look for that name. Never on the
+ * 1st to the 12th of a month: with the same name, a date whose day and month read the other way round
+ * is another of these women's (04/05 and 05/04), which a referral is warned of as a possible duplicate.
  */
 export function anotherParticipant(): { givenName: string; familyName: string; dateOfBirth: string } {
-  born += 1;
-  const dateOfBirth = new Date(Date.parse(`${PARTICIPANT.dateOfBirth}T00:00:00Z`) + born * 86_400_000).toISOString().slice(0, 10);
+  let dateOfBirth: string;
+  do {
+    born += 1;
+    dateOfBirth = new Date(Date.parse(`${PARTICIPANT.dateOfBirth}T00:00:00Z`) + born * 86_400_000).toISOString().slice(0, 10);
+  } while (Number(dateOfBirth.slice(8)) <= 12);
   return { ...PARTICIPANT, dateOfBirth };
 }
 
