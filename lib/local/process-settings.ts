@@ -12,7 +12,14 @@ export const STACK_PROCESS = {
   // ArrayBuffers of a start-up that reads every fact item were freed late, and the stack's peak at
   // 100,000 plans on such a start was 286-318 MB over seven runs against 268-277 MB over six with a
   // limit of 256 MB to 1 GB (README, Benchmarks).
-  nodeFlags: ['--max-old-space-size=1024'],
+  // The young generation's bound. Under this heap limit V8 lets each of its two semi-spaces grow to 64 MB
+  // (Node has no pointer compression), doubling them once the bytes that outlived collections since the
+  // last doubling pass their size. A start that reads every fact item at 100,000 plans takes them to
+  // 32 MB and most of the way to the next doubling, so whether that doubling (+64 MB reserved, soon
+  // resident) fell during the first queries or later was timing: the stack peaked at 333-349 MB in five
+  // recovery starts on one data directory and 284 MB in a sixth; with this bound, 282-286 MB in six.
+  // 32 MB is what every such start reached anyway; 16 MB saved ~35 MB more but cost more collection time.
+  nodeFlags: ['--max-old-space-size=1024', '--max-semi-space-size=32'],
 } as const;
 
 /** The flags and environment `start` still has to add to a process started with `execArgv` and `env`. */

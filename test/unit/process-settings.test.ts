@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { missingStackSettings, STACK_PROCESS } from '../../lib/local/process-settings.ts';
 
 describe('the settings `wraparound start` re-executes itself with', () => {
-  it('adds the heap limit and MALLOC_ARENA_MAX to a plain start', () => {
-    expect(missingStackSettings([], {})).toEqual({ nodeFlags: ['--max-old-space-size=1024'], env: { MALLOC_ARENA_MAX: '2' } });
+  it('adds the heap limits and MALLOC_ARENA_MAX to a plain start', () => {
+    expect(missingStackSettings([], {})).toEqual({ nodeFlags: ['--max-old-space-size=1024', '--max-semi-space-size=32'], env: { MALLOC_ARENA_MAX: '2' } });
   });
 
   it('adds nothing once they are there, so the re-executed process does not re-execute again', () => {
@@ -15,7 +15,8 @@ describe('the settings `wraparound start` re-executes itself with', () => {
   });
 
   it("keeps a heap limit or arena count the user chose", () => {
-    expect(missingStackSettings(['--max-old-space-size=4096', '--enable-source-maps'], { MALLOC_ARENA_MAX: '8' })).toEqual({ nodeFlags: [], env: {} });
+    expect(missingStackSettings(['--max-old-space-size=4096', '--enable-source-maps'], { MALLOC_ARENA_MAX: '8' })).toEqual({ nodeFlags: ['--max-semi-space-size=32'], env: {} });
+    expect(missingStackSettings(['--max-old-space-size=4096', '--max-semi-space-size=8'], {})).toEqual({ nodeFlags: [], env: { MALLOC_ARENA_MAX: '2' } });
   });
 
   it.runIf(process.platform === 'linux')('reexecWithStackSettings replaces the process with one that has them: same pid, same arguments', () => {
