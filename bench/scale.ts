@@ -10,6 +10,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { itemToPlan, planToItem } from '../lib/adapters/dynamodb/plan-item.ts';
 import { computeMetrics } from '../lib/domain/metrics/compute.ts';
@@ -87,7 +88,11 @@ export interface MeasureResult {
     childPeakAnonBytes: number;
     childPeakFileBytes: number;
     afterLoadBytes: number;
+    /** The stack's VmHWM once it is up (every fact item read on a recovery start), before the queries: whether the load or the queries set its peak. */
+    loadPeakBytes: number;
     afterQueriesBytes: number;
+    /** V8's young generation after the queries (both semi-spaces reserved; its bound is the stack's --max-semi-space-size, lib/local/process-settings.ts). */
+    newSpaceBytes: number;
     peakWithBruteForceBytes: number;
     heapUsedBytes: number;
     /** After a full garbage collection (with --expose-gc): what the stack really holds. */
@@ -269,6 +274,7 @@ async function measure(options: MeasureOptions): Promise<MeasureResult> {
     if (stack.store.process === 'child') sampler.watchChild(stack.store.pid);
     const childPeak = () => (stack.store.process === 'child' ? (processMemory(stack.store.pid)?.peak ?? 0) : 0);
     const afterLoadBytes = process.memoryUsage.rss();
+    const loadPeakBytes = residentMemory().peak;
     log(`stack up with ${plans} plans (metrics facts from ${metricsFrom}) in ${(startMs / 1000).toFixed(1)} s, ${(afterLoadBytes / MB).toFixed(0)} MB resident`);
     const token = (stack.demoUsers.find((u) => u.role === 'commissioner') as { token: string }).token;
     const now = stack.clock.now();
@@ -304,6 +310,7 @@ async function measure(options: MeasureOptions): Promise<MeasureResult> {
       log(`${q.name}: GET /metrics ${median(http).toFixed(1)} ms (CPU ${median(httpCpu).toFixed(1)} ms), in process ${median(local).toFixed(1)} ms (CPU ${median(localCpu).toFixed(1)} ms)`);
     }
     const afterQueriesBytes = process.memoryUsage.rss();
+    const newSpaceBytes = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
     const peakBytes = Math.max(residentMemory().peak, sampler.peak);
     const childPeakBytes = childPeak();
     const peaks = sampler.peaks;
@@ -340,7 +347,9 @@ async function measure(options: MeasureOptions): Promise<MeasureResult> {
       childPeakAnonBytes: peaks.childAnon,
       childPeakFileBytes: peaks.childFile,
       afterLoadBytes,
+      loadPeakBytes,
       afterQueriesBytes,
+      newSpaceBytes,
       peakWithBruteForceBytes: Math.max(residentMemory().peak, sampler.peak) + childPeak(),
       heapUsedBytes: process.memoryUsage().heapUsed,
       heapUsedAfterGcBytes,
