@@ -15,6 +15,9 @@ export class HttpProblem extends Error {
   readonly title: string;
   readonly errors: FieldError[];
   readonly headers: Record<string, string>;
+  /** A problem type of this API's own (a URI reference; about:blank when unset) and the members it adds (RFC 9457 extension members). */
+  type?: string;
+  extensions?: Record<string, unknown>;
   constructor(status: number, title: string, detail: string, errors: FieldError[] = [], headers: Record<string, string> = {}) {
     super(detail);
     this.name = 'HttpProblem';
@@ -47,7 +50,7 @@ export function problemResponse(p: HttpProblem, instance?: string): HttpResult {
   return {
     statusCode: p.status,
     headers: { 'content-type': 'application/problem+json', ...p.headers },
-    body: JSON.stringify({ type: 'about:blank', title: p.title, status: p.status, detail: p.message, ...(instance ? { instance } : {}), ...(p.errors.length ? { errors: p.errors } : {}) }),
+    body: JSON.stringify({ type: p.type ?? 'about:blank', title: p.title, status: p.status, detail: p.message, ...(instance ? { instance } : {}), ...(p.errors.length ? { errors: p.errors } : {}), ...p.extensions }),
   };
 }
 

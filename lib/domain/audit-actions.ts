@@ -9,6 +9,8 @@ import type { ShareRefusal } from './participant-share.ts';
  */
 const FIXED_ACTIONS = {
   'refer-and-record-identity': { words: 'Referred her, recording who she is', change: true },
+  // A possible duplicate (a near match of her name and date of birth with an open plan's) the coordinator checked: the record names the plans.
+  'refer-confirmed-different-woman': { words: 'Referred her, recording who she is, after confirming she is a different woman from the open plans named', change: true },
   'replay-referral': { words: 'Sent a referral again (the plan and who she is given back)', change: false },
   'correct-identity': { words: 'Corrected her contact details, address or preferred name', change: true },
   // Recorded as the erasure goes ahead, once its checks have passed (a refused one is not recorded): no outcome to wait for.

@@ -161,7 +161,46 @@ export const ReferPayload = z.strictObject({
     note: Note.optional(),
   }),
   reviewEveryDays: z.number().int().min(7).max(91).optional().describe('Review cadence in days; default 28, or 14 for Problem Solving Court referrals'),
+  notDuplicateOf: z
+    .array(PlanId)
+    .min(1)
+    .max(50)
+    .optional()
+    .describe(
+      "The coordinator's confirmation that she is a different woman from the women of these open plans: send it with every plan a possible-duplicate refusal (409) named, after checking them, and the referral goes ahead (the audit record says so). Plans it does not name are still checked",
+    ),
 });
+
+/** One open plan a referral may be a second referral of: the plan, never who she is. */
+export const PossibleDuplicatePlan = z
+  .object({
+    planId: PlanId,
+    stage: Stage,
+    referredOn: IsoDate.describe('The day that plan was referred (London)'),
+  })
+  .meta({ id: 'PossibleDuplicatePlan' });
+export type PossibleDuplicatePlan = z.infer<typeof PossibleDuplicatePlan>;
+
+/** The problem type of a referral refused as a possible duplicate (409); the body's other members are RFC 9457's. */
+export const POSSIBLE_DUPLICATE_TYPE = 'possible-duplicate';
+
+/**
+ * A referral refused because an open plan of a woman whose name and date of birth nearly match hers
+ * exists (lib/adapters/near-match.ts): her plans are named, with stage and referral day, so the
+ * coordinator can check them; the refusal says nothing of who either woman is. Sent again with
+ * `notDuplicateOf` listing every plan named, it goes ahead.
+ */
+export const PossibleDuplicateProblem = z
+  .object({
+    type: z.literal(POSSIBLE_DUPLICATE_TYPE),
+    title: z.string(),
+    status: z.literal(409),
+    detail: z.string().describe('The plans to check and how to go ahead, for a person'),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ path: z.literal('notDuplicateOf'), message: z.string() })).describe('Names notDuplicateOf, the field that confirms she is a different woman'),
+    possibleDuplicates: z.array(PossibleDuplicatePlan).min(1).describe('Every open plan to check; notDuplicateOf must list them all'),
+  })
+  .meta({ id: 'PossibleDuplicateProblem', description: 'RFC 9457 problem details: a referral that may be a second referral of a woman with an open plan. Nothing was recorded' });
 
 /** What the refer step records: identity has already been stored apart, only its pseudonymous id comes here. */
 export const RecordReferralPayload = z.strictObject({

@@ -8,12 +8,17 @@ export class ApiError extends Error {
   readonly status: number;
   readonly title: string;
   readonly errors: FieldError[];
-  constructor(status: number, title: string, detail: string, errors: FieldError[] = []) {
+  /** The problem's type (about:blank unless the API names one, such as possible-duplicate) and its other members. */
+  readonly type: string;
+  readonly problem: Record<string, unknown>;
+  constructor(status: number, title: string, detail: string, errors: FieldError[] = [], problem: Record<string, unknown> = {}) {
     super(detail);
     this.name = 'ApiError';
     this.status = status;
     this.title = title;
     this.errors = errors;
+    this.type = typeof problem.type === 'string' ? problem.type : 'about:blank';
+    this.problem = problem;
   }
 }
 
@@ -39,7 +44,7 @@ export function newKey(): string {
 }
 
 async function toError(response: Response): Promise<ApiError> {
-  let body: { title?: unknown; detail?: unknown; errors?: unknown } = {};
+  let body: { title?: unknown; detail?: unknown; errors?: unknown; [member: string]: unknown } = {};
   try {
     body = (await response.json()) as typeof body;
   } catch {
@@ -50,7 +55,7 @@ async function toError(response: Response): Promise<ApiError> {
     : [];
   const title = typeof body.title === 'string' ? body.title : response.statusText || `Error ${response.status}`;
   const detail = typeof body.detail === 'string' ? body.detail : fallbackDetail(response.status);
-  return new ApiError(response.status, title, detail, errors);
+  return new ApiError(response.status, title, detail, errors, typeof body === 'object' && body !== null ? body : {});
 }
 
 function fallbackDetail(status: number): string {

@@ -26,6 +26,8 @@ export interface AuditEntry {
   serviceId?: string;
   /** What a directory change set, old to new: numbers and status codes only, never free text. */
   change?: ServiceChange;
+  /** A referral's: the open plans the coordinator confirmed she is not the woman of (pseudonymous plan ids only). */
+  notDuplicateOf?: string[];
   why: string;
   at: string;
 }

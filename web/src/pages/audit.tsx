@@ -148,6 +148,17 @@ function AuditRecords({ from, to, planId, records }: { from: string; to: string;
                       {r.providerId && <div>Provider {r.providerId}</div>}
                       {r.serviceId && <div>Service {serviceName(r.serviceId)}</div>}
                       {r.change && <div>{serviceChangeWords(r.change)}</div>}
+                      {r.notDuplicateOf && r.notDuplicateOf.length > 0 && (
+                        <div>
+                          Confirmed a different woman from{' '}
+                          {r.notDuplicateOf.map((id, i) => (
+                            <span key={id}>
+                              {i > 0 && ', '}
+                              plan <Link to={`/plan/${encodeURIComponent(id)}`}>{id}</Link>
+                            </span>
+                          ))}
+                        </div>
+                      )}
                     </td>
                     <td>{label(r.why)}</td>
                   </tr>

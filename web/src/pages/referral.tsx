@@ -1,11 +1,53 @@
-import { useState } from 'react';
-import { api, query } from '../api.ts';
+import { Fragment, useState } from 'react';
+import { api, query, type ApiError } from '../api.ts';
 import { label, LOCAL_AUTHORITIES, REFERRAL_SOURCES } from '../domain.ts';
+import { formatDate } from '../format.ts';
 import { Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
 import { Link, navigate } from '../router.tsx';
 import type { Plan } from '../types.ts';
 import { PageTitle } from '../ui.tsx';
 import { ContactFields, mapAddressPath, useContactFields } from './identity.tsx';
+
+interface PossibleDuplicate {
+  planId: string;
+  stage: string;
+  referredOn: string;
+}
+
+/** The open plans a possible-duplicate refusal (409) names, for the coordinator to check; undefined for any other error. */
+function possibleDuplicatesOf(error: ApiError | undefined): PossibleDuplicate[] | undefined {
+  if (error?.status !== 409 || error.type !== 'possible-duplicate' || !Array.isArray(error.problem.possibleDuplicates)) return undefined;
+  return (error.problem.possibleDuplicates as PossibleDuplicate[]).filter((p) => typeof p?.planId === 'string');
+}
+
+/**
+ * The warning of a possible duplicate: which open plans may be hers (each opens in a new tab, so the form
+ * stays as typed), and the confirmation that she is a different woman, which sends the referral again
+ * with every plan named in notDuplicateOf.
+ */
+function PossibleDuplicateWarning({ plans, busy, onConfirm }: { plans: PossibleDuplicate[]; busy: boolean; onConfirm: () => void }) {
+  return (
+    <div className="notice notice-warning" role="alert" aria-labelledby="possible-duplicate-title">
+      <p id="possible-duplicate-title">
+        A plan may already be open for this woman:{' '}
+        {plans.map((p, i) => (
+          <Fragment key={p.planId}>
+            {i > 0 && (i === plans.length - 1 ? ' and ' : ', ')}
+            <a href={`/plan/${p.planId}`} target="_blank" rel="noopener">
+              plan {p.planId}
+            </a>{' '}
+            ({label(p.stage)}, referred on {formatDate(p.referredOn)})
+          </Fragment>
+        ))}
+        . Check {plans.length > 1 ? 'them' : 'it'}; if she is a different woman, confirm and refer.
+      </p>
+      <p>Nothing has been recorded yet.</p>
+      <button type="button" className="button secondary" onClick={onConfirm} disabled={busy}>
+        She is a different woman: confirm and refer
+      </button>
+    </div>
+  );
+}
 
 /** POST /plans: a new referral. Identity is kept apart from the plan by the API. */
 export function ReferralPage() {
@@ -22,12 +64,16 @@ export function ReferralPage() {
   // Referred again while a plan of hers is open: the API names that plan; the coordinator goes there.
   const openPlanId = submit.error?.status === 409 ? submit.error.errors.map((e) => /open plan (pl_[A-Za-z0-9]+)/.exec(e.message)?.[1]).find(Boolean) : undefined;
 
-  const send = () =>
+  // A near match with another woman's open plan: the coordinator checks it, then confirms she is someone else.
+  const duplicates = possibleDuplicatesOf(submit.error);
+
+  const send = (notDuplicateOf?: string[]) =>
     void submit.run(async (key) => {
       const body = {
         participant: { givenName, familyName, dateOfBirth, ...contact.body },
         referral: { source: source || undefined, localAuthority: localAuthority || undefined, urgency, ...(note.trim() ? { note } : {}) },
         ...(reviewEveryDays.trim() ? { reviewEveryDays: Number(reviewEveryDays) } : {}),
+        ...(notDuplicateOf ? { notDuplicateOf } : {}),
       };
       const plan = await api<Plan>('POST', '/plans', { body, idempotencyKey: key });
       // What became of the contact details, address and preferred name it gave (a woman referred before keeps a correction made meanwhile): the plan page says.
@@ -44,7 +90,8 @@ export function ReferralPage() {
         Her name, date of birth, contact details and address are stored apart from the plan; the plan and every provider see only a pseudonymous reference. A provider is told
         her name and how to contact her only once it has accepted an allocation, and only if her consent covers contact details.
       </p>
-      <Form onSubmit={send} error={submit.error} label="New referral" mapPath={mapAddressPath('participant.')}>
+      <Form onSubmit={() => send()} error={duplicates ? undefined : submit.error} label="New referral" mapPath={mapAddressPath('participant.')}>
+        {duplicates && <PossibleDuplicateWarning plans={duplicates} busy={submit.busy} onConfirm={() => send(duplicates.map((p) => p.planId))} />}
         {openPlanId && (
           <p className="notice notice-warning" role="note">
             She already has an open plan: <Link to={`/plan/${openPlanId}`}>open her plan {openPlanId}</Link>.
