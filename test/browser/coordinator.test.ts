@@ -419,8 +419,9 @@ describe('coordinator', () => {
     const coordinator = h.token('coordinator');
     for (let i = 0; i < 101; i += 1) {
       const r = await h.call('POST', '/plans', coordinator, {
-        // Her name tells the 101 women apart (letters: the match on her identity ignores digits).
-        participant: { givenName: 'Many', familyName: `Pages${String.fromCharCode(97 + Math.floor(i / 26), 97 + (i % 26))}`, dateOfBirth: '1985-05-05' },
+        // Her names tell the 101 women apart (letters: the match on her identity ignores digits), both of them:
+        // a given name shared with the same date of birth would be warned of as a possible duplicate.
+        participant: { givenName: `Many${String.fromCharCode(97 + Math.floor(i / 26), 97 + (i % 26))}`, familyName: `Pages${String.fromCharCode(97 + Math.floor(i / 26), 97 + (i % 26))}`, dateOfBirth: '1985-05-05' },
         referral: { source: 'custody-diversion', localAuthority: 'walsall', urgency: 'routine' },
       });
       expect(r.status, r.text).toBe(201);
