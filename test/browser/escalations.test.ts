@@ -14,7 +14,9 @@ beforeAll(async () => {
   h = await startHarness();
   const coordinator = h.token('coordinator');
   for (let i = 0; i < PLANS; i++) {
-    const dateOfBirth = new Date(Date.UTC(1980, 0, 1 + i * 37)).toISOString().slice(0, 10);
+    // The 15th of a month: one name with dates whose day could be a month (04/05 against 05/04) would be
+    // warned of as a possible duplicate of each other.
+    const dateOfBirth = new Date(Date.UTC(1980, i, 15)).toISOString().slice(0, 10);
     const res = await h.call('POST', '/plans', coordinator, {
       participant: { givenName: 'Siobhan', familyName: 'Okonkwo-Lindqvist', dateOfBirth },
       referral: { source: 'out-of-court-disposal', localAuthority: 'birmingham', urgency: i % 5 === 0 ? 'urgent' : 'routine' },
