@@ -190,6 +190,8 @@ function report(m: ReturnType<typeof machine>, t: ThroughputResult | undefined, 
     }
     const where = Object.entries(b.storageRequestsPerCommand.byWhere).sort((x, y) => y[1] - x[1]);
     out.push('', `   Storage requests per command (1 client): ${fmt(b.storageRequestsPerCommand.total, 2)}: ${where.map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')}`);
+    const refused = Object.entries(b.refusedPerCommand).sort((x, y) => y[1] - x[1]);
+    out.push(`   Of them refused (a condition failed, or an error): ${refused.length ? refused.map(([k, v]) => `${k} ${fmt(v, 3)}`).join(', ') : 'none'}`);
     out.push(`   Step time per command (ms): ${Object.entries(b.stepMsPerCommand).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')}`);
   }
   if (scale?.length) {

@@ -73,6 +73,8 @@ export interface Breakdown {
   stepMsPerCommand: Record<string, number>;
   stepCallsPerCommand: Record<string, number>;
   storageRequestsPerCommand: { total: number; api: number; steps: number; byWhere: Record<string, number> };
+  /** Requests refused, per command, by `<where>:<operation>:<error name>`. */
+  refusedPerCommand: Record<string, number>;
   /** Every storage request's own duration added up, per command. */
   storageMsPerCommand: { api: number; steps: number };
   /** Wall time with a storage request in flight, per command (requests sent together counted once). */
@@ -219,7 +221,9 @@ function breakdownOf(runs: E2eRun[]): Breakdown {
   const stepMs: Record<string, number> = {};
   const stepCalls: Record<string, number> = {};
   const byWhere: Record<string, number> = {};
+  const refused: Record<string, number> = {};
   for (const r of runs) {
+    for (const [k, v] of Object.entries(r.counters.refused)) refused[k] = (refused[k] ?? 0) + v / n;
     for (const [k, v] of Object.entries(r.counters.stepMs)) stepMs[k] = (stepMs[k] ?? 0) + v / n;
     for (const [k, v] of Object.entries(r.counters.stepCalls)) stepCalls[k] = (stepCalls[k] ?? 0) + v / n;
     for (const [k, v] of Object.entries(r.counters.requests)) byWhere[k] = (byWhere[k] ?? 0) + v / n;
@@ -256,6 +260,7 @@ function breakdownOf(runs: E2eRun[]): Breakdown {
       steps: requests.filter(([k]) => !k.startsWith('api:')).reduce((a, [, v]) => a + v, 0),
       byWhere,
     },
+    refusedPerCommand: refused,
     storageMsPerCommand: { api: storageApi, steps: storageSteps },
     storageWallMsPerCommand: { api: storageWallApi, steps: storageWallSteps },
     stepStorageWallMsPerCommand: stepStorageWallMs,

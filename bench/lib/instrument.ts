@@ -23,6 +23,8 @@ export interface Where {
 export interface Counters {
   /** Storage requests by `<where>:<operation>` (where = api or a step name). */
   requests: Record<string, number>;
+  /** Of those, the ones refused, by `<where>:<operation>:<error name>` (a conditional write whose condition failed is a request for nothing). */
+  refused: Record<string, number>;
   /** Every request's own duration added up (requests sent together each count in full). */
   storageMs: { api: number; steps: number };
   /**
@@ -41,7 +43,7 @@ export interface Counters {
   serverMs: number;
 }
 
-const empty = (): Counters => ({ requests: {}, storageMs: { api: 0, steps: 0 }, storageWallMs: { api: 0, steps: 0 }, stepStorageWallMs: {}, stepRoundTrips: {}, stepMs: {}, stepCalls: {}, executions: 0, executionMs: 0, serverRequests: 0, serverMs: 0 });
+const empty = (): Counters => ({ requests: {}, refused: {}, storageMs: { api: 0, steps: 0 }, storageWallMs: { api: 0, steps: 0 }, stepStorageWallMs: {}, stepRoundTrips: {}, stepMs: {}, stepCalls: {}, executions: 0, executionMs: 0, serverRequests: 0, serverMs: 0 });
 
 export class Instrument {
   readonly als = new AsyncLocalStorage<Where>();
@@ -81,8 +83,12 @@ export class Instrument {
           where.since = started;
           if (where.step) this.counters.stepRoundTrips[where.step] = (this.counters.stepRoundTrips[where.step] ?? 0) + 1;
         }
+        let refusedAs: string | undefined;
         try {
           return await next(args);
+        } catch (error) {
+          refusedAs = (error as Error).name;
+          throw error;
         } finally {
           const now = performance.now();
           const ms = now - started;
@@ -90,6 +96,7 @@ export class Instrument {
           const op = String(context.commandName ?? 'unknown').replace(/Command$/, '');
           const key = `${step ?? 'api'}:${op}`;
           this.counters.requests[key] = (this.counters.requests[key] ?? 0) + 1;
+          if (refusedAs) this.counters.refused[`${key}:${refusedAs}`] = (this.counters.refused[`${key}:${refusedAs}`] ?? 0) + 1;
           if (step) this.counters.storageMs.steps += ms;
           else this.counters.storageMs.api += ms;
           if (--where.inFlight === 0) {
