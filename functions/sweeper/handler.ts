@@ -13,6 +13,7 @@ import type { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { backfillFacts, type FactsBackfillReport } from './facts-backfill.ts';
 import { redactErasedPlans } from './erased-redaction.ts';
 import { removeAwsSubscriptions, type AwsSubscriptionCleanupDeps } from './aws-subscription-cleanup.ts';
+import { indexOpenOffers } from './open-offer-index.ts';
 
 export interface SweeperDeps extends PublishDeps {
   plans: PlanRepository;
@@ -33,6 +34,12 @@ export interface SweeperDeps extends PublishDeps {
   auditPlanIndex?: Pick<DynamoAuditLog, 'planIndexMarkers' | 'markPlanIndexFrom'>;
   /** On AWS only: remove the webhook subscriptions an older release left there (aws-subscription-cleanup.ts). The embedded stack signs with its own. */
   awsSubscriptionCleanup?: AwsSubscriptionCleanupDeps;
+  /**
+   * How long after it is first seen the pass that keys older offered views for the open-offer index starts
+   * walking the table (open-offer-index.ts): an hour on AWS, where an older release's containers may still
+   * be writing; none (the default) in the embedded stack, the only writer of its store.
+   */
+  openOfferIndexSettleMs?: number;
 }
 
 export interface SweepReport {
@@ -54,6 +61,8 @@ export interface SweepReport {
   awsSubscriptionsRemoved?: number;
   /** Plans whose metric facts this run rebuilt (after a facts schema change). */
   factsRebuilt: number;
+  /** Offered allocation views stored before the open-offer index key that this run gave it (open-offer-index.ts). */
+  openOffersIndexed?: number;
   /** The steps that threw this run (each logged); the steps after them still ran. */
   failedSteps: FailedStep[];
 }
@@ -134,7 +143,7 @@ export interface FailedStep {
   error: string;
 }
 
-export type SweepStep = 'timers' | 'redelivery' | 'holds' | 'retention' | 'erased-redaction' | 'aws-subscription-cleanup' | 'facts-rebuild' | 'audit-index-marker';
+export type SweepStep = 'timers' | 'redelivery' | 'holds' | 'retention' | 'erased-redaction' | 'aws-subscription-cleanup' | 'open-offer-index' | 'facts-rebuild' | 'audit-index-marker';
 
 /** A sweep in which at least one step failed: thrown on AWS after the run, so the sweeper's error alarm fires. */
 export class SweepStepsFailed extends Error {
@@ -219,6 +228,11 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     await step('aws-subscription-cleanup', async () => {
       report.awsSubscriptionsRemoved = (await removeAwsSubscriptions(subscriptionCleanup, now)).removed;
     });
+  // A bounded share of the table per run until every offered view is keyed; then nothing (the marker is kept).
+  await step('open-offer-index', async () => {
+    const indexed = (await indexOpenOffers(deps, now, deps.openOfferIndexSettleMs !== undefined ? { settleMs: deps.openOfferIndexSettleMs } : {})).indexed;
+    if (indexed > 0) report.openOffersIndexed = indexed;
+  });
   // Last, so deadlines and redeliveries never wait behind it.
   await step('facts-rebuild', async () => {
     report.factsRebuilt = (await deps.factsBackfill?.(now))?.plans ?? 0;
@@ -269,6 +283,7 @@ export const handler = (_event?: unknown, lambdaContext?: { getRemainingTimeInMi
     retention: { ...retentionOf(readFunctionConfig(process.env).RETENTION_DAYS), plans: deps.plans, audit: deps.audit, identityKey: deps.identityKey },
     auditPlanIndex: deps.audit,
     awsSubscriptionCleanup: awsSubscriptionCleanup(deps),
+    openOfferIndexSettleMs: 3600_000,
   });
   return built();
 };

@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createTableInput } from '../adapters/dynamodb/table-definition.ts';
 import type { IndexName } from '../adapters/dynamodb/keys.ts';
 import { AUDIT_PLAN_INDEX_FROM_THE_START, DynamoAuditLog } from '../adapters/dynamodb/audit-log.ts';
+import { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
 import { closeDynalite, closeIteratorsWhenDynaliteReturnsThem, DYNALITE_TIMINGS, type ChildMessage, type DynaliteChildOptions, type ParentMessage } from './dynalite-child-protocol.js';
 
 /** Another stack (or program) holds the data directory's store: LevelDB allows one process at a time. */
@@ -67,6 +68,9 @@ async function ensureTable(client: DynamoDBClient, tableName: string) {
     await client.send(new CreateTableCommand(wanted));
     await untilActive(client, tableName);
     await markAuditPlanIndex(client, tableName);
+    // Every allocation view this table will hold is written with its open-offer key. Only here: a table
+    // that was already there may hold views of an older release, which the sweeper keys first.
+    await new PlanRepository(DynamoDBDocumentClient.from(client), tableName).markOpenOffersIndexedFromTheStart(new Date().toISOString());
     return;
   }
   const have = new Set((table.GlobalSecondaryIndexes ?? []).map((g) => g.IndexName));

@@ -25,11 +25,16 @@ import { createHash } from 'node:crypto';
  *   byAlert   alertPk = ALERT#<shard>, alertSince                             open escalations (overdue worklist)
  *   byWork    workPk = WORK#<shard>, workAt                                   the next thing due on a plan (today / this week)
  *   byPending pendingPk = PENDING#<providerId>, pendingSk = <planId>#<seq>   pending webhook deliveries, in lanes (embedded delivery loop)
+ *             pendingPk = OFFERED#<providerId>, pendingSk = ALLOCATION#<allocationId>   a provider's open offers (on its
+ *                                                                       allocation view while its status is offered; see openOfferIndex)
  *   byAuditPlan auditPlanPk = PLAN#<planId>, sk = <at>#<auditId>          audit records about a plan (GET /audit?planId=)
  *
  *   audit-by-plan marker      AUDIT#META              BY-PLAN       indexedFrom: the first UTC day whose records all carry auditPlanPk;
  *                                                                       append-only like the records (never a day: no reader asks for it by day)
  *   its key before 2026-11-28 AUDIT-INDEX#META        BY-PLAN       read only while AUDIT#META is missing; the sweeper copies its day over
+ *   open-offer index marker   MAINTENANCE#OPEN-OFFER-INDEX  META    done: every offered allocation view carries its byPending key
+ *                                                                       (a new table from the start; an older one once the sweeper's pass
+ *                                                                       has walked it, functions/sweeper/open-offer-index.ts)
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 /** Items with this attribute (epoch seconds) are removed by DynamoDB's TTL after that time. */
@@ -91,6 +96,18 @@ export const keys = {
   deliveriesPrefix: (providerId: string) => ({ pk: `PROVIDER#${providerId}`, skPrefix: 'DELIVERY#' }),
   pendingIndex: (providerId: string, planId: string, sequence: number) => ({ pendingPk: `PENDING#${providerId}`, pendingSk: `${planId}#${String(sequence).padStart(10, '0')}` }),
   pendingPartition: (providerId: string) => `PENDING#${providerId}`,
+  /**
+   * On a provider's allocation view while its status is `offered`, and on no other: GET /providers/{id}/offers
+   * reads the provider's open offers (a handful) instead of every allocation it ever had (never deleted).
+   * byPending is overloaded rather than a new index added: it is sparse, projects ALL (a view is a few
+   * hundred bytes and is read whole, so no BatchGetItem after it), and a distinct partition prefix
+   * (OFFERED#, never PENDING#) keeps webhook lanes and offers apart; a data directory's dynalite table
+   * cannot gain an index, and on AWS a new one would be another GSI to build and pay for. The sort key is
+   * the view's own sort key, so offers come in allocation order, as the table's own query gives them,
+   * and an allocation page's cursor (its sort key) means the same in both.
+   */
+  openOfferIndex: (providerId: string, allocationId: string) => ({ pendingPk: `OFFERED#${providerId}`, pendingSk: `ALLOCATION#${allocationId}` }),
+  openOfferPartition: (providerId: string) => `OFFERED#${providerId}`,
   /** On an audit record about a plan (the plan id is pseudonymous; nothing of her identity is in a key). */
   auditPlanIndex: (planId: string) => ({ auditPlanPk: `PLAN#${planId}` }),
   auditPlanPartition: (planId: string) => `PLAN#${planId}`,
@@ -104,6 +121,8 @@ export const keys = {
   oldAuditPlanIndexMarker: () => ({ pk: 'AUDIT-INDEX#META', sk: 'BY-PLAN' }),
   /** How far the sweeper's redaction of plans erased before free text was redacted at erasure has got (functions/sweeper/erased-redaction.ts). */
   erasedRedactionMarker: () => ({ pk: 'MAINTENANCE#ERASED-REDACTION', sk: 'META' }),
+  /** Whether every offered allocation view carries its byPending key (functions/sweeper/open-offer-index.ts). */
+  openOfferIndexMarker: () => ({ pk: 'MAINTENANCE#OPEN-OFFER-INDEX', sk: 'META' }),
   /** When the AWS sweeper last found no webhook subscription record left (functions/sweeper/aws-subscription-cleanup.ts). */
   awsSubscriptionCleanupMarker: () => ({ pk: 'MAINTENANCE#AWS-SUBSCRIPTION-CLEANUP', sk: 'META' }),
 };

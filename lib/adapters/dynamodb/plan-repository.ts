@@ -82,7 +82,19 @@ function providerAllocationQuery(providerId: string, status: AllocationStatus | 
   };
 }
 
-function providerAllocationOfItem({ pk: _pk, sk: _sk, type: _type, needs, ...rest }: Item): ProviderAllocationRecord {
+/** A provider's open offers, in allocation order: its open-offer partition of byPending (keys.openOfferIndex). */
+function openOfferQuery(providerId: string, after?: string): Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'> {
+  const { partitionKey, sortKey } = INDEXES.byPending;
+  return {
+    IndexName: 'byPending' satisfies IndexName,
+    KeyConditionExpression: after ? '#pk = :pk AND #sk > :after' : '#pk = :pk',
+    ExpressionAttributeNames: { '#pk': partitionKey, ...(after ? { '#sk': sortKey } : {}) },
+    ExpressionAttributeValues: { ':pk': keys.openOfferPartition(providerId), ...(after ? { ':after': after } : {}) },
+  };
+}
+
+// The open-offer index attributes (keys.openOfferIndex) are bookkeeping, not part of the provider's view.
+function providerAllocationOfItem({ pk: _pk, sk: _sk, type: _type, pendingPk: _ppk, pendingSk: _psk, needs, ...rest }: Item): ProviderAllocationRecord {
   const inOneShape = providerAllocationNeeds(needs);
   return { ...rest, ...(inOneShape ? { needs: inOneShape } : {}) } as unknown as ProviderAllocationRecord;
 }
@@ -126,6 +138,8 @@ export class PlanRepository {
   private readonly groupPut: GroupPut | undefined;
   /** How plans and events are written (plan-item.ts); both formats are always read. */
   private readonly itemFormat: PlanItemFormat;
+  /** The open-offer index marker was seen done (it never goes back): open offers are read from the index. */
+  private openOfferIndexDone = false;
   constructor(
     client: DynamoDBDocumentClient,
     tableName: string,
@@ -359,7 +373,9 @@ export class PlanRepository {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...keys.providerAllocation(record.providerId, record.allocationId), type: 'provider-allocation', ...record },
+          // While offered, the view is in the provider's open-offer partition of byPending; the put replaces
+          // the item whole, so the view of an answered, expired or withdrawn offer leaves it in the same write.
+          Item: { ...keys.providerAllocation(record.providerId, record.allocationId), type: 'provider-allocation', ...record, ...(record.status === 'offered' ? keys.openOfferIndex(record.providerId, record.allocationId) : {}) },
           ConditionExpression: 'attribute_not_exists(pk) OR #sequence < :sequence',
           ExpressionAttributeNames: { '#sequence': 'sequence' },
           ExpressionAttributeValues: { ':sequence': record.sequence },
@@ -374,13 +390,71 @@ export class PlanRepository {
   /**
    * Every allocation record of a provider, optionally of one status: every page of the Query, however
    * many records the provider has had (they are never deleted, so one 1 MB page is not all of them).
-   * The status is a filter: DynamoDB still reads the provider's every record, but only those of the
-   * status come back (the open offers of a provider with thousands of past allocations).
+   * The open offers (`offered`) are read from the provider's open-offer partition of byPending once every
+   * offered view carries its key (openOffersIndexed), so they cost what the open offers are, not what
+   * the provider ever had. Any other status is a filter: DynamoDB still reads the provider's every record.
    */
   async providerAllocations(providerId: string, status?: AllocationStatus): Promise<ProviderAllocationRecord[]> {
     const records: ProviderAllocationRecord[] = [];
-    for await (const item of this.queryAll(providerAllocationQuery(providerId, status))) records.push(providerAllocationOfItem(item));
-    return records;
+    const query = status === 'offered' && (await this.openOffersIndexed()) ? openOfferQuery(providerId) : providerAllocationQuery(providerId, status);
+    for await (const item of this.queryAll(query)) records.push(providerAllocationOfItem(item));
+    // Only offered views carry the key (the put replaces a view whole), so this keeps nothing out today; it
+    // keeps the answer to what it says should anything else ever write an OFFERED# key.
+    return status === 'offered' ? records.filter((r) => r.status === 'offered') : records;
+  }
+
+  /**
+   * Whether every offered allocation view carries its open-offer key, so the index holds every open
+   * offer: a table made with the key written from the start, or one the sweeper's pass has walked
+   * (functions/sweeper/open-offer-index.ts). Until then the open offers are read the old way (every
+   * record, filtered), so an offer stored by an older release never drops out of an inbox. Once done is
+   * seen it is kept: the marker never goes back.
+   */
+  async openOffersIndexed(): Promise<boolean> {
+    if (this.openOfferIndexDone) return true;
+    const out = await this.send<{ Item?: Item }>(new GetCommand({ TableName: this.tableName, Key: keys.openOfferIndexMarker(), ConsistentRead: true }));
+    this.openOfferIndexDone = out.Item?.done === true;
+    return this.openOfferIndexDone;
+  }
+
+  /** A new table: every view it will hold is written with its open-offer key, so the index is complete from the start. Written once. */
+  async markOpenOffersIndexedFromTheStart(at: string): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.openOfferIndexMarker(), type: 'maintenance-marker', done: true, fromTheStart: true, step: 0, startedAt: at, doneAt: at },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
+    }
+  }
+
+  /**
+   * Give an offered view stored by an older release (no open-offer key) its key, only while it is still
+   * that view (the same sequence) and offered: a view replaced since by projectProviderAllocation carries
+   * the key it should. Returns whether it was written.
+   */
+  async indexOpenOffer(providerId: string, allocationId: string, sequence: number): Promise<boolean> {
+    const index = keys.openOfferIndex(providerId, allocationId);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.providerAllocation(providerId, allocationId),
+          UpdateExpression: 'SET pendingPk = :ppk, pendingSk = :psk',
+          ConditionExpression: '#sequence = :sequence AND #status = :offered AND attribute_not_exists(pendingPk)',
+          ExpressionAttributeNames: { '#sequence': 'sequence', '#status': 'status' },
+          ExpressionAttributeValues: { ':ppk': index.pendingPk, ':psk': index.pendingSk, ':sequence': sequence, ':offered': 'offered' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw storageError(error);
+    }
   }
 
   /**
@@ -391,6 +465,7 @@ export class PlanRepository {
    */
   async providerAllocationPage(providerId: string, options: { status?: AllocationStatus; limit: number; cursor?: string }): Promise<{ items: ProviderAllocationRecord[]; nextCursor?: string }> {
     const { pk } = keys.providerAllocationsPrefix(providerId);
+    if (options.status === 'offered' && (await this.openOffersIndexed())) return this.openOfferPage(providerId, options.limit, options.cursor);
     let start = options.cursor ? { pk, sk: providerAllocationCursorKey(options.cursor) } : undefined;
     const items: ProviderAllocationRecord[] = [];
     // A filtered query may read many records to find a few: it reads in rounds of at least
@@ -412,6 +487,22 @@ export class PlanRepository {
       if (!start) break;
     }
     return { items, ...(start ? { nextCursor: Buffer.from(JSON.stringify({ sk: start.sk })).toString('base64url') } : {}) };
+  }
+
+  /**
+   * A page of a provider's open offers from its open-offer partition of byPending: the same order (the
+   * index's sort key is the view's own), the same cursor (the last view's sort key), and a page is full
+   * unless it is the last (one entry more than the page is read to know whether another follows).
+   */
+  private async openOfferPage(providerId: string, limit: number, cursor: string | undefined): Promise<{ items: ProviderAllocationRecord[]; nextCursor?: string }> {
+    const after = cursor ? providerAllocationCursorKey(cursor) : undefined;
+    const found: Item[] = [];
+    for await (const page of this.queryPages({ ...openOfferQuery(providerId, after), Limit: limit + 1 })) {
+      found.push(...(page.Items ?? []).filter((item) => item.status === 'offered'));
+      if (found.length > limit) break;
+    }
+    const items = found.slice(0, limit);
+    return { items: items.map(providerAllocationOfItem), ...(found.length > limit ? { nextCursor: Buffer.from(JSON.stringify({ sk: String(items.at(-1)!.sk) })).toString('base64url') } : {}) };
   }
 
   /**

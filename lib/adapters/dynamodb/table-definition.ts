@@ -28,7 +28,8 @@ export interface TableDefinition {
  * ALL of it (most of the table's write cost). So the plan indexes hold keys only and their queries
  * fetch the plans themselves (lib/adapters/dynamodb/batch-get.ts); an index entry whose keys did not
  * change then costs no write at all. byStage also carries `identityErasedAt`, the one attribute its
- * retention query filters on. byPending keeps ALL: webhook deliveries are small and read from it.
+ * retention query filters on. byPending keeps ALL: webhook deliveries are small and read from it, and so
+ * are the provider allocation views it also holds while they are open offers (keys.openOfferIndex).
  * byAuditPlan keeps ALL too: it holds audit records only (a few hundred bytes, written once and never
  * changed), the audit page shows every attribute of one, and keys only would add a read of each record
  * from the table to every page for no write saved.
