@@ -8,13 +8,16 @@ import { failureToProblem, header, HttpProblem, json, parseWith, problem, readJs
 import { londonDate, londonDateTimeWords } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
 import { allocationCommandBySegment, contactCorrectableStages, contactDetailsCorrectable, isAllowedIn, LIFECYCLE, OPEN_STAGES, planCommandBySegment, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
-import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, Participant, PlanId, ReferPayload, type Plan, type ReferralDetailsReport } from '../../lib/domain/schemas.ts';
+import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, Participant, PlanId, POSSIBLE_DUPLICATE_TYPE, ReferPayload, type Plan, type PossibleDuplicatePlan, type ReferralDetailsReport } from '../../lib/domain/schemas.ts';
 import { applyReferralDetails, claimPerson, CORRECTABLE_FIELDS, correctedIdentity, correctIdentity, noteReferral, type CorrectableField, type ReferralDetailsOutcome } from '../../lib/adapters/dynamodb/identity-store.ts';
 import { planView } from '../../lib/domain/views.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import type { PlanCommandState, WorkflowStarter } from '../../workflows/plan-command/state.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
 import { identityMatchKey } from '../../lib/adapters/identity-match.ts';
+import { nearMatchKeys } from '../../lib/adapters/near-match.ts';
+import { fileNearMatches, plansNearMatching } from '../../lib/adapters/dynamodb/near-match-store.ts';
+import { andList } from '../../lib/domain/list-words.ts';
 import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { auditAccess, displayNameOf } from '../../lib/api/audit-access.ts';
 import { ageOn, dateOfBirthRefusal } from '../../lib/domain/age.ts';
@@ -147,6 +150,40 @@ export function makeHandler(deps: CommandApiDeps) {
       { 'retry-after': String(seconds) },
     );
   };
+  /**
+   * A referral that may be a second one of a woman with an open plan (a near match of her name and date of
+   * birth: lib/adapters/near-match.ts). Warned, not blocked: the coordinator checks the plans named and,
+   * if she is a different woman, sends the referral again with notDuplicateOf naming them all. The
+   * plans only, with stage and referral day: nothing of who either woman is.
+   */
+  const possibleDuplicate = (flagged: readonly (Omit<PossibleDuplicatePlan, 'referredOn'> & { referredAt: string })[]) => {
+    const ids = flagged.map((p) => p.planId);
+    const plans = flagged.map((p) => `plan ${p.planId} (${p.stage}, referred on ${londonDateTimeWords(p.referredAt)})`);
+    const refusal = new HttpProblem(
+      409,
+      'Possible duplicate referral',
+      `A plan may already be open for this woman: ${andList(plans)}. Nothing was recorded. Check ${flagged.length > 1 ? 'them' : 'it'}; if she is a different woman, send the referral again with notDuplicateOf listing ${andList(ids)}.`,
+      [{ path: 'notDuplicateOf', message: `must list ${andList(ids)} to confirm she is a different woman` }],
+    );
+    refusal.type = POSSIBLE_DUPLICATE_TYPE;
+    refusal.extensions = { possibleDuplicates: flagged.map(({ planId, stage, referredAt }) => ({ planId, stage, referredOn: londonDate(referredAt) })) };
+    return refusal;
+  };
+
+  /**
+   * The open plans of other women whose name and date of birth nearly match this referral's: filed under
+   * one of its near-match keys, or under the exact match key of its identity after one slip. Her own
+   * plans (her person record's) and an erased plan are not another woman's.
+   */
+  async function possibleDuplicatesOf(near: ReturnType<typeof nearMatchKeys>, her: { participantId?: string; planIds: string[] } | undefined, planId: string) {
+    const ids = (await plansNearMatching(deps.plans, near)).filter((id) => id !== planId && !(her?.planIds ?? []).includes(id));
+    const plans = await Promise.all(ids.map((id) => deps.plans.getPlan(id, false)));
+    return plans
+      .filter((p): p is Plan => p !== undefined && OPEN_STAGE_SET.has(p.stage) && !p.identityErasedAt && p.participantId !== her?.participantId)
+      .map((p) => ({ planId: p.planId, stage: p.stage, referredAt: p.createdAt }))
+      .sort((a, b) => a.referredAt.localeCompare(b.referredAt));
+  }
+
   /** Her identity was erased between this referral reading her record and claiming it. */
   const erasedMeanwhile = () =>
     problem(409, 'Her identity was erased while this referral was being recorded: nothing was recorded. Send the referral again: she will be referred as someone new.', [
@@ -214,13 +251,22 @@ export function makeHandler(deps: CommandApiDeps) {
     const claim = person?.claim;
     if (referralInFlight(claim, planId, earlier, now)) throw referredAlready(claim, now);
     if (erasureUnderWay(person?.erasing, now)) throw beingErased();
+    // A near match with another woman's open plan: warned unless the coordinator confirmed each plan named
+    // is another woman's. One BatchGetItem (and a read of each plan it names: rarely any).
+    const near = secret ? nearMatchKeys(secret, referral.participant) : undefined;
+    const flagged = near ? await possibleDuplicatesOf(near, person, planId) : [];
+    const confirmed = new Set(referral.notDuplicateOf ?? []);
+    const confirmedDifferent = flagged.filter((p) => confirmed.has(p.planId)).map((p) => p.planId);
+    // A retry of a referral already recorded (its answer lost) is answered as the first was, not warned.
+    if (confirmedDifferent.length < flagged.length && !(await deps.plans.getPlan(planId))) throw possibleDuplicate(flagged);
     // Identity lives apart from the plan under a random pseudonymous id, so two referrals racing on one
     // key never write over each other's identity; the loser's record is removed again below.
     // A person record with no participant id (see PersonRecord) is no one's identity: she gets a new one.
     const heldId = person?.participantId;
     const participantId = heldId ?? `pt_${randomId()}`;
     // Accountability first: nothing about her is written unless the audit record of writing it is.
-    await auditAccess(deps.audit, ctx, 'refer-and-record-identity', { planId, participantId }, now, 'referral');
+    if (confirmedDifferent.length > 0) await auditAccess(deps.audit, ctx, 'refer-confirmed-different-woman', { planId, participantId, notDuplicateOf: confirmedDifferent }, now, 'referral');
+    else await auditAccess(deps.audit, ctx, 'refer-and-record-identity', { planId, participantId }, now, 'referral');
     // The claim holds only while no erasure of her is under way (lib/runtime/erasure.ts): the two never overlap.
     if (matchKey && !(await claimPerson(deps.plans, matchKey, { planId, participantId, known: heldId !== undefined, ...(claim ? { seen: claim.planId } : {}) }, now, erasureStaleBefore(now)))) {
       const heldNow = await deps.plans.findPerson(matchKey);
@@ -273,6 +319,8 @@ export function makeHandler(deps: CommandApiDeps) {
       // noted (a coordinator's correction then is the newer word on how to reach her).
       if (bringsDetails) details = await applyReferralDetails(deps.plans, participantId, planId, fresh, now);
       if (matchKey) await deps.plans.linkPerson(matchKey, plan.planId, participantId);
+      // Filed like her person record: after the plan is saved, so a retry (a replay here) files it too.
+      if (near) await fileNearMatches(deps.plans, near, plan.planId);
     }
     // What is held, read consistently: when the details were not written, a correction made since is.
     const record = details?.record ?? (await deps.plans.getIdentityRecord(plan.participantId));

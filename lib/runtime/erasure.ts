@@ -3,6 +3,8 @@ import type { AuditLog } from '../adapters/dynamodb/audit-log.ts';
 import type { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
 import { clearErasingMark, forgetMarkedPerson, markErasing } from '../adapters/dynamodb/identity-store.ts';
 import { identityMatchKey } from '../adapters/identity-match.ts';
+import { nearMatchKeys } from '../adapters/near-match.ts';
+import { forgetNearMatches } from '../adapters/dynamodb/near-match-store.ts';
 import { OPEN_STAGES } from '../domain/lifecycle.ts';
 import { consentWithdrawnAt } from '../domain/decide.ts';
 import { redactAnswerText, redactEvent, redactPlan } from '../domain/redaction.ts';
@@ -177,10 +179,15 @@ export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: st
         const claimant = (await deps.plans.findPerson(matchKey as string))?.claim?.planId;
         if (by.action === 'erase-identity') return { done: false, openPlans: [], ...(claimant ? { referring: claimant } : { erasingElsewhere: true as const }) };
       } else if (identity) {
+        // Her near-match items before her identity record, whose name and date of birth give their keys: a
+        // failure in between leaves both, and the erasure asked again finishes it.
+        if (secret) await forgetNearMatches(deps.plans, nearMatchKeys(secret, identity), [plan.planId, ...linkedIds]);
         await deps.plans.deleteIdentity(plan.participantId);
         identityErased = true;
       }
     }
+    // Her record kept for her other plans: this plan alone leaves her near-match items (it warns of nothing once closed).
+    if (identity && secret && !identityErased) await forgetNearMatches(deps.plans, nearMatchKeys(secret, identity), [plan.planId]);
     await redactAll(deps, plan.planId, now);
     return { done: true, identityErased };
   }

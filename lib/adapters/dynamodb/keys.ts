@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
  *   plan history event        PLAN#<planId>           EVENT#<sequence, 10 digits>
  *   participant identity      PARTICIPANT#<id>        IDENTITY
  *   person match              PERSON#<keyed hash>     PERSON        links a woman's plans (re-referral)
+ *   near match                NEAR#<keyed hash>       NEAR          plans filed under one near-match key (possible duplicate referral; lib/adapters/near-match.ts)
  *   audit record              AUDIT#<day>             <at>#<auditId>   append-only
  *   its outcome               AUDIT#<day>             <at>#<auditId>#outcome   append-only; a change's succeeded/refused, right after its record
  *   provider allocation view  PROVIDER#<providerId>   ALLOCATION#<allocationId>
@@ -71,6 +72,7 @@ export const keys = {
    */
   auditOutcome: (day: string, at: string, auditId: string) => ({ pk: `AUDIT#${day}`, sk: `${at}#${auditId}#outcome` }),
   person: (matchKey: string) => ({ pk: `PERSON#${matchKey}`, sk: 'PERSON' }),
+  nearMatch: (nearKey: string) => ({ pk: `NEAR#${nearKey}`, sk: 'NEAR' }),
   identity: (participantId: string) => ({ pk: `PARTICIPANT#${participantId}`, sk: 'IDENTITY' }),
   providerAllocation: (providerId: string, allocationId: string) => ({ pk: `PROVIDER#${providerId}`, sk: `ALLOCATION#${allocationId}` }),
   providerAllocationsPrefix: (providerId: string) => ({ pk: `PROVIDER#${providerId}`, skPrefix: 'ALLOCATION#' }),
