@@ -7,7 +7,7 @@ import { apiHandler, type Logger, type RouteContext } from '../../lib/api/handle
 import { failureToProblem, header, HttpProblem, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
 import { londonDate, londonDateTimeWords } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
-import { allocationCommandBySegment, contactCorrectableStages, contactDetailsCorrectable, isAllowedIn, LIFECYCLE, OPEN_STAGES, planCommandBySegment, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
+import { allocationCommandBySegment, contactCorrectableStages, contactDetailsCorrectable, LIFECYCLE, OPEN_STAGES, planCommandBySegment, type CommandName } from '../../lib/domain/lifecycle.ts';
 import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, Participant, PlanId, POSSIBLE_DUPLICATE_TYPE, ReferPayload, type Plan, type PossibleDuplicatePlan, type ReferralDetailsReport } from '../../lib/domain/schemas.ts';
 import { applyReferralDetails, claimPerson, CORRECTABLE_FIELDS, correctedIdentity, correctIdentity, noteReferral, type CorrectableField, type ReferralDetailsOutcome } from '../../lib/adapters/dynamodb/identity-store.ts';
 import { planView } from '../../lib/domain/views.ts';
@@ -22,6 +22,7 @@ import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { auditAccess, displayNameOf } from '../../lib/api/audit-access.ts';
 import { ageOn, dateOfBirthRefusal } from '../../lib/domain/age.ts';
 import { allocationHeldBy, refuseExpectedVersionFromProvider } from '../../lib/api/provider-allocation-access.ts';
+import { erasureHeldWords, type ErasureHeldBy } from '../../lib/domain/erasure-hold.ts';
 import { eraseIdentity, erasureStaleBefore, erasureUnderWay, referralClaimEndsAt, referralInFlight } from '../../lib/runtime/erasure.ts';
 
 export interface CommandApiDeps {
@@ -396,31 +397,10 @@ export function makeHandler(deps: CommandApiDeps) {
     return answer(planId, idempotency, replayed, status, view);
   }
 
-  /**
-   * An erasure request while a plan of hers is open, or exited with follow-ups to come: refused, nothing changed. Each such plan is named,
-   * with what can end it in its stage (the lifecycle table says which). Ending it is the coordinator's
-   * call, and her consent withdrawn has its own command, which tells providers to stop and purge: the
-   * erasure does neither on its own.
-   */
-  function openPlansRefusal(planId: string, open: readonly { planId: string; stage: Stage }[]) {
-    const ways = (stage: Stage) =>
-      [
-        isAllowedIn('exit', stage) ? 'exit it' : undefined,
-        isAllowedIn('withdraw', stage) ? 'withdraw the referral' : undefined,
-        isAllowedIn('withdraw-consent', stage) ? 'record her consent withdrawn' : undefined,
-      ]
-        .filter(Boolean)
-        .join(' or ');
-    // An exited plan holds it while her follow-ups are to come: they are looked up by who she is (lib/runtime/erasure.ts).
-    const waiting = (p: { stage: Stage }) => p.stage === 'exited';
-    const followUpsWords = 'record them, or, if she asked to be forgotten, record her consent withdrawn (which cancels them and closes the plan)';
-    const label = (p: { planId: string }) => (p.planId === planId ? 'this plan' : `her plan ${p.planId}`);
-    const named = open.map((p) => (waiting(p) ? `${label(p)} is waiting for its follow-ups: ${followUpsWords} first` : `${label(p)} (stage ${p.stage}): ${ways(p.stage)} first`)).join('; ');
-    return problem(
-      409,
-      `Her identity cannot be erased while a plan of hers is ${open.some(waiting) ? 'open or waiting for its follow-ups' : 'open'}. ${named[0]?.toUpperCase()}${named.slice(1)}, then ask again.`,
-      open.map((p) => ({ path: 'planId', message: waiting(p) ? `plan ${p.planId} is waiting for its follow-ups: ${followUpsWords} first` : `plan ${p.planId} is open (stage ${p.stage}): ${ways(p.stage)} first` })),
-    );
+  /** An erasure request held back by plans of hers (lib/domain/erasure-hold.ts: the rule and its words): refused, nothing changed. */
+  function openPlansRefusal(planId: string, held: readonly ErasureHeldBy[]) {
+    const { detail, errors } = erasureHeldWords(planId, held);
+    return problem(409, detail, errors);
   }
 
   /** An erasure request while a referral of her is being recorded: its plan is about to use her identity. */

@@ -5,8 +5,7 @@ import { clearErasingMark, forgetMarkedPerson, markErasing } from '../adapters/d
 import { identityMatchKey } from '../adapters/identity-match.ts';
 import { nearMatchKeys } from '../adapters/near-match.ts';
 import { forgetNearMatches } from '../adapters/dynamodb/near-match-store.ts';
-import { OPEN_STAGES } from '../domain/lifecycle.ts';
-import { consentWithdrawnAt } from '../domain/decide.ts';
+import { erasureHold, type ErasureHeldBy } from '../domain/erasure-hold.ts';
 import { redactAnswerText, redactEvent, redactPlan } from '../domain/redaction.ts';
 import type { Plan } from '../domain/schemas.ts';
 
@@ -59,31 +58,20 @@ export type ErasureOutcome =
   /** Done: `identityErased` says whether her identity record itself went (on retention it can stay for her other plans). */
   | { done: true; identityErased: boolean }
   /**
-   * Nothing changed: for an erasure request, these plans of hers (this one among them, if it is open)
-   * are still open, or a referral of her (`referring`, the plan id it is recording) is under way; for a
+   * Nothing changed: for an erasure request, these plans of hers (this one among them, if it does) hold
+   * it back, each with why (erasureHold: open, or exited with follow-ups still to come), or a referral of
+   * her (`referring`, the plan id it is recording) is under way; for a
    * request or retention alike, `waitingForIdentityKey`: her record exists but the identity key is not
    * available, so her other plans cannot be found.
    */
   | {
       done: false;
-      openPlans: { planId: string; stage: Plan['stage'] }[];
+      openPlans: ErasureHeldBy[];
       referring?: string;
       waitingForIdentityKey?: true;
       /** Another erasure of her holds her person record (its mark is not stale), or her record kept changing under this one. */
       erasingElsewhere?: true;
     };
-
-const isOpen = (plan: Plan) => (OPEN_STAGES as readonly string[]).includes(plan.stage);
-
-/**
- * An exited plan whose 6- and 12-month follow-ups are still to be asked (not cancelled by her consent
- * withdrawn): a follow-up asks whether she reoffended, which is looked up by who she is, so without her
- * identity it would be reminded and escalated for nobody, and could only ever be answered "unknown".
- */
-const awaitsFollowUps = (plan: Plan) => plan.stage === 'exited' && !consentWithdrawnAt(plan);
-
-/** A plan of hers that an erasure request waits for: open, or exited with follow-ups still to come. */
-const holdsErasure = (plan: Plan) => isOpen(plan) || awaitsFollowUps(plan);
 
 /**
  * Erase a participant's identity (the whole identity record: name, date of birth, contact details,
@@ -102,7 +90,7 @@ const holdsErasure = (plan: Plan) => isOpen(plan) || awaitsFollowUps(plan);
  * purge), a decision with consequences for her support that an erasure should not take silently. Without
  * the identity key (her record exists) it does nothing either (`waitingForIdentityKey`): her other plans
  * cannot be found, and erasing this one alone would leave her record or her words on them. An
- * exited plan whose follow-ups are still to come refuses it too (awaitsFollowUps): they are looked up
+ * exited plan whose follow-ups are still to come refuses it too (erasureHold, lib/domain): they are looked up
  * by who she is. If she asked to be forgotten, her consent withdrawn cancels them (recorded as not
  * known, counted in no figure), tells providers to purge and closes the plan; then the erasure goes
  * ahead. Once none holds it, it erases the record at once, for every plan of hers, and redacts and
@@ -140,8 +128,11 @@ export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: st
     const referring = referralInFlight(claim, plan.planId, found, now);
 
     if (by.action === 'erase-identity') {
-      const open = [plan, ...linked].filter(holdsErasure);
-      if (open.length > 0 || referring) return { done: false, openPlans: open.map((p) => ({ planId: p.planId, stage: p.stage })), ...(referring ? { referring } : {}) };
+      const held = [plan, ...linked].flatMap((p): ErasureHeldBy[] => {
+        const hold = erasureHold(p);
+        return hold ? [{ planId: p.planId, stage: p.stage, hold }] : [];
+      });
+      if (held.length > 0 || referring) return { done: false, openPlans: held, ...(referring ? { referring } : {}) };
     }
     const stillUsing = linked.filter((p) => !p.identityErasedAt);
     const keep = by.action === 'anonymise' && (stillUsing.length > 0 || Boolean(referring));
