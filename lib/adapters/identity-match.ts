@@ -1,8 +1,18 @@
 import { createHmac } from 'node:crypto';
 import type { Participant } from '../domain/schemas.ts';
 
-/** A name as the match keys read it: accents, case, spaces and punctuation dropped (letters a-z only). */
-export const normaliseName = (s: string): string => s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z]/g, '');
+/**
+ * A name as the match keys read it: accents, case, spaces and punctuation dropped, letters a-z kept.
+ * A name with no letter a-z at all (one written only in another script: Cyrillic, Arabic, Greek...)
+ * keeps its letters instead: reading it as a-z only left nothing, so two such women born on one day
+ * had one key, and a referral of the second was linked to the first woman's identity record. Names
+ * with any a-z letter read as they always have, so no key stored before changes.
+ */
+export const normaliseName = (s: string): string => {
+  const folded = s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
+  const latin = folded.replace(/[^a-z]/g, '');
+  return latin || folded.replace(/[^\p{L}]/gu, '');
+};
 
 /**
  * The key under which a woman's plans are linked: an HMAC of her normalised identity with a secret

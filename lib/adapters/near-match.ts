@@ -26,8 +26,9 @@ type Identity = Pick<Participant, 'givenName' | 'familyName' | 'dateOfBirth'>;
  *     a changed surname (marriage, separation, a name taken to be safe from an abuser, a double-barrelled
  *     name keyed in part) and a misspelt one. Flags unrelated women sharing a given name and a birthday:
  *     about as rare as the first, since common given names are about as common as common surnames.
- *   A key whose name part normalises to nothing (a name in a script the normalisation drops) is not
- *   made: it would file every such woman born that day together.
+ *   A name in another script keeps its own letters (normaliseName), so it files keys as a Latin name
+ *   does; a name part that still read as nothing would not be made into a key (it would file every such
+ *   woman born that day together), though the referral schema now refuses a name with no letter.
  * - *Slip* keys: the exact match key of her identity as it would read after one keying slip, looked up
  *   among the person records every referral already writes (keys.person), so they cost no item of their
  *   own and find women referred before near-match items existed.

@@ -100,10 +100,13 @@ export const Address = z
   .describe('Where she lives');
 export type Address = z.infer<typeof Address>;
 
+/** A name has a letter in some script: one without (digits or punctuation only) cannot tell two women apart. */
+const PersonName = ShortText.refine((name) => /\p{L}/u.test(name), 'must contain a letter');
+
 export const Participant = z
   .strictObject({
-    givenName: ShortText,
-    familyName: ShortText,
+    givenName: PersonName,
+    familyName: PersonName,
     preferredName: z.string().trim().min(1).max(100).optional().describe('What she likes to be called'),
     dateOfBirth: IsoDate,
     contact: ContactDetails.optional(),

@@ -1,0 +1,45 @@
+/**
+ * The exact match key links a woman's referrals. A name written only in another script used to read as
+ * empty, so two such women born on the same day shared one key (and the second referral took the first
+ * woman's identity record); names with any letter a-z must keep the keys stored before.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { identityMatchKey, normaliseName } from '../../lib/adapters/identity-match.ts';
+import { Participant } from '../../lib/domain/schemas.ts';
+
+const secret = new TextEncoder().encode('a test secret of enough length for an hmac');
+const born = '1990-05-14';
+
+/** The normalisation every key stored before 2026-11-29 was made with. */
+const storedKeysNormalisation = (s: string) => s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z]/g, '');
+
+describe('the exact match key', () => {
+  it('tells apart two women whose names are written in another script, born on the same day', () => {
+    const olga = identityMatchKey(secret, { givenName: 'Ольга', familyName: 'Иванова', dateOfBirth: born });
+    const maria = identityMatchKey(secret, { givenName: 'Мария', familyName: 'Петрова', dateOfBirth: born });
+    const fatima = identityMatchKey(secret, { givenName: 'فاطمة', familyName: 'حسن', dateOfBirth: born });
+    expect(new Set([olga, maria, fatima]).size).toBe(3);
+  });
+
+  it('still reads case and accents away in any script', () => {
+    expect(normaliseName('Ἀλέξανδρα')).toBe(normaliseName('αλεξανδρα'));
+    expect(identityMatchKey(secret, { givenName: 'ОЛЬГА', familyName: 'Иванова', dateOfBirth: born })).toBe(identityMatchKey(secret, { givenName: 'Ольга', familyName: 'иванова', dateOfBirth: born }));
+  });
+
+  it('is unchanged for every name with a letter a-z, so no stored key moves', () => {
+    const name = fc.stringMatching(/^[A-Za-zÀ-ÿ' .-]{0,20}$/).filter((s) => /[a-z]/i.test(s.normalize('NFKD')));
+    fc.assert(
+      fc.property(name, (s) => normaliseName(s) === storedKeysNormalisation(s)),
+      { numRuns: 1000, seed: 20261129 },
+    );
+  });
+
+  it('is never made from a name with no letter: such a name is refused', () => {
+    const result = Participant.safeParse({ givenName: '---', familyName: '42', dateOfBirth: born });
+    expect(result.success).toBe(false);
+    const issues = result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(issues).toEqual(['givenName: must contain a letter', 'familyName: must contain a letter']);
+    expect(Participant.safeParse({ givenName: 'Ольга', familyName: "O'Neil", dateOfBirth: born }).success).toBe(true);
+  });
+});
