@@ -28,7 +28,7 @@ import {
 import { toCloudEvent } from '../../lib/adapters/events/publisher.ts';
 import { apiHandler, type Logger, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { header, HttpProblem, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
-import { SlidingWindowLimit, type RateLimit } from '../../lib/api/rate-limit.ts';
+import { SlidingWindowLimit, TEST_DELIVERY_LIMIT } from '../../lib/api/rate-limit.ts';
 import { IdempotencyKey } from '../../lib/api/request-schemas.ts';
 import { ProviderId } from '../../lib/domain/schemas.ts';
 import { webhookTestEvent } from '../../lib/domain/events.ts';
@@ -80,13 +80,6 @@ export interface ProvidersApiDeps {
   /** Told when a provider's deliveries change (a replay), so the delivery loop looks at once. */
   onDeliveriesChanged?: (providerId: string) => void;
 }
-
-/**
- * Test deliveries a provider's webhook may be sent: a few a minute, enough to try a receiver, fix it and
- * try again. Each one is a signed request from this stack to a URL the provider chose, so without a bound
- * a provider (or anyone holding a provider's token) could have it send them without end.
- */
-export const TEST_DELIVERY_LIMIT: RateLimit = { max: 5, windowMs: 60_000 };
 
 // ---------------------------------------------------------------------------------------------
 // Requests (their schemas live with the store, so the OpenAPI document shares them)

@@ -40,6 +40,7 @@ import { MetricsQueryParams } from '../domain/metrics/query.ts';
 import { AllocationListQuery, DELIVERY_STATUSES, DeliveryId, DeliveryListQuery, FeedQuery, RotateSecretRequest, SubscribeRequest, SubscriptionId } from '../adapters/dynamodb/webhook-store.ts';
 import { WEBHOOK_KEY_HEADER } from '../adapters/events/provider-destinations.ts';
 import { WEBHOOK_TEST_EVENT_TYPE } from '../domain/events.ts';
+import { TEST_DELIVERY_LIMIT } from './rate-limit.ts';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, generated from the route table, the lifecycle table
@@ -604,7 +605,7 @@ interface RouteProblem {
 }
 
 /** Refusals whose meaning on a route is narrower than the shared response's: status → what it means there. */
-const ROUTE_PROBLEMS: Record<string, Partial<Record<ProblemStatus | 503, RouteProblem>>> = {
+const ROUTE_PROBLEMS: Record<string, Partial<Record<ProblemStatus | 429 | 503, RouteProblem>>> = {
   'POST /plans': {
     409: {
       description:
@@ -631,6 +632,12 @@ const ROUTE_PROBLEMS: Record<string, Partial<Record<ProblemStatus | 503, RoutePr
     503: {
       description:
         'Nothing changed or audited: her identity record exists but the identity key is not available, so her other plans cannot be found and nothing was erased. A fault of the setup, not the request: ask again later; if it persists, the operators must restore access to the identity key.',
+    },
+  },
+  'POST /providers/{providerId}/subscriptions/{subscriptionId}/test': {
+    429: {
+      description: `Nothing sent. At most ${TEST_DELIVERY_LIMIT.max} test deliveries to a provider's webhook in any ${TEST_DELIVERY_LIMIT.windowMs / 1000} seconds (each is a signed request to a URL the provider chose): the detail says when to try again.`,
+      headers: z.object({ 'Retry-After': z.string().regex(/^[1-9][0-9]*$/).describe('The seconds until a test delivery can be sent again') }),
     },
   },
 };

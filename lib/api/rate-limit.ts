@@ -32,3 +32,11 @@ export class SlidingWindowLimit {
     return { ok: true };
   }
 }
+
+/**
+ * Test deliveries a provider's webhook may be sent: a few a minute, enough to try a receiver, fix it and
+ * try again. Each one is a signed request from this stack to a URL the provider chose, so without a bound
+ * a provider (or anyone holding a provider's token) could have it send them without end. The handler
+ * enforces it and the OpenAPI document states it.
+ */
+export const TEST_DELIVERY_LIMIT: RateLimit = { max: 5, windowMs: 60_000 };

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedStack } from '../../lib/local/embedded-stack.ts';
-import { TEST_DELIVERY_LIMIT } from '../../functions/api-providers/handler.ts';
+import { TEST_DELIVERY_LIMIT } from '../../lib/api/rate-limit.ts';
 import { controllableClock, wrapStack, type TestStack } from '../support/http.ts';
 import { startReceiver, type Receiver } from '../support/webhook-receiver.ts';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../lib/api/openapi.ts';
+import { TEST_DELIVERY_LIMIT } from '../../lib/api/rate-limit.ts';
 import { ROUTES } from '../../lib/api/routes.ts';
 import { ACCESS_PURPOSES } from '../../lib/domain/vocabulary.ts';
 import { COMMAND_NAMES, LIFECYCLE, type CommandName } from '../../lib/domain/lifecycle.ts';
@@ -118,6 +119,12 @@ describe('openApiDocument', () => {
         expect(deref(problem.properties.errors.items).required).toEqual(['path', 'message']);
       }
     }
+  });
+
+  it("documents the test delivery's rate limit: a 429 with the limit in words and Retry-After", () => {
+    const answer = doc.paths['/providers/{providerId}/subscriptions/{subscriptionId}/test'].post.responses['429'];
+    expect(answer.description).toContain(`At most ${TEST_DELIVERY_LIMIT.max} test deliveries`);
+    expect(Object.keys(answer.headers ?? {})).toEqual(['Retry-After']);
   });
 
   it('documents the worklist query', () => {
