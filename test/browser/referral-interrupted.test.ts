@@ -60,6 +60,11 @@ describe('a referral of her interrupted before it finished', () => {
     expect(text).toContain('This could not be done now');
     expect(text).toContain('A referral of this person is in progress, or was interrupted before it finished');
     expect(text).toContain(`A new referral of her will be possible from ${possibleAt} (London time, in 6 minutes)`);
+    // The refusal is about her, not a field: named by the group's legend, and its link lands on the group.
+    const link = summary.getByRole('link');
+    expect(await link.innerText()).toMatch(/^The woman referred: /);
+    await link.click();
+    expect(await page.locator(':focus > legend').innerText()).toBe('The woman referred');
     expect(new URL(page.url()).pathname).toBe('/referrals/new');
     expect(errors).toEqual([]);
   });

@@ -2,7 +2,7 @@ import { Fragment, useState } from 'react';
 import { api, query, type ApiError } from '../api.ts';
 import { label, LOCAL_AUTHORITIES, REFERRAL_SOURCES } from '../domain.ts';
 import { formatDate } from '../format.ts';
-import { Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
+import { fieldId, Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
 import { Link, navigate } from '../router.tsx';
 import type { Plan } from '../types.ts';
 import { PageTitle } from '../ui.tsx';
@@ -97,7 +97,9 @@ export function ReferralPage() {
             She already has an open plan: <Link to={`/plan/${openPlanId}`}>open her plan {openPlanId}</Link>.
           </p>
         )}
-        <fieldset className="group">
+        {/* The target of a refusal about her as a whole (path `participant`: an open plan, a referral of her
+            in progress): the error summary names it by its legend and its link lands here. */}
+        <fieldset className="group" id={fieldId('participant')} tabIndex={-1}>
           <legend>The woman referred</legend>
           <TextInput path="participant.givenName" label="Given name" value={givenName} onChange={setGivenName} autoComplete="off" />
           <TextInput path="participant.familyName" label="Family name" value={familyName} onChange={setFamilyName} autoComplete="off" />
