@@ -142,7 +142,17 @@ export const LIFECYCLE = {
   'review-due': { actors: timer, from: ['active'], next: ['active'], step: 'Remind of review', target: 'plan', segment: 'review-due', summary: 'A review is coming up: remind the coordinator.' },
   'review-overdue': { actors: timer, from: ['active'], next: ['active'], step: 'Escalate overdue review', target: 'plan', segment: 'review-overdue', summary: 'A review past its grace period: escalate to the team lead.' },
   'no-contact': { actors: timer, from: ['active'], next: ['active'], step: 'Raise disengagement alert', target: 'plan', segment: 'no-contact', summary: 'No attended contact for the configured period: alert coordinator and team lead.' },
-  'follow-up-due': { actors: timer, from: ['exited'], next: ['exited'], step: 'Remind of follow-up', target: 'plan', segment: 'follow-up-due', summary: 'A 6- or 12-month follow-up is due: remind the coordinator.' },
+  // A plan whose consent was withdrawn (stored by a release that kept its follow-ups) or whose identity was
+  // erased with follow-ups still to come cannot be followed up: its timer closes it (plan.closed.v1).
+  'follow-up-due': {
+    actors: timer,
+    from: ['exited'],
+    next: ['exited', 'closed'],
+    step: 'Remind of follow-up',
+    target: 'plan',
+    segment: 'follow-up-due',
+    summary: 'A 6- or 12-month follow-up is due: remind the coordinator, then escalate. A plan whose consent was withdrawn or whose identity was erased closes instead.',
+  },
 } as const satisfies Record<string, LifecycleRow>;
 
 export type CommandName = keyof typeof LIFECYCLE;

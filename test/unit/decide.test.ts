@@ -1141,6 +1141,37 @@ describe('every waiting stage has a deadline', () => {
       { numRuns: 150, seed: 20260302 },
     );
   });
+
+  /**
+   * Timers fire on plans as they are stored, not only as the walk builds them: a plan whose identity
+   * was erased, or whose consent was withdrawn by a release that kept its follow-ups, still has its
+   * deadlines. Whatever decide() does with a due timer, the table (and so the Guard and Route Choice
+   * states, docs/lifecycle.md and the OpenAPI) must draw that move from the stage it fired in.
+   */
+  it('a due timer, on a plan as stored (as built, her identity erased, consent withdrawn by an older release), makes only a move the table draws (property)', () => {
+    const TIMERS = COMMAND_NAMES.filter((name) => (LIFECYCLE[name].actors as readonly string[]).includes('timer'));
+    const AS_STORED = ['as built', 'identity erased', 'consent withdrawn, follow-ups kept'] as const;
+    fc.assert(
+      fc.property(fc.constantFrom(...NON_TERMINAL), fc.constantFrom(...TIMERS), fc.constantFrom(...AS_STORED), fc.nat(5), (stage, name, stored, repeats) => {
+        fc.pre(isAllowedIn(name, stage));
+        const built = planInStage(stage);
+        let plan: Plan = built.plan!;
+        if (stored === 'identity erased') plan = { ...plan, identityErasedAt: built.ctx.now };
+        if (stored === 'consent withdrawn, follow-ups kept' && plan.consent) plan = { ...plan, consent: { ...plan.consent, withdrawnAt: built.ctx.now } };
+        // Fire it repeatedly: a reminder comes first, then escalations.
+        for (let i = 0; i <= repeats && plan.stage === stage; i += 1) {
+          const valid = validCommand(name, plan, built.ctx);
+          if (!valid.feasible) return;
+          const step = run(plan, valid.command, valid.ctx);
+          const where = `${name} in ${stage} (${stored}), firing ${i + 1}`;
+          expect(LIFECYCLE[name].next as readonly Stage[], where).toContain(step.plan.stage);
+          expect(stageMoves(name), where).toContainEqual([stage, step.plan.stage]);
+          plan = step.plan;
+        }
+      }),
+      { numRuns: 300, seed: 20261129 },
+    );
+  });
 });
 
 describe('events', () => {
