@@ -594,7 +594,7 @@ const DIRECTORY_PROBLEMS: Record<string, ProblemStatus[]> = {
 };
 
 /** What an erasure request does, beyond its summary: who is erased, what is redacted, when it is refused. */
-const ERASE_DESCRIPTION = `Erases her identity record (name, date of birth, contact details, safety notes, address) and the link between her plans, for every plan of hers, and replaces what was typed in words on each of them (referral, allocation, exit and withdrawal notes, a follow-up correction's note, each goal, her words at reviews, a manual offer's and activate's reasons) with \`${REDACTED}\` in the plan, its history and the answers kept for Idempotency-Keys. Codes, dates, needs, scores and outcomes stay, so the figures do not change. Each plan is marked \`identityErasedAt\`; a later command that brings free text to it (a \`note\`) is refused with a 400 naming the field, and works without it. Refused with a 409, nothing changed and nothing audited, while any plan of hers is open (${OPEN_STAGES.join(', ')}; an exited plan is not) or a referral of her is being recorded. Audited.`;
+const ERASE_DESCRIPTION = `Erases her identity record (name, date of birth, contact details, safety notes, address) and the link between her plans, for every plan of hers, and replaces what was typed in words on each of them (referral, allocation, exit and withdrawal notes, a follow-up correction's note, each goal, her words at reviews, a manual offer's and activate's reasons) with \`${REDACTED}\` in the plan, its history and the answers kept for Idempotency-Keys. Codes, dates, needs, scores and outcomes stay, so the figures do not change. Each plan is marked \`identityErasedAt\`; a later command that brings free text to it (a \`note\`) is refused with a 400 naming the field, and works without it. Refused with a 409, nothing changed and nothing audited, while any plan of hers is open (${OPEN_STAGES.join(', ')}) or exited with her 6- and 12-month follow-ups still to come (her consent not withdrawn, which cancels them: lib/domain/erasure-hold.ts), or a referral of her is being recorded. Audited.`;
 
 /** A refusal whose meaning on a route is narrower than the shared response's, and the headers it carries there. */
 interface RouteProblem {
@@ -627,7 +627,7 @@ const ROUTE_PROBLEMS: Record<string, Partial<Record<ProblemStatus | 429 | 503, R
     404: { description: 'No such plan.' },
     409: {
       description:
-        'Nothing changed. A plan of hers is open: `errors` names each (path `planId`) with what ends it in its stage (exit it, withdraw the referral, or record her consent withdrawn), this plan included if it is open. Or a referral of her is being recorded right now (its plan is named), or another erasure of her is under way, or this plan\'s identity was already erased (the detail says when).',
+        'Nothing changed. A plan of hers is open, or exited and waiting for its follow-ups: `errors` names each (path `planId`) with what ends its hold (in an open stage: exit it, withdraw the referral, or record her consent withdrawn; exited: record the follow-ups, or her consent withdrawn, which cancels them), this plan included if it holds it. Or a referral of her is being recorded right now (its plan is named), or another erasure of her is under way, or this plan\'s identity was already erased (the detail says when).',
     },
     503: {
       description:

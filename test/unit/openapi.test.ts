@@ -147,6 +147,14 @@ describe('openApiDocument', () => {
     for (const [path, method] of [['/plans/{planId}/erase-identity', 'POST'], ['/directory/services', 'GET'], ['/metrics', 'GET'], ['/health', 'GET']] as const) expect(purposeOf(operation(path, method)), `${method} ${path}`).toBeUndefined();
   });
 
+  it('says an erasure request is held back by an exited plan whose follow-ups are still to come, as the erasure refuses it', () => {
+    // erasureHold (lib/domain/erasure-hold.ts) holds it for an exited plan with her follow-ups to come; the document said the opposite.
+    const erase = operation('/plans/{planId}/erase-identity', 'POST');
+    expect(erase.description).not.toContain('an exited plan is not');
+    expect(erase.description).toContain('exited with her 6- and 12-month follow-ups still to come');
+    expect(deref(erase.responses['409']).description).toContain('exited and waiting for its follow-ups');
+  });
+
   it('refers only to things the document defines', () => {
     const refs: string[] = [];
     walk(doc, (node) => {
