@@ -11,6 +11,7 @@ import { participantShareDecision, providerParticipantView } from '../../lib/dom
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
 import { allocationHeldBy, noSuchAllocation } from '../../lib/api/provider-allocation-access.ts';
 import type { WorklistName } from '../../lib/adapters/dynamodb/worklist-cursor.ts';
+import type { Stage } from '../../lib/domain/lifecycle.ts';
 import { byUrgency, historyView, planSummary, planView } from '../../lib/domain/views.ts';
 import { dueHorizon } from '../../lib/domain/worklist.ts';
 import { awsDeps } from '../../lib/runtime/aws.ts';
@@ -41,16 +42,17 @@ export function makeHandler(deps: QueryApiDeps) {
    * at most: a request makes at most WORKLIST_READS_PER_PAGE calls of PlanRepository.worklistPage, each
    * reading at most limit + 1 entries a shard of byAlert and, for a due list, of byWork. `escalatedOnly`:
    * the team leads' escalations list, the overdue list's escalated plans without those merely past due.
+   * `stage`: only plans in that stage; the cursor records it, so it is not read with another.
    */
-  async function worklistPage(list: WorklistName, now: string, limit: number, cursor: string | undefined, keep: (plan: Plan) => boolean = () => true, escalatedOnly = false) {
+  async function worklistPage(list: WorklistName, now: string, limit: number, cursor: string | undefined, stage?: Stage, escalatedOnly = false) {
     const dueBy = escalatedOnly ? undefined : dueHorizon(now, list);
     const plans: Plan[] = [];
     let next = cursor;
     for (let read = 0; read < WORKLIST_READS_PER_PAGE; read++) {
-      const page = await deps.plans.worklistPage(list, dueBy, limit - plans.length, next);
+      const page = await deps.plans.worklistPage(list, dueBy, limit - plans.length, next, stage);
       // A plan whose identity was erased while its follow-ups were to come (an older release let that
       // happen) is nobody's work: its next follow-up timer closes it (decide.ts), and until then it is not listed.
-      plans.push(...page.items.filter((plan) => !plan.identityErasedAt && keep(plan)));
+      plans.push(...page.items.filter((plan) => !plan.identityErasedAt && (!stage || plan.stage === stage)));
       next = page.nextCursor;
       if (!next || plans.length >= limit) break;
     }
@@ -69,8 +71,8 @@ export function makeHandler(deps: QueryApiDeps) {
     const now = clock();
     if (query.due) {
       // Plans with an open escalation are always on the list; each list adds what falls due before its horizon (worklist.ts).
-      // PlanListQuery has checked a cursor against the due list (a 400 naming it).
-      const { plans, nextCursor } = await worklistPage(query.due, now, query.limit, query.cursor, (p) => !query.stage || p.stage === query.stage);
+      // PlanListQuery has checked a cursor against the due list and the stage filter (a 400 naming it).
+      const { plans, nextCursor } = await worklistPage(query.due, now, query.limit, query.cursor, query.stage);
       return json(200, { items: plans.map((p) => planSummary(p, now)), nextCursor });
     }
     if (query.stage) {

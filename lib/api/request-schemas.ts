@@ -11,10 +11,10 @@ export const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/,
 export const ExpectedVersion = z.number().int().min(1).describe('Optimistic concurrency: refuse with 409 unless the plan is still at this version');
 
 /** A due list's cursor must be one the list gave out: checked here, so a bad one is a 400 naming it. */
-function checkWorklistCursor(cursor: string | undefined, list: CursorList, ctx: z.core.$RefinementCtx) {
+function checkWorklistCursor(cursor: string | undefined, list: CursorList, ctx: z.core.$RefinementCtx, stage?: string) {
   if (cursor === undefined) return;
   try {
-    decodeWorklistCursor(cursor, list);
+    decodeWorklistCursor(cursor, list, stage);
   } catch (error) {
     if (!(error instanceof BadWorklistCursor)) throw error;
     ctx.addIssue({ code: 'custom', path: ['cursor'], message: error.message });
@@ -32,9 +32,9 @@ export const PlanListQuery = z.strictObject({
         .join('; ')}. Pages go the longest-open escalation first, then the soonest due; each page is in urgency order (more escalations, urgent, higher risk, nearest deadline)`,
     ),
   limit: z.coerce.number().int().min(1).max(100).default(25).describe('Page size'),
-  cursor: z.string().max(2000).optional().describe('nextCursor of the previous page, with the same due (without due: the same stage)'),
+  cursor: z.string().max(2000).optional().describe('nextCursor of the previous page, with the same due and the same stage (or none)'),
 }).superRefine((q, ctx) => {
-  if (q.due) checkWorklistCursor(q.cursor, q.due, ctx);
+  if (q.due) checkWorklistCursor(q.cursor, q.due, ctx, q.stage);
 });
 
 export const EscalationQuery = z.strictObject({

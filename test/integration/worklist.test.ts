@@ -274,6 +274,37 @@ describe('GET /plans?due=', () => {
     }
   });
 
+  it("refuses a due list's cursor read with another stage filter, or none, saying whose it is, and changes nothing", async () => {
+    // The allocating plans this week, two a page: the first page's positions are past the plans in other stages it read and left out.
+    const first = await call('GET', '/plans?due=this-week&stage=allocating&limit=2', { token: coordinator() });
+    expect(first.status, first.text).toBe(200);
+    const allocatingCursor = first.json.nextCursor as string;
+    expect(typeof allocatingCursor).toBe('string');
+    const wholeCursor = (await call('GET', '/plans?due=this-week&limit=2', { token: coordinator() })).json.nextCursor as string;
+    expect(typeof wholeCursor).toBe('string');
+    // Before: 200, a page that began past plans the first page's filter had left out (referred ones skipped).
+    for (const [path, whose, asked] of [
+      [`/plans?due=this-week&stage=referred&cursor=${allocatingCursor}`, 'GET /plans?due=this-week&stage=allocating (only plans allocating)', 'not GET /plans?due=this-week&stage=referred (only plans referred)'],
+      [`/plans?due=this-week&cursor=${allocatingCursor}`, 'GET /plans?due=this-week&stage=allocating (only plans allocating)', 'not GET /plans?due=this-week (every stage)'],
+      [`/plans?due=this-week&stage=allocating&cursor=${wholeCursor}`, 'GET /plans?due=this-week (every stage)', 'not GET /plans?due=this-week&stage=allocating (only plans allocating)'],
+    ] as const) {
+      const res = await call('GET', path, { token: coordinator() });
+      expect(res.status, path).toBe(400);
+      expect(res.headers.get('content-type'), path).toBe('application/problem+json');
+      expect(res.json.errors, path).toEqual([{ path: 'cursor', message: expect.stringContaining(`belongs to another filter, ${whose}, ${asked}`) }]);
+      expect(res.json.detail, path).toContain('cursor');
+    }
+    // A stage-filtered overdue cursor is not one of the escalations list (which has no stage filter).
+    const overdueActive = (await call('GET', '/plans?due=overdue&stage=active&limit=1', { token: coordinator() })).json.nextCursor as string;
+    expect(typeof overdueActive).toBe('string');
+    const onEscalations = await call('GET', `/escalations?cursor=${overdueActive}`, { token: teamLead() });
+    expect(onEscalations.status).toBe(400);
+    expect(onEscalations.json.errors[0]).toMatchObject({ path: 'cursor', message: expect.stringMatching(/^belongs to another (list|filter)/) });
+    // With the stage it was given for, it pages on: the rest of this week's allocating plans, none twice.
+    const rest = await pagesOf(`/plans?due=this-week&stage=allocating&limit=2&cursor=${allocatingCursor}`);
+    expect([...names(first.json.items), ...rest.flatMap(names)].sort()).toEqual(['abuseHigh', 'dueToday', 'laterThisWeek', 'selfHarm', 'urgent']);
+  });
+
   it('refuses a due or stage it does not know, naming the parameter', async () => {
     for (const [query, field] of [
       ['due=tomorrow', 'due'],

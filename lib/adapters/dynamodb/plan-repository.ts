@@ -3,7 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { versionConflict } from '../../domain/errors.ts';
 import { AllocationId, Participant, providerAllocationNeeds, type ALLOCATION_STATUSES, type Plan, type PlanEvent, type ProviderAllocationNeed, type PurgeInstruction } from '../../domain/schemas.ts';
 import { ALL_SHARDS, INDEXES, keys, type IndexName } from './keys.ts';
-import { decodeWorklistCursor, encodeWorklistCursor, firstPosition, isPhaseDone, mergeShards, type WorklistName } from './worklist-cursor.ts';
+import { decodeWorklistCursor, encodeWorklistCursor, firstPosition, isPhaseDone, mergeShards, type WorklistName, type WorklistStage } from './worklist-cursor.ts';
 import { storageError } from './client.ts';
 import { batchPut, type BatchPutOptions } from './batch.ts';
 import { batchGet } from './batch-get.ts';
@@ -681,12 +681,13 @@ export class PlanRepository {
    * soonest first (an escalated one is left out there: it was given with the escalated). The order is
    * the indexes' own, merged over their shards (worklist-cursor.ts), so pages neither skip nor repeat
    * a plan; a page reads at most `limit` + 1 entries a shard and fetches at most `limit` plans.
-   * The cursor is one this method returned (the request schema has checked it).
+   * The cursor is one this method returned for the same `stage` filter (the request schema has checked
+   * it): the caller filters by stage, and the cursor records which, so it is not read with another.
    */
-  async worklistPage(list: WorklistName, dueBy: string | undefined, limit: number, cursor?: string): Promise<PlanPage> {
+  async worklistPage(list: WorklistName, dueBy: string | undefined, limit: number, cursor?: string, stage?: WorklistStage): Promise<PlanPage> {
     // Without a horizon only the escalated plans (the escalations list): the overdue list's work phase is not for it.
     if (list !== 'overdue' && dueBy === undefined) throw new Error(`worklistPage: ${list} needs a horizon`);
-    let position = cursor ? decodeWorklistCursor(cursor, list) : firstPosition('alert');
+    let position = cursor ? decodeWorklistCursor(cursor, list, stage) : firstPosition('alert');
     if (!dueBy && position.phase === 'work') return { items: [] };
     const items: Plan[] = [];
     let room = limit;
@@ -717,7 +718,7 @@ export class PlanRepository {
       if (work || !dueBy) return { items };
       position = firstPosition('work', dueBy);
     }
-    return { items, nextCursor: encodeWorklistCursor(list, position) };
+    return { items, nextCursor: encodeWorklistCursor(list, position, stage) };
   }
 
   /**

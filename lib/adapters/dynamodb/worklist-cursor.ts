@@ -1,4 +1,5 @@
 import { PlanId } from '../../domain/schemas.ts';
+import { STAGES } from '../../domain/vocabulary.ts';
 import { DUE_LISTS } from '../../domain/worklist.ts';
 import { ALL_SHARDS, shardOf, SHARDS } from './keys.ts';
 
@@ -26,8 +27,18 @@ export type CursorList = WorklistName | 'escalations';
 
 const WORKLIST_NAMES: readonly string[] = ['overdue', 'today', 'this-week'] satisfies WorklistName[];
 
+/**
+ * A due list may be read with a stage filter (GET /plans?due=…&stage=…). A page's positions are past
+ * every entry it read, the plans the filter left out too, so a cursor of one filter read with another
+ * (or none) would skip those plans: the cursor carries the stage it was given for, and is taken only
+ * with the same one. No stage is a filter too (the whole list).
+ */
+export type WorklistStage = string | undefined;
+
 /** A list as a person finds it: its heading (lib/domain/worklist.ts) and where it is read. */
 const listInWords = (list: CursorList) => (list === 'escalations' ? 'the escalations list (GET /escalations)' : `the worklist "${DUE_LISTS[list].label}" (GET /plans?due=${list})`);
+
+const filterInWords = (list: WorklistName, stage: WorklistStage) => `GET /plans?due=${list}${stage ? `&stage=${stage}` : ''} (${stage ? `only plans ${stage}` : 'every stage'})`;
 
 /** Where a shard's reading stands: from its start, after an entry, or done. */
 export type ShardPosition = 'start' | 'end' | { at: string; planId: string };
@@ -54,9 +65,9 @@ export const firstPosition = (phase: WorklistPhase, upTo?: string): WorklistPosi
 
 export const isPhaseDone = (position: WorklistPosition) => position.shards.every((s) => s === 'end');
 
-export function encodeWorklistCursor(list: WorklistName, position: WorklistPosition): string {
+export function encodeWorklistCursor(list: WorklistName, position: WorklistPosition, stage?: WorklistStage): string {
   const shards = position.shards.map((s) => (typeof s === 'string' ? s : [s.at, s.planId]));
-  return Buffer.from(JSON.stringify({ list, phase: position.phase, ...(position.upTo ? { upTo: position.upTo } : {}), shards })).toString('base64url');
+  return Buffer.from(JSON.stringify({ list, ...(stage ? { stage } : {}), phase: position.phase, ...(position.upTo ? { upTo: position.upTo } : {}), shards })).toString('base64url');
 }
 
 /** An index sort key: a time (a deadline or a review's due date may be a bare day). */
@@ -65,9 +76,10 @@ const INSTANT = /^\d{4}-\d{2}-\d{2}[0-9T:.Z+-]{0,24}$/;
 /**
  * The position a cursor this API returned for `list` stands for. Another list's cursor is refused,
  * saying whose it is: read on this list from it, it would start at a place in another list's order
- * (or, on the escalations list, past its end: an empty page, as if there were no more).
+ * (or, on the escalations list, past its end: an empty page, as if there were no more). So is one of
+ * the same list given for another stage filter (`stage`; the escalations list has none), saying whose.
  */
-export function decodeWorklistCursor(cursor: string, list: CursorList): WorklistPosition {
+export function decodeWorklistCursor(cursor: string, list: CursorList, stage?: WorklistStage): WorklistPosition {
   const refuse = () => new BadWorklistCursor('is not a cursor this API returned for this list');
   let value: unknown;
   try {
@@ -75,8 +87,9 @@ export function decodeWorklistCursor(cursor: string, list: CursorList): Worklist
   } catch {
     throw refuse();
   }
-  const { list: of, phase, upTo, shards } = (typeof value === 'object' && value !== null ? value : {}) as { list?: unknown; phase?: unknown; upTo?: unknown; shards?: unknown };
+  const { list: of, stage: filteredBy, phase, upTo, shards } = (typeof value === 'object' && value !== null ? value : {}) as { list?: unknown; stage?: unknown; phase?: unknown; upTo?: unknown; shards?: unknown };
   if (typeof of !== 'string' || !WORKLIST_NAMES.includes(of) || !(phase === 'alert' || phase === 'work')) throw refuse();
+  if (filteredBy !== undefined && !(typeof filteredBy === 'string' && filteredBy !== 'none' && (STAGES as readonly string[]).includes(filteredBy))) throw refuse();
   const work = phase === 'work';
   if (work ? typeof upTo !== 'string' || !INSTANT.test(upTo) : upTo !== undefined) throw refuse();
   if (!Array.isArray(shards) || shards.length !== SHARDS) throw refuse();
@@ -92,6 +105,12 @@ export function decodeWorklistCursor(cursor: string, list: CursorList): Worklist
   if (!ours) {
     const whose = `${listInWords(of as WorklistName)}${list === 'escalations' && of === 'overdue' ? ', past its escalated plans' : ''}`;
     throw new BadWorklistCursor(`belongs to another list, ${whose}, not ${listInWords(list)}: a cursor pages on only the list that gave it; leave it out to start this list from the top`);
+  }
+  if (filteredBy !== stage) {
+    const asked = list === 'escalations' ? listInWords(list) : filterInWords(list, stage);
+    throw new BadWorklistCursor(
+      `belongs to another filter, ${filterInWords(of as WorklistName, filteredBy as WorklistStage)}, not ${asked}: read with another stage it would skip plans; send it with the stage it was given for, or leave it out to start from the top`,
+    );
   }
   return { phase, ...(work ? { upTo: upTo as string } : {}), shards: positions };
 }
