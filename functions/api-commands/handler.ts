@@ -163,7 +163,7 @@ export function makeHandler(deps: CommandApiDeps) {
     const refusal = new HttpProblem(
       409,
       'Possible duplicate referral',
-      `A plan may already be open for this woman: ${andList(plans)}. Nothing was recorded. Check ${flagged.length > 1 ? 'them' : 'it'}; if she is a different woman, send the referral again with notDuplicateOf listing ${andList(ids)}.`,
+      `A plan may already be open for this woman: ${andList(plans)}. The referral was not recorded (the warning is, in the audit log). Check ${flagged.length > 1 ? 'them' : 'it'}; if she is a different woman, send the referral again with notDuplicateOf listing ${andList(ids)}.`,
       [{ path: 'notDuplicateOf', message: `must list ${andList(ids)} to confirm she is a different woman` }],
     );
     refusal.type = POSSIBLE_DUPLICATE_TYPE;
@@ -245,10 +245,14 @@ export function makeHandler(deps: CommandApiDeps) {
     const others = await Promise.all(otherIds.map(async (id) => ({ id, plan: await deps.plans.getPlan(id, false) })));
     const earlier = others.map((o) => o.plan).filter((p): p is Plan => Boolean(p));
     const open = earlier.find((p) => OPEN_STAGE_SET.has(p.stage));
-    if (open)
+    // Refusals that show the coordinator plans linked to the name and date of birth she typed are a look-up
+    // of a woman by who she is: each is on the audit record (and its refusal filed as its outcome).
+    if (open) {
+      await auditAccess(deps.audit, ctx, 'refer-found-open-plan', { planId: open.planId }, now, 'referral');
       throw problem(409, `This person already has an open plan (${open.planId}, stage ${open.stage}): work with that plan instead of referring again.`, [
         { path: 'participant', message: `already has open plan ${open.planId}` },
       ]);
+    }
     const claim = person?.claim;
     if (referralInFlight(claim, planId, earlier, now)) throw referredAlready(claim, now);
     if (erasureUnderWay(person?.erasing, now)) throw beingErased();
@@ -259,7 +263,10 @@ export function makeHandler(deps: CommandApiDeps) {
     const confirmed = new Set(referral.notDuplicateOf ?? []);
     const confirmedDifferent = flagged.filter((p) => confirmed.has(p.planId)).map((p) => p.planId);
     // A retry of a referral already recorded (its answer lost) is answered as the first was, not warned.
-    if (confirmedDifferent.length < flagged.length && !(await deps.plans.getPlan(planId))) throw possibleDuplicate(flagged);
+    if (confirmedDifferent.length < flagged.length && !(await deps.plans.getPlan(planId))) {
+      await auditAccess(deps.audit, ctx, 'refer-warned-possible-duplicate', { possibleDuplicates: flagged.map((p) => p.planId) }, now, 'referral');
+      throw possibleDuplicate(flagged);
+    }
     // Identity lives apart from the plan under a random pseudonymous id, so two referrals racing on one
     // key never write over each other's identity; the loser's record is removed again below.
     // A person record with no participant id (see PersonRecord) is no one's identity: she gets a new one.

@@ -79,7 +79,7 @@ export async function auditAccess(
   audit: AuditLog,
   ctx: RouteContext,
   action: WrittenAuditAction,
-  resource: { planId?: string; participantId?: string; allocationId?: string; providerId?: string; serviceId?: string; change?: ServiceChange; notDuplicateOf?: string[] },
+  resource: { planId?: string; participantId?: string; allocationId?: string; providerId?: string; serviceId?: string; change?: ServiceChange; notDuplicateOf?: string[]; possibleDuplicates?: string[] },
   now: string,
   routePurpose: AccessPurpose,
   why: AccessPurpose = accessPurpose(ctx, routePurpose),

@@ -472,6 +472,7 @@ const AuditList = z
           .optional()
           .describe("What a directory change set, old to new (numbers and status codes only)"),
         notDuplicateOf: z.array(PlanId).optional().describe('A referral the coordinator confirmed is of a different woman from the women of these open plans (a possible duplicate, checked)'),
+        possibleDuplicates: z.array(PlanId).optional().describe('A referral refused as a possible duplicate: the open plans the warning named to the coordinator'),
         outcome: z
           .object({
             result: z.enum(['succeeded', 'refused', 'failed']),
@@ -609,7 +610,7 @@ const ROUTE_PROBLEMS: Record<string, Partial<Record<ProblemStatus | 429 | 503, R
   'POST /plans': {
     409: {
       description:
-        'Nothing recorded. A possible duplicate (type `possible-duplicate`, the PossibleDuplicateProblem body): her name and date of birth nearly match those of another woman with an open plan (the same family name or given name and date of birth, the day and month of birth swapped, or the names transposed); `possibleDuplicates` names each such plan with its stage and referral day, never who either woman is: check them, and if she is a different woman send the referral again with `notDuplicateOf` listing them all (the audit record says so). Or she already has an open plan (`errors` names it: work with that plan), or her identity is being erased or was erased while this referral was recorded (refer her again once it is done: she is referred as someone new), or another referral of her is in progress or was interrupted before it finished: sending that referral again with its Idempotency-Key is safe (it finishes it, or returns the plan), and a new referral of her is possible after Retry-After (the detail gives the time).',
+        'The referral is not recorded (a refusal that names a plan is, in the audit log). A possible duplicate (type `possible-duplicate`, the PossibleDuplicateProblem body): her name and date of birth nearly match those of another woman with an open plan (the same family name or given name and date of birth, the day and month of birth swapped, or the names transposed); `possibleDuplicates` names each such plan with its stage and referral day, never who either woman is: check them, and if she is a different woman send the referral again with `notDuplicateOf` listing them all (the audit record says so). Or she already has an open plan (`errors` names it: work with that plan), or her identity is being erased or was erased while this referral was recorded (refer her again once it is done: she is referred as someone new), or another referral of her is in progress or was interrupted before it finished: sending that referral again with its Idempotency-Key is safe (it finishes it, or returns the plan), and a new referral of her is possible after Retry-After (the detail gives the time).',
       schema: Problem.extend({
         type: z.string().describe('`possible-duplicate` for a possible duplicate (the PossibleDuplicateProblem shape); about:blank otherwise'),
         possibleDuplicates: PossibleDuplicateProblem.shape.possibleDuplicates.optional().describe('Only with type `possible-duplicate`: every open plan to check; notDuplicateOf must list them all'),

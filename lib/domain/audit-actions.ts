@@ -11,6 +11,10 @@ const FIXED_ACTIONS = {
   'refer-and-record-identity': { words: 'Referred her, recording who she is', change: true },
   // A possible duplicate (a near match of her name and date of birth with an open plan's) the coordinator checked: the record names the plans.
   'refer-confirmed-different-woman': { words: 'Referred her, recording who she is, after confirming she is a different woman from the open plans named', change: true },
+  // A referral refused because of who she may be: the coordinator was shown plans linked to the name and date
+  // of birth she typed, which is a look-up of women by identity, so it is on the record (with its refusal).
+  'refer-found-open-plan': { words: 'Tried to refer her: she already has an open plan (the plan named)', change: true },
+  'refer-warned-possible-duplicate': { words: 'Tried to refer her: warned that the open plans named may be hers', change: true },
   'replay-referral': { words: 'Sent a referral again (the plan and who she is given back)', change: false },
   'correct-identity': { words: 'Corrected her contact details, address or preferred name', change: true },
   // Recorded as the erasure goes ahead, once its checks have passed (a refused one is not recorded): no outcome to wait for.

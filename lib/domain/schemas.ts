@@ -18,6 +18,8 @@ import {
   REOFFENDED,
   REVIEW_OUTCOMES,
   WITHDRAW_REASONS,
+  MAX_POSSIBLE_DUPLICATES,
+  POSSIBLE_DUPLICATE_TYPE,
 } from './vocabulary.ts';
 
 export { ADJUSTMENTS, CONTACT_KINDS, DATA_CATEGORIES, DECLINE_REASONS, END_OUTCOMES, EXIT_REASONS, GAP_REASONS, WITHDRAW_REASONS };
@@ -167,7 +169,7 @@ export const ReferPayload = z.strictObject({
   notDuplicateOf: z
     .array(PlanId)
     .min(1)
-    .max(50)
+    .max(MAX_POSSIBLE_DUPLICATES)
     .optional()
     .describe(
       "The coordinator's confirmation that she is a different woman from the women of these open plans: send it with every plan a possible-duplicate refusal (409) named, after checking them, and the referral goes ahead (the audit record says so). Plans it does not name are still checked",
@@ -185,7 +187,7 @@ export const PossibleDuplicatePlan = z
 export type PossibleDuplicatePlan = z.infer<typeof PossibleDuplicatePlan>;
 
 /** The problem type of a referral refused as a possible duplicate (409); the body's other members are RFC 9457's. */
-export const POSSIBLE_DUPLICATE_TYPE = 'possible-duplicate';
+export { POSSIBLE_DUPLICATE_TYPE };
 
 /**
  * A referral refused because an open plan of a woman whose name and date of birth nearly match hers
@@ -201,9 +203,9 @@ export const PossibleDuplicateProblem = z
     detail: z.string().describe('The plans to check and how to go ahead, for a person'),
     instance: z.string().optional(),
     errors: z.array(z.object({ path: z.literal('notDuplicateOf'), message: z.string() })).describe('Names notDuplicateOf, the field that confirms she is a different woman'),
-    possibleDuplicates: z.array(PossibleDuplicatePlan).min(1).describe('Every open plan to check; notDuplicateOf must list them all'),
+    possibleDuplicates: z.array(PossibleDuplicatePlan).min(1).max(MAX_POSSIBLE_DUPLICATES).describe('Every open plan to check; notDuplicateOf must list them all'),
   })
-  .meta({ id: 'PossibleDuplicateProblem', description: 'RFC 9457 problem details: a referral that may be a second referral of a woman with an open plan. Nothing was recorded' });
+  .meta({ id: 'PossibleDuplicateProblem', description: 'RFC 9457 problem details: a referral that may be a second referral of a woman with an open plan. The referral was not recorded; the warning is, in the audit log' });
 
 /** What the refer step records: identity has already been stored apart, only its pseudonymous id comes here. */
 export const RecordReferralPayload = z.strictObject({

@@ -76,6 +76,12 @@ describe('referral form: a possible duplicate', () => {
     const row = lead.page.getByRole('row').filter({ hasText: 'after confirming she is a different woman' });
     await row.waitFor();
     expect(await row.textContent()).toContain(`Confirmed a different woman from plan ${openPlanId}`);
+    // And the warning before it, which showed the coordinator Joanne's plan for the name she typed.
+    await lead.page.goto(`${h.url}/audit-log`);
+    const warned = lead.page.getByRole('row').filter({ hasText: 'warned that the open plans named may be hers' });
+    await warned.waitFor();
+    expect(await warned.textContent()).toContain(`Shown as possibly hers: plan ${openPlanId}`);
+    expect(await warned.textContent()).toContain('Refused');
     expect(lead.errors).toEqual([]);
   });
 });

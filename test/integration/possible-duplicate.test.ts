@@ -85,7 +85,16 @@ async function warned(participant: Person, planIds: string[], extra: Record<stri
   expect(res.json.detail).toContain('if she is a different woman, send the referral again with notDuplicateOf');
   // Nothing of either woman: not the name typed, not the date of birth.
   for (const secret of [participant.givenName, participant.familyName, participant.dateOfBirth]) expect(res.text).not.toContain(secret);
-  expect(await scanTable(stack, { withAudit: true }), 'a warned referral changed the store').toEqual(before);
+  // The referral changes nothing; the warning itself is on the audit record (it showed the coordinator plans
+  // linked to the name and date of birth she typed), with its refusal, naming the plans and nothing of her.
+  const after = await scanTable(stack, { withAudit: true });
+  const isAudit = (item: Record<string, unknown>) => String(item.pk).startsWith('AUDIT#');
+  expect(after.filter((i) => !isAudit(i)), 'a warned referral changed the store').toEqual(before.filter((i) => !isAudit(i)));
+  const added = after.filter((a) => isAudit(a) && !before.some((b) => b.pk === a.pk && b.sk === a.sk));
+  expect(added.map((i) => i.action ?? 'outcome')).toEqual(['refer-warned-possible-duplicate', 'outcome']);
+  expect(added[0]).toMatchObject({ possibleDuplicates: planIds, role: 'coordinator' });
+  expect(added[1]).toMatchObject({ outcome: { result: 'refused', status: 409, problem: 'Possible duplicate referral' } });
+  for (const secret of [participant.givenName, participant.familyName, participant.dateOfBirth]) expect(JSON.stringify(added)).not.toContain(secret);
   return res;
 }
 
@@ -106,7 +115,7 @@ describe('a referral nearly matching another woman with an open plan', () => {
     }
   });
 
-  it('"Jo Smithfield" born the same day is warned of, naming her plan only: 409 possible-duplicate, nothing recorded', async () => {
+  it('"Jo Smithfield" born the same day is warned of, naming her plan only: 409 possible-duplicate, the referral not recorded, the warning audited', async () => {
     await warned({ ...joanne, givenName: 'Jo' }, [joannePlan.planId]);
   });
 

@@ -82,6 +82,12 @@ describe('an erasure request while a plan of hers is open', () => {
     const duplicate = await s.call('POST', '/plans', { token: s.coordinator, body: referralBody((await s.call('GET', `/plans/${open.planId}`, { token: s.coordinator })).json.participant) });
     expect(duplicate.status).toBe(409);
     expect(duplicate.json.errors).toEqual([{ path: 'participant', message: `already has open plan ${open.planId}` }]);
+    // That refusal showed the coordinator a plan found by the identity she typed: it is on her plan's audit record.
+    const audit = await s.call('GET', `/audit?from=${s.now().slice(0, 10)}&to=${s.now().slice(0, 10)}&planId=${open.planId}`, { token: s.teamLead });
+    expect(audit.status, audit.text).toBe(200);
+    expect(audit.json.items.filter((r: { action: string }) => r.action === 'refer-found-open-plan')).toEqual([
+      expect.objectContaining({ planId: open.planId, role: 'coordinator', outcome: { result: 'refused', status: 409, problem: 'Conflict' } }),
+    ]);
   });
 
   it('is done once no plan of hers is open: every plan of hers marked, her identity gone', async () => {

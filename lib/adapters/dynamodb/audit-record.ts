@@ -28,6 +28,8 @@ export interface AuditEntry {
   change?: ServiceChange;
   /** A referral's: the open plans the coordinator confirmed she is not the woman of (pseudonymous plan ids only). */
   notDuplicateOf?: string[];
+  /** A referral warned of a possible duplicate: the open plans the warning named to the coordinator (plan ids only). */
+  possibleDuplicates?: string[];
   why: string;
   at: string;
 }

@@ -148,6 +148,17 @@ function AuditRecords({ from, to, planId, records }: { from: string; to: string;
                       {r.providerId && <div>Provider {r.providerId}</div>}
                       {r.serviceId && <div>Service {serviceName(r.serviceId)}</div>}
                       {r.change && <div>{serviceChangeWords(r.change)}</div>}
+                      {r.possibleDuplicates && r.possibleDuplicates.length > 0 && (
+                        <div>
+                          Shown as possibly hers:{' '}
+                          {r.possibleDuplicates.map((id, i) => (
+                            <span key={id}>
+                              {i > 0 && ', '}
+                              plan <Link to={`/plan/${encodeURIComponent(id)}`}>{id}</Link>
+                            </span>
+                          ))}
+                        </div>
+                      )}
                       {r.notDuplicateOf && r.notDuplicateOf.length > 0 && (
                         <div>
                           Confirmed a different woman from{' '}
