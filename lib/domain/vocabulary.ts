@@ -189,3 +189,16 @@ export const MAX_SERVICE_CAPACITY = 1000;
 
 /** The most services GET /directory/services gives in one page (its per_page); the web app reads every page. */
 export const MAX_SERVICES_PER_PAGE = 100;
+
+/**
+ * The problem type of a referral refused as a possible duplicate (409 of POST /plans): the API sets
+ * it, the web app and the simulator recognise it by it.
+ */
+export const POSSIBLE_DUPLICATE_TYPE = 'possible-duplicate';
+
+/**
+ * The most plans a possible-duplicate refusal names, and so the most notDuplicateOf may list: a
+ * coordinator can always confirm every plan she was shown. More under one woman's keys is bad data,
+ * not women to check.
+ */
+export const MAX_POSSIBLE_DUPLICATES = 50;

@@ -5,6 +5,7 @@
  * caller reloads the plan and confirms the command still makes sense. Any other refusal is the
  * simulator's own mistake: counted and reported, never fatal. A 5xx is reported loudly.
  */
+import { POSSIBLE_DUPLICATE_TYPE } from '../domain/vocabulary.ts';
 
 export interface RunCounters {
   /** POSTs that changed something or were refused (clock moves not included). */
@@ -26,7 +27,7 @@ export interface ApiError {
 /** The plan ids a possible-duplicate refusal (409, type possible-duplicate) names, if that is what `json` is. */
 function possibleDuplicatesNamed(json: unknown): string[] | undefined {
   const problem = json as { type?: unknown; possibleDuplicates?: { planId?: unknown }[] } | undefined;
-  if (problem?.type !== 'possible-duplicate' || !Array.isArray(problem.possibleDuplicates)) return undefined;
+  if (problem?.type !== POSSIBLE_DUPLICATE_TYPE || !Array.isArray(problem.possibleDuplicates)) return undefined;
   return problem.possibleDuplicates.map((p) => String(p.planId));
 }
 

@@ -33,6 +33,13 @@ describe('OpenAPI: a possible duplicate referral', () => {
     expect(body.required).not.toContain('notDuplicateOf');
   });
 
+  it('names no more plans than notDuplicateOf can list, so every plan named can be confirmed', () => {
+    const named = deref(deref(deref(refer.responses['409']).content['application/problem+json'].schema).properties.possibleDuplicates);
+    const confirmable = deref(deref(refer.requestBody.content['application/json'].schema).properties.notDuplicateOf);
+    expect(named.maxItems).toBeGreaterThan(0);
+    expect(named.maxItems).toBe(confirmable.maxItems);
+  });
+
   it('an audit record may name the plans the coordinator confirmed she is not the woman of', () => {
     const list = deref(doc.paths['/audit'].get.responses['200'].content['application/json'].schema);
     expect(deref(deref(list.properties.items).items).properties.notDuplicateOf.type).toBe('array');

@@ -1,4 +1,5 @@
 import { DeleteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { MAX_POSSIBLE_DUPLICATES } from '../../domain/vocabulary.ts';
 import type { NearMatchKeys } from '../near-match.ts';
 import { batchGet } from './batch-get.ts';
 import { storageError } from './client.ts';
@@ -22,8 +23,8 @@ type Store = { client: DynamoDBDocumentClient; tableName: string };
  * record in one pass, and the warnings it would add fade anyway as those plans end.
  */
 
-/** At most this many plans are read after the lookup: more under one key is bad data, not women to check. */
-const MOST_PLANS_READ = 50;
+/** At most this many plans are read after the lookup, the most a refusal names and notDuplicateOf lists. */
+const MOST_PLANS_READ = MAX_POSSIBLE_DUPLICATES;
 
 /**
  * The plans filed under any of `near`'s keys: the near-match items of its filed keys and the person

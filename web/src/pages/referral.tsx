@@ -1,4 +1,5 @@
 import { Fragment, useState } from 'react';
+import { POSSIBLE_DUPLICATE_TYPE } from '../../../lib/domain/vocabulary.ts';
 import { api, query, type ApiError } from '../api.ts';
 import { label, LOCAL_AUTHORITIES, REFERRAL_SOURCES } from '../domain.ts';
 import { formatDate } from '../format.ts';
@@ -16,7 +17,7 @@ interface PossibleDuplicate {
 
 /** The open plans a possible-duplicate refusal (409) names, for the coordinator to check; undefined for any other error. */
 function possibleDuplicatesOf(error: ApiError | undefined): PossibleDuplicate[] | undefined {
-  if (error?.status !== 409 || error.type !== 'possible-duplicate' || !Array.isArray(error.problem.possibleDuplicates)) return undefined;
+  if (error?.status !== 409 || error.type !== POSSIBLE_DUPLICATE_TYPE || !Array.isArray(error.problem.possibleDuplicates)) return undefined;
   return (error.problem.possibleDuplicates as PossibleDuplicate[]).filter((p) => typeof p?.planId === 'string');
 }
 
