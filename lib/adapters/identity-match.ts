@@ -6,12 +6,16 @@ import type { Participant } from '../domain/schemas.ts';
  * A name with no letter a-z at all (one written only in another script: Cyrillic, Arabic, Greek...)
  * keeps its letters instead: reading it as a-z only left nothing, so two such women born on one day
  * had one key, and a referral of the second was linked to the first woman's identity record. Names
- * with any a-z letter read as they always have, so no key stored before changes.
+ * with any a-z letter read as they always have, so their stored keys do not change.
  */
 export const normaliseName = (s: string): string => {
   const folded = s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
   const latin = folded.replace(/[^a-z]/g, '');
-  return latin || folded.replace(/[^\p{L}]/gu, '');
+  if (latin) return latin;
+  // A few letters decompose to marks alone (an Arabic vowel sign's isolated presentation form, the
+  // halfwidth katakana sound marks, the Greek iota subscript): such a letter is kept as written, so a
+  // name the referral schema takes (it has a letter) never reads as nothing, which is one key for all.
+  return folded.replace(/[^\p{L}]/gu, '') || s.toLowerCase().replace(/[^\p{L}]/gu, '');
 };
 
 /**

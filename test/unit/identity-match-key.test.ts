@@ -42,4 +42,20 @@ describe('the exact match key', () => {
     expect(issues).toEqual(['givenName: must contain a letter', 'familyName: must contain a letter']);
     expect(Participant.safeParse({ givenName: 'Ольга', familyName: "O'Neil", dateOfBirth: born }).success).toBe(true);
   });
+
+  it('reads no name the schema takes as nothing, not even one of the letters that decompose to marks alone', () => {
+    // Every letter in Unicode, each a name of its own: the schema takes it (it has a letter), so the key must read it.
+    const readAsNothing: string[] = [];
+    for (let cp = 0; cp <= 0x10ffff; cp += 1) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const letter = String.fromCodePoint(cp);
+      if (/\p{L}/u.test(letter) && normaliseName(letter) === '') readAsNothing.push(`U+${cp.toString(16).toUpperCase()}`);
+    }
+    expect(readAsNothing).toEqual([]);
+    // Two women named only with such letters (Arabic fathatan and dammatan, isolated forms), born on one day.
+    const first = { givenName: '\uFE70', familyName: '\uFE72', dateOfBirth: born };
+    const second = { givenName: '\uFE74', familyName: '\uFE76', dateOfBirth: born };
+    expect(Participant.safeParse(first).success && Participant.safeParse(second).success).toBe(true);
+    expect(identityMatchKey(secret, first)).not.toBe(identityMatchKey(secret, second));
+  });
 });
