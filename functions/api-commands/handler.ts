@@ -5,7 +5,7 @@ import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
 import { apiHandler, type Logger, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { failureToProblem, header, HttpProblem, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
-import { londonDate, londonDateTimeWords } from '../../lib/domain/calendar.ts';
+import { londonDate, londonDateTimeWords, londonDayWords } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
 import { allocationCommandBySegment, contactCorrectableStages, contactDetailsCorrectable, LIFECYCLE, OPEN_STAGES, planCommandBySegment, type CommandName } from '../../lib/domain/lifecycle.ts';
 import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, Participant, PlanId, POSSIBLE_DUPLICATE_TYPE, ReferPayload, type Plan, type PossibleDuplicatePlan, type ReferralDetailsReport } from '../../lib/domain/schemas.ts';
@@ -159,7 +159,8 @@ export function makeHandler(deps: CommandApiDeps) {
    */
   const possibleDuplicate = (flagged: readonly (Omit<PossibleDuplicatePlan, 'referredOn'> & { referredAt: string })[]) => {
     const ids = flagged.map((p) => p.planId);
-    const plans = flagged.map((p) => `plan ${p.planId} (${p.stage}, referred on ${londonDateTimeWords(p.referredAt)})`);
+    // The day only, as possibleDuplicates gives it: the time of another woman's referral says no more that helps the check.
+    const plans = flagged.map((p) => `plan ${p.planId} (${p.stage}, referred on ${londonDayWords(p.referredAt)})`);
     const refusal = new HttpProblem(
       409,
       'Possible duplicate referral',

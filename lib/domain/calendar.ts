@@ -19,6 +19,11 @@ export function londonDate(instant: string | Date): string {
 const dayWords = new Intl.DateTimeFormat('en-GB', { timeZone: LONDON, day: 'numeric', month: 'long', year: 'numeric' });
 const clockWords = new Intl.DateTimeFormat('en-GB', { timeZone: LONDON, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 
+/** The London day of an instant as a person reads it: "28 November 2026". */
+export function londonDayWords(instant: string): string {
+  return dayWords.format(new Date(instant));
+}
+
 /** An instant as a person in the programme reads it, in London time: "28 November 2026 at 14:05". */
 export function londonDateTimeWords(instant: string): string {
   const at = new Date(instant);

@@ -82,6 +82,9 @@ async function warned(participant: Person, planIds: string[], extra: Record<stri
   for (const p of res.json.possibleDuplicates) expect(p).toEqual({ planId: expect.any(String), stage: expect.any(String), referredOn: today() });
   expect(res.json.errors).toEqual([{ path: 'notDuplicateOf', message: expect.stringContaining(planIds[0] as string) }]);
   for (const id of planIds) expect(res.json.detail).toContain(`plan ${id} (`);
+  // Each plan's referral day, as possibleDuplicates gives it: not the time another woman was referred.
+  expect(res.json.detail).not.toMatch(/referred on [^)]* at \d{2}:\d{2}/);
+  expect(res.json.detail).toMatch(/referred on \d{1,2} [A-Z][a-z]+ \d{4}\)/);
   expect(res.json.detail).toContain('if she is a different woman, send the referral again with notDuplicateOf');
   // Nothing of either woman: not the name typed, not the date of birth.
   for (const secret of [participant.givenName, participant.familyName, participant.dateOfBirth]) expect(res.text).not.toContain(secret);
