@@ -3,7 +3,7 @@ import { json, problem, type HttpResult } from '../../lib/api/http.ts';
 import { londonDay } from '../../lib/domain/metrics/dates.ts';
 import { computeMetrics, type MetricsReport } from '../../lib/domain/metrics/compute.ts';
 import { metricsCsv } from '../../lib/domain/metrics/csv.ts';
-import { MetricsConfig, resolveMetricsQuery } from '../../lib/domain/metrics/query.ts';
+import { MetricsConfig, metricsPeriodRules, resolveMetricsQuery } from '../../lib/domain/metrics/query.ts';
 import { FIGURES_INCOMPLETE_HEADER, type MetricsIncomplete } from '../../lib/domain/metrics/report-schema.ts';
 import { FactStore } from '../../lib/metrics/fact-store.ts';
 import { StoredFactsSource, type MetricsSource } from '../../lib/metrics/index.ts';
@@ -43,7 +43,8 @@ export function makeHandler(deps: MetricsApiDeps) {
     // Said on every answer while it holds, so nobody takes partial figures for the whole.
     const note = incomplete ? { incomplete } : {};
     // A `to` past the last complete quarter is answered up to it: the period says what was asked, too.
-    const period = (answer: MetricsReport) => (query.requestedTo ? { period: { ...answer.period, requestedTo: query.requestedTo } } : {});
+    // And the deployment's period rules, so what a person is told of the default and the limit is the rule itself.
+    const period = (answer: MetricsReport) => ({ ...(query.requestedTo ? { period: { ...answer.period, requestedTo: query.requestedTo } } : {}), periodRules: metricsPeriodRules(config) });
     if (!config.cacheAnswers || generation === undefined) {
       const answer = computeMetrics(facts, query, { suppressionThreshold: config.suppressionThreshold, roundCountsTo: config.roundCountsTo, asOf: now, providers });
       return { ...answer, ...period(answer), ...note };

@@ -22,6 +22,8 @@ describe('GET /metrics on a deployment allowing at most six months', () => {
     const res = await t.call('GET', '/metrics', { token: t.commissioner });
     expect(res.status, JSON.stringify(res.json)).toBe(200);
     expect(res.json.period).toMatchObject({ from: '2025-07-01', to: '2025-12-31' });
+    // The rules the dashboard words its period hint from: two quarters at most, two by default.
+    expect(res.json.periodRules).toEqual({ maxQuarters: 2, defaultQuarters: 2 });
     const csv = await t.call('GET', '/metrics.csv', { token: t.commissioner });
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-disposition')).toContain('wraparound-metrics-2025-07-01-to-2025-12-31.csv');

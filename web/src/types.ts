@@ -4,6 +4,7 @@
  * erased from the build, so the app stays a plain browser bundle with no zod in it.
  */
 import type { MetricsIncomplete } from '../../lib/domain/metrics/report-schema.ts';
+import type { PeriodRules } from './period-words.ts';
 import type { DATA_CATEGORIES } from '../../lib/domain/vocabulary.ts';
 import type { Role, Stage } from './domain.ts';
 
@@ -293,6 +294,8 @@ export type Figures = Record<string, FigureValue>;
 
 export interface MetricsReport {
   period: { from: string; to: string };
+  /** The deployment's period rules (absent from an older API): the dashboard's words about the period come from them. */
+  periodRules?: PeriodRules;
   groupBy: string[];
   asOf?: string;
   /** `roundCountsTo`: every shown count is rounded to the nearest multiple of it (1: exact; absent from an older API). */

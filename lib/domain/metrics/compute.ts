@@ -40,6 +40,8 @@ export interface BoundedRate {
 export interface MetricsReport {
   /** `requestedTo`: the `to` asked for, when the answer stops at the end of the last complete quarter (set by the API). */
   period: { from: string; to: string; requestedTo?: string };
+  /** The deployment's period rules (metricsPeriodRules in query.ts; set by the API). */
+  periodRules?: { maxQuarters: number; defaultQuarters: number };
   groupBy: Dimension[];
   asOf: string;
   suppression: { threshold: number; roundCountsTo: number; marker: typeof SUPPRESSED; rules: string[] };

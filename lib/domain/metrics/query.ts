@@ -70,6 +70,25 @@ const WHOLE_QUARTERS = 'periods are whole calendar quarters';
  * starts in a quarter not yet complete has no figures at all, and is refused. The longest period is
  * counted on the period answered, after that cut.
  */
+/**
+ * The period rules a deployment answers by: the most whole quarters one answer may cover (at least one,
+ * from maxPeriodMonths), and how many a query that sends no `from` is answered (four, or the most allowed
+ * if fewer). The API's answer carries them (`periodRules`), so what the dashboard says of the default is
+ * this rule, not a copy of it.
+ */
+export interface MetricsPeriodRules {
+  maxQuarters: number;
+  defaultQuarters: number;
+}
+
+/** Four quarters, a year: the period a commissioner who sends no `from` asked for, where allowed. */
+const DEFAULT_QUARTERS = 4;
+
+export function metricsPeriodRules(config: Pick<MetricsConfig, 'maxPeriodMonths'>): MetricsPeriodRules {
+  const maxQuarters = Math.max(1, Math.floor(config.maxPeriodMonths / 3));
+  return { maxQuarters, defaultQuarters: Math.min(DEFAULT_QUARTERS, maxQuarters) };
+}
+
 export function resolveMetricsQuery(params: Record<string, string | undefined>, today: string, config: Pick<MetricsConfig, 'maxPeriodMonths'>): QueryResult {
   const errors: FieldError[] = [];
   // A parameter given twice reaches here joined by a comma (as API Gateway joins them): name it, rather than read one of them.
@@ -102,10 +121,11 @@ export function resolveMetricsQuery(params: Record<string, string | undefined>, 
     const to = given.to === undefined || given.to > lastComplete ? lastComplete : given.to;
     const toSaid = given.to === undefined ? `to was not given: the end of the last complete quarter, ${lastComplete}` : given.to > lastComplete ? `to ${given.to} is answered up to the end of the last complete quarter, ${lastComplete}` : `to ${given.to}`;
     // Whole quarters: the most whole quarters the setting allows (at least one).
-    const maxMonths = Math.max(3, config.maxPeriodMonths - (config.maxPeriodMonths % 3));
+    const rules = metricsPeriodRules(config);
+    const maxMonths = rules.maxQuarters * 3;
     // Four quarters unless the deployment allows fewer: a commissioner who sent no `from` asked for the
     // usual period, and is answered the longest one allowed, not refused over a `from` she never sent.
-    const from = given.from ?? firstOfQuarter(addMonthsToDate(to, 1 - Math.min(12, maxMonths)));
+    const from = given.from ?? firstOfQuarter(addMonthsToDate(to, 1 - rules.defaultQuarters * 3));
     if (given.from !== undefined && given.from > lastComplete)
       errors.push({ path: 'from', message: `${given.from} starts a quarter not yet complete: figures come only from complete quarters, the last of them ending ${lastComplete}` });
     else if (given.from !== undefined && given.to !== undefined && given.from > given.to) errors.push({ path: 'from', message: `must not be after to: from ${given.from}, to ${given.to}` });

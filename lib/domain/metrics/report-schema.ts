@@ -27,6 +27,13 @@ export const MetricsReportSchema = z
         requestedTo: z.iso.date().optional().describe('The `to` asked for, present only when the answer stops earlier: figures come only from complete quarters, so a `to` in the current quarter or later is answered up to the end of the last complete quarter'),
       })
       .describe('Whole calendar quarters, London dates, both inclusive'),
+    periodRules: z
+      .object({
+        maxQuarters: z.number().int().min(1).describe('The most whole quarters one answer may cover on this deployment (its maxPeriodMonths in whole quarters, at least one)'),
+        defaultQuarters: z.number().int().min(1).describe('The quarters up to `to` a query with no `from` is answered: four, or maxQuarters if fewer'),
+      })
+      .optional()
+      .describe("This deployment's period rules, on every answer of the API"),
     groupBy: z.array(Dimension),
     asOf: z.iso.datetime({ offset: true }).describe('When the figures were worked out: they include every change saved before then'),
     suppression: z.object({

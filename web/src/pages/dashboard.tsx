@@ -7,6 +7,7 @@ import { ChartFigure, MarkedValue, type ValueMark } from '../chart.tsx';
 import { label, METRIC_DIMENSIONS, needLabel, type MetricDimension } from '../domain.ts';
 import { formatDate, formatDateTime, formatNumber, londonDay } from '../format.ts';
 import { suppressedWords } from '../suppression-words.ts';
+import { periodHint, periodPlaceholder, type PeriodRules } from '../period-words.ts';
 import { Form, options, Select, SubmitButton, useSubmit } from '../forms.tsx';
 import { navigate, useLocation } from '../router.tsx';
 import type { FigureValue, Figures, MetricsReport } from '../types.ts';
@@ -102,7 +103,7 @@ export function DashboardPage() {
           There is no breakdown “{requested}”: the table below is by provider. The breakdowns are {METRIC_DIMENSIONS.map((d) => label(d)).join(', ')}.
         </Notice>
       )}
-      <Filters from={from} to={to} breakdown={breakdown} error={report.error} />
+      <Filters from={from} to={to} breakdown={breakdown} error={report.error} periodRules={report.data?.periodRules} />
       {report.loading && !report.data && <Loading what="the figures" />}
       {report.error && report.error.status !== 400 && <LoadError error={report.error} what="the figures" onRetry={report.reload} />}
       {report.data && <Report report={report.data} breakdown={breakdown} />}
@@ -133,7 +134,7 @@ function completeQuarters(today: string, count = 16): { from: string; to: string
   return out;
 }
 
-function Filters({ from, to, breakdown, error }: { from: string; to: string; breakdown: string; error: ApiError | undefined }) {
+function Filters({ from, to, breakdown, error, periodRules }: { from: string; to: string; breakdown: string; error: ApiError | undefined; periodRules: PeriodRules | undefined }) {
   const [f, setFrom] = useState(from);
   const [t, setTo] = useState(to);
   const [b, setBreakdown] = useState(breakdown);
@@ -149,10 +150,10 @@ function Filters({ from, to, breakdown, error }: { from: string; to: string; bre
       <Select
         path="from"
         label="From"
-        hint="Periods are whole quarters; default: four quarters to To"
+        hint={periodHint(periodRules)}
         value={f}
         onChange={setFrom}
-        placeholder="Four quarters to To"
+        placeholder={periodPlaceholder(periodRules)}
         options={withSent(from, quarters.map((q) => [q.from, q.label] as const))}
       />
       <Select
