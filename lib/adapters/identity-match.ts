@@ -28,5 +28,25 @@ export const normaliseName = (s: string): string => {
  * referred again, or split her plans in two.
  */
 export function identityMatchKey(secret: Uint8Array, participant: Pick<Participant, 'givenName' | 'familyName' | 'dateOfBirth'>): string {
-  return createHmac('sha256', secret).update(`${normaliseName(participant.familyName)}|${normaliseName(participant.givenName)}|${participant.dateOfBirth}`).digest('hex').slice(0, 40);
+  return matchKeyOf(secret, normaliseName(participant.familyName), normaliseName(participant.givenName), participant.dateOfBirth);
+}
+
+const matchKeyOf = (secret: Uint8Array, family: string, given: string, dateOfBirth: string) => createHmac('sha256', secret).update(`${family}|${given}|${dateOfBirth}`).digest('hex').slice(0, 40);
+
+/** How names were read before 2026-11-29: letters a-z only, so a name in another script read as nothing. */
+const latinLettersOnly = (s: string) => s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^a-z]/g, '');
+
+/**
+ * The exact match key her person record was stored under before names in other scripts kept their
+ * letters, when it is not her key now: a given or family name with no letter a-z read as nothing, so
+ * every such woman born on her day shares it, and a woman referred then is found under it, not under her
+ * key now. So it links nobody: it is looked up as a near match (near-match.ts), so that her open plan
+ * from then is warned of instead of a second one opened without a word.
+ */
+export function identityMatchKeyBeforeOtherScripts(secret: Uint8Array, participant: Pick<Participant, 'givenName' | 'familyName' | 'dateOfBirth'>): string | undefined {
+  const family = latinLettersOnly(participant.familyName);
+  const given = latinLettersOnly(participant.givenName);
+  // A name with a letter a-z reads the same both ways (normaliseName): only a name without one moved.
+  if (family && given) return undefined;
+  return matchKeyOf(secret, family, given, participant.dateOfBirth);
 }

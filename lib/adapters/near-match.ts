@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Participant } from '../domain/schemas.ts';
-import { identityMatchKey, normaliseName } from './identity-match.ts';
+import { identityMatchKey, identityMatchKeyBeforeOtherScripts, normaliseName } from './identity-match.ts';
 
 type Identity = Pick<Participant, 'givenName' | 'familyName' | 'dateOfBirth'>;
 
@@ -36,12 +36,15 @@ type Identity = Pick<Participant, 'givenName' | 'familyName' | 'dateOfBirth'>;
  *     could be a month (1-12) and differs from it.
  *   - `names-transposed`: the given and family names keyed into each other's field.
  *   Both need everything else to be equal, so they flag almost nobody who is not her.
+ *   - `keyed-before-other-scripts`: for a name with no letter a-z, her exact match key as it was made
+ *     before such names kept their letters (identityMatchKeyBeforeOtherScripts). A woman referred then
+ *     is found only under it; it is shared by every such woman born on her day, so it warns, never links.
  *
  * Not caught: two slips at once (a short given name and a swapped date), a wrong year, a typo in both
  * names. The exact match key stays what links a woman's plans; these only warn.
  */
 export type FiledNearMatchKind = 'family-name-and-birth-date' | 'given-name-and-birth-date';
-export type SlipKind = 'day-and-month-swapped' | 'names-transposed';
+export type SlipKind = 'day-and-month-swapped' | 'names-transposed' | 'keyed-before-other-scripts';
 
 export interface NearMatchKeys {
   /** Near-match items her referral is filed under, and looks up. */
@@ -76,6 +79,9 @@ export function nearMatchKeys(secret: Uint8Array, identity: Identity): NearMatch
   const swapped = daySwappedWithMonth(dob);
   if (swapped) slips.push({ kind: 'day-and-month-swapped', key: identityMatchKey(secret, { ...identity, dateOfBirth: swapped }) });
   if (given && family && given !== family) slips.push({ kind: 'names-transposed', key: identityMatchKey(secret, { givenName: identity.familyName, familyName: identity.givenName, dateOfBirth: dob }) });
+  // Not a slip of hers but of the key's: a name in another script read as nothing before it kept its letters.
+  const before = identityMatchKeyBeforeOtherScripts(secret, identity);
+  if (before) slips.push({ kind: 'keyed-before-other-scripts', key: before });
   return { filed, slips };
 }
 
