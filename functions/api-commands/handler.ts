@@ -8,7 +8,7 @@ import { failureToProblem, header, HttpProblem, json, parseWith, problem, readJs
 import { londonDate, londonDateTimeWords, londonDayWords } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
 import { allocationCommandBySegment, contactCorrectableStages, contactDetailsCorrectable, LIFECYCLE, OPEN_STAGES, planCommandBySegment, type CommandName } from '../../lib/domain/lifecycle.ts';
-import { AllocationId, COMMAND_PAYLOADS, IdentityCorrection, Participant, PlanId, POSSIBLE_DUPLICATE_TYPE, ReferPayload, type Plan, type PossibleDuplicatePlan, type ReferralDetailsReport } from '../../lib/domain/schemas.ts';
+import { AllocationId, COMMAND_PAYLOADS, HeldIdentity, IdentityCorrection, Participant, PlanId, POSSIBLE_DUPLICATE_TYPE, ReferPayload, type Plan, type PossibleDuplicatePlan, type ReferralDetailsReport } from '../../lib/domain/schemas.ts';
 import { applyReferralDetails, claimPerson, CORRECTABLE_FIELDS, correctedIdentity, correctIdentity, noteReferral, type CorrectableField, type ReferralDetailsOutcome } from '../../lib/adapters/dynamodb/identity-store.ts';
 import { planView } from '../../lib/domain/views.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
@@ -498,7 +498,7 @@ export function makeHandler(deps: CommandApiDeps) {
       const current = await deps.plans.getIdentityRecord(plan.participantId);
       if (!current) throw missing();
       if (ifMatch !== undefined && !ifMatchHolds(ifMatch, current.revision)) throw changedSince(current.revision);
-      parseWith(Participant, correctedIdentity(current.identity, correction), 'identity correction (with what it leaves unchanged)');
+      parseWith(HeldIdentity, correctedIdentity(current.identity, correction), 'identity correction (with what it leaves unchanged)');
       if (!audited) {
         await auditAccess(deps.audit, ctx, 'correct-identity', { planId, participantId: plan.participantId }, now, 'keeping-contact-details-right');
         audited = true;

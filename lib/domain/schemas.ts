@@ -121,6 +121,14 @@ export const Participant = z
 export type Participant = z.infer<typeof Participant>;
 
 /**
+ * Her identity as held, which a correction is checked against: Participant, with her names taken as they
+ * were stored. A name with no letter was accepted before names needed one (393cdba), and a correction
+ * cannot change her name, so it must not be refused over one it does not touch (her new phone number
+ * unsaved). What it does change is checked as the referral form would check it.
+ */
+export const HeldIdentity = Participant.safeExtend({ givenName: ShortText, familyName: ShortText });
+
+/**
  * A coordinator's correction of the parts of her identity that change (how to reach her, where she
  * lives, what she likes to be called). Each field given replaces the stored one; null removes it.
  * Name and date of birth are not corrected here: they key the link between her plans.

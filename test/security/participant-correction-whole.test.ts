@@ -4,7 +4,9 @@
  * would accept. Letters as her preferred way of contact need an address to send them to; a correction
  * that would leave letters without an address is a 400 naming `address`, and changes nothing.
  */
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../../lib/adapters/dynamodb/keys.ts';
 import type { Participant } from '../../lib/domain/schemas.ts';
 import { referralBody, secretParticipant, startSecurityStack, type SecurityStack } from './support.ts';
 
@@ -55,5 +57,18 @@ describe('PATCH /plans/{id}/participant keeps her identity whole', () => {
     const res = await s.call('PATCH', `/plans/${planId}/participant`, { token: s.coordinator, body: { contact: { preferredMethod: 'letter', safeToSendPost: true }, address } });
     expect(res.status, res.text).toBe(200);
     expect(await held(planId)).toMatchObject({ contact: { preferredMethod: 'letter' }, address });
+  });
+
+  it('corrects the contact details of a woman whose given name, held from before names needed a letter, has none', async () => {
+    // Referrals before 393cdba took a given name such as '?' (not known); the rule is for names sent, and a
+    // correction cannot change her name, so it must not refuse her new number over it.
+    const planId = await referred(secretParticipant());
+    const plan = await s.call('GET', `/plans/${planId}`, { token: s.coordinator });
+    await s.stack.plans.client.send(
+      new UpdateCommand({ TableName: s.stack.plans.tableName, Key: keys.identity(plan.json.participantId as string), UpdateExpression: 'SET givenName = :unknown', ExpressionAttributeValues: { ':unknown': '?' } }),
+    );
+    const res = await s.call('PATCH', `/plans/${planId}/participant`, { token: s.coordinator, body: { contact: { phone: '07700900999', preferredMethod: 'phone-call' } } });
+    expect(res.status, res.text).toBe(200);
+    expect(await held(planId)).toMatchObject({ givenName: '?', contact: { phone: '07700900999' } });
   });
 });
