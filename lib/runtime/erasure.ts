@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../adapters/dynamodb/audit-log.ts';
 import type { PlanRepository } from '../adapters/dynamodb/plan-repository.ts';
-import { clearErasingMark, forgetMarkedPerson, markErasing } from '../adapters/dynamodb/identity-store.ts';
-import { identityMatchKey } from '../adapters/identity-match.ts';
+import { clearErasingMark, forgetMarkedPerson, forgetPersonOf, markErasing } from '../adapters/dynamodb/identity-store.ts';
+import { identityMatchKey, identityMatchKeyBeforeOtherScripts } from '../adapters/identity-match.ts';
 import { nearMatchKeys } from '../adapters/near-match.ts';
 import { forgetNearMatches } from '../adapters/dynamodb/near-match-store.ts';
 import { erasureHold, type ErasureHeldBy } from '../domain/erasure-hold.ts';
@@ -120,8 +120,14 @@ export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: st
     // for a request (answered 503, to be asked again) as for retention (a later run with the key does it).
     if (identity && !matchKey) return { done: false, openPlans: [], waitingForIdentityKey: true };
     const person = matchKey ? await deps.plans.findPerson(matchKey) : undefined;
+    // A name with no letter a-z linked her plans under another key before such names kept their letters
+    // (identity-match.ts): her plans of then are found there (those of her participant id; the key was
+    // shared by every such woman born on her day), so an open one still holds a request back.
+    const keyBefore = identity && secret ? identityMatchKeyBeforeOtherScripts(secret, identity) : undefined;
+    const personBefore = keyBefore ? await deps.plans.findPerson(keyBefore) : undefined;
+    const plansBefore = personBefore?.participantId === plan.participantId ? personBefore.planIds : [];
     const claim = person?.claim;
-    const linkedIds = [...new Set([...(person?.planIds ?? []), ...(claim ? [claim.planId] : []), ...plan.previousPlanIds])].filter((id) => id !== plan.planId);
+    const linkedIds = [...new Set([...(person?.planIds ?? []), ...plansBefore, ...(claim ? [claim.planId] : []), ...plan.previousPlanIds])].filter((id) => id !== plan.planId);
     const found = await Promise.all(linkedIds.map((id) => deps.plans.getPlan(id)));
     const linked = found.filter((p): p is Plan => p?.participantId === plan.participantId);
     // A referral of her claimed the person and has not saved its plan yet: it is about to use her record.
@@ -173,6 +179,8 @@ export async function eraseIdentity(deps: ErasureDeps, plan: Plan, by: { who: st
         // Her near-match items before her identity record, whose name and date of birth give their keys: a
         // failure in between leaves both, and the erasure asked again finishes it.
         if (secret) await forgetNearMatches(deps.plans, nearMatchKeys(secret, identity), [plan.planId, ...linkedIds]);
+        // The link between her plans of then too (only while it is still hers), before her record likewise.
+        if (keyBefore && plansBefore.length > 0) await forgetPersonOf(deps.plans, keyBefore, plan.participantId);
         await deps.plans.deleteIdentity(plan.participantId);
         identityErased = true;
       }

@@ -3,7 +3,9 @@
  * (393cdba): her person record is under the key her name made then (a name with no letter a-z read as
  * nothing), not under her key now. Referred again, she is not found as herself; the near-match lookup
  * reads that old key too, so her open plan is warned of (a possible duplicate) instead of a second plan
- * opened without a word. Over real HTTP on the embedded stack with a data directory (its identity key).
+ * opened without a word; and an erasure of her finds her plans of then there, so an open one holds it
+ * back and the old record goes with her identity. Over real HTTP on the embedded stack with a data
+ * directory (its identity key).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -66,4 +68,33 @@ it('her open plan from before is warned of when she is referred again, and anoth
   const confirmed = await refer(maria, { notDuplicateOf: [planId] });
   expect(confirmed.status, confirmed.text).toBe(201);
   expect((confirmed.json as Json).previousPlanIds).toEqual([]);
+});
+
+it('an erasure of her finds her plans linked under the old key: an open one holds it back, and the old link goes with her identity', async () => {
+  const secret = await localSecret(dataDir, 'identity-key');
+  const nadia = { givenName: 'Надія', familyName: 'Коваленко', dateOfBirth: '1979-11-23' };
+  const first = await refer(nadia);
+  expect(first.status, first.text).toBe(201);
+  const firstId = (first.json as Json).planId as string;
+  const withdrawn = await call('POST', `/plans/${firstId}/withdraw`, { token: coordinator, body: { reason: 'unreachable' } });
+  expect(withdrawn.status, withdrawn.text).toBe(200);
+  const second = await refer(nadia);
+  expect(second.status, second.text).toBe(201);
+  const secondId = (second.json as Json).planId as string;
+  expect((second.json as Json).previousPlanIds).toEqual([firstId]);
+  await storedTheOldWay(nadia);
+
+  // Her first plan knows nothing of the second (only the second names the first): her person record did.
+  const refused = await call('POST', `/plans/${firstId}/erase-identity`, { token: coordinator, body: { reason: 'her-request' } });
+  expect(refused.status, refused.text).toBe(409);
+  expect(refused.text).toContain(secondId);
+  expect((await call('GET', `/plans/${secondId}`, { token: coordinator })).json).toMatchObject({ participant: { givenName: 'Надія' } });
+
+  const ended = await call('POST', `/plans/${secondId}/withdraw`, { token: coordinator, body: { reason: 'unreachable' } });
+  expect(ended.status, ended.text).toBe(200);
+  const erased = await call('POST', `/plans/${firstId}/erase-identity`, { token: coordinator, body: { reason: 'her-request' } });
+  expect(erased.status, erased.text).toBe(200);
+  expect((await call('GET', `/plans/${secondId}`, { token: coordinator })).json).toMatchObject({ identityErasedAt: expect.any(String) });
+  const before = identityMatchKeyBeforeOtherScripts(secret, nadia) as string;
+  expect((await stack.plans.client.send(new GetCommand({ TableName: stack.plans.tableName, Key: keys.person(before) }))).Item).toBeUndefined();
 });

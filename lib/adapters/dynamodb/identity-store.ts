@@ -373,3 +373,16 @@ export async function forgetMarkedPerson(store: Store, matchKey: string, markId:
     throw storageError(error);
   }
 }
+
+/**
+ * Delete the person record under `matchKey` while it is still participant `participantId`'s: a record
+ * under a key no referral makes any more (identityMatchKeyBeforeOtherScripts), so nothing claims or
+ * marks it, and the erasure of her identity takes the link between her plans of then with it.
+ */
+export async function forgetPersonOf(store: Store, matchKey: string, participantId: string): Promise<void> {
+  try {
+    await store.client.send(new DeleteCommand({ TableName: store.tableName, Key: keys.person(matchKey), ConditionExpression: 'participantId = :pid', ExpressionAttributeValues: { ':pid': participantId } }));
+  } catch (error) {
+    if (!conditionFailed(error)) throw storageError(error);
+  }
+}
