@@ -46,7 +46,8 @@ const latinLettersOnly = (s: string) => s.normalize('NFKD').replace(/\p{M}/gu, '
 export function identityMatchKeyBeforeOtherScripts(secret: Uint8Array, participant: Pick<Participant, 'givenName' | 'familyName' | 'dateOfBirth'>): string | undefined {
   const family = latinLettersOnly(participant.familyName);
   const given = latinLettersOnly(participant.givenName);
-  // A name with a letter a-z reads the same both ways (normaliseName): only a name without one moved.
-  if (family && given) return undefined;
+  // A name with a letter a-z reads the same both ways (normaliseName), as does one with no letter at all
+  // (a '?' held from before): only a name with letters but none a-z moved.
+  if (family === normaliseName(participant.familyName) && given === normaliseName(participant.givenName)) return undefined;
   return matchKeyOf(secret, family, given, participant.dateOfBirth);
 }

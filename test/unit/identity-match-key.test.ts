@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { identityMatchKey, normaliseName } from '../../lib/adapters/identity-match.ts';
+import { identityMatchKey, identityMatchKeyBeforeOtherScripts, normaliseName } from '../../lib/adapters/identity-match.ts';
 import { Participant } from '../../lib/domain/schemas.ts';
 
 const secret = new TextEncoder().encode('a test secret of enough length for an hmac');
@@ -57,5 +57,14 @@ describe('the exact match key', () => {
     const second = { givenName: '\uFE74', familyName: '\uFE76', dateOfBirth: born };
     expect(Participant.safeParse(first).success && Participant.safeParse(second).success).toBe(true);
     expect(identityMatchKey(secret, first)).not.toBe(identityMatchKey(secret, second));
+  });
+
+  it('had another key before only for a name with letters but none a-z', () => {
+    const olga = { givenName: 'Ольга', familyName: 'Smith', dateOfBirth: born };
+    expect(identityMatchKeyBeforeOtherScripts(secret, olga)).toBe(identityMatchKeyBeforeOtherScripts(secret, { ...olga, givenName: 'Мария' }));
+    expect(identityMatchKeyBeforeOtherScripts(secret, olga)).not.toBe(identityMatchKey(secret, olga));
+    expect(identityMatchKeyBeforeOtherScripts(secret, { ...olga, givenName: 'Olga' })).toBeUndefined();
+    // A given name not known, held from before names needed a letter: read as nothing then and now, the same key.
+    expect(identityMatchKeyBeforeOtherScripts(secret, { ...olga, givenName: '?' })).toBeUndefined();
   });
 });
