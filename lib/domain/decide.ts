@@ -7,6 +7,7 @@ import { DomainError, forbidden, invalid, notAllowedInStage, notFound, staleVers
 import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
 import type { DeadlinePolicy } from './policy.ts';
 import { refuseFreeTextAfterErasure } from './redaction.ts';
+import { sessionCorrectionRefusal } from './session-correction.ts';
 import { COMMAND_PAYLOADS, MAX_REPLACED_CONSENTS, type Allocation, type ConsentScope, type Deadline, type Plan, type PlanEvent, type PayloadOf, type PurgeInstruction } from './schemas.ts';
 import type { Directory } from './directory.ts';
 import type { NeedDomain } from './taxonomy.ts';
@@ -614,7 +615,9 @@ const apply: { [C in CommandName]: Apply<C> } = {
   },
   'correct-contact': (t, p, command) => {
     const a = findAllocation(t, command);
-    requireStatus(a, 'accepted', 'correct a session of');
+    // While accepted, and for a bounded time after it ended (session-correction.ts): the last session is the one most often mis-keyed.
+    const refused = sessionCorrectionRefusal(t.plan, a, t.now);
+    if (refused) throw notAllowedInStage(refused);
     const sessions = t.plan.contacts.filter((c) => c.allocationId === a.allocationId);
     const contact = sessions[p.session - 1];
     if (!contact) throw invalid('session', sessions.length === 0 ? 'no session is recorded on this allocation yet' : `must be a session recorded on this allocation: 1 to ${sessions.length}`);
@@ -623,7 +626,11 @@ const apply: { [C in CommandName]: Apply<C> } = {
     const date = p.date ?? contact.date;
     const kind = p.kind ?? contact.kind;
     if (!p.withdrawn) {
-      if (p.date !== undefined) checkSessionDate(t, a, p.date, 'date');
+      if (p.date !== undefined) {
+        checkSessionDate(t, a, p.date, 'date');
+        const ended = a.status === 'ended' && a.endedAt ? londonDate(a.endedAt) : undefined;
+        if (ended && p.date > ended) throw invalid('date', `must not be after the allocation ended (${ended})`);
+      }
       if (date === contact.date && kind === contact.kind) throw invalid(p.date !== undefined ? 'date' : 'kind', `session ${p.session} already reads ${contact.date}, ${contact.kind}: nothing to correct`);
       contact.date = date;
       contact.kind = kind;
@@ -634,8 +641,9 @@ const apply: { [C in CommandName]: Apply<C> } = {
     // Attended sessions are what keep the disengagement alert away: its clock now runs from the last
     // attended session still recorded (or from activation when none is). A withdrawn one that was the
     // last therefore brings the alert nearer, and if that day has passed the next sweep raises it.
+    // Not once the plan has exited: nothing is awaited of her then (its exit cleared the alert's deadline).
     const attended = previous.kind === 'attended' || kind === 'attended';
-    if (attended) armNoContact(t);
+    if (attended && t.plan.stage !== 'exited') armNoContact(t);
     // An open alert is resolved only if the sessions as they now read keep it away: re-dating an old
     // attended session is no engagement, and resolving on it would close the team lead's alert only for
     // the next sweep to raise it again.

@@ -4,10 +4,12 @@
  * Guard and Route Choice states are generated from it, docs/lifecycle.md is rendered from it, and
  * the web app offers a command only in the stages it allows.
  *
- * It imports nothing (only types), so the web app's bundle carries it without zod; lib/domain/lifecycle.ts
+ * It imports no zod (only types, and the session correction bound, whose module imports only the calendar),
+ * so the web app's bundle carries it without zod; lib/domain/lifecycle.ts
  * re-exports it beside the zod schemas made from it.
  */
 import type { STAGES } from './vocabulary.ts';
+import { SESSION_CORRECTION_DAYS } from './session-correction.ts';
 
 type Stage = (typeof STAGES)[number];
 
@@ -94,14 +96,15 @@ export const LIFECYCLE = {
   'correct-contact': {
     // The provider that recorded the session: only it knows whether the session took place. A coordinator
     // who spots a duplicate asks it (the allocation page shows the provider the same list).
+    // Also once the plan has exited: for a bounded time after the allocation ended (lib/domain/session-correction.ts).
     actors: provider,
-    from: ['allocating', 'active'],
-    next: ['allocating', 'active'],
+    from: ['allocating', 'active', 'exited'],
+    next: ['allocating', 'active', 'exited'],
     staysInStage: true,
     step: 'Correct contact',
     target: 'allocation',
     segment: 'correct-contact',
-    summary: 'A provider corrects the date or kind of a session it recorded, or withdraws it (recorded twice, or no such session), with a coded reason; the session keeps its number and its earlier values stay on the plan.',
+    summary: `A provider corrects the date or kind of a session it recorded, or withdraws it (recorded twice, or no such session), with a coded reason; the session keeps its number and its earlier values stay on the plan. Allowed while the allocation is accepted and for ${SESSION_CORRECTION_DAYS} days after it ended (its plan exited too), not after an end because her consent was withdrawn, never once her identity is erased or the plan is closed.`,
   },
   'end-allocation': { actors: ['provider', 'coordinator'], from: ['allocating', 'active'], next: ['allocating', 'active'], staysInStage: true, step: 'End allocation', target: 'allocation', segment: 'end', summary: "A provider's part of the plan is done, with its outcome." },
   'record-review': { actors: coordinator, from: ['active'], next: ['active', 'allocating', 'exited'], step: 'Record review', target: 'plan', segment: 'record-review', summary: 'A review checkpoint: scores per domain, the participant’s words, continue / adjust / exit.' },

@@ -5,6 +5,7 @@
  * changes nothing; another provider's is answered as for an unknown allocation; a coordinator cannot.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SESSION_CORRECTION_DAYS } from '../../lib/domain/session-correction.ts';
 import { planInStage, scanTable, startTestStack, type Json, type TestStack } from '../support/http.ts';
 
 let t: TestStack;
@@ -46,5 +47,35 @@ describe('POST /allocations/{allocationId}/correct-contact', () => {
     const history = await t.call('GET', `/plans/${plan.planId as string}/history`, { token: t.coordinator });
     const corrected = (history.json.items as Json[]).filter((e) => e.type === 'contact.corrected.v1');
     expect(corrected.map((e) => e.data)).toEqual([expect.objectContaining({ session: 2, withdrawn: true, reason: 'recorded-twice' })]);
+  });
+
+  it(`corrects the last session after the plan exited, for ${SESSION_CORRECTION_DAYS} days after the allocation ended; then a 409 in words that changes nothing`, async () => {
+    const plan = await planInStage(t, 'allocating', [{ domain: 'domestic-abuse', level: 'high', priority: true }]);
+    const offer = (plan.allocations as Json[]).find((a) => a.providerId === 'bcwa');
+    const path = `/allocations/${offer.allocationId}`;
+    const token = t.provider('bcwa');
+    expect((await t.call('POST', `${path}/accept`, { token, body: {} })).status).toBe(200);
+    const day = t.clock.today();
+    for (let i = 0; i < 3; i++) expect((await t.call('POST', `${path}/record-contact`, { token, body: { date: day, kind: 'attended' } })).status).toBe(200);
+    const exited = await t.call('POST', `/plans/${plan.planId as string}/exit`, { token: t.coordinator, body: { reason: 'completed' } });
+    expect(exited.status, exited.text).toBe(200);
+    expect(exited.json.stage).toBe('exited');
+
+    // Three weeks on, the practitioner finds the last session keyed as attended: she missed it.
+    t.clock.advanceDays(21);
+    const fixed = await t.call('POST', `${path}/correct-contact`, { token, body: { session: 3, kind: 'missed', reason: 'wrong-kind' } });
+    expect(fixed.status, fixed.text).toBe(200);
+    expect(fixed.json.contacts.at(-1)).toMatchObject({ session: 3, date: day, kind: 'missed', corrected: true });
+    const readBack = await t.call('GET', `/plans/${plan.planId as string}`, { token: t.coordinator });
+    expect(readBack.json.stage).toBe('exited');
+
+    // Past the bound: refused, saying until when it could be corrected and whom to ask.
+    t.clock.advanceDays(SESSION_CORRECTION_DAYS - 21 + 1);
+    const before = await scanTable(t.stack);
+    const late = await t.call('POST', `${path}/correct-contact`, { token, body: { session: 2, withdrawn: true, reason: 'recorded-twice' } });
+    expect(late.status, late.text).toBe(409);
+    expect(late.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(late.json.detail).toMatch(new RegExp(`^Allocation ${offer.allocationId as string} ended on .+: its sessions could be corrected for ${SESSION_CORRECTION_DAYS} days after it ended, until .+, and no longer; ask her coordinator to note the correction on the plan\\.$`));
+    expect(await scanTable(t.stack)).toEqual(before);
   });
 });

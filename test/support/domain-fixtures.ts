@@ -11,6 +11,7 @@ import { decide, type Command, type CommandActor, type DecideContext, type Decis
 import { Directory, type ServiceLoad } from '../../lib/domain/directory.ts';
 import { LIFECYCLE, type Actor, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
 import { DEFAULT_POLICY, type DeadlinePolicy } from '../../lib/domain/policy.ts';
+import { sessionCorrectionRefusal } from '../../lib/domain/session-correction.ts';
 import type { Allocation, Plan, PlanEvent } from '../../lib/domain/schemas.ts';
 
 export const NOW = '2026-03-02T10:00:00.000Z'; // a Monday, GMT
@@ -277,8 +278,9 @@ export function validCommand(name: CommandName, plan: Plan | undefined, ctx: Dec
     case 'end-allocation':
       return addressed(live('accepted'), { outcome: 'completed' });
     case 'correct-contact': {
-      // The last session still counted on an accepted allocation, withdrawn as recorded twice.
-      const a = plan?.allocations.find((x) => x.status === 'accepted' && plan.contacts.some((c) => c.allocationId === x.allocationId && !c.withdrawnAt));
+      // The last session still counted on an allocation whose sessions may be corrected now (accepted, or
+      // ended not long ago: session-correction.ts), withdrawn as recorded twice.
+      const a = plan?.allocations.find((x) => !sessionCorrectionRefusal(plan, x, ctx.now) && plan.contacts.some((c) => c.allocationId === x.allocationId && !c.withdrawnAt));
       const sessions = plan?.contacts.filter((c) => c.allocationId === a?.allocationId) ?? [];
       const session = sessions.findLastIndex((c) => !c.withdrawnAt) + 1;
       return addressed(a, { session: Math.max(session, 1), withdrawn: true, reason: 'recorded-twice' });

@@ -10,6 +10,7 @@ import { decide } from '../../lib/domain/decide.ts';
 import { EVENT_CATALOGUE } from '../../lib/domain/events.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import { CorrectContactPayload } from '../../lib/domain/schemas.ts';
+import { SESSION_CORRECTION_DAYS } from '../../lib/domain/session-correction.ts';
 import { exitSummary } from '../../lib/domain/views.ts';
 import { allocationOf, at, command, planInStage, providerActor, refusal, respond, run, withOpenEscalation } from '../support/domain-fixtures.ts';
 
@@ -108,5 +109,53 @@ describe('correct-contact', () => {
     expect(CorrectContactPayload.safeParse({ session: 1, reason: 'recorded-twice' }).error?.issues.map((i) => i.path.join('.'))).toEqual(['withdrawn']);
     expect(CorrectContactPayload.safeParse({ session: 1, withdrawn: true, reason: 'typed it twice' }).success).toBe(false);
     expect(CorrectContactPayload.safeParse({ session: 1, withdrawn: true, reason: 'recorded-twice', note: 'free text' }).success).toBe(false);
+  });
+});
+
+describe('correct-contact after the allocation ended', () => {
+  it(`is allowed for ${SESSION_CORRECTION_DAYS} days after it ended, the plan exited too, then refused in words; never once her identity is erased`, () => {
+    const { plan, ctx, anawim, today } = recordedTwice();
+    const exited = run(plan, command('exit', { reason: 'completed' }), ctx);
+    expect(exited.plan.stage).toBe('exited');
+    const ended = exited.plan.allocations.find((a) => a.allocationId === anawim.allocationId)!;
+    expect(ended.status).toBe('ended');
+
+    // On the last day of the bound: applied, and the plan stays exited with no deadline but its follow-ups.
+    const lastDay = at(ctx, addDays(ended.endedAt!, SESSION_CORRECTION_DAYS));
+    const corrected = run(exited.plan, respond('correct-contact', anawim, { session: 2, withdrawn: true, reason: 'recorded-twice' }), lastDay);
+    expect(corrected.plan.stage).toBe('exited');
+    expect(corrected.plan.contacts[1]?.withdrawnAt).toBe(lastDay.now);
+    expect(corrected.plan.deadlines.map((d) => d.command)).toEqual(exited.plan.deadlines.map((d) => d.command));
+    expect(exitSummary(corrected.plan)?.sessions).toEqual({ attended: 1, missed: 0, cancelled: 0 });
+    // A corrected date may not be after the allocation ended.
+    const after = londonDate(addDays(ended.endedAt!, 2));
+    expect(paths(() => decide(exited.plan, respond('correct-contact', anawim, { session: 1, date: after, reason: 'wrong-date' }), lastDay))).toEqual(['date']);
+
+    // A minute later: refused, saying when it ended, until when it could be corrected, and who can note it now.
+    const tooLate = at(ctx, addDays(ended.endedAt!, SESSION_CORRECTION_DAYS + 1 / 1440));
+    const refused = refusal(() => decide(exited.plan, respond('correct-contact', anawim, { session: 2, withdrawn: true, reason: 'recorded-twice' }), tooLate));
+    expect(refused.status).toBe(409);
+    expect(refused.message).toMatch(new RegExp(`^Allocation ${anawim.allocationId} ended on .+: its sessions could be corrected for 28 days after it ended, until .+, and no longer; ask her coordinator to note the correction on the plan\\.$`));
+
+    // Her identity erased (a plan erased before erasure waited for follow-ups): refused, within the bound too.
+    const erased = { ...exited.plan, identityErasedAt: ctx.now };
+    const onErased = refusal(() => decide(erased, respond('correct-contact', anawim, { session: 2, withdrawn: true, reason: 'recorded-twice' }), lastDay));
+    expect(onErased.status).toBe(409);
+    expect(onErased.message).toContain('Her identity was erased on');
+    expect(today).toBe(londonDate(ctx.now));
+  });
+
+  it('an allocation ended on an open plan may be corrected within the bound; one ended because her consent was withdrawn may not; a closed plan never', () => {
+    const { plan, ctx, anawim } = recordedTwice();
+    const ended = run(plan, respond('end-allocation', anawim, { outcome: 'completed' }), ctx);
+    const nextWeek = at(ctx, addDays(ctx.now, 7));
+    expect(run(ended.plan, respond('correct-contact', anawim, { session: 2, withdrawn: true, reason: 'recorded-twice' }), nextWeek).plan.contacts[1]?.withdrawnAt).toBe(nextWeek.now);
+
+    const withdrawnConsent = { ...ended.plan, allocations: ended.plan.allocations.map((a) => (a.allocationId === anawim.allocationId ? { ...a, outcome: 'consent-withdrawn' as const } : a)) };
+    expect(refusal(() => decide(withdrawnConsent, respond('correct-contact', anawim, { session: 2, withdrawn: true, reason: 'recorded-twice' }), nextWeek)).message).toContain('when her consent to share with your organisation was withdrawn');
+
+    const closed = run(plan, command('withdraw-consent', {}), ctx);
+    expect(closed.plan.stage).toBe('closed');
+    expect(refusal(() => decide(closed.plan, respond('correct-contact', anawim, { session: 2, withdrawn: true, reason: 'recorded-twice' }), nextWeek)).status).toBe(409);
   });
 });

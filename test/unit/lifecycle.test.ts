@@ -30,8 +30,14 @@ function withSixMonthFollowUp({ plan, ctx }: BuiltPlan): BuiltPlan {
   return { plan: recorded.plan, ctx: later, events: recorded.events };
 }
 
-/** A session recorded on the accepted allocation, for a correction to name. */
+/** A session recorded on the accepted allocation, for a correction to name (on an exited plan: recorded before it exited, the same day). */
 function withSession(built: BuiltPlan): BuiltPlan {
+  if (built.plan?.stage === 'exited') {
+    const active = planInStage('active');
+    const recorded = run(active.plan, validCommand('record-contact', active.plan, active.ctx).command, active.ctx);
+    const exited = run(recorded.plan, command('exit', { reason: 'completed' }), active.ctx);
+    return { plan: exited.plan, ctx: active.ctx, events: exited.events };
+  }
   const recorded = run(built.plan, validCommand('record-contact', built.plan, built.ctx).command, built.ctx);
   return { plan: recorded.plan, ctx: built.ctx, events: recorded.events };
 }

@@ -1,0 +1,43 @@
+import { addDays, londonDate, londonDateTimeWords } from './calendar.ts';
+import type { Allocation, Plan } from './schemas.ts';
+
+/**
+ * How long after an allocation ends its provider may still correct the sessions recorded on it
+ * (correct-contact): 28 days.
+ *
+ * Why a bound at all: the sessions are what the coordinator's exit summary and reviews, and the
+ * commissioner's engagement figures, are read from; a record that may change without end is never
+ * settled. Why 28 days: the last session is the one most often mis-keyed (recorded in a hurry as the
+ * work ends, or on the day the plan exits), and a practitioner finds it when she next checks her own
+ * notes against what she recorded: her weekly supervision, or at the latest her organisation's monthly
+ * return. Four whole weeks take in one of each whatever day the allocation ended on, and end on the
+ * same weekday it ended. It is far short of the first follow-up (six months after exit), so the record a
+ * follow-up is read beside is settled long before. After it, a correction is for the coordinator to note.
+ *
+ * Never once her identity is erased (her record is closed), never on an allocation ended because her
+ * consent to share with its provider was withdrawn (the provider has been told to delete what it holds),
+ * and never on a closed or withdrawn plan (the lifecycle table: correct-contact is sent while the plan is
+ * allocating, active or exited).
+ */
+export const SESSION_CORRECTION_DAYS = 28;
+
+/** Until when the sessions of this allocation may be corrected: undefined while it is accepted (no end yet). */
+export function sessionsCorrectableUntil(a: Pick<Allocation, 'status' | 'endedAt'>): string | undefined {
+  return a.status === 'ended' && a.endedAt ? addDays(a.endedAt, SESSION_CORRECTION_DAYS) : undefined;
+}
+
+/**
+ * Why the sessions of this allocation may not be corrected now, in words for its provider; undefined
+ * when they may. `now` is the command's time.
+ */
+export function sessionCorrectionRefusal(plan: Pick<Plan, 'identityErasedAt'>, a: Allocation, now: string): string | undefined {
+  if (plan.identityErasedAt) return `Her identity was erased on ${londonDate(plan.identityErasedAt)}: her record is closed, and the sessions of allocation ${a.allocationId} can no longer be corrected.`;
+  if (a.status === 'accepted') return undefined;
+  if (a.status !== 'ended') return `Cannot correct a session of allocation ${a.allocationId}: it is ${a.status}, so no session was recorded on it.`;
+  const ended = `Allocation ${a.allocationId} ended${a.endedAt ? ` on ${londonDateTimeWords(a.endedAt)}` : ''}`;
+  if (a.outcome === 'consent-withdrawn') return `${ended}, when her consent to share with your organisation was withdrawn: its sessions can no longer be corrected (delete what you hold about her).`;
+  const until = sessionsCorrectableUntil(a);
+  if (!until || now > until)
+    return `${ended}: its sessions could be corrected for ${SESSION_CORRECTION_DAYS} days after it ended${until ? `, until ${londonDateTimeWords(until)}` : ''}, and no longer; ask her coordinator to note the correction on the plan.`;
+  return undefined;
+}
