@@ -22,8 +22,21 @@ import type { Allocation, Plan } from './schemas.ts';
 export const SESSION_CORRECTION_DAYS = 28;
 
 /** Until when the sessions of this allocation may be corrected: undefined while it is accepted (no end yet). */
-export function sessionsCorrectableUntil(a: Pick<Allocation, 'status' | 'endedAt'>): string | undefined {
+/** The parts of an allocation the bound is read from (the web app's view of it has them too). */
+type Ended = { status: string; endedAt?: string | undefined; outcome?: string | undefined };
+
+export function sessionsCorrectableUntil(a: Ended): string | undefined {
   return a.status === 'ended' && a.endedAt ? addDays(a.endedAt, SESSION_CORRECTION_DAYS) : undefined;
+}
+
+/**
+ * Whether the provider may correct this allocation's sessions now, as far as the allocation says (the
+ * web app offers "Correct" by it; the plan's erasure and stage are the API's to check).
+ */
+export function sessionsCorrectableNow(a: Ended, now: string): boolean {
+  if (a.status === 'accepted') return true;
+  const until = sessionsCorrectableUntil(a);
+  return a.status === 'ended' && a.outcome !== 'consent-withdrawn' && until !== undefined && now <= until;
 }
 
 /**

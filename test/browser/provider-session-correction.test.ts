@@ -59,6 +59,19 @@ describe('correcting a session', () => {
     await page.getByText('Session 1 corrected.').waitFor();
     expect((await sessions())[0]).toMatchObject({ session: 1, kind: 'missed', corrected: true });
     await screenshot(page, 'provider-session-corrected');
+
+    // Her part ends; the last session turns out to have been cancelled: it can still be corrected for 28 days.
+    expect((await h.call('POST', `/allocations/${offer}/end`, token, { outcome: 'completed' })).status).toBe(200);
+    await page.reload();
+    await page.getByText('Ended').first().waitFor();
+    await list.getByText(/Its sessions can still be corrected until .* \(28 days after it ended\)\./).waitFor();
+    await list.getByRole('button', { name: 'Correct session 1' }).click();
+    const afterEnd = page.getByRole('form', { name: 'Correct session 1' });
+    await afterEnd.getByLabel('What happened is wrong').check();
+    await afterEnd.getByRole('group', { name: 'What really happened' }).getByLabel('Cancelled').check();
+    await afterEnd.getByRole('button', { name: 'Correct the session' }).click();
+    await page.getByText('Session 1 corrected.').waitFor();
+    expect((await sessions())[0]).toMatchObject({ session: 1, kind: 'cancelled', corrected: true });
     expect(errors).toEqual([]);
   });
 });

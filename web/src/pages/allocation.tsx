@@ -6,6 +6,7 @@ import { Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSu
 import { Link } from '../router.tsx';
 import type { AllocationDetail, ParticipantForProvider, PurgeInstruction } from '../types.ts';
 import { purgeNotices } from '../purge-words.ts';
+import { SESSION_CORRECTION_DAYS, sessionsCorrectableNow, sessionsCorrectableUntil } from '../../../lib/domain/session-correction.ts';
 import { Facts, LoadError, Loading, Notice, PageTitle, Section, StatusBadge, useApp, useResource } from '../ui.tsx';
 import { useToday } from './plan-forms.tsx';
 import { ContactFacts } from './identity.tsx';
@@ -79,11 +80,18 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
             {a.contacts && a.contacts.length > 0 ? (
               <ul className="plain-list">
                 {(a.contacts as Session[]).map((c, i) => (
-                  <SessionItem key={c.session ?? i} session={c} allocationId={a.allocationId} correctable={provider && a.status === 'accepted'} onDone={done} onStale={stale} />
+                  <SessionItem key={c.session ?? i} session={c} allocationId={a.allocationId} correctable={provider && sessionsCorrectableNow(a, now)} onDone={done} onStale={stale} />
                 ))}
               </ul>
             ) : (
               <p className="empty">No sessions recorded yet.</p>
+            )}
+            {provider && a.status === 'ended' && (a.contacts?.length ?? 0) > 0 && (
+              <p className="hint">
+                {sessionsCorrectableNow(a, now)
+                  ? `Its sessions can still be corrected until ${formatDateTime(sessionsCorrectableUntil(a)!)} (${SESSION_CORRECTION_DAYS} days after it ended).`
+                  : `Its sessions could be corrected for ${SESSION_CORRECTION_DAYS} days after it ended, and no longer: ask her coordinator to note a correction on the plan.`}
+              </p>
             )}
           </Section>
         </div>
