@@ -20,7 +20,7 @@ import { planToItem } from '../../lib/adapters/dynamodb/plan-item.ts';
 import { addDays } from '../../lib/domain/calendar.ts';
 import type { Stage } from '../../lib/domain/lifecycle.ts';
 import { FACTS_SCHEMA_VERSION, planFacts, type PlanFacts } from '../../lib/domain/metrics/facts.ts';
-import type { MetricsQuery } from '../../lib/domain/metrics/query.ts';
+import { DEFAULT_METRICS_CONFIG, metricsPeriodRules, type MetricsQuery } from '../../lib/domain/metrics/query.ts';
 import type { Plan } from '../../lib/domain/schemas.ts';
 import { LOCAL_AWS, startLocalStore, type LocalStore } from '../../lib/local/dynalite-server.ts';
 import { FactStore, metricsKeys } from '../../lib/metrics/fact-store.ts';
@@ -84,9 +84,11 @@ function getMetrics(handler: ReturnType<typeof makeMetricsApi>) {
 }
 
 const ASKED_AT = '2028-01-15T12:00:00.000Z';
-/** The oracle's answer over these plans' facts, as GET /metrics gives it (JSON). */
-const oracle = (of: readonly Plan[]) =>
-  JSON.parse(JSON.stringify(referenceComputeMetrics(of.map(planFacts), QUERY, { suppressionThreshold: 1, roundCountsTo: 1, asOf: ASKED_AT, providers: PARTNERS }))) as Record<string, unknown>;
+/** The oracle's answer over these plans' facts, as GET /metrics gives it (JSON, with the deployment's period rules). */
+const oracle = (of: readonly Plan[]): Record<string, unknown> => ({
+  ...(JSON.parse(JSON.stringify(referenceComputeMetrics(of.map(planFacts), QUERY, { suppressionThreshold: 1, roundCountsTo: 1, asOf: ASKED_AT, providers: PARTNERS }))) as Record<string, unknown>),
+  periodRules: metricsPeriodRules(DEFAULT_METRICS_CONFIG),
+});
 
 /** The sweeper as deployed, minus what these plans do not need (no deadline is due at its clock). */
 function sweeperDeps(options: { pageSize: number; maxPlans: number; verifyAfterMs?: number }): SweeperDeps {

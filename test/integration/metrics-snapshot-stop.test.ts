@@ -14,6 +14,7 @@ import { FactStore } from '../../lib/metrics/fact-store.ts';
 import type { PlanFacts } from '../../lib/domain/metrics/facts.ts';
 import { DIMENSIONS } from '../../lib/domain/metrics/definitions.ts';
 import { addDaysToDate, firstOfQuarter, lastOfQuarter } from '../../lib/domain/metrics/dates.ts';
+import { DEFAULT_METRICS_CONFIG, metricsPeriodRules } from '../../lib/domain/metrics/query.ts';
 import { referenceComputeMetrics } from '../support/metrics-reference.ts';
 import { anotherParticipant, consent, controllableClock, makeCall, planInStage, referral, START, wrapStack, type Json, type TestStack } from '../support/http.ts';
 
@@ -30,7 +31,8 @@ async function figuresAndStoredFacts(t: TestStack) {
   await new FactStore(t.stack.plans.client, t.stack.plans.tableName).loadEach((_planId, facts) => void stored.push(facts));
   const asOf = (res.json as Json).asOf as string;
   const reference = referenceComputeMetrics(stored, QUERY, { suppressionThreshold: EXACT.suppressionThreshold, roundCountsTo: EXACT.roundCountsTo, asOf, providers: t.stack.directory.organizations.map((o) => o.id) });
-  return { served: res.json as Json, reference: JSON.parse(JSON.stringify(reference)) as Json, stored: stored.length };
+  // As GET /metrics gives it: the figures, and the deployment's period rules beside them.
+  return { served: res.json as Json, reference: { ...(JSON.parse(JSON.stringify(reference)) as Json), periodRules: metricsPeriodRules(DEFAULT_METRICS_CONFIG) }, stored: stored.length };
 }
 
 describe('stopping the stack while commands run keeps the metrics snapshot', () => {
@@ -181,7 +183,8 @@ describe('stopping the stack while commands run keeps the metrics snapshot', () 
       const stored: PlanFacts[] = [];
       await new FactStore(second.plans.client, second.plans.tableName).loadEach((_planId, facts) => void stored.push(facts));
       const { asOf, ...served } = res.json as Json;
-      const { asOf: _asOf, ...reference } = JSON.parse(JSON.stringify(referenceComputeMetrics(stored, query, { ...EXACT, asOf, providers: second.directory.organizations.map((o) => o.id) }))) as Json;
+      const { asOf: _asOf, ...figures } = JSON.parse(JSON.stringify(referenceComputeMetrics(stored, query, { ...EXACT, asOf, providers: second.directory.organizations.map((o) => o.id) }))) as Json;
+      const reference = { ...figures, periodRules: metricsPeriodRules(DEFAULT_METRICS_CONFIG) };
       expect(served.overall.referrals).toBe(3);
       expect(served).toEqual(reference);
       await second.stop();
