@@ -21,10 +21,10 @@ import type { Allocation, Plan } from './schemas.ts';
  */
 export const SESSION_CORRECTION_DAYS = 28;
 
-/** Until when the sessions of this allocation may be corrected: undefined while it is accepted (no end yet). */
 /** The parts of an allocation the bound is read from (the web app's view of it has them too). */
 type Ended = { status: string; endedAt?: string | undefined; outcome?: string | undefined };
 
+/** Until when the sessions of this allocation may be corrected: undefined while it is accepted (no end yet). */
 export function sessionsCorrectableUntil(a: Ended): string | undefined {
   return a.status === 'ended' && a.endedAt ? addDays(a.endedAt, SESSION_CORRECTION_DAYS) : undefined;
 }
