@@ -29,14 +29,21 @@ export function sessionsCorrectableUntil(a: Ended): string | undefined {
   return a.status === 'ended' && a.endedAt ? addDays(a.endedAt, SESSION_CORRECTION_DAYS) : undefined;
 }
 
+/** What of the allocation itself stops a correction now: the one rule both the API's refusal and the web's offer read. */
+function allocationStopsCorrection(a: Ended, now: string): 'no-sessions' | 'consent-withdrawn' | 'too-late' | undefined {
+  if (a.status === 'accepted') return undefined;
+  if (a.status !== 'ended') return 'no-sessions';
+  if (a.outcome === 'consent-withdrawn') return 'consent-withdrawn';
+  const until = sessionsCorrectableUntil(a);
+  return !until || now > until ? 'too-late' : undefined;
+}
+
 /**
  * Whether the provider may correct this allocation's sessions now, as far as the allocation says (the
  * web app offers "Correct" by it; the plan's erasure and stage are the API's to check).
  */
 export function sessionsCorrectableNow(a: Ended, now: string): boolean {
-  if (a.status === 'accepted') return true;
-  const until = sessionsCorrectableUntil(a);
-  return a.status === 'ended' && a.outcome !== 'consent-withdrawn' && until !== undefined && now <= until;
+  return allocationStopsCorrection(a, now) === undefined;
 }
 
 /**
@@ -45,12 +52,11 @@ export function sessionsCorrectableNow(a: Ended, now: string): boolean {
  */
 export function sessionCorrectionRefusal(plan: Pick<Plan, 'identityErasedAt'>, a: Allocation, now: string): string | undefined {
   if (plan.identityErasedAt) return `Her identity was erased on ${londonDate(plan.identityErasedAt)}: her record is closed, and the sessions of allocation ${a.allocationId} can no longer be corrected.`;
-  if (a.status === 'accepted') return undefined;
-  if (a.status !== 'ended') return `Cannot correct a session of allocation ${a.allocationId}: it is ${a.status}, so no session was recorded on it.`;
+  const stop = allocationStopsCorrection(a, now);
+  if (stop === undefined) return undefined;
+  if (stop === 'no-sessions') return `Cannot correct a session of allocation ${a.allocationId}: it is ${a.status}, so no session was recorded on it.`;
   const ended = `Allocation ${a.allocationId} ended${a.endedAt ? ` on ${londonDateTimeWords(a.endedAt)}` : ''}`;
-  if (a.outcome === 'consent-withdrawn') return `${ended}, when her consent to share with your organisation was withdrawn: its sessions can no longer be corrected (delete what you hold about her).`;
+  if (stop === 'consent-withdrawn') return `${ended}, when her consent to share with your organisation was withdrawn: its sessions can no longer be corrected (delete what you hold about her).`;
   const until = sessionsCorrectableUntil(a);
-  if (!until || now > until)
-    return `${ended}: its sessions could be corrected for ${SESSION_CORRECTION_DAYS} days after it ended${until ? `, until ${londonDateTimeWords(until)}` : ''}, and no longer; ask her coordinator to note the correction on the plan.`;
-  return undefined;
+  return `${ended}: its sessions could be corrected for ${SESSION_CORRECTION_DAYS} days after it ended${until ? `, until ${londonDateTimeWords(until)}` : ''}, and no longer; ask her coordinator to note the correction on the plan.`;
 }
