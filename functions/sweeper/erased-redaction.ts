@@ -1,6 +1,7 @@
-import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { keys } from '../../lib/adapters/dynamodb/keys.ts';
+import { markerFields, moveStepMarker } from './step-marker.ts';
 import { redactAnswerText, redactEvent, redactPlan } from '../../lib/domain/redaction.ts';
 
 /** A plan item's key: `pk` is the plan's partition (PLAN#<planId>), `sk` the plan item's own sort key. */
@@ -70,7 +71,7 @@ export async function redactErasedPlans(deps: { plans: PlanRepository }, now: st
   const maxItems = options.maxItems ?? 10_000;
   const { client, tableName } = deps.plans;
   const stored = (await client.send(new GetCommand({ TableName: tableName, Key: keys.erasedRedactionMarker(), ConsistentRead: true }))).Item;
-  const previousWalk = stored?.walk === 'table' ? markerOf(stored) : undefined;
+  const previousWalk = stored?.walk === 'table' ? markerFields<ErasedRedactionMarker>(stored) : undefined;
   // A marker of the stage-by-stage walk (or none): start from the beginning, moving it on from its step.
   let position: ErasedRedactionMarker = previousWalk ?? { walk: 'table', done: false, scanned: 0, examined: 0, redacted: 0, step: typeof stored?.step === 'number' ? stored.step : 0, startedAt: now };
   let previousStep: number | undefined = stored ? position.step : undefined;
@@ -119,23 +120,4 @@ export async function redactErasedPlans(deps: { plans: PlanRepository }, now: st
   return { ...report, finished: position.done };
 }
 
-function markerOf(item: Record<string, unknown>): ErasedRedactionMarker {
-  const { pk: _pk, sk: _sk, ...marker } = item;
-  return marker as unknown as ErasedRedactionMarker;
-}
-
-async function moveMarker(plans: PlanRepository, previousStep: number | undefined, next: ErasedRedactionMarker): Promise<boolean> {
-  try {
-    await plans.client.send(
-      new PutCommand({
-        TableName: plans.tableName,
-        Item: { ...keys.erasedRedactionMarker(), ...next },
-        ...(previousStep === undefined ? { ConditionExpression: 'attribute_not_exists(pk)' } : { ConditionExpression: '#step = :step', ExpressionAttributeNames: { '#step': 'step' }, ExpressionAttributeValues: { ':step': previousStep } }),
-      }),
-    );
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
-}
+const moveMarker = (plans: PlanRepository, previousStep: number | undefined, next: ErasedRedactionMarker) => moveStepMarker(plans, { ...keys.erasedRedactionMarker(), ...next }, previousStep);

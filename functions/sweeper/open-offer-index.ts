@@ -1,6 +1,7 @@
-import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { keys } from '../../lib/adapters/dynamodb/keys.ts';
+import { markerFields, moveStepMarker } from './step-marker.ts';
 
 /** Where the pass has got to: stored under keys.openOfferIndexMarker(). */
 export interface OpenOfferIndexMarker {
@@ -69,7 +70,7 @@ export async function indexOpenOffers(deps: { plans: PlanRepository }, now: stri
     if (!(await moveMarker(deps.plans, undefined, first))) return { ...report, finished: false };
     return (options.settleMs ?? 0) > 0 ? { ...report, finished: false } : walk(deps.plans, first, now, pageSize, maxItems);
   }
-  const position = markerOf(stored);
+  const position = markerFields<OpenOfferIndexMarker>(stored);
   if (position.done) return report;
   if (now < position.walkFrom) return { ...report, finished: false };
   return walk(deps.plans, position, now, pageSize, maxItems);
@@ -113,24 +114,6 @@ async function walk(plans: PlanRepository, from: OpenOfferIndexMarker, now: stri
   return { ...report, finished: position.done };
 }
 
-function markerOf(item: Record<string, unknown>): OpenOfferIndexMarker {
-  const { pk: _pk, sk: _sk, type: _type, ...marker } = item;
-  return marker as unknown as OpenOfferIndexMarker;
-}
-
-/** Write the marker if it is still at `previousStep` (absent when undefined); false if another sweep moved it first. */
-async function moveMarker(plans: PlanRepository, previousStep: number | undefined, next: OpenOfferIndexMarker): Promise<boolean> {
-  try {
-    await plans.client.send(
-      new PutCommand({
-        TableName: plans.tableName,
-        Item: { ...keys.openOfferIndexMarker(), type: 'maintenance-marker', ...next },
-        ...(previousStep === undefined ? { ConditionExpression: 'attribute_not_exists(pk)' } : { ConditionExpression: '#step = :step AND #done = :false', ExpressionAttributeNames: { '#step': 'step', '#done': 'done' }, ExpressionAttributeValues: { ':step': previousStep, ':false': false } }),
-      }),
-    );
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
-}
+/** The open-offer marker moved a step, only while not done (a done marker is never walked again). */
+const moveMarker = (plans: PlanRepository, previousStep: number | undefined, next: OpenOfferIndexMarker) =>
+  moveStepMarker(plans, { ...keys.openOfferIndexMarker(), type: 'maintenance-marker', ...next }, previousStep, { whileNotDone: true });
