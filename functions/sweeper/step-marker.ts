@@ -1,5 +1,5 @@
 import { PutCommand, type DynamoDBDocumentClient, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
-import { storageError } from '../../lib/adapters/dynamodb/client.ts';
+import { conditionFailed, storageError } from '../../lib/adapters/dynamodb/client.ts';
 
 /**
  * The marker of a maintenance pass that walks the table a bounded share per sweeper run (erased-plan
@@ -33,7 +33,7 @@ export async function moveStepMarker(
     await store.client.send(new PutCommand({ TableName: store.tableName, Item: item, ...stillAt }));
     return true;
   } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    if (conditionFailed(error)) return false;
     throw storageError(error);
   }
 }

@@ -81,6 +81,9 @@ export function isTransient(error: unknown): boolean {
   return TRANSIENT.has(name) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code) || name === 'TimeoutError';
 }
 
+/** A conditional write refused because its condition did not hold (the expected outcome of a race, not a fault). */
+export const conditionFailed = (error: unknown): boolean => (error as Error).name === 'ConditionalCheckFailedException';
+
 /** Rethrow transient storage failures under one retryable name; anything else as it is. */
 export function storageError(error: unknown): Error {
   return isTransient(error) ? new TransientStorageError(error) : (error as Error);

@@ -1,6 +1,6 @@
 import { DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { IdentityCorrection, Participant } from '../../domain/schemas.ts';
-import { storageError } from './client.ts';
+import { conditionFailed, storageError } from './client.ts';
 import { keys } from './keys.ts';
 import { identityOfItem, REFERRALS_NOTED } from './plan-repository.ts';
 
@@ -250,7 +250,6 @@ export interface ErasureMark {
   at: string;
 }
 
-const conditionFailed = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
 
 /**
  * Claim her person record for one referral (`planId`), a compare-and-set: refused (false) while

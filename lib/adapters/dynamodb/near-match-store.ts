@@ -2,7 +2,7 @@ import { DeleteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-
 import { MAX_POSSIBLE_DUPLICATES } from '../../domain/vocabulary.ts';
 import type { NearMatchKeys } from '../near-match.ts';
 import { batchGet } from './batch-get.ts';
-import { storageError } from './client.ts';
+import { conditionFailed, storageError } from './client.ts';
 import { keys } from './keys.ts';
 
 type Store = { client: DynamoDBDocumentClient; tableName: string };
@@ -64,7 +64,6 @@ export async function fileNearMatches(store: Store, near: NearMatchKeys, planId:
   );
 }
 
-const conditionFailed = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
 
 /**
  * Take `planIds` (her plans) out of her near-match items, and delete an item left with no plan. The
