@@ -160,6 +160,24 @@ function report(m: ReturnType<typeof machine>, t: ThroughputResult | undefined, 
     const noop1 = t.noop[1];
     out.push('   CPU ms = CPU time of the stack\'s own thread (the clients run in another thread): less sensitive than rates to other load on the machine.');
     out.push('   dynalite CPU ms = CPU time of the dynalite child process (on the other core; — when it runs in the stack\'s process), 10 ms resolution.');
+    if (Object.keys(t.latencyByCommandAt8 ?? {}).length > 0) {
+      out.push('', '   Latency by command at 8 clients (all rounds), and each command\'s share of the slowest 1 %:');
+      out.push(
+        table(
+          ['command', 'count', 'p50 ms', 'p95 ms', 'p99 ms', 'share of slowest 1 %'],
+          Object.entries(t.latencyByCommandAt8).map(([k, v]) => [k, v.count, fmt(v.p50, 1), fmt(v.p95, 1), fmt(v.p99, 1), pct(v.shareOfSlowest1Percent)]),
+        ),
+      );
+    }
+    if (t.http && Object.keys(t.http).length > 0) {
+      out.push('', '   HTTP limit, same run: GET /health (public: no token, no storage) through the same clients and gateway');
+      out.push(
+        table(
+          ['clients', 'requests/s', 'p50 ms', 'p99 ms', 'share of raw writes/s', 'CPU ms/request', 'e2e commands/s as share of it'],
+          Object.entries(t.http).map(([c, h]) => [c, fmt(h.perSecond), fmt(h.p50, 2), fmt(h.p99, 2), pct(h.perSecond / (t.raw[Number(c)]?.perSecond ?? NaN), 1), fmt(h.cpuMsPerOp, 3), pct((t.e2e[Number(c)]?.median.perSecond ?? NaN) / h.perSecond, 1)]),
+        ),
+      );
+    }
     out.push('', '3. Orchestration limit: the same ASL in the local runner with no-op tasks');
     out.push(
       table(

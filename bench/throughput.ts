@@ -101,9 +101,16 @@ export interface ThroughputResult {
   raw: Record<number, RateRun & { runs: number[] }>;
   e2e: Record<number, { runs: E2eRun[]; median: RateRun & { storageRequestsPerCommand: number; eventLoopUtilization: number; cpuCores: number } }>;
   noop: Record<number, { runs: number[]; perSecond: number; msPerExecution: number }>;
+  /**
+   * The HTTP limit, same run: GET /health (public, no token, no storage) over the same clients and
+   * gateway, at each level. What any command behind this HTTP front could at best approach.
+   */
+  http: Record<number, RateRun & { runs: number[] }>;
   breakdown: Breakdown;
   commandMix: Record<string, number>;
   latencyByCommand: Record<string, { count: number; p50: number; p99: number }>;
+  /** The same at 8 clients, where the p99 target is set: which commands make the tail. */
+  latencyByCommandAt8: Record<string, { count: number; p50: number; p95: number; p99: number; shareOfSlowest1Percent: number }>;
   /** A CPU profile of the stack's thread during one more run at 8 clients. */
   cpuProfile: { clients: number; run: E2eRun; cpu: CpuBreakdown } | undefined;
   cost: CostCounts;
@@ -285,6 +292,19 @@ const STAGE_BEFORE: Partial<Record<CommandName, Stage>> = {
 };
 
 /** The same ASL with tasks that only pass a realistic state along, in the lifecycle's command mix. */
+/** Per command: its own percentiles, and its share of the slowest 1 % of all commands (what the p99 is made of). */
+function tailByCommand(byCommand: Record<string, number[]>): ThroughputResult['latencyByCommandAt8'] {
+  const all = Object.values(byCommand).flat();
+  const p99 = percentile(all, 99);
+  const slowest = all.filter((ms) => ms >= p99).length;
+  return Object.fromEntries(
+    Object.entries(byCommand).map(([k, v]) => [
+      k,
+      { count: v.length, p50: percentile(v, 50), p95: percentile(v, 95), p99: percentile(v, 99), shareOfSlowest1Percent: v.filter((ms) => ms >= p99).length / Math.max(1, slowest) },
+    ]),
+  );
+}
+
 async function noopExecutions(plan: Plan, mix: CommandName[], concurrency: number, ms: number): Promise<number> {
   const runner = new LocalWorkflowRunner(planCommandAsl(), {
     'load-plan': async (s) => ({ ...s, stage: STAGE_BEFORE[s.command.name] ?? 'active', ...(s.command.name === 'refer' ? {} : { plan }), holdToken: 'bench' }),
@@ -427,19 +447,25 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
 
     const raw: Record<number, number[]> = {};
     const rawRuns: Record<number, RateRun[]> = {};
+    const httpRuns: Record<number, RateRun[]> = {};
     const e2e: Record<number, E2eRun[]> = {};
     const latencyByCommand: Record<string, number[]> = {};
+    const latencyByCommandAt8: Record<string, number[]> = {};
     for (let rep = 0; rep < options.repeats; rep += 1) {
       for (const c of options.levels) {
         const r = await rawWrites(stack, versions, c, options.rawMs);
         (raw[c] ??= []).push(r.perSecond);
         (rawRuns[c] ??= []).push(r);
         log(`raw UpdateItem, ${c} at once: ${r.perSecond.toFixed(0)}/s`);
+        const { run: probe } = await e2eRun(worker, instrument, { ...job(c, `r${rep}c${c}probe`, options.rawMs), probePath: '/health' }, stack);
+        (httpRuns[c] ??= []).push(probe);
+        log(`GET /health, ${c} at once: ${probe.perSecond.toFixed(0)}/s`);
       }
       for (const c of options.levels) {
         const { run, result } = await e2eRun(worker, instrument, job(c, `r${rep}c${c}`), stack);
         (e2e[c] ??= []).push(run);
         if (c === 1) for (const [k, v] of Object.entries(result.latencies)) (latencyByCommand[k] ??= []).push(...v);
+        if (c === 8) for (const [k, v] of Object.entries(result.latencies)) (latencyByCommandAt8[k] ??= []).push(...v);
         log(
           `end to end, ${c} client${c > 1 ? 's' : ''}: ${run.perSecond.toFixed(1)} commands/s, p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms, ${run.storageRequestsPerCommand.toFixed(1)} storage requests/command${run.errors.length ? `, ${run.errors.length} errors: ${run.errors[0]}` : ''}`,
         );
@@ -469,6 +495,12 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
           return [c, { perSecond: median(raw[c] ?? []), p50: med(runs, 'p50'), p95: med(runs, 'p95'), p99: med(runs, 'p99'), cpuMsPerOp: med(runs, 'cpuMsPerOp'), storeCpuMsPerOp: med(runs, 'storeCpuMsPerOp'), runs: raw[c] ?? [] }];
         }),
       ),
+      http: Object.fromEntries(
+        options.levels.map((c) => {
+          const runs = httpRuns[c] ?? [];
+          return [c, { perSecond: med(runs, 'perSecond'), p50: med(runs, 'p50'), p95: med(runs, 'p95'), p99: med(runs, 'p99'), cpuMsPerOp: med(runs, 'cpuMsPerOp'), storeCpuMsPerOp: med(runs, 'storeCpuMsPerOp'), runs: runs.map((r) => r.perSecond) }];
+        }),
+      ),
       e2e: Object.fromEntries(
         options.levels.map((c) => {
           const runs = e2e[c] ?? [];
@@ -495,6 +527,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
       breakdown: breakdownOf(e2e[1] ?? []),
       commandMix: mixCounts,
       latencyByCommand: Object.fromEntries(Object.entries(latencyByCommand).map(([k, v]) => [k, { count: v.length, p50: percentile(v, 50), p99: percentile(v, 99) }])),
+      latencyByCommandAt8: tailByCommand(latencyByCommandAt8),
       cpuProfile: { clients: 8, run: profiled.result.run, cpu: profiled.cpu },
       cost: { lifecycles: 0, commands: {}, bills: {}, events: {}, transitions: {}, executions: {}, stepCalls: {}, errors: [] },
     };

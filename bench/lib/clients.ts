@@ -22,6 +22,11 @@ export interface ClientsJob {
   runId: string;
   /** Unique per run too: participants' names are built from it. */
   runNumber: number;
+  /**
+   * Instead of lifecycles, each client sends GET to this path (no token) again and again until the
+   * deadline: the HTTP limit, what the clients and the gateway cost with no command behind them.
+   */
+  probePath?: string;
 }
 
 export interface ClientsResult {
@@ -59,6 +64,7 @@ class CommandFailed extends Error {}
 class Stop extends Error {}
 
 export async function runClients(job: ClientsJob): Promise<ClientsResult> {
+  if (job.probePath) return runProbe(job, job.probePath);
   const latencies: Record<string, number[]> = {};
   const errors: string[] = [];
   let commands = 0;
@@ -182,4 +188,24 @@ export async function runClients(job: ClientsJob): Promise<ClientsResult> {
   );
   const elapsedMs = timed ? job.durationMs : performance.now() - started;
   return { clients: job.clients, elapsedMs, commands, lifecycles, latencies, allCommands, allLatencySumMs, activations, errors };
+}
+
+/** The HTTP limit (see ClientsJob.probePath): latencies under the name 'probe'. */
+async function runProbe(job: ClientsJob, path: string): Promise<ClientsResult> {
+  const latencies: number[] = [];
+  const errors: string[] = [];
+  const deadline = performance.now() + job.durationMs;
+  await Promise.all(
+    Array.from({ length: job.clients }, async () => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        const response = await fetch(`${job.url}${path}`);
+        await response.text();
+        latencies.push(performance.now() - t);
+        if (response.status >= 300 && errors.length < 20) errors.push(`GET ${path}: ${response.status}`);
+      }
+    }),
+  );
+  const sum = latencies.reduce((a, b) => a + b, 0);
+  return { clients: job.clients, elapsedMs: job.durationMs, commands: latencies.length, lifecycles: 0, latencies: { probe: latencies }, allCommands: latencies.length, allLatencySumMs: sum, activations: 0, errors };
 }
