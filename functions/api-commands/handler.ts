@@ -16,7 +16,7 @@ import type { PlanCommandState, WorkflowStarter } from '../../workflows/plan-com
 import { awsDeps } from '../../lib/runtime/aws.ts';
 import { identityMatchKey } from '../../lib/adapters/identity-match.ts';
 import { nearMatchKeys } from '../../lib/adapters/near-match.ts';
-import { fileNearMatches, plansNearMatching } from '../../lib/adapters/dynamodb/near-match-store.ts';
+import { fileNearMatches, openPlansNearMatching } from '../../lib/adapters/dynamodb/near-match-store.ts';
 import { andList } from '../../lib/domain/list-words.ts';
 import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { auditAccess, displayNameOf } from '../../lib/api/audit-access.ts';
@@ -178,12 +178,8 @@ export function makeHandler(deps: CommandApiDeps) {
    * plans (her person record's) and an erased plan are not another woman's.
    */
   async function possibleDuplicatesOf(near: ReturnType<typeof nearMatchKeys>, her: { participantId?: string; planIds: string[] } | undefined, planId: string) {
-    const ids = (await plansNearMatching(deps.plans, near)).filter((id) => id !== planId && !(her?.planIds ?? []).includes(id));
-    const plans = await Promise.all(ids.map((id) => deps.plans.getPlan(id, false)));
-    return plans
-      .filter((p): p is Plan => p !== undefined && OPEN_STAGE_SET.has(p.stage) && !p.identityErasedAt && p.participantId !== her?.participantId)
-      .map((p) => ({ planId: p.planId, stage: p.stage, referredAt: p.createdAt }))
-      .sort((a, b) => a.referredAt.localeCompare(b.referredAt));
+    const plans = await openPlansNearMatching(deps.plans, near, { planIds: [planId, ...(her?.planIds ?? [])], participantId: her?.participantId });
+    return plans.map((p) => ({ planId: p.planId, stage: p.stage, referredAt: p.createdAt }));
   }
 
   /** Her identity was erased between this referral reading her record and claiming it. */
@@ -258,7 +254,7 @@ export function makeHandler(deps: CommandApiDeps) {
     if (referralInFlight(claim, planId, earlier, now)) throw referredAlready(claim, now);
     if (erasureUnderWay(person?.erasing, now)) throw beingErased();
     // A near match with another woman's open plan: warned unless the coordinator confirmed each plan named
-    // is another woman's. One BatchGetItem (and a read of each plan it names: rarely any).
+    // is another woman's. One BatchGetItem for her near-match keys, and one for the plans filed under them (rarely any).
     const near = secret ? nearMatchKeys(secret, referral.participant) : undefined;
     const flagged = near ? await possibleDuplicatesOf(near, person, planId) : [];
     const confirmed = new Set(referral.notDuplicateOf ?? []);

@@ -1,9 +1,12 @@
 import { DeleteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { OPEN_STAGES } from '../../domain/lifecycle.ts';
+import type { Plan } from '../../domain/schemas.ts';
 import { MAX_POSSIBLE_DUPLICATES } from '../../domain/vocabulary.ts';
 import type { NearMatchKeys } from '../near-match.ts';
 import { batchGet } from './batch-get.ts';
 import { conditionFailed, storageError } from './client.ts';
 import { keys } from './keys.ts';
+import { itemToPlan } from './plan-item.ts';
 
 type Store = { client: DynamoDBDocumentClient; tableName: string };
 
@@ -23,15 +26,28 @@ type Store = { client: DynamoDBDocumentClient; tableName: string };
  * record in one pass, and the warnings it would add fade anyway as those plans end.
  */
 
-/** At most this many plans are read after the lookup, the most a refusal names and notDuplicateOf lists. */
-const MOST_PLANS_READ = MAX_POSSIBLE_DUPLICATES;
+/**
+ * At most this many of the plans found are read, in BatchGetItems of 100 (10 requests, each answer a few
+ * hundred kB at most: a plan item's body is gzipped). What bounds the plans found is the near-match items'
+ * sets: a plan stays filed until her identity is erased or the plan is deleted at the end of retention
+ * (six years after it closed), so a key gathers every plan referred under it in that time, closed ones
+ * too, up to an item's 400 KB (some 14,000 plan ids); a person record of a slip key lists one woman's
+ * plans. Women sharing a family name (or a given name) and a birthday number a handful even over six years
+ * (lib/adapters/near-match.ts), so 1,000 is far past any real key, and holds a key gone wrong (test data,
+ * a placeholder name) to 10 requests per referral. Beyond it the ids read are the first in the items'
+ * order, and an open plan among the rest would not be warned of.
+ */
+export const MOST_PLANS_READ = 1_000;
+
+/** Open, in the sense of the duplicate-referral refusal: in one of the lifecycle's open stages, and not erased. */
+const OPEN_STAGE_SET: ReadonlySet<string> = new Set(OPEN_STAGES);
 
 /**
- * The plans filed under any of `near`'s keys: the near-match items of its filed keys and the person
- * records of its slip keys, in one BatchGetItem (eventually consistent: a warning, not a lock).
- * Plan ids only; which are open, and whose, is for the caller to read.
+ * The ids of the plans filed under any of `near`'s keys: the near-match items of its filed keys and the
+ * person records of its slip keys, in one BatchGetItem (eventually consistent: a warning, not a lock).
+ * Plan ids only, of open and closed plans alike, in the items' order; at most MOST_PLANS_READ.
  */
-export async function plansNearMatching(store: Store, near: NearMatchKeys): Promise<string[]> {
+async function plansNearMatching(store: Store, near: NearMatchKeys): Promise<string[]> {
   const wanted = [...near.filed.map((f) => keys.nearMatch(f.key)), ...near.slips.map((s) => keys.person(s.key))];
   if (wanted.length === 0) return [];
   const items = await batchGet(store.client, store.tableName, wanted);
@@ -41,6 +57,26 @@ export async function plansNearMatching(store: Store, near: NearMatchKeys): Prom
     for (const id of planIds instanceof Set ? (planIds as Set<string>) : Array.isArray(planIds) ? (planIds as string[]) : []) if (typeof id === 'string') ids.add(id);
   }
   return [...ids].slice(0, MOST_PLANS_READ);
+}
+
+/**
+ * The open plans of other women filed under `near`'s keys, oldest referral first, at most
+ * MAX_POSSIBLE_DUPLICATES (the most a refusal names and notDuplicateOf lists). Every plan found is read
+ * (BatchGetItem, eventually consistent) before any is left out: closed plans stay filed, so capping the
+ * ids first could leave an open plan out behind 50 closed ones. `notHers`: her own plans (her person
+ * record's, and the one being referred) and her participant id, which are not another woman's.
+ */
+export async function openPlansNearMatching(store: Store, near: NearMatchKeys, notHers: { planIds: readonly string[]; participantId?: string | undefined }): Promise<Plan[]> {
+  const own = new Set(notHers.planIds);
+  const ids = (await plansNearMatching(store, near)).filter((id) => !own.has(id));
+  if (ids.length === 0) return [];
+  const items = await batchGet(store.client, store.tableName, ids.map((id) => keys.plan(id)));
+  return items
+    .filter((item) => item.type === 'plan')
+    .map(itemToPlan)
+    .filter((p) => OPEN_STAGE_SET.has(p.stage) && !p.identityErasedAt && (notHers.participantId === undefined || p.participantId !== notHers.participantId))
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+    .slice(0, MAX_POSSIBLE_DUPLICATES);
 }
 
 /** File an accepted referral's plan under her near-match keys (each its own write; repeating it adds nothing). */
