@@ -9,6 +9,13 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
 
+/** The members RFC 9457 defines and this API's field errors: what a client reads first, never an extension's to replace. */
+const STANDARD_MEMBERS = ['type', 'title', 'status', 'detail', 'instance', 'errors'] as const;
+const STANDARD_MEMBER_SET: ReadonlySet<string> = new Set(STANDARD_MEMBERS);
+
+/** RFC 9457 extension members: any name but a standard member's (refused here, and left out by problemResponse). */
+export type ProblemExtensions = Record<string, unknown> & { [name in (typeof STANDARD_MEMBERS)[number]]?: never };
+
 /** An error a person can act on: RFC 9457 problem details, with the fields at fault. */
 export class HttpProblem extends Error {
   readonly status: number;
@@ -17,7 +24,7 @@ export class HttpProblem extends Error {
   readonly headers: Record<string, string>;
   /** A problem type of this API's own (a URI reference; about:blank when unset) and the members it adds (RFC 9457 extension members). */
   type?: string;
-  extensions?: Record<string, unknown>;
+  extensions?: ProblemExtensions;
   constructor(status: number, title: string, detail: string, errors: FieldError[] = [], headers: Record<string, string> = {}) {
     super(detail);
     this.name = 'HttpProblem';
@@ -47,10 +54,21 @@ export function problem(status: number, detail: string, errors: FieldError[] = [
 }
 
 export function problemResponse(p: HttpProblem, instance?: string): HttpResult {
+  // The type forbids an extension named as a standard member; one that got past it (a cast) is left out,
+  // so the status, title and detail a client reads are always the problem's own.
+  const extensions = p.extensions ? Object.entries(p.extensions).filter(([name]) => !STANDARD_MEMBER_SET.has(name)) : [];
   return {
     statusCode: p.status,
     headers: { 'content-type': 'application/problem+json', ...p.headers },
-    body: JSON.stringify({ type: p.type ?? 'about:blank', title: p.title, status: p.status, detail: p.message, ...(instance ? { instance } : {}), ...(p.errors.length ? { errors: p.errors } : {}), ...p.extensions }),
+    body: JSON.stringify({
+      type: p.type ?? 'about:blank',
+      title: p.title,
+      status: p.status,
+      detail: p.message,
+      ...(instance ? { instance } : {}),
+      ...(p.errors.length ? { errors: p.errors } : {}),
+      ...Object.fromEntries(extensions),
+    }),
   };
 }
 
