@@ -22,18 +22,23 @@ import type { Allocation, Plan } from './schemas.ts';
 export const SESSION_CORRECTION_DAYS = 28;
 
 /** The parts of an allocation the bound is read from (the web app's view of it has them too). */
-type Ended = { status: string; endedAt?: string | undefined; outcome?: string | undefined };
+type Ended = { status: string; endedAt?: string | undefined; outcome?: string | undefined; purgeInstructions?: readonly { instruction: string }[] | undefined };
 
 /** Until when the sessions of this allocation may be corrected: undefined while it is accepted (no end yet). */
 export function sessionsCorrectableUntil(a: Ended): string | undefined {
   return a.status === 'ended' && a.endedAt ? addDays(a.endedAt, SESSION_CORRECTION_DAYS) : undefined;
 }
 
-/** What of the allocation itself stops a correction now: the one rule both the API's refusal and the web's offer read. */
-function allocationStopsCorrection(a: Ended, now: string): 'no-sessions' | 'consent-withdrawn' | 'too-late' | undefined {
+/**
+ * What of the allocation itself stops a correction now: the one rule both the API's refusal and the web's
+ * offer (and its words) read. A provider told to stop processing and delete what it holds about her may
+ * not change her record either: consent withdrawn while the allocation was open ends it so, and withdrawn
+ * after her plan exited leaves it ended by the exit with that instruction added (the plan then closed).
+ */
+export function allocationStopsCorrection(a: Ended, now: string): 'no-sessions' | 'consent-withdrawn' | 'too-late' | undefined {
   if (a.status === 'accepted') return undefined;
   if (a.status !== 'ended') return 'no-sessions';
-  if (a.outcome === 'consent-withdrawn') return 'consent-withdrawn';
+  if (a.outcome === 'consent-withdrawn' || a.purgeInstructions?.some((i) => i.instruction === 'stop-processing-and-purge')) return 'consent-withdrawn';
   const until = sessionsCorrectableUntil(a);
   return !until || now > until ? 'too-late' : undefined;
 }

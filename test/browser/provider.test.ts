@@ -174,6 +174,34 @@ describe('provider', () => {
     expect(errors).toEqual([]);
   });
 
+  it('once her consent is withdrawn, ended or exited, its sessions are not offered for correction, and the page says why', async () => {
+    const coordinator = h.token('coordinator');
+    const token = h.token('provider', 'bcwa');
+    const { page, errors } = await h.page();
+    await signIn(h, page, "Black Country Women's Aid");
+    const cannot = 'Its sessions can no longer be corrected: her consent to share with your organisation was withdrawn, and nothing more is to be recorded about her.';
+    // One allocation ended by the withdrawal itself, one whose plan had exited first (its end is the exit's; the plan then closes).
+    for (const exitedFirst of [false, true]) {
+      const plan = await planAllocating(h, { needs: [{ domain: 'domestic-abuse', level: 'high', priority: true }] });
+      const offer = plan.allocations.find((a: Json) => a.providerId === 'bcwa').allocationId as string;
+      expect((await h.call('POST', `/allocations/${offer}/accept`, token, {})).status).toBe(200);
+      const today = h.stack.clock.now().slice(0, 10);
+      expect((await h.call('POST', `/allocations/${offer}/record-contact`, token, { date: today, kind: 'attended' })).status).toBe(200);
+      if (exitedFirst) expect((await h.call('POST', `/plans/${plan.planId}/exit`, coordinator, { reason: 'completed' })).status).toBe(200);
+      const withdrawn = await h.call('POST', `/plans/${plan.planId}/withdraw-consent`, coordinator, {});
+      expect(withdrawn.status, withdrawn.text).toBe(200);
+
+      await visit(h, page, `/caseload/${offer}`);
+      const sessions = page.getByRole('region', { name: 'Sessions' });
+      await sessions.getByText(cannot).waitFor();
+      expect(await sessions.getByText(/could be corrected for 28 days|can still be corrected/).count()).toBe(0);
+      expect(await sessions.getByRole('button', { name: 'Correct session 1' }).count()).toBe(0);
+      // The API refuses it as the page says.
+      expect((await h.call('POST', `/allocations/${offer}/correct-contact`, token, { session: 1, reason: 'wrong-kind', kind: 'missed' })).status).toBe(409);
+    }
+    expect(errors).toEqual([]);
+  });
+
   it('reads the whole delivery log, 50 at a time', async () => {
     await queueDeadDeliveries('bcwa', 55, 0xabc000, '8000');
     const { page, errors } = await h.page();

@@ -6,7 +6,7 @@ import { Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSu
 import { Link } from '../router.tsx';
 import type { AllocationDetail, ParticipantForProvider, PurgeInstruction } from '../types.ts';
 import { purgeNotices } from '../purge-words.ts';
-import { SESSION_CORRECTION_DAYS, sessionsCorrectableNow, sessionsCorrectableUntil } from '../../../lib/domain/session-correction.ts';
+import { allocationStopsCorrection, SESSION_CORRECTION_DAYS, sessionsCorrectableNow, sessionsCorrectableUntil } from '../../../lib/domain/session-correction.ts';
 import { Facts, LoadError, Loading, Notice, PageTitle, Section, StatusBadge, useApp, useResource } from '../ui.tsx';
 import { useToday } from './plan-forms.tsx';
 import { ContactFacts } from './identity.tsx';
@@ -87,11 +87,7 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
               <p className="empty">No sessions recorded yet.</p>
             )}
             {provider && a.status === 'ended' && (a.contacts?.length ?? 0) > 0 && (
-              <p className="hint">
-                {sessionsCorrectableNow(a, now)
-                  ? `Its sessions can still be corrected until ${formatDateTime(sessionsCorrectableUntil(a)!)} (${SESSION_CORRECTION_DAYS} days after it ended).`
-                  : `Its sessions could be corrected for ${SESSION_CORRECTION_DAYS} days after it ended, and no longer: ask her coordinator to note a correction on the plan.`}
-              </p>
+              <p className="hint">{correctionWords(a, now)}</p>
             )}
           </Section>
         </div>
@@ -118,6 +114,22 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
       </div>
     </>
   );
+}
+
+/**
+ * Whether, and until when, the sessions of an ended allocation may still be corrected, in words for its
+ * provider: by the same rule as the API's refusal. Told to delete what it holds about her, the provider
+ * is not sent to her coordinator with a correction: nothing more is to be recorded about her.
+ */
+function correctionWords(a: AllocationDetail, now: string): string {
+  switch (allocationStopsCorrection(a, now)) {
+    case undefined:
+      return `Its sessions can still be corrected until ${formatDateTime(sessionsCorrectableUntil(a)!)} (${SESSION_CORRECTION_DAYS} days after it ended).`;
+    case 'consent-withdrawn':
+      return 'Its sessions can no longer be corrected: her consent to share with your organisation was withdrawn, and nothing more is to be recorded about her.';
+    default:
+      return `Its sessions could be corrected for ${SESSION_CORRECTION_DAYS} days after it ended, and no longer: ask her coordinator to note a correction on the plan.`;
+  }
 }
 
 /** What the provider was told to delete about her: staff who read no events see it here, on top of the allocation. */
