@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { addCalendarDays } from '../../domain/calendar.ts';
 import { keys } from './keys.ts';
-import { storageError } from './client.ts';
+import { conditionFailed, storageError } from './client.ts';
 import type { GroupPut } from './group-put.ts';
 import type { AuditEntry, AuditOutcome, AuditRecord, AuditRecordRef } from './audit-record.ts';
 
@@ -139,7 +139,7 @@ export class DynamoAuditLog implements AuditLog {
       await this.client.send(new PutCommand({ TableName: this.tableName, Item: planIndexMarkerItem(day), ConditionExpression: 'attribute_not_exists(pk)' }));
       return true;
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      if (conditionFailed(error)) return false;
       throw storageError(error);
     }
   }

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Directory, Service, ServiceLoad } from '../../domain/directory.ts';
 import { keys } from './keys.ts';
-import { storageError } from './client.ts';
+import { conditionFailed, storageError } from './client.ts';
 
 /**
  * The changing part of the provider directory, one item per service: capacity and status (which
@@ -51,7 +51,7 @@ export class DirectoryStore {
             }),
           );
         } catch (error) {
-          if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
+          if (!conditionFailed(error)) throw storageError(error);
         }
       }),
     );
@@ -113,7 +113,7 @@ export class DirectoryStore {
       );
       return 'reserved';
     } catch (error) {
-      if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
+      if (!conditionFailed(error)) throw storageError(error);
       const state = await this.state(serviceId);
       if (!state) return 'unknown-service';
       const hold = state.holds?.[allocationId];
@@ -140,7 +140,7 @@ export class DirectoryStore {
         }),
       );
     } catch (error) {
-      if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
+      if (!conditionFailed(error)) throw storageError(error);
     }
   }
 
@@ -185,7 +185,7 @@ export class DirectoryStore {
       );
       return out.Attributes as ServiceState;
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
+      if (conditionFailed(error)) return undefined;
       throw storageError(error);
     }
   }

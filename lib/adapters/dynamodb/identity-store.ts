@@ -69,7 +69,7 @@ async function writeCorrection(
     const item = out.Attributes ?? {};
     return { identity: identityOfItem(item), revision: revisionOf(item) };
   } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
+    if (conditionFailed(error)) return undefined;
     throw storageError(error);
   }
 }
@@ -125,7 +125,7 @@ export async function noteReferral(store: Store, participantId: string, planId: 
       }),
     );
   } catch (error) {
-    if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
+    if (!conditionFailed(error)) throw storageError(error);
   }
 }
 
@@ -225,7 +225,7 @@ export async function applyReferralDetails(store: Store, participantId: string, 
       );
       return { applied, notApplied, ...why, record };
     } catch (error) {
-      if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
+      if (!conditionFailed(error)) throw storageError(error);
     }
   }
   // Her record changed under every try: nothing written, the note kept, so a retry of the referral can still write them.

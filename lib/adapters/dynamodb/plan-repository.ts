@@ -1,10 +1,9 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { versionConflict } from '../../domain/errors.ts';
 import { AllocationId, Participant, providerAllocationNeeds, type ALLOCATION_STATUSES, type Plan, type PlanEvent, type ProviderAllocationNeed, type PurgeInstruction } from '../../domain/schemas.ts';
 import { ALL_SHARDS, INDEXES, keys, type IndexName } from './keys.ts';
 import { decodeWorklistCursor, encodeWorklistCursor, firstPosition, isPhaseDone, mergeShards, type WorklistName, type WorklistStage } from './worklist-cursor.ts';
-import { storageError } from './client.ts';
+import { conditionFailed, storageError } from './client.ts';
 import { batchPut, type BatchPutOptions } from './batch.ts';
 import { batchGet } from './batch-get.ts';
 import { PlanCache, type CacheUpdate, type PlanCacheOptions } from './plan-cache.ts';
@@ -207,7 +206,7 @@ export class PlanRepository {
         stored,
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
+      if (conditionFailed(error)) {
         // A retried save whose first attempt did land (its answer was lost) finds its own write: that is
         // success, not a conflict. `writtenBy` names the execution, so only this very write matches.
         const stored = await this.getPlan(plan.planId);
@@ -234,7 +233,7 @@ export class PlanRepository {
       );
       return true;
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      if (conditionFailed(error)) return false;
       throw storageError(error);
     }
   }
@@ -258,7 +257,7 @@ export class PlanRepository {
         new UpdateCommand({ TableName: this.tableName, Key: keys.person(matchKey), UpdateExpression: 'REMOVE claim', ConditionExpression: 'claim.planId = :me', ExpressionAttributeValues: { ':me': planId } }),
       );
     } catch (error) {
-      if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
+      if (!conditionFailed(error)) throw storageError(error);
     }
   }
 
@@ -278,7 +277,7 @@ export class PlanRepository {
         ExpressionAttributeValues: { ':empty': [], ':plan': [planId], ':id': planId, ':pid': participantId },
       }),
     ).catch((error: Error) => {
-      if (error.name !== 'ConditionalCheckFailedException') throw error;
+      if (!conditionFailed(error)) throw error;
     });
   }
 
@@ -382,7 +381,7 @@ export class PlanRepository {
         }),
       );
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return;
+      if (conditionFailed(error)) return;
       throw storageError(error);
     }
   }
@@ -428,7 +427,7 @@ export class PlanRepository {
         }),
       );
     } catch (error) {
-      if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
+      if (!conditionFailed(error)) throw storageError(error);
     }
   }
 
@@ -452,7 +451,7 @@ export class PlanRepository {
       );
       return true;
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      if (conditionFailed(error)) return false;
       throw storageError(error);
     }
   }
@@ -539,7 +538,7 @@ export class PlanRepository {
       );
       return;
     } catch (error) {
-      if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
+      if (!conditionFailed(error)) throw storageError(error);
     }
     try {
       await this.writePlanItem(planId, () =>
@@ -548,7 +547,7 @@ export class PlanRepository {
         ),
       );
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return; // the plan is gone
+      if (conditionFailed(error)) return; // the plan is gone
       throw storageError(error);
     }
     await this.unindexEmptyOutbox(planId);
@@ -573,7 +572,7 @@ export class PlanRepository {
         (before) => before(),
       );
     } catch (error) {
-      if ((error as Error).name !== 'ConditionalCheckFailedException') throw storageError(error);
+      if (!conditionFailed(error)) throw storageError(error);
     }
   }
 
@@ -754,7 +753,7 @@ export class PlanRepository {
         );
         return true;
       } catch (error) {
-        const lost = error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException';
+        const lost = conditionFailed(error);
         if (!lost) throw storageError(error);
         if (attempt >= 5) throw versionConflict(`Plan ${planId} kept changing while her identity was being erased from it: try again.`);
       }

@@ -4,7 +4,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import { ALLOCATION_STATUSES, type PlanEvent } from '../../domain/schemas.ts';
 import { ROTATION_OVERLAP_HOURS, ROTATION_OVERLAP_RULE } from '../../api/webhook-rotation-limits.ts';
 import { keys } from './keys.ts';
-import { storageError } from './client.ts';
+import { conditionFailed, storageError } from './client.ts';
 import { eventOfItem } from './plan-item.ts';
 
 /**
@@ -205,7 +205,6 @@ export interface Rotation {
   by: string;
   request?: SecretRequest;
 }
-const isConditionFailure = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
 
 const SUBSCRIPTION_FIELDS = ['subscriptionId', 'providerId', 'url', 'status', 'createdAt', 'createdBy', 'disabledAt', 'disabledReason', 'rotatedAt', 'rotatedBy', 'overlapEndsAt'] as const;
 function toSubscription(item: Item): Subscription {
@@ -403,7 +402,7 @@ export class WebhookStore {
       );
       return withSecrets(out.Attributes as Item);
     } catch (error) {
-      if (!isConditionFailure(error)) throw storageError(error);
+      if (!conditionFailed(error)) throw storageError(error);
     }
     const item = await this.subscriptionItem(providerId, subscriptionId);
     if (!item) throw new RotationRefused('not-found');
@@ -428,7 +427,7 @@ export class WebhookStore {
       );
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (conditionFailed(error)) return false;
       throw storageError(error);
     }
   }
@@ -467,7 +466,7 @@ export class WebhookStore {
         }),
       );
     } catch (error) {
-      if (isConditionFailure(error)) throw new SubscriptionConflict(await this.slot(providerId));
+      if (conditionFailed(error)) throw new SubscriptionConflict(await this.slot(providerId));
       throw storageError(error);
     }
     const { secretRequest, ...fields } = subscription;
@@ -482,7 +481,7 @@ export class WebhookStore {
         new DeleteCommand({ TableName: this.tableName, Key: keys.activeSubscription(providerId), ConditionExpression: 'subscriptionId = :id', ExpressionAttributeValues: { ':id': subscriptionId } }),
       );
     } catch (error) {
-      if (!isConditionFailure(error)) throw storageError(error);
+      if (!conditionFailed(error)) throw storageError(error);
     }
   }
 
@@ -499,7 +498,7 @@ export class WebhookStore {
       );
       old = out.Attributes as Item | undefined;
     } catch (error) {
-      if (isConditionFailure(error)) return undefined;
+      if (conditionFailed(error)) return undefined;
       throw storageError(error);
     }
     await this.freeSlot(providerId, subscriptionId);
@@ -559,7 +558,7 @@ export class WebhookStore {
         }),
       );
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (conditionFailed(error)) return false;
       throw storageError(error);
     }
     await this.freeSlot(providerId, subscriptionId);
@@ -575,7 +574,7 @@ export class WebhookStore {
       await this.client.send(new PutCommand({ TableName: this.tableName, Item: deliveryItem(delivery), ConditionExpression: 'attribute_not_exists(pk)' }));
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (conditionFailed(error)) return false;
       throw storageError(error);
     }
   }
@@ -610,7 +609,7 @@ export class WebhookStore {
       );
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (conditionFailed(error)) return false;
       throw storageError(error);
     }
   }
@@ -630,7 +629,7 @@ export class WebhookStore {
       );
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (conditionFailed(error)) return false;
       throw storageError(error);
     }
   }
@@ -661,7 +660,7 @@ export class WebhookStore {
       );
       return toDelivery(out.Attributes as Item);
     } catch (error) {
-      if (isConditionFailure(error)) return undefined;
+      if (conditionFailed(error)) return undefined;
       throw storageError(error);
     }
   }
