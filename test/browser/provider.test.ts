@@ -237,6 +237,41 @@ describe('provider', () => {
     expect(errors).toEqual([]);
   });
 
+  it('a delivery held back behind an earlier one of its plan says it waits for it, not a time already past', async () => {
+    const at = h.stack.clock.now();
+    const planId = `pl_${(0xfeed00).toString(16).padStart(24, '0')}`;
+    // The plan's event 5 keeps failing (retried later); event 6 waits in its lane until 5 is delivered or dead-lettered.
+    for (const [sequence, eventType, failing] of [[5, 'allocation.offered.v1', true], [6, 'allocation.withdrawn.v1', false]] as const) {
+      const queued = await h.stack.webhooks.store.enqueue({
+        deliveryId: `dl_${planId.slice(3)}_${sequence}`,
+        providerId: 'green-square-accord',
+        planId,
+        sequence,
+        eventId: `00000000-0000-4000-b000-00000000000${sequence}`,
+        eventType,
+        body: '{}',
+        status: 'pending',
+        attempts: failing ? 2 : 0,
+        replays: 0,
+        createdAt: at,
+        nextAttemptAt: failing ? '2099-01-01T00:00:00.000Z' : at,
+        ...(failing ? { lastAttemptAt: at, lastStatusCode: 503, lastError: 'the receiver answered 503' } : {}),
+        log: [],
+      });
+      expect(queued).toBe(true);
+    }
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Green Square Accord');
+    await visit(h, page, '/webhook?status=pending');
+    const list = page.getByRole('list', { name: '2 deliveries shown' });
+    await list.waitFor();
+    const waiting = list.getByRole('listitem').filter({ hasText: 'allocation.withdrawn.v1' });
+    await waiting.getByText("After the allocation.offered.v1 delivery of this plan is delivered or dead-lettered: a plan's events are sent in order").waitFor();
+    // The one it waits for keeps its own time.
+    await list.getByRole('listitem').filter({ hasText: 'allocation.offered.v1' }).getByText('1 Jan 2099', { exact: false }).waitFor();
+    expect(errors).toEqual([]);
+  });
+
   it('replays every dead-lettered delivery at once, after the endpoint is subscribed again', async () => {
     const subscribed = await h.call('POST', '/providers/anawim/subscriptions', h.token('team-lead'), { url: 'http://127.0.0.1:9/anawim' });
     expect(subscribed.status, subscribed.text).toBe(201);

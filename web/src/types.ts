@@ -278,6 +278,8 @@ export interface Subscription {
 export interface Delivery {
   deliveryId: string;
   planRef?: string;
+  /** The event's place among the plan's events to this provider: a plan's deliveries leave in this order. */
+  sequence?: number;
   eventType?: string;
   status: string;
   attempts?: number;

@@ -320,6 +320,7 @@ function Deliveries({ providerId, status, onStatus }: { providerId: string; stat
   const pages = deliveries.data ? [deliveries.data, ...(later?.after === deliveries.data ? later.pages : [])] : [];
   const items = pages.flatMap((p) => p.items);
   const nextCursor = pages.at(-1)?.nextCursor;
+  const waitsFor = waitingBehind(items);
   const showMore = () => {
     if (!nextCursor || !deliveries.data) return;
     const first = deliveries.data;
@@ -376,7 +377,7 @@ function Deliveries({ providerId, status, onStatus }: { providerId: string; stat
         ) : (
           <ul className="delivery-list" aria-label={`${items.length} deliveries shown${nextCursor ? ', more to show' : ''}`}>
             {items.map((d) => (
-              <DeliveryItem key={d.deliveryId} delivery={d} providerId={providerId} onReplayed={(text) => (setMessage(text), deliveries.reload())} />
+              <DeliveryItem key={d.deliveryId} delivery={d} waitsFor={waitsFor.get(d.deliveryId)} providerId={providerId} onReplayed={(text) => (setMessage(text), deliveries.reload())} />
             ))}
           </ul>
         ))}
@@ -390,7 +391,25 @@ function Deliveries({ providerId, status, onStatus }: { providerId: string; stat
   );
 }
 
-function DeliveryItem({ delivery: d, providerId, onReplayed }: { delivery: Delivery; providerId: string; onReplayed: (text: string) => void }) {
+/**
+ * The pending deliveries held back behind an earlier one of the same plan, each with the one it waits
+ * for: a plan's events leave in order, the next only once the one before is delivered or dead-lettered
+ * (the delivery loop's lanes), so a waiting delivery's 'next attempt' is no time at all. The log comes
+ * by plan then sequence, so the first pending delivery of a plan read is the head of its lane.
+ */
+function waitingBehind(items: Delivery[]): Map<string, Delivery> {
+  const heads = new Map<string, Delivery>();
+  const waits = new Map<string, Delivery>();
+  for (const d of items) {
+    if (d.status !== 'pending' || !d.planRef) continue;
+    const head = heads.get(d.planRef);
+    if (!head) heads.set(d.planRef, d);
+    else if (head.sequence === undefined || d.sequence === undefined || head.sequence < d.sequence) waits.set(d.deliveryId, head);
+  }
+  return waits;
+}
+
+function DeliveryItem({ delivery: d, waitsFor, providerId, onReplayed }: { delivery: Delivery; waitsFor: Delivery | undefined; providerId: string; onReplayed: (text: string) => void }) {
   const replay = useSubmit();
   return (
     <li className={`delivery status-card-${d.status}`}>
@@ -406,7 +425,7 @@ function DeliveryItem({ delivery: d, providerId, onReplayed }: { delivery: Deliv
           ['Attempts', d.attempts],
           ['Last attempt', d.lastAttemptAt ? `${formatDateTime(d.lastAttemptAt)}${d.lastStatusCode !== undefined ? ` (HTTP ${d.lastStatusCode})` : ''}` : undefined],
           ['Last error', d.lastError],
-          ['Next attempt', formatDateTime(d.nextAttemptAt)],
+          ['Next attempt', waitsFor ? `After the ${waitsFor.eventType ?? 'earlier'} delivery of this plan is delivered or dead-lettered: a plan's events are sent in order` : formatDateTime(d.nextAttemptAt)],
           ['Delivered', formatDateTime(d.deliveredAt)],
         ]}
       />
