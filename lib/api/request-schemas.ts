@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { Stage } from '../domain/lifecycle.ts';
-import { ACCESS_PURPOSES, ERASURE_REASONS } from '../domain/vocabulary.ts';
+import { ACCESS_PURPOSES, ERASURE_REASONS, MAX_AUDIT_DAYS, MAX_AUDIT_DAYS_ONE_PLAN } from '../domain/vocabulary.ts';
 import { DUE_LISTS } from '../domain/worklist.ts';
 import { BadAuditCursor, decodeAuditCursor } from '../adapters/dynamodb/audit-log.ts';
 import { BadWorklistCursor, decodeWorklistCursor, type CursorList } from '../adapters/dynamodb/worklist-cursor.ts';
@@ -55,12 +55,17 @@ const bothDays = (payload: z.core.ParsePayload) => !payload.issues.some((issue) 
 
 export const AuditQuery = z.strictObject({
   from: auditDay('First UTC day, YYYY-MM-DD (records are kept by the UTC day of their `at`)'),
-  to: auditDay('Last UTC day, YYYY-MM-DD, inclusive (at most 31 days after from)'),
+  to: auditDay(`Last UTC day, YYYY-MM-DD, inclusive (at most ${MAX_AUDIT_DAYS} days after from; with planId, at most ${MAX_AUDIT_DAYS_ONE_PLAN})`),
   planId: z.string().regex(/^pl_[a-z0-9]{10,40}$/).optional().describe('Only records about this plan'),
   limit: z.coerce.number().int().min(1).max(1000).default(500).describe('Page size'),
   cursor: z.string().max(2000).optional().describe('nextCursor of the previous page, with the same from, to and planId'),
 }).refine((q) => q.from <= q.to, { path: ['from'], message: 'must not be after to', when: bothDays })
-  .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 31 * 86_400_000, { path: ['to'], message: 'at most 31 days after from', when: bothDays })
+  // About one plan its own records are read (byAuditPlan), so its whole life fits in one range.
+  .superRefine((q, ctx) => {
+    const most = q.planId === undefined ? MAX_AUDIT_DAYS : MAX_AUDIT_DAYS_ONE_PLAN;
+    if (Date.parse(q.to) - Date.parse(q.from) > most * 86_400_000)
+      ctx.addIssue({ code: 'custom', path: ['to'], message: q.planId === undefined ? `at most ${MAX_AUDIT_DAYS} days after from (about one plan, with planId: ${MAX_AUDIT_DAYS_ONE_PLAN})` : `at most ${MAX_AUDIT_DAYS_ONE_PLAN} days after from about one plan` });
+  }, { when: bothDays })
   .superRefine((q, ctx) => {
     if (q.cursor === undefined) return;
     try {

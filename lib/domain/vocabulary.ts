@@ -202,3 +202,12 @@ export const POSSIBLE_DUPLICATE_TYPE = 'possible-duplicate';
  * not women to check.
  */
 export const MAX_POSSIBLE_DUPLICATES = 50;
+
+/**
+ * The most days one read of the audit log (GET /audit) may cover past its first: 31 over everyone's
+ * records (each day's records are read whole), and three years about one plan, whose records are read
+ * through its own index (byAuditPlan), so that "who has seen this plan, and why" is one view over the
+ * plan's whole life (referral to the 12-month follow-up), not a month at a time.
+ */
+export const MAX_AUDIT_DAYS = 31;
+export const MAX_AUDIT_DAYS_ONE_PLAN = 1096;

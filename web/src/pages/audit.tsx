@@ -8,6 +8,7 @@ import { Link, navigate, useLocation } from '../router.tsx';
 import { LoadError, Loading, PageTitle, Section, useApp, useResource } from '../ui.tsx';
 import type { AuditRecord } from '../../../lib/adapters/dynamodb/audit-record.ts';
 import { auditActionWords, auditOutcomeWords, serviceChangeWords } from '../../../lib/domain/audit-actions.ts';
+import { MAX_AUDIT_DAYS, MAX_AUDIT_DAYS_ONE_PLAN } from '../../../lib/domain/vocabulary.ts';
 
 /** One page of GET /audit (AuditList in lib/api/openapi.ts). */
 type AuditPage = { items: AuditRecord[]; nextCursor?: string };
@@ -18,15 +19,17 @@ const PAGE_SIZE = 50;
  * The team lead's audit log: who read or wrote identity or plan detail, in which role, what and why,
  * over a range of days (the last 7 unless asked), optionally about one plan. The range and the plan
  * live in the address, so a plan's page can link here and the API's errors sit next to the field.
+ * About one plan (a plan page's "Who has seen this plan") the range is the longest the API allows for
+ * one plan unless asked: who read her contact details a month ago is the question, not only this week.
  */
 export function AuditPage() {
   const { now } = useApp();
   const { search } = useLocation();
   // The records are kept by UTC day (their `at` is a UTC instant): the range is of UTC days too.
   const today = now.slice(0, 10);
-  const from = search.get('from') ?? addCalendarDays(today, -6);
-  const to = search.get('to') ?? today;
   const planId = search.get('plan') ?? '';
+  const to = search.get('to') ?? today;
+  const from = search.get('from') ?? addCalendarDays(to, planId ? -MAX_AUDIT_DAYS_ONE_PLAN : -6);
   // One read per range: each read of the log is itself recorded.
   const records = useResource<AuditPage>(auditPath(from, to, planId));
   return (
@@ -50,7 +53,7 @@ function AuditFilters(props: { from: string; to: string; planId: string; busy: b
   return (
     <Form label="Which records" className="form filters-form" error={props.error} onSubmit={() => navigate(`/audit-log${query({ from: from.trim(), to: to.trim(), plan: planId.trim() })}`)}>
       <TextInput path="from" label="From (UTC day)" type="date" width="medium" value={from} onChange={setFrom} />
-      <TextInput path="to" label="To (UTC day)" type="date" width="medium" value={to} onChange={setTo} hint="At most 31 days after From." />
+      <TextInput path="to" label="To (UTC day)" type="date" width="medium" value={to} onChange={setTo} hint={`At most ${MAX_AUDIT_DAYS} days after From; about one plan, at most ${MAX_AUDIT_DAYS_ONE_PLAN.toLocaleString('en-GB')} (three years).`} />
       <TextInput path="planId" label="Plan id (optional)" hint="Only the records about this plan, like pl_…" width="medium" value={planId} onChange={setPlanId} />
       <SubmitButton busy={props.busy}>Show records</SubmitButton>
     </Form>
