@@ -32,13 +32,28 @@ function escalationRepeatedBy(deadline: DeadlineRef, escalations: readonly Escal
   return escalations.find((e) => e.kind === repeats.kind && e.ref === repeats.ref);
 }
 
-/** The term and the words for a plan's next deadline (`now` for "in 3 days"; "Overdue since …" once passed), and whether it is overdue. */
-export function deadlineInWords(deadline: DeadlineRef, escalations: readonly Escalation[], now: string, names?: DirectoryNames): { term: string; words: string; overdue: boolean } {
+/**
+ * The term and the words for a plan's next deadline (`now` for "in 3 days"; "Overdue since …" once passed), and whether it is overdue.
+ * `followUpDueAt`: for a follow-up's deadline, the day that follow-up fell due (6 or 12 months after her exit). On that day the
+ * coordinator is reminded and the deadline moves on to when the team lead is told, so until then its date is not the follow-up's.
+ */
+export function deadlineInWords(
+  deadline: DeadlineRef,
+  escalations: readonly Escalation[],
+  now: string,
+  names?: DirectoryNames,
+  followUpDueAt?: string,
+): { term: string; words: string; overdue: boolean } {
   const repeated = escalationRepeatedBy(deadline, escalations);
   if (repeated) {
     // No contact is raised some days after the last contact: "since" would misdate the silence.
     const since = repeated.kind === 'no-contact' ? 'escalated' : 'since';
     return { term: escalationLabel(repeated, names), words: `${since} ${formatDate(repeated.raisedAt)}; reminded again ${formatDate(deadline.dueAt)}`, overdue: true };
+  }
+  // Reminded, not yet escalated: it has been due since its day ("Follow-up due 8 Feb (in 10 days)" read as time in hand).
+  if (deadline.command === 'follow-up-due' && followUpDueAt !== undefined && followUpDueAt < deadline.dueAt && isPast(followUpDueAt, now)) {
+    const term = deadline.ref ? `${deadline.ref}-month follow-up due` : (DEADLINE_WORDS[deadline.command] ?? label(deadline.command));
+    return { term, words: `Overdue since ${formatDate(followUpDueAt)} (${relative(followUpDueAt, now)}); the team lead is told ${formatDateTime(deadline.dueAt)} if it is not recorded`, overdue: true };
   }
   // Passed, it says so in words: the list's red mark is not read out, and a date alone does not say overdue.
   const overdue = isPast(deadline.dueAt, now);

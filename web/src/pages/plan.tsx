@@ -1,5 +1,7 @@
 import { useCallback, useMemo, useState } from 'react';
+import { addMonths } from '../../../lib/domain/calendar.ts';
 import { consentInBrief, consentWithdrawnAt } from '../consent-words.ts';
+import { deadlineInWords } from '../deadline-words.ts';
 import { contactDetailsCorrectable, DEADLINE_WORDS, directoryNames, escalationLabel, label, needLabel } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Link, useLocation } from '../router.tsx';
@@ -204,11 +206,20 @@ export function PlanPage({ planId }: { planId: string }) {
           {plan.deadlines.length > 0 && (
             <Section title="Deadlines" id="deadlines">
               <ul className="plain-list">
-                {plan.deadlines.map((d) => (
-                  <li key={d.deadlineId} className={isPast(d.dueAt, now) ? 'overdue-text' : undefined}>
-                    <strong>{deadlineText(plan, d.command, d.ref, providerName)}</strong>: {formatDateTime(d.dueAt)} ({relative(d.dueAt, now)})
-                  </li>
-                ))}
+                {plan.deadlines.map((d) => {
+                  // A deadline that repeats an open escalation, or a follow-up already due, reads as the lists say it, not as a date to come.
+                  const followUpDueAt = d.command === 'follow-up-due' && plan.exit && d.ref ? addMonths(plan.exit.exitedAt, Number(d.ref)) : undefined;
+                  const words = deadlineInWords(d, plan.openEscalations ?? [], now, directoryNames(services), followUpDueAt);
+                  return words.overdue && !isPast(d.dueAt, now) ? (
+                    <li key={d.deadlineId} className="overdue-text">
+                      <strong>{words.term}</strong>: {words.words}
+                    </li>
+                  ) : (
+                    <li key={d.deadlineId} className={isPast(d.dueAt, now) ? 'overdue-text' : undefined}>
+                      <strong>{deadlineText(plan, d.command, d.ref, providerName)}</strong>: {formatDateTime(d.dueAt)} ({relative(d.dueAt, now)})
+                    </li>
+                  );
+                })}
               </ul>
             </Section>
           )}
