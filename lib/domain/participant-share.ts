@@ -1,4 +1,4 @@
-import { londonDate } from './calendar.ts';
+import { londonDayWords } from './calendar.ts';
 import { scopeCoversProvider } from './consent.ts';
 import type { Participant, Plan } from './schemas.ts';
 
@@ -44,7 +44,7 @@ export function participantShareDecision(plan: Plan | undefined, allocationId: s
       status: 403,
       reason: 'consent-excludes-contact-details',
       detail: takenOut
-        ? `She no longer agrees to share her contact details with you (since ${londonDate(takenOut.at)}): delete any you hold of hers, and reach her through the coordinator.`
+        ? `She no longer agrees to share her contact details with you (since ${londonDayWords(takenOut.at)}): delete any you hold of hers, and reach her through the coordinator.`
         : 'Her consent does not cover sharing her contact details with providers: ask the coordinator to arrange the first contact.',
     };
   }

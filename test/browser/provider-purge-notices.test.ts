@@ -53,7 +53,7 @@ describe('provider: told to delete what it holds', () => {
     await expect.poll(() => notice.textContent()).toMatch(/She no longer agrees to share her contact details with you \(since .+\): delete what you hold of her contact details\. The allocation goes on\./);
     await page.getByRole('button', { name: 'Show her contact details' }).click();
     const refusal = page.locator('#participant .notice');
-    await expect.poll(() => refusal.textContent()).toMatch(/She no longer agrees to share her contact details with you \(since \d{4}-\d{2}-\d{2}\): delete any you hold of hers/);
+    await expect.poll(() => refusal.textContent()).toMatch(/She no longer agrees to share her contact details with you \(since \d{1,2} [A-Z][a-z]+ \d{4}\): delete any you hold of hers/);
     expect(await page.locator('#participant').textContent()).not.toContain('arrange the first contact');
     expect(errors).toEqual([]);
   });
