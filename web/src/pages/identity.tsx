@@ -295,7 +295,12 @@ export function ContactCorrectionForm({
  * coordinator confirms it first. While a plan of hers is open the API refuses it (409), naming the plan:
  * the form shows that refusal as it is.
  */
-export function EraseIdentityForm({ planId, onDone }: { planId: string; onDone: () => void }) {
+/**
+ * `waitingForFollowUps`: this plan is exited with her follow-ups still to be asked (her consent not
+ * withdrawn), which holds an erasure back as an open plan does (lib/domain/erasure-hold.ts): said
+ * before she fills the form in, since "exit it first" alone would not be enough.
+ */
+export function EraseIdentityForm({ planId, waitingForFollowUps = false, onDone }: { planId: string; waitingForFollowUps?: boolean; onDone: () => void }) {
   const [reason, setReason] = useState('');
   const [sure, setSure] = useState(false);
   const submit = useSubmit();
@@ -316,9 +321,16 @@ export function EraseIdentityForm({ planId, onDone }: { planId: string; onDone: 
       <Form label="Erase her identity" idPrefix="erase-" error={submit.error} onSubmit={() => void submit.run(erase).then((r) => r && onDone())}>
         <p className="hint">
           Her name, date of birth, contact details and address are deleted for good, from every plan of hers, and what was typed in words on them (goals, notes, her
-          words at reviews) is replaced; the plan itself stays under its reference, without them. Only once none of her plans is open: end an open plan first (exit it,
-          withdraw the referral or record her consent withdrawn). The erasure and its reason are kept in the audit log.
+          words at reviews) is replaced; the plan itself stays under its reference, without them. Only once none of her plans is open or waiting for its follow-ups:
+          end an open plan first (exit it, withdraw the referral or record her consent withdrawn); an exited plan waits for its 6- and 12-month follow-ups, unless her
+          consent is withdrawn, which cancels them. The erasure and its reason are kept in the audit log.
         </p>
+        {waitingForFollowUps && (
+          <p className="hint">
+            <strong>This plan is waiting for its follow-ups:</strong> record them, or, if she asked to be forgotten, record her consent withdrawn first (which cancels
+            them and closes the plan).
+          </p>
+        )}
         <Select path="reason" label="Why" value={reason} onChange={setReason} options={options(ERASURE_REASONS, label)} placeholder="Choose a reason" />
         <Checkbox path="confirm" label="I understand this cannot be undone" checked={sure} onChange={setSure} />
         <SubmitButton busy={submit.busy} tone="danger">
