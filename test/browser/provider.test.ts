@@ -237,7 +237,7 @@ describe('provider', () => {
     expect(errors).toEqual([]);
   });
 
-  it('a delivery held back behind an earlier one of its plan says it waits for it, not a time already past', async () => {
+  it('a delivery held back behind an earlier one of its plan says it waits for it, not a time already past; the log says its times are real ones', async () => {
     const at = h.stack.clock.now();
     const planId = `pl_${(0xfeed00).toString(16).padStart(24, '0')}`;
     // The plan's event 5 keeps failing (retried later); event 6 waits in its lane until 5 is delivered or dead-lettered.
@@ -269,6 +269,8 @@ describe('provider', () => {
     await waiting.getByText("After the allocation.offered.v1 delivery of this plan is delivered or dead-lettered: a plan's events are sent in order").waitFor();
     // The one it waits for keeps its own time.
     await list.getByRole('listitem').filter({ hasText: 'allocation.offered.v1' }).getByText('1 Jan 2099', { exact: false }).waitFor();
+    // On a simulated clock the log's times are the machine's, which the simulated-time banner does not say.
+    await page.getByText("Deliveries are sent, retried and timed by this machine's real clock, not the simulated time: the times below are real ones.").waitFor();
     expect(errors).toEqual([]);
   });
 

@@ -310,6 +310,7 @@ type DeliveryPage = { items: Delivery[]; nextCursor?: string | null };
 function Deliveries({ providerId, status, onStatus }: { providerId: string; status: string; onStatus: (s: string) => void }) {
   const path = (cursor?: string) => `/providers/${encodeURIComponent(providerId)}/deliveries${query({ status, limit: 50, cursor })}`;
   const deliveries = useResource<DeliveryPage>(path());
+  const { clockKind } = useApp();
   const [message, setMessage] = useState<string | undefined>();
   // The log comes 50 at a time: the pages read after the first, until the log is read again.
   const [later, setLater] = useState<{ after: DeliveryPage; pages: DeliveryPage[] } | undefined>();
@@ -348,6 +349,9 @@ function Deliveries({ providerId, status, onStatus }: { providerId: string; stat
       });
   return (
     <Section title="Delivery log" id="deliveries">
+      {clockKind === 'simulated' && (
+        <p className="hint">Deliveries are sent, retried and timed by this machine's real clock, not the simulated time: the times below are real ones.</p>
+      )}
       <div className="filters">
         <label htmlFor="delivery-filter">Show</label>
         <select id="delivery-filter" value={status} onChange={(e) => onStatus(e.target.value)}>
