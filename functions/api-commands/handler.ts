@@ -1,14 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ErasePayload, ExpectedVersion, IdempotencyKey } from '../../lib/api/request-schemas.ts';
 import { identityEntityTag, IfMatch, ifMatchHolds } from '../../lib/api/if-match.ts';
-import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
+import { identityOfItem, type PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
 import { planIdOfAllocation } from '../../lib/adapters/dynamodb/keys.ts';
 import { apiHandler, type Logger, type RouteContext } from '../../lib/api/handler-kit.ts';
 import { failureToProblem, header, HttpProblem, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
 import { londonDate, londonDateTimeWords, londonDayWords } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
 import { allocationCommandBySegment, contactCorrectableStages, contactDetailsCorrectable, LIFECYCLE, OPEN_STAGES, planCommandBySegment, type CommandName } from '../../lib/domain/lifecycle.ts';
-import { AllocationId, COMMAND_PAYLOADS, HeldIdentity, IdentityCorrection, Participant, PlanId, POSSIBLE_DUPLICATE_TYPE, ReferPayload, type Plan, type PossibleDuplicatePlan, type ReferralDetailsReport } from '../../lib/domain/schemas.ts';
+import { AllocationId, COMMAND_PAYLOADS, HeldIdentity, IdentityCorrection, Participant, PlanId, POSSIBLE_DUPLICATE_TYPE, ReferPayload, type Plan, type PossibleDuplicatePlan, type ReferralDetailsReport, type ReferralOpenPlan } from '../../lib/domain/schemas.ts';
 import { applyReferralDetails, claimPerson, CORRECTABLE_FIELDS, correctedIdentity, correctIdentity, noteReferral, type CorrectableField, type ReferralDetailsOutcome } from '../../lib/adapters/dynamodb/identity-store.ts';
 import { planView } from '../../lib/domain/views.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
@@ -219,12 +219,16 @@ export function makeHandler(deps: CommandApiDeps) {
     const age = ageOn(referral.participant.dateOfBirth, today);
     // With an Idempotency-Key the plan id follows from it, so a retried referral finds its first plan.
     const planId = `pl_${idempotency ? idempotency.keyHash.slice(0, 24) : randomId()}`;
-    const cached = await firstResponse(planId, idempotency);
+    // Her person record is read beside the answer stored for the key, not after it: a first attempt (the
+    // common case) needs both, and only a retry answered from the store reads the person record for nothing.
+    const secret = await deps.identityKey?.();
+    const matchKey = secret ? identityMatchKey(secret, referral.participant) : undefined;
+    const [cached, person] = await Promise.all([firstResponse(planId, idempotency), matchKey ? deps.plans.findPerson(matchKey) : undefined]);
     if (cached) {
       // The stored answer holds no identity: check the retry is about the same person, then add it back.
       const plan = await deps.plans.getPlan(planId);
       const record = plan ? await deps.plans.getIdentityRecord(plan.participantId) : undefined;
-      if (!record || !samePerson(record.identity, referral.participant, await deps.identityKey?.())) throw keyReused();
+      if (!record || !samePerson(record.identity, referral.participant, secret)) throw keyReused();
       // A replay discloses the plan and her identity again: that is an access like any other.
       await auditAccess(deps.audit, ctx, 'replay-referral', { planId, ...(plan ? { participantId: plan.participantId } : {}) }, now, 'referral');
       return {
@@ -235,9 +239,6 @@ export function makeHandler(deps: CommandApiDeps) {
     }
     // A woman referred before: refuse a duplicate while a plan is open, otherwise link the new plan to
     // her earlier ones and keep her one identity record.
-    const secret = await deps.identityKey?.();
-    const matchKey = secret ? identityMatchKey(secret, referral.participant) : undefined;
-    const person = matchKey ? await deps.plans.findPerson(matchKey) : undefined;
     const otherIds = [...new Set([...(person?.planIds ?? []), ...(person?.claim ? [person.claim.planId] : [])])].filter((id) => id !== planId);
     const others = await Promise.all(otherIds.map(async (id) => ({ id, plan: await deps.plans.getPlan(id, false) })));
     const earlier = others.map((o) => o.plan).filter((p): p is Plan => Boolean(p));
@@ -246,9 +247,13 @@ export function makeHandler(deps: CommandApiDeps) {
     // of a woman by who she is: each is on the audit record (and its refusal filed as its outcome).
     if (open) {
       await auditAccess(deps.audit, ctx, 'refer-found-open-plan', { planId: open.planId }, now, 'referral');
-      throw problem(409, `This person already has an open plan (${open.planId}, stage ${open.stage}): work with that plan instead of referring again.`, [
+      const refusal = problem(409, `This person already has an open plan (${open.planId}, stage ${open.stage}): work with that plan instead of referring again.`, [
         { path: 'participant', message: `already has open plan ${open.planId}` },
       ]);
+      // The plan as a member of its own (ReferralOpenPlan), so a client goes to it without reading the words.
+      const openPlan: ReferralOpenPlan = { planId: open.planId, stage: open.stage };
+      refusal.extensions = { openPlan };
+      throw refusal;
     }
     const claim = person?.claim;
     if (referralInFlight(claim, planId, earlier, now)) throw referredAlready(claim, now);
@@ -280,11 +285,9 @@ export function makeHandler(deps: CommandApiDeps) {
       throw referredAlready(heldNow?.claim, now);
     }
     // Never overwrites: for a woman referred before, her existing record stays as it is (until the
-    // referral is accepted, below).
+    // referral is accepted, below). After the claim, not beside it: a referral that loses the claim writes
+    // nothing of her (beside it, the loser's new record would be written and then deleted again).
     const created = await deps.plans.putIdentity(participantId, referral.participant, now, planId);
-    const forget = async () => {
-      if (created && (await deps.plans.getPlan(planId))?.participantId !== participantId) await deps.plans.deleteIdentity(participantId);
-    };
     // For a woman referred before: how to reach her and where she lives change, and this referral's
     // are the ones to use (an old number may now be unsafe). Only what it gives replaces; the rest is kept.
     const { preferredName, contact, address } = referral.participant;
@@ -309,28 +312,47 @@ export function makeHandler(deps: CommandApiDeps) {
         ...(idempotency ? { idempotency } : {}),
       });
     } catch (error) {
-      await forget();
-      if (matchKey && !(await deps.plans.getPlan(planId))) await deps.plans.releasePerson(matchKey, planId);
+      // The plan read once (when anything is to be undone): whether it was saved decides both whether her new
+      // record is deleted and whether the claim is given up.
+      const saved = created || matchKey ? await deps.plans.getPlan(planId) : undefined;
+      if (created && saved?.participantId !== participantId) await deps.plans.deleteIdentity(participantId);
+      if (matchKey && !saved) await deps.plans.releasePerson(matchKey, planId);
       throw error;
     }
     const plan = outcome.state.plan as Plan;
-    if (plan.participantId !== participantId) await forget();
-    if (outcome.replayed && !samePerson(await deps.plans.getIdentity(plan.participantId), referral.participant, secret)) throw keyReused();
+    // The plan in hand says whose it is (a retry that lost to another participant's referral): no second read.
+    if (plan.participantId !== participantId && created) await deps.plans.deleteIdentity(participantId);
+    // A replay is checked against her record read consistently, and that read is the answer's too (below).
+    const heldBefore = outcome.replayed ? await deps.plans.getIdentityRecord(plan.participantId) : undefined;
+    if (outcome.replayed && !samePerson(heldBefore?.identity, referral.participant, secret)) throw keyReused();
     let details: ReferralDetailsOutcome | undefined;
     if (plan.participantId === participantId) {
-      // The referral's details replace hers only once it is accepted: a refused one leaves her record
-      // as it was. Before the answer is stored, so a retry after a crash in between (a replay here)
-      // writes them then; but never twice, and never over a field corrected since the referral was
-      // noted (a coordinator's correction then is the newer word on how to reach her).
-      if (bringsDetails) details = await applyReferralDetails(deps.plans, participantId, planId, fresh, now);
-      if (matchKey) await deps.plans.linkPerson(matchKey, plan.planId, participantId);
-      // Filed like her person record: after the plan is saved, so a retry (a replay here) files it too.
-      if (near) await fileNearMatches(deps.plans, near, plan.planId);
+      // All after the plan is saved, so a retry after a crash in between (a replay here) does them then;
+      // each is idempotent and none reads what another writes, so they go together:
+      // - the referral's details replace hers only once it is accepted: a refused one leaves her record as
+      //   it was. Before the answer is stored, but never twice, and never over a field corrected since the
+      //   referral was noted (a coordinator's correction then is the newer word on how to reach her);
+      // - the plan is linked on her person record (only while it is still hers: linkPerson);
+      // - and filed under her near-match keys, like her person record.
+      const [written] = await Promise.all([
+        bringsDetails ? applyReferralDetails(deps.plans, participantId, planId, fresh, now) : undefined,
+        matchKey ? deps.plans.linkPerson(matchKey, plan.planId, participantId) : undefined,
+        near ? fileNearMatches(deps.plans, near, plan.planId) : undefined,
+      ]);
+      details = written;
     }
-    // What is held, read consistently: when the details were not written, a correction made since is.
-    const record = details?.record ?? (await deps.plans.getIdentityRecord(plan.participantId));
     const view = { ...planView(plan, now), ...referralDetailsReport(referral.participant, plan, details) };
-    const stored = await answer(planId, idempotency, outcome.replayed, outcome.replayed ? (outcome.state.replay?.status ?? 201) : 201, view, { location: `/plans/${plan.planId}` });
+    // What is held: the record this referral made, as it wrote it (an erasure of her waits for this
+    // referral's claim; a correction in the instant since the plan was saved would find revision 0 gone
+    // and be refused with a 412 if it came with it, not lost); the one its details were written to; the
+    // one a replay was checked against, when it brought no details; or else read consistently, beside
+    // storing the answer: when the details were not written, a correction made since is.
+    const madeNow = created && !outcome.replayed && plan.participantId === participantId;
+    const held = madeNow ? { identity: identityOfItem(referral.participant), revision: 0 } : (details?.record ?? (details === undefined ? heldBefore : undefined));
+    const [stored, record] = await Promise.all([
+      answer(planId, idempotency, outcome.replayed, outcome.replayed ? (outcome.state.replay?.status ?? 201) : 201, view, { location: `/plans/${plan.planId}` }),
+      held ?? deps.plans.getIdentityRecord(plan.participantId),
+    ]);
     return { ...stored, body: JSON.stringify({ ...view, ...(record ? { participant: record.identity, participantRevision: record.revision } : {}) }) };
   }
 
@@ -376,10 +398,15 @@ export function makeHandler(deps: CommandApiDeps) {
     // Validate here as well as in the domain: bad input never starts an execution.
     parseWith(COMMAND_PAYLOADS[name], payload, `${ctx.params.command ?? LIFECYCLE[name].segment} request`);
     // Audited before it runs: a command without its audit record never happens. A refused command
-    // leaves the record of the attempt and changes nothing else.
-    await auditAccess(deps.audit, ctx, `command:${name}`, { planId, ...(allocationId ? { allocationId } : {}) }, deps.clock(), principal.role === 'provider' ? 'delivering-the-allocated-service' : principal.role === 'team-lead' ? 'oversight' : 'support-planning');
-    const cached = await firstResponse(planId, idempotency);
-    if (cached) return cached;
+    // leaves the record of the attempt and changes nothing else. The answer stored for its Idempotency-Key
+    // (a retry's) is read beside the audit write, and given out, or the key refused, only once that landed.
+    const [audited, stored] = await Promise.allSettled([
+      auditAccess(deps.audit, ctx, `command:${name}`, { planId, ...(allocationId ? { allocationId } : {}) }, deps.clock(), principal.role === 'provider' ? 'delivering-the-allocated-service' : principal.role === 'team-lead' ? 'oversight' : 'support-planning'),
+      firstResponse(planId, idempotency),
+    ]);
+    if (audited.status === 'rejected') throw audited.reason;
+    if (stored.status === 'rejected') throw stored.reason;
+    if (stored.value) return stored.value;
     const actorName = displayNameOf(principal);
     const { state, replayed } = await run({
       name,

@@ -22,6 +22,7 @@ import {
   NeedStatus,
   Participant,
   PossibleDuplicateProblem,
+  ReferralOpenPlan,
   Plan,
   PlanId,
   ProviderAllocationNeed,
@@ -610,10 +611,11 @@ const ROUTE_PROBLEMS: Record<string, Partial<Record<ProblemStatus | 429 | 503, R
   'POST /plans': {
     409: {
       description:
-        'The referral is not recorded (a refusal that names a plan is, in the audit log). A possible duplicate (type `possible-duplicate`, the PossibleDuplicateProblem body): her name and date of birth nearly match those of another woman with an open plan (the same family name or given name and date of birth, the day and month of birth swapped, or the names transposed); `possibleDuplicates` names each such plan with its stage and referral day, never who either woman is: check them, and if she is a different woman send the referral again with `notDuplicateOf` listing them all (the audit record says so). Or she already has an open plan (`errors` names it: work with that plan), or her identity is being erased or was erased while this referral was recorded (refer her again once it is done: she is referred as someone new), or another referral of her is in progress or was interrupted before it finished: sending that referral again with its Idempotency-Key is safe (it finishes it, or returns the plan), and a new referral of her is possible after Retry-After (the detail gives the time).',
+        'The referral is not recorded (a refusal that names a plan is, in the audit log). A possible duplicate (type `possible-duplicate`, the PossibleDuplicateProblem body): her name and date of birth nearly match those of another woman with an open plan (the same family name or given name and date of birth, the day and month of birth swapped, or the names transposed); `possibleDuplicates` names each such plan with its stage and referral day, never who either woman is: check them, and if she is a different woman send the referral again with `notDuplicateOf` listing them all (the audit record says so). Or she already has an open plan (`openPlan` names it, with its stage, as `errors` does in words: work with that plan), or her identity is being erased or was erased while this referral was recorded (refer her again once it is done: she is referred as someone new), or another referral of her is in progress or was interrupted before it finished: sending that referral again with its Idempotency-Key is safe (it finishes it, or returns the plan), and a new referral of her is possible after Retry-After (the detail gives the time).',
       schema: Problem.extend({
         type: z.string().describe('`possible-duplicate` for a possible duplicate (the PossibleDuplicateProblem shape); about:blank otherwise'),
         possibleDuplicates: PossibleDuplicateProblem.shape.possibleDuplicates.optional().describe('Only with type `possible-duplicate`: every open plan to check; notDuplicateOf must list them all'),
+        openPlan: ReferralOpenPlan.optional().describe('Only when she already has an open plan: that plan (found by her name and date of birth), to work with instead of referring her again'),
       }).meta({ id: 'ReferralConflictProblem', description: 'RFC 9457 problem details of a refused referral' }),
       headers: z.object({
         'Retry-After': z

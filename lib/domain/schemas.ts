@@ -194,6 +194,18 @@ export const PossibleDuplicatePlan = z
   .meta({ id: 'PossibleDuplicatePlan' });
 export type PossibleDuplicatePlan = z.infer<typeof PossibleDuplicatePlan>;
 
+/**
+ * The open plan of hers a referral was refused for (409, `openPlan`): found by her identity, so a
+ * second plan is not opened beside it. The plan only, never who she is: the coordinator works with it.
+ */
+export const ReferralOpenPlan = z
+  .object({
+    planId: PlanId,
+    stage: Stage,
+  })
+  .meta({ id: 'ReferralOpenPlan' });
+export type ReferralOpenPlan = z.infer<typeof ReferralOpenPlan>;
+
 /** The problem type of a referral refused as a possible duplicate (409); the body's other members are RFC 9457's. */
 export { POSSIBLE_DUPLICATE_TYPE };
 

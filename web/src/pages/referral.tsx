@@ -21,6 +21,13 @@ function possibleDuplicatesOf(error: ApiError | undefined): PossibleDuplicate[] 
   return (error.problem.possibleDuplicates as PossibleDuplicate[]).filter((p) => typeof p?.planId === 'string');
 }
 
+/** The open plan of hers a referral was refused for (409, the problem's `openPlan` member); undefined for any other error. */
+function openPlanOf(error: ApiError | undefined): string | undefined {
+  if (error?.status !== 409) return undefined;
+  const openPlan = error.problem.openPlan as { planId?: unknown } | undefined;
+  return typeof openPlan?.planId === 'string' ? openPlan.planId : undefined;
+}
+
 /**
  * The warning of a possible duplicate: which open plans may be hers (each opens in a new tab, so the form
  * stays as typed), and the confirmation that she is a different woman, which sends the referral again
@@ -63,7 +70,7 @@ export function ReferralPage() {
   const contact = useContactFields();
   const submit = useSubmit();
   // Referred again while a plan of hers is open: the API names that plan; the coordinator goes there.
-  const openPlanId = submit.error?.status === 409 ? submit.error.errors.map((e) => /open plan (pl_[A-Za-z0-9]+)/.exec(e.message)?.[1]).find(Boolean) : undefined;
+  const openPlanId = openPlanOf(submit.error);
 
   // A near match with another woman's open plan: the coordinator checks it, then confirms she is someone else.
   const duplicates = possibleDuplicatesOf(submit.error);
