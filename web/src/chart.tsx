@@ -14,6 +14,7 @@ import {
   type ChartConfiguration,
   type Plugin,
 } from 'chart.js';
+import { suppressedWords } from './suppression-words.ts';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, Legend, Tooltip, Filler);
 Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif';
@@ -267,6 +268,12 @@ export function ChartFigure(props: ChartProps) {
   const missing = props.missing ?? (() => '–');
   // As the effect decides it: suppressed bars are drawn as placeholders only beside a value.
   const hatched = kind === 'bar' && series.some((s) => s.values.some((v) => v !== null)) && hidden.some((row) => row.some(Boolean));
+  // A line chart leaves a suppressed value out: said under it too, so a gap is not read as a 0 or as no data
+  // by those who see the chart (the canvas's text alternative says it to those who do not).
+  const lineGaps =
+    kind === 'line' && series.some((s) => s.values.some((v) => v !== null)) && hidden.some((row) => row.some(Boolean))
+      ? suppressedWords(series.map((s, si) => ({ label: s.label, groups: labels.filter((_, li) => hidden[si]?.[li]) })), labels.length, `${(props.groupTitle ?? 'Group').toLowerCase()} groups`, false)
+      : '';
   const marksNote = marksSentence(marks, labels, series, format);
   const notesId = useId();
   return (
@@ -281,6 +288,7 @@ export function ChartFigure(props: ChartProps) {
           <span className="hatch-swatch" aria-hidden="true" /> Hatched bars are suppressed (small numbers): they have no value, and are drawn the length of the scale so as not to look like 0.
         </p>
       )}
+      {lineGaps && <p className="hint chart-suppressed-key">A gap in the line is not a 0.{lineGaps}</p>}
       {marksNote && (
         <p className="hint chart-marks" id={notesId}>
           {marksNote}
