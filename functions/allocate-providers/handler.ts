@@ -25,6 +25,10 @@ export function makeHandler(deps: StepDeps) {
         for (const s of current.directory.services) if (full.has(s.id)) load[s.id] = s.capacity;
         const { plan } = allocatePlan(before, { ...ctx, directory: current.directory }, load);
         const offers = newOffers(before, plan);
+        // Two round trips per attempt: the directory read above (with the context, which reads nothing
+        // here), then every offer's hold sent together. Together is safe: each hold is one conditional write
+        // on its own service's item (room left, not held already), so no place is held twice whatever order
+        // they land in, and reserveAll gives back the holds it took when any one is refused or fails.
         const reserved = await reserveAll(deps.services, offers, plan.planId, state.now, holdToken);
         if (reserved.ok) return { ...state, plan, holdToken };
         for (const s of reserved.full) full.add(s);
