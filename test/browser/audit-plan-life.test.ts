@@ -2,7 +2,8 @@
  * A plan's "Who has seen this plan" covers the plan's life, not the last week: a provider read her
  * contact details 40 days ago, and the team lead who follows the link from the plan's page finds that
  * read, with who and why, in one view. Before, the link showed the last 7 days and the API allowed
- * 31 days at a time, so the read could not be found without typing ranges month by month.
+ * 31 days at a time, so the read could not be found without typing ranges month by month. The About
+ * column names the provider as Who does (it gave its id, "bcwa").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planActive, screenshot, signIn, startHarness, type Harness, type Json } from './support.ts';
@@ -33,6 +34,9 @@ describe("a plan's audit log over its life", () => {
     const contactRead = records.getByRole('row').filter({ hasText: 'Read her contact details' });
     await expect.poll(() => contactRead.count()).toBe(1);
     expect(await contactRead.getByRole('cell').last().innerText()).toBe('Contacting the participant');
+    // The provider it was about is named as Who names it, not by its id.
+    const organisation = h.stack.demoUsers.find((u) => u.token === provider)?.name ?? '';
+    await expect.poll(async () => (await contactRead.getByRole('cell').nth(5).innerText()).split('\n')).toContain(`Provider ${organisation}`);
     // The range asked for is said, and the hint says how far one plan's range may go.
     expect(await page.getByText(/^UTC days \d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}, about plan/).count()).toBe(1);
     expect(await page.getByText('about one plan, at most 1,096 (three years)').count()).toBe(1);

@@ -80,7 +80,7 @@ function Who({ record }: { record: AuditRecord }) {
 }
 
 function AuditRecords({ from, to, planId, records }: { from: string; to: string; planId: string; records: ReturnType<typeof useResource<AuditPage>> }) {
-  const { services } = useApp();
+  const { services, providerName } = useApp();
   const serviceName = (id: string) => services.find((s) => s.serviceId === id)?.name ?? id;
   // The pages read after the first with Show more, kept while the first is the same answer.
   const [later, setLater] = useState<{ after: AuditPage; pages: AuditPage[] } | undefined>();
@@ -148,7 +148,8 @@ function AuditRecords({ from, to, planId, records }: { from: string; to: string;
                         </div>
                       )}
                       {r.allocationId && <div>Allocation {r.allocationId}</div>}
-                      {r.providerId && <div>Provider {r.providerId}</div>}
+                      {/* By its name, as Who says it: a governance lead reads "Black Country Women's Aid", not "bcwa". */}
+                      {r.providerId && <div>Provider {providerName(r.providerId)}</div>}
                       {r.serviceId && <div>Service {serviceName(r.serviceId)}</div>}
                       {r.change && <div>{serviceChangeWords(r.change)}</div>}
                       {r.possibleDuplicates && r.possibleDuplicates.length > 0 && (
