@@ -37,10 +37,18 @@ export function conflictWords(changes: PlanChanges): string {
   return `Since you opened this plan it has changed: ${changes.lines.join('; ')}. ${check}`;
 }
 
-/** After reading the plan again: what she now sees that she did not before. */
-export function rereadWords(changes: PlanChanges): string {
+/**
+ * After reading the plan again: what she now sees that she did not before. `stageNow`: the plan's
+ * stage as read again, when what she was sending can no longer be done in it (her form is gone).
+ */
+export function rereadWords(changes: PlanChanges, stageNow?: string): string {
   const reviews = changes.reviewsRecorded;
   const what = changes.lines.length > 0 ? `it now shows ${changes.lines.join('; ')}` : 'it now shows the latest changes';
-  const kept = reviews.length > 0 ? ' The review form is cleared: what you entered was for the review just recorded. Record another only if this was a different meeting.' : ' What you entered in the form is kept: check it against the plan before you send it.';
+  const kept =
+    stageNow !== undefined
+      ? ` The plan is now ${stageNow.toLowerCase()}: what you were sending can no longer be done, and what you entered was not sent.`
+      : reviews.length > 0
+        ? ' The review form is cleared: what you entered was for the review just recorded. Record another only if this was a different meeting.'
+        : ' What you entered in the form is kept: check it against the plan before you send it.';
   return `You read the plan again: ${what}.${kept}`;
 }

@@ -1,7 +1,8 @@
 import { createContext, useContext, type ReactNode } from 'react';
 import { useState } from 'react';
+import type { CommandName } from '../../../lib/domain/lifecycle.ts';
 import { api, ApiError } from '../api.ts';
-import { changesSince, conflictWords, rereadWords, type PlanChanges } from '../conflict-words.ts';
+import { changesSince, conflictWords, type PlanChanges } from '../conflict-words.ts';
 import { Form, SubmitButton, useSubmit } from '../forms.tsx';
 import type { HistoryItem, Plan } from '../types.ts';
 import { useApp } from '../ui.tsx';
@@ -12,8 +13,8 @@ export interface PlanContextValue {
   /** The plan as the command answered it (identity kept from the page's read), with a message. */
   applied(next: Plan, message: string): void;
   reload(): void;
-  /** Read the plan again after a conflict, telling her what she now sees (the page's notice). */
-  reread(note: string): void;
+  /** Read the plan again after a conflict of `command`, telling her what she now sees (the page's notice). */
+  reread(changes: PlanChanges, command: CommandName): void;
   readOnly: boolean;
 }
 
@@ -28,10 +29,13 @@ export function usePlan(): PlanContextValue {
 /** A 409 for a plan that changed since the page read it, with what changed (from its history). */
 export class PlanConflict extends ApiError {
   readonly changes: PlanChanges;
-  constructor(refusal: ApiError, changes: PlanChanges) {
+  /** The command refused: once the plan is read again, whether it can still be sent in its stage. */
+  readonly command: CommandName;
+  constructor(refusal: ApiError, changes: PlanChanges, command: CommandName) {
     // Her words replace the versions' numbers; the expectedVersion entry names no field she can see.
     super(refusal.status, refusal.title, conflictWords(changes), refusal.errors.filter((e) => e.path !== 'expectedVersion'));
     this.changes = changes;
+    this.command = command;
   }
 }
 
@@ -39,7 +43,7 @@ export class PlanConflict extends ApiError {
  * A refusal because the plan moved on (the API names expectedVersion, or the history has events the
  * page had not read), told as what changed; any other refusal as it came.
  */
-async function explainConflict(refusal: ApiError, plan: Plan, providerName: (id: string) => string): Promise<ApiError> {
+async function explainConflict(refusal: ApiError, plan: Plan, command: CommandName, providerName: (id: string) => string): Promise<ApiError> {
   if (refusal.status !== 409 || plan.sequence === undefined) return refusal;
   let items: HistoryItem[];
   try {
@@ -49,7 +53,7 @@ async function explainConflict(refusal: ApiError, plan: Plan, providerName: (id:
   }
   const changes = changesSince(items, plan.sequence, providerName);
   const stale = refusal.errors.some((e) => e.path === 'expectedVersion');
-  return stale || changes.items.length > 0 ? new PlanConflict(refusal, changes) : refusal;
+  return stale || changes.items.length > 0 ? new PlanConflict(refusal, changes, command) : refusal;
 }
 
 /**
@@ -57,7 +61,7 @@ async function explainConflict(refusal: ApiError, plan: Plan, providerName: (id:
  * (so a plan changed meanwhile is refused, not overwritten) and an Idempotency-Key. Its error holds
  * only while the page shows the plan it was sent with: once the plan is read again it is gone.
  */
-export function usePlanCommand(command: string) {
+export function usePlanCommand(command: CommandName) {
   const { plan, applied } = usePlan();
   const { providerName } = useApp();
   const submit = useSubmit();
@@ -70,7 +74,7 @@ export function usePlanCommand(command: string) {
         applied(next, message);
         return next;
       } catch (error) {
-        throw error instanceof ApiError ? await explainConflict(error, plan, providerName) : error;
+        throw error instanceof ApiError ? await explainConflict(error, plan, command, providerName) : error;
       }
     });
   };
@@ -105,7 +109,7 @@ export function CommandForm({
     <Form onSubmit={onSubmit} error={error} label={label} {...(mapPath ? { mapPath } : {})} {...(idPrefix ? { idPrefix } : {})}>
       {error?.status === 409 && (
         <p>
-          <button type="button" className="button secondary" onClick={() => (error instanceof PlanConflict ? reread(rereadWords(error.changes)) : reload())}>
+          <button type="button" className="button secondary" onClick={() => (error instanceof PlanConflict ? reread(error.changes, error.command) : reload())}>
             Read the plan again
           </button>
         </p>

@@ -1,8 +1,10 @@
 import { useCallback, useMemo, useState } from 'react';
 import { addMonths } from '../../../lib/domain/calendar.ts';
+import type { CommandName } from '../../../lib/domain/lifecycle.ts';
+import { rereadWords, type PlanChanges } from '../conflict-words.ts';
 import { consentInBrief, consentWithdrawnAt } from '../consent-words.ts';
 import { deadlineInWords } from '../deadline-words.ts';
-import { contactDetailsCorrectable, DEADLINE_WORDS, directoryNames, escalationLabel, label, needLabel } from '../domain.ts';
+import { contactDetailsCorrectable, DEADLINE_WORDS, directoryNames, escalationLabel, isAllowedIn, label, needLabel } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Link, useLocation } from '../router.tsx';
 import type { HistoryItem, Plan } from '../types.ts';
@@ -45,7 +47,8 @@ export function PlanPage({ planId }: { planId: string }) {
   const { search } = useLocation();
   const loaded = useResource<Plan>(`/plans/${encodeURIComponent(planId)}`);
   const history = useResource<{ items: HistoryItem[] }>(`/plans/${encodeURIComponent(planId)}/history`);
-  const [message, setMessage] = useState<string | undefined>(search.get('created') ? 'Referral recorded: the plan is created.' : undefined);
+  // A notice, or after a conflict one worded from the plan as read again (whether her form is still there).
+  const [message, setMessage] = useState<string | ((plan: Plan) => string) | undefined>(search.get('created') ? 'Referral recorded: the plan is created.' : undefined);
   // A woman referred before whose record kept some of her details over the referral's (referral.tsx says which).
   const [keptDetails] = useState(() => (search.get('created') ? referralDetailsKept(search) : undefined));
   const { reload: reloadPlan, setData: setPlan, data: plan } = loaded;
@@ -67,9 +70,9 @@ export function PlanPage({ planId }: { planId: string }) {
     refreshNow();
   }, [reloadPlan, reloadHistory, refreshNow]);
   const reread = useCallback(
-    (note: string) => {
+    (changes: PlanChanges, command: CommandName) => {
       reload();
-      setMessage(note);
+      setMessage(() => (now: Plan) => rereadWords(changes, isAllowedIn(command, now.stage) ? undefined : label(now.stage)));
     },
     [reload],
   );
@@ -98,7 +101,7 @@ export function PlanPage({ planId }: { planId: string }) {
           </button>
         </div>
       </div>
-      {message && <Notice>{message}</Notice>}
+      {message && <Notice>{typeof message === 'function' ? message(plan) : message}</Notice>}
       {keptDetails && (
         <Notice tone="warning">
           {keptDetails} <a href="#contact-details">Check her contact details</a>, and correct them there if the referral&rsquo;s are the right ones.
