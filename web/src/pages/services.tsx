@@ -37,6 +37,10 @@ function useEveryService() {
   return { data: state.data, error: state.error, loading: state.tick !== tick, reload };
 }
 
+/** A service holding more places than its capacity (lowered since): how many more, and what frees one. */
+const overWords = (held: number, capacity: number) =>
+  `${held - capacity} more than its capacity: ${capacity === 0 ? 'none free while its capacity is 0' : `none free until ${held - capacity + 1} of them end`}`;
+
 /** The HSDS status words ('temporarily closed') back to the directory's code ('temporarily-closed'). */
 const statusCode = (hsds: string) => hsds.replace(/ /g, '-');
 
@@ -54,7 +58,7 @@ export function ServicesPage() {
       <PageTitle>Services and capacity</PageTitle>
       <p className="lead">
         Each partner service's capacity (how many open allocations it can hold), the places its offers and allocations hold now, and whether it takes new ones. A change applies to the next allocation; every change is in the{' '}
-        <Link to="/audit-log">audit log</Link>, with the capacity before and after.
+        <Link to="/audit-log">audit log</Link>, with the capacity before and after. A place made free is not offered to plans already waiting (needs left unmet for lack of capacity): their coordinators offer it by hand.
       </p>
       {services.loading && !services.data && <Loading what="the services" />}
       {services.error && <LoadError error={services.error} what="the services" onRetry={services.reload} />}
@@ -87,7 +91,9 @@ function ServiceCapacity({ service, onSaved }: { service: DirectoryService; onSa
     <article className="service-capacity" aria-labelledby={`service-${id}`}>
       <h3 id={`service-${id}`}>{service.name}</h3>
       <p>
-        {held} {held === 1 ? 'place' : 'places'} held of {service.x_capacity.capacity}; {service.x_capacity.available} free. {label(statusCode(service.status))}.
+        {held} {held === 1 ? 'place' : 'places'} held of {service.x_capacity.capacity}
+        {/* A capacity lowered below the places held: said, so "0 free" is not read as full to the brim. */}
+        {held > service.x_capacity.capacity ? `, ${overWords(held, service.x_capacity.capacity)}` : `; ${service.x_capacity.available} free`}. {label(statusCode(service.status))}.
       </p>
       {submit.done && <Notice>{submit.done}</Notice>}
       <Form label={`Change ${service.name}`} error={submit.error} onSubmit={save} idPrefix={`${id}-`} className="form filters-form">
