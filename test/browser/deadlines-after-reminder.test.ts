@@ -4,7 +4,8 @@
  * told. The worklist (on "Overdue and escalated") and the plan's Deadlines read that later day as
  * "Follow-up due 12 Jun (in 12 days)", unmarked, while the follow-up was already due. And on the plan
  * page a deadline that only repeats an open escalation read as the next repeat ("Assessment due: …
- * (in 5 days)") under the banner saying it was escalated weeks ago.
+ * (in 5 days)") under the banner saying it was escalated weeks ago. The follow-up form offers only the
+ * follow-ups whose day has come (it offered the 12-month one too, which the API refuses until then).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptAll, planAllocating, screenshot, signIn, startHarness, type Harness } from './support.ts';
@@ -62,6 +63,11 @@ describe('deadlines after a reminder or an escalation', () => {
     await deadlines.getByText('6-month follow-up due').waitFor();
     expect(await deadlines.innerText()).toMatch(/6-month follow-up due: Overdue since .+; the team lead is told .+ if it is not recorded/);
     expect(await deadlines.innerText()).not.toMatch(/6-month follow-up due: .*\(in \d+ days\)/);
+
+    // Only the follow-up whose day has come is offered: the 12-month one would be refused until then.
+    const which = page.getByRole('form', { name: 'Follow-up' }).getByRole('group', { name: 'Which follow-up' });
+    expect(await which.getByLabel('6 months').isChecked()).toBe(true);
+    expect(await which.getByLabel('12 months').count()).toBe(0);
 
     await page.goto(`${h.url}/plan/${waiting}`);
     const waitingDeadlines = page.getByRole('region', { name: 'Deadlines' });

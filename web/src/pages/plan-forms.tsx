@@ -152,14 +152,15 @@ export function WithdrawConsentForm() {
 export function FollowUpForm() {
   const { plan } = usePlan();
   const recorded = new Set<number>(plan.followUps.map((f) => f.month));
-  // The next one to record; a month chosen here counts only while it is not recorded yet.
-  const next = recorded.has(6) ? 12 : 6;
-  const [chosen, setMonth] = useState<string | undefined>();
-  const month = chosen !== undefined && !recorded.has(Number(chosen)) ? chosen : String(next);
-  const [reoffended, setReoffended] = useState('');
-  const command = usePlanCommand('record-follow-up');
   const { now } = useApp();
   const today = useToday();
+  // Offered: the follow-ups not recorded whose day has come (the API refuses one before it); the next one by default.
+  const open = ([6, 12] as const).filter((m) => !recorded.has(m) && plan.exit && today >= londonDay(addMonths(plan.exit.exitedAt, m)));
+  const next = recorded.has(6) ? 12 : 6;
+  const [chosen, setMonth] = useState<string | undefined>();
+  const month = chosen !== undefined && open.some((m) => String(m) === chosen) ? chosen : String(next);
+  const [reoffended, setReoffended] = useState('');
+  const command = usePlanCommand('record-follow-up');
   const send = () => void command.send({ month: Number(month), reoffended: reoffended || undefined }, `${month}-month follow-up recorded.`);
   // Whether she reoffended within those months is known only once they have passed: the API refuses it
   // before that day (the domain's own date rule: the follow-up deadline moves on once its reminder fires).
@@ -175,7 +176,7 @@ export function FollowUpForm() {
       <p className="hint">
         Follow-ups are due 6 and 12 months after exit; the plan closes after the last. Recorded: {plan.followUps.length ? plan.followUps.map((f) => `${f.month} months (${label(f.reoffended)})`).join(', ') : 'none yet'}.
       </p>
-      <Radios path="month" legend="Which follow-up" value={month} onChange={setMonth} options={[['6', '6 months'], ['12', '12 months']]} inline />
+      <Radios path="month" legend="Which follow-up" value={month} onChange={setMonth} options={open.map((m) => [String(m), `${m} months`] as [string, string])} inline />
       <Radios path="reoffended" legend="Has she reoffended?" value={reoffended} onChange={setReoffended} options={options(REOFFENDED, label)} inline />
     </CommandForm>
   );
