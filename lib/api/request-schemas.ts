@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { Stage } from '../domain/lifecycle.ts';
+import { PlanId } from '../domain/schemas.ts';
 import { ACCESS_PURPOSES, ERASURE_REASONS, MAX_AUDIT_DAYS, MAX_AUDIT_DAYS_ONE_PLAN } from '../domain/vocabulary.ts';
 import { DUE_LISTS } from '../domain/worklist.ts';
 import { BadAuditCursor, decodeAuditCursor } from '../adapters/dynamodb/audit-log.ts';
@@ -56,7 +57,7 @@ const bothDays = (payload: z.core.ParsePayload) => !payload.issues.some((issue) 
 export const AuditQuery = z.strictObject({
   from: auditDay('First UTC day, YYYY-MM-DD (records are kept by the UTC day of their `at`)'),
   to: auditDay(`Last UTC day, YYYY-MM-DD, inclusive (at most ${MAX_AUDIT_DAYS} days after from; with planId, at most ${MAX_AUDIT_DAYS_ONE_PLAN})`),
-  planId: z.string().regex(/^pl_[a-z0-9]{10,40}$/).optional().describe('Only records about this plan'),
+  planId: PlanId.optional().describe('Only records about this plan'),
   limit: z.coerce.number().int().min(1).max(1000).default(500).describe('Page size'),
   cursor: z.string().max(2000).optional().describe('nextCursor of the previous page, with the same from, to and planId'),
 }).refine((q) => q.from <= q.to, { path: ['from'], message: 'must not be after to', when: bothDays })

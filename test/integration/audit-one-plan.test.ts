@@ -66,5 +66,9 @@ describe('the audit log about one plan', () => {
     const tooLong = await call('GET', `/audit?from=${addCalendarDays(today, -MAX_AUDIT_DAYS_ONE_PLAN - 1)}&to=${today}&planId=${planId}`, { token: lead });
     expect(tooLong.status).toBe(400);
     expect(tooLong.json.errors).toEqual([{ path: 'to', message: `at most ${MAX_AUDIT_DAYS_ONE_PLAN} days after from about one plan` }]);
+    // A plan id mistyped is named as one (it read "is not in the form this field takes").
+    const mistyped = await call('GET', `/audit?from=${today}&to=${today}&planId=${planId.slice(3)}`, { token: lead });
+    expect(mistyped.status).toBe(400);
+    expect(mistyped.json.errors).toEqual([{ path: 'planId', message: 'must be a plan id like pl_…' }]);
   });
 });
