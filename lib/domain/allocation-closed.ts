@@ -30,7 +30,16 @@ export function allocationClosedRefusal(plan: Plan, command: { name: CommandName
   if (LIFECYCLE[command.name].target !== 'allocation') return undefined;
   const a = plan.allocations.find((x) => x.allocationId === command.allocationId);
   if (!a || isLiveAllocation(a) || (command.actor.role === 'provider' && a.providerId !== command.actor.providerId)) return undefined;
-  const nothingMore = NOTHING_MORE[command.name] ?? 'nothing more can be done with it';
+  return allocationGoneRefusal(a, command.name);
+}
+
+/**
+ * The same words for an allocation that has ended or an offer that has gone while its plan is still
+ * open (an offer that expired while the inbox was open, one declined in another tab): when, and that the
+ * command can no longer be done, rather than "it is expired, not offered".
+ */
+export function allocationGoneRefusal(a: Allocation, command: CommandName): string {
+  const nothingMore = NOTHING_MORE[command] ?? 'nothing more can be done with it';
   return `${closedInWords(a)}: ${nothingMore}.`;
 }
 

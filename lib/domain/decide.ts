@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { gapAtManualActivation, turnedDownOffers } from './allocation.ts';
-import { allocationClosedRefusal } from './allocation-closed.ts';
+import { allocationClosedRefusal, allocationGoneRefusal } from './allocation-closed.ts';
 import { allocationsToPurge, consentCoversProvider, isLiveAllocation, providersOf, sameScope, scopeCoversProvider } from './consent.ts';
 import { addCalendarDays, addDays, addMonths, londonDate, londonDateTimeWords, reviewDates, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
 import { DomainError, forbidden, invalid, notAllowedInStage, notFound, staleVersion, type FieldError } from './errors.ts';
@@ -236,8 +236,11 @@ function findAllocation(t: Transition, command: Command): Allocation {
   return allocation;
 }
 
-function requireStatus(a: Allocation, status: Allocation['status'], action: string) {
-  if (a.status !== status) throw notAllowedInStage(`Cannot ${action} allocation ${a.allocationId}: it is ${a.status}, not ${status}.`);
+function requireStatus(a: Allocation, status: Allocation['status'], action: string, command: CommandName) {
+  if (a.status === status) return;
+  // Gone (expired, declined, withdrawn, ended): say when and what can no longer be done, as on a closed plan.
+  if (!isLiveAllocation(a)) throw notAllowedInStage(allocationGoneRefusal(a, command));
+  throw notAllowedInStage(`Cannot ${action} allocation ${a.allocationId}: it is ${a.status}, not ${status}.`);
 }
 
 /** A session's date: not in the future, and not before the offer existed (a typo, a wrong year, that would count as engagement). */
@@ -582,7 +585,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
   },
   'accept-offer': (t, p, command) => {
     const a = findAllocation(t, command);
-    requireStatus(a, 'offered', 'accept');
+    requireStatus(a, 'offered', 'accept', 'accept-offer');
     a.status = 'accepted';
     a.respondedAt = t.now;
     if (p.note) a.note = p.note;
@@ -592,7 +595,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
   },
   'decline-offer': (t, p, command) => {
     const a = findAllocation(t, command);
-    requireStatus(a, 'offered', 'decline');
+    requireStatus(a, 'offered', 'decline', 'decline-offer');
     a.status = 'declined';
     a.respondedAt = t.now;
     a.declineReason = p.reason;
@@ -604,7 +607,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
   },
   'record-contact': (t, p, command) => {
     const a = findAllocation(t, command);
-    requireStatus(a, 'accepted', 'record a contact for');
+    requireStatus(a, 'accepted', 'record a contact for', 'record-contact');
     checkSessionDate(t, a, p.date, 'date');
     t.plan.contacts.push({ allocationId: a.allocationId, providerId: a.providerId, date: p.date, kind: p.kind, recordedAt: t.now });
     if (p.kind === 'attended') {
@@ -653,7 +656,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
   },
   'end-allocation': (t, p, command) => {
     const a = findAllocation(t, command);
-    requireStatus(a, 'accepted', 'end');
+    requireStatus(a, 'accepted', 'end', 'end-allocation');
     a.status = 'ended';
     a.endedAt = t.now;
     a.outcome = p.outcome;

@@ -301,7 +301,11 @@ describe('provider', () => {
     // Past its deadline (2 working days) the sweeper expires it; the page still shows it.
     await h.stack.advanceClock(5 * 86_400_000, 86_400_000);
     await card.getByRole('button', { name: 'Accept' }).click();
-    await page.getByText(`Offer ${offer} could not be answered: Cannot accept allocation ${offer}: it is expired, not offered.`).waitFor();
+    // The refusal says when it lapsed and that it can no longer be accepted (not 'it is expired, not offered').
+    await page
+      .getByText(`Offer ${offer} could not be answered: Offer ${offer} expired unanswered on `)
+      .filter({ hasText: /expired unanswered on \d{1,2} [A-Z][a-z]+ \d{4} at \d{2}:\d{2}: it can no longer be accepted\./ })
+      .waitFor();
     await expect.poll(() => card.count()).toBe(0);
 
     // Its page says it lapsed, not that it was answered, and why its goals are not shown.
