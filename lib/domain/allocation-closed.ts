@@ -14,7 +14,8 @@ const ENDED_BECAUSE: Record<string, string> = {
 const NOTHING_MORE: Partial<Record<CommandName, string>> = {
   'record-contact': 'no session can be recorded on it any more',
   'correct-contact': 'its sessions can no longer be corrected',
-  'end-allocation': 'there is nothing left to end, and nothing more can be recorded on it',
+  // Not 'nothing more can be recorded': its sessions may still be corrected for 28 days (session-correction.ts).
+  'end-allocation': 'there is nothing left to end',
   'accept-offer': 'it can no longer be accepted',
   'decline-offer': 'there is nothing left to decline',
 };

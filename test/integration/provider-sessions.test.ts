@@ -54,7 +54,8 @@ describe('recording a session', () => {
     expect(session.json.detail).toBe(`${ended}: no session can be recorded on it any more.`);
     const end = await t.call('POST', `/allocations/${offer.allocationId}/end`, { token, body: { outcome: 'completed' } });
     expect(end.status, end.text).toBe(409);
-    expect(end.json.detail).toBe(`${ended}: there is nothing left to end, and nothing more can be recorded on it.`);
+    // Nothing left to end, but not 'nothing more can be recorded': its sessions may still be corrected for 28 days.
+    expect(end.json.detail).toBe(`${ended}: there is nothing left to end.`);
     // Why the plan exited (custody: offence information) is not the provider's to know.
     expect(`${session.text} ${end.text}`).not.toMatch(/custody|exited/);
     expect(await scanTable(t.stack)).toEqual(before);
