@@ -159,7 +159,7 @@ export const HsdsService = z
     alert: z.string().optional().describe('Present while the service is temporarily closed or full'),
     eligibility_description: z.string(),
     minimum_age: z.number().int(),
-    maximum_age: z.number().int(),
+    maximum_age: z.number().int().optional().describe('Absent when the service takes women of any age from minimum_age up'),
     last_modified: z.iso.datetime().optional().describe("When the service's capacity or status last changed"),
     organization: HsdsOrganization,
     service_areas: z.array(HsdsServiceArea),
@@ -241,9 +241,12 @@ export interface LiveServiceState {
 }
 type Status = Service['status'];
 
+/** The directory file's maxAge for "no upper age" (its default): no person is older. */
+const NO_UPPER_AGE = 130;
+
 function eligibilityDescription(e: Service['eligibility']): string {
   const who = e.sex.includes('female') && e.sex.includes('male') ? 'Women and men' : e.sex.includes('male') ? 'Men' : 'Women';
-  const ages = e.maxAge >= 130 ? `aged ${e.minAge} and over` : `aged ${e.minAge} to ${e.maxAge}`;
+  const ages = e.maxAge >= NO_UPPER_AGE ? `aged ${e.minAge} and over` : `aged ${e.minAge} to ${e.maxAge}`;
   return `${who} ${ages}.`;
 }
 
@@ -264,7 +267,8 @@ export function toHsdsService(service: Service, organization: Organization, live
     ...(alert ? { alert } : {}),
     eligibility_description: eligibilityDescription(service.eligibility),
     minimum_age: service.eligibility.minAge,
-    maximum_age: service.eligibility.maxAge,
+    // No upper age is no maximum_age (HSDS's is optional), not 130 for a service finder to show as "18 to 130".
+    ...(service.eligibility.maxAge < NO_UPPER_AGE ? { maximum_age: service.eligibility.maxAge } : {}),
     ...(state.updatedAt ? { last_modified: state.updatedAt } : {}),
     organization: {
       id: hsdsId.organization(organization.id),

@@ -95,6 +95,10 @@ describe('GET /directory/services', () => {
       expect(service.status).toBe('active');
       expect(service.x_capacity).toMatchObject({ in_use: 0 });
       expect(service.x_capacity.available).toBe(service.x_capacity.capacity);
+      // Every New Chance service takes women of any age from its minimum: no maximum_age, not 130
+      // (a service finder would show "18 to 130"); the words say it.
+      expect(service).not.toHaveProperty('maximum_age');
+      expect(service.eligibility_description).toMatch(/ and over\.$/);
     }
   });
 

@@ -104,12 +104,12 @@ describe('toHsdsService', () => {
       status: 'active',
       eligibility_description: 'Women aged 16 and over.',
       minimum_age: 16,
-      maximum_age: 130,
       x_service_id: 'bcwa-domestic-abuse',
       x_capacity: { capacity: 20, in_use: 0, available: 20 },
       organization: { id: hsdsId.organization('bcwa'), name: "Black Country Women's Aid", x_provider_id: 'bcwa' },
     });
     expect(out.organization.description).toMatch(/Black Country/);
+    expect(out).not.toHaveProperty('maximum_age');
     expect(out).not.toHaveProperty('alert');
     expect(out).not.toHaveProperty('last_modified');
     expect(out.id).toMatch(UUID_V5);
