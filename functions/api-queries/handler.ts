@@ -86,7 +86,11 @@ export function makeHandler(deps: QueryApiDeps) {
       }
       return json(200, { items: page.items.map((p) => planSummary(p, now)), nextCursor: page.nextCursor ?? null });
     }
-    if (query.cursor) throw problem(400, 'cursor: needs a stage', [{ path: 'cursor', message: 'only valid together with stage' }]);
+    // A cursor belongs to the list that gave it: a stage's or a due list's, never the list of every open stage (one page, no cursor).
+    if (query.cursor)
+      throw problem(400, 'The query is not valid: cursor: only valid with the stage or due list that returned it', [
+        { path: 'cursor', message: 'only valid with the stage or due list that returned it' },
+      ]);
     const pages = await Promise.all(WORKLIST_STAGES.map((s) => deps.plans.listByStage(s, query.limit)));
     const items = pages.flatMap((p) => p.items).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)).slice(0, query.limit);
     return json(200, { items: items.map((p) => planSummary(p, now)), nextCursor: null });
