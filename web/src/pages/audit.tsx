@@ -2,7 +2,6 @@ import { useState } from 'react';
 import { addCalendarDays } from '../../../lib/domain/calendar.ts';
 import { api, ApiError, query } from '../api.ts';
 import { label } from '../domain.ts';
-import { formatDateTime } from '../format.ts';
 import { Form, SubmitButton, TextInput } from '../forms.tsx';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { LoadError, Loading, PageTitle, Section, useApp, useResource } from '../ui.tsx';
@@ -14,6 +13,14 @@ import { MAX_AUDIT_DAYS, MAX_AUDIT_DAYS_ONE_PLAN } from '../../../lib/domain/voc
 type AuditPage = { items: AuditRecord[]; nextCursor?: string };
 
 const PAGE_SIZE = 50;
+
+/**
+ * When a record was made, in UK time with its zone: the night the clocks go back, 01:00 to 01:59
+ * happens twice, and a record of 01:30 BST is an hour before one of 01:30 GMT (the log is matched
+ * against other records of the night, so which one matters).
+ */
+const whenFmt = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
+const when = (at: string) => (Number.isNaN(Date.parse(at)) ? at : whenFmt.format(new Date(at)));
 
 /**
  * The team lead's audit log: who read or wrote identity or plan detail, in which role, what and why,
@@ -132,7 +139,7 @@ function AuditRecords({ from, to, planId, records }: { from: string; to: string;
                 {items.map((r) => (
                   <tr key={r.auditId}>
                     <td>
-                      <time dateTime={r.at}>{formatDateTime(r.at)}</time>
+                      <time dateTime={r.at}>{when(r.at)}</time>
                     </td>
                     <td>
                       <Who record={r} />
