@@ -2,7 +2,7 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocum
 import { ALL_SHARDS, shardOf } from '../adapters/dynamodb/keys.ts';
 import { batchPut } from '../adapters/dynamodb/batch.ts';
 import { batchGet } from '../adapters/dynamodb/batch-get.ts';
-import { storageError } from '../adapters/dynamodb/client.ts';
+import { conditionFailed, storageError } from '../adapters/dynamodb/client.ts';
 import { FACTS_SCHEMA_VERSION, type PlanFacts } from '../domain/metrics/facts.ts';
 
 /**
@@ -82,7 +82,7 @@ export class FactStore {
         }),
       );
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return;
+      if (conditionFailed(error)) return;
       throw storageError(error);
     }
   }
@@ -224,7 +224,7 @@ export class FactStore {
       );
       return true;
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      if (conditionFailed(error)) return false;
       throw storageError(error);
     }
   }
