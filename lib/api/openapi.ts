@@ -173,7 +173,7 @@ const ProviderAllocationView = z
       }),
     ),
     adjustments: z.array(z.enum(ADJUSTMENTS)).optional().describe('Only when consent shares adjustments'),
-    risks: Risks.optional().describe('Only when consent shares risks'),
+    risks: Risks.optional().describe('Only when consent shares risks; a risk left out of it was not assessed (not none)'),
     contacts: z.array(
       z.object({
         session: z.number().int().min(1).describe('Its number on the allocation, in the order recorded: what correct-contact names'),

@@ -534,7 +534,9 @@ const apply: { [C in CommandName]: Apply<C> } = {
   'submit-assessment': (t, p) => {
     const plan = t.plan;
     plan.needs = p.needs.map((n) => ({ ...n, status: 'open' as const, addedAt: t.now }));
-    plan.risks = p.risks;
+    // Kept as said: a risk left out was not assessed, and is stored as absent, never as none.
+    if (p.risks) plan.risks = p.risks;
+    else delete plan.risks;
     plan.adjustments = p.adjustments;
     plan.assessedAt = t.now;
     t.moveTo('allocating');

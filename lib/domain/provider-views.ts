@@ -41,7 +41,8 @@ export function providerAllocationView(plan: Plan, allocationId: string) {
       ? plan.needs.filter((n) => a.needs.includes(n.domain)).map((n) => ({ domain: n.domain, level: n.level, status: n.status, ...(categories.includes('needs') ? { goals: n.goals } : {}) }))
       : a.needs.map((domain) => ({ domain })),
     ...(live && categories.includes('adjustments') ? { adjustments: plan.adjustments } : {}),
-    ...(live && categories.includes('risks') && plan.risks ? { risks: plan.risks } : {}),
+    // As assessed: a risk left out was not assessed (not none), so the provider is shown that, not nothing.
+    ...(live && categories.includes('risks') ? { risks: plan.risks ?? {} } : {}),
     // Numbered in the order recorded (the number correct-contact names); a withdrawn session keeps its number and says so.
     contacts: plan.contacts
       .filter((c) => c.allocationId === a.allocationId)

@@ -305,17 +305,29 @@ export const AssessedNeed = z.strictObject({
 });
 export type AssessedNeed = z.infer<typeof AssessedNeed>;
 
-export const Risks = z.strictObject({
-  domesticAbuse: z.enum(DOMESTIC_ABUSE_RISK).default('none'),
-  selfHarm: z.boolean().default(false),
-  safeguardingChildren: z.boolean().default(false),
-});
+/**
+ * The risks the assessment found, each only as far as it was assessed: a risk left out was not
+ * assessed, which is not the same as none (a woman with a high domestic-abuse need is not "no
+ * domestic-abuse risk" because the form or an integration said nothing). Views say "Not assessed" for
+ * what is missing; the worklist's riskScore (views.ts) weighs it deliberately.
+ *
+ * Plans assessed before this (until 29 Nov 2026) had each missing risk stored as 'none' / false by a
+ * default: those cannot be told apart from a risk assessed as none, and are not migrated.
+ */
+export const Risks = z
+  .strictObject({
+    domesticAbuse: z.enum(DOMESTIC_ABUSE_RISK).optional().describe('Left out: not assessed (not the same as none)'),
+    selfHarm: z.boolean().optional().describe('Left out: not assessed (not the same as false)'),
+    safeguardingChildren: z.boolean().optional().describe('Left out: not assessed (not the same as false)'),
+  })
+  .describe('Each risk only as assessed: a risk left out was not assessed');
+export type Risks = z.infer<typeof Risks>;
 
 const uniqueDomains = (needs: readonly { domain: string }[]) => new Set(needs.map((n) => n.domain)).size === needs.length;
 
 export const SubmitAssessmentPayload = z.strictObject({
   needs: z.array(AssessedNeed).min(1).max(14).refine(uniqueDomains, 'each need domain may appear only once'),
-  risks: Risks.default({ domesticAbuse: 'none', selfHarm: false, safeguardingChildren: false }),
+  risks: Risks.optional().describe('Left out, or any risk in it left out: not assessed'),
   adjustments: z.array(z.enum(ADJUSTMENTS)).max(ADJUSTMENTS.length).default([]),
 });
 

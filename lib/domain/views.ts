@@ -79,11 +79,25 @@ export function nextActionAt(plan: Plan): string | undefined {
   return dates.sort()[0];
 }
 
-/** Higher is more worrying: domestic-abuse risk, self-harm and children at risk move a plan up the list. */
-export function riskScore(plan: Plan): number {
-  const r = plan.risks;
-  if (!r) return 0;
-  return ({ none: 0, standard: 1, medium: 2, high: 4 } as const)[r.domesticAbuse] + (r.selfHarm ? 3 : 0) + (r.safeguardingChildren ? 2 : 0);
+/**
+ * Higher is more worrying: domestic-abuse risk, self-harm and children at risk move a plan up the list.
+ *
+ * A risk the assessment left out was not assessed, and is weighed deliberately, not as none: each
+ * counts as the middle of its own scale (domestic abuse as medium, 2; self-harm 1 of 3; children 1 of 2).
+ * Why: an unknown risk may be the worst one, so a plan whose assessment left it out must not sort below
+ * one assessed as standard or as no risk (a woman referred for domestic abuse whose risk nobody assessed
+ * is not safer than one assessed at standard risk); and the coordinator's first move on it is to find out.
+ * But a risk known to be high is more urgent than one not known, so it does not sort above that. A plan
+ * assessed with no risks at all scores 4, with a known high domestic-abuse risk (the worklist marks both
+ * "Higher risk"). Before the assessment nothing is known of any plan: 0, and its deadlines order it.
+ */
+export function riskScore(plan: Pick<Plan, 'risks' | 'assessedAt'>): number {
+  if (!plan.assessedAt) return 0;
+  const r = plan.risks ?? {};
+  const abuse = r.domesticAbuse === undefined ? 2 : ({ none: 0, standard: 1, medium: 2, high: 4 } as const)[r.domesticAbuse];
+  const selfHarm = r.selfHarm === undefined ? 1 : r.selfHarm ? 3 : 0;
+  const children = r.safeguardingChildren === undefined ? 1 : r.safeguardingChildren ? 2 : 0;
+  return abuse + selfHarm + children;
 }
 
 /**

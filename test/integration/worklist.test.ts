@@ -71,11 +71,14 @@ async function refer(urgency: 'routine' | 'urgent' = 'routine'): Promise<string>
   return (await ok('POST', '/plans', { body: { participant, referral: { source: 'out-of-court-disposal', localAuthority: 'birmingham', urgency } } })).planId;
 }
 
+/** Every risk assessed, as none unless `risks` says otherwise: a risk left out is not assessed, which the worklist weighs (views.ts riskScore). */
+const NO_RISK = { domesticAbuse: 'none', selfHarm: false, safeguardingChildren: false };
+
 async function allocating(options: { urgency?: 'routine' | 'urgent'; risks?: Record<string, unknown>; need?: string } = {}): Promise<Json> {
   const planId = await refer(options.urgency);
   await ok('POST', `/plans/${planId}/record-consent`, { body: consent(today()) });
   return ok('POST', `/plans/${planId}/submit-assessment`, {
-    body: { needs: [{ domain: options.need ?? 'mental-health', level: 'high', priority: true }], ...(options.risks ? { risks: options.risks } : {}) },
+    body: { needs: [{ domain: options.need ?? 'mental-health', level: 'high', priority: true }], risks: { ...NO_RISK, ...options.risks } },
   });
 }
 

@@ -174,7 +174,8 @@ export interface Plan {
   /** What the coordinator typed when her consent was withdrawn (free text; the marker once her identity is erased). */
   consentWithdrawalNote?: string;
   needs: Need[];
-  risks?: { domesticAbuse: string; selfHarm: boolean; safeguardingChildren: boolean };
+  /** Each risk as assessed: one left out was not assessed (not none). */
+  risks?: Risks;
   adjustments: string[];
   allocations: Allocation[];
   gaps: Gap[];
@@ -257,7 +258,8 @@ export interface AllocationDetail {
   purgeInstructions?: PurgeInstruction[];
   needs: { domain: string; level?: string; status?: string; goals?: string[] }[];
   adjustments?: string[];
-  risks?: { domesticAbuse: string; selfHarm: boolean; safeguardingChildren: boolean };
+  /** Each risk as assessed: one left out was not assessed (not none). */
+  risks?: Risks;
   contacts?: { date: string; kind: string }[];
 }
 
@@ -327,4 +329,11 @@ export interface Service {
   areas: string[];
   status: string;
   available?: number;
+}
+
+/** The risks an assessment found: a risk left out was not assessed, which is not the same as none. */
+export interface Risks {
+  domesticAbuse?: string;
+  selfHarm?: boolean;
+  safeguardingChildren?: boolean;
 }

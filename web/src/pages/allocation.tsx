@@ -6,6 +6,7 @@ import { Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSu
 import { Link } from '../router.tsx';
 import type { AllocationDetail, ParticipantForProvider, PurgeInstruction } from '../types.ts';
 import { purgeNotices } from '../purge-words.ts';
+import { riskWords } from '../risk-words.ts';
 import { allocationStopsCorrection, SESSION_CORRECTION_DAYS, sessionsCorrectableNow, sessionsCorrectableUntil } from '../../../lib/domain/session-correction.ts';
 import { Facts, LoadError, Loading, Notice, PageTitle, Section, StatusBadge, useApp, useResource } from '../ui.tsx';
 import { useToday } from './plan-forms.tsx';
@@ -39,6 +40,7 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
   if (!a) return <Loading what={`allocation ${allocationId}`} />;
   const provider = session.role === 'provider';
   const service = services.find((s) => s.serviceId === a.serviceId)?.name ?? a.serviceId;
+  const risks = a.risks ? riskWords(a.risks) : undefined;
   return (
     <>
       <p className="back">
@@ -104,9 +106,10 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
                 ['Expired', formatDateTime(a.expiredAt)],
                 ['Ended', a.endedAt ? `${formatDateTime(a.endedAt)}${a.outcome ? `: ${label(a.outcome)}` : ''}` : undefined],
                 ['Adjustments', a.adjustments?.length ? a.adjustments.map(label).join(', ') : undefined],
-                ['Domestic abuse risk', a.risks ? label(a.risks.domesticAbuse) : undefined],
-                ['Self-harm risk', a.risks ? (a.risks.selfHarm ? 'Yes' : 'No') : undefined],
-                ['Children at risk', a.risks ? (a.risks.safeguardingChildren ? 'Yes' : 'No') : undefined],
+                // Shown only when her consent shares risks; a risk the assessment left out reads "Not assessed", never "None".
+                ['Domestic abuse risk', risks?.domesticAbuse],
+                ['Self-harm risk', risks?.selfHarm],
+                ['Children at risk', risks?.safeguardingChildren],
               ]}
             />
           </Section>
