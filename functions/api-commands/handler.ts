@@ -7,7 +7,7 @@ import { apiHandler, type Logger, type RouteContext } from '../../lib/api/handle
 import { failureToProblem, header, HttpProblem, json, parseWith, problem, readJsonBody, type HttpResult } from '../../lib/api/http.ts';
 import { londonDate, londonDateTimeWords, londonDayWords } from '../../lib/domain/calendar.ts';
 import type { Command } from '../../lib/domain/decide.ts';
-import { allocationCommandBySegment, contactCorrectableStages, contactDetailsCorrectable, LIFECYCLE, OPEN_STAGES, planCommandBySegment, type CommandName } from '../../lib/domain/lifecycle.ts';
+import { allocationCommandBySegment, contactCorrectableStages, contactDetailsCorrectable, LIFECYCLE, planCommandBySegment, type CommandName } from '../../lib/domain/lifecycle.ts';
 import { AllocationId, COMMAND_PAYLOADS, HeldIdentity, IdentityCorrection, Participant, PlanId, POSSIBLE_DUPLICATE_TYPE, ReferPayload, type Plan, type PossibleDuplicatePlan, type ReferralDetailsReport, type ReferralOpenPlan } from '../../lib/domain/schemas.ts';
 import { applyReferralDetails, claimPerson, CORRECTABLE_FIELDS, correctedIdentity, correctIdentity, noteReferral, type CorrectableField, type ReferralDetailsOutcome } from '../../lib/adapters/dynamodb/identity-store.ts';
 import { planView } from '../../lib/domain/views.ts';
@@ -16,7 +16,7 @@ import type { PlanCommandState, WorkflowStarter } from '../../workflows/plan-com
 import { awsDeps } from '../../lib/runtime/aws.ts';
 import { identityMatchKey } from '../../lib/adapters/identity-match.ts';
 import { nearMatchKeys } from '../../lib/adapters/near-match.ts';
-import { fileNearMatches, openPlansNearMatching } from '../../lib/adapters/dynamodb/near-match-store.ts';
+import { fileNearMatches, openForReferral, openPlansNearMatching } from '../../lib/adapters/dynamodb/near-match-store.ts';
 import { andList } from '../../lib/domain/list-words.ts';
 import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { auditAccess, displayNameOf } from '../../lib/api/audit-access.ts';
@@ -38,8 +38,6 @@ export interface CommandApiDeps {
   logger?: Logger;
 }
 
-/** A duplicate referral is refused while one of her plans is in these stages (the lifecycle's open stages). */
-const OPEN_STAGE_SET: ReadonlySet<string> = new Set(OPEN_STAGES);
 /** How often a correction is checked again when another change to her identity landed in between. */
 const IDENTITY_CORRECTION_ATTEMPTS = 3;
 
@@ -242,7 +240,8 @@ export function makeHandler(deps: CommandApiDeps) {
     const otherIds = [...new Set([...(person?.planIds ?? []), ...(person?.claim ? [person.claim.planId] : [])])].filter((id) => id !== planId);
     const others = await Promise.all(otherIds.map(async (id) => ({ id, plan: await deps.plans.getPlan(id, false) })));
     const earlier = others.map((o) => o.plan).filter((p): p is Plan => Boolean(p));
-    const open = earlier.find((p) => OPEN_STAGE_SET.has(p.stage));
+    // Open by the same rule as the near-match warning's (openForReferral): one statement of it.
+    const open = earlier.find(openForReferral);
     // Refusals that show the coordinator plans linked to the name and date of birth she typed are a look-up
     // of a woman by who she is: each is on the audit record (and its refusal filed as its outcome).
     if (open) {

@@ -39,8 +39,14 @@ type Store = { client: DynamoDBDocumentClient; tableName: string };
  */
 export const MOST_PLANS_READ = 1_000;
 
-/** Open, in the sense of the duplicate-referral refusal: in one of the lifecycle's open stages, and not erased. */
 const OPEN_STAGE_SET: ReadonlySet<string> = new Set(OPEN_STAGES);
+
+/**
+ * Open, as a referral judges a plan: in one of the lifecycle's open stages, and not erased. The one rule
+ * for both what a referral does about such a plan: refused when it is hers ('already has an open plan'),
+ * warned of when it is another woman's near match (openPlansNearMatching).
+ */
+export const openForReferral = (plan: Pick<Plan, 'stage' | 'identityErasedAt'>): boolean => OPEN_STAGE_SET.has(plan.stage) && !plan.identityErasedAt;
 
 /**
  * The ids of the plans filed under any of `near`'s keys: the near-match items of its filed keys and the
@@ -74,7 +80,7 @@ export async function openPlansNearMatching(store: Store, near: NearMatchKeys, n
   return items
     .filter((item) => item.type === 'plan')
     .map(itemToPlan)
-    .filter((p) => OPEN_STAGE_SET.has(p.stage) && !p.identityErasedAt && (notHers.participantId === undefined || p.participantId !== notHers.participantId))
+    .filter((p) => openForReferral(p) && (notHers.participantId === undefined || p.participantId !== notHers.participantId))
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
     .slice(0, MAX_POSSIBLE_DUPLICATES);
 }
