@@ -4,7 +4,7 @@ import { HttpProblem, json, parseWith, problem } from '../../lib/api/http.ts';
 import { openApiDocument } from '../../lib/api/openapi.ts';
 import { AuditQuery, EscalationQuery, PlanListQuery, type AccessPurpose } from '../../lib/api/request-schemas.ts';
 import { accessPurpose, auditAccess, auditRefusedCaller } from '../../lib/api/audit-access.ts';
-import type { DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
+import { wholeDaysTooLong, AuditRangeTooLong, type DynamoAuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
 import { AllocationId, PlanId, ProviderId, type Plan } from '../../lib/domain/schemas.ts';
 import { providerAllocationView } from '../../lib/domain/provider-views.ts';
 import { participantShareDecision, providerParticipantView } from '../../lib/domain/participant-share.ts';
@@ -208,6 +208,10 @@ export function makeHandler(deps: QueryApiDeps) {
 
   async function auditLog(ctx: RouteContext) {
     const query = parseWith(AuditQuery, ctx.event.queryStringParameters ?? {}, 'query');
+    // The days a plan query reads whole are bounded by where the plan index starts, which only the
+    // table knows: refused here, like the query's other faults, before the read is recorded.
+    const tooLong = query.planId ? wholeDaysTooLong(query.from, query.to, await deps.audit.planIndexFrom()) : undefined;
+    if (tooLong) throw auditRangeProblem(new AuditRangeTooLong(tooLong));
     await auditAccess(deps.audit, ctx, 'read-audit', query.planId ? { planId: query.planId } : {}, clock(), 'oversight');
     // AuditQuery has checked the cursor (a 400 naming it, before anything is recorded).
     return json(200, await deps.audit.query(query.from, query.to, { planId: query.planId, limit: query.limit, cursor: query.cursor }));
@@ -241,3 +245,14 @@ export const handler = (...args: Parameters<ReturnType<typeof makeHandler>>) => 
   built ??= makeHandler(awsDeps());
   return built(...args);
 };
+
+/**
+ * A plan query reaching too far before the plan index's start: a 400 naming `from`, with the earliest
+ * day it may be (earliestFrom) and the index's first day (planIndexFrom, once the table has one), so a
+ * client such as the audit page can ask again from there.
+ */
+function auditRangeProblem(refused: AuditRangeTooLong): HttpProblem {
+  const p = problem(400, `The query is not valid: from: ${refused.message}`, [{ path: 'from', message: refused.message }]);
+  p.extensions = { earliestFrom: refused.earliestFrom, ...(refused.planIndexFrom !== undefined ? { planIndexFrom: refused.planIndexFrom } : {}) };
+  return p;
+}

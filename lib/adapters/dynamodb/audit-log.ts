@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { addCalendarDays } from '../../domain/calendar.ts';
+import { MAX_AUDIT_DAYS } from '../../domain/vocabulary.ts';
 import { keys } from './keys.ts';
 import { conditionFailed, storageError } from './client.ts';
 import type { GroupPut } from './group-put.ts';
@@ -79,13 +80,16 @@ export class DynamoAuditLog implements AuditLog {
    *
    * About one plan, the days from the marker's first indexed day on are read through byAuditPlan (that
    * plan's records only, at most one past the limit); earlier days, whose records may predate the
-   * index key, are read whole and filtered, as every day is without a plan or without a marker.
+   * index key, are read whole and filtered, as every day is without a plan or without a marker. Those
+   * days are at most MAX_AUDIT_DAYS past the first (AuditRangeTooLong otherwise: see wholeDaysTooLong).
    */
   async query(from: string, to: string, options: { planId?: string; limit?: number; cursor?: string } = {}): Promise<AuditPage> {
     const limit = options.limit ?? 500;
     const after = options.cursor === undefined ? undefined : decodeAuditCursor(options.cursor, from, to);
     const { planId } = options;
     const indexedFrom = planId ? await this.planIndexFrom() : undefined;
+    const tooLong = planId ? wholeDaysTooLong(from, to, indexedFrom) : undefined;
+    if (tooLong) throw new AuditRangeTooLong(tooLong);
     // One record past the limit tells whether a cursor is needed: the last page carries none.
     const found: { record: AuditRecord; sk: string }[] = [];
     for (let day = after ? after.slice(0, 10) : from; day <= to && (indexedFrom === undefined || day < indexedFrom) && found.length <= limit; day = addCalendarDays(day, 1)) {
@@ -178,6 +182,41 @@ export class DynamoAuditLog implements AuditLog {
     return this.client.send(new QueryCommand(input)).catch((error: unknown) => {
       throw storageError(error);
     });
+  }
+}
+
+/**
+ * Why a plan query whose days before the index's start (all of them, without a marker) span more than
+ * MAX_AUDIT_DAYS past the first is refused, not read: each such day is read whole, one Query or more a
+ * day, so three years of them on a table given byAuditPlan after records were written would be ~1,000
+ * Queries, past the API function's timeout (a 5xx for a valid-looking request). Refused, not cut short,
+ * because an audit answer that silently leaves days out would read as "nobody looked"; the refusal
+ * names the earliest `from` that is read in one go (with this `to`), so a client can ask again from
+ * there and read the days before it a month at a time, as every day is read over everyone's records.
+ * Undefined when the query is within bounds.
+ */
+export function wholeDaysTooLong(from: string, to: string, indexedFrom: string | undefined): { earliestFrom: string; planIndexFrom?: string } | undefined {
+  if (indexedFrom !== undefined && indexedFrom <= from) return undefined;
+  const lastWholeDay = indexedFrom !== undefined && indexedFrom <= to ? addCalendarDays(indexedFrom, -1) : to;
+  const earliestFrom = addCalendarDays(lastWholeDay, -MAX_AUDIT_DAYS);
+  if (from >= earliestFrom) return undefined;
+  return { earliestFrom, ...(indexedFrom !== undefined ? { planIndexFrom: indexedFrom } : {}) };
+}
+
+/** A plan query wholeDaysTooLong refuses: the API's 400 names `from` and the earliest day it may be. */
+export class AuditRangeTooLong extends Error {
+  readonly earliestFrom: string;
+  /** The first day read through the plan's index; absent while the table has no marker (every day is read whole). */
+  readonly planIndexFrom: string | undefined;
+  constructor(bound: { earliestFrom: string; planIndexFrom?: string }) {
+    super(
+      bound.planIndexFrom === undefined
+        ? `at most ${MAX_AUDIT_DAYS} days before to about one plan while the plan index has no start day (its records are read a day at a time): from ${bound.earliestFrom} at the earliest`
+        : `at most ${MAX_AUDIT_DAYS} days before ${bound.planIndexFrom} about one plan (its records before that day, when the plan index starts, are read a day at a time): from ${bound.earliestFrom} at the earliest, and the days before it a month at a time`,
+    );
+    this.name = 'AuditRangeTooLong';
+    this.earliestFrom = bound.earliestFrom;
+    this.planIndexFrom = bound.planIndexFrom;
   }
 }
 

@@ -36,17 +36,62 @@ export function AuditPage() {
   const today = now.slice(0, 10);
   const planId = search.get('plan') ?? '';
   const to = search.get('to') ?? today;
-  const from = search.get('from') ?? addCalendarDays(to, planId ? -MAX_AUDIT_DAYS_ONE_PLAN : -6);
-  // One read per range: each read of the log is itself recorded.
+  const askedFrom = search.get('from');
+  // On a table given the plan index after records were written, a plan's widest range may reach further
+  // before the index's start than the API reads in one go (its days there are read whole); the API's 400
+  // names the earliest `from` it reads, and the range not asked for starts there instead, saying so.
+  const [shortened, setShortened] = useState<{ range: string; bound: IndexBound }>();
+  const range = `${to}|${planId}`;
+  const bound = askedFrom === null && shortened?.range === range ? shortened.bound : undefined;
+  const from = askedFrom ?? bound?.earliestFrom ?? addCalendarDays(to, planId ? -MAX_AUDIT_DAYS_ONE_PLAN : -6);
+  // One read per range: each read of the log is itself recorded (a refused one is not).
   const records = useResource<AuditPage>(auditPath(from, to, planId));
+  const refusedBound = askedFrom === null && bound === undefined ? indexBoundOf(records.error) : undefined;
+  // Adjusting state while rendering (React's pattern for state derived from an answer): at most once a range.
+  if (refusedBound) setShortened({ range, bound: refusedBound });
   return (
     <>
       <PageTitle>Audit log</PageTitle>
       <p className="lead">Who read or changed a woman's identity or plan, in which role, what and why, and whether each change was done or refused: every read of her contact details is here, refused ones too. Oldest first.</p>
-      <AuditFilters key={`${from}|${to}|${planId}`} from={from} to={to} planId={planId} busy={records.loading} error={records.error?.status === 400 ? records.error : undefined} />
+      {bound && <ShortenedRange bound={bound} to={to} planId={planId} />}
+      <AuditFilters key={`${from}|${to}|${planId}`} from={from} to={to} planId={planId} busy={records.loading || refusedBound !== undefined} error={records.error?.status === 400 && !refusedBound ? records.error : undefined} />
       {/* Keyed like the filters: another range starts with no later pages and no error of the last one's. */}
       <AuditRecords key={`records|${from}|${to}|${planId}`} from={from} to={to} planId={planId} records={records} />
     </>
+  );
+}
+
+/** What GET /audit's 400 says of a plan range reaching too far before the plan index's start (functions/api-queries). */
+type IndexBound = { earliestFrom: string; planIndexFrom?: string };
+
+const UTC_DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+function indexBoundOf(error: ApiError | undefined): IndexBound | undefined {
+  const earliestFrom = error?.status === 400 ? error.problem.earliestFrom : undefined;
+  if (typeof earliestFrom !== 'string' || !UTC_DAY.test(earliestFrom)) return undefined;
+  const planIndexFrom = error?.problem.planIndexFrom;
+  return { earliestFrom, ...(typeof planIndexFrom === 'string' && UTC_DAY.test(planIndexFrom) ? { planIndexFrom } : {}) };
+}
+
+/**
+ * Why a plan's range starts later than three years back, and the way to the records before it: the
+ * month just before, which the API reads in one go (a range of at most MAX_AUDIT_DAYS days).
+ */
+function ShortenedRange({ bound, to, planId }: { bound: IndexBound; to: string; planId: string }) {
+  const before = addCalendarDays(bound.earliestFrom, -1);
+  const monthBefore = `/audit-log${query({ from: addCalendarDays(before, -MAX_AUDIT_DAYS), to: before, plan: planId })}`;
+  return (
+    <div className="notice" role="status">
+      <p>
+        Shown from {bound.earliestFrom} to {to}, not three years:{' '}
+        {bound.planIndexFrom
+          ? `records about a plan from before ${bound.planIndexFrom}, when this log started keeping them by plan, are read a day at a time, at most ${MAX_AUDIT_DAYS + 1} days in one view.`
+          : `this log does not yet keep records by plan, so they are read a day at a time, at most ${MAX_AUDIT_DAYS + 1} days in one view.`}
+      </p>
+      <p>
+        <Link to={monthBefore}>Show the records before {bound.earliestFrom}</Link>, a month at a time.
+      </p>
+    </div>
   );
 }
 
