@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import { MAX_SERVICE_CAPACITY, ServiceStatus, type Directory, type Organization, type Service } from '../domain/directory.ts';
+import { MAX_SERVICE_CAPACITY, NO_UPPER_AGE, ServiceStatus, type Directory, type Organization, type Service } from '../domain/directory.ts';
 import { LOCAL_AUTHORITIES, NEED_DOMAINS, type LocalAuthority, type NeedDomain } from '../domain/taxonomy.ts';
 import { MAX_SERVICES_PER_PAGE } from '../domain/vocabulary.ts';
 
@@ -240,9 +240,6 @@ export interface LiveServiceState {
   updatedAt?: string;
 }
 type Status = Service['status'];
-
-/** The directory file's maxAge for "no upper age" (its default): no person is older. */
-const NO_UPPER_AGE = 130;
 
 function eligibilityDescription(e: Service['eligibility']): string {
   const who = e.sex.includes('female') && e.sex.includes('male') ? 'Women and men' : e.sex.includes('male') ? 'Men' : 'Women';

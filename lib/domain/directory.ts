@@ -20,6 +20,9 @@ export type Organization = z.infer<typeof Organization>;
 export { MAX_SERVICE_CAPACITY, SERVICE_STATUSES };
 export const ServiceStatus = z.enum(SERVICE_STATUSES);
 
+/** A service's maxAge for "no upper age" (its default): no person is older. HSDS leaves maximum_age out for it (lib/directory/hsds.ts). */
+export const NO_UPPER_AGE = 130;
+
 export const Service = z
   .strictObject({
     id: ServiceId,
@@ -32,10 +35,10 @@ export const Service = z
     eligibility: z
       .strictObject({
         sex: z.array(z.enum(['female', 'male'])).min(1).default(['female']),
-        minAge: z.number().int().min(0).max(130).default(18),
-        maxAge: z.number().int().min(0).max(130).default(130),
+        minAge: z.number().int().min(0).max(NO_UPPER_AGE).default(18),
+        maxAge: z.number().int().min(0).max(NO_UPPER_AGE).default(NO_UPPER_AGE),
       })
-      .default({ sex: ['female'], minAge: 18, maxAge: 130 }),
+      .default({ sex: ['female'], minAge: 18, maxAge: NO_UPPER_AGE }),
     capacity: z.number().int().min(0).max(MAX_SERVICE_CAPACITY),
   })
   .refine((s) => s.eligibility.minAge <= s.eligibility.maxAge, { path: ['eligibility', 'maxAge'], message: 'must not be below minAge' });
