@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { AccessPurpose, AuditQuery, ErasePayload, EscalationQuery, ExpectedVersion, IdempotencyKey, PlanListQuery } from './request-schemas.ts';
 import { IfMatch } from './if-match.ts';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import { MAX_AUDIT_DAYS } from '../domain/vocabulary.ts';
 import { COMMAND_NAMES, LIFECYCLE, nextInWords, OPEN_STAGES, Stage, TIMER_COMMANDS, type CommandName } from '../domain/lifecycle.ts';
 import { REDACTED } from '../domain/redaction.ts';
 import { NeedDomain } from '../domain/taxonomy.ts';
@@ -624,6 +625,16 @@ const ROUTE_PROBLEMS: Record<string, Partial<Record<ProblemStatus | 429 | 503, R
           .optional()
           .describe('Only when another referral of her is in progress or was interrupted: the seconds until a new referral of her is possible'),
       }),
+    },
+  },
+  'GET /audit': {
+    400: {
+      description:
+        `Nothing read or recorded: \`errors\` names each field at fault. About one plan (planId), the days before the plan index's start are read whole, a day at a time, so a range may reach at most ${MAX_AUDIT_DAYS} days before that day (before \`to\`, while the log has no start day): past it the error names \`from\`, and \`earliestFrom\` is the earliest from read in one go with this \`to\` (ask the days before it a month at a time).`,
+      schema: Problem.extend({
+        earliestFrom: z.iso.date().optional().describe("Only when from reaches too far before the plan index's start: the earliest from read in one go with this to"),
+        planIndexFrom: z.iso.date().optional().describe("With earliestFrom, once the log has one: the first UTC day whose records about a plan are read through the plan's own index"),
+      }).meta({ id: 'AuditQueryProblem', description: 'RFC 9457 problem details of a refused audit query' }),
     },
   },
   'POST /plans/{planId}/erase-identity': {
