@@ -7,7 +7,7 @@ import { DomainError, forbidden, invalid, notAllowedInStage, notFound, staleVers
 import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
 import type { DeadlinePolicy } from './policy.ts';
 import { refuseFreeTextAfterErasure } from './redaction.ts';
-import { sessionCorrectionRefusal } from './session-correction.ts';
+import { lateSessionLastDay, lateSessionLastDayWords, lateSessionRefusal, sessionCorrectionRefusal } from './session-correction.ts';
 import { COMMAND_PAYLOADS, MAX_REPLACED_CONSENTS, type Allocation, type ConsentScope, type Deadline, type Plan, type PlanEvent, type PayloadOf, type PurgeInstruction } from './schemas.ts';
 import type { Directory } from './directory.ts';
 import type { NeedDomain } from './taxonomy.ts';
@@ -609,12 +609,27 @@ const apply: { [C in CommandName]: Apply<C> } = {
   },
   'record-contact': (t, p, command) => {
     const a = findAllocation(t, command);
-    requireStatus(a, 'accepted', 'record a contact for', 'record-contact');
+    // Ended (by the provider, by closed needs, or with the plan's exit): a session held before the end may
+    // still be recorded late, within the same bound and stops as a correction (session-correction.ts).
+    const late = a.status === 'ended';
+    if (late) {
+      const refused = lateSessionRefusal(t.plan, a, t.now);
+      if (refused) throw notAllowedInStage(refused);
+    } else requireStatus(a, 'accepted', 'record a contact for', 'record-contact');
     checkSessionDate(t, a, p.date, 'date');
+    const lastDay = lateSessionLastDay(a);
+    if (lastDay && p.date > lastDay) throw invalid('date', `must be on or before ${lateSessionLastDayWords(a)}: allocation ${a.allocationId} ended that day, and a session after it was not part of it`);
     t.plan.contacts.push({ allocationId: a.allocationId, providerId: a.providerId, date: p.date, kind: p.kind, recordedAt: t.now });
-    if (p.kind === 'attended') {
+    if (p.kind === 'attended' && !late) {
       armNoContact(t);
       t.resolve((k) => k === 'no-contact');
+    } else if (p.kind === 'attended' && t.plan.stage !== 'exited') {
+      // Late, on a plan still open: engagement all the same, but an old date may not keep the alert away
+      // (as a correction: resolved only if the alert's day, re-armed from it, is still to come). Once the
+      // plan has exited nothing is awaited of her (its exit cleared the alert's deadline).
+      armNoContact(t);
+      const noContactDue = t.plan.deadlines.find((d) => d.command === 'no-contact')?.dueAt;
+      if (noContactDue !== undefined && noContactDue > t.now) t.resolve((k) => k === 'no-contact');
     }
     t.emit('contact.recorded.v1', { planRef: t.plan.planId, ...allocationRef(a), date: p.date, kind: p.kind });
   },

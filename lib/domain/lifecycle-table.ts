@@ -92,7 +92,17 @@ export const LIFECYCLE = {
   // An acceptance that leaves every priority need accepted activates an allocating plan; nothing takes an active one back.
   'accept-offer': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], moves: [['allocating', 'active']], step: 'Accept offer', target: 'allocation', segment: 'accept', summary: 'A provider takes on an offered allocation.' },
   'decline-offer': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], staysInStage: true, step: 'Decline offer', target: 'allocation', segment: 'decline', summary: 'A provider declines an offer with a coded reason; the needs go to the next candidate.' },
-  'record-contact': { actors: provider, from: ['allocating', 'active'], next: ['allocating', 'active'], staysInStage: true, step: 'Record contact', target: 'allocation', segment: 'record-contact', summary: 'A session attended, missed or cancelled.' },
+  'record-contact': {
+    // Also once the plan has exited: a session held before the allocation ended, recorded late within the correction bound (lib/domain/session-correction.ts).
+    actors: provider,
+    from: ['allocating', 'active', 'exited'],
+    next: ['allocating', 'active', 'exited'],
+    staysInStage: true,
+    step: 'Record contact',
+    target: 'allocation',
+    segment: 'record-contact',
+    summary: `A session attended, missed or cancelled. Also on an ended allocation (its plan exited too), for a session held on or before the day it ended, for ${SESSION_CORRECTION_DAYS} days after it ended: not after an end because her consent was withdrawn, never once her identity is erased or the plan is closed.`,
+  },
   'correct-contact': {
     // The provider that recorded the session: only it knows whether the session took place. A coordinator
     // who spots a duplicate asks it (the allocation page shows the provider the same list).

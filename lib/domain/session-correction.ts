@@ -1,4 +1,4 @@
-import { addDays, londonDate, londonDateTimeWords } from './calendar.ts';
+import { addDays, londonDate, londonDateTimeWords, londonDayWords } from './calendar.ts';
 import type { Allocation, Plan } from './schemas.ts';
 
 /**
@@ -18,6 +18,12 @@ import type { Allocation, Plan } from './schemas.ts';
  * consent to share with its provider was withdrawn (the provider has been told to delete what it holds),
  * and never on a closed or withdrawn plan (the lifecycle table: correct-contact is sent while the plan is
  * allocating, active or exited).
+ *
+ * The same days, and the same stops, let a provider record late a session held on or before the day
+ * the allocation ended (record-contact on an ended allocation, its plan exited too): providers often
+ * key sessions in days after they were held, and the last ones before a plan exits were otherwise lost
+ * to the exit summary. One bound for both, read from allocationStopsCorrection: what may still be
+ * corrected may still be completed, and nothing may be added once the provider was told to delete.
  */
 export const SESSION_CORRECTION_DAYS = 28;
 
@@ -64,4 +70,31 @@ export function sessionCorrectionRefusal(plan: Pick<Plan, 'identityErasedAt'>, a
   if (stop === 'consent-withdrawn') return `${ended}, when her consent to share with your organisation was withdrawn: its sessions can no longer be corrected (delete what you hold about her).`;
   const until = sessionsCorrectableUntil(a);
   return `${ended}: its sessions could be corrected for ${SESSION_CORRECTION_DAYS} days after it ended${until ? `, until ${londonDateTimeWords(until)}` : ''}, and no longer; ask her coordinator to note the correction on the plan.`;
+}
+
+/**
+ * Why a session may not be recorded late on this ended allocation now, in words for its provider;
+ * undefined when it may (a session dated on or before the day it ended: see lateSessionLastDay). The
+ * same stops as a correction (allocationStopsCorrection), so the two never disagree. `now` is the
+ * command's time.
+ */
+export function lateSessionRefusal(plan: Pick<Plan, 'identityErasedAt'>, a: Allocation, now: string): string | undefined {
+  if (plan.identityErasedAt) return `Her identity was erased on ${londonDate(plan.identityErasedAt)}: her record is closed, and no session can be recorded on allocation ${a.allocationId}.`;
+  const stop = allocationStopsCorrection(a, now);
+  if (stop === undefined) return undefined;
+  const ended = `Allocation ${a.allocationId} ended${a.endedAt ? ` on ${londonDateTimeWords(a.endedAt)}` : ''}`;
+  if (stop === 'consent-withdrawn') return `${ended}, when her consent to share with your organisation was withdrawn: no session can be recorded on it (delete what you hold about her).`;
+  if (stop === 'no-sessions') return `Cannot record a session on allocation ${a.allocationId}: it is ${a.status}.`;
+  const until = sessionsCorrectableUntil(a);
+  return `${ended}: a session held before it ended could be recorded for ${SESSION_CORRECTION_DAYS} days after it ended${until ? `, until ${londonDateTimeWords(until)}` : ''}, and no longer; ask her coordinator to note the session on the plan.`;
+}
+
+/** The last day a session recorded late on this ended allocation may be dated: the London day it ended. */
+export function lateSessionLastDay(a: Ended): string | undefined {
+  return a.status === 'ended' && a.endedAt ? londonDate(a.endedAt) : undefined;
+}
+
+/** The last day a late session may be dated, in words for the refusal and the page: "5 December 2026". */
+export function lateSessionLastDayWords(a: Ended): string | undefined {
+  return a.status === 'ended' && a.endedAt ? londonDayWords(a.endedAt) : undefined;
 }

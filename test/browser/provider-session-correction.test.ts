@@ -64,7 +64,7 @@ describe('correcting a session', () => {
     expect((await h.call('POST', `/allocations/${offer}/end`, token, { outcome: 'completed' })).status).toBe(200);
     await page.reload();
     await page.getByText('Ended').first().waitFor();
-    await list.getByText(/Its sessions can still be corrected until .* \(28 days after it ended\)\./).waitFor();
+    await list.getByText(/A session held on or before .+, the day it ended, can still be recorded, and its sessions corrected, until .* \(28 days after it ended\)\./).waitFor();
     await list.getByRole('button', { name: 'Correct session 1' }).click();
     const afterEnd = page.getByRole('form', { name: 'Correct session 1' });
     await afterEnd.getByLabel('What happened is wrong').check();
@@ -72,6 +72,13 @@ describe('correcting a session', () => {
     await afterEnd.getByRole('button', { name: 'Correct the session' }).click();
     await page.getByText('Session 1 corrected.').waitFor();
     expect((await sessions())[0]).toMatchObject({ session: 1, kind: 'cancelled', corrected: true });
+
+    // A session held before it ended, not yet recorded, can still be: the form offers the day it ended.
+    const late = page.getByRole('form', { name: 'Record a session' });
+    await late.getByRole('group', { name: 'What happened' }).getByLabel('Attended').check();
+    await late.getByRole('button', { name: 'Record the session' }).click();
+    await page.getByText(/Session on .+ recorded\./).waitFor();
+    expect((await sessions()).at(-1)).toMatchObject({ kind: 'attended' });
     expect(errors).toEqual([]);
   });
 });

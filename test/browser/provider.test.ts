@@ -179,7 +179,7 @@ describe('provider', () => {
     const token = h.token('provider', 'bcwa');
     const { page, errors } = await h.page();
     await signIn(h, page, "Black Country Women's Aid");
-    const cannot = 'Its sessions can no longer be corrected: her consent to share with your organisation was withdrawn, and nothing more is to be recorded about her.';
+    const cannot = 'No session can be recorded or corrected on it: her consent to share with your organisation was withdrawn, and nothing more is to be recorded about her.';
     // One allocation ended by the withdrawal itself, one whose plan had exited first (its end is the exit's; the plan then closes).
     for (const exitedFirst of [false, true]) {
       const plan = await planAllocating(h, { needs: [{ domain: 'domestic-abuse', level: 'high', priority: true }] });
@@ -194,7 +194,8 @@ describe('provider', () => {
       await visit(h, page, `/caseload/${offer}`);
       const sessions = page.getByRole('region', { name: 'Sessions' });
       await sessions.getByText(cannot).waitFor();
-      expect(await sessions.getByText(/could be corrected for 28 days|can still be corrected/).count()).toBe(0);
+      expect(await sessions.getByText(/could be recorded and corrected for 28 days|can still be recorded/).count()).toBe(0);
+      expect(await page.getByRole('form', { name: 'Record a session' }).count()).toBe(0);
       expect(await sessions.getByRole('button', { name: 'Correct session 1' }).count()).toBe(0);
       // The API refuses it as the page says.
       expect((await h.call('POST', `/allocations/${offer}/correct-contact`, token, { session: 1, reason: 'wrong-kind', kind: 'missed' })).status).toBe(409);

@@ -1,12 +1,12 @@
 /**
  * A provider records a session: a date before its allocation was offered (a mistyped year) is a 400
  * naming the date and the offer's date, and changes nothing; the offer's own day is fine. Once the
- * plan has exited, recording a session or ending the allocation is a 409 saying the allocation has
- * ended, when, and that nothing more can be recorded, not the plan's stage. Over real HTTP on the
- * embedded stack.
+ * plan has exited, ending the allocation is a 409 saying the allocation has ended, when, and that there
+ * is nothing left to end, not the plan's stage; a session dated after it ended is a 400 naming the date
+ * (one held before may be recorded late: late-session.test.ts). Over real HTTP on the embedded stack.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { londonDateTimeWords } from '../../lib/domain/calendar.ts';
+import { londonDateTimeWords, londonDayWords } from '../../lib/domain/calendar.ts';
 import { planInStage, scanTable, startTestStack, type Json, type TestStack } from '../support/http.ts';
 
 let t: TestStack;
@@ -49,9 +49,10 @@ describe('recording a session', () => {
 
     const before = await scanTable(t.stack);
     const ended = `Allocation ${offer.allocationId} ended on ${londonDateTimeWords(endedAt)}, when her plan ended`;
+    // A session held before it ended may still be recorded late (late-session.test.ts); one after it, never.
     const session = await t.call('POST', `/allocations/${offer.allocationId}/record-contact`, { token, body: { date: t.clock.today(), kind: 'attended' } });
-    expect(session.status, session.text).toBe(409);
-    expect(session.json.detail).toBe(`${ended}: no session can be recorded on it any more.`);
+    expect(session.status, session.text).toBe(400);
+    expect(session.json.errors).toEqual([{ path: 'date', message: `must be on or before ${londonDayWords(endedAt)}: allocation ${offer.allocationId} ended that day, and a session after it was not part of it` }]);
     const end = await t.call('POST', `/allocations/${offer.allocationId}/end`, { token, body: { outcome: 'completed' } });
     expect(end.status, end.text).toBe(409);
     // Nothing left to end, but not 'nothing more can be recorded': its sessions may still be corrected for 28 days.

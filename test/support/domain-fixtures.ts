@@ -11,7 +11,7 @@ import { decide, type Command, type CommandActor, type DecideContext, type Decis
 import { Directory, type ServiceLoad } from '../../lib/domain/directory.ts';
 import { LIFECYCLE, type Actor, type CommandName, type Stage } from '../../lib/domain/lifecycle.ts';
 import { DEFAULT_POLICY, type DeadlinePolicy } from '../../lib/domain/policy.ts';
-import { sessionCorrectionRefusal } from '../../lib/domain/session-correction.ts';
+import { lateSessionLastDay, lateSessionRefusal, sessionCorrectionRefusal } from '../../lib/domain/session-correction.ts';
 import type { Allocation, Plan, PlanEvent } from '../../lib/domain/schemas.ts';
 
 export const NOW = '2026-03-02T10:00:00.000Z'; // a Monday, GMT
@@ -273,8 +273,13 @@ export function validCommand(name: CommandName, plan: Plan | undefined, ctx: Dec
       return addressed(live('offered'), { note: 'Key worker assigned' });
     case 'decline-offer':
       return addressed(live('offered'), { reason: 'capacity', note: 'Waiting list closed' });
-    case 'record-contact':
-      return addressed(live('accepted'), { date: today, kind: 'attended' });
+    case 'record-contact': {
+      // An accepted allocation, or else one ended not long ago (its plan exited too), with a session held the day it ended (session-correction.ts).
+      const accepted = live('accepted');
+      if (accepted) return addressed(accepted, { date: today, kind: 'attended' });
+      const ended = plan?.allocations.find((x) => x.status === 'ended' && !lateSessionRefusal(plan, x, ctx.now));
+      return addressed(ended, { date: (ended && lateSessionLastDay(ended)) ?? today, kind: 'attended' });
+    }
     case 'end-allocation':
       return addressed(live('accepted'), { outcome: 'completed' });
     case 'correct-contact': {

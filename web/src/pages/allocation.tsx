@@ -7,7 +7,7 @@ import { Link } from '../router.tsx';
 import type { AllocationDetail, ParticipantForProvider, PurgeInstruction } from '../types.ts';
 import { purgeNotices } from '../purge-words.ts';
 import { riskWords } from '../risk-words.ts';
-import { allocationStopsCorrection, SESSION_CORRECTION_DAYS, sessionsCorrectableNow, sessionsCorrectableUntil } from '../../../lib/domain/session-correction.ts';
+import { allocationStopsCorrection, lateSessionLastDay, SESSION_CORRECTION_DAYS, sessionsCorrectableNow, sessionsCorrectableUntil } from '../../../lib/domain/session-correction.ts';
 import { Facts, LoadError, Loading, Notice, PageTitle, Section, StatusBadge, useApp, useResource } from '../ui.tsx';
 import { useToday } from './plan-forms.tsx';
 import { ContactFacts } from './identity.tsx';
@@ -62,6 +62,12 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
               <ContactForm allocationId={a.allocationId} sessions={a.contacts ?? []} onDone={done} onStale={stale} />
             </Section>
           )}
+          {a.status === 'ended' && provider && sessionsCorrectableNow(a, now) && (
+            // A session held before it ended may be recorded late, for as long as its sessions may be corrected (one rule: session-correction.ts).
+            <Section title="Record a session held before it ended" id="contact">
+              <ContactForm allocationId={a.allocationId} sessions={a.contacts ?? []} lastDay={lateSessionLastDay(a)} onDone={done} onStale={stale} />
+            </Section>
+          )}
           {a.status === 'accepted' && (
             <Section title="End your part" id="end">
               <EndForm allocationId={a.allocationId} onDone={done} onStale={stale} />
@@ -88,9 +94,7 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
             ) : (
               <p className="empty">No sessions recorded yet.</p>
             )}
-            {provider && a.status === 'ended' && (a.contacts?.length ?? 0) > 0 && (
-              <p className="hint">{correctionWords(a, now)}</p>
-            )}
+            {provider && a.status === 'ended' && <p className="hint">{correctionWords(a, now)}</p>}
           </Section>
         </div>
         <aside className="plan-side" aria-label="About this allocation">
@@ -120,18 +124,18 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
 }
 
 /**
- * Whether, and until when, the sessions of an ended allocation may still be corrected, in words for its
- * provider: by the same rule as the API's refusal. Told to delete what it holds about her, the provider
- * is not sent to her coordinator with a correction: nothing more is to be recorded about her.
+ * Whether, and until when, a session held before an ended allocation ended may still be recorded and its
+ * sessions corrected, in words for its provider: by the same rule as the API's refusals. Told to delete
+ * what it holds about her, the provider is not sent to her coordinator: nothing more is to be recorded about her.
  */
 function correctionWords(a: AllocationDetail, now: string): string {
   switch (allocationStopsCorrection(a, now)) {
     case undefined:
-      return `Its sessions can still be corrected until ${formatDateTime(sessionsCorrectableUntil(a)!)} (${SESSION_CORRECTION_DAYS} days after it ended).`;
+      return `A session held on or before ${formatDate(lateSessionLastDay(a)!)}, the day it ended, can still be recorded, and its sessions corrected, until ${formatDateTime(sessionsCorrectableUntil(a)!)} (${SESSION_CORRECTION_DAYS} days after it ended).`;
     case 'consent-withdrawn':
-      return 'Its sessions can no longer be corrected: her consent to share with your organisation was withdrawn, and nothing more is to be recorded about her.';
+      return 'No session can be recorded or corrected on it: her consent to share with your organisation was withdrawn, and nothing more is to be recorded about her.';
     default:
-      return `Its sessions could be corrected for ${SESSION_CORRECTION_DAYS} days after it ended, and no longer: ask her coordinator to note a correction on the plan.`;
+      return `Sessions held before it ended could be recorded and corrected for ${SESSION_CORRECTION_DAYS} days after it ended, and no longer: ask her coordinator to note a session or a correction on the plan.`;
   }
 }
 
@@ -255,9 +259,10 @@ function AnswerOffer({ allocationId, onDone, onStale }: { allocationId: string; 
 /** A session as GET /allocations/{id} gives it: numbered in the order recorded, withdrawn ones kept. */
 type Session = NonNullable<AllocationDetail['contacts']>[number] & { session?: number; withdrawnAt?: string; corrected?: true };
 
-function ContactForm({ allocationId, sessions, onDone, onStale }: { allocationId: string; sessions: Session[]; onDone: Done; onStale: Stale }) {
+/** `lastDay`: on an ended allocation, the day it ended, the last a session recorded late may be dated (the default). */
+function ContactForm({ allocationId, sessions, lastDay, onDone, onStale }: { allocationId: string; sessions: Session[]; lastDay?: string | undefined; onDone: Done; onStale: Stale }) {
   const today = useToday();
-  const [date, setDate] = useState(today);
+  const [date, setDate] = useState(lastDay && lastDay < today ? lastDay : today);
   const [kind, setKind] = useState('');
   // The same session recorded twice is the usual slip: say so before it is, and record it only when asked again.
   const [confirming, setConfirming] = useState<string | undefined>();
