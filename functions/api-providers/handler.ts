@@ -232,9 +232,9 @@ export function makeHandler(deps: ProvidersApiDeps) {
     const query = parseWith(FeedQuery, ctx.event.queryStringParameters ?? {}, 'query');
     let after;
     try {
-      after = query.after ? decodeFeedPosition(query.after) : undefined;
+      after = query.after ? decodeFeedPosition(query.after, providerId) : undefined;
     } catch (error) {
-      if (error instanceof BadCursor) throw problem(400, 'after: is not a cursor this feed returned', [{ path: 'after', message: 'is not a cursor this feed returned' }]);
+      if (error instanceof BadCursor) throw problem(400, `after: ${error.message}`, [{ path: 'after', message: error.message }]);
       throw error;
     }
     const page = await deps.webhooks.feedPage(providerId, after, query.limit);
@@ -242,7 +242,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
     return json(200, {
       items: page.entries.map((e) => toCloudEvent(e.event, source)),
       // Always a position to resume from: poll again with it when there was nothing new.
-      cursor: last ? encodeFeedPosition(last.position) : (query.after ?? null),
+      cursor: last ? encodeFeedPosition(last.position, providerId) : (query.after ?? null),
       more: page.more,
     });
   }
@@ -401,7 +401,7 @@ export function makeHandler(deps: ProvidersApiDeps) {
       const page = await deps.webhooks.listDeliveries(providerId, { limit: query.limit, ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) });
       return json(200, { items: page.items.map(deliveryView), nextCursor: page.nextCursor ?? null });
     } catch (error) {
-      if (error instanceof BadCursor) throw problem(400, 'cursor: is not a cursor this API returned', [{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+      if (error instanceof BadCursor) throw problem(400, `cursor: ${error.message}`, [{ path: 'cursor', message: error.message }]);
       throw error;
     }
   }

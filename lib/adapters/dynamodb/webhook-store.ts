@@ -144,13 +144,13 @@ export const RotateSecretRequest = z.strictObject({
     ),
 });
 export const FeedQuery = z.strictObject({
-  after: z.string().max(500).optional().describe('`cursor` of the previous page; absent to start from the beginning'),
+  after: z.string().max(500).optional().describe("`cursor` of the previous page of this feed (another provider's is refused); absent to start from the beginning"),
   limit: z.coerce.number().int().min(1).max(500).default(100).describe('Page size'),
 });
 export const DeliveryListQuery = z.strictObject({
   status: z.enum(DELIVERY_STATUSES).optional().describe('Only deliveries in this state'),
   limit: z.coerce.number().int().min(1).max(200).default(50).describe('Page size'),
-  cursor: z.string().max(2000).optional().describe('nextCursor of the previous page'),
+  cursor: z.string().max(2000).optional().describe("nextCursor of the previous page, with the same status (another provider's, or another status's, is refused)"),
 });
 export const AllocationListQuery = z.strictObject({
   status: z.enum(ALLOCATION_STATUSES).optional().describe('Only allocations in this state'),
@@ -240,35 +240,52 @@ const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toSt
 function decodeCursor(cursor: string): unknown {
   return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
 }
+/** A cursor refused: `message` says why, for the 400 that names the parameter. */
 export class BadCursor extends Error {
-  constructor() {
-    super('is not a cursor this API returned');
+  constructor(message = 'is not a cursor this API returned') {
+    super(message);
     this.name = 'BadCursor';
   }
 }
 
-export function encodeFeedPosition(position: FeedPosition): string {
-  return encodeCursor(position);
+/**
+ * A feed cursor is the position of the last entry given, and the provider whose feed gave it: read on
+ * another provider's feed it would be a place in another list, so it is refused saying whose it is, as
+ * the worklists' cursors are (worklist-cursor.ts), not taken silently.
+ */
+export function encodeFeedPosition(position: FeedPosition, providerId: string): string {
+  return encodeCursor([...position, providerId]);
 }
-export function decodeFeedPosition(cursor: string): FeedPosition {
+/**
+ * The position a feed cursor of `providerId`'s feed stands for. One given before cursors named their
+ * feed (four members) is taken as it always was: a consumer keeps its cursor between polls, and whose
+ * it is cannot be told.
+ */
+export function decodeFeedPosition(cursor: string, providerId: string): FeedPosition {
   let value: unknown;
   try {
     value = decodeCursor(cursor);
   } catch {
-    throw new BadCursor();
+    throw new BadCursor('is not a cursor this feed returned');
   }
   if (
     !Array.isArray(value) ||
-    value.length !== 4 ||
+    (value.length !== 4 && !(value.length === 5 && typeof value[4] === 'string')) ||
     typeof value[0] !== 'string' ||
     typeof value[1] !== 'string' ||
     typeof value[2] !== 'number' ||
     !Number.isInteger(value[2]) ||
     typeof value[3] !== 'string'
   )
-    throw new BadCursor();
-  return value as unknown as FeedPosition;
+    throw new BadCursor('is not a cursor this feed returned');
+  const [writtenAt, planId, sequence, id, of] = value as [string, string, number, string, string | undefined];
+  if (of !== undefined && of !== providerId)
+    throw new BadCursor(`belongs to another provider's feed (GET /providers/${of}/feed), not ${providerId}'s: a cursor reads on only the feed that gave it; leave it out to start from the beginning`);
+  return [writtenAt, planId, sequence, id];
 }
+
+/** The delivery log's filters a cursor was given for: the provider, and the status (none: every status). */
+const deliveryListInWords = (providerId: string, status: string | undefined) => `GET /providers/${providerId}/deliveries${status ? `?status=${status}` : ''} (${status ? `only ${status} deliveries` : 'every status'})`;
 
 export function compareFeedPositions(a: FeedPosition, b: FeedPosition): number {
   if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
@@ -679,8 +696,21 @@ export class WebhookStore {
       } catch {
         throw new BadCursor();
       }
-      const sk = (key as { sk?: unknown } | null)?.sk;
+      const { sk, provider, status } = (typeof key === 'object' && key !== null ? key : {}) as { sk?: unknown; provider?: unknown; status?: unknown };
       if (typeof sk !== 'string' || !sk.startsWith(skPrefix)) throw new BadCursor();
+      if (provider !== undefined && typeof provider !== 'string') throw new BadCursor();
+      if (status !== undefined && !(typeof status === 'string' && (DELIVERY_STATUSES as readonly string[]).includes(status))) throw new BadCursor();
+      // Another provider's log, or another status filter: its place is among other entries, and read here
+      // it would skip some; refused saying whose it is. One given before cursors named their list (no
+      // provider) is taken as it always was.
+      if (provider !== undefined && (provider !== providerId || status !== options.status)) {
+        const asked = deliveryListInWords(providerId, options.status);
+        throw new BadCursor(
+          provider !== providerId
+            ? `belongs to another provider's delivery log (GET /providers/${provider}/deliveries), not ${asked}: a cursor pages on only the list that gave it; leave it out to start from the top`
+            : `belongs to another filter, ${deliveryListInWords(provider, status as string | undefined)}, not ${asked}: read with another status it would skip deliveries; send it with the status it was given for, or leave it out to start from the top`,
+        );
+      }
       start = { pk, sk };
     }
     const items: Delivery[] = [];
@@ -701,7 +731,7 @@ export class WebhookStore {
       start = out.LastEvaluatedKey;
       if (!start) break;
     }
-    return { items, ...(start ? { nextCursor: encodeCursor({ sk: start.sk }) } : {}) };
+    return { items, ...(start ? { nextCursor: encodeCursor({ sk: start.sk, provider: providerId, ...(options.status ? { status: options.status } : {}) }) } : {}) };
   }
 
   // -------------------------------------------------------------------------------------------
