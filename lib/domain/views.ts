@@ -1,6 +1,7 @@
-import { addMonths, daysBetween } from './calendar.ts';
+import { daysBetween } from './calendar.ts';
 import { providersOf } from './consent.ts';
 import { consentWithdrawnAt, nextDueAt, reviewDueAtOf, sessionCounts } from './decide.ts';
+import { FOLLOW_UP_MONTHS, followUpDueAfterExit } from './follow-ups.ts';
 import { isAllowedIn } from './lifecycle.ts';
 import type { Participant, Plan, PlanEvent } from './schemas.ts';
 
@@ -75,7 +76,7 @@ export function nextActionAt(plan: Plan): string | undefined {
   if (plan.stage === 'active' && plan.deadlines.some((d) => d.command === 'review-overdue')) dates.push(reviewDueAtOf(plan));
   // No follow-up is asked once her consent is withdrawn (a plan withdrawn before follow-ups were cancelled closes at its next timer).
   if (plan.stage === 'exited' && plan.exit && !consentWithdrawnAt(plan))
-    for (const month of [6, 12] as const) if (!plan.followUps.some((f) => f.month === month)) dates.push(addMonths(plan.exit.exitedAt, month));
+    for (const month of FOLLOW_UP_MONTHS) if (!plan.followUps.some((f) => f.month === month)) dates.push(followUpDueAfterExit(plan.exit.exitedAt, month));
   return dates.sort()[0];
 }
 
