@@ -103,7 +103,17 @@ const PlanSummary = z.object({
   updatedAt: IsoDateTime,
   nextDeadline: IsoDateTime.nullable(),
   nextActionAt: IsoDateTime.nullable().describe('When the coordinator next has something to do: a deadline, the review due date or a follow-up'),
-  nextDue: z.object({ command: z.string(), dueAt: IsoDateTime, ref: z.string().optional() }).nullable().describe('The next deadline and what it is for'),
+  nextDue: z
+    .object({
+      command: z.string(),
+      dueAt: IsoDateTime,
+      ref: z.string().optional(),
+      followUpDueAt: IsoDateTime.optional().describe(
+        "follow-up-due: the day that follow-up (ref, its month) fell due, 6 or 12 months after her exit. Once she is reminded, the deadline's dueAt is when the team lead is told",
+      ),
+    })
+    .nullable()
+    .describe('The next deadline and what it is for'),
   nextReview: NextReview,
   risk: z.number().int().min(0).describe('Higher is more worrying: domestic-abuse risk, self-harm, children at risk'),
   openEscalations: z

@@ -1,7 +1,7 @@
 import { daysBetween } from './calendar.ts';
 import { providersOf } from './consent.ts';
 import { consentWithdrawnAt, nextDueAt, reviewDueAtOf, sessionCounts } from './decide.ts';
-import { FOLLOW_UP_MONTHS, followUpDueAfterExit } from './follow-ups.ts';
+import { FOLLOW_UP_MONTHS, followUpDueAfterExit, followUpDueAt, followUpMonthOf } from './follow-ups.ts';
 import { isAllowedIn } from './lifecycle.ts';
 import type { Participant, Plan, PlanEvent } from './schemas.ts';
 
@@ -115,9 +115,15 @@ export function byUrgency(a: Plan, b: Plan): number {
   );
 }
 
-/** A line of the worklist: enough to triage, nothing more. */
+/**
+ * A line of the worklist: enough to triage, nothing more. A follow-up's deadline carries the day that
+ * follow-up fell due: once she is reminded its deadline moves on to when the team lead is told, and
+ * the line cannot tell the day from nextActionAt, which is the 6-month day while that one is not recorded.
+ */
 export function planSummary(plan: Plan, now: string) {
   const due = plan.deadlines.filter((d) => isAllowedIn(d.command, plan.stage)).sort((a, b) => a.dueAt.localeCompare(b.dueAt))[0];
+  const followUpMonth = due?.command === 'follow-up-due' ? followUpMonthOf(due.ref) : undefined;
+  const followUpDay = followUpMonth === undefined ? undefined : followUpDueAt(plan, followUpMonth);
   return {
     planId: plan.planId,
     stage: plan.stage,
@@ -127,7 +133,7 @@ export function planSummary(plan: Plan, now: string) {
     updatedAt: plan.updatedAt,
     nextDeadline: nextDueAt(plan) ?? null,
     nextActionAt: nextActionAt(plan) ?? null,
-    nextDue: due ? { command: due.command, dueAt: due.dueAt, ...(due.ref ? { ref: due.ref } : {}) } : null,
+    nextDue: due ? { command: due.command, dueAt: due.dueAt, ...(due.ref ? { ref: due.ref } : {}), ...(followUpDay ? { followUpDueAt: followUpDay } : {}) } : null,
     nextReview: nextReviewOf(plan, now),
     risk: riskScore(plan),
     openEscalations: plan.escalations

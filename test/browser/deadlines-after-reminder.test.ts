@@ -6,8 +6,13 @@
  * page a deadline that only repeats an open escalation read as the next repeat ("Assessment due: …
  * (in 5 days)") under the banner saying it was escalated weeks ago. The follow-up form offers only the
  * follow-ups whose day has come (it offered the 12-month one too, which the API refuses until then).
+ * Six months on, with the 6-month follow-up still not recorded (escalated), the 12-month line is said to
+ * be overdue since its own day: the line carries it (nextDue.followUpDueAt), where the worklist could
+ * only tell the 6-month day and fell back to "(in N days)".
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addMonths } from '../../lib/domain/calendar.ts';
+import { formatDate } from '../../web/src/format.ts';
 import { acceptAll, planAllocating, screenshot, signIn, startHarness, type Harness } from './support.ts';
 
 const DAY = 86_400_000;
@@ -77,4 +82,32 @@ describe('deadlines after a reminder or an escalation', () => {
     await screenshot(page, 'plan-deadlines-escalated');
     expect(errors).toEqual([]);
   });
+});
+
+describe('the 12-month follow-up while the 6-month one is escalated', () => {
+  it('the worklist says the 12-month follow-up is overdue since its own day', async () => {
+    const coordinator = h.token('coordinator');
+    const exitedAt: string = (await h.call('GET', `/plans/${exited}`, coordinator)).json.exit.exitedAt;
+    const twelveMonths = addMonths(exitedAt, 12);
+    // A day past the 12-month day (reminded); then on a day at a time until the 12-month deadline is the line's next one:
+    // the 6-month follow-up, escalated, is raised again every two weeks, and its next repeat comes first until it fires.
+    await h.stack.advanceClock(Date.parse(twelveMonths) - Date.parse(h.stack.clock.now()) + DAY, DAY);
+    const lineOf = async () => ((await h.call('GET', '/plans?due=overdue&limit=100', coordinator)).json.items as { planId: string; nextDue?: { ref?: string } }[]).find((p) => p.planId === exited);
+    for (let day = 0; (await lineOf())?.nextDue?.ref !== '12'; day++) {
+      expect(day, 'the 12-month deadline never came first').toBeLessThan(15);
+      await h.stack.advanceClock(DAY, DAY);
+    }
+    const plan = (await h.call('GET', `/plans/${exited}`, coordinator)).json;
+    expect(plan.openEscalations.map((e: { kind: string }) => e.kind)).toEqual(['follow-up-due:6']);
+
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator', '/worklist?view=overdue');
+    const item = page.getByRole('listitem').filter({ has: page.getByRole('link', { name: `Plan ${exited}`, exact: true }) });
+    await item.waitFor();
+    expect(await item.innerText()).toContain('12-month follow-up due');
+    const words = await item.locator('dd.overdue-text', { hasText: 'Overdue since' }).innerText();
+    expect(words).toMatch(new RegExp(`^Overdue since ${formatDate(twelveMonths)} \\(\\d+ days? ago\\); the team lead is told .+ if it is not recorded$`));
+    await screenshot(page, 'worklist-follow-up-12-months');
+    expect(errors).toEqual([]);
+  }, 120_000);
 });

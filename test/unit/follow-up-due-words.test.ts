@@ -1,42 +1,73 @@
 /**
  * A follow-up reminded, not yet escalated, in the lists' words: its deadline has moved on to when the
- * team lead is told, so the words say since when it has been due. On a list line the day comes from the
- * API's nextActionAt, which is the 12-month follow-up's day only once the 6-month one is recorded: with
- * the 6-month one still open (escalated) it is that one's day, and the 12-month line read "Overdue since"
- * the 6-month day, six months too early.
+ * team lead is told, so the words say since when it has been due. The worklist line carries that day
+ * (nextDue.followUpDueAt, planSummary). It used to be inferred from the line's nextActionAt, which is the
+ * 6-month day while the 6-month follow-up is not recorded: with its escalation open, the 12-month line
+ * could not be told its own day and fell back to the deadline's "(in N days)".
  */
 import { describe, expect, it } from 'vitest';
-import { deadlineInWords, followUpDueAtOf } from '../../web/src/deadline-words.ts';
+import type { Plan } from '../../lib/domain/schemas.ts';
+import { planSummary } from '../../lib/domain/views.ts';
+import { deadlineInWords } from '../../web/src/deadline-words.ts';
+import { at, command, planInStage, run, TIMER } from '../support/domain-fixtures.ts';
 
 const NOW = '2028-08-16T09:00:00.000Z';
 
-describe('a reminded follow-up on a list line', () => {
-  it('the 6-month one: overdue since its day, and when the team lead is told', () => {
-    const line = { nextDue: { command: 'follow-up-due', ref: '6', dueAt: '2028-08-23T09:00:00.000Z' }, nextActionAt: '2028-08-09T09:00:00.000Z' };
-    const at = followUpDueAtOf(line, []);
-    expect(at).toBe('2028-08-09T09:00:00.000Z');
-    expect(deadlineInWords(line.nextDue, [], NOW, undefined, at)).toEqual({
+/** The exited fixture plan after the sweeper fired its follow-up timers, soonest first, while `until` is false. */
+function sweptUntil(until: (plan: Plan, now: string) => boolean): { plan: Plan; now: string } {
+  const built = planInStage('exited');
+  let plan = built.plan as Plan;
+  let ctx = built.ctx;
+  for (let fired = 0; !until(plan, ctx.now); fired++) {
+    if (fired > 40) throw new Error('the sweep never reached the state asked for');
+    const next = [...plan.deadlines].sort((a, b) => a.dueAt.localeCompare(b.dueAt))[0];
+    if (!next) throw new Error('no deadline left to fire');
+    ctx = at(ctx, next.dueAt);
+    plan = run(plan, command('follow-up-due', { deadlineId: next.deadlineId }, { actor: TIMER }), ctx).plan;
+  }
+  return { plan, now: ctx.now };
+}
+
+describe("the worklist line's follow-up day", () => {
+  it('the 12-month line, with the 6-month escalation open, carries the 12-month day and reads overdue since it', () => {
+    const { plan, now } = sweptUntil((p) => p.remindersSent.includes('follow-up:12') && planSummary(p, NOW).nextDue?.ref === '12');
+    expect(plan.exit?.exitedAt).toBe('2026-03-25T10:00:00.000Z');
+    const escalations = planSummary(plan, now).openEscalations;
+    expect(escalations.map((e) => e.kind)).toEqual(['follow-up-due:6']);
+    const line = planSummary(plan, now);
+    expect(line.nextActionAt).toBe('2026-09-25T10:00:00.000Z');
+    expect(line.nextDue).toMatchObject({ command: 'follow-up-due', ref: '12', followUpDueAt: '2027-03-25T10:00:00.000Z' });
+    const words = deadlineInWords(line.nextDue!, escalations, now, undefined, line.nextDue?.followUpDueAt);
+    expect(words.term).toBe('12-month follow-up due');
+    expect(words.words).toBe('Overdue since 25 Mar 2027 (1 day ago); the team lead is told 8 Apr 2027, 11:00 if it is not recorded');
+    expect(words.overdue).toBe(true);
+  });
+
+  it('the 6-month line, reminded, carries the 6-month day', () => {
+    const { plan, now } = sweptUntil((p) => p.remindersSent.includes('follow-up:6'));
+    expect(planSummary(plan, now).nextDue).toMatchObject({ command: 'follow-up-due', ref: '6', followUpDueAt: '2026-09-25T10:00:00.000Z' });
+  });
+
+  it('no day on a line whose next deadline is not a follow-up', () => {
+    const { plan } = planInStage('active');
+    const due = planSummary(plan as Plan, NOW).nextDue;
+    expect(due?.command).not.toBe('follow-up-due');
+    expect(due).not.toHaveProperty('followUpDueAt');
+  });
+});
+
+describe('a reminded follow-up in words', () => {
+  it('overdue since its day, and when the team lead is told', () => {
+    const due = { command: 'follow-up-due', ref: '6', dueAt: '2028-08-23T09:00:00.000Z' };
+    expect(deadlineInWords(due, [], NOW, undefined, '2028-08-09T09:00:00.000Z')).toEqual({
       term: '6-month follow-up due',
       words: 'Overdue since 9 Aug 2028 (7 days ago); the team lead is told 23 Aug 2028, 10:00 if it is not recorded',
       overdue: true,
     });
   });
 
-  it('the 12-month one once the 6-month one is recorded', () => {
-    const line = { nextDue: { command: 'follow-up-due', ref: '12', dueAt: '2028-08-23T09:00:00.000Z' }, nextActionAt: '2028-08-09T09:00:00.000Z' };
-    expect(followUpDueAtOf(line, [])).toBe('2028-08-09T09:00:00.000Z');
-  });
-
-  it('not the 12-month one while the 6-month one is open: nextActionAt is the 6-month day', () => {
-    const escalations = [{ kind: 'follow-up-due:6', raisedAt: '2028-02-23T09:00:00.000Z' }];
-    const line = { nextDue: { command: 'follow-up-due', ref: '12', dueAt: '2028-08-23T09:00:00.000Z' }, nextActionAt: '2028-02-09T09:00:00.000Z' };
-    expect(followUpDueAtOf(line, escalations)).toBeUndefined();
-    expect(deadlineInWords(line.nextDue, escalations, NOW, undefined, followUpDueAtOf(line, escalations)).words).not.toContain('9 Feb 2028');
-  });
-
-  it('nothing for another deadline, nor a follow-up not reminded yet', () => {
-    expect(followUpDueAtOf({ nextDue: { command: 'review-due', ref: '2', dueAt: NOW }, nextActionAt: NOW }, [])).toBeUndefined();
+  it("not reminded yet (its day is the deadline's own): the deadline's words", () => {
     const due = { command: 'follow-up-due', ref: '6', dueAt: '2028-08-20T09:00:00.000Z' };
-    expect(deadlineInWords(due, [], NOW, undefined, followUpDueAtOf({ nextDue: due, nextActionAt: due.dueAt }, [])).words).toMatch(/^20 Aug 2028, 10:00 \(in 4 days\)$/);
+    expect(deadlineInWords(due, [], NOW, undefined, due.dueAt).words).toMatch(/^20 Aug 2028, 10:00 \(in 4 days\)$/);
   });
 });

@@ -25,20 +25,6 @@ const REPEATS: Record<string, (ref: string | undefined) => { kind: string; ref?:
   'follow-up-due': (ref) => ({ kind: `follow-up-due:${ref ?? ''}` }),
 };
 
-/**
- * The day the follow-up of a list line's next deadline fell due, where the line tells it: on an exited
- * plan the API's nextActionAt is the soonest day of a follow-up not recorded (or a deadline, if sooner).
- * That is this deadline's follow-up for the 6-month one, and for the 12-month one only once the
- * 6-month one is recorded: while it is not (its escalation open), nextActionAt is its day, not this one's.
- */
-export function followUpDueAtOf(line: { nextDue?: DeadlineRef | null; nextActionAt?: string | null }, escalations: readonly Escalation[]): string | undefined {
-  const due = line.nextDue;
-  if (due?.command !== 'follow-up-due' || !line.nextActionAt) return undefined;
-  if (due.ref === '6') return line.nextActionAt;
-  if (due.ref === '12' && !escalations.some((e) => e.kind === 'follow-up-due:6')) return line.nextActionAt;
-  return undefined;
-}
-
 /** The open escalation this deadline raises again when it passes, if there is one. */
 function escalationRepeatedBy(deadline: DeadlineRef, escalations: readonly Escalation[]): Escalation | undefined {
   const repeats = REPEATS[deadline.command]?.(deadline.ref);

@@ -210,7 +210,8 @@ export interface PlanSummary {
   urgency: string;
   updatedAt: string;
   nextActionAt?: string | null;
-  nextDue?: { command: string; dueAt: string; ref?: string } | null;
+  /** followUpDueAt: on a follow-up's deadline, the day that follow-up fell due (6 or 12 months after her exit). */
+  nextDue?: { command: string; dueAt: string; ref?: string; followUpDueAt?: string } | null;
   nextReview?: { reviewNumber: number; dueAt: string; overdue: boolean } | null;
   risk?: number;
   openEscalations?: Escalation[];

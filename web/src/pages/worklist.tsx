@@ -1,7 +1,7 @@
 import { useState, type ReactNode } from 'react';
 import { api, ApiError, query } from '../api.ts';
 import { DUE_LISTS } from '../../../lib/domain/worklist.ts';
-import { deadlineInWords, followUpDueAtOf } from '../deadline-words.ts';
+import { deadlineInWords } from '../deadline-words.ts';
 import { directoryNames, escalationLabel, label, STAGES } from '../domain.ts';
 import { formatDate } from '../format.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
@@ -154,7 +154,7 @@ function PlanList({ items, empty, escalationAction }: { items: PlanSummary[]; em
     <ul className="plan-list" aria-label={`${items.length} plan${items.length === 1 ? '' : 's'}`}>
       {items.map((p) => {
         const escalations = p.openEscalations ?? p.escalations ?? [];
-        const due = p.nextDue ? deadlineInWords(p.nextDue, escalations, now, names, followUpDueAtOf(p, escalations)) : undefined;
+        const due = p.nextDue ? deadlineInWords(p.nextDue, escalations, now, names, p.nextDue.followUpDueAt) : undefined;
         // Overdue as the API's overdue list reckons it: an open escalation, or the next thing due (a review, a deadline) passed.
         const overdue = Boolean(p.nextReview?.overdue) || escalations.length > 0 || Boolean(due?.overdue);
         return (
