@@ -2,7 +2,8 @@ import type { z } from 'zod';
 import { gapAtManualActivation, turnedDownOffers } from './allocation.ts';
 import { allocationClosedRefusal, allocationGoneRefusal } from './allocation-closed.ts';
 import { allocationsToPurge, consentCoversProvider, isLiveAllocation, providersOf, sameScope, scopeCoversProvider } from './consent.ts';
-import { addCalendarDays, addDays, addMonths, londonDate, londonDateTimeWords, reviewDates, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
+import { addCalendarDays, addDays, londonDate, londonDateTimeWords, reviewDates, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
+import { FOLLOW_UP_MONTHS, followUpDueAfterExit, followUpDueAt } from './follow-ups.ts';
 import { DomainError, forbidden, invalid, notAllowedInStage, notFound, staleVersion, type FieldError } from './errors.ts';
 import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
 import type { DeadlinePolicy } from './policy.ts';
@@ -313,8 +314,7 @@ function exitPlan(t: Transition, reason: PayloadOf<'exit'>['reason'], note?: str
   t.moveTo('exited');
   t.clearDeadlines(() => true);
   t.resolve(() => true);
-  t.setDeadline('follow-up-due', addMonths(t.now, 6), '6');
-  t.setDeadline('follow-up-due', addMonths(t.now, 12), '12');
+  for (const month of FOLLOW_UP_MONTHS) t.setDeadline('follow-up-due', followUpDueAfterExit(t.now, month), String(month));
   t.emit('plan.exited.v1', { planRef: t.plan.planId, reason });
 }
 
@@ -364,7 +364,7 @@ function withdrawConsent(t: Transition, note?: string) {
 
 /** The follow-ups of an exited plan not yet recorded will not be asked: her consent was withdrawn. */
 function cancelFollowUps(t: Transition) {
-  const months = ([6, 12] as const).filter((m) => !t.plan.followUps.some((f) => f.month === m));
+  const months = FOLLOW_UP_MONTHS.filter((m) => !t.plan.followUps.some((f) => f.month === m));
   t.emit('plan.follow-ups-cancelled.v1', { planRef: t.plan.planId, months, reason: 'consent-withdrawn' });
 }
 
@@ -763,7 +763,7 @@ const apply: { [C in CommandName]: Apply<C> } = {
   'record-follow-up': (t, p) => {
     refuseIfConsentWithdrawn(t.plan, 'record-follow-up');
     if (t.plan.followUps.some((f) => f.month === p.month)) throw invalid('month', `the ${p.month}-month follow-up is already recorded; to change its answer, use correct-follow-up`);
-    const dueFrom = addMonths(t.plan.exit?.exitedAt ?? t.now, p.month);
+    const dueFrom = followUpDueAt(t.plan, p.month) ?? followUpDueAfterExit(t.now, p.month);
     // Reoffending within m months of exit can only be known once m months have passed.
     if (londonDate(t.now) < londonDate(dueFrom)) throw invalid('month', `the ${p.month}-month follow-up cannot be recorded before ${londonDate(dueFrom)}`);
     t.plan.followUps.push({ month: p.month, reoffended: p.reoffended, recordedAt: t.now });

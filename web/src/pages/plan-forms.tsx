@@ -12,7 +12,7 @@ import {
   WITHDRAW_REASONS,
 } from '../domain.ts';
 import { Checkbox, Checkboxes, ExactErrors, fieldId, options, Radios, Select, TextArea } from '../forms.tsx';
-import { addMonths } from '../../../lib/domain/calendar.ts';
+import { FOLLOW_UP_MONTHS, followUpDueAt } from '../../../lib/domain/follow-ups.ts';
 import { formatDate, londonDay, relative } from '../format.ts';
 import { useApp } from '../ui.tsx';
 import { CommandForm, usePlan, usePlanCommand } from './plan-kit.tsx';
@@ -155,7 +155,10 @@ export function FollowUpForm() {
   const { now } = useApp();
   const today = useToday();
   // Offered: the follow-ups not recorded whose day has come (the API refuses one before it); the next one by default.
-  const open = ([6, 12] as const).filter((m) => !recorded.has(m) && plan.exit && today >= londonDay(addMonths(plan.exit.exitedAt, m)));
+  const open = FOLLOW_UP_MONTHS.filter((m) => {
+    const dueAt = followUpDueAt(plan, m);
+    return !recorded.has(m) && dueAt !== undefined && today >= londonDay(dueAt);
+  });
   const next = recorded.has(6) ? 12 : 6;
   const [chosen, setMonth] = useState<string | undefined>();
   const month = chosen !== undefined && open.some((m) => String(m) === chosen) ? chosen : String(next);
@@ -164,7 +167,7 @@ export function FollowUpForm() {
   const send = () => void command.send({ month: Number(month), reoffended: reoffended || undefined }, `${month}-month follow-up recorded.`);
   // Whether she reoffended within those months is known only once they have passed: the API refuses it
   // before that day (the domain's own date rule: the follow-up deadline moves on once its reminder fires).
-  const dueFrom = plan.exit ? addMonths(plan.exit.exitedAt, next) : undefined;
+  const dueFrom = followUpDueAt(plan, next);
   if (dueFrom && today < londonDay(dueFrom))
     return (
       <p className="hint">

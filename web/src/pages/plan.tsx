@@ -1,5 +1,5 @@
 import { useCallback, useMemo, useState } from 'react';
-import { addMonths } from '../../../lib/domain/calendar.ts';
+import { followUpDueAt, followUpMonthOf } from '../../../lib/domain/follow-ups.ts';
 import type { CommandName } from '../../../lib/domain/lifecycle.ts';
 import { rereadWords, type PlanChanges } from '../conflict-words.ts';
 import { consentInBrief, consentWithdrawnAt } from '../consent-words.ts';
@@ -212,8 +212,9 @@ export function PlanPage({ planId }: { planId: string }) {
               <ul className="plain-list">
                 {plan.deadlines.map((d) => {
                   // A deadline that repeats an open escalation, or a follow-up already due, reads as the lists say it, not as a date to come.
-                  const followUpDueAt = d.command === 'follow-up-due' && plan.exit && d.ref ? addMonths(plan.exit.exitedAt, Number(d.ref)) : undefined;
-                  const words = deadlineInWords(d, plan.openEscalations ?? [], now, directoryNames(services), followUpDueAt);
+                  const followUpMonth = d.command === 'follow-up-due' ? followUpMonthOf(d.ref) : undefined;
+                  const followUpDay = followUpMonth === undefined ? undefined : followUpDueAt(plan, followUpMonth);
+                  const words = deadlineInWords(d, plan.openEscalations ?? [], now, directoryNames(services), followUpDay);
                   return words.overdue && !isPast(d.dueAt, now) ? (
                     <li key={d.deadlineId} className="overdue-text">
                       <strong>{words.term}</strong>: {words.words}
