@@ -1,5 +1,5 @@
 import { allocationClosedRefusal } from '../../lib/domain/allocation-closed.ts';
-import { consentWithdrawnAt } from '../../lib/domain/decide.ts';
+import { consentWithdrawnAt } from '../../lib/domain/consent.ts';
 import { isAllowedIn } from '../../lib/domain/lifecycle.ts';
 import { DomainError, notFound } from '../../lib/domain/errors.ts';
 import type { PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';

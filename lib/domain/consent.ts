@@ -22,6 +22,14 @@ export function scopeCoversProvider(scope: StoredScope | undefined, providerId: 
   return providers.kind === 'only' ? providers.providerIds.includes(providerId) : !providers.providerIds.includes(providerId);
 }
 
+/**
+ * When her consent was withdrawn, or undefined. A plan withdrawn from before consent was recorded
+ * has no consent to mark, only its exit reason. The web app reads it too (no imports but types).
+ */
+export function consentWithdrawnAt(plan: { consent?: { givenAt: string; withdrawnAt?: string | undefined } | undefined; exit?: { reason: string; exitedAt: string } | undefined }): string | undefined {
+  return plan.consent?.withdrawnAt ?? (plan.exit?.reason === 'consent-withdrawn' ? plan.exit.exitedAt : undefined);
+}
+
 /** Whether her consent, as it stands now (none recorded or withdrawn: no), covers this provider. */
 export function consentCoversProvider(consent: Plan['consent'], providerId: string): boolean {
   if (!consent || consent.withdrawnAt) return false;

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { gapAtManualActivation, turnedDownOffers } from './allocation.ts';
 import { allocationClosedRefusal, allocationGoneRefusal } from './allocation-closed.ts';
-import { allocationsToPurge, consentCoversProvider, isLiveAllocation, providersOf, sameScope, scopeCoversProvider } from './consent.ts';
+import { allocationsToPurge, consentCoversProvider, consentWithdrawnAt, isLiveAllocation, providersOf, sameScope, scopeCoversProvider } from './consent.ts';
 import { addCalendarDays, addDays, londonDate, londonDateTimeWords, reviewDates, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
 import { FOLLOW_UP_MONTHS, followUpDueAfterExit, followUpDueAt } from './follow-ups.ts';
 import { DomainError, forbidden, invalid, notAllowedInStage, notFound, staleVersion, type FieldError } from './errors.ts';
@@ -324,14 +324,6 @@ function closePlan(t: Transition) {
   t.clearDeadlines(() => true);
   t.resolve(() => true);
   t.emit('plan.closed.v1', { planRef: t.plan.planId });
-}
-
-/**
- * When her consent was withdrawn, or undefined. A plan withdrawn from before consent was recorded
- * has no consent to mark, only its exit reason.
- */
-export function consentWithdrawnAt(plan: Plan): string | undefined {
-  return plan.consent?.withdrawnAt ?? (plan.exit?.reason === 'consent-withdrawn' ? plan.exit.exitedAt : undefined);
 }
 
 /** Nothing more is asked or recorded about her once she has said no: the follow-ups ask about her offending. */

@@ -1,6 +1,7 @@
-import { consentWithdrawnAt } from './decide.ts';
+import { consentWithdrawnAt } from './consent.ts';
 import type { FieldError } from './errors.ts';
-import { isAllowedIn, OPEN_STAGES, type Stage } from './lifecycle.ts';
+import type { Stage } from './lifecycle.ts';
+import { isAllowedIn, OPEN_STAGES } from './lifecycle-table.ts';
 import type { Plan } from './schemas.ts';
 
 /**
@@ -11,10 +12,12 @@ import type { Plan } from './schemas.ts';
  * - `awaiting-follow-ups`: exited, with her 6- and 12-month follow-ups still to be asked (her consent
  *   not withdrawn, which cancels them). A follow-up asks whether she reoffended, which is looked up by
  *   who she is, so without her identity it would be reminded and escalated for nobody.
+ * The erasure form (web/src/pages/identity.tsx) reads the rule and its words from here too, so this
+ * module imports nothing but other modules the web app carries (test/browser/web-constants.test.ts).
  */
 export type ErasureHold = 'open' | 'awaiting-follow-ups';
 
-export function erasureHold(plan: Plan): ErasureHold | undefined {
+export function erasureHold(plan: Pick<Plan, 'stage'> & Parameters<typeof consentWithdrawnAt>[0]): ErasureHold | undefined {
   if ((OPEN_STAGES as readonly string[]).includes(plan.stage)) return 'open';
   if (plan.stage === 'exited' && !consentWithdrawnAt(plan)) return 'awaiting-follow-ups';
   return undefined;
@@ -28,6 +31,20 @@ export interface ErasureHeldBy {
 }
 
 const FOLLOW_UPS_REMEDY = 'record them, or, if she asked to be forgotten, record her consent withdrawn (which cancels them and closes the plan)';
+
+/**
+ * A plan waiting for its follow-ups, in words: what holds the erasure back (`held`, of the plan named
+ * `plan`) and what ends the hold (`remedy`). The 409's words and the erasure form's ("This plan is
+ * waiting for its follow-ups: record them, … first").
+ */
+export function waitingForFollowUpsWords(plan: string): { held: string; remedy: string } {
+  return { held: `${plan} is waiting for its follow-ups`, remedy: `${FOLLOW_UPS_REMEDY} first` };
+}
+
+const waitingWords = (plan: string) => {
+  const { held, remedy } = waitingForFollowUpsWords(plan);
+  return `${held}: ${remedy}`;
+};
 
 /** What the coordinator can do in an open plan's stage so it no longer holds the erasure (the lifecycle table says which). */
 const endingsOf = (stage: Stage) =>
@@ -44,9 +61,9 @@ const endingsOf = (stage: Stage) =>
 export function erasureHeldWords(planId: string, held: readonly ErasureHeldBy[]): { detail: string; errors: FieldError[] } {
   const waiting = (p: ErasureHeldBy) => p.hold === 'awaiting-follow-ups';
   const label = (p: ErasureHeldBy) => (p.planId === planId ? 'this plan' : `her plan ${p.planId}`);
-  const named = held.map((p) => (waiting(p) ? `${label(p)} is waiting for its follow-ups: ${FOLLOW_UPS_REMEDY} first` : `${label(p)} (stage ${p.stage}): ${endingsOf(p.stage)} first`)).join('; ');
+  const named = held.map((p) => (waiting(p) ? waitingWords(label(p)) : `${label(p)} (stage ${p.stage}): ${endingsOf(p.stage)} first`)).join('; ');
   return {
     detail: `Her identity cannot be erased while a plan of hers is ${held.some(waiting) ? 'open or waiting for its follow-ups' : 'open'}. ${named[0]?.toUpperCase()}${named.slice(1)}, then ask again.`,
-    errors: held.map((p) => ({ path: 'planId', message: waiting(p) ? `plan ${p.planId} is waiting for its follow-ups: ${FOLLOW_UPS_REMEDY} first` : `plan ${p.planId} is open (stage ${p.stage}): ${endingsOf(p.stage)} first` })),
+    errors: held.map((p) => ({ path: 'planId', message: waiting(p) ? waitingWords(`plan ${p.planId}`) : `plan ${p.planId} is open (stage ${p.stage}): ${endingsOf(p.stage)} first` })),
   };
 }

@@ -1,5 +1,4 @@
-import { consentCoversProvider } from './consent.ts';
-import { consentWithdrawnAt } from './decide.ts';
+import { consentCoversProvider, consentWithdrawnAt } from './consent.ts';
 import type { Allocation, Plan, PurgeInstruction } from './schemas.ts';
 
 /**

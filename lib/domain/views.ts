@@ -1,6 +1,6 @@
 import { daysBetween } from './calendar.ts';
-import { providersOf } from './consent.ts';
-import { consentWithdrawnAt, nextDueAt, reviewDueAtOf, sessionCounts } from './decide.ts';
+import { consentWithdrawnAt, providersOf } from './consent.ts';
+import { nextDueAt, reviewDueAtOf, sessionCounts } from './decide.ts';
 import { FOLLOW_UP_MONTHS, followUpDueAfterExit, followUpDueAt, followUpMonthOf } from './follow-ups.ts';
 import { isAllowedIn } from './lifecycle.ts';
 import type { Participant, Plan, PlanEvent } from './schemas.ts';

@@ -27,13 +27,14 @@ describe('erasing her identity while her follow-ups are to come', () => {
     await signIn(h, page, 'Demo coordinator', `/plan/${planId}`);
     await page.locator('summary').filter({ hasText: 'Erase her identity' }).click();
     const erase = page.getByRole('form', { name: 'Erase her identity' });
-    expect(await erase.innerText()).toContain('This plan is waiting for its follow-ups: record them, or, if she asked to be forgotten, record her consent withdrawn first');
+    const words = 'This plan is waiting for its follow-ups: record them, or, if she asked to be forgotten, record her consent withdrawn (which cancels them and closes the plan) first';
+    expect(await erase.innerText()).toContain(`${words}.`);
     expect(await erase.innerText()).toContain('Only once none of her plans is open or waiting for its follow-ups');
     // What the form said is what the API answers.
     await erase.getByLabel('Why').selectOption('her-request');
     await erase.getByLabel('I understand this cannot be undone').check();
     await erase.getByRole('button', { name: 'Erase her identity' }).click();
-    await expect.poll(() => erase.getByRole('alert').textContent()).toContain('This plan is waiting for its follow-ups');
+    await expect.poll(() => erase.getByRole('alert').textContent()).toContain(`${words}, then ask again.`);
     await screenshot(page, 'plan-erase-waiting-for-follow-ups');
 
     const withdrawn = await h.call('POST', `/plans/${planId}/withdraw-consent`, h.token('coordinator'), {});

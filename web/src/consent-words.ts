@@ -3,7 +3,7 @@
  * changed, and which offers and allocations a change would end. Pure (no React), so it is unit-tested
  * apart; which providers a scope covers is the API's own reading (lib/domain/consent.ts), not a copy.
  */
-import { allocationsToPurge, isLiveAllocation, normalScope, providersOf, sameScope, scopeCoversProvider } from '../../lib/domain/consent.ts';
+import { allocationsToPurge, consentWithdrawnAt, isLiveAllocation, normalScope, providersOf, sameScope, scopeCoversProvider } from '../../lib/domain/consent.ts';
 import { CONSENT_PROVIDER_KIND_WORDS, label, needLabel } from './domain.ts';
 import type { Allocation, ConsentProviders, ConsentScope, DataCategory, Plan } from './types.ts';
 
@@ -272,11 +272,9 @@ export function givenAgainInWords(givenAgain: readonly GivenAgain[], formatDate:
 /**
  * When her consent was withdrawn, or undefined: the consent's withdrawnAt, or the exit of a plan that
  * ended for that reason without one (withdrawn before consent was recorded, or an older plan). The
- * API's rule (consentWithdrawnAt in lib/domain/decide.ts), read once here for every place the page says it.
+ * API's own rule (lib/domain/consent.ts), for every place the page says it.
  */
-export function consentWithdrawnAt(plan: Pick<Plan, 'consent' | 'exit'>): string | undefined {
-  return plan.consent?.withdrawnAt ?? (plan.exit?.reason === 'consent-withdrawn' ? plan.exit.exitedAt : undefined);
-}
+export { consentWithdrawnAt };
 
 /** Her consent in one line for the plan's details: how and when given, and when withdrawn ("Written, 2 Nov 2026; withdrawn 9 Dec 2026"). */
 export function consentInBrief(plan: Pick<Plan, 'consent' | 'exit'>, formatDate: (date: string) => string): string {

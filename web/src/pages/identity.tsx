@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { erasureHold, waitingForFollowUpsWords } from '../../../lib/domain/erasure-hold.ts';
 import { api, ApiError } from '../api.ts';
 import { ERASURE_REASONS, label } from '../domain.ts';
 import { Checkbox, Form, options, Radios, Select, SubmitButton, TextArea, TextInput, useSubmit } from '../forms.tsx';
@@ -296,11 +297,13 @@ export function ContactCorrectionForm({
  * the form shows that refusal as it is.
  */
 /**
- * `waitingForFollowUps`: this plan is exited with her follow-ups still to be asked (her consent not
- * withdrawn), which holds an erasure back as an open plan does (lib/domain/erasure-hold.ts): said
- * before she fills the form in, since "exit it first" alone would not be enough.
+ * A plan exited with her follow-ups still to be asked (her consent not withdrawn) holds an erasure back
+ * as an open plan does: said before she fills the form in, since "exit it first" alone would not be
+ * enough. The rule and its words are the API's (lib/domain/erasure-hold.ts), so the form and the 409 agree.
  */
-export function EraseIdentityForm({ planId, waitingForFollowUps = false, onDone }: { planId: string; waitingForFollowUps?: boolean; onDone: () => void }) {
+export function EraseIdentityForm({ plan, onDone }: { plan: Pick<Plan, 'planId' | 'stage' | 'consent' | 'exit'>; onDone: () => void }) {
+  const { planId } = plan;
+  const waiting = erasureHold(plan) === 'awaiting-follow-ups' ? waitingForFollowUpsWords('This plan') : undefined;
   const [reason, setReason] = useState('');
   const [sure, setSure] = useState(false);
   const submit = useSubmit();
@@ -325,10 +328,9 @@ export function EraseIdentityForm({ planId, waitingForFollowUps = false, onDone 
           end an open plan first (exit it, withdraw the referral or record her consent withdrawn); an exited plan waits for its 6- and 12-month follow-ups, unless her
           consent is withdrawn, which cancels them. The erasure and its reason are kept in the audit log.
         </p>
-        {waitingForFollowUps && (
+        {waiting && (
           <p className="hint">
-            <strong>This plan is waiting for its follow-ups:</strong> record them, or, if she asked to be forgotten, record her consent withdrawn first (which cancels
-            them and closes the plan).
+            <strong>{waiting.held}:</strong> {waiting.remedy}.
           </p>
         )}
         <Select path="reason" label="Why" value={reason} onChange={setReason} options={options(ERASURE_REASONS, label)} placeholder="Choose a reason" />

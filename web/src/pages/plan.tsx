@@ -190,8 +190,7 @@ export function PlanPage({ planId }: { planId: string }) {
               )}
               {coordinator && (
                 <EraseIdentityForm
-                  planId={plan.planId}
-                  waitingForFollowUps={plan.stage === 'exited' && !consentWithdrawnAt(plan)}
+                  plan={plan}
                   onDone={() => {
                     reload();
                     setMessage('Her identity is erased: her name, date of birth, contact details and address are no longer held.');
