@@ -1,8 +1,10 @@
 /**
  * A service whose capacity a team lead lowered below the places its allocations hold: the Services page
  * says how many more it holds than its capacity and what frees a place ("2 places held of 1, 1 more than
- * its capacity: none free until 2 of them end"), where it said "2 places held of 1; 0 free", and a
- * capacity of 0 frees none. The page also says a place made free is not offered to plans already waiting.
+ * its capacity: none free until 2 of them go (an allocation ends; an offer is declined, withdrawn or
+ * expires)"; a place is held by an offer too, which does not end but is answered or lapses), where it
+ * said "2 places held of 1; 0 free", and a capacity of 0 frees none. The page also says a place made
+ * free is not offered to plans already waiting.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planActive, signIn, startHarness, type Harness, type Json } from './support.ts';
@@ -32,7 +34,7 @@ describe('Services page, a capacity below the places held', () => {
     const { page, errors } = await h.page();
     await signIn(h, page, 'Demo team-lead', '/services');
     const card = page.getByRole('article', { name });
-    await expect.poll(() => card.innerText()).toContain('2 places held of 1, 1 more than its capacity: none free until 2 of them end. Active.');
+    await expect.poll(() => card.innerText()).toContain('2 places held of 1, 1 more than its capacity: none free until 2 of them go (an allocation ends; an offer is declined, withdrawn or expires). Active.');
     expect(await page.getByText('A place made free is not offered to plans already waiting').count()).toBe(1);
 
     await lower(0);

@@ -37,7 +37,7 @@ describe('recording a session', () => {
     expect(onTheDay.json.contacts).toEqual([{ session: 1, date: offeredOn, kind: 'attended' }]);
   });
 
-  it('after the plan exits: the allocation has ended, when, and nothing more can be recorded on it, in plain words', async () => {
+  it('after the plan exits: the allocation has ended, when; a session after its end is refused and it cannot be ended again, in plain words, changing nothing', async () => {
     const plan = await planInStage(t, 'allocating', [{ domain: 'domestic-abuse', level: 'high', priority: true }]);
     const offer = (plan.allocations as Json[]).find((a) => a.providerId === 'bcwa');
     const token = t.provider('bcwa');

@@ -39,7 +39,7 @@ function useEveryService() {
 
 /** A service holding more places than its capacity (lowered since): how many more, and what frees one. */
 const overWords = (held: number, capacity: number) =>
-  `${held - capacity} more than its capacity: ${capacity === 0 ? 'none free while its capacity is 0' : `none free until ${held - capacity + 1} of them end`}`;
+  `${held - capacity} more than its capacity: ${capacity === 0 ? 'none free while its capacity is 0' : `none free until ${held - capacity + 1} of them go (an allocation ends; an offer is declined, withdrawn or expires)`}`;
 
 /** The HSDS status words ('temporarily closed') back to the directory's code ('temporarily-closed'). */
 const statusCode = (hsds: string) => hsds.replace(/ /g, '-');
@@ -97,7 +97,7 @@ function ServiceCapacity({ service, onSaved }: { service: DirectoryService; onSa
       </p>
       {submit.done && <Notice>{submit.done}</Notice>}
       <Form label={`Change ${service.name}`} error={submit.error} onSubmit={save} idPrefix={`${id}-`} className="form filters-form">
-        <TextInput path="capacity" label="Capacity" hint={`Open allocations it can hold, 0 to ${MAX_SERVICE_CAPACITY}. Below the places held, nothing new is offered until enough end.`} inputMode="numeric" width="short" value={capacity} onChange={setCapacity} />
+        <TextInput path="capacity" label="Capacity" hint={`Open allocations it can hold, 0 to ${MAX_SERVICE_CAPACITY}. Below the places held, nothing new is offered until enough go.`} inputMode="numeric" width="short" value={capacity} onChange={setCapacity} />
         <Select path="status" label="Status" value={status} onChange={setStatus} options={options(SERVICE_STATUSES, label)} />
         <SubmitButton busy={submit.busy}>Save</SubmitButton>
       </Form>
