@@ -28,7 +28,7 @@ import type { Allocation, Plan } from './schemas.ts';
 export const SESSION_CORRECTION_DAYS = 28;
 
 /** The parts of an allocation the bound is read from (the web app's view of it has them too). */
-type Ended = { status: string; endedAt?: string | undefined; outcome?: string | undefined; purgeInstructions?: readonly { instruction: string }[] | undefined };
+type Ended = { status: string; endedAt?: string | undefined; outcome?: string | undefined; purgeInstructions?: readonly { instruction: string; at: string }[] | undefined };
 
 /** Until when the sessions of this allocation may be corrected: undefined while it is accepted (no end yet). */
 export function sessionsCorrectableUntil(a: Ended): string | undefined {
@@ -57,6 +57,57 @@ export function sessionsCorrectableNow(a: Ended, now: string): boolean {
   return allocationStopsCorrection(a, now) === undefined;
 }
 
+/** What a provider would do on an ended allocation: correct its sessions, record one late, or either (the allocation's page). */
+type SessionAct = 'correct' | 'record' | 'either';
+const NO_LONGER: Record<SessionAct, string> = {
+  correct: 'its sessions can no longer be corrected',
+  record: 'no session can be recorded on it',
+  either: 'no session can be recorded or corrected on it',
+};
+const COULD_FOR: Record<SessionAct, string> = {
+  correct: 'its sessions could be corrected',
+  record: 'a session held before it ended could be recorded',
+  either: 'sessions held before it ended could be recorded and corrected',
+};
+const NOTE_ON_PLAN: Record<SessionAct, string> = { correct: 'the correction', record: 'the session', either: 'a session or a correction' };
+
+/**
+ * Why nothing more may be recorded or corrected on this ended allocation, in words for its provider:
+ * the one wording of the stops (allocationStopsCorrection) for the API's refusals and the allocation
+ * page. `subject` names the allocation ("Allocation al_…"; on its own page "It").
+ * An allocation ended by the withdrawal of her consent ended "when her consent … was withdrawn"; one
+ * that had ended before (completed, or with her plan's exit) keeps that end, and the withdrawal (or a
+ * consent narrowed to leave its provider out) came after, on its own day: said so, not as the reason it ended.
+ */
+export function endedSessionsStopWords(a: Ended, stop: 'consent-withdrawn' | 'too-late', act: SessionAct, subject: string): string {
+  const ended = `${subject} ended${a.endedAt ? ` on ${londonDateTimeWords(a.endedAt)}` : ''}`;
+  if (stop === 'consent-withdrawn') {
+    const purge = a.purgeInstructions?.findLast((i) => i.instruction === 'stop-processing-and-purge');
+    const withdrawn =
+      a.outcome === 'consent-withdrawn' || !purge
+        ? `${ended}, when her consent to share with your organisation was withdrawn`
+        : `${ended}; her consent to share with your organisation was withdrawn on ${londonDateTimeWords(purge.at)}`;
+    return `${withdrawn}: ${NO_LONGER[act]} (delete what you hold about her).`;
+  }
+  const until = sessionsCorrectableUntil(a);
+  return `${ended}: ${COULD_FOR[act]} for ${SESSION_CORRECTION_DAYS} days after it ended${until ? `, until ${londonDateTimeWords(until)}` : ''}, and no longer; ask her coordinator to note ${NOTE_ON_PLAN[act]} on the plan.`;
+}
+
+/**
+ * Whether, and until when, a session held before this ended allocation ended may still be recorded and
+ * its sessions corrected, in words for its provider on the allocation's page: by the same rule and in the
+ * same words as the API's refusals. Undefined while it has not ended.
+ */
+export function endedSessionsWords(a: Ended, now: string): string | undefined {
+  const stop = allocationStopsCorrection(a, now);
+  if (stop === 'no-sessions' || a.status !== 'ended') return undefined;
+  if (stop !== undefined) return endedSessionsStopWords(a, stop, 'either', 'It');
+  const lastDay = lateSessionLastDayWords(a);
+  const until = sessionsCorrectableUntil(a);
+  if (!lastDay || !until) return undefined;
+  return `A session held on or before ${lastDay}, the day it ended, can still be recorded, and its sessions corrected, until ${londonDateTimeWords(until)} (${SESSION_CORRECTION_DAYS} days after it ended).`;
+}
+
 /**
  * Why the sessions of this allocation may not be corrected now, in words for its provider; undefined
  * when they may. `now` is the command's time.
@@ -66,10 +117,7 @@ export function sessionCorrectionRefusal(plan: Pick<Plan, 'identityErasedAt'>, a
   const stop = allocationStopsCorrection(a, now);
   if (stop === undefined) return undefined;
   if (stop === 'no-sessions') return `Cannot correct a session of allocation ${a.allocationId}: it is ${a.status}, so no session was recorded on it.`;
-  const ended = `Allocation ${a.allocationId} ended${a.endedAt ? ` on ${londonDateTimeWords(a.endedAt)}` : ''}`;
-  if (stop === 'consent-withdrawn') return `${ended}, when her consent to share with your organisation was withdrawn: its sessions can no longer be corrected (delete what you hold about her).`;
-  const until = sessionsCorrectableUntil(a);
-  return `${ended}: its sessions could be corrected for ${SESSION_CORRECTION_DAYS} days after it ended${until ? `, until ${londonDateTimeWords(until)}` : ''}, and no longer; ask her coordinator to note the correction on the plan.`;
+  return endedSessionsStopWords(a, stop, 'correct', `Allocation ${a.allocationId}`);
 }
 
 /**
@@ -82,11 +130,8 @@ export function lateSessionRefusal(plan: Pick<Plan, 'identityErasedAt'>, a: Allo
   if (plan.identityErasedAt) return `Her identity was erased on ${londonDate(plan.identityErasedAt)}: her record is closed, and no session can be recorded on allocation ${a.allocationId}.`;
   const stop = allocationStopsCorrection(a, now);
   if (stop === undefined) return undefined;
-  const ended = `Allocation ${a.allocationId} ended${a.endedAt ? ` on ${londonDateTimeWords(a.endedAt)}` : ''}`;
-  if (stop === 'consent-withdrawn') return `${ended}, when her consent to share with your organisation was withdrawn: no session can be recorded on it (delete what you hold about her).`;
   if (stop === 'no-sessions') return `Cannot record a session on allocation ${a.allocationId}: it is ${a.status}.`;
-  const until = sessionsCorrectableUntil(a);
-  return `${ended}: a session held before it ended could be recorded for ${SESSION_CORRECTION_DAYS} days after it ended${until ? `, until ${londonDateTimeWords(until)}` : ''}, and no longer; ask her coordinator to note the session on the plan.`;
+  return endedSessionsStopWords(a, stop, 'record', `Allocation ${a.allocationId}`);
 }
 
 /** The last day a session recorded late on this ended allocation may be dated: the London day it ended. */

@@ -7,7 +7,7 @@ import { Link } from '../router.tsx';
 import type { AllocationDetail, ParticipantForProvider, PurgeInstruction } from '../types.ts';
 import { purgeNotices } from '../purge-words.ts';
 import { riskWords } from '../risk-words.ts';
-import { allocationStopsCorrection, lateSessionLastDay, SESSION_CORRECTION_DAYS, sessionsCorrectableNow, sessionsCorrectableUntil } from '../../../lib/domain/session-correction.ts';
+import { endedSessionsWords, lateSessionLastDay, sessionsCorrectableNow } from '../../../lib/domain/session-correction.ts';
 import { Facts, LoadError, Loading, Notice, PageTitle, Section, StatusBadge, useApp, useResource } from '../ui.tsx';
 import { useToday } from './plan-forms.tsx';
 import { ContactFacts } from './identity.tsx';
@@ -94,7 +94,7 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
             ) : (
               <p className="empty">No sessions recorded yet.</p>
             )}
-            {provider && a.status === 'ended' && <p className="hint">{correctionWords(a, now)}</p>}
+            {provider && a.status === 'ended' && <p className="hint">{endedSessionsWords(a, now)}</p>}
           </Section>
         </div>
         <aside className="plan-side" aria-label="About this allocation">
@@ -121,22 +121,6 @@ export function AllocationPage({ allocationId }: { allocationId: string }) {
       </div>
     </>
   );
-}
-
-/**
- * Whether, and until when, a session held before an ended allocation ended may still be recorded and its
- * sessions corrected, in words for its provider: by the same rule as the API's refusals. Told to delete
- * what it holds about her, the provider is not sent to her coordinator: nothing more is to be recorded about her.
- */
-function correctionWords(a: AllocationDetail, now: string): string {
-  switch (allocationStopsCorrection(a, now)) {
-    case undefined:
-      return `A session held on or before ${formatDate(lateSessionLastDay(a)!)}, the day it ended, can still be recorded, and its sessions corrected, until ${formatDateTime(sessionsCorrectableUntil(a)!)} (${SESSION_CORRECTION_DAYS} days after it ended).`;
-    case 'consent-withdrawn':
-      return 'No session can be recorded or corrected on it: her consent to share with your organisation was withdrawn, and nothing more is to be recorded about her.';
-    default:
-      return `Sessions held before it ended could be recorded and corrected for ${SESSION_CORRECTION_DAYS} days after it ended, and no longer: ask her coordinator to note a session or a correction on the plan.`;
-  }
 }
 
 /** What the provider was told to delete about her: staff who read no events see it here, on top of the allocation. */
