@@ -176,6 +176,8 @@ export interface Plan {
   needs: Need[];
   /** Each risk as assessed: one left out was not assessed (not none). */
   risks?: Risks;
+  /** When the holistic needs assessment was submitted: from then on a risk left out reads "Not assessed". */
+  assessedAt?: string;
   adjustments: string[];
   allocations: Allocation[];
   gaps: Gap[];

@@ -4,6 +4,7 @@ import type { CommandName } from '../../../lib/domain/lifecycle.ts';
 import { rereadWords, type PlanChanges } from '../conflict-words.ts';
 import { consentInBrief, consentWithdrawnAt } from '../consent-words.ts';
 import { deadlineInWords } from '../deadline-words.ts';
+import { riskWords } from '../risk-words.ts';
 import { contactDetailsCorrectable, DEADLINE_WORDS, directoryNames, escalationLabel, isAllowedIn, label, needLabel } from '../domain.ts';
 import { formatDate, formatDateTime, isPast, relative } from '../format.ts';
 import { Link, useLocation } from '../router.tsx';
@@ -332,15 +333,18 @@ function EndOrWithdraw({ plan }: { plan: Plan }) {
 }
 
 function NeedsSection({ plan }: { plan: Plan }) {
+  // Once assessed, each risk is shown: one the assessment left out (or all, when it gave none) reads
+  // "Not assessed", never "No" or blank, as on the provider's allocation page (risk-words.ts).
+  const risks = plan.assessedAt || plan.risks ? riskWords(plan.risks ?? {}) : undefined;
   return (
     <Section title="Needs" id="needs">
       <NeedList needs={plan.needs} />
-      {plan.risks && (
+      {risks && (
         <Facts
           items={[
-            ['Domestic abuse risk', label(plan.risks.domesticAbuse)],
-            ['Self-harm', plan.risks.selfHarm ? 'Yes' : 'No'],
-            ['Safeguarding children', plan.risks.safeguardingChildren ? 'Yes' : 'No'],
+            ['Domestic abuse risk', risks.domesticAbuse],
+            ['Self-harm', risks.selfHarm],
+            ['Safeguarding children', risks.safeguardingChildren],
             ['Adjustments', plan.adjustments.length ? plan.adjustments.map(label).join(', ') : 'None'],
           ]}
         />
