@@ -32,6 +32,7 @@ import { SlidingWindowLimit, TEST_DELIVERY_LIMIT } from '../../lib/api/rate-limi
 import { IdempotencyKey } from '../../lib/api/request-schemas.ts';
 import { ProviderId } from '../../lib/domain/schemas.ts';
 import { webhookTestEvent } from '../../lib/domain/events.ts';
+import { carriesHerNeeds, withheldFromProvider } from '../../lib/domain/consent.ts';
 import type { TestDeliveryResult } from '../../lib/local/webhooks/dispatcher.ts';
 import { awsDeps, awsProviderDelivery } from '../../lib/runtime/aws.ts';
 import { readFunctionConfig } from '../../lib/config.ts';
@@ -239,8 +240,13 @@ export function makeHandler(deps: ProvidersApiDeps) {
     }
     const page = await deps.webhooks.feedPage(providerId, after, query.limit);
     const last = page.entries.at(-1);
+    // Her consent as it stands now, read once per plan of the page whose events carry her needs: an entry
+    // her consent no longer lets this provider have is left out (feeds have gaps; the cursor still moves past it).
+    const gatedPlans = [...new Set(page.entries.filter((e) => carriesHerNeeds(e.event.type)).map((e) => e.event.planId))];
+    const consents = new Map(await Promise.all(gatedPlans.map(async (planId) => [planId, (await deps.plans.getPlan(planId))?.consent] as const)));
+    const shared = page.entries.filter((e) => withheldFromProvider(e.event.type, consents.get(e.event.planId), providerId) === undefined);
     return json(200, {
-      items: page.entries.map((e) => toCloudEvent(e.event, source)),
+      items: shared.map((e) => toCloudEvent(e.event, source)),
       // Always a position to resume from: poll again with it when there was nothing new.
       cursor: last ? encodeFeedPosition(last.position, providerId) : (query.after ?? null),
       more: page.more,

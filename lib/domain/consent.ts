@@ -62,3 +62,21 @@ export const isLiveAllocation = (a: { status: string }): boolean => a.status ===
 export function allocationsToPurge<A extends { providerId: string; status: string }>(allocations: readonly A[], before: StoredScope | undefined, after: StoredScope): A[] {
   return allocations.filter((a) => !scopeCoversProvider(after, a.providerId) && (isLiveAllocation(a) || scopeCoversProvider(before, a.providerId)));
 }
+
+/**
+ * Provider events that carry her needs (the domains and their levels): sent to a provider only while her
+ * consent, as it stands when they are sent, covers it. A delivery still waiting for a retry, a dead letter
+ * replayed or the feed read again from an early cursor after her consent was withdrawn or changed to leave
+ * the provider out would otherwise hand it again what it was just told to delete. The other provider events
+ * carry references and instructions (the purge itself among them) and are always sent.
+ */
+const PROVIDER_EVENTS_WITH_HER_NEEDS: ReadonlySet<string> = new Set(['allocation.offered.v1', 'allocation.accepted.v1', 'allocation.declined.v1']);
+
+/** Whether a provider event is one of those (so her consent must be read before it is sent). */
+export const carriesHerNeeds = (eventType: string): boolean => PROVIDER_EVENTS_WITH_HER_NEEDS.has(eventType);
+
+/** Why this provider event may no longer be sent to this provider, or undefined when it may. */
+export function withheldFromProvider(eventType: string, consent: Plan['consent'], providerId: string): string | undefined {
+  if (!carriesHerNeeds(eventType) || consentCoversProvider(consent, providerId)) return undefined;
+  return consent?.withdrawnAt ? 'her consent was withdrawn' : 'her consent no longer covers this provider';
+}

@@ -25,7 +25,8 @@ import { makeHandler as makeCommandsApi } from '../../functions/api-commands/han
 import { makeHandler as makeQueriesApi } from '../../functions/api-queries/handler.ts';
 import { makeHandler as makeDirectoryApi } from '../../functions/api-directory/handler.ts';
 import { makeHandler as makeProvidersApi } from '../../functions/api-providers/handler.ts';
-import { WebhookStore } from '../adapters/dynamodb/webhook-store.ts';
+import { WebhookStore, type Delivery } from '../adapters/dynamodb/webhook-store.ts';
+import { carriesHerNeeds, withheldFromProvider } from '../domain/consent.ts';
 import { WebhookPublisher } from './webhooks/publisher.ts';
 import { DeliveryDispatcher, type DispatcherOptions } from './webhooks/dispatcher.ts';
 import { makeHandler as makeMetricsApi } from '../../functions/api-metrics/handler.ts';
@@ -174,7 +175,10 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
   const webhookStore = new WebhookStore(client, TABLE_NAME_DEFAULT, options.feedSettleMs !== undefined ? { feedSettleMs: options.feedSettleMs } : {});
   const providerIds = directory.organizations.map((o) => o.id);
   const { intervalMs: webhookIntervalMs, ...dispatcherOptions } = options.webhooks ?? {};
-  const dispatcher = new DeliveryDispatcher({ logger: { warn: (m, d) => console.error(m, d) }, stackClock: clock, ...dispatcherOptions, store: webhookStore, providerIds: () => providerIds });
+  // Her consent as it stands when each delivery is sent (a plan that cannot be found shares nothing).
+  const withheld = async (delivery: Delivery) =>
+    carriesHerNeeds(delivery.eventType) ? withheldFromProvider(delivery.eventType, (await plans.getPlan(delivery.planId))?.consent, delivery.providerId) : undefined;
+  const dispatcher = new DeliveryDispatcher({ logger: { warn: (m, d) => console.error(m, d) }, stackClock: clock, withheld, ...dispatcherOptions, store: webhookStore, providerIds: () => providerIds });
   const basePublisher = options.publisher ?? new WebhookPublisher(webhookStore, { ...(dispatcherOptions.now ? { now: dispatcherOptions.now } : {}), onQueued: (p) => dispatcher.nudge(p) });
   const publisher = options.wrapPublisher ? options.wrapPublisher(basePublisher) : basePublisher;
   // Every plan's metrics facts in memory, loaded before the API opens and updated on every save.

@@ -37,6 +37,12 @@ export interface DispatcherOptions {
   /** Longest the loop goes without reading a provider's queue even when it expects no work. */
   recheckMs?: number;
   logger?: { warn(message: string, details?: Record<string, unknown>): void };
+  /**
+   * Asked before every attempt (a first one, a retry, a replayed dead letter): why this delivery may no
+   * longer be sent, or undefined. A withheld delivery is dead-lettered with the reason and nothing sent
+   * (the embedded stack withholds an event carrying her needs from a provider her consent no longer covers).
+   */
+  withheld?: (delivery: Delivery) => Promise<string | undefined>;
 }
 
 export interface DeliveryReport {
@@ -266,6 +272,11 @@ export class DeliveryDispatcher {
       if (due > this.now()) {
         state.nextWake = Math.min(state.nextWake, due);
         return;
+      }
+      const withheld = await this.options.withheld?.(delivery);
+      if (withheld !== undefined) {
+        if (await this.store.markDead(delivery, `withheld, nothing sent: ${withheld}`, iso(this.now()))) report.deadLettered += 1;
+        continue;
       }
       const next = await this.attempt(delivery, subscription);
       if (!next) return; // stopping, or the delivery changed under us (replayed, dead-lettered)
