@@ -5,6 +5,7 @@ import type { DirectoryStore } from '../../lib/adapters/dynamodb/directory-store
 import type { PlanCommandState } from '../../workflows/plan-command/state.ts';
 import { lazyStepHandler } from '../../lib/runtime/aws.ts';
 import { purgeInstructionsOf } from '../../lib/domain/provider-views.ts';
+import { withheldFromProvider } from '../../lib/domain/consent.ts';
 import { metricFactsKey } from '../../lib/runtime/step-deps.ts';
 import { FactStore } from '../../lib/metrics/fact-store.ts';
 import { factsWriter } from '../../lib/metrics/index.ts';
@@ -114,7 +115,10 @@ export async function deliverOutbox(deps: PublishDeps, plan: Plan, options: Deli
       if (allocation && allocation.status !== 'offered' && allocation.status !== 'accepted') await deps.services.release(allocation.serviceId, allocationId);
     }
   }
-  await deps.publisher.publish(events);
+  // Her consent as it stands now: an event carrying her needs still in the outbox (its first publish failed)
+  // is not sent to a provider her consent has since stopped covering. It stays in her history and the
+  // provider's feed, which leaves it out when read (functions/api-providers).
+  await deps.publisher.publish(events.filter((e) => !e.providerId || withheldFromProvider(e.type, plan.consent, e.providerId) === undefined));
   await deps.plans.clearOutbox(plan.planId, events.map((e) => e.id));
 }
 

@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedStack } from '../../lib/local/embedded-stack.ts';
+import type { PlanEvent } from '../../lib/domain/schemas.ts';
 import { anotherParticipant, controllableClock, PROVIDERS, referral, wrapStack, type Json, type TestStack } from '../support/http.ts';
 
 let t: TestStack;
@@ -18,6 +19,9 @@ let url = '';
 /** What each provider's receiver was sent (the event types, in order); a provider's receiver is down while listed in `down`. */
 const received = new Map<string, Json[]>();
 const down = new Set<string>();
+/** What the Publish events step handed the publisher (on AWS: the bus), and the plans whose publishing fails meanwhile. */
+const published: PlanEvent[] = [];
+const publishFailsFor = new Set<string>();
 
 beforeAll(async () => {
   server = createServer(async (req, res) => {
@@ -35,7 +39,21 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const clock = controllableClock('2026-03-02T10:00:00.000Z');
   // Two attempts 1 ms apart, then the dead letter: the test gets there in a few passes.
-  const stack = await startEmbeddedStack({ inMemory: true, port: 0, sweepIntervalMs: 0, clock, feedSettleMs: 0, webhooks: { intervalMs: 0, retrySchedule: [1], jitter: 'none', timeoutMs: 2_000 } });
+  const stack = await startEmbeddedStack({
+    inMemory: true,
+    port: 0,
+    sweepIntervalMs: 0,
+    clock,
+    feedSettleMs: 0,
+    webhooks: { intervalMs: 0, retrySchedule: [1], jitter: 'none', timeoutMs: 2_000 },
+    wrapPublisher: (inner) => ({
+      publish: async (events) => {
+        if (events.some((e) => publishFailsFor.has(e.planId))) throw new Error('the bus is unreachable');
+        published.push(...events);
+        await inner.publish(events);
+      },
+    }),
+  });
   t = wrapStack(stack, clock);
   for (const providerId of PROVIDERS) {
     const sub = await t.call('POST', `/providers/${providerId}/subscriptions`, { token: t.teamLead, body: { url: `${url}/${providerId}` } });
@@ -154,5 +172,25 @@ describe('events carrying her needs, after her consent stops covering the provid
       cursor = res.json.cursor as string;
     }
     expect(seen).toEqual(['plan.consent-withdrawn.v1']);
+  });
+
+  it('an offer left in the outbox by a failed publish is not published once her consent stops covering its provider; the purge is', async () => {
+    const created = await t.call('POST', '/plans', { token: t.coordinator, body: referral({ participant: anotherParticipant() }) });
+    const planId = created.json.planId as string;
+    await ok('POST', `/plans/${planId}/record-consent`, scope());
+    publishFailsFor.add(planId);
+    const assessed = await t.call('POST', `/plans/${planId}/submit-assessment`, { token: t.coordinator, body: { needs: [{ domain: 'mental-health', level: 'high', priority: true }] } });
+    expect(assessed.status, assessed.text).toBe(200);
+    const offeredTo = (assessed.json.allocations as Json[]).map((a) => a.providerId as string);
+    expect(published.filter((e) => e.planId === planId && e.type === 'allocation.offered.v1')).toEqual([]);
+
+    publishFailsFor.delete(planId);
+    await ok('POST', `/plans/${planId}/withdraw-consent`, {});
+    const sent = published.filter((e) => e.planId === planId && e.providerId);
+    expect(sent.map((e) => e.type)).toEqual(offeredTo.map(() => 'plan.consent-withdrawn.v1'));
+    // Her history keeps every event; the provider's feed leaves the offer out.
+    const history = await t.call('GET', `/plans/${planId}/history`, { token: t.coordinator });
+    expect((history.json.items as Json[]).map((e) => e.type)).toContain('allocation.offered.v1');
+    expect((await feedOf(offeredTo[0] as string, planId)).map((e) => e.type)).toEqual(['plan.consent-withdrawn.v1']);
   });
 });
