@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { gapAtManualActivation, turnedDownOffers } from './allocation.ts';
 import { allocationClosedRefusal, allocationGoneRefusal } from './allocation-closed.ts';
-import { allocationsToPurge, consentCoversProvider, consentWithdrawnAt, isLiveAllocation, providersOf, sameScope, scopeCoversProvider } from './consent.ts';
+import { categoryPurges } from './category-purge.ts';
+import { allocationsToPurge, consentCoversProvider, consentWithdrawnAt, isLiveAllocation, providersOf, sameScope } from './consent.ts';
 import { addCalendarDays, addDays, londonDate, londonDateTimeWords, reviewDates, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
 import { FOLLOW_UP_MONTHS, followUpDueAfterExit, followUpDueAt } from './follow-ups.ts';
 import { DomainError, forbidden, invalid, notAllowedInStage, notFound, staleVersion, type FieldError } from './errors.ts';
@@ -436,9 +437,9 @@ function changeConsent(t: Transition, p: PayloadOf<'change-consent'>) {
   // Said in the change's own event, as a review's 'adjust' says what it changed in plan.adjusted.v1.
   const changed: Record<string, unknown> = { ...changedEvent, reconfirmed: false, backToAllocating: false };
   t.emit('plan.consent-changed.v1', changed);
-  tellProvidersToPurgeWithdrawnCategories(t, current.scope, p.scope);
+  tellProvidersToPurgeWithdrawnCategories(t, current, p.scope);
   // Data categories alone change what providers read (at their next read), not who is offered what:
-  // nothing is offered again, nothing re-run; the providers still holding allocations were told above.
+  // nothing is offered again, nothing re-run; the providers ever given a category taken out were told above.
   const sameProviders = sameScope({ ...current.scope, dataCategories: [] }, { ...p.scope, dataCategories: [] });
   if (sameProviders || plan.stage === 'assessment') return;
   const stageBefore = plan.stage;
@@ -452,17 +453,14 @@ function providerCounts(scope: ConsentScope) {
 }
 
 /**
- * Data categories taken out of her consent: each provider still covered that holds a live (offered or
- * accepted) allocation may already have read them (her contact details, say), so it is told to delete
- * those categories; a 403 at its next read would tell it nothing. Only that provider, only for its
- * own allocation. Providers her consent no longer covers are sent plan.consent-withdrawn.v1 instead.
+ * Data categories taken out of her consent: each provider still covered that was ever given one of them
+ * for this plan (categoryPurges: her contact details once it accepted, the rest once offered), whatever
+ * its allocation's status now, is told to delete those; a 403 at its next read would tell it nothing, and
+ * one whose allocation has ended makes no next read. Only that provider, only for its own allocation.
+ * Providers her consent no longer covers are sent plan.consent-withdrawn.v1 instead.
  */
-function tellProvidersToPurgeWithdrawnCategories(t: Transition, before: NonNullable<Plan['consent']>['scope'], after: ConsentScope) {
-  if (!before.shareWithProviders) return;
-  const withdrawnCategories = before.dataCategories.filter((c) => !after.dataCategories.includes(c));
-  if (withdrawnCategories.length === 0) return;
-  for (const a of t.plan.allocations) {
-    if ((a.status !== 'offered' && a.status !== 'accepted') || !scopeCoversProvider(after, a.providerId) || !scopeCoversProvider(before, a.providerId)) continue;
+function tellProvidersToPurgeWithdrawnCategories(t: Transition, before: NonNullable<Plan['consent']>, after: ConsentScope) {
+  for (const { allocation: a, withdrawnCategories } of categoryPurges(t.plan.allocations, before, after, t.now)) {
     const told = tellToPurge(a, { instruction: 'purge-withdrawn-categories', withdrawnCategories, at: t.now });
     t.emit('plan.consent-narrowed.v1', { planRef: t.plan.planId, allocationId: a.allocationId, withdrawnCategories: told.withdrawnCategories, instruction: told.instruction }, a.providerId);
   }

@@ -337,7 +337,7 @@ describe('change-consent', () => {
     expect(step.events.map((e) => [e.type, e.data.reconfirmed])).toEqual([['plan.consent-changed.v1', false]]);
   });
 
-  it('taking data categories out tells each provider still covered with a live allocation, and no other, to delete them; nothing is offered again', () => {
+  it('taking data categories out tells each provider still covered with a live allocation to delete those it was given (contact details only once accepted); nothing is offered again', () => {
     const { plan, ctx } = planInStage('active');
     const wide = run(plan, change(ctx, { dataCategories: ['needs', 'risks', 'contact-details'] }), ctx).plan;
     expect(run(wide, change(ctx, { dataCategories: ['needs', 'risks', 'contact-details', 'offending'] }), ctx).events.map((e) => e.type)).toEqual(['plan.consent-changed.v1']);
@@ -346,18 +346,20 @@ describe('change-consent', () => {
     expect(holding.length).toBeGreaterThan(0);
     const narrowed = step.events.filter((e) => e.type === 'plan.consent-narrowed.v1');
     expect(narrowed.map((e) => [e.providerId, e.data])).toEqual(
-      holding.map((a) => [a.providerId, { planRef: plan!.planId, allocationId: a.allocationId, withdrawnCategories: ['risks', 'contact-details'], instruction: 'purge-withdrawn-categories' }]),
+      holding.map((a) => [a.providerId, { planRef: plan!.planId, allocationId: a.allocationId, withdrawnCategories: a.status === 'accepted' ? ['risks', 'contact-details'] : ['risks'], instruction: 'purge-withdrawn-categories' }]),
     );
-    // Anawim, no longer covered, is told to purge everything instead; a past allocation's provider hears nothing.
+    // Anawim, no longer covered, is told to purge everything instead.
     expect(narrowed.some((e) => e.providerId === 'anawim')).toBe(false);
     expect(step.events.filter((e) => e.type === 'plan.consent-withdrawn.v1').every((e) => e.providerId === 'anawim')).toBe(true);
     const categoriesOnly = run(wide, change(ctx, { dataCategories: ['needs', 'risks'] }), ctx);
     expect(categoriesOnly.decision.needsAllocation).toBe(false);
     expect(categoriesOnly.plan.stage).toBe('active');
-    // The allocations go on as they were; each live one keeps what its provider was told, for its own views.
-    const told = (a: (typeof wide.allocations)[number]) => (live(wide).includes(a) ? { ...a, purgeInstructions: [{ instruction: 'purge-withdrawn-categories', withdrawnCategories: ['contact-details'], at: ctx.now }] } : a);
+    // The allocations go on as they were; each accepted one (an offer never showed her contact details) keeps what its provider was told, for its own views.
+    const accepted = wide.allocations.filter((a) => a.status === 'accepted');
+    expect(accepted.length).toBeGreaterThan(0);
+    const told = (a: (typeof wide.allocations)[number]) => (accepted.includes(a) ? { ...a, purgeInstructions: [{ instruction: 'purge-withdrawn-categories', withdrawnCategories: ['contact-details'], at: ctx.now }] } : a);
     expect(categoriesOnly.plan.allocations).toEqual(wide.allocations.map(told));
-    expect(categoriesOnly.events.filter((e) => e.type === 'plan.consent-narrowed.v1').map((e) => e.data.withdrawnCategories)).toEqual(live(wide).map(() => ['contact-details']));
+    expect(categoriesOnly.events.filter((e) => e.type === 'plan.consent-narrowed.v1').map((e) => e.data.withdrawnCategories)).toEqual(accepted.map(() => ['contact-details']));
   });
 
   it('refuses a givenAt in the future or before the consent it replaces, an unknown provider, and a plan whose consent was withdrawn', () => {
