@@ -238,6 +238,9 @@ export function makeHandler(deps: ProvidersApiDeps) {
       if (error instanceof BadCursor) throw problem(400, `after: ${error.message}`, [{ path: 'after', message: error.message }]);
       throw error;
     }
+    // A bad cursor is refused before the read is recorded (bad input changes nothing); the page is recorded
+    // once, whatever it holds: the offers in it are answered, the allocations delivered.
+    await auditAccess(deps.audit, ctx, 'read-provider-feed', { providerId }, deps.clock(), 'delivering-the-allocated-service');
     const page = await deps.webhooks.feedPage(providerId, after, query.limit);
     const last = page.entries.at(-1);
     // Her consent as it stands now, read once per plan of the page whose events carry her needs: an entry

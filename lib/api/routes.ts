@@ -62,7 +62,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'PATCH', path: '/directory/services/{serviceId}', fn: 'api-directory', roles: ['team-lead'], summary: "Change a service's capacity or status; audited (old and new)", auditsAccess: true },
   // Provider-facing delivery: allocations held, pull feed, webhook subscriptions and their delivery log.
   { method: 'GET', path: '/providers/{providerId}/allocations', fn: 'api-providers', roles: ['provider'], summary: 'Allocations the provider holds', auditsAccess: true },
-  { method: 'GET', path: '/providers/{providerId}/feed', fn: 'api-providers', roles: ['provider'], summary: "The provider's events in order, resumable with ?after=" },
+  { method: 'GET', path: '/providers/{providerId}/feed', fn: 'api-providers', roles: ['provider'], summary: "The provider's events in order, resumable with ?after=", auditsAccess: true },
   { method: 'GET', path: '/providers/{providerId}/subscriptions', fn: 'api-providers', roles: ['team-lead', 'provider'], summary: "The provider's webhook subscription (never its secret); on AWS the destination set at deploy (its URL, the API key header)" },
   { method: 'POST', path: '/providers/{providerId}/subscriptions', fn: 'api-providers', roles: ['team-lead'], summary: 'Subscribe a webhook; the secret is shown once (embedded stack; on AWS a 409: URLs are set at deploy)' },
   { method: 'DELETE', path: '/providers/{providerId}/subscriptions/{subscriptionId}', fn: 'api-providers', roles: ['team-lead'], summary: 'Remove a webhook subscription (embedded stack; on AWS a 409)' },

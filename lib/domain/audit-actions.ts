@@ -28,6 +28,8 @@ const FIXED_ACTIONS = {
   'read-audit': { words: 'Read the audit log', change: false },
   'read-provider-offers': { words: "Read the provider's open offers", change: false },
   'read-provider-allocations': { words: "Read the provider's allocations", change: false },
+  // One record per page read, not per event: the page gives her needs and their levels, as the allocations list does.
+  'read-provider-feed': { words: "Read the provider's event feed", change: false },
   'change-service': { words: "Changed a service's capacity or status", change: true },
 } as const satisfies Record<string, { words: string; change: boolean }>;
 
