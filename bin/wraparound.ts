@@ -4,10 +4,11 @@ import { startEmbeddedStack } from '../lib/local/embedded-stack.ts';
 import { LocalTokens } from '../lib/local/tokens.ts';
 import { ROLES, type Role } from '../lib/api/routes.ts';
 import { DirectoryError } from '../lib/directory/load.ts';
-import { DataDirectoryInUse, DataDirectoryTooOld } from '../lib/local/dynalite-server.ts';
+import { DataDirectoryInUse, DataDirectoryTooOld, DataDirectoryUnusable } from '../lib/local/dynalite-server.ts';
 import { ConfigurationError, readMetricsSettings } from '../lib/config.ts';
 import { SIMULATE_USAGE, simulateCommand, SimulationSetupError, UsageError } from '../lib/simulate/cli.ts';
 import { reexecWithStackSettings } from '../lib/local/process-settings.ts';
+import { DamagedSecret, hasLocalSecret } from '../lib/local/secrets.ts';
 
 /** Each command's usage, answered to `wraparound <command> --help`; all of them to `wraparound --help`. */
 const COMMAND_USAGE = {
@@ -28,7 +29,14 @@ const USAGE = `Usage:\n${Object.values(COMMAND_USAGE).join('\n')}\n  wraparound 
 
 /** Errors whose message already says plainly what is wrong and that nothing was changed: printed as they are. */
 function isRefusal(error: unknown): error is Error {
-  return error instanceof DirectoryError || error instanceof DataDirectoryTooOld || error instanceof DataDirectoryInUse || error instanceof ConfigurationError;
+  return (
+    error instanceof DirectoryError ||
+    error instanceof DataDirectoryTooOld ||
+    error instanceof DataDirectoryInUse ||
+    error instanceof DataDirectoryUnusable ||
+    error instanceof DamagedSecret ||
+    error instanceof ConfigurationError
+  );
 }
 
 /** One plain line on what is wrong and where the usage is, exit code 2 (a usage error). */
@@ -40,6 +48,12 @@ function fail(message: string, command?: CommandWithUsage): never {
 /** node:util parseArgs' own refusals (an unknown option, an option missing its value…): their message is already one plain line. */
 function isArgumentError(error: unknown): error is Error {
   return typeof (error as NodeJS.ErrnoException | undefined)?.code === 'string' && (error as NodeJS.ErrnoException).code!.startsWith('ERR_PARSE_ARGS_');
+}
+
+/** A file-system refusal naming its path (ENOSPC, EACCES, EROFS, ENOTDIR…). */
+function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
+  const e = error as NodeJS.ErrnoException | undefined;
+  return typeof e?.path === 'string' && typeof e.code === 'string' && /^E(NOSPC|ACCES|PERM|ROFS|NOTDIR|ISDIR|EXIST|DQUOT|NOENT)$/.test(e.code);
 }
 
 const asksForHelp = (args: string[]) => args.includes('--help') || args.includes('-h');
@@ -94,6 +108,9 @@ async function start(args: string[]) {
   } catch (error) {
     if (isRefusal(error)) fail(error.message, 'start');
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`port ${port} is in use: pick another with --port`, 'start');
+    // The data directory's own files (its secrets, the simulated clock) that could not be written: a full
+    // disk or a read-only directory is the operator's to put right, not a stack trace.
+    if (isFileSystemError(error)) fail(`The data directory ${values['data-dir']} cannot be used: ${error.message}. Nothing was started.`, 'start');
     throw error;
   }
   const lines = [
@@ -127,7 +144,21 @@ async function token(args: string[]) {
   if (!role || !ROLES.includes(role)) fail(`--role must be one of ${ROLES.join(', ')}`, 'token');
   if (role === 'provider' && !values.provider) fail('--provider ID is needed for a provider token', 'token');
   if (role !== 'provider' && values.provider) fail('--provider is only for --role provider', 'token');
-  const tokens = await LocalTokens.forDataDir(values['data-dir']);
+  const dataDir = values['data-dir'];
+  // A token for a directory no stack has used (a mistyped --data-dir, another working directory) is
+  // signed with a new secret, so the stack that is running turns it away (401): say so.
+  const fresh = !(await hasLocalSecret(dataDir, 'jwt-secret'));
+  let tokens;
+  try {
+    tokens = await LocalTokens.forDataDir(dataDir);
+  } catch (error) {
+    if (error instanceof DamagedSecret || isFileSystemError(error)) fail(error.message, 'token');
+    throw error;
+  }
+  if (fresh)
+    console.error(
+      `wraparound token: no stack has run on the data directory ${dataDir} (it had no jwt-secret; one was made): only a stack started with --data-dir ${dataDir} accepts this token. Pass the --data-dir the running stack uses.`,
+    );
   console.log(await tokens.issue({ role, ...(values.provider ? { providerId: values.provider } : {}), ...(values.name ? { name: values.name } : {}) }));
 }
 

@@ -19,6 +19,17 @@ export class DataDirectoryInUse extends Error {
   }
 }
 
+/**
+ * The store cannot open or write its data directory (not a directory, not writable, the disk full): the
+ * message names the directory and the system's reason, so the start is refused in one plain line.
+ */
+export class DataDirectoryUnusable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataDirectoryUnusable';
+  }
+}
+
 export class DataDirectoryTooOld extends Error {
   constructor(message: string) {
     super(message);
@@ -90,6 +101,11 @@ export interface LocalStore {
   process: StoreProcess;
   /** The dynalite process (this process's pid when in process). */
   pid: number;
+  /**
+   * Why the store stopped when nobody stopped it (a dynalite child that exited: a full disk, a damaged
+   * file), or undefined while it runs: every storage request fails from then on, so /health says so.
+   */
+  stoppedUnexpectedly(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -150,6 +166,8 @@ async function forkDynalite(options: DynaliteChildOptions): Promise<{ child: Chi
       if (message.type === 'listening') done(() => resolve(message.port));
       else if (message.type === 'failed' && message.reason === 'in-use' && options.path)
         done(() => reject(new DataDirectoryInUse(`The data directory ${dirname(options.path as string)} is in use by another Wraparound (or another program holds its store): stop that one first, or pass another --data-dir. Nothing was changed.`)));
+      else if (message.type === 'failed' && options.path)
+        done(() => reject(new DataDirectoryUnusable(`The data directory ${dirname(options.path as string)} cannot be used: its store could not start (${message.message}). Free space or fix its permissions, or pass another --data-dir.`)));
       else if (message.type === 'failed') done(() => reject(new Error(`the local store could not start: ${message.message}`)));
     };
     const onExit = (code: number | null, signal: string | null) => done(() => reject(new Error(`the local store exited while starting (${signal ?? `code ${code}`})`)));
@@ -187,7 +205,11 @@ export async function startLocalStore(options: { dataDir?: string; inMemory: boo
   let path: string | undefined;
   if (!options.inMemory) {
     path = `${options.dataDir ?? './.data'}/dynalite`;
-    await mkdir(path, { recursive: true });
+    try {
+      await mkdir(path, { recursive: true });
+    } catch (error) {
+      throw new DataDirectoryUnusable(`The data directory ${options.dataDir ?? './.data'} cannot be used: ${(error as Error).message}. Pass a directory this user can write to with --data-dir.`);
+    }
   }
   // The default: a child process for a store on disk (`npm start`, the bench, the fault and restart
   // tests), so dynalite's CPU, about a third of a command's, is on the second core; on this thread for an
@@ -199,14 +221,17 @@ export async function startLocalStore(options: { dataDir?: string; inMemory: boo
   if (mode === 'child') {
     const { child, port } = await forkDynalite(path ? { path } : {});
     let closing: Promise<void> | undefined;
+    let stopped: string | undefined;
     child.on('exit', (code, signal) => {
-      if (!closing) console.error(`The local store (dynalite, pid ${child.pid}) stopped unexpectedly (${signal ?? `exit code ${code}`}); storage requests will fail until the stack is restarted.`);
+      if (closing) return;
+      stopped = `The local store (dynalite, pid ${child.pid}) stopped unexpectedly (${signal ?? `exit code ${code}`}); storage requests will fail until the stack is restarted.`;
+      console.error(stopped);
     });
     // Neither the child nor its channel keep this process alive: a stack nobody stopped must not hang
     // its process, and when this process goes, the child sees the channel close and exits.
     child.unref();
     child.channel?.unref();
-    store = { endpoint: `http://127.0.0.1:${port}`, process: 'child', pid: child.pid as number, close: () => (closing ??= closeChild(child)) };
+    store = { endpoint: `http://127.0.0.1:${port}`, process: 'child', pid: child.pid as number, stoppedUnexpectedly: () => stopped, close: () => (closing ??= closeChild(child)) };
   } else {
     // Imported here only: a stack whose store runs in a child process never loads dynalite (and its
     // LevelDB binding) into its own memory (~24 MB resident).
@@ -218,7 +243,7 @@ export async function startLocalStore(options: { dataDir?: string; inMemory: boo
       server.listen(0, '127.0.0.1', () => resolve());
     });
     let closing: Promise<void> | undefined;
-    store = { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, process: 'in-process', pid: process.pid, close: () => (closing ??= closeDynalite(server)) };
+    store = { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, process: 'in-process', pid: process.pid, stoppedUnexpectedly: () => undefined, close: () => (closing ??= closeDynalite(server)) };
   }
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: store.endpoint });
   try {

@@ -36,8 +36,8 @@ import { FactSnapshotFile } from '../metrics/snapshot.ts';
 import type { MetricsConfig } from '../domain/metrics/query.ts';
 import { sweep, type SweepReport } from '../../functions/sweeper/handler.ts';
 import type { WorkflowStarter } from '../../workflows/plan-command/state.ts';
-import { LOCAL_AWS, startLocalStore, type StoreProcess } from './dynalite-server.ts';
-import { composeExtra, startGateway, type ApiFunction } from './gateway.ts';
+import { LOCAL_AWS, startLocalStore, type LocalStore, type StoreProcess } from './dynalite-server.ts';
+import { composeExtra, startGateway, type ApiFunction, type GatewayOptions } from './gateway.ts';
 import { webRoutes } from './web-routes.ts';
 import { LocalTokens } from './tokens.ts';
 import { localSecret } from './secrets.ts';
@@ -132,6 +132,22 @@ export interface EmbeddedStack {
   /** Where dynalite runs, and its process (the bench counts that process's memory and CPU with the stack's). */
   store: { process: StoreProcess; pid: number; endpoint: string };
   stop(): Promise<void>;
+}
+
+/**
+ * GET /health while the store has stopped under the stack (a dynalite child that exited on a full disk):
+ * a 503 naming why, instead of the handler's "ok" while every other request fails. A supervisor or a
+ * load balancer watching /health then sees the stack is not serving.
+ */
+function storeHealth(store: LocalStore): NonNullable<GatewayOptions['extra']> {
+  return async (req, res) => {
+    const reason = store.stoppedUnexpectedly();
+    if (reason === undefined || req.method !== 'GET' || new URL(req.url ?? '/', 'http://localhost').pathname !== '/health') return false;
+    const answer = problemResponse(new HttpProblem(503, 'Service unavailable', `${reason} Its log above says why (a full disk, for one).`, [], { 'retry-after': '30' }));
+    res.writeHead(answer.statusCode, answer.headers as Record<string, string>);
+    res.end(answer.body);
+    return true;
+  };
 }
 
 /**
@@ -300,6 +316,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
       functions: functions as never,
       tokens,
       extra: composeExtra(
+        storeHealth(store),
         clockRoutes({ clock: clockSource, tokens, advance: (ms, stepMs) => tracked(advanceClock(ms, stepMs)) }),
         ...(options.webDistDir === false ? [] : [webRoutes({ ...(options.webDistDir ? { distDir: options.webDistDir } : {}), ...(options.webRuntimeConfig ? { runtimeConfig: options.webRuntimeConfig } : {}), demoUsers: () => demoUsers })]),
       ),

@@ -1,19 +1,42 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+
+/** A secret file that is there but is not 32 bytes in hex (emptied by a full disk, edited by hand). */
+export class DamagedSecret extends Error {
+  override name = 'DamagedSecret';
+}
+
+const SECRET_HEX = /^[0-9a-f]{64}$/i;
 
 /**
  * A 32-byte secret of the embedded stack, kept in the data directory (mode 600) so it survives
  * restarts, or random for an in-memory stack. On AWS the same secrets live in Secrets Manager.
+ * Made only when the file is not there: a file that cannot be read, or reads as something other than a
+ * secret, refuses the start rather than being replaced (a new identity-key would no longer link her
+ * plans across referrals; a new jwt-secret would turn away every token already handed out).
  */
 export async function localSecret(dataDir: string | undefined, name: string): Promise<Buffer> {
   if (!dataDir) return randomBytes(32);
   const file = `${dataDir}/${name}`;
+  let text: string;
   try {
-    return Buffer.from((await readFile(file, 'utf8')).trim(), 'hex');
-  } catch {
+    text = (await readFile(file, 'utf8')).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     await mkdir(dataDir, { recursive: true });
     const secret = randomBytes(32);
-    await writeFile(file, secret.toString('hex'), { mode: 0o600 });
+    await writeFile(file, secret.toString('hex'), { mode: 0o600, flag: 'wx' });
     return secret;
   }
+  if (!SECRET_HEX.test(text))
+    throw new DamagedSecret(`${file} is not a secret this stack wrote (64 hexadecimal characters; it holds ${text.length}). Restore it from a backup of the data directory; nothing was changed.`);
+  return Buffer.from(text, 'hex');
+}
+
+/** Whether the data directory holds that secret yet (a stack has started on it, or a token was minted for it). */
+export async function hasLocalSecret(dataDir: string, name: string): Promise<boolean> {
+  return access(`${dataDir}/${name}`).then(
+    () => true,
+    () => false,
+  );
 }
