@@ -40,6 +40,13 @@ function securityHeaders(hostedUiDomain: string | undefined) {
 export const EMBEDDED_RUNTIME_CONFIG: Readonly<Record<string, unknown>> = { auth: 'embedded', apiUrl: '' };
 
 const isLoopback = (address: string | undefined) => address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+/**
+ * A request from this machine itself, not one a reverse proxy on it passed on: behind nginx or Caddy
+ * (TLS for a pilot) every request comes from 127.0.0.1, so the socket alone would hand every role's
+ * token to anyone who can reach the proxy. Proxies say whom they forward for in one of these headers.
+ */
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip', 'x-forwarded-host', 'via'] as const;
+const isFromThisMachine = (req: IncomingMessage) => isLoopback(req.socket.remoteAddress) && FORWARDING_HEADERS.every((name) => req.headers[name] === undefined);
 
 /**
  * The web app on the embedded stack, on the API's own port: the built files of web/dist, the SPA
@@ -90,8 +97,8 @@ export function webRoutes(deps: { distDir?: string; demoUsers: () => readonly De
       return true;
     }
     if (path === '/_local/demo-users') {
-      if (!isLoopback(req.socket.remoteAddress)) {
-        sendJson(res, 403, { type: 'about:blank', title: 'Forbidden', status: 403, detail: 'Demo users are offered to this machine only: sign in with a token instead.' });
+      if (!isFromThisMachine(req)) {
+        sendJson(res, 403, { type: 'about:blank', title: 'Forbidden', status: 403, detail: 'Demo users are offered to this machine only (not through a proxy): sign in with a token instead.' });
         return true;
       }
       sendJson(res, 200, { items: deps.demoUsers().map((u) => ({ name: u.name, role: u.role, ...(u.providerId ? { providerId: u.providerId } : {}), token: u.token })) });
