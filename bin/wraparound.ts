@@ -12,10 +12,12 @@ import { DamagedSecret, hasLocalSecret } from '../lib/local/secrets.ts';
 
 /** Each command's usage, answered to `wraparound <command> --help`; all of them to `wraparound --help`. */
 const COMMAND_USAGE = {
-  start: `  wraparound start [--port 3000] [--data-dir ./.data] [--in-memory] [--providers FILE] [--sweep-seconds 60]
-                   [--clock system|simulated] [--retention-days N (default: six calendar years)]
+  start: `  wraparound start [--port 3000] [--host 127.0.0.1] [--data-dir ./.data] [--in-memory] [--providers FILE]
+                   [--sweep-seconds 60] [--clock system|simulated] [--retention-days N (default: six calendar years)]
       Run the embedded stack (API, workflow, store) on one machine. Ctrl-C stops it; data stays in --data-dir.
-      With --clock simulated, time moves only with POST /_local/clock/advance {"days": N}.`,
+      With --clock simulated, time moves only with POST /_local/clock/advance {"days": N}. GET /health is 503
+      if the store has stopped. The commissioner figures read METRICS_SUPPRESSION_THRESHOLD,
+      METRICS_ROUND_COUNTS_TO and METRICS_MAX_PERIOD_MONTHS from the environment (defaults 5, 5, 36).`,
   token: `  wraparound token --role coordinator|team-lead|provider|commissioner [--provider ID] [--name "Full Name"]
                    [--data-dir ./.data]
       Print a bearer token the stack running on that data dir accepts. --name is the person's name the
