@@ -102,7 +102,8 @@ const subscriptionView = (s: Subscription, now: string) => ({
   ...(s.overlapEndsAt && s.overlapEndsAt > now ? { overlapEndsAt: s.overlapEndsAt } : {}),
 });
 
-const deliveryView = (d: Delivery) => ({
+/** A delivery as the log shows it; `withheld`: why a dead letter carrying her needs is not sent again (withheldNow). */
+const deliveryView = (d: Delivery, withheld?: string) => ({
   deliveryId: d.deliveryId,
   providerId: d.providerId,
   planRef: d.planId,
@@ -119,6 +120,7 @@ const deliveryView = (d: Delivery) => ({
   ...(d.lastError ? { lastError: d.lastError } : {}),
   ...(d.deliveredAt ? { deliveredAt: d.deliveredAt } : {}),
   ...(d.status === 'dead' && d.deadAt ? { deadAt: d.deadAt } : {}),
+  ...(withheld ? { withheld } : {}),
   log: d.log,
 });
 
@@ -402,13 +404,31 @@ export function makeHandler(deps: ProvidersApiDeps) {
     return answerWithSecret(scope, idempotency, 200, subscriptionView(rotated, at), rotated.secret);
   }
 
+  /**
+   * Why each dead letter of `items` that carries her needs may not be sent again to this provider, by
+   * delivery id: her consent as it stands now (withheldFromProvider, read once per plan), as the delivery
+   * loop and the feed read it. The log says so, and a replay is refused, rather than queue what is withheld.
+   */
+  async function withheldNow(providerId: string, items: readonly Delivery[]): Promise<Map<string, string>> {
+    const gated = items.filter((d) => d.status === 'dead' && carriesHerNeeds(d.eventType));
+    const planIds = [...new Set(gated.map((d) => d.planId))];
+    const consents = new Map(await Promise.all(planIds.map(async (planId) => [planId, (await deps.plans.getPlan(planId))?.consent] as const)));
+    return new Map(
+      gated.flatMap((d) => {
+        const why = withheldFromProvider(d.eventType, consents.get(d.planId), providerId);
+        return why === undefined ? [] : [[d.deliveryId, why] as const];
+      }),
+    );
+  }
+
   async function deliveries(ctx: RouteContext): Promise<HttpResult> {
     const providerId = providerOf(ctx, 'deliveries');
     refuseDeliveryLogWhereDeployConfigured(providerId, false);
     const query = parseWith(DeliveryListQuery, ctx.event.queryStringParameters ?? {}, 'query');
     try {
       const page = await deps.webhooks.listDeliveries(providerId, { limit: query.limit, ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) });
-      return json(200, { items: page.items.map(deliveryView), nextCursor: page.nextCursor ?? null });
+      const withheld = await withheldNow(providerId, page.items);
+      return json(200, { items: page.items.map((d) => deliveryView(d, withheld.get(d.deliveryId))), nextCursor: page.nextCursor ?? null });
     } catch (error) {
       if (error instanceof BadCursor) throw problem(400, `cursor: ${error.message}`, [{ path: 'cursor', message: error.message }]);
       throw error;
@@ -428,6 +448,13 @@ export function makeHandler(deps: ProvidersApiDeps) {
     const delivery = await deps.webhooks.getDelivery(providerId, deliveryId);
     if (!delivery) throw problem(404, `Provider ${providerId} has no delivery ${deliveryId}.`);
     if (delivery.status !== 'dead') throw problem(409, `Delivery ${deliveryId} is ${delivery.status}: only dead-lettered deliveries can be replayed.`);
+    // Replayed, it would be withheld again by the delivery loop (nothing sent) while the answer said 'queued again'.
+    const withheld = (await withheldNow(providerId, [delivery])).get(deliveryId);
+    if (withheld)
+      throw problem(
+        409,
+        `Delivery ${deliveryId} cannot be replayed: it carries her needs (${delivery.eventType}) and ${withheld}, so they are no longer sent to ${providerId}, which was told to delete what it holds about her. Nothing was queued.`,
+      );
     if (!(await deps.webhooks.activeSubscription(providerId))) throw problem(409, `Provider ${providerId} has no active webhook subscription to replay ${deliveryId} to: subscribe first.`);
     const replayed = await deps.webhooks.replay(providerId, deliveryId, wallClock());
     if (!replayed) throw problem(409, `Delivery ${deliveryId} was changed at the same time and is no longer dead-lettered.`);

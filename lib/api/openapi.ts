@@ -340,6 +340,7 @@ const DeliveryView = z.object({
   lastError: z.string().optional(),
   deliveredAt: IsoDateTime.optional(),
   deadAt: IsoDateTime.optional(),
+  withheld: z.string().optional().describe('On a dead letter carrying her needs that her consent, as it stands, no longer lets this provider have: why (it cannot be replayed: a 409)'),
   log: z.array(
     z.object({
       at: IsoDateTime,

@@ -29,7 +29,8 @@ async function queueDeadDeliveries(providerId: string, count: number, planBase: 
       planId,
       sequence: 5,
       eventId: `00000000-0000-4000-${eventGroup}-${String(i).padStart(12, '0')}`,
-      eventType: 'allocation.offered.v1',
+      // An event of references only: one carrying her needs, of a plan not stored, is withheld and cannot be replayed.
+      eventType: 'allocation.withdrawn.v1',
       body: '{}',
       status: 'dead',
       attempts: 6,

@@ -1,6 +1,6 @@
 /**
  * What a provider is sent after her consent stops covering it. An event carrying her needs that was
- * queued before the withdrawal or narrowing (a webhook still retrying, a dead letter replayed after it,
+ * queued before the withdrawal or narrowing (a webhook still retrying, a dead letter replayed after it (refused),
  * the pull feed read again from an early cursor) is not handed over again: the provider has just been
  * told to stop and purge. The purge instruction itself still arrives; a provider still covered is sent
  * everything as before. Over real HTTP, with a receiver on a loopback port and the delivery loop run by
@@ -130,13 +130,15 @@ describe('events carrying her needs, after her consent stops covering the provid
 
     await ok('POST', `/plans/${planId}/withdraw-consent`, {});
     down.clear();
+    // The replay is refused, saying why, rather than queued to be withheld again.
     const replayed = await t.call('POST', `/providers/${left}/deliveries/${dead.deliveryId}/replay`, { token: t.provider(left), body: {} });
-    expect(replayed.status, replayed.text).toBe(200);
+    expect(replayed.status, replayed.text).toBe(409);
+    expect(replayed.text).toContain('her consent was withdrawn');
     await deliver();
 
     expect(typesFor(left, planId)).toEqual(['plan.consent-withdrawn.v1']);
     const after = await deliveriesOf(left, planId);
-    expect(after.find((d) => d.deliveryId === dead.deliveryId)).toMatchObject({ status: 'dead', lastError: 'withheld, nothing sent: her consent was withdrawn' });
+    expect(after.find((d) => d.deliveryId === dead.deliveryId)).toMatchObject({ status: 'dead', replays: 0, withheld: 'her consent was withdrawn' });
     // The feed read again from the start, by either provider (a withdrawal covers nobody): the purge, not the offer.
     expect((await feedOf(left, planId)).map((e) => e.type)).toEqual(['plan.consent-withdrawn.v1']);
     expect((await feedOf(kept, planId)).map((e) => e.type)).toEqual(['plan.consent-withdrawn.v1']);

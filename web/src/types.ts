@@ -294,6 +294,8 @@ export interface Delivery {
   lastStatusCode?: number;
   lastError?: string;
   deliveredAt?: string;
+  /** On a dead letter carrying her needs that her consent no longer lets the provider have: why (it cannot be replayed). */
+  withheld?: string;
 }
 
 export type FigureValue = number | 'suppressed' | null | undefined;

@@ -334,7 +334,8 @@ function Deliveries({ providerId, status, onStatus }: { providerId: string; stat
   // After an outage or a new subscription every waiting delivery is dead-lettered: replay those shown,
   // one at a time in the log's order (each plan's in sequence), stopping at the first refusal.
   const replayAll = useSubmit();
-  const dead = items.filter((d) => d.status === 'dead');
+  // A dead letter withheld by her consent (the API gives why) is not sent again: a replay would be refused.
+  const dead = items.filter((d) => d.status === 'dead' && !d.withheld);
   const replayDead = () =>
     void replayAll
       .run(async (key) => {
@@ -433,7 +434,12 @@ function DeliveryItem({ delivery: d, waitsFor, providerId, onReplayed }: { deliv
           ['Delivered', formatDateTime(d.deliveredAt)],
         ]}
       />
-      {d.status === 'dead' && (
+      {d.status === 'dead' && d.withheld && (
+        <p className="hint withheld-delivery">
+          {`Not sent, and it cannot be replayed: this event carries her needs, and ${d.withheld}. They are no longer sent to this provider, which was told to delete what it holds about her.`}
+        </p>
+      )}
+      {d.status === 'dead' && !d.withheld && (
         <Form
           label={`Replay delivery ${d.deliveryId}`}
           idPrefix={`replay-${d.deliveryId}-`}
