@@ -25,7 +25,13 @@ export async function localSecret(dataDir: string | undefined, name: string): Pr
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     await mkdir(dataDir, { recursive: true });
     const secret = randomBytes(32);
-    await writeFile(file, secret.toString('hex'), { mode: 0o600, flag: 'wx' });
+    try {
+      await writeFile(file, secret.toString('hex'), { mode: 0o600, flag: 'wx' });
+    } catch (writing) {
+      // Another process (a `token` beside the first `start`) made it first: theirs is the one.
+      if ((writing as NodeJS.ErrnoException).code === 'EEXIST') return localSecret(dataDir, name);
+      throw writing;
+    }
     return secret;
   }
   if (!SECRET_HEX.test(text))
