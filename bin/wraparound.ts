@@ -132,7 +132,11 @@ async function start(args: string[]) {
     stopping = true;
     console.log(`\n${signal}: stopping…`);
     await stack.stop();
-    console.log(values['in-memory'] ? 'stopped; the plans were in memory only and are gone.' : `stopped; every plan is kept in ${values['data-dir']}.`);
+    if (stack.store.stoppedUnexpectedly())
+      console.log(
+        `stopped. The store had stopped before (see above): what was sent after that was refused, not saved${values['in-memory'] ? '; the plans were in memory only and are gone.' : `; what was saved before is kept in ${values['data-dir']}.`}`,
+      );
+    else console.log(values['in-memory'] ? 'stopped; the plans were in memory only and are gone.' : `stopped; every plan is kept in ${values['data-dir']}.`);
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

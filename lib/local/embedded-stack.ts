@@ -130,7 +130,7 @@ export interface EmbeddedStack {
   /** The webhook delivery loop (its `store` holds subscriptions and deliveries). */
   webhooks: DeliveryDispatcher;
   /** Where dynalite runs, and its process (the bench counts that process's memory and CPU with the stack's). */
-  store: { process: StoreProcess; pid: number; endpoint: string };
+  store: { process: StoreProcess; pid: number; endpoint: string; stoppedUnexpectedly(): string | undefined };
   stop(): Promise<void>;
 }
 
@@ -353,7 +353,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
     sweep: sweepOnce,
     advanceClock,
     webhooks: dispatcher,
-    store: { process: store.process, pid: store.pid, endpoint: store.endpoint },
+    store: { process: store.process, pid: store.pid, endpoint: store.endpoint, stoppedUnexpectedly: () => store.stoppedUnexpectedly() },
     async stop() {
       if (timer) clearInterval(timer);
       // From here on a new request is answered 503 (and its connection closed) while the requests,
