@@ -1,9 +1,16 @@
 import { scopeCoversProvider } from './consent.ts';
-import type { ConsentScope, Plan } from './schemas.ts';
+import type { ConsentProviders, ConsentScope } from './schemas.ts';
 
 type DataCategory = ConsentScope['dataCategories'][number];
-
-type StoredConsent = NonNullable<Plan['consent']>;
+type Scope = Pick<ConsentScope, 'shareWithProviders' | 'dataCategories'> & { providers?: ConsentProviders | undefined };
+/** Her consent as the plan holds it (the API's plan view gives the same): the one standing and those it replaced. */
+type StoredConsent = {
+  scope: Scope;
+  recordedAt?: string | undefined;
+  withdrawnAt?: string | undefined;
+  previous?: readonly { scope: Scope; recordedAt?: string | undefined; replacedAt: string }[] | undefined;
+  previousDropped?: number | undefined;
+};
 type AllocationRecord = {
   providerId: string;
   status: string;
@@ -21,7 +28,7 @@ type AllocationRecord = {
  */
 function windowOf(a: AllocationRecord, category: DataCategory, now: string): { from: string; to: string } | undefined {
   const wasAccepted = a.status === 'accepted' || a.status === 'ended';
-  if (category === 'contact-details') return wasAccepted && a.respondedAt ? { from: a.respondedAt, to: a.endedAt ?? now } : undefined;
+  if (category === 'contact-details') return wasAccepted ? { from: a.respondedAt ?? a.offeredAt, to: a.endedAt ?? now } : undefined;
   const to = a.status === 'declined' ? a.respondedAt : a.status === 'expired' ? a.expiredAt : a.endedAt;
   return { from: a.offeredAt, to: to ?? now };
 }
@@ -35,7 +42,8 @@ function windowOf(a: AllocationRecord, category: DataCategory, now: string): { f
 function lastGivenAt(consent: StoredConsent, a: AllocationRecord, category: DataCategory, now: string): string | undefined {
   const window = windowOf(a, category, now);
   if (!window) return undefined;
-  const versions = [...(consent.previous ?? []).map((v) => ({ scope: v.scope, from: v.recordedAt, to: v.replacedAt })), { scope: consent.scope, from: consent.recordedAt, to: now }];
+  // A consent whose recording time is not known (stored before it was kept) is taken to run from the start.
+  const versions = [...(consent.previous ?? []).map((v) => ({ scope: v.scope, from: v.recordedAt ?? '', to: v.replacedAt })), { scope: consent.scope, from: consent.recordedAt ?? '', to: now }];
   const earliest = versions[0]!.from;
   if ((consent.previousDropped ?? 0) > 0 && window.from < earliest) return window.to;
   let last: string | undefined;
@@ -62,7 +70,7 @@ function lastToldAt(a: AllocationRecord, category: DataCategory): string | undef
  * her goals, risks and adjustments while it was offered. Providers the change no longer covers are told to
  * delete everything instead (allocationsToPurge, consent.ts). One rule for the domain and the web's warning.
  */
-export function categoryPurges<A extends AllocationRecord>(allocations: readonly A[], consent: StoredConsent | undefined, after: ConsentScope, now: string): { allocation: A; withdrawnCategories: DataCategory[] }[] {
+export function categoryPurges<A extends AllocationRecord>(allocations: readonly A[], consent: StoredConsent | undefined, after: Scope, now: string): { allocation: A; withdrawnCategories: DataCategory[] }[] {
   if (!consent || consent.withdrawnAt || !consent.scope.shareWithProviders) return [];
   const before = consent.scope;
   const withdrawn = before.dataCategories.filter((c) => !after.dataCategories.includes(c));

@@ -308,31 +308,37 @@ describe('her consents as she gave them', () => {
 });
 
 describe('categories taken out of her consent', () => {
+  const NOW = '2026-11-20T10:00:00.000Z';
   const allocations = [
-    allocation('a1', 'changing-lives', 'accepted', ['accommodation']),
+    { ...allocation('a1', 'changing-lives', 'accepted', ['accommodation']), respondedAt: '2026-11-03T10:00:00.000Z' },
     allocation('a2', 'bcwa', 'offered', ['domestic-abuse']),
-    allocation('a3', 'anawim', 'ended', ['wellbeing']),
+    // Accepted, then ended: its provider read her contact details while it held it.
+    { ...allocation('a3', 'anawim', 'ended', ['wellbeing']), respondedAt: '2026-11-03T10:00:00.000Z', endedAt: '2026-11-10T10:00:00.000Z' },
   ];
   const before = scope({ kind: 'all' }, ['needs', 'contact-details', 'risks']);
+  const consent = (scope: ConsentScope) => ({ scope, givenAt: '2026-11-01', method: 'written', recordedAt: '2026-11-01T10:00:00.000Z' });
 
-  it('names each provider still covered with a live offer or allocation, told to delete the categories taken out, as the API tells them', () => {
-    const loss = categoryLoss(allocations, before, scope({ kind: 'all' }, ['needs']));
-    expect(loss).toEqual({ providerIds: ['changing-lives', 'bcwa'], categories: ['contact-details', 'risks'] });
+  it('names each provider still covered that was ever given a category taken out, whatever its allocation now, as the API tells them', () => {
+    const loss = categoryLoss(allocations, consent(before), scope({ kind: 'all' }, ['needs']), NOW);
+    expect(loss).toEqual({ providerIds: ['changing-lives', 'bcwa', 'anawim'], categories: ['contact-details', 'risks'] });
     expect(categoryLossWarning(loss, name)).toBe(
-      "Saving this change tells Changing Lives and Black Country Women's Aid to delete what they hold of her contact details and risks: her consent would no longer let providers know them.",
+      "Saving this change tells Changing Lives, Black Country Women's Aid and Anawim to delete what they hold of her contact details and risks: her consent would no longer let providers know them.",
     );
-    // A provider no longer covered is told to delete everything instead (consentLosses), not named here.
-    expect(categoryLoss(allocations, before, scope({ kind: 'all-except', providerIds: ['bcwa'] }, ['needs', 'risks']))).toEqual({ providerIds: ['changing-lives'], categories: ['contact-details'] });
-    expect(categoryLossWarning(categoryLoss(allocations, before, scope({ kind: 'all-except', providerIds: ['bcwa'] }, ['needs', 'risks'])), name)).toBe(
+    // A provider no longer covered is told to delete everything instead (consentLosses), not named here; an open offer never showed her contact details.
+    expect(categoryLoss(allocations, consent(before), scope({ kind: 'all-except', providerIds: ['bcwa'] }, ['needs', 'risks']), NOW)).toEqual({ providerIds: ['changing-lives', 'anawim'], categories: ['contact-details'] });
+    expect(categoryLossWarning(categoryLoss(allocations, consent(before), scope({ kind: 'all-except', providerIds: ['anawim', 'bcwa'] }, ['needs', 'risks']), NOW), name)).toBe(
       'Saving this change tells Changing Lives to delete what it holds of her contact details: her consent would no longer let providers know it.',
     );
   });
 
-  it('says nothing when no category is taken out, nobody holds a live allocation, or sharing stops', () => {
-    expect(categoryLoss(allocations, before, scope({ kind: 'all' }, ['needs', 'contact-details', 'risks', 'adjustments']))).toBeUndefined();
-    expect(categoryLoss([allocations[2] as Allocation], before, scope({ kind: 'all' }, ['needs']))).toBeUndefined();
-    expect(categoryLoss(allocations, before, NOTHING)).toBeUndefined();
-    expect(categoryLoss(allocations, NOTHING, scope({ kind: 'all' }))).toBeUndefined();
+  it('says nothing when no category is taken out, nobody was given one, or sharing stops', () => {
+    expect(categoryLoss(allocations, consent(before), scope({ kind: 'all' }, ['needs', 'contact-details', 'risks', 'adjustments']), NOW)).toBeUndefined();
+    // Her contact details added to her consent only after the allocation ended: its provider never had them.
+    const addedLater = { ...consent(before), recordedAt: '2026-11-12T10:00:00.000Z', previous: [{ ...consent(scope({ kind: 'all' }, ['needs'])), replacedAt: '2026-11-12T10:00:00.000Z' }] };
+    expect(categoryLoss([allocations[2] as Allocation], addedLater, scope({ kind: 'all' }, ['needs', 'risks']), NOW)).toBeUndefined();
+    expect(categoryLoss([allocations[2] as Allocation], consent(before), scope({ kind: 'all' }, ['needs', 'risks']), NOW)).toEqual({ providerIds: ['anawim'], categories: ['contact-details'] });
+    expect(categoryLoss(allocations, consent(before), NOTHING, NOW)).toBeUndefined();
+    expect(categoryLoss(allocations, consent(NOTHING), scope({ kind: 'all' }), NOW)).toBeUndefined();
     expect(categoryLossWarning(undefined, name)).toBeUndefined();
   });
 });

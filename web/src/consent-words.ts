@@ -3,7 +3,8 @@
  * changed, and which offers and allocations a change would end. Pure (no React), so it is unit-tested
  * apart; which providers a scope covers is the API's own reading (lib/domain/consent.ts), not a copy.
  */
-import { allocationsToPurge, consentWithdrawnAt, isLiveAllocation, normalScope, providersOf, sameScope, scopeCoversProvider } from '../../lib/domain/consent.ts';
+import { categoryPurges } from '../../lib/domain/category-purge.ts';
+import { allocationsToPurge, consentWithdrawnAt, normalScope, providersOf, sameScope, scopeCoversProvider } from '../../lib/domain/consent.ts';
 import { CONSENT_PROVIDER_KIND_WORDS, label, needLabel } from './domain.ts';
 import type { Allocation, ConsentProviders, ConsentScope, DataCategory, Plan } from './types.ts';
 
@@ -151,29 +152,24 @@ export function lossWarning(losses: readonly ConsentLoss[], providerName: (id: s
   return `Her consent would no longer cover ${names}. Saving this change ${wordList(parts)}; ${live.length > 1 ? 'they are' : 'it is'} told to stop and delete what ${holds(live.length > 1)} about her, and the needs they held are offered to providers her consent covers, where there are any (a need only they could meet becomes a gap of her choosing)${pastToo}.`;
 }
 
-/** Data categories a change takes out of her consent, and the providers still covered that hold an offer or allocation of hers. */
+/** Data categories a change takes out of her consent, and the providers still covered that were given any of them. */
 export interface CategoryLoss {
   providerIds: string[];
   categories: DataCategory[];
 }
 
 /**
- * Who a change tells to delete part of what it holds, as the API does (plan.consent-narrowed.v1): each
- * provider covered before and after with an open offer or accepted allocation, when categories she
- * shared are taken out. Providers no longer covered are told to delete everything instead (consentLosses).
+ * Who a change tells to delete part of what it holds, as the API does (plan.consent-narrowed.v1, one rule:
+ * categoryPurges): each provider covered before and after that was ever given a category taken out for this
+ * plan, whatever its allocation's status now (her contact details once it accepted, the rest once offered).
+ * Providers no longer covered are told to delete everything instead (consentLosses). `now`: the server's clock.
  */
-export function categoryLoss(allocations: readonly Allocation[], current: ConsentScope | undefined, next: ConsentScope): CategoryLoss | undefined {
-  if (!current?.shareWithProviders) return undefined;
-  const categories = current.dataCategories.filter((c) => !next.dataCategories.includes(c));
-  if (categories.length === 0) return undefined;
-  const providerIds = [
-    ...new Set(
-      allocations
-        .filter((a) => isLiveAllocation(a) && scopeCoversProvider(current, a.providerId) && scopeCoversProvider(next, a.providerId))
-        .map((a) => a.providerId),
-    ),
-  ];
-  return providerIds.length > 0 ? { providerIds, categories } : undefined;
+export function categoryLoss(allocations: readonly Allocation[], consent: Plan['consent'] | undefined, next: ConsentScope, now: string): CategoryLoss | undefined {
+  const purges = categoryPurges(allocations, consent, next, now);
+  if (purges.length === 0 || !consent) return undefined;
+  const providerIds = [...new Set(purges.map((p) => p.allocation.providerId))];
+  const categories = consent.scope.dataCategories.filter((c) => purges.some((p) => p.withdrawnCategories.includes(c)));
+  return { providerIds, categories };
 }
 
 /** The warning before a change that tells providers to delete part of what they hold; undefined when it tells none. */

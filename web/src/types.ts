@@ -65,6 +65,8 @@ export interface Allocation {
   why: string;
   endedAt?: string;
   outcome?: string;
+  /** What its provider was told to delete, in order. */
+  purgeInstructions?: PurgeInstruction[];
 }
 
 export interface Gap {

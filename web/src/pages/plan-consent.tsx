@@ -111,7 +111,7 @@ export function ConsentForm() {
  */
 export function ChangeConsentForm() {
   const { plan } = usePlan();
-  const { providerName } = useApp();
+  const { providerName, now } = useApp();
   const today = useToday();
   const organisations = useOrganisations();
   const current = plan.consent?.scope;
@@ -123,7 +123,7 @@ export function ChangeConsentForm() {
   const scope = scopeOfChoices(choices, organisations);
   const losses = consentLosses(plan.allocations, current, scope);
   const gains = newlyCovered(current, scope, organisations, plan.allocations);
-  const narrowed = categoryLoss(plan.allocations, current, scope);
+  const narrowed = categoryLoss(plan.allocations, plan.consent, scope, now);
   const warnings = [lossWarning(losses, providerName), categoryLossWarning(narrowed, providerName), gainWarning(gains, providerName)].filter((w): w is string => w !== undefined);
   const unchanged = current ? sameScope(current, scope) : false;
   const stopped = wordList(losses.map((l) => providerName(l.providerId)));
