@@ -2,6 +2,8 @@
  * Not assessed is not none. A provider whose consent covers risks, on an allocation of a plan assessed
  * through the API without risks, reads "Not assessed" for each, not "None" / "No"; and so does her
  * coordinator on the plan page, which read "Self-harm: No" and left the domestic-abuse risk blank.
+ * The coordinator's assessment form preselects no domestic-abuse risk: left at "Choose…" it refuses to
+ * send, naming the field, and nothing is recorded (the API still takes absence, as not assessed).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planAllocating, signIn, startHarness, visit, type Harness, type Json } from './support.ts';
@@ -41,6 +43,37 @@ describe('risks nobody assessed', () => {
     await expect.poll(() => riskFact('Domestic abuse risk').textContent()).toBe('Not assessed');
     expect(await riskFact('Self-harm').textContent()).toBe('Not assessed');
     expect(await riskFact('Safeguarding children').textContent()).toBe('Not assessed');
+    expect(errors).toEqual([]);
+  });
+
+  it('the coordinator’s assessment form makes her choose the domestic-abuse risk: left empty, it names the field and sends nothing', async () => {
+    const coordinator = h.token('coordinator');
+    const referred = await h.call('POST', '/plans', coordinator, {
+      participant: { givenName: 'Risk', familyName: `Unchosen${process.pid}`, dateOfBirth: '1988-02-14' },
+      referral: { source: 'custody-diversion', localAuthority: 'sandwell', urgency: 'routine' },
+    });
+    expect(referred.status, referred.text).toBe(201);
+    const planId = referred.json.planId as string;
+    const consented = await h.call('POST', `/plans/${planId}/record-consent`, coordinator, { scope: { shareWithProviders: true, dataCategories: ['needs'] }, givenAt: h.stack.clock.now().slice(0, 10), method: 'written' });
+    expect(consented.status, consented.text).toBe(200);
+
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator', `/plan/${planId}`);
+    const assessment = page.getByRole('form', { name: 'Holistic needs assessment' });
+    await assessment.getByLabel('Domestic abuse', { exact: true }).check();
+    await assessment.getByRole('group', { name: 'Domestic abuse: level' }).getByLabel('High').check();
+    await assessment.locator('#f-needs-domestic-abuse-priority').check();
+    expect(await assessment.getByLabel('Domestic abuse risk').inputValue()).toBe('');
+    await assessment.getByRole('button', { name: 'Submit the assessment' }).click();
+    await expect.poll(() => assessment.locator('#f-risks-domesticAbuse-error').textContent()).toMatch(/is required/);
+    await expect.poll(() => page.locator('.error-summary').textContent()).toContain('Domestic abuse risk: is required');
+    expect((await h.call('GET', `/plans/${planId}`, coordinator)).json.stage).toBe('assessment');
+
+    // Assessed as none: said so, and kept so.
+    await assessment.getByLabel('Domestic abuse risk').selectOption('none');
+    await assessment.getByRole('button', { name: 'Submit the assessment' }).click();
+    await expect.poll(async () => (await h.call('GET', `/plans/${planId}`, coordinator)).json.stage).toBe('allocating');
+    expect((await h.call('GET', `/plans/${planId}`, coordinator)).json.risks).toEqual({ domesticAbuse: 'none', selfHarm: false, safeguardingChildren: false });
     expect(errors).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ import {
   REOFFENDED,
   WITHDRAW_REASONS,
 } from '../domain.ts';
+import { ApiError } from '../api.ts';
 import { Checkbox, Checkboxes, ExactErrors, fieldId, options, Radios, Select, TextArea } from '../forms.tsx';
 import { FOLLOW_UP_MONTHS, followUpDueAt } from '../../../lib/domain/follow-ups.ts';
 import { formatDate, londonDay, relative } from '../format.ts';
@@ -34,7 +35,10 @@ interface NeedRow {
 
 export function AssessmentForm() {
   const [rows, setRows] = useState<Record<string, NeedRow>>(() => Object.fromEntries(NEED_DOMAINS.map((d) => [d, { on: false, level: '', priority: false, goals: '' }])));
-  const [domesticAbuse, setDomesticAbuse] = useState('none');
+  // Not preselected: a risk not assessed is not 'none', so the coordinator says which (the API takes it
+  // left out, as not assessed, from other clients; this form asks for the answer every assessment should have).
+  const [domesticAbuse, setDomesticAbuse] = useState('');
+  const [unanswered, setUnanswered] = useState<ApiError | undefined>();
   const [selfHarm, setSelfHarm] = useState(false);
   const [children, setChildren] = useState(false);
   const [adjustments, setAdjustments] = useState<string[]>([]);
@@ -43,7 +47,13 @@ export function AssessmentForm() {
   const update = (domain: string, change: Partial<NeedRow>) => setRows((r) => ({ ...r, [domain]: { ...(r[domain] as NeedRow), ...change } }));
   // The API names needs by their position in what was sent: show each error on its domain's row.
   const mapPath = (path: string) => path.replace(/^needs\.(\d+)/, (all, i: string) => (chosen[Number(i)] ? `needs.${chosen[Number(i)]}` : all));
-  const send = () =>
+  const send = () => {
+    // Refused here, in the shape of the API's own refusals, so the error lands on the field and the summary names it.
+    if (!domesticAbuse) {
+      setUnanswered(new ApiError(400, 'The assessment is not complete', 'risks.domesticAbuse: is required', [{ path: 'risks.domesticAbuse', message: "is required: choose 'None' only if it was assessed as none" }]));
+      return;
+    }
+    setUnanswered(undefined);
     void command.send(
       {
         needs: chosen.map((d) => {
@@ -63,8 +73,9 @@ export function AssessmentForm() {
       },
       'Assessment recorded: providers have been proposed and offered.',
     );
+  };
   return (
-    <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Submit the assessment" label="Holistic needs assessment" mapPath={mapPath}>
+    <CommandForm onSubmit={send} error={unanswered ?? command.error} busy={command.busy} submitLabel="Submit the assessment" label="Holistic needs assessment" mapPath={mapPath}>
       <fieldset className="field group" id={fieldId('needs')} tabIndex={-1}>
         <legend>Needs</legend>
         <p className="hint">Tick each need domain assessed, then its level, whether it is a priority, and her goals (one a line). The plan becomes active once every priority need has a provider.</p>
@@ -89,7 +100,7 @@ export function AssessmentForm() {
       </fieldset>
       <fieldset className="group">
         <legend>Risks</legend>
-        <Select path="risks.domesticAbuse" label="Domestic abuse risk" value={domesticAbuse} onChange={setDomesticAbuse} options={options(DOMESTIC_ABUSE_RISK, label)} />
+        <Select path="risks.domesticAbuse" label="Domestic abuse risk" value={domesticAbuse} onChange={setDomesticAbuse} options={options(DOMESTIC_ABUSE_RISK, label)} placeholder="Choose…" />
         <Checkbox path="risks.selfHarm" label="Risk of self-harm" checked={selfHarm} onChange={setSelfHarm} />
         <Checkbox path="risks.safeguardingChildren" label="Children at risk (safeguarding)" checked={children} onChange={setChildren} />
       </fieldset>
