@@ -4,7 +4,7 @@ import { allocationClosedRefusal, allocationGoneRefusal } from './allocation-clo
 import { categoryPurges } from './category-purge.ts';
 import { allocationsToPurge, consentCoversProvider, consentWithdrawnAt, isLiveAllocation, providersOf, sameScope } from './consent.ts';
 import { addCalendarDays, addDays, londonDate, londonDateTimeWords, reviewDates, workingDaysAfter, type WorkingDayCalendar } from './calendar.ts';
-import { FOLLOW_UP_MONTHS, followUpDueAfterExit, followUpDueAt } from './follow-ups.ts';
+import { FOLLOW_UP_MONTHS, followUpDueAfterExit, followUpDueAt, followUpsLapseAt } from './follow-ups.ts';
 import { DomainError, forbidden, invalid, notAllowedInStage, notFound, staleVersion, type FieldError } from './errors.ts';
 import { isAllowedIn, LIFECYCLE, mayBeSentBy, type Actor, type CommandName, type Stage, type TimerCommand } from './lifecycle.ts';
 import type { DeadlinePolicy } from './policy.ts';
@@ -842,6 +842,17 @@ const apply: { [C in CommandName]: Apply<C> } = {
       closePlan(t);
       return;
     }
+    // Nobody recorded them by FOLLOW_UPS_LAPSE_MONTHS after the last fell due: recorded as not obtained, and the
+    // plan closes (retention counts from closing; an exited plan left open would keep her identity for ever).
+    const lapsesAt = followUpsLapseAt(t.plan);
+    if (lapsesAt !== undefined && t.now >= lapsesAt) {
+      for (const month of FOLLOW_UP_MONTHS.filter((m) => !t.plan.followUps.some((f) => f.month === m))) {
+        t.plan.followUps.push({ month, reoffended: 'unknown', recordedAt: t.now });
+        t.emit('follow-up.recorded.v1', { planRef: t.plan.planId, month, reoffended: 'unknown' });
+      }
+      closePlan(t);
+      return;
+    }
     const deadline = t.plan.deadlines.find((d) => d.deadlineId === p.deadlineId);
     const month = deadline?.ref ?? '';
     const reminder = `follow-up:${month}`;
@@ -852,7 +863,8 @@ const apply: { [C in CommandName]: Apply<C> } = {
     } else {
       t.raise(`follow-up-due:${month}`);
     }
-    t.setDeadline('follow-up-due', addDays(t.now, t.ctx.policy.followUpReminderRepeatDays), deadline?.ref);
+    const again = addDays(t.now, t.ctx.policy.followUpReminderRepeatDays);
+    t.setDeadline('follow-up-due', lapsesAt !== undefined && lapsesAt < again ? lapsesAt : again, deadline?.ref);
   },
 };
 

@@ -25,3 +25,19 @@ export function followUpDueAt(plan: { exit?: { exitedAt: string } | null }, mont
 export function followUpMonthOf(ref: string | undefined): FollowUpMonthNumber | undefined {
   return FOLLOW_UP_MONTHS.find((m) => String(m) === ref);
 }
+
+/**
+ * How long after her 12-month follow-up fell due an exited plan waits for follow-ups nobody recorded:
+ * then each is recorded as not obtained ('unknown', which the figures leave out of the follow-ups known,
+ * never as no reoffence) and the plan closes, so the retention period starts (it counts from closing) and
+ * her identity is not kept for ever. Six months: the waiting period the Ministry of Justice's proven
+ * reoffending measure allows for an offence within the year to be proven; what is not known by then will
+ * not be. A coordinator who learns the answer later corrects it (correct-follow-up, allowed once closed).
+ */
+export const FOLLOW_UPS_LAPSE_MONTHS = 6;
+
+/** When an exited plan's follow-ups not yet recorded lapse; none before she exits. */
+export function followUpsLapseAt(plan: { exit?: { exitedAt: string } | null }): string | undefined {
+  const lastDue = followUpDueAt(plan, FOLLOW_UP_MONTHS[FOLLOW_UP_MONTHS.length - 1]!);
+  return lastDue === undefined ? undefined : addMonths(lastDue, FOLLOW_UPS_LAPSE_MONTHS);
+}

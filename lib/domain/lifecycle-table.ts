@@ -10,6 +10,7 @@
  */
 import type { STAGES } from './vocabulary.ts';
 import { SESSION_CORRECTION_DAYS } from './session-correction.ts';
+import { FOLLOW_UPS_LAPSE_MONTHS } from './follow-ups.ts';
 
 type Stage = (typeof STAGES)[number];
 
@@ -157,6 +158,8 @@ export const LIFECYCLE = {
   'no-contact': { actors: timer, from: ['active'], next: ['active'], step: 'Raise disengagement alert', target: 'plan', segment: 'no-contact', summary: 'No attended contact for the configured period: alert coordinator and team lead.' },
   // A plan whose consent was withdrawn (stored by a release that kept its follow-ups) or whose identity was
   // erased with follow-ups still to come cannot be followed up: its timer closes it (plan.closed.v1).
+  // Follow-ups nobody recorded by FOLLOW_UPS_LAPSE_MONTHS after the 12-month one fell due are recorded as not
+  // obtained and the plan closes, so retention (counted from closing) ends her identity's keeping.
   'follow-up-due': {
     actors: timer,
     from: ['exited'],
@@ -164,7 +167,7 @@ export const LIFECYCLE = {
     step: 'Remind of follow-up',
     target: 'plan',
     segment: 'follow-up-due',
-    summary: 'A 6- or 12-month follow-up is due: remind the coordinator, then escalate. A plan whose consent was withdrawn or whose identity was erased closes instead.',
+    summary: `A 6- or 12-month follow-up is due: remind the coordinator, then escalate. ${FOLLOW_UPS_LAPSE_MONTHS} months after the 12-month one fell due, each still not recorded is recorded as unknown (not obtained: the figures leave it out of those known) and the plan closes, so retention starts. A plan whose consent was withdrawn or whose identity was erased closes instead.`,
   },
 } as const satisfies Record<string, LifecycleRow>;
 
