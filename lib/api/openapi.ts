@@ -3,6 +3,7 @@ import { AccessPurpose, AuditQuery, ErasePayload, EscalationQuery, ExpectedVersi
 import { IfMatch } from './if-match.ts';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { MAX_AUDIT_DAYS } from '../domain/vocabulary.ts';
+import { HIGHER_RISK_SCORE } from '../domain/views.ts';
 import { COMMAND_NAMES, LIFECYCLE, nextInWords, OPEN_STAGES, Stage, TIMER_COMMANDS, type CommandName } from '../domain/lifecycle.ts';
 import { REDACTED } from '../domain/redaction.ts';
 import { NeedDomain } from '../domain/taxonomy.ts';
@@ -115,7 +116,15 @@ const PlanSummary = z.object({
     .nullable()
     .describe('The next deadline and what it is for'),
   nextReview: NextReview,
-  risk: z.number().int().min(0).describe('Higher is more worrying: domestic-abuse risk, self-harm, children at risk'),
+  risk: z
+    .number()
+    .int()
+    .min(0)
+    .describe('Higher is more worrying: domestic-abuse risk, self-harm, children at risk. For the order only: a risk not assessed counts as the middle of its scale, so a plan assessed without risks scores as a known high one; higherRisk and risksNotAssessed say which'),
+  higherRisk: z.boolean().describe(`The risks assessed alone score ${HIGHER_RISK_SCORE} or more (a high domestic-abuse risk, or self-harm with another risk); a risk not assessed never makes it true`),
+  risksNotAssessed: z
+    .array(Risks.keyof())
+    .describe('Once the plan is assessed, the risks its assessment left out (not assessed, which is not none); empty before the assessment'),
   openEscalations: z
     .array(
       z.object({

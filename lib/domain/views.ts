@@ -3,7 +3,7 @@ import { consentWithdrawnAt, providersOf } from './consent.ts';
 import { nextDueAt, reviewDueAtOf, sessionCounts } from './decide.ts';
 import { FOLLOW_UP_MONTHS, followUpDueAfterExit, followUpDueAt, followUpMonthOf } from './follow-ups.ts';
 import { isAllowedIn } from './lifecycle.ts';
-import type { Participant, Plan, PlanEvent } from './schemas.ts';
+import { Risks, type Participant, type Plan, type PlanEvent } from './schemas.ts';
 
 /**
  * What each role sees of a plan. Internal bookkeeping (outbox, remembered idempotency keys) never
@@ -89,8 +89,9 @@ export function nextActionAt(plan: Plan): string | undefined {
  * one assessed as standard or as no risk (a woman referred for domestic abuse whose risk nobody assessed
  * is not safer than one assessed at standard risk); and the coordinator's first move on it is to find out.
  * But a risk known to be high is more urgent than one not known, so it does not sort above that. A plan
- * assessed with no risks at all scores 4, with a known high domestic-abuse risk (the worklist marks both
- * "Higher risk"). Before the assessment nothing is known of any plan: 0, and its deadlines order it.
+ * assessed with no risks at all scores 4, with a known high domestic-abuse risk: the order only. What the
+ * worklist says of a plan's risks is riskFlags, which tells a known risk from one not assessed.
+ * Before the assessment nothing is known of any plan: 0, and its deadlines order it.
  */
 export function riskScore(plan: Pick<Plan, 'risks' | 'assessedAt'>): number {
   if (!plan.assessedAt) return 0;
@@ -99,6 +100,25 @@ export function riskScore(plan: Pick<Plan, 'risks' | 'assessedAt'>): number {
   const selfHarm = r.selfHarm === undefined ? 1 : r.selfHarm ? 3 : 0;
   const children = r.safeguardingChildren === undefined ? 1 : r.safeguardingChildren ? 2 : 0;
   return abuse + selfHarm + children;
+}
+
+/** The score, from the risks assessed alone, at which the worklist marks a plan "Higher risk" (a high domestic-abuse risk alone reaches it, as does self-harm with any other risk). */
+export const HIGHER_RISK_SCORE = 4;
+
+const RISK_NAMES = Object.keys(Risks.shape) as (keyof Risks)[];
+
+/**
+ * What the worklist says of a plan's risks, as a coordinator would read it: higherRisk only for risks
+ * assessed (a risk left out counts as nothing here, so a plan assessed without risks is not "Higher
+ * risk", though riskScore sorts it up), and the risks its assessment left out, which she has to find out.
+ * Before the assessment no risk is said to be missing: nothing has been assessed yet.
+ */
+export function riskFlags(plan: Pick<Plan, 'risks' | 'assessedAt'>): { higherRisk: boolean; risksNotAssessed: (keyof Risks)[] } {
+  if (!plan.assessedAt) return { higherRisk: false, risksNotAssessed: [] };
+  const r = plan.risks ?? {};
+  const asNone = { domesticAbuse: r.domesticAbuse ?? 'none', selfHarm: r.selfHarm ?? false, safeguardingChildren: r.safeguardingChildren ?? false };
+  const known = riskScore({ assessedAt: plan.assessedAt, risks: asNone });
+  return { higherRisk: known >= HIGHER_RISK_SCORE, risksNotAssessed: RISK_NAMES.filter((name) => r[name] === undefined) };
 }
 
 /**
@@ -136,6 +156,7 @@ export function planSummary(plan: Plan, now: string) {
     nextDue: due ? { command: due.command, dueAt: due.dueAt, ...(due.ref ? { ref: due.ref } : {}), ...(followUpDay ? { followUpDueAt: followUpDay } : {}) } : null,
     nextReview: nextReviewOf(plan, now),
     risk: riskScore(plan),
+    ...riskFlags(plan),
     openEscalations: plan.escalations
       .filter((e) => !e.resolvedAt)
       .map((e) => ({ kind: e.kind, raisedAt: e.raisedAt, ...(e.ref ? { ref: e.ref } : {}), ...offerOf(plan, e), ...(e.acknowledged ? { acknowledged: e.acknowledged } : {}) })),

@@ -76,4 +76,29 @@ describe('risks nobody assessed', () => {
     expect((await h.call('GET', `/plans/${planId}`, coordinator)).json.risks).toEqual({ domesticAbuse: 'none', selfHarm: false, safeguardingChildren: false });
     expect(errors).toEqual([]);
   });
+
+  it('the worklist says "Risks not assessed" of a plan assessed without risks, and "Higher risk" only of a known high one', async () => {
+    const unassessed = await planAllocating(h, { needs: domesticAbuse });
+    const coordinator = h.token('coordinator');
+    const referred = await h.call('POST', '/plans', coordinator, {
+      participant: { givenName: 'Risk', familyName: `Known${process.pid}`, dateOfBirth: '1983-06-21' },
+      referral: { source: 'custody-diversion', localAuthority: 'sandwell', urgency: 'routine' },
+    });
+    expect(referred.status, referred.text).toBe(201);
+    const high = referred.json.planId as string;
+    const consented = await h.call('POST', `/plans/${high}/record-consent`, coordinator, { scope: { shareWithProviders: true, dataCategories: ['needs'] }, givenAt: h.stack.clock.now().slice(0, 10), method: 'written' });
+    expect(consented.status, consented.text).toBe(200);
+    const submitted = await h.call('POST', `/plans/${high}/submit-assessment`, coordinator, { needs: domesticAbuse, risks: { domesticAbuse: 'high', selfHarm: false, safeguardingChildren: false } });
+    expect(submitted.status, submitted.text).toBe(200);
+
+    const { page, errors } = await h.page();
+    await signIn(h, page, 'Demo coordinator', '/worklist?view=all&stage=allocating');
+    const item = (planId: string) => page.getByRole('listitem').filter({ has: page.getByRole('link', { name: `Plan ${planId}`, exact: true }) });
+    await item(unassessed.planId).waitFor();
+    await item(high).waitFor();
+    const badges = async (planId: string) => (await item(planId).locator('.plan-item-head .badge').allInnerTexts()).filter((b) => /risk/i.test(b));
+    expect(await badges(unassessed.planId)).toEqual(['Risks not assessed']);
+    expect(await badges(high)).toEqual(['Higher risk']);
+    expect(errors).toEqual([]);
+  });
 });

@@ -69,4 +69,18 @@ describe('risks an assessment left out', () => {
     expect(risk(standard.planId)).toBe(1);
     expect(risk(unassessed.planId)).toBeGreaterThan(risk(standard.planId));
   });
+
+  it('on the worklist, a plan assessed without risks is said to be not assessed, not higher risk; a known high one is', async () => {
+    const unassessed = await assessed();
+    const high = await assessed({ domesticAbuse: 'high', selfHarm: false, safeguardingChildren: false });
+    const partial = await assessed({ domesticAbuse: 'high' });
+    const list = await t.call('GET', '/plans?stage=allocating&limit=100', { token: t.coordinator });
+    expect(list.status, list.text).toBe(200);
+    const line = (planId: string) => (list.json.items as Json[]).find((p) => p.planId === planId) as Json;
+    // Sorted alike, said differently.
+    expect(line(unassessed.planId).risk).toBe(line(high.planId).risk);
+    expect(line(unassessed.planId)).toMatchObject({ higherRisk: false, risksNotAssessed: ['domesticAbuse', 'selfHarm', 'safeguardingChildren'] });
+    expect(line(high.planId)).toMatchObject({ higherRisk: true, risksNotAssessed: [] });
+    expect(line(partial.planId)).toMatchObject({ higherRisk: true, risksNotAssessed: ['selfHarm', 'safeguardingChildren'] });
+  });
 });

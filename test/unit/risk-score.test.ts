@@ -3,7 +3,7 @@
  * riskScore): never below the same risk assessed as none or standard, never above one known to be high.
  */
 import { describe, expect, it } from 'vitest';
-import { riskScore } from '../../lib/domain/views.ts';
+import { riskFlags, riskScore } from '../../lib/domain/views.ts';
 import type { Risks } from '../../lib/domain/schemas.ts';
 
 const assessedAt = '2026-11-29T10:00:00.000Z';
@@ -31,5 +31,17 @@ describe('riskScore', () => {
     expect(score()).toBe(score({ domesticAbuse: 'high', ...known }));
     expect(score({})).toBe(score());
     expect(riskScore({})).toBe(0);
+  });
+
+  it('the worklist says "Higher risk" only of risks assessed, and names the risks an assessment left out', () => {
+    // Assessed without risks: sorts as a known high risk, but nothing known is high.
+    expect(riskFlags({ assessedAt })).toEqual({ higherRisk: false, risksNotAssessed: ['domesticAbuse', 'selfHarm', 'safeguardingChildren'] });
+    expect(riskFlags({ assessedAt, risks: { domesticAbuse: 'high', ...known } })).toEqual({ higherRisk: true, risksNotAssessed: [] });
+    expect(riskFlags({ assessedAt, risks: { domesticAbuse: 'high' } })).toEqual({ higherRisk: true, risksNotAssessed: ['selfHarm', 'safeguardingChildren'] });
+    expect(riskFlags({ assessedAt, risks: { domesticAbuse: 'medium' } })).toEqual({ higherRisk: false, risksNotAssessed: ['selfHarm', 'safeguardingChildren'] });
+    expect(riskFlags({ assessedAt, risks: { selfHarm: true, safeguardingChildren: true } })).toEqual({ higherRisk: true, risksNotAssessed: ['domesticAbuse'] });
+    expect(riskFlags({ assessedAt, risks: { domesticAbuse: 'none', ...known } })).toEqual({ higherRisk: false, risksNotAssessed: [] });
+    // Before the assessment nothing is said missing.
+    expect(riskFlags({})).toEqual({ higherRisk: false, risksNotAssessed: [] });
   });
 });

@@ -218,6 +218,10 @@ export interface PlanSummary {
   nextDue?: { command: string; dueAt: string; ref?: string; followUpDueAt?: string } | null;
   nextReview?: { reviewNumber: number; dueAt: string; overdue: boolean } | null;
   risk?: number;
+  /** Risks assessed alone reach the worklist's "Higher risk"; a risk not assessed never makes it true. */
+  higherRisk?: boolean;
+  /** Once assessed, the risks its assessment left out (not assessed, not none). */
+  risksNotAssessed?: (keyof Risks)[];
   openEscalations?: Escalation[];
   escalations?: Escalation[];
 }

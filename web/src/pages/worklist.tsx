@@ -165,7 +165,8 @@ function PlanList({ items, empty, escalationAction }: { items: PlanSummary[]; em
               </Link>
               <StageBadge stage={p.stage} />
               {p.urgency === 'urgent' && <span className="badge urgent">Urgent</span>}
-              {(p.risk ?? 0) >= 4 && <span className="badge risk">Higher risk</span>}
+              {p.higherRisk && <span className="badge risk">Higher risk</span>}
+              {(p.risksNotAssessed?.length ?? 0) > 0 && <span className="badge risk-not-assessed">Risks not assessed</span>}
             </div>
             <dl className="plan-item-facts">
               <div>
