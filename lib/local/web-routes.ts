@@ -46,7 +46,23 @@ const isLoopback = (address: string | undefined) => address === '127.0.0.1' || a
  * token to anyone who can reach the proxy. Proxies say whom they forward for in one of these headers.
  */
 const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip', 'x-forwarded-host', 'via'] as const;
-const isFromThisMachine = (req: IncomingMessage) => isLoopback(req.socket.remoteAddress) && FORWARDING_HEADERS.every((name) => req.headers[name] === undefined);
+/**
+ * Whether the Host header names this machine (localhost, 127.x.x.x or [::1], any port). A proxy that adds
+ * no forwarding header (nginx with `proxy_set_header Host $host` and nothing else) still passes on the name
+ * the browser asked for, and a page whose name was rebound to 127.0.0.1 (DNS rebinding) carries its own.
+ */
+function namesThisMachine(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${host}`).hostname;
+  } catch {
+    return false;
+  }
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+const isFromThisMachine = (req: IncomingMessage) =>
+  isLoopback(req.socket.remoteAddress) && FORWARDING_HEADERS.every((name) => req.headers[name] === undefined) && namesThisMachine(req.headers.host);
 
 /**
  * The web app on the embedded stack, on the API's own port: the built files of web/dist, the SPA
@@ -98,7 +114,7 @@ export function webRoutes(deps: { distDir?: string; demoUsers: () => readonly De
     }
     if (path === '/_local/demo-users') {
       if (!isFromThisMachine(req)) {
-        sendJson(res, 403, { type: 'about:blank', title: 'Forbidden', status: 403, detail: 'Demo users are offered to this machine only (not through a proxy): sign in with a token instead.' });
+        sendJson(res, 403, { type: 'about:blank', title: 'Forbidden', status: 403, detail: 'Demo users are offered to this machine only, at localhost or 127.0.0.1 and not through a proxy: sign in with a token instead.' });
         return true;
       }
       sendJson(res, 200, { items: deps.demoUsers().map((u) => ({ name: u.name, role: u.role, ...(u.providerId ? { providerId: u.providerId } : {}), token: u.token })) });

@@ -4,6 +4,7 @@
  * alone handed the tokens to anyone who could reach the proxy. A request a proxy forwarded says so in
  * a forwarding header: it is refused like one from another machine.
  */
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedStack, type EmbeddedStack } from '../../lib/local/embedded-stack.ts';
 
@@ -32,4 +33,33 @@ describe('GET /_local/demo-users', () => {
     expect(body).toContain('not through a proxy');
     for (const user of stack.demoUsers) expect(body).not.toContain(user.token);
   });
+
+  // A proxy that adds no forwarding header still passes on the name asked for (nginx with only
+  // `proxy_set_header Host $host`), and a rebound name (DNS rebinding) arrives with its own.
+  it.each(['pilot.example.org', 'pilot.example.org:443', 'evil.example:3000'])('refuses a request for another name (Host: %s)', async (host) => {
+    const res = await hostRequest(host);
+    expect(res.status).toBe(403);
+    expect(res.body).toContain('at localhost or 127.0.0.1');
+    for (const user of stack.demoUsers) expect(res.body).not.toContain(user.token);
+  });
+
+  it.each(['localhost', '127.0.0.1', '[::1]', '127.0.0.2'])('answers a request for this machine by name (Host: %s and the port)', async (name) => {
+    const res = await hostRequest(`${name}:${new URL(stack.url).port}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toContain(stack.demoUsers[0]!.token);
+  });
+
+  /** fetch sets Host from the URL and will not take another: node:http sends the one given. */
+  function hostRequest(host: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${stack.url}/_local/demo-users`, { headers: { host } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
 });
