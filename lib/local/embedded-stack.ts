@@ -5,7 +5,8 @@ import { DynamoAuditLog } from '../adapters/dynamodb/audit-log.ts';
 import { GroupPut } from '../adapters/dynamodb/group-put.ts';
 import { checkMetricsSettings } from '../config.ts';
 import { retentionOf } from '../domain/calendar.ts';
-import { TABLE_NAME_DEFAULT } from '../adapters/dynamodb/table-definition.ts';
+import { TABLE_DEFINITION, TABLE_NAME_DEFAULT } from '../adapters/dynamodb/table-definition.ts';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventPublisher } from '../adapters/events/publisher.ts';
 import { englandAndWalesCalendar } from '../adapters/holidays.ts';
 import type { Directory } from '../domain/directory.ts';
@@ -134,20 +135,40 @@ export interface EmbeddedStack {
   stop(): Promise<void>;
 }
 
+/** How long GET /health waits for the store to answer one read before it calls the store not answering. */
+const HEALTH_READ_MS = 2_000;
+
 /**
- * GET /health while the store has stopped under the stack (a dynalite child that exited on a full disk):
- * a 503 naming why, instead of the handler's "ok" while every other request fails. A supervisor or a
- * load balancer watching /health then sees the stack is not serving.
+ * GET /health while the store cannot serve: its process has stopped under the stack (a dynalite child that
+ * exited on a full disk), or it is still there but does not answer a read (hung, stopped by a signal, its
+ * files gone from under it): a 503 naming why, instead of the handler's "ok" while every other request
+ * fails. A supervisor or a load balancer watching /health then sees the stack is not serving.
  */
-function storeHealth(store: LocalStore): NonNullable<GatewayOptions['extra']> {
+function storeHealth(store: LocalStore, client: DynamoDBDocumentClient): NonNullable<GatewayOptions['extra']> {
   return async (req, res) => {
-    const reason = store.stoppedUnexpectedly();
-    if (reason === undefined || req.method !== 'GET' || new URL(req.url ?? '/', 'http://localhost').pathname !== '/health') return false;
-    const answer = problemResponse(new HttpProblem(503, 'Service unavailable', `${reason} Its log above says why (a full disk, for one).`, [], { 'retry-after': '30' }));
+    if (req.method !== 'GET' || new URL(req.url ?? '/', 'http://localhost').pathname !== '/health') return false;
+    const stopped = store.stoppedUnexpectedly();
+    const reason = stopped === undefined ? await storeDoesNotAnswer(client) : `${stopped} Its log above says why (a full disk, for one).`;
+    if (reason === undefined) return false;
+    const answer = problemResponse(new HttpProblem(503, 'Service unavailable', reason, [], { 'retry-after': '30' }));
     res.writeHead(answer.statusCode, answer.headers as Record<string, string>);
     res.end(answer.body);
     return true;
   };
+}
+
+/** One read of a key no item has: undefined when the store answers it, else why not. */
+async function storeDoesNotAnswer(client: DynamoDBDocumentClient): Promise<string | undefined> {
+  const key = { [TABLE_DEFINITION.partitionKey]: 'HEALTH', [TABLE_DEFINITION.sortKey]: 'HEALTH' };
+  try {
+    await client.send(new GetCommand({ TableName: TABLE_NAME_DEFAULT, Key: key }), { abortSignal: AbortSignal.timeout(HEALTH_READ_MS) });
+    return undefined;
+  } catch (error) {
+    const timedOut = (error as Error).name === 'AbortError' || (error as Error).name === 'TimeoutError';
+    return timedOut
+      ? `The local store did not answer a read within ${HEALTH_READ_MS / 1000} seconds: storage requests are not being served. Restart the stack; if it stays, see the store's process and its log.`
+      : `The local store refused a read (${(error as Error).name}: ${(error as Error).message}): storage requests are failing. Restart the stack; if it stays, see its log (a full disk, for one).`;
+  }
 }
 
 /**
@@ -316,7 +337,7 @@ export async function startEmbeddedStack(options: EmbeddedOptions = {}): Promise
       functions: functions as never,
       tokens,
       extra: composeExtra(
-        storeHealth(store),
+        storeHealth(store, client),
         clockRoutes({ clock: clockSource, tokens, advance: (ms, stepMs) => tracked(advanceClock(ms, stepMs)) }),
         ...(options.webDistDir === false ? [] : [webRoutes({ ...(options.webDistDir ? { distDir: options.webDistDir } : {}), ...(options.webRuntimeConfig ? { runtimeConfig: options.webRuntimeConfig } : {}), demoUsers: () => demoUsers })]),
       ),

@@ -44,4 +44,24 @@ describe('GET /health on the embedded stack', () => {
     expect(body.status).toBe(503);
     expect(body.detail).toContain(`The local store (dynalite, pid ${stack.store.pid}) stopped unexpectedly (SIGKILL)`);
   });
+
+  // The store can stop serving without exiting: hung, or stopped by a signal. /health reads it to know.
+  it('is 503 while the store process is there but does not answer, and 200 again once it does', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'health-store-'));
+    stack = await startEmbeddedStack({ dataDir, port: 0, sweepIntervalMs: 0, webDistDir: false, webhooks: { intervalMs: 0 }, storeProcess: 'child' });
+    expect((await fetch(`${stack.url}/health`)).status).toBe(200);
+
+    process.kill(stack.store.pid, 'SIGSTOP');
+    try {
+      const hung = await fetch(`${stack.url}/health`);
+      expect(hung.status).toBe(503);
+      expect(hung.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(((await hung.json()) as { detail: string }).detail).toContain('The local store did not answer a read within 2 seconds');
+    } finally {
+      process.kill(stack.store.pid, 'SIGCONT');
+    }
+    const back = await fetch(`${stack.url}/health`);
+    expect(back.status).toBe(200);
+    expect(await back.json()).toEqual({ status: 'ok' });
+  });
 });
