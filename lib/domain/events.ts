@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { FOLLOW_UPS_LAPSE_MONTHS } from './follow-ups.ts';
 import { Stage } from './lifecycle.ts';
 import {
   AllocationId,
@@ -305,11 +306,19 @@ export const EVENT_CATALOGUE = {
   'plan.escalated.v1': { audience: 'programme', description: 'A wait passed its deadline: escalated to the team lead (repeats until someone acts).', data: PlanEscalated },
   'plan.exited.v1': { audience: 'programme', description: 'The plan exited with a reason; follow-ups are now due at 6 and 12 months (none when the reason is consent-withdrawn: the plan closes at once).', data: PlanExited },
   'follow-up.due.v1': { audience: 'programme', description: 'A 6- or 12-month follow-up is due: a reminder for the coordinator (escalated if it stays unrecorded).', data: FollowUpDue },
-  'follow-up.recorded.v1': { audience: 'programme', description: 'A 6- or 12-month follow-up outcome was recorded.', data: FollowUpRecorded },
+  'follow-up.recorded.v1': {
+    audience: 'programme',
+    description: `A 6- or 12-month follow-up outcome was recorded: by the coordinator, or as unknown by the follow-up timer when nobody recorded it within ${FOLLOW_UPS_LAPSE_MONTHS} months of the 12-month one falling due.`,
+    data: FollowUpRecorded,
+  },
   'plan.escalation-acknowledged.v1': { audience: 'programme', description: 'A team lead picked up an open escalation; it stays open until what it is about is resolved.', data: EscalationAcknowledged },
   'follow-up.corrected.v1': { audience: 'programme', description: 'A recorded follow-up outcome was corrected, with a coded reason; the answer it replaced is in the event.', data: FollowUpCorrected },
   'plan.follow-ups-cancelled.v1': { audience: 'programme', description: 'Consent was withdrawn after exit: the follow-ups still due will not be asked.', data: FollowUpsCancelled },
-  'plan.closed.v1': { audience: 'programme', description: 'Both follow-ups are recorded, or consent was withdrawn; the plan is closed.', data: PlanClosed },
+  'plan.closed.v1': {
+    audience: 'programme',
+    description: `Both follow-ups are recorded (those nobody recorded within ${FOLLOW_UPS_LAPSE_MONTHS} months of the 12-month one falling due, as unknown), consent was withdrawn, or her identity was erased before they could be asked; the plan is closed and its retention period starts.`,
+    data: PlanClosed,
+  },
 } as const satisfies Record<string, EventEntry>;
 
 export type EventType = keyof typeof EVENT_CATALOGUE;
