@@ -1,6 +1,6 @@
 import { webhookUrlProblem } from '../../lib/local/webhooks/url-policy.ts';
 import type { AuditLog } from '../../lib/adapters/dynamodb/audit-log.ts';
-import { auditAccess } from '../../lib/api/audit-access.ts';
+import { answersNothingToAudit, auditAccess } from '../../lib/api/audit-access.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { BadAllocationCursor, providerAllocationCursorKey, type PlanRepository } from '../../lib/adapters/dynamodb/plan-repository.ts';
@@ -240,9 +240,6 @@ export function makeHandler(deps: ProvidersApiDeps) {
       if (error instanceof BadCursor) throw problem(400, `after: ${error.message}`, [{ path: 'after', message: error.message }]);
       throw error;
     }
-    // A bad cursor is refused before the read is recorded (bad input changes nothing); the page is recorded
-    // once, whatever it holds: the offers in it are answered, the allocations delivered.
-    await auditAccess(deps.audit, ctx, 'read-provider-feed', { providerId }, deps.clock(), 'delivering-the-allocated-service');
     const page = await deps.webhooks.feedPage(providerId, after, query.limit);
     const last = page.entries.at(-1);
     // Her consent as it stands now, read once per plan of the page whose events carry her needs: an entry
@@ -250,6 +247,12 @@ export function makeHandler(deps: ProvidersApiDeps) {
     const gatedPlans = [...new Set(page.entries.filter((e) => carriesHerNeeds(e.event.type)).map((e) => e.event.planId))];
     const consents = new Map(await Promise.all(gatedPlans.map(async (planId) => [planId, (await deps.plans.getPlan(planId))?.consent] as const)));
     const shared = page.entries.filter((e) => withheldFromProvider(e.event.type, consents.get(e.event.planId), providerId) === undefined);
+    // A bad cursor was refused before anything was recorded (bad input changes nothing). A page that gives
+    // something is recorded once, before it is given, whatever it holds: the offers in it are answered, the
+    // allocations delivered. An empty one (a provider polling every few seconds with nothing new) gives
+    // nothing of hers and is not recorded: one record per empty poll would bury the reads that gave something.
+    if (shared.length > 0) await auditAccess(deps.audit, ctx, 'read-provider-feed', { providerId }, deps.clock(), 'delivering-the-allocated-service');
+    else answersNothingToAudit(ctx);
     return json(200, {
       items: shared.map((e) => toCloudEvent(e.event, source)),
       // Always a position to resume from: poll again with it when there was nothing new.

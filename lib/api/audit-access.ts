@@ -17,6 +17,23 @@ export function accessAudited(ctx: RouteContext): boolean {
   return audited.has(ctx);
 }
 
+/** Requests on an auditsAccess route whose answer gives nothing of anyone's (see answersNothingToAudit). */
+const gaveNothing = new WeakSet<RouteContext>();
+
+/**
+ * Say that this request's answer gives nothing of anyone's (an empty page of a feed polled every few
+ * seconds), so the route kit lets it answer without an audit record: one per empty poll would bury the
+ * reads that gave something. Only for an answer with no item in it.
+ */
+export function answersNothingToAudit(ctx: RouteContext): void {
+  gaveNothing.add(ctx);
+}
+
+/** Whether the request was said to give nothing (answersNothingToAudit). */
+export function answeredNothingToAudit(ctx: RouteContext): boolean {
+  return gaveNothing.has(ctx);
+}
+
 /**
  * Why the caller says it is reading or changing her data: the `X-Purpose` header's code, or the
  * route's own purpose when there is none. An unknown code is a 400 naming the header and listing the

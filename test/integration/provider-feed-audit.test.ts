@@ -54,4 +54,29 @@ describe('the provider feed is audited', () => {
     expect(bad.json.errors).toEqual([expect.objectContaining({ path: 'after' })]);
     expect(await feedRecords(providerId)).toHaveLength(3);
   });
+
+  it('an empty page (a poll with nothing new) gives nothing and leaves no record; the next page with something does', async () => {
+    const plan = await planInStage(t, 'allocating', [{ domain: 'domestic-abuse', level: 'medium', priority: true }]);
+    const providerId = plan.allocations[0]!.providerId;
+    const token = t.provider(providerId);
+    const all = await t.call('GET', `/providers/${providerId}/feed?limit=500`, { token });
+    expect(all.status, all.text).toBe(200);
+    expect(all.json.items.length).toBeGreaterThan(0);
+    const recorded = (await feedRecords(providerId)).length;
+
+    // A provider polling every 10 s with its last cursor: a record per poll would be 8,640 a day.
+    for (let i = 0; i < 3; i++) {
+      const poll = await t.call('GET', `/providers/${providerId}/feed?after=${encodeURIComponent(all.json.cursor)}`, { token });
+      expect(poll.status, poll.text).toBe(200);
+      expect(poll.json.items).toEqual([]);
+    }
+    expect(await feedRecords(providerId)).toHaveLength(recorded);
+
+    // Something new for it: the poll that gives it is recorded.
+    await planInStage(t, 'allocating', [{ domain: 'domestic-abuse', level: 'medium', priority: true }]);
+    const next = await t.call('GET', `/providers/${providerId}/feed?after=${encodeURIComponent(all.json.cursor)}`, { token });
+    expect(next.status, next.text).toBe(200);
+    expect(next.json.items.length).toBeGreaterThan(0);
+    expect(await feedRecords(providerId)).toHaveLength(recorded + 1);
+  });
 });

@@ -7,7 +7,7 @@
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../lib/adapters/dynamodb/audit-record.ts';
-import { auditAccess } from '../../lib/api/audit-access.ts';
+import { answersNothingToAudit, auditAccess } from '../../lib/api/audit-access.ts';
 import { apiHandler, type RouteHandler } from '../../lib/api/handler-kit.ts';
 import { json, problem } from '../../lib/api/http.ts';
 import { openApiDocument } from '../../lib/api/openapi.ts';
@@ -44,6 +44,12 @@ describe('the route kit holds handlers to the routes declared auditsAccess', () 
     expect(result.statusCode).toBe(500);
     expect(result.body).not.toContain('what only an audited read may see');
     expect(k.logged.join('\n')).toContain('GET /audit is declared auditsAccess but answered 200 without an audit record');
+  });
+
+  it('lets a declared route answer without a record an answer it says gives nothing (an empty poll)', async () => {
+    const k = kit({ 'GET /audit': async (ctx) => (answersNothingToAudit(ctx), json(200, { items: [] })) });
+    expect((await k.get('/audit', 'GET /audit')).statusCode).toBe(200);
+    expect(k.recorded).toEqual([]);
   });
 
   it('lets a declared route refuse before anything is read, without a record', async () => {
