@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 
 /** A secret file that is there but is not 32 bytes in hex (emptied by a full disk, edited by hand). */
 export class DamagedSecret extends Error {
@@ -25,12 +25,20 @@ export async function localSecret(dataDir: string | undefined, name: string): Pr
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     await mkdir(dataDir, { recursive: true });
     const secret = randomBytes(32);
+    // Written whole under a name of its own, then linked to its name: link() makes the name appear with
+    // every byte in it, or fails if it is there. Created in place (flag wx), another process (a `token`
+    // beside the first `start`) could read it in the instant between its creation and its write, empty,
+    // and refuse it as damaged.
+    const written = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    await writeFile(written, secret.toString('hex'), { mode: 0o600, flag: 'wx' });
     try {
-      await writeFile(file, secret.toString('hex'), { mode: 0o600, flag: 'wx' });
-    } catch (writing) {
-      // Another process (a `token` beside the first `start`) made it first: theirs is the one.
-      if ((writing as NodeJS.ErrnoException).code === 'EEXIST') return localSecret(dataDir, name);
-      throw writing;
+      await link(written, file);
+    } catch (linking) {
+      // Another process made it first: theirs is the one.
+      if ((linking as NodeJS.ErrnoException).code === 'EEXIST') return localSecret(dataDir, name);
+      throw linking;
+    } finally {
+      await rm(written, { force: true });
     }
     return secret;
   }
