@@ -4,6 +4,7 @@ import { IfMatch } from './if-match.ts';
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { MAX_AUDIT_DAYS } from '../domain/vocabulary.ts';
 import { HIGHER_RISK_SCORE } from '../domain/views.ts';
+import { FOLLOW_UPS_LAPSE_MONTHS } from '../domain/follow-ups.ts';
 import { COMMAND_NAMES, LIFECYCLE, nextInWords, OPEN_STAGES, Stage, TIMER_COMMANDS, type CommandName } from '../domain/lifecycle.ts';
 import { REDACTED } from '../domain/redaction.ts';
 import { NeedDomain } from '../domain/taxonomy.ts';
@@ -111,6 +112,9 @@ const PlanSummary = z.object({
       ref: z.string().optional(),
       followUpDueAt: IsoDateTime.optional().describe(
         "follow-up-due: the day that follow-up (ref, its month) fell due, 6 or 12 months after her exit. Once she is reminded, the deadline's dueAt is when the team lead is told",
+      ),
+      followUpsLapseAt: IsoDateTime.optional().describe(
+        `follow-up-due: the day the follow-ups not recorded by then lapse (${FOLLOW_UPS_LAPSE_MONTHS} months after the 12-month one fell due): each is recorded as unknown and the plan closes. A deadline due then closes the plan, not tells the team lead`,
       ),
     })
     .nullable()

@@ -1,7 +1,7 @@
 import { daysBetween } from './calendar.ts';
 import { consentWithdrawnAt, providersOf } from './consent.ts';
 import { nextDueAt, reviewDueAtOf, sessionCounts } from './decide.ts';
-import { FOLLOW_UP_MONTHS, followUpDueAfterExit, followUpDueAt, followUpMonthOf } from './follow-ups.ts';
+import { FOLLOW_UP_MONTHS, followUpDueAfterExit, followUpDueAt, followUpMonthOf, followUpsLapseAt } from './follow-ups.ts';
 import { isAllowedIn } from './lifecycle.ts';
 import { Risks, type Participant, type Plan, type PlanEvent } from './schemas.ts';
 
@@ -139,11 +139,14 @@ export function byUrgency(a: Plan, b: Plan): number {
  * A line of the worklist: enough to triage, nothing more. A follow-up's deadline carries the day that
  * follow-up fell due: once she is reminded its deadline moves on to when the team lead is told, and
  * the line cannot tell the day from nextActionAt, which is the 6-month day while that one is not recorded.
+ * It carries the day follow-ups not recorded lapse too: the deadline is re-armed no later than that, and
+ * then the plan closes instead of the team lead being told again.
  */
 export function planSummary(plan: Plan, now: string) {
   const due = plan.deadlines.filter((d) => isAllowedIn(d.command, plan.stage)).sort((a, b) => a.dueAt.localeCompare(b.dueAt))[0];
   const followUpMonth = due?.command === 'follow-up-due' ? followUpMonthOf(due.ref) : undefined;
   const followUpDay = followUpMonth === undefined ? undefined : followUpDueAt(plan, followUpMonth);
+  const lapsesAt = followUpMonth === undefined ? undefined : followUpsLapseAt(plan);
   return {
     planId: plan.planId,
     stage: plan.stage,
@@ -153,7 +156,7 @@ export function planSummary(plan: Plan, now: string) {
     updatedAt: plan.updatedAt,
     nextDeadline: nextDueAt(plan) ?? null,
     nextActionAt: nextActionAt(plan) ?? null,
-    nextDue: due ? { command: due.command, dueAt: due.dueAt, ...(due.ref ? { ref: due.ref } : {}), ...(followUpDay ? { followUpDueAt: followUpDay } : {}) } : null,
+    nextDue: due ? { command: due.command, dueAt: due.dueAt, ...(due.ref ? { ref: due.ref } : {}), ...(followUpDay ? { followUpDueAt: followUpDay } : {}), ...(lapsesAt ? { followUpsLapseAt: lapsesAt } : {}) } : null,
     nextReview: nextReviewOf(plan, now),
     risk: riskScore(plan),
     ...riskFlags(plan),

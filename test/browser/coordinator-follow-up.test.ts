@@ -29,6 +29,8 @@ describe('coordinator follow-up', () => {
     expect((await h.call('POST', '/_local/clock/advance', coordinator, { days: 184 })).status).toBe(200);
     await page.getByRole('button', { name: 'Refresh' }).click();
     const form = page.getByRole('form', { name: 'Follow-up' });
+    // Follow-ups nobody records lapse 18 months after her exit (b8f0467): the form says when, and what then.
+    await expect.poll(() => form.textContent()).toMatch(/Any not recorded by \d{1,2} \w+ \d{4} is then recorded as unknown, and the plan closes\./);
     await form.getByLabel('No', { exact: true }).check();
     await form.getByRole('button', { name: 'Record the follow-up' }).click();
     await page.getByRole('status').filter({ hasText: '6-month follow-up recorded.' }).waitFor();

@@ -6,7 +6,9 @@
  * could not be told its own day and fell back to the deadline's "(in N days)".
  */
 import { describe, expect, it } from 'vitest';
+import type { DecideContext } from '../../lib/domain/decide.ts';
 import type { Plan } from '../../lib/domain/schemas.ts';
+import { followUpsLapseAt } from '../../lib/domain/follow-ups.ts';
 import { planSummary } from '../../lib/domain/views.ts';
 import { deadlineInWords } from '../../web/src/deadline-words.ts';
 import { at, command, planInStage, run, TIMER } from '../support/domain-fixtures.ts';
@@ -14,18 +16,18 @@ import { at, command, planInStage, run, TIMER } from '../support/domain-fixtures
 const NOW = '2028-08-16T09:00:00.000Z';
 
 /** The exited fixture plan after the sweeper fired its follow-up timers, soonest first, while `until` is false. */
-function sweptUntil(until: (plan: Plan, now: string) => boolean): { plan: Plan; now: string } {
+function sweptUntil(until: (plan: Plan, now: string) => boolean, most = 40): { plan: Plan; now: string; ctx: DecideContext } {
   const built = planInStage('exited');
   let plan = built.plan as Plan;
   let ctx = built.ctx;
   for (let fired = 0; !until(plan, ctx.now); fired++) {
-    if (fired > 40) throw new Error('the sweep never reached the state asked for');
+    if (fired > most) throw new Error('the sweep never reached the state asked for');
     const next = [...plan.deadlines].sort((a, b) => a.dueAt.localeCompare(b.dueAt))[0];
     if (!next) throw new Error('no deadline left to fire');
     ctx = at(ctx, next.dueAt);
     plan = run(plan, command('follow-up-due', { deadlineId: next.deadlineId }, { actor: TIMER }), ctx).plan;
   }
-  return { plan, now: ctx.now };
+  return { plan, now: ctx.now, ctx };
 }
 
 describe("the worklist line's follow-up day", () => {
@@ -53,6 +55,29 @@ describe("the worklist line's follow-up day", () => {
     const due = planSummary(plan as Plan, NOW).nextDue;
     expect(due?.command).not.toBe('follow-up-due');
     expect(due).not.toHaveProperty('followUpDueAt');
+  });
+});
+
+describe('follow-ups about to lapse, in words', () => {
+  it('the last deadline before they lapse says the plan closes then, not that anyone is reminded or told', () => {
+    const lapses = '2027-09-25T10:00:00.000Z';
+    const { plan, now, ctx } = sweptUntil((p) => planSummary(p, NOW).nextDue?.dueAt === lapses, 400);
+    expect(followUpsLapseAt(plan)).toBe(lapses);
+    expect(plan.stage).toBe('exited');
+    const line = planSummary(plan, now);
+    expect(line.nextDue).toMatchObject({ command: 'follow-up-due', dueAt: lapses, followUpsLapseAt: lapses });
+    const words = deadlineInWords(line.nextDue!, line.openEscalations, now, undefined, line.nextDue?.followUpDueAt, line.nextDue?.followUpsLapseAt);
+    expect(words.words).toMatch(/^since \d{1,2} [A-Z][a-z]{2} \d{4}; not recorded by 25 Sept? 2027, 11:00, it is recorded as unknown and the plan closes$/);
+    expect(words.words).not.toMatch(/reminded again|team lead/);
+    // And it does: at that deadline the plan closes.
+    const deadline = plan.deadlines.find((d) => d.dueAt === lapses)!;
+    const closed = run(plan, command('follow-up-due', { deadlineId: deadline.deadlineId }, { actor: TIMER }), at(ctx, lapses)).plan;
+    expect(closed.stage).toBe('closed');
+  });
+
+  it('an earlier deadline keeps its words', () => {
+    const due = { command: 'follow-up-due', ref: '6', dueAt: '2028-08-23T09:00:00.000Z' };
+    expect(deadlineInWords(due, [], NOW, undefined, '2028-08-09T09:00:00.000Z', '2029-08-09T09:00:00.000Z').words).toContain('the team lead is told 23 Aug 2028');
   });
 });
 

@@ -36,6 +36,8 @@ function escalationRepeatedBy(deadline: DeadlineRef, escalations: readonly Escal
  * The term and the words for a plan's next deadline (`now` for "in 3 days"; "Overdue since …" once passed), and whether it is overdue.
  * `followUpDueAt`: for a follow-up's deadline, the day that follow-up fell due (6 or 12 months after her exit). On that day the
  * coordinator is reminded and the deadline moves on to when the team lead is told, so until then its date is not the follow-up's.
+ * `followUpsLapseAt`: for a follow-up's deadline, the day those not recorded lapse (lib/domain/follow-ups.ts): a deadline due
+ * then records them as unknown and closes the plan, so it is not said to remind or tell anyone.
  */
 export function deadlineInWords(
   deadline: DeadlineRef,
@@ -43,8 +45,12 @@ export function deadlineInWords(
   now: string,
   names?: DirectoryNames,
   followUpDueAt?: string,
+  followUpsLapseAt?: string,
 ): { term: string; words: string; overdue: boolean } {
   const repeated = escalationRepeatedBy(deadline, escalations);
+  const lapses = deadline.command === 'follow-up-due' && followUpsLapseAt !== undefined && deadline.dueAt >= followUpsLapseAt;
+  const lapseWords = `not recorded by ${formatDateTime(deadline.dueAt)}, it is recorded as unknown and the plan closes`;
+  if (repeated && lapses) return { term: escalationLabel(repeated, names), words: `since ${formatDate(repeated.raisedAt)}; ${lapseWords}`, overdue: true };
   if (repeated) {
     // No contact is raised some days after the last contact: "since" would misdate the silence.
     const since = repeated.kind === 'no-contact' ? 'escalated' : 'since';
@@ -53,7 +59,8 @@ export function deadlineInWords(
   // Reminded, not yet escalated: it has been due since its day ("Follow-up due 8 Feb (in 10 days)" read as time in hand).
   if (deadline.command === 'follow-up-due' && followUpDueAt !== undefined && followUpDueAt < deadline.dueAt && isPast(followUpDueAt, now)) {
     const term = deadline.ref ? `${deadline.ref}-month follow-up due` : (DEADLINE_WORDS[deadline.command] ?? label(deadline.command));
-    return { term, words: `Overdue since ${formatDate(followUpDueAt)} (${relative(followUpDueAt, now)}); the team lead is told ${formatDateTime(deadline.dueAt)} if it is not recorded`, overdue: true };
+    const then = lapses ? lapseWords : `the team lead is told ${formatDateTime(deadline.dueAt)} if it is not recorded`;
+    return { term, words: `Overdue since ${formatDate(followUpDueAt)} (${relative(followUpDueAt, now)}); ${then}`, overdue: true };
   }
   // Passed, it says so in words: the list's red mark is not read out, and a date alone does not say overdue.
   const overdue = isPast(deadline.dueAt, now);

@@ -215,7 +215,8 @@ export interface PlanSummary {
   updatedAt: string;
   nextActionAt?: string | null;
   /** followUpDueAt: on a follow-up's deadline, the day that follow-up fell due (6 or 12 months after her exit). */
-  nextDue?: { command: string; dueAt: string; ref?: string; followUpDueAt?: string } | null;
+  /** followUpsLapseAt: on a follow-up's deadline, when those not recorded are recorded as unknown and the plan closes. */
+  nextDue?: { command: string; dueAt: string; ref?: string; followUpDueAt?: string; followUpsLapseAt?: string } | null;
   nextReview?: { reviewNumber: number; dueAt: string; overdue: boolean } | null;
   risk?: number;
   /** Risks assessed alone reach the worklist's "Higher risk"; a risk not assessed never makes it true. */

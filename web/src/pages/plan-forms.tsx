@@ -13,7 +13,7 @@ import {
 } from '../domain.ts';
 import { ApiError } from '../api.ts';
 import { Checkbox, Checkboxes, ExactErrors, fieldId, options, Radios, Select, TextArea } from '../forms.tsx';
-import { FOLLOW_UP_MONTHS, followUpDueAt } from '../../../lib/domain/follow-ups.ts';
+import { FOLLOW_UP_MONTHS, followUpDueAt, followUpsLapseAt } from '../../../lib/domain/follow-ups.ts';
 import { formatDate, londonDay, relative } from '../format.ts';
 import { useApp } from '../ui.tsx';
 import { CommandForm, usePlan, usePlanCommand } from './plan-kit.tsx';
@@ -179,6 +179,8 @@ export function FollowUpForm() {
   // Whether she reoffended within those months is known only once they have passed: the API refuses it
   // before that day (the domain's own date rule: the follow-up deadline moves on once its reminder fires).
   const dueFrom = followUpDueAt(plan, next);
+  // The follow-up timer records those still missing as unknown then, and closes the plan (decide.ts, follow-ups.ts).
+  const lapsesAt = followUpsLapseAt(plan);
   if (dueFrom && today < londonDay(dueFrom))
     return (
       <p className="hint">
@@ -189,6 +191,7 @@ export function FollowUpForm() {
     <CommandForm onSubmit={send} error={command.error} busy={command.busy} submitLabel="Record the follow-up" label="Follow-up">
       <p className="hint">
         Follow-ups are due 6 and 12 months after exit; the plan closes after the last. Recorded: {plan.followUps.length ? plan.followUps.map((f) => `${f.month} months (${label(f.reoffended)})`).join(', ') : 'none yet'}.
+        {lapsesAt && ` Any not recorded by ${formatDate(lapsesAt)} is then recorded as unknown, and the plan closes.`}
       </p>
       <Radios path="month" legend="Which follow-up" value={month} onChange={setMonth} options={open.map((m) => [String(m), `${m} months`] as [string, string])} inline />
       <Radios path="reoffended" legend="Has she reoffended?" value={reoffended} onChange={setReoffended} options={options(REOFFENDED, label)} inline />

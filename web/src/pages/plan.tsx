@@ -1,5 +1,5 @@
 import { useCallback, useMemo, useState } from 'react';
-import { followUpDueAt, followUpMonthOf } from '../../../lib/domain/follow-ups.ts';
+import { followUpDueAt, followUpMonthOf, followUpsLapseAt } from '../../../lib/domain/follow-ups.ts';
 import type { CommandName } from '../../../lib/domain/lifecycle.ts';
 import { rereadWords, type PlanChanges } from '../conflict-words.ts';
 import { consentInBrief, consentWithdrawnAt } from '../consent-words.ts';
@@ -214,7 +214,7 @@ export function PlanPage({ planId }: { planId: string }) {
                   // A deadline that repeats an open escalation, or a follow-up already due, reads as the lists say it, not as a date to come.
                   const followUpMonth = d.command === 'follow-up-due' ? followUpMonthOf(d.ref) : undefined;
                   const followUpDay = followUpMonth === undefined ? undefined : followUpDueAt(plan, followUpMonth);
-                  const words = deadlineInWords(d, plan.openEscalations ?? [], now, directoryNames(services), followUpDay);
+                  const words = deadlineInWords(d, plan.openEscalations ?? [], now, directoryNames(services), followUpDay, followUpMonth === undefined ? undefined : followUpsLapseAt(plan));
                   return words.overdue && !isPast(d.dueAt, now) ? (
                     <li key={d.deadlineId} className="overdue-text">
                       <strong>{words.term}</strong>: {words.words}

@@ -154,7 +154,7 @@ function PlanList({ items, empty, escalationAction }: { items: PlanSummary[]; em
     <ul className="plan-list" aria-label={`${items.length} plan${items.length === 1 ? '' : 's'}`}>
       {items.map((p) => {
         const escalations = p.openEscalations ?? p.escalations ?? [];
-        const due = p.nextDue ? deadlineInWords(p.nextDue, escalations, now, names, p.nextDue.followUpDueAt) : undefined;
+        const due = p.nextDue ? deadlineInWords(p.nextDue, escalations, now, names, p.nextDue.followUpDueAt, p.nextDue.followUpsLapseAt) : undefined;
         // Overdue as the API's overdue list reckons it: an open escalation, or the next thing due (a review, a deadline) passed.
         const overdue = Boolean(p.nextReview?.overdue) || escalations.length > 0 || Boolean(due?.overdue);
         return (
