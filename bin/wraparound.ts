@@ -9,6 +9,7 @@ import { ConfigurationError, readMetricsSettings } from '../lib/config.ts';
 import { SIMULATE_USAGE, simulateCommand, SimulationSetupError, UsageError } from '../lib/simulate/cli.ts';
 import { reexecWithStackSettings } from '../lib/local/process-settings.ts';
 import { DamagedSecret, hasLocalSecret } from '../lib/local/secrets.ts';
+import { DEFAULT_METRICS_CONFIG } from '../lib/domain/metrics/query.ts';
 
 /** Each command's usage, answered to `wraparound <command> --help`; all of them to `wraparound --help`. */
 const COMMAND_USAGE = {
@@ -16,8 +17,8 @@ const COMMAND_USAGE = {
                    [--sweep-seconds 60] [--clock system|simulated] [--retention-days N (default: six calendar years)]
       Run the embedded stack (API, workflow, store) on one machine. Ctrl-C stops it; data stays in --data-dir.
       With --clock simulated, time moves only with POST /_local/clock/advance {"days": N}. GET /health is 503
-      if the store has stopped. The commissioner figures read METRICS_SUPPRESSION_THRESHOLD,
-      METRICS_ROUND_COUNTS_TO and METRICS_MAX_PERIOD_MONTHS from the environment (defaults 5, 5, 36).`,
+      if the store has stopped or does not answer. The commissioner figures read METRICS_SUPPRESSION_THRESHOLD,
+      METRICS_ROUND_COUNTS_TO and METRICS_MAX_PERIOD_MONTHS from the environment (defaults ${DEFAULT_METRICS_CONFIG.suppressionThreshold}, ${DEFAULT_METRICS_CONFIG.roundCountsTo}, ${DEFAULT_METRICS_CONFIG.maxPeriodMonths}).`,
   token: `  wraparound token --role coordinator|team-lead|provider|commissioner [--provider ID] [--name "Full Name"]
                    [--data-dir ./.data]
       Print a bearer token the stack running on that data dir accepts. --name is the person's name the
