@@ -4,7 +4,7 @@
  * Guard and Route Choice states are generated from it, docs/lifecycle.md is rendered from it, and
  * the web app offers a command only in the stages it allows.
  *
- * It imports no zod (only types, and the session correction bound, whose module imports only the calendar),
+ * It imports no zod (only types, the session correction bound and the follow-ups lapse, whose modules import only the calendar),
  * so the web app's bundle carries it without zod; lib/domain/lifecycle.ts
  * re-exports it beside the zod schemas made from it.
  */
