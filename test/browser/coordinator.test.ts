@@ -85,6 +85,8 @@ describe('coordinator', () => {
     await assessment.getByLabel('Trauma', { exact: true }).check();
     await assessment.getByRole('group', { name: 'Trauma: level' }).getByLabel('Low').check();
     await assessment.getByLabel('Domestic abuse risk').selectOption('medium');
+    await assessment.getByRole('group', { name: 'Risk of self-harm' }).getByLabel('No').check();
+    await assessment.getByRole('group', { name: 'Children at risk (safeguarding)' }).getByLabel('No').check();
     await assessment.getByLabel('Female worker').check();
     // Accommodation has no level yet: the error lands on that need's row.
     await assessment.getByRole('button', { name: 'Submit the assessment' }).click();

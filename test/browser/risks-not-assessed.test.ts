@@ -2,8 +2,9 @@
  * Not assessed is not none. A provider whose consent covers risks, on an allocation of a plan assessed
  * through the API without risks, reads "Not assessed" for each, not "None" / "No"; and so does her
  * coordinator on the plan page, which read "Self-harm: No" and left the domestic-abuse risk blank.
- * The coordinator's assessment form preselects no domestic-abuse risk: left at "Choose…" it refuses to
- * send, naming the field, and nothing is recorded (the API still takes absence, as not assessed).
+ * The coordinator's assessment form preselects no risk: the domestic-abuse risk left at "Choose…", or
+ * self-harm or children at risk left unanswered, it refuses to send, naming the field, and nothing is
+ * recorded (the API still takes absence, as not assessed).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planAllocating, signIn, startHarness, visit, type Harness, type Json } from './support.ts';
@@ -46,7 +47,7 @@ describe('risks nobody assessed', () => {
     expect(errors).toEqual([]);
   });
 
-  it('the coordinator’s assessment form makes her choose the domestic-abuse risk: left empty, it names the field and sends nothing', async () => {
+  it('the coordinator’s assessment form makes her choose each risk: left empty, it names the field and sends nothing', async () => {
     const coordinator = h.token('coordinator');
     const referred = await h.call('POST', '/plans', coordinator, {
       participant: { givenName: 'Risk', familyName: `Unchosen${process.pid}`, dateOfBirth: '1988-02-14' },
@@ -64,12 +65,18 @@ describe('risks nobody assessed', () => {
     await assessment.getByRole('group', { name: 'Domestic abuse: level' }).getByLabel('High').check();
     await assessment.locator('#f-needs-domestic-abuse-priority').check();
     expect(await assessment.getByLabel('Domestic abuse risk').inputValue()).toBe('');
+    // Self-harm and children at risk are not preselected 'No' either (they were unticked checkboxes, sent as false).
+    for (const risk of ['Risk of self-harm', 'Children at risk (safeguarding)']) expect(await assessment.getByRole('group', { name: risk }).getByRole('radio', { checked: true }).count()).toBe(0);
     await assessment.getByRole('button', { name: 'Submit the assessment' }).click();
     await expect.poll(() => assessment.locator('#f-risks-domesticAbuse-error').textContent()).toMatch(/is required/);
     await expect.poll(() => page.locator('.error-summary').textContent()).toContain('Domestic abuse risk: is required');
+    expect(await page.locator('.error-summary').textContent()).toContain('Risk of self-harm: is required');
+    expect(await page.locator('.error-summary').textContent()).toContain('Children at risk (safeguarding): is required');
     expect((await h.call('GET', `/plans/${planId}`, coordinator)).json.stage).toBe('assessment');
 
     // Assessed as none: said so, and kept so.
+    await assessment.getByRole('group', { name: 'Risk of self-harm' }).getByLabel('No').check();
+    await assessment.getByRole('group', { name: 'Children at risk (safeguarding)' }).getByLabel('No').check();
     await assessment.getByLabel('Domestic abuse risk').selectOption('none');
     await assessment.getByRole('button', { name: 'Submit the assessment' }).click();
     await expect.poll(async () => (await h.call('GET', `/plans/${planId}`, coordinator)).json.stage).toBe('allocating');

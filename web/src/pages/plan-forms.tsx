@@ -33,14 +33,20 @@ interface NeedRow {
   goals: string;
 }
 
+const YES_NO = [
+  ['yes', 'Yes'],
+  ['no', 'No'],
+] as const;
+
 export function AssessmentForm() {
   const [rows, setRows] = useState<Record<string, NeedRow>>(() => Object.fromEntries(NEED_DOMAINS.map((d) => [d, { on: false, level: '', priority: false, goals: '' }])));
-  // Not preselected: a risk not assessed is not 'none', so the coordinator says which (the API takes it
-  // left out, as not assessed, from other clients; this form asks for the answer every assessment should have).
+  // Not preselected: a risk not assessed is not 'none' or 'no', so the coordinator says which for each (the API
+  // takes one left out, as not assessed, from other clients; this form asks for the answer every assessment should have).
+  // A checkbox left unticked would have said 'no self-harm' of an assessment that never looked.
   const [domesticAbuse, setDomesticAbuse] = useState('');
   const [unanswered, setUnanswered] = useState<ApiError | undefined>();
-  const [selfHarm, setSelfHarm] = useState(false);
-  const [children, setChildren] = useState(false);
+  const [selfHarm, setSelfHarm] = useState('');
+  const [children, setChildren] = useState('');
   const [adjustments, setAdjustments] = useState<string[]>([]);
   const command = usePlanCommand('submit-assessment');
   const chosen = NEED_DOMAINS.filter((d) => rows[d]?.on);
@@ -49,8 +55,13 @@ export function AssessmentForm() {
   const mapPath = (path: string) => path.replace(/^needs\.(\d+)/, (all, i: string) => (chosen[Number(i)] ? `needs.${chosen[Number(i)]}` : all));
   const send = () => {
     // Refused here, in the shape of the API's own refusals, so the error lands on the field and the summary names it.
-    if (!domesticAbuse) {
-      setUnanswered(new ApiError(400, 'The assessment is not complete', 'risks.domesticAbuse: is required', [{ path: 'risks.domesticAbuse', message: "is required: choose 'None' only if it was assessed as none" }]));
+    const missing = [
+      ...(domesticAbuse ? [] : [{ path: 'risks.domesticAbuse', message: "is required: choose 'None' only if it was assessed as none" }]),
+      ...(selfHarm ? [] : [{ path: 'risks.selfHarm', message: "is required: choose 'No' only if it was assessed as none" }]),
+      ...(children ? [] : [{ path: 'risks.safeguardingChildren', message: "is required: choose 'No' only if it was assessed as none" }]),
+    ];
+    if (missing.length > 0) {
+      setUnanswered(new ApiError(400, 'The assessment is not complete', missing.map((e) => `${e.path}: is required`).join('; '), missing));
       return;
     }
     setUnanswered(undefined);
@@ -68,7 +79,7 @@ export function AssessmentForm() {
               .filter(Boolean),
           };
         }),
-        risks: { domesticAbuse, selfHarm, safeguardingChildren: children },
+        risks: { domesticAbuse, selfHarm: selfHarm === 'yes', safeguardingChildren: children === 'yes' },
         adjustments,
       },
       'Assessment recorded: providers have been proposed and offered.',
@@ -101,8 +112,8 @@ export function AssessmentForm() {
       <fieldset className="group">
         <legend>Risks</legend>
         <Select path="risks.domesticAbuse" label="Domestic abuse risk" value={domesticAbuse} onChange={setDomesticAbuse} options={options(DOMESTIC_ABUSE_RISK, label)} placeholder="Choose…" />
-        <Checkbox path="risks.selfHarm" label="Risk of self-harm" checked={selfHarm} onChange={setSelfHarm} />
-        <Checkbox path="risks.safeguardingChildren" label="Children at risk (safeguarding)" checked={children} onChange={setChildren} />
+        <Radios path="risks.selfHarm" legend="Risk of self-harm" value={selfHarm} onChange={setSelfHarm} options={YES_NO} inline />
+        <Radios path="risks.safeguardingChildren" legend="Children at risk (safeguarding)" value={children} onChange={setChildren} options={YES_NO} inline />
       </fieldset>
       <Checkboxes path="adjustments" legend="Adjustments" hint="What providers need to do differently to work with her." values={adjustments} onChange={setAdjustments} options={options(ADJUSTMENTS, label)} />
     </CommandForm>
