@@ -170,7 +170,7 @@ function report(m: ReturnType<typeof machine>, t: ThroughputResult | undefined, 
       );
     }
     if (t.http && Object.keys(t.http).length > 0) {
-      out.push('', '   HTTP limit, same run: GET /health (public: no token, no storage) through the same clients and gateway');
+      out.push('', "   HTTP limit, same run: GET of a path no route has (the gateway's own 404: no token, no handler, no storage) through the same clients and gateway");
       out.push(
         table(
           ['clients', 'requests/s', 'p50 ms', 'p99 ms', 'share of raw writes/s', 'CPU ms/request', 'e2e commands/s as share of it'],

@@ -102,8 +102,9 @@ export interface ThroughputResult {
   e2e: Record<number, { runs: E2eRun[]; median: RateRun & { storageRequestsPerCommand: number; eventLoopUtilization: number; cpuCores: number } }>;
   noop: Record<number, { runs: number[]; perSecond: number; msPerExecution: number }>;
   /**
-   * The HTTP limit, same run: GET /health (public, no token, no storage) over the same clients and
-   * gateway, at each level. What any command behind this HTTP front could at best approach.
+   * The HTTP limit, same run: GET of a path no route has (the gateway's own 404: no token, no handler,
+   * no storage) over the same clients and gateway, at each level. What any command behind this HTTP
+   * front could at best approach.
    */
   http: Record<number, RateRun & { runs: number[] }>;
   breakdown: Breakdown;
@@ -292,6 +293,9 @@ const STAGE_BEFORE: Partial<Record<CommandName, Stage>> = {
 };
 
 /** The same ASL with tasks that only pass a realistic state along, in the lifecycle's command mix. */
+/** The HTTP limit's path: no route has it, so the gateway answers 404 itself (see ClientsJob.probePath). */
+const HTTP_LIMIT_PATH = '/bench-http-limit';
+
 /** Per command: its own percentiles, and its share of the slowest 1 % of all commands (what the p99 is made of). */
 function tailByCommand(byCommand: Record<string, number[]>): ThroughputResult['latencyByCommandAt8'] {
   const all = Object.values(byCommand).flat();
@@ -457,9 +461,9 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
         (raw[c] ??= []).push(r.perSecond);
         (rawRuns[c] ??= []).push(r);
         log(`raw UpdateItem, ${c} at once: ${r.perSecond.toFixed(0)}/s`);
-        const { run: probe } = await e2eRun(worker, instrument, { ...job(c, `r${rep}c${c}probe`, options.rawMs), probePath: '/health' }, stack);
+        const { run: probe } = await e2eRun(worker, instrument, { ...job(c, `r${rep}c${c}probe`, options.rawMs), probePath: HTTP_LIMIT_PATH }, stack);
         (httpRuns[c] ??= []).push(probe);
-        log(`GET /health, ${c} at once: ${probe.perSecond.toFixed(0)}/s`);
+        log(`GET ${HTTP_LIMIT_PATH} (the gateway's 404), ${c} at once: ${probe.perSecond.toFixed(0)}/s`);
       }
       for (const c of options.levels) {
         const { run, result } = await e2eRun(worker, instrument, job(c, `r${rep}c${c}`), stack);
